@@ -1,0 +1,201 @@
+/**
+ * The composition root: buildApp(config, deps) wires the platform (database, store, crypto, HTTP policies) and
+ * every module into one Fastify instance. Tests call it directly; two apps built over one database and store
+ * behave as two replicas.
+ */
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { modules } from './modules/index.js';
+import { resolveSettings } from './modules/tenants/settings.js';
+import { findTenantById } from './modules/tenants/repository.js';
+import type { AppContext } from './platform/context.js';
+import { createSecretBox } from './platform/crypto/aes-gcm.js';
+import { createJwtService } from './platform/crypto/jwt.js';
+import { createPasswordHasher } from './platform/crypto/passwords.js';
+import { createDatabase, type Database } from './platform/db/client.js';
+import { migrate } from './platform/db/migrator.js';
+import { assertRouteAccess, installAccessGuard } from './platform/http/access.js';
+import { baseRoutes } from './platform/http/base-routes.js';
+import { installErrorHandling, sendError } from './platform/http/error-handler.js';
+import { type Locale, pickLocale } from './platform/http/messages.js';
+import { createMetrics } from './platform/http/metrics.js';
+import { CidrSet } from './platform/http/network.js';
+import { ErrorEnvelope } from './platform/http/schemas.js';
+import { normaliseBody, validatorCompiler } from './platform/http/validation.js';
+import { createMailer } from './platform/mail/mailer.js';
+import { createStore, type KeyValueStore } from './platform/store/index.js';
+
+export interface AppDeps {
+  /** Share one database/store between apps (replicas in tests); otherwise the app creates and owns them. */
+  database?: Database;
+  store?: KeyValueStore;
+  /** Run migrations at startup (default: config.autoMigrate). */
+  migrate?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: AppContext;
+  }
+  interface FastifyRequest {
+    locale: Locale;
+  }
+}
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+const NO_STORE_PATHS = /^\/api\/v1\/(auth|mfa|api-keys|wireguard)(\/|$)/;
+
+export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers["x-api-key"]',
+          'req.headers.cookie',
+          '*.password',
+          '*.new_password',
+          '*.current_password',
+          '*.refresh_token',
+          '*.access_token',
+          '*.secret',
+          '*.private_key',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    bodyLimit: config.bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const ownsDatabase = !deps.database;
+  const ownsStore = !deps.store;
+  const database = deps.database ?? (await createDatabase(config));
+  const store = deps.store ?? createStore(config);
+  if (deps.migrate ?? config.autoMigrate) await migrate(database);
+
+  const ctx: AppContext = {
+    config,
+    database,
+    store,
+    hasher: createPasswordHasher(config.argon2),
+    secretBox: createSecretBox(config.encryptionKeyId, config.encryptionKey, config.previousEncryptionKeys),
+    jwt: createJwtService(config),
+    log: app.log,
+    mailer: createMailer(config, app.log),
+    metrics: createMetrics(database, config.env !== 'test'),
+    auth: {
+      apiKeyAuthenticator: null,
+      // Until the RBAC module installs its resolver: superusers hold everything, others nothing.
+      permissionResolver: async () => new Set<string>(),
+    },
+    hooks: { tenantCreated: [], userCreated: [] },
+    mfa: {
+      status: async (tx, tenantId) => {
+        const t = await findTenantById(tx, tenantId);
+        return { enabled: false, required: resolveSettings(t?.settings, config).mfa_required };
+      },
+    },
+  };
+  app.decorate('ctx', ctx);
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.addSchema(ErrorEnvelope);
+  installErrorHandling(app);
+  app.addHook('onRoute', (route) => assertRouteAccess(route as never));
+
+  // Headers on every response (API.md §3), errors included.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        objectSrc: ["'none'"],
+        imgSrc: ["'self'", 'data:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        formAction: ["'self'"],
+      },
+    },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true, preload: false },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(cors, {
+    origin: config.corsAllowedOrigins.length > 0 ? config.corsAllowedOrigins : false,
+    credentials: true,
+    exposedHeaders: ['X-Request-ID', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After'],
+  });
+
+  app.decorateRequest('locale', 'fr');
+  const allowedNetworks = new CidrSet([config.wgNetwork, ...config.wgExtraAllowedCidrs]);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    request.locale = pickLocale(request.headers['accept-language'], config.defaultLocale);
+    // The WireGuard network guard: outside the tunnel only /health answers.
+    if (config.wgEnforce && request.url !== '/health' && !request.url.startsWith('/health?') && !allowedNetworks.contains(request.ip)) {
+      return sendError(request, reply, 403, 'NETWORK_FORBIDDEN');
+    }
+  });
+  installAccessGuard(app, ctx);
+  app.addHook('preValidation', async (request) => {
+    if (request.body && typeof request.body === 'object') request.body = normaliseBody(request.body);
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-response-time', `${reply.elapsedTime.toFixed(2)}ms`);
+    if (NO_STORE_PATHS.test(request.url)) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route, status: String(reply.statusCode) };
+    ctx.metrics.httpRequests.inc(labels);
+    ctx.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'MassaCorp API', version: config.version, description: 'Secure multi-tenant identity and access API' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+      security: [{ bearer: [] }, { apiKey: [] }],
+    },
+  });
+  if (config.env !== 'prod') {
+    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  }
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  for (const m of modules) await m.setup?.(ctx);
+  await app.register(baseRoutes(ctx));
+  for (const m of modules) {
+    for (const r of m.routes(ctx)) await app.register(r.plugin, { prefix: r.prefix });
+  }
+
+  app.addHook('onClose', async () => {
+    if (ownsStore) await store.close();
+    if (ownsDatabase) await database.close();
+  });
+  await app.ready();
+  return app as unknown as FastifyInstance;
+}

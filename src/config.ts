@@ -1,0 +1,319 @@
+/**
+ * The only reader of process.env. Everything is parsed, validated and frozen here, so a bad value fails the
+ * boot with one clear line per problem instead of surfacing later as a confusing runtime error.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import ipaddr from 'ipaddr.js';
+
+export const ENVIRONMENTS = ['dev', 'test', 'staging', 'prod'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Placeholders that ship in .env.example: refusing them in prod stops a copy-paste deployment. */
+const DEFAULT_SECRET_MARKERS = ['change-me', 'changeme', 'secret', 'dev-secret', 'default'];
+
+export interface Config {
+  env: Environment;
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | null;
+  /** `memory://` for an in-memory PGlite (tests), otherwise a directory. Ignored when databaseUrl is set. */
+  pgliteDir: string;
+  dbPoolMax: number;
+  redisUrl: string | null;
+  storePrefix: string;
+  jwtSecret: string;
+  jwtAlgorithm: JwtAlgorithm;
+  jwtIssuer: string;
+  jwtAudience: string;
+  accessTokenLifetime: number;
+  refreshTokenLifetime: number;
+  sessionAbsoluteLifetime: number;
+  mfaSessionLifetime: number;
+  /** Current AES-256-GCM key (32 bytes) and its id; older keys stay readable for rotation. */
+  encryptionKey: Buffer;
+  encryptionKeyId: string;
+  previousEncryptionKeys: Record<string, Buffer>;
+  wgNetwork: string;
+  wgEnforce: boolean;
+  wgExtraAllowedCidrs: string[];
+  wgInterface: string;
+  wgEndpoint: string | null;
+  wgListenPort: number;
+  wgAgentInProcess: boolean;
+  trustedProxies: string[];
+  logLevel: (typeof LOG_LEVELS)[number];
+  defaultLocale: 'fr' | 'en';
+  corsAllowedOrigins: string[];
+  bodyLimit: number;
+  rateLimitEnabled: boolean;
+  lockoutEnabled: boolean;
+  rateLimits: {
+    login: number;
+    refresh: number;
+    mfa: number;
+    recovery: number;
+    default: number;
+    passwordReset: number;
+  };
+  lockout: { maxAttempts: number; windowSeconds: number; lockSeconds: number };
+  argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  autoMigrate: boolean;
+  autoSeed: boolean;
+  seedAdminPassword: string | null;
+  smtpUrl: string | null;
+  mailFrom: string;
+  publicUrl: string;
+  version: string;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  }
+  str(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+  int(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+      this.problems.push(`${name}="${v}" must be an integer between ${min} and ${max}`);
+      return fallback;
+    }
+    return Number(v);
+  }
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.raw(name)?.toLowerCase();
+    if (v === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    this.problems.push(`${name}="${v}" must be true or false`);
+    return fallback;
+  }
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T, normalise = (s: string) => s): T {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const n = normalise(v);
+    if (!(allowed as readonly string[]).includes(n)) {
+      this.problems.push(`${name}="${v}" must be one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return n as T;
+  }
+  list(name: string): string[] {
+    return (this.raw(name) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+  cidrs(name: string, fallback: string[] = []): string[] {
+    const items = this.raw(name) === undefined ? fallback : this.list(name);
+    for (const c of items) {
+      if (!isCidrOrIp(c)) this.problems.push(`${name} contains "${c}", which is not an IP address or CIDR`);
+    }
+    return items;
+  }
+}
+
+export function isCidrOrIp(value: string): boolean {
+  if (isIP(value)) return true;
+  try {
+    ipaddr.parseCIDR(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Outside prod, generated secrets live in DATA_DIR so a restart does not log everyone out. */
+function persistedSecrets(dataDir: string, persist: boolean): { jwtSecret: string; encryptionKey: string } {
+  const generated = {
+    jwtSecret: randomBytes(48).toString('base64url'),
+    encryptionKey: randomBytes(32).toString('base64'),
+  };
+  if (!persist) return generated;
+  const file = path.join(dataDir, 'secrets.json');
+  try {
+    if (existsSync(file)) return { ...generated, ...JSON.parse(readFileSync(file, 'utf8')) };
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(generated, null, 2), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  } catch {
+    // A read-only DATA_DIR still boots, with secrets that last as long as the process.
+  }
+  return generated;
+}
+
+export function parseEncryptionKey(value: string): Buffer | null {
+  const hex = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : null;
+  if (hex) return hex;
+  const b64 = Buffer.from(value, 'base64');
+  return b64.length === 32 ? b64 : null;
+}
+
+function looksDefault(secret: string): boolean {
+  const s = secret.toLowerCase();
+  return DEFAULT_SECRET_MARKERS.some((m) => s.includes(m));
+}
+
+export interface LoadConfigOptions {
+  /** Write generated dev secrets to DATA_DIR (false in tests). */
+  persistSecrets?: boolean;
+}
+
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Readonly<Config> {
+  const r = new Reader(env);
+  const appEnv = r.oneOf('ENV', ENVIRONMENTS, 'dev', (s) => s.toLowerCase());
+  const isProd = appEnv === 'prod';
+  const isTest = appEnv === 'test';
+  const dataDir = path.resolve(r.str('DATA_DIR', './data'));
+  const databaseUrl = r.raw('DATABASE_URL') ?? null;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    r.problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+  }
+  const redisUrl = r.raw('REDIS_URL') ?? null;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) r.problems.push('REDIS_URL must start with redis:// or rediss://');
+
+  const needGenerated = !r.raw('JWT_SECRET') || !r.raw('ENCRYPTION_KEY');
+  const generated = needGenerated && !isProd ? persistedSecrets(dataDir, options.persistSecrets ?? !isTest) : null;
+
+  let jwtSecret = r.raw('JWT_SECRET') ?? generated?.jwtSecret ?? '';
+  if (isProd) {
+    if (!r.raw('JWT_SECRET')) r.problems.push('JWT_SECRET is required when ENV=prod');
+    else if (jwtSecret.length < 32 || looksDefault(jwtSecret))
+      r.problems.push('JWT_SECRET must be at least 32 characters and not a placeholder when ENV=prod');
+  } else if (jwtSecret.length < 16) {
+    r.problems.push('JWT_SECRET must be at least 16 characters');
+    jwtSecret = jwtSecret.padEnd(16, '!');
+  }
+
+  const encRaw = r.raw('ENCRYPTION_KEY') ?? generated?.encryptionKey ?? '';
+  let encryptionKey = parseEncryptionKey(encRaw);
+  if (isProd && !r.raw('ENCRYPTION_KEY')) r.problems.push('ENCRYPTION_KEY is required when ENV=prod');
+  else if (isProd && looksDefault(encRaw)) r.problems.push('ENCRYPTION_KEY must not be a placeholder when ENV=prod');
+  if (!encryptionKey) {
+    if (encRaw) r.problems.push('ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or base64');
+    encryptionKey = Buffer.alloc(32);
+  }
+  const previousEncryptionKeys: Record<string, Buffer> = {};
+  // ENCRYPTION_KEYS_PREVIOUS="k1:<key>,k2:<key>" keeps old keys readable while `keys rotate-encryption` runs.
+  for (const item of r.list('ENCRYPTION_KEYS_PREVIOUS')) {
+    const [id, key] = item.split(':');
+    const parsed = key ? parseEncryptionKey(key) : null;
+    if (!id || !parsed) r.problems.push(`ENCRYPTION_KEYS_PREVIOUS entry "${id ?? ''}" must be id:key (32 bytes)`);
+    else previousEncryptionKeys[id] = parsed;
+  }
+  const encryptionKeyId = r.str('ENCRYPTION_KEY_ID', 'k1');
+  if (!/^[A-Za-z0-9_-]{1,16}$/.test(encryptionKeyId)) r.problems.push('ENCRYPTION_KEY_ID must be 1-16 of [A-Za-z0-9_-]');
+
+  const wgNetwork = r.str('WG_NETWORK', '10.10.0.0/24');
+  try {
+    ipaddr.parseCIDR(wgNetwork);
+  } catch {
+    r.problems.push(`WG_NETWORK="${wgNetwork}" is not a CIDR (e.g. 10.10.0.0/24)`);
+  }
+
+  const rateLimitEnabled = r.bool('RATE_LIMIT_ENABLED', !isTest);
+  const lockoutEnabled = r.bool('LOCKOUT_ENABLED', !isTest);
+  const port = r.int('PORT', 8000, 0, 65535);
+
+  const config: Config = {
+    env: appEnv,
+    host: r.str('HOST', '0.0.0.0'),
+    port,
+    dataDir,
+    databaseUrl,
+    pgliteDir: r.str('PGLITE_DIR', path.join(dataDir, 'pglite')),
+    dbPoolMax: r.int('DB_POOL_MAX', 10, 1, 500),
+    redisUrl,
+    storePrefix: r.str('STORE_PREFIX', 'mc:'),
+    jwtSecret,
+    jwtAlgorithm: r.oneOf('JWT_ALGORITHM', JWT_ALGORITHMS, 'HS256', (s) => s.toUpperCase()),
+    jwtIssuer: r.str('JWT_ISSUER', 'massacorp'),
+    jwtAudience: r.str('JWT_AUDIENCE', 'massacorp-api'),
+    accessTokenLifetime: r.int('ACCESS_TOKEN_LIFETIME', 900, 30, 86_400),
+    refreshTokenLifetime: r.int('REFRESH_TOKEN_LIFETIME', 604_800, 60, 31_536_000),
+    sessionAbsoluteLifetime: r.int('SESSION_ABSOLUTE_LIFETIME', 2_592_000, 60, 31_536_000),
+    mfaSessionLifetime: r.int('MFA_SESSION_LIFETIME', 300, 30, 3600),
+    encryptionKey,
+    encryptionKeyId,
+    previousEncryptionKeys,
+    wgNetwork,
+    wgEnforce: r.bool('WG_ENFORCE', isProd),
+    wgExtraAllowedCidrs: r.cidrs('WG_EXTRA_ALLOWED_CIDRS'),
+    wgInterface: r.str('WG_INTERFACE', 'wg0'),
+    wgEndpoint: r.raw('WG_ENDPOINT') ?? null,
+    wgListenPort: r.int('WG_LISTEN_PORT', 51820, 1, 65535),
+    wgAgentInProcess: r.bool('WG_AGENT_IN_PROCESS', false),
+    trustedProxies: r.cidrs('TRUSTED_PROXIES'),
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, isTest ? 'silent' : 'info', (s) => s.toLowerCase()),
+    defaultLocale: r.oneOf('DEFAULT_LOCALE', ['fr', 'en'] as const, 'fr', (s) => s.toLowerCase()),
+    corsAllowedOrigins: r.list('CORS_ALLOWED_ORIGINS'),
+    bodyLimit: r.int('BODY_LIMIT', 1_048_576, 1024, 50 * 1_048_576),
+    rateLimitEnabled,
+    lockoutEnabled,
+    rateLimits: {
+      login: r.int('RATE_LIMIT_LOGIN', 5, 1, 100_000),
+      refresh: r.int('RATE_LIMIT_REFRESH', 30, 1, 100_000),
+      mfa: r.int('RATE_LIMIT_MFA', 5, 1, 100_000),
+      recovery: r.int('RATE_LIMIT_RECOVERY', 3, 1, 100_000),
+      default: r.int('RATE_LIMIT_DEFAULT', 120, 1, 1_000_000),
+      passwordReset: r.int('RATE_LIMIT_PASSWORD_RESET', 5, 1, 100_000),
+    },
+    lockout: {
+      maxAttempts: r.int('LOCKOUT_MAX_ATTEMPTS', 5, 1, 1000),
+      windowSeconds: r.int('LOCKOUT_WINDOW', 1800, 1, 86_400),
+      lockSeconds: r.int('LOCKOUT_DURATION', 1800, 1, 86_400),
+    },
+    argon2: {
+      memoryCost: r.int('ARGON2_MEMORY_KIB', 19_456, 1024, 1_048_576),
+      timeCost: r.int('ARGON2_TIME_COST', 2, 1, 10),
+      parallelism: r.int('ARGON2_PARALLELISM', 1, 1, 16),
+    },
+    autoMigrate: r.bool('AUTO_MIGRATE', !isProd),
+    autoSeed: r.bool('AUTO_SEED', !isProd && !isTest),
+    seedAdminPassword: r.raw('SEED_ADMIN_PASSWORD') ?? null,
+    smtpUrl: r.raw('SMTP_URL') ?? null,
+    mailFrom: r.str('MAIL_FROM', 'MassaCorp <no-reply@massacorp.dev>'),
+    publicUrl: r.str('PUBLIC_URL', `http://localhost:${port}`),
+    version: '1.0.0',
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return Object.freeze(config);
+}
+
+/** A config for tests and tools: defaults plus overrides, with fixed secrets so nothing touches the disk. */
+export function testConfig(overrides: Env = {}): Readonly<Config> {
+  return loadConfig(
+    {
+      ENV: 'test',
+      JWT_SECRET: 'test-jwt-secret-0123456789abcdef0123456789',
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      PGLITE_DIR: 'memory://',
+      ARGON2_MEMORY_KIB: '4096',
+      ARGON2_TIME_COST: '1',
+      ...overrides,
+    },
+    { persistSecrets: false },
+  );
+}

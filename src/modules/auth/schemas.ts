@@ -1,0 +1,83 @@
+import { Type } from '@sinclair/typebox';
+import { Email, Nullable, Uuid } from '../../platform/http/schemas.js';
+
+export const LoginBody = Type.Object(
+  {
+    email: Email,
+    password: Type.String({ minLength: 1, maxLength: 128 }),
+    mfa_code: Type.Optional(Type.String({ minLength: 6, maxLength: 9 })),
+    captcha_token: Type.Optional(Type.String({ maxLength: 4096 })),
+  },
+  { additionalProperties: false },
+);
+
+export const LoginResponse = Type.Object({
+  success: Type.Boolean(),
+  access_token: Nullable(Type.String()),
+  refresh_token: Nullable(Type.String()),
+  token_type: Type.Literal('bearer'),
+  expires_in: Nullable(Type.Integer()),
+  mfa_required: Type.Boolean(),
+  mfa_session_token: Nullable(Type.String()),
+  captcha_required: Type.Boolean(),
+  captcha_site_key: Nullable(Type.String()),
+  message: Type.String(),
+});
+
+export const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  refresh_token: Type.String(),
+  token_type: Type.Literal('bearer'),
+  expires_in: Type.Integer(),
+});
+
+export const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+
+export const LogoutBody = Type.Object(
+  {
+    refresh_token: Type.Optional(Type.String({ maxLength: 512 })),
+    session_id: Type.Optional(Uuid),
+    all_sessions: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const MeResponse = Type.Object({
+  authenticated: Type.Boolean(),
+  user_id: Type.Integer(),
+  tenant_id: Type.Integer(),
+  email: Type.String(),
+  mfa_required: Type.Boolean(),
+  mfa_enabled: Type.Boolean(),
+});
+
+export const ChangePasswordBody = Type.Object(
+  {
+    current_password: Type.String({ minLength: 1, maxLength: 128 }),
+    new_password: Type.String({ minLength: 1, maxLength: 128 }),
+  },
+  { additionalProperties: false },
+);
+
+export const RegisterBody = Type.Object(
+  {
+    email: Email,
+    password: Type.String({ minLength: 12, maxLength: 128 }),
+    first_name: Type.String({ minLength: 2, maxLength: 100 }),
+    last_name: Type.String({ minLength: 2, maxLength: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+export const UserRead = Type.Object({
+  id: Type.Integer(),
+  tenant_id: Type.Integer(),
+  email: Type.String(),
+  first_name: Nullable(Type.String()),
+  last_name: Nullable(Type.String()),
+  full_name: Nullable(Type.String()),
+  is_active: Type.Boolean(),
+  is_verified: Type.Boolean(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});

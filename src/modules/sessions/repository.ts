@@ -1,0 +1,99 @@
+import { and, desc, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/client.js';
+import { refreshTokens, sessions, type SessionRow } from './tables.js';
+
+export async function insertSession(
+  tx: Executor,
+  tenantId: number,
+  v: { userId: number; expiresAt: Date; ipAddress: string | null; userAgent: string | null; deviceType: string; browser: string | null; os: string | null },
+): Promise<SessionRow> {
+  const rows = await tx.insert(sessions).values({ tenantId, ...v }).returning();
+  return rows[0]!;
+}
+
+export async function insertRefreshToken(
+  tx: Executor,
+  tenantId: number,
+  v: { id: string; sessionId: string; tokenHash: string; expiresAt: Date },
+): Promise<void> {
+  await tx.insert(refreshTokens).values({ tenantId, ...v });
+}
+
+/**
+ * Marks a refresh token used, only if it was unused: the row lock makes racing refreshes of one token
+ * give exactly one winner; the losers see it used and are treated as replays.
+ */
+export async function claimRefreshToken(tx: Executor, tenantId: number, id: string, tokenHash: string) {
+  const rows = await tx
+    .update(refreshTokens)
+    .set({ usedAt: new Date() })
+    .where(and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.id, id), eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.usedAt)))
+    .returning({ sessionId: refreshTokens.sessionId, expiresAt: refreshTokens.expiresAt });
+  return rows[0] ?? null;
+}
+
+export async function findRefreshToken(tx: Executor, tenantId: number, id: string, tokenHash: string) {
+  const rows = await tx
+    .select({ sessionId: refreshTokens.sessionId, usedAt: refreshTokens.usedAt })
+    .from(refreshTokens)
+    .where(and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.id, id), eq(refreshTokens.tokenHash, tokenHash)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export async function markReplaced(tx: Executor, tenantId: number, id: string, replacedBy: string): Promise<void> {
+  await tx.update(refreshTokens).set({ replacedBy }).where(and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.id, id)));
+}
+
+export async function findSession(tx: Executor, tenantId: number, id: string): Promise<SessionRow | null> {
+  const rows = await tx.select().from(sessions).where(and(eq(sessions.tenantId, tenantId), eq(sessions.id, id))).limit(1);
+  return rows[0] ?? null;
+}
+
+export async function listUserSessions(tx: Executor, tenantId: number, userId: number, includeInactive: boolean): Promise<SessionRow[]> {
+  const conditions = [eq(sessions.tenantId, tenantId), eq(sessions.userId, userId)];
+  if (!includeInactive) conditions.push(isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date()));
+  return tx.select().from(sessions).where(and(...conditions)).orderBy(desc(sessions.createdAt)).limit(500);
+}
+
+export async function touchSession(tx: Executor, tenantId: number, id: string): Promise<void> {
+  const now = new Date();
+  await tx.update(sessions).set({ lastSeenAt: now, updatedAt: now }).where(and(eq(sessions.tenantId, tenantId), eq(sessions.id, id)));
+}
+
+export interface RevokeFilter {
+  userId: number;
+  sessionIds?: string[];
+  exceptSessionId?: string | null;
+}
+
+/** Ends the matching active sessions; returns the ids that were active (for the revocation cache). */
+export async function revokeSessions(tx: Executor, tenantId: number, filter: RevokeFilter, reason: string): Promise<string[]> {
+  const conditions = [eq(sessions.tenantId, tenantId), eq(sessions.userId, filter.userId), isNull(sessions.revokedAt)];
+  if (filter.sessionIds) conditions.push(inArray(sessions.id, filter.sessionIds.length ? filter.sessionIds : ['00000000-0000-0000-0000-000000000000']));
+  if (filter.exceptSessionId) conditions.push(ne(sessions.id, filter.exceptSessionId));
+  const now = new Date();
+  const rows = await tx
+    .update(sessions)
+    .set({ revokedAt: now, revokedReason: reason, updatedAt: now })
+    .where(and(...conditions))
+    .returning({ id: sessions.id });
+  return rows.map((r) => r.id);
+}
+
+export async function revokeAllTenantSessions(tx: Executor, tenantId: number, reason: string): Promise<string[]> {
+  const now = new Date();
+  const rows = await tx
+    .update(sessions)
+    .set({ revokedAt: now, revokedReason: reason, updatedAt: now })
+    .where(and(eq(sessions.tenantId, tenantId), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id });
+  return rows.map((r) => r.id);
+}
+
+export async function countActive(tx: Executor, tenantId: number, userId: number): Promise<number> {
+  const r = await tx.execute<{ n: string }>(
+    sql`select count(*)::text as n from sessions where tenant_id = ${tenantId} and user_id = ${userId} and revoked_at is null and expires_at > now()`,
+  );
+  return Number(r.rows[0]!.n);
+}

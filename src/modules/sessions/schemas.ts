@@ -1,0 +1,23 @@
+import { Type } from '@sinclair/typebox';
+import { Nullable, Uuid } from '../../platform/http/schemas.js';
+
+export const SessionRead = Type.Object({
+  id: Type.String(),
+  user_id: Type.Integer(),
+  tenant_id: Type.Integer(),
+  is_active: Type.Boolean(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+  last_seen_at: Type.String(),
+  ip_address: Nullable(Type.String()),
+  user_agent: Nullable(Type.String()),
+  device_type: Nullable(Type.String()),
+  browser: Nullable(Type.String()),
+  os: Nullable(Type.String()),
+  is_current: Type.Boolean(),
+});
+
+export const SessionList = Type.Object({ sessions: Type.Array(SessionRead), total: Type.Integer(), active_count: Type.Integer() });
+export const ListQuery = Type.Object({ include_inactive: Type.Optional(Type.Boolean({ default: false })) });
+export const TerminateResponse = Type.Object({ terminated_count: Type.Integer(), message: Type.String() });
+export const TerminateManyBody = Type.Object({ session_ids: Type.Optional(Type.Array(Uuid, { maxItems: 500 })) }, { additionalProperties: false });

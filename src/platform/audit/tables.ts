@@ -1,0 +1,28 @@
+import { bigint, boolean, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const auditLog = pgTable('audit_log', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  tenantId: integer('tenant_id').notNull(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  eventType: text('event_type').notNull(),
+  actorType: text('actor_type').$type<'user' | 'api_key' | 'system'>().notNull(),
+  actorId: text('actor_id'),
+  resourceType: text('resource_type'),
+  resourceId: text('resource_id'),
+  success: boolean('success').notNull(),
+  ipAddress: text('ip_address'),
+  userAgent: text('user_agent'),
+  requestId: text('request_id'),
+  sessionId: text('session_id'),
+  metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  prevHash: text('prev_hash').notNull(),
+  hash: text('hash').notNull(),
+});
+export type AuditRow = typeof auditLog.$inferSelect;
+
+export const auditChainHeads = pgTable('audit_chain_heads', {
+  tenantId: integer('tenant_id').primaryKey(),
+  lastSeq: bigint('last_seq', { mode: 'number' }).notNull(),
+  lastHash: text('last_hash').notNull(),
+});

@@ -1,0 +1,78 @@
+/**
+ * The composition root's shared services, built once in buildApp and handed to every module. No module reads
+ * process.env or creates its own connections, so two apps can run side by side in one test (two replicas).
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.js';
+import type { SecretBox } from './crypto/aes-gcm.js';
+import type { JwtService } from './crypto/jwt.js';
+import type { PasswordHasher } from './crypto/passwords.js';
+import type { Database, Tx } from './db/client.js';
+import type { Metrics } from './http/metrics.js';
+import type { KeyValueStore } from './store/types.js';
+
+/** Who is calling, after authentication. */
+export interface Principal {
+  kind: 'user' | 'api_key';
+  tenantId: number;
+  /** The user (for keys: the creator of a user-owned key; null for tenant-owned keys). */
+  userId: number | null;
+  sessionId: string | null;
+  email: string | null;
+  apiKeyId: number | null;
+  /** API key scopes; null for users. */
+  scopes: string[] | null;
+  /** For tenant-owned API keys: the role whose permissions the key acts with. */
+  roleId: string | null;
+  /** Token limited to /auth and /mfa until the user enrols in MFA. */
+  mfaEnrolmentPending: boolean;
+  /** Store version of the tenant's permission data, read with the revocation keys (see rbac cache). */
+  permissionVersion: string;
+}
+
+export type PermissionResolver = (principal: Principal) => Promise<ReadonlySet<string>>;
+export type ApiKeyAuthenticator = (rawKey: string, ip: string) => Promise<Principal>;
+export type TenantCreatedHook = (tx: Tx, tenantId: number, firstAdminUserId: number | null) => Promise<void>;
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+}
+export interface Mailer {
+  send(mail: Mail): Promise<void>;
+}
+
+export interface AppContext {
+  config: Readonly<Config>;
+  database: Database;
+  store: KeyValueStore;
+  hasher: PasswordHasher;
+  secretBox: SecretBox;
+  jwt: JwtService;
+  log: FastifyBaseLogger;
+  mailer: Mailer;
+  metrics: Metrics;
+  /** Extension points that modules fill at registration. */
+  auth: {
+    apiKeyAuthenticator: ApiKeyAuthenticator | null;
+    permissionResolver: PermissionResolver;
+  };
+  hooks: {
+    tenantCreated: TenantCreatedHook[];
+    /** Runs in the transaction that creates a user (RBAC gives self-registered users `member`). */
+    userCreated: ((tx: Tx, tenantId: number, userId: number, source: 'register' | 'admin' | 'cli' | 'sso') => Promise<void>)[];
+  };
+  /** The MFA module fills this; the default knows only the tenant's mfa_required setting. */
+  mfa: {
+    status(tx: Tx, tenantId: number, userId: number): Promise<{ enabled: boolean; required: boolean }>;
+    /** Handles `mfa_code` sent with the password (one-step login); returns a LoginResponse. */
+    inlineLogin?: (
+      tenant: import('../modules/tenants/tables.js').TenantRow,
+      user: import('../modules/users/tables.js').UserRow,
+      code: string,
+      client: { ip: string | null; userAgent: string | null },
+      audit: import('./audit/writer.js').AuditContext,
+    ) => Promise<unknown>;
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * One database handle for both backends: real PostgreSQL (DATABASE_URL) through `pg`, or embedded PGlite.
+ * Every tenant-scoped query runs inside withTenant(), which switches to the non-owner `massacorp_app` role and
+ * sets `app.tenant_id` for the transaction, so PostgreSQL row-level security applies even when the connection
+ * itself is a superuser (PGlite always is).
+ */
+import { sql } from 'drizzle-orm';
+import { drizzle as drizzlePg, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import type { Config } from '../../config.js';
+
+export const APP_ROLE = 'massacorp_app';
+
+/** Drizzle's API is the same over pg and PGlite; we type both as node-postgres. */
+export type Db = NodePgDatabase<Record<string, never>>;
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type Executor = Db | Tx;
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly db: Db;
+  /** Tenant-scoped transaction: RLS role + tenant context. The default for all application queries. */
+  withTenant<T>(tenantId: number, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Cross-tenant transaction as the connection's own role (bypasses RLS). Only for work that is by nature
+   * cross-tenant: resolving a tenant before login, platform operators' tenant routes, the WireGuard agent.
+   */
+  withSystem<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Runs a multi-statement SQL script (migrations). */
+  execScript(script: string): Promise<void>;
+  /** Plain query as the connection role, for migrations bookkeeping and health checks. */
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  /** Runs fn while holding a session-level advisory lock on a dedicated connection (migrations, wg agent). */
+  withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  poolStats(): { total: number; idle: number; waiting: number };
+  close(): Promise<void>;
+}
+
+/** Switches an open transaction (e.g. a system one that just created the tenant) into a tenant's context. */
+export async function enterTenant(tx: Tx, tenantId: number): Promise<void> {
+  await tx.execute(tenantContext(tenantId));
+}
+
+function tenantContext(tenantId: number) {
+  if (!Number.isSafeInteger(tenantId) || tenantId <= 0) throw new Error(`invalid tenant id ${tenantId}`);
+  return sql`select set_config('role', ${APP_ROLE}, true), set_config('app.tenant_id', ${String(tenantId)}, true)`;
+}
+
+export async function createDatabase(config: Pick<Config, 'databaseUrl' | 'pgliteDir' | 'dbPoolMax'>): Promise<Database> {
+  if (config.databaseUrl) return createPostgres(config.databaseUrl, config.dbPoolMax);
+  return createPglite(config.pgliteDir);
+}
+
+async function createPostgres(url: string, max: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = drizzlePg(pool) as Db;
+  return {
+    kind: 'postgres',
+    db,
+    withTenant: (tenantId, fn) =>
+      db.transaction(async (tx) => {
+        await tx.execute(tenantContext(tenantId));
+        return fn(tx);
+      }),
+    withSystem: (fn) => db.transaction(fn),
+    execScript: async (script) => {
+      // A dedicated client, so a failed script's open transaction is rolled back before reuse.
+      const client = await pool.connect();
+      try {
+        await client.query(script);
+      } catch (err) {
+        await client.query('rollback').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    query: async (text, params) => (await pool.query(text, params as unknown[])).rows,
+    withAdvisoryLock: async (key, fn) => {
+      const client = await pool.connect();
+      try {
+        await client.query('select pg_advisory_lock($1)', [key]);
+        try {
+          return await fn();
+        } finally {
+          await client.query('select pg_advisory_unlock($1)', [key]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => pool.end(),
+  };
+}
+
+async function createPglite(dir: string): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle: drizzleLite } = await import('drizzle-orm/pglite');
+  const client = dir === 'memory://' ? new PGlite() : new PGlite(dir);
+  await client.waitReady;
+  const db = drizzleLite(client) as unknown as Db;
+  return {
+    kind: 'pglite',
+    db,
+    withTenant: (tenantId, fn) =>
+      db.transaction(async (tx) => {
+        await tx.execute(tenantContext(tenantId));
+        return fn(tx);
+      }),
+    withSystem: (fn) => db.transaction(fn),
+    execScript: async (script) => {
+      try {
+        await client.exec(script);
+      } catch (err) {
+        await client.exec('rollback').catch(() => {});
+        throw err;
+      }
+    },
+    query: async (text, params) => (await client.query(text, params as unknown[])).rows as never[],
+    // PGlite is a single connection: there is no other session to exclude.
+    withAdvisoryLock: (_key, fn) => fn(),
+    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The one error handler: AppErrors, schema validation, malformed JSON, oversized bodies, unknown routes (404 or
+ * 405) and PostgreSQL errors all leave as the envelope of API.md §2. Unknown errors are logged and become a 500
+ * that carries no internals.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import FindMyWay from 'find-my-way';
+import { AppError, GENERIC_CODES } from './errors.js';
+import { type Locale, messageFor, pickLocale } from './messages.js';
+import { toFieldErrors } from './validation.js';
+
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  details?: Record<string, unknown>,
+  customMessage?: string,
+) {
+  const locale: Locale = request.locale ?? 'fr';
+  const body: Record<string, unknown> = {
+    error: code,
+    message: customMessage ?? messageFor(code, locale),
+    request_id: request.id,
+  };
+  if (details && Object.keys(details).length > 0) body.details = details;
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
+const PG_CODES: Record<string, [number, string]> = {
+  '23505': [409, 'ALREADY_EXISTS'],
+  '23503': [409, 'CONFLICT'],
+  '22P02': [422, 'VALIDATION_ERROR'],
+  '22001': [422, 'VALIDATION_ERROR'],
+  '22003': [422, 'VALIDATION_ERROR'],
+  '23514': [422, 'VALIDATION_ERROR'],
+};
+
+export function installErrorHandling(app: FastifyInstance) {
+  // A shadow router of every registered route, so an unknown method on a known path is 405, not 404.
+  const shadow = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const m of methods) {
+      if (m === 'HEAD') continue;
+      try {
+        shadow.on(m as never, route.url, () => {});
+      } catch {
+        // duplicate registrations (HEAD for GET) are fine
+      }
+    }
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter(
+      (m) => m !== request.method && shadow.find(m as never, path) !== null,
+    );
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(request, reply, 405, 'METHOD_NOT_ALLOWED');
+    }
+    return sendError(request, reply, 404, 'NOT_FOUND');
+  });
+
+  app.setErrorHandler((error: FastifyError & { code?: string }, request, reply) => {
+    if (error instanceof AppError) {
+      if (error.headers) reply.headers(error.headers);
+      return sendError(request, reply, error.statusCode, error.code, error.details, error.customMessage);
+    }
+    if (error.validation) {
+      const part = error.validationContext ?? 'body';
+      return sendError(request, reply, 422, 'VALIDATION_ERROR', {
+        errors: toFieldErrors(error.validation as never, part),
+      }, 'Request validation failed');
+    }
+    switch (error.code) {
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return sendError(request, reply, 422, 'VALIDATION_ERROR', {
+          errors: [{ field: 'body', message: 'malformed JSON body', type: 'json_invalid' }],
+        }, 'Request validation failed');
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(request, reply, 413, 'PAYLOAD_TOO_LARGE');
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(request, reply, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    }
+    if (error instanceof SyntaxError && error.statusCode === 400) {
+      return sendError(request, reply, 422, 'VALIDATION_ERROR', {
+        errors: [{ field: 'body', message: 'malformed JSON body', type: 'json_invalid' }],
+      }, 'Request validation failed');
+    }
+    const pg = error.code ? PG_CODES[error.code] : undefined;
+    if (pg) {
+      request.log.warn({ pgCode: error.code }, 'database constraint rejected the request');
+      return sendError(request, reply, pg[0], pg[1]);
+    }
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, 'unhandled error');
+    return sendError(request, reply, status, GENERIC_CODES[status] ?? 'BAD_REQUEST');
+  });
+}
+
+export { pickLocale };

@@ -1,0 +1,52 @@
+/** Prometheus metrics, one registry per app (no global state, so two apps can share a process in tests). */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Database } from '../db/client.js';
+
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Counter<'method' | 'route' | 'status'>;
+  httpDuration: Histogram<'method' | 'route' | 'status'>;
+  logins: Counter<'result'>;
+  lockouts: Counter;
+}
+
+export function createMetrics(database: Database, withDefaults: boolean): Metrics {
+  const registry = new Registry();
+  if (withDefaults) collectDefaultMetrics({ register: registry });
+  const pool = new Gauge({
+    name: 'massacorp_db_pool_connections',
+    help: 'Database pool connections by state',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const s = database.poolStats();
+      this.set({ state: 'total' }, s.total);
+      this.set({ state: 'idle' }, s.idle);
+      this.set({ state: 'waiting' }, s.waiting);
+    },
+  });
+  void pool;
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'massacorp_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'massacorp_http_request_duration_seconds',
+      help: 'HTTP request latency by route and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    logins: new Counter({
+      name: 'massacorp_logins_total',
+      help: 'Login attempts by result',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    lockouts: new Counter({ name: 'massacorp_lockouts_total', help: 'Accounts locked', registers: [registry] }),
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * Outgoing mail: SMTP through nodemailer when SMTP_URL is set; otherwise (dev/test) the mail is written to the
+ * log, so reset links can be followed locally. In prod without SMTP_URL mail is dropped with a warning.
+ */
+import nodemailer from 'nodemailer';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../../config.js';
+import type { Mail, Mailer } from '../context.js';
+
+export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'env'>, log: FastifyBaseLogger): Mailer {
+  if (config.smtpUrl) {
+    const transport = nodemailer.createTransport(config.smtpUrl);
+    return {
+      async send(mail: Mail) {
+        await transport.sendMail({ from: config.mailFrom, to: mail.to, subject: mail.subject, text: mail.text });
+      },
+    };
+  }
+  return {
+    async send(mail: Mail) {
+      if (config.env === 'prod') log.warn({ to: mail.to, subject: mail.subject }, 'SMTP_URL is not set: mail dropped');
+      else log.info({ mail }, 'mail (SMTP_URL not set, logged instead of sent)');
+    },
+  };
+}
