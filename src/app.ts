@@ -102,7 +102,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
       // Until the RBAC module installs its resolver: superusers hold everything, others nothing.
       permissionResolver: async () => new Set<string>(),
     },
-    hooks: { tenantCreated: [], userCreated: [] },
+    hooks: { tenantCreated: [], userCreated: [], loginSucceeded: [], gdprExport: [], gdprErase: [] },
     mfa: {
       status: async (tx, tenantId) => {
         const t = await findTenantById(tx, tenantId);

@@ -153,6 +153,12 @@ export async function completeLogin(
     return issued;
   });
   ctx.metrics.logins.inc({ result: 'success' });
+  for (const hook of ctx.hooks.loginSucceeded) {
+    await hook({
+      tenantId: tenant.id, userId: user.id, email: user.email, sessionId: tokens.session_id, ip: client.ip, userAgent: client.userAgent,
+      deviceType: tokens.session.deviceType, browser: tokens.session.browser, os: tokens.session.os,
+    }).catch((err) => ctx.log.warn({ err }, 'loginSucceeded hook failed'));
+  }
   return tokens;
 }
 
