@@ -14,6 +14,7 @@ import type { Config } from './config.js';
 import { modules } from './modules/index.js';
 import { resolveSettings } from './modules/tenants/settings.js';
 import { findTenantById } from './modules/tenants/repository.js';
+import { findUserById } from './modules/users/repository.js';
 import type { AppContext } from './platform/context.js';
 import { createSecretBox } from './platform/crypto/aes-gcm.js';
 import { createJwtService } from './platform/crypto/jwt.js';
@@ -99,8 +100,12 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     metrics: createMetrics(database, config.env !== 'test'),
     auth: {
       apiKeyAuthenticator: null,
-      // Until the RBAC module installs its resolver: superusers hold everything, others nothing.
-      permissionResolver: async () => new Set<string>(),
+      // Until the RBAC module installs its resolver: superusers hold everything in their tenant, others nothing.
+      permissionResolver: async (p) => {
+        if (p.userId === null) return new Set<string>();
+        const u = await database.withTenant(p.tenantId, (tx) => findUserById(tx, p.tenantId, p.userId!));
+        return new Set<string>(u?.isSuperuser && u.isActive ? ['*'] : []);
+      },
     },
     hooks: { tenantCreated: [], userCreated: [], loginSucceeded: [], gdprExport: [], gdprErase: [] },
     mfa: {
