@@ -70,6 +70,9 @@ export interface Config {
   smtpUrl: string | null;
   mailFrom: string;
   publicUrl: string;
+  /** WebAuthn relying party id (a domain) and the origin browsers report (default PUBLIC_URL). */
+  webauthnRpId: string;
+  webauthnOrigin: string;
   version: string;
 }
 
@@ -296,6 +299,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     smtpUrl: r.raw('SMTP_URL') ?? null,
     mailFrom: r.str('MAIL_FROM', 'MassaCorp <no-reply@massacorp.dev>'),
     publicUrl: r.str('PUBLIC_URL', `http://localhost:${port}`),
+    webauthnRpId: r.str('WEBAUTHN_RP_ID', 'localhost'),
+    webauthnOrigin: r.str('WEBAUTHN_ORIGIN', r.str('PUBLIC_URL', `http://localhost:${port}`)).replace(/\/+$/, ''),
     version: '1.0.0',
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -9,4 +9,12 @@ export const keys = {
   /** Login attempts per (tenant, email) within the lockout window. */
   loginAttempts: (tenantId: number, email: string) => `lock:login:${tenantId}:${email}`,
   rateLimit: (bucket: string, identity: string, window: number) => `rl:${bucket}:${identity}:${window}`,
+  /** MFA code attempts per user (reserved before checking); past the limit it is the lock itself. */
+  mfaAttempts: (tenantId: number, userId: number) => `mfa:att:${tenantId}:${userId}`,
+  /** An accepted TOTP time step of a user: present while the step could still validate (anti-replay). */
+  totpUsed: (tenantId: number, userId: number, step: number) => `mfa:used:${tenantId}:${userId}:${step}`,
+  /** The pending WebAuthn challenge of a user: `reg` (registration) or `auth` (login step). Short TTL. */
+  webauthnChallenge: (kind: 'reg' | 'auth', tenantId: number, userId: number) => `mfa:wa:${kind}:${tenantId}:${userId}`,
+  /** A consumed single-use value (MFA step token jti, WebAuthn challenge). */
+  mfaConsumed: (id: string) => `mfa:done:${id}`,
 };
