@@ -160,6 +160,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   installAccessGuard(app, ctx);
   app.addHook('preValidation', async (request) => {
     if (request.body && typeof request.body === 'object') request.body = normaliseBody(request.body);
+    // An absent body on a write is an empty object: optional bodies validate, required fields report by name.
+    else if (request.body == null && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(request.method)) request.body = {};
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-response-time', `${reply.elapsedTime.toFixed(2)}ms`);

@@ -24,8 +24,10 @@ const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '
 export function normaliseForCommonCheck(password: string): string[] {
   const lower = password.toLowerCase();
   const stripped = lower.replace(/^[^a-z]+|[^a-z]+$/g, '');
-  const deleet = lower.replace(/[013457@$!]/g, (c) => LEET[c] ?? c).replace(/^[^a-z]+|[^a-z]+$/g, '');
-  return [lower, stripped, deleet, stripped.replace(/[^a-z]/g, '')];
+  const unleet = (v: string) => v.replace(/[013457@$!]/g, (c) => LEET[c] ?? c);
+  // Strip the usual decorations first ("P@ssw0rd2024!" -> "p@ssw0rd"), then undo leet -> "password".
+  const deleet = unleet(stripped);
+  return [lower, stripped, deleet, unleet(lower).replace(/^[^a-z]+|[^a-z]+$/g, ''), stripped.replace(/[^a-z]/g, '')];
 }
 
 export function isCommonPassword(password: string): boolean {
