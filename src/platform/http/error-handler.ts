@@ -91,9 +91,11 @@ export function installErrorHandling(app: FastifyInstance) {
         errors: [{ field: 'body', message: 'malformed JSON body', type: 'json_invalid' }],
       }, 'Request validation failed');
     }
-    const pg = error.code ? PG_CODES[error.code] : undefined;
+    // Drizzle wraps driver errors; the SQLSTATE is on the cause.
+    const sqlState = (error as { cause?: { code?: string } }).cause?.code ?? error.code;
+    const pg = sqlState ? PG_CODES[sqlState] : undefined;
     if (pg) {
-      request.log.warn({ pgCode: error.code }, 'database constraint rejected the request');
+      request.log.warn({ pgCode: sqlState }, 'database constraint rejected the request');
       return sendError(request, reply, pg[0], pg[1]);
     }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
