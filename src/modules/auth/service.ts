@@ -15,7 +15,7 @@ import {
   publishRevocations,
   signAccessFor,
 } from '../sessions/service.js';
-import { resolveTenantHeader } from '../tenants/service.js';
+import { resolveTenantHeader, resolveTenantId } from '../tenants/service.js';
 import { resolveSettings, type TenantSettings } from '../tenants/settings.js';
 import type { TenantRow } from '../tenants/tables.js';
 import { findTenantById } from '../tenants/repository.js';
@@ -52,13 +52,24 @@ export async function login(
   client: ClientInfo,
   audit: AuditContext,
 ): Promise<LoginResponse> {
-  const tenant = await resolveTenantHeader(ctx, tenantHeader);
+  const tenantId = await resolveTenantId(ctx, tenantHeader);
   const email = body.email.toLowerCase();
-  if (!tenant) {
+  // One transaction loads the tenant, the user and their MFA state.
+  const found = tenantId
+    ? await ctx.database.withTenant(tenantId, async (tx) => {
+        const tenant = await findTenantById(tx, tenantId);
+        if (!tenant || tenant.status !== 'active') return null;
+        const user = await findUserByEmail(tx, tenantId, email);
+        const mfa = user ? await ctx.mfa.status(tx, tenantId, user.id) : null;
+        return { tenant, user, mfa };
+      })
+    : null;
+  if (!found) {
     await ctx.hasher.verifyDummy(body.password);
     ctx.metrics.logins.inc({ result: 'failure' });
     throw unauthorized('INVALID_CREDENTIALS');
   }
+  const { tenant, user } = found;
   const ticket = await reserveLoginAttempt(ctx, tenant.id, email).catch(async (err) => {
     if (err instanceof AppError) {
       await auditAlone(ctx, tenant.id, audit, { eventType: 'auth.login_locked', success: false, resourceType: 'user', metadata: { email } });
@@ -66,7 +77,6 @@ export async function login(
     }
     throw err;
   });
-  const user = await ctx.database.withTenant(tenant.id, (tx) => findUserByEmail(tx, tenant.id, email));
   const ok = user ? await ctx.hasher.verify(user.passwordHash, body.password) : await ctx.hasher.verifyDummy(body.password);
   if (!ok || !user || !user.isActive) {
     await recordLoginFailure(ctx, tenant.id, email, ticket);
@@ -90,7 +100,7 @@ export async function login(
   const settings = resolveSettings(tenant.settings, ctx.config);
   const userAudit = { ...audit, actorType: 'user' as const, actorId: String(user.id) };
 
-  const mfa = await ctx.database.withTenant(tenant.id, (tx) => ctx.mfa.status(tx, tenant.id, user.id));
+  const mfa = found.mfa!;
   if (mfa.enabled) {
     if (rehash) await ctx.database.withTenant(tenant.id, (tx) => touchLastLogin(tx, tenant.id, user.id, rehash));
     if (body.mfa_code && ctx.mfa.inlineLogin) {

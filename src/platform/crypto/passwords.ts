@@ -4,7 +4,30 @@
  */
 import { Algorithm, hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { availableParallelism } from 'node:os';
 import type { Config } from '../../config.js';
+
+/**
+ * At most `limit` hashes at once. Argon2 is memory-hard and CPU-bound: running more hashes than there are
+ * spare cores adds no throughput, it only steals CPU from the event loop (and so from every other request).
+ */
+function semaphore(limit: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** Leave one core to the event loop. */
+export const DEFAULT_HASH_CONCURRENCY = Math.max(1, availableParallelism() - 1);
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -14,7 +37,8 @@ export interface PasswordHasher {
   verifyDummy(password: string): Promise<false>;
 }
 
-export function createPasswordHasher(params: Config['argon2']): PasswordHasher {
+export function createPasswordHasher(params: Config['argon2'], concurrency = DEFAULT_HASH_CONCURRENCY): PasswordHasher {
+  const limited = semaphore(concurrency);
   const options = {
     algorithm: Algorithm.Argon2id,
     memoryCost: params.memoryCost,
@@ -27,8 +51,8 @@ export function createPasswordHasher(params: Config['argon2']): PasswordHasher {
   const verify = async (stored: string | null, password: string): Promise<boolean> => {
     if (!stored) return false;
     try {
-      if (stored.startsWith('$argon2')) return await argonVerify(stored, password);
-      if (/^\$2[aby]\$/.test(stored)) return await bcryptVerify(password, stored);
+      if (stored.startsWith('$argon2')) return await limited(() => argonVerify(stored, password));
+      if (/^\$2[aby]\$/.test(stored)) return await limited(() => bcryptVerify(password, stored));
     } catch {
       return false;
     }
@@ -36,7 +60,7 @@ export function createPasswordHasher(params: Config['argon2']): PasswordHasher {
   };
 
   return {
-    hash: (password) => argonHash(password, options),
+    hash: (password) => limited(() => argonHash(password, options)),
     verify,
     needsRehash: (stored) => !stored.startsWith(current),
     verifyDummy: async (password) => {
