@@ -1,0 +1,27 @@
+/**
+ * The MFA module: fills ctx.mfa (status, one-step login) and the GDPR hooks, and mounts /api/v1/mfa plus the
+ * second sign-in step under /api/v1/auth.
+ */
+import type { AppContext } from '../../platform/context.js';
+import type { AppModule } from '../index.js';
+import './errors.js';
+import { inlineLogin } from './login.js';
+import { mfaLoginRoutes } from './routes.login.js';
+import { mfaRoutes } from './routes.js';
+import { gdprErase, gdprExport, mfaStatus } from './service.js';
+
+export function setupMfa(ctx: AppContext): void {
+  ctx.mfa.status = (tx, tenantId, userId) => mfaStatus(ctx, tx, tenantId, userId);
+  ctx.mfa.inlineLogin = (tenant, user, code, client, audit) => inlineLogin(ctx, tenant, user, code, client, audit);
+  ctx.hooks.gdprExport.push({ name: 'mfa', collect: gdprExport });
+  ctx.hooks.gdprErase.push({ name: 'mfa', erase: gdprErase });
+}
+
+export const mfaModule: AppModule = {
+  name: 'mfa',
+  setup: setupMfa,
+  routes: (ctx) => [
+    { prefix: '/api/v1/mfa', plugin: mfaRoutes(ctx) },
+    { prefix: '/api/v1/auth', plugin: mfaLoginRoutes(ctx) },
+  ],
+};

@@ -1,0 +1,187 @@
+/**
+ * MFA policy (API.md §8): TOTP setup and enrolment, verification, disabling, recovery codes. Every state change
+ * writes its audit record in the transaction that makes it; alert mails go out after the commit.
+ */
+import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import type { AppContext } from '../../platform/context.js';
+import type { Tx } from '../../platform/db/client.js';
+import { findTenantById } from '../tenants/repository.js';
+import { resolveSettings } from '../tenants/settings.js';
+import { findUserById } from '../users/repository.js';
+import { alreadyEnabled, notConfigured, notEnabled, totpReplay } from './errors.js';
+import { acceptTotp, alert, openSecret, totpAad, useRecoveryCode } from './factors.js';
+import { assertMfaNotLocked } from './lockout.js';
+import { generateRecoveryCodes } from './recovery.js';
+import * as repo from './repository.js';
+import { newTotpSecret, provisioningUri, qrCodeBase64 } from './totp.js';
+
+export interface Caller {
+  tenantId: number;
+  userId: number;
+  email: string | null;
+}
+
+type RolesRequireMfa = (tx: Tx, tenantId: number, userId: number) => Promise<boolean>;
+let rolesRequireMfa: Promise<RolesRequireMfa | null> | undefined;
+
+/**
+ * The RBAC module exports userRolesRequireMfa (roles.mfa_required). Loaded lazily and optionally so this
+ * module works before and without it: then only the tenant setting can require MFA.
+ */
+function loadRolesRequireMfa(): Promise<RolesRequireMfa | null> {
+  const spec = '../rbac/repository.js';
+  rolesRequireMfa ??= import(/* @vite-ignore */ spec)
+    .then((m: { userRolesRequireMfa?: RolesRequireMfa }) => (typeof m.userRolesRequireMfa === 'function' ? m.userRolesRequireMfa : null))
+    .catch(() => null);
+  return rolesRequireMfa;
+}
+
+/** ctx.mfa.status: enabled = a confirmed TOTP or a registered security key; required = tenant or a role says so. */
+export async function mfaStatus(ctx: AppContext, tx: Tx, tenantId: number, userId: number) {
+  const [totp, keys, tenant] = await Promise.all([
+    repo.findTotp(tx, tenantId, userId),
+    repo.countCredentials(tx, tenantId, userId),
+    findTenantById(tx, tenantId),
+  ]);
+  let required = resolveSettings(tenant?.settings, ctx.config).mfa_required;
+  if (!required) {
+    const byRoles = await loadRolesRequireMfa();
+    if (byRoles) required = await byRoles(tx, tenantId, userId);
+  }
+  return { enabled: Boolean(totp?.enabled) || keys > 0, required };
+}
+
+async function emailOf(ctx: AppContext, caller: Caller): Promise<string | null> {
+  if (caller.email) return caller.email;
+  const u = await ctx.database.withTenant(caller.tenantId, (tx) => findUserById(tx, caller.tenantId, caller.userId));
+  return u?.email ?? null;
+}
+
+/** Starts (or resumes) TOTP enrolment: the same secret comes back until MFA is enabled. */
+export async function setup(ctx: AppContext, caller: Caller, audit: AuditContext) {
+  const { tenantId, userId } = caller;
+  await assertMfaNotLocked(ctx, tenantId, userId);
+  const email = (await emailOf(ctx, caller)) ?? `user-${userId}`;
+  const row = await ctx.database.withTenant(tenantId, async (tx) => {
+    const existing = await repo.findTotp(tx, tenantId, userId);
+    if (existing?.enabled) throw alreadyEnabled();
+    if (existing) return existing;
+    const created = await repo.insertPendingTotp(tx, tenantId, userId, ctx.secretBox.encrypt(newTotpSecret(), totpAad(tenantId, userId)));
+    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.setup_started', resourceType: 'user', resourceId: userId });
+    return created;
+  });
+  const secret = openSecret(ctx, row);
+  const uri = provisioningUri(secret, email);
+  return {
+    success: true,
+    message: "Scannez le QR code puis confirmez avec un code pour activer le MFA",
+    secret,
+    provisioning_uri: uri,
+    qr_code_base64: await qrCodeBase64(uri),
+  };
+}
+
+/** Confirms the pending secret with a first code; returns the 10 recovery codes (shown once). */
+export async function enable(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
+  const { tenantId, userId } = caller;
+  const row = await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
+  if (!row) throw notConfigured();
+  if (row.enabled) throw alreadyEnabled();
+  const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'enable', { row, needEnabled: false });
+  const { codes, hashes } = await generateRecoveryCodes(ctx.hasher);
+  await ctx.database.withTenant(tenantId, async (tx) => {
+    if (!(await repo.claimTotpStep(tx, tenantId, userId, step, true))) throw totpReplay(30);
+    await repo.replaceRecoveryCodes(tx, tenantId, userId, hashes);
+    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.enabled', resourceType: 'user', resourceId: userId, metadata: { method: 'totp', recovery_codes: codes.length } });
+  });
+  return { success: true, message: 'MFA activé', enabled: true as const, recovery_codes: codes };
+}
+
+/** Turns MFA off (TOTP, recovery codes and security keys) after a valid TOTP code. */
+export async function disable(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
+  const { tenantId, userId } = caller;
+  const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'disable');
+  await ctx.database.withTenant(tenantId, async (tx) => {
+    if (!(await repo.claimTotpStep(tx, tenantId, userId, step, false))) throw totpReplay(30);
+    await repo.deleteTotp(tx, tenantId, userId);
+    await repo.deleteRecoveryCodes(tx, tenantId, userId);
+    await repo.deleteCredentials(tx, tenantId, userId);
+    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.disabled', resourceType: 'user', resourceId: userId });
+  });
+  await alert(ctx, await emailOf(ctx, caller), 'MFA désactivé / MFA disabled', 'Multi-factor authentication was disabled on your account. If this was not you, contact your administrator at once.');
+  return { success: true, message: 'MFA désactivé', enabled: false as const };
+}
+
+export async function status(ctx: AppContext, caller: Caller) {
+  const { tenantId, userId } = caller;
+  return ctx.database.withTenant(tenantId, async (tx) => {
+    const row = await repo.findTotp(tx, tenantId, userId);
+    const remaining = row?.enabled ? await repo.countUnusedRecoveryCodes(tx, tenantId, userId) : 0;
+    return {
+      success: true,
+      enabled: Boolean(row?.enabled),
+      configured: Boolean(row),
+      recovery_codes_remaining: remaining,
+      last_used_at: row?.lastUsedAt?.toISOString() ?? null,
+      created_at: row?.createdAt.toISOString() ?? null,
+    };
+  });
+}
+
+/** POST /mfa/verify: a TOTP code (step-up check). Recovery codes have their own route. */
+export async function verify(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
+  const { tenantId, userId } = caller;
+  const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'verify');
+  await ctx.database.withTenant(tenantId, async (tx) => {
+    if (!(await repo.claimTotpStep(tx, tenantId, userId, step, false))) throw totpReplay(30);
+    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.verified', resourceType: 'user', resourceId: userId, metadata: { method: 'totp' } });
+  });
+  return { success: true, message: 'Code TOTP valide', data: { valid: true } };
+}
+
+export async function verifyRecovery(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
+  const { tenantId, userId } = caller;
+  const { remaining } = await useRecoveryCode(ctx, tenantId, userId, code, audit, 'recovery_verify', async (tx, left) => {
+    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.recovery_code_used', resourceType: 'user', resourceId: userId, metadata: { remaining: left, via: 'mfa_recovery_verify' } });
+  });
+  await alert(ctx, await emailOf(ctx, caller), 'code de récupération utilisé / recovery code used', `A recovery code was used on your account (${remaining} left). If this was not you, contact your administrator at once.`);
+  return { success: true, valid: true, recovery_codes_remaining: remaining };
+}
+
+/** New set of 10 codes after a valid TOTP code; the old ones stop working in the same transaction. */
+export async function regenerate(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
+  const { tenantId, userId } = caller;
+  const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'regenerate');
+  const { codes, hashes } = await generateRecoveryCodes(ctx.hasher);
+  await ctx.database.withTenant(tenantId, async (tx) => {
+    if (!(await repo.claimTotpStep(tx, tenantId, userId, step, false))) throw totpReplay(30);
+    await repo.replaceRecoveryCodes(tx, tenantId, userId, hashes);
+    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.recovery_codes_regenerated', resourceType: 'user', resourceId: userId, metadata: { count: codes.length } });
+  });
+  await alert(ctx, await emailOf(ctx, caller), 'codes de récupération régénérés / recovery codes regenerated', 'New recovery codes were generated for your account; the previous ones no longer work. If this was not you, contact your administrator at once.');
+  return { success: true, recovery_codes: codes };
+}
+
+/** GDPR export: state and metadata only, never the secret, code hashes or public keys. */
+export async function gdprExport(tx: Tx, tenantId: number, userId: number) {
+  const [totp, codes, creds] = await Promise.all([
+    repo.findTotp(tx, tenantId, userId),
+    repo.listRecoveryCodes(tx, tenantId, userId),
+    repo.listCredentials(tx, tenantId, userId),
+  ]);
+  return {
+    totp: totp
+      ? { enabled: totp.enabled, created_at: totp.createdAt.toISOString(), enabled_at: totp.enabledAt?.toISOString() ?? null, last_used_at: totp.lastUsedAt?.toISOString() ?? null }
+      : null,
+    recovery_codes: codes.map((c) => ({ created_at: c.createdAt.toISOString(), used_at: c.usedAt?.toISOString() ?? null })),
+    webauthn_credentials: creds.map((c) => ({ id: c.id, name: c.name, created_at: c.createdAt.toISOString(), last_used_at: c.lastUsedAt?.toISOString() ?? null })),
+  };
+}
+
+export async function gdprErase(tx: Tx, tenantId: number, userId: number) {
+  await repo.deleteTotp(tx, tenantId, userId);
+  await repo.deleteRecoveryCodes(tx, tenantId, userId);
+  await repo.deleteCredentials(tx, tenantId, userId);
+}
+
+export { notEnabled };
