@@ -47,6 +47,8 @@ export interface Config {
   wgEndpoint: string | null;
   wgListenPort: number;
   wgAgentInProcess: boolean;
+  /** Seconds between two passes of the WireGuard agent (it also wakes on change notifications). */
+  wgAgentIntervalSeconds: number;
   trustedProxies: string[];
   logLevel: (typeof LOG_LEVELS)[number];
   defaultLocale: 'fr' | 'en';
@@ -70,6 +72,10 @@ export interface Config {
   smtpUrl: string | null;
   mailFrom: string;
   publicUrl: string;
+  /** Page of the front end that takes `?token=` and calls POST /password-reset/confirm. */
+  passwordResetUrl: string;
+  /** Where `massacorp audit prune` writes archives before it deletes (default DATA_DIR/audit-archive). */
+  auditArchiveDir: string;
   /** WebAuthn relying party id (a domain) and the origin browsers report (default PUBLIC_URL). */
   webauthnRpId: string;
   webauthnOrigin: string;
@@ -268,6 +274,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     wgEndpoint: r.raw('WG_ENDPOINT') ?? null,
     wgListenPort: r.int('WG_LISTEN_PORT', 51820, 1, 65535),
     wgAgentInProcess: r.bool('WG_AGENT_IN_PROCESS', false),
+    wgAgentIntervalSeconds: r.int('WG_AGENT_INTERVAL', 5, 1, 3600),
     trustedProxies: r.cidrs('TRUSTED_PROXIES'),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, isTest ? 'silent' : 'info', (s) => s.toLowerCase()),
     defaultLocale: r.oneOf('DEFAULT_LOCALE', ['fr', 'en'] as const, 'fr', (s) => s.toLowerCase()),
@@ -299,6 +306,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     smtpUrl: r.raw('SMTP_URL') ?? null,
     mailFrom: r.str('MAIL_FROM', 'MassaCorp <no-reply@massacorp.dev>'),
     publicUrl: r.str('PUBLIC_URL', `http://localhost:${port}`),
+    passwordResetUrl: r.str('PASSWORD_RESET_URL', `${r.str('PUBLIC_URL', `http://localhost:${port}`)}/reset-password`),
+    auditArchiveDir: path.resolve(r.str('AUDIT_ARCHIVE_DIR', path.join(dataDir, 'audit-archive'))),
     webauthnRpId: r.str('WEBAUTHN_RP_ID', 'localhost'),
     webauthnOrigin: r.str('WEBAUTHN_ORIGIN', r.str('PUBLIC_URL', `http://localhost:${port}`)).replace(/\/+$/, ''),
     version: '1.0.0',

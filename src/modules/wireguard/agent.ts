@@ -1,0 +1,165 @@
+/**
+ * The data plane: makes WG_INTERFACE match the peers stored in the database, for every tenant (withSystem).
+ * One agent per interface holds a PostgreSQL advisory lock (others wait as hot standbys); it reconciles every
+ * few seconds and at once when a peer change commits (LISTEN massacorp_wg; PGlite has one connection, so it polls).
+ * It only removes peers it added itself, unless pruneUnknown, and records handshakes and byte counters.
+ */
+import pg from 'pg';
+import type { AppContext } from '../../platform/context.js';
+import { CidrSet } from '../../platform/http/network.js';
+import { planReconcile, type ReconcilePlan } from './reconcile.js';
+import * as repo from './repository.js';
+import { ensureServer, openPresharedKey, poolOf } from './service.js';
+import { hostRoute } from './pool.js';
+import { createWgDriver, type DesiredPeerConfig, type WgDriver } from './wg-driver.js';
+
+const AGENT_LOCK_CLASS = 0x7761; // "wa"
+
+export interface AgentOptions {
+  iface?: string;
+  intervalMs?: number;
+  pruneUnknown?: boolean;
+  driver?: WgDriver;
+}
+
+export interface ReconcileResult extends ReconcilePlan {
+  interfaceConfigured: boolean;
+  statsRecorded: number;
+}
+
+export class WgAgent {
+  readonly iface: string;
+  private readonly driver: WgDriver;
+  private readonly intervalMs: number;
+  private readonly pruneUnknown: boolean;
+  private running: Promise<ReconcileResult | null> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private lockClient: pg.Client | null = null;
+  private stopped = false;
+
+  constructor(private readonly ctx: AppContext, opts: AgentOptions = {}) {
+    this.iface = opts.iface ?? ctx.config.wgInterface;
+    this.driver = opts.driver ?? createWgDriver();
+    this.intervalMs = opts.intervalMs ?? ctx.config.wgAgentIntervalSeconds * 1000;
+    this.pruneUnknown = opts.pruneUnknown ?? false;
+  }
+
+  /** One pass: interface identity, peers, statistics. Throws if the interface cannot be read. */
+  async reconcileOnce(): Promise<ReconcileResult> {
+    const { ctx, driver, iface } = this;
+    const server = await ensureServer(ctx);
+    const dump = await driver.dump(iface);
+    let interfaceConfigured = false;
+    const privateKey = server.privateKey();
+    if (dump.privateKey !== privateKey || dump.listenPort !== ctx.config.wgListenPort) {
+      await driver.configureInterface(iface, privateKey, ctx.config.wgListenPort);
+      interfaceConfigured = true;
+    }
+
+    // The interface serves one network: peers of other networks (an old WG_NETWORK) are not its business.
+    const network = new CidrSet([poolOf(ctx).network]);
+    const { peers, managed } = await ctx.database.withSystem(async (tx) => ({
+      peers: await repo.allPeersForAgent(tx),
+      managed: await repo.managedKeys(tx, iface),
+    }));
+    const desired: DesiredPeerConfig[] = peers
+      .filter((p) => p.active && network.contains(p.assignedIp))
+      .map((p) => ({ publicKey: p.publicKey, presharedKey: openPresharedKey(ctx, p.id, p.presharedKeySealed), allowedIps: [hostRoute(p.assignedIp)] }));
+    const plan = planReconcile(desired, dump.peers, managed, this.pruneUnknown);
+
+    for (const peer of plan.upserts) {
+      await driver.setPeer(iface, peer);
+      await ctx.database.withSystem((tx) => repo.markManaged(tx, iface, peer.publicKey));
+    }
+    for (const key of plan.removals) {
+      await driver.removePeer(iface, key);
+      await ctx.database.withSystem((tx) => repo.unmarkManaged(tx, iface, key));
+    }
+    if (plan.upserts.length || plan.removals.length) {
+      ctx.log.info({ iface, added_or_updated: plan.upserts.length, removed: plan.removals.length }, 'wireguard interface reconciled');
+    }
+
+    // Statistics of the peers the database knows (never the preshared keys the dump also carries).
+    const known = new Set(peers.map((p) => p.publicKey));
+    const stats = dump.peers.filter((p) => known.has(p.publicKey) && (p.latestHandshake > 0 || p.rxBytes > 0 || p.txBytes > 0));
+    if (stats.length) {
+      await ctx.database.withSystem(async (tx) => {
+        for (const s of stats) {
+          await repo.recordStats(tx, s.publicKey, {
+            lastHandshakeAt: s.latestHandshake > 0 ? new Date(s.latestHandshake * 1000) : null,
+            rxBytes: s.rxBytes,
+            txBytes: s.txBytes,
+            endpoint: s.endpoint,
+          });
+        }
+      });
+    }
+    return { ...plan, interfaceConfigured, statsRecorded: stats.length };
+  }
+
+  /** Runs a pass now, or right after the one in flight (changes during a pass are never lost). */
+  trigger(): Promise<ReconcileResult | null> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.reconcileOnce()
+      .catch((err) => {
+        this.ctx.log.warn({ iface: this.iface, err: (err as Error).message }, 'wireguard reconcile failed; retrying next tick');
+        return null;
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          void this.trigger();
+        }
+      });
+    return this.running;
+  }
+
+  /** Waits for the lock (standby), then reconciles on a timer and on notifications until stop(). */
+  async start(): Promise<void> {
+    const url = this.ctx.config.databaseUrl;
+    if (url && this.ctx.database.kind === 'postgres') {
+      const client = new pg.Client({ connectionString: url });
+      client.on('error', (err) => this.ctx.log.warn({ err: err.message }, 'wireguard agent connection error'));
+      await client.connect();
+      this.lockClient = client;
+      while (!this.stopped) {
+        const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [AGENT_LOCK_CLASS, this.iface]);
+        if (r.rows[0]?.ok) break;
+        await new Promise((res) => setTimeout(res, this.intervalMs));
+      }
+      if (this.stopped) return;
+      client.on('notification', () => void this.trigger());
+      await client.query('listen massacorp_wg');
+    }
+    this.ctx.log.info({ iface: this.iface, interval_ms: this.intervalMs }, 'wireguard agent active');
+    await this.trigger();
+    const tick = () => {
+      if (this.stopped) return;
+      void this.trigger().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
+      });
+    };
+    this.timer = setTimeout(tick, this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => {});
+    // Closing the session releases the advisory lock: a standby takes over.
+    await this.lockClient?.end().catch(() => {});
+    this.lockClient = null;
+  }
+}
+
+/** WG_AGENT_IN_PROCESS: started when the app is ready; a failure is logged, never fatal to the API. */
+export function startInProcessAgent(ctx: AppContext): () => Promise<void> {
+  const agent = new WgAgent(ctx);
+  agent.start().catch((err) => ctx.log.error({ err: (err as Error).message }, 'wireguard agent could not start'));
+  return () => agent.stop();
+}

@@ -1,0 +1,160 @@
+/** SQL only. Tenant functions take (tx, tenantId) and put tenant_id in every WHERE; system ones say so. */
+import { and, count, desc, eq, isNull, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/client.js';
+import type { AddressPool } from './pool.js';
+import { type NewPeer, type PeerRow, wgPeers, wgServer } from './tables.js';
+
+/** Advisory lock class for address allocation (two-int key space, apart from the migration lock). */
+const POOL_LOCK_CLASS = 0x7767; // "wg"
+
+export async function findPeer(tx: Executor, tenantId: number, id: string): Promise<PeerRow | null> {
+  const rows = await tx.select().from(wgPeers).where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id))).limit(1);
+  return rows[0] ?? null;
+}
+
+export async function nameTaken(tx: Executor, tenantId: number, name: string, exceptId?: string): Promise<boolean> {
+  const rows = await tx
+    .select({ id: wgPeers.id })
+    .from(wgPeers)
+    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.name, name)))
+    .limit(1);
+  return rows.length > 0 && rows[0]!.id !== exceptId;
+}
+
+export interface ListFilter {
+  skip: number;
+  limit: number;
+  includeRevoked: boolean;
+  userId?: number;
+}
+
+export async function listPeers(tx: Executor, tenantId: number, f: ListFilter): Promise<{ rows: PeerRow[]; total: number }> {
+  const conditions = [eq(wgPeers.tenantId, tenantId)];
+  if (!f.includeRevoked) conditions.push(isNull(wgPeers.revokedAt));
+  if (f.userId !== undefined) conditions.push(eq(wgPeers.userId, f.userId));
+  const where = and(...conditions);
+  const rows = await tx.select().from(wgPeers).where(where).orderBy(desc(wgPeers.createdAt), desc(wgPeers.id)).offset(f.skip).limit(f.limit);
+  const [total] = await tx.select({ n: count() }).from(wgPeers).where(where);
+  return { rows, total: Number(total?.n ?? 0) };
+}
+
+export async function listUserPeers(tx: Executor, tenantId: number, userId: number): Promise<PeerRow[]> {
+  return tx.select().from(wgPeers).where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.userId, userId))).orderBy(wgPeers.createdAt);
+}
+
+export async function countPeers(tx: Executor, tenantId: number): Promise<{ total: number; active: number }> {
+  const r = await tx.execute<{ total: string; active: string }>(sql`
+    select count(*)::text as total,
+           count(*) filter (where enabled and revoked_at is null and (expires_at is null or expires_at > now()))::text as active
+    from wg_peers where tenant_id = ${tenantId}`);
+  return { total: Number(r.rows[0]?.total ?? 0), active: Number(r.rows[0]?.active ?? 0) };
+}
+
+/**
+ * Serialises allocations in one network until the transaction ends, then asks for the lowest free offset
+ * across all tenants (a SECURITY DEFINER function: RLS hides other tenants' rows from this role).
+ */
+export async function lowestFreeOffset(tx: Executor, pool: AddressPool): Promise<bigint | null> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${POOL_LOCK_CLASS}, hashtext(${pool.network}))`);
+  const r = await tx.execute<{ o: string | null }>(
+    sql`select wg_lowest_free_offset(${pool.network}::cidr, ${pool.firstClient.toString()}::bigint, ${pool.lastClient.toString()}::bigint)::text as o`,
+  );
+  const o = r.rows[0]?.o;
+  return o === null || o === undefined ? null : BigInt(o);
+}
+
+export async function insertPeer(tx: Executor, tenantId: number, v: Omit<NewPeer, 'tenantId'>): Promise<PeerRow> {
+  const rows = await tx.insert(wgPeers).values({ ...v, tenantId }).returning();
+  return rows[0]!;
+}
+
+export async function updatePeer(tx: Executor, tenantId: number, id: string, patch: Partial<NewPeer>): Promise<PeerRow | null> {
+  const rows = await tx
+    .update(wgPeers)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id)))
+    .returning();
+  return rows[0] ?? null;
+}
+
+export async function deletePeer(tx: Executor, tenantId: number, id: string): Promise<boolean> {
+  const rows = await tx.delete(wgPeers).where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id))).returning({ id: wgPeers.id });
+  return rows.length > 0;
+}
+
+/** GDPR erasure: the user's peers stop working and lose the link to the person. */
+export async function revokeUserPeers(tx: Executor, tenantId: number, userId: number): Promise<number> {
+  const now = new Date();
+  const rows = await tx
+    .update(wgPeers)
+    .set({ revokedAt: sql`coalesce(${wgPeers.revokedAt}, ${now.toISOString()}::timestamptz)`, enabled: false, userId: null, updatedAt: now })
+    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.userId, userId)))
+    .returning({ id: wgPeers.id });
+  return rows.length;
+}
+
+// ---- system (withSystem): the server identity and the agent, cross-tenant by nature ----
+
+export async function findServer(tx: Executor, iface: string) {
+  const rows = await tx.select().from(wgServer).where(eq(wgServer.interface, iface)).limit(1);
+  return rows[0] ?? null;
+}
+
+/** Creates the identity once; a concurrent creator loses quietly and both read the winner. */
+export async function insertServerIfAbsent(tx: Executor, iface: string, publicKey: string, privateKeySealed: string): Promise<void> {
+  await tx.insert(wgServer).values({ interface: iface, publicKey, privateKeySealed }).onConflictDoNothing();
+}
+
+export interface AgentPeer {
+  id: string;
+  tenantId: number;
+  publicKey: string;
+  presharedKeySealed: string | null;
+  assignedIp: string;
+  active: boolean;
+  expired: boolean;
+}
+
+export async function allPeersForAgent(tx: Executor): Promise<AgentPeer[]> {
+  const r = await tx.execute<{ id: string; tenant_id: number; public_key: string; preshared_key_sealed: string | null; assigned_ip: string; active: boolean; expired: boolean }>(sql`
+    select id, tenant_id, public_key, preshared_key_sealed, host(assigned_ip) as assigned_ip,
+           (enabled and revoked_at is null and (expires_at is null or expires_at > now())) as active,
+           (expires_at is not null and expires_at <= now()) as expired
+    from wg_peers`);
+  return r.rows.map((x) => ({
+    id: x.id,
+    tenantId: Number(x.tenant_id),
+    publicKey: x.public_key,
+    presharedKeySealed: x.preshared_key_sealed,
+    assignedIp: x.assigned_ip,
+    active: x.active,
+    expired: x.expired,
+  }));
+}
+
+export async function managedKeys(tx: Executor, iface: string): Promise<Set<string>> {
+  const r = await tx.execute<{ public_key: string }>(sql`select public_key from wg_agent_peers where interface = ${iface}`);
+  return new Set(r.rows.map((x) => x.public_key));
+}
+
+export async function markManaged(tx: Executor, iface: string, publicKey: string): Promise<void> {
+  await tx.execute(sql`insert into wg_agent_peers (interface, public_key) values (${iface}, ${publicKey}) on conflict do nothing`);
+}
+
+export async function unmarkManaged(tx: Executor, iface: string, publicKey: string): Promise<void> {
+  await tx.execute(sql`delete from wg_agent_peers where interface = ${iface} and public_key = ${publicKey}`);
+}
+
+/** Statistics from `wg show dump`; writes only when something moved, so idle peers cost nothing. */
+export async function recordStats(
+  tx: Executor,
+  publicKey: string,
+  s: { lastHandshakeAt: Date | null; rxBytes: number; txBytes: number; endpoint: string | null },
+): Promise<void> {
+  await tx.execute(sql`
+    update wg_peers set last_handshake_at = coalesce(${s.lastHandshakeAt?.toISOString() ?? null}::timestamptz, last_handshake_at),
+           rx_bytes = ${s.rxBytes}, tx_bytes = ${s.txBytes}, last_endpoint = coalesce(${s.endpoint}, last_endpoint)
+    where public_key = ${publicKey}
+      and (rx_bytes <> ${s.rxBytes} or tx_bytes <> ${s.txBytes}
+           or last_handshake_at is distinct from coalesce(${s.lastHandshakeAt?.toISOString() ?? null}::timestamptz, last_handshake_at))`);
+}
