@@ -95,10 +95,13 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     if (token.startsWith('mc_sk_') || typeof apiKeyHeader === 'string') {
       if (!ctx.auth.apiKeyAuthenticator) throw unauthorized('INVALID_API_KEY');
       const principal = await ctx.auth.apiKeyAuthenticator(token, request.ip);
-      const [suspended, version] = await store.mget([
+      // The key's revocation flag rides in the same round trip (a replica's cached key row may predate it).
+      const [suspended, version, keyRevoked] = await store.mget([
         keys.tenantSuspended(principal.tenantId),
         keys.permissionVersion(principal.tenantId),
+        keys.apiKeyRevoked(principal.apiKeyId ?? 0),
       ]);
+      if (keyRevoked) throw unauthorized('API_KEY_REVOKED');
       if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
       return { ...principal, permissionVersion: version ?? '0' };
     }
@@ -176,7 +179,8 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     if (access === 'self') return;
     const perms = await request.permissions();
     if (!grants(perms, access)) {
-      if (principal.kind === 'api_key') {
+      // A key whose scopes cover the permission was refused because its owner lost it: PERMISSION_DENIED.
+      if (principal.kind === 'api_key' && !grants(principal.scopes ?? [], access)) {
         await denied(request, principal, access).catch((e: AppError) => {
           throw new AppError(403, 'API_KEY_SCOPE_INSUFFICIENT', e.details);
         });

@@ -9,6 +9,10 @@ export const keys = {
   /** Login attempts per (tenant, email) within the lockout window. */
   loginAttempts: (tenantId: number, email: string) => `lock:login:${tenantId}:${email}`,
   rateLimit: (bucket: string, identity: string, window: number) => `rl:${bucket}:${identity}:${window}`,
+  /** Present once an API key is revoked (TTL: longer than any in-process key cache); checked on every use. */
+  apiKeyRevoked: (keyId: number) => `apikey:rev:${keyId}`,
+  /** Present for a minute after an API key's last_used_at was written: at most one write a minute per key. */
+  apiKeyLastUsed: (keyId: number) => `apikey:used:${keyId}`,
   /** MFA code attempts per user (reserved before checking); past the limit it is the lock itself. */
   mfaAttempts: (tenantId: number, userId: number) => `mfa:att:${tenantId}:${userId}`,
   /** An accepted TOTP time step of a user: present while the step could still validate (anti-replay). */

@@ -1,0 +1,41 @@
+/**
+ * The API keys module: routes, the `mc_sk_…` authenticator, the permission resolver wrapper (a key acts with its
+ * scopes ∩ its owner's current permissions), the per-key quota and the GDPR hooks. Its setup must run after the
+ * RBAC module's, whose resolver it wraps.
+ */
+import type { AppModule } from '../index.js';
+import type { AppContext, PermissionResolver } from '../../platform/context.js';
+import { resolveRolePermissions } from '../rbac/resolver.js';
+import { apiKeyRateLimitPlugin } from './rate-limit.js';
+import { apiKeyRoutes } from './routes.js';
+import { intersectPermissions } from './scopes.js';
+import { createApiKeyAuthenticator, eraseUserKeys, exportUserKeys } from './service.js';
+
+export function wrapResolver(ctx: AppContext, base: PermissionResolver): PermissionResolver {
+  return async (p) => {
+    if (p.kind !== 'api_key') return base(p);
+    // principal.scopes already holds permission codes (see the authenticator).
+    const scopes = p.scopes ?? [];
+    if (scopes.length === 0) return new Set<string>();
+    const held = p.roleId
+      ? await resolveRolePermissions(ctx, p.tenantId, p.roleId, p.permissionVersion)
+      : p.userId !== null
+        ? await base({ ...p, kind: 'user', scopes: null, roleId: null })
+        : new Set<string>();
+    return intersectPermissions(scopes, held);
+  };
+}
+
+export const apiKeysModule: AppModule = {
+  name: 'api-keys',
+  setup: (ctx) => {
+    ctx.auth.apiKeyAuthenticator = createApiKeyAuthenticator(ctx);
+    ctx.auth.permissionResolver = wrapResolver(ctx, ctx.auth.permissionResolver);
+    ctx.hooks.gdprExport.push({ name: 'api_keys', collect: exportUserKeys });
+    ctx.hooks.gdprErase.push({ name: 'api_keys', erase: (tx, tenantId, userId) => eraseUserKeys(ctx, tx, tenantId, userId) });
+  },
+  routes: (ctx) => [
+    { prefix: '', plugin: apiKeyRateLimitPlugin(ctx) as never },
+    { prefix: '/api/v1/api-keys', plugin: apiKeyRoutes(ctx) },
+  ],
+};

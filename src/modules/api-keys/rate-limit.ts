@@ -1,0 +1,49 @@
+/**
+ * The per-key quota (API.md §13: default 1000 requests an hour), counted in the shared store so every replica
+ * counts together. Installed as a root onRequest hook that runs after the access guard, so it sees the key's
+ * Principal; requests the guard refuses (401/403) do not count. It honours RATE_LIMIT_ENABLED like every other
+ * limit (off under ENV=test unless a test turns it on).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { AppContext } from '../../platform/context.js';
+import { tooManyRequests } from '../../platform/http/errors.js';
+import { keys } from '../../platform/store/keys.js';
+
+export const DEFAULT_KEY_LIMIT_PER_HOUR = 1000;
+export const KEY_WINDOW_SECONDS = 3600;
+
+/** The configured limit; `rateLimits.apiKey` is read if the config carries it (RATE_LIMIT_API_KEY). */
+export function keyLimit(ctx: AppContext): number {
+  const configured = (ctx.config.rateLimits as { apiKey?: number }).apiKey;
+  return typeof configured === 'number' && configured > 0 ? configured : DEFAULT_KEY_LIMIT_PER_HOUR;
+}
+
+export function keyWindow(now = Date.now()): number {
+  return Math.floor(now / 1000 / KEY_WINDOW_SECONDS);
+}
+
+export const keyBucketKey = (apiKeyId: number, window = keyWindow()) => keys.rateLimit('apikey', `key:${apiKeyId}`, window);
+
+export function apiKeyRateLimitPlugin(ctx: AppContext): FastifyPluginAsync {
+  const plugin: FastifyPluginAsync = async (app) => {
+    app.addHook('onRequest', async (request, reply) => {
+      const p = request.principal;
+      if (!p || p.kind !== 'api_key' || p.apiKeyId === null || !ctx.config.rateLimitEnabled) return;
+      const limit = keyLimit(ctx);
+      const { value, ttlSeconds } = await ctx.store.incr(keyBucketKey(p.apiKeyId), KEY_WINDOW_SECONDS);
+      const remaining = Math.max(0, limit - value);
+      const reset = ttlSeconds > 0 ? ttlSeconds : KEY_WINDOW_SECONDS;
+      // The route limit of the guard may already have set the headers: show whichever is tighter.
+      const shown = Number(reply.getHeader('x-ratelimit-remaining'));
+      if (!(Number.isFinite(shown) && shown < remaining)) {
+        reply.header('x-ratelimit-limit', String(limit));
+        reply.header('x-ratelimit-remaining', String(remaining));
+        reply.header('x-ratelimit-reset', String(reset));
+      }
+      if (value > limit) throw tooManyRequests('RATE_LIMIT_EXCEEDED', reset, { limit, window_seconds: KEY_WINDOW_SECONDS });
+    });
+  };
+  // Hooks at the root (not encapsulated), so they apply to every module's routes.
+  (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+  return plugin;
+}

@@ -1,0 +1,98 @@
+/** SQL only for API keys; tenant_id in every WHERE except the by-hash lookup (see findByHash). */
+import { and, count, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/client.js';
+import { apiKeys, type ApiKeyRow } from './tables.js';
+
+export interface NewApiKey {
+  name: string;
+  keyHash: string;
+  keyPrefix: string;
+  scopes: string[];
+  owner: 'user' | 'tenant';
+  userId: number | null;
+  roleId: string | null;
+  createdByUserId: number;
+  expiresAt: Date | null;
+}
+
+export async function insertApiKey(tx: Executor, tenantId: number, k: NewApiKey): Promise<ApiKeyRow> {
+  const rows = await tx.insert(apiKeys).values({ tenantId, ...k }).returning();
+  return rows[0]!;
+}
+
+/**
+ * The authenticator's lookup. The raw key does not reveal its tenant, so this one query runs in a system
+ * transaction (RLS bypassed) on the unique key_hash index; everything after it is tenant-scoped.
+ */
+export async function findByHash(tx: Executor, keyHash: string): Promise<ApiKeyRow | null> {
+  const rows = await tx.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1);
+  return rows[0] ?? null;
+}
+
+export async function findApiKey(tx: Executor, tenantId: number, id: number): Promise<ApiKeyRow | null> {
+  const rows = await tx.select().from(apiKeys).where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id))).limit(1);
+  return rows[0] ?? null;
+}
+
+function activeCondition(now: Date) {
+  return and(isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)));
+}
+
+export async function listApiKeys(
+  tx: Executor,
+  tenantId: number,
+  opts: { includeRevoked: boolean; skip: number; limit: number },
+): Promise<{ rows: ApiKeyRow[]; total: number; activeCount: number }> {
+  const now = new Date();
+  const where = opts.includeRevoked ? eq(apiKeys.tenantId, tenantId) : and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt));
+  const rows = await tx.select().from(apiKeys).where(where).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id)).offset(opts.skip).limit(opts.limit);
+  const [totals] = await tx
+    .select({
+      total: count(),
+      active: sql<string>`count(*) filter (where ${activeCondition(now)})`,
+    })
+    .from(apiKeys)
+    .where(where);
+  return { rows, total: Number(totals?.total ?? 0), activeCount: Number(totals?.active ?? 0) };
+}
+
+/** Revokes one key if it is not revoked yet; null when it was already revoked (or does not exist). */
+export async function revokeApiKey(tx: Executor, tenantId: number, id: number, reason: string): Promise<ApiKeyRow | null> {
+  const now = new Date();
+  const rows = await tx
+    .update(apiKeys)
+    .set({ revokedAt: now, revokedReason: reason, updatedAt: now })
+    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning();
+  return rows[0] ?? null;
+}
+
+/** Revokes every live key a user owns (GDPR erasure); returns their ids for the revocation cache. */
+export async function revokeUserKeys(tx: Executor, tenantId: number, userId: number, reason: string): Promise<number[]> {
+  const now = new Date();
+  const rows = await tx
+    .update(apiKeys)
+    .set({ revokedAt: now, revokedReason: reason, updatedAt: now })
+    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id });
+  return rows.map((r) => r.id);
+}
+
+export async function listUserKeys(tx: Executor, tenantId: number, userId: number): Promise<ApiKeyRow[]> {
+  return tx
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.tenantId, tenantId), or(eq(apiKeys.userId, userId), eq(apiKeys.createdByUserId, userId))))
+    .orderBy(desc(apiKeys.createdAt))
+    .limit(1000);
+}
+
+export async function touchLastUsed(tx: Executor, tenantId: number, id: number, at: Date): Promise<void> {
+  await tx.update(apiKeys).set({ lastUsedAt: at }).where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id)));
+}
+
+/** Does this role exist in the tenant (tenant-owned keys)? The roles table belongs to the RBAC module. */
+export async function roleExists(tx: Executor, tenantId: number, roleId: string): Promise<boolean> {
+  const r = await tx.execute<{ ok: boolean }>(sql`select exists (select 1 from roles where tenant_id = ${tenantId} and id = ${roleId}::uuid) as ok`);
+  return r.rows[0]?.ok === true;
+}

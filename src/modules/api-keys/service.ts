@@ -1,0 +1,237 @@
+/**
+ * API keys: creation (raw key shown once, SHA-256 stored), listing, revocation, and the authenticator that
+ * turns `mc_sk_…` into a Principal on every request.
+ *
+ * Hot path: one indexed query by hash (system transaction, since the key does not reveal its tenant), cached in
+ * process for CACHE_TTL_MS. A revocation must still hold on the next request on every replica, so revoking also
+ * sets `apikey:rev:<id>` in the shared store, which the request guard reads in the same mget as the tenant
+ * suspension flag (no extra round trip).
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { SYSTEM_AUDIT_CONTEXT, writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import type { AppContext, ApiKeyAuthenticator, Principal } from '../../platform/context.js';
+import { sha256Hex } from '../../platform/crypto/tokens.js';
+import type { Tx } from '../../platform/db/client.js';
+import { badRequest, forbidden, notFound, unauthorized, validationError } from '../../platform/http/errors.js';
+import { keys } from '../../platform/store/keys.js';
+import { grants } from '../rbac/permissions.js';
+import * as repo from './repository.js';
+import { isValidScope, scopesAsPermissions, scopesNotHeld } from './scopes.js';
+import type { ApiKeyRow } from './tables.js';
+
+export const RAW_KEY_PREFIX = 'mc_sk_';
+const RAW_KEY = /^mc_sk_[0-9a-f]{64}$/;
+/** Shown in listings so people can tell keys apart: `mc_sk_` + 6 hex (24 bits, useless to an attacker). */
+const PREFIX_LENGTH = 12;
+/** How long a replica trusts its cached key row; revocations do not wait for it (store flag). */
+export const CACHE_TTL_MS = 30_000;
+const CACHE_MAX = 10_000;
+/** Must outlive CACHE_TTL_MS by far: after it expires the replicas' caches have re-read the revoked row. */
+const REVOCATION_FLAG_TTL_SECONDS = 3600;
+const LAST_USED_INTERVAL_SECONDS = 60;
+
+export function generateRawKey(): string {
+  return `${RAW_KEY_PREFIX}${randomBytes(32).toString('hex')}`;
+}
+
+export function isExpired(k: Pick<ApiKeyRow, 'expiresAt'>, now = Date.now()): boolean {
+  return k.expiresAt !== null && k.expiresAt.getTime() <= now;
+}
+
+/** APIKeyRead of API.md §9 (never the hash). */
+export function toApiKeyRead(k: ApiKeyRow) {
+  return {
+    id: k.id,
+    name: k.name,
+    tenant_id: k.tenantId,
+    key_prefix: k.keyPrefix,
+    scopes: k.scopes,
+    owner: k.owner,
+    role_id: k.roleId,
+    is_revoked: k.revokedAt !== null,
+    is_expired: isExpired(k),
+    expires_at: k.expiresAt?.toISOString() ?? null,
+    last_used_at: k.lastUsedAt?.toISOString() ?? null,
+    created_at: k.createdAt.toISOString(),
+    updated_at: k.updatedAt.toISOString(),
+    created_by_user_id: k.createdByUserId,
+  };
+}
+
+export interface CreateInput {
+  name: string;
+  expires_at?: string | null;
+  scopes?: string[];
+  owner?: 'user' | 'tenant';
+  role_id?: string;
+}
+
+/**
+ * Creates a key for the caller. The caller may only put scopes on it that they hold themselves (their
+ * effective set: for a key creating a key, that is the key's own scopes ∩ its user's permissions).
+ */
+export async function createApiKey(ctx: AppContext, request: FastifyRequest, principal: Principal & { userId: number }, input: CreateInput) {
+  const { tenantId } = principal;
+  const scopes = input.scopes ?? [];
+  const unknown = scopes.filter((s) => !isValidScope(s));
+  if (unknown.length > 0) throw validationError('body.scopes', `unknown scope(s): ${unknown.join(', ')}`, 'enum');
+  const expiresAt = input.expires_at ? new Date(input.expires_at) : null;
+  if (expiresAt && expiresAt.getTime() <= Date.now()) throw validationError('body.expires_at', 'must be in the future');
+  const owner = input.owner ?? 'user';
+  if (owner === 'tenant' && !input.role_id) throw validationError('body.role_id', 'required when owner is "tenant"', 'required');
+  if (owner === 'user' && input.role_id) throw validationError('body.role_id', 'only for owner "tenant"', 'not');
+
+  const held = await request.permissions();
+  const notHeld = scopesNotHeld(scopes, held);
+  if (notHeld.length > 0) throw forbidden('PERMISSION_DENIED', { reason: 'scopes_not_held', scopes: notHeld });
+  // A key that outlives its creator acts with a role: only who may hand out roles may mint one.
+  if (owner === 'tenant' && !grants(held, 'roles.assign') && !grants(held, 'tenants.manage')) {
+    throw forbidden('PERMISSION_DENIED', { permission: 'roles.assign' });
+  }
+
+  const raw = generateRawKey();
+  const row = await ctx.database.withTenant(tenantId, async (tx) => {
+    if (owner === 'tenant' && !(await repo.roleExists(tx, tenantId, input.role_id!))) throw notFound('role');
+    const k = await repo.insertApiKey(tx, tenantId, {
+      name: input.name,
+      keyHash: sha256Hex(raw),
+      keyPrefix: raw.slice(0, PREFIX_LENGTH),
+      scopes,
+      owner,
+      userId: owner === 'user' ? principal.userId : null,
+      roleId: owner === 'tenant' ? input.role_id! : null,
+      createdByUserId: principal.userId,
+      expiresAt,
+    });
+    await writeAudit(tx, tenantId, request.auditContext(), {
+      eventType: 'api_key.created',
+      resourceType: 'api_key',
+      resourceId: k.id,
+      metadata: { name: k.name, key_prefix: k.keyPrefix, scopes, owner, role_id: k.roleId, expires_at: k.expiresAt?.toISOString() ?? null },
+    });
+    return k;
+  });
+  return {
+    id: row.id,
+    name: row.name,
+    raw_key: raw,
+    key_prefix: row.keyPrefix,
+    scopes: row.scopes,
+    owner: row.owner,
+    role_id: row.roleId,
+    expires_at: row.expiresAt?.toISOString() ?? null,
+    message: 'Clé API créée : conservez-la, elle ne sera plus affichée',
+  };
+}
+
+export async function revokeApiKey(ctx: AppContext, tenantId: number, id: number, audit: AuditContext) {
+  await ctx.database.withTenant(tenantId, async (tx) => {
+    const existing = await repo.findApiKey(tx, tenantId, id);
+    if (!existing) throw notFound('api_key');
+    // The conditional UPDATE decides races: of two concurrent revocations exactly one wins, the other is a 400.
+    const revoked = await repo.revokeApiKey(tx, tenantId, id, 'revoked');
+    if (!revoked) throw badRequest('BAD_REQUEST', { reason: 'api_key_already_revoked' }, 'Clé API déjà révoquée');
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'api_key.revoked',
+      resourceType: 'api_key',
+      resourceId: id,
+      metadata: { name: revoked.name, key_prefix: revoked.keyPrefix },
+    });
+  });
+  await publishKeyRevocations(ctx, [id]);
+}
+
+/** After the revoking transaction commits: every replica's guard refuses the key from the next request on. */
+export async function publishKeyRevocations(ctx: AppContext, ids: number[]) {
+  await Promise.all(ids.map((id) => ctx.store.set(keys.apiKeyRevoked(id), 'revoked', REVOCATION_FLAG_TTL_SECONDS)));
+  for (const id of ids) keyCaches.get(ctx)?.evictId(id);
+}
+
+/** In-process cache of key rows by hash; short-lived, revocation goes through the store flag. */
+class KeyCache {
+  private readonly byHash = new Map<string, { row: ApiKeyRow; until: number }>();
+  get(hash: string): ApiKeyRow | null {
+    const e = this.byHash.get(hash);
+    if (!e) return null;
+    if (e.until <= Date.now()) {
+      this.byHash.delete(hash);
+      return null;
+    }
+    return e.row;
+  }
+  set(hash: string, row: ApiKeyRow) {
+    if (this.byHash.size >= CACHE_MAX) this.byHash.delete(this.byHash.keys().next().value!);
+    this.byHash.set(hash, { row, until: Date.now() + CACHE_TTL_MS });
+  }
+  evictId(id: number) {
+    for (const [h, e] of this.byHash) if (e.row.id === id) this.byHash.delete(h);
+  }
+}
+/** One cache per app (replicas in one test process must not share it). */
+const keyCaches = new WeakMap<AppContext, KeyCache>();
+
+export function createApiKeyAuthenticator(ctx: AppContext): ApiKeyAuthenticator {
+  const cache = new KeyCache();
+  keyCaches.set(ctx, cache);
+  // When this process last wrote last_used_at of a key, to skip even the store round trip most of the time.
+  const touched = new Map<number, number>();
+
+  async function recordUse(row: ApiKeyRow) {
+    const now = Date.now();
+    if ((touched.get(row.id) ?? 0) > now - LAST_USED_INTERVAL_SECONDS * 1000) return;
+    touched.set(row.id, now);
+    if (touched.size > CACHE_MAX) touched.delete(touched.keys().next().value!);
+    // The store guard makes it at most one write a minute per key across all replicas.
+    if (!(await ctx.store.setIfAbsent(keys.apiKeyLastUsed(row.id), '1', LAST_USED_INTERVAL_SECONDS))) return;
+    await ctx.database.withTenant(row.tenantId, (tx) => repo.touchLastUsed(tx, row.tenantId, row.id, new Date(now)));
+  }
+
+  return async (rawKey) => {
+    if (!RAW_KEY.test(rawKey)) throw unauthorized('INVALID_API_KEY');
+    const hash = sha256Hex(rawKey);
+    let row = cache.get(hash);
+    if (!row) {
+      row = await ctx.database.withSystem((tx) => repo.findByHash(tx, hash));
+      if (!row) throw unauthorized('INVALID_API_KEY');
+      cache.set(hash, row);
+    }
+    if (row.revokedAt) throw unauthorized('API_KEY_REVOKED');
+    if (isExpired(row)) throw unauthorized('API_KEY_EXPIRED');
+    await recordUse(row).catch((err) => ctx.log.warn({ err, apiKeyId: row.id }, 'could not record API key use'));
+    return {
+      kind: 'api_key',
+      tenantId: row.tenantId,
+      userId: row.userId,
+      sessionId: null,
+      email: null,
+      apiKeyId: row.id,
+      // The scopes as permission codes, so the guard can tell a missing scope from a permission the user lost.
+      scopes: [...scopesAsPermissions(row.scopes)],
+      roleId: row.roleId,
+      mfaEnrolmentPending: false,
+      permissionVersion: '0',
+    } satisfies Principal;
+  };
+}
+
+/** GDPR export: the user's keys (metadata only: never the hash). */
+export async function exportUserKeys(tx: Tx, tenantId: number, userId: number) {
+  return (await repo.listUserKeys(tx, tenantId, userId)).map(toApiKeyRead);
+}
+
+/** GDPR erasure: the user's own keys stop working (tenant-owned keys they created outlive them by design). */
+export async function eraseUserKeys(ctx: AppContext, tx: Tx, tenantId: number, userId: number) {
+  const ids = await repo.revokeUserKeys(tx, tenantId, userId, 'gdpr_erasure');
+  if (ids.length > 0) {
+    await writeAudit(tx, tenantId, SYSTEM_AUDIT_CONTEXT, {
+      eventType: 'api_key.revoked',
+      resourceType: 'user',
+      resourceId: userId,
+      metadata: { api_key_ids: ids, reason: 'gdpr_erasure' },
+    });
+  }
+  // Published before the commit (the hook has no after-commit point): a rollback leaves keys refused until the
+  // flag expires, which errs on the safe side.
+  await publishKeyRevocations(ctx, ids);
+}
