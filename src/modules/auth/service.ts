@@ -5,6 +5,7 @@
 import { writeAudit, type AuditContext, type AuditEvent } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { AppError, badRequest, forbidden, unauthorized } from '../../platform/http/errors.js';
+import { passwordChangedMail } from '../../platform/mail/templates.js';
 import * as sessionsRepo from '../sessions/repository.js';
 import {
   type ClientInfo,
@@ -201,7 +202,9 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
     const session = await sessionsRepo.findSession(tx, tenantId, claimed.sessionId);
     if (!session || session.revokedAt) return { kind: 'fail', code: 'SESSION_REVOKED' };
     if (!isSessionActive(session)) return { kind: 'fail', code: 'SESSION_EXPIRED' };
-    const [user, tenant] = await Promise.all([findUserById(tx, tenantId, session.userId), findTenantById(tx, tenantId)]);
+    // Sequential: one connection runs one query at a time.
+    const user = await findUserById(tx, tenantId, session.userId);
+    const tenant = await findTenantById(tx, tenantId);
     if (!user || !user.isActive || !tenant || tenant.status !== 'active') return { kind: 'fail', code: 'TOKEN_REVOKED' };
     const settings = resolveSettings(tenant.settings, ctx.config);
     const mfa = await ctx.mfa.status(tx, tenantId, user.id);
@@ -306,7 +309,7 @@ export async function changePassword(
   });
   await publishRevocations(ctx, revoked);
   await ctx.mailer
-    .send({ to: user.email, subject: 'MassaCorp: mot de passe modifié / password changed', text: `The password of ${user.email} was changed. If this was not you, contact your administrator at once.` })
+    .send(passwordChangedMail(user.email, new Date(), 'change'))
     .catch((err) => ctx.log.warn({ err }, 'password-changed alert mail failed'));
   return revoked.length;
 }

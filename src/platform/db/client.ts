@@ -41,8 +41,12 @@ export async function enterTenant(tx: Tx, tenantId: number): Promise<void> {
   await tx.execute(tenantContext(tenantId));
 }
 
-function tenantContext(tenantId: number) {
+function assertTenantId(tenantId: number) {
   if (!Number.isSafeInteger(tenantId) || tenantId <= 0) throw new Error(`invalid tenant id ${tenantId}`);
+}
+
+function tenantContext(tenantId: number) {
+  assertTenantId(tenantId);
   return sql`select set_config('role', ${APP_ROLE}, true), set_config('app.tenant_id', ${String(tenantId)}, true)`;
 }
 
@@ -59,11 +63,27 @@ async function createPostgres(url: string, max: number): Promise<Database> {
   return {
     kind: 'postgres',
     db,
-    withTenant: (tenantId, fn) =>
-      db.transaction(async (tx) => {
-        await tx.execute(tenantContext(tenantId));
-        return fn(tx);
-      }),
+    // BEGIN and the RLS context travel in one round trip (simple-query protocol, the id is a checked integer).
+    withTenant: async (tenantId, fn) => {
+      assertTenantId(tenantId);
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query(
+          `begin; select set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`,
+        );
+        const result = await fn(drizzlePg(client) as unknown as Tx);
+        await client.query('commit');
+        return result;
+      } catch (err) {
+        await client.query('rollback').catch(() => {
+          broken = true;
+        });
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
     withSystem: (fn) => db.transaction(fn),
     execScript: async (script) => {
       // A dedicated client, so a failed script's open transaction is rolled back before reuse.
