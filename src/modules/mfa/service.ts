@@ -5,6 +5,7 @@
 import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
+import { userRolesRequireMfa } from '../rbac/repository.js';
 import { findTenantById } from '../tenants/repository.js';
 import { resolveSettings } from '../tenants/settings.js';
 import { findUserById } from '../users/repository.js';
@@ -21,21 +22,6 @@ export interface Caller {
   email: string | null;
 }
 
-type RolesRequireMfa = (tx: Tx, tenantId: number, userId: number) => Promise<boolean>;
-let rolesRequireMfa: Promise<RolesRequireMfa | null> | undefined;
-
-/**
- * The RBAC module exports userRolesRequireMfa (roles.mfa_required). Loaded lazily and optionally so this
- * module works before and without it: then only the tenant setting can require MFA.
- */
-function loadRolesRequireMfa(): Promise<RolesRequireMfa | null> {
-  const spec = '../rbac/repository.js';
-  rolesRequireMfa ??= import(/* @vite-ignore */ spec)
-    .then((m: { userRolesRequireMfa?: RolesRequireMfa }) => (typeof m.userRolesRequireMfa === 'function' ? m.userRolesRequireMfa : null))
-    .catch(() => null);
-  return rolesRequireMfa;
-}
-
 /** ctx.mfa.status: enabled = a confirmed TOTP or a registered security key; required = tenant or a role says so. */
 export async function mfaStatus(ctx: AppContext, tx: Tx, tenantId: number, userId: number) {
   const [totp, keys, tenant] = await Promise.all([
@@ -43,11 +29,8 @@ export async function mfaStatus(ctx: AppContext, tx: Tx, tenantId: number, userI
     repo.countCredentials(tx, tenantId, userId),
     findTenantById(tx, tenantId),
   ]);
-  let required = resolveSettings(tenant?.settings, ctx.config).mfa_required;
-  if (!required) {
-    const byRoles = await loadRolesRequireMfa();
-    if (byRoles) required = await byRoles(tx, tenantId, userId);
-  }
+  // The role lookup only runs when the tenant does not already require MFA of everyone.
+  const required = resolveSettings(tenant?.settings, ctx.config).mfa_required || (await userRolesRequireMfa(tx, tenantId, userId));
   return { enabled: Boolean(totp?.enabled) || keys > 0, required };
 }
 
