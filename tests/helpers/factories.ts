@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { writeAudit, SYSTEM_AUDIT_CONTEXT } from '../../src/platform/audit/writer.js';
 import { createTenant } from '../../src/modules/tenants/service.js';
 import { insertUser } from '../../src/modules/users/repository.js';
+import type { SystemRoleCode } from '../../src/modules/rbac/permissions.js';
+import { grantSystemRole } from '../../src/modules/rbac/service.js';
 import type { UserRow } from '../../src/modules/users/tables.js';
 import type { TenantRow } from '../../src/modules/tenants/tables.js';
 
@@ -34,7 +36,7 @@ export async function newTenant(app: FastifyInstance, opts: { settings?: Record<
 export async function newUser(
   app: FastifyInstance,
   tenantId: number,
-  opts: { email?: string; password?: string; isActive?: boolean; isSuperuser?: boolean; passwordHash?: string } = {},
+  opts: { email?: string; password?: string; isActive?: boolean; isSuperuser?: boolean; passwordHash?: string; roles?: SystemRoleCode[] } = {},
 ): Promise<UserRow & { password: string }> {
   const password = opts.password ?? PASSWORD;
   const hash = opts.passwordHash ?? (await app.ctx.hasher.hash(password));
@@ -49,6 +51,7 @@ export async function newUser(
       isVerified: true,
     });
     for (const hook of app.ctx.hooks.userCreated) await hook(tx, tenantId, u.id, 'admin');
+    for (const code of opts.roles ?? []) await grantSystemRole(tx, tenantId, u.id, code);
     await writeAudit(tx, tenantId, SYSTEM_AUDIT_CONTEXT, { eventType: 'user.created', resourceType: 'user', resourceId: u.id });
     return u;
   });

@@ -51,3 +51,75 @@ export function isKnownPermission(code: string): boolean {
   }
   return code in PERMISSIONS;
 }
+
+/** Every permission of the catalogue a tenant may hold (all but the platform-only ones). */
+export const TENANT_PERMISSION_CODES: readonly PermissionCode[] = PERMISSION_CODES.filter((p) => !PLATFORM_ONLY.has(p));
+
+export type SystemRoleCode = 'owner' | 'admin' | 'manager' | 'member' | 'viewer';
+
+/**
+ * The system roles every tenant has. Their permissions live here, not in the database, so this catalogue stays
+ * the single source; the rows in `roles` exist only to be assigned and referenced as parents.
+ */
+export const SYSTEM_ROLES: Record<SystemRoleCode, { name: string; description: string; permissions: readonly string[] }> = {
+  owner: { name: 'Owner', description: 'Everything in the tenant', permissions: ['*'] },
+  admin: {
+    name: 'Administrator',
+    description: 'Administers users, roles, keys, sessions and settings',
+    permissions: TENANT_PERMISSION_CODES,
+  },
+  manager: {
+    name: 'Manager',
+    description: 'Manages users and their sessions, assigns roles',
+    permissions: ['users.read', 'users.write', 'roles.read', 'roles.assign', 'sessions.read', 'sessions.revoke', 'audit.read', 'api_keys.read', 'features.read', 'wireguard.read', 'sso.read'],
+  },
+  member: { name: 'Member', description: 'A regular user', permissions: ['users.read', 'features.read'] },
+  viewer: {
+    name: 'Viewer',
+    description: 'Read-only access',
+    permissions: ['users.read', 'roles.read', 'sessions.read', 'audit.read', 'api_keys.read', 'features.read', 'wireguard.read', 'sso.read'],
+  },
+};
+export const SYSTEM_ROLE_CODES = Object.keys(SYSTEM_ROLES) as SystemRoleCode[];
+
+/** The catalogue codes a code or wildcard stands for (`users.*` → users.read, users.write, users.delete). */
+export function expandPermission(code: string): PermissionCode[] {
+  if (code === '*') return [...PERMISSION_CODES];
+  if (code.endsWith('.*')) {
+    const prefix = code.slice(0, -1);
+    return PERMISSION_CODES.filter((p) => p.startsWith(prefix));
+  }
+  return code in PERMISSIONS ? [code as PermissionCode] : [];
+}
+
+/**
+ * The effective set a principal holds, from the raw codes its roles list. Outside the platform tenant the
+ * platform-only permissions are removed, and `*` is expanded into the tenant codes plus one `resource.*` per
+ * complete resource, so a tenant owner's `*` can never satisfy `platform.tenants`.
+ */
+export function effectiveSet(raw: Iterable<string>, isPlatformTenant: boolean): Set<string> {
+  const out = new Set<string>();
+  for (const code of raw) {
+    if (isPlatformTenant) {
+      out.add(code);
+      continue;
+    }
+    if (code === '*') {
+      for (const p of TENANT_PERMISSION_CODES) out.add(p);
+      for (const r of new Set(TENANT_PERMISSION_CODES.map((p) => p.split('.')[0]!))) out.add(`${r}.*`);
+    } else if (!PLATFORM_ONLY.has(code) && !(code.endsWith('.*') && expandPermission(code).some((p) => PLATFORM_ONLY.has(p)))) {
+      out.add(code);
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether `holder` may hand `code` to someone else (in a role or by assignment): they must hold everything it
+ * stands for. Platform-only codes are ignored outside the platform tenant, where they can never take effect.
+ */
+export function canGrant(holder: ReadonlySet<string>, code: string, isPlatformTenant: boolean): boolean {
+  if (grants(holder, code)) return true;
+  const concrete = expandPermission(code).filter((p) => isPlatformTenant || !PLATFORM_ONLY.has(p));
+  return concrete.every((p) => grants(holder, p));
+}

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq, ilike, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { users, type UserRow } from './tables.js';
 
@@ -64,4 +64,64 @@ export async function touchLastLogin(tx: Executor, tenantId: number, id: number,
     .update(users)
     .set(rehashed ? { lastLoginAt: now, passwordHash: rehashed } : { lastLoginAt: now })
     .where(and(eq(users.tenantId, tenantId), eq(users.id, id)));
+}
+
+export interface UserListFilter {
+  skip: number;
+  limit: number;
+  search?: string;
+  isActive?: boolean;
+}
+
+/** Escapes LIKE metacharacters, so a search for `50%_off` matches that text literally. */
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export async function listUsers(tx: Executor, tenantId: number, f: UserListFilter): Promise<{ rows: UserRow[]; total: number }> {
+  const conditions: SQL[] = [eq(users.tenantId, tenantId)];
+  if (f.isActive !== undefined) conditions.push(eq(users.isActive, f.isActive));
+  if (f.search) {
+    const p = likePattern(f.search);
+    conditions.push(
+      or(
+        ilike(users.email, p),
+        ilike(users.firstName, p),
+        ilike(users.lastName, p),
+        sql`(coalesce(${users.firstName}, '') || ' ' || coalesce(${users.lastName}, '')) ilike ${p}`,
+      )!,
+    );
+  }
+  const where = and(...conditions);
+  // One connection per transaction: the two statements run one after the other anyway.
+  const rows = await tx.select().from(users).where(where).orderBy(asc(users.id)).offset(f.skip).limit(f.limit);
+  const count = await tx.select({ n: sql<string>`count(*)::text` }).from(users).where(where);
+  return { rows, total: Number(count[0]!.n) };
+}
+
+export type UserPatch = Partial<Pick<UserRow, 'email' | 'firstName' | 'lastName' | 'phone' | 'isActive' | 'isVerified' | 'isSuperuser'>>;
+
+export async function updateUser(tx: Executor, tenantId: number, id: number, patch: UserPatch): Promise<UserRow | null> {
+  const rows = await tx
+    .update(users)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(and(eq(users.tenantId, tenantId), eq(users.id, id)))
+    .returning();
+  return rows[0] ?? null;
+}
+
+/** Locks the row for a read-modify-write (concurrent admin edits of one user serialise). */
+export async function findUserForUpdate(tx: Executor, tenantId: number, id: number): Promise<UserRow | null> {
+  const rows = await tx
+    .select()
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.id, id)))
+    .for('update')
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export async function deleteUser(tx: Executor, tenantId: number, id: number): Promise<boolean> {
+  const rows = await tx.delete(users).where(and(eq(users.tenantId, tenantId), eq(users.id, id))).returning({ id: users.id });
+  return rows.length > 0;
 }

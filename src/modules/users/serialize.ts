@@ -20,3 +20,30 @@ export function toUserRead(u: UserRow) {
     updated_at: u.updatedAt.toISOString(),
   };
 }
+
+/** UserReadFull of API.md §6: the row plus what other modules know (roles, MFA). */
+export function toUserReadFull(u: UserRow, extra: { roles: string[]; hasMfa: boolean }) {
+  return {
+    ...toUserRead(u),
+    is_superuser: u.isSuperuser,
+    phone: u.phone,
+    last_login_at: u.lastLoginAt?.toISOString() ?? null,
+    password_changed_at: u.passwordChangedAt?.toISOString() ?? null,
+    has_password: u.passwordHash !== null,
+    has_mfa: extra.hasMfa,
+    roles: extra.roles,
+  };
+}
+
+/** What an audit record may say about a user: never the password hash. */
+export function auditView(u: UserRow) {
+  return {
+    email: u.email,
+    first_name: u.firstName,
+    last_name: u.lastName,
+    phone: u.phone,
+    is_active: u.isActive,
+    is_verified: u.isVerified,
+    is_superuser: u.isSuperuser,
+  };
+}

@@ -13,15 +13,26 @@ import { writeAudit, type AuditContext } from '../audit/writer.js';
 import type { AppContext, Principal } from '../context.js';
 import { JwtError } from '../crypto/jwt.js';
 import { keys } from '../store/keys.js';
+import { tenantNetworkAllows } from '../../modules/tenants/network.js';
 import { AppError, forbidden, unauthorized } from './errors.js';
 import { consumeRateLimit, type RateLimitRule } from './rate-limit.js';
 
 export type Access = 'public' | 'self' | PermissionCode;
 
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  access: Access | null;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
     rateLimit?: RateLimitRule;
+  }
+  interface FastifyInstance {
+    /** Every route registered after the guard, with its declared access (tests walk it to check RBAC). */
+    declaredRoutes: readonly DeclaredRoute[];
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -68,6 +79,13 @@ function headerTenant(request: FastifyRequest): string | null {
 
 export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
   const { store, jwt, config } = ctx;
+  const declared: DeclaredRoute[] = [];
+  app.decorate('declaredRoutes', declared);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const access = (route.config as { access?: Access } | undefined)?.access ?? null;
+    for (const method of methods) declared.push({ method: String(method), url: route.url, access });
+  });
   app.decorateRequest('principal', null);
   app.decorateRequest('permissions', async function (this: FastifyRequest) {
     const p = this.principal;
@@ -88,7 +106,8 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     };
   });
 
-  async function authenticate(request: FastifyRequest): Promise<Principal> {
+  /** The caller, and the tenant's settings version read in the same store round trip. */
+  async function authenticate(request: FastifyRequest): Promise<{ principal: Principal; tenantVersion: string }> {
     const apiKeyHeader = request.headers['x-api-key'];
     const token = typeof apiKeyHeader === 'string' ? apiKeyHeader.trim() : bearer(request);
     if (!token) throw unauthorized('UNAUTHORIZED');
@@ -96,14 +115,15 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       if (!ctx.auth.apiKeyAuthenticator) throw unauthorized('INVALID_API_KEY');
       const principal = await ctx.auth.apiKeyAuthenticator(token, request.ip);
       // The key's revocation flag rides in the same round trip (a replica's cached key row may predate it).
-      const [suspended, version, keyRevoked] = await store.mget([
+      const [suspended, version, keyRevoked, tenantVersion] = await store.mget([
         keys.tenantSuspended(principal.tenantId),
         keys.permissionVersion(principal.tenantId),
         keys.apiKeyRevoked(principal.apiKeyId ?? 0),
+        keys.tenantVersion(principal.tenantId),
       ]);
       if (keyRevoked) throw unauthorized('API_KEY_REVOKED');
       if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
-      return { ...principal, permissionVersion: version ?? '0' };
+      return { principal: { ...principal, permissionVersion: version ?? '0' }, tenantVersion: tenantVersion ?? '0' };
     }
     let claims;
     try {
@@ -112,14 +132,15 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       throw unauthorized(err instanceof JwtError && err.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID');
     }
     // One store round trip answers revocation, suspension and the permission cache version.
-    const [revoked, suspended, version] = await store.mget([
+    const [revoked, suspended, version, tenantVersion] = await store.mget([
       keys.sessionRevoked(claims.session_id),
       keys.tenantSuspended(claims.tenant_id),
       keys.permissionVersion(claims.tenant_id),
+      keys.tenantVersion(claims.tenant_id),
     ]);
     if (revoked) throw unauthorized(revoked === 'expired' ? 'SESSION_EXPIRED' : 'SESSION_REVOKED');
     if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
-    return {
+    const principal: Principal = {
       kind: 'user',
       tenantId: claims.tenant_id,
       userId: Number(claims.sub),
@@ -131,6 +152,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       mfaEnrolmentPending: claims.mfa_enrolment === true,
       permissionVersion: version ?? '0',
     };
+    return { principal, tenantVersion: tenantVersion ?? '0' };
   }
 
   async function denied(request: FastifyRequest, principal: Principal, permission: string): Promise<never> {
@@ -160,12 +182,16 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       }
       return;
     }
-    const principal = await authenticate(request);
+    const { principal, tenantVersion } = await authenticate(request);
     request.principal = principal;
     const tenantHeader = headerTenant(request);
     if (tenantHeader !== null && tenantHeader !== String(principal.tenantId)) {
       // A slug is fine too, checked later by modules that need it; a different id is a mismatch now.
       if (/^\d+$/.test(tenantHeader)) throw forbidden('TENANT_MISMATCH');
+    }
+    // The tenant's allowed_ip_ranges (cached per replica by settings version: no database read when warm).
+    if (!(await tenantNetworkAllows(ctx, principal.tenantId, tenantVersion, request.ip))) {
+      throw forbidden('NETWORK_FORBIDDEN', { reason: 'outside the tenant allowed_ip_ranges' });
     }
     if (principal.mfaEnrolmentPending) {
       const url = request.routeOptions.url ?? '';

@@ -6,6 +6,8 @@ export const keys = {
   tenantSuspended: (tenantId: number) => `tenant:susp:${tenantId}`,
   /** Bumped on every role/permission change of a tenant; invalidates cached permission sets everywhere. */
   permissionVersion: (tenantId: number) => `perm:ver:${tenantId}`,
+  /** Changed on every tenant settings change; invalidates each replica's cached settings (allowed_ip_ranges). */
+  tenantVersion: (tenantId: number) => `tenant:ver:${tenantId}`,
   /** Login attempts per (tenant, email) within the lockout window. */
   loginAttempts: (tenantId: number, email: string) => `lock:login:${tenantId}:${email}`,
   rateLimit: (bucket: string, identity: string, window: number) => `rl:${bucket}:${identity}:${window}`,

@@ -1,0 +1,108 @@
+/**
+ * Permission resolution with a per-process cache. An entry is keyed by (tenant, user or role) and remembers the
+ * tenant's permission version it was computed under; the request guard reads that version from the store in the
+ * same mget as revocation, so a warm request costs no PostgreSQL round trip, and any role, assignment or
+ * superuser change (which bumps the version after it commits) is seen by every replica on its next request.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AppContext, Principal } from '../../platform/context.js';
+import { keys } from '../../platform/store/keys.js';
+import { effectiveSet, SYSTEM_ROLES, type SystemRoleCode } from './permissions.js';
+import { type GrantSource, loadRoleGrants, loadUserGrants } from './repository.js';
+
+/** A safety net: even without a version change an entry is re-read after this long (e.g. a lost store key). */
+const MAX_AGE_MS = 10 * 60_000;
+const MAX_ENTRIES = 50_000;
+const VERSION_TTL_SECONDS = 30 * 86_400;
+
+interface Entry {
+  version: string;
+  perms: ReadonlySet<string>;
+  validUntil: number;
+}
+
+class PermissionCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly loading = new Map<string, Promise<ReadonlySet<string>>>();
+
+  async get(key: string, version: string, load: () => Promise<{ perms: ReadonlySet<string>; nextExpiry: Date | null }>): Promise<ReadonlySet<string>> {
+    const hit = this.entries.get(key);
+    if (hit && hit.version === version && hit.validUntil > Date.now()) return hit.perms;
+    // Concurrent cold requests of one principal share one load.
+    const flightKey = `${key}@${version}`;
+    const inFlight = this.loading.get(flightKey);
+    if (inFlight) return inFlight;
+    const p = load()
+      .then(({ perms, nextExpiry }) => {
+        const validUntil = Math.min(Date.now() + MAX_AGE_MS, nextExpiry ? nextExpiry.getTime() : Number.POSITIVE_INFINITY);
+        if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+        this.entries.delete(key);
+        this.entries.set(key, { version, perms, validUntil });
+        return perms;
+      })
+      .finally(() => this.loading.delete(flightKey));
+    this.loading.set(flightKey, p);
+    return p;
+  }
+}
+
+// One cache per app (keyed by its context), so two apps in one process behave as two replicas.
+const caches = new WeakMap<AppContext, PermissionCache>();
+function cacheOf(ctx: AppContext): PermissionCache {
+  let c = caches.get(ctx);
+  if (!c) {
+    c = new PermissionCache();
+    caches.set(ctx, c);
+  }
+  return c;
+}
+
+/** The raw codes a grant source lists (system roles from the catalogue), made effective for the tenant. */
+export function permissionsFrom(src: GrantSource): Set<string> {
+  if (!src.exists || !src.isActive) return new Set();
+  const raw: string[] = [];
+  if (src.isSuperuser) raw.push('*');
+  for (const r of src.roles) {
+    raw.push(...(r.system ? (SYSTEM_ROLES[r.code as SystemRoleCode]?.permissions ?? []) : r.permissions));
+  }
+  return effectiveSet(raw, src.isPlatform);
+}
+
+async function currentVersion(ctx: AppContext, tenantId: number): Promise<string> {
+  return (await ctx.store.get(keys.permissionVersion(tenantId))) ?? '0';
+}
+
+/** Effective permissions of a user (superuser: everything in the tenant; inactive or unknown: nothing). */
+export async function resolveUserPermissions(ctx: AppContext, tenantId: number, userId: number, version?: string): Promise<ReadonlySet<string>> {
+  const v = version ?? (await currentVersion(ctx, tenantId));
+  return cacheOf(ctx).get(`${tenantId}:u:${userId}`, v, async () => {
+    const src = await ctx.database.withTenant(tenantId, (tx) => loadUserGrants(tx, tenantId, userId));
+    return { perms: permissionsFrom(src), nextExpiry: src.nextExpiry };
+  });
+}
+
+/** Effective permissions of a role with its ancestors (tenant-owned API keys act with one). */
+export async function resolveRolePermissions(ctx: AppContext, tenantId: number, roleId: string, version?: string): Promise<ReadonlySet<string>> {
+  const v = version ?? (await currentVersion(ctx, tenantId));
+  return cacheOf(ctx).get(`${tenantId}:r:${roleId}`, v, async () => {
+    const src = await ctx.database.withTenant(tenantId, (tx) => loadRoleGrants(tx, tenantId, roleId));
+    return { perms: permissionsFrom(src), nextExpiry: null };
+  });
+}
+
+/** The resolver installed as ctx.auth.permissionResolver: works for any principal with a user or a role. */
+export function createPermissionResolver(ctx: AppContext) {
+  return async (p: Principal): Promise<ReadonlySet<string>> => {
+    if (p.userId !== null) return resolveUserPermissions(ctx, p.tenantId, p.userId, p.permissionVersion);
+    if (p.roleId) return resolveRolePermissions(ctx, p.tenantId, p.roleId, p.permissionVersion);
+    return new Set<string>();
+  };
+}
+
+/**
+ * After a role, assignment or superuser change has COMMITTED: a new random version (not a counter, which a
+ * lost or expired key could replay) makes every replica's cached sets stale at once.
+ */
+export async function bumpPermissionVersion(ctx: AppContext, tenantId: number): Promise<void> {
+  await ctx.store.set(keys.permissionVersion(tenantId), randomUUID(), VERSION_TTL_SECONDS);
+}

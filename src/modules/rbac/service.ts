@@ -1,0 +1,277 @@
+/**
+ * The RBAC policy: custom roles (inheritance, no cycles), assignments, and the rule that nobody grants what they
+ * do not hold. Every change writes its audit record in its transaction and bumps the tenant's permission
+ * version once it has committed.
+ */
+import type { AuditContext } from '../../platform/audit/writer.js';
+import { writeAudit } from '../../platform/audit/writer.js';
+import type { AppContext } from '../../platform/context.js';
+import type { Executor, Tx } from '../../platform/db/client.js';
+import { AppError, forbidden, notFound, validationError } from '../../platform/http/errors.js';
+import { findTenantById } from '../tenants/repository.js';
+import { findUserById } from '../users/repository.js';
+import './errors.js';
+import { canGrant, isKnownPermission, SYSTEM_ROLES, type SystemRoleCode } from './permissions.js';
+import * as repo from './repository.js';
+import { bumpPermissionVersion, permissionsFrom } from './resolver.js';
+import type { RoleRow } from './tables.js';
+
+/** Who is acting: their effective permissions (already resolved by the guard) and their user id, if any. */
+export interface Actor {
+  tenantId: number;
+  userId: number | null;
+  permissions: ReadonlySet<string>;
+  audit: AuditContext;
+}
+
+export function toRoleRead(r: RoleRow) {
+  return {
+    id: r.id,
+    tenant_id: r.tenantId,
+    code: r.code,
+    name: r.name,
+    description: r.description,
+    is_system: r.isSystem,
+    permissions: r.isSystem ? [...(SYSTEM_ROLES[r.code as SystemRoleCode]?.permissions ?? [])] : r.permissions,
+    parent_role_id: r.parentRoleId,
+    mfa_required: r.mfaRequired,
+    created_at: r.createdAt.toISOString(),
+    updated_at: r.updatedAt.toISOString(),
+  };
+}
+
+async function isPlatformTenant(tx: Executor, tenantId: number): Promise<boolean> {
+  return (await findTenantById(tx, tenantId))?.isPlatform === true;
+}
+
+/** Refuses (403) when the actor does not hold every code of `codes` themselves. */
+function assertCanGrant(actor: Actor, codes: Iterable<string>, isPlatform: boolean) {
+  const missing = [...new Set(codes)].filter((c) => !canGrant(actor.permissions, c, isPlatform));
+  if (missing.length > 0) throw forbidden('PERMISSION_DENIED', { reason: 'cannot grant permissions you do not hold', permissions: missing });
+}
+
+function assertKnown(codes: string[]) {
+  const unknown = codes.filter((c) => !isKnownPermission(c));
+  if (unknown.length > 0) throw validationError('body.permissions', `unknown permission(s): ${unknown.join(', ')}`, 'unknown_permission');
+}
+
+/** The raw codes a role stands for once its parents are included (what assigning it hands over). */
+async function roleRawCodes(tx: Executor, tenantId: number, roleId: string): Promise<string[]> {
+  const src = await repo.loadRoleGrants(tx, tenantId, roleId);
+  return src.roles.flatMap((r) => (r.system ? [...(SYSTEM_ROLES[r.code as SystemRoleCode]?.permissions ?? [])] : r.permissions));
+}
+
+/** A parent must exist in the tenant and keep the chain acyclic and shallow. */
+async function checkParent(tx: Tx, tenantId: number, roleId: string | null, parentId: string): Promise<void> {
+  const parent = await repo.findRoleById(tx, tenantId, parentId);
+  if (!parent) throw notFound('role');
+  const chain = await repo.ancestorIds(tx, tenantId, parentId);
+  if (roleId !== null && chain.includes(roleId)) {
+    throw new AppError(422, 'ROLE_CYCLE', { errors: [{ field: 'body.parent_role_id', message: 'inheritance cycle', type: 'cycle' }] });
+  }
+  if (chain.length >= repo.MAX_ROLE_DEPTH) throw validationError('body.parent_role_id', `inheritance deeper than ${repo.MAX_ROLE_DEPTH}`, 'depth');
+}
+
+export async function getRole(ctx: AppContext, tenantId: number, id: string) {
+  return ctx.database.withTenant(tenantId, async (tx) => {
+    const role = await repo.findRoleById(tx, tenantId, id);
+    if (!role) throw notFound('role');
+    const src = await repo.loadRoleGrants(tx, tenantId, id);
+    return { ...toRoleRead(role), effective_permissions: [...permissionsFrom(src)].sort() };
+  });
+}
+
+export async function listRoles(ctx: AppContext, tenantId: number) {
+  const rows = await ctx.database.withTenant(tenantId, (tx) => repo.listRoles(tx, tenantId));
+  return { roles: rows.map(toRoleRead), total: rows.length };
+}
+
+export async function createRole(
+  ctx: AppContext,
+  actor: Actor,
+  input: { code: string; name: string; description?: string | null; permissions: string[]; parent_role_id?: string | null; mfa_required?: boolean },
+) {
+  const { tenantId } = actor;
+  assertKnown(input.permissions);
+  if (input.code in SYSTEM_ROLES) throw new AppError(409, 'ALREADY_EXISTS', { field: 'code' });
+  const role = await ctx.database.withTenant(tenantId, async (tx) => {
+    await repo.lockRoleGraph(tx, tenantId);
+    const isPlatform = await isPlatformTenant(tx, tenantId);
+    const granted = [...input.permissions];
+    if (input.parent_role_id) {
+      await checkParent(tx, tenantId, null, input.parent_role_id);
+      granted.push(...(await roleRawCodes(tx, tenantId, input.parent_role_id)));
+    }
+    assertCanGrant(actor, granted, isPlatform);
+    if (await repo.findRoleByCode(tx, tenantId, input.code)) throw new AppError(409, 'ALREADY_EXISTS', { field: 'code' });
+    const created = await repo.insertRole(tx, tenantId, {
+      code: input.code,
+      name: input.name,
+      description: input.description ?? null,
+      permissions: input.permissions,
+      parentRoleId: input.parent_role_id ?? null,
+      mfaRequired: input.mfa_required ?? false,
+    });
+    await writeAudit(tx, tenantId, actor.audit, {
+      eventType: 'role.created',
+      resourceType: 'role',
+      resourceId: created.id,
+      metadata: { after: toRoleRead(created) },
+    });
+    return created;
+  });
+  await bumpPermissionVersion(ctx, tenantId);
+  return toRoleRead(role);
+}
+
+export async function updateRole(
+  ctx: AppContext,
+  actor: Actor,
+  id: string,
+  input: { name?: string; description?: string | null; permissions?: string[]; parent_role_id?: string | null; mfa_required?: boolean },
+) {
+  const { tenantId } = actor;
+  if (input.permissions) assertKnown(input.permissions);
+  const role = await ctx.database.withTenant(tenantId, async (tx) => {
+    await repo.lockRoleGraph(tx, tenantId);
+    const before = await repo.findRoleById(tx, tenantId, id);
+    if (!before) throw notFound('role');
+    if (before.isSystem) throw forbidden('SYSTEM_ROLE_IMMUTABLE');
+    const isPlatform = await isPlatformTenant(tx, tenantId);
+    // Only what the change adds is a grant: keeping a code one does not hold is not handing it out.
+    const added = (input.permissions ?? []).filter((c) => !before.permissions.includes(c));
+    if (input.parent_role_id !== undefined && input.parent_role_id !== null && input.parent_role_id !== before.parentRoleId) {
+      await checkParent(tx, tenantId, id, input.parent_role_id);
+      added.push(...(await roleRawCodes(tx, tenantId, input.parent_role_id)));
+    }
+    assertCanGrant(actor, added, isPlatform);
+    const updated = await repo.updateRole(tx, tenantId, id, {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.permissions !== undefined ? { permissions: input.permissions } : {}),
+      ...(input.parent_role_id !== undefined ? { parentRoleId: input.parent_role_id } : {}),
+      ...(input.mfa_required !== undefined ? { mfaRequired: input.mfa_required } : {}),
+    });
+    if (!updated) throw notFound('role');
+    await writeAudit(tx, tenantId, actor.audit, {
+      eventType: 'role.updated',
+      resourceType: 'role',
+      resourceId: id,
+      metadata: { before: toRoleRead(before), after: toRoleRead(updated) },
+    });
+    return updated;
+  });
+  await bumpPermissionVersion(ctx, tenantId);
+  return toRoleRead(role);
+}
+
+export async function deleteRole(ctx: AppContext, actor: Actor, id: string): Promise<void> {
+  const { tenantId } = actor;
+  await ctx.database.withTenant(tenantId, async (tx) => {
+    await repo.lockRoleGraph(tx, tenantId);
+    const before = await repo.findRoleById(tx, tenantId, id);
+    if (!before) throw notFound('role');
+    if (before.isSystem) throw forbidden('SYSTEM_ROLE_IMMUTABLE');
+    await repo.deleteRole(tx, tenantId, id);
+    await writeAudit(tx, tenantId, actor.audit, {
+      eventType: 'role.deleted',
+      resourceType: 'role',
+      resourceId: id,
+      metadata: { before: toRoleRead(before) },
+    });
+  });
+  await bumpPermissionVersion(ctx, tenantId);
+}
+
+function toAssignmentRead(a: repo.AssignmentView) {
+  return {
+    role_id: a.roleId,
+    code: a.code,
+    name: a.name,
+    is_system: a.isSystem,
+    expires_at: a.expiresAt?.toISOString() ?? null,
+    granted_by: a.grantedBy,
+    granted_at: a.createdAt.toISOString(),
+  };
+}
+
+async function requireUserIn(tx: Executor, tenantId: number, userId: number) {
+  const user = await findUserById(tx, tenantId, userId);
+  if (!user) throw notFound('user');
+  return user;
+}
+
+export async function listUserRoles(ctx: AppContext, tenantId: number, userId: number) {
+  return ctx.database.withTenant(tenantId, async (tx) => {
+    await requireUserIn(tx, tenantId, userId);
+    const rows = await repo.listAssignments(tx, tenantId, userId);
+    return { roles: rows.map(toAssignmentRead), total: rows.length };
+  });
+}
+
+export async function assignRole(ctx: AppContext, actor: Actor, userId: number, input: { role_id: string; expires_at?: string | null }) {
+  const { tenantId } = actor;
+  const expiresAt = input.expires_at ? new Date(input.expires_at) : null;
+  if (expiresAt && expiresAt.getTime() <= Date.now()) throw validationError('body.expires_at', 'must be in the future');
+  const view = await ctx.database.withTenant(tenantId, async (tx) => {
+    await requireUserIn(tx, tenantId, userId);
+    const role = await repo.findRoleById(tx, tenantId, input.role_id);
+    if (!role) throw notFound('role');
+    assertCanGrant(actor, await roleRawCodes(tx, tenantId, role.id), await isPlatformTenant(tx, tenantId));
+    const { created, before } = await repo.upsertAssignment(tx, tenantId, { userId, roleId: role.id, expiresAt, grantedBy: actor.userId });
+    await writeAudit(tx, tenantId, actor.audit, {
+      eventType: created ? 'role.assigned' : 'role.assignment_updated',
+      resourceType: 'user',
+      resourceId: userId,
+      metadata: {
+        role_id: role.id,
+        role_code: role.code,
+        before: before ? { expires_at: before.expiresAt?.toISOString() ?? null } : null,
+        after: { expires_at: expiresAt?.toISOString() ?? null },
+      },
+    });
+    const all = await repo.listAssignments(tx, tenantId, userId);
+    return all.find((a) => a.roleId === role.id)!;
+  });
+  await bumpPermissionVersion(ctx, tenantId);
+  return toAssignmentRead(view);
+}
+
+export async function removeRole(ctx: AppContext, actor: Actor, userId: number, roleId: string): Promise<void> {
+  const { tenantId } = actor;
+  await ctx.database.withTenant(tenantId, async (tx) => {
+    await requireUserIn(tx, tenantId, userId);
+    const role = await repo.findRoleById(tx, tenantId, roleId);
+    if (!role) throw notFound('role');
+    // Taking a role away is managing it: the same rule as granting it, so a manager cannot demote an owner.
+    assertCanGrant(actor, await roleRawCodes(tx, tenantId, role.id), await isPlatformTenant(tx, tenantId));
+    if (role.isSystem && role.code === 'owner') {
+      await repo.lockRoleGraph(tx, tenantId);
+      if ((await repo.countActiveHolders(tx, tenantId, role.id)) <= 1) throw new AppError(409, 'LAST_OWNER');
+    }
+    if (!(await repo.deleteAssignment(tx, tenantId, userId, role.id))) throw notFound('role_assignment');
+    await writeAudit(tx, tenantId, actor.audit, {
+      eventType: 'role.unassigned',
+      resourceType: 'user',
+      resourceId: userId,
+      metadata: { role_id: role.id, role_code: role.code },
+    });
+  });
+  await bumpPermissionVersion(ctx, tenantId);
+}
+
+/** tenantCreated: the system roles, and `owner` for the first admin. */
+export async function seedTenantRoles(tx: Tx, tenantId: number, firstAdminUserId: number | null): Promise<void> {
+  const ids = await repo.insertSystemRoles(tx, tenantId);
+  const owner = ids.get('owner');
+  if (firstAdminUserId !== null && owner) {
+    await repo.upsertAssignment(tx, tenantId, { userId: firstAdminUserId, roleId: owner, expiresAt: null, grantedBy: null });
+  }
+}
+
+/** Gives a user a system role by code inside an open transaction (registration, factories). */
+export async function grantSystemRole(tx: Tx, tenantId: number, userId: number, code: SystemRoleCode, grantedBy: number | null = null): Promise<void> {
+  const role = await repo.findRoleByCode(tx, tenantId, code);
+  if (!role) return;
+  await repo.upsertAssignment(tx, tenantId, { userId, roleId: role.id, expiresAt: null, grantedBy });
+}

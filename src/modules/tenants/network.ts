@@ -1,0 +1,60 @@
+/**
+ * Tenant allowed_ip_ranges for the request guard, without a database round trip per request: each replica caches
+ * the tenant's ranges keyed by the store's tenant version (read in the guard's one mget), which every settings
+ * change replaces after it commits.
+ */
+import { randomUUID } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
+import type { AppContext } from '../../platform/context.js';
+import { CidrSet } from '../../platform/http/network.js';
+import { keys } from '../../platform/store/keys.js';
+import { findTenantById } from './repository.js';
+
+const MAX_AGE_MS = 10 * 60_000;
+const VERSION_TTL_SECONDS = 30 * 86_400;
+
+interface Entry {
+  version: string;
+  ranges: CidrSet | null;
+  validUntil: number;
+}
+
+const caches = new WeakMap<AppContext, Map<number, Entry>>();
+
+/** A CIDR (`10.0.0.0/8`, `2001:db8::/32`) or a single address; false for anything else. */
+export function isValidCidr(value: string): boolean {
+  try {
+    if (value.includes('/')) ipaddr.parseCIDR(value);
+    else ipaddr.parse(value);
+    return ipaddr.isValid(value.split('/')[0]!);
+  } catch {
+    return false;
+  }
+}
+
+async function rangesOf(ctx: AppContext, tenantId: number, version: string): Promise<CidrSet | null> {
+  let cache = caches.get(ctx);
+  if (!cache) {
+    cache = new Map();
+    caches.set(ctx, cache);
+  }
+  const hit = cache.get(tenantId);
+  if (hit && hit.version === version && hit.validUntil > Date.now()) return hit.ranges;
+  const tenant = await ctx.database.withTenant(tenantId, (tx) => findTenantById(tx, tenantId));
+  const list = (tenant?.settings.allowed_ip_ranges ?? []).filter(isValidCidr);
+  const ranges = list.length > 0 ? new CidrSet(list) : null;
+  if (cache.size > 10_000) cache.clear();
+  cache.set(tenantId, { version, ranges, validUntil: Date.now() + MAX_AGE_MS });
+  return ranges;
+}
+
+/** True when the tenant has no ranges, or the caller's address is inside one of them. */
+export async function tenantNetworkAllows(ctx: AppContext, tenantId: number, version: string, ip: string): Promise<boolean> {
+  const ranges = await rangesOf(ctx, tenantId, version);
+  return ranges === null || ranges.contains(ip);
+}
+
+/** After a settings change has committed: every replica re-reads the tenant on its next request. */
+export async function bumpTenantVersion(ctx: AppContext, tenantId: number): Promise<void> {
+  await ctx.store.set(keys.tenantVersion(tenantId), randomUUID(), VERSION_TTL_SECONDS);
+}
