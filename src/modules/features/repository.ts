@@ -1,0 +1,135 @@
+/** SQL only for feature flags. Overrides are tenant rows (tenant_id in every WHERE, RLS behind it). */
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/client.js';
+import type { FlagFacts } from './resolution.js';
+import { featureFlags, featureOverrides, type FeatureFlagRow, type FeatureOverrideRow } from './tables.js';
+
+export async function listFlags(tx: Executor): Promise<FeatureFlagRow[]> {
+  return tx.select().from(featureFlags).orderBy(asc(featureFlags.key)).limit(1000);
+}
+
+export async function findFlag(tx: Executor, key: string): Promise<FeatureFlagRow | null> {
+  const rows = await tx.select().from(featureFlags).where(eq(featureFlags.key, key)).limit(1);
+  return rows[0] ?? null;
+}
+
+export async function insertFlag(tx: Executor, f: { key: string; description: string; defaultEnabled: boolean; rolloutPercent: number | null }): Promise<FeatureFlagRow | null> {
+  const rows = await tx.insert(featureFlags).values(f).onConflictDoNothing().returning();
+  return rows[0] ?? null;
+}
+
+export async function updateFlag(
+  tx: Executor,
+  key: string,
+  patch: Partial<{ description: string; defaultEnabled: boolean; rolloutPercent: number | null }>,
+): Promise<FeatureFlagRow | null> {
+  const rows = await tx.update(featureFlags).set({ ...patch, updatedAt: new Date() }).where(eq(featureFlags.key, key)).returning();
+  return rows[0] ?? null;
+}
+
+export async function deleteFlag(tx: Executor, key: string): Promise<boolean> {
+  const rows = await tx.delete(featureFlags).where(eq(featureFlags.key, key)).returning({ key: featureFlags.key });
+  return rows.length > 0;
+}
+
+export async function listTenantOverrides(tx: Executor, tenantId: number): Promise<FeatureOverrideRow[]> {
+  return tx
+    .select()
+    .from(featureOverrides)
+    .where(eq(featureOverrides.tenantId, tenantId))
+    .orderBy(asc(featureOverrides.flagKey), asc(featureOverrides.scope), asc(featureOverrides.targetId))
+    .limit(10_000);
+}
+
+export interface OverrideKey {
+  flagKey: string;
+  scope: 'tenant' | 'role' | 'user';
+  targetId: string;
+}
+
+/** Insert or update in one statement: concurrent PUTs of one override cannot collide on the unique key. */
+export async function upsertOverride(tx: Executor, tenantId: number, k: OverrideKey, enabled: boolean): Promise<FeatureOverrideRow> {
+  const now = new Date();
+  const rows = await tx
+    .insert(featureOverrides)
+    .values({ tenantId, ...k, enabled })
+    .onConflictDoUpdate({
+      target: [featureOverrides.tenantId, featureOverrides.flagKey, featureOverrides.scope, featureOverrides.targetId],
+      set: { enabled, updatedAt: now },
+    })
+    .returning();
+  return rows[0]!;
+}
+
+export async function deleteOverride(tx: Executor, tenantId: number, k: OverrideKey): Promise<FeatureOverrideRow | null> {
+  const rows = await tx
+    .delete(featureOverrides)
+    .where(
+      and(
+        eq(featureOverrides.tenantId, tenantId),
+        eq(featureOverrides.flagKey, k.flagKey),
+        eq(featureOverrides.scope, k.scope),
+        eq(featureOverrides.targetId, k.targetId),
+      ),
+    )
+    .returning();
+  return rows[0] ?? null;
+}
+
+/** Who the flags are evaluated for: a user (with the roles they hold now) or a tenant-owned key's role. */
+export interface Subject {
+  userId: number | null;
+  roleId: string | null;
+}
+
+/**
+ * Every flag with the overrides that apply to the subject, in ONE statement. The user's roles are their
+ * active direct assignments (user_roles of the RBAC module); inherited parent roles do not count.
+ */
+export async function loadFlagFacts(tx: Executor, tenantId: number, s: Subject): Promise<FlagFacts[]> {
+  const userTarget = s.userId !== null ? String(s.userId) : null;
+  const roleTargets = s.userId !== null
+    ? sql`(select ur.role_id::text from user_roles ur where ur.tenant_id = ${tenantId} and ur.user_id = ${s.userId}
+           and (ur.expires_at is null or ur.expires_at > now()))`
+    : sql`(select ${s.roleId}::text where ${s.roleId}::text is not null)`;
+  const r = await tx.execute<{ key: string; default_enabled: boolean; rollout_percent: number | null; t: boolean | null; r: boolean | null; u: boolean | null }>(sql`
+    select f.key, f.default_enabled, f.rollout_percent,
+           bool_or(o.enabled) filter (where o.scope = 'tenant') as t,
+           bool_or(o.enabled) filter (where o.scope = 'role') as r,
+           bool_or(o.enabled) filter (where o.scope = 'user') as u
+      from feature_flags f
+      left join feature_overrides o on o.tenant_id = ${tenantId} and o.flag_key = f.key and (
+             o.scope = 'tenant'
+          or (o.scope = 'user' and o.target_id = ${userTarget}::text)
+          or (o.scope = 'role' and o.target_id in ${roleTargets}))
+     group by f.key, f.default_enabled, f.rollout_percent
+     order by f.key`);
+  return r.rows.map((row) => ({
+    key: row.key,
+    defaultEnabled: row.default_enabled,
+    rolloutPercent: row.rollout_percent === null ? null : Number(row.rollout_percent),
+    tenant: row.t,
+    roles: row.r === null ? [] : [row.r],
+    user: row.u,
+  }));
+}
+
+/** The catalogue alone (no caller, no tenant). */
+export async function loadCatalogueFacts(tx: Executor): Promise<FlagFacts[]> {
+  return (await listFlags(tx)).map((f) => ({ key: f.key, defaultEnabled: f.defaultEnabled, rolloutPercent: f.rolloutPercent, tenant: null, roles: [], user: null }));
+}
+
+export async function userExists(tx: Executor, tenantId: number, userId: number): Promise<boolean> {
+  const r = await tx.execute<{ ok: boolean }>(sql`select exists (select 1 from users where tenant_id = ${tenantId} and id = ${userId}) as ok`);
+  return r.rows[0]?.ok === true;
+}
+
+export async function roleExists(tx: Executor, tenantId: number, roleId: string): Promise<boolean> {
+  const r = await tx.execute<{ ok: boolean }>(sql`select exists (select 1 from roles where tenant_id = ${tenantId} and id = ${roleId}::uuid) as ok`);
+  return r.rows[0]?.ok === true;
+}
+
+export async function isPlatformTenant(tx: Executor, tenantId: number): Promise<boolean> {
+  const r = await tx.execute<{ ok: boolean }>(sql`select exists (select 1 from tenants where id = ${tenantId} and is_platform) as ok`);
+  return r.rows[0]?.ok === true;
+}
