@@ -86,7 +86,7 @@ describe('WebAuthn second factor', () => {
       const bytes = Buffer.from(r.response.attestationObject, 'base64url');
       const at = bytes.indexOf(createHash('sha256').update(app.ctx.config.webauthnRpId).digest());
       expect(at).toBeGreaterThan(0);
-      bytes[at] ^= 0x01;
+      bytes[at] = bytes[at]! ^ 0x01;
       r.response.attestationObject = bytes.toString('base64url');
     });
     expect(r2.statusCode).toBe(400);
@@ -105,7 +105,7 @@ describe('WebAuthn second factor', () => {
     let ch = await loginChallenge(tenant.id, step);
     const tampered = key.assert(ch.challenge);
     const sig = Buffer.from(tampered.response.signature, 'base64url');
-    sig[sig.length - 1] ^= 0x01;
+    sig[sig.length - 1] = sig[sig.length - 1]! ^ 0x01;
     tampered.response.signature = sig.toString('base64url');
     const r1 = await post('/api/v1/auth/login/mfa', th, { mfa_session_token: step, webauthn_response: tampered });
     expect(r1.statusCode).toBe(400);
