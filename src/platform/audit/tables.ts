@@ -26,3 +26,21 @@ export const auditChainHeads = pgTable('audit_chain_heads', {
   lastSeq: bigint('last_seq', { mode: 'number' }).notNull(),
   lastHash: text('last_hash').notNull(),
 });
+
+export const auditAnchors = pgTable('audit_anchors', {
+  tenantId: integer('tenant_id').notNull(),
+  prunedThroughSeq: bigint('pruned_through_seq', { mode: 'number' }).notNull(),
+  lastHashPruned: text('last_hash_pruned').notNull(),
+  recordsPruned: bigint('records_pruned', { mode: 'number' }).notNull(),
+  archiveRef: text('archive_ref'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const auditPii = pgTable('audit_pii', {
+  tenantId: integer('tenant_id').notNull(),
+  ref: text('ref').notNull(),
+  subjectUserId: integer('subject_user_id'),
+  kind: text('kind').notNull(),
+  value: text('value').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -1,10 +1,13 @@
 /**
  * The one audit writer. Callers pass the transaction that makes the change, so the record commits or rolls back
  * with it. The chain head's row lock (taken by the upsert) serialises writers of one tenant: no gaps, no forks.
+ * Personal values in metadata (emails, names, phones) are moved to `audit_pii` before hashing (see pii.ts), so
+ * every module's records can later be pseudonymised by erasure without touching the chain.
  */
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { GENESIS_HASH, recordHash } from './hash-chain.js';
+import { extractPii, storePii } from './pii.js';
 
 export type ActorType = 'user' | 'api_key' | 'system';
 
@@ -51,6 +54,7 @@ export async function writeAudit(
     returning last_seq, last_hash`);
   const row = head.rows[0]!;
   const seq = Number(row.last_seq) + 1;
+  const pii = extractPii(event.metadata ?? {});
   const fields = {
     tenantId,
     seq,
@@ -64,10 +68,11 @@ export async function writeAudit(
     userAgent: ctx.userAgent,
     requestId: ctx.requestId,
     sessionId: event.sessionId !== undefined ? event.sessionId : ctx.sessionId,
-    metadata: event.metadata ?? {},
+    metadata: pii.metadata,
     createdAt: new Date(),
   };
   const hash = recordHash(row.last_hash, fields);
+  await storePii(tx, tenantId, piiSubject(fields), pii.items);
   const inserted = await tx.execute<{ id: string }>(sql`
     with ins as (
       insert into audit_log (tenant_id, seq, event_type, actor_type, actor_id, resource_type, resource_id, success,
@@ -82,6 +87,13 @@ export async function writeAudit(
     )
     select id from ins`);
   return { id: Number(inserted.rows[0]!.id), seq, hash };
+}
+
+/** Whose personal data the record's values are: the user it is about, else the user who acted. */
+function piiSubject(f: { resourceType: string | null; resourceId: string | null; actorType: string; actorId: string | null }): number | null {
+  const asId = (v: string | null) => (v !== null && /^\d{1,10}$/.test(v) && Number(v) <= 2_147_483_647 ? Number(v) : null);
+  if (f.resourceType === 'user') return asId(f.resourceId);
+  return f.actorType === 'user' ? asId(f.actorId) : null;
 }
 
 function nullableString(v: string | number | null | undefined): string | null {

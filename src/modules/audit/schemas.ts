@@ -1,0 +1,65 @@
+/** TypeBox schemas of the audit routes (API.md §16). */
+import { Type } from '@sinclair/typebox';
+import { DateTime, Nullable } from '../../platform/http/schemas.js';
+
+const Filters = {
+  event_type: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  actor_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  resource_type: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  resource_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  success: Type.Optional(Type.Boolean()),
+  from: Type.Optional(DateTime),
+  to: Type.Optional(DateTime),
+};
+
+export const ListQuery = Type.Object({
+  ...Filters,
+  /** Opaque to clients: the id of the last item of the previous page (ids descend). */
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+});
+
+export const ExportQuery = Type.Object({
+  ...Filters,
+  format: Type.Optional(Type.Union([Type.Literal('ndjson'), Type.Literal('csv')], { default: 'ndjson' })),
+});
+
+export const AuditRecord = Type.Object({
+  id: Type.Integer(),
+  tenant_id: Type.Integer(),
+  seq: Type.Integer(),
+  event_type: Type.String(),
+  actor_type: Type.String(),
+  actor_id: Nullable(Type.String()),
+  resource_type: Nullable(Type.String()),
+  resource_id: Nullable(Type.String()),
+  success: Type.Boolean(),
+  ip_address: Nullable(Type.String()),
+  user_agent: Nullable(Type.String()),
+  request_id: Nullable(Type.String()),
+  session_id: Nullable(Type.String()),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  created_at: Type.String(),
+  prev_hash: Type.String(),
+  hash: Type.String(),
+});
+
+export const AuditPage = Type.Object({ items: Type.Array(AuditRecord), next_cursor: Nullable(Type.String()) });
+
+export const VerifyResponse = Type.Object({
+  valid: Type.Boolean(),
+  checked: Type.Integer(),
+  first_invalid_id: Type.Optional(Type.Integer()),
+  reason: Type.Optional(Type.String()),
+  anchored_at_seq: Type.Optional(Type.Integer()),
+});
+
+export type Filters = {
+  event_type?: string;
+  actor_id?: string;
+  resource_type?: string;
+  resource_id?: string;
+  success?: boolean;
+  from?: string;
+  to?: string;
+};

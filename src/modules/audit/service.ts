@@ -1,0 +1,83 @@
+/**
+ * Audit trail reads for auditors (API.md §16): paginated listing, streamed export, chain verification.
+ * Personal values are shown from audit_pii while they exist; after a GDPR erasure only the opaque reference
+ * remains in the record.
+ */
+import { Readable } from 'node:stream';
+import { collectRefs, lookupPii, rehydrate } from '../../platform/audit/pii.js';
+import { recordLine, type RecordLine } from '../../platform/audit/retention.js';
+import type { AuditRow } from '../../platform/audit/tables.js';
+import { verifyChain, type VerifyResult } from '../../platform/audit/verify.js';
+import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import type { AppContext } from '../../platform/context.js';
+import type { Executor } from '../../platform/db/client.js';
+import * as repo from './repository.js';
+import type { Filters } from './schemas.js';
+
+export const EXPORT_PAGE = 1000;
+
+async function withPii(tx: Executor, tenantId: number, rows: AuditRow[]): Promise<RecordLine[]> {
+  const lines = rows.map(recordLine);
+  const values = await lookupPii(tx, tenantId, collectRefs(rows.map((r) => r.metadata)));
+  return values.size === 0 ? lines : lines.map((l) => ({ ...l, metadata: rehydrate(l.metadata, values) }));
+}
+
+export async function listLogs(ctx: AppContext, tenantId: number, q: Filters & { cursor?: string; limit?: number }) {
+  const limit = q.limit ?? 50;
+  return ctx.database.withTenant(tenantId, async (tx) => {
+    // One extra row tells whether there is a next page without a count query.
+    const rows = await repo.listPage(tx, tenantId, q, q.cursor ? Number(q.cursor) : null, limit + 1);
+    const page = rows.slice(0, limit);
+    return {
+      items: await withPii(tx, tenantId, page),
+      next_cursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
+    };
+  });
+}
+
+const CSV_COLUMNS = [
+  'id', 'tenant_id', 'seq', 'event_type', 'actor_type', 'actor_id', 'resource_type', 'resource_id', 'success',
+  'ip_address', 'user_agent', 'request_id', 'session_id', 'metadata', 'created_at', 'prev_hash', 'hash',
+] as const;
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  // Spreadsheet formula injection: a cell starting with = + - @ is made inert.
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * The export as a stream: pages of EXPORT_PAGE rows, each read in its own short transaction and pulled only
+ * when the client has taken the previous one (Readable.from respects backpressure), so memory stays flat.
+ */
+export async function exportLogs(ctx: AppContext, tenantId: number, q: Filters & { format?: 'ndjson' | 'csv' }, audit: AuditContext) {
+  const format = q.format ?? 'ndjson';
+  const filters: Filters = { ...q };
+  delete (filters as { format?: string }).format;
+  await ctx.database.withTenant(tenantId, (tx) =>
+    writeAudit(tx, tenantId, audit, { eventType: 'audit.exported', resourceType: 'audit_log', metadata: { format, filters } }),
+  );
+  async function* pages() {
+    if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\n`;
+    let after = 0;
+    for (;;) {
+      const lines = await ctx.database.withTenant(tenantId, async (tx) => {
+        const rows = await repo.exportPage(tx, tenantId, filters, after, EXPORT_PAGE);
+        if (rows.length > 0) after = rows[rows.length - 1]!.id;
+        return withPii(tx, tenantId, rows);
+      });
+      if (lines.length === 0) return;
+      yield format === 'csv'
+        ? lines.map((l) => `${CSV_COLUMNS.map((c) => csvCell(l[c as keyof RecordLine])).join(',')}\n`).join('')
+        : lines.map((l) => `${JSON.stringify(l)}\n`).join('');
+      if (lines.length < EXPORT_PAGE) return;
+    }
+  }
+  return { format, stream: Readable.from(pages(), { objectMode: false }) };
+}
+
+export function verify(ctx: AppContext, tenantId: number): Promise<VerifyResult> {
+  return verifyChain(ctx.database, tenantId);
+}

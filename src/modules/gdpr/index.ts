@@ -1,0 +1,8 @@
+/** The GDPR module: export, erasure, anonymisation and the processing inventory. */
+import type { AppModule } from '../index.js';
+import { gdprRoutes } from './routes.js';
+
+export const gdprModule: AppModule = {
+  name: 'gdpr',
+  routes: (ctx) => [{ prefix: '/api/v1/gdpr', plugin: gdprRoutes(ctx) }],
+};

@@ -1,0 +1,10 @@
+/** Password reset by mail, and the security alert mails (new sign-in device) that share its mail plumbing. */
+import type { AppModule } from '../index.js';
+import { passwordResetRoutes } from './routes.js';
+import { installSecurityAlerts } from './security-alerts.js';
+
+export const passwordResetModule: AppModule = {
+  name: 'password-reset',
+  setup: (ctx) => installSecurityAlerts(ctx),
+  routes: (ctx) => [{ prefix: '/api/v1/password-reset', plugin: passwordResetRoutes(ctx) }],
+};

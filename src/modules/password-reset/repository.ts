@@ -1,0 +1,51 @@
+/** Password reset tokens: SQL only, the tenant in every WHERE. */
+import { and, count, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/client.js';
+import { passwordResetTokens, type PasswordResetTokenRow } from './tables.js';
+
+export async function insertToken(tx: Executor, tenantId: number, v: { userId: number; tokenHash: string; expiresAt: Date }): Promise<void> {
+  await tx.insert(passwordResetTokens).values({ tenantId, ...v });
+}
+
+/** A new link supersedes the older ones still pending: only the latest mail works. */
+export async function expirePending(tx: Executor, tenantId: number, userId: number): Promise<void> {
+  await tx
+    .update(passwordResetTokens)
+    .set({ expiresAt: sql`least(${passwordResetTokens.expiresAt}, now())` })
+    .where(and(eq(passwordResetTokens.tenantId, tenantId), eq(passwordResetTokens.userId, userId), isNull(passwordResetTokens.usedAt), gt(passwordResetTokens.expiresAt, sql`now()`)));
+}
+
+export async function countRecent(tx: Executor, tenantId: number, userId: number, since: Date): Promise<number> {
+  const rows = await tx
+    .select({ n: count() })
+    .from(passwordResetTokens)
+    .where(and(eq(passwordResetTokens.tenantId, tenantId), eq(passwordResetTokens.userId, userId), gt(passwordResetTokens.createdAt, since)));
+  return Number(rows[0]?.n ?? 0);
+}
+
+export async function findByHash(tx: Executor, tenantId: number, tokenHash: string): Promise<PasswordResetTokenRow | null> {
+  const rows = await tx
+    .select()
+    .from(passwordResetTokens)
+    .where(and(eq(passwordResetTokens.tenantId, tenantId), eq(passwordResetTokens.tokenHash, tokenHash)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+/**
+ * Marks the token used only if it is still unused and unexpired. The row lock makes concurrent confirmations
+ * of one token give exactly one winner.
+ */
+export async function claim(tx: Executor, tenantId: number, tokenHash: string): Promise<{ id: string; userId: number } | null> {
+  const rows = await tx
+    .update(passwordResetTokens)
+    .set({ usedAt: sql`now()` })
+    .where(and(
+      eq(passwordResetTokens.tenantId, tenantId),
+      eq(passwordResetTokens.tokenHash, tokenHash),
+      isNull(passwordResetTokens.usedAt),
+      gt(passwordResetTokens.expiresAt, sql`now()`),
+    ))
+    .returning({ id: passwordResetTokens.id, userId: passwordResetTokens.userId });
+  return rows[0] ?? null;
+}

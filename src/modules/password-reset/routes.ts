@@ -1,0 +1,48 @@
+/** `/api/v1/password-reset` (API.md §9): public routes, rate-limited per IP in the passwordReset bucket. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { AppContext } from '../../platform/context.js';
+import { errorResponses, SuccessEnvelope, SuccessNoData } from '../../platform/http/schemas.js';
+import { drainBackground } from '../../platform/mail/background.js';
+import { ConfirmBody, RequestBody, TokenParams, ValidateResponse } from './schemas.js';
+import * as reset from './service.js';
+
+const tenantHeader = Type.Object({ 'x-tenant-id': Type.Optional(Type.String()) });
+
+export function passwordResetRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    // Requests still being processed (token, mail) finish before the app closes.
+    app.addHook('onClose', async () => drainBackground(ctx));
+
+    app.post('/request', {
+      config: { access: 'public', rateLimit: { bucket: 'passwordReset' } },
+      schema: { tags: ['password-reset'], summary: 'Mail a reset link (same answer whether the address exists or not)', headers: tenantHeader, body: RequestBody, response: { 200: SuccessNoData, ...errorResponses(400, 422, 429) } },
+    }, async (req) => {
+      await reset.requestReset(ctx, req.headers['x-tenant-id'], req.body.email, req.auditContext());
+      return {
+        success: true,
+        message: req.locale === 'en'
+          ? 'If an account exists for this address, a reset link has been sent'
+          : 'Si un compte existe pour cette adresse, un lien de réinitialisation a été envoyé',
+        data: null,
+      };
+    });
+
+    app.get('/validate/:token', {
+      config: { access: 'public', rateLimit: { bucket: 'passwordReset' } },
+      schema: { tags: ['password-reset'], summary: 'Is this reset token still usable?', params: TokenParams, response: { 200: ValidateResponse, ...errorResponses(422, 429) } },
+    }, async (req) => {
+      const data = await reset.validateToken(ctx, req.params.token);
+      const en = req.locale === 'en';
+      return { success: true, message: data.valid ? (en ? 'Valid token' : 'Jeton valide') : en ? 'Invalid token' : 'Jeton invalide', data };
+    });
+
+    app.post('/confirm', {
+      config: { access: 'public', rateLimit: { bucket: 'passwordReset' } },
+      schema: { tags: ['password-reset'], summary: 'Set a new password with a reset token; ends every session', body: ConfirmBody, response: { 200: SuccessEnvelope(Type.Object({ sessions_ended: Type.Integer() })), ...errorResponses(400, 422, 429) } },
+    }, async (req) => {
+      const ended = await reset.confirmReset(ctx, req.body, req.auditContext());
+      return { success: true, message: req.locale === 'en' ? 'Password reset' : 'Mot de passe réinitialisé', data: { sessions_ended: ended } };
+    });
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Password reset (API.md §9). A token is `<tenantId>.<43 base64url chars>` (256 random bits); only its SHA-256
+ * is stored. The tenant prefix lets /confirm and /validate, which carry no X-Tenant-ID, find the right tenant
+ * under RLS. A token lasts 1 h, works once (atomic claim) and a newer one supersedes it.
+ *
+ * /request answers before it does anything that depends on the address: the lookup, the token and the mail
+ * happen in the background, so known and unknown addresses get the same answer in the same time.
+ */
+import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import type { AppContext } from '../../platform/context.js';
+import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
+import { badRequest } from '../../platform/http/errors.js';
+import { runInBackground } from '../../platform/mail/background.js';
+import { passwordChangedMail, passwordResetMail } from '../../platform/mail/templates.js';
+import { assertStrongPassword } from '../auth/service.js';
+import { clearLoginAttempts } from '../auth/lockout.js';
+import * as sessionsRepo from '../sessions/repository.js';
+import { publishRevocations } from '../sessions/service.js';
+import { findTenantById } from '../tenants/repository.js';
+import { resolveTenantHeader } from '../tenants/service.js';
+import { resolveSettings } from '../tenants/settings.js';
+import type { TenantRow } from '../tenants/tables.js';
+import { findUserByEmail, findUserById, updateUserPassword } from '../users/repository.js';
+import type { UserRow } from '../users/tables.js';
+import * as repo from './repository.js';
+import './errors.js';
+
+export const RESET_TTL_SECONDS = 3600;
+/** Links per user per hour: stops anyone from mail-bombing an inbox through /request. */
+export const MAX_REQUESTS_PER_HOUR = 3;
+const TOKEN = /^(\d{1,9})\.([A-Za-z0-9_-]{43})$/;
+
+export type InvalidReason = 'INVALID_TOKEN' | 'TOKEN_EXPIRED' | 'TOKEN_ALREADY_USED';
+
+export function parseToken(raw: string): { tenantId: number; hash: string } | null {
+  const m = TOKEN.exec(raw);
+  if (!m || Number(m[1]) < 1) return null;
+  return { tenantId: Number(m[1]), hash: sha256Hex(raw) };
+}
+
+export async function requestReset(ctx: AppContext, tenantHeader: string | string[] | undefined, email: string, audit: AuditContext): Promise<void> {
+  const tenant = await resolveTenantHeader(ctx, tenantHeader);
+  if (!tenant) return;
+  runInBackground(ctx, 'password reset request', () => issueToken(ctx, tenant, email.toLowerCase(), audit));
+}
+
+async function issueToken(ctx: AppContext, tenant: TenantRow, email: string, audit: AuditContext): Promise<void> {
+  const raw = `${tenant.id}.${randomToken(32)}`;
+  const user = await ctx.database.withTenant(tenant.id, async (tx) => {
+    const u = await findUserByEmail(tx, tenant.id, email);
+    const refused = !u ? 'unknown_email' : !u.isActive ? 'inactive' : null;
+    const throttled = u && !refused && (await repo.countRecent(tx, tenant.id, u.id, new Date(Date.now() - 3600_000))) >= MAX_REQUESTS_PER_HOUR;
+    if (refused || throttled) {
+      await writeAudit(tx, tenant.id, audit, {
+        eventType: 'password_reset.requested',
+        success: false,
+        resourceType: 'user',
+        resourceId: u?.id ?? null,
+        metadata: { email, reason: refused ?? 'too_many_requests' },
+      });
+      return null;
+    }
+    await repo.expirePending(tx, tenant.id, u!.id);
+    const expiresAt = new Date(Date.now() + RESET_TTL_SECONDS * 1000);
+    await repo.insertToken(tx, tenant.id, { userId: u!.id, tokenHash: sha256Hex(raw), expiresAt });
+    await writeAudit(tx, tenant.id, audit, {
+      eventType: 'password_reset.requested',
+      resourceType: 'user',
+      resourceId: u!.id,
+      metadata: { email, expires_at: expiresAt.toISOString() },
+    });
+    return u;
+  });
+  if (!user) return;
+  const link = `${ctx.config.passwordResetUrl}?token=${encodeURIComponent(raw)}`;
+  await ctx.mailer.send(passwordResetMail(user.email, link, RESET_TTL_SECONDS / 60));
+}
+
+type Inspection = { ok: true; tenant: TenantRow; user: UserRow; tokenHash: string } | { ok: false; reason: InvalidReason };
+
+async function inspect(ctx: AppContext, raw: string): Promise<Inspection> {
+  const parsed = parseToken(raw);
+  if (!parsed) return { ok: false, reason: 'INVALID_TOKEN' };
+  const { tenantId, hash } = parsed;
+  return ctx.database.withTenant(tenantId, async (tx): Promise<Inspection> => {
+    const row = await repo.findByHash(tx, tenantId, hash);
+    if (!row) return { ok: false, reason: 'INVALID_TOKEN' };
+    if (row.usedAt) return { ok: false, reason: 'TOKEN_ALREADY_USED' };
+    if (row.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'TOKEN_EXPIRED' };
+    // Sequential: a transaction's connection runs one query at a time.
+    const tenant = await findTenantById(tx, tenantId);
+    const user = await findUserById(tx, tenantId, row.userId);
+    if (!tenant || tenant.status !== 'active' || !user || !user.isActive) return { ok: false, reason: 'INVALID_TOKEN' };
+    return { ok: true, tenant, user, tokenHash: hash };
+  });
+}
+
+export async function validateToken(ctx: AppContext, raw: string): Promise<{ valid: boolean; reason?: InvalidReason }> {
+  const r = await inspect(ctx, raw);
+  return r.ok ? { valid: true } : { valid: false, reason: r.reason };
+}
+
+export async function confirmReset(ctx: AppContext, body: { token: string; new_password: string }, audit: AuditContext): Promise<number> {
+  const state = await inspect(ctx, body.token);
+  if (!state.ok) throw badRequest(state.reason);
+  const { tenant, user, tokenHash } = state;
+  assertStrongPassword(body.new_password, user.email, resolveSettings(tenant.settings, ctx.config));
+  const hash = await ctx.hasher.hash(body.new_password);
+  const userAudit: AuditContext = { ...audit, actorType: 'user', actorId: String(user.id) };
+  const revoked = await ctx.database.withTenant(tenant.id, async (tx) => {
+    // Checked again under the row lock: of two concurrent confirmations only one gets here with a claim.
+    const claimed = await repo.claim(tx, tenant.id, tokenHash);
+    if (!claimed) throw badRequest('TOKEN_ALREADY_USED');
+    await updateUserPassword(tx, tenant.id, user.id, hash);
+    const ids = await sessionsRepo.revokeSessions(tx, tenant.id, { userId: user.id }, 'password_reset');
+    await writeAudit(tx, tenant.id, userAudit, {
+      eventType: 'auth.password_reset',
+      resourceType: 'user',
+      resourceId: user.id,
+      metadata: { sessions_ended: ids.length, token_id: claimed.id },
+    });
+    return ids;
+  });
+  await publishRevocations(ctx, revoked);
+  // Whoever locked the account out by guessing is not a reason to keep its owner out after a reset.
+  await clearLoginAttempts(ctx, tenant.id, user.email);
+  runInBackground(ctx, 'password-changed mail', () => ctx.mailer.send(passwordChangedMail(user.email, new Date(), 'reset')));
+  return revoked.length;
+}
