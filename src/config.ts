@@ -63,6 +63,8 @@ export interface Config {
     recovery: number;
     default: number;
     passwordReset: number;
+    /** Requests per API key per hour (API.md §13). */
+    apiKey: number;
   };
   lockout: { maxAttempts: number; windowSeconds: number; lockSeconds: number };
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
@@ -289,6 +291,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       recovery: r.int('RATE_LIMIT_RECOVERY', 3, 1, 100_000),
       default: r.int('RATE_LIMIT_DEFAULT', 120, 1, 1_000_000),
       passwordReset: r.int('RATE_LIMIT_PASSWORD_RESET', 5, 1, 100_000),
+      apiKey: r.int('RATE_LIMIT_API_KEY', 1000, 1, 100_000_000),
     },
     lockout: {
       maxAttempts: r.int('LOCKOUT_MAX_ATTEMPTS', 5, 1, 1000),

@@ -330,4 +330,21 @@ describe('per-key quota', () => {
     expect(over.json().error).toBe('RATE_LIMIT_EXCEEDED');
     expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
   });
+
+  it('honours RATE_LIMIT_API_KEY, counted across replicas', async () => {
+    const small = await createTestApp({ RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_API_KEY: '3' }, app);
+    const smallReplica = await createTestApp({ RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_API_KEY: '3' }, app);
+    try {
+      const { tokens } = await tenantWithAdmin();
+      const key = await createKey(tokens, { name: 'small', scopes: ['users:read'] });
+      const codes = [];
+      for (const target of [small, smallReplica, small, smallReplica]) {
+        codes.push((await target.inject({ method: 'GET', url: '/api/v1/users', headers: apiKey(key.raw_key) })).statusCode);
+      }
+      expect(codes).toEqual([200, 200, 200, 429]);
+    } finally {
+      await smallReplica.close();
+      await small.close();
+    }
+  });
 });

@@ -12,10 +12,9 @@ import { keys } from '../../platform/store/keys.js';
 export const DEFAULT_KEY_LIMIT_PER_HOUR = 1000;
 export const KEY_WINDOW_SECONDS = 3600;
 
-/** The configured limit; `rateLimits.apiKey` is read if the config carries it (RATE_LIMIT_API_KEY). */
+/** RATE_LIMIT_API_KEY (config.rateLimits.apiKey), 1000 by default. */
 export function keyLimit(ctx: AppContext): number {
-  const configured = (ctx.config.rateLimits as { apiKey?: number }).apiKey;
-  return typeof configured === 'number' && configured > 0 ? configured : DEFAULT_KEY_LIMIT_PER_HOUR;
+  return ctx.config.rateLimits.apiKey ?? DEFAULT_KEY_LIMIT_PER_HOUR;
 }
 
 export function keyWindow(now = Date.now()): number {
