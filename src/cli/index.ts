@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { registerAuditCommands } from './audit.js';
+import { registerKeys } from './keys.js';
 import { registerWg } from './wg.js';
 
 export type WithApp = <T>(fn: (app: FastifyInstance) => Promise<T>) => Promise<T>;
@@ -10,3 +11,4 @@ export type CliRegistration = (program: Command, withApp: WithApp) => void;
 export const cliCommands: CliRegistration[] = [];
 cliCommands.push(registerWg);
 cliCommands.push(registerAuditCommands);
+cliCommands.push(registerKeys);
