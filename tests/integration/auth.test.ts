@@ -159,6 +159,20 @@ describe('POST /auth/refresh', () => {
     expect(audit[0]!.n).toBe(1);
   });
 
+  it('ends at the absolute session expiry whatever the refreshes', async () => {
+    const { tenant, admin } = await newTenant(app);
+    const t = await login(app, tenant.id, admin.email);
+    const session = await app.ctx.database.query<{ id: string; ttl: number }>(
+      'select id, extract(epoch from expires_at - created_at)::int as ttl from sessions where tenant_id = $1',
+      [tenant.id],
+    );
+    expect(session[0]!.ttl).toBe(30 * 24 * 3600);
+    await app.ctx.database.query("update sessions set expires_at = now() - interval '1 second' where id = $1", [session[0]!.id]);
+    const res = await post('/api/v1/auth/refresh', { refresh_token: t.refresh_token });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error).toBe('SESSION_EXPIRED');
+  });
+
   it('refuses garbage and forged tokens with TOKEN_INVALID', async () => {
     for (const t of ['x', '1.2.3', `1.${crypto.randomUUID()}.${'A'.repeat(43)}`, "' OR 1=1 --"]) {
       const res = await post('/api/v1/auth/refresh', { refresh_token: t });
