@@ -1,8 +1,11 @@
 /**
- * The interface, through the `wg` tool: execFile with argument arrays (never a shell string), secrets on stdin
- * (never in argv, where `ps` would show them). Works the same over the kernel module and wireguard-go.
+ * The interface, through the `wg` tool: execFile with argument arrays (never a shell string), keys in short-lived
+ * 0600 files (never in argv, where `ps` would show them). Works the same over the kernel module and wireguard-go.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 export interface DumpPeer {
   publicKey: string;
@@ -62,24 +65,28 @@ export function parseDump(text: string): InterfaceDump {
   };
 }
 
-function run(cmd: string, args: string[], stdin?: string): Promise<string> {
+function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    if (stdin === undefined) {
-      execFile(cmd, args, { timeout: 10_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`${cmd} ${args[0] ?? ''} ${args[1] ?? ''} failed: ${String(stderr).trim() || err.message}`));
-        else resolve(stdout);
-      });
-      return;
-    }
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: 10_000 });
-    let out = '';
-    let errText = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (errText += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args[0] ?? ''} ${args[1] ?? ''} failed: ${errText.trim() || `exit ${code}`}`))));
-    child.stdin.end(`${stdin}\n`);
+    execFile(cmd, args, { timeout: 10_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args[0] ?? ''} ${args[1] ?? ''} failed: ${String(stderr).trim() || err.message}`));
+      else resolve(stdout);
+    });
   });
+}
+
+/**
+ * `wg` reads keys from files only. Node's child stdin is a socket, which `wg` cannot open as /dev/stdin, so the
+ * key goes through a 0600 file in a fresh 0700 directory that is removed at once.
+ */
+async function withKeyFile<T>(key: string, fn: (file: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mc-wg-'));
+  try {
+    const file = path.join(dir, 'key');
+    await writeFile(file, `${key}\n`, { mode: 0o600 });
+    return await fn(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export function createWgDriver(wgBinary = 'wg'): WgDriver {
@@ -88,12 +95,13 @@ export function createWgDriver(wgBinary = 'wg'): WgDriver {
       return parseDump(await run(wgBinary, ['show', iface, 'dump']));
     },
     async configureInterface(iface, privateKey, listenPort) {
-      await run(wgBinary, ['set', iface, 'listen-port', String(listenPort), 'private-key', '/dev/stdin'], privateKey);
+      await withKeyFile(privateKey, (file) => run(wgBinary, ['set', iface, 'listen-port', String(listenPort), 'private-key', file]));
     },
     async setPeer(iface, peer) {
       const allowed = ['allowed-ips', peer.allowedIps.join(',')];
       if (peer.presharedKey) {
-        await run(wgBinary, ['set', iface, 'peer', peer.publicKey, 'preshared-key', '/dev/stdin', ...allowed], peer.presharedKey);
+        const psk = peer.presharedKey;
+        await withKeyFile(psk, (file) => run(wgBinary, ['set', iface, 'peer', peer.publicKey, 'preshared-key', file, ...allowed]));
       } else {
         await run(wgBinary, ['set', iface, 'peer', peer.publicKey, 'preshared-key', '/dev/null', ...allowed]);
       }
