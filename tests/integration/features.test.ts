@@ -160,6 +160,17 @@ describe('overrides and resolution', () => {
     expect(await flagOf(keyHeaders, key, replica)).toBe(true);
   });
 
+  it('a tenant-owned API key evaluates with its role', async () => {
+    const { adminTokens, member } = await tenantWithMember();
+    const key = await newFlag();
+    const created = await app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: bearer(adminTokens), payload: { name: 'svc', owner: 'tenant', role_id: member, scopes: [] } });
+    expect(created.statusCode, created.body).toBe(201);
+    const h = { authorization: `Bearer ${created.json().raw_key as string}` };
+    expect(await flagOf(h, key)).toBe(false);
+    await setOverride(adminTokens, key, { scope: 'role', target_id: member, enabled: true });
+    expect(await flagOf(h, key, replica)).toBe(true);
+  });
+
   it('GET /features lists the catalogue with this tenant\'s overrides only', async () => {
     const a = await tenantWithMember();
     const b = await tenantWithMember();

@@ -27,7 +27,7 @@ export function apiKeyRateLimitPlugin(ctx: AppContext): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
     app.addHook('onRequest', async (request, reply) => {
       const p = request.principal;
-      if (!p || p.kind !== 'api_key' || p.apiKeyId === null || !ctx.config.rateLimitEnabled) return;
+      if (p?.kind !== 'api_key' || p.apiKeyId === null || !ctx.config.rateLimitEnabled) return;
       const limit = keyLimit(ctx);
       const { value, ttlSeconds } = await ctx.store.incr(keyBucketKey(p.apiKeyId), KEY_WINDOW_SECONDS);
       const remaining = Math.max(0, limit - value);

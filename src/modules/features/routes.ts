@@ -3,6 +3,7 @@
  * operators, under /api/v1/features/catalogue (see docs/api-decisions.md).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
 import { validationError } from '../../platform/http/errors.js';
@@ -36,14 +37,15 @@ export function featureRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: 'Remove an override (scope and target_id in the query string or the body)',
         params: KeyParams,
         querystring: OverrideDeleteQuery,
+        body: Type.Optional(OverrideDeleteBody),
         response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404, 422) },
       },
     }, async (req, reply) => {
-      const body = req.body as { scope?: 'tenant' | 'role' | 'user'; target_id?: string | number | null } | undefined;
-      const fromBody = body && typeof body === 'object' && body.scope !== undefined;
-      const scope = fromBody ? body.scope! : req.query.scope;
+      const body = req.body;
+      const fromBody = body?.scope !== undefined;
+      const scope = fromBody ? body?.scope : req.query.scope;
       if (!scope) throw validationError('query.scope', 'field required', 'required');
-      const target = fromBody ? body.target_id : req.query.target_id;
+      const target = fromBody ? body?.target_id : req.query.target_id;
       await removeOverride(ctx, requirePrincipal(req).tenantId, req.params.key, { scope, target_id: target }, req.auditContext(), fromBody ? 'body.target_id' : 'query.target_id');
       return reply.code(204).send(null);
     });

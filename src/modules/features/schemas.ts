@@ -38,7 +38,7 @@ export const OverrideBody = Type.Object(
 );
 /** DELETE takes the override's identity in the query string, or in a body for clients that send one. */
 export const OverrideDeleteQuery = Type.Object({ scope: Type.Optional(ScopeSchema), target_id: Type.Optional(Type.String({ maxLength: 64 })) });
-export const OverrideDeleteBody = Type.Object({ scope: ScopeSchema, target_id: Type.Optional(TargetId) }, { additionalProperties: false });
+export const OverrideDeleteBody = Type.Object({ scope: Type.Optional(ScopeSchema), target_id: Type.Optional(TargetId) }, { additionalProperties: false });
 
 export const CreateFlagBody = Type.Object(
   {
