@@ -75,7 +75,8 @@ async function measure(s: Scenario) {
   return { name: s.name, rps: r.requests.average, p99: r.latency.p99, ok, errors: r.non2xx + r.errors };
 }
 
-const rows = [];
+type Row = { name: string; rps: number; p99: number; ok: number; errors: number } | { name: string; skipped: string };
+const rows: Row[] = [];
 try {
   for (const s of scenarios) {
     const probe = await fetch(`http://127.0.0.1:${s.port}${s.path}`, { method: s.method ?? 'GET', headers: s.headers, body: s.body });

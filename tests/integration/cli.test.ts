@@ -13,7 +13,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'massacorp-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(args: string[], extraEnv: Record<string, string> = {}) {
-  const env = { ...process.env, ENV: 'dev', DATA_DIR: dir, LOG_LEVEL: 'warn', ARGON2_MEMORY_KIB: '4096', ARGON2_TIME_COST: '1', ...extraEnv };
+  const env: NodeJS.ProcessEnv = { ...process.env, ENV: 'dev', DATA_DIR: dir, LOG_LEVEL: 'warn', ARGON2_MEMORY_KIB: '4096', ARGON2_TIME_COST: '1', ...extraEnv };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   return run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env, timeout: 60_000 });
