@@ -139,3 +139,23 @@ describe('headers', () => {
     }
   });
 });
+
+describe('dependencies down', () => {
+  it('answers 503 SERVICE_UNAVAILABLE (not 500) and /ready says which one, when Redis is unreachable', async () => {
+    const broken = await createTestApp({ REDIS_URL: 'redis://127.0.0.1:1' }, undefined);
+    try {
+      const ready = await broken.inject({ url: '/ready' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json().checks.redis.status).toBe('error');
+      const res = await broken.inject({ url: '/api/v1/auth/me', headers: { authorization: 'Bearer x' } });
+      expect(res.statusCode).toBe(401);
+      const { tenant, admin } = await newTenant(app);
+      const t = await login(app, tenant.id, admin.email);
+      const me = await broken.inject({ url: '/api/v1/auth/me', headers: bearer(t) });
+      expect(me.statusCode).toBe(503);
+      expect(me.json().error).toBe('SERVICE_UNAVAILABLE');
+    } finally {
+      await broken.close();
+    }
+  });
+});

@@ -36,6 +36,14 @@ const PG_CODES: Record<string, [number, string]> = {
   '23514': [422, 'VALIDATION_ERROR'],
 };
 
+/** Connection-level failures of PostgreSQL or Redis: the request may succeed later, so 503, not 500. */
+function isDependencyDown(error: Error & { code?: string; cause?: unknown }): boolean {
+  const codes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '53300']);
+  const cause = error.cause as { code?: string; name?: string; message?: string } | undefined;
+  if (codes.has(error.code ?? '') || codes.has(cause?.code ?? '')) return true;
+  return error.name === 'MaxRetriesPerRequestError' || /Connection is closed|Connection terminated/.test(`${error.message} ${cause?.message ?? ''}`);
+}
+
 export function installErrorHandling(app: FastifyInstance) {
   // A shadow router of every registered route, so an unknown method on a known path is 405, not 404.
   const shadow = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
@@ -97,6 +105,10 @@ export function installErrorHandling(app: FastifyInstance) {
     if (pg) {
       request.log.warn({ pgCode: sqlState }, 'database constraint rejected the request');
       return sendError(request, reply, pg[0], pg[1]);
+    }
+    if (isDependencyDown(error)) {
+      request.log.error({ err: error }, 'a dependency (database or store) is unavailable');
+      return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE');
     }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, 'unhandled error');

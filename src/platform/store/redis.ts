@@ -14,6 +14,9 @@ export class RedisStore implements KeyValueStore {
   constructor(url: string, prefix: string) {
     this.redis = new Redis(url, { keyPrefix: prefix, maxRetriesPerRequest: 2, enableAutoPipelining: true });
     this.redis.defineCommand('incrWithTtl', { numberOfKeys: 1, lua: INCR_WITH_TTL });
+    // ioredis reconnects by itself; commands fail meanwhile (503 to clients, /ready reports it). Without a
+    // listener every failed reconnect would be an unhandled 'error' event.
+    this.redis.on('error', () => {});
   }
 
   async get(key: string) {
