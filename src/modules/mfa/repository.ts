@@ -129,3 +129,14 @@ export async function deleteCredential(tx: Executor, tenantId: number, userId: n
 export async function deleteCredentials(tx: Executor, tenantId: number, userId: number): Promise<void> {
   await tx.delete(webauthnCredentials).where(credsOf(tenantId, userId));
 }
+
+/** What ctx.mfa.status needs, in one query: confirmed TOTP, any security key, the tenant's mfa_required. */
+export async function mfaFlags(tx: Executor, tenantId: number, userId: number) {
+  const r = await tx.execute<{ totp: boolean; keys: boolean; tenant_requires: boolean | null }>(sql`
+    select
+      coalesce((select enabled from mfa_totp where tenant_id = ${tenantId} and user_id = ${userId}), false) as totp,
+      exists (select 1 from webauthn_credentials where tenant_id = ${tenantId} and user_id = ${userId}) as keys,
+      (select settings->'mfa_required' = 'true'::jsonb from tenants where id = ${tenantId}) as tenant_requires`);
+  const row = r.rows[0];
+  return { totpEnabled: row?.totp === true, hasKeys: row?.keys === true, tenantRequires: row?.tenant_requires === true };
+}

@@ -6,7 +6,6 @@ import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { userRolesRequireMfa } from '../rbac/repository.js';
-import { findTenantById } from '../tenants/repository.js';
 import { resolveSettings } from '../tenants/settings.js';
 import { findUserById } from '../users/repository.js';
 import { alreadyEnabled, notConfigured, notEnabled, totpReplay } from './errors.js';
@@ -24,14 +23,12 @@ export interface Caller {
 
 /** ctx.mfa.status: enabled = a confirmed TOTP or a registered security key; required = tenant or a role says so. */
 export async function mfaStatus(ctx: AppContext, tx: Tx, tenantId: number, userId: number) {
-  const [totp, keys, tenant] = await Promise.all([
-    repo.findTotp(tx, tenantId, userId),
-    repo.countCredentials(tx, tenantId, userId),
-    findTenantById(tx, tenantId),
-  ]);
+  // On every login and refresh: one round trip for the factors and the tenant setting.
+  const flags = await repo.mfaFlags(tx, tenantId, userId);
+  const tenantRequires = resolveSettings({ mfa_required: flags.tenantRequires }, ctx.config).mfa_required;
   // The role lookup only runs when the tenant does not already require MFA of everyone.
-  const required = resolveSettings(tenant?.settings, ctx.config).mfa_required || (await userRolesRequireMfa(tx, tenantId, userId));
-  return { enabled: Boolean(totp?.enabled) || keys > 0, required };
+  const required = tenantRequires || (await userRolesRequireMfa(tx, tenantId, userId));
+  return { enabled: flags.totpEnabled || flags.hasKeys, required };
 }
 
 async function emailOf(ctx: AppContext, caller: Caller): Promise<string | null> {
@@ -147,11 +144,10 @@ export async function regenerate(ctx: AppContext, caller: Caller, code: string, 
 
 /** GDPR export: state and metadata only, never the secret, code hashes or public keys. */
 export async function gdprExport(tx: Tx, tenantId: number, userId: number) {
-  const [totp, codes, creds] = await Promise.all([
-    repo.findTotp(tx, tenantId, userId),
-    repo.listRecoveryCodes(tx, tenantId, userId),
-    repo.listCredentials(tx, tenantId, userId),
-  ]);
+  // Sequential: one transaction is one connection.
+  const totp = await repo.findTotp(tx, tenantId, userId);
+  const codes = await repo.listRecoveryCodes(tx, tenantId, userId);
+  const creds = await repo.listCredentials(tx, tenantId, userId);
   return {
     totp: totp
       ? { enabled: totp.enabled, created_at: totp.createdAt.toISOString(), enabled_at: totp.enabledAt?.toISOString() ?? null, last_used_at: totp.lastUsedAt?.toISOString() ?? null }
