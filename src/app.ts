@@ -153,7 +153,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     reply.header('x-request-id', request.id);
     request.locale = pickLocale(request.headers['accept-language'], config.defaultLocale);
     // The WireGuard network guard: outside the tunnel only /health answers.
-    if (config.wgEnforce && request.url !== '/health' && !request.url.startsWith('/health?') && !allowedNetworks.contains(request.ip)) {
+    // The matched route, not the raw URL: /health/ and //health are /health too (ignoreTrailingSlash).
+    if (config.wgEnforce && request.routeOptions.url !== '/health' && !allowedNetworks.contains(request.ip)) {
       return sendError(request, reply, 403, 'NETWORK_FORBIDDEN');
     }
   });

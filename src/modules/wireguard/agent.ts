@@ -37,6 +37,7 @@ export class WgAgent {
   private timer: NodeJS.Timeout | null = null;
   private lockClient: pg.Client | null = null;
   private stopped = false;
+  private wake: (() => void) | null = null;
 
   constructor(private readonly ctx: AppContext, opts: AgentOptions = {}) {
     this.iface = opts.iface ?? ctx.config.wgInterface;
@@ -119,23 +120,33 @@ export class WgAgent {
     return this.running;
   }
 
+  /** PostgreSQL: a dedicated session holds the per-interface lock and LISTENs. PGlite has one connection: no-op. */
+  private async acquire(): Promise<void> {
+    const url = this.ctx.config.databaseUrl;
+    if (!url || this.ctx.database.kind !== 'postgres') return;
+    const client = new pg.Client({ connectionString: url });
+    client.on('error', (err) => this.ctx.log.warn({ err: err.message }, 'wireguard agent connection error'));
+    this.lockClient = client;
+    await client.connect();
+    while (!this.stopped) {
+      const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [AGENT_LOCK_CLASS, this.iface]);
+      if (r.rows[0]?.ok) break;
+      await this.sleep(this.intervalMs);
+    }
+    if (this.stopped) return;
+    client.on('notification', () => void this.trigger());
+    await client.query('listen massacorp_wg');
+  }
+
   /** Waits for the lock (standby), then reconciles on a timer and on notifications until stop(). */
   async start(): Promise<void> {
-    const url = this.ctx.config.databaseUrl;
-    if (url && this.ctx.database.kind === 'postgres') {
-      const client = new pg.Client({ connectionString: url });
-      client.on('error', (err) => this.ctx.log.warn({ err: err.message }, 'wireguard agent connection error'));
-      await client.connect();
-      this.lockClient = client;
-      while (!this.stopped) {
-        const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [AGENT_LOCK_CLASS, this.iface]);
-        if (r.rows[0]?.ok) break;
-        await new Promise((res) => setTimeout(res, this.intervalMs));
-      }
-      if (this.stopped) return;
-      client.on('notification', () => void this.trigger());
-      await client.query('listen massacorp_wg');
+    try {
+      await this.acquire();
+    } catch (err) {
+      if (this.stopped) return; // stop() closed the connection under a pending query: not an error
+      throw err;
     }
+    if (this.stopped) return;
     this.ctx.log.info({ iface: this.iface, interval_ms: this.intervalMs }, 'wireguard agent active');
     await this.trigger();
     const tick = () => {
@@ -147,8 +158,23 @@ export class WgAgent {
     this.timer = setTimeout(tick, this.intervalMs);
   }
 
+  /** A wait that stop() cuts short (a standby must not outlive its app by a whole interval). */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     if (this.timer) clearTimeout(this.timer);
     await this.running?.catch(() => {});
     // Closing the session releases the advisory lock: a standby takes over.
