@@ -1,5 +1,5 @@
 /** Helpers for RBAC tests: signed-in users with given system roles, a platform operator, a small HTTP client. */
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { SystemRoleCode } from '../../src/modules/rbac/permissions.js';
 import { createTenant } from '../../src/modules/tenants/service.js';
 import { bearer, login, newTenant, newUser, PASSWORD, type Tokens, uniq } from './factories.js';
@@ -9,7 +9,7 @@ export interface Caller {
   tenantId: number;
   email: string;
   tokens: Tokens;
-  call: (method: InjectOptions['method'], url: string, payload?: unknown, extra?: Partial<InjectOptions>) => ReturnType<FastifyInstance['inject']>;
+  call: (method: InjectOptions['method'], url: string, payload?: unknown, extra?: Partial<InjectOptions>) => Promise<LightMyRequestResponse>;
 }
 
 export function client(app: FastifyInstance, tokens: Tokens | string) {

@@ -127,6 +127,12 @@ describe('roles', () => {
     const denied = await manager.call('POST', `/api/v1/users/${target.userId}/roles`, { role_id: admin });
     expect(denied.statusCode).toBe(403);
     expect(denied.json().details.permissions).toContain('roles.write');
+    // The refused escalation leaves an audit record even though its transaction rolled back.
+    const refusals = await app.ctx.database.query<{ resource_id: string }>(
+      `select resource_id from audit_log where tenant_id = $1 and event_type = 'access.change_refused' and actor_id = $2`,
+      [owner.tenantId, String(manager.userId)],
+    );
+    expect(refusals.map((r) => r.resource_id)).toEqual(['role.assign']);
     // A custom role carrying roles.write, made by the owner, cannot be handed out by the manager either.
     const writer = (await owner.call('POST', '/api/v1/roles', { code: 'writer', name: 'W', permissions: ['roles.write'] })).json();
     expect((await manager.call('POST', `/api/v1/users/${target.userId}/roles`, { role_id: writer.id })).statusCode).toBe(403);

@@ -50,7 +50,8 @@ export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       config: { access: 'roles.write' },
       schema: { tags, summary: 'Create a custom role', body: RoleCreate, response: { 201: RoleRead, ...errorResponses(401, 403, 404, 409, 422) } },
     }, async (req, reply) => {
-      const role = await service.createRole(ctx, await actorOf(req), req.body);
+      const actor = await actorOf(req);
+      const role = await service.auditRefusals(ctx, actor, 'role.create', () => service.createRole(ctx, actor, req.body));
       return reply.code(201).send(role);
     });
 
@@ -62,13 +63,17 @@ export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.put('/roles/:id', {
       config: { access: 'roles.write' },
       schema: { tags, summary: 'Change a custom role (system roles are immutable)', params: UuidParams, body: RoleUpdate, response: { 200: RoleRead, ...errorResponses(401, 403, 404, 422) } },
-    }, async (req) => service.updateRole(ctx, await actorOf(req), req.params.id, req.body));
+    }, async (req) => {
+      const actor = await actorOf(req);
+      return service.auditRefusals(ctx, actor, 'role.update', () => service.updateRole(ctx, actor, req.params.id, req.body));
+    });
 
     app.delete('/roles/:id', {
       config: { access: 'roles.write' },
       schema: { tags, params: UuidParams, response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404, 422) } },
     }, async (req, reply) => {
-      await service.deleteRole(ctx, await actorOf(req), req.params.id);
+      const actor = await actorOf(req);
+      await service.auditRefusals(ctx, actor, 'role.delete', () => service.deleteRole(ctx, actor, req.params.id));
       return reply.code(204).send(null);
     });
 
@@ -81,7 +86,8 @@ export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       config: { access: 'roles.assign' },
       schema: { tags, summary: 'Assign a role (optionally until expires_at)', params: IdParams, body: AssignBody, response: { 201: AssignmentRead, ...errorResponses(401, 403, 404, 422) } },
     }, async (req, reply) => {
-      const a = await service.assignRole(ctx, await actorOf(req), req.params.id, req.body);
+      const actor = await actorOf(req);
+      const a = await service.auditRefusals(ctx, actor, 'role.assign', () => service.assignRole(ctx, actor, req.params.id, req.body));
       return reply.code(201).send(a);
     });
 
@@ -89,7 +95,8 @@ export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       config: { access: 'roles.assign' },
       schema: { tags, params: UserRoleParams, response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404, 409, 422) } },
     }, async (req, reply) => {
-      await service.removeRole(ctx, await actorOf(req), req.params.id, req.params.role_id);
+      const actor = await actorOf(req);
+      await service.auditRefusals(ctx, actor, 'role.unassign', () => service.removeRole(ctx, actor, req.params.id, req.params.role_id));
       return reply.code(204).send(null);
     });
 

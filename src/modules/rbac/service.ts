@@ -275,3 +275,23 @@ export async function grantSystemRole(tx: Tx, tenantId: number, userId: number, 
   if (!role) return;
   await repo.upsertAssignment(tx, tenantId, { userId, roleId: role.id, expiresAt: null, grantedBy });
 }
+
+/**
+ * Runs a privileged change and, when policy refuses it (403: granting what one does not hold, touching a
+ * system role, acting on a more powerful user), records the refusal on its own: the change's transaction rolled
+ * back, but an attempted escalation must leave a trace.
+ */
+export async function auditRefusals<T>(ctx: AppContext, actor: Actor, action: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AppError && err.statusCode === 403) {
+      await ctx.database
+        .withTenant(actor.tenantId, (tx) =>
+          writeAudit(tx, actor.tenantId, actor.audit, { eventType: 'access.change_refused', success: false, resourceType: 'action', resourceId: action, metadata: { code: err.code, ...(err.details ?? {}) } }),
+        )
+        .catch((e) => ctx.log.error({ err: e }, 'could not audit a refused change'));
+    }
+    throw err;
+  }
+}

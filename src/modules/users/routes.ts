@@ -5,6 +5,7 @@ import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal, requireUser } from '../../platform/http/access.js';
 import { errorResponses, IdParams, SuccessNoData } from '../../platform/http/schemas.js';
 import { actorOf } from '../rbac/routes.js';
+import { auditRefusals } from '../rbac/service.js';
 import { ListQuery, SessionList, TerminateManyBody, TerminateResponse } from '../sessions/schemas.js';
 import { listSessions, terminateSessions } from '../sessions/routes.js';
 import { Profile, ProfileUpdate, UserCreate, UserList, UserListQuery, UserRead, UserReadFull, UserUpdate } from './schemas.js';
@@ -38,7 +39,10 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post('/', {
       config: { access: 'users.write' },
       schema: { tags, body: UserCreate, response: { 201: UserRead, ...errorResponses(401, 403, 409, 422) } },
-    }, async (req, reply) => reply.code(201).send(await service.createUser(ctx, await actorOf(req), req.body)));
+    }, async (req, reply) => {
+      const actor = await actorOf(req);
+      return reply.code(201).send(await auditRefusals(ctx, actor, 'user.create', () => service.createUser(ctx, actor, req.body)));
+    });
 
     app.get('/:id', {
       config: { access: 'users.read' },
@@ -48,13 +52,17 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.put('/:id', {
       config: { access: 'users.write' },
       schema: { tags, params: IdParams, body: UserUpdate, response: { 200: UserReadFull, ...errorResponses(400, 401, 403, 404, 409, 422) } },
-    }, async (req) => service.updateUser(ctx, await actorOf(req), req.params.id, req.body));
+    }, async (req) => {
+      const actor = await actorOf(req);
+      return auditRefusals(ctx, actor, 'user.update', () => service.updateUser(ctx, actor, req.params.id, req.body));
+    });
 
     app.delete('/:id', {
       config: { access: 'users.delete' },
       schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 422) } },
     }, async (req, reply) => {
-      await service.deleteUser(ctx, await actorOf(req), req.params.id);
+      const actor = await actorOf(req);
+      await auditRefusals(ctx, actor, 'user.delete', () => service.deleteUser(ctx, actor, req.params.id));
       return reply.code(204).send(null);
     });
 
@@ -62,7 +70,10 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       app.post(`/:id/${action}`, {
         config: { access: 'users.write' },
         schema: { tags, params: IdParams, response: { 200: SuccessNoData, ...errorResponses(400, 401, 403, 404, 422) } },
-      }, async (req) => service.setFlag(ctx, await actorOf(req), req.params.id, action));
+      }, async (req) => {
+        const actor = await actorOf(req);
+        return auditRefusals(ctx, actor, `user.${action}`, () => service.setFlag(ctx, actor, req.params.id, action));
+      });
     }
 
     app.get('/:id/sessions', {
