@@ -128,7 +128,8 @@ export async function eraseUser(
   if (caller.userId === userId) throw badRequest('CANNOT_ERASE_SELF');
   const pseudonym = pseudonymFor(ctx, tenantId, userId);
   const result = await ctx.database.withTenant(tenantId, async (tx) => {
-    const user = await findUserById(tx, tenantId, userId);
+    // The row lock serialises concurrent erasures of one user: the later ones find it gone (404).
+    const [user] = await tx.select().from(users).where(and(eq(users.tenantId, tenantId), eq(users.id, userId))).for('update');
     if (!user) throw notFound('user');
     const revoked = await sessionsRepo.revokeSessions(tx, tenantId, { userId }, mode === 'deleted' ? 'gdpr_erasure' : 'gdpr_anonymization');
     const moduleNames: string[] = [];
