@@ -52,16 +52,13 @@ async function checkFactor(
 /** Resolves the MFA step token against the X-Tenant-ID header; any mismatch is an invalid token. */
 async function stepHolder(ctx: AppContext, tenantHeader: string | string[] | undefined, token: string) {
   const tenant = await resolveTenantHeader(ctx, tenantHeader);
-  let claims;
-  try {
-    claims = await ctx.jwt.verifyPurpose(token, MFA_STEP_TOKEN);
-  } catch (err) {
+  const claims = await ctx.jwt.verifyPurpose(token, MFA_STEP_TOKEN).catch((err: unknown) => {
     throw unauthorized(err instanceof JwtError && err.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID');
-  }
+  });
   if (!tenant || claims.tenant_id !== tenant.id) throw unauthorized('TOKEN_INVALID');
   if (await ctx.store.get(keys.mfaConsumed(`step:${claims.jti}`))) throw unauthorized('TOKEN_INVALID');
   const user = await ctx.database.withTenant(tenant.id, (tx) => findUserById(tx, tenant.id, Number(claims.sub)));
-  if (!user || !user.isActive) throw unauthorized('TOKEN_INVALID');
+  if (!user?.isActive) throw unauthorized('TOKEN_INVALID');
   return { tenant, user, jti: claims.jti };
 }
 

@@ -79,18 +79,15 @@ export async function registerCredential(
   const { tenantId, userId } = caller;
   const challenge = await takeChallenge(ctx, keys.webauthnChallenge('reg', tenantId, userId));
   if (!challenge) throw badRequest('WEBAUTHN_VERIFICATION_FAILED', { reason: 'no pending registration (call register/options first)' });
-  let verification;
-  try {
-    verification = await verifyRegistrationResponse({
-      response: body.response as RegistrationResponseJSON,
-      expectedChallenge: challenge,
-      expectedOrigin: ctx.config.webauthnOrigin,
-      expectedRPID: ctx.config.webauthnRpId,
-      requireUserVerification: false,
-    });
-  } catch (err) {
-    throw badRequest('WEBAUTHN_VERIFICATION_FAILED', { reason: (err as Error).message.slice(0, 200) });
-  }
+  const verification = await verifyRegistrationResponse({
+    response: body.response as RegistrationResponseJSON,
+    expectedChallenge: challenge,
+    expectedOrigin: ctx.config.webauthnOrigin,
+    expectedRPID: ctx.config.webauthnRpId,
+    requireUserVerification: false,
+  }).catch((err: Error) => {
+    throw badRequest('WEBAUTHN_VERIFICATION_FAILED', { reason: err.message.slice(0, 200) });
+  });
   if (!verification.verified) throw badRequest('WEBAUTHN_VERIFICATION_FAILED');
   const info = verification.registrationInfo;
   const row = await ctx.database.withTenant(tenantId, async (tx) => {
@@ -157,25 +154,20 @@ export async function acceptAssertion(ctx: AppContext, tenantId: number, userId:
   if (!cred) return fail('unknown_credential');
   const challenge = await takeChallenge(ctx, keys.webauthnChallenge('auth', tenantId, userId));
   if (!challenge) return fail('no_challenge');
-  let verification;
-  try {
-    verification = await verifyAuthenticationResponse({
-      response: assertion,
-      expectedChallenge: challenge,
-      expectedOrigin: ctx.config.webauthnOrigin,
-      expectedRPID: ctx.config.webauthnRpId,
-      credential: {
-        id: cred.credentialId,
-        publicKey: new Uint8Array(Buffer.from(cred.publicKey, 'base64url')),
-        counter: cred.counter,
-        transports: cred.transports as AuthenticatorTransportFuture[],
-      },
-      requireUserVerification: false,
-    });
-  } catch {
-    return fail('bad_assertion');
-  }
-  if (!verification.verified) return fail('bad_assertion');
+  const verification = await verifyAuthenticationResponse({
+    response: assertion,
+    expectedChallenge: challenge,
+    expectedOrigin: ctx.config.webauthnOrigin,
+    expectedRPID: ctx.config.webauthnRpId,
+    credential: {
+      id: cred.credentialId,
+      publicKey: new Uint8Array(Buffer.from(cred.publicKey, 'base64url')),
+      counter: cred.counter,
+      transports: cred.transports as AuthenticatorTransportFuture[],
+    },
+    requireUserVerification: false,
+  }).catch(() => null);
+  if (!verification?.verified) return fail('bad_assertion');
   const bumped = await ctx.database.withTenant(tenantId, async (tx) => {
     if (!(await repo.bumpCredentialCounter(tx, tenantId, cred.id, verification.authenticationInfo.newCounter))) return false;
     await writeAudit(tx, tenantId, audit, { eventType: 'mfa.verified', resourceType: 'webauthn_credential', resourceId: cred.id, metadata: { method: 'webauthn' } });
