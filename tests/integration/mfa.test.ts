@@ -138,6 +138,11 @@ describe('recovery codes', () => {
     expect(fresh).toHaveLength(10);
     expect((await post('/api/v1/mfa/recovery/verify', h, { code: codes[2] })).statusCode).toBe(400);
     expect((await post('/api/v1/mfa/recovery/verify', h, { code: fresh[0] })).json()).toMatchObject({ valid: true, recovery_codes_remaining: 9 });
+    // /mfa/verify takes a recovery code too (6–9 characters), and spends it.
+    const v = await post('/api/v1/mfa/verify', h, { code: fresh[1] });
+    expect(v.json()).toMatchObject({ success: true, data: { valid: true } });
+    expect((await post('/api/v1/mfa/verify', h, { code: fresh[1] })).json().error).toBe('INVALID_RECOVERY_CODE');
+    expect((await app.inject({ method: 'GET', url: '/api/v1/mfa/status', headers: h })).json().recovery_codes_remaining).toBe(8);
   });
 });
 

@@ -13,7 +13,7 @@ import { acceptTotp, alert, openSecret, totpAad, useRecoveryCode } from './facto
 import { assertMfaNotLocked } from './lockout.js';
 import { generateRecoveryCodes } from './recovery.js';
 import * as repo from './repository.js';
-import { newTotpSecret, provisioningUri, qrCodeBase64 } from './totp.js';
+import { newTotpSecret, normaliseTotp, provisioningUri, qrCodeBase64 } from './totp.js';
 
 export interface Caller {
   tenantId: number;
@@ -108,9 +108,16 @@ export async function status(ctx: AppContext, caller: Caller) {
   });
 }
 
-/** POST /mfa/verify: a TOTP code (step-up check). Recovery codes have their own route. */
+/**
+ * POST /mfa/verify (step-up): a TOTP code, or, as the 6–9 character bound of the contract allows, a recovery
+ * code (which is then spent, exactly as at /mfa/recovery/verify).
+ */
 export async function verify(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
+  if (!/^\d{6}$/.test(normaliseTotp(code))) {
+    await verifyRecovery(ctx, caller, code, audit);
+    return { success: true, message: 'Code de récupération valide', data: { valid: true } };
+  }
   const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'verify');
   await ctx.database.withTenant(tenantId, async (tx) => {
     if (!(await repo.claimTotpStep(tx, tenantId, userId, step, false))) throw totpReplay(30);
