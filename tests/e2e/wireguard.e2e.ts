@@ -74,6 +74,7 @@ function startIn(ns: string, cmd: string, args: string[], env: NodeJS.ProcessEnv
 interface HttpResult {
   status: number;
   body: string;
+  // biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary response fields
   json: () => any;
 }
 

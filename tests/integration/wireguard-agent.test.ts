@@ -136,7 +136,7 @@ describe('WireGuard agent', () => {
   });
 
   it('a failing interface is logged and retried, never thrown out of trigger()', async () => {
-    const broken: WgDriver = { ...new FakeInterface(), dump: async () => { throw new Error('Unable to access interface: No such device'); } };
+    const broken: WgDriver = Object.assign(new FakeInterface(), { dump: async (): Promise<InterfaceDump> => { throw new Error('Unable to access interface: No such device'); } });
     const agent = new WgAgent(app.ctx, { driver: broken, iface: ifaceName() });
     await expect(agent.trigger()).resolves.toBeNull();
   });
