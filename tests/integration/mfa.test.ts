@@ -206,6 +206,19 @@ describe('enforced enrolment', () => {
     const next = await post('/api/v1/auth/login', { 'x-tenant-id': String(tenant.id) }, { email: user.email, password: PASSWORD });
     expect(next.json().mfa_required).toBe(true);
   });
+
+  it('a role with mfa_required puts its holders in enrolment', async () => {
+    const { tenant, admin } = await newTenant(app);
+    const user = await newUser(app, tenant.id);
+    const ah = bearer(await login(app, tenant.id, admin.email));
+    const role = await post('/api/v1/roles', ah, { code: 'secure-ops', name: 'Secure ops', permissions: [], mfa_required: true });
+    expect(role.statusCode).toBe(201);
+    expect((await post(`/api/v1/users/${user.id}/roles`, ah, { role_id: role.json().id })).statusCode).toBeLessThan(300);
+    const h = bearer(await login(app, tenant.id, user.email));
+    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: h })).json()).toMatchObject({ mfa_required: true, mfa_enabled: false });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/sessions', headers: h })).json().error).toBe('MFA_REQUIRED');
+    expect((await post('/api/v1/mfa/setup', h)).statusCode).toBe(200);
+  });
 });
 
 describe('GDPR hooks', () => {
