@@ -153,8 +153,17 @@ describe('disable', () => {
     const { secret, tokens } = await enrolTotp(app, tenant.id, user.email);
     const h = bearer(tokens);
     expect((await post('/api/v1/mfa/disable', h, { code: 'abcdef' })).statusCode).toBe(422);
-    const d = await post('/api/v1/mfa/disable', h, { code: totpCode(secret, 1) });
+    // Observe the alert mail (the mailer is the audit module's; here we only watch what MFA sends it).
+    const sent: { to: string; subject: string }[] = [];
+    const original = app.ctx.mailer.send;
+    app.ctx.mailer.send = async (m) => {
+      sent.push(m);
+    };
+    const d = await post('/api/v1/mfa/disable', h, { code: totpCode(secret, 1) }).finally(() => {
+      app.ctx.mailer.send = original;
+    });
     expect(d.statusCode).toBe(200);
+    expect(sent.filter((m) => m.to === user.email && /MFA/.test(m.subject))).toHaveLength(1);
     expect(d.json()).toMatchObject({ success: true, enabled: false });
     expect((await post('/api/v1/mfa/disable', h, { code: totpCode(secret, 1) })).statusCode).toBe(400);
     // Password alone signs in again.

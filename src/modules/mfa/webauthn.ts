@@ -105,6 +105,9 @@ export async function registerCredential(
     await writeAudit(tx, tenantId, audit, { eventType: 'mfa.webauthn_registered', resourceType: 'webauthn_credential', resourceId: created.id, metadata: { name: created.name, device_type: created.deviceType } });
     return created;
   });
+  // A new second factor is worth telling the owner about: a stolen session could plant its own key.
+  const to = caller.email ?? (await ctx.database.withTenant(tenantId, (tx) => findUserById(tx, tenantId, userId)))?.email ?? null;
+  await alert(ctx, to, 'clé de sécurité ajoutée / security key added', `The security key "${row.name}" was added to your account. If this was not you, remove it and contact your administrator at once.`);
   return credentialRead(row);
 }
 
