@@ -190,6 +190,12 @@ describe.skipIf(skipReason !== null)('WireGuard tunnel end to end (root, wiregua
   });
 
   afterAll(cleanup);
+  // An interrupted run (Ctrl-C, CI timeout) must not leave namespaces, interfaces or processes behind either.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
 
   it('a peer created through the API reaches the API through the tunnel, and only through it; revoking cuts it off', async () => {
     const created = await http(NS_SRV, 'POST', api('/api/v1/wireguard/peers'), { token, body: { name: 'e2e-laptop', persistent_keepalive: 1 } });

@@ -91,6 +91,12 @@ describe('WireGuard agent', () => {
     const d = await create(h, { name: 'd' });
     await agent.reconcileOnce();
     expect([...wg.peers.keys()]).toEqual([d.public_key]);
+    // The expiry had no request to audit it: the agent did, as the system.
+    const expired = await app.ctx.database.query<{ actor_type: string; resource_id: string }>(
+      `select actor_type, resource_id from audit_log where event_type = 'wireguard.peer.expired' and resource_id = $1`,
+      [c.id],
+    );
+    expect(expired).toEqual([{ actor_type: 'system', resource_id: c.id }]);
 
     // Re-enabled comes back.
     await app.inject({ method: 'PATCH', url: `/api/v1/wireguard/peers/${a.id}`, headers: h, payload: { enabled: true } });

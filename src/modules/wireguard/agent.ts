@@ -5,6 +5,7 @@
  * It only removes peers it added itself, unless pruneUnknown, and records handshakes and byte counters.
  */
 import pg from 'pg';
+import { SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { CidrSet } from '../../platform/http/network.js';
 import { planReconcile, type ReconcilePlan } from './reconcile.js';
@@ -73,9 +74,23 @@ export class WgAgent {
       await driver.setPeer(iface, peer);
       await ctx.database.withSystem((tx) => repo.markManaged(tx, iface, peer.publicKey));
     }
+    const byKey = new Map(peers.map((p) => [p.publicKey, p]));
     for (const key of plan.removals) {
       await driver.removePeer(iface, key);
       await ctx.database.withSystem((tx) => repo.unmarkManaged(tx, iface, key));
+      // Revokes, edits and deletes were audited by the request that made them; an expiry has no request, so
+      // the agent records the moment it took the peer off the interface.
+      const row = byKey.get(key);
+      if (row?.expired) {
+        await ctx.database.withTenant(row.tenantId, (tx) =>
+          writeAudit(tx, row.tenantId, SYSTEM_AUDIT_CONTEXT, {
+            eventType: 'wireguard.peer.expired',
+            resourceType: 'wireguard_peer',
+            resourceId: row.id,
+            metadata: { public_key: row.publicKey, assigned_ip: row.assignedIp, interface: iface },
+          }),
+        );
+      }
     }
     if (plan.upserts.length || plan.removals.length) {
       ctx.log.info({ iface, added_or_updated: plan.upserts.length, removed: plan.removals.length }, 'wireguard interface reconciled');
