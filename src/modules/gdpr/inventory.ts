@@ -23,7 +23,7 @@ export function inventory(auditRetentionDays: number | null) {
         purpose: 'Authentication',
         legal_basis: 'contract (art. 6(1)(b)); security (art. 32)',
         retention: 'life of the credential; reset tokens 1 hour; erased with the account',
-        tables: ['users', 'mfa_*', 'api_keys', 'password_reset_tokens'],
+        tables: ['users', 'mfa_totp', 'mfa_recovery_codes', 'webauthn_credentials', 'api_keys', 'password_reset_tokens'],
       },
       {
         category: 'sessions and devices',
@@ -47,8 +47,16 @@ export function inventory(auditRetentionDays: number | null) {
         fields: ['WireGuard public key', 'assigned address', 'handshake and traffic counters'],
         purpose: 'Private network access to the API',
         legal_basis: 'contract (art. 6(1)(b))',
-        retention: 'life of the peer; erased with the account',
-        tables: ['wireguard_peers'],
+        retention: 'life of the peer; revoked with the account',
+        tables: ['wg_peers'],
+      },
+      {
+        category: 'login throttling',
+        fields: ['(tenant, email) failed-attempt counters'],
+        purpose: 'Brute-force protection',
+        legal_basis: 'legitimate interest (art. 6(1)(f))',
+        retention: '30 minutes (Redis TTL); cleared on erasure',
+        tables: [],
       },
     ],
     processors: [

@@ -15,6 +15,7 @@ import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { badRequest, notFound } from '../../platform/http/errors.js';
 import { registerMessages } from '../../platform/http/messages.js';
+import { clearLoginAttempts } from '../auth/lockout.js';
 import { passwordResetTokens } from '../password-reset/tables.js';
 import * as sessionsRepo from '../sessions/repository.js';
 import { publishRevocations } from '../sessions/service.js';
@@ -152,9 +153,11 @@ export async function eraseUser(
       resourceId: userId,
       metadata: { reason: body.reason, pseudonym, sessions_revoked: revoked.length, audit_values_erased: erasedValues, modules: moduleNames },
     });
-    return { revoked, erasedValues, moduleNames };
+    return { revoked, erasedValues, moduleNames, email: user.email };
   });
   await publishRevocations(ctx, result.revoked);
+  // Failed-attempt counters are keyed by email in the store: they go too.
+  await clearLoginAttempts(ctx, tenantId, result.email);
   return {
     user_id: userId,
     mode,

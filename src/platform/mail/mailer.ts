@@ -9,7 +9,13 @@ import type { Mail, Mailer } from '../context.js';
 
 export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'env'>, log: FastifyBaseLogger): Mailer {
   if (config.smtpUrl) {
-    const transport = nodemailer.createTransport(config.smtpUrl);
+    // Bounded waits: a dead relay must fail a send in seconds, not hold it (and its caller) for minutes.
+    const transport = nodemailer.createTransport({
+      url: config.smtpUrl,
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 20_000,
+    } as Parameters<typeof nodemailer.createTransport>[0]);
     return {
       async send(mail: Mail) {
         await transport.sendMail({ from: config.mailFrom, to: mail.to, subject: mail.subject, text: mail.text });
@@ -19,6 +25,7 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'env'
   return {
     async send(mail: Mail) {
       if (config.env === 'prod') log.warn({ to: mail.to, subject: mail.subject }, 'SMTP_URL is not set: mail dropped');
+      // Dev only: the text holds reset links, which is the point of logging it (follow them locally).
       else log.info({ mail }, 'mail (SMTP_URL not set, logged instead of sent)');
     },
   };
