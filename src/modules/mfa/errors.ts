@@ -1,5 +1,5 @@
 /** The MFA module's error codes and their texts (the French ones are those of the existing API). */
-import { AppError, badRequest, tooManyRequests } from '../../platform/http/errors.js';
+import { badRequest, tooManyRequests } from '../../platform/http/errors.js';
 import { registerMessages } from '../../platform/http/messages.js';
 
 registerMessages({
@@ -22,4 +22,3 @@ export const invalidCode = (code: 'INVALID_TOTP_CODE' | 'INVALID_RECOVERY_CODE' 
 export const notConfigured = () => badRequest('MFA_NOT_CONFIGURED');
 export const alreadyEnabled = () => badRequest('MFA_ALREADY_ENABLED');
 export const notEnabled = () => badRequest('MFA_NOT_ENABLED');
-export { AppError };

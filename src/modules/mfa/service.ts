@@ -8,7 +8,7 @@ import type { Tx } from '../../platform/db/client.js';
 import { userRolesRequireMfa } from '../rbac/repository.js';
 import { resolveSettings } from '../tenants/settings.js';
 import { findUserById } from '../users/repository.js';
-import { alreadyEnabled, notConfigured, notEnabled, totpReplay } from './errors.js';
+import { alreadyEnabled, notConfigured, totpReplay } from './errors.js';
 import { acceptTotp, alert, openSecret, totpAad, useRecoveryCode } from './factors.js';
 import { assertMfaNotLocked } from './lockout.js';
 import { generateRecoveryCodes } from './recovery.js';
@@ -170,4 +170,3 @@ export async function gdprErase(tx: Tx, tenantId: number, userId: number) {
   await repo.deleteCredentials(tx, tenantId, userId);
 }
 
-export { notEnabled };
