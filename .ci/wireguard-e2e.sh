@@ -23,8 +23,16 @@ if [ ! -c /dev/net/tun ]; then
   mkdir -p /dev/net && mknod /dev/net/tun c 10 200 && chmod 666 /dev/net/tun
 fi
 
+# Whatever happens to the test process, leave no namespace, interface or process of ours behind.
+sweep() {
+  for ns in $(ip netns list 2>/dev/null | awk '/^mc-(srv|cli)-[0-9a-f]{6}/ {print $1}'); do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    sleep 0.2
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}
 report="$(mktemp)"
-trap 'rm -f "$report"' EXIT
+trap 'sweep; rm -f "$report"' EXIT
 status=0
 npx vitest run --config tests/e2e/vitest.e2e.config.ts --reporter=default --reporter=json --outputFile.json="$report" || status=$?
 

@@ -129,6 +129,32 @@ async function cleanup() {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 }
 
+/** Kills everything living in our namespaces (whoever started it), then deletes them. */
+function cleanupSync() {
+  for (const c of children) {
+    if (c.pid && c.exitCode === null) {
+      try {
+        process.kill(-c.pid, 'SIGKILL');
+      } catch {}
+    }
+  }
+  for (const ns of [NS_SRV, NS_CLI]) {
+    try {
+      const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean);
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {}
+      }
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {}
+  }
+  try {
+    execFileSync('ip', ['link', 'del', VETH_SRV], { stdio: 'ignore' });
+  } catch {}
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+}
+
 describe.skipIf(skipReason !== null)('WireGuard tunnel end to end (root, wireguard-go, netns)', () => {
   let token = '';
   const api = (p: string) => `http://127.0.0.1:${PORT}${p}`;
@@ -190,10 +216,13 @@ describe.skipIf(skipReason !== null)('WireGuard tunnel end to end (root, wiregua
   });
 
   afterAll(cleanup);
-  // An interrupted run (Ctrl-C, CI timeout) must not leave namespaces, interfaces or processes behind either.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // An interrupted run (Ctrl-C, CI timeout) must not leave namespaces, interfaces or processes behind either:
+  // synchronous, because the runner may not wait for promises once it is tearing the worker down.
+  process.once('exit', cleanupSync);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
-      void cleanup().finally(() => process.exit(130));
+      cleanupSync();
+      process.exit(130);
     });
   }
 
