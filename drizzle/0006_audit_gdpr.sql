@@ -16,6 +16,10 @@ CREATE TABLE audit_pii (
 CREATE INDEX audit_pii_subject_idx ON audit_pii (tenant_id, subject_user_id);
 CREATE INDEX audit_pii_email_idx ON audit_pii (tenant_id, lower(value)) WHERE kind = 'email';
 
+-- Auditors filter by who acted and on what; GDPR exports look up a user's records both ways.
+CREATE INDEX audit_log_tenant_actor_idx ON audit_log (tenant_id, actor_id, id DESC);
+CREATE INDEX audit_log_tenant_resource_idx ON audit_log (tenant_id, resource_type, resource_id, id DESC);
+
 -- Retention: records pruned from the head of a tenant's chain leave an anchor (the last pruned seq and its
 -- hash), so verification starts from the anchor instead of the genesis hash. Written only by audit_prune().
 CREATE TABLE audit_anchors (

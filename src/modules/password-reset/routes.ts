@@ -29,6 +29,8 @@ export function passwordResetRoutes(ctx: AppContext): FastifyPluginAsyncTypebox 
     });
 
     app.get('/validate/:token', {
+      // The token is in the URL: keep this route's request lines (info level) out of the logs.
+      logLevel: 'warn',
       config: { access: 'public', rateLimit: { bucket: 'passwordReset' } },
       schema: { tags: ['password-reset'], summary: 'Is this reset token still usable?', params: TokenParams, response: { 200: ValidateResponse, ...errorResponses(422, 429) } },
     }, async (req) => {
