@@ -256,6 +256,7 @@ describe('lifecycle', () => {
     expect(new Date(patched.json().expires_at).toISOString()).toBe(future);
     expect((await base.inject({ method: 'PATCH', url: `/api/v1/wireguard/peers/${p.id}`, headers: h, payload: { expires_at: '2000-01-01T00:00:00Z' } })).statusCode).toBe(422);
     expect((await base.inject({ method: 'PATCH', url: `/api/v1/wireguard/peers/${p.id}`, headers: h, payload: { bogus: 1 } })).statusCode).toBe(422);
+    expect((await base.inject({ method: 'PATCH', url: `/api/v1/wireguard/peers/${p.id}`, headers: h, payload: {} })).json().name).toBe('life2'); // no-op, not audited
 
     const revoked = await base.inject({ method: 'POST', url: `/api/v1/wireguard/peers/${p.id}/revoke`, headers: h });
     expect(revoked.statusCode).toBe(200);

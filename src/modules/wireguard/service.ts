@@ -243,6 +243,7 @@ export async function updatePeer(ctx: AppContext, tenantId: number, id: string, 
     return await ctx.database.withTenant(tenantId, async (tx) => {
       const before = await repo.findPeer(tx, tenantId, id);
       if (!before) throw notFound('wireguard_peer');
+      if (Object.keys(input).length === 0) return toPeerRead(before); // nothing changed, nothing to audit
       if (input.enabled === true && before.revokedAt) throw badRequest('WG_PEER_REVOKED', { reason: 'a revoked peer cannot be re-enabled' });
       if (input.name !== undefined && (await repo.nameTaken(tx, tenantId, input.name, id))) throw conflict('ALREADY_EXISTS', { field: 'name' });
       if (input.user_id != null) await assertUserInTenant(tx, tenantId, input.user_id);
