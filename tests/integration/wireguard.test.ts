@@ -143,6 +143,20 @@ describe('creating peers', () => {
     expect(res.map((r) => r.statusCode).sort()).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
   });
 
+  it('parallel revokes and deletes of one peer: one wins, one audit record each', async () => {
+    const { h, tenant } = await admin(base);
+    const p = (await base.inject({ method: 'POST', url: '/api/v1/wireguard/peers', headers: h, payload: { name: 'contested', public_key: clientKey() } })).json();
+    const revokes = await Promise.all(Array.from({ length: 6 }, () => base.inject({ method: 'POST', url: `/api/v1/wireguard/peers/${p.id}/revoke`, headers: h })));
+    expect(revokes.map((r) => r.statusCode).sort()).toEqual([200, 400, 400, 400, 400, 400]);
+    const deletes = await Promise.all(Array.from({ length: 6 }, () => base.inject({ method: 'DELETE', url: `/api/v1/wireguard/peers/${p.id}`, headers: h })));
+    expect(deletes.map((r) => r.statusCode).sort()).toEqual([204, 404, 404, 404, 404, 404]);
+    const events = await base.ctx.database.query<{ event_type: string }>(
+      `select event_type from audit_log where tenant_id = $1 and resource_id = $2 order by seq`,
+      [tenant.id, p.id],
+    );
+    expect(events.map((e) => e.event_type)).toEqual(['wireguard.peer.created', 'wireguard.peer.revoked', 'wireguard.peer.deleted']);
+  });
+
   it('links a peer to a user of the tenant only', async () => {
     const a = await admin(base);
     const b = await admin(base);

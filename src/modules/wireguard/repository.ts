@@ -77,6 +77,17 @@ export async function updatePeer(tx: Executor, tenantId: number, id: string, pat
   return rows[0] ?? null;
 }
 
+/** Revokes only a peer not revoked yet: of racing revokes exactly one gets the row back. */
+export async function revokePeer(tx: Executor, tenantId: number, id: string): Promise<PeerRow | null> {
+  const now = new Date();
+  const rows = await tx
+    .update(wgPeers)
+    .set({ revokedAt: now, enabled: false, updatedAt: now })
+    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id), isNull(wgPeers.revokedAt)))
+    .returning();
+  return rows[0] ?? null;
+}
+
 export async function deletePeer(tx: Executor, tenantId: number, id: string): Promise<boolean> {
   const rows = await tx.delete(wgPeers).where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id))).returning({ id: wgPeers.id });
   return rows.length > 0;

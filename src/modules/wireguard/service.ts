@@ -273,17 +273,18 @@ export async function updatePeer(ctx: AppContext, tenantId: number, id: string, 
 
 export async function revokePeer(ctx: AppContext, tenantId: number, id: string, audit: AuditContext) {
   return ctx.database.withTenant(tenantId, async (tx) => {
-    const before = await repo.findPeer(tx, tenantId, id);
-    if (!before) throw notFound('wireguard_peer');
-    if (before.revokedAt) throw badRequest('WG_PEER_REVOKED', { reason: 'already revoked' });
-    const after = await repo.updatePeer(tx, tenantId, id, { revokedAt: new Date(), enabled: false });
+    const after = await repo.revokePeer(tx, tenantId, id);
+    if (!after) {
+      if (!(await repo.findPeer(tx, tenantId, id))) throw notFound('wireguard_peer');
+      throw badRequest('WG_PEER_REVOKED', { reason: 'already revoked' });
+    }
     await writeAudit(tx, tenantId, audit, {
       eventType: 'wireguard.peer.revoked',
       resourceType: 'wireguard_peer',
       resourceId: id,
-      metadata: { name: before.name, public_key: before.publicKey, assigned_ip: before.assignedIp },
+      metadata: { name: after.name, public_key: after.publicKey, assigned_ip: after.assignedIp },
     });
-    return toPeerRead(after!);
+    return toPeerRead(after);
   });
 }
 
