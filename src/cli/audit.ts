@@ -5,9 +5,9 @@
  */
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
-import { pruneTenant, type PruneResult, tenantsWithRetention } from '../platform/audit/retention.js';
-import { verifyChain, type VerifyResult } from '../platform/audit/verify.js';
 import { resolveTenantHeader } from '../modules/tenants/service.js';
+import { type PruneResult, pruneTenant, tenantsWithRetention } from '../platform/audit/retention.js';
+import { type VerifyResult, verifyChain } from '../platform/audit/verify.js';
 import type { CliRegistration } from './index.js';
 
 async function tenantIds(app: FastifyInstance, tenant?: string): Promise<number[]> {
@@ -18,18 +18,27 @@ async function tenantIds(app: FastifyInstance, tenant?: string): Promise<number[
   }
   // Every tenant that has a chain (cross-tenant by nature: system).
   return app.ctx.database.withSystem(async (tx) => {
-    const r = await tx.execute<{ tenant_id: number }>('select tenant_id from audit_chain_heads order by tenant_id' as never);
+    const r = await tx.execute<{ tenant_id: number }>(
+      'select tenant_id from audit_chain_heads order by tenant_id' as never,
+    );
     return r.rows.map((x) => Number(x.tenant_id));
   });
 }
 
-export async function verifyTenants(app: FastifyInstance, tenant?: string): Promise<(VerifyResult & { tenant_id: number })[]> {
+export async function verifyTenants(
+  app: FastifyInstance,
+  tenant?: string,
+): Promise<(VerifyResult & { tenant_id: number })[]> {
   const out: (VerifyResult & { tenant_id: number })[] = [];
-  for (const id of await tenantIds(app, tenant)) out.push({ tenant_id: id, ...(await verifyChain(app.ctx.database, id)) });
+  for (const id of await tenantIds(app, tenant))
+    out.push({ tenant_id: id, ...(await verifyChain(app.ctx.database, id)) });
   return out;
 }
 
-export async function pruneTenants(app: FastifyInstance, opts: { tenant?: string; dir?: string; days?: number; now?: Date }): Promise<PruneResult[]> {
+export async function pruneTenants(
+  app: FastifyInstance,
+  opts: { tenant?: string; dir?: string; days?: number; now?: Date },
+): Promise<PruneResult[]> {
   const dir = opts.dir ?? app.ctx.config.auditArchiveDir;
   const now = opts.now ?? new Date();
   let targets = await tenantsWithRetention(app.ctx.database);
@@ -44,13 +53,20 @@ export async function pruneTenants(app: FastifyInstance, opts: { tenant?: string
   }
   const results: PruneResult[] = [];
   for (const t of targets) {
-    results.push(await pruneTenant(app.ctx.database, t.tenantId, { cutoff: new Date(now.getTime() - t.days * 86_400_000), dir }));
+    results.push(
+      await pruneTenant(app.ctx.database, t.tenantId, {
+        cutoff: new Date(now.getTime() - t.days * 86_400_000),
+        dir,
+      }),
+    );
   }
   return results;
 }
 
 export const registerAuditCommands: CliRegistration = (program: Command, withApp) => {
-  const audit = program.command('audit').description('audit trail: verify the hash chains, archive and prune');
+  const audit = program
+    .command('audit')
+    .description('audit trail: verify the hash chains, archive and prune');
   audit
     .command('verify')
     .description('recompute the hash chain of one tenant (or all); exit code 1 if any is broken')
@@ -70,7 +86,9 @@ export const registerAuditCommands: CliRegistration = (program: Command, withApp
     );
   audit
     .command('prune')
-    .description("archive, then delete, records older than the tenant's audit_retention_days (anchored, chain stays verifiable)")
+    .description(
+      "archive, then delete, records older than the tenant's audit_retention_days (anchored, chain stays verifiable)",
+    )
     .option('--tenant <id-or-slug>')
     .option('--dir <directory>', 'archive directory (default AUDIT_ARCHIVE_DIR or DATA_DIR/audit-archive)')
     .option('--days <n>', 'override the retention in days', (v) => {
@@ -80,7 +98,11 @@ export const registerAuditCommands: CliRegistration = (program: Command, withApp
     .action((o) =>
       withApp(async (app) => {
         for (const r of await pruneTenants(app, { tenant: o.tenant, dir: o.dir, days: o.days })) {
-          console.log(r.pruned ? `tenant ${r.tenantId}: pruned ${r.pruned} records through seq ${r.throughSeq}, archive ${r.archive}` : `tenant ${r.tenantId}: nothing to prune`);
+          console.log(
+            r.pruned
+              ? `tenant ${r.tenantId}: pruned ${r.pruned} records through seq ${r.throughSeq}, archive ${r.archive}`
+              : `tenant ${r.tenantId}: nothing to prune`,
+          );
         }
       }),
     );

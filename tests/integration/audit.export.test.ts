@@ -39,9 +39,20 @@ async function bulkAppend(tenantId: number, count: number) {
     for (let i = 0; i < Math.min(BATCH, count - done); i++) {
       seq += 1;
       const r = {
-        tenantId, seq, eventType: 'bulk.event', actorType: 'system', actorId: null, resourceType: 'thing', resourceId: String(seq),
-        success: true, ipAddress: '10.0.0.1', userAgent: 'bulk-generator/1.0', requestId: null, sessionId: null,
-        metadata: { n: seq, note: 'x'.repeat(300) }, createdAt: new Date(base + seq),
+        tenantId,
+        seq,
+        eventType: 'bulk.event',
+        actorType: 'system',
+        actorId: null,
+        resourceType: 'thing',
+        resourceId: String(seq),
+        success: true,
+        ipAddress: '10.0.0.1',
+        userAgent: 'bulk-generator/1.0',
+        requestId: null,
+        sessionId: null,
+        metadata: { n: seq, note: 'x'.repeat(300) },
+        createdAt: new Date(base + seq),
       };
       const hash = recordHash(prev, r);
       rows.push({ ...r, createdAt: r.createdAt.toISOString(), prevHash: prev, hash });
@@ -115,7 +126,9 @@ describe('audit export at scale', () => {
     const retainedMb = peakRetained / 1048576;
     const rssDeltaMb = (peakRss - before.rss) / 1048576;
     const exportMb = bytes / 1048576;
-    console.log(`audit export: ${lines} lines, ${exportMb.toFixed(1)} MiB streamed; peak heap +${heapDeltaMb.toFixed(1)} MiB (garbage included), retained after GC +${retainedMb.toFixed(1)} MiB, peak RSS +${rssDeltaMb.toFixed(1)} MiB`);
+    console.log(
+      `audit export: ${lines} lines, ${exportMb.toFixed(1)} MiB streamed; peak heap +${heapDeltaMb.toFixed(1)} MiB (garbage included), retained after GC +${retainedMb.toFixed(1)} MiB, peak RSS +${rssDeltaMb.toFixed(1)} MiB`,
+    );
     expect(lines).toBeGreaterThanOrEqual(TOTAL);
     expect(ordered).toBe(true);
     // Buffering the export would need at least its own size in memory; streaming needs a few pages.

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneTenants, verifyTenants } from '../../src/cli/audit.js';
 import { recordHash } from '../../src/platform/audit/hash-chain.js';
-import { writeAudit, SYSTEM_AUDIT_CONTEXT } from '../../src/platform/audit/writer.js';
+import { SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../src/platform/audit/writer.js';
 import { drainBackground } from '../../src/platform/mail/background.js';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, newTenant, newUser, PASSWORD, type Tokens, uniq } from '../helpers/factories.js';
@@ -33,12 +33,16 @@ async function adminOf(opts: { settings?: Record<string, unknown> } = {}) {
   return { ...t, tokens };
 }
 
-const verify = (tokens: Tokens) => app.inject({ method: 'GET', url: '/api/v1/audit/verify', headers: bearer(tokens) });
-const logs = (tokens: Tokens, query = '') => app.inject({ method: 'GET', url: `/api/v1/audit/logs${query}`, headers: bearer(tokens) });
+const verify = (tokens: Tokens) =>
+  app.inject({ method: 'GET', url: '/api/v1/audit/verify', headers: bearer(tokens) });
+const logs = (tokens: Tokens, query = '') =>
+  app.inject({ method: 'GET', url: `/api/v1/audit/logs${query}`, headers: bearer(tokens) });
 
 /** As the connection's own (superuser/owner) role with triggers off for this transaction only. */
 async function tamper(statement: string) {
-  await app.ctx.database.execScript(`begin; set local session_replication_role = replica; ${statement}; commit;`);
+  await app.ctx.database.execScript(
+    `begin; set local session_replication_role = replica; ${statement}; commit;`,
+  );
 }
 
 describe('hash chain', () => {
@@ -48,9 +52,26 @@ describe('hash chain', () => {
     const before = (await verify(tokens)).json().checked as number;
     const actions = Array.from({ length: 100 }, (_, i) => {
       const headers = { 'x-tenant-id': String(tenant.id) };
-      if (i % 3 === 0) return app.inject({ method: 'POST', url: '/api/v1/auth/login', headers, payload: { email: user.email, password: PASSWORD } });
-      if (i % 3 === 1) return app.inject({ method: 'POST', url: '/api/v1/auth/login', headers, payload: { email: user.email, password: 'wrong-password-1A!' } });
-      return app.inject({ method: 'POST', url: '/api/v1/password-reset/request', headers, payload: { email: `${uniq('nobody')}@example.test` } });
+      if (i % 3 === 0)
+        return app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          headers,
+          payload: { email: user.email, password: PASSWORD },
+        });
+      if (i % 3 === 1)
+        return app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          headers,
+          payload: { email: user.email, password: 'wrong-password-1A!' },
+        });
+      return app.inject({
+        method: 'POST',
+        url: '/api/v1/password-reset/request',
+        headers,
+        payload: { email: `${uniq('nobody')}@example.test` },
+      });
     });
     const results = await Promise.all(actions);
     expect(results.every((r) => r.statusCode === 200 || r.statusCode === 401)).toBe(true);
@@ -62,7 +83,11 @@ describe('hash chain', () => {
     // 34 logins, 33 failures, 33 reset requests: at least one record each, plus the verify calls themselves write none.
     expect(body.checked - before).toBeGreaterThanOrEqual(100);
     const seqs = await app.ctx.database.withTenant(tenant.id, async (tx) =>
-      (await tx.execute<{ s: string }>(sql`select seq::text as s from audit_log where tenant_id = ${tenant.id} order by seq`)).rows.map((r) => Number(r.s)),
+      (
+        await tx.execute<{ s: string }>(
+          sql`select seq::text as s from audit_log where tenant_id = ${tenant.id} order by seq`,
+        )
+      ).rows.map((r) => Number(r.s)),
     );
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
   });
@@ -72,8 +97,14 @@ describe('hash chain', () => {
     const b = await adminOf();
     const user = await newUser(app, a.tenant.id);
     await login(app, a.tenant.id, user.email);
-    const victim = await app.ctx.database.withTenant(a.tenant.id, async (tx) =>
-      (await tx.execute<{ id: string }>(sql`select id::text from audit_log where tenant_id = ${a.tenant.id} and event_type = 'auth.login_success' order by seq limit 1`)).rows[0]!.id,
+    const victim = await app.ctx.database.withTenant(
+      a.tenant.id,
+      async (tx) =>
+        (
+          await tx.execute<{ id: string }>(
+            sql`select id::text from audit_log where tenant_id = ${a.tenant.id} and event_type = 'auth.login_success' order by seq limit 1`,
+          )
+        ).rows[0]!.id,
     );
     expect((await verify(a.tokens)).json().valid).toBe(true);
     await tamper(`update audit_log set success = false where id = ${Number(victim)}`);
@@ -88,33 +119,59 @@ describe('hash chain', () => {
 
   it('a deleted record (a gap) and a deleted tail are caught too', async () => {
     const { tenant, tokens } = await adminOf();
-    for (let i = 0; i < 5; i++) await app.ctx.database.withTenant(tenant.id, (tx) => writeAudit(tx, tenant.id, SYSTEM_AUDIT_CONTEXT, { eventType: 'test.event', metadata: { i } }));
-    const ids = await app.ctx.database.withTenant(tenant.id, async (tx) =>
-      (await tx.execute<{ id: string }>(sql`select id::text as id from audit_log where tenant_id = ${tenant.id} order by seq`)).rows,
+    for (let i = 0; i < 5; i++)
+      await app.ctx.database.withTenant(tenant.id, (tx) =>
+        writeAudit(tx, tenant.id, SYSTEM_AUDIT_CONTEXT, { eventType: 'test.event', metadata: { i } }),
+      );
+    const ids = await app.ctx.database.withTenant(
+      tenant.id,
+      async (tx) =>
+        (
+          await tx.execute<{ id: string }>(
+            sql`select id::text as id from audit_log where tenant_id = ${tenant.id} order by seq`,
+          )
+        ).rows,
     );
     await tamper(`delete from audit_log where id = ${ids.at(-1)!.id}`);
     expect((await verify(tokens)).json()).toMatchObject({ valid: false, reason: 'head_mismatch' });
     await tamper(`delete from audit_log where id = ${ids[2]!.id}`);
-    expect((await verify(tokens)).json()).toMatchObject({ valid: false, first_invalid_id: Number(ids[3]!.id), reason: 'seq_gap' });
+    expect((await verify(tokens)).json()).toMatchObject({
+      valid: false,
+      first_invalid_id: Number(ids[3]!.id),
+      reason: 'seq_gap',
+    });
   });
 
   it('the app role cannot update, delete, truncate, prune or forge anchors', async () => {
     const { tenant } = await adminOf();
-    const asApp = (q: ReturnType<typeof sql>) => app.ctx.database.withTenant(tenant.id, (tx) => tx.execute(q));
-    await expect(asApp(sql`update audit_log set success = false where tenant_id = ${tenant.id}`)).rejects.toThrow();
+    const asApp = (q: ReturnType<typeof sql>) =>
+      app.ctx.database.withTenant(tenant.id, (tx) => tx.execute(q));
+    await expect(
+      asApp(sql`update audit_log set success = false where tenant_id = ${tenant.id}`),
+    ).rejects.toThrow();
     await expect(asApp(sql`delete from audit_log where tenant_id = ${tenant.id}`)).rejects.toThrow();
     await expect(asApp(sql`truncate audit_log`)).rejects.toThrow();
     await expect(asApp(sql`select audit_prune(${tenant.id}, 1, 'x')`)).rejects.toThrow();
-    await expect(asApp(sql`insert into audit_anchors (tenant_id, pruned_through_seq, last_hash_pruned, records_pruned) values (${tenant.id}, 1, 'x', 1)`)).rejects.toThrow();
+    await expect(
+      asApp(
+        sql`insert into audit_anchors (tenant_id, pruned_through_seq, last_hash_pruned, records_pruned) values (${tenant.id}, 1, 'x', 1)`,
+      ),
+    ).rejects.toThrow();
     // The prune settings alone open nothing: the trigger also wants the owner, and the app role lacks DELETE.
     await expect(
       app.ctx.database.withTenant(tenant.id, async (tx) => {
-        await tx.execute(sql`select set_config('massacorp.audit_prune_tenant', ${String(tenant.id)}, true), set_config('massacorp.audit_prune_through', '999', true)`);
+        await tx.execute(
+          sql`select set_config('massacorp.audit_prune_tenant', ${String(tenant.id)}, true), set_config('massacorp.audit_prune_through', '999', true)`,
+        );
         await tx.execute(sql`delete from audit_log where tenant_id = ${tenant.id}`);
       }),
     ).rejects.toThrow();
     // Even the owner is refused by the trigger outside audit_prune().
-    await expect(app.ctx.database.withSystem((tx) => tx.execute(sql`delete from audit_log where tenant_id = ${tenant.id}`))).rejects.toThrow();
+    await expect(
+      app.ctx.database.withSystem((tx) =>
+        tx.execute(sql`delete from audit_log where tenant_id = ${tenant.id}`),
+      ),
+    ).rejects.toThrow();
     const n = await asApp(sql`select count(*)::int as n from audit_log where tenant_id = ${tenant.id}`);
     expect(Number((n.rows[0] as { n: number }).n)).toBeGreaterThan(0);
   });
@@ -125,7 +182,12 @@ describe('GET /audit/logs', () => {
     const { tenant, tokens } = await adminOf();
     const user = await newUser(app, tenant.id);
     for (let i = 0; i < 3; i++) {
-      await app.inject({ method: 'POST', url: '/api/v1/auth/login', headers: { 'x-tenant-id': String(tenant.id) }, payload: { email: user.email, password: 'Wrong-pass-123!' } });
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        headers: { 'x-tenant-id': String(tenant.id) },
+        payload: { email: user.email, password: 'Wrong-pass-123!' },
+      });
     }
     const failed = await logs(tokens, '?event_type=auth.login_failed&success=false');
     expect(failed.statusCode).toBe(200);
@@ -134,8 +196,14 @@ describe('GET /audit/logs', () => {
     expect(items[0].metadata.email).toBe(user.email);
     expect(items[0].actor_id).toBe(String(user.id));
     // In the table itself the email is only a reference.
-    const stored = await app.ctx.database.withTenant(tenant.id, async (tx) =>
-      (await tx.execute<{ m: string }>(sql`select metadata::text as m from audit_log where id = ${items[0].id}`)).rows[0]!.m,
+    const stored = await app.ctx.database.withTenant(
+      tenant.id,
+      async (tx) =>
+        (
+          await tx.execute<{ m: string }>(
+            sql`select metadata::text as m from audit_log where id = ${items[0].id}`,
+          )
+        ).rows[0]!.m,
     );
     expect(stored).not.toContain(user.email);
     expect(stored).toMatch(/pii:[0-9a-f]{24}/);
@@ -151,7 +219,9 @@ describe('GET /audit/logs', () => {
 
     const byResource = (await logs(tokens, `?resource_type=user&resource_id=${user.id}`)).json().items;
     expect(byResource.length).toBeGreaterThanOrEqual(4);
-    const future = (await logs(tokens, `?from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).json();
+    const future = (
+      await logs(tokens, `?from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)
+    ).json();
     expect(future.items).toHaveLength(0);
     const past = (await logs(tokens, `?to=${encodeURIComponent('2000-01-01T00:00:00Z')}`)).json();
     expect(past.items).toHaveLength(0);
@@ -167,7 +237,10 @@ describe('GET /audit/logs', () => {
     const denied = await logs(plain);
     expect(denied.statusCode).toBe(403);
     expect((await verify(plain)).statusCode).toBe(403);
-    expect((await app.inject({ method: 'GET', url: '/api/v1/audit/logs/export', headers: bearer(plain) })).statusCode).toBe(403);
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/v1/audit/logs/export', headers: bearer(plain) }))
+        .statusCode,
+    ).toBe(403);
     expect((await app.inject({ method: 'GET', url: '/api/v1/audit/logs' })).statusCode).toBe(401);
     const seen = (await logs(b.tokens, `?resource_type=user&resource_id=${user.id}`)).json();
     expect(seen.items).toHaveLength(0);
@@ -180,28 +253,67 @@ describe('GET /audit/logs/export', () => {
   it('streams NDJSON and CSV of the tenant, oldest first, and audits the export', async () => {
     const { tenant, tokens } = await adminOf();
     await app.ctx.database.withTenant(tenant.id, (tx) =>
-      writeAudit(tx, tenant.id, SYSTEM_AUDIT_CONTEXT, { eventType: 'test.formula', metadata: { note: '=HYPERLINK("http://evil")', text: 'a,"b"\nc' } }),
+      writeAudit(tx, tenant.id, SYSTEM_AUDIT_CONTEXT, {
+        eventType: 'test.formula',
+        metadata: { note: '=HYPERLINK("http://evil")', text: 'a,"b"\nc' },
+      }),
     );
-    const nd = await app.inject({ method: 'GET', url: '/api/v1/audit/logs/export?format=ndjson', headers: bearer(tokens) });
+    const nd = await app.inject({
+      method: 'GET',
+      url: '/api/v1/audit/logs/export?format=ndjson',
+      headers: bearer(tokens),
+    });
     expect(nd.statusCode).toBe(200);
     expect(nd.headers['content-type']).toMatch(/application\/x-ndjson/);
     expect(nd.headers['content-disposition']).toMatch(/attachment; filename="audit-.*\.ndjson"/);
-    const lines = nd.body.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = nd.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.every((l) => l.tenant_id === tenant.id)).toBe(true);
     expect(lines.map((l) => l.seq)).toEqual([...lines.map((l) => l.seq)].sort((x, y) => x - y));
     // Each exported line carries what an auditor needs to recompute its hash offline.
     for (const l of lines.filter((x) => !JSON.stringify(x.metadata).includes('@'))) {
-      expect(recordHash(l.prev_hash, { ...l, tenantId: l.tenant_id, eventType: l.event_type, actorType: l.actor_type, actorId: l.actor_id, resourceType: l.resource_type, resourceId: l.resource_id, ipAddress: l.ip_address, userAgent: l.user_agent, requestId: l.request_id, sessionId: l.session_id, createdAt: new Date(l.created_at) })).toBe(l.hash);
+      expect(
+        recordHash(l.prev_hash, {
+          ...l,
+          tenantId: l.tenant_id,
+          eventType: l.event_type,
+          actorType: l.actor_type,
+          actorId: l.actor_id,
+          resourceType: l.resource_type,
+          resourceId: l.resource_id,
+          ipAddress: l.ip_address,
+          userAgent: l.user_agent,
+          requestId: l.request_id,
+          sessionId: l.session_id,
+          createdAt: new Date(l.created_at),
+        }),
+      ).toBe(l.hash);
     }
 
-    const csv = await app.inject({ method: 'GET', url: '/api/v1/audit/logs/export?format=csv&event_type=test.formula', headers: bearer(tokens) });
+    const csv = await app.inject({
+      method: 'GET',
+      url: '/api/v1/audit/logs/export?format=csv&event_type=test.formula',
+      headers: bearer(tokens),
+    });
     expect(csv.statusCode).toBe(200);
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     const [header, row] = csv.body.split('\n');
-    expect(header).toBe('id,tenant_id,seq,event_type,actor_type,actor_id,resource_type,resource_id,success,ip_address,user_agent,request_id,session_id,metadata,created_at,prev_hash,hash');
+    expect(header).toBe(
+      'id,tenant_id,seq,event_type,actor_type,actor_id,resource_type,resource_id,success,ip_address,user_agent,request_id,session_id,metadata,created_at,prev_hash,hash',
+    );
     expect(row).toContain('test.formula');
     expect(csv.body).not.toMatch(/,=HYPERLINK/);
-    expect((await app.inject({ method: 'GET', url: '/api/v1/audit/logs/export?format=xml', headers: bearer(tokens) })).statusCode).toBe(422);
+    expect(
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/api/v1/audit/logs/export?format=xml',
+          headers: bearer(tokens),
+        })
+      ).statusCode,
+    ).toBe(422);
 
     const exported = (await logs(tokens, '?event_type=audit.exported')).json().items;
     expect(exported.length).toBeGreaterThanOrEqual(2);
@@ -211,12 +323,22 @@ describe('GET /audit/logs/export', () => {
 describe('retention', () => {
   it('archives, prunes behind an anchor, and the chain still verifies; later records chain on', async () => {
     const { tenant, tokens } = await adminOf({ settings: { audit_retention_days: 30 } });
-    for (let i = 0; i < 12; i++) await app.ctx.database.withTenant(tenant.id, (tx) => writeAudit(tx, tenant.id, SYSTEM_AUDIT_CONTEXT, { eventType: 'test.old', metadata: { i } }));
+    for (let i = 0; i < 12; i++)
+      await app.ctx.database.withTenant(tenant.id, (tx) =>
+        writeAudit(tx, tenant.id, SYSTEM_AUDIT_CONTEXT, { eventType: 'test.old', metadata: { i } }),
+      );
     const total = (await verify(tokens)).json().checked as number;
     // "Now" 31 days ahead makes every record older than the 30-day retention.
-    const [result] = await pruneTenants(app, { tenant: String(tenant.id), dir: archiveDir, now: new Date(Date.now() + 31 * 86_400_000) });
+    const [result] = await pruneTenants(app, {
+      tenant: String(tenant.id),
+      dir: archiveDir,
+      now: new Date(Date.now() + 31 * 86_400_000),
+    });
     expect(result).toMatchObject({ tenantId: tenant.id, pruned: total, throughSeq: total });
-    const archived = (await readFile(result!.archive!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const archived = (await readFile(result!.archive!, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(archived).toHaveLength(total);
     expect(archived[0].seq).toBe(1);
     expect(archived.at(-1).hash).toBeTruthy();
@@ -224,7 +346,9 @@ describe('retention', () => {
 
     const after = (await verify(tokens)).json();
     expect(after).toMatchObject({ valid: true, checked: 0, anchored_at_seq: total });
-    await app.ctx.database.withTenant(tenant.id, (tx) => writeAudit(tx, tenant.id, SYSTEM_AUDIT_CONTEXT, { eventType: 'test.new' }));
+    await app.ctx.database.withTenant(tenant.id, (tx) =>
+      writeAudit(tx, tenant.id, SYSTEM_AUDIT_CONTEXT, { eventType: 'test.new' }),
+    );
     const next = (await verify(tokens)).json();
     expect(next).toMatchObject({ valid: true, anchored_at_seq: total });
     expect(next.checked).toBeGreaterThanOrEqual(1);
@@ -235,8 +359,17 @@ describe('retention', () => {
 
   it('refuses to prune a chain that does not verify', async () => {
     const { tenant } = await adminOf({ settings: { audit_retention_days: 1 } });
-    const id = await app.ctx.database.withTenant(tenant.id, async (tx) => (await writeAudit(tx, tenant.id, SYSTEM_AUDIT_CONTEXT, { eventType: 'test.x' })).id);
+    const id = await app.ctx.database.withTenant(
+      tenant.id,
+      async (tx) => (await writeAudit(tx, tenant.id, SYSTEM_AUDIT_CONTEXT, { eventType: 'test.x' })).id,
+    );
     await tamper(`update audit_log set event_type = 'test.y' where id = ${id}`);
-    await expect(pruneTenants(app, { tenant: String(tenant.id), dir: archiveDir, now: new Date(Date.now() + 2 * 86_400_000) })).rejects.toThrow(/does not verify/);
+    await expect(
+      pruneTenants(app, {
+        tenant: String(tenant.id),
+        dir: archiveDir,
+        now: new Date(Date.now() + 2 * 86_400_000),
+      }),
+    ).rejects.toThrow(/does not verify/);
   });
 });

@@ -30,7 +30,8 @@ const requestReset = (tenant: string | number | undefined, email: string) =>
   });
 const confirm = (token: string, new_password = NEW_PASSWORD) =>
   app.inject({ method: 'POST', url: '/api/v1/password-reset/confirm', payload: { token, new_password } });
-const validate = (token: string) => app.inject({ method: 'GET', url: `/api/v1/password-reset/validate/${encodeURIComponent(token)}` });
+const validate = (token: string) =>
+  app.inject({ method: 'GET', url: `/api/v1/password-reset/validate/${encodeURIComponent(token)}` });
 
 async function tokenFromMail(email: string): Promise<string> {
   const mail = await smtp.waitFor(email, (m) => m.text.includes('?token='));
@@ -51,7 +52,11 @@ describe('password reset', () => {
     const token = await tokenFromMail(user.email);
     expect(token).toMatch(new RegExp(`^${tenant.id}\\.[A-Za-z0-9_-]{43}$`));
 
-    expect((await validate(token)).json()).toEqual({ success: true, message: expect.any(String), data: { valid: true } });
+    expect((await validate(token)).json()).toEqual({
+      success: true,
+      message: expect.any(String),
+      data: { valid: true },
+    });
     // The tenant's password policy applies; a refused password does not burn the token.
     const weak = await confirm(token, 'short');
     expect(weak.statusCode).toBe(422);
@@ -125,14 +130,20 @@ describe('password reset', () => {
     await requestReset(tenant.id, user.email);
     const token = await tokenFromMail(user.email);
 
-    for (const t of ['garbage', `${tenant.id}.${'A'.repeat(43)}`, `${other.tenant.id}.${token.split('.')[1]}`]) {
+    for (const t of [
+      'garbage',
+      `${tenant.id}.${'A'.repeat(43)}`,
+      `${other.tenant.id}.${token.split('.')[1]}`,
+    ]) {
       expect((await validate(t)).json().data).toEqual({ valid: false, reason: 'INVALID_TOKEN' });
       const r = await confirm(t);
       expect(r.statusCode).toBe(400);
       expect(r.json().error).toBe('INVALID_TOKEN');
     }
     await app.ctx.database.withTenant(tenant.id, (tx) =>
-      tx.execute(`update password_reset_tokens set expires_at = now() - interval '1 second' where tenant_id = ${tenant.id}` as never),
+      tx.execute(
+        `update password_reset_tokens set expires_at = now() - interval '1 second' where tenant_id = ${tenant.id}` as never,
+      ),
     );
     expect((await validate(token)).json().data).toEqual({ valid: false, reason: 'TOKEN_EXPIRED' });
     expect((await confirm(token)).json().error).toBe('TOKEN_EXPIRED');
@@ -151,7 +162,9 @@ describe('password reset', () => {
     expect((await validate(tokens[0]!)).json().data.valid).toBe(false);
     expect((await validate(tokens[2]!)).json().data.valid).toBe(true);
     const audit = await app.ctx.database.withTenant(tenant.id, (tx) =>
-      tx.execute(`select success, metadata from audit_log where tenant_id = ${tenant.id} and event_type = 'password_reset.requested' order by seq` as never),
+      tx.execute(
+        `select success, metadata from audit_log where tenant_id = ${tenant.id} and event_type = 'password_reset.requested' order by seq` as never,
+      ),
     );
     expect((audit.rows as { success: boolean }[]).map((r) => r.success)).toEqual([true, true, true, false]);
   });
@@ -161,7 +174,9 @@ describe('password reset', () => {
     const user = await newUser(app, tenant.id);
     await requestReset(tenant.id, user.email);
     const token = await tokenFromMail(user.email);
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => confirm(token, `Parallel-Pass-${i}9-winner`)));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => confirm(token, `Parallel-Pass-${i}9-winner`)),
+    );
     const codes = results.map((r) => r.statusCode).sort();
     expect(codes.filter((c) => c === 200)).toHaveLength(1);
     expect(codes.filter((c) => c === 400)).toHaveLength(7);
@@ -171,7 +186,13 @@ describe('password reset', () => {
     const limited = await createTestApp({ RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_PASSWORD_RESET: '2' }, app);
     try {
       const { tenant } = await newTenant(app);
-      const send = () => limited.inject({ method: 'POST', url: '/api/v1/password-reset/request', headers: { 'x-tenant-id': String(tenant.id) }, payload: { email: `${uniq('rl')}@example.test` } });
+      const send = () =>
+        limited.inject({
+          method: 'POST',
+          url: '/api/v1/password-reset/request',
+          headers: { 'x-tenant-id': String(tenant.id) },
+          payload: { email: `${uniq('rl')}@example.test` },
+        });
       expect((await send()).statusCode).toBe(200);
       expect((await send()).statusCode).toBe(200);
       const third = await send();
@@ -188,10 +209,17 @@ describe('security alert mail', () => {
     const { tenant } = await newTenant(app);
     const user = await newUser(app, tenant.id);
     const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
-    const safari = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+    const safari =
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
     const signIn = (ua: string) =>
-      app.inject({ method: 'POST', url: '/api/v1/auth/login', headers: { 'x-tenant-id': String(tenant.id), 'user-agent': ua }, payload: { email: user.email, password: PASSWORD } });
-    const alerts = () => smtp.mails.filter((m) => m.to.includes(user.email) && /new sign-in/i.test(m.subject));
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        headers: { 'x-tenant-id': String(tenant.id), 'user-agent': ua },
+        payload: { email: user.email, password: PASSWORD },
+      });
+    const alerts = () =>
+      smtp.mails.filter((m) => m.to.includes(user.email) && /new sign-in/i.test(m.subject));
 
     expect((await signIn(firefox)).statusCode).toBe(200);
     await drainBackground(app.ctx);
@@ -209,7 +237,12 @@ describe('security alert mail', () => {
     const { tenant } = await newTenant(app);
     const user = await newUser(app, tenant.id);
     const t = await login(app, tenant.id, user.email);
-    const r = await app.inject({ method: 'POST', url: '/api/v1/auth/change-password', headers: bearer(t), payload: { current_password: PASSWORD, new_password: NEW_PASSWORD } });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/change-password',
+      headers: bearer(t),
+      payload: { current_password: PASSWORD, new_password: NEW_PASSWORD },
+    });
     expect(r.statusCode).toBe(200);
     const mail = await smtp.waitFor(user.email, (m) => /password changed/i.test(m.subject));
     expect(mail.text).toContain(user.email);

@@ -1,6 +1,6 @@
 /** Audit log reads: SQL only, the tenant in every WHERE. Keyset pagination on id (never OFFSET). */
 import { and, asc, desc, eq, gt, gte, lt, lte, type SQL } from 'drizzle-orm';
-import { auditLog, type AuditRow } from '../../platform/audit/tables.js';
+import { type AuditRow, auditLog } from '../../platform/audit/tables.js';
 import type { Executor } from '../../platform/db/client.js';
 import type { Filters } from './schemas.js';
 
@@ -17,13 +17,35 @@ function conditions(tenantId: number, f: Filters): SQL[] {
 }
 
 /** Newest first, ids below the cursor. */
-export function listPage(tx: Executor, tenantId: number, f: Filters, beforeId: number | null, limit: number): Promise<AuditRow[]> {
+export function listPage(
+  tx: Executor,
+  tenantId: number,
+  f: Filters,
+  beforeId: number | null,
+  limit: number,
+): Promise<AuditRow[]> {
   const c = conditions(tenantId, f);
   if (beforeId !== null) c.push(lt(auditLog.id, beforeId));
-  return tx.select().from(auditLog).where(and(...c)).orderBy(desc(auditLog.id)).limit(limit);
+  return tx
+    .select()
+    .from(auditLog)
+    .where(and(...c))
+    .orderBy(desc(auditLog.id))
+    .limit(limit);
 }
 
 /** Oldest first, ids above `afterId` (export pages). */
-export function exportPage(tx: Executor, tenantId: number, f: Filters, afterId: number, limit: number): Promise<AuditRow[]> {
-  return tx.select().from(auditLog).where(and(...conditions(tenantId, f), gt(auditLog.id, afterId))).orderBy(asc(auditLog.id)).limit(limit);
+export function exportPage(
+  tx: Executor,
+  tenantId: number,
+  f: Filters,
+  afterId: number,
+  limit: number,
+): Promise<AuditRow[]> {
+  return tx
+    .select()
+    .from(auditLog)
+    .where(and(...conditions(tenantId, f), gt(auditLog.id, afterId)))
+    .orderBy(asc(auditLog.id))
+    .limit(limit);
 }

@@ -9,33 +9,62 @@ import * as audit from './service.js';
 
 export function auditRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/logs', {
-      config: { access: 'audit.read' },
-      schema: { tags: ['audit'], summary: 'Audit records, newest first, cursor-paginated', querystring: ListQuery, response: { 200: AuditPage, ...errorResponses(401, 403, 422) } },
-    }, (req) => audit.listLogs(ctx, requirePrincipal(req).tenantId, req.query));
-
-    app.get('/logs/export', {
-      config: { access: 'audit.export' },
-      schema: {
-        tags: ['audit'],
-        summary: 'Streamed export (NDJSON or CSV), oldest first',
-        querystring: ExportQuery,
-        response: { 200: Type.String({ description: 'application/x-ndjson or text/csv, streamed' }), ...errorResponses(401, 403, 422) },
+    app.get(
+      '/logs',
+      {
+        config: { access: 'audit.read' },
+        schema: {
+          tags: ['audit'],
+          summary: 'Audit records, newest first, cursor-paginated',
+          querystring: ListQuery,
+          response: { 200: AuditPage, ...errorResponses(401, 403, 422) },
+        },
       },
-    }, async (req, reply) => {
-      const { format, stream } = await audit.exportLogs(ctx, requirePrincipal(req).tenantId, req.query, req.auditContext());
-      const stamp = new Date().toISOString().slice(0, 10);
-      reply
-        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
-        .header('content-disposition', `attachment; filename="audit-${stamp}.${format}"`)
-        .header('cache-control', 'no-store');
-      // A stream bypasses response serialisation; the 200 schema only documents the route.
-      return reply.send(stream as unknown as string);
-    });
+      (req) => audit.listLogs(ctx, requirePrincipal(req).tenantId, req.query),
+    );
 
-    app.get('/verify', {
-      config: { access: 'audit.read' },
-      schema: { tags: ['audit'], summary: "Recompute the tenant's hash chain", response: { 200: VerifyResponse, ...errorResponses(401, 403) } },
-    }, (req) => audit.verify(ctx, requirePrincipal(req).tenantId));
+    app.get(
+      '/logs/export',
+      {
+        config: { access: 'audit.export' },
+        schema: {
+          tags: ['audit'],
+          summary: 'Streamed export (NDJSON or CSV), oldest first',
+          querystring: ExportQuery,
+          response: {
+            200: Type.String({ description: 'application/x-ndjson or text/csv, streamed' }),
+            ...errorResponses(401, 403, 422),
+          },
+        },
+      },
+      async (req, reply) => {
+        const { format, stream } = await audit.exportLogs(
+          ctx,
+          requirePrincipal(req).tenantId,
+          req.query,
+          req.auditContext(),
+        );
+        const stamp = new Date().toISOString().slice(0, 10);
+        reply
+          .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+          .header('content-disposition', `attachment; filename="audit-${stamp}.${format}"`)
+          .header('cache-control', 'no-store');
+        // A stream bypasses response serialisation; the 200 schema only documents the route.
+        return reply.send(stream as unknown as string);
+      },
+    );
+
+    app.get(
+      '/verify',
+      {
+        config: { access: 'audit.read' },
+        schema: {
+          tags: ['audit'],
+          summary: "Recompute the tenant's hash chain",
+          response: { 200: VerifyResponse, ...errorResponses(401, 403) },
+        },
+      },
+      (req) => audit.verify(ctx, requirePrincipal(req).tenantId),
+    );
   };
 }

@@ -44,7 +44,10 @@ export const AuditRecord = Type.Object({
   hash: Type.String(),
 });
 
-export const AuditPage = Type.Object({ items: Type.Array(AuditRecord), next_cursor: Nullable(Type.String()) });
+export const AuditPage = Type.Object({
+  items: Type.Array(AuditRecord),
+  next_cursor: Nullable(Type.String()),
+});
 
 export const VerifyResponse = Type.Object({
   valid: Type.Boolean(),

@@ -5,10 +5,10 @@
  */
 import { Readable } from 'node:stream';
 import { collectRefs, lookupPii, rehydrate } from '../../platform/audit/pii.js';
-import { recordLine, type RecordLine } from '../../platform/audit/retention.js';
+import { type RecordLine, recordLine } from '../../platform/audit/retention.js';
 import type { AuditRow } from '../../platform/audit/tables.js';
-import { verifyChain, type VerifyResult } from '../../platform/audit/verify.js';
-import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import { type VerifyResult, verifyChain } from '../../platform/audit/verify.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import * as repo from './repository.js';
@@ -22,7 +22,11 @@ async function withPii(tx: Executor, tenantId: number, rows: AuditRow[]): Promis
   return values.size === 0 ? lines : lines.map((l) => ({ ...l, metadata: rehydrate(l.metadata, values) }));
 }
 
-export async function listLogs(ctx: AppContext, tenantId: number, q: Filters & { cursor?: string; limit?: number }) {
+export async function listLogs(
+  ctx: AppContext,
+  tenantId: number,
+  q: Filters & { cursor?: string; limit?: number },
+) {
   const limit = q.limit ?? 50;
   return ctx.database.withTenant(tenantId, async (tx) => {
     // One extra row tells whether there is a next page without a count query.
@@ -36,8 +40,23 @@ export async function listLogs(ctx: AppContext, tenantId: number, q: Filters & {
 }
 
 const CSV_COLUMNS = [
-  'id', 'tenant_id', 'seq', 'event_type', 'actor_type', 'actor_id', 'resource_type', 'resource_id', 'success',
-  'ip_address', 'user_agent', 'request_id', 'session_id', 'metadata', 'created_at', 'prev_hash', 'hash',
+  'id',
+  'tenant_id',
+  'seq',
+  'event_type',
+  'actor_type',
+  'actor_id',
+  'resource_type',
+  'resource_id',
+  'success',
+  'ip_address',
+  'user_agent',
+  'request_id',
+  'session_id',
+  'metadata',
+  'created_at',
+  'prev_hash',
+  'hash',
 ] as const;
 
 function csvCell(v: unknown): string {
@@ -52,12 +71,21 @@ function csvCell(v: unknown): string {
  * The export as a stream: pages of EXPORT_PAGE rows, each read in its own short transaction and pulled only
  * when the client has taken the previous one (Readable.from respects backpressure), so memory stays flat.
  */
-export async function exportLogs(ctx: AppContext, tenantId: number, q: Filters & { format?: 'ndjson' | 'csv' }, audit: AuditContext) {
+export async function exportLogs(
+  ctx: AppContext,
+  tenantId: number,
+  q: Filters & { format?: 'ndjson' | 'csv' },
+  audit: AuditContext,
+) {
   const format = q.format ?? 'ndjson';
   const filters: Filters = { ...q };
   delete (filters as { format?: string }).format;
   await ctx.database.withTenant(tenantId, (tx) =>
-    writeAudit(tx, tenantId, audit, { eventType: 'audit.exported', resourceType: 'audit_log', metadata: { format, filters } }),
+    writeAudit(tx, tenantId, audit, {
+      eventType: 'audit.exported',
+      resourceType: 'audit_log',
+      metadata: { format, filters },
+    }),
   );
   async function* pages() {
     if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\n`;
@@ -70,7 +98,9 @@ export async function exportLogs(ctx: AppContext, tenantId: number, q: Filters &
       });
       if (lines.length === 0) return;
       yield format === 'csv'
-        ? lines.map((l) => `${CSV_COLUMNS.map((c) => csvCell(l[c as keyof RecordLine])).join(',')}\n`).join('')
+        ? lines
+            .map((l) => `${CSV_COLUMNS.map((c) => csvCell(l[c as keyof RecordLine])).join(',')}\n`)
+            .join('')
         : lines.map((l) => `${JSON.stringify(l)}\n`).join('');
       if (lines.length < EXPORT_PAGE) return;
     }

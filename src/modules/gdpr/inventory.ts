@@ -14,16 +14,30 @@ export function inventory(auditRetentionDays: number | null) {
         fields: ['email', 'first_name', 'last_name', 'phone'],
         purpose: 'Account identification, sign-in, security notifications',
         legal_basis: 'contract (art. 6(1)(b))',
-        retention: 'life of the account; erased or anonymised on request (DELETE /gdpr/delete, POST /gdpr/anonymize)',
+        retention:
+          'life of the account; erased or anonymised on request (DELETE /gdpr/delete, POST /gdpr/anonymize)',
         tables: ['users'],
       },
       {
         category: 'credentials',
-        fields: ['password_hash (argon2id)', 'TOTP secret (AES-256-GCM)', 'recovery codes (hashed)', 'API keys (SHA-256)', 'password reset tokens (SHA-256)'],
+        fields: [
+          'password_hash (argon2id)',
+          'TOTP secret (AES-256-GCM)',
+          'recovery codes (hashed)',
+          'API keys (SHA-256)',
+          'password reset tokens (SHA-256)',
+        ],
         purpose: 'Authentication',
         legal_basis: 'contract (art. 6(1)(b)); security (art. 32)',
         retention: 'life of the credential; reset tokens 1 hour; erased with the account',
-        tables: ['users', 'mfa_totp', 'mfa_recovery_codes', 'webauthn_credentials', 'api_keys', 'password_reset_tokens'],
+        tables: [
+          'users',
+          'mfa_totp',
+          'mfa_recovery_codes',
+          'webauthn_credentials',
+          'api_keys',
+          'password_reset_tokens',
+        ],
       },
       {
         category: 'sessions and devices',
@@ -35,12 +49,16 @@ export function inventory(auditRetentionDays: number | null) {
       },
       {
         category: 'audit trail',
-        fields: ['event, actor id, resource, time, ip_address, user_agent', 'personal values in metadata (stored apart, in audit_pii)'],
+        fields: [
+          'event, actor id, resource, time, ip_address, user_agent',
+          'personal values in metadata (stored apart, in audit_pii)',
+        ],
         purpose: 'Security and compliance evidence (SOC 2, ISO 27001 A.8.15), tamper-evident by hash chain',
         legal_basis: 'legal obligation and legitimate interest (art. 6(1)(c), 6(1)(f))',
         retention: auditRetention,
         tables: ['audit_log', 'audit_pii', 'audit_anchors'],
-        erasure: 'records are never deleted by erasure; the personal values they point to are, leaving opaque pseudonyms',
+        erasure:
+          'records are never deleted by erasure; the personal values they point to are, leaving opaque pseudonyms',
       },
       {
         category: 'network access',
@@ -60,11 +78,22 @@ export function inventory(auditRetentionDays: number | null) {
       },
     ],
     processors: [
-      { name: 'Hosting provider (PostgreSQL, Redis, compute)', purpose: 'Storage and processing', location: 'as chosen by the operator (EU by default)' },
-      { name: 'SMTP relay (SMTP_URL)', purpose: 'Reset links and security alerts', location: 'as configured by the operator' },
+      {
+        name: 'Hosting provider (PostgreSQL, Redis, compute)',
+        purpose: 'Storage and processing',
+        location: 'as chosen by the operator (EU by default)',
+      },
+      {
+        name: 'SMTP relay (SMTP_URL)',
+        purpose: 'Reset links and security alerts',
+        location: 'as configured by the operator',
+      },
     ],
     rights: [
-      { right: 'access and portability (art. 15, 20)', how: 'GET /api/v1/gdpr/export (self) or /gdpr/export/{user_id} (gdpr.manage), JSON' },
+      {
+        right: 'access and portability (art. 15, 20)',
+        how: 'GET /api/v1/gdpr/export (self) or /gdpr/export/{user_id} (gdpr.manage), JSON',
+      },
       { right: 'rectification (art. 16)', how: 'PUT /api/v1/users/me or PUT /api/v1/users/{id}' },
       { right: 'erasure (art. 17)', how: 'DELETE /api/v1/gdpr/delete (gdpr.manage)' },
       { right: 'restriction / pseudonymisation (art. 18)', how: 'POST /api/v1/gdpr/anonymize (gdpr.manage)' },

@@ -3,43 +3,113 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal, requireUser } from '../../platform/http/access.js';
 import { errorResponses } from '../../platform/http/schemas.js';
-import { AnonymizeBody, DeleteBody, ErasureResponse, ExportResponse, InventoryResponse, UserIdParams } from './schemas.js';
+import {
+  AnonymizeBody,
+  DeleteBody,
+  ErasureResponse,
+  ExportResponse,
+  InventoryResponse,
+  UserIdParams,
+} from './schemas.js';
 import * as gdpr from './service.js';
 
 export function gdprRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/export', {
-      config: { access: 'self' },
-      schema: { tags: ['gdpr'], summary: "The caller's personal data (right of access and portability)", response: { 200: ExportResponse, ...errorResponses(401, 403) } },
-    }, (req) => {
-      const p = requireUser(req);
-      return gdpr.exportUser(ctx, p.tenantId, p.userId, req.auditContext());
-    });
+    app.get(
+      '/export',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags: ['gdpr'],
+          summary: "The caller's personal data (right of access and portability)",
+          response: { 200: ExportResponse, ...errorResponses(401, 403) },
+        },
+      },
+      (req) => {
+        const p = requireUser(req);
+        return gdpr.exportUser(ctx, p.tenantId, p.userId, req.auditContext());
+      },
+    );
 
-    app.get('/export/:user_id', {
-      config: { access: 'gdpr.manage' },
-      schema: { tags: ['gdpr'], summary: "A user's personal data", params: UserIdParams, response: { 200: ExportResponse, ...errorResponses(401, 403, 404, 422) } },
-    }, (req) => gdpr.exportUser(ctx, requirePrincipal(req).tenantId, req.params.user_id, req.auditContext()));
+    app.get(
+      '/export/:user_id',
+      {
+        config: { access: 'gdpr.manage' },
+        schema: {
+          tags: ['gdpr'],
+          summary: "A user's personal data",
+          params: UserIdParams,
+          response: { 200: ExportResponse, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      (req) => gdpr.exportUser(ctx, requirePrincipal(req).tenantId, req.params.user_id, req.auditContext()),
+    );
 
-    app.delete('/delete', {
-      config: { access: 'gdpr.manage' },
-      schema: { tags: ['gdpr'], summary: 'Erase a user (right to erasure); audit records are pseudonymised, never deleted', body: DeleteBody, response: { 200: ErasureResponse, ...errorResponses(400, 401, 403, 404, 422) } },
-    }, async (req) => {
-      const data = await gdpr.eraseUser(ctx, requirePrincipal(req), req.body, 'deleted', req.auditContext());
-      return { success: true, message: req.locale === 'en' ? 'User data erased' : 'Données utilisateur effacées', data };
-    });
+    app.delete(
+      '/delete',
+      {
+        config: { access: 'gdpr.manage' },
+        schema: {
+          tags: ['gdpr'],
+          summary: 'Erase a user (right to erasure); audit records are pseudonymised, never deleted',
+          body: DeleteBody,
+          response: { 200: ErasureResponse, ...errorResponses(400, 401, 403, 404, 422) },
+        },
+      },
+      async (req) => {
+        const data = await gdpr.eraseUser(
+          ctx,
+          requirePrincipal(req),
+          req.body,
+          'deleted',
+          req.auditContext(),
+        );
+        return {
+          success: true,
+          message: req.locale === 'en' ? 'User data erased' : 'Données utilisateur effacées',
+          data,
+        };
+      },
+    );
 
-    app.post('/anonymize', {
-      config: { access: 'gdpr.manage' },
-      schema: { tags: ['gdpr'], summary: "Replace a user's personal data by a pseudonym", body: AnonymizeBody, response: { 200: ErasureResponse, ...errorResponses(400, 401, 403, 404, 422) } },
-    }, async (req) => {
-      const data = await gdpr.eraseUser(ctx, requirePrincipal(req), req.body, 'anonymized', req.auditContext());
-      return { success: true, message: req.locale === 'en' ? 'User data anonymised' : 'Données utilisateur anonymisées', data };
-    });
+    app.post(
+      '/anonymize',
+      {
+        config: { access: 'gdpr.manage' },
+        schema: {
+          tags: ['gdpr'],
+          summary: "Replace a user's personal data by a pseudonym",
+          body: AnonymizeBody,
+          response: { 200: ErasureResponse, ...errorResponses(400, 401, 403, 404, 422) },
+        },
+      },
+      async (req) => {
+        const data = await gdpr.eraseUser(
+          ctx,
+          requirePrincipal(req),
+          req.body,
+          'anonymized',
+          req.auditContext(),
+        );
+        return {
+          success: true,
+          message: req.locale === 'en' ? 'User data anonymised' : 'Données utilisateur anonymisées',
+          data,
+        };
+      },
+    );
 
-    app.get('/inventory', {
-      config: { access: 'self' },
-      schema: { tags: ['gdpr'], summary: 'Record of processing: categories, purposes, retention, legal basis, processors, rights', response: { 200: InventoryResponse, ...errorResponses(401) } },
-    }, (req) => gdpr.tenantInventory(ctx, requirePrincipal(req).tenantId));
+    app.get(
+      '/inventory',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags: ['gdpr'],
+          summary: 'Record of processing: categories, purposes, retention, legal basis, processors, rights',
+          response: { 200: InventoryResponse, ...errorResponses(401) },
+        },
+      },
+      (req) => gdpr.tenantInventory(ctx, requirePrincipal(req).tenantId),
+    );
   };
 }

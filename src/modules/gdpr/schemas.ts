@@ -3,7 +3,10 @@ import { IntId, Nullable } from '../../platform/http/schemas.js';
 import { AuditRecord } from '../audit/schemas.js';
 
 const Reason = Type.String({ minLength: 10, maxLength: 500 });
-export const DeleteBody = Type.Object({ user_id: IntId, reason: Reason, confirm: Type.Literal(true) }, { additionalProperties: false });
+export const DeleteBody = Type.Object(
+  { user_id: IntId, reason: Reason, confirm: Type.Literal(true) },
+  { additionalProperties: false },
+);
 export const AnonymizeBody = Type.Object({ user_id: IntId, reason: Reason }, { additionalProperties: false });
 export const UserIdParams = Type.Object({ user_id: IntId });
 
@@ -47,7 +50,9 @@ export const ExportResponse = Type.Object(
     sessions: Type.Array(Session),
     audit_events: Type.Array(AuditRecord),
     audit_events_truncated: Type.Boolean(),
-    password_reset_requests: Type.Array(Type.Object({ created_at: Type.String(), expires_at: Type.String(), used_at: Nullable(Type.String()) })),
+    password_reset_requests: Type.Array(
+      Type.Object({ created_at: Type.String(), expires_at: Type.String(), used_at: Nullable(Type.String()) }),
+    ),
     identities: Type.Array(Type.Unknown()),
   },
   { additionalProperties: true },

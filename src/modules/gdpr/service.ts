@@ -10,7 +10,7 @@ import { and, desc, eq, or, sql } from 'drizzle-orm';
 import { collectRefs, erasePii, lookupPii, rehydrate } from '../../platform/audit/pii.js';
 import { recordLine } from '../../platform/audit/retention.js';
 import { auditLog } from '../../platform/audit/tables.js';
-import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { badRequest, notFound } from '../../platform/http/errors.js';
@@ -27,12 +27,24 @@ import { users } from '../users/tables.js';
 import { inventory } from './inventory.js';
 
 registerMessages({
-  CANNOT_ERASE_SELF: { fr: 'Vous ne pouvez pas effacer votre propre compte', en: 'You cannot erase your own account' },
+  CANNOT_ERASE_SELF: {
+    fr: 'Vous ne pouvez pas effacer votre propre compte',
+    en: 'You cannot erase your own account',
+  },
 });
 
 /** Audit events in an export: the newest ones, enough for any real account; the cap keeps the response bounded. */
 export const EXPORT_AUDIT_LIMIT = 5000;
-const CORE_SECTIONS = new Set(['exported_at', 'tenant_id', 'user', 'sessions', 'audit_events', 'audit_events_truncated', 'password_reset_requests', 'identities']);
+const CORE_SECTIONS = new Set([
+  'exported_at',
+  'tenant_id',
+  'user',
+  'sessions',
+  'audit_events',
+  'audit_events_truncated',
+  'password_reset_requests',
+  'identities',
+]);
 
 /** Stable, non-reversible name of a user for records and anonymised rows: the same user always gets the same one. */
 export function pseudonymFor(ctx: AppContext, tenantId: number, userId: number): string {
@@ -50,14 +62,22 @@ export async function exportUser(ctx: AppContext, tenantId: number, userId: numb
     const events = await tx
       .select()
       .from(auditLog)
-      .where(and(
-        eq(auditLog.tenantId, tenantId),
-        or(and(eq(auditLog.actorType, 'user'), eq(auditLog.actorId, uid)), and(eq(auditLog.resourceType, 'user'), eq(auditLog.resourceId, uid))),
-      ))
+      .where(
+        and(
+          eq(auditLog.tenantId, tenantId),
+          or(
+            and(eq(auditLog.actorType, 'user'), eq(auditLog.actorId, uid)),
+            and(eq(auditLog.resourceType, 'user'), eq(auditLog.resourceId, uid)),
+          ),
+        ),
+      )
       .orderBy(desc(auditLog.id))
       .limit(EXPORT_AUDIT_LIMIT + 1);
     // Only this user's own values are put back: an admin's events may point at other people's data.
-    const values = await lookupPii(tx, tenantId, collectRefs(events.map((e) => e.metadata)), { userId, email: user.email });
+    const values = await lookupPii(tx, tenantId, collectRefs(events.map((e) => e.metadata)), {
+      userId,
+      email: user.email,
+    });
     const resets = await tx
       .select()
       .from(passwordResetTokens)
@@ -66,10 +86,16 @@ export async function exportUser(ctx: AppContext, tenantId: number, userId: numb
       .limit(100);
     const modules: Record<string, unknown> = {};
     for (const hook of ctx.hooks.gdprExport) {
-      const key = CORE_SECTIONS.has(hook.name) && hook.name !== 'identities' ? `module_${hook.name}` : hook.name;
+      const key =
+        CORE_SECTIONS.has(hook.name) && hook.name !== 'identities' ? `module_${hook.name}` : hook.name;
       modules[key] = await hook.collect(tx, tenantId, userId);
     }
-    await writeAudit(tx, tenantId, audit, { eventType: 'gdpr.exported', resourceType: 'user', resourceId: userId, metadata: { sections: Object.keys(modules) } });
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'gdpr.exported',
+      resourceType: 'user',
+      resourceId: userId,
+      metadata: { sections: Object.keys(modules) },
+    });
     return {
       exported_at: new Date().toISOString(),
       tenant_id: tenantId,
@@ -107,7 +133,11 @@ export async function exportUser(ctx: AppContext, tenantId: number, userId: numb
         return { ...line, metadata: rehydrate(line.metadata, values) };
       }),
       audit_events_truncated: events.length > EXPORT_AUDIT_LIMIT,
-      password_reset_requests: resets.map((r) => ({ created_at: r.createdAt.toISOString(), expires_at: r.expiresAt.toISOString(), used_at: iso(r.usedAt) })),
+      password_reset_requests: resets.map((r) => ({
+        created_at: r.createdAt.toISOString(),
+        expires_at: r.expiresAt.toISOString(),
+        used_at: iso(r.usedAt),
+      })),
       // No identity-provider links exist yet (social/SSO); a module that adds them exports under this name.
       identities: [] as unknown[],
       ...modules,
@@ -130,28 +160,48 @@ export async function eraseUser(
   const pseudonym = pseudonymFor(ctx, tenantId, userId);
   const result = await ctx.database.withTenant(tenantId, async (tx) => {
     // The row lock serialises concurrent erasures of one user: the later ones find it gone (404).
-    const [user] = await tx.select().from(users).where(and(eq(users.tenantId, tenantId), eq(users.id, userId))).for('update');
+    const [user] = await tx
+      .select()
+      .from(users)
+      .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)))
+      .for('update');
     if (!user) throw notFound('user');
-    const revoked = await sessionsRepo.revokeSessions(tx, tenantId, { userId }, mode === 'deleted' ? 'gdpr_erasure' : 'gdpr_anonymization');
+    const revoked = await sessionsRepo.revokeSessions(
+      tx,
+      tenantId,
+      { userId },
+      mode === 'deleted' ? 'gdpr_erasure' : 'gdpr_anonymization',
+    );
     const moduleNames: string[] = [];
     for (const hook of ctx.hooks.gdprErase) {
       await hook.erase(tx, tenantId, userId);
       moduleNames.push(hook.name);
     }
     const erasedValues = await erasePii(tx, tenantId, userId, [user.email]);
-    await tx.delete(passwordResetTokens).where(and(eq(passwordResetTokens.tenantId, tenantId), eq(passwordResetTokens.userId, userId)));
+    await tx
+      .delete(passwordResetTokens)
+      .where(and(eq(passwordResetTokens.tenantId, tenantId), eq(passwordResetTokens.userId, userId)));
     if (mode === 'deleted') {
       await deleteOrScrub(tx, tenantId, userId, pseudonym);
     } else {
       await scrubUser(tx, tenantId, userId, pseudonym);
       // Sessions stay as history of use, without what identifies a person's network or browser.
-      await tx.update(sessions).set({ ipAddress: null, userAgent: null }).where(and(eq(sessions.tenantId, tenantId), eq(sessions.userId, userId)));
+      await tx
+        .update(sessions)
+        .set({ ipAddress: null, userAgent: null })
+        .where(and(eq(sessions.tenantId, tenantId), eq(sessions.userId, userId)));
     }
     await writeAudit(tx, tenantId, audit, {
       eventType: mode === 'deleted' ? 'gdpr.erased' : 'gdpr.anonymized',
       resourceType: 'user',
       resourceId: userId,
-      metadata: { reason: body.reason, pseudonym, sessions_revoked: revoked.length, audit_values_erased: erasedValues, modules: moduleNames },
+      metadata: {
+        reason: body.reason,
+        pseudonym,
+        sessions_revoked: revoked.length,
+        audit_values_erased: erasedValues,
+        modules: moduleNames,
+      },
     });
     return { revoked, erasedValues, moduleNames, email: user.email };
   });
@@ -192,7 +242,14 @@ async function scrubUser(tx: Tx, tenantId: number, userId: number, pseudonym: st
  * personal field survives either way.
  */
 async function deleteOrScrub(tx: Tx, tenantId: number, userId: number, pseudonym: string) {
-  await tx.delete(refreshTokens).where(and(eq(refreshTokens.tenantId, tenantId), sql`${refreshTokens.sessionId} in (select id from sessions where tenant_id = ${tenantId} and user_id = ${userId})`));
+  await tx
+    .delete(refreshTokens)
+    .where(
+      and(
+        eq(refreshTokens.tenantId, tenantId),
+        sql`${refreshTokens.sessionId} in (select id from sessions where tenant_id = ${tenantId} and user_id = ${userId})`,
+      ),
+    );
   await tx.delete(sessions).where(and(eq(sessions.tenantId, tenantId), eq(sessions.userId, userId)));
   try {
     await tx.transaction(async (sp) => {

@@ -1,9 +1,13 @@
 /** Password reset tokens: SQL only, the tenant in every WHERE. */
 import { and, count, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { passwordResetTokens, type PasswordResetTokenRow } from './tables.js';
+import { type PasswordResetTokenRow, passwordResetTokens } from './tables.js';
 
-export async function insertToken(tx: Executor, tenantId: number, v: { userId: number; tokenHash: string; expiresAt: Date }): Promise<void> {
+export async function insertToken(
+  tx: Executor,
+  tenantId: number,
+  v: { userId: number; tokenHash: string; expiresAt: Date },
+): Promise<void> {
   await tx.insert(passwordResetTokens).values({ tenantId, ...v });
 }
 
@@ -12,18 +16,40 @@ export async function expirePending(tx: Executor, tenantId: number, userId: numb
   await tx
     .update(passwordResetTokens)
     .set({ expiresAt: sql`least(${passwordResetTokens.expiresAt}, now())` })
-    .where(and(eq(passwordResetTokens.tenantId, tenantId), eq(passwordResetTokens.userId, userId), isNull(passwordResetTokens.usedAt), gt(passwordResetTokens.expiresAt, sql`now()`)));
+    .where(
+      and(
+        eq(passwordResetTokens.tenantId, tenantId),
+        eq(passwordResetTokens.userId, userId),
+        isNull(passwordResetTokens.usedAt),
+        gt(passwordResetTokens.expiresAt, sql`now()`),
+      ),
+    );
 }
 
-export async function countRecent(tx: Executor, tenantId: number, userId: number, since: Date): Promise<number> {
+export async function countRecent(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  since: Date,
+): Promise<number> {
   const rows = await tx
     .select({ n: count() })
     .from(passwordResetTokens)
-    .where(and(eq(passwordResetTokens.tenantId, tenantId), eq(passwordResetTokens.userId, userId), gt(passwordResetTokens.createdAt, since)));
+    .where(
+      and(
+        eq(passwordResetTokens.tenantId, tenantId),
+        eq(passwordResetTokens.userId, userId),
+        gt(passwordResetTokens.createdAt, since),
+      ),
+    );
   return Number(rows[0]?.n ?? 0);
 }
 
-export async function findByHash(tx: Executor, tenantId: number, tokenHash: string): Promise<PasswordResetTokenRow | null> {
+export async function findByHash(
+  tx: Executor,
+  tenantId: number,
+  tokenHash: string,
+): Promise<PasswordResetTokenRow | null> {
   const rows = await tx
     .select()
     .from(passwordResetTokens)
@@ -36,16 +62,22 @@ export async function findByHash(tx: Executor, tenantId: number, tokenHash: stri
  * Marks the token used only if it is still unused and unexpired. The row lock makes concurrent confirmations
  * of one token give exactly one winner.
  */
-export async function claim(tx: Executor, tenantId: number, tokenHash: string): Promise<{ id: string; userId: number } | null> {
+export async function claim(
+  tx: Executor,
+  tenantId: number,
+  tokenHash: string,
+): Promise<{ id: string; userId: number } | null> {
   const rows = await tx
     .update(passwordResetTokens)
     .set({ usedAt: sql`now()` })
-    .where(and(
-      eq(passwordResetTokens.tenantId, tenantId),
-      eq(passwordResetTokens.tokenHash, tokenHash),
-      isNull(passwordResetTokens.usedAt),
-      gt(passwordResetTokens.expiresAt, sql`now()`),
-    ))
+    .where(
+      and(
+        eq(passwordResetTokens.tenantId, tenantId),
+        eq(passwordResetTokens.tokenHash, tokenHash),
+        isNull(passwordResetTokens.usedAt),
+        gt(passwordResetTokens.expiresAt, sql`now()`),
+      ),
+    )
     .returning({ id: passwordResetTokens.id, userId: passwordResetTokens.userId });
   return rows[0] ?? null;
 }

@@ -14,37 +14,83 @@ export function passwordResetRoutes(ctx: AppContext): FastifyPluginAsyncTypebox 
     // Requests still being processed (token, mail) finish before the app closes.
     app.addHook('onClose', async () => drainBackground(ctx));
 
-    app.post('/request', {
-      config: { access: 'public', rateLimit: { bucket: 'passwordReset' } },
-      schema: { tags: ['password-reset'], summary: 'Mail a reset link (same answer whether the address exists or not)', headers: tenantHeader, body: RequestBody, response: { 200: SuccessNoData, ...errorResponses(400, 422, 429) } },
-    }, async (req) => {
-      await reset.requestReset(ctx, req.headers['x-tenant-id'], req.body.email, req.auditContext());
-      return {
-        success: true,
-        message: req.locale === 'en'
-          ? 'If an account exists for this address, a reset link has been sent'
-          : 'Si un compte existe pour cette adresse, un lien de réinitialisation a été envoyé',
-        data: null,
-      };
-    });
+    app.post(
+      '/request',
+      {
+        config: { access: 'public', rateLimit: { bucket: 'passwordReset' } },
+        schema: {
+          tags: ['password-reset'],
+          summary: 'Mail a reset link (same answer whether the address exists or not)',
+          headers: tenantHeader,
+          body: RequestBody,
+          response: { 200: SuccessNoData, ...errorResponses(400, 422, 429) },
+        },
+      },
+      async (req) => {
+        await reset.requestReset(ctx, req.headers['x-tenant-id'], req.body.email, req.auditContext());
+        return {
+          success: true,
+          message:
+            req.locale === 'en'
+              ? 'If an account exists for this address, a reset link has been sent'
+              : 'Si un compte existe pour cette adresse, un lien de réinitialisation a été envoyé',
+          data: null,
+        };
+      },
+    );
 
-    app.get('/validate/:token', {
-      // The token is in the URL: keep this route's request lines (info level) out of the logs.
-      logLevel: 'warn',
-      config: { access: 'public', rateLimit: { bucket: 'passwordReset' } },
-      schema: { tags: ['password-reset'], summary: 'Is this reset token still usable?', params: TokenParams, response: { 200: ValidateResponse, ...errorResponses(422, 429) } },
-    }, async (req) => {
-      const data = await reset.validateToken(ctx, req.params.token);
-      const en = req.locale === 'en';
-      return { success: true, message: data.valid ? (en ? 'Valid token' : 'Jeton valide') : en ? 'Invalid token' : 'Jeton invalide', data };
-    });
+    app.get(
+      '/validate/:token',
+      {
+        // The token is in the URL: keep this route's request lines (info level) out of the logs.
+        logLevel: 'warn',
+        config: { access: 'public', rateLimit: { bucket: 'passwordReset' } },
+        schema: {
+          tags: ['password-reset'],
+          summary: 'Is this reset token still usable?',
+          params: TokenParams,
+          response: { 200: ValidateResponse, ...errorResponses(422, 429) },
+        },
+      },
+      async (req) => {
+        const data = await reset.validateToken(ctx, req.params.token);
+        const en = req.locale === 'en';
+        return {
+          success: true,
+          message: data.valid
+            ? en
+              ? 'Valid token'
+              : 'Jeton valide'
+            : en
+              ? 'Invalid token'
+              : 'Jeton invalide',
+          data,
+        };
+      },
+    );
 
-    app.post('/confirm', {
-      config: { access: 'public', rateLimit: { bucket: 'passwordReset' } },
-      schema: { tags: ['password-reset'], summary: 'Set a new password with a reset token; ends every session', body: ConfirmBody, response: { 200: SuccessEnvelope(Type.Object({ sessions_ended: Type.Integer() })), ...errorResponses(400, 422, 429) } },
-    }, async (req) => {
-      const ended = await reset.confirmReset(ctx, req.body, req.auditContext());
-      return { success: true, message: req.locale === 'en' ? 'Password reset' : 'Mot de passe réinitialisé', data: { sessions_ended: ended } };
-    });
+    app.post(
+      '/confirm',
+      {
+        config: { access: 'public', rateLimit: { bucket: 'passwordReset' } },
+        schema: {
+          tags: ['password-reset'],
+          summary: 'Set a new password with a reset token; ends every session',
+          body: ConfirmBody,
+          response: {
+            200: SuccessEnvelope(Type.Object({ sessions_ended: Type.Integer() })),
+            ...errorResponses(400, 422, 429),
+          },
+        },
+      },
+      async (req) => {
+        const ended = await reset.confirmReset(ctx, req.body, req.auditContext());
+        return {
+          success: true,
+          message: req.locale === 'en' ? 'Password reset' : 'Mot de passe réinitialisé',
+          data: { sessions_ended: ended },
+        };
+      },
+    );
   };
 }

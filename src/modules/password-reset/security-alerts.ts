@@ -20,7 +20,13 @@ export function installSecurityAlerts(ctx: AppContext): void {
       return r.rows.length > 0;
     });
     if (seen) return;
-    const mail = newSignInMail(e.email, { at: new Date(), ip: e.ip, deviceType: e.deviceType, browser: e.browser, os: e.os });
+    const mail = newSignInMail(e.email, {
+      at: new Date(),
+      ip: e.ip,
+      deviceType: e.deviceType,
+      browser: e.browser,
+      os: e.os,
+    });
     runInBackground(ctx, 'new sign-in alert mail', () => ctx.mailer.send(mail));
   });
 }

@@ -6,14 +6,14 @@
  * /request answers before it does anything that depends on the address: the lookup, the token and the mail
  * happen in the background, so known and unknown addresses get the same answer in the same time.
  */
-import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
 import { badRequest } from '../../platform/http/errors.js';
 import { runInBackground } from '../../platform/mail/background.js';
 import { passwordChangedMail, passwordResetMail } from '../../platform/mail/templates.js';
-import { assertStrongPassword } from '../auth/service.js';
 import { clearLoginAttempts } from '../auth/lockout.js';
+import { assertStrongPassword } from '../auth/service.js';
 import * as sessionsRepo from '../sessions/repository.js';
 import { publishRevocations } from '../sessions/service.js';
 import { findTenantById } from '../tenants/repository.js';
@@ -38,18 +38,31 @@ export function parseToken(raw: string): { tenantId: number; hash: string } | nu
   return { tenantId: Number(m[1]), hash: sha256Hex(raw) };
 }
 
-export async function requestReset(ctx: AppContext, tenantHeader: string | string[] | undefined, email: string, audit: AuditContext): Promise<void> {
+export async function requestReset(
+  ctx: AppContext,
+  tenantHeader: string | string[] | undefined,
+  email: string,
+  audit: AuditContext,
+): Promise<void> {
   const tenant = await resolveTenantHeader(ctx, tenantHeader);
   if (!tenant) return;
   runInBackground(ctx, 'password reset request', () => issueToken(ctx, tenant, email.toLowerCase(), audit));
 }
 
-async function issueToken(ctx: AppContext, tenant: TenantRow, email: string, audit: AuditContext): Promise<void> {
+async function issueToken(
+  ctx: AppContext,
+  tenant: TenantRow,
+  email: string,
+  audit: AuditContext,
+): Promise<void> {
   const raw = `${tenant.id}.${randomToken(32)}`;
   const user = await ctx.database.withTenant(tenant.id, async (tx) => {
     const u = await findUserByEmail(tx, tenant.id, email);
     const refused = !u ? 'unknown_email' : !u.isActive ? 'inactive' : null;
-    const throttled = u && !refused && (await repo.countRecent(tx, tenant.id, u.id, new Date(Date.now() - 3600_000))) >= MAX_REQUESTS_PER_HOUR;
+    const throttled =
+      u &&
+      !refused &&
+      (await repo.countRecent(tx, tenant.id, u.id, new Date(Date.now() - 3600_000))) >= MAX_REQUESTS_PER_HOUR;
     if (refused || throttled) {
       await writeAudit(tx, tenant.id, audit, {
         eventType: 'password_reset.requested',
@@ -76,7 +89,9 @@ async function issueToken(ctx: AppContext, tenant: TenantRow, email: string, aud
   await ctx.mailer.send(passwordResetMail(user.email, link, RESET_TTL_SECONDS / 60));
 }
 
-type Inspection = { ok: true; tenant: TenantRow; user: UserRow; tokenHash: string } | { ok: false; reason: InvalidReason };
+type Inspection =
+  | { ok: true; tenant: TenantRow; user: UserRow; tokenHash: string }
+  | { ok: false; reason: InvalidReason };
 
 async function inspect(ctx: AppContext, raw: string): Promise<Inspection> {
   const parsed = parseToken(raw);
@@ -90,17 +105,24 @@ async function inspect(ctx: AppContext, raw: string): Promise<Inspection> {
     // Sequential: a transaction's connection runs one query at a time.
     const tenant = await findTenantById(tx, tenantId);
     const user = await findUserById(tx, tenantId, row.userId);
-    if (!tenant || tenant.status !== 'active' || !user || !user.isActive) return { ok: false, reason: 'INVALID_TOKEN' };
+    if (tenant?.status !== 'active' || !user?.isActive) return { ok: false, reason: 'INVALID_TOKEN' };
     return { ok: true, tenant, user, tokenHash: hash };
   });
 }
 
-export async function validateToken(ctx: AppContext, raw: string): Promise<{ valid: boolean; reason?: InvalidReason }> {
+export async function validateToken(
+  ctx: AppContext,
+  raw: string,
+): Promise<{ valid: boolean; reason?: InvalidReason }> {
   const r = await inspect(ctx, raw);
   return r.ok ? { valid: true } : { valid: false, reason: r.reason };
 }
 
-export async function confirmReset(ctx: AppContext, body: { token: string; new_password: string }, audit: AuditContext): Promise<number> {
+export async function confirmReset(
+  ctx: AppContext,
+  body: { token: string; new_password: string },
+  audit: AuditContext,
+): Promise<number> {
   const state = await inspect(ctx, body.token);
   if (!state.ok) throw badRequest(state.reason);
   const { tenant, user, tokenHash } = state;
@@ -124,6 +146,8 @@ export async function confirmReset(ctx: AppContext, body: { token: string; new_p
   await publishRevocations(ctx, revoked);
   // Whoever locked the account out by guessing is not a reason to keep its owner out after a reset.
   await clearLoginAttempts(ctx, tenant.id, user.email);
-  runInBackground(ctx, 'password-changed mail', () => ctx.mailer.send(passwordChangedMail(user.email, new Date(), 'reset')));
+  runInBackground(ctx, 'password-changed mail', () =>
+    ctx.mailer.send(passwordChangedMail(user.email, new Date(), 'reset')),
+  );
   return revoked.length;
 }

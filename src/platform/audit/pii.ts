@@ -31,7 +31,10 @@ function kindOf(key: string): string {
 }
 
 /** Replaces every string under a personal key by a fresh reference; returns the new metadata and the values. */
-export function extractPii(metadata: Record<string, unknown>): { metadata: Record<string, unknown>; items: PiiItem[] } {
+export function extractPii(metadata: Record<string, unknown>): {
+  metadata: Record<string, unknown>;
+  items: PiiItem[];
+} {
   const items: PiiItem[] = [];
   const replaceAll = (value: unknown, kind: string): unknown => {
     if (typeof value === 'string') {
@@ -58,7 +61,12 @@ export function extractPii(metadata: Record<string, unknown>): { metadata: Recor
   return { metadata: walk(metadata) as Record<string, unknown>, items };
 }
 
-export async function storePii(tx: Executor, tenantId: number, subjectUserId: number | null, items: PiiItem[]): Promise<void> {
+export async function storePii(
+  tx: Executor,
+  tenantId: number,
+  subjectUserId: number | null,
+  items: PiiItem[],
+): Promise<void> {
   if (items.length === 0) return;
   await tx.execute(sql`
     insert into audit_pii (tenant_id, ref, subject_user_id, kind, value)
@@ -82,7 +90,8 @@ export function rehydrate<T>(value: T, values: ReadonlyMap<string, string>): T {
   const walk = (v: unknown): unknown => {
     if (isPiiRef(v)) return values.get(v) ?? v;
     if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
   return walk(value) as T;
@@ -110,7 +119,12 @@ export async function lookupPii(
 }
 
 /** GDPR erasure: removes every personal value the audit trail holds about a user. Returns the rows deleted. */
-export async function erasePii(tx: Executor, tenantId: number, userId: number, emails: string[]): Promise<number> {
+export async function erasePii(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  emails: string[],
+): Promise<number> {
   const lowered = JSON.stringify(emails.map((e) => e.toLowerCase()));
   const r = await tx.execute<{ ref: string }>(sql`
     delete from audit_pii

@@ -8,7 +8,7 @@ import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { auditLog, type AuditRow } from './tables.js';
+import { type AuditRow, auditLog } from './tables.js';
 import { verifyChain } from './verify.js';
 
 export interface PruneResult {
@@ -61,11 +61,18 @@ export function recordLine(r: AuditRow): RecordLine {
   };
 }
 
-export async function pruneTenant(database: Database, tenantId: number, opts: { cutoff: Date; dir: string }): Promise<PruneResult> {
+export async function pruneTenant(
+  database: Database,
+  tenantId: number,
+  opts: { cutoff: Date; dir: string },
+): Promise<PruneResult> {
   const none = { tenantId, pruned: 0, throughSeq: null, archive: null };
   // Never prune (and so hide) a prefix that does not verify.
   const check = await verifyChain(database, tenantId);
-  if (!check.valid) throw new Error(`tenant ${tenantId}: audit chain does not verify (${check.reason} at ${check.first_invalid_id ?? 'head'}); not pruning`);
+  if (!check.valid)
+    throw new Error(
+      `tenant ${tenantId}: audit chain does not verify (${check.reason} at ${check.first_invalid_id ?? 'head'}); not pruning`,
+    );
   const bounds = await database.withTenant(tenantId, async (tx) => {
     const r = await tx.execute<{ through: string | null; from: string | null }>(sql`
       select (select max(seq) from audit_log where tenant_id = ${tenantId} and created_at < ${opts.cutoff.toISOString()}::timestamptz)::text as through,
@@ -84,9 +91,12 @@ export async function pruneTenant(database: Database, tenantId: number, opts: { 
     let last = from - 1;
     for (;;) {
       const rows = await database.withTenant(tenantId, (tx) =>
-        tx.select().from(auditLog)
+        tx
+          .select()
+          .from(auditLog)
           .where(and(eq(auditLog.tenantId, tenantId), gt(auditLog.seq, last), lte(auditLog.seq, through)))
-          .orderBy(asc(auditLog.seq)).limit(1000),
+          .orderBy(asc(auditLog.seq))
+          .limit(1000),
       );
       if (rows.length === 0) break;
       await fh.write(rows.map((r) => `${JSON.stringify(recordLine(r))}\n`).join(''));
@@ -97,14 +107,18 @@ export async function pruneTenant(database: Database, tenantId: number, opts: { 
     await fh.close();
   }
   const pruned = await database.withSystem(async (tx) => {
-    const r = await tx.execute<{ n: string }>(sql`select audit_prune(${tenantId}, ${through}, ${path.basename(file)})::text as n`);
+    const r = await tx.execute<{ n: string }>(
+      sql`select audit_prune(${tenantId}, ${through}, ${path.basename(file)})::text as n`,
+    );
     return Number(r.rows[0]!.n);
   });
   return { tenantId, pruned, throughSeq: through, archive: file };
 }
 
 /** Tenants whose settings set audit_retention_days, with that number (cross-tenant by nature: system). */
-export async function tenantsWithRetention(database: Database): Promise<{ tenantId: number; days: number }[]> {
+export async function tenantsWithRetention(
+  database: Database,
+): Promise<{ tenantId: number; days: number }[]> {
   return database.withSystem(async (tx) => {
     const r = await tx.execute<{ id: number; days: string }>(sql`
       select id, settings->>'audit_retention_days' as days from tenants

@@ -7,7 +7,7 @@
 import { and, asc, desc, eq, gt, lte } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { GENESIS_HASH, recordHash } from './hash-chain.js';
-import { auditAnchors, auditChainHeads, auditLog, type AuditRow } from './tables.js';
+import { type AuditRow, auditAnchors, auditChainHeads, auditLog } from './tables.js';
 
 export interface VerifyResult {
   valid: boolean;
@@ -21,9 +21,17 @@ export interface VerifyResult {
 
 const PAGE = 1000;
 
-export async function verifyChain(database: Database, tenantId: number, pageSize = PAGE): Promise<VerifyResult> {
+export async function verifyChain(
+  database: Database,
+  tenantId: number,
+  pageSize = PAGE,
+): Promise<VerifyResult> {
   const start = await database.withTenant(tenantId, async (tx) => {
-    const [head] = await tx.select().from(auditChainHeads).where(eq(auditChainHeads.tenantId, tenantId)).limit(1);
+    const [head] = await tx
+      .select()
+      .from(auditChainHeads)
+      .where(eq(auditChainHeads.tenantId, tenantId))
+      .limit(1);
     const [anchor] = await tx
       .select()
       .from(auditAnchors)
@@ -32,7 +40,9 @@ export async function verifyChain(database: Database, tenantId: number, pageSize
       .limit(1);
     return { head, anchor };
   });
-  const base = start.anchor ? { seq: start.anchor.prunedThroughSeq, hash: start.anchor.lastHashPruned } : { seq: 0, hash: GENESIS_HASH };
+  const base = start.anchor
+    ? { seq: start.anchor.prunedThroughSeq, hash: start.anchor.lastHashPruned }
+    : { seq: 0, hash: GENESIS_HASH };
   const headSeq = start.head?.lastSeq ?? 0;
   let prev = base.hash;
   let expected = base.seq + 1;
@@ -51,7 +61,9 @@ export async function verifyChain(database: Database, tenantId: number, pageSize
       tx
         .select()
         .from(auditLog)
-        .where(and(eq(auditLog.tenantId, tenantId), gt(auditLog.seq, expected - 1), lte(auditLog.seq, headSeq)))
+        .where(
+          and(eq(auditLog.tenantId, tenantId), gt(auditLog.seq, expected - 1), lte(auditLog.seq, headSeq)),
+        )
         .orderBy(asc(auditLog.seq))
         .limit(pageSize),
     );
@@ -66,6 +78,7 @@ export async function verifyChain(database: Database, tenantId: number, pageSize
     }
   }
   // The tail: records deleted after the last one we saw leave the head pointing at a hash nobody carries.
-  if (start.head && (expected - 1 !== headSeq || prev !== start.head.lastHash)) return fail(null, 'head_mismatch');
+  if (start.head && (expected - 1 !== headSeq || prev !== start.head.lastHash))
+    return fail(null, 'head_mismatch');
   return { valid: true, checked, ...anchored };
 }

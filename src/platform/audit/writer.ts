@@ -90,8 +90,14 @@ export async function writeAudit(
 }
 
 /** Whose personal data the record's values are: the user it is about, else the user who acted. */
-function piiSubject(f: { resourceType: string | null; resourceId: string | null; actorType: string; actorId: string | null }): number | null {
-  const asId = (v: string | null) => (v !== null && /^\d{1,10}$/.test(v) && Number(v) <= 2_147_483_647 ? Number(v) : null);
+function piiSubject(f: {
+  resourceType: string | null;
+  resourceId: string | null;
+  actorType: string;
+  actorId: string | null;
+}): number | null {
+  const asId = (v: string | null) =>
+    v !== null && /^\d{1,10}$/.test(v) && Number(v) <= 2_147_483_647 ? Number(v) : null;
   if (f.resourceType === 'user') return asId(f.resourceId);
   return f.actorType === 'user' ? asId(f.actorId) : null;
 }

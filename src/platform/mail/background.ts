@@ -9,11 +9,14 @@ const pending = new WeakMap<AppContext, Set<Promise<unknown>>>();
 
 export function runInBackground(ctx: AppContext, what: string, task: () => Promise<unknown>): void {
   let set = pending.get(ctx);
-  if (!set) pending.set(ctx, (set = new Set()));
+  if (!set) {
+    set = new Set();
+    pending.set(ctx, set);
+  }
   const p: Promise<unknown> = Promise.resolve()
     .then(task)
     .catch((err) => ctx.log.warn({ err }, `${what} failed`))
-    .finally(() => set.delete(p));
+    .finally(() => set?.delete(p));
   set.add(p);
 }
 

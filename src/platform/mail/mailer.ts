@@ -2,12 +2,16 @@
  * Outgoing mail: SMTP through nodemailer when SMTP_URL is set; otherwise (dev/test) the mail is written to the
  * log, so reset links can be followed locally. In prod without SMTP_URL mail is dropped with a warning.
  */
-import nodemailer from 'nodemailer';
+
 import type { FastifyBaseLogger } from 'fastify';
+import nodemailer from 'nodemailer';
 import type { Config } from '../../config.js';
 import type { Mail, Mailer } from '../context.js';
 
-export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'env'>, log: FastifyBaseLogger): Mailer {
+export function createMailer(
+  config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'env'>,
+  log: FastifyBaseLogger,
+): Mailer {
   if (config.smtpUrl) {
     // Bounded waits: a dead relay must fail a send in seconds, not hold it (and its caller) for minutes.
     const transport = nodemailer.createTransport({
@@ -18,13 +22,19 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'env'
     } as Parameters<typeof nodemailer.createTransport>[0]);
     return {
       async send(mail: Mail) {
-        await transport.sendMail({ from: config.mailFrom, to: mail.to, subject: mail.subject, text: mail.text });
+        await transport.sendMail({
+          from: config.mailFrom,
+          to: mail.to,
+          subject: mail.subject,
+          text: mail.text,
+        });
       },
     };
   }
   return {
     async send(mail: Mail) {
-      if (config.env === 'prod') log.warn({ to: mail.to, subject: mail.subject }, 'SMTP_URL is not set: mail dropped');
+      if (config.env === 'prod')
+        log.warn({ to: mail.to, subject: mail.subject }, 'SMTP_URL is not set: mail dropped');
       // Dev only: the text holds reset links, which is the point of logging it (follow them locally).
       else log.info({ mail }, 'mail (SMTP_URL not set, logged instead of sent)');
     },

@@ -16,27 +16,28 @@ export function passwordResetMail(to: string, link: string, validMinutes: number
   return {
     to,
     subject: 'MassaCorp : réinitialisation du mot de passe / password reset',
-    text: [
-      'Bonjour,',
-      '',
-      'Une réinitialisation du mot de passe de votre compte MassaCorp a été demandée.',
-      `Pour choisir un nouveau mot de passe, ouvrez ce lien (valable ${validMinutes} minutes, une seule fois) :`,
-      '',
-      link,
-      '',
-      "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe reste inchangé.",
-      '',
-      '---',
-      '',
-      'Hello,',
-      '',
-      'Someone asked to reset the password of your MassaCorp account.',
-      `To choose a new password, open this link (valid for ${validMinutes} minutes, once):`,
-      '',
-      link,
-      '',
-      'If this was not you, ignore this message: your password has not changed.',
-    ].join('\n') + SIGNATURE,
+    text:
+      [
+        'Bonjour,',
+        '',
+        'Une réinitialisation du mot de passe de votre compte MassaCorp a été demandée.',
+        `Pour choisir un nouveau mot de passe, ouvrez ce lien (valable ${validMinutes} minutes, une seule fois) :`,
+        '',
+        link,
+        '',
+        "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe reste inchangé.",
+        '',
+        '---',
+        '',
+        'Hello,',
+        '',
+        'Someone asked to reset the password of your MassaCorp account.',
+        `To choose a new password, open this link (valid for ${validMinutes} minutes, once):`,
+        '',
+        link,
+        '',
+        'If this was not you, ignore this message: your password has not changed.',
+      ].join('\n') + SIGNATURE,
   };
 }
 
@@ -46,22 +47,23 @@ export function passwordChangedMail(to: string, at: Date, how: 'change' | 'reset
   return {
     to,
     subject: 'MassaCorp : mot de passe modifié / password changed',
-    text: [
-      'Bonjour,',
-      '',
-      `Le mot de passe de votre compte MassaCorp (${to}) ${fr} le ${when(at)}.`,
-      how === 'reset' ? 'Toutes vos sessions ont été fermées.' : 'Vos autres sessions ont été fermées.',
-      "Si vous n'êtes pas à l'origine de ce changement, réinitialisez votre mot de passe et prévenez",
-      'immédiatement votre administrateur.',
-      '',
-      '---',
-      '',
-      'Hello,',
-      '',
-      `The password of your MassaCorp account (${to}) ${en} on ${when(at)}.`,
-      how === 'reset' ? 'All your sessions were signed out.' : 'Your other sessions were signed out.',
-      'If this was not you, reset your password and tell your administrator at once.',
-    ].join('\n') + SIGNATURE,
+    text:
+      [
+        'Bonjour,',
+        '',
+        `Le mot de passe de votre compte MassaCorp (${to}) ${fr} le ${when(at)}.`,
+        how === 'reset' ? 'Toutes vos sessions ont été fermées.' : 'Vos autres sessions ont été fermées.',
+        "Si vous n'êtes pas à l'origine de ce changement, réinitialisez votre mot de passe et prévenez",
+        'immédiatement votre administrateur.',
+        '',
+        '---',
+        '',
+        'Hello,',
+        '',
+        `The password of your MassaCorp account (${to}) ${en} on ${when(at)}.`,
+        how === 'reset' ? 'All your sessions were signed out.' : 'Your other sessions were signed out.',
+        'If this was not you, reset your password and tell your administrator at once.',
+      ].join('\n') + SIGNATURE,
   };
 }
 
@@ -74,31 +76,33 @@ export interface SignInDetails {
 }
 
 export function newSignInMail(to: string, d: SignInDetails): Mail {
-  const device = [d.browser, d.os, d.deviceType].filter(Boolean).join(', ') || 'unknown device / appareil inconnu';
+  const device =
+    [d.browser, d.os, d.deviceType].filter(Boolean).join(', ') || 'unknown device / appareil inconnu';
   return {
     to,
     subject: 'MassaCorp : nouvelle connexion / new sign-in',
-    text: [
-      'Bonjour,',
-      '',
-      'Une connexion à votre compte MassaCorp a eu lieu depuis un appareil que nous ne connaissions pas :',
-      `  date : ${when(d.at)}`,
-      `  appareil : ${device}`,
-      `  adresse IP : ${d.ip ?? 'inconnue'}`,
-      "Si c'était vous, il n'y a rien à faire. Sinon, changez votre mot de passe, fermez vos sessions",
-      '(Sessions) et prévenez votre administrateur.',
-      '',
-      '---',
-      '',
-      'Hello,',
-      '',
-      'Your MassaCorp account was signed in to from a device we had not seen before:',
-      `  date: ${when(d.at)}`,
-      `  device: ${device}`,
-      `  IP address: ${d.ip ?? 'unknown'}`,
-      'If this was you, there is nothing to do. Otherwise change your password, end your sessions and tell',
-      'your administrator.',
-    ].join('\n') + SIGNATURE,
+    text:
+      [
+        'Bonjour,',
+        '',
+        'Une connexion à votre compte MassaCorp a eu lieu depuis un appareil que nous ne connaissions pas :',
+        `  date : ${when(d.at)}`,
+        `  appareil : ${device}`,
+        `  adresse IP : ${d.ip ?? 'inconnue'}`,
+        "Si c'était vous, il n'y a rien à faire. Sinon, changez votre mot de passe, fermez vos sessions",
+        '(Sessions) et prévenez votre administrateur.',
+        '',
+        '---',
+        '',
+        'Hello,',
+        '',
+        'Your MassaCorp account was signed in to from a device we had not seen before:',
+        `  date: ${when(d.at)}`,
+        `  device: ${device}`,
+        `  IP address: ${d.ip ?? 'unknown'}`,
+        'If this was you, there is nothing to do. Otherwise change your password, end your sessions and tell',
+        'your administrator.',
+      ].join('\n') + SIGNATURE,
   };
 }
 
@@ -107,20 +111,21 @@ export function mfaDisabledMail(to: string, at: Date): Mail {
   return {
     to,
     subject: 'MassaCorp : double authentification désactivée / two-factor authentication disabled',
-    text: [
-      'Bonjour,',
-      '',
-      `La double authentification (TOTP) de votre compte MassaCorp (${to}) a été désactivée le ${when(at)}.`,
-      "Votre compte n'est plus protégé que par son mot de passe. Si vous n'êtes pas à l'origine de ce",
-      'changement, réactivez-la, changez votre mot de passe et prévenez votre administrateur.',
-      '',
-      '---',
-      '',
-      'Hello,',
-      '',
-      `Two-factor authentication (TOTP) of your MassaCorp account (${to}) was disabled on ${when(at)}.`,
-      'Your account is now protected by its password only. If this was not you, enable it again, change',
-      'your password and tell your administrator.',
-    ].join('\n') + SIGNATURE,
+    text:
+      [
+        'Bonjour,',
+        '',
+        `La double authentification (TOTP) de votre compte MassaCorp (${to}) a été désactivée le ${when(at)}.`,
+        "Votre compte n'est plus protégé que par son mot de passe. Si vous n'êtes pas à l'origine de ce",
+        'changement, réactivez-la, changez votre mot de passe et prévenez votre administrateur.',
+        '',
+        '---',
+        '',
+        'Hello,',
+        '',
+        `Two-factor authentication (TOTP) of your MassaCorp account (${to}) was disabled on ${when(at)}.`,
+        'Your account is now protected by its password only. If this was not you, enable it again, change',
+        'your password and tell your administrator.',
+      ].join('\n') + SIGNATURE,
   };
 }
