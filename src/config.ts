@@ -244,6 +244,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     r.problems.push(`WG_NETWORK="${wgNetwork}" is not a CIDR (e.g. 10.10.0.0/24)`);
   }
 
+  const wgInterface = r.str('WG_INTERFACE', 'wg0');
+  // A Linux interface name (1-15 characters), and an argv word for `wg`: nothing an option parser could misread.
+  if (!/^[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}$/.test(wgInterface)) r.problems.push(`WG_INTERFACE="${wgInterface}" is not a valid interface name`);
+
   const rateLimitEnabled = r.bool('RATE_LIMIT_ENABLED', !isTest);
   const lockoutEnabled = r.bool('LOCKOUT_ENABLED', !isTest);
   const port = r.int('PORT', 8000, 0, 65535);
@@ -272,7 +276,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     wgNetwork,
     wgEnforce: r.bool('WG_ENFORCE', isProd),
     wgExtraAllowedCidrs: r.cidrs('WG_EXTRA_ALLOWED_CIDRS'),
-    wgInterface: r.str('WG_INTERFACE', 'wg0'),
+    wgInterface,
     wgEndpoint: r.raw('WG_ENDPOINT') ?? null,
     wgListenPort: r.int('WG_LISTEN_PORT', 51820, 1, 65535),
     wgAgentInProcess: r.bool('WG_AGENT_IN_PROCESS', false),

@@ -151,6 +151,9 @@ describe('network settings', () => {
     ['TRUSTED_PROXIES', '10.0.0.0/8,nope'],
     ['WG_AGENT_INTERVAL', '0'],
     ['WG_LISTEN_PORT', '70000'],
+    ['WG_INTERFACE', '-rf'],
+    ['WG_INTERFACE', 'wg0; rm -rf /'],
+    ['WG_INTERFACE', 'a-very-long-interface-name'],
   ])('refuses %s=%s at boot', (name, value) => {
     expect(() => testConfig({ [name]: value })).toThrow(ConfigError);
   });
