@@ -150,6 +150,19 @@ describe('users administration', () => {
     expect((await manager.call('PUT', `/api/v1/users/${member.userId}`, { first_name: 'Okay' })).statusCode).toBe(200);
   });
 
+  it('the last active owner cannot be deactivated or deleted (409 LAST_OWNER)', async () => {
+    const { owner } = await tenantOwner(app);
+    const admin = await userWith(app, owner.tenantId, ['admin']);
+    const del = await admin.call('DELETE', `/api/v1/users/${owner.userId}`);
+    expect(del.statusCode).toBe(409);
+    expect(del.json().error).toBe('LAST_OWNER');
+    expect((await admin.call('POST', `/api/v1/users/${owner.userId}/deactivate`)).statusCode).toBe(409);
+    expect((await admin.call('PUT', `/api/v1/users/${owner.userId}`, { is_active: false })).statusCode).toBe(409);
+    // With a second owner, the first may go.
+    const second = await userWith(app, owner.tenantId, ['owner']);
+    expect((await second.call('POST', `/api/v1/users/${owner.userId}/deactivate`)).statusCode).toBe(200);
+  });
+
   it('admin session routes: list and end another user’s sessions', async () => {
     const { owner } = await tenantOwner(app);
     const u = await userWith(app, owner.tenantId);

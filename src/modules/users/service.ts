@@ -11,7 +11,7 @@ import { AppError, badRequest, forbidden, notFound } from '../../platform/http/e
 import { registerMessages } from '../../platform/http/messages.js';
 import { assertStrongPassword, tenantSettings } from '../auth/service.js';
 import { canGrant } from '../rbac/permissions.js';
-import { roleCodesOf } from '../rbac/repository.js';
+import { countActiveHolders, findRoleByCode, lockRoleGraph, roleCodesOf } from '../rbac/repository.js';
 import { bumpPermissionVersion, resolveUserPermissions } from '../rbac/resolver.js';
 import * as sessionsRepo from '../sessions/repository.js';
 import { publishRevocations } from '../sessions/service.js';
@@ -49,6 +49,15 @@ async function assertDominates(ctx: AppContext, actor: Actor, targetId: number) 
 async function assertSuperuserActor(tx: Tx, actor: Actor) {
   const me = actor.userId === null ? null : await repo.findUserById(tx, actor.tenantId, actor.userId);
   if (!me?.isSuperuser || !me.isActive) throw forbidden('SUPERUSER_REQUIRED');
+}
+
+/** Deactivating or deleting the tenant's last active owner would leave nobody able to administer it. */
+async function assertNotLastOwner(tx: Tx, tenantId: number, userId: number) {
+  const owner = await findRoleByCode(tx, tenantId, 'owner');
+  if (!owner) return;
+  await lockRoleGraph(tx, tenantId);
+  const codes = (await roleCodesOf(tx, tenantId, [userId])).get(userId) ?? [];
+  if (codes.includes('owner') && (await countActiveHolders(tx, tenantId, owner.id)) <= 1) throw new AppError(409, 'LAST_OWNER');
 }
 
 function notSelf(actor: Actor, id: number) {
@@ -171,6 +180,7 @@ export async function updateUser(
     const before = await repo.findUserForUpdate(tx, tenantId, id);
     if (!before) throw notFound('user');
     if (body.is_superuser !== undefined && body.is_superuser !== before.isSuperuser) await assertSuperuserActor(tx, actor);
+    if (before.isActive && body.is_active === false) await assertNotLastOwner(tx, tenantId, id);
     const email = body.email?.toLowerCase();
     if (email && email !== before.email && (await repo.findUserByEmail(tx, tenantId, email))) throw new AppError(409, 'EMAIL_ALREADY_EXISTS');
     const after = (await repo.updateUser(tx, tenantId, id, {
@@ -207,6 +217,7 @@ export async function setFlag(ctx: AppContext, actor: Actor, id: number, action:
   const revoked = await ctx.database.withTenant(tenantId, async (tx) => {
     const before = await repo.findUserForUpdate(tx, tenantId, id);
     if (!before) throw notFound('user');
+    if (action === 'deactivate' && before.isActive) await assertNotLastOwner(tx, tenantId, id);
     const patch = action === 'verify' ? { isVerified: true } : { isActive: action === 'activate' };
     const after = (await repo.updateUser(tx, tenantId, id, patch))!;
     const ended = action === 'deactivate' ? await sessionsRepo.revokeSessions(tx, tenantId, { userId: id }, 'user_deactivated') : [];
@@ -233,6 +244,7 @@ export async function deleteUser(ctx: AppContext, actor: Actor, id: number): Pro
   const revoked = await ctx.database.withTenant(tenantId, async (tx) => {
     const before = await repo.findUserForUpdate(tx, tenantId, id);
     if (!before) throw notFound('user');
+    if (before.isActive) await assertNotLastOwner(tx, tenantId, id);
     // Revoked before the rows go (sessions cascade), so their ids can be published to every replica.
     const ended = await sessionsRepo.revokeSessions(tx, tenantId, { userId: id }, 'user_deleted');
     await repo.deleteUser(tx, tenantId, id);
