@@ -151,6 +151,8 @@ async function assertUserInTenant(tx: Executor, tenantId: number, userId: number
 
 function conflictFrom(err: unknown): AppError | 'retry' | null {
   const pg = pgError(err);
+  // The user was deleted between our check and the insert: the same answer as an unknown user.
+  if (pg?.code === '23503') return validationError('body.user_id', 'unknown user', 'not_found');
   if (pg?.code !== '23505') return null;
   if (pg.constraint === 'wg_peers_assigned_ip_key') return 'retry';
   if (pg.constraint === 'wg_peers_public_key_key') return conflict('ALREADY_EXISTS', { field: 'public_key' });
