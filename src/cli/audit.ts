@@ -4,6 +4,7 @@
  * prune archives then prunes records older than each tenant's settings.audit_retention_days (or --days).
  */
 import type { Command } from 'commander';
+import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { resolveTenantHeader } from '../modules/tenants/service.js';
 import { type PruneResult, pruneTenant, tenantsWithRetention } from '../platform/audit/retention.js';
@@ -19,7 +20,7 @@ async function tenantIds(app: FastifyInstance, tenant?: string): Promise<number[
   // Every tenant that has a chain (cross-tenant by nature: system).
   return app.ctx.database.withSystem(async (tx) => {
     const r = await tx.execute<{ tenant_id: number }>(
-      'select tenant_id from audit_chain_heads order by tenant_id' as never,
+      sql`select tenant_id from audit_chain_heads order by tenant_id`,
     );
     return r.rows.map((x) => Number(x.tenant_id));
   });
