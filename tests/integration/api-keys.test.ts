@@ -205,6 +205,25 @@ describe('API keys', () => {
     }
   });
 
+  it('a deactivated user\'s key is refused: at once on permissioned routes, ACCOUNT_INACTIVE on a fresh lookup', async () => {
+    const { tenant, tokens } = await tenantWithAdmin();
+    const user = await newUser(app, tenant.id);
+    await grantRole(tokens, user.id, await roleId(tenant.id, 'admin'));
+    const key = await createKey(await login(app, tenant.id, user.email), { name: 'u', scopes: ['users:read'] });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/users', headers: apiKey(key.raw_key) })).statusCode).toBe(200);
+    const off = await app.inject({ method: 'POST', url: `/api/v1/users/${user.id}/deactivate`, headers: bearer(tokens) });
+    expect(off.statusCode, off.body).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/users', headers: apiKey(key.raw_key) })).statusCode).toBe(403);
+    const fresh = await createTestApp({}, app);
+    try {
+      const self = await fresh.inject({ method: 'GET', url: '/api/v1/features/evaluate', headers: apiKey(key.raw_key) });
+      expect(self.statusCode).toBe(403);
+      expect(self.json().error).toBe('ACCOUNT_INACTIVE');
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('a user may only put scopes they hold on a key; unknown scopes are 422', async () => {
     const { tenant, tokens } = await tenantWithAdmin();
     const user = await newUser(app, tenant.id);

@@ -149,9 +149,11 @@ export async function publishKeyRevocations(ctx: AppContext, ids: number[]) {
 }
 
 /** In-process cache of key rows by hash; short-lived, revocation goes through the store flag. */
+type CachedKey = ApiKeyRow & { ownerActive: boolean };
+
 class KeyCache {
-  private readonly byHash = new Map<string, { row: ApiKeyRow; until: number }>();
-  get(hash: string): ApiKeyRow | null {
+  private readonly byHash = new Map<string, { row: CachedKey; until: number }>();
+  get(hash: string): CachedKey | null {
     const e = this.byHash.get(hash);
     if (!e) return null;
     if (e.until <= Date.now()) {
@@ -160,7 +162,7 @@ class KeyCache {
     }
     return e.row;
   }
-  set(hash: string, row: ApiKeyRow) {
+  set(hash: string, row: CachedKey) {
     if (this.byHash.size >= CACHE_MAX) this.byHash.delete(this.byHash.keys().next().value!);
     this.byHash.set(hash, { row, until: Date.now() + CACHE_TTL_MS });
   }
@@ -198,6 +200,8 @@ export function createApiKeyAuthenticator(ctx: AppContext): ApiKeyAuthenticator 
     }
     if (row.revokedAt) throw unauthorized('API_KEY_REVOKED');
     if (isExpired(row)) throw unauthorized('API_KEY_EXPIRED');
+    // Permissioned routes see a deactivation at once (RBAC's version bump); `self` routes within CACHE_TTL_MS.
+    if (!row.ownerActive) throw forbidden('ACCOUNT_INACTIVE');
     await recordUse(row).catch((err) => ctx.log.warn({ err, apiKeyId: row.id }, 'could not record API key use'));
     return {
       kind: 'api_key',
