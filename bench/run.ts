@@ -77,6 +77,7 @@ async function measure(s: Scenario) {
 
 type Row = { name: string; rps: number; p99: number; ok: number; errors: number } | { name: string; skipped: string };
 const rows: Row[] = [];
+let healthP99: number | null = null;
 try {
   for (const s of scenarios) {
     const probe = await fetch(`http://127.0.0.1:${s.port}${s.path}`, { method: s.method ?? 'GET', headers: s.headers, body: s.body });
@@ -86,8 +87,23 @@ try {
     }
     rows.push(await measure(s));
   }
+  healthP99 = await healthDuringLogins();
 } finally {
   child.kill('SIGTERM');
+}
+
+/** /health while 20 logins run in parallel: the event loop must stay free while argon2 works. */
+async function healthDuringLogins() {
+  const loginReq = () =>
+    fetch(`http://127.0.0.1:${info.appPort}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-tenant-id': String(info.tenantId) },
+      body: JSON.stringify({ email: info.email, password: info.password }),
+    }).then((r) => r.arrayBuffer());
+  const logins = Promise.all(Array.from({ length: 20 }, loginReq));
+  const health = autocannon({ url: `http://127.0.0.1:${info.appPort}/health`, connections: 1, amount: 400 });
+  const [, r] = await Promise.all([logins, health]);
+  return r.latency.p99;
 }
 
 const base = rows[0] as { rps: number; p99: number };
@@ -107,4 +123,5 @@ const user = find('GET /api/v1/users/');
 const listJwt = find('GET /api/v1/users (JWT)');
 const listKey = find('GET /api/v1/users (API key)');
 if (me && user) console.log(`\nGET /users/{id} vs GET /auth/me: ${((user.rps / me.rps) * 100).toFixed(1)}%`);
+if (healthP99 !== null) console.log(`GET /health p99 while 20 logins run in parallel: ${healthP99} ms`);
 if (listJwt && listKey) console.log(`GET /users with API key vs JWT: ${((listKey.rps / listJwt.rps) * 100).toFixed(1)}%`);
