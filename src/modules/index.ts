@@ -7,9 +7,6 @@ import type { AppContext } from '../platform/context.js';
 import { auditModule } from './audit/index.js';
 import { gdprModule } from './gdpr/index.js';
 import { passwordResetModule } from './password-reset/index.js';
-import { auditModule } from './audit/index.js';
-import { gdprModule } from './gdpr/index.js';
-import { passwordResetModule } from './password-reset/index.js';
 import { apiKeysModule } from './api-keys/index.js';
 import { authRoutes } from './auth/routes.js';
 import { featuresModule } from './features/index.js';
@@ -31,9 +28,6 @@ export const modules: AppModule[] = [
   { name: 'auth', routes: (ctx) => [{ prefix: '/api/v1/auth', plugin: authRoutes(ctx) }] },
   { name: 'sessions', routes: (ctx) => [{ prefix: '/api/v1/sessions', plugin: sessionRoutes(ctx) }] },
   { name: 'tenants', routes: (ctx) => [{ prefix: '/api/v1/tenants', plugin: tenantRoutes(ctx) }] },
-  auditModule,
-  gdprModule,
-  passwordResetModule,
   auditModule,
   gdprModule,
   passwordResetModule,
