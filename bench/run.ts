@@ -22,7 +22,10 @@ interface ServerInfo {
 const duration = Number(process.env.BENCH_DURATION ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 
-const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: process.env,
+});
 const info: ServerInfo = await new Promise((resolve, reject) => {
   const rl = createInterface({ input: child.stdout! });
   rl.on('line', (line) => {
@@ -46,10 +49,22 @@ const scenarios: Scenario[] = [
   { name: 'bare Fastify route (baseline)', port: info.barePort, path: '/bare' },
   { name: 'GET /health', port: info.appPort, path: '/health' },
   { name: 'GET /api/v1/auth/me (JWT)', port: info.appPort, path: '/api/v1/auth/me', headers: bearer },
-  { name: `GET /api/v1/users/${info.userId} (JWT)`, port: info.appPort, path: `/api/v1/users/${info.userId}`, headers: bearer },
+  {
+    name: `GET /api/v1/users/${info.userId} (JWT)`,
+    port: info.appPort,
+    path: `/api/v1/users/${info.userId}`,
+    headers: bearer,
+  },
   { name: 'GET /api/v1/users (JWT)', port: info.appPort, path: '/api/v1/users', headers: bearer },
   ...(info.apiKey
-    ? [{ name: 'GET /api/v1/users (API key)', port: info.appPort, path: '/api/v1/users', headers: { 'x-api-key': info.apiKey } }]
+    ? [
+        {
+          name: 'GET /api/v1/users (API key)',
+          port: info.appPort,
+          path: '/api/v1/users',
+          headers: { 'x-api-key': info.apiKey },
+        },
+      ]
     : []),
   {
     name: 'POST /api/v1/auth/login (argon2id)',
@@ -75,12 +90,18 @@ async function measure(s: Scenario) {
   return { name: s.name, rps: r.requests.average, p99: r.latency.p99, ok, errors: r.non2xx + r.errors };
 }
 
-type Row = { name: string; rps: number; p99: number; ok: number; errors: number } | { name: string; skipped: string };
+type Row =
+  | { name: string; rps: number; p99: number; ok: number; errors: number }
+  | { name: string; skipped: string };
 const rows: Row[] = [];
 let healthP99: number | null = null;
 try {
   for (const s of scenarios) {
-    const probe = await fetch(`http://127.0.0.1:${s.port}${s.path}`, { method: s.method ?? 'GET', headers: s.headers, body: s.body });
+    const probe = await fetch(`http://127.0.0.1:${s.port}${s.path}`, {
+      method: s.method ?? 'GET',
+      headers: s.headers,
+      body: s.body,
+    });
     if (probe.status >= 300) {
       rows.push({ name: s.name, skipped: `HTTP ${probe.status}` });
       continue;
@@ -107,21 +128,37 @@ async function healthDuringLogins() {
 }
 
 const base = rows[0] as { rps: number; p99: number };
-console.log(`\nMassaCorp bench — backend ${info.backend}, ${duration}s per scenario, ${connections} connections, node ${process.version}\n`);
-console.log('scenario'.padEnd(42), 'req/s'.padStart(9), 'p99 ms'.padStart(8), 'vs bare'.padStart(9), 'non-2xx'.padStart(8));
+console.log(
+  `\nMassaCorp bench — backend ${info.backend}, ${duration}s per scenario, ${connections} connections, node ${process.version}\n`,
+);
+console.log(
+  'scenario'.padEnd(42),
+  'req/s'.padStart(9),
+  'p99 ms'.padStart(8),
+  'vs bare'.padStart(9),
+  'non-2xx'.padStart(8),
+);
 for (const r of rows) {
   if ('skipped' in r) {
     console.log(r.name.padEnd(42), `skipped (${r.skipped})`);
     continue;
   }
   const ratio = r.rps / base.rps;
-  console.log(r.name.padEnd(42), r.rps.toFixed(0).padStart(9), String(r.p99).padStart(8), `${(ratio * 100).toFixed(1)}%`.padStart(9), String(r.errors).padStart(8));
+  console.log(
+    r.name.padEnd(42),
+    r.rps.toFixed(0).padStart(9),
+    String(r.p99).padStart(8),
+    `${(ratio * 100).toFixed(1)}%`.padStart(9),
+    String(r.errors).padStart(8),
+  );
 }
-const find = (prefix: string) => rows.find((r) => r.name.startsWith(prefix) && !('skipped' in r)) as { rps: number } | undefined;
+const find = (prefix: string) =>
+  rows.find((r) => r.name.startsWith(prefix) && !('skipped' in r)) as { rps: number } | undefined;
 const me = find('GET /api/v1/auth/me');
 const user = find('GET /api/v1/users/');
 const listJwt = find('GET /api/v1/users (JWT)');
 const listKey = find('GET /api/v1/users (API key)');
 if (me && user) console.log(`\nGET /users/{id} vs GET /auth/me: ${((user.rps / me.rps) * 100).toFixed(1)}%`);
 if (healthP99 !== null) console.log(`GET /health p99 while 20 logins run in parallel: ${healthP99} ms`);
-if (listJwt && listKey) console.log(`GET /users with API key vs JWT: ${((listKey.rps / listJwt.rps) * 100).toFixed(1)}%`);
+if (listJwt && listKey)
+  console.log(`GET /users with API key vs JWT: ${((listKey.rps / listJwt.rps) * 100).toFixed(1)}%`);

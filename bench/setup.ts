@@ -27,5 +27,12 @@ export async function setupBenchData(app: FastifyInstance) {
     payload: { name: 'bench', scopes: ['users:read'] },
   });
   if (key.statusCode === 201) extra.apiKey = key.json().raw_key;
-  return { tenantId: tenant.id, userId: admin!.id, email: admin!.email, password: BENCH_PASSWORD, accessToken, ...extra };
+  return {
+    tenantId: tenant.id,
+    userId: admin!.id,
+    email: admin!.email,
+    password: BENCH_PASSWORD,
+    accessToken,
+    ...extra,
+  };
 }

@@ -12,8 +12,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { modules } from './modules/index.js';
-import { resolveSettings } from './modules/tenants/settings.js';
 import { findTenantById } from './modules/tenants/repository.js';
+import { resolveSettings } from './modules/tenants/settings.js';
 import { findUserById } from './modules/users/repository.js';
 import type { AppContext } from './platform/context.js';
 import { createSecretBox } from './platform/crypto/aes-gcm.js';
@@ -144,7 +144,13 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(cors, {
     origin: config.corsAllowedOrigins.length > 0 ? config.corsAllowedOrigins : false,
     credentials: true,
-    exposedHeaders: ['X-Request-ID', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After'],
+    exposedHeaders: [
+      'X-Request-ID',
+      'X-RateLimit-Limit',
+      'X-RateLimit-Remaining',
+      'X-RateLimit-Reset',
+      'Retry-After',
+    ],
   });
 
   app.decorateRequest('locale', 'fr');
@@ -162,7 +168,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   app.addHook('preValidation', async (request) => {
     if (request.body && typeof request.body === 'object') request.body = normaliseBody(request.body);
     // An absent body on a write is an empty object: optional bodies validate, required fields report by name.
-    else if (request.body == null && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(request.method)) request.body = {};
+    else if (request.body == null && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(request.method))
+      request.body = {};
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-response-time', `${reply.elapsedTime.toFixed(2)}ms`);
@@ -179,7 +186,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'MassaCorp API', version: config.version, description: 'Secure multi-tenant identity and access API' },
+      info: {
+        title: 'MassaCorp API',
+        version: config.version,
+        description: 'Secure multi-tenant identity and access API',
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },

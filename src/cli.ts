@@ -5,18 +5,20 @@
  */
 import { Command } from 'commander';
 import { buildApp } from './app.js';
-import { loadConfig } from './config.js';
 import { cliCommands } from './cli/index.js';
-import { writeAudit, SYSTEM_AUDIT_CONTEXT } from './platform/audit/writer.js';
+import { loadConfig } from './config.js';
+import { validatePassword } from './modules/auth/password-policy.js';
+import { seedIfEmpty } from './modules/tenants/seed.js';
+import { createTenant, resolveTenantHeader } from './modules/tenants/service.js';
+import { resolveSettings } from './modules/tenants/settings.js';
+import { findUserByEmail, insertUser } from './modules/users/repository.js';
+import { SYSTEM_AUDIT_CONTEXT, writeAudit } from './platform/audit/writer.js';
 import { createDatabase } from './platform/db/client.js';
 import { migrate } from './platform/db/migrator.js';
-import { createTenant, resolveTenantHeader } from './modules/tenants/service.js';
-import { seedIfEmpty } from './modules/tenants/seed.js';
-import { insertUser, findUserByEmail } from './modules/users/repository.js';
-import { validatePassword } from './modules/auth/password-policy.js';
-import { resolveSettings } from './modules/tenants/settings.js';
 
-const program = new Command().name('massacorp').description('MassaCorp identity and access API: operator commands');
+const program = new Command()
+  .name('massacorp')
+  .description('MassaCorp identity and access API: operator commands');
 
 /** The CLI runs the same composition root as the server, without listening. */
 export async function withApp<T>(fn: (app: Awaited<ReturnType<typeof buildApp>>) => Promise<T>): Promise<T> {
@@ -45,12 +47,17 @@ program
 
 program
   .command('seed')
-  .description('on an empty database: tenant 1 (massacorp) with admin@massacorp.dev; prints the password once')
+  .description(
+    'on an empty database: tenant 1 (massacorp) with admin@massacorp.dev; prints the password once',
+  )
   .action(() =>
     withApp(async (app) => {
       const r = await seedIfEmpty(app.ctx);
       if (!r.created) console.log('database already has tenants: nothing seeded');
-      else console.log(`tenant ${r.tenantId} massacorp, admin ${r.email}${r.generated ? `, password (shown once): ${r.password}` : ' (password from SEED_ADMIN_PASSWORD)'}`);
+      else
+        console.log(
+          `tenant ${r.tenantId} massacorp, admin ${r.email}${r.generated ? `, password (shown once): ${r.password}` : ' (password from SEED_ADMIN_PASSWORD)'}`,
+        );
     }),
   );
 
@@ -64,7 +71,9 @@ tenant
   .action((o) =>
     withApp(async (app) => {
       const password = o.adminPassword ?? process.env.MASSACORP_ADMIN_PASSWORD;
-      const admin = o.adminEmail ? { email: String(o.adminEmail).toLowerCase(), password: String(password ?? '') } : undefined;
+      const admin = o.adminEmail
+        ? { email: String(o.adminEmail).toLowerCase(), password: String(password ?? '') }
+        : undefined;
       const { tenant: t, admin: a } = await createTenant(app.ctx, { slug: o.slug, name: o.name, admin });
       console.log(`tenant ${t.id} (${t.slug})${a ? `, admin user ${a.id} ${a.email}` : ''}`);
     }),
@@ -86,14 +95,31 @@ user
       if (!t) throw new Error(`unknown tenant ${o.tenant}`);
       const email = String(o.email).trim().toLowerCase();
       const password = String(o.password ?? process.env.MASSACORP_USER_PASSWORD ?? '');
-      const reasons = validatePassword(password, email, resolveSettings(t.settings, ctx.config).password_policy);
+      const reasons = validatePassword(
+        password,
+        email,
+        resolveSettings(t.settings, ctx.config).password_policy,
+      );
       if (reasons.length) throw new Error(`password refused: ${reasons.join(', ')}`);
       const hash = await ctx.hasher.hash(password);
       const u = await ctx.database.withTenant(t.id, async (tx) => {
-        if (await findUserByEmail(tx, t.id, email)) throw new Error('a user with this email already exists in the tenant');
-        const created = await insertUser(tx, t.id, { email, passwordHash: hash, firstName: o.firstName, lastName: o.lastName, isSuperuser: o.superuser, isVerified: true });
+        if (await findUserByEmail(tx, t.id, email))
+          throw new Error('a user with this email already exists in the tenant');
+        const created = await insertUser(tx, t.id, {
+          email,
+          passwordHash: hash,
+          firstName: o.firstName,
+          lastName: o.lastName,
+          isSuperuser: o.superuser,
+          isVerified: true,
+        });
         for (const hook of ctx.hooks.userCreated) await hook(tx, t.id, created.id, 'cli');
-        await writeAudit(tx, t.id, SYSTEM_AUDIT_CONTEXT, { eventType: 'user.created', resourceType: 'user', resourceId: created.id, metadata: { email, source: 'cli', is_superuser: Boolean(o.superuser) } });
+        await writeAudit(tx, t.id, SYSTEM_AUDIT_CONTEXT, {
+          eventType: 'user.created',
+          resourceType: 'user',
+          resourceId: created.id,
+          metadata: { email, source: 'cli', is_superuser: Boolean(o.superuser) },
+        });
         return created;
       });
       console.log(`user ${u.id} ${u.email} in tenant ${t.id}`);

@@ -203,10 +203,12 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     r.problems.push('DATABASE_URL must start with postgres:// or postgresql://');
   }
   const redisUrl = r.raw('REDIS_URL') ?? null;
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) r.problems.push('REDIS_URL must start with redis:// or rediss://');
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
+    r.problems.push('REDIS_URL must start with redis:// or rediss://');
 
   const needGenerated = !r.raw('JWT_SECRET') || !r.raw('ENCRYPTION_KEY');
-  const generated = needGenerated && !isProd ? persistedSecrets(dataDir, options.persistSecrets ?? !isTest) : null;
+  const generated =
+    needGenerated && !isProd ? persistedSecrets(dataDir, options.persistSecrets ?? !isTest) : null;
 
   let jwtSecret = r.raw('JWT_SECRET') ?? generated?.jwtSecret ?? '';
   if (isProd) {
@@ -221,7 +223,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const encRaw = r.raw('ENCRYPTION_KEY') ?? generated?.encryptionKey ?? '';
   let encryptionKey = parseEncryptionKey(encRaw);
   if (isProd && !r.raw('ENCRYPTION_KEY')) r.problems.push('ENCRYPTION_KEY is required when ENV=prod');
-  else if (isProd && looksDefault(encRaw)) r.problems.push('ENCRYPTION_KEY must not be a placeholder when ENV=prod');
+  else if (isProd && looksDefault(encRaw))
+    r.problems.push('ENCRYPTION_KEY must not be a placeholder when ENV=prod');
   if (!encryptionKey) {
     if (encRaw) r.problems.push('ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or base64');
     encryptionKey = Buffer.alloc(32);
@@ -231,11 +234,13 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   for (const item of r.list('ENCRYPTION_KEYS_PREVIOUS')) {
     const [id, key] = item.split(':');
     const parsed = key ? parseEncryptionKey(key) : null;
-    if (!id || !parsed) r.problems.push(`ENCRYPTION_KEYS_PREVIOUS entry "${id ?? ''}" must be id:key (32 bytes)`);
+    if (!id || !parsed)
+      r.problems.push(`ENCRYPTION_KEYS_PREVIOUS entry "${id ?? ''}" must be id:key (32 bytes)`);
     else previousEncryptionKeys[id] = parsed;
   }
   const encryptionKeyId = r.str('ENCRYPTION_KEY_ID', 'k1');
-  if (!/^[A-Za-z0-9_-]{1,16}$/.test(encryptionKeyId)) r.problems.push('ENCRYPTION_KEY_ID must be 1-16 of [A-Za-z0-9_-]');
+  if (!/^[A-Za-z0-9_-]{1,16}$/.test(encryptionKeyId))
+    r.problems.push('ENCRYPTION_KEY_ID must be 1-16 of [A-Za-z0-9_-]');
 
   const wgNetwork = r.str('WG_NETWORK', '10.10.0.0/24');
   try {
@@ -246,7 +251,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const wgInterface = r.str('WG_INTERFACE', 'wg0');
   // A Linux interface name (1-15 characters), and an argv word for `wg`: nothing an option parser could misread.
-  if (!/^[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}$/.test(wgInterface)) r.problems.push(`WG_INTERFACE="${wgInterface}" is not a valid interface name`);
+  if (!/^[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}$/.test(wgInterface))
+    r.problems.push(`WG_INTERFACE="${wgInterface}" is not a valid interface name`);
 
   const rateLimitEnabled = r.bool('RATE_LIMIT_ENABLED', !isTest);
   const lockoutEnabled = r.bool('LOCKOUT_ENABLED', !isTest);
@@ -313,10 +319,15 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     smtpUrl: r.raw('SMTP_URL') ?? null,
     mailFrom: r.str('MAIL_FROM', 'MassaCorp <no-reply@massacorp.dev>'),
     publicUrl: r.str('PUBLIC_URL', `http://localhost:${port}`),
-    passwordResetUrl: r.str('PASSWORD_RESET_URL', `${r.str('PUBLIC_URL', `http://localhost:${port}`)}/reset-password`),
+    passwordResetUrl: r.str(
+      'PASSWORD_RESET_URL',
+      `${r.str('PUBLIC_URL', `http://localhost:${port}`)}/reset-password`,
+    ),
     auditArchiveDir: path.resolve(r.str('AUDIT_ARCHIVE_DIR', path.join(dataDir, 'audit-archive'))),
     webauthnRpId: r.str('WEBAUTHN_RP_ID', 'localhost'),
-    webauthnOrigin: r.str('WEBAUTHN_ORIGIN', r.str('PUBLIC_URL', `http://localhost:${port}`)).replace(/\/+$/, ''),
+    webauthnOrigin: r
+      .str('WEBAUTHN_ORIGIN', r.str('PUBLIC_URL', `http://localhost:${port}`))
+      .replace(/\/+$/, ''),
     version: '1.0.0',
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { seedIfEmpty } from './modules/tenants/seed.js';
 
 async function main() {
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(process.env);
   } catch (err) {
@@ -21,12 +21,17 @@ async function main() {
       // Printed once, to the terminal only: never through the logger.
       process.stdout.write(
         `\n  Seeded tenant ${seeded.tenantId} (massacorp) with admin ${seeded.email}\n` +
-          (seeded.generated ? `  Generated password (shown once): ${seeded.password}\n\n` : '  Password: SEED_ADMIN_PASSWORD\n\n'),
+          (seeded.generated
+            ? `  Generated password (shown once): ${seeded.password}\n\n`
+            : '  Password: SEED_ADMIN_PASSWORD\n\n'),
       );
     }
   }
   await app.listen({ host: config.host, port: config.port });
-  app.log.info({ database: app.ctx.database.kind, store: app.ctx.store.kind, env: config.env }, 'MassaCorp API ready');
+  app.log.info(
+    { database: app.ctx.database.kind, store: app.ctx.store.kind, env: config.env },
+    'MassaCorp API ready',
+  );
 
   let closing = false;
   const shutdown = async (signal: string) => {

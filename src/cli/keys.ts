@@ -4,8 +4,8 @@
  * left to rotate, the old key can be dropped. Modules with sealed columns add a line to `sealedColumns`.
  */
 import { sql } from 'drizzle-orm';
-import type { AppContext } from '../platform/context.js';
 import { totpAad } from '../modules/mfa/factors.js';
+import type { AppContext } from '../platform/context.js';
 import type { CliRegistration } from './index.js';
 
 export interface SealedColumn {
@@ -20,9 +20,27 @@ export interface SealedColumn {
 }
 
 export const sealedColumns: SealedColumn[] = [
-  { table: 'mfa_totp', key: ['tenant_id', 'user_id'], column: 'secret_encrypted', tenantScoped: true, aad: (r) => totpAad(Number(r.tenant_id), Number(r.user_id)) },
-  { table: 'wg_server', key: ['interface'], column: 'private_key_sealed', tenantScoped: false, aad: (r) => `wireguard:server:${String(r.interface)}` },
-  { table: 'wg_peers', key: ['id'], column: 'preshared_key_sealed', tenantScoped: true, aad: (r) => `wireguard:psk:${String(r.id)}` },
+  {
+    table: 'mfa_totp',
+    key: ['tenant_id', 'user_id'],
+    column: 'secret_encrypted',
+    tenantScoped: true,
+    aad: (r) => totpAad(Number(r.tenant_id), Number(r.user_id)),
+  },
+  {
+    table: 'wg_server',
+    key: ['interface'],
+    column: 'private_key_sealed',
+    tenantScoped: false,
+    aad: (r) => `wireguard:server:${String(r.interface)}`,
+  },
+  {
+    table: 'wg_peers',
+    key: ['id'],
+    column: 'preshared_key_sealed',
+    tenantScoped: true,
+    aad: (r) => `wireguard:psk:${String(r.id)}`,
+  },
 ];
 
 export interface RotationReport {
@@ -47,9 +65,19 @@ export async function rotateEncryption(
   const box = ctx.secretBox;
   const reports: RotationReport[] = [];
   for (const entry of opts.columns ?? sealedColumns) {
-    const report: RotationReport = { table: entry.table, column: entry.column, pending: 0, rotated: 0, failed: 0 };
+    const report: RotationReport = {
+      table: entry.table,
+      column: entry.column,
+      pending: 0,
+      rotated: 0,
+      failed: 0,
+    };
     reports.push(report);
-    const exists = await ctx.database.withSystem(async (tx) => (await tx.execute<{ t: string | null }>(sql`select to_regclass(${entry.table})::text as t`)).rows[0]?.t);
+    const exists = await ctx.database.withSystem(
+      async (tx) =>
+        (await tx.execute<{ t: string | null }>(sql`select to_regclass(${entry.table})::text as t`)).rows[0]
+          ?.t,
+    );
     if (!exists) {
       report.skipped = 'table absent';
       continue;
@@ -60,12 +88,18 @@ export async function rotateEncryption(
     }
     const col = sql.identifier(entry.column);
     const table = sql.identifier(entry.table);
-    const keyCols = sql.join(entry.key.map((k) => sql.identifier(k)), sql`, `);
+    const keyCols = sql.join(
+      entry.key.map((k) => sql.identifier(k)),
+      sql`, `,
+    );
     const tenantFilter = opts.tenantId !== undefined ? sql` and tenant_id = ${opts.tenantId}` : sql``;
-    const rows = await ctx.database.withSystem(async (tx) =>
-      (await tx.execute<Record<string, unknown>>(sql`
+    const rows = await ctx.database.withSystem(
+      async (tx) =>
+        (
+          await tx.execute<Record<string, unknown>>(sql`
         select ${keyCols}, ${col} as sealed from ${table}
-         where ${col} is not null and split_part(${col}, ':', 3) <> ${box.currentKeyId}${tenantFilter}`)).rows,
+         where ${col} is not null and split_part(${col}, ':', 3) <> ${box.currentKeyId}${tenantFilter}`)
+        ).rows,
     );
     report.pending = rows.length;
     if (opts.dryRun) continue;
@@ -81,8 +115,13 @@ export async function rotateEncryption(
             report.failed += 1; // unknown key id or a damaged value: reported, never overwritten
             continue;
           }
-          const match = sql.join(entry.key.map((k) => sql`${sql.identifier(k)} = ${row[k]}`), sql` and `);
-          const r = await tx.execute(sql`update ${table} set ${col} = ${resealed} where ${match} and ${col} = ${old}`);
+          const match = sql.join(
+            entry.key.map((k) => sql`${sql.identifier(k)} = ${row[k]}`),
+            sql` and `,
+          );
+          const r = await tx.execute(
+            sql`update ${table} set ${col} = ${resealed} where ${match} and ${col} = ${old}`,
+          );
           if ((r.rowCount ?? (r as { affectedRows?: number }).affectedRows ?? 0) > 0) report.rotated += 1;
         }
       });
@@ -95,16 +134,21 @@ export const registerKeys: CliRegistration = (program, withApp) => {
   const keys = program.command('keys').description('encryption keys of secrets at rest');
   keys
     .command('rotate-encryption')
-    .description('re-encrypt every sealed secret under the current ENCRYPTION_KEY_ID (old keys from ENCRYPTION_KEYS_PREVIOUS)')
+    .description(
+      're-encrypt every sealed secret under the current ENCRYPTION_KEY_ID (old keys from ENCRYPTION_KEYS_PREVIOUS)',
+    )
     .option('--dry-run', 'only count what would be re-encrypted', false)
     .option('--tenant <id>', 'only this tenant (tenant-scoped tables)')
     .action((o) =>
       withApp(async (app) => {
         const tenantId = o.tenant !== undefined ? Number(o.tenant) : undefined;
-        if (tenantId !== undefined && (!Number.isSafeInteger(tenantId) || tenantId <= 0)) throw new Error('--tenant must be a tenant id');
+        if (tenantId !== undefined && (!Number.isSafeInteger(tenantId) || tenantId <= 0))
+          throw new Error('--tenant must be a tenant id');
         const reports = await rotateEncryption(app.ctx, { dryRun: Boolean(o.dryRun), tenantId });
         for (const r of reports) {
-          const what = r.skipped ? `skipped (${r.skipped})` : `${r.pending} pending, ${o.dryRun ? 'dry run' : `${r.rotated} re-encrypted`}, ${r.failed} failed`;
+          const what = r.skipped
+            ? `skipped (${r.skipped})`
+            : `${r.pending} pending, ${o.dryRun ? 'dry run' : `${r.rotated} re-encrypted`}, ${r.failed} failed`;
           console.log(`${r.table}.${r.column}: ${what} [key ${app.ctx.secretBox.currentKeyId}]`);
         }
         if (reports.some((r) => r.failed > 0)) {

@@ -22,7 +22,9 @@ export const registerWg: CliRegistration = (program: Command, withApp) => {
   const wg = program.command('wg').description('WireGuard gateway: server config, agent');
 
   wg.command('server-config')
-    .description('print the wg-quick config of the gateway interface (contains its private key: write it to a 0600 file)')
+    .description(
+      'print the wg-quick config of the gateway interface (contains its private key: write it to a 0600 file)',
+    )
     .option('--with-peers', 'include the active peers (otherwise the agent adds them)', false)
     .action((o) =>
       withApp(async (app) => {
@@ -33,9 +35,21 @@ export const registerWg: CliRegistration = (program: Command, withApp) => {
         const peers = o.withPeers
           ? (await ctx.database.withSystem((tx) => repo.allPeersForAgent(tx)))
               .filter((p) => p.active && network.contains(p.assignedIp))
-              .map((p) => ({ name: p.id, publicKey: p.publicKey, presharedKey: openPresharedKey(ctx, p.id, p.presharedKeySealed), assignedIp: p.assignedIp }))
+              .map((p) => ({
+                name: p.id,
+                publicKey: p.publicKey,
+                presharedKey: openPresharedKey(ctx, p.id, p.presharedKeySealed),
+                assignedIp: p.assignedIp,
+              }))
           : [];
-        process.stdout.write(serverConfig({ privateKey: server.privateKey(), address: pool.serverAddress, listenPort: ctx.config.wgListenPort, peers }));
+        process.stdout.write(
+          serverConfig({
+            privateKey: server.privateKey(),
+            address: pool.serverAddress,
+            listenPort: ctx.config.wgListenPort,
+            peers,
+          }),
+        );
       }),
     );
 
@@ -45,7 +59,10 @@ export const registerWg: CliRegistration = (program: Command, withApp) => {
     .option('--interval <seconds>', 'seconds between passes (default WG_AGENT_INTERVAL)', seconds)
     .action((o) =>
       withApp(async (app) => {
-        const agent = new WgAgent(app.ctx, { pruneUnknown: o.pruneUnknown, intervalMs: o.interval ? o.interval * 1000 : undefined });
+        const agent = new WgAgent(app.ctx, {
+          pruneUnknown: o.pruneUnknown,
+          intervalMs: o.interval ? o.interval * 1000 : undefined,
+        });
         const stopped = new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
@@ -62,7 +79,9 @@ export const registerWg: CliRegistration = (program: Command, withApp) => {
     .action((o) =>
       withApp(async (app) => {
         const r = await new WgAgent(app.ctx, { pruneUnknown: o.pruneUnknown }).reconcileOnce();
-        console.log(`interface ${app.ctx.config.wgInterface}: ${r.upserts.length} added/updated, ${r.removals.length} removed, ${r.statsRecorded} with statistics${r.interfaceConfigured ? ', key and port set' : ''}`);
+        console.log(
+          `interface ${app.ctx.config.wgInterface}: ${r.upserts.length} added/updated, ${r.removals.length} removed, ${r.statsRecorded} with statistics${r.interfaceConfigured ? ', key and port set' : ''}`,
+        );
       }),
     );
 };

@@ -4,13 +4,13 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../platform/context.js';
-import { auditModule } from './audit/index.js';
-import { gdprModule } from './gdpr/index.js';
-import { passwordResetModule } from './password-reset/index.js';
 import { apiKeysModule } from './api-keys/index.js';
+import { auditModule } from './audit/index.js';
 import { authRoutes } from './auth/routes.js';
 import { featuresModule } from './features/index.js';
+import { gdprModule } from './gdpr/index.js';
 import { mfaModule } from './mfa/index.js';
+import { passwordResetModule } from './password-reset/index.js';
 import { setupRbac } from './rbac/index.js';
 import { rbacRoutes } from './rbac/routes.js';
 import { sessionRoutes } from './sessions/routes.js';
@@ -34,7 +34,11 @@ export const modules: AppModule[] = [
   // Installs the permission resolver; must come before modules that wrap it (api-keys).
   { name: 'rbac', setup: setupRbac, routes: (ctx) => [{ prefix: '/api/v1', plugin: rbacRoutes(ctx) }] },
   { name: 'users', routes: (ctx) => [{ prefix: '/api/v1/users', plugin: userRoutes(ctx) }] },
-  { name: 'wireguard', setup: wireguardSetup, routes: (ctx) => [{ prefix: '/api/v1/wireguard', plugin: wireguardRoutes(ctx) }] },
+  {
+    name: 'wireguard',
+    setup: wireguardSetup,
+    routes: (ctx) => [{ prefix: '/api/v1/wireguard', plugin: wireguardRoutes(ctx) }],
+  },
   mfaModule,
   // After rbac: api-keys wraps the permission resolver that rbac installs.
   apiKeysModule,

@@ -61,9 +61,24 @@ export interface AppContext {
   hooks: {
     tenantCreated: TenantCreatedHook[];
     /** Runs in the transaction that creates a user (RBAC gives self-registered users `member`). */
-    userCreated: ((tx: Tx, tenantId: number, userId: number, source: 'register' | 'admin' | 'cli' | 'sso') => Promise<void>)[];
+    userCreated: ((
+      tx: Tx,
+      tenantId: number,
+      userId: number,
+      source: 'register' | 'admin' | 'cli' | 'sso',
+    ) => Promise<void>)[];
     /** After a sign-in committed (security alert mail for a new device, etc.). Errors are logged, not thrown. */
-    loginSucceeded: ((event: { tenantId: number; userId: number; email: string; sessionId: string; ip: string | null; userAgent: string | null; deviceType: string | null; browser: string | null; os: string | null }) => Promise<void>)[];
+    loginSucceeded: ((event: {
+      tenantId: number;
+      userId: number;
+      email: string;
+      sessionId: string;
+      ip: string | null;
+      userAgent: string | null;
+      deviceType: string | null;
+      browser: string | null;
+      os: string | null;
+    }) => Promise<void>)[];
     /** GDPR: each module adds the user's data it holds (export) and erases it (erasure/anonymisation). */
     gdprExport: { name: string; collect: (tx: Tx, tenantId: number, userId: number) => Promise<unknown> }[];
     gdprErase: { name: string; erase: (tx: Tx, tenantId: number, userId: number) => Promise<void> }[];

@@ -62,9 +62,19 @@ let workDir = '';
 const ip = (...args: string[]) => run('ip', args);
 const inNs = (ns: string, cmd: string, ...args: string[]) => run('ip', ['netns', 'exec', ns, cmd, ...args]);
 
-function startIn(ns: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+function startIn(
+  ns: string,
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ChildProcess {
   // detached: its own process group, so cleanup kills it and anything it started.
-  const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout?.on('data', (d) => (apiOutput += d));
   child.stderr?.on('data', (d) => (apiOutput += d));
   children.push(child);
@@ -79,11 +89,27 @@ interface HttpResult {
 }
 
 /** curl inside a namespace; status 0 means no answer (timeout, unreachable). */
-async function http(ns: string, method: string, url: string, opts: { token?: string; body?: unknown; headers?: Record<string, string>; maxTime?: number } = {}): Promise<HttpResult> {
-  const args = ['-s', '--max-time', String(opts.maxTime ?? 5), '-X', method, '-o', '-', '-w', '\n%{http_code}'];
+async function http(
+  ns: string,
+  method: string,
+  url: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string>; maxTime?: number } = {},
+): Promise<HttpResult> {
+  const args = [
+    '-s',
+    '--max-time',
+    String(opts.maxTime ?? 5),
+    '-X',
+    method,
+    '-o',
+    '-',
+    '-w',
+    '\n%{http_code}',
+  ];
   if (opts.token) args.push('-H', `Authorization: Bearer ${opts.token}`);
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push('-H', `${k}: ${v}`);
-  if (opts.body !== undefined) args.push('-H', 'Content-Type: application/json', '--data-raw', JSON.stringify(opts.body));
+  if (opts.body !== undefined)
+    args.push('-H', 'Content-Type: application/json', '--data-raw', JSON.stringify(opts.body));
   args.push(url);
   let out: string;
   try {
@@ -97,12 +123,19 @@ async function http(ns: string, method: string, url: string, opts: { token?: str
   return { status, body, json: () => JSON.parse(body) };
 }
 
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | null | undefined | false>): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  fn: () => Promise<T | null | undefined | false>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn().catch(() => null);
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n--- API output ---\n${apiOutput.slice(-4000)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}\n--- API output ---\n${apiOutput.slice(-4000)}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -140,7 +173,9 @@ function cleanupSync() {
   }
   for (const ns of [NS_SRV, NS_CLI]) {
     try {
-      const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean);
+      const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean);
       for (const pid of pids) {
         try {
           process.kill(Number(pid), 'SIGKILL');
@@ -176,7 +211,11 @@ describe.skipIf(skipReason !== null)('WireGuard tunnel end to end (root, wiregua
 
       // The gateway's interface: userspace WireGuard, address only; the agent sets its key, port and peers.
       startIn(NS_SRV, 'wireguard-go', ['-f', WG_SRV]);
-      await until('the server interface', 10_000, async () => (await ip('-n', NS_SRV, 'link', 'show', WG_SRV)).stdout);
+      await until(
+        'the server interface',
+        10_000,
+        async () => (await ip('-n', NS_SRV, 'link', 'show', WG_SRV)).stdout,
+      );
       await ip('-n', NS_SRV, 'addr', 'add', '10.10.0.1/24', 'dev', WG_SRV);
       await ip('-n', NS_SRV, 'link', 'set', WG_SRV, 'up');
 
@@ -201,7 +240,11 @@ describe.skipIf(skipReason !== null)('WireGuard tunnel end to end (root, wiregua
         WG_AGENT_INTERVAL: '1',
       };
       startIn(NS_SRV, process.execPath, ['--import', 'tsx', 'src/main.ts'], env);
-      await until('the API to listen', 90_000, async () => (await http(NS_SRV, 'GET', api('/health'), { maxTime: 2 })).status === 200);
+      await until(
+        'the API to listen',
+        90_000,
+        async () => (await http(NS_SRV, 'GET', api('/health'), { maxTime: 2 })).status === 200,
+      );
 
       const login = await http(NS_SRV, 'POST', api('/api/v1/auth/login'), {
         headers: { 'X-Tenant-ID': 'massacorp' },
@@ -227,7 +270,10 @@ describe.skipIf(skipReason !== null)('WireGuard tunnel end to end (root, wiregua
   }
 
   it('a peer created through the API reaches the API through the tunnel, and only through it; revoking cuts it off', async () => {
-    const created = await http(NS_SRV, 'POST', api('/api/v1/wireguard/peers'), { token, body: { name: 'e2e-laptop', persistent_keepalive: 1 } });
+    const created = await http(NS_SRV, 'POST', api('/api/v1/wireguard/peers'), {
+      token,
+      body: { name: 'e2e-laptop', persistent_keepalive: 1 },
+    });
     expect(created.status, created.body).toBe(201);
     const peer = created.json();
     expect(peer.assigned_ip).toBe('10.10.0.2');
@@ -235,9 +281,20 @@ describe.skipIf(skipReason !== null)('WireGuard tunnel end to end (root, wiregua
     // The client side, from the returned config: wg setconf takes the [Interface]/[Peer] keys, wg-quick's
     // Address becomes `ip addr`, AllowedIPs becomes the route.
     startIn(NS_CLI, 'wireguard-go', ['-f', WG_CLI]);
-    await until('the client interface', 10_000, async () => (await ip('-n', NS_CLI, 'link', 'show', WG_CLI)).stdout);
+    await until(
+      'the client interface',
+      10_000,
+      async () => (await ip('-n', NS_CLI, 'link', 'show', WG_CLI)).stdout,
+    );
     const confFile = path.join(workDir, 'client.conf');
-    writeFileSync(confFile, String(peer.config).split('\n').filter((l) => !/^Address\s*=/.test(l)).join('\n'), { mode: 0o600 });
+    writeFileSync(
+      confFile,
+      String(peer.config)
+        .split('\n')
+        .filter((l) => !/^Address\s*=/.test(l))
+        .join('\n'),
+      { mode: 0o600 },
+    );
     await inNs(NS_CLI, 'wg', 'setconf', WG_CLI, confFile);
     await ip('-n', NS_CLI, 'addr', 'add', `${peer.assigned_ip}/32`, 'dev', WG_CLI);
     await ip('-n', NS_CLI, 'link', 'set', WG_CLI, 'up');
@@ -248,14 +305,21 @@ describe.skipIf(skipReason !== null)('WireGuard tunnel end to end (root, wiregua
       const r = await http(NS_CLI, 'GET', 'http://10.10.0.1:18080/api/v1/info', { maxTime: 2 });
       return r.status === 200 ? r : null;
     });
-    expect(info.json()).toMatchObject({ via_wireguard: true, client_ip: peer.assigned_ip, wireguard_network: '10.10.0.0/24' });
+    expect(info.json()).toMatchObject({
+      via_wireguard: true,
+      client_ip: peer.assigned_ip,
+      wireguard_network: '10.10.0.0/24',
+    });
 
     // (2) Outside the tunnel, over the veth: the guard refuses everything but /health.
     const outside = await http(NS_CLI, 'GET', `http://${SRV_VETH_IP}:${PORT}/api/v1/info`);
     expect(outside.status).toBe(403);
     expect(outside.json().error).toBe('NETWORK_FORBIDDEN');
     expect((await http(NS_CLI, 'GET', `http://${SRV_VETH_IP}:${PORT}/health`)).status).toBe(200);
-    const outsideLogin = await http(NS_CLI, 'POST', `http://${SRV_VETH_IP}:${PORT}/api/v1/auth/login`, { headers: { 'X-Tenant-ID': 'massacorp' }, body: { email: 'admin@massacorp.dev', password: ADMIN_PASSWORD } });
+    const outsideLogin = await http(NS_CLI, 'POST', `http://${SRV_VETH_IP}:${PORT}/api/v1/auth/login`, {
+      headers: { 'X-Tenant-ID': 'massacorp' },
+      body: { email: 'admin@massacorp.dev', password: ADMIN_PASSWORD },
+    });
     expect(outsideLogin.status).toBe(403);
 
     // (4) The agent reads `wg show dump` and records the handshake and the counters.
@@ -271,7 +335,12 @@ describe.skipIf(skipReason !== null)('WireGuard tunnel end to end (root, wiregua
     const revoked = await http(NS_SRV, 'POST', api(`/api/v1/wireguard/peers/${peer.id}/revoke`), { token });
     expect(revoked.status, revoked.body).toBe(200);
     const t0 = Date.now();
-    await until('the client to lose the API after the revoke', 10_000, async () => (await http(NS_CLI, 'GET', 'http://10.10.0.1:18080/api/v1/info', { maxTime: 1 })).status === 0);
+    await until(
+      'the client to lose the API after the revoke',
+      10_000,
+      async () =>
+        (await http(NS_CLI, 'GET', 'http://10.10.0.1:18080/api/v1/info', { maxTime: 1 })).status === 0,
+    );
     const cutOffMs = Date.now() - t0;
     console.log(`[wireguard e2e] client cut off ${cutOffMs} ms after the revoke`);
     expect(cutOffMs).toBeLessThan(10_000);

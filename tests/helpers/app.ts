@@ -25,5 +25,10 @@ export async function createTestApp(
   shareWith?: FastifyInstance,
 ): Promise<FastifyInstance> {
   const config = testEnv(overrides);
-  return buildApp(config, shareWith ? { database: shareWith.ctx.database, store: shareWith.ctx.store, migrate: false } : { migrate: true });
+  return buildApp(
+    config,
+    shareWith
+      ? { database: shareWith.ctx.database, store: shareWith.ctx.store, migrate: false }
+      : { migrate: true },
+  );
 }

@@ -1,13 +1,13 @@
 /** Test data: every test makes its own tenant and users, never a global seed. */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { writeAudit, SYSTEM_AUDIT_CONTEXT } from '../../src/platform/audit/writer.js';
-import { createTenant } from '../../src/modules/tenants/service.js';
-import { insertUser } from '../../src/modules/users/repository.js';
 import type { SystemRoleCode } from '../../src/modules/rbac/permissions.js';
 import { grantSystemRole } from '../../src/modules/rbac/service.js';
-import type { UserRow } from '../../src/modules/users/tables.js';
+import { createTenant } from '../../src/modules/tenants/service.js';
 import type { TenantRow } from '../../src/modules/tenants/tables.js';
+import { insertUser } from '../../src/modules/users/repository.js';
+import type { UserRow } from '../../src/modules/users/tables.js';
+import { SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../src/platform/audit/writer.js';
 
 export const PASSWORD = 'Correct-Horse-42-battery';
 
@@ -22,13 +22,22 @@ export interface TestTenant {
 }
 
 /** A tenant with its first admin (owner once RBAC is installed). */
-export async function newTenant(app: FastifyInstance, opts: { settings?: Record<string, unknown>; superuser?: boolean } = {}): Promise<TestTenant> {
+export async function newTenant(
+  app: FastifyInstance,
+  opts: { settings?: Record<string, unknown>; superuser?: boolean } = {},
+): Promise<TestTenant> {
   const slug = uniq('tn');
   const { tenant, admin } = await createTenant(app.ctx, {
     slug,
     name: `Tenant ${slug}`,
     settings: opts.settings,
-    admin: { email: `admin@${slug}.test`, password: PASSWORD, firstName: 'Ada', lastName: 'Admin', isSuperuser: opts.superuser ?? false },
+    admin: {
+      email: `admin@${slug}.test`,
+      password: PASSWORD,
+      firstName: 'Ada',
+      lastName: 'Admin',
+      isSuperuser: opts.superuser ?? false,
+    },
   });
   return { tenant, admin: admin!, adminPassword: PASSWORD };
 }
@@ -36,7 +45,14 @@ export async function newTenant(app: FastifyInstance, opts: { settings?: Record<
 export async function newUser(
   app: FastifyInstance,
   tenantId: number,
-  opts: { email?: string; password?: string; isActive?: boolean; isSuperuser?: boolean; passwordHash?: string; roles?: SystemRoleCode[] } = {},
+  opts: {
+    email?: string;
+    password?: string;
+    isActive?: boolean;
+    isSuperuser?: boolean;
+    passwordHash?: string;
+    roles?: SystemRoleCode[];
+  } = {},
 ): Promise<UserRow & { password: string }> {
   const password = opts.password ?? PASSWORD;
   const hash = opts.passwordHash ?? (await app.ctx.hasher.hash(password));
@@ -52,7 +68,11 @@ export async function newUser(
     });
     for (const hook of app.ctx.hooks.userCreated) await hook(tx, tenantId, u.id, 'admin');
     for (const code of opts.roles ?? []) await grantSystemRole(tx, tenantId, u.id, code);
-    await writeAudit(tx, tenantId, SYSTEM_AUDIT_CONTEXT, { eventType: 'user.created', resourceType: 'user', resourceId: u.id });
+    await writeAudit(tx, tenantId, SYSTEM_AUDIT_CONTEXT, {
+      eventType: 'user.created',
+      resourceType: 'user',
+      resourceId: u.id,
+    });
     return u;
   });
   return { ...user, password };
@@ -63,7 +83,12 @@ export interface Tokens {
   refresh_token: string;
 }
 
-export async function login(app: FastifyInstance, tenantId: number, email: string, password = PASSWORD): Promise<Tokens> {
+export async function login(
+  app: FastifyInstance,
+  tenantId: number,
+  email: string,
+  password = PASSWORD,
+): Promise<Tokens> {
   const res = await app.inject({
     method: 'POST',
     url: '/api/v1/auth/login',
@@ -76,4 +101,6 @@ export async function login(app: FastifyInstance, tenantId: number, email: strin
   return body;
 }
 
-export const bearer = (t: Tokens | string) => ({ authorization: `Bearer ${typeof t === 'string' ? t : t.access_token}` });
+export const bearer = (t: Tokens | string) => ({
+  authorization: `Bearer ${typeof t === 'string' ? t : t.access_token}`,
+});

@@ -9,15 +9,37 @@ export interface Caller {
   tenantId: number;
   email: string;
   tokens: Tokens;
-  call: (method: InjectOptions['method'], url: string, payload?: unknown, extra?: Partial<InjectOptions>) => Promise<LightMyRequestResponse>;
+  call: (
+    method: InjectOptions['method'],
+    url: string,
+    payload?: unknown,
+    extra?: Partial<InjectOptions>,
+  ) => Promise<LightMyRequestResponse>;
 }
 
 export function client(app: FastifyInstance, tokens: Tokens | string) {
-  return (method: InjectOptions['method'], url: string, payload?: unknown, extra: Partial<InjectOptions> = {}) =>
-    app.inject({ method, url, ...(payload !== undefined ? { payload: payload as never } : {}), ...extra, headers: { ...bearer(tokens), ...(extra.headers ?? {}) } });
+  return (
+    method: InjectOptions['method'],
+    url: string,
+    payload?: unknown,
+    extra: Partial<InjectOptions> = {},
+  ) =>
+    app.inject({
+      method,
+      url,
+      ...(payload !== undefined ? { payload: payload as never } : {}),
+      ...extra,
+      headers: { ...bearer(tokens), ...(extra.headers ?? {}) },
+    });
 }
 
-async function caller(app: FastifyInstance, tenantId: number, userId: number, email: string, password = PASSWORD): Promise<Caller> {
+async function caller(
+  app: FastifyInstance,
+  tenantId: number,
+  userId: number,
+  email: string,
+  password = PASSWORD,
+): Promise<Caller> {
   const tokens = await login(app, tenantId, email, password);
   return { userId, tenantId, email, tokens, call: client(app, tokens) };
 }
@@ -29,7 +51,11 @@ export async function tenantOwner(app: FastifyInstance) {
 }
 
 /** A user of `tenantId` holding exactly these system roles (none: no permission at all), signed in. */
-export async function userWith(app: FastifyInstance, tenantId: number, roles: SystemRoleCode[] = []): Promise<Caller> {
+export async function userWith(
+  app: FastifyInstance,
+  tenantId: number,
+  roles: SystemRoleCode[] = [],
+): Promise<Caller> {
   const u = await newUser(app, tenantId, { roles });
   return caller(app, tenantId, u.id, u.email);
 }

@@ -4,7 +4,13 @@ import * as OTPAuth from 'otpauth';
 import { bearer, login, type Tokens } from './factories.js';
 
 export function totpCode(secret: string, offsetSteps = 0, now = Date.now()): string {
-  return OTPAuth.TOTP.generate({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30, timestamp: now + offsetSteps * 30_000 });
+  return OTPAuth.TOTP.generate({
+    secret: OTPAuth.Secret.fromBase32(secret),
+    algorithm: 'SHA1',
+    digits: 6,
+    period: 30,
+    timestamp: now + offsetSteps * 30_000,
+  });
 }
 
 /** A 6-digit code that matches none of the steps the server accepts now (±1 step). */
@@ -27,13 +33,22 @@ export async function safeTotpMoment(): Promise<void> {
 }
 
 /** Signs in, sets up and enables TOTP with the step before now, so later steps (0, +1) remain usable. */
-export async function enrolTotp(app: FastifyInstance, tenantId: number, email: string): Promise<{ secret: string; codes: string[]; tokens: Tokens }> {
+export async function enrolTotp(
+  app: FastifyInstance,
+  tenantId: number,
+  email: string,
+): Promise<{ secret: string; codes: string[]; tokens: Tokens }> {
   const tokens = await login(app, tenantId, email);
   const setup = await app.inject({ method: 'POST', url: '/api/v1/mfa/setup', headers: bearer(tokens) });
   if (setup.statusCode !== 200) throw new Error(`mfa setup failed: ${setup.body}`);
   const secret: string = setup.json().secret;
   await safeTotpMoment();
-  const en = await app.inject({ method: 'POST', url: '/api/v1/mfa/enable', headers: bearer(tokens), payload: { code: totpCode(secret, -1) } });
+  const en = await app.inject({
+    method: 'POST',
+    url: '/api/v1/mfa/enable',
+    headers: bearer(tokens),
+    payload: { code: totpCode(secret, -1) },
+  });
   if (en.statusCode !== 200) throw new Error(`mfa enable failed: ${en.body}`);
   return { secret, codes: en.json().recovery_codes, tokens };
 }

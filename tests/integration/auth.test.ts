@@ -20,22 +20,55 @@ const post = (url: string, payload: unknown, headers: Record<string, string> = {
 describe('POST /auth/login', () => {
   it('returns every LoginResponse key and working tokens', async () => {
     const { tenant, admin } = await newTenant(app);
-    const res = await post('/api/v1/auth/login', { email: admin.email, password: PASSWORD }, { 'x-tenant-id': String(tenant.id) });
+    const res = await post(
+      '/api/v1/auth/login',
+      { email: admin.email, password: PASSWORD },
+      { 'x-tenant-id': String(tenant.id) },
+    );
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(Object.keys(body).sort()).toEqual(
-      ['access_token', 'captcha_required', 'captcha_site_key', 'expires_in', 'message', 'mfa_required', 'mfa_session_token', 'refresh_token', 'success', 'token_type'].sort(),
+      [
+        'access_token',
+        'captcha_required',
+        'captcha_site_key',
+        'expires_in',
+        'message',
+        'mfa_required',
+        'mfa_session_token',
+        'refresh_token',
+        'success',
+        'token_type',
+      ].sort(),
     );
-    expect(body).toMatchObject({ success: true, token_type: 'bearer', expires_in: 900, mfa_required: false, mfa_session_token: null, captcha_required: false });
+    expect(body).toMatchObject({
+      success: true,
+      token_type: 'bearer',
+      expires_in: 900,
+      mfa_required: false,
+      mfa_session_token: null,
+      captcha_required: false,
+    });
     const me = await app.inject({ url: '/api/v1/auth/me', headers: bearer(body) });
     expect(me.statusCode).toBe(200);
-    expect(me.json()).toEqual({ authenticated: true, user_id: admin.id, tenant_id: tenant.id, email: admin.email, mfa_required: false, mfa_enabled: false });
+    expect(me.json()).toEqual({
+      authenticated: true,
+      user_id: admin.id,
+      tenant_id: tenant.id,
+      email: admin.email,
+      mfa_required: false,
+      mfa_enabled: false,
+    });
     expect(res.headers['cache-control']).toBe('no-store');
   });
 
   it('accepts the tenant slug and a mixed-case, padded email', async () => {
     const { tenant, admin } = await newTenant(app);
-    const res = await post('/api/v1/auth/login', { email: `  ${admin.email.toUpperCase()} `, password: PASSWORD }, { 'x-tenant-id': tenant.slug });
+    const res = await post(
+      '/api/v1/auth/login',
+      { email: `  ${admin.email.toUpperCase()} `, password: PASSWORD },
+      { 'x-tenant-id': tenant.slug },
+    );
     expect(res.statusCode).toBe(200);
   });
 
@@ -52,7 +85,10 @@ describe('POST /auth/login', () => {
     for (const [payload, headers] of cases) {
       const res = await post('/api/v1/auth/login', payload, headers);
       expect(res.statusCode, JSON.stringify(payload)).toBe(401);
-      expect(res.json()).toMatchObject({ error: 'INVALID_CREDENTIALS', message: 'Email ou mot de passe invalide' });
+      expect(res.json()).toMatchObject({
+        error: 'INVALID_CREDENTIALS',
+        message: 'Email ou mot de passe invalide',
+      });
     }
   });
 
@@ -68,7 +104,11 @@ describe('POST /auth/login', () => {
 
   it('writes audit records for success and failure', async () => {
     const { tenant, admin } = await newTenant(app);
-    await post('/api/v1/auth/login', { email: admin.email, password: 'nope-Nope-1!' }, { 'x-tenant-id': String(tenant.id) });
+    await post(
+      '/api/v1/auth/login',
+      { email: admin.email, password: 'nope-Nope-1!' },
+      { 'x-tenant-id': String(tenant.id) },
+    );
     await login(app, tenant.id, admin.email);
     const rows = await app.ctx.database.query<{ event_type: string; success: boolean }>(
       'select event_type, success from audit_log where tenant_id = $1 order by seq',
@@ -105,14 +145,22 @@ describe('tokens', () => {
     expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(forged) })).statusCode).toBe(401);
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), tenant_id: 1 })).toString('base64url')}.${tokens.access_token.split('.')[2]}`;
     expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(tampered) })).statusCode).toBe(401);
-    const mismatch = await app.inject({ url: '/api/v1/auth/me', headers: { ...bearer(tokens), 'x-tenant-id': String(tenant.id + 100000) } });
+    const mismatch = await app.inject({
+      url: '/api/v1/auth/me',
+      headers: { ...bearer(tokens), 'x-tenant-id': String(tenant.id + 100000) },
+    });
     expect(mismatch.statusCode).toBe(403);
     expect(mismatch.json().error).toBe('TENANT_MISMATCH');
   });
 
   it('answers TOKEN_EXPIRED for an expired access token', async () => {
     const { tenant, admin } = await newTenant(app);
-    const token = await new SignJWT({ type: 'access', tenant_id: tenant.id, session_id: crypto.randomUUID(), email: admin.email })
+    const token = await new SignJWT({
+      type: 'access',
+      tenant_id: tenant.id,
+      session_id: crypto.randomUUID(),
+      email: admin.email,
+    })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(String(admin.id))
       .setIssuer(app.ctx.config.jwtIssuer)
@@ -127,7 +175,11 @@ describe('tokens', () => {
   });
 
   it('is 401 without a token, even with a bad body (auth before validation)', async () => {
-    const res = await app.inject({ method: 'POST', url: '/api/v1/auth/change-password', payload: { nonsense: true } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/change-password',
+      payload: { nonsense: true },
+    });
     expect(res.statusCode).toBe(401);
     expect(res.json().error).toBe('UNAUTHORIZED');
   });
@@ -151,7 +203,9 @@ describe('POST /auth/refresh', () => {
     const me = await app.inject({ url: '/api/v1/auth/me', headers: bearer(second) });
     expect(me.statusCode).toBe(401);
     expect(me.json().error).toBe('SESSION_REVOKED');
-    expect((await post('/api/v1/auth/refresh', { refresh_token: second.refresh_token })).statusCode).toBe(401);
+    expect((await post('/api/v1/auth/refresh', { refresh_token: second.refresh_token })).statusCode).toBe(
+      401,
+    );
     const audit = await app.ctx.database.query<{ n: number }>(
       "select count(*)::int as n from audit_log where tenant_id = $1 and event_type = 'auth.token_replay'",
       [tenant.id],
@@ -167,7 +221,10 @@ describe('POST /auth/refresh', () => {
       [tenant.id],
     );
     expect(session[0]!.ttl).toBe(30 * 24 * 3600);
-    await app.ctx.database.query("update sessions set expires_at = now() - interval '1 second' where id = $1", [session[0]!.id]);
+    await app.ctx.database.query(
+      "update sessions set expires_at = now() - interval '1 second' where id = $1",
+      [session[0]!.id],
+    );
     const res = await post('/api/v1/auth/refresh', { refresh_token: t.refresh_token });
     expect(res.statusCode).toBe(401);
     expect(res.json().error).toBe('SESSION_EXPIRED');
@@ -199,7 +256,12 @@ describe('POST /auth/logout', () => {
     const { tenant, admin } = await newTenant(app);
     const a = await login(app, tenant.id, admin.email);
     const b = await login(app, tenant.id, admin.email);
-    const out = await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: bearer(a), payload: { all_sessions: true } });
+    const out = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: bearer(a),
+      payload: { all_sessions: true },
+    });
     expect(out.json().data.sessions_ended).toBe(2);
     expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(b) })).statusCode).toBe(401);
   });
@@ -211,7 +273,12 @@ describe('POST /auth/change-password', () => {
     const user = await newUser(app, tenant.id);
     const a = await login(app, tenant.id, user.email);
     const b = await login(app, tenant.id, user.email);
-    const res = await app.inject({ method: 'POST', url: '/api/v1/auth/change-password', headers: bearer(a), payload: { current_password: PASSWORD, new_password: 'Brand-New-Secret-77' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/change-password',
+      headers: bearer(a),
+      payload: { current_password: PASSWORD, new_password: 'Brand-New-Secret-77' },
+    });
     expect(res.statusCode).toBe(200);
     expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(a) })).statusCode).toBe(200);
     expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(b) })).statusCode).toBe(401);
@@ -223,16 +290,35 @@ describe('POST /auth/change-password', () => {
     const { tenant } = await newTenant(app);
     const user = await newUser(app, tenant.id);
     const t = await login(app, tenant.id, user.email);
-    for (const [pw, reason] of [['alllowercase-123', 'missing_uppercase'], ['P@ssw0rd2024!', 'too_common'], ['Abc1!', 'too_short']] as const) {
-      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/change-password', headers: bearer(t), payload: { current_password: PASSWORD, new_password: pw } });
+    for (const [pw, reason] of [
+      ['alllowercase-123', 'missing_uppercase'],
+      ['P@ssw0rd2024!', 'too_common'],
+      ['Abc1!', 'too_short'],
+    ] as const) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/change-password',
+        headers: bearer(t),
+        payload: { current_password: PASSWORD, new_password: pw },
+      });
       expect(res.statusCode, pw).toBe(422);
       expect(res.json().error).toBe('PASSWORD_TOO_WEAK');
       expect(res.json().details.reasons).toContain(reason);
     }
     const local = user.email.split('@')[0]!;
-    const withEmail = await app.inject({ method: 'POST', url: '/api/v1/auth/change-password', headers: bearer(t), payload: { current_password: PASSWORD, new_password: `X1!${local}Yz` } });
+    const withEmail = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/change-password',
+      headers: bearer(t),
+      payload: { current_password: PASSWORD, new_password: `X1!${local}Yz` },
+    });
     expect(withEmail.json().details.reasons).toContain('contains_email');
-    const wrong = await app.inject({ method: 'POST', url: '/api/v1/auth/change-password', headers: bearer(t), payload: { current_password: 'Not-The-One-1', new_password: 'Brand-New-Secret-77' } });
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/change-password',
+      headers: bearer(t),
+      payload: { current_password: 'Not-The-One-1', new_password: 'Brand-New-Secret-77' },
+    });
     expect(wrong.statusCode).toBe(400);
     expect(wrong.json().error).toBe('INVALID_CURRENT_PASSWORD');
   });
@@ -243,17 +329,28 @@ describe('POST /auth/verify-token', () => {
     const { tenant, admin } = await newTenant(app);
     const t = await login(app, tenant.id, admin.email);
     const res = await app.inject({ method: 'POST', url: '/api/v1/auth/verify-token', headers: bearer(t) });
-    expect(res.json()).toEqual({ success: true, message: 'Token valide', data: { user_id: admin.id, valid: true } });
+    expect(res.json()).toEqual({
+      success: true,
+      message: 'Token valide',
+      data: { user_id: admin.id, valid: true },
+    });
     expect((await app.inject({ method: 'POST', url: '/api/v1/auth/verify-token' })).statusCode).toBe(401);
   });
 });
 
 describe('POST /auth/register', () => {
-  const body = (email: string) => ({ email, password: 'Long-Enough-Pass-9', first_name: 'Jean', last_name: 'Dupont' });
+  const body = (email: string) => ({
+    email,
+    password: 'Long-Enough-Pass-9',
+    first_name: 'Jean',
+    last_name: 'Dupont',
+  });
 
   it('is 403 unless the tenant allows self-registration', async () => {
     const { tenant } = await newTenant(app);
-    const res = await post('/api/v1/auth/register', body(`${uniq('r')}@example.test`), { 'x-tenant-id': String(tenant.id) });
+    const res = await post('/api/v1/auth/register', body(`${uniq('r')}@example.test`), {
+      'x-tenant-id': String(tenant.id),
+    });
     expect(res.statusCode).toBe(403);
   });
 
@@ -262,15 +359,29 @@ describe('POST /auth/register', () => {
     const email = `${uniq('r')}@example.test`;
     const res = await post('/api/v1/auth/register', body(email), { 'x-tenant-id': String(tenant.id) });
     expect(res.statusCode).toBe(201);
-    expect(res.json()).toMatchObject({ email, tenant_id: tenant.id, is_verified: false, is_active: true, full_name: 'Jean Dupont' });
+    expect(res.json()).toMatchObject({
+      email,
+      tenant_id: tenant.id,
+      is_verified: false,
+      is_active: true,
+      full_name: 'Jean Dupont',
+    });
     expect(res.json()).not.toHaveProperty('password_hash');
     const dup = await post('/api/v1/auth/register', body(email), { 'x-tenant-id': String(tenant.id) });
     expect(dup.statusCode).toBe(409);
     expect(dup.json().error).toBe('EMAIL_ALREADY_EXISTS');
-    const weak = await post('/api/v1/auth/register', { ...body(`${uniq('r')}@example.test`), password: 'passwordpassword' }, { 'x-tenant-id': String(tenant.id) });
+    const weak = await post(
+      '/api/v1/auth/register',
+      { ...body(`${uniq('r')}@example.test`), password: 'passwordpassword' },
+      { 'x-tenant-id': String(tenant.id) },
+    );
     expect(weak.statusCode).toBe(422);
     expect(weak.json().error).toBe('PASSWORD_TOO_WEAK');
-    const shortName = await post('/api/v1/auth/register', { ...body(`${uniq('r')}@example.test`), first_name: 'J' }, { 'x-tenant-id': String(tenant.id) });
+    const shortName = await post(
+      '/api/v1/auth/register',
+      { ...body(`${uniq('r')}@example.test`), first_name: 'J' },
+      { 'x-tenant-id': String(tenant.id) },
+    );
     expect(shortName.statusCode).toBe(422);
     expect(shortName.json().details.errors[0].field).toBe('body.first_name');
     await login(app, tenant.id, email, 'Long-Enough-Pass-9');

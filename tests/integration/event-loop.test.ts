@@ -53,7 +53,9 @@ describe('event loop', () => {
     const statuses = await logins;
     expect(statuses.every((s) => s === 200)).toBe(true);
     const worst = p99(latencies);
-    console.log(`/health during 20 parallel logins: n=${latencies.length} p99=${worst.toFixed(1)}ms samples=${latencies.map((l) => l.toFixed(0)).join(',')}`);
+    console.log(
+      `/health during 20 parallel logins: n=${latencies.length} p99=${worst.toFixed(1)}ms samples=${latencies.map((l) => l.toFixed(0)).join(',')}`,
+    );
     expect(latencies.length).toBeGreaterThan(10);
     // On PostgreSQL only hashing competes with the loop, and it runs on the libuv pool: the 50 ms bar holds.
     // Embedded PGlite executes SQL (WASM) on the main thread by design, so its bound is looser.

@@ -33,20 +33,32 @@ afterAll(async () => {
 
 async function newFlag(body: Record<string, unknown> = {}) {
   const key = uniq('flag');
-  const res = await app.inject({ method: 'POST', url: '/api/v1/features/catalogue', headers: bearer(operator), payload: { key, description: 'test flag', ...body } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/v1/features/catalogue',
+    headers: bearer(operator),
+    payload: { key, description: 'test flag', ...body },
+  });
   expect(res.statusCode, res.body).toBe(201);
   return key;
 }
 
 async function roleId(tenantId: number, code: string): Promise<string> {
   const r = await app.ctx.database.withTenant(tenantId, (tx) =>
-    tx.execute<{ id: string }>(sql`select id::text as id from roles where tenant_id = ${tenantId} and code = ${code}`),
+    tx.execute<{ id: string }>(
+      sql`select id::text as id from roles where tenant_id = ${tenantId} and code = ${code}`,
+    ),
   );
   return r.rows[0]!.id;
 }
 
 async function setOverride(tokens: Tokens, key: string, body: Record<string, unknown>, target = app) {
-  const res = await target.inject({ method: 'PUT', url: `/api/v1/features/${key}/overrides`, headers: bearer(tokens), payload: body });
+  const res = await target.inject({
+    method: 'PUT',
+    url: `/api/v1/features/${key}/overrides`,
+    headers: bearer(tokens),
+    payload: body,
+  });
   expect(res.statusCode, res.body).toBe(200);
   return res.json();
 }
@@ -62,7 +74,12 @@ async function tenantWithMember() {
   const admin = await login(app, t.tenant.id, t.admin.email);
   const user = await newUser(app, t.tenant.id);
   const member = await roleId(t.tenant.id, 'member');
-  const assigned = await app.inject({ method: 'POST', url: `/api/v1/users/${user.id}/roles`, headers: bearer(admin), payload: { role_id: member } });
+  const assigned = await app.inject({
+    method: 'POST',
+    url: `/api/v1/users/${user.id}/roles`,
+    headers: bearer(admin),
+    payload: { role_id: member },
+  });
   expect(assigned.statusCode, assigned.body).toBe(201);
   const userTokens = await login(app, t.tenant.id, user.email);
   return { ...t, adminTokens: admin, user, userTokens, member };
@@ -71,30 +88,78 @@ async function tenantWithMember() {
 describe('catalogue (platform operators)', () => {
   it('creates, updates and deletes flags; duplicates are 409; ordinary tenants are refused', async () => {
     const key = await newFlag({ default_enabled: true, rollout_percent: 30 });
-    const dup = await app.inject({ method: 'POST', url: '/api/v1/features/catalogue', headers: bearer(operator), payload: { key } });
+    const dup = await app.inject({
+      method: 'POST',
+      url: '/api/v1/features/catalogue',
+      headers: bearer(operator),
+      payload: { key },
+    });
     expect(dup.statusCode).toBe(409);
-    const bad = await app.inject({ method: 'POST', url: '/api/v1/features/catalogue', headers: bearer(operator), payload: { key: 'Bad Key!' } });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/api/v1/features/catalogue',
+      headers: bearer(operator),
+      payload: { key: 'Bad Key!' },
+    });
     expect(bad.statusCode).toBe(422);
-    const reserved = await app.inject({ method: 'POST', url: '/api/v1/features/catalogue', headers: bearer(operator), payload: { key: 'evaluate' } });
+    const reserved = await app.inject({
+      method: 'POST',
+      url: '/api/v1/features/catalogue',
+      headers: bearer(operator),
+      payload: { key: 'evaluate' },
+    });
     expect(reserved.statusCode).toBe(422);
-    const pct = await app.inject({ method: 'POST', url: '/api/v1/features/catalogue', headers: bearer(operator), payload: { key: uniq('f'), rollout_percent: 101 } });
+    const pct = await app.inject({
+      method: 'POST',
+      url: '/api/v1/features/catalogue',
+      headers: bearer(operator),
+      payload: { key: uniq('f'), rollout_percent: 101 },
+    });
     expect(pct.statusCode).toBe(422);
 
-    const upd = await app.inject({ method: 'PUT', url: `/api/v1/features/catalogue/${key}`, headers: bearer(operator), payload: { rollout_percent: null, description: 'changed' } });
+    const upd = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/features/catalogue/${key}`,
+      headers: bearer(operator),
+      payload: { rollout_percent: null, description: 'changed' },
+    });
     expect(upd.statusCode).toBe(200);
-    expect(upd.json()).toMatchObject({ key, description: 'changed', default_enabled: true, rollout_percent: null });
+    expect(upd.json()).toMatchObject({
+      key,
+      description: 'changed',
+      default_enabled: true,
+      rollout_percent: null,
+    });
 
     // A tenant owner (even a superuser) of an ordinary tenant cannot touch the global catalogue.
     const t = await newTenant(app, { superuser: true });
     const owner = await login(app, t.tenant.id, t.admin.email);
-    const refused = await app.inject({ method: 'PUT', url: `/api/v1/features/catalogue/${key}`, headers: bearer(owner), payload: { default_enabled: false } });
+    const refused = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/features/catalogue/${key}`,
+      headers: bearer(owner),
+      payload: { default_enabled: false },
+    });
     expect(refused.statusCode).toBe(403);
-    const refusedCreate = await app.inject({ method: 'POST', url: '/api/v1/features/catalogue', headers: bearer(owner), payload: { key: uniq('f') } });
+    const refusedCreate = await app.inject({
+      method: 'POST',
+      url: '/api/v1/features/catalogue',
+      headers: bearer(owner),
+      payload: { key: uniq('f') },
+    });
     expect(refusedCreate.statusCode).toBe(403);
 
-    const del = await app.inject({ method: 'DELETE', url: `/api/v1/features/catalogue/${key}`, headers: bearer(operator) });
+    const del = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/features/catalogue/${key}`,
+      headers: bearer(operator),
+    });
     expect(del.statusCode).toBe(204);
-    const gone = await app.inject({ method: 'DELETE', url: `/api/v1/features/catalogue/${key}`, headers: bearer(operator) });
+    const gone = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/features/catalogue/${key}`,
+      headers: bearer(operator),
+    });
     expect(gone.statusCode).toBe(404);
     expect(await flagOf(bearer(owner), key)).toBeUndefined();
   });
@@ -106,7 +171,12 @@ describe('overrides and resolution', () => {
     const key = await newFlag({ default_enabled: true });
     const me = bearer(userTokens);
     expect(await flagOf(me, key)).toBe(true); // default
-    await app.inject({ method: 'PUT', url: `/api/v1/features/catalogue/${key}`, headers: bearer(operator), payload: { rollout_percent: 0 } });
+    await app.inject({
+      method: 'PUT',
+      url: `/api/v1/features/catalogue/${key}`,
+      headers: bearer(operator),
+      payload: { rollout_percent: 0 },
+    });
     expect(await flagOf(me, key)).toBe(false); // global rollout beats default
     await setOverride(adminTokens, key, { scope: 'tenant', enabled: true });
     expect(await flagOf(me, key)).toBe(true); // tenant beats global
@@ -116,26 +186,52 @@ describe('overrides and resolution', () => {
     expect(await flagOf(me, key)).toBe(true); // user beats role
 
     // Unwinding: DELETE by query string and by body.
-    const delUser = await app.inject({ method: 'DELETE', url: `/api/v1/features/${key}/overrides?scope=user&target_id=${user.id}`, headers: bearer(adminTokens) });
+    const delUser = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/features/${key}/overrides?scope=user&target_id=${user.id}`,
+      headers: bearer(adminTokens),
+    });
     expect(delUser.statusCode).toBe(204);
     expect(await flagOf(me, key)).toBe(false);
-    const delRole = await app.inject({ method: 'DELETE', url: `/api/v1/features/${key}/overrides`, headers: bearer(adminTokens), payload: { scope: 'role', target_id: member } });
+    const delRole = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/features/${key}/overrides`,
+      headers: bearer(adminTokens),
+      payload: { scope: 'role', target_id: member },
+    });
     expect(delRole.statusCode).toBe(204);
     expect(await flagOf(me, key)).toBe(true);
-    const delAgain = await app.inject({ method: 'DELETE', url: `/api/v1/features/${key}/overrides?scope=role&target_id=${member}`, headers: bearer(adminTokens) });
+    const delAgain = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/features/${key}/overrides?scope=role&target_id=${member}`,
+      headers: bearer(adminTokens),
+    });
     expect(delAgain.statusCode).toBe(404);
 
     // Every change is audited in the tenant's chain.
     const audit = await app.ctx.database.withTenant(tenant.id, (tx) =>
-      tx.execute<{ event_type: string }>(sql`select event_type from audit_log where tenant_id = ${tenant.id} and resource_type = 'feature' order by seq`),
+      tx.execute<{ event_type: string }>(
+        sql`select event_type from audit_log where tenant_id = ${tenant.id} and resource_type = 'feature' order by seq`,
+      ),
     );
-    expect(audit.rows.map((r) => r.event_type)).toEqual(['feature.override_set', 'feature.override_set', 'feature.override_set', 'feature.override_removed', 'feature.override_removed']);
+    expect(audit.rows.map((r) => r.event_type)).toEqual([
+      'feature.override_set',
+      'feature.override_set',
+      'feature.override_set',
+      'feature.override_removed',
+      'feature.override_removed',
+    ]);
   });
 
   it('enabled wins when two roles of the user disagree', async () => {
     const { tenant, adminTokens, user, userTokens, member } = await tenantWithMember();
     const viewer = await roleId(tenant.id, 'viewer');
-    const assigned = await app.inject({ method: 'POST', url: `/api/v1/users/${user.id}/roles`, headers: bearer(adminTokens), payload: { role_id: viewer } });
+    const assigned = await app.inject({
+      method: 'POST',
+      url: `/api/v1/users/${user.id}/roles`,
+      headers: bearer(adminTokens),
+      payload: { role_id: viewer },
+    });
     expect(assigned.statusCode).toBe(201);
     const key = await newFlag();
     await setOverride(adminTokens, key, { scope: 'role', target_id: member, enabled: false });
@@ -152,7 +248,12 @@ describe('overrides and resolution', () => {
     await setOverride(adminTokens, key, { scope: 'user', target_id: user.id, enabled: true });
     expect(await flagOf(bearer(userTokens), key, replica)).toBe(true);
 
-    const created = await app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: bearer(adminTokens), payload: { name: 'k', scopes: [] } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      headers: bearer(adminTokens),
+      payload: { name: 'k', scopes: [] },
+    });
     expect(created.statusCode).toBe(201);
     const keyHeaders = { 'x-api-key': created.json().raw_key as string };
     expect(await flagOf(keyHeaders, key)).toBe(false); // the admin's flags
@@ -163,7 +264,12 @@ describe('overrides and resolution', () => {
   it('a tenant-owned API key evaluates with its role', async () => {
     const { adminTokens, member } = await tenantWithMember();
     const key = await newFlag();
-    const created = await app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: bearer(adminTokens), payload: { name: 'svc', owner: 'tenant', role_id: member, scopes: [] } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      headers: bearer(adminTokens),
+      payload: { name: 'svc', owner: 'tenant', role_id: member, scopes: [] },
+    });
     expect(created.statusCode, created.body).toBe(201);
     const h = { authorization: `Bearer ${created.json().raw_key as string}` };
     expect(await flagOf(h, key)).toBe(false);
@@ -171,7 +277,7 @@ describe('overrides and resolution', () => {
     expect(await flagOf(h, key, replica)).toBe(true);
   });
 
-  it('GET /features lists the catalogue with this tenant\'s overrides only', async () => {
+  it("GET /features lists the catalogue with this tenant's overrides only", async () => {
     const a = await tenantWithMember();
     const b = await tenantWithMember();
     const key = await newFlag();
@@ -180,11 +286,22 @@ describe('overrides and resolution', () => {
     const list = await app.inject({ method: 'GET', url: '/api/v1/features', headers: bearer(a.adminTokens) });
     expect(list.statusCode).toBe(200);
     const flag = list.json().features.find((f: { key: string }) => f.key === key);
-    expect(flag.overrides).toEqual([expect.objectContaining({ key, scope: 'tenant', target_id: null, enabled: true })]);
+    expect(flag.overrides).toEqual([
+      expect.objectContaining({ key, scope: 'tenant', target_id: null, enabled: true }),
+    ]);
     // A member may read flags (features.read) but not write overrides.
-    const memberRead = await app.inject({ method: 'GET', url: '/api/v1/features', headers: bearer(a.userTokens) });
+    const memberRead = await app.inject({
+      method: 'GET',
+      url: '/api/v1/features',
+      headers: bearer(a.userTokens),
+    });
     expect(memberRead.statusCode).toBe(200);
-    const memberWrite = await app.inject({ method: 'PUT', url: `/api/v1/features/${key}/overrides`, headers: bearer(a.userTokens), payload: { scope: 'tenant', enabled: false } });
+    const memberWrite = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/features/${key}/overrides`,
+      headers: bearer(a.userTokens),
+      payload: { scope: 'tenant', enabled: false },
+    });
     expect(memberWrite.statusCode).toBe(403);
   });
 
@@ -192,7 +309,13 @@ describe('overrides and resolution', () => {
     const a = await tenantWithMember();
     const b = await tenantWithMember();
     const key = await newFlag();
-    const put = (body: Record<string, unknown>, k = key) => app.inject({ method: 'PUT', url: `/api/v1/features/${k}/overrides`, headers: bearer(a.adminTokens), payload: body });
+    const put = (body: Record<string, unknown>, k = key) =>
+      app.inject({
+        method: 'PUT',
+        url: `/api/v1/features/${k}/overrides`,
+        headers: bearer(a.adminTokens),
+        payload: body,
+      });
     expect((await put({ scope: 'user', target_id: b.user.id, enabled: true })).statusCode).toBe(404);
     expect((await put({ scope: 'role', target_id: b.member, enabled: true })).statusCode).toBe(404);
     expect((await put({ scope: 'user', target_id: 'abc', enabled: true })).statusCode).toBe(422);
@@ -206,7 +329,11 @@ describe('overrides and resolution', () => {
     await setOverride(b.adminTokens, key, { scope: 'tenant', enabled: true });
     expect(await flagOf(bearer(a.userTokens), key)).toBe(false);
     expect(await flagOf(bearer(b.userTokens), key)).toBe(true);
-    const delOther = await app.inject({ method: 'DELETE', url: `/api/v1/features/${key}/overrides?scope=tenant`, headers: bearer(a.adminTokens) });
+    const delOther = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/features/${key}/overrides?scope=tenant`,
+      headers: bearer(a.adminTokens),
+    });
     expect(delOther.statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/api/v1/features/evaluate' })).statusCode).toBe(401);
   });
@@ -215,14 +342,20 @@ describe('overrides and resolution', () => {
     const { tenant, adminTokens, user } = await tenantWithMember();
     const key = await newFlag();
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 ? replica : app).inject({
-        method: 'PUT', url: `/api/v1/features/${key}/overrides`, headers: bearer(adminTokens),
-        payload: { scope: 'user', target_id: String(user.id), enabled: i % 2 === 0 },
-      })),
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 ? replica : app).inject({
+          method: 'PUT',
+          url: `/api/v1/features/${key}/overrides`,
+          headers: bearer(adminTokens),
+          payload: { scope: 'user', target_id: String(user.id), enabled: i % 2 === 0 },
+        }),
+      ),
     );
     expect(results.map((r) => r.statusCode)).toEqual(Array(10).fill(200));
     const rows = await app.ctx.database.withTenant(tenant.id, (tx) =>
-      tx.execute<{ n: string }>(sql`select count(*)::text as n from feature_overrides where tenant_id = ${tenant.id} and flag_key = ${key}`),
+      tx.execute<{ n: string }>(
+        sql`select count(*)::text as n from feature_overrides where tenant_id = ${tenant.id} and flag_key = ${key}`,
+      ),
     );
     expect(rows.rows[0]!.n).toBe('1');
   });

@@ -16,7 +16,10 @@ let rotated: FastifyInstance;
 beforeAll(async () => {
   app = await createTestApp();
   // The next deployment: a new current key k2, the old one still readable.
-  rotated = await createTestApp({ ENCRYPTION_KEY: NEW_KEY, ENCRYPTION_KEY_ID: 'k2', ENCRYPTION_KEYS_PREVIOUS: `k1:${OLD_KEY}` }, app);
+  rotated = await createTestApp(
+    { ENCRYPTION_KEY: NEW_KEY, ENCRYPTION_KEY_ID: 'k2', ENCRYPTION_KEYS_PREVIOUS: `k1:${OLD_KEY}` },
+    app,
+  );
 });
 afterAll(async () => {
   await rotated?.close();
@@ -25,7 +28,11 @@ afterAll(async () => {
 
 const sealed = (tenantId: number) =>
   app.ctx.database.withTenant(tenantId, async (tx) =>
-    (await tx.execute<{ s: string }>(sql`select secret_encrypted as s from mfa_totp where tenant_id = ${tenantId}`)).rows.map((r) => r.s),
+    (
+      await tx.execute<{ s: string }>(
+        sql`select secret_encrypted as s from mfa_totp where tenant_id = ${tenantId}`,
+      )
+    ).rows.map((r) => r.s),
   );
 
 describe('keys rotate-encryption', () => {
@@ -45,8 +52,15 @@ describe('keys rotate-encryption', () => {
     expect(after).not.toContain(secret);
     expect(rotated.ctx.secretBox.decrypt(after, `mfa_totp:${tenant.id}:${user.id}`)).toBe(secret);
     // Nothing left to do; the new deployment verifies codes with the re-sealed secret.
-    expect((await rotateEncryption(rotated.ctx, { tenantId: tenant.id })).find((r) => r.table === 'mfa_totp')).toMatchObject({ pending: 0 });
-    const v = await rotated.inject({ method: 'POST', url: '/api/v1/mfa/verify', headers: bearer(tokens), payload: { code: totpCode(secret, 1) } });
+    expect(
+      (await rotateEncryption(rotated.ctx, { tenantId: tenant.id })).find((r) => r.table === 'mfa_totp'),
+    ).toMatchObject({ pending: 0 });
+    const v = await rotated.inject({
+      method: 'POST',
+      url: '/api/v1/mfa/verify',
+      headers: bearer(tokens),
+      payload: { code: totpCode(secret, 1) },
+    });
     expect(v.statusCode).toBe(200);
   });
 

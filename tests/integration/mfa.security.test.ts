@@ -18,7 +18,12 @@ afterAll(async () => {
 });
 
 const post = (a: FastifyInstance, url: string, headers: Record<string, string>, payload?: unknown) =>
-  a.inject({ method: 'POST', url, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  a.inject({
+    method: 'POST',
+    url,
+    headers,
+    ...(payload !== undefined ? { payload: payload as object } : {}),
+  });
 
 describe('TOTP anti-replay', () => {
   it('refuses a code whose step was already accepted, on any replica (429 TOTP_REPLAY + Retry-After)', async () => {
@@ -34,7 +39,9 @@ describe('TOTP anti-replay', () => {
       expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
     }
     // The enabling code (step -1) is older than the last accepted one: refused too.
-    expect((await post(app, '/api/v1/mfa/verify', bearer(tokens), { code: totpCode(secret, -1) })).json().error).toBe('TOTP_REPLAY');
+    expect(
+      (await post(app, '/api/v1/mfa/verify', bearer(tokens), { code: totpCode(secret, -1) })).json().error,
+    ).toBe('TOTP_REPLAY');
   });
 
   it('of two racing requests with one code, exactly one is accepted', async () => {
@@ -42,7 +49,9 @@ describe('TOTP anti-replay', () => {
     const user = await newUser(app, tenant.id);
     const { secret, tokens } = await enrolTotp(app, tenant.id, user.email);
     const code = totpCode(secret, 1);
-    const rs = await Promise.all([app, replica, app, replica].map((a) => post(a, '/api/v1/mfa/verify', bearer(tokens), { code })));
+    const rs = await Promise.all(
+      [app, replica, app, replica].map((a) => post(a, '/api/v1/mfa/verify', bearer(tokens), { code })),
+    );
     expect(rs.filter((r) => r.statusCode === 200)).toHaveLength(1);
     expect(rs.filter((r) => r.statusCode === 429 && r.json().error === 'TOTP_REPLAY')).toHaveLength(3);
   });
@@ -54,7 +63,11 @@ describe('MFA lockout', () => {
     const user = await newUser(app, tenant.id);
     const { secret, tokens } = await enrolTotp(app, tenant.id, user.email);
     const bad = wrongCode(secret);
-    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => post(i % 2 ? replica : app, '/api/v1/mfa/verify', bearer(tokens), { code: bad })));
+    const rs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        post(i % 2 ? replica : app, '/api/v1/mfa/verify', bearer(tokens), { code: bad }),
+      ),
+    );
     const statuses = rs.map((r) => r.statusCode);
     expect(statuses.filter((s) => s === 400)).toHaveLength(5);
     expect(statuses.filter((s) => s === 429)).toHaveLength(5);
@@ -66,18 +79,32 @@ describe('MFA lockout', () => {
     const good = await post(replica, '/api/v1/mfa/verify', bearer(tokens), { code: totpCode(secret, 1) });
     expect(good.statusCode).toBe(429);
     expect(good.json().error).toBe('MFA_LOCKED');
-    for (const [url, body] of [['/api/v1/mfa/disable', { code: totpCode(secret, 1) }], ['/api/v1/mfa/recovery/regenerate', { code: totpCode(secret, 1) }], ['/api/v1/mfa/recovery/verify', { code: 'ABCD-EFGH' }]] as const) {
+    for (const [url, body] of [
+      ['/api/v1/mfa/disable', { code: totpCode(secret, 1) }],
+      ['/api/v1/mfa/recovery/regenerate', { code: totpCode(secret, 1) }],
+      ['/api/v1/mfa/recovery/verify', { code: 'ABCD-EFGH' }],
+    ] as const) {
       const r = await post(app, url, bearer(tokens), body);
       expect(r.statusCode, url).toBe(429);
       expect(r.json().error).toBe('MFA_LOCKED');
     }
     const th = { 'x-tenant-id': String(tenant.id) };
-    const step = (await post(app, '/api/v1/auth/login', th, { email: user.email, password: PASSWORD })).json().mfa_session_token;
-    const l = await post(app, '/api/v1/auth/login/mfa', th, { mfa_session_token: step, totp_code: totpCode(secret, 1) });
+    const step = (await post(app, '/api/v1/auth/login', th, { email: user.email, password: PASSWORD })).json()
+      .mfa_session_token;
+    const l = await post(app, '/api/v1/auth/login/mfa', th, {
+      mfa_session_token: step,
+      totp_code: totpCode(secret, 1),
+    });
     expect(l.statusCode).toBe(429);
     expect(l.json().error).toBe('MFA_LOCKED');
-    const events = await app.ctx.database.withTenant(tenant.id, async (tx) =>
-      (await tx.execute<{ n: number }>(sql`select count(*)::int as n from audit_log where tenant_id = ${tenant.id} and event_type = 'mfa.locked'`)).rows,
+    const events = await app.ctx.database.withTenant(
+      tenant.id,
+      async (tx) =>
+        (
+          await tx.execute<{ n: number }>(
+            sql`select count(*)::int as n from audit_log where tenant_id = ${tenant.id} and event_type = 'mfa.locked'`,
+          )
+        ).rows,
     );
     expect(events[0]!.n).toBe(1);
   });
@@ -87,18 +114,27 @@ describe('MFA lockout', () => {
     const user = await newUser(app, tenant.id);
     const { secret } = await enrolTotp(app, tenant.id, user.email);
     const th = { 'x-tenant-id': String(tenant.id) };
-    const step = (await post(app, '/api/v1/auth/login', th, { email: user.email, password: PASSWORD })).json().mfa_session_token;
+    const step = (await post(app, '/api/v1/auth/login', th, { email: user.email, password: PASSWORD })).json()
+      .mfa_session_token;
     for (let i = 0; i < 4; i++) {
-      const r = await post(app, '/api/v1/auth/login/mfa', th, { mfa_session_token: step, totp_code: wrongCode(secret) });
+      const r = await post(app, '/api/v1/auth/login/mfa', th, {
+        mfa_session_token: step,
+        totp_code: wrongCode(secret),
+      });
       expect(r.statusCode).toBe(400);
       expect(r.json().error).toBe('INVALID_TOTP_CODE');
       expect(r.json().message).toBe('Code TOTP invalide');
     }
-    const ok = await post(app, '/api/v1/auth/login/mfa', th, { mfa_session_token: step, totp_code: totpCode(secret, 0) });
+    const ok = await post(app, '/api/v1/auth/login/mfa', th, {
+      mfa_session_token: step,
+      totp_code: totpCode(secret, 0),
+    });
     expect(ok.statusCode).toBe(200);
     // Reset: four more bad codes are still evaluated (400), not locked.
     for (let i = 0; i < 4; i++) {
-      const r = await post(app, '/api/v1/mfa/verify', bearer(ok.json().access_token), { code: wrongCode(secret) });
+      const r = await post(app, '/api/v1/mfa/verify', bearer(ok.json().access_token), {
+        code: wrongCode(secret),
+      });
       expect(r.statusCode).toBe(400);
     }
   });
@@ -111,19 +147,53 @@ describe('tenant isolation', () => {
     const ua = await newUser(app, a.tenant.id);
     const ub = await newUser(app, b.tenant.id);
     const { secret } = await enrolTotp(app, a.tenant.id, ua.email);
-    const step = (await post(app, '/api/v1/auth/login', { 'x-tenant-id': String(a.tenant.id) }, { email: ua.email, password: PASSWORD })).json().mfa_session_token;
-    const r = await post(app, '/api/v1/auth/login/mfa', { 'x-tenant-id': String(b.tenant.id) }, { mfa_session_token: step, totp_code: totpCode(secret, 1) });
+    const step = (
+      await post(
+        app,
+        '/api/v1/auth/login',
+        { 'x-tenant-id': String(a.tenant.id) },
+        { email: ua.email, password: PASSWORD },
+      )
+    ).json().mfa_session_token;
+    const r = await post(
+      app,
+      '/api/v1/auth/login/mfa',
+      { 'x-tenant-id': String(b.tenant.id) },
+      { mfa_session_token: step, totp_code: totpCode(secret, 1) },
+    );
     expect(r.statusCode).toBe(401);
 
     // A credential row of tenant A, deleted by a user of tenant B: 404 (RLS and tenant_id both hide it).
-    const id = await app.ctx.database.withTenant(a.tenant.id, async (tx) =>
-      (await tx.execute<{ id: string }>(sql`insert into webauthn_credentials (tenant_id, user_id, credential_id, public_key, name) values (${a.tenant.id}, ${ua.id}, 'cred-a', 'pk', 'key') returning id`)).rows[0]!.id,
+    const id = await app.ctx.database.withTenant(
+      a.tenant.id,
+      async (tx) =>
+        (
+          await tx.execute<{ id: string }>(
+            sql`insert into webauthn_credentials (tenant_id, user_id, credential_id, public_key, name) values (${a.tenant.id}, ${ua.id}, 'cred-a', 'pk', 'key') returning id`,
+          )
+        ).rows[0]!.id,
     );
     const { tokens: tb } = await enrolTotp(app, b.tenant.id, ub.email);
-    const del = await app.inject({ method: 'DELETE', url: `/api/v1/mfa/webauthn/credentials/${id}`, headers: bearer(tb) });
+    const del = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/mfa/webauthn/credentials/${id}`,
+      headers: bearer(tb),
+    });
     expect(del.statusCode).toBe(404);
-    expect((await app.inject({ method: 'DELETE', url: '/api/v1/mfa/webauthn/credentials/not-a-uuid', headers: bearer(tb) })).statusCode).toBe(422);
-    const list = await app.inject({ method: 'GET', url: '/api/v1/mfa/webauthn/credentials', headers: bearer(tb) });
+    expect(
+      (
+        await app.inject({
+          method: 'DELETE',
+          url: '/api/v1/mfa/webauthn/credentials/not-a-uuid',
+          headers: bearer(tb),
+        })
+      ).statusCode,
+    ).toBe(422);
+    const list = await app.inject({
+      method: 'GET',
+      url: '/api/v1/mfa/webauthn/credentials',
+      headers: bearer(tb),
+    });
     expect(list.json()).toEqual({ credentials: [], total: 0 });
   });
 });

@@ -15,7 +15,12 @@ afterAll(async () => {
 });
 
 const post = (url: string, headers: Record<string, string>, payload?: unknown) =>
-  app.inject({ method: 'POST', url, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  app.inject({
+    method: 'POST',
+    url,
+    headers,
+    ...(payload !== undefined ? { payload: payload as object } : {}),
+  });
 
 describe('TOTP enrolment and two-step login', () => {
   it('setup -> enable -> logout -> login (mfa_required) -> login/mfa -> verify', async () => {
@@ -33,7 +38,9 @@ describe('TOTP enrolment and two-step login', () => {
     expect(Buffer.from(setup.qr_code_base64, 'base64').subarray(1, 4).toString()).toBe('PNG');
     // Same secret until enabled.
     expect((await post('/api/v1/mfa/setup', h)).json().secret).toBe(setup.secret);
-    expect((await app.inject({ method: 'GET', url: '/api/v1/mfa/status', headers: h })).json()).toMatchObject({ enabled: false, configured: true });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/mfa/status', headers: h })).json()).toMatchObject(
+      { enabled: false, configured: true },
+    );
 
     await safeTotpMoment();
     const en = await post('/api/v1/mfa/enable', h, { code: totpCode(setup.secret, -1) });
@@ -46,28 +53,53 @@ describe('TOTP enrolment and two-step login', () => {
     expect((await post('/api/v1/mfa/setup', h)).statusCode).toBe(400);
 
     expect((await post('/api/v1/auth/logout', h)).statusCode).toBe(200);
-    const step1 = await post('/api/v1/auth/login', { 'x-tenant-id': String(tenant.id) }, { email: user.email, password: PASSWORD });
+    const step1 = await post(
+      '/api/v1/auth/login',
+      { 'x-tenant-id': String(tenant.id) },
+      { email: user.email, password: PASSWORD },
+    );
     expect(step1.statusCode).toBe(200);
     const lr = step1.json();
     expect(lr).toMatchObject({ success: true, mfa_required: true, access_token: null, refresh_token: null });
     expect(typeof lr.mfa_session_token).toBe('string');
 
-    const step2 = await post('/api/v1/auth/login/mfa', { 'x-tenant-id': String(tenant.id) }, { mfa_session_token: lr.mfa_session_token, totp_code: totpCode(setup.secret, 0) });
+    const step2 = await post(
+      '/api/v1/auth/login/mfa',
+      { 'x-tenant-id': String(tenant.id) },
+      { mfa_session_token: lr.mfa_session_token, totp_code: totpCode(setup.secret, 0) },
+    );
     expect(step2.statusCode).toBe(200);
     const full = step2.json();
     expect(full).toMatchObject({ token_type: 'bearer' });
     expect(step2.headers['cache-control']).toBe('no-store');
     // The step token is spent.
-    const again = await post('/api/v1/auth/login/mfa', { 'x-tenant-id': String(tenant.id) }, { mfa_session_token: lr.mfa_session_token, recovery_code: codes[0] });
+    const again = await post(
+      '/api/v1/auth/login/mfa',
+      { 'x-tenant-id': String(tenant.id) },
+      { mfa_session_token: lr.mfa_session_token, recovery_code: codes[0] },
+    );
     expect(again.statusCode).toBe(401);
 
-    const v = await post('/api/v1/mfa/verify', bearer(full.access_token), { code: totpCode(setup.secret, 1) });
+    const v = await post('/api/v1/mfa/verify', bearer(full.access_token), {
+      code: totpCode(setup.secret, 1),
+    });
     expect(v.statusCode).toBe(200);
     expect(v.json()).toEqual({ success: true, message: 'Code TOTP valide', data: { valid: true } });
-    const me = await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(full.access_token) });
+    const me = await app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      headers: bearer(full.access_token),
+    });
     expect(me.json()).toMatchObject({ mfa_enabled: true });
-    const st = (await app.inject({ method: 'GET', url: '/api/v1/mfa/status', headers: bearer(full.access_token) })).json();
-    expect(st).toMatchObject({ success: true, enabled: true, configured: true, recovery_codes_remaining: 10 });
+    const st = (
+      await app.inject({ method: 'GET', url: '/api/v1/mfa/status', headers: bearer(full.access_token) })
+    ).json();
+    expect(st).toMatchObject({
+      success: true,
+      enabled: true,
+      configured: true,
+      recovery_codes_remaining: 10,
+    });
     expect(st.last_used_at).not.toBeNull();
   });
 
@@ -76,14 +108,28 @@ describe('TOTP enrolment and two-step login', () => {
     const user = await newUser(app, tenant.id);
     const h = bearer(await login(app, tenant.id, user.email));
     const { secret } = (await post('/api/v1/mfa/setup', h)).json();
-    const rows = await app.ctx.database.withTenant(tenant.id, async (tx) =>
-      (await tx.execute<{ secret_encrypted: string }>(sql`select secret_encrypted from mfa_totp where tenant_id = ${tenant.id} and user_id = ${user.id}`)).rows,
+    const rows = await app.ctx.database.withTenant(
+      tenant.id,
+      async (tx) =>
+        (
+          await tx.execute<{ secret_encrypted: string }>(
+            sql`select secret_encrypted from mfa_totp where tenant_id = ${tenant.id} and user_id = ${user.id}`,
+          )
+        ).rows,
     );
     expect(rows).toHaveLength(1);
     const stored = rows[0]!.secret_encrypted;
     expect(stored).not.toContain(secret);
     expect(stored).toMatch(/^enc:v1:k1:/);
-    const codes = await app.ctx.database.withTenant(tenant.id, async (tx) => (await tx.execute(sql`select count(*)::int as n from mfa_recovery_codes where tenant_id = ${tenant.id}`)).rows);
+    const codes = await app.ctx.database.withTenant(
+      tenant.id,
+      async (tx) =>
+        (
+          await tx.execute(
+            sql`select count(*)::int as n from mfa_recovery_codes where tenant_id = ${tenant.id}`,
+          )
+        ).rows,
+    );
     expect(codes[0]).toEqual({ n: 0 });
   });
 
@@ -91,10 +137,22 @@ describe('TOTP enrolment and two-step login', () => {
     const { tenant } = await newTenant(app);
     const user = await newUser(app, tenant.id);
     const { secret } = await enrolTotp(app, tenant.id, user.email);
-    const bad = await post('/api/v1/auth/login', { 'x-tenant-id': String(tenant.id) }, { email: user.email, password: PASSWORD, mfa_code: '000000' === totpCode(secret) ? '111111' : '000000' });
+    const bad = await post(
+      '/api/v1/auth/login',
+      { 'x-tenant-id': String(tenant.id) },
+      {
+        email: user.email,
+        password: PASSWORD,
+        mfa_code: '000000' === totpCode(secret) ? '111111' : '000000',
+      },
+    );
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toBe('INVALID_TOTP_CODE');
-    const ok = await post('/api/v1/auth/login', { 'x-tenant-id': String(tenant.id) }, { email: user.email, password: PASSWORD, mfa_code: totpCode(secret, 1) });
+    const ok = await post(
+      '/api/v1/auth/login',
+      { 'x-tenant-id': String(tenant.id) },
+      { email: user.email, password: PASSWORD, mfa_code: totpCode(secret, 1) },
+    );
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ success: true, mfa_required: false });
     expect(typeof ok.json().access_token).toBe('string');
@@ -107,22 +165,42 @@ describe('recovery codes', () => {
     const user = await newUser(app, tenant.id);
     const { codes } = await enrolTotp(app, tenant.id, user.email);
     const th = { 'x-tenant-id': String(tenant.id) };
-    const step = async () => (await post('/api/v1/auth/login', th, { email: user.email, password: PASSWORD })).json().mfa_session_token as string;
+    const step = async () =>
+      (await post('/api/v1/auth/login', th, { email: user.email, password: PASSWORD })).json()
+        .mfa_session_token as string;
 
-    const first = await post('/api/v1/auth/login/mfa', th, { mfa_session_token: await step(), recovery_code: codes[0]!.toLowerCase() });
+    const first = await post('/api/v1/auth/login/mfa', th, {
+      mfa_session_token: await step(),
+      recovery_code: codes[0]!.toLowerCase(),
+    });
     expect(first.statusCode).toBe(200);
     const h = bearer(first.json().access_token);
-    const reuse = await post('/api/v1/auth/login/mfa', th, { mfa_session_token: await step(), recovery_code: codes[0] });
+    const reuse = await post('/api/v1/auth/login/mfa', th, {
+      mfa_session_token: await step(),
+      recovery_code: codes[0],
+    });
     expect(reuse.statusCode).toBe(400);
     expect(reuse.json().error).toBe('INVALID_RECOVERY_CODE');
 
     // Two racing uses of one code: exactly one wins.
-    const race = await Promise.all([1, 2].map(() => post('/api/v1/mfa/recovery/verify', h, { code: codes[1] })));
+    const race = await Promise.all(
+      [1, 2].map(() => post('/api/v1/mfa/recovery/verify', h, { code: codes[1] })),
+    );
     expect(race.map((r) => r.statusCode).sort()).toEqual([200, 400]);
-    expect(race.find((r) => r.statusCode === 200)!.json()).toEqual({ success: true, valid: true, recovery_codes_remaining: 8 });
+    expect(race.find((r) => r.statusCode === 200)!.json()).toEqual({
+      success: true,
+      valid: true,
+      recovery_codes_remaining: 8,
+    });
 
-    const audit = await app.ctx.database.withTenant(tenant.id, async (tx) =>
-      (await tx.execute<{ n: number }>(sql`select count(*)::int as n from audit_log where tenant_id = ${tenant.id} and event_type = 'mfa.recovery_code_used'`)).rows,
+    const audit = await app.ctx.database.withTenant(
+      tenant.id,
+      async (tx) =>
+        (
+          await tx.execute<{ n: number }>(
+            sql`select count(*)::int as n from audit_log where tenant_id = ${tenant.id} and event_type = 'mfa.recovery_code_used'`,
+          )
+        ).rows,
     );
     expect(audit[0]!.n).toBe(2);
   });
@@ -137,12 +215,20 @@ describe('recovery codes', () => {
     const fresh: string[] = r.json().recovery_codes;
     expect(fresh).toHaveLength(10);
     expect((await post('/api/v1/mfa/recovery/verify', h, { code: codes[2] })).statusCode).toBe(400);
-    expect((await post('/api/v1/mfa/recovery/verify', h, { code: fresh[0] })).json()).toMatchObject({ valid: true, recovery_codes_remaining: 9 });
+    expect((await post('/api/v1/mfa/recovery/verify', h, { code: fresh[0] })).json()).toMatchObject({
+      valid: true,
+      recovery_codes_remaining: 9,
+    });
     // /mfa/verify takes a recovery code too (6–9 characters), and spends it.
     const v = await post('/api/v1/mfa/verify', h, { code: fresh[1] });
     expect(v.json()).toMatchObject({ success: true, data: { valid: true } });
-    expect((await post('/api/v1/mfa/verify', h, { code: fresh[1] })).json().error).toBe('INVALID_RECOVERY_CODE');
-    expect((await app.inject({ method: 'GET', url: '/api/v1/mfa/status', headers: h })).json().recovery_codes_remaining).toBe(8);
+    expect((await post('/api/v1/mfa/verify', h, { code: fresh[1] })).json().error).toBe(
+      'INVALID_RECOVERY_CODE',
+    );
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/v1/mfa/status', headers: h })).json()
+        .recovery_codes_remaining,
+    ).toBe(8);
   });
 });
 
@@ -169,7 +255,11 @@ describe('disable', () => {
     // Password alone signs in again.
     await login(app, tenant.id, user.email);
     const events = await app.ctx.database.withTenant(tenant.id, async (tx) =>
-      (await tx.execute<{ event_type: string }>(sql`select event_type from audit_log where tenant_id = ${tenant.id} and event_type like 'mfa.%' order by seq`)).rows.map((r) => r.event_type),
+      (
+        await tx.execute<{ event_type: string }>(
+          sql`select event_type from audit_log where tenant_id = ${tenant.id} and event_type like 'mfa.%' order by seq`,
+        )
+      ).rows.map((r) => r.event_type),
     );
     expect(events).toEqual(['mfa.setup_started', 'mfa.enabled', 'mfa.disabled']);
   });
@@ -183,9 +273,15 @@ describe('disable', () => {
     expect((await post('/api/v1/mfa/enable', h, { code: '123456', extra: 1 })).statusCode).toBe(422);
     expect((await post('/api/v1/mfa/enable', {}, { code: 'x' })).statusCode).toBe(401);
     const th = { 'x-tenant-id': String(tenant.id) };
-    expect((await post('/api/v1/auth/login/mfa', th, { mfa_session_token: 'nope', totp_code: '123456' })).statusCode).toBe(401);
+    expect(
+      (await post('/api/v1/auth/login/mfa', th, { mfa_session_token: 'nope', totp_code: '123456' }))
+        .statusCode,
+    ).toBe(401);
     expect((await post('/api/v1/auth/login/mfa', th, { mfa_session_token: 'nope' })).statusCode).toBe(422);
-    expect((await post('/api/v1/auth/login/mfa', {}, { mfa_session_token: 'nope', totp_code: '123456' })).json().error).toBe('TENANT_REQUIRED');
+    expect(
+      (await post('/api/v1/auth/login/mfa', {}, { mfa_session_token: 'nope', totp_code: '123456' })).json()
+        .error,
+    ).toBe('TENANT_REQUIRED');
   });
 });
 
@@ -194,14 +290,19 @@ describe('enforced enrolment', () => {
     const { tenant } = await newTenant(app);
     const user = await newUser(app, tenant.id);
     await app.ctx.database.withSystem((tx) =>
-      tx.execute(sql`update tenants set settings = settings || '{"mfa_required": true}'::jsonb where id = ${tenant.id}`),
+      tx.execute(
+        sql`update tenants set settings = settings || '{"mfa_required": true}'::jsonb where id = ${tenant.id}`,
+      ),
     );
     const tokens = await login(app, tenant.id, user.email);
     const h = bearer(tokens);
     const blocked = await app.inject({ method: 'GET', url: '/api/v1/sessions', headers: h });
     expect(blocked.statusCode).toBe(403);
     expect(blocked.json().error).toBe('MFA_REQUIRED');
-    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: h })).json()).toMatchObject({ mfa_required: true, mfa_enabled: false });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: h })).json()).toMatchObject({
+      mfa_required: true,
+      mfa_enabled: false,
+    });
 
     const { secret } = (await post('/api/v1/mfa/setup', h)).json();
     const en = await post('/api/v1/mfa/enable', h, { code: totpCode(secret) });
@@ -210,9 +311,16 @@ describe('enforced enrolment', () => {
     expect((await app.inject({ method: 'GET', url: '/api/v1/sessions', headers: h })).statusCode).toBe(403);
     const r = await post('/api/v1/auth/refresh', {}, { refresh_token: tokens.refresh_token });
     expect(r.statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/api/v1/sessions', headers: bearer(r.json().access_token) })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/v1/sessions', headers: bearer(r.json().access_token) }))
+        .statusCode,
+    ).toBe(200);
     // And the next sign-in asks for the second factor.
-    const next = await post('/api/v1/auth/login', { 'x-tenant-id': String(tenant.id) }, { email: user.email, password: PASSWORD });
+    const next = await post(
+      '/api/v1/auth/login',
+      { 'x-tenant-id': String(tenant.id) },
+      { email: user.email, password: PASSWORD },
+    );
     expect(next.json().mfa_required).toBe(true);
   });
 
@@ -220,12 +328,24 @@ describe('enforced enrolment', () => {
     const { tenant, admin } = await newTenant(app);
     const user = await newUser(app, tenant.id);
     const ah = bearer(await login(app, tenant.id, admin.email));
-    const role = await post('/api/v1/roles', ah, { code: 'secure-ops', name: 'Secure ops', permissions: [], mfa_required: true });
+    const role = await post('/api/v1/roles', ah, {
+      code: 'secure-ops',
+      name: 'Secure ops',
+      permissions: [],
+      mfa_required: true,
+    });
     expect(role.statusCode).toBe(201);
-    expect((await post(`/api/v1/users/${user.id}/roles`, ah, { role_id: role.json().id })).statusCode).toBeLessThan(300);
+    expect(
+      (await post(`/api/v1/users/${user.id}/roles`, ah, { role_id: role.json().id })).statusCode,
+    ).toBeLessThan(300);
     const h = bearer(await login(app, tenant.id, user.email));
-    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: h })).json()).toMatchObject({ mfa_required: true, mfa_enabled: false });
-    expect((await app.inject({ method: 'GET', url: '/api/v1/sessions', headers: h })).json().error).toBe('MFA_REQUIRED');
+    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: h })).json()).toMatchObject({
+      mfa_required: true,
+      mfa_enabled: false,
+    });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/sessions', headers: h })).json().error).toBe(
+      'MFA_REQUIRED',
+    );
     expect((await post('/api/v1/mfa/setup', h)).statusCode).toBe(200);
   });
 });
@@ -245,7 +365,9 @@ describe('GDPR hooks', () => {
     expect((data as { recovery_codes: unknown[] }).recovery_codes).toHaveLength(10);
     const erase = app.ctx.hooks.gdprErase.find((h) => h.name === 'mfa')!;
     await app.ctx.database.withTenant(tenant.id, (tx) => erase.erase(tx, tenant.id, user.id));
-    const st = await app.ctx.database.withTenant(tenant.id, (tx) => app.ctx.mfa.status(tx, tenant.id, user.id));
+    const st = await app.ctx.database.withTenant(tenant.id, (tx) =>
+      app.ctx.mfa.status(tx, tenant.id, user.id),
+    );
     expect(st.enabled).toBe(false);
   });
 });

@@ -17,13 +17,20 @@ describe('base routes', () => {
     const root = await app.inject({ url: '/' });
     expect(root.json()).toMatchObject({ version: '1.0.0', docs: '/docs' });
     const health = await app.inject({ url: '/health' });
-    expect(health.json()).toEqual({ status: 'healthy', environment: 'test', wireguard_network: '10.10.0.0/24' });
+    expect(health.json()).toEqual({
+      status: 'healthy',
+      environment: 'test',
+      wireguard_network: '10.10.0.0/24',
+    });
   });
 
   it('GET /ready checks the database and the store', async () => {
     const res = await app.inject({ url: '/ready' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'ok', checks: { database: { status: 'ok' }, redis: { status: 'ok' } } });
+    expect(res.json()).toMatchObject({
+      status: 'ok',
+      checks: { database: { status: 'ok' }, redis: { status: 'ok' } },
+    });
   });
 
   it('GET /metrics is Prometheus text with request and login counters', async () => {
@@ -38,7 +45,12 @@ describe('base routes', () => {
 
   it('GET /api/v1/info reports the client and whether it came through the tunnel', async () => {
     const res = await app.inject({ url: '/api/v1/info', remoteAddress: '10.10.0.7' });
-    expect(res.json()).toMatchObject({ api_version: 'v1', client_ip: '10.10.0.7', wireguard_network: '10.10.0.0/24', via_wireguard: true });
+    expect(res.json()).toMatchObject({
+      api_version: 'v1',
+      client_ip: '10.10.0.7',
+      wireguard_network: '10.10.0.0/24',
+      via_wireguard: true,
+    });
     const outside = await app.inject({ url: '/api/v1/info', remoteAddress: '127.0.0.1' });
     expect(outside.json().via_wireguard).toBe(false);
   });
@@ -46,7 +58,12 @@ describe('base routes', () => {
   it('GET /openapi.json documents every /api/v1 route, and /docs serves Swagger UI', async () => {
     const doc = (await app.inject({ url: '/openapi.json' })).json();
     expect(doc.openapi).toBe('3.1.0');
-    for (const p of ['/api/v1/auth/login', '/api/v1/auth/refresh', '/api/v1/sessions/{id}', '/api/v1/tenants/current']) {
+    for (const p of [
+      '/api/v1/auth/login',
+      '/api/v1/auth/refresh',
+      '/api/v1/sessions/{id}',
+      '/api/v1/tenants/current',
+    ]) {
       expect(Object.keys(doc.paths)).toContain(p);
     }
     const docs = await app.inject({ url: '/docs/' });
@@ -67,7 +84,12 @@ describe('envelopes', () => {
   });
 
   it('a wrong content type is 415', async () => {
-    const res = await app.inject({ method: 'POST', url: '/api/v1/auth/refresh', headers: { 'content-type': 'text/xml' }, payload: '<x/>' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      headers: { 'content-type': 'text/xml' },
+      payload: '<x/>',
+    });
     expect(res.statusCode).toBe(415);
     expect(res.json().error).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
@@ -107,16 +129,31 @@ describe('headers', () => {
   it('echoes a sane X-Request-ID and replaces an unsafe one', async () => {
     const mine = await app.inject({ url: '/health', headers: { 'x-request-id': 'trace-abc-12345' } });
     expect(mine.headers['x-request-id']).toBe('trace-abc-12345');
-    const evil = await app.inject({ url: '/health', headers: { 'x-request-id': '<script>alert(1)</script>' } });
+    const evil = await app.inject({
+      url: '/health',
+      headers: { 'x-request-id': '<script>alert(1)</script>' },
+    });
     expect(evil.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('Cache-Control: no-store under /auth/; CORS only for configured origins', async () => {
-    const res = await app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: 'x' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      payload: { refresh_token: 'x' },
+    });
     expect(res.headers['cache-control']).toBe('no-store');
-    const ok = await app.inject({ method: 'OPTIONS', url: '/api/v1/auth/login', headers: { origin: 'https://app.example.test', 'access-control-request-method': 'POST' } });
+    const ok = await app.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/auth/login',
+      headers: { origin: 'https://app.example.test', 'access-control-request-method': 'POST' },
+    });
     expect(ok.headers['access-control-allow-origin']).toBe('https://app.example.test');
-    const bad = await app.inject({ method: 'OPTIONS', url: '/api/v1/auth/login', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const bad = await app.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/auth/login',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(bad.headers['access-control-allow-origin']).toBeUndefined();
   });
 
@@ -124,9 +161,14 @@ describe('headers', () => {
     const limited = await createTestApp({ RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_REFRESH: '3' }, app);
     try {
       const codes: number[] = [];
-      let last;
+      let last: Awaited<ReturnType<typeof limited.inject>> | undefined;
       for (let i = 0; i < 4; i++) {
-        last = await limited.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: 'x' }, remoteAddress: '192.0.2.77' });
+        last = await limited.inject({
+          method: 'POST',
+          url: '/api/v1/auth/refresh',
+          payload: { refresh_token: 'x' },
+          remoteAddress: '192.0.2.77',
+        });
         codes.push(last.statusCode);
       }
       expect(codes).toEqual([401, 401, 401, 429]);

@@ -19,9 +19,15 @@ afterAll(async () => {
   await app?.close();
 });
 
-const concrete = (url: string) => url.replace(/:[A-Za-z_][A-Za-z0-9_]*(\([^)]*\))?/g, '1').replace(/\*/g, 'x');
+const concrete = (url: string) =>
+  url.replace(/:[A-Za-z_][A-Za-z0-9_]*(\([^)]*\))?/g, '1').replace(/\*/g, 'x');
 const apiRoutes = () =>
-  app.declaredRoutes.filter((r) => (r.url.startsWith('/api/v1') || r.url.startsWith('/scim/')) && r.method !== 'HEAD' && r.method !== 'OPTIONS');
+  app.declaredRoutes.filter(
+    (r) =>
+      (r.url.startsWith('/api/v1') || r.url.startsWith('/scim/')) &&
+      r.method !== 'HEAD' &&
+      r.method !== 'OPTIONS',
+  );
 const guarded = () => apiRoutes().filter((r) => r.access !== 'public' && r.access !== 'self');
 
 describe('route access declarations', () => {
@@ -34,7 +40,9 @@ describe('route access declarations', () => {
 
   it('the OpenAPI document lists no /api/v1 route the guard does not know', () => {
     const doc = app.swagger() as { paths: Record<string, Record<string, unknown>> };
-    const known = new Set(apiRoutes().map((r) => `${r.method} ${r.url.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}')}`));
+    const known = new Set(
+      apiRoutes().map((r) => `${r.method} ${r.url.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}')}`),
+    );
     const missing: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths)) {
       if (!path.startsWith('/api/v1')) continue;
@@ -48,8 +56,17 @@ describe('route access declarations', () => {
   });
 
   it('the boot check refuses a route that declares nothing', () => {
-    expect(() => assertRouteAccess({ method: 'GET', url: '/api/v1/oops', handler: async () => null } as never)).toThrow(/declares no access/);
-    expect(() => assertRouteAccess({ method: 'GET', url: '/api/v1/ok', config: { access: 'self' }, handler: async () => null } as never)).not.toThrow();
+    expect(() =>
+      assertRouteAccess({ method: 'GET', url: '/api/v1/oops', handler: async () => null } as never),
+    ).toThrow(/declares no access/);
+    expect(() =>
+      assertRouteAccess({
+        method: 'GET',
+        url: '/api/v1/ok',
+        config: { access: 'self' },
+        handler: async () => null,
+      } as never),
+    ).not.toThrow();
   });
 });
 
@@ -60,7 +77,8 @@ describe('a caller without the permission gets 403 on every guarded route', () =
     const failures: string[] = [];
     for (const r of guarded()) {
       const res = await nobody.call(r.method as never, concrete(r.url), r.method === 'GET' ? undefined : {});
-      if (res.statusCode !== 403 || res.json().error !== 'PERMISSION_DENIED') failures.push(`${r.method} ${r.url} -> ${res.statusCode} ${res.body.slice(0, 80)}`);
+      if (res.statusCode !== 403 || res.json().error !== 'PERMISSION_DENIED')
+        failures.push(`${r.method} ${r.url} -> ${res.statusCode} ${res.body.slice(0, 80)}`);
     }
     expect(failures).toEqual([]);
     // Each refusal was audited.
@@ -73,7 +91,9 @@ describe('a caller without the permission gets 403 on every guarded route', () =
 
   it('a user holding every tenant permission but the one a route needs: 403 on exactly those routes', async () => {
     const { owner } = await tenantOwner(app);
-    const needed = [...new Set(guarded().map((r) => r.access!))].filter((p) => (TENANT_PERMISSION_CODES as readonly string[]).includes(p));
+    const needed = [...new Set(guarded().map((r) => r.access!))].filter((p) =>
+      (TENANT_PERMISSION_CODES as readonly string[]).includes(p),
+    );
     expect(needed.length).toBeGreaterThan(5);
     const failures: string[] = [];
     for (const perm of needed) {
@@ -84,7 +104,9 @@ describe('a caller without the permission gets 403 on every guarded route', () =
       });
       expect(role.statusCode).toBe(201);
       const u = await userWith(app, owner.tenantId);
-      expect((await owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: role.json().id })).statusCode).toBe(201);
+      expect(
+        (await owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: role.json().id })).statusCode,
+      ).toBe(201);
       const call = client(app, await login(app, owner.tenantId, u.email));
       for (const r of guarded().filter((x) => x.access === perm)) {
         const res = await call(r.method as never, concrete(r.url), r.method === 'GET' ? undefined : {});
@@ -111,10 +133,17 @@ describe('cross-tenant ids', () => {
     const b = await tenantOwner(app);
     const victim = await userWith(app, a.owner.tenantId, ['viewer']);
     await login(app, a.owner.tenantId, victim.email);
-    const customA = (await a.owner.call('POST', '/api/v1/roles', { code: 'secret-role', name: 'S', permissions: ['users.read'] })).json().id as string;
+    const customA = (
+      await a.owner.call('POST', '/api/v1/roles', {
+        code: 'secret-role',
+        name: 'S',
+        permissions: ['users.read'],
+      })
+    ).json().id as string;
     const systemA = await roleId(a.owner, 'viewer');
     const roleB = await roleId(b.owner, 'viewer');
-    const sessionA = (await a.owner.call('GET', `/api/v1/users/${victim.userId}/sessions`)).json().sessions[0].id as string;
+    const sessionA = (await a.owner.call('GET', `/api/v1/users/${victim.userId}/sessions`)).json().sessions[0]
+      .id as string;
     const uid = victim.userId;
 
     const probes: [string, string, unknown?][] = [
@@ -144,7 +173,8 @@ describe('cross-tenant ids', () => {
     const failures: string[] = [];
     for (const [method, url, body] of probes) {
       const res = await b.owner.call(method as never, url, body);
-      if (res.statusCode !== 404) failures.push(`${method} ${url} -> ${res.statusCode} ${res.body.slice(0, 100)}`);
+      if (res.statusCode !== 404)
+        failures.push(`${method} ${url} -> ${res.statusCode} ${res.body.slice(0, 100)}`);
     }
     expect(failures).toEqual([]);
 
@@ -155,7 +185,9 @@ describe('cross-tenant ids', () => {
     expect((await victim.call('GET', '/api/v1/users/me')).statusCode).toBe(200);
     expect((await a.owner.call('GET', `/api/v1/users/${uid}/sessions`)).json().active_count).toBe(2);
     // And lists never show the other tenant's rows.
-    const bUsers = (await b.owner.call('GET', `/api/v1/users?search=${encodeURIComponent(victim.email)}`)).json();
+    const bUsers = (
+      await b.owner.call('GET', `/api/v1/users?search=${encodeURIComponent(victim.email)}`)
+    ).json();
     expect(bUsers.total).toBe(0);
     const bRoles = (await b.owner.call('GET', '/api/v1/roles')).json().roles.map((r: { id: string }) => r.id);
     expect(bRoles).not.toContain(customA);
@@ -164,12 +196,20 @@ describe('cross-tenant ids', () => {
   it('row-level security backs the queries: tenant B cannot read tenant A roles even with a raw query', async () => {
     const a = await tenantOwner(app);
     const b = await tenantOwner(app);
-    const rows = await app.ctx.database.withTenant(b.tenant.id, async (tx) =>
-      (await tx.execute<{ n: string }>(`select count(*)::text as n from roles where tenant_id = ${a.tenant.id}` as never)).rows,
+    const rows = await app.ctx.database.withTenant(
+      b.tenant.id,
+      async (tx) =>
+        (
+          await tx.execute<{ n: string }>(
+            `select count(*)::text as n from roles where tenant_id = ${a.tenant.id}` as never,
+          )
+        ).rows,
     );
     expect(rows[0]!.n).toBe('0');
-    const assignments = await app.ctx.database.withTenant(b.tenant.id, async (tx) =>
-      (await tx.execute<{ n: string }>(`select count(*)::text as n from user_roles` as never)).rows,
+    const assignments = await app.ctx.database.withTenant(
+      b.tenant.id,
+      async (tx) =>
+        (await tx.execute<{ n: string }>(`select count(*)::text as n from user_roles` as never)).rows,
     );
     expect(Number(assignments[0]!.n)).toBe(1); // B's own owner assignment only
   });

@@ -20,7 +20,10 @@ describe('roles', () => {
     const { owner } = await tenantOwner(app);
     const res = await owner.call('GET', '/api/v1/roles');
     expect(res.statusCode).toBe(200);
-    const codes = res.json().roles.map((r: { code: string }) => r.code).sort();
+    const codes = res
+      .json()
+      .roles.map((r: { code: string }) => r.code)
+      .sort();
     expect(codes).toEqual(['admin', 'manager', 'member', 'owner', 'viewer']);
     const me = await owner.call('GET', `/api/v1/users/${owner.userId}`);
     expect(me.json().roles).toEqual(['owner']);
@@ -41,21 +44,36 @@ describe('roles', () => {
 
   it('creates, reads, updates and deletes a custom role, with audit before/after', async () => {
     const { owner } = await tenantOwner(app);
-    const created = await owner.call('POST', '/api/v1/roles', { code: 'support', name: 'Support', permissions: ['users.read', 'sessions.*'] });
+    const created = await owner.call('POST', '/api/v1/roles', {
+      code: 'support',
+      name: 'Support',
+      permissions: ['users.read', 'sessions.*'],
+    });
     expect(created.statusCode).toBe(201);
     const id = created.json().id;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const got = await owner.call('GET', `/api/v1/roles/${id}`);
     expect(got.json().effective_permissions).toEqual(['sessions.*', 'users.read']);
-    const upd = await owner.call('PUT', `/api/v1/roles/${id}`, { name: 'Support L2', permissions: ['users.read'], mfa_required: true });
+    const upd = await owner.call('PUT', `/api/v1/roles/${id}`, {
+      name: 'Support L2',
+      permissions: ['users.read'],
+      mfa_required: true,
+    });
     expect(upd.statusCode).toBe(200);
     expect(upd.json()).toMatchObject({ name: 'Support L2', permissions: ['users.read'], mfa_required: true });
-    const dup = await owner.call('POST', '/api/v1/roles', { code: 'support', name: 'Again', permissions: [] });
+    const dup = await owner.call('POST', '/api/v1/roles', {
+      code: 'support',
+      name: 'Again',
+      permissions: [],
+    });
     expect(dup.statusCode).toBe(409);
     const del = await owner.call('DELETE', `/api/v1/roles/${id}`);
     expect(del.statusCode).toBe(204);
     expect((await owner.call('GET', `/api/v1/roles/${id}`)).statusCode).toBe(404);
-    const audit = await app.ctx.database.query<{ event_type: string; metadata: { before?: unknown; after?: unknown } }>(
+    const audit = await app.ctx.database.query<{
+      event_type: string;
+      metadata: { before?: unknown; after?: unknown };
+    }>(
       `select event_type, metadata from audit_log where tenant_id = $1 and resource_type = 'role' order by seq`,
       [owner.tenantId],
     );
@@ -66,10 +84,19 @@ describe('roles', () => {
 
   it('refuses unknown permissions and malformed input with 422, never 500', async () => {
     const { owner } = await tenantOwner(app);
-    expect((await owner.call('POST', '/api/v1/roles', { code: 'x1', name: 'X', permissions: ['nope.read'] })).statusCode).toBe(422);
-    expect((await owner.call('POST', '/api/v1/roles', { code: 'Bad Code', name: 'X', permissions: [] })).statusCode).toBe(422);
+    expect(
+      (await owner.call('POST', '/api/v1/roles', { code: 'x1', name: 'X', permissions: ['nope.read'] }))
+        .statusCode,
+    ).toBe(422);
+    expect(
+      (await owner.call('POST', '/api/v1/roles', { code: 'Bad Code', name: 'X', permissions: [] }))
+        .statusCode,
+    ).toBe(422);
     expect((await owner.call('GET', '/api/v1/roles/not-a-uuid')).statusCode).toBe(422);
-    expect((await owner.call('POST', '/api/v1/roles', { code: 'x2', name: 'X', permissions: [], extra: 1 })).statusCode).toBe(422);
+    expect(
+      (await owner.call('POST', '/api/v1/roles', { code: 'x2', name: 'X', permissions: [], extra: 1 }))
+        .statusCode,
+    ).toBe(422);
   });
 
   it('system roles cannot be changed or deleted', async () => {
@@ -88,30 +115,70 @@ describe('roles', () => {
   it('a custom role inherits its parent (transitively), and a system role can be a parent', async () => {
     const { owner } = await tenantOwner(app);
     const viewer = await roleId(owner, 'viewer');
-    const a = (await owner.call('POST', '/api/v1/roles', { code: 'role-a', name: 'A', permissions: ['users.write'], parent_role_id: viewer })).json();
-    const b = (await owner.call('POST', '/api/v1/roles', { code: 'role-b', name: 'B', permissions: ['users.delete'], parent_role_id: a.id })).json();
+    const a = (
+      await owner.call('POST', '/api/v1/roles', {
+        code: 'role-a',
+        name: 'A',
+        permissions: ['users.write'],
+        parent_role_id: viewer,
+      })
+    ).json();
+    const b = (
+      await owner.call('POST', '/api/v1/roles', {
+        code: 'role-b',
+        name: 'B',
+        permissions: ['users.delete'],
+        parent_role_id: a.id,
+      })
+    ).json();
     const u = await userWith(app, owner.tenantId);
-    expect((await owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: b.id })).statusCode).toBe(201);
+    expect((await owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: b.id })).statusCode).toBe(
+      201,
+    );
     const perms = (await owner.call('GET', `/api/v1/users/${u.userId}/permissions`)).json().permissions;
-    expect(perms).toEqual(expect.arrayContaining(['users.delete', 'users.write', 'users.read', 'audit.read']));
+    expect(perms).toEqual(
+      expect.arrayContaining(['users.delete', 'users.write', 'users.read', 'audit.read']),
+    );
     // And the guard agrees: users.delete from B, users.write from A, audit.read from viewer.
     expect((await u.call('GET', '/api/v1/users')).statusCode).toBe(200);
     expect((await u.call('GET', '/api/v1/roles')).statusCode).toBe(200);
-    expect((await u.call('POST', '/api/v1/roles', { code: 'nope', name: 'N', permissions: [] })).statusCode).toBe(403);
+    expect(
+      (await u.call('POST', '/api/v1/roles', { code: 'nope', name: 'N', permissions: [] })).statusCode,
+    ).toBe(403);
   });
 
   it('refuses inheritance cycles with 422 (also when two updates race)', async () => {
     const { owner } = await tenantOwner(app);
-    const a = (await owner.call('POST', '/api/v1/roles', { code: 'cyc-a', name: 'A', permissions: [] })).json();
-    const b = (await owner.call('POST', '/api/v1/roles', { code: 'cyc-b', name: 'B', permissions: [], parent_role_id: a.id })).json();
-    const c = (await owner.call('POST', '/api/v1/roles', { code: 'cyc-c', name: 'C', permissions: [], parent_role_id: b.id })).json();
+    const a = (
+      await owner.call('POST', '/api/v1/roles', { code: 'cyc-a', name: 'A', permissions: [] })
+    ).json();
+    const b = (
+      await owner.call('POST', '/api/v1/roles', {
+        code: 'cyc-b',
+        name: 'B',
+        permissions: [],
+        parent_role_id: a.id,
+      })
+    ).json();
+    const c = (
+      await owner.call('POST', '/api/v1/roles', {
+        code: 'cyc-c',
+        name: 'C',
+        permissions: [],
+        parent_role_id: b.id,
+      })
+    ).json();
     const res = await owner.call('PUT', `/api/v1/roles/${a.id}`, { parent_role_id: c.id });
     expect(res.statusCode).toBe(422);
     expect(res.json().error).toBe('ROLE_CYCLE');
     expect((await owner.call('PUT', `/api/v1/roles/${a.id}`, { parent_role_id: a.id })).statusCode).toBe(422);
     // Two re-parentings that would each be fine alone but together form a loop: exactly one wins.
-    const x = (await owner.call('POST', '/api/v1/roles', { code: 'cyc-x', name: 'X', permissions: [] })).json();
-    const y = (await owner.call('POST', '/api/v1/roles', { code: 'cyc-y', name: 'Y', permissions: [] })).json();
+    const x = (
+      await owner.call('POST', '/api/v1/roles', { code: 'cyc-x', name: 'X', permissions: [] })
+    ).json();
+    const y = (
+      await owner.call('POST', '/api/v1/roles', { code: 'cyc-y', name: 'Y', permissions: [] })
+    ).json();
     const [r1, r2] = await Promise.all([
       owner.call('PUT', `/api/v1/roles/${x.id}`, { parent_role_id: y.id }),
       owner.call('PUT', `/api/v1/roles/${y.id}`, { parent_role_id: x.id }),
@@ -134,20 +201,42 @@ describe('roles', () => {
     );
     expect(refusals.map((r) => r.resource_id)).toEqual(['role.assign']);
     // A custom role carrying roles.write, made by the owner, cannot be handed out by the manager either.
-    const writer = (await owner.call('POST', '/api/v1/roles', { code: 'writer', name: 'W', permissions: ['roles.write'] })).json();
-    expect((await manager.call('POST', `/api/v1/users/${target.userId}/roles`, { role_id: writer.id })).statusCode).toBe(403);
+    const writer = (
+      await owner.call('POST', '/api/v1/roles', { code: 'writer', name: 'W', permissions: ['roles.write'] })
+    ).json();
+    expect(
+      (await manager.call('POST', `/api/v1/users/${target.userId}/roles`, { role_id: writer.id })).statusCode,
+    ).toBe(403);
     // The manager can hand out what they hold.
     const viewer = await roleId(owner, 'viewer');
-    expect((await manager.call('POST', `/api/v1/users/${target.userId}/roles`, { role_id: viewer })).statusCode).toBe(201);
+    expect(
+      (await manager.call('POST', `/api/v1/users/${target.userId}/roles`, { role_id: viewer })).statusCode,
+    ).toBe(201);
     // And cannot take the owner role away from the owner, nor escalate themselves.
     const ownerRole = await roleId(owner, 'owner');
-    expect((await manager.call('DELETE', `/api/v1/users/${owner.userId}/roles/${ownerRole}`)).statusCode).toBe(403);
-    expect((await manager.call('POST', `/api/v1/users/${manager.userId}/roles`, { role_id: ownerRole })).statusCode).toBe(403);
+    expect(
+      (await manager.call('DELETE', `/api/v1/users/${owner.userId}/roles/${ownerRole}`)).statusCode,
+    ).toBe(403);
+    expect(
+      (await manager.call('POST', `/api/v1/users/${manager.userId}/roles`, { role_id: ownerRole }))
+        .statusCode,
+    ).toBe(403);
     // An admin (no platform rights, no literal *) cannot put permissions it lacks into a role... but holds all tenant ones.
     const adminUser = await userWith(app, owner.tenantId, ['admin']);
-    expect((await adminUser.call('POST', '/api/v1/roles', { code: 'all-users', name: 'U', permissions: ['users.*'] })).statusCode).toBe(201);
+    expect(
+      (
+        await adminUser.call('POST', '/api/v1/roles', {
+          code: 'all-users',
+          name: 'U',
+          permissions: ['users.*'],
+        })
+      ).statusCode,
+    ).toBe(201);
     const noRolesWrite = await userWith(app, owner.tenantId, ['viewer']);
-    expect((await noRolesWrite.call('POST', '/api/v1/roles', { code: 'v2', name: 'V', permissions: [] })).statusCode).toBe(403);
+    expect(
+      (await noRolesWrite.call('POST', '/api/v1/roles', { code: 'v2', name: 'V', permissions: [] }))
+        .statusCode,
+    ).toBe(403);
   });
 
   it('the last owner cannot be removed', async () => {
@@ -166,7 +255,9 @@ describe('roles', () => {
     expect((await u.call('GET', '/api/v1/users')).statusCode).toBe(403);
     expect((await onReplica('GET', '/api/v1/users')).statusCode).toBe(403);
     const viewer = await roleId(owner, 'viewer');
-    expect((await owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: viewer })).statusCode).toBe(201);
+    expect(
+      (await owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: viewer })).statusCode,
+    ).toBe(201);
     expect((await u.call('GET', '/api/v1/users')).statusCode).toBe(200);
     expect((await onReplica('GET', '/api/v1/users')).statusCode).toBe(200);
     // A change made on the replica is seen by the first app too.
@@ -175,10 +266,15 @@ describe('roles', () => {
     expect((await u.call('GET', '/api/v1/users')).statusCode).toBe(403);
     expect((await onReplica('GET', '/api/v1/users')).statusCode).toBe(403);
     // Editing a custom role's permissions also takes effect at once for its holders.
-    const custom = (await owner.call('POST', '/api/v1/roles', { code: 'reader', name: 'R', permissions: ['audit.read'] })).json();
+    const custom = (
+      await owner.call('POST', '/api/v1/roles', { code: 'reader', name: 'R', permissions: ['audit.read'] })
+    ).json();
     await owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: custom.id });
     expect((await onReplica('GET', '/api/v1/users')).statusCode).toBe(403);
-    expect((await replicaOwner('PUT', `/api/v1/roles/${custom.id}`, { permissions: ['audit.read', 'users.read'] })).statusCode).toBe(200);
+    expect(
+      (await replicaOwner('PUT', `/api/v1/roles/${custom.id}`, { permissions: ['audit.read', 'users.read'] }))
+        .statusCode,
+    ).toBe(200);
     expect((await u.call('GET', '/api/v1/users')).statusCode).toBe(200);
     expect((await onReplica('GET', '/api/v1/users')).statusCode).toBe(200);
   });
@@ -187,10 +283,16 @@ describe('roles', () => {
     const { owner } = await tenantOwner(app);
     const u = await userWith(app, owner.tenantId);
     const viewer = await roleId(owner, 'viewer');
-    const past = await owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: viewer, expires_at: new Date(Date.now() - 1000).toISOString() });
+    const past = await owner.call('POST', `/api/v1/users/${u.userId}/roles`, {
+      role_id: viewer,
+      expires_at: new Date(Date.now() - 1000).toISOString(),
+    });
     expect(past.statusCode).toBe(422);
     const soon = new Date(Date.now() + 1500).toISOString();
-    const res = await owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: viewer, expires_at: soon });
+    const res = await owner.call('POST', `/api/v1/users/${u.userId}/roles`, {
+      role_id: viewer,
+      expires_at: soon,
+    });
     expect(res.statusCode).toBe(201);
     expect(res.json().expires_at).toBe(soon);
     expect((await u.call('GET', '/api/v1/users')).statusCode).toBe(200);
@@ -204,7 +306,11 @@ describe('roles', () => {
     const { owner } = await tenantOwner(app);
     const u = await userWith(app, owner.tenantId);
     const viewer = await roleId(owner, 'viewer');
-    const results = await Promise.all(Array.from({ length: 8 }, () => owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: viewer })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: viewer }),
+      ),
+    );
     for (const r of results) expect([201, 409]).toContain(r.statusCode);
     expect(results.some((r) => r.statusCode === 201)).toBe(true);
     expect((await owner.call('GET', `/api/v1/users/${u.userId}/roles`)).json().total).toBe(1);
@@ -224,7 +330,12 @@ describe('roles', () => {
       method: 'POST',
       url: '/api/v1/auth/register',
       headers: { 'x-tenant-id': String(owner.tenantId) },
-      payload: { email: `reg-${Date.now()}@example.test`, password: 'A-much-longer-Passw0rd!', first_name: 'Reg', last_name: 'User' },
+      payload: {
+        email: `reg-${Date.now()}@example.test`,
+        password: 'A-much-longer-Passw0rd!',
+        first_name: 'Reg',
+        last_name: 'User',
+      },
     });
     expect(reg.statusCode).toBe(201);
     const full = await owner.call('GET', `/api/v1/users/${reg.json().id}`);
@@ -234,8 +345,16 @@ describe('roles', () => {
   it('userRolesRequireMfa follows the roles a user holds', async () => {
     const { owner } = await tenantOwner(app);
     const u = await userWith(app, owner.tenantId);
-    const strict = (await owner.call('POST', '/api/v1/roles', { code: 'strict', name: 'S', permissions: [], mfa_required: true })).json();
-    const check = () => app.ctx.database.withTenant(owner.tenantId, (tx) => userRolesRequireMfa(tx, owner.tenantId, u.userId));
+    const strict = (
+      await owner.call('POST', '/api/v1/roles', {
+        code: 'strict',
+        name: 'S',
+        permissions: [],
+        mfa_required: true,
+      })
+    ).json();
+    const check = () =>
+      app.ctx.database.withTenant(owner.tenantId, (tx) => userRolesRequireMfa(tx, owner.tenantId, u.userId));
     expect(await check()).toBe(false);
     await owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: strict.id });
     expect(await check()).toBe(true);
@@ -250,9 +369,18 @@ describe('permission resolution cost', () => {
     const original = { withTenant: db.withTenant, withSystem: db.withSystem, query: db.query };
     let transactions = 0;
     const counting = db as unknown as Record<string, unknown>;
-    counting.withTenant = (...a: Parameters<typeof db.withTenant>) => { transactions++; return original.withTenant(...a); };
-    counting.withSystem = (...a: Parameters<typeof db.withSystem>) => { transactions++; return original.withSystem(...a); };
-    counting.query = (...a: Parameters<typeof db.query>) => { transactions++; return original.query(...a); };
+    counting.withTenant = (...a: Parameters<typeof db.withTenant>) => {
+      transactions++;
+      return original.withTenant(...a);
+    };
+    counting.withSystem = (...a: Parameters<typeof db.withSystem>) => {
+      transactions++;
+      return original.withSystem(...a);
+    };
+    counting.query = (...a: Parameters<typeof db.query>) => {
+      transactions++;
+      return original.query(...a);
+    };
     try {
       // GET /roles opens exactly one transaction of its own.
       transactions = 0;

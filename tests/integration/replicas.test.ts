@@ -29,8 +29,20 @@ describe('replicas', () => {
   it('a refresh token rotated on A is a replay on B', async () => {
     const { tenant, admin } = await newTenant(a);
     const t = await login(a, tenant.id, admin.email);
-    expect((await a.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: t.refresh_token } })).statusCode).toBe(200);
-    const replay = await b.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: t.refresh_token } });
+    expect(
+      (
+        await a.inject({
+          method: 'POST',
+          url: '/api/v1/auth/refresh',
+          payload: { refresh_token: t.refresh_token },
+        })
+      ).statusCode,
+    ).toBe(200);
+    const replay = await b.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      payload: { refresh_token: t.refresh_token },
+    });
     expect(replay.json().error).toBe('TOKEN_REPLAY');
   });
 });

@@ -38,7 +38,10 @@ describe('row-level security', () => {
       expect(rows[0]!.n, table).toBe(0);
     }
     // The same query as the owner sees the data: the zero above is RLS, not an empty table.
-    const owner = await app.ctx.database.query<{ n: number }>('select count(*)::int as n from users where tenant_id = $1', [tenant.id]);
+    const owner = await app.ctx.database.query<{ n: number }>(
+      'select count(*)::int as n from users where tenant_id = $1',
+      [tenant.id],
+    );
     expect(owner[0]!.n).toBe(1);
   });
 
@@ -62,12 +65,16 @@ describe('row-level security', () => {
     expect(
       await pgError(
         app.ctx.database.withTenant(a.tenant.id, (tx) =>
-          tx.execute(sql`insert into users (tenant_id, email) values (${b.tenant.id}, 'intruder@example.test')`),
+          tx.execute(
+            sql`insert into users (tenant_id, email) values (${b.tenant.id}, 'intruder@example.test')`,
+          ),
         ),
       ),
     ).toMatch(/row-level security/);
     await expect(
-      app.ctx.database.withTenant(a.tenant.id, (tx) => tx.execute(sql`update users set first_name = 'x' where tenant_id = ${b.tenant.id} returning id`)),
+      app.ctx.database.withTenant(a.tenant.id, (tx) =>
+        tx.execute(sql`update users set first_name = 'x' where tenant_id = ${b.tenant.id} returning id`),
+      ),
     ).resolves.toMatchObject({ rows: [] });
   });
 
@@ -79,9 +86,13 @@ describe('row-level security', () => {
       sql`delete from audit_log where tenant_id = ${tenant.id}`,
       sql`truncate audit_log`,
     ]) {
-      expect(await pgError(app.ctx.database.withTenant(tenant.id, (tx) => tx.execute(stmt)))).toMatch(/permission denied/);
+      expect(await pgError(app.ctx.database.withTenant(tenant.id, (tx) => tx.execute(stmt)))).toMatch(
+        /permission denied/,
+      );
     }
     // Even the owner is stopped by the trigger.
-    expect(await pgError(app.ctx.database.query('delete from audit_log where tenant_id = $1', [tenant.id]))).toMatch(/append-only/);
+    expect(
+      await pgError(app.ctx.database.query('delete from audit_log where tenant_id = $1', [tenant.id])),
+    ).toMatch(/append-only/);
   });
 });

@@ -11,8 +11,10 @@ afterAll(async () => {
   await app.close();
 });
 
-const CHROME_MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
-const SAFARI_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+const CHROME_MAC =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+const SAFARI_IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
 
 async function loginWithUa(tenantId: number, email: string, ua: string) {
   const res = await app.inject({
@@ -36,11 +38,32 @@ describe('/api/v1/sessions', () => {
     expect(body.total).toBe(2);
     expect(body.active_count).toBe(2);
     const [first, second] = body.sessions;
-    expect(first).toMatchObject({ is_current: true, device_type: 'desktop', browser: 'Chrome 120', is_active: true, user_id: user.id, tenant_id: tenant.id });
+    expect(first).toMatchObject({
+      is_current: true,
+      device_type: 'desktop',
+      browser: 'Chrome 120',
+      is_active: true,
+      user_id: user.id,
+      tenant_id: tenant.id,
+    });
     expect(first.os).toMatch(/macOS/);
     expect(second).toMatchObject({ is_current: false, device_type: 'mobile', os: 'iOS 17.0' });
     expect(Object.keys(first).sort()).toEqual(
-      ['browser', 'created_at', 'device_type', 'id', 'ip_address', 'is_active', 'is_current', 'last_seen_at', 'os', 'tenant_id', 'updated_at', 'user_agent', 'user_id'].sort(),
+      [
+        'browser',
+        'created_at',
+        'device_type',
+        'id',
+        'ip_address',
+        'is_active',
+        'is_current',
+        'last_seen_at',
+        'os',
+        'tenant_id',
+        'updated_at',
+        'user_agent',
+        'user_id',
+      ].sort(),
     );
   });
 
@@ -54,13 +77,23 @@ describe('/api/v1/sessions', () => {
     const one = await app.inject({ url: `/api/v1/sessions/${target.id}`, headers: bearer(me) });
     expect(one.statusCode).toBe(200);
     expect(one.json().id).toBe(target.id);
-    const del = await app.inject({ method: 'DELETE', url: `/api/v1/sessions/${target.id}`, headers: bearer(me) });
+    const del = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/sessions/${target.id}`,
+      headers: bearer(me),
+    });
     expect(del.statusCode).toBe(200);
     expect(del.json()).toMatchObject({ terminated_count: 1 });
     expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(other) })).statusCode).toBe(401);
-    const again = await app.inject({ method: 'DELETE', url: `/api/v1/sessions/${target.id}`, headers: bearer(me) });
+    const again = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/sessions/${target.id}`,
+      headers: bearer(me),
+    });
     expect(again.statusCode).toBe(400);
-    const all = (await app.inject({ url: '/api/v1/sessions?include_inactive=true', headers: bearer(me) })).json();
+    const all = (
+      await app.inject({ url: '/api/v1/sessions?include_inactive=true', headers: bearer(me) })
+    ).json();
     expect(all.total).toBe(2);
     expect(all.active_count).toBe(1);
   });
@@ -77,8 +110,15 @@ describe('/api/v1/sessions', () => {
     expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(b) })).statusCode).toBe(401);
     expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(c) })).statusCode).toBe(200);
     const d = await login(app, tenant.id, user.email);
-    const sid = (await app.inject({ url: '/api/v1/sessions', headers: bearer(d) })).json().sessions.find((s: { is_current: boolean }) => s.is_current).id;
-    const listed = await app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: bearer(c), payload: { session_ids: [sid] } });
+    const sid = (await app.inject({ url: '/api/v1/sessions', headers: bearer(d) }))
+      .json()
+      .sessions.find((s: { is_current: boolean }) => s.is_current).id;
+    const listed = await app.inject({
+      method: 'DELETE',
+      url: '/api/v1/sessions',
+      headers: bearer(c),
+      payload: { session_ids: [sid] },
+    });
     expect(listed.json().terminated_count).toBe(1);
     expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(d) })).statusCode).toBe(401);
   });
@@ -86,8 +126,12 @@ describe('/api/v1/sessions', () => {
   it('a malformed id is 422; an unknown id is 404', async () => {
     const { tenant, admin } = await newTenant(app);
     const t = await login(app, tenant.id, admin.email);
-    expect((await app.inject({ url: '/api/v1/sessions/not-a-uuid', headers: bearer(t) })).statusCode).toBe(422);
-    expect((await app.inject({ url: `/api/v1/sessions/${crypto.randomUUID()}`, headers: bearer(t) })).statusCode).toBe(404);
+    expect((await app.inject({ url: '/api/v1/sessions/not-a-uuid', headers: bearer(t) })).statusCode).toBe(
+      422,
+    );
+    expect(
+      (await app.inject({ url: `/api/v1/sessions/${crypto.randomUUID()}`, headers: bearer(t) })).statusCode,
+    ).toBe(404);
   });
 
   it('a tenant-B user gets 404 on tenant-A sessions, and another user of the same tenant too', async () => {
@@ -104,7 +148,12 @@ describe('/api/v1/sessions', () => {
         expect(res.statusCode).toBe(404);
         expect(res.json().error).toBe('NOT_FOUND');
       }
-      const bulk = await app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: bearer(t), payload: { session_ids: [sid] } });
+      const bulk = await app.inject({
+        method: 'DELETE',
+        url: '/api/v1/sessions',
+        headers: bearer(t),
+        payload: { session_ids: [sid] },
+      });
       expect(bulk.json().terminated_count).toBe(0);
     }
     expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(ta) })).statusCode).toBe(200);

@@ -8,8 +8,15 @@ let proxied: FastifyInstance;
 let open: FastifyInstance;
 
 beforeAll(async () => {
-  enforced = await createTestApp({ WG_ENFORCE: 'true', WG_NETWORK: '10.10.0.0/24', WG_EXTRA_ALLOWED_CIDRS: '192.0.2.0/28,2001:db8::/64' });
-  proxied = await createTestApp({ WG_ENFORCE: 'true', WG_NETWORK: '10.10.0.0/24', TRUSTED_PROXIES: '127.0.0.1/32' }, enforced);
+  enforced = await createTestApp({
+    WG_ENFORCE: 'true',
+    WG_NETWORK: '10.10.0.0/24',
+    WG_EXTRA_ALLOWED_CIDRS: '192.0.2.0/28,2001:db8::/64',
+  });
+  proxied = await createTestApp(
+    { WG_ENFORCE: 'true', WG_NETWORK: '10.10.0.0/24', TRUSTED_PROXIES: '127.0.0.1/32' },
+    enforced,
+  );
   open = await createTestApp({ WG_NETWORK: '10.10.0.0/24' }, enforced);
 });
 afterAll(async () => {
@@ -18,18 +25,38 @@ afterAll(async () => {
   await enforced.close();
 });
 
-const get = (app: FastifyInstance, url: string, remoteAddress: string, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'GET', url, remoteAddress, headers });
+const get = (
+  app: FastifyInstance,
+  url: string,
+  remoteAddress: string,
+  headers: Record<string, string> = {},
+) => app.inject({ method: 'GET', url, remoteAddress, headers });
 
 describe('network guard', () => {
   it('outside the tunnel every route but /health is 403 NETWORK_FORBIDDEN, unknown routes included', async () => {
-    for (const url of ['/api/v1/info', '/api/v1/wireguard/peers', '/api/v1/auth/me', '/', '/ready', '/metrics', '/openapi.json', '/nope', '/health/../api/v1/info']) {
+    for (const url of [
+      '/api/v1/info',
+      '/api/v1/wireguard/peers',
+      '/api/v1/auth/me',
+      '/',
+      '/ready',
+      '/metrics',
+      '/openapi.json',
+      '/nope',
+      '/health/../api/v1/info',
+    ]) {
       const res = await get(enforced, url, '203.0.113.9');
       expect(res.statusCode, url).toBe(403);
       expect(res.json()).toMatchObject({ error: 'NETWORK_FORBIDDEN' });
       expect(res.headers['x-request-id']).toBeTruthy();
     }
-    const login = await enforced.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: '203.0.113.9', headers: { 'x-tenant-id': '1' }, payload: { email: 'a@b.test', password: 'x' } });
+    const login = await enforced.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      remoteAddress: '203.0.113.9',
+      headers: { 'x-tenant-id': '1' },
+      payload: { email: 'a@b.test', password: 'x' },
+    });
     expect(login.statusCode).toBe(403);
     for (const url of ['/health', '/health/', '/health?probe=1']) {
       const res = await get(enforced, url, '203.0.113.9');
@@ -42,7 +69,12 @@ describe('network guard', () => {
     for (const ip of ['10.10.0.2', '::ffff:10.10.0.254']) {
       const res = await get(enforced, '/api/v1/info', ip);
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toMatchObject({ api_version: 'v1', client_ip: '10.10.0.' + ip.split('.').pop(), wireguard_network: '10.10.0.0/24', via_wireguard: true });
+      expect(res.json()).toMatchObject({
+        api_version: 'v1',
+        client_ip: '10.10.0.' + ip.split('.').pop(),
+        wireguard_network: '10.10.0.0/24',
+        via_wireguard: true,
+      });
     }
     expect((await get(enforced, '/api/v1/wireguard/peers', '10.10.0.2')).statusCode).toBe(401); // past the guard, to auth
   });
@@ -58,15 +90,24 @@ describe('network guard', () => {
 
   it('X-Forwarded-For counts only from TRUSTED_PROXIES', async () => {
     // Untrusted caller claiming a tunnel address: ignored.
-    expect((await get(enforced, '/api/v1/info', '203.0.113.9', { 'x-forwarded-for': '10.10.0.5' })).statusCode).toBe(403);
-    expect((await get(proxied, '/api/v1/info', '203.0.113.9', { 'x-forwarded-for': '10.10.0.5' })).statusCode).toBe(403);
+    expect(
+      (await get(enforced, '/api/v1/info', '203.0.113.9', { 'x-forwarded-for': '10.10.0.5' })).statusCode,
+    ).toBe(403);
+    expect(
+      (await get(proxied, '/api/v1/info', '203.0.113.9', { 'x-forwarded-for': '10.10.0.5' })).statusCode,
+    ).toBe(403);
     // From the trusted proxy: the forwarded client decides.
     const via = await get(proxied, '/api/v1/info', '127.0.0.1', { 'x-forwarded-for': '10.10.0.5' });
     expect(via.statusCode).toBe(200);
     expect(via.json()).toMatchObject({ client_ip: '10.10.0.5', via_wireguard: true });
-    expect((await get(proxied, '/api/v1/info', '127.0.0.1', { 'x-forwarded-for': '203.0.113.9' })).statusCode).toBe(403);
+    expect(
+      (await get(proxied, '/api/v1/info', '127.0.0.1', { 'x-forwarded-for': '203.0.113.9' })).statusCode,
+    ).toBe(403);
     // A spoofed hop in front of a real outside client does not help: the proxy appends the real one.
-    expect((await get(proxied, '/api/v1/info', '127.0.0.1', { 'x-forwarded-for': '10.10.0.5, 203.0.113.9' })).statusCode).toBe(403);
+    expect(
+      (await get(proxied, '/api/v1/info', '127.0.0.1', { 'x-forwarded-for': '10.10.0.5, 203.0.113.9' }))
+        .statusCode,
+    ).toBe(403);
   });
 
   it('without WG_ENFORCE everyone gets in and /info tells tunnel from not', async () => {

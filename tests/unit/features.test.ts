@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { type FlagFacts, resolveFlag, rolloutBucket } from '../../src/modules/features/resolution.js';
 
-const base: FlagFacts = { key: 'new-ui', defaultEnabled: false, rolloutPercent: null, user: null, roles: [], tenant: null };
+const base: FlagFacts = {
+  key: 'new-ui',
+  defaultEnabled: false,
+  rolloutPercent: null,
+  user: null,
+  roles: [],
+  tenant: null,
+};
 
 describe('resolveFlag', () => {
   it('takes user, then roles, then tenant, then the global rollout, then default_enabled', () => {
@@ -18,7 +25,7 @@ describe('resolveFlag', () => {
     expect(resolveFlag({ ...base, tenant: true, roles: [true], user: false }, 1, '7')).toBe(false);
   });
 
-  it('lets enabled win when the caller\'s roles disagree', () => {
+  it("lets enabled win when the caller's roles disagree", () => {
     expect(resolveFlag({ ...base, roles: [false, true] }, 1, '7')).toBe(true);
     expect(resolveFlag({ ...base, roles: [false, false], tenant: true }, 1, '7')).toBe(false);
   });
@@ -47,7 +54,10 @@ describe('rolloutBucket', () => {
   });
 
   it('salts by flag and tenant: another flag picks another set of users', () => {
-    const pick = (flag: string, tenant: number) => new Set(Array.from({ length: 1000 }, (_, i) => i).filter((i) => rolloutBucket(flag, tenant, String(i)) < 10));
+    const pick = (flag: string, tenant: number) =>
+      new Set(
+        Array.from({ length: 1000 }, (_, i) => i).filter((i) => rolloutBucket(flag, tenant, String(i)) < 10),
+      );
     const a = pick('a', 1);
     const overlap = [...pick('b', 1)].filter((i) => a.has(i)).length;
     expect(overlap).toBeLessThan(40); // independent sets of ~100 overlap by ~10

@@ -48,7 +48,14 @@ describe('keys', () => {
 describe('address pool', () => {
   it('a /24: server .1, clients .2 to .254 (253)', () => {
     const p = parsePool('10.10.0.0/24');
-    expect(p).toMatchObject({ network: '10.10.0.0/24', serverAddress: '10.10.0.1/24', serverIp: '10.10.0.1', firstClient: 2n, lastClient: 254n, capacity: 253n });
+    expect(p).toMatchObject({
+      network: '10.10.0.0/24',
+      serverAddress: '10.10.0.1/24',
+      serverIp: '10.10.0.1',
+      firstClient: 2n,
+      lastClient: 254n,
+      capacity: 253n,
+    });
     expect(addressAt(p, 2n)).toBe('10.10.0.2');
     expect(addressAt(p, 254n)).toBe('10.10.0.254');
   });
@@ -65,7 +72,12 @@ describe('address pool', () => {
 
   it('IPv6: no broadcast, offsets beyond 64 bits are capped to what PostgreSQL can add', () => {
     const p = parsePool('fd00:abcd::/120');
-    expect(p).toMatchObject({ family: 6, serverAddress: 'fd00:abcd::1/120', lastClient: 255n, capacity: 254n });
+    expect(p).toMatchObject({
+      family: 6,
+      serverAddress: 'fd00:abcd::1/120',
+      lastClient: 255n,
+      capacity: 254n,
+    });
     expect(addressAt(p, 2n)).toBe('fd00:abcd::2');
     const big = parsePool('fd00::/48');
     expect(big.lastClient).toBe((1n << 63n) - 1n);
@@ -86,15 +98,44 @@ describe('wg show dump', () => {
     const d = parseDump(dump);
     expect(d).toMatchObject({ privateKey: 'cHJpdmF0ZQ==', publicKey: 'c2VydmVy', listenPort: 51820 });
     expect(d.peers).toEqual([
-      { publicKey: 'QQ==', presharedKey: null, endpoint: '192.168.77.2:41000', allowedIps: ['10.10.0.2/32'], latestHandshake: 1764230000, rxBytes: 1234, txBytes: 5678 },
-      { publicKey: 'Qg==', presharedKey: 'cHNr', endpoint: null, allowedIps: ['10.10.0.3/32', '10.20.0.0/24'], latestHandshake: 0, rxBytes: 0, txBytes: 0 },
+      {
+        publicKey: 'QQ==',
+        presharedKey: null,
+        endpoint: '192.168.77.2:41000',
+        allowedIps: ['10.10.0.2/32'],
+        latestHandshake: 1764230000,
+        rxBytes: 1234,
+        txBytes: 5678,
+      },
+      {
+        publicKey: 'Qg==',
+        presharedKey: 'cHNr',
+        endpoint: null,
+        allowedIps: ['10.10.0.3/32', '10.20.0.0/24'],
+        latestHandshake: 0,
+        rxBytes: 0,
+        txBytes: 0,
+      },
     ]);
-    expect(parseDump('(none)\t(none)\t0\toff\n')).toEqual({ privateKey: null, publicKey: null, listenPort: 0, peers: [] });
+    expect(parseDump('(none)\t(none)\t0\toff\n')).toEqual({
+      privateKey: null,
+      publicKey: null,
+      listenPort: 0,
+      peers: [],
+    });
   });
 });
 
 describe('reconcile plan', () => {
-  const actual = (publicKey: string, allowedIps: string[], presharedKey: string | null = null) => ({ publicKey, presharedKey, endpoint: null, allowedIps, latestHandshake: 0, rxBytes: 0, txBytes: 0 });
+  const actual = (publicKey: string, allowedIps: string[], presharedKey: string | null = null) => ({
+    publicKey,
+    presharedKey,
+    endpoint: null,
+    allowedIps,
+    latestHandshake: 0,
+    rxBytes: 0,
+    txBytes: 0,
+  });
 
   it('adds missing peers, updates changed ones, leaves matching ones', () => {
     const plan = planReconcile(
@@ -119,13 +160,29 @@ describe('reconcile plan', () => {
 
 describe('config texts', () => {
   it('client config: full when the server generated the key, placeholders otherwise', () => {
-    const base = { name: 'laptop\nInjected = x', assignedIp: '10.10.0.2', persistentKeepalive: 25, serverPublicKey: 'SRV=', endpoint: 'vpn.example:51820', network: '10.10.0.0/24' };
+    const base = {
+      name: 'laptop\nInjected = x',
+      assignedIp: '10.10.0.2',
+      persistentKeepalive: 25,
+      serverPublicKey: 'SRV=',
+      endpoint: 'vpn.example:51820',
+      network: '10.10.0.0/24',
+    };
     const full = clientConfig({ ...base, privateKey: 'PRIV=', presharedKey: 'PSK=', hasPresharedKey: true });
     expect(full).toContain('PrivateKey = PRIV=\nAddress = 10.10.0.2/32');
     expect(full).toContain('PresharedKey = PSK=');
-    expect(full).toContain('AllowedIPs = 10.10.0.0/24\nEndpoint = vpn.example:51820\nPersistentKeepalive = 25');
+    expect(full).toContain(
+      'AllowedIPs = 10.10.0.0/24\nEndpoint = vpn.example:51820\nPersistentKeepalive = 25',
+    );
     expect(full).not.toMatch(/^Injected/m); // a name cannot add config lines
-    const partial = clientConfig({ ...base, privateKey: null, presharedKey: null, hasPresharedKey: true, endpoint: null, persistentKeepalive: null });
+    const partial = clientConfig({
+      ...base,
+      privateKey: null,
+      presharedKey: null,
+      hasPresharedKey: true,
+      endpoint: null,
+      persistentKeepalive: null,
+    });
     expect(partial).toContain('PrivateKey = <your-private-key>');
     expect(partial).toContain('PresharedKey = <preshared-key-shown-once-at-creation>');
     expect(partial).toContain('# Endpoint =');
@@ -133,8 +190,15 @@ describe('config texts', () => {
   });
 
   it('server config and endpoints', () => {
-    const text = serverConfig({ privateKey: 'K=', address: '10.10.0.1/24', listenPort: 51820, peers: [{ name: 'p', publicKey: 'P=', presharedKey: null, assignedIp: '10.10.0.2' }] });
-    expect(text).toBe('[Interface]\nAddress = 10.10.0.1/24\nListenPort = 51820\nPrivateKey = K=\n\n[Peer]\n# p\nPublicKey = P=\nAllowedIPs = 10.10.0.2/32\n');
+    const text = serverConfig({
+      privateKey: 'K=',
+      address: '10.10.0.1/24',
+      listenPort: 51820,
+      peers: [{ name: 'p', publicKey: 'P=', presharedKey: null, assignedIp: '10.10.0.2' }],
+    });
+    expect(text).toBe(
+      '[Interface]\nAddress = 10.10.0.1/24\nListenPort = 51820\nPrivateKey = K=\n\n[Peer]\n# p\nPublicKey = P=\nAllowedIPs = 10.10.0.2/32\n',
+    );
     expect(endpointWithPort('vpn.example', 51820)).toBe('vpn.example:51820');
     expect(endpointWithPort('vpn.example:443', 51820)).toBe('vpn.example:443');
     expect(endpointWithPort('2001:db8::1', 51820)).toBe('[2001:db8::1]:51820');

@@ -3,8 +3,9 @@
  * scopes ∩ its owner's current permissions), the per-key quota and the GDPR hooks. Its setup must run after the
  * RBAC module's, whose resolver it wraps.
  */
-import type { AppModule } from '../index.js';
+
 import type { AppContext, PermissionResolver } from '../../platform/context.js';
+import type { AppModule } from '../index.js';
 import { resolveRolePermissions } from '../rbac/resolver.js';
 import { apiKeyRateLimitPlugin } from './rate-limit.js';
 import { apiKeyRoutes } from './routes.js';
@@ -32,7 +33,10 @@ export const apiKeysModule: AppModule = {
     ctx.auth.apiKeyAuthenticator = createApiKeyAuthenticator(ctx);
     ctx.auth.permissionResolver = wrapResolver(ctx, ctx.auth.permissionResolver);
     ctx.hooks.gdprExport.push({ name: 'api_keys', collect: exportUserKeys });
-    ctx.hooks.gdprErase.push({ name: 'api_keys', erase: (tx, tenantId, userId) => eraseUserKeys(ctx, tx, tenantId, userId) });
+    ctx.hooks.gdprErase.push({
+      name: 'api_keys',
+      erase: (tx, tenantId, userId) => eraseUserKeys(ctx, tx, tenantId, userId),
+    });
   },
   routes: (ctx) => [
     { prefix: '', plugin: apiKeyRateLimitPlugin(ctx) as never },

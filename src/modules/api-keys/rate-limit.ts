@@ -21,7 +21,8 @@ export function keyWindow(now = Date.now()): number {
   return Math.floor(now / 1000 / KEY_WINDOW_SECONDS);
 }
 
-export const keyBucketKey = (apiKeyId: number, window = keyWindow()) => keys.rateLimit('apikey', `key:${apiKeyId}`, window);
+export const keyBucketKey = (apiKeyId: number, window = keyWindow()) =>
+  keys.rateLimit('apikey', `key:${apiKeyId}`, window);
 
 export function apiKeyRateLimitPlugin(ctx: AppContext): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
@@ -39,7 +40,8 @@ export function apiKeyRateLimitPlugin(ctx: AppContext): FastifyPluginAsync {
         reply.header('x-ratelimit-remaining', String(remaining));
         reply.header('x-ratelimit-reset', String(reset));
       }
-      if (value > limit) throw tooManyRequests('RATE_LIMIT_EXCEEDED', reset, { limit, window_seconds: KEY_WINDOW_SECONDS });
+      if (value > limit)
+        throw tooManyRequests('RATE_LIMIT_EXCEEDED', reset, { limit, window_seconds: KEY_WINDOW_SECONDS });
     });
   };
   // Hooks at the root (not encapsulated), so they apply to every module's routes.

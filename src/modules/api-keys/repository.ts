@@ -1,7 +1,7 @@
 /** SQL only for API keys; tenant_id in every WHERE except the by-hash lookup (see findByHash). */
 import { and, count, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { apiKeys, type ApiKeyRow } from './tables.js';
+import { type ApiKeyRow, apiKeys } from './tables.js';
 
 export interface NewApiKey {
   name: string;
@@ -16,7 +16,10 @@ export interface NewApiKey {
 }
 
 export async function insertApiKey(tx: Executor, tenantId: number, k: NewApiKey): Promise<ApiKeyRow> {
-  const rows = await tx.insert(apiKeys).values({ tenantId, ...k }).returning();
+  const rows = await tx
+    .insert(apiKeys)
+    .values({ tenantId, ...k })
+    .returning();
   return rows[0]!;
 }
 
@@ -24,7 +27,10 @@ export async function insertApiKey(tx: Executor, tenantId: number, k: NewApiKey)
  * The authenticator's lookup. The raw key does not reveal its tenant, so this one query runs in a system
  * transaction (RLS bypassed) on the unique key_hash index; everything after it is tenant-scoped.
  */
-export async function findByHash(tx: Executor, keyHash: string): Promise<(ApiKeyRow & { ownerActive: boolean }) | null> {
+export async function findByHash(
+  tx: Executor,
+  keyHash: string,
+): Promise<(ApiKeyRow & { ownerActive: boolean }) | null> {
   const rows = await tx
     .select({
       key: apiKeys,
@@ -39,7 +45,11 @@ export async function findByHash(tx: Executor, keyHash: string): Promise<(ApiKey
 }
 
 export async function findApiKey(tx: Executor, tenantId: number, id: number): Promise<ApiKeyRow | null> {
-  const rows = await tx.select().from(apiKeys).where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id))).limit(1);
+  const rows = await tx
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id)))
+    .limit(1);
   return rows[0] ?? null;
 }
 
@@ -53,8 +63,16 @@ export async function listApiKeys(
   opts: { includeRevoked: boolean; skip: number; limit: number },
 ): Promise<{ rows: ApiKeyRow[]; total: number; activeCount: number }> {
   const now = new Date();
-  const where = opts.includeRevoked ? eq(apiKeys.tenantId, tenantId) : and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt));
-  const rows = await tx.select().from(apiKeys).where(where).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id)).offset(opts.skip).limit(opts.limit);
+  const where = opts.includeRevoked
+    ? eq(apiKeys.tenantId, tenantId)
+    : and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt));
+  const rows = await tx
+    .select()
+    .from(apiKeys)
+    .where(where)
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .offset(opts.skip)
+    .limit(opts.limit);
   const [totals] = await tx
     .select({
       total: count(),
@@ -66,7 +84,12 @@ export async function listApiKeys(
 }
 
 /** Revokes one key if it is not revoked yet; null when it was already revoked (or does not exist). */
-export async function revokeApiKey(tx: Executor, tenantId: number, id: number, reason: string): Promise<ApiKeyRow | null> {
+export async function revokeApiKey(
+  tx: Executor,
+  tenantId: number,
+  id: number,
+  reason: string,
+): Promise<ApiKeyRow | null> {
   const now = new Date();
   const rows = await tx
     .update(apiKeys)
@@ -77,7 +100,12 @@ export async function revokeApiKey(tx: Executor, tenantId: number, id: number, r
 }
 
 /** Revokes every live key a user owns (GDPR erasure); returns their ids for the revocation cache. */
-export async function revokeUserKeys(tx: Executor, tenantId: number, userId: number, reason: string): Promise<number[]> {
+export async function revokeUserKeys(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  reason: string,
+): Promise<number[]> {
   const now = new Date();
   const rows = await tx
     .update(apiKeys)
@@ -91,17 +119,27 @@ export async function listUserKeys(tx: Executor, tenantId: number, userId: numbe
   return tx
     .select()
     .from(apiKeys)
-    .where(and(eq(apiKeys.tenantId, tenantId), or(eq(apiKeys.userId, userId), eq(apiKeys.createdByUserId, userId))))
+    .where(
+      and(
+        eq(apiKeys.tenantId, tenantId),
+        or(eq(apiKeys.userId, userId), eq(apiKeys.createdByUserId, userId)),
+      ),
+    )
     .orderBy(desc(apiKeys.createdAt))
     .limit(1000);
 }
 
 export async function touchLastUsed(tx: Executor, tenantId: number, id: number, at: Date): Promise<void> {
-  await tx.update(apiKeys).set({ lastUsedAt: at }).where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id)));
+  await tx
+    .update(apiKeys)
+    .set({ lastUsedAt: at })
+    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id)));
 }
 
 /** Does this role exist in the tenant (tenant-owned keys)? The roles table belongs to the RBAC module. */
 export async function roleExists(tx: Executor, tenantId: number, roleId: string): Promise<boolean> {
-  const r = await tx.execute<{ ok: boolean }>(sql`select exists (select 1 from roles where tenant_id = ${tenantId} and id = ${roleId}::uuid) as ok`);
+  const r = await tx.execute<{ ok: boolean }>(
+    sql`select exists (select 1 from roles where tenant_id = ${tenantId} and id = ${roleId}::uuid) as ok`,
+  );
   return r.rows[0]?.ok === true;
 }

@@ -44,7 +44,11 @@ export const CreatedApiKey = Type.Object({
   message: Type.String(),
 });
 
-export const ApiKeyList = Type.Object({ keys: Type.Array(ApiKeyRead), total: Type.Integer(), active_count: Type.Integer() });
+export const ApiKeyList = Type.Object({
+  keys: Type.Array(ApiKeyRead),
+  total: Type.Integer(),
+  active_count: Type.Integer(),
+});
 
 export const ListQuery = Type.Object({
   include_revoked: Type.Optional(Type.Boolean({ default: false })),
@@ -52,6 +56,10 @@ export const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
 });
 
-export const RevokeResponse = Type.Object({ success: Type.Boolean(), message: Type.String(), revoked_key_id: Type.Integer() });
+export const RevokeResponse = Type.Object({
+  success: Type.Boolean(),
+  message: Type.String(),
+  revoked_key_id: Type.Integer(),
+});
 
 export const KeyIdParams = Type.Object({ id: IntId });

@@ -9,11 +9,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { SYSTEM_AUDIT_CONTEXT, writeAudit, type AuditContext } from '../../platform/audit/writer.js';
-import type { AppContext, ApiKeyAuthenticator, Principal } from '../../platform/context.js';
+import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
+import type { ApiKeyAuthenticator, AppContext, Principal } from '../../platform/context.js';
 import { sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Tx } from '../../platform/db/client.js';
-import { badRequest, forbidden, notFound, unauthorized, validationError } from '../../platform/http/errors.js';
+import {
+  badRequest,
+  forbidden,
+  notFound,
+  unauthorized,
+  validationError,
+} from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
 import { grants } from '../rbac/permissions.js';
 import * as repo from './repository.js';
@@ -71,20 +77,30 @@ export interface CreateInput {
  * Creates a key for the caller. The caller may only put scopes on it that they hold themselves (their
  * effective set: for a key creating a key, that is the key's own scopes ∩ its user's permissions).
  */
-export async function createApiKey(ctx: AppContext, request: FastifyRequest, principal: Principal & { userId: number }, input: CreateInput) {
+export async function createApiKey(
+  ctx: AppContext,
+  request: FastifyRequest,
+  principal: Principal & { userId: number },
+  input: CreateInput,
+) {
   const { tenantId } = principal;
   const scopes = input.scopes ?? [];
   const unknown = scopes.filter((s) => !isValidScope(s));
-  if (unknown.length > 0) throw validationError('body.scopes', `unknown scope(s): ${unknown.join(', ')}`, 'enum');
+  if (unknown.length > 0)
+    throw validationError('body.scopes', `unknown scope(s): ${unknown.join(', ')}`, 'enum');
   const expiresAt = input.expires_at ? new Date(input.expires_at) : null;
-  if (expiresAt && expiresAt.getTime() <= Date.now()) throw validationError('body.expires_at', 'must be in the future');
+  if (expiresAt && expiresAt.getTime() <= Date.now())
+    throw validationError('body.expires_at', 'must be in the future');
   const owner = input.owner ?? 'user';
-  if (owner === 'tenant' && !input.role_id) throw validationError('body.role_id', 'required when owner is "tenant"', 'required');
-  if (owner === 'user' && input.role_id) throw validationError('body.role_id', 'only for owner "tenant"', 'not');
+  if (owner === 'tenant' && !input.role_id)
+    throw validationError('body.role_id', 'required when owner is "tenant"', 'required');
+  if (owner === 'user' && input.role_id)
+    throw validationError('body.role_id', 'only for owner "tenant"', 'not');
 
   const held = await request.permissions();
   const notHeld = scopesNotHeld(scopes, held);
-  if (notHeld.length > 0) throw forbidden('PERMISSION_DENIED', { reason: 'scopes_not_held', scopes: notHeld });
+  if (notHeld.length > 0)
+    throw forbidden('PERMISSION_DENIED', { reason: 'scopes_not_held', scopes: notHeld });
   // A key that outlives its creator acts with a role: only who may hand out roles may mint one.
   if (owner === 'tenant' && !grants(held, 'roles.assign') && !grants(held, 'tenants.manage')) {
     throw forbidden('PERMISSION_DENIED', { permission: 'roles.assign' });
@@ -108,7 +124,14 @@ export async function createApiKey(ctx: AppContext, request: FastifyRequest, pri
       eventType: 'api_key.created',
       resourceType: 'api_key',
       resourceId: k.id,
-      metadata: { name: k.name, key_prefix: k.keyPrefix, scopes, owner, role_id: k.roleId, expires_at: k.expiresAt?.toISOString() ?? null },
+      metadata: {
+        name: k.name,
+        key_prefix: k.keyPrefix,
+        scopes,
+        owner,
+        role_id: k.roleId,
+        expires_at: k.expiresAt?.toISOString() ?? null,
+      },
     });
     return k;
   });
@@ -131,7 +154,8 @@ export async function revokeApiKey(ctx: AppContext, tenantId: number, id: number
     if (!existing) throw notFound('api_key');
     // The conditional UPDATE decides races: of two concurrent revocations exactly one wins, the other is a 400.
     const revoked = await repo.revokeApiKey(tx, tenantId, id, 'revoked');
-    if (!revoked) throw badRequest('BAD_REQUEST', { reason: 'api_key_already_revoked' }, 'Clé API déjà révoquée');
+    if (!revoked)
+      throw badRequest('BAD_REQUEST', { reason: 'api_key_already_revoked' }, 'Clé API déjà révoquée');
     await writeAudit(tx, tenantId, audit, {
       eventType: 'api_key.revoked',
       resourceType: 'api_key',
@@ -144,7 +168,9 @@ export async function revokeApiKey(ctx: AppContext, tenantId: number, id: number
 
 /** After the revoking transaction commits: every replica's guard refuses the key from the next request on. */
 export async function publishKeyRevocations(ctx: AppContext, ids: number[]) {
-  await Promise.all(ids.map((id) => ctx.store.set(keys.apiKeyRevoked(id), 'revoked', REVOCATION_FLAG_TTL_SECONDS)));
+  await Promise.all(
+    ids.map((id) => ctx.store.set(keys.apiKeyRevoked(id), 'revoked', REVOCATION_FLAG_TTL_SECONDS)),
+  );
   for (const id of ids) keyCaches.get(ctx)?.evictId(id);
 }
 
@@ -186,7 +212,9 @@ export function createApiKeyAuthenticator(ctx: AppContext): ApiKeyAuthenticator 
     if (touched.size > CACHE_MAX) touched.delete(touched.keys().next().value!);
     // The store guard makes it at most one write a minute per key across all replicas.
     if (!(await ctx.store.setIfAbsent(keys.apiKeyLastUsed(row.id), '1', LAST_USED_INTERVAL_SECONDS))) return;
-    await ctx.database.withTenant(row.tenantId, (tx) => repo.touchLastUsed(tx, row.tenantId, row.id, new Date(now)));
+    await ctx.database.withTenant(row.tenantId, (tx) =>
+      repo.touchLastUsed(tx, row.tenantId, row.id, new Date(now)),
+    );
   }
 
   return async (rawKey) => {
@@ -202,7 +230,9 @@ export function createApiKeyAuthenticator(ctx: AppContext): ApiKeyAuthenticator 
     if (isExpired(row)) throw unauthorized('API_KEY_EXPIRED');
     // Permissioned routes see a deactivation at once (RBAC's version bump); `self` routes within CACHE_TTL_MS.
     if (!row.ownerActive) throw forbidden('ACCOUNT_INACTIVE');
-    await recordUse(row).catch((err) => ctx.log.warn({ err, apiKeyId: row.id }, 'could not record API key use'));
+    await recordUse(row).catch((err) =>
+      ctx.log.warn({ err, apiKeyId: row.id }, 'could not record API key use'),
+    );
     return {
       kind: 'api_key',
       tenantId: row.tenantId,

@@ -7,7 +7,9 @@ export const apiKeys = pgTable('api_keys', {
   keyHash: text('key_hash').notNull(),
   keyPrefix: text('key_prefix').notNull(),
   scopes: text('scopes').array().notNull().default([]),
-  owner: text('owner', { enum: ['user', 'tenant'] }).notNull().default('user'),
+  owner: text('owner', { enum: ['user', 'tenant'] })
+    .notNull()
+    .default('user'),
   userId: integer('user_id'),
   roleId: uuid('role_id'),
   createdByUserId: integer('created_by_user_id'),

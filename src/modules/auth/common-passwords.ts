@@ -19,7 +19,17 @@ mustang harley ferrari porsche corvette yankees liverpool chelsea arsenal barcel
     .filter(Boolean),
 );
 
-const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i' };
+const LEET: Record<string, string> = {
+  '0': 'o',
+  '1': 'i',
+  '3': 'e',
+  '4': 'a',
+  '5': 's',
+  '7': 't',
+  '@': 'a',
+  $: 's',
+  '!': 'i',
+};
 
 export function normaliseForCommonCheck(password: string): string[] {
   const lower = password.toLowerCase();
@@ -27,10 +37,17 @@ export function normaliseForCommonCheck(password: string): string[] {
   const unleet = (v: string) => v.replace(/[013457@$!]/g, (c) => LEET[c] ?? c);
   // Strip the usual decorations first ("P@ssw0rd2024!" -> "p@ssw0rd"), then undo leet -> "password".
   const deleet = unleet(stripped);
-  return [lower, stripped, deleet, unleet(lower).replace(/^[^a-z]+|[^a-z]+$/g, ''), stripped.replace(/[^a-z]/g, '')];
+  return [
+    lower,
+    stripped,
+    deleet,
+    unleet(lower).replace(/^[^a-z]+|[^a-z]+$/g, ''),
+    stripped.replace(/[^a-z]/g, ''),
+  ];
 }
 
 export function isCommonPassword(password: string): boolean {
-  if (/^(.)\1+$/.test(password) || /^(0123456789|123456789|12345678|1234567890|987654321)/.test(password)) return true;
+  if (/^(.)\1+$/.test(password) || /^(0123456789|123456789|12345678|1234567890|987654321)/.test(password))
+    return true;
   return normaliseForCommonCheck(password).some((v) => v.length > 0 && COMMON_PASSWORDS.has(v));
 }

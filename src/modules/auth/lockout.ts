@@ -13,19 +13,33 @@ export interface AttemptTicket {
   locksOnFailure: boolean;
 }
 
-export async function reserveLoginAttempt(ctx: AppContext, tenantId: number, email: string): Promise<AttemptTicket | null> {
+export async function reserveLoginAttempt(
+  ctx: AppContext,
+  tenantId: number,
+  email: string,
+): Promise<AttemptTicket | null> {
   if (!ctx.config.lockoutEnabled) return null;
   const { maxAttempts, windowSeconds } = ctx.config.lockout;
   const key = keys.loginAttempts(tenantId, email);
   const { value, ttlSeconds } = await ctx.store.incr(key, windowSeconds);
   if (value > maxAttempts) {
     const retry = Math.max(1, ttlSeconds);
-    throw new AppError(423, 'ACCOUNT_LOCKED', { retry_after_seconds: retry }, { 'retry-after': String(retry) });
+    throw new AppError(
+      423,
+      'ACCOUNT_LOCKED',
+      { retry_after_seconds: retry },
+      { 'retry-after': String(retry) },
+    );
   }
   return { attempt: value, locksOnFailure: value === maxAttempts };
 }
 
-export async function recordLoginFailure(ctx: AppContext, tenantId: number, email: string, ticket: AttemptTicket | null) {
+export async function recordLoginFailure(
+  ctx: AppContext,
+  tenantId: number,
+  email: string,
+  ticket: AttemptTicket | null,
+) {
   if (ticket?.locksOnFailure) {
     // The lock lasts lockSeconds from the failure that triggered it.
     await ctx.store.expire(keys.loginAttempts(tenantId, email), ctx.config.lockout.lockSeconds);

@@ -13,7 +13,12 @@ export type WeakReason =
   | 'contains_email';
 
 /** Returns why the password is refused; empty when it passes. */
-export function validatePassword(password: string, email: string | null, policy: PasswordPolicy, minLength?: number): WeakReason[] {
+export function validatePassword(
+  password: string,
+  email: string | null,
+  policy: PasswordPolicy,
+  minLength?: number,
+): WeakReason[] {
   const reasons: WeakReason[] = [];
   if ([...password].length < Math.max(policy.min_length, minLength ?? 0)) reasons.push('too_short');
   if (password.length > 128) reasons.push('too_long');
@@ -30,7 +35,8 @@ export function validatePassword(password: string, email: string | null, policy:
   if (email) {
     const local = email.split('@')[0]?.toLowerCase() ?? '';
     const lower = password.toLowerCase();
-    if ((local.length >= 3 && lower.includes(local)) || lower.includes(email.toLowerCase())) reasons.push('contains_email');
+    if ((local.length >= 3 && lower.includes(local)) || lower.includes(email.toLowerCase()))
+      reasons.push('contains_email');
   }
   return reasons;
 }

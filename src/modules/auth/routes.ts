@@ -25,46 +25,125 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
     });
 
-    app.post('/login', {
-      config: { access: 'public', rateLimit: { bucket: 'login' } },
-      schema: { tags: ['auth'], summary: 'Sign in with email and password', headers: tenantHeader, body: LoginBody, response: { 200: LoginResponse, ...errorResponses(400, 401, 422, 423, 429) } },
-    }, (req) => auth.login(ctx, req.headers['x-tenant-id'], req.body, client(req), req.auditContext()));
+    app.post(
+      '/login',
+      {
+        config: { access: 'public', rateLimit: { bucket: 'login' } },
+        schema: {
+          tags: ['auth'],
+          summary: 'Sign in with email and password',
+          headers: tenantHeader,
+          body: LoginBody,
+          response: { 200: LoginResponse, ...errorResponses(400, 401, 422, 423, 429) },
+        },
+      },
+      (req) => auth.login(ctx, req.headers['x-tenant-id'], req.body, client(req), req.auditContext()),
+    );
 
-    app.post('/register', {
-      config: { access: 'public', rateLimit: { bucket: 'login' } },
-      schema: { tags: ['auth'], summary: 'Self-registration (when the tenant allows it)', headers: tenantHeader, body: RegisterBody, response: { 201: UserRead, ...errorResponses(400, 403, 409, 422) } },
-    }, async (req, reply) => reply.code(201).send(await auth.register(ctx, req.headers['x-tenant-id'], req.body, req.auditContext())));
+    app.post(
+      '/register',
+      {
+        config: { access: 'public', rateLimit: { bucket: 'login' } },
+        schema: {
+          tags: ['auth'],
+          summary: 'Self-registration (when the tenant allows it)',
+          headers: tenantHeader,
+          body: RegisterBody,
+          response: { 201: UserRead, ...errorResponses(400, 403, 409, 422) },
+        },
+      },
+      async (req, reply) =>
+        reply
+          .code(201)
+          .send(await auth.register(ctx, req.headers['x-tenant-id'], req.body, req.auditContext())),
+    );
 
-    app.post('/refresh', {
-      config: { access: 'public', rateLimit: { bucket: 'refresh' } },
-      schema: { tags: ['auth'], summary: 'Rotate the refresh token', body: RefreshBody, response: { 200: TokenResponse, ...errorResponses(401, 422) } },
-    }, (req) => auth.refresh(ctx, req.body.refresh_token, req.auditContext()));
+    app.post(
+      '/refresh',
+      {
+        config: { access: 'public', rateLimit: { bucket: 'refresh' } },
+        schema: {
+          tags: ['auth'],
+          summary: 'Rotate the refresh token',
+          body: RefreshBody,
+          response: { 200: TokenResponse, ...errorResponses(401, 422) },
+        },
+      },
+      (req) => auth.refresh(ctx, req.body.refresh_token, req.auditContext()),
+    );
 
-    app.post('/logout', {
-      config: { access: 'self' },
-      schema: { tags: ['auth'], summary: 'End the current session (and optionally others)', body: Type.Optional(LogoutBody), response: { 200: SuccessEnvelope(Type.Object({ sessions_ended: Type.Integer() })), ...errorResponses(401, 422) } },
-    }, async (req) => {
-      const p = requireUser(req);
-      const ended = await auth.logout(ctx, p, req.body ?? {}, req.auditContext());
-      return { success: true, message: 'Déconnexion réussie', data: { sessions_ended: ended } };
-    });
+    app.post(
+      '/logout',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags: ['auth'],
+          summary: 'End the current session (and optionally others)',
+          body: Type.Optional(LogoutBody),
+          response: {
+            200: SuccessEnvelope(Type.Object({ sessions_ended: Type.Integer() })),
+            ...errorResponses(401, 422),
+          },
+        },
+      },
+      async (req) => {
+        const p = requireUser(req);
+        const ended = await auth.logout(ctx, p, req.body ?? {}, req.auditContext());
+        return { success: true, message: 'Déconnexion réussie', data: { sessions_ended: ended } };
+      },
+    );
 
-    app.get('/me', {
-      config: { access: 'self' },
-      schema: { tags: ['auth'], summary: 'The authenticated caller', response: { 200: MeResponse, ...errorResponses(401) } },
-    }, (req) => auth.me(ctx, requireUser(req)));
+    app.get(
+      '/me',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags: ['auth'],
+          summary: 'The authenticated caller',
+          response: { 200: MeResponse, ...errorResponses(401) },
+        },
+      },
+      (req) => auth.me(ctx, requireUser(req)),
+    );
 
-    app.post('/change-password', {
-      config: { access: 'self' },
-      schema: { tags: ['auth'], summary: "Change the caller's password; ends their other sessions", body: ChangePasswordBody, response: { 200: SuccessEnvelope(Type.Object({ sessions_ended: Type.Integer() })), ...errorResponses(400, 401, 422) } },
-    }, async (req) => {
-      const ended = await auth.changePassword(ctx, requireUser(req), req.body, req.auditContext());
-      return { success: true, message: 'Mot de passe modifié', data: { sessions_ended: ended } };
-    });
+    app.post(
+      '/change-password',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags: ['auth'],
+          summary: "Change the caller's password; ends their other sessions",
+          body: ChangePasswordBody,
+          response: {
+            200: SuccessEnvelope(Type.Object({ sessions_ended: Type.Integer() })),
+            ...errorResponses(400, 401, 422),
+          },
+        },
+      },
+      async (req) => {
+        const ended = await auth.changePassword(ctx, requireUser(req), req.body, req.auditContext());
+        return { success: true, message: 'Mot de passe modifié', data: { sessions_ended: ended } };
+      },
+    );
 
-    app.post('/verify-token', {
-      config: { access: 'self' },
-      schema: { tags: ['auth'], summary: 'Check that the bearer token is valid', response: { 200: SuccessEnvelope(Type.Object({ user_id: Type.Integer(), valid: Type.Boolean() })), ...errorResponses(401) } },
-    }, async (req) => ({ success: true, message: 'Token valide', data: { user_id: requireUser(req).userId, valid: true } }));
+    app.post(
+      '/verify-token',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags: ['auth'],
+          summary: 'Check that the bearer token is valid',
+          response: {
+            200: SuccessEnvelope(Type.Object({ user_id: Type.Integer(), valid: Type.Boolean() })),
+            ...errorResponses(401),
+          },
+        },
+      },
+      async (req) => ({
+        success: true,
+        message: 'Token valide',
+        data: { user_id: requireUser(req).userId, valid: true },
+      }),
+    );
   };
 }

@@ -31,7 +31,10 @@ export const TokenResponse = Type.Object({
   expires_in: Type.Integer(),
 });
 
-export const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+export const RefreshBody = Type.Object(
+  { refresh_token: Type.String({ minLength: 1, maxLength: 512 }) },
+  { additionalProperties: false },
+);
 
 export const LogoutBody = Type.Object(
   {

@@ -2,7 +2,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import type { FlagFacts } from './resolution.js';
-import { featureFlags, featureOverrides, type FeatureFlagRow, type FeatureOverrideRow } from './tables.js';
+import { type FeatureFlagRow, type FeatureOverrideRow, featureFlags, featureOverrides } from './tables.js';
 
 export async function listFlags(tx: Executor): Promise<FeatureFlagRow[]> {
   return tx.select().from(featureFlags).orderBy(asc(featureFlags.key)).limit(1000);
@@ -13,7 +13,10 @@ export async function findFlag(tx: Executor, key: string): Promise<FeatureFlagRo
   return rows[0] ?? null;
 }
 
-export async function insertFlag(tx: Executor, f: { key: string; description: string; defaultEnabled: boolean; rolloutPercent: number | null }): Promise<FeatureFlagRow | null> {
+export async function insertFlag(
+  tx: Executor,
+  f: { key: string; description: string; defaultEnabled: boolean; rolloutPercent: number | null },
+): Promise<FeatureFlagRow | null> {
   const rows = await tx.insert(featureFlags).values(f).onConflictDoNothing().returning();
   return rows[0] ?? null;
 }
@@ -23,12 +26,19 @@ export async function updateFlag(
   key: string,
   patch: Partial<{ description: string; defaultEnabled: boolean; rolloutPercent: number | null }>,
 ): Promise<FeatureFlagRow | null> {
-  const rows = await tx.update(featureFlags).set({ ...patch, updatedAt: new Date() }).where(eq(featureFlags.key, key)).returning();
+  const rows = await tx
+    .update(featureFlags)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(eq(featureFlags.key, key))
+    .returning();
   return rows[0] ?? null;
 }
 
 export async function deleteFlag(tx: Executor, key: string): Promise<boolean> {
-  const rows = await tx.delete(featureFlags).where(eq(featureFlags.key, key)).returning({ key: featureFlags.key });
+  const rows = await tx
+    .delete(featureFlags)
+    .where(eq(featureFlags.key, key))
+    .returning({ key: featureFlags.key });
   return rows.length > 0;
 }
 
@@ -48,20 +58,34 @@ export interface OverrideKey {
 }
 
 /** Insert or update in one statement: concurrent PUTs of one override cannot collide on the unique key. */
-export async function upsertOverride(tx: Executor, tenantId: number, k: OverrideKey, enabled: boolean): Promise<FeatureOverrideRow> {
+export async function upsertOverride(
+  tx: Executor,
+  tenantId: number,
+  k: OverrideKey,
+  enabled: boolean,
+): Promise<FeatureOverrideRow> {
   const now = new Date();
   const rows = await tx
     .insert(featureOverrides)
     .values({ tenantId, ...k, enabled })
     .onConflictDoUpdate({
-      target: [featureOverrides.tenantId, featureOverrides.flagKey, featureOverrides.scope, featureOverrides.targetId],
+      target: [
+        featureOverrides.tenantId,
+        featureOverrides.flagKey,
+        featureOverrides.scope,
+        featureOverrides.targetId,
+      ],
       set: { enabled, updatedAt: now },
     })
     .returning();
   return rows[0]!;
 }
 
-export async function deleteOverride(tx: Executor, tenantId: number, k: OverrideKey): Promise<FeatureOverrideRow | null> {
+export async function deleteOverride(
+  tx: Executor,
+  tenantId: number,
+  k: OverrideKey,
+): Promise<FeatureOverrideRow | null> {
   const rows = await tx
     .delete(featureOverrides)
     .where(
@@ -88,11 +112,19 @@ export interface Subject {
  */
 export async function loadFlagFacts(tx: Executor, tenantId: number, s: Subject): Promise<FlagFacts[]> {
   const userTarget = s.userId !== null ? String(s.userId) : null;
-  const roleTargets = s.userId !== null
-    ? sql`(select ur.role_id::text from user_roles ur where ur.tenant_id = ${tenantId} and ur.user_id = ${s.userId}
+  const roleTargets =
+    s.userId !== null
+      ? sql`(select ur.role_id::text from user_roles ur where ur.tenant_id = ${tenantId} and ur.user_id = ${s.userId}
            and (ur.expires_at is null or ur.expires_at > now()))`
-    : sql`(select ${s.roleId}::text where ${s.roleId}::text is not null)`;
-  const r = await tx.execute<{ key: string; default_enabled: boolean; rollout_percent: number | null; t: boolean | null; r: boolean | null; u: boolean | null }>(sql`
+      : sql`(select ${s.roleId}::text where ${s.roleId}::text is not null)`;
+  const r = await tx.execute<{
+    key: string;
+    default_enabled: boolean;
+    rollout_percent: number | null;
+    t: boolean | null;
+    r: boolean | null;
+    u: boolean | null;
+  }>(sql`
     select f.key, f.default_enabled, f.rollout_percent,
            bool_or(o.enabled) filter (where o.scope = 'tenant') as t,
            bool_or(o.enabled) filter (where o.scope = 'role') as r,
@@ -116,20 +148,33 @@ export async function loadFlagFacts(tx: Executor, tenantId: number, s: Subject):
 
 /** The catalogue alone (no caller, no tenant). */
 export async function loadCatalogueFacts(tx: Executor): Promise<FlagFacts[]> {
-  return (await listFlags(tx)).map((f) => ({ key: f.key, defaultEnabled: f.defaultEnabled, rolloutPercent: f.rolloutPercent, tenant: null, roles: [], user: null }));
+  return (await listFlags(tx)).map((f) => ({
+    key: f.key,
+    defaultEnabled: f.defaultEnabled,
+    rolloutPercent: f.rolloutPercent,
+    tenant: null,
+    roles: [],
+    user: null,
+  }));
 }
 
 export async function userExists(tx: Executor, tenantId: number, userId: number): Promise<boolean> {
-  const r = await tx.execute<{ ok: boolean }>(sql`select exists (select 1 from users where tenant_id = ${tenantId} and id = ${userId}) as ok`);
+  const r = await tx.execute<{ ok: boolean }>(
+    sql`select exists (select 1 from users where tenant_id = ${tenantId} and id = ${userId}) as ok`,
+  );
   return r.rows[0]?.ok === true;
 }
 
 export async function roleExists(tx: Executor, tenantId: number, roleId: string): Promise<boolean> {
-  const r = await tx.execute<{ ok: boolean }>(sql`select exists (select 1 from roles where tenant_id = ${tenantId} and id = ${roleId}::uuid) as ok`);
+  const r = await tx.execute<{ ok: boolean }>(
+    sql`select exists (select 1 from roles where tenant_id = ${tenantId} and id = ${roleId}::uuid) as ok`,
+  );
   return r.rows[0]?.ok === true;
 }
 
 export async function isPlatformTenant(tx: Executor, tenantId: number): Promise<boolean> {
-  const r = await tx.execute<{ ok: boolean }>(sql`select exists (select 1 from tenants where id = ${tenantId} and is_platform) as ok`);
+  const r = await tx.execute<{ ok: boolean }>(
+    sql`select exists (select 1 from tenants where id = ${tenantId} and is_platform) as ok`,
+  );
   return r.rows[0]?.ok === true;
 }

@@ -20,7 +20,9 @@ export interface FlagFacts {
  * flag key keeps the 10 % of one flag from always being the 10 % of every other flag.
  */
 export function rolloutBucket(flagKey: string, tenantId: number | null, subject: string): number {
-  const digest = createHash('sha256').update(`${flagKey}:${tenantId ?? ''}:${subject}`).digest('hex');
+  const digest = createHash('sha256')
+    .update(`${flagKey}:${tenantId ?? ''}:${subject}`)
+    .digest('hex');
   return Number(BigInt(`0x${digest}`) % 100n);
 }
 
@@ -29,6 +31,7 @@ export function resolveFlag(f: FlagFacts, tenantId: number | null, subject: stri
   if (f.user !== null) return f.user;
   if (f.roles.length > 0) return f.roles.includes(true);
   if (f.tenant !== null) return f.tenant;
-  if (f.rolloutPercent !== null && subject !== null) return rolloutBucket(f.key, tenantId, subject) < f.rolloutPercent;
+  if (f.rolloutPercent !== null && subject !== null)
+    return rolloutBucket(f.key, tenantId, subject) < f.rolloutPercent;
   return f.defaultEnabled;
 }

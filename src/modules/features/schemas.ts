@@ -5,7 +5,11 @@ export const FlagKey = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{1,63}$', max
 export const KeyParams = Type.Object({ key: FlagKey });
 const ScopeSchema = Type.Union([Type.Literal('tenant'), Type.Literal('role'), Type.Literal('user')]);
 /** A user id (integer) or a role id (uuid); absent for the tenant scope. */
-const TargetId = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1, maxLength: 64 }), Type.Null()]);
+const TargetId = Type.Union([
+  Type.Integer({ minimum: 1 }),
+  Type.String({ minLength: 1, maxLength: 64 }),
+  Type.Null(),
+]);
 const Percent = Type.Integer({ minimum: 0, maximum: 100 });
 
 export const FlagRead = Type.Object({
@@ -37,8 +41,14 @@ export const OverrideBody = Type.Object(
   { additionalProperties: false },
 );
 /** DELETE takes the override's identity in the query string, or in a body for clients that send one. */
-export const OverrideDeleteQuery = Type.Object({ scope: Type.Optional(ScopeSchema), target_id: Type.Optional(Type.String({ maxLength: 64 })) });
-export const OverrideDeleteBody = Type.Object({ scope: Type.Optional(ScopeSchema), target_id: Type.Optional(TargetId) }, { additionalProperties: false });
+export const OverrideDeleteQuery = Type.Object({
+  scope: Type.Optional(ScopeSchema),
+  target_id: Type.Optional(Type.String({ maxLength: 64 })),
+});
+export const OverrideDeleteBody = Type.Object(
+  { scope: Type.Optional(ScopeSchema), target_id: Type.Optional(TargetId) },
+  { additionalProperties: false },
+);
 
 export const CreateFlagBody = Type.Object(
   {

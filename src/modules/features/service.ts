@@ -3,7 +3,7 @@
  * evaluation for a caller. No cache across requests: one indexed query evaluates every flag, so a change is
  * visible on the next request on every replica. Within a request, request.flags memoises it.
  */
-import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, Principal } from '../../platform/context.js';
 import { enterTenant, type Tx } from '../../platform/db/client.js';
 import { AppError, forbidden, notFound, validationError } from '../../platform/http/errors.js';
@@ -19,15 +19,26 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export type Scope = 'tenant' | 'role' | 'user';
 
 /** The flags of a caller (or of nobody: catalogue defaults). */
-export async function evaluateFlags(ctx: AppContext, principal: Principal | null): Promise<Record<string, boolean>> {
+export async function evaluateFlags(
+  ctx: AppContext,
+  principal: Principal | null,
+): Promise<Record<string, boolean>> {
   if (!principal) {
     const facts = await ctx.database.withSystem((tx) => repo.loadCatalogueFacts(tx));
     return Object.fromEntries(facts.map((f) => [f.key, resolveFlag(f, null, null)]));
   }
   const { tenantId } = principal;
-  const subject = principal.userId !== null ? String(principal.userId) : principal.apiKeyId !== null ? `key-${principal.apiKeyId}` : null;
+  const subject =
+    principal.userId !== null
+      ? String(principal.userId)
+      : principal.apiKeyId !== null
+        ? `key-${principal.apiKeyId}`
+        : null;
   const facts = await ctx.database.withTenant(tenantId, (tx) =>
-    repo.loadFlagFacts(tx, tenantId, { userId: principal.userId, roleId: principal.userId === null ? principal.roleId : null }),
+    repo.loadFlagFacts(tx, tenantId, {
+      userId: principal.userId,
+      roleId: principal.userId === null ? principal.roleId : null,
+    }),
   );
   return Object.fromEntries(facts.map((f) => [f.key, resolveFlag(f, tenantId, subject)]));
 }
@@ -56,7 +67,10 @@ export function toOverrideRead(o: FeatureOverrideRow) {
 
 /** GET /features: the catalogue with this tenant's overrides. */
 export async function listWithOverrides(ctx: AppContext, tenantId: number) {
-  const [flags, overrides] = await ctx.database.withTenant(tenantId, async (tx) => [await repo.listFlags(tx), await repo.listTenantOverrides(tx, tenantId)] as const);
+  const [flags, overrides] = await ctx.database.withTenant(
+    tenantId,
+    async (tx) => [await repo.listFlags(tx), await repo.listTenantOverrides(tx, tenantId)] as const,
+  );
   const byKey = new Map<string, ReturnType<typeof toOverrideRead>[]>();
   for (const o of overrides) {
     const list = byKey.get(o.flagKey) ?? [];
@@ -67,15 +81,22 @@ export async function listWithOverrides(ctx: AppContext, tenantId: number) {
 }
 
 /** target_id as stored: '' for the tenant, a canonical user id or role uuid; a malformed one is a 422. */
-function normaliseTarget(tenantId: number, scope: Scope, target: string | number | null | undefined, field: string): string {
+function normaliseTarget(
+  tenantId: number,
+  scope: Scope,
+  target: string | number | null | undefined,
+  field: string,
+): string {
   const t = target === null || target === undefined ? '' : String(target).trim().toLowerCase();
   if (scope === 'tenant') {
-    if (t !== '' && t !== String(tenantId)) throw validationError(field, 'must be absent (or the caller\'s tenant id) for scope "tenant"');
+    if (t !== '' && t !== String(tenantId))
+      throw validationError(field, 'must be absent (or the caller\'s tenant id) for scope "tenant"');
     return '';
   }
   if (t === '') throw validationError(field, `required for scope "${scope}"`, 'required');
   if (scope === 'user') {
-    if (!/^\d{1,10}$/.test(t) || Number(t) < 1 || Number(t) > 2_147_483_647) throw validationError(field, 'must be a user id', 'type');
+    if (!/^\d{1,10}$/.test(t) || Number(t) < 1 || Number(t) > 2_147_483_647)
+      throw validationError(field, 'must be a user id', 'type');
     return String(Number(t));
   }
   if (!UUID.test(t)) throw validationError(field, 'must be a role id (uuid)', 'format');
@@ -88,14 +109,26 @@ export interface OverrideInput {
   enabled: boolean;
 }
 
-export async function setOverride(ctx: AppContext, tenantId: number, key: string, input: OverrideInput, audit: AuditContext) {
+export async function setOverride(
+  ctx: AppContext,
+  tenantId: number,
+  key: string,
+  input: OverrideInput,
+  audit: AuditContext,
+) {
   const targetId = normaliseTarget(tenantId, input.scope, input.target_id, 'body.target_id');
   return ctx.database.withTenant(tenantId, async (tx) => {
     if (!(await repo.findFlag(tx, key))) throw notFound('feature');
     // A well-formed target of another tenant is a 404 like any other object.
-    if (input.scope === 'user' && !(await repo.userExists(tx, tenantId, Number(targetId)))) throw notFound('user');
+    if (input.scope === 'user' && !(await repo.userExists(tx, tenantId, Number(targetId))))
+      throw notFound('user');
     if (input.scope === 'role' && !(await repo.roleExists(tx, tenantId, targetId))) throw notFound('role');
-    const row = await repo.upsertOverride(tx, tenantId, { flagKey: key, scope: input.scope, targetId }, input.enabled);
+    const row = await repo.upsertOverride(
+      tx,
+      tenantId,
+      { flagKey: key, scope: input.scope, targetId },
+      input.enabled,
+    );
     await writeAudit(tx, tenantId, audit, {
       eventType: 'feature.override_set',
       resourceType: 'feature',
@@ -106,7 +139,14 @@ export async function setOverride(ctx: AppContext, tenantId: number, key: string
   });
 }
 
-export async function removeOverride(ctx: AppContext, tenantId: number, key: string, input: { scope: Scope; target_id?: string | number | null }, audit: AuditContext, field: string) {
+export async function removeOverride(
+  ctx: AppContext,
+  tenantId: number,
+  key: string,
+  input: { scope: Scope; target_id?: string | number | null },
+  audit: AuditContext,
+  field: string,
+) {
   const targetId = normaliseTarget(tenantId, input.scope, input.target_id, field);
   await ctx.database.withTenant(tenantId, async (tx) => {
     const removed = await repo.deleteOverride(tx, tenantId, { flagKey: key, scope: input.scope, targetId });
@@ -126,9 +166,14 @@ export async function removeOverride(ctx: AppContext, tenantId: number, key: str
  * Runs as a system transaction (the app role may only read feature_flags); the audit record goes to the
  * operator's tenant chain, written after switching into that tenant like createTenant does.
  */
-async function asPlatformOperator<T>(ctx: AppContext, tenantId: number, fn: (tx: Tx) => Promise<T>): Promise<T> {
+async function asPlatformOperator<T>(
+  ctx: AppContext,
+  tenantId: number,
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
   return ctx.database.withSystem(async (tx) => {
-    if (!(await repo.isPlatformTenant(tx, tenantId))) throw forbidden('PERMISSION_DENIED', { permission: 'platform.features' });
+    if (!(await repo.isPlatformTenant(tx, tenantId)))
+      throw forbidden('PERMISSION_DENIED', { permission: 'platform.features' });
     return fn(tx);
   });
 }
@@ -141,7 +186,12 @@ export interface FlagInput {
 }
 
 export async function createFlag(ctx: AppContext, tenantId: number, input: FlagInput, audit: AuditContext) {
-  if (!FLAG_KEY.test(input.key) || RESERVED_KEYS.has(input.key)) throw validationError('body.key', 'lower-case letters, digits, _ . - (2..64), not a reserved word', 'pattern');
+  if (!FLAG_KEY.test(input.key) || RESERVED_KEYS.has(input.key))
+    throw validationError(
+      'body.key',
+      'lower-case letters, digits, _ . - (2..64), not a reserved word',
+      'pattern',
+    );
   return asPlatformOperator(ctx, tenantId, async (tx) => {
     const row = await repo.insertFlag(tx, {
       key: input.key,
@@ -151,12 +201,23 @@ export async function createFlag(ctx: AppContext, tenantId: number, input: FlagI
     });
     if (!row) throw new AppError(409, 'ALREADY_EXISTS', { field: 'key' });
     await enterTenant(tx, tenantId);
-    await writeAudit(tx, tenantId, audit, { eventType: 'feature.created', resourceType: 'feature', resourceId: row.key, metadata: toFlagRead(row) });
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'feature.created',
+      resourceType: 'feature',
+      resourceId: row.key,
+      metadata: toFlagRead(row),
+    });
     return toFlagRead(row);
   });
 }
 
-export async function updateFlag(ctx: AppContext, tenantId: number, key: string, input: Omit<FlagInput, 'key'>, audit: AuditContext) {
+export async function updateFlag(
+  ctx: AppContext,
+  tenantId: number,
+  key: string,
+  input: Omit<FlagInput, 'key'>,
+  audit: AuditContext,
+) {
   return asPlatformOperator(ctx, tenantId, async (tx) => {
     const patch: Parameters<typeof repo.updateFlag>[2] = {};
     if (input.description !== undefined) patch.description = input.description;
@@ -165,7 +226,12 @@ export async function updateFlag(ctx: AppContext, tenantId: number, key: string,
     const row = await repo.updateFlag(tx, key, patch);
     if (!row) throw notFound('feature');
     await enterTenant(tx, tenantId);
-    await writeAudit(tx, tenantId, audit, { eventType: 'feature.updated', resourceType: 'feature', resourceId: key, metadata: { changes: input } });
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'feature.updated',
+      resourceType: 'feature',
+      resourceId: key,
+      metadata: { changes: input },
+    });
     return toFlagRead(row);
   });
 }
@@ -174,6 +240,10 @@ export async function deleteFlag(ctx: AppContext, tenantId: number, key: string,
   await asPlatformOperator(ctx, tenantId, async (tx) => {
     if (!(await repo.deleteFlag(tx, key))) throw notFound('feature');
     await enterTenant(tx, tenantId);
-    await writeAudit(tx, tenantId, audit, { eventType: 'feature.deleted', resourceType: 'feature', resourceId: key });
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'feature.deleted',
+      resourceType: 'feature',
+      resourceId: key,
+    });
   });
 }

@@ -8,17 +8,29 @@ registerMessages({
   INVALID_MFA_CODE: { fr: 'Code MFA invalide', en: 'Invalid MFA code' },
   WEBAUTHN_VERIFICATION_FAILED: { fr: 'Vérification WebAuthn échouée', en: 'WebAuthn verification failed' },
   WEBAUTHN_NOT_CONFIGURED: { fr: 'Aucune clé de sécurité enregistrée', en: 'No security key registered' },
-  MFA_NOT_CONFIGURED: { fr: "MFA non configuré : appelez d'abord /mfa/setup", en: 'MFA is not set up: call /mfa/setup first' },
+  MFA_NOT_CONFIGURED: {
+    fr: "MFA non configuré : appelez d'abord /mfa/setup",
+    en: 'MFA is not set up: call /mfa/setup first',
+  },
   MFA_ALREADY_ENABLED: { fr: 'MFA déjà activé', en: 'MFA is already enabled' },
   MFA_NOT_ENABLED: { fr: 'MFA non activé', en: 'MFA is not enabled' },
-  MFA_LOCKED: { fr: 'Trop de codes MFA invalides, MFA verrouillé temporairement', en: 'Too many invalid MFA codes, MFA temporarily locked' },
-  TOTP_REPLAY: { fr: 'Ce code TOTP a déjà été utilisé, attendez le suivant', en: 'This TOTP code was already used, wait for the next one' },
+  MFA_LOCKED: {
+    fr: 'Trop de codes MFA invalides, MFA verrouillé temporairement',
+    en: 'Too many invalid MFA codes, MFA temporarily locked',
+  },
+  TOTP_REPLAY: {
+    fr: 'Ce code TOTP a déjà été utilisé, attendez le suivant',
+    en: 'This TOTP code was already used, wait for the next one',
+  },
 });
 
-export const mfaLocked = (retryAfterSeconds: number) => tooManyRequests('MFA_LOCKED', Math.max(1, retryAfterSeconds));
-export const totpReplay = (retryAfterSeconds: number) => tooManyRequests('TOTP_REPLAY', Math.max(1, retryAfterSeconds));
-export const invalidCode = (code: 'INVALID_TOTP_CODE' | 'INVALID_RECOVERY_CODE' | 'INVALID_MFA_CODE' | 'WEBAUTHN_VERIFICATION_FAILED') =>
-  badRequest(code);
+export const mfaLocked = (retryAfterSeconds: number) =>
+  tooManyRequests('MFA_LOCKED', Math.max(1, retryAfterSeconds));
+export const totpReplay = (retryAfterSeconds: number) =>
+  tooManyRequests('TOTP_REPLAY', Math.max(1, retryAfterSeconds));
+export const invalidCode = (
+  code: 'INVALID_TOTP_CODE' | 'INVALID_RECOVERY_CODE' | 'INVALID_MFA_CODE' | 'WEBAUTHN_VERIFICATION_FAILED',
+) => badRequest(code);
 export const notConfigured = () => badRequest('MFA_NOT_CONFIGURED');
 export const alreadyEnabled = () => badRequest('MFA_ALREADY_ENABLED');
 export const notEnabled = () => badRequest('MFA_NOT_ENABLED');

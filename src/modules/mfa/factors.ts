@@ -16,7 +16,10 @@ import { matchTotpStep, normaliseTotp, secondsUntilStepExpires } from './totp.js
 /** Binds a sealed TOTP secret to its row, so a ciphertext copied to another user's row does not decrypt. */
 export const totpAad = (tenantId: number, userId: number) => `mfa_totp:${tenantId}:${userId}`;
 
-export function openSecret(ctx: AppContext, row: Pick<TotpRow, 'tenantId' | 'userId' | 'secretEncrypted'>): string {
+export function openSecret(
+  ctx: AppContext,
+  row: Pick<TotpRow, 'tenantId' | 'userId' | 'secretEncrypted'>,
+): string {
   return ctx.secretBox.decrypt(row.secretEncrypted, totpAad(row.tenantId, row.userId));
 }
 
@@ -38,7 +41,10 @@ export async function acceptTotp(
   purpose: string,
   opts: { row?: TotpRow | null; needEnabled?: boolean } = {},
 ): Promise<AcceptedTotp> {
-  const row = opts.row !== undefined ? opts.row : await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
+  const row =
+    opts.row !== undefined
+      ? opts.row
+      : await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
   if (!row || ((opts.needEnabled ?? true) && !row.enabled)) throw notEnabled();
   const ticket = await reserveMfaAttempt(ctx, tenantId, userId);
   const now = Date.now();
@@ -48,7 +54,9 @@ export async function acceptTotp(
     throw invalidCode('INVALID_TOTP_CODE');
   }
   const ttl = secondsUntilStepExpires(step, now);
-  const fresh = (row.lastUsedStep === null || step > row.lastUsedStep) && (await ctx.store.setIfAbsent(keys.totpUsed(tenantId, userId, step), '1', ttl + 5));
+  const fresh =
+    (row.lastUsedStep === null || step > row.lastUsedStep) &&
+    (await ctx.store.setIfAbsent(keys.totpUsed(tenantId, userId, step), '1', ttl + 5));
   if (!fresh) {
     // A correct but already used code: someone saw it. It counts toward the lock like a wrong one.
     await recordMfaFailure(ctx, ticket, audit, purpose, 'totp_replay');
@@ -76,7 +84,9 @@ export async function useRecoveryCode<T>(
   const ticket = await reserveMfaAttempt(ctx, tenantId, userId);
   const normalised = normaliseRecoveryCode(rawCode);
   const candidates = normalised
-    ? (await ctx.database.withTenant(tenantId, (tx) => repo.listRecoveryCodes(tx, tenantId, userId))).filter((c) => c.usedAt === null)
+    ? (await ctx.database.withTenant(tenantId, (tx) => repo.listRecoveryCodes(tx, tenantId, userId))).filter(
+        (c) => c.usedAt === null,
+      )
     : [];
   // Hashing happens outside any transaction (argon2 on the thread pool).
   const id = normalised ? await findMatchingCode(ctx.hasher, normalised, candidates) : null;
@@ -88,7 +98,13 @@ export async function useRecoveryCode<T>(
       })
     : null;
   if (!outcome) {
-    await recordMfaFailure(ctx, ticket, audit, purpose, id ? 'recovery_code_already_used' : 'bad_recovery_code');
+    await recordMfaFailure(
+      ctx,
+      ticket,
+      audit,
+      purpose,
+      id ? 'recovery_code_already_used' : 'bad_recovery_code',
+    );
     throw invalidCode('INVALID_RECOVERY_CODE');
   }
   await clearMfaAttempts(ctx, tenantId, userId);
@@ -98,5 +114,7 @@ export async function useRecoveryCode<T>(
 /** Security alert mail; a mail failure never fails the request. */
 export async function alert(ctx: AppContext, to: string | null, subject: string, text: string) {
   if (!to) return;
-  await ctx.mailer.send({ to, subject: `MassaCorp: ${subject}`, text }).catch((err) => ctx.log.warn({ err }, 'MFA alert mail failed'));
+  await ctx.mailer
+    .send({ to, subject: `MassaCorp: ${subject}`, text })
+    .catch((err) => ctx.log.warn({ err }, 'MFA alert mail failed'));
 }

@@ -6,13 +6,14 @@ import type { AppContext } from '../../platform/context.js';
 import type { AppModule } from '../index.js';
 import './errors.js';
 import { inlineLogin } from './login.js';
-import { mfaLoginRoutes } from './routes.login.js';
 import { mfaRoutes } from './routes.js';
+import { mfaLoginRoutes } from './routes.login.js';
 import { gdprErase, gdprExport, mfaStatus } from './service.js';
 
 export function setupMfa(ctx: AppContext): void {
   ctx.mfa.status = (tx, tenantId, userId) => mfaStatus(ctx, tx, tenantId, userId);
-  ctx.mfa.inlineLogin = (tenant, user, code, client, audit) => inlineLogin(ctx, tenant, user, code, client, audit);
+  ctx.mfa.inlineLogin = (tenant, user, code, client, audit) =>
+    inlineLogin(ctx, tenant, user, code, client, audit);
   ctx.hooks.gdprExport.push({ name: 'mfa', collect: gdprExport });
   ctx.hooks.gdprErase.push({ name: 'mfa', erase: gdprErase });
 }

@@ -19,7 +19,11 @@ export interface MfaTicket {
   locksOnFailure: boolean;
 }
 
-export async function reserveMfaAttempt(ctx: AppContext, tenantId: number, userId: number): Promise<MfaTicket> {
+export async function reserveMfaAttempt(
+  ctx: AppContext,
+  tenantId: number,
+  userId: number,
+): Promise<MfaTicket> {
   const { value, ttlSeconds } = await ctx.store.incr(keys.mfaAttempts(tenantId, userId), MFA_LOCK_SECONDS);
   if (value > MFA_MAX_ATTEMPTS) throw mfaLocked(ttlSeconds > 0 ? ttlSeconds : MFA_LOCK_SECONDS);
   return { tenantId, userId, locksOnFailure: value === MFA_MAX_ATTEMPTS };
@@ -36,7 +40,13 @@ export async function assertMfaNotLocked(ctx: AppContext, tenantId: number, user
 }
 
 /** A wrong code: audited on its own (the request fails); the 5th one starts the lock. */
-export async function recordMfaFailure(ctx: AppContext, ticket: MfaTicket, audit: AuditContext, purpose: string, reason: string) {
+export async function recordMfaFailure(
+  ctx: AppContext,
+  ticket: MfaTicket,
+  audit: AuditContext,
+  purpose: string,
+  reason: string,
+) {
   if (ticket.locksOnFailure) {
     await ctx.store.expire(keys.mfaAttempts(ticket.tenantId, ticket.userId), MFA_LOCK_SECONDS);
     ctx.metrics.lockouts.inc();

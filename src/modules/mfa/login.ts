@@ -2,7 +2,7 @@
  * The second sign-in step (POST /auth/login/mfa) and the one-step login with `mfa_code` (ctx.mfa.inlineLogin).
  * The MFA step token (5 min, from the password step) is single-use: once a factor succeeded with it, it is spent.
  */
-import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { JwtError } from '../../platform/crypto/jwt.js';
 import { unauthorized, validationError } from '../../platform/http/errors.js';
@@ -34,15 +34,38 @@ async function checkFactor(
     const { step } = await acceptTotp(ctx, tenantId, user.id, factor.totp_code, audit, 'login');
     await ctx.database.withTenant(tenantId, async (tx) => {
       if (!(await repo.claimTotpStep(tx, tenantId, user.id, step, false))) throw totpReplay(30);
-      await writeAudit(tx, tenantId, audit, { eventType: 'mfa.verified', resourceType: 'user', resourceId: user.id, metadata: { method: 'totp', via: 'login' } });
+      await writeAudit(tx, tenantId, audit, {
+        eventType: 'mfa.verified',
+        resourceType: 'user',
+        resourceId: user.id,
+        metadata: { method: 'totp', via: 'login' },
+      });
     });
     return 'mfa_totp';
   }
   if (factor.recovery_code !== undefined) {
-    const { remaining } = await useRecoveryCode(ctx, tenantId, user.id, factor.recovery_code, audit, 'login_recovery', async (tx, left) => {
-      await writeAudit(tx, tenantId, audit, { eventType: 'mfa.recovery_code_used', resourceType: 'user', resourceId: user.id, metadata: { remaining: left, via: 'login' } });
-    });
-    await alert(ctx, user.email, 'code de récupération utilisé / recovery code used', `A recovery code was used to sign in to your account (${remaining} left). If this was not you, contact your administrator at once.`);
+    const { remaining } = await useRecoveryCode(
+      ctx,
+      tenantId,
+      user.id,
+      factor.recovery_code,
+      audit,
+      'login_recovery',
+      async (tx, left) => {
+        await writeAudit(tx, tenantId, audit, {
+          eventType: 'mfa.recovery_code_used',
+          resourceType: 'user',
+          resourceId: user.id,
+          metadata: { remaining: left, via: 'login' },
+        });
+      },
+    );
+    await alert(
+      ctx,
+      user.email,
+      'code de récupération utilisé / recovery code used',
+      `A recovery code was used to sign in to your account (${remaining} left). If this was not you, contact your administrator at once.`,
+    );
     return 'mfa_recovery_code';
   }
   await acceptAssertion(ctx, tenantId, user.id, factor.webauthn_response, audit);
@@ -53,11 +76,15 @@ async function checkFactor(
 async function stepHolder(ctx: AppContext, tenantHeader: string | string[] | undefined, token: string) {
   const tenant = await resolveTenantHeader(ctx, tenantHeader);
   const claims = await ctx.jwt.verifyPurpose(token, MFA_STEP_TOKEN).catch((err: unknown) => {
-    throw unauthorized(err instanceof JwtError && err.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID');
+    throw unauthorized(
+      err instanceof JwtError && err.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID',
+    );
   });
   if (!tenant || claims.tenant_id !== tenant.id) throw unauthorized('TOKEN_INVALID');
   if (await ctx.store.get(keys.mfaConsumed(`step:${claims.jti}`))) throw unauthorized('TOKEN_INVALID');
-  const user = await ctx.database.withTenant(tenant.id, (tx) => findUserById(tx, tenant.id, Number(claims.sub)));
+  const user = await ctx.database.withTenant(tenant.id, (tx) =>
+    findUserById(tx, tenant.id, Number(claims.sub)),
+  );
   if (!user?.isActive) throw unauthorized('TOKEN_INVALID');
   return { tenant, user, jti: claims.jti };
 }
@@ -65,32 +92,64 @@ async function stepHolder(ctx: AppContext, tenantHeader: string | string[] | und
 export async function loginMfa(
   ctx: AppContext,
   tenantHeader: string | string[] | undefined,
-  body: { mfa_session_token: string; totp_code?: string; recovery_code?: string; webauthn_response?: unknown },
+  body: {
+    mfa_session_token: string;
+    totp_code?: string;
+    recovery_code?: string;
+    webauthn_response?: unknown;
+  },
   client: ClientInfo,
   audit: AuditContext,
 ) {
-  const given = [body.totp_code, body.recovery_code, body.webauthn_response].filter((v) => v !== undefined).length;
-  if (given !== 1) throw validationError('body', 'exactly one of totp_code, recovery_code, webauthn_response is required');
+  const given = [body.totp_code, body.recovery_code, body.webauthn_response].filter(
+    (v) => v !== undefined,
+  ).length;
+  if (given !== 1)
+    throw validationError('body', 'exactly one of totp_code, recovery_code, webauthn_response is required');
   const { tenant, user, jti } = await stepHolder(ctx, tenantHeader, body.mfa_session_token);
   const userAudit: AuditContext = { ...audit, actorType: 'user', actorId: String(user.id) };
   const method = await checkFactor(ctx, tenant, user, body, userAudit);
   // Two racing requests with one step token (say a TOTP and a recovery code) open at most one session.
-  if (!(await ctx.store.setIfAbsent(keys.mfaConsumed(`step:${jti}`), '1', ctx.config.mfaSessionLifetime + 60))) {
+  if (
+    !(await ctx.store.setIfAbsent(keys.mfaConsumed(`step:${jti}`), '1', ctx.config.mfaSessionLifetime + 60))
+  ) {
     throw unauthorized('TOKEN_INVALID');
   }
   const tokens = await completeLogin(ctx, tenant, user, client, userAudit, { method });
-  return { access_token: tokens.access_token, refresh_token: tokens.refresh_token, token_type: 'bearer' as const, expires_in: tokens.expires_in };
+  return {
+    access_token: tokens.access_token,
+    refresh_token: tokens.refresh_token,
+    token_type: 'bearer' as const,
+    expires_in: tokens.expires_in,
+  };
 }
 
-export async function loginWebauthnOptions(ctx: AppContext, tenantHeader: string | string[] | undefined, token: string) {
+export async function loginWebauthnOptions(
+  ctx: AppContext,
+  tenantHeader: string | string[] | undefined,
+  token: string,
+) {
   const { tenant, user } = await stepHolder(ctx, tenantHeader, token);
   return authenticationOptions(ctx, tenant.id, user.id);
 }
 
 /** ctx.mfa.inlineLogin: `mfa_code` sent with the password; 6 digits is a TOTP code, otherwise a recovery code. */
-export async function inlineLogin(ctx: AppContext, tenant: TenantRow, user: UserRow, code: string, client: ClientInfo, audit: AuditContext) {
+export async function inlineLogin(
+  ctx: AppContext,
+  tenant: TenantRow,
+  user: UserRow,
+  code: string,
+  client: ClientInfo,
+  audit: AuditContext,
+) {
   const isTotp = /^\d{6}$/.test(normaliseTotp(code));
-  const method = await checkFactor(ctx, tenant, user, isTotp ? { totp_code: code } : { recovery_code: code }, audit);
+  const method = await checkFactor(
+    ctx,
+    tenant,
+    user,
+    isTotp ? { totp_code: code } : { recovery_code: code },
+    audit,
+  );
   const tokens = await completeLogin(ctx, tenant, user, client, audit, { method });
   return loginResponse(tokens, 'Connexion réussie');
 }

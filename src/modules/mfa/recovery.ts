@@ -22,14 +22,20 @@ export function normaliseRecoveryCode(input: string): string | null {
   return FORMAT.test(s) ? s : null;
 }
 
-export async function generateRecoveryCodes(hasher: PasswordHasher): Promise<{ codes: string[]; hashes: string[] }> {
+export async function generateRecoveryCodes(
+  hasher: PasswordHasher,
+): Promise<{ codes: string[]; hashes: string[] }> {
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
   const hashes = await Promise.all(codes.map((c) => hasher.hash(normaliseRecoveryCode(c)!)));
   return { codes, hashes };
 }
 
 /** The id of the unused code that matches, checking all of them (in parallel on the thread pool). */
-export async function findMatchingCode(hasher: PasswordHasher, normalised: string, candidates: { id: string; codeHash: string }[]): Promise<string | null> {
+export async function findMatchingCode(
+  hasher: PasswordHasher,
+  normalised: string,
+  candidates: { id: string; codeHash: string }[],
+): Promise<string | null> {
   const results = await Promise.all(candidates.map((c) => hasher.verify(c.codeHash, normalised)));
   const i = results.indexOf(true);
   return i >= 0 ? candidates[i]!.id : null;

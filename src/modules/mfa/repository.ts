@@ -1,9 +1,16 @@
 /** SQL only: every function takes (tx, tenantId, ...) and filters on tenant_id (RLS is the backstop). */
 import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { mfaTotp, recoveryCodes, type TotpRow, webauthnCredentials, type WebauthnCredentialRow } from './tables.js';
+import {
+  mfaTotp,
+  recoveryCodes,
+  type TotpRow,
+  type WebauthnCredentialRow,
+  webauthnCredentials,
+} from './tables.js';
 
-const totpOf = (tenantId: number, userId: number) => and(eq(mfaTotp.tenantId, tenantId), eq(mfaTotp.userId, userId));
+const totpOf = (tenantId: number, userId: number) =>
+  and(eq(mfaTotp.tenantId, tenantId), eq(mfaTotp.userId, userId));
 
 export async function findTotp(tx: Executor, tenantId: number, userId: number): Promise<TotpRow | null> {
   const rows = await tx.select().from(mfaTotp).where(totpOf(tenantId, userId)).limit(1);
@@ -11,7 +18,12 @@ export async function findTotp(tx: Executor, tenantId: number, userId: number): 
 }
 
 /** Creates the pending secret, or keeps the existing one (setup is idempotent until enabled). */
-export async function insertPendingTotp(tx: Executor, tenantId: number, userId: number, secretEncrypted: string): Promise<TotpRow> {
+export async function insertPendingTotp(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  secretEncrypted: string,
+): Promise<TotpRow> {
   await tx.insert(mfaTotp).values({ tenantId, userId, secretEncrypted }).onConflictDoNothing();
   return (await findTotp(tx, tenantId, userId))!;
 }
@@ -20,7 +32,13 @@ export async function insertPendingTotp(tx: Executor, tenantId: number, userId: 
  * Records an accepted time step, only if it is newer than the last one: the row lock makes racing requests
  * (on any replica) agree on a single winner. Returns false when the step was already used.
  */
-export async function claimTotpStep(tx: Executor, tenantId: number, userId: number, step: number, enable: boolean): Promise<boolean> {
+export async function claimTotpStep(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  step: number,
+  enable: boolean,
+): Promise<boolean> {
   const now = new Date();
   const rows = await tx
     .update(mfaTotp)
@@ -39,18 +57,31 @@ export async function deleteTotp(tx: Executor, tenantId: number, userId: number)
   await tx.delete(mfaTotp).where(totpOf(tenantId, userId));
 }
 
-export async function replaceRecoveryCodes(tx: Executor, tenantId: number, userId: number, hashes: string[]): Promise<void> {
+export async function replaceRecoveryCodes(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  hashes: string[],
+): Promise<void> {
   await deleteRecoveryCodes(tx, tenantId, userId);
-  if (hashes.length) await tx.insert(recoveryCodes).values(hashes.map((codeHash) => ({ tenantId, userId, codeHash })));
+  if (hashes.length)
+    await tx.insert(recoveryCodes).values(hashes.map((codeHash) => ({ tenantId, userId, codeHash })));
 }
 
 export async function deleteRecoveryCodes(tx: Executor, tenantId: number, userId: number): Promise<void> {
-  await tx.delete(recoveryCodes).where(and(eq(recoveryCodes.tenantId, tenantId), eq(recoveryCodes.userId, userId)));
+  await tx
+    .delete(recoveryCodes)
+    .where(and(eq(recoveryCodes.tenantId, tenantId), eq(recoveryCodes.userId, userId)));
 }
 
 export async function listRecoveryCodes(tx: Executor, tenantId: number, userId: number) {
   return tx
-    .select({ id: recoveryCodes.id, codeHash: recoveryCodes.codeHash, createdAt: recoveryCodes.createdAt, usedAt: recoveryCodes.usedAt })
+    .select({
+      id: recoveryCodes.id,
+      codeHash: recoveryCodes.codeHash,
+      createdAt: recoveryCodes.createdAt,
+      usedAt: recoveryCodes.usedAt,
+    })
     .from(recoveryCodes)
     .where(and(eq(recoveryCodes.tenantId, tenantId), eq(recoveryCodes.userId, userId)))
     .orderBy(asc(recoveryCodes.createdAt), asc(recoveryCodes.id));
@@ -66,27 +97,53 @@ export async function consumeRecoveryCode(tx: Executor, tenantId: number, id: st
   return rows.length > 0;
 }
 
-export async function countUnusedRecoveryCodes(tx: Executor, tenantId: number, userId: number): Promise<number> {
+export async function countUnusedRecoveryCodes(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<number> {
   const rows = await tx
     .select({ n: sql<number>`count(*)::int` })
     .from(recoveryCodes)
-    .where(and(eq(recoveryCodes.tenantId, tenantId), eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
+    .where(
+      and(
+        eq(recoveryCodes.tenantId, tenantId),
+        eq(recoveryCodes.userId, userId),
+        isNull(recoveryCodes.usedAt),
+      ),
+    );
   return Number(rows[0]?.n ?? 0);
 }
 
 const credsOf = (tenantId: number, userId: number) =>
   and(eq(webauthnCredentials.tenantId, tenantId), eq(webauthnCredentials.userId, userId));
 
-export async function listCredentials(tx: Executor, tenantId: number, userId: number): Promise<WebauthnCredentialRow[]> {
-  return tx.select().from(webauthnCredentials).where(credsOf(tenantId, userId)).orderBy(asc(webauthnCredentials.createdAt));
+export async function listCredentials(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<WebauthnCredentialRow[]> {
+  return tx
+    .select()
+    .from(webauthnCredentials)
+    .where(credsOf(tenantId, userId))
+    .orderBy(asc(webauthnCredentials.createdAt));
 }
 
 export async function countCredentials(tx: Executor, tenantId: number, userId: number): Promise<number> {
-  const rows = await tx.select({ n: sql<number>`count(*)::int` }).from(webauthnCredentials).where(credsOf(tenantId, userId));
+  const rows = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(webauthnCredentials)
+    .where(credsOf(tenantId, userId));
   return Number(rows[0]?.n ?? 0);
 }
 
-export async function findCredentialByCredentialId(tx: Executor, tenantId: number, userId: number, credentialId: string) {
+export async function findCredentialByCredentialId(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  credentialId: string,
+) {
   const rows = await tx
     .select()
     .from(webauthnCredentials)
@@ -98,14 +155,31 @@ export async function findCredentialByCredentialId(tx: Executor, tenantId: numbe
 export async function insertCredential(
   tx: Executor,
   tenantId: number,
-  v: { userId: number; credentialId: string; publicKey: string; counter: number; transports: string[]; deviceType: string; backedUp: boolean; name: string },
+  v: {
+    userId: number;
+    credentialId: string;
+    publicKey: string;
+    counter: number;
+    transports: string[];
+    deviceType: string;
+    backedUp: boolean;
+    name: string;
+  },
 ): Promise<WebauthnCredentialRow> {
-  const rows = await tx.insert(webauthnCredentials).values({ tenantId, ...v }).returning();
+  const rows = await tx
+    .insert(webauthnCredentials)
+    .values({ tenantId, ...v })
+    .returning();
   return rows[0]!;
 }
 
 /** Stores the new signature counter; refuses to move it backwards (a cloned authenticator). */
-export async function bumpCredentialCounter(tx: Executor, tenantId: number, id: string, counter: number): Promise<boolean> {
+export async function bumpCredentialCounter(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+  counter: number,
+): Promise<boolean> {
   const rows = await tx
     .update(webauthnCredentials)
     .set({ counter, lastUsedAt: new Date() })
@@ -121,8 +195,16 @@ export async function bumpCredentialCounter(tx: Executor, tenantId: number, id: 
   return rows.length > 0;
 }
 
-export async function deleteCredential(tx: Executor, tenantId: number, userId: number, id: string): Promise<WebauthnCredentialRow | null> {
-  const rows = await tx.delete(webauthnCredentials).where(and(credsOf(tenantId, userId), eq(webauthnCredentials.id, id))).returning();
+export async function deleteCredential(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  id: string,
+): Promise<WebauthnCredentialRow | null> {
+  const rows = await tx
+    .delete(webauthnCredentials)
+    .where(and(credsOf(tenantId, userId), eq(webauthnCredentials.id, id)))
+    .returning();
   return rows[0] ?? null;
 }
 
@@ -138,5 +220,9 @@ export async function mfaFlags(tx: Executor, tenantId: number, userId: number) {
       exists (select 1 from webauthn_credentials where tenant_id = ${tenantId} and user_id = ${userId}) as keys,
       (select settings->'mfa_required' = 'true'::jsonb from tenants where id = ${tenantId}) as tenant_requires`);
   const row = r.rows[0];
-  return { totpEnabled: row?.totp === true, hasKeys: row?.keys === true, tenantRequires: row?.tenant_requires === true };
+  return {
+    totpEnabled: row?.totp === true,
+    hasKeys: row?.keys === true,
+    tenantRequires: row?.tenant_requires === true,
+  };
 }

@@ -27,7 +27,8 @@ import * as webauthn from './webauthn.js';
 /** MFA changes need the person: a key acting for its creator must not switch their second factor off. */
 function caller(req: FastifyRequest): mfa.Caller {
   const p = requireUser(req);
-  if (p.kind !== 'user') throw forbidden('PERMISSION_DENIED', { reason: 'MFA is managed with a user session, not an API key' });
+  if (p.kind !== 'user')
+    throw forbidden('PERMISSION_DENIED', { reason: 'MFA is managed with a user session, not an API key' });
   return { tenantId: p.tenantId, userId: p.userId, email: p.email };
 }
 
@@ -35,59 +36,157 @@ const tags = ['mfa'];
 
 export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.post('/setup', {
-      config: { access: 'self' },
-      schema: { tags, summary: 'Start TOTP enrolment (same secret until enabled)', response: { 200: SetupResponse, ...errorResponses(400, 401, 403, 429) } },
-    }, (req) => mfa.setup(ctx, caller(req), req.auditContext()));
+    app.post(
+      '/setup',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags,
+          summary: 'Start TOTP enrolment (same secret until enabled)',
+          response: { 200: SetupResponse, ...errorResponses(400, 401, 403, 429) },
+        },
+      },
+      (req) => mfa.setup(ctx, caller(req), req.auditContext()),
+    );
 
-    app.post('/enable', {
-      config: { access: 'self', rateLimit: { bucket: 'mfa' } },
-      schema: { tags, summary: 'Confirm the secret with a code; returns 10 recovery codes once', body: TotpCodeBody, response: { 200: EnableResponse, ...errorResponses(400, 401, 403, 422, 429) } },
-    }, (req) => mfa.enable(ctx, caller(req), req.body.code, req.auditContext()));
+    app.post(
+      '/enable',
+      {
+        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        schema: {
+          tags,
+          summary: 'Confirm the secret with a code; returns 10 recovery codes once',
+          body: TotpCodeBody,
+          response: { 200: EnableResponse, ...errorResponses(400, 401, 403, 422, 429) },
+        },
+      },
+      (req) => mfa.enable(ctx, caller(req), req.body.code, req.auditContext()),
+    );
 
-    app.post('/disable', {
-      config: { access: 'self', rateLimit: { bucket: 'mfa' } },
-      schema: { tags, summary: 'Turn MFA off (TOTP, recovery codes, security keys)', body: TotpCodeBody, response: { 200: DisableResponse, ...errorResponses(400, 401, 403, 422, 429) } },
-    }, (req) => mfa.disable(ctx, caller(req), req.body.code, req.auditContext()));
+    app.post(
+      '/disable',
+      {
+        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        schema: {
+          tags,
+          summary: 'Turn MFA off (TOTP, recovery codes, security keys)',
+          body: TotpCodeBody,
+          response: { 200: DisableResponse, ...errorResponses(400, 401, 403, 422, 429) },
+        },
+      },
+      (req) => mfa.disable(ctx, caller(req), req.body.code, req.auditContext()),
+    );
 
-    app.get('/status', {
-      config: { access: 'self' },
-      schema: { tags, summary: "The caller's TOTP state", response: { 200: StatusResponse, ...errorResponses(401, 403) } },
-    }, (req) => mfa.status(ctx, caller(req)));
+    app.get(
+      '/status',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags,
+          summary: "The caller's TOTP state",
+          response: { 200: StatusResponse, ...errorResponses(401, 403) },
+        },
+      },
+      (req) => mfa.status(ctx, caller(req)),
+    );
 
-    app.post('/verify', {
-      config: { access: 'self', rateLimit: { bucket: 'mfa' } },
-      schema: { tags, summary: 'Check a TOTP code (step-up)', body: VerifyCodeBody, response: { 200: VerifyResponse, ...errorResponses(400, 401, 403, 422, 429) } },
-    }, (req) => mfa.verify(ctx, caller(req), req.body.code, req.auditContext()));
+    app.post(
+      '/verify',
+      {
+        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        schema: {
+          tags,
+          summary: 'Check a TOTP code (step-up)',
+          body: VerifyCodeBody,
+          response: { 200: VerifyResponse, ...errorResponses(400, 401, 403, 422, 429) },
+        },
+      },
+      (req) => mfa.verify(ctx, caller(req), req.body.code, req.auditContext()),
+    );
 
-    app.post('/recovery/verify', {
-      config: { access: 'self', rateLimit: { bucket: 'recovery' } },
-      schema: { tags, summary: 'Use a recovery code (works once)', body: RecoveryCodeBody, response: { 200: RecoveryVerifyResponse, ...errorResponses(400, 401, 403, 422, 429) } },
-    }, (req) => mfa.verifyRecovery(ctx, caller(req), req.body.code, req.auditContext()));
+    app.post(
+      '/recovery/verify',
+      {
+        config: { access: 'self', rateLimit: { bucket: 'recovery' } },
+        schema: {
+          tags,
+          summary: 'Use a recovery code (works once)',
+          body: RecoveryCodeBody,
+          response: { 200: RecoveryVerifyResponse, ...errorResponses(400, 401, 403, 422, 429) },
+        },
+      },
+      (req) => mfa.verifyRecovery(ctx, caller(req), req.body.code, req.auditContext()),
+    );
 
-    app.post('/recovery/regenerate', {
-      config: { access: 'self', rateLimit: { bucket: 'recovery' } },
-      schema: { tags, summary: 'Replace all recovery codes (needs a TOTP code)', body: VerifyCodeBody, response: { 200: RegenerateResponse, ...errorResponses(400, 401, 403, 422, 429) } },
-    }, (req) => mfa.regenerate(ctx, caller(req), req.body.code, req.auditContext()));
+    app.post(
+      '/recovery/regenerate',
+      {
+        config: { access: 'self', rateLimit: { bucket: 'recovery' } },
+        schema: {
+          tags,
+          summary: 'Replace all recovery codes (needs a TOTP code)',
+          body: VerifyCodeBody,
+          response: { 200: RegenerateResponse, ...errorResponses(400, 401, 403, 422, 429) },
+        },
+      },
+      (req) => mfa.regenerate(ctx, caller(req), req.body.code, req.auditContext()),
+    );
 
-    app.post('/webauthn/register/options', {
-      config: { access: 'self' },
-      schema: { tags, summary: 'Challenge to register a security key or passkey', response: { 200: WebauthnOptions, ...errorResponses(401, 403, 429) } },
-    }, (req) => webauthn.registrationOptions(ctx, caller(req)));
+    app.post(
+      '/webauthn/register/options',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags,
+          summary: 'Challenge to register a security key or passkey',
+          response: { 200: WebauthnOptions, ...errorResponses(401, 403, 429) },
+        },
+      },
+      (req) => webauthn.registrationOptions(ctx, caller(req)),
+    );
 
-    app.post('/webauthn/register/verify', {
-      config: { access: 'self', rateLimit: { bucket: 'mfa' } },
-      schema: { tags, summary: 'Register the key from its attestation', body: RegisterVerifyBody, response: { 201: CredentialRead, ...errorResponses(400, 401, 403, 409, 422, 429) } },
-    }, async (req, reply) => reply.code(201).send(await webauthn.registerCredential(ctx, caller(req), req.body, req.auditContext())));
+    app.post(
+      '/webauthn/register/verify',
+      {
+        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        schema: {
+          tags,
+          summary: 'Register the key from its attestation',
+          body: RegisterVerifyBody,
+          response: { 201: CredentialRead, ...errorResponses(400, 401, 403, 409, 422, 429) },
+        },
+      },
+      async (req, reply) =>
+        reply
+          .code(201)
+          .send(await webauthn.registerCredential(ctx, caller(req), req.body, req.auditContext())),
+    );
 
-    app.get('/webauthn/credentials', {
-      config: { access: 'self' },
-      schema: { tags, summary: "The caller's security keys", response: { 200: CredentialList, ...errorResponses(401, 403) } },
-    }, (req) => webauthn.listCredentials(ctx, caller(req)));
+    app.get(
+      '/webauthn/credentials',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags,
+          summary: "The caller's security keys",
+          response: { 200: CredentialList, ...errorResponses(401, 403) },
+        },
+      },
+      (req) => webauthn.listCredentials(ctx, caller(req)),
+    );
 
-    app.delete('/webauthn/credentials/:id', {
-      config: { access: 'self' },
-      schema: { tags, summary: 'Remove a security key', params: UuidParams, response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 422) } },
-    }, (req) => webauthn.deleteCredential(ctx, caller(req), req.params.id, req.auditContext()));
+    app.delete(
+      '/webauthn/credentials/:id',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags,
+          summary: 'Remove a security key',
+          params: UuidParams,
+          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      (req) => webauthn.deleteCredential(ctx, caller(req), req.params.id, req.auditContext()),
+    );
   };
 }

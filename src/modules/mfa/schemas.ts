@@ -1,10 +1,19 @@
 import { Type } from '@sinclair/typebox';
 import { Nullable, Uuid } from '../../platform/http/schemas.js';
 
-export const TotpCodeBody = Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$' }) }, { additionalProperties: false });
+export const TotpCodeBody = Type.Object(
+  { code: Type.String({ pattern: '^[0-9]{6}$' }) },
+  { additionalProperties: false },
+);
 /** /verify accepts "123 456" too (6–9 characters, API.md §8). */
-export const VerifyCodeBody = Type.Object({ code: Type.String({ minLength: 6, maxLength: 9 }) }, { additionalProperties: false });
-export const RecoveryCodeBody = Type.Object({ code: Type.String({ minLength: 8, maxLength: 9 }) }, { additionalProperties: false });
+export const VerifyCodeBody = Type.Object(
+  { code: Type.String({ minLength: 6, maxLength: 9 }) },
+  { additionalProperties: false },
+);
+export const RecoveryCodeBody = Type.Object(
+  { code: Type.String({ minLength: 8, maxLength: 9 }) },
+  { additionalProperties: false },
+);
 
 export const SetupResponse = Type.Object({
   success: Type.Boolean(),
@@ -21,7 +30,11 @@ export const EnableResponse = Type.Object({
   recovery_codes: Type.Array(Type.String()),
 });
 
-export const DisableResponse = Type.Object({ success: Type.Boolean(), message: Type.String(), enabled: Type.Boolean() });
+export const DisableResponse = Type.Object({
+  success: Type.Boolean(),
+  message: Type.String(),
+  enabled: Type.Boolean(),
+});
 
 export const StatusResponse = Type.Object({
   success: Type.Boolean(),
@@ -32,9 +45,20 @@ export const StatusResponse = Type.Object({
   created_at: Nullable(Type.String()),
 });
 
-export const VerifyResponse = Type.Object({ success: Type.Boolean(), message: Type.String(), data: Type.Object({ valid: Type.Boolean() }) });
-export const RecoveryVerifyResponse = Type.Object({ success: Type.Boolean(), valid: Type.Boolean(), recovery_codes_remaining: Type.Integer() });
-export const RegenerateResponse = Type.Object({ success: Type.Boolean(), recovery_codes: Type.Array(Type.String()) });
+export const VerifyResponse = Type.Object({
+  success: Type.Boolean(),
+  message: Type.String(),
+  data: Type.Object({ valid: Type.Boolean() }),
+});
+export const RecoveryVerifyResponse = Type.Object({
+  success: Type.Boolean(),
+  valid: Type.Boolean(),
+  recovery_codes_remaining: Type.Integer(),
+});
+export const RegenerateResponse = Type.Object({
+  success: Type.Boolean(),
+  recovery_codes: Type.Array(Type.String()),
+});
 
 // WebAuthn JSON as @simplewebauthn/browser sends it. The outer shape is strict; the inner `response` may carry
 // fields newer browsers add, which the verifier ignores.
@@ -61,7 +85,12 @@ export const AuthenticationResponseJson = Type.Object(
   {
     ...credentialEnvelope,
     response: Type.Object(
-      { clientDataJSON: B64url, authenticatorData: B64url, signature: B64url, userHandle: Type.Optional(Type.String({ maxLength: 1024 })) },
+      {
+        clientDataJSON: B64url,
+        authenticatorData: B64url,
+        signature: B64url,
+        userHandle: Type.Optional(Type.String({ maxLength: 1024 })),
+      },
       { additionalProperties: true },
     ),
   },
@@ -98,4 +127,7 @@ export const LoginMfaBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export const LoginWebauthnOptionsBody = Type.Object({ mfa_session_token: StepToken }, { additionalProperties: false });
+export const LoginWebauthnOptionsBody = Type.Object(
+  { mfa_session_token: StepToken },
+  { additionalProperties: false },
+);

@@ -2,7 +2,7 @@
  * MFA policy (API.md §8): TOTP setup and enrolment, verification, disabling, recovery codes. Every state change
  * writes its audit record in the transaction that makes it; alert mails go out after the commit.
  */
-import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { userRolesRequireMfa } from '../rbac/repository.js';
@@ -33,7 +33,9 @@ export async function mfaStatus(ctx: AppContext, tx: Tx, tenantId: number, userI
 
 async function emailOf(ctx: AppContext, caller: Caller): Promise<string | null> {
   if (caller.email) return caller.email;
-  const u = await ctx.database.withTenant(caller.tenantId, (tx) => findUserById(tx, caller.tenantId, caller.userId));
+  const u = await ctx.database.withTenant(caller.tenantId, (tx) =>
+    findUserById(tx, caller.tenantId, caller.userId),
+  );
   return u?.email ?? null;
 }
 
@@ -46,15 +48,24 @@ export async function setup(ctx: AppContext, caller: Caller, audit: AuditContext
     const existing = await repo.findTotp(tx, tenantId, userId);
     if (existing?.enabled) throw alreadyEnabled();
     if (existing) return existing;
-    const created = await repo.insertPendingTotp(tx, tenantId, userId, ctx.secretBox.encrypt(newTotpSecret(), totpAad(tenantId, userId)));
-    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.setup_started', resourceType: 'user', resourceId: userId });
+    const created = await repo.insertPendingTotp(
+      tx,
+      tenantId,
+      userId,
+      ctx.secretBox.encrypt(newTotpSecret(), totpAad(tenantId, userId)),
+    );
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'mfa.setup_started',
+      resourceType: 'user',
+      resourceId: userId,
+    });
     return created;
   });
   const secret = openSecret(ctx, row);
   const uri = provisioningUri(secret, email);
   return {
     success: true,
-    message: "Scannez le QR code puis confirmez avec un code pour activer le MFA",
+    message: 'Scannez le QR code puis confirmez avec un code pour activer le MFA',
     secret,
     provisioning_uri: uri,
     qr_code_base64: await qrCodeBase64(uri),
@@ -67,12 +78,20 @@ export async function enable(ctx: AppContext, caller: Caller, code: string, audi
   const row = await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
   if (!row) throw notConfigured();
   if (row.enabled) throw alreadyEnabled();
-  const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'enable', { row, needEnabled: false });
+  const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'enable', {
+    row,
+    needEnabled: false,
+  });
   const { codes, hashes } = await generateRecoveryCodes(ctx.hasher);
   await ctx.database.withTenant(tenantId, async (tx) => {
     if (!(await repo.claimTotpStep(tx, tenantId, userId, step, true))) throw totpReplay(30);
     await repo.replaceRecoveryCodes(tx, tenantId, userId, hashes);
-    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.enabled', resourceType: 'user', resourceId: userId, metadata: { method: 'totp', recovery_codes: codes.length } });
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'mfa.enabled',
+      resourceType: 'user',
+      resourceId: userId,
+      metadata: { method: 'totp', recovery_codes: codes.length },
+    });
   });
   return { success: true, message: 'MFA activé', enabled: true as const, recovery_codes: codes };
 }
@@ -86,9 +105,18 @@ export async function disable(ctx: AppContext, caller: Caller, code: string, aud
     await repo.deleteTotp(tx, tenantId, userId);
     await repo.deleteRecoveryCodes(tx, tenantId, userId);
     await repo.deleteCredentials(tx, tenantId, userId);
-    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.disabled', resourceType: 'user', resourceId: userId });
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'mfa.disabled',
+      resourceType: 'user',
+      resourceId: userId,
+    });
   });
-  await alert(ctx, await emailOf(ctx, caller), 'MFA désactivé / MFA disabled', 'Multi-factor authentication was disabled on your account. If this was not you, contact your administrator at once.');
+  await alert(
+    ctx,
+    await emailOf(ctx, caller),
+    'MFA désactivé / MFA disabled',
+    'Multi-factor authentication was disabled on your account. If this was not you, contact your administrator at once.',
+  );
   return { success: true, message: 'MFA désactivé', enabled: false as const };
 }
 
@@ -121,17 +149,40 @@ export async function verify(ctx: AppContext, caller: Caller, code: string, audi
   const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'verify');
   await ctx.database.withTenant(tenantId, async (tx) => {
     if (!(await repo.claimTotpStep(tx, tenantId, userId, step, false))) throw totpReplay(30);
-    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.verified', resourceType: 'user', resourceId: userId, metadata: { method: 'totp' } });
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'mfa.verified',
+      resourceType: 'user',
+      resourceId: userId,
+      metadata: { method: 'totp' },
+    });
   });
   return { success: true, message: 'Code TOTP valide', data: { valid: true } };
 }
 
 export async function verifyRecovery(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
-  const { remaining } = await useRecoveryCode(ctx, tenantId, userId, code, audit, 'recovery_verify', async (tx, left) => {
-    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.recovery_code_used', resourceType: 'user', resourceId: userId, metadata: { remaining: left, via: 'mfa_recovery_verify' } });
-  });
-  await alert(ctx, await emailOf(ctx, caller), 'code de récupération utilisé / recovery code used', `A recovery code was used on your account (${remaining} left). If this was not you, contact your administrator at once.`);
+  const { remaining } = await useRecoveryCode(
+    ctx,
+    tenantId,
+    userId,
+    code,
+    audit,
+    'recovery_verify',
+    async (tx, left) => {
+      await writeAudit(tx, tenantId, audit, {
+        eventType: 'mfa.recovery_code_used',
+        resourceType: 'user',
+        resourceId: userId,
+        metadata: { remaining: left, via: 'mfa_recovery_verify' },
+      });
+    },
+  );
+  await alert(
+    ctx,
+    await emailOf(ctx, caller),
+    'code de récupération utilisé / recovery code used',
+    `A recovery code was used on your account (${remaining} left). If this was not you, contact your administrator at once.`,
+  );
   return { success: true, valid: true, recovery_codes_remaining: remaining };
 }
 
@@ -143,9 +194,19 @@ export async function regenerate(ctx: AppContext, caller: Caller, code: string, 
   await ctx.database.withTenant(tenantId, async (tx) => {
     if (!(await repo.claimTotpStep(tx, tenantId, userId, step, false))) throw totpReplay(30);
     await repo.replaceRecoveryCodes(tx, tenantId, userId, hashes);
-    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.recovery_codes_regenerated', resourceType: 'user', resourceId: userId, metadata: { count: codes.length } });
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'mfa.recovery_codes_regenerated',
+      resourceType: 'user',
+      resourceId: userId,
+      metadata: { count: codes.length },
+    });
   });
-  await alert(ctx, await emailOf(ctx, caller), 'codes de récupération régénérés / recovery codes regenerated', 'New recovery codes were generated for your account; the previous ones no longer work. If this was not you, contact your administrator at once.');
+  await alert(
+    ctx,
+    await emailOf(ctx, caller),
+    'codes de récupération régénérés / recovery codes regenerated',
+    'New recovery codes were generated for your account; the previous ones no longer work. If this was not you, contact your administrator at once.',
+  );
   return { success: true, recovery_codes: codes };
 }
 
@@ -157,10 +218,23 @@ export async function gdprExport(tx: Tx, tenantId: number, userId: number) {
   const creds = await repo.listCredentials(tx, tenantId, userId);
   return {
     totp: totp
-      ? { enabled: totp.enabled, created_at: totp.createdAt.toISOString(), enabled_at: totp.enabledAt?.toISOString() ?? null, last_used_at: totp.lastUsedAt?.toISOString() ?? null }
+      ? {
+          enabled: totp.enabled,
+          created_at: totp.createdAt.toISOString(),
+          enabled_at: totp.enabledAt?.toISOString() ?? null,
+          last_used_at: totp.lastUsedAt?.toISOString() ?? null,
+        }
       : null,
-    recovery_codes: codes.map((c) => ({ created_at: c.createdAt.toISOString(), used_at: c.usedAt?.toISOString() ?? null })),
-    webauthn_credentials: creds.map((c) => ({ id: c.id, name: c.name, created_at: c.createdAt.toISOString(), last_used_at: c.lastUsedAt?.toISOString() ?? null })),
+    recovery_codes: codes.map((c) => ({
+      created_at: c.createdAt.toISOString(),
+      used_at: c.usedAt?.toISOString() ?? null,
+    })),
+    webauthn_credentials: creds.map((c) => ({
+      id: c.id,
+      name: c.name,
+      created_at: c.createdAt.toISOString(),
+      last_used_at: c.lastUsedAt?.toISOString() ?? null,
+    })),
   };
 }
 
@@ -169,4 +243,3 @@ export async function gdprErase(tx: Tx, tenantId: number, userId: number) {
   await repo.deleteRecoveryCodes(tx, tenantId, userId);
   await repo.deleteCredentials(tx, tenantId, userId);
 }
-

@@ -12,7 +12,7 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
-import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { badRequest, conflict, notFound } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
@@ -48,7 +48,10 @@ async function takeChallenge(ctx: AppContext, key: string): Promise<string | nul
   return challenge;
 }
 
-export async function registrationOptions(ctx: AppContext, caller: { tenantId: number; userId: number; email: string | null }) {
+export async function registrationOptions(
+  ctx: AppContext,
+  caller: { tenantId: number; userId: number; email: string | null },
+) {
   const { tenantId, userId } = caller;
   const { user, creds } = await ctx.database.withTenant(tenantId, async (tx) => ({
     user: await findUserById(tx, tenantId, userId),
@@ -62,7 +65,10 @@ export async function registrationOptions(ctx: AppContext, caller: { tenantId: n
     // A stable, opaque handle: no email or database id inside the authenticator.
     userID: new TextEncoder().encode(`${tenantId}.${userId}`),
     attestationType: 'none',
-    excludeCredentials: creds.map((c) => ({ id: c.credentialId, transports: c.transports as AuthenticatorTransportFuture[] })),
+    excludeCredentials: creds.map((c) => ({
+      id: c.credentialId,
+      transports: c.transports as AuthenticatorTransportFuture[],
+    })),
     authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
     timeout: CHALLENGE_TTL * 1000,
   });
@@ -78,7 +84,10 @@ export async function registerCredential(
 ) {
   const { tenantId, userId } = caller;
   const challenge = await takeChallenge(ctx, keys.webauthnChallenge('reg', tenantId, userId));
-  if (!challenge) throw badRequest('WEBAUTHN_VERIFICATION_FAILED', { reason: 'no pending registration (call register/options first)' });
+  if (!challenge)
+    throw badRequest('WEBAUTHN_VERIFICATION_FAILED', {
+      reason: 'no pending registration (call register/options first)',
+    });
   const verification = await verifyRegistrationResponse({
     response: body.response as RegistrationResponseJSON,
     expectedChallenge: challenge,
@@ -91,7 +100,8 @@ export async function registerCredential(
   if (!verification.verified) throw badRequest('WEBAUTHN_VERIFICATION_FAILED');
   const info = verification.registrationInfo;
   const row = await ctx.database.withTenant(tenantId, async (tx) => {
-    if (await repo.findCredentialByCredentialId(tx, tenantId, userId, info.credential.id)) throw conflict('ALREADY_EXISTS', { field: 'credential_id' });
+    if (await repo.findCredentialByCredentialId(tx, tenantId, userId, info.credential.id))
+      throw conflict('ALREADY_EXISTS', { field: 'credential_id' });
     const created = await repo.insertCredential(tx, tenantId, {
       userId,
       credentialId: info.credential.id,
@@ -102,29 +112,59 @@ export async function registerCredential(
       backedUp: info.credentialBackedUp,
       name: body.name?.trim() || 'Security key',
     });
-    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.webauthn_registered', resourceType: 'webauthn_credential', resourceId: created.id, metadata: { name: created.name, device_type: created.deviceType } });
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'mfa.webauthn_registered',
+      resourceType: 'webauthn_credential',
+      resourceId: created.id,
+      metadata: { name: created.name, device_type: created.deviceType },
+    });
     return created;
   });
   // A new second factor is worth telling the owner about: a stolen session could plant its own key.
-  const to = caller.email ?? (await ctx.database.withTenant(tenantId, (tx) => findUserById(tx, tenantId, userId)))?.email ?? null;
-  await alert(ctx, to, 'clé de sécurité ajoutée / security key added', `The security key "${row.name}" was added to your account. If this was not you, remove it and contact your administrator at once.`);
+  const to =
+    caller.email ??
+    (await ctx.database.withTenant(tenantId, (tx) => findUserById(tx, tenantId, userId)))?.email ??
+    null;
+  await alert(
+    ctx,
+    to,
+    'clé de sécurité ajoutée / security key added',
+    `The security key "${row.name}" was added to your account. If this was not you, remove it and contact your administrator at once.`,
+  );
   return credentialRead(row);
 }
 
 export async function listCredentials(ctx: AppContext, caller: { tenantId: number; userId: number }) {
-  const rows = await ctx.database.withTenant(caller.tenantId, (tx) => repo.listCredentials(tx, caller.tenantId, caller.userId));
+  const rows = await ctx.database.withTenant(caller.tenantId, (tx) =>
+    repo.listCredentials(tx, caller.tenantId, caller.userId),
+  );
   return { credentials: rows.map(credentialRead), total: rows.length };
 }
 
-export async function deleteCredential(ctx: AppContext, caller: { tenantId: number; userId: number; email: string | null }, id: string, audit: AuditContext) {
+export async function deleteCredential(
+  ctx: AppContext,
+  caller: { tenantId: number; userId: number; email: string | null },
+  id: string,
+  audit: AuditContext,
+) {
   const { tenantId, userId } = caller;
   const deleted = await ctx.database.withTenant(tenantId, async (tx) => {
     const row = await repo.deleteCredential(tx, tenantId, userId, id);
     if (!row) throw notFound('webauthn_credential');
-    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.webauthn_deleted', resourceType: 'webauthn_credential', resourceId: id, metadata: { name: row.name } });
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'mfa.webauthn_deleted',
+      resourceType: 'webauthn_credential',
+      resourceId: id,
+      metadata: { name: row.name },
+    });
     return row;
   });
-  await alert(ctx, caller.email, 'clé de sécurité supprimée / security key removed', `The security key "${deleted.name}" was removed from your account. If this was not you, contact your administrator at once.`);
+  await alert(
+    ctx,
+    caller.email,
+    'clé de sécurité supprimée / security key removed',
+    `The security key "${deleted.name}" was removed from your account. If this was not you, contact your administrator at once.`,
+  );
   return { success: true, message: 'Clé de sécurité supprimée', data: null };
 }
 
@@ -135,7 +175,10 @@ export async function authenticationOptions(ctx: AppContext, tenantId: number, u
   if (creds.length === 0) throw badRequest('WEBAUTHN_NOT_CONFIGURED');
   const options = await generateAuthenticationOptions({
     rpID: ctx.config.webauthnRpId,
-    allowCredentials: creds.map((c) => ({ id: c.credentialId, transports: c.transports as AuthenticatorTransportFuture[] })),
+    allowCredentials: creds.map((c) => ({
+      id: c.credentialId,
+      transports: c.transports as AuthenticatorTransportFuture[],
+    })),
     userVerification: 'preferred',
     timeout: CHALLENGE_TTL * 1000,
   });
@@ -144,16 +187,25 @@ export async function authenticationOptions(ctx: AppContext, tenantId: number, u
 }
 
 /** Verifies an assertion as a second factor; counted toward the MFA lock like a code. */
-export async function acceptAssertion(ctx: AppContext, tenantId: number, userId: number, response: unknown, audit: AuditContext) {
+export async function acceptAssertion(
+  ctx: AppContext,
+  tenantId: number,
+  userId: number,
+  response: unknown,
+  audit: AuditContext,
+) {
   const ticket = await reserveMfaAttempt(ctx, tenantId, userId);
   const fail = async (reason: string): Promise<never> => {
     await recordMfaFailure(ctx, ticket, audit, 'login_webauthn', reason);
     throw invalidCode('WEBAUTHN_VERIFICATION_FAILED');
   };
   const assertion = response as AuthenticationResponseJSON;
-  const cred = typeof assertion?.id === 'string'
-    ? await ctx.database.withTenant(tenantId, (tx) => repo.findCredentialByCredentialId(tx, tenantId, userId, assertion.id))
-    : null;
+  const cred =
+    typeof assertion?.id === 'string'
+      ? await ctx.database.withTenant(tenantId, (tx) =>
+          repo.findCredentialByCredentialId(tx, tenantId, userId, assertion.id),
+        )
+      : null;
   if (!cred) return fail('unknown_credential');
   const challenge = await takeChallenge(ctx, keys.webauthnChallenge('auth', tenantId, userId));
   if (!challenge) return fail('no_challenge');
@@ -172,8 +224,16 @@ export async function acceptAssertion(ctx: AppContext, tenantId: number, userId:
   }).catch(() => null);
   if (!verification?.verified) return fail('bad_assertion');
   const bumped = await ctx.database.withTenant(tenantId, async (tx) => {
-    if (!(await repo.bumpCredentialCounter(tx, tenantId, cred.id, verification.authenticationInfo.newCounter))) return false;
-    await writeAudit(tx, tenantId, audit, { eventType: 'mfa.verified', resourceType: 'webauthn_credential', resourceId: cred.id, metadata: { method: 'webauthn' } });
+    if (
+      !(await repo.bumpCredentialCounter(tx, tenantId, cred.id, verification.authenticationInfo.newCounter))
+    )
+      return false;
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'mfa.verified',
+      resourceType: 'webauthn_credential',
+      resourceId: cred.id,
+      metadata: { method: 'webauthn' },
+    });
     return true;
   });
   if (!bumped) return fail('counter_regressed');

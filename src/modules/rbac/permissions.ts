@@ -53,7 +53,9 @@ export function isKnownPermission(code: string): boolean {
 }
 
 /** Every permission of the catalogue a tenant may hold (all but the platform-only ones). */
-export const TENANT_PERMISSION_CODES: readonly PermissionCode[] = PERMISSION_CODES.filter((p) => !PLATFORM_ONLY.has(p));
+export const TENANT_PERMISSION_CODES: readonly PermissionCode[] = PERMISSION_CODES.filter(
+  (p) => !PLATFORM_ONLY.has(p),
+);
 
 export type SystemRoleCode = 'owner' | 'admin' | 'manager' | 'member' | 'viewer';
 
@@ -61,7 +63,10 @@ export type SystemRoleCode = 'owner' | 'admin' | 'manager' | 'member' | 'viewer'
  * The system roles every tenant has. Their permissions live here, not in the database, so this catalogue stays
  * the single source; the rows in `roles` exist only to be assigned and referenced as parents.
  */
-export const SYSTEM_ROLES: Record<SystemRoleCode, { name: string; description: string; permissions: readonly string[] }> = {
+export const SYSTEM_ROLES: Record<
+  SystemRoleCode,
+  { name: string; description: string; permissions: readonly string[] }
+> = {
   owner: { name: 'Owner', description: 'Everything in the tenant', permissions: ['*'] },
   admin: {
     name: 'Administrator',
@@ -71,13 +76,34 @@ export const SYSTEM_ROLES: Record<SystemRoleCode, { name: string; description: s
   manager: {
     name: 'Manager',
     description: 'Manages users and their sessions, assigns roles',
-    permissions: ['users.read', 'users.write', 'roles.read', 'roles.assign', 'sessions.read', 'sessions.revoke', 'audit.read', 'api_keys.read', 'features.read', 'wireguard.read', 'sso.read'],
+    permissions: [
+      'users.read',
+      'users.write',
+      'roles.read',
+      'roles.assign',
+      'sessions.read',
+      'sessions.revoke',
+      'audit.read',
+      'api_keys.read',
+      'features.read',
+      'wireguard.read',
+      'sso.read',
+    ],
   },
   member: { name: 'Member', description: 'A regular user', permissions: ['users.read', 'features.read'] },
   viewer: {
     name: 'Viewer',
     description: 'Read-only access',
-    permissions: ['users.read', 'roles.read', 'sessions.read', 'audit.read', 'api_keys.read', 'features.read', 'wireguard.read', 'sso.read'],
+    permissions: [
+      'users.read',
+      'roles.read',
+      'sessions.read',
+      'audit.read',
+      'api_keys.read',
+      'features.read',
+      'wireguard.read',
+      'sso.read',
+    ],
   },
 };
 export const SYSTEM_ROLE_CODES = Object.keys(SYSTEM_ROLES) as SystemRoleCode[];
@@ -107,7 +133,10 @@ export function effectiveSet(raw: Iterable<string>, isPlatformTenant: boolean): 
     if (code === '*') {
       for (const p of TENANT_PERMISSION_CODES) out.add(p);
       for (const r of new Set(TENANT_PERMISSION_CODES.map((p) => p.split('.')[0]!))) out.add(`${r}.*`);
-    } else if (!PLATFORM_ONLY.has(code) && !(code.endsWith('.*') && expandPermission(code).some((p) => PLATFORM_ONLY.has(p)))) {
+    } else if (
+      !PLATFORM_ONLY.has(code) &&
+      !(code.endsWith('.*') && expandPermission(code).some((p) => PLATFORM_ONLY.has(p)))
+    ) {
       out.add(code);
     }
   }

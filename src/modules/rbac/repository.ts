@@ -1,8 +1,8 @@
 /** SQL only for roles and role assignments; tenant_id in every WHERE, RLS behind it. */
-import { and, asc, eq, inArray, isNull, gt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { SYSTEM_ROLES, SYSTEM_ROLE_CODES } from './permissions.js';
-import { roles, userRoles, type RoleRow } from './tables.js';
+import { SYSTEM_ROLE_CODES, SYSTEM_ROLES } from './permissions.js';
+import { type RoleRow, roles, userRoles } from './tables.js';
 
 /** Inheritance deeper than this is refused on write and cut on read (a cycle can never loop forever). */
 export const MAX_ROLE_DEPTH = 16;
@@ -10,24 +10,45 @@ export const MAX_ROLE_DEPTH = 16;
 export async function insertSystemRoles(tx: Executor, tenantId: number): Promise<Map<string, string>> {
   const rows = await tx
     .insert(roles)
-    .values(SYSTEM_ROLE_CODES.map((code) => ({ tenantId, code, name: SYSTEM_ROLES[code].name, description: SYSTEM_ROLES[code].description, isSystem: true })))
+    .values(
+      SYSTEM_ROLE_CODES.map((code) => ({
+        tenantId,
+        code,
+        name: SYSTEM_ROLES[code].name,
+        description: SYSTEM_ROLES[code].description,
+        isSystem: true,
+      })),
+    )
     .onConflictDoNothing()
     .returning({ id: roles.id, code: roles.code });
   return new Map(rows.map((r) => [r.code, r.id]));
 }
 
 export async function findRoleById(tx: Executor, tenantId: number, id: string): Promise<RoleRow | null> {
-  const rows = await tx.select().from(roles).where(and(eq(roles.tenantId, tenantId), eq(roles.id, id))).limit(1);
+  const rows = await tx
+    .select()
+    .from(roles)
+    .where(and(eq(roles.tenantId, tenantId), eq(roles.id, id)))
+    .limit(1);
   return rows[0] ?? null;
 }
 
 export async function findRoleByCode(tx: Executor, tenantId: number, code: string): Promise<RoleRow | null> {
-  const rows = await tx.select().from(roles).where(and(eq(roles.tenantId, tenantId), eq(roles.code, code))).limit(1);
+  const rows = await tx
+    .select()
+    .from(roles)
+    .where(and(eq(roles.tenantId, tenantId), eq(roles.code, code)))
+    .limit(1);
   return rows[0] ?? null;
 }
 
 export async function listRoles(tx: Executor, tenantId: number): Promise<RoleRow[]> {
-  return tx.select().from(roles).where(eq(roles.tenantId, tenantId)).orderBy(asc(roles.isSystem), asc(roles.code)).limit(1000);
+  return tx
+    .select()
+    .from(roles)
+    .where(eq(roles.tenantId, tenantId))
+    .orderBy(asc(roles.isSystem), asc(roles.code))
+    .limit(1000);
 }
 
 export interface RoleInput {
@@ -40,11 +61,19 @@ export interface RoleInput {
 }
 
 export async function insertRole(tx: Executor, tenantId: number, r: RoleInput): Promise<RoleRow> {
-  const rows = await tx.insert(roles).values({ tenantId, ...r, isSystem: false }).returning();
+  const rows = await tx
+    .insert(roles)
+    .values({ tenantId, ...r, isSystem: false })
+    .returning();
   return rows[0]!;
 }
 
-export async function updateRole(tx: Executor, tenantId: number, id: string, patch: Partial<Omit<RoleInput, 'code'>>): Promise<RoleRow | null> {
+export async function updateRole(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+  patch: Partial<Omit<RoleInput, 'code'>>,
+): Promise<RoleRow | null> {
   const rows = await tx
     .update(roles)
     .set({ ...patch, updatedAt: new Date() })
@@ -92,7 +121,13 @@ export interface GrantSource {
 }
 
 export async function loadUserGrants(tx: Executor, tenantId: number, userId: number): Promise<GrantSource> {
-  const r = await tx.execute<{ is_active: boolean | null; is_superuser: boolean | null; is_platform: boolean | null; next_expiry: string | null; roles: GrantSource['roles'] | string }>(sql`
+  const r = await tx.execute<{
+    is_active: boolean | null;
+    is_superuser: boolean | null;
+    is_platform: boolean | null;
+    next_expiry: string | null;
+    roles: GrantSource['roles'] | string;
+  }>(sql`
     with recursive
       direct as (
         select ur.role_id, ur.expires_at from user_roles ur
@@ -129,7 +164,13 @@ export async function loadRoleGrants(tx: Executor, tenantId: number, roleId: str
   return toGrantSource({ is_active: true, is_superuser: false, next_expiry: null, ...row });
 }
 
-function toGrantSource(row: { is_active: boolean | null; is_superuser: boolean | null; is_platform: boolean | null; next_expiry: string | null; roles: GrantSource['roles'] | string }): GrantSource {
+function toGrantSource(row: {
+  is_active: boolean | null;
+  is_superuser: boolean | null;
+  is_platform: boolean | null;
+  next_expiry: string | null;
+  roles: GrantSource['roles'] | string;
+}): GrantSource {
   const list = typeof row.roles === 'string' ? (JSON.parse(row.roles) as GrantSource['roles']) : row.roles;
   return {
     exists: row.is_active !== null,
@@ -151,7 +192,9 @@ export async function upsertAssignment(
   const existing = await tx
     .select({ expiresAt: userRoles.expiresAt })
     .from(userRoles)
-    .where(and(eq(userRoles.tenantId, tenantId), eq(userRoles.userId, a.userId), eq(userRoles.roleId, a.roleId)))
+    .where(
+      and(eq(userRoles.tenantId, tenantId), eq(userRoles.userId, a.userId), eq(userRoles.roleId, a.roleId)),
+    )
     .for('update');
   await tx
     .insert(userRoles)
@@ -163,7 +206,12 @@ export async function upsertAssignment(
   return { created: existing.length === 0, before: existing[0] ?? null };
 }
 
-export async function deleteAssignment(tx: Executor, tenantId: number, userId: number, roleId: string): Promise<boolean> {
+export async function deleteAssignment(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  roleId: string,
+): Promise<boolean> {
   const rows = await tx
     .delete(userRoles)
     .where(and(eq(userRoles.tenantId, tenantId), eq(userRoles.userId, userId), eq(userRoles.roleId, roleId)))
@@ -181,7 +229,11 @@ export interface AssignmentView {
   createdAt: Date;
 }
 
-export async function listAssignments(tx: Executor, tenantId: number, userId: number): Promise<AssignmentView[]> {
+export async function listAssignments(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<AssignmentView[]> {
   return tx
     .select({
       roleId: userRoles.roleId,
@@ -199,7 +251,11 @@ export async function listAssignments(tx: Executor, tenantId: number, userId: nu
 }
 
 /** Active role codes of several users at once (UserReadFull.roles). */
-export async function roleCodesOf(tx: Executor, tenantId: number, userIds: number[]): Promise<Map<number, string[]>> {
+export async function roleCodesOf(
+  tx: Executor,
+  tenantId: number,
+  userIds: number[],
+): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>(userIds.map((id) => [id, []]));
   if (userIds.length === 0) return out;
   const rows = await tx

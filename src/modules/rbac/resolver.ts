@@ -25,7 +25,11 @@ class PermissionCache {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<ReadonlySet<string>>>();
 
-  async get(key: string, version: string, load: () => Promise<{ perms: ReadonlySet<string>; nextExpiry: Date | null }>): Promise<ReadonlySet<string>> {
+  async get(
+    key: string,
+    version: string,
+    load: () => Promise<{ perms: ReadonlySet<string>; nextExpiry: Date | null }>,
+  ): Promise<ReadonlySet<string>> {
     const hit = this.entries.get(key);
     if (hit && hit.version === version && hit.validUntil > Date.now()) return hit.perms;
     // Concurrent cold requests of one principal share one load.
@@ -34,7 +38,10 @@ class PermissionCache {
     if (inFlight) return inFlight;
     const p = load()
       .then(({ perms, nextExpiry }) => {
-        const validUntil = Math.min(Date.now() + MAX_AGE_MS, nextExpiry ? nextExpiry.getTime() : Number.POSITIVE_INFINITY);
+        const validUntil = Math.min(
+          Date.now() + MAX_AGE_MS,
+          nextExpiry ? nextExpiry.getTime() : Number.POSITIVE_INFINITY,
+        );
         if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
         this.entries.delete(key);
         this.entries.set(key, { version, perms, validUntil });
@@ -73,7 +80,12 @@ async function currentVersion(ctx: AppContext, tenantId: number): Promise<string
 }
 
 /** Effective permissions of a user (superuser: everything in the tenant; inactive or unknown: nothing). */
-export async function resolveUserPermissions(ctx: AppContext, tenantId: number, userId: number, version?: string): Promise<ReadonlySet<string>> {
+export async function resolveUserPermissions(
+  ctx: AppContext,
+  tenantId: number,
+  userId: number,
+  version?: string,
+): Promise<ReadonlySet<string>> {
   const v = version ?? (await currentVersion(ctx, tenantId));
   return cacheOf(ctx).get(`${tenantId}:u:${userId}`, v, async () => {
     const src = await ctx.database.withTenant(tenantId, (tx) => loadUserGrants(tx, tenantId, userId));
@@ -82,7 +94,12 @@ export async function resolveUserPermissions(ctx: AppContext, tenantId: number, 
 }
 
 /** Effective permissions of a role with its ancestors (tenant-owned API keys act with one). */
-export async function resolveRolePermissions(ctx: AppContext, tenantId: number, roleId: string, version?: string): Promise<ReadonlySet<string>> {
+export async function resolveRolePermissions(
+  ctx: AppContext,
+  tenantId: number,
+  roleId: string,
+  version?: string,
+): Promise<ReadonlySet<string>> {
   const v = version ?? (await currentVersion(ctx, tenantId));
   return cacheOf(ctx).get(`${tenantId}:r:${roleId}`, v, async () => {
     const src = await ctx.database.withTenant(tenantId, (tx) => loadRoleGrants(tx, tenantId, roleId));

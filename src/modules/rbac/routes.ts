@@ -3,8 +3,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
+import { notFound } from '../../platform/http/errors.js';
 import { errorResponses, IdParams, UuidParams } from '../../platform/http/schemas.js';
-import { PERMISSIONS, PERMISSION_CODES, PLATFORM_ONLY } from './permissions.js';
+import { findUserById } from '../users/repository.js';
+import { PERMISSION_CODES, PERMISSIONS, PLATFORM_ONLY } from './permissions.js';
 import { resolveUserPermissions } from './resolver.js';
 import {
   AssignBody,
@@ -20,12 +22,15 @@ import {
   UserRoleParams,
 } from './schemas.js';
 import * as service from './service.js';
-import { findUserById } from '../users/repository.js';
-import { notFound } from '../../platform/http/errors.js';
 
 export async function actorOf(req: FastifyRequest): Promise<service.Actor> {
   const p = requirePrincipal(req);
-  return { tenantId: p.tenantId, userId: p.userId, permissions: await req.permissions(), audit: req.auditContext() };
+  return {
+    tenantId: p.tenantId,
+    userId: p.userId,
+    permissions: await req.permissions(),
+    audit: req.auditContext(),
+  };
 }
 
 const WILDCARDS = ['*', ...new Set(PERMISSION_CODES.map((c) => `${c.split('.')[0]}.*`))];
@@ -33,82 +38,185 @@ const tags = ['rbac'];
 
 export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/permissions', {
-      config: { access: 'roles.read' },
-      schema: { tags, summary: 'The permission catalogue', response: { 200: PermissionList, ...errorResponses(401, 403) } },
-    }, async () => ({
-      permissions: PERMISSION_CODES.map((code) => ({ code, description: PERMISSIONS[code], platform_only: PLATFORM_ONLY.has(code) })),
-      wildcards: WILDCARDS,
-    }));
+    app.get(
+      '/permissions',
+      {
+        config: { access: 'roles.read' },
+        schema: {
+          tags,
+          summary: 'The permission catalogue',
+          response: { 200: PermissionList, ...errorResponses(401, 403) },
+        },
+      },
+      async () => ({
+        permissions: PERMISSION_CODES.map((code) => ({
+          code,
+          description: PERMISSIONS[code],
+          platform_only: PLATFORM_ONLY.has(code),
+        })),
+        wildcards: WILDCARDS,
+      }),
+    );
 
-    app.get('/roles', {
-      config: { access: 'roles.read' },
-      schema: { tags, summary: 'Roles of the tenant (system first)', response: { 200: RoleList, ...errorResponses(401, 403) } },
-    }, (req) => service.listRoles(ctx, requirePrincipal(req).tenantId));
+    app.get(
+      '/roles',
+      {
+        config: { access: 'roles.read' },
+        schema: {
+          tags,
+          summary: 'Roles of the tenant (system first)',
+          response: { 200: RoleList, ...errorResponses(401, 403) },
+        },
+      },
+      (req) => service.listRoles(ctx, requirePrincipal(req).tenantId),
+    );
 
-    app.post('/roles', {
-      config: { access: 'roles.write' },
-      schema: { tags, summary: 'Create a custom role', body: RoleCreate, response: { 201: RoleRead, ...errorResponses(401, 403, 404, 409, 422) } },
-    }, async (req, reply) => {
-      const actor = await actorOf(req);
-      const role = await service.auditRefusals(ctx, actor, 'role.create', () => service.createRole(ctx, actor, req.body));
-      return reply.code(201).send(role);
-    });
+    app.post(
+      '/roles',
+      {
+        config: { access: 'roles.write' },
+        schema: {
+          tags,
+          summary: 'Create a custom role',
+          body: RoleCreate,
+          response: { 201: RoleRead, ...errorResponses(401, 403, 404, 409, 422) },
+        },
+      },
+      async (req, reply) => {
+        const actor = await actorOf(req);
+        const role = await service.auditRefusals(ctx, actor, 'role.create', () =>
+          service.createRole(ctx, actor, req.body),
+        );
+        return reply.code(201).send(role);
+      },
+    );
 
-    app.get('/roles/:id', {
-      config: { access: 'roles.read' },
-      schema: { tags, params: UuidParams, response: { 200: RoleReadFull, ...errorResponses(401, 403, 404, 422) } },
-    }, (req) => service.getRole(ctx, requirePrincipal(req).tenantId, req.params.id));
+    app.get(
+      '/roles/:id',
+      {
+        config: { access: 'roles.read' },
+        schema: {
+          tags,
+          params: UuidParams,
+          response: { 200: RoleReadFull, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      (req) => service.getRole(ctx, requirePrincipal(req).tenantId, req.params.id),
+    );
 
-    app.put('/roles/:id', {
-      config: { access: 'roles.write' },
-      schema: { tags, summary: 'Change a custom role (system roles are immutable)', params: UuidParams, body: RoleUpdate, response: { 200: RoleRead, ...errorResponses(401, 403, 404, 422) } },
-    }, async (req) => {
-      const actor = await actorOf(req);
-      return service.auditRefusals(ctx, actor, 'role.update', () => service.updateRole(ctx, actor, req.params.id, req.body));
-    });
+    app.put(
+      '/roles/:id',
+      {
+        config: { access: 'roles.write' },
+        schema: {
+          tags,
+          summary: 'Change a custom role (system roles are immutable)',
+          params: UuidParams,
+          body: RoleUpdate,
+          response: { 200: RoleRead, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      async (req) => {
+        const actor = await actorOf(req);
+        return service.auditRefusals(ctx, actor, 'role.update', () =>
+          service.updateRole(ctx, actor, req.params.id, req.body),
+        );
+      },
+    );
 
-    app.delete('/roles/:id', {
-      config: { access: 'roles.write' },
-      schema: { tags, params: UuidParams, response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404, 422) } },
-    }, async (req, reply) => {
-      const actor = await actorOf(req);
-      await service.auditRefusals(ctx, actor, 'role.delete', () => service.deleteRole(ctx, actor, req.params.id));
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/roles/:id',
+      {
+        config: { access: 'roles.write' },
+        schema: {
+          tags,
+          params: UuidParams,
+          response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      async (req, reply) => {
+        const actor = await actorOf(req);
+        await service.auditRefusals(ctx, actor, 'role.delete', () =>
+          service.deleteRole(ctx, actor, req.params.id),
+        );
+        return reply.code(204).send(null);
+      },
+    );
 
-    app.get('/users/:id/roles', {
-      config: { access: 'roles.read' },
-      schema: { tags, summary: "A user's active role assignments", params: IdParams, response: { 200: AssignmentList, ...errorResponses(401, 403, 404, 422) } },
-    }, (req) => service.listUserRoles(ctx, requirePrincipal(req).tenantId, req.params.id));
+    app.get(
+      '/users/:id/roles',
+      {
+        config: { access: 'roles.read' },
+        schema: {
+          tags,
+          summary: "A user's active role assignments",
+          params: IdParams,
+          response: { 200: AssignmentList, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      (req) => service.listUserRoles(ctx, requirePrincipal(req).tenantId, req.params.id),
+    );
 
-    app.post('/users/:id/roles', {
-      config: { access: 'roles.assign' },
-      schema: { tags, summary: 'Assign a role (optionally until expires_at)', params: IdParams, body: AssignBody, response: { 201: AssignmentRead, ...errorResponses(401, 403, 404, 422) } },
-    }, async (req, reply) => {
-      const actor = await actorOf(req);
-      const a = await service.auditRefusals(ctx, actor, 'role.assign', () => service.assignRole(ctx, actor, req.params.id, req.body));
-      return reply.code(201).send(a);
-    });
+    app.post(
+      '/users/:id/roles',
+      {
+        config: { access: 'roles.assign' },
+        schema: {
+          tags,
+          summary: 'Assign a role (optionally until expires_at)',
+          params: IdParams,
+          body: AssignBody,
+          response: { 201: AssignmentRead, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      async (req, reply) => {
+        const actor = await actorOf(req);
+        const a = await service.auditRefusals(ctx, actor, 'role.assign', () =>
+          service.assignRole(ctx, actor, req.params.id, req.body),
+        );
+        return reply.code(201).send(a);
+      },
+    );
 
-    app.delete('/users/:id/roles/:role_id', {
-      config: { access: 'roles.assign' },
-      schema: { tags, params: UserRoleParams, response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404, 409, 422) } },
-    }, async (req, reply) => {
-      const actor = await actorOf(req);
-      await service.auditRefusals(ctx, actor, 'role.unassign', () => service.removeRole(ctx, actor, req.params.id, req.params.role_id));
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/users/:id/roles/:role_id',
+      {
+        config: { access: 'roles.assign' },
+        schema: {
+          tags,
+          params: UserRoleParams,
+          response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404, 409, 422) },
+        },
+      },
+      async (req, reply) => {
+        const actor = await actorOf(req);
+        await service.auditRefusals(ctx, actor, 'role.unassign', () =>
+          service.removeRole(ctx, actor, req.params.id, req.params.role_id),
+        );
+        return reply.code(204).send(null);
+      },
+    );
 
-    app.get('/users/:id/permissions', {
-      config: { access: 'roles.read' },
-      schema: { tags, summary: "A user's effective permissions", params: IdParams, response: { 200: EffectivePermissions, ...errorResponses(401, 403, 404, 422) } },
-    }, async (req) => {
-      const { tenantId } = requirePrincipal(req);
-      const user = await ctx.database.withTenant(tenantId, (tx) => findUserById(tx, tenantId, req.params.id));
-      if (!user) throw notFound('user');
-      const perms = await resolveUserPermissions(ctx, tenantId, user.id);
-      return { user_id: user.id, permissions: [...perms].sort() };
-    });
+    app.get(
+      '/users/:id/permissions',
+      {
+        config: { access: 'roles.read' },
+        schema: {
+          tags,
+          summary: "A user's effective permissions",
+          params: IdParams,
+          response: { 200: EffectivePermissions, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      async (req) => {
+        const { tenantId } = requirePrincipal(req);
+        const user = await ctx.database.withTenant(tenantId, (tx) =>
+          findUserById(tx, tenantId, req.params.id),
+        );
+        if (!user) throw notFound('user');
+        const perms = await resolveUserPermissions(ctx, tenantId, user.id);
+        return { user_id: user.id, permissions: [...perms].sort() };
+      },
+    );
   };
 }

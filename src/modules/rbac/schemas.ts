@@ -1,10 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import { DateTime, IntId, Nullable, Uuid } from '../../platform/http/schemas.js';
 
-const PermissionCodeField = Type.String({ minLength: 1, maxLength: 100, pattern: '^(\\*|[a-z_]+\\.(\\*|[a-z_]+))$' });
+const PermissionCodeField = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: '^(\\*|[a-z_]+\\.(\\*|[a-z_]+))$',
+});
 
 export const PermissionList = Type.Object({
-  permissions: Type.Array(Type.Object({ code: Type.String(), description: Type.String(), platform_only: Type.Boolean() })),
+  permissions: Type.Array(
+    Type.Object({ code: Type.String(), description: Type.String(), platform_only: Type.Boolean() }),
+  ),
   wildcards: Type.Array(Type.String()),
 });
 
@@ -21,7 +27,10 @@ export const RoleRead = Type.Object({
   created_at: Type.String(),
   updated_at: Type.String(),
 });
-export const RoleReadFull = Type.Composite([RoleRead, Type.Object({ effective_permissions: Type.Array(Type.String()) })]);
+export const RoleReadFull = Type.Composite([
+  RoleRead,
+  Type.Object({ effective_permissions: Type.Array(Type.String()) }),
+]);
 export const RoleList = Type.Object({ roles: Type.Array(RoleRead), total: Type.Integer() });
 
 export const RoleCreate = Type.Object(
@@ -56,6 +65,12 @@ export const AssignmentRead = Type.Object({
   granted_at: Type.String(),
 });
 export const AssignmentList = Type.Object({ roles: Type.Array(AssignmentRead), total: Type.Integer() });
-export const AssignBody = Type.Object({ role_id: Uuid, expires_at: Type.Optional(Nullable(DateTime)) }, { additionalProperties: false });
+export const AssignBody = Type.Object(
+  { role_id: Uuid, expires_at: Type.Optional(Nullable(DateTime)) },
+  { additionalProperties: false },
+);
 export const UserRoleParams = Type.Object({ id: IntId, role_id: Uuid });
-export const EffectivePermissions = Type.Object({ user_id: Type.Integer(), permissions: Type.Array(Type.String()) });
+export const EffectivePermissions = Type.Object({
+  user_id: Type.Integer(),
+  permissions: Type.Array(Type.String()),
+});

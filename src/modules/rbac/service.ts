@@ -32,7 +32,9 @@ export function toRoleRead(r: RoleRow) {
     name: r.name,
     description: r.description,
     is_system: r.isSystem,
-    permissions: r.isSystem ? [...(SYSTEM_ROLES[r.code as SystemRoleCode]?.permissions ?? [])] : r.permissions,
+    permissions: r.isSystem
+      ? [...(SYSTEM_ROLES[r.code as SystemRoleCode]?.permissions ?? [])]
+      : r.permissions,
     parent_role_id: r.parentRoleId,
     mfa_required: r.mfaRequired,
     created_at: r.createdAt.toISOString(),
@@ -47,18 +49,29 @@ async function isPlatformTenant(tx: Executor, tenantId: number): Promise<boolean
 /** Refuses (403) when the actor does not hold every code of `codes` themselves. */
 function assertCanGrant(actor: Actor, codes: Iterable<string>, isPlatform: boolean) {
   const missing = [...new Set(codes)].filter((c) => !canGrant(actor.permissions, c, isPlatform));
-  if (missing.length > 0) throw forbidden('PERMISSION_DENIED', { reason: 'cannot grant permissions you do not hold', permissions: missing });
+  if (missing.length > 0)
+    throw forbidden('PERMISSION_DENIED', {
+      reason: 'cannot grant permissions you do not hold',
+      permissions: missing,
+    });
 }
 
 function assertKnown(codes: string[]) {
   const unknown = codes.filter((c) => !isKnownPermission(c));
-  if (unknown.length > 0) throw validationError('body.permissions', `unknown permission(s): ${unknown.join(', ')}`, 'unknown_permission');
+  if (unknown.length > 0)
+    throw validationError(
+      'body.permissions',
+      `unknown permission(s): ${unknown.join(', ')}`,
+      'unknown_permission',
+    );
 }
 
 /** The raw codes a role stands for once its parents are included (what assigning it hands over). */
 async function roleRawCodes(tx: Executor, tenantId: number, roleId: string): Promise<string[]> {
   const src = await repo.loadRoleGrants(tx, tenantId, roleId);
-  return src.roles.flatMap((r) => (r.system ? [...(SYSTEM_ROLES[r.code as SystemRoleCode]?.permissions ?? [])] : r.permissions));
+  return src.roles.flatMap((r) =>
+    r.system ? [...(SYSTEM_ROLES[r.code as SystemRoleCode]?.permissions ?? [])] : r.permissions,
+  );
 }
 
 /** A parent must exist in the tenant and keep the chain acyclic and shallow. */
@@ -67,9 +80,12 @@ async function checkParent(tx: Tx, tenantId: number, roleId: string | null, pare
   if (!parent) throw notFound('role');
   const chain = await repo.ancestorIds(tx, tenantId, parentId);
   if (roleId !== null && chain.includes(roleId)) {
-    throw new AppError(422, 'ROLE_CYCLE', { errors: [{ field: 'body.parent_role_id', message: 'inheritance cycle', type: 'cycle' }] });
+    throw new AppError(422, 'ROLE_CYCLE', {
+      errors: [{ field: 'body.parent_role_id', message: 'inheritance cycle', type: 'cycle' }],
+    });
   }
-  if (chain.length >= repo.MAX_ROLE_DEPTH) throw validationError('body.parent_role_id', `inheritance deeper than ${repo.MAX_ROLE_DEPTH}`, 'depth');
+  if (chain.length >= repo.MAX_ROLE_DEPTH)
+    throw validationError('body.parent_role_id', `inheritance deeper than ${repo.MAX_ROLE_DEPTH}`, 'depth');
 }
 
 export async function getRole(ctx: AppContext, tenantId: number, id: string) {
@@ -89,7 +105,14 @@ export async function listRoles(ctx: AppContext, tenantId: number) {
 export async function createRole(
   ctx: AppContext,
   actor: Actor,
-  input: { code: string; name: string; description?: string | null; permissions: string[]; parent_role_id?: string | null; mfa_required?: boolean },
+  input: {
+    code: string;
+    name: string;
+    description?: string | null;
+    permissions: string[];
+    parent_role_id?: string | null;
+    mfa_required?: boolean;
+  },
 ) {
   const { tenantId } = actor;
   assertKnown(input.permissions);
@@ -103,7 +126,8 @@ export async function createRole(
       granted.push(...(await roleRawCodes(tx, tenantId, input.parent_role_id)));
     }
     assertCanGrant(actor, granted, isPlatform);
-    if (await repo.findRoleByCode(tx, tenantId, input.code)) throw new AppError(409, 'ALREADY_EXISTS', { field: 'code' });
+    if (await repo.findRoleByCode(tx, tenantId, input.code))
+      throw new AppError(409, 'ALREADY_EXISTS', { field: 'code' });
     const created = await repo.insertRole(tx, tenantId, {
       code: input.code,
       name: input.name,
@@ -128,7 +152,13 @@ export async function updateRole(
   ctx: AppContext,
   actor: Actor,
   id: string,
-  input: { name?: string; description?: string | null; permissions?: string[]; parent_role_id?: string | null; mfa_required?: boolean },
+  input: {
+    name?: string;
+    description?: string | null;
+    permissions?: string[];
+    parent_role_id?: string | null;
+    mfa_required?: boolean;
+  },
 ) {
   const { tenantId } = actor;
   if (input.permissions) assertKnown(input.permissions);
@@ -140,7 +170,11 @@ export async function updateRole(
     const isPlatform = await isPlatformTenant(tx, tenantId);
     // Only what the change adds is a grant: keeping a code one does not hold is not handing it out.
     const added = (input.permissions ?? []).filter((c) => !before.permissions.includes(c));
-    if (input.parent_role_id !== undefined && input.parent_role_id !== null && input.parent_role_id !== before.parentRoleId) {
+    if (
+      input.parent_role_id !== undefined &&
+      input.parent_role_id !== null &&
+      input.parent_role_id !== before.parentRoleId
+    ) {
       await checkParent(tx, tenantId, id, input.parent_role_id);
       added.push(...(await roleRawCodes(tx, tenantId, input.parent_role_id)));
     }
@@ -209,16 +243,27 @@ export async function listUserRoles(ctx: AppContext, tenantId: number, userId: n
   });
 }
 
-export async function assignRole(ctx: AppContext, actor: Actor, userId: number, input: { role_id: string; expires_at?: string | null }) {
+export async function assignRole(
+  ctx: AppContext,
+  actor: Actor,
+  userId: number,
+  input: { role_id: string; expires_at?: string | null },
+) {
   const { tenantId } = actor;
   const expiresAt = input.expires_at ? new Date(input.expires_at) : null;
-  if (expiresAt && expiresAt.getTime() <= Date.now()) throw validationError('body.expires_at', 'must be in the future');
+  if (expiresAt && expiresAt.getTime() <= Date.now())
+    throw validationError('body.expires_at', 'must be in the future');
   const view = await ctx.database.withTenant(tenantId, async (tx) => {
     await requireUserIn(tx, tenantId, userId);
     const role = await repo.findRoleById(tx, tenantId, input.role_id);
     if (!role) throw notFound('role');
     assertCanGrant(actor, await roleRawCodes(tx, tenantId, role.id), await isPlatformTenant(tx, tenantId));
-    const { created, before } = await repo.upsertAssignment(tx, tenantId, { userId, roleId: role.id, expiresAt, grantedBy: actor.userId });
+    const { created, before } = await repo.upsertAssignment(tx, tenantId, {
+      userId,
+      roleId: role.id,
+      expiresAt,
+      grantedBy: actor.userId,
+    });
     await writeAudit(tx, tenantId, actor.audit, {
       eventType: created ? 'role.assigned' : 'role.assignment_updated',
       resourceType: 'user',
@@ -237,7 +282,12 @@ export async function assignRole(ctx: AppContext, actor: Actor, userId: number, 
   return toAssignmentRead(view);
 }
 
-export async function removeRole(ctx: AppContext, actor: Actor, userId: number, roleId: string): Promise<void> {
+export async function removeRole(
+  ctx: AppContext,
+  actor: Actor,
+  userId: number,
+  roleId: string,
+): Promise<void> {
   const { tenantId } = actor;
   await ctx.database.withTenant(tenantId, async (tx) => {
     await requireUserIn(tx, tenantId, userId);
@@ -261,16 +311,31 @@ export async function removeRole(ctx: AppContext, actor: Actor, userId: number, 
 }
 
 /** tenantCreated: the system roles, and `owner` for the first admin. */
-export async function seedTenantRoles(tx: Tx, tenantId: number, firstAdminUserId: number | null): Promise<void> {
+export async function seedTenantRoles(
+  tx: Tx,
+  tenantId: number,
+  firstAdminUserId: number | null,
+): Promise<void> {
   const ids = await repo.insertSystemRoles(tx, tenantId);
   const owner = ids.get('owner');
   if (firstAdminUserId !== null && owner) {
-    await repo.upsertAssignment(tx, tenantId, { userId: firstAdminUserId, roleId: owner, expiresAt: null, grantedBy: null });
+    await repo.upsertAssignment(tx, tenantId, {
+      userId: firstAdminUserId,
+      roleId: owner,
+      expiresAt: null,
+      grantedBy: null,
+    });
   }
 }
 
 /** Gives a user a system role by code inside an open transaction (registration, factories). */
-export async function grantSystemRole(tx: Tx, tenantId: number, userId: number, code: SystemRoleCode, grantedBy: number | null = null): Promise<void> {
+export async function grantSystemRole(
+  tx: Tx,
+  tenantId: number,
+  userId: number,
+  code: SystemRoleCode,
+  grantedBy: number | null = null,
+): Promise<void> {
   const role = await repo.findRoleByCode(tx, tenantId, code);
   if (!role) return;
   await repo.upsertAssignment(tx, tenantId, { userId, roleId: role.id, expiresAt: null, grantedBy });
@@ -281,14 +346,25 @@ export async function grantSystemRole(tx: Tx, tenantId: number, userId: number, 
  * system role, acting on a more powerful user), records the refusal on its own: the change's transaction rolled
  * back, but an attempted escalation must leave a trace.
  */
-export async function auditRefusals<T>(ctx: AppContext, actor: Actor, action: string, fn: () => Promise<T>): Promise<T> {
+export async function auditRefusals<T>(
+  ctx: AppContext,
+  actor: Actor,
+  action: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof AppError && err.statusCode === 403) {
       await ctx.database
         .withTenant(actor.tenantId, (tx) =>
-          writeAudit(tx, actor.tenantId, actor.audit, { eventType: 'access.change_refused', success: false, resourceType: 'action', resourceId: action, metadata: { code: err.code, ...(err.details ?? {}) } }),
+          writeAudit(tx, actor.tenantId, actor.audit, {
+            eventType: 'access.change_refused',
+            success: false,
+            resourceType: 'action',
+            resourceId: action,
+            metadata: { code: err.code, ...(err.details ?? {}) },
+          }),
         )
         .catch((e) => ctx.log.error({ err: e }, 'could not audit a refused change'));
     }

@@ -1,13 +1,24 @@
 import { and, desc, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { refreshTokens, sessions, type SessionRow } from './tables.js';
+import { refreshTokens, type SessionRow, sessions } from './tables.js';
 
 export async function insertSession(
   tx: Executor,
   tenantId: number,
-  v: { userId: number; expiresAt: Date; ipAddress: string | null; userAgent: string | null; deviceType: string; browser: string | null; os: string | null },
+  v: {
+    userId: number;
+    expiresAt: Date;
+    ipAddress: string | null;
+    userAgent: string | null;
+    deviceType: string;
+    browser: string | null;
+    os: string | null;
+  },
 ): Promise<SessionRow> {
-  const rows = await tx.insert(sessions).values({ tenantId, ...v }).returning();
+  const rows = await tx
+    .insert(sessions)
+    .values({ tenantId, ...v })
+    .returning();
   return rows[0]!;
 }
 
@@ -27,7 +38,14 @@ export async function claimRefreshToken(tx: Executor, tenantId: number, id: stri
   const rows = await tx
     .update(refreshTokens)
     .set({ usedAt: new Date() })
-    .where(and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.id, id), eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.usedAt)))
+    .where(
+      and(
+        eq(refreshTokens.tenantId, tenantId),
+        eq(refreshTokens.id, id),
+        eq(refreshTokens.tokenHash, tokenHash),
+        isNull(refreshTokens.usedAt),
+      ),
+    )
     .returning({ sessionId: refreshTokens.sessionId, expiresAt: refreshTokens.expiresAt });
   return rows[0] ?? null;
 }
@@ -36,29 +54,60 @@ export async function findRefreshToken(tx: Executor, tenantId: number, id: strin
   const rows = await tx
     .select({ sessionId: refreshTokens.sessionId, usedAt: refreshTokens.usedAt })
     .from(refreshTokens)
-    .where(and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.id, id), eq(refreshTokens.tokenHash, tokenHash)))
+    .where(
+      and(
+        eq(refreshTokens.tenantId, tenantId),
+        eq(refreshTokens.id, id),
+        eq(refreshTokens.tokenHash, tokenHash),
+      ),
+    )
     .limit(1);
   return rows[0] ?? null;
 }
 
-export async function markReplaced(tx: Executor, tenantId: number, id: string, replacedBy: string): Promise<void> {
-  await tx.update(refreshTokens).set({ replacedBy }).where(and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.id, id)));
+export async function markReplaced(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+  replacedBy: string,
+): Promise<void> {
+  await tx
+    .update(refreshTokens)
+    .set({ replacedBy })
+    .where(and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.id, id)));
 }
 
 export async function findSession(tx: Executor, tenantId: number, id: string): Promise<SessionRow | null> {
-  const rows = await tx.select().from(sessions).where(and(eq(sessions.tenantId, tenantId), eq(sessions.id, id))).limit(1);
+  const rows = await tx
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.tenantId, tenantId), eq(sessions.id, id)))
+    .limit(1);
   return rows[0] ?? null;
 }
 
-export async function listUserSessions(tx: Executor, tenantId: number, userId: number, includeInactive: boolean): Promise<SessionRow[]> {
+export async function listUserSessions(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  includeInactive: boolean,
+): Promise<SessionRow[]> {
   const conditions = [eq(sessions.tenantId, tenantId), eq(sessions.userId, userId)];
   if (!includeInactive) conditions.push(isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date()));
-  return tx.select().from(sessions).where(and(...conditions)).orderBy(desc(sessions.createdAt)).limit(500);
+  return tx
+    .select()
+    .from(sessions)
+    .where(and(...conditions))
+    .orderBy(desc(sessions.createdAt))
+    .limit(500);
 }
 
 export async function touchSession(tx: Executor, tenantId: number, id: string): Promise<void> {
   const now = new Date();
-  await tx.update(sessions).set({ lastSeenAt: now, updatedAt: now }).where(and(eq(sessions.tenantId, tenantId), eq(sessions.id, id)));
+  await tx
+    .update(sessions)
+    .set({ lastSeenAt: now, updatedAt: now })
+    .where(and(eq(sessions.tenantId, tenantId), eq(sessions.id, id)));
 }
 
 export interface RevokeFilter {
@@ -68,9 +117,24 @@ export interface RevokeFilter {
 }
 
 /** Ends the matching active sessions; returns the ids that were active (for the revocation cache). */
-export async function revokeSessions(tx: Executor, tenantId: number, filter: RevokeFilter, reason: string): Promise<string[]> {
-  const conditions = [eq(sessions.tenantId, tenantId), eq(sessions.userId, filter.userId), isNull(sessions.revokedAt)];
-  if (filter.sessionIds) conditions.push(inArray(sessions.id, filter.sessionIds.length ? filter.sessionIds : ['00000000-0000-0000-0000-000000000000']));
+export async function revokeSessions(
+  tx: Executor,
+  tenantId: number,
+  filter: RevokeFilter,
+  reason: string,
+): Promise<string[]> {
+  const conditions = [
+    eq(sessions.tenantId, tenantId),
+    eq(sessions.userId, filter.userId),
+    isNull(sessions.revokedAt),
+  ];
+  if (filter.sessionIds)
+    conditions.push(
+      inArray(
+        sessions.id,
+        filter.sessionIds.length ? filter.sessionIds : ['00000000-0000-0000-0000-000000000000'],
+      ),
+    );
   if (filter.exceptSessionId) conditions.push(ne(sessions.id, filter.exceptSessionId));
   const now = new Date();
   const rows = await tx
@@ -81,7 +145,11 @@ export async function revokeSessions(tx: Executor, tenantId: number, filter: Rev
   return rows.map((r) => r.id);
 }
 
-export async function revokeAllTenantSessions(tx: Executor, tenantId: number, reason: string): Promise<string[]> {
+export async function revokeAllTenantSessions(
+  tx: Executor,
+  tenantId: number,
+  reason: string,
+): Promise<string[]> {
   const now = new Date();
   const rows = await tx
     .update(sessions)

@@ -11,8 +11,16 @@ import { ListQuery, SessionList, SessionRead, TerminateManyBody, TerminateRespon
 import { isSessionActive, publishRevocations, toSessionRead } from './service.js';
 
 /** Lists a user's sessions; shared with the admin route GET /users/{id}/sessions. */
-export async function listSessions(ctx: AppContext, tenantId: number, userId: number, includeInactive: boolean, currentSessionId: string | null) {
-  const rows = await ctx.database.withTenant(tenantId, (tx) => repo.listUserSessions(tx, tenantId, userId, includeInactive));
+export async function listSessions(
+  ctx: AppContext,
+  tenantId: number,
+  userId: number,
+  includeInactive: boolean,
+  currentSessionId: string | null,
+) {
+  const rows = await ctx.database.withTenant(tenantId, (tx) =>
+    repo.listUserSessions(tx, tenantId, userId, includeInactive),
+  );
   const sessions = rows.map((s) => toSessionRead(s, currentSessionId));
   return { sessions, total: sessions.length, active_count: sessions.filter((s) => s.is_active).length };
 }
@@ -42,48 +50,97 @@ export async function terminateSessions(
 
 export function sessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/', {
-      config: { access: 'self' },
-      schema: { tags: ['sessions'], summary: "The caller's sessions, newest first", querystring: ListQuery, response: { 200: SessionList, ...errorResponses(401) } },
-    }, (req) => {
-      const p = requireUser(req);
-      return listSessions(ctx, p.tenantId, p.userId, req.query.include_inactive ?? false, p.sessionId);
-    });
+    app.get(
+      '/',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags: ['sessions'],
+          summary: "The caller's sessions, newest first",
+          querystring: ListQuery,
+          response: { 200: SessionList, ...errorResponses(401) },
+        },
+      },
+      (req) => {
+        const p = requireUser(req);
+        return listSessions(ctx, p.tenantId, p.userId, req.query.include_inactive ?? false, p.sessionId);
+      },
+    );
 
-    app.get('/:id', {
-      config: { access: 'self' },
-      schema: { tags: ['sessions'], params: UuidParams, response: { 200: SessionRead, ...errorResponses(401, 404, 422) } },
-    }, async (req) => {
-      const p = requireUser(req);
-      const s = await ctx.database.withTenant(p.tenantId, (tx) => repo.findSession(tx, p.tenantId, req.params.id));
-      if (!s || s.userId !== p.userId) throw notFound('session');
-      return toSessionRead(s, p.sessionId);
-    });
+    app.get(
+      '/:id',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags: ['sessions'],
+          params: UuidParams,
+          response: { 200: SessionRead, ...errorResponses(401, 404, 422) },
+        },
+      },
+      async (req) => {
+        const p = requireUser(req);
+        const s = await ctx.database.withTenant(p.tenantId, (tx) =>
+          repo.findSession(tx, p.tenantId, req.params.id),
+        );
+        if (!s || s.userId !== p.userId) throw notFound('session');
+        return toSessionRead(s, p.sessionId);
+      },
+    );
 
-    app.delete('/:id', {
-      config: { access: 'self' },
-      schema: { tags: ['sessions'], params: UuidParams, response: { 200: TerminateResponse, ...errorResponses(400, 401, 404, 422) } },
-    }, async (req) => {
-      const p = requireUser(req);
-      const s = await ctx.database.withTenant(p.tenantId, (tx) => repo.findSession(tx, p.tenantId, req.params.id));
-      if (!s || s.userId !== p.userId) throw notFound('session');
-      if (!isSessionActive(s)) throw badRequest('BAD_REQUEST', { reason: 'session_already_ended' }, 'Session déjà terminée');
-      const ids = await terminateSessions(ctx, p.tenantId, p.userId, { sessionIds: [s.id] }, req.auditContext(), 'user_terminated');
-      return { terminated_count: ids.length, message: 'Session terminée' };
-    });
+    app.delete(
+      '/:id',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags: ['sessions'],
+          params: UuidParams,
+          response: { 200: TerminateResponse, ...errorResponses(400, 401, 404, 422) },
+        },
+      },
+      async (req) => {
+        const p = requireUser(req);
+        const s = await ctx.database.withTenant(p.tenantId, (tx) =>
+          repo.findSession(tx, p.tenantId, req.params.id),
+        );
+        if (!s || s.userId !== p.userId) throw notFound('session');
+        if (!isSessionActive(s))
+          throw badRequest('BAD_REQUEST', { reason: 'session_already_ended' }, 'Session déjà terminée');
+        const ids = await terminateSessions(
+          ctx,
+          p.tenantId,
+          p.userId,
+          { sessionIds: [s.id] },
+          req.auditContext(),
+          'user_terminated',
+        );
+        return { terminated_count: ids.length, message: 'Session terminée' };
+      },
+    );
 
-    app.delete('/', {
-      config: { access: 'self' },
-      schema: { tags: ['sessions'], summary: 'End the listed sessions, or all but the current one', body: Type.Optional(TerminateManyBody), response: { 200: TerminateResponse, ...errorResponses(401, 422) } },
-    }, async (req) => {
-      const p = requireUser(req);
-      const sessionIds = req.body?.session_ids;
-      const ids = await terminateSessions(
-        ctx, p.tenantId, p.userId,
-        sessionIds ? { sessionIds } : { exceptSessionId: p.sessionId },
-        req.auditContext(), 'user_terminated',
-      );
-      return { terminated_count: ids.length, message: `${ids.length} session(s) terminée(s)` };
-    });
+    app.delete(
+      '/',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags: ['sessions'],
+          summary: 'End the listed sessions, or all but the current one',
+          body: Type.Optional(TerminateManyBody),
+          response: { 200: TerminateResponse, ...errorResponses(401, 422) },
+        },
+      },
+      async (req) => {
+        const p = requireUser(req);
+        const sessionIds = req.body?.session_ids;
+        const ids = await terminateSessions(
+          ctx,
+          p.tenantId,
+          p.userId,
+          sessionIds ? { sessionIds } : { exceptSessionId: p.sessionId },
+          req.auditContext(),
+          'user_terminated',
+        );
+        return { terminated_count: ids.length, message: `${ids.length} session(s) terminée(s)` };
+      },
+    );
   };
 }

@@ -17,7 +17,14 @@ export const SessionRead = Type.Object({
   is_current: Type.Boolean(),
 });
 
-export const SessionList = Type.Object({ sessions: Type.Array(SessionRead), total: Type.Integer(), active_count: Type.Integer() });
+export const SessionList = Type.Object({
+  sessions: Type.Array(SessionRead),
+  total: Type.Integer(),
+  active_count: Type.Integer(),
+});
 export const ListQuery = Type.Object({ include_inactive: Type.Optional(Type.Boolean({ default: false })) });
 export const TerminateResponse = Type.Object({ terminated_count: Type.Integer(), message: Type.String() });
-export const TerminateManyBody = Type.Object({ session_ids: Type.Optional(Type.Array(Uuid, { maxItems: 500 })) }, { additionalProperties: false });
+export const TerminateManyBody = Type.Object(
+  { session_ids: Type.Optional(Type.Array(Uuid, { maxItems: 500 })) },
+  { additionalProperties: false },
+);

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../../platform/context.js';
-import type { Executor, Tx } from '../../platform/db/client.js';
 import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
+import type { Executor, Tx } from '../../platform/db/client.js';
 import { keys } from '../../platform/store/keys.js';
 import type { TenantSettings } from '../tenants/settings.js';
 import * as repo from './repository.js';
@@ -26,7 +26,13 @@ export interface IssuedTokens {
   session_id: string;
 }
 
-export async function createRefreshToken(tx: Executor, tenantId: number, sessionId: string, ttlSeconds: number, absoluteExpiry: Date) {
+export async function createRefreshToken(
+  tx: Executor,
+  tenantId: number,
+  sessionId: string,
+  ttlSeconds: number,
+  absoluteExpiry: Date,
+) {
   const id = randomUUID();
   const secret = randomToken(32);
   const expiresAt = new Date(Math.min(Date.now() + ttlSeconds * 1000, absoluteExpiry.getTime()));
@@ -76,7 +82,13 @@ export async function openSession(
     userAgent: client.userAgent?.slice(0, 512) ?? null,
     ...device,
   });
-  const refresh = await createRefreshToken(tx, user.tenantId, session.id, settings.session.refresh_ttl, session.expiresAt);
+  const refresh = await createRefreshToken(
+    tx,
+    user.tenantId,
+    session.id,
+    settings.session.refresh_ttl,
+    session.expiresAt,
+  );
   const access = await signAccessFor(ctx, user, session.id, settings, mfaEnrolmentPending);
   return {
     access_token: access,
@@ -89,7 +101,11 @@ export async function openSession(
 }
 
 /** After the transaction that revoked them commits: make every replica refuse their access tokens. */
-export async function publishRevocations(ctx: AppContext, sessionIds: string[], reason: 'revoked' | 'expired' = 'revoked') {
+export async function publishRevocations(
+  ctx: AppContext,
+  sessionIds: string[],
+  reason: 'revoked' | 'expired' = 'revoked',
+) {
   // The key only needs to outlive the longest access token that may still be in circulation.
   const ttl = ctx.config.accessTokenLifetime * 4 + 60;
   await Promise.all(sessionIds.map((id) => ctx.store.set(keys.sessionRevoked(id), reason, ttl)));

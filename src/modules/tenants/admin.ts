@@ -4,12 +4,12 @@
  * the tenant and set the store flag the request guard reads, so live tokens fail on their next request.
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { enterTenant, type Tx } from '../../platform/db/client.js';
 import { badRequest, notFound, validationError } from '../../platform/http/errors.js';
-import { keys } from '../../platform/store/keys.js';
 import { CidrSet } from '../../platform/http/network.js';
+import { keys } from '../../platform/store/keys.js';
 import * as sessionsRepo from '../sessions/repository.js';
 import { publishRevocations } from '../sessions/service.js';
 import { toUserRead } from '../users/serialize.js';
@@ -17,7 +17,7 @@ import { bumpTenantVersion, isValidCidr } from './network.js';
 import { findTenantById } from './repository.js';
 import { createTenant, tenantRead } from './service.js';
 import { resolveSettings, type TenantSettings } from './settings.js';
-import { tenants, type TenantRow } from './tables.js';
+import { type TenantRow, tenants } from './tables.js';
 
 export interface SettingsPatch {
   self_registration?: boolean;
@@ -29,28 +29,43 @@ export interface SettingsPatch {
 }
 
 /** Merges a patch over the stored (partial) settings; nested objects merge key by key. */
-export function mergeSettings(stored: Partial<TenantSettings>, patch: SettingsPatch): Partial<TenantSettings> {
+export function mergeSettings(
+  stored: Partial<TenantSettings>,
+  patch: SettingsPatch,
+): Partial<TenantSettings> {
   const out: Partial<TenantSettings> = { ...stored };
   if (patch.self_registration !== undefined) out.self_registration = patch.self_registration;
   if (patch.mfa_required !== undefined) out.mfa_required = patch.mfa_required;
   if (patch.audit_retention_days !== undefined) out.audit_retention_days = patch.audit_retention_days;
   if (patch.allowed_ip_ranges !== undefined) out.allowed_ip_ranges = patch.allowed_ip_ranges;
-  if (patch.password_policy) out.password_policy = { ...(stored.password_policy ?? {}), ...patch.password_policy } as TenantSettings['password_policy'];
-  if (patch.session) out.session = { ...(stored.session ?? {}), ...patch.session } as TenantSettings['session'];
+  if (patch.password_policy)
+    out.password_policy = {
+      ...(stored.password_policy ?? {}),
+      ...patch.password_policy,
+    } as TenantSettings['password_policy'];
+  if (patch.session)
+    out.session = { ...(stored.session ?? {}), ...patch.session } as TenantSettings['session'];
   return out;
 }
 
 function checkSettings(s: TenantSettings, callerIp: string) {
   s.allowed_ip_ranges.forEach((r, i) => {
-    if (!isValidCidr(r)) throw validationError(`body.settings.allowed_ip_ranges.${i}`, 'not a CIDR range or IP address', 'cidr');
+    if (!isValidCidr(r))
+      throw validationError(`body.settings.allowed_ip_ranges.${i}`, 'not a CIDR range or IP address', 'cidr');
   });
   // Refuse to lock the administrator out with the very request that sets the ranges.
   if (s.allowed_ip_ranges.length > 0 && !new CidrSet(s.allowed_ip_ranges).contains(callerIp)) {
-    throw validationError('body.settings.allowed_ip_ranges', `would lock out the caller's own address ${callerIp}`, 'lockout');
+    throw validationError(
+      'body.settings.allowed_ip_ranges',
+      `would lock out the caller's own address ${callerIp}`,
+      'lockout',
+    );
   }
   const t = s.session;
-  if (t.refresh_ttl < t.access_ttl) throw validationError('body.settings.session.refresh_ttl', 'must be at least access_ttl');
-  if (t.absolute_ttl < t.refresh_ttl) throw validationError('body.settings.session.absolute_ttl', 'must be at least refresh_ttl');
+  if (t.refresh_ttl < t.access_ttl)
+    throw validationError('body.settings.session.refresh_ttl', 'must be at least access_ttl');
+  if (t.absolute_ttl < t.refresh_ttl)
+    throw validationError('body.settings.session.absolute_ttl', 'must be at least refresh_ttl');
 }
 
 export async function updateCurrentTenant(
@@ -99,10 +114,19 @@ export function tenantAdminRead(ctx: AppContext, t: TenantRow) {
   };
 }
 
-export async function listTenants(ctx: AppContext, q: { skip?: number; limit?: number; status?: 'active' | 'suspended' }) {
+export async function listTenants(
+  ctx: AppContext,
+  q: { skip?: number; limit?: number; status?: 'active' | 'suspended' },
+) {
   return ctx.database.withSystem(async (tx) => {
     const where = q.status ? eq(tenants.status, q.status) : undefined;
-    const rows = await tx.select().from(tenants).where(where).orderBy(asc(tenants.id)).offset(q.skip ?? 0).limit(q.limit ?? 20);
+    const rows = await tx
+      .select()
+      .from(tenants)
+      .where(where)
+      .orderBy(asc(tenants.id))
+      .offset(q.skip ?? 0)
+      .limit(q.limit ?? 20);
     const count = await tx.select({ n: sql<string>`count(*)::text` }).from(tenants).where(where);
     return { tenants: rows.map((t) => tenantAdminRead(ctx, t)), total: Number(count[0]!.n) };
   });
@@ -122,28 +146,61 @@ export async function createTenantAsOperator(
 ) {
   const { tenant, admin } = await createTenant(
     ctx,
-    { slug: body.slug, name: body.name, admin: { email: body.admin_email, password: body.admin_password, isVerified: true } },
+    {
+      slug: body.slug,
+      name: body.name,
+      admin: { email: body.admin_email, password: body.admin_password, isVerified: true },
+    },
     audit,
     operatorTenantId,
   );
   await ctx.database.withTenant(operatorTenantId, (tx) =>
-    writeAudit(tx, operatorTenantId, audit, { eventType: 'platform.tenant_created', resourceType: 'tenant', resourceId: tenant.id, metadata: { after: { slug: tenant.slug, name: tenant.name, admin_email: admin?.email ?? null } } }),
+    writeAudit(tx, operatorTenantId, audit, {
+      eventType: 'platform.tenant_created',
+      resourceType: 'tenant',
+      resourceId: tenant.id,
+      metadata: { after: { slug: tenant.slug, name: tenant.name, admin_email: admin?.email ?? null } },
+    }),
   );
   return { tenant: tenantAdminRead(ctx, tenant), admin: admin ? toUserRead(admin) : null };
 }
 
 /** Writes the same record in the target tenant's chain and in the operator's, inside the open transaction. */
-async function auditBoth(tx: Tx, targetId: number, operatorTenantId: number, audit: AuditContext, eventType: string, metadata: Record<string, unknown>) {
+async function auditBoth(
+  tx: Tx,
+  targetId: number,
+  operatorTenantId: number,
+  audit: AuditContext,
+  eventType: string,
+  metadata: Record<string, unknown>,
+) {
   await enterTenant(tx, targetId);
-  await writeAudit(tx, targetId, audit, { eventType, resourceType: 'tenant', resourceId: targetId, metadata });
+  await writeAudit(tx, targetId, audit, {
+    eventType,
+    resourceType: 'tenant',
+    resourceId: targetId,
+    metadata,
+  });
   if (operatorTenantId !== targetId) {
     await enterTenant(tx, operatorTenantId);
-    await writeAudit(tx, operatorTenantId, audit, { eventType: `platform.${eventType}`, resourceType: 'tenant', resourceId: targetId, metadata });
+    await writeAudit(tx, operatorTenantId, audit, {
+      eventType: `platform.${eventType}`,
+      resourceType: 'tenant',
+      resourceId: targetId,
+      metadata,
+    });
   }
 }
 
-export async function setTenantStatus(ctx: AppContext, operatorTenantId: number, id: number, status: 'active' | 'suspended', audit: AuditContext) {
-  if (id === operatorTenantId && status === 'suspended') throw badRequest('OWN_TENANT', undefined, 'Cannot suspend your own tenant');
+export async function setTenantStatus(
+  ctx: AppContext,
+  operatorTenantId: number,
+  id: number,
+  status: 'active' | 'suspended',
+  audit: AuditContext,
+) {
+  if (id === operatorTenantId && status === 'suspended')
+    throw badRequest('OWN_TENANT', undefined, 'Cannot suspend your own tenant');
   const { row, revoked } = await ctx.database.withSystem(async (tx) => {
     const before = await findTenantById(tx, id);
     if (!before) throw notFound('tenant');
@@ -152,12 +209,20 @@ export async function setTenantStatus(ctx: AppContext, operatorTenantId: number,
       .set({ status, suspendedAt: status === 'suspended' ? new Date() : null, updatedAt: new Date() })
       .where(and(eq(tenants.id, id)))
       .returning();
-    const revoked = status === 'suspended' ? await sessionsRepo.revokeAllTenantSessions(tx, id, 'tenant_suspended') : [];
-    await auditBoth(tx, id, operatorTenantId, audit, status === 'suspended' ? 'tenant.suspended' : 'tenant.reactivated', {
-      before: { status: before.status },
-      after: { status },
-      sessions_ended: revoked.length,
-    });
+    const revoked =
+      status === 'suspended' ? await sessionsRepo.revokeAllTenantSessions(tx, id, 'tenant_suspended') : [];
+    await auditBoth(
+      tx,
+      id,
+      operatorTenantId,
+      audit,
+      status === 'suspended' ? 'tenant.suspended' : 'tenant.reactivated',
+      {
+        before: { status: before.status },
+        after: { status },
+        sessions_ended: revoked.length,
+      },
+    );
     return { row: row!, revoked };
   });
   if (status === 'suspended') await ctx.store.set(keys.tenantSuspended(id), '1');
@@ -166,12 +231,18 @@ export async function setTenantStatus(ctx: AppContext, operatorTenantId: number,
   return tenantAdminRead(ctx, row);
 }
 
-export async function deleteTenant(ctx: AppContext, operatorTenantId: number, id: number, audit: AuditContext): Promise<void> {
+export async function deleteTenant(
+  ctx: AppContext,
+  operatorTenantId: number,
+  id: number,
+  audit: AuditContext,
+): Promise<void> {
   if (id === operatorTenantId) throw badRequest('OWN_TENANT', undefined, 'Cannot delete your own tenant');
   const revoked = await ctx.database.withSystem(async (tx) => {
     const before = await findTenantById(tx, id);
     if (!before) throw notFound('tenant');
-    if (before.isPlatform) throw badRequest('BAD_REQUEST', { reason: 'platform_tenant' }, 'The platform tenant cannot be deleted');
+    if (before.isPlatform)
+      throw badRequest('BAD_REQUEST', { reason: 'platform_tenant' }, 'The platform tenant cannot be deleted');
     const revoked = await sessionsRepo.revokeAllTenantSessions(tx, id, 'tenant_deleted');
     await tx.delete(tenants).where(eq(tenants.id, id));
     // The deleted tenant's audit records stay (no foreign key); the operator's chain records the deletion.
@@ -180,7 +251,10 @@ export async function deleteTenant(ctx: AppContext, operatorTenantId: number, id
       eventType: 'platform.tenant_deleted',
       resourceType: 'tenant',
       resourceId: id,
-      metadata: { before: { slug: before.slug, name: before.name, status: before.status }, sessions_ended: revoked.length },
+      metadata: {
+        before: { slug: before.slug, name: before.name, status: before.status },
+        sessions_ended: revoked.length,
+      },
     });
     return revoked;
   });

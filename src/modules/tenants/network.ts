@@ -49,7 +49,12 @@ async function rangesOf(ctx: AppContext, tenantId: number, version: string): Pro
 }
 
 /** True when the tenant has no ranges, or the caller's address is inside one of them. */
-export async function tenantNetworkAllows(ctx: AppContext, tenantId: number, version: string, ip: string): Promise<boolean> {
+export async function tenantNetworkAllows(
+  ctx: AppContext,
+  tenantId: number,
+  version: string,
+  ip: string,
+): Promise<boolean> {
   const ranges = await rangesOf(ctx, tenantId, version);
   return ranges === null || ranges.contains(ip);
 }

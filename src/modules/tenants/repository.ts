@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { tenants, type TenantRow } from './tables.js';
+import { type TenantRow, tenants } from './tables.js';
 
 export async function findTenantById(tx: Executor, id: number): Promise<TenantRow | null> {
   const rows = await tx.select().from(tenants).where(eq(tenants.id, id)).limit(1);
@@ -19,7 +19,12 @@ export async function insertTenant(
 ): Promise<TenantRow> {
   const rows = await tx
     .insert(tenants)
-    .values({ slug: values.slug, name: values.name, isPlatform: values.isPlatform ?? false, settings: values.settings ?? {} })
+    .values({
+      slug: values.slug,
+      name: values.name,
+      isPlatform: values.isPlatform ?? false,
+      settings: values.settings ?? {},
+    })
     .returning();
   return rows[0]!;
 }

@@ -9,11 +9,21 @@ import { UserRead } from '../users/schemas.js';
 import { createTenantAsOperator, deleteTenant, getTenant, listTenants, setTenantStatus } from './admin.js';
 import { TenantRead } from './schemas.js';
 
-registerMessages({ OWN_TENANT: { fr: 'Action impossible sur votre propre tenant', en: 'This action is not allowed on your own tenant' } });
+registerMessages({
+  OWN_TENANT: {
+    fr: 'Action impossible sur votre propre tenant',
+    en: 'This action is not allowed on your own tenant',
+  },
+});
 
 export const TenantAdminRead = Type.Composite([
   TenantRead,
-  Type.Object({ status: Type.String(), is_platform: Type.Boolean(), updated_at: Type.String(), suspended_at: Nullable(Type.String()) }),
+  Type.Object({
+    status: Type.String(),
+    is_platform: Type.Boolean(),
+    updated_at: Type.String(),
+    suspended_at: Nullable(Type.String()),
+  }),
 ]);
 const TenantListQuery = Type.Object({
   skip: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
@@ -34,40 +44,102 @@ const access = 'platform.tenants' as const;
 
 export function platformTenantRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/', {
-      config: { access },
-      schema: { tags, summary: 'All tenants (platform operators)', querystring: TenantListQuery, response: { 200: Type.Object({ tenants: Type.Array(TenantAdminRead), total: Type.Integer() }), ...errorResponses(401, 403, 422) } },
-    }, (req) => listTenants(ctx, req.query));
+    app.get(
+      '/',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'All tenants (platform operators)',
+          querystring: TenantListQuery,
+          response: {
+            200: Type.Object({ tenants: Type.Array(TenantAdminRead), total: Type.Integer() }),
+            ...errorResponses(401, 403, 422),
+          },
+        },
+      },
+      (req) => listTenants(ctx, req.query),
+    );
 
-    app.post('/', {
-      config: { access },
-      schema: { tags, summary: 'Create a tenant and its first admin (owner)', body: TenantCreate, response: { 201: Type.Object({ tenant: TenantAdminRead, admin: Nullable(UserRead) }), ...errorResponses(400, 401, 403, 409, 422) } },
-    }, async (req, reply) => {
-      const p = requirePrincipal(req);
-      return reply.code(201).send(await createTenantAsOperator(ctx, p.tenantId, req.body, req.auditContext()));
-    });
+    app.post(
+      '/',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Create a tenant and its first admin (owner)',
+          body: TenantCreate,
+          response: {
+            201: Type.Object({ tenant: TenantAdminRead, admin: Nullable(UserRead) }),
+            ...errorResponses(400, 401, 403, 409, 422),
+          },
+        },
+      },
+      async (req, reply) => {
+        const p = requirePrincipal(req);
+        return reply
+          .code(201)
+          .send(await createTenantAsOperator(ctx, p.tenantId, req.body, req.auditContext()));
+      },
+    );
 
-    app.get('/:id', {
-      config: { access },
-      schema: { tags, params: IdParams, response: { 200: TenantAdminRead, ...errorResponses(401, 403, 404, 422) } },
-    }, (req) => getTenant(ctx, req.params.id));
+    app.get(
+      '/:id',
+      {
+        config: { access },
+        schema: {
+          tags,
+          params: IdParams,
+          response: { 200: TenantAdminRead, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      (req) => getTenant(ctx, req.params.id),
+    );
 
-    app.post('/:id/suspend', {
-      config: { access },
-      schema: { tags, summary: "Suspend: every live token of the tenant stops working", params: IdParams, response: { 200: TenantAdminRead, ...errorResponses(400, 401, 403, 404, 422) } },
-    }, (req) => setTenantStatus(ctx, requirePrincipal(req).tenantId, req.params.id, 'suspended', req.auditContext()));
+    app.post(
+      '/:id/suspend',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Suspend: every live token of the tenant stops working',
+          params: IdParams,
+          response: { 200: TenantAdminRead, ...errorResponses(400, 401, 403, 404, 422) },
+        },
+      },
+      (req) =>
+        setTenantStatus(ctx, requirePrincipal(req).tenantId, req.params.id, 'suspended', req.auditContext()),
+    );
 
-    app.post('/:id/reactivate', {
-      config: { access },
-      schema: { tags, params: IdParams, response: { 200: TenantAdminRead, ...errorResponses(400, 401, 403, 404, 422) } },
-    }, (req) => setTenantStatus(ctx, requirePrincipal(req).tenantId, req.params.id, 'active', req.auditContext()));
+    app.post(
+      '/:id/reactivate',
+      {
+        config: { access },
+        schema: {
+          tags,
+          params: IdParams,
+          response: { 200: TenantAdminRead, ...errorResponses(400, 401, 403, 404, 422) },
+        },
+      },
+      (req) =>
+        setTenantStatus(ctx, requirePrincipal(req).tenantId, req.params.id, 'active', req.auditContext()),
+    );
 
-    app.delete('/:id', {
-      config: { access },
-      schema: { tags, summary: 'Delete a tenant and all its data (audit records stay)', params: IdParams, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 422) } },
-    }, async (req, reply) => {
-      await deleteTenant(ctx, requirePrincipal(req).tenantId, req.params.id, req.auditContext());
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/:id',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Delete a tenant and all its data (audit records stay)',
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 422) },
+        },
+      },
+      async (req, reply) => {
+        await deleteTenant(ctx, requirePrincipal(req).tenantId, req.params.id, req.auditContext());
+        return reply.code(204).send(null);
+      },
+    );
   };
 }

@@ -4,8 +4,8 @@ import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
 import { notFound } from '../../platform/http/errors.js';
 import { errorResponses } from '../../platform/http/schemas.js';
-import { findTenantById } from './repository.js';
 import { updateCurrentTenant } from './admin.js';
+import { findTenantById } from './repository.js';
 import { platformTenantRoutes } from './routes.platform.js';
 import { TenantRead } from './schemas.js';
 import { tenantRead } from './service.js';
@@ -34,35 +34,59 @@ export const SettingsPatchSchema = Type.Object(
     mfa_required: Type.Optional(Type.Boolean()),
     password_policy: Type.Optional(PasswordPolicyPatch),
     session: Type.Optional(SessionPatch),
-    allowed_ip_ranges: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 64 }), { maxItems: 100 })),
-    audit_retention_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])),
+    allowed_ip_ranges: Type.Optional(
+      Type.Array(Type.String({ minLength: 2, maxLength: 64 }), { maxItems: 100 }),
+    ),
+    audit_retention_days: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()]),
+    ),
   },
   { additionalProperties: false },
 );
 const TenantPatch = Type.Object(
-  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), settings: Type.Optional(SettingsPatchSchema) },
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    settings: Type.Optional(SettingsPatchSchema),
+  },
   { additionalProperties: false },
 );
 
 export function tenantRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/current', {
-      config: { access: 'self' },
-      schema: { tags: ['tenants'], summary: "The caller's tenant and its settings", response: { 200: TenantRead, ...errorResponses(401) } },
-    }, async (req) => {
-      const { tenantId } = requirePrincipal(req);
-      const t = await ctx.database.withTenant(tenantId, (tx) => findTenantById(tx, tenantId));
-      if (!t) throw notFound('tenant');
-      return tenantRead(ctx, t);
-    });
+    app.get(
+      '/current',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags: ['tenants'],
+          summary: "The caller's tenant and its settings",
+          response: { 200: TenantRead, ...errorResponses(401) },
+        },
+      },
+      async (req) => {
+        const { tenantId } = requirePrincipal(req);
+        const t = await ctx.database.withTenant(tenantId, (tx) => findTenantById(tx, tenantId));
+        if (!t) throw notFound('tenant');
+        return tenantRead(ctx, t);
+      },
+    );
 
-    app.patch('/current', {
-      config: { access: 'tenants.manage' },
-      schema: { tags: ['tenants'], summary: "Change the tenant's name and settings (effective on the next request)", body: TenantPatch, response: { 200: TenantRead, ...errorResponses(401, 403, 422) } },
-    }, (req) => {
-      const { tenantId } = requirePrincipal(req);
-      return updateCurrentTenant(ctx, tenantId, req.body, req.ip, req.auditContext());
-    });
+    app.patch(
+      '/current',
+      {
+        config: { access: 'tenants.manage' },
+        schema: {
+          tags: ['tenants'],
+          summary: "Change the tenant's name and settings (effective on the next request)",
+          body: TenantPatch,
+          response: { 200: TenantRead, ...errorResponses(401, 403, 422) },
+        },
+      },
+      (req) => {
+        const { tenantId } = requirePrincipal(req);
+        return updateCurrentTenant(ctx, tenantId, req.body, req.ip, req.auditContext());
+      },
+    );
 
     await app.register(platformTenantRoutes(ctx));
   };

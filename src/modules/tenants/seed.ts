@@ -15,7 +15,12 @@ export function generatePassword(): string {
   return `${randomBytes(15).toString('base64url')}Aa1!`;
 }
 
-export async function seedIfEmpty(ctx: AppContext): Promise<{ created: false } | { created: true; tenantId: number; email: string; password: string; generated: boolean }> {
+export async function seedIfEmpty(
+  ctx: AppContext,
+): Promise<
+  | { created: false }
+  | { created: true; tenantId: number; email: string; password: string; generated: boolean }
+> {
   const count = await ctx.database.withSystem((tx) => countTenants(tx));
   if (count > 0) return { created: false };
   const password = ctx.config.seedAdminPassword ?? generatePassword();
@@ -23,8 +28,21 @@ export async function seedIfEmpty(ctx: AppContext): Promise<{ created: false } |
     slug: 'massacorp',
     name: 'MassaCorp',
     isPlatform: true,
-    admin: { email: SEED_ADMIN_EMAIL, password, firstName: 'Platform', lastName: 'Admin', isSuperuser: true, isVerified: true },
+    admin: {
+      email: SEED_ADMIN_EMAIL,
+      password,
+      firstName: 'Platform',
+      lastName: 'Admin',
+      isSuperuser: true,
+      isVerified: true,
+    },
     skipPolicy: ctx.config.seedAdminPassword === null,
   });
-  return { created: true, tenantId: tenant.id, email: SEED_ADMIN_EMAIL, password, generated: ctx.config.seedAdminPassword === null };
+  return {
+    created: true,
+    tenantId: tenant.id,
+    email: SEED_ADMIN_EMAIL,
+    password,
+    generated: ctx.config.seedAdminPassword === null,
+  };
 }

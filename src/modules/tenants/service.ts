@@ -1,5 +1,5 @@
+import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { writeAudit, type AuditContext, SYSTEM_AUDIT_CONTEXT } from '../../platform/audit/writer.js';
 import { enterTenant } from '../../platform/db/client.js';
 import { AppError, badRequest } from '../../platform/http/errors.js';
 import { validatePassword } from '../auth/password-policy.js';
@@ -16,7 +16,10 @@ const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
  * INVALID_TENANT; an unknown or suspended tenant is null, which callers turn into their usual failure
  * (401 on login) so tenant existence is not revealed.
  */
-export async function resolveTenantHeader(ctx: AppContext, header: string | string[] | undefined): Promise<TenantRow | null> {
+export async function resolveTenantHeader(
+  ctx: AppContext,
+  header: string | string[] | undefined,
+): Promise<TenantRow | null> {
   const value = typeof header === 'string' ? header.trim() : '';
   if (!value) throw badRequest('TENANT_REQUIRED');
   let tenant: TenantRow | null;
@@ -35,7 +38,10 @@ export async function resolveTenantHeader(ctx: AppContext, header: string | stri
  * X-Tenant-ID to a tenant id, without loading the tenant: an integer needs no query, a slug one system lookup.
  * Callers then load the tenant inside their own tenant transaction (one round trip fewer on login).
  */
-export async function resolveTenantId(ctx: AppContext, header: string | string[] | undefined): Promise<number | null> {
+export async function resolveTenantId(
+  ctx: AppContext,
+  header: string | string[] | undefined,
+): Promise<number | null> {
   const value = typeof header === 'string' ? header.trim() : '';
   if (!value) throw badRequest('TENANT_REQUIRED');
   if (/^\d{1,9}$/.test(value) && Number(value) > 0) return Number(value);
@@ -69,18 +75,28 @@ export async function createTenant(
   auditTenantId?: number,
 ): Promise<{ tenant: TenantRow; admin: UserRow | null }> {
   const slug = input.slug.toLowerCase();
-  if (!SLUG.test(slug)) throw badRequest('BAD_REQUEST', { field: 'slug' }, 'slug must be 2-63 of a-z, 0-9 and -');
+  if (!SLUG.test(slug))
+    throw badRequest('BAD_REQUEST', { field: 'slug' }, 'slug must be 2-63 of a-z, 0-9 and -');
   let passwordHash: string | null = null;
   if (input.admin) {
     if (!input.skipPolicy) {
-      const reasons = validatePassword(input.admin.password, input.admin.email, resolveSettings(input.settings as never, ctx.config).password_policy);
+      const reasons = validatePassword(
+        input.admin.password,
+        input.admin.email,
+        resolveSettings(input.settings as never, ctx.config).password_policy,
+      );
       if (reasons.length > 0) throw new AppError(422, 'PASSWORD_TOO_WEAK', { reasons });
     }
     passwordHash = await ctx.hasher.hash(input.admin.password);
   }
   return ctx.database.withSystem(async (tx) => {
     if (await findTenantBySlug(tx, slug)) throw new AppError(409, 'ALREADY_EXISTS', { field: 'slug' });
-    const tenant = await insertTenant(tx, { slug, name: input.name, isPlatform: input.isPlatform, settings: input.settings });
+    const tenant = await insertTenant(tx, {
+      slug,
+      name: input.name,
+      isPlatform: input.isPlatform,
+      settings: input.settings,
+    });
     await enterTenant(tx, tenant.id);
     let admin: UserRow | null = null;
     if (input.admin) {
@@ -98,7 +114,12 @@ export async function createTenant(
       eventType: 'tenant.created',
       resourceType: 'tenant',
       resourceId: tenant.id,
-      metadata: { slug, name: input.name, first_admin_id: admin?.id ?? null, created_from_tenant: auditTenantId ?? null },
+      metadata: {
+        slug,
+        name: input.name,
+        first_admin_id: admin?.id ?? null,
+        created_from_tenant: auditTenantId ?? null,
+      },
     });
     if (admin) {
       await writeAudit(tx, tenant.id, audit, {

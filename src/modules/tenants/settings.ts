@@ -26,7 +26,9 @@ export interface TenantSettings {
   audit_retention_days: number | null;
 }
 
-export function defaultSettings(config: Pick<Config, 'accessTokenLifetime' | 'refreshTokenLifetime' | 'sessionAbsoluteLifetime'>): TenantSettings {
+export function defaultSettings(
+  config: Pick<Config, 'accessTokenLifetime' | 'refreshTokenLifetime' | 'sessionAbsoluteLifetime'>,
+): TenantSettings {
   return {
     self_registration: false,
     mfa_required: false,
@@ -42,7 +44,10 @@ export function defaultSettings(config: Pick<Config, 'accessTokenLifetime' | 're
   };
 }
 
-export function resolveSettings(stored: Partial<TenantSettings> | null | undefined, config: Parameters<typeof defaultSettings>[0]): TenantSettings {
+export function resolveSettings(
+  stored: Partial<TenantSettings> | null | undefined,
+  config: Parameters<typeof defaultSettings>[0],
+): TenantSettings {
   const d = defaultSettings(config);
   const s = stored ?? {};
   return {

@@ -1,8 +1,12 @@
-import { and, asc, eq, ilike, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { users, type UserRow } from './tables.js';
+import { type UserRow, users } from './tables.js';
 
-export async function findUserByEmail(tx: Executor, tenantId: number, email: string): Promise<UserRow | null> {
+export async function findUserByEmail(
+  tx: Executor,
+  tenantId: number,
+  email: string,
+): Promise<UserRow | null> {
   const rows = await tx
     .select()
     .from(users)
@@ -50,7 +54,12 @@ export async function insertUser(tx: Executor, tenantId: number, u: NewUser): Pr
   return rows[0]!;
 }
 
-export async function updateUserPassword(tx: Executor, tenantId: number, id: number, passwordHash: string): Promise<void> {
+export async function updateUserPassword(
+  tx: Executor,
+  tenantId: number,
+  id: number,
+  passwordHash: string,
+): Promise<void> {
   const now = new Date();
   await tx
     .update(users)
@@ -58,7 +67,12 @@ export async function updateUserPassword(tx: Executor, tenantId: number, id: num
     .where(and(eq(users.tenantId, tenantId), eq(users.id, id)));
 }
 
-export async function touchLastLogin(tx: Executor, tenantId: number, id: number, rehashed: string | null): Promise<void> {
+export async function touchLastLogin(
+  tx: Executor,
+  tenantId: number,
+  id: number,
+  rehashed: string | null,
+): Promise<void> {
   const now = new Date();
   await tx
     .update(users)
@@ -78,7 +92,11 @@ function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-export async function listUsers(tx: Executor, tenantId: number, f: UserListFilter): Promise<{ rows: UserRow[]; total: number }> {
+export async function listUsers(
+  tx: Executor,
+  tenantId: number,
+  f: UserListFilter,
+): Promise<{ rows: UserRow[]; total: number }> {
   const conditions: SQL[] = [eq(users.tenantId, tenantId)];
   if (f.isActive !== undefined) conditions.push(eq(users.isActive, f.isActive));
   if (f.search) {
@@ -94,14 +112,27 @@ export async function listUsers(tx: Executor, tenantId: number, f: UserListFilte
   }
   const where = and(...conditions);
   // One connection per transaction: the two statements run one after the other anyway.
-  const rows = await tx.select().from(users).where(where).orderBy(asc(users.id)).offset(f.skip).limit(f.limit);
+  const rows = await tx
+    .select()
+    .from(users)
+    .where(where)
+    .orderBy(asc(users.id))
+    .offset(f.skip)
+    .limit(f.limit);
   const count = await tx.select({ n: sql<string>`count(*)::text` }).from(users).where(where);
   return { rows, total: Number(count[0]!.n) };
 }
 
-export type UserPatch = Partial<Pick<UserRow, 'email' | 'firstName' | 'lastName' | 'phone' | 'isActive' | 'isVerified' | 'isSuperuser'>>;
+export type UserPatch = Partial<
+  Pick<UserRow, 'email' | 'firstName' | 'lastName' | 'phone' | 'isActive' | 'isVerified' | 'isSuperuser'>
+>;
 
-export async function updateUser(tx: Executor, tenantId: number, id: number, patch: UserPatch): Promise<UserRow | null> {
+export async function updateUser(
+  tx: Executor,
+  tenantId: number,
+  id: number,
+  patch: UserPatch,
+): Promise<UserRow | null> {
   const rows = await tx
     .update(users)
     .set({ ...patch, updatedAt: new Date() })
@@ -122,6 +153,9 @@ export async function findUserForUpdate(tx: Executor, tenantId: number, id: numb
 }
 
 export async function deleteUser(tx: Executor, tenantId: number, id: number): Promise<boolean> {
-  const rows = await tx.delete(users).where(and(eq(users.tenantId, tenantId), eq(users.id, id))).returning({ id: users.id });
+  const rows = await tx
+    .delete(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.id, id)))
+    .returning({ id: users.id });
   return rows.length > 0;
 }

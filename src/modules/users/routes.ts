@@ -6,94 +6,205 @@ import { requirePrincipal, requireUser } from '../../platform/http/access.js';
 import { errorResponses, IdParams, SuccessNoData } from '../../platform/http/schemas.js';
 import { actorOf } from '../rbac/routes.js';
 import { auditRefusals } from '../rbac/service.js';
-import { ListQuery, SessionList, TerminateManyBody, TerminateResponse } from '../sessions/schemas.js';
 import { listSessions, terminateSessions } from '../sessions/routes.js';
-import { Profile, ProfileUpdate, UserCreate, UserList, UserListQuery, UserRead, UserReadFull, UserUpdate } from './schemas.js';
+import { ListQuery, SessionList, TerminateManyBody, TerminateResponse } from '../sessions/schemas.js';
+import {
+  Profile,
+  ProfileUpdate,
+  UserCreate,
+  UserList,
+  UserListQuery,
+  UserRead,
+  UserReadFull,
+  UserUpdate,
+} from './schemas.js';
 import * as service from './service.js';
 
 const tags = ['users'];
 
 export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/me', {
-      config: { access: 'self' },
-      schema: { tags, summary: "The caller's profile", response: { 200: Profile, ...errorResponses(401, 404) } },
-    }, (req) => {
-      const p = requireUser(req);
-      return service.getProfile(ctx, p.tenantId, p.userId);
-    });
+    app.get(
+      '/me',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags,
+          summary: "The caller's profile",
+          response: { 200: Profile, ...errorResponses(401, 404) },
+        },
+      },
+      (req) => {
+        const p = requireUser(req);
+        return service.getProfile(ctx, p.tenantId, p.userId);
+      },
+    );
 
-    app.put('/me', {
-      config: { access: 'self' },
-      schema: { tags, summary: "Change the caller's profile", body: ProfileUpdate, response: { 200: Profile, ...errorResponses(401, 404, 422) } },
-    }, (req) => {
-      const p = requireUser(req);
-      return service.updateProfile(ctx, p.tenantId, p.userId, req.body, req.auditContext());
-    });
+    app.put(
+      '/me',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags,
+          summary: "Change the caller's profile",
+          body: ProfileUpdate,
+          response: { 200: Profile, ...errorResponses(401, 404, 422) },
+        },
+      },
+      (req) => {
+        const p = requireUser(req);
+        return service.updateProfile(ctx, p.tenantId, p.userId, req.body, req.auditContext());
+      },
+    );
 
-    app.get('/', {
-      config: { access: 'users.read' },
-      schema: { tags, summary: 'Users of the tenant (search on email and name)', querystring: UserListQuery, response: { 200: UserList, ...errorResponses(401, 403, 422) } },
-    }, (req) => service.listUsers(ctx, requirePrincipal(req).tenantId, req.query));
+    app.get(
+      '/',
+      {
+        config: { access: 'users.read' },
+        schema: {
+          tags,
+          summary: 'Users of the tenant (search on email and name)',
+          querystring: UserListQuery,
+          response: { 200: UserList, ...errorResponses(401, 403, 422) },
+        },
+      },
+      (req) => service.listUsers(ctx, requirePrincipal(req).tenantId, req.query),
+    );
 
-    app.post('/', {
-      config: { access: 'users.write' },
-      schema: { tags, body: UserCreate, response: { 201: UserRead, ...errorResponses(401, 403, 409, 422) } },
-    }, async (req, reply) => {
-      const actor = await actorOf(req);
-      return reply.code(201).send(await auditRefusals(ctx, actor, 'user.create', () => service.createUser(ctx, actor, req.body)));
-    });
+    app.post(
+      '/',
+      {
+        config: { access: 'users.write' },
+        schema: {
+          tags,
+          body: UserCreate,
+          response: { 201: UserRead, ...errorResponses(401, 403, 409, 422) },
+        },
+      },
+      async (req, reply) => {
+        const actor = await actorOf(req);
+        return reply
+          .code(201)
+          .send(
+            await auditRefusals(ctx, actor, 'user.create', () => service.createUser(ctx, actor, req.body)),
+          );
+      },
+    );
 
-    app.get('/:id', {
-      config: { access: 'users.read' },
-      schema: { tags, params: IdParams, response: { 200: UserReadFull, ...errorResponses(401, 403, 404, 422) } },
-    }, (req) => service.getUser(ctx, requirePrincipal(req).tenantId, req.params.id));
+    app.get(
+      '/:id',
+      {
+        config: { access: 'users.read' },
+        schema: {
+          tags,
+          params: IdParams,
+          response: { 200: UserReadFull, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      (req) => service.getUser(ctx, requirePrincipal(req).tenantId, req.params.id),
+    );
 
-    app.put('/:id', {
-      config: { access: 'users.write' },
-      schema: { tags, params: IdParams, body: UserUpdate, response: { 200: UserReadFull, ...errorResponses(400, 401, 403, 404, 409, 422) } },
-    }, async (req) => {
-      const actor = await actorOf(req);
-      return auditRefusals(ctx, actor, 'user.update', () => service.updateUser(ctx, actor, req.params.id, req.body));
-    });
+    app.put(
+      '/:id',
+      {
+        config: { access: 'users.write' },
+        schema: {
+          tags,
+          params: IdParams,
+          body: UserUpdate,
+          response: { 200: UserReadFull, ...errorResponses(400, 401, 403, 404, 409, 422) },
+        },
+      },
+      async (req) => {
+        const actor = await actorOf(req);
+        return auditRefusals(ctx, actor, 'user.update', () =>
+          service.updateUser(ctx, actor, req.params.id, req.body),
+        );
+      },
+    );
 
-    app.delete('/:id', {
-      config: { access: 'users.delete' },
-      schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 422) } },
-    }, async (req, reply) => {
-      const actor = await actorOf(req);
-      await auditRefusals(ctx, actor, 'user.delete', () => service.deleteUser(ctx, actor, req.params.id));
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/:id',
+      {
+        config: { access: 'users.delete' },
+        schema: {
+          tags,
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 422) },
+        },
+      },
+      async (req, reply) => {
+        const actor = await actorOf(req);
+        await auditRefusals(ctx, actor, 'user.delete', () => service.deleteUser(ctx, actor, req.params.id));
+        return reply.code(204).send(null);
+      },
+    );
 
     for (const action of ['activate', 'deactivate', 'verify'] as const) {
-      app.post(`/:id/${action}`, {
-        config: { access: 'users.write' },
-        schema: { tags, params: IdParams, response: { 200: SuccessNoData, ...errorResponses(400, 401, 403, 404, 422) } },
-      }, async (req) => {
-        const actor = await actorOf(req);
-        return auditRefusals(ctx, actor, `user.${action}`, () => service.setFlag(ctx, actor, req.params.id, action));
-      });
+      app.post(
+        `/:id/${action}`,
+        {
+          config: { access: 'users.write' },
+          schema: {
+            tags,
+            params: IdParams,
+            response: { 200: SuccessNoData, ...errorResponses(400, 401, 403, 404, 422) },
+          },
+        },
+        async (req) => {
+          const actor = await actorOf(req);
+          return auditRefusals(ctx, actor, `user.${action}`, () =>
+            service.setFlag(ctx, actor, req.params.id, action),
+          );
+        },
+      );
     }
 
-    app.get('/:id/sessions', {
-      config: { access: 'sessions.read' },
-      schema: { tags, summary: "A user's sessions (admin)", params: IdParams, querystring: ListQuery, response: { 200: SessionList, ...errorResponses(401, 403, 404, 422) } },
-    }, async (req) => {
-      const p = requirePrincipal(req);
-      await service.assertUserExists(ctx, p.tenantId, req.params.id);
-      return listSessions(ctx, p.tenantId, req.params.id, req.query.include_inactive ?? false, p.sessionId);
-    });
+    app.get(
+      '/:id/sessions',
+      {
+        config: { access: 'sessions.read' },
+        schema: {
+          tags,
+          summary: "A user's sessions (admin)",
+          params: IdParams,
+          querystring: ListQuery,
+          response: { 200: SessionList, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      async (req) => {
+        const p = requirePrincipal(req);
+        await service.assertUserExists(ctx, p.tenantId, req.params.id);
+        return listSessions(ctx, p.tenantId, req.params.id, req.query.include_inactive ?? false, p.sessionId);
+      },
+    );
 
-    app.delete('/:id/sessions', {
-      config: { access: 'sessions.revoke' },
-      schema: { tags, summary: "End a user's sessions (all, or the listed ones)", params: IdParams, body: Type.Optional(TerminateManyBody), response: { 200: TerminateResponse, ...errorResponses(401, 403, 404, 422) } },
-    }, async (req) => {
-      const p = requirePrincipal(req);
-      await service.assertUserExists(ctx, p.tenantId, req.params.id);
-      const sessionIds = req.body?.session_ids;
-      const ids = await terminateSessions(ctx, p.tenantId, req.params.id, sessionIds ? { sessionIds } : {}, req.auditContext(), 'admin_terminated');
-      return { terminated_count: ids.length, message: `${ids.length} session(s) terminée(s)` };
-    });
+    app.delete(
+      '/:id/sessions',
+      {
+        config: { access: 'sessions.revoke' },
+        schema: {
+          tags,
+          summary: "End a user's sessions (all, or the listed ones)",
+          params: IdParams,
+          body: Type.Optional(TerminateManyBody),
+          response: { 200: TerminateResponse, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      async (req) => {
+        const p = requirePrincipal(req);
+        await service.assertUserExists(ctx, p.tenantId, req.params.id);
+        const sessionIds = req.body?.session_ids;
+        const ids = await terminateSessions(
+          ctx,
+          p.tenantId,
+          req.params.id,
+          sessionIds ? { sessionIds } : {},
+          req.auditContext(),
+          'admin_terminated',
+        );
+        return { terminated_count: ids.length, message: `${ids.length} session(s) terminée(s)` };
+      },
+    );
   };
 }

@@ -47,7 +47,11 @@ export const Profile = Type.Object({
 });
 
 export const ProfileUpdate = Type.Object(
-  { first_name: Type.Optional(Nullable(Name)), last_name: Type.Optional(Nullable(Name)), phone: Type.Optional(Nullable(Phone)) },
+  {
+    first_name: Type.Optional(Nullable(Name)),
+    last_name: Type.Optional(Nullable(Name)),
+    phone: Type.Optional(Nullable(Phone)),
+  },
   { additionalProperties: false },
 );
 

@@ -4,7 +4,7 @@
  * nobody deactivates, verifies or deletes their own account here. Changes that alter what a user may do bump
  * the tenant's permission version after they commit; deactivation and deletion end the user's sessions.
  */
-import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.js';
@@ -21,8 +21,14 @@ import { auditView, fullName, toUserRead, toUserReadFull } from './serialize.js'
 import type { UserRow } from './tables.js';
 
 registerMessages({
-  OWN_ACCOUNT: { fr: 'Action impossible sur votre propre compte', en: 'This action is not allowed on your own account' },
-  SUPERUSER_REQUIRED: { fr: 'Seul un super-utilisateur peut accorder ce droit', en: 'Only a superuser may grant this' },
+  OWN_ACCOUNT: {
+    fr: 'Action impossible sur votre propre compte',
+    en: 'This action is not allowed on your own account',
+  },
+  SUPERUSER_REQUIRED: {
+    fr: 'Seul un super-utilisateur peut accorder ce droit',
+    en: 'Only a superuser may grant this',
+  },
 });
 
 export interface Actor {
@@ -33,7 +39,10 @@ export interface Actor {
 }
 
 async function full(ctx: AppContext, tx: Tx, u: UserRow) {
-  const [roles, mfa] = [await roleCodesOf(tx, u.tenantId, [u.id]), await ctx.mfa.status(tx, u.tenantId, u.id)];
+  const [roles, mfa] = [
+    await roleCodesOf(tx, u.tenantId, [u.id]),
+    await ctx.mfa.status(tx, u.tenantId, u.id),
+  ];
   return toUserReadFull(u, { roles: roles.get(u.id) ?? [], hasMfa: mfa.enabled });
 }
 
@@ -43,7 +52,11 @@ async function assertDominates(ctx: AppContext, actor: Actor, targetId: number) 
   const target = await resolveUserPermissions(ctx, actor.tenantId, targetId);
   // The target's set is already filtered for its tenant; judging it as a platform tenant keeps every code.
   const missing = [...target].filter((p) => !canGrant(actor.permissions, p, true));
-  if (missing.length > 0) throw forbidden('PERMISSION_DENIED', { reason: 'the user holds permissions you do not hold', permissions: missing });
+  if (missing.length > 0)
+    throw forbidden('PERMISSION_DENIED', {
+      reason: 'the user holds permissions you do not hold',
+      permissions: missing,
+    });
 }
 
 async function assertSuperuserActor(tx: Tx, actor: Actor) {
@@ -57,7 +70,8 @@ async function assertNotLastOwner(tx: Tx, tenantId: number, userId: number) {
   if (!owner) return;
   await lockRoleGraph(tx, tenantId);
   const codes = (await roleCodesOf(tx, tenantId, [userId])).get(userId) ?? [];
-  if (codes.includes('owner') && (await countActiveHolders(tx, tenantId, owner.id)) <= 1) throw new AppError(409, 'LAST_OWNER');
+  if (codes.includes('owner') && (await countActiveHolders(tx, tenantId, owner.id)) <= 1)
+    throw new AppError(409, 'LAST_OWNER');
 }
 
 function notSelf(actor: Actor, id: number) {
@@ -120,9 +134,18 @@ export async function updateProfile(
 
 // ---- administration ----
 
-export async function listUsers(ctx: AppContext, tenantId: number, q: { skip?: number; limit?: number; search?: string; is_active?: boolean }) {
+export async function listUsers(
+  ctx: AppContext,
+  tenantId: number,
+  q: { skip?: number; limit?: number; search?: string; is_active?: boolean },
+) {
   const { rows, total } = await ctx.database.withTenant(tenantId, (tx) =>
-    repo.listUsers(tx, tenantId, { skip: q.skip ?? 0, limit: q.limit ?? 20, search: q.search?.trim() || undefined, isActive: q.is_active }),
+    repo.listUsers(tx, tenantId, {
+      skip: q.skip ?? 0,
+      limit: q.limit ?? 20,
+      search: q.search?.trim() || undefined,
+      isActive: q.is_active,
+    }),
   );
   return { users: rows.map(toUserRead), total };
 }
@@ -138,7 +161,16 @@ export async function getUser(ctx: AppContext, tenantId: number, id: number) {
 export async function createUser(
   ctx: AppContext,
   actor: Actor,
-  body: { email: string; password: string; first_name?: string | null; last_name?: string | null; phone?: string | null; is_active?: boolean; is_verified?: boolean; is_superuser?: boolean },
+  body: {
+    email: string;
+    password: string;
+    first_name?: string | null;
+    last_name?: string | null;
+    phone?: string | null;
+    is_active?: boolean;
+    is_verified?: boolean;
+    is_superuser?: boolean;
+  },
 ) {
   const { tenantId } = actor;
   const email = body.email.toLowerCase();
@@ -159,7 +191,12 @@ export async function createUser(
       isSuperuser: body.is_superuser ?? false,
     });
     for (const hook of ctx.hooks.userCreated) await hook(tx, tenantId, created.id, 'admin');
-    await writeAudit(tx, tenantId, actor.audit, { eventType: 'user.created', resourceType: 'user', resourceId: created.id, metadata: { after: auditView(created) } });
+    await writeAudit(tx, tenantId, actor.audit, {
+      eventType: 'user.created',
+      resourceType: 'user',
+      resourceId: created.id,
+      metadata: { after: auditView(created) },
+    });
     return created;
   });
   return toUserRead(user);
@@ -169,7 +206,15 @@ export async function updateUser(
   ctx: AppContext,
   actor: Actor,
   id: number,
-  body: { first_name?: string | null; last_name?: string | null; phone?: string | null; email?: string; is_active?: boolean; is_verified?: boolean; is_superuser?: boolean },
+  body: {
+    first_name?: string | null;
+    last_name?: string | null;
+    phone?: string | null;
+    email?: string;
+    is_active?: boolean;
+    is_verified?: boolean;
+    is_superuser?: boolean;
+  },
 ) {
   const { tenantId } = actor;
   if (body.is_active === false) notSelf(actor, id);
@@ -179,10 +224,12 @@ export async function updateUser(
   const { user, revoked, permsChanged } = await ctx.database.withTenant(tenantId, async (tx) => {
     const before = await repo.findUserForUpdate(tx, tenantId, id);
     if (!before) throw notFound('user');
-    if (body.is_superuser !== undefined && body.is_superuser !== before.isSuperuser) await assertSuperuserActor(tx, actor);
+    if (body.is_superuser !== undefined && body.is_superuser !== before.isSuperuser)
+      await assertSuperuserActor(tx, actor);
     if (before.isActive && body.is_active === false) await assertNotLastOwner(tx, tenantId, id);
     const email = body.email?.toLowerCase();
-    if (email && email !== before.email && (await repo.findUserByEmail(tx, tenantId, email))) throw new AppError(409, 'EMAIL_ALREADY_EXISTS');
+    if (email && email !== before.email && (await repo.findUserByEmail(tx, tenantId, email)))
+      throw new AppError(409, 'EMAIL_ALREADY_EXISTS');
     const after = (await repo.updateUser(tx, tenantId, id, {
       ...(body.first_name !== undefined ? { firstName: body.first_name } : {}),
       ...(body.last_name !== undefined ? { lastName: body.last_name } : {}),
@@ -192,14 +239,21 @@ export async function updateUser(
       ...(body.is_verified !== undefined ? { isVerified: body.is_verified } : {}),
       ...(body.is_superuser !== undefined ? { isSuperuser: body.is_superuser } : {}),
     }))!;
-    const ended = before.isActive && !after.isActive ? await sessionsRepo.revokeSessions(tx, tenantId, { userId: id }, 'user_deactivated') : [];
+    const ended =
+      before.isActive && !after.isActive
+        ? await sessionsRepo.revokeSessions(tx, tenantId, { userId: id }, 'user_deactivated')
+        : [];
     await writeAudit(tx, tenantId, actor.audit, {
       eventType: 'user.updated',
       resourceType: 'user',
       resourceId: id,
       metadata: { before: auditView(before), after: auditView(after), sessions_ended: ended.length },
     });
-    return { user: await full(ctx, tx, after), revoked: ended, permsChanged: before.isActive !== after.isActive || before.isSuperuser !== after.isSuperuser };
+    return {
+      user: await full(ctx, tx, after),
+      revoked: ended,
+      permsChanged: before.isActive !== after.isActive || before.isSuperuser !== after.isSuperuser,
+    };
   });
   await publishRevocations(ctx, revoked);
   if (permsChanged) await bumpPermissionVersion(ctx, tenantId);
@@ -220,7 +274,10 @@ export async function setFlag(ctx: AppContext, actor: Actor, id: number, action:
     if (action === 'deactivate' && before.isActive) await assertNotLastOwner(tx, tenantId, id);
     const patch = action === 'verify' ? { isVerified: true } : { isActive: action === 'activate' };
     const after = (await repo.updateUser(tx, tenantId, id, patch))!;
-    const ended = action === 'deactivate' ? await sessionsRepo.revokeSessions(tx, tenantId, { userId: id }, 'user_deactivated') : [];
+    const ended =
+      action === 'deactivate'
+        ? await sessionsRepo.revokeSessions(tx, tenantId, { userId: id }, 'user_deactivated')
+        : [];
     await writeAudit(tx, tenantId, actor.audit, {
       eventType: `user.${action === 'verify' ? 'verified' : `${action}d`}`,
       resourceType: 'user',
@@ -231,7 +288,11 @@ export async function setFlag(ctx: AppContext, actor: Actor, id: number, action:
   });
   await publishRevocations(ctx, revoked);
   if (action !== 'verify') await bumpPermissionVersion(ctx, tenantId);
-  const messages: Record<FlagAction, string> = { activate: 'Utilisateur activé', deactivate: 'Utilisateur désactivé', verify: 'Utilisateur vérifié' };
+  const messages: Record<FlagAction, string> = {
+    activate: 'Utilisateur activé',
+    deactivate: 'Utilisateur désactivé',
+    verify: 'Utilisateur vérifié',
+  };
   return { success: true, message: messages[action], data: null };
 }
 

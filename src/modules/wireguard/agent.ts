@@ -8,10 +8,10 @@ import pg from 'pg';
 import { SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { CidrSet } from '../../platform/http/network.js';
+import { hostRoute } from './pool.js';
 import { planReconcile, type ReconcilePlan } from './reconcile.js';
 import * as repo from './repository.js';
 import { ensureServer, openPresharedKey, poolOf } from './service.js';
-import { hostRoute } from './pool.js';
 import { createWgDriver, type DesiredPeerConfig, type WgDriver } from './wg-driver.js';
 
 const AGENT_LOCK_CLASS = 0x7761; // "wa"
@@ -40,7 +40,10 @@ export class WgAgent {
   private stopped = false;
   private wake: (() => void) | null = null;
 
-  constructor(private readonly ctx: AppContext, opts: AgentOptions = {}) {
+  constructor(
+    private readonly ctx: AppContext,
+    opts: AgentOptions = {},
+  ) {
     this.iface = opts.iface ?? ctx.config.wgInterface;
     this.driver = opts.driver ?? createWgDriver();
     this.intervalMs = opts.intervalMs ?? ctx.config.wgAgentIntervalSeconds * 1000;
@@ -67,7 +70,11 @@ export class WgAgent {
     }));
     const desired: DesiredPeerConfig[] = peers
       .filter((p) => p.active && network.contains(p.assignedIp))
-      .map((p) => ({ publicKey: p.publicKey, presharedKey: openPresharedKey(ctx, p.id, p.presharedKeySealed), allowedIps: [hostRoute(p.assignedIp)] }));
+      .map((p) => ({
+        publicKey: p.publicKey,
+        presharedKey: openPresharedKey(ctx, p.id, p.presharedKeySealed),
+        allowedIps: [hostRoute(p.assignedIp)],
+      }));
     const plan = planReconcile(desired, dump.peers, managed, this.pruneUnknown);
 
     for (const peer of plan.upserts) {
@@ -93,12 +100,17 @@ export class WgAgent {
       }
     }
     if (plan.upserts.length || plan.removals.length) {
-      ctx.log.info({ iface, added_or_updated: plan.upserts.length, removed: plan.removals.length }, 'wireguard interface reconciled');
+      ctx.log.info(
+        { iface, added_or_updated: plan.upserts.length, removed: plan.removals.length },
+        'wireguard interface reconciled',
+      );
     }
 
     // Statistics of the peers the database knows (never the preshared keys the dump also carries).
     const known = new Set(peers.map((p) => p.publicKey));
-    const stats = dump.peers.filter((p) => known.has(p.publicKey) && (p.latestHandshake > 0 || p.rxBytes > 0 || p.txBytes > 0));
+    const stats = dump.peers.filter(
+      (p) => known.has(p.publicKey) && (p.latestHandshake > 0 || p.rxBytes > 0 || p.txBytes > 0),
+    );
     if (stats.length) {
       await ctx.database.withSystem(async (tx) => {
         for (const s of stats) {
@@ -122,7 +134,10 @@ export class WgAgent {
     }
     this.running = this.reconcileOnce()
       .catch((err) => {
-        this.ctx.log.warn({ iface: this.iface, err: (err as Error).message }, 'wireguard reconcile failed; retrying next tick');
+        this.ctx.log.warn(
+          { iface: this.iface, err: (err as Error).message },
+          'wireguard reconcile failed; retrying next tick',
+        );
         return null;
       })
       .finally(() => {
@@ -144,7 +159,10 @@ export class WgAgent {
     this.lockClient = client;
     await client.connect();
     while (!this.stopped) {
-      const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [AGENT_LOCK_CLASS, this.iface]);
+      const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [
+        AGENT_LOCK_CLASS,
+        this.iface,
+      ]);
       if (r.rows[0]?.ok) break;
       await this.sleep(this.intervalMs);
     }
@@ -201,6 +219,8 @@ export class WgAgent {
 /** WG_AGENT_IN_PROCESS: started when the app is ready; a failure is logged, never fatal to the API. */
 export function startInProcessAgent(ctx: AppContext): () => Promise<void> {
   const agent = new WgAgent(ctx);
-  agent.start().catch((err) => ctx.log.error({ err: (err as Error).message }, 'wireguard agent could not start'));
+  agent
+    .start()
+    .catch((err) => ctx.log.error({ err: (err as Error).message }, 'wireguard agent could not start'));
   return () => agent.stop();
 }

@@ -34,7 +34,11 @@ export function clientConfig(p: {
   if (p.hasPresharedKey) lines.push(`PresharedKey = ${p.presharedKey ?? PRESHARED_KEY_PLACEHOLDER}`);
   // Only the tunnel network goes through the tunnel: the API, not the client's whole traffic.
   lines.push(`AllowedIPs = ${p.network}`);
-  lines.push(p.endpoint ? `Endpoint = ${p.endpoint}` : '# Endpoint = <gateway-host>:<port> (WG_ENDPOINT is not configured)');
+  lines.push(
+    p.endpoint
+      ? `Endpoint = ${p.endpoint}`
+      : '# Endpoint = <gateway-host>:<port> (WG_ENDPOINT is not configured)',
+  );
   if (p.persistentKeepalive) lines.push(`PersistentKeepalive = ${p.persistentKeepalive}`);
   return `${lines.join('\n')}\n`;
 }
@@ -45,7 +49,12 @@ export function serverConfig(p: {
   listenPort: number;
   peers: { name: string; publicKey: string; presharedKey: string | null; assignedIp: string }[];
 }): string {
-  const lines = ['[Interface]', `Address = ${p.address}`, `ListenPort = ${p.listenPort}`, `PrivateKey = ${p.privateKey}`];
+  const lines = [
+    '[Interface]',
+    `Address = ${p.address}`,
+    `ListenPort = ${p.listenPort}`,
+    `PrivateKey = ${p.privateKey}`,
+  ];
   for (const peer of p.peers) {
     lines.push('', '[Peer]', `# ${peer.name.replace(/[\r\n]/g, ' ')}`, `PublicKey = ${peer.publicKey}`);
     if (peer.presharedKey) lines.push(`PresharedKey = ${peer.presharedKey}`);

@@ -3,7 +3,13 @@
  * A client-supplied public key must be canonical base64 of exactly 32 bytes and a point of large order: an
  * all-zero or low-order key would give every handshake a predictable shared secret.
  */
-import { createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 
 const BASE64_32 = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
@@ -33,11 +39,15 @@ let probe: KeyObject | null = null;
 export function publicKeyProblem(value: string): string | null {
   if (!BASE64_32.test(value)) return 'must be the base64 encoding of exactly 32 bytes';
   const raw = Buffer.from(value, 'base64');
-  if (raw.length !== 32 || raw.toString('base64') !== value) return 'must be the base64 encoding of exactly 32 bytes';
+  if (raw.length !== 32 || raw.toString('base64') !== value)
+    return 'must be the base64 encoding of exactly 32 bytes';
   if (raw.every((b) => b === 0)) return 'the all-zero key is not allowed';
   try {
     probe ??= generateKeyPairSync('x25519').privateKey;
-    const pub = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: raw.toString('base64url') }, format: 'jwk' });
+    const pub = createPublicKey({
+      key: { kty: 'OKP', crv: 'X25519', x: raw.toString('base64url') },
+      format: 'jwk',
+    });
     // OpenSSL refuses a derivation that ends in the all-zero secret, which is what every low-order point gives.
     const shared = diffieHellman({ privateKey: probe, publicKey: pub });
     if (shared.every((b) => b === 0)) return 'low-order keys are not allowed';

@@ -8,11 +8,20 @@ import { type NewPeer, type PeerRow, wgPeers, wgServer } from './tables.js';
 const POOL_LOCK_CLASS = 0x7767; // "wg"
 
 export async function findPeer(tx: Executor, tenantId: number, id: string): Promise<PeerRow | null> {
-  const rows = await tx.select().from(wgPeers).where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id))).limit(1);
+  const rows = await tx
+    .select()
+    .from(wgPeers)
+    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id)))
+    .limit(1);
   return rows[0] ?? null;
 }
 
-export async function nameTaken(tx: Executor, tenantId: number, name: string, exceptId?: string): Promise<boolean> {
+export async function nameTaken(
+  tx: Executor,
+  tenantId: number,
+  name: string,
+  exceptId?: string,
+): Promise<boolean> {
   const rows = await tx
     .select({ id: wgPeers.id })
     .from(wgPeers)
@@ -28,18 +37,32 @@ export interface ListFilter {
   userId?: number;
 }
 
-export async function listPeers(tx: Executor, tenantId: number, f: ListFilter): Promise<{ rows: PeerRow[]; total: number }> {
+export async function listPeers(
+  tx: Executor,
+  tenantId: number,
+  f: ListFilter,
+): Promise<{ rows: PeerRow[]; total: number }> {
   const conditions = [eq(wgPeers.tenantId, tenantId)];
   if (!f.includeRevoked) conditions.push(isNull(wgPeers.revokedAt));
   if (f.userId !== undefined) conditions.push(eq(wgPeers.userId, f.userId));
   const where = and(...conditions);
-  const rows = await tx.select().from(wgPeers).where(where).orderBy(desc(wgPeers.createdAt), desc(wgPeers.id)).offset(f.skip).limit(f.limit);
+  const rows = await tx
+    .select()
+    .from(wgPeers)
+    .where(where)
+    .orderBy(desc(wgPeers.createdAt), desc(wgPeers.id))
+    .offset(f.skip)
+    .limit(f.limit);
   const [total] = await tx.select({ n: count() }).from(wgPeers).where(where);
   return { rows, total: Number(total?.n ?? 0) };
 }
 
 export async function listUserPeers(tx: Executor, tenantId: number, userId: number): Promise<PeerRow[]> {
-  return tx.select().from(wgPeers).where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.userId, userId))).orderBy(wgPeers.createdAt);
+  return tx
+    .select()
+    .from(wgPeers)
+    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.userId, userId)))
+    .orderBy(wgPeers.createdAt);
 }
 
 export async function countPeers(tx: Executor, tenantId: number): Promise<{ total: number; active: number }> {
@@ -63,12 +86,24 @@ export async function lowestFreeOffset(tx: Executor, pool: AddressPool): Promise
   return o === null || o === undefined ? null : BigInt(o);
 }
 
-export async function insertPeer(tx: Executor, tenantId: number, v: Omit<NewPeer, 'tenantId'>): Promise<PeerRow> {
-  const rows = await tx.insert(wgPeers).values({ ...v, tenantId }).returning();
+export async function insertPeer(
+  tx: Executor,
+  tenantId: number,
+  v: Omit<NewPeer, 'tenantId'>,
+): Promise<PeerRow> {
+  const rows = await tx
+    .insert(wgPeers)
+    .values({ ...v, tenantId })
+    .returning();
   return rows[0]!;
 }
 
-export async function updatePeer(tx: Executor, tenantId: number, id: string, patch: Partial<NewPeer>): Promise<PeerRow | null> {
+export async function updatePeer(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+  patch: Partial<NewPeer>,
+): Promise<PeerRow | null> {
   const rows = await tx
     .update(wgPeers)
     .set({ ...patch, updatedAt: new Date() })
@@ -89,7 +124,10 @@ export async function revokePeer(tx: Executor, tenantId: number, id: string): Pr
 }
 
 export async function deletePeer(tx: Executor, tenantId: number, id: string): Promise<boolean> {
-  const rows = await tx.delete(wgPeers).where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id))).returning({ id: wgPeers.id });
+  const rows = await tx
+    .delete(wgPeers)
+    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id)))
+    .returning({ id: wgPeers.id });
   return rows.length > 0;
 }
 
@@ -98,7 +136,12 @@ export async function revokeUserPeers(tx: Executor, tenantId: number, userId: nu
   const now = new Date();
   const rows = await tx
     .update(wgPeers)
-    .set({ revokedAt: sql`coalesce(${wgPeers.revokedAt}, ${now.toISOString()}::timestamptz)`, enabled: false, userId: null, updatedAt: now })
+    .set({
+      revokedAt: sql`coalesce(${wgPeers.revokedAt}, ${now.toISOString()}::timestamptz)`,
+      enabled: false,
+      userId: null,
+      updatedAt: now,
+    })
     .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.userId, userId)))
     .returning({ id: wgPeers.id });
   return rows.length;
@@ -112,7 +155,12 @@ export async function findServer(tx: Executor, iface: string) {
 }
 
 /** Creates the identity once; a concurrent creator loses quietly and both read the winner. */
-export async function insertServerIfAbsent(tx: Executor, iface: string, publicKey: string, privateKeySealed: string): Promise<void> {
+export async function insertServerIfAbsent(
+  tx: Executor,
+  iface: string,
+  publicKey: string,
+  privateKeySealed: string,
+): Promise<void> {
   await tx.insert(wgServer).values({ interface: iface, publicKey, privateKeySealed }).onConflictDoNothing();
 }
 
@@ -127,7 +175,15 @@ export interface AgentPeer {
 }
 
 export async function allPeersForAgent(tx: Executor): Promise<AgentPeer[]> {
-  const r = await tx.execute<{ id: string; tenant_id: number; public_key: string; preshared_key_sealed: string | null; assigned_ip: string; active: boolean; expired: boolean }>(sql`
+  const r = await tx.execute<{
+    id: string;
+    tenant_id: number;
+    public_key: string;
+    preshared_key_sealed: string | null;
+    assigned_ip: string;
+    active: boolean;
+    expired: boolean;
+  }>(sql`
     select id, tenant_id, public_key, preshared_key_sealed, host(assigned_ip) as assigned_ip,
            (enabled and revoked_at is null and (expires_at is null or expires_at > now())) as active,
            (expires_at is not null and expires_at <= now()) as expired
@@ -144,12 +200,16 @@ export async function allPeersForAgent(tx: Executor): Promise<AgentPeer[]> {
 }
 
 export async function managedKeys(tx: Executor, iface: string): Promise<Set<string>> {
-  const r = await tx.execute<{ public_key: string }>(sql`select public_key from wg_agent_peers where interface = ${iface}`);
+  const r = await tx.execute<{ public_key: string }>(
+    sql`select public_key from wg_agent_peers where interface = ${iface}`,
+  );
   return new Set(r.rows.map((x) => x.public_key));
 }
 
 export async function markManaged(tx: Executor, iface: string, publicKey: string): Promise<void> {
-  await tx.execute(sql`insert into wg_agent_peers (interface, public_key) values (${iface}, ${publicKey}) on conflict do nothing`);
+  await tx.execute(
+    sql`insert into wg_agent_peers (interface, public_key) values (${iface}, ${publicKey}) on conflict do nothing`,
+  );
 }
 
 export async function unmarkManaged(tx: Executor, iface: string, publicKey: string): Promise<void> {

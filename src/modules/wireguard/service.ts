@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
-import { writeAudit, type AuditContext } from '../../platform/audit/writer.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { AppError, badRequest, conflict, notFound, validationError } from '../../platform/http/errors.js';
@@ -21,7 +21,11 @@ const sealAad = (what: string) => `wireguard:${what}`;
 
 /** The PostgreSQL error under drizzle's wrapper, if any. */
 function pgError(err: unknown): { code?: string; constraint?: string } | null {
-  for (let e = err as { code?: string; constraint?: string; cause?: unknown } | undefined, i = 0; e && i < 4; e = e.cause as never, i++) {
+  for (
+    let e = err as { code?: string; constraint?: string; cause?: unknown } | undefined, i = 0;
+    e && i < 4;
+    e = e.cause as never, i++
+  ) {
     if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e;
   }
   return null;
@@ -45,11 +49,19 @@ export async function ensureServer(ctx: AppContext): Promise<ServerIdentity> {
     const existing = await repo.findServer(tx, iface);
     if (existing) return existing;
     const pair = generateKeyPair();
-    await repo.insertServerIfAbsent(tx, iface, pair.publicKey, ctx.secretBox.encrypt(pair.privateKey, sealAad(`server:${iface}`)));
+    await repo.insertServerIfAbsent(
+      tx,
+      iface,
+      pair.publicKey,
+      ctx.secretBox.encrypt(pair.privateKey, sealAad(`server:${iface}`)),
+    );
     return repo.findServer(tx, iface);
   });
   if (!row) throw new Error(`could not create the WireGuard identity of ${iface}`);
-  return { publicKey: row.publicKey, privateKey: () => ctx.secretBox.decrypt(row.privateKeySealed, sealAad(`server:${iface}`)) };
+  return {
+    publicKey: row.publicKey,
+    privateKey: () => ctx.secretBox.decrypt(row.privateKeySealed, sealAad(`server:${iface}`)),
+  };
 }
 
 export function openPresharedKey(ctx: AppContext, peerId: string, sealed: string | null): string | null {
@@ -146,7 +158,8 @@ function futureDate(value: string, field: string): Date {
 
 async function assertUserInTenant(tx: Executor, tenantId: number, userId: number): Promise<void> {
   // Another tenant's user id is simply unknown here (RLS and the tenant filter agree).
-  if (!(await findUserById(tx, tenantId, userId))) throw validationError('body.user_id', 'unknown user', 'not_found');
+  if (!(await findUserById(tx, tenantId, userId)))
+    throw validationError('body.user_id', 'unknown user', 'not_found');
 }
 
 function conflictFrom(err: unknown): AppError | 'retry' | null {
@@ -159,7 +172,13 @@ function conflictFrom(err: unknown): AppError | 'retry' | null {
   return conflict('ALREADY_EXISTS', { field: 'name' });
 }
 
-export async function createPeer(ctx: AppContext, tenantId: number, actorUserId: number | null, input: CreatePeerInput, audit: AuditContext) {
+export async function createPeer(
+  ctx: AppContext,
+  tenantId: number,
+  actorUserId: number | null,
+  input: CreatePeerInput,
+  audit: AuditContext,
+) {
   let publicKey: string;
   let privateKey: string | null = null;
   if (input.public_key !== undefined) {
@@ -178,10 +197,12 @@ export async function createPeer(ctx: AppContext, tenantId: number, actorUserId:
   for (let attempt = 1; !row; attempt++) {
     try {
       row = await ctx.database.withTenant(tenantId, async (tx) => {
-        if (await repo.nameTaken(tx, tenantId, input.name)) throw conflict('ALREADY_EXISTS', { field: 'name' });
+        if (await repo.nameTaken(tx, tenantId, input.name))
+          throw conflict('ALREADY_EXISTS', { field: 'name' });
         if (input.user_id !== undefined) await assertUserInTenant(tx, tenantId, input.user_id);
         const offset = await repo.lowestFreeOffset(tx, pool);
-        if (offset === null) throw conflict('WG_POOL_EXHAUSTED', { network: pool.network, capacity: pool.capacity.toString() });
+        if (offset === null)
+          throw conflict('WG_POOL_EXHAUSTED', { network: pool.network, capacity: pool.capacity.toString() });
         const id = randomUUID();
         const peer = await repo.insertPeer(tx, tenantId, {
           id,
@@ -201,7 +222,15 @@ export async function createPeer(ctx: AppContext, tenantId: number, actorUserId:
           eventType: 'wireguard.peer.created',
           resourceType: 'wireguard_peer',
           resourceId: peer.id,
-          metadata: { name: peer.name, public_key: peer.publicKey, assigned_ip: peer.assignedIp, peer_type: peer.peerType, user_id: peer.userId, server_generated: peer.serverGenerated, preshared_key: presharedKey !== null },
+          metadata: {
+            name: peer.name,
+            public_key: peer.publicKey,
+            assigned_ip: peer.assignedIp,
+            peer_type: peer.peerType,
+            user_id: peer.userId,
+            server_generated: peer.serverGenerated,
+            preshared_key: presharedKey !== null,
+          },
         });
         return peer;
       });
@@ -225,8 +254,16 @@ export async function createPeer(ctx: AppContext, tenantId: number, actorUserId:
     network: pool.network,
   });
   // A QR code only makes sense for a complete config a phone can import.
-  const qr = privateKey ? (await QRCode.toBuffer(config, { type: 'png', errorCorrectionLevel: 'M' })).toString('base64') : null;
-  return { ...toPeerRead(row), private_key: privateKey, preshared_key: presharedKey, config, qr_code_base64: qr };
+  const qr = privateKey
+    ? (await QRCode.toBuffer(config, { type: 'png', errorCorrectionLevel: 'M' })).toString('base64')
+    : null;
+  return {
+    ...toPeerRead(row),
+    private_key: privateKey,
+    preshared_key: presharedKey,
+    config,
+    qr_code_base64: qr,
+  };
 }
 
 export interface UpdatePeerInput {
@@ -239,15 +276,28 @@ export interface UpdatePeerInput {
   enabled?: boolean;
 }
 
-export async function updatePeer(ctx: AppContext, tenantId: number, id: string, input: UpdatePeerInput, audit: AuditContext) {
-  const expiresAt = input.expires_at === undefined ? undefined : input.expires_at === null ? null : futureDate(input.expires_at, 'body.expires_at');
+export async function updatePeer(
+  ctx: AppContext,
+  tenantId: number,
+  id: string,
+  input: UpdatePeerInput,
+  audit: AuditContext,
+) {
+  const expiresAt =
+    input.expires_at === undefined
+      ? undefined
+      : input.expires_at === null
+        ? null
+        : futureDate(input.expires_at, 'body.expires_at');
   try {
     return await ctx.database.withTenant(tenantId, async (tx) => {
       const before = await repo.findPeer(tx, tenantId, id);
       if (!before) throw notFound('wireguard_peer');
       if (Object.keys(input).length === 0) return toPeerRead(before); // nothing changed, nothing to audit
-      if (input.enabled === true && before.revokedAt) throw badRequest('WG_PEER_REVOKED', { reason: 'a revoked peer cannot be re-enabled' });
-      if (input.name !== undefined && (await repo.nameTaken(tx, tenantId, input.name, id))) throw conflict('ALREADY_EXISTS', { field: 'name' });
+      if (input.enabled === true && before.revokedAt)
+        throw badRequest('WG_PEER_REVOKED', { reason: 'a revoked peer cannot be re-enabled' });
+      if (input.name !== undefined && (await repo.nameTaken(tx, tenantId, input.name, id)))
+        throw conflict('ALREADY_EXISTS', { field: 'name' });
       if (input.user_id != null) await assertUserInTenant(tx, tenantId, input.user_id);
       const patch = {
         ...(input.name !== undefined && { name: input.name }),
@@ -290,7 +340,12 @@ export async function revokePeer(ctx: AppContext, tenantId: number, id: string, 
   });
 }
 
-export async function deletePeer(ctx: AppContext, tenantId: number, id: string, audit: AuditContext): Promise<void> {
+export async function deletePeer(
+  ctx: AppContext,
+  tenantId: number,
+  id: string,
+  audit: AuditContext,
+): Promise<void> {
   await ctx.database.withTenant(tenantId, async (tx) => {
     const before = await repo.findPeer(tx, tenantId, id);
     if (!before || !(await repo.deletePeer(tx, tenantId, id))) throw notFound('wireguard_peer');

@@ -68,7 +68,12 @@ export function parseDump(text: string): InterfaceDump {
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: 10_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args[0] ?? ''} ${args[1] ?? ''} failed: ${String(stderr).trim() || err.message}`));
+      if (err)
+        reject(
+          new Error(
+            `${cmd} ${args[0] ?? ''} ${args[1] ?? ''} failed: ${String(stderr).trim() || err.message}`,
+          ),
+        );
       else resolve(stdout);
     });
   });
@@ -95,13 +100,17 @@ export function createWgDriver(wgBinary = 'wg'): WgDriver {
       return parseDump(await run(wgBinary, ['show', iface, 'dump']));
     },
     async configureInterface(iface, privateKey, listenPort) {
-      await withKeyFile(privateKey, (file) => run(wgBinary, ['set', iface, 'listen-port', String(listenPort), 'private-key', file]));
+      await withKeyFile(privateKey, (file) =>
+        run(wgBinary, ['set', iface, 'listen-port', String(listenPort), 'private-key', file]),
+      );
     },
     async setPeer(iface, peer) {
       const allowed = ['allowed-ips', peer.allowedIps.join(',')];
       if (peer.presharedKey) {
         const psk = peer.presharedKey;
-        await withKeyFile(psk, (file) => run(wgBinary, ['set', iface, 'peer', peer.publicKey, 'preshared-key', file, ...allowed]));
+        await withKeyFile(psk, (file) =>
+          run(wgBinary, ['set', iface, 'peer', peer.publicKey, 'preshared-key', file, ...allowed]),
+        );
       } else {
         await run(wgBinary, ['set', iface, 'peer', peer.publicKey, 'preshared-key', '/dev/null', ...allowed]);
       }

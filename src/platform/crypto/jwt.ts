@@ -19,7 +19,13 @@ export interface AccessClaims {
   mfa_enrolment?: boolean;
 }
 
-export type PurposeClaims = Record<string, unknown> & { type: string; sub: string; tenant_id: number; jti: string; exp: number };
+export type PurposeClaims = Record<string, unknown> & {
+  type: string;
+  sub: string;
+  tenant_id: number;
+  jti: string;
+  exp: number;
+};
 
 export class JwtError extends Error {
   constructor(public readonly reason: 'expired' | 'invalid') {
@@ -28,13 +34,22 @@ export class JwtError extends Error {
 }
 
 export interface JwtService {
-  signAccess(claims: Omit<AccessClaims, 'jti' | 'iat' | 'exp' | 'type'>, lifetimeSeconds: number): Promise<string>;
+  signAccess(
+    claims: Omit<AccessClaims, 'jti' | 'iat' | 'exp' | 'type'>,
+    lifetimeSeconds: number,
+  ): Promise<string>;
   verifyAccess(token: string): Promise<AccessClaims>;
-  signPurpose(type: string, claims: Record<string, unknown> & { sub: string; tenant_id: number }, lifetimeSeconds: number): Promise<string>;
+  signPurpose(
+    type: string,
+    claims: Record<string, unknown> & { sub: string; tenant_id: number },
+    lifetimeSeconds: number,
+  ): Promise<string>;
   verifyPurpose(token: string, type: string): Promise<PurposeClaims>;
 }
 
-export function createJwtService(config: Pick<Config, 'jwtSecret' | 'jwtAlgorithm' | 'jwtIssuer' | 'jwtAudience'>): JwtService {
+export function createJwtService(
+  config: Pick<Config, 'jwtSecret' | 'jwtAlgorithm' | 'jwtIssuer' | 'jwtAudience'>,
+): JwtService {
   const key = new TextEncoder().encode(config.jwtSecret);
   const alg = config.jwtAlgorithm;
   const sign = (claims: Record<string, unknown>, sub: string, lifetime: number) =>

@@ -2,9 +2,10 @@
  * Password hashing: argon2id (OWASP parameters by default) on the libuv thread pool, so hashing never blocks
  * the event loop. Legacy bcrypt hashes from the previous system still verify and are rehashed on login.
  */
+
+import { availableParallelism } from 'node:os';
 import { Algorithm, hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { verify as bcryptVerify } from '@node-rs/bcrypt';
-import { availableParallelism } from 'node:os';
 import type { Config } from '../../config.js';
 
 /**
@@ -37,7 +38,10 @@ export interface PasswordHasher {
   verifyDummy(password: string): Promise<false>;
 }
 
-export function createPasswordHasher(params: Config['argon2'], concurrency = DEFAULT_HASH_CONCURRENCY): PasswordHasher {
+export function createPasswordHasher(
+  params: Config['argon2'],
+  concurrency = DEFAULT_HASH_CONCURRENCY,
+): PasswordHasher {
   const limited = semaphore(concurrency);
   const options = {
     algorithm: Algorithm.Argon2id,

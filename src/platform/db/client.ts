@@ -50,7 +50,9 @@ function tenantContext(tenantId: number) {
   return sql`select set_config('role', ${APP_ROLE}, true), set_config('app.tenant_id', ${String(tenantId)}, true)`;
 }
 
-export async function createDatabase(config: Pick<Config, 'databaseUrl' | 'pgliteDir' | 'dbPoolMax'>): Promise<Database> {
+export async function createDatabase(
+  config: Pick<Config, 'databaseUrl' | 'pgliteDir' | 'dbPoolMax'>,
+): Promise<Database> {
   if (config.databaseUrl) return createPostgres(config.databaseUrl, config.dbPoolMax);
   return createPglite(config.pgliteDir);
 }

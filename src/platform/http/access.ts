@@ -9,11 +9,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { PermissionCode } from '../../modules/rbac/permissions.js';
 import { grants } from '../../modules/rbac/permissions.js';
-import { writeAudit, type AuditContext } from '../audit/writer.js';
+import { tenantNetworkAllows } from '../../modules/tenants/network.js';
+import { type AuditContext, writeAudit } from '../audit/writer.js';
 import type { AppContext, Principal } from '../context.js';
 import { JwtError } from '../crypto/jwt.js';
 import { keys } from '../store/keys.js';
-import { tenantNetworkAllows } from '../../modules/tenants/network.js';
 import { AppError, forbidden, unauthorized } from './errors.js';
 import { consumeRateLimit, type RateLimitRule } from './rate-limit.js';
 
@@ -51,7 +51,8 @@ export function requirePrincipal(request: FastifyRequest): Principal {
 /** The caller acting as a user: API keys owned by the tenant have no user to act as. */
 export function requireUser(request: FastifyRequest): Principal & { userId: number } {
   const p = requirePrincipal(request);
-  if (p.userId === null) throw forbidden('PERMISSION_DENIED', { reason: 'this route needs a user, not a tenant key' });
+  if (p.userId === null)
+    throw forbidden('PERMISSION_DENIED', { reason: 'this route needs a user, not a tenant key' });
   return p as Principal & { userId: number };
 }
 
@@ -107,7 +108,9 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
   });
 
   /** The caller, and the tenant's settings version read in the same store round trip. */
-  async function authenticate(request: FastifyRequest): Promise<{ principal: Principal; tenantVersion: string }> {
+  async function authenticate(
+    request: FastifyRequest,
+  ): Promise<{ principal: Principal; tenantVersion: string }> {
     const apiKeyHeader = request.headers['x-api-key'];
     const token = typeof apiKeyHeader === 'string' ? apiKeyHeader.trim() : bearer(request);
     if (!token) throw unauthorized('UNAUTHORIZED');
@@ -123,13 +126,18 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       ]);
       if (keyRevoked) throw unauthorized('API_KEY_REVOKED');
       if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
-      return { principal: { ...principal, permissionVersion: version ?? '0' }, tenantVersion: tenantVersion ?? '0' };
+      return {
+        principal: { ...principal, permissionVersion: version ?? '0' },
+        tenantVersion: tenantVersion ?? '0',
+      };
     }
-    let claims;
+    let claims: Awaited<ReturnType<typeof jwt.verifyAccess>>;
     try {
       claims = await jwt.verifyAccess(token);
     } catch (err) {
-      throw unauthorized(err instanceof JwtError && err.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID');
+      throw unauthorized(
+        err instanceof JwtError && err.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID',
+      );
     }
     // One store round trip answers revocation, suspension and the permission cache version.
     const [revoked, suspended, version, tenantVersion] = await store.mget([
@@ -178,7 +186,14 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     if (access === 'public') {
       if (config.rateLimitEnabled) {
         const bucket = rule?.bucket ?? 'default';
-        await consumeRateLimit(store, reply, `${bucket}:${request.routeOptions.url}`, `ip:${request.ip}`, config.rateLimits[bucket], rule?.windowSeconds);
+        await consumeRateLimit(
+          store,
+          reply,
+          `${bucket}:${request.routeOptions.url}`,
+          `ip:${request.ip}`,
+          config.rateLimits[bucket],
+          rule?.windowSeconds,
+        );
       }
       return;
     }
@@ -200,7 +215,14 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     if (config.rateLimitEnabled) {
       const bucket = rule?.bucket ?? 'default';
       const identity = principal.apiKeyId ? `key:${principal.apiKeyId}` : `user:${principal.userId}`;
-      await consumeRateLimit(store, reply, `${bucket}:${request.routeOptions.url}`, identity, config.rateLimits[bucket], rule?.windowSeconds);
+      await consumeRateLimit(
+        store,
+        reply,
+        `${bucket}:${request.routeOptions.url}`,
+        identity,
+        config.rateLimits[bucket],
+        rule?.windowSeconds,
+      );
     }
     if (access === 'self') return;
     const perms = await request.permissions();

@@ -7,18 +7,48 @@ import { CidrSet, normaliseIp } from './network.js';
 export function baseRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   const wgNetwork = new CidrSet([ctx.config.wgNetwork]);
   return async (app) => {
-    app.get('/', {
-      schema: { tags: ['base'], response: { 200: Type.Object({ message: Type.String(), version: Type.String(), docs: Type.Union([Type.String(), Type.Null()]) }) } },
-    }, async () => ({
-      message: 'MassaCorp API: secure multi-tenant identity and access',
-      version: ctx.config.version,
-      docs: ctx.config.env === 'prod' ? null : '/docs',
-    }));
+    app.get(
+      '/',
+      {
+        schema: {
+          tags: ['base'],
+          response: {
+            200: Type.Object({
+              message: Type.String(),
+              version: Type.String(),
+              docs: Type.Union([Type.String(), Type.Null()]),
+            }),
+          },
+        },
+      },
+      async () => ({
+        message: 'MassaCorp API: secure multi-tenant identity and access',
+        version: ctx.config.version,
+        docs: ctx.config.env === 'prod' ? null : '/docs',
+      }),
+    );
 
     // No I/O: load balancers poll this; readiness (with dependencies) is /ready.
-    app.get('/health', {
-      schema: { tags: ['base'], response: { 200: Type.Object({ status: Type.String(), environment: Type.String(), wireguard_network: Type.String() }) } },
-    }, async () => ({ status: 'healthy', environment: ctx.config.env, wireguard_network: ctx.config.wgNetwork }));
+    app.get(
+      '/health',
+      {
+        schema: {
+          tags: ['base'],
+          response: {
+            200: Type.Object({
+              status: Type.String(),
+              environment: Type.String(),
+              wireguard_network: Type.String(),
+            }),
+          },
+        },
+      },
+      async () => ({
+        status: 'healthy',
+        environment: ctx.config.env,
+        wireguard_network: ctx.config.wgNetwork,
+      }),
+    );
 
     app.get('/ready', { schema: { tags: ['base'] } }, async (_req, reply) => {
       const check = async (fn: () => Promise<unknown>) => {
@@ -47,21 +77,33 @@ export function baseRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       return ctx.metrics.registry.metrics();
     });
 
-    app.get('/api/v1/info', {
-      config: { access: 'public' },
-      schema: {
-        tags: ['base'],
-        response: { 200: Type.Object({ api_version: Type.String(), client_ip: Type.String(), wireguard_network: Type.String(), via_wireguard: Type.Boolean(), message: Type.String() }) },
+    app.get(
+      '/api/v1/info',
+      {
+        config: { access: 'public' },
+        schema: {
+          tags: ['base'],
+          response: {
+            200: Type.Object({
+              api_version: Type.String(),
+              client_ip: Type.String(),
+              wireguard_network: Type.String(),
+              via_wireguard: Type.Boolean(),
+              message: Type.String(),
+            }),
+          },
+        },
       },
-    }, async (req) => {
-      const via = wgNetwork.contains(req.ip);
-      return {
-        api_version: 'v1',
-        client_ip: normaliseIp(req.ip),
-        wireguard_network: ctx.config.wgNetwork,
-        via_wireguard: via,
-        message: via ? 'Connecté via le tunnel WireGuard' : 'Connexion hors tunnel WireGuard',
-      };
-    });
+      async (req) => {
+        const via = wgNetwork.contains(req.ip);
+        return {
+          api_version: 'v1',
+          client_ip: normaliseIp(req.ip),
+          wireguard_network: ctx.config.wgNetwork,
+          via_wireguard: via,
+          message: via ? 'Connecté via le tunnel WireGuard' : 'Connexion hors tunnel WireGuard',
+        };
+      },
+    );
   };
 }

@@ -41,7 +41,10 @@ function isDependencyDown(error: Error & { code?: string; cause?: unknown }): bo
   const codes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '53300']);
   const cause = error.cause as { code?: string; name?: string; message?: string } | undefined;
   if (codes.has(error.code ?? '') || codes.has(cause?.code ?? '')) return true;
-  return error.name === 'MaxRetriesPerRequestError' || /Connection is closed|Connection terminated/.test(`${error.message} ${cause?.message ?? ''}`);
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Connection terminated/.test(`${error.message} ${cause?.message ?? ''}`)
+  );
 }
 
 export function installErrorHandling(app: FastifyInstance) {
@@ -78,27 +81,38 @@ export function installErrorHandling(app: FastifyInstance) {
     }
     if (error.validation) {
       const part = error.validationContext ?? 'body';
-      return sendError(request, reply, 422, 'VALIDATION_ERROR', {
-        errors: toFieldErrors(error.validation as never, part),
-      }, 'Request validation failed');
+      return sendError(
+        request,
+        reply,
+        422,
+        'VALIDATION_ERROR',
+        {
+          errors: toFieldErrors(error.validation as never, part),
+        },
+        'Request validation failed',
+      );
     }
+    // Same shape as the existing (FastAPI) API: a body that is not JSON is a validation error of `body`.
+    const malformedJson = () =>
+      sendError(
+        request,
+        reply,
+        422,
+        'VALIDATION_ERROR',
+        { errors: [{ field: 'body', message: 'malformed JSON body', type: 'json_invalid' }] },
+        'Request validation failed',
+      );
     switch (error.code) {
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-        return sendError(request, reply, 422, 'VALIDATION_ERROR', {
-          errors: [{ field: 'body', message: 'malformed JSON body', type: 'json_invalid' }],
-        }, 'Request validation failed');
+        return malformedJson();
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return sendError(request, reply, 413, 'PAYLOAD_TOO_LARGE');
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return sendError(request, reply, 415, 'UNSUPPORTED_MEDIA_TYPE');
     }
-    if (error instanceof SyntaxError && error.statusCode === 400) {
-      return sendError(request, reply, 422, 'VALIDATION_ERROR', {
-        errors: [{ field: 'body', message: 'malformed JSON body', type: 'json_invalid' }],
-      }, 'Request validation failed');
-    }
+    if (error instanceof SyntaxError && error.statusCode === 400) return malformedJson();
     // Drizzle wraps driver errors; the SQLSTATE is on the cause.
     const sqlState = (error as { cause?: { code?: string } }).cause?.code ?? error.code;
     const pg = sqlState ? PG_CODES[sqlState] : undefined;
@@ -110,7 +124,8 @@ export function installErrorHandling(app: FastifyInstance) {
       request.log.error({ err: error }, 'a dependency (database or store) is unavailable');
       return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE');
     }
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const status =
+      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, 'unhandled error');
     return sendError(request, reply, status, GENERIC_CODES[status] ?? 'BAD_REQUEST');
   });

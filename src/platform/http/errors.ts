@@ -30,12 +30,27 @@ export const GENERIC_CODES: Record<number, string> = {
 
 export const badRequest = (code = 'BAD_REQUEST', details?: Record<string, unknown>, message?: string) =>
   new AppError(400, code, details, undefined, message);
-export const unauthorized = (code = 'UNAUTHORIZED', details?: Record<string, unknown>) => new AppError(401, code, details);
-export const forbidden = (code = 'FORBIDDEN', details?: Record<string, unknown>) => new AppError(403, code, details);
-export const notFound = (what?: string) => new AppError(404, 'NOT_FOUND', what ? { resource: what } : undefined);
-export const conflict = (code = 'CONFLICT', details?: Record<string, unknown>) => new AppError(409, code, details);
+export const unauthorized = (code = 'UNAUTHORIZED', details?: Record<string, unknown>) =>
+  new AppError(401, code, details);
+export const forbidden = (code = 'FORBIDDEN', details?: Record<string, unknown>) =>
+  new AppError(403, code, details);
+export const notFound = (what?: string) =>
+  new AppError(404, 'NOT_FOUND', what ? { resource: what } : undefined);
+export const conflict = (code = 'CONFLICT', details?: Record<string, unknown>) =>
+  new AppError(409, code, details);
 export const tooManyRequests = (code: string, retryAfterSeconds: number, details?: Record<string, unknown>) =>
-  new AppError(429, code, { retry_after_seconds: retryAfterSeconds, ...details }, { 'retry-after': String(retryAfterSeconds) });
+  new AppError(
+    429,
+    code,
+    { retry_after_seconds: retryAfterSeconds, ...details },
+    { 'retry-after': String(retryAfterSeconds) },
+  );
 /** A 422 in the shape of a schema validation failure, for checks the schema cannot express. */
 export const validationError = (field: string, message: string, type = 'value_error') =>
-  new AppError(422, 'VALIDATION_ERROR', { errors: [{ field, message, type }] }, undefined, 'Request validation failed');
+  new AppError(
+    422,
+    'VALIDATION_ERROR',
+    { errors: [{ field, message, type }] },
+    undefined,
+    'Request validation failed',
+  );

@@ -17,7 +17,10 @@ const catalogue = new Map<string, Texts>(
     UNSUPPORTED_MEDIA_TYPE: { fr: 'Type de contenu non supporté', en: 'Unsupported media type' },
     VALIDATION_ERROR: { fr: 'Request validation failed', en: 'Request validation failed' },
     TOO_MANY_REQUESTS: { fr: 'Trop de requêtes', en: 'Too many requests' },
-    RATE_LIMIT_EXCEEDED: { fr: 'Limite de requêtes dépassée, réessayez plus tard', en: 'Rate limit exceeded, retry later' },
+    RATE_LIMIT_EXCEEDED: {
+      fr: 'Limite de requêtes dépassée, réessayez plus tard',
+      en: 'Rate limit exceeded, retry later',
+    },
     INTERNAL_ERROR: { fr: 'Erreur interne du serveur', en: 'Internal server error' },
     SERVICE_UNAVAILABLE: { fr: 'Service indisponible', en: 'Service unavailable' },
     TENANT_REQUIRED: { fr: 'En-tête X-Tenant-ID requis', en: 'X-Tenant-ID header is required' },
@@ -27,19 +30,31 @@ const catalogue = new Map<string, Texts>(
     TOKEN_INVALID: { fr: 'Jeton invalide', en: 'Invalid token' },
     TOKEN_EXPIRED: { fr: 'Jeton expiré', en: 'Token expired' },
     TOKEN_REVOKED: { fr: 'Jeton révoqué', en: 'Token revoked' },
-    TOKEN_REPLAY: { fr: 'Réutilisation de jeton détectée, session révoquée', en: 'Token reuse detected, session revoked' },
+    TOKEN_REPLAY: {
+      fr: 'Réutilisation de jeton détectée, session révoquée',
+      en: 'Token reuse detected, session revoked',
+    },
     SESSION_REVOKED: { fr: 'Session révoquée', en: 'Session revoked' },
     SESSION_EXPIRED: { fr: 'Session expirée', en: 'Session expired' },
-    MFA_REQUIRED: { fr: 'Authentification multi-facteurs requise', en: 'Multi-factor authentication required' },
+    MFA_REQUIRED: {
+      fr: 'Authentification multi-facteurs requise',
+      en: 'Multi-factor authentication required',
+    },
     ACCOUNT_INACTIVE: { fr: 'Compte inactif', en: 'Account inactive' },
     ACCOUNT_LOCKED: { fr: 'Compte temporairement verrouillé', en: 'Account temporarily locked' },
     PERMISSION_DENIED: { fr: 'Permission refusée', en: 'Permission denied' },
-    NETWORK_FORBIDDEN: { fr: 'Accès réservé au réseau WireGuard', en: 'Access is restricted to the WireGuard network' },
+    NETWORK_FORBIDDEN: {
+      fr: 'Accès réservé au réseau WireGuard',
+      en: 'Access is restricted to the WireGuard network',
+    },
     EMAIL_ALREADY_EXISTS: { fr: 'Cet email est déjà utilisé', en: 'This email is already in use' },
     ALREADY_EXISTS: { fr: 'La ressource existe déjà', en: 'Resource already exists' },
     PASSWORD_TOO_WEAK: { fr: 'Mot de passe trop faible', en: 'Password too weak' },
     INVALID_CURRENT_PASSWORD: { fr: 'Mot de passe actuel incorrect', en: 'Current password is incorrect' },
-    REGISTRATION_DISABLED: { fr: "L'inscription est désactivée pour ce tenant", en: 'Self-registration is disabled for this tenant' },
+    REGISTRATION_DISABLED: {
+      fr: "L'inscription est désactivée pour ce tenant",
+      en: 'Self-registration is disabled for this tenant',
+    },
   }),
 );
 

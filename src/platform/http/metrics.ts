@@ -47,6 +47,10 @@ export function createMetrics(database: Database, withDefaults: boolean): Metric
       labelNames: ['result'],
       registers: [registry],
     }),
-    lockouts: new Counter({ name: 'massacorp_lockouts_total', help: 'Accounts locked', registers: [registry] }),
+    lockouts: new Counter({
+      name: 'massacorp_lockouts_total',
+      help: 'Accounts locked',
+      registers: [registry],
+    }),
   };
 }

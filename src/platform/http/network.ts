@@ -23,7 +23,12 @@ export function normaliseIp(ip: string): string {
 export class CidrSet {
   private readonly ranges: [Parsed, number][];
   constructor(cidrs: readonly string[]) {
-    this.ranges = cidrs.map((c) => (c.includes('/') ? ipaddr.parseCIDR(c) : [ipaddr.parse(c), ipaddr.parse(c).kind() === 'ipv4' ? 32 : 128]) as [Parsed, number]);
+    this.ranges = cidrs.map(
+      (c) =>
+        (c.includes('/')
+          ? ipaddr.parseCIDR(c)
+          : [ipaddr.parse(c), ipaddr.parse(c).kind() === 'ipv4' ? 32 : 128]) as [Parsed, number],
+    );
   }
   get size() {
     return this.ranges.length;

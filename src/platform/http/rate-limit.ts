@@ -3,8 +3,8 @@
  * X-RateLimit-* headers and answers 429 RATE_LIMIT_EXCEEDED with Retry-After.
  */
 import type { FastifyReply } from 'fastify';
-import type { KeyValueStore } from '../store/types.js';
 import { keys } from '../store/keys.js';
+import type { KeyValueStore } from '../store/types.js';
 import { tooManyRequests } from './errors.js';
 
 export interface RateLimitRule {

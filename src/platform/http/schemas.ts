@@ -14,7 +14,11 @@ export const ErrorEnvelope = Type.Object(
 export const SuccessEnvelope = <T extends TSchema>(data: T) =>
   Type.Object({ success: Type.Boolean(), message: Type.String(), data });
 
-export const SuccessNoData = Type.Object({ success: Type.Boolean(), message: Type.String(), data: Type.Null() });
+export const SuccessNoData = Type.Object({
+  success: Type.Boolean(),
+  message: Type.String(),
+  data: Type.Null(),
+});
 
 export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const IntId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });

@@ -20,7 +20,8 @@ export const keys = {
   /** An accepted TOTP time step of a user: present while the step could still validate (anti-replay). */
   totpUsed: (tenantId: number, userId: number, step: number) => `mfa:used:${tenantId}:${userId}:${step}`,
   /** The pending WebAuthn challenge of a user: `reg` (registration) or `auth` (login step). Short TTL. */
-  webauthnChallenge: (kind: 'reg' | 'auth', tenantId: number, userId: number) => `mfa:wa:${kind}:${tenantId}:${userId}`,
+  webauthnChallenge: (kind: 'reg' | 'auth', tenantId: number, userId: number) =>
+    `mfa:wa:${kind}:${tenantId}:${userId}`,
   /** A consumed single-use value (MFA step token jti, WebAuthn challenge). */
   mfaConsumed: (id: string) => `mfa:done:${id}`,
 };

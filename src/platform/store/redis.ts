@@ -33,8 +33,9 @@ export class RedisStore implements KeyValueStore {
     return (await this.redis.set(key, value, 'EX', ttlSeconds, 'NX')) === 'OK';
   }
   async incr(key: string, ttlSeconds: number) {
-    const [value, ttl] = (await (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[]>>)
-      .incrWithTtl!(key, ttlSeconds)) as [number, number];
+    const [value, ttl] = (await (
+      this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[]>>
+    ).incrWithTtl!(key, ttlSeconds)) as [number, number];
     return { value, ttlSeconds: ttl };
   }
   async expire(key: string, ttlSeconds: number) {
