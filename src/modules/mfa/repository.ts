@@ -213,16 +213,32 @@ export async function deleteCredentials(tx: Executor, tenantId: number, userId: 
 }
 
 /** What ctx.mfa.status needs, in one query: confirmed TOTP, any security key, the tenant's mfa_required. */
+/**
+ * Everything MFA status needs in one round trip (it runs on every login, refresh and /auth/me): the user's
+ * factors, the tenant setting, and whether an active role of the user requires MFA (the same rule as
+ * rbac's userRolesRequireMfa, inlined to save the second query).
+ */
 export async function mfaFlags(tx: Executor, tenantId: number, userId: number) {
-  const r = await tx.execute<{ totp: boolean; keys: boolean; tenant_requires: boolean | null }>(sql`
+  const r = await tx.execute<{
+    totp: boolean;
+    keys: boolean;
+    tenant_requires: boolean | null;
+    role_requires: boolean;
+  }>(sql`
     select
       coalesce((select enabled from mfa_totp where tenant_id = ${tenantId} and user_id = ${userId}), false) as totp,
       exists (select 1 from webauthn_credentials where tenant_id = ${tenantId} and user_id = ${userId}) as keys,
-      (select settings->'mfa_required' = 'true'::jsonb from tenants where id = ${tenantId}) as tenant_requires`);
+      (select settings->'mfa_required' = 'true'::jsonb from tenants where id = ${tenantId}) as tenant_requires,
+      exists (
+        select 1 from user_roles ur join roles r on r.tenant_id = ur.tenant_id and r.id = ur.role_id
+         where ur.tenant_id = ${tenantId} and ur.user_id = ${userId} and r.mfa_required
+           and (ur.expires_at is null or ur.expires_at > now())
+      ) as role_requires`);
   const row = r.rows[0];
   return {
     totpEnabled: row?.totp === true,
     hasKeys: row?.keys === true,
     tenantRequires: row?.tenant_requires === true,
+    roleRequires: row?.role_requires === true,
   };
 }

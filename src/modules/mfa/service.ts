@@ -23,12 +23,10 @@ export interface Caller {
 
 /** ctx.mfa.status: enabled = a confirmed TOTP or a registered security key; required = tenant or a role says so. */
 export async function mfaStatus(ctx: AppContext, tx: Tx, tenantId: number, userId: number) {
-  // On every login and refresh: one round trip for the factors and the tenant setting.
+  // On every login, refresh and /auth/me: one round trip for the factors, the tenant setting and the roles.
   const flags = await repo.mfaFlags(tx, tenantId, userId);
   const tenantRequires = resolveSettings({ mfa_required: flags.tenantRequires }, ctx.config).mfa_required;
-  // The role lookup only runs when the tenant does not already require MFA of everyone.
-  const required = tenantRequires || (await userRolesRequireMfa(tx, tenantId, userId));
-  return { enabled: flags.totpEnabled || flags.hasKeys, required };
+  return { enabled: flags.totpEnabled || flags.hasKeys, required: tenantRequires || flags.roleRequires };
 }
 
 async function emailOf(ctx: AppContext, caller: Caller): Promise<string | null> {

@@ -1,6 +1,7 @@
 /** SQL only for roles and role assignments; tenant_id in every WHERE, RLS behind it. */
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { type UserRow, users } from '../users/tables.js';
 import { SYSTEM_ROLE_CODES, SYSTEM_ROLES } from './permissions.js';
 import { type RoleRow, roles, userRoles } from './tables.js';
 
@@ -266,6 +267,30 @@ export async function roleCodesOf(
     .orderBy(asc(roles.code));
   for (const r of rows) out.get(r.userId)?.push(r.code);
   return out;
+}
+
+/**
+ * A user and their active role codes in one round trip (GET /users/{id} is a hot read: the bench compares it
+ * with GET /auth/me).
+ */
+export async function findUserWithRoleCodes(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<{ user: UserRow; roles: string[] } | null> {
+  const rows = await tx
+    .select({
+      user: users,
+      roles: sql<string[]>`coalesce((
+        select array_agg(r.code order by r.code) from ${userRoles} ur
+          join ${roles} r on r.tenant_id = ur.tenant_id and r.id = ur.role_id
+         where ur.tenant_id = users.tenant_id and ur.user_id = users.id
+           and (ur.expires_at is null or ur.expires_at > now())), '{}')`,
+    })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)))
+    .limit(1);
+  return rows[0] ?? null;
 }
 
 /** Active holders of a role among active users (guards removing the tenant's last owner). */

@@ -11,7 +11,13 @@ import { AppError, badRequest, forbidden, notFound } from '../../platform/http/e
 import { registerMessages } from '../../platform/http/messages.js';
 import { assertStrongPassword, tenantSettings } from '../auth/service.js';
 import { canGrant } from '../rbac/permissions.js';
-import { countActiveHolders, findRoleByCode, lockRoleGraph, roleCodesOf } from '../rbac/repository.js';
+import {
+  countActiveHolders,
+  findRoleByCode,
+  findUserWithRoleCodes,
+  lockRoleGraph,
+  roleCodesOf,
+} from '../rbac/repository.js';
 import { bumpPermissionVersion, resolveUserPermissions } from '../rbac/resolver.js';
 import * as sessionsRepo from '../sessions/repository.js';
 import { publishRevocations } from '../sessions/service.js';
@@ -152,9 +158,10 @@ export async function listUsers(
 
 export async function getUser(ctx: AppContext, tenantId: number, id: number) {
   return ctx.database.withTenant(tenantId, async (tx) => {
-    const u = await repo.findUserById(tx, tenantId, id);
-    if (!u) throw notFound('user');
-    return full(ctx, tx, u);
+    const found = await findUserWithRoleCodes(tx, tenantId, id);
+    if (!found) throw notFound('user');
+    const mfa = await ctx.mfa.status(tx, tenantId, id);
+    return toUserReadFull(found.user, { roles: found.roles, hasMfa: mfa.enabled });
   });
 }
 
