@@ -1,0 +1,12 @@
+# MassaCorp API image. Runs TypeScript through tsx (a runtime dependency), so no build stage is needed.
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY . .
+RUN mkdir -p /app/data && chown node:node /app/data
+ENV HOST=0.0.0.0 PORT=8000 DATA_DIR=/app/data
+EXPOSE 8000
+USER node
+HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8000/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+CMD ["node", "--import", "tsx", "src/main.ts"]
