@@ -72,15 +72,5 @@ export const RegisterBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const UserRead = Type.Object({
-  id: Type.Integer(),
-  tenant_id: Type.Integer(),
-  email: Type.String(),
-  first_name: Nullable(Type.String()),
-  last_name: Nullable(Type.String()),
-  full_name: Nullable(Type.String()),
-  is_active: Type.Boolean(),
-  is_verified: Type.Boolean(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
-});
+/** Registration answers with the users module's UserRead. */
+export { UserRead } from '../users/schemas.js';

@@ -34,8 +34,9 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-export function recordHash(prevHash: string, r: ChainedFields): string {
-  const body = canonicalJson({
+/** The hashed part of a record, in its wire (snake_case) form; exports and archives add id and hashes to it. */
+export function chainedBody(r: ChainedFields) {
+  return {
     tenant_id: r.tenantId,
     seq: r.seq,
     event_type: r.eventType,
@@ -50,6 +51,10 @@ export function recordHash(prevHash: string, r: ChainedFields): string {
     session_id: r.sessionId,
     metadata: r.metadata,
     created_at: r.createdAt.toISOString(),
-  });
+  };
+}
+
+export function recordHash(prevHash: string, r: ChainedFields): string {
+  const body = canonicalJson(chainedBody(r));
   return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
 }

@@ -8,6 +8,7 @@ import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { chainedBody } from './hash-chain.js';
 import { type AuditRow, auditLog } from './tables.js';
 import { verifyChain } from './verify.js';
 
@@ -40,25 +41,7 @@ export interface RecordLine {
 }
 
 export function recordLine(r: AuditRow): RecordLine {
-  return {
-    id: r.id,
-    tenant_id: r.tenantId,
-    seq: r.seq,
-    event_type: r.eventType,
-    actor_type: r.actorType,
-    actor_id: r.actorId,
-    resource_type: r.resourceType,
-    resource_id: r.resourceId,
-    success: r.success,
-    ip_address: r.ipAddress,
-    user_agent: r.userAgent,
-    request_id: r.requestId,
-    session_id: r.sessionId,
-    metadata: r.metadata,
-    created_at: r.createdAt.toISOString(),
-    prev_hash: r.prevHash,
-    hash: r.hash,
-  };
+  return { id: r.id, ...chainedBody(r), prev_hash: r.prevHash, hash: r.hash };
 }
 
 export async function pruneTenant(
