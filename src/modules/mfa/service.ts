@@ -5,7 +5,6 @@
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
-import { userRolesRequireMfa } from '../rbac/repository.js';
 import { resolveSettings } from '../tenants/settings.js';
 import { findUserById } from '../users/repository.js';
 import { alreadyEnabled, notConfigured, totpReplay } from './errors.js';
