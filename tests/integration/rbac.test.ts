@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { userRolesRequireMfa } from '../../src/modules/rbac/repository.js';
 import { createTestApp } from '../helpers/app.js';
 import { client, platformOperator, roleId, tenantOwner, userWith } from '../helpers/rbac.js';
 
@@ -342,7 +341,7 @@ describe('roles', () => {
     expect(full.json().roles).toEqual(['member']);
   });
 
-  it('userRolesRequireMfa follows the roles a user holds', async () => {
+  it('a role with mfa_required makes MFA required for its holders (ctx.mfa.status)', async () => {
     const { owner } = await tenantOwner(app);
     const u = await userWith(app, owner.tenantId);
     const strict = (
@@ -353,8 +352,12 @@ describe('roles', () => {
         mfa_required: true,
       })
     ).json();
-    const check = () =>
-      app.ctx.database.withTenant(owner.tenantId, (tx) => userRolesRequireMfa(tx, owner.tenantId, u.userId));
+    const check = async () =>
+      (
+        await app.ctx.database.withTenant(owner.tenantId, (tx) =>
+          app.ctx.mfa.status(tx, owner.tenantId, u.userId),
+        )
+      ).required;
     expect(await check()).toBe(false);
     await owner.call('POST', `/api/v1/users/${u.userId}/roles`, { role_id: strict.id });
     expect(await check()).toBe(true);

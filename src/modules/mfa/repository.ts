@@ -215,8 +215,7 @@ export async function deleteCredentials(tx: Executor, tenantId: number, userId: 
 /** What ctx.mfa.status needs, in one query: confirmed TOTP, any security key, the tenant's mfa_required. */
 /**
  * Everything MFA status needs in one round trip (it runs on every login, refresh and /auth/me): the user's
- * factors, the tenant setting, and whether an active role of the user requires MFA (the same rule as
- * rbac's userRolesRequireMfa, inlined to save the second query).
+ * factors, the tenant setting, and whether an active (unexpired) role of the user requires MFA.
  */
 export async function mfaFlags(tx: Executor, tenantId: number, userId: number) {
   const r = await tx.execute<{

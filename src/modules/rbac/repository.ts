@@ -301,14 +301,3 @@ export async function countActiveHolders(tx: Executor, tenantId: number, roleId:
        and (ur.expires_at is null or ur.expires_at > now())`);
   return Number(r.rows[0]!.n);
 }
-
-/** For the MFA module: does any role the user actively holds require MFA? */
-export async function userRolesRequireMfa(tx: Executor, tenantId: number, userId: number): Promise<boolean> {
-  const r = await tx.execute<{ required: boolean }>(sql`
-    select exists (
-      select 1 from user_roles ur join roles r on r.tenant_id = ur.tenant_id and r.id = ur.role_id
-       where ur.tenant_id = ${tenantId} and ur.user_id = ${userId} and r.mfa_required
-         and (ur.expires_at is null or ur.expires_at > now())
-    ) as required`);
-  return r.rows[0]!.required === true;
-}
