@@ -151,6 +151,24 @@ describe('tokens', () => {
     });
     expect(mismatch.statusCode).toBe(403);
     expect(mismatch.json().error).toBe('TENANT_MISMATCH');
+    const other = await newTenant(app);
+    const bySlug = await app.inject({
+      url: '/api/v1/auth/me',
+      headers: { ...bearer(tokens), 'x-tenant-id': other.tenant.slug },
+    });
+    expect(bySlug.statusCode).toBe(403);
+    expect(bySlug.json().error).toBe('TENANT_MISMATCH');
+    const ownSlug = await app.inject({
+      url: '/api/v1/auth/me',
+      headers: { ...bearer(tokens), 'x-tenant-id': tenant.slug },
+    });
+    expect(ownSlug.statusCode).toBe(200);
+    const malformed = await app.inject({
+      url: '/api/v1/auth/me',
+      headers: { ...bearer(tokens), 'x-tenant-id': "1' OR '1" },
+    });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().error).toBe('INVALID_TENANT');
   });
 
   it('answers TOKEN_EXPIRED for an expired access token', async () => {

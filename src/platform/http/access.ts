@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import type { PermissionCode } from '../../modules/rbac/permissions.js';
 import { grants } from '../../modules/rbac/permissions.js';
 import { tenantNetworkAllows } from '../../modules/tenants/network.js';
+import { resolveTenantId } from '../../modules/tenants/service.js';
 import { type AuditContext, writeAudit } from '../audit/writer.js';
 import type { AppContext, Principal } from '../context.js';
 import { JwtError } from '../crypto/jwt.js';
@@ -163,6 +164,20 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     return { principal, tenantVersion: tenantVersion ?? '0' };
   }
 
+  // slug -> id never changes (tenants cannot be renamed), so a small per-replica memo saves the lookup.
+  const slugIds = new Map<string, number | null>();
+  async function tenantIdOfHeader(header: string): Promise<number | null> {
+    if (/^\d+$/.test(header)) return Number(header);
+    const slug = header.toLowerCase();
+    if (!slugIds.has(slug)) {
+      const id = await resolveTenantId(ctx, slug);
+      if (slugIds.size >= 1000) slugIds.clear();
+      if (id !== null) slugIds.set(slug, id);
+      return id;
+    }
+    return slugIds.get(slug) ?? null;
+  }
+
   async function denied(request: FastifyRequest, principal: Principal, permission: string): Promise<never> {
     // Written on its own: the request fails, its record must stay.
     await ctx.database
@@ -201,8 +216,8 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     request.principal = principal;
     const tenantHeader = headerTenant(request);
     if (tenantHeader !== null && tenantHeader !== String(principal.tenantId)) {
-      // A slug is fine too, checked later by modules that need it; a different id is a mismatch now.
-      if (/^\d+$/.test(tenantHeader)) throw forbidden('TENANT_MISMATCH');
+      // An id or a slug naming another tenant (or none) disagrees with the token; a malformed one is 400.
+      if ((await tenantIdOfHeader(tenantHeader)) !== principal.tenantId) throw forbidden('TENANT_MISMATCH');
     }
     // The tenant's allowed_ip_ranges (cached per replica by settings version: no database read when warm).
     if (!(await tenantNetworkAllows(ctx, principal.tenantId, tenantVersion, request.ip))) {
