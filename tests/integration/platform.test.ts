@@ -102,6 +102,19 @@ describe('envelopes', () => {
     expect((await app.inject({ url: '/health/' })).statusCode).toBe(200);
   });
 
+  it('unknown query parameters are ignored, and a wrong type in a known one is 422', async () => {
+    const { tenant, admin } = await newTenant(app);
+    const t = await login(app, tenant.id, admin.email);
+    const ok = await app.inject({
+      url: '/api/v1/sessions?utm_source=x&include_inactive=true',
+      headers: bearer(t),
+    });
+    expect(ok.statusCode).toBe(200);
+    const bad = await app.inject({ url: '/api/v1/sessions?include_inactive=maybe', headers: bearer(t) });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.json().details.errors[0].field).toBe('querystring.include_inactive');
+  });
+
   it('messages follow Accept-Language (fr by default), codes never change', async () => {
     const fr = await app.inject({ url: '/api/v1/auth/me' });
     const en = await app.inject({ url: '/api/v1/auth/me', headers: { 'accept-language': 'en-GB,en;q=0.9' } });
