@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../platform/context.js';
 import { requireUser } from '../../platform/http/access.js';
 import { errorResponses, SuccessEnvelope } from '../../platform/http/schemas.js';
+import { login } from './login.js';
 import {
   ChangePasswordBody,
   LoginBody,
@@ -37,7 +38,7 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: LoginResponse, ...errorResponses(400, 401, 422, 423, 429) },
         },
       },
-      (req) => auth.login(ctx, req.headers['x-tenant-id'], req.body, client(req), req.auditContext()),
+      (req) => login(ctx, req.headers['x-tenant-id'], req.body, client(req), req.auditContext()),
     );
 
     app.post(

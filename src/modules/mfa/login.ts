@@ -7,7 +7,7 @@ import type { AppContext } from '../../platform/context.js';
 import { JwtError } from '../../platform/crypto/jwt.js';
 import { unauthorized, validationError } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
-import { completeLogin, loginResponse, MFA_STEP_TOKEN } from '../auth/service.js';
+import { completeLogin, loginResponse, MFA_STEP_TOKEN } from '../auth/login.js';
 import type { ClientInfo } from '../sessions/service.js';
 import { resolveTenantHeader } from '../tenants/service.js';
 import type { TenantRow } from '../tenants/tables.js';

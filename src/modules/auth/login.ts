@@ -1,0 +1,213 @@
+/**
+ * Password sign-in (API.md §5 POST /auth/login) and the last step every sign-in shares (completeLogin), also
+ * used by the MFA and SSO steps. Hashing happens outside database transactions.
+ */
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
+import type { AppContext } from '../../platform/context.js';
+import { AppError, unauthorized } from '../../platform/http/errors.js';
+import { type ClientInfo, openSession } from '../sessions/service.js';
+import { findTenantById } from '../tenants/repository.js';
+import { resolveTenantId } from '../tenants/service.js';
+import { resolveSettings } from '../tenants/settings.js';
+import type { TenantRow } from '../tenants/tables.js';
+import { findUserByEmail, touchLastLogin } from '../users/repository.js';
+import type { UserRow } from '../users/tables.js';
+import { clearLoginAttempts, recordLoginFailure, reserveLoginAttempt } from './lockout.js';
+import { auditAlone } from './service.js';
+
+export interface LoginResponse {
+  success: boolean;
+  access_token: string | null;
+  refresh_token: string | null;
+  token_type: 'bearer';
+  expires_in: number | null;
+  mfa_required: boolean;
+  mfa_session_token: string | null;
+  captcha_required: boolean;
+  captcha_site_key: string | null;
+  message: string;
+}
+
+export const MFA_STEP_TOKEN = 'mfa_step';
+
+export async function login(
+  ctx: AppContext,
+  tenantHeader: string | string[] | undefined,
+  body: { email: string; password: string; mfa_code?: string },
+  client: ClientInfo,
+  audit: AuditContext,
+): Promise<LoginResponse> {
+  const tenantId = await resolveTenantId(ctx, tenantHeader);
+  const email = body.email.toLowerCase();
+  // One transaction loads the tenant, the user and their MFA state.
+  const found = tenantId
+    ? await ctx.database.withTenant(tenantId, async (tx) => {
+        const tenant = await findTenantById(tx, tenantId);
+        if (tenant?.status !== 'active') return null;
+        const user = await findUserByEmail(tx, tenantId, email);
+        const mfa = user ? await ctx.mfa.status(tx, tenantId, user.id) : null;
+        return { tenant, user, mfa };
+      })
+    : null;
+  if (!found) {
+    await ctx.hasher.verifyDummy(body.password);
+    ctx.metrics.logins.inc({ result: 'failure' });
+    throw unauthorized('INVALID_CREDENTIALS');
+  }
+  const { tenant, user } = found;
+  const ticket = await reserveLoginAttempt(ctx, tenant.id, email).catch(async (err) => {
+    if (err instanceof AppError) {
+      await auditAlone(ctx, tenant.id, audit, {
+        eventType: 'auth.login_locked',
+        success: false,
+        resourceType: 'user',
+        metadata: { email },
+      });
+      ctx.metrics.logins.inc({ result: 'locked' });
+    }
+    throw err;
+  });
+  const ok = user
+    ? await ctx.hasher.verify(user.passwordHash, body.password)
+    : await ctx.hasher.verifyDummy(body.password);
+  if (!ok || !user?.isActive) {
+    await recordLoginFailure(ctx, tenant.id, email, ticket);
+    await auditAlone(ctx, tenant.id, audit, {
+      eventType: 'auth.login_failed',
+      success: false,
+      actorType: user ? 'user' : 'system',
+      actorId: user?.id ?? null,
+      resourceType: 'user',
+      resourceId: user?.id ?? null,
+      metadata: {
+        email,
+        reason: !user ? 'unknown_email' : !ok ? 'bad_password' : 'inactive',
+        locked: ticket?.locksOnFailure ?? false,
+      },
+    });
+    if (ticket?.locksOnFailure) {
+      await auditAlone(ctx, tenant.id, audit, {
+        eventType: 'auth.account_locked',
+        success: false,
+        actorType: 'system',
+        resourceType: 'user',
+        resourceId: user?.id ?? null,
+        metadata: { email },
+      });
+    }
+    ctx.metrics.logins.inc({ result: 'failure' });
+    throw unauthorized('INVALID_CREDENTIALS');
+  }
+  await clearLoginAttempts(ctx, tenant.id, email);
+  const rehash = ctx.hasher.needsRehash(user.passwordHash!) ? await ctx.hasher.hash(body.password) : null;
+  const userAudit = { ...audit, actorType: 'user' as const, actorId: String(user.id) };
+
+  const mfa = found.mfa!;
+  if (mfa.enabled) {
+    if (rehash)
+      await ctx.database.withTenant(tenant.id, (tx) => touchLastLogin(tx, tenant.id, user.id, rehash));
+    if (body.mfa_code && ctx.mfa.inlineLogin) {
+      return ctx.mfa.inlineLogin(tenant, user, body.mfa_code, client, userAudit) as Promise<LoginResponse>;
+    }
+    const token = await ctx.jwt.signPurpose(
+      MFA_STEP_TOKEN,
+      { sub: String(user.id), tenant_id: tenant.id, email: user.email },
+      ctx.config.mfaSessionLifetime,
+    );
+    await auditAlone(ctx, tenant.id, userAudit, {
+      eventType: 'auth.mfa_required',
+      resourceType: 'user',
+      resourceId: user.id,
+    });
+    ctx.metrics.logins.inc({ result: 'mfa_required' });
+    return {
+      success: true,
+      access_token: null,
+      refresh_token: null,
+      token_type: 'bearer',
+      expires_in: null,
+      mfa_required: true,
+      mfa_session_token: token,
+      captcha_required: false,
+      captcha_site_key: null,
+      message: 'MFA requis',
+    };
+  }
+  const tokens = await completeLogin(ctx, tenant, user, client, userAudit, {
+    method: 'password',
+    rehash,
+    mfaEnrolmentPending: mfa.required,
+  });
+  return loginResponse(
+    tokens,
+    mfa.required ? 'Connexion réussie, activation MFA requise' : 'Connexion réussie',
+  );
+}
+
+export function loginResponse(
+  tokens: { access_token: string; refresh_token: string; expires_in: number },
+  message: string,
+): LoginResponse {
+  return {
+    success: true,
+    access_token: tokens.access_token,
+    refresh_token: tokens.refresh_token,
+    token_type: 'bearer',
+    expires_in: tokens.expires_in,
+    mfa_required: false,
+    mfa_session_token: null,
+    captcha_required: false,
+    captcha_site_key: null,
+    message,
+  };
+}
+
+/** The last step of every sign-in: session, tokens, last_login_at, audit, all in one transaction. */
+export async function completeLogin(
+  ctx: AppContext,
+  tenant: TenantRow,
+  user: UserRow,
+  client: ClientInfo,
+  audit: AuditContext,
+  opts: { method: string; rehash?: string | null; mfaEnrolmentPending?: boolean },
+) {
+  const settings = resolveSettings(tenant.settings, ctx.config);
+  const tokens = await ctx.database.withTenant(tenant.id, async (tx) => {
+    const issued = await openSession(ctx, tx, user, client, settings, opts.mfaEnrolmentPending ?? false);
+    await touchLastLogin(tx, tenant.id, user.id, opts.rehash ?? null);
+    await writeAudit(
+      tx,
+      tenant.id,
+      { ...audit, sessionId: issued.session_id },
+      {
+        eventType: 'auth.login_success',
+        resourceType: 'session',
+        resourceId: issued.session_id,
+        metadata: {
+          method: opts.method,
+          device_type: issued.session.deviceType,
+          browser: issued.session.browser,
+          os: issued.session.os,
+          rehashed: Boolean(opts.rehash),
+          mfa_enrolment_pending: opts.mfaEnrolmentPending ?? false,
+        },
+      },
+    );
+    return issued;
+  });
+  ctx.metrics.logins.inc({ result: 'success' });
+  for (const hook of ctx.hooks.loginSucceeded) {
+    await hook({
+      tenantId: tenant.id,
+      userId: user.id,
+      email: user.email,
+      sessionId: tokens.session_id,
+      ip: client.ip,
+      userAgent: client.userAgent,
+      deviceType: tokens.session.deviceType,
+      browser: tokens.session.browser,
+      os: tokens.session.os,
+    }).catch((err) => ctx.log.warn({ err }, 'loginSucceeded hook failed'));
+  }
+  return tokens;
+}
