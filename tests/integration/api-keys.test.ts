@@ -286,7 +286,7 @@ describe('API keys', () => {
     }
   });
 
-  it("a deactivated user's key is refused: at once on permissioned routes, ACCOUNT_INACTIVE on a fresh lookup", async () => {
+  it("a deactivated user's key is refused at once on every route and replica (ACCOUNT_INACTIVE), and works again after activation", async () => {
     const { tenant, tokens } = await tenantWithAdmin();
     const user = await newUser(app, tenant.id);
     await grantRole(tokens, user.id, await roleId(tenant.id, 'admin'));
@@ -306,6 +306,10 @@ describe('API keys', () => {
     expect(
       (await app.inject({ method: 'GET', url: '/api/v1/users', headers: apiKey(key.raw_key) })).statusCode,
     ).toBe(403);
+    // Also at once on a route open to any caller, although this replica still caches the key row.
+    const selfNow = await app.inject({ url: '/api/v1/features/evaluate', headers: apiKey(key.raw_key) });
+    expect(selfNow.statusCode).toBe(403);
+    expect(selfNow.json().error).toBe('ACCOUNT_INACTIVE');
     const fresh = await createTestApp({}, app);
     try {
       const self = await fresh.inject({
@@ -318,6 +322,10 @@ describe('API keys', () => {
     } finally {
       await fresh.close();
     }
+    await app.inject({ method: 'POST', url: `/api/v1/users/${user.id}/activate`, headers: bearer(tokens) });
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/v1/users', headers: apiKey(key.raw_key) })).statusCode,
+    ).toBe(200);
   });
 
   it('a user may only put scopes they hold on a key; unknown scopes are 422', async () => {

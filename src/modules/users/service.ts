@@ -9,6 +9,7 @@ import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.js';
 import { registerMessages } from '../../platform/http/messages.js';
+import { keys } from '../../platform/store/keys.js';
 import { assertStrongPassword, tenantSettings } from '../auth/service.js';
 import { canGrant } from '../rbac/permissions.js';
 import {
@@ -263,8 +264,15 @@ export async function updateUser(
     };
   });
   await publishRevocations(ctx, revoked);
+  if (body.is_active !== undefined) await publishActiveState(ctx, tenantId, id, user.is_active);
   if (permsChanged) await bumpPermissionVersion(ctx, tenantId);
   return user;
+}
+
+/** After the change commits: every replica refuses (or accepts again) the user's API keys from the next request. */
+async function publishActiveState(ctx: AppContext, tenantId: number, userId: number, active: boolean) {
+  if (active) await ctx.store.del(keys.userInactive(tenantId, userId));
+  else await ctx.store.set(keys.userInactive(tenantId, userId), 'deactivated');
 }
 
 export type FlagAction = 'activate' | 'deactivate' | 'verify';
@@ -294,7 +302,10 @@ export async function setFlag(ctx: AppContext, actor: Actor, id: number, action:
     return ended;
   });
   await publishRevocations(ctx, revoked);
-  if (action !== 'verify') await bumpPermissionVersion(ctx, tenantId);
+  if (action !== 'verify') {
+    await publishActiveState(ctx, tenantId, id, action === 'activate');
+    await bumpPermissionVersion(ctx, tenantId);
+  }
   const messages: Record<FlagAction, string> = {
     activate: 'Utilisateur activé',
     deactivate: 'Utilisateur désactivé',
@@ -325,6 +336,8 @@ export async function deleteUser(ctx: AppContext, actor: Actor, id: number): Pro
     return ended;
   });
   await publishRevocations(ctx, revoked);
+  // Ids are never reused; a day outlives every cache of the user's keys.
+  await ctx.store.set(keys.userInactive(tenantId, id), 'deleted', 86_400);
   await bumpPermissionVersion(ctx, tenantId);
 }
 

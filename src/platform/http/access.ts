@@ -119,13 +119,16 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       if (!ctx.auth.apiKeyAuthenticator) throw unauthorized('INVALID_API_KEY');
       const principal = await ctx.auth.apiKeyAuthenticator(token, request.ip);
       // The key's revocation flag rides in the same round trip (a replica's cached key row may predate it).
-      const [suspended, version, keyRevoked, tenantVersion] = await store.mget([
+      const [suspended, version, keyRevoked, tenantVersion, ownerInactive] = await store.mget([
         keys.tenantSuspended(principal.tenantId),
         keys.permissionVersion(principal.tenantId),
         keys.apiKeyRevoked(principal.apiKeyId ?? 0),
         keys.tenantVersion(principal.tenantId),
+        keys.userInactive(principal.tenantId, principal.userId ?? 0),
       ]);
       if (keyRevoked) throw unauthorized('API_KEY_REVOKED');
+      // A replica's cached key row may predate the owner's deactivation: the flag is read on every request.
+      if (ownerInactive && principal.userId !== null) throw forbidden('ACCOUNT_INACTIVE');
       if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
       return {
         principal: { ...principal, permissionVersion: version ?? '0' },

@@ -13,6 +13,8 @@ export const keys = {
   rateLimit: (bucket: string, identity: string, window: number) => `rl:${bucket}:${identity}:${window}`,
   /** Present once an API key is revoked (TTL: longer than any in-process key cache); checked on every use. */
   apiKeyRevoked: (keyId: number) => `apikey:rev:${keyId}`,
+  /** Present while a user is deactivated (or for a day after deletion): their API keys fail at once everywhere. */
+  userInactive: (tenantId: number, userId: number) => `user:inactive:${tenantId}:${userId}`,
   /** Present for a minute after an API key's last_used_at was written: at most one write a minute per key. */
   apiKeyLastUsed: (keyId: number) => `apikey:used:${keyId}`,
   /** MFA code attempts per user (reserved before checking); past the limit it is the lock itself. */
