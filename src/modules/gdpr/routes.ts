@@ -45,59 +45,48 @@ export function gdprRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       (req) => gdpr.exportUser(ctx, requirePrincipal(req).tenantId, req.params.user_id, req.auditContext()),
     );
 
-    app.delete(
-      '/delete',
+    // Erasure and anonymisation differ only in mode and wording: one declaration serves both routes.
+    const erasure = [
       {
+        method: 'DELETE' as const,
+        url: '/delete',
+        mode: 'deleted' as const,
+        body: DeleteBody,
+        summary: 'Erase a user (right to erasure); audit records are pseudonymised, never deleted',
+        done: { en: 'User data erased', fr: 'Données utilisateur effacées' },
+      },
+      {
+        method: 'POST' as const,
+        url: '/anonymize',
+        mode: 'anonymized' as const,
+        body: AnonymizeBody,
+        summary: "Replace a user's personal data by a pseudonym",
+        done: { en: 'User data anonymised', fr: 'Données utilisateur anonymisées' },
+      },
+    ];
+    for (const r of erasure) {
+      app.route({
+        method: r.method,
+        url: r.url,
         config: { access: 'gdpr.manage' },
         schema: {
           tags: ['gdpr'],
-          summary: 'Erase a user (right to erasure); audit records are pseudonymised, never deleted',
-          body: DeleteBody,
+          summary: r.summary,
+          body: r.body,
           response: { 200: ErasureResponse, ...errorResponses(400, 401, 403, 404, 422) },
         },
-      },
-      async (req) => {
-        const data = await gdpr.eraseUser(
-          ctx,
-          requirePrincipal(req),
-          req.body,
-          'deleted',
-          req.auditContext(),
-        );
-        return {
-          success: true,
-          message: req.locale === 'en' ? 'User data erased' : 'Données utilisateur effacées',
-          data,
-        };
-      },
-    );
-
-    app.post(
-      '/anonymize',
-      {
-        config: { access: 'gdpr.manage' },
-        schema: {
-          tags: ['gdpr'],
-          summary: "Replace a user's personal data by a pseudonym",
-          body: AnonymizeBody,
-          response: { 200: ErasureResponse, ...errorResponses(400, 401, 403, 404, 422) },
+        handler: async (req) => {
+          const data = await gdpr.eraseUser(
+            ctx,
+            requirePrincipal(req),
+            req.body as Parameters<typeof gdpr.eraseUser>[2],
+            r.mode,
+            req.auditContext(),
+          );
+          return { success: true, message: r.done[req.locale], data };
         },
-      },
-      async (req) => {
-        const data = await gdpr.eraseUser(
-          ctx,
-          requirePrincipal(req),
-          req.body,
-          'anonymized',
-          req.auditContext(),
-        );
-        return {
-          success: true,
-          message: req.locale === 'en' ? 'User data anonymised' : 'Données utilisateur anonymisées',
-          data,
-        };
-      },
-    );
+      });
+    }
 
     app.get(
       '/inventory',
