@@ -364,7 +364,7 @@ describe('GDPR hooks', () => {
     expect(data).toMatchObject({ totp: { enabled: true } });
     expect((data as { recovery_codes: unknown[] }).recovery_codes).toHaveLength(10);
     const erase = app.ctx.hooks.gdprErase.find((h) => h.name === 'mfa')!;
-    await app.ctx.database.withTenant(tenant.id, (tx) => erase.erase(tx, tenant.id, user.id));
+    await app.ctx.database.withTenant(tenant.id, (tx) => erase.erase(tx, tenant.id, user.id, () => {}));
     const st = await app.ctx.database.withTenant(tenant.id, (tx) =>
       app.ctx.mfa.status(tx, tenant.id, user.id),
     );
