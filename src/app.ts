@@ -84,8 +84,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   const ownsDatabase = !deps.database;
   const ownsStore = !deps.store;
-  const database = deps.database ?? (await createDatabase(config));
-  const store = deps.store ?? createStore(config);
+  const database = deps.database ?? (await createDatabase(config, app.log));
+  const store = deps.store ?? createStore(config, app.log);
   if (deps.migrate ?? config.autoMigrate) await migrate(database);
 
   const ctx: AppContext = {

@@ -26,8 +26,12 @@ export interface Config {
   /** `memory://` for an in-memory PGlite (tests), otherwise a directory. Ignored when databaseUrl is set. */
   pgliteDir: string;
   dbPoolMax: number;
+  /** Longest wait for a database connection (a new one or a free pooled one) before the request gets a 503. */
+  dbConnectTimeoutMs: number;
   redisUrl: string | null;
   storePrefix: string;
+  /** Longest wait for one Redis command; with no offline queue, commands fail at once while Redis is down. */
+  redisCommandTimeoutMs: number;
   jwtSecret: string;
   jwtAlgorithm: JwtAlgorithm;
   jwtIssuer: string;
@@ -266,8 +270,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     databaseUrl,
     pgliteDir: r.str('PGLITE_DIR', path.join(dataDir, 'pglite')),
     dbPoolMax: r.int('DB_POOL_MAX', 10, 1, 500),
+    dbConnectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
     redisUrl,
     storePrefix: r.str('STORE_PREFIX', 'mc:'),
+    redisCommandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 500, 50, 10_000),
     jwtSecret,
     jwtAlgorithm: r.oneOf('JWT_ALGORITHM', JWT_ALGORITHMS, 'HS256', (s) => s.toUpperCase()),
     jwtIssuer: r.str('JWT_ISSUER', 'massacorp'),
