@@ -252,7 +252,7 @@ describe('overrides and resolution', () => {
       method: 'POST',
       url: '/api/v1/api-keys',
       headers: bearer(adminTokens),
-      payload: { name: 'k', scopes: [] },
+      payload: { name: 'k', scopes: ['features.read'] },
     });
     expect(created.statusCode).toBe(201);
     const keyHeaders = { 'x-api-key': created.json().raw_key as string };
@@ -268,7 +268,7 @@ describe('overrides and resolution', () => {
       method: 'POST',
       url: '/api/v1/api-keys',
       headers: bearer(adminTokens),
-      payload: { name: 'svc', owner: 'tenant', role_id: member, scopes: [] },
+      payload: { name: 'svc', owner: 'tenant', role_id: member, scopes: ['features.read'] },
     });
     expect(created.statusCode, created.body).toBe(201);
     const h = { authorization: `Bearer ${created.json().raw_key as string}` };

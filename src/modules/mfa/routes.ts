@@ -39,7 +39,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/setup',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: 'Start TOTP enrolment (same secret until enabled)',
@@ -52,7 +52,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/enable',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
           summary: 'Confirm the secret with a code; returns 10 recovery codes once',
@@ -66,7 +66,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/disable',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
           summary: 'Turn MFA off (TOTP, recovery codes, security keys)',
@@ -80,7 +80,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/status',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: "The caller's TOTP state",
@@ -93,7 +93,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/verify',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
           summary: 'Check a TOTP code (step-up)',
@@ -107,7 +107,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/recovery/verify',
       {
-        config: { access: 'self', rateLimit: { bucket: 'recovery' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'recovery' } },
         schema: {
           tags,
           summary: 'Use a recovery code (works once)',
@@ -121,7 +121,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/recovery/regenerate',
       {
-        config: { access: 'self', rateLimit: { bucket: 'recovery' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'recovery' } },
         schema: {
           tags,
           summary: 'Replace all recovery codes (needs a TOTP code)',
@@ -135,7 +135,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/webauthn/register/options',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: 'Challenge to register a security key or passkey',
@@ -148,7 +148,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/webauthn/register/verify',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
           summary: 'Register the key from its attestation',
@@ -165,7 +165,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/webauthn/credentials',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: "The caller's security keys",
@@ -178,7 +178,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.delete(
       '/webauthn/credentials/:id',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: 'Remove a security key',
