@@ -53,6 +53,8 @@ export interface Config {
   wgAgentInProcess: boolean;
   /** Seconds between two passes of the WireGuard agent (it also wakes on change notifications). */
   wgAgentIntervalSeconds: number;
+  /** Non-revoked peers a tenant may hold unless a platform operator set its `wireguard.max_peers`. */
+  wgMaxPeersPerTenant: number;
   trustedProxies: string[];
   logLevel: (typeof LOG_LEVELS)[number];
   defaultLocale: 'fr' | 'en';
@@ -293,6 +295,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     wgListenPort: r.int('WG_LISTEN_PORT', 51820, 1, 65535),
     wgAgentInProcess: r.bool('WG_AGENT_IN_PROCESS', false),
     wgAgentIntervalSeconds: r.int('WG_AGENT_INTERVAL', 5, 1, 3600),
+    wgMaxPeersPerTenant: r.int('WG_MAX_PEERS_PER_TENANT', 50, 0, 1_000_000),
     trustedProxies: r.cidrs('TRUSTED_PROXIES'),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, isTest ? 'silent' : 'info', (s) => s.toLowerCase()),
     defaultLocale: r.oneOf('DEFAULT_LOCALE', ['fr', 'en'] as const, 'fr', (s) => s.toLowerCase()),

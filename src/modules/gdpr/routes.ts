@@ -20,7 +20,7 @@ export function gdprRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/export',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'gdpr.self' },
         schema: {
           tags: ['gdpr'],
           summary: "The caller's personal data (right of access and portability)",
@@ -94,7 +94,7 @@ export function gdprRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/inventory',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'gdpr.self' },
         schema: {
           tags: ['gdpr'],
           summary: 'Record of processing: categories, purposes, retention, legal basis, processors, rights',

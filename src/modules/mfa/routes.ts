@@ -40,7 +40,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/setup',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: 'Start TOTP enrolment (same secret until enabled; step-up when a security key is on)',
@@ -53,7 +53,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/enable',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
           summary: 'Confirm the secret with a code; returns 10 recovery codes once',
@@ -67,7 +67,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/disable',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
           summary: 'Turn MFA off (TOTP, recovery codes, security keys); 409 while MFA is required',
@@ -81,7 +81,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/status',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: "The caller's TOTP state",
@@ -94,7 +94,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/verify',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
           summary: 'Check a TOTP code (step-up)',
@@ -108,7 +108,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/recovery/verify',
       {
-        config: { access: 'self', rateLimit: { bucket: 'recovery' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'recovery' } },
         schema: {
           tags,
           summary: 'Use a recovery code (works once)',
@@ -122,7 +122,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/recovery/regenerate',
       {
-        config: { access: 'self', rateLimit: { bucket: 'recovery' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'recovery' } },
         schema: {
           tags,
           summary: 'Replace all recovery codes (needs a TOTP code)',
@@ -136,7 +136,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/webauthn/register/options',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: 'Challenge to register a security key or passkey (step-up once a factor exists)',
@@ -149,7 +149,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/webauthn/verify/options',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: 'Challenge to prove a security key (step-up)',
@@ -165,7 +165,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/webauthn/verify',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
           summary: 'Prove a security key with an assertion (step-up, 5 min)',
@@ -179,7 +179,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/webauthn/register/verify',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
           summary: 'Register the key from its attestation',
@@ -196,7 +196,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/webauthn/credentials',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: "The caller's security keys",
@@ -209,7 +209,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.delete(
       '/webauthn/credentials/:id',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: 'Remove a security key (step-up; 409 for the last factor while MFA is required)',

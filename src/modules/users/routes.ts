@@ -27,7 +27,7 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/me',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'profile.read' },
         schema: {
           tags,
           summary: "The caller's profile",
@@ -43,7 +43,7 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.put(
       '/me',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'profile.write' },
         schema: {
           tags,
           summary: "Change the caller's profile",
