@@ -115,6 +115,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
       gdprExport: [],
       gdprErase: [],
     },
+    users: {
+      // The users module installs the real lookups; without it no user exists.
+      grantFlags: async () => null,
+      countActive: async () => 0,
+    },
     mfa: {
       status: async (tx, tenantId) => {
         const t = await findTenantById(tx, tenantId);

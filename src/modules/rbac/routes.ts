@@ -3,11 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
-import { notFound } from '../../platform/http/errors.js';
 import { errorResponses, IdParams, UuidParams } from '../../platform/http/schemas.js';
-import { findUserById } from '../users/repository.js';
 import { PERMISSION_CODES, PERMISSIONS, PLATFORM_ONLY } from './permissions.js';
-import { resolveUserPermissions } from './resolver.js';
 import {
   AssignBody,
   AssignmentList,
@@ -208,15 +205,7 @@ export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: EffectivePermissions, ...errorResponses(401, 403, 404, 422) },
         },
       },
-      async (req) => {
-        const { tenantId } = requirePrincipal(req);
-        const user = await ctx.database.withTenant(tenantId, (tx) =>
-          findUserById(tx, tenantId, req.params.id),
-        );
-        if (!user) throw notFound('user');
-        const perms = await resolveUserPermissions(ctx, tenantId, user.id);
-        return { user_id: user.id, permissions: [...perms].sort() };
-      },
+      (req) => service.getUserPermissions(ctx, requirePrincipal(req).tenantId, req.params.id),
     );
   };
 }
