@@ -19,7 +19,7 @@ function cliErrors<A extends unknown[], R>(fn: (...args: A) => Promise<R>) {
   return (...args: A) =>
     fn(...args).catch((err: unknown) => {
       if (err instanceof AppError && err.code === 'PASSWORD_TOO_WEAK')
-        throw new Error(`password refused: ${(err.details?.reasons as string[]).join(', ')}`);
+        throw new Error(`password refused: ${((err.details?.reasons ?? []) as string[]).join(', ')}`);
       if (err instanceof AppError && err.code === 'EMAIL_ALREADY_EXISTS')
         throw new Error('a user with this email already exists in the tenant');
       throw err;

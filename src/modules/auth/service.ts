@@ -19,7 +19,7 @@ import { findTenantById } from '../tenants/repository.js';
 import { resolveTenantHeader } from '../tenants/service.js';
 import { resolveSettings, type TenantSettings } from '../tenants/settings.js';
 import { createUserInTx, prepareUser, toUserRead } from '../users/index.js';
-import { findUserByEmail, findUserById, updateUserPassword } from '../users/repository.js';
+import { findUserById, updateUserPassword } from '../users/repository.js';
 
 /** Audit outside the request's transaction: for failures, whose transaction (if any) does not commit. */
 export function auditAlone(ctx: AppContext, tenantId: number, audit: AuditContext, event: AuditEvent) {

@@ -1,5 +1,5 @@
 /** SQL only for roles and role assignments; tenant_id in every WHERE, RLS behind it. */
-import { type AnyColumn, and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { SYSTEM_ROLE_CODES, SYSTEM_ROLES } from './permissions.js';
 import { type RoleRow, roles, userRoles } from './tables.js';
@@ -264,7 +264,8 @@ export async function roleCodesOf(
  * embeds in its own query: GET /users/{id} is a hot read (the bench compares it with GET /auth/me) and stays one
  * round trip, while the SQL over the role tables stays in this module.
  */
-export function activeRoleCodesSql(tenantIdColumn: AnyColumn, userIdColumn: AnyColumn): SQL<string[]> {
+/** `tenantIdColumn`, `userIdColumn`: fully qualified column references of the outer query. */
+export function activeRoleCodesSql(tenantIdColumn: SQL, userIdColumn: SQL): SQL<string[]> {
   return sql<string[]>`coalesce((
         select array_agg(r.code order by r.code) from ${userRoles} ur
           join ${roles} r on r.tenant_id = ur.tenant_id and r.id = ur.role_id

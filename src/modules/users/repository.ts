@@ -171,7 +171,14 @@ export async function findUserWithRoleCodes(
   userId: number,
 ): Promise<{ user: UserRow; roles: string[] } | null> {
   const rows = await tx
-    .select({ user: users, roles: activeRoleCodesSql(users.tenantId, users.id) })
+    .select({
+      user: users,
+      // Qualified: inside a select list drizzle names columns bare, which the sub-select would capture.
+      roles: activeRoleCodesSql(
+        sql`${users}.${sql.identifier(users.tenantId.name)}`,
+        sql`${users}.${sql.identifier(users.id.name)}`,
+      ),
+    })
     .from(users)
     .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)))
     .limit(1);
