@@ -6,6 +6,7 @@ import { type AuditContext, type AuditEvent, writeAudit } from '../../platform/a
 import type { AppContext } from '../../platform/context.js';
 import { AppError, badRequest, forbidden, unauthorized } from '../../platform/http/errors.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
+import { voidPending as voidPendingResets } from '../password-reset/repository.js';
 import { endIdleSession, IDLE_REVOKED_REASON, isIdle, storedLastSeen } from '../sessions/activity.js';
 import * as sessionsRepo from '../sessions/repository.js';
 import {
@@ -236,11 +237,16 @@ export async function changePassword(
       { userId, exceptSessionId: principal.sessionId },
       'password_changed',
     );
+    // A reset link mailed before the change must not undo it.
+    const resetLinksVoided = await voidPendingResets(tx, tenantId, userId);
     await writeAudit(tx, tenantId, audit, {
       eventType: 'auth.password_changed',
       resourceType: 'user',
       resourceId: userId,
-      metadata: { sessions_ended: ids.length },
+      metadata: {
+        sessions_ended: ids.length,
+        ...(resetLinksVoided ? { reset_links_voided: resetLinksVoided } : {}),
+      },
     });
     return ids;
   });
