@@ -112,7 +112,14 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
         return new Set<string>(u?.isSuperuser && u.isActive ? ['*'] : []);
       },
     },
-    hooks: { tenantCreated: [], userCreated: [], loginSucceeded: [], gdprExport: [], gdprErase: [] },
+    hooks: {
+      tenantCreated: [],
+      userCreated: [],
+      loginSucceeded: [],
+      userDeactivated: [],
+      gdprExport: [],
+      gdprErase: [],
+    },
     mfa: {
       status: async (tx, tenantId) => {
         const t = await findTenantById(tx, tenantId);

@@ -35,7 +35,7 @@ export const apiKeysModule: AppModule = {
     ctx.hooks.gdprExport.push({ name: 'api_keys', collect: exportUserKeys });
     ctx.hooks.gdprErase.push({
       name: 'api_keys',
-      erase: (tx, tenantId, userId) => eraseUserKeys(ctx, tx, tenantId, userId),
+      erase: (tx, tenantId, userId, afterCommit) => eraseUserKeys(ctx, tx, tenantId, userId, afterCommit),
     });
   },
   routes: (ctx) => [

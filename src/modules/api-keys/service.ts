@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
-import type { ApiKeyAuthenticator, AppContext, Principal } from '../../platform/context.js';
+import type { AfterCommit, ApiKeyAuthenticator, AppContext, Principal } from '../../platform/context.js';
 import { sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Tx } from '../../platform/db/client.js';
 import {
@@ -255,7 +255,13 @@ export async function exportUserKeys(tx: Tx, tenantId: number, userId: number) {
 }
 
 /** GDPR erasure: the user's own keys stop working (tenant-owned keys they created outlive them by design). */
-export async function eraseUserKeys(ctx: AppContext, tx: Tx, tenantId: number, userId: number) {
+export async function eraseUserKeys(
+  ctx: AppContext,
+  tx: Tx,
+  tenantId: number,
+  userId: number,
+  afterCommit: (fn: AfterCommit) => void,
+): Promise<void> {
   const ids = await repo.revokeUserKeys(tx, tenantId, userId, 'gdpr_erasure');
   if (ids.length > 0) {
     await writeAudit(tx, tenantId, SYSTEM_AUDIT_CONTEXT, {
@@ -265,7 +271,6 @@ export async function eraseUserKeys(ctx: AppContext, tx: Tx, tenantId: number, u
       metadata: { api_key_ids: ids, reason: 'gdpr_erasure' },
     });
   }
-  // Published before the commit (the hook has no after-commit point): a rollback leaves keys refused until the
-  // flag expires, which errs on the safe side.
-  await publishKeyRevocations(ctx, ids);
+  // Published only once the erasure has committed: a rolled-back erasure leaves the keys working.
+  afterCommit(() => publishKeyRevocations(ctx, ids));
 }

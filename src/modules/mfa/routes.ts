@@ -20,6 +20,7 @@ import {
   VerifyCodeBody,
   VerifyResponse,
   WebauthnOptions,
+  WebauthnVerifyBody,
 } from './schemas.js';
 import * as mfa from './service.js';
 import * as webauthn from './webauthn.js';
@@ -29,7 +30,7 @@ function caller(req: FastifyRequest): mfa.Caller {
   const p = requireUser(req);
   if (p.kind !== 'user')
     throw forbidden('PERMISSION_DENIED', { reason: 'MFA is managed with a user session, not an API key' });
-  return { tenantId: p.tenantId, userId: p.userId, email: p.email };
+  return { tenantId: p.tenantId, userId: p.userId, email: p.email, sessionId: p.sessionId };
 }
 
 const tags = ['mfa'];
@@ -42,7 +43,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         config: { access: 'self' },
         schema: {
           tags,
-          summary: 'Start TOTP enrolment (same secret until enabled)',
+          summary: 'Start TOTP enrolment (same secret until enabled; step-up when a security key is on)',
           response: { 200: SetupResponse, ...errorResponses(400, 401, 403, 429) },
         },
       },
@@ -69,9 +70,9 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         config: { access: 'self', rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
-          summary: 'Turn MFA off (TOTP, recovery codes, security keys)',
+          summary: 'Turn MFA off (TOTP, recovery codes, security keys); 409 while MFA is required',
           body: TotpCodeBody,
-          response: { 200: DisableResponse, ...errorResponses(400, 401, 403, 422, 429) },
+          response: { 200: DisableResponse, ...errorResponses(400, 401, 403, 409, 422, 429) },
         },
       },
       (req) => mfa.disable(ctx, caller(req), req.body.code, req.auditContext()),
@@ -138,11 +139,41 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         config: { access: 'self' },
         schema: {
           tags,
-          summary: 'Challenge to register a security key or passkey',
+          summary: 'Challenge to register a security key or passkey (step-up once a factor exists)',
           response: { 200: WebauthnOptions, ...errorResponses(401, 403, 429) },
         },
       },
       (req) => webauthn.registrationOptions(ctx, caller(req)),
+    );
+
+    app.post(
+      '/webauthn/verify/options',
+      {
+        config: { access: 'self' },
+        schema: {
+          tags,
+          summary: 'Challenge to prove a security key (step-up)',
+          response: { 200: WebauthnOptions, ...errorResponses(400, 401, 403, 429) },
+        },
+      },
+      (req) => {
+        const c = caller(req);
+        return webauthn.authenticationOptions(ctx, c.tenantId, c.userId, 'step');
+      },
+    );
+
+    app.post(
+      '/webauthn/verify',
+      {
+        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        schema: {
+          tags,
+          summary: 'Prove a security key with an assertion (step-up, 5 min)',
+          body: WebauthnVerifyBody,
+          response: { 200: VerifyResponse, ...errorResponses(400, 401, 403, 422, 429) },
+        },
+      },
+      (req) => webauthn.stepUpVerify(ctx, caller(req), req.body.response, req.auditContext()),
     );
 
     app.post(
@@ -181,9 +212,9 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         config: { access: 'self' },
         schema: {
           tags,
-          summary: 'Remove a security key',
+          summary: 'Remove a security key (step-up; 409 for the last factor while MFA is required)',
           params: UuidParams,
-          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 422) },
+          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 409, 422) },
         },
       },
       (req) => webauthn.deleteCredential(ctx, caller(req), req.params.id, req.auditContext()),

@@ -131,6 +131,20 @@ export async function deletePeer(tx: Executor, tenantId: number, id: string): Pr
   return rows.length > 0;
 }
 
+/** The user's account ended: their peers not yet revoked are revoked; the rows come back for the audit. */
+export async function revokeActiveUserPeers(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<PeerRow[]> {
+  const now = new Date();
+  return tx
+    .update(wgPeers)
+    .set({ revokedAt: now, enabled: false, updatedAt: now })
+    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.userId, userId), isNull(wgPeers.revokedAt)))
+    .returning();
+}
+
 /** GDPR erasure: the user's peers stop working and lose the link to the person. */
 export async function revokeUserPeers(tx: Executor, tenantId: number, userId: number): Promise<number> {
   const now = new Date();

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
+import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { AppError, badRequest, conflict, notFound, validationError } from '../../platform/http/errors.js';
 import { findUserById } from '../users/repository.js';
@@ -338,6 +338,33 @@ export async function revokePeer(ctx: AppContext, tenantId: number, id: string, 
     });
     return toPeerRead(after);
   });
+}
+
+/**
+ * Hook userDeactivated: a deactivated, deleted or erased user's peers are revoked in that same transaction (the
+ * agent then takes them off the interface), one audit record per peer. Reactivation does not bring them back.
+ */
+export async function revokePeersOfUser(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  reason: UserDeactivationReason,
+  audit: AuditContext,
+): Promise<void> {
+  for (const peer of await repo.revokeActiveUserPeers(tx, tenantId, userId)) {
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'wireguard.peer.revoked',
+      resourceType: 'wireguard_peer',
+      resourceId: peer.id,
+      metadata: {
+        name: peer.name,
+        public_key: peer.publicKey,
+        assigned_ip: peer.assignedIp,
+        user_id: userId,
+        reason,
+      },
+    });
+  }
 }
 
 export async function deletePeer(
