@@ -4,6 +4,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
+import type { Clock } from './clock.js';
 import type { SecretBox } from './crypto/aes-gcm.js';
 import type { JwtService } from './crypto/jwt.js';
 import type { PasswordHasher } from './crypto/passwords.js';
@@ -48,6 +49,8 @@ export interface Mailer {
 
 export interface AppContext {
   config: Readonly<Config>;
+  /** Wall clock for token and session expiry (movable in tests; see platform/clock.ts). */
+  clock: Clock;
   database: Database;
   store: KeyValueStore;
   hasher: PasswordHasher;
@@ -94,6 +97,11 @@ export interface AppContext {
       reason: UserDeactivationReason,
       audit: import('./audit/writer.js').AuditContext,
     ) => Promise<void>)[];
+    /**
+     * In the transaction that changed a user's email address: each module ends what the old address could still
+     * do (password reset voids links mailed to it) and returns notes for that change's audit record.
+     */
+    userEmailChanged: ((tx: Tx, tenantId: number, userId: number) => Promise<Record<string, unknown>>)[];
     /** GDPR: each module adds the user's data it holds (export) and erases it (erasure/anonymisation). */
     gdprExport: { name: string; collect: (tx: Tx, tenantId: number, userId: number) => Promise<unknown> }[];
     /**

@@ -12,6 +12,7 @@ import { bumpTenantVersion, isValidCidr } from './network.js';
 import * as repo from './repository.js';
 import type { TenantPatch, TenantStatusQuery } from './schemas.js';
 import {
+  checkSessionLimits,
   mergePlatformSettings,
   mergeSettings,
   type PlatformSettingsPatch,
@@ -147,6 +148,7 @@ export async function updateCurrentTenant(
   callerIp: string,
   audit: AuditContext,
 ) {
+  checkSessionLimits(body.settings?.session, ctx.config);
   const row = await ctx.database.withTenant(tenantId, async (tx) => {
     const current = await repo.findTenantForUpdate(tx, tenantId);
     if (!current) throw notFound('tenant');

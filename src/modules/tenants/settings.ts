@@ -5,6 +5,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { Config } from '../../config.js';
+import { validationError } from '../../platform/http/errors.js';
 import { Nullable } from '../../platform/http/schemas.js';
 
 const strict = { additionalProperties: false } as const;
@@ -117,6 +118,53 @@ export function defaultSettings(config: SettingsConfig): TenantSettings {
   };
 }
 
+type LimitsConfig = Pick<Config, 'accessTokenLifetime' | 'refreshTokenLifetime' | 'sessionAbsoluteLifetime'>;
+
+/**
+ * The server's ceilings for a tenant's session settings: tenants may shorten lifetimes, never extend them past
+ * the server's (the revocation flag and every other expiry are sized on these). PATCH refuses larger values;
+ * resolveSettings clamps whatever is stored, since older rows or hand edits may hold larger ones.
+ */
+export function sessionLimits(config: LimitsConfig): Record<keyof SessionSettings, number> {
+  return {
+    access_ttl: config.accessTokenLifetime,
+    refresh_ttl: config.refreshTokenLifetime,
+    absolute_ttl: config.sessionAbsoluteLifetime,
+    idle_ttl: config.sessionAbsoluteLifetime,
+  };
+}
+
+/** Tenants may only shorten the server's lifetimes (a longer access token would outlive its revocation). */
+export function checkSessionLimits(patch: TenantSettingsPatch['session'], config: LimitsConfig): void {
+  const limits = sessionLimits(config);
+  for (const field of ['access_ttl', 'refresh_ttl', 'absolute_ttl', 'idle_ttl'] as const) {
+    const value = patch?.[field];
+    if (typeof value === 'number' && value > limits[field])
+      throw validationError(
+        `body.settings.session.${field}`,
+        `must be at most ${limits[field]} (the server's limit)`,
+        'maximum',
+      );
+  }
+}
+
+/** A stored lifetime within (0, max]; anything else (missing, not a number, not positive) is the fallback. */
+function bounded<T extends number | null>(value: unknown, max: number, fallback: T): number | T {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return fallback;
+  return Math.min(Math.floor(value), max);
+}
+
+function clampSession(stored: Partial<SessionSettings> | undefined, config: LimitsConfig): SessionSettings {
+  const limits = sessionLimits(config);
+  const s = stored ?? {};
+  return {
+    access_ttl: bounded(s.access_ttl, limits.access_ttl, limits.access_ttl),
+    refresh_ttl: bounded(s.refresh_ttl, limits.refresh_ttl, limits.refresh_ttl),
+    absolute_ttl: bounded(s.absolute_ttl, limits.absolute_ttl, limits.absolute_ttl),
+    idle_ttl: bounded(s.idle_ttl, limits.idle_ttl, null),
+  };
+}
+
 /** The one reader of stored settings: the stored (partial) document over the defaults, bounds applied. */
 export function resolveSettings(
   stored: StoredTenantSettings | null | undefined,
@@ -128,7 +176,7 @@ export function resolveSettings(
     ...d,
     ...s,
     password_policy: { ...d.password_policy, ...(s.password_policy ?? {}) },
-    session: { ...d.session, ...(s.session ?? {}) },
+    session: clampSession(s.session, config),
     allowed_ip_ranges: s.allowed_ip_ranges ?? d.allowed_ip_ranges,
     // A stored null (or nothing) follows WG_MAX_PEERS_PER_TENANT, so changing the default reaches every tenant.
     wireguard: { max_peers: s.wireguard?.max_peers ?? d.wireguard.max_peers },

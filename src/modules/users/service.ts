@@ -298,11 +298,19 @@ export async function updateUser(ctx: AppContext, actor: Actor, id: number, body
         : [];
     if (!after.isActive && body.is_active === false)
       await runUserDeactivated(ctx, tx, tenantId, id, 'deactivated', actor.audit);
+    // A reset link mailed to the old address must not take over the account after the change (the
+    // password-reset module voids its links through this hook and says how many in the audit record).
+    const emailChange = after.email !== before.email ? await runUserEmailChanged(ctx, tx, tenantId, id) : {};
     await writeAudit(tx, tenantId, actor.audit, {
       eventType: 'user.updated',
       resourceType: 'user',
       resourceId: id,
-      metadata: { before: auditView(before), after: auditView(after), sessions_ended: ended.length },
+      metadata: {
+        before: auditView(before),
+        after: auditView(after),
+        sessions_ended: ended.length,
+        ...emailChange,
+      },
     });
     return {
       user: await full(ctx, tx, after),
@@ -375,6 +383,13 @@ export async function assertMayRemoveUser(ctx: AppContext, actor: Actor, id: num
 export async function assertMayManageUser(ctx: AppContext, actor: Actor, id: number): Promise<void> {
   await assertUserExists(ctx, actor.tenantId, id);
   await assertDominates(ctx, actor, id);
+}
+
+/** In the transaction that changed a user's address: modules end what the old address could do; audit notes. */
+async function runUserEmailChanged(ctx: AppContext, tx: Tx, tenantId: number, userId: number) {
+  const notes: Record<string, unknown> = {};
+  for (const hook of ctx.hooks.userEmailChanged) Object.assign(notes, await hook(tx, tenantId, userId));
+  return notes;
 }
 
 /** In the deactivating or deleting transaction: modules end the access they gave the user (WireGuard peers). */
