@@ -4,7 +4,6 @@ import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
 import { errorResponses, IdParams, UuidParams } from '../../platform/http/schemas.js';
-import { PERMISSION_CODES, PERMISSIONS, PLATFORM_ONLY } from './permissions.js';
 import {
   AssignBody,
   AssignmentList,
@@ -30,7 +29,6 @@ export async function actorOf(req: FastifyRequest): Promise<service.Actor> {
   };
 }
 
-const WILDCARDS = ['*', ...new Set(PERMISSION_CODES.map((c) => `${c.split('.')[0]}.*`))];
 const tags = ['rbac'];
 
 export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
@@ -45,14 +43,7 @@ export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: PermissionList, ...errorResponses(401, 403) },
         },
       },
-      async () => ({
-        permissions: PERMISSION_CODES.map((code) => ({
-          code,
-          description: PERMISSIONS[code],
-          platform_only: PLATFORM_ONLY.has(code),
-        })),
-        wildcards: WILDCARDS,
-      }),
+      async () => service.permissionCatalogue(),
     );
 
     app.get(

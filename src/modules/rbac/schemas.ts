@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { DateTime, IntId, Nullable, Uuid } from '../../platform/http/schemas.js';
 
 const PermissionCodeField = Type.String({
@@ -74,3 +74,7 @@ export const EffectivePermissions = Type.Object({
   user_id: Type.Integer(),
   permissions: Type.Array(Type.String()),
 });
+
+export type RoleCreate = Static<typeof RoleCreate>;
+export type RoleUpdate = Static<typeof RoleUpdate>;
+export type AssignBody = Static<typeof AssignBody>;

@@ -10,7 +10,15 @@ import type { Executor, Tx } from '../../platform/db/client.js';
 import { AppError, forbidden, notFound, validationError } from '../../platform/http/errors.js';
 import { isPlatformTenant } from '../tenants/index.js';
 import './errors.js';
-import { canGrant, isKnownPermission, SYSTEM_ROLES, type SystemRoleCode } from './permissions.js';
+import {
+  canGrant,
+  isKnownPermission,
+  PERMISSION_CODES,
+  PERMISSIONS,
+  PLATFORM_ONLY,
+  SYSTEM_ROLES,
+  type SystemRoleCode,
+} from './permissions.js';
 import * as repo from './repository.js';
 import {
   bumpPermissionVersion,
@@ -18,6 +26,7 @@ import {
   permissionsFrom,
   resolveUserPermissions,
 } from './resolver.js';
+import type { AssignBody, RoleCreate, RoleUpdate } from './schemas.js';
 import type { RoleRow } from './tables.js';
 
 /** Who is acting: their effective permissions (already resolved by the guard) and their user id, if any. */
@@ -88,6 +97,20 @@ async function checkParent(tx: Tx, tenantId: number, roleId: string | null, pare
     throw validationError('body.parent_role_id', `inheritance deeper than ${repo.MAX_ROLE_DEPTH}`, 'depth');
 }
 
+const WILDCARDS = ['*', ...new Set(PERMISSION_CODES.map((c) => `${c.split('.')[0]}.*`))];
+
+/** GET /permissions: the catalogue and the wildcards it allows. */
+export function permissionCatalogue() {
+  return {
+    permissions: PERMISSION_CODES.map((code) => ({
+      code,
+      description: PERMISSIONS[code],
+      platform_only: PLATFORM_ONLY.has(code),
+    })),
+    wildcards: WILDCARDS,
+  };
+}
+
 export async function getRole(ctx: AppContext, tenantId: number, id: string) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     const role = await repo.findRoleById(tx, tenantId, id);
@@ -102,18 +125,7 @@ export async function listRoles(ctx: AppContext, tenantId: number) {
   return { roles: rows.map(toRoleRead), total: rows.length };
 }
 
-export async function createRole(
-  ctx: AppContext,
-  actor: Actor,
-  input: {
-    code: string;
-    name: string;
-    description?: string | null;
-    permissions: string[];
-    parent_role_id?: string | null;
-    mfa_required?: boolean;
-  },
-) {
+export async function createRole(ctx: AppContext, actor: Actor, input: RoleCreate) {
   const { tenantId } = actor;
   assertKnown(input.permissions);
   if (input.code in SYSTEM_ROLES) throw new AppError(409, 'ALREADY_EXISTS', { field: 'code' });
@@ -148,18 +160,7 @@ export async function createRole(
   return toRoleRead(role);
 }
 
-export async function updateRole(
-  ctx: AppContext,
-  actor: Actor,
-  id: string,
-  input: {
-    name?: string;
-    description?: string | null;
-    permissions?: string[];
-    parent_role_id?: string | null;
-    mfa_required?: boolean;
-  },
-) {
+export async function updateRole(ctx: AppContext, actor: Actor, id: string, input: RoleUpdate) {
   const { tenantId } = actor;
   if (input.permissions) assertKnown(input.permissions);
   const role = await ctx.database.withTenant(tenantId, async (tx) => {
@@ -242,12 +243,7 @@ export async function listUserRoles(ctx: AppContext, tenantId: number, userId: n
   });
 }
 
-export async function assignRole(
-  ctx: AppContext,
-  actor: Actor,
-  userId: number,
-  input: { role_id: string; expires_at?: string | null },
-) {
+export async function assignRole(ctx: AppContext, actor: Actor, userId: number, input: AssignBody) {
   const { tenantId } = actor;
   const expiresAt = input.expires_at ? new Date(input.expires_at) : null;
   if (expiresAt && expiresAt.getTime() <= Date.now())
