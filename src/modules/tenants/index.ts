@@ -11,7 +11,7 @@ export const tenantsModule: AppModule = {
 };
 
 export type { TenantsErrorCode } from './errors.js';
-export { bumpTenantVersion, isValidCidr, tenantNetworkAllows } from './network.js';
+export { bumpTenantVersion, isValidCidr, tenantIdleTtl, tenantNetworkAllows } from './network.js';
 export type { TenantOperatorPatchBody, TenantPatch, TenantStatusQuery } from './schemas.js';
 export { TenantAdminRead, TenantListQuery, TenantOperatorPatch, TenantRead } from './schemas.js';
 // --- exports used by auth, mfa, password-reset ---

@@ -30,6 +30,7 @@ export {
   assertUserExists,
   createUser,
   createUserInTx,
+  isUserActive,
   type NewUser,
   type PreparedUser,
   prepareUser,

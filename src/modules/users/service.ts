@@ -447,6 +447,11 @@ export function userById(tx: Executor, tenantId: number, id: number): Promise<Us
   return repo.findUserById(tx, tenantId, id);
 }
 
+/** Is the user active? False for an unknown user. */
+export async function isUserActive(tx: Executor, tenantId: number, id: number): Promise<boolean> {
+  return (await repo.findUserById(tx, tenantId, id))?.isActive === true;
+}
+
 /** Stores a new password hash (change or reset); the caller ends the sessions and audits in the same transaction. */
 export function setUserPassword(
   tx: Executor,
