@@ -22,6 +22,7 @@ import { createPasswordHasher } from './platform/crypto/passwords.js';
 import { createDatabase, type Database } from './platform/db/client.js';
 import { migrate } from './platform/db/migrator.js';
 import { assertRouteAccess, installAccessGuard } from './platform/http/access.js';
+import { adminConsole } from './platform/http/admin-console.js';
 import { baseRoutes } from './platform/http/base-routes.js';
 import { installErrorHandling, sendError } from './platform/http/error-handler.js';
 import { type Locale, pickLocale } from './platform/http/messages.js';
@@ -209,6 +210,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(baseRoutes(ctx));
   for (const m of modules) {
     for (const r of m.routes(ctx)) await app.register(r.plugin, { prefix: r.prefix });
+  }
+  if (config.adminConsole.enabled) {
+    await app.register(adminConsole(ctx, { features: modules.map((m) => m.name) }), { prefix: '/admin' });
   }
 
   app.addHook('onClose', async () => {
