@@ -76,7 +76,7 @@ export function adminConsole(ctx: AppContext, opts: AdminConsoleOptions) {
         index: false,
         list: false,
         serveDotFiles: false,
-      dotfiles: 'ignore',
+        dotfiles: 'ignore',
         redirect: false,
         cacheControl: false,
         etag: true,
