@@ -5,7 +5,7 @@
  * screen for serious or critical accessibility violations.
  */
 import { existsSync } from 'node:fs';
-import AxeBuilder from '@axe-core/playwright';
+import { AxeBuilder } from '@axe-core/playwright';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/ensure-web.js';

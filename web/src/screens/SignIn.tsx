@@ -224,7 +224,7 @@ export function SignInScreen() {
                   required
                   autoComplete="one-time-code"
                   inputMode={method === 'totp' ? 'numeric' : 'text'}
-                  pattern={method === 'totp' ? '[0-9 ]{6,7}' : '[A-Za-z0-9-]{8,9}'}
+                  pattern={method === 'totp' ? '[0-9 ]{6,7}' : '[A-Za-z0-9\\-]{8,9}'}
                   autoFocus
                   name="code"
                 />

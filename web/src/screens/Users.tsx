@@ -99,7 +99,9 @@ export function UsersScreen() {
               <thead>
                 <tr>
                   <th scope="col">{t('users.name')}</th>
-                  <th scope="col">{t('users.email')}</th>
+                  <th scope="col" className="hide-sm">
+                    {t('users.email')}
+                  </th>
                   <th scope="col">{t('users.status')}</th>
                   <th scope="col" className="hide-sm">
                     {t('users.created')}
@@ -119,8 +121,9 @@ export function UsersScreen() {
                       >
                         {u.full_name || u.email}
                       </a>
+                      {u.full_name && <div className="show-sm muted small">{u.email}</div>}
                     </td>
-                    <td className="mono-sm">{u.email}</td>
+                    <td className="mono-sm hide-sm">{u.email}</td>
                     <td>
                       {u.is_active ? (
                         <Badge kind="ok">{t('users.active')}</Badge>
