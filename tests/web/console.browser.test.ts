@@ -301,6 +301,44 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     await page.getByText('You are signed out.').waitFor();
   });
 
+  it('registers a security key (virtual authenticator) and signs in with it', async () => {
+    const cdp = await b.context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'usb',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    await page.getByLabel('Email', { exact: true }).fill(adminEmail);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('tab', { name: 'Authenticator app' }).waitFor();
+    await safeTotpMoment();
+    await page.getByLabel('6-digit code').fill(totpCode(secret, 1));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await nav(/^My profile$/);
+    await page.getByLabel('Name of the new key').fill('Virtual key');
+    await page.getByRole('button', { name: 'Register a key' }).click();
+    await page.getByText('Security key registered').waitFor();
+    await page.getByRole('button', { name: 'Remove security key Virtual key' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You are signed out.').waitFor();
+    await page.getByLabel('Email', { exact: true }).fill(adminEmail);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('tab', { name: 'Security key' }).click();
+    await check('sign-in security key');
+    await page.getByRole('button', { name: 'Use my security key' }).click();
+    await page.getByRole('heading', { name: 'My profile' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You are signed out.').waitFor();
+  });
+
   it('no console error, no CSP violation, no serious or critical axe violation on any screen', () => {
     expect(b.problems.cspViolations).toEqual([]);
     expect(b.problems.consoleErrors).toEqual([]);

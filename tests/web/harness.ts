@@ -5,6 +5,7 @@
  * screen for serious or critical accessibility violations.
  */
 import { existsSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -24,19 +25,37 @@ export interface Server {
   close: () => Promise<void>;
 }
 
+/** A free TCP port on the loopback (the WebAuthn origin must be known before the app is built). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The API on http://localhost:<port>: `localhost` (not 127.0.0.1) because WebAuthn needs a domain as relying
+ * party id, and it is a secure context for the browser.
+ */
 export async function startServer(env: Record<string, string> = {}): Promise<Server> {
   await ensureWebBuild();
+  const port = await freePort();
+  const origin = `http://localhost:${port}`;
   const app = await buildApp(
     testConfig({
       ADMIN_DEFAULT_TENANT: 'acme',
+      PUBLIC_URL: origin,
+      WEBAUTHN_RP_ID: 'localhost',
+      WEBAUTHN_ORIGIN: origin,
       ...env,
     }),
     { migrate: true },
   );
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  if (!address || typeof address === 'string') throw new Error('no address');
-  const origin = `http://127.0.0.1:${address.port}`;
+  await app.listen({ host: '127.0.0.1', port });
   return { app, origin, close: () => app.close() };
 }
 
@@ -67,6 +86,8 @@ export async function launch(viewport = { width: 1280, height: 800 }): Promise<B
       '--disable-component-update',
       '--disable-sync',
       '--disable-dev-shm-usage',
+      // localhost is served on 127.0.0.1 only: do not try ::1 first.
+      '--host-resolver-rules=MAP localhost 127.0.0.1',
     ],
   });
   const context = await browser.newContext({ viewport, locale: 'en-GB' });
