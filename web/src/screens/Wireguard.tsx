@@ -109,7 +109,9 @@ export function WireguardScreen() {
           <div className="card">
             <span className="card-label">{t('wg.endpoint')}</span>
             <span className="card-value card-value-sm mono-sm">
-              {server.data.endpoint ?? t('wg.noEndpoint')}:{server.data.listen_port}
+              {server.data.endpoint
+                ? `${server.data.endpoint}:${server.data.listen_port}`
+                : t('wg.noEndpoint', { port: server.data.listen_port })}
             </span>
           </div>
           <div className="card">
