@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DOCS_CSP } from '../../src/app.js';
 import { ADMIN_CSP } from '../../src/platform/http/admin-console.js';
 import { createTestApp } from '../helpers/app.js';
 import { tenantOwner, userWith } from '../helpers/rbac.js';
@@ -116,6 +117,16 @@ describe('issue 14: admin console at /admin', () => {
     const res = await unbuilt.inject({ method: 'GET', url: '/admin/users', headers: html });
     expect(res.statusCode).toBe(503);
     expect(res.json().details.reason).toMatch(/npm run build/);
+  });
+
+  it('/docs (Swagger UI) is served under a strict CSP too: no unsafe-inline, no unsafe-eval', async () => {
+    const res = await app.inject({ method: 'GET', url: '/docs/', headers: html });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-security-policy']).toBe(DOCS_CSP);
+    expect(DOCS_CSP).not.toMatch(/unsafe-inline|unsafe-eval|https:/);
+    const js = await app.inject({ method: 'GET', url: '/docs/static/swagger-initializer.js' });
+    expect(js.headers['content-security-policy']).toBe(DOCS_CSP);
+    expect(js.body).toContain('BaseLayout');
   });
 
   it('the rest of the API keeps its own CSP', async () => {

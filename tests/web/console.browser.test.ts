@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCS_CSP } from '../../src/app.js';
 import { ADMIN_CSP } from '../../src/platform/http/admin-console.js';
-import { newTenant, PASSWORD, uniq } from '../helpers/factories.js';
+import { newTenant, newUser, PASSWORD, uniq } from '../helpers/factories.js';
 import { type Caller, userWith } from '../helpers/rbac.js';
 import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
 import {
@@ -335,6 +335,43 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     await check('sign-in security key');
     await page.getByRole('button', { name: 'Use my security key' }).click();
     await page.getByRole('heading', { name: 'My profile' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You are signed out.').waitFor();
+  });
+
+  it('controls follow the permissions: a viewer sees read-only screens and no write buttons', async () => {
+    const viewer = await newUser(server.app, tenantId, { roles: ['viewer'] });
+    await page.getByLabel('Email', { exact: true }).fill(viewer.email);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const navLinks = page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link');
+    await navLinks.first().waitFor();
+    const labels = await navLinks.allTextContents();
+    expect(labels).toEqual([
+      'Overview',
+      'Users',
+      'Roles & permissions',
+      'API keys',
+      'Audit log',
+      'WireGuard',
+      'Feature flags',
+      'My sessions',
+      'My profile',
+    ]);
+    await nav(/^Users$/);
+    await page.getByRole('cell', { name: adminEmail }).waitFor();
+    expect(await page.getByRole('button', { name: 'New user' }).count()).toBe(0);
+    await nav(/^API keys$/);
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    expect(await page.getByRole('button', { name: 'New API key' }).count()).toBe(0);
+    await nav(/^WireGuard$/);
+    await page.getByText(peerName, { exact: true }).waitFor();
+    expect(await page.getByRole('button', { name: 'New peer' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: `Revoke peer ${peerName}` }).count()).toBe(0);
+    await check('wireguard (viewer)');
+    // Settings is not a page a viewer can open, even by URL.
+    await page.goto(`${server.origin}/admin/settings`);
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByText('You are signed out.').waitFor();
   });
