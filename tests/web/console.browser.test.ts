@@ -5,6 +5,7 @@
  * with axe (no serious or critical violation), and the run fails on any console error or CSP violation.
  * /docs (Swagger UI) must render without CSP violations too.
  */
+import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCS_CSP } from '../../src/app.js';
@@ -199,6 +200,15 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     await table.getByRole('button', { name: 'api_key.revoked' }).click();
     await table.locator('pre.json').waitFor();
     await check('audit: filtered, row open');
+    // Export with the same filter: a CSV file holding that one record.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^audit-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = await readFile((await download.path())!, 'utf8');
+    expect(csv).toContain('api_key.revoked');
+    expect(csv).not.toContain('api_key.created');
   });
 
   it('creates a WireGuard peer and shows its QR code', async () => {
@@ -219,6 +229,13 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     await created.getByRole('button', { name: 'Done' }).click();
     await page.locator('table').getByText(peerName, { exact: true }).waitFor();
     await check('wireguard');
+    // The stored config downloads later too, its private key left for the client to fill.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: `Download the config of ${peerName}` }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`${peerName}.conf`);
+    expect(await readFile((await download.path())!, 'utf8')).toContain('[Peer]');
   });
 
   it('changes a tenant setting', async () => {
