@@ -64,7 +64,8 @@ export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/permissions/me',
       {
-        config: { access: 'self' },
+        // A key reads its own effective set (scopes ∩ its creator's permissions) with profile.read.
+        config: { access: 'self', keyScope: 'profile.read' },
         schema: {
           tags,
           summary: "The caller's effective permissions (wildcards expanded)",

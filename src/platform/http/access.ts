@@ -3,12 +3,16 @@
  *   config: { access: 'public' }                 no credentials
  *   config: { access: 'self' }                   any authenticated caller, acting on their own data
  *   config: { access: 'users.read' }             a permission from the catalogue
+ * A `self` route must also declare which API key scope opens it (API.md §13), `keyScope`: a self scope
+ * (`profile.read`, ...) or a permission code (the key must hold it, `*` included), or null: never open to keys.
  * It runs in onRequest, before the body is parsed, so an unauthenticated request with a bad body is 401, not 422.
  * The app refuses to boot if an /api/v1 route declares nothing (see assertRouteAccess).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { isSelfScope, keyOpensSelfRoute, type SelfScope } from '../../modules/api-keys/scopes.js';
 import type { PermissionCode } from '../../modules/rbac/permissions.js';
-import { grants } from '../../modules/rbac/permissions.js';
+import { grants, isKnownPermission } from '../../modules/rbac/permissions.js';
+import { enforceIdleTimeout } from '../../modules/sessions/activity.js';
 import { tenantNetworkAllows } from '../../modules/tenants/network.js';
 import { resolveTenantId } from '../../modules/tenants/service.js';
 import { type AuditContext, writeAudit } from '../audit/writer.js';
@@ -19,16 +23,22 @@ import { AppError, forbidden, unauthorized } from './errors.js';
 import { consumeRateLimit, type RateLimitRule } from './rate-limit.js';
 
 export type Access = 'public' | 'self' | PermissionCode;
+/** What an API key needs to reach a `self` route; null: no key ever does. */
+export type KeyScope = SelfScope | PermissionCode | null;
 
 export interface DeclaredRoute {
   method: string;
   url: string;
   access: Access | null;
+  /** `self` routes only (undefined elsewhere). */
+  keyScope?: KeyScope;
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /** Required with `access: 'self'`: the key scope that opens the route to API keys (null: none). */
+    keyScope?: KeyScope;
     rateLimit?: RateLimitRule;
   }
   interface FastifyInstance {
@@ -60,9 +70,20 @@ export function requireUser(request: FastifyRequest): Principal & { userId: numb
 export function assertRouteAccess(route: RouteOptions): void {
   const url = route.url;
   if (!url.startsWith('/api/v1') && !url.startsWith('/scim/')) return;
-  const access = (route.config as { access?: Access } | undefined)?.access;
+  const config = route.config as { access?: Access; keyScope?: KeyScope } | undefined;
+  const access = config?.access;
   if (!access) {
     throw new Error(`Route ${String(route.method)} ${url} declares no access (public, self or a permission)`);
+  }
+  // Each `self` route decides for itself whether API keys reach it: forgetting is a boot error, not an opening.
+  if (access === 'self') {
+    const ks = config?.keyScope;
+    if (ks === undefined)
+      throw new Error(
+        `Route ${String(route.method)} ${url} is 'self' but declares no keyScope (a scope or null)`,
+      );
+    if (ks !== null && !isSelfScope(ks) && !isKnownPermission(ks))
+      throw new Error(`Route ${String(route.method)} ${url} declares an unknown keyScope ${String(ks)}`);
   }
 }
 
@@ -85,8 +106,11 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
   app.decorate('declaredRoutes', declared);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const access = (route.config as { access?: Access } | undefined)?.access ?? null;
-    for (const method of methods) declared.push({ method: String(method), url: route.url, access });
+    const config = route.config as { access?: Access; keyScope?: KeyScope } | undefined;
+    const access = config?.access ?? null;
+    const keyScope = access === 'self' ? { keyScope: config?.keyScope } : {};
+    for (const method of methods)
+      declared.push({ method: String(method), url: route.url, access, ...keyScope });
   });
   app.decorateRequest('principal', null);
   app.decorateRequest('permissions', async function (this: FastifyRequest) {
@@ -108,10 +132,10 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     };
   });
 
-  /** The caller, and the tenant's settings version read in the same store round trip. */
+  /** The caller, and the tenant's settings version (and the session's last activity) read in one round trip. */
   async function authenticate(
     request: FastifyRequest,
-  ): Promise<{ principal: Principal; tenantVersion: string }> {
+  ): Promise<{ principal: Principal; tenantVersion: string; lastSeen?: string | null }> {
     const apiKeyHeader = request.headers['x-api-key'];
     const token = typeof apiKeyHeader === 'string' ? apiKeyHeader.trim() : bearer(request);
     if (!token) throw unauthorized('UNAUTHORIZED');
@@ -143,12 +167,13 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
         err instanceof JwtError && err.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID',
       );
     }
-    // One store round trip answers revocation, suspension and the permission cache version.
-    const [revoked, suspended, version, tenantVersion] = await store.mget([
+    // One store round trip answers revocation, suspension, the permission cache version and idleness.
+    const [revoked, suspended, version, tenantVersion, lastSeen] = await store.mget([
       keys.sessionRevoked(claims.session_id),
       keys.tenantSuspended(claims.tenant_id),
       keys.permissionVersion(claims.tenant_id),
       keys.tenantVersion(claims.tenant_id),
+      keys.sessionLastSeen(claims.session_id),
     ]);
     if (revoked) throw unauthorized(revoked === 'expired' ? 'SESSION_EXPIRED' : 'SESSION_REVOKED');
     if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
@@ -164,7 +189,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       mfaEnrolmentPending: claims.mfa_enrolment === true,
       permissionVersion: version ?? '0',
     };
-    return { principal, tenantVersion: tenantVersion ?? '0' };
+    return { principal, tenantVersion: tenantVersion ?? '0', lastSeen };
   }
 
   // slug -> id never changes (tenants cannot be renamed), so a small per-replica memo saves the lookup.
@@ -197,6 +222,28 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     throw forbidden('PERMISSION_DENIED', { permission });
   }
 
+  /**
+   * API.md §13: a key reaches a `self` route only through the scope the route declares (`*` included); routes
+   * declaring null (password change, ending sessions, MFA) refuse every key. Refusals are audited like others.
+   */
+  async function checkKeyOnSelfRoute(request: FastifyRequest, principal: Principal): Promise<void> {
+    const keyScope = request.routeOptions.config.keyScope ?? null;
+    if (keyOpensSelfRoute(principal.scopes ?? [], keyScope)) return;
+    const details = keyScope === null ? { reason: 'not_open_to_api_keys' } : { scope: keyScope };
+    await ctx.database
+      .withTenant(principal.tenantId, (tx) =>
+        writeAudit(tx, principal.tenantId, request.auditContext(), {
+          eventType: 'access.permission_denied',
+          success: false,
+          resourceType: 'route',
+          resourceId: `${request.method} ${request.routeOptions.url}`,
+          metadata: { key_scope: keyScope },
+        }),
+      )
+      .catch((err) => request.log.error({ err }, 'could not audit a denied request'));
+    throw forbidden('API_KEY_SCOPE_INSUFFICIENT', details);
+  }
+
   async function guard(request: FastifyRequest, reply: FastifyReply) {
     const access = request.routeOptions.config?.access;
     if (!access) return; // base routes and 404s
@@ -215,8 +262,17 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       }
       return;
     }
-    const { principal, tenantVersion } = await authenticate(request);
+    const { principal, tenantVersion, lastSeen } = await authenticate(request);
     request.principal = principal;
+    // The tenant's idle_ttl: an idle session ends here (401 SESSION_EXPIRED); otherwise this is activity.
+    if (principal.kind === 'user' && principal.userId !== null && principal.sessionId) {
+      const session = {
+        tenantId: principal.tenantId,
+        userId: principal.userId,
+        sessionId: principal.sessionId,
+      };
+      await enforceIdleTimeout(ctx, session, tenantVersion, lastSeen ?? null, request.auditContext());
+    }
     const tenantHeader = headerTenant(request);
     if (tenantHeader !== null && tenantHeader !== String(principal.tenantId)) {
       // An id or a slug naming another tenant (or none) disagrees with the token; a malformed one is 400.
@@ -242,7 +298,10 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
         rule?.windowSeconds,
       );
     }
-    if (access === 'self') return;
+    if (access === 'self') {
+      if (principal.kind === 'api_key') await checkKeyOnSelfRoute(request, principal);
+      return;
+    }
     const perms = await request.permissions();
     if (!grants(perms, access)) {
       // A key whose scopes cover the permission was refused because its owner lost it: PERMISSION_DENIED.

@@ -1,7 +1,12 @@
 /** Every store key in one place, so their shapes and lifetimes are reviewed together. */
 export const keys = {
-  /** Present while a session's access tokens must be refused (TTL: the access token lifetime). */
+  /**
+   * Present while a session's access tokens must be refused: `revoked` or `expired` (idle or absolute end).
+   * TTL: the longest access token that can exist plus clock skew (sessions/service.ts revocationTtlSeconds).
+   */
   sessionRevoked: (sessionId: string) => `sess:rev:${sessionId}`,
+  /** A session's last recorded activity (epoch ms), written at most about once a minute; read with the above. */
+  sessionLastSeen: (sessionId: string) => `sess:seen:${sessionId}`,
   /** Present while a tenant is suspended. */
   tenantSuspended: (tenantId: number) => `tenant:susp:${tenantId}`,
   /** Bumped on every role/permission change of a tenant; invalidates cached permission sets everywhere. */
@@ -21,9 +26,12 @@ export const keys = {
   mfaAttempts: (tenantId: number, userId: number) => `mfa:att:${tenantId}:${userId}`,
   /** An accepted TOTP time step of a user: present while the step could still validate (anti-replay). */
   totpUsed: (tenantId: number, userId: number, step: number) => `mfa:used:${tenantId}:${userId}:${step}`,
-  /** The pending WebAuthn challenge of a user: `reg` (registration) or `auth` (login step). Short TTL. */
-  webauthnChallenge: (kind: 'reg' | 'auth', tenantId: number, userId: number) =>
+  /** The pending WebAuthn challenge of a user: `reg` (registration), `auth` (login step), `step` (step-up). Short TTL. */
+  webauthnChallenge: (kind: 'reg' | 'auth' | 'step', tenantId: number, userId: number) =>
     `mfa:wa:${kind}:${tenantId}:${userId}`,
   /** A consumed single-use value (MFA step token jti, WebAuthn challenge). */
   mfaConsumed: (id: string) => `mfa:done:${id}`,
+  /** A second factor proven by this session (step-up): present for 5 minutes after the proof. */
+  stepUp: (tenantId: number, userId: number, sessionId: string) =>
+    `mfa:stepup:${tenantId}:${userId}:${sessionId}`,
 };

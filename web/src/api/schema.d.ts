@@ -1877,6 +1877,15 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1971,6 +1980,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2343,7 +2361,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Turn MFA off (TOTP, recovery codes, security keys) */
+        /** Turn MFA off (TOTP, recovery codes, security keys); 409 while MFA is required */
         post: {
             parameters: {
                 query?: never;
@@ -2392,6 +2410,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2707,7 +2734,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start TOTP enrolment (same secret until enabled) */
+        /** Start TOTP enrolment (same secret until enabled; step-up when a security key is on) */
         post: {
             parameters: {
                 query?: never;
@@ -3007,7 +3034,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a security key */
+        /** Remove a security key (step-up; 409 for the last factor while MFA is required) */
         delete: {
             parameters: {
                 query?: never;
@@ -3060,6 +3087,15 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3084,7 +3120,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Challenge to register a security key or passkey */
+        /** Challenge to register a security key or passkey (step-up once a factor exists) */
         post: {
             parameters: {
                 query?: never;
@@ -3241,6 +3277,192 @@ export interface paths {
                 };
                 /** @description Default Response */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mfa/webauthn/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Prove a security key with an assertion (step-up, 5 min) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        response: {
+                            authenticatorAttachment?: string;
+                            clientExtensionResults?: {
+                                [key: string]: unknown;
+                            };
+                            id: string;
+                            rawId: string;
+                            response: {
+                                authenticatorData: string;
+                                clientDataJSON: string;
+                                signature: string;
+                                userHandle?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            /** @enum {string} */
+                            type: "public-key";
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                valid: boolean;
+                            };
+                            message: string;
+                            success: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mfa/webauthn/verify/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Challenge to prove a security key (step-up) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            challenge: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4275,6 +4497,9 @@ export interface paths {
                                         idle_ttl: number | null;
                                         refresh_ttl: number;
                                     };
+                                    wireguard: {
+                                        max_peers: number;
+                                    };
                                 };
                                 slug: string;
                                 status: string;
@@ -4375,6 +4600,9 @@ export interface paths {
                                         access_ttl: number;
                                         idle_ttl: number | null;
                                         refresh_ttl: number;
+                                    };
+                                    wireguard: {
+                                        max_peers: number;
                                     };
                                 };
                                 slug: string;
@@ -4483,6 +4711,9 @@ export interface paths {
                                     access_ttl: number;
                                     idle_ttl: number | null;
                                     refresh_ttl: number;
+                                };
+                                wireguard: {
+                                    max_peers: number;
                                 };
                             };
                             slug: string;
@@ -4600,7 +4831,105 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change the settings only platform operators set (wireguard.max_peers) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        settings?: {
+                            wireguard?: {
+                                max_peers?: number | null;
+                            };
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created_at: string;
+                            id: number;
+                            is_platform: boolean;
+                            name: string;
+                            settings: {
+                                allowed_ip_ranges: string[];
+                                audit_retention_days: number | null;
+                                mfa_required: boolean;
+                                password_policy: {
+                                    check_breached: boolean;
+                                    check_common: boolean;
+                                    min_length: number;
+                                    require_classes: number;
+                                };
+                                self_registration: boolean;
+                                session: {
+                                    absolute_ttl: number;
+                                    access_ttl: number;
+                                    idle_ttl: number | null;
+                                    refresh_ttl: number;
+                                };
+                                wireguard: {
+                                    max_peers: number;
+                                };
+                            };
+                            slug: string;
+                            status: string;
+                            suspended_at: string | null;
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/v1/tenants/{id}/reactivate": {
@@ -4650,6 +4979,9 @@ export interface paths {
                                     access_ttl: number;
                                     idle_ttl: number | null;
                                     refresh_ttl: number;
+                                };
+                                wireguard: {
+                                    max_peers: number;
                                 };
                             };
                             slug: string;
@@ -4761,6 +5093,9 @@ export interface paths {
                                     idle_ttl: number | null;
                                     refresh_ttl: number;
                                 };
+                                wireguard: {
+                                    max_peers: number;
+                                };
                             };
                             slug: string;
                             status: string;
@@ -4866,6 +5201,9 @@ export interface paths {
                                     idle_ttl: number | null;
                                     refresh_ttl: number;
                                 };
+                                wireguard: {
+                                    max_peers: number;
+                                };
                             };
                             slug: string;
                         };
@@ -4947,6 +5285,9 @@ export interface paths {
                                     access_ttl: number;
                                     idle_ttl: number | null;
                                     refresh_ttl: number;
+                                };
+                                wireguard: {
+                                    max_peers: number;
                                 };
                             };
                             slug: string;
