@@ -226,7 +226,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const encRaw = r.raw('ENCRYPTION_KEY') ?? generated?.encryptionKey ?? '';
   let encryptionKey = parseEncryptionKey(encRaw);
-  if (strictSecrets && !r.raw('ENCRYPTION_KEY')) r.problems.push(`ENCRYPTION_KEY is required when ENV=${appEnv}`);
+  if (strictSecrets && !r.raw('ENCRYPTION_KEY'))
+    r.problems.push(`ENCRYPTION_KEY is required when ENV=${appEnv}`);
   else if (strictSecrets && looksDefault(encRaw))
     r.problems.push(`ENCRYPTION_KEY must not be a placeholder when ENV=${appEnv}`);
   if (!encryptionKey) {
@@ -263,7 +264,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   if (strictSecrets && !metricsToken) r.problems.push(`METRICS_TOKEN is required when ENV=${appEnv}`);
   else if (strictSecrets && metricsToken && (metricsToken.length < 32 || looksDefault(metricsToken)))
     r.problems.push(`METRICS_TOKEN must be at least 32 characters and not a placeholder when ENV=${appEnv}`);
-  else if (metricsToken && metricsToken.length < 16) r.problems.push('METRICS_TOKEN must be at least 16 characters');
+  else if (metricsToken && metricsToken.length < 16)
+    r.problems.push('METRICS_TOKEN must be at least 16 characters');
 
   const rateLimitEnabled = r.bool('RATE_LIMIT_ENABLED', !isTest);
   const lockoutEnabled = r.bool('LOCKOUT_ENABLED', !isTest);

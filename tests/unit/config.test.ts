@@ -127,7 +127,9 @@ describe('finding 14: ENV=staging checks secrets like prod', () => {
 describe('finding 13: METRICS_TOKEN', () => {
   it('finding 13: METRICS_TOKEN is required in prod and staging, 32+ characters and no placeholder', () => {
     for (const env of ['prod', 'staging']) {
-      expect(problemsOf({ ...strong, ENV: env })).toMatch(new RegExp(`METRICS_TOKEN is required when ENV=${env}`));
+      expect(problemsOf({ ...strong, ENV: env })).toMatch(
+        new RegExp(`METRICS_TOKEN is required when ENV=${env}`),
+      );
       expect(problemsOf({ ...strong, ENV: env, METRICS_TOKEN: 'short-token-0123' })).toMatch(
         /METRICS_TOKEN must be at least 32 characters/,
       );
