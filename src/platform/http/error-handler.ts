@@ -1,13 +1,18 @@
 /**
  * The one error handler: AppErrors, schema validation, malformed JSON, oversized bodies, unknown routes (404 or
- * 405) and PostgreSQL errors all leave as the envelope of API.md §2. Unknown errors are logged and become a 500
- * that carries no internals.
+ * 405), the router's own refusals (414, undecodable URLs) and PostgreSQL errors all leave as the envelope of
+ * API.md §2. Unknown errors are logged and become a 500 that carries no internals.
  */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import { AppError, GENERIC_CODES } from './errors.js';
-import { type Locale, messageFor, pickLocale } from './messages.js';
+import { type Locale, messageFor, pickLocale, registerMessages } from './messages.js';
 import { toFieldErrors } from './validation.js';
+
+registerMessages({
+  URI_TOO_LONG: { fr: "Paramètre d'URL trop long", en: 'URL parameter too long' },
+});
 
 export function sendError(
   request: FastifyRequest,
@@ -34,7 +39,47 @@ const PG_CODES: Record<string, [number, string]> = {
   '22001': [422, 'VALIDATION_ERROR'],
   '22003': [422, 'VALIDATION_ERROR'],
   '23514': [422, 'VALIDATION_ERROR'],
+  // NUL in text, \u0000 in jsonb: refused at validation already (validation.ts); kept as a backstop.
+  '22021': [422, 'VALIDATION_ERROR'],
+  '22P05': [422, 'VALIDATION_ERROR'],
 };
+
+/**
+ * The router answers some requests itself, before any hook: a path parameter longer than maxParamLength (414)
+ * and a path that does not decode (400). Fastify's frameworkErrors option receives them; we send the request
+ * back through the router to a hidden route, so the answer gets everything a normal one gets (security and
+ * CORS headers, X-Request-ID, locale, metrics, the request log) and the envelope.
+ */
+const URL_ERROR = Symbol('massacorp.urlError');
+const URL_ERROR_ROUTE = '/_errors/url';
+type RawWithUrlError = IncomingMessage & { [URL_ERROR]?: string };
+
+export function frameworkErrors(getApp: () => FastifyInstance) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const raw = request.raw as RawWithUrlError;
+    raw[URL_ERROR] = error.code;
+    raw.url = URL_ERROR_ROUTE;
+    // The second pass keeps this request's id (genReqId reads the header), so both log lines correlate.
+    raw.headers['x-request-id'] = request.id;
+    getApp().routing(raw, reply.raw);
+  };
+}
+
+/** The hidden route of frameworkErrors; asked for directly, it does not exist. Register after the hooks. */
+export function installUrlErrorRoute(app: FastifyInstance) {
+  app.all(URL_ERROR_ROUTE, { schema: { hide: true } }, (request, reply) => {
+    switch ((request.raw as RawWithUrlError)[URL_ERROR]) {
+      case undefined:
+        return sendError(request, reply, 404, 'NOT_FOUND');
+      case 'FST_ERR_MAX_PARAM_LENGTH':
+        return sendError(request, reply, 414, 'URI_TOO_LONG');
+      case 'FST_ERR_BAD_URL':
+        return sendError(request, reply, 400, 'BAD_REQUEST', { reason: 'malformed URL encoding' });
+      default:
+        return sendError(request, reply, 500, 'INTERNAL_ERROR');
+    }
+  });
+}
 
 /** Connection-level failures of PostgreSQL or Redis: the request may succeed later, so 503, not 500. */
 function isDependencyDown(error: Error & { code?: string; cause?: unknown }): boolean {
