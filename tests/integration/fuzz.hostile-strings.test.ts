@@ -276,6 +276,9 @@ describe('finding 15: property-based sweep of every route with hostile strings',
         expect(res.statusCode, where).toBeLessThan(500);
         expect(Object.keys(t.op.responses), where).toContain(String(res.statusCode));
         const body = res.body ? res.json() : null;
+        // The sweep's own credentials must survive it: a request that ended the session (a handler that ran
+        // on hostile input) would turn every later answer into a 401 and hide what comes after.
+        expect(body?.error ?? '', where).not.toMatch(/^SESSION_/);
         if (res.statusCode >= 400)
           expect(body, where).toMatchObject({ error: expect.any(String), request_id: 'fuzz-request-0001' });
         const field = expectedField(t, bad);
