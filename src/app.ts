@@ -87,8 +87,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   const ownsDatabase = !deps.database;
   const ownsStore = !deps.store;
-  const database = deps.database ?? (await createDatabase(config));
-  const store = deps.store ?? createStore(config);
+  const database = deps.database ?? (await createDatabase(config, app.log));
+  const store = deps.store ?? createStore(config, app.log);
   if (deps.migrate ?? config.autoMigrate) await migrate(database);
 
   const ctx: AppContext = {
@@ -110,7 +110,14 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
         return new Set<string>(u?.isSuperuser && u.isActive ? ['*'] : []);
       },
     },
-    hooks: { tenantCreated: [], userCreated: [], loginSucceeded: [], gdprExport: [], gdprErase: [] },
+    hooks: {
+      tenantCreated: [],
+      userCreated: [],
+      loginSucceeded: [],
+      userDeactivated: [],
+      gdprExport: [],
+      gdprErase: [],
+    },
     mfa: {
       status: async (tx, tenantId) => {
         const t = await findTenantById(tx, tenantId);

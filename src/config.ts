@@ -26,8 +26,12 @@ export interface Config {
   /** `memory://` for an in-memory PGlite (tests), otherwise a directory. Ignored when databaseUrl is set. */
   pgliteDir: string;
   dbPoolMax: number;
+  /** Longest wait for a database connection (a new one or a free pooled one) before the request gets a 503. */
+  dbConnectTimeoutMs: number;
   redisUrl: string | null;
   storePrefix: string;
+  /** Longest wait for one Redis command; with no offline queue, commands fail at once while Redis is down. */
+  redisCommandTimeoutMs: number;
   jwtSecret: string;
   jwtAlgorithm: JwtAlgorithm;
   jwtIssuer: string;
@@ -49,6 +53,8 @@ export interface Config {
   wgAgentInProcess: boolean;
   /** Seconds between two passes of the WireGuard agent (it also wakes on change notifications). */
   wgAgentIntervalSeconds: number;
+  /** Non-revoked peers a tenant may hold unless a platform operator set its `wireguard.max_peers`. */
+  wgMaxPeersPerTenant: number;
   trustedProxies: string[];
   logLevel: (typeof LOG_LEVELS)[number];
   defaultLocale: 'fr' | 'en';
@@ -279,8 +285,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     databaseUrl,
     pgliteDir: r.str('PGLITE_DIR', path.join(dataDir, 'pglite')),
     dbPoolMax: r.int('DB_POOL_MAX', 10, 1, 500),
+    dbConnectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
     redisUrl,
     storePrefix: r.str('STORE_PREFIX', 'mc:'),
+    redisCommandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 500, 50, 10_000),
     jwtSecret,
     jwtAlgorithm: r.oneOf('JWT_ALGORITHM', JWT_ALGORITHMS, 'HS256', (s) => s.toUpperCase()),
     jwtIssuer: r.str('JWT_ISSUER', 'massacorp'),
@@ -300,6 +308,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     wgListenPort: r.int('WG_LISTEN_PORT', 51820, 1, 65535),
     wgAgentInProcess: r.bool('WG_AGENT_IN_PROCESS', false),
     wgAgentIntervalSeconds: r.int('WG_AGENT_INTERVAL', 5, 1, 3600),
+    wgMaxPeersPerTenant: r.int('WG_MAX_PEERS_PER_TENANT', 50, 0, 1_000_000),
     trustedProxies: r.cidrs('TRUSTED_PROXIES'),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, isTest ? 'silent' : 'info', (s) => s.toLowerCase()),
     defaultLocale: r.oneOf('DEFAULT_LOCALE', ['fr', 'en'] as const, 'fr', (s) => s.toLowerCase()),

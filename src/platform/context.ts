@@ -32,6 +32,9 @@ export interface Principal {
 
 export type PermissionResolver = (principal: Principal) => Promise<ReadonlySet<string>>;
 export type ApiKeyAuthenticator = (rawKey: string, ip: string) => Promise<Principal>;
+/** Work that must only happen once the transaction that asked for it has committed. */
+export type AfterCommit = () => Promise<void>;
+export type UserDeactivationReason = 'deactivated' | 'deleted' | 'gdpr_erasure' | 'gdpr_anonymization';
 export type TenantCreatedHook = (tx: Tx, tenantId: number, firstAdminUserId: number | null) => Promise<void>;
 
 export interface Mail {
@@ -79,9 +82,33 @@ export interface AppContext {
       browser: string | null;
       os: string | null;
     }) => Promise<void>)[];
+    /**
+     * In the transaction that deactivates, deletes, erases or anonymises a user (before the row goes): each module
+     * ends what the account gave access to outside sessions and keys (WireGuard revokes the user's peers), audited
+     * in that transaction. Lets users and GDPR reach those modules without importing them.
+     */
+    userDeactivated: ((
+      tx: Tx,
+      tenantId: number,
+      userId: number,
+      reason: UserDeactivationReason,
+      audit: import('./audit/writer.js').AuditContext,
+    ) => Promise<void>)[];
     /** GDPR: each module adds the user's data it holds (export) and erases it (erasure/anonymisation). */
     gdprExport: { name: string; collect: (tx: Tx, tenantId: number, userId: number) => Promise<unknown> }[];
-    gdprErase: { name: string; erase: (tx: Tx, tenantId: number, userId: number) => Promise<void> }[];
+    /**
+     * `erase` runs inside the erasure's transaction. What must not happen unless that transaction commits (store
+     * flags other replicas read) is handed to `afterCommit`, which runs it once the erasure has committed.
+     */
+    gdprErase: {
+      name: string;
+      erase: (
+        tx: Tx,
+        tenantId: number,
+        userId: number,
+        afterCommit: (fn: AfterCommit) => void,
+      ) => Promise<void>;
+    }[];
   };
   /** The MFA module fills this; the default knows only the tenant's mfa_required setting. */
   mfa: {

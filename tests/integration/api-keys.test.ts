@@ -525,7 +525,12 @@ describe('API keys', () => {
     expect(exported.map((k) => k.id)).toEqual([key.id]);
     expect(JSON.stringify(exported)).not.toMatch(/key_hash|[0-9a-f]{64}/);
     const eraser = app.ctx.hooks.gdprErase.find((h) => h.name === 'api_keys')!;
-    await app.ctx.database.withTenant(tenant.id, (tx) => eraser.erase(tx, tenant.id, admin.id));
+    const afterCommit: (() => Promise<void>)[] = [];
+    await app.ctx.database.withTenant(tenant.id, (tx) =>
+      eraser.erase(tx, tenant.id, admin.id, (fn) => afterCommit.push(fn)),
+    );
+    // The store flag is the erasure's after-commit step (a rolled-back erasure must leave the keys working).
+    for (const fn of afterCommit) await fn();
     const res = await replica.inject({ method: 'GET', url: '/api/v1/users', headers: apiKey(key.raw_key) });
     expect(res.json().error).toBe('API_KEY_REVOKED');
   });

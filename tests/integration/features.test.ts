@@ -241,6 +241,63 @@ describe('overrides and resolution', () => {
     expect(await flagOf(bearer(adminTokens), key)).toBe(false);
   });
 
+  it('flags: inherited roles: a role override applies to holders of a child role that inherits it (§14 order kept)', async () => {
+    const {
+      tenant,
+      adminTokens,
+      user: memberUser,
+      userTokens: memberTokens,
+      member,
+    } = await tenantWithMember();
+    const newRole = async (code: string, parent: string) => {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/roles',
+        headers: bearer(adminTokens),
+        payload: { code: uniq(code), name: code, permissions: [], parent_role_id: parent },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return res.json().id as string;
+    };
+    // grandchild -> child -> member: the user holds only the grandchild.
+    const child = await newRole('child', member);
+    const grandchild = await newRole('grandchild', child);
+    const user = await newUser(app, tenant.id);
+    const assigned = await app.inject({
+      method: 'POST',
+      url: `/api/v1/users/${user.id}/roles`,
+      headers: bearer(adminTokens),
+      payload: { role_id: grandchild },
+    });
+    expect(assigned.statusCode, assigned.body).toBe(201);
+    const me = bearer(await login(app, tenant.id, user.email));
+
+    const key = await newFlag();
+    expect(await flagOf(me, key)).toBe(false);
+    await setOverride(adminTokens, key, { scope: 'tenant', enabled: false });
+    await setOverride(adminTokens, key, { scope: 'role', target_id: member, enabled: true });
+    expect(await flagOf(me, key)).toBe(true); // the inherited role's override beats the tenant's
+    expect(await flagOf(bearer(memberTokens), key)).toBe(true);
+    // Inheritance goes one way: an override on the child does not reach holders of the parent alone.
+    const other = await newFlag();
+    await setOverride(adminTokens, other, { scope: 'role', target_id: child, enabled: true });
+    expect(await flagOf(me, other)).toBe(true);
+    expect(await flagOf(bearer(memberTokens), other)).toBe(false);
+    // The user's own override still comes first.
+    await setOverride(adminTokens, key, { scope: 'user', target_id: user.id, enabled: false });
+    expect(await flagOf(me, key)).toBe(false);
+    // A tenant-owned key evaluates with its role and that role's parents.
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      headers: bearer(adminTokens),
+      payload: { name: 'svc', owner: 'tenant', role_id: grandchild, scopes: ['features.read'] },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(await flagOf({ 'x-api-key': created.json().raw_key as string }, key)).toBe(true);
+    expect(memberUser.id).not.toBe(user.id);
+  });
+
   it('a change is visible on the next request on another replica; API keys evaluate as their owner', async () => {
     const { adminTokens, user, userTokens } = await tenantWithMember();
     const key = await newFlag();
@@ -252,7 +309,7 @@ describe('overrides and resolution', () => {
       method: 'POST',
       url: '/api/v1/api-keys',
       headers: bearer(adminTokens),
-      payload: { name: 'k', scopes: [] },
+      payload: { name: 'k', scopes: ['features.read'] },
     });
     expect(created.statusCode).toBe(201);
     const keyHeaders = { 'x-api-key': created.json().raw_key as string };
@@ -268,7 +325,7 @@ describe('overrides and resolution', () => {
       method: 'POST',
       url: '/api/v1/api-keys',
       headers: bearer(adminTokens),
-      payload: { name: 'svc', owner: 'tenant', role_id: member, scopes: [] },
+      payload: { name: 'svc', owner: 'tenant', role_id: member, scopes: ['features.read'] },
     });
     expect(created.statusCode, created.body).toBe(201);
     const h = { authorization: `Bearer ${created.json().raw_key as string}` };

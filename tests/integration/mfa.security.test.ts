@@ -121,9 +121,10 @@ describe('MFA lockout', () => {
         mfa_session_token: step,
         totp_code: wrongCode(secret),
       });
-      expect(r.statusCode).toBe(400);
-      expect(r.json().error).toBe('INVALID_TOTP_CODE');
-      expect(r.json().message).toBe('Code TOTP invalide');
+      // Issue 10, answer 2: 401 MFA_INVALID at the login step (was 400 INVALID_TOTP_CODE).
+      expect(r.statusCode).toBe(401);
+      expect(r.json().error).toBe('MFA_INVALID');
+      expect(r.json().message).toBe('Code MFA invalide ou session expirée');
     }
     const ok = await post(app, '/api/v1/auth/login/mfa', th, {
       mfa_session_token: step,
@@ -173,7 +174,11 @@ describe('tenant isolation', () => {
           )
         ).rows[0]!.id,
     );
-    const { tokens: tb } = await enrolTotp(app, b.tenant.id, ub.email);
+    const { tokens: tb, secret: sb } = await enrolTotp(app, b.tenant.id, ub.email);
+    // Removing a key needs step-up (issue 10, finding 3): B proves its TOTP first, so the 404 is about tenancy.
+    expect((await post(app, '/api/v1/mfa/verify', bearer(tb), { code: totpCode(sb, 1) })).statusCode).toBe(
+      200,
+    );
     const del = await app.inject({
       method: 'DELETE',
       url: `/api/v1/mfa/webauthn/credentials/${id}`,

@@ -179,8 +179,9 @@ describe('recovery codes', () => {
       mfa_session_token: await step(),
       recovery_code: codes[0],
     });
-    expect(reuse.statusCode).toBe(400);
-    expect(reuse.json().error).toBe('INVALID_RECOVERY_CODE');
+    // At the login step a used code is 401 MFA_INVALID (issue 10, answer 2), not 400.
+    expect(reuse.statusCode).toBe(401);
+    expect(reuse.json().error).toBe('MFA_INVALID');
 
     // Two racing uses of one code: exactly one wins.
     const race = await Promise.all(
@@ -364,7 +365,7 @@ describe('GDPR hooks', () => {
     expect(data).toMatchObject({ totp: { enabled: true } });
     expect((data as { recovery_codes: unknown[] }).recovery_codes).toHaveLength(10);
     const erase = app.ctx.hooks.gdprErase.find((h) => h.name === 'mfa')!;
-    await app.ctx.database.withTenant(tenant.id, (tx) => erase.erase(tx, tenant.id, user.id));
+    await app.ctx.database.withTenant(tenant.id, (tx) => erase.erase(tx, tenant.id, user.id, () => {}));
     const st = await app.ctx.database.withTenant(tenant.id, (tx) =>
       app.ctx.mfa.status(tx, tenant.id, user.id),
     );

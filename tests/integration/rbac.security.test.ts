@@ -63,7 +63,7 @@ describe('route access declarations', () => {
       assertRouteAccess({
         method: 'GET',
         url: '/api/v1/ok',
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         handler: async () => null,
       } as never),
     ).not.toThrow();

@@ -24,7 +24,11 @@ afterAll(async () => {
 });
 
 async function appWith(network: string) {
-  const a = await createTestApp({ WG_NETWORK: network, WG_ENDPOINT: 'vpn.example.test:51820' }, base);
+  // These apps test the address pool itself: one tenant fills it, so the per-tenant quota must not stop it first.
+  const a = await createTestApp(
+    { WG_NETWORK: network, WG_ENDPOINT: 'vpn.example.test:51820', WG_MAX_PEERS_PER_TENANT: '100000' },
+    base,
+  );
   apps.push(a);
   return a;
 }

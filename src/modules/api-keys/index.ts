@@ -9,14 +9,14 @@ import type { AppModule } from '../index.js';
 import { resolveRolePermissions } from '../rbac/resolver.js';
 import { apiKeyRateLimitPlugin } from './rate-limit.js';
 import { apiKeyRoutes } from './routes.js';
-import { intersectPermissions } from './scopes.js';
+import { intersectPermissions, isSelfScope } from './scopes.js';
 import { createApiKeyAuthenticator, eraseUserKeys, exportUserKeys } from './service.js';
 
 export function wrapResolver(ctx: AppContext, base: PermissionResolver): PermissionResolver {
   return async (p) => {
     if (p.kind !== 'api_key') return base(p);
-    // principal.scopes already holds permission codes (see the authenticator).
-    const scopes = p.scopes ?? [];
+    // principal.scopes already holds permission codes (see the authenticator); self scopes are no permissions.
+    const scopes = (p.scopes ?? []).filter((s) => !isSelfScope(s));
     if (scopes.length === 0) return new Set<string>();
     const held = p.roleId
       ? await resolveRolePermissions(ctx, p.tenantId, p.roleId, p.permissionVersion)
@@ -35,7 +35,7 @@ export const apiKeysModule: AppModule = {
     ctx.hooks.gdprExport.push({ name: 'api_keys', collect: exportUserKeys });
     ctx.hooks.gdprErase.push({
       name: 'api_keys',
-      erase: (tx, tenantId, userId) => eraseUserKeys(ctx, tx, tenantId, userId),
+      erase: (tx, tenantId, userId, afterCommit) => eraseUserKeys(ctx, tx, tenantId, userId, afterCommit),
     });
   },
   routes: (ctx) => [

@@ -17,17 +17,35 @@ export const LEGACY_SCOPES: Readonly<Record<string, readonly string[]>> = {
   '*': ['*'],
 };
 
-export function isValidScope(scope: string): boolean {
-  return scope in LEGACY_SCOPES || isKnownPermission(scope);
+/**
+ * Scopes that open the caller's own (`self`) routes to a key (API.md §13). They are not permissions: a user
+ * always acts on their own data, so any user may put them on their own key, but a key reaches a `self` route
+ * only when the route names one of these (its `keyScope`) and the key holds it (or `*`). Routes whose
+ * `keyScope` is null (password change, ending sessions, every /mfa route) are never open to keys.
+ */
+export const SELF_SCOPES = {
+  'profile.read': "Read the owner's profile and tenant (GET /users/me, /auth/me, /tenants/current)",
+  'profile.write': "Change the owner's profile (PUT /users/me)",
+  'sessions.self': "List the owner's sessions (GET /sessions, /sessions/{id}); never end them",
+  'gdpr.self': "Export the owner's personal data (GET /gdpr/export, /gdpr/inventory)",
+} as const;
+export type SelfScope = keyof typeof SELF_SCOPES;
+
+export function isSelfScope(scope: string): scope is SelfScope {
+  return Object.hasOwn(SELF_SCOPES, scope);
 }
 
-/** The permission codes (and wildcards) a list of scopes stands for. */
+export function isValidScope(scope: string): boolean {
+  return scope in LEGACY_SCOPES || isKnownPermission(scope) || isSelfScope(scope);
+}
+
+/** The permission codes (and wildcards) a list of scopes stands for; self scopes are kept as they are. */
 export function scopesAsPermissions(scopes: readonly string[]): Set<string> {
   const out = new Set<string>();
   for (const s of scopes) {
     const mapped = LEGACY_SCOPES[s];
     if (mapped) for (const p of mapped) out.add(p);
-    else if (isKnownPermission(s)) out.add(s);
+    else if (isKnownPermission(s) || isSelfScope(s)) out.add(s);
   }
   return out;
 }
@@ -49,7 +67,23 @@ export function intersectPermissions(a: Iterable<string>, b: Iterable<string>): 
   return out;
 }
 
-/** Scopes the holder of `held` may not put on a key ("nobody grants what they do not hold"). */
-export function scopesNotHeld(scopes: readonly string[], held: ReadonlySet<string>): string[] {
-  return scopes.filter((s) => [...scopesAsPermissions([s])].some((p) => !grants(held, p)));
+/**
+ * Scopes the holder of `held` may not put on a key ("nobody grants what they do not hold"). Self scopes are
+ * checked against `heldSelf`: everything for a user (their own data), the minting key's own scopes for a key.
+ */
+export function scopesNotHeld(
+  scopes: readonly string[],
+  held: ReadonlySet<string>,
+  heldSelf: readonly string[] | 'all' = [],
+): string[] {
+  return scopes.filter((s) =>
+    isSelfScope(s)
+      ? heldSelf !== 'all' && !grants(heldSelf, s)
+      : [...scopesAsPermissions([s])].some((p) => !grants(held, p)),
+  );
+}
+
+/** Whether a key with these scopes (as on the Principal) may use a `self` route declaring `keyScope`. */
+export function keyOpensSelfRoute(scopes: readonly string[], keyScope: string | null): boolean {
+  return keyScope !== null && grants(scopes, keyScope);
 }

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
-import type { ApiKeyAuthenticator, AppContext, Principal } from '../../platform/context.js';
+import type { AfterCommit, ApiKeyAuthenticator, AppContext, Principal } from '../../platform/context.js';
 import { sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Tx } from '../../platform/db/client.js';
 import {
@@ -23,7 +23,7 @@ import {
 import { keys } from '../../platform/store/keys.js';
 import { grants } from '../rbac/permissions.js';
 import * as repo from './repository.js';
-import { isValidScope, scopesAsPermissions, scopesNotHeld } from './scopes.js';
+import { isSelfScope, isValidScope, scopesAsPermissions, scopesNotHeld } from './scopes.js';
 import type { ApiKeyRow } from './tables.js';
 
 export const RAW_KEY_PREFIX = 'mc_sk_';
@@ -96,9 +96,18 @@ export async function createApiKey(
     throw validationError('body.role_id', 'required when owner is "tenant"', 'required');
   if (owner === 'user' && input.role_id)
     throw validationError('body.role_id', 'only for owner "tenant"', 'not');
+  // Self scopes open the owner's own data: a tenant-owned key has no owner to act as.
+  const selfScopes = scopes.filter(isSelfScope);
+  if (owner === 'tenant' && selfScopes.length > 0)
+    throw validationError('body.scopes', `only for owner "user": ${selfScopes.join(', ')}`, 'not');
 
   const held = await request.permissions();
-  const notHeld = scopesNotHeld(scopes, held);
+  // A user holds the self scopes of their own key; a key minting a key passes on only those it holds.
+  const notHeld = scopesNotHeld(
+    scopes,
+    held,
+    principal.kind === 'api_key' ? (principal.scopes ?? []) : 'all',
+  );
   if (notHeld.length > 0)
     throw forbidden('PERMISSION_DENIED', { reason: 'scopes_not_held', scopes: notHeld });
   // A key that outlives its creator acts with a role: only who may hand out roles may mint one.
@@ -240,7 +249,8 @@ export function createApiKeyAuthenticator(ctx: AppContext): ApiKeyAuthenticator 
       sessionId: null,
       email: null,
       apiKeyId: row.id,
-      // The scopes as permission codes, so the guard can tell a missing scope from a permission the user lost.
+      // The scopes as permission codes, so the guard can tell a missing scope from a permission the user lost;
+      // self scopes (profile.read, ...) stay as they are for the guard's keyScope check on `self` routes.
       scopes: [...scopesAsPermissions(row.scopes)],
       roleId: row.roleId,
       mfaEnrolmentPending: false,
@@ -255,7 +265,13 @@ export async function exportUserKeys(tx: Tx, tenantId: number, userId: number) {
 }
 
 /** GDPR erasure: the user's own keys stop working (tenant-owned keys they created outlive them by design). */
-export async function eraseUserKeys(ctx: AppContext, tx: Tx, tenantId: number, userId: number) {
+export async function eraseUserKeys(
+  ctx: AppContext,
+  tx: Tx,
+  tenantId: number,
+  userId: number,
+  afterCommit: (fn: AfterCommit) => void,
+): Promise<void> {
   const ids = await repo.revokeUserKeys(tx, tenantId, userId, 'gdpr_erasure');
   if (ids.length > 0) {
     await writeAudit(tx, tenantId, SYSTEM_AUDIT_CONTEXT, {
@@ -265,7 +281,6 @@ export async function eraseUserKeys(ctx: AppContext, tx: Tx, tenantId: number, u
       metadata: { api_key_ids: ids, reason: 'gdpr_erasure' },
     });
   }
-  // Published before the commit (the hook has no after-commit point): a rollback leaves keys refused until the
-  // flag expires, which errs on the safe side.
-  await publishKeyRevocations(ctx, ids);
+  // Published only once the erasure has committed: a rolled-back erasure leaves the keys working.
+  afterCommit(() => publishKeyRevocations(ctx, ids));
 }

@@ -73,10 +73,11 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       (req) => auth.refresh(ctx, req.body.refresh_token, req.auditContext()),
     );
 
+    // Not for API keys: a key has no session to end, and ending its owner's sessions is the owner's act.
     app.post(
       '/logout',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags: ['auth'],
           summary: 'End the current session (and optionally others)',
@@ -97,7 +98,7 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/me',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'profile.read' },
         schema: {
           tags: ['auth'],
           summary: 'The authenticated caller',
@@ -110,7 +111,7 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/change-password',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags: ['auth'],
           summary: "Change the caller's password; ends their other sessions",
@@ -130,7 +131,7 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/verify-token',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'profile.read' },
         schema: {
           tags: ['auth'],
           summary: 'Check that the bearer token is valid',

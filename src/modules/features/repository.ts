@@ -1,6 +1,7 @@
 /** SQL only for feature flags. Overrides are tenant rows (tenant_id in every WHERE, RLS behind it). */
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { MAX_ROLE_DEPTH } from '../rbac/repository.js';
 import type { FlagFacts } from './resolution.js';
 import { type FeatureFlagRow, type FeatureOverrideRow, featureFlags, featureOverrides } from './tables.js';
 
@@ -107,16 +108,23 @@ export interface Subject {
 }
 
 /**
- * Every flag with the overrides that apply to the subject, in ONE statement. The user's roles are their
- * active direct assignments (user_roles of the RBAC module); inherited parent roles do not count.
+ * Every flag with the overrides that apply to the subject, in ONE statement. The subject's roles are its active
+ * assignments (user_roles of the RBAC module) or its key's role, plus every parent they inherit: a child role
+ * holds its parent's permissions, so it holds the parent's flag overrides too (the same walk as RBAC's).
  */
 export async function loadFlagFacts(tx: Executor, tenantId: number, s: Subject): Promise<FlagFacts[]> {
   const userTarget = s.userId !== null ? String(s.userId) : null;
-  const roleTargets =
+  const held =
     s.userId !== null
-      ? sql`(select ur.role_id::text from user_roles ur where ur.tenant_id = ${tenantId} and ur.user_id = ${s.userId}
-           and (ur.expires_at is null or ur.expires_at > now()))`
-      : sql`(select ${s.roleId}::text where ${s.roleId}::text is not null)`;
+      ? sql`select ur.role_id, 0 from user_roles ur where ur.tenant_id = ${tenantId} and ur.user_id = ${s.userId}
+           and (ur.expires_at is null or ur.expires_at > now())`
+      : sql`select ${s.roleId}::uuid, 0 where ${s.roleId}::text is not null`;
+  const roleTargets = sql`(with recursive chain(id, depth) as (
+        ${held}
+        union
+        select r.parent_role_id, c.depth + 1 from chain c join roles r on r.tenant_id = ${tenantId} and r.id = c.id
+         where r.parent_role_id is not null and c.depth < ${MAX_ROLE_DEPTH}
+      ) select id::text from chain)`;
   const r = await tx.execute<{
     key: string;
     default_enabled: boolean;

@@ -47,7 +47,7 @@ export function featureRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/evaluate',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'features.read' },
         schema: {
           tags: ['features'],
           summary: 'Every flag, resolved for the caller (user or API key)',

@@ -3,6 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal, requireUser } from '../../platform/http/access.js';
 import { errorResponses } from '../../platform/http/schemas.js';
+import { actorOf } from '../rbac/routes.js';
+import { auditRefusals } from '../rbac/service.js';
 import {
   AnonymizeBody,
   DeleteBody,
@@ -18,7 +20,7 @@ export function gdprRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/export',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'gdpr.self' },
         schema: {
           tags: ['gdpr'],
           summary: "The caller's personal data (right of access and portability)",
@@ -73,15 +75,16 @@ export function gdprRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           tags: ['gdpr'],
           summary: r.summary,
           body: r.body,
-          response: { 200: ErasureResponse, ...errorResponses(400, 401, 403, 404, 422) },
+          response: { 200: ErasureResponse, ...errorResponses(400, 401, 403, 404, 409, 422) },
         },
         handler: async (req) => {
-          const data = await gdpr.eraseUser(
+          const actor = await actorOf(req);
+          // A refusal (erasing someone stronger than oneself) is audited like one of DELETE /users/{id}.
+          const data = await auditRefusals(
             ctx,
-            requirePrincipal(req),
-            req.body as Parameters<typeof gdpr.eraseUser>[2],
-            r.mode,
-            req.auditContext(),
+            actor,
+            `gdpr.${r.mode === 'deleted' ? 'erase' : 'anonymize'}`,
+            () => gdpr.eraseUser(ctx, actor, req.body as Parameters<typeof gdpr.eraseUser>[2], r.mode),
           );
           return { success: true, message: r.done[req.locale], data };
         },
@@ -91,7 +94,7 @@ export function gdprRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/inventory',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'gdpr.self' },
         schema: {
           tags: ['gdpr'],
           summary: 'Record of processing: categories, purposes, retention, legal basis, processors, rights',

@@ -11,7 +11,7 @@ import { collectRefs, erasePii, lookupPii, rehydrate } from '../../platform/audi
 import { recordLine } from '../../platform/audit/retention.js';
 import { auditLog } from '../../platform/audit/tables.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
+import type { AfterCommit, AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { badRequest, notFound } from '../../platform/http/errors.js';
 import { registerMessages } from '../../platform/http/messages.js';
@@ -23,6 +23,7 @@ import { refreshTokens, sessions } from '../sessions/tables.js';
 import { findTenantById } from '../tenants/repository.js';
 import { resolveSettings } from '../tenants/settings.js';
 import { findUserById } from '../users/repository.js';
+import { type Actor, assertMayRemoveUser, assertNotLastOwner, runUserDeactivated } from '../users/service.js';
 import { users } from '../users/tables.js';
 import { inventory } from './inventory.js';
 
@@ -147,17 +148,22 @@ export async function exportUser(ctx: AppContext, tenantId: number, userId: numb
 
 export type ErasureMode = 'deleted' | 'anonymized';
 
+/**
+ * Erasure and anonymisation take a user out of the tenant: they apply exactly the checks of deleting one
+ * (users/service: not oneself, the caller dominates the user, never the last active owner).
+ */
 export async function eraseUser(
   ctx: AppContext,
-  caller: { tenantId: number; userId: number | null },
+  actor: Actor,
   body: { user_id: number; reason: string },
   mode: ErasureMode,
-  audit: AuditContext,
 ) {
-  const { tenantId } = caller;
+  const { tenantId, audit } = actor;
   const userId = body.user_id;
-  if (caller.userId === userId) throw badRequest('CANNOT_ERASE_SELF');
+  if (actor.userId === userId) throw badRequest('CANNOT_ERASE_SELF');
+  await assertMayRemoveUser(ctx, actor, userId);
   const pseudonym = pseudonymFor(ctx, tenantId, userId);
+  const reason = mode === 'deleted' ? 'gdpr_erasure' : 'gdpr_anonymization';
   const result = await ctx.database.withTenant(tenantId, async (tx) => {
     // The row lock serialises concurrent erasures of one user: the later ones find it gone (404).
     const [user] = await tx
@@ -166,15 +172,14 @@ export async function eraseUser(
       .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)))
       .for('update');
     if (!user) throw notFound('user');
-    const revoked = await sessionsRepo.revokeSessions(
-      tx,
-      tenantId,
-      { userId },
-      mode === 'deleted' ? 'gdpr_erasure' : 'gdpr_anonymization',
-    );
+    // Both modes leave the user unable to sign in: an active owner must not be the last one.
+    if (user.isActive) await assertNotLastOwner(tx, tenantId, userId);
+    const revoked = await sessionsRepo.revokeSessions(tx, tenantId, { userId }, reason);
+    await runUserDeactivated(ctx, tx, tenantId, userId, reason, audit);
     const moduleNames: string[] = [];
+    const afterCommit: AfterCommit[] = [];
     for (const hook of ctx.hooks.gdprErase) {
-      await hook.erase(tx, tenantId, userId);
+      await hook.erase(tx, tenantId, userId, (fn) => afterCommit.push(fn));
       moduleNames.push(hook.name);
     }
     const erasedValues = await erasePii(tx, tenantId, userId, [user.email]);
@@ -203,8 +208,10 @@ export async function eraseUser(
         modules: moduleNames,
       },
     });
-    return { revoked, erasedValues, moduleNames, email: user.email };
+    return { revoked, erasedValues, moduleNames, email: user.email, afterCommit };
   });
+  // Only now that the erasure has committed: store flags (API keys) that every replica obeys.
+  for (const after of result.afterCommit) await after();
   await publishRevocations(ctx, result.revoked);
   // Failed-attempt counters are keyed by email in the store: they go too.
   await clearLoginAttempts(ctx, tenantId, result.email);

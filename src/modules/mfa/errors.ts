@@ -1,5 +1,11 @@
 /** The MFA module's error codes and their texts (the French ones are those of the existing API). */
-import { badRequest, tooManyRequests } from '../../platform/http/errors.js';
+import {
+  AppError,
+  badRequest,
+  forbidden,
+  tooManyRequests,
+  unauthorized,
+} from '../../platform/http/errors.js';
 import { registerMessages } from '../../platform/http/messages.js';
 
 registerMessages({
@@ -22,6 +28,15 @@ registerMessages({
     fr: 'Ce code TOTP a déjà été utilisé, attendez le suivant',
     en: 'This TOTP code was already used, wait for the next one',
   },
+  MFA_INVALID: { fr: 'Code MFA invalide ou session expirée', en: 'Invalid MFA code or expired session' },
+  STEP_UP_REQUIRED: {
+    fr: 'Confirmez d’abord votre identité avec un second facteur (moins de 5 minutes)',
+    en: 'Confirm your identity with a second factor first (within the last 5 minutes)',
+  },
+  LAST_MFA_FACTOR: {
+    fr: 'Le MFA est obligatoire : le dernier facteur ne peut pas être retiré',
+    en: 'MFA is required: the last factor cannot be removed',
+  },
 });
 
 export const mfaLocked = (retryAfterSeconds: number) =>
@@ -34,3 +49,7 @@ export const invalidCode = (
 export const notConfigured = () => badRequest('MFA_NOT_CONFIGURED');
 export const alreadyEnabled = () => badRequest('MFA_ALREADY_ENABLED');
 export const notEnabled = () => badRequest('MFA_NOT_ENABLED');
+/** POST /auth/login/mfa: a wrong, used or replayed code (API.md §8). */
+export const mfaInvalid = () => unauthorized('MFA_INVALID');
+export const stepUpRequired = (details: Record<string, unknown>) => forbidden('STEP_UP_REQUIRED', details);
+export const lastFactor = () => new AppError(409, 'LAST_MFA_FACTOR');

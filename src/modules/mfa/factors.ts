@@ -31,6 +31,7 @@ export interface AcceptedTotp {
 /**
  * Checks a TOTP code against the user's secret (pending or enabled, per `needEnabled`). Refuses a wrong code
  * (400, counted toward the lock) and an already used step (429 TOTP_REPLAY, store-wide: every replica agrees).
+ * `consume: false` (only /mfa/enable) neither checks nor marks the step: the confirming code stays usable.
  */
 export async function acceptTotp(
   ctx: AppContext,
@@ -39,7 +40,7 @@ export async function acceptTotp(
   rawCode: string,
   audit: AuditContext,
   purpose: string,
-  opts: { row?: TotpRow | null; needEnabled?: boolean } = {},
+  opts: { row?: TotpRow | null; needEnabled?: boolean; consume?: boolean } = {},
 ): Promise<AcceptedTotp> {
   const row =
     opts.row !== undefined
@@ -55,8 +56,9 @@ export async function acceptTotp(
   }
   const ttl = secondsUntilStepExpires(step, now);
   const fresh =
-    (row.lastUsedStep === null || step > row.lastUsedStep) &&
-    (await ctx.store.setIfAbsent(keys.totpUsed(tenantId, userId, step), '1', ttl + 5));
+    opts.consume === false ||
+    ((row.lastUsedStep === null || step > row.lastUsedStep) &&
+      (await ctx.store.setIfAbsent(keys.totpUsed(tenantId, userId, step), '1', ttl + 5)));
   if (!fresh) {
     // A correct but already used code: someone saw it. It counts toward the lock like a wrong one.
     await recordMfaFailure(ctx, ticket, audit, purpose, 'totp_replay');

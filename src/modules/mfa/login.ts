@@ -5,7 +5,7 @@
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { JwtError } from '../../platform/crypto/jwt.js';
-import { unauthorized, validationError } from '../../platform/http/errors.js';
+import { AppError, unauthorized, validationError } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
 import { completeLogin, loginResponse, MFA_STEP_TOKEN } from '../auth/login.js';
 import type { ClientInfo } from '../sessions/service.js';
@@ -13,13 +13,41 @@ import { resolveTenantHeader } from '../tenants/service.js';
 import type { TenantRow } from '../tenants/tables.js';
 import { findUserById } from '../users/repository.js';
 import type { UserRow } from '../users/tables.js';
-import { totpReplay } from './errors.js';
+import { mfaInvalid, totpReplay } from './errors.js';
 import { acceptTotp, alert, useRecoveryCode } from './factors.js';
 import * as repo from './repository.js';
+import { recordStepUp, type StepUpMethod } from './step-up.js';
 import { normaliseTotp } from './totp.js';
 import { acceptAssertion, authenticationOptions } from './webauthn.js';
 
 type Method = 'mfa_totp' | 'mfa_recovery_code' | 'mfa_webauthn';
+const stepUpMethod: Record<Method, StepUpMethod> = {
+  mfa_totp: 'totp',
+  mfa_recovery_code: 'recovery_code',
+  mfa_webauthn: 'webauthn',
+};
+
+/** What /auth/login/mfa answers 401 MFA_INVALID for (API.md §8): a wrong, used or replayed code. */
+const INVALID_CODE = new Set([
+  'INVALID_TOTP_CODE',
+  'INVALID_RECOVERY_CODE',
+  'TOTP_REPLAY',
+  'MFA_NOT_ENABLED',
+]);
+
+/** The new session proved its second factor now: it counts as step-up for 5 minutes. */
+async function stepUpFromLogin(
+  ctx: AppContext,
+  tenantId: number,
+  userId: number,
+  sessionId: string,
+  m: Method,
+) {
+  // The session is committed already; a store failure here only means the user steps up again later.
+  await recordStepUp(ctx, { tenantId, userId, sessionId }, stepUpMethod[m]).catch((err) =>
+    ctx.log.warn({ err }, 'could not record the sign-in step-up'),
+  );
+}
 
 /** Checks one factor for a user who passed the password step; returns the sign-in method for the audit. */
 async function checkFactor(
@@ -108,7 +136,12 @@ export async function loginMfa(
     throw validationError('body', 'exactly one of totp_code, recovery_code, webauthn_response is required');
   const { tenant, user, jti } = await stepHolder(ctx, tenantHeader, body.mfa_session_token);
   const userAudit: AuditContext = { ...audit, actorType: 'user', actorId: String(user.id) };
-  const method = await checkFactor(ctx, tenant, user, body, userAudit);
+  const method = await checkFactor(ctx, tenant, user, body, userAudit).catch((err: unknown) => {
+    // Codes only: the lock stays 429 MFA_LOCKED, a WebAuthn failure keeps its own 400 code.
+    if (err instanceof AppError && INVALID_CODE.has(err.code) && body.webauthn_response === undefined)
+      throw mfaInvalid();
+    throw err;
+  });
   // Two racing requests with one step token (say a TOTP and a recovery code) open at most one session.
   if (
     !(await ctx.store.setIfAbsent(keys.mfaConsumed(`step:${jti}`), '1', ctx.config.mfaSessionLifetime + 60))
@@ -116,6 +149,7 @@ export async function loginMfa(
     throw unauthorized('TOKEN_INVALID');
   }
   const tokens = await completeLogin(ctx, tenant, user, client, userAudit, { method });
+  await stepUpFromLogin(ctx, tenant.id, user.id, tokens.session_id, method);
   return {
     access_token: tokens.access_token,
     refresh_token: tokens.refresh_token,
@@ -151,5 +185,6 @@ export async function inlineLogin(
     audit,
   );
   const tokens = await completeLogin(ctx, tenant, user, client, audit, { method });
+  await stepUpFromLogin(ctx, tenant.id, user.id, tokens.session_id, method);
   return loginResponse(tokens, 'Connexion réussie');
 }

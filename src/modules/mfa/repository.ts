@@ -53,6 +53,25 @@ export async function claimTotpStep(
   return rows.length > 0;
 }
 
+/**
+ * Confirms a pending secret without recording its time step: the confirming code stays usable once more
+ * (API.md §8: clients call /mfa/verify with it right after). False when it was already enabled.
+ */
+export async function enableTotp(tx: Executor, tenantId: number, userId: number): Promise<boolean> {
+  const now = new Date();
+  const rows = await tx
+    .update(mfaTotp)
+    .set({ enabled: true, enabledAt: now, lastUsedAt: now, updatedAt: now })
+    .where(and(totpOf(tenantId, userId), eq(mfaTotp.enabled, false)))
+    .returning({ userId: mfaTotp.userId });
+  return rows.length > 0;
+}
+
+/** Serialises factor removals of one user until the transaction ends (see step-up.ts assertFactorLeft). */
+export async function lockUserFactors(tx: Executor, tenantId: number, userId: number): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`massacorp.mfa:${tenantId}`}), ${userId})`);
+}
+
 export async function deleteTotp(tx: Executor, tenantId: number, userId: number): Promise<void> {
   await tx.delete(mfaTotp).where(totpOf(tenantId, userId));
 }

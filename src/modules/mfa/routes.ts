@@ -20,6 +20,7 @@ import {
   VerifyCodeBody,
   VerifyResponse,
   WebauthnOptions,
+  WebauthnVerifyBody,
 } from './schemas.js';
 import * as mfa from './service.js';
 import * as webauthn from './webauthn.js';
@@ -29,7 +30,7 @@ function caller(req: FastifyRequest): mfa.Caller {
   const p = requireUser(req);
   if (p.kind !== 'user')
     throw forbidden('PERMISSION_DENIED', { reason: 'MFA is managed with a user session, not an API key' });
-  return { tenantId: p.tenantId, userId: p.userId, email: p.email };
+  return { tenantId: p.tenantId, userId: p.userId, email: p.email, sessionId: p.sessionId };
 }
 
 const tags = ['mfa'];
@@ -39,10 +40,10 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/setup',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
-          summary: 'Start TOTP enrolment (same secret until enabled)',
+          summary: 'Start TOTP enrolment (same secret until enabled; step-up when a security key is on)',
           response: { 200: SetupResponse, ...errorResponses(400, 401, 403, 429) },
         },
       },
@@ -52,7 +53,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/enable',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
           summary: 'Confirm the secret with a code; returns 10 recovery codes once',
@@ -66,12 +67,12 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/disable',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
-          summary: 'Turn MFA off (TOTP, recovery codes, security keys)',
+          summary: 'Turn MFA off (TOTP, recovery codes, security keys); 409 while MFA is required',
           body: TotpCodeBody,
-          response: { 200: DisableResponse, ...errorResponses(400, 401, 403, 422, 429) },
+          response: { 200: DisableResponse, ...errorResponses(400, 401, 403, 409, 422, 429) },
         },
       },
       (req) => mfa.disable(ctx, caller(req), req.body.code, req.auditContext()),
@@ -80,7 +81,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/status',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: "The caller's TOTP state",
@@ -93,7 +94,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/verify',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
           summary: 'Check a TOTP code (step-up)',
@@ -107,7 +108,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/recovery/verify',
       {
-        config: { access: 'self', rateLimit: { bucket: 'recovery' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'recovery' } },
         schema: {
           tags,
           summary: 'Use a recovery code (works once)',
@@ -121,7 +122,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/recovery/regenerate',
       {
-        config: { access: 'self', rateLimit: { bucket: 'recovery' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'recovery' } },
         schema: {
           tags,
           summary: 'Replace all recovery codes (needs a TOTP code)',
@@ -135,10 +136,10 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post(
       '/webauthn/register/options',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
-          summary: 'Challenge to register a security key or passkey',
+          summary: 'Challenge to register a security key or passkey (step-up once a factor exists)',
           response: { 200: WebauthnOptions, ...errorResponses(401, 403, 429) },
         },
       },
@@ -146,9 +147,39 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     );
 
     app.post(
+      '/webauthn/verify/options',
+      {
+        config: { access: 'self', keyScope: null },
+        schema: {
+          tags,
+          summary: 'Challenge to prove a security key (step-up)',
+          response: { 200: WebauthnOptions, ...errorResponses(400, 401, 403, 429) },
+        },
+      },
+      (req) => {
+        const c = caller(req);
+        return webauthn.authenticationOptions(ctx, c.tenantId, c.userId, 'step');
+      },
+    );
+
+    app.post(
+      '/webauthn/verify',
+      {
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
+        schema: {
+          tags,
+          summary: 'Prove a security key with an assertion (step-up, 5 min)',
+          body: WebauthnVerifyBody,
+          response: { 200: VerifyResponse, ...errorResponses(400, 401, 403, 422, 429) },
+        },
+      },
+      (req) => webauthn.stepUpVerify(ctx, caller(req), req.body.response, req.auditContext()),
+    );
+
+    app.post(
       '/webauthn/register/verify',
       {
-        config: { access: 'self', rateLimit: { bucket: 'mfa' } },
+        config: { access: 'self', keyScope: null, rateLimit: { bucket: 'mfa' } },
         schema: {
           tags,
           summary: 'Register the key from its attestation',
@@ -165,7 +196,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/webauthn/credentials',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
           summary: "The caller's security keys",
@@ -178,12 +209,12 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.delete(
       '/webauthn/credentials/:id',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags,
-          summary: 'Remove a security key',
+          summary: 'Remove a security key (step-up; 409 for the last factor while MFA is required)',
           params: UuidParams,
-          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 422) },
+          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 409, 422) },
         },
       },
       (req) => webauthn.deleteCredential(ctx, caller(req), req.params.id, req.auditContext()),

@@ -102,6 +102,12 @@ export const RegisterVerifyBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** POST /mfa/webauthn/verify: an assertion for the challenge of /mfa/webauthn/verify/options (step-up). */
+export const WebauthnVerifyBody = Type.Object(
+  { response: AuthenticationResponseJson },
+  { additionalProperties: false },
+);
+
 /** The options objects of @simplewebauthn/server, passed through to navigator.credentials. */
 export const WebauthnOptions = Type.Object({ challenge: Type.String() }, { additionalProperties: true });
 

@@ -12,12 +12,15 @@ import { acceptTotp, alert, openSecret, totpAad, useRecoveryCode } from './facto
 import { assertMfaNotLocked } from './lockout.js';
 import { generateRecoveryCodes } from './recovery.js';
 import * as repo from './repository.js';
+import { assertFactorLeft, recordStepUp, requireStepUp } from './step-up.js';
 import { newTotpSecret, normaliseTotp, provisioningUri, qrCodeBase64 } from './totp.js';
 
 export interface Caller {
   tenantId: number;
   userId: number;
   email: string | null;
+  /** The caller's session: step-up proofs are recorded and checked per session. */
+  sessionId: string | null;
 }
 
 /** ctx.mfa.status: enabled = a confirmed TOTP or a registered security key; required = tenant or a role says so. */
@@ -36,10 +39,16 @@ async function emailOf(ctx: AppContext, caller: Caller): Promise<string | null> 
   return u?.email ?? null;
 }
 
-/** Starts (or resumes) TOTP enrolment: the same secret comes back until MFA is enabled. */
+/**
+ * Starts (or resumes) TOTP enrolment: the same secret comes back until MFA is enabled. With TOTP on it is 400;
+ * with a security key only, MFA is on and revealing a secret that adds a factor needs step-up.
+ */
 export async function setup(ctx: AppContext, caller: Caller, audit: AuditContext) {
   const { tenantId, userId } = caller;
   await assertMfaNotLocked(ctx, tenantId, userId);
+  const current = await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
+  if (current?.enabled) throw alreadyEnabled();
+  await requireStepUp(ctx, caller);
   const email = (await emailOf(ctx, caller)) ?? `user-${userId}`;
   const row = await ctx.database.withTenant(tenantId, async (tx) => {
     const existing = await repo.findTotp(tx, tenantId, userId);
@@ -69,19 +78,19 @@ export async function setup(ctx: AppContext, caller: Caller, audit: AuditContext
   };
 }
 
-/** Confirms the pending secret with a first code; returns the 10 recovery codes (shown once). */
+/**
+ * Confirms the pending secret with a first code; returns the 10 recovery codes (shown once). The code's step is
+ * not consumed (API.md §8: clients call /mfa/verify with it right after); it is no step-up proof either.
+ */
 export async function enable(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
   const row = await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
   if (!row) throw notConfigured();
   if (row.enabled) throw alreadyEnabled();
-  const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'enable', {
-    row,
-    needEnabled: false,
-  });
+  await acceptTotp(ctx, tenantId, userId, code, audit, 'enable', { row, needEnabled: false, consume: false });
   const { codes, hashes } = await generateRecoveryCodes(ctx.hasher);
   await ctx.database.withTenant(tenantId, async (tx) => {
-    if (!(await repo.claimTotpStep(tx, tenantId, userId, step, true))) throw totpReplay(30);
+    if (!(await repo.enableTotp(tx, tenantId, userId))) throw alreadyEnabled();
     await repo.replaceRecoveryCodes(tx, tenantId, userId, hashes);
     await writeAudit(tx, tenantId, audit, {
       eventType: 'mfa.enabled',
@@ -93,15 +102,20 @@ export async function enable(ctx: AppContext, caller: Caller, code: string, audi
   return { success: true, message: 'MFA activé', enabled: true as const, recovery_codes: codes };
 }
 
-/** Turns MFA off (TOTP, recovery codes and security keys) after a valid TOTP code. */
+/**
+ * Turns MFA off (TOTP, recovery codes and security keys) after a valid TOTP code (the code is the proof), unless
+ * the tenant or a role requires MFA (409 LAST_MFA_FACTOR: no factor would be left).
+ */
 export async function disable(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
   const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'disable');
   await ctx.database.withTenant(tenantId, async (tx) => {
+    await repo.lockUserFactors(tx, tenantId, userId);
     if (!(await repo.claimTotpStep(tx, tenantId, userId, step, false))) throw totpReplay(30);
     await repo.deleteTotp(tx, tenantId, userId);
     await repo.deleteRecoveryCodes(tx, tenantId, userId);
     await repo.deleteCredentials(tx, tenantId, userId);
+    await assertFactorLeft(tx, tenantId, userId);
     await writeAudit(tx, tenantId, audit, {
       eventType: 'mfa.disabled',
       resourceType: 'user',
@@ -153,6 +167,7 @@ export async function verify(ctx: AppContext, caller: Caller, code: string, audi
       metadata: { method: 'totp' },
     });
   });
+  await recordStepUp(ctx, caller, 'totp');
   return { success: true, message: 'Code TOTP valide', data: { valid: true } };
 }
 
@@ -174,6 +189,7 @@ export async function verifyRecovery(ctx: AppContext, caller: Caller, code: stri
       });
     },
   );
+  await recordStepUp(ctx, caller, 'recovery_code');
   await alert(
     ctx,
     await emailOf(ctx, caller),
@@ -183,7 +199,10 @@ export async function verifyRecovery(ctx: AppContext, caller: Caller, code: stri
   return { success: true, valid: true, recovery_codes_remaining: remaining };
 }
 
-/** New set of 10 codes after a valid TOTP code; the old ones stop working in the same transaction. */
+/**
+ * New set of 10 codes after a valid TOTP code; the old ones stop working in the same transaction. The fresh
+ * code is the step-up proof itself (and counts as one for the next 5 minutes).
+ */
 export async function regenerate(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
   const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'regenerate');
@@ -198,6 +217,7 @@ export async function regenerate(ctx: AppContext, caller: Caller, code: string, 
       metadata: { count: codes.length },
     });
   });
+  await recordStepUp(ctx, caller, 'totp');
   await alert(
     ctx,
     await emailOf(ctx, caller),

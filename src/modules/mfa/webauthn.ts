@@ -21,6 +21,7 @@ import { invalidCode } from './errors.js';
 import { alert } from './factors.js';
 import { assertMfaNotLocked, clearMfaAttempts, recordMfaFailure, reserveMfaAttempt } from './lockout.js';
 import * as repo from './repository.js';
+import { assertFactorLeft, recordStepUp, requireStepUp, type StepUpCaller } from './step-up.js';
 import type { WebauthnCredentialRow } from './tables.js';
 
 const CHALLENGE_TTL = 300;
@@ -48,11 +49,12 @@ async function takeChallenge(ctx: AppContext, key: string): Promise<string | nul
   return challenge;
 }
 
-export async function registrationOptions(
-  ctx: AppContext,
-  caller: { tenantId: number; userId: number; email: string | null },
-) {
+type Caller = StepUpCaller & { email: string | null };
+
+/** Adding a key is a factor change: step-up once the user has a factor (checked here and at verify). */
+export async function registrationOptions(ctx: AppContext, caller: Caller) {
   const { tenantId, userId } = caller;
+  await requireStepUp(ctx, caller);
   const { user, creds } = await ctx.database.withTenant(tenantId, async (tx) => ({
     user: await findUserById(tx, tenantId, userId),
     creds: await repo.listCredentials(tx, tenantId, userId),
@@ -78,11 +80,12 @@ export async function registrationOptions(
 
 export async function registerCredential(
   ctx: AppContext,
-  caller: { tenantId: number; userId: number; email: string | null },
+  caller: Caller,
   body: { response: unknown; name?: string },
   audit: AuditContext,
 ) {
   const { tenantId, userId } = caller;
+  await requireStepUp(ctx, caller);
   const challenge = await takeChallenge(ctx, keys.webauthnChallenge('reg', tenantId, userId));
   if (!challenge)
     throw badRequest('WEBAUTHN_VERIFICATION_FAILED', {
@@ -141,16 +144,15 @@ export async function listCredentials(ctx: AppContext, caller: { tenantId: numbe
   return { credentials: rows.map(credentialRead), total: rows.length };
 }
 
-export async function deleteCredential(
-  ctx: AppContext,
-  caller: { tenantId: number; userId: number; email: string | null },
-  id: string,
-  audit: AuditContext,
-) {
+/** Needs step-up; the last factor stays while the tenant or a role requires MFA (409 LAST_MFA_FACTOR). */
+export async function deleteCredential(ctx: AppContext, caller: Caller, id: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
+  await requireStepUp(ctx, caller);
   const deleted = await ctx.database.withTenant(tenantId, async (tx) => {
+    await repo.lockUserFactors(tx, tenantId, userId);
     const row = await repo.deleteCredential(tx, tenantId, userId, id);
     if (!row) throw notFound('webauthn_credential');
+    await assertFactorLeft(tx, tenantId, userId);
     await writeAudit(tx, tenantId, audit, {
       eventType: 'mfa.webauthn_deleted',
       resourceType: 'webauthn_credential',
@@ -168,8 +170,16 @@ export async function deleteCredential(
   return { success: true, message: 'Clé de sécurité supprimée', data: null };
 }
 
-/** Challenge for the login step, for a user who passed the password step (holder of the MFA step token). */
-export async function authenticationOptions(ctx: AppContext, tenantId: number, userId: number) {
+/**
+ * Challenge for an assertion: the login step (`auth`, holder of the MFA step token) or a signed-in user's
+ * step-up (`step`). Separate challenges, so one flow does not overwrite the other's.
+ */
+export async function authenticationOptions(
+  ctx: AppContext,
+  tenantId: number,
+  userId: number,
+  kind: 'auth' | 'step' = 'auth',
+) {
   await assertMfaNotLocked(ctx, tenantId, userId);
   const creds = await ctx.database.withTenant(tenantId, (tx) => repo.listCredentials(tx, tenantId, userId));
   if (creds.length === 0) throw badRequest('WEBAUTHN_NOT_CONFIGURED');
@@ -182,7 +192,7 @@ export async function authenticationOptions(ctx: AppContext, tenantId: number, u
     userVerification: 'preferred',
     timeout: CHALLENGE_TTL * 1000,
   });
-  await ctx.store.set(keys.webauthnChallenge('auth', tenantId, userId), options.challenge, CHALLENGE_TTL);
+  await ctx.store.set(keys.webauthnChallenge(kind, tenantId, userId), options.challenge, CHALLENGE_TTL);
   return options;
 }
 
@@ -193,10 +203,17 @@ export async function acceptAssertion(
   userId: number,
   response: unknown,
   audit: AuditContext,
+  kind: 'auth' | 'step' = 'auth',
 ) {
   const ticket = await reserveMfaAttempt(ctx, tenantId, userId);
   const fail = async (reason: string): Promise<never> => {
-    await recordMfaFailure(ctx, ticket, audit, 'login_webauthn', reason);
+    await recordMfaFailure(
+      ctx,
+      ticket,
+      audit,
+      kind === 'auth' ? 'login_webauthn' : 'step_up_webauthn',
+      reason,
+    );
     throw invalidCode('WEBAUTHN_VERIFICATION_FAILED');
   };
   const assertion = response as AuthenticationResponseJSON;
@@ -207,7 +224,7 @@ export async function acceptAssertion(
         )
       : null;
   if (!cred) return fail('unknown_credential');
-  const challenge = await takeChallenge(ctx, keys.webauthnChallenge('auth', tenantId, userId));
+  const challenge = await takeChallenge(ctx, keys.webauthnChallenge(kind, tenantId, userId));
   if (!challenge) return fail('no_challenge');
   const verification = await verifyAuthenticationResponse({
     response: assertion,
@@ -232,11 +249,18 @@ export async function acceptAssertion(
       eventType: 'mfa.verified',
       resourceType: 'webauthn_credential',
       resourceId: cred.id,
-      metadata: { method: 'webauthn' },
+      metadata: { method: 'webauthn', via: kind === 'auth' ? 'login' : 'step_up' },
     });
     return true;
   });
   if (!bumped) return fail('counter_regressed');
   await clearMfaAttempts(ctx, tenantId, userId);
   return cred;
+}
+
+/** POST /mfa/webauthn/verify: a signed-in user proves a security key (step-up; the only way with keys alone). */
+export async function stepUpVerify(ctx: AppContext, caller: Caller, response: unknown, audit: AuditContext) {
+  await acceptAssertion(ctx, caller.tenantId, caller.userId, response, audit, 'step');
+  await recordStepUp(ctx, caller, 'webauthn');
+  return { success: true, message: 'Clé de sécurité vérifiée', data: { valid: true } };
 }

@@ -168,17 +168,15 @@ export async function updateRole(
     if (!before) throw notFound('role');
     if (before.isSystem) throw forbidden('SYSTEM_ROLE_IMMUTABLE');
     const isPlatform = await isPlatformTenant(tx, tenantId);
-    // Only what the change adds is a grant: keeping a code one does not hold is not handing it out.
-    const added = (input.permissions ?? []).filter((c) => !before.permissions.includes(c));
-    if (
-      input.parent_role_id !== undefined &&
-      input.parent_role_id !== null &&
-      input.parent_role_id !== before.parentRoleId
-    ) {
-      await checkParent(tx, tenantId, id, input.parent_role_id);
-      added.push(...(await roleRawCodes(tx, tenantId, input.parent_role_id)));
-    }
-    assertCanGrant(actor, added, isPlatform);
+    const parentAfter = input.parent_role_id !== undefined ? input.parent_role_id : before.parentRoleId;
+    if (parentAfter !== null && parentAfter !== before.parentRoleId)
+      await checkParent(tx, tenantId, id, parentAfter);
+    // Changing a role changes what its holders may do (and its MFA rule for them): the caller must be able to
+    // grant everything it hands over, parents included, both before the change and after it.
+    const granted = await roleRawCodes(tx, tenantId, id);
+    granted.push(...(input.permissions ?? before.permissions));
+    if (parentAfter !== null) granted.push(...(await roleRawCodes(tx, tenantId, parentAfter)));
+    assertCanGrant(actor, granted, isPlatform);
     const updated = await repo.updateRole(tx, tenantId, id, {
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.description !== undefined ? { description: input.description } : {}),
@@ -206,6 +204,8 @@ export async function deleteRole(ctx: AppContext, actor: Actor, id: string): Pro
     const before = await repo.findRoleById(tx, tenantId, id);
     if (!before) throw notFound('role');
     if (before.isSystem) throw forbidden('SYSTEM_ROLE_IMMUTABLE');
+    // Deleting takes what the role grants (parents included) from its holders: managing it, like removing it.
+    assertCanGrant(actor, await roleRawCodes(tx, tenantId, id), await isPlatformTenant(tx, tenantId));
     await repo.deleteRole(tx, tenantId, id);
     await writeAudit(tx, tenantId, actor.audit, {
       eventType: 'role.deleted',

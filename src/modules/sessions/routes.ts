@@ -53,7 +53,7 @@ export function sessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'sessions.self' },
         schema: {
           tags: ['sessions'],
           summary: "The caller's sessions, newest first",
@@ -70,7 +70,7 @@ export function sessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/:id',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'sessions.self' },
         schema: {
           tags: ['sessions'],
           params: UuidParams,
@@ -87,10 +87,11 @@ export function sessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
     );
 
+    // Ending sessions is never open to keys (keyScope null): for a key every session is "another session".
     app.delete(
       '/:id',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags: ['sessions'],
           params: UuidParams,
@@ -120,7 +121,7 @@ export function sessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.delete(
       '/',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: null },
         schema: {
           tags: ['sessions'],
           summary: 'End the listed sessions, or all but the current one',

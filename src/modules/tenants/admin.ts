@@ -231,6 +231,42 @@ export async function setTenantStatus(
   return tenantAdminRead(ctx, row);
 }
 
+/** What only platform operators set on a tenant (PATCH /tenants/{id}); null returns to the server default. */
+export interface PlatformSettingsPatch {
+  wireguard?: { max_peers?: number | null };
+}
+
+export async function updateTenantAsOperator(
+  ctx: AppContext,
+  operatorTenantId: number,
+  id: number,
+  body: { settings?: PlatformSettingsPatch },
+  audit: AuditContext,
+) {
+  const row = await ctx.database.withSystem(async (tx) => {
+    const before = await tx.select().from(tenants).where(eq(tenants.id, id)).for('update').limit(1);
+    const current = before[0];
+    if (!current) throw notFound('tenant');
+    const stored: Partial<TenantSettings> = { ...(current.settings ?? {}) };
+    const maxPeers = body.settings?.wireguard?.max_peers;
+    if (maxPeers === null) delete stored.wireguard;
+    else if (maxPeers !== undefined) stored.wireguard = { ...stored.wireguard, max_peers: maxPeers };
+    const [updated] = await tx
+      .update(tenants)
+      .set({ settings: stored, updatedAt: new Date() })
+      .where(eq(tenants.id, id))
+      .returning();
+    await auditBoth(tx, id, operatorTenantId, audit, 'tenant.updated', {
+      before: { settings: { wireguard: resolveSettings(current.settings, ctx.config).wireguard } },
+      after: { settings: { wireguard: resolveSettings(stored, ctx.config).wireguard } },
+      by_platform: true,
+    });
+    return updated!;
+  });
+  await bumpTenantVersion(ctx, id);
+  return tenantAdminRead(ctx, row);
+}
+
 export async function deleteTenant(
   ctx: AppContext,
   operatorTenantId: number,

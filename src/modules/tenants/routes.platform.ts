@@ -6,7 +6,14 @@ import { requirePrincipal } from '../../platform/http/access.js';
 import { registerMessages } from '../../platform/http/messages.js';
 import { Email, errorResponses, IdParams, Nullable } from '../../platform/http/schemas.js';
 import { UserRead } from '../users/schemas.js';
-import { createTenantAsOperator, deleteTenant, getTenant, listTenants, setTenantStatus } from './admin.js';
+import {
+  createTenantAsOperator,
+  deleteTenant,
+  getTenant,
+  listTenants,
+  setTenantStatus,
+  updateTenantAsOperator,
+} from './admin.js';
 import { TenantRead } from './schemas.js';
 
 registerMessages({
@@ -36,6 +43,28 @@ const TenantCreate = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 200 }),
     admin_email: Email,
     admin_password: Type.String({ minLength: 1, maxLength: 128 }),
+  },
+  { additionalProperties: false },
+);
+/** Settings only platform operators change (tenant admins cannot: PATCH /tenants/current refuses them). */
+const TenantOperatorPatch = Type.Object(
+  {
+    settings: Type.Optional(
+      Type.Object(
+        {
+          wireguard: Type.Optional(
+            Type.Object(
+              {
+                // null: back to WG_MAX_PEERS_PER_TENANT.
+                max_peers: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000 }))),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -94,6 +123,28 @@ export function platformTenantRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
         },
       },
       (req) => getTenant(ctx, req.params.id),
+    );
+
+    app.patch(
+      '/:id',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Change the settings only platform operators set (wireguard.max_peers)',
+          params: IdParams,
+          body: TenantOperatorPatch,
+          response: { 200: TenantAdminRead, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      (req) =>
+        updateTenantAsOperator(
+          ctx,
+          requirePrincipal(req).tenantId,
+          req.params.id,
+          req.body,
+          req.auditContext(),
+        ),
     );
 
     app.post(

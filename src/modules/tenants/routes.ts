@@ -56,7 +56,7 @@ export function tenantRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/current',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'profile.read' },
         schema: {
           tags: ['tenants'],
           summary: "The caller's tenant and its settings",

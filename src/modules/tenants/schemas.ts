@@ -17,6 +17,7 @@ export const TenantSettingsSchema = Type.Object({
   }),
   allowed_ip_ranges: Type.Array(Type.String()),
   audit_retention_days: Type.Union([Type.Integer(), Type.Null()]),
+  wireguard: Type.Object({ max_peers: Type.Integer() }),
 });
 
 export const TenantRead = Type.Object({

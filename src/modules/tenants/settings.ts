@@ -24,10 +24,20 @@ export interface TenantSettings {
   session: SessionSettings;
   allowed_ip_ranges: string[];
   audit_retention_days: number | null;
+  /** Set by platform operators only (PATCH /tenants/{id}); tenants read it. */
+  wireguard: WireguardSettings;
+}
+
+export interface WireguardSettings {
+  /** Non-revoked peers the tenant may hold (one tenant must not drain the shared address pool). */
+  max_peers: number;
 }
 
 export function defaultSettings(
-  config: Pick<Config, 'accessTokenLifetime' | 'refreshTokenLifetime' | 'sessionAbsoluteLifetime'>,
+  config: Pick<
+    Config,
+    'accessTokenLifetime' | 'refreshTokenLifetime' | 'sessionAbsoluteLifetime' | 'wgMaxPeersPerTenant'
+  >,
 ): TenantSettings {
   return {
     self_registration: false,
@@ -41,6 +51,7 @@ export function defaultSettings(
     },
     allowed_ip_ranges: [],
     audit_retention_days: null,
+    wireguard: { max_peers: config.wgMaxPeersPerTenant },
   };
 }
 
@@ -56,5 +67,7 @@ export function resolveSettings(
     password_policy: { ...d.password_policy, ...(s.password_policy ?? {}) },
     session: { ...d.session, ...(s.session ?? {}) },
     allowed_ip_ranges: s.allowed_ip_ranges ?? d.allowed_ip_ranges,
+    // A stored null (or nothing) follows WG_MAX_PEERS_PER_TENANT, so changing the default reaches every tenant.
+    wireguard: { max_peers: s.wireguard?.max_peers ?? d.wireguard.max_peers },
   };
 }

@@ -27,7 +27,7 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/me',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'profile.read' },
         schema: {
           tags,
           summary: "The caller's profile",
@@ -43,7 +43,7 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.put(
       '/me',
       {
-        config: { access: 'self' },
+        config: { access: 'self', keyScope: 'profile.write' },
         schema: {
           tags,
           summary: "Change the caller's profile",
@@ -174,7 +174,11 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
       async (req) => {
         const p = requirePrincipal(req);
-        await service.assertUserExists(ctx, p.tenantId, req.params.id);
+        // 404 outside the tenant, 403 unless the caller dominates the user (as for every admin action on a user).
+        const actor = await actorOf(req);
+        await auditRefusals(ctx, actor, 'user.sessions.read', () =>
+          service.assertMayManageUser(ctx, actor, req.params.id),
+        );
         return listSessions(ctx, p.tenantId, req.params.id, req.query.include_inactive ?? false, p.sessionId);
       },
     );
@@ -193,7 +197,10 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
       async (req) => {
         const p = requirePrincipal(req);
-        await service.assertUserExists(ctx, p.tenantId, req.params.id);
+        const actor = await actorOf(req);
+        await auditRefusals(ctx, actor, 'user.sessions.revoke', () =>
+          service.assertMayManageUser(ctx, actor, req.params.id),
+        );
         const sessionIds = req.body?.session_ids;
         const ids = await terminateSessions(
           ctx,

@@ -5,7 +5,7 @@
  * the tenant's permission version after they commit; deactivation and deletion end the user's sessions.
  */
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
+import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.js';
 import { registerMessages } from '../../platform/http/messages.js';
@@ -71,8 +71,11 @@ async function assertSuperuserActor(tx: Tx, actor: Actor) {
   if (!me?.isSuperuser || !me.isActive) throw forbidden('SUPERUSER_REQUIRED');
 }
 
-/** Deactivating or deleting the tenant's last active owner would leave nobody able to administer it. */
-async function assertNotLastOwner(tx: Tx, tenantId: number, userId: number) {
+/**
+ * Deactivating or deleting the tenant's last active owner would leave nobody able to administer it. Call inside
+ * the removing transaction, with the user's row locked (GDPR erasure and anonymisation use it too).
+ */
+export async function assertNotLastOwner(tx: Tx, tenantId: number, userId: number) {
   const owner = await findRoleByCode(tx, tenantId, 'owner');
   if (!owner) return;
   await lockRoleGraph(tx, tenantId);
@@ -251,6 +254,8 @@ export async function updateUser(
       before.isActive && !after.isActive
         ? await sessionsRepo.revokeSessions(tx, tenantId, { userId: id }, 'user_deactivated')
         : [];
+    if (!after.isActive && body.is_active === false)
+      await runUserDeactivated(ctx, tx, tenantId, id, 'deactivated', actor.audit);
     await writeAudit(tx, tenantId, actor.audit, {
       eventType: 'user.updated',
       resourceType: 'user',
@@ -293,6 +298,8 @@ export async function setFlag(ctx: AppContext, actor: Actor, id: number, action:
       action === 'deactivate'
         ? await sessionsRepo.revokeSessions(tx, tenantId, { userId: id }, 'user_deactivated')
         : [];
+    // Idempotent (only peers not yet revoked), so deactivating again also ends access granted while inactive.
+    if (action === 'deactivate') await runUserDeactivated(ctx, tx, tenantId, id, 'deactivated', actor.audit);
     await writeAudit(tx, tenantId, actor.audit, {
       eventType: `user.${action === 'verify' ? 'verified' : `${action}d`}`,
       resourceType: 'user',
@@ -314,18 +321,44 @@ export async function setFlag(ctx: AppContext, actor: Actor, id: number, action:
   return { success: true, message: messages[action], data: null };
 }
 
+/**
+ * What taking a user out of the tenant requires before its transaction (deletion here, GDPR erasure and
+ * anonymisation): not one's own account (400), a user of the caller's tenant (404), one the caller dominates
+ * (403). Inside the transaction, an active user must also not be the last owner (assertNotLastOwner).
+ */
+export async function assertMayRemoveUser(ctx: AppContext, actor: Actor, id: number): Promise<void> {
+  notSelf(actor, id);
+  await assertMayManageUser(ctx, actor, id);
+}
+
+/** A user of the caller's tenant (else 404) whom the caller dominates (else 403): admin routes acting on them. */
+export async function assertMayManageUser(ctx: AppContext, actor: Actor, id: number): Promise<void> {
+  await assertUserExists(ctx, actor.tenantId, id);
+  await assertDominates(ctx, actor, id);
+}
+
+/** In the deactivating or deleting transaction: modules end the access they gave the user (WireGuard peers). */
+export async function runUserDeactivated(
+  ctx: AppContext,
+  tx: Tx,
+  tenantId: number,
+  userId: number,
+  reason: UserDeactivationReason,
+  audit: AuditContext,
+): Promise<void> {
+  for (const hook of ctx.hooks.userDeactivated) await hook(tx, tenantId, userId, reason, audit);
+}
+
 export async function deleteUser(ctx: AppContext, actor: Actor, id: number): Promise<void> {
   const { tenantId } = actor;
-  notSelf(actor, id);
-  const exists = await ctx.database.withTenant(tenantId, (tx) => repo.findUserById(tx, tenantId, id));
-  if (!exists) throw notFound('user');
-  await assertDominates(ctx, actor, id);
+  await assertMayRemoveUser(ctx, actor, id);
   const revoked = await ctx.database.withTenant(tenantId, async (tx) => {
     const before = await repo.findUserForUpdate(tx, tenantId, id);
     if (!before) throw notFound('user');
     if (before.isActive) await assertNotLastOwner(tx, tenantId, id);
     // Revoked before the rows go (sessions cascade), so their ids can be published to every replica.
     const ended = await sessionsRepo.revokeSessions(tx, tenantId, { userId: id }, 'user_deleted');
+    await runUserDeactivated(ctx, tx, tenantId, id, 'deleted', actor.audit);
     await repo.deleteUser(tx, tenantId, id);
     await writeAudit(tx, tenantId, actor.audit, {
       eventType: 'user.deleted',

@@ -39,6 +39,11 @@ export class WgAgent {
   private lockClient: pg.Client | null = null;
   private stopped = false;
   private wake: (() => void) | null = null;
+  /** True from the loss of the lock session until it is reacquired: no reconciling without the lock. */
+  private suspended = false;
+  /** Bumped on every activation, so a timer chain of a lost session never runs alongside the new one. */
+  private generation = 0;
+  private connectedOnce = false;
 
   constructor(
     private readonly ctx: AppContext,
@@ -142,7 +147,7 @@ export class WgAgent {
       })
       .finally(() => {
         this.running = null;
-        if (this.again && !this.stopped) {
+        if (this.again && !this.stopped && !this.suspended) {
           this.again = false;
           void this.trigger();
         }
@@ -150,25 +155,93 @@ export class WgAgent {
     return this.running;
   }
 
-  /** PostgreSQL: a dedicated session holds the per-interface lock and LISTENs. PGlite has one connection: no-op. */
+  /**
+   * PostgreSQL: a dedicated session holds the per-interface lock and LISTENs. PGlite has one connection: no-op.
+   * The session can die (a PostgreSQL restart or failover): that ends the lock and the LISTEN with it, so the
+   * agent stops reconciling and goes back to acquiring, as a standby would (sessionLost).
+   */
   private async acquire(): Promise<void> {
     const url = this.ctx.config.databaseUrl;
     if (!url || this.ctx.database.kind !== 'postgres') return;
     const client = new pg.Client({ connectionString: url });
-    client.on('error', (err) => this.ctx.log.warn({ err: err.message }, 'wireguard agent connection error'));
+    let established = false;
+    // Always listened to: an unhandled 'error' event would end the process.
+    client.on('error', (err) => {
+      this.ctx.log.warn({ iface: this.iface, err: err.message }, 'wireguard agent connection error');
+      if (established) this.sessionLost(client);
+    });
+    client.on('end', () => {
+      if (established) this.sessionLost(client);
+    });
     this.lockClient = client;
-    await client.connect();
-    while (!this.stopped) {
-      const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [
-        AGENT_LOCK_CLASS,
-        this.iface,
-      ]);
-      if (r.rows[0]?.ok) break;
-      await this.sleep(this.intervalMs);
+    try {
+      await client.connect();
+      this.connectedOnce = true;
+      while (!this.stopped) {
+        const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [
+          AGENT_LOCK_CLASS,
+          this.iface,
+        ]);
+        if (r.rows[0]?.ok) break;
+        await this.sleep(this.intervalMs);
+      }
+      if (this.stopped) return;
+      client.on('notification', () => void this.trigger());
+      await client.query('listen massacorp_wg');
+      established = true;
+    } catch (err) {
+      if (this.lockClient === client) this.lockClient = null;
+      await client.end().catch(() => {});
+      throw err;
     }
-    if (this.stopped) return;
-    client.on('notification', () => void this.trigger());
-    await client.query('listen massacorp_wg');
+  }
+
+  /** The session holding the lock is gone: stop reconciling, then reacquire (maybe as a standby). */
+  private sessionLost(client: pg.Client): void {
+    if (this.stopped || this.lockClient !== client) return;
+    this.lockClient = null;
+    this.suspended = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    void client.end().catch(() => {});
+    this.ctx.log.warn(
+      { iface: this.iface },
+      'wireguard agent lost its database session; reacquiring the lock',
+    );
+    void this.reacquire();
+  }
+
+  /** Retries every second (or the interval, if shorter) until the database answers again or stop(). */
+  private async reacquire(): Promise<void> {
+    while (!this.stopped) {
+      await this.sleep(Math.min(this.intervalMs, 1000));
+      if (this.stopped) return;
+      try {
+        await this.acquire();
+      } catch {
+        continue; // still down: the error was logged by the client listener or is the refused connection
+      }
+      if (this.stopped) return;
+      await this.activate();
+      return;
+    }
+  }
+
+  /** Reconciles now, then on a timer (and on notifications) until the session is lost or stop(). */
+  private async activate(): Promise<void> {
+    this.suspended = false;
+    const generation = ++this.generation;
+    if (this.timer) clearTimeout(this.timer);
+    this.ctx.log.info({ iface: this.iface, interval_ms: this.intervalMs }, 'wireguard agent active');
+    await this.trigger();
+    const live = () => !this.stopped && !this.suspended && generation === this.generation;
+    const tick = () => {
+      if (!live()) return;
+      void this.trigger().finally(() => {
+        if (live()) this.timer = setTimeout(tick, this.intervalMs);
+      });
+    };
+    if (live()) this.timer = setTimeout(tick, this.intervalMs);
   }
 
   /** Waits for the lock (standby), then reconciles on a timer and on notifications until stop(). */
@@ -177,18 +250,14 @@ export class WgAgent {
       await this.acquire();
     } catch (err) {
       if (this.stopped) return; // stop() closed the connection under a pending query: not an error
-      throw err;
+      // A standby whose session died while it waited retries; a first connection that fails is the caller's.
+      if (!this.connectedOnce) throw err;
+      this.ctx.log.warn({ iface: this.iface, err: (err as Error).message }, 'wireguard agent session lost');
+      void this.reacquire();
+      return;
     }
     if (this.stopped) return;
-    this.ctx.log.info({ iface: this.iface, interval_ms: this.intervalMs }, 'wireguard agent active');
-    await this.trigger();
-    const tick = () => {
-      if (this.stopped) return;
-      void this.trigger().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, this.intervalMs);
+    await this.activate();
   }
 
   /** A wait that stop() cuts short (a standby must not outlive its app by a whole interval). */

@@ -86,6 +86,17 @@ export async function lowestFreeOffset(tx: Executor, pool: AddressPool): Promise
   return o === null || o === undefined ? null : BigInt(o);
 }
 
+/**
+ * Peers that take a place in the tenant's quota: every peer that holds an address of the shared pool, i.e. every
+ * row, revoked ones included (a revoked peer keeps its address until deleted; counting only live peers would let
+ * a tenant drain the pool by creating and revoking). Race-free only after lowestFreeOffset took the pool lock in
+ * the same transaction.
+ */
+export async function countAddressHolders(tx: Executor, tenantId: number): Promise<number> {
+  const [r] = await tx.select({ n: count() }).from(wgPeers).where(eq(wgPeers.tenantId, tenantId));
+  return Number(r?.n ?? 0);
+}
+
 export async function insertPeer(
   tx: Executor,
   tenantId: number,
@@ -129,6 +140,20 @@ export async function deletePeer(tx: Executor, tenantId: number, id: string): Pr
     .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id)))
     .returning({ id: wgPeers.id });
   return rows.length > 0;
+}
+
+/** The user's account ended: their peers not yet revoked are revoked; the rows come back for the audit. */
+export async function revokeActiveUserPeers(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<PeerRow[]> {
+  const now = new Date();
+  return tx
+    .update(wgPeers)
+    .set({ revokedAt: now, enabled: false, updatedAt: now })
+    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.userId, userId), isNull(wgPeers.revokedAt)))
+    .returning();
 }
 
 /** GDPR erasure: the user's peers stop working and lose the link to the person. */

@@ -166,8 +166,12 @@ export function wireguardRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   };
 }
 
-/** Module setup: the user's peers in GDPR export; erasure revokes them and drops the link to the person. */
+/**
+ * Module setup: a user's deactivation, deletion or GDPR erasure revokes their peers (userDeactivated); the peers
+ * are in the GDPR export, and erasure also drops their link to the person.
+ */
 export function wireguardSetup(ctx: AppContext): void {
+  ctx.hooks.userDeactivated.push(service.revokePeersOfUser);
   ctx.hooks.gdprExport.push({
     name: 'wireguard_peers',
     collect: async (tx, tenantId, userId) =>

@@ -6,9 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
+import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { AppError, badRequest, conflict, notFound, validationError } from '../../platform/http/errors.js';
+import { findTenantById } from '../tenants/repository.js';
+import { resolveSettings } from '../tenants/settings.js';
 import { findUserById } from '../users/repository.js';
 import { clientConfig, endpointWithPort } from './config-file.js';
 import { generateKeyPair, generatePresharedKey, publicKeyProblem } from './keys.js';
@@ -172,6 +174,14 @@ function conflictFrom(err: unknown): AppError | 'retry' | null {
   return conflict('ALREADY_EXISTS', { field: 'name' });
 }
 
+/** The per-tenant peer quota (tenant setting wireguard.max_peers, set by platform operators): 409 beyond it. */
+async function assertQuota(ctx: AppContext, tx: Executor, tenantId: number): Promise<void> {
+  const tenant = await findTenantById(tx, tenantId);
+  const max = resolveSettings(tenant?.settings, ctx.config).wireguard.max_peers;
+  const peers = await repo.countAddressHolders(tx, tenantId);
+  if (peers >= max) throw conflict('WG_QUOTA_EXCEEDED', { max_peers: max, peers });
+}
+
 export async function createPeer(
   ctx: AppContext,
   tenantId: number,
@@ -200,7 +210,10 @@ export async function createPeer(
         if (await repo.nameTaken(tx, tenantId, input.name))
           throw conflict('ALREADY_EXISTS', { field: 'name' });
         if (input.user_id !== undefined) await assertUserInTenant(tx, tenantId, input.user_id);
+        // Takes the pool lock first: every allocation in this network waits here, so the quota count below
+        // sees every peer committed before us and two parallel creates at quota - 1 cannot both pass.
         const offset = await repo.lowestFreeOffset(tx, pool);
+        await assertQuota(ctx, tx, tenantId);
         if (offset === null)
           throw conflict('WG_POOL_EXHAUSTED', { network: pool.network, capacity: pool.capacity.toString() });
         const id = randomUUID();
@@ -338,6 +351,33 @@ export async function revokePeer(ctx: AppContext, tenantId: number, id: string, 
     });
     return toPeerRead(after);
   });
+}
+
+/**
+ * Hook userDeactivated: a deactivated, deleted or erased user's peers are revoked in that same transaction (the
+ * agent then takes them off the interface), one audit record per peer. Reactivation does not bring them back.
+ */
+export async function revokePeersOfUser(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  reason: UserDeactivationReason,
+  audit: AuditContext,
+): Promise<void> {
+  for (const peer of await repo.revokeActiveUserPeers(tx, tenantId, userId)) {
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'wireguard.peer.revoked',
+      resourceType: 'wireguard_peer',
+      resourceId: peer.id,
+      metadata: {
+        name: peer.name,
+        public_key: peer.publicKey,
+        assigned_ip: peer.assignedIp,
+        user_id: userId,
+        reason,
+      },
+    });
+  }
 }
 
 export async function deletePeer(

@@ -50,17 +50,89 @@ function tenantContext(tenantId: number) {
   return sql`select set_config('role', ${APP_ROLE}, true), set_config('app.tenant_id', ${String(tenantId)}, true)`;
 }
 
+/** Where the pool reports lost connections (the app's logger; the CLI passes none). */
+export interface DbLogger {
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+// Connection-level failures: the server went away (restart, failover, crash), refuses connections for now, or
+// the client gave up waiting. The request may succeed later: 503, never 500. SQLSTATE class 08 is "connection
+// exception"; 57P01-57P03 are admin/crash shutdown and "cannot connect now"; 53300 too many connections.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|not queryable|timeout exceeded when trying to connect|Connection ended unexpectedly|Cannot use a pool after calling end/;
+
+/** True when err (or an error it wraps: drizzle puts the driver's error in `cause`) means "database unreachable". */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (UNAVAILABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
+    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 export async function createDatabase(
-  config: Pick<Config, 'databaseUrl' | 'pgliteDir' | 'dbPoolMax'>,
+  config: Pick<Config, 'databaseUrl' | 'pgliteDir' | 'dbPoolMax' | 'dbConnectTimeoutMs'>,
+  log?: DbLogger,
 ): Promise<Database> {
-  if (config.databaseUrl) return createPostgres(config.databaseUrl, config.dbPoolMax);
+  if (config.databaseUrl)
+    return createPostgres(config.databaseUrl, config.dbPoolMax, config.dbConnectTimeoutMs, log);
   return createPglite(config.pgliteDir);
 }
 
-async function createPostgres(url: string, max: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
+async function createPostgres(
+  url: string,
+  max: number,
+  connectTimeoutMs: number,
+  log: DbLogger | undefined,
+): Promise<Database> {
+  // connectionTimeoutMillis bounds both a connection attempt (a failed-over host that drops packets) and the
+  // wait for a free client: a request gets its 503 instead of hanging.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: connectTimeoutMs,
+  });
+  // A client whose server goes away emits 'error'. pg-pool listens only while the client is idle; a client
+  // checked out (a transaction, a script, an advisory lock) between two queries has no listener, and an
+  // unhandled 'error' event ends the process: a PostgreSQL restart under load took every replica down.
+  // Every client gets a listener for its whole life. The query in flight, if any, fails on its own (503 to
+  // the caller); the broken client is not queryable any more, so the pool discards it on release.
+  let lastLogged = 0;
+  let suppressed = 0;
+  const onConnectionError = (err: Error & { code?: string }) => {
+    const now = Date.now();
+    // One line per burst: a restart breaks every pooled connection at once.
+    if (now - lastLogged < 5000) {
+      suppressed++;
+      return;
+    }
+    log?.warn(
+      { err: err.message, code: err.code, also_lost: suppressed },
+      'database connection lost; the pool reconnects on demand',
+    );
+    lastLogged = now;
+    suppressed = 0;
+  };
+  pool.on('error', onConnectionError);
+  pool.on('connect', (client) => client.on('error', onConnectionError));
   const db = drizzlePg(pool) as Db;
   return {
     kind: 'postgres',
@@ -90,27 +162,38 @@ async function createPostgres(url: string, max: number): Promise<Database> {
     execScript: async (script) => {
       // A dedicated client, so a failed script's open transaction is rolled back before reuse.
       const client = await pool.connect();
+      let broken = false;
       try {
         await client.query(script);
       } catch (err) {
-        await client.query('rollback').catch(() => {});
+        await client.query('rollback').catch(() => {
+          broken = true;
+        });
         throw err;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     query: async (text, params) => (await pool.query(text, params as unknown[])).rows,
     withAdvisoryLock: async (key, fn) => {
       const client = await pool.connect();
+      let broken = false;
       try {
         await client.query('select pg_advisory_lock($1)', [key]);
         try {
           return await fn();
         } finally {
-          await client.query('select pg_advisory_unlock($1)', [key]);
+          // A lost connection already released the lock server-side; the client itself is discarded.
+          await client.query('select pg_advisory_unlock($1)', [key]).catch((err) => {
+            broken = true;
+            throw err;
+          });
         }
+      } catch (err) {
+        if (isDatabaseUnavailable(err)) broken = true;
+        throw err;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

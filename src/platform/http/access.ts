@@ -3,12 +3,15 @@
  *   config: { access: 'public' }                 no credentials
  *   config: { access: 'self' }                   any authenticated caller, acting on their own data
  *   config: { access: 'users.read' }             a permission from the catalogue
+ * A `self` route must also declare which API key scope opens it (API.md §13), `keyScope`: a self scope
+ * (`profile.read`, ...) or a permission code (the key must hold it, `*` included), or null: never open to keys.
  * It runs in onRequest, before the body is parsed, so an unauthenticated request with a bad body is 401, not 422.
  * The app refuses to boot if an /api/v1 route declares nothing (see assertRouteAccess).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { isSelfScope, keyOpensSelfRoute, type SelfScope } from '../../modules/api-keys/scopes.js';
 import type { PermissionCode } from '../../modules/rbac/permissions.js';
-import { grants } from '../../modules/rbac/permissions.js';
+import { grants, isKnownPermission } from '../../modules/rbac/permissions.js';
 import { tenantNetworkAllows } from '../../modules/tenants/network.js';
 import { resolveTenantId } from '../../modules/tenants/service.js';
 import { type AuditContext, writeAudit } from '../audit/writer.js';
@@ -19,16 +22,22 @@ import { AppError, forbidden, unauthorized } from './errors.js';
 import { consumeRateLimit, type RateLimitRule } from './rate-limit.js';
 
 export type Access = 'public' | 'self' | PermissionCode;
+/** What an API key needs to reach a `self` route; null: no key ever does. */
+export type KeyScope = SelfScope | PermissionCode | null;
 
 export interface DeclaredRoute {
   method: string;
   url: string;
   access: Access | null;
+  /** `self` routes only (undefined elsewhere). */
+  keyScope?: KeyScope;
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /** Required with `access: 'self'`: the key scope that opens the route to API keys (null: none). */
+    keyScope?: KeyScope;
     rateLimit?: RateLimitRule;
   }
   interface FastifyInstance {
@@ -60,9 +69,20 @@ export function requireUser(request: FastifyRequest): Principal & { userId: numb
 export function assertRouteAccess(route: RouteOptions): void {
   const url = route.url;
   if (!url.startsWith('/api/v1') && !url.startsWith('/scim/')) return;
-  const access = (route.config as { access?: Access } | undefined)?.access;
+  const config = route.config as { access?: Access; keyScope?: KeyScope } | undefined;
+  const access = config?.access;
   if (!access) {
     throw new Error(`Route ${String(route.method)} ${url} declares no access (public, self or a permission)`);
+  }
+  // Each `self` route decides for itself whether API keys reach it: forgetting is a boot error, not an opening.
+  if (access === 'self') {
+    const ks = config?.keyScope;
+    if (ks === undefined)
+      throw new Error(
+        `Route ${String(route.method)} ${url} is 'self' but declares no keyScope (a scope or null)`,
+      );
+    if (ks !== null && !isSelfScope(ks) && !isKnownPermission(ks))
+      throw new Error(`Route ${String(route.method)} ${url} declares an unknown keyScope ${String(ks)}`);
   }
 }
 
@@ -85,8 +105,11 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
   app.decorate('declaredRoutes', declared);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const access = (route.config as { access?: Access } | undefined)?.access ?? null;
-    for (const method of methods) declared.push({ method: String(method), url: route.url, access });
+    const config = route.config as { access?: Access; keyScope?: KeyScope } | undefined;
+    const access = config?.access ?? null;
+    const keyScope = access === 'self' ? { keyScope: config?.keyScope } : {};
+    for (const method of methods)
+      declared.push({ method: String(method), url: route.url, access, ...keyScope });
   });
   app.decorateRequest('principal', null);
   app.decorateRequest('permissions', async function (this: FastifyRequest) {
@@ -197,6 +220,28 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     throw forbidden('PERMISSION_DENIED', { permission });
   }
 
+  /**
+   * API.md §13: a key reaches a `self` route only through the scope the route declares (`*` included); routes
+   * declaring null (password change, ending sessions, MFA) refuse every key. Refusals are audited like others.
+   */
+  async function checkKeyOnSelfRoute(request: FastifyRequest, principal: Principal): Promise<void> {
+    const keyScope = request.routeOptions.config.keyScope ?? null;
+    if (keyOpensSelfRoute(principal.scopes ?? [], keyScope)) return;
+    const details = keyScope === null ? { reason: 'not_open_to_api_keys' } : { scope: keyScope };
+    await ctx.database
+      .withTenant(principal.tenantId, (tx) =>
+        writeAudit(tx, principal.tenantId, request.auditContext(), {
+          eventType: 'access.permission_denied',
+          success: false,
+          resourceType: 'route',
+          resourceId: `${request.method} ${request.routeOptions.url}`,
+          metadata: { key_scope: keyScope },
+        }),
+      )
+      .catch((err) => request.log.error({ err }, 'could not audit a denied request'));
+    throw forbidden('API_KEY_SCOPE_INSUFFICIENT', details);
+  }
+
   async function guard(request: FastifyRequest, reply: FastifyReply) {
     const access = request.routeOptions.config?.access;
     if (!access) return; // base routes and 404s
@@ -242,7 +287,10 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
         rule?.windowSeconds,
       );
     }
-    if (access === 'self') return;
+    if (access === 'self') {
+      if (principal.kind === 'api_key') await checkKeyOnSelfRoute(request, principal);
+      return;
+    }
     const perms = await request.permissions();
     if (!grants(perms, access)) {
       // A key whose scopes cover the permission was refused because its owner lost it: PERMISSION_DENIED.

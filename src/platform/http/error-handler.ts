@@ -6,6 +6,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
+import { isDatabaseUnavailable } from '../db/client.js';
+import { isStoreUnavailable } from '../store/types.js';
 import { AppError, GENERIC_CODES } from './errors.js';
 import { type Locale, messageFor, pickLocale, registerMessages } from './messages.js';
 import { toFieldErrors } from './validation.js';
@@ -81,15 +83,14 @@ export function installUrlErrorRoute(app: FastifyInstance) {
   });
 }
 
-/** Connection-level failures of PostgreSQL or Redis: the request may succeed later, so 503, not 500. */
-function isDependencyDown(error: Error & { code?: string; cause?: unknown }): boolean {
-  const codes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '53300']);
-  const cause = error.cause as { code?: string; name?: string; message?: string } | undefined;
-  if (codes.has(error.code ?? '') || codes.has(cause?.code ?? '')) return true;
-  return (
-    error.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Connection terminated/.test(`${error.message} ${cause?.message ?? ''}`)
-  );
+/**
+ * Connection-level failures of PostgreSQL or Redis: the request may succeed later, so 503, not 500. The store
+ * raises StoreUnavailableError for every such failure; pg's are recognised by code and message.
+ */
+function unavailableDependency(error: Error): 'database' | 'store' | null {
+  if (isStoreUnavailable(error)) return 'store';
+  if (isDatabaseUnavailable(error)) return 'database';
+  return null;
 }
 
 export function installErrorHandling(app: FastifyInstance) {
@@ -165,8 +166,11 @@ export function installErrorHandling(app: FastifyInstance) {
       request.log.warn({ pgCode: sqlState }, 'database constraint rejected the request');
       return sendError(request, reply, pg[0], pg[1]);
     }
-    if (isDependencyDown(error)) {
-      request.log.error({ err: error }, 'a dependency (database or store) is unavailable');
+    const dependency = unavailableDependency(error);
+    if (dependency) {
+      // One short line per refused request (the store and the pool log the outage itself once).
+      request.log.warn({ dependency, err: error.message }, 'dependency unavailable: answered 503');
+      request.server.ctx?.metrics.dependencyUnavailable.inc({ dependency });
       return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE');
     }
     const status =

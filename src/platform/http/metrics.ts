@@ -8,6 +8,8 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   logins: Counter<'result'>;
   lockouts: Counter;
+  /** Requests answered 503 because PostgreSQL or Redis was unreachable, by dependency. */
+  dependencyUnavailable: Counter<'dependency'>;
 }
 
 export function createMetrics(database: Database, withDefaults: boolean): Metrics {
@@ -50,6 +52,12 @@ export function createMetrics(database: Database, withDefaults: boolean): Metric
     lockouts: new Counter({
       name: 'massacorp_lockouts_total',
       help: 'Accounts locked',
+      registers: [registry],
+    }),
+    dependencyUnavailable: new Counter({
+      name: 'massacorp_dependency_unavailable_total',
+      help: 'Requests answered 503 because a dependency (database, store) was unavailable',
+      labelNames: ['dependency'],
       registers: [registry],
     }),
   };

@@ -21,9 +21,12 @@ export const keys = {
   mfaAttempts: (tenantId: number, userId: number) => `mfa:att:${tenantId}:${userId}`,
   /** An accepted TOTP time step of a user: present while the step could still validate (anti-replay). */
   totpUsed: (tenantId: number, userId: number, step: number) => `mfa:used:${tenantId}:${userId}:${step}`,
-  /** The pending WebAuthn challenge of a user: `reg` (registration) or `auth` (login step). Short TTL. */
-  webauthnChallenge: (kind: 'reg' | 'auth', tenantId: number, userId: number) =>
+  /** The pending WebAuthn challenge of a user: `reg` (registration), `auth` (login step), `step` (step-up). Short TTL. */
+  webauthnChallenge: (kind: 'reg' | 'auth' | 'step', tenantId: number, userId: number) =>
     `mfa:wa:${kind}:${tenantId}:${userId}`,
   /** A consumed single-use value (MFA step token jti, WebAuthn challenge). */
   mfaConsumed: (id: string) => `mfa:done:${id}`,
+  /** A second factor proven by this session (step-up): present for 5 minutes after the proof. */
+  stepUp: (tenantId: number, userId: number, sessionId: string) =>
+    `mfa:stepup:${tenantId}:${userId}:${sessionId}`,
 };

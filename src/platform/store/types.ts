@@ -18,3 +18,32 @@ export interface KeyValueStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The store could not answer (Redis down, restarting, unreachable, too slow). Callers do not catch it: what
+ * needs the store for safety (revocation, lockout, rate limits, TOTP replay) must not proceed without it, and
+ * the error handler turns it into 503 SERVICE_UNAVAILABLE.
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** True for a StoreUnavailableError, also when another error wraps it. */
+export function isStoreUnavailable(err: unknown): boolean {
+  let e = err as { name?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    if (e instanceof StoreUnavailableError || e.name === 'StoreUnavailableError') return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
+/** Where a store reports connection changes (the app's logger). */
+export interface StoreLogger {
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}

@@ -1,0 +1,215 @@
+/**
+ * A PostgreSQL cluster and a Redis server that a test starts, stops and restarts itself, on free ports and in
+ * temporary directories: outage tests must never touch the shared servers (5432, 6379) other tests use.
+ * initdb refuses to run as root, so as root the server commands run as the `postgres` OS user.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The bin directory of the newest installed PostgreSQL with initdb and pg_ctl, or null. */
+export function postgresBinDir(): string | null {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return null;
+  const versions = readdirSync(root)
+    .filter((v) => /^\d+$/.test(v))
+    .sort((a, b) => Number(b) - Number(a));
+  for (const v of versions) {
+    const bin = path.join(root, v, 'bin');
+    if (existsSync(path.join(bin, 'initdb')) && existsSync(path.join(bin, 'pg_ctl'))) return bin;
+  }
+  return null;
+}
+
+/** The redis-server executable on PATH (or the Debian location), or null. */
+export function redisServerBin(): string | null {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/local/bin', '/usr/sbin']) {
+    const candidate = path.join(dir, 'redis-server');
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const asRoot = process.getuid?.() === 0;
+
+/** Runs a PostgreSQL server binary as the `postgres` OS user when we are root (initdb refuses root). */
+function pgCommand(bin: string, args: string[]) {
+  return asRoot ? run('runuser', ['-u', 'postgres', '--', bin, ...args]) : run(bin, args);
+}
+
+export class PrivatePostgres {
+  readonly dir: string;
+  readonly dataDir: string;
+  private constructor(
+    private readonly bin: string,
+    readonly port: number,
+  ) {
+    this.dir = mkdtempSync(path.join(tmpdir(), 'massacorp-pg-'));
+    this.dataDir = path.join(this.dir, 'data');
+    if (asRoot) {
+      const pw = /^postgres:[^:]*:(\d+):(\d+):/m;
+      const m = pw.exec(readFileSync('/etc/passwd', 'utf8'));
+      if (!m) throw new Error('no postgres OS user to run initdb as');
+      chownSync(this.dir, Number(m[1]), Number(m[2]));
+      chmodSync(this.dir, 0o700);
+    }
+  }
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  /** initdb (trust auth, no fsync: a throwaway cluster) and start. */
+  static async create(bin: string): Promise<PrivatePostgres> {
+    const pg = new PrivatePostgres(bin, await freePort());
+    await pgCommand(path.join(bin, 'initdb'), [
+      '-D',
+      pg.dataDir,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '--no-sync',
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ]);
+    await pg.start();
+    return pg;
+  }
+
+  async start(): Promise<void> {
+    const opts = [
+      `-p ${this.port}`,
+      `-k ${this.dir}`,
+      '-c listen_addresses=127.0.0.1',
+      '-c fsync=off',
+      '-c synchronous_commit=off',
+      '-c full_page_writes=off',
+      '-c max_connections=60',
+    ].join(' ');
+    await pgCommand(path.join(this.bin, 'pg_ctl'), [
+      '-D',
+      this.dataDir,
+      '-o',
+      opts,
+      '-l',
+      path.join(this.dir, 'server.log'),
+      '-w',
+      '-t',
+      '30',
+      'start',
+    ]);
+  }
+
+  /** `pg_ctl -m fast stop`: what a failover or a restart does to the connections in use. */
+  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    await pgCommand(path.join(this.bin, 'pg_ctl'), [
+      '-D',
+      this.dataDir,
+      '-m',
+      mode,
+      '-w',
+      '-t',
+      '30',
+      'stop',
+    ]);
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop('immediate').catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class PrivateRedis {
+  private proc: ChildProcess | null = null;
+  readonly dir = mkdtempSync(path.join(tmpdir(), 'massacorp-redis-'));
+  private constructor(
+    private readonly bin: string,
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async create(bin: string): Promise<PrivateRedis> {
+    const r = new PrivateRedis(bin, await freePort());
+    await r.start();
+    return r;
+  }
+
+  async start(): Promise<void> {
+    const proc = spawn(
+      this.bin,
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        '--daemonize',
+        'no',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.proc = proc;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 15_000);
+      const onData = (chunk: Buffer) => {
+        out += chunk.toString();
+        if (/Ready to accept connections/.test(out)) {
+          clearTimeout(timer);
+          proc.stdout?.off('data', onData);
+          proc.stdout?.resume();
+          resolve();
+        }
+      };
+      proc.stdout?.on('data', onData);
+      proc.stderr?.resume();
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited with ${code}: ${out}`));
+      });
+    });
+  }
+
+  /** Kills the server outright (a crash: no goodbye to the clients), and waits until it is gone. */
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    this.proc = null;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGKILL');
+    await exited;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
