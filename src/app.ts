@@ -24,6 +24,7 @@ import { migrate } from './platform/db/migrator.js';
 import { assertRouteAccess, installAccessGuard } from './platform/http/access.js';
 import { baseRoutes } from './platform/http/base-routes.js';
 import {
+  clientErrorHandler,
   frameworkErrors,
   installErrorHandling,
   installUrlErrorRoute,
@@ -83,6 +84,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
     // 414 and undecodable paths, which the router answers before any hook, leave as envelopes too.
     frameworkErrors: frameworkErrors(() => app),
+    // And what Node's HTTP parser refuses before Fastify sees a request.
+    clientErrorHandler: clientErrorHandler(config.defaultLocale),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 
   const ownsDatabase = !deps.database;

@@ -3,6 +3,7 @@
  * and /metrics (13), hostile strings (15, example cases; the property-based sweep is in fuzz.hostile-strings),
  * and the OpenAPI document listing every status with the envelope of API.md §2 (16).
  */
+import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -483,5 +484,33 @@ describe('finding 16: every status a route answers is documented, every error is
     const direct = await app.inject({ url: '/_errors/url' });
     expect(direct.statusCode).toBe(404);
     expect(direct.json().error).toBe('NOT_FOUND');
+  });
+  it('finding 16: a request the HTTP parser refuses gets the envelope too (over a real socket)', async () => {
+    const server = await createTestApp({}, app);
+    try {
+      await server.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = server.server.address() as { port: number };
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () =>
+          socket.write('GET /health HTTP/1.1\r\nHost x\r\n\r\n'),
+        );
+        let data = '';
+        socket.on('data', (d) => {
+          data += d.toString();
+        });
+        socket.on('close', () => resolve(data));
+        socket.on('error', reject);
+      });
+      const [head, body] = raw.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 400 /);
+      const requestId = /x-request-id: (\S+)/i.exec(head ?? '')?.[1];
+      expect(JSON.parse(body ?? '')).toEqual({
+        error: 'BAD_REQUEST',
+        message: 'Requête invalide',
+        request_id: requestId,
+      });
+    } finally {
+      await server.close();
+    }
   });
 });

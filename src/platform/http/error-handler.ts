@@ -3,7 +3,9 @@
  * 405), the router's own refusals (414, undecodable URLs) and PostgreSQL errors all leave as the envelope of
  * API.md §2. Unknown errors are logged and become a 500 that carries no internals.
  */
-import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import { isDatabaseUnavailable } from '../db/client.js';
@@ -14,6 +16,8 @@ import { toFieldErrors } from './validation.js';
 
 registerMessages({
   URI_TOO_LONG: { fr: "Paramètre d'URL trop long", en: 'URL parameter too long' },
+  REQUEST_TIMEOUT: { fr: 'Délai de requête dépassé', en: 'Request timeout' },
+  HEADERS_TOO_LARGE: { fr: 'En-têtes de requête trop volumineux', en: 'Request headers too large' },
 });
 
 export function sendError(
@@ -81,6 +85,33 @@ export function installUrlErrorRoute(app: FastifyInstance) {
         return sendError(request, reply, 500, 'INTERNAL_ERROR');
     }
   });
+}
+
+/**
+ * Requests Node's HTTP parser refuses (malformed, headers too large, too slow) never reach Fastify's lifecycle:
+ * the socket gets an envelope with a fresh request id, in the default locale, and is closed (as Node does).
+ */
+export function clientErrorHandler(locale: Locale) {
+  return function (this: FastifyInstance, err: Error & { code?: string }, socket: Socket) {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, code] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'REQUEST_TIMEOUT']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'HEADERS_TOO_LARGE']
+          : [400, 'BAD_REQUEST'];
+    const requestId = randomUUID();
+    const body = JSON.stringify({ error: code, message: messageFor(code, locale), request_id: requestId });
+    this.log.debug({ err, requestId }, 'client error');
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-ID: ${requestId}\r\n` +
+          `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(err);
+  };
 }
 
 /**
