@@ -15,6 +15,7 @@ import { modules } from './modules/index.js';
 import { findTenantById } from './modules/tenants/repository.js';
 import { resolveSettings } from './modules/tenants/settings.js';
 import { findUserById } from './modules/users/repository.js';
+import { type Clock, systemClock } from './platform/clock.js';
 import type { AppContext } from './platform/context.js';
 import { createSecretBox } from './platform/crypto/aes-gcm.js';
 import { createJwtService } from './platform/crypto/jwt.js';
@@ -48,6 +49,8 @@ export interface AppDeps {
   migrate?: boolean;
   /** Where log lines go (default stdout); tests pass their own to read what the app logs. */
   logStream?: { write(line: string): void };
+  /** Wall clock for expiry decisions (default: the system clock; tests pass one they can move). */
+  clock?: Clock;
 }
 
 declare module 'fastify' {
@@ -91,16 +94,18 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   const ownsDatabase = !deps.database;
   const ownsStore = !deps.store;
   const database = deps.database ?? (await createDatabase(config, app.log));
-  const store = deps.store ?? createStore(config, app.log);
+  const clock = deps.clock ?? systemClock;
+  const store = deps.store ?? createStore(config, app.log, clock);
   if (deps.migrate ?? config.autoMigrate) await migrate(database);
 
   const ctx: AppContext = {
     config,
+    clock,
     database,
     store,
     hasher: createPasswordHasher(config.argon2),
     secretBox: createSecretBox(config.encryptionKeyId, config.encryptionKey, config.previousEncryptionKeys),
-    jwt: createJwtService(config),
+    jwt: createJwtService(config, clock),
     log: app.log,
     mailer: createMailer(config, app.log),
     metrics: createMetrics(database, config.env !== 'test'),
