@@ -74,6 +74,7 @@ export const EffectivePermissions = Type.Object({
   user_id: Type.Integer(),
   permissions: Type.Array(Type.String()),
 });
+export const MyPermissions = Type.Object({ permissions: Type.Array(Type.String()) });
 
 export type RoleCreate = Static<typeof RoleCreate>;
 export type RoleUpdate = Static<typeof RoleUpdate>;
