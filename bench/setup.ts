@@ -1,6 +1,6 @@
 /** Data the bench scenarios need: a tenant, its admin, a token, and whatever later modules add. */
 import type { FastifyInstance } from 'fastify';
-import { createTenant } from '../src/modules/tenants/service.js';
+import { createTenant } from '../src/modules/tenant-admin/index.js';
 
 export const BENCH_PASSWORD = 'Bench-Password-2026!';
 

@@ -128,8 +128,14 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
       userCreated: [],
       loginSucceeded: [],
       userDeactivated: [],
+      userEmailChanged: [],
       gdprExport: [],
       gdprErase: [],
+    },
+    users: {
+      // The users module installs the real lookups; without it no user exists.
+      grantFlags: async () => null,
+      countActive: async () => 0,
     },
     mfa: {
       status: async (tx, tenantId) => {

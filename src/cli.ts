@@ -7,14 +7,24 @@ import { Command } from 'commander';
 import { buildApp } from './app.js';
 import { cliCommands } from './cli/index.js';
 import { loadConfig } from './config.js';
-import { validatePassword } from './modules/auth/password-policy.js';
-import { seedIfEmpty } from './modules/tenants/seed.js';
-import { createTenant, resolveTenantHeader } from './modules/tenants/service.js';
-import { resolveSettings } from './modules/tenants/settings.js';
-import { findUserByEmail, insertUser } from './modules/users/repository.js';
-import { SYSTEM_AUDIT_CONTEXT, writeAudit } from './platform/audit/writer.js';
+import { createTenant, seedIfEmpty } from './modules/tenant-admin/index.js';
+import { resolveTenantHeader } from './modules/tenants/index.js';
+import { createUser } from './modules/users/index.js';
 import { createDatabase } from './platform/db/client.js';
 import { migrate } from './platform/db/migrator.js';
+import { AppError } from './platform/http/errors.js';
+
+/** The creation's HTTP errors as the CLI has always worded them. */
+function cliErrors<A extends unknown[], R>(fn: (...args: A) => Promise<R>) {
+  return (...args: A) =>
+    fn(...args).catch((err: unknown) => {
+      if (err instanceof AppError && err.code === 'PASSWORD_TOO_WEAK')
+        throw new Error(`password refused: ${((err.details?.reasons ?? []) as string[]).join(', ')}`);
+      if (err instanceof AppError && err.code === 'EMAIL_ALREADY_EXISTS')
+        throw new Error('a user with this email already exists in the tenant');
+      throw err;
+    });
+}
 
 const program = new Command()
   .name('massacorp')
@@ -93,35 +103,21 @@ user
       const ctx = app.ctx;
       const t = await resolveTenantHeader(ctx, String(o.tenant));
       if (!t) throw new Error(`unknown tenant ${o.tenant}`);
-      const email = String(o.email).trim().toLowerCase();
       const password = String(o.password ?? process.env.MASSACORP_USER_PASSWORD ?? '');
-      const reasons = validatePassword(
-        password,
-        email,
-        resolveSettings(t.settings, ctx.config).password_policy,
-      );
-      if (reasons.length) throw new Error(`password refused: ${reasons.join(', ')}`);
-      const hash = await ctx.hasher.hash(password);
-      const u = await ctx.database.withTenant(t.id, async (tx) => {
-        if (await findUserByEmail(tx, t.id, email))
-          throw new Error('a user with this email already exists in the tenant');
-        const created = await insertUser(tx, t.id, {
-          email,
-          passwordHash: hash,
-          firstName: o.firstName,
-          lastName: o.lastName,
-          isSuperuser: o.superuser,
+      // The same creation as POST /users: tenant password policy, 409 on a taken address, hooks, audit.
+      const u = await cliErrors(createUser)(
+        ctx,
+        t.id,
+        {
+          email: String(o.email),
+          password,
+          firstName: o.firstName ?? null,
+          lastName: o.lastName ?? null,
+          isSuperuser: Boolean(o.superuser),
           isVerified: true,
-        });
-        for (const hook of ctx.hooks.userCreated) await hook(tx, t.id, created.id, 'cli');
-        await writeAudit(tx, t.id, SYSTEM_AUDIT_CONTEXT, {
-          eventType: 'user.created',
-          resourceType: 'user',
-          resourceId: created.id,
-          metadata: { email, source: 'cli', is_superuser: Boolean(o.superuser) },
-        });
-        return created;
-      });
+        },
+        { source: 'cli' },
+      );
       console.log(`user ${u.id} ${u.email} in tenant ${t.id}`);
     }),
   );

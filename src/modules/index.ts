@@ -11,11 +11,11 @@ import { featuresModule } from './features/index.js';
 import { gdprModule } from './gdpr/index.js';
 import { mfaModule } from './mfa/index.js';
 import { passwordResetModule } from './password-reset/index.js';
-import { setupRbac } from './rbac/index.js';
-import { rbacRoutes } from './rbac/routes.js';
-import { sessionRoutes } from './sessions/routes.js';
-import { tenantRoutes } from './tenants/routes.js';
-import { userRoutes } from './users/routes.js';
+import { rbacModule } from './rbac/index.js';
+import { sessionsModule } from './sessions/index.js';
+import { tenantAdminModule } from './tenant-admin/index.js';
+import { tenantsModule } from './tenants/index.js';
+import { usersModule } from './users/index.js';
 import { wireguardRoutes, wireguardSetup } from './wireguard/routes.js';
 
 export interface AppModule {
@@ -26,14 +26,15 @@ export interface AppModule {
 
 export const modules: AppModule[] = [
   { name: 'auth', routes: (ctx) => [{ prefix: '/api/v1/auth', plugin: authRoutes(ctx) }] },
-  { name: 'sessions', routes: (ctx) => [{ prefix: '/api/v1/sessions', plugin: sessionRoutes(ctx) }] },
-  { name: 'tenants', routes: (ctx) => [{ prefix: '/api/v1/tenants', plugin: tenantRoutes(ctx) }] },
+  sessionsModule,
+  tenantsModule,
+  tenantAdminModule,
   auditModule,
   gdprModule,
   passwordResetModule,
   // Installs the permission resolver; must come before modules that wrap it (api-keys).
-  { name: 'rbac', setup: setupRbac, routes: (ctx) => [{ prefix: '/api/v1', plugin: rbacRoutes(ctx) }] },
-  { name: 'users', routes: (ctx) => [{ prefix: '/api/v1/users', plugin: userRoutes(ctx) }] },
+  rbacModule,
+  usersModule,
   {
     name: 'wireguard',
     setup: wireguardSetup,

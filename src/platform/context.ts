@@ -8,7 +8,7 @@ import type { Clock } from './clock.js';
 import type { SecretBox } from './crypto/aes-gcm.js';
 import type { JwtService } from './crypto/jwt.js';
 import type { PasswordHasher } from './crypto/passwords.js';
-import type { Database, Tx } from './db/client.js';
+import type { Database, Executor, Tx } from './db/client.js';
 import type { Metrics } from './http/metrics.js';
 import type { KeyValueStore } from './store/types.js';
 
@@ -97,6 +97,11 @@ export interface AppContext {
       reason: UserDeactivationReason,
       audit: import('./audit/writer.js').AuditContext,
     ) => Promise<void>)[];
+    /**
+     * In the transaction that changed a user's email address: each module ends what the old address could still
+     * do (password reset voids links mailed to it) and returns notes for that change's audit record.
+     */
+    userEmailChanged: ((tx: Tx, tenantId: number, userId: number) => Promise<Record<string, unknown>>)[];
     /** GDPR: each module adds the user's data it holds (export) and erases it (erasure/anonymisation). */
     gdprExport: { name: string; collect: (tx: Tx, tenantId: number, userId: number) => Promise<unknown> }[];
     /**
@@ -112,6 +117,20 @@ export interface AppContext {
         afterCommit: (fn: AfterCommit) => void,
       ) => Promise<void>;
     }[];
+  };
+  /**
+   * The users module fills this: what modules below it (RBAC) may ask about users without importing users or
+   * reading its table. Calls run in the caller's transaction.
+   */
+  users: {
+    /** is_active and is_superuser of a user of the tenant; null when the tenant has no such user. */
+    grantFlags(
+      tx: Executor,
+      tenantId: number,
+      userId: number,
+    ): Promise<{ isActive: boolean; isSuperuser: boolean } | null>;
+    /** How many of these users of the tenant are active. */
+    countActive(tx: Executor, tenantId: number, userIds: number[]): Promise<number>;
   };
   /** The MFA module fills this; the default knows only the tenant's mfa_required setting. */
   mfa: {

@@ -1,13 +1,11 @@
 /** Test data: every test makes its own tenant and users, never a global seed. */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { SystemRoleCode } from '../../src/modules/rbac/permissions.js';
-import { grantSystemRole } from '../../src/modules/rbac/service.js';
-import { createTenant } from '../../src/modules/tenants/service.js';
-import type { TenantRow } from '../../src/modules/tenants/tables.js';
-import { insertUser } from '../../src/modules/users/repository.js';
-import type { UserRow } from '../../src/modules/users/tables.js';
-import { SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../src/platform/audit/writer.js';
+import { grantSystemRole, type SystemRoleCode } from '../../src/modules/rbac/index.js';
+import { createTenant } from '../../src/modules/tenant-admin/index.js';
+import type { TenantRow } from '../../src/modules/tenants/index.js';
+import { createUserInTx, prepareUser, type UserRow } from '../../src/modules/users/index.js';
+import { SYSTEM_AUDIT_CONTEXT } from '../../src/platform/audit/writer.js';
 
 export const PASSWORD = 'Correct-Horse-42-battery';
 
@@ -55,24 +53,26 @@ export async function newUser(
   } = {},
 ): Promise<UserRow & { password: string }> {
   const password = opts.password ?? PASSWORD;
-  const hash = opts.passwordHash ?? (await app.ctx.hasher.hash(password));
-  const user = await app.ctx.database.withTenant(tenantId, async (tx) => {
-    const u = await insertUser(tx, tenantId, {
+  // The product's one creation path; no policy check, so tests may create users with any password.
+  const prepared = await prepareUser(
+    app.ctx,
+    {
       email: opts.email ?? `${uniq('user')}@example.test`,
-      passwordHash: hash,
+      ...(opts.passwordHash ? { passwordHash: opts.passwordHash } : { password }),
       firstName: 'Test',
       lastName: 'User',
       isActive: opts.isActive ?? true,
       isSuperuser: opts.isSuperuser ?? false,
       isVerified: true,
+    },
+    null,
+  );
+  const user = await app.ctx.database.withTenant(tenantId, async (tx) => {
+    const u = await createUserInTx(app.ctx, tx, tenantId, prepared, {
+      source: 'admin',
+      audit: SYSTEM_AUDIT_CONTEXT,
     });
-    for (const hook of app.ctx.hooks.userCreated) await hook(tx, tenantId, u.id, 'admin');
     for (const code of opts.roles ?? []) await grantSystemRole(tx, tenantId, u.id, code);
-    await writeAudit(tx, tenantId, SYSTEM_AUDIT_CONTEXT, {
-      eventType: 'user.created',
-      resourceType: 'user',
-      resourceId: u.id,
-    });
     return u;
   });
   return { ...user, password };

@@ -1,7 +1,7 @@
 /** Helpers for RBAC tests: signed-in users with given system roles, a platform operator, a small HTTP client. */
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { SystemRoleCode } from '../../src/modules/rbac/permissions.js';
-import { createTenant } from '../../src/modules/tenants/service.js';
+import { createTenant } from '../../src/modules/tenant-admin/index.js';
 import { bearer, login, newTenant, newUser, PASSWORD, type Tokens, uniq } from './factories.js';
 
 export interface Caller {

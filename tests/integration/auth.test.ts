@@ -2,7 +2,7 @@ import { hash as bcryptHash } from '@node-rs/bcrypt';
 import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findUserById } from '../../src/modules/users/repository.js';
+import { userById as findUserById } from '../../src/modules/users/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, newTenant, newUser, PASSWORD, uniq } from '../helpers/factories.js';
 

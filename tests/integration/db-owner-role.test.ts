@@ -47,7 +47,7 @@ describe.skipIf(!usingPostgres)('a non-superuser owner role (PostgreSQL only)', 
         'select current_user as user, (select rolsuper from pg_roles where rolname = current_user) as su',
       );
       expect(who[0]).toEqual({ user: role, su: false });
-      const { createTenant } = await import('../../src/modules/tenants/service.js');
+      const { createTenant } = await import('../../src/modules/tenant-admin/index.js');
       const a = await createTenant(app.ctx, {
         slug: `own-a-${suffix}`,
         name: 'A',

@@ -5,7 +5,7 @@
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant } from '../../src/modules/tenants/service.js';
+import { createTenant } from '../../src/modules/tenant-admin/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, newTenant, newUser, PASSWORD, type Tokens, uniq } from '../helpers/factories.js';
 

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { createTenant } from '../../src/modules/tenants/service.js';
+import { createTenant } from '../../src/modules/tenant-admin/index.js';
 import { login } from '../helpers/factories.js';
 import { client, platformOperator } from '../helpers/rbac.js';
 import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';

@@ -4,6 +4,7 @@
  */
 import { type AuditContext, type AuditEvent, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
+import { validatePassword } from '../../platform/crypto/password-policy.js';
 import { AppError, badRequest, forbidden, unauthorized } from '../../platform/http/errors.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
 import { voidPending as voidPendingResets } from '../password-reset/repository.js';
@@ -20,9 +21,8 @@ import {
 import { findTenantById } from '../tenants/repository.js';
 import { resolveTenantHeader } from '../tenants/service.js';
 import { resolveSettings, type TenantSettings } from '../tenants/settings.js';
-import { findUserByEmail, findUserById, insertUser, updateUserPassword } from '../users/repository.js';
-import { toUserRead } from '../users/serialize.js';
-import { validatePassword } from './password-policy.js';
+import { createUserInTx, prepareUser, toUserRead } from '../users/index.js';
+import { findUserById, updateUserPassword } from '../users/repository.js';
 
 /** Audit outside the request's transaction: for failures, whose transaction (if any) does not commit. */
 export function auditAlone(ctx: AppContext, tenantId: number, audit: AuditContext, event: AuditEvent) {
@@ -267,29 +267,15 @@ export async function register(
   if (!tenant) throw forbidden('REGISTRATION_DISABLED');
   const settings = resolveSettings(tenant.settings, ctx.config);
   if (!settings.self_registration) throw forbidden('REGISTRATION_DISABLED');
-  assertStrongPassword(body.password, body.email, settings, 12);
-  const hash = await ctx.hasher.hash(body.password);
-  const user = await ctx.database.withTenant(tenant.id, async (tx) => {
-    if (await findUserByEmail(tx, tenant.id, body.email)) throw new AppError(409, 'EMAIL_ALREADY_EXISTS');
-    const created = await insertUser(tx, tenant.id, {
-      email: body.email,
-      passwordHash: hash,
-      firstName: body.first_name,
-      lastName: body.last_name,
-    });
-    for (const hook of ctx.hooks.userCreated) await hook(tx, tenant.id, created.id, 'register');
-    await writeAudit(
-      tx,
-      tenant.id,
-      { ...audit, actorType: 'user', actorId: String(created.id) },
-      {
-        eventType: 'user.registered',
-        resourceType: 'user',
-        resourceId: created.id,
-        metadata: { email: created.email },
-      },
-    );
-    return created;
-  });
+  // The one user creation of the users module: policy (12 characters at least here), hash, 409, hooks, audit.
+  const prepared = await prepareUser(
+    ctx,
+    { email: body.email, password: body.password, firstName: body.first_name, lastName: body.last_name },
+    settings.password_policy,
+    12,
+  );
+  const user = await ctx.database.withTenant(tenant.id, (tx) =>
+    createUserInTx(ctx, tx, tenant.id, prepared, { source: 'register', audit }),
+  );
   return toUserRead(user);
 }

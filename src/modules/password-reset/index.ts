@@ -1,10 +1,18 @@
 /** Password reset by mail, and the security alert mails (new sign-in device) that share its mail plumbing. */
 import type { AppModule } from '../index.js';
+import { voidPending } from './repository.js';
 import { passwordResetRoutes } from './routes.js';
 import { installSecurityAlerts } from './security-alerts.js';
 
 export const passwordResetModule: AppModule = {
   name: 'password-reset',
-  setup: (ctx) => installSecurityAlerts(ctx),
+  setup: (ctx) => {
+    installSecurityAlerts(ctx);
+    // A reset link mailed to a user's old address must not take over the account after the change.
+    ctx.hooks.userEmailChanged.push(async (tx, tenantId, userId) => {
+      const voided = await voidPending(tx, tenantId, userId);
+      return voided ? { reset_links_voided: voided } : {};
+    });
+  },
   routes: (ctx) => [{ prefix: '/api/v1/password-reset', plugin: passwordResetRoutes(ctx) }],
 };

@@ -1,4 +1,14 @@
+/** The RBAC module's error codes and their texts. */
 import { registerMessages } from '../../platform/http/messages.js';
+
+export type RbacErrorCode =
+  | 'SYSTEM_ROLE_IMMUTABLE'
+  | 'ROLE_CYCLE'
+  | 'LAST_OWNER'
+  | 'PERMISSION_DENIED'
+  | 'ALREADY_EXISTS'
+  | 'NOT_FOUND'
+  | 'VALIDATION_ERROR';
 
 registerMessages({
   SYSTEM_ROLE_IMMUTABLE: {

@@ -1,6 +1,12 @@
-/** The RBAC module: installs the permission resolver and the hooks that give new tenants and users their roles. */
+/**
+ * The RBAC module's door: the permission catalogue, roles, assignments and the permission resolver. It installs
+ * the resolver and the hooks that give new tenants and users their roles. Imports tenants' door only; what it
+ * must know of users (exists, active, superuser) it asks through ctx.users, which the users module fills.
+ */
 import type { AppContext } from '../../platform/context.js';
+import type { AppModule } from '../../platform/module.js';
 import { createPermissionResolver } from './resolver.js';
+import { rbacRoutes } from './routes.js';
 import { grantSystemRole, seedTenantRoles } from './service.js';
 
 export function setupRbac(ctx: AppContext): void {
@@ -10,3 +16,35 @@ export function setupRbac(ctx: AppContext): void {
     if (source === 'register') await grantSystemRole(tx, tenantId, userId, 'member');
   });
 }
+
+// Installs the permission resolver; must come before modules that wrap it (api-keys).
+export const rbacModule: AppModule = {
+  name: 'rbac',
+  setup: setupRbac,
+  routes: (ctx) => [{ prefix: '/api/v1', plugin: rbacRoutes(ctx) }],
+};
+
+export type { RbacErrorCode } from './errors.js';
+export {
+  canGrant,
+  effectiveSet,
+  grants,
+  isKnownPermission,
+  PERMISSION_CODES,
+  PERMISSIONS,
+  type PermissionCode,
+  PLATFORM_ONLY,
+  SYSTEM_ROLES,
+  type SystemRoleCode,
+  TENANT_PERMISSION_CODES,
+} from './permissions.js';
+export { activeRoleCodesSql, MAX_ROLE_DEPTH } from './repository.js';
+export { bumpPermissionVersion, resolveRolePermissions, resolveUserPermissions } from './resolver.js';
+export { actorOf } from './routes.js';
+export {
+  type Actor,
+  assertNotLastOwner,
+  auditRefusals,
+  grantSystemRole,
+  roleCodesOf,
+} from './service.js';

@@ -1,7 +1,6 @@
 /** SQL only for roles and role assignments; tenant_id in every WHERE, RLS behind it. */
-import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { type UserRow, users } from '../users/tables.js';
 import { SYSTEM_ROLE_CODES, SYSTEM_ROLES } from './permissions.js';
 import { type RoleRow, roles, userRoles } from './tables.js';
 
@@ -110,7 +109,10 @@ export async function lockRoleGraph(tx: Executor, tenantId: number): Promise<voi
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext('massacorp.roles'), ${tenantId})`);
 }
 
-/** What permission resolution needs, in ONE statement: the user, the tenant flag and the roles it inherits. */
+/**
+ * What permission resolution needs. The roles part is read here, in one statement; the user's flags come from
+ * the users module (ctx.users) and the tenant's platform flag from the tenants module.
+ */
 export interface GrantSource {
   exists: boolean;
   isActive: boolean;
@@ -121,14 +123,15 @@ export interface GrantSource {
   roles: { code: string; system: boolean; permissions: string[] }[];
 }
 
-export async function loadUserGrants(tx: Executor, tenantId: number, userId: number): Promise<GrantSource> {
-  const r = await tx.execute<{
-    is_active: boolean | null;
-    is_superuser: boolean | null;
-    is_platform: boolean | null;
-    next_expiry: string | null;
-    roles: GrantSource['roles'] | string;
-  }>(sql`
+export type RoleGrants = Pick<GrantSource, 'nextExpiry' | 'roles'>;
+
+/** The roles a user holds now, with every role they inherit from, and the soonest expiry of an assignment. */
+export async function loadUserRoleGrants(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<RoleGrants> {
+  const r = await tx.execute<{ next_expiry: string | null; roles: GrantSource['roles'] | string }>(sql`
     with recursive
       direct as (
         select ur.role_id, ur.expires_at from user_roles ur
@@ -141,46 +144,33 @@ export async function loadUserGrants(tx: Executor, tenantId: number, userId: num
          where r.parent_role_id is not null and c.depth < ${MAX_ROLE_DEPTH}
       )
     select
-      (select is_active from users where tenant_id = ${tenantId} and id = ${userId}) as is_active,
-      (select is_superuser from users where tenant_id = ${tenantId} and id = ${userId}) as is_superuser,
-      (select is_platform from tenants where id = ${tenantId}) as is_platform,
       (select min(expires_at)::text from direct) as next_expiry,
       coalesce((select json_agg(json_build_object('code', r.code, 'system', r.is_system, 'permissions', r.permissions))
                   from roles r where r.tenant_id = ${tenantId} and r.id in (select id from chain)), '[]'::json) as roles`);
-  return toGrantSource(r.rows[0]!);
+  const row = r.rows[0]!;
+  return { nextExpiry: row.next_expiry ? new Date(row.next_expiry) : null, roles: parseRoles(row.roles) };
 }
 
-export async function loadRoleGrants(tx: Executor, tenantId: number, roleId: string): Promise<GrantSource> {
-  const r = await tx.execute<{ is_platform: boolean | null; roles: GrantSource['roles'] | string }>(sql`
+/** A role with every role it inherits from. */
+export async function loadRoleChainGrants(
+  tx: Executor,
+  tenantId: number,
+  roleId: string,
+): Promise<RoleGrants> {
+  const r = await tx.execute<{ roles: GrantSource['roles'] | string }>(sql`
     with recursive chain(id, depth) as (
       select id, 0 from roles where tenant_id = ${tenantId} and id = ${roleId}::uuid
       union
       select r.parent_role_id, c.depth + 1 from chain c join roles r on r.tenant_id = ${tenantId} and r.id = c.id
        where r.parent_role_id is not null and c.depth < ${MAX_ROLE_DEPTH}
     )
-    select (select is_platform from tenants where id = ${tenantId}) as is_platform,
-      coalesce((select json_agg(json_build_object('code', r.code, 'system', r.is_system, 'permissions', r.permissions))
+    select coalesce((select json_agg(json_build_object('code', r.code, 'system', r.is_system, 'permissions', r.permissions))
                   from roles r where r.tenant_id = ${tenantId} and r.id in (select id from chain)), '[]'::json) as roles`);
-  const row = r.rows[0]!;
-  return toGrantSource({ is_active: true, is_superuser: false, next_expiry: null, ...row });
+  return { nextExpiry: null, roles: parseRoles(r.rows[0]!.roles) };
 }
 
-function toGrantSource(row: {
-  is_active: boolean | null;
-  is_superuser: boolean | null;
-  is_platform: boolean | null;
-  next_expiry: string | null;
-  roles: GrantSource['roles'] | string;
-}): GrantSource {
-  const list = typeof row.roles === 'string' ? (JSON.parse(row.roles) as GrantSource['roles']) : row.roles;
-  return {
-    exists: row.is_active !== null,
-    isActive: row.is_active === true,
-    isSuperuser: row.is_superuser === true,
-    isPlatform: row.is_platform === true,
-    nextExpiry: row.next_expiry ? new Date(row.next_expiry) : null,
-    roles: list,
-  };
+function parseRoles(roles: GrantSource['roles'] | string): GrantSource['roles'] {
+  return typeof roles === 'string' ? (JSON.parse(roles) as GrantSource['roles']) : roles;
 }
 
 const activeAssignment = () => or(isNull(userRoles.expiresAt), gt(userRoles.expiresAt, new Date()));
@@ -270,34 +260,24 @@ export async function roleCodesOf(
 }
 
 /**
- * A user and their active role codes in one round trip (GET /users/{id} is a hot read: the bench compares it
- * with GET /auth/me).
+ * The active role codes of the user whose tenant and id columns are given, as a sub-select the users module
+ * embeds in its own query: GET /users/{id} is a hot read (the bench compares it with GET /auth/me) and stays one
+ * round trip, while the SQL over the role tables stays in this module.
  */
-export async function findUserWithRoleCodes(
-  tx: Executor,
-  tenantId: number,
-  userId: number,
-): Promise<{ user: UserRow; roles: string[] } | null> {
-  const rows = await tx
-    .select({
-      user: users,
-      roles: sql<string[]>`coalesce((
+/** `tenantIdColumn`, `userIdColumn`: fully qualified column references of the outer query. */
+export function activeRoleCodesSql(tenantIdColumn: SQL, userIdColumn: SQL): SQL<string[]> {
+  return sql<string[]>`coalesce((
         select array_agg(r.code order by r.code) from ${userRoles} ur
           join ${roles} r on r.tenant_id = ur.tenant_id and r.id = ur.role_id
-         where ur.tenant_id = users.tenant_id and ur.user_id = users.id
-           and (ur.expires_at is null or ur.expires_at > now())), '{}')`,
-    })
-    .from(users)
-    .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)))
-    .limit(1);
-  return rows[0] ?? null;
+         where ur.tenant_id = ${tenantIdColumn} and ur.user_id = ${userIdColumn}
+           and (ur.expires_at is null or ur.expires_at > now())), '{}')`;
 }
 
-/** Active holders of a role among active users (guards removing the tenant's last owner). */
-export async function countActiveHolders(tx: Executor, tenantId: number, roleId: string): Promise<number> {
-  const r = await tx.execute<{ n: string }>(sql`
-    select count(*)::text as n from user_roles ur join users u on u.tenant_id = ur.tenant_id and u.id = ur.user_id
-     where ur.tenant_id = ${tenantId} and ur.role_id = ${roleId}::uuid and u.is_active
-       and (ur.expires_at is null or ur.expires_at > now())`);
-  return Number(r.rows[0]!.n);
+/** Users holding a role now (active or not: the users module counts the active ones). */
+export async function holderIds(tx: Executor, tenantId: number, roleId: string): Promise<number[]> {
+  const rows = await tx
+    .select({ userId: userRoles.userId })
+    .from(userRoles)
+    .where(and(eq(userRoles.tenantId, tenantId), eq(userRoles.roleId, roleId), activeAssignment()));
+  return rows.map((r) => r.userId);
 }

@@ -6,9 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AppContext, Principal } from '../../platform/context.js';
+import type { Executor } from '../../platform/db/client.js';
 import { keys } from '../../platform/store/keys.js';
+import { isPlatformTenant } from '../tenants/index.js';
 import { effectiveSet, SYSTEM_ROLES, type SystemRoleCode } from './permissions.js';
-import { type GrantSource, loadRoleGrants, loadUserGrants } from './repository.js';
+import { type GrantSource, loadRoleChainGrants, loadUserRoleGrants } from './repository.js';
 
 /** A safety net: even without a version change an entry is re-read after this long (e.g. a lost store key). */
 const MAX_AGE_MS = 10 * 60_000;
@@ -75,6 +77,28 @@ export function permissionsFrom(src: GrantSource): Set<string> {
   return effectiveSet(raw, src.isPlatform);
 }
 
+/** A user's grants: the user's flags (from the users module, through ctx.users), the tenant's and the roles. */
+export async function loadUserGrants(
+  ctx: AppContext,
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<GrantSource> {
+  const flags = await ctx.users.grantFlags(tx, tenantId, userId);
+  const isPlatform = await isPlatformTenant(tx, tenantId);
+  if (!flags)
+    return { exists: false, isActive: false, isSuperuser: false, isPlatform, nextExpiry: null, roles: [] };
+  const grants = await loadUserRoleGrants(tx, tenantId, userId);
+  return { exists: true, ...flags, isPlatform, ...grants };
+}
+
+/** A role's grants (parents included); a role acts as an active, non-superuser holder would. */
+export async function loadRoleGrants(tx: Executor, tenantId: number, roleId: string): Promise<GrantSource> {
+  const isPlatform = await isPlatformTenant(tx, tenantId);
+  const grants = await loadRoleChainGrants(tx, tenantId, roleId);
+  return { exists: true, isActive: true, isSuperuser: false, isPlatform, ...grants };
+}
+
 async function currentVersion(ctx: AppContext, tenantId: number): Promise<string> {
   return (await ctx.store.get(keys.permissionVersion(tenantId))) ?? '0';
 }
@@ -88,7 +112,7 @@ export async function resolveUserPermissions(
 ): Promise<ReadonlySet<string>> {
   const v = version ?? (await currentVersion(ctx, tenantId));
   return cacheOf(ctx).get(`${tenantId}:u:${userId}`, v, async () => {
-    const src = await ctx.database.withTenant(tenantId, (tx) => loadUserGrants(tx, tenantId, userId));
+    const src = await ctx.database.withTenant(tenantId, (tx) => loadUserGrants(ctx, tx, tenantId, userId));
     return { perms: permissionsFrom(src), nextExpiry: src.nextExpiry };
   });
 }

@@ -3,11 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
-import { notFound } from '../../platform/http/errors.js';
 import { errorResponses, IdParams, UuidParams } from '../../platform/http/schemas.js';
-import { findUserById } from '../users/repository.js';
-import { PERMISSION_CODES, PERMISSIONS, PLATFORM_ONLY } from './permissions.js';
-import { resolveUserPermissions } from './resolver.js';
 import {
   AssignBody,
   AssignmentList,
@@ -34,7 +30,6 @@ export async function actorOf(req: FastifyRequest): Promise<service.Actor> {
   };
 }
 
-const WILDCARDS = ['*', ...new Set(PERMISSION_CODES.map((c) => `${c.split('.')[0]}.*`))];
 const tags = ['rbac'];
 
 export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
@@ -49,14 +44,7 @@ export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: PermissionList, ...errorResponses(401, 403) },
         },
       },
-      async () => ({
-        permissions: PERMISSION_CODES.map((code) => ({
-          code,
-          description: PERMISSIONS[code],
-          platform_only: PLATFORM_ONLY.has(code),
-        })),
-        wildcards: WILDCARDS,
-      }),
+      async () => service.permissionCatalogue(),
     );
 
     // The caller's own effective set: what the admin console shows and hides. `self`, so a member without
@@ -225,15 +213,7 @@ export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: EffectivePermissions, ...errorResponses(401, 403, 404, 422) },
         },
       },
-      async (req) => {
-        const { tenantId } = requirePrincipal(req);
-        const user = await ctx.database.withTenant(tenantId, (tx) =>
-          findUserById(tx, tenantId, req.params.id),
-        );
-        if (!user) throw notFound('user');
-        const perms = await resolveUserPermissions(ctx, tenantId, user.id);
-        return { user_id: user.id, permissions: [...perms].sort() };
-      },
+      (req) => service.getUserPermissions(ctx, requirePrincipal(req).tenantId, req.params.id),
     );
   };
 }

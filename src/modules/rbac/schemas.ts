@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { DateTime, IntId, Nullable, Uuid } from '../../platform/http/schemas.js';
 
 const PermissionCodeField = Type.String({
@@ -75,3 +75,7 @@ export const EffectivePermissions = Type.Object({
   permissions: Type.Array(Type.String()),
 });
 export const MyPermissions = Type.Object({ permissions: Type.Array(Type.String()) });
+
+export type RoleCreate = Static<typeof RoleCreate>;
+export type RoleUpdate = Static<typeof RoleUpdate>;
+export type AssignBody = Static<typeof AssignBody>;

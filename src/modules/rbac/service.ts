@@ -8,12 +8,25 @@ import { writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
 import { AppError, forbidden, notFound, validationError } from '../../platform/http/errors.js';
-import { findTenantById } from '../tenants/repository.js';
-import { findUserById } from '../users/repository.js';
+import { isPlatformTenant } from '../tenants/index.js';
 import './errors.js';
-import { canGrant, isKnownPermission, SYSTEM_ROLES, type SystemRoleCode } from './permissions.js';
+import {
+  canGrant,
+  isKnownPermission,
+  PERMISSION_CODES,
+  PERMISSIONS,
+  PLATFORM_ONLY,
+  SYSTEM_ROLES,
+  type SystemRoleCode,
+} from './permissions.js';
 import * as repo from './repository.js';
-import { bumpPermissionVersion, permissionsFrom } from './resolver.js';
+import {
+  bumpPermissionVersion,
+  loadRoleGrants,
+  permissionsFrom,
+  resolveUserPermissions,
+} from './resolver.js';
+import type { AssignBody, RoleCreate, RoleUpdate } from './schemas.js';
 import type { RoleRow } from './tables.js';
 
 /** Who is acting: their effective permissions (already resolved by the guard) and their user id, if any. */
@@ -42,10 +55,6 @@ export function toRoleRead(r: RoleRow) {
   };
 }
 
-async function isPlatformTenant(tx: Executor, tenantId: number): Promise<boolean> {
-  return (await findTenantById(tx, tenantId))?.isPlatform === true;
-}
-
 /** Refuses (403) when the actor does not hold every code of `codes` themselves. */
 function assertCanGrant(actor: Actor, codes: Iterable<string>, isPlatform: boolean) {
   const missing = [...new Set(codes)].filter((c) => !canGrant(actor.permissions, c, isPlatform));
@@ -68,7 +77,7 @@ function assertKnown(codes: string[]) {
 
 /** The raw codes a role stands for once its parents are included (what assigning it hands over). */
 async function roleRawCodes(tx: Executor, tenantId: number, roleId: string): Promise<string[]> {
-  const src = await repo.loadRoleGrants(tx, tenantId, roleId);
+  const src = await repo.loadRoleChainGrants(tx, tenantId, roleId);
   return src.roles.flatMap((r) =>
     r.system ? [...(SYSTEM_ROLES[r.code as SystemRoleCode]?.permissions ?? [])] : r.permissions,
   );
@@ -88,11 +97,25 @@ async function checkParent(tx: Tx, tenantId: number, roleId: string | null, pare
     throw validationError('body.parent_role_id', `inheritance deeper than ${repo.MAX_ROLE_DEPTH}`, 'depth');
 }
 
+const WILDCARDS = ['*', ...new Set(PERMISSION_CODES.map((c) => `${c.split('.')[0]}.*`))];
+
+/** GET /permissions: the catalogue and the wildcards it allows. */
+export function permissionCatalogue() {
+  return {
+    permissions: PERMISSION_CODES.map((code) => ({
+      code,
+      description: PERMISSIONS[code],
+      platform_only: PLATFORM_ONLY.has(code),
+    })),
+    wildcards: WILDCARDS,
+  };
+}
+
 export async function getRole(ctx: AppContext, tenantId: number, id: string) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     const role = await repo.findRoleById(tx, tenantId, id);
     if (!role) throw notFound('role');
-    const src = await repo.loadRoleGrants(tx, tenantId, id);
+    const src = await loadRoleGrants(tx, tenantId, id);
     return { ...toRoleRead(role), effective_permissions: [...permissionsFrom(src)].sort() };
   });
 }
@@ -102,18 +125,7 @@ export async function listRoles(ctx: AppContext, tenantId: number) {
   return { roles: rows.map(toRoleRead), total: rows.length };
 }
 
-export async function createRole(
-  ctx: AppContext,
-  actor: Actor,
-  input: {
-    code: string;
-    name: string;
-    description?: string | null;
-    permissions: string[];
-    parent_role_id?: string | null;
-    mfa_required?: boolean;
-  },
-) {
+export async function createRole(ctx: AppContext, actor: Actor, input: RoleCreate) {
   const { tenantId } = actor;
   assertKnown(input.permissions);
   if (input.code in SYSTEM_ROLES) throw new AppError(409, 'ALREADY_EXISTS', { field: 'code' });
@@ -148,18 +160,7 @@ export async function createRole(
   return toRoleRead(role);
 }
 
-export async function updateRole(
-  ctx: AppContext,
-  actor: Actor,
-  id: string,
-  input: {
-    name?: string;
-    description?: string | null;
-    permissions?: string[];
-    parent_role_id?: string | null;
-    mfa_required?: boolean;
-  },
-) {
+export async function updateRole(ctx: AppContext, actor: Actor, id: string, input: RoleUpdate) {
   const { tenantId } = actor;
   if (input.permissions) assertKnown(input.permissions);
   const role = await ctx.database.withTenant(tenantId, async (tx) => {
@@ -229,32 +230,26 @@ function toAssignmentRead(a: repo.AssignmentView) {
   };
 }
 
-async function requireUserIn(tx: Executor, tenantId: number, userId: number) {
-  const user = await findUserById(tx, tenantId, userId);
-  if (!user) throw notFound('user');
-  return user;
+/** 404 unless the tenant has this user (asked of the users module through ctx.users: rbac sits below it). */
+async function requireUserIn(ctx: AppContext, tx: Executor, tenantId: number, userId: number) {
+  if (!(await ctx.users.grantFlags(tx, tenantId, userId))) throw notFound('user');
 }
 
 export async function listUserRoles(ctx: AppContext, tenantId: number, userId: number) {
   return ctx.database.withTenant(tenantId, async (tx) => {
-    await requireUserIn(tx, tenantId, userId);
+    await requireUserIn(ctx, tx, tenantId, userId);
     const rows = await repo.listAssignments(tx, tenantId, userId);
     return { roles: rows.map(toAssignmentRead), total: rows.length };
   });
 }
 
-export async function assignRole(
-  ctx: AppContext,
-  actor: Actor,
-  userId: number,
-  input: { role_id: string; expires_at?: string | null },
-) {
+export async function assignRole(ctx: AppContext, actor: Actor, userId: number, input: AssignBody) {
   const { tenantId } = actor;
   const expiresAt = input.expires_at ? new Date(input.expires_at) : null;
   if (expiresAt && expiresAt.getTime() <= Date.now())
     throw validationError('body.expires_at', 'must be in the future');
   const view = await ctx.database.withTenant(tenantId, async (tx) => {
-    await requireUserIn(tx, tenantId, userId);
+    await requireUserIn(ctx, tx, tenantId, userId);
     const role = await repo.findRoleById(tx, tenantId, input.role_id);
     if (!role) throw notFound('role');
     assertCanGrant(actor, await roleRawCodes(tx, tenantId, role.id), await isPlatformTenant(tx, tenantId));
@@ -290,14 +285,14 @@ export async function removeRole(
 ): Promise<void> {
   const { tenantId } = actor;
   await ctx.database.withTenant(tenantId, async (tx) => {
-    await requireUserIn(tx, tenantId, userId);
+    await requireUserIn(ctx, tx, tenantId, userId);
     const role = await repo.findRoleById(tx, tenantId, roleId);
     if (!role) throw notFound('role');
     // Taking a role away is managing it: the same rule as granting it, so a manager cannot demote an owner.
     assertCanGrant(actor, await roleRawCodes(tx, tenantId, role.id), await isPlatformTenant(tx, tenantId));
     if (role.isSystem && role.code === 'owner') {
       await repo.lockRoleGraph(tx, tenantId);
-      if ((await repo.countActiveHolders(tx, tenantId, role.id)) <= 1) throw new AppError(409, 'LAST_OWNER');
+      if ((await countActiveHolders(ctx, tx, tenantId, role.id)) <= 1) throw new AppError(409, 'LAST_OWNER');
     }
     if (!(await repo.deleteAssignment(tx, tenantId, userId, role.id))) throw notFound('role_assignment');
     await writeAudit(tx, tenantId, actor.audit, {
@@ -308,6 +303,46 @@ export async function removeRole(
     });
   });
   await bumpPermissionVersion(ctx, tenantId);
+}
+
+/** Active holders of a role among active users (the users module says which users are active). */
+async function countActiveHolders(ctx: AppContext, tx: Executor, tenantId: number, roleId: string) {
+  return ctx.users.countActive(tx, tenantId, await repo.holderIds(tx, tenantId, roleId));
+}
+
+/**
+ * Deactivating or deleting the tenant's last active owner would leave nobody able to administer it (409
+ * LAST_OWNER). Call inside the removing transaction, with the user's row locked; `countActive` is the users
+ * module's count of active users among ids (it calls this from its own assertNotLastOwner).
+ */
+export async function assertNotLastOwner(
+  tx: Tx,
+  tenantId: number,
+  userId: number,
+  countActive: (userIds: number[]) => Promise<number>,
+) {
+  const owner = await repo.findRoleByCode(tx, tenantId, 'owner');
+  if (!owner) return;
+  await repo.lockRoleGraph(tx, tenantId);
+  const codes = (await repo.roleCodesOf(tx, tenantId, [userId])).get(userId) ?? [];
+  if (codes.includes('owner') && (await countActive(await repo.holderIds(tx, tenantId, owner.id))) <= 1)
+    throw new AppError(409, 'LAST_OWNER');
+}
+
+/** Active role codes of several users at once (UserReadFull.roles). */
+export function roleCodesOf(
+  tx: Executor,
+  tenantId: number,
+  userIds: number[],
+): Promise<Map<number, string[]>> {
+  return repo.roleCodesOf(tx, tenantId, userIds);
+}
+
+/** GET /users/{id}/permissions: 404 for a user outside the tenant. */
+export async function getUserPermissions(ctx: AppContext, tenantId: number, userId: number) {
+  await ctx.database.withTenant(tenantId, (tx) => requireUserIn(ctx, tx, tenantId, userId));
+  const perms = await resolveUserPermissions(ctx, tenantId, userId);
+  return { user_id: userId, permissions: [...perms].sort() };
 }
 
 /** tenantCreated: the system roles, and `owner` for the first admin. */

@@ -13,7 +13,7 @@ import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { unauthorized } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
-import { tenantIdleTtl } from '../tenants/network.js';
+import { tenantIdleTtl } from '../tenants/index.js';
 import * as repo from './repository.js';
 import { publishActivity, publishRevocations } from './service.js';
 

@@ -4,11 +4,15 @@
  * Revocation is written to PostgreSQL (the truth) and to the store, which every replica's request guard reads.
  */
 import { randomUUID } from 'node:crypto';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
+import { badRequest, notFound } from '../../platform/http/errors.js';
+import type { Locale } from '../../platform/http/messages.js';
 import { keys } from '../../platform/store/keys.js';
-import type { TenantSettings } from '../tenants/settings.js';
+import type { TenantSettings } from '../tenants/index.js';
+import { sessionsText } from './errors.js';
 import * as repo from './repository.js';
 import type { SessionRow } from './tables.js';
 import { parseUserAgent } from './user-agent.js';
@@ -155,4 +159,102 @@ export function toSessionRead(s: SessionRow, currentSessionId: string | null) {
     os: s.os,
     is_current: s.id === currentSessionId,
   };
+}
+
+// ---- listing and ending sessions (the caller's own, and an admin's view of a user's) ----
+
+/** Lists a user's sessions, newest first (GET /sessions, and GET /users/{id}/sessions for admins). */
+export async function listSessions(
+  ctx: AppContext,
+  tenantId: number,
+  userId: number,
+  includeInactive: boolean,
+  currentSessionId: string | null,
+) {
+  const rows = await ctx.database.withTenant(tenantId, (tx) =>
+    repo.listUserSessions(tx, tenantId, userId, includeInactive),
+  );
+  const sessions = rows.map((s) => toSessionRead(s, currentSessionId));
+  return { sessions, total: sessions.length, active_count: sessions.filter((s) => s.is_active).length };
+}
+
+/** One of the caller's own sessions; another user's is 404, as an unknown one. */
+export async function getOwnSession(
+  ctx: AppContext,
+  caller: { tenantId: number; userId: number; sessionId: string | null },
+  id: string,
+) {
+  const s = await ctx.database.withTenant(caller.tenantId, (tx) => repo.findSession(tx, caller.tenantId, id));
+  if (!s || s.userId !== caller.userId) throw notFound('session');
+  return toSessionRead(s, caller.sessionId);
+}
+
+/** Ends sessions of a user, audited in the same transaction, and publishes the revocation once committed. */
+export async function terminateSessions(
+  ctx: AppContext,
+  tenantId: number,
+  userId: number,
+  filter: { sessionIds?: string[]; exceptSessionId?: string | null },
+  audit: AuditContext,
+  reason: string,
+): Promise<string[]> {
+  const ids = await ctx.database.withTenant(tenantId, async (tx) => {
+    const revoked = await repo.revokeSessions(tx, tenantId, { userId, ...filter }, reason);
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'session.terminated',
+      resourceType: 'user',
+      resourceId: userId,
+      metadata: { session_ids: revoked, reason },
+    });
+    return revoked;
+  });
+  await publishRevocations(ctx, ids);
+  return ids;
+}
+
+/** TerminateResponse of API.md §7, its message in the caller's language. */
+export function terminatedResponse(count: number, locale: Locale) {
+  return { terminated_count: count, message: sessionsText('SESSIONS_TERMINATED', locale, { count }) };
+}
+
+/** DELETE /sessions/{id}: ends one of the caller's own sessions (400 when it already ended). */
+export async function terminateOwnSession(
+  ctx: AppContext,
+  caller: { tenantId: number; userId: number },
+  id: string,
+  audit: AuditContext,
+  locale: Locale,
+) {
+  const s = await ctx.database.withTenant(caller.tenantId, (tx) => repo.findSession(tx, caller.tenantId, id));
+  if (!s || s.userId !== caller.userId) throw notFound('session');
+  if (!isSessionActive(s))
+    throw badRequest(
+      'BAD_REQUEST',
+      { reason: 'session_already_ended' },
+      sessionsText('SESSION_ALREADY_ENDED', locale),
+    );
+  const ids = await terminateSessions(
+    ctx,
+    caller.tenantId,
+    caller.userId,
+    { sessionIds: [s.id] },
+    audit,
+    'user_terminated',
+  );
+  return { terminated_count: ids.length, message: sessionsText('SESSION_TERMINATED', locale) };
+}
+
+/** Ends every active session of a tenant (suspension, deletion) in the caller's transaction; returns their ids. */
+export function revokeTenantSessions(tx: Executor, tenantId: number, reason: string): Promise<string[]> {
+  return repo.revokeAllTenantSessions(tx, tenantId, reason);
+}
+
+/** Ends every active session of a user (deactivation, deletion) in the caller's transaction; returns their ids. */
+export function revokeUserSessions(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  reason: string,
+): Promise<string[]> {
+  return repo.revokeSessions(tx, tenantId, { userId }, reason);
 }

@@ -1,5 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import type { StoredTenantSettings } from './settings.js';
 import { type TenantRow, tenants } from './tables.js';
 
 export async function findTenantById(tx: Executor, id: number): Promise<TenantRow | null> {
@@ -15,7 +16,7 @@ export async function findTenantBySlug(tx: Executor, slug: string): Promise<Tena
 
 export async function insertTenant(
   tx: Executor,
-  values: { slug: string; name: string; isPlatform?: boolean; settings?: Record<string, unknown> },
+  values: { slug: string; name: string; isPlatform?: boolean; settings?: StoredTenantSettings },
 ): Promise<TenantRow> {
   const rows = await tx
     .insert(tenants)
@@ -32,4 +33,44 @@ export async function insertTenant(
 export async function countTenants(tx: Executor): Promise<number> {
   const r = await tx.execute<{ n: string }>(sql`select count(*)::text as n from tenants`);
   return Number(r.rows[0]!.n);
+}
+
+/** Locks the row for a read-modify-write (concurrent settings changes serialise). */
+export async function findTenantForUpdate(tx: Executor, id: number): Promise<TenantRow | null> {
+  const rows = await tx.select().from(tenants).where(eq(tenants.id, id)).for('update').limit(1);
+  return rows[0] ?? null;
+}
+
+export async function updateTenant(
+  tx: Executor,
+  id: number,
+  patch: Partial<Pick<TenantRow, 'name' | 'settings' | 'status' | 'suspendedAt'>>,
+): Promise<TenantRow | null> {
+  const rows = await tx
+    .update(tenants)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(eq(tenants.id, id))
+    .returning();
+  return rows[0] ?? null;
+}
+
+/** Cross-tenant (platform operators): call inside withSystem only. */
+export async function listTenantsPage(
+  tx: Executor,
+  q: { skip: number; limit: number; status?: 'active' | 'suspended' },
+): Promise<{ rows: TenantRow[]; total: number }> {
+  const where = q.status ? eq(tenants.status, q.status) : undefined;
+  const rows = await tx
+    .select()
+    .from(tenants)
+    .where(where)
+    .orderBy(asc(tenants.id))
+    .offset(q.skip)
+    .limit(q.limit);
+  const count = await tx.select({ n: sql<string>`count(*)::text` }).from(tenants).where(where);
+  return { rows, total: Number(count[0]!.n) };
+}
+
+export async function deleteTenantRow(tx: Executor, id: number): Promise<void> {
+  await tx.delete(tenants).where(eq(tenants.id, id));
 }

@@ -1,24 +1,8 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
+import { Nullable } from '../../platform/http/schemas.js';
+import { PlatformSettingsPatchSchema, TenantSettingsPatchSchema, TenantSettingsSchema } from './settings.js';
 
-export const TenantSettingsSchema = Type.Object({
-  self_registration: Type.Boolean(),
-  mfa_required: Type.Boolean(),
-  password_policy: Type.Object({
-    min_length: Type.Integer(),
-    require_classes: Type.Integer(),
-    check_common: Type.Boolean(),
-    check_breached: Type.Boolean(),
-  }),
-  session: Type.Object({
-    access_ttl: Type.Integer(),
-    refresh_ttl: Type.Integer(),
-    absolute_ttl: Type.Integer(),
-    idle_ttl: Type.Union([Type.Integer(), Type.Null()]),
-  }),
-  allowed_ip_ranges: Type.Array(Type.String()),
-  audit_retention_days: Type.Union([Type.Integer(), Type.Null()]),
-  wireguard: Type.Object({ max_peers: Type.Integer() }),
-});
+export { TenantSettingsSchema };
 
 export const TenantRead = Type.Object({
   id: Type.Integer(),
@@ -27,3 +11,37 @@ export const TenantRead = Type.Object({
   created_at: Type.String(),
   settings: TenantSettingsSchema,
 });
+
+/** PATCH /tenants/current. */
+export const TenantPatchSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    settings: Type.Optional(TenantSettingsPatchSchema),
+  },
+  { additionalProperties: false },
+);
+export type TenantPatch = Static<typeof TenantPatchSchema>;
+
+export const TenantAdminRead = Type.Composite([
+  TenantRead,
+  Type.Object({
+    status: Type.String(),
+    is_platform: Type.Boolean(),
+    updated_at: Type.String(),
+    suspended_at: Nullable(Type.String()),
+  }),
+]);
+
+export const TenantListQuery = Type.Object({
+  skip: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
+});
+export type TenantStatusQuery = Static<typeof TenantListQuery>;
+
+/** PATCH /tenants/{id}: settings only platform operators change (tenant admins cannot: PATCH /current refuses them). */
+export const TenantOperatorPatch = Type.Object(
+  { settings: Type.Optional(PlatformSettingsPatchSchema) },
+  { additionalProperties: false },
+);
+export type TenantOperatorPatchBody = Static<typeof TenantOperatorPatch>;

@@ -1,12 +1,25 @@
-import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
+/**
+ * Tenants: id and slug resolution, the tenant row and its settings. Creating a tenant with its first admin needs
+ * the users module, so that lives in tenant-admin; this module only creates the row (insertNewTenant).
+ */
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { enterTenant } from '../../platform/db/client.js';
-import { AppError, badRequest } from '../../platform/http/errors.js';
-import { validatePassword } from '../auth/password-policy.js';
-import { insertUser } from '../users/repository.js';
-import type { UserRow } from '../users/tables.js';
-import { findTenantById, findTenantBySlug, insertTenant } from './repository.js';
-import { resolveSettings } from './settings.js';
+import { type Executor, enterTenant, type Tx } from '../../platform/db/client.js';
+import { AppError, badRequest, notFound, validationError } from '../../platform/http/errors.js';
+import { CidrSet } from '../../platform/http/network.js';
+import './errors.js';
+import { bumpTenantVersion, isValidCidr } from './network.js';
+import * as repo from './repository.js';
+import type { TenantPatch, TenantStatusQuery } from './schemas.js';
+import {
+  checkSessionLimits,
+  mergePlatformSettings,
+  mergeSettings,
+  type PlatformSettingsPatch,
+  resolveSettings,
+  type StoredTenantSettings,
+  type TenantSettings,
+} from './settings.js';
 import type { TenantRow } from './tables.js';
 
 const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -25,9 +38,9 @@ export async function resolveTenantHeader(
   let tenant: TenantRow | null;
   if (/^\d{1,9}$/.test(value) && Number(value) > 0) {
     const id = Number(value);
-    tenant = await ctx.database.withTenant(id, (tx) => findTenantById(tx, id));
+    tenant = await ctx.database.withTenant(id, (tx) => repo.findTenantById(tx, id));
   } else if (SLUG.test(value.toLowerCase())) {
-    tenant = await ctx.database.withSystem((tx) => findTenantBySlug(tx, value.toLowerCase()));
+    tenant = await ctx.database.withSystem((tx) => repo.findTenantBySlug(tx, value.toLowerCase()));
   } else {
     throw badRequest('INVALID_TENANT');
   }
@@ -46,91 +59,37 @@ export async function resolveTenantId(
   if (!value) throw badRequest('TENANT_REQUIRED');
   if (/^\d{1,9}$/.test(value) && Number(value) > 0) return Number(value);
   if (!SLUG.test(value.toLowerCase())) throw badRequest('INVALID_TENANT');
-  const tenant = await ctx.database.withSystem((tx) => findTenantBySlug(tx, value.toLowerCase()));
+  const tenant = await ctx.database.withSystem((tx) => repo.findTenantBySlug(tx, value.toLowerCase()));
   return tenant?.id ?? null;
 }
 
-export interface CreateTenantInput {
-  slug: string;
-  name: string;
-  isPlatform?: boolean;
-  settings?: Record<string, unknown>;
-  admin?: {
-    email: string;
-    password: string;
-    firstName?: string | null;
-    lastName?: string | null;
-    isSuperuser?: boolean;
-    isVerified?: boolean;
-  };
-  /** Skip the password policy (CLI seeding with a generated password that already satisfies it). */
-  skipPolicy?: boolean;
-}
-
-/** Creates a tenant, its first admin (who becomes `owner` via the tenantCreated hooks) and the audit records. */
-export async function createTenant(
-  ctx: AppContext,
-  input: CreateTenantInput,
-  audit: AuditContext = SYSTEM_AUDIT_CONTEXT,
-  auditTenantId?: number,
-): Promise<{ tenant: TenantRow; admin: UserRow | null }> {
-  const slug = input.slug.toLowerCase();
+/** A tenant slug, lower-cased; 400 unless it is 2-63 of a-z, 0-9 and -. */
+export function normaliseSlug(input: string): string {
+  const slug = input.toLowerCase();
   if (!SLUG.test(slug))
     throw badRequest('BAD_REQUEST', { field: 'slug' }, 'slug must be 2-63 of a-z, 0-9 and -');
-  let passwordHash: string | null = null;
-  if (input.admin) {
-    if (!input.skipPolicy) {
-      const reasons = validatePassword(
-        input.admin.password,
-        input.admin.email,
-        resolveSettings(input.settings as never, ctx.config).password_policy,
-      );
-      if (reasons.length > 0) throw new AppError(422, 'PASSWORD_TOO_WEAK', { reasons });
-    }
-    passwordHash = await ctx.hasher.hash(input.admin.password);
-  }
-  return ctx.database.withSystem(async (tx) => {
-    if (await findTenantBySlug(tx, slug)) throw new AppError(409, 'ALREADY_EXISTS', { field: 'slug' });
-    const tenant = await insertTenant(tx, {
-      slug,
-      name: input.name,
-      isPlatform: input.isPlatform,
-      settings: input.settings,
-    });
-    await enterTenant(tx, tenant.id);
-    let admin: UserRow | null = null;
-    if (input.admin) {
-      admin = await insertUser(tx, tenant.id, {
-        email: input.admin.email.toLowerCase(),
-        passwordHash,
-        firstName: input.admin.firstName ?? null,
-        lastName: input.admin.lastName ?? null,
-        isSuperuser: input.admin.isSuperuser ?? false,
-        isVerified: input.admin.isVerified ?? true,
-      });
-    }
-    for (const hook of ctx.hooks.tenantCreated) await hook(tx, tenant.id, admin?.id ?? null);
-    await writeAudit(tx, tenant.id, audit, {
-      eventType: 'tenant.created',
-      resourceType: 'tenant',
-      resourceId: tenant.id,
-      metadata: {
-        slug,
-        name: input.name,
-        first_admin_id: admin?.id ?? null,
-        created_from_tenant: auditTenantId ?? null,
-      },
-    });
-    if (admin) {
-      await writeAudit(tx, tenant.id, audit, {
-        eventType: 'user.created',
-        resourceType: 'user',
-        resourceId: admin.id,
-        metadata: { email: admin.email, first_admin: true },
-      });
-    }
-    return { tenant, admin };
-  });
+  return slug;
+}
+
+/**
+ * Inserts a tenant row inside the creator's system transaction (409 when the slug is taken) and enters the new
+ * tenant, so what the creator writes next (first admin, roles) passes RLS. The `tenant.created` record is the
+ * caller's, once it knows the first admin.
+ */
+export async function insertNewTenant(
+  tx: Tx,
+  input: { slug: string; name: string; isPlatform?: boolean; settings?: StoredTenantSettings },
+): Promise<TenantRow> {
+  const slug = normaliseSlug(input.slug);
+  if (await repo.findTenantBySlug(tx, slug)) throw new AppError(409, 'ALREADY_EXISTS', { field: 'slug' });
+  const tenant = await repo.insertTenant(tx, { ...input, slug });
+  await enterTenant(tx, tenant.id);
+  return tenant;
+}
+
+/** Whether any tenant exists yet (`massacorp seed` runs only on an empty database). */
+export async function hasTenants(ctx: AppContext): Promise<boolean> {
+  return (await ctx.database.withSystem((tx) => repo.countTenants(tx))) > 0;
 }
 
 export function tenantRead(ctx: AppContext, t: TenantRow) {
@@ -141,4 +100,189 @@ export function tenantRead(ctx: AppContext, t: TenantRow) {
     created_at: t.createdAt.toISOString(),
     settings: resolveSettings(t.settings, ctx.config),
   };
+}
+
+/** The tenant's settings, defaults and bounds applied (a fresh read, in its own transaction). */
+export async function tenantSettings(ctx: AppContext, tenantId: number): Promise<TenantSettings> {
+  const t = await ctx.database.withTenant(tenantId, (tx) => repo.findTenantById(tx, tenantId));
+  return resolveSettings(t?.settings, ctx.config);
+}
+
+/** Whether the tenant is the platform tenant (its users may hold platform.* permissions). */
+export async function isPlatformTenant(tx: Executor, tenantId: number): Promise<boolean> {
+  return (await repo.findTenantById(tx, tenantId))?.isPlatform === true;
+}
+
+// ---- the caller's own tenant ----
+
+export async function getCurrentTenant(ctx: AppContext, tenantId: number) {
+  const t = await ctx.database.withTenant(tenantId, (tx) => repo.findTenantById(tx, tenantId));
+  if (!t) throw notFound('tenant');
+  return tenantRead(ctx, t);
+}
+
+function checkSettings(s: TenantSettings, callerIp: string) {
+  s.allowed_ip_ranges.forEach((r, i) => {
+    if (!isValidCidr(r))
+      throw validationError(`body.settings.allowed_ip_ranges.${i}`, 'not a CIDR range or IP address', 'cidr');
+  });
+  // Refuse to lock the administrator out with the very request that sets the ranges.
+  if (s.allowed_ip_ranges.length > 0 && !new CidrSet(s.allowed_ip_ranges).contains(callerIp)) {
+    throw validationError(
+      'body.settings.allowed_ip_ranges',
+      `would lock out the caller's own address ${callerIp}`,
+      'lockout',
+    );
+  }
+  const t = s.session;
+  if (t.refresh_ttl < t.access_ttl)
+    throw validationError('body.settings.session.refresh_ttl', 'must be at least access_ttl');
+  if (t.absolute_ttl < t.refresh_ttl)
+    throw validationError('body.settings.session.absolute_ttl', 'must be at least refresh_ttl');
+}
+
+export async function updateCurrentTenant(
+  ctx: AppContext,
+  tenantId: number,
+  body: TenantPatch,
+  callerIp: string,
+  audit: AuditContext,
+) {
+  checkSessionLimits(body.settings?.session, ctx.config);
+  const row = await ctx.database.withTenant(tenantId, async (tx) => {
+    const current = await repo.findTenantForUpdate(tx, tenantId);
+    if (!current) throw notFound('tenant');
+    const stored = body.settings ? mergeSettings(current.settings ?? {}, body.settings) : current.settings;
+    const resolved = resolveSettings(stored, ctx.config);
+    checkSettings(resolved, callerIp);
+    const updated = (await repo.updateTenant(tx, tenantId, {
+      name: body.name ?? current.name,
+      settings: stored,
+    }))!;
+    await writeAudit(tx, tenantId, audit, {
+      eventType: 'tenant.updated',
+      resourceType: 'tenant',
+      resourceId: tenantId,
+      metadata: {
+        before: { name: current.name, settings: resolveSettings(current.settings, ctx.config) },
+        after: { name: updated.name, settings: resolved },
+      },
+    });
+    return updated;
+  });
+  await bumpTenantVersion(ctx, tenantId);
+  return tenantRead(ctx, row);
+}
+
+// ---- platform operators (routes in tenant-admin) ----
+
+export function tenantAdminRead(ctx: AppContext, t: TenantRow) {
+  return {
+    ...tenantRead(ctx, t),
+    status: t.status,
+    is_platform: t.isPlatform,
+    updated_at: t.updatedAt.toISOString(),
+    suspended_at: t.suspendedAt?.toISOString() ?? null,
+  };
+}
+
+export async function listTenants(ctx: AppContext, q: TenantStatusQuery) {
+  const { rows, total } = await ctx.database.withSystem((tx) =>
+    repo.listTenantsPage(tx, { skip: q.skip ?? 0, limit: q.limit ?? 20, status: q.status }),
+  );
+  return { tenants: rows.map((t) => tenantAdminRead(ctx, t)), total };
+}
+
+export async function getTenantAsOperator(ctx: AppContext, id: number) {
+  const t = await ctx.database.withSystem((tx) => repo.findTenantById(tx, id));
+  if (!t) throw notFound('tenant');
+  return tenantAdminRead(ctx, t);
+}
+
+/** Writes the same record in the target tenant's chain and in the operator's, inside the open transaction. */
+export async function auditTenantAndOperator(
+  tx: Tx,
+  targetId: number,
+  operatorTenantId: number,
+  audit: AuditContext,
+  eventType: string,
+  metadata: Record<string, unknown>,
+) {
+  await enterTenant(tx, targetId);
+  await writeAudit(tx, targetId, audit, {
+    eventType,
+    resourceType: 'tenant',
+    resourceId: targetId,
+    metadata,
+  });
+  if (operatorTenantId !== targetId) {
+    await enterTenant(tx, operatorTenantId);
+    await writeAudit(tx, operatorTenantId, audit, {
+      eventType: `platform.${eventType}`,
+      resourceType: 'tenant',
+      resourceId: targetId,
+      metadata,
+    });
+  }
+}
+
+export async function updateTenantAsOperator(
+  ctx: AppContext,
+  operatorTenantId: number,
+  id: number,
+  body: { settings?: PlatformSettingsPatch },
+  audit: AuditContext,
+) {
+  const row = await ctx.database.withSystem(async (tx) => {
+    const current = await repo.findTenantForUpdate(tx, id);
+    if (!current) throw notFound('tenant');
+    const stored = mergePlatformSettings(current.settings ?? {}, body.settings);
+    const updated = (await repo.updateTenant(tx, id, { settings: stored }))!;
+    await auditTenantAndOperator(tx, id, operatorTenantId, audit, 'tenant.updated', {
+      before: { settings: { wireguard: resolveSettings(current.settings, ctx.config).wireguard } },
+      after: { settings: { wireguard: resolveSettings(stored, ctx.config).wireguard } },
+      by_platform: true,
+    });
+    return updated;
+  });
+  await bumpTenantVersion(ctx, id);
+  return tenantAdminRead(ctx, row);
+}
+
+/**
+ * Suspends or reactivates a tenant inside the caller's system transaction (the caller ends its sessions and
+ * audits there); returns the row before and after. 404 for an unknown tenant.
+ */
+export async function setTenantStatusTx(
+  tx: Tx,
+  id: number,
+  status: 'active' | 'suspended',
+): Promise<{ before: TenantRow; after: TenantRow }> {
+  const before = await repo.findTenantById(tx, id);
+  if (!before) throw notFound('tenant');
+  const after = (await repo.updateTenant(tx, id, {
+    status,
+    suspendedAt: status === 'suspended' ? new Date() : null,
+  }))!;
+  return { before, after };
+}
+
+/** The tenant a platform operator is about to delete (404 unknown, 400 for the platform tenant), in their transaction. */
+export async function tenantToDelete(tx: Tx, id: number): Promise<TenantRow> {
+  const before = await repo.findTenantById(tx, id);
+  if (!before) throw notFound('tenant');
+  if (before.isPlatform)
+    throw badRequest('BAD_REQUEST', { reason: 'platform_tenant' }, 'The platform tenant cannot be deleted');
+  return before;
+}
+
+/** Deletes the tenant row (its data cascades; audit records stay) inside the caller's system transaction. */
+export async function deleteTenantTx(tx: Tx, id: number): Promise<void> {
+  await repo.deleteTenantRow(tx, id);
+}
+
+// --- used by auth, mfa and password-reset (through index.ts) ---
+/** The tenant's row, read in the caller's transaction (null when unknown). */
+export function getTenant(tx: Executor, tenantId: number): Promise<TenantRow | null> {
+  return repo.findTenantById(tx, tenantId);
 }

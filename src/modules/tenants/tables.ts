@@ -1,5 +1,5 @@
 import { boolean, jsonb, pgTable, serial, text, timestamp } from 'drizzle-orm/pg-core';
-import type { TenantSettings } from './settings.js';
+import type { StoredTenantSettings } from './settings.js';
 
 export const tenants = pgTable('tenants', {
   id: serial('id').primaryKey(),
@@ -7,7 +7,7 @@ export const tenants = pgTable('tenants', {
   name: text('name').notNull(),
   status: text('status').$type<'active' | 'suspended'>().notNull().default('active'),
   isPlatform: boolean('is_platform').notNull().default(false),
-  settings: jsonb('settings').$type<Partial<TenantSettings>>().notNull().default({}),
+  settings: jsonb('settings').$type<StoredTenantSettings>().notNull().default({}),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   suspendedAt: timestamp('suspended_at', { withTimezone: true }),

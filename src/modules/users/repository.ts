@@ -1,5 +1,6 @@
-import { and, asc, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { activeRoleCodesSql } from '../rbac/index.js';
 import { type UserRow, users } from './tables.js';
 
 export async function findUserByEmail(
@@ -158,4 +159,38 @@ export async function deleteUser(tx: Executor, tenantId: number, id: number): Pr
     .where(and(eq(users.tenantId, tenantId), eq(users.id, id)))
     .returning({ id: users.id });
   return rows.length > 0;
+}
+
+/**
+ * A user and their active role codes in one round trip (GET /users/{id} is a hot read: the bench compares it
+ * with GET /auth/me). The role sub-select is the RBAC module's.
+ */
+export async function findUserWithRoleCodes(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<{ user: UserRow; roles: string[] } | null> {
+  const rows = await tx
+    .select({
+      user: users,
+      // Qualified: inside a select list drizzle names columns bare, which the sub-select would capture.
+      roles: activeRoleCodesSql(
+        sql`${users}.${sql.identifier(users.tenantId.name)}`,
+        sql`${users}.${sql.identifier(users.id.name)}`,
+      ),
+    })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+/** How many of these users of the tenant are active. */
+export async function countActiveUsers(tx: Executor, tenantId: number, ids: number[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const r = await tx
+    .select({ n: sql<string>`count(*)::text` })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), inArray(users.id, ids), eq(users.isActive, true)));
+  return Number(r[0]!.n);
 }

@@ -4,10 +4,16 @@ import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal, requireUser } from '../../platform/http/access.js';
 import { errorResponses, IdParams, SuccessNoData } from '../../platform/http/schemas.js';
-import { actorOf } from '../rbac/routes.js';
-import { auditRefusals } from '../rbac/service.js';
-import { listSessions, terminateSessions } from '../sessions/routes.js';
-import { ListQuery, SessionList, TerminateManyBody, TerminateResponse } from '../sessions/schemas.js';
+import { actorOf, auditRefusals } from '../rbac/index.js';
+import {
+  ListQuery,
+  listSessions,
+  SessionList,
+  TerminateManyBody,
+  TerminateResponse,
+  terminatedResponse,
+  terminateSessions,
+} from '../sessions/index.js';
 import {
   Profile,
   ProfileUpdate,
@@ -86,7 +92,9 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         return reply
           .code(201)
           .send(
-            await auditRefusals(ctx, actor, 'user.create', () => service.createUser(ctx, actor, req.body)),
+            await auditRefusals(ctx, actor, 'user.create', () =>
+              service.createUserAsAdmin(ctx, actor, req.body),
+            ),
           );
       },
     );
@@ -154,7 +162,7 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         async (req) => {
           const actor = await actorOf(req);
           return auditRefusals(ctx, actor, `user.${action}`, () =>
-            service.setFlag(ctx, actor, req.params.id, action),
+            service.setFlag(ctx, actor, req.params.id, action, req.locale),
           );
         },
       );
@@ -210,7 +218,7 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           req.auditContext(),
           'admin_terminated',
         );
-        return { terminated_count: ids.length, message: `${ids.length} session(s) terminée(s)` };
+        return terminatedResponse(ids.length, req.locale);
       },
     );
   };

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { Email, Nullable } from '../../platform/http/schemas.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 100 });
@@ -89,3 +89,9 @@ export const UserUpdate = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export type Profile = Static<typeof Profile>;
+export type ProfileUpdate = Static<typeof ProfileUpdate>;
+export type UserListQuery = Static<typeof UserListQuery>;
+export type UserCreate = Static<typeof UserCreate>;
+export type UserUpdate = Static<typeof UserUpdate>;

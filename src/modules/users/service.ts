@@ -4,46 +4,126 @@
  * nobody deactivates, verifies or deletes their own account here. Changes that alter what a user may do bump
  * the tenant's permission version after they commit; deactivation and deletion end the user's sessions.
  */
-import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
+import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
-import type { Tx } from '../../platform/db/client.js';
+import { assertStrongPassword, type PasswordPolicy } from '../../platform/crypto/password-policy.js';
+import type { Executor, Tx } from '../../platform/db/client.js';
 import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.js';
-import { registerMessages } from '../../platform/http/messages.js';
+import type { Locale } from '../../platform/http/messages.js';
 import { keys } from '../../platform/store/keys.js';
-import { assertStrongPassword, tenantSettings } from '../auth/service.js';
-import { voidPending as voidPendingResets } from '../password-reset/repository.js';
-import { canGrant } from '../rbac/permissions.js';
 import {
-  countActiveHolders,
-  findRoleByCode,
-  findUserWithRoleCodes,
-  lockRoleGraph,
+  type Actor,
+  assertNotLastOwner as assertNotLastOwnerOfRoles,
+  bumpPermissionVersion,
+  canGrant,
+  resolveUserPermissions,
   roleCodesOf,
-} from '../rbac/repository.js';
-import { bumpPermissionVersion, resolveUserPermissions } from '../rbac/resolver.js';
-import * as sessionsRepo from '../sessions/repository.js';
-import { publishRevocations } from '../sessions/service.js';
-import { findTenantById } from '../tenants/repository.js';
+} from '../rbac/index.js';
+import { publishRevocations, revokeUserSessions } from '../sessions/index.js';
+import { getTenant, tenantSettings } from '../tenants/index.js';
+import { usersText } from './errors.js';
 import * as repo from './repository.js';
+import type { Profile, ProfileUpdate, UserCreate, UserListQuery, UserUpdate } from './schemas.js';
 import { auditView, fullName, toUserRead, toUserReadFull } from './serialize.js';
 import type { UserRow } from './tables.js';
 
-registerMessages({
-  OWN_ACCOUNT: {
-    fr: 'Action impossible sur votre propre compte',
-    en: 'This action is not allowed on your own account',
-  },
-  SUPERUSER_REQUIRED: {
-    fr: 'Seul un super-utilisateur peut accorder ce droit',
-    en: 'Only a superuser may grant this',
-  },
-});
+export type { Actor };
 
-export interface Actor {
-  tenantId: number;
-  userId: number | null;
-  permissions: ReadonlySet<string>;
-  audit: AuditContext;
+// ---- THE user creation (admin route, self-registration, first admin of a tenant, CLI, test factories) ----
+
+/** Who creates the user; decides the audit event and the userCreated hooks' `source`. */
+export type UserCreationSource = 'register' | 'admin' | 'cli' | 'sso' | 'first_admin';
+
+export interface NewUser {
+  email: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  phone?: string | null;
+  isActive?: boolean;
+  isVerified?: boolean;
+  isSuperuser?: boolean;
+}
+
+/** A new user whose password has been checked and hashed (outside any transaction: argon2 holds no connection). */
+export interface PreparedUser extends NewUser {
+  passwordHash: string | null;
+}
+
+/**
+ * Step 1, before the transaction: the address lower-cased and trimmed, the password checked against `policy`
+ * (422 PASSWORD_TOO_WEAK; null skips the check, for passwords the caller generated) and hashed. `password:
+ * null` creates a user without a password (SSO); `passwordHash` passes an already hashed one (tests).
+ */
+export async function prepareUser(
+  ctx: AppContext,
+  input: (NewUser & { password: string | null }) | (NewUser & { passwordHash: string }),
+  policy: PasswordPolicy | null,
+  minLength?: number,
+): Promise<PreparedUser> {
+  const email = input.email.trim().toLowerCase();
+  if ('passwordHash' in input) return { ...input, email };
+  const { password, ...rest } = input;
+  if (password !== null && policy) assertStrongPassword(password, email, policy, minLength);
+  return { ...rest, email, passwordHash: password === null ? null : await ctx.hasher.hash(password) };
+}
+
+/**
+ * Step 2, THE insertion, inside the caller's tenant transaction: 409 EMAIL_ALREADY_EXISTS for a taken address,
+ * the row, the userCreated hooks (RBAC gives self-registered users `member`) and the audit record
+ * (`user.registered` by the user themself for self-registration, `user.created` otherwise).
+ */
+export async function createUserInTx(
+  ctx: AppContext,
+  tx: Tx,
+  tenantId: number,
+  user: PreparedUser,
+  opts: { source: UserCreationSource; audit: AuditContext; metadata?: Record<string, unknown> },
+): Promise<UserRow> {
+  if (await repo.findUserByEmail(tx, tenantId, user.email)) throw new AppError(409, 'EMAIL_ALREADY_EXISTS');
+  const created = await repo.insertUser(tx, tenantId, user);
+  const hookSource = opts.source === 'first_admin' ? 'admin' : opts.source;
+  for (const hook of ctx.hooks.userCreated) await hook(tx, tenantId, created.id, hookSource);
+  const registered = opts.source === 'register';
+  await writeAudit(
+    tx,
+    tenantId,
+    registered ? { ...opts.audit, actorType: 'user', actorId: String(created.id) } : opts.audit,
+    {
+      eventType: registered ? 'user.registered' : 'user.created',
+      resourceType: 'user',
+      resourceId: created.id,
+      metadata: { after: auditView(created), source: opts.source, ...(opts.metadata ?? {}) },
+    },
+  );
+  return created;
+}
+
+/**
+ * Both steps in one call, in the tenant's own transaction, against the tenant's password policy (`policy:
+ * 'skip'` for a generated password). `check` runs in the transaction before the insertion (the admin route's
+ * superuser rule).
+ */
+export async function createUser(
+  ctx: AppContext,
+  tenantId: number,
+  input: NewUser & { password: string | null },
+  opts: {
+    source: UserCreationSource;
+    audit?: AuditContext;
+    policy?: 'tenant' | 'skip';
+    minLength?: number;
+    check?: (tx: Tx) => Promise<void>;
+  },
+): Promise<UserRow> {
+  const policy = opts.policy === 'skip' ? null : (await tenantSettings(ctx, tenantId)).password_policy;
+  const prepared = await prepareUser(ctx, input, policy, opts.minLength);
+  return ctx.database.withTenant(tenantId, async (tx) => {
+    await opts.check?.(tx);
+    return createUserInTx(ctx, tx, tenantId, prepared, {
+      source: opts.source,
+      audit: opts.audit ?? SYSTEM_AUDIT_CONTEXT,
+    });
+  });
 }
 
 async function full(ctx: AppContext, tx: Tx, u: UserRow) {
@@ -77,12 +157,7 @@ async function assertSuperuserActor(tx: Tx, actor: Actor) {
  * the removing transaction, with the user's row locked (GDPR erasure and anonymisation use it too).
  */
 export async function assertNotLastOwner(tx: Tx, tenantId: number, userId: number) {
-  const owner = await findRoleByCode(tx, tenantId, 'owner');
-  if (!owner) return;
-  await lockRoleGraph(tx, tenantId);
-  const codes = (await roleCodesOf(tx, tenantId, [userId])).get(userId) ?? [];
-  if (codes.includes('owner') && (await countActiveHolders(tx, tenantId, owner.id)) <= 1)
-    throw new AppError(409, 'LAST_OWNER');
+  await assertNotLastOwnerOfRoles(tx, tenantId, userId, (ids) => repo.countActiveUsers(tx, tenantId, ids));
 }
 
 function notSelf(actor: Actor, id: number) {
@@ -99,8 +174,8 @@ export async function getProfile(ctx: AppContext, tenantId: number, userId: numb
   });
 }
 
-async function profileOf(ctx: AppContext, tx: Tx, u: UserRow) {
-  const tenant = await findTenantById(tx, u.tenantId);
+async function profileOf(ctx: AppContext, tx: Tx, u: UserRow): Promise<Profile> {
+  const tenant = await getTenant(tx, u.tenantId);
   const mfa = await ctx.mfa.status(tx, u.tenantId, u.id);
   return {
     id: u.id,
@@ -122,7 +197,7 @@ export async function updateProfile(
   ctx: AppContext,
   tenantId: number,
   userId: number,
-  body: { first_name?: string | null; last_name?: string | null; phone?: string | null },
+  body: ProfileUpdate,
   audit: AuditContext,
 ) {
   return ctx.database.withTenant(tenantId, async (tx) => {
@@ -145,11 +220,7 @@ export async function updateProfile(
 
 // ---- administration ----
 
-export async function listUsers(
-  ctx: AppContext,
-  tenantId: number,
-  q: { skip?: number; limit?: number; search?: string; is_active?: boolean },
-) {
+export async function listUsers(ctx: AppContext, tenantId: number, q: UserListQuery) {
   const { rows, total } = await ctx.database.withTenant(tenantId, (tx) =>
     repo.listUsers(tx, tenantId, {
       skip: q.skip ?? 0,
@@ -163,71 +234,41 @@ export async function listUsers(
 
 export async function getUser(ctx: AppContext, tenantId: number, id: number) {
   return ctx.database.withTenant(tenantId, async (tx) => {
-    const found = await findUserWithRoleCodes(tx, tenantId, id);
+    const found = await repo.findUserWithRoleCodes(tx, tenantId, id);
     if (!found) throw notFound('user');
     const mfa = await ctx.mfa.status(tx, tenantId, id);
     return toUserReadFull(found.user, { roles: found.roles, hasMfa: mfa.enabled });
   });
 }
 
-export async function createUser(
-  ctx: AppContext,
-  actor: Actor,
-  body: {
-    email: string;
-    password: string;
-    first_name?: string | null;
-    last_name?: string | null;
-    phone?: string | null;
-    is_active?: boolean;
-    is_verified?: boolean;
-    is_superuser?: boolean;
-  },
-) {
-  const { tenantId } = actor;
-  const email = body.email.toLowerCase();
-  assertStrongPassword(body.password, email, await tenantSettings(ctx, tenantId));
-  // argon2 outside the transaction: no connection is held while hashing.
-  const hash = await ctx.hasher.hash(body.password);
-  const user = await ctx.database.withTenant(tenantId, async (tx) => {
-    if (body.is_superuser) await assertSuperuserActor(tx, actor);
-    if (await repo.findUserByEmail(tx, tenantId, email)) throw new AppError(409, 'EMAIL_ALREADY_EXISTS');
-    const created = await repo.insertUser(tx, tenantId, {
+/** POST /users: an administrator creates a user (only a superuser creates a superuser). */
+export async function createUserAsAdmin(ctx: AppContext, actor: Actor, body: UserCreate) {
+  const { password, first_name, last_name, phone, is_active, is_verified, is_superuser, email } = body;
+  const user = await createUser(
+    ctx,
+    actor.tenantId,
+    {
       email,
-      passwordHash: hash,
-      firstName: body.first_name ?? null,
-      lastName: body.last_name ?? null,
-      phone: body.phone ?? null,
-      isActive: body.is_active ?? true,
-      isVerified: body.is_verified ?? false,
-      isSuperuser: body.is_superuser ?? false,
-    });
-    for (const hook of ctx.hooks.userCreated) await hook(tx, tenantId, created.id, 'admin');
-    await writeAudit(tx, tenantId, actor.audit, {
-      eventType: 'user.created',
-      resourceType: 'user',
-      resourceId: created.id,
-      metadata: { after: auditView(created) },
-    });
-    return created;
-  });
+      password,
+      firstName: first_name ?? null,
+      lastName: last_name ?? null,
+      phone: phone ?? null,
+      isActive: is_active ?? true,
+      isVerified: is_verified ?? false,
+      isSuperuser: is_superuser ?? false,
+    },
+    {
+      source: 'admin',
+      audit: actor.audit,
+      check: async (tx) => {
+        if (is_superuser) await assertSuperuserActor(tx, actor);
+      },
+    },
+  );
   return toUserRead(user);
 }
 
-export async function updateUser(
-  ctx: AppContext,
-  actor: Actor,
-  id: number,
-  body: {
-    first_name?: string | null;
-    last_name?: string | null;
-    phone?: string | null;
-    email?: string;
-    is_active?: boolean;
-    is_verified?: boolean;
-    is_superuser?: boolean;
-  },
-) {
+export async function updateUser(ctx: AppContext, actor: Actor, id: number, body: UserUpdate) {
   const { tenantId } = actor;
   if (body.is_active === false) notSelf(actor, id);
   const exists = await ctx.database.withTenant(tenantId, (tx) => repo.findUserById(tx, tenantId, id));
@@ -253,12 +294,13 @@ export async function updateUser(
     }))!;
     const ended =
       before.isActive && !after.isActive
-        ? await sessionsRepo.revokeSessions(tx, tenantId, { userId: id }, 'user_deactivated')
+        ? await revokeUserSessions(tx, tenantId, id, 'user_deactivated')
         : [];
     if (!after.isActive && body.is_active === false)
       await runUserDeactivated(ctx, tx, tenantId, id, 'deactivated', actor.audit);
-    // A reset link mailed to the old address must not take over the account after the change.
-    const resetLinksVoided = after.email !== before.email ? await voidPendingResets(tx, tenantId, id) : 0;
+    // A reset link mailed to the old address must not take over the account after the change (the
+    // password-reset module voids its links through this hook and says how many in the audit record).
+    const emailChange = after.email !== before.email ? await runUserEmailChanged(ctx, tx, tenantId, id) : {};
     await writeAudit(tx, tenantId, actor.audit, {
       eventType: 'user.updated',
       resourceType: 'user',
@@ -267,7 +309,7 @@ export async function updateUser(
         before: auditView(before),
         after: auditView(after),
         sessions_ended: ended.length,
-        ...(resetLinksVoided ? { reset_links_voided: resetLinksVoided } : {}),
+        ...emailChange,
       },
     });
     return {
@@ -290,7 +332,7 @@ async function publishActiveState(ctx: AppContext, tenantId: number, userId: num
 
 export type FlagAction = 'activate' | 'deactivate' | 'verify';
 
-export async function setFlag(ctx: AppContext, actor: Actor, id: number, action: FlagAction) {
+export async function setFlag(ctx: AppContext, actor: Actor, id: number, action: FlagAction, locale: Locale) {
   const { tenantId } = actor;
   notSelf(actor, id);
   const exists = await ctx.database.withTenant(tenantId, (tx) => repo.findUserById(tx, tenantId, id));
@@ -303,9 +345,7 @@ export async function setFlag(ctx: AppContext, actor: Actor, id: number, action:
     const patch = action === 'verify' ? { isVerified: true } : { isActive: action === 'activate' };
     const after = (await repo.updateUser(tx, tenantId, id, patch))!;
     const ended =
-      action === 'deactivate'
-        ? await sessionsRepo.revokeSessions(tx, tenantId, { userId: id }, 'user_deactivated')
-        : [];
+      action === 'deactivate' ? await revokeUserSessions(tx, tenantId, id, 'user_deactivated') : [];
     // Idempotent (only peers not yet revoked), so deactivating again also ends access granted while inactive.
     if (action === 'deactivate') await runUserDeactivated(ctx, tx, tenantId, id, 'deactivated', actor.audit);
     await writeAudit(tx, tenantId, actor.audit, {
@@ -321,12 +361,12 @@ export async function setFlag(ctx: AppContext, actor: Actor, id: number, action:
     await publishActiveState(ctx, tenantId, id, action === 'activate');
     await bumpPermissionVersion(ctx, tenantId);
   }
-  const messages: Record<FlagAction, string> = {
-    activate: 'Utilisateur activé',
-    deactivate: 'Utilisateur désactivé',
-    verify: 'Utilisateur vérifié',
-  };
-  return { success: true, message: messages[action], data: null };
+  const messages = {
+    activate: 'USER_ACTIVATED',
+    deactivate: 'USER_DEACTIVATED',
+    verify: 'USER_VERIFIED',
+  } as const;
+  return { success: true, message: usersText(messages[action], locale), data: null };
 }
 
 /**
@@ -343,6 +383,13 @@ export async function assertMayRemoveUser(ctx: AppContext, actor: Actor, id: num
 export async function assertMayManageUser(ctx: AppContext, actor: Actor, id: number): Promise<void> {
   await assertUserExists(ctx, actor.tenantId, id);
   await assertDominates(ctx, actor, id);
+}
+
+/** In the transaction that changed a user's address: modules end what the old address could do; audit notes. */
+async function runUserEmailChanged(ctx: AppContext, tx: Tx, tenantId: number, userId: number) {
+  const notes: Record<string, unknown> = {};
+  for (const hook of ctx.hooks.userEmailChanged) Object.assign(notes, await hook(tx, tenantId, userId));
+  return notes;
 }
 
 /** In the deactivating or deleting transaction: modules end the access they gave the user (WireGuard peers). */
@@ -365,7 +412,7 @@ export async function deleteUser(ctx: AppContext, actor: Actor, id: number): Pro
     if (!before) throw notFound('user');
     if (before.isActive) await assertNotLastOwner(tx, tenantId, id);
     // Revoked before the rows go (sessions cascade), so their ids can be published to every replica.
-    const ended = await sessionsRepo.revokeSessions(tx, tenantId, { userId: id }, 'user_deleted');
+    const ended = await revokeUserSessions(tx, tenantId, id, 'user_deleted');
     await runUserDeactivated(ctx, tx, tenantId, id, 'deleted', actor.audit);
     await repo.deleteUser(tx, tenantId, id);
     await writeAudit(tx, tenantId, actor.audit, {
@@ -387,4 +434,49 @@ export async function assertUserExists(ctx: AppContext, tenantId: number, id: nu
   const u = await ctx.database.withTenant(tenantId, (tx) => repo.findUserById(tx, tenantId, id));
   if (!u) throw notFound('user');
   return u;
+}
+
+// ---- what other modules use (through index.ts): the users table stays behind these ----
+
+/** The user with this address in the tenant (addresses are stored lower-cased), in the caller's transaction. */
+export function userByEmail(tx: Executor, tenantId: number, email: string): Promise<UserRow | null> {
+  return repo.findUserByEmail(tx, tenantId, email);
+}
+
+export function userById(tx: Executor, tenantId: number, id: number): Promise<UserRow | null> {
+  return repo.findUserById(tx, tenantId, id);
+}
+
+/** Is the user active? False for an unknown user. */
+export async function isUserActive(tx: Executor, tenantId: number, id: number): Promise<boolean> {
+  return (await repo.findUserById(tx, tenantId, id))?.isActive === true;
+}
+
+/** Stores a new password hash (change or reset); the caller ends the sessions and audits in the same transaction. */
+export function setUserPassword(
+  tx: Executor,
+  tenantId: number,
+  id: number,
+  passwordHash: string,
+): Promise<void> {
+  return repo.updateUserPassword(tx, tenantId, id, passwordHash);
+}
+
+/** A sign-in: last_login_at, and the new hash when the stored one used outdated parameters. */
+export function recordUserLogin(
+  tx: Executor,
+  tenantId: number,
+  id: number,
+  rehash: string | null,
+): Promise<void> {
+  return repo.touchLastLogin(tx, tenantId, id, rehash);
+}
+
+/** Fills ctx.users: what RBAC (below users) asks about users without reading their table. */
+export function installUserLookups(ctx: AppContext): void {
+  ctx.users.grantFlags = async (tx, tenantId, userId) => {
+    const u = await repo.findUserById(tx, tenantId, userId);
+    return u ? { isActive: u.isActive, isSuperuser: u.isSuperuser } : null;
+  };
+  ctx.users.countActive = (tx, tenantId, userIds) => repo.countActiveUsers(tx, tenantId, userIds);
 }

@@ -1,11 +1,10 @@
 import { boolean, integer, pgTable, serial, text, timestamp } from 'drizzle-orm/pg-core';
-import { tenants } from '../tenants/tables.js';
 
 export const users = pgTable('users', {
   id: serial('id').primaryKey(),
-  tenantId: integer('tenant_id')
-    .notNull()
-    .references(() => tenants.id),
+  // References tenants(id) in the SQL migrations (drizzle/0001); not declared here, so users' tables do not
+  // import the tenants module's.
+  tenantId: integer('tenant_id').notNull(),
   email: text('email').notNull(),
   passwordHash: text('password_hash'),
   firstName: text('first_name'),

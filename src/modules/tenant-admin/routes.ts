@@ -3,71 +3,19 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
-import { registerMessages } from '../../platform/http/messages.js';
-import { Email, errorResponses, IdParams, Nullable } from '../../platform/http/schemas.js';
-import { UserRead } from '../users/schemas.js';
+import { errorResponses, IdParams, Nullable } from '../../platform/http/schemas.js';
 import {
-  createTenantAsOperator,
-  deleteTenant,
-  getTenant,
+  getTenantAsOperator,
   listTenants,
-  setTenantStatus,
+  TenantAdminRead,
+  TenantListQuery,
+  TenantOperatorPatch,
   updateTenantAsOperator,
-} from './admin.js';
-import { TenantRead } from './schemas.js';
+} from '../tenants/index.js';
+import { UserRead } from '../users/index.js';
+import { TenantCreate } from './schemas.js';
+import { createTenantAsOperator, deleteTenant, setTenantStatus } from './service.js';
 
-registerMessages({
-  OWN_TENANT: {
-    fr: 'Action impossible sur votre propre tenant',
-    en: 'This action is not allowed on your own tenant',
-  },
-});
-
-export const TenantAdminRead = Type.Composite([
-  TenantRead,
-  Type.Object({
-    status: Type.String(),
-    is_platform: Type.Boolean(),
-    updated_at: Type.String(),
-    suspended_at: Nullable(Type.String()),
-  }),
-]);
-const TenantListQuery = Type.Object({
-  skip: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
-});
-const TenantCreate = Type.Object(
-  {
-    slug: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$' }),
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    admin_email: Email,
-    admin_password: Type.String({ minLength: 1, maxLength: 128 }),
-  },
-  { additionalProperties: false },
-);
-/** Settings only platform operators change (tenant admins cannot: PATCH /tenants/current refuses them). */
-const TenantOperatorPatch = Type.Object(
-  {
-    settings: Type.Optional(
-      Type.Object(
-        {
-          wireguard: Type.Optional(
-            Type.Object(
-              {
-                // null: back to WG_MAX_PEERS_PER_TENANT.
-                max_peers: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000 }))),
-              },
-              { additionalProperties: false },
-            ),
-          ),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
 const tags = ['tenants'];
 const access = 'platform.tenants' as const;
 
@@ -122,7 +70,7 @@ export function platformTenantRoutes(ctx: AppContext): FastifyPluginAsyncTypebox
           response: { 200: TenantAdminRead, ...errorResponses(401, 403, 404, 422) },
         },
       },
-      (req) => getTenant(ctx, req.params.id),
+      (req) => getTenantAsOperator(ctx, req.params.id),
     );
 
     app.patch(

@@ -1,6 +1,17 @@
 /** The tenant's password policy (seed: 8+ chars, upper, lower, digit, special) plus common-list and email checks. */
-import type { PasswordPolicy } from '../tenants/settings.js';
+import { AppError } from '../http/errors.js';
 import { isCommonPassword } from './common-passwords.js';
+
+/**
+ * The policy fields this check reads. The tenant setting that holds them is declared in the tenants module
+ * (its TypeBox schema); platform code only needs their shape, so it never imports a module.
+ */
+export interface PasswordPolicy {
+  min_length: number;
+  /** How many of the four classes (upper, lower, digit, special) a password must contain. */
+  require_classes: number;
+  check_common: boolean;
+}
 
 export type WeakReason =
   | 'too_short'
@@ -39,4 +50,15 @@ export function validatePassword(
       reasons.push('contains_email');
   }
   return reasons;
+}
+
+/** 422 PASSWORD_TOO_WEAK with the reasons, unless the password passes the policy. */
+export function assertStrongPassword(
+  password: string,
+  email: string | null,
+  policy: PasswordPolicy,
+  minLength?: number,
+): void {
+  const reasons = validatePassword(password, email, policy, minLength);
+  if (reasons.length > 0) throw new AppError(422, 'PASSWORD_TOO_WEAK', { reasons });
 }

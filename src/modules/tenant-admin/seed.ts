@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AppContext } from '../../platform/context.js';
-import { countTenants } from './repository.js';
+import { hasTenants } from '../tenants/index.js';
 import { createTenant } from './service.js';
 
 export const SEED_ADMIN_EMAIL = 'admin@massacorp.dev';
@@ -21,8 +21,7 @@ export async function seedIfEmpty(
   | { created: false }
   | { created: true; tenantId: number; email: string; password: string; generated: boolean }
 > {
-  const count = await ctx.database.withSystem((tx) => countTenants(tx));
-  if (count > 0) return { created: false };
+  if (await hasTenants(ctx)) return { created: false };
   const password = ctx.config.seedAdminPassword ?? generatePassword();
   const { tenant } = await createTenant(ctx, {
     slug: 'massacorp',

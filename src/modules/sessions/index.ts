@@ -1,0 +1,29 @@
+/** The sessions module's door: sessions, refresh tokens and their revocation. Imports tenants' door only. */
+import type { AppModule } from '../../platform/module.js';
+import './errors.js';
+import { sessionRoutes } from './routes.js';
+
+export const sessionsModule: AppModule = {
+  name: 'sessions',
+  routes: (ctx) => [{ prefix: '/api/v1/sessions', plugin: sessionRoutes(ctx) }],
+};
+
+export type { SessionsErrorCode } from './errors.js';
+export { ListQuery, SessionList, SessionRead, TerminateManyBody, TerminateResponse } from './schemas.js';
+export {
+  type ClientInfo,
+  createRefreshToken,
+  type IssuedTokens,
+  isSessionActive,
+  listSessions,
+  openSession,
+  parseRefreshToken,
+  publishRevocations,
+  revokeTenantSessions,
+  revokeUserSessions,
+  signAccessFor,
+  terminatedResponse,
+  terminateSessions,
+  toSessionRead,
+} from './service.js';
+export type { SessionRow } from './tables.js';

@@ -1,0 +1,15 @@
+/**
+ * The tenant-admin module's door: platform operators' tenant routes (list, create with a first admin, suspend,
+ * reactivate, delete, operator settings) under /api/v1/tenants, and tenant creation for the CLI and tests. It
+ * orchestrates tenants, sessions and users through their doors.
+ */
+import type { AppModule } from '../../platform/module.js';
+import { platformTenantRoutes } from './routes.js';
+
+export const tenantAdminModule: AppModule = {
+  name: 'tenant-admin',
+  routes: (ctx) => [{ prefix: '/api/v1/tenants', plugin: platformTenantRoutes(ctx) }],
+};
+
+export { generatePassword, SEED_ADMIN_EMAIL, seedIfEmpty } from './seed.js';
+export { type CreateTenantInput, createTenant } from './service.js';

@@ -1,0 +1,44 @@
+/**
+ * The users module's door: users, THE user-creation function (createUserInTx, with prepareUser before the
+ * transaction, or createUser for both), dominance checks and deactivation. Imports the doors of tenants, rbac and
+ * sessions only; fills ctx.users so that RBAC (below it) can ask about users without importing this module.
+ */
+import type { AppContext } from '../../platform/context.js';
+import type { AppModule } from '../../platform/module.js';
+import './errors.js';
+import { userRoutes } from './routes.js';
+import { installUserLookups } from './service.js';
+
+export function setupUsers(ctx: AppContext): void {
+  installUserLookups(ctx);
+}
+
+export const usersModule: AppModule = {
+  name: 'users',
+  setup: setupUsers,
+  routes: (ctx) => [{ prefix: '/api/v1/users', plugin: userRoutes(ctx) }],
+};
+
+export type { UsersErrorCode } from './errors.js';
+export { Phone, UserRead, UserReadFull } from './schemas.js';
+export { auditView, fullName, toUserRead } from './serialize.js';
+export {
+  type Actor,
+  assertMayManageUser,
+  assertMayRemoveUser,
+  assertNotLastOwner,
+  assertUserExists,
+  createUser,
+  createUserInTx,
+  isUserActive,
+  type NewUser,
+  type PreparedUser,
+  prepareUser,
+  recordUserLogin,
+  runUserDeactivated,
+  setUserPassword,
+  type UserCreationSource,
+  userByEmail,
+  userById,
+} from './service.js';
+export type { UserRow } from './tables.js';
