@@ -234,6 +234,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   }
 
   app.addHook('onClose', async () => {
+    jwt.close();
     if (ownsStore) await store.close();
     if (ownsDatabase) await database.close();
   });

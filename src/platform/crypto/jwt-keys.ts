@@ -23,8 +23,8 @@ export interface LoadedKeySet {
   current: { kid: string; key: KeyMaterial };
   /** Every key that verifies: kid -> key and the instant (epoch ms) it stops verifying (null: current key). */
   verify: Map<string, { key: KeyMaterial; until: number | null }>;
-  /** Public keys of the current and previous asymmetric keys, as published at /.well-known/jwks.json. */
-  publicJwks: JWK[];
+  /** Public keys of the current and previous asymmetric keys (published at /.well-known/jwks.json while they verify). */
+  publicJwks: { jwk: JWK; until: number | null }[];
   /** Kid of the key derived from JWT_SECRET (HS* only): tokens without a kid, issued before kids, map to it. */
   envKid: string | null;
 }
@@ -126,7 +126,7 @@ async function buildKeySet(
 ): Promise<LoadedKeySet> {
   const env = isSymmetric(alg) ? await envKey(jwtSecret) : null;
   const verify = new Map<string, { key: KeyMaterial; until: number | null }>();
-  const publicJwks: JWK[] = [];
+  const publicJwks: LoadedKeySet['publicJwks'] = [];
   let current: LoadedKeySet['current'] | null = null;
   for (const row of rows) {
     const until = row.verify_until === null ? null : new Date(row.verify_until).getTime();
@@ -145,7 +145,7 @@ async function buildKeySet(
       typeof row.public_jwk === 'string' ? JSON.parse(row.public_jwk) : row.public_jwk
     ) as JWK;
     verify.set(row.kid, { key: (await importJWK(publicJwk, alg)) as CryptoKey, until });
-    publicJwks.push({ ...publicJwk, kid: row.kid, alg, use: 'sig' });
+    publicJwks.push({ jwk: { ...publicJwk, kid: row.kid, alg, use: 'sig' }, until });
     if (until === null) {
       const privateJwk = JSON.parse(box.decrypt(row.secret_sealed, aad(row.kid))) as JWK;
       current = { kid: row.kid, key: (await importJWK(privateJwk, alg)) as CryptoKey };

@@ -67,12 +67,17 @@ export interface JwtService {
   rotate(): Promise<RotationResult>;
   /** The kid new tokens are signed with (as this replica knows it). */
   currentKid(): string;
+  /** Stops the periodic re-read of the key set (app close). */
+  close(): void;
 }
 
 /** Clock skew allowed between replicas and verifiers (same value as the session revocation flag's margin). */
 export const KEY_OVERLAP_SKEW_SECONDS = 60;
-/** A replica re-reads the key set at least this often (real time) before signing, whatever the store says. */
-const MAX_KEY_SET_AGE_MS = 60_000;
+/**
+ * Every replica re-reads the key set this often (real time), whatever the store says: shorter than the shortest
+ * overlap window (ACCESS_TOKEN_LIFETIME >= 30 s, + 60 s skew), so a replica learns of a retirement in time.
+ */
+const KEY_SET_REFRESH_MS = 60_000;
 /** An unknown kid triggers at most one re-read of the key set per this interval (random kids cost no I/O). */
 const UNKNOWN_KID_RELOAD_MS = 1000;
 
@@ -105,7 +110,6 @@ export function createJwtService(
   const overlapSeconds =
     Math.max(config.accessTokenLifetime, config.mfaSessionLifetime) + KEY_OVERLAP_SKEW_SECONDS;
   let set: LoadedKeySet | null = null;
-  let loadedAt = Number.NEGATIVE_INFINITY; // performance.now() of the last successful read
   let loading: Promise<LoadedKeySet> | null = null;
 
   const reload = (): Promise<LoadedKeySet> => {
@@ -113,7 +117,6 @@ export function createJwtService(
     loading ??= loadKeySet(keys, alg, config.jwtSecret, clock.now())
       .then((s) => {
         set = s;
-        loadedAt = performance.now();
         return s;
       })
       .finally(() => {
@@ -122,20 +125,29 @@ export function createJwtService(
     return loading;
   };
 
-  /** Before signing: pick up a rotation made on another replica (store flag), or re-read a stale set. */
+  const refreshSoon = () => {
+    if (keys && !loading)
+      reload().catch((err: unknown) => keys.log?.warn({ err }, 'JWT key set refresh failed'));
+  };
+
+  /**
+   * Before signing: a rotation made on another replica (store flag) is picked up, but in the background. Tokens
+   * are signed inside the transaction that opens or refreshes the session, so signing never waits for the
+   * database; the key it still uses verifies everywhere for the whole overlap window.
+   */
   const signingSet = async (): Promise<LoadedKeySet> => {
-    if (!set || !keys) return reload();
-    let stale = performance.now() - loadedAt > MAX_KEY_SET_AGE_MS;
-    if (!stale) {
+    if (!set) return reload();
+    if (keys) {
       try {
         const kid = await keys.store.get(storeKeys.jwtCurrentKid(alg));
-        stale = kid !== null && kid !== set.current.kid;
+        if (kid !== null && kid !== set.current.kid) refreshSoon();
       } catch {
-        // The store is down: the age rule alone decides (the database still has the truth).
+        // The store is down: the periodic re-read still picks the rotation up.
       }
     }
-    return stale ? reload() : set;
+    return set;
   };
+  let timer: NodeJS.Timeout | null = null;
 
   let lastUnknownReload = Number.NEGATIVE_INFINITY;
   const reloadForVerify = () =>
@@ -157,10 +169,6 @@ export function createJwtService(
     // A previous key past its window verifies nothing, even if this replica has not re-read the set yet.
     if (!entry || (entry.until !== null && entry.until <= clock.now()))
       throw new joseErrors.JWKSNoMatchingKey();
-    if (performance.now() - loadedAt > MAX_KEY_SET_AGE_MS && keys && !loading) {
-      // Refresh in the background so a long-idle verifier also learns of retirements; never on the hot path.
-      reload().catch((err: unknown) => keys.log?.warn({ err }, 'JWT key set refresh failed'));
-    }
     return entry.key;
   };
 
@@ -209,6 +217,7 @@ export function createJwtService(
       return p as PurposeClaims;
     },
     async init() {
+      if (keys && !timer) timer = setInterval(refreshSoon, KEY_SET_REFRESH_MS).unref();
       if (!keys || !isSymmetric(alg)) {
         await reload();
         return;
@@ -216,14 +225,21 @@ export function createJwtService(
       try {
         await reload();
       } catch (err) {
-        // HS* still signs with JWT_SECRET (as before the key table existed); the set is re-read before signing.
+        // HS* still signs with JWT_SECRET (as before the key table existed) until the periodic re-read succeeds.
         set = await envOnlyKeySet(alg, config.jwtSecret);
         keys.log?.warn({ err }, 'JWT signing keys not readable at start: JWT_SECRET key only until they are');
       }
     },
     async jwks() {
       const s = keys ? await signingSet().catch(() => set) : set;
-      return { keys: s?.publicJwks ?? [] };
+      const now = clock.now();
+      return {
+        keys: (s?.publicJwks ?? []).filter((k) => k.until === null || k.until > now).map((k) => k.jwk),
+      };
+    },
+    close() {
+      if (timer) clearInterval(timer);
+      timer = null;
     },
     async rotate() {
       if (!keys) throw new Error('key rotation needs the database');
