@@ -172,6 +172,10 @@ describe('signing keys (issue 12)', () => {
     const res = await base.inject({ url: '/.well-known/jwks.json' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ keys: [] });
+    // JWT_ALGORITHM is case-insensitive; anything else fails the boot.
+    expect(testConfig({ JWT_ALGORITHM: 'eddsa' }).jwtAlgorithm).toBe('EdDSA');
+    expect(testConfig({ JWT_ALGORITHM: 'es256' }).jwtAlgorithm).toBe('ES256');
+    expect(() => testConfig({ JWT_ALGORITHM: 'RS256' })).toThrow(/JWT_ALGORITHM/);
   });
 
   it('issue 12 keys: algorithm confusion is refused (HS under EdDSA, EdDSA/ES256 under HS, ES256 key under EdDSA, none)', async () => {

@@ -136,7 +136,14 @@ async function buildKeySet(
       continue;
     }
     if (isSymmetric(alg)) {
-      const key = new Uint8Array(Buffer.from(box.decrypt(row.secret_sealed, aad(row.kid)), 'base64url'));
+      let plain: string;
+      try {
+        plain = box.decrypt(row.secret_sealed, aad(row.kid));
+      } catch (err) {
+        if (until === null) throw err; // the current key must be readable: refuse to start rather than guess
+        continue; // a retired key sealed under a dropped ENCRYPTION_KEY: its tokens are refused, nothing else
+      }
+      const key = new Uint8Array(Buffer.from(plain, 'base64url'));
       verify.set(row.kid, { key, until });
       if (until === null) current = { kid: row.kid, key };
       continue;
