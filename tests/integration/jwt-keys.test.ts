@@ -272,6 +272,9 @@ describe('signing keys (issue 12)', () => {
       // signature re-read the keys (in the background: signing happens inside the session's transaction).
       const fromA = await login(a, tenant.id, admin.email);
       expect(kidOf(fromA.access_token)).toBe(rotation.kid);
+      // A burst of new-kid tokens on B before it knows the key: one re-read, and every request waits for it.
+      const burst = await Promise.all(Array.from({ length: 8 }, () => me(b, fromA.access_token)));
+      expect(burst.map((r) => r.statusCode)).toEqual(Array(8).fill(200));
       const first = await login(b, tenant.id, admin.email);
       expect([oldKid, rotation.kid]).toContain(kidOf(first.access_token));
       expect((await me(a, first.access_token)).statusCode).toBe(200);

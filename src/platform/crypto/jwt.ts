@@ -160,9 +160,10 @@ export function createJwtService(
     const kid = header.kid ?? s.envKid;
     if (typeof kid !== 'string') throw new joseErrors.JWKSNoMatchingKey();
     let entry = s.verify.get(kid);
-    if (!entry && keys && performance.now() - lastUnknownReload > UNKNOWN_KID_RELOAD_MS) {
-      // A key rotated in on another replica: re-read once, rate-limited, then decide.
-      lastUnknownReload = performance.now();
+    if (!entry && keys && (loading || performance.now() - lastUnknownReload > UNKNOWN_KID_RELOAD_MS)) {
+      // A key rotated in on another replica: re-read (or join the read in flight, so the burst of new-kid
+      // tokens right after a rotation all wait for it), at most one new read a second, then decide.
+      if (!loading) lastUnknownReload = performance.now();
       s = await reloadForVerify();
       entry = s.verify.get(kid);
     }
