@@ -381,5 +381,5 @@ describe('massacorp keys rotate-jwt', () => {
     } finally {
       await app2.close();
     }
-  });
+  }, 120_000);
 });
