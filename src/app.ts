@@ -32,6 +32,7 @@ import {
   installUrlErrorRoute,
   sendError,
 } from './platform/http/error-handler.js';
+import { jwksRoute } from './platform/http/jwks-route.js';
 import { REDACT_PATHS, REDACTED, redactLine, serializeRequest } from './platform/http/log-redaction.js';
 import { type Locale, pickLocale } from './platform/http/messages.js';
 import { createMetrics } from './platform/http/metrics.js';
@@ -103,14 +104,22 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   const store = deps.store ?? createStore(config, app.log, clock);
   if (deps.migrate ?? config.autoMigrate) await migrate(database);
 
+  const secretBox = createSecretBox(
+    config.encryptionKeyId,
+    config.encryptionKey,
+    config.previousEncryptionKeys,
+  );
+  const jwt = createJwtService(config, clock, { database, store, secretBox, log: app.log });
+  // Signing keys before any request: EdDSA/ES256 create theirs on first start (one for all replicas).
+  await jwt.init();
   const ctx: AppContext = {
     config,
     clock,
     database,
     store,
     hasher: createPasswordHasher(config.argon2),
-    secretBox: createSecretBox(config.encryptionKeyId, config.encryptionKey, config.previousEncryptionKeys),
-    jwt: createJwtService(config, clock),
+    secretBox,
+    jwt,
     log: app.log,
     mailer: createMailer(config, app.log),
     metrics: createMetrics(database, config.env !== 'test'),
@@ -251,6 +260,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   for (const m of modules) await m.setup?.(ctx);
   await app.register(baseRoutes(ctx));
+  await app.register(jwksRoute(ctx));
   for (const m of modules) {
     for (const r of m.routes(ctx)) await app.register(r.plugin, { prefix: r.prefix });
   }
@@ -259,6 +269,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   }
 
   app.addHook('onClose', async () => {
+    jwt.close();
     if (ownsStore) await store.close();
     if (ownsDatabase) await database.close();
   });

@@ -11,7 +11,8 @@ import ipaddr from 'ipaddr.js';
 
 export const ENVIRONMENTS = ['dev', 'test', 'staging', 'prod'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
-export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+/** HS* sign with JWT_SECRET (or a rotated secret); EdDSA and ES256 with a key pair kept in the database. */
+export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'EdDSA', 'ES256'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -306,7 +307,12 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     storePrefix: r.str('STORE_PREFIX', 'mc:'),
     redisCommandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 500, 50, 10_000),
     jwtSecret,
-    jwtAlgorithm: r.oneOf('JWT_ALGORITHM', JWT_ALGORITHMS, 'HS256', (s) => s.toUpperCase()),
+    jwtAlgorithm: r.oneOf(
+      'JWT_ALGORITHM',
+      JWT_ALGORITHMS,
+      'HS256',
+      (s) => JWT_ALGORITHMS.find((a) => a.toLowerCase() === s.toLowerCase()) ?? s,
+    ),
     jwtIssuer: r.str('JWT_ISSUER', 'massacorp'),
     jwtAudience: r.str('JWT_AUDIENCE', 'massacorp-api'),
     accessTokenLifetime: r.int('ACCESS_TOKEN_LIFETIME', 900, 30, 86_400),

@@ -41,6 +41,13 @@ export const sealedColumns: SealedColumn[] = [
     tenantScoped: true,
     aad: (r) => `wireguard:psk:${String(r.id)}`,
   },
+  {
+    table: 'jwt_signing_keys',
+    key: ['kid'],
+    column: 'secret_sealed',
+    tenantScoped: false,
+    aad: (r) => `jwt:key:${String(r.kid)}`,
+  },
 ];
 
 export interface RotationReport {
@@ -131,7 +138,20 @@ export async function rotateEncryption(
 }
 
 export const registerKeys: CliRegistration = (program, withApp) => {
-  const keys = program.command('keys').description('encryption keys of secrets at rest');
+  const keys = program.command('keys').description('encryption keys of secrets at rest, JWT signing keys');
+  keys
+    .command('rotate-jwt')
+    .description(
+      'new JWT signing key for the configured JWT_ALGORITHM; the previous key verifies until its tokens expire',
+    )
+    .action(() =>
+      withApp(async (app) => {
+        const r = await app.ctx.jwt.rotate();
+        console.log(
+          `${r.alg}: signing with key ${r.kid}; previous key ${r.previousKid} verifies until ${r.previousVerifiesUntil}`,
+        );
+      }),
+    );
   keys
     .command('rotate-encryption')
     .description(

@@ -1,11 +1,24 @@
 /**
  * Access and short-lived purpose tokens (MFA step, enrolment) with jose. Only the configured algorithm is
- * accepted, so `none` and algorithm-confusion tokens are refused before any claim is read.
+ * accepted, so `none` and algorithm-confusion tokens are refused before any claim is read. Every token names
+ * its signing key (`kid`); the keys come from the key ring (jwt-keys.ts, API.md §19).
  */
 import { randomUUID } from 'node:crypto';
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { type JWK, type JWTHeaderParameters, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../../config.js';
 import { type Clock, systemClock } from '../clock.js';
+import type { Database } from '../db/client.js';
+import { keys as storeKeys } from '../store/keys.js';
+import type { KeyValueStore } from '../store/types.js';
+import type { SecretBox } from './aes-gcm.js';
+import {
+  envOnlyKeySet,
+  isSymmetric,
+  type LoadedKeySet,
+  loadKeySet,
+  type RotationResult,
+  rotateKey,
+} from './jwt-keys.js';
 
 export interface AccessClaims {
   sub: string;
@@ -46,34 +59,136 @@ export interface JwtService {
     lifetimeSeconds: number,
   ): Promise<string>;
   verifyPurpose(token: string, type: string): Promise<PurposeClaims>;
+  /** Reads (EdDSA/ES256: creates on first start) the signing keys; buildApp awaits it before serving. */
+  init(): Promise<void>;
+  /** The public keys that verify tokens now (current and previous); empty under HS*. */
+  jwks(): Promise<{ keys: JWK[] }>;
+  /** `keys rotate-jwt`: a new current key; the previous one verifies until every token it signed has expired. */
+  rotate(): Promise<RotationResult>;
+  /** The kid new tokens are signed with (as this replica knows it). */
+  currentKid(): string;
+  /** Stops the periodic re-read of the key set (app close). */
+  close(): void;
+}
+
+/** Clock skew allowed between replicas and verifiers (same value as the session revocation flag's margin). */
+export const KEY_OVERLAP_SKEW_SECONDS = 60;
+/**
+ * Every replica re-reads the key set this often (real time), whatever the store says: shorter than the shortest
+ * overlap window (ACCESS_TOKEN_LIFETIME >= 30 s, + 60 s skew), so a replica learns of a retirement in time.
+ */
+const KEY_SET_REFRESH_MS = 60_000;
+/** An unknown kid triggers at most one re-read of the key set per this interval (random kids cost no I/O). */
+const UNKNOWN_KID_RELOAD_MS = 1000;
+
+/** The key set could not be read while verifying: not the token's fault (the error handler answers 503). */
+class KeySetUnavailable extends Error {}
+
+export interface JwtKeyDeps {
+  database: Database;
+  store: KeyValueStore;
+  secretBox: SecretBox;
+  log?: { warn(obj: Record<string, unknown>, msg: string): void };
 }
 
 /**
  * Issue and verification read the same clock (the app's), so a test that moves it sees tokens expire. Access
  * tokens never live longer than ACCESS_TOKEN_LIFETIME, whatever a caller asks for: the session revocation flag
  * is sized on that ceiling (sessions/service.ts revocationTtlSeconds), so a longer token would outlive it.
+ * Without `keys` (unit use) only the JWT_SECRET key exists and only HS* works.
  */
 export function createJwtService(
-  config: Pick<Config, 'jwtSecret' | 'jwtAlgorithm' | 'jwtIssuer' | 'jwtAudience' | 'accessTokenLifetime'>,
+  config: Pick<
+    Config,
+    'jwtSecret' | 'jwtAlgorithm' | 'jwtIssuer' | 'jwtAudience' | 'accessTokenLifetime' | 'mfaSessionLifetime'
+  >,
   clock: Clock = systemClock,
+  keys?: JwtKeyDeps,
 ): JwtService {
-  const key = new TextEncoder().encode(config.jwtSecret);
   const alg = config.jwtAlgorithm;
-  const sign = (claims: Record<string, unknown>, sub: string, lifetime: number) => {
+  // The longest-lived token any key signs (access or MFA step token), plus skew: how long a rotated key verifies.
+  const overlapSeconds =
+    Math.max(config.accessTokenLifetime, config.mfaSessionLifetime) + KEY_OVERLAP_SKEW_SECONDS;
+  let set: LoadedKeySet | null = null;
+  let loading: Promise<LoadedKeySet> | null = null;
+
+  const reload = (): Promise<LoadedKeySet> => {
+    if (!keys) return envOnlyKeySet(alg, config.jwtSecret).then((s) => (set = s));
+    loading ??= loadKeySet(keys, alg, config.jwtSecret, clock.now())
+      .then((s) => {
+        set = s;
+        return s;
+      })
+      .finally(() => {
+        loading = null;
+      });
+    return loading;
+  };
+
+  const refreshSoon = () => {
+    if (keys && !loading)
+      reload().catch((err: unknown) => keys.log?.warn({ err }, 'JWT key set refresh failed'));
+  };
+
+  /**
+   * Before signing: a rotation made on another replica (store flag) is picked up, but in the background. Tokens
+   * are signed inside the transaction that opens or refreshes the session, so signing never waits for the
+   * database; the key it still uses verifies everywhere for the whole overlap window.
+   */
+  const signingSet = async (): Promise<LoadedKeySet> => {
+    if (!set) return reload();
+    if (keys) {
+      try {
+        const kid = await keys.store.get(storeKeys.jwtCurrentKid(alg));
+        if (kid !== null && kid !== set.current.kid) refreshSoon();
+      } catch {
+        // The store is down: the periodic re-read still picks the rotation up.
+      }
+    }
+    return set;
+  };
+  let timer: NodeJS.Timeout | null = null;
+
+  let lastUnknownReload = Number.NEGATIVE_INFINITY;
+  const reloadForVerify = () =>
+    reload().catch((err: unknown) => {
+      throw new KeySetUnavailable('JWT key set unavailable', { cause: err });
+    });
+  const keyFor = async (header: JWTHeaderParameters): Promise<CryptoKey | Uint8Array> => {
+    let s = set ?? (await reloadForVerify());
+    // Tokens issued before kids existed were signed with JWT_SECRET (HS* only).
+    const kid = header.kid ?? s.envKid;
+    if (typeof kid !== 'string') throw new joseErrors.JWKSNoMatchingKey();
+    let entry = s.verify.get(kid);
+    if (!entry && keys && (loading || performance.now() - lastUnknownReload > UNKNOWN_KID_RELOAD_MS)) {
+      // A key rotated in on another replica: re-read (or join the read in flight, so the burst of new-kid
+      // tokens right after a rotation all wait for it), at most one new read a second, then decide.
+      if (!loading) lastUnknownReload = performance.now();
+      s = await reloadForVerify();
+      entry = s.verify.get(kid);
+    }
+    // A previous key past its window verifies nothing, even if this replica has not re-read the set yet.
+    if (!entry || (entry.until !== null && entry.until <= clock.now()))
+      throw new joseErrors.JWKSNoMatchingKey();
+    return entry.key;
+  };
+
+  const sign = async (claims: Record<string, unknown>, sub: string, lifetime: number) => {
+    const { current } = await signingSet();
     const now = Math.floor(clock.now() / 1000);
     return new SignJWT(claims)
-      .setProtectedHeader({ alg, typ: 'JWT' })
+      .setProtectedHeader({ alg, typ: 'JWT', kid: current.kid })
       .setSubject(sub)
       .setIssuer(config.jwtIssuer)
       .setAudience(config.jwtAudience)
       .setIssuedAt(now)
       .setJti(randomUUID())
       .setExpirationTime(now + lifetime)
-      .sign(key);
+      .sign(current.key);
   };
   const verify = async (token: string) => {
     try {
-      const { payload } = await jwtVerify(token, key, {
+      const { payload } = await jwtVerify(token, keyFor, {
         algorithms: [alg],
         issuer: config.jwtIssuer,
         audience: config.jwtAudience,
@@ -82,6 +197,7 @@ export function createJwtService(
       });
       return payload as Record<string, unknown>;
     } catch (err) {
+      if (err instanceof KeySetUnavailable) throw err.cause; // database down: the error handler answers 503
       throw new JwtError(err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid');
     }
   };
@@ -100,6 +216,42 @@ export function createJwtService(
       const p = await verify(token);
       if (p.type !== type || typeof p.tenant_id !== 'number') throw new JwtError('invalid');
       return p as PurposeClaims;
+    },
+    async init() {
+      if (keys && !timer) timer = setInterval(refreshSoon, KEY_SET_REFRESH_MS).unref();
+      if (!keys || !isSymmetric(alg)) {
+        await reload();
+        return;
+      }
+      try {
+        await reload();
+      } catch (err) {
+        // HS* still signs with JWT_SECRET (as before the key table existed) until the periodic re-read succeeds.
+        set = await envOnlyKeySet(alg, config.jwtSecret);
+        keys.log?.warn({ err }, 'JWT signing keys not readable at start: JWT_SECRET key only until they are');
+      }
+    },
+    async jwks() {
+      const s = keys ? await signingSet().catch(() => set) : set;
+      const now = clock.now();
+      return {
+        keys: (s?.publicJwks ?? []).filter((k) => k.until === null || k.until > now).map((k) => k.jwk),
+      };
+    },
+    close() {
+      if (timer) clearInterval(timer);
+      timer = null;
+    },
+    async rotate() {
+      if (!keys) throw new Error('key rotation needs the database');
+      const result = await rotateKey(keys, alg, config.jwtSecret, clock.now(), overlapSeconds);
+      await keys.store.set(storeKeys.jwtCurrentKid(alg), result.kid);
+      await reload();
+      return result;
+    },
+    currentKid() {
+      if (!set) throw new Error('JWT keys not loaded (init not awaited)');
+      return set.current.kid;
     },
   };
 }

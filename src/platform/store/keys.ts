@@ -34,4 +34,6 @@ export const keys = {
   /** A second factor proven by this session (step-up): present for 5 minutes after the proof. */
   stepUp: (tenantId: number, userId: number, sessionId: string) =>
     `mfa:stepup:${tenantId}:${userId}:${sessionId}`,
+  /** The current JWT signing key id of an algorithm, set by `keys rotate-jwt`; replicas read it before signing. */
+  jwtCurrentKid: (alg: string) => `jwt:kid:${alg}`,
 };
