@@ -2,24 +2,26 @@
  * Refresh rotation, logout, me, password change and self-registration (API.md §5); sign-in is in login.ts.
  * Password hashing happens outside database transactions, so a connection is never held during argon2.
  */
+import type { Static } from '@sinclair/typebox';
 import { type AuditContext, type AuditEvent, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { AppError, badRequest, forbidden, unauthorized } from '../../platform/http/errors.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
-import * as sessionsRepo from '../sessions/repository.js';
 import {
-  createRefreshToken,
+  claimRefreshToken,
+  getSession,
   isSessionActive,
   parseRefreshToken,
   publishRevocations,
+  refreshTokenSessionId,
+  revokeSessions,
+  rotateRefreshToken,
   signAccessFor,
-} from '../sessions/service.js';
-import { findTenantById } from '../tenants/repository.js';
-import { resolveTenantHeader } from '../tenants/service.js';
-import { resolveSettings, type TenantSettings } from '../tenants/settings.js';
-import { findUserByEmail, findUserById, insertUser, updateUserPassword } from '../users/repository.js';
-import { toUserRead } from '../users/serialize.js';
+} from '../sessions/index.js';
+import { getTenant, resolveSettings, resolveTenantHeader, type TenantSettings } from '../tenants/index.js';
+import { createSelfRegisteredUser, setUserPassword, toUserRead, userById } from '../users/index.js';
+import { authError } from './errors.js';
 import { validatePassword } from './password-policy.js';
+import type { ChangePasswordBody, LogoutBody, RegisterBody } from './schemas.js';
 
 /** Audit outside the request's transaction: for failures, whose transaction (if any) does not commit. */
 export function auditAlone(ctx: AppContext, tenantId: number, audit: AuditContext, event: AuditEvent) {
@@ -31,21 +33,31 @@ type RefreshOutcome =
       kind: 'ok';
       tokens: { access_token: string; refresh_token: string; token_type: 'bearer'; expires_in: number };
     }
-  | { kind: 'fail'; code: string; revoked?: string[] };
+  | {
+      kind: 'fail';
+      code:
+        | 'TOKEN_INVALID'
+        | 'TOKEN_REPLAY'
+        | 'TOKEN_EXPIRED'
+        | 'SESSION_REVOKED'
+        | 'SESSION_EXPIRED'
+        | 'TOKEN_REVOKED';
+      revoked?: string[];
+    };
 
 export async function refresh(ctx: AppContext, rawToken: string, audit: AuditContext) {
   const parsed = parseRefreshToken(rawToken);
-  if (!parsed) throw unauthorized('TOKEN_INVALID');
+  if (!parsed) throw authError('TOKEN_INVALID');
   const { tenantId } = parsed;
   const outcome = await ctx.database.withTenant(tenantId, async (tx): Promise<RefreshOutcome> => {
-    const claimed = await sessionsRepo.claimRefreshToken(tx, tenantId, parsed.id, parsed.secretHash);
+    const claimed = await claimRefreshToken(tx, tenantId, parsed);
     if (!claimed) {
-      const existing = await sessionsRepo.findRefreshToken(tx, tenantId, parsed.id, parsed.secretHash);
-      if (!existing) return { kind: 'fail', code: 'TOKEN_INVALID' };
+      const existingSessionId = await refreshTokenSessionId(tx, tenantId, parsed);
+      if (!existingSessionId) return { kind: 'fail', code: 'TOKEN_INVALID' };
       // A rotated token presented again: someone holds a copy. End the whole session.
-      const session = await sessionsRepo.findSession(tx, tenantId, existing.sessionId);
+      const session = await getSession(tx, tenantId, existingSessionId);
       const revoked = session
-        ? await sessionsRepo.revokeSessions(
+        ? await revokeSessions(
             tx,
             tenantId,
             { userId: session.userId, sessionIds: [session.id] },
@@ -59,38 +71,30 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
           ...audit,
           actorType: 'user',
           actorId: session ? String(session.userId) : null,
-          sessionId: existing.sessionId,
+          sessionId: existingSessionId,
         },
         {
           eventType: 'auth.token_replay',
           success: false,
           resourceType: 'session',
-          resourceId: existing.sessionId,
+          resourceId: existingSessionId,
           metadata: { refresh_token_id: parsed.id, session_revoked: revoked.length > 0 },
         },
       );
       return { kind: 'fail', code: 'TOKEN_REPLAY', revoked };
     }
     if (claimed.expiresAt.getTime() <= Date.now()) return { kind: 'fail', code: 'TOKEN_EXPIRED' };
-    const session = await sessionsRepo.findSession(tx, tenantId, claimed.sessionId);
+    const session = await getSession(tx, tenantId, claimed.sessionId);
     if (!session || session.revokedAt) return { kind: 'fail', code: 'SESSION_REVOKED' };
     if (!isSessionActive(session)) return { kind: 'fail', code: 'SESSION_EXPIRED' };
     // Sequential: one connection runs one query at a time.
-    const user = await findUserById(tx, tenantId, session.userId);
-    const tenant = await findTenantById(tx, tenantId);
+    const user = await userById(tx, tenantId, session.userId);
+    const tenant = await getTenant(tx, tenantId);
     if (!user?.isActive || !tenant || tenant.status !== 'active')
       return { kind: 'fail', code: 'TOKEN_REVOKED' };
     const settings = resolveSettings(tenant.settings, ctx.config);
     const mfa = await ctx.mfa.status(tx, tenantId, user.id);
-    const next = await createRefreshToken(
-      tx,
-      tenantId,
-      session.id,
-      settings.session.refresh_ttl,
-      session.expiresAt,
-    );
-    await sessionsRepo.markReplaced(tx, tenantId, parsed.id, next.id);
-    await sessionsRepo.touchSession(tx, tenantId, session.id);
+    const next = await rotateRefreshToken(tx, tenantId, session, parsed.id, settings.session.refresh_ttl);
     await writeAudit(
       tx,
       tenantId,
@@ -114,7 +118,7 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
   });
   if (outcome.kind === 'fail') {
     if (outcome.revoked?.length) await publishRevocations(ctx, outcome.revoked);
-    throw unauthorized(outcome.code);
+    throw authError(outcome.code);
   }
   return outcome.tokens;
 }
@@ -122,7 +126,7 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
 export async function logout(
   ctx: AppContext,
   principal: { tenantId: number; userId: number; sessionId: string | null },
-  body: { refresh_token?: string; session_id?: string; all_sessions?: boolean },
+  body: Static<typeof LogoutBody>,
   audit: AuditContext,
 ) {
   const { tenantId, userId } = principal;
@@ -131,15 +135,14 @@ export async function logout(
     const add = (list: string[]) => {
       for (const id of list) ids.add(id);
     };
-    if (body.all_sessions) add(await sessionsRepo.revokeSessions(tx, tenantId, { userId }, 'logout_all'));
+    if (body.all_sessions) add(await revokeSessions(tx, tenantId, { userId }, 'logout_all'));
     const targets = [principal.sessionId, body.session_id].filter((x): x is string => Boolean(x));
     const parsed = body.refresh_token ? parseRefreshToken(body.refresh_token) : null;
     if (parsed && parsed.tenantId === tenantId) {
-      const rt = await sessionsRepo.findRefreshToken(tx, tenantId, parsed.id, parsed.secretHash);
-      if (rt) targets.push(rt.sessionId);
+      const sessionId = await refreshTokenSessionId(tx, tenantId, parsed);
+      if (sessionId) targets.push(sessionId);
     }
-    if (targets.length)
-      add(await sessionsRepo.revokeSessions(tx, tenantId, { userId, sessionIds: targets }, 'logout'));
+    if (targets.length) add(await revokeSessions(tx, tenantId, { userId, sessionIds: targets }, 'logout'));
     await writeAudit(tx, tenantId, audit, {
       eventType: 'auth.logout',
       resourceType: 'session',
@@ -157,8 +160,8 @@ export async function logout(
 
 export async function me(ctx: AppContext, principal: { tenantId: number; userId: number }) {
   return ctx.database.withTenant(principal.tenantId, async (tx) => {
-    const user = await findUserById(tx, principal.tenantId, principal.userId);
-    if (!user?.isActive) throw unauthorized('TOKEN_REVOKED');
+    const user = await userById(tx, principal.tenantId, principal.userId);
+    if (!user?.isActive) throw authError('TOKEN_REVOKED');
     const mfa = await ctx.mfa.status(tx, principal.tenantId, principal.userId);
     return {
       authenticated: true as const,
@@ -172,7 +175,7 @@ export async function me(ctx: AppContext, principal: { tenantId: number; userId:
 }
 
 export async function tenantSettings(ctx: AppContext, tenantId: number): Promise<TenantSettings> {
-  const t = await ctx.database.withTenant(tenantId, (tx) => findTenantById(tx, tenantId));
+  const t = await ctx.database.withTenant(tenantId, (tx) => getTenant(tx, tenantId));
   return resolveSettings(t?.settings, ctx.config);
 }
 
@@ -183,18 +186,18 @@ export function assertStrongPassword(
   minLength?: number,
 ) {
   const reasons = validatePassword(password, email, settings.password_policy, minLength);
-  if (reasons.length > 0) throw new AppError(422, 'PASSWORD_TOO_WEAK', { reasons });
+  if (reasons.length > 0) throw authError('PASSWORD_TOO_WEAK', { reasons });
 }
 
 export async function changePassword(
   ctx: AppContext,
   principal: { tenantId: number; userId: number; sessionId: string | null },
-  body: { current_password: string; new_password: string },
+  body: Static<typeof ChangePasswordBody>,
   audit: AuditContext,
 ) {
   const { tenantId, userId } = principal;
-  const user = await ctx.database.withTenant(tenantId, (tx) => findUserById(tx, tenantId, userId));
-  if (!user) throw unauthorized('TOKEN_REVOKED');
+  const user = await ctx.database.withTenant(tenantId, (tx) => userById(tx, tenantId, userId));
+  if (!user) throw authError('TOKEN_REVOKED');
   if (!(await ctx.hasher.verify(user.passwordHash, body.current_password))) {
     await auditAlone(ctx, tenantId, audit, {
       eventType: 'auth.password_change_failed',
@@ -203,16 +206,16 @@ export async function changePassword(
       resourceId: userId,
       metadata: { reason: 'bad_current_password' },
     });
-    throw badRequest('INVALID_CURRENT_PASSWORD');
+    throw authError('INVALID_CURRENT_PASSWORD');
   }
   if (body.current_password === body.new_password) {
-    throw new AppError(422, 'PASSWORD_TOO_WEAK', { reasons: ['same_as_current'] });
+    throw authError('PASSWORD_TOO_WEAK', { reasons: ['same_as_current'] });
   }
   assertStrongPassword(body.new_password, user.email, await tenantSettings(ctx, tenantId));
   const hash = await ctx.hasher.hash(body.new_password);
   const revoked = await ctx.database.withTenant(tenantId, async (tx) => {
-    await updateUserPassword(tx, tenantId, userId, hash);
-    const ids = await sessionsRepo.revokeSessions(
+    await setUserPassword(tx, tenantId, userId, hash);
+    const ids = await revokeSessions(
       tx,
       tenantId,
       { userId, exceptSessionId: principal.sessionId },
@@ -236,24 +239,22 @@ export async function changePassword(
 export async function register(
   ctx: AppContext,
   tenantHeader: string | string[] | undefined,
-  body: { email: string; password: string; first_name: string; last_name: string },
+  body: Static<typeof RegisterBody>,
   audit: AuditContext,
 ) {
   const tenant = await resolveTenantHeader(ctx, tenantHeader);
-  if (!tenant) throw forbidden('REGISTRATION_DISABLED');
+  if (!tenant) throw authError('REGISTRATION_DISABLED');
   const settings = resolveSettings(tenant.settings, ctx.config);
-  if (!settings.self_registration) throw forbidden('REGISTRATION_DISABLED');
+  if (!settings.self_registration) throw authError('REGISTRATION_DISABLED');
   assertStrongPassword(body.password, body.email, settings, 12);
   const hash = await ctx.hasher.hash(body.password);
   const user = await ctx.database.withTenant(tenant.id, async (tx) => {
-    if (await findUserByEmail(tx, tenant.id, body.email)) throw new AppError(409, 'EMAIL_ALREADY_EXISTS');
-    const created = await insertUser(tx, tenant.id, {
+    const created = await createSelfRegisteredUser(ctx, tx, tenant.id, {
       email: body.email,
       passwordHash: hash,
       firstName: body.first_name,
       lastName: body.last_name,
     });
-    for (const hook of ctx.hooks.userCreated) await hook(tx, tenant.id, created.id, 'register');
     await writeAudit(
       tx,
       tenant.id,

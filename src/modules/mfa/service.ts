@@ -5,8 +5,8 @@
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
-import { resolveSettings } from '../tenants/settings.js';
-import { findUserById } from '../users/repository.js';
+import { resolveSettings } from '../tenants/index.js';
+import { userById } from '../users/index.js';
 import { alreadyEnabled, notConfigured, totpReplay } from './errors.js';
 import { acceptTotp, alert, openSecret, totpAad, useRecoveryCode } from './factors.js';
 import { assertMfaNotLocked } from './lockout.js';
@@ -34,7 +34,7 @@ export async function mfaStatus(ctx: AppContext, tx: Tx, tenantId: number, userI
 async function emailOf(ctx: AppContext, caller: Caller): Promise<string | null> {
   if (caller.email) return caller.email;
   const u = await ctx.database.withTenant(caller.tenantId, (tx) =>
-    findUserById(tx, caller.tenantId, caller.userId),
+    userById(tx, caller.tenantId, caller.userId),
   );
   return u?.email ?? null;
 }

@@ -16,7 +16,7 @@ import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { badRequest, conflict, notFound } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
-import { findUserById } from '../users/repository.js';
+import { userById } from '../users/index.js';
 import { invalidCode } from './errors.js';
 import { alert } from './factors.js';
 import { assertMfaNotLocked, clearMfaAttempts, recordMfaFailure, reserveMfaAttempt } from './lockout.js';
@@ -56,7 +56,7 @@ export async function registrationOptions(ctx: AppContext, caller: Caller) {
   const { tenantId, userId } = caller;
   await requireStepUp(ctx, caller);
   const { user, creds } = await ctx.database.withTenant(tenantId, async (tx) => ({
-    user: await findUserById(tx, tenantId, userId),
+    user: await userById(tx, tenantId, userId),
     creds: await repo.listCredentials(tx, tenantId, userId),
   }));
   if (!user) throw notFound('user');
@@ -126,7 +126,7 @@ export async function registerCredential(
   // A new second factor is worth telling the owner about: a stolen session could plant its own key.
   const to =
     caller.email ??
-    (await ctx.database.withTenant(tenantId, (tx) => findUserById(tx, tenantId, userId)))?.email ??
+    (await ctx.database.withTenant(tenantId, (tx) => userById(tx, tenantId, userId)))?.email ??
     null;
   await alert(
     ctx,

@@ -10,3 +10,8 @@ export function setupRbac(ctx: AppContext): void {
     if (source === 'register') await grantSystemRole(tx, tenantId, userId, 'member');
   });
 }
+
+// --- exports used by api-keys ---
+export { grants, isKnownPermission } from './permissions.js';
+export { resolveRolePermissions } from './resolver.js';
+export { roleExists } from './service.js';

@@ -371,3 +371,9 @@ export async function auditRefusals<T>(
     throw err;
   }
 }
+
+// --- used by api-keys (through index.ts) ---
+/** Does this role exist in the tenant? (Tenant-owned API keys act with one.) */
+export async function roleExists(tx: Tx, tenantId: number, roleId: string): Promise<boolean> {
+  return (await repo.findRoleById(tx, tenantId, roleId)) !== null;
+}

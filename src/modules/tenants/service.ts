@@ -1,6 +1,6 @@
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { enterTenant } from '../../platform/db/client.js';
+import { type Executor, enterTenant } from '../../platform/db/client.js';
 import { AppError, badRequest } from '../../platform/http/errors.js';
 import { validatePassword } from '../auth/password-policy.js';
 import { insertUser } from '../users/repository.js';
@@ -141,4 +141,10 @@ export function tenantRead(ctx: AppContext, t: TenantRow) {
     created_at: t.createdAt.toISOString(),
     settings: resolveSettings(t.settings, ctx.config),
   };
+}
+
+// --- used by auth, mfa and password-reset (through index.ts) ---
+/** The tenant's row, read in the caller's transaction (null when unknown). */
+export function getTenant(tx: Executor, tenantId: number): Promise<TenantRow | null> {
+  return findTenantById(tx, tenantId);
 }

@@ -380,3 +380,44 @@ export async function assertUserExists(ctx: AppContext, tenantId: number, id: nu
   if (!u) throw notFound('user');
   return u;
 }
+
+// --- used by auth, mfa, password-reset and api-keys (through index.ts): the users table stays behind these ---
+/** The user with this address in the tenant (addresses are stored lower-cased), in the caller's transaction. */
+export function userByEmail(tx: Tx, tenantId: number, email: string): Promise<UserRow | null> {
+  return repo.findUserByEmail(tx, tenantId, email);
+}
+
+export function userById(tx: Tx, tenantId: number, id: number): Promise<UserRow | null> {
+  return repo.findUserById(tx, tenantId, id);
+}
+
+/** Is the user active? False for an unknown user. */
+export async function isUserActive(tx: Tx, tenantId: number, id: number): Promise<boolean> {
+  return (await repo.findUserById(tx, tenantId, id))?.isActive === true;
+}
+
+/** Stores a new password hash (change or reset); the caller ends the sessions and audits in the same transaction. */
+export function setUserPassword(tx: Tx, tenantId: number, id: number, passwordHash: string): Promise<void> {
+  return repo.updateUserPassword(tx, tenantId, id, passwordHash);
+}
+
+/** A sign-in: last_login_at, and the new hash when the stored one used outdated parameters. */
+export function recordUserLogin(tx: Tx, tenantId: number, id: number, rehash: string | null): Promise<void> {
+  return repo.touchLastLogin(tx, tenantId, id, rehash);
+}
+
+/**
+ * Self-registration (POST /auth/register): a taken address is 409 EMAIL_ALREADY_EXISTS; the userCreated hooks run
+ * with source 'register' (RBAC grants `member`). The caller audits in the same transaction.
+ */
+export async function createSelfRegisteredUser(
+  ctx: AppContext,
+  tx: Tx,
+  tenantId: number,
+  u: { email: string; passwordHash: string; firstName: string; lastName: string },
+): Promise<UserRow> {
+  if (await repo.findUserByEmail(tx, tenantId, u.email)) throw new AppError(409, 'EMAIL_ALREADY_EXISTS');
+  const created = await repo.insertUser(tx, tenantId, u);
+  for (const hook of ctx.hooks.userCreated) await hook(tx, tenantId, created.id, 'register');
+  return created;
+}

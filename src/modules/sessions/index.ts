@@ -1,0 +1,19 @@
+/** The sessions module's door: what other modules may use of it. */
+
+// --- exports used by auth, mfa, password-reset ---
+export {
+  type ClientInfo,
+  claimRefreshToken,
+  getSession,
+  hasOtherSessionFromDevice,
+  type IssuedTokens,
+  isSessionActive,
+  openSession,
+  parseRefreshToken,
+  publishRevocations,
+  refreshTokenSessionId,
+  revokeSessions,
+  rotateRefreshToken,
+  signAccessFor,
+} from './service.js';
+export type { SessionRow } from './tables.js';
