@@ -13,6 +13,7 @@ export const authModule: AppModule = {
 
 // --- exports used by mfa, password-reset ---
 export { type AuthMessage, authMessage } from './errors.js';
+export { onPasswordChanged, type PasswordChangedHook } from './hooks.js';
 export { clearLoginAttempts } from './lockout.js';
 export { completeLogin, type LoginResponse, loginResponse, MFA_STEP_TOKEN } from './login.js';
 export { TokenResponse } from './schemas.js';

@@ -8,18 +8,24 @@ import type { AppContext } from '../../platform/context.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
 import {
   claimRefreshToken,
+  endIdleSession,
   getSession,
+  IDLE_REVOKED_REASON,
+  isIdle,
   isSessionActive,
   parseRefreshToken,
+  publishActivity,
   publishRevocations,
   refreshTokenSessionId,
   revokeSessions,
   rotateRefreshToken,
   signAccessFor,
+  storedLastSeen,
 } from '../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantHeader, type TenantSettings } from '../tenants/index.js';
 import { createSelfRegisteredUser, setUserPassword, toUserRead, userById } from '../users/index.js';
-import { authError } from './errors.js';
+import { type AuthErrorCode, authError } from './errors.js';
+import { runPasswordChanged } from './hooks.js';
 import { validatePassword } from './password-policy.js';
 import type { ChangePasswordBody, LogoutBody, RegisterBody } from './schemas.js';
 
@@ -32,23 +38,15 @@ type RefreshOutcome =
   | {
       kind: 'ok';
       tokens: { access_token: string; refresh_token: string; token_type: 'bearer'; expires_in: number };
+      sessionId: string;
     }
-  | {
-      kind: 'fail';
-      code:
-        | 'TOKEN_INVALID'
-        | 'TOKEN_REPLAY'
-        | 'TOKEN_EXPIRED'
-        | 'SESSION_REVOKED'
-        | 'SESSION_EXPIRED'
-        | 'TOKEN_REVOKED';
-      revoked?: string[];
-    };
+  | { kind: 'fail'; code: AuthErrorCode; revoked?: string[]; flag?: 'revoked' | 'expired' };
 
 export async function refresh(ctx: AppContext, rawToken: string, audit: AuditContext) {
   const parsed = parseRefreshToken(rawToken);
   if (!parsed) throw authError('TOKEN_INVALID');
   const { tenantId } = parsed;
+  const now = ctx.clock.now();
   const outcome = await ctx.database.withTenant(tenantId, async (tx): Promise<RefreshOutcome> => {
     const claimed = await claimRefreshToken(tx, tenantId, parsed);
     if (!claimed) {
@@ -83,18 +81,35 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
       );
       return { kind: 'fail', code: 'TOKEN_REPLAY', revoked };
     }
-    if (claimed.expiresAt.getTime() <= Date.now()) return { kind: 'fail', code: 'TOKEN_EXPIRED' };
+    if (claimed.expiresAt.getTime() <= now) return { kind: 'fail', code: 'TOKEN_EXPIRED' };
     const session = await getSession(tx, tenantId, claimed.sessionId);
+    if (session?.revokedAt && session.revokedReason === IDLE_REVOKED_REASON)
+      return { kind: 'fail', code: 'SESSION_EXPIRED' };
     if (!session || session.revokedAt) return { kind: 'fail', code: 'SESSION_REVOKED' };
-    if (!isSessionActive(session)) return { kind: 'fail', code: 'SESSION_EXPIRED' };
+    if (!isSessionActive(session, now)) return { kind: 'fail', code: 'SESSION_EXPIRED' };
     // Sequential: one connection runs one query at a time.
     const user = await userById(tx, tenantId, session.userId);
     const tenant = await getTenant(tx, tenantId);
     if (!user?.isActive || !tenant || tenant.status !== 'active')
       return { kind: 'fail', code: 'TOKEN_REVOKED' };
     const settings = resolveSettings(tenant.settings, ctx.config);
+    // Idle timeout: the later of the row's and the store's record of activity (the store is written first).
+    const idleTtl = settings.session.idle_ttl;
+    const lastSeen = Math.max(session.lastSeenAt.getTime(), (await storedLastSeen(ctx, session.id)) ?? 0);
+    if (idleTtl !== null && isIdle(lastSeen, idleTtl, now)) {
+      const ended = { userId: session.userId, sessionId: session.id };
+      await endIdleSession(tx, tenantId, ended, { lastSeen, idleTtl }, audit);
+      return { kind: 'fail', code: 'SESSION_EXPIRED', revoked: [session.id], flag: 'expired' };
+    }
     const mfa = await ctx.mfa.status(tx, tenantId, user.id);
-    const next = await rotateRefreshToken(tx, tenantId, session, parsed.id, settings.session.refresh_ttl);
+    const next = await rotateRefreshToken(
+      tx,
+      tenantId,
+      session,
+      parsed.id,
+      settings.session.refresh_ttl,
+      now,
+    );
     await writeAudit(
       tx,
       tenantId,
@@ -114,12 +129,15 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
         token_type: 'bearer',
         expires_in: settings.session.access_ttl,
       },
+      sessionId: session.id,
     };
   });
   if (outcome.kind === 'fail') {
-    if (outcome.revoked?.length) await publishRevocations(ctx, outcome.revoked);
+    if (outcome.revoked?.length) await publishRevocations(ctx, outcome.revoked, outcome.flag);
     throw authError(outcome.code);
   }
+  // A refresh is activity: the store record follows the row written in the transaction.
+  await publishActivity(ctx, outcome.sessionId, now);
   return outcome.tokens;
 }
 
@@ -221,11 +239,16 @@ export async function changePassword(
       { userId, exceptSessionId: principal.sessionId },
       'password_changed',
     );
+    // A reset link mailed before the change must not undo it (the password-reset module's hook voids them).
+    const resetLinksVoided = await runPasswordChanged(ctx, tx, tenantId, userId);
     await writeAudit(tx, tenantId, audit, {
       eventType: 'auth.password_changed',
       resourceType: 'user',
       resourceId: userId,
-      metadata: { sessions_ended: ids.length },
+      metadata: {
+        sessions_ended: ids.length,
+        ...(resetLinksVoided ? { reset_links_voided: resetLinksVoided } : {}),
+      },
     });
     return ids;
   });

@@ -1,10 +1,17 @@
 /** Password reset by mail, and the security alert mails (new sign-in device) that share its mail plumbing. */
+
+import { onPasswordChanged } from '../auth/index.js';
 import type { AppModule } from '../index.js';
+import { voidPending } from './repository.js';
 import { passwordResetRoutes } from './routes.js';
 import { installSecurityAlerts } from './security-alerts.js';
 
 export const passwordResetModule: AppModule = {
   name: 'password-reset',
-  setup: (ctx) => installSecurityAlerts(ctx),
+  setup: (ctx) => {
+    installSecurityAlerts(ctx);
+    // A password change (POST /auth/change-password) voids the links mailed before it, in its transaction.
+    onPasswordChanged(ctx, voidPending);
+  },
   routes: (ctx) => [{ prefix: '/api/v1/password-reset', plugin: passwordResetRoutes(ctx) }],
 };

@@ -1,5 +1,6 @@
 /** The sessions module's door: what other modules may use of it. */
 
+export { endIdleSession, IDLE_REVOKED_REASON, isIdle, storedLastSeen } from './activity.js';
 // --- exports used by auth, mfa, password-reset ---
 export {
   type ClientInfo,
@@ -10,6 +11,7 @@ export {
   isSessionActive,
   openSession,
   parseRefreshToken,
+  publishActivity,
   publishRevocations,
   refreshTokenSessionId,
   revokeSessions,
