@@ -14,10 +14,10 @@ import {
 } from '@simplewebauthn/server';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { badRequest, conflict, notFound } from '../../platform/http/errors.js';
+import { conflict, notFound } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
 import { userById } from '../users/index.js';
-import { invalidCode } from './errors.js';
+import { invalidCode, webauthnNotConfigured } from './errors.js';
 import { alert } from './factors.js';
 import { assertMfaNotLocked, clearMfaAttempts, recordMfaFailure, reserveMfaAttempt } from './lockout.js';
 import * as repo from './repository.js';
@@ -88,7 +88,7 @@ export async function registerCredential(
   await requireStepUp(ctx, caller);
   const challenge = await takeChallenge(ctx, keys.webauthnChallenge('reg', tenantId, userId));
   if (!challenge)
-    throw badRequest('WEBAUTHN_VERIFICATION_FAILED', {
+    throw invalidCode('WEBAUTHN_VERIFICATION_FAILED', {
       reason: 'no pending registration (call register/options first)',
     });
   const verification = await verifyRegistrationResponse({
@@ -98,9 +98,9 @@ export async function registerCredential(
     expectedRPID: ctx.config.webauthnRpId,
     requireUserVerification: false,
   }).catch((err: Error) => {
-    throw badRequest('WEBAUTHN_VERIFICATION_FAILED', { reason: err.message.slice(0, 200) });
+    throw invalidCode('WEBAUTHN_VERIFICATION_FAILED', { reason: err.message.slice(0, 200) });
   });
-  if (!verification.verified) throw badRequest('WEBAUTHN_VERIFICATION_FAILED');
+  if (!verification.verified) throw invalidCode('WEBAUTHN_VERIFICATION_FAILED');
   const info = verification.registrationInfo;
   const row = await ctx.database.withTenant(tenantId, async (tx) => {
     if (await repo.findCredentialByCredentialId(tx, tenantId, userId, info.credential.id))
@@ -167,7 +167,7 @@ export async function deleteCredential(ctx: AppContext, caller: Caller, id: stri
     'clé de sécurité supprimée / security key removed',
     `The security key "${deleted.name}" was removed from your account. If this was not you, contact your administrator at once.`,
   );
-  return { success: true, message: 'Clé de sécurité supprimée', data: null };
+  return { success: true, message: 'mfa.key_removed' as const, data: null };
 }
 
 /**
@@ -182,7 +182,7 @@ export async function authenticationOptions(
 ) {
   await assertMfaNotLocked(ctx, tenantId, userId);
   const creds = await ctx.database.withTenant(tenantId, (tx) => repo.listCredentials(tx, tenantId, userId));
-  if (creds.length === 0) throw badRequest('WEBAUTHN_NOT_CONFIGURED');
+  if (creds.length === 0) throw webauthnNotConfigured();
   const options = await generateAuthenticationOptions({
     rpID: ctx.config.webauthnRpId,
     allowCredentials: creds.map((c) => ({
@@ -262,5 +262,5 @@ export async function acceptAssertion(
 export async function stepUpVerify(ctx: AppContext, caller: Caller, response: unknown, audit: AuditContext) {
   await acceptAssertion(ctx, caller.tenantId, caller.userId, response, audit, 'step');
   await recordStepUp(ctx, caller, 'webauthn');
-  return { success: true, message: 'Clé de sécurité vérifiée', data: { valid: true } };
+  return { success: true, message: 'mfa.key_verified' as const, data: { valid: true } };
 }
