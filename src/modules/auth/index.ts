@@ -2,7 +2,7 @@
  * The auth module: password sign-in, refresh rotation, logout, /auth/me, password change and self-registration
  * under /api/v1/auth. The MFA step of sign-in is the MFA module's (it registers ctx.mfa and its own routes).
  */
-import type { AppModule } from '../index.js';
+import type { AppModule } from '../../platform/module.js';
 import { authRoutes } from './routes.js';
 
 // --- module registration ---

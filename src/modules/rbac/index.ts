@@ -14,4 +14,5 @@ export function setupRbac(ctx: AppContext): void {
 // --- exports used by api-keys ---
 export { grants, isKnownPermission } from './permissions.js';
 export { resolveRolePermissions } from './resolver.js';
-export { roleExists } from './service.js';
+// --- exports used by mfa ---
+export { roleExists, userRoleRequiresMfaSql } from './service.js';

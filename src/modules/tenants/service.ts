@@ -1,3 +1,4 @@
+import { type SQL, sql } from 'drizzle-orm';
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { type Executor, enterTenant } from '../../platform/db/client.js';
@@ -147,4 +148,13 @@ export function tenantRead(ctx: AppContext, t: TenantRow) {
 /** The tenant's row, read in the caller's transaction (null when unknown). */
 export function getTenant(tx: Executor, tenantId: number): Promise<TenantRow | null> {
   return findTenantById(tx, tenantId);
+}
+
+/**
+ * "Does the tenant require MFA?" as a SQL boolean (null for an unknown tenant), for a module that composes it
+ * into its own one-round-trip query (MFA status runs on every login, refresh and /auth/me). The tenants table
+ * stays this module's: callers get the question, not the table.
+ */
+export function tenantRequiresMfaSql(tenantId: number): SQL {
+  return sql`(select settings->'mfa_required' = 'true'::jsonb from tenants where id = ${tenantId})`;
 }
