@@ -2,6 +2,7 @@
  * The second sign-in step (POST /auth/login/mfa) and the one-step login with `mfa_code` (ctx.mfa.inlineLogin).
  * The MFA step token (5 min, from the password step) is single-use: once a factor succeeded with it, it is spent.
  */
+import type { Static } from '@sinclair/typebox';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { JwtError } from '../../platform/crypto/jwt.js';
@@ -14,6 +15,7 @@ import { type UserRow, userById } from '../users/index.js';
 import { mfaInvalid, totpReplay } from './errors.js';
 import { acceptTotp, alert, useRecoveryCode } from './factors.js';
 import * as repo from './repository.js';
+import type { LoginMfaBody } from './schemas.js';
 import { recordStepUp, type StepUpMethod } from './step-up.js';
 import { normaliseTotp } from './totp.js';
 import { acceptAssertion, authenticationOptions } from './webauthn.js';
@@ -116,12 +118,7 @@ async function stepHolder(ctx: AppContext, tenantHeader: string | string[] | und
 export async function loginMfa(
   ctx: AppContext,
   tenantHeader: string | string[] | undefined,
-  body: {
-    mfa_session_token: string;
-    totp_code?: string;
-    recovery_code?: string;
-    webauthn_response?: unknown;
-  },
+  body: Static<typeof LoginMfaBody>,
   client: ClientInfo,
   audit: AuditContext,
 ) {

@@ -3,6 +3,7 @@
  * store for 5 minutes and are consumed once; the relying party id and origin come from config
  * (WEBAUTHN_RP_ID, WEBAUTHN_ORIGIN). Attestation is `none`: we trust the key, not the vendor.
  */
+
 import {
   type AuthenticationResponseJSON,
   type AuthenticatorTransportFuture,
@@ -12,6 +13,7 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
+import type { Static } from '@sinclair/typebox';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { conflict, notFound } from '../../platform/http/errors.js';
@@ -21,6 +23,7 @@ import { invalidCode, webauthnNotConfigured } from './errors.js';
 import { alert } from './factors.js';
 import { assertMfaNotLocked, clearMfaAttempts, recordMfaFailure, reserveMfaAttempt } from './lockout.js';
 import * as repo from './repository.js';
+import type { RegisterVerifyBody } from './schemas.js';
 import { assertFactorLeft, recordStepUp, requireStepUp, type StepUpCaller } from './step-up.js';
 import type { WebauthnCredentialRow } from './tables.js';
 
@@ -81,7 +84,7 @@ export async function registrationOptions(ctx: AppContext, caller: Caller) {
 export async function registerCredential(
   ctx: AppContext,
   caller: Caller,
-  body: { response: unknown; name?: string },
+  body: Static<typeof RegisterVerifyBody>,
   audit: AuditContext,
 ) {
   const { tenantId, userId } = caller;
