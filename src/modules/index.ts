@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../platform/context.js';
 import { apiKeysModule } from './api-keys/index.js';
 import { auditModule } from './audit/index.js';
-import { authRoutes } from './auth/routes.js';
+import { authModule } from './auth/index.js';
 import { featuresModule } from './features/index.js';
 import { gdprModule } from './gdpr/index.js';
 import { mfaModule } from './mfa/index.js';
@@ -25,7 +25,7 @@ export interface AppModule {
 }
 
 export const modules: AppModule[] = [
-  { name: 'auth', routes: (ctx) => [{ prefix: '/api/v1/auth', plugin: authRoutes(ctx) }] },
+  authModule,
   sessionsModule,
   tenantsModule,
   tenantAdminModule,

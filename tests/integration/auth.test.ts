@@ -405,3 +405,31 @@ describe('POST /auth/register', () => {
     await login(app, tenant.id, email, 'Long-Enough-Pass-9');
   });
 });
+
+describe('issue 11: success texts come from the message catalogue, in French and English', () => {
+  it('login, verify-token and logout answer in the Accept-Language of the caller (French by default)', async () => {
+    const { tenant, admin } = await newTenant(app);
+    const th = { 'x-tenant-id': String(tenant.id) };
+    const creds = { email: admin.email, password: PASSWORD };
+    const fr = (await post('/api/v1/auth/login', creds, th)).json();
+    expect(fr.message).toBe('Connexion réussie');
+    const en = (
+      await post('/api/v1/auth/login', creds, { ...th, 'accept-language': 'en-GB,en;q=0.8' })
+    ).json();
+    expect(en.message).toBe('Signed in');
+    const verify = (headers: Record<string, string>) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/verify-token',
+        headers: { ...bearer(en.access_token), ...headers },
+      });
+    expect((await verify({ 'accept-language': 'en' })).json().message).toBe('Valid token');
+    expect((await verify({})).json().message).toBe('Token valide');
+    const out = await post(
+      '/api/v1/auth/logout',
+      {},
+      { ...bearer(en.access_token), 'accept-language': 'en' },
+    );
+    expect(out.json()).toMatchObject({ success: true, message: 'Signed out' });
+  });
+});

@@ -5,8 +5,8 @@
  */
 
 import type { AppContext, PermissionResolver } from '../../platform/context.js';
-import type { AppModule } from '../index.js';
-import { resolveRolePermissions } from '../rbac/resolver.js';
+import type { AppModule } from '../../platform/module.js';
+import { resolveRolePermissions } from '../rbac/index.js';
 import { apiKeyRateLimitPlugin } from './rate-limit.js';
 import { apiKeyRoutes } from './routes.js';
 import { intersectPermissions, isSelfScope } from './scopes.js';

@@ -27,21 +27,9 @@ export async function insertApiKey(tx: Executor, tenantId: number, k: NewApiKey)
  * The authenticator's lookup. The raw key does not reveal its tenant, so this one query runs in a system
  * transaction (RLS bypassed) on the unique key_hash index; everything after it is tenant-scoped.
  */
-export async function findByHash(
-  tx: Executor,
-  keyHash: string,
-): Promise<(ApiKeyRow & { ownerActive: boolean }) | null> {
-  const rows = await tx
-    .select({
-      key: apiKeys,
-      // A user-owned key stops when its user is deactivated (tenant-owned keys have no user: always true).
-      ownerActive: sql<boolean>`coalesce((select u.is_active from users u where u.tenant_id = ${apiKeys.tenantId} and u.id = ${apiKeys.userId}), ${apiKeys.userId} is null)`,
-    })
-    .from(apiKeys)
-    .where(eq(apiKeys.keyHash, keyHash))
-    .limit(1);
-  const r = rows[0];
-  return r ? { ...r.key, ownerActive: r.ownerActive === true } : null;
+export async function findByHash(tx: Executor, keyHash: string): Promise<ApiKeyRow | null> {
+  const rows = await tx.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1);
+  return rows[0] ?? null;
 }
 
 export async function findApiKey(tx: Executor, tenantId: number, id: number): Promise<ApiKeyRow | null> {
@@ -134,12 +122,4 @@ export async function touchLastUsed(tx: Executor, tenantId: number, id: number, 
     .update(apiKeys)
     .set({ lastUsedAt: at })
     .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id)));
-}
-
-/** Does this role exist in the tenant (tenant-owned keys)? The roles table belongs to the RBAC module. */
-export async function roleExists(tx: Executor, tenantId: number, roleId: string): Promise<boolean> {
-  const r = await tx.execute<{ ok: boolean }>(
-    sql`select exists (select 1 from roles where tenant_id = ${tenantId} and id = ${roleId}::uuid) as ok`,
-  );
-  return r.rows[0]?.ok === true;
 }

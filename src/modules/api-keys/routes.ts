@@ -2,10 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../platform/context.js';
 import { requireUser } from '../../platform/http/access.js';
-import { notFound } from '../../platform/http/errors.js';
 import { errorResponses } from '../../platform/http/schemas.js';
-import './errors.js';
-import * as repo from './repository.js';
+import { apiKeyMessage } from './errors.js';
 import {
   ApiKeyList,
   ApiKeyRead,
@@ -15,7 +13,7 @@ import {
   ListQuery,
   RevokeResponse,
 } from './schemas.js';
-import { createApiKey, revokeApiKey, toApiKeyRead } from './service.js';
+import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from './service.js';
 
 export function apiKeyRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -31,8 +29,13 @@ export function apiKeyRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         },
       },
       async (req, reply) => {
-        const created = await createApiKey(ctx, req, requireUser(req), req.body);
-        return reply.code(201).send(created);
+        const creator = {
+          principal: requireUser(req),
+          permissions: await req.permissions(),
+          audit: req.auditContext(),
+        };
+        const created = await createApiKey(ctx, creator, req.body);
+        return reply.code(201).send({ ...created, message: apiKeyMessage('api_keys.created', req.locale) });
       },
     );
 
@@ -47,18 +50,7 @@ export function apiKeyRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: ApiKeyList, ...errorResponses(401, 403) },
         },
       },
-      async (req) => {
-        const { tenantId } = req.principal!;
-        const q = req.query;
-        const { rows, total, activeCount } = await ctx.database.withTenant(tenantId, (tx) =>
-          repo.listApiKeys(tx, tenantId, {
-            includeRevoked: q.include_revoked ?? false,
-            skip: q.skip ?? 0,
-            limit: q.limit ?? 20,
-          }),
-        );
-        return { keys: rows.map(toApiKeyRead), total, active_count: activeCount };
-      },
+      (req) => listApiKeys(ctx, req.principal!.tenantId, req.query),
     );
 
     app.get(
@@ -71,14 +63,7 @@ export function apiKeyRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: ApiKeyRead, ...errorResponses(401, 403, 404, 422) },
         },
       },
-      async (req) => {
-        const { tenantId } = req.principal!;
-        const k = await ctx.database.withTenant(tenantId, (tx) =>
-          repo.findApiKey(tx, tenantId, req.params.id),
-        );
-        if (!k) throw notFound('api_key');
-        return toApiKeyRead(k);
-      },
+      (req) => getApiKey(ctx, req.principal!.tenantId, req.params.id),
     );
 
     app.delete(
@@ -95,7 +80,11 @@ export function apiKeyRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       async (req) => {
         const { tenantId } = req.principal!;
         await revokeApiKey(ctx, tenantId, req.params.id, req.auditContext());
-        return { success: true, message: 'Clé API révoquée', revoked_key_id: req.params.id };
+        return {
+          success: true,
+          message: apiKeyMessage('api_keys.revoked', req.locale),
+          revoked_key_id: req.params.id,
+        };
       },
     );
   };

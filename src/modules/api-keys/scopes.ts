@@ -3,7 +3,7 @@
  * codes; both are turned into permission codes here, so the guard checks keys and users with the same `grants`.
  * The mapping is documented in docs/api-decisions.md ("API keys and feature flags").
  */
-import { grants, isKnownPermission } from '../rbac/permissions.js';
+import { grants, isKnownPermission } from '../rbac/index.js';
 
 /** Legacy scope → the permission codes it stands for. */
 export const LEGACY_SCOPES: Readonly<Record<string, readonly string[]>> = {

@@ -8,21 +8,19 @@
  * suspension flag (no extra round trip).
  */
 import { randomBytes } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { Static } from '@sinclair/typebox';
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { AfterCommit, ApiKeyAuthenticator, AppContext, Principal } from '../../platform/context.js';
 import { sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Tx } from '../../platform/db/client.js';
-import {
-  badRequest,
-  forbidden,
-  notFound,
-  unauthorized,
-  validationError,
-} from '../../platform/http/errors.js';
+import { badRequest, forbidden, notFound, validationError } from '../../platform/http/errors.js';
+import { messageFor } from '../../platform/http/messages.js';
 import { keys } from '../../platform/store/keys.js';
-import { grants } from '../rbac/permissions.js';
+import { grants, roleExists } from '../rbac/index.js';
+import { isUserActive } from '../users/index.js';
+import { apiKeyError } from './errors.js';
 import * as repo from './repository.js';
+import type { CreateApiKeyBody, ListQuery } from './schemas.js';
 import { isSelfScope, isValidScope, scopesAsPermissions, scopesNotHeld } from './scopes.js';
 import type { ApiKeyRow } from './tables.js';
 
@@ -65,24 +63,21 @@ export function toApiKeyRead(k: ApiKeyRow) {
   };
 }
 
-export interface CreateInput {
-  name: string;
-  expires_at?: string | null;
-  scopes?: string[];
-  owner?: 'user' | 'tenant';
-  role_id?: string;
+export type CreateInput = Static<typeof CreateApiKeyBody>;
+
+/** Who creates a key: the caller, their effective permissions (resolved by the request guard) and audit context. */
+export interface KeyCreator {
+  principal: Principal & { userId: number };
+  permissions: ReadonlySet<string>;
+  audit: AuditContext;
 }
 
 /**
  * Creates a key for the caller. The caller may only put scopes on it that they hold themselves (their
  * effective set: for a key creating a key, that is the key's own scopes ∩ its user's permissions).
  */
-export async function createApiKey(
-  ctx: AppContext,
-  request: FastifyRequest,
-  principal: Principal & { userId: number },
-  input: CreateInput,
-) {
+export async function createApiKey(ctx: AppContext, creator: KeyCreator, input: CreateInput) {
+  const { principal, permissions: held } = creator;
   const { tenantId } = principal;
   const scopes = input.scopes ?? [];
   const unknown = scopes.filter((s) => !isValidScope(s));
@@ -101,7 +96,6 @@ export async function createApiKey(
   if (owner === 'tenant' && selfScopes.length > 0)
     throw validationError('body.scopes', `only for owner "user": ${selfScopes.join(', ')}`, 'not');
 
-  const held = await request.permissions();
   // A user holds the self scopes of their own key; a key minting a key passes on only those it holds.
   const notHeld = scopesNotHeld(
     scopes,
@@ -117,7 +111,7 @@ export async function createApiKey(
 
   const raw = generateRawKey();
   const row = await ctx.database.withTenant(tenantId, async (tx) => {
-    if (owner === 'tenant' && !(await repo.roleExists(tx, tenantId, input.role_id!))) throw notFound('role');
+    if (owner === 'tenant' && !(await roleExists(tx, tenantId, input.role_id!))) throw notFound('role');
     const k = await repo.insertApiKey(tx, tenantId, {
       name: input.name,
       keyHash: sha256Hex(raw),
@@ -129,7 +123,7 @@ export async function createApiKey(
       createdByUserId: principal.userId,
       expiresAt,
     });
-    await writeAudit(tx, tenantId, request.auditContext(), {
+    await writeAudit(tx, tenantId, creator.audit, {
       eventType: 'api_key.created',
       resourceType: 'api_key',
       resourceId: k.id,
@@ -153,8 +147,25 @@ export async function createApiKey(
     owner: row.owner,
     role_id: row.roleId,
     expires_at: row.expiresAt?.toISOString() ?? null,
-    message: 'Clé API créée : conservez-la, elle ne sera plus affichée',
   };
+}
+
+/** GET /api-keys: the tenant's keys, newest first, with the totals. */
+export async function listApiKeys(ctx: AppContext, tenantId: number, q: Static<typeof ListQuery>) {
+  const { rows, total, activeCount } = await ctx.database.withTenant(tenantId, (tx) =>
+    repo.listApiKeys(tx, tenantId, {
+      includeRevoked: q.include_revoked ?? false,
+      skip: q.skip ?? 0,
+      limit: q.limit ?? 20,
+    }),
+  );
+  return { keys: rows.map(toApiKeyRead), total, active_count: activeCount };
+}
+
+export async function getApiKey(ctx: AppContext, tenantId: number, id: number) {
+  const k = await ctx.database.withTenant(tenantId, (tx) => repo.findApiKey(tx, tenantId, id));
+  if (!k) throw notFound('api_key');
+  return toApiKeyRead(k);
 }
 
 export async function revokeApiKey(ctx: AppContext, tenantId: number, id: number, audit: AuditContext) {
@@ -164,7 +175,12 @@ export async function revokeApiKey(ctx: AppContext, tenantId: number, id: number
     // The conditional UPDATE decides races: of two concurrent revocations exactly one wins, the other is a 400.
     const revoked = await repo.revokeApiKey(tx, tenantId, id, 'revoked');
     if (!revoked)
-      throw badRequest('BAD_REQUEST', { reason: 'api_key_already_revoked' }, 'Clé API déjà révoquée');
+      throw badRequest(
+        'BAD_REQUEST',
+        { reason: 'api_key_already_revoked' },
+        // A generic code with its own text: the envelope's language is the default one (no request here).
+        messageFor('api_keys.already_revoked', ctx.config.defaultLocale),
+      );
     await writeAudit(tx, tenantId, audit, {
       eventType: 'api_key.revoked',
       resourceType: 'api_key',
@@ -227,16 +243,23 @@ export function createApiKeyAuthenticator(ctx: AppContext): ApiKeyAuthenticator 
   }
 
   return async (rawKey) => {
-    if (!RAW_KEY.test(rawKey)) throw unauthorized('INVALID_API_KEY');
+    if (!RAW_KEY.test(rawKey)) throw apiKeyError('INVALID_API_KEY');
     const hash = sha256Hex(rawKey);
     let row = cache.get(hash);
     if (!row) {
-      row = await ctx.database.withSystem((tx) => repo.findByHash(tx, hash));
-      if (!row) throw unauthorized('INVALID_API_KEY');
+      row = await ctx.database.withSystem(async (tx) => {
+        const k = await repo.findByHash(tx, hash);
+        if (!k) return null;
+        // A user-owned key stops when its user is deactivated; tenant-owned keys have no user. The users table
+        // is the users module's: it answers, in the same system transaction.
+        const ownerActive = k.userId === null || (await isUserActive(tx, k.tenantId, k.userId));
+        return { ...k, ownerActive };
+      });
+      if (!row) throw apiKeyError('INVALID_API_KEY');
       cache.set(hash, row);
     }
-    if (row.revokedAt) throw unauthorized('API_KEY_REVOKED');
-    if (isExpired(row)) throw unauthorized('API_KEY_EXPIRED');
+    if (row.revokedAt) throw apiKeyError('API_KEY_REVOKED');
+    if (isExpired(row)) throw apiKeyError('API_KEY_EXPIRED');
     // Permissioned routes see a deactivation at once (RBAC's version bump); `self` routes within CACHE_TTL_MS.
     if (!row.ownerActive) throw forbidden('ACCOUNT_INACTIVE');
     await recordUse(row).catch((err) =>

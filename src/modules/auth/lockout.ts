@@ -4,8 +4,8 @@
  * refused without being evaluated. A success clears the counter.
  */
 import type { AppContext } from '../../platform/context.js';
-import { AppError } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
+import { authError } from './errors.js';
 
 export interface AttemptTicket {
   attempt: number;
@@ -24,12 +24,7 @@ export async function reserveLoginAttempt(
   const { value, ttlSeconds } = await ctx.store.incr(key, windowSeconds);
   if (value > maxAttempts) {
     const retry = Math.max(1, ttlSeconds);
-    throw new AppError(
-      423,
-      'ACCOUNT_LOCKED',
-      { retry_after_seconds: retry },
-      { 'retry-after': String(retry) },
-    );
+    throw authError('ACCOUNT_LOCKED', { retry_after_seconds: retry }, { 'retry-after': String(retry) });
   }
   return { attempt: value, locksOnFailure: value === maxAttempts };
 }

@@ -2,19 +2,19 @@
  * Password sign-in (API.md §5 POST /auth/login) and the last step every sign-in shares (completeLogin), also
  * used by the MFA and SSO steps. Hashing happens outside database transactions.
  */
+import type { Static } from '@sinclair/typebox';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { AppError, unauthorized } from '../../platform/http/errors.js';
-import { type ClientInfo, openSession } from '../sessions/service.js';
-import { findTenantById } from '../tenants/repository.js';
-import { resolveTenantId } from '../tenants/service.js';
-import { resolveSettings } from '../tenants/settings.js';
-import type { TenantRow } from '../tenants/tables.js';
-import { findUserByEmail, touchLastLogin } from '../users/repository.js';
-import type { UserRow } from '../users/tables.js';
+import { AppError } from '../../platform/http/errors.js';
+import { type ClientInfo, openSession } from '../sessions/index.js';
+import { getTenant, resolveSettings, resolveTenantId, type TenantRow } from '../tenants/index.js';
+import { recordUserLogin, type UserRow, userByEmail } from '../users/index.js';
+import { type AuthMessage, authError } from './errors.js';
 import { clearLoginAttempts, recordLoginFailure, reserveLoginAttempt } from './lockout.js';
+import type { LoginBody } from './schemas.js';
 import { auditAlone } from './service.js';
 
+/** The body of a sign-in answer; `message` is a catalogue key, which the route turns into the caller's language. */
 export interface LoginResponse {
   success: boolean;
   access_token: string | null;
@@ -25,7 +25,7 @@ export interface LoginResponse {
   mfa_session_token: string | null;
   captcha_required: boolean;
   captcha_site_key: string | null;
-  message: string;
+  message: AuthMessage;
 }
 
 export const MFA_STEP_TOKEN = 'mfa_step';
@@ -33,7 +33,7 @@ export const MFA_STEP_TOKEN = 'mfa_step';
 export async function login(
   ctx: AppContext,
   tenantHeader: string | string[] | undefined,
-  body: { email: string; password: string; mfa_code?: string },
+  body: Static<typeof LoginBody>,
   client: ClientInfo,
   audit: AuditContext,
 ): Promise<LoginResponse> {
@@ -42,9 +42,9 @@ export async function login(
   // One transaction loads the tenant, the user and their MFA state.
   const found = tenantId
     ? await ctx.database.withTenant(tenantId, async (tx) => {
-        const tenant = await findTenantById(tx, tenantId);
+        const tenant = await getTenant(tx, tenantId);
         if (tenant?.status !== 'active') return null;
-        const user = await findUserByEmail(tx, tenantId, email);
+        const user = await userByEmail(tx, tenantId, email);
         const mfa = user ? await ctx.mfa.status(tx, tenantId, user.id) : null;
         return { tenant, user, mfa };
       })
@@ -52,7 +52,7 @@ export async function login(
   if (!found) {
     await ctx.hasher.verifyDummy(body.password);
     ctx.metrics.logins.inc({ result: 'failure' });
-    throw unauthorized('INVALID_CREDENTIALS');
+    throw authError('INVALID_CREDENTIALS');
   }
   const { tenant, user } = found;
   const ticket = await reserveLoginAttempt(ctx, tenant.id, email).catch(async (err) => {
@@ -96,7 +96,7 @@ export async function login(
       });
     }
     ctx.metrics.logins.inc({ result: 'failure' });
-    throw unauthorized('INVALID_CREDENTIALS');
+    throw authError('INVALID_CREDENTIALS');
   }
   await clearLoginAttempts(ctx, tenant.id, email);
   const rehash = ctx.hasher.needsRehash(user.passwordHash!) ? await ctx.hasher.hash(body.password) : null;
@@ -105,7 +105,7 @@ export async function login(
   const mfa = found.mfa!;
   if (mfa.enabled) {
     if (rehash)
-      await ctx.database.withTenant(tenant.id, (tx) => touchLastLogin(tx, tenant.id, user.id, rehash));
+      await ctx.database.withTenant(tenant.id, (tx) => recordUserLogin(tx, tenant.id, user.id, rehash));
     if (body.mfa_code && ctx.mfa.inlineLogin) {
       return ctx.mfa.inlineLogin(tenant, user, body.mfa_code, client, userAudit) as Promise<LoginResponse>;
     }
@@ -130,7 +130,7 @@ export async function login(
       mfa_session_token: token,
       captcha_required: false,
       captcha_site_key: null,
-      message: 'MFA requis',
+      message: 'auth.mfa_required',
     };
   }
   const tokens = await completeLogin(ctx, tenant, user, client, userAudit, {
@@ -138,15 +138,12 @@ export async function login(
     rehash,
     mfaEnrolmentPending: mfa.required,
   });
-  return loginResponse(
-    tokens,
-    mfa.required ? 'Connexion réussie, activation MFA requise' : 'Connexion réussie',
-  );
+  return loginResponse(tokens, mfa.required ? 'auth.login_mfa_enrolment' : 'auth.login_success');
 }
 
 export function loginResponse(
   tokens: { access_token: string; refresh_token: string; expires_in: number },
-  message: string,
+  message: AuthMessage,
 ): LoginResponse {
   return {
     success: true,
@@ -174,7 +171,7 @@ export async function completeLogin(
   const settings = resolveSettings(tenant.settings, ctx.config);
   const tokens = await ctx.database.withTenant(tenant.id, async (tx) => {
     const issued = await openSession(ctx, tx, user, client, settings, opts.mfaEnrolmentPending ?? false);
-    await touchLastLogin(tx, tenant.id, user.id, opts.rehash ?? null);
+    await recordUserLogin(tx, tenant.id, user.id, opts.rehash ?? null);
     await writeAudit(
       tx,
       tenant.id,

@@ -2,8 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../platform/context.js';
 import { requireUser } from '../../platform/http/access.js';
+import type { Locale } from '../../platform/http/messages.js';
 import { errorResponses, SuccessEnvelope } from '../../platform/http/schemas.js';
-import { login } from './login.js';
+import { authMessage } from './errors.js';
+import { type LoginResponse as LoginResult, login } from './login.js';
 import {
   ChangePasswordBody,
   LoginBody,
@@ -18,6 +20,11 @@ import {
 import * as auth from './service.js';
 
 const tenantHeader = Type.Object({ 'x-tenant-id': Type.Optional(Type.String()) });
+
+/** A sign-in answer with its message in the caller's language. */
+export function localised(r: LoginResult, locale: Locale) {
+  return { ...r, message: authMessage(r.message, locale) };
+}
 
 export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -38,7 +45,11 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: LoginResponse, ...errorResponses(400, 401, 422, 423, 429) },
         },
       },
-      (req) => login(ctx, req.headers['x-tenant-id'], req.body, client(req), req.auditContext()),
+      async (req) =>
+        localised(
+          await login(ctx, req.headers['x-tenant-id'], req.body, client(req), req.auditContext()),
+          req.locale,
+        ),
     );
 
     app.post(
@@ -91,7 +102,11 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       async (req) => {
         const p = requireUser(req);
         const ended = await auth.logout(ctx, p, req.body ?? {}, req.auditContext());
-        return { success: true, message: 'Déconnexion réussie', data: { sessions_ended: ended } };
+        return {
+          success: true,
+          message: authMessage('auth.logged_out', req.locale),
+          data: { sessions_ended: ended },
+        };
       },
     );
 
@@ -124,7 +139,11 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
       async (req) => {
         const ended = await auth.changePassword(ctx, requireUser(req), req.body, req.auditContext());
-        return { success: true, message: 'Mot de passe modifié', data: { sessions_ended: ended } };
+        return {
+          success: true,
+          message: authMessage('auth.password_changed', req.locale),
+          data: { sessions_ended: ended },
+        };
       },
     );
 
@@ -143,7 +162,7 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
       async (req) => ({
         success: true,
-        message: 'Token valide',
+        message: authMessage('auth.token_valid', req.locale),
         data: { user_id: requireUser(req).userId, valid: true },
       }),
     );

@@ -73,4 +73,4 @@ export const RegisterBody = Type.Object(
 );
 
 /** Registration answers with the users module's UserRead. */
-export { UserRead } from '../users/schemas.js';
+export { UserRead } from '../users/index.js';

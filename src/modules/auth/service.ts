@@ -2,27 +2,32 @@
  * Refresh rotation, logout, me, password change and self-registration (API.md §5); sign-in is in login.ts.
  * Password hashing happens outside database transactions, so a connection is never held during argon2.
  */
+import type { Static } from '@sinclair/typebox';
 import { type AuditContext, type AuditEvent, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { validatePassword } from '../../platform/crypto/password-policy.js';
-import { AppError, badRequest, forbidden, unauthorized } from '../../platform/http/errors.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
-import { voidPending as voidPendingResets } from '../password-reset/repository.js';
-import { endIdleSession, IDLE_REVOKED_REASON, isIdle, storedLastSeen } from '../sessions/activity.js';
-import * as sessionsRepo from '../sessions/repository.js';
 import {
-  createRefreshToken,
+  claimRefreshToken,
+  endIdleSession,
+  getSession,
+  IDLE_REVOKED_REASON,
+  isIdle,
   isSessionActive,
   parseRefreshToken,
   publishActivity,
   publishRevocations,
+  refreshTokenSessionId,
+  revokeSessions,
+  rotateRefreshToken,
   signAccessFor,
-} from '../sessions/service.js';
-import { findTenantById } from '../tenants/repository.js';
-import { resolveTenantHeader } from '../tenants/service.js';
-import { resolveSettings, type TenantSettings } from '../tenants/settings.js';
-import { createUserInTx, prepareUser, toUserRead } from '../users/index.js';
-import { findUserById, updateUserPassword } from '../users/repository.js';
+  storedLastSeen,
+} from '../sessions/index.js';
+import { getTenant, resolveSettings, resolveTenantHeader, type TenantSettings } from '../tenants/index.js';
+import { createUserInTx, prepareUser, setUserPassword, toUserRead, userById } from '../users/index.js';
+import { type AuthErrorCode, authError } from './errors.js';
+import { runPasswordChanged } from './hooks.js';
+import type { ChangePasswordBody, LogoutBody, RegisterBody } from './schemas.js';
 
 /** Audit outside the request's transaction: for failures, whose transaction (if any) does not commit. */
 export function auditAlone(ctx: AppContext, tenantId: number, audit: AuditContext, event: AuditEvent) {
@@ -35,22 +40,22 @@ type RefreshOutcome =
       tokens: { access_token: string; refresh_token: string; token_type: 'bearer'; expires_in: number };
       sessionId: string;
     }
-  | { kind: 'fail'; code: string; revoked?: string[]; flag?: 'revoked' | 'expired' };
+  | { kind: 'fail'; code: AuthErrorCode; revoked?: string[]; flag?: 'revoked' | 'expired' };
 
 export async function refresh(ctx: AppContext, rawToken: string, audit: AuditContext) {
   const parsed = parseRefreshToken(rawToken);
-  if (!parsed) throw unauthorized('TOKEN_INVALID');
+  if (!parsed) throw authError('TOKEN_INVALID');
   const { tenantId } = parsed;
   const now = ctx.clock.now();
   const outcome = await ctx.database.withTenant(tenantId, async (tx): Promise<RefreshOutcome> => {
-    const claimed = await sessionsRepo.claimRefreshToken(tx, tenantId, parsed.id, parsed.secretHash);
+    const claimed = await claimRefreshToken(tx, tenantId, parsed);
     if (!claimed) {
-      const existing = await sessionsRepo.findRefreshToken(tx, tenantId, parsed.id, parsed.secretHash);
-      if (!existing) return { kind: 'fail', code: 'TOKEN_INVALID' };
+      const existingSessionId = await refreshTokenSessionId(tx, tenantId, parsed);
+      if (!existingSessionId) return { kind: 'fail', code: 'TOKEN_INVALID' };
       // A rotated token presented again: someone holds a copy. End the whole session.
-      const session = await sessionsRepo.findSession(tx, tenantId, existing.sessionId);
+      const session = await getSession(tx, tenantId, existingSessionId);
       const revoked = session
-        ? await sessionsRepo.revokeSessions(
+        ? await revokeSessions(
             tx,
             tenantId,
             { userId: session.userId, sessionIds: [session.id] },
@@ -64,27 +69,27 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
           ...audit,
           actorType: 'user',
           actorId: session ? String(session.userId) : null,
-          sessionId: existing.sessionId,
+          sessionId: existingSessionId,
         },
         {
           eventType: 'auth.token_replay',
           success: false,
           resourceType: 'session',
-          resourceId: existing.sessionId,
+          resourceId: existingSessionId,
           metadata: { refresh_token_id: parsed.id, session_revoked: revoked.length > 0 },
         },
       );
       return { kind: 'fail', code: 'TOKEN_REPLAY', revoked };
     }
     if (claimed.expiresAt.getTime() <= now) return { kind: 'fail', code: 'TOKEN_EXPIRED' };
-    const session = await sessionsRepo.findSession(tx, tenantId, claimed.sessionId);
+    const session = await getSession(tx, tenantId, claimed.sessionId);
     if (session?.revokedAt && session.revokedReason === IDLE_REVOKED_REASON)
       return { kind: 'fail', code: 'SESSION_EXPIRED' };
     if (!session || session.revokedAt) return { kind: 'fail', code: 'SESSION_REVOKED' };
     if (!isSessionActive(session, now)) return { kind: 'fail', code: 'SESSION_EXPIRED' };
     // Sequential: one connection runs one query at a time.
-    const user = await findUserById(tx, tenantId, session.userId);
-    const tenant = await findTenantById(tx, tenantId);
+    const user = await userById(tx, tenantId, session.userId);
+    const tenant = await getTenant(tx, tenantId);
     if (!user?.isActive || !tenant || tenant.status !== 'active')
       return { kind: 'fail', code: 'TOKEN_REVOKED' };
     const settings = resolveSettings(tenant.settings, ctx.config);
@@ -97,16 +102,14 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
       return { kind: 'fail', code: 'SESSION_EXPIRED', revoked: [session.id], flag: 'expired' };
     }
     const mfa = await ctx.mfa.status(tx, tenantId, user.id);
-    const next = await createRefreshToken(
+    const next = await rotateRefreshToken(
       tx,
       tenantId,
-      session.id,
+      session,
+      parsed.id,
       settings.session.refresh_ttl,
-      session.expiresAt,
       now,
     );
-    await sessionsRepo.markReplaced(tx, tenantId, parsed.id, next.id);
-    await sessionsRepo.touchSession(tx, tenantId, session.id, new Date(now));
     await writeAudit(
       tx,
       tenantId,
@@ -131,7 +134,7 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
   });
   if (outcome.kind === 'fail') {
     if (outcome.revoked?.length) await publishRevocations(ctx, outcome.revoked, outcome.flag);
-    throw unauthorized(outcome.code);
+    throw authError(outcome.code);
   }
   // A refresh is activity: the store record follows the row written in the transaction.
   await publishActivity(ctx, outcome.sessionId, now);
@@ -141,7 +144,7 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
 export async function logout(
   ctx: AppContext,
   principal: { tenantId: number; userId: number; sessionId: string | null },
-  body: { refresh_token?: string; session_id?: string; all_sessions?: boolean },
+  body: Static<typeof LogoutBody>,
   audit: AuditContext,
 ) {
   const { tenantId, userId } = principal;
@@ -150,15 +153,14 @@ export async function logout(
     const add = (list: string[]) => {
       for (const id of list) ids.add(id);
     };
-    if (body.all_sessions) add(await sessionsRepo.revokeSessions(tx, tenantId, { userId }, 'logout_all'));
+    if (body.all_sessions) add(await revokeSessions(tx, tenantId, { userId }, 'logout_all'));
     const targets = [principal.sessionId, body.session_id].filter((x): x is string => Boolean(x));
     const parsed = body.refresh_token ? parseRefreshToken(body.refresh_token) : null;
     if (parsed && parsed.tenantId === tenantId) {
-      const rt = await sessionsRepo.findRefreshToken(tx, tenantId, parsed.id, parsed.secretHash);
-      if (rt) targets.push(rt.sessionId);
+      const sessionId = await refreshTokenSessionId(tx, tenantId, parsed);
+      if (sessionId) targets.push(sessionId);
     }
-    if (targets.length)
-      add(await sessionsRepo.revokeSessions(tx, tenantId, { userId, sessionIds: targets }, 'logout'));
+    if (targets.length) add(await revokeSessions(tx, tenantId, { userId, sessionIds: targets }, 'logout'));
     await writeAudit(tx, tenantId, audit, {
       eventType: 'auth.logout',
       resourceType: 'session',
@@ -176,8 +178,8 @@ export async function logout(
 
 export async function me(ctx: AppContext, principal: { tenantId: number; userId: number }) {
   return ctx.database.withTenant(principal.tenantId, async (tx) => {
-    const user = await findUserById(tx, principal.tenantId, principal.userId);
-    if (!user?.isActive) throw unauthorized('TOKEN_REVOKED');
+    const user = await userById(tx, principal.tenantId, principal.userId);
+    if (!user?.isActive) throw authError('TOKEN_REVOKED');
     const mfa = await ctx.mfa.status(tx, principal.tenantId, principal.userId);
     return {
       authenticated: true as const,
@@ -191,7 +193,7 @@ export async function me(ctx: AppContext, principal: { tenantId: number; userId:
 }
 
 export async function tenantSettings(ctx: AppContext, tenantId: number): Promise<TenantSettings> {
-  const t = await ctx.database.withTenant(tenantId, (tx) => findTenantById(tx, tenantId));
+  const t = await ctx.database.withTenant(tenantId, (tx) => getTenant(tx, tenantId));
   return resolveSettings(t?.settings, ctx.config);
 }
 
@@ -202,18 +204,18 @@ export function assertStrongPassword(
   minLength?: number,
 ) {
   const reasons = validatePassword(password, email, settings.password_policy, minLength);
-  if (reasons.length > 0) throw new AppError(422, 'PASSWORD_TOO_WEAK', { reasons });
+  if (reasons.length > 0) throw authError('PASSWORD_TOO_WEAK', { reasons });
 }
 
 export async function changePassword(
   ctx: AppContext,
   principal: { tenantId: number; userId: number; sessionId: string | null },
-  body: { current_password: string; new_password: string },
+  body: Static<typeof ChangePasswordBody>,
   audit: AuditContext,
 ) {
   const { tenantId, userId } = principal;
-  const user = await ctx.database.withTenant(tenantId, (tx) => findUserById(tx, tenantId, userId));
-  if (!user) throw unauthorized('TOKEN_REVOKED');
+  const user = await ctx.database.withTenant(tenantId, (tx) => userById(tx, tenantId, userId));
+  if (!user) throw authError('TOKEN_REVOKED');
   if (!(await ctx.hasher.verify(user.passwordHash, body.current_password))) {
     await auditAlone(ctx, tenantId, audit, {
       eventType: 'auth.password_change_failed',
@@ -222,23 +224,23 @@ export async function changePassword(
       resourceId: userId,
       metadata: { reason: 'bad_current_password' },
     });
-    throw badRequest('INVALID_CURRENT_PASSWORD');
+    throw authError('INVALID_CURRENT_PASSWORD');
   }
   if (body.current_password === body.new_password) {
-    throw new AppError(422, 'PASSWORD_TOO_WEAK', { reasons: ['same_as_current'] });
+    throw authError('PASSWORD_TOO_WEAK', { reasons: ['same_as_current'] });
   }
   assertStrongPassword(body.new_password, user.email, await tenantSettings(ctx, tenantId));
   const hash = await ctx.hasher.hash(body.new_password);
   const revoked = await ctx.database.withTenant(tenantId, async (tx) => {
-    await updateUserPassword(tx, tenantId, userId, hash);
-    const ids = await sessionsRepo.revokeSessions(
+    await setUserPassword(tx, tenantId, userId, hash);
+    const ids = await revokeSessions(
       tx,
       tenantId,
       { userId, exceptSessionId: principal.sessionId },
       'password_changed',
     );
-    // A reset link mailed before the change must not undo it.
-    const resetLinksVoided = await voidPendingResets(tx, tenantId, userId);
+    // A reset link mailed before the change must not undo it (the password-reset module's hook voids them).
+    const resetLinksVoided = await runPasswordChanged(ctx, tx, tenantId, userId);
     await writeAudit(tx, tenantId, audit, {
       eventType: 'auth.password_changed',
       resourceType: 'user',
@@ -260,13 +262,13 @@ export async function changePassword(
 export async function register(
   ctx: AppContext,
   tenantHeader: string | string[] | undefined,
-  body: { email: string; password: string; first_name: string; last_name: string },
+  body: Static<typeof RegisterBody>,
   audit: AuditContext,
 ) {
   const tenant = await resolveTenantHeader(ctx, tenantHeader);
-  if (!tenant) throw forbidden('REGISTRATION_DISABLED');
+  if (!tenant) throw authError('REGISTRATION_DISABLED');
   const settings = resolveSettings(tenant.settings, ctx.config);
-  if (!settings.self_registration) throw forbidden('REGISTRATION_DISABLED');
+  if (!settings.self_registration) throw authError('REGISTRATION_DISABLED');
   // The one user creation of the users module: policy (12 characters at least here), hash, 409, hooks, audit.
   const prepared = await prepareUser(
     ctx,

@@ -7,7 +7,7 @@
 import type { AuditContext } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { keys } from '../../platform/store/keys.js';
-import { auditAlone } from '../auth/service.js';
+import { auditAlone } from '../auth/index.js';
 import { mfaLocked } from './errors.js';
 
 export const MFA_MAX_ATTEMPTS = 5;

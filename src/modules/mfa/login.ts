@@ -2,20 +2,20 @@
  * The second sign-in step (POST /auth/login/mfa) and the one-step login with `mfa_code` (ctx.mfa.inlineLogin).
  * The MFA step token (5 min, from the password step) is single-use: once a factor succeeded with it, it is spent.
  */
+import type { Static } from '@sinclair/typebox';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { JwtError } from '../../platform/crypto/jwt.js';
 import { AppError, unauthorized, validationError } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
-import { completeLogin, loginResponse, MFA_STEP_TOKEN } from '../auth/login.js';
-import type { ClientInfo } from '../sessions/service.js';
-import { resolveTenantHeader } from '../tenants/service.js';
-import type { TenantRow } from '../tenants/tables.js';
-import { findUserById } from '../users/repository.js';
-import type { UserRow } from '../users/tables.js';
+import { completeLogin, loginResponse, MFA_STEP_TOKEN } from '../auth/index.js';
+import type { ClientInfo } from '../sessions/index.js';
+import { resolveTenantHeader, type TenantRow } from '../tenants/index.js';
+import { type UserRow, userById } from '../users/index.js';
 import { mfaInvalid, totpReplay } from './errors.js';
 import { acceptTotp, alert, useRecoveryCode } from './factors.js';
 import * as repo from './repository.js';
+import type { LoginMfaBody } from './schemas.js';
 import { recordStepUp, type StepUpMethod } from './step-up.js';
 import { normaliseTotp } from './totp.js';
 import { acceptAssertion, authenticationOptions } from './webauthn.js';
@@ -110,9 +110,7 @@ async function stepHolder(ctx: AppContext, tenantHeader: string | string[] | und
   });
   if (!tenant || claims.tenant_id !== tenant.id) throw unauthorized('TOKEN_INVALID');
   if (await ctx.store.get(keys.mfaConsumed(`step:${claims.jti}`))) throw unauthorized('TOKEN_INVALID');
-  const user = await ctx.database.withTenant(tenant.id, (tx) =>
-    findUserById(tx, tenant.id, Number(claims.sub)),
-  );
+  const user = await ctx.database.withTenant(tenant.id, (tx) => userById(tx, tenant.id, Number(claims.sub)));
   if (!user?.isActive) throw unauthorized('TOKEN_INVALID');
   return { tenant, user, jti: claims.jti };
 }
@@ -120,12 +118,7 @@ async function stepHolder(ctx: AppContext, tenantHeader: string | string[] | und
 export async function loginMfa(
   ctx: AppContext,
   tenantHeader: string | string[] | undefined,
-  body: {
-    mfa_session_token: string;
-    totp_code?: string;
-    recovery_code?: string;
-    webauthn_response?: unknown;
-  },
+  body: Static<typeof LoginMfaBody>,
   client: ClientInfo,
   audit: AuditContext,
 ) {
@@ -186,5 +179,5 @@ export async function inlineLogin(
   );
   const tokens = await completeLogin(ctx, tenant, user, client, audit, { method });
   await stepUpFromLogin(ctx, tenant.id, user.id, tokens.session_id, method);
-  return loginResponse(tokens, 'Connexion réussie');
+  return loginResponse(tokens, 'auth.login_success');
 }

@@ -1,6 +1,8 @@
 /** SQL only: every function takes (tx, tenantId, ...) and filters on tenant_id (RLS is the backstop). */
 import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { userRoleRequiresMfaSql } from '../rbac/index.js';
+import { tenantRequiresMfaSql } from '../tenants/index.js';
 import {
   mfaTotp,
   recoveryCodes,
@@ -231,10 +233,10 @@ export async function deleteCredentials(tx: Executor, tenantId: number, userId: 
   await tx.delete(webauthnCredentials).where(credsOf(tenantId, userId));
 }
 
-/** What ctx.mfa.status needs, in one query: confirmed TOTP, any security key, the tenant's mfa_required. */
 /**
  * Everything MFA status needs in one round trip (it runs on every login, refresh and /auth/me): the user's
- * factors, the tenant setting, and whether an active (unexpired) role of the user requires MFA.
+ * factors, the tenant setting, and whether an active (unexpired) role of the user requires MFA. The last two
+ * are questions the tenants and RBAC modules phrase (their tables stay theirs); this query only asks them.
  */
 export async function mfaFlags(tx: Executor, tenantId: number, userId: number) {
   const r = await tx.execute<{
@@ -246,12 +248,8 @@ export async function mfaFlags(tx: Executor, tenantId: number, userId: number) {
     select
       coalesce((select enabled from mfa_totp where tenant_id = ${tenantId} and user_id = ${userId}), false) as totp,
       exists (select 1 from webauthn_credentials where tenant_id = ${tenantId} and user_id = ${userId}) as keys,
-      (select settings->'mfa_required' = 'true'::jsonb from tenants where id = ${tenantId}) as tenant_requires,
-      exists (
-        select 1 from user_roles ur join roles r on r.tenant_id = ur.tenant_id and r.id = ur.role_id
-         where ur.tenant_id = ${tenantId} and ur.user_id = ${userId} and r.mfa_required
-           and (ur.expires_at is null or ur.expires_at > now())
-      ) as role_requires`);
+      ${tenantRequiresMfaSql(tenantId)} as tenant_requires,
+      ${userRoleRequiresMfaSql(tenantId, userId)} as role_requires`);
   const row = r.rows[0];
   return {
     totpEnabled: row?.totp === true,

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../platform/context.js';
 import { errorResponses } from '../../platform/http/schemas.js';
-import { TokenResponse } from '../auth/schemas.js';
+import { TokenResponse } from '../auth/index.js';
 import { loginMfa, loginWebauthnOptions } from './login.js';
 import { LoginMfaBody, LoginWebauthnOptionsBody, WebauthnOptions } from './schemas.js';
 

@@ -5,6 +5,7 @@ import type { AppContext } from '../../platform/context.js';
 import { requireUser } from '../../platform/http/access.js';
 import { forbidden } from '../../platform/http/errors.js';
 import { errorResponses, SuccessNoData, UuidParams } from '../../platform/http/schemas.js';
+import { localised } from './errors.js';
 import {
   CredentialList,
   CredentialRead,
@@ -47,7 +48,7 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: SetupResponse, ...errorResponses(400, 401, 403, 429) },
         },
       },
-      (req) => mfa.setup(ctx, caller(req), req.auditContext()),
+      async (req) => localised(await mfa.setup(ctx, caller(req), req.auditContext()), req.locale),
     );
 
     app.post(
@@ -61,7 +62,8 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: EnableResponse, ...errorResponses(400, 401, 403, 422, 429) },
         },
       },
-      (req) => mfa.enable(ctx, caller(req), req.body.code, req.auditContext()),
+      async (req) =>
+        localised(await mfa.enable(ctx, caller(req), req.body.code, req.auditContext()), req.locale),
     );
 
     app.post(
@@ -75,7 +77,8 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: DisableResponse, ...errorResponses(400, 401, 403, 409, 422, 429) },
         },
       },
-      (req) => mfa.disable(ctx, caller(req), req.body.code, req.auditContext()),
+      async (req) =>
+        localised(await mfa.disable(ctx, caller(req), req.body.code, req.auditContext()), req.locale),
     );
 
     app.get(
@@ -102,7 +105,8 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: VerifyResponse, ...errorResponses(400, 401, 403, 422, 429) },
         },
       },
-      (req) => mfa.verify(ctx, caller(req), req.body.code, req.auditContext()),
+      async (req) =>
+        localised(await mfa.verify(ctx, caller(req), req.body.code, req.auditContext()), req.locale),
     );
 
     app.post(
@@ -173,7 +177,11 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: VerifyResponse, ...errorResponses(400, 401, 403, 422, 429) },
         },
       },
-      (req) => webauthn.stepUpVerify(ctx, caller(req), req.body.response, req.auditContext()),
+      async (req) =>
+        localised(
+          await webauthn.stepUpVerify(ctx, caller(req), req.body.response, req.auditContext()),
+          req.locale,
+        ),
     );
 
     app.post(
@@ -217,7 +225,11 @@ export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 409, 422) },
         },
       },
-      (req) => webauthn.deleteCredential(ctx, caller(req), req.params.id, req.auditContext()),
+      async (req) =>
+        localised(
+          await webauthn.deleteCredential(ctx, caller(req), req.params.id, req.auditContext()),
+          req.locale,
+        ),
     );
   };
 }

@@ -5,8 +5,8 @@
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
-import { resolveSettings } from '../tenants/settings.js';
-import { findUserById } from '../users/repository.js';
+import { resolveSettings } from '../tenants/index.js';
+import { userById } from '../users/index.js';
 import { alreadyEnabled, notConfigured, totpReplay } from './errors.js';
 import { acceptTotp, alert, openSecret, totpAad, useRecoveryCode } from './factors.js';
 import { assertMfaNotLocked } from './lockout.js';
@@ -34,7 +34,7 @@ export async function mfaStatus(ctx: AppContext, tx: Tx, tenantId: number, userI
 async function emailOf(ctx: AppContext, caller: Caller): Promise<string | null> {
   if (caller.email) return caller.email;
   const u = await ctx.database.withTenant(caller.tenantId, (tx) =>
-    findUserById(tx, caller.tenantId, caller.userId),
+    userById(tx, caller.tenantId, caller.userId),
   );
   return u?.email ?? null;
 }
@@ -71,7 +71,7 @@ export async function setup(ctx: AppContext, caller: Caller, audit: AuditContext
   const uri = provisioningUri(secret, email);
   return {
     success: true,
-    message: 'Scannez le QR code puis confirmez avec un code pour activer le MFA',
+    message: 'mfa.setup_started' as const,
     secret,
     provisioning_uri: uri,
     qr_code_base64: await qrCodeBase64(uri),
@@ -99,7 +99,7 @@ export async function enable(ctx: AppContext, caller: Caller, code: string, audi
       metadata: { method: 'totp', recovery_codes: codes.length },
     });
   });
-  return { success: true, message: 'MFA activé', enabled: true as const, recovery_codes: codes };
+  return { success: true, message: 'mfa.enabled' as const, enabled: true as const, recovery_codes: codes };
 }
 
 /**
@@ -128,7 +128,7 @@ export async function disable(ctx: AppContext, caller: Caller, code: string, aud
     'MFA désactivé / MFA disabled',
     'Multi-factor authentication was disabled on your account. If this was not you, contact your administrator at once.',
   );
-  return { success: true, message: 'MFA désactivé', enabled: false as const };
+  return { success: true, message: 'mfa.disabled' as const, enabled: false as const };
 }
 
 export async function status(ctx: AppContext, caller: Caller) {
@@ -155,7 +155,7 @@ export async function verify(ctx: AppContext, caller: Caller, code: string, audi
   const { tenantId, userId } = caller;
   if (!/^\d{6}$/.test(normaliseTotp(code))) {
     await verifyRecovery(ctx, caller, code, audit);
-    return { success: true, message: 'Code de récupération valide', data: { valid: true } };
+    return { success: true, message: 'mfa.recovery_code_valid' as const, data: { valid: true } };
   }
   const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'verify');
   await ctx.database.withTenant(tenantId, async (tx) => {
@@ -168,7 +168,7 @@ export async function verify(ctx: AppContext, caller: Caller, code: string, audi
     });
   });
   await recordStepUp(ctx, caller, 'totp');
-  return { success: true, message: 'Code TOTP valide', data: { valid: true } };
+  return { success: true, message: 'mfa.totp_valid' as const, data: { valid: true } };
 }
 
 export async function verifyRecovery(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {

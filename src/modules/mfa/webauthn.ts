@@ -3,6 +3,7 @@
  * store for 5 minutes and are consumed once; the relying party id and origin come from config
  * (WEBAUTHN_RP_ID, WEBAUTHN_ORIGIN). Attestation is `none`: we trust the key, not the vendor.
  */
+
 import {
   type AuthenticationResponseJSON,
   type AuthenticatorTransportFuture,
@@ -12,15 +13,17 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
+import type { Static } from '@sinclair/typebox';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { badRequest, conflict, notFound } from '../../platform/http/errors.js';
+import { conflict, notFound } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
-import { findUserById } from '../users/repository.js';
-import { invalidCode } from './errors.js';
+import { userById } from '../users/index.js';
+import { invalidCode, webauthnNotConfigured } from './errors.js';
 import { alert } from './factors.js';
 import { assertMfaNotLocked, clearMfaAttempts, recordMfaFailure, reserveMfaAttempt } from './lockout.js';
 import * as repo from './repository.js';
+import type { RegisterVerifyBody } from './schemas.js';
 import { assertFactorLeft, recordStepUp, requireStepUp, type StepUpCaller } from './step-up.js';
 import type { WebauthnCredentialRow } from './tables.js';
 
@@ -56,7 +59,7 @@ export async function registrationOptions(ctx: AppContext, caller: Caller) {
   const { tenantId, userId } = caller;
   await requireStepUp(ctx, caller);
   const { user, creds } = await ctx.database.withTenant(tenantId, async (tx) => ({
-    user: await findUserById(tx, tenantId, userId),
+    user: await userById(tx, tenantId, userId),
     creds: await repo.listCredentials(tx, tenantId, userId),
   }));
   if (!user) throw notFound('user');
@@ -81,14 +84,14 @@ export async function registrationOptions(ctx: AppContext, caller: Caller) {
 export async function registerCredential(
   ctx: AppContext,
   caller: Caller,
-  body: { response: unknown; name?: string },
+  body: Static<typeof RegisterVerifyBody>,
   audit: AuditContext,
 ) {
   const { tenantId, userId } = caller;
   await requireStepUp(ctx, caller);
   const challenge = await takeChallenge(ctx, keys.webauthnChallenge('reg', tenantId, userId));
   if (!challenge)
-    throw badRequest('WEBAUTHN_VERIFICATION_FAILED', {
+    throw invalidCode('WEBAUTHN_VERIFICATION_FAILED', {
       reason: 'no pending registration (call register/options first)',
     });
   const verification = await verifyRegistrationResponse({
@@ -98,9 +101,9 @@ export async function registerCredential(
     expectedRPID: ctx.config.webauthnRpId,
     requireUserVerification: false,
   }).catch((err: Error) => {
-    throw badRequest('WEBAUTHN_VERIFICATION_FAILED', { reason: err.message.slice(0, 200) });
+    throw invalidCode('WEBAUTHN_VERIFICATION_FAILED', { reason: err.message.slice(0, 200) });
   });
-  if (!verification.verified) throw badRequest('WEBAUTHN_VERIFICATION_FAILED');
+  if (!verification.verified) throw invalidCode('WEBAUTHN_VERIFICATION_FAILED');
   const info = verification.registrationInfo;
   const row = await ctx.database.withTenant(tenantId, async (tx) => {
     if (await repo.findCredentialByCredentialId(tx, tenantId, userId, info.credential.id))
@@ -126,7 +129,7 @@ export async function registerCredential(
   // A new second factor is worth telling the owner about: a stolen session could plant its own key.
   const to =
     caller.email ??
-    (await ctx.database.withTenant(tenantId, (tx) => findUserById(tx, tenantId, userId)))?.email ??
+    (await ctx.database.withTenant(tenantId, (tx) => userById(tx, tenantId, userId)))?.email ??
     null;
   await alert(
     ctx,
@@ -167,7 +170,7 @@ export async function deleteCredential(ctx: AppContext, caller: Caller, id: stri
     'clé de sécurité supprimée / security key removed',
     `The security key "${deleted.name}" was removed from your account. If this was not you, contact your administrator at once.`,
   );
-  return { success: true, message: 'Clé de sécurité supprimée', data: null };
+  return { success: true, message: 'mfa.key_removed' as const, data: null };
 }
 
 /**
@@ -182,7 +185,7 @@ export async function authenticationOptions(
 ) {
   await assertMfaNotLocked(ctx, tenantId, userId);
   const creds = await ctx.database.withTenant(tenantId, (tx) => repo.listCredentials(tx, tenantId, userId));
-  if (creds.length === 0) throw badRequest('WEBAUTHN_NOT_CONFIGURED');
+  if (creds.length === 0) throw webauthnNotConfigured();
   const options = await generateAuthenticationOptions({
     rpID: ctx.config.webauthnRpId,
     allowCredentials: creds.map((c) => ({
@@ -262,5 +265,5 @@ export async function acceptAssertion(
 export async function stepUpVerify(ctx: AppContext, caller: Caller, response: unknown, audit: AuditContext) {
   await acceptAssertion(ctx, caller.tenantId, caller.userId, response, audit, 'step');
   await recordStepUp(ctx, caller, 'webauthn');
-  return { success: true, message: 'Clé de sécurité vérifiée', data: { valid: true } };
+  return { success: true, message: 'mfa.key_verified' as const, data: { valid: true } };
 }

@@ -1,5 +1,6 @@
 /** Password reset by mail, and the security alert mails (new sign-in device) that share its mail plumbing. */
-import type { AppModule } from '../index.js';
+import type { AppModule } from '../../platform/module.js';
+import { onPasswordChanged } from '../auth/index.js';
 import { voidPending } from './repository.js';
 import { passwordResetRoutes } from './routes.js';
 import { installSecurityAlerts } from './security-alerts.js';
@@ -13,6 +14,8 @@ export const passwordResetModule: AppModule = {
       const voided = await voidPending(tx, tenantId, userId);
       return voided ? { reset_links_voided: voided } : {};
     });
+    // A password change (POST /auth/change-password) voids the links mailed before it, in its transaction.
+    onPasswordChanged(ctx, voidPending);
   },
   routes: (ctx) => [{ prefix: '/api/v1/password-reset', plugin: passwordResetRoutes(ctx) }],
 };

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../platform/context.js';
 import { errorResponses, SuccessEnvelope, SuccessNoData } from '../../platform/http/schemas.js';
 import { drainBackground } from '../../platform/mail/background.js';
+import { resetMessage } from './errors.js';
 import { ConfirmBody, RequestBody, TokenParams, ValidateResponse } from './schemas.js';
 import * as reset from './service.js';
 
@@ -30,10 +31,7 @@ export function passwordResetRoutes(ctx: AppContext): FastifyPluginAsyncTypebox 
         await reset.requestReset(ctx, req.headers['x-tenant-id'], req.body.email, req.auditContext());
         return {
           success: true,
-          message:
-            req.locale === 'en'
-              ? 'If an account exists for this address, a reset link has been sent'
-              : 'Si un compte existe pour cette adresse, un lien de réinitialisation a été envoyé',
+          message: resetMessage('password_reset.requested', req.locale),
           data: null,
         };
       },
@@ -54,16 +52,12 @@ export function passwordResetRoutes(ctx: AppContext): FastifyPluginAsyncTypebox 
       },
       async (req) => {
         const data = await reset.validateToken(ctx, req.params.token);
-        const en = req.locale === 'en';
         return {
           success: true,
-          message: data.valid
-            ? en
-              ? 'Valid token'
-              : 'Jeton valide'
-            : en
-              ? 'Invalid token'
-              : 'Jeton invalide',
+          message: resetMessage(
+            data.valid ? 'password_reset.token_valid' : 'password_reset.token_invalid',
+            req.locale,
+          ),
           data,
         };
       },
@@ -87,7 +81,7 @@ export function passwordResetRoutes(ctx: AppContext): FastifyPluginAsyncTypebox 
         const ended = await reset.confirmReset(ctx, req.body, req.auditContext());
         return {
           success: true,
-          message: req.locale === 'en' ? 'Password reset' : 'Mot de passe réinitialisé',
+          message: resetMessage('password_reset.done', req.locale),
           data: { sessions_ended: ended },
         };
       },

@@ -3,22 +3,17 @@
  * user, past or present, has the same device type, browser and OS. The mail leaves in the background so the
  * sign-in never waits for SMTP.
  */
-import { sql } from 'drizzle-orm';
 import type { AppContext } from '../../platform/context.js';
 import { runInBackground } from '../../platform/mail/background.js';
 import { newSignInMail } from '../../platform/mail/templates.js';
+import { hasOtherSessionFromDevice } from '../sessions/index.js';
 
 export function installSecurityAlerts(ctx: AppContext): void {
   ctx.hooks.loginSucceeded.push(async (e) => {
-    const seen = await ctx.database.withTenant(e.tenantId, async (tx) => {
-      const r = await tx.execute(sql`
-        select 1 from sessions
-        where tenant_id = ${e.tenantId} and user_id = ${e.userId} and id <> ${e.sessionId}::uuid
-          and device_type is not distinct from ${e.deviceType} and browser is not distinct from ${e.browser}
-          and os is not distinct from ${e.os}
-        limit 1`);
-      return r.rows.length > 0;
-    });
+    // The sessions table is the sessions module's: it answers the question.
+    const seen = await ctx.database.withTenant(e.tenantId, (tx) =>
+      hasOtherSessionFromDevice(tx, e.tenantId, e.userId, e.sessionId, e),
+    );
     if (seen) return;
     const mail = newSignInMail(e.email, {
       at: new Date(),

@@ -6,31 +6,26 @@
  * /request answers before it does anything that depends on the address: the lookup, the token and the mail
  * happen in the background, so known and unknown addresses get the same answer in the same time.
  */
+import type { Static } from '@sinclair/typebox';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
-import { badRequest } from '../../platform/http/errors.js';
 import { runInBackground } from '../../platform/mail/background.js';
 import { passwordChangedMail, passwordResetMail } from '../../platform/mail/templates.js';
-import { clearLoginAttempts } from '../auth/lockout.js';
-import { assertStrongPassword } from '../auth/service.js';
-import * as sessionsRepo from '../sessions/repository.js';
-import { publishRevocations } from '../sessions/service.js';
-import { findTenantById } from '../tenants/repository.js';
-import { resolveTenantHeader } from '../tenants/service.js';
-import { resolveSettings } from '../tenants/settings.js';
-import type { TenantRow } from '../tenants/tables.js';
-import { findUserByEmail, findUserById, updateUserPassword } from '../users/repository.js';
-import type { UserRow } from '../users/tables.js';
+import { assertStrongPassword, clearLoginAttempts } from '../auth/index.js';
+import { publishRevocations, revokeSessions } from '../sessions/index.js';
+import { getTenant, resolveSettings, resolveTenantHeader, type TenantRow } from '../tenants/index.js';
+import { setUserPassword, type UserRow, userByEmail, userById } from '../users/index.js';
+import { type InvalidReason, resetError } from './errors.js';
 import * as repo from './repository.js';
-import './errors.js';
+import type { ConfirmBody } from './schemas.js';
 
 export const RESET_TTL_SECONDS = 3600;
 /** Links per user per hour: stops anyone from mail-bombing an inbox through /request. */
 export const MAX_REQUESTS_PER_HOUR = 3;
 const TOKEN = /^(\d{1,9})\.([A-Za-z0-9_-]{43})$/;
 
-export type InvalidReason = 'INVALID_TOKEN' | 'TOKEN_EXPIRED' | 'TOKEN_ALREADY_USED';
+export type { InvalidReason } from './errors.js';
 
 export function parseToken(raw: string): { tenantId: number; hash: string } | null {
   const m = TOKEN.exec(raw);
@@ -57,7 +52,7 @@ async function issueToken(
 ): Promise<void> {
   const raw = `${tenant.id}.${randomToken(32)}`;
   const user = await ctx.database.withTenant(tenant.id, async (tx) => {
-    const u = await findUserByEmail(tx, tenant.id, email);
+    const u = await userByEmail(tx, tenant.id, email);
     const refused = !u ? 'unknown_email' : !u.isActive ? 'inactive' : null;
     const throttled =
       u &&
@@ -103,8 +98,8 @@ async function inspect(ctx: AppContext, raw: string): Promise<Inspection> {
     if (row.usedAt) return { ok: false, reason: 'TOKEN_ALREADY_USED' };
     if (row.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'TOKEN_EXPIRED' };
     // Sequential: a transaction's connection runs one query at a time.
-    const tenant = await findTenantById(tx, tenantId);
-    const user = await findUserById(tx, tenantId, row.userId);
+    const tenant = await getTenant(tx, tenantId);
+    const user = await userById(tx, tenantId, row.userId);
     if (tenant?.status !== 'active' || !user?.isActive) return { ok: false, reason: 'INVALID_TOKEN' };
     return { ok: true, tenant, user, tokenHash: hash };
   });
@@ -120,11 +115,11 @@ export async function validateToken(
 
 export async function confirmReset(
   ctx: AppContext,
-  body: { token: string; new_password: string },
+  body: Static<typeof ConfirmBody>,
   audit: AuditContext,
 ): Promise<number> {
   const state = await inspect(ctx, body.token);
-  if (!state.ok) throw badRequest(state.reason);
+  if (!state.ok) throw resetError(state.reason);
   const { tenant, user, tokenHash } = state;
   assertStrongPassword(body.new_password, user.email, resolveSettings(tenant.settings, ctx.config));
   const hash = await ctx.hasher.hash(body.new_password);
@@ -132,11 +127,11 @@ export async function confirmReset(
   const revoked = await ctx.database.withTenant(tenant.id, async (tx) => {
     // Checked again under the row lock: of two concurrent confirmations only one gets here with a claim.
     const claimed = await repo.claim(tx, tenant.id, tokenHash);
-    if (!claimed) throw badRequest('TOKEN_ALREADY_USED');
-    await updateUserPassword(tx, tenant.id, user.id, hash);
+    if (!claimed) throw resetError('TOKEN_ALREADY_USED');
+    await setUserPassword(tx, tenant.id, user.id, hash);
     // Only the latest link is ever pending, but whatever else is must not work after the password changed.
     await repo.voidPending(tx, tenant.id, user.id);
-    const ids = await sessionsRepo.revokeSessions(tx, tenant.id, { userId: user.id }, 'password_reset');
+    const ids = await revokeSessions(tx, tenant.id, { userId: user.id }, 'password_reset');
     await writeAudit(tx, tenant.id, userAudit, {
       eventType: 'auth.password_reset',
       resourceType: 'user',

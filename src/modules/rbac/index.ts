@@ -41,10 +41,13 @@ export {
 export { activeRoleCodesSql, MAX_ROLE_DEPTH } from './repository.js';
 export { bumpPermissionVersion, resolveRolePermissions, resolveUserPermissions } from './resolver.js';
 export { actorOf } from './routes.js';
+// --- exports used by mfa ---
 export {
   type Actor,
   assertNotLastOwner,
   auditRefusals,
   grantSystemRole,
   roleCodesOf,
+  roleExists,
+  userRoleRequiresMfaSql,
 } from './service.js';

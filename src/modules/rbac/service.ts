@@ -1,3 +1,4 @@
+import { type SQL, sql } from 'drizzle-orm';
 /**
  * The RBAC policy: custom roles (inheritance, no cycles), assignments, and the rule that nobody grants what they
  * do not hold. Every change writes its audit record in its transaction and bumps the tenant's permission
@@ -405,4 +406,22 @@ export async function auditRefusals<T>(
     }
     throw err;
   }
+}
+
+// --- used by api-keys (through index.ts) ---
+/** Does this role exist in the tenant? (Tenant-owned API keys act with one.) */
+export async function roleExists(tx: Tx, tenantId: number, roleId: string): Promise<boolean> {
+  return (await repo.findRoleById(tx, tenantId, roleId)) !== null;
+}
+
+// --- used by mfa (through index.ts) ---
+/**
+ * "Does an active (unexpired) role of the user require MFA?" as a SQL boolean, for MFA status's one-round-trip
+ * query. The role tables stay this module's: callers get the question, not the tables.
+ */
+export function userRoleRequiresMfaSql(tenantId: number, userId: number): SQL {
+  return sql`exists (
+    select 1 from user_roles ur join roles r on r.tenant_id = ur.tenant_id and r.id = ur.role_id
+     where ur.tenant_id = ${tenantId} and ur.user_id = ${userId} and r.mfa_required
+       and (ur.expires_at is null or ur.expires_at > now()))`;
 }

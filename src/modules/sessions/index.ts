@@ -8,19 +8,27 @@ export const sessionsModule: AppModule = {
   routes: (ctx) => [{ prefix: '/api/v1/sessions', plugin: sessionRoutes(ctx) }],
 };
 
+export { endIdleSession, IDLE_REVOKED_REASON, isIdle, storedLastSeen } from './activity.js';
 export type { SessionsErrorCode } from './errors.js';
 export { ListQuery, SessionList, SessionRead, TerminateManyBody, TerminateResponse } from './schemas.js';
 export {
   type ClientInfo,
+  claimRefreshToken,
   createRefreshToken,
+  getSession,
+  hasOtherSessionFromDevice,
   type IssuedTokens,
   isSessionActive,
   listSessions,
   openSession,
   parseRefreshToken,
+  publishActivity,
   publishRevocations,
+  refreshTokenSessionId,
+  revokeSessions,
   revokeTenantSessions,
   revokeUserSessions,
+  rotateRefreshToken,
   signAccessFor,
   terminatedResponse,
   terminateSessions,

@@ -173,3 +173,20 @@ export async function countActive(tx: Executor, tenantId: number, userId: number
   );
   return Number(r.rows[0]!.n);
 }
+
+/** Security alerts: another session of the user (past or present) from the same device type, browser and OS? */
+export async function hasOtherSessionFromDevice(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  exceptSessionId: string,
+  device: { deviceType: string | null; browser: string | null; os: string | null },
+): Promise<boolean> {
+  const r = await tx.execute(sql`
+    select 1 from sessions
+    where tenant_id = ${tenantId} and user_id = ${userId} and id <> ${exceptSessionId}::uuid
+      and device_type is not distinct from ${device.deviceType} and browser is not distinct from ${device.browser}
+      and os is not distinct from ${device.os}
+    limit 1`);
+  return r.rows.length > 0;
+}

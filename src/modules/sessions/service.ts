@@ -258,3 +258,60 @@ export function revokeUserSessions(
 ): Promise<string[]> {
   return repo.revokeSessions(tx, tenantId, { userId }, reason);
 }
+
+// --- used by auth and password-reset (through index.ts): the session and refresh-token rows stay behind these ---
+export type { RevokeFilter } from './repository.js';
+
+/** Claims a refresh token for rotation; atomic, so of two racing refreshes exactly one gets the claim. */
+export function claimRefreshToken(tx: Executor, tenantId: number, token: { id: string; secretHash: string }) {
+  return repo.claimRefreshToken(tx, tenantId, token.id, token.secretHash);
+}
+
+/** The session a refresh token (valid or already used) belongs to; null for an unknown token. */
+export async function refreshTokenSessionId(
+  tx: Executor,
+  tenantId: number,
+  token: { id: string; secretHash: string },
+): Promise<string | null> {
+  return (await repo.findRefreshToken(tx, tenantId, token.id, token.secretHash))?.sessionId ?? null;
+}
+
+export function getSession(tx: Executor, tenantId: number, id: string): Promise<SessionRow | null> {
+  return repo.findSession(tx, tenantId, id);
+}
+
+/** Ends the user's matching active sessions; returns their ids, to publishRevocations once committed. */
+export function revokeSessions(
+  tx: Executor,
+  tenantId: number,
+  filter: repo.RevokeFilter,
+  reason: string,
+): Promise<string[]> {
+  return repo.revokeSessions(tx, tenantId, filter, reason);
+}
+
+/** The second half of a rotation: the successor token, the old one marked replaced, the session seen now. */
+export async function rotateRefreshToken(
+  tx: Executor,
+  tenantId: number,
+  session: SessionRow,
+  oldTokenId: string,
+  ttlSeconds: number,
+  now: number,
+) {
+  const next = await createRefreshToken(tx, tenantId, session.id, ttlSeconds, session.expiresAt, now);
+  await repo.markReplaced(tx, tenantId, oldTokenId, next.id);
+  await repo.touchSession(tx, tenantId, session.id, new Date(now));
+  return next;
+}
+
+/** Security alerts: has the user had another session, past or present, from this device? */
+export function hasOtherSessionFromDevice(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  exceptSessionId: string,
+  device: { deviceType: string | null; browser: string | null; os: string | null },
+): Promise<boolean> {
+  return repo.hasOtherSessionFromDevice(tx, tenantId, userId, exceptSessionId, device);
+}

@@ -30,6 +30,7 @@ export {
   setTenantStatusTx,
   tenantAdminRead,
   tenantRead,
+  tenantRequiresMfaSql,
   tenantSettings,
   tenantToDelete,
   updateTenantAsOperator,

@@ -1,0 +1,25 @@
+/**
+ * Hooks that modules above auth register to act inside auth's transactions, so auth never imports them. The
+ * password-reset module voids pending reset links when a password changes (a link mailed before the change
+ * must not undo it). Kept per app context (two apps in one test process must not share them).
+ */
+import type { AppContext } from '../../platform/context.js';
+import type { Tx } from '../../platform/db/client.js';
+
+/** Runs in the transaction that stores the new password; returns how many things it ended (for the audit). */
+export type PasswordChangedHook = (tx: Tx, tenantId: number, userId: number) => Promise<number>;
+
+const passwordChanged = new WeakMap<AppContext, PasswordChangedHook[]>();
+
+export function onPasswordChanged(ctx: AppContext, hook: PasswordChangedHook): void {
+  const list = passwordChanged.get(ctx) ?? [];
+  list.push(hook);
+  passwordChanged.set(ctx, list);
+}
+
+export async function runPasswordChanged(ctx: AppContext, tx: Tx, tenantId: number, userId: number) {
+  let total = 0;
+  // Sequential: one transaction is one connection.
+  for (const hook of passwordChanged.get(ctx) ?? []) total += await hook(tx, tenantId, userId);
+  return total;
+}
