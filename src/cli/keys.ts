@@ -6,7 +6,7 @@
 import { sql } from 'drizzle-orm';
 import { totpAad } from '../modules/mfa/factors.js';
 import type { AppContext } from '../platform/context.js';
-import type { CliRegistration } from './index.js';
+import type { CliRegistration } from './types.js';
 
 export interface SealedColumn {
   table: string;

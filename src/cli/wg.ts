@@ -10,7 +10,7 @@ import { serverConfig } from '../modules/wireguard/config-file.js';
 import * as repo from '../modules/wireguard/repository.js';
 import { ensureServer, openPresharedKey, poolOf } from '../modules/wireguard/service.js';
 import { CidrSet } from '../platform/http/network.js';
-import type { CliRegistration } from './index.js';
+import type { CliRegistration } from './types.js';
 
 function seconds(value: string): number {
   const n = Number(value);

@@ -1,44 +1,33 @@
 /**
- * Every feature module, in registration order. A module contributes setup (filling the context's extension
- * points: authenticators, permission resolver, hooks) and route plugins mounted under their prefixes.
+ * Every feature module, in registration order. Each module declares its own `<m>Module` in its index.ts (see
+ * AppModule in platform/module.ts); this list only orders them.
  */
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../platform/context.js';
+import type { AppModule } from '../platform/module.js';
 import { apiKeysModule } from './api-keys/index.js';
 import { auditModule } from './audit/index.js';
-import { authRoutes } from './auth/routes.js';
+import { authModule } from './auth/index.js';
 import { featuresModule } from './features/index.js';
 import { gdprModule } from './gdpr/index.js';
 import { mfaModule } from './mfa/index.js';
 import { passwordResetModule } from './password-reset/index.js';
-import { setupRbac } from './rbac/index.js';
-import { rbacRoutes } from './rbac/routes.js';
-import { sessionRoutes } from './sessions/routes.js';
-import { tenantRoutes } from './tenants/routes.js';
-import { userRoutes } from './users/routes.js';
-import { wireguardRoutes, wireguardSetup } from './wireguard/routes.js';
-
-export interface AppModule {
-  name: string;
-  setup?: (ctx: AppContext) => void | Promise<void>;
-  routes: (ctx: AppContext) => { prefix: string; plugin: FastifyPluginAsyncTypebox }[];
-}
+import { rbacModule } from './rbac/index.js';
+import { sessionsModule } from './sessions/index.js';
+import { tenantsModule } from './tenants/index.js';
+import { usersModule } from './users/index.js';
+import { wireguardModule } from './wireguard/index.js';
 
 export const modules: AppModule[] = [
-  { name: 'auth', routes: (ctx) => [{ prefix: '/api/v1/auth', plugin: authRoutes(ctx) }] },
-  { name: 'sessions', routes: (ctx) => [{ prefix: '/api/v1/sessions', plugin: sessionRoutes(ctx) }] },
-  { name: 'tenants', routes: (ctx) => [{ prefix: '/api/v1/tenants', plugin: tenantRoutes(ctx) }] },
+  authModule,
+  sessionsModule,
+  // Installs ctx.tenancy, which the request guard reads.
+  tenantsModule,
   auditModule,
   gdprModule,
   passwordResetModule,
   // Installs the permission resolver; must come before modules that wrap it (api-keys).
-  { name: 'rbac', setup: setupRbac, routes: (ctx) => [{ prefix: '/api/v1', plugin: rbacRoutes(ctx) }] },
-  { name: 'users', routes: (ctx) => [{ prefix: '/api/v1/users', plugin: userRoutes(ctx) }] },
-  {
-    name: 'wireguard',
-    setup: wireguardSetup,
-    routes: (ctx) => [{ prefix: '/api/v1/wireguard', plugin: wireguardRoutes(ctx) }],
-  },
+  rbacModule,
+  usersModule,
+  wireguardModule,
   mfaModule,
   // After rbac: api-keys wraps the permission resolver that rbac installs.
   apiKeysModule,

@@ -9,16 +9,12 @@
  * The app refuses to boot if an /api/v1 route declares nothing (see assertRouteAccess).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { isSelfScope, keyOpensSelfRoute, type SelfScope } from '../../modules/api-keys/scopes.js';
-import type { PermissionCode } from '../../modules/rbac/permissions.js';
-import { grants, isKnownPermission } from '../../modules/rbac/permissions.js';
-import { tenantNetworkAllows } from '../../modules/tenants/network.js';
-import { resolveTenantId } from '../../modules/tenants/service.js';
 import { type AuditContext, writeAudit } from '../audit/writer.js';
 import type { AppContext, Principal } from '../context.js';
 import { JwtError } from '../crypto/jwt.js';
 import { keys } from '../store/keys.js';
 import { AppError, forbidden, unauthorized } from './errors.js';
+import { grants, type PermissionCode, type SelfScope } from './permissions.js';
 import { consumeRateLimit, type RateLimitRule } from './rate-limit.js';
 
 export type Access = 'public' | 'self' | PermissionCode;
@@ -66,7 +62,11 @@ export function requireUser(request: FastifyRequest): Principal & { userId: numb
   return p as Principal & { userId: number };
 }
 
-export function assertRouteAccess(route: RouteOptions): void {
+/** `vocabulary`: the catalogue checks the RBAC and API keys modules install in ctx.auth. */
+export function assertRouteAccess(
+  route: RouteOptions,
+  vocabulary: Pick<AppContext['auth'], 'isKnownPermission' | 'isSelfScope'>,
+): void {
   const url = route.url;
   if (!url.startsWith('/api/v1') && !url.startsWith('/scim/')) return;
   const config = route.config as { access?: Access; keyScope?: KeyScope } | undefined;
@@ -81,7 +81,7 @@ export function assertRouteAccess(route: RouteOptions): void {
       throw new Error(
         `Route ${String(route.method)} ${url} is 'self' but declares no keyScope (a scope or null)`,
       );
-    if (ks !== null && !isSelfScope(ks) && !isKnownPermission(ks))
+    if (ks !== null && !vocabulary.isSelfScope(ks) && !vocabulary.isKnownPermission(ks))
       throw new Error(`Route ${String(route.method)} ${url} declares an unknown keyScope ${String(ks)}`);
   }
 }
@@ -196,7 +196,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     if (/^\d+$/.test(header)) return Number(header);
     const slug = header.toLowerCase();
     if (!slugIds.has(slug)) {
-      const id = await resolveTenantId(ctx, slug);
+      const id = await ctx.tenancy.resolveTenantId(slug);
       if (slugIds.size >= 1000) slugIds.clear();
       if (id !== null) slugIds.set(slug, id);
       return id;
@@ -226,7 +226,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
    */
   async function checkKeyOnSelfRoute(request: FastifyRequest, principal: Principal): Promise<void> {
     const keyScope = request.routeOptions.config.keyScope ?? null;
-    if (keyOpensSelfRoute(principal.scopes ?? [], keyScope)) return;
+    if (keyScope !== null && grants(principal.scopes ?? [], keyScope)) return;
     const details = keyScope === null ? { reason: 'not_open_to_api_keys' } : { scope: keyScope };
     await ctx.database
       .withTenant(principal.tenantId, (tx) =>
@@ -268,7 +268,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       if ((await tenantIdOfHeader(tenantHeader)) !== principal.tenantId) throw forbidden('TENANT_MISMATCH');
     }
     // The tenant's allowed_ip_ranges (cached per replica by settings version: no database read when warm).
-    if (!(await tenantNetworkAllows(ctx, principal.tenantId, tenantVersion, request.ip))) {
+    if (!(await ctx.tenancy.networkAllows(principal.tenantId, tenantVersion, request.ip))) {
       throw forbidden('NETWORK_FORBIDDEN', { reason: 'outside the tenant allowed_ip_ranges' });
     }
     if (principal.mfaEnrolmentPending) {

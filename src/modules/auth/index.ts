@@ -1,0 +1,9 @@
+/** The auth module: login, tokens, refresh, logout and lockout under /api/v1/auth. */
+import type { AppModule } from '../../platform/module.js';
+import { authRoutes } from './routes.js';
+
+// --- module registration ---
+export const authModule: AppModule = {
+  name: 'auth',
+  routes: (ctx) => [{ prefix: '/api/v1/auth', plugin: authRoutes(ctx) }],
+};
