@@ -2,6 +2,7 @@
  * Password sign-in (API.md §5 POST /auth/login) and the last step every sign-in shares (completeLogin), also
  * used by the MFA and SSO steps. Hashing happens outside database transactions.
  */
+import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { AppError, unauthorized } from '../../platform/http/errors.js';
@@ -13,7 +14,6 @@ import type { TenantRow } from '../tenants/tables.js';
 import { findUserByEmail, touchLastLogin } from '../users/repository.js';
 import type { UserRow } from '../users/tables.js';
 import { clearLoginAttempts, recordLoginFailure, reserveLoginAttempt } from './lockout.js';
-import { auditAlone } from './service.js';
 
 export interface LoginResponse {
   success: boolean;
@@ -57,7 +57,7 @@ export async function login(
   const { tenant, user } = found;
   const ticket = await reserveLoginAttempt(ctx, tenant.id, email).catch(async (err) => {
     if (err instanceof AppError) {
-      await auditAlone(ctx, tenant.id, audit, {
+      await writeAuditAlone(ctx, tenant.id, audit, {
         eventType: 'auth.login_locked',
         success: false,
         resourceType: 'user',
@@ -72,7 +72,7 @@ export async function login(
     : await ctx.hasher.verifyDummy(body.password);
   if (!ok || !user?.isActive) {
     await recordLoginFailure(ctx, tenant.id, email, ticket);
-    await auditAlone(ctx, tenant.id, audit, {
+    await writeAuditAlone(ctx, tenant.id, audit, {
       eventType: 'auth.login_failed',
       success: false,
       actorType: user ? 'user' : 'system',
@@ -86,7 +86,7 @@ export async function login(
       },
     });
     if (ticket?.locksOnFailure) {
-      await auditAlone(ctx, tenant.id, audit, {
+      await writeAuditAlone(ctx, tenant.id, audit, {
         eventType: 'auth.account_locked',
         success: false,
         actorType: 'system',
@@ -114,7 +114,7 @@ export async function login(
       { sub: String(user.id), tenant_id: tenant.id, email: user.email },
       ctx.config.mfaSessionLifetime,
     );
-    await auditAlone(ctx, tenant.id, userAudit, {
+    await writeAuditAlone(ctx, tenant.id, userAudit, {
       eventType: 'auth.mfa_required',
       resourceType: 'user',
       resourceId: user.id,

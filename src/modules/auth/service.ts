@@ -2,7 +2,8 @@
  * Refresh rotation, logout, me, password change and self-registration (API.md §5); sign-in is in login.ts.
  * Password hashing happens outside database transactions, so a connection is never held during argon2.
  */
-import { type AuditContext, type AuditEvent, writeAudit } from '../../platform/audit/writer.js';
+import { writeAuditAlone } from '../../platform/audit/alone.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { AppError, badRequest, forbidden, unauthorized } from '../../platform/http/errors.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
@@ -20,11 +21,6 @@ import { resolveSettings, type TenantSettings } from '../tenants/settings.js';
 import { findUserByEmail, findUserById, insertUser, updateUserPassword } from '../users/repository.js';
 import { toUserRead } from '../users/serialize.js';
 import { validatePassword } from './password-policy.js';
-
-/** Audit outside the request's transaction: for failures, whose transaction (if any) does not commit. */
-export function auditAlone(ctx: AppContext, tenantId: number, audit: AuditContext, event: AuditEvent) {
-  return ctx.database.withTenant(tenantId, (tx) => writeAudit(tx, tenantId, audit, event));
-}
 
 type RefreshOutcome =
   | {
@@ -196,7 +192,7 @@ export async function changePassword(
   const user = await ctx.database.withTenant(tenantId, (tx) => findUserById(tx, tenantId, userId));
   if (!user) throw unauthorized('TOKEN_REVOKED');
   if (!(await ctx.hasher.verify(user.passwordHash, body.current_password))) {
-    await auditAlone(ctx, tenantId, audit, {
+    await writeAuditAlone(ctx, tenantId, audit, {
       eventType: 'auth.password_change_failed',
       success: false,
       resourceType: 'user',

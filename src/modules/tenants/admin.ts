@@ -4,6 +4,7 @@
  * the tenant and set the store flag the request guard reads, so live tokens fail on their next request.
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { enterTenant, type Tx } from '../../platform/db/client.js';
@@ -154,14 +155,13 @@ export async function createTenantAsOperator(
     audit,
     operatorTenantId,
   );
-  await ctx.database.withTenant(operatorTenantId, (tx) =>
-    writeAudit(tx, operatorTenantId, audit, {
-      eventType: 'platform.tenant_created',
-      resourceType: 'tenant',
-      resourceId: tenant.id,
-      metadata: { after: { slug: tenant.slug, name: tenant.name, admin_email: admin?.email ?? null } },
-    }),
-  );
+  // The operator's own chain: the new tenant's records were written in its creation transaction.
+  await writeAuditAlone(ctx, operatorTenantId, audit, {
+    eventType: 'platform.tenant_created',
+    resourceType: 'tenant',
+    resourceId: tenant.id,
+    metadata: { after: { slug: tenant.slug, name: tenant.name, admin_email: admin?.email ?? null } },
+  });
   return { tenant: tenantAdminRead(ctx, tenant), admin: admin ? toUserRead(admin) : null };
 }
 

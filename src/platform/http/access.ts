@@ -9,7 +9,8 @@
  * The app refuses to boot if an /api/v1 route declares nothing (see assertRouteAccess).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { type AuditContext, writeAudit } from '../audit/writer.js';
+import { writeAuditAlone } from '../audit/alone.js';
+import type { AuditContext } from '../audit/writer.js';
 import type { AppContext, Principal } from '../context.js';
 import { JwtError } from '../crypto/jwt.js';
 import { keys } from '../store/keys.js';
@@ -206,17 +207,19 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
 
   async function denied(request: FastifyRequest, principal: Principal, permission: string): Promise<never> {
     // Written on its own: the request fails, its record must stay.
-    await ctx.database
-      .withTenant(principal.tenantId, (tx) =>
-        writeAudit(tx, principal.tenantId, request.auditContext(), {
-          eventType: 'access.permission_denied',
-          success: false,
-          resourceType: 'route',
-          resourceId: `${request.method} ${request.routeOptions.url}`,
-          metadata: { permission },
-        }),
-      )
-      .catch((err) => request.log.error({ err }, 'could not audit a denied request'));
+    await writeAuditAlone(
+      { database: ctx.database, log: request.log },
+      principal.tenantId,
+      request.auditContext(),
+      {
+        eventType: 'access.permission_denied',
+        success: false,
+        resourceType: 'route',
+        resourceId: `${request.method} ${request.routeOptions.url}`,
+        metadata: { permission },
+      },
+      { bestEffort: 'could not audit a denied request' },
+    );
     throw forbidden('PERMISSION_DENIED', { permission });
   }
 
@@ -228,17 +231,19 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     const keyScope = request.routeOptions.config.keyScope ?? null;
     if (keyScope !== null && grants(principal.scopes ?? [], keyScope)) return;
     const details = keyScope === null ? { reason: 'not_open_to_api_keys' } : { scope: keyScope };
-    await ctx.database
-      .withTenant(principal.tenantId, (tx) =>
-        writeAudit(tx, principal.tenantId, request.auditContext(), {
-          eventType: 'access.permission_denied',
-          success: false,
-          resourceType: 'route',
-          resourceId: `${request.method} ${request.routeOptions.url}`,
-          metadata: { key_scope: keyScope },
-        }),
-      )
-      .catch((err) => request.log.error({ err }, 'could not audit a denied request'));
+    await writeAuditAlone(
+      { database: ctx.database, log: request.log },
+      principal.tenantId,
+      request.auditContext(),
+      {
+        eventType: 'access.permission_denied',
+        success: false,
+        resourceType: 'route',
+        resourceId: `${request.method} ${request.routeOptions.url}`,
+        metadata: { key_scope: keyScope },
+      },
+      { bestEffort: 'could not audit a denied request' },
+    );
     throw forbidden('API_KEY_SCOPE_INSUFFICIENT', details);
   }
 
