@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
+import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../../platform/context.js';
 import { CidrSet } from '../../platform/http/network.js';
 import { keys } from '../../platform/store/keys.js';
@@ -13,13 +14,9 @@ import { findTenantById } from './repository.js';
 const MAX_AGE_MS = 10 * 60_000;
 const VERSION_TTL_SECONDS = 30 * 86_400;
 
-interface Entry {
-  version: string;
-  ranges: CidrSet | null;
-  validUntil: number;
-}
-
-const caches = new WeakMap<AppContext, Map<number, Entry>>();
+/** `tenantId@version` → the tenant's ranges (null: none). A settings change makes older entries unreachable. */
+type RangesCache = LRUCache<string, { ranges: CidrSet | null }, number>;
+const caches = new WeakMap<AppContext, RangesCache>();
 
 /** A CIDR (`10.0.0.0/8`, `2001:db8::/32`) or a single address; false for anything else. */
 export function isValidCidr(value: string): boolean {
@@ -35,17 +32,20 @@ export function isValidCidr(value: string): boolean {
 async function rangesOf(ctx: AppContext, tenantId: number, version: string): Promise<CidrSet | null> {
   let cache = caches.get(ctx);
   if (!cache) {
-    cache = new Map();
+    cache = new LRUCache({
+      max: 10_000,
+      ttl: MAX_AGE_MS,
+      ignoreFetchAbort: true,
+      // Concurrent requests of a cold tenant share one read.
+      fetchMethod: async (_key, _stale, { context: id }) => {
+        const tenant = await ctx.database.withTenant(id, (tx) => findTenantById(tx, id));
+        const list = (tenant?.settings.allowed_ip_ranges ?? []).filter(isValidCidr);
+        return { ranges: list.length > 0 ? new CidrSet(list) : null };
+      },
+    });
     caches.set(ctx, cache);
   }
-  const hit = cache.get(tenantId);
-  if (hit && hit.version === version && hit.validUntil > Date.now()) return hit.ranges;
-  const tenant = await ctx.database.withTenant(tenantId, (tx) => findTenantById(tx, tenantId));
-  const list = (tenant?.settings.allowed_ip_ranges ?? []).filter(isValidCidr);
-  const ranges = list.length > 0 ? new CidrSet(list) : null;
-  if (cache.size > 10_000) cache.clear();
-  cache.set(tenantId, { version, ranges, validUntil: Date.now() + MAX_AGE_MS });
-  return ranges;
+  return (await cache.fetch(`${tenantId}@${version}`, { context: tenantId }))!.ranges;
 }
 
 /** True when the tenant has no ranges, or the caller's address is inside one of them. */

@@ -9,6 +9,7 @@
  * The app refuses to boot if an /api/v1 route declares nothing (see assertRouteAccess).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { writeAuditAlone } from '../audit/alone.js';
 import type { AuditContext } from '../audit/writer.js';
 import type { AppContext, Principal } from '../context.js';
@@ -191,18 +192,16 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     return { principal, tenantVersion: tenantVersion ?? '0' };
   }
 
-  // slug -> id never changes (tenants cannot be renamed), so a small per-replica memo saves the lookup.
-  const slugIds = new Map<string, number | null>();
+  // slug -> id never changes (tenants cannot be renamed), so a small per-replica memo saves the lookup. An
+  // unknown slug is not remembered (the tenant may be created later); a malformed one rejects (400).
+  const slugIds = new LRUCache<string, number>({
+    max: 1000,
+    ignoreFetchAbort: true,
+    fetchMethod: async (slug) => (await ctx.tenancy.resolveTenantId(slug)) ?? undefined,
+  });
   async function tenantIdOfHeader(header: string): Promise<number | null> {
     if (/^\d+$/.test(header)) return Number(header);
-    const slug = header.toLowerCase();
-    if (!slugIds.has(slug)) {
-      const id = await ctx.tenancy.resolveTenantId(slug);
-      if (slugIds.size >= 1000) slugIds.clear();
-      if (id !== null) slugIds.set(slug, id);
-      return id;
-    }
-    return slugIds.get(slug) ?? null;
+    return (await slugIds.fetch(header.toLowerCase())) ?? null;
   }
 
   async function denied(request: FastifyRequest, principal: Principal, permission: string): Promise<never> {
