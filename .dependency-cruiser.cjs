@@ -17,6 +17,13 @@ module.exports = {
       to: { path: '^src/modules/[^/]+/', pathNot: ['^src/modules/$1/', '^src/modules/[^/]+/index\\.ts$'] },
     },
     {
+      name: 'outside-door',
+      comment: 'The composition root, main and the CLI reach a module only through its index.ts too.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/modules/', '^src/platform/'] },
+      to: { path: '^src/modules/[^/]+/', pathNot: '^src/modules/[^/]+/index\\.ts$' },
+    },
+    {
       name: 'platform-not-modules',
       comment: 'src/platform imports nothing from src/modules: modules fill the AppContext instead.',
       severity: 'error',

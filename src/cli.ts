@@ -8,8 +8,8 @@ import { buildApp } from './app.js';
 import { cliCommands } from './cli/index.js';
 import { loadConfig } from './config.js';
 import { validatePassword } from './modules/auth/password-policy.js';
-import { seedIfEmpty } from './modules/tenants/seed.js';
-import { createTenant, resolveTenantHeader } from './modules/tenants/service.js';
+import { modules } from './modules/index.js';
+import { createTenant, resolveTenantHeader, seedIfEmpty } from './modules/tenants/index.js';
 import { resolveSettings } from './modules/tenants/settings.js';
 import { findUserByEmail, insertUser } from './modules/users/repository.js';
 import { SYSTEM_AUDIT_CONTEXT, writeAudit } from './platform/audit/writer.js';
@@ -126,6 +126,7 @@ user
     }),
   );
 
+for (const m of modules) m.cli?.(program, withApp);
 for (const register of cliCommands) register(program, withApp);
 
 program.parseAsync(process.argv).catch((err) => {

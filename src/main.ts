@@ -1,7 +1,7 @@
 /** Process entry: config -> buildApp -> (seed) -> listen -> graceful shutdown. */
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { seedIfEmpty } from './modules/tenants/seed.js';
+import { seedIfEmpty } from './modules/tenants/index.js';
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;

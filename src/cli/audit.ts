@@ -6,10 +6,10 @@
 import type { Command } from 'commander';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { resolveTenantHeader } from '../modules/tenants/service.js';
+import { resolveTenantHeader } from '../modules/tenants/index.js';
 import { type PruneResult, pruneTenant, tenantsWithRetention } from '../platform/audit/retention.js';
 import { type VerifyResult, verifyChain } from '../platform/audit/verify.js';
-import type { CliRegistration } from './types.js';
+import type { CliRegistration } from '../platform/module.js';
 
 async function tenantIds(app: FastifyInstance, tenant?: string): Promise<number[]> {
   if (tenant) {

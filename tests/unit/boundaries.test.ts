@@ -47,6 +47,7 @@ const clean: Record<string, string> = {
     "import { tenantOf } from '../tenants/index.js';\nexport const r = tenantOf;\n",
   'src/modules/rbac/index.ts': "export { r } from './service.js';\n",
   'src/modules/users/a.ts': 'export const a = 1;\n',
+  'src/app.ts': "import { tenantOf } from './modules/tenants/index.js';\nexport const app = tenantOf;\n",
 };
 
 /** One forbidden import per rule. */
@@ -63,6 +64,9 @@ const forbidden: Record<string, string> = {
   'src/modules/users/b.ts': "import { a } from './a.js';\nexport const b = () => a;\n",
   // layering (tenants is above rbac), which also closes a folder cycle: tenants → rbac → tenants.
   'src/modules/tenants/service.ts': "import { r } from '../rbac/index.js';\nexport const s = r;\n",
+  // outside-door: the composition root reaching past a module's door.
+  'src/app.ts':
+    "import { findTenant } from './modules/tenants/repository.js';\nexport const app = findTenant;\n",
   // module-not-layered: a module folder missing from tools/module-layers.json.
   'src/modules/sso/index.ts':
     "import { tenantOf } from '../tenants/index.js';\nexport const sso = tenantOf;\n",
@@ -92,6 +96,10 @@ describe('issue 11: the module boundary rules fail on a forbidden import', () =>
     expect(pairs(bad, 'module-door')).toEqual([
       'src/modules/rbac/service.ts -> src/modules/tenants/repository.ts',
     ]);
+  });
+
+  it('outside-door: the composition root or the CLI importing a module other than through its index.ts', () => {
+    expect(pairs(bad, 'outside-door')).toEqual(['src/app.ts -> src/modules/tenants/repository.ts']);
   });
 
   it('platform-not-modules: src/platform importing src/modules', () => {

@@ -1,5 +1,6 @@
 /** The WireGuard module: peers and the gateway under /api/v1/wireguard, and its user and GDPR hooks. */
 import type { AppModule } from '../../platform/module.js';
+import { registerWg } from './cli.js';
 import { wireguardRoutes, wireguardSetup } from './routes.js';
 
 // --- module registration ---
@@ -7,4 +8,5 @@ export const wireguardModule: AppModule = {
   name: 'wireguard',
   setup: wireguardSetup,
   routes: (ctx) => [{ prefix: '/api/v1/wireguard', plugin: wireguardRoutes(ctx) }],
+  cli: registerWg,
 };
