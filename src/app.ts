@@ -12,6 +12,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { modules } from './modules/index.js';
+import { type Clock, systemClock } from './platform/clock.js';
 import type { AppContext } from './platform/context.js';
 import { createSecretBox } from './platform/crypto/aes-gcm.js';
 import { createJwtService } from './platform/crypto/jwt.js';
@@ -35,6 +36,8 @@ export interface AppDeps {
   store?: KeyValueStore;
   /** Run migrations at startup (default: config.autoMigrate). */
   migrate?: boolean;
+  /** Wall clock for expiry decisions (default: the system clock; tests pass one they can move). */
+  clock?: Clock;
 }
 
 declare module 'fastify' {
@@ -82,16 +85,18 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   const ownsDatabase = !deps.database;
   const ownsStore = !deps.store;
   const database = deps.database ?? (await createDatabase(config, app.log));
-  const store = deps.store ?? createStore(config, app.log);
+  const clock = deps.clock ?? systemClock;
+  const store = deps.store ?? createStore(config, app.log, clock);
   if (deps.migrate ?? config.autoMigrate) await migrate(database);
 
   const ctx: AppContext = {
     config,
+    clock,
     database,
     store,
     hasher: createPasswordHasher(config.argon2),
     secretBox: createSecretBox(config.encryptionKeyId, config.encryptionKey, config.previousEncryptionKeys),
-    jwt: createJwtService(config),
+    jwt: createJwtService(config, clock),
     log: app.log,
     mailer: createMailer(config, app.log),
     metrics: createMetrics(database, config.env !== 'test'),
@@ -103,7 +108,12 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
       isKnownPermission: () => false,
       isSelfScope: () => false,
     },
-    // The tenants module installs these; until then the guard cannot admit anyone.
+    // The sessions and tenants modules install these; until then the guard cannot admit anyone.
+    sessions: {
+      enforceIdleTimeout: async () => {
+        throw new Error('the sessions module is not registered');
+      },
+    },
     tenancy: {
       resolveTenantId: async () => {
         throw new Error('the tenants module is not registered');

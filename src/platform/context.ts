@@ -4,6 +4,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
+import type { Clock } from './clock.js';
 import type { SecretBox } from './crypto/aes-gcm.js';
 import type { JwtService } from './crypto/jwt.js';
 import type { PasswordHasher } from './crypto/passwords.js';
@@ -61,6 +62,8 @@ export interface Mailer {
 
 export interface AppContext {
   config: Readonly<Config>;
+  /** Wall clock for token and session expiry (movable in tests; see platform/clock.ts). */
+  clock: Clock;
   database: Database;
   store: KeyValueStore;
   hasher: PasswordHasher;
@@ -77,6 +80,19 @@ export interface AppContext {
     isKnownPermission: (code: string) => boolean;
     /** Whether a scope is an API key self scope (API.md §13; the API keys module installs it). */
     isSelfScope: (scope: string) => boolean;
+  };
+  /** The sessions module fills this: what the request guard needs to know of sessions. */
+  sessions: {
+    /**
+     * The tenant's idle timeout for a user session: ends an idle one (401 SESSION_EXPIRED), otherwise records
+     * the activity. `lastSeenRaw`: the store's `sess:seen:<id>` read in the guard's MGET.
+     */
+    enforceIdleTimeout: (
+      session: { tenantId: number; userId: number; sessionId: string },
+      tenantVersion: string,
+      lastSeenRaw: string | null,
+      audit: import('./audit/writer.js').AuditContext,
+    ) => Promise<void>;
   };
   /** The tenants module fills this: what the request guard needs to know of tenants. */
   tenancy: {

@@ -1,5 +1,5 @@
 /**
- * Tenant allowed_ip_ranges for the request guard, without a database round trip per request: each replica caches
+ * Tenant allowed_ip_ranges (and session idle_ttl) for the request guard, without a database round trip per request: each replica caches
  * the tenant's ranges keyed by the store's tenant version (read in the guard's one mget), which every settings
  * change replaces after it commits.
  */
@@ -10,13 +10,19 @@ import type { AppContext } from '../../platform/context.js';
 import { CidrSet } from '../../platform/http/network.js';
 import { keys } from '../../platform/store/keys.js';
 import { findTenantById } from './repository.js';
+import { resolveSettings } from './settings.js';
 
 const MAX_AGE_MS = 10 * 60_000;
 const VERSION_TTL_SECONDS = 30 * 86_400;
 
-/** `tenantId@version` → the tenant's ranges (null: none). A settings change makes older entries unreachable. */
-type RangesCache = LRUCache<string, { ranges: CidrSet | null }, number>;
-const caches = new WeakMap<AppContext, RangesCache>();
+interface Entry {
+  ranges: CidrSet | null;
+  /** session.idle_ttl, read with the ranges: the guard's idle check costs no extra database read. */
+  idleTtl: number | null;
+}
+
+/** `tenantId@version` → the entry. A settings change (new version) makes older entries unreachable. */
+const caches = new WeakMap<AppContext, LRUCache<string, Entry, number>>();
 
 /** A CIDR (`10.0.0.0/8`, `2001:db8::/32`) or a single address; false for anything else. */
 export function isValidCidr(value: string): boolean {
@@ -29,10 +35,10 @@ export function isValidCidr(value: string): boolean {
   }
 }
 
-async function rangesOf(ctx: AppContext, tenantId: number, version: string): Promise<CidrSet | null> {
+async function entryOf(ctx: AppContext, tenantId: number, version: string): Promise<Entry> {
   let cache = caches.get(ctx);
   if (!cache) {
-    cache = new LRUCache({
+    cache = new LRUCache<string, Entry, number>({
       max: 10_000,
       ttl: MAX_AGE_MS,
       ignoreFetchAbort: true,
@@ -40,12 +46,24 @@ async function rangesOf(ctx: AppContext, tenantId: number, version: string): Pro
       fetchMethod: async (_key, _stale, { context: id }) => {
         const tenant = await ctx.database.withTenant(id, (tx) => findTenantById(tx, id));
         const list = (tenant?.settings.allowed_ip_ranges ?? []).filter(isValidCidr);
-        return { ranges: list.length > 0 ? new CidrSet(list) : null };
+        return {
+          ranges: list.length > 0 ? new CidrSet(list) : null,
+          idleTtl: resolveSettings(tenant?.settings, ctx.config).session.idle_ttl,
+        };
       },
     });
     caches.set(ctx, cache);
   }
-  return (await cache.fetch(`${tenantId}@${version}`, { context: tenantId }))!.ranges;
+  return (await cache.fetch(`${tenantId}@${version}`, { context: tenantId }))!;
+}
+
+/** The tenant's session.idle_ttl (clamped, null when off), from the same per-replica cache. */
+export async function tenantIdleTtl(
+  ctx: AppContext,
+  tenantId: number,
+  version: string,
+): Promise<number | null> {
+  return (await entryOf(ctx, tenantId, version)).idleTtl;
 }
 
 /** True when the tenant has no ranges, or the caller's address is inside one of them. */
@@ -55,7 +73,7 @@ export async function tenantNetworkAllows(
   version: string,
   ip: string,
 ): Promise<boolean> {
-  const ranges = await rangesOf(ctx, tenantId, version);
+  const { ranges } = await entryOf(ctx, tenantId, version);
   return ranges === null || ranges.contains(ip);
 }
 
