@@ -1,9 +1,9 @@
 /**
  * Module boundaries as code (issue 11; docs/architecture.md "What may import what"). `npm run lint` runs it with
- * no exceptions listed. Folder-level cycles between modules are checked by tools/boundaries.ts (dependency-cruiser
+ * no exceptions listed. Folder-level cycles between modules are checked by scripts/boundaries.ts (dependency-cruiser
  * marks cycles between files only, also when collapsing folders).
  */
-const { layers } = require('./tools/module-layers.json');
+const { layers } = require('./scripts/module-layers.json');
 
 const any = (names) => `(${names.map((n) => n.replace(/[-]/g, '\\-')).join('|')})`;
 
@@ -39,7 +39,7 @@ module.exports = {
     },
     {
       name: 'module-not-layered',
-      comment: 'Every module folder has its place in tools/module-layers.json.',
+      comment: 'Every module folder has its place in scripts/module-layers.json.',
       severity: 'error',
       from: { path: '^src/modules/[^/]+/', pathNot: `^src/modules/${any(layers)}/` },
       to: {},

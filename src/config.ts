@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ipaddr from 'ipaddr.js';
 
 export const ENVIRONMENTS = ['dev', 'test', 'staging', 'prod'] as const;
@@ -87,6 +88,16 @@ export interface Config {
   /** WebAuthn relying party id (a domain) and the origin browsers report (default PUBLIC_URL). */
   webauthnRpId: string;
   webauthnOrigin: string;
+  /** Bearer token that /metrics requires when set (required in prod and staging); null: loopback/WireGuard only. */
+  metricsToken: string | null;
+  /** The admin console at /admin (API.md §18). */
+  adminConsole: {
+    enabled: boolean;
+    /** The built single-page app (web/dist by default). */
+    dir: string;
+    /** Prefills the sign-in screen's organisation field (a tenant slug or id); null leaves it empty. */
+    defaultTenant: string | null;
+  };
   version: string;
 }
 
@@ -162,6 +173,9 @@ export function isCidrOrIp(value: string): boolean {
   }
 }
 
+/** The repository root, from src/ (tsx) or dist/ (compiled): both sit one level below it. */
+const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
 /** Outside prod, generated secrets live in DATA_DIR so a restart does not log everyone out. */
 function persistedSecrets(dataDir: string, persist: boolean): { jwtSecret: string; encryptionKey: string } {
   const generated = {
@@ -203,6 +217,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const appEnv = r.oneOf('ENV', ENVIRONMENTS, 'dev', (s) => s.toLowerCase());
   const isProd = appEnv === 'prod';
   const isTest = appEnv === 'test';
+  // Staging holds real data and faces real networks: its secrets are checked exactly like prod's.
+  const strictSecrets = isProd || appEnv === 'staging';
   const dataDir = path.resolve(r.str('DATA_DIR', './data'));
   const databaseUrl = r.raw('DATABASE_URL') ?? null;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -214,13 +230,13 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const needGenerated = !r.raw('JWT_SECRET') || !r.raw('ENCRYPTION_KEY');
   const generated =
-    needGenerated && !isProd ? persistedSecrets(dataDir, options.persistSecrets ?? !isTest) : null;
+    needGenerated && !strictSecrets ? persistedSecrets(dataDir, options.persistSecrets ?? !isTest) : null;
 
   let jwtSecret = r.raw('JWT_SECRET') ?? generated?.jwtSecret ?? '';
-  if (isProd) {
-    if (!r.raw('JWT_SECRET')) r.problems.push('JWT_SECRET is required when ENV=prod');
+  if (strictSecrets) {
+    if (!r.raw('JWT_SECRET')) r.problems.push(`JWT_SECRET is required when ENV=${appEnv}`);
     else if (jwtSecret.length < 32 || looksDefault(jwtSecret))
-      r.problems.push('JWT_SECRET must be at least 32 characters and not a placeholder when ENV=prod');
+      r.problems.push(`JWT_SECRET must be at least 32 characters and not a placeholder when ENV=${appEnv}`);
   } else if (jwtSecret.length < 16) {
     r.problems.push('JWT_SECRET must be at least 16 characters');
     jwtSecret = jwtSecret.padEnd(16, '!');
@@ -228,9 +244,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const encRaw = r.raw('ENCRYPTION_KEY') ?? generated?.encryptionKey ?? '';
   let encryptionKey = parseEncryptionKey(encRaw);
-  if (isProd && !r.raw('ENCRYPTION_KEY')) r.problems.push('ENCRYPTION_KEY is required when ENV=prod');
-  else if (isProd && looksDefault(encRaw))
-    r.problems.push('ENCRYPTION_KEY must not be a placeholder when ENV=prod');
+  if (strictSecrets && !r.raw('ENCRYPTION_KEY'))
+    r.problems.push(`ENCRYPTION_KEY is required when ENV=${appEnv}`);
+  else if (strictSecrets && looksDefault(encRaw))
+    r.problems.push(`ENCRYPTION_KEY must not be a placeholder when ENV=${appEnv}`);
   if (!encryptionKey) {
     if (encRaw) r.problems.push('ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or base64');
     encryptionKey = Buffer.alloc(32);
@@ -260,9 +277,21 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   if (!/^[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}$/.test(wgInterface))
     r.problems.push(`WG_INTERFACE="${wgInterface}" is not a valid interface name`);
 
+  // /metrics is open to loopback and the tunnel only unless a token is set; prod and staging must set one.
+  const metricsToken = r.raw('METRICS_TOKEN') ?? null;
+  if (strictSecrets && !metricsToken) r.problems.push(`METRICS_TOKEN is required when ENV=${appEnv}`);
+  else if (strictSecrets && metricsToken && (metricsToken.length < 32 || looksDefault(metricsToken)))
+    r.problems.push(`METRICS_TOKEN must be at least 32 characters and not a placeholder when ENV=${appEnv}`);
+  else if (metricsToken && metricsToken.length < 16)
+    r.problems.push('METRICS_TOKEN must be at least 16 characters');
+
   const rateLimitEnabled = r.bool('RATE_LIMIT_ENABLED', !isTest);
   const lockoutEnabled = r.bool('LOCKOUT_ENABLED', !isTest);
   const port = r.int('PORT', 8000, 0, 65535);
+  const autoSeed = r.bool('AUTO_SEED', !isProd && !isTest);
+  const adminDefaultTenant = r.raw('ADMIN_DEFAULT_TENANT') ?? (autoSeed ? 'massacorp' : null);
+  if (adminDefaultTenant !== null && !/^([1-9][0-9]{0,9}|[a-z0-9][a-z0-9-]{0,62})$/i.test(adminDefaultTenant))
+    r.problems.push('ADMIN_DEFAULT_TENANT must be a tenant id or slug');
 
   const config: Config = {
     env: appEnv,
@@ -323,7 +352,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       parallelism: r.int('ARGON2_PARALLELISM', 1, 1, 16),
     },
     autoMigrate: r.bool('AUTO_MIGRATE', !isProd),
-    autoSeed: r.bool('AUTO_SEED', !isProd && !isTest),
+    autoSeed,
     seedAdminPassword: r.raw('SEED_ADMIN_PASSWORD') ?? null,
     smtpUrl: r.raw('SMTP_URL') ?? null,
     mailFrom: r.str('MAIL_FROM', 'MassaCorp <no-reply@massacorp.dev>'),
@@ -337,6 +366,12 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     webauthnOrigin: r
       .str('WEBAUTHN_ORIGIN', r.str('PUBLIC_URL', `http://localhost:${port}`))
       .replace(/\/+$/, ''),
+    metricsToken,
+    adminConsole: {
+      enabled: r.bool('ADMIN_CONSOLE_ENABLED', true),
+      dir: path.resolve(r.str('ADMIN_CONSOLE_DIR', path.join(PROJECT_ROOT, 'web', 'dist'))),
+      defaultTenant: adminDefaultTenant,
+    },
     version: '1.0.0',
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -1,13 +1,13 @@
 /**
  * Issue 11: the module boundary rules bite. The project's own .dependency-cruiser.cjs and layering list are run
- * (through tools/boundaries.ts, as `npm run lint` does) over a small tree written to a temporary directory: clean,
+ * (through scripts/boundaries.ts, as `npm run lint` does) over a small tree written to a temporary directory: clean,
  * it passes; with one forbidden import per rule, each rule reports exactly that import.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Boundaries, cruiseBoundaries, mermaid, replaceGraph } from '../../tools/boundaries.js';
+import { type Boundaries, cruiseBoundaries, mermaid, replaceGraph } from '../../scripts/boundaries.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const roots: string[] = [];
@@ -17,8 +17,8 @@ function project(files: Record<string, string>): string {
   const root = mkdtempSync(path.join(tmpdir(), 'massacorp-boundaries-'));
   roots.push(root);
   cpSync(path.join(repo, '.dependency-cruiser.cjs'), path.join(root, '.dependency-cruiser.cjs'));
-  mkdirSync(path.join(root, 'tools'));
-  cpSync(path.join(repo, 'tools/module-layers.json'), path.join(root, 'tools/module-layers.json'));
+  mkdirSync(path.join(root, 'scripts'));
+  cpSync(path.join(repo, 'scripts/module-layers.json'), path.join(root, 'scripts/module-layers.json'));
   writeFileSync(
     path.join(root, 'tsconfig.json'),
     JSON.stringify({
@@ -67,7 +67,7 @@ const forbidden: Record<string, string> = {
   // outside-door: the composition root reaching past a module's door.
   'src/app.ts':
     "import { findTenant } from './modules/tenants/repository.js';\nexport const app = findTenant;\n",
-  // module-not-layered: a module folder missing from tools/module-layers.json.
+  // module-not-layered: a module folder missing from scripts/module-layers.json.
   'src/modules/sso/index.ts':
     "import { tenantOf } from '../tenants/index.js';\nexport const sso = tenantOf;\n",
 };

@@ -1,7 +1,7 @@
 /**
  * Module boundaries, the part dependency-cruiser's rules do not cover, and the generated module graph.
- *   tsx tools/boundaries.ts check   no cycle between module folders (exit 1 on any); run by `npm run lint`
- *   tsx tools/boundaries.ts graph   rewrites the graph in docs/architecture.md between its markers
+ *   tsx scripts/boundaries.ts check   no cycle between module folders (exit 1 on any); run by `npm run lint`
+ *   tsx scripts/boundaries.ts graph   rewrites the graph in docs/architecture.md between its markers
  * dependency-cruiser marks cycles between files only: with `--collapse` it still flags a folder edge as circular
  * only when the file-level edge was, so auth → tenants → auth through different files went unreported. Here the
  * folder graph is built from the cruise and its strongly connected components are the cycles.
@@ -163,7 +163,7 @@ async function main(command: string | undefined): Promise<number> {
     console.log(`module graph written to docs/architecture.md (${b.graph.size} modules)`);
     return 0;
   }
-  console.error('usage: tsx tools/boundaries.ts check|graph');
+  console.error('usage: tsx scripts/boundaries.ts check|graph');
   return 2;
 }
 
