@@ -12,9 +12,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { modules } from './modules/index.js';
-import { findTenantById } from './modules/tenants/repository.js';
-import { resolveSettings } from './modules/tenants/settings.js';
-import { findUserById } from './modules/users/repository.js';
 import { type Clock, systemClock } from './platform/clock.js';
 import type { AppContext } from './platform/context.js';
 import { createSecretBox } from './platform/crypto/aes-gcm.js';
@@ -125,11 +122,24 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     metrics: createMetrics(database, config.env !== 'test'),
     auth: {
       apiKeyAuthenticator: null,
-      // Until the RBAC module installs its resolver: superusers hold everything in their tenant, others nothing.
-      permissionResolver: async (p) => {
-        if (p.userId === null) return new Set<string>();
-        const u = await database.withTenant(p.tenantId, (tx) => findUserById(tx, p.tenantId, p.userId!));
-        return new Set<string>(u?.isSuperuser && u.isActive ? ['*'] : []);
+      // Until the RBAC module installs its resolver (in its setup, before any route exists): nobody holds anything.
+      permissionResolver: async () => new Set<string>(),
+      // Until the RBAC and API keys modules install their catalogues, no code is known (routes naming one refuse to boot).
+      isKnownPermission: () => false,
+      isSelfScope: () => false,
+    },
+    // The sessions and tenants modules install these; until then the guard cannot admit anyone.
+    sessions: {
+      enforceIdleTimeout: async () => {
+        throw new Error('the sessions module is not registered');
+      },
+    },
+    tenancy: {
+      resolveTenantId: async () => {
+        throw new Error('the tenants module is not registered');
+      },
+      networkAllows: async () => {
+        throw new Error('the tenants module is not registered');
       },
     },
     hooks: {
@@ -146,19 +156,15 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
       grantFlags: async () => null,
       countActive: async () => 0,
     },
-    mfa: {
-      status: async (tx, tenantId) => {
-        const t = await findTenantById(tx, tenantId);
-        return { enabled: false, required: resolveSettings(t?.settings, config).mfa_required };
-      },
-    },
+    // The tenants module installs the default that knows the tenant's mfa_required; the MFA module replaces it.
+    mfa: { status: async () => ({ enabled: false, required: false }) },
   };
   app.decorate('ctx', ctx);
 
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(ErrorEnvelope);
   installErrorHandling(app);
-  app.addHook('onRoute', (route) => assertRouteAccess(route as never));
+  app.addHook('onRoute', (route) => assertRouteAccess(route as never, ctx.auth));
   // Before @fastify/swagger's own onRoute hook, so the document lists the generic statuses (openapi.ts).
   app.addHook('onRoute', (route) => addGenericResponses(route as never));
 

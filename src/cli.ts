@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { buildApp } from './app.js';
 import { cliCommands } from './cli/index.js';
 import { loadConfig } from './config.js';
+import { modules } from './modules/index.js';
 import { createTenant, seedIfEmpty } from './modules/tenant-admin/index.js';
 import { resolveTenantHeader } from './modules/tenants/index.js';
 import { createUser } from './modules/users/index.js';
@@ -122,6 +123,7 @@ user
     }),
   );
 
+for (const m of modules) m.cli?.(program, withApp);
 for (const register of cliCommands) register(program, withApp);
 
 program.parseAsync(process.argv).catch((err) => {

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { resolveTenantHeader } from '../modules/tenants/index.js';
 import { type PruneResult, pruneTenant, tenantsWithRetention } from '../platform/audit/retention.js';
 import { type VerifyResult, verifyChain } from '../platform/audit/verify.js';
-import type { CliRegistration } from './index.js';
+import type { CliRegistration } from '../platform/module.js';
 
 async function tenantIds(app: FastifyInstance, tenant?: string): Promise<number[]> {
   if (tenant) {

@@ -1,14 +1,11 @@
-/** Extra CLI command groups contributed by modules (keys, audit, wg). Each adds its commands to the program. */
-import type { Command } from 'commander';
-import type { FastifyInstance } from 'fastify';
+/**
+ * CLI command groups of the platform (audit trail, encryption keys). Modules add theirs through their AppModule
+ * (`cli`, e.g. `massacorp wg`); src/cli.ts registers both.
+ */
+import type { CliRegistration } from '../platform/module.js';
 import { registerAuditCommands } from './audit.js';
 import { registerKeys } from './keys.js';
-import { registerWg } from './wg.js';
 
-export type WithApp = <T>(fn: (app: FastifyInstance) => Promise<T>) => Promise<T>;
-export type CliRegistration = (program: Command, withApp: WithApp) => void;
+export type { CliRegistration, WithApp } from '../platform/module.js';
 
-export const cliCommands: CliRegistration[] = [];
-cliCommands.push(registerWg);
-cliCommands.push(registerAuditCommands);
-cliCommands.push(registerKeys);
+export const cliCommands: CliRegistration[] = [registerAuditCommands, registerKeys];

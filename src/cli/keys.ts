@@ -4,9 +4,9 @@
  * left to rotate, the old key can be dropped. Modules with sealed columns add a line to `sealedColumns`.
  */
 import { sql } from 'drizzle-orm';
-import { totpAad } from '../modules/mfa/factors.js';
+import { totpAad } from '../modules/mfa/index.js';
 import type { AppContext } from '../platform/context.js';
-import type { CliRegistration } from './index.js';
+import type { CliRegistration } from '../platform/module.js';
 
 export interface SealedColumn {
   table: string;

@@ -1,9 +1,8 @@
 /**
- * Every feature module, in registration order. A module contributes setup (filling the context's extension
- * points: authenticators, permission resolver, hooks) and route plugins mounted under their prefixes.
+ * Every feature module, in registration order. Each module declares its own `<m>Module` in its index.ts (see
+ * AppModule in platform/module.ts); this list only orders them.
  */
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../platform/context.js';
+import type { AppModule } from '../platform/module.js';
 import { apiKeysModule } from './api-keys/index.js';
 import { auditModule } from './audit/index.js';
 import { authModule } from './auth/index.js';
@@ -16,17 +15,12 @@ import { sessionsModule } from './sessions/index.js';
 import { tenantAdminModule } from './tenant-admin/index.js';
 import { tenantsModule } from './tenants/index.js';
 import { usersModule } from './users/index.js';
-import { wireguardRoutes, wireguardSetup } from './wireguard/routes.js';
-
-export interface AppModule {
-  name: string;
-  setup?: (ctx: AppContext) => void | Promise<void>;
-  routes: (ctx: AppContext) => { prefix: string; plugin: FastifyPluginAsyncTypebox }[];
-}
+import { wireguardModule } from './wireguard/index.js';
 
 export const modules: AppModule[] = [
   authModule,
   sessionsModule,
+  // Installs ctx.tenancy, which the request guard reads.
   tenantsModule,
   tenantAdminModule,
   auditModule,
@@ -35,11 +29,7 @@ export const modules: AppModule[] = [
   // Installs the permission resolver; must come before modules that wrap it (api-keys).
   rbacModule,
   usersModule,
-  {
-    name: 'wireguard',
-    setup: wireguardSetup,
-    routes: (ctx) => [{ prefix: '/api/v1/wireguard', plugin: wireguardRoutes(ctx) }],
-  },
+  wireguardModule,
   mfaModule,
   // After rbac: api-keys wraps the permission resolver that rbac installs.
   apiKeysModule,

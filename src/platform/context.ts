@@ -38,6 +38,19 @@ export type AfterCommit = () => Promise<void>;
 export type UserDeactivationReason = 'deactivated' | 'deleted' | 'gdpr_erasure' | 'gdpr_anonymization';
 export type TenantCreatedHook = (tx: Tx, tenantId: number, firstAdminUserId: number | null) => Promise<void>;
 
+/**
+ * The tenant and user rows as the tenants and users modules store them. The platform names them without importing
+ * those modules: each widens its interface to its row type in its index.ts (declaration merging, the way Fastify's
+ * FastifyContextConfig is widened), so hooks such as ctx.mfa.inlineLogin pass the real rows along.
+ */
+export interface TenantRecord {
+  id: number;
+}
+export interface UserRecord {
+  id: number;
+  email: string;
+}
+
 export interface Mail {
   to: string;
   subject: string;
@@ -63,6 +76,30 @@ export interface AppContext {
   auth: {
     apiKeyAuthenticator: ApiKeyAuthenticator | null;
     permissionResolver: PermissionResolver;
+    /** Whether a code or wildcard names something in the permission catalogue (the RBAC module installs it). */
+    isKnownPermission: (code: string) => boolean;
+    /** Whether a scope is an API key self scope (API.md §13; the API keys module installs it). */
+    isSelfScope: (scope: string) => boolean;
+  };
+  /** The sessions module fills this: what the request guard needs to know of sessions. */
+  sessions: {
+    /**
+     * The tenant's idle timeout for a user session: ends an idle one (401 SESSION_EXPIRED), otherwise records
+     * the activity. `lastSeenRaw`: the store's `sess:seen:<id>` read in the guard's MGET.
+     */
+    enforceIdleTimeout: (
+      session: { tenantId: number; userId: number; sessionId: string },
+      tenantVersion: string,
+      lastSeenRaw: string | null,
+      audit: import('./audit/writer.js').AuditContext,
+    ) => Promise<void>;
+  };
+  /** The tenants module fills this: what the request guard needs to know of tenants. */
+  tenancy: {
+    /** An X-Tenant-ID value (id or slug): the tenant's id, null when there is none; a malformed value is a 400. */
+    resolveTenantId: (header: string) => Promise<number | null>;
+    /** Whether the tenant's allowed_ip_ranges admit the address (`version`: the store's tenant settings version). */
+    networkAllows: (tenantId: number, version: string, ip: string) => Promise<boolean>;
   };
   hooks: {
     tenantCreated: TenantCreatedHook[];
@@ -137,8 +174,8 @@ export interface AppContext {
     status(tx: Tx, tenantId: number, userId: number): Promise<{ enabled: boolean; required: boolean }>;
     /** Handles `mfa_code` sent with the password (one-step login); returns a LoginResponse. */
     inlineLogin?: (
-      tenant: import('../modules/tenants/tables.js').TenantRow,
-      user: import('../modules/users/tables.js').UserRow,
+      tenant: TenantRecord,
+      user: UserRecord,
       code: string,
       client: { ip: string | null; userAgent: string | null },
       audit: import('./audit/writer.js').AuditContext,

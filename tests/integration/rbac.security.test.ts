@@ -57,15 +57,21 @@ describe('route access declarations', () => {
 
   it('the boot check refuses a route that declares nothing', () => {
     expect(() =>
-      assertRouteAccess({ method: 'GET', url: '/api/v1/oops', handler: async () => null } as never),
+      assertRouteAccess(
+        { method: 'GET', url: '/api/v1/oops', handler: async () => null } as never,
+        app.ctx.auth,
+      ),
     ).toThrow(/declares no access/);
     expect(() =>
-      assertRouteAccess({
-        method: 'GET',
-        url: '/api/v1/ok',
-        config: { access: 'self', keyScope: null },
-        handler: async () => null,
-      } as never),
+      assertRouteAccess(
+        {
+          method: 'GET',
+          url: '/api/v1/ok',
+          config: { access: 'self', keyScope: null },
+          handler: async () => null,
+        } as never,
+        app.ctx.auth,
+      ),
     ).not.toThrow();
   });
 });

@@ -9,7 +9,7 @@ import type { AppModule } from '../../platform/module.js';
 import { resolveRolePermissions } from '../rbac/index.js';
 import { apiKeyRateLimitPlugin } from './rate-limit.js';
 import { apiKeyRoutes } from './routes.js';
-import { intersectPermissions, isSelfScope } from './scopes.js';
+import { intersectPermissions, isSelfScope, type SELF_SCOPES } from './scopes.js';
 import { createApiKeyAuthenticator, eraseUserKeys, exportUserKeys } from './service.js';
 
 export function wrapResolver(ctx: AppContext, base: PermissionResolver): PermissionResolver {
@@ -31,6 +31,7 @@ export const apiKeysModule: AppModule = {
   name: 'api-keys',
   setup: (ctx) => {
     ctx.auth.apiKeyAuthenticator = createApiKeyAuthenticator(ctx);
+    ctx.auth.isSelfScope = isSelfScope;
     ctx.auth.permissionResolver = wrapResolver(ctx, ctx.auth.permissionResolver);
     ctx.hooks.gdprExport.push({ name: 'api_keys', collect: exportUserKeys });
     ctx.hooks.gdprErase.push({
@@ -43,3 +44,9 @@ export const apiKeysModule: AppModule = {
     { prefix: '/api/v1/api-keys', plugin: apiKeyRoutes(ctx) },
   ],
 };
+
+/** `self` routes declare their keyScope with a self scope: the platform's SelfScopes are this list. */
+type SelfScopeList = typeof SELF_SCOPES;
+declare module '../../platform/http/permissions.js' {
+  interface SelfScopes extends SelfScopeList {}
+}

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
+import { LRUCache } from 'lru-cache';
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { AfterCommit, ApiKeyAuthenticator, AppContext, Principal } from '../../platform/context.js';
 import { sha256Hex } from '../../platform/crypto/tokens.js';
@@ -203,29 +204,37 @@ export async function publishKeyRevocations(ctx: AppContext, ids: number[]) {
 type CachedKey = ApiKeyRow & { ownerActive: boolean };
 
 class KeyCache {
-  private readonly byHash = new Map<string, { row: CachedKey; until: number }>();
-  get(hash: string): CachedKey | null {
-    const e = this.byHash.get(hash);
-    if (!e) return null;
-    if (e.until <= Date.now()) {
-      this.byHash.delete(hash);
-      return null;
-    }
-    return e.row;
+  /** Concurrent first uses of one key share one read; an unknown hash is not remembered. */
+  private readonly byHash: LRUCache<string, CachedKey>;
+  constructor(ctx: AppContext) {
+    this.byHash = new LRUCache<string, CachedKey>({
+      max: CACHE_MAX,
+      ttl: CACHE_TTL_MS,
+      // A revocation evicting the key while it loads must not fail the request waiting for it.
+      ignoreFetchAbort: true,
+      fetchMethod: async (hash) =>
+        (await ctx.database.withSystem(async (tx) => {
+          const k = await repo.findByHash(tx, hash);
+          if (!k) return null;
+          // A user-owned key stops when its user is deactivated; tenant-owned keys have no user. The users table
+          // is the users module's: it answers, in the same system transaction.
+          const ownerActive = k.userId === null || (await isUserActive(tx, k.tenantId, k.userId));
+          return { ...k, ownerActive };
+        })) ?? undefined,
+    });
   }
-  set(hash: string, row: CachedKey) {
-    if (this.byHash.size >= CACHE_MAX) this.byHash.delete(this.byHash.keys().next().value!);
-    this.byHash.set(hash, { row, until: Date.now() + CACHE_TTL_MS });
+  async get(hash: string): Promise<CachedKey | null> {
+    return (await this.byHash.fetch(hash)) ?? null;
   }
   evictId(id: number) {
-    for (const [h, e] of this.byHash) if (e.row.id === id) this.byHash.delete(h);
+    for (const [h, row] of this.byHash.entries()) if (row.id === id) this.byHash.delete(h);
   }
 }
 /** One cache per app (replicas in one test process must not share it). */
 const keyCaches = new WeakMap<AppContext, KeyCache>();
 
 export function createApiKeyAuthenticator(ctx: AppContext): ApiKeyAuthenticator {
-  const cache = new KeyCache();
+  const cache = new KeyCache(ctx);
   keyCaches.set(ctx, cache);
   // When this process last wrote last_used_at of a key, to skip even the store round trip most of the time.
   const touched = new Map<number, number>();
@@ -245,19 +254,8 @@ export function createApiKeyAuthenticator(ctx: AppContext): ApiKeyAuthenticator 
   return async (rawKey) => {
     if (!RAW_KEY.test(rawKey)) throw apiKeyError('INVALID_API_KEY');
     const hash = sha256Hex(rawKey);
-    let row = cache.get(hash);
-    if (!row) {
-      row = await ctx.database.withSystem(async (tx) => {
-        const k = await repo.findByHash(tx, hash);
-        if (!k) return null;
-        // A user-owned key stops when its user is deactivated; tenant-owned keys have no user. The users table
-        // is the users module's: it answers, in the same system transaction.
-        const ownerActive = k.userId === null || (await isUserActive(tx, k.tenantId, k.userId));
-        return { ...k, ownerActive };
-      });
-      if (!row) throw apiKeyError('INVALID_API_KEY');
-      cache.set(hash, row);
-    }
+    const row = await cache.get(hash);
+    if (!row) throw apiKeyError('INVALID_API_KEY');
     if (row.revokedAt) throw apiKeyError('API_KEY_REVOKED');
     if (isExpired(row)) throw apiKeyError('API_KEY_EXPIRED');
     // Permissioned routes see a deactivation at once (RBAC's version bump); `self` routes within CACHE_TTL_MS.

@@ -4,11 +4,12 @@
  * remains in the record.
  */
 import { Readable } from 'node:stream';
+import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { collectRefs, lookupPii, rehydrate } from '../../platform/audit/pii.js';
 import { type RecordLine, recordLine } from '../../platform/audit/retention.js';
 import type { AuditRow } from '../../platform/audit/tables.js';
 import { type VerifyResult, verifyChain } from '../../platform/audit/verify.js';
-import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
+import type { AuditContext } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import * as repo from './repository.js';
@@ -83,13 +84,11 @@ export async function exportLogs(
   const format = q.format ?? 'ndjson';
   const filters: Filters = { ...q };
   delete (filters as { format?: string }).format;
-  await ctx.database.withTenant(tenantId, (tx) =>
-    writeAudit(tx, tenantId, audit, {
-      eventType: 'audit.exported',
-      resourceType: 'audit_log',
-      metadata: { format, filters },
-    }),
-  );
+  await writeAuditAlone(ctx, tenantId, audit, {
+    eventType: 'audit.exported',
+    resourceType: 'audit_log',
+    metadata: { format, filters },
+  });
   async function* pages() {
     if (format === 'csv') yield `${CSV_COLUMNS.map(csvCell).join(',')}\n`;
     let after = 0;

@@ -3,6 +3,7 @@
  * used by the MFA and SSO steps. Hashing happens outside database transactions.
  */
 import type { Static } from '@sinclair/typebox';
+import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { AppError } from '../../platform/http/errors.js';
@@ -12,7 +13,6 @@ import { recordUserLogin, type UserRow, userByEmail } from '../users/index.js';
 import { type AuthMessage, authError } from './errors.js';
 import { clearLoginAttempts, recordLoginFailure, reserveLoginAttempt } from './lockout.js';
 import type { LoginBody } from './schemas.js';
-import { auditAlone } from './service.js';
 
 /** The body of a sign-in answer; `message` is a catalogue key, which the route turns into the caller's language. */
 export interface LoginResponse {
@@ -57,7 +57,7 @@ export async function login(
   const { tenant, user } = found;
   const ticket = await reserveLoginAttempt(ctx, tenant.id, email).catch(async (err) => {
     if (err instanceof AppError) {
-      await auditAlone(ctx, tenant.id, audit, {
+      await writeAuditAlone(ctx, tenant.id, audit, {
         eventType: 'auth.login_locked',
         success: false,
         resourceType: 'user',
@@ -72,7 +72,7 @@ export async function login(
     : await ctx.hasher.verifyDummy(body.password);
   if (!ok || !user?.isActive) {
     await recordLoginFailure(ctx, tenant.id, email, ticket);
-    await auditAlone(ctx, tenant.id, audit, {
+    await writeAuditAlone(ctx, tenant.id, audit, {
       eventType: 'auth.login_failed',
       success: false,
       actorType: user ? 'user' : 'system',
@@ -86,7 +86,7 @@ export async function login(
       },
     });
     if (ticket?.locksOnFailure) {
-      await auditAlone(ctx, tenant.id, audit, {
+      await writeAuditAlone(ctx, tenant.id, audit, {
         eventType: 'auth.account_locked',
         success: false,
         actorType: 'system',
@@ -114,7 +114,7 @@ export async function login(
       { sub: String(user.id), tenant_id: tenant.id, email: user.email },
       ctx.config.mfaSessionLifetime,
     );
-    await auditAlone(ctx, tenant.id, userAudit, {
+    await writeAuditAlone(ctx, tenant.id, userAudit, {
       eventType: 'auth.mfa_required',
       resourceType: 'user',
       resourceId: user.id,

@@ -3,6 +3,7 @@
  * Password hashing happens outside database transactions, so a connection is never held during argon2.
  */
 import type { Static } from '@sinclair/typebox';
+import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, type AuditEvent, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { validatePassword } from '../../platform/crypto/password-policy.js';
@@ -28,11 +29,6 @@ import { createUserInTx, prepareUser, setUserPassword, toUserRead, userById } fr
 import { type AuthErrorCode, authError } from './errors.js';
 import { runPasswordChanged } from './hooks.js';
 import type { ChangePasswordBody, LogoutBody, RegisterBody } from './schemas.js';
-
-/** Audit outside the request's transaction: for failures, whose transaction (if any) does not commit. */
-export function auditAlone(ctx: AppContext, tenantId: number, audit: AuditContext, event: AuditEvent) {
-  return ctx.database.withTenant(tenantId, (tx) => writeAudit(tx, tenantId, audit, event));
-}
 
 type RefreshOutcome =
   | {
@@ -217,7 +213,7 @@ export async function changePassword(
   const user = await ctx.database.withTenant(tenantId, (tx) => userById(tx, tenantId, userId));
   if (!user) throw authError('TOKEN_REVOKED');
   if (!(await ctx.hasher.verify(user.passwordHash, body.current_password))) {
-    await auditAlone(ctx, tenantId, audit, {
+    await writeAuditAlone(ctx, tenantId, audit, {
       eventType: 'auth.password_change_failed',
       success: false,
       resourceType: 'user',

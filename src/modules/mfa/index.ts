@@ -26,3 +26,6 @@ export const mfaModule: AppModule = {
     { prefix: '/api/v1/auth', plugin: mfaLoginRoutes(ctx) },
   ],
 };
+
+// --- exports used by cli ---
+export { totpAad } from './factors.js';

@@ -4,10 +4,10 @@
  * evaluated and the rest are refused with 429 MFA_LOCKED. The 5th failure turns the counter into a 30 min lock;
  * a success clears it. Unlike the login lockout it stays on in ENV=test (API.md §1).
  */
+import { writeAuditAlone } from '../../platform/audit/alone.js';
 import type { AuditContext } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { keys } from '../../platform/store/keys.js';
-import { auditAlone } from '../auth/index.js';
 import { mfaLocked } from './errors.js';
 
 export const MFA_MAX_ATTEMPTS = 5;
@@ -51,7 +51,7 @@ export async function recordMfaFailure(
     await ctx.store.expire(keys.mfaAttempts(ticket.tenantId, ticket.userId), MFA_LOCK_SECONDS);
     ctx.metrics.lockouts.inc();
   }
-  await auditAlone(ctx, ticket.tenantId, audit, {
+  await writeAuditAlone(ctx, ticket.tenantId, audit, {
     eventType: 'mfa.verify_failed',
     success: false,
     resourceType: 'user',
@@ -59,7 +59,7 @@ export async function recordMfaFailure(
     metadata: { purpose, reason, locked: ticket.locksOnFailure },
   });
   if (ticket.locksOnFailure) {
-    await auditAlone(ctx, ticket.tenantId, audit, {
+    await writeAuditAlone(ctx, ticket.tenantId, audit, {
       eventType: 'mfa.locked',
       success: false,
       resourceType: 'user',

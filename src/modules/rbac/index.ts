@@ -5,6 +5,7 @@
  */
 import type { AppContext } from '../../platform/context.js';
 import type { AppModule } from '../../platform/module.js';
+import { isKnownPermission, type PERMISSIONS } from './permissions.js';
 import { createPermissionResolver } from './resolver.js';
 import { rbacRoutes } from './routes.js';
 import { grantSystemRole, seedTenantRoles } from './service.js';
@@ -17,12 +18,22 @@ export function setupRbac(ctx: AppContext): void {
   });
 }
 
+// --- module registration ---
 // Installs the permission resolver; must come before modules that wrap it (api-keys).
 export const rbacModule: AppModule = {
   name: 'rbac',
-  setup: setupRbac,
+  setup: (ctx) => {
+    setupRbac(ctx);
+    ctx.auth.isKnownPermission = isKnownPermission;
+  },
   routes: (ctx) => [{ prefix: '/api/v1', plugin: rbacRoutes(ctx) }],
 };
+
+/** Routes declare `access` with a catalogue code: the platform's PermissionCodes are this catalogue. */
+type Catalogue = typeof PERMISSIONS;
+declare module '../../platform/http/permissions.js' {
+  interface PermissionCodes extends Catalogue {}
+}
 
 export type { RbacErrorCode } from './errors.js';
 export {

@@ -2,6 +2,8 @@
  * The permission catalogue: the single source of every permission code. Routes, roles, API key scopes and the
  * `GET /permissions` listing all read it. Codes are `resource.action`; `resource.*` and `*` are wildcards.
  */
+import { grants } from '../../platform/http/permissions.js';
+
 export const PERMISSIONS = {
   'users.read': 'Read users of the tenant',
   'users.write': 'Create and update users, activate, deactivate, verify',
@@ -33,14 +35,8 @@ export const PERMISSION_CODES = Object.keys(PERMISSIONS) as PermissionCode[];
 /** Permissions only the platform tenant may ever hold, whatever a role says. */
 export const PLATFORM_ONLY: ReadonlySet<string> = new Set(['platform.tenants', 'platform.features']);
 
-/** True when `granted` (codes and wildcards) covers `required`. */
-export function grants(granted: Iterable<string>, required: string): boolean {
-  const [resource] = required.split('.');
-  for (const g of granted) {
-    if (g === required || g === '*' || g === `${resource}.*`) return true;
-  }
-  return false;
-}
+/** True when `granted` (codes and wildcards) covers `required` (generic wildcard matching, owned by the platform). */
+export { grants };
 
 /** A code or wildcard that names something real in the catalogue. */
 export function isKnownPermission(code: string): boolean {

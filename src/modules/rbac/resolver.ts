@@ -5,6 +5,7 @@
  * superuser change (which bumps the version after it commits) is seen by every replica on its next request.
  */
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { AppContext, Principal } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { keys } from '../../platform/store/keys.js';
@@ -17,41 +18,29 @@ const MAX_AGE_MS = 10 * 60_000;
 const MAX_ENTRIES = 50_000;
 const VERSION_TTL_SECONDS = 30 * 86_400;
 
-interface Entry {
-  version: string;
-  perms: ReadonlySet<string>;
-  validUntil: number;
-}
+type Load = () => Promise<{ perms: ReadonlySet<string>; nextExpiry: Date | null }>;
 
+/**
+ * Entries are keyed by `key@version`: a version bump makes every older entry unreachable (they age out of the
+ * LRU). Concurrent cold requests of one principal share one load (lru-cache keeps one fetch per key); an entry
+ * lives MAX_AGE_MS, or until the first role assignment it counts on expires.
+ */
 class PermissionCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly loading = new Map<string, Promise<ReadonlySet<string>>>();
+  private readonly entries = new LRUCache<string, ReadonlySet<string>, Load>({
+    max: MAX_ENTRIES,
+    ttl: MAX_AGE_MS,
+    ttlResolution: 0,
+    // An eviction while loading must not fail the request that is waiting for the load.
+    ignoreFetchAbort: true,
+    fetchMethod: async (_key, _stale, { context: load, options }) => {
+      const { perms, nextExpiry } = await load();
+      if (nextExpiry) options.ttl = Math.max(1, Math.min(MAX_AGE_MS, nextExpiry.getTime() - Date.now()));
+      return perms;
+    },
+  });
 
-  async get(
-    key: string,
-    version: string,
-    load: () => Promise<{ perms: ReadonlySet<string>; nextExpiry: Date | null }>,
-  ): Promise<ReadonlySet<string>> {
-    const hit = this.entries.get(key);
-    if (hit && hit.version === version && hit.validUntil > Date.now()) return hit.perms;
-    // Concurrent cold requests of one principal share one load.
-    const flightKey = `${key}@${version}`;
-    const inFlight = this.loading.get(flightKey);
-    if (inFlight) return inFlight;
-    const p = load()
-      .then(({ perms, nextExpiry }) => {
-        const validUntil = Math.min(
-          Date.now() + MAX_AGE_MS,
-          nextExpiry ? nextExpiry.getTime() : Number.POSITIVE_INFINITY,
-        );
-        if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-        this.entries.delete(key);
-        this.entries.set(key, { version, perms, validUntil });
-        return perms;
-      })
-      .finally(() => this.loading.delete(flightKey));
-    this.loading.set(flightKey, p);
-    return p;
+  async get(key: string, version: string, load: Load): Promise<ReadonlySet<string>> {
+    return (await this.entries.fetch(`${key}@${version}`, { context: load }))!;
   }
 }
 

@@ -4,6 +4,7 @@ import { type SQL, sql } from 'drizzle-orm';
  * do not hold. Every change writes its audit record in its transaction and bumps the tenant's permission
  * version once it has committed.
  */
+import { writeAuditAlone } from '../../platform/audit/alone.js';
 import type { AuditContext } from '../../platform/audit/writer.js';
 import { writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
@@ -392,17 +393,19 @@ export async function auditRefusals<T>(
     return await fn();
   } catch (err) {
     if (err instanceof AppError && err.statusCode === 403) {
-      await ctx.database
-        .withTenant(actor.tenantId, (tx) =>
-          writeAudit(tx, actor.tenantId, actor.audit, {
-            eventType: 'access.change_refused',
-            success: false,
-            resourceType: 'action',
-            resourceId: action,
-            metadata: { code: err.code, ...(err.details ?? {}) },
-          }),
-        )
-        .catch((e) => ctx.log.error({ err: e }, 'could not audit a refused change'));
+      await writeAuditAlone(
+        ctx,
+        actor.tenantId,
+        actor.audit,
+        {
+          eventType: 'access.change_refused',
+          success: false,
+          resourceType: 'action',
+          resourceId: action,
+          metadata: { code: err.code, ...(err.details ?? {}) },
+        },
+        { bestEffort: 'could not audit a refused change' },
+      );
     }
     throw err;
   }

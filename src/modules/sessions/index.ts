@@ -1,10 +1,16 @@
 /** The sessions module's door: sessions, refresh tokens and their revocation. Imports tenants' door only. */
 import type { AppModule } from '../../platform/module.js';
 import './errors.js';
+import { enforceIdleTimeout } from './activity.js';
 import { sessionRoutes } from './routes.js';
 
+// --- module registration ---
 export const sessionsModule: AppModule = {
   name: 'sessions',
+  setup: (ctx) => {
+    ctx.sessions.enforceIdleTimeout = (session, tenantVersion, lastSeenRaw, audit) =>
+      enforceIdleTimeout(ctx, session, tenantVersion, lastSeenRaw, audit);
+  },
   routes: (ctx) => [{ prefix: '/api/v1/sessions', plugin: sessionRoutes(ctx) }],
 };
 

@@ -3,6 +3,7 @@
  * seed`, `massacorp tenant create`, tests). It sits above tenants, rbac, sessions and users, because creating a
  * tenant creates its first user and suspending or deleting one ends its sessions.
  */
+import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { enterTenant } from '../../platform/db/client.js';
@@ -111,14 +112,13 @@ export async function createTenantAsOperator(
     audit,
     operatorTenantId,
   );
-  await ctx.database.withTenant(operatorTenantId, (tx) =>
-    writeAudit(tx, operatorTenantId, audit, {
-      eventType: 'platform.tenant_created',
-      resourceType: 'tenant',
-      resourceId: tenant.id,
-      metadata: { after: { slug: tenant.slug, name: tenant.name, admin_email: admin?.email ?? null } },
-    }),
-  );
+  // The operator's own chain: the new tenant's records were written in its creation transaction.
+  await writeAuditAlone(ctx, operatorTenantId, audit, {
+    eventType: 'platform.tenant_created',
+    resourceType: 'tenant',
+    resourceId: tenant.id,
+    metadata: { after: { slug: tenant.slug, name: tenant.name, admin_email: admin?.email ?? null } },
+  });
   return { tenant: tenantAdminRead(ctx, tenant), admin: admin ? toUserRead(admin) : null };
 }
 

@@ -3,12 +3,31 @@
  * allow-list. It imports no other module; modules that need tenants import this file only.
  */
 import type { AppModule } from '../../platform/module.js';
+import { tenantNetworkAllows } from './network.js';
 import { tenantRoutes } from './routes.js';
+import { getTenant, resolveTenantId } from './service.js';
+import { resolveSettings } from './settings.js';
+import type { TenantRow } from './tables.js';
 
+// --- module registration ---
 export const tenantsModule: AppModule = {
   name: 'tenants',
+  setup: (ctx) => {
+    ctx.tenancy.resolveTenantId = (header) => resolveTenantId(ctx, header);
+    ctx.tenancy.networkAllows = (tenantId, version, ip) => tenantNetworkAllows(ctx, tenantId, version, ip);
+    // Until the MFA module replaces it: only the tenant's mfa_required setting.
+    ctx.mfa.status = async (tx, tenantId) => {
+      const t = await getTenant(tx, tenantId);
+      return { enabled: false, required: resolveSettings(t?.settings, ctx.config).mfa_required };
+    };
+  },
   routes: (ctx) => [{ prefix: '/api/v1/tenants', plugin: tenantRoutes(ctx) }],
 };
+
+/** ctx.mfa.inlineLogin and other context hooks carry the tenant row (see TenantRecord). */
+declare module '../../platform/context.js' {
+  interface TenantRecord extends TenantRow {}
+}
 
 export type { TenantsErrorCode } from './errors.js';
 export { bumpTenantVersion, isValidCidr, tenantIdleTtl, tenantNetworkAllows } from './network.js';

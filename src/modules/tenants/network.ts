@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
+import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../../platform/context.js';
 import { CidrSet } from '../../platform/http/network.js';
 import { keys } from '../../platform/store/keys.js';
@@ -15,14 +16,13 @@ const MAX_AGE_MS = 10 * 60_000;
 const VERSION_TTL_SECONDS = 30 * 86_400;
 
 interface Entry {
-  version: string;
   ranges: CidrSet | null;
   /** session.idle_ttl, read with the ranges: the guard's idle check costs no extra database read. */
   idleTtl: number | null;
-  validUntil: number;
 }
 
-const caches = new WeakMap<AppContext, Map<number, Entry>>();
+/** `tenantId@version` → the entry. A settings change (new version) makes older entries unreachable. */
+const caches = new WeakMap<AppContext, LRUCache<string, Entry, number>>();
 
 /** A CIDR (`10.0.0.0/8`, `2001:db8::/32`) or a single address; false for anything else. */
 export function isValidCidr(value: string): boolean {
@@ -38,19 +38,23 @@ export function isValidCidr(value: string): boolean {
 async function entryOf(ctx: AppContext, tenantId: number, version: string): Promise<Entry> {
   let cache = caches.get(ctx);
   if (!cache) {
-    cache = new Map();
+    cache = new LRUCache<string, Entry, number>({
+      max: 10_000,
+      ttl: MAX_AGE_MS,
+      ignoreFetchAbort: true,
+      // Concurrent requests of a cold tenant share one read.
+      fetchMethod: async (_key, _stale, { context: id }) => {
+        const tenant = await ctx.database.withTenant(id, (tx) => findTenantById(tx, id));
+        const list = (tenant?.settings.allowed_ip_ranges ?? []).filter(isValidCidr);
+        return {
+          ranges: list.length > 0 ? new CidrSet(list) : null,
+          idleTtl: resolveSettings(tenant?.settings, ctx.config).session.idle_ttl,
+        };
+      },
+    });
     caches.set(ctx, cache);
   }
-  const hit = cache.get(tenantId);
-  if (hit && hit.version === version && hit.validUntil > Date.now()) return hit;
-  const tenant = await ctx.database.withTenant(tenantId, (tx) => findTenantById(tx, tenantId));
-  const list = (tenant?.settings.allowed_ip_ranges ?? []).filter(isValidCidr);
-  const ranges = list.length > 0 ? new CidrSet(list) : null;
-  const idleTtl = resolveSettings(tenant?.settings, ctx.config).session.idle_ttl;
-  if (cache.size > 10_000) cache.clear();
-  const entry = { version, ranges, idleTtl, validUntil: Date.now() + MAX_AGE_MS };
-  cache.set(tenantId, entry);
-  return entry;
+  return (await cache.fetch(`${tenantId}@${version}`, { context: tenantId }))!;
 }
 
 /** The tenant's session.idle_ttl (clamped, null when off), from the same per-replica cache. */

@@ -8,6 +8,7 @@ import type { AppModule } from '../../platform/module.js';
 import './errors.js';
 import { userRoutes } from './routes.js';
 import { installUserLookups } from './service.js';
+import type { UserRow } from './tables.js';
 
 export function setupUsers(ctx: AppContext): void {
   installUserLookups(ctx);
@@ -18,6 +19,11 @@ export const usersModule: AppModule = {
   setup: setupUsers,
   routes: (ctx) => [{ prefix: '/api/v1/users', plugin: userRoutes(ctx) }],
 };
+
+/** ctx.mfa.inlineLogin and other context hooks carry the user row (see UserRecord). */
+declare module '../../platform/context.js' {
+  interface UserRecord extends UserRow {}
+}
 
 export type { UsersErrorCode } from './errors.js';
 export { Phone, UserRead, UserReadFull } from './schemas.js';

@@ -5,7 +5,8 @@
  * It only removes peers it added itself, unless pruneUnknown, and records handshakes and byte counters.
  */
 import pg from 'pg';
-import { SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
+import { writeAuditAlone } from '../../platform/audit/alone.js';
+import { SYSTEM_AUDIT_CONTEXT } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { CidrSet } from '../../platform/http/network.js';
 import { hostRoute } from './pool.js';
@@ -94,14 +95,12 @@ export class WgAgent {
       // the agent records the moment it took the peer off the interface.
       const row = byKey.get(key);
       if (row?.expired) {
-        await ctx.database.withTenant(row.tenantId, (tx) =>
-          writeAudit(tx, row.tenantId, SYSTEM_AUDIT_CONTEXT, {
-            eventType: 'wireguard.peer.expired',
-            resourceType: 'wireguard_peer',
-            resourceId: row.id,
-            metadata: { public_key: row.publicKey, assigned_ip: row.assignedIp, interface: iface },
-          }),
-        );
+        await writeAuditAlone(ctx, row.tenantId, SYSTEM_AUDIT_CONTEXT, {
+          eventType: 'wireguard.peer.expired',
+          resourceType: 'wireguard_peer',
+          resourceId: row.id,
+          metadata: { public_key: row.publicKey, assigned_ip: row.assignedIp, interface: iface },
+        });
       }
     }
     if (plan.upserts.length || plan.removals.length) {

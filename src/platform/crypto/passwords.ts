@@ -6,26 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { Algorithm, hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import pLimit from 'p-limit';
 import type { Config } from '../../config.js';
-
-/**
- * At most `limit` hashes at once. Argon2 is memory-hard and CPU-bound: running more hashes than there are
- * spare cores adds no throughput, it only steals CPU from the event loop (and so from every other request).
- */
-function semaphore(limit: number) {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
 
 /** Leave one core to the event loop. */
 export const DEFAULT_HASH_CONCURRENCY = Math.max(1, availableParallelism() - 1);
@@ -42,7 +24,9 @@ export function createPasswordHasher(
   params: Config['argon2'],
   concurrency = DEFAULT_HASH_CONCURRENCY,
 ): PasswordHasher {
-  const limited = semaphore(concurrency);
+  // At most `concurrency` hashes at once, first come first served. Argon2 is memory-hard and CPU-bound: more
+  // hashes than spare cores add no throughput, they only steal CPU from the event loop (and every other request).
+  const limited = pLimit(concurrency);
   const options = {
     algorithm: Algorithm.Argon2id,
     memoryCost: params.memoryCost,

@@ -9,17 +9,14 @@
  * The app refuses to boot if an /api/v1 route declares nothing (see assertRouteAccess).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { isSelfScope, keyOpensSelfRoute, type SelfScope } from '../../modules/api-keys/scopes.js';
-import type { PermissionCode } from '../../modules/rbac/permissions.js';
-import { grants, isKnownPermission } from '../../modules/rbac/permissions.js';
-import { enforceIdleTimeout } from '../../modules/sessions/activity.js';
-import { tenantNetworkAllows } from '../../modules/tenants/network.js';
-import { resolveTenantId } from '../../modules/tenants/service.js';
-import { type AuditContext, writeAudit } from '../audit/writer.js';
+import { LRUCache } from 'lru-cache';
+import { writeAuditAlone } from '../audit/alone.js';
+import type { AuditContext } from '../audit/writer.js';
 import type { AppContext, Principal } from '../context.js';
 import { JwtError } from '../crypto/jwt.js';
 import { keys } from '../store/keys.js';
 import { AppError, forbidden, unauthorized } from './errors.js';
+import { grants, type PermissionCode, type SelfScope } from './permissions.js';
 import { consumeRateLimit, type RateLimitRule } from './rate-limit.js';
 
 export type Access = 'public' | 'self' | PermissionCode;
@@ -67,7 +64,11 @@ export function requireUser(request: FastifyRequest): Principal & { userId: numb
   return p as Principal & { userId: number };
 }
 
-export function assertRouteAccess(route: RouteOptions): void {
+/** `vocabulary`: the catalogue checks the RBAC and API keys modules install in ctx.auth. */
+export function assertRouteAccess(
+  route: RouteOptions,
+  vocabulary: Pick<AppContext['auth'], 'isKnownPermission' | 'isSelfScope'>,
+): void {
   const url = route.url;
   if (!url.startsWith('/api/v1') && !url.startsWith('/scim/')) return;
   const config = route.config as { access?: Access; keyScope?: KeyScope } | undefined;
@@ -82,7 +83,7 @@ export function assertRouteAccess(route: RouteOptions): void {
       throw new Error(
         `Route ${String(route.method)} ${url} is 'self' but declares no keyScope (a scope or null)`,
       );
-    if (ks !== null && !isSelfScope(ks) && !isKnownPermission(ks))
+    if (ks !== null && !vocabulary.isSelfScope(ks) && !vocabulary.isKnownPermission(ks))
       throw new Error(`Route ${String(route.method)} ${url} declares an unknown keyScope ${String(ks)}`);
   }
 }
@@ -192,33 +193,33 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     return { principal, tenantVersion: tenantVersion ?? '0', lastSeen };
   }
 
-  // slug -> id never changes (tenants cannot be renamed), so a small per-replica memo saves the lookup.
-  const slugIds = new Map<string, number | null>();
+  // slug -> id never changes (tenants cannot be renamed), so a small per-replica memo saves the lookup. An
+  // unknown slug is not remembered (the tenant may be created later); a malformed one rejects (400).
+  const slugIds = new LRUCache<string, number>({
+    max: 1000,
+    ignoreFetchAbort: true,
+    fetchMethod: async (slug) => (await ctx.tenancy.resolveTenantId(slug)) ?? undefined,
+  });
   async function tenantIdOfHeader(header: string): Promise<number | null> {
     if (/^\d+$/.test(header)) return Number(header);
-    const slug = header.toLowerCase();
-    if (!slugIds.has(slug)) {
-      const id = await resolveTenantId(ctx, slug);
-      if (slugIds.size >= 1000) slugIds.clear();
-      if (id !== null) slugIds.set(slug, id);
-      return id;
-    }
-    return slugIds.get(slug) ?? null;
+    return (await slugIds.fetch(header.toLowerCase())) ?? null;
   }
 
   async function denied(request: FastifyRequest, principal: Principal, permission: string): Promise<never> {
     // Written on its own: the request fails, its record must stay.
-    await ctx.database
-      .withTenant(principal.tenantId, (tx) =>
-        writeAudit(tx, principal.tenantId, request.auditContext(), {
-          eventType: 'access.permission_denied',
-          success: false,
-          resourceType: 'route',
-          resourceId: `${request.method} ${request.routeOptions.url}`,
-          metadata: { permission },
-        }),
-      )
-      .catch((err) => request.log.error({ err }, 'could not audit a denied request'));
+    await writeAuditAlone(
+      { database: ctx.database, log: request.log },
+      principal.tenantId,
+      request.auditContext(),
+      {
+        eventType: 'access.permission_denied',
+        success: false,
+        resourceType: 'route',
+        resourceId: `${request.method} ${request.routeOptions.url}`,
+        metadata: { permission },
+      },
+      { bestEffort: 'could not audit a denied request' },
+    );
     throw forbidden('PERMISSION_DENIED', { permission });
   }
 
@@ -228,19 +229,21 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
    */
   async function checkKeyOnSelfRoute(request: FastifyRequest, principal: Principal): Promise<void> {
     const keyScope = request.routeOptions.config.keyScope ?? null;
-    if (keyOpensSelfRoute(principal.scopes ?? [], keyScope)) return;
+    if (keyScope !== null && grants(principal.scopes ?? [], keyScope)) return;
     const details = keyScope === null ? { reason: 'not_open_to_api_keys' } : { scope: keyScope };
-    await ctx.database
-      .withTenant(principal.tenantId, (tx) =>
-        writeAudit(tx, principal.tenantId, request.auditContext(), {
-          eventType: 'access.permission_denied',
-          success: false,
-          resourceType: 'route',
-          resourceId: `${request.method} ${request.routeOptions.url}`,
-          metadata: { key_scope: keyScope },
-        }),
-      )
-      .catch((err) => request.log.error({ err }, 'could not audit a denied request'));
+    await writeAuditAlone(
+      { database: ctx.database, log: request.log },
+      principal.tenantId,
+      request.auditContext(),
+      {
+        eventType: 'access.permission_denied',
+        success: false,
+        resourceType: 'route',
+        resourceId: `${request.method} ${request.routeOptions.url}`,
+        metadata: { key_scope: keyScope },
+      },
+      { bestEffort: 'could not audit a denied request' },
+    );
     throw forbidden('API_KEY_SCOPE_INSUFFICIENT', details);
   }
 
@@ -271,7 +274,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
         userId: principal.userId,
         sessionId: principal.sessionId,
       };
-      await enforceIdleTimeout(ctx, session, tenantVersion, lastSeen ?? null, request.auditContext());
+      await ctx.sessions.enforceIdleTimeout(session, tenantVersion, lastSeen ?? null, request.auditContext());
     }
     const tenantHeader = headerTenant(request);
     if (tenantHeader !== null && tenantHeader !== String(principal.tenantId)) {
@@ -279,7 +282,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       if ((await tenantIdOfHeader(tenantHeader)) !== principal.tenantId) throw forbidden('TENANT_MISMATCH');
     }
     // The tenant's allowed_ip_ranges (cached per replica by settings version: no database read when warm).
-    if (!(await tenantNetworkAllows(ctx, principal.tenantId, tenantVersion, request.ip))) {
+    if (!(await ctx.tenancy.networkAllows(principal.tenantId, tenantVersion, request.ip))) {
       throw forbidden('NETWORK_FORBIDDEN', { reason: 'outside the tenant allowed_ip_ranges' });
     }
     if (principal.mfaEnrolmentPending) {

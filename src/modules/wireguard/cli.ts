@@ -5,12 +5,12 @@
  *   sync            one reconcile pass, then exit (cron, debugging)
  */
 import type { Command } from 'commander';
-import { WgAgent } from '../modules/wireguard/agent.js';
-import { serverConfig } from '../modules/wireguard/config-file.js';
-import * as repo from '../modules/wireguard/repository.js';
-import { ensureServer, openPresharedKey, poolOf } from '../modules/wireguard/service.js';
-import { CidrSet } from '../platform/http/network.js';
-import type { CliRegistration } from './index.js';
+import { CidrSet } from '../../platform/http/network.js';
+import type { CliRegistration } from '../../platform/module.js';
+import { WgAgent } from './agent.js';
+import { serverConfig } from './config-file.js';
+import * as repo from './repository.js';
+import { ensureServer, openPresharedKey, poolOf } from './service.js';
 
 function seconds(value: string): number {
   const n = Number(value);

@@ -1,0 +1,61 @@
+/**
+ * Module boundaries as code (issue 11; docs/architecture.md "What may import what"). `npm run lint` runs it with
+ * no exceptions listed. Folder-level cycles between modules are checked by scripts/boundaries.ts (dependency-cruiser
+ * marks cycles between files only, also when collapsing folders).
+ */
+const { layers } = require('./scripts/module-layers.json');
+
+const any = (names) => `(${names.map((n) => n.replace(/[-]/g, '\\-')).join('|')})`;
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'module-door',
+      comment: 'Another module is reached only through its index.ts (its door), never its files.',
+      severity: 'error',
+      from: { path: '^src/modules/([^/]+)/' },
+      to: { path: '^src/modules/[^/]+/', pathNot: ['^src/modules/$1/', '^src/modules/[^/]+/index\\.ts$'] },
+    },
+    {
+      name: 'outside-door',
+      comment: 'The composition root, main and the CLI reach a module only through its index.ts too.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/modules/', '^src/platform/'] },
+      to: { path: '^src/modules/[^/]+/', pathNot: '^src/modules/[^/]+/index\\.ts$' },
+    },
+    {
+      name: 'platform-not-modules',
+      comment: 'src/platform imports nothing from src/modules: modules fill the AppContext instead.',
+      severity: 'error',
+      from: { path: '^src/platform/' },
+      to: { path: '^src/modules/' },
+    },
+    {
+      name: 'no-circular',
+      comment: 'No import cycle between files (type-only imports included).',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'module-not-layered',
+      comment: 'Every module folder has its place in scripts/module-layers.json.',
+      severity: 'error',
+      from: { path: '^src/modules/[^/]+/', pathNot: `^src/modules/${any(layers)}/` },
+      to: {},
+    },
+    // One rule per module: it may import modules listed before it, none listed after it.
+    ...layers.slice(0, -1).map((name, i) => ({
+      name: 'layering',
+      comment: `${name} may import only ${i === 0 ? 'no other module' : layers.slice(0, i).join(', ')}; a module below it registers a hook in the AppContext instead.`,
+      severity: 'error',
+      from: { path: `^src/modules/${any([name])}/` },
+      to: { path: `^src/modules/${any(layers.slice(i + 1))}/` },
+    })),
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+  },
+};
