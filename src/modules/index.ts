@@ -6,17 +6,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../platform/context.js';
 import { apiKeysModule } from './api-keys/index.js';
 import { auditModule } from './audit/index.js';
-import { authRoutes } from './auth/routes.js';
+import { authModule } from './auth/index.js';
 import { featuresModule } from './features/index.js';
 import { gdprModule } from './gdpr/index.js';
 import { mfaModule } from './mfa/index.js';
 import { passwordResetModule } from './password-reset/index.js';
 import { setupRbac } from './rbac/index.js';
 import { rbacRoutes } from './rbac/routes.js';
-import { sessionRoutes } from './sessions/routes.js';
+import { sessionsModule } from './sessions/index.js';
 import { tenantRoutes } from './tenants/routes.js';
-import { userRoutes } from './users/routes.js';
-import { wireguardRoutes, wireguardSetup } from './wireguard/routes.js';
+import { usersModule } from './users/index.js';
+import { wireguardModule } from './wireguard/index.js';
 
 export interface AppModule {
   name: string;
@@ -25,20 +25,16 @@ export interface AppModule {
 }
 
 export const modules: AppModule[] = [
-  { name: 'auth', routes: (ctx) => [{ prefix: '/api/v1/auth', plugin: authRoutes(ctx) }] },
-  { name: 'sessions', routes: (ctx) => [{ prefix: '/api/v1/sessions', plugin: sessionRoutes(ctx) }] },
+  authModule,
+  sessionsModule,
   { name: 'tenants', routes: (ctx) => [{ prefix: '/api/v1/tenants', plugin: tenantRoutes(ctx) }] },
   auditModule,
   gdprModule,
   passwordResetModule,
   // Installs the permission resolver; must come before modules that wrap it (api-keys).
   { name: 'rbac', setup: setupRbac, routes: (ctx) => [{ prefix: '/api/v1', plugin: rbacRoutes(ctx) }] },
-  { name: 'users', routes: (ctx) => [{ prefix: '/api/v1/users', plugin: userRoutes(ctx) }] },
-  {
-    name: 'wireguard',
-    setup: wireguardSetup,
-    routes: (ctx) => [{ prefix: '/api/v1/wireguard', plugin: wireguardRoutes(ctx) }],
-  },
+  usersModule,
+  wireguardModule,
   mfaModule,
   // After rbac: api-keys wraps the permission resolver that rbac installs.
   apiKeysModule,

@@ -10,3 +10,6 @@ export function setupRbac(ctx: AppContext): void {
     if (source === 'register') await grantSystemRole(tx, tenantId, userId, 'member');
   });
 }
+
+// --- exports used by gdpr ---
+export { auditRefusals } from './service.js';

@@ -1,6 +1,6 @@
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { enterTenant } from '../../platform/db/client.js';
+import { type Executor, enterTenant } from '../../platform/db/client.js';
 import { AppError, badRequest } from '../../platform/http/errors.js';
 import { validatePassword } from '../auth/password-policy.js';
 import { insertUser } from '../users/repository.js';
@@ -141,4 +141,9 @@ export function tenantRead(ctx: AppContext, t: TenantRow) {
     created_at: t.createdAt.toISOString(),
     settings: resolveSettings(t.settings, ctx.config),
   };
+}
+
+/** The tenant's effective settings (stored values over the defaults), read in the caller's transaction. */
+export async function readTenantSettings(ctx: AppContext, tx: Executor, tenantId: number) {
+  return resolveSettings((await findTenantById(tx, tenantId))?.settings, ctx.config);
 }

@@ -165,22 +165,3 @@ export function wireguardRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     }
   };
 }
-
-/**
- * Module setup: a user's deactivation, deletion or GDPR erasure revokes their peers (userDeactivated); the peers
- * are in the GDPR export, and erasure also drops their link to the person.
- */
-export function wireguardSetup(ctx: AppContext): void {
-  ctx.hooks.userDeactivated.push(service.revokePeersOfUser);
-  ctx.hooks.gdprExport.push({
-    name: 'wireguard_peers',
-    collect: async (tx, tenantId, userId) =>
-      (await repo.listUserPeers(tx, tenantId, userId)).map(service.toPeerRead),
-  });
-  ctx.hooks.gdprErase.push({
-    name: 'wireguard_peers',
-    erase: async (tx, tenantId, userId) => {
-      await repo.revokeUserPeers(tx, tenantId, userId);
-    },
-  });
-}
