@@ -1,9 +1,8 @@
 /**
- * Every feature module, in registration order. A module contributes setup (filling the context's extension
- * points: authenticators, permission resolver, hooks) and route plugins mounted under their prefixes.
+ * Every feature module, in registration order. Each module declares its own `<m>Module` in its index.ts (see
+ * AppModule in platform/module.ts); this list only orders them.
  */
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../platform/context.js';
+import type { AppModule } from '../platform/module.js';
 import { apiKeysModule } from './api-keys/index.js';
 import { auditModule } from './audit/index.js';
 import { authModule } from './auth/index.js';
@@ -17,12 +16,6 @@ import { sessionsModule } from './sessions/index.js';
 import { tenantRoutes } from './tenants/routes.js';
 import { usersModule } from './users/index.js';
 import { wireguardModule } from './wireguard/index.js';
-
-export interface AppModule {
-  name: string;
-  setup?: (ctx: AppContext) => void | Promise<void>;
-  routes: (ctx: AppContext) => { prefix: string; plugin: FastifyPluginAsyncTypebox }[];
-}
 
 export const modules: AppModule[] = [
   authModule,

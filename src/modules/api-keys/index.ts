@@ -5,7 +5,7 @@
  */
 
 import type { AppContext, PermissionResolver } from '../../platform/context.js';
-import type { AppModule } from '../index.js';
+import type { AppModule } from '../../platform/module.js';
 import { resolveRolePermissions } from '../rbac/resolver.js';
 import { apiKeyRateLimitPlugin } from './rate-limit.js';
 import { apiKeyRoutes } from './routes.js';

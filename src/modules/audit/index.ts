@@ -1,5 +1,5 @@
 /** The audit module: the auditors' routes over the trail every module writes through platform/audit/writer. */
-import type { AppModule } from '../index.js';
+import type { AppModule } from '../../platform/module.js';
 import { registerAuditGdpr } from './gdpr.js';
 import { auditRoutes } from './routes.js';
 

@@ -1,8 +1,9 @@
-/** The auth module: sign-in, tokens, refresh, lockout (API.md §4). */
-import type { AppModule } from '../index.js';
+/** The auth module: login, tokens, refresh, logout and lockout under /api/v1/auth. */
+import type { AppModule } from '../../platform/module.js';
 import { registerAuthGdpr } from './gdpr.js';
 import { authRoutes } from './routes.js';
 
+// --- module registration ---
 export const authModule: AppModule = {
   name: 'auth',
   setup: (ctx) => {

@@ -1,5 +1,5 @@
 /** The feature flags module: routes and the request.flags helper other modules gate behaviour with. */
-import type { AppModule } from '../index.js';
+import type { AppModule } from '../../platform/module.js';
 import { requestFlagsPlugin } from './request-flags.js';
 import { featureRoutes } from './routes.js';
 

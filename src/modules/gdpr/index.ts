@@ -1,5 +1,5 @@
 /** The GDPR module: export, erasure, anonymisation and the processing inventory. */
-import type { AppModule } from '../index.js';
+import type { AppModule } from '../../platform/module.js';
 import { gdprRoutes } from './routes.js';
 
 export const gdprModule: AppModule = {

@@ -3,7 +3,7 @@
  * second sign-in step under /api/v1/auth.
  */
 import type { AppContext } from '../../platform/context.js';
-import type { AppModule } from '../index.js';
+import type { AppModule } from '../../platform/module.js';
 import './errors.js';
 import { inlineLogin } from './login.js';
 import { mfaRoutes } from './routes.js';

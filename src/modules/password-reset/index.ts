@@ -1,5 +1,5 @@
 /** Password reset by mail, and the security alert mails (new sign-in device) that share its mail plumbing. */
-import type { AppModule } from '../index.js';
+import type { AppModule } from '../../platform/module.js';
 import { registerPasswordResetGdpr } from './gdpr.js';
 import { passwordResetRoutes } from './routes.js';
 import { installSecurityAlerts } from './security-alerts.js';

@@ -1,8 +1,9 @@
-/** The sessions module: a user's sessions and their refresh tokens (API.md §5). */
-import type { AppModule } from '../index.js';
+/** The sessions module: the caller's sessions and other users' sessions under /api/v1/sessions. */
+import type { AppModule } from '../../platform/module.js';
 import { registerSessionsGdpr } from './gdpr.js';
 import { sessionRoutes } from './routes.js';
 
+// --- module registration ---
 export const sessionsModule: AppModule = {
   name: 'sessions',
   setup: (ctx) => {

@@ -1,8 +1,9 @@
-/** The users module: profiles and administration of a tenant's users (API.md §6). */
-import type { AppModule } from '../index.js';
+/** The users module: user accounts of a tenant under /api/v1/users. */
+import type { AppModule } from '../../platform/module.js';
 import { registerUsersGdpr } from './gdpr.js';
 import { userRoutes } from './routes.js';
 
+// --- module registration ---
 export const usersModule: AppModule = {
   name: 'users',
   setup: (ctx) => {
@@ -12,7 +13,6 @@ export const usersModule: AppModule = {
   routes: (ctx) => [{ prefix: '/api/v1/users', plugin: userRoutes(ctx) }],
 };
 
-// --- exports used by gdpr ---
-// --- exports used by audit ---
+// --- exports used by gdpr, audit ---
 export { lockUserForErasure, userEmail } from './gdpr.js';
 export { type Actor, assertMayRemoveUser, runUserDeactivated } from './service.js';

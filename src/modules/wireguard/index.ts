@@ -1,13 +1,11 @@
-/**
- * The WireGuard module: peers and server routes, the in-process agent, and its hooks: a user's deactivation,
- * deletion or GDPR erasure revokes their peers (userDeactivated); the peers are in the GDPR export.
- */
+/** The WireGuard module: peers and the gateway under /api/v1/wireguard, and its user and GDPR hooks. */
 import type { AppContext } from '../../platform/context.js';
-import type { AppModule } from '../index.js';
+import type { AppModule } from '../../platform/module.js';
 import { registerWireguardGdpr } from './gdpr.js';
 import { wireguardRoutes } from './routes.js';
 import { revokePeersOfUser } from './service.js';
 
+/** A user's deactivation, deletion or GDPR erasure revokes their peers in that transaction (userDeactivated). */
 export function wireguardSetup(ctx: AppContext): void {
   ctx.hooks.userDeactivated.push(revokePeersOfUser);
   // --- gdpr hooks ---
