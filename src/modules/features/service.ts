@@ -7,6 +7,9 @@ import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, Principal } from '../../platform/context.js';
 import { enterTenant, type Tx } from '../../platform/db/client.js';
 import { AppError, forbidden, notFound, validationError } from '../../platform/http/errors.js';
+import { heldRoleIds, roleExists } from '../rbac/index.js';
+import { isPlatformTenant } from '../tenants/index.js';
+import { userExistsInTenant } from '../users/index.js';
 import * as repo from './repository.js';
 import { resolveFlag } from './resolution.js';
 import type { FeatureFlagRow, FeatureOverrideRow } from './tables.js';
@@ -34,12 +37,14 @@ export async function evaluateFlags(
       : principal.apiKeyId !== null
         ? `key-${principal.apiKeyId}`
         : null;
-  const facts = await ctx.database.withTenant(tenantId, (tx) =>
-    repo.loadFlagFacts(tx, tenantId, {
+  const facts = await ctx.database.withTenant(tenantId, async (tx) => {
+    // The subject's roles come from RBAC (its tables are its own); then every flag in one statement.
+    const roleIds = await heldRoleIds(tx, tenantId, {
       userId: principal.userId,
       roleId: principal.userId === null ? principal.roleId : null,
-    }),
-  );
+    });
+    return repo.loadFlagFacts(tx, tenantId, principal.userId, roleIds);
+  });
   return Object.fromEntries(facts.map((f) => [f.key, resolveFlag(f, tenantId, subject)]));
 }
 
@@ -120,9 +125,9 @@ export async function setOverride(
   return ctx.database.withTenant(tenantId, async (tx) => {
     if (!(await repo.findFlag(tx, key))) throw notFound('feature');
     // A well-formed target of another tenant is a 404 like any other object.
-    if (input.scope === 'user' && !(await repo.userExists(tx, tenantId, Number(targetId))))
+    if (input.scope === 'user' && !(await userExistsInTenant(tx, tenantId, Number(targetId))))
       throw notFound('user');
-    if (input.scope === 'role' && !(await repo.roleExists(tx, tenantId, targetId))) throw notFound('role');
+    if (input.scope === 'role' && !(await roleExists(tx, tenantId, targetId))) throw notFound('role');
     const row = await repo.upsertOverride(
       tx,
       tenantId,
@@ -172,7 +177,7 @@ async function asPlatformOperator<T>(
   fn: (tx: Tx) => Promise<T>,
 ): Promise<T> {
   return ctx.database.withSystem(async (tx) => {
-    if (!(await repo.isPlatformTenant(tx, tenantId)))
+    if (!(await isPlatformTenant(tx, tenantId)))
       throw forbidden('PERMISSION_DENIED', { permission: 'platform.features' });
     return fn(tx);
   });

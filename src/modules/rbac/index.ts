@@ -11,5 +11,5 @@ export function setupRbac(ctx: AppContext): void {
   });
 }
 
-// --- exports used by gdpr ---
-export { auditRefusals } from './service.js';
+// --- exports used by gdpr, features ---
+export { auditRefusals, heldRoleIds, roleExists } from './service.js';

@@ -371,3 +371,17 @@ export async function auditRefusals<T>(
     throw err;
   }
 }
+
+/** The roles a user (or a tenant-owned key's role) holds now, parents included: feature flag overrides by role. */
+export function heldRoleIds(
+  tx: Executor,
+  tenantId: number,
+  subject: { userId: number | null; roleId: string | null },
+): Promise<string[]> {
+  return repo.heldRoleIds(tx, tenantId, subject);
+}
+
+/** Whether the role id names a role of the tenant. */
+export function roleExists(tx: Executor, tenantId: number, roleId: string): Promise<boolean> {
+  return repo.roleExists(tx, tenantId, roleId);
+}

@@ -1,4 +1,4 @@
 /** The tenants module's door: what other modules may use of it. */
 
-// --- exports used by gdpr ---
-export { readTenantSettings } from './service.js';
+// --- exports used by gdpr, features, wireguard ---
+export { isPlatformTenant, readTenantSettings } from './service.js';

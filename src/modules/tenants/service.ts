@@ -147,3 +147,8 @@ export function tenantRead(ctx: AppContext, t: TenantRow) {
 export async function readTenantSettings(ctx: AppContext, tx: Executor, tenantId: number) {
   return resolveSettings((await findTenantById(tx, tenantId))?.settings, ctx.config);
 }
+
+/** Whether the tenant is the platform operators' tenant (platform-wide actions such as the flag catalogue). */
+export async function isPlatformTenant(tx: Executor, tenantId: number): Promise<boolean> {
+  return (await findTenantById(tx, tenantId))?.isPlatform === true;
+}

@@ -13,6 +13,6 @@ export const usersModule: AppModule = {
   routes: (ctx) => [{ prefix: '/api/v1/users', plugin: userRoutes(ctx) }],
 };
 
-// --- exports used by gdpr, audit ---
+// --- exports used by gdpr, audit, features, wireguard ---
 export { lockUserForErasure, userEmail } from './gdpr.js';
-export { type Actor, assertMayRemoveUser, runUserDeactivated } from './service.js';
+export { type Actor, assertMayRemoveUser, runUserDeactivated, userExistsInTenant } from './service.js';

@@ -6,7 +6,7 @@
  */
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
-import type { Tx } from '../../platform/db/client.js';
+import type { Executor, Tx } from '../../platform/db/client.js';
 import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.js';
 import { registerMessages } from '../../platform/http/messages.js';
 import { keys } from '../../platform/store/keys.js';
@@ -379,4 +379,9 @@ export async function assertUserExists(ctx: AppContext, tenantId: number, id: nu
   const u = await ctx.database.withTenant(tenantId, (tx) => repo.findUserById(tx, tenantId, id));
   if (!u) throw notFound('user');
   return u;
+}
+
+/** Whether the user exists in the tenant (in the caller's transaction): other modules' user_id fields. */
+export async function userExistsInTenant(tx: Executor, tenantId: number, id: number): Promise<boolean> {
+  return (await repo.findUserById(tx, tenantId, id)) !== null;
 }

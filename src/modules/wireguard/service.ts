@@ -9,9 +9,8 @@ import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { AppError, badRequest, conflict, notFound, validationError } from '../../platform/http/errors.js';
-import { findTenantById } from '../tenants/repository.js';
-import { resolveSettings } from '../tenants/settings.js';
-import { findUserById } from '../users/repository.js';
+import { readTenantSettings } from '../tenants/index.js';
+import { userExistsInTenant } from '../users/index.js';
 import { clientConfig, endpointWithPort } from './config-file.js';
 import { generateKeyPair, generatePresharedKey, publicKeyProblem } from './keys.js';
 import { type AddressPool, addressAt, hostRoute, parsePool } from './pool.js';
@@ -160,7 +159,7 @@ function futureDate(value: string, field: string): Date {
 
 async function assertUserInTenant(tx: Executor, tenantId: number, userId: number): Promise<void> {
   // Another tenant's user id is simply unknown here (RLS and the tenant filter agree).
-  if (!(await findUserById(tx, tenantId, userId)))
+  if (!(await userExistsInTenant(tx, tenantId, userId)))
     throw validationError('body.user_id', 'unknown user', 'not_found');
 }
 
@@ -176,8 +175,7 @@ function conflictFrom(err: unknown): AppError | 'retry' | null {
 
 /** The per-tenant peer quota (tenant setting wireguard.max_peers, set by platform operators): 409 beyond it. */
 async function assertQuota(ctx: AppContext, tx: Executor, tenantId: number): Promise<void> {
-  const tenant = await findTenantById(tx, tenantId);
-  const max = resolveSettings(tenant?.settings, ctx.config).wireguard.max_peers;
+  const max = (await readTenantSettings(ctx, tx, tenantId)).wireguard.max_peers;
   const peers = await repo.countAddressHolders(tx, tenantId);
   if (peers >= max) throw conflict('WG_QUOTA_EXCEEDED', { max_peers: max, peers });
 }
