@@ -12,6 +12,7 @@ import { isPlatformTenant } from '../tenants/index.js';
 import { userExistsInTenant } from '../users/index.js';
 import * as repo from './repository.js';
 import { resolveFlag } from './resolution.js';
+import type { CreateFlagBody, OverrideBody, UpdateFlagBody } from './schemas.js';
 import type { FeatureFlagRow, FeatureOverrideRow } from './tables.js';
 
 export const FLAG_KEY = /^[a-z0-9][a-z0-9_.-]{1,63}$/;
@@ -108,11 +109,7 @@ function normaliseTarget(
   return t;
 }
 
-export interface OverrideInput {
-  scope: Scope;
-  target_id?: string | number | null;
-  enabled: boolean;
-}
+export type OverrideInput = OverrideBody;
 
 export async function setOverride(
   ctx: AppContext,
@@ -148,7 +145,7 @@ export async function removeOverride(
   ctx: AppContext,
   tenantId: number,
   key: string,
-  input: { scope: Scope; target_id?: string | number | null },
+  input: Pick<OverrideBody, 'scope' | 'target_id'>,
   audit: AuditContext,
   field: string,
 ) {
@@ -183,12 +180,7 @@ async function asPlatformOperator<T>(
   });
 }
 
-export interface FlagInput {
-  key: string;
-  description?: string;
-  default_enabled?: boolean;
-  rollout_percent?: number | null;
-}
+export type FlagInput = CreateFlagBody;
 
 export async function createFlag(ctx: AppContext, tenantId: number, input: FlagInput, audit: AuditContext) {
   if (!FLAG_KEY.test(input.key) || RESERVED_KEYS.has(input.key))
@@ -220,7 +212,7 @@ export async function updateFlag(
   ctx: AppContext,
   tenantId: number,
   key: string,
-  input: Omit<FlagInput, 'key'>,
+  input: UpdateFlagBody,
   audit: AuditContext,
 ) {
   return asPlatformOperator(ctx, tenantId, async (tx) => {

@@ -15,7 +15,8 @@ import { clientConfig, endpointWithPort } from './config-file.js';
 import { generateKeyPair, generatePresharedKey, publicKeyProblem } from './keys.js';
 import { type AddressPool, addressAt, hostRoute, parsePool } from './pool.js';
 import * as repo from './repository.js';
-import type { PeerRow, PeerType } from './tables.js';
+import type { CreatePeerBody, ListPeersQuery, UpdatePeerBody } from './schemas.js';
+import type { PeerRow } from './tables.js';
 
 const ALLOCATION_ATTEMPTS = 5;
 const sealAad = (what: string) => `wireguard:${what}`;
@@ -99,6 +100,19 @@ export function toPeerRead(p: PeerRow) {
   };
 }
 
+/** A page of the tenant's peers (newest first), optionally one user's, revoked ones on request. */
+export async function listPeers(ctx: AppContext, tenantId: number, q: ListPeersQuery) {
+  const { rows, total } = await ctx.database.withTenant(tenantId, (tx) =>
+    repo.listPeers(tx, tenantId, {
+      skip: q.skip ?? 0,
+      limit: q.limit ?? 100,
+      includeRevoked: q.include_revoked ?? false,
+      userId: q.user_id,
+    }),
+  );
+  return { peers: rows.map(toPeerRead), total };
+}
+
 export async function getPeer(ctx: AppContext, tenantId: number, id: string): Promise<PeerRow> {
   const p = await ctx.database.withTenant(tenantId, (tx) => repo.findPeer(tx, tenantId, id));
   if (!p) throw notFound('wireguard_peer');
@@ -139,16 +153,7 @@ export async function serverInfo(ctx: AppContext, tenantId: number) {
 
 // ---- changes ----
 
-export interface CreatePeerInput {
-  name: string;
-  description?: string;
-  public_key?: string;
-  peer_type?: PeerType;
-  user_id?: number;
-  expires_at?: string;
-  persistent_keepalive?: number;
-  preshared_key?: boolean;
-}
+export type CreatePeerInput = CreatePeerBody;
 
 function futureDate(value: string, field: string): Date {
   const d = new Date(value);
@@ -277,15 +282,7 @@ export async function createPeer(
   };
 }
 
-export interface UpdatePeerInput {
-  name?: string;
-  description?: string | null;
-  peer_type?: PeerType;
-  user_id?: number | null;
-  expires_at?: string | null;
-  persistent_keepalive?: number | null;
-  enabled?: boolean;
-}
+export type UpdatePeerInput = UpdatePeerBody;
 
 export async function updatePeer(
   ctx: AppContext,
