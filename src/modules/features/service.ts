@@ -6,10 +6,11 @@
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, Principal } from '../../platform/context.js';
 import { enterTenant, type Tx } from '../../platform/db/client.js';
-import { AppError, forbidden, notFound, validationError } from '../../platform/http/errors.js';
+import { notFound, validationError } from '../../platform/http/errors.js';
 import { heldRoleIds, roleExists } from '../rbac/index.js';
 import { isPlatformTenant } from '../tenants/index.js';
 import { userExistsInTenant } from '../users/index.js';
+import { featureExists, notPlatformOperator } from './errors.js';
 import * as repo from './repository.js';
 import { resolveFlag } from './resolution.js';
 import type { CreateFlagBody, OverrideBody, UpdateFlagBody } from './schemas.js';
@@ -174,8 +175,7 @@ async function asPlatformOperator<T>(
   fn: (tx: Tx) => Promise<T>,
 ): Promise<T> {
   return ctx.database.withSystem(async (tx) => {
-    if (!(await isPlatformTenant(tx, tenantId)))
-      throw forbidden('PERMISSION_DENIED', { permission: 'platform.features' });
+    if (!(await isPlatformTenant(tx, tenantId))) throw notPlatformOperator();
     return fn(tx);
   });
 }
@@ -196,7 +196,7 @@ export async function createFlag(ctx: AppContext, tenantId: number, input: FlagI
       defaultEnabled: input.default_enabled ?? false,
       rolloutPercent: input.rollout_percent ?? null,
     });
-    if (!row) throw new AppError(409, 'ALREADY_EXISTS', { field: 'key' });
+    if (!row) throw featureExists();
     await enterTenant(tx, tenantId);
     await writeAudit(tx, tenantId, audit, {
       eventType: 'feature.created',

@@ -8,10 +8,11 @@ import QRCode from 'qrcode';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
-import { AppError, badRequest, conflict, notFound, validationError } from '../../platform/http/errors.js';
+import { AppError, notFound, validationError } from '../../platform/http/errors.js';
 import { readTenantSettings } from '../tenants/index.js';
 import { userExistsInTenant } from '../users/index.js';
 import { clientConfig, endpointWithPort } from './config-file.js';
+import { wgBadRequest, wgConflict } from './errors.js';
 import { generateKeyPair, generatePresharedKey, publicKeyProblem } from './keys.js';
 import { type AddressPool, addressAt, hostRoute, parsePool } from './pool.js';
 import * as repo from './repository.js';
@@ -174,15 +175,16 @@ function conflictFrom(err: unknown): AppError | 'retry' | null {
   if (pg?.code === '23503') return validationError('body.user_id', 'unknown user', 'not_found');
   if (pg?.code !== '23505') return null;
   if (pg.constraint === 'wg_peers_assigned_ip_key') return 'retry';
-  if (pg.constraint === 'wg_peers_public_key_key') return conflict('ALREADY_EXISTS', { field: 'public_key' });
-  return conflict('ALREADY_EXISTS', { field: 'name' });
+  if (pg.constraint === 'wg_peers_public_key_key')
+    return wgConflict('ALREADY_EXISTS', { field: 'public_key' });
+  return wgConflict('ALREADY_EXISTS', { field: 'name' });
 }
 
 /** The per-tenant peer quota (tenant setting wireguard.max_peers, set by platform operators): 409 beyond it. */
 async function assertQuota(ctx: AppContext, tx: Executor, tenantId: number): Promise<void> {
   const max = (await readTenantSettings(ctx, tx, tenantId)).wireguard.max_peers;
   const peers = await repo.countAddressHolders(tx, tenantId);
-  if (peers >= max) throw conflict('WG_QUOTA_EXCEEDED', { max_peers: max, peers });
+  if (peers >= max) throw wgConflict('WG_QUOTA_EXCEEDED', { max_peers: max, peers });
 }
 
 export async function createPeer(
@@ -211,14 +213,17 @@ export async function createPeer(
     try {
       row = await ctx.database.withTenant(tenantId, async (tx) => {
         if (await repo.nameTaken(tx, tenantId, input.name))
-          throw conflict('ALREADY_EXISTS', { field: 'name' });
+          throw wgConflict('ALREADY_EXISTS', { field: 'name' });
         if (input.user_id !== undefined) await assertUserInTenant(tx, tenantId, input.user_id);
         // Takes the pool lock first: every allocation in this network waits here, so the quota count below
         // sees every peer committed before us and two parallel creates at quota - 1 cannot both pass.
         const offset = await repo.lowestFreeOffset(tx, pool);
         await assertQuota(ctx, tx, tenantId);
         if (offset === null)
-          throw conflict('WG_POOL_EXHAUSTED', { network: pool.network, capacity: pool.capacity.toString() });
+          throw wgConflict('WG_POOL_EXHAUSTED', {
+            network: pool.network,
+            capacity: pool.capacity.toString(),
+          });
         const id = randomUUID();
         const peer = await repo.insertPeer(tx, tenantId, {
           id,
@@ -253,7 +258,8 @@ export async function createPeer(
     } catch (err) {
       const mapped = conflictFrom(err);
       if (mapped === 'retry' && attempt < ALLOCATION_ATTEMPTS) continue;
-      if (mapped === 'retry') throw conflict('CONFLICT', { reason: 'address allocation contention, retry' });
+      if (mapped === 'retry')
+        throw wgConflict('CONFLICT', { reason: 'address allocation contention, retry' });
       throw mapped ?? err;
     }
   }
@@ -303,9 +309,9 @@ export async function updatePeer(
       if (!before) throw notFound('wireguard_peer');
       if (Object.keys(input).length === 0) return toPeerRead(before); // nothing changed, nothing to audit
       if (input.enabled === true && before.revokedAt)
-        throw badRequest('WG_PEER_REVOKED', { reason: 'a revoked peer cannot be re-enabled' });
+        throw wgBadRequest('WG_PEER_REVOKED', { reason: 'a revoked peer cannot be re-enabled' });
       if (input.name !== undefined && (await repo.nameTaken(tx, tenantId, input.name, id)))
-        throw conflict('ALREADY_EXISTS', { field: 'name' });
+        throw wgConflict('ALREADY_EXISTS', { field: 'name' });
       if (input.user_id != null) await assertUserInTenant(tx, tenantId, input.user_id);
       const patch = {
         ...(input.name !== undefined && { name: input.name }),
@@ -336,7 +342,7 @@ export async function revokePeer(ctx: AppContext, tenantId: number, id: string, 
     const after = await repo.revokePeer(tx, tenantId, id);
     if (!after) {
       if (!(await repo.findPeer(tx, tenantId, id))) throw notFound('wireguard_peer');
-      throw badRequest('WG_PEER_REVOKED', { reason: 'already revoked' });
+      throw wgBadRequest('WG_PEER_REVOKED', { reason: 'already revoked' });
     }
     await writeAudit(tx, tenantId, audit, {
       eventType: 'wireguard.peer.revoked',
