@@ -15,6 +15,7 @@ import { modules } from './modules/index.js';
 import { findTenantById } from './modules/tenants/repository.js';
 import { resolveSettings } from './modules/tenants/settings.js';
 import { findUserById } from './modules/users/repository.js';
+import { type Clock, systemClock } from './platform/clock.js';
 import type { AppContext } from './platform/context.js';
 import { createSecretBox } from './platform/crypto/aes-gcm.js';
 import { createJwtService } from './platform/crypto/jwt.js';
@@ -38,6 +39,8 @@ export interface AppDeps {
   store?: KeyValueStore;
   /** Run migrations at startup (default: config.autoMigrate). */
   migrate?: boolean;
+  /** Wall clock for expiry decisions (default: the system clock; tests pass one they can move). */
+  clock?: Clock;
 }
 
 declare module 'fastify' {
@@ -85,16 +88,18 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   const ownsDatabase = !deps.database;
   const ownsStore = !deps.store;
   const database = deps.database ?? (await createDatabase(config, app.log));
-  const store = deps.store ?? createStore(config, app.log);
+  const clock = deps.clock ?? systemClock;
+  const store = deps.store ?? createStore(config, app.log, clock);
   if (deps.migrate ?? config.autoMigrate) await migrate(database);
 
   const ctx: AppContext = {
     config,
+    clock,
     database,
     store,
     hasher: createPasswordHasher(config.argon2),
     secretBox: createSecretBox(config.encryptionKeyId, config.encryptionKey, config.previousEncryptionKeys),
-    jwt: createJwtService(config),
+    jwt: createJwtService(config, clock),
     log: app.log,
     mailer: createMailer(config, app.log),
     metrics: createMetrics(database, config.env !== 'test'),

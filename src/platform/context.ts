@@ -4,6 +4,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
+import type { Clock } from './clock.js';
 import type { SecretBox } from './crypto/aes-gcm.js';
 import type { JwtService } from './crypto/jwt.js';
 import type { PasswordHasher } from './crypto/passwords.js';
@@ -61,6 +62,8 @@ export interface Mailer {
 
 export interface AppContext {
   config: Readonly<Config>;
+  /** Wall clock for token and session expiry (movable in tests; see platform/clock.ts). */
+  clock: Clock;
   database: Database;
   store: KeyValueStore;
   hasher: PasswordHasher;

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { testConfig } from '../../src/config.js';
+import type { Clock } from '../../src/platform/clock.js';
 
 export const usingPostgres = Boolean(process.env.DATABASE_URL);
 export const usingRedis = Boolean(process.env.REDIS_URL);
@@ -19,16 +20,21 @@ export function testEnv(overrides: Record<string, string | undefined> = {}) {
   });
 }
 
-/** A fresh app. Pass `shareWith` to build a second replica over the same database and store. */
+/**
+ * A fresh app. Pass `shareWith` to build a second replica over the same database and store, and `clock`
+ * (tests/helpers/clock.ts) to move the app's time.
+ */
 export async function createTestApp(
   overrides: Record<string, string | undefined> = {},
   shareWith?: FastifyInstance,
+  opts: { clock?: Clock } = {},
 ): Promise<FastifyInstance> {
   const config = testEnv(overrides);
+  const clock = opts.clock ?? shareWith?.ctx.clock;
   return buildApp(
     config,
     shareWith
-      ? { database: shareWith.ctx.database, store: shareWith.ctx.store, migrate: false }
-      : { migrate: true },
+      ? { database: shareWith.ctx.database, store: shareWith.ctx.store, migrate: false, clock }
+      : { migrate: true, clock },
   );
 }

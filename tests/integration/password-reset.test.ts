@@ -249,3 +249,67 @@ describe('security alert mail', () => {
     expect(mail.text).toMatch(/If this was not you/);
   });
 });
+
+describe('finding 12: a password or email change voids pending reset links', () => {
+  async function expectVoided(token: string) {
+    const res = await confirm(token, 'Takeover-Pass-55-quartz');
+    expect(res.statusCode).toBe(400);
+    expect(['INVALID_TOKEN', 'TOKEN_ALREADY_USED']).toContain(res.json().error);
+    const v = (await validate(token)).json().data;
+    expect(v.valid).toBe(false);
+    expect(['INVALID_TOKEN', 'TOKEN_ALREADY_USED']).toContain(v.reason);
+  }
+
+  it('finding 12: POST /auth/change-password voids the link mailed before it', async () => {
+    const { tenant } = await newTenant(app);
+    const user = await newUser(app, tenant.id);
+    expect((await requestReset(tenant.id, user.email)).statusCode).toBe(200);
+    const token = await tokenFromMail(user.email);
+    expect((await validate(token)).json().data).toEqual({ valid: true });
+    const session = await login(app, tenant.id, user.email);
+    const changed = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/change-password',
+      headers: bearer(session),
+      payload: { current_password: PASSWORD, new_password: NEW_PASSWORD },
+    });
+    expect(changed.statusCode).toBe(200);
+    await expectVoided(token);
+    // The changed password stands: the link did not undo it.
+    await login(app, tenant.id, user.email, NEW_PASSWORD);
+  });
+
+  it('finding 12: an email change through PUT /users/{id} voids the link mailed to the old address', async () => {
+    const { tenant, admin } = await newTenant(app);
+    const user = await newUser(app, tenant.id);
+    expect((await requestReset(tenant.id, user.email)).statusCode).toBe(200);
+    const token = await tokenFromMail(user.email);
+    const adminSession = await login(app, tenant.id, admin.email);
+    const updated = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/users/${user.id}`,
+      headers: bearer(adminSession),
+      payload: { email: `${uniq('moved')}@example.test` },
+    });
+    expect(updated.statusCode).toBe(200);
+    await expectVoided(token);
+    await login(app, tenant.id, updated.json().email);
+  });
+
+  it('finding 12: a profile change that keeps the email leaves the link working', async () => {
+    const { tenant, admin } = await newTenant(app);
+    const user = await newUser(app, tenant.id);
+    expect((await requestReset(tenant.id, user.email)).statusCode).toBe(200);
+    const token = await tokenFromMail(user.email);
+    const adminSession = await login(app, tenant.id, admin.email);
+    const updated = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/users/${user.id}`,
+      headers: bearer(adminSession),
+      payload: { first_name: 'Renamed', email: user.email },
+    });
+    expect(updated.statusCode).toBe(200);
+    expect((await validate(token)).json().data).toEqual({ valid: true });
+    expect((await confirm(token)).statusCode).toBe(200);
+  });
+});

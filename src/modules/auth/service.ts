@@ -6,11 +6,14 @@ import { type AuditContext, type AuditEvent, writeAudit } from '../../platform/a
 import type { AppContext } from '../../platform/context.js';
 import { AppError, badRequest, forbidden, unauthorized } from '../../platform/http/errors.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
+import { voidPending as voidPendingResets } from '../password-reset/repository.js';
+import { endIdleSession, IDLE_REVOKED_REASON, isIdle, storedLastSeen } from '../sessions/activity.js';
 import * as sessionsRepo from '../sessions/repository.js';
 import {
   createRefreshToken,
   isSessionActive,
   parseRefreshToken,
+  publishActivity,
   publishRevocations,
   signAccessFor,
 } from '../sessions/service.js';
@@ -30,13 +33,15 @@ type RefreshOutcome =
   | {
       kind: 'ok';
       tokens: { access_token: string; refresh_token: string; token_type: 'bearer'; expires_in: number };
+      sessionId: string;
     }
-  | { kind: 'fail'; code: string; revoked?: string[] };
+  | { kind: 'fail'; code: string; revoked?: string[]; flag?: 'revoked' | 'expired' };
 
 export async function refresh(ctx: AppContext, rawToken: string, audit: AuditContext) {
   const parsed = parseRefreshToken(rawToken);
   if (!parsed) throw unauthorized('TOKEN_INVALID');
   const { tenantId } = parsed;
+  const now = ctx.clock.now();
   const outcome = await ctx.database.withTenant(tenantId, async (tx): Promise<RefreshOutcome> => {
     const claimed = await sessionsRepo.claimRefreshToken(tx, tenantId, parsed.id, parsed.secretHash);
     if (!claimed) {
@@ -71,16 +76,26 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
       );
       return { kind: 'fail', code: 'TOKEN_REPLAY', revoked };
     }
-    if (claimed.expiresAt.getTime() <= Date.now()) return { kind: 'fail', code: 'TOKEN_EXPIRED' };
+    if (claimed.expiresAt.getTime() <= now) return { kind: 'fail', code: 'TOKEN_EXPIRED' };
     const session = await sessionsRepo.findSession(tx, tenantId, claimed.sessionId);
+    if (session?.revokedAt && session.revokedReason === IDLE_REVOKED_REASON)
+      return { kind: 'fail', code: 'SESSION_EXPIRED' };
     if (!session || session.revokedAt) return { kind: 'fail', code: 'SESSION_REVOKED' };
-    if (!isSessionActive(session)) return { kind: 'fail', code: 'SESSION_EXPIRED' };
+    if (!isSessionActive(session, now)) return { kind: 'fail', code: 'SESSION_EXPIRED' };
     // Sequential: one connection runs one query at a time.
     const user = await findUserById(tx, tenantId, session.userId);
     const tenant = await findTenantById(tx, tenantId);
     if (!user?.isActive || !tenant || tenant.status !== 'active')
       return { kind: 'fail', code: 'TOKEN_REVOKED' };
     const settings = resolveSettings(tenant.settings, ctx.config);
+    // Idle timeout: the later of the row's and the store's record of activity (the store is written first).
+    const idleTtl = settings.session.idle_ttl;
+    const lastSeen = Math.max(session.lastSeenAt.getTime(), (await storedLastSeen(ctx, session.id)) ?? 0);
+    if (idleTtl !== null && isIdle(lastSeen, idleTtl, now)) {
+      const ended = { userId: session.userId, sessionId: session.id };
+      await endIdleSession(tx, tenantId, ended, { lastSeen, idleTtl }, audit);
+      return { kind: 'fail', code: 'SESSION_EXPIRED', revoked: [session.id], flag: 'expired' };
+    }
     const mfa = await ctx.mfa.status(tx, tenantId, user.id);
     const next = await createRefreshToken(
       tx,
@@ -88,9 +103,10 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
       session.id,
       settings.session.refresh_ttl,
       session.expiresAt,
+      now,
     );
     await sessionsRepo.markReplaced(tx, tenantId, parsed.id, next.id);
-    await sessionsRepo.touchSession(tx, tenantId, session.id);
+    await sessionsRepo.touchSession(tx, tenantId, session.id, new Date(now));
     await writeAudit(
       tx,
       tenantId,
@@ -110,12 +126,15 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
         token_type: 'bearer',
         expires_in: settings.session.access_ttl,
       },
+      sessionId: session.id,
     };
   });
   if (outcome.kind === 'fail') {
-    if (outcome.revoked?.length) await publishRevocations(ctx, outcome.revoked);
+    if (outcome.revoked?.length) await publishRevocations(ctx, outcome.revoked, outcome.flag);
     throw unauthorized(outcome.code);
   }
+  // A refresh is activity: the store record follows the row written in the transaction.
+  await publishActivity(ctx, outcome.sessionId, now);
   return outcome.tokens;
 }
 
@@ -218,11 +237,16 @@ export async function changePassword(
       { userId, exceptSessionId: principal.sessionId },
       'password_changed',
     );
+    // A reset link mailed before the change must not undo it.
+    const resetLinksVoided = await voidPendingResets(tx, tenantId, userId);
     await writeAudit(tx, tenantId, audit, {
       eventType: 'auth.password_changed',
       resourceType: 'user',
       resourceId: userId,
-      metadata: { sessions_ended: ids.length },
+      metadata: {
+        sessions_ended: ids.length,
+        ...(resetLinksVoided ? { reset_links_voided: resetLinksVoided } : {}),
+      },
     });
     return ids;
   });

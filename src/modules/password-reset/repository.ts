@@ -26,6 +26,26 @@ export async function expirePending(tx: Executor, tenantId: number, userId: numb
     );
 }
 
+/**
+ * The account's password or email changed: a link mailed before no longer works (it is marked used, so
+ * /validate says TOKEN_ALREADY_USED and /confirm answers 400). Runs in the transaction that makes the change.
+ */
+export async function voidPending(tx: Executor, tenantId: number, userId: number): Promise<number> {
+  const rows = await tx
+    .update(passwordResetTokens)
+    .set({ usedAt: sql`now()` })
+    .where(
+      and(
+        eq(passwordResetTokens.tenantId, tenantId),
+        eq(passwordResetTokens.userId, userId),
+        isNull(passwordResetTokens.usedAt),
+        gt(passwordResetTokens.expiresAt, sql`now()`),
+      ),
+    )
+    .returning({ id: passwordResetTokens.id });
+  return rows.length;
+}
+
 export async function countRecent(
   tx: Executor,
   tenantId: number,

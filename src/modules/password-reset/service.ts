@@ -134,6 +134,8 @@ export async function confirmReset(
     const claimed = await repo.claim(tx, tenant.id, tokenHash);
     if (!claimed) throw badRequest('TOKEN_ALREADY_USED');
     await updateUserPassword(tx, tenant.id, user.id, hash);
+    // Only the latest link is ever pending, but whatever else is must not work after the password changed.
+    await repo.voidPending(tx, tenant.id, user.id);
     const ids = await sessionsRepo.revokeSessions(tx, tenant.id, { userId: user.id }, 'password_reset');
     await writeAudit(tx, tenant.id, userAudit, {
       eventType: 'auth.password_reset',

@@ -8,6 +8,7 @@ export async function insertSession(
   v: {
     userId: number;
     expiresAt: Date;
+    lastSeenAt: Date;
     ipAddress: string | null;
     userAgent: string | null;
     deviceType: string;
@@ -102,11 +103,18 @@ export async function listUserSessions(
     .limit(500);
 }
 
-export async function touchSession(tx: Executor, tenantId: number, id: string): Promise<void> {
-  const now = new Date();
+export async function touchSession(tx: Executor, tenantId: number, id: string, now: Date): Promise<void> {
   await tx
     .update(sessions)
     .set({ lastSeenAt: now, updatedAt: now })
+    .where(and(eq(sessions.tenantId, tenantId), eq(sessions.id, id)));
+}
+
+/** Activity between refreshes: only last_seen_at moves (never backwards), updated_at stays the last change. */
+export async function markSeen(tx: Executor, tenantId: number, id: string, at: Date): Promise<void> {
+  await tx
+    .update(sessions)
+    .set({ lastSeenAt: sql`greatest(${sessions.lastSeenAt}, ${at.toISOString()}::timestamptz)` })
     .where(and(eq(sessions.tenantId, tenantId), eq(sessions.id, id)));
 }
 

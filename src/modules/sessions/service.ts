@@ -32,10 +32,11 @@ export async function createRefreshToken(
   sessionId: string,
   ttlSeconds: number,
   absoluteExpiry: Date,
+  now: number,
 ) {
   const id = randomUUID();
   const secret = randomToken(32);
-  const expiresAt = new Date(Math.min(Date.now() + ttlSeconds * 1000, absoluteExpiry.getTime()));
+  const expiresAt = new Date(Math.min(now + ttlSeconds * 1000, absoluteExpiry.getTime()));
   await repo.insertRefreshToken(tx, tenantId, { id, sessionId, tokenHash: sha256Hex(secret), expiresAt });
   return { id, raw: `${tenantId}.${id}.${secret}` };
 }
@@ -75,9 +76,11 @@ export async function openSession(
   mfaEnrolmentPending = false,
 ): Promise<IssuedTokens & { session: SessionRow }> {
   const device = parseUserAgent(client.userAgent);
+  const now = ctx.clock.now();
   const session = await repo.insertSession(tx, user.tenantId, {
     userId: user.id,
-    expiresAt: new Date(Date.now() + settings.session.absolute_ttl * 1000),
+    expiresAt: new Date(now + settings.session.absolute_ttl * 1000),
+    lastSeenAt: new Date(now),
     ipAddress: client.ip,
     userAgent: client.userAgent?.slice(0, 512) ?? null,
     ...device,
@@ -88,8 +91,11 @@ export async function openSession(
     session.id,
     settings.session.refresh_ttl,
     session.expiresAt,
+    now,
   );
   const access = await signAccessFor(ctx, user, session.id, settings, mfaEnrolmentPending);
+  // The sign-in is the session's first activity: the request guard finds it without a database read.
+  await publishActivity(ctx, session.id, now);
   return {
     access_token: access,
     refresh_token: refresh.raw,
@@ -100,15 +106,32 @@ export async function openSession(
   };
 }
 
+/** Replicas' clocks may disagree by this much: a token refused by one must stay refused by the slowest. */
+export const CLOCK_SKEW_SECONDS = 60;
+
+/**
+ * How long the revocation flag of a session lives: the longest access token that can exist (the server's
+ * ACCESS_TOKEN_LIFETIME: tenants can only lower it and the signer clamps to it) plus clock skew. The one place
+ * this is decided; a flag that expired earlier would bring a revoked session's tokens back.
+ */
+export function revocationTtlSeconds(config: Pick<AppContext['config'], 'accessTokenLifetime'>): number {
+  return config.accessTokenLifetime + CLOCK_SKEW_SECONDS;
+}
+
 /** After the transaction that revoked them commits: make every replica refuse their access tokens. */
 export async function publishRevocations(
   ctx: AppContext,
   sessionIds: string[],
   reason: 'revoked' | 'expired' = 'revoked',
 ) {
-  // The key only needs to outlive the longest access token that may still be in circulation.
-  const ttl = ctx.config.accessTokenLifetime * 4 + 60;
+  const ttl = revocationTtlSeconds(ctx.config);
   await Promise.all(sessionIds.map((id) => ctx.store.set(keys.sessionRevoked(id), reason, ttl)));
+}
+
+/** The store half of recording a session's activity (see activity.ts); the row's last_seen_at is the other. */
+export async function publishActivity(ctx: AppContext, sessionId: string, now: number): Promise<void> {
+  // Lives as long as any access token of the session can; past that the database row answers.
+  await ctx.store.set(keys.sessionLastSeen(sessionId), String(now), revocationTtlSeconds(ctx.config));
 }
 
 export function isSessionActive(s: SessionRow, now = Date.now()): boolean {

@@ -16,7 +16,7 @@ import { toUserRead } from '../users/serialize.js';
 import { bumpTenantVersion, isValidCidr } from './network.js';
 import { findTenantById } from './repository.js';
 import { createTenant, tenantRead } from './service.js';
-import { resolveSettings, type TenantSettings } from './settings.js';
+import { resolveSettings, sessionLimits, type TenantSettings } from './settings.js';
 import { type TenantRow, tenants } from './tables.js';
 
 export interface SettingsPatch {
@@ -48,6 +48,20 @@ export function mergeSettings(
   return out;
 }
 
+/** Tenants may only shorten the server's lifetimes (a longer access token would outlive its revocation). */
+function checkSessionLimits(patch: SettingsPatch['session'], config: AppContext['config']) {
+  const limits = sessionLimits(config);
+  for (const field of ['access_ttl', 'refresh_ttl', 'absolute_ttl', 'idle_ttl'] as const) {
+    const value = patch?.[field];
+    if (typeof value === 'number' && value > limits[field])
+      throw validationError(
+        `body.settings.session.${field}`,
+        `must be at most ${limits[field]} (the server's limit)`,
+        'maximum',
+      );
+  }
+}
+
 function checkSettings(s: TenantSettings, callerIp: string) {
   s.allowed_ip_ranges.forEach((r, i) => {
     if (!isValidCidr(r))
@@ -75,6 +89,7 @@ export async function updateCurrentTenant(
   callerIp: string,
   audit: AuditContext,
 ) {
+  checkSessionLimits(body.settings?.session, ctx.config);
   const row = await ctx.database.withTenant(tenantId, async (tx) => {
     const before = await tx.select().from(tenants).where(eq(tenants.id, tenantId)).for('update').limit(1);
     const current = before[0];

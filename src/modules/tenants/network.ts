@@ -1,5 +1,5 @@
 /**
- * Tenant allowed_ip_ranges for the request guard, without a database round trip per request: each replica caches
+ * Tenant allowed_ip_ranges (and session idle_ttl) for the request guard, without a database round trip per request: each replica caches
  * the tenant's ranges keyed by the store's tenant version (read in the guard's one mget), which every settings
  * change replaces after it commits.
  */
@@ -9,6 +9,7 @@ import type { AppContext } from '../../platform/context.js';
 import { CidrSet } from '../../platform/http/network.js';
 import { keys } from '../../platform/store/keys.js';
 import { findTenantById } from './repository.js';
+import { resolveSettings } from './settings.js';
 
 const MAX_AGE_MS = 10 * 60_000;
 const VERSION_TTL_SECONDS = 30 * 86_400;
@@ -16,6 +17,8 @@ const VERSION_TTL_SECONDS = 30 * 86_400;
 interface Entry {
   version: string;
   ranges: CidrSet | null;
+  /** session.idle_ttl, read with the ranges: the guard's idle check costs no extra database read. */
+  idleTtl: number | null;
   validUntil: number;
 }
 
@@ -32,20 +35,31 @@ export function isValidCidr(value: string): boolean {
   }
 }
 
-async function rangesOf(ctx: AppContext, tenantId: number, version: string): Promise<CidrSet | null> {
+async function entryOf(ctx: AppContext, tenantId: number, version: string): Promise<Entry> {
   let cache = caches.get(ctx);
   if (!cache) {
     cache = new Map();
     caches.set(ctx, cache);
   }
   const hit = cache.get(tenantId);
-  if (hit && hit.version === version && hit.validUntil > Date.now()) return hit.ranges;
+  if (hit && hit.version === version && hit.validUntil > Date.now()) return hit;
   const tenant = await ctx.database.withTenant(tenantId, (tx) => findTenantById(tx, tenantId));
   const list = (tenant?.settings.allowed_ip_ranges ?? []).filter(isValidCidr);
   const ranges = list.length > 0 ? new CidrSet(list) : null;
+  const idleTtl = resolveSettings(tenant?.settings, ctx.config).session.idle_ttl;
   if (cache.size > 10_000) cache.clear();
-  cache.set(tenantId, { version, ranges, validUntil: Date.now() + MAX_AGE_MS });
-  return ranges;
+  const entry = { version, ranges, idleTtl, validUntil: Date.now() + MAX_AGE_MS };
+  cache.set(tenantId, entry);
+  return entry;
+}
+
+/** The tenant's session.idle_ttl (clamped, null when off), from the same per-replica cache. */
+export async function tenantIdleTtl(
+  ctx: AppContext,
+  tenantId: number,
+  version: string,
+): Promise<number | null> {
+  return (await entryOf(ctx, tenantId, version)).idleTtl;
 }
 
 /** True when the tenant has no ranges, or the caller's address is inside one of them. */
@@ -55,7 +69,7 @@ export async function tenantNetworkAllows(
   version: string,
   ip: string,
 ): Promise<boolean> {
-  const ranges = await rangesOf(ctx, tenantId, version);
+  const { ranges } = await entryOf(ctx, tenantId, version);
   return ranges === null || ranges.contains(ip);
 }
 

@@ -55,6 +55,39 @@ export function defaultSettings(
   };
 }
 
+type LimitsConfig = Pick<Config, 'accessTokenLifetime' | 'refreshTokenLifetime' | 'sessionAbsoluteLifetime'>;
+
+/**
+ * The server's ceilings for a tenant's session settings: tenants may shorten lifetimes, never extend them past
+ * the server's (the revocation flag and every other expiry are sized on these). PATCH refuses larger values;
+ * resolveSettings clamps whatever is stored, since older rows or hand edits may hold larger ones.
+ */
+export function sessionLimits(config: LimitsConfig): Record<keyof SessionSettings, number> {
+  return {
+    access_ttl: config.accessTokenLifetime,
+    refresh_ttl: config.refreshTokenLifetime,
+    absolute_ttl: config.sessionAbsoluteLifetime,
+    idle_ttl: config.sessionAbsoluteLifetime,
+  };
+}
+
+/** A stored lifetime within (0, max]; anything else (missing, not a number, not positive) is the fallback. */
+function bounded<T extends number | null>(value: unknown, max: number, fallback: T): number | T {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return fallback;
+  return Math.min(Math.floor(value), max);
+}
+
+function clampSession(stored: Partial<SessionSettings> | undefined, config: LimitsConfig): SessionSettings {
+  const limits = sessionLimits(config);
+  const s = stored ?? {};
+  return {
+    access_ttl: bounded(s.access_ttl, limits.access_ttl, limits.access_ttl),
+    refresh_ttl: bounded(s.refresh_ttl, limits.refresh_ttl, limits.refresh_ttl),
+    absolute_ttl: bounded(s.absolute_ttl, limits.absolute_ttl, limits.absolute_ttl),
+    idle_ttl: bounded(s.idle_ttl, limits.idle_ttl, null),
+  };
+}
+
 export function resolveSettings(
   stored: Partial<TenantSettings> | null | undefined,
   config: Parameters<typeof defaultSettings>[0],
@@ -65,7 +98,7 @@ export function resolveSettings(
     ...d,
     ...s,
     password_policy: { ...d.password_policy, ...(s.password_policy ?? {}) },
-    session: { ...d.session, ...(s.session ?? {}) },
+    session: clampSession(s.session, config),
     allowed_ip_ranges: s.allowed_ip_ranges ?? d.allowed_ip_ranges,
     // A stored null (or nothing) follows WG_MAX_PEERS_PER_TENANT, so changing the default reaches every tenant.
     wireguard: { max_peers: s.wireguard?.max_peers ?? d.wireguard.max_peers },

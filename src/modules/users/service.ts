@@ -11,6 +11,7 @@ import { AppError, badRequest, forbidden, notFound } from '../../platform/http/e
 import { registerMessages } from '../../platform/http/messages.js';
 import { keys } from '../../platform/store/keys.js';
 import { assertStrongPassword, tenantSettings } from '../auth/service.js';
+import { voidPending as voidPendingResets } from '../password-reset/repository.js';
 import { canGrant } from '../rbac/permissions.js';
 import {
   countActiveHolders,
@@ -256,11 +257,18 @@ export async function updateUser(
         : [];
     if (!after.isActive && body.is_active === false)
       await runUserDeactivated(ctx, tx, tenantId, id, 'deactivated', actor.audit);
+    // A reset link mailed to the old address must not take over the account after the change.
+    const resetLinksVoided = after.email !== before.email ? await voidPendingResets(tx, tenantId, id) : 0;
     await writeAudit(tx, tenantId, actor.audit, {
       eventType: 'user.updated',
       resourceType: 'user',
       resourceId: id,
-      metadata: { before: auditView(before), after: auditView(after), sessions_ended: ended.length },
+      metadata: {
+        before: auditView(before),
+        after: auditView(after),
+        sessions_ended: ended.length,
+        ...(resetLinksVoided ? { reset_links_voided: resetLinksVoided } : {}),
+      },
     });
     return {
       user: await full(ctx, tx, after),

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../../config.js';
+import { type Clock, systemClock } from '../clock.js';
 
 export interface AccessClaims {
   sub: string;
@@ -47,21 +48,29 @@ export interface JwtService {
   verifyPurpose(token: string, type: string): Promise<PurposeClaims>;
 }
 
+/**
+ * Issue and verification read the same clock (the app's), so a test that moves it sees tokens expire. Access
+ * tokens never live longer than ACCESS_TOKEN_LIFETIME, whatever a caller asks for: the session revocation flag
+ * is sized on that ceiling (sessions/service.ts revocationTtlSeconds), so a longer token would outlive it.
+ */
 export function createJwtService(
-  config: Pick<Config, 'jwtSecret' | 'jwtAlgorithm' | 'jwtIssuer' | 'jwtAudience'>,
+  config: Pick<Config, 'jwtSecret' | 'jwtAlgorithm' | 'jwtIssuer' | 'jwtAudience' | 'accessTokenLifetime'>,
+  clock: Clock = systemClock,
 ): JwtService {
   const key = new TextEncoder().encode(config.jwtSecret);
   const alg = config.jwtAlgorithm;
-  const sign = (claims: Record<string, unknown>, sub: string, lifetime: number) =>
-    new SignJWT(claims)
+  const sign = (claims: Record<string, unknown>, sub: string, lifetime: number) => {
+    const now = Math.floor(clock.now() / 1000);
+    return new SignJWT(claims)
       .setProtectedHeader({ alg, typ: 'JWT' })
       .setSubject(sub)
       .setIssuer(config.jwtIssuer)
       .setAudience(config.jwtAudience)
-      .setIssuedAt()
+      .setIssuedAt(now)
       .setJti(randomUUID())
-      .setExpirationTime(Math.floor(Date.now() / 1000) + lifetime)
+      .setExpirationTime(now + lifetime)
       .sign(key);
+  };
   const verify = async (token: string) => {
     try {
       const { payload } = await jwtVerify(token, key, {
@@ -69,6 +78,7 @@ export function createJwtService(
         issuer: config.jwtIssuer,
         audience: config.jwtAudience,
         requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+        currentDate: new Date(clock.now()),
       });
       return payload as Record<string, unknown>;
     } catch (err) {
@@ -76,7 +86,8 @@ export function createJwtService(
     }
   };
   return {
-    signAccess: ({ sub, ...rest }, lifetime) => sign({ ...rest, type: 'access' }, sub, lifetime),
+    signAccess: ({ sub, ...rest }, lifetime) =>
+      sign({ ...rest, type: 'access' }, sub, Math.min(lifetime, config.accessTokenLifetime)),
     async verifyAccess(token) {
       const p = await verify(token);
       if (p.type !== 'access' || typeof p.tenant_id !== 'number' || typeof p.session_id !== 'string') {

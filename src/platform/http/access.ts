@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import { isSelfScope, keyOpensSelfRoute, type SelfScope } from '../../modules/api-keys/scopes.js';
 import type { PermissionCode } from '../../modules/rbac/permissions.js';
 import { grants, isKnownPermission } from '../../modules/rbac/permissions.js';
+import { enforceIdleTimeout } from '../../modules/sessions/activity.js';
 import { tenantNetworkAllows } from '../../modules/tenants/network.js';
 import { resolveTenantId } from '../../modules/tenants/service.js';
 import { type AuditContext, writeAudit } from '../audit/writer.js';
@@ -131,10 +132,10 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     };
   });
 
-  /** The caller, and the tenant's settings version read in the same store round trip. */
+  /** The caller, and the tenant's settings version (and the session's last activity) read in one round trip. */
   async function authenticate(
     request: FastifyRequest,
-  ): Promise<{ principal: Principal; tenantVersion: string }> {
+  ): Promise<{ principal: Principal; tenantVersion: string; lastSeen?: string | null }> {
     const apiKeyHeader = request.headers['x-api-key'];
     const token = typeof apiKeyHeader === 'string' ? apiKeyHeader.trim() : bearer(request);
     if (!token) throw unauthorized('UNAUTHORIZED');
@@ -166,12 +167,13 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
         err instanceof JwtError && err.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID',
       );
     }
-    // One store round trip answers revocation, suspension and the permission cache version.
-    const [revoked, suspended, version, tenantVersion] = await store.mget([
+    // One store round trip answers revocation, suspension, the permission cache version and idleness.
+    const [revoked, suspended, version, tenantVersion, lastSeen] = await store.mget([
       keys.sessionRevoked(claims.session_id),
       keys.tenantSuspended(claims.tenant_id),
       keys.permissionVersion(claims.tenant_id),
       keys.tenantVersion(claims.tenant_id),
+      keys.sessionLastSeen(claims.session_id),
     ]);
     if (revoked) throw unauthorized(revoked === 'expired' ? 'SESSION_EXPIRED' : 'SESSION_REVOKED');
     if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
@@ -187,7 +189,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       mfaEnrolmentPending: claims.mfa_enrolment === true,
       permissionVersion: version ?? '0',
     };
-    return { principal, tenantVersion: tenantVersion ?? '0' };
+    return { principal, tenantVersion: tenantVersion ?? '0', lastSeen };
   }
 
   // slug -> id never changes (tenants cannot be renamed), so a small per-replica memo saves the lookup.
@@ -260,8 +262,17 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       }
       return;
     }
-    const { principal, tenantVersion } = await authenticate(request);
+    const { principal, tenantVersion, lastSeen } = await authenticate(request);
     request.principal = principal;
+    // The tenant's idle_ttl: an idle session ends here (401 SESSION_EXPIRED); otherwise this is activity.
+    if (principal.kind === 'user' && principal.userId !== null && principal.sessionId) {
+      const session = {
+        tenantId: principal.tenantId,
+        userId: principal.userId,
+        sessionId: principal.sessionId,
+      };
+      await enforceIdleTimeout(ctx, session, tenantVersion, lastSeen ?? null, request.auditContext());
+    }
     const tenantHeader = headerTenant(request);
     if (tenantHeader !== null && tenantHeader !== String(principal.tenantId)) {
       // An id or a slug naming another tenant (or none) disagrees with the token; a malformed one is 400.

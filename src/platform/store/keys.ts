@@ -1,7 +1,12 @@
 /** Every store key in one place, so their shapes and lifetimes are reviewed together. */
 export const keys = {
-  /** Present while a session's access tokens must be refused (TTL: the access token lifetime). */
+  /**
+   * Present while a session's access tokens must be refused: `revoked` or `expired` (idle or absolute end).
+   * TTL: the longest access token that can exist plus clock skew (sessions/service.ts revocationTtlSeconds).
+   */
   sessionRevoked: (sessionId: string) => `sess:rev:${sessionId}`,
+  /** A session's last recorded activity (epoch ms), written at most about once a minute; read with the above. */
+  sessionLastSeen: (sessionId: string) => `sess:seen:${sessionId}`,
   /** Present while a tenant is suspended. */
   tenantSuspended: (tenantId: number) => `tenant:susp:${tenantId}`,
   /** Bumped on every role/permission change of a tenant; invalidates cached permission sets everywhere. */

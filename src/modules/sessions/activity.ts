@@ -1,0 +1,117 @@
+/**
+ * Session activity and the idle timeout (tenant setting `session.idle_ttl`, ASVS 3.3.2).
+ *
+ * Activity is a successful refresh or an authenticated request on the session. It is recorded in the store
+ * (`sess:seen:<id>`, epoch ms, read by the request guard in its one MGET) and in `sessions.last_seen_at` (the
+ * truth when the store has lost the key), at most once per write interval, so the hot path normally costs no
+ * write at all. A session whose recorded activity is older than idle_ttl is ended in the database (audit
+ * `session.expired`), flagged `expired` for every replica, and answered 401 SESSION_EXPIRED; its refresh token
+ * is refused the same way.
+ */
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
+import type { AppContext } from '../../platform/context.js';
+import type { Executor } from '../../platform/db/client.js';
+import { unauthorized } from '../../platform/http/errors.js';
+import { keys } from '../../platform/store/keys.js';
+import { tenantIdleTtl } from '../tenants/network.js';
+import * as repo from './repository.js';
+import { publishActivity, publishRevocations } from './service.js';
+
+/** Activity is written at most this often per session (less when idle_ttl is short, see writeInterval). */
+export const ACTIVITY_WRITE_INTERVAL_SECONDS = 60;
+export const IDLE_REVOKED_REASON = 'idle_timeout';
+
+/**
+ * Recorded activity lags the real one by up to this interval, so a session may be judged idle that much
+ * early: a quarter of a short idle_ttl keeps that error small (idle_ttl may be as low as 60 s).
+ */
+export function writeInterval(idleTtl: number | null): number {
+  if (idleTtl === null) return ACTIVITY_WRITE_INTERVAL_SECONDS;
+  return Math.max(1, Math.min(ACTIVITY_WRITE_INTERVAL_SECONDS, Math.floor(idleTtl / 4)));
+}
+
+export function isIdle(lastSeenMs: number, idleTtl: number | null, now: number): boolean {
+  return idleTtl !== null && now - lastSeenMs > idleTtl * 1000;
+}
+
+function parseMs(raw: string | null | undefined): number | null {
+  const n = raw ? Number(raw) : Number.NaN;
+  return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+/** The store's record of a session's last activity (null when absent). */
+export async function storedLastSeen(ctx: AppContext, sessionId: string): Promise<number | null> {
+  return parseMs(await ctx.store.get(keys.sessionLastSeen(sessionId)));
+}
+
+/**
+ * Ends an idle session inside the caller's transaction; returns whether this call ended it (a racing request
+ * may have done it first, and then writes no second audit record).
+ */
+export async function endIdleSession(
+  tx: Executor,
+  tenantId: number,
+  session: { userId: number; sessionId: string },
+  detail: { lastSeen: number; idleTtl: number },
+  audit: AuditContext,
+): Promise<boolean> {
+  const ended = await repo.revokeSessions(
+    tx,
+    tenantId,
+    { userId: session.userId, sessionIds: [session.sessionId] },
+    IDLE_REVOKED_REASON,
+  );
+  if (ended.length === 0) return false;
+  await writeAudit(tx, tenantId, audit, {
+    eventType: 'session.expired',
+    actorType: 'system',
+    actorId: null,
+    sessionId: session.sessionId,
+    resourceType: 'session',
+    resourceId: session.sessionId,
+    metadata: {
+      reason: IDLE_REVOKED_REASON,
+      idle_ttl: detail.idleTtl,
+      last_seen_at: new Date(detail.lastSeen).toISOString(),
+      user_id: session.userId,
+    },
+  });
+  return true;
+}
+
+/**
+ * The request guard's check for a user session. `lastSeenRaw` is the value the guard read in its MGET; only
+ * when the store has no record (lost, or older than any live token) is the session row read.
+ */
+export async function enforceIdleTimeout(
+  ctx: AppContext,
+  principal: { tenantId: number; userId: number; sessionId: string },
+  tenantVersion: string,
+  lastSeenRaw: string | null,
+  audit: AuditContext,
+): Promise<void> {
+  const { tenantId, sessionId } = principal;
+  const now = ctx.clock.now();
+  const idleTtl = await tenantIdleTtl(ctx, tenantId, tenantVersion);
+  let lastSeen = parseMs(lastSeenRaw);
+  const fromStore = lastSeen !== null;
+  if (lastSeen === null) {
+    const row = await ctx.database.withTenant(tenantId, (tx) => repo.findSession(tx, tenantId, sessionId));
+    // The store lost the revocation flag too (a flushed Redis): the row still knows the session ended.
+    if (!row || row.revokedAt)
+      throw unauthorized(row?.revokedReason === IDLE_REVOKED_REASON ? 'SESSION_EXPIRED' : 'SESSION_REVOKED');
+    if (row.expiresAt.getTime() <= now) throw unauthorized('SESSION_EXPIRED');
+    lastSeen = row.lastSeenAt.getTime();
+  }
+  if (idleTtl !== null && isIdle(lastSeen, idleTtl, now)) {
+    const seen = lastSeen;
+    await ctx.database.withTenant(tenantId, (tx) =>
+      endIdleSession(tx, tenantId, principal, { lastSeen: seen, idleTtl }, audit),
+    );
+    await publishRevocations(ctx, [sessionId], 'expired');
+    throw unauthorized('SESSION_EXPIRED');
+  }
+  if (fromStore && now - lastSeen < writeInterval(idleTtl) * 1000) return;
+  await publishActivity(ctx, sessionId, now);
+  await ctx.database.withTenant(tenantId, (tx) => repo.markSeen(tx, tenantId, sessionId, new Date(now)));
+}
