@@ -99,6 +99,40 @@ describe('issue 11: GDPR orchestrates the modules’ hooks in one transaction', 
     ).toBe(401);
   });
 
+  it('issue 11: a user still referenced without ON DELETE CASCADE is scrubbed instead, in the same committed erasure', async () => {
+    const { tenant, victim, victimTokens, erase } = await setup();
+    // A table of some future module that references users without ON DELETE CASCADE.
+    await app.ctx.database.query(
+      'create table if not exists gdpr_fk_probe (user_id integer references users (id))',
+    );
+    try {
+      await app.ctx.database.query('insert into gdpr_fk_probe (user_id) values ($1)', [victim.id]);
+      const res = await erase();
+      expect(res.statusCode, res.body).toBe(200);
+      const pseudonym: string = res.json().data.pseudonym;
+      const [row] = await app.ctx.database.query<{ email: string; is_active: boolean }>(
+        'select email, is_active from users where tenant_id = $1 and id = $2',
+        [tenant.id, victim.id],
+      );
+      expect(row).toEqual({ email: `${pseudonym}@anonymized.invalid`, is_active: false });
+      // Everything else of the erasure committed with it: sessions gone, audit values gone.
+      const sessions = await app.ctx.database.query('select id from sessions where user_id = $1', [
+        victim.id,
+      ]);
+      expect(sessions).toEqual([]);
+      const pii = await app.ctx.database.query('select ref from audit_pii where lower(value) = lower($1)', [
+        victim.email,
+      ]);
+      expect(pii).toEqual([]);
+      expect(
+        (await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(victimTokens) }))
+          .statusCode,
+      ).toBe(401);
+    } finally {
+      await app.ctx.database.query('drop table if exists gdpr_fk_probe');
+    }
+  });
+
   it('issue 11: export sections come from the owners’ hooks; a section claimed twice fails loudly (500), never silently', async () => {
     const { tokens, victim } = await setup();
     const ok = await app.inject({

@@ -3,7 +3,7 @@
  * (deleted, or scrubbed to a husk named by its pseudonym). The GDPR module orchestrates; only this file touches
  * the users table for it.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { AppContext, GdprErasure } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { notFound } from '../../platform/http/errors.js';
@@ -96,12 +96,16 @@ function isForeignKeyViolation(err: unknown): boolean {
  */
 export async function eraseAccount(tx: Tx, tenantId: number, userId: number, erasure: GdprErasure) {
   if (erasure.mode === 'anonymized') return scrubUser(tx, tenantId, userId, erasure.pseudonym);
+  // An explicit SAVEPOINT, not tx.transaction(): on PostgreSQL withTenant hands out a plain client in an open
+  // transaction, where drizzle's nested transaction() would send BEGIN/COMMIT and commit the whole erasure
+  // half-way (and its ROLLBACK would undo all of it before the scrub).
+  await tx.execute(sql`savepoint gdpr_delete_user`);
   try {
-    await tx.transaction(async (sp) => {
-      await sp.delete(users).where(and(eq(users.tenantId, tenantId), eq(users.id, userId)));
-    });
+    await tx.delete(users).where(and(eq(users.tenantId, tenantId), eq(users.id, userId)));
+    await tx.execute(sql`release savepoint gdpr_delete_user`);
   } catch (err) {
     if (!isForeignKeyViolation(err)) throw err;
+    await tx.execute(sql`rollback to savepoint gdpr_delete_user`);
     await scrubUser(tx, tenantId, userId, erasure.pseudonym);
   }
 }
