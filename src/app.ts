@@ -24,12 +24,20 @@ import { createDatabase, type Database } from './platform/db/client.js';
 import { migrate } from './platform/db/migrator.js';
 import { assertRouteAccess, installAccessGuard } from './platform/http/access.js';
 import { baseRoutes } from './platform/http/base-routes.js';
-import { installErrorHandling, sendError } from './platform/http/error-handler.js';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  installErrorHandling,
+  installUrlErrorRoute,
+  sendError,
+} from './platform/http/error-handler.js';
+import { REDACT_PATHS, REDACTED, redactLine, serializeRequest } from './platform/http/log-redaction.js';
 import { type Locale, pickLocale } from './platform/http/messages.js';
 import { createMetrics } from './platform/http/metrics.js';
 import { CidrSet } from './platform/http/network.js';
+import { addGenericResponses } from './platform/http/openapi.js';
 import { ErrorEnvelope } from './platform/http/schemas.js';
-import { normaliseBody, validatorCompiler } from './platform/http/validation.js';
+import { normaliseBody, replaceForbiddenChars, validatorCompiler } from './platform/http/validation.js';
 import { createMailer } from './platform/mail/mailer.js';
 import { createStore, type KeyValueStore } from './platform/store/index.js';
 
@@ -39,6 +47,8 @@ export interface AppDeps {
   store?: KeyValueStore;
   /** Run migrations at startup (default: config.autoMigrate). */
   migrate?: boolean;
+  /** Where log lines go (default stdout); tests pass their own to read what the app logs. */
+  logStream?: { write(line: string): void };
   /** Wall clock for expiry decisions (default: the system clock; tests pass one they can move). */
   clock?: Clock;
 }
@@ -56,24 +66,16 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 const NO_STORE_PATHS = /^\/api\/v1\/(auth|mfa|api-keys|wireguard)(\/|$)/;
 
 export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
-  const app = Fastify({
+  // The mail the dev/test mailer logs instead of sending keeps its reset link (mailer.ts); nowhere else.
+  const devMail = config.env === 'dev' || config.env === 'test';
+  const app: FastifyInstance = Fastify({
     logger: {
       level: config.logLevel,
-      redact: {
-        paths: [
-          'req.headers.authorization',
-          'req.headers["x-api-key"]',
-          'req.headers.cookie',
-          '*.password',
-          '*.new_password',
-          '*.current_password',
-          '*.refresh_token',
-          '*.access_token',
-          '*.secret',
-          '*.private_key',
-        ],
-        censor: '[redacted]',
-      },
+      // Secrets never reach the log: paths, the request URL, then a pass over each line (log-redaction.ts).
+      redact: { paths: REDACT_PATHS, censor: REDACTED },
+      serializers: { req: serializeRequest as never },
+      hooks: { streamWrite: (line: string) => redactLine(line, devMail) },
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     requestIdHeader: false,
     genReqId: (req) => {
@@ -83,7 +85,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: config.bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
-  }).withTypeProvider<TypeBoxTypeProvider>();
+    // 414 and undecodable paths, which the router answers before any hook, leave as envelopes too.
+    frameworkErrors: frameworkErrors(() => app),
+    // And what Node's HTTP parser refuses before Fastify sees a request.
+    clientErrorHandler: clientErrorHandler(config.defaultLocale),
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 
   const ownsDatabase = !deps.database;
   const ownsStore = !deps.store;
@@ -133,6 +139,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   app.addSchema(ErrorEnvelope);
   installErrorHandling(app);
   app.addHook('onRoute', (route) => assertRouteAccess(route as never));
+  // Before @fastify/swagger's own onRoute hook, so the document lists the generic statuses (openapi.ts).
+  app.addHook('onRoute', (route) => addGenericResponses(route as never));
 
   // Headers on every response (API.md §3), errors included.
   await app.register(helmet, {
@@ -170,6 +178,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     request.locale = pickLocale(request.headers['accept-language'], config.defaultLocale);
+    // User-Agent is stored (sessions, audit) but is not the caller's to get wrong: a NUL or a lone surrogate
+    // (which PostgreSQL refuses) becomes U+FFFD instead of failing the request. Bodies, queries and params are
+    // refused instead (validation.ts).
+    const ua = request.headers['user-agent'];
+    if (typeof ua === 'string') request.headers['user-agent'] = replaceForbiddenChars(ua);
     // The WireGuard network guard: outside the tunnel only /health answers.
     // The matched route, not the raw URL: /health/ and //health are /health too (ignoreTrailingSlash).
     if (config.wgEnforce && request.routeOptions.url !== '/health' && !allowedNetworks.contains(request.ip)) {
@@ -216,6 +229,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  installUrlErrorRoute(app);
 
   for (const m of modules) await m.setup?.(ctx);
   await app.register(baseRoutes(ctx));

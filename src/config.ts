@@ -87,6 +87,8 @@ export interface Config {
   /** WebAuthn relying party id (a domain) and the origin browsers report (default PUBLIC_URL). */
   webauthnRpId: string;
   webauthnOrigin: string;
+  /** Bearer token that /metrics requires when set (required in prod and staging); null: loopback/WireGuard only. */
+  metricsToken: string | null;
   version: string;
 }
 
@@ -203,6 +205,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const appEnv = r.oneOf('ENV', ENVIRONMENTS, 'dev', (s) => s.toLowerCase());
   const isProd = appEnv === 'prod';
   const isTest = appEnv === 'test';
+  // Staging holds real data and faces real networks: its secrets are checked exactly like prod's.
+  const strictSecrets = isProd || appEnv === 'staging';
   const dataDir = path.resolve(r.str('DATA_DIR', './data'));
   const databaseUrl = r.raw('DATABASE_URL') ?? null;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -214,13 +218,13 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const needGenerated = !r.raw('JWT_SECRET') || !r.raw('ENCRYPTION_KEY');
   const generated =
-    needGenerated && !isProd ? persistedSecrets(dataDir, options.persistSecrets ?? !isTest) : null;
+    needGenerated && !strictSecrets ? persistedSecrets(dataDir, options.persistSecrets ?? !isTest) : null;
 
   let jwtSecret = r.raw('JWT_SECRET') ?? generated?.jwtSecret ?? '';
-  if (isProd) {
-    if (!r.raw('JWT_SECRET')) r.problems.push('JWT_SECRET is required when ENV=prod');
+  if (strictSecrets) {
+    if (!r.raw('JWT_SECRET')) r.problems.push(`JWT_SECRET is required when ENV=${appEnv}`);
     else if (jwtSecret.length < 32 || looksDefault(jwtSecret))
-      r.problems.push('JWT_SECRET must be at least 32 characters and not a placeholder when ENV=prod');
+      r.problems.push(`JWT_SECRET must be at least 32 characters and not a placeholder when ENV=${appEnv}`);
   } else if (jwtSecret.length < 16) {
     r.problems.push('JWT_SECRET must be at least 16 characters');
     jwtSecret = jwtSecret.padEnd(16, '!');
@@ -228,9 +232,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const encRaw = r.raw('ENCRYPTION_KEY') ?? generated?.encryptionKey ?? '';
   let encryptionKey = parseEncryptionKey(encRaw);
-  if (isProd && !r.raw('ENCRYPTION_KEY')) r.problems.push('ENCRYPTION_KEY is required when ENV=prod');
-  else if (isProd && looksDefault(encRaw))
-    r.problems.push('ENCRYPTION_KEY must not be a placeholder when ENV=prod');
+  if (strictSecrets && !r.raw('ENCRYPTION_KEY'))
+    r.problems.push(`ENCRYPTION_KEY is required when ENV=${appEnv}`);
+  else if (strictSecrets && looksDefault(encRaw))
+    r.problems.push(`ENCRYPTION_KEY must not be a placeholder when ENV=${appEnv}`);
   if (!encryptionKey) {
     if (encRaw) r.problems.push('ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or base64');
     encryptionKey = Buffer.alloc(32);
@@ -259,6 +264,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   // A Linux interface name (1-15 characters), and an argv word for `wg`: nothing an option parser could misread.
   if (!/^[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}$/.test(wgInterface))
     r.problems.push(`WG_INTERFACE="${wgInterface}" is not a valid interface name`);
+
+  // /metrics is open to loopback and the tunnel only unless a token is set; prod and staging must set one.
+  const metricsToken = r.raw('METRICS_TOKEN') ?? null;
+  if (strictSecrets && !metricsToken) r.problems.push(`METRICS_TOKEN is required when ENV=${appEnv}`);
+  else if (strictSecrets && metricsToken && (metricsToken.length < 32 || looksDefault(metricsToken)))
+    r.problems.push(`METRICS_TOKEN must be at least 32 characters and not a placeholder when ENV=${appEnv}`);
+  else if (metricsToken && metricsToken.length < 16)
+    r.problems.push('METRICS_TOKEN must be at least 16 characters');
 
   const rateLimitEnabled = r.bool('RATE_LIMIT_ENABLED', !isTest);
   const lockoutEnabled = r.bool('LOCKOUT_ENABLED', !isTest);
@@ -337,6 +350,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     webauthnOrigin: r
       .str('WEBAUTHN_ORIGIN', r.str('PUBLIC_URL', `http://localhost:${port}`))
       .replace(/\/+$/, ''),
+    metricsToken,
     version: '1.0.0',
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

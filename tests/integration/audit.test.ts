@@ -301,7 +301,10 @@ describe('GET /audit/logs/export', () => {
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     const [header, row] = csv.body.split('\n');
     expect(header).toBe(
-      'id,tenant_id,seq,event_type,actor_type,actor_id,resource_type,resource_id,success,ip_address,user_agent,request_id,session_id,metadata,created_at,prev_hash,hash',
+      'id,tenant_id,seq,event_type,actor_type,actor_id,resource_type,resource_id,success,ip_address,user_agent,request_id,session_id,metadata,created_at,prev_hash,hash'
+        .split(',')
+        .map((c) => `"${c}"`)
+        .join(','),
     );
     expect(row).toContain('test.formula');
     expect(csv.body).not.toMatch(/,=HYPERLINK/);

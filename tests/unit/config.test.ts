@@ -1,7 +1,22 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 const strong = { JWT_SECRET: 'a-very-long-production-jwt-key-0123456789', ENCRYPTION_KEY: 'ab'.repeat(32) };
+/** What prod and staging need on top: /metrics is closed by a token there (finding 13). */
+const deployed = { ...strong, METRICS_TOKEN: 'm3trics-scrape-key-0123456789abcdef01' };
+
+function problemsOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env, { persistSecrets: false });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.join('\n');
+    throw err;
+  }
+  return '';
+}
 
 describe('loadConfig', () => {
   it('has the seed defaults', () => {
@@ -28,7 +43,7 @@ describe('loadConfig', () => {
         ENCRYPTION_KEY: strong.ENCRYPTION_KEY,
       }),
     ).toThrow(/placeholder/);
-    const prod = loadConfig({ ENV: 'prod', ...strong });
+    const prod = loadConfig({ ENV: 'prod', ...deployed });
     expect(prod.wgEnforce).toBe(true);
     expect(prod.autoSeed).toBe(false);
   });
@@ -73,5 +88,57 @@ describe('loadConfig', () => {
         { persistSecrets: false },
       ),
     ).toThrow(/ENCRYPTION_KEY/);
+  });
+});
+
+describe('finding 14: ENV=staging checks secrets like prod', () => {
+  it('finding 14: staging refuses missing, short and placeholder secrets, and generates none', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'mc-staging-'));
+    try {
+      // Missing: every secret is named, and nothing is generated into DATA_DIR (that is for dev only).
+      let missing = '';
+      try {
+        loadConfig({ ENV: 'staging', DATA_DIR: dataDir });
+      } catch (err) {
+        missing = (err as ConfigError).problems.join('\n');
+      }
+      expect(missing).toMatch(/JWT_SECRET is required when ENV=staging/);
+      expect(missing).toMatch(/ENCRYPTION_KEY is required when ENV=staging/);
+      expect(existsSync(path.join(dataDir, 'secrets.json'))).toBe(false);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    // Short (16 characters pass in dev, not here) and placeholders.
+    expect(problemsOf({ ...deployed, ENV: 'staging', JWT_SECRET: 'sixteen-chars-ok' })).toMatch(
+      /JWT_SECRET must be at least 32 characters and not a placeholder when ENV=staging/,
+    );
+    expect(
+      problemsOf({ ...deployed, ENV: 'staging', JWT_SECRET: 'change-me-change-me-change-me-change-me' }),
+    ).toMatch(/JWT_SECRET .*placeholder/);
+    expect(problemsOf({ ...deployed, ENV: 'staging', ENCRYPTION_KEY: 'CHANGE-ME' })).toMatch(
+      /ENCRYPTION_KEY must not be a placeholder when ENV=staging/,
+    );
+    // The same values are fine in dev, and strong ones are fine in staging.
+    expect(problemsOf({ ...deployed, ENV: 'dev', JWT_SECRET: 'sixteen-chars-ok' })).toBe('');
+    expect(loadConfig({ ENV: 'staging', ...deployed }).env).toBe('staging');
+  });
+});
+
+describe('finding 13: METRICS_TOKEN', () => {
+  it('finding 13: METRICS_TOKEN is required in prod and staging, 32+ characters and no placeholder', () => {
+    for (const env of ['prod', 'staging']) {
+      expect(problemsOf({ ...strong, ENV: env })).toMatch(
+        new RegExp(`METRICS_TOKEN is required when ENV=${env}`),
+      );
+      expect(problemsOf({ ...strong, ENV: env, METRICS_TOKEN: 'short-token-0123' })).toMatch(
+        /METRICS_TOKEN must be at least 32 characters/,
+      );
+      expect(problemsOf({ ...strong, ENV: env, METRICS_TOKEN: `changeme-${'x'.repeat(30)}` })).toMatch(
+        /METRICS_TOKEN .*placeholder/,
+      );
+      expect(loadConfig({ ...deployed, ENV: env }).metricsToken).toBe(deployed.METRICS_TOKEN);
+    }
+    // Optional elsewhere (then /metrics answers loopback and the WireGuard network only).
+    expect(loadConfig({ ...strong, ENV: 'dev' }, { persistSecrets: false }).metricsToken).toBeNull();
   });
 });

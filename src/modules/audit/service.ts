@@ -55,12 +55,15 @@ const CSV_COLUMNS = [
   'hash',
 ] as const;
 
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-  // Spreadsheet formula injection: a cell starting with = + - @ is made inert.
+/**
+ * One CSV cell, per OWASP's CSV injection guidance: every cell is quoted (a quoted `x;=1+1` stays one inert cell
+ * in `;`-separated locales too), inner quotes are doubled, and a cell starting with = + - @ tab or CR gets a
+ * leading ' so no spreadsheet reads it as a formula.
+ */
+export function csvCell(v: unknown): string {
+  let s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return `"${s.replace(/"/g, '""')}"`;
 }
 
 /**
@@ -79,7 +82,7 @@ export async function exportLogs(ctx: AppContext, tenantId: number, q: ExportQue
     }),
   );
   async function* pages() {
-    if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\n`;
+    if (format === 'csv') yield `${CSV_COLUMNS.map(csvCell).join(',')}\n`;
     let after = 0;
     for (;;) {
       const lines = await ctx.database.withTenant(tenantId, async (tx) => {

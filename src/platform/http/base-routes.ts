@@ -1,11 +1,28 @@
 /** Base routes (API.md §4): no auth, no /api/v1 prefix, except /api/v1/info which is public. */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../context.js';
+import { AppError, forbidden } from './errors.js';
 import { CidrSet, normaliseIp } from './network.js';
+
+const Check = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
+  latency_ms: Type.Optional(Type.Number()),
+  backend: Type.String(),
+});
+const Readiness = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
+  checks: Type.Object({ database: Check, redis: Check }),
+});
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export function baseRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   const wgNetwork = new CidrSet([ctx.config.wgNetwork]);
+  // Without METRICS_TOKEN, /metrics answers the host itself (a sidecar, node exporter) and the tunnel only.
+  const metricsNetworks = new CidrSet(['127.0.0.0/8', '::1', ctx.config.wgNetwork]);
+  const metricsTokenDigest = ctx.config.metricsToken ? digest(ctx.config.metricsToken) : null;
   return async (app) => {
     app.get(
       '/',
@@ -50,29 +67,49 @@ export function baseRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       }),
     );
 
-    app.get('/ready', { schema: { tags: ['base'] } }, async (_req, reply) => {
-      const check = async (fn: () => Promise<unknown>) => {
-        const t0 = performance.now();
-        try {
-          await fn();
-          return { status: 'ok', latency_ms: Math.round((performance.now() - t0) * 100) / 100 };
-        } catch (err) {
-          return { status: 'error', error: (err as Error).message.slice(0, 200) };
-        }
-      };
-      const [database, redis] = await Promise.all([
-        check(() => ctx.database.query('select 1')),
-        check(() => ctx.store.ping()),
-      ]);
-      const checks = {
-        database: { ...database, backend: ctx.database.kind },
-        redis: { ...redis, backend: ctx.store.kind },
-      };
-      const ok = database.status === 'ok' && redis.status === 'ok';
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'error', checks });
-    });
+    // Says which dependency is down, never why: driver messages name hosts, users and databases. The why goes
+    // to the log, where operators look.
+    app.get(
+      '/ready',
+      { schema: { tags: ['base'], response: { 200: Readiness, 503: Readiness } } },
+      async (req, reply) => {
+        const check = async (dependency: string, fn: () => Promise<unknown>) => {
+          const t0 = performance.now();
+          try {
+            await fn();
+            return { status: 'ok' as const, latency_ms: Math.round((performance.now() - t0) * 100) / 100 };
+          } catch (err) {
+            req.log.error({ err, dependency }, 'readiness check failed');
+            return { status: 'error' as const };
+          }
+        };
+        const [database, redis] = await Promise.all([
+          check('database', () => ctx.database.query('select 1')),
+          check('redis', () => ctx.store.ping()),
+        ]);
+        const checks = {
+          database: { ...database, backend: ctx.database.kind },
+          redis: { ...redis, backend: ctx.store.kind },
+        };
+        const ok = database.status === 'ok' && redis.status === 'ok';
+        return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'error', checks });
+      },
+    );
 
-    app.get('/metrics', { schema: { tags: ['base'], hide: true } }, async (_req, reply) => {
+    // With METRICS_TOKEN: `Authorization: Bearer <token>` from anywhere (digests compared in constant time, so
+    // neither the token nor its length leaks through timing). Without: loopback and WG_NETWORK only.
+    app.get('/metrics', { schema: { tags: ['base'], hide: true } }, async (req, reply) => {
+      if (metricsTokenDigest) {
+        const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+        if (!timingSafeEqual(digest(m?.[1] ?? ''), metricsTokenDigest) || !m)
+          throw new AppError(401, 'UNAUTHORIZED', undefined, {
+            'www-authenticate': 'Bearer realm="metrics"',
+          });
+      } else if (!metricsNetworks.contains(req.ip)) {
+        throw forbidden('FORBIDDEN', {
+          reason: 'metrics are served to loopback and the WireGuard network only',
+        });
+      }
       reply.type(ctx.metrics.registry.contentType);
       return ctx.metrics.registry.metrics();
     });

@@ -1,15 +1,24 @@
 /**
  * The one error handler: AppErrors, schema validation, malformed JSON, oversized bodies, unknown routes (404 or
- * 405) and PostgreSQL errors all leave as the envelope of API.md §2. Unknown errors are logged and become a 500
- * that carries no internals.
+ * 405), the router's own refusals (414, undecodable URLs) and PostgreSQL errors all leave as the envelope of
+ * API.md §2. Unknown errors are logged and become a 500 that carries no internals.
  */
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import { isDatabaseUnavailable } from '../db/client.js';
 import { isStoreUnavailable } from '../store/types.js';
 import { AppError, GENERIC_CODES } from './errors.js';
-import { type Locale, messageFor, pickLocale } from './messages.js';
+import { type Locale, messageFor, pickLocale, registerMessages } from './messages.js';
 import { toFieldErrors } from './validation.js';
+
+registerMessages({
+  URI_TOO_LONG: { fr: "Paramètre d'URL trop long", en: 'URL parameter too long' },
+  REQUEST_TIMEOUT: { fr: 'Délai de requête dépassé', en: 'Request timeout' },
+  HEADERS_TOO_LARGE: { fr: 'En-têtes de requête trop volumineux', en: 'Request headers too large' },
+});
 
 export function sendError(
   request: FastifyRequest,
@@ -36,7 +45,74 @@ const PG_CODES: Record<string, [number, string]> = {
   '22001': [422, 'VALIDATION_ERROR'],
   '22003': [422, 'VALIDATION_ERROR'],
   '23514': [422, 'VALIDATION_ERROR'],
+  // NUL in text, \u0000 in jsonb: refused at validation already (validation.ts); kept as a backstop.
+  '22021': [422, 'VALIDATION_ERROR'],
+  '22P05': [422, 'VALIDATION_ERROR'],
 };
+
+/**
+ * The router answers some requests itself, before any hook: a path parameter longer than maxParamLength (414)
+ * and a path that does not decode (400). Fastify's frameworkErrors option receives them; we send the request
+ * back through the router to a hidden route, so the answer gets everything a normal one gets (security and
+ * CORS headers, X-Request-ID, locale, metrics, the request log) and the envelope.
+ */
+const URL_ERROR = Symbol('massacorp.urlError');
+const URL_ERROR_ROUTE = '/_errors/url';
+type RawWithUrlError = IncomingMessage & { [URL_ERROR]?: string };
+
+export function frameworkErrors(getApp: () => FastifyInstance) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const raw = request.raw as RawWithUrlError;
+    raw[URL_ERROR] = error.code;
+    raw.url = URL_ERROR_ROUTE;
+    // The second pass keeps this request's id (genReqId reads the header), so both log lines correlate.
+    raw.headers['x-request-id'] = request.id;
+    getApp().routing(raw, reply.raw);
+  };
+}
+
+/** The hidden route of frameworkErrors; asked for directly, it does not exist. Register after the hooks. */
+export function installUrlErrorRoute(app: FastifyInstance) {
+  app.all(URL_ERROR_ROUTE, { schema: { hide: true } }, (request, reply) => {
+    switch ((request.raw as RawWithUrlError)[URL_ERROR]) {
+      case undefined:
+        return sendError(request, reply, 404, 'NOT_FOUND');
+      case 'FST_ERR_MAX_PARAM_LENGTH':
+        return sendError(request, reply, 414, 'URI_TOO_LONG');
+      case 'FST_ERR_BAD_URL':
+        return sendError(request, reply, 400, 'BAD_REQUEST', { reason: 'malformed URL encoding' });
+      default:
+        return sendError(request, reply, 500, 'INTERNAL_ERROR');
+    }
+  });
+}
+
+/**
+ * Requests Node's HTTP parser refuses (malformed, headers too large, too slow) never reach Fastify's lifecycle:
+ * the socket gets an envelope with a fresh request id, in the default locale, and is closed (as Node does).
+ */
+export function clientErrorHandler(locale: Locale) {
+  return function (this: FastifyInstance, err: Error & { code?: string }, socket: Socket) {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, code] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'REQUEST_TIMEOUT']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'HEADERS_TOO_LARGE']
+          : [400, 'BAD_REQUEST'];
+    const requestId = randomUUID();
+    const body = JSON.stringify({ error: code, message: messageFor(code, locale), request_id: requestId });
+    this.log.debug({ err, requestId }, 'client error');
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-ID: ${requestId}\r\n` +
+          `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(err);
+  };
+}
 
 /**
  * Connection-level failures of PostgreSQL or Redis: the request may succeed later, so 503, not 500. The store
