@@ -20,7 +20,7 @@ export default defineConfig({
           ...shared,
           name: 'suite',
           include: ['tests/**/*.test.ts'],
-          exclude: ['**/node_modules/**', ...timingFiles],
+          exclude: ['**/node_modules/**', 'tests/web/**', ...timingFiles],
           sequence: { groupOrder: 0 },
         },
       },

@@ -23,6 +23,7 @@ import { createPasswordHasher } from './platform/crypto/passwords.js';
 import { createDatabase, type Database } from './platform/db/client.js';
 import { migrate } from './platform/db/migrator.js';
 import { assertRouteAccess, installAccessGuard } from './platform/http/access.js';
+import { adminConsole } from './platform/http/admin-console.js';
 import { baseRoutes } from './platform/http/base-routes.js';
 import {
   clientErrorHandler,
@@ -63,6 +64,10 @@ declare module 'fastify' {
 }
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+/** /docs: no inline script or style, no eval, nothing from another origin (issue 14). */
+export const DOCS_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 const NO_STORE_PATHS = /^\/api\/v1\/(auth|mfa|api-keys|wireguard)(\/|$)/;
 
 export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
@@ -226,7 +231,14 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     },
   });
   if (config.env !== 'prod') {
-    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+    // Swagger UI under a CSP as strict as the console's. Its StandaloneLayout top bar draws an SVG logo with an
+    // inline <style> element, which that CSP refuses; BaseLayout has no top bar (its URL box served no purpose
+    // here: /docs shows this API only).
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { layout: 'BaseLayout', deepLinking: true },
+      staticCSP: DOCS_CSP,
+    });
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   installUrlErrorRoute(app);
@@ -235,6 +247,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(baseRoutes(ctx));
   for (const m of modules) {
     for (const r of m.routes(ctx)) await app.register(r.plugin, { prefix: r.prefix });
+  }
+  if (config.adminConsole.enabled) {
+    await app.register(adminConsole(ctx, { features: modules.map((m) => m.name) }), { prefix: '/admin' });
   }
 
   app.addHook('onClose', async () => {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ipaddr from 'ipaddr.js';
 
 export const ENVIRONMENTS = ['dev', 'test', 'staging', 'prod'] as const;
@@ -89,6 +90,14 @@ export interface Config {
   webauthnOrigin: string;
   /** Bearer token that /metrics requires when set (required in prod and staging); null: loopback/WireGuard only. */
   metricsToken: string | null;
+  /** The admin console at /admin (API.md §18). */
+  adminConsole: {
+    enabled: boolean;
+    /** The built single-page app (web/dist by default). */
+    dir: string;
+    /** Prefills the sign-in screen's organisation field (a tenant slug or id); null leaves it empty. */
+    defaultTenant: string | null;
+  };
   version: string;
 }
 
@@ -163,6 +172,9 @@ export function isCidrOrIp(value: string): boolean {
     return false;
   }
 }
+
+/** The repository root, from src/ (tsx) or dist/ (compiled): both sit one level below it. */
+const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Outside prod, generated secrets live in DATA_DIR so a restart does not log everyone out. */
 function persistedSecrets(dataDir: string, persist: boolean): { jwtSecret: string; encryptionKey: string } {
@@ -276,6 +288,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const rateLimitEnabled = r.bool('RATE_LIMIT_ENABLED', !isTest);
   const lockoutEnabled = r.bool('LOCKOUT_ENABLED', !isTest);
   const port = r.int('PORT', 8000, 0, 65535);
+  const autoSeed = r.bool('AUTO_SEED', !isProd && !isTest);
+  const adminDefaultTenant = r.raw('ADMIN_DEFAULT_TENANT') ?? (autoSeed ? 'massacorp' : null);
+  if (adminDefaultTenant !== null && !/^([1-9][0-9]{0,9}|[a-z0-9][a-z0-9-]{0,62})$/i.test(adminDefaultTenant))
+    r.problems.push('ADMIN_DEFAULT_TENANT must be a tenant id or slug');
 
   const config: Config = {
     env: appEnv,
@@ -336,7 +352,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       parallelism: r.int('ARGON2_PARALLELISM', 1, 1, 16),
     },
     autoMigrate: r.bool('AUTO_MIGRATE', !isProd),
-    autoSeed: r.bool('AUTO_SEED', !isProd && !isTest),
+    autoSeed,
     seedAdminPassword: r.raw('SEED_ADMIN_PASSWORD') ?? null,
     smtpUrl: r.raw('SMTP_URL') ?? null,
     mailFrom: r.str('MAIL_FROM', 'MassaCorp <no-reply@massacorp.dev>'),
@@ -351,6 +367,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       .str('WEBAUTHN_ORIGIN', r.str('PUBLIC_URL', `http://localhost:${port}`))
       .replace(/\/+$/, ''),
     metricsToken,
+    adminConsole: {
+      enabled: r.bool('ADMIN_CONSOLE_ENABLED', true),
+      dir: path.resolve(r.str('ADMIN_CONSOLE_DIR', path.join(PROJECT_ROOT, 'web', 'dist'))),
+      defaultTenant: adminDefaultTenant,
+    },
     version: '1.0.0',
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -102,15 +102,17 @@ describe('password reset', () => {
       await requestReset(tenant.id, email);
       return Number(process.hrtime.bigint() - t) / 1e6;
     };
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    // The fastest of several interleaved samples is each path's own cost: a busy neighbour (another test worker)
+    // only ever adds time, so comparing minimums does not flake under load, while a path doing extra work before
+    // answering still shows in its minimum.
     const k: number[] = [];
     const u: number[] = [];
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 10; i++) {
       k.push(await time(user.email));
       u.push(await time(`${uniq('nobody')}@example.test`));
     }
     await drainBackground(app.ctx);
-    expect(Math.abs(median(k) - median(u))).toBeLessThan(25);
+    expect(Math.abs(Math.min(...k) - Math.min(...u))).toBeLessThan(25);
   });
 
   it('needs X-Tenant-ID and a valid email', async () => {

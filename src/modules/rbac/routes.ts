@@ -13,6 +13,7 @@ import {
   AssignmentList,
   AssignmentRead,
   EffectivePermissions,
+  MyPermissions,
   PermissionList,
   RoleCreate,
   RoleList,
@@ -56,6 +57,22 @@ export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         })),
         wildcards: WILDCARDS,
       }),
+    );
+
+    // The caller's own effective set: what the admin console shows and hides. `self`, so a member without
+    // roles.read can still learn what they may do (the routes enforce it either way).
+    app.get(
+      '/permissions/me',
+      {
+        // A key reads its own effective set (scopes ∩ its creator's permissions) with profile.read.
+        config: { access: 'self', keyScope: 'profile.read' },
+        schema: {
+          tags,
+          summary: "The caller's effective permissions (wildcards expanded)",
+          response: { 200: MyPermissions, ...errorResponses(401, 403) },
+        },
+      },
+      async (req) => ({ permissions: [...(await req.permissions())].sort() }),
     );
 
     app.get(

@@ -74,3 +74,4 @@ export const EffectivePermissions = Type.Object({
   user_id: Type.Integer(),
   permissions: Type.Array(Type.String()),
 });
+export const MyPermissions = Type.Object({ permissions: Type.Array(Type.String()) });

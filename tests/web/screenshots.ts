@@ -1,0 +1,231 @@
+/**
+ * `npm run screenshots`: every console screen at desktop (1280×800) and phone (390×844) width, written to
+ * docs/screenshots/<screen>-<desktop|phone>.png. The data is made through the API on a fresh embedded database
+ * (users, a custom role, keys, peers, a few failed sign-ins, feature flags), so what is shown is what the
+ * console really renders for it.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { createTenant } from '../../src/modules/tenants/service.js';
+import { login } from '../helpers/factories.js';
+import { client, platformOperator } from '../helpers/rbac.js';
+import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
+import { chromiumAvailable, launch, startServer } from './harness.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const out = path.join(root, 'docs', 'screenshots');
+const PASSWORD = 'Correct-Horse-42-battery';
+
+if (!chromiumAvailable()) {
+  console.error('chromium is missing (apt-get install -y chromium)');
+  process.exit(1);
+}
+mkdirSync(out, { recursive: true });
+
+const server = await startServer({ ADMIN_DEFAULT_TENANT: 'acme' });
+const { app } = server;
+try {
+  const { tenant } = await createTenant(app.ctx, {
+    slug: 'acme',
+    name: 'Acme Corporation',
+    admin: {
+      email: 'claire.martin@acme.example',
+      password: PASSWORD,
+      firstName: 'Claire',
+      lastName: 'Martin',
+    },
+  });
+  const owner = client(app, await login(app, tenant.id, 'claire.martin@acme.example'));
+  const must = async (p: Promise<{ statusCode: number; body: string }>) => {
+    const r = await p;
+    if (r.statusCode >= 300) throw new Error(`${r.statusCode} ${r.body}`);
+    return r as unknown as { json: () => Record<string, never> };
+  };
+
+  const roles = (await must(owner('GET', '/api/v1/roles'))).json().roles as unknown as {
+    id: string;
+    code: string;
+  }[];
+  const roleId = (code: string) => roles.find((r) => r.code === code)!.id;
+  const support = (
+    await must(
+      owner('POST', '/api/v1/roles', {
+        code: 'support',
+        name: 'Support agent',
+        description: 'Helps users: reads accounts and ends sessions',
+        permissions: ['sessions.revoke', 'users.write'],
+        parent_role_id: roleId('viewer'),
+      }),
+    )
+  ).json() as unknown as { id: string };
+  const people = [
+    ['Hugo', 'Bernard', 'manager'],
+    ['Léa', 'Dubois', 'support'],
+    ['Noah', 'Petit', 'member'],
+    ['Emma', 'Laurent', 'viewer'],
+    ['Lucas', 'Moreau', 'member'],
+    ['Chloé', 'Garcia', 'admin'],
+  ];
+  for (const [first, last, role] of people) {
+    const email = `${first!
+      .toLowerCase()
+      .normalize('NFD')
+      .replace(/[^a-z]/g, '')}.${last!.toLowerCase()}@acme.example`;
+    const u = (
+      await must(
+        owner('POST', '/api/v1/users', {
+          email,
+          password: PASSWORD,
+          first_name: first,
+          last_name: last,
+          is_verified: true,
+        }),
+      )
+    ).json() as unknown as { id: number };
+    await must(
+      owner('POST', `/api/v1/users/${u.id}/roles`, {
+        role_id: role === 'support' ? support.id : roleId(role!),
+      }),
+    );
+  }
+  for (const [name, scopes] of [
+    ['CI deploy pipeline', ['users.read']],
+    ['HR sync (Workday)', ['users.read', 'users.write']],
+    ['Legacy reporting', ['audit.read']],
+  ] as const) {
+    const k = (
+      await must(owner('POST', '/api/v1/api-keys', { name, scopes: [...scopes] }))
+    ).json() as unknown as { id: number };
+    if (name === 'Legacy reporting') await must(owner('DELETE', `/api/v1/api-keys/${k.id}`));
+  }
+  for (const [name, type] of [
+    ['paris-office-gw', 'gateway'],
+    ['claire-laptop', 'client'],
+    ['billing-service', 'service'],
+  ] as const) {
+    await must(
+      owner('POST', '/api/v1/wireguard/peers', {
+        name,
+        peer_type: type,
+        description: type === 'gateway' ? 'Site-to-site, Paris HQ' : undefined,
+      }),
+    );
+  }
+  // A few real failed sign-ins for the overview chart.
+  for (let i = 0; i < 4; i++) {
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { 'x-tenant-id': 'acme' },
+      payload: { email: 'noah.petit@acme.example', password: 'wrong-password' },
+    });
+  }
+  const ops = await platformOperator(app);
+  for (const [key, description, on, pct] of [
+    ['new-dashboard', 'The redesigned analytics dashboard', false, 25],
+    ['passkeys-first', 'Offer passkeys before passwords at sign-in', true, null],
+    ['audit-streaming', 'Stream audit events to a SIEM', false, null],
+  ] as const) {
+    await must(
+      ops.call('POST', '/api/v1/features/catalogue', {
+        key,
+        description,
+        default_enabled: on,
+        rollout_percent: pct,
+      }),
+    );
+  }
+  await must(owner('PUT', '/api/v1/features/audit-streaming/overrides', { scope: 'tenant', enabled: true }));
+  const { secret } = await enrolTotp(app, tenant.id, 'claire.martin@acme.example');
+
+  const b = await launch();
+  const page = b.page;
+  page.setDefaultTimeout(15_000);
+  const shots: string[] = [];
+  async function shoot(name: string, p: Page = page) {
+    await p.waitForTimeout(150);
+    for (const [label, viewport] of [
+      ['desktop', { width: 1280, height: 800 }],
+      ['phone', { width: 390, height: 844 }],
+    ] as const) {
+      await p.setViewportSize(viewport);
+      await p.waitForTimeout(120);
+      const file = path.join(out, `${name}-${label}.png`);
+      await p.screenshot({ path: file });
+      shots.push(path.relative(root, file));
+    }
+    await p.setViewportSize({ width: 1280, height: 800 });
+  }
+  async function go(pathname: string, heading: string) {
+    await page.evaluate((to) => {
+      window.history.pushState(null, '', to);
+      window.dispatchEvent(new PopStateEvent('popstate'));
+    }, `/admin${pathname}`);
+    await page.getByRole('heading', { name: heading, exact: true }).first().waitFor();
+    await page.waitForLoadState('networkidle');
+  }
+
+  await page.goto(`${server.origin}/admin/`);
+  await page.getByRole('heading', { name: 'Sign in to the console' }).waitFor();
+  await page.getByLabel('Email', { exact: true }).fill('claire.martin@acme.example');
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await shoot('sign-in');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Second factor' }).waitFor();
+  await shoot('sign-in-mfa');
+  await safeTotpMoment();
+  await page.getByLabel('6-digit code').fill(totpCode(secret));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.locator('svg.chart-svg').waitFor();
+  await page.waitForLoadState('networkidle');
+  await shoot('overview');
+  await go('/users', 'Users');
+  await shoot('users');
+  await page.getByRole('link', { name: 'Léa Dubois' }).click();
+  await page.getByRole('heading', { name: 'Léa Dubois' }).waitFor();
+  await page.waitForLoadState('networkidle');
+  await shoot('user');
+  await go('/roles', 'Roles & permissions');
+  await page.getByRole('button', { name: /Support agent/ }).click();
+  await shoot('roles');
+  await go('/api-keys', 'API keys');
+  await shoot('api-keys');
+  await page.getByRole('button', { name: 'New API key' }).click();
+  const kd = page.getByRole('dialog', { name: 'New API key' });
+  await kd.getByLabel('Name').fill('Terraform');
+  await kd.getByLabel('users.read').check();
+  await kd.getByRole('button', { name: 'Create key' }).click();
+  await page.getByRole('dialog', { name: 'API key created' }).waitFor();
+  await shoot('api-key-created');
+  await page.getByRole('button', { name: 'I have stored it' }).click();
+  await go('/audit', 'Audit log');
+  await page.getByTestId('chain-status').waitFor();
+  await shoot('audit');
+  await go('/wireguard', 'WireGuard');
+  await shoot('wireguard');
+  await page.getByRole('button', { name: 'New peer' }).click();
+  const pd = page.getByRole('dialog', { name: 'New peer' });
+  await pd.getByLabel('Name', { exact: true }).fill('hugo-phone');
+  await pd.getByRole('button', { name: 'Create peer' }).click();
+  await page.getByRole('dialog', { name: 'Peer hugo-phone created' }).waitFor();
+  await shoot('wireguard-peer-created');
+  await page.getByRole('button', { name: 'Done' }).click();
+  await go('/features', 'Feature flags');
+  await shoot('features');
+  await go('/settings', 'Tenant settings');
+  await shoot('settings');
+  await go('/sessions', 'My sessions');
+  await shoot('sessions');
+  await go('/profile', 'My profile');
+  await shoot('profile');
+  await b.close();
+  if (b.problems.consoleErrors.length || b.problems.cspViolations.length) {
+    console.error(b.problems);
+    process.exitCode = 1;
+  }
+  console.log(`wrote ${shots.length} screenshots to ${path.relative(root, out)}/`);
+} finally {
+  await server.close();
+}

@@ -1,0 +1,295 @@
+/** The shell: sign-in when nobody is signed in, else the navigation and the current screen. */
+import { type ReactNode, useEffect, useState } from 'react';
+import { setLocale, t, useLocale } from './i18n';
+import type { MessageKey } from './messages';
+import { match, navigate, usePath } from './router';
+import { ApiKeysScreen } from './screens/ApiKeys';
+import { AuditScreen } from './screens/Audit';
+import { FeaturesScreen } from './screens/Features';
+import { OverviewScreen } from './screens/Overview';
+import { ProfileScreen } from './screens/Profile';
+import { RolesScreen } from './screens/Roles';
+import { SessionsScreen } from './screens/Sessions';
+import { SettingsScreen } from './screens/Settings';
+import { SignInScreen } from './screens/SignIn';
+import { UserDetailScreen } from './screens/UserDetail';
+import { UsersScreen } from './screens/Users';
+import { WireguardScreen } from './screens/Wireguard';
+import { type ConsoleConfig, SessionProvider, useSession } from './session';
+import { Loading, Toasts } from './ui';
+
+interface Screen {
+  path: string;
+  label: MessageKey;
+  /** The feature module that must run on the server, and the permission that shows the screen. */
+  module: string;
+  permission: string | null;
+  nav: boolean;
+  render: (params: Record<string, string>) => ReactNode;
+}
+
+const SCREENS: Screen[] = [
+  {
+    path: '/',
+    label: 'nav.overview',
+    module: 'auth',
+    permission: null,
+    nav: true,
+    render: () => <OverviewScreen />,
+  },
+  {
+    path: '/users',
+    label: 'nav.users',
+    module: 'users',
+    permission: 'users.read',
+    nav: true,
+    render: () => <UsersScreen />,
+  },
+  {
+    path: '/users/:id',
+    label: 'nav.users',
+    module: 'users',
+    permission: 'users.read',
+    nav: false,
+    render: (p) => <UserDetailScreen id={Number(p.id)} />,
+  },
+  {
+    path: '/roles',
+    label: 'nav.roles',
+    module: 'rbac',
+    permission: 'roles.read',
+    nav: true,
+    render: () => <RolesScreen />,
+  },
+  {
+    path: '/api-keys',
+    label: 'nav.apiKeys',
+    module: 'api-keys',
+    permission: 'api_keys.read',
+    nav: true,
+    render: () => <ApiKeysScreen />,
+  },
+  {
+    path: '/audit',
+    label: 'nav.audit',
+    module: 'audit',
+    permission: 'audit.read',
+    nav: true,
+    render: () => <AuditScreen />,
+  },
+  {
+    path: '/wireguard',
+    label: 'nav.wireguard',
+    module: 'wireguard',
+    permission: 'wireguard.read',
+    nav: true,
+    render: () => <WireguardScreen />,
+  },
+  {
+    path: '/features',
+    label: 'nav.features',
+    module: 'features',
+    permission: 'features.read',
+    nav: true,
+    render: () => <FeaturesScreen />,
+  },
+  {
+    path: '/settings',
+    label: 'nav.settings',
+    module: 'tenants',
+    permission: 'tenants.manage',
+    nav: true,
+    render: () => <SettingsScreen />,
+  },
+  {
+    path: '/sessions',
+    label: 'nav.sessions',
+    module: 'sessions',
+    permission: null,
+    nav: true,
+    render: () => <SessionsScreen />,
+  },
+  {
+    path: '/profile',
+    label: 'nav.profile',
+    module: 'users',
+    permission: null,
+    nav: true,
+    render: () => <ProfileScreen />,
+  },
+];
+
+export function App({ config }: { config: ConsoleConfig }) {
+  return (
+    <SessionProvider config={config}>
+      <a className="skip" href="#main">
+        {t('nav.skip')}
+      </a>
+      <Shell />
+      <Toasts />
+    </SessionProvider>
+  );
+}
+
+function LocaleSwitch() {
+  const locale = useLocale();
+  return (
+    <fieldset className="locale">
+      <legend className="sr-only">{t('nav.language')}</legend>
+      {(['fr', 'en'] as const).map((l) => (
+        <button
+          key={l}
+          type="button"
+          className={l === locale ? 'locale-on' : ''}
+          aria-pressed={l === locale}
+          lang={l}
+          onClick={() => setLocale(l)}
+        >
+          {l === 'fr' ? 'FR' : 'EN'}
+        </button>
+      ))}
+    </fieldset>
+  );
+}
+
+function Shell() {
+  const session = useSession();
+  const path = usePath();
+  useLocale(); // re-render on language change
+  const [menuOpen, setMenuOpen] = useState(false);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on navigation only
+  useEffect(() => {
+    setMenuOpen(false);
+    // Move focus to the new page's title, so screen readers announce the navigation.
+    window.setTimeout(() => document.getElementById('page-title')?.focus({ preventScroll: false }), 0);
+  }, [path]);
+
+  if (session.restoring) {
+    return (
+      <main id="main" className="center">
+        <Loading />
+      </main>
+    );
+  }
+  if (!session.user) {
+    return (
+      <>
+        <div className="signin-locale">
+          <LocaleSwitch />
+        </div>
+        <SignInScreen />
+      </>
+    );
+  }
+
+  const visible = SCREENS.filter(
+    (s) =>
+      session.hasFeature(s.module) &&
+      (s.permission === null || session.can(s.permission)) &&
+      // A user who must still enrol a second factor sees only their profile until they do.
+      (!session.user!.enrolling || s.path === '/profile'),
+  );
+  let content: ReactNode = null;
+  let title = '';
+  for (const s of visible) {
+    const params = match(s.path, path);
+    if (params) {
+      content = s.render(params);
+      title = t(s.label);
+      break;
+    }
+  }
+  if (!content) {
+    if (session.user.enrolling) {
+      content = <ProfileScreen />;
+      title = t('nav.profile');
+    } else {
+      content = (
+        <div className="page">
+          <h1 tabIndex={-1} id="page-title">
+            {t('common.notFound')}
+          </h1>
+          <p>
+            <a
+              href="/admin/"
+              onClick={(e) => {
+                e.preventDefault();
+                navigate('/');
+              }}
+            >
+              {t('nav.overview')}
+            </a>
+          </p>
+        </div>
+      );
+    }
+  }
+  document.title = title ? `${title} · MassaCorp` : 'MassaCorp Console';
+  const me = session.user.me;
+
+  return (
+    <div className="layout">
+      <header className="topbar">
+        <button
+          type="button"
+          className="menu-toggle"
+          aria-expanded={menuOpen}
+          aria-controls="nav"
+          onClick={() => setMenuOpen((o) => !o)}
+        >
+          <span className="sr-only">{t('nav.menu')}</span>
+          <span aria-hidden="true">☰</span>
+        </button>
+        <a
+          className="brand"
+          href="/admin/"
+          onClick={(e) => {
+            e.preventDefault();
+            navigate('/');
+          }}
+        >
+          <img src="/admin/favicon.svg" alt="" width="24" height="24" />
+          <span>MassaCorp</span>
+        </a>
+        <span className="tenant-name" title={session.user.tenant?.slug}>
+          {session.user.tenant?.name ?? `#${me.tenant_id}`}
+        </span>
+        <div className="topbar-right">
+          <LocaleSwitch />
+          <span className="who">{me.email}</span>
+          <button type="button" className="btn btn-small" onClick={() => void session.signOut()}>
+            {t('nav.signOut')}
+          </button>
+        </div>
+      </header>
+      <nav id="nav" className={menuOpen ? 'nav nav-open' : 'nav'} aria-label={t('nav.main')}>
+        <ul>
+          {visible
+            .filter((s) => s.nav)
+            .map((s) => {
+              const active = s.path === '/' ? path === '/' : path === s.path || path.startsWith(`${s.path}/`);
+              return (
+                <li key={s.path}>
+                  <a
+                    href={`/admin${s.path === '/' ? '/' : s.path}`}
+                    aria-current={active ? 'page' : undefined}
+                    onClick={(e) => {
+                      if (e.metaKey || e.ctrlKey || e.shiftKey) return;
+                      e.preventDefault();
+                      navigate(s.path);
+                    }}
+                  >
+                    {t(s.label)}
+                  </a>
+                </li>
+              );
+            })}
+        </ul>
+      </nav>
+      <main id="main" className="main">
+        {content}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,284 @@
+/** API keys: list (revoked on demand), create with scopes (the raw key is shown once, with a copy button), revoke. */
+import { useEffect, useState } from 'react';
+import { api, call } from '../api/client';
+import { t } from '../i18n';
+import { useSession } from '../session';
+import {
+  Badge,
+  Checkbox,
+  ConfirmDialog,
+  CopyButton,
+  Dialog,
+  ErrorText,
+  fmtDate,
+  fmtRelative,
+  Loading,
+  PageHeader,
+  TextField,
+  toast,
+  useAsync,
+} from '../ui';
+
+type Key = {
+  id: number;
+  name: string;
+  key_prefix: string;
+  scopes: string[];
+  is_revoked: boolean;
+  is_expired: boolean;
+  expires_at: string | null;
+  last_used_at: string | null;
+  created_at: string;
+};
+
+export function ApiKeysScreen() {
+  const session = useSession();
+  const [includeRevoked, setIncludeRevoked] = useState(false);
+  const list = useAsync(
+    () =>
+      call(
+        api.GET('/api/v1/api-keys', { params: { query: { include_revoked: includeRevoked, limit: 100 } } }),
+      ),
+    [includeRevoked],
+  );
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<{ name: string; raw_key: string } | null>(null);
+  const [revoking, setRevoking] = useState<Key | null>(null);
+  const canWrite = session.can('api_keys.write');
+
+  return (
+    <div className="page">
+      <PageHeader
+        title={t('nav.apiKeys')}
+        sub={list.data ? t('keys.count', { n: list.data.active_count }) : undefined}
+        actions={
+          canWrite && (
+            <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+              {t('keys.create')}
+            </button>
+          )
+        }
+      />
+      <div className="filters">
+        <Checkbox label={t('keys.showRevoked')} checked={includeRevoked} onChange={setIncludeRevoked} />
+      </div>
+      <ErrorText error={list.error} />
+      {list.loading && !list.data && <Loading />}
+      {list.data && (
+        <div className="table-wrap">
+          <table className="table">
+            <caption className="sr-only">{t('nav.apiKeys')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('keys.name')}</th>
+                <th scope="col">{t('keys.prefix')}</th>
+                <th scope="col" className="hide-sm">
+                  {t('keys.scopes')}
+                </th>
+                <th scope="col">{t('keys.status')}</th>
+                <th scope="col" className="hide-sm">
+                  {t('keys.lastUsed')}
+                </th>
+                {canWrite && (
+                  <th scope="col">
+                    <span className="sr-only">{t('common.actions')}</span>
+                  </th>
+                )}
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.keys.map((k) => (
+                <tr key={k.id}>
+                  <td>{k.name}</td>
+                  <td className="mono-sm">{k.key_prefix}…</td>
+                  <td className="hide-sm">
+                    {k.scopes.length ? (
+                      k.scopes.map((s) => (
+                        <code key={s} className="scope">
+                          {s}
+                        </code>
+                      ))
+                    ) : (
+                      <span className="muted">{t('keys.noScopes')}</span>
+                    )}
+                  </td>
+                  <td>
+                    {k.is_revoked ? (
+                      <Badge kind="bad">{t('keys.revoked')}</Badge>
+                    ) : k.is_expired ? (
+                      <Badge kind="muted">{t('keys.expired')}</Badge>
+                    ) : (
+                      <Badge kind="ok">{t('keys.active')}</Badge>
+                    )}
+                    {k.expires_at && !k.is_revoked && (
+                      <span className="muted small">
+                        {' '}
+                        {t('keys.expires', { date: fmtDate(k.expires_at) })}
+                      </span>
+                    )}
+                  </td>
+                  <td className="hide-sm">{fmtRelative(k.last_used_at)}</td>
+                  {canWrite && (
+                    <td className="cell-actions">
+                      {!k.is_revoked && (
+                        <button
+                          type="button"
+                          className="btn btn-small btn-danger"
+                          onClick={() => setRevoking(k)}
+                          aria-label={t('keys.revokeNamed', { name: k.name })}
+                        >
+                          {t('keys.revoke')}
+                        </button>
+                      )}
+                    </td>
+                  )}
+                </tr>
+              ))}
+              {list.data.keys.length === 0 && (
+                <tr>
+                  <td colSpan={6} className="empty">
+                    {t('keys.none')}
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <CreateKeyDialog
+        open={creating}
+        held={[...(session.user?.permissions ?? [])].filter((p) => !p.includes('*')).sort()}
+        onClose={() => setCreating(false)}
+        onCreated={(k) => {
+          setCreating(false);
+          setCreated(k);
+          list.reload();
+        }}
+      />
+      <Dialog open={created !== null} title={t('keys.createdTitle')} onClose={() => setCreated(null)}>
+        {created && (
+          <div className="stack">
+            <p className="notice notice-warn">{t('keys.shownOnce')}</p>
+            <div className="secret">
+              <code className="secret-value" data-testid="raw-key">
+                {created.raw_key}
+              </code>
+              <CopyButton text={created.raw_key} />
+            </div>
+            <div className="actions">
+              <button type="button" className="btn btn-primary" onClick={() => setCreated(null)}>
+                {t('keys.stored')}
+              </button>
+            </div>
+          </div>
+        )}
+      </Dialog>
+      <ConfirmDialog
+        open={revoking !== null}
+        title={t('keys.revoke')}
+        body={<p>{t('keys.revokeBody', { name: revoking?.name ?? '' })}</p>}
+        action={t('keys.revoke')}
+        onConfirm={async () => {
+          if (!revoking) return;
+          await call(api.DELETE('/api/v1/api-keys/{id}', { params: { path: { id: revoking.id } } }));
+          toast(t('keys.revokedToast', { name: revoking.name }));
+          list.reload();
+        }}
+        onClose={() => setRevoking(null)}
+      />
+    </div>
+  );
+}
+
+function CreateKeyDialog(props: {
+  open: boolean;
+  held: string[];
+  onClose: () => void;
+  onCreated: (k: { name: string; raw_key: string }) => void;
+}) {
+  const [name, setName] = useState('');
+  const [expires, setExpires] = useState('');
+  const [scopes, setScopes] = useState<Set<string>>(new Set());
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (props.open) {
+      setName('');
+      setExpires('');
+      setScopes(new Set());
+      setError(null);
+    }
+  }, [props.open]);
+  return (
+    <Dialog open={props.open} title={t('keys.create')} onClose={props.onClose} wide>
+      <form
+        className="stack"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(null);
+          try {
+            const k = await call(
+              api.POST('/api/v1/api-keys', {
+                body: {
+                  name,
+                  scopes: [...scopes].sort(),
+                  ...(expires ? { expires_at: new Date(`${expires}T23:59:59`).toISOString() } : {}),
+                },
+              }),
+            );
+            props.onCreated({ name: k.name, raw_key: k.raw_key });
+          } catch (err) {
+            setError(err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <TextField
+          label={t('keys.name')}
+          value={name}
+          onChange={setName}
+          required
+          maxLength={255}
+          autoFocus
+        />
+        <TextField
+          label={t('keys.expiresAt')}
+          hint={t('keys.expiresHint')}
+          type="date"
+          value={expires}
+          onChange={setExpires}
+        />
+        <fieldset className="perm-grid">
+          <legend>{t('keys.scopes')}</legend>
+          <p className="hint">{t('keys.scopesHint')}</p>
+          <div className="perm-group">
+            {props.held.map((p) => (
+              <Checkbox
+                key={p}
+                label={p}
+                checked={scopes.has(p)}
+                onChange={(on) => {
+                  const next = new Set(scopes);
+                  if (on) next.add(p);
+                  else next.delete(p);
+                  setScopes(next);
+                }}
+              />
+            ))}
+          </div>
+        </fieldset>
+        <ErrorText error={error} />
+        <div className="actions">
+          <button type="button" className="btn" onClick={props.onClose}>
+            {t('common.cancel')}
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {t('keys.createSubmit')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,472 @@
+/**
+ * My profile: name and phone, password change, the authenticator app (setup with a QR code, recovery codes,
+ * turning it off) and security keys (WebAuthn). A user whose tenant or role requires MFA lands here until
+ * they have enrolled.
+ */
+import { browserSupportsWebAuthn, startRegistration } from '@simplewebauthn/browser';
+import { useEffect, useState } from 'react';
+import { api, call } from '../api/client';
+import { t } from '../i18n';
+import { useSession } from '../session';
+import {
+  Badge,
+  ConfirmDialog,
+  CopyButton,
+  ErrorText,
+  fmtDate,
+  Loading,
+  PageHeader,
+  TextField,
+  toast,
+  useAsync,
+} from '../ui';
+
+export function ProfileScreen() {
+  const session = useSession();
+  const enrolling = session.user?.enrolling ?? false;
+  return (
+    <div className="page">
+      <PageHeader title={t('nav.profile')} sub={session.user?.me.email} />
+      {enrolling && (
+        <p className="notice notice-warn" role="status">
+          {t('profile.enrolRequired')}
+        </p>
+      )}
+      <div className="grid2">
+        {!enrolling && <ProfileForm />}
+        {!enrolling && <PasswordForm />}
+      </div>
+      {session.hasFeature('mfa') && <TotpPanel />}
+      {session.hasFeature('mfa') && !enrolling && <SecurityKeysPanel />}
+    </div>
+  );
+}
+
+function ProfileForm() {
+  const me = useAsync(() => call(api.GET('/api/v1/users/me')), []);
+  const [first, setFirst] = useState('');
+  const [last, setLast] = useState('');
+  const [phone, setPhone] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (!me.data) return;
+    setFirst(me.data.first_name ?? '');
+    setLast(me.data.last_name ?? '');
+    setPhone(me.data.phone ?? '');
+  }, [me.data]);
+  return (
+    <section className="panel" aria-labelledby="p-h">
+      <h2 id="p-h">{t('profile.details')}</h2>
+      {me.loading && !me.data && <Loading />}
+      <form
+        className="stack"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setError(null);
+          try {
+            await call(
+              api.PUT('/api/v1/users/me', {
+                body: {
+                  first_name: first.trim() || null,
+                  last_name: last.trim() || null,
+                  phone: phone.trim() || null,
+                },
+              }),
+            );
+            toast(t('common.saved'));
+            me.reload();
+          } catch (err) {
+            setError(err);
+          }
+        }}
+      >
+        <div className="row2">
+          <TextField
+            label={t('users.firstName')}
+            value={first}
+            onChange={setFirst}
+            autoComplete="given-name"
+          />
+          <TextField label={t('users.lastName')} value={last} onChange={setLast} autoComplete="family-name" />
+        </div>
+        <TextField
+          label={t('user.phone')}
+          hint={t('user.phoneHint')}
+          type="tel"
+          value={phone}
+          onChange={setPhone}
+          autoComplete="tel"
+        />
+        <ErrorText error={error ?? me.error} />
+        <div className="actions actions-left">
+          <button type="submit" className="btn btn-primary">
+            {t('common.save')}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function PasswordForm() {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [again, setAgain] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <section className="panel" aria-labelledby="pw-h">
+      <h2 id="pw-h">{t('profile.password')}</h2>
+      <form
+        className="stack"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setError(null);
+          if (next !== again) {
+            setError(new Error(t('profile.mismatch')));
+            return;
+          }
+          setBusy(true);
+          try {
+            await call(
+              api.POST('/api/v1/auth/change-password', {
+                body: { current_password: current, new_password: next },
+              }),
+            );
+            toast(t('profile.passwordChanged'));
+            setCurrent('');
+            setNext('');
+            setAgain('');
+          } catch (err) {
+            setError(err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <TextField
+          label={t('profile.currentPassword')}
+          type="password"
+          value={current}
+          onChange={setCurrent}
+          required
+          autoComplete="current-password"
+        />
+        <TextField
+          label={t('profile.newPassword')}
+          type="password"
+          value={next}
+          onChange={setNext}
+          required
+          autoComplete="new-password"
+        />
+        <TextField
+          label={t('profile.repeatPassword')}
+          type="password"
+          value={again}
+          onChange={setAgain}
+          required
+          autoComplete="new-password"
+        />
+        <p className="hint">{t('profile.passwordHint')}</p>
+        <ErrorText error={error} />
+        <div className="actions actions-left">
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {t('profile.changePassword')}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function RecoveryCodes({ codes }: { codes: string[] }) {
+  return (
+    <div className="stack">
+      <p className="notice notice-warn">{t('mfa.codesOnce')}</p>
+      <ol className="codes" data-testid="recovery-codes">
+        {codes.map((c) => (
+          <li key={c} className="mono-sm">
+            {c}
+          </li>
+        ))}
+      </ol>
+      <div>
+        <CopyButton text={codes.join('\n')} label={t('mfa.copyCodes')} />
+      </div>
+    </div>
+  );
+}
+
+function TotpPanel() {
+  const session = useSession();
+  const status = useAsync(() => call(api.GET('/api/v1/mfa/status')), []);
+  const [setup, setSetup] = useState<{ secret: string; qr: string } | null>(null);
+  const [code, setCode] = useState('');
+  const [codes, setCodes] = useState<string[] | null>(null);
+  const [disabling, setDisabling] = useState(false);
+  const [disableCode, setDisableCode] = useState('');
+  const [error, setError] = useState<unknown>(null);
+
+  async function start() {
+    setError(null);
+    try {
+      const s = await call(api.POST('/api/v1/mfa/setup'));
+      setSetup({ secret: s.secret, qr: s.qr_code_base64 });
+      setCodes(null);
+    } catch (err) {
+      setError(err);
+    }
+  }
+
+  return (
+    <section className="panel" aria-labelledby="totp-h">
+      <div className="panel-head">
+        <h2 id="totp-h">{t('mfa.title')}</h2>
+        {status.data &&
+          (status.data.enabled ? (
+            <Badge kind="ok">{t('mfa.on')}</Badge>
+          ) : (
+            <Badge kind="warn">{t('mfa.off')}</Badge>
+          ))}
+      </div>
+      <ErrorText error={status.error ?? error} />
+      {status.data?.enabled && !codes && (
+        <>
+          <p>
+            {t('mfa.enabledSince', { date: fmtDate(status.data.created_at) })}{' '}
+            {t('mfa.codesLeft', { n: status.data.recovery_codes_remaining })}
+          </p>
+          <div className="actions actions-left">
+            <RegenerateCodes
+              onDone={(c) => {
+                setCodes(c);
+                status.reload();
+              }}
+            />
+            <button type="button" className="btn btn-danger" onClick={() => setDisabling(true)}>
+              {t('mfa.disable')}
+            </button>
+          </div>
+        </>
+      )}
+      {codes && <RecoveryCodes codes={codes} />}
+      {status.data && !status.data.enabled && !setup && (
+        <>
+          <p>{t('mfa.explain')}</p>
+          <button type="button" className="btn btn-primary" onClick={() => void start()}>
+            {t('mfa.setup')}
+          </button>
+        </>
+      )}
+      {setup && (
+        <div className="totp-setup">
+          <img
+            className="qr"
+            src={`data:image/png;base64,${setup.qr}`}
+            alt={t('mfa.qrAlt')}
+            width={200}
+            height={200}
+          />
+          <form
+            className="stack"
+            onSubmit={async (e) => {
+              e.preventDefault();
+              setError(null);
+              try {
+                const r = await call(
+                  api.POST('/api/v1/mfa/enable', { body: { code: code.replace(/\s/g, '') } }),
+                );
+                setCodes(r.recovery_codes);
+                setSetup(null);
+                setCode('');
+                toast(t('mfa.enabled'));
+                status.reload();
+                await session.reloadUser();
+              } catch (err) {
+                setError(err);
+              }
+            }}
+          >
+            <p>{t('mfa.scan')}</p>
+            <p className="secret">
+              <code className="secret-value" data-testid="totp-secret">
+                {setup.secret}
+              </code>
+              <CopyButton text={setup.secret} />
+            </p>
+            <TextField
+              label={t('mfa.code')}
+              value={code}
+              onChange={setCode}
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              pattern="[0-9 ]{6,7}"
+              required
+              name="totp"
+            />
+            <div className="actions actions-left">
+              <button type="submit" className="btn btn-primary">
+                {t('mfa.confirm')}
+              </button>
+              <button type="button" className="btn" onClick={() => setSetup(null)}>
+                {t('common.cancel')}
+              </button>
+            </div>
+          </form>
+        </div>
+      )}
+      <ConfirmDialog
+        open={disabling}
+        title={t('mfa.disable')}
+        body={
+          <>
+            <p>{t('mfa.disableBody')}</p>
+            <TextField
+              label={t('mfa.code')}
+              value={disableCode}
+              onChange={setDisableCode}
+              inputMode="numeric"
+              autoComplete="one-time-code"
+            />
+          </>
+        }
+        action={t('mfa.disable')}
+        onConfirm={async () => {
+          await call(api.POST('/api/v1/mfa/disable', { body: { code: disableCode.replace(/\s/g, '') } }));
+          setDisableCode('');
+          setCodes(null);
+          toast(t('mfa.disabled'));
+          status.reload();
+          await session.reloadUser();
+        }}
+        onClose={() => setDisabling(false)}
+      />
+    </section>
+  );
+}
+
+function RegenerateCodes({ onDone }: { onDone: (codes: string[]) => void }) {
+  const [open, setOpen] = useState(false);
+  const [code, setCode] = useState('');
+  return (
+    <>
+      <button type="button" className="btn" onClick={() => setOpen(true)}>
+        {t('mfa.regenerate')}
+      </button>
+      <ConfirmDialog
+        open={open}
+        danger={false}
+        title={t('mfa.regenerate')}
+        body={
+          <>
+            <p>{t('mfa.regenerateBody')}</p>
+            <TextField
+              label={t('mfa.code')}
+              value={code}
+              onChange={setCode}
+              inputMode="numeric"
+              autoComplete="one-time-code"
+            />
+          </>
+        }
+        action={t('mfa.regenerate')}
+        onConfirm={async () => {
+          const r = await call(
+            api.POST('/api/v1/mfa/recovery/regenerate', { body: { code: code.replace(/\s/g, '') } }),
+          );
+          setCode('');
+          onDone(r.recovery_codes);
+        }}
+        onClose={() => setOpen(false)}
+      />
+    </>
+  );
+}
+
+function SecurityKeysPanel() {
+  const keys = useAsync(() => call(api.GET('/api/v1/mfa/webauthn/credentials')), []);
+  const [name, setName] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const supported = browserSupportsWebAuthn();
+  return (
+    <section className="panel" aria-labelledby="keys-h">
+      <h2 id="keys-h">{t('keysw.title')}</h2>
+      <p className="hint">{t('keysw.explain')}</p>
+      <ErrorText error={keys.error ?? error} />
+      <ul className="list">
+        {keys.data?.credentials.map((c) => (
+          <li key={c.id} className="list-row">
+            <span>
+              <strong>{c.name}</strong>{' '}
+              <span className="muted small">
+                {t('keysw.added', { date: fmtDate(c.created_at) })} ·{' '}
+                {t('keysw.used', { date: fmtDate(c.last_used_at) })}
+              </span>
+            </span>
+            <button
+              type="button"
+              className="btn btn-small btn-danger"
+              aria-label={t('keysw.removeNamed', { name: c.name })}
+              onClick={async () => {
+                setError(null);
+                try {
+                  await call(
+                    api.DELETE('/api/v1/mfa/webauthn/credentials/{id}', { params: { path: { id: c.id } } }),
+                  );
+                  toast(t('keysw.removed'));
+                  keys.reload();
+                } catch (err) {
+                  setError(err);
+                }
+              }}
+            >
+              {t('common.remove')}
+            </button>
+          </li>
+        ))}
+        {keys.data?.credentials.length === 0 && <li className="muted">{t('keysw.none')}</li>}
+      </ul>
+      {supported ? (
+        <form
+          className="inline-form"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            setError(null);
+            setBusy(true);
+            try {
+              const options = await call(api.POST('/api/v1/mfa/webauthn/register/options'));
+              const response = await startRegistration({ optionsJSON: options as never });
+              await call(
+                api.POST('/api/v1/mfa/webauthn/register/verify', {
+                  body: { response: response as never, ...(name.trim() ? { name: name.trim() } : {}) },
+                }),
+              );
+              toast(t('keysw.addedToast'));
+              setName('');
+              keys.reload();
+            } catch (err) {
+              setError(err);
+            } finally {
+              setBusy(false);
+            }
+          }}
+        >
+          <TextField
+            label={t('keysw.name')}
+            value={name}
+            onChange={setName}
+            maxLength={100}
+            placeholder="YubiKey"
+          />
+          <button type="submit" className="btn" disabled={busy}>
+            {t('keysw.add')}
+          </button>
+        </form>
+      ) : (
+        <p className="muted">{t('keysw.unsupported')}</p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,365 @@
+/**
+ * Roles and permissions: the roles as a tree (a child inherits its parent's permissions), and for the selected
+ * role its own permissions, the inherited ones (with the ancestor they come from) and the effective set the API
+ * computes. System roles are read-only; custom roles can be created, edited and deleted with roles.write.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import { api, call } from '../api/client';
+import { t } from '../i18n';
+import { useSession } from '../session';
+import {
+  Badge,
+  Checkbox,
+  ConfirmDialog,
+  Dialog,
+  ErrorText,
+  Loading,
+  PageHeader,
+  Select,
+  TextField,
+  toast,
+  useAsync,
+} from '../ui';
+
+type RoleT = {
+  id: string;
+  code: string;
+  name: string;
+  description: string | null;
+  is_system: boolean;
+  permissions: string[];
+  parent_role_id: string | null;
+  mfa_required: boolean;
+};
+
+function childrenOf(roles: RoleT[], parent: string | null): RoleT[] {
+  return roles.filter((r) => (r.parent_role_id ?? null) === parent);
+}
+
+function TreeNode({
+  role,
+  roles,
+  selected,
+  onSelect,
+}: {
+  role: RoleT;
+  roles: RoleT[];
+  selected: string | null;
+  onSelect: (id: string) => void;
+}) {
+  const kids = childrenOf(roles, role.id);
+  return (
+    <li>
+      <button
+        type="button"
+        className={selected === role.id ? 'tree-item tree-on' : 'tree-item'}
+        aria-pressed={selected === role.id}
+        onClick={() => onSelect(role.id)}
+      >
+        <span>{role.name}</span> <span className="mono-sm muted">{role.code}</span>{' '}
+        {role.is_system && <Badge kind="muted">{t('roles.system')}</Badge>}
+        {role.mfa_required && <Badge kind="info">MFA</Badge>}
+      </button>
+      {kids.length > 0 && (
+        <ul>
+          {kids.map((k) => (
+            <TreeNode key={k.id} role={k} roles={roles} selected={selected} onSelect={onSelect} />
+          ))}
+        </ul>
+      )}
+    </li>
+  );
+}
+
+/** Inherited permissions with the ancestor that grants them, walking up parent links (the API refuses cycles). */
+function inherited(role: RoleT, byId: Map<string, RoleT>): { code: string; from: RoleT }[] {
+  const out: { code: string; from: RoleT }[] = [];
+  const seen = new Set<string>(role.permissions);
+  let p = role.parent_role_id ? byId.get(role.parent_role_id) : undefined;
+  const visited = new Set<string>();
+  while (p && !visited.has(p.id)) {
+    visited.add(p.id);
+    for (const c of p.permissions) {
+      if (!seen.has(c)) {
+        seen.add(c);
+        out.push({ code: c, from: p });
+      }
+    }
+    p = p.parent_role_id ? byId.get(p.parent_role_id) : undefined;
+  }
+  return out;
+}
+
+export function RolesScreen() {
+  const session = useSession();
+  const roles = useAsync(() => call(api.GET('/api/v1/roles')), []);
+  const catalogue = useAsync(() => call(api.GET('/api/v1/permissions')), []);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [editing, setEditing] = useState<RoleT | 'new' | null>(null);
+  const [deleting, setDeleting] = useState<RoleT | null>(null);
+  const list = (roles.data?.roles ?? []) as RoleT[];
+  const byId = useMemo(() => new Map(list.map((r) => [r.id, r])), [list]);
+  const current = selected ? byId.get(selected) : list[0];
+  const full = useAsync(
+    () =>
+      current
+        ? call(api.GET('/api/v1/roles/{id}', { params: { path: { id: current.id } } }))
+        : Promise.resolve(null),
+    [current?.id, roles.data],
+  );
+  const canWrite = session.can('roles.write');
+  const describe = new Map((catalogue.data?.permissions ?? []).map((p) => [p.code, p.description]));
+
+  return (
+    <div className="page">
+      <PageHeader
+        title={t('nav.roles')}
+        sub={t('roles.sub')}
+        actions={
+          canWrite && (
+            <button type="button" className="btn btn-primary" onClick={() => setEditing('new')}>
+              {t('roles.create')}
+            </button>
+          )
+        }
+      />
+      <ErrorText error={roles.error ?? catalogue.error} />
+      {roles.loading && !roles.data && <Loading />}
+      {roles.data && (
+        <div className="split">
+          <section className="panel" aria-labelledby="tree-h">
+            <h2 id="tree-h">{t('roles.tree')}</h2>
+            <ul className="tree">
+              {childrenOf(list, null).map((r) => (
+                <TreeNode
+                  key={r.id}
+                  role={r}
+                  roles={list}
+                  selected={current?.id ?? null}
+                  onSelect={setSelected}
+                />
+              ))}
+            </ul>
+          </section>
+          {current && (
+            <section className="panel" aria-labelledby="role-h">
+              <div className="panel-head">
+                <h2 id="role-h">
+                  {current.name} <span className="mono-sm muted">{current.code}</span>
+                </h2>
+                {canWrite && !current.is_system && (
+                  <div className="actions">
+                    <button type="button" className="btn btn-small" onClick={() => setEditing(current)}>
+                      {t('common.edit')}
+                    </button>
+                    <button
+                      type="button"
+                      className="btn btn-small btn-danger"
+                      onClick={() => setDeleting(current)}
+                    >
+                      {t('common.delete')}
+                    </button>
+                  </div>
+                )}
+              </div>
+              {current.description && <p>{current.description}</p>}
+              {current.parent_role_id && (
+                <p className="muted">
+                  {t('roles.inherits', { parent: byId.get(current.parent_role_id)?.name ?? '?' })}
+                </p>
+              )}
+              <h3>{t('roles.own')}</h3>
+              <ul className="perm-list">
+                {current.permissions.map((c) => (
+                  <li key={c}>
+                    <code>{c}</code>{' '}
+                    <span className="muted">
+                      {describe.get(c) ?? (c.includes('*') ? t('roles.wildcard') : '')}
+                    </span>
+                  </li>
+                ))}
+                {current.permissions.length === 0 && <li className="muted">{t('roles.none')}</li>}
+              </ul>
+              {inherited(current, byId).length > 0 && (
+                <>
+                  <h3>{t('roles.inherited')}</h3>
+                  <ul className="perm-list">
+                    {inherited(current, byId).map(({ code, from }) => (
+                      <li key={code}>
+                        <code>{code}</code> <span className="muted">← {from.name}</span>
+                      </li>
+                    ))}
+                  </ul>
+                </>
+              )}
+              {full.data && (
+                <details className="effective">
+                  <summary>{t('roles.effective', { n: full.data.effective_permissions.length })}</summary>
+                  <p className="mono-sm">{full.data.effective_permissions.join(' · ')}</p>
+                </details>
+              )}
+            </section>
+          )}
+        </div>
+      )}
+      <RoleDialog
+        role={editing === 'new' ? null : editing}
+        open={editing !== null}
+        roles={list}
+        catalogue={(catalogue.data?.permissions ?? []).filter((p) => !p.platform_only)}
+        onClose={() => setEditing(null)}
+        onSaved={(id) => {
+          setEditing(null);
+          setSelected(id);
+          roles.reload();
+        }}
+      />
+      <ConfirmDialog
+        open={deleting !== null}
+        title={t('roles.delete')}
+        body={<p>{t('roles.deleteBody', { role: deleting?.name ?? '' })}</p>}
+        action={t('common.delete')}
+        onConfirm={async () => {
+          if (!deleting) return;
+          await call(api.DELETE('/api/v1/roles/{id}', { params: { path: { id: deleting.id } } }));
+          toast(t('roles.deleted', { role: deleting.name }));
+          setSelected(null);
+          roles.reload();
+        }}
+        onClose={() => setDeleting(null)}
+      />
+    </div>
+  );
+}
+
+function RoleDialog(props: {
+  open: boolean;
+  role: RoleT | null;
+  roles: RoleT[];
+  catalogue: { code: string; description: string }[];
+  onClose: () => void;
+  onSaved: (id: string) => void;
+}) {
+  const [code, setCode] = useState('');
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [parent, setParent] = useState('');
+  const [perms, setPerms] = useState<Set<string>>(new Set());
+  const [mfa, setMfa] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (!props.open) return;
+    const r = props.role;
+    setCode(r?.code ?? '');
+    setName(r?.name ?? '');
+    setDescription(r?.description ?? '');
+    setParent(r?.parent_role_id ?? '');
+    setPerms(new Set(r?.permissions ?? []));
+    setMfa(r?.mfa_required ?? false);
+    setError(null);
+  }, [props.open, props.role]);
+  const groups = new Map<string, { code: string; description: string }[]>();
+  for (const p of props.catalogue) {
+    const g = p.code.split('.')[0]!;
+    groups.set(g, [...(groups.get(g) ?? []), p]);
+  }
+  return (
+    <Dialog
+      open={props.open}
+      title={props.role ? t('roles.edit') : t('roles.create')}
+      onClose={props.onClose}
+      wide
+    >
+      <form
+        className="stack"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(null);
+          try {
+            const body = {
+              name,
+              description: description.trim() || null,
+              permissions: [...perms].sort(),
+              parent_role_id: parent || null,
+              mfa_required: mfa,
+            };
+            const saved = props.role
+              ? await call(api.PUT('/api/v1/roles/{id}', { params: { path: { id: props.role.id } }, body }))
+              : await call(api.POST('/api/v1/roles', { body: { ...body, code } }));
+            toast(t('common.saved'));
+            props.onSaved(saved.id);
+          } catch (err) {
+            setError(err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <div className="row2">
+          <TextField
+            label={t('roles.code')}
+            hint={t('roles.codeHint')}
+            value={code}
+            onChange={setCode}
+            required
+            disabled={props.role !== null}
+            pattern="[a-z][a-z0-9_.\-]{1,62}"
+            autoFocus={props.role === null}
+          />
+          <TextField label={t('roles.name')} value={name} onChange={setName} required maxLength={100} />
+        </div>
+        <TextField
+          label={t('roles.description')}
+          value={description}
+          onChange={setDescription}
+          maxLength={500}
+        />
+        <Select
+          label={t('roles.parent')}
+          value={parent}
+          onChange={setParent}
+          options={[
+            { value: '', label: t('roles.noParent') },
+            ...props.roles
+              .filter((r) => r.id !== props.role?.id)
+              .map((r) => ({ value: r.id, label: `${r.name} (${r.code})` })),
+          ]}
+        />
+        <Checkbox label={t('roles.mfaRequired')} checked={mfa} onChange={setMfa} />
+        <fieldset className="perm-grid">
+          <legend>{t('roles.permissions')}</legend>
+          {[...groups.entries()].map(([g, items]) => (
+            <div key={g} className="perm-group">
+              <p className="perm-group-name">{g}</p>
+              {items.map((p) => (
+                <Checkbox
+                  key={p.code}
+                  label={p.code}
+                  hint={p.description}
+                  checked={perms.has(p.code)}
+                  onChange={(on) => {
+                    const next = new Set(perms);
+                    if (on) next.add(p.code);
+                    else next.delete(p.code);
+                    setPerms(next);
+                  }}
+                />
+              ))}
+            </div>
+          ))}
+        </fieldset>
+        <ErrorText error={error} />
+        <div className="actions">
+          <button type="button" className="btn" onClick={props.onClose}>
+            {t('common.cancel')}
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {t('common.save')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

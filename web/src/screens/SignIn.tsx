@@ -1,0 +1,253 @@
+/**
+ * Sign-in: organisation (tenant slug or id, prefilled from config.default_tenant and remembered), email and
+ * password, then the second factor when the account has one: authenticator code, recovery code or security key.
+ */
+import { startAuthentication } from '@simplewebauthn/browser';
+import { useState } from 'react';
+import { ApiFailure, api, call, setTokens } from '../api/client';
+import { t } from '../i18n';
+import { useSession } from '../session';
+import { ErrorText, TextField } from '../ui';
+
+const TENANT_KEY = 'massacorp.console.tenant';
+
+function rememberedTenant(fallback: string | null): string {
+  try {
+    return window.localStorage.getItem(TENANT_KEY) ?? fallback ?? '';
+  } catch {
+    return fallback ?? '';
+  }
+}
+
+type Method = 'totp' | 'recovery' | 'webauthn';
+const METHOD_LABEL = {
+  totp: 'signin.method.totp',
+  recovery: 'signin.method.recovery',
+  webauthn: 'signin.method.webauthn',
+} as const;
+
+export function SignInScreen() {
+  const session = useSession();
+  const [tenant, setTenant] = useState(() => rememberedTenant(session.config.default_tenant));
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [mfaToken, setMfaToken] = useState<string | null>(null);
+  const [method, setMethod] = useState<Method>('totp');
+  const [code, setCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  const headers = { 'x-tenant-id': tenant.trim() };
+
+  async function finish(tokens: { access_token: string; refresh_token: string; expires_in: number }) {
+    setTokens(tokens);
+    try {
+      window.localStorage.setItem(TENANT_KEY, tenant.trim());
+    } catch {
+      // storage disabled
+    }
+    await session.signedIn();
+  }
+
+  async function submitPassword(e: React.FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await call(
+        api.POST('/api/v1/auth/login', { params: { header: headers }, body: { email, password } }),
+      );
+      if (res.mfa_required && res.mfa_session_token) {
+        setMfaToken(res.mfa_session_token);
+        setPassword('');
+      } else if (res.access_token && res.refresh_token && res.expires_in) {
+        await finish({
+          access_token: res.access_token,
+          refresh_token: res.refresh_token,
+          expires_in: res.expires_in,
+        });
+      } else {
+        setError(new Error(res.message));
+      }
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function submitCode(e: React.FormEvent) {
+    e.preventDefault();
+    if (!mfaToken) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const body =
+        method === 'totp'
+          ? { mfa_session_token: mfaToken, totp_code: code.replace(/\s/g, '') }
+          : { mfa_session_token: mfaToken, recovery_code: code.trim().toUpperCase() };
+      await finish(await call(api.POST('/api/v1/auth/login/mfa', { params: { header: headers }, body })));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function signInWithKey() {
+    if (!mfaToken) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const options = await call(
+        api.POST('/api/v1/auth/login/mfa/webauthn/options', {
+          params: { header: headers },
+          body: { mfa_session_token: mfaToken },
+        }),
+      );
+      const assertion = await startAuthentication({ optionsJSON: options as never });
+      await finish(
+        await call(
+          api.POST('/api/v1/auth/login/mfa', {
+            params: { header: headers },
+            body: { mfa_session_token: mfaToken, webauthn_response: assertion as never },
+          }),
+        ),
+      );
+    } catch (err) {
+      setError(err instanceof ApiFailure || err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const ended =
+    session.endedReason === 'expired'
+      ? t('signin.sessionEnded')
+      : session.endedReason === 'signed_out'
+        ? t('signin.signedOut')
+        : null;
+
+  return (
+    <main id="main" className="signin">
+      <div className="signin-card">
+        <div className="signin-brand">
+          <img src="/admin/favicon.svg" alt="" width="40" height="40" />
+          <div>
+            <p className="signin-product">MassaCorp</p>
+            <p className="signin-tag">{t('signin.tagline')}</p>
+          </div>
+        </div>
+        <h1 tabIndex={-1} id="page-title">
+          {mfaToken ? t('signin.mfaTitle') : t('signin.title')}
+        </h1>
+        {ended && !mfaToken && (
+          <p className="notice" role="status">
+            {ended}
+          </p>
+        )}
+        {!mfaToken ? (
+          <form onSubmit={submitPassword} className="stack">
+            <TextField
+              label={t('signin.tenant')}
+              hint={t('signin.tenantHint')}
+              value={tenant}
+              onChange={setTenant}
+              required
+              autoComplete="organization"
+              name="tenant"
+            />
+            <TextField
+              label={t('signin.email')}
+              type="email"
+              value={email}
+              onChange={setEmail}
+              required
+              autoComplete="username"
+              name="email"
+            />
+            <TextField
+              label={t('signin.password')}
+              type="password"
+              value={password}
+              onChange={setPassword}
+              required
+              autoComplete="current-password"
+              name="password"
+            />
+            <ErrorText error={error} />
+            <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+              {busy ? t('common.wait') : t('signin.submit')}
+            </button>
+          </form>
+        ) : (
+          <>
+            <div className="tabs" role="tablist" aria-label={t('signin.mfaMethod')}>
+              {(['totp', 'recovery', 'webauthn'] as const).map((m) => (
+                <button
+                  key={m}
+                  type="button"
+                  role="tab"
+                  aria-selected={method === m}
+                  className={method === m ? 'tab tab-on' : 'tab'}
+                  onClick={() => {
+                    setMethod(m);
+                    setCode('');
+                    setError(null);
+                  }}
+                >
+                  {t(METHOD_LABEL[m])}
+                </button>
+              ))}
+            </div>
+            {method === 'webauthn' ? (
+              <div className="stack" role="tabpanel">
+                <p>{t('signin.webauthnHelp')}</p>
+                <ErrorText error={error} />
+                <button
+                  type="button"
+                  className="btn btn-primary btn-block"
+                  disabled={busy}
+                  onClick={signInWithKey}
+                >
+                  {t('signin.useKey')}
+                </button>
+              </div>
+            ) : (
+              <form onSubmit={submitCode} className="stack" role="tabpanel">
+                <TextField
+                  key={method}
+                  label={method === 'totp' ? t('signin.totpCode') : t('signin.recoveryCode')}
+                  hint={method === 'totp' ? t('signin.totpHint') : t('signin.recoveryHint')}
+                  value={code}
+                  onChange={setCode}
+                  required
+                  autoComplete="one-time-code"
+                  inputMode={method === 'totp' ? 'numeric' : 'text'}
+                  pattern={method === 'totp' ? '[0-9 ]{6,7}' : '[A-Za-z0-9\\-]{8,9}'}
+                  autoFocus
+                  name="code"
+                />
+                <ErrorText error={error} />
+                <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+                  {busy ? t('common.wait') : t('signin.verify')}
+                </button>
+              </form>
+            )}
+            <button
+              type="button"
+              className="btn-link"
+              onClick={() => {
+                setMfaToken(null);
+                setCode('');
+                setError(null);
+              }}
+            >
+              {t('signin.back')}
+            </button>
+          </>
+        )}
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,457 @@
+/**
+ * One user: profile, activation, roles, sessions, MFA state, and the GDPR actions (export, erase) behind a
+ * confirmation that asks for the email address.
+ */
+import { useEffect, useState } from 'react';
+import { api, call, saveBlob } from '../api/client';
+import { t } from '../i18n';
+import { navigate } from '../router';
+import { useSession } from '../session';
+import {
+  Badge,
+  Checkbox,
+  ConfirmDialog,
+  ErrorText,
+  fmtDate,
+  fmtRelative,
+  Loading,
+  PageHeader,
+  Select,
+  TextArea,
+  TextField,
+  toast,
+  useAsync,
+} from '../ui';
+
+export function UserDetailScreen({ id }: { id: number }) {
+  const session = useSession();
+  const user = useAsync(() => call(api.GET('/api/v1/users/{id}', { params: { path: { id } } })), [id]);
+  const [confirm, setConfirm] = useState<null | 'deactivate' | 'erase' | 'delete'>(null);
+  const [reason, setReason] = useState('');
+  const self = session.user?.me.user_id === id;
+
+  if (user.loading && !user.data) return <Loading />;
+  if (user.error || !user.data)
+    return (
+      <div className="page">
+        <PageHeader title={t('nav.users')} />
+        <ErrorText error={user.error} />
+      </div>
+    );
+  const u = user.data;
+
+  async function setActive(active: boolean) {
+    await call(
+      active
+        ? api.POST('/api/v1/users/{id}/activate', { params: { path: { id } } })
+        : api.POST('/api/v1/users/{id}/deactivate', { params: { path: { id } } }),
+    );
+    toast(active ? t('user.activated') : t('user.deactivated'));
+    user.reload();
+  }
+
+  async function exportData() {
+    try {
+      const data = await call(
+        api.GET('/api/v1/gdpr/export/{user_id}', { params: { path: { user_id: id } } }),
+      );
+      saveBlob(
+        new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }),
+        `user-${id}-export.json`,
+      );
+      toast(t('user.exported'));
+    } catch (err) {
+      toast(String((err as Error).message), 'error');
+    }
+  }
+
+  return (
+    <div className="page">
+      <p className="crumbs">
+        <a
+          href="/admin/users"
+          onClick={(e) => {
+            e.preventDefault();
+            navigate('/users');
+          }}
+        >
+          ← {t('nav.users')}
+        </a>
+      </p>
+      <PageHeader
+        title={u.full_name || u.email}
+        sub={
+          <>
+            {u.email} ·{' '}
+            {u.is_active ? (
+              <Badge kind="ok">{t('users.active')}</Badge>
+            ) : (
+              <Badge kind="muted">{t('users.inactive')}</Badge>
+            )}{' '}
+            {u.has_mfa ? (
+              <Badge kind="ok">{t('user.mfaOn')}</Badge>
+            ) : (
+              <Badge kind="warn">{t('user.mfaOff')}</Badge>
+            )}{' '}
+            {u.is_superuser && <Badge kind="info">{t('user.superuser')}</Badge>}
+          </>
+        }
+        actions={
+          session.can('users.write') &&
+          !self &&
+          (u.is_active ? (
+            <button type="button" className="btn" onClick={() => setConfirm('deactivate')}>
+              {t('user.deactivate')}
+            </button>
+          ) : (
+            <button
+              type="button"
+              className="btn"
+              onClick={() => void setActive(true).catch((e) => toast(e.message, 'error'))}
+            >
+              {t('user.activate')}
+            </button>
+          ))
+        }
+      />
+      <div className="grid2">
+        <ProfileCard user={u} editable={session.can('users.write')} onSaved={user.reload} />
+        <section className="panel" aria-labelledby="facts-h">
+          <h2 id="facts-h">{t('user.facts')}</h2>
+          <dl className="facts">
+            <dt>{t('user.id')}</dt>
+            <dd className="mono-sm">{u.id}</dd>
+            <dt>{t('users.created')}</dt>
+            <dd>{fmtDate(u.created_at)}</dd>
+            <dt>{t('user.lastLogin')}</dt>
+            <dd>{fmtDate(u.last_login_at)}</dd>
+            <dt>{t('user.passwordChanged')}</dt>
+            <dd>{fmtDate(u.password_changed_at)}</dd>
+            <dt>{t('user.mfa')}</dt>
+            <dd>{u.has_mfa ? t('user.mfaOn') : t('user.mfaOff')}</dd>
+          </dl>
+        </section>
+      </div>
+      {session.hasFeature('rbac') && session.can('roles.read') && (
+        <RolesCard userId={id} canAssign={session.can('roles.assign')} onChange={user.reload} />
+      )}
+      {session.can('sessions.read') && (
+        <UserSessionsCard userId={id} canRevoke={session.can('sessions.revoke')} />
+      )}
+      {session.hasFeature('gdpr') && session.can('gdpr.manage') && (
+        <section className="panel panel-danger" aria-labelledby="gdpr-h">
+          <h2 id="gdpr-h">{t('user.gdpr')}</h2>
+          <p className="hint">{t('user.gdprHint')}</p>
+          <div className="actions actions-left">
+            <button type="button" className="btn" onClick={() => void exportData()}>
+              {t('user.export')}
+            </button>
+            {!self && (
+              <button type="button" className="btn btn-danger" onClick={() => setConfirm('erase')}>
+                {t('user.erase')}
+              </button>
+            )}
+            {!self && session.can('users.delete') && (
+              <button type="button" className="btn btn-danger" onClick={() => setConfirm('delete')}>
+                {t('user.delete')}
+              </button>
+            )}
+          </div>
+        </section>
+      )}
+      <ConfirmDialog
+        open={confirm === 'deactivate'}
+        title={t('user.deactivate')}
+        body={<p>{t('user.deactivateBody', { email: u.email })}</p>}
+        action={t('user.deactivate')}
+        onConfirm={() => setActive(false)}
+        onClose={() => setConfirm(null)}
+      />
+      <ConfirmDialog
+        open={confirm === 'erase'}
+        title={t('user.erase')}
+        body={
+          <>
+            <p>{t('user.eraseBody', { email: u.email })}</p>
+            <TextArea
+              label={t('user.eraseReason')}
+              hint={t('user.eraseReasonHint')}
+              value={reason}
+              onChange={setReason}
+              rows={3}
+            />
+          </>
+        }
+        confirmText={u.email}
+        action={t('user.eraseSubmit')}
+        onConfirm={async () => {
+          await call(
+            api.DELETE('/api/v1/gdpr/delete', {
+              body: { user_id: id, reason: reason.trim(), confirm: true },
+            }),
+          );
+          toast(t('user.erased'));
+          setReason('');
+          user.reload();
+        }}
+        onClose={() => setConfirm(null)}
+      />
+      <ConfirmDialog
+        open={confirm === 'delete'}
+        title={t('user.delete')}
+        body={<p>{t('user.deleteBody', { email: u.email })}</p>}
+        confirmText={u.email}
+        action={t('user.delete')}
+        onConfirm={async () => {
+          await call(api.DELETE('/api/v1/users/{id}', { params: { path: { id } } }));
+          toast(t('user.deleted'));
+          navigate('/users');
+        }}
+        onClose={() => setConfirm(null)}
+      />
+    </div>
+  );
+}
+
+type FullUser = NonNullable<Awaited<ReturnType<typeof loadUser>>>;
+function loadUser(id: number) {
+  return call(api.GET('/api/v1/users/{id}', { params: { path: { id } } }));
+}
+
+function ProfileCard({
+  user,
+  editable,
+  onSaved,
+}: {
+  user: FullUser;
+  editable: boolean;
+  onSaved: () => void;
+}) {
+  const [first, setFirst] = useState(user.first_name ?? '');
+  const [last, setLast] = useState(user.last_name ?? '');
+  const [email, setEmail] = useState(user.email);
+  const [phone, setPhone] = useState(user.phone ?? '');
+  const [verified, setVerified] = useState(user.is_verified);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    setFirst(user.first_name ?? '');
+    setLast(user.last_name ?? '');
+    setEmail(user.email);
+    setPhone(user.phone ?? '');
+    setVerified(user.is_verified);
+  }, [user]);
+  return (
+    <section className="panel" aria-labelledby="profile-h">
+      <h2 id="profile-h">{t('user.profile')}</h2>
+      <form
+        className="stack"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(null);
+          try {
+            await call(
+              api.PUT('/api/v1/users/{id}', {
+                params: { path: { id: user.id } },
+                body: {
+                  first_name: first.trim() || null,
+                  last_name: last.trim() || null,
+                  phone: phone.trim() || null,
+                  email,
+                  is_verified: verified,
+                },
+              }),
+            );
+            toast(t('common.saved'));
+            onSaved();
+          } catch (err) {
+            setError(err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <div className="row2">
+          <TextField label={t('users.firstName')} value={first} onChange={setFirst} disabled={!editable} />
+          <TextField label={t('users.lastName')} value={last} onChange={setLast} disabled={!editable} />
+        </div>
+        <TextField
+          label={t('users.email')}
+          type="email"
+          value={email}
+          onChange={setEmail}
+          disabled={!editable}
+          required
+        />
+        <TextField
+          label={t('user.phone')}
+          hint={t('user.phoneHint')}
+          type="tel"
+          value={phone}
+          onChange={setPhone}
+          disabled={!editable}
+        />
+        <Checkbox label={t('user.verified')} checked={verified} onChange={setVerified} disabled={!editable} />
+        <ErrorText error={error} />
+        {editable && (
+          <div className="actions actions-left">
+            <button type="submit" className="btn btn-primary" disabled={busy}>
+              {t('common.save')}
+            </button>
+          </div>
+        )}
+      </form>
+    </section>
+  );
+}
+
+function RolesCard({
+  userId,
+  canAssign,
+  onChange,
+}: {
+  userId: number;
+  canAssign: boolean;
+  onChange: () => void;
+}) {
+  const assigned = useAsync(
+    () => call(api.GET('/api/v1/users/{id}/roles', { params: { path: { id: userId } } })),
+    [userId],
+  );
+  const roles = useAsync(() => call(api.GET('/api/v1/roles')), []);
+  const [pick, setPick] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const have = new Set(assigned.data?.roles.map((r) => r.role_id));
+  const options = (roles.data?.roles ?? []).filter((r) => !have.has(r.id));
+
+  return (
+    <section className="panel" aria-labelledby="roles-h">
+      <h2 id="roles-h">{t('nav.roles')}</h2>
+      <ErrorText error={assigned.error ?? roles.error ?? error} />
+      <ul className="chips">
+        {assigned.data?.roles.map((r) => (
+          <li key={r.role_id} className="chip">
+            <span>
+              {r.name} <span className="mono-sm muted">({r.code})</span>
+              {r.expires_at && (
+                <span className="muted"> · {t('user.roleUntil', { date: fmtDate(r.expires_at) })}</span>
+              )}
+            </span>
+            {canAssign && (
+              <button
+                type="button"
+                className="btn-icon"
+                aria-label={t('user.removeRole', { role: r.name })}
+                onClick={async () => {
+                  setError(null);
+                  try {
+                    await call(
+                      api.DELETE('/api/v1/users/{id}/roles/{role_id}', {
+                        params: { path: { id: userId, role_id: r.role_id } },
+                      }),
+                    );
+                    toast(t('user.roleRemoved', { role: r.name }));
+                    assigned.reload();
+                    onChange();
+                  } catch (err) {
+                    setError(err);
+                  }
+                }}
+              >
+                ×
+              </button>
+            )}
+          </li>
+        ))}
+        {assigned.data?.roles.length === 0 && <li className="muted">{t('user.noRoles')}</li>}
+      </ul>
+      {canAssign && options.length > 0 && (
+        <form
+          className="inline-form"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            const roleId = pick || options[0]?.id;
+            if (!roleId) return;
+            setError(null);
+            try {
+              await call(
+                api.POST('/api/v1/users/{id}/roles', {
+                  params: { path: { id: userId } },
+                  body: { role_id: roleId },
+                }),
+              );
+              toast(t('user.roleAdded', { role: options.find((o) => o.id === roleId)?.name ?? '' }));
+              setPick('');
+              assigned.reload();
+              onChange();
+            } catch (err) {
+              setError(err);
+            }
+          }}
+        >
+          <Select
+            label={t('user.addRole')}
+            value={pick || options[0]!.id}
+            onChange={setPick}
+            options={options.map((r) => ({ value: r.id, label: `${r.name} (${r.code})` }))}
+          />
+          <button type="submit" className="btn">
+            {t('user.assign')}
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+function UserSessionsCard({ userId, canRevoke }: { userId: number; canRevoke: boolean }) {
+  const list = useAsync(
+    () => call(api.GET('/api/v1/users/{id}/sessions', { params: { path: { id: userId } } })),
+    [userId],
+  );
+  const [error, setError] = useState<unknown>(null);
+  const active = list.data?.sessions.filter((s) => s.is_active) ?? [];
+  return (
+    <section className="panel" aria-labelledby="usess-h">
+      <div className="panel-head">
+        <h2 id="usess-h">{t('user.sessions')}</h2>
+        {canRevoke && active.length > 0 && (
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={async () => {
+              setError(null);
+              try {
+                await call(
+                  api.DELETE('/api/v1/users/{id}/sessions', { params: { path: { id: userId } }, body: {} }),
+                );
+                toast(t('sessions.endedAll'));
+                list.reload();
+              } catch (err) {
+                setError(err);
+              }
+            }}
+          >
+            {t('user.endAllSessions')}
+          </button>
+        )}
+      </div>
+      <ErrorText error={list.error ?? error} />
+      {list.data && active.length === 0 && <p className="muted">{t('sessions.none')}</p>}
+      {active.length > 0 && (
+        <ul className="list">
+          {active.map((s) => (
+            <li key={s.id}>
+              <strong>{[s.browser, s.os].filter(Boolean).join(' · ') || t('sessions.unknownDevice')}</strong>
+              <span className="muted">
+                {' '}
+                {s.ip_address ?? ''} · {t('sessions.lastSeen', { when: fmtRelative(s.last_seen_at) })}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,376 @@
+/**
+ * WireGuard peers: the server's interface, the peers with their last handshake and traffic, creating a peer
+ * (the server generates the key pair unless a public key is given; its config and QR code are shown once),
+ * downloading a peer's config, enabling/disabling and revoking.
+ */
+import { useEffect, useState } from 'react';
+import { api, authedFetch, call, saveBlob } from '../api/client';
+import { t } from '../i18n';
+import { useSession } from '../session';
+import {
+  Badge,
+  Checkbox,
+  ConfirmDialog,
+  CopyButton,
+  Dialog,
+  ErrorText,
+  fmtBytes,
+  fmtRelative,
+  Loading,
+  PageHeader,
+  Select,
+  TextField,
+  toast,
+  useAsync,
+} from '../ui';
+import { ONLINE_WINDOW_MS } from './Overview';
+
+type Peer = {
+  id: string;
+  name: string;
+  description: string | null;
+  peer_type: 'client' | 'service' | 'gateway';
+  assigned_ip: string;
+  public_key: string;
+  enabled: boolean;
+  revoked_at: string | null;
+  expires_at: string | null;
+  last_handshake_at: string | null;
+  rx_bytes: number;
+  tx_bytes: number;
+};
+type Created = Peer & { config: string; qr_code_base64: string | null; private_key: string | null };
+
+function fileName(name: string) {
+  return `${name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 60) || 'peer'}.conf`;
+}
+
+export function WireguardScreen() {
+  const session = useSession();
+  const [includeRevoked, setIncludeRevoked] = useState(false);
+  const server = useAsync(() => call(api.GET('/api/v1/wireguard/server')), []);
+  const peers = useAsync(
+    () =>
+      call(
+        api.GET('/api/v1/wireguard/peers', {
+          params: { query: { include_revoked: includeRevoked, limit: 500 } },
+        }),
+      ),
+    [includeRevoked],
+  );
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<Created | null>(null);
+  const [revoking, setRevoking] = useState<Peer | null>(null);
+  const canWrite = session.can('wireguard.write');
+
+  async function download(p: Peer) {
+    try {
+      const res = await authedFetch(`/api/v1/wireguard/peers/${p.id}/config`);
+      saveBlob(new Blob([await res.text()], { type: 'text/plain' }), fileName(p.name));
+    } catch (err) {
+      toast((err as Error).message, 'error');
+    }
+  }
+
+  async function toggle(p: Peer) {
+    try {
+      await call(
+        api.PATCH('/api/v1/wireguard/peers/{id}', {
+          params: { path: { id: p.id } },
+          body: { enabled: !p.enabled },
+        }),
+      );
+      toast(p.enabled ? t('wg.disabledToast', { name: p.name }) : t('wg.enabledToast', { name: p.name }));
+      peers.reload();
+    } catch (err) {
+      toast((err as Error).message, 'error');
+    }
+  }
+
+  return (
+    <div className="page">
+      <PageHeader
+        title={t('nav.wireguard')}
+        sub={
+          server.data
+            ? t('wg.serverSub', { network: server.data.network, address: server.data.address })
+            : undefined
+        }
+        actions={
+          canWrite && (
+            <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+              {t('wg.create')}
+            </button>
+          )
+        }
+      />
+      {server.data && (
+        <div className="cards">
+          <div className="card">
+            <span className="card-label">{t('wg.endpoint')}</span>
+            <span className="card-value card-value-sm mono-sm">
+              {server.data.endpoint
+                ? `${server.data.endpoint}:${server.data.listen_port}`
+                : t('wg.noEndpoint', { port: server.data.listen_port })}
+            </span>
+          </div>
+          <div className="card">
+            <span className="card-label">{t('wg.peersActive')}</span>
+            <span className="card-value">
+              {server.data.peers_active} <span className="card-sub">/ {server.data.peers_total}</span>
+            </span>
+          </div>
+          <div className="card card-wide">
+            <span className="card-label">{t('wg.serverKey')}</span>
+            <span className="mono-sm break">{server.data.public_key}</span>
+          </div>
+        </div>
+      )}
+      <div className="filters">
+        <Checkbox label={t('wg.showRevoked')} checked={includeRevoked} onChange={setIncludeRevoked} />
+      </div>
+      <ErrorText error={server.error ?? peers.error} />
+      {peers.loading && !peers.data && <Loading />}
+      {peers.data && (
+        <div className="table-wrap">
+          <table className="table">
+            <caption className="sr-only">{t('nav.wireguard')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('wg.name')}</th>
+                <th scope="col">{t('wg.ip')}</th>
+                <th scope="col">{t('wg.status')}</th>
+                <th scope="col" className="hide-sm">
+                  {t('wg.handshake')}
+                </th>
+                <th scope="col" className="hide-sm">
+                  {t('wg.traffic')}
+                </th>
+                <th scope="col">
+                  <span className="sr-only">{t('common.actions')}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {(peers.data.peers as Peer[]).map((p) => {
+                const online =
+                  p.last_handshake_at &&
+                  Date.now() - new Date(p.last_handshake_at).getTime() < ONLINE_WINDOW_MS;
+                return (
+                  <tr key={p.id}>
+                    <td>
+                      <strong>{p.name}</strong>{' '}
+                      <span className="muted small">{t(`wg.type.${p.peer_type}`)}</span>
+                      {p.description && <div className="muted small">{p.description}</div>}
+                    </td>
+                    <td className="mono-sm">{p.assigned_ip}</td>
+                    <td>
+                      {p.revoked_at ? (
+                        <Badge kind="bad">{t('wg.revoked')}</Badge>
+                      ) : !p.enabled ? (
+                        <Badge kind="muted">{t('wg.disabled')}</Badge>
+                      ) : online ? (
+                        <Badge kind="ok">{t('wg.online')}</Badge>
+                      ) : (
+                        <Badge kind="muted">{t('wg.offline')}</Badge>
+                      )}
+                    </td>
+                    <td className="hide-sm">{fmtRelative(p.last_handshake_at)}</td>
+                    <td className="hide-sm small">
+                      ↓ {fmtBytes(p.rx_bytes)} · ↑ {fmtBytes(p.tx_bytes)}
+                    </td>
+                    <td className="cell-actions">
+                      <button
+                        type="button"
+                        className="btn btn-small"
+                        onClick={() => void download(p)}
+                        aria-label={t('wg.downloadNamed', { name: p.name })}
+                      >
+                        {t('wg.config')}
+                      </button>
+                      {canWrite && !p.revoked_at && (
+                        <>
+                          <button type="button" className="btn btn-small" onClick={() => void toggle(p)}>
+                            {p.enabled ? t('wg.disable') : t('wg.enable')}
+                          </button>
+                          <button
+                            type="button"
+                            className="btn btn-small btn-danger"
+                            onClick={() => setRevoking(p)}
+                            aria-label={t('wg.revokeNamed', { name: p.name })}
+                          >
+                            {t('wg.revoke')}
+                          </button>
+                        </>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+              {peers.data.peers.length === 0 && (
+                <tr>
+                  <td colSpan={6} className="empty">
+                    {t('wg.none')}
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <CreatePeerDialog
+        open={creating}
+        onClose={() => setCreating(false)}
+        onCreated={(p) => {
+          setCreating(false);
+          setCreated(p);
+          peers.reload();
+          server.reload();
+        }}
+      />
+      <Dialog
+        open={created !== null}
+        title={t('wg.createdTitle', { name: created?.name ?? '' })}
+        onClose={() => setCreated(null)}
+        wide
+      >
+        {created && (
+          <div className="stack">
+            {created.private_key && <p className="notice notice-warn">{t('wg.shownOnce')}</p>}
+            <div className="peer-created">
+              {created.qr_code_base64 && (
+                <img
+                  className="qr"
+                  src={`data:image/png;base64,${created.qr_code_base64}`}
+                  alt={t('wg.qrAlt', { name: created.name })}
+                  width={220}
+                  height={220}
+                />
+              )}
+              <figure className="config-figure">
+                <figcaption className="sr-only">{t('wg.configText')}</figcaption>
+                <pre className="config">{created.config}</pre>
+              </figure>
+            </div>
+            <div className="actions">
+              <CopyButton text={created.config} label={t('wg.copyConfig')} />
+              <button
+                type="button"
+                className="btn"
+                onClick={() =>
+                  saveBlob(new Blob([created.config], { type: 'text/plain' }), fileName(created.name))
+                }
+              >
+                {t('wg.downloadConfig')}
+              </button>
+              <button type="button" className="btn btn-primary" onClick={() => setCreated(null)}>
+                {t('common.done')}
+              </button>
+            </div>
+          </div>
+        )}
+      </Dialog>
+      <ConfirmDialog
+        open={revoking !== null}
+        title={t('wg.revoke')}
+        body={<p>{t('wg.revokeBody', { name: revoking?.name ?? '' })}</p>}
+        action={t('wg.revoke')}
+        onConfirm={async () => {
+          if (!revoking) return;
+          await call(
+            api.POST('/api/v1/wireguard/peers/{id}/revoke', { params: { path: { id: revoking.id } } }),
+          );
+          toast(t('wg.revokedToast', { name: revoking.name }));
+          peers.reload();
+          server.reload();
+        }}
+        onClose={() => setRevoking(null)}
+      />
+    </div>
+  );
+}
+
+function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated: (p: Created) => void }) {
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [type, setType] = useState<'client' | 'service' | 'gateway'>('client');
+  const [publicKey, setPublicKey] = useState('');
+  const [psk, setPsk] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (props.open) {
+      setName('');
+      setDescription('');
+      setType('client');
+      setPublicKey('');
+      setPsk(false);
+      setError(null);
+    }
+  }, [props.open]);
+  return (
+    <Dialog open={props.open} title={t('wg.create')} onClose={props.onClose}>
+      <form
+        className="stack"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(null);
+          try {
+            const p = await call(
+              api.POST('/api/v1/wireguard/peers', {
+                body: {
+                  name,
+                  peer_type: type,
+                  ...(description.trim() ? { description: description.trim() } : {}),
+                  ...(publicKey.trim() ? { public_key: publicKey.trim() } : {}),
+                  ...(psk ? { preshared_key: true } : {}),
+                },
+              }),
+            );
+            props.onCreated(p as Created);
+          } catch (err) {
+            setError(err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <TextField label={t('wg.name')} value={name} onChange={setName} required maxLength={100} autoFocus />
+        <TextField
+          label={t('wg.description')}
+          value={description}
+          onChange={setDescription}
+          maxLength={500}
+        />
+        <Select
+          label={t('wg.peerType')}
+          value={type}
+          onChange={setType}
+          options={[
+            { value: 'client', label: t('wg.type.client') },
+            { value: 'service', label: t('wg.type.service') },
+            { value: 'gateway', label: t('wg.type.gateway') },
+          ]}
+        />
+        <TextField
+          label={t('wg.publicKey')}
+          hint={t('wg.publicKeyHint')}
+          value={publicKey}
+          onChange={setPublicKey}
+          maxLength={64}
+        />
+        <Checkbox label={t('wg.psk')} checked={psk} onChange={setPsk} />
+        <ErrorText error={error} />
+        <div className="actions">
+          <button type="button" className="btn" onClick={props.onClose}>
+            {t('common.cancel')}
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {t('wg.createSubmit')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,399 @@
+/** Small shared pieces: fields with labels, dialogs on the native <dialog>, toasts, async data, formatting. */
+import { type ReactNode, useCallback, useEffect, useId, useRef, useState, useSyncExternalStore } from 'react';
+import { ApiFailure } from './api/client';
+import { currentLocale, t } from './i18n';
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof ApiFailure) return err.message || err.code;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Loads data and tracks loading/error; `reload` re-runs it. */
+export function useAsync<T>(fn: () => Promise<T>, deps: unknown[]) {
+  const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: true });
+  const [tick, setTick] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller lists the dependencies of fn
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    fn().then(
+      (data) => live && setState({ data, loading: false }),
+      (error) => live && setState({ error, loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [...deps, tick]);
+  const reload = useCallback(() => setTick((n) => n + 1), []);
+  return { ...state, reload };
+}
+
+// ---- toasts: one polite live region for the whole app -------------------------------------------------
+type Toast = { id: number; text: string; kind: 'ok' | 'error' };
+let toasts: Toast[] = [];
+let nextToast = 1;
+const toastListeners = new Set<() => void>();
+function emitToasts() {
+  for (const l of toastListeners) l();
+}
+export function toast(text: string, kind: Toast['kind'] = 'ok') {
+  const item = { id: nextToast++, text, kind };
+  toasts = [...toasts, item];
+  emitToasts();
+  window.setTimeout(() => {
+    toasts = toasts.filter((x) => x.id !== item.id);
+    emitToasts();
+  }, 5000);
+}
+export function Toasts() {
+  const list = useSyncExternalStore(
+    (cb) => {
+      toastListeners.add(cb);
+      return () => toastListeners.delete(cb);
+    },
+    () => toasts,
+  );
+  return (
+    <div className="toasts" role="status" aria-live="polite">
+      {list.map((x) => (
+        <div key={x.id} className={`toast toast-${x.kind}`}>
+          {x.text}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+// ---- form fields ---------------------------------------------------------------------------------------
+interface FieldProps {
+  label: string;
+  hint?: string;
+  className?: string;
+}
+
+export function TextField(
+  props: FieldProps & {
+    value: string;
+    onChange: (v: string) => void;
+    type?: string;
+    required?: boolean;
+    autoComplete?: string;
+    inputMode?: 'numeric' | 'text' | 'email';
+    placeholder?: string;
+    minLength?: number;
+    maxLength?: number;
+    pattern?: string;
+    autoFocus?: boolean;
+    disabled?: boolean;
+    min?: number;
+    max?: number;
+    name?: string;
+  },
+) {
+  const id = useId();
+  const hintId = props.hint ? `${id}-hint` : undefined;
+  return (
+    <div className={`field ${props.className ?? ''}`}>
+      <label htmlFor={id}>{props.label}</label>
+      <input
+        id={id}
+        name={props.name}
+        type={props.type ?? 'text'}
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        required={props.required}
+        autoComplete={props.autoComplete}
+        inputMode={props.inputMode}
+        placeholder={props.placeholder}
+        minLength={props.minLength}
+        maxLength={props.maxLength}
+        pattern={props.pattern}
+        // biome-ignore lint/a11y/noAutofocus: first field of a dialog or of the sign-in step
+        autoFocus={props.autoFocus}
+        disabled={props.disabled}
+        min={props.min}
+        max={props.max}
+        aria-describedby={hintId}
+      />
+      {props.hint && (
+        <p className="hint" id={hintId}>
+          {props.hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function TextArea(
+  props: FieldProps & { value: string; onChange: (v: string) => void; rows?: number; disabled?: boolean },
+) {
+  const id = useId();
+  const hintId = props.hint ? `${id}-hint` : undefined;
+  return (
+    <div className={`field ${props.className ?? ''}`}>
+      <label htmlFor={id}>{props.label}</label>
+      <textarea
+        id={id}
+        value={props.value}
+        rows={props.rows ?? 4}
+        onChange={(e) => props.onChange(e.target.value)}
+        disabled={props.disabled}
+        aria-describedby={hintId}
+      />
+      {props.hint && (
+        <p className="hint" id={hintId}>
+          {props.hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function Checkbox(
+  props: FieldProps & { checked: boolean; onChange: (v: boolean) => void; disabled?: boolean },
+) {
+  const id = useId();
+  return (
+    <div className={`check ${props.className ?? ''}`}>
+      <input
+        id={id}
+        type="checkbox"
+        checked={props.checked}
+        onChange={(e) => props.onChange(e.target.checked)}
+        disabled={props.disabled}
+      />
+      <label htmlFor={id}>{props.label}</label>
+      {props.hint && <span className="hint">{props.hint}</span>}
+    </div>
+  );
+}
+
+export function Select<T extends string>(
+  props: FieldProps & {
+    value: T;
+    onChange: (v: T) => void;
+    options: { value: T; label: string }[];
+    disabled?: boolean;
+  },
+) {
+  const id = useId();
+  return (
+    <div className={`field ${props.className ?? ''}`}>
+      <label htmlFor={id}>{props.label}</label>
+      <select
+        id={id}
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value as T)}
+        disabled={props.disabled}
+      >
+        {props.options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+export function ErrorText({ error }: { error: unknown }) {
+  if (!error) return null;
+  return (
+    <p className="error" role="alert">
+      {errorMessage(error)}
+    </p>
+  );
+}
+
+// ---- dialogs -------------------------------------------------------------------------------------------
+/** A modal on the native <dialog>: the browser traps focus, Escape closes it, focus returns to the opener. */
+export function Dialog(props: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  wide?: boolean;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (props.open && !d.open) d.showModal();
+    if (!props.open && d.open) d.close();
+  }, [props.open]);
+  return (
+    <dialog
+      ref={ref}
+      className={props.wide ? 'dialog dialog-wide' : 'dialog'}
+      aria-labelledby={titleId}
+      onClose={props.onClose}
+    >
+      {props.open && (
+        <>
+          <header className="dialog-head">
+            <h2 id={titleId}>{props.title}</h2>
+            <button type="button" className="btn-icon" onClick={props.onClose} aria-label={t('common.close')}>
+              ×
+            </button>
+          </header>
+          <div className="dialog-body">{props.children}</div>
+        </>
+      )}
+    </dialog>
+  );
+}
+
+/** Asks before a destructive action; `confirmText`, when set, must be typed to enable the button. */
+export function ConfirmDialog(props: {
+  open: boolean;
+  title: string;
+  body: ReactNode;
+  action: string;
+  onConfirm: () => Promise<void>;
+  onClose: () => void;
+  confirmText?: string;
+  danger?: boolean;
+}) {
+  const [typed, setTyped] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (props.open) {
+      setTyped('');
+      setError(null);
+    }
+  }, [props.open]);
+  const blocked = props.confirmText !== undefined && typed.trim() !== props.confirmText;
+  return (
+    <Dialog open={props.open} title={props.title} onClose={props.onClose}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(null);
+          try {
+            await props.onConfirm();
+            props.onClose();
+          } catch (err) {
+            setError(err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <div className="confirm-body">{props.body}</div>
+        {props.confirmText !== undefined && (
+          <TextField
+            label={t('common.typeToConfirm', { text: props.confirmText })}
+            value={typed}
+            onChange={setTyped}
+            autoFocus
+          />
+        )}
+        <ErrorText error={error} />
+        <div className="actions">
+          <button type="button" className="btn" onClick={props.onClose}>
+            {t('common.cancel')}
+          </button>
+          <button
+            type="submit"
+            className={props.danger === false ? 'btn btn-primary' : 'btn btn-danger'}
+            disabled={busy || blocked}
+          >
+            {props.action}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+// ---- small pieces --------------------------------------------------------------------------------------
+export function PageHeader({ title, actions, sub }: { title: string; actions?: ReactNode; sub?: ReactNode }) {
+  return (
+    <div className="page-head">
+      <div>
+        <h1 tabIndex={-1} id="page-title">
+          {title}
+        </h1>
+        {sub && <p className="sub">{sub}</p>}
+      </div>
+      {actions && <div className="page-actions">{actions}</div>}
+    </div>
+  );
+}
+
+export function Badge({
+  kind,
+  children,
+}: {
+  kind: 'ok' | 'warn' | 'bad' | 'muted' | 'info';
+  children: ReactNode;
+}) {
+  return <span className={`badge badge-${kind}`}>{children}</span>;
+}
+
+export function Loading() {
+  return (
+    <p className="loading" aria-live="polite">
+      {t('common.loading')}
+    </p>
+  );
+}
+
+export function CopyButton({ text, label }: { text: string; label?: string }) {
+  const [done, setDone] = useState(false);
+  return (
+    <button
+      type="button"
+      className="btn btn-small"
+      onClick={async () => {
+        try {
+          await navigator.clipboard.writeText(text);
+          setDone(true);
+          toast(t('common.copied'));
+          window.setTimeout(() => setDone(false), 2000);
+        } catch {
+          toast(t('common.copyFailed'), 'error');
+        }
+      }}
+    >
+      {done ? t('common.copied') : (label ?? t('common.copy'))}
+    </button>
+  );
+}
+
+export function fmtDate(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(currentLocale() === 'fr' ? 'fr-FR' : 'en-GB', {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+  });
+}
+
+export function fmtRelative(iso: string | null | undefined): string {
+  if (!iso) return t('common.never');
+  const diff = (new Date(iso).getTime() - Date.now()) / 1000;
+  const rtf = new Intl.RelativeTimeFormat(currentLocale(), { numeric: 'auto' });
+  const abs = Math.abs(diff);
+  if (abs < 60) return rtf.format(Math.round(diff), 'second');
+  if (abs < 3600) return rtf.format(Math.round(diff / 60), 'minute');
+  if (abs < 86_400) return rtf.format(Math.round(diff / 3600), 'hour');
+  return rtf.format(Math.round(diff / 86_400), 'day');
+}
+
+export function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
