@@ -36,6 +36,19 @@ export type ApiKeyAuthenticator = (rawKey: string, ip: string) => Promise<Princi
 /** Work that must only happen once the transaction that asked for it has committed. */
 export type AfterCommit = () => Promise<void>;
 export type UserDeactivationReason = 'deactivated' | 'deleted' | 'gdpr_erasure' | 'gdpr_anonymization';
+export type GdprErasureMode = 'deleted' | 'anonymized';
+export type GdprErasePhase = 'data' | 'audit' | 'account';
+/** What every GDPR erase hook is told about the erasure it takes part in. */
+export interface GdprErasure {
+  /** `deleted` (right to erasure: rows go) or `anonymized` (rows stay, personal fields replaced). */
+  mode: GdprErasureMode;
+  reason: Extract<UserDeactivationReason, 'gdpr_erasure' | 'gdpr_anonymization'>;
+  /** The user's email before the erasure: audit values and store counters are keyed by it. */
+  email: string;
+  /** Stable, non-reversible name that replaces the person in anonymised rows and records. */
+  pseudonym: string;
+  audit: import('./audit/writer.js').AuditContext;
+}
 export type TenantCreatedHook = (tx: Tx, tenantId: number, firstAdminUserId: number | null) => Promise<void>;
 
 /**
@@ -139,20 +152,35 @@ export interface AppContext {
      * do (password reset voids links mailed to it) and returns notes for that change's audit record.
      */
     userEmailChanged: ((tx: Tx, tenantId: number, userId: number) => Promise<Record<string, unknown>>)[];
-    /** GDPR: each module adds the user's data it holds (export) and erases it (erasure/anonymisation). */
-    gdprExport: { name: string; collect: (tx: Tx, tenantId: number, userId: number) => Promise<unknown> }[];
     /**
-     * `erase` runs inside the erasure's transaction. What must not happen unless that transaction commits (store
-     * flags other replicas read) is handed to `afterCommit`, which runs it once the erasure has committed.
+     * GDPR export: each module adds the user's data it holds, as the section named `name` (or, with `spread`, as
+     * several top-level sections: `collect` then returns an object keyed by section). The GDPR module only
+     * orchestrates; the users module's `user` section being null means the tenant has no such user.
+     */
+    gdprExport: {
+      name: string;
+      spread?: boolean;
+      collect: (tx: Tx, tenantId: number, userId: number) => Promise<unknown>;
+    }[];
+    /**
+     * GDPR erasure and anonymisation (`erasure.mode`): each module erases or scrubs what it holds, inside the one
+     * transaction of the erasure. What must not happen unless that transaction commits (store flags other replicas
+     * read) is handed to `afterCommit`, which runs it once the erasure has committed. Hooks run by `phase`: `data`
+     * (the default, in registration order), then `audit` (the trail's personal values: after every hook that may
+     * write a record), then `account` (the user row itself, last). A hook may return figures for the answer
+     * (`sessions_revoked`, `audit_values_erased`).
      */
     gdprErase: {
       name: string;
+      phase?: GdprErasePhase;
       erase: (
         tx: Tx,
         tenantId: number,
         userId: number,
         afterCommit: (fn: AfterCommit) => void,
-      ) => Promise<void>;
+        erasure: GdprErasure,
+        // biome-ignore lint/suspicious/noConfusingVoidType: most hooks report no figure and simply return
+      ) => Promise<void | Record<string, number>>;
     }[];
   };
   /**

@@ -14,6 +14,7 @@ import {
 } from '../../src/modules/api-keys/scopes.js';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, newTenant, newUser, type Tokens } from '../helpers/factories.js';
+import { testErasure } from '../helpers/gdpr.js';
 
 let app: FastifyInstance;
 let replica: FastifyInstance;
@@ -527,7 +528,7 @@ describe('API keys', () => {
     const eraser = app.ctx.hooks.gdprErase.find((h) => h.name === 'api_keys')!;
     const afterCommit: (() => Promise<void>)[] = [];
     await app.ctx.database.withTenant(tenant.id, (tx) =>
-      eraser.erase(tx, tenant.id, admin.id, (fn) => afterCommit.push(fn)),
+      eraser.erase(tx, tenant.id, admin.id, (fn) => afterCommit.push(fn), testErasure(admin.email)),
     );
     // The store flag is the erasure's after-commit step (a rolled-back erasure must leave the keys working).
     for (const fn of afterCommit) await fn();

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, newTenant, newUser, PASSWORD } from '../helpers/factories.js';
+import { testErasure } from '../helpers/gdpr.js';
 import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
 
 let app: FastifyInstance;
@@ -365,7 +366,9 @@ describe('GDPR hooks', () => {
     expect(data).toMatchObject({ totp: { enabled: true } });
     expect((data as { recovery_codes: unknown[] }).recovery_codes).toHaveLength(10);
     const erase = app.ctx.hooks.gdprErase.find((h) => h.name === 'mfa')!;
-    await app.ctx.database.withTenant(tenant.id, (tx) => erase.erase(tx, tenant.id, user.id, () => {}));
+    await app.ctx.database.withTenant(tenant.id, (tx) =>
+      erase.erase(tx, tenant.id, user.id, () => {}, testErasure(user.email)),
+    );
     const st = await app.ctx.database.withTenant(tenant.id, (tx) =>
       app.ctx.mfa.status(tx, tenant.id, user.id),
     );

@@ -1,5 +1,5 @@
 /** TypeBox schemas of the audit routes (API.md §16). */
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { DateTime, Nullable } from '../../platform/http/schemas.js';
 
 const Filters = {
@@ -57,12 +57,8 @@ export const VerifyResponse = Type.Object({
   anchored_at_seq: Type.Optional(Type.Integer()),
 });
 
-export type Filters = {
-  event_type?: string;
-  actor_id?: string;
-  resource_type?: string;
-  resource_id?: string;
-  success?: boolean;
-  from?: string;
-  to?: string;
-};
+const FilterObject = Type.Object(Filters);
+/** The filters common to the listing and the export. */
+export type Filters = Static<typeof FilterObject>;
+export type ListQuery = Static<typeof ListQuery>;
+export type ExportQuery = Static<typeof ExportQuery>;

@@ -13,7 +13,7 @@ import type { AuditContext } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import * as repo from './repository.js';
-import type { Filters } from './schemas.js';
+import type { ExportQuery, Filters, ListQuery } from './schemas.js';
 
 export const EXPORT_PAGE = 1000;
 
@@ -23,11 +23,7 @@ async function withPii(tx: Executor, tenantId: number, rows: AuditRow[]): Promis
   return values.size === 0 ? lines : lines.map((l) => ({ ...l, metadata: rehydrate(l.metadata, values) }));
 }
 
-export async function listLogs(
-  ctx: AppContext,
-  tenantId: number,
-  q: Filters & { cursor?: string; limit?: number },
-) {
+export async function listLogs(ctx: AppContext, tenantId: number, q: ListQuery) {
   const limit = q.limit ?? 50;
   return ctx.database.withTenant(tenantId, async (tx) => {
     // One extra row tells whether there is a next page without a count query.
@@ -75,12 +71,7 @@ export function csvCell(v: unknown): string {
  * The export as a stream: pages of EXPORT_PAGE rows, each read in its own short transaction and pulled only
  * when the client has taken the previous one (Readable.from respects backpressure), so memory stays flat.
  */
-export async function exportLogs(
-  ctx: AppContext,
-  tenantId: number,
-  q: Filters & { format?: 'ndjson' | 'csv' },
-  audit: AuditContext,
-) {
+export async function exportLogs(ctx: AppContext, tenantId: number, q: ExportQuery, audit: AuditContext) {
   const format = q.format ?? 'ndjson';
   const filters: Filters = { ...q };
   delete (filters as { format?: string }).format;

@@ -3,11 +3,16 @@
  * under /api/v1/auth. The MFA step of sign-in is the MFA module's (it registers ctx.mfa and its own routes).
  */
 import type { AppModule } from '../../platform/module.js';
+import { registerAuthGdpr } from './gdpr.js';
 import { authRoutes } from './routes.js';
 
 // --- module registration ---
 export const authModule: AppModule = {
   name: 'auth',
+  setup: (ctx) => {
+    // --- gdpr hooks ---
+    registerAuthGdpr(ctx);
+  },
   routes: (ctx) => [{ prefix: '/api/v1/auth', plugin: authRoutes(ctx) }],
 };
 

@@ -1,7 +1,6 @@
 /** SQL only for feature flags. Overrides are tenant rows (tenant_id in every WHERE, RLS behind it). */
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { MAX_ROLE_DEPTH } from '../rbac/repository.js';
 import type { FlagFacts } from './resolution.js';
 import { type FeatureFlagRow, type FeatureOverrideRow, featureFlags, featureOverrides } from './tables.js';
 
@@ -101,30 +100,19 @@ export async function deleteOverride(
   return rows[0] ?? null;
 }
 
-/** Who the flags are evaluated for: a user (with the roles they hold now) or a tenant-owned key's role. */
-export interface Subject {
-  userId: number | null;
-  roleId: string | null;
-}
-
 /**
- * Every flag with the overrides that apply to the subject, in ONE statement. The subject's roles are its active
- * assignments (user_roles of the RBAC module) or its key's role, plus every parent they inherit: a child role
- * holds its parent's permissions, so it holds the parent's flag overrides too (the same walk as RBAC's).
+ * Every flag with the overrides that apply to the subject, in one statement. `roleIds` are the roles the subject
+ * holds now with every parent they inherit (the RBAC module's heldRoleIds): a child role holds its parent's
+ * permissions, so it holds the parent's flag overrides too.
  */
-export async function loadFlagFacts(tx: Executor, tenantId: number, s: Subject): Promise<FlagFacts[]> {
-  const userTarget = s.userId !== null ? String(s.userId) : null;
-  const held =
-    s.userId !== null
-      ? sql`select ur.role_id, 0 from user_roles ur where ur.tenant_id = ${tenantId} and ur.user_id = ${s.userId}
-           and (ur.expires_at is null or ur.expires_at > now())`
-      : sql`select ${s.roleId}::uuid, 0 where ${s.roleId}::text is not null`;
-  const roleTargets = sql`(with recursive chain(id, depth) as (
-        ${held}
-        union
-        select r.parent_role_id, c.depth + 1 from chain c join roles r on r.tenant_id = ${tenantId} and r.id = c.id
-         where r.parent_role_id is not null and c.depth < ${MAX_ROLE_DEPTH}
-      ) select id::text from chain)`;
+export async function loadFlagFacts(
+  tx: Executor,
+  tenantId: number,
+  userId: number | null,
+  roleIds: string[],
+): Promise<FlagFacts[]> {
+  const userTarget = userId !== null ? String(userId) : null;
+  const roleTargets = sql`(select jsonb_array_elements_text(${JSON.stringify(roleIds)}::jsonb))`;
   const r = await tx.execute<{
     key: string;
     default_enabled: boolean;
@@ -164,25 +152,4 @@ export async function loadCatalogueFacts(tx: Executor): Promise<FlagFacts[]> {
     roles: [],
     user: null,
   }));
-}
-
-export async function userExists(tx: Executor, tenantId: number, userId: number): Promise<boolean> {
-  const r = await tx.execute<{ ok: boolean }>(
-    sql`select exists (select 1 from users where tenant_id = ${tenantId} and id = ${userId}) as ok`,
-  );
-  return r.rows[0]?.ok === true;
-}
-
-export async function roleExists(tx: Executor, tenantId: number, roleId: string): Promise<boolean> {
-  const r = await tx.execute<{ ok: boolean }>(
-    sql`select exists (select 1 from roles where tenant_id = ${tenantId} and id = ${roleId}::uuid) as ok`,
-  );
-  return r.rows[0]?.ok === true;
-}
-
-export async function isPlatformTenant(tx: Executor, tenantId: number): Promise<boolean> {
-  const r = await tx.execute<{ ok: boolean }>(
-    sql`select exists (select 1 from tenants where id = ${tenantId} and is_platform) as ok`,
-  );
-  return r.rows[0]?.ok === true;
 }

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { Nullable } from '../../platform/http/schemas.js';
 
 export const FlagKey = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{1,63}$', maxLength: 64 });
@@ -67,3 +67,7 @@ export const UpdateFlagBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export type OverrideBody = Static<typeof OverrideBody>;
+export type CreateFlagBody = Static<typeof CreateFlagBody>;
+export type UpdateFlagBody = Static<typeof UpdateFlagBody>;

@@ -6,9 +6,14 @@
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, Principal } from '../../platform/context.js';
 import { enterTenant, type Tx } from '../../platform/db/client.js';
-import { AppError, forbidden, notFound, validationError } from '../../platform/http/errors.js';
+import { notFound, validationError } from '../../platform/http/errors.js';
+import { heldRoleIds, roleExists } from '../rbac/index.js';
+import { isPlatformTenant } from '../tenants/index.js';
+import { userExistsInTenant } from '../users/index.js';
+import { featureExists, notPlatformOperator } from './errors.js';
 import * as repo from './repository.js';
 import { resolveFlag } from './resolution.js';
+import type { CreateFlagBody, OverrideBody, UpdateFlagBody } from './schemas.js';
 import type { FeatureFlagRow, FeatureOverrideRow } from './tables.js';
 
 export const FLAG_KEY = /^[a-z0-9][a-z0-9_.-]{1,63}$/;
@@ -34,12 +39,14 @@ export async function evaluateFlags(
       : principal.apiKeyId !== null
         ? `key-${principal.apiKeyId}`
         : null;
-  const facts = await ctx.database.withTenant(tenantId, (tx) =>
-    repo.loadFlagFacts(tx, tenantId, {
+  const facts = await ctx.database.withTenant(tenantId, async (tx) => {
+    // The subject's roles come from RBAC (its tables are its own); then every flag in one statement.
+    const roleIds = await heldRoleIds(tx, tenantId, {
       userId: principal.userId,
       roleId: principal.userId === null ? principal.roleId : null,
-    }),
-  );
+    });
+    return repo.loadFlagFacts(tx, tenantId, principal.userId, roleIds);
+  });
   return Object.fromEntries(facts.map((f) => [f.key, resolveFlag(f, tenantId, subject)]));
 }
 
@@ -103,11 +110,7 @@ function normaliseTarget(
   return t;
 }
 
-export interface OverrideInput {
-  scope: Scope;
-  target_id?: string | number | null;
-  enabled: boolean;
-}
+export type OverrideInput = OverrideBody;
 
 export async function setOverride(
   ctx: AppContext,
@@ -120,9 +123,9 @@ export async function setOverride(
   return ctx.database.withTenant(tenantId, async (tx) => {
     if (!(await repo.findFlag(tx, key))) throw notFound('feature');
     // A well-formed target of another tenant is a 404 like any other object.
-    if (input.scope === 'user' && !(await repo.userExists(tx, tenantId, Number(targetId))))
+    if (input.scope === 'user' && !(await userExistsInTenant(tx, tenantId, Number(targetId))))
       throw notFound('user');
-    if (input.scope === 'role' && !(await repo.roleExists(tx, tenantId, targetId))) throw notFound('role');
+    if (input.scope === 'role' && !(await roleExists(tx, tenantId, targetId))) throw notFound('role');
     const row = await repo.upsertOverride(
       tx,
       tenantId,
@@ -143,7 +146,7 @@ export async function removeOverride(
   ctx: AppContext,
   tenantId: number,
   key: string,
-  input: { scope: Scope; target_id?: string | number | null },
+  input: Pick<OverrideBody, 'scope' | 'target_id'>,
   audit: AuditContext,
   field: string,
 ) {
@@ -172,18 +175,12 @@ async function asPlatformOperator<T>(
   fn: (tx: Tx) => Promise<T>,
 ): Promise<T> {
   return ctx.database.withSystem(async (tx) => {
-    if (!(await repo.isPlatformTenant(tx, tenantId)))
-      throw forbidden('PERMISSION_DENIED', { permission: 'platform.features' });
+    if (!(await isPlatformTenant(tx, tenantId))) throw notPlatformOperator();
     return fn(tx);
   });
 }
 
-export interface FlagInput {
-  key: string;
-  description?: string;
-  default_enabled?: boolean;
-  rollout_percent?: number | null;
-}
+export type FlagInput = CreateFlagBody;
 
 export async function createFlag(ctx: AppContext, tenantId: number, input: FlagInput, audit: AuditContext) {
   if (!FLAG_KEY.test(input.key) || RESERVED_KEYS.has(input.key))
@@ -199,7 +196,7 @@ export async function createFlag(ctx: AppContext, tenantId: number, input: FlagI
       defaultEnabled: input.default_enabled ?? false,
       rolloutPercent: input.rollout_percent ?? null,
     });
-    if (!row) throw new AppError(409, 'ALREADY_EXISTS', { field: 'key' });
+    if (!row) throw featureExists();
     await enterTenant(tx, tenantId);
     await writeAudit(tx, tenantId, audit, {
       eventType: 'feature.created',
@@ -215,7 +212,7 @@ export async function updateFlag(
   ctx: AppContext,
   tenantId: number,
   key: string,
-  input: Omit<FlagInput, 'key'>,
+  input: UpdateFlagBody,
   audit: AuditContext,
 ) {
   return asPlatformOperator(ctx, tenantId, async (tx) => {

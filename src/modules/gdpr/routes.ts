@@ -3,8 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal, requireUser } from '../../platform/http/access.js';
 import { errorResponses } from '../../platform/http/schemas.js';
-import { actorOf } from '../rbac/routes.js';
-import { auditRefusals } from '../rbac/service.js';
+import { auditRefusals } from '../rbac/index.js';
+import type { Actor } from '../users/index.js';
+import { erasureDone } from './errors.js';
 import {
   AnonymizeBody,
   DeleteBody,
@@ -55,7 +56,6 @@ export function gdprRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         mode: 'deleted' as const,
         body: DeleteBody,
         summary: 'Erase a user (right to erasure); audit records are pseudonymised, never deleted',
-        done: { en: 'User data erased', fr: 'Données utilisateur effacées' },
       },
       {
         method: 'POST' as const,
@@ -63,7 +63,6 @@ export function gdprRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         mode: 'anonymized' as const,
         body: AnonymizeBody,
         summary: "Replace a user's personal data by a pseudonym",
-        done: { en: 'User data anonymised', fr: 'Données utilisateur anonymisées' },
       },
     ];
     for (const r of erasure) {
@@ -78,15 +77,21 @@ export function gdprRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: ErasureResponse, ...errorResponses(400, 401, 403, 404, 409, 422) },
         },
         handler: async (req) => {
-          const actor = await actorOf(req);
+          const p = requirePrincipal(req);
+          const actor: Actor = {
+            tenantId: p.tenantId,
+            userId: p.userId,
+            permissions: await req.permissions(),
+            audit: req.auditContext(),
+          };
           // A refusal (erasing someone stronger than oneself) is audited like one of DELETE /users/{id}.
           const data = await auditRefusals(
             ctx,
             actor,
             `gdpr.${r.mode === 'deleted' ? 'erase' : 'anonymize'}`,
-            () => gdpr.eraseUser(ctx, actor, req.body as Parameters<typeof gdpr.eraseUser>[2], r.mode),
+            () => gdpr.eraseUser(ctx, actor, req.body as DeleteBody | AnonymizeBody, r.mode),
           );
-          return { success: true, message: r.done[req.locale], data };
+          return { success: true, message: erasureDone(r.mode, req.locale), data };
         },
       });
     }

@@ -1,13 +1,15 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { IntId, Nullable } from '../../platform/http/schemas.js';
-import { AuditRecord } from '../audit/schemas.js';
+import { AuditRecord } from '../audit/index.js';
 
 const Reason = Type.String({ minLength: 10, maxLength: 500 });
 export const DeleteBody = Type.Object(
   { user_id: IntId, reason: Reason, confirm: Type.Literal(true) },
   { additionalProperties: false },
 );
+export type DeleteBody = Static<typeof DeleteBody>;
 export const AnonymizeBody = Type.Object({ user_id: IntId, reason: Reason }, { additionalProperties: false });
+export type AnonymizeBody = Static<typeof AnonymizeBody>;
 export const UserIdParams = Type.Object({ user_id: IntId });
 
 const Profile = Type.Object({
@@ -57,6 +59,7 @@ export const ExportResponse = Type.Object(
   },
   { additionalProperties: true },
 );
+export type ExportResponse = Static<typeof ExportResponse>;
 
 export const ErasureResponse = Type.Object({
   success: Type.Boolean(),

@@ -2,6 +2,7 @@
 import type { AppModule } from '../../platform/module.js';
 import { onPasswordChanged } from '../auth/index.js';
 import { voidPending } from './repository.js';
+import { registerPasswordResetGdpr } from './gdpr.js';
 import { passwordResetRoutes } from './routes.js';
 import { installSecurityAlerts } from './security-alerts.js';
 
@@ -16,6 +17,8 @@ export const passwordResetModule: AppModule = {
     });
     // A password change (POST /auth/change-password) voids the links mailed before it, in its transaction.
     onPasswordChanged(ctx, voidPending);
+    // --- gdpr hooks ---
+    registerPasswordResetGdpr(ctx);
   },
   routes: (ctx) => [{ prefix: '/api/v1/password-reset', plugin: passwordResetRoutes(ctx) }],
 };

@@ -58,6 +58,7 @@ export {
   assertNotLastOwner,
   auditRefusals,
   grantSystemRole,
+  heldRoleIds,
   roleCodesOf,
   roleExists,
   userRoleRequiresMfaSql,

@@ -281,3 +281,36 @@ export async function holderIds(tx: Executor, tenantId: number, roleId: string):
     .where(and(eq(userRoles.tenantId, tenantId), eq(userRoles.roleId, roleId), activeAssignment()));
   return rows.map((r) => r.userId);
 }
+
+/**
+ * The roles a subject holds now, with every parent they inherit: a user's active assignments, or a tenant-owned
+ * key's role. The same walk as permission resolution (other modules, e.g. feature flags, key overrides by role).
+ */
+export async function heldRoleIds(
+  tx: Executor,
+  tenantId: number,
+  s: { userId: number | null; roleId: string | null },
+): Promise<string[]> {
+  const held =
+    s.userId !== null
+      ? sql`select ur.role_id, 0 from user_roles ur where ur.tenant_id = ${tenantId} and ur.user_id = ${s.userId}
+           and (ur.expires_at is null or ur.expires_at > now())`
+      : sql`select ${s.roleId}::uuid, 0 where ${s.roleId}::text is not null`;
+  const r = await tx.execute<{ id: string }>(sql`
+    with recursive chain(id, depth) as (
+      ${held}
+      union
+      select r.parent_role_id, c.depth + 1 from chain c join roles r on r.tenant_id = ${tenantId} and r.id = c.id
+       where r.parent_role_id is not null and c.depth < ${MAX_ROLE_DEPTH}
+    ) select distinct id::text as id from chain`);
+  return r.rows.map((x) => x.id);
+}
+
+export async function roleExists(tx: Executor, tenantId: number, roleId: string): Promise<boolean> {
+  const rows = await tx
+    .select({ id: roles.id })
+    .from(roles)
+    .where(and(eq(roles.tenantId, tenantId), eq(roles.id, roleId)))
+    .limit(1);
+  return rows.length > 0;
+}

@@ -411,12 +411,6 @@ export async function auditRefusals<T>(
   }
 }
 
-// --- used by api-keys (through index.ts) ---
-/** Does this role exist in the tenant? (Tenant-owned API keys act with one.) */
-export async function roleExists(tx: Tx, tenantId: number, roleId: string): Promise<boolean> {
-  return (await repo.findRoleById(tx, tenantId, roleId)) !== null;
-}
-
 // --- used by mfa (through index.ts) ---
 /**
  * "Does an active (unexpired) role of the user require MFA?" as a SQL boolean, for MFA status's one-round-trip
@@ -427,4 +421,18 @@ export function userRoleRequiresMfaSql(tenantId: number, userId: number): SQL {
     select 1 from user_roles ur join roles r on r.tenant_id = ur.tenant_id and r.id = ur.role_id
      where ur.tenant_id = ${tenantId} and ur.user_id = ${userId} and r.mfa_required
        and (ur.expires_at is null or ur.expires_at > now()))`;
+}
+
+/** The roles a user (or a tenant-owned key's role) holds now, parents included: feature flag overrides by role. */
+export function heldRoleIds(
+  tx: Executor,
+  tenantId: number,
+  subject: { userId: number | null; roleId: string | null },
+): Promise<string[]> {
+  return repo.heldRoleIds(tx, tenantId, subject);
+}
+
+/** Whether the role id names a role of the tenant (tenant-owned API keys act with one). */
+export function roleExists(tx: Executor, tenantId: number, roleId: string): Promise<boolean> {
+  return repo.roleExists(tx, tenantId, roleId);
 }

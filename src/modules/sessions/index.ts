@@ -2,6 +2,7 @@
 import type { AppModule } from '../../platform/module.js';
 import './errors.js';
 import { enforceIdleTimeout } from './activity.js';
+import { registerSessionsGdpr } from './gdpr.js';
 import { sessionRoutes } from './routes.js';
 
 // --- module registration ---
@@ -10,6 +11,8 @@ export const sessionsModule: AppModule = {
   setup: (ctx) => {
     ctx.sessions.enforceIdleTimeout = (session, tenantVersion, lastSeenRaw, audit) =>
       enforceIdleTimeout(ctx, session, tenantVersion, lastSeenRaw, audit);
+    // --- gdpr hooks ---
+    registerSessionsGdpr(ctx);
   },
   routes: (ctx) => [{ prefix: '/api/v1/sessions', plugin: sessionRoutes(ctx) }],
 };

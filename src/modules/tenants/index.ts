@@ -44,6 +44,7 @@ export {
   isPlatformTenant,
   listTenants,
   normaliseSlug,
+  readTenantSettings,
   resolveTenantHeader,
   resolveTenantId,
   setTenantStatusTx,

@@ -296,3 +296,8 @@ export function getTenant(tx: Executor, tenantId: number): Promise<TenantRow | n
 export function tenantRequiresMfaSql(tenantId: number): SQL {
   return sql`(select settings->'mfa_required' = 'true'::jsonb from tenants where id = ${tenantId})`;
 }
+
+/** The tenant's effective settings (stored values over the defaults), read in the caller's transaction. */
+export async function readTenantSettings(ctx: AppContext, tx: Executor, tenantId: number) {
+  return resolveSettings((await repo.findTenantById(tx, tenantId))?.settings, ctx.config);
+}

@@ -6,12 +6,15 @@
 import type { AppContext } from '../../platform/context.js';
 import type { AppModule } from '../../platform/module.js';
 import './errors.js';
+import { registerUsersGdpr } from './gdpr.js';
 import { userRoutes } from './routes.js';
 import { installUserLookups } from './service.js';
 import type { UserRow } from './tables.js';
 
 export function setupUsers(ctx: AppContext): void {
   installUserLookups(ctx);
+  // --- gdpr hooks ---
+  registerUsersGdpr(ctx);
 }
 
 export const usersModule: AppModule = {
@@ -27,6 +30,7 @@ declare module '../../platform/context.js' {
 
 export type { UsersErrorCode } from './errors.js';
 export { Phone, UserRead, UserReadFull } from './schemas.js';
+export { lockUserForErasure, userEmail } from './gdpr.js';
 export { auditView, fullName, toUserRead } from './serialize.js';
 export {
   type Actor,
@@ -46,5 +50,6 @@ export {
   type UserCreationSource,
   userByEmail,
   userById,
+  userExistsInTenant,
 } from './service.js';
 export type { UserRow } from './tables.js';

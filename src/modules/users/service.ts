@@ -480,3 +480,8 @@ export function installUserLookups(ctx: AppContext): void {
   };
   ctx.users.countActive = (tx, tenantId, userIds) => repo.countActiveUsers(tx, tenantId, userIds);
 }
+
+/** Whether the user exists in the tenant (in the caller's transaction): other modules' user_id fields. */
+export async function userExistsInTenant(tx: Executor, tenantId: number, id: number): Promise<boolean> {
+  return (await repo.findUserById(tx, tenantId, id)) !== null;
+}

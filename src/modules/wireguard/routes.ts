@@ -6,7 +6,6 @@ import { requirePrincipal } from '../../platform/http/access.js';
 import { errorResponses, UuidParams } from '../../platform/http/schemas.js';
 import { startInProcessAgent } from './agent.js';
 import './errors.js';
-import * as repo from './repository.js';
 import {
   CreatePeerBody,
   ListPeersQuery,
@@ -50,19 +49,7 @@ export function wireguardRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: PeerList, ...errorResponses(401, 403, 422) },
         },
       },
-      async (req) => {
-        const p = requirePrincipal(req);
-        const q = req.query;
-        const { rows, total } = await ctx.database.withTenant(p.tenantId, (tx) =>
-          repo.listPeers(tx, p.tenantId, {
-            skip: q.skip ?? 0,
-            limit: q.limit ?? 100,
-            includeRevoked: q.include_revoked ?? false,
-            userId: q.user_id,
-          }),
-        );
-        return { peers: rows.map(service.toPeerRead), total };
-      },
+      async (req) => service.listPeers(ctx, requirePrincipal(req).tenantId, req.query),
     );
 
     app.get(
@@ -164,23 +151,4 @@ export function wireguardRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       });
     }
   };
-}
-
-/**
- * Module setup: a user's deactivation, deletion or GDPR erasure revokes their peers (userDeactivated); the peers
- * are in the GDPR export, and erasure also drops their link to the person.
- */
-export function wireguardSetup(ctx: AppContext): void {
-  ctx.hooks.userDeactivated.push(service.revokePeersOfUser);
-  ctx.hooks.gdprExport.push({
-    name: 'wireguard_peers',
-    collect: async (tx, tenantId, userId) =>
-      (await repo.listUserPeers(tx, tenantId, userId)).map(service.toPeerRead),
-  });
-  ctx.hooks.gdprErase.push({
-    name: 'wireguard_peers',
-    erase: async (tx, tenantId, userId) => {
-      await repo.revokeUserPeers(tx, tenantId, userId);
-    },
-  });
 }

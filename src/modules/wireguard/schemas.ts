@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { DateTime, IntId, Nullable } from '../../platform/http/schemas.js';
 
 const PeerTypeSchema = Type.Union([Type.Literal('client'), Type.Literal('service'), Type.Literal('gateway')]);
@@ -72,6 +72,10 @@ export const ListPeersQuery = Type.Object({
   include_revoked: Type.Optional(Type.Boolean({ default: false })),
   user_id: Type.Optional(IntId),
 });
+
+export type CreatePeerBody = Static<typeof CreatePeerBody>;
+export type UpdatePeerBody = Static<typeof UpdatePeerBody>;
+export type ListPeersQuery = Static<typeof ListPeersQuery>;
 
 export const PeerList = Type.Object({ peers: Type.Array(PeerRead), total: Type.Integer() });
 

@@ -8,15 +8,16 @@ import QRCode from 'qrcode';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
-import { AppError, badRequest, conflict, notFound, validationError } from '../../platform/http/errors.js';
-import { findTenantById } from '../tenants/repository.js';
-import { resolveSettings } from '../tenants/settings.js';
-import { findUserById } from '../users/repository.js';
+import { AppError, notFound, validationError } from '../../platform/http/errors.js';
+import { readTenantSettings } from '../tenants/index.js';
+import { userExistsInTenant } from '../users/index.js';
 import { clientConfig, endpointWithPort } from './config-file.js';
+import { wgBadRequest, wgConflict } from './errors.js';
 import { generateKeyPair, generatePresharedKey, publicKeyProblem } from './keys.js';
 import { type AddressPool, addressAt, hostRoute, parsePool } from './pool.js';
 import * as repo from './repository.js';
-import type { PeerRow, PeerType } from './tables.js';
+import type { CreatePeerBody, ListPeersQuery, UpdatePeerBody } from './schemas.js';
+import type { PeerRow } from './tables.js';
 
 const ALLOCATION_ATTEMPTS = 5;
 const sealAad = (what: string) => `wireguard:${what}`;
@@ -100,6 +101,19 @@ export function toPeerRead(p: PeerRow) {
   };
 }
 
+/** A page of the tenant's peers (newest first), optionally one user's, revoked ones on request. */
+export async function listPeers(ctx: AppContext, tenantId: number, q: ListPeersQuery) {
+  const { rows, total } = await ctx.database.withTenant(tenantId, (tx) =>
+    repo.listPeers(tx, tenantId, {
+      skip: q.skip ?? 0,
+      limit: q.limit ?? 100,
+      includeRevoked: q.include_revoked ?? false,
+      userId: q.user_id,
+    }),
+  );
+  return { peers: rows.map(toPeerRead), total };
+}
+
 export async function getPeer(ctx: AppContext, tenantId: number, id: string): Promise<PeerRow> {
   const p = await ctx.database.withTenant(tenantId, (tx) => repo.findPeer(tx, tenantId, id));
   if (!p) throw notFound('wireguard_peer');
@@ -140,16 +154,7 @@ export async function serverInfo(ctx: AppContext, tenantId: number) {
 
 // ---- changes ----
 
-export interface CreatePeerInput {
-  name: string;
-  description?: string;
-  public_key?: string;
-  peer_type?: PeerType;
-  user_id?: number;
-  expires_at?: string;
-  persistent_keepalive?: number;
-  preshared_key?: boolean;
-}
+export type CreatePeerInput = CreatePeerBody;
 
 function futureDate(value: string, field: string): Date {
   const d = new Date(value);
@@ -160,7 +165,7 @@ function futureDate(value: string, field: string): Date {
 
 async function assertUserInTenant(tx: Executor, tenantId: number, userId: number): Promise<void> {
   // Another tenant's user id is simply unknown here (RLS and the tenant filter agree).
-  if (!(await findUserById(tx, tenantId, userId)))
+  if (!(await userExistsInTenant(tx, tenantId, userId)))
     throw validationError('body.user_id', 'unknown user', 'not_found');
 }
 
@@ -170,16 +175,16 @@ function conflictFrom(err: unknown): AppError | 'retry' | null {
   if (pg?.code === '23503') return validationError('body.user_id', 'unknown user', 'not_found');
   if (pg?.code !== '23505') return null;
   if (pg.constraint === 'wg_peers_assigned_ip_key') return 'retry';
-  if (pg.constraint === 'wg_peers_public_key_key') return conflict('ALREADY_EXISTS', { field: 'public_key' });
-  return conflict('ALREADY_EXISTS', { field: 'name' });
+  if (pg.constraint === 'wg_peers_public_key_key')
+    return wgConflict('ALREADY_EXISTS', { field: 'public_key' });
+  return wgConflict('ALREADY_EXISTS', { field: 'name' });
 }
 
 /** The per-tenant peer quota (tenant setting wireguard.max_peers, set by platform operators): 409 beyond it. */
 async function assertQuota(ctx: AppContext, tx: Executor, tenantId: number): Promise<void> {
-  const tenant = await findTenantById(tx, tenantId);
-  const max = resolveSettings(tenant?.settings, ctx.config).wireguard.max_peers;
+  const max = (await readTenantSettings(ctx, tx, tenantId)).wireguard.max_peers;
   const peers = await repo.countAddressHolders(tx, tenantId);
-  if (peers >= max) throw conflict('WG_QUOTA_EXCEEDED', { max_peers: max, peers });
+  if (peers >= max) throw wgConflict('WG_QUOTA_EXCEEDED', { max_peers: max, peers });
 }
 
 export async function createPeer(
@@ -208,14 +213,17 @@ export async function createPeer(
     try {
       row = await ctx.database.withTenant(tenantId, async (tx) => {
         if (await repo.nameTaken(tx, tenantId, input.name))
-          throw conflict('ALREADY_EXISTS', { field: 'name' });
+          throw wgConflict('ALREADY_EXISTS', { field: 'name' });
         if (input.user_id !== undefined) await assertUserInTenant(tx, tenantId, input.user_id);
         // Takes the pool lock first: every allocation in this network waits here, so the quota count below
         // sees every peer committed before us and two parallel creates at quota - 1 cannot both pass.
         const offset = await repo.lowestFreeOffset(tx, pool);
         await assertQuota(ctx, tx, tenantId);
         if (offset === null)
-          throw conflict('WG_POOL_EXHAUSTED', { network: pool.network, capacity: pool.capacity.toString() });
+          throw wgConflict('WG_POOL_EXHAUSTED', {
+            network: pool.network,
+            capacity: pool.capacity.toString(),
+          });
         const id = randomUUID();
         const peer = await repo.insertPeer(tx, tenantId, {
           id,
@@ -250,7 +258,8 @@ export async function createPeer(
     } catch (err) {
       const mapped = conflictFrom(err);
       if (mapped === 'retry' && attempt < ALLOCATION_ATTEMPTS) continue;
-      if (mapped === 'retry') throw conflict('CONFLICT', { reason: 'address allocation contention, retry' });
+      if (mapped === 'retry')
+        throw wgConflict('CONFLICT', { reason: 'address allocation contention, retry' });
       throw mapped ?? err;
     }
   }
@@ -279,15 +288,7 @@ export async function createPeer(
   };
 }
 
-export interface UpdatePeerInput {
-  name?: string;
-  description?: string | null;
-  peer_type?: PeerType;
-  user_id?: number | null;
-  expires_at?: string | null;
-  persistent_keepalive?: number | null;
-  enabled?: boolean;
-}
+export type UpdatePeerInput = UpdatePeerBody;
 
 export async function updatePeer(
   ctx: AppContext,
@@ -308,9 +309,9 @@ export async function updatePeer(
       if (!before) throw notFound('wireguard_peer');
       if (Object.keys(input).length === 0) return toPeerRead(before); // nothing changed, nothing to audit
       if (input.enabled === true && before.revokedAt)
-        throw badRequest('WG_PEER_REVOKED', { reason: 'a revoked peer cannot be re-enabled' });
+        throw wgBadRequest('WG_PEER_REVOKED', { reason: 'a revoked peer cannot be re-enabled' });
       if (input.name !== undefined && (await repo.nameTaken(tx, tenantId, input.name, id)))
-        throw conflict('ALREADY_EXISTS', { field: 'name' });
+        throw wgConflict('ALREADY_EXISTS', { field: 'name' });
       if (input.user_id != null) await assertUserInTenant(tx, tenantId, input.user_id);
       const patch = {
         ...(input.name !== undefined && { name: input.name }),
@@ -341,7 +342,7 @@ export async function revokePeer(ctx: AppContext, tenantId: number, id: string, 
     const after = await repo.revokePeer(tx, tenantId, id);
     if (!after) {
       if (!(await repo.findPeer(tx, tenantId, id))) throw notFound('wireguard_peer');
-      throw badRequest('WG_PEER_REVOKED', { reason: 'already revoked' });
+      throw wgBadRequest('WG_PEER_REVOKED', { reason: 'already revoked' });
     }
     await writeAudit(tx, tenantId, audit, {
       eventType: 'wireguard.peer.revoked',
