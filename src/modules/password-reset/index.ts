@@ -1,8 +1,8 @@
 /** Password reset by mail, and the security alert mails (new sign-in device) that share its mail plumbing. */
 import type { AppModule } from '../../platform/module.js';
 import { onPasswordChanged } from '../auth/index.js';
-import { voidPending } from './repository.js';
 import { registerPasswordResetGdpr } from './gdpr.js';
+import { voidPending } from './repository.js';
 import { passwordResetRoutes } from './routes.js';
 import { installSecurityAlerts } from './security-alerts.js';
 

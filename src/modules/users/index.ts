@@ -29,8 +29,8 @@ declare module '../../platform/context.js' {
 }
 
 export type { UsersErrorCode } from './errors.js';
-export { Phone, UserRead, UserReadFull } from './schemas.js';
 export { lockUserForErasure, userEmail } from './gdpr.js';
+export { Phone, UserRead, UserReadFull } from './schemas.js';
 export { auditView, fullName, toUserRead } from './serialize.js';
 export {
   type Actor,
