@@ -341,7 +341,7 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     await nav(/^My profile$/);
     await page.getByLabel('Name of the new key').fill('Virtual key');
     await page.getByRole('button', { name: 'Register a key' }).click();
-    await page.getByText('Security key registered').waitFor();
+    await page.getByText('Security key registered', { exact: true }).waitFor();
     await page.getByRole('button', { name: 'Remove security key Virtual key' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByText('You are signed out.').waitFor();
