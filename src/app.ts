@@ -30,6 +30,7 @@ import {
   sendError,
 } from './platform/http/error-handler.js';
 import { jwksRoute } from './platform/http/jwks-route.js';
+import { installLoadShedding } from './platform/http/load-shedding.js';
 import { REDACT_PATHS, REDACTED, redactLine, serializeRequest } from './platform/http/log-redaction.js';
 import { type Locale, pickLocale } from './platform/http/messages.js';
 import { createMetrics } from './platform/http/metrics.js';
@@ -226,6 +227,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
       return sendError(request, reply, 403, 'NETWORK_FORBIDDEN');
     }
   });
+  // After the hook above (request id, locale, closing, network), before the guard and everything else.
+  await installLoadShedding(app, config);
   installAccessGuard(app, ctx);
   app.addHook('preValidation', async (request) => {
     if (request.body && typeof request.body === 'object') request.body = normaliseBody(request.body);

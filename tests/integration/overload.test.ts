@@ -255,3 +255,59 @@ describe.skipIf(!usingPostgres)('statement timeout (issue 12, under overload)', 
 
 if (!usingPostgres)
   console.warn('statement timeout test skipped: PGlite has no statement_timeout (PostgreSQL only)');
+
+describe('load shedding (issue 12, under overload)', () => {
+  it('load shedding: past LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS a login gets 503 with Retry-After in the envelope and writes nothing, /health still answers 200, and service resumes', async () => {
+    const app = await createTestApp({
+      LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '40',
+      LOAD_SHED_SAMPLE_INTERVAL_MS: '300',
+      LOAD_SHED_RETRY_AFTER_SECONDS: '7',
+    });
+    cleanups.push(() => app.close());
+    const { tenant } = await newTenant(app);
+    const user = await newUser(app, tenant.id);
+    const out = () => '';
+    // Building the app (migrations on PGlite) kept this process's event loop busy: wait for a calm sample.
+    await until('a calm event loop', () => !app.isUnderPressure(), 10_000, out);
+    const loginRequest = () =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        headers: { 'x-tenant-id': String(tenant.id), 'accept-language': 'en' },
+        payload: { email: user.email, password: user.password },
+      });
+    const auditCount = async () =>
+      Number(
+        (
+          await app.ctx.database.query<{ n: string }>(
+            'select count(*) as n from audit_log where tenant_id = $1',
+            [tenant.id],
+          )
+        )[0]!.n,
+      );
+    const auditBefore = await auditCount();
+
+    // A load this process cannot serve: its event loop blocked for 1.5 s, far past the 40 ms threshold.
+    const start = Date.now();
+    while (Date.now() - start < 1500) {
+      // busy: nothing else runs
+    }
+    await until('the sampler to see the stall', () => app.isUnderPressure(), 2000, out);
+    const [shed, health] = await Promise.all([loginRequest(), app.inject({ method: 'GET', url: '/health' })]);
+    expect(shed.statusCode, shed.body).toBe(503);
+    expect(shed.headers['retry-after']).toBe('7');
+    expect(shed.json()).toEqual({
+      error: 'SERVICE_UNAVAILABLE',
+      message: 'Service unavailable',
+      request_id: expect.any(String),
+      details: { retry_after_seconds: 7 },
+    });
+    expect(health.statusCode).toBe(200);
+    // Refused before any work: no login recorded.
+    expect(await auditCount()).toBe(auditBefore);
+
+    // The next calm sample lets requests through again.
+    await until('the event loop to calm down', () => !app.isUnderPressure(), 5000, out);
+    expect((await loginRequest()).statusCode).toBe(200);
+  }, 30_000);
+});
