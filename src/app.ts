@@ -30,6 +30,7 @@ import {
   sendError,
 } from './platform/http/error-handler.js';
 import { jwksRoute } from './platform/http/jwks-route.js';
+import { installLoadShedding } from './platform/http/load-shedding.js';
 import { REDACT_PATHS, REDACTED, redactLine, serializeRequest } from './platform/http/log-redaction.js';
 import { type Locale, pickLocale } from './platform/http/messages.js';
 import { createMetrics } from './platform/http/metrics.js';
@@ -92,6 +93,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     frameworkErrors: frameworkErrors(() => app),
     // And what Node's HTTP parser refuses before Fastify sees a request.
     clientErrorHandler: clientErrorHandler(config.defaultLocale),
+    // While closing, Fastify would answer requests on open connections with its own 503 body; the onRequest
+    // hook below answers the §2 envelope instead.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 
   const ownsDatabase = !deps.database;
@@ -201,9 +205,17 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   app.decorateRequest('locale', 'fr');
   const allowedNetworks = new CidrSet([config.wgNetwork, ...config.wgExtraAllowedCidrs]);
+  // Graceful shutdown (main.ts): once app.close() starts, the listener is closed and requests already in
+  // flight finish; a new request arriving on a connection still open (keep-alive, pipelining) is refused with
+  // the envelope, /health included, so a load balancer moves it elsewhere. Fastify adds Connection: close.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     request.locale = pickLocale(request.headers['accept-language'], config.defaultLocale);
+    if (closing) return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE');
     // User-Agent is stored (sessions, audit) but is not the caller's to get wrong: a NUL or a lone surrogate
     // (which PostgreSQL refuses) becomes U+FFFD instead of failing the request. Bodies, queries and params are
     // refused instead (validation.ts).
@@ -215,6 +227,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
       return sendError(request, reply, 403, 'NETWORK_FORBIDDEN');
     }
   });
+  // After the hook above (request id, locale, closing, network), before the guard and everything else.
+  await installLoadShedding(app, config);
   installAccessGuard(app, ctx);
   app.addHook('preValidation', async (request) => {
     if (request.body && typeof request.body === 'object') request.body = normaliseBody(request.body);

@@ -30,6 +30,17 @@ export interface Config {
   dbPoolMax: number;
   /** Longest wait for a database connection (a new one or a free pooled one) before the request gets a 503. */
   dbConnectTimeoutMs: number;
+  /** PostgreSQL statement_timeout of every pooled connection: a statement running (or waiting on a lock) longer fails, 503. */
+  dbStatementTimeoutMs: number;
+  /** On SIGTERM/SIGINT, how long in-flight requests may take to finish before the process exits anyway (code 1). */
+  shutdownTimeoutMs: number;
+  /** Load shedding (platform/http/load-shedding.ts); a threshold of 0 is off. */
+  loadShedding: {
+    maxEventLoopDelayMs: number;
+    maxHeapUsedMb: number;
+    retryAfterSeconds: number;
+    sampleIntervalMs: number;
+  };
   redisUrl: string | null;
   storePrefix: string;
   /** Longest wait for one Redis command; with no offline queue, commands fail at once while Redis is down. */
@@ -303,6 +314,15 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     pgliteDir: r.str('PGLITE_DIR', path.join(dataDir, 'pglite')),
     dbPoolMax: r.int('DB_POOL_MAX', 10, 1, 500),
     dbConnectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
+    dbStatementTimeoutMs: r.int('DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    loadShedding: {
+      // Off in tests: the embedded PGlite runs in the test process and blocks its event loop on purpose.
+      maxEventLoopDelayMs: r.int('LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS', isTest ? 0 : 1000, 0, 60_000),
+      maxHeapUsedMb: r.int('LOAD_SHED_MAX_HEAP_USED_MB', 0, 0, 1_048_576),
+      retryAfterSeconds: r.int('LOAD_SHED_RETRY_AFTER_SECONDS', 10, 1, 3600),
+      sampleIntervalMs: r.int('LOAD_SHED_SAMPLE_INTERVAL_MS', 1000, 10, 60_000),
+    },
     redisUrl,
     storePrefix: r.str('STORE_PREFIX', 'mc:'),
     redisCommandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 500, 50, 10_000),

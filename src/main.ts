@@ -37,10 +37,21 @@ async function main() {
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    app.log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+    // app.close() stops accepting connections, lets in-flight requests finish (new ones on open connections
+    // get 503, app.ts), then closes the database and the store (onClose). Past the deadline we exit anyway.
+    const force = setTimeout(() => {
+      app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline passed: exiting now');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
     force.unref();
-    await app.close();
+    try {
+      await app.close();
+    } catch (err) {
+      app.log.error({ err }, 'error while shutting down');
+      process.exit(1);
+    }
+    app.log.info({ signal }, 'shut down cleanly');
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

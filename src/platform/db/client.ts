@@ -71,6 +71,9 @@ const UNAVAILABLE_CODES = new Set([
   '57P02',
   '57P03',
   '53300',
+  // query_canceled: statement_timeout (DB_STATEMENT_TIMEOUT_MS) fired, or an operator cancelled the backend.
+  // The transaction rolled back; the request may succeed later.
+  '57014',
 ]);
 const UNAVAILABLE_MESSAGES =
   /Connection terminated|not queryable|timeout exceeded when trying to connect|Connection ended unexpectedly|Cannot use a pool after calling end/;
@@ -88,11 +91,20 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 }
 
 export async function createDatabase(
-  config: Pick<Config, 'databaseUrl' | 'pgliteDir' | 'dbPoolMax' | 'dbConnectTimeoutMs'>,
+  config: Pick<
+    Config,
+    'databaseUrl' | 'pgliteDir' | 'dbPoolMax' | 'dbConnectTimeoutMs' | 'dbStatementTimeoutMs'
+  >,
   log?: DbLogger,
 ): Promise<Database> {
   if (config.databaseUrl)
-    return createPostgres(config.databaseUrl, config.dbPoolMax, config.dbConnectTimeoutMs, log);
+    return createPostgres(
+      config.databaseUrl,
+      config.dbPoolMax,
+      config.dbConnectTimeoutMs,
+      config.dbStatementTimeoutMs,
+      log,
+    );
   return createPglite(config.pgliteDir);
 }
 
@@ -100,6 +112,7 @@ async function createPostgres(
   url: string,
   max: number,
   connectTimeoutMs: number,
+  statementTimeoutMs: number,
   log: DbLogger | undefined,
 ): Promise<Database> {
   // connectionTimeoutMillis bounds both a connection attempt (a failed-over host that drops packets) and the
@@ -109,6 +122,10 @@ async function createPostgres(
     max,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: connectTimeoutMs,
+    // Sent in the startup packet, so every pooled connection has it before its first query: no statement
+    // (lock waits included) holds a connection, and the request on it, longer than this. The server cancels
+    // it (SQLSTATE 57014) and the transaction rolls back; the error handler answers 503.
+    statement_timeout: statementTimeoutMs,
   });
   // A client whose server goes away emits 'error'. pg-pool listens only while the client is idle; a client
   // checked out (a transaction, a script, an advisory lock) between two queries has no listener, and an
@@ -164,6 +181,8 @@ async function createPostgres(
       const client = await pool.connect();
       let broken = false;
       try {
+        // Migrations may legitimately run longer than a request's statement; RESET restores the pool's value.
+        await client.query('set statement_timeout = 0');
         await client.query(script);
       } catch (err) {
         await client.query('rollback').catch(() => {
@@ -171,6 +190,7 @@ async function createPostgres(
         });
         throw err;
       } finally {
+        if (!broken) await client.query('reset statement_timeout').catch(() => (broken = true));
         client.release(broken);
       }
     },
@@ -179,6 +199,8 @@ async function createPostgres(
       const client = await pool.connect();
       let broken = false;
       try {
+        // Waiting for the lock (another replica migrating) is not a request's statement: no timeout here.
+        await client.query('set statement_timeout = 0');
         await client.query('select pg_advisory_lock($1)', [key]);
         try {
           return await fn();
@@ -193,6 +215,7 @@ async function createPostgres(
         if (isDatabaseUnavailable(err)) broken = true;
         throw err;
       } finally {
+        if (!broken) await client.query('reset statement_timeout').catch(() => (broken = true));
         client.release(broken);
       }
     },

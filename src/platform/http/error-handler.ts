@@ -200,7 +200,15 @@ export function installErrorHandling(app: FastifyInstance) {
     const dependency = unavailableDependency(error);
     if (dependency) {
       // One short line per refused request (the store and the pool log the outage itself once).
-      request.log.warn({ dependency, err: error.message }, 'dependency unavailable: answered 503');
+      // The driver's own message and code, not drizzle's wrapper: that one quotes the query and its parameters.
+      const cause = (error as { cause?: unknown }).cause;
+      const driver = cause instanceof Error ? (cause as Error & { code?: string }) : error;
+      request.log.warn(
+        { dependency, err: driver.message, code: driver.code },
+        driver.code === '57014'
+          ? 'database statement timed out (DB_STATEMENT_TIMEOUT_MS): answered 503'
+          : 'dependency unavailable: answered 503',
+      );
       request.server.ctx?.metrics.dependencyUnavailable.inc({ dependency });
       return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE');
     }

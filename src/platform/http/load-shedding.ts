@@ -1,0 +1,44 @@
+/**
+ * Load shedding (issue 12, under overload): @fastify/under-pressure samples the event loop delay and the heap;
+ * past a threshold every request is refused at once with 503 SERVICE_UNAVAILABLE and Retry-After, before
+ * it costs a database round trip or an argon2 hash, so the process keeps answering instead of stalling.
+ * /health (liveness: an overloaded process must not be restarted for it) and /metrics stay answerable.
+ */
+import underPressure from '@fastify/under-pressure';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../../config.js';
+import { AppError } from './errors.js';
+
+const EXEMPT_ROUTES = new Set(['/health', '/metrics']);
+
+export async function installLoadShedding(
+  app: FastifyInstance,
+  config: Pick<Config, 'loadShedding'>,
+): Promise<void> {
+  const { maxEventLoopDelayMs, maxHeapUsedMb, retryAfterSeconds, sampleIntervalMs } = config.loadShedding;
+  // Both thresholds off: no sampling, no hook.
+  if (maxEventLoopDelayMs === 0 && maxHeapUsedMb === 0) return;
+  let lastLogged = 0;
+  await app.register(underPressure, {
+    maxEventLoopDelay: maxEventLoopDelayMs,
+    maxHeapUsedBytes: maxHeapUsedMb * 1024 * 1024,
+    sampleInterval: sampleIntervalMs,
+    retryAfter: retryAfterSeconds,
+    // Resolving lets the request through; rejecting sends the error to the one error handler (the envelope).
+    pressureHandler: async (request: FastifyRequest, _reply: unknown, type: string, value: unknown) => {
+      if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '')) return;
+      const now = Date.now();
+      // One line per second at most: logging every refused request would add to the overload.
+      if (now - lastLogged > 1000) {
+        lastLogged = now;
+        request.log.warn({ type, value }, 'overloaded: shedding requests with 503');
+      }
+      throw new AppError(
+        503,
+        'SERVICE_UNAVAILABLE',
+        { retry_after_seconds: retryAfterSeconds },
+        { 'retry-after': String(retryAfterSeconds) },
+      );
+    },
+  });
+}
