@@ -4,7 +4,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
-import { type AuditContext, type AuditEvent, writeAudit } from '../../platform/audit/writer.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { validatePassword } from '../../platform/crypto/password-policy.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
