@@ -205,8 +205,12 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     return (await slugIds.fetch(header.toLowerCase())) ?? null;
   }
 
-  async function denied(request: FastifyRequest, principal: Principal, permission: string): Promise<never> {
-    // Written on its own: the request fails, its record must stay.
+  /** A refused request's audit record, written on its own: the request fails, its record must stay. */
+  async function auditDenied(
+    request: FastifyRequest,
+    principal: Principal,
+    metadata: Record<string, unknown>,
+  ) {
     await writeAuditAlone(
       { database: ctx.database, log: request.log },
       principal.tenantId,
@@ -216,10 +220,14 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
         success: false,
         resourceType: 'route',
         resourceId: `${request.method} ${request.routeOptions.url}`,
-        metadata: { permission },
+        metadata,
       },
       { bestEffort: 'could not audit a denied request' },
     );
+  }
+
+  async function denied(request: FastifyRequest, principal: Principal, permission: string): Promise<never> {
+    await auditDenied(request, principal, { permission });
     throw forbidden('PERMISSION_DENIED', { permission });
   }
 
@@ -230,21 +238,11 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
   async function checkKeyOnSelfRoute(request: FastifyRequest, principal: Principal): Promise<void> {
     const keyScope = request.routeOptions.config.keyScope ?? null;
     if (keyScope !== null && grants(principal.scopes ?? [], keyScope)) return;
-    const details = keyScope === null ? { reason: 'not_open_to_api_keys' } : { scope: keyScope };
-    await writeAuditAlone(
-      { database: ctx.database, log: request.log },
-      principal.tenantId,
-      request.auditContext(),
-      {
-        eventType: 'access.permission_denied',
-        success: false,
-        resourceType: 'route',
-        resourceId: `${request.method} ${request.routeOptions.url}`,
-        metadata: { key_scope: keyScope },
-      },
-      { bestEffort: 'could not audit a denied request' },
+    await auditDenied(request, principal, { key_scope: keyScope });
+    throw forbidden(
+      'API_KEY_SCOPE_INSUFFICIENT',
+      keyScope === null ? { reason: 'not_open_to_api_keys' } : { scope: keyScope },
     );
-    throw forbidden('API_KEY_SCOPE_INSUFFICIENT', details);
   }
 
   async function guard(request: FastifyRequest, reply: FastifyReply) {
