@@ -1,7 +1,17 @@
 /** Password reset tokens: SQL only, the tenant in every WHERE. */
-import { and, count, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, count, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { type PasswordResetTokenRow, passwordResetTokens } from './tables.js';
+
+/** A token of the tenant matching `match` that is neither used nor expired. */
+function pending(tenantId: number, match: SQL) {
+  return and(
+    eq(passwordResetTokens.tenantId, tenantId),
+    match,
+    isNull(passwordResetTokens.usedAt),
+    gt(passwordResetTokens.expiresAt, sql`now()`),
+  );
+}
 
 export async function insertToken(
   tx: Executor,
@@ -16,14 +26,7 @@ export async function expirePending(tx: Executor, tenantId: number, userId: numb
   await tx
     .update(passwordResetTokens)
     .set({ expiresAt: sql`least(${passwordResetTokens.expiresAt}, now())` })
-    .where(
-      and(
-        eq(passwordResetTokens.tenantId, tenantId),
-        eq(passwordResetTokens.userId, userId),
-        isNull(passwordResetTokens.usedAt),
-        gt(passwordResetTokens.expiresAt, sql`now()`),
-      ),
-    );
+    .where(pending(tenantId, eq(passwordResetTokens.userId, userId)));
 }
 
 /**
@@ -34,14 +37,7 @@ export async function voidPending(tx: Executor, tenantId: number, userId: number
   const rows = await tx
     .update(passwordResetTokens)
     .set({ usedAt: sql`now()` })
-    .where(
-      and(
-        eq(passwordResetTokens.tenantId, tenantId),
-        eq(passwordResetTokens.userId, userId),
-        isNull(passwordResetTokens.usedAt),
-        gt(passwordResetTokens.expiresAt, sql`now()`),
-      ),
-    )
+    .where(pending(tenantId, eq(passwordResetTokens.userId, userId)))
     .returning({ id: passwordResetTokens.id });
   return rows.length;
 }
@@ -90,14 +86,7 @@ export async function claim(
   const rows = await tx
     .update(passwordResetTokens)
     .set({ usedAt: sql`now()` })
-    .where(
-      and(
-        eq(passwordResetTokens.tenantId, tenantId),
-        eq(passwordResetTokens.tokenHash, tokenHash),
-        isNull(passwordResetTokens.usedAt),
-        gt(passwordResetTokens.expiresAt, sql`now()`),
-      ),
-    )
+    .where(pending(tenantId, eq(passwordResetTokens.tokenHash, tokenHash)))
     .returning({ id: passwordResetTokens.id, userId: passwordResetTokens.userId });
   return rows[0] ?? null;
 }
