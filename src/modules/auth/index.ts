@@ -22,4 +22,3 @@ export { onPasswordChanged, type PasswordChangedHook } from './hooks.js';
 export { clearLoginAttempts } from './lockout.js';
 export { completeLogin, type LoginResponse, loginResponse, MFA_STEP_TOKEN } from './login.js';
 export { TokenResponse } from './schemas.js';
-export { assertStrongPassword } from './service.js';

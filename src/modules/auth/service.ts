@@ -6,7 +6,7 @@ import type { Static } from '@sinclair/typebox';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { validatePassword } from '../../platform/crypto/password-policy.js';
+import { assertStrongPassword } from '../../platform/crypto/password-policy.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
 import {
   claimRefreshToken,
@@ -24,7 +24,7 @@ import {
   signAccessFor,
   storedLastSeen,
 } from '../sessions/index.js';
-import { getTenant, resolveSettings, resolveTenantHeader, type TenantSettings } from '../tenants/index.js';
+import { getTenant, resolveSettings, resolveTenantHeader, tenantSettings } from '../tenants/index.js';
 import { createUserInTx, prepareUser, setUserPassword, toUserRead, userById } from '../users/index.js';
 import { type AuthErrorCode, authError } from './errors.js';
 import { runPasswordChanged } from './hooks.js';
@@ -188,21 +188,6 @@ export async function me(ctx: AppContext, principal: { tenantId: number; userId:
   });
 }
 
-export async function tenantSettings(ctx: AppContext, tenantId: number): Promise<TenantSettings> {
-  const t = await ctx.database.withTenant(tenantId, (tx) => getTenant(tx, tenantId));
-  return resolveSettings(t?.settings, ctx.config);
-}
-
-export function assertStrongPassword(
-  password: string,
-  email: string,
-  settings: TenantSettings,
-  minLength?: number,
-) {
-  const reasons = validatePassword(password, email, settings.password_policy, minLength);
-  if (reasons.length > 0) throw authError('PASSWORD_TOO_WEAK', { reasons });
-}
-
 export async function changePassword(
   ctx: AppContext,
   principal: { tenantId: number; userId: number; sessionId: string | null },
@@ -225,7 +210,7 @@ export async function changePassword(
   if (body.current_password === body.new_password) {
     throw authError('PASSWORD_TOO_WEAK', { reasons: ['same_as_current'] });
   }
-  assertStrongPassword(body.new_password, user.email, await tenantSettings(ctx, tenantId));
+  assertStrongPassword(body.new_password, user.email, (await tenantSettings(ctx, tenantId)).password_policy);
   const hash = await ctx.hasher.hash(body.new_password);
   const revoked = await ctx.database.withTenant(tenantId, async (tx) => {
     await setUserPassword(tx, tenantId, userId, hash);

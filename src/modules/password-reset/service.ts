@@ -9,10 +9,11 @@
 import type { Static } from '@sinclair/typebox';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
+import { assertStrongPassword } from '../../platform/crypto/password-policy.js';
 import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
 import { runInBackground } from '../../platform/mail/background.js';
 import { passwordChangedMail, passwordResetMail } from '../../platform/mail/templates.js';
-import { assertStrongPassword, clearLoginAttempts } from '../auth/index.js';
+import { clearLoginAttempts } from '../auth/index.js';
 import { publishRevocations, revokeSessions } from '../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantHeader, type TenantRow } from '../tenants/index.js';
 import { setUserPassword, type UserRow, userByEmail, userById } from '../users/index.js';
@@ -121,7 +122,11 @@ export async function confirmReset(
   const state = await inspect(ctx, body.token);
   if (!state.ok) throw resetError(state.reason);
   const { tenant, user, tokenHash } = state;
-  assertStrongPassword(body.new_password, user.email, resolveSettings(tenant.settings, ctx.config));
+  assertStrongPassword(
+    body.new_password,
+    user.email,
+    resolveSettings(tenant.settings, ctx.config).password_policy,
+  );
   const hash = await ctx.hasher.hash(body.new_password);
   const userAudit: AuditContext = { ...audit, actorType: 'user', actorId: String(user.id) };
   const revoked = await ctx.database.withTenant(tenant.id, async (tx) => {
