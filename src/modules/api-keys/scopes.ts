@@ -82,8 +82,3 @@ export function scopesNotHeld(
       : [...scopesAsPermissions([s])].some((p) => !grants(held, p)),
   );
 }
-
-/** Whether a key with these scopes (as on the Principal) may use a `self` route declaring `keyScope`. */
-export function keyOpensSelfRoute(scopes: readonly string[], keyScope: string | null): boolean {
-  return keyScope !== null && grants(scopes, keyScope);
-}

@@ -36,10 +36,6 @@ const FORBIDDEN_CHARS_ALL = new RegExp(FORBIDDEN_CHARS.source, 'g');
 /** Deeper than any schema of the API: refused rather than walked (and no recursion to overflow). */
 const MAX_DEPTH = 64;
 
-export function hasForbiddenChars(s: string): boolean {
-  return FORBIDDEN_CHARS.test(s);
-}
-
 /** The value with every forbidden character replaced by U+FFFD (for headers we keep, like User-Agent). */
 export function replaceForbiddenChars(s: string): string {
   return s.replace(FORBIDDEN_CHARS_ALL, '\ufffd');
