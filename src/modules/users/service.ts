@@ -34,20 +34,11 @@ export type { Actor };
 /** Who creates the user; decides the audit event and the userCreated hooks' `source`. */
 export type UserCreationSource = 'register' | 'admin' | 'cli' | 'sso' | 'first_admin';
 
-export interface NewUser {
-  email: string;
-  firstName?: string | null;
-  lastName?: string | null;
-  phone?: string | null;
-  isActive?: boolean;
-  isVerified?: boolean;
-  isSuperuser?: boolean;
-}
+/** A user to create, before the password is checked and hashed (the row's fields, less the hash). */
+export type NewUser = Omit<repo.NewUser, 'passwordHash'>;
 
 /** A new user whose password has been checked and hashed (outside any transaction: argon2 holds no connection). */
-export interface PreparedUser extends NewUser {
-  passwordHash: string | null;
-}
+export type PreparedUser = repo.NewUser;
 
 /**
  * Step 1, before the transaction: the address lower-cased and trimmed, the password checked against `policy`
