@@ -246,6 +246,24 @@ export function Dialog(props: {
 }
 
 /** Asks before a destructive action; `confirmText`, when set, must be typed to enable the button. */
+/** A form's submission: busy while it runs, its error shown until the next attempt (setError is the stable useState setter). */
+export function useSubmit() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  async function submit(fn: () => Promise<void>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { busy, error, setError, submit };
+}
+
 export function ConfirmDialog(props: {
   open: boolean;
   title: string;
@@ -257,30 +275,23 @@ export function ConfirmDialog(props: {
   danger?: boolean;
 }) {
   const [typed, setTyped] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, submit } = useSubmit();
   useEffect(() => {
     if (props.open) {
       setTyped('');
       setError(null);
     }
-  }, [props.open]);
+  }, [props.open, setError]);
   const blocked = props.confirmText !== undefined && typed.trim() !== props.confirmText;
   return (
     <Dialog open={props.open} title={props.title} onClose={props.onClose}>
       <form
         onSubmit={async (e) => {
           e.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
+          await submit(async () => {
             await props.onConfirm();
             props.onClose();
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
+          });
         }}
       >
         <div className="confirm-body">{props.body}</div>

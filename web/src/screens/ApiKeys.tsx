@@ -17,6 +17,7 @@ import {
   TextField,
   toast,
   useAsync,
+  useSubmit,
 } from '../ui';
 
 type Key = {
@@ -199,8 +200,7 @@ function CreateKeyDialog(props: {
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
   const [scopes, setScopes] = useState<Set<string>>(new Set());
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, submit } = useSubmit();
   useEffect(() => {
     if (props.open) {
       setName('');
@@ -208,16 +208,14 @@ function CreateKeyDialog(props: {
       setScopes(new Set());
       setError(null);
     }
-  }, [props.open]);
+  }, [props.open, setError]);
   return (
     <Dialog open={props.open} title={t('keys.create')} onClose={props.onClose} wide>
       <form
         className="stack"
         onSubmit={async (e) => {
           e.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
+          await submit(async () => {
             const k = await call(
               api.POST('/api/v1/api-keys', {
                 body: {
@@ -228,11 +226,7 @@ function CreateKeyDialog(props: {
               }),
             );
             props.onCreated({ name: k.name, raw_key: k.raw_key });
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
+          });
         }}
       >
         <TextField

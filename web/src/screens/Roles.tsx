@@ -19,6 +19,7 @@ import {
   TextField,
   toast,
   useAsync,
+  useSubmit,
 } from '../ui';
 
 type RoleT = {
@@ -246,8 +247,7 @@ function RoleDialog(props: {
   const [parent, setParent] = useState('');
   const [perms, setPerms] = useState<Set<string>>(new Set());
   const [mfa, setMfa] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, submit } = useSubmit();
   useEffect(() => {
     if (!props.open) return;
     const r = props.role;
@@ -258,7 +258,7 @@ function RoleDialog(props: {
     setPerms(new Set(r?.permissions ?? []));
     setMfa(r?.mfa_required ?? false);
     setError(null);
-  }, [props.open, props.role]);
+  }, [props.open, props.role, setError]);
   const groups = new Map<string, { code: string; description: string }[]>();
   for (const p of props.catalogue) {
     const g = p.code.split('.')[0]!;
@@ -275,9 +275,7 @@ function RoleDialog(props: {
         className="stack"
         onSubmit={async (e) => {
           e.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
+          await submit(async () => {
             const body = {
               name,
               description: description.trim() || null,
@@ -290,11 +288,7 @@ function RoleDialog(props: {
               : await call(api.POST('/api/v1/roles', { body: { ...body, code } }));
             toast(t('common.saved'));
             props.onSaved(saved.id);
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
+          });
         }}
       >
         <div className="row2">

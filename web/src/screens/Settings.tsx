@@ -6,7 +6,17 @@ import { useEffect, useState } from 'react';
 import { api, call } from '../api/client';
 import { t } from '../i18n';
 import { useSession } from '../session';
-import { Checkbox, ErrorText, Loading, PageHeader, TextArea, TextField, toast, useAsync } from '../ui';
+import {
+  Checkbox,
+  ErrorText,
+  Loading,
+  PageHeader,
+  TextArea,
+  TextField,
+  toast,
+  useAsync,
+  useSubmit,
+} from '../ui';
 
 interface Form {
   name: string;
@@ -30,8 +40,7 @@ export function SettingsScreen() {
   const session = useSession();
   const tenant = useAsync(() => call(api.GET('/api/v1/tenants/current')), []);
   const [form, setForm] = useState<Form | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, submit } = useSubmit();
 
   useEffect(() => {
     const d = tenant.data;
@@ -77,9 +86,7 @@ export function SettingsScreen() {
         className="settings"
         onSubmit={async (e) => {
           e.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
+          await submit(async () => {
             await call(
               api.PATCH('/api/v1/tenants/current', {
                 body: {
@@ -113,11 +120,7 @@ export function SettingsScreen() {
             toast(t('settings.saved'));
             tenant.reload();
             await session.reloadUser();
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
+          });
         }}
       >
         <section className="panel" aria-labelledby="s-general">

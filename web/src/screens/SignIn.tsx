@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { ApiFailure, api, call, setTokens } from '../api/client';
 import { t } from '../i18n';
 import { useSession } from '../session';
-import { ErrorText, TextField } from '../ui';
+import { ErrorText, TextField, useSubmit } from '../ui';
 
 const TENANT_KEY = 'massacorp.console.tenant';
 
@@ -34,8 +34,7 @@ export function SignInScreen() {
   const [mfaToken, setMfaToken] = useState<string | null>(null);
   const [method, setMethod] = useState<Method>('totp');
   const [code, setCode] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, submit } = useSubmit();
 
   const headers = { 'x-tenant-id': tenant.trim() };
 
@@ -51,9 +50,7 @@ export function SignInScreen() {
 
   async function submitPassword(e: React.FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await submit(async () => {
       const res = await call(
         api.POST('/api/v1/auth/login', { params: { header: headers }, body: { email, password } }),
       );
@@ -69,56 +66,45 @@ export function SignInScreen() {
       } else {
         setError(new Error(res.message));
       }
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   async function submitCode(e: React.FormEvent) {
     e.preventDefault();
     if (!mfaToken) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await submit(async () => {
       const body =
         method === 'totp'
           ? { mfa_session_token: mfaToken, totp_code: code.replace(/\s/g, '') }
           : { mfa_session_token: mfaToken, recovery_code: code.trim().toUpperCase() };
       await finish(await call(api.POST('/api/v1/auth/login/mfa', { params: { header: headers }, body })));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   async function signInWithKey() {
     if (!mfaToken) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const options = await call(
-        api.POST('/api/v1/auth/login/mfa/webauthn/options', {
-          params: { header: headers },
-          body: { mfa_session_token: mfaToken },
-        }),
-      );
-      const assertion = await startAuthentication({ optionsJSON: options as never });
-      await finish(
-        await call(
-          api.POST('/api/v1/auth/login/mfa', {
+    await submit(async () => {
+      try {
+        const options = await call(
+          api.POST('/api/v1/auth/login/mfa/webauthn/options', {
             params: { header: headers },
-            body: { mfa_session_token: mfaToken, webauthn_response: assertion as never },
+            body: { mfa_session_token: mfaToken },
           }),
-        ),
-      );
-    } catch (err) {
-      setError(err instanceof ApiFailure || err instanceof Error ? err : new Error(String(err)));
-    } finally {
-      setBusy(false);
-    }
+        );
+        const assertion = await startAuthentication({ optionsJSON: options as never });
+        await finish(
+          await call(
+            api.POST('/api/v1/auth/login/mfa', {
+              params: { header: headers },
+              body: { mfa_session_token: mfaToken, webauthn_response: assertion as never },
+            }),
+          ),
+        );
+      } catch (err) {
+        // WebAuthn rejects with DOMExceptions and the like: shown as an Error.
+        throw err instanceof ApiFailure || err instanceof Error ? err : new Error(String(err));
+      }
+    });
   }
 
   const ended =

@@ -21,6 +21,7 @@ import {
   TextField,
   toast,
   useAsync,
+  useSubmit,
 } from '../ui';
 
 export function UserDetailScreen({ id }: { id: number }) {
@@ -232,8 +233,7 @@ function ProfileCard({
   const [email, setEmail] = useState(user.email);
   const [phone, setPhone] = useState(user.phone ?? '');
   const [verified, setVerified] = useState(user.is_verified);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, submit } = useSubmit();
   useEffect(() => {
     setFirst(user.first_name ?? '');
     setLast(user.last_name ?? '');
@@ -248,9 +248,7 @@ function ProfileCard({
         className="stack"
         onSubmit={async (e) => {
           e.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
+          await submit(async () => {
             await call(
               api.PUT('/api/v1/users/{id}', {
                 params: { path: { id: user.id } },
@@ -265,11 +263,7 @@ function ProfileCard({
             );
             toast(t('common.saved'));
             onSaved();
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
+          });
         }}
       >
         <div className="row2">

@@ -16,6 +16,7 @@ import {
   TextField,
   toast,
   useAsync,
+  useSubmit,
 } from '../ui';
 
 const PAGE = 20;
@@ -192,8 +193,7 @@ function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated
   const [first, setFirst] = useState('');
   const [last, setLast] = useState('');
   const [verified, setVerified] = useState(true);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, submit } = useSubmit();
   useEffect(() => {
     if (props.open) {
       setEmail('');
@@ -203,16 +203,14 @@ function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated
       setVerified(true);
       setError(null);
     }
-  }, [props.open]);
+  }, [props.open, setError]);
   return (
     <Dialog open={props.open} title={t('users.create')} onClose={props.onClose}>
       <form
         className="stack"
         onSubmit={async (e) => {
           e.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
+          await submit(async () => {
             const u = await call(
               api.POST('/api/v1/users', {
                 body: {
@@ -226,11 +224,7 @@ function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated
             );
             toast(t('users.created.toast', { email: u.email }));
             props.onCreated(u.id);
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
+          });
         }}
       >
         <TextField

@@ -22,6 +22,7 @@ import {
   TextField,
   toast,
   useAsync,
+  useSubmit,
 } from '../ui';
 import { ONLINE_WINDOW_MS } from './Overview';
 
@@ -296,8 +297,7 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
   const [type, setType] = useState<'client' | 'service' | 'gateway'>('client');
   const [publicKey, setPublicKey] = useState('');
   const [psk, setPsk] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, submit } = useSubmit();
   useEffect(() => {
     if (props.open) {
       setName('');
@@ -307,16 +307,14 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
       setPsk(false);
       setError(null);
     }
-  }, [props.open]);
+  }, [props.open, setError]);
   return (
     <Dialog open={props.open} title={t('wg.create')} onClose={props.onClose}>
       <form
         className="stack"
         onSubmit={async (e) => {
           e.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
+          await submit(async () => {
             const p = await call(
               api.POST('/api/v1/wireguard/peers', {
                 body: {
@@ -329,11 +327,7 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
               }),
             );
             props.onCreated(p as Created);
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
+          });
         }}
       >
         <TextField label={t('wg.name')} value={name} onChange={setName} required maxLength={100} autoFocus />
