@@ -11,6 +11,7 @@ import { gdprModule } from './gdpr/index.js';
 import { mfaModule } from './mfa/index.js';
 import { passwordResetModule } from './password-reset/index.js';
 import { rbacModule } from './rbac/index.js';
+import { scimModule } from './scim/index.js';
 import { sessionsModule } from './sessions/index.js';
 import { tenantAdminModule } from './tenant-admin/index.js';
 import { tenantsModule } from './tenants/index.js';
@@ -34,4 +35,6 @@ export const modules: AppModule[] = [
   // After rbac: api-keys wraps the permission resolver that rbac installs.
   apiKeysModule,
   featuresModule,
+  // SCIM provisioning at /scim/v2 (uses users, rbac and the api-keys scope `scim`).
+  scimModule,
 ];

@@ -121,7 +121,7 @@ export interface AppContext {
       tx: Tx,
       tenantId: number,
       userId: number,
-      source: 'register' | 'admin' | 'cli' | 'sso',
+      source: 'register' | 'admin' | 'cli' | 'sso' | 'scim',
     ) => Promise<void>)[];
     /** After a sign-in committed (security alert mail for a new device, etc.). Errors are logged, not thrown. */
     loginSucceeded: ((event: {

@@ -28,11 +28,25 @@ export const SELF_SCOPES = {
   'profile.write': "Change the owner's profile (PUT /users/me)",
   'sessions.self': "List the owner's sessions (GET /sessions, /sessions/{id}); never end them",
   'gdpr.self': "Export the owner's personal data (GET /gdpr/export, /gdpr/inventory)",
+  // Not the owner's own data but a protocol surface: the routes under /scim/v2 declare it as their keyScope (and
+  // refuse every other credential), and act there with the key owner's (or role's) permissions. Unlike the scopes
+  // above it may sit on a tenant-owned key, and only who may create users and assign roles may put it on a key.
+  scim: 'Provision users and role groups through SCIM 2.0 (/scim/v2) with the permissions of the key',
 } as const;
 export type SelfScope = keyof typeof SELF_SCOPES;
 
+/** The scope of the SCIM 2.0 routes (API.md §17); see SELF_SCOPES. */
+export const SCIM_SCOPE = 'scim';
+/** What the creator of a key with scope `scim` must hold: SCIM creates users and hands out roles. */
+export const SCIM_SCOPE_REQUIRES = ['users.write', 'roles.assign'] as const;
+
 export function isSelfScope(scope: string): scope is SelfScope {
   return Object.hasOwn(SELF_SCOPES, scope);
+}
+
+/** Self scopes about the owner's own data: a tenant-owned key has no owner, so it cannot carry them. */
+export function isOwnerDataScope(scope: string): boolean {
+  return isSelfScope(scope) && scope !== SCIM_SCOPE;
 }
 
 export function isValidScope(scope: string): boolean {
@@ -77,8 +91,11 @@ export function scopesNotHeld(
   heldSelf: readonly string[] | 'all' = [],
 ): string[] {
   return scopes.filter((s) =>
-    isSelfScope(s)
-      ? heldSelf !== 'all' && !grants(heldSelf, s)
-      : [...scopesAsPermissions([s])].some((p) => !grants(held, p)),
+    s === SCIM_SCOPE
+      ? (heldSelf !== 'all' && !heldSelf.includes(SCIM_SCOPE)) ||
+        SCIM_SCOPE_REQUIRES.some((p) => !grants(held, p))
+      : isSelfScope(s)
+        ? heldSelf !== 'all' && !grants(heldSelf, s)
+        : [...scopesAsPermissions([s])].some((p) => !grants(held, p)),
   );
 }

@@ -22,7 +22,7 @@ import { isUserActive } from '../users/index.js';
 import { apiKeyError } from './errors.js';
 import * as repo from './repository.js';
 import type { CreateApiKeyBody, ListQuery } from './schemas.js';
-import { isSelfScope, isValidScope, scopesAsPermissions, scopesNotHeld } from './scopes.js';
+import { isOwnerDataScope, isValidScope, scopesAsPermissions, scopesNotHeld } from './scopes.js';
 import type { ApiKeyRow } from './tables.js';
 
 export const RAW_KEY_PREFIX = 'mc_sk_';
@@ -92,8 +92,8 @@ export async function createApiKey(ctx: AppContext, creator: KeyCreator, input: 
     throw validationError('body.role_id', 'required when owner is "tenant"', 'required');
   if (owner === 'user' && input.role_id)
     throw validationError('body.role_id', 'only for owner "tenant"', 'not');
-  // Self scopes open the owner's own data: a tenant-owned key has no owner to act as.
-  const selfScopes = scopes.filter(isSelfScope);
+  // Self scopes open the owner's own data: a tenant-owned key has no owner to act as (`scim` is no such scope).
+  const selfScopes = scopes.filter(isOwnerDataScope);
   if (owner === 'tenant' && selfScopes.length > 0)
     throw validationError('body.scopes', `only for owner "user": ${selfScopes.join(', ')}`, 'not');
 

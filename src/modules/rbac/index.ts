@@ -52,14 +52,21 @@ export {
 export { activeRoleCodesSql, MAX_ROLE_DEPTH } from './repository.js';
 export { bumpPermissionVersion, resolveRolePermissions, resolveUserPermissions } from './resolver.js';
 export { actorOf } from './routes.js';
-// --- exports used by mfa ---
+// --- exports used by mfa, scim ---
 export {
   type Actor,
   assertNotLastOwner,
+  assignRole,
   auditRefusals,
   grantSystemRole,
   heldRoleIds,
+  removeRole,
+  roleByCode,
+  roleById,
   roleCodesOf,
   roleExists,
+  roleHolderIds,
+  tenantRoles,
   userRoleRequiresMfaSql,
 } from './service.js';
+export type { RoleRow } from './tables.js';

@@ -436,3 +436,23 @@ export function heldRoleIds(
 export function roleExists(tx: Executor, tenantId: number, roleId: string): Promise<boolean> {
   return repo.roleExists(tx, tenantId, roleId);
 }
+
+// --- used by scim (through index.ts): groups are roles, members are active holders ---
+/** The tenant's role with this code (codes are lower-case), in the caller's transaction. */
+export function roleByCode(tx: Executor, tenantId: number, code: string): Promise<RoleRow | null> {
+  return repo.findRoleByCode(tx, tenantId, code);
+}
+
+export function roleById(tx: Executor, tenantId: number, roleId: string): Promise<RoleRow | null> {
+  return repo.findRoleById(tx, tenantId, roleId);
+}
+
+/** The tenant's roles, system ones first (at most 1000). */
+export function tenantRoles(tx: Executor, tenantId: number): Promise<RoleRow[]> {
+  return repo.listRoles(tx, tenantId);
+}
+
+/** The users holding the role now (unexpired assignments). */
+export function roleHolderIds(tx: Executor, tenantId: number, roleId: string): Promise<number[]> {
+  return repo.holderIds(tx, tenantId, roleId);
+}

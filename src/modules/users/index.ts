@@ -40,6 +40,7 @@ export {
   assertUserExists,
   createUser,
   createUserInTx,
+  deleteUser,
   isUserActive,
   type NewUser,
   type PreparedUser,
@@ -47,9 +48,12 @@ export {
   recordUserLogin,
   runUserDeactivated,
   setUserPassword,
+  type UpdateUserOptions,
   type UserCreationSource,
+  updateUser,
   userByEmail,
   userById,
   userExistsInTenant,
+  userRowsPage,
 } from './service.js';
 export type { UserRow } from './tables.js';

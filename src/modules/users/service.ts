@@ -32,7 +32,7 @@ export type { Actor };
 // ---- THE user creation (admin route, self-registration, first admin of a tenant, CLI, test factories) ----
 
 /** Who creates the user; decides the audit event and the userCreated hooks' `source`. */
-export type UserCreationSource = 'register' | 'admin' | 'cli' | 'sso' | 'first_admin';
+export type UserCreationSource = 'register' | 'admin' | 'cli' | 'sso' | 'scim' | 'first_admin';
 
 /** A user to create, before the password is checked and hashed (the row's fields, less the hash). */
 export type NewUser = Omit<repo.NewUser, 'passwordHash'>;
@@ -259,7 +259,21 @@ export async function createUserAsAdmin(ctx: AppContext, actor: Actor, body: Use
   return toUserRead(user);
 }
 
-export async function updateUser(ctx: AppContext, actor: Actor, id: number, body: UserUpdate) {
+/**
+ * `inTx` runs in the updating transaction, after the row changed and before the audit record: a caller that changes
+ * more than the row (SCIM stores the IdP's externalId) does it atomically; what it returns joins the record.
+ */
+export interface UpdateUserOptions {
+  inTx?: (tx: Tx, before: UserRow, after: UserRow) => Promise<Record<string, unknown> | undefined>;
+}
+
+export async function updateUser(
+  ctx: AppContext,
+  actor: Actor,
+  id: number,
+  body: UserUpdate,
+  opts: UpdateUserOptions = {},
+) {
   const { tenantId } = actor;
   if (body.is_active === false) notSelf(actor, id);
   const exists = await ctx.database.withTenant(tenantId, (tx) => repo.findUserById(tx, tenantId, id));
@@ -292,6 +306,7 @@ export async function updateUser(ctx: AppContext, actor: Actor, id: number, body
     // A reset link mailed to the old address must not take over the account after the change (the
     // password-reset module voids its links through this hook and says how many in the audit record).
     const emailChange = after.email !== before.email ? await runUserEmailChanged(ctx, tx, tenantId, id) : {};
+    const extra = (await opts.inTx?.(tx, before, after)) ?? {};
     await writeAudit(tx, tenantId, actor.audit, {
       eventType: 'user.updated',
       resourceType: 'user',
@@ -301,6 +316,7 @@ export async function updateUser(ctx: AppContext, actor: Actor, id: number, body
         after: auditView(after),
         sessions_ended: ended.length,
         ...emailChange,
+        ...extra,
       },
     });
     return {
@@ -436,6 +452,15 @@ export function userByEmail(tx: Executor, tenantId: number, email: string): Prom
 
 export function userById(tx: Executor, tenantId: number, id: number): Promise<UserRow | null> {
   return repo.findUserById(tx, tenantId, id);
+}
+
+/** A page of the tenant's users by id (SCIM lists them), with the total. */
+export function userRowsPage(
+  tx: Executor,
+  tenantId: number,
+  page: { skip: number; limit: number },
+): Promise<{ rows: UserRow[]; total: number }> {
+  return repo.listUsers(tx, tenantId, page);
 }
 
 /** Is the user active? False for an unknown user. */
