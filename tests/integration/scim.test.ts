@@ -2,6 +2,7 @@
  * Issue 13, SCIM 2.0 (API.md §17): the request sequences Okta and Entra ID really send, deactivation that ends
  * sessions and keys at once, groups as roles, RFC 7644 errors, tenant isolation and the `scim` scope.
  */
+import { sql } from 'drizzle-orm';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
@@ -573,5 +574,24 @@ describe('issue 13 scim: errors, scope, isolation, pagination', () => {
     const schemas = (await scim('GET', '/Schemas')).json();
     expect(schemas.Resources.map((r: { id: string }) => r.id)).toEqual([USER, GROUP]);
     expect((await scim('GET', `/Schemas/${USER}`)).statusCode).toBe(200);
+  });
+});
+
+describe('issue 13 scim: externalId storage', () => {
+  it('scim_external_ids is behind row-level security like every tenant table', async () => {
+    const { scim } = await scimTenant();
+    const res = await scim('POST', '/Users', {
+      userName: `${uniq('rls')}@example.test`,
+      externalId: uniq('ext'),
+    });
+    expect(res.statusCode).toBe(201);
+    const count = (role: boolean) =>
+      app.ctx.database.db.transaction(async (tx) => {
+        if (role) await tx.execute(sql`select set_config('role', 'massacorp_app', true)`);
+        return (await tx.execute<{ n: number }>(sql`select count(*)::int as n from scim_external_ids`))
+          .rows[0]!.n;
+      });
+    expect(await count(true)).toBe(0);
+    expect(await count(false)).toBeGreaterThan(0);
   });
 });
