@@ -536,6 +536,30 @@ describe('issue 13 scim: errors, scope, isolation, pagination', () => {
     expect((await a.scim('GET', `/Users/${ua.id}`)).json().active).toBe(true);
   });
 
+  it('a group push is all or nothing: a refused removal undoes the additions of the same request', async () => {
+    const t = await tenantOwner(app);
+    const ownerRole = await roleId(t.owner, 'owner');
+    const key = await createKey(t.owner, { scopes: ['scim'], owner: 'tenant', role_id: ownerRole });
+    const scim = scimClient(key);
+    // An inactive user does not count as an owner, so replacing the only owner by them is LAST_OWNER.
+    const leaver = await newUser(app, t.owner.tenantId);
+    const off = await scim('PATCH', `/Users/${leaver.id}`, {
+      schemas: [PATCH],
+      Operations: [{ op: 'replace', value: { active: false } }],
+    });
+    expect(off.statusCode, off.body).toBe(200);
+    const res = await scim('PUT', `/Groups/${ownerRole}`, {
+      schemas: [GROUP],
+      displayName: 'owner',
+      members: [{ value: String(leaver.id) }],
+    });
+    expectScimError(res, 409);
+    // Nothing of the push stayed: the addition made before the refused removal was rolled back with it.
+    expect(await rolesOf(t.owner, leaver.id)).not.toContain('owner');
+    const group = await scim('GET', `/Groups/${ownerRole}`);
+    expect(group.json().members.map((m: { value: string }) => m.value)).toEqual([String(t.owner.userId)]);
+  });
+
   it('paginates with startIndex and count (1-based)', async () => {
     const { scim } = await scimTenant();
     for (let i = 0; i < 5; i++) {

@@ -56,11 +56,11 @@ export { actorOf } from './routes.js';
 export {
   type Actor,
   assertNotLastOwner,
-  assignRole,
+  assignRoleInTx,
   auditRefusals,
   grantSystemRole,
   heldRoleIds,
-  removeRole,
+  removeRoleInTx,
   roleByCode,
   roleById,
   roleCodesOf,

@@ -246,37 +246,51 @@ export async function listUserRoles(ctx: AppContext, tenantId: number, userId: n
 }
 
 export async function assignRole(ctx: AppContext, actor: Actor, userId: number, input: AssignBody) {
+  const view = await ctx.database.withTenant(actor.tenantId, (tx) =>
+    assignRoleInTx(ctx, tx, actor, userId, input),
+  );
+  await bumpPermissionVersion(ctx, actor.tenantId);
+  return toAssignmentRead(view);
+}
+
+/**
+ * The grant itself, inside the caller's transaction, so a batch of changes (a SCIM group push) commits or fails as
+ * a whole. The caller bumps the permission version once after its commit.
+ */
+export async function assignRoleInTx(
+  ctx: AppContext,
+  tx: Executor,
+  actor: Actor,
+  userId: number,
+  input: AssignBody,
+) {
   const { tenantId } = actor;
   const expiresAt = input.expires_at ? new Date(input.expires_at) : null;
   if (expiresAt && expiresAt.getTime() <= Date.now())
     throw validationError('body.expires_at', 'must be in the future');
-  const view = await ctx.database.withTenant(tenantId, async (tx) => {
-    await requireUserIn(ctx, tx, tenantId, userId);
-    const role = await repo.findRoleById(tx, tenantId, input.role_id);
-    if (!role) throw notFound('role');
-    assertCanGrant(actor, await roleRawCodes(tx, tenantId, role.id), await isPlatformTenant(tx, tenantId));
-    const { created, before } = await repo.upsertAssignment(tx, tenantId, {
-      userId,
-      roleId: role.id,
-      expiresAt,
-      grantedBy: actor.userId,
-    });
-    await writeAudit(tx, tenantId, actor.audit, {
-      eventType: created ? 'role.assigned' : 'role.assignment_updated',
-      resourceType: 'user',
-      resourceId: userId,
-      metadata: {
-        role_id: role.id,
-        role_code: role.code,
-        before: before ? { expires_at: before.expiresAt?.toISOString() ?? null } : null,
-        after: { expires_at: expiresAt?.toISOString() ?? null },
-      },
-    });
-    const all = await repo.listAssignments(tx, tenantId, userId);
-    return all.find((a) => a.roleId === role.id)!;
+  await requireUserIn(ctx, tx, tenantId, userId);
+  const role = await repo.findRoleById(tx, tenantId, input.role_id);
+  if (!role) throw notFound('role');
+  assertCanGrant(actor, await roleRawCodes(tx, tenantId, role.id), await isPlatformTenant(tx, tenantId));
+  const { created, before } = await repo.upsertAssignment(tx, tenantId, {
+    userId,
+    roleId: role.id,
+    expiresAt,
+    grantedBy: actor.userId,
   });
-  await bumpPermissionVersion(ctx, tenantId);
-  return toAssignmentRead(view);
+  await writeAudit(tx, tenantId, actor.audit, {
+    eventType: created ? 'role.assigned' : 'role.assignment_updated',
+    resourceType: 'user',
+    resourceId: userId,
+    metadata: {
+      role_id: role.id,
+      role_code: role.code,
+      before: before ? { expires_at: before.expiresAt?.toISOString() ?? null } : null,
+      after: { expires_at: expiresAt?.toISOString() ?? null },
+    },
+  });
+  const all = await repo.listAssignments(tx, tenantId, userId);
+  return all.find((a) => a.roleId === role.id)!;
 }
 
 export async function removeRole(
@@ -285,26 +299,35 @@ export async function removeRole(
   userId: number,
   roleId: string,
 ): Promise<void> {
+  await ctx.database.withTenant(actor.tenantId, (tx) => removeRoleInTx(ctx, tx, actor, userId, roleId));
+  await bumpPermissionVersion(ctx, actor.tenantId);
+}
+
+/** Taking a role away inside the caller's transaction (see assignRoleInTx). */
+export async function removeRoleInTx(
+  ctx: AppContext,
+  tx: Executor,
+  actor: Actor,
+  userId: number,
+  roleId: string,
+): Promise<void> {
   const { tenantId } = actor;
-  await ctx.database.withTenant(tenantId, async (tx) => {
-    await requireUserIn(ctx, tx, tenantId, userId);
-    const role = await repo.findRoleById(tx, tenantId, roleId);
-    if (!role) throw notFound('role');
-    // Taking a role away is managing it: the same rule as granting it, so a manager cannot demote an owner.
-    assertCanGrant(actor, await roleRawCodes(tx, tenantId, role.id), await isPlatformTenant(tx, tenantId));
-    if (role.isSystem && role.code === 'owner') {
-      await repo.lockRoleGraph(tx, tenantId);
-      if ((await countActiveHolders(ctx, tx, tenantId, role.id)) <= 1) throw new AppError(409, 'LAST_OWNER');
-    }
-    if (!(await repo.deleteAssignment(tx, tenantId, userId, role.id))) throw notFound('role_assignment');
-    await writeAudit(tx, tenantId, actor.audit, {
-      eventType: 'role.unassigned',
-      resourceType: 'user',
-      resourceId: userId,
-      metadata: { role_id: role.id, role_code: role.code },
-    });
+  await requireUserIn(ctx, tx, tenantId, userId);
+  const role = await repo.findRoleById(tx, tenantId, roleId);
+  if (!role) throw notFound('role');
+  // Taking a role away is managing it: the same rule as granting it, so a manager cannot demote an owner.
+  assertCanGrant(actor, await roleRawCodes(tx, tenantId, role.id), await isPlatformTenant(tx, tenantId));
+  if (role.isSystem && role.code === 'owner') {
+    await repo.lockRoleGraph(tx, tenantId);
+    if ((await countActiveHolders(ctx, tx, tenantId, role.id)) <= 1) throw new AppError(409, 'LAST_OWNER');
+  }
+  if (!(await repo.deleteAssignment(tx, tenantId, userId, role.id))) throw notFound('role_assignment');
+  await writeAudit(tx, tenantId, actor.audit, {
+    eventType: 'role.unassigned',
+    resourceType: 'user',
+    resourceId: userId,
+    metadata: { role_id: role.id, role_code: role.code },
   });
-  await bumpPermissionVersion(ctx, tenantId);
 }
 
 /** Active holders of a role among active users (the users module says which users are active). */

@@ -12,10 +12,11 @@ import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import {
   type Actor,
-  assignRole,
+  assignRoleInTx,
+  bumpPermissionVersion,
   grants,
   type RoleRow,
-  removeRole,
+  removeRoleInTx,
   roleByCode,
   roleById,
   roleHolderIds,
@@ -459,7 +460,7 @@ function memberIds(members: unknown, field: string): number[] {
   });
 }
 
-/** Grants the role to `add` and takes it from `remove`, through the RBAC service (each change audited). */
+/** Grants the role to `add` and takes it from `remove` through the RBAC service (each change audited), all or nothing. */
 async function changeMembers(ctx: AppContext, actor: ScimActor, role: RoleRow, target: number[]) {
   need(actor, 'roles.assign');
   const { tenantId } = actor;
@@ -469,14 +470,15 @@ async function changeMembers(ctx: AppContext, actor: ScimActor, role: RoleRow, t
   );
   const add = [...wanted].filter((u) => !current.has(u));
   const remove = [...current].filter((u) => !wanted.has(u));
-  // Every member must be a user of this tenant before anything changes (a foreign id is a 400, not a leak).
+  // One transaction for the whole push: a foreign member id (400) or a refused grant leaves nothing half-applied.
   await ctx.database.withTenant(tenantId, async (tx) => {
     for (const uid of add)
       if (!(await userById(tx, tenantId, uid)))
         throw invalidValue(`member ${uid} is not a user of this tenant`);
+    for (const uid of add) await assignRoleInTx(ctx, tx, actor, uid, { role_id: role.id });
+    for (const uid of remove) await removeRoleInTx(ctx, tx, actor, uid, role.id);
   });
-  for (const uid of add) await assignRole(ctx, actor, uid, { role_id: role.id });
-  for (const uid of remove) await removeRole(ctx, actor, uid, role.id);
+  await bumpPermissionVersion(ctx, tenantId);
 }
 
 function assertSameDisplayName(role: RoleRow, displayName: unknown) {
