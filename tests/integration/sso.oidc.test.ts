@@ -63,7 +63,7 @@ async function authorize(tenantId: number, connectionId: string) {
 }
 
 /** authorize → provider login → consent → our callback; the callback's answer. */
-async function signIn(tenantId: number, connectionId: string, provider: TestProvider, accountId: string) {
+async function signIn(tenantId: number, connectionId: string, _provider: TestProvider, accountId: string) {
   const { auth_url } = await authorize(tenantId, connectionId);
   const cb = await driveProvider(auth_url, accountId, CALLBACK);
   return { cb, res: await app.inject({ method: 'GET', url: cb.pathname + cb.search }) };

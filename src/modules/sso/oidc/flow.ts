@@ -59,7 +59,7 @@ function callbackRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         try {
           if (flow.type !== 'oidc') throw ssoError('SSO_STATE_INVALID');
           const connection = await connectionForFlow(ctx, flow.tenantId, flow.connectionId);
-          if (!connection || connection.type !== 'oidc') throw ssoError('SSO_STATE_INVALID');
+          if (connection?.type !== 'oidc') throw ssoError('SSO_STATE_INVALID');
           if (!connection.enabled) throw ssoError('SSO_CONNECTION_DISABLED');
           const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
           const identity = await finishAuthorization(ctx, settingsOf(ctx, connection), query, {

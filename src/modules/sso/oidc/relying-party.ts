@@ -57,7 +57,10 @@ async function serverMetadata(
   settings: RelyingPartySettings,
 ): Promise<client.ServerMetadata> {
   let cache = caches.get(ctx);
-  if (!cache) caches.set(ctx, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    caches.set(ctx, cache);
+  }
   const hit = cache.get(settings.issuer);
   if (hit && Date.now() - hit.at < DISCOVERY_TTL_MS) return hit.metadata;
   const config = await client.discovery(new URL(settings.issuer), settings.clientId, undefined, undefined, {
