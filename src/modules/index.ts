@@ -13,6 +13,7 @@ import { passwordResetModule } from './password-reset/index.js';
 import { rbacModule } from './rbac/index.js';
 import { scimModule } from './scim/index.js';
 import { sessionsModule } from './sessions/index.js';
+import { ssoModule } from './sso/index.js';
 import { tenantAdminModule } from './tenant-admin/index.js';
 import { tenantsModule } from './tenants/index.js';
 import { usersModule } from './users/index.js';
@@ -35,6 +36,7 @@ export const modules: AppModule[] = [
   // After rbac: api-keys wraps the permission resolver that rbac installs.
   apiKeysModule,
   featuresModule,
+  ssoModule,
   // SCIM provisioning at /scim/v2 (uses users, rbac and the api-keys scope `scim`).
   scimModule,
 ];

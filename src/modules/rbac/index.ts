@@ -58,6 +58,7 @@ export {
   assertNotLastOwner,
   assignRoleInTx,
   auditRefusals,
+  grantRoleByCode,
   grantSystemRole,
   heldRoleIds,
   removeRoleInTx,
@@ -66,6 +67,7 @@ export {
   roleCodesOf,
   roleExists,
   roleHolderIds,
+  roleIdByCode,
   tenantRoles,
   userRoleRequiresMfaSql,
 } from './service.js';
