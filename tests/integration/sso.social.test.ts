@@ -8,6 +8,7 @@
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testConfig } from '../../src/config.js';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, newTenant, newUser, type TestTenant, uniq } from '../helpers/factories.js';
 import { driveGithub, type FakeGithub, startFakeGithub } from '../helpers/github-fake.js';
@@ -396,5 +397,32 @@ describe('issue 13 social: GitHub (plain OAuth 2, loopback stand-in)', () => {
     const bad = await githubSignIn(open.tenant.id, 'mallory');
     expect([bad.statusCode, bad.json().error]).toEqual([403, 'SSO_LINK_REFUSED']);
     expect(await identities(open.tenant.id, victim.email)).toEqual([]);
+  });
+});
+
+describe('issue 13 social: provider configuration', () => {
+  it('refuses half-configured providers and Microsoft multi-tenant issuers at boot; derives the single-tenant issuer', () => {
+    const ms = { OAUTH_MICROSOFT_CLIENT_ID: 'id', OAUTH_MICROSOFT_CLIENT_SECRET: 'secret' };
+    expect(() => testConfig({ OAUTH_GOOGLE_CLIENT_ID: 'only-id' })).toThrow(/OAUTH_GOOGLE_CLIENT_SECRET/);
+    expect(() => testConfig({ ...ms, OAUTH_MICROSOFT_TENANT: 'common' })).toThrow(/multi-tenant/);
+    expect(() => testConfig({ ...ms, OAUTH_MICROSOFT_TENANT: 'organizations' })).toThrow(/multi-tenant/);
+    expect(() => testConfig(ms)).toThrow(/OAUTH_MICROSOFT_TENANT/);
+    expect(() => testConfig({ OAUTH_OIDC_CLIENT_ID: 'a', OAUTH_OIDC_CLIENT_SECRET: 'b' })).toThrow(
+      /OAUTH_OIDC_ISSUER/,
+    );
+    const c = testConfig({
+      ...ms,
+      OAUTH_MICROSOFT_TENANT: 'contoso.onmicrosoft.com',
+      PUBLIC_URL: 'https://x.test/',
+    });
+    expect(c.oauth.providers).toEqual([
+      expect.objectContaining({
+        provider: 'microsoft',
+        issuer: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0',
+        redirectUri: 'https://x.test/api/v1/oauth/microsoft/callback',
+        trustMfa: false,
+      }),
+    ]);
+    expect(testConfig().oauth).toEqual({ providers: [], autoRegister: false, defaultRole: 'member' });
   });
 });
