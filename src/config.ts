@@ -98,6 +98,8 @@ export interface Config {
    * system's resolvers.
    */
   dnsServers: string[];
+  /** Social login (API.md §9): the configured providers only, and the sign-up policy (docs/configuration.md). */
+  oauth: OAuthConfig;
   /** Page of the front end that takes `?token=` and calls POST /password-reset/confirm. */
   passwordResetUrl: string;
   /** Where `massacorp audit prune` writes archives before it deletes (default DATA_DIR/audit-archive). */
@@ -116,6 +118,109 @@ export interface Config {
     defaultTenant: string | null;
   };
   version: string;
+}
+
+export const OAUTH_PROVIDERS = ['google', 'github', 'microsoft', 'oidc'] as const;
+export type OAuthProviderId = (typeof OAUTH_PROVIDERS)[number];
+
+export interface OAuthProviderConfig {
+  provider: OAuthProviderId;
+  /** Display name (GET /oauth/providers). */
+  name: string;
+  clientId: string;
+  clientSecret: string;
+  /**
+   * OpenID providers: the issuer (discovery at issuer + /.well-known/openid-configuration; ID tokens must carry
+   * exactly this iss). GitHub: the fixed label identities are keyed by (`https://github.com`).
+   */
+  issuer: string;
+  /** The redirect URI registered at the provider (default PUBLIC_URL/api/v1/oauth/<provider>/callback). */
+  redirectUri: string;
+  scope: string;
+  /** A sign-in through this provider counts as the second factor (default false: users with MFA get the step). */
+  trustMfa: boolean;
+  /** GitHub only (plain OAuth 2): its endpoints, overridable for tests and GitHub Enterprise Server. */
+  github?: { authorizationUrl: string; tokenUrl: string; apiUrl: string };
+}
+
+export interface OAuthConfig {
+  providers: OAuthProviderConfig[];
+  /**
+   * Create the account at the callback (tenant self_registration on, provider-verified email) instead of
+   * answering requires_registration.
+   */
+  autoRegister: boolean;
+  /** Role code given to accounts created through social login. */
+  defaultRole: string;
+}
+
+/** Entra ID issuers of these tenants are templates (`{tenantid}`); see docs/configuration.md. */
+const MICROSOFT_TEMPLATE_TENANTS = ['common', 'organizations'];
+
+function readOAuth(r: Reader, publicUrl: string): OAuthConfig {
+  const providers: OAuthProviderConfig[] = [];
+  const defaults: Record<OAuthProviderId, { name: string; scope: string }> = {
+    google: { name: 'Google', scope: 'openid email profile' },
+    github: { name: 'GitHub', scope: 'read:user user:email' },
+    microsoft: { name: 'Microsoft', scope: 'openid email profile' },
+    oidc: { name: 'OpenID Connect', scope: 'openid email profile' },
+  };
+  for (const provider of OAUTH_PROVIDERS) {
+    const P = `OAUTH_${provider.toUpperCase()}`;
+    const clientId = r.raw(`${P}_CLIENT_ID`);
+    const clientSecret = r.raw(`${P}_CLIENT_SECRET`);
+    if (!clientId && !clientSecret) continue;
+    if (!clientId || !clientSecret) {
+      r.problems.push(`${P}_CLIENT_ID and ${P}_CLIENT_SECRET must be set together`);
+      continue;
+    }
+    let issuer: string | undefined;
+    if (provider === 'google') issuer = r.str(`${P}_ISSUER`, 'https://accounts.google.com');
+    else if (provider === 'github') issuer = 'https://github.com';
+    else if (provider === 'oidc') issuer = r.raw(`${P}_ISSUER`);
+    else {
+      const tenant = r.raw(`${P}_TENANT`);
+      issuer = r.raw(`${P}_ISSUER`);
+      if (!issuer && tenant && MICROSOFT_TEMPLATE_TENANTS.includes(tenant.toLowerCase()))
+        r.problems.push(
+          `${P}_TENANT="${tenant}" is multi-tenant (its issuer is a {tenantid} template): give a directory tenant id or domain, or consumers`,
+        );
+      else if (!issuer && tenant)
+        issuer = `https://login.microsoftonline.com/${encodeURIComponent(tenant)}/v2.0`;
+      else if (!issuer) r.problems.push(`${P}_TENANT (or ${P}_ISSUER) is required with ${P}_CLIENT_ID`);
+    }
+    if (!issuer) {
+      if (provider === 'oidc') r.problems.push(`${P}_ISSUER is required with ${P}_CLIENT_ID`);
+      continue;
+    }
+    if (!/^https?:\/\/[^\s]+$/.test(issuer)) {
+      r.problems.push(`${P}_ISSUER="${issuer}" must be an http(s) URL`);
+      continue;
+    }
+    providers.push({
+      provider,
+      name: r.str(`${P}_NAME`, defaults[provider].name).slice(0, 100),
+      clientId,
+      clientSecret,
+      issuer: issuer.replace(/\/+$/, ''),
+      redirectUri: r.str(`${P}_REDIRECT_URI`, `${publicUrl}/api/v1/oauth/${provider}/callback`),
+      scope: r.str(`${P}_SCOPE`, defaults[provider].scope),
+      trustMfa: r.bool(`${P}_TRUST_MFA`, false),
+      ...(provider === 'github'
+        ? {
+            github: {
+              authorizationUrl: r.str(`${P}_AUTHORIZATION_URL`, 'https://github.com/login/oauth/authorize'),
+              tokenUrl: r.str(`${P}_TOKEN_URL`, 'https://github.com/login/oauth/access_token'),
+              apiUrl: r.str(`${P}_API_URL`, 'https://api.github.com').replace(/\/+$/, ''),
+            },
+          }
+        : {}),
+    });
+  }
+  const defaultRole = r.str('OAUTH_DEFAULT_ROLE', 'member');
+  if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(defaultRole))
+    r.problems.push(`OAUTH_DEFAULT_ROLE="${defaultRole}" is not a role code`);
+  return { providers, autoRegister: r.bool('OAUTH_AUTO_REGISTER', false), defaultRole };
 }
 
 export class ConfigError extends Error {
@@ -389,6 +494,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     mailFrom: r.str('MAIL_FROM', 'MassaCorp <no-reply@massacorp.dev>'),
     publicUrl: r.str('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, ''),
     dnsServers: r.list('DNS_SERVERS'),
+    oauth: readOAuth(r, r.str('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '')),
     passwordResetUrl: r.str(
       'PASSWORD_RESET_URL',
       `${r.str('PUBLIC_URL', `http://localhost:${port}`)}/reset-password`,

@@ -11,6 +11,7 @@ import * as repo from './repository.js';
 import { ssoRoutes } from './routes.js';
 import { samlFlows } from './saml/index.js';
 import { ssoRequiredRefusal } from './service.js';
+import { socialRoutes } from './social/routes.js';
 
 const flows: SsoFlow[] = [oidcFlow, ...samlFlows];
 
@@ -45,6 +46,8 @@ export const ssoModule: AppModule = {
     ...registeredFlows()
       .filter((f) => f.routes)
       .map((f) => ({ prefix: '/api/v1/sso', plugin: f.routes!(ctx) })),
+    // Social login (API.md §9), on the same machinery.
+    { prefix: '/api/v1/oauth', plugin: socialRoutes(ctx) },
   ],
 };
 

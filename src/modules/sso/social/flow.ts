@@ -1,0 +1,84 @@
+/**
+ * Single-use social login state in ctx.store (any replica): the flow between authorize and callback (PKCE
+ * verifier, nonce), and the pending registration between a callback that answered requires_registration and
+ * POST /oauth/complete-registration. Keys are hashes of the values; both are taken atomically (store.take).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { OAuthProviderId } from '../../../config.js';
+import type { AppContext } from '../../../platform/context.js';
+import { FLOW_TTL_SECONDS } from '../flows.js';
+
+const hashed = (value: string) => createHash('sha256').update(value).digest('base64url');
+const flowKey = (state: string) => `oauth:flow:${hashed(state)}`;
+const usedKey = (state: string) => `oauth:flow:used:${hashed(state)}`;
+const registrationKey = (token: string) => `oauth:reg:${hashed(token)}`;
+
+export const REGISTRATION_TTL_SECONDS = 600;
+
+export interface SocialFlow {
+  tenantId: number;
+  provider: OAuthProviderId;
+  codeVerifier: string;
+  nonce: string;
+  createdAt: number;
+}
+
+export const newToken = () => randomBytes(32).toString('base64url');
+
+export async function saveSocialFlow(ctx: AppContext, state: string, flow: SocialFlow): Promise<void> {
+  await ctx.store.set(flowKey(state), JSON.stringify(flow), FLOW_TTL_SECONDS);
+}
+
+/** The flow of a state, removed as it is read; then remembered as used so that a replay is audited in its tenant. */
+export async function takeSocialFlow(ctx: AppContext, state: string | undefined): Promise<SocialFlow | null> {
+  if (!state || state.length > 512) return null;
+  const raw = await ctx.store.take(flowKey(state));
+  if (!raw) return null;
+  const flow = JSON.parse(raw) as SocialFlow;
+  await ctx.store.set(
+    usedKey(state),
+    JSON.stringify({ tenantId: flow.tenantId, provider: flow.provider }),
+    FLOW_TTL_SECONDS,
+  );
+  return flow;
+}
+
+export async function usedSocialFlow(
+  ctx: AppContext,
+  state: string | undefined,
+): Promise<Pick<SocialFlow, 'tenantId' | 'provider'> | null> {
+  if (!state || state.length > 512) return null;
+  const raw = await ctx.store.get(usedKey(state));
+  return raw ? JSON.parse(raw) : null;
+}
+
+/** What the provider verified, kept until the person completes their registration. */
+export interface PendingRegistration {
+  tenantId: number;
+  provider: OAuthProviderId;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  emailVerified: boolean;
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  mfaAsserted: boolean;
+}
+
+export async function saveRegistration(ctx: AppContext, pending: PendingRegistration): Promise<string> {
+  const token = newToken();
+  await ctx.store.set(registrationKey(token), JSON.stringify(pending), REGISTRATION_TTL_SECONDS);
+  return token;
+}
+
+export async function takeRegistration(ctx: AppContext, token: string): Promise<PendingRegistration | null> {
+  const raw = await ctx.store.take(registrationKey(token));
+  return raw ? (JSON.parse(raw) as PendingRegistration) : null;
+}
+
+/** Reads a pending registration without using it (to check a body before the single use). */
+export async function peekRegistration(ctx: AppContext, token: string): Promise<PendingRegistration | null> {
+  const raw = await ctx.store.get(registrationKey(token));
+  return raw ? (JSON.parse(raw) as PendingRegistration) : null;
+}

@@ -1,0 +1,137 @@
+/** Social login under /api/v1/oauth (API.md §9, existing paths). Thin: schema, access, one service call. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import type { AppContext } from '../../../platform/context.js';
+import { requireUser } from '../../../platform/http/access.js';
+import { messageFor } from '../../../platform/http/messages.js';
+import { errorResponses, SuccessNoData } from '../../../platform/http/schemas.js';
+import {
+  AccountsResponse,
+  CallbackQuery,
+  CompleteRegistrationBody,
+  OAuthCallbackResponse,
+  ProviderParams,
+  ProvidersResponse,
+  SocialAuthorizeResponse,
+  UnlinkBody,
+} from './schemas.js';
+import * as social from './service.js';
+
+const tags = ['oauth'];
+const tenantHeader = Type.Object({ 'x-tenant-id': Type.Optional(Type.String()) });
+
+const clientOf = (req: FastifyRequest) => ({
+  ip: req.ip,
+  userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
+});
+
+export function socialRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/providers',
+      {
+        config: { access: 'public' },
+        schema: {
+          tags,
+          summary: 'The configured social login providers',
+          response: { 200: ProvidersResponse, ...errorResponses(429) },
+        },
+      },
+      async () => social.listProviders(ctx),
+    );
+
+    app.get(
+      '/:provider/authorize',
+      {
+        config: { access: 'public', rateLimit: { bucket: 'login' } },
+        schema: {
+          tags,
+          summary: "Start a social sign-in (X-Tenant-ID): the provider's URL and the state",
+          headers: tenantHeader,
+          params: ProviderParams,
+          response: { 200: SocialAuthorizeResponse, ...errorResponses(400, 401, 404, 422, 429, 502) },
+        },
+      },
+      async (req) => social.authorize(ctx, req.headers['x-tenant-id'], req.params.provider),
+    );
+
+    app.get(
+      '/:provider/callback',
+      {
+        config: { access: 'public', rateLimit: { bucket: 'login' } },
+        schema: {
+          tags,
+          summary:
+            "The provider's answer (code and state): tokens, the MFA step, or requires_registration with an oauth_session_token",
+          params: ProviderParams,
+          querystring: CallbackQuery,
+          response: { 200: OAuthCallbackResponse, ...errorResponses(400, 401, 403, 404, 409, 422, 429, 502) },
+        },
+      },
+      async (req, reply) => {
+        const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
+        const r = await social.callback(
+          ctx,
+          req.params.provider,
+          req.query.state,
+          query,
+          clientOf(req),
+          req.auditContext(),
+        );
+        return reply.header('cache-control', 'no-store').send(r);
+      },
+    );
+
+    app.post(
+      '/complete-registration',
+      {
+        config: { access: 'public', rateLimit: { bucket: 'login' } },
+        schema: {
+          tags,
+          summary: 'Create the account of a social sign-in that answered requires_registration',
+          body: CompleteRegistrationBody,
+          response: { 200: OAuthCallbackResponse, ...errorResponses(400, 403, 404, 409, 422, 429) },
+        },
+      },
+      async (req, reply) => {
+        const r = await social.completeRegistration(ctx, req.body, clientOf(req), req.auditContext());
+        return reply.header('cache-control', 'no-store').send(r);
+      },
+    );
+
+    app.get(
+      '/accounts',
+      {
+        config: { access: 'self', keyScope: null },
+        schema: {
+          tags,
+          summary: "The caller's linked social accounts",
+          response: { 200: AccountsResponse, ...errorResponses(401, 403) },
+        },
+      },
+      async (req) => {
+        const p = requireUser(req);
+        return social.accounts(ctx, p.tenantId, p.userId);
+      },
+    );
+
+    app.post(
+      '/unlink',
+      {
+        config: { access: 'self', keyScope: null },
+        schema: {
+          tags,
+          summary: "Unlink the caller's account of a provider (never the last way to sign in: 409)",
+          body: UnlinkBody,
+          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 409, 422) },
+        },
+      },
+      async (req) => {
+        const p = requireUser(req);
+        await social.unlink(ctx, p.tenantId, p.userId, req.body.provider, req.auditContext());
+        return { success: true, message: messageFor('oauth.unlinked', req.locale), data: null };
+      },
+    );
+  };
+}

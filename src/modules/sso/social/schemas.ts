@@ -1,0 +1,77 @@
+/** Social login bodies and answers (API.md §9; the fields beyond §9 are in docs/api-decisions.md). */
+import { Type } from '@sinclair/typebox';
+import { DateTime, Email, Nullable } from '../../../platform/http/schemas.js';
+
+const strict = { additionalProperties: false } as const;
+
+export const ProviderName = Type.Union([
+  Type.Literal('google'),
+  Type.Literal('github'),
+  Type.Literal('microsoft'),
+  Type.Literal('oidc'),
+]);
+
+export const ProviderParams = Type.Object({ provider: ProviderName });
+
+export const ProvidersResponse = Type.Object({
+  providers: Type.Array(
+    Type.Object({ provider: ProviderName, name: Type.String(), enabled: Type.Boolean() }),
+  ),
+});
+
+export const SocialAuthorizeResponse = Type.Object({ auth_url: Type.String(), state: Type.String() });
+
+export const CallbackQuery = Type.Object({
+  code: Type.Optional(Type.String({ maxLength: 2048 })),
+  state: Type.Optional(Type.String({ maxLength: 512 })),
+  error: Type.Optional(Type.String({ maxLength: 256 })),
+  error_description: Type.Optional(Type.String({ maxLength: 1024 })),
+});
+
+/**
+ * The callback's (and complete-registration's) answer. Every key is always present (null/false when unused).
+ * `success`: the provider's answer was valid; then exactly one of: tokens; `requires_registration` with
+ * `oauth_session_token`; `mfa_required` with `mfa_session_token` (finish at POST /auth/login/mfa).
+ */
+export const OAuthCallbackResponse = Type.Object({
+  success: Type.Boolean(),
+  access_token: Nullable(Type.String()),
+  refresh_token: Nullable(Type.String()),
+  token_type: Nullable(Type.Literal('bearer')),
+  expires_in: Nullable(Type.Integer()),
+  requires_registration: Type.Boolean(),
+  oauth_session_token: Nullable(Type.String()),
+  provider: ProviderName,
+  email: Nullable(Type.String()),
+  name: Nullable(Type.String()),
+  mfa_required: Type.Boolean(),
+  mfa_session_token: Nullable(Type.String()),
+});
+
+export const CompleteRegistrationBody = Type.Object(
+  {
+    oauth_session_token: Type.String({ minLength: 1, maxLength: 512 }),
+    /** Only when the provider gave no verified address (else it must be absent or the same). */
+    email: Type.Optional(Email),
+    first_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    last_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  },
+  strict,
+);
+
+export const LinkedAccount = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  provider: ProviderName,
+  name: Type.String(),
+  email: Nullable(Type.String()),
+  created_at: DateTime,
+  last_login_at: Nullable(DateTime),
+});
+
+export const AccountsResponse = Type.Object({
+  accounts: Type.Array(LinkedAccount),
+  total: Type.Integer(),
+  has_password: Type.Boolean(),
+});
+
+export const UnlinkBody = Type.Object({ provider: ProviderName }, strict);

@@ -1,0 +1,355 @@
+/**
+ * Social login (API.md §9) on the SSO machinery: the OpenID relying party of ../oidc/relying-party.ts (google,
+ * microsoft, the generic `oidc`), GitHub's plain OAuth 2 (./github.ts), and the sign-in completion every external
+ * sign-in shares (../signin.ts completeSsoSignIn: identities keyed by (tenant, provider, issuer, subject),
+ * linking only with a provider-verified AND locally verified email, audit). Unlike /sso, the callback answers
+ * the tokens itself (the existing API): the one-time code of completeSsoSignIn is exchanged at once.
+ *
+ * Sign-up policy (docs/api-decisions.md): an unknown person gets an account only if the tenant allows
+ * self-registration; then at the callback when OAUTH_AUTO_REGISTER is on and the provider verified the email,
+ * otherwise through requires_registration and POST /complete-registration. New accounts get OAUTH_DEFAULT_ROLE.
+ */
+import type { OAuthProviderConfig, OAuthProviderId } from '../../../config.js';
+import { writeAuditAlone } from '../../../platform/audit/alone.js';
+import { type AuditContext, writeAudit } from '../../../platform/audit/writer.js';
+import type { AppContext } from '../../../platform/context.js';
+import { AppError, unauthorized, validationError } from '../../../platform/http/errors.js';
+import type { LoginResponse } from '../../auth/index.js';
+import type { ClientInfo } from '../../sessions/index.js';
+import { getTenant, resolveSettings, resolveTenantHeader } from '../../tenants/index.js';
+import { userById } from '../../users/index.js';
+import { ssoError } from '../errors.js';
+import { beginAuthorization, finishAuthorization, type OidcIdentity } from '../oidc/relying-party.js';
+import { auditSignInFailure, completeSsoSignIn, exchangeCode, failureCode } from '../signin.js';
+import { socialError } from './errors.js';
+import {
+  newToken,
+  type PendingRegistration,
+  peekRegistration,
+  saveRegistration,
+  saveSocialFlow,
+  takeRegistration,
+  takeSocialFlow,
+  usedSocialFlow,
+} from './flow.js';
+import { githubAuthorize, githubFinish } from './github.js';
+import * as repo from './repository.js';
+
+export interface OAuthCallbackResult {
+  success: boolean;
+  access_token: string | null;
+  refresh_token: string | null;
+  token_type: 'bearer' | null;
+  expires_in: number | null;
+  requires_registration: boolean;
+  oauth_session_token: string | null;
+  provider: OAuthProviderId;
+  email: string | null;
+  name: string | null;
+  mfa_required: boolean;
+  mfa_session_token: string | null;
+}
+
+export function configuredProvider(ctx: AppContext, provider: string): OAuthProviderConfig {
+  const p = ctx.config.oauth.providers.find((x) => x.provider === provider);
+  if (!p) throw socialError('OAUTH_PROVIDER_NOT_CONFIGURED');
+  return p;
+}
+
+export function listProviders(ctx: AppContext) {
+  return {
+    providers: ctx.config.oauth.providers.map((p) => ({ provider: p.provider, name: p.name, enabled: true })),
+  };
+}
+
+const rpSettings = (p: OAuthProviderConfig) => ({
+  issuer: p.issuer,
+  clientId: p.clientId,
+  clientSecret: p.clientSecret,
+  redirectUri: p.redirectUri,
+  scope: p.scope,
+});
+
+export async function authorize(
+  ctx: AppContext,
+  tenantHeader: string | string[] | undefined,
+  provider: OAuthProviderId,
+): Promise<{ auth_url: string; state: string }> {
+  const tenant = await resolveTenantHeader(ctx, tenantHeader);
+  const p = configuredProvider(ctx, provider);
+  if (!tenant) throw unauthorized();
+  const state = newToken();
+  const { authUrl, pending } = p.github
+    ? await githubAuthorize(ctx, p, state)
+    : await beginAuthorization(ctx, rpSettings(p), state);
+  await saveSocialFlow(ctx, state, {
+    tenantId: tenant.id,
+    provider,
+    codeVerifier: pending.codeVerifier,
+    nonce: pending.nonce,
+    createdAt: ctx.clock.now(),
+  });
+  return { auth_url: authUrl, state };
+}
+
+const displayName = (i: Pick<OidcIdentity, 'name' | 'givenName' | 'familyName'>) =>
+  i.name ?? ([i.givenName, i.familyName].filter(Boolean).join(' ') || null);
+
+function fromLogin(r: LoginResponse, provider: OAuthProviderId, email: string | null, name: string | null) {
+  return {
+    success: r.success,
+    access_token: r.access_token,
+    refresh_token: r.refresh_token,
+    token_type: r.access_token ? r.token_type : null,
+    expires_in: r.expires_in,
+    requires_registration: false,
+    oauth_session_token: null,
+    provider,
+    email,
+    name,
+    mfa_required: r.mfa_required,
+    mfa_session_token: r.mfa_session_token,
+  } satisfies OAuthCallbackResult;
+}
+
+/** The person proved at the provider becomes a user of the tenant (or is refused), then gets tokens or the MFA step. */
+async function signIn(
+  ctx: AppContext,
+  p: OAuthProviderConfig,
+  tenantId: number,
+  identity: Omit<PendingRegistration, 'tenantId' | 'provider'>,
+  jit: boolean,
+  client: ClientInfo,
+  audit: AuditContext,
+): Promise<OAuthCallbackResult> {
+  const code = await completeSsoSignIn(
+    ctx,
+    {
+      tenantId,
+      source: {
+        kind: 'provider',
+        provider: p.provider,
+        jitProvisioning: jit,
+        defaultRole: ctx.config.oauth.defaultRole,
+        trustMfa: p.trustMfa,
+      },
+      issuer: identity.issuer,
+      subject: identity.subject,
+      email: identity.email,
+      emailVerified: identity.emailVerified,
+      givenName: identity.givenName,
+      familyName: identity.familyName,
+      mfaAsserted: identity.mfaAsserted,
+    },
+    audit,
+  );
+  const r = await exchangeCode(ctx, code, client, audit);
+  return fromLogin(r, p.provider, identity.email, displayName(identity));
+}
+
+async function selfRegistration(ctx: AppContext, tenantId: number): Promise<boolean> {
+  const tenant = await ctx.database.withTenant(tenantId, (tx) => getTenant(tx, tenantId));
+  return tenant?.status === 'active' && resolveSettings(tenant.settings, ctx.config).self_registration;
+}
+
+const failureReason = (err: unknown) =>
+  (err as { reason?: string }).reason ?? (err instanceof Error ? err.message : undefined);
+
+/** GET /oauth/{provider}/callback. `rawQuery`: the query string exactly as the provider sent it. */
+export async function callback(
+  ctx: AppContext,
+  provider: OAuthProviderId,
+  state: string | undefined,
+  rawQuery: string,
+  client: ClientInfo,
+  audit: AuditContext,
+): Promise<OAuthCallbackResult> {
+  const p = configuredProvider(ctx, provider);
+  const flow = await takeSocialFlow(ctx, state);
+  if (!flow || flow.provider !== provider) {
+    // A replayed state is known and audited in its tenant; an unknown one has no tenant to audit in.
+    const used = flow ?? (await usedSocialFlow(ctx, state));
+    if (used)
+      await auditSignInFailure(ctx, used.tenantId, audit, {
+        provider,
+        code: 'SSO_STATE_INVALID',
+        reason: flow ? 'state of another provider' : 'replayed',
+      });
+    throw ssoError('SSO_STATE_INVALID', used && !flow ? { reason: 'replayed' } : undefined);
+  }
+  try {
+    const expected = { codeVerifier: flow.codeVerifier, nonce: flow.nonce, state: state! };
+    const identity = p.github
+      ? await githubFinish(ctx, p, rawQuery, expected)
+      : await finishAuthorization(ctx, rpSettings(p), rawQuery, expected);
+    // The library checked iss against the discovered issuer; google and oidc must also be the configured one.
+    // (Microsoft: the discovered issuer of a domain tenant is its id form, see docs/configuration.md.)
+    if (p.provider !== 'microsoft' && !p.github && identity.issuer !== p.issuer)
+      throw ssoError('SSO_ISSUER_MISMATCH');
+    const mayRegister = await selfRegistration(ctx, flow.tenantId);
+    const auto = ctx.config.oauth.autoRegister && mayRegister && identity.emailVerified && !!identity.email;
+    try {
+      return await signIn(ctx, p, flow.tenantId, identity, auto, client, audit);
+    } catch (err) {
+      const unknownPerson =
+        err instanceof AppError &&
+        (err.code === 'SSO_USER_NOT_PROVISIONED' || err.code === 'SSO_EMAIL_MISSING');
+      if (!(unknownPerson && mayRegister)) throw err;
+    }
+    const token = await saveRegistration(ctx, { tenantId: flow.tenantId, provider, ...identity });
+    await writeAuditAlone(ctx, flow.tenantId, audit, {
+      eventType: 'oauth.registration_required',
+      resourceType: 'oauth_provider',
+      resourceId: provider,
+      metadata: {
+        issuer: identity.issuer,
+        subject: identity.subject,
+        email_verified: identity.emailVerified,
+      },
+    });
+    return {
+      success: true,
+      access_token: null,
+      refresh_token: null,
+      token_type: null,
+      expires_in: null,
+      requires_registration: true,
+      oauth_session_token: token,
+      provider,
+      email: identity.email,
+      name: displayName(identity),
+      mfa_required: false,
+      mfa_session_token: null,
+    };
+  } catch (err) {
+    await auditSignInFailure(ctx, flow.tenantId, audit, {
+      provider,
+      code: failureCode(err),
+      reason: failureReason(err),
+    });
+    if (!(err instanceof AppError)) ctx.log.warn({ err }, 'social login callback failed');
+    throw err instanceof AppError ? err : ssoError('SSO_RESPONSE_INVALID');
+  }
+}
+
+/** POST /oauth/complete-registration: creates the account of a pending registration (single use). */
+export async function completeRegistration(
+  ctx: AppContext,
+  body: { oauth_session_token: string; email?: string; first_name?: string; last_name?: string },
+  client: ClientInfo,
+  audit: AuditContext,
+): Promise<OAuthCallbackResult> {
+  // The body is checked against the pending registration before its single use: a 422 leaves it usable.
+  const peeked = await peekRegistration(ctx, body.oauth_session_token);
+  if (!peeked) throw socialError('OAUTH_SESSION_INVALID');
+  const providerVerified = peeked.emailVerified && peeked.email !== null;
+  if (providerVerified && body.email !== undefined && body.email !== peeked.email)
+    throw validationError('body.email', "must be absent or the provider's verified address", 'const');
+  const email = providerVerified ? peeked.email : (body.email ?? peeked.email);
+  if (!email) throw validationError('body.email', 'is required: the provider gave no address', 'required');
+  const pending = await takeRegistration(ctx, body.oauth_session_token);
+  if (!pending) throw socialError('OAUTH_SESSION_INVALID');
+  const p = configuredProvider(ctx, pending.provider);
+  try {
+    if (!(await selfRegistration(ctx, pending.tenantId))) throw ssoError('SSO_USER_NOT_PROVISIONED');
+    return await signIn(
+      ctx,
+      p,
+      pending.tenantId,
+      {
+        ...pending,
+        email,
+        // An address the person typed is not verified, even if it equals an unverified one of the provider.
+        emailVerified: providerVerified,
+        givenName: body.first_name ?? pending.givenName,
+        familyName: body.last_name ?? pending.familyName,
+        name: body.first_name || body.last_name ? null : pending.name,
+      },
+      true,
+      client,
+      audit,
+    );
+  } catch (err) {
+    await auditSignInFailure(ctx, pending.tenantId, audit, {
+      provider: pending.provider,
+      code: failureCode(err),
+      reason: `complete_registration: ${failureReason(err) ?? ''}`,
+    });
+    throw err;
+  }
+}
+
+const providerName = (ctx: AppContext, provider: string) =>
+  ctx.config.oauth.providers.find((p) => p.provider === provider)?.name ?? provider;
+
+/** GET /oauth/accounts: the caller's linked social accounts. */
+export async function accounts(ctx: AppContext, tenantId: number, userId: number) {
+  return ctx.database.withTenant(tenantId, async (tx) => {
+    const user = await userById(tx, tenantId, userId);
+    const rows = await repo.socialIdentitiesOfUser(tx, tenantId, userId);
+    return {
+      accounts: rows.map((r) => ({
+        id: r.id,
+        provider: r.provider as OAuthProviderId,
+        name: providerName(ctx, r.provider),
+        email: r.email,
+        created_at: r.createdAt.toISOString(),
+        last_login_at: r.lastLoginAt?.toISOString() ?? null,
+      })),
+      total: rows.length,
+      has_password: Boolean(user?.passwordHash),
+    };
+  });
+}
+
+/**
+ * POST /oauth/unlink: removes the caller's identities of that provider, never the last way in (a password, or
+ * another identity, social or enterprise, must remain). The user's row is locked: concurrent unlinks serialise.
+ */
+export async function unlink(
+  ctx: AppContext,
+  tenantId: number,
+  userId: number,
+  provider: OAuthProviderId,
+  audit: AuditContext,
+): Promise<void> {
+  const refused = async (err: unknown) => {
+    if (err instanceof AppError && err.code === 'OAUTH_LAST_SIGN_IN_METHOD')
+      await writeAuditAlone(
+        ctx,
+        tenantId,
+        audit,
+        {
+          eventType: 'oauth.unlink_refused',
+          success: false,
+          resourceType: 'user',
+          resourceId: userId,
+          metadata: { provider, error: err.code },
+        },
+        { bestEffort: 'could not audit a refused unlink' },
+      );
+    throw err;
+  };
+  await ctx.database
+    .withTenant(tenantId, async (tx) => {
+      await repo.lockUserRow(tx, tenantId, userId);
+      const user = await userById(tx, tenantId, userId);
+      if (!user) throw socialError('OAUTH_ACCOUNT_NOT_LINKED');
+      const all = await repo.lockIdentitiesOfUser(tx, tenantId, userId);
+      const mine = all.filter((i) => i.connectionId === null && i.provider === provider);
+      if (mine.length === 0) throw socialError('OAUTH_ACCOUNT_NOT_LINKED');
+      const others = all.length - mine.length;
+      if (!user.passwordHash && others === 0) throw socialError('OAUTH_LAST_SIGN_IN_METHOD');
+      const removed = await repo.deleteProviderIdentities(tx, tenantId, userId, provider);
+      await writeAudit(tx, tenantId, audit, {
+        eventType: 'oauth.identity_unlinked',
+        resourceType: 'user',
+        resourceId: userId,
+        metadata: {
+          provider,
+          identities: removed.map((i) => ({ issuer: i.issuer, subject: i.subject })),
+        },
+      });
+    })
+    .catch(refused);
+}
