@@ -278,6 +278,40 @@ describe('issue 13 sso: OIDC sign-in against a real OpenID provider', () => {
     expect(codes).toHaveLength(1);
   });
 
+  it('two first sign-ins of the same new identity at once (two tabs): both get in, as one JIT user', async () => {
+    const conn = await newConnection(adminA, p1, { jit_provisioning: true });
+    const email = `${uniq('twotabs')}@corp.example`;
+    const acct = account(p1, email);
+    const flows = await Promise.all([1, 2].map(() => authorize(a.tenant.id, conn.id)));
+    const cbs = await Promise.all(flows.map((f) => driveProvider(f.auth_url, acct, CALLBACK)));
+    const results = await Promise.all(
+      cbs.map((cb) => app.inject({ method: 'GET', url: cb.pathname + cb.search })),
+    );
+    const codes = results.map((r) => redirected(r).get('code'));
+    expect(codes.every(Boolean), results.map((r) => r.headers.location).join(' ')).toBe(true);
+    const me = await Promise.all(
+      codes.map(async (code) => {
+        const t = await exchange(code!);
+        expect(t.statusCode, t.body).toBe(200);
+        const r = await app.inject({
+          method: 'GET',
+          url: '/api/v1/auth/me',
+          headers: { authorization: `Bearer ${t.json().access_token}` },
+        });
+        expect(r.statusCode, r.body).toBe(200);
+        return r.json().user_id;
+      }),
+    );
+    expect(me[0]).toBeDefined();
+    expect(me[1]).toBe(me[0]);
+    const users = await app.ctx.database.withTenant(a.tenant.id, (tx) =>
+      tx.execute<{ n: string }>(
+        sql`select count(*)::text as n from users where tenant_id = ${a.tenant.id} and email = ${email}`,
+      ),
+    );
+    expect(users.rows[0]!.n).toBe('1');
+  });
+
   it('an issuer of another connection (mix-up: P2 answer on a P1 flow) fails with SSO_ISSUER_MISMATCH and is audited', async () => {
     const c1 = await newConnection(adminA, p1);
     const c2 = await newConnection(adminA, p2);

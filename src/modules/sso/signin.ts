@@ -172,7 +172,23 @@ export async function completeSsoSignIn(
   audit: AuditContext,
 ): Promise<string> {
   const src = sourceOf(id.source);
-  const { user } = await ctx.database.withTenant(id.tenantId, async (tx) => {
+  const { user } = await retryOnceIfRaced(() => signInTx(ctx, id, audit));
+  const code = randomBytes(32).toString('base64url');
+  const pending: PendingCode = {
+    tenantId: id.tenantId,
+    userId: user.id,
+    connectionId: src.connectionId,
+    provider: src.provider,
+    trustMfa: src.trustMfa,
+  };
+  await ctx.store.set(codeKey(code), JSON.stringify(pending), CODE_TTL_SECONDS);
+  return code;
+}
+
+/** One attempt at finding, linking or creating the user, and auditing the success, in one tenant transaction. */
+function signInTx(ctx: AppContext, id: VerifiedIdentity, audit: AuditContext) {
+  const src = sourceOf(id.source);
+  return ctx.database.withTenant(id.tenantId, async (tx) => {
     const tenant = await getTenant(tx, id.tenantId);
     if (tenant?.status !== 'active') throw ssoError('SSO_CONNECTION_DISABLED', { reason: 'tenant_inactive' });
     const found = await linkOrCreate(ctx, tx, id, audit);
@@ -197,16 +213,26 @@ export async function completeSsoSignIn(
     );
     return found;
   });
-  const code = randomBytes(32).toString('base64url');
-  const pending: PendingCode = {
-    tenantId: id.tenantId,
-    userId: user.id,
-    connectionId: src.connectionId,
-    provider: src.provider,
-    trustMfa: src.trustMfa,
-  };
-  await ctx.store.set(codeKey(code), JSON.stringify(pending), CODE_TTL_SECONDS);
-  return code;
+}
+
+/**
+ * Two first sign-ins of the same identity at once (a double click, two tabs) both miss the identity, then one
+ * commits and the other hits its unique key (or the users' email key). The loser's transaction rolled back
+ * whole, so running it again finds the winner's identity: both people get in, as they would one after the other.
+ */
+async function retryOnceIfRaced<T>(attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (err) {
+    const raced =
+      (err instanceof AppError &&
+        err.statusCode === 409 &&
+        ['CONFLICT', 'EMAIL_ALREADY_EXISTS'].includes(err.code)) ||
+      (err as { code?: unknown; cause?: { code?: unknown } }).code === '23505' ||
+      (err as { cause?: { code?: unknown } }).cause?.code === '23505';
+    if (!raced) throw err;
+    return attempt();
+  }
 }
 
 /** The error code a failure reports on the redirect and in the audit record. */
