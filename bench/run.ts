@@ -4,6 +4,7 @@
  * is a ratio to a baseline measured in the same run, printed with its target and whether it is met.
  *   BENCH_DURATION     seconds per scenario (default 6)
  *   BENCH_CONNECTIONS  autocannon connections (default 10)
+ *   BENCH_WARMUP       seconds of unmeasured load before each scenario (default 1: the JIT warms up)
  *   DATABASE_URL / REDIS_URL  bench the app on them; without DATABASE_URL the app runs embedded and the
  *                      peers that need PostgreSQL (Better Auth, bare + jose + query) are skipped, with their
  *                      ratios (see docs/operations.md, "Benchmark").
@@ -15,6 +16,7 @@ import autocannon from 'autocannon';
 
 const duration = Number(process.env.BENCH_DURATION ?? 6);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const warmup = Number(process.env.BENCH_WARMUP ?? 1);
 const databaseUrl = process.env.DATABASE_URL;
 const started = performance.now();
 const children: ChildProcess[] = [];
@@ -189,6 +191,7 @@ for (const s of scenarios) {
     skipped.set(s.key, `skipped: probe answered HTTP ${probe.status}`);
     continue;
   }
+  if (warmup > 0) await measure(s as Scenario & { port: number }, warmup);
   results.set(s.key, await measure(s as Scenario & { port: number }));
 }
 
