@@ -1,8 +1,11 @@
 /**
  * Bench peer (its own process): the argon2id ceiling. The app's own hasher (createPasswordHasher: same
- * parameters, same libuv thread pool, same concurrency limit) verifying one password as fast as it can, with as
- * many verifications in flight as the login scenario has connections. Prints { hashes_per_s, concurrency }.
+ * parameters, same libuv thread pool, same concurrency limit) verifying one password as fast as it can, with
+ * BENCH_CONNECTIONS verifications in flight (as many as the login scenario has connections). Prints a ready
+ * line, then measures for `<seconds>` each time it reads that number on stdin and prints
+ * { hashes_per_s, concurrency }.
  */
+import { createInterface } from 'node:readline';
 import { createPasswordHasher, DEFAULT_HASH_CONCURRENCY } from '../../src/platform/crypto/passwords.js';
 
 const params = {
@@ -11,21 +14,29 @@ const params = {
   parallelism: Number(process.env.ARGON2_PARALLELISM ?? 1),
 };
 const inFlight = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const seconds = Number(process.env.BENCH_DURATION ?? 5);
 const hasher = createPasswordHasher(params);
-const hash = await hasher.hash('Bench-Password-2026!');
-await hasher.verify(hash, 'Bench-Password-2026!'); // warm
+const password = 'Bench-Password-2026!';
+const hash = await hasher.hash(password);
 
-let done = 0;
-const until = performance.now() + seconds * 1000;
-const t0 = performance.now();
-await Promise.all(
-  Array.from({ length: inFlight }, async () => {
-    while (performance.now() < until) {
-      if (!(await hasher.verify(hash, 'Bench-Password-2026!'))) throw new Error('verify failed');
-      done++;
-    }
-  }),
-);
-const elapsed = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ hashes_per_s: done / elapsed, concurrency: DEFAULT_HASH_CONCURRENCY, params }));
+async function measure(seconds: number) {
+  let done = 0;
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < until) {
+        if (!(await hasher.verify(hash, password))) throw new Error('verify failed');
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - t0) / 1000);
+}
+
+await measure(0.5); // warm
+console.log(JSON.stringify({ ready: true, concurrency: DEFAULT_HASH_CONCURRENCY, params }));
+createInterface({ input: process.stdin }).on('line', async (line) => {
+  const hashesPerS = await measure(Number(line));
+  console.log(JSON.stringify({ hashes_per_s: hashesPerS, concurrency: DEFAULT_HASH_CONCURRENCY }));
+});
+process.on('SIGTERM', () => process.exit(0));
