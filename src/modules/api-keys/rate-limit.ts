@@ -4,7 +4,7 @@
  * Principal; requests the guard refuses (401/403) do not count. It honours RATE_LIMIT_ENABLED like every other
  * limit (off under ENV=test unless a test turns it on).
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AppContext } from '../../platform/context.js';
 import { tooManyRequests } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
@@ -26,11 +26,9 @@ export const keyBucketKey = (apiKeyId: number, window = keyWindow()) =>
 
 export function apiKeyRateLimitPlugin(ctx: AppContext): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
-    app.addHook('onRequest', async (request, reply) => {
-      const p = request.principal;
-      if (p?.kind !== 'api_key' || p.apiKeyId === null || !ctx.config.rateLimitEnabled) return;
+    const count = async (reply: FastifyReply, apiKeyId: number) => {
       const limit = keyLimit(ctx);
-      const { value, ttlSeconds } = await ctx.store.incr(keyBucketKey(p.apiKeyId), KEY_WINDOW_SECONDS);
+      const { value, ttlSeconds } = await ctx.store.incr(keyBucketKey(apiKeyId), KEY_WINDOW_SECONDS);
       const remaining = Math.max(0, limit - value);
       const reset = ttlSeconds > 0 ? ttlSeconds : KEY_WINDOW_SECONDS;
       // The route limit of the guard may already have set the headers: show whichever is tighter.
@@ -42,6 +40,12 @@ export function apiKeyRateLimitPlugin(ctx: AppContext): FastifyPluginAsync {
       }
       if (value > limit)
         throw tooManyRequests('RATE_LIMIT_EXCEEDED', reset, { limit, window_seconds: KEY_WINDOW_SECONDS });
+    };
+    // Synchronous for every request that is not an API key's (no promise on their path).
+    app.addHook('onRequest', (request, reply, done) => {
+      const p = request.principal;
+      if (p?.kind !== 'api_key' || p.apiKeyId === null || !ctx.config.rateLimitEnabled) return done();
+      count(reply, p.apiKeyId).then(() => done(), done);
     });
   };
   // Hooks at the root (not encapsulated), so they apply to every module's routes.

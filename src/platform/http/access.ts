@@ -247,7 +247,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
 
   async function guard(request: FastifyRequest, reply: FastifyReply) {
     const access = request.routeOptions.config?.access;
-    if (!access) return; // base routes and 404s
+    if (!access) return; // base routes and 404s (the hook does not even call the guard for them)
     const rule = request.routeOptions.config.rateLimit;
     if (access === 'public') {
       if (config.rateLimitEnabled) {
@@ -315,5 +315,9 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     }
   }
 
-  app.addHook('onRequest', guard);
+  // Synchronous when the route declares no access (base routes, 404s): no promise on /health's path.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.routeOptions.config?.access) return done();
+    guard(request, reply).then(() => done(), done);
+  });
 }

@@ -10,6 +10,8 @@ export interface Metrics {
   lockouts: Counter;
   /** Requests answered 503 because PostgreSQL or Redis was unreachable, by dependency. */
   dependencyUnavailable: Counter<'dependency'>;
+  /** One answered request: counted and timed under its (method, route template, status). */
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
 }
 
 export function createMetrics(database: Database, withDefaults: boolean): Metrics {
@@ -28,21 +30,44 @@ export function createMetrics(database: Database, withDefaults: boolean): Metric
     },
   });
   void pool;
+  const httpRequests = new Counter({
+    name: 'massacorp_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'massacorp_http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  // The labelled children per (method, route template, status), so a request does not hash its labels twice.
+  // Bounded: methods the HTTP parser accepts × registered route templates (or 'unmatched') × statuses.
+  type Child = { inc(): void; observe(v: number): void };
+  const children = new Map<string, Child>();
+  const child = (method: string, route: string, status: number): Child => {
+    const key = `${method} ${status} ${route}`;
+    let c = children.get(key);
+    if (!c) {
+      const labels = { method, route, status: String(status) };
+      const counter = httpRequests.labels(labels);
+      const histogram = httpDuration.labels(labels);
+      c = { inc: () => counter.inc(), observe: (v) => histogram.observe(v) };
+      children.set(key, c);
+    }
+    return c;
+  };
   return {
     registry,
-    httpRequests: new Counter({
-      name: 'massacorp_http_requests_total',
-      help: 'HTTP requests by route and status',
-      labelNames: ['method', 'route', 'status'],
-      registers: [registry],
-    }),
-    httpDuration: new Histogram({
-      name: 'massacorp_http_request_duration_seconds',
-      help: 'HTTP request latency by route and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    }),
+    httpRequests,
+    httpDuration,
+    observeRequest(method, route, status, seconds) {
+      const c = child(method, route, status);
+      c.inc();
+      c.observe(seconds);
+    },
     logins: new Counter({
       name: 'massacorp_logins_total',
       help: 'Login attempts by result',
