@@ -19,6 +19,14 @@ export async function installLoadShedding(
   // Both thresholds off: no sampling, no hook.
   if (maxEventLoopDelayMs === 0 && maxHeapUsedMb === 0) return;
   let lastLogged = 0;
+  // The first samples after start measure the boot itself (module loading, PGlite's WASM, migrations), not the
+  // traffic: judging by them shed the first requests of a fresh replica on a busy host. Pressure counts only
+  // once two samples have been taken entirely after the app became ready.
+  let judgeFrom = Number.POSITIVE_INFINITY;
+  app.addHook('onReady', (done) => {
+    judgeFrom = Date.now() + 2 * sampleIntervalMs;
+    done();
+  });
   await app.register(underPressure, {
     maxEventLoopDelay: maxEventLoopDelayMs,
     maxHeapUsedBytes: maxHeapUsedMb * 1024 * 1024,
@@ -28,6 +36,7 @@ export async function installLoadShedding(
     pressureHandler: async (request: FastifyRequest, _reply: unknown, type: string, value: unknown) => {
       if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '')) return;
       const now = Date.now();
+      if (now < judgeFrom) return;
       // One line per second at most: logging every refused request would add to the overload.
       if (now - lastLogged > 1000) {
         lastLogged = now;
