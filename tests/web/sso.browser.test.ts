@@ -1,19 +1,17 @@
 /**
  * Issue 13 (the console's "Single sign-on" screen, left there by issue 14), in Debian's chromium against the real
  * API: an administrator creates an OIDC connection with a domain, sees the DNS TXT record and the callback URL to
- * register, verifies the domain (against a DNS server of the test on the loopback), edits the connection (the
+ * register, verifies the domain (against the tests' DNS server on the loopback), edits the connection (the
  * client secret is never sent back to the browser nor shown), checks it in French at phone width, deletes it;
  * a viewer (sso.read) sees the screen without any write control. axe, CSP and console errors as in the other
  * browser tests.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import type { AddressInfo } from 'node:net';
-import * as dnsPacket from 'dns-packet';
 import { eq } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openClientSecret, ssoConnections } from '../../src/modules/sso/index.js';
 import { ADMIN_CSP } from '../../src/platform/http/admin-console.js';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { newTenant, newUser, PASSWORD, uniq } from '../helpers/factories.js';
 import { type Caller, userWith } from '../helpers/rbac.js';
 import {
@@ -29,30 +27,8 @@ import {
 if (!chromiumAvailable() && process.env.CI)
   throw new Error('chromium is missing: apt-get install -y chromium');
 
-/** A DNS server on the loopback answering TXT queries from `records` (NXDOMAIN for anything else). */
-async function startDns(records: Map<string, string>): Promise<{ address: string; close: () => void }> {
-  const socket: Socket = createSocket('udp4');
-  socket.on('message', (msg, peer) => {
-    const query = dnsPacket.decode(msg);
-    const q = query.questions?.[0];
-    const value = q && q.type === 'TXT' ? records.get(q.name.toLowerCase()) : undefined;
-    const answer = dnsPacket.encode({
-      type: 'response',
-      id: query.id,
-      // AA, and rcode NXDOMAIN (3) when there is no such record.
-      flags: dnsPacket.AUTHORITATIVE_ANSWER | (value === undefined ? 3 : 0),
-      questions: query.questions,
-      answers: value === undefined || !q ? [] : [{ type: 'TXT', name: q.name, ttl: 0, data: value }],
-    });
-    socket.send(answer, peer.port, peer.address);
-  });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return { address: `127.0.0.1:${(socket.address() as AddressInfo).port}`, close: () => socket.close() };
-}
-
 let server: Server;
-let dns: { address: string; close: () => void };
-const dnsRecords = new Map<string, string>();
+let dns: TestDnsServer;
 let b: Browsing;
 let page: Page;
 let tenantId: number;
@@ -117,7 +93,7 @@ describe.skipIf(!chromiumAvailable())(
   'issue 13 sso: the console Single sign-on screen in a real browser',
   () => {
     beforeAll(async () => {
-      dns = await startDns(dnsRecords);
+      dns = await startDnsServer();
       server = await startServer({ DNS_SERVERS: dns.address });
       const t = await newTenant(server.app);
       tenantId = t.tenant.id;
@@ -139,7 +115,7 @@ describe.skipIf(!chromiumAvailable())(
     afterAll(async () => {
       await b?.close();
       await server?.close();
-      dns?.close();
+      await dns?.close();
     });
 
     it('an administrator opens the empty screen', async () => {
@@ -203,10 +179,7 @@ describe.skipIf(!chromiumAvailable())(
     it('Verify shows the result: refused while the TXT record is missing, verified once it is published', async () => {
       await page.getByRole('button', { name: `Verify ${domain}` }).click();
       await page.getByRole('alert').getByText('DNS TXT verification record missing or wrong').waitFor();
-      dnsRecords.set(
-        `_massacorp-verify.${domain}`,
-        (await page.getByTestId('txt-value').textContent()) ?? '',
-      );
+      dns.txt.set(`_massacorp-verify.${domain}`, [(await page.getByTestId('txt-value').textContent()) ?? '']);
       await page.getByRole('button', { name: `Verify ${domain}` }).click();
       await page.getByText(`${domain} is verified.`).waitFor();
       await page.getByText(/^verified /).waitFor();

@@ -198,7 +198,7 @@ export function SsoConnectionScreen({ id }: { id: string }) {
             </section>
             <section className="panel" aria-labelledby="settings-h">
               <h2 id="settings-h">{t('sso.settings')}</h2>
-              <dl className="facts facts-stack-sm">
+              <dl className="facts facts-long">
                 {c.oidc && (
                   <>
                     <dt>{t('sso.issuer')}</dt>
