@@ -219,6 +219,31 @@ describe.skipIf(!chromiumAvailable())(
       expect(ssoBodies.join('\n')).not.toContain(clientSecret);
     });
 
+    it("a SAML connection's page gives the ACS URL, the SP entity id and the SP metadata URL to copy", async () => {
+      const created = await checker.call('POST', '/api/v1/sso/connections', {
+        type: 'saml',
+        name: 'Entra ID',
+        saml: {
+          idp_entity_id: 'https://sts.example.net/t/',
+          idp_sso_url: 'https://login.example.net/t/saml2',
+          idp_certificate: 'MIIC-test-certificate',
+        },
+      });
+      expect(created.statusCode).toBe(201);
+      const id = created.json().id as string;
+      await page.goto(`${server.origin}/admin/sso/${id}`);
+      await page.getByRole('heading', { name: 'Entra ID', exact: true }).waitFor();
+      const metadata = `${server.origin}/api/v1/sso/saml/${id}/metadata`;
+      expect(await page.getByTestId('acs-url').textContent()).toBe(`${server.origin}/api/v1/sso/saml/acs`);
+      expect(await page.getByTestId('metadata-url').textContent()).toBe(metadata);
+      expect(await page.getByTestId('sp-entity-id').textContent()).toBe(metadata);
+      expect(await page.getByTestId('callback-url').count()).toBe(0);
+      await check('sso: saml connection page');
+      expect((await checker.call('DELETE', `/api/v1/sso/connections/${id}`)).statusCode).toBe(200);
+      await page.goto(`${server.origin}/admin/sso/${connectionId}`);
+      await page.getByRole('heading', { name: renamed, exact: true }).waitFor();
+    });
+
     it('works in French at phone width without horizontal overflow', async () => {
       await page.getByRole('button', { name: 'FR', exact: true }).click();
       await page.setViewportSize({ width: 390, height: 844 });
