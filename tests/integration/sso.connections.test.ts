@@ -107,6 +107,38 @@ describe('issue 13 sso: connections CRUD', () => {
     }
   });
 
+  it('a SAML connection tells the URLs to register at the IdP: ACS and its own SP metadata (console copies them)', async () => {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sso/connections',
+      headers: bearer(adminA),
+      payload: {
+        type: 'saml',
+        name: `Entra ${Math.random().toString(36).slice(2, 8)}`,
+        saml: {
+          idp_entity_id: 'https://sts.example.net/abc/',
+          idp_sso_url: 'https://login.example.net/abc/saml2',
+          idp_certificate: 'MIIC-not-checked-here',
+        },
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const c = created.json();
+    const base = app.ctx.config.publicUrl;
+    expect(c.oidc).toBeNull();
+    expect(c.saml).toMatchObject({
+      acs_url: `${base}/api/v1/sso/saml/acs`,
+      metadata_url: `${base}/api/v1/sso/saml/${c.id}/metadata`,
+      sp_entity_id: null,
+    });
+    const listed = (
+      await app.inject({ method: 'GET', url: '/api/v1/sso/connections', headers: bearer(adminA) })
+    ).json();
+    expect(listed.connections.find((x: { id: string }) => x.id === c.id).saml.metadata_url).toBe(
+      c.saml.metadata_url,
+    );
+  });
+
   it("another tenant's connection is a 404 for every route", async () => {
     const c = (
       await app.inject({

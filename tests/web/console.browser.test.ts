@@ -371,6 +371,7 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
       'API keys',
       'Audit log',
       'WireGuard',
+      'Single sign-on',
       'Feature flags',
       'My sessions',
       'My profile',

@@ -122,6 +122,35 @@ try {
       payload: { email: 'noah.petit@acme.example', password: 'wrong-password' },
     });
   }
+  const okta = (
+    await must(
+      owner('POST', '/api/v1/sso/connections', {
+        type: 'oidc',
+        name: 'Okta',
+        domains: ['acme.example'],
+        default_role: 'member',
+        redirect_uris: ['https://app.acme.example/sso/done'],
+        oidc: {
+          issuer: 'https://acme.okta.com',
+          client_id: '0oa8f2kx1sLqPz3Yd5d7',
+          client_secret: 'screenshot-secret-not-shown',
+        },
+      }),
+    )
+  ).json() as unknown as { id: string };
+  await must(
+    owner('POST', '/api/v1/sso/connections', {
+      type: 'saml',
+      name: 'Entra ID (contractors)',
+      enabled: false,
+      default_role: 'viewer',
+      saml: {
+        idp_entity_id: 'https://sts.windows.net/5f1c2d3e-0000-4a6b-9c8d-acme00000001/',
+        idp_sso_url: 'https://login.microsoftonline.com/5f1c2d3e-0000-4a6b-9c8d-acme00000001/saml2',
+        idp_certificate: 'MIIC8DCCAdigAwIBAgIQ…',
+      },
+    }),
+  );
   const ops = await platformOperator(app);
   for (const [key, description, on, pct] of [
     ['new-dashboard', 'The redesigned analytics dashboard', false, 25],
@@ -212,6 +241,17 @@ try {
   await page.getByRole('dialog', { name: 'Peer hugo-phone created' }).waitFor();
   await shoot('wireguard-peer-created');
   await page.getByRole('button', { name: 'Done' }).click();
+  await go('/sso', 'Single sign-on');
+  await shoot('sso');
+  await go(`/sso/${okta.id}`, 'Okta');
+  await shoot('sso-connection');
+  await page.getByRole('button', { name: 'Edit', exact: true }).click();
+  await page
+    .getByRole('dialog', { name: 'Edit Okta' })
+    .getByLabel('Replace the client secret')
+    .scrollIntoViewIfNeeded();
+  await shoot('sso-edit');
+  await page.getByRole('button', { name: 'Cancel' }).click();
   await go('/features', 'Feature flags');
   await shoot('features');
   await go('/settings', 'Tenant settings');

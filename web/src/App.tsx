@@ -12,6 +12,7 @@ import { RolesScreen } from './screens/Roles';
 import { SessionsScreen } from './screens/Sessions';
 import { SettingsScreen } from './screens/Settings';
 import { SignInScreen } from './screens/SignIn';
+import { SsoConnectionScreen, SsoScreen } from './screens/Sso';
 import { UserDetailScreen } from './screens/UserDetail';
 import { UsersScreen } from './screens/Users';
 import { WireguardScreen } from './screens/Wireguard';
@@ -84,6 +85,22 @@ const SCREENS: Screen[] = [
     permission: 'wireguard.read',
     nav: true,
     render: () => <WireguardScreen />,
+  },
+  {
+    path: '/sso',
+    label: 'nav.sso',
+    module: 'sso',
+    permission: 'sso.read',
+    nav: true,
+    render: () => <SsoScreen />,
+  },
+  {
+    path: '/sso/:id',
+    label: 'nav.sso',
+    module: 'sso',
+    permission: 'sso.read',
+    nav: false,
+    render: (p) => <SsoConnectionScreen id={p.id!} />,
   },
   {
     path: '/features',

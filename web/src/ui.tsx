@@ -2,6 +2,7 @@
 import { type ReactNode, useCallback, useEffect, useId, useRef, useState, useSyncExternalStore } from 'react';
 import { ApiFailure } from './api/client';
 import { currentLocale, t } from './i18n';
+import { BASE, navigate } from './router';
 
 export function errorMessage(err: unknown): string {
   if (err instanceof ApiFailure) return err.message || err.code;
@@ -245,7 +246,6 @@ export function Dialog(props: {
   );
 }
 
-/** Asks before a destructive action; `confirmText`, when set, must be typed to enable the button. */
 /** A form's submission: busy while it runs, its error shown until the next attempt (setError is the stable useState setter). */
 export function useSubmit() {
   const [busy, setBusy] = useState(false);
@@ -264,6 +264,60 @@ export function useSubmit() {
   return { busy, error, setError, submit };
 }
 
+/**
+ * A dialog holding one form: Cancel and a submit button, the submission's error above them, busy while it runs.
+ * `onOpen` runs each time the dialog opens (reset the fields there); `onSubmit` closes nothing by itself.
+ */
+export function FormDialog(props: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  onOpen?: () => void;
+  onSubmit: () => Promise<void>;
+  submitLabel: string;
+  submitKind?: 'primary' | 'danger';
+  blocked?: boolean;
+  wide?: boolean;
+  children: ReactNode;
+}) {
+  const { busy, error, setError, submit } = useSubmit();
+  const onOpen = useRef(props.onOpen);
+  onOpen.current = props.onOpen;
+  useEffect(() => {
+    if (props.open) {
+      setError(null);
+      onOpen.current?.();
+    }
+  }, [props.open, setError]);
+  return (
+    <Dialog open={props.open} title={props.title} onClose={props.onClose} wide={props.wide}>
+      <form
+        className="stack"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          await submit(props.onSubmit);
+        }}
+      >
+        {props.children}
+        <ErrorText error={error} />
+        <div className="actions">
+          <button type="button" className="btn" onClick={props.onClose}>
+            {t('common.cancel')}
+          </button>
+          <button
+            type="submit"
+            className={props.submitKind === 'danger' ? 'btn btn-danger' : 'btn btn-primary'}
+            disabled={busy || props.blocked}
+          >
+            {props.submitLabel}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** Asks before a destructive action; `confirmText`, when set, must be typed to enable the button. */
 export function ConfirmDialog(props: {
   open: boolean;
   title: string;
@@ -275,53 +329,51 @@ export function ConfirmDialog(props: {
   danger?: boolean;
 }) {
   const [typed, setTyped] = useState('');
-  const { busy, error, setError, submit } = useSubmit();
-  useEffect(() => {
-    if (props.open) {
-      setTyped('');
-      setError(null);
-    }
-  }, [props.open, setError]);
-  const blocked = props.confirmText !== undefined && typed.trim() !== props.confirmText;
   return (
-    <Dialog open={props.open} title={props.title} onClose={props.onClose}>
-      <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          await submit(async () => {
-            await props.onConfirm();
-            props.onClose();
-          });
-        }}
-      >
-        <div className="confirm-body">{props.body}</div>
-        {props.confirmText !== undefined && (
-          <TextField
-            label={t('common.typeToConfirm', { text: props.confirmText })}
-            value={typed}
-            onChange={setTyped}
-            autoFocus
-          />
-        )}
-        <ErrorText error={error} />
-        <div className="actions">
-          <button type="button" className="btn" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button
-            type="submit"
-            className={props.danger === false ? 'btn btn-primary' : 'btn btn-danger'}
-            disabled={busy || blocked}
-          >
-            {props.action}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      open={props.open}
+      title={props.title}
+      onClose={props.onClose}
+      onOpen={() => setTyped('')}
+      onSubmit={async () => {
+        await props.onConfirm();
+        props.onClose();
+      }}
+      submitLabel={props.action}
+      submitKind={props.danger === false ? 'primary' : 'danger'}
+      blocked={props.confirmText !== undefined && typed.trim() !== props.confirmText}
+    >
+      <div className="confirm-body">{props.body}</div>
+      {props.confirmText !== undefined && (
+        <TextField
+          label={t('common.typeToConfirm', { text: props.confirmText })}
+          value={typed}
+          onChange={setTyped}
+          autoFocus
+        />
+      )}
+    </FormDialog>
   );
 }
 
 // ---- small pieces --------------------------------------------------------------------------------------
+/** A link to a console page: a real href (new tab, copy link), navigated in place on a plain click. */
+export function Link({ to, children, className }: { to: string; children: ReactNode; className?: string }) {
+  return (
+    <a
+      className={className}
+      href={BASE + (to === '/' ? '/' : to)}
+      onClick={(e) => {
+        if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
+        e.preventDefault();
+        navigate(to);
+      }}
+    >
+      {children}
+    </a>
+  );
+}
+
 export function PageHeader({ title, actions, sub }: { title: string; actions?: ReactNode; sub?: ReactNode }) {
   return (
     <div className="page-head">
@@ -354,12 +406,13 @@ export function Loading() {
   );
 }
 
-export function CopyButton({ text, label }: { text: string; label?: string }) {
+export function CopyButton({ text, label, name }: { text: string; label?: string; name?: string }) {
   const [done, setDone] = useState(false);
   return (
     <button
       type="button"
       className="btn btn-small"
+      aria-label={name && !done ? t('common.copyNamed', { name }) : undefined}
       onClick={async () => {
         try {
           await navigator.clipboard.writeText(text);
@@ -373,6 +426,21 @@ export function CopyButton({ text, label }: { text: string; label?: string }) {
     >
       {done ? t('common.copied') : (label ?? t('common.copy'))}
     </button>
+  );
+}
+
+/** A value to copy elsewhere (a key, a URL to register at a provider): its label, the value, a copy button. */
+export function CopyValue({ label, value, testId }: { label: string; value: string; testId?: string }) {
+  return (
+    <div className="copy-value">
+      <span className="copy-label">{label}</span>
+      <div className="secret">
+        <code className="secret-value" data-testid={testId}>
+          {value}
+        </code>
+        <CopyButton text={value} name={label} />
+      </div>
+    </div>
   );
 }
 

@@ -35,6 +35,10 @@ export const SamlRead = Type.Object({
   idp_sso_url: Nullable(Type.String()),
   idp_certificate: Nullable(Type.String()),
   sp_entity_id: Nullable(Type.String()),
+  /** The Assertion Consumer Service URL to register at the identity provider (HTTP-POST binding). */
+  acs_url: Type.String(),
+  /** This connection's SP metadata (XML), for identity providers that import it. */
+  metadata_url: Type.String(),
 });
 
 export const ConnectionRead = Type.Object({

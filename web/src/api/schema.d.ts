@@ -7981,9 +7981,11 @@ export interface paths {
                                 } | null;
                                 redirect_uris: string[];
                                 saml: {
+                                    acs_url: string;
                                     idp_certificate: string | null;
                                     idp_entity_id: string | null;
                                     idp_sso_url: string | null;
+                                    metadata_url: string;
                                     sp_entity_id: string | null;
                                 } | null;
                                 sso_required: boolean;
@@ -8120,9 +8122,11 @@ export interface paths {
                             } | null;
                             redirect_uris: string[];
                             saml: {
+                                acs_url: string;
                                 idp_certificate: string | null;
                                 idp_entity_id: string | null;
                                 idp_sso_url: string | null;
+                                metadata_url: string;
                                 sp_entity_id: string | null;
                             } | null;
                             sso_required: boolean;
@@ -8281,9 +8285,11 @@ export interface paths {
                             } | null;
                             redirect_uris: string[];
                             saml: {
+                                acs_url: string;
                                 idp_certificate: string | null;
                                 idp_entity_id: string | null;
                                 idp_sso_url: string | null;
+                                metadata_url: string;
                                 sp_entity_id: string | null;
                             } | null;
                             sso_required: boolean;
@@ -8572,9 +8578,11 @@ export interface paths {
                             } | null;
                             redirect_uris: string[];
                             saml: {
+                                acs_url: string;
                                 idp_certificate: string | null;
                                 idp_entity_id: string | null;
                                 idp_sso_url: string | null;
+                                metadata_url: string;
                                 sp_entity_id: string | null;
                             } | null;
                             sso_required: boolean;

@@ -1,0 +1,684 @@
+/**
+ * Single sign-on (API.md §17): the tenant's OIDC and SAML connections. The list; a connection's page with the
+ * values to register at the identity provider (OIDC callback URL, SAML ACS and SP metadata URLs, each with a
+ * copy button), its domains with the DNS TXT record to publish and a Verify button; create and edit in one
+ * dialog (the OIDC client secret is write-only: the form says whether one is set and offers to replace it);
+ * delete after typing the name. `sso.read` sees all of it, `sso.write` gets the controls.
+ */
+import { useState } from 'react';
+import { api, call } from '../api/client';
+import type { paths } from '../api/schema';
+import { t } from '../i18n';
+import { navigate } from '../router';
+import { useSession } from '../session';
+import {
+  Badge,
+  Checkbox,
+  ConfirmDialog,
+  CopyValue,
+  ErrorText,
+  errorMessage,
+  FormDialog,
+  fmtDate,
+  Link,
+  Loading,
+  PageHeader,
+  Select,
+  TextArea,
+  TextField,
+  toast,
+  useAsync,
+  useSubmit,
+} from '../ui';
+
+type Connection =
+  paths['/api/v1/sso/connections/{id}']['get']['responses'][200]['content']['application/json'];
+type Domain = Connection['domains'][number];
+type Kind = Connection['type'];
+
+/** One entry a line (or separated by commas or spaces), blanks dropped. */
+function lines(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function Enabled({ on }: { on: boolean }) {
+  return on ? <Badge kind="ok">{t('sso.enabled')}</Badge> : <Badge kind="muted">{t('sso.disabled')}</Badge>;
+}
+
+export function SsoScreen() {
+  const session = useSession();
+  const list = useAsync(() => call(api.GET('/api/v1/sso/connections')), []);
+  const [creating, setCreating] = useState(false);
+  const canWrite = session.can('sso.write');
+  return (
+    <div className="page">
+      <PageHeader
+        title={t('nav.sso')}
+        sub={t('sso.sub')}
+        actions={
+          canWrite && (
+            <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+              {t('sso.create')}
+            </button>
+          )
+        }
+      />
+      <ErrorText error={list.error} />
+      {list.loading && !list.data && <Loading />}
+      {list.data && (
+        <div className="table-wrap">
+          <table className="table">
+            <caption className="sr-only">{t('nav.sso')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('sso.name')}</th>
+                <th scope="col">{t('sso.type')}</th>
+                <th scope="col">{t('sso.status')}</th>
+                <th scope="col" className="hide-sm">
+                  {t('sso.domains')}
+                </th>
+                <th scope="col" className="hide-sm">
+                  {t('sso.defaultRole')}
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.connections.map((c) => (
+                <tr key={c.id}>
+                  <td>
+                    <Link to={`/sso/${c.id}`}>{c.name}</Link>
+                  </td>
+                  <td>{c.type === 'oidc' ? 'OIDC' : 'SAML'}</td>
+                  <td>
+                    <Enabled on={c.enabled} />
+                  </td>
+                  <td className="hide-sm">
+                    {c.domains.length === 0 ? (
+                      <span className="muted">—</span>
+                    ) : (
+                      c.domains.map((d) => (
+                        <span key={d.domain} className="nowrap">
+                          {d.domain}{' '}
+                          {d.verified ? (
+                            <Badge kind="ok">{t('sso.verified')}</Badge>
+                          ) : (
+                            <Badge kind="warn">{t('sso.unverified')}</Badge>
+                          )}{' '}
+                        </span>
+                      ))
+                    )}
+                  </td>
+                  <td className="hide-sm mono-sm">{c.default_role}</td>
+                </tr>
+              ))}
+              {list.data.connections.length === 0 && (
+                <tr>
+                  <td colSpan={5} className="empty">
+                    {t('sso.none')}
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ConnectionDialog
+        open={creating}
+        connection={null}
+        onClose={() => setCreating(false)}
+        onSaved={(c) => {
+          setCreating(false);
+          navigate(`/sso/${c.id}`);
+        }}
+      />
+    </div>
+  );
+}
+
+export function SsoConnectionScreen({ id }: { id: string }) {
+  const session = useSession();
+  const conn = useAsync(
+    () => call(api.GET('/api/v1/sso/connections/{id}', { params: { path: { id } } })),
+    [id],
+  );
+  const [editing, setEditing] = useState(false);
+  const [deleting, setDeleting] = useState(false);
+  const canWrite = session.can('sso.write');
+  const c = conn.data;
+  return (
+    <div className="page">
+      <p className="crumbs">
+        <Link to="/sso">← {t('nav.sso')}</Link>
+      </p>
+      <ErrorText error={conn.error} />
+      {conn.loading && !c && <Loading />}
+      {c && (
+        <>
+          <PageHeader
+            title={c.name}
+            sub={
+              <>
+                {c.type === 'oidc' ? 'OpenID Connect' : 'SAML 2.0'} · <Enabled on={c.enabled} />
+              </>
+            }
+            actions={
+              canWrite && (
+                <>
+                  <button type="button" className="btn" onClick={() => setEditing(true)}>
+                    {t('common.edit')}
+                  </button>
+                  <button type="button" className="btn btn-danger" onClick={() => setDeleting(true)}>
+                    {t('common.delete')}
+                  </button>
+                </>
+              )
+            }
+          />
+          <div className="grid2">
+            <section className="panel stack" aria-labelledby="idp-h">
+              <h2 id="idp-h">{t('sso.forIdp')}</h2>
+              <p className="hint">{t('sso.forIdpHint')}</p>
+              {c.oidc && (
+                <CopyValue label={t('sso.callbackUrl')} value={c.oidc.callback_url} testId="callback-url" />
+              )}
+              {c.saml && (
+                <>
+                  <CopyValue label={t('sso.acsUrl')} value={c.saml.acs_url} testId="acs-url" />
+                  <CopyValue
+                    label={t('sso.spEntityId')}
+                    value={c.saml.sp_entity_id || c.saml.metadata_url}
+                    testId="sp-entity-id"
+                  />
+                  <CopyValue label={t('sso.metadataUrl')} value={c.saml.metadata_url} testId="metadata-url" />
+                </>
+              )}
+            </section>
+            <section className="panel" aria-labelledby="settings-h">
+              <h2 id="settings-h">{t('sso.settings')}</h2>
+              <dl className="facts facts-long">
+                {c.oidc && (
+                  <>
+                    <dt>{t('sso.issuer')}</dt>
+                    <dd className="mono-sm break">{c.oidc.issuer}</dd>
+                    <dt>{t('sso.clientId')}</dt>
+                    <dd className="mono-sm break">{c.oidc.client_id}</dd>
+                    <dt>{t('sso.clientSecret')}</dt>
+                    <dd data-testid="secret-state">
+                      {c.oidc.has_client_secret ? (
+                        <Badge kind="ok">{t('sso.secretSet')}</Badge>
+                      ) : (
+                        <Badge kind="warn">{t('sso.notSet')}</Badge>
+                      )}
+                    </dd>
+                  </>
+                )}
+                {c.saml && (
+                  <>
+                    <dt>{t('sso.idpEntityId')}</dt>
+                    <dd className="mono-sm break">{c.saml.idp_entity_id ?? '—'}</dd>
+                    <dt>{t('sso.idpSsoUrl')}</dt>
+                    <dd className="mono-sm break">{c.saml.idp_sso_url ?? '—'}</dd>
+                    <dt>{t('sso.idpCertificate')}</dt>
+                    <dd>
+                      {c.saml.idp_certificate ? (
+                        <Badge kind="ok">{t('sso.certificateSet')}</Badge>
+                      ) : (
+                        <Badge kind="warn">{t('sso.notSet')}</Badge>
+                      )}
+                    </dd>
+                  </>
+                )}
+                <dt>{t('sso.defaultRole')}</dt>
+                <dd className="mono-sm">{c.default_role}</dd>
+                <dt>{t('sso.jit')}</dt>
+                <dd>{c.jit_provisioning ? t('sso.yes') : t('sso.no')}</dd>
+                <dt>{t('sso.trustMfa')}</dt>
+                <dd>{c.trust_mfa ? t('sso.yes') : t('sso.no')}</dd>
+                <dt>{t('sso.ssoRequired')}</dt>
+                <dd>{c.sso_required ? t('sso.yes') : t('sso.no')}</dd>
+                <dt>{t('sso.redirectUris')}</dt>
+                <dd className="mono-sm break">
+                  {c.redirect_uris.length ? c.redirect_uris.join(' · ') : <span className="muted">—</span>}
+                </dd>
+                <dt>{t('sso.updated')}</dt>
+                <dd>{fmtDate(c.updated_at)}</dd>
+              </dl>
+            </section>
+          </div>
+          <DomainsPanel connection={c} canWrite={canWrite} onChanged={conn.reload} />
+          <ConnectionDialog
+            open={editing}
+            connection={c}
+            onClose={() => setEditing(false)}
+            onSaved={() => {
+              setEditing(false);
+              conn.reload();
+            }}
+          />
+          <ConfirmDialog
+            open={deleting}
+            title={t('sso.delete')}
+            body={<p>{t('sso.deleteBody', { name: c.name })}</p>}
+            action={t('common.delete')}
+            confirmText={c.name}
+            onConfirm={async () => {
+              await call(api.DELETE('/api/v1/sso/connections/{id}', { params: { path: { id: c.id } } }));
+              toast(t('sso.deleted', { name: c.name }));
+              navigate('/sso');
+            }}
+            onClose={() => setDeleting(false)}
+          />
+        </>
+      )}
+    </div>
+  );
+}
+
+function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChanged: () => void }) {
+  const c = props.connection;
+  const [domain, setDomain] = useState('');
+  const [removing, setRemoving] = useState<Domain | null>(null);
+  const adding = useSubmit();
+  return (
+    <section className="panel" aria-labelledby="domains-h">
+      <h2 id="domains-h">{t('sso.domains')}</h2>
+      <p className="hint">{t('sso.domainsHint')}</p>
+      {c.domains.length > 0 && (
+        <ul className="sso-domains">
+          {c.domains.map((d) => (
+            <DomainItem
+              key={d.domain}
+              connection={c}
+              domain={d}
+              canWrite={props.canWrite}
+              onChanged={props.onChanged}
+              onRemove={() => setRemoving(d)}
+            />
+          ))}
+        </ul>
+      )}
+      {c.domains.length === 0 && <p className="muted">{t('sso.noDomains')}</p>}
+      {props.canWrite && (
+        <form
+          className="sso-add-domain"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            await adding.submit(async () => {
+              await call(
+                api.POST('/api/v1/sso/connections/{id}/domains', {
+                  params: { path: { id: c.id } },
+                  body: { domain: domain.trim() },
+                }),
+              );
+              setDomain('');
+              props.onChanged();
+            });
+          }}
+        >
+          <TextField
+            label={t('sso.newDomain')}
+            value={domain}
+            onChange={setDomain}
+            required
+            maxLength={253}
+            placeholder="example.com"
+          />
+          <button type="submit" className="btn" disabled={adding.busy}>
+            {t('sso.addDomain')}
+          </button>
+        </form>
+      )}
+      <ErrorText error={adding.error} />
+      <ConfirmDialog
+        open={removing !== null}
+        title={t('sso.removeDomain')}
+        body={<p>{t('sso.removeDomainBody', { domain: removing?.domain ?? '' })}</p>}
+        action={t('common.remove')}
+        onConfirm={async () => {
+          if (!removing) return;
+          await call(
+            api.DELETE('/api/v1/sso/connections/{id}/domains/{domain}', {
+              params: { path: { id: c.id, domain: removing.domain } },
+            }),
+          );
+          toast(t('sso.domainRemoved', { domain: removing.domain }));
+          props.onChanged();
+        }}
+        onClose={() => setRemoving(null)}
+      />
+    </section>
+  );
+}
+
+function DomainItem(props: {
+  connection: Connection;
+  domain: Domain;
+  canWrite: boolean;
+  onChanged: () => void;
+  onRemove: () => void;
+}) {
+  const d = props.domain;
+  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const { busy, submit } = useSubmit();
+  async function verify() {
+    setResult(null);
+    await submit(async () => {
+      try {
+        await call(
+          api.POST('/api/v1/sso/connections/{id}/domains/{domain}/verify', {
+            params: { path: { id: props.connection.id, domain: d.domain } },
+          }),
+        );
+        setResult({ ok: true, text: t('sso.verifiedToast', { domain: d.domain }) });
+        props.onChanged();
+      } catch (err) {
+        setResult({ ok: false, text: errorMessage(err) });
+      }
+    });
+  }
+  return (
+    <li className="sso-domain">
+      <div className="sso-domain-head">
+        <strong className="break">{d.domain}</strong>
+        <span>
+          {d.verified ? (
+            <Badge kind="ok">{t('sso.verifiedOn', { date: fmtDate(d.verified_at) })}</Badge>
+          ) : (
+            <Badge kind="warn">{t('sso.unverified')}</Badge>
+          )}
+        </span>
+      </div>
+      {!d.verified && (
+        <>
+          <p className="hint">{t('sso.txtHint')}</p>
+          <div className="row2">
+            <CopyValue label={t('sso.txtName')} value={d.txt_record_name} testId="txt-name" />
+            <CopyValue label={t('sso.txtValue')} value={props.connection.domain_token} testId="txt-value" />
+          </div>
+        </>
+      )}
+      {result && (
+        <p className={result.ok ? 'notice' : 'error'} role={result.ok ? 'status' : 'alert'}>
+          {result.text}
+        </p>
+      )}
+      {props.canWrite && (
+        <div className="actions actions-left">
+          {!d.verified && (
+            <button
+              type="button"
+              className="btn btn-small"
+              disabled={busy}
+              onClick={() => void verify()}
+              aria-label={t('sso.verifyNamed', { domain: d.domain })}
+            >
+              {t('sso.verify')}
+            </button>
+          )}
+          <button
+            type="button"
+            className="btn btn-small btn-danger"
+            onClick={props.onRemove}
+            aria-label={t('sso.removeDomainNamed', { domain: d.domain })}
+          >
+            {t('common.remove')}
+          </button>
+        </div>
+      )}
+    </li>
+  );
+}
+
+/** Create (connection null) or edit. Domains are set at creation; afterwards they are managed one by one. */
+function ConnectionDialog(props: {
+  open: boolean;
+  connection: Connection | null;
+  onClose: () => void;
+  onSaved: (c: Connection) => void;
+}) {
+  const c = props.connection;
+  const roles = useAsync(
+    () => (props.open ? call(api.GET('/api/v1/roles')).catch(() => null) : Promise.resolve(null)),
+    [props.open],
+  );
+  const [type, setType] = useState<Kind>('oidc');
+  const [name, setName] = useState('');
+  const [enabled, setEnabled] = useState(true);
+  const [domains, setDomains] = useState('');
+  const [defaultRole, setDefaultRole] = useState('member');
+  const [jit, setJit] = useState(true);
+  const [trustMfa, setTrustMfa] = useState(false);
+  const [ssoRequired, setSsoRequired] = useState(false);
+  const [redirectUris, setRedirectUris] = useState('');
+  const [issuer, setIssuer] = useState('');
+  const [clientId, setClientId] = useState('');
+  const [clientSecret, setClientSecret] = useState('');
+  const [idpEntityId, setIdpEntityId] = useState('');
+  const [idpSsoUrl, setIdpSsoUrl] = useState('');
+  const [idpCertificate, setIdpCertificate] = useState('');
+  const [spEntityId, setSpEntityId] = useState('');
+
+  function reset() {
+    setType(c?.type ?? 'oidc');
+    setName(c?.name ?? '');
+    setEnabled(c?.enabled ?? true);
+    setDomains('');
+    setDefaultRole(c?.default_role ?? 'member');
+    setJit(c?.jit_provisioning ?? true);
+    setTrustMfa(c?.trust_mfa ?? false);
+    setSsoRequired(c?.sso_required ?? false);
+    setRedirectUris((c?.redirect_uris ?? []).join('\n'));
+    setIssuer(c?.oidc?.issuer ?? '');
+    setClientId(c?.oidc?.client_id ?? '');
+    setClientSecret(''); // write-only: never shown back, only replaced
+    setIdpEntityId(c?.saml?.idp_entity_id ?? '');
+    setIdpSsoUrl(c?.saml?.idp_sso_url ?? '');
+    setIdpCertificate(c?.saml?.idp_certificate ?? '');
+    setSpEntityId(c?.saml?.sp_entity_id ?? '');
+  }
+
+  // Roles the connection may hand out: owner never (the API refuses it); the current value stays listed.
+  const roleCodes = (roles.data?.roles ?? []).map((r) => ({ value: r.code, label: `${r.name} (${r.code})` }));
+  const roleOptions = roleCodes.filter((r) => r.value !== 'owner');
+  if (roleOptions.length > 0 && !roleOptions.some((r) => r.value === defaultRole))
+    roleOptions.unshift({ value: defaultRole, label: defaultRole });
+
+  async function save() {
+    const common = {
+      name: name.trim(),
+      enabled,
+      default_role: defaultRole.trim(),
+      jit_provisioning: jit,
+      trust_mfa: trustMfa,
+      sso_required: ssoRequired,
+      redirect_uris: lines(redirectUris),
+    };
+    const saml = {
+      idp_entity_id: idpEntityId.trim(),
+      idp_sso_url: idpSsoUrl.trim(),
+      idp_certificate: idpCertificate.trim(),
+      ...(spEntityId.trim() ? { sp_entity_id: spEntityId.trim() } : {}),
+    };
+    let saved: Connection;
+    if (c) {
+      saved = await call(
+        api.PATCH('/api/v1/sso/connections/{id}', {
+          params: { path: { id: c.id } },
+          body: {
+            ...common,
+            ...(c.type === 'oidc'
+              ? {
+                  oidc: {
+                    issuer: issuer.trim(),
+                    client_id: clientId.trim(),
+                    ...(clientSecret ? { client_secret: clientSecret } : {}),
+                  },
+                }
+              : { saml }),
+          },
+        }),
+      );
+    } else {
+      saved = await call(
+        api.POST('/api/v1/sso/connections', {
+          body: {
+            type,
+            ...common,
+            domains: lines(domains),
+            ...(type === 'oidc'
+              ? { oidc: { issuer: issuer.trim(), client_id: clientId.trim(), client_secret: clientSecret } }
+              : { saml }),
+          },
+        }),
+      );
+    }
+    toast(c ? t('common.saved') : t('sso.created', { name: saved.name }));
+    props.onSaved(saved);
+  }
+
+  const kind = c?.type ?? type;
+  return (
+    <FormDialog
+      open={props.open}
+      title={c ? t('sso.edit', { name: c.name }) : t('sso.create')}
+      onClose={props.onClose}
+      onOpen={reset}
+      onSubmit={save}
+      submitLabel={c ? t('common.save') : t('sso.createSubmit')}
+      wide
+    >
+      <div className="row2">
+        <Select
+          label={t('sso.type')}
+          value={kind}
+          onChange={setType}
+          disabled={c !== null}
+          options={[
+            { value: 'oidc', label: 'OpenID Connect (OIDC)' },
+            { value: 'saml', label: 'SAML 2.0' },
+          ]}
+        />
+        <TextField label={t('sso.name')} value={name} onChange={setName} required maxLength={100} autoFocus />
+      </div>
+      <Checkbox label={t('sso.enabledLabel')} checked={enabled} onChange={setEnabled} />
+      {!c && (
+        <TextArea
+          label={t('sso.domainsInput')}
+          hint={t('sso.domainsInputHint')}
+          value={domains}
+          onChange={setDomains}
+          rows={2}
+        />
+      )}
+      {roleOptions.length > 0 ? (
+        <Select
+          label={t('sso.defaultRole')}
+          value={defaultRole}
+          onChange={setDefaultRole}
+          options={roleOptions}
+        />
+      ) : (
+        <TextField
+          label={t('sso.defaultRole')}
+          hint={t('sso.defaultRoleHint')}
+          value={defaultRole}
+          onChange={setDefaultRole}
+          required
+          pattern="[a-z0-9_.\-]{1,64}"
+        />
+      )}
+      <Checkbox label={t('sso.jit')} hint={t('sso.jitHint')} checked={jit} onChange={setJit} />
+      <Checkbox
+        label={t('sso.trustMfa')}
+        hint={t('sso.trustMfaHint')}
+        checked={trustMfa}
+        onChange={setTrustMfa}
+      />
+      <Checkbox
+        label={t('sso.ssoRequired')}
+        hint={t('sso.ssoRequiredHint')}
+        checked={ssoRequired}
+        onChange={setSsoRequired}
+      />
+      <TextArea
+        label={t('sso.redirectUris')}
+        hint={t('sso.redirectUrisHint')}
+        value={redirectUris}
+        onChange={setRedirectUris}
+        rows={2}
+      />
+      {kind === 'oidc' ? (
+        <fieldset className="stack">
+          <legend>OpenID Connect</legend>
+          <TextField
+            label={t('sso.issuer')}
+            hint={t('sso.issuerHint')}
+            value={issuer}
+            onChange={setIssuer}
+            type="url"
+            required
+            maxLength={2048}
+          />
+          <TextField
+            label={t('sso.clientId')}
+            value={clientId}
+            onChange={setClientId}
+            required
+            maxLength={512}
+          />
+          {c?.oidc?.has_client_secret && (
+            <p className="hint" data-testid="secret-set">
+              <Badge kind="ok">{t('sso.secretSet')}</Badge> {t('sso.secretSetHint')}
+            </p>
+          )}
+          <TextField
+            label={c ? t('sso.replaceSecret') : t('sso.clientSecret')}
+            hint={c ? t('sso.replaceSecretHint') : t('sso.secretHint')}
+            value={clientSecret}
+            onChange={setClientSecret}
+            type="password"
+            autoComplete="new-password"
+            required={!c}
+            maxLength={1024}
+          />
+        </fieldset>
+      ) : (
+        <fieldset className="stack">
+          <legend>SAML 2.0</legend>
+          <TextField
+            label={t('sso.idpEntityId')}
+            value={idpEntityId}
+            onChange={setIdpEntityId}
+            required
+            maxLength={1024}
+          />
+          <TextField
+            label={t('sso.idpSsoUrl')}
+            value={idpSsoUrl}
+            onChange={setIdpSsoUrl}
+            type="url"
+            required
+            maxLength={2048}
+          />
+          <TextArea
+            label={t('sso.idpCertificate')}
+            hint={t('sso.idpCertificateHint')}
+            value={idpCertificate}
+            onChange={setIdpCertificate}
+            rows={6}
+          />
+          <TextField
+            label={t('sso.spEntityId')}
+            hint={t('sso.spEntityIdHint')}
+            value={spEntityId}
+            onChange={setSpEntityId}
+            maxLength={1024}
+          />
+        </fieldset>
+      )}
+    </FormDialog>
+  );
+}
