@@ -150,6 +150,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
       tenantCreated: [],
       userCreated: [],
       loginSucceeded: [],
+      passwordSignIn: [],
       userDeactivated: [],
       userEmailChanged: [],
       gdprExport: [],

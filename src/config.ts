@@ -93,6 +93,11 @@ export interface Config {
   smtpUrl: string | null;
   mailFrom: string;
   publicUrl: string;
+  /**
+   * DNS servers (`ip` or `ip:port`) for SSO domain verification (TXT `_massacorp-verify.<domain>`); empty: the
+   * system's resolvers.
+   */
+  dnsServers: string[];
   /** Page of the front end that takes `?token=` and calls POST /password-reset/confirm. */
   passwordResetUrl: string;
   /** Where `massacorp audit prune` writes archives before it deletes (default DATA_DIR/audit-archive). */
@@ -382,7 +387,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     seedAdminPassword: r.raw('SEED_ADMIN_PASSWORD') ?? null,
     smtpUrl: r.raw('SMTP_URL') ?? null,
     mailFrom: r.str('MAIL_FROM', 'MassaCorp <no-reply@massacorp.dev>'),
-    publicUrl: r.str('PUBLIC_URL', `http://localhost:${port}`),
+    publicUrl: r.str('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, ''),
+    dnsServers: r.list('DNS_SERVERS'),
     passwordResetUrl: r.str(
       'PASSWORD_RESET_URL',
       `${r.str('PUBLIC_URL', `http://localhost:${port}`)}/reset-password`,

@@ -5,6 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { totpAad } from '../modules/mfa/index.js';
+import { oidcSecretAad } from '../modules/sso/index.js';
 import type { AppContext } from '../platform/context.js';
 import type { CliRegistration } from '../platform/module.js';
 
@@ -47,6 +48,13 @@ export const sealedColumns: SealedColumn[] = [
     column: 'secret_sealed',
     tenantScoped: false,
     aad: (r) => `jwt:key:${String(r.kid)}`,
+  },
+  {
+    table: 'sso_connections',
+    key: ['id'],
+    column: 'oidc_client_secret_sealed',
+    tenantScoped: true,
+    aad: (r) => oidcSecretAad(String(r.id)),
   },
 ];
 

@@ -12,6 +12,7 @@ import { mfaModule } from './mfa/index.js';
 import { passwordResetModule } from './password-reset/index.js';
 import { rbacModule } from './rbac/index.js';
 import { sessionsModule } from './sessions/index.js';
+import { ssoModule } from './sso/index.js';
 import { tenantAdminModule } from './tenant-admin/index.js';
 import { tenantsModule } from './tenants/index.js';
 import { usersModule } from './users/index.js';
@@ -34,4 +35,5 @@ export const modules: AppModule[] = [
   // After rbac: api-keys wraps the permission resolver that rbac installs.
   apiKeysModule,
   featuresModule,
+  ssoModule,
 ];

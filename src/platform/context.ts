@@ -123,6 +123,16 @@ export interface AppContext {
       userId: number,
       source: 'register' | 'admin' | 'cli' | 'sso',
     ) => Promise<void>)[];
+    /**
+     * Before a password is checked at sign-in (password login, its MFA step included): a hook answers a refusal
+     * (the SSO module: the tenant requires SSO for the email's domain) or null. Lets auth ask the modules above
+     * it without importing them. The refusal is audited and answered by auth.
+     */
+    passwordSignIn: ((
+      tx: Tx,
+      tenant: TenantRecord,
+      email: string,
+    ) => Promise<{ code: string; status: number; details?: Record<string, unknown> } | null>)[];
     /** After a sign-in committed (security alert mail for a new device, etc.). Errors are logged, not thrown. */
     loginSucceeded: ((event: {
       tenantId: number;

@@ -20,5 +20,11 @@ export const authModule: AppModule = {
 export { type AuthMessage, authMessage } from './errors.js';
 export { onPasswordChanged, type PasswordChangedHook } from './hooks.js';
 export { clearLoginAttempts } from './lockout.js';
-export { completeLogin, type LoginResponse, loginResponse, MFA_STEP_TOKEN } from './login.js';
-export { TokenResponse } from './schemas.js';
+export {
+  completeLogin,
+  type LoginResponse,
+  loginResponse,
+  MFA_STEP_TOKEN,
+  mfaRequiredResponse,
+} from './login.js';
+export { LoginResponse as LoginResponseSchema, TokenResponse } from './schemas.js';

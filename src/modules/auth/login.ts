@@ -44,15 +44,32 @@ export async function login(
     ? await ctx.database.withTenant(tenantId, async (tx) => {
         const tenant = await getTenant(tx, tenantId);
         if (tenant?.status !== 'active') return null;
+        // Refusals by policy (SSO required for the domain) come before the password is looked at: they
+        // depend on the address only, so they neither reveal whether the account exists nor test the password.
+        for (const hook of ctx.hooks.passwordSignIn) {
+          const refusal = await hook(tx, tenant, email);
+          if (refusal) return { tenant, refusal };
+        }
         const user = await userByEmail(tx, tenantId, email);
         const mfa = user ? await ctx.mfa.status(tx, tenantId, user.id) : null;
-        return { tenant, user, mfa };
+        return { tenant, user, mfa, refusal: null };
       })
     : null;
   if (!found) {
     await ctx.hasher.verifyDummy(body.password);
     ctx.metrics.logins.inc({ result: 'failure' });
     throw authError('INVALID_CREDENTIALS');
+  }
+  if (found.refusal) {
+    const { refusal } = found;
+    await writeAuditAlone(ctx, found.tenant.id, audit, {
+      eventType: 'auth.login_failed',
+      success: false,
+      resourceType: 'user',
+      metadata: { email, reason: refusal.code.toLowerCase() },
+    });
+    ctx.metrics.logins.inc({ result: 'failure' });
+    throw new AppError(refusal.status, refusal.code, refusal.details);
   }
   const { tenant, user } = found;
   const ticket = await reserveLoginAttempt(ctx, tenant.id, email).catch(async (err) => {
@@ -109,29 +126,7 @@ export async function login(
     if (body.mfa_code && ctx.mfa.inlineLogin) {
       return ctx.mfa.inlineLogin(tenant, user, body.mfa_code, client, userAudit) as Promise<LoginResponse>;
     }
-    const token = await ctx.jwt.signPurpose(
-      MFA_STEP_TOKEN,
-      { sub: String(user.id), tenant_id: tenant.id, email: user.email },
-      ctx.config.mfaSessionLifetime,
-    );
-    await writeAuditAlone(ctx, tenant.id, userAudit, {
-      eventType: 'auth.mfa_required',
-      resourceType: 'user',
-      resourceId: user.id,
-    });
-    ctx.metrics.logins.inc({ result: 'mfa_required' });
-    return {
-      success: true,
-      access_token: null,
-      refresh_token: null,
-      token_type: 'bearer',
-      expires_in: null,
-      mfa_required: true,
-      mfa_session_token: token,
-      captcha_required: false,
-      captcha_site_key: null,
-      message: 'auth.mfa_required',
-    };
+    return mfaRequiredResponse(ctx, tenant, user, userAudit);
   }
   const tokens = await completeLogin(ctx, tenant, user, client, userAudit, {
     method: 'password',
@@ -139,6 +134,43 @@ export async function login(
     mfaEnrolmentPending: mfa.required,
   });
   return loginResponse(tokens, mfa.required ? 'auth.login_mfa_enrolment' : 'auth.login_success');
+}
+
+/**
+ * The first factor is proven and the user has MFA: the answer that sends the client to POST /auth/login/mfa
+ * with a short-lived step token (password sign-in, and SSO sign-ins whose connection is not trusted for MFA).
+ */
+export async function mfaRequiredResponse(
+  ctx: AppContext,
+  tenant: TenantRow,
+  user: UserRow,
+  audit: AuditContext,
+  metadata?: Record<string, unknown>,
+): Promise<LoginResponse> {
+  const token = await ctx.jwt.signPurpose(
+    MFA_STEP_TOKEN,
+    { sub: String(user.id), tenant_id: tenant.id, email: user.email },
+    ctx.config.mfaSessionLifetime,
+  );
+  await writeAuditAlone(ctx, tenant.id, audit, {
+    eventType: 'auth.mfa_required',
+    resourceType: 'user',
+    resourceId: user.id,
+    ...(metadata ? { metadata } : {}),
+  });
+  ctx.metrics.logins.inc({ result: 'mfa_required' });
+  return {
+    success: true,
+    access_token: null,
+    refresh_token: null,
+    token_type: 'bearer',
+    expires_in: null,
+    mfa_required: true,
+    mfa_session_token: token,
+    captcha_required: false,
+    captcha_site_key: null,
+    message: 'auth.mfa_required',
+  };
 }
 
 export function loginResponse(

@@ -57,9 +57,11 @@ export {
   type Actor,
   assertNotLastOwner,
   auditRefusals,
+  grantRoleByCode,
   grantSystemRole,
   heldRoleIds,
   roleCodesOf,
   roleExists,
+  roleIdByCode,
   userRoleRequiresMfaSql,
 } from './service.js';

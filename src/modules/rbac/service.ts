@@ -378,6 +378,24 @@ export async function grantSystemRole(
   await repo.upsertAssignment(tx, tenantId, { userId, roleId: role.id, expiresAt: null, grantedBy });
 }
 
+/** A role of the tenant by its code (system or custom); null when the tenant has none. */
+export async function roleIdByCode(tx: Executor, tenantId: number, code: string): Promise<string | null> {
+  return (await repo.findRoleByCode(tx, tenantId, code))?.id ?? null;
+}
+
+/** Gives a user the role named by `code` (SSO JIT users get their connection's default role). */
+export async function grantRoleByCode(
+  tx: Tx,
+  tenantId: number,
+  userId: number,
+  code: string,
+): Promise<boolean> {
+  const role = await repo.findRoleByCode(tx, tenantId, code);
+  if (!role) return false;
+  await repo.upsertAssignment(tx, tenantId, { userId, roleId: role.id, expiresAt: null, grantedBy: null });
+  return true;
+}
+
 /**
  * Runs a privileged change and, when policy refuses it (403: granting what one does not hold, touching a
  * system role, acting on a more powerful user), records the refusal on its own: the change's transaction rolled

@@ -68,6 +68,11 @@ export class MemoryStore implements KeyValueStore {
   async del(...keys: string[]) {
     for (const k of keys) this.data.delete(k);
   }
+  async take(key: string) {
+    const value = this.live(key)?.value ?? null;
+    this.data.delete(key);
+    return value;
+  }
   async ping() {}
   async close() {
     clearInterval(this.sweeper);

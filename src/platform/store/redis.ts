@@ -132,6 +132,9 @@ export class RedisStore implements KeyValueStore {
   async del(...keys: string[]) {
     if (keys.length > 0) await this.run(() => this.redis.del(...keys));
   }
+  take(key: string) {
+    return this.run(() => this.redis.getdel(key));
+  }
   async ping() {
     await this.run(() => this.redis.ping());
   }

@@ -15,6 +15,11 @@ export interface KeyValueStore {
   expire(key: string, ttlSeconds: number): Promise<void>;
   ttl(key: string): Promise<number>;
   del(...keys: string[]): Promise<void>;
+  /**
+   * Reads and deletes a key in one atomic step (Redis GETDEL): of two callers racing for a single-use value
+   * (an SSO flow state, a one-time code), on one replica or several, exactly one gets it.
+   */
+  take(key: string): Promise<string | null>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

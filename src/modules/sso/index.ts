@@ -1,0 +1,77 @@
+/**
+ * The SSO module's door (API.md §17): SSO connections, their verified domains, external identities, the
+ * protocol flows (OIDC here, SAML in ./saml/) and the sign-in completion that OIDC, SAML and social login share.
+ * It refuses password sign-in for domains that require SSO through auth's passwordSignIn hook (auth sits below).
+ */
+import type { AppModule } from '../../platform/module.js';
+import './errors.js';
+import { registeredFlows, registerFlow, type SsoFlow } from './flows.js';
+import * as repo from './repository.js';
+import { ssoRoutes } from './routes.js';
+import { samlFlows } from './saml/index.js';
+import { ssoRequiredRefusal } from './service.js';
+
+const flows: SsoFlow[] = [...samlFlows];
+
+export const ssoModule: AppModule = {
+  name: 'sso',
+  setup: (ctx) => {
+    for (const flow of flows) registerFlow(flow);
+    ctx.hooks.passwordSignIn.push((tx, tenant, email) => ssoRequiredRefusal(tx, tenant, email));
+    ctx.hooks.gdprExport.push({
+      name: 'external_identities',
+      collect: async (tx, tenantId, userId) =>
+        (await repo.identitiesOfUser(tx, tenantId, userId)).map((i) => ({
+          id: i.id,
+          connection_id: i.connectionId,
+          provider: i.provider,
+          issuer: i.issuer,
+          subject: i.subject,
+          email: i.email,
+          created_at: i.createdAt.toISOString(),
+          last_login_at: i.lastLoginAt?.toISOString() ?? null,
+        })),
+    });
+    ctx.hooks.gdprErase.push({
+      name: 'external_identities',
+      erase: async (tx, tenantId, userId) => {
+        await repo.deleteIdentitiesOfUser(tx, tenantId, userId);
+      },
+    });
+  },
+  routes: (ctx) => [
+    { prefix: '/api/v1/sso', plugin: ssoRoutes(ctx) },
+    ...registeredFlows()
+      .filter((f) => f.routes)
+      .map((f) => ({ prefix: '/api/v1/sso', plugin: f.routes!(ctx) })),
+  ],
+};
+
+export type { SsoErrorCode } from './errors.js';
+export { ssoError } from './errors.js';
+export {
+  type AuthorizeInput,
+  FLOW_TTL_SECONDS,
+  type FlowState,
+  flowFor,
+  newState,
+  registerFlow,
+  type SsoFlow,
+  saveFlowState,
+  takeFlowState,
+  type UsedFlow,
+  usedFlowState,
+} from './flows.js';
+export { connectionForFlow, OIDC_CALLBACK_PATH, oidcSecretAad, openClientSecret } from './service.js';
+export {
+  auditSignInFailure,
+  completeSsoSignIn,
+  exchangeCode,
+  failFlow,
+  type IdentitySource,
+  redirectWith,
+  redirectWithCode,
+  type VerifiedIdentity,
+} from './signin.js';
+export type { ConnectionRow, ConnectionType, DomainRow, ExternalIdentityRow } from './tables.js';
+export { externalIdentities, ssoConnections, ssoDomains } from './tables.js';

@@ -1,0 +1,286 @@
+/** SQL only. Tenant functions take (tx, tenantId) and put tenant_id in every WHERE; system ones say so. */
+import { and, asc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/client.js';
+import {
+  type ConnectionRow,
+  type DomainRow,
+  type ExternalIdentityRow,
+  externalIdentities,
+  type NewConnection,
+  ssoConnections,
+  ssoDomains,
+} from './tables.js';
+
+export async function findConnection(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+): Promise<ConnectionRow | null> {
+  const rows = await tx
+    .select()
+    .from(ssoConnections)
+    .where(and(eq(ssoConnections.tenantId, tenantId), eq(ssoConnections.id, id)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+/** Locks the row for the transaction (concurrent PATCH/DELETE/domain changes serialise). */
+export async function lockConnection(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+): Promise<ConnectionRow | null> {
+  const rows = await tx
+    .select()
+    .from(ssoConnections)
+    .where(and(eq(ssoConnections.tenantId, tenantId), eq(ssoConnections.id, id)))
+    .for('update')
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export async function listConnections(tx: Executor, tenantId: number): Promise<ConnectionRow[]> {
+  return tx
+    .select()
+    .from(ssoConnections)
+    .where(eq(ssoConnections.tenantId, tenantId))
+    .orderBy(asc(ssoConnections.createdAt), asc(ssoConnections.id));
+}
+
+export async function connectionNameTaken(tx: Executor, tenantId: number, name: string, exceptId?: string) {
+  const rows = await tx
+    .select({ id: ssoConnections.id })
+    .from(ssoConnections)
+    .where(and(eq(ssoConnections.tenantId, tenantId), eq(ssoConnections.name, name)))
+    .limit(1);
+  return rows.length > 0 && rows[0]!.id !== exceptId;
+}
+
+export async function insertConnection(tx: Executor, row: NewConnection): Promise<ConnectionRow> {
+  const [created] = await tx.insert(ssoConnections).values(row).returning();
+  return created!;
+}
+
+export async function updateConnection(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+  patch: Partial<NewConnection>,
+): Promise<ConnectionRow> {
+  const [row] = await tx
+    .update(ssoConnections)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(and(eq(ssoConnections.tenantId, tenantId), eq(ssoConnections.id, id)))
+    .returning();
+  return row!;
+}
+
+export async function deleteConnection(tx: Executor, tenantId: number, id: string): Promise<void> {
+  await tx
+    .delete(ssoConnections)
+    .where(and(eq(ssoConnections.tenantId, tenantId), eq(ssoConnections.id, id)));
+}
+
+// ---- domains ----
+
+export async function domainsOf(
+  tx: Executor,
+  tenantId: number,
+  connectionIds: string[],
+): Promise<DomainRow[]> {
+  if (connectionIds.length === 0) return [];
+  return tx
+    .select()
+    .from(ssoDomains)
+    .where(and(eq(ssoDomains.tenantId, tenantId), inArray(ssoDomains.connectionId, connectionIds)))
+    .orderBy(asc(ssoDomains.domain));
+}
+
+export async function findTenantDomain(
+  tx: Executor,
+  tenantId: number,
+  domain: string,
+): Promise<DomainRow | null> {
+  const rows = await tx
+    .select()
+    .from(ssoDomains)
+    .where(and(eq(ssoDomains.tenantId, tenantId), eq(ssoDomains.domain, domain)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export async function insertDomain(
+  tx: Executor,
+  tenantId: number,
+  connectionId: string,
+  domain: string,
+): Promise<DomainRow> {
+  const [row] = await tx.insert(ssoDomains).values({ tenantId, connectionId, domain }).returning();
+  return row!;
+}
+
+export async function deleteDomain(tx: Executor, tenantId: number, connectionId: string, domain: string) {
+  const rows = await tx
+    .delete(ssoDomains)
+    .where(
+      and(
+        eq(ssoDomains.tenantId, tenantId),
+        eq(ssoDomains.connectionId, connectionId),
+        eq(ssoDomains.domain, domain),
+      ),
+    )
+    .returning({ id: ssoDomains.id });
+  return rows.length > 0;
+}
+
+export async function markDomainVerified(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+  by: string,
+): Promise<DomainRow> {
+  const [row] = await tx
+    .update(ssoDomains)
+    .set({ verifiedAt: new Date(), verifiedBy: by })
+    .where(and(eq(ssoDomains.tenantId, tenantId), eq(ssoDomains.id, id)))
+    .returning();
+  return row!;
+}
+
+/**
+ * SYSTEM (RLS bypassed, withSystem): the tenant and connection a verified domain routes to, for discovery
+ * before any tenant is known. Only enabled connections.
+ */
+export async function verifiedDomainRoute(
+  tx: Executor,
+  domain: string,
+): Promise<{ tenantId: number; connectionId: string; type: ConnectionRow['type'] } | null> {
+  const rows = await tx
+    .select({
+      tenantId: ssoDomains.tenantId,
+      connectionId: ssoDomains.connectionId,
+      type: ssoConnections.type,
+    })
+    .from(ssoDomains)
+    .innerJoin(ssoConnections, eq(ssoConnections.id, ssoDomains.connectionId))
+    .where(
+      and(eq(ssoDomains.domain, domain), isNotNull(ssoDomains.verifiedAt), eq(ssoConnections.enabled, true)),
+    )
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+/** SYSTEM: a connection by id whatever its tenant (platform operators). */
+export async function findConnectionAnyTenant(tx: Executor, id: string): Promise<ConnectionRow | null> {
+  const rows = await tx.select().from(ssoConnections).where(eq(ssoConnections.id, id)).limit(1);
+  return rows[0] ?? null;
+}
+
+/** A verified domain of the tenant on an enabled connection that requires SSO (the password refusal). */
+export async function requiredSsoForDomain(
+  tx: Executor,
+  tenantId: number,
+  domain: string,
+): Promise<{ connectionId: string } | null> {
+  const rows = await tx
+    .select({ connectionId: ssoDomains.connectionId })
+    .from(ssoDomains)
+    .innerJoin(ssoConnections, eq(ssoConnections.id, ssoDomains.connectionId))
+    .where(
+      and(
+        eq(ssoDomains.tenantId, tenantId),
+        eq(ssoDomains.domain, domain),
+        isNotNull(ssoDomains.verifiedAt),
+        eq(ssoConnections.enabled, true),
+        eq(ssoConnections.ssoRequired, true),
+      ),
+    )
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+// ---- external identities ----
+
+export async function findIdentityByConnection(
+  tx: Executor,
+  tenantId: number,
+  connectionId: string,
+  issuer: string,
+  subject: string,
+): Promise<ExternalIdentityRow | null> {
+  const rows = await tx
+    .select()
+    .from(externalIdentities)
+    .where(
+      and(
+        eq(externalIdentities.tenantId, tenantId),
+        eq(externalIdentities.connectionId, connectionId),
+        eq(externalIdentities.issuer, issuer),
+        eq(externalIdentities.subject, subject),
+      ),
+    )
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export async function findIdentityByProvider(
+  tx: Executor,
+  tenantId: number,
+  provider: string,
+  issuer: string,
+  subject: string,
+): Promise<ExternalIdentityRow | null> {
+  const rows = await tx
+    .select()
+    .from(externalIdentities)
+    .where(
+      and(
+        eq(externalIdentities.tenantId, tenantId),
+        isNull(externalIdentities.connectionId),
+        eq(externalIdentities.provider, provider),
+        eq(externalIdentities.issuer, issuer),
+        eq(externalIdentities.subject, subject),
+      ),
+    )
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+/** Inserts the identity; null when a concurrent sign-in inserted the same key first. */
+export async function insertIdentity(
+  tx: Executor,
+  row: typeof externalIdentities.$inferInsert,
+): Promise<ExternalIdentityRow | null> {
+  const rows = await tx.insert(externalIdentities).values(row).onConflictDoNothing().returning();
+  return rows[0] ?? null;
+}
+
+export async function touchIdentity(tx: Executor, tenantId: number, id: string, email: string | null) {
+  await tx
+    .update(externalIdentities)
+    .set({ lastLoginAt: new Date(), ...(email ? { email } : {}) })
+    .where(and(eq(externalIdentities.tenantId, tenantId), eq(externalIdentities.id, id)));
+}
+
+export async function identitiesOfUser(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<ExternalIdentityRow[]> {
+  return tx
+    .select()
+    .from(externalIdentities)
+    .where(and(eq(externalIdentities.tenantId, tenantId), eq(externalIdentities.userId, userId)))
+    .orderBy(asc(externalIdentities.createdAt));
+}
+
+export async function deleteIdentitiesOfUser(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<number> {
+  const r = await tx.execute(
+    sql`delete from external_identities where tenant_id = ${tenantId} and user_id = ${userId}`,
+  );
+  return Number((r as { rowCount?: number; affectedRows?: number }).rowCount ?? 0);
+}

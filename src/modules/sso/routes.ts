@@ -1,0 +1,254 @@
+/** Enterprise SSO (API.md §17) under /api/v1/sso. Thin: schema, access, one service call. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { AppContext } from '../../platform/context.js';
+import { requirePrincipal } from '../../platform/http/access.js';
+import { notFound } from '../../platform/http/errors.js';
+import { messageFor } from '../../platform/http/messages.js';
+import { errorResponses, SuccessNoData } from '../../platform/http/schemas.js';
+import { authMessage, LoginResponseSchema } from '../auth/index.js';
+import { resolveTenantHeader, resolveTenantId } from '../tenants/index.js';
+import {
+  AddDomainBody,
+  AuthorizeQuery,
+  AuthorizeResponse,
+  ConnectionList,
+  ConnectionParams,
+  ConnectionRead,
+  CreateConnectionBody,
+  DiscoverBody,
+  DiscoverResponse,
+  DomainList,
+  DomainParams,
+  DomainRead,
+  TokenBody,
+  UpdateConnectionBody,
+} from './schemas.js';
+import * as sso from './service.js';
+import { exchangeCode } from './signin.js';
+
+const tenantHeader = Type.Object({ 'x-tenant-id': Type.Optional(Type.String()) });
+const tags = ['sso'];
+
+export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const actor = async (req: Parameters<typeof requirePrincipal>[0]) => {
+      const p = requirePrincipal(req);
+      return {
+        tenantId: p.tenantId,
+        userId: p.userId,
+        permissions: await req.permissions(),
+        audit: req.auditContext(),
+      };
+    };
+
+    app.get(
+      '/connections',
+      {
+        config: { access: 'sso.read' },
+        schema: {
+          tags,
+          summary: "The tenant's SSO connections",
+          response: { 200: ConnectionList, ...errorResponses(401, 403) },
+        },
+      },
+      (req) => sso.listConnections(ctx, req.principal!.tenantId),
+    );
+
+    app.post(
+      '/connections',
+      {
+        config: { access: 'sso.write' },
+        schema: {
+          tags,
+          summary: 'Create an SSO connection (the OIDC client secret is write-only)',
+          body: CreateConnectionBody,
+          response: { 201: ConnectionRead, ...errorResponses(401, 403, 409, 422) },
+        },
+      },
+      async (req, reply) => reply.code(201).send(await sso.createConnection(ctx, await actor(req), req.body)),
+    );
+
+    app.get(
+      '/connections/:id',
+      {
+        config: { access: 'sso.read' },
+        schema: {
+          tags,
+          params: ConnectionParams,
+          response: { 200: ConnectionRead, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      (req) => sso.getConnection(ctx, req.principal!.tenantId, req.params.id),
+    );
+
+    app.patch(
+      '/connections/:id',
+      {
+        config: { access: 'sso.write' },
+        schema: {
+          tags,
+          params: ConnectionParams,
+          body: UpdateConnectionBody,
+          response: { 200: ConnectionRead, ...errorResponses(401, 403, 404, 409, 422) },
+        },
+      },
+      async (req) => sso.updateConnection(ctx, await actor(req), req.params.id, req.body),
+    );
+
+    app.delete(
+      '/connections/:id',
+      {
+        config: { access: 'sso.write' },
+        schema: {
+          tags,
+          params: ConnectionParams,
+          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      async (req) => {
+        await sso.deleteConnection(ctx, await actor(req), req.params.id);
+        return { success: true, message: messageFor('sso.connection_deleted', req.locale), data: null };
+      },
+    );
+
+    // ---- domains ----
+
+    app.get(
+      '/connections/:id/domains',
+      {
+        config: { access: 'sso.read' },
+        schema: {
+          tags,
+          params: ConnectionParams,
+          response: { 200: DomainList, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      (req) => sso.listDomains(ctx, req.principal!.tenantId, req.params.id),
+    );
+
+    app.post(
+      '/connections/:id/domains',
+      {
+        config: { access: 'sso.write' },
+        schema: {
+          tags,
+          summary: 'Add an email domain to a connection (unverified until its DNS TXT record is checked)',
+          params: ConnectionParams,
+          body: AddDomainBody,
+          response: { 201: DomainRead, ...errorResponses(401, 403, 404, 409, 422) },
+        },
+      },
+      async (req, reply) =>
+        reply.code(201).send(await sso.addDomain(ctx, await actor(req), req.params.id, req.body.domain)),
+    );
+
+    app.delete(
+      '/connections/:id/domains/:domain',
+      {
+        config: { access: 'sso.write' },
+        schema: {
+          tags,
+          params: DomainParams,
+          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 422) },
+        },
+      },
+      async (req) => {
+        await sso.removeDomain(ctx, await actor(req), req.params.id, req.params.domain);
+        return { success: true, message: messageFor('sso.domain_removed', req.locale), data: null };
+      },
+    );
+
+    app.post(
+      '/connections/:id/domains/:domain/verify',
+      {
+        config: { access: 'sso.write' },
+        schema: {
+          tags,
+          summary: "Check the DNS TXT record _massacorp-verify.<domain> = the connection's domain_token",
+          params: DomainParams,
+          response: { 200: DomainRead, ...errorResponses(400, 401, 403, 404, 409, 422) },
+        },
+      },
+      async (req) => sso.verifyDomainOrThrow(ctx, await actor(req), req.params.id, req.params.domain),
+    );
+
+    app.post(
+      '/platform/connections/:id/domains/:domain/verify',
+      {
+        config: { access: 'platform.tenants' },
+        schema: {
+          tags,
+          summary: "Platform operators: mark a domain of any tenant's connection verified (no DNS check)",
+          params: DomainParams,
+          response: { 200: DomainRead, ...errorResponses(401, 403, 404, 409, 422) },
+        },
+      },
+      async (req) => sso.operatorVerifyDomain(ctx, await actor(req), req.params.id, req.params.domain),
+    );
+
+    // ---- sign-in ----
+
+    app.post(
+      '/discover',
+      {
+        config: { access: 'public', rateLimit: { bucket: 'login' } },
+        schema: {
+          tags,
+          summary: 'The SSO connection of an email address (verified domains of enabled connections only)',
+          headers: tenantHeader,
+          body: DiscoverBody,
+          response: { 200: DiscoverResponse, ...errorResponses(400, 404, 422, 429) },
+        },
+      },
+      async (req) => {
+        const header = req.headers['x-tenant-id'];
+        const tenantId = header === undefined ? null : await resolveTenantId(ctx, header);
+        if (header !== undefined && tenantId === null) throw notFound('sso_connection');
+        return sso.discover(ctx, req.body.email, tenantId);
+      },
+    );
+
+    app.get(
+      '/connections/:id/authorize',
+      {
+        config: { access: 'public', rateLimit: { bucket: 'login' } },
+        schema: {
+          tags,
+          summary: "Start an SP-initiated sign-in: the identity provider's URL and the flow state",
+          headers: tenantHeader,
+          params: ConnectionParams,
+          querystring: AuthorizeQuery,
+          response: { 200: AuthorizeResponse, ...errorResponses(400, 403, 404, 422, 429, 502) },
+        },
+      },
+      async (req) => {
+        const tenant = await resolveTenantHeader(ctx, req.headers['x-tenant-id']);
+        if (tenant?.status !== 'active') throw notFound('sso_connection');
+        return sso.authorize(ctx, tenant.id, req.params.id, req.query.redirect_uri);
+      },
+    );
+
+    app.post(
+      '/token',
+      {
+        config: { access: 'public', rateLimit: { bucket: 'login' } },
+        schema: {
+          tags,
+          summary:
+            'Exchange the one-time code of an SSO sign-in for tokens (or the MFA step), as POST /auth/login',
+          body: TokenBody,
+          response: { 200: LoginResponseSchema, ...errorResponses(400, 403, 422, 429) },
+        },
+      },
+      async (req) => {
+        const client = {
+          ip: req.ip,
+          userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
+        };
+        const r = await exchangeCode(ctx, req.body.code, client, req.auditContext());
+        return { ...r, message: authMessage(r.message, req.locale) };
+      },
+    );
+  };
+}

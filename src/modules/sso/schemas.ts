@@ -1,0 +1,132 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { DateTime, Email, Nullable, Uuid } from '../../platform/http/schemas.js';
+
+const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\x00-\\x1f\\x7f]+$' });
+const RoleCode = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_.-]+$' });
+const Url = Type.String({ minLength: 1, maxLength: 2048, pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*://[^\\s]+$' });
+/** A DNS name (lower-cased by the service), at least two labels. */
+export const Domain = Type.String({
+  maxLength: 253,
+  pattern: '^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+[a-zA-Z]{2,63}$',
+});
+const ConnectionTypeSchema = Type.Union([Type.Literal('oidc'), Type.Literal('saml')]);
+
+export const DomainRead = Type.Object({
+  domain: Type.String(),
+  verified: Type.Boolean(),
+  verified_at: Nullable(DateTime),
+  /** The TXT record to publish: `_massacorp-verify.<domain>` = the connection's domain_token. */
+  txt_record_name: Type.String(),
+  created_at: DateTime,
+});
+
+export const OidcRead = Type.Object({
+  issuer: Type.String(),
+  client_id: Type.String(),
+  /** The secret itself is write-only. */
+  has_client_secret: Type.Boolean(),
+  /** The redirect URI to register at the identity provider. */
+  callback_url: Type.String(),
+});
+
+export const SamlRead = Type.Object({
+  idp_entity_id: Nullable(Type.String()),
+  idp_sso_url: Nullable(Type.String()),
+  idp_certificate: Nullable(Type.String()),
+  sp_entity_id: Nullable(Type.String()),
+});
+
+export const ConnectionRead = Type.Object({
+  id: Uuid,
+  type: ConnectionTypeSchema,
+  name: Type.String(),
+  enabled: Type.Boolean(),
+  default_role: Type.String(),
+  jit_provisioning: Type.Boolean(),
+  sso_required: Type.Boolean(),
+  trust_mfa: Type.Boolean(),
+  redirect_uris: Type.Array(Type.String()),
+  domains: Type.Array(DomainRead),
+  domain_token: Type.String(),
+  oidc: Nullable(OidcRead),
+  saml: Nullable(SamlRead),
+  created_at: DateTime,
+  updated_at: DateTime,
+});
+export type ConnectionReadT = Static<typeof ConnectionRead>;
+
+export const ConnectionList = Type.Object({ connections: Type.Array(ConnectionRead), total: Type.Integer() });
+
+const OidcWrite = Type.Object(
+  {
+    issuer: Url,
+    client_id: Type.String({ minLength: 1, maxLength: 512 }),
+    client_secret: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+const SamlWrite = Type.Object(
+  {
+    idp_entity_id: Type.String({ minLength: 1, maxLength: 1024 }),
+    idp_sso_url: Url,
+    idp_certificate: Type.String({ minLength: 1, maxLength: 20_000 }),
+    sp_entity_id: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+);
+const Common = {
+  name: Name,
+  enabled: Type.Optional(Type.Boolean()),
+  default_role: Type.Optional(RoleCode),
+  jit_provisioning: Type.Optional(Type.Boolean()),
+  sso_required: Type.Optional(Type.Boolean()),
+  trust_mfa: Type.Optional(Type.Boolean()),
+  redirect_uris: Type.Optional(Type.Array(Url, { maxItems: 20 })),
+};
+
+export const CreateConnectionBody = Type.Object(
+  {
+    type: ConnectionTypeSchema,
+    ...Common,
+    domains: Type.Optional(Type.Array(Domain, { maxItems: 50 })),
+    oidc: Type.Optional(OidcWrite),
+    saml: Type.Optional(SamlWrite),
+  },
+  { additionalProperties: false },
+);
+export type CreateConnection = Static<typeof CreateConnectionBody>;
+
+export const UpdateConnectionBody = Type.Object(
+  {
+    ...Common,
+    name: Type.Optional(Name),
+    oidc: Type.Optional(Type.Partial(OidcWrite, { additionalProperties: false })),
+    saml: Type.Optional(Type.Partial(SamlWrite, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+export type UpdateConnection = Static<typeof UpdateConnectionBody>;
+
+export const ConnectionParams = Type.Object({ id: Uuid });
+export const DomainParams = Type.Object({ id: Uuid, domain: Domain });
+export const AddDomainBody = Type.Object({ domain: Domain }, { additionalProperties: false });
+export const DomainList = Type.Object({ domains: Type.Array(DomainRead) });
+
+export const DiscoverBody = Type.Object({ email: Email }, { additionalProperties: false });
+export const DiscoverResponse = Type.Object({ connection_id: Uuid, type: ConnectionTypeSchema });
+
+export const AuthorizeQuery = Type.Object({ redirect_uri: Url });
+export const AuthorizeResponse = Type.Object({ auth_url: Type.String(), state: Type.String() });
+
+export const TokenBody = Type.Object(
+  { code: Type.String({ minLength: 1, maxLength: 256 }) },
+  { additionalProperties: false },
+);
+
+export const OidcCallbackQuery = Type.Object({
+  state: Type.Optional(Type.String({ maxLength: 512 })),
+  code: Type.Optional(Type.String({ maxLength: 4096 })),
+  iss: Type.Optional(Type.String({ maxLength: 2048 })),
+  error: Type.Optional(Type.String({ maxLength: 256 })),
+  error_description: Type.Optional(Type.String({ maxLength: 2048 })),
+});

@@ -1,0 +1,562 @@
+/**
+ * SSO connections and their domains (API.md §17): CRUD by tenant admins (`sso.read` / `sso.write`), every change
+ * audited in its transaction; DNS TXT verification of domains, or a platform operator's word; discovery by email
+ * domain; the SP-initiated authorize step every protocol shares. The OIDC client secret is sealed at rest
+ * (SecretBox, AAD naming the row) and never returned.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
+import type { AppContext } from '../../platform/context.js';
+import type { Executor } from '../../platform/db/client.js';
+import { AppError, conflict, notFound, validationError } from '../../platform/http/errors.js';
+import { checkUrl, SsrfError } from '../../platform/net/ssrf.js';
+import { canGrant, resolveRolePermissions, roleIdByCode } from '../rbac/index.js';
+import { isPlatformTenant } from '../tenants/index.js';
+import { verifyDomainTxt } from './dns.js';
+import { ssoError } from './errors.js';
+import { flowFor, newState, saveFlowState } from './flows.js';
+import * as repo from './repository.js';
+import type { ConnectionReadT, CreateConnection, UpdateConnection } from './schemas.js';
+import type { ConnectionRow, DomainRow, NewConnection } from './tables.js';
+
+export const OIDC_CALLBACK_PATH = '/api/v1/sso/oidc/callback';
+export const VERIFY_RECORD_PREFIX = '_massacorp-verify';
+
+/** The AAD the OIDC client secret is sealed with (also src/cli/keys.ts, for key rotation). */
+export const oidcSecretAad = (connectionId: string) => `sso:oidc-secret:${connectionId}`;
+
+export interface SsoActor {
+  tenantId: number;
+  userId: number | null;
+  permissions: ReadonlySet<string>;
+  audit: AuditContext;
+}
+
+function pgError(err: unknown): { code?: string; constraint?: string } | null {
+  for (
+    let e = err as { code?: string; constraint?: string; cause?: unknown } | undefined, i = 0;
+    e && i < 4;
+    e = e.cause as never, i++
+  ) {
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e;
+  }
+  return null;
+}
+
+function domainConflict(err: unknown): AppError | null {
+  const pg = pgError(err);
+  if (pg?.code !== '23505') return null;
+  if (pg.constraint === 'sso_domains_verified_key') return ssoError('SSO_DOMAIN_TAKEN');
+  if (pg.constraint === 'sso_domains_tenant_domain_key')
+    return conflict('ALREADY_EXISTS', { field: 'domain' });
+  if (pg.constraint === 'sso_connections_tenant_name_key')
+    return conflict('ALREADY_EXISTS', { field: 'name' });
+  return null;
+}
+
+const normaliseDomain = (d: string) => d.trim().toLowerCase().replace(/\.$/, '');
+
+// ---- serialisation ----
+
+function domainRead(d: DomainRow) {
+  return {
+    domain: d.domain,
+    verified: d.verifiedAt !== null,
+    verified_at: d.verifiedAt?.toISOString() ?? null,
+    txt_record_name: `${VERIFY_RECORD_PREFIX}.${d.domain}`,
+    created_at: d.createdAt.toISOString(),
+  };
+}
+
+export function connectionRead(ctx: AppContext, c: ConnectionRow, domains: DomainRow[]): ConnectionReadT {
+  return {
+    id: c.id,
+    type: c.type,
+    name: c.name,
+    enabled: c.enabled,
+    default_role: c.defaultRole,
+    jit_provisioning: c.jitProvisioning,
+    sso_required: c.ssoRequired,
+    trust_mfa: c.trustMfa,
+    redirect_uris: c.redirectUris,
+    domains: domains.filter((d) => d.connectionId === c.id).map(domainRead),
+    domain_token: c.domainToken,
+    oidc:
+      c.type === 'oidc'
+        ? {
+            issuer: c.oidcIssuer ?? '',
+            client_id: c.oidcClientId ?? '',
+            has_client_secret: c.oidcClientSecretSealed !== null,
+            callback_url: `${ctx.config.publicUrl}${OIDC_CALLBACK_PATH}`,
+          }
+        : null,
+    saml:
+      c.type === 'saml'
+        ? {
+            idp_entity_id: c.samlIdpEntityId,
+            idp_sso_url: c.samlIdpSsoUrl,
+            idp_certificate: c.samlIdpCertificate,
+            sp_entity_id: c.samlSpEntityId,
+          }
+        : null,
+    created_at: c.createdAt.toISOString(),
+    updated_at: c.updatedAt.toISOString(),
+  };
+}
+
+/** The audit view of a connection: no secret, only whether there is one. */
+function auditView(c: ConnectionRow) {
+  return {
+    type: c.type,
+    name: c.name,
+    enabled: c.enabled,
+    default_role: c.defaultRole,
+    jit_provisioning: c.jitProvisioning,
+    sso_required: c.ssoRequired,
+    trust_mfa: c.trustMfa,
+    redirect_uris: c.redirectUris,
+    oidc_issuer: c.oidcIssuer,
+    oidc_client_id: c.oidcClientId,
+    has_client_secret: c.oidcClientSecretSealed !== null,
+    saml_idp_entity_id: c.samlIdpEntityId,
+    saml_idp_sso_url: c.samlIdpSsoUrl,
+    saml_sp_entity_id: c.samlSpEntityId,
+  };
+}
+
+// ---- validation ----
+
+/**
+ * A redirect_uri where a one-time code may be sent: https, or http to a loopback host (native and development
+ * clients, RFC 8252); no fragment, no credentials. Compared exactly at authorize time.
+ */
+function assertRedirectUri(uri: string, field: string): void {
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    throw validationError(field, 'not an absolute URL', 'value_error.url');
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+  if (!(u.protocol === 'https:' || (u.protocol === 'http:' && loopback)))
+    throw validationError(field, 'must be https (http only to a loopback host)', 'value_error.url');
+  if (u.hash || u.username || u.password)
+    throw validationError(field, 'must not carry a fragment or credentials', 'value_error.url');
+}
+
+function assertFetchable(ctx: AppContext, url: string, field: string): void {
+  try {
+    checkUrl(url, ctx.config.env);
+  } catch (err) {
+    if (err instanceof SsrfError) throw validationError(field, err.message, 'value_error.url');
+    throw err;
+  }
+}
+
+/**
+ * default_role must be a role of the tenant, and one the actor could grant (no escalation through JIT). Runs
+ * before the change's transaction: the role's permissions are resolved in a transaction of their own.
+ */
+async function assertDefaultRole(ctx: AppContext, actor: SsoActor, code: string): Promise<void> {
+  // An identity provider never makes owners: ownership is handed over by an owner, never provisioned.
+  if (code === 'owner')
+    throw validationError('body.default_role', 'owner cannot be a default role', 'value_error');
+  const { roleId, platform } = await ctx.database.withTenant(actor.tenantId, async (tx) => ({
+    roleId: await roleIdByCode(tx, actor.tenantId, code),
+    platform: await isPlatformTenant(tx, actor.tenantId),
+  }));
+  if (!roleId) throw validationError('body.default_role', 'unknown role code', 'not_found');
+  const perms = await resolveRolePermissions(ctx, actor.tenantId, roleId);
+  const missing = [...perms].filter((p) => !canGrant(actor.permissions, p, platform));
+  if (missing.length > 0)
+    throw new AppError(403, 'PERMISSION_DENIED', {
+      reason: 'default_role grants what you do not hold',
+      missing,
+    });
+}
+
+function validateProtocolFields(
+  ctx: AppContext,
+  type: ConnectionRow['type'],
+  body: CreateConnection | UpdateConnection,
+) {
+  if (type === 'oidc' && body.saml !== undefined)
+    throw validationError('body.saml', 'not allowed on an oidc connection', 'value_error');
+  if (type === 'saml' && body.oidc !== undefined)
+    throw validationError('body.oidc', 'not allowed on a saml connection', 'value_error');
+  if (body.oidc?.issuer !== undefined) assertFetchable(ctx, body.oidc.issuer, 'body.oidc.issuer');
+  for (const [i, uri] of (body.redirect_uris ?? []).entries())
+    assertRedirectUri(uri, `body.redirect_uris.${i}`);
+  flowFor(type)?.validateConnection?.(ctx, body as Record<string, unknown>, type);
+}
+
+// ---- connections ----
+
+export async function listConnections(ctx: AppContext, tenantId: number) {
+  return ctx.database.withTenant(tenantId, async (tx) => {
+    const rows = await repo.listConnections(tx, tenantId);
+    const domains = await repo.domainsOf(
+      tx,
+      tenantId,
+      rows.map((r) => r.id),
+    );
+    return { connections: rows.map((r) => connectionRead(ctx, r, domains)), total: rows.length };
+  });
+}
+
+async function loadConnection(tx: Executor, tenantId: number, id: string, lock = false) {
+  const row = lock
+    ? await repo.lockConnection(tx, tenantId, id)
+    : await repo.findConnection(tx, tenantId, id);
+  if (!row) throw notFound('sso_connection');
+  return row;
+}
+
+export async function getConnection(ctx: AppContext, tenantId: number, id: string) {
+  return ctx.database.withTenant(tenantId, async (tx) => {
+    const row = await loadConnection(tx, tenantId, id);
+    return connectionRead(ctx, row, await repo.domainsOf(tx, tenantId, [id]));
+  });
+}
+
+export async function createConnection(ctx: AppContext, actor: SsoActor, body: CreateConnection) {
+  validateProtocolFields(ctx, body.type, body);
+  if (body.type === 'oidc' && !body.oidc)
+    throw validationError('body.oidc', 'required for an oidc connection', 'missing');
+  if (body.type === 'saml' && !body.saml)
+    throw validationError('body.saml', 'required for a saml connection', 'missing');
+  const domains = [...new Set((body.domains ?? []).map(normaliseDomain))];
+  await assertDefaultRole(ctx, actor, body.default_role ?? 'member');
+  const id = randomUUID();
+  const { tenantId } = actor;
+  try {
+    return await ctx.database.withTenant(tenantId, async (tx) => {
+      const defaultRole = body.default_role ?? 'member';
+      if (await repo.connectionNameTaken(tx, tenantId, body.name))
+        throw conflict('ALREADY_EXISTS', { field: 'name' });
+      const row = await repo.insertConnection(tx, {
+        id,
+        tenantId,
+        type: body.type,
+        name: body.name,
+        enabled: body.enabled ?? true,
+        defaultRole,
+        jitProvisioning: body.jit_provisioning ?? true,
+        ssoRequired: body.sso_required ?? false,
+        trustMfa: body.trust_mfa ?? false,
+        redirectUris: [...new Set(body.redirect_uris ?? [])],
+        oidcIssuer: body.oidc?.issuer ?? null,
+        oidcClientId: body.oidc?.client_id ?? null,
+        oidcClientSecretSealed: body.oidc
+          ? ctx.secretBox.encrypt(body.oidc.client_secret, oidcSecretAad(id))
+          : null,
+        samlIdpEntityId: body.saml?.idp_entity_id ?? null,
+        samlIdpSsoUrl: body.saml?.idp_sso_url ?? null,
+        samlIdpCertificate: body.saml?.idp_certificate ?? null,
+        samlSpEntityId: body.saml?.sp_entity_id ?? null,
+        domainToken: `massacorp-verify=${randomBytes(24).toString('base64url')}`,
+        createdByUserId: actor.userId,
+      });
+      const domainRows: DomainRow[] = [];
+      for (const d of domains) domainRows.push(await repo.insertDomain(tx, tenantId, id, d));
+      await writeAudit(tx, tenantId, actor.audit, {
+        eventType: 'sso.connection_created',
+        resourceType: 'sso_connection',
+        resourceId: id,
+        metadata: { after: auditView(row), domains },
+      });
+      return connectionRead(ctx, row, domainRows);
+    });
+  } catch (err) {
+    throw domainConflict(err) ?? err;
+  }
+}
+
+export async function updateConnection(ctx: AppContext, actor: SsoActor, id: string, body: UpdateConnection) {
+  const { tenantId } = actor;
+  if (body.default_role !== undefined) await assertDefaultRole(ctx, actor, body.default_role);
+  try {
+    return await ctx.database.withTenant(tenantId, async (tx) => {
+      const before = await loadConnection(tx, tenantId, id, true);
+      validateProtocolFields(ctx, before.type, body);
+      if (body.name !== undefined && (await repo.connectionNameTaken(tx, tenantId, body.name, id)))
+        throw conflict('ALREADY_EXISTS', { field: 'name' });
+      const patch: Partial<NewConnection> = {};
+      if (body.name !== undefined) patch.name = body.name;
+      if (body.enabled !== undefined) patch.enabled = body.enabled;
+      if (body.default_role !== undefined) patch.defaultRole = body.default_role;
+      if (body.jit_provisioning !== undefined) patch.jitProvisioning = body.jit_provisioning;
+      if (body.sso_required !== undefined) patch.ssoRequired = body.sso_required;
+      if (body.trust_mfa !== undefined) patch.trustMfa = body.trust_mfa;
+      if (body.redirect_uris !== undefined) patch.redirectUris = [...new Set(body.redirect_uris)];
+      if (body.oidc?.issuer !== undefined) patch.oidcIssuer = body.oidc.issuer;
+      if (body.oidc?.client_id !== undefined) patch.oidcClientId = body.oidc.client_id;
+      if (body.oidc?.client_secret !== undefined)
+        patch.oidcClientSecretSealed = ctx.secretBox.encrypt(body.oidc.client_secret, oidcSecretAad(id));
+      if (body.saml?.idp_entity_id !== undefined) patch.samlIdpEntityId = body.saml.idp_entity_id;
+      if (body.saml?.idp_sso_url !== undefined) patch.samlIdpSsoUrl = body.saml.idp_sso_url;
+      if (body.saml?.idp_certificate !== undefined) patch.samlIdpCertificate = body.saml.idp_certificate;
+      if (body.saml?.sp_entity_id !== undefined) patch.samlSpEntityId = body.saml.sp_entity_id;
+      const after = await repo.updateConnection(tx, tenantId, id, patch);
+      await writeAudit(tx, tenantId, actor.audit, {
+        eventType: 'sso.connection_updated',
+        resourceType: 'sso_connection',
+        resourceId: id,
+        metadata: {
+          before: auditView(before),
+          after: auditView(after),
+          client_secret_changed: body.oidc?.client_secret !== undefined,
+        },
+      });
+      return connectionRead(ctx, after, await repo.domainsOf(tx, tenantId, [id]));
+    });
+  } catch (err) {
+    throw domainConflict(err) ?? err;
+  }
+}
+
+export async function deleteConnection(ctx: AppContext, actor: SsoActor, id: string): Promise<void> {
+  const { tenantId } = actor;
+  await ctx.database.withTenant(tenantId, async (tx) => {
+    const before = await loadConnection(tx, tenantId, id, true);
+    const domains = await repo.domainsOf(tx, tenantId, [id]);
+    await repo.deleteConnection(tx, tenantId, id);
+    await writeAudit(tx, tenantId, actor.audit, {
+      eventType: 'sso.connection_deleted',
+      resourceType: 'sso_connection',
+      resourceId: id,
+      metadata: { before: auditView(before), domains: domains.map((d) => d.domain) },
+    });
+  });
+}
+
+/** The connection's OIDC client secret, unsealed (for the token endpoint only). */
+export function openClientSecret(ctx: AppContext, c: ConnectionRow): string | null {
+  return c.oidcClientSecretSealed
+    ? ctx.secretBox.decrypt(c.oidcClientSecretSealed, oidcSecretAad(c.id))
+    : null;
+}
+
+// ---- domains ----
+
+export async function listDomains(ctx: AppContext, tenantId: number, id: string) {
+  return ctx.database.withTenant(tenantId, async (tx) => {
+    await loadConnection(tx, tenantId, id);
+    return { domains: (await repo.domainsOf(tx, tenantId, [id])).map(domainRead) };
+  });
+}
+
+export async function addDomain(ctx: AppContext, actor: SsoActor, id: string, raw: string) {
+  const domain = normaliseDomain(raw);
+  const { tenantId } = actor;
+  try {
+    return await ctx.database.withTenant(tenantId, async (tx) => {
+      await loadConnection(tx, tenantId, id, true);
+      if (await repo.findTenantDomain(tx, tenantId, domain))
+        throw conflict('ALREADY_EXISTS', { field: 'domain' });
+      const row = await repo.insertDomain(tx, tenantId, id, domain);
+      await writeAudit(tx, tenantId, actor.audit, {
+        eventType: 'sso.domain_added',
+        resourceType: 'sso_connection',
+        resourceId: id,
+        metadata: { domain },
+      });
+      return domainRead(row);
+    });
+  } catch (err) {
+    throw domainConflict(err) ?? err;
+  }
+}
+
+export async function removeDomain(ctx: AppContext, actor: SsoActor, id: string, raw: string): Promise<void> {
+  const domain = normaliseDomain(raw);
+  const { tenantId } = actor;
+  await ctx.database.withTenant(tenantId, async (tx) => {
+    await loadConnection(tx, tenantId, id, true);
+    if (!(await repo.deleteDomain(tx, tenantId, id, domain))) throw notFound('sso_domain');
+    await writeAudit(tx, tenantId, actor.audit, {
+      eventType: 'sso.domain_removed',
+      resourceType: 'sso_connection',
+      resourceId: id,
+      metadata: { domain },
+    });
+  });
+}
+
+/**
+ * Checks `_massacorp-verify.<domain>` TXT = the connection's domain_token, then marks the domain verified. A
+ * failed check is audited too (its transaction has nothing to commit).
+ */
+export async function verifyDomain(ctx: AppContext, actor: SsoActor, id: string, raw: string) {
+  const domain = normaliseDomain(raw);
+  const { tenantId } = actor;
+  const { connection, row } = await ctx.database.withTenant(tenantId, async (tx) => {
+    const connection = await loadConnection(tx, tenantId, id);
+    const row = await repo.findTenantDomain(tx, tenantId, domain);
+    if (!row || row.connectionId !== id) throw notFound('sso_domain');
+    return { connection, row };
+  });
+  if (row.verifiedAt) return domainRead(row);
+  const check = await verifyDomainTxt(ctx, `${VERIFY_RECORD_PREFIX}.${domain}`, connection.domainToken);
+  try {
+    return await ctx.database.withTenant(tenantId, async (tx) => {
+      if (!check.ok) {
+        await writeAudit(tx, tenantId, actor.audit, {
+          eventType: 'sso.domain_verification_failed',
+          success: false,
+          resourceType: 'sso_connection',
+          resourceId: id,
+          metadata: { domain, reason: check.reason },
+        });
+        return null;
+      }
+      const verified = await repo.markDomainVerified(tx, tenantId, row.id, 'dns');
+      await writeAudit(tx, tenantId, actor.audit, {
+        eventType: 'sso.domain_verified',
+        resourceType: 'sso_connection',
+        resourceId: id,
+        metadata: { domain, method: 'dns' },
+      });
+      return domainRead(verified);
+    });
+  } catch (err) {
+    throw domainConflict(err) ?? err;
+  }
+}
+
+/** A verification that failed: thrown after its audit record committed. */
+export async function verifyDomainOrThrow(ctx: AppContext, actor: SsoActor, id: string, raw: string) {
+  const result = await verifyDomain(ctx, actor, id, raw);
+  if (!result)
+    throw ssoError('SSO_DOMAIN_VERIFICATION_FAILED', {
+      record: `${VERIFY_RECORD_PREFIX}.${normaliseDomain(raw)}`,
+    });
+  return result;
+}
+
+/**
+ * A platform operator marks a domain of any tenant's connection verified (no DNS). Audited in the domain's
+ * tenant and in the operator's.
+ */
+export async function operatorVerifyDomain(
+  ctx: AppContext,
+  operator: SsoActor,
+  connectionId: string,
+  raw: string,
+) {
+  const domain = normaliseDomain(raw);
+  const target = await ctx.database.withSystem((tx) => repo.findConnectionAnyTenant(tx, connectionId));
+  if (!target) throw notFound('sso_connection');
+  try {
+    const result = await ctx.database.withTenant(target.tenantId, async (tx) => {
+      const row = await repo.findTenantDomain(tx, target.tenantId, domain);
+      if (!row || row.connectionId !== connectionId) throw notFound('sso_domain');
+      if (row.verifiedAt) return domainRead(row);
+      const verified = await repo.markDomainVerified(
+        tx,
+        target.tenantId,
+        row.id,
+        `operator:${operator.tenantId}:${operator.userId ?? 'key'}`,
+      );
+      await writeAudit(
+        tx,
+        target.tenantId,
+        { ...operator.audit, actorType: 'system', actorId: null },
+        {
+          eventType: 'sso.domain_verified',
+          resourceType: 'sso_connection',
+          resourceId: connectionId,
+          metadata: {
+            domain,
+            method: 'operator',
+            operator_tenant_id: operator.tenantId,
+            operator_user_id: operator.userId,
+          },
+        },
+      );
+      return domainRead(verified);
+    });
+    if (target.tenantId !== operator.tenantId) {
+      await ctx.database.withTenant(operator.tenantId, (tx) =>
+        writeAudit(tx, operator.tenantId, operator.audit, {
+          eventType: 'sso.operator_domain_verified',
+          resourceType: 'sso_connection',
+          resourceId: connectionId,
+          metadata: { domain, tenant_id: target.tenantId },
+        }),
+      );
+    }
+    return result;
+  } catch (err) {
+    throw domainConflict(err) ?? err;
+  }
+}
+
+// ---- discovery and authorize ----
+
+/** The connection that serves an address: only a verified domain of an enabled connection (else 404). */
+export async function discover(ctx: AppContext, email: string, tenantId: number | null) {
+  const domain = normaliseDomain(email.slice(email.lastIndexOf('@') + 1));
+  const route = await ctx.database.withSystem((tx) => repo.verifiedDomainRoute(tx, domain));
+  if (!route || (tenantId !== null && route.tenantId !== tenantId))
+    throw ssoError('SSO_CONNECTION_NOT_FOUND');
+  return { connection_id: route.connectionId, type: route.type };
+}
+
+/**
+ * SP-initiated sign-in: the connection must be the tenant's, enabled, with a protocol registered, and the
+ * redirect_uri in its allow-list (exact match). The flow state (single use) remembers the redirect_uri.
+ */
+export async function authorize(
+  ctx: AppContext,
+  tenantId: number,
+  connectionId: string,
+  redirectUri: string,
+) {
+  const connection = await ctx.database.withTenant(tenantId, (tx) =>
+    loadConnection(tx, tenantId, connectionId),
+  );
+  if (!connection.enabled) throw ssoError('SSO_CONNECTION_DISABLED');
+  if (!connection.redirectUris.includes(redirectUri)) throw ssoError('SSO_REDIRECT_URI_INVALID');
+  const flow = flowFor(connection.type);
+  if (!flow) throw ssoError('SSO_FLOW_UNAVAILABLE', { type: connection.type });
+  const state = newState();
+  const { authUrl, data } = await flow.authorize(ctx, { tenantId, connection, state, redirectUri });
+  await saveFlowState(ctx, state, {
+    tenantId,
+    connectionId,
+    type: connection.type,
+    redirectUri,
+    data: data ?? {},
+    createdAt: ctx.clock.now(),
+  });
+  return { auth_url: authUrl, state };
+}
+
+/** A connection by id for a callback (the flow state named its tenant). */
+export async function connectionForFlow(ctx: AppContext, tenantId: number, id: string) {
+  return ctx.database.withTenant(tenantId, (tx) => repo.findConnection(tx, tenantId, id));
+}
+
+/** Whether `domain` is a verified domain of this connection (linking rule of §17). */
+export async function domainVerifiedFor(
+  tx: Executor,
+  tenantId: number,
+  connectionId: string,
+  domain: string,
+) {
+  const row = await repo.findTenantDomain(tx, tenantId, normaliseDomain(domain));
+  return row !== null && row.connectionId === connectionId && row.verifiedAt !== null;
+}
+
+/** The password sign-in refusal: the email's domain is verified for an enabled SSO-required connection. */
+export async function ssoRequiredRefusal(
+  tx: Executor,
+  tenant: { id: number; isPlatform?: boolean },
+  email: string,
+) {
+  if (tenant.isPlatform) return null;
+  const domain = normaliseDomain(email.slice(email.lastIndexOf('@') + 1));
+  const hit = await repo.requiredSsoForDomain(tx, tenant.id, domain);
+  return hit ? { code: 'SSO_REQUIRED', status: 403, details: { connection_id: hit.connectionId } } : null;
+}

@@ -1,0 +1,57 @@
+import { boolean, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+export const CONNECTION_TYPES = ['oidc', 'saml'] as const;
+export type ConnectionType = (typeof CONNECTION_TYPES)[number];
+
+export const ssoConnections = pgTable('sso_connections', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: integer('tenant_id').notNull(),
+  type: text('type').$type<ConnectionType>().notNull(),
+  name: text('name').notNull(),
+  enabled: boolean('enabled').notNull().default(true),
+  defaultRole: text('default_role').notNull().default('member'),
+  jitProvisioning: boolean('jit_provisioning').notNull().default(true),
+  ssoRequired: boolean('sso_required').notNull().default(false),
+  trustMfa: boolean('trust_mfa').notNull().default(false),
+  redirectUris: text('redirect_uris').array().notNull().default([]),
+  oidcIssuer: text('oidc_issuer'),
+  oidcClientId: text('oidc_client_id'),
+  oidcClientSecretSealed: text('oidc_client_secret_sealed'),
+  samlIdpEntityId: text('saml_idp_entity_id'),
+  samlIdpSsoUrl: text('saml_idp_sso_url'),
+  samlIdpCertificate: text('saml_idp_certificate'),
+  samlSpEntityId: text('saml_sp_entity_id'),
+  domainToken: text('domain_token').notNull(),
+  createdByUserId: integer('created_by_user_id'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+export type ConnectionRow = typeof ssoConnections.$inferSelect;
+export type NewConnection = typeof ssoConnections.$inferInsert;
+
+export const ssoDomains = pgTable('sso_domains', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: integer('tenant_id').notNull(),
+  connectionId: uuid('connection_id').notNull(),
+  domain: text('domain').notNull(),
+  verifiedAt: timestamp('verified_at', { withTimezone: true }),
+  verifiedBy: text('verified_by'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+export type DomainRow = typeof ssoDomains.$inferSelect;
+
+export const externalIdentities = pgTable('external_identities', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: integer('tenant_id').notNull(),
+  userId: integer('user_id').notNull(),
+  /** Null for social login identities (provider google, github, ...). */
+  connectionId: uuid('connection_id'),
+  /** `sso` for enterprise connections, else the social provider. */
+  provider: text('provider').notNull(),
+  issuer: text('issuer').notNull(),
+  subject: text('subject').notNull(),
+  email: text('email'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
+});
+export type ExternalIdentityRow = typeof externalIdentities.$inferSelect;

@@ -1,0 +1,213 @@
+/**
+ * SSRF guard for every URL a tenant admin can give the server to fetch (OIDC issuers and what their discovery
+ * documents name, SAML metadata, ...), API.md §17:
+ * - https only; plain http only to a loopback host, and only when ENV=dev|test;
+ * - in staging and prod, never to an address that is not global unicast: private (10/8, 172.16/12, 192.168/16),
+ *   loopback, link-local (169.254/16, the cloud metadata address included; fe80::/10), unique-local (fc00::/7),
+ *   CGNAT (100.64/10), unspecified, multicast, reserved, NAT64/6to4/Teredo wrappers, IPv4-mapped forms of those;
+ * - every address the host resolves to is checked, at connect time (the socket's own DNS lookup is the checked
+ *   one, so a name that resolves to a public address when checked and to 127.0.0.1 when connecting cannot pass);
+ * - redirects are followed by hand, each hop checked again (at most MAX_REDIRECTS), or handed back untouched to
+ *   callers that ask for `redirect: 'manual'`.
+ * `guardedFetch` has the signature of fetch, for libraries that take a custom fetch (openid-client's customFetch).
+ */
+import dns from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+
+export type SsrfEnvironment = 'dev' | 'test' | 'staging' | 'prod';
+
+export class SsrfError extends Error {
+  constructor(
+    message: string,
+    readonly url: string,
+  ) {
+    super(message);
+    this.name = 'SsrfError';
+  }
+}
+
+const MAX_REDIRECTS = 3;
+const MAX_BODY_BYTES = 1024 * 1024;
+const TIMEOUT_MS = 10_000;
+
+export interface SsrfOptions {
+  env: SsrfEnvironment;
+  /** Resolver override (tests); defaults to the system's dns.lookup. */
+  lookup?: typeof dns.lookup;
+}
+
+const relaxed = (env: SsrfEnvironment) => env === 'dev' || env === 'test';
+
+/** Whether one address may be reached under the environment's policy. */
+export function addressAllowed(address: string, env: SsrfEnvironment): boolean {
+  if (relaxed(env)) return true;
+  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    addr = ipaddr.parse(address);
+  } catch {
+    return false;
+  }
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress())
+    addr = (addr as ipaddr.IPv6).toIPv4Address();
+  return addr.range() === 'unicast';
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (!isIP(h)) return false;
+  const addr = ipaddr.parse(h);
+  return addr.range() === 'loopback' || (addr.kind() === 'ipv6' && addr.toString() === '::1');
+}
+
+/**
+ * The syntactic half, without any DNS: an absolute https URL (http to loopback in dev/test), no credentials in
+ * it, and an IP literal host already within policy. Used when a URL is saved (422 early) and before every fetch.
+ */
+export function checkUrl(raw: string | URL, env: SsrfEnvironment): URL {
+  let url: URL;
+  try {
+    url = new URL(String(raw));
+  } catch {
+    throw new SsrfError('not an absolute URL', String(raw));
+  }
+  if (url.username || url.password) throw new SsrfError('credentials in URL', url.href);
+  if (url.protocol === 'http:') {
+    if (!(relaxed(env) && isLoopbackHost(url.hostname)))
+      throw new SsrfError('plain http is only allowed to loopback in dev and test', url.href);
+  } else if (url.protocol !== 'https:') {
+    throw new SsrfError(`scheme ${url.protocol} refused`, url.href);
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !addressAllowed(host, env)) throw new SsrfError(`address ${host} refused`, url.href);
+  if (!relaxed(env) && (host === 'localhost' || host.endsWith('.localhost')))
+    throw new SsrfError('loopback host refused', url.href);
+  return url;
+}
+
+/** A socket lookup that refuses, at connect time, any resolved address outside policy. */
+export function guardedLookup(opts: SsrfOptions): LookupFunction {
+  const lookup = opts.lookup ?? dns.lookup;
+  return ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
+    lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err);
+      const list = addresses as unknown as dns.LookupAddress[];
+      const refused = list.find((a) => !addressAllowed(a.address, opts.env));
+      if (list.length === 0) return callback(new SsrfError(`${hostname} has no address`, hostname));
+      if (refused)
+        return callback(
+          new SsrfError(`${hostname} resolves to refused address ${refused.address}`, hostname),
+        );
+      if (options.all) return callback(null, list);
+      return callback(null, list[0]!.address, list[0]!.family);
+    });
+  }) as LookupFunction;
+}
+
+/** Resolves the host of a URL and checks every address (discovery re-check, without fetching). */
+export async function checkResolvedUrl(raw: string | URL, opts: SsrfOptions): Promise<URL> {
+  const url = checkUrl(raw, opts.env);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) return url;
+  await new Promise<void>((resolve, reject) =>
+    guardedLookup(opts)(host, { all: true }, (err) => (err ? reject(err) : resolve())),
+  );
+  return url;
+}
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+}
+
+function requestOnce(url: URL, init: RequestInit, opts: SsrfOptions): Promise<RawResponse> {
+  const headers = new Headers(init.headers);
+  const body =
+    init.body == null
+      ? undefined
+      : typeof init.body === 'string'
+        ? init.body
+        : init.body instanceof URLSearchParams
+          ? init.body.toString()
+          : init.body instanceof Uint8Array
+            ? Buffer.from(init.body)
+            : undefined;
+  if (init.body != null && body === undefined) throw new TypeError('guardedFetch: unsupported body type');
+  if (init.body instanceof URLSearchParams && !headers.has('content-type'))
+    headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+  const mod = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(
+      url,
+      {
+        method: init.method ?? 'GET',
+        headers: Object.fromEntries(headers.entries()),
+        lookup: guardedLookup(opts),
+        timeout: TIMEOUT_MS,
+        // No agent reuse: a pooled socket would skip the lookup of a later request.
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_BODY_BYTES) {
+            req.destroy(new SsrfError('response too large', url.href));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () => {
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (Array.isArray(v)) for (const one of v) h.append(k, one);
+            else if (v !== undefined) h.set(k, String(v));
+          }
+          resolve({ status: res.statusCode ?? 502, headers: h, body: Buffer.concat(chunks) });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new SsrfError('request timed out', url.href)));
+    req.on('error', reject);
+    init.signal?.addEventListener('abort', () => req.destroy(new Error('aborted')));
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** fetch through the guard. Redirects: followed by hand with each hop re-checked, unless `redirect: 'manual'`. */
+export function createGuardedFetch(opts: SsrfOptions) {
+  return async function guardedFetch(
+    input: string | URL | Request,
+    init: RequestInit = {},
+  ): Promise<Response> {
+    if (input instanceof Request) throw new TypeError('guardedFetch takes a URL, not a Request');
+    let url = checkUrl(input, opts.env);
+    let current = init;
+    for (let hop = 0; ; hop++) {
+      const res = await requestOnce(url, current, opts);
+      const location = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && location && current.redirect !== 'manual') {
+        if (current.redirect === 'error') throw new SsrfError('redirect refused', url.href);
+        if (hop >= MAX_REDIRECTS) throw new SsrfError('too many redirects', url.href);
+        url = checkUrl(new URL(location, url), opts.env);
+        // 303 (and 301/302 after a POST, as browsers do) continue as a GET without a body.
+        if (res.status === 303 || ((res.status === 301 || res.status === 302) && current.method === 'POST'))
+          current = { ...current, method: 'GET', body: undefined };
+        continue;
+      }
+      const nullBody = res.status === 204 || res.status === 304 || (res.status >= 100 && res.status < 200);
+      return new Response(nullBody ? null : new Uint8Array(res.body), {
+        status: res.status,
+        headers: res.headers,
+      });
+    }
+  };
+}
