@@ -240,7 +240,7 @@ export class SamlServiceProvider {
   }
 
   /** Forgets a pending request (a failed response ends its flow: the user starts again). */
-  async discard(pending: PendingSamlRequest): Promise<void> {
+  async discard(pending: Pick<PendingSamlRequest, 'requestId'>): Promise<void> {
     await this.deps.store.del(samlKeys.request(pending.requestId));
   }
 
