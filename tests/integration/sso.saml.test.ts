@@ -235,7 +235,7 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
       headers: bearer(tokens.json().access_token),
     });
     expect(me.statusCode).toBe(200);
-    expect(me.json()).toMatchObject({ email, tenant_id: a.tenant.id });
+    expect(me.json()).toMatchObject({ email, tenant_id: a.tenant.id, first_name: 'Jit', last_name: 'User' });
     expect((await exchange(code)).statusCode).toBe(400); // the code is single use
 
     const ok = await auditRows(a.tenant.id, 'sso.login_succeeded');
@@ -343,6 +343,32 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
     );
     expect(codes.filter(Boolean)).toHaveLength(1);
     expect(await usersWithEmail(a.tenant.id, email)).toBe(1);
+  });
+
+  it('two replicas (one database, one store) receiving the same response at once: exactly one code', async () => {
+    const replica = await createTestApp({}, app);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const flow = await authorize(a.tenant.id, connA.id);
+        const response = idpResponse(connA.id, flow.requestId, { nameId: `${uniq('rep')}@corp.example` });
+        const form = new URLSearchParams({ SAMLResponse: response, RelayState: flow.state }).toString();
+        const post = (target: FastifyInstance) =>
+          target.inject({
+            method: 'POST',
+            url: '/api/v1/sso/saml/acs',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            payload: form,
+          });
+        const results = await Promise.all([post(app), post(replica), post(app), post(replica)]);
+        const codes = results.map((r) =>
+          r.statusCode === 302 ? new URL(r.headers.location as string).searchParams.get('code') : null,
+        );
+        expect(codes.filter(Boolean)).toHaveLength(1);
+        for (const r of results) expect(r.statusCode).toBeLessThan(500);
+      }
+    } finally {
+      await replica.close();
+    }
   });
 
   it('an unknown RelayState is a 4xx envelope (no flow, no redirect target), audited nowhere it could leak', async () => {

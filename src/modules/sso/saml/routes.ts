@@ -132,7 +132,8 @@ function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
             const conn = row?.enabled ? samlConnectionOf(row) : null;
             if (!row || !conn) throw samlError('SAML_CONNECTION_UNAVAILABLE');
             const identity = await sp.validate(conn, pending, samlResponse, relayState);
-            const [givenName, ...rest] = (identity.name ?? '').split(' ');
+            // Without given/family attributes, a display name is split at its first space.
+            const [first, ...rest] = (identity.name ?? '').split(' ');
             const code = await completeSsoSignIn(
               ctx,
               {
@@ -142,8 +143,8 @@ function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
                 subject: identity.subject,
                 email: identity.email,
                 emailVerified: identity.emailVerified,
-                givenName: givenName || null,
-                familyName: rest.join(' ') || null,
+                givenName: identity.givenName ?? (first || null),
+                familyName: identity.familyName ?? (rest.join(' ') || null),
               },
               req.auditContext(),
             );

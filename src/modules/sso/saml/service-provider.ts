@@ -65,7 +65,10 @@ export interface SamlIdentity {
   subject: string;
   nameIdFormat: string | null;
   email: string | null;
+  /** Display name, or given and family names joined. */
   name: string | null;
+  givenName: string | null;
+  familyName: string | null;
   assertionId: string;
   sessionIndex: string | null;
   /** SAML carries no "email verified" claim: linking by email needs a domain the tenant verified (§17). */
@@ -335,12 +338,10 @@ export class SamlServiceProvider {
       nameIdFormat === NAMEID_EMAIL && looksLikeEmail(subjectValue)
         ? subjectValue.toLowerCase()
         : (firstString(attributes, EMAIL_ATTRIBUTES)?.toLowerCase() ?? null);
+    const givenName = firstString(attributes, GIVEN_NAME_ATTRIBUTES);
+    const familyName = firstString(attributes, SURNAME_ATTRIBUTES);
     const fullName =
-      firstString(attributes, NAME_ATTRIBUTES) ??
-      ([firstString(attributes, GIVEN_NAME_ATTRIBUTES), firstString(attributes, SURNAME_ATTRIBUTES)]
-        .filter(Boolean)
-        .join(' ') ||
-        null);
+      firstString(attributes, NAME_ATTRIBUTES) ?? ([givenName, familyName].filter(Boolean).join(' ') || null);
     return {
       connectionId: conn.id,
       tenantId: conn.tenantId,
@@ -349,6 +350,8 @@ export class SamlServiceProvider {
       nameIdFormat,
       email: email && looksLikeEmail(email) ? email : null,
       name: fullName,
+      givenName,
+      familyName,
       assertionId,
       sessionIndex: typeof profile.sessionIndex === 'string' ? profile.sessionIndex : null,
       emailVerified: false,
