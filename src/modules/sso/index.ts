@@ -6,12 +6,13 @@
 import type { AppModule } from '../../platform/module.js';
 import './errors.js';
 import { registeredFlows, registerFlow, type SsoFlow } from './flows.js';
+import { oidcFlow } from './oidc/flow.js';
 import * as repo from './repository.js';
 import { ssoRoutes } from './routes.js';
 import { samlFlows } from './saml/index.js';
 import { ssoRequiredRefusal } from './service.js';
 
-const flows: SsoFlow[] = [...samlFlows];
+const flows: SsoFlow[] = [oidcFlow, ...samlFlows];
 
 export const ssoModule: AppModule = {
   name: 'sso',
@@ -62,6 +63,14 @@ export {
   type UsedFlow,
   usedFlowState,
 } from './flows.js';
+export {
+  beginAuthorization,
+  finishAuthorization,
+  type OidcIdentity,
+  oidcErrorCode,
+  type PendingAuthorization,
+  type RelyingPartySettings,
+} from './oidc/relying-party.js';
 export { connectionForFlow, OIDC_CALLBACK_PATH, oidcSecretAad, openClientSecret } from './service.js';
 export {
   auditSignInFailure,

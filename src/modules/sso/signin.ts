@@ -273,7 +273,7 @@ export async function failFlow(
     await auditSignInFailure(ctx, flow.tenantId, req.auditContext(), {
       connectionId: flow.connectionId,
       code,
-      reason: err instanceof Error ? err.message : undefined,
+      reason: (err as { reason?: string }).reason ?? (err instanceof Error ? err.message : undefined),
     });
     if (!wantsJson(req)) return redirectWith(reply, flow.redirectUri, { error: code });
   }

@@ -1,0 +1,102 @@
+/**
+ * Enterprise OIDC connections: the SsoFlow of type 'oidc' (authorize) and the callback route
+ * GET /api/v1/sso/oidc/callback, which the identity provider redirects the browser to (PUBLIC_URL + that path is
+ * the redirect URI to register there). The relying party itself is ./relying-party.ts (shared with social login).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AppContext } from '../../../platform/context.js';
+import { errorResponses } from '../../../platform/http/schemas.js';
+import { ssoError } from '../errors.js';
+import { type SsoFlow, takeFlowState, usedFlowState } from '../flows.js';
+import { OidcCallbackQuery } from '../schemas.js';
+import { connectionForFlow, OIDC_CALLBACK_PATH, openClientSecret } from '../service.js';
+import { completeSsoSignIn, failFlow, redirectWithCode } from '../signin.js';
+import type { ConnectionRow } from '../tables.js';
+import {
+  beginAuthorization,
+  finishAuthorization,
+  type PendingAuthorization,
+  type RelyingPartySettings,
+} from './relying-party.js';
+
+function settingsOf(ctx: AppContext, c: ConnectionRow): RelyingPartySettings {
+  return {
+    issuer: c.oidcIssuer!,
+    clientId: c.oidcClientId!,
+    clientSecret: openClientSecret(ctx, c),
+    redirectUri: `${ctx.config.publicUrl}${OIDC_CALLBACK_PATH}`,
+  };
+}
+
+function callbackRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/oidc/callback',
+      {
+        config: { access: 'public', rateLimit: { bucket: 'login' } },
+        schema: {
+          tags: ['sso'],
+          summary:
+            "The identity provider's redirect: redirects to the flow's redirect_uri with ?code= (or ?error=<CODE>)",
+          querystring: OidcCallbackQuery,
+          response: { ...errorResponses(400, 401, 403, 422, 429, 502) },
+        },
+      },
+      async (req, reply) => {
+        const { state } = req.query;
+        const flow = await takeFlowState(ctx, state);
+        if (!flow) {
+          // A replayed state is known (and audited in its tenant); an unknown one has no tenant to audit in.
+          const used = await usedFlowState(ctx, state);
+          return failFlow(
+            ctx,
+            req,
+            reply,
+            used,
+            ssoError('SSO_STATE_INVALID', used ? { reason: 'replayed' } : undefined),
+          );
+        }
+        try {
+          if (flow.type !== 'oidc') throw ssoError('SSO_STATE_INVALID');
+          const connection = await connectionForFlow(ctx, flow.tenantId, flow.connectionId);
+          if (connection?.type !== 'oidc') throw ssoError('SSO_STATE_INVALID');
+          if (!connection.enabled) throw ssoError('SSO_CONNECTION_DISABLED');
+          const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
+          const identity = await finishAuthorization(ctx, settingsOf(ctx, connection), query, {
+            ...(flow.data as unknown as PendingAuthorization),
+            state: state!,
+          });
+          // The connection's configured issuer is the only one it accepts (the library checked the ID token's).
+          if (identity.issuer !== connection.oidcIssuer) throw ssoError('SSO_ISSUER_MISMATCH');
+          const code = await completeSsoSignIn(
+            ctx,
+            {
+              tenantId: flow.tenantId,
+              source: { kind: 'connection', connection },
+              issuer: identity.issuer,
+              subject: identity.subject,
+              email: identity.email,
+              emailVerified: identity.emailVerified,
+              givenName: identity.givenName ?? identity.name,
+              familyName: identity.familyName,
+              mfaAsserted: identity.mfaAsserted,
+            },
+            req.auditContext(),
+          );
+          return redirectWithCode(req, reply, flow, code);
+        } catch (err) {
+          return failFlow(ctx, req, reply, flow, err);
+        }
+      },
+    );
+  };
+}
+
+export const oidcFlow: SsoFlow = {
+  type: 'oidc',
+  async authorize(ctx, { connection, state }) {
+    const { authUrl, pending } = await beginAuthorization(ctx, settingsOf(ctx, connection), state);
+    return { authUrl, data: { ...pending } };
+  },
+  routes: callbackRoutes,
+};
