@@ -235,7 +235,17 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
       headers: bearer(tokens.json().access_token),
     });
     expect(me.statusCode).toBe(200);
-    expect(me.json()).toMatchObject({ email, tenant_id: a.tenant.id, first_name: 'Jit', last_name: 'User' });
+    expect(me.json()).toMatchObject({ email, tenant_id: a.tenant.id });
+    const names = await app.ctx.database.withTenant(
+      a.tenant.id,
+      async (tx) =>
+        (
+          await tx.execute<{ f: string; l: string }>(
+            `select first_name as f, last_name as l from users where tenant_id = ${a.tenant.id} and email = '${email}'` as never,
+          )
+        ).rows,
+    );
+    expect(names).toEqual([{ f: 'Jit', l: 'User' }]);
     expect((await exchange(code)).statusCode).toBe(400); // the code is single use
 
     const ok = await auditRows(a.tenant.id, 'sso.login_succeeded');
@@ -395,6 +405,21 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
 });
 
 describe('issue 13 sso: SAML and tenants', () => {
+  it('an IdP email does not link to an existing local account without a verified domain (SAML has no verified claim)', async () => {
+    const email = `${uniq('local')}@corp.example`;
+    const local = await newUser(app, a.tenant.id, { email });
+    const { state, requestId } = await authorize(a.tenant.id, connA.id);
+    const res = await postAcs(idpResponse(connA.id, requestId, { nameId: email }), state);
+    const params = redirectParams(res.headers.location as string);
+    expect(params.get('code')).toBeNull();
+    expect(params.get('error')).toBe('SSO_LINK_REFUSED');
+    expect(await identitiesOf(a.tenant.id, email)).toBe(0);
+    expect(await usersWithEmail(a.tenant.id, email)).toBe(1);
+    const failed = await auditRows(a.tenant.id, 'sso.login_failed');
+    expect(failed.at(-1)!.metadata.error).toBe('SSO_LINK_REFUSED');
+    expect(local.id).toBeGreaterThan(0);
+  });
+
   it('a connection of tenant A never signs in a user of tenant B', async () => {
     // B has a (verified) user with this address; A's IdP asserts it.
     const shared = `${uniq('shared')}@corp.example`;
