@@ -47,6 +47,10 @@ export interface ResponseOptions {
   injectUnsignedAssertion?: string;
   /** Signature wrapping: move the signed assertion into samlp:Extensions and put an unsigned copy (this NameID) in its place. */
   wrapInExtensions?: string;
+  /** Sign the whole Response (enveloped, on the Response) and leave the assertion itself unsigned. */
+  signResponseOnly?: boolean;
+  /** An error Response without assertion: the top-level and the second-level status code (IdP refused). */
+  statusError?: { top: string; second?: string; message?: string };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -76,7 +80,7 @@ function assertionXml(o: ResponseOptions, assertionId: string, nameId: string): 
   );
 }
 
-function sign(xml: string, keys: TestIdpKeys): string {
+function sign(xml: string, keys: TestIdpKeys, element = 'Assertion'): string {
   const sig = new SignedXml({
     privateKey: keys.privateKey,
     publicCert: keys.certificate,
@@ -84,7 +88,7 @@ function sign(xml: string, keys: TestIdpKeys): string {
     canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
   });
   sig.addReference({
-    xpath: "//*[local-name(.)='Assertion']",
+    xpath: `/*[local-name(.)='${element}'] | /*/*[local-name(.)='${element}']`,
     digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
     transforms: [
       'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
@@ -93,7 +97,10 @@ function sign(xml: string, keys: TestIdpKeys): string {
   });
   sig.computeSignature(xml, {
     prefix: 'ds',
-    location: { reference: "//*[local-name(.)='Assertion']/*[local-name(.)='Issuer']", action: 'after' },
+    location: {
+      reference: `(/*[local-name(.)='${element}'] | /*/*[local-name(.)='${element}'])/*[local-name(.)='Issuer']`,
+      action: 'after',
+    },
   });
   return sig.getSignedXml();
 }
@@ -102,8 +109,8 @@ function sign(xml: string, keys: TestIdpKeys): string {
 export function buildResponse(idp: TestIdpKeys, o: ResponseOptions): string {
   const nameId = o.nameId ?? 'alice@example.com';
   const assertionId = o.assertionId ?? id();
-  let assertion = assertionXml(o, assertionId, nameId);
-  if (!o.unsigned) assertion = sign(assertion, o.signWith ?? idp);
+  let assertion = o.statusError ? '' : assertionXml(o, assertionId, nameId);
+  if (!o.unsigned && !o.signResponseOnly && !o.statusError) assertion = sign(assertion, o.signWith ?? idp);
   if (o.tamperNameId) assertion = assertion.replace(`>${esc(nameId)}<`, `>${esc(o.tamperNameId)}<`);
 
   let extensions = '';
@@ -116,11 +123,15 @@ export function buildResponse(idp: TestIdpKeys, o: ResponseOptions): string {
   const now = o.now ?? Date.now();
   const envIrt = o.envelopeInResponseTo ?? o.inResponseTo;
   const irt = envIrt ? ` InResponseTo="${esc(envIrt)}"` : '';
-  const xml =
+  const status = o.statusError
+    ? `<samlp:Status><samlp:StatusCode Value="${o.statusError.top}">${o.statusError.second ? `<samlp:StatusCode Value="${o.statusError.second}"/>` : ''}</samlp:StatusCode>${o.statusError.message ? `<samlp:StatusMessage>${esc(o.statusError.message)}</samlp:StatusMessage>` : ''}</samlp:Status>`
+    : '<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>';
+  let xml =
     `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id()}" Version="2.0" IssueInstant="${iso(now)}" Destination="${esc(o.acsUrl)}"${irt}>` +
     `<saml:Issuer>${esc(o.issuer)}</saml:Issuer>${extensions}` +
-    '<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>' +
+    status +
     `${assertion}</samlp:Response>`;
+  if (o.signResponseOnly) xml = sign(xml, o.signWith ?? idp, 'Response');
   return Buffer.from(xml, 'utf8').toString('base64');
 }
 

@@ -200,6 +200,27 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
     expect(await refusal(post(respond(requestId, options), relayState))).toBe(code);
   });
 
+  it('a response signed only at the Response level (assertion unsigned) is refused: signed assertions are required', async () => {
+    const { requestId, relayState } = await start();
+    const response = respond(requestId, { signResponseOnly: true });
+    const xml = Buffer.from(response, 'base64').toString();
+    // The signature sits on the Response, not inside the assertion.
+    expect(xml.indexOf('<ds:Signature')).toBeLessThan(xml.indexOf('<saml:Assertion'));
+    expect(await refusal(post(response, relayState))).toBe('SAML_SIGNATURE_INVALID');
+  });
+
+  it("an IdP's error status (user not assigned) is SAML_IDP_ERROR", async () => {
+    const { requestId, relayState } = await start();
+    const response = respond(requestId, {
+      statusError: {
+        top: 'urn:oasis:names:tc:SAML:2.0:status:Responder',
+        second: 'urn:oasis:names:tc:SAML:2.0:status:RequestDenied',
+        message: 'User is not assigned to this application',
+      },
+    });
+    expect(await refusal(post(response, relayState))).toBe('SAML_IDP_ERROR');
+  });
+
   it('within the 2-minute skew a slightly fast IdP is accepted; past it the app clock ends the assertion', async () => {
     const a = await start();
     await expect(
