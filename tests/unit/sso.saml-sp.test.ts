@@ -2,8 +2,9 @@
  * The SAML service provider on its own (no HTTP): real Responses signed with a key and certificate made here,
  * validated against the shared store of the run (memory, or Redis when REDIS_URL is set).
  */
-import { randomUUID } from 'node:crypto';
+import { createVerify, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, testConfig } from '../../src/config.js';
 import {
   type SamlConnection,
   SamlServiceProvider,
@@ -119,6 +120,51 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
       redirectUri: 'https://app.example/sso/done',
     });
     expect(await store.ttl(samlKeys.request(requestId))).toBeGreaterThan(500);
+  });
+
+  it('with SAML_SP_* configured the AuthnRequest is signed (RSA-SHA256 over the redirect query) and the metadata publishes the certificate', async () => {
+    const spKeys = await makeIdpKeys('sp.massacorp.test');
+    const signing = testConfig({
+      SAML_SP_PRIVATE_KEY: spKeys.privateKey.replace(/\n/g, '\\n'),
+      SAML_SP_CERTIFICATE: spKeys.certificate,
+    }).samlSpSigning;
+    expect(signing).not.toBeNull();
+    const signed = new SamlServiceProvider({ store, clock, publicUrl: PUBLIC_URL, signing });
+    const { url } = await signed.startSignIn(conn, {
+      redirectUri: 'https://app.example/sso/done',
+      relayState: 'rs-1',
+    });
+    const query = new URL(url).search.slice(1).split('&');
+    const part = (name: string) => query.find((p) => p.startsWith(`${name}=`))!;
+    expect(decodeURIComponent(part('SigAlg').split('=')[1]!)).toBe(
+      'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    );
+    const signedPart = [part('SAMLRequest'), part('RelayState'), part('SigAlg')].join('&');
+    const signature = Buffer.from(decodeURIComponent(part('Signature').split('=')[1]!), 'base64');
+    expect(createVerify('RSA-SHA256').update(signedPart).verify(spKeys.certificate, signature)).toBe(true);
+    expect(createVerify('RSA-SHA256').update(`${signedPart}x`).verify(spKeys.certificate, signature)).toBe(
+      false,
+    );
+    const metadata = signed.metadata(conn);
+    expect(metadata).toContain('AuthnRequestsSigned="true"');
+    expect(metadata).toContain('use="signing"');
+    // Unsigned by default.
+    expect(
+      (await sp.startSignIn(conn, { redirectUri: 'https://x.example', relayState: 'r' })).url,
+    ).not.toContain('Signature=');
+    expect(sp.metadata(conn)).toContain('AuthnRequestsSigned="false"');
+  });
+
+  it('SAML_SP_PRIVATE_KEY and SAML_SP_CERTIFICATE: both or neither, and a matching pair', async () => {
+    const [one, other] = await Promise.all([makeIdpKeys('one.test'), makeIdpKeys('other.test')]);
+    expect(() => testConfig({ SAML_SP_PRIVATE_KEY: one.privateKey })).toThrow(ConfigError);
+    expect(() =>
+      testConfig({ SAML_SP_PRIVATE_KEY: one.privateKey, SAML_SP_CERTIFICATE: other.certificate }),
+    ).toThrow(/must be the certificate of SAML_SP_PRIVATE_KEY/);
+    expect(() => testConfig({ SAML_SP_PRIVATE_KEY: 'junk', SAML_SP_CERTIFICATE: 'junk' })).toThrow(
+      ConfigError,
+    );
+    expect(testConfig({}).samlSpSigning).toBeNull();
   });
 
   it('a valid signed response is accepted once: subject, issuer, email and name are extracted', async () => {

@@ -26,7 +26,12 @@ const providers = new WeakMap<AppContext, SamlServiceProvider>();
 function serviceProvider(ctx: AppContext): SamlServiceProvider {
   let sp = providers.get(ctx);
   if (!sp) {
-    sp = new SamlServiceProvider({ store: ctx.store, clock: ctx.clock, publicUrl: ctx.config.publicUrl });
+    sp = new SamlServiceProvider({
+      store: ctx.store,
+      clock: ctx.clock,
+      publicUrl: ctx.config.publicUrl,
+      signing: ctx.config.samlSpSigning,
+    });
     providers.set(ctx, sp);
   }
   return sp;

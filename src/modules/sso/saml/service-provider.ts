@@ -158,6 +158,8 @@ export interface SamlServiceProviderDeps {
   store: KeyValueStore;
   clock: Clock;
   publicUrl: string;
+  /** The SP's RSA key and certificate (config SAML_SP_*): AuthnRequests are then signed; null: unsigned. */
+  signing?: { privateKey: string; certificate: string } | null;
 }
 
 export class SamlServiceProvider {
@@ -186,12 +188,19 @@ export class SamlServiceProvider {
       // Requesting PasswordProtectedTransport makes Entra ID and Okta fail users who signed in without a password.
       disableRequestedAuthnContext: true,
       generateUniqueId: () => extra.requestId ?? newRequestId(),
+      // With a key, the HTTP-Redirect binding's query is signed (SigAlg + Signature, RSA-SHA256).
+      ...(this.deps.signing
+        ? { privateKey: this.deps.signing.privateKey, signatureAlgorithm: 'sha256' as const }
+        : {}),
     });
   }
 
   /** SP metadata: entity id, the ACS (HTTP-POST), signed assertions wanted, NameID format email. */
   metadata(conn: SamlConnection): string {
-    return this.saml(conn, { identifierFormat: NAMEID_EMAIL }).generateServiceProviderMetadata(null, null);
+    return this.saml(conn, { identifierFormat: NAMEID_EMAIL }).generateServiceProviderMetadata(
+      null,
+      this.deps.signing?.certificate ?? null,
+    );
   }
 
   /**
