@@ -12,6 +12,7 @@ import {
   uniq,
 } from '../helpers/factories.js';
 import { driveProvider, startProvider, type TestProvider } from '../helpers/oidc-provider.js';
+import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
 
 const PUBLIC_URL = 'https://api.sso.test';
 const CALLBACK = `${PUBLIC_URL}/api/v1/sso/oidc/callback`;
@@ -164,6 +165,9 @@ describe('issue 13 sso: OIDC sign-in against a real OpenID provider', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ redirect_uri: CLIENT_REDIRECT, code: expect.any(String) });
+    // the one-time code raced by parallel exchanges: exactly one gets tokens
+    const raced = await Promise.all([1, 2, 3, 4].map(() => exchange(res.json().code)));
+    expect(raced.map((r) => r.statusCode).sort()).toEqual([200, 400, 400, 400]);
     const bad = await app.inject({
       method: 'GET',
       url: `/api/v1/sso/connections/${conn.id}/authorize?redirect_uri=${encodeURIComponent('https://evil.example/cb')}`,
@@ -415,5 +419,45 @@ describe('issue 13 sso: account takeover rules', () => {
       headers: { 'x-tenant-id': String(a.tenant.id) },
     });
     expect(res.json().error).toBe('SSO_CONNECTION_DISABLED');
+  });
+});
+
+describe('issue 13 sso: MFA policy', () => {
+  it('a user with MFA goes through the MFA step unless the connection is trusted for MFA', async () => {
+    const local = await newUser(app, a.tenant.id, { email: `${uniq('mfa')}@corp.example` });
+    const { secret } = await enrolTotp(app, a.tenant.id, local.email);
+    const conn = await newConnection(adminA, p1);
+    const acct = account(p1, local.email, true);
+    const first = (
+      await exchange(redirected((await signIn(a.tenant.id, conn.id, p1, acct)).res).get('code')!)
+    ).json();
+    expect(first).toMatchObject({ mfa_required: true, access_token: null });
+    expect(first.mfa_session_token).toBeTruthy();
+    await safeTotpMoment();
+    const step = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login/mfa',
+      headers: { 'x-tenant-id': String(a.tenant.id) },
+      payload: { mfa_session_token: first.mfa_session_token, totp_code: totpCode(secret, 1) },
+    });
+    expect(step.statusCode, step.body).toBe(200);
+    const me = await app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      headers: bearer(step.json().access_token),
+    });
+    expect(me.json().user_id).toBe(local.id);
+
+    await app.inject({
+      method: 'PATCH',
+      url: `/api/v1/sso/connections/${conn.id}`,
+      headers: bearer(adminA),
+      payload: { trust_mfa: true },
+    });
+    const trusted = (
+      await exchange(redirected((await signIn(a.tenant.id, conn.id, p1, acct)).res).get('code')!)
+    ).json();
+    expect(trusted).toMatchObject({ mfa_required: false });
+    expect(trusted.access_token).toBeTruthy();
   });
 });

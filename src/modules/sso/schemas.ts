@@ -3,7 +3,8 @@ import { DateTime, Email, Nullable, Uuid } from '../../platform/http/schemas.js'
 
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\x00-\\x1f\\x7f]+$' });
 const RoleCode = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_.-]+$' });
-const Url = Type.String({ minLength: 1, maxLength: 2048, pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*://[^\\s]+$' });
+/** An absolute URL; checked by the service (scheme, host, SSRF policy, allow-list), which names the field on a 422. */
+const Url = Type.String({ minLength: 1, maxLength: 2048 });
 /** A DNS name (lower-cased by the service), at least two labels. */
 export const Domain = Type.String({
   maxLength: 253,

@@ -175,6 +175,14 @@ async function assertDefaultRole(ctx: AppContext, actor: SsoActor, code: string)
     });
 }
 
+function assertAbsoluteUrl(url: string, field: string): void {
+  try {
+    new URL(url);
+  } catch {
+    throw validationError(field, 'not an absolute URL', 'value_error.url');
+  }
+}
+
 function validateProtocolFields(
   ctx: AppContext,
   type: ConnectionRow['type'],
@@ -185,6 +193,7 @@ function validateProtocolFields(
   if (type === 'saml' && body.oidc !== undefined)
     throw validationError('body.oidc', 'not allowed on a saml connection', 'value_error');
   if (body.oidc?.issuer !== undefined) assertFetchable(ctx, body.oidc.issuer, 'body.oidc.issuer');
+  if (body.saml?.idp_sso_url !== undefined) assertAbsoluteUrl(body.saml.idp_sso_url, 'body.saml.idp_sso_url');
   for (const [i, uri] of (body.redirect_uris ?? []).entries())
     assertRedirectUri(uri, `body.redirect_uris.${i}`);
   flowFor(type)?.validateConnection?.(ctx, body as Record<string, unknown>, type);
