@@ -9149,6 +9149,12 @@ export interface paths {
                     } & {
                         [key: string]: unknown;
                     };
+                    "application/x-www-form-urlencoded": {
+                        RelayState?: string;
+                        SAMLResponse: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
                 };
             };
             responses: {

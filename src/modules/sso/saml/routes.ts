@@ -112,6 +112,8 @@ function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
             tags,
             summary:
               'SAML assertion consumer service: validates the signed response, then redirects to redirect_uri with ?code= (or ?error=)',
+            // The IdP's HTTP-POST binding is a form; JSON is read too (Fastify's default parser).
+            consumes: ['application/x-www-form-urlencoded', 'application/json'],
             body: AcsBody,
             response: { ...errorResponses(400, 401, 403, 409, 413, 415, 422) },
           },
