@@ -49,6 +49,8 @@ export interface ResponseOptions {
   wrapInExtensions?: string;
   /** Sign the whole Response (enveloped, on the Response) and leave the assertion itself unsigned. */
   signResponseOnly?: boolean;
+  /** Sign the assertion, then the whole Response too (Okta's default). */
+  signBoth?: boolean;
   /** An error Response without assertion: the top-level and the second-level status code (IdP refused). */
   statusError?: { top: string; second?: string; message?: string };
 }
@@ -131,7 +133,7 @@ export function buildResponse(idp: TestIdpKeys, o: ResponseOptions): string {
     `<saml:Issuer>${esc(o.issuer)}</saml:Issuer>${extensions}` +
     status +
     `${assertion}</samlp:Response>`;
-  if (o.signResponseOnly) xml = sign(xml, o.signWith ?? idp, 'Response');
+  if (o.signResponseOnly || o.signBoth) xml = sign(xml, o.signWith ?? idp, 'Response');
   return Buffer.from(xml, 'utf8').toString('base64');
 }
 

@@ -246,6 +246,13 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
     expect(await refusal(post(respond(requestId, options), relayState))).toBe(code);
   });
 
+  it('a response signed at both levels (Okta default) is accepted', async () => {
+    const { requestId, relayState } = await start();
+    const response = respond(requestId, { signBoth: true });
+    expect(Buffer.from(response, 'base64').toString().match(/<ds:Signature /g)).toHaveLength(2);
+    await expect(post(response, relayState)).resolves.toMatchObject({ subject: 'alice@example.com' });
+  });
+
   it('a response signed only at the Response level (assertion unsigned) is refused: signed assertions are required', async () => {
     const { requestId, relayState } = await start();
     const response = respond(requestId, { signResponseOnly: true });
