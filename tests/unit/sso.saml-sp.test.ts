@@ -249,7 +249,11 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
   it('a response signed at both levels (Okta default) is accepted', async () => {
     const { requestId, relayState } = await start();
     const response = respond(requestId, { signBoth: true });
-    expect(Buffer.from(response, 'base64').toString().match(/<ds:Signature /g)).toHaveLength(2);
+    expect(
+      Buffer.from(response, 'base64')
+        .toString()
+        .match(/<ds:Signature /g),
+    ).toHaveLength(2);
     await expect(post(response, relayState)).resolves.toMatchObject({ subject: 'alice@example.com' });
   });
 
