@@ -325,6 +325,23 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
     },
   );
 
+  it.each(variants)(
+    'as JSON, a response that is %s is a 4xx envelope, audited, nothing written',
+    async (_name, make, code) => {
+      const { state, requestId } = await authorize(a.tenant.id, connA.id);
+      const before = (await auditRows(a.tenant.id, 'sso.login_failed')).length;
+      const res = await postAcs(make(connA.id, requestId), state, { accept: 'application/json' });
+      expect(res.statusCode).toBeGreaterThanOrEqual(400);
+      expect(res.statusCode).toBeLessThan(500);
+      expect(res.json()).toMatchObject({ error: code });
+      expect(res.headers.location).toBeUndefined();
+      expect(await usersWithEmail(a.tenant.id, 'victim@corp.example')).toBe(0);
+      const failed = await auditRows(a.tenant.id, 'sso.login_failed');
+      expect(failed.length).toBe(before + 1);
+      expect(failed.at(-1)!.metadata.error).toBe(code);
+    },
+  );
+
   it('a JSON client gets the error envelope (4xx) instead of the redirect', async () => {
     const { state, requestId } = await authorize(a.tenant.id, connA.id);
     const res = await postAcs(idpResponse(connA.id, requestId, { signWith: attacker }), state, {
