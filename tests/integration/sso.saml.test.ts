@@ -194,6 +194,31 @@ describe('issue 13 sso: SAML SP metadata and connection checks', () => {
     ).toBe(404);
   });
 
+  it('idp_sso_url must be https (a javascript: or plain http URL is a 422)', async () => {
+    for (const url of ['javascript:alert(1)', 'http://idp.example.com/sso', 'ftp://idp.example.com/sso']) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/sso/connections',
+        headers: bearer(adminA),
+        payload: {
+          type: 'saml',
+          name: uniq('saml'),
+          redirect_uris: [REDIRECT],
+          saml: { idp_entity_id: IDP_ENTITY, idp_sso_url: url, idp_certificate: idp.certificate },
+        },
+      });
+      expect(res.statusCode, url).toBe(422);
+      expect(JSON.stringify(res.json().details), url).toContain('idp_sso_url');
+    }
+    const patch = await app.inject({
+      method: 'PATCH',
+      url: `/api/v1/sso/connections/${connA.id}`,
+      headers: bearer(adminA),
+      payload: { saml: { idp_sso_url: 'javascript:alert(1)' } },
+    });
+    expect(patch.statusCode).toBe(422);
+  });
+
   it('a connection whose idp_certificate is not an X.509 certificate is a 422', async () => {
     const res = await app.inject({
       method: 'POST',

@@ -63,6 +63,19 @@ function parsesAsCertificate(value: string): boolean {
   }
 }
 
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+function browserSafeUrl(value: string, env: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && (env === 'dev' || env === 'test') && LOOPBACK.has(url.hostname);
+}
+
 const AcsBody = Type.Object(
   {
     SAMLResponse: Type.String({ minLength: 1, maxLength: SAML_RESPONSE_MAX_CHARS }),
@@ -179,9 +192,13 @@ export const samlFlow: SsoFlow = {
     return { authUrl: url, data: { requestId } };
   },
   routes: samlRoutes,
-  validateConnection(_ctx, input, type) {
+  validateConnection(ctx, input, type) {
     if (type !== 'saml') return;
-    const saml = input.saml as { idp_certificate?: unknown } | undefined;
+    const saml = input.saml as { idp_certificate?: unknown; idp_sso_url?: unknown } | undefined;
+    // The browser is sent there (the server never fetches it): https, or http to loopback in dev and test.
+    if (typeof saml?.idp_sso_url === 'string' && !browserSafeUrl(saml.idp_sso_url, ctx.config.env)) {
+      throw validationError('body.saml.idp_sso_url', 'must be an https URL', 'value_error.url');
+    }
     if (typeof saml?.idp_certificate === 'string' && !parsesAsCertificate(saml.idp_certificate)) {
       throw validationError(
         'body.saml.idp_certificate',
