@@ -25,7 +25,9 @@ export interface TestProvider {
 
 export async function startProvider(
   clients: { client_id: string; client_secret: string; redirect_uri: string }[],
+  opts: { authMethod?: 'client_secret_basic' | 'client_secret_post' } = {},
 ) {
+  const authMethod = opts.authMethod ?? 'client_secret_basic';
   let handler: http.RequestListener = (_req, res) => res.end();
   const server = http.createServer((req, res) => handler(req, res));
   server.listen(0, '127.0.0.1');
@@ -41,11 +43,13 @@ export async function startProvider(
       redirect_uris: [c.redirect_uri],
       grant_types: ['authorization_code'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
+      token_endpoint_auth_method: authMethod,
     })),
     jwks: { keys: [jwk as never] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['given_name', 'family_name'] },
     features: { devInteractions: { enabled: true } },
+    // A provider that offers only client_secret_post (or only basic) in its metadata.
+    clientAuthMethods: [authMethod],
     cookies: { keys: ['test-cookie-key-0123456789'] },
     findAccount: async (_ctx, id) => {
       const a = accounts.get(id);

@@ -422,6 +422,39 @@ describe('issue 13 sso: account takeover rules', () => {
   });
 });
 
+describe('issue 13 sso: client authentication and provider outages', () => {
+  it('uses client_secret_post when the provider metadata offers only that', async () => {
+    const p3 = await startProvider(
+      [{ client_id: 'massacorp', client_secret: 'provider-secret-123', redirect_uri: CALLBACK }],
+      { authMethod: 'client_secret_post' },
+    );
+    try {
+      const conn = await newConnection(adminA, p3);
+      const email = `${uniq('post')}@corp.example`;
+      const { res } = await signIn(a.tenant.id, conn.id, p3, account(p3, email));
+      const me = await app.inject({
+        method: 'GET',
+        url: '/api/v1/auth/me',
+        headers: bearer((await exchange(redirected(res).get('code')!)).json().access_token),
+      });
+      expect(me.json().email).toBe(email);
+    } finally {
+      await p3.close();
+    }
+  });
+
+  it('an unreachable provider is a 502 SSO_IDP_UNAVAILABLE at authorize', async () => {
+    const conn = await newConnection(adminA, { issuer: 'http://127.0.0.1:1' } as TestProvider);
+    const res = await app.inject({
+      method: 'GET',
+      url: `/api/v1/sso/connections/${conn.id}/authorize?redirect_uri=${encodeURIComponent(CLIENT_REDIRECT)}`,
+      headers: { 'x-tenant-id': String(a.tenant.id) },
+    });
+    expect(res.statusCode).toBe(502);
+    expect(res.json().error).toBe('SSO_IDP_UNAVAILABLE');
+  });
+});
+
 describe('issue 13 sso: MFA policy', () => {
   it('a user with MFA goes through the MFA step unless the connection is trusted for MFA', async () => {
     const local = await newUser(app, a.tenant.id, { email: `${uniq('mfa')}@corp.example` });
