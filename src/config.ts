@@ -2,7 +2,7 @@
  * The only reader of process.env. Everything is parsed, validated and frozen here, so a bad value fails the
  * boot with one clear line per problem instead of surfacing later as a confusing runtime error.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
@@ -102,6 +102,12 @@ export interface Config {
   oauth: OAuthConfig;
   /** Page of the front end that takes `?token=` and calls POST /password-reset/confirm. */
   passwordResetUrl: string;
+  /**
+   * The SAML SP's signing key and certificate (PEM; SAML_SP_PRIVATE_KEY and SAML_SP_CERTIFICATE, both or neither):
+   * when set, AuthnRequests are signed (HTTP-Redirect binding signature) and the SP metadata publishes the
+   * certificate. Null: requests are unsigned (IdPs accept them by default).
+   */
+  samlSpSigning: { privateKey: string; certificate: string } | null;
   /** Where `massacorp audit prune` writes archives before it deletes (default DATA_DIR/audit-archive). */
   auditArchiveDir: string;
   /** WebAuthn relying party id (a domain) and the origin browsers report (default PUBLIC_URL). */
@@ -221,6 +227,32 @@ function readOAuth(r: Reader, publicUrl: string): OAuthConfig {
   if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(defaultRole))
     r.problems.push(`OAUTH_DEFAULT_ROLE="${defaultRole}" is not a role code`);
   return { providers, autoRegister: r.bool('OAUTH_AUTO_REGISTER', false), defaultRole };
+}
+
+/** SAML_SP_PRIVATE_KEY + SAML_SP_CERTIFICATE (PEM, `\n` escapes accepted): both or neither, and a matching pair. */
+function samlSpSigning(r: Reader): Config['samlSpSigning'] {
+  const pem = (name: string) => r.raw(name)?.replace(/\\n/g, '\n').trim() || null;
+  const privateKey = pem('SAML_SP_PRIVATE_KEY');
+  const certificate = pem('SAML_SP_CERTIFICATE');
+  if (!privateKey && !certificate) return null;
+  if (!privateKey || !certificate) {
+    r.problems.push('SAML_SP_PRIVATE_KEY and SAML_SP_CERTIFICATE go together: set both or neither');
+    return null;
+  }
+  try {
+    const key = createPrivateKey(privateKey);
+    const cert = new X509Certificate(certificate);
+    if (key.asymmetricKeyType !== 'rsa' || !cert.checkPrivateKey(key)) {
+      r.problems.push('SAML_SP_CERTIFICATE must be the certificate of SAML_SP_PRIVATE_KEY (an RSA key)');
+      return null;
+    }
+  } catch {
+    r.problems.push(
+      'SAML_SP_PRIVATE_KEY / SAML_SP_CERTIFICATE must be a PEM private key and a PEM certificate',
+    );
+    return null;
+  }
+  return { privateKey, certificate };
 }
 
 export class ConfigError extends Error {
@@ -504,6 +536,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     webauthnOrigin: r
       .str('WEBAUTHN_ORIGIN', r.str('PUBLIC_URL', `http://localhost:${port}`))
       .replace(/\/+$/, ''),
+    samlSpSigning: samlSpSigning(r),
     metricsToken,
     adminConsole: {
       enabled: r.bool('ADMIN_CONSOLE_ENABLED', true),

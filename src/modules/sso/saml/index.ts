@@ -2,9 +2,10 @@
  * SAML 2.0 service provider (API.md §17), owned by the SAML work. The SSO core includes `samlFlows` in the
  * module (index.ts registers each flow and mounts its routes under /api/v1/sso); see ../flows.ts for the
  * SsoFlow interface, the single-use flow state and the shared sign-in completion (../signin.ts).
- * Empty until the SAML flow lands: SAML connections can be configured, and authorize answers 400
- * SSO_FLOW_UNAVAILABLE.
+ * The flow (routes.ts): the SAML branch of authorize, GET /saml/{id}/metadata and POST /saml/acs; the checks
+ * themselves are in service-provider.ts.
  */
 import type { SsoFlow } from '../flows.js';
+import { samlFlow } from './routes.js';
 
-export const samlFlows: SsoFlow[] = [];
+export const samlFlows: SsoFlow[] = [samlFlow];

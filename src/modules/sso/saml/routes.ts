@@ -1,0 +1,210 @@
+/**
+ * The SAML flow of the SSO module (API.md §17): the SP-initiated branch of GET /connections/{id}/authorize, the
+ * public SP metadata, and the ACS that ends in the shared sign-in completion (one-time code on redirect_uri).
+ * Mounted under /api/v1/sso by the core (see ../flows.ts).
+ */
+import { X509Certificate } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { AppContext } from '../../../platform/context.js';
+import { notFound, validationError } from '../../../platform/http/errors.js';
+import { errorResponses } from '../../../platform/http/schemas.js';
+
+import { type FlowState, type SsoFlow, takeFlowState, usedFlowState } from '../flows.js';
+import * as repo from '../repository.js';
+import { completeSsoSignIn, failFlow, redirectWithCode } from '../signin.js';
+import type { ConnectionRow } from '../tables.js';
+import { samlError } from './errors.js';
+import { SAML_RESPONSE_MAX_CHARS, type SamlConnection, SamlServiceProvider } from './service-provider.js';
+
+const tags = ['sso'];
+/** The ACS body: a base64 SAMLResponse (at most SAML_RESPONSE_MAX_CHARS) and the RelayState, form-encoded. */
+const ACS_BODY_LIMIT = SAML_RESPONSE_MAX_CHARS + 8 * 1024;
+
+const providers = new WeakMap<AppContext, SamlServiceProvider>();
+function serviceProvider(ctx: AppContext): SamlServiceProvider {
+  let sp = providers.get(ctx);
+  if (!sp) {
+    sp = new SamlServiceProvider({
+      store: ctx.store,
+      clock: ctx.clock,
+      publicUrl: ctx.config.publicUrl,
+      signing: ctx.config.samlSpSigning,
+    });
+    providers.set(ctx, sp);
+  }
+  return sp;
+}
+
+/** The SAML fields of a connection row; null when they are incomplete (a connection being set up). */
+export function samlConnectionOf(row: ConnectionRow): SamlConnection | null {
+  if (row.type !== 'saml' || !row.samlIdpEntityId || !row.samlIdpSsoUrl || !row.samlIdpCertificate)
+    return null;
+  return {
+    id: row.id,
+    tenantId: row.tenantId,
+    idpEntityId: row.samlIdpEntityId,
+    idpSsoUrl: row.samlIdpSsoUrl,
+    idpCertificate: row.samlIdpCertificate,
+    spEntityId: row.samlSpEntityId,
+  };
+}
+
+/** PEM, or the bare base64 body IdP consoles show: either must be an X.509 certificate. */
+function parsesAsCertificate(value: string): boolean {
+  const body = value.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/=]+$/.test(body)) return false;
+  try {
+    new X509Certificate(Buffer.from(body, 'base64'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+function browserSafeUrl(value: string, env: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && (env === 'dev' || env === 'test') && LOOPBACK.has(url.hostname);
+}
+
+const AcsBody = Type.Object(
+  {
+    SAMLResponse: Type.String({ minLength: 1, maxLength: SAML_RESPONSE_MAX_CHARS }),
+    RelayState: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  // Some IdPs post extra fields (SigAlg, Signature of the redirect binding); they are not used.
+  { additionalProperties: true },
+);
+const MetadataParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const sp = serviceProvider(ctx);
+
+    app.get(
+      '/saml/:id/metadata',
+      {
+        config: { access: 'public' },
+        schema: {
+          tags,
+          summary: "A SAML connection's SP metadata (entity id, ACS URL, HTTP-POST binding)",
+          params: MetadataParams,
+          response: { 200: Type.String(), ...errorResponses(404, 422) },
+        },
+      },
+      async (req, reply) => {
+        const row = await ctx.database.withSystem((tx) => repo.findConnectionAnyTenant(tx, req.params.id));
+        const conn = row && samlConnectionOf(row);
+        if (!conn) throw notFound('sso_connection');
+        return reply
+          .type('application/samlmetadata+xml; charset=utf-8')
+          .header('cache-control', 'public, max-age=300')
+          .send(sp.metadata(conn));
+      },
+    );
+
+    // The ACS takes the IdP's HTTP-POST binding: form-encoded, parsed in this scope only.
+    await app.register(async (scope) => {
+      await scope.register(formbody, { bodyLimit: ACS_BODY_LIMIT });
+      const acs = scope.withTypeProvider<TypeBoxTypeProvider>();
+      acs.post(
+        '/saml/acs',
+        {
+          bodyLimit: ACS_BODY_LIMIT,
+          config: { access: 'public' },
+          schema: {
+            tags,
+            summary:
+              'SAML assertion consumer service: validates the signed response, then redirects to redirect_uri with ?code= (or ?error=)',
+            // The IdP's HTTP-POST binding is a form; JSON is read too (Fastify's default parser).
+            consumes: ['application/x-www-form-urlencoded', 'application/json'],
+            body: AcsBody,
+            response: { ...errorResponses(400, 401, 403, 409, 413, 415, 422) },
+          },
+        },
+        async (req, reply) => {
+          const { SAMLResponse: samlResponse, RelayState: relayState } = req.body;
+          const flow = await takeFlowState(ctx, relayState);
+          if (flow?.type !== 'saml') {
+            // A replayed or unknown RelayState (or another protocol's): audited and answered on the flow's
+            // redirect_uri when the flow is known, else the error envelope.
+            const known = flow ?? (await usedFlowState(ctx, relayState));
+            const code = !flow && known ? 'SAML_REPLAY' : 'SAML_UNKNOWN_REQUEST';
+            return failFlow(ctx, req, reply, known, samlError(code));
+          }
+          try {
+            const pending = await sp.pendingFor(samlResponse);
+            if (pending.requestId !== flow.data.requestId || pending.relayState !== relayState) {
+              throw samlError('SAML_IN_RESPONSE_TO_MISMATCH');
+            }
+            const row = await ctx.database.withTenant(flow.tenantId, (tx) =>
+              repo.findConnection(tx, flow.tenantId, flow.connectionId),
+            );
+            const conn = row?.enabled ? samlConnectionOf(row) : null;
+            if (!row || !conn) throw samlError('SAML_CONNECTION_UNAVAILABLE');
+            const identity = await sp.validate(conn, pending, samlResponse, relayState);
+            // Without given/family attributes, a display name is split at its first space.
+            const [first, ...rest] = (identity.name ?? '').split(' ');
+            const code = await completeSsoSignIn(
+              ctx,
+              {
+                tenantId: flow.tenantId,
+                source: { kind: 'connection', connection: row },
+                issuer: identity.issuer,
+                subject: identity.subject,
+                email: identity.email,
+                emailVerified: identity.emailVerified,
+                givenName: identity.givenName ?? (first || null),
+                familyName: identity.familyName ?? (rest.join(' ') || null),
+              },
+              req.auditContext(),
+            );
+            return redirectWithCode(req, reply, flow, code);
+          } catch (err) {
+            // The flow is over: its AuthnRequest can no longer be answered.
+            if (typeof flow.data.requestId === 'string') await sp.discard({ requestId: flow.data.requestId });
+            return failFlow(ctx, req, reply, flow as FlowState, err);
+          }
+        },
+      );
+    });
+  };
+}
+
+export const samlFlow: SsoFlow = {
+  type: 'saml',
+  async authorize(ctx, { connection, state, redirectUri }) {
+    const conn = samlConnectionOf(connection);
+    if (!conn) throw samlError('SAML_CONNECTION_UNAVAILABLE');
+    const { url, requestId } = await serviceProvider(ctx).startSignIn(conn, {
+      redirectUri,
+      relayState: state,
+    });
+    return { authUrl: url, data: { requestId } };
+  },
+  routes: samlRoutes,
+  validateConnection(ctx, input, type) {
+    if (type !== 'saml') return;
+    const saml = input.saml as { idp_certificate?: unknown; idp_sso_url?: unknown } | undefined;
+    // The browser is sent there (the server never fetches it): https, or http to loopback in dev and test.
+    if (typeof saml?.idp_sso_url === 'string' && !browserSafeUrl(saml.idp_sso_url, ctx.config.env)) {
+      throw validationError('body.saml.idp_sso_url', 'must be an https URL', 'value_error.url');
+    }
+    if (typeof saml?.idp_certificate === 'string' && !parsesAsCertificate(saml.idp_certificate)) {
+      throw validationError(
+        'body.saml.idp_certificate',
+        'not an X.509 certificate (PEM or base64)',
+        'value_error',
+      );
+    }
+  },
+};

@@ -1,0 +1,442 @@
+/**
+ * SAML 2.0 service provider (API.md §17) over @node-saml/node-saml, with the checks that library leaves to us:
+ *
+ * - The AuthnRequest id is ours, stored single use in the shared store with the connection, tenant, redirect URI
+ *   and RelayState of the flow (every replica reads it), and REQUIRED: a response without InResponseTo
+ *   (IdP-initiated) is refused. node-saml's own InResponseTo cache is not used: it reads then removes, which two
+ *   replicas racing with the same response both pass.
+ * - Signed assertions are required (wantAssertionsSigned) and verified with the connection's pinned certificate
+ *   only (node-saml hands xml-crypto that certificate as publicCert; KeyInfo is never trusted). Everything below is
+ *   read from the bytes the signature covers (profile.getAssertion()), never from the unsigned envelope.
+ * - The assertion's Issuer must be the connection's idp_entity_id (node-saml checks issuers only on logout).
+ * - Audience = the SP entity id; the bearer SubjectConfirmationData must name our ACS URL as Recipient, answer
+ *   this very request (InResponseTo, signed) and not be past NotOnOrAfter.
+ * - Time windows are checked twice with at most 2 minutes of skew: by node-saml against the system time (it reads
+ *   `new Date()` and offers no clock option) and here against ctx.clock (the app's clock, which tests move).
+ * - Used assertion ids are kept in the shared store until their NotOnOrAfter (plus skew) with an atomic
+ *   set-if-absent, and the request id is consumed the same way: of two replicas posting the same assertion,
+ *   exactly one wins.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  type CacheProvider,
+  type Profile,
+  SAML,
+  SamlStatusError,
+  ValidateInResponseTo,
+} from '@node-saml/node-saml';
+import { DOMParser } from '@xmldom/xmldom';
+import type { Clock } from '../../../platform/clock.js';
+import type { KeyValueStore } from '../../../platform/store/types.js';
+import { samlError } from './errors.js';
+
+/** The SAML fields of an SSO connection (the sso module's connection row, reduced to what SAML needs). */
+export interface SamlConnection {
+  id: string;
+  tenantId: number;
+  idpEntityId: string;
+  idpSsoUrl: string;
+  /** PEM or bare base64 DER of the IdP's signing certificate: the only key whose signatures are accepted. */
+  idpCertificate: string;
+  /** null: the default, derived from PUBLIC_URL (see spEntityIdOf). */
+  spEntityId: string | null;
+}
+
+/** What a SP-initiated flow remembers until the IdP posts back (JSON in the store, single use). */
+export interface PendingSamlRequest {
+  requestId: string;
+  connectionId: string;
+  tenantId: number;
+  redirectUri: string;
+  relayState: string;
+  /** Epoch ms (app clock). */
+  createdAt: number;
+  /** Opaque data of the flow that started the request (the sso module's own fields). */
+  flow?: Record<string, unknown>;
+}
+
+/** A verified SAML sign-in: what the shared SSO completion needs. */
+export interface SamlIdentity {
+  connectionId: string;
+  tenantId: number;
+  /** The assertion's Issuer (= the connection's idp_entity_id). */
+  issuer: string;
+  /** NameID: with the connection and issuer, the external identity's key. */
+  subject: string;
+  nameIdFormat: string | null;
+  email: string | null;
+  /** Display name, or given and family names joined. */
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  assertionId: string;
+  sessionIndex: string | null;
+  /** SAML carries no "email verified" claim: linking by email needs a domain the tenant verified (§17). */
+  emailVerified: false;
+  pending: PendingSamlRequest;
+}
+
+export const SAML_ACS_PATH = '/api/v1/sso/saml/acs';
+/** Largest accepted clock difference with the IdP (API.md §17: at most 2 minutes). */
+export const SAML_CLOCK_SKEW_MS = 120_000;
+/** How long a user may take at the IdP between authorize and the ACS post. */
+export const SAML_REQUEST_TTL_SECONDS = 600;
+/** Upper bound on how long a used assertion id is kept, whatever NotOnOrAfter says (request ids guard beyond). */
+const MAX_REPLAY_TTL_SECONDS = 24 * 3600;
+/** Largest SAMLResponse (base64 characters) read at all. */
+export const SAML_RESPONSE_MAX_CHARS = 512 * 1024;
+
+const NAMEID_EMAIL = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+const NAMEID_UNSPECIFIED = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
+const NAMEID_TRANSIENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
+const PROTOCOL_NS = 'urn:oasis:names:tc:SAML:2.0:protocol';
+const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+
+/** Attribute names IdPs use for the email address (Entra ID claim URIs, Okta/Google custom names, LDAP OIDs). */
+const EMAIL_ATTRIBUTES = [
+  'email',
+  'Email',
+  'emailAddress',
+  'EmailAddress',
+  'mail',
+  'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
+  'urn:oid:0.9.2342.19200300.100.1.3',
+  'user.email',
+];
+const NAME_ATTRIBUTES = [
+  'name',
+  'displayName',
+  'http://schemas.microsoft.com/identity/claims/displayname',
+  'urn:oid:2.16.840.1.113730.3.1.241',
+];
+const GIVEN_NAME_ATTRIBUTES = [
+  'firstName',
+  'givenName',
+  'given_name',
+  'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname',
+  'urn:oid:2.5.4.42',
+];
+const SURNAME_ATTRIBUTES = [
+  'lastName',
+  'surname',
+  'sn',
+  'family_name',
+  'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname',
+  'urn:oid:2.5.4.4',
+];
+
+/** Store keys of the SAML SP (kept here with their lifetimes; see platform/store/keys.ts for the others). */
+export const samlKeys = {
+  /** A pending AuthnRequest (JSON PendingSamlRequest). TTL: SAML_REQUEST_TTL_SECONDS; deleted once answered. */
+  request: (requestId: string) => `sso:saml:req:${requestId}`,
+  /** Present once a response to that request was accepted: a second one loses. TTL: SAML_REQUEST_TTL_SECONDS. */
+  requestUsed: (requestId: string) => `sso:saml:req:used:${requestId}`,
+  /** A used assertion (hash of issuer and ID), until its NotOnOrAfter plus skew (at most a day). */
+  assertionUsed: (issuer: string, assertionId: string) =>
+    `sso:saml:asr:${createHash('sha256').update(`${issuer}\n${assertionId}`).digest('base64url')}`,
+};
+
+export const acsUrlOf = (publicUrl: string) => `${trimSlash(publicUrl)}${SAML_ACS_PATH}`;
+export const metadataUrlOf = (publicUrl: string, connectionId: string) =>
+  `${trimSlash(publicUrl)}/api/v1/sso/saml/${connectionId}/metadata`;
+/** The SP entity id: the connection's own, or by default the URL of its metadata (unique per connection). */
+export const spEntityIdOf = (publicUrl: string, conn: Pick<SamlConnection, 'id' | 'spEntityId'>) =>
+  conn.spEntityId?.trim() || metadataUrlOf(publicUrl, conn.id);
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+/** node-saml wants a cache provider; ours keeps nothing (request ids live in the shared store, see above). */
+const noCache: CacheProvider = {
+  saveAsync: async () => null,
+  getAsync: async () => null,
+  removeAsync: async () => null,
+};
+
+export interface SamlServiceProviderDeps {
+  store: KeyValueStore;
+  clock: Clock;
+  publicUrl: string;
+  /** The SP's RSA key and certificate (config SAML_SP_*): AuthnRequests are then signed; null: unsigned. */
+  signing?: { privateKey: string; certificate: string } | null;
+}
+
+export class SamlServiceProvider {
+  constructor(private readonly deps: SamlServiceProviderDeps) {}
+
+  get acsUrl(): string {
+    return acsUrlOf(this.deps.publicUrl);
+  }
+
+  private saml(conn: SamlConnection, extra: { requestId?: string; identifierFormat?: string } = {}): SAML {
+    const entityId = spEntityIdOf(this.deps.publicUrl, conn);
+    return new SAML({
+      callbackUrl: this.acsUrl,
+      entryPoint: conn.idpSsoUrl,
+      issuer: entityId,
+      audience: entityId,
+      idpIssuer: conn.idpEntityId,
+      idpCert: conn.idpCertificate,
+      wantAssertionsSigned: true,
+      // Okta, Entra ID and Google sign the assertion; the envelope's signature is optional and not relied upon.
+      wantAuthnResponseSigned: false,
+      acceptedClockSkewMs: SAML_CLOCK_SKEW_MS,
+      validateInResponseTo: ValidateInResponseTo.never,
+      cacheProvider: noCache,
+      identifierFormat: extra.identifierFormat ?? NAMEID_UNSPECIFIED,
+      // Requesting PasswordProtectedTransport makes Entra ID and Okta fail users who signed in without a password.
+      disableRequestedAuthnContext: true,
+      generateUniqueId: () => extra.requestId ?? newRequestId(),
+      // With a key, the HTTP-Redirect binding's query is signed (SigAlg + Signature, RSA-SHA256).
+      ...(this.deps.signing
+        ? { privateKey: this.deps.signing.privateKey, signatureAlgorithm: 'sha256' as const }
+        : {}),
+    });
+  }
+
+  /** SP metadata: entity id, the ACS (HTTP-POST), signed assertions wanted, NameID format email. */
+  metadata(conn: SamlConnection): string {
+    return this.saml(conn, { identifierFormat: NAMEID_EMAIL }).generateServiceProviderMetadata(
+      null,
+      this.deps.signing?.certificate ?? null,
+    );
+  }
+
+  /**
+   * Starts a SP-initiated sign-in: an AuthnRequest for the HTTP-Redirect binding to the connection's
+   * idp_sso_url, its id stored single use with the flow. `relayState` is the flow's opaque state.
+   */
+  async startSignIn(
+    conn: SamlConnection,
+    flow: { redirectUri: string; relayState: string; data?: Record<string, unknown> },
+  ): Promise<{ url: string; requestId: string }> {
+    const requestId = newRequestId();
+    const pending: PendingSamlRequest = {
+      requestId,
+      connectionId: conn.id,
+      tenantId: conn.tenantId,
+      redirectUri: flow.redirectUri,
+      relayState: flow.relayState,
+      createdAt: this.deps.clock.now(),
+      ...(flow.data ? { flow: flow.data } : {}),
+    };
+    const url = await this.saml(conn, { requestId }).getAuthorizeUrlAsync(flow.relayState, undefined, {});
+    await this.deps.store.set(samlKeys.request(requestId), JSON.stringify(pending), SAML_REQUEST_TTL_SECONDS);
+    return { url, requestId };
+  }
+
+  /**
+   * First step of the ACS: which pending request the posted response claims to answer (its unsigned
+   * InResponseTo, trusted only as a lookup key: the signed one must match it later). Refuses IdP-initiated
+   * responses and unknown or consumed request ids.
+   */
+  async pendingFor(samlResponse: string): Promise<PendingSamlRequest> {
+    const xml = decodeResponse(samlResponse);
+    let root: Element | null = null;
+    try {
+      const doc = new DOMParser({ onError: () => {} }).parseFromString(xml, 'text/xml');
+      root = doc.documentElement as unknown as Element | null;
+    } catch {
+      root = null;
+    }
+    if (root?.localName !== 'Response' || root?.namespaceURI !== PROTOCOL_NS) {
+      throw samlError('SAML_RESPONSE_INVALID');
+    }
+    const inResponseTo = root.getAttribute('InResponseTo')?.trim();
+    if (!inResponseTo) throw samlError('SAML_IN_RESPONSE_TO_MISSING');
+    if (inResponseTo.length > 200) throw samlError('SAML_UNKNOWN_REQUEST');
+    const raw = await this.deps.store.get(samlKeys.request(inResponseTo));
+    if (!raw) throw samlError('SAML_UNKNOWN_REQUEST');
+    return JSON.parse(raw) as PendingSamlRequest;
+  }
+
+  /** Forgets a pending request (a failed response ends its flow: the user starts again). */
+  async discard(pending: Pick<PendingSamlRequest, 'requestId'>): Promise<void> {
+    await this.deps.store.del(samlKeys.request(pending.requestId));
+  }
+
+  /**
+   * Validates the posted response against the connection of its pending request and consumes both the
+   * assertion id and the request id. Throws a SAML_* AppError on any failure.
+   */
+  async validate(
+    conn: SamlConnection,
+    pending: PendingSamlRequest,
+    samlResponse: string,
+    relayState: string | undefined,
+  ): Promise<SamlIdentity> {
+    if (conn.id !== pending.connectionId || conn.tenantId !== pending.tenantId) {
+      throw samlError('SAML_CONNECTION_UNAVAILABLE');
+    }
+    if ((relayState ?? '') !== pending.relayState) throw samlError('SAML_RELAY_STATE_MISMATCH');
+    decodeResponse(samlResponse); // the size and DOCTYPE guards, before the library parses anything
+
+    let profile: Profile | null;
+    try {
+      ({ profile } = await this.saml(conn).validatePostResponseAsync({ SAMLResponse: samlResponse }));
+    } catch (err) {
+      throw mapLibraryError(err);
+    }
+    const assertion = (profile?.getAssertion?.() as { Assertion?: XmlNode } | undefined)?.Assertion;
+    if (!profile || !assertion) throw samlError('SAML_RESPONSE_INVALID');
+
+    const now = this.deps.clock.now();
+    const issuer = text(assertion.Issuer?.[0]);
+    if (issuer !== conn.idpEntityId) throw samlError('SAML_ISSUER_MISMATCH');
+    const assertionId = assertion.$?.ID;
+    if (!assertionId) throw samlError('SAML_RESPONSE_INVALID');
+
+    // Conditions (node-saml checked them against system time; again against the app clock).
+    const conditions = assertion.Conditions?.[0];
+    const notBefore = time(conditions?.$?.NotBefore);
+    const conditionsEnd = time(conditions?.$?.NotOnOrAfter);
+    if (notBefore !== null && now + SAML_CLOCK_SKEW_MS < notBefore) {
+      throw samlError('SAML_ASSERTION_NOT_YET_VALID');
+    }
+    if (conditionsEnd !== null && now - SAML_CLOCK_SKEW_MS >= conditionsEnd) {
+      throw samlError('SAML_ASSERTION_EXPIRED');
+    }
+
+    // Bearer confirmation: answers this request, for our ACS, still valid (SAML Web SSO profile §4.1.4.2).
+    const subject = assertion.Subject?.[0];
+    const bearer = (subject?.SubjectConfirmation ?? []).filter((c) => c.$?.Method === BEARER);
+    const data = bearer.map((c) => c.SubjectConfirmationData?.[0]).filter((d): d is XmlNode => !!d);
+    if (data.length === 0) throw samlError('SAML_IN_RESPONSE_TO_MISMATCH');
+    const answering = data.filter((d) => d.$?.InResponseTo === pending.requestId);
+    if (answering.length === 0) throw samlError('SAML_IN_RESPONSE_TO_MISMATCH');
+    const forUs = answering.filter((d) => d.$?.Recipient === this.acsUrl);
+    if (forUs.length === 0) throw samlError('SAML_RECIPIENT_MISMATCH');
+    const live = forUs.filter((d) => {
+      const end = time(d.$?.NotOnOrAfter);
+      const start = time(d.$?.NotBefore);
+      return (
+        end !== null &&
+        now - SAML_CLOCK_SKEW_MS < end &&
+        (start === null || now + SAML_CLOCK_SKEW_MS >= start)
+      );
+    });
+    if (live.length === 0) throw samlError('SAML_ASSERTION_EXPIRED');
+    const confirmationEnd = Math.max(...live.map((d) => time(d.$?.NotOnOrAfter) ?? 0));
+
+    // Subject: a stable NameID.
+    const nameId = subject?.NameID?.[0];
+    const subjectValue = text(nameId)?.trim();
+    const nameIdFormat = nameId?.$?.Format ?? null;
+    if (!subjectValue || nameIdFormat === NAMEID_TRANSIENT) throw samlError('SAML_SUBJECT_INVALID');
+
+    // Single use, across replicas: the assertion id until it can no longer validate, then the request id.
+    const validUntil = Math.max(confirmationEnd, conditionsEnd ?? 0) + SAML_CLOCK_SKEW_MS;
+    const replayTtl = Math.min(MAX_REPLAY_TTL_SECONDS, Math.max(1, Math.ceil((validUntil - now) / 1000)));
+    if (!(await this.deps.store.setIfAbsent(samlKeys.assertionUsed(issuer, assertionId), '1', replayTtl))) {
+      throw samlError('SAML_REPLAY');
+    }
+    if (
+      !(await this.deps.store.setIfAbsent(
+        samlKeys.requestUsed(pending.requestId),
+        '1',
+        SAML_REQUEST_TTL_SECONDS,
+      ))
+    ) {
+      throw samlError('SAML_REPLAY');
+    }
+    await this.discard(pending);
+
+    const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
+    const email =
+      nameIdFormat === NAMEID_EMAIL && looksLikeEmail(subjectValue)
+        ? subjectValue.toLowerCase()
+        : (firstString(attributes, EMAIL_ATTRIBUTES)?.toLowerCase() ?? null);
+    const givenName = firstString(attributes, GIVEN_NAME_ATTRIBUTES);
+    const familyName = firstString(attributes, SURNAME_ATTRIBUTES);
+    const fullName =
+      firstString(attributes, NAME_ATTRIBUTES) ?? ([givenName, familyName].filter(Boolean).join(' ') || null);
+    return {
+      connectionId: conn.id,
+      tenantId: conn.tenantId,
+      issuer,
+      subject: subjectValue,
+      nameIdFormat,
+      email: email && looksLikeEmail(email) ? email : null,
+      name: fullName,
+      givenName,
+      familyName,
+      assertionId,
+      sessionIndex: typeof profile.sessionIndex === 'string' ? profile.sessionIndex : null,
+      emailVerified: false,
+      pending,
+    };
+  }
+}
+
+/** node-saml style ids: an NCName ('_' then hex), 160 random bits. */
+function newRequestId(): string {
+  return `_${randomBytes(20).toString('hex')}`;
+}
+
+/** The posted SAMLResponse as XML, or SAML_RESPONSE_INVALID (too large, not base64, a DOCTYPE). */
+function decodeResponse(samlResponse: string): string {
+  if (
+    typeof samlResponse !== 'string' ||
+    samlResponse.length === 0 ||
+    samlResponse.length > SAML_RESPONSE_MAX_CHARS
+  ) {
+    throw samlError('SAML_RESPONSE_INVALID');
+  }
+  if (!/^[A-Za-z0-9+/=\s]+$/.test(samlResponse)) throw samlError('SAML_RESPONSE_INVALID');
+  const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
+  // SAML messages never carry a DTD; refusing one up front rules out entity expansion tricks.
+  if (!xml.includes('<') || /<!DOCTYPE|<!ENTITY/i.test(xml)) throw samlError('SAML_RESPONSE_INVALID');
+  return xml;
+}
+
+/** The library's errors are plain Errors with English texts: each becomes our code. */
+function mapLibraryError(err: unknown) {
+  if (err instanceof SamlStatusError) return samlError('SAML_IDP_ERROR');
+  const message = err instanceof Error ? err.message : String(err);
+  if (/signature|signed|ID cannot refer|Referenced node|multiple assertions/i.test(message)) {
+    return samlError('SAML_SIGNATURE_INVALID');
+  }
+  if (/not yet valid/i.test(message)) return samlError('SAML_ASSERTION_NOT_YET_VALID');
+  if (/expired/i.test(message)) return samlError('SAML_ASSERTION_EXPIRED');
+  if (/audience/i.test(message)) return samlError('SAML_AUDIENCE_MISMATCH');
+  return samlError('SAML_RESPONSE_INVALID');
+}
+
+/** xml2js nodes as node-saml parses them (explicitCharkey: text in `_`, attributes in `$`, prefixes stripped). */
+interface XmlNode {
+  _?: string;
+  $?: Record<string, string>;
+  [child: string]: XmlNode[] | string | Record<string, string> | undefined;
+  Issuer?: XmlNode[];
+  Conditions?: XmlNode[];
+  Subject?: XmlNode[];
+  NameID?: XmlNode[];
+  SubjectConfirmation?: XmlNode[];
+  SubjectConfirmationData?: XmlNode[];
+}
+
+function text(node: XmlNode | string | undefined): string | null {
+  if (typeof node === 'string') return node;
+  return typeof node?._ === 'string' ? node._ : null;
+}
+
+function time(value: string | undefined): number | null {
+  if (!value) return null;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw samlError('SAML_RESPONSE_INVALID');
+  return ms;
+}
+
+function firstString(attributes: Record<string, unknown>, names: string[]): string | null {
+  for (const name of names) {
+    const raw = attributes[name];
+    const value = Array.isArray(raw) ? raw.find((v) => typeof v === 'string') : raw;
+    if (typeof value === 'string' && value.trim()) return value.trim().slice(0, 255);
+  }
+  return null;
+}
+
+function looksLikeEmail(value: string): boolean {
+  return value.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value);
+}

@@ -1,0 +1,149 @@
+/**
+ * A SAML identity provider for tests: a key pair and self-signed certificate made in the test (`selfsigned`), and
+ * Responses built the way Okta / Entra ID send them, with the assertion signed by xml-crypto's SignedXml
+ * (enveloped signature, exc-c14n, RSA-SHA256). Options produce the hostile variants the SP must refuse.
+ */
+import { randomBytes } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
+import { generate } from 'selfsigned';
+import { SignedXml } from 'xml-crypto';
+
+export interface TestIdpKeys {
+  privateKey: string;
+  certificate: string;
+}
+
+export async function makeIdpKeys(commonName = 'test-idp.example'): Promise<TestIdpKeys> {
+  const pems = await generate([{ name: 'commonName', value: commonName }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+  });
+  return { privateKey: pems.private, certificate: pems.cert };
+}
+
+export interface ResponseOptions {
+  issuer: string;
+  audience: string;
+  acsUrl: string;
+  /** The AuthnRequest id; null: IdP-initiated (no InResponseTo anywhere). */
+  inResponseTo: string | null;
+  /** Put a different InResponseTo on the (unsigned) Response element than in the signed assertion. */
+  envelopeInResponseTo?: string;
+  nameId?: string;
+  nameIdFormat?: string;
+  attributes?: Record<string, string>;
+  assertionId?: string;
+  /** Epoch ms the IdP believes it is. */
+  now?: number;
+  /** Lifetime of the assertion (Conditions and SubjectConfirmationData NotOnOrAfter), seconds. */
+  lifetimeSeconds?: number;
+  /** Sign with this key (default: the IdP's). */
+  signWith?: TestIdpKeys;
+  /** No signature at all. */
+  unsigned?: boolean;
+  /** Change the signed assertion's content after signing (the NameID). */
+  tamperNameId?: string;
+  /** Signature wrapping: add an unsigned assertion (for this NameID) next to the signed one. */
+  injectUnsignedAssertion?: string;
+  /** Signature wrapping: move the signed assertion into samlp:Extensions and put an unsigned copy (this NameID) in its place. */
+  wrapInExtensions?: string;
+  /** Sign the whole Response (enveloped, on the Response) and leave the assertion itself unsigned. */
+  signResponseOnly?: boolean;
+  /** Sign the assertion, then the whole Response too (Okta's default). */
+  signBoth?: boolean;
+  /** An error Response without assertion: the top-level and the second-level status code (IdP refused). */
+  statusError?: { top: string; second?: string; message?: string };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const id = () => `_${randomBytes(16).toString('hex')}`;
+const esc = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+function assertionXml(o: ResponseOptions, assertionId: string, nameId: string): string {
+  const now = o.now ?? Date.now();
+  const end = now + (o.lifetimeSeconds ?? 300) * 1000;
+  const irt = o.inResponseTo ? ` InResponseTo="${esc(o.inResponseTo)}"` : '';
+  const attrs = Object.entries(o.attributes ?? {})
+    .map(
+      ([name, value]) =>
+        `<saml:Attribute Name="${esc(name)}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"><saml:AttributeValue xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">${esc(value)}</saml:AttributeValue></saml:Attribute>`,
+    )
+    .join('');
+  return (
+    `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${assertionId}" IssueInstant="${iso(now)}" Version="2.0">` +
+    `<saml:Issuer>${esc(o.issuer)}</saml:Issuer>` +
+    `<saml:Subject><saml:NameID Format="${esc(o.nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress')}">${esc(nameId)}</saml:NameID>` +
+    `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData${irt} NotOnOrAfter="${iso(end)}" Recipient="${esc(o.acsUrl)}"/></saml:SubjectConfirmation></saml:Subject>` +
+    `<saml:Conditions NotBefore="${iso(now - 5000)}" NotOnOrAfter="${iso(end)}"><saml:AudienceRestriction><saml:Audience>${esc(o.audience)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
+    `<saml:AuthnStatement AuthnInstant="${iso(now)}" SessionIndex="${id()}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
+    (attrs ? `<saml:AttributeStatement>${attrs}</saml:AttributeStatement>` : '') +
+    '</saml:Assertion>'
+  );
+}
+
+function sign(xml: string, keys: TestIdpKeys, element = 'Assertion'): string {
+  const sig = new SignedXml({
+    privateKey: keys.privateKey,
+    publicCert: keys.certificate,
+    signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+  });
+  sig.addReference({
+    xpath: `/*[local-name(.)='${element}'] | /*/*[local-name(.)='${element}']`,
+    digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+    transforms: [
+      'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
+      'http://www.w3.org/2001/10/xml-exc-c14n#',
+    ],
+  });
+  sig.computeSignature(xml, {
+    prefix: 'ds',
+    location: {
+      reference: `(/*[local-name(.)='${element}'] | /*/*[local-name(.)='${element}'])/*[local-name(.)='Issuer']`,
+      action: 'after',
+    },
+  });
+  return sig.getSignedXml();
+}
+
+/** A base64 SAMLResponse as the IdP would post it to the ACS. */
+export function buildResponse(idp: TestIdpKeys, o: ResponseOptions): string {
+  const nameId = o.nameId ?? 'alice@example.com';
+  const assertionId = o.assertionId ?? id();
+  let assertion = o.statusError ? '' : assertionXml(o, assertionId, nameId);
+  if (!o.unsigned && !o.signResponseOnly && !o.statusError) assertion = sign(assertion, o.signWith ?? idp);
+  if (o.tamperNameId) assertion = assertion.replace(`>${esc(nameId)}<`, `>${esc(o.tamperNameId)}<`);
+
+  let extensions = '';
+  if (o.wrapInExtensions) {
+    extensions = `<samlp:Extensions>${assertion}</samlp:Extensions>`;
+    assertion = assertionXml(o, id(), o.wrapInExtensions);
+  }
+  if (o.injectUnsignedAssertion) assertion += assertionXml(o, id(), o.injectUnsignedAssertion);
+
+  const now = o.now ?? Date.now();
+  const envIrt = o.envelopeInResponseTo ?? o.inResponseTo;
+  const irt = envIrt ? ` InResponseTo="${esc(envIrt)}"` : '';
+  const status = o.statusError
+    ? `<samlp:Status><samlp:StatusCode Value="${o.statusError.top}">${o.statusError.second ? `<samlp:StatusCode Value="${o.statusError.second}"/>` : ''}</samlp:StatusCode>${o.statusError.message ? `<samlp:StatusMessage>${esc(o.statusError.message)}</samlp:StatusMessage>` : ''}</samlp:Status>`
+    : '<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>';
+  let xml =
+    `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id()}" Version="2.0" IssueInstant="${iso(now)}" Destination="${esc(o.acsUrl)}"${irt}>` +
+    `<saml:Issuer>${esc(o.issuer)}</saml:Issuer>${extensions}` +
+    status +
+    `${assertion}</samlp:Response>`;
+  if (o.signResponseOnly || o.signBoth) xml = sign(xml, o.signWith ?? idp, 'Response');
+  return Buffer.from(xml, 'utf8').toString('base64');
+}
+
+/** The AuthnRequest inside an HTTP-Redirect binding URL: its id, RelayState and XML. */
+export function parseAuthnRequestUrl(url: string): { id: string; relayState: string | null; xml: string } {
+  const u = new URL(url);
+  const request = u.searchParams.get('SAMLRequest');
+  if (!request) throw new Error('no SAMLRequest in the URL');
+  const xml = inflateRawSync(Buffer.from(request, 'base64')).toString('utf8');
+  const match = /\sID="([^"]+)"/.exec(xml);
+  if (!match?.[1]) throw new Error('no ID in the AuthnRequest');
+  return { id: match[1], relayState: u.searchParams.get('RelayState'), xml };
+}
