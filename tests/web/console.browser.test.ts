@@ -159,6 +159,8 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     const dialog = page.getByRole('dialog', { name: 'New API key' });
     await dialog.getByLabel('Name').fill(keyName);
     await dialog.getByLabel('users.read').check();
+    // SCIM provisioning keys (issue 13) can be made here too: the owner holds users.write and roles.assign.
+    await dialog.getByLabel('scim', { exact: true }).waitFor();
     await check('api keys: create dialog');
     await dialog.getByRole('button', { name: 'Create key' }).click();
     const shown = page.getByRole('dialog', { name: 'API key created' });

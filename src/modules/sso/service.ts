@@ -16,13 +16,12 @@ import { verifyDomainTxt } from './dns.js';
 import { ssoError } from './errors.js';
 import { flowFor, newState, saveFlowState } from './flows.js';
 import * as repo from './repository.js';
+import { acsUrlOf, metadataUrlOf } from './saml/service-provider.js';
 import type { ConnectionReadT, CreateConnection, UpdateConnection } from './schemas.js';
 import type { ConnectionRow, DomainRow, NewConnection } from './tables.js';
 
 export const OIDC_CALLBACK_PATH = '/api/v1/sso/oidc/callback';
 /** Where the identity provider posts SAML responses, and where a connection's SP metadata is (API.md §17). */
-export const SAML_ACS_PATH = '/api/v1/sso/saml/acs';
-export const samlMetadataPath = (connectionId: string) => `/api/v1/sso/saml/${connectionId}/metadata`;
 export const VERIFY_RECORD_PREFIX = '_massacorp-verify';
 
 /** The AAD the OIDC client secret is sealed with (also src/cli/keys.ts, for key rotation). */
@@ -100,8 +99,8 @@ export function connectionRead(ctx: AppContext, c: ConnectionRow, domains: Domai
             idp_sso_url: c.samlIdpSsoUrl,
             idp_certificate: c.samlIdpCertificate,
             sp_entity_id: c.samlSpEntityId,
-            acs_url: `${ctx.config.publicUrl}${SAML_ACS_PATH}`,
-            metadata_url: `${ctx.config.publicUrl}${samlMetadataPath(c.id)}`,
+            acs_url: acsUrlOf(ctx.config.publicUrl),
+            metadata_url: metadataUrlOf(ctx.config.publicUrl, c.id),
           }
         : null,
     created_at: c.createdAt.toISOString(),

@@ -148,7 +148,7 @@ export function ApiKeysScreen() {
       )}
       <CreateKeyDialog
         open={creating}
-        held={[...(session.user?.permissions ?? [])].filter((p) => !p.includes('*')).sort()}
+        held={grantableScopes(session.user?.permissions ?? [], session.can)}
         onClose={() => setCreating(false)}
         onCreated={(k) => {
           setCreating(false);
@@ -275,4 +275,14 @@ function CreateKeyDialog(props: {
       </form>
     </Dialog>
   );
+}
+
+/**
+ * The scopes a key may get from this user: the permissions they hold, plus `scim` (SCIM provisioning, docs/scim.md)
+ * when they hold what SCIM does with it (users.write and roles.assign), as the API requires.
+ */
+function grantableScopes(permissions: Iterable<string>, can: (p: string) => boolean): string[] {
+  const held = [...permissions].filter((p) => !p.includes('*'));
+  if (can('users.write') && can('roles.assign')) held.push('scim');
+  return held.sort();
 }
