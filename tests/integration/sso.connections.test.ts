@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, newTenant, newUser, type TestTenant, type Tokens } from '../helpers/factories.js';
+import { makeIdpKeys } from '../helpers/saml-idp.js';
 
 let app: FastifyInstance;
 let a: TestTenant;
@@ -108,6 +109,7 @@ describe('issue 13 sso: connections CRUD', () => {
   });
 
   it('a SAML connection tells the URLs to register at the IdP: ACS and its own SP metadata (console copies them)', async () => {
+    const idp = await makeIdpKeys();
     const created = await app.inject({
       method: 'POST',
       url: '/api/v1/sso/connections',
@@ -118,11 +120,11 @@ describe('issue 13 sso: connections CRUD', () => {
         saml: {
           idp_entity_id: 'https://sts.example.net/abc/',
           idp_sso_url: 'https://login.example.net/abc/saml2',
-          idp_certificate: 'MIIC-not-checked-here',
+          idp_certificate: idp.certificate,
         },
       },
     });
-    expect(created.statusCode).toBe(201);
+    expect(created.statusCode, created.body).toBe(201);
     const c = created.json();
     const base = app.ctx.config.publicUrl;
     expect(c.oidc).toBeNull();

@@ -14,6 +14,7 @@ import { ADMIN_CSP } from '../../src/platform/http/admin-console.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { newTenant, newUser, PASSWORD, uniq } from '../helpers/factories.js';
 import { type Caller, userWith } from '../helpers/rbac.js';
+import { makeIdpKeys } from '../helpers/saml-idp.js';
 import {
   type AxeFinding,
   axe,
@@ -226,10 +227,10 @@ describe.skipIf(!chromiumAvailable())(
         saml: {
           idp_entity_id: 'https://sts.example.net/t/',
           idp_sso_url: 'https://login.example.net/t/saml2',
-          idp_certificate: 'MIIC-test-certificate',
+          idp_certificate: (await makeIdpKeys()).certificate,
         },
       });
-      expect(created.statusCode).toBe(201);
+      expect(created.statusCode, created.body).toBe(201);
       const id = created.json().id as string;
       await page.goto(`${server.origin}/admin/sso/${id}`);
       await page.getByRole('heading', { name: 'Entra ID', exact: true }).waitFor();
