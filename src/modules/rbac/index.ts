@@ -61,5 +61,6 @@ export {
   heldRoleIds,
   roleCodesOf,
   roleExists,
+  userRoleMfaChangesAtSql,
   userRoleRequiresMfaSql,
 } from './service.js';

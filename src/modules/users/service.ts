@@ -11,6 +11,7 @@ import type { Executor, Tx } from '../../platform/db/client.js';
 import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.js';
 import type { Locale } from '../../platform/http/messages.js';
 import { keys } from '../../platform/store/keys.js';
+import { bumpUserVersion } from '../../platform/store/versions.js';
 import {
   type Actor,
   assertNotLastOwner as assertNotLastOwnerOfRoles,
@@ -191,7 +192,7 @@ export async function updateProfile(
   body: ProfileUpdate,
   audit: AuditContext,
 ) {
-  return ctx.database.withTenant(tenantId, async (tx) => {
+  const profile = await ctx.database.withTenant(tenantId, async (tx) => {
     const before = await repo.findUserForUpdate(tx, tenantId, userId);
     if (!before) throw notFound('user');
     const after = (await repo.updateUser(tx, tenantId, userId, {
@@ -207,6 +208,9 @@ export async function updateProfile(
     });
     return profileOf(ctx, tx, after);
   });
+  // After the commit: every replica's cached identity of the user is re-read (platform/store/versions.ts).
+  await bumpUserVersion(ctx.store, tenantId, userId);
+  return profile;
 }
 
 // ---- administration ----
@@ -311,6 +315,7 @@ export async function updateUser(ctx: AppContext, actor: Actor, id: number, body
   });
   await publishRevocations(ctx, revoked);
   if (body.is_active !== undefined) await publishActiveState(ctx, tenantId, id, user.is_active);
+  await bumpUserVersion(ctx.store, tenantId, id);
   if (permsChanged) await bumpPermissionVersion(ctx, tenantId);
   return user;
 }
@@ -348,6 +353,7 @@ export async function setFlag(ctx: AppContext, actor: Actor, id: number, action:
     return ended;
   });
   await publishRevocations(ctx, revoked);
+  await bumpUserVersion(ctx.store, tenantId, id);
   if (action !== 'verify') {
     await publishActiveState(ctx, tenantId, id, action === 'activate');
     await bumpPermissionVersion(ctx, tenantId);
@@ -417,6 +423,7 @@ export async function deleteUser(ctx: AppContext, actor: Actor, id: number): Pro
   await publishRevocations(ctx, revoked);
   // Ids are never reused; a day outlives every cache of the user's keys.
   await ctx.store.set(keys.userInactive(tenantId, id), 'deleted', 86_400);
+  await bumpUserVersion(ctx.store, tenantId, id);
   await bumpPermissionVersion(ctx, tenantId);
 }
 

@@ -101,6 +101,11 @@ function headerTenant(request: FastifyRequest): string | null {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : null;
 }
 
+/** The versions a cached identity depends on, read in the guard's mget (see Principal.identityVersion). */
+function identityVersion(user?: string | null, permissions?: string | null, tenant?: string | null): string {
+  return `${user ?? '0'}/${permissions ?? '0'}/${tenant ?? '0'}`;
+}
+
 export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
   const { store, jwt, config } = ctx;
   const declared: DeclaredRoute[] = [];
@@ -144,19 +149,24 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       if (!ctx.auth.apiKeyAuthenticator) throw unauthorized('INVALID_API_KEY');
       const principal = await ctx.auth.apiKeyAuthenticator(token, request.ip);
       // The key's revocation flag rides in the same round trip (a replica's cached key row may predate it).
-      const [suspended, version, keyRevoked, tenantVersion, ownerInactive] = await store.mget([
+      const [suspended, version, keyRevoked, tenantVersion, ownerInactive, userVersion] = await store.mget([
         keys.tenantSuspended(principal.tenantId),
         keys.permissionVersion(principal.tenantId),
         keys.apiKeyRevoked(principal.apiKeyId ?? 0),
         keys.tenantVersion(principal.tenantId),
         keys.userInactive(principal.tenantId, principal.userId ?? 0),
+        keys.userVersion(principal.tenantId, principal.userId ?? 0),
       ]);
       if (keyRevoked) throw unauthorized('API_KEY_REVOKED');
       // A replica's cached key row may predate the owner's deactivation: the flag is read on every request.
       if (ownerInactive && principal.userId !== null) throw forbidden('ACCOUNT_INACTIVE');
       if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
       return {
-        principal: { ...principal, permissionVersion: version ?? '0' },
+        principal: {
+          ...principal,
+          permissionVersion: version ?? '0',
+          identityVersion: identityVersion(userVersion, version, tenantVersion),
+        },
         tenantVersion: tenantVersion ?? '0',
       };
     }
@@ -169,19 +179,21 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       );
     }
     // One store round trip answers revocation, suspension, the permission cache version and idleness.
-    const [revoked, suspended, version, tenantVersion, lastSeen] = await store.mget([
+    const userId = Number(claims.sub);
+    const [revoked, suspended, version, tenantVersion, lastSeen, userVersion] = await store.mget([
       keys.sessionRevoked(claims.session_id),
       keys.tenantSuspended(claims.tenant_id),
       keys.permissionVersion(claims.tenant_id),
       keys.tenantVersion(claims.tenant_id),
       keys.sessionLastSeen(claims.session_id),
+      keys.userVersion(claims.tenant_id, userId),
     ]);
     if (revoked) throw unauthorized(revoked === 'expired' ? 'SESSION_EXPIRED' : 'SESSION_REVOKED');
     if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
     const principal: Principal = {
       kind: 'user',
       tenantId: claims.tenant_id,
-      userId: Number(claims.sub),
+      userId,
       sessionId: claims.session_id,
       email: claims.email,
       apiKeyId: null,
@@ -189,6 +201,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       roleId: null,
       mfaEnrolmentPending: claims.mfa_enrolment === true,
       permissionVersion: version ?? '0',
+      identityVersion: identityVersion(userVersion, version, tenantVersion),
     };
     return { principal, tenantVersion: tenantVersion ?? '0', lastSeen };
   }
