@@ -39,8 +39,12 @@ function cacheOf(ctx: AppContext) {
       // An eviction while loading must not fail the request waiting for it; concurrent cold reads share one load.
       ignoreFetchAbort: true,
       fetchMethod: async (_key, _stale, { context: { tenantId, userId }, options }) => {
-        const { identity, changesAt } = await ctx.database.withTenant(tenantId, async (tx) => {
-          const user = await userById(tx, tenantId, userId);
+        // The user and their MFA state leave together: one database round trip on PostgreSQL.
+        const { identity, changesAt } = await ctx.database.readTenant(tenantId, async (tx) => {
+          const [user, mfa] = await Promise.all([
+            userById(tx, tenantId, userId),
+            ctx.mfa.status(tx, tenantId, userId),
+          ]);
           if (!user) {
             const none = {
               active: false,
@@ -52,7 +56,6 @@ function cacheOf(ctx: AppContext) {
             };
             return { identity: none, changesAt: null };
           }
-          const mfa = await ctx.mfa.status(tx, tenantId, userId);
           return {
             identity: {
               active: user.isActive,
