@@ -5,6 +5,7 @@
  * itself is a superuser (PGlite always is).
  */
 
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg, type NodePgDatabase } from 'drizzle-orm/node-postgres';
@@ -77,6 +78,8 @@ type PgQuery = InstanceType<typeof pg.Query> & {
   handleReadyForQuery(con: unknown): void;
 };
 interface PgConnection {
+  /** pg's record of the named statements this connection has parsed (name → text). */
+  parsedStatements: Record<string, string>;
   stream: { cork?: () => void; uncork?: () => void };
   parse(m: { text: string; name?: string; types?: unknown }): void;
   bind(m: {
@@ -92,6 +95,18 @@ interface PgConnection {
   sendCopyFail(msg: string): void;
 }
 
+/** Statement names by text: a read's statements are parsed once per connection, and planned once in a while. */
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `mc_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    if (statementNames.size >= 5000) statementNames.clear();
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 /**
  * Several statements in one write, ending in ONE Sync: PostgreSQL runs them in one implicit transaction, so the
  * first (the RLS context, set_config(..., true)) holds for the others, and answers with one ReadyForQuery. pg's
@@ -105,8 +120,21 @@ class Pipeline {
     connection.stream.cork?.();
     try {
       for (const q of this.steps) {
-        connection.parse({ text: q.text, types: q.types });
-        connection.bind({ values: q.values ?? [], binary: q.binary, valueMapper: prepareValue });
+        // Named statements: PostgreSQL parses each read once per connection and soon reuses a generic plan
+        // (planning, not the round trip, was most of a read's cost). Every readTenant statement runs as the RLS
+        // role, which the plan cache checks, so a cached plan never outlives the role it was made for. A failed
+        // pipeline discards its connection (readTenant), so this record never lists a statement that failed.
+        const name = statementName(q.text);
+        if (connection.parsedStatements[name] === undefined) {
+          connection.parse({ text: q.text, name, types: q.types });
+          connection.parsedStatements[name] = q.text;
+        }
+        connection.bind({
+          statement: name,
+          values: q.values ?? [],
+          binary: q.binary,
+          valueMapper: prepareValue,
+        });
         connection.describe({ type: 'P', name: '' });
         connection.execute({ portal: '' });
       }
@@ -292,7 +320,8 @@ async function createPostgres(
               values,
               (err: Error | undefined, res: unknown) => {
                 if (err) {
-                  if (isDatabaseUnavailable(err)) broken = true;
+                  // The connection's record of parsed statements may be wrong now: it is not reused.
+                  broken = true;
                   reject(err);
                 } else resolve(res);
               },
