@@ -216,7 +216,7 @@ export async function updateProfile(
 // ---- administration ----
 
 export async function listUsers(ctx: AppContext, tenantId: number, q: UserListQuery) {
-  const { rows, total } = await ctx.database.withTenant(tenantId, (tx) =>
+  const { rows, total } = await ctx.database.readTenant(tenantId, (tx) =>
     repo.listUsers(tx, tenantId, {
       skip: q.skip ?? 0,
       limit: q.limit ?? 20,
