@@ -186,6 +186,41 @@ describe('issue 12 identity cache: changes of the user, seen by the other replic
     await expectReread(h);
   });
 
+  it('password reset by mail link', async () => {
+    const o = await ownerOf();
+    const { user, h } = await signedInUser(o.tenant.id);
+    await warm(h);
+    const sent: string[] = [];
+    const original = a.ctx.mailer.send;
+    a.ctx.mailer.send = async (m) => {
+      sent.push(m.text);
+    };
+    try {
+      const req = await a.inject({
+        method: 'POST',
+        url: '/api/v1/password-reset/request',
+        headers: { 'x-tenant-id': String(o.tenant.id) },
+        payload: { email: user.email },
+      });
+      expect(req.statusCode, req.body).toBeLessThan(300);
+      for (let i = 0; i < 100 && !sent.some((t) => t.includes('?token=')); i++)
+        await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      a.ctx.mailer.send = original;
+    }
+    const token = /\?token=(\S+)/.exec(sent.find((t) => t.includes('?token=')) ?? '')?.[1];
+    expect(token).toBeTruthy();
+    const v = await userVersion(o.tenant.id, user.id);
+    const res = await a.inject({
+      method: 'POST',
+      url: '/api/v1/password-reset/confirm',
+      payload: { token, new_password: 'Another-Horse-43-staple' },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(await userVersion(o.tenant.id, user.id)).not.toBe(v);
+    expect((await me(b, h)).statusCode).toBe(401);
+  });
+
   it('deactivation (401 on B at once), then activation', async () => {
     const o = await ownerOf();
     const { user, h } = await signedInUser(o.tenant.id);
@@ -272,6 +307,19 @@ describe('issue 12 identity cache: roles, MFA and tenant, seen by the other repl
     expect((await me(b, h)).json().mfa_required).toBe(true);
   });
 
+  it('role deletion: a held role requiring MFA goes away', async () => {
+    const o = await ownerOf();
+    const { user, h } = await signedInUser(o.tenant.id);
+    const role = await mfaRole(o, true);
+    expect((await call(a, 'POST', `/api/v1/users/${user.id}/roles`, o.h, { role_id: role })).statusCode).toBe(
+      201,
+    );
+    expect((await warm(h)).mfa_required).toBe(true);
+    const del = await call(a, 'DELETE', `/api/v1/roles/${role}`, o.h);
+    expect(del.statusCode, del.body).toBeLessThan(300);
+    expect((await me(b, h)).json().mfa_required).toBe(false);
+  });
+
   it('an expiring assignment ends the cached entry with it (no write at all)', async () => {
     const o = await ownerOf();
     const { user, h } = await signedInUser(o.tenant.id);
@@ -301,7 +349,7 @@ describe('issue 12 identity cache: roles, MFA and tenant, seen by the other repl
     expect((await me(b, bearer(tokens))).json().mfa_enabled).toBe(false);
   });
 
-  it('a security key registered', async () => {
+  it('a security key registered, then removed', async () => {
     const { tenant } = await newTenant(a);
     const u = await newUser(a, tenant.id);
     const t: Tokens = await login(a, tenant.id, u.email);
@@ -315,6 +363,13 @@ describe('issue 12 identity cache: roles, MFA and tenant, seen by the other repl
     });
     expect(reg.statusCode, reg.body).toBeLessThan(300);
     expect((await me(b, bearer(t))).json().mfa_enabled).toBe(true);
+    await warm(bearer(t));
+    // Removal needs a recent second-factor proof in this session (recorded as /mfa/webauthn/verify would).
+    const session = JSON.parse(Buffer.from(t.access_token.split('.')[1]!, 'base64url').toString()).session_id;
+    await a.ctx.store.set(keys.stepUp(tenant.id, u.id, session), 'webauthn', 300);
+    const del = await call(a, 'DELETE', `/api/v1/mfa/webauthn/credentials/${reg.json().id}`, bearer(t));
+    expect(del.statusCode, del.body).toBe(200);
+    expect((await me(b, bearer(t))).json().mfa_enabled).toBe(false);
   });
 
   it('tenant settings: mfa_required turned on', async () => {
@@ -339,6 +394,20 @@ describe('issue 12 identity cache: roles, MFA and tenant, seen by the other repl
     expect(
       (await call(a, 'POST', `/api/v1/tenants/${o.tenant.id}/reactivate`, bearer(ops.tokens))).statusCode,
     ).toBe(200);
+    expect(await a.ctx.store.get(keys.tenantVersion(o.tenant.id))).not.toBe(v);
+  });
+
+  it('tenant deletion (401 on B at once)', async () => {
+    const ops = await platformOperator(a);
+    const o = await ownerOf();
+    const { h } = await signedInUser(o.tenant.id);
+    await warm(h);
+    const v = await a.ctx.store.get(keys.tenantVersion(o.tenant.id));
+    const del = await call(a, 'DELETE', `/api/v1/tenants/${o.tenant.id}`, bearer(ops.tokens), {
+      confirm: true,
+    });
+    expect(del.statusCode, del.body).toBeLessThan(300);
+    expect((await me(b, h)).statusCode).toBe(401);
     expect(await a.ctx.store.get(keys.tenantVersion(o.tenant.id))).not.toBe(v);
   });
 });
