@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SystemRoleCode } from '../../src/modules/rbac/permissions.js';
 import { keys } from '../../src/platform/store/keys.js';
 import { createTestApp } from '../helpers/app.js';
+import { MovableClock } from '../helpers/clock.js';
 import { bearer, login, newTenant, newUser, PASSWORD, type Tokens } from '../helpers/factories.js';
 import { platformOperator } from '../helpers/rbac.js';
 import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
@@ -409,5 +410,35 @@ describe('issue 12 identity cache: roles, MFA and tenant, seen by the other repl
     expect(del.statusCode, del.body).toBeLessThan(300);
     expect((await me(b, h)).statusCode).toBe(401);
     expect(await a.ctx.store.get(keys.tenantVersion(o.tenant.id))).not.toBe(v);
+  });
+});
+
+describe('issue 12 verified-token cache', () => {
+  it('a token verified (and remembered) earlier is refused once it expires by the app clock', async () => {
+    const clock = new MovableClock();
+    const app = await createTestApp({}, undefined, { clock });
+    try {
+      const { tenant, admin } = await newTenant(app);
+      const t = await login(app, tenant.id, admin.email);
+      expect((await me(app, bearer(t))).statusCode).toBe(200);
+      expect((await me(app, bearer(t))).statusCode).toBe(200);
+      clock.advance(app.ctx.config.accessTokenLifetime + 1);
+      const res = await me(app, bearer(t));
+      expect(res.statusCode).toBe(401);
+      expect(res.json().error).toBe('TOKEN_EXPIRED');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a tampered copy of a remembered token is not taken for it', async () => {
+    const { tenant, admin } = await newTenant(a);
+    const t = await login(a, tenant.id, admin.email);
+    expect((await me(a, bearer(t))).statusCode).toBe(200);
+    const [h, p, sig] = t.access_token.split('.');
+    const flipped = `${sig!.slice(0, -2)}${sig!.endsWith('AA') ? 'BB' : 'AA'}`;
+    const res = await me(a, bearer(`${h}.${p}.${flipped}`));
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error).toBe('TOKEN_INVALID');
   });
 });

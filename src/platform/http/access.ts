@@ -13,7 +13,7 @@ import { LRUCache } from 'lru-cache';
 import { writeAuditAlone } from '../audit/alone.js';
 import type { AuditContext } from '../audit/writer.js';
 import type { AppContext, Principal } from '../context.js';
-import { JwtError } from '../crypto/jwt.js';
+import { type AccessClaims, JwtError } from '../crypto/jwt.js';
 import { keys } from '../store/keys.js';
 import { AppError, forbidden, unauthorized } from './errors.js';
 import { grants, type PermissionCode, type SelfScope } from './permissions.js';
@@ -138,6 +138,21 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     };
   });
 
+  // Access tokens this replica has verified, by their exact text: a client repeats its token on every call, and
+  // the signature check (WebCrypto, a thread-pool hop) was the guard's largest CPU cost. An entry never outlives
+  // the token (its exp is checked against the app clock on every hit) nor a minute (the replicas' key-set
+  // re-read; a key is only removed once every token it signed has expired). Revocation, suspension and the rest
+  // are still read from the store on every request.
+  const verifiedTokens = new LRUCache<string, AccessClaims>({ max: 10_000, ttl: 60_000 });
+  async function verifiedAccess(token: string): Promise<AccessClaims> {
+    const known = verifiedTokens.get(token);
+    if (known && known.exp * 1000 > ctx.clock.now()) return known;
+    if (known) verifiedTokens.delete(token);
+    const claims = await jwt.verifyAccess(token);
+    verifiedTokens.set(token, claims);
+    return claims;
+  }
+
   /** The caller, and the tenant's settings version (and the session's last activity) read in one round trip. */
   async function authenticate(
     request: FastifyRequest,
@@ -170,9 +185,9 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
         tenantVersion: tenantVersion ?? '0',
       };
     }
-    let claims: Awaited<ReturnType<typeof jwt.verifyAccess>>;
+    let claims: AccessClaims;
     try {
-      claims = await jwt.verifyAccess(token);
+      claims = await verifiedAccess(token);
     } catch (err) {
       throw unauthorized(
         err instanceof JwtError && err.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID',
