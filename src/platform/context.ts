@@ -29,6 +29,11 @@ export interface Principal {
   mfaEnrolmentPending: boolean;
   /** Store version of the tenant's permission data, read with the revocation keys (see rbac cache). */
   permissionVersion: string;
+  /**
+   * The user's, the tenant's permission and the tenant's settings store versions together, read in the guard's one
+   * mget: a replica's cached identity of the caller (GET /auth/me) is valid only under the same value.
+   */
+  identityVersion: string;
 }
 
 export type PermissionResolver = (principal: Principal) => Promise<ReadonlySet<string>>;
@@ -209,7 +214,12 @@ export interface AppContext {
   };
   /** The MFA module fills this; the default knows only the tenant's mfa_required setting. */
   mfa: {
-    status(tx: Tx, tenantId: number, userId: number): Promise<{ enabled: boolean; required: boolean }>;
+    /** `changesAt`: when the answer may change with no write (the first expiry of a role assignment), or null. */
+    status(
+      tx: Tx,
+      tenantId: number,
+      userId: number,
+    ): Promise<{ enabled: boolean; required: boolean; changesAt?: Date | null }>;
     /** Handles `mfa_code` sent with the password (one-step login); returns a LoginResponse. */
     inlineLogin?: (
       tenant: TenantRecord,

@@ -276,6 +276,7 @@ export function createApiKeyAuthenticator(ctx: AppContext): ApiKeyAuthenticator 
       roleId: row.roleId,
       mfaEnrolmentPending: false,
       permissionVersion: '0',
+      identityVersion: '0',
     } satisfies Principal;
   };
 }

@@ -8,6 +8,7 @@ import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { assertStrongPassword } from '../../platform/crypto/password-policy.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
+import { bumpUserVersion } from '../../platform/store/versions.js';
 import {
   claimRefreshToken,
   endIdleSession,
@@ -28,6 +29,7 @@ import { getTenant, resolveSettings, resolveTenantHeader, tenantSettings } from 
 import { createUserInTx, prepareUser, setUserPassword, toUserRead, userById } from '../users/index.js';
 import { type AuthErrorCode, authError } from './errors.js';
 import { runPasswordChanged } from './hooks.js';
+import { identityOf } from './identity.js';
 import type { ChangePasswordBody, LogoutBody, RegisterBody } from './schemas.js';
 
 type RefreshOutcome =
@@ -172,20 +174,21 @@ export async function logout(
   return revoked.length;
 }
 
-export async function me(ctx: AppContext, principal: { tenantId: number; userId: number }) {
-  return ctx.database.withTenant(principal.tenantId, async (tx) => {
-    const user = await userById(tx, principal.tenantId, principal.userId);
-    if (!user?.isActive) throw authError('TOKEN_REVOKED');
-    const mfa = await ctx.mfa.status(tx, principal.tenantId, principal.userId);
-    return {
-      authenticated: true as const,
-      user_id: user.id,
-      tenant_id: user.tenantId,
-      email: user.email,
-      mfa_required: mfa.required,
-      mfa_enabled: mfa.enabled,
-    };
-  });
+/** GET /auth/me: from this replica's identity cache when the versions read by the guard still match. */
+export async function me(
+  ctx: AppContext,
+  principal: { tenantId: number; userId: number; identityVersion: string },
+) {
+  const identity = await identityOf(ctx, principal);
+  if (!identity.active) throw authError('TOKEN_REVOKED');
+  return {
+    authenticated: true as const,
+    user_id: identity.userId,
+    tenant_id: identity.tenantId,
+    email: identity.email,
+    mfa_required: identity.mfaRequired,
+    mfa_enabled: identity.mfaEnabled,
+  };
 }
 
 export async function changePassword(
@@ -234,6 +237,7 @@ export async function changePassword(
     return ids;
   });
   await publishRevocations(ctx, revoked);
+  await bumpUserVersion(ctx.store, tenantId, userId);
   await ctx.mailer
     .send(passwordChangedMail(user.email, new Date(), 'change'))
     .catch((err) => ctx.log.warn({ err }, 'password-changed alert mail failed'));

@@ -1,7 +1,7 @@
 /** SQL only: every function takes (tx, tenantId, ...) and filters on tenant_id (RLS is the backstop). */
 import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { userRoleRequiresMfaSql } from '../rbac/index.js';
+import { userRoleMfaChangesAtSql, userRoleRequiresMfaSql } from '../rbac/index.js';
 import { tenantRequiresMfaSql } from '../tenants/index.js';
 import {
   mfaTotp,
@@ -244,17 +244,21 @@ export async function mfaFlags(tx: Executor, tenantId: number, userId: number) {
     keys: boolean;
     tenant_requires: boolean | null;
     role_requires: boolean;
+    changes_at: string | Date | null;
   }>(sql`
     select
       coalesce((select enabled from mfa_totp where tenant_id = ${tenantId} and user_id = ${userId}), false) as totp,
       exists (select 1 from webauthn_credentials where tenant_id = ${tenantId} and user_id = ${userId}) as keys,
       ${tenantRequiresMfaSql(tenantId)} as tenant_requires,
-      ${userRoleRequiresMfaSql(tenantId, userId)} as role_requires`);
+      ${userRoleRequiresMfaSql(tenantId, userId)} as role_requires,
+      ${userRoleMfaChangesAtSql(tenantId, userId)} as changes_at`);
   const row = r.rows[0];
   return {
     totpEnabled: row?.totp === true,
     hasKeys: row?.keys === true,
     tenantRequires: row?.tenant_requires === true,
     roleRequires: row?.role_requires === true,
+    /** When roleRequires may change with no write (an assignment to an MFA role expires), or null. */
+    changesAt: row?.changes_at ? new Date(row.changes_at) : null,
   };
 }

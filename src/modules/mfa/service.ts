@@ -5,6 +5,7 @@
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
+import { bumpUserVersion } from '../../platform/store/versions.js';
 import { resolveSettings } from '../tenants/index.js';
 import { userById } from '../users/index.js';
 import { alreadyEnabled, notConfigured, totpReplay } from './errors.js';
@@ -28,7 +29,11 @@ export async function mfaStatus(ctx: AppContext, tx: Tx, tenantId: number, userI
   // On every login, refresh and /auth/me: one round trip for the factors, the tenant setting and the roles.
   const flags = await repo.mfaFlags(tx, tenantId, userId);
   const tenantRequires = resolveSettings({ mfa_required: flags.tenantRequires }, ctx.config).mfa_required;
-  return { enabled: flags.totpEnabled || flags.hasKeys, required: tenantRequires || flags.roleRequires };
+  return {
+    enabled: flags.totpEnabled || flags.hasKeys,
+    required: tenantRequires || flags.roleRequires,
+    changesAt: flags.changesAt,
+  };
 }
 
 async function emailOf(ctx: AppContext, caller: Caller): Promise<string | null> {
@@ -99,6 +104,8 @@ export async function enable(ctx: AppContext, caller: Caller, code: string, audi
       metadata: { method: 'totp', recovery_codes: codes.length },
     });
   });
+  // After the commit: every replica's cached identity (/auth/me mfa_enabled) is re-read.
+  await bumpUserVersion(ctx.store, tenantId, userId);
   return { success: true, message: 'mfa.enabled' as const, enabled: true as const, recovery_codes: codes };
 }
 
@@ -122,6 +129,7 @@ export async function disable(ctx: AppContext, caller: Caller, code: string, aud
       resourceId: userId,
     });
   });
+  await bumpUserVersion(ctx.store, tenantId, userId);
   await alert(
     ctx,
     await emailOf(ctx, caller),

@@ -18,6 +18,7 @@ import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { conflict, notFound } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
+import { bumpUserVersion } from '../../platform/store/versions.js';
 import { userById } from '../users/index.js';
 import { invalidCode, webauthnNotConfigured } from './errors.js';
 import { alert } from './factors.js';
@@ -126,6 +127,8 @@ export async function registerCredential(
     });
     return created;
   });
+  // After the commit: every replica's cached identity (/auth/me mfa_enabled) is re-read.
+  await bumpUserVersion(ctx.store, tenantId, userId);
   // A new second factor is worth telling the owner about: a stolen session could plant its own key.
   const to =
     caller.email ??
@@ -164,6 +167,7 @@ export async function deleteCredential(ctx: AppContext, caller: Caller, id: stri
     });
     return row;
   });
+  await bumpUserVersion(ctx.store, tenantId, userId);
   await alert(
     ctx,
     caller.email,

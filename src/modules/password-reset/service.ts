@@ -13,6 +13,7 @@ import { assertStrongPassword } from '../../platform/crypto/password-policy.js';
 import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
 import { runInBackground } from '../../platform/mail/background.js';
 import { passwordChangedMail, passwordResetMail } from '../../platform/mail/templates.js';
+import { bumpUserVersion } from '../../platform/store/versions.js';
 import { clearLoginAttempts } from '../auth/index.js';
 import { publishRevocations, revokeSessions } from '../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantHeader, type TenantRow } from '../tenants/index.js';
@@ -146,6 +147,7 @@ export async function confirmReset(
     return ids;
   });
   await publishRevocations(ctx, revoked);
+  await bumpUserVersion(ctx.store, tenant.id, user.id);
   // Whoever locked the account out by guessing is not a reason to keep its owner out after a reset.
   await clearLoginAttempts(ctx, tenant.id, user.email);
   runInBackground(ctx, 'password-changed mail', () =>

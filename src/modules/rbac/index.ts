@@ -69,6 +69,7 @@ export {
   roleHolderIds,
   roleIdByCode,
   tenantRoles,
+  userRoleMfaChangesAtSql,
   userRoleRequiresMfaSql,
 } from './service.js';
 export type { RoleRow } from './tables.js';

@@ -464,6 +464,16 @@ export function userRoleRequiresMfaSql(tenantId: number, userId: number): SQL {
        and (ur.expires_at is null or ur.expires_at > now()))`;
 }
 
+/**
+ * When the answer of userRoleRequiresMfaSql may change with no write: the first expiry of the user's active
+ * assignments to a role requiring MFA (timestamptz or null). Caches of MFA status end their entries then.
+ */
+export function userRoleMfaChangesAtSql(tenantId: number, userId: number): SQL {
+  return sql`(
+    select min(ur.expires_at) from user_roles ur join roles r on r.tenant_id = ur.tenant_id and r.id = ur.role_id
+     where ur.tenant_id = ${tenantId} and ur.user_id = ${userId} and r.mfa_required and ur.expires_at > now())`;
+}
+
 /** The roles a user (or a tenant-owned key's role) holds now, parents included: feature flag overrides by role. */
 export function heldRoleIds(
   tx: Executor,

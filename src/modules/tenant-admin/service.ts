@@ -12,6 +12,7 @@ import { keys } from '../../platform/store/keys.js';
 import { publishRevocations, revokeTenantSessions } from '../sessions/index.js';
 import {
   auditTenantAndOperator,
+  bumpTenantVersion,
   deleteTenantTx,
   insertNewTenant,
   normaliseSlug,
@@ -151,6 +152,8 @@ export async function setTenantStatus(
   });
   if (status === 'suspended') await ctx.store.set(keys.tenantSuspended(id), '1');
   else await ctx.store.del(keys.tenantSuspended(id));
+  // Every replica's caches keyed by the tenant's version (settings, cached identities) are re-read.
+  await bumpTenantVersion(ctx, id);
   await publishRevocations(ctx, revoked);
   return tenantAdminRead(ctx, row);
 }
@@ -182,5 +185,6 @@ export async function deleteTenant(
   });
   // Tokens of a deleted tenant must die too; the flag outlives any access token.
   await ctx.store.set(keys.tenantSuspended(id), 'deleted', ctx.config.accessTokenLifetime * 4 + 86_400);
+  await bumpTenantVersion(ctx, id);
   await publishRevocations(ctx, revoked);
 }

@@ -7,6 +7,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { AppContext, GdprErasure } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { notFound } from '../../platform/http/errors.js';
+import { bumpUserVersion } from '../../platform/store/versions.js';
 import { findUserById } from './repository.js';
 import { assertNotLastOwner } from './service.js';
 import { users } from './tables.js';
@@ -115,8 +116,10 @@ export function registerUsersGdpr(ctx: AppContext): void {
   ctx.hooks.gdprErase.push({
     name: 'users',
     phase: 'account',
-    erase: async (tx, tenantId, userId, _afterCommit, erasure) => {
+    erase: async (tx, tenantId, userId, afterCommit, erasure) => {
       await eraseAccount(tx, tenantId, userId, erasure);
+      // Once the erasure has committed, no replica serves the user's cached identity (/auth/me) again.
+      afterCommit(() => bumpUserVersion(ctx.store, tenantId, userId));
     },
   });
 }

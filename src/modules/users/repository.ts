@@ -112,15 +112,11 @@ export async function listUsers(
     );
   }
   const where = and(...conditions);
-  // One connection per transaction: the two statements run one after the other anyway.
-  const rows = await tx
-    .select()
-    .from(users)
-    .where(where)
-    .orderBy(asc(users.id))
-    .offset(f.skip)
-    .limit(f.limit);
-  const count = await tx.select({ n: sql<string>`count(*)::text` }).from(users).where(where);
+  // Issued together: under readTenant both travel in one round trip (one snapshot); elsewhere they queue.
+  const [rows, count] = await Promise.all([
+    tx.select().from(users).where(where).orderBy(asc(users.id)).offset(f.skip).limit(f.limit),
+    tx.select({ n: sql<string>`count(*)::text` }).from(users).where(where),
+  ]);
   return { rows, total: Number(count[0]!.n) };
 }
 

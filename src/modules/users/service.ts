@@ -11,6 +11,7 @@ import type { Executor, Tx } from '../../platform/db/client.js';
 import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.js';
 import type { Locale } from '../../platform/http/messages.js';
 import { keys } from '../../platform/store/keys.js';
+import { bumpUserVersion } from '../../platform/store/versions.js';
 import {
   type Actor,
   assertNotLastOwner as assertNotLastOwnerOfRoles,
@@ -191,7 +192,7 @@ export async function updateProfile(
   body: ProfileUpdate,
   audit: AuditContext,
 ) {
-  return ctx.database.withTenant(tenantId, async (tx) => {
+  const profile = await ctx.database.withTenant(tenantId, async (tx) => {
     const before = await repo.findUserForUpdate(tx, tenantId, userId);
     if (!before) throw notFound('user');
     const after = (await repo.updateUser(tx, tenantId, userId, {
@@ -207,12 +208,15 @@ export async function updateProfile(
     });
     return profileOf(ctx, tx, after);
   });
+  // After the commit: every replica's cached identity of the user is re-read (platform/store/versions.ts).
+  await bumpUserVersion(ctx.store, tenantId, userId);
+  return profile;
 }
 
 // ---- administration ----
 
 export async function listUsers(ctx: AppContext, tenantId: number, q: UserListQuery) {
-  const { rows, total } = await ctx.database.withTenant(tenantId, (tx) =>
+  const { rows, total } = await ctx.database.readTenant(tenantId, (tx) =>
     repo.listUsers(tx, tenantId, {
       skip: q.skip ?? 0,
       limit: q.limit ?? 20,
@@ -224,12 +228,12 @@ export async function listUsers(ctx: AppContext, tenantId: number, q: UserListQu
 }
 
 export async function getUser(ctx: AppContext, tenantId: number, id: number) {
-  return ctx.database.withTenant(tenantId, async (tx) => {
-    const found = await repo.findUserWithRoleCodes(tx, tenantId, id);
-    if (!found) throw notFound('user');
-    const mfa = await ctx.mfa.status(tx, tenantId, id);
-    return toUserReadFull(found.user, { roles: found.roles, hasMfa: mfa.enabled });
-  });
+  // Both reads leave together behind the tenant context: one database round trip on PostgreSQL.
+  const [found, mfa] = await ctx.database.readTenant(tenantId, (tx) =>
+    Promise.all([repo.findUserWithRoleCodes(tx, tenantId, id), ctx.mfa.status(tx, tenantId, id)]),
+  );
+  if (!found) throw notFound('user');
+  return toUserReadFull(found.user, { roles: found.roles, hasMfa: mfa.enabled });
 }
 
 /** POST /users: an administrator creates a user (only a superuser creates a superuser). */
@@ -327,6 +331,7 @@ export async function updateUser(
   });
   await publishRevocations(ctx, revoked);
   if (body.is_active !== undefined) await publishActiveState(ctx, tenantId, id, user.is_active);
+  await bumpUserVersion(ctx.store, tenantId, id);
   if (permsChanged) await bumpPermissionVersion(ctx, tenantId);
   return user;
 }
@@ -364,6 +369,7 @@ export async function setFlag(ctx: AppContext, actor: Actor, id: number, action:
     return ended;
   });
   await publishRevocations(ctx, revoked);
+  await bumpUserVersion(ctx.store, tenantId, id);
   if (action !== 'verify') {
     await publishActiveState(ctx, tenantId, id, action === 'activate');
     await bumpPermissionVersion(ctx, tenantId);
@@ -433,6 +439,7 @@ export async function deleteUser(ctx: AppContext, actor: Actor, id: number): Pro
   await publishRevocations(ctx, revoked);
   // Ids are never reused; a day outlives every cache of the user's keys.
   await ctx.store.set(keys.userInactive(tenantId, id), 'deleted', 86_400);
+  await bumpUserVersion(ctx.store, tenantId, id);
   await bumpPermissionVersion(ctx, tenantId);
 }
 

@@ -13,7 +13,7 @@ import { LRUCache } from 'lru-cache';
 import { writeAuditAlone } from '../audit/alone.js';
 import type { AuditContext } from '../audit/writer.js';
 import type { AppContext, Principal } from '../context.js';
-import { JwtError } from '../crypto/jwt.js';
+import { type AccessClaims, JwtError } from '../crypto/jwt.js';
 import { keys } from '../store/keys.js';
 import { AppError, forbidden, unauthorized } from './errors.js';
 import { grants, type PermissionCode, type SelfScope } from './permissions.js';
@@ -101,6 +101,11 @@ function headerTenant(request: FastifyRequest): string | null {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : null;
 }
 
+/** The versions a cached identity depends on, read in the guard's mget (see Principal.identityVersion). */
+function identityVersion(user?: string | null, permissions?: string | null, tenant?: string | null): string {
+  return `${user ?? '0'}/${permissions ?? '0'}/${tenant ?? '0'}`;
+}
+
 export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
   const { store, jwt, config } = ctx;
   const declared: DeclaredRoute[] = [];
@@ -133,6 +138,21 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     };
   });
 
+  // Access tokens this replica has verified, by their exact text: a client repeats its token on every call, and
+  // the signature check (WebCrypto, a thread-pool hop) was the guard's largest CPU cost. An entry never outlives
+  // the token (its exp is checked against the app clock on every hit) nor a minute (the replicas' key-set
+  // re-read; a key is only removed once every token it signed has expired). Revocation, suspension and the rest
+  // are still read from the store on every request.
+  const verifiedTokens = new LRUCache<string, AccessClaims>({ max: 10_000, ttl: 60_000 });
+  async function verifiedAccess(token: string): Promise<AccessClaims> {
+    const known = verifiedTokens.get(token);
+    if (known && known.exp * 1000 > ctx.clock.now()) return known;
+    if (known) verifiedTokens.delete(token);
+    const claims = await jwt.verifyAccess(token);
+    verifiedTokens.set(token, claims);
+    return claims;
+  }
+
   /** The caller, and the tenant's settings version (and the session's last activity) read in one round trip. */
   async function authenticate(
     request: FastifyRequest,
@@ -144,44 +164,51 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       if (!ctx.auth.apiKeyAuthenticator) throw unauthorized('INVALID_API_KEY');
       const principal = await ctx.auth.apiKeyAuthenticator(token, request.ip);
       // The key's revocation flag rides in the same round trip (a replica's cached key row may predate it).
-      const [suspended, version, keyRevoked, tenantVersion, ownerInactive] = await store.mget([
+      const [suspended, version, keyRevoked, tenantVersion, ownerInactive, userVersion] = await store.mget([
         keys.tenantSuspended(principal.tenantId),
         keys.permissionVersion(principal.tenantId),
         keys.apiKeyRevoked(principal.apiKeyId ?? 0),
         keys.tenantVersion(principal.tenantId),
         keys.userInactive(principal.tenantId, principal.userId ?? 0),
+        keys.userVersion(principal.tenantId, principal.userId ?? 0),
       ]);
       if (keyRevoked) throw unauthorized('API_KEY_REVOKED');
       // A replica's cached key row may predate the owner's deactivation: the flag is read on every request.
       if (ownerInactive && principal.userId !== null) throw forbidden('ACCOUNT_INACTIVE');
       if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
       return {
-        principal: { ...principal, permissionVersion: version ?? '0' },
+        principal: {
+          ...principal,
+          permissionVersion: version ?? '0',
+          identityVersion: identityVersion(userVersion, version, tenantVersion),
+        },
         tenantVersion: tenantVersion ?? '0',
       };
     }
-    let claims: Awaited<ReturnType<typeof jwt.verifyAccess>>;
+    let claims: AccessClaims;
     try {
-      claims = await jwt.verifyAccess(token);
+      claims = await verifiedAccess(token);
     } catch (err) {
       throw unauthorized(
         err instanceof JwtError && err.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID',
       );
     }
     // One store round trip answers revocation, suspension, the permission cache version and idleness.
-    const [revoked, suspended, version, tenantVersion, lastSeen] = await store.mget([
+    const userId = Number(claims.sub);
+    const [revoked, suspended, version, tenantVersion, lastSeen, userVersion] = await store.mget([
       keys.sessionRevoked(claims.session_id),
       keys.tenantSuspended(claims.tenant_id),
       keys.permissionVersion(claims.tenant_id),
       keys.tenantVersion(claims.tenant_id),
       keys.sessionLastSeen(claims.session_id),
+      keys.userVersion(claims.tenant_id, userId),
     ]);
     if (revoked) throw unauthorized(revoked === 'expired' ? 'SESSION_EXPIRED' : 'SESSION_REVOKED');
     if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
     const principal: Principal = {
       kind: 'user',
       tenantId: claims.tenant_id,
-      userId: Number(claims.sub),
+      userId,
       sessionId: claims.session_id,
       email: claims.email,
       apiKeyId: null,
@@ -189,6 +216,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       roleId: null,
       mfaEnrolmentPending: claims.mfa_enrolment === true,
       permissionVersion: version ?? '0',
+      identityVersion: identityVersion(userVersion, version, tenantVersion),
     };
     return { principal, tenantVersion: tenantVersion ?? '0', lastSeen };
   }

@@ -11,6 +11,12 @@ export const keys = {
   tenantSuspended: (tenantId: number) => `tenant:susp:${tenantId}`,
   /** Bumped on every role/permission change of a tenant; invalidates cached permission sets everywhere. */
   permissionVersion: (tenantId: number) => `perm:ver:${tenantId}`,
+  /**
+   * Changed (a new random value, after the commit) on every change of a user: profile, email, password, activation,
+   * deletion, GDPR erasure, MFA factors. With the permission and tenant versions it keys each replica's cached
+   * identity (GET /auth/me), read in the guard's one mget.
+   */
+  userVersion: (tenantId: number, userId: number) => `user:ver:${tenantId}:${userId}`,
   /** Changed on every tenant settings change; invalidates each replica's cached settings (allowed_ip_ranges). */
   tenantVersion: (tenantId: number) => `tenant:ver:${tenantId}`,
   /** Login attempts per (tenant, email) within the lockout window. */
