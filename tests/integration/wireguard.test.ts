@@ -16,7 +16,14 @@ let base: FastifyInstance;
 const apps: FastifyInstance[] = [];
 
 beforeAll(async () => {
-  base = await createTestApp({ WG_NETWORK: randomNet(), WG_ENDPOINT: 'vpn.example.test' });
+  // The apps of this file share base's database pool. Allocations are serialised per network, so 200 at once queue
+  // for that pool for seconds on a busy 2-core host: its wait limit (DB_CONNECT_TIMEOUT_MS, 5 s by default, tested
+  // in outage.security) is not what this file measures.
+  base = await createTestApp({
+    WG_NETWORK: randomNet(),
+    WG_ENDPOINT: 'vpn.example.test',
+    DB_CONNECT_TIMEOUT_MS: '60000',
+  });
 });
 afterAll(async () => {
   for (const a of apps) await a.close();
@@ -26,7 +33,11 @@ afterAll(async () => {
 async function appWith(network: string) {
   // These apps test the address pool itself: one tenant fills it, so the per-tenant quota must not stop it first.
   const a = await createTestApp(
-    { WG_NETWORK: network, WG_ENDPOINT: 'vpn.example.test:51820', WG_MAX_PEERS_PER_TENANT: '100000' },
+    {
+      WG_NETWORK: network,
+      WG_ENDPOINT: 'vpn.example.test:51820',
+      WG_MAX_PEERS_PER_TENANT: '100000',
+    },
     base,
   );
   apps.push(a);
