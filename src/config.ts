@@ -104,8 +104,9 @@ export interface Config {
   passwordResetUrl: string;
   /**
    * The SAML SP's signing key and certificate (PEM; SAML_SP_PRIVATE_KEY and SAML_SP_CERTIFICATE, both or neither):
-   * when set, AuthnRequests are signed (HTTP-Redirect binding signature) and the SP metadata publishes the
-   * certificate. Null: requests are unsigned (IdPs accept them by default).
+   * when set, they sign the AuthnRequests (HTTP-Redirect binding signature) and the SP metadata publishes their
+   * certificate. Null: the key generated at the first SAML use and kept in the database signs instead
+   * (modules/sso/saml/sp-key.ts): requests are always signed.
    */
   samlSpSigning: { privateKey: string; certificate: string } | null;
   /** Where `massacorp audit prune` writes archives before it deletes (default DATA_DIR/audit-archive). */

@@ -5,7 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { totpAad } from '../modules/mfa/index.js';
-import { oidcSecretAad } from '../modules/sso/index.js';
+import { oidcSecretAad, samlSpKeyAad } from '../modules/sso/index.js';
 import type { AppContext } from '../platform/context.js';
 import type { CliRegistration } from '../platform/module.js';
 
@@ -48,6 +48,13 @@ export const sealedColumns: SealedColumn[] = [
     column: 'secret_sealed',
     tenantScoped: false,
     aad: (r) => `jwt:key:${String(r.kid)}`,
+  },
+  {
+    table: 'saml_sp_keys',
+    key: ['id'],
+    column: 'private_key_sealed',
+    tenantScoped: false,
+    aad: (r) => samlSpKeyAad(String(r.id)),
   },
   {
     table: 'sso_connections',

@@ -129,9 +129,10 @@ export interface AppContext {
       source: 'register' | 'admin' | 'cli' | 'sso' | 'scim',
     ) => Promise<void>)[];
     /**
-     * Before a password is checked at sign-in (password login, its MFA step included): a hook answers a refusal
-     * (the SSO module: the tenant requires SSO for the email's domain) or null. Lets auth ask the modules above
-     * it without importing them. The refusal is audited and answered by auth.
+     * Before a password is checked at sign-in (password login, its MFA step included) or set at self-registration
+     * (POST /auth/register): a hook answers a refusal (the SSO module: the tenant requires SSO for the email's
+     * domain) or null. Lets auth ask the modules above it without importing them. The refusal is audited
+     * (`auth.login_failed` / `auth.register_failed`) and answered by auth.
      */
     passwordSignIn: ((
       tx: Tx,

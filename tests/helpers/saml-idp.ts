@@ -147,3 +147,28 @@ export function parseAuthnRequestUrl(url: string): { id: string; relayState: str
   if (!match?.[1]) throw new Error('no ID in the AuthnRequest');
   return { id: match[1], relayState: u.searchParams.get('RelayState'), xml };
 }
+
+/**
+ * The signature of an HTTP-Redirect binding URL (SAML bindings §3.4.4.1): the signed octets are
+ * `SAMLRequest=…&RelayState=…&SigAlg=…` exactly as URL-encoded in the query (RelayState only when present).
+ */
+export function redirectSignature(url: string): { signed: string; sigAlg: string; value: Buffer } {
+  const parts = new URL(url).search.slice(1).split('&');
+  const raw = (name: string) => parts.find((p) => p.startsWith(`${name}=`));
+  const request = raw('SAMLRequest');
+  const sigAlg = raw('SigAlg');
+  const signature = raw('Signature');
+  if (!request || !sigAlg || !signature) throw new Error('the redirect URL is not signed');
+  const relay = raw('RelayState');
+  const value = (part: string) => decodeURIComponent(part.slice(part.indexOf('=') + 1));
+  return {
+    signed: [request, ...(relay ? [relay] : []), sigAlg].join('&'),
+    sigAlg: value(sigAlg),
+    value: Buffer.from(value(signature), 'base64'),
+  };
+}
+
+/** The base64 body of a PEM certificate, without armour or whitespace (as metadata carries it). */
+export function certBody(pem: string): string {
+  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+}

@@ -262,4 +262,67 @@ describe('issue 13 sso: domains, DNS TXT verification and discovery', () => {
       );
     }
   });
+  it('a verified domain of an sso_required connection refuses self-registration too (403 SSO_REQUIRED, audited, nothing created)', async () => {
+    const open = await newTenant(app, { settings: { self_registration: true } });
+    const other = await newTenant(app, { settings: { self_registration: true } });
+    const admin = await login(app, open.tenant.id, open.admin.email);
+    const domain = `${uniq('reg')}.example`;
+    const register = (tenantId: number, email: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/register',
+        headers: { 'x-tenant-id': String(tenantId) },
+        payload: { email, password: PASSWORD, first_name: 'Jean', last_name: 'Dupont' },
+      });
+    const usersOf = (tenantId: number) =>
+      app.ctx.database.withTenant(tenantId, async (tx) =>
+        (
+          await tx.execute<{ email: string }>(
+            sql`select email from users where tenant_id = ${tenantId} and email like ${`%@${domain}`}`,
+          )
+        ).rows.map((r) => r.email),
+      );
+
+    const c = await connection(admin, { domains: [domain], sso_required: true });
+    dns.txt.set(`_massacorp-verify.${domain}`, [c.domain_token]);
+    // Not verified yet: the domain is not the tenant's, registration is open.
+    expect((await register(open.tenant.id, `early@${domain}`)).statusCode).toBe(201);
+    expect((await verify(admin, c.id, domain)).statusCode).toBe(200);
+
+    for (const email of [`new@${domain}`, `NEW2@${domain.toUpperCase()}`, `early@${domain}`]) {
+      const res = await register(open.tenant.id, email);
+      // An existing address gets the same answer as a new one (not 409): nothing to learn about accounts.
+      expect(res.statusCode, email).toBe(403);
+      expect(res.json()).toMatchObject({ error: 'SSO_REQUIRED', details: { connection_id: c.id } });
+    }
+    expect(await usersOf(open.tenant.id)).toEqual([`early@${domain}`]);
+    const audited = await app.ctx.database.withTenant(
+      open.tenant.id,
+      async (tx) =>
+        (
+          await tx.execute<{ n: string }>(
+            sql`select count(*)::text n from audit_log where tenant_id = ${open.tenant.id} and event_type = 'auth.register_failed' and metadata->>'reason' = 'sso_required' and success = false`,
+          )
+        ).rows[0]!.n,
+    );
+    expect(Number(audited)).toBe(3);
+
+    // Another domain of the same tenant, and the same domain in another tenant, still register.
+    expect((await register(open.tenant.id, `${uniq('u')}@elsewhere.example`)).statusCode).toBe(201);
+    expect((await register(other.tenant.id, `new@${domain}`)).statusCode).toBe(201);
+    // Turning sso_required off (or disabling the connection) reopens registration.
+    const patch = (payload: Record<string, unknown>) =>
+      app.inject({
+        method: 'PATCH',
+        url: `/api/v1/sso/connections/${c.id}`,
+        headers: bearer(admin),
+        payload,
+      });
+    expect((await patch({ enabled: false })).statusCode).toBe(200);
+    expect((await register(open.tenant.id, `late@${domain}`)).statusCode).toBe(201);
+    expect((await patch({ enabled: true })).statusCode).toBe(200);
+    expect((await register(open.tenant.id, `later@${domain}`)).statusCode).toBe(403);
+    expect((await patch({ sso_required: false })).statusCode).toBe(200);
+    expect((await register(open.tenant.id, `later@${domain}`)).statusCode).toBe(201);
+  });
 });

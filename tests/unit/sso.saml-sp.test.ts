@@ -2,7 +2,7 @@
  * The SAML service provider on its own (no HTTP): real Responses signed with a key and certificate made here,
  * validated against the shared store of the run (memory, or Redis when REDIS_URL is set).
  */
-import { createVerify, randomUUID } from 'node:crypto';
+import { createPrivateKey, createVerify, randomUUID, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, testConfig } from '../../src/config.js';
 import {
@@ -10,15 +10,18 @@ import {
   SamlServiceProvider,
   samlKeys,
 } from '../../src/modules/sso/saml/service-provider.js';
+import { generateSpKey, type SpSigningKey } from '../../src/modules/sso/saml/sp-key.js';
 import { createStore } from '../../src/platform/store/index.js';
 import type { KeyValueStore } from '../../src/platform/store/types.js';
 import { testEnv, usingRedis } from '../helpers/app.js';
 import { MovableClock } from '../helpers/clock.js';
 import {
   buildResponse,
+  certBody,
   makeIdpKeys,
   parseAuthnRequestUrl,
   type ResponseOptions,
+  redirectSignature,
   type TestIdpKeys,
 } from '../helpers/saml-idp.js';
 
@@ -34,6 +37,7 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
   const clock = new MovableClock();
   let sp: SamlServiceProvider;
   let sp2: SamlServiceProvider;
+  let spKey: SpSigningKey;
   let conn: SamlConnection;
 
   beforeAll(async () => {
@@ -42,8 +46,10 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
     store = createStore(config, undefined, clock);
     // A second replica: its own Redis connection (same server), or the same process-local store.
     store2 = usingRedis ? createStore(config, undefined, clock) : store;
-    sp = new SamlServiceProvider({ store, clock, publicUrl: PUBLIC_URL });
-    sp2 = new SamlServiceProvider({ store: store2, clock, publicUrl: PUBLIC_URL });
+    spKey = await generateSpKey(PUBLIC_URL, clock.now());
+    const signingKey = async () => spKey;
+    sp = new SamlServiceProvider({ store, clock, publicUrl: PUBLIC_URL, signingKey });
+    sp2 = new SamlServiceProvider({ store: store2, clock, publicUrl: PUBLIC_URL, signingKey });
     conn = {
       id: randomUUID(),
       tenantId: 1,
@@ -92,14 +98,14 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
     return 'ACCEPTED';
   }
 
-  it('metadata names the entity id, the ACS (HTTP-POST), signed assertions and the email NameID format', () => {
-    const xml = sp.metadata(conn);
+  it('metadata names the entity id, the ACS (HTTP-POST), signed assertions and the email NameID format', async () => {
+    const xml = await sp.metadata(conn);
     expect(xml).toContain(`entityID="${audience()}"`);
     expect(xml).toContain(`Location="${ACS}"`);
     expect(xml).toContain('urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST');
     expect(xml).toContain('WantAssertionsSigned="true"');
     expect(xml).toContain('urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress');
-    expect(sp.metadata({ ...conn, spEntityId: 'urn:massacorp:acme' })).toContain(
+    expect(await sp.metadata({ ...conn, spEntityId: 'urn:massacorp:acme' })).toContain(
       'entityID="urn:massacorp:acme"',
     );
   });
@@ -122,37 +128,49 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
     expect(await store.ttl(samlKeys.request(requestId))).toBeGreaterThan(500);
   });
 
-  it('with SAML_SP_* configured the AuthnRequest is signed (RSA-SHA256 over the redirect query) and the metadata publishes the certificate', async () => {
+  it('the AuthnRequest is always signed (RSA-SHA256 over the redirect query) and the metadata publishes the certificate', async () => {
+    const { url } = await sp.startSignIn(conn, {
+      redirectUri: 'https://app.example/sso/done',
+      relayState: 'rs-1',
+    });
+    const signature = redirectSignature(url);
+    expect(signature.sigAlg).toBe('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+    expect(
+      createVerify('RSA-SHA256').update(signature.signed).verify(spKey.certificate, signature.value),
+    ).toBe(true);
+    expect(
+      createVerify('RSA-SHA256').update(`${signature.signed}x`).verify(spKey.certificate, signature.value),
+    ).toBe(false);
+    // Another key's certificate does not verify it.
+    const other = await generateSpKey(PUBLIC_URL, clock.now());
+    expect(
+      createVerify('RSA-SHA256').update(signature.signed).verify(other.certificate, signature.value),
+    ).toBe(false);
+    const metadata = await sp.metadata(conn);
+    expect(metadata).toContain('AuthnRequestsSigned="true"');
+    expect(metadata).toContain('use="signing"');
+    expect(metadata.replace(/\s+/g, '')).toContain(certBody(spKey.certificate));
+  });
+
+  it('the generated SP certificate: RSA-2048, self-signed, valid ten years, the private key matches it', async () => {
+    const cert = new X509Certificate(spKey.certificate);
+    expect(cert.verify(cert.publicKey)).toBe(true);
+    expect(cert.publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    expect(cert.checkPrivateKey(createPrivateKey(spKey.privateKey))).toBe(true);
+    expect(cert.subject).toContain('api.massacorp.test');
+    const years = (Date.parse(cert.validTo) - clock.now()) / (365.25 * 86_400_000);
+    expect(years).toBeGreaterThan(9.9);
+    expect(Date.parse(cert.validFrom)).toBeLessThanOrEqual(clock.now());
+  });
+
+  it('with SAML_SP_* configured the config carries that pair (the app signs with it instead of its own)', async () => {
     const spKeys = await makeIdpKeys('sp.massacorp.test');
     const signing = testConfig({
       SAML_SP_PRIVATE_KEY: spKeys.privateKey.replace(/\n/g, '\\n'),
       SAML_SP_CERTIFICATE: spKeys.certificate,
     }).samlSpSigning;
-    expect(signing).not.toBeNull();
-    const signed = new SamlServiceProvider({ store, clock, publicUrl: PUBLIC_URL, signing });
-    const { url } = await signed.startSignIn(conn, {
-      redirectUri: 'https://app.example/sso/done',
-      relayState: 'rs-1',
-    });
-    const query = new URL(url).search.slice(1).split('&');
-    const part = (name: string) => query.find((p) => p.startsWith(`${name}=`))!;
-    expect(decodeURIComponent(part('SigAlg').split('=')[1]!)).toBe(
-      'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-    );
-    const signedPart = [part('SAMLRequest'), part('RelayState'), part('SigAlg')].join('&');
-    const signature = Buffer.from(decodeURIComponent(part('Signature').split('=')[1]!), 'base64');
-    expect(createVerify('RSA-SHA256').update(signedPart).verify(spKeys.certificate, signature)).toBe(true);
-    expect(createVerify('RSA-SHA256').update(`${signedPart}x`).verify(spKeys.certificate, signature)).toBe(
-      false,
-    );
-    const metadata = signed.metadata(conn);
-    expect(metadata).toContain('AuthnRequestsSigned="true"');
-    expect(metadata).toContain('use="signing"');
-    // Unsigned by default.
-    expect(
-      (await sp.startSignIn(conn, { redirectUri: 'https://x.example', relayState: 'r' })).url,
-    ).not.toContain('Signature=');
-    expect(sp.metadata(conn)).toContain('AuthnRequestsSigned="false"');
+    expect(signing).toEqual({ privateKey: spKeys.privateKey.trim(), certificate: spKeys.certificate.trim() });
+    expect(testConfig({}).samlSpSigning).toBeNull();
   });
 
   it('SAML_SP_PRIVATE_KEY and SAML_SP_CERTIFICATE: both or neither, and a matching pair', async () => {

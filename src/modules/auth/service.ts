@@ -7,6 +7,7 @@ import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { assertStrongPassword } from '../../platform/crypto/password-policy.js';
+import { AppError } from '../../platform/http/errors.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
 import { bumpUserVersion } from '../../platform/store/versions.js';
 import {
@@ -254,6 +255,26 @@ export async function register(
   if (!tenant) throw authError('REGISTRATION_DISABLED');
   const settings = resolveSettings(tenant.settings, ctx.config);
   if (!settings.self_registration) throw authError('REGISTRATION_DISABLED');
+  // A policy refusal (the tenant requires SSO for the email's domain: the sso module's hook) comes before the
+  // password is hashed and before the address is looked up: it depends on the domain only, so it tells nothing
+  // about existing accounts. Audited like the refused password login.
+  const email = body.email.toLowerCase();
+  const refusal = await ctx.database.withTenant(tenant.id, async (tx) => {
+    for (const hook of ctx.hooks.passwordSignIn) {
+      const r = await hook(tx, tenant, email);
+      if (r) return r;
+    }
+    return null;
+  });
+  if (refusal) {
+    await writeAuditAlone(ctx, tenant.id, audit, {
+      eventType: 'auth.register_failed',
+      success: false,
+      resourceType: 'user',
+      metadata: { email, reason: refusal.code.toLowerCase() },
+    });
+    throw new AppError(refusal.status, refusal.code, refusal.details);
+  }
   // The one user creation of the users module: policy (12 characters at least here), hash, 409, hooks, audit.
   const prepared = await prepareUser(
     ctx,

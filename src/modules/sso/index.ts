@@ -74,6 +74,7 @@ export {
   type PendingAuthorization,
   type RelyingPartySettings,
 } from './oidc/relying-party.js';
+export { samlSpKeyAad } from './saml/sp-key.js';
 export { connectionForFlow, OIDC_CALLBACK_PATH, oidcSecretAad, openClientSecret } from './service.js';
 export {
   auditSignInFailure,

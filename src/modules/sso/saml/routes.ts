@@ -17,6 +17,7 @@ import { completeSsoSignIn, failFlow, redirectWithCode } from '../signin.js';
 import type { ConnectionRow } from '../tables.js';
 import { samlError } from './errors.js';
 import { SAML_RESPONSE_MAX_CHARS, type SamlConnection, SamlServiceProvider } from './service-provider.js';
+import { loadSpSigningKey, type SpSigningKey } from './sp-key.js';
 
 const tags = ['sso'];
 /** The ACS body: a base64 SAMLResponse (at most SAML_RESPONSE_MAX_CHARS) and the RelayState, form-encoded. */
@@ -26,11 +27,22 @@ const providers = new WeakMap<AppContext, SamlServiceProvider>();
 function serviceProvider(ctx: AppContext): SamlServiceProvider {
   let sp = providers.get(ctx);
   if (!sp) {
+    // SAML_SP_* override; else the key kept in the database, read (or made) once per app, retried if that failed.
+    const configured = ctx.config.samlSpSigning;
+    let loading: Promise<SpSigningKey> | null = null;
+    const signingKey = (): Promise<SpSigningKey> => {
+      if (configured) return Promise.resolve(configured);
+      loading ??= loadSpSigningKey(ctx, ctx.config.publicUrl, ctx.clock.now()).catch((err: unknown) => {
+        loading = null;
+        throw err;
+      });
+      return loading;
+    };
     sp = new SamlServiceProvider({
       store: ctx.store,
       clock: ctx.clock,
       publicUrl: ctx.config.publicUrl,
-      signing: ctx.config.samlSpSigning,
+      signingKey,
     });
     providers.set(ctx, sp);
   }
@@ -108,7 +120,7 @@ function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         return reply
           .type('application/samlmetadata+xml; charset=utf-8')
           .header('cache-control', 'public, max-age=300')
-          .send(sp.metadata(conn));
+          .send(await sp.metadata(conn));
       },
     );
 

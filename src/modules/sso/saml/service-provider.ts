@@ -29,6 +29,7 @@ import { DOMParser } from '@xmldom/xmldom';
 import type { Clock } from '../../../platform/clock.js';
 import type { KeyValueStore } from '../../../platform/store/types.js';
 import { samlError } from './errors.js';
+import type { SpSigningKey } from './sp-key.js';
 
 /** The SAML fields of an SSO connection (the sso module's connection row, reduced to what SAML needs). */
 export interface SamlConnection {
@@ -158,8 +159,11 @@ export interface SamlServiceProviderDeps {
   store: KeyValueStore;
   clock: Clock;
   publicUrl: string;
-  /** The SP's RSA key and certificate (config SAML_SP_*): AuthnRequests are then signed; null: unsigned. */
-  signing?: { privateKey: string; certificate: string } | null;
+  /**
+   * The SP's RSA key and certificate: SAML_SP_* when configured, else the generated one kept in the database
+   * (./sp-key.ts). Every AuthnRequest is signed with it and the metadata publishes the certificate.
+   */
+  signingKey: () => Promise<SpSigningKey>;
 }
 
 export class SamlServiceProvider {
@@ -169,7 +173,10 @@ export class SamlServiceProvider {
     return acsUrlOf(this.deps.publicUrl);
   }
 
-  private saml(conn: SamlConnection, extra: { requestId?: string; identifierFormat?: string } = {}): SAML {
+  private saml(
+    conn: SamlConnection,
+    extra: { requestId?: string; identifierFormat?: string; signing?: SpSigningKey } = {},
+  ): SAML {
     const entityId = spEntityIdOf(this.deps.publicUrl, conn);
     return new SAML({
       callbackUrl: this.acsUrl,
@@ -188,18 +195,22 @@ export class SamlServiceProvider {
       // Requesting PasswordProtectedTransport makes Entra ID and Okta fail users who signed in without a password.
       disableRequestedAuthnContext: true,
       generateUniqueId: () => extra.requestId ?? newRequestId(),
-      // With a key, the HTTP-Redirect binding's query is signed (SigAlg + Signature, RSA-SHA256).
-      ...(this.deps.signing
-        ? { privateKey: this.deps.signing.privateKey, signatureAlgorithm: 'sha256' as const }
+      // The HTTP-Redirect binding's query is signed (SigAlg + Signature, RSA-SHA256).
+      ...(extra.signing
+        ? { privateKey: extra.signing.privateKey, signatureAlgorithm: 'sha256' as const }
         : {}),
     });
   }
 
-  /** SP metadata: entity id, the ACS (HTTP-POST), signed assertions wanted, NameID format email. */
-  metadata(conn: SamlConnection): string {
-    return this.saml(conn, { identifierFormat: NAMEID_EMAIL }).generateServiceProviderMetadata(
+  /**
+   * SP metadata: entity id, the ACS (HTTP-POST), signed assertions wanted, NameID format email, signed
+   * AuthnRequests and the signing certificate.
+   */
+  async metadata(conn: SamlConnection): Promise<string> {
+    const signing = await this.deps.signingKey();
+    return this.saml(conn, { identifierFormat: NAMEID_EMAIL, signing }).generateServiceProviderMetadata(
       null,
-      this.deps.signing?.certificate ?? null,
+      signing.certificate,
     );
   }
 
@@ -221,7 +232,12 @@ export class SamlServiceProvider {
       createdAt: this.deps.clock.now(),
       ...(flow.data ? { flow: flow.data } : {}),
     };
-    const url = await this.saml(conn, { requestId }).getAuthorizeUrlAsync(flow.relayState, undefined, {});
+    const signing = await this.deps.signingKey();
+    const url = await this.saml(conn, { requestId, signing }).getAuthorizeUrlAsync(
+      flow.relayState,
+      undefined,
+      {},
+    );
     await this.deps.store.set(samlKeys.request(requestId), JSON.stringify(pending), SAML_REQUEST_TTL_SECONDS);
     return { url, requestId };
   }
