@@ -201,10 +201,14 @@ export async function requiredSsoForDomain(
 
 // ---- external identities ----
 
-export async function findIdentityByConnection(
+/**
+ * The identity an external sign-in names: by (connection, issuer, subject) for an enterprise connection, by
+ * (provider, issuer, subject) among the tenant's social identities otherwise (API.md §17: never by email alone).
+ */
+export async function findIdentity(
   tx: Executor,
   tenantId: number,
-  connectionId: string,
+  from: { connectionId: string | null; provider: string },
   issuer: string,
   subject: string,
 ): Promise<ExternalIdentityRow | null> {
@@ -214,30 +218,9 @@ export async function findIdentityByConnection(
     .where(
       and(
         eq(externalIdentities.tenantId, tenantId),
-        eq(externalIdentities.connectionId, connectionId),
-        eq(externalIdentities.issuer, issuer),
-        eq(externalIdentities.subject, subject),
-      ),
-    )
-    .limit(1);
-  return rows[0] ?? null;
-}
-
-export async function findIdentityByProvider(
-  tx: Executor,
-  tenantId: number,
-  provider: string,
-  issuer: string,
-  subject: string,
-): Promise<ExternalIdentityRow | null> {
-  const rows = await tx
-    .select()
-    .from(externalIdentities)
-    .where(
-      and(
-        eq(externalIdentities.tenantId, tenantId),
-        isNull(externalIdentities.connectionId),
-        eq(externalIdentities.provider, provider),
+        from.connectionId
+          ? eq(externalIdentities.connectionId, from.connectionId)
+          : and(isNull(externalIdentities.connectionId), eq(externalIdentities.provider, from.provider)),
         eq(externalIdentities.issuer, issuer),
         eq(externalIdentities.subject, subject),
       ),

@@ -87,9 +87,7 @@ const sourceOf = (s: IdentitySource) =>
 async function linkOrCreate(ctx: AppContext, tx: Tx, id: VerifiedIdentity, audit: AuditContext) {
   const src = sourceOf(id.source);
   const { tenantId } = id;
-  const existing = src.connectionId
-    ? await repo.findIdentityByConnection(tx, tenantId, src.connectionId, id.issuer, id.subject)
-    : await repo.findIdentityByProvider(tx, tenantId, src.provider, id.issuer, id.subject);
+  const existing = await repo.findIdentity(tx, tenantId, src, id.issuer, id.subject);
   if (existing) {
     const user = await userById(tx, tenantId, existing.userId);
     if (!user) throw ssoError('SSO_USER_NOT_PROVISIONED');
