@@ -34,15 +34,17 @@ const [appChild, appInfo] = start<{ appPort: number; accessToken: string }>([
 ]);
 const bare = await bareInfo;
 const app = await appInfo;
+// `{userId}` in the path stands for the bench user's id (e.g. /api/v1/users/{userId}).
+const target = route.replace('{userId}', String((app as { userId?: unknown }).userId));
 const headers = process.env.BENCH_AUTH ? { authorization: `Bearer ${app.accessToken}` } : undefined;
 const load = (port: number, p: string, seconds: number) =>
   autocannon({ url: `http://127.0.0.1:${port}${p}`, headers, connections, duration: seconds });
 
 await load(bare.port, '/bare', 1);
 const b = await load(bare.port, '/bare', duration);
-await load(app.appPort, route, 1);
+await load(app.appPort, target, 1);
 const windowStart = Date.now();
-const a = await load(app.appPort, route, duration);
+const a = await load(app.appPort, target, duration);
 const windowEnd = Date.now();
 bareChild.kill('SIGTERM');
 appChild.kill('SIGTERM');

@@ -1,6 +1,7 @@
 /** SQL only: every function takes (tx, tenantId, ...) and filters on tenant_id (RLS is the backstop). */
 import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { preparedSql, reusableQuery } from '../../platform/db/prepared.js';
 import { userRoleMfaChangesAtSql, userRoleRequiresMfaSql } from '../rbac/index.js';
 import { tenantRequiresMfaSql } from '../tenants/index.js';
 import {
@@ -238,20 +239,35 @@ export async function deleteCredentials(tx: Executor, tenantId: number, userId: 
  * factors, the tenant setting, and whether an active (unexpired) role of the user requires MFA. The last two
  * are questions the tenants and RBAC modules phrase (their tables stay theirs); this query only asks them.
  */
-export async function mfaFlags(tx: Executor, tenantId: number, userId: number) {
-  const r = await tx.execute<{
-    totp: boolean;
-    keys: boolean;
-    tenant_requires: boolean | null;
-    role_requires: boolean;
-    changes_at: string | Date | null;
-  }>(sql`
+// On every login, refresh, cold /auth/me and GET /users/{id}: the SQL is built once (platform/db/prepared.ts).
+const mfaFlagsQuery = reusableQuery<
+  { tenantId: number; userId: number },
+  {
+    rows: {
+      totp: boolean;
+      keys: boolean;
+      tenant_requires: boolean | null;
+      role_requires: boolean;
+      changes_at: string | Date | null;
+    }[];
+  }
+>((tx) => {
+  const tenantId = sql.placeholder('tenantId');
+  const userId = sql.placeholder('userId');
+  return preparedSql(
+    tx,
+    sql`
     select
       coalesce((select enabled from mfa_totp where tenant_id = ${tenantId} and user_id = ${userId}), false) as totp,
       exists (select 1 from webauthn_credentials where tenant_id = ${tenantId} and user_id = ${userId}) as keys,
       ${tenantRequiresMfaSql(tenantId)} as tenant_requires,
       ${userRoleRequiresMfaSql(tenantId, userId)} as role_requires,
-      ${userRoleMfaChangesAtSql(tenantId, userId)} as changes_at`);
+      ${userRoleMfaChangesAtSql(tenantId, userId)} as changes_at`,
+  );
+});
+
+export async function mfaFlags(tx: Executor, tenantId: number, userId: number) {
+  const r = await mfaFlagsQuery(tx, { tenantId, userId });
   const row = r.rows[0];
   return {
     totpEnabled: row?.totp === true,

@@ -1,4 +1,4 @@
-import { type SQL, sql } from 'drizzle-orm';
+import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 /**
  * The RBAC policy: custom roles (inheritance, no cycles), assignments, and the rule that nobody grants what they
  * do not hold. Every change writes its audit record in its transaction and bumps the tenant's permission
@@ -457,7 +457,7 @@ export async function auditRefusals<T>(
  * "Does an active (unexpired) role of the user require MFA?" as a SQL boolean, for MFA status's one-round-trip
  * query. The role tables stay this module's: callers get the question, not the tables.
  */
-export function userRoleRequiresMfaSql(tenantId: number, userId: number): SQL {
+export function userRoleRequiresMfaSql(tenantId: number | SQLWrapper, userId: number | SQLWrapper): SQL {
   return sql`exists (
     select 1 from user_roles ur join roles r on r.tenant_id = ur.tenant_id and r.id = ur.role_id
      where ur.tenant_id = ${tenantId} and ur.user_id = ${userId} and r.mfa_required
@@ -468,7 +468,7 @@ export function userRoleRequiresMfaSql(tenantId: number, userId: number): SQL {
  * When the answer of userRoleRequiresMfaSql may change with no write: the first expiry of the user's active
  * assignments to a role requiring MFA (timestamptz or null). Caches of MFA status end their entries then.
  */
-export function userRoleMfaChangesAtSql(tenantId: number, userId: number): SQL {
+export function userRoleMfaChangesAtSql(tenantId: number | SQLWrapper, userId: number | SQLWrapper): SQL {
   return sql`(
     select min(ur.expires_at) from user_roles ur join roles r on r.tenant_id = ur.tenant_id and r.id = ur.role_id
      where ur.tenant_id = ${tenantId} and ur.user_id = ${userId} and r.mfa_required and ur.expires_at > now())`;

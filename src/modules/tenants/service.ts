@@ -2,7 +2,7 @@
  * Tenants: id and slug resolution, the tenant row and its settings. Creating a tenant with its first admin needs
  * the users module, so that lives in tenant-admin; this module only creates the row (insertNewTenant).
  */
-import { type SQL, sql } from 'drizzle-orm';
+import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { type Executor, enterTenant, type Tx } from '../../platform/db/client.js';
@@ -293,7 +293,7 @@ export function getTenant(tx: Executor, tenantId: number): Promise<TenantRow | n
  * into its own one-round-trip query (MFA status runs on every login, refresh and /auth/me). The tenants table
  * stays this module's: callers get the question, not the table.
  */
-export function tenantRequiresMfaSql(tenantId: number): SQL {
+export function tenantRequiresMfaSql(tenantId: number | SQLWrapper): SQL {
   return sql`(select settings->'mfa_required' = 'true'::jsonb from tenants where id = ${tenantId})`;
 }
 

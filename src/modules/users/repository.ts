@@ -1,5 +1,6 @@
 import { and, asc, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { reusableQuery } from '../../platform/db/prepared.js';
 import { activeRoleCodesSql } from '../rbac/index.js';
 import { type UserRow, users } from './tables.js';
 
@@ -16,12 +17,18 @@ export async function findUserByEmail(
   return rows[0] ?? null;
 }
 
-export async function findUserById(tx: Executor, tenantId: number, id: number): Promise<UserRow | null> {
-  const rows = await tx
+// Hot path (every cold identity read, every login): the SQL is built once (platform/db/prepared.ts).
+const userByIdQuery = reusableQuery<{ tenantId: number; id: number }, UserRow[]>((tx) =>
+  tx
     .select()
     .from(users)
-    .where(and(eq(users.tenantId, tenantId), eq(users.id, id)))
-    .limit(1);
+    .where(and(eq(users.tenantId, sql.placeholder('tenantId')), eq(users.id, sql.placeholder('id'))))
+    .limit(1)
+    .prepare('user_by_id'),
+);
+
+export async function findUserById(tx: Executor, tenantId: number, id: number): Promise<UserRow | null> {
+  const rows = await userByIdQuery(tx, { tenantId, id });
   return rows[0] ?? null;
 }
 
@@ -161,12 +168,12 @@ export async function deleteUser(tx: Executor, tenantId: number, id: number): Pr
  * A user and their active role codes in one round trip (GET /users/{id} is a hot read: the bench compares it
  * with GET /auth/me). The role sub-select is the RBAC module's.
  */
-export async function findUserWithRoleCodes(
-  tx: Executor,
-  tenantId: number,
-  userId: number,
-): Promise<{ user: UserRow; roles: string[] } | null> {
-  const rows = await tx
+// GET /users/{id}: the SQL is built once (platform/db/prepared.ts).
+const userWithRoleCodesQuery = reusableQuery<
+  { tenantId: number; userId: number },
+  { user: UserRow; roles: string[] }[]
+>((tx) =>
+  tx
     .select({
       user: users,
       // Qualified: inside a select list drizzle names columns bare, which the sub-select would capture.
@@ -176,8 +183,17 @@ export async function findUserWithRoleCodes(
       ),
     })
     .from(users)
-    .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)))
-    .limit(1);
+    .where(and(eq(users.tenantId, sql.placeholder('tenantId')), eq(users.id, sql.placeholder('userId'))))
+    .limit(1)
+    .prepare('user_with_role_codes'),
+);
+
+export async function findUserWithRoleCodes(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<{ user: UserRow; roles: string[] } | null> {
+  const rows = await userWithRoleCodesQuery(tx, { tenantId, userId });
   return rows[0] ?? null;
 }
 

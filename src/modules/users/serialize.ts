@@ -1,8 +1,9 @@
 import type { UserRow } from './tables.js';
 
 export function fullName(u: Pick<UserRow, 'firstName' | 'lastName'>): string | null {
-  const name = [u.firstName, u.lastName].filter(Boolean).join(' ');
-  return name || null;
+  const { firstName: first, lastName: last } = u;
+  if (first && last) return `${first} ${last}`;
+  return first || last || null;
 }
 
 /** UserRead of API.md §6. */
@@ -21,10 +22,22 @@ export function toUserRead(u: UserRow) {
   };
 }
 
-/** UserReadFull of API.md §6: the row plus what other modules know (roles, MFA). */
+/**
+ * UserReadFull of API.md §6: the row plus what other modules know (roles, MFA). One literal, UserRead's fields
+ * first (GET /users/{id}'s hot path: no intermediate object to spread).
+ */
 export function toUserReadFull(u: UserRow, extra: { roles: string[]; hasMfa: boolean }) {
   return {
-    ...toUserRead(u),
+    id: u.id,
+    tenant_id: u.tenantId,
+    email: u.email,
+    first_name: u.firstName,
+    last_name: u.lastName,
+    full_name: fullName(u),
+    is_active: u.isActive,
+    is_verified: u.isVerified,
+    created_at: u.createdAt.toISOString(),
+    updated_at: u.updatedAt.toISOString(),
     is_superuser: u.isSuperuser,
     phone: u.phone,
     last_login_at: u.lastLoginAt?.toISOString() ?? null,
