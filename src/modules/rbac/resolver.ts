@@ -4,11 +4,11 @@
  * same mget as revocation, so a warm request costs no PostgreSQL round trip, and any role, assignment or
  * superuser change (which bumps the version after it commits) is seen by every replica on its next request.
  */
-import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { AppContext, Principal } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { keys } from '../../platform/store/keys.js';
+import { replaceVersion } from '../../platform/store/versions.js';
 import { isPlatformTenant } from '../tenants/index.js';
 import { effectiveSet, SYSTEM_ROLES, type SystemRoleCode } from './permissions.js';
 import { type GrantSource, loadRoleChainGrants, loadUserRoleGrants } from './repository.js';
@@ -16,7 +16,6 @@ import { type GrantSource, loadRoleChainGrants, loadUserRoleGrants } from './rep
 /** A safety net: even without a version change an entry is re-read after this long (e.g. a lost store key). */
 const MAX_AGE_MS = 10 * 60_000;
 const MAX_ENTRIES = 50_000;
-const VERSION_TTL_SECONDS = 30 * 86_400;
 
 type Load = () => Promise<{ perms: ReadonlySet<string>; nextExpiry: Date | null }>;
 
@@ -134,5 +133,5 @@ export function createPermissionResolver(ctx: AppContext) {
  * lost or expired key could replay) makes every replica's cached sets stale at once.
  */
 export async function bumpPermissionVersion(ctx: AppContext, tenantId: number): Promise<void> {
-  await ctx.store.set(keys.permissionVersion(tenantId), randomUUID(), VERSION_TTL_SECONDS);
+  await replaceVersion(ctx.store, keys.permissionVersion(tenantId));
 }

@@ -3,17 +3,16 @@
  * the tenant's ranges keyed by the store's tenant version (read in the guard's one mget), which every settings
  * change replaces after it commits.
  */
-import { randomUUID } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../../platform/context.js';
 import { CidrSet } from '../../platform/http/network.js';
 import { keys } from '../../platform/store/keys.js';
+import { replaceVersion } from '../../platform/store/versions.js';
 import { findTenantById } from './repository.js';
 import { resolveSettings } from './settings.js';
 
 const MAX_AGE_MS = 10 * 60_000;
-const VERSION_TTL_SECONDS = 30 * 86_400;
 
 interface Entry {
   ranges: CidrSet | null;
@@ -79,5 +78,5 @@ export async function tenantNetworkAllows(
 
 /** After a settings change has committed: every replica re-reads the tenant on its next request. */
 export async function bumpTenantVersion(ctx: AppContext, tenantId: number): Promise<void> {
-  await ctx.store.set(keys.tenantVersion(tenantId), randomUUID(), VERSION_TTL_SECONDS);
+  await replaceVersion(ctx.store, keys.tenantVersion(tenantId));
 }

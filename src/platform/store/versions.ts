@@ -11,7 +11,12 @@ import type { KeyValueStore } from './types.js';
 /** Longer than any cache entry lives (caches also bound their entries' age). */
 export const VERSION_TTL_SECONDS = 30 * 86_400;
 
+/** Replaces the version under `key` (the user's, the tenant's permission or settings version: see store/keys.ts). */
+export async function replaceVersion(store: KeyValueStore, key: string): Promise<void> {
+  await store.set(key, randomUUID(), VERSION_TTL_SECONDS);
+}
+
 /** After a change of the user (profile, email, password, activation, MFA, erasure) has committed. */
 export async function bumpUserVersion(store: KeyValueStore, tenantId: number, userId: number): Promise<void> {
-  await store.set(keys.userVersion(tenantId, userId), randomUUID(), VERSION_TTL_SECONDS);
+  await replaceVersion(store, keys.userVersion(tenantId, userId));
 }
