@@ -273,9 +273,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     );
   }
 
-  async function guard(request: FastifyRequest, reply: FastifyReply) {
-    const access = request.routeOptions.config?.access;
-    if (!access) return; // base routes and 404s (the hook does not even call the guard for them)
+  async function guard(request: FastifyRequest, reply: FastifyReply, access: Access) {
     const rule = request.routeOptions.config.rateLimit;
     if (access === 'public') {
       if (config.rateLimitEnabled) {
@@ -345,7 +343,8 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
 
   // Synchronous when the route declares no access (base routes, 404s): no promise on /health's path.
   app.addHook('onRequest', (request, reply, done) => {
-    if (!request.routeOptions.config?.access) return done();
-    guard(request, reply).then(() => done(), done);
+    const access = request.routeOptions.config?.access;
+    if (!access) return done();
+    guard(request, reply, access).then(() => done(), done);
   });
 }
