@@ -20,6 +20,10 @@ beforeAll(async () => {
       res.writeHead(302, { location: url.searchParams.get('to')! });
       return res.end();
     }
+    if (url.pathname === '/headers') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ authorization: req.headers.authorization ?? null }));
+    }
     if (url.pathname === '/loop') {
       res.writeHead(302, { location: '/loop' });
       return res.end();
@@ -113,6 +117,27 @@ describe('issue 13 sso: SSRF guard', () => {
     await expect(fetch(`${base}/loop`)).rejects.toThrow(/too many redirects/);
     // redirect: manual hands the 302 back untouched
     expect((await fetch(`${base}/redirect?to=/ok`, { redirect: 'manual' })).status).toBe(302);
+  });
+
+  it('drops credentials when a redirect changes origin, keeps them on the same origin', async () => {
+    const fetch = createGuardedFetch({ env: 'test' });
+    const auth = { authorization: 'Basic bWFzc2Fjb3JwOnNlY3JldA==' };
+    const same = await fetch(`${base}/redirect?to=/headers`, { headers: auth });
+    expect(await same.json()).toEqual({ authorization: auth.authorization });
+    // Another origin: the same host on another port.
+    const other = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ authorization: req.headers.authorization ?? null }));
+    });
+    other.listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    try {
+      const to = `http://127.0.0.1:${(other.address() as AddressInfo).port}/headers`;
+      const cross = await fetch(`${base}/redirect?to=${encodeURIComponent(to)}`, { headers: auth });
+      expect(await cross.json()).toEqual({ authorization: null });
+    } finally {
+      other.close();
+    }
   });
 
   it('refuses an issuer outside policy when it is saved, and re-checks the endpoints of the discovery document', async () => {

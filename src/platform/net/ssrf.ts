@@ -182,6 +182,12 @@ function requestOnce(url: URL, init: RequestInit, opts: SsrfOptions): Promise<Ra
   });
 }
 
+function withoutCredentials(headers: RequestInit['headers']): Headers {
+  const kept = new Headers(headers);
+  for (const name of ['authorization', 'cookie', 'proxy-authorization']) kept.delete(name);
+  return kept;
+}
+
 /** fetch through the guard. Redirects: followed by hand with each hop re-checked, unless `redirect: 'manual'`. */
 export function createGuardedFetch(opts: SsrfOptions) {
   return async function guardedFetch(
@@ -197,7 +203,12 @@ export function createGuardedFetch(opts: SsrfOptions) {
       if (res.status >= 300 && res.status < 400 && location && current.redirect !== 'manual') {
         if (current.redirect === 'error') throw new SsrfError('redirect refused', url.href);
         if (hop >= MAX_REDIRECTS) throw new SsrfError('too many redirects', url.href);
-        url = checkUrl(new URL(location, url), opts.env);
+        const next = checkUrl(new URL(location, url), opts.env);
+        // Credentials are for the origin they were given to: like fetch, drop them when a redirect changes origin
+        // (client_secret_basic, a userinfo Bearer token or a provider's API token must not reach another host).
+        if (next.origin !== url.origin)
+          current = { ...current, headers: withoutCredentials(current.headers) };
+        url = next;
         // 303 (and 301/302 after a POST, as browsers do) continue as a GET without a body.
         if (res.status === 303 || ((res.status === 301 || res.status === 302) && current.method === 'POST'))
           current = { ...current, method: 'GET', body: undefined };
