@@ -173,6 +173,13 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   // Before @fastify/swagger's own onRoute hook, so the document lists the generic statuses (openapi.ts).
   app.addHook('onRoute', (route) => addGenericResponses(route as never));
 
+  // Headers on every response (API.md §3), errors, 404s and CORS preflights included: computed once
+  // (security-headers.ts), and set before @fastify/cors, which answers a preflight from its own onRequest hook.
+  const headers = securityHeaders();
+  app.addHook('onRequest', (_request, reply, done) => {
+    for (const [name, value] of headers) reply.header(name, value);
+    done();
+  });
   await app.register(cors, {
     origin: config.corsAllowedOrigins.length > 0 ? config.corsAllowedOrigins : false,
     credentials: true,
@@ -194,12 +201,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   app.addHook('preClose', async () => {
     closing = true;
   });
-  // Headers on every response (API.md §3), errors and 404s included: computed once (security-headers.ts).
-  const headers = securityHeaders();
   // Synchronous hooks (done callbacks) on the per-request path: an async hook costs a promise and a
   // microtask turn per request even when it has nothing to do (issue 12: /health at a third of a bare route).
   app.addHook('onRequest', (request, reply, done) => {
-    for (const [name, value] of headers) reply.header(name, value);
     reply.header('x-request-id', request.id);
     request.locale = pickLocale(request.headers['accept-language'], config.defaultLocale);
     if (closing) return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE');

@@ -162,6 +162,9 @@ describe('headers', () => {
       headers: { origin: 'https://app.example.test', 'access-control-request-method': 'POST' },
     });
     expect(ok.headers['access-control-allow-origin']).toBe('https://app.example.test');
+    // The preflight is answered by @fastify/cors's own hook, and still carries the §3 security headers.
+    expect(ok.headers['x-content-type-options']).toBe('nosniff');
+    expect(ok.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
     const bad = await app.inject({
       method: 'OPTIONS',
       url: '/api/v1/auth/login',
