@@ -138,13 +138,13 @@ export async function markDomainVerified(
   tenantId: number,
   id: string,
   by: string,
-): Promise<DomainRow> {
+): Promise<DomainRow | null> {
   const [row] = await tx
     .update(ssoDomains)
     .set({ verifiedAt: new Date(), verifiedBy: by })
     .where(and(eq(ssoDomains.tenantId, tenantId), eq(ssoDomains.id, id)))
     .returning();
-  return row!;
+  return row ?? null;
 }
 
 /**

@@ -170,7 +170,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: DomainRead, ...errorResponses(400, 401, 403, 404, 409, 422) },
         },
       },
-      async (req) => sso.verifyDomainOrThrow(ctx, await actor(req), req.params.id, req.params.domain),
+      async (req) => sso.verifyDomain(ctx, await actor(req), req.params.id, req.params.domain),
     );
 
     app.post(

@@ -397,8 +397,8 @@ export async function removeDomain(ctx: AppContext, actor: SsoActor, id: string,
 }
 
 /**
- * Checks `_massacorp-verify.<domain>` TXT = the connection's domain_token, then marks the domain verified. A
- * failed check is audited too (its transaction has nothing to commit).
+ * Checks `_massacorp-verify.<domain>` TXT = the connection's domain_token, then marks the domain verified. A failed
+ * check is audited, and thrown once its audit record has committed.
  */
 export async function verifyDomain(ctx: AppContext, actor: SsoActor, id: string, raw: string) {
   const domain = normaliseDomain(raw);
@@ -411,8 +411,9 @@ export async function verifyDomain(ctx: AppContext, actor: SsoActor, id: string,
   });
   if (row.verifiedAt) return domainRead(row);
   const check = await verifyDomainTxt(ctx, `${VERIFY_RECORD_PREFIX}.${domain}`, connection.domainToken);
+  let verified: ReturnType<typeof domainRead> | null;
   try {
-    return await ctx.database.withTenant(tenantId, async (tx) => {
+    verified = await ctx.database.withTenant(tenantId, async (tx) => {
       if (!check.ok) {
         await writeAudit(tx, tenantId, actor.audit, {
           eventType: 'sso.domain_verification_failed',
@@ -423,28 +424,23 @@ export async function verifyDomain(ctx: AppContext, actor: SsoActor, id: string,
         });
         return null;
       }
-      const verified = await repo.markDomainVerified(tx, tenantId, row.id, 'dns');
+      // Removed while its TXT record was being looked up: nothing left to verify.
+      const marked = await repo.markDomainVerified(tx, tenantId, row.id, 'dns');
+      if (!marked) throw notFound('sso_domain');
       await writeAudit(tx, tenantId, actor.audit, {
         eventType: 'sso.domain_verified',
         resourceType: 'sso_connection',
         resourceId: id,
         metadata: { domain, method: 'dns' },
       });
-      return domainRead(verified);
+      return domainRead(marked);
     });
   } catch (err) {
     throw domainConflict(err) ?? err;
   }
-}
-
-/** A verification that failed: thrown after its audit record committed. */
-export async function verifyDomainOrThrow(ctx: AppContext, actor: SsoActor, id: string, raw: string) {
-  const result = await verifyDomain(ctx, actor, id, raw);
-  if (!result)
-    throw ssoError('SSO_DOMAIN_VERIFICATION_FAILED', {
-      record: `${VERIFY_RECORD_PREFIX}.${normaliseDomain(raw)}`,
-    });
-  return result;
+  if (!verified)
+    throw ssoError('SSO_DOMAIN_VERIFICATION_FAILED', { record: `${VERIFY_RECORD_PREFIX}.${domain}` });
+  return verified;
 }
 
 /**
@@ -471,6 +467,7 @@ export async function operatorVerifyDomain(
         row.id,
         `operator:${operator.tenantId}:${operator.userId ?? 'key'}`,
       );
+      if (!verified) throw notFound('sso_domain');
       await writeAudit(
         tx,
         target.tenantId,
