@@ -560,6 +560,29 @@ describe('issue 13 scim: errors, scope, isolation, pagination', () => {
     expect(group.json().members.map((m: { value: string }) => m.value)).toEqual([String(t.owner.userId)]);
   });
 
+  it('a key that may assign but not read roles is refused a group replace before anything changes', async () => {
+    const t = await tenantOwner(app);
+    const code = uniq('pusher')
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_');
+    const made = await t.owner.call('POST', '/api/v1/roles', {
+      code,
+      name: code,
+      permissions: ['users.read', 'users.write', 'roles.assign'],
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    const key = await createKey(t.owner, { scopes: ['scim'], owner: 'tenant', role_id: made.json().id });
+    const viewer = await roleId(t.owner, 'viewer');
+    const member = await newUser(app, t.owner.tenantId);
+    const res = await scimClient(key)('PUT', `/Groups/${viewer}`, {
+      schemas: [GROUP],
+      displayName: 'viewer',
+      members: [{ value: String(member.id) }],
+    });
+    expectScimError(res, 403);
+    expect(await rolesOf(t.owner, member.id)).not.toContain('viewer');
+  });
+
   it('paginates with startIndex and count (1-based)', async () => {
     const { scim } = await scimTenant();
     for (let i = 0; i < 5; i++) {

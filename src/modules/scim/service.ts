@@ -530,6 +530,8 @@ export async function replaceScimGroup(
   body: unknown,
 ) {
   need(actor, 'roles.assign');
+  // The answer is the group as it now stands: refused up front, not after the change is saved.
+  need(actor, 'roles.read');
   if (!isObject(body)) throw invalidSyntax('the body must be a JSON object');
   const role = await loadRole(ctx, actor.tenantId, id);
   assertSameDisplayName(role, pick(body, 'displayName'));
