@@ -572,15 +572,24 @@ describe('issue 13 scim: errors, scope, isolation, pagination', () => {
     });
     expect(made.statusCode, made.body).toBe(201);
     const key = await createKey(t.owner, { scopes: ['scim'], owner: 'tenant', role_id: made.json().id });
-    const viewer = await roleId(t.owner, 'viewer');
+    // A group the key may hand out (its permissions are within the key's).
+    const tag = uniq('tag')
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_');
+    const group = await t.owner.call('POST', '/api/v1/roles', {
+      code: tag,
+      name: tag,
+      permissions: ['users.read'],
+    });
+    expect(group.statusCode, group.body).toBe(201);
     const member = await newUser(app, t.owner.tenantId);
-    const res = await scimClient(key)('PUT', `/Groups/${viewer}`, {
+    const res = await scimClient(key)('PUT', `/Groups/${group.json().id}`, {
       schemas: [GROUP],
-      displayName: 'viewer',
+      displayName: tag,
       members: [{ value: String(member.id) }],
     });
     expectScimError(res, 403);
-    expect(await rolesOf(t.owner, member.id)).not.toContain('viewer');
+    expect(await rolesOf(t.owner, member.id)).not.toContain(tag);
   });
 
   it('paginates with startIndex and count (1-based)', async () => {
