@@ -510,3 +510,27 @@ describe('issue 13 sso: SAML and tenants', () => {
     expect(redirectParams(res.headers.location as string).get('error')).toBe('SAML_IN_RESPONSE_TO_MISMATCH');
   });
 });
+
+describe('issue 13 sso: SAML ACS rate limit', () => {
+  it('the ACS is in the login bucket: past the limit an address gets 429 before any validation', async () => {
+    const limited = await createTestApp({ RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_LOGIN: '2' }, app);
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await limited.inject({
+          method: 'POST',
+          url: '/api/v1/sso/saml/acs',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          payload: 'SAMLResponse=bm90LXNhbWw%3D&RelayState=unknown',
+          remoteAddress: '192.0.2.91',
+        });
+        codes.push(res.statusCode);
+      }
+      expect(codes[0]).toBeGreaterThanOrEqual(400);
+      expect(codes[0]).toBeLessThan(429);
+      expect(codes[2]).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+});

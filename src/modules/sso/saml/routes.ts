@@ -132,7 +132,8 @@ function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         '/saml/acs',
         {
           bodyLimit: ACS_BODY_LIMIT,
-          config: { access: 'public' },
+          // Signs people in (and may create them): the login bucket, like the OIDC callback.
+          config: { access: 'public', rateLimit: { bucket: 'login' } },
           schema: {
             tags,
             summary:
