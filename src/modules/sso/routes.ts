@@ -2,11 +2,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../platform/context.js';
-import { requirePrincipal } from '../../platform/http/access.js';
 import { notFound } from '../../platform/http/errors.js';
 import { messageFor } from '../../platform/http/messages.js';
 import { errorResponses, SuccessNoData } from '../../platform/http/schemas.js';
 import { authMessage, LoginResponseSchema } from '../auth/index.js';
+import { actorOf } from '../rbac/index.js';
 import { resolveTenantHeader, resolveTenantId } from '../tenants/index.js';
 import {
   AddDomainBody,
@@ -32,16 +32,6 @@ const tags = ['sso'];
 
 export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    const actor = async (req: Parameters<typeof requirePrincipal>[0]) => {
-      const p = requirePrincipal(req);
-      return {
-        tenantId: p.tenantId,
-        userId: p.userId,
-        permissions: await req.permissions(),
-        audit: req.auditContext(),
-      };
-    };
-
     app.get(
       '/connections',
       {
@@ -66,7 +56,8 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 201: ConnectionRead, ...errorResponses(401, 403, 409, 422) },
         },
       },
-      async (req, reply) => reply.code(201).send(await sso.createConnection(ctx, await actor(req), req.body)),
+      async (req, reply) =>
+        reply.code(201).send(await sso.createConnection(ctx, await actorOf(req), req.body)),
     );
 
     app.get(
@@ -93,7 +84,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: ConnectionRead, ...errorResponses(401, 403, 404, 409, 422) },
         },
       },
-      async (req) => sso.updateConnection(ctx, await actor(req), req.params.id, req.body),
+      async (req) => sso.updateConnection(ctx, await actorOf(req), req.params.id, req.body),
     );
 
     app.delete(
@@ -107,7 +98,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         },
       },
       async (req) => {
-        await sso.deleteConnection(ctx, await actor(req), req.params.id);
+        await sso.deleteConnection(ctx, await actorOf(req), req.params.id);
         return { success: true, message: messageFor('sso.connection_deleted', req.locale), data: null };
       },
     );
@@ -140,7 +131,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         },
       },
       async (req, reply) =>
-        reply.code(201).send(await sso.addDomain(ctx, await actor(req), req.params.id, req.body.domain)),
+        reply.code(201).send(await sso.addDomain(ctx, await actorOf(req), req.params.id, req.body.domain)),
     );
 
     app.delete(
@@ -154,7 +145,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         },
       },
       async (req) => {
-        await sso.removeDomain(ctx, await actor(req), req.params.id, req.params.domain);
+        await sso.removeDomain(ctx, await actorOf(req), req.params.id, req.params.domain);
         return { success: true, message: messageFor('sso.domain_removed', req.locale), data: null };
       },
     );
@@ -170,7 +161,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: DomainRead, ...errorResponses(400, 401, 403, 404, 409, 422) },
         },
       },
-      async (req) => sso.verifyDomain(ctx, await actor(req), req.params.id, req.params.domain),
+      async (req) => sso.verifyDomain(ctx, await actorOf(req), req.params.id, req.params.domain),
     );
 
     app.post(
@@ -184,7 +175,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: DomainRead, ...errorResponses(401, 403, 404, 409, 422) },
         },
       },
-      async (req) => sso.operatorVerifyDomain(ctx, await actor(req), req.params.id, req.params.domain),
+      async (req) => sso.operatorVerifyDomain(ctx, await actorOf(req), req.params.id, req.params.domain),
     );
 
     // ---- sign-in ----

@@ -5,12 +5,12 @@
  * (SecretBox, AAD naming the row) and never returned.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
+import { writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { AppError, conflict, notFound, validationError } from '../../platform/http/errors.js';
 import { checkUrl, SsrfError } from '../../platform/net/ssrf.js';
-import { canGrant, resolveRolePermissions, roleIdByCode } from '../rbac/index.js';
+import { type Actor, canGrant, resolveRolePermissions, roleIdByCode } from '../rbac/index.js';
 import { isPlatformTenant } from '../tenants/index.js';
 import { verifyDomainTxt } from './dns.js';
 import { ssoError } from './errors.js';
@@ -27,12 +27,8 @@ export const VERIFY_RECORD_PREFIX = '_massacorp-verify';
 /** The AAD the OIDC client secret is sealed with (also src/cli/keys.ts, for key rotation). */
 export const oidcSecretAad = (connectionId: string) => `sso:oidc-secret:${connectionId}`;
 
-export interface SsoActor {
-  tenantId: number;
-  userId: number | null;
-  permissions: ReadonlySet<string>;
-  audit: AuditContext;
-}
+/** Who manages connections: the RBAC actor of the request (rbac's actorOf). */
+export type SsoActor = Actor;
 
 function pgError(err: unknown): { code?: string; constraint?: string } | null {
   for (
