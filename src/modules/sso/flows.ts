@@ -1,29 +1,6 @@
-/**
- * The plug-in point of SSO protocols. The core (this module) owns connections, domains, the single-use flow
- * state, the redirect_uri allow-list, the shared sign-in completion (signin.ts) and the one-time code; each
- * protocol contributes an SsoFlow:
- *
- *   - `type`: the connection type it serves ('oidc' here, 'saml' in ./saml/).
- *   - `authorize(ctx, { connection, state, redirectUri, tenantId })`: builds the identity provider URL for an
- *     SP-initiated sign-in and returns `{ authUrl, data }`. `state` is the opaque value to send along (OIDC
- *     `state`, SAML `RelayState`); `data` is kept with it (PKCE verifier, nonce, AuthnRequest id for
- *     InResponseTo) and handed back by takeFlowState. The core has already checked that the connection is
- *     enabled, of this type, and that redirectUri is in its allow-list.
- *   - `routes(ctx)` (optional): the protocol's own routes, mounted under /api/v1/sso (OIDC: GET /oidc/callback;
- *     SAML: POST /saml/acs, GET /saml/:id/metadata). Each declares its access like any route.
- *   - `validateConnection(input)` (optional): extra checks of the protocol's fields when a connection is
- *     created or changed (throw validationError for a 422).
- *
- * A callback route calls `takeFlowState(ctx, state)` (atomic: a replayed state gets null, on any replica), then
- * on success `completeSsoSignIn` (signin.ts) and redirects with `redirectWithCode`, or on failure
- * `failFlow(...)`, which audits and redirects with `?error=<CODE>` (see signin.ts).
- *
- * SAML registers by listing its flow in ./saml/index.ts `samlFlows` (the only file the SAML engineer's work
- * touches outside ./saml/), which index.ts includes.
- */
-import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../platform/context.js';
+import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
 import type { ConnectionRow, ConnectionType } from './tables.js';
 
 export interface AuthorizeInput {
@@ -72,11 +49,12 @@ export interface FlowState {
   createdAt: number;
 }
 
-const hashed = (value: string) => createHash('sha256').update(value).digest('base64url');
+// Store keys name a hash of the secret, never the secret itself.
+const hashed = sha256Hex;
 const flowKey = (state: string) => `sso:flow:${hashed(state)}`;
 
 export function newState(): string {
-  return randomBytes(32).toString('base64url');
+  return randomToken();
 }
 
 export async function saveFlowState(ctx: AppContext, state: string, flow: FlowState): Promise<void> {

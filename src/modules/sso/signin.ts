@@ -1,21 +1,8 @@
-/**
- * The end every external sign-in shares (OIDC, SAML, social login): from an identity the protocol has verified
- * to a user of the tenant, then a one-time code for the client, exchanged at POST /sso/token for the answer of a
- * password sign-in (tokens, or the MFA step). Rules of API.md §17:
- * - identities are found by (connection, issuer, subject) (social: (tenant, provider, issuer, subject)), never
- *   by email or issuer alone;
- * - an unknown identity links to an existing account by email only if the identity provider says the email is
- *   verified (or its domain is verified for this connection) AND the local account's email is verified;
- * - otherwise a new user is created (JIT) when the connection allows it, with its default role;
- * - deactivated users are refused; sessions are ordinary sessions (auth's completeLogin); a connection trusted
- *   for MFA counts as the second factor, otherwise a user with MFA goes through the usual MFA step.
- * Every success and failure is audited in the tenant.
- */
-import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
+import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Tx } from '../../platform/db/client.js';
 import { AppError, forbidden } from '../../platform/http/errors.js';
 import { completeLogin, type LoginResponse, loginResponse, mfaRequiredResponse } from '../auth/index.js';
@@ -56,7 +43,8 @@ export interface VerifiedIdentity {
 }
 
 const CODE_TTL_SECONDS = 60;
-const hashed = (value: string) => createHash('sha256').update(value).digest('base64url');
+// Store keys name a hash of the secret, never the secret itself.
+const hashed = sha256Hex;
 const codeKey = (code: string) => `sso:code:${hashed(code)}`;
 
 interface PendingCode {
@@ -171,7 +159,7 @@ export async function completeSsoSignIn(
 ): Promise<string> {
   const src = sourceOf(id.source);
   const { user } = await retryOnceIfRaced(() => signInTx(ctx, id, audit));
-  const code = randomBytes(32).toString('base64url');
+  const code = randomToken();
   const pending: PendingCode = {
     tenantId: id.tenantId,
     userId: user.id,

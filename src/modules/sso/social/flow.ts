@@ -1,14 +1,10 @@
-/**
- * Single-use social login state in ctx.store (any replica): the flow between authorize and callback (PKCE
- * verifier, nonce), and the pending registration between a callback that answered requires_registration and
- * POST /oauth/complete-registration. Keys are hashes of the values; both are taken atomically (store.take).
- */
-import { createHash, randomBytes } from 'node:crypto';
 import type { OAuthProviderId } from '../../../config.js';
 import type { AppContext } from '../../../platform/context.js';
+import { randomToken, sha256Hex } from '../../../platform/crypto/tokens.js';
 import { FLOW_TTL_SECONDS } from '../flows.js';
 
-const hashed = (value: string) => createHash('sha256').update(value).digest('base64url');
+// Store keys name a hash of the secret, never the secret itself.
+const hashed = sha256Hex;
 const flowKey = (state: string) => `oauth:flow:${hashed(state)}`;
 const usedKey = (state: string) => `oauth:flow:used:${hashed(state)}`;
 const registrationKey = (token: string) => `oauth:reg:${hashed(token)}`;
@@ -23,7 +19,7 @@ export interface SocialFlow {
   createdAt: number;
 }
 
-export const newToken = () => randomBytes(32).toString('base64url');
+export const newToken = () => randomToken();
 
 export async function saveSocialFlow(ctx: AppContext, state: string, flow: SocialFlow): Promise<void> {
   await ctx.store.set(flowKey(state), JSON.stringify(flow), FLOW_TTL_SECONDS);
