@@ -318,6 +318,13 @@ class Reader {
   }
 }
 
+/** What node:dns Resolver#setServers accepts: an IP address, `ipv4:port` or `[ipv6]:port`. */
+function isDnsServer(value: string): boolean {
+  if (isIP(value)) return true;
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(value) ?? /^([^:]+):(\d{1,5})$/.exec(value);
+  return !!m && isIP(m[1]!) !== 0 && Number(m[2]) > 0 && Number(m[2]) <= 65535;
+}
+
 export function isCidrOrIp(value: string): boolean {
   if (isIP(value)) return true;
   try {
@@ -443,6 +450,13 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const rateLimitEnabled = r.bool('RATE_LIMIT_ENABLED', !isTest);
   const lockoutEnabled = r.bool('LOCKOUT_ENABLED', !isTest);
   const port = r.int('PORT', 8000, 0, 65535);
+  const publicUrl = r.str('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
+  const dnsServers = r.list('DNS_SERVERS');
+  for (const server of dnsServers)
+    if (!isDnsServer(server))
+      r.problems.push(
+        `DNS_SERVERS contains "${server}", which is not an IP address (with an optional :port)`,
+      );
   const autoSeed = r.bool('AUTO_SEED', !isProd && !isTest);
   const adminDefaultTenant = r.raw('ADMIN_DEFAULT_TENANT') ?? (autoSeed ? 'massacorp' : null);
   if (adminDefaultTenant !== null && !/^([1-9][0-9]{0,9}|[a-z0-9][a-z0-9-]{0,62})$/i.test(adminDefaultTenant))
@@ -525,9 +539,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     seedAdminPassword: r.raw('SEED_ADMIN_PASSWORD') ?? null,
     smtpUrl: r.raw('SMTP_URL') ?? null,
     mailFrom: r.str('MAIL_FROM', 'MassaCorp <no-reply@massacorp.dev>'),
-    publicUrl: r.str('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, ''),
-    dnsServers: r.list('DNS_SERVERS'),
-    oauth: readOAuth(r, r.str('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '')),
+    publicUrl,
+    dnsServers,
+    oauth: readOAuth(r, publicUrl),
     passwordResetUrl: r.str(
       'PASSWORD_RESET_URL',
       `${r.str('PUBLIC_URL', `http://localhost:${port}`)}/reset-password`,

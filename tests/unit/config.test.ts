@@ -71,6 +71,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('issue 13: DNS_SERVERS takes IP addresses with an optional port, and refuses anything else at boot', () => {
+    const env = { ...strong, ENV: 'test' };
+    expect(problemsOf({ ...env, DNS_SERVERS: '127.0.0.1:5353,[::1]:53,9.9.9.9,2620:fe::fe' })).toBe('');
+    for (const bad of ['dns.example', '127.0.0.1:0', '[::1]', '10.0.0.1:99999', 'udp://1.1.1.1'])
+      expect(problemsOf({ ...env, DNS_SERVERS: bad })).toContain(`DNS_SERVERS contains "${bad}"`);
+  });
+
   it('accepts an encryption key as hex or base64 of 32 bytes only', () => {
     expect(
       loadConfig(
