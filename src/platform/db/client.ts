@@ -396,20 +396,17 @@ async function createPglite(dir: string): Promise<Database> {
   const client = dir === 'memory://' ? new PGlite() : new PGlite(dir);
   await client.waitReady;
   const db = drizzleLite(client) as unknown as Db;
+  const withTenant: Database['withTenant'] = (tenantId, fn) =>
+    db.transaction(async (tx) => {
+      await tx.execute(tenantContext(tenantId));
+      return fn(tx);
+    });
   return {
     kind: 'pglite',
     db,
-    withTenant: (tenantId, fn) =>
-      db.transaction(async (tx) => {
-        await tx.execute(tenantContext(tenantId));
-        return fn(tx);
-      }),
+    withTenant,
     // One process, no network: nothing to pipeline.
-    readTenant: (tenantId, fn) =>
-      db.transaction(async (tx) => {
-        await tx.execute(tenantContext(tenantId));
-        return fn(tx);
-      }),
+    readTenant: withTenant,
     withSystem: (fn) => db.transaction(fn),
     execScript: async (script) => {
       try {

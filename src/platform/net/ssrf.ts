@@ -61,7 +61,7 @@ function isLoopbackHost(hostname: string): boolean {
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
   if (!isIP(h)) return false;
   const addr = ipaddr.parse(h);
-  return addr.range() === 'loopback' || (addr.kind() === 'ipv6' && addr.toString() === '::1');
+  return addr.range() === 'loopback'; // ipaddr.js ranges ::1 as loopback too
 }
 
 /**
