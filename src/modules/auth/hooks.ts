@@ -3,7 +3,7 @@
  * password-reset module voids pending reset links when a password changes (a link mailed before the change
  * must not undo it). Kept per app context (two apps in one test process must not share them).
  */
-import type { AppContext } from '../../platform/context.js';
+import type { AppContext, TenantRecord } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 
 /** Runs in the transaction that stores the new password; returns how many things it ended (for the audit). */
@@ -22,4 +22,17 @@ export async function runPasswordChanged(ctx: AppContext, tx: Tx, tenantId: numb
   // Sequential: one transaction is one connection.
   for (const hook of passwordChanged.get(ctx) ?? []) total += await hook(tx, tenantId, userId);
   return total;
+}
+
+/**
+ * The first refusal of the passwordSignIn hooks (an SSO-required domain) for this address, or null. Login and
+ * self-registration both ask it before they look at the password or the account.
+ */
+export async function passwordSignInRefusal(ctx: AppContext, tx: Tx, tenant: TenantRecord, email: string) {
+  // Sequential: one transaction is one connection.
+  for (const hook of ctx.hooks.passwordSignIn) {
+    const refusal = await hook(tx, tenant, email);
+    if (refusal) return refusal;
+  }
+  return null;
 }

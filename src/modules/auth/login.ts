@@ -11,6 +11,7 @@ import { type ClientInfo, openSession } from '../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantId, type TenantRow } from '../tenants/index.js';
 import { recordUserLogin, type UserRow, userByEmail } from '../users/index.js';
 import { type AuthMessage, authError } from './errors.js';
+import { passwordSignInRefusal } from './hooks.js';
 import { clearLoginAttempts, recordLoginFailure, reserveLoginAttempt } from './lockout.js';
 import type { LoginBody } from './schemas.js';
 
@@ -46,10 +47,8 @@ export async function login(
         if (tenant?.status !== 'active') return null;
         // Refusals by policy (SSO required for the domain) come before the password is looked at: they
         // depend on the address only, so they neither reveal whether the account exists nor test the password.
-        for (const hook of ctx.hooks.passwordSignIn) {
-          const refusal = await hook(tx, tenant, email);
-          if (refusal) return { tenant, refusal };
-        }
+        const refusal = await passwordSignInRefusal(ctx, tx, tenant, email);
+        if (refusal) return { tenant, refusal };
         const user = await userByEmail(tx, tenantId, email);
         const mfa = user ? await ctx.mfa.status(tx, tenantId, user.id) : null;
         return { tenant, user, mfa, refusal: null };

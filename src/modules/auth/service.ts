@@ -29,7 +29,7 @@ import {
 import { getTenant, resolveSettings, resolveTenantHeader, tenantSettings } from '../tenants/index.js';
 import { createUserInTx, prepareUser, setUserPassword, toUserRead, userById } from '../users/index.js';
 import { type AuthErrorCode, authError } from './errors.js';
-import { runPasswordChanged } from './hooks.js';
+import { passwordSignInRefusal, runPasswordChanged } from './hooks.js';
 import { identityOf } from './identity.js';
 import type { ChangePasswordBody, LogoutBody, RegisterBody } from './schemas.js';
 
@@ -259,13 +259,9 @@ export async function register(
   // password is hashed and before the address is looked up: it depends on the domain only, so it tells nothing
   // about existing accounts. Audited like the refused password login.
   const email = body.email.toLowerCase();
-  const refusal = await ctx.database.withTenant(tenant.id, async (tx) => {
-    for (const hook of ctx.hooks.passwordSignIn) {
-      const r = await hook(tx, tenant, email);
-      if (r) return r;
-    }
-    return null;
-  });
+  const refusal = await ctx.database.withTenant(tenant.id, (tx) =>
+    passwordSignInRefusal(ctx, tx, tenant, email),
+  );
   if (refusal) {
     await writeAuditAlone(ctx, tenant.id, audit, {
       eventType: 'auth.register_failed',
