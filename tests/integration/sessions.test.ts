@@ -123,6 +123,47 @@ describe('/api/v1/sessions', () => {
     expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(d) })).statusCode).toBe(401);
   });
 
+  it('DELETE / accepts terminate_all as the existing clients send it, and it changes nothing', async () => {
+    const { tenant } = await newTenant(app);
+    const user = await newUser(app, tenant.id);
+    const a = await login(app, tenant.id, user.email);
+    const b = await login(app, tenant.id, user.email);
+    const all = await app.inject({
+      method: 'DELETE',
+      url: '/api/v1/sessions',
+      headers: bearer(b),
+      payload: { terminate_all: true },
+    });
+    expect(all.statusCode).toBe(200);
+    expect(all.json().terminated_count).toBe(1);
+    expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(a) })).statusCode).toBe(401);
+    // The current session survives, as without the flag.
+    expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(b) })).statusCode).toBe(200);
+    // With session_ids, only those end: terminate_all does not widen it.
+    const c = await login(app, tenant.id, user.email);
+    const d = await login(app, tenant.id, user.email);
+    const sid = (await app.inject({ url: '/api/v1/sessions', headers: bearer(d) }))
+      .json()
+      .sessions.find((s: { is_current: boolean }) => s.is_current).id;
+    const listed = await app.inject({
+      method: 'DELETE',
+      url: '/api/v1/sessions',
+      headers: bearer(b),
+      payload: { session_ids: [sid], terminate_all: true },
+    });
+    expect(listed.json().terminated_count).toBe(1);
+    expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(c) })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/api/v1/auth/me', headers: bearer(d) })).statusCode).toBe(401);
+    // A wrong type is still refused.
+    const bad = await app.inject({
+      method: 'DELETE',
+      url: '/api/v1/sessions',
+      headers: bearer(b),
+      payload: { terminate_all: 'yes please' },
+    });
+    expect(bad.statusCode).toBe(422);
+  });
+
   it('a malformed id is 422; an unknown id is 404', async () => {
     const { tenant, admin } = await newTenant(app);
     const t = await login(app, tenant.id, admin.email);

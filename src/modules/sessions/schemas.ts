@@ -25,6 +25,11 @@ export const SessionList = Type.Object({
 export const ListQuery = Type.Object({ include_inactive: Type.Optional(Type.Boolean({ default: false })) });
 export const TerminateResponse = Type.Object({ terminated_count: Type.Integer(), message: Type.String() });
 export const TerminateManyBody = Type.Object(
-  { session_ids: Type.Optional(Type.Array(Uuid, { maxItems: 500 })) },
+  {
+    session_ids: Type.Optional(Type.Array(Uuid, { maxItems: 500 })),
+    // Sent by the existing MassaCorp clients; accepted and ignored: without session_ids every session but the
+    // current one ends anyway, with them only those do.
+    terminate_all: Type.Optional(Type.Boolean()),
+  },
   { additionalProperties: false },
 );

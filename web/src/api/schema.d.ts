@@ -7572,6 +7572,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         session_ids?: string[];
+                        terminate_all?: boolean;
                     };
                 };
             };
@@ -13107,6 +13108,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         session_ids?: string[];
+                        terminate_all?: boolean;
                     };
                 };
             };
