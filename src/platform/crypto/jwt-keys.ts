@@ -201,7 +201,6 @@ export async function envOnlyKeySet(alg: JwtAlgorithm, jwtSecret: string): Promi
 export async function rotateKey(
   deps: KeyStoreDeps,
   alg: JwtAlgorithm,
-  jwtSecret: string,
   now: number,
   overlapSeconds: number,
 ): Promise<RotationResult> {
