@@ -1,10 +1,10 @@
 /**
- * One process per embedded database directory. PGlite is PostgreSQL in the process's memory, written back to its
- * directory: two processes on one directory (the server and `massacorp user create`) each work on their own copy,
- * both report success, and whichever writes last wins; the other's writes are lost without a word. So opening a
- * directory-backed PGlite takes `<dir>.lock` first, and a second process fails at once, before PGlite touches the
- * directory, with a message naming the process that holds it. An in-memory PGlite (`memory://`, the tests) takes
- * no lock: nothing is shared.
+ * One process per embedded database directory. PGlite is a PostgreSQL inside the process over the files of its
+ * directory: two processes on one directory (the server and `massacorp user create`) are two PostgreSQL instances
+ * over the same files, each unaware of the other; both report success and one's writes are lost (the CLI's user
+ * was gone after the server restarted), or the files damaged. So opening a directory-backed PGlite takes
+ * `<dir>.lock` first, and a second process fails at once, before PGlite touches the directory, with a message
+ * naming the process that holds it. An in-memory PGlite (`memory://`, the tests) takes no lock: nothing is shared.
  *
  * The lock file is created with O_EXCL (`wx`), so of two processes starting together exactly one gets it. It
  * records who holds it: pid, host, command words, and on Linux the kernel's boot id, the pid namespace and the
