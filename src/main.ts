@@ -2,6 +2,7 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { seedIfEmpty } from './modules/tenant-admin/index.js';
+import { DatabaseLockedError } from './platform/db/client.js';
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -59,6 +60,11 @@ async function main() {
 }
 
 main().catch((err) => {
+  // Another process has the embedded database: its message names that process, a stack trace would bury it.
+  if (err instanceof DatabaseLockedError) {
+    console.error(`error: ${err.message}`);
+    process.exit(1);
+  }
   console.error(err);
   process.exit(1);
 });

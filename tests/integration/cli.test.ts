@@ -1,18 +1,25 @@
-/** The operator CLI against a fresh embedded database: seed prints the password once, then user creation. */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+/**
+ * The operator CLI against a fresh embedded database: seed prints the password once, then user creation; and
+ * (issue 18 item 9) a CLI next to a running server on the same embedded database fails instead of losing writes.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { testConfig } from '../../src/config.js';
+import { newTenant } from '../helpers/factories.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(path.join(tmpdir(), 'massacorp-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(args: string[], extraEnv: Record<string, string> = {}) {
+function childEnv(extraEnv: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ENV: 'dev',
@@ -24,7 +31,24 @@ function cli(args: string[], extraEnv: Record<string, string> = {}) {
   };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
-  return run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env, timeout: 60_000 });
+  delete env.PGLITE_DIR;
+  return env;
+}
+
+function cli(args: string[], extraEnv: Record<string, string> = {}) {
+  return run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    env: childEnv(extraEnv),
+    timeout: 60_000,
+  });
+}
+
+/** Runs the CLI expecting it to fail: its exit code and output. */
+async function cliFailure(args: string[], extraEnv: Record<string, string>) {
+  const err = (await cli(args, extraEnv).then(
+    (ok) => ({ code: 0, ...ok }),
+    (e: unknown) => e,
+  )) as { code: number; stdout: string; stderr: string };
+  return { code: err.code, stdout: err.stdout, stderr: err.stderr };
 }
 
 describe('massacorp CLI', () => {
@@ -64,4 +88,108 @@ describe('massacorp CLI', () => {
       await app.close();
     }
   }, 120_000);
+});
+
+describe('issue 18 item 9: one process per embedded database', () => {
+  const password = { MASSACORP_USER_PASSWORD: 'Operator-Pass-2026!' };
+  const userCreate = (tenant: string, email: string) => [
+    'user',
+    'create',
+    '--tenant',
+    tenant,
+    '--email',
+    email,
+  ];
+  const countUsers = async (app: FastifyInstance, email: string) =>
+    (
+      await app.ctx.database.withSystem((tx) =>
+        tx.execute<{ n: number }>(sql`select count(*)::int as n from users where email = ${email}`),
+      )
+    ).rows[0]!.n;
+
+  it('finding 9 — with an app holding the embedded database, `user create` from the CLI exits non-zero naming the holder pid, and no user is created', async () => {
+    const own = mkdtempSync(path.join(tmpdir(), 'massacorp-lock-'));
+    const env = { PGLITE_DIR: path.join(own, 'pglite'), DATA_DIR: own };
+    try {
+      let app = await buildApp(testConfig(env), { migrate: true });
+      let slug: string;
+      try {
+        slug = (await newTenant(app)).tenant.slug;
+        const failed = await cliFailure(userCreate(slug, 'lost@example.test'), {
+          DATA_DIR: own,
+          ...password,
+        });
+        expect(failed.code).toBe(1);
+        expect(failed.stderr).toContain(`is in use by process ${process.pid}`);
+        expect(failed.stderr).toContain(path.join(own, 'pglite'));
+        expect(failed.stdout).not.toMatch(/user \d+/);
+        expect(await countUsers(app, 'lost@example.test')).toBe(0);
+      } finally {
+        await app.close();
+      }
+      // Closing released the lock: the CLI now works, and what it writes is there for the next start.
+      expect(existsSync(path.join(own, 'pglite.lock'))).toBe(false);
+      const ok = await cli(userCreate(slug, 'kept@example.test'), { DATA_DIR: own, ...password });
+      expect(ok.stdout).toMatch(/user \d+ kept@example\.test/);
+      app = await buildApp(testConfig(env), { migrate: false });
+      try {
+        expect(await countUsers(app, 'kept@example.test')).toBe(1);
+        expect(await countUsers(app, 'lost@example.test')).toBe(0);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  /** `npm start` in a child: resolves once it listens (its seed line and "ready" log seen). */
+  async function startServer(own: string): Promise<ChildProcess> {
+    const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: childEnv({ DATA_DIR: own, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const onData = (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('MassaCorp API ready')) resolve();
+      };
+      server.stdout!.on('data', onData);
+      server.stderr!.on('data', onData);
+      server.once('exit', (code) => reject(new Error(`server exited (${code}) before ready: ${out}`)));
+    });
+    return server;
+  }
+
+  it('finding 9 — with `npm start` running embedded, the CLI fails naming the server pid; SIGTERM releases the lock, and a kill -9 leaves a stale lock the next process takes over', async () => {
+    const own = mkdtempSync(path.join(tmpdir(), 'massacorp-lock-'));
+    const lockFile = path.join(own, 'pglite.lock');
+    try {
+      let server = await startServer(own);
+      const failed = await cliFailure(userCreate('massacorp', 'lost@example.test'), {
+        DATA_DIR: own,
+        ...password,
+      });
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain(`is in use by process ${server.pid} (main.ts)`);
+      // Clean shutdown releases the lock.
+      server.kill('SIGTERM');
+      const [code] = await once(server, 'exit');
+      expect(code).toBe(0);
+      expect(existsSync(lockFile)).toBe(false);
+
+      // A server killed outright leaves its lock behind; its pid is dead, so the CLI takes the lock over.
+      server = await startServer(own);
+      expect(JSON.parse(readFileSync(lockFile, 'utf8')).pid).toBe(server.pid);
+      server.kill('SIGKILL');
+      await once(server, 'exit');
+      expect(existsSync(lockFile)).toBe(true);
+      const ok = await cli(userCreate('massacorp', 'kept@example.test'), { DATA_DIR: own, ...password });
+      expect(ok.stdout).toMatch(/user \d+ kept@example\.test in tenant 1/);
+      expect(existsSync(lockFile)).toBe(false);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

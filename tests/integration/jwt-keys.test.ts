@@ -5,6 +5,7 @@
  * uses, and HS rotation is tested under HS512 so the HS256 keys other test files rely on are never rotated.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import {
+  calculateJwkThumbprint,
   createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
@@ -382,4 +384,64 @@ describe('massacorp keys rotate-jwt', () => {
       await app2.close();
     }
   }, 120_000);
+});
+
+describe('issue 18 item 8: the HS* kid reveals nothing about JWT_SECRET', () => {
+  /** What the kid used to be: the JWK thumbprint (an unsalted SHA-256) of JWT_SECRET. */
+  const thumbprintOf = (secret: string) =>
+    calculateJwkThumbprint({ kty: 'oct', k: Buffer.from(secret).toString('base64url') });
+
+  it('finding 8 — under HS* the kid in a token is the same whatever JWT_SECRET is, so it cannot be used to test guesses of the secret', async () => {
+    const secrets = ['first-deployment-secret-0123456789abcdef', 'second-deployment-secret-0123456789abcdef'];
+    const kids: string[] = [];
+    for (const secret of secrets) {
+      // Only the secret changes (same database, whose HS256 keys are never rotated: the JWT_SECRET key signs).
+      const app = await createTestApp({ JWT_SECRET: secret }, base);
+      opened.push(app);
+      const { tenant, admin } = await newTenant(app);
+      const token = (await login(app, tenant.id, admin.email)).access_token;
+      expect((await me(app, token)).statusCode).toBe(200);
+      const kid = kidOf(token)!;
+      expect(kid).toBeTruthy();
+      // None of the obvious unsalted functions of the secret.
+      const digest = createHash('sha256').update(secret).digest();
+      expect([
+        await thumbprintOf(secret),
+        digest.toString('hex'),
+        digest.toString('base64url'),
+        secret,
+      ]).not.toContain(kid);
+      expect(kid).not.toContain(secret);
+      kids.push(kid);
+    }
+    // The property: two different secrets give the same kid, so the kid carries no information about either.
+    expect(kids[0]).toBe(kids[1]);
+  }, 90_000);
+
+  it('finding 8 — a token issued before the upgrade (kid = thumbprint of JWT_SECRET) still verifies until its key window ends: nobody is logged out', async () => {
+    await forgetKeys('HS512');
+    const clock = new MovableClock();
+    const app = await replica('HS512', clock);
+    const secret = app.ctx.config.jwtSecret;
+    const key = new TextEncoder().encode(secret);
+    const legacyKid = await thumbprintOf(secret);
+    const { tenant, admin } = await newTenant(app);
+    const fresh = (await login(app, tenant.id, admin.email)).access_token;
+    expect(kidOf(fresh)).not.toBe(legacyKid);
+    const old = await resign(app, fresh, { alg: 'HS512', kid: legacyKid }, key);
+    expect((await me(app, old)).statusCode).toBe(200);
+    // The legacy kid names JWT_SECRET's key only: another secret under it is refused.
+    const forged = await resign(app, fresh, { alg: 'HS512', kid: legacyKid }, new Uint8Array(64).fill(1));
+    expect((await me(app, forged)).statusCode).toBe(401);
+
+    // A rotation retires the JWT_SECRET key under its new kid; the old tokens verify through the window, not after.
+    const { previousKid, previousVerifiesUntil } = await app.ctx.jwt.rotate();
+    expect(previousKid).toBe(kidOf(fresh));
+    expect((await keyRows('HS512')).map((r) => r.kid)).not.toContain(legacyKid);
+    expect((await me(app, old)).statusCode).toBe(200);
+    clock.advance((Date.parse(previousVerifiesUntil) - clock.now()) / 1000 + 1);
+    const live = (await login(app, tenant.id, admin.email)).access_token;
+    const late = await resign(app, live, { alg: 'HS512', kid: legacyKid }, key);
+    expect((await me(app, late)).statusCode).toBe(401);
+  });
 });

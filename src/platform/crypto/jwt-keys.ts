@@ -25,7 +25,7 @@ export interface LoadedKeySet {
   verify: Map<string, { key: KeyMaterial; until: number | null }>;
   /** Public keys of the current and previous asymmetric keys (published at /.well-known/jwks.json while they verify). */
   publicJwks: { jwk: JWK; until: number | null }[];
-  /** Kid of the key derived from JWT_SECRET (HS* only): tokens without a kid, issued before kids, map to it. */
+  /** Kid of the JWT_SECRET key (HS* only): tokens without a kid, issued before kids, map to it. */
   envKid: string | null;
 }
 
@@ -57,10 +57,24 @@ export interface KeyStoreDeps {
   secretBox: SecretBox;
 }
 
-async function envKey(secret: string): Promise<{ kid: string; key: Uint8Array }> {
+/**
+ * The key JWT_SECRET signs with. Its kid is a fixed name per algorithm, the same in every deployment whatever the
+ * secret: a kid derived from the secret (it used to be the JWK thumbprint, an unsalted SHA-256 of it) is
+ * published in every token and lets anyone test guesses of a weak secret offline, or see that two deployments
+ * share one. Replicas agree on a fixed name without coordination, before the database is read. `legacyKid` is
+ * the old thumbprint, never published again: tokens signed before the upgrade carry it and keep verifying until
+ * they expire (it names the same key, so it admits nothing the fixed kid does not).
+ */
+export const envKeyId = (alg: JwtAlgorithm): string => `jwt-secret-${alg.toLowerCase()}`;
+
+async function envKey(
+  alg: JwtAlgorithm,
+  secret: string,
+): Promise<{ kid: string; legacyKid: string; key: Uint8Array }> {
   const key = new TextEncoder().encode(secret);
   return {
-    kid: await calculateJwkThumbprint({ kty: 'oct', k: Buffer.from(key).toString('base64url') }),
+    kid: envKeyId(alg),
+    legacyKid: await calculateJwkThumbprint({ kty: 'oct', k: Buffer.from(key).toString('base64url') }),
     key,
   };
 }
@@ -124,15 +138,23 @@ async function buildKeySet(
   jwtSecret: string,
   rows: KeyRow[],
 ): Promise<LoadedKeySet> {
-  const env = isSymmetric(alg) ? await envKey(jwtSecret) : null;
+  const env = isSymmetric(alg) ? await envKey(alg, jwtSecret) : null;
   const verify = new Map<string, { key: KeyMaterial; until: number | null }>();
+  /** The JWT_SECRET key verifies under its kid and under the kid tokens issued before the upgrade carry. */
+  const verifyEnv = (e: NonNullable<typeof env>, until: number | null) => {
+    const known = verify.get(e.kid);
+    if (known && (known.until === null || (until !== null && until <= known.until))) return;
+    verify.set(e.kid, { key: e.key, until });
+    verify.set(e.legacyKid, { key: e.key, until });
+  };
   const publicJwks: LoadedKeySet['publicJwks'] = [];
   let current: LoadedKeySet['current'] | null = null;
   for (const row of rows) {
     const until = row.verify_until === null ? null : new Date(row.verify_until).getTime();
     if (row.secret_sealed === null) {
       // The retirement record of the JWT_SECRET key (or a wiped key): only the former verifies.
-      if (env && row.kid === env.kid && until !== null) verify.set(env.kid, { key: env.key, until });
+      // Rotations before the upgrade recorded it under the legacy kid.
+      if (env && (row.kid === env.kid || row.kid === env.legacyKid) && until !== null) verifyEnv(env, until);
       continue;
     }
     if (isSymmetric(alg)) {
@@ -161,8 +183,8 @@ async function buildKeySet(
   if (!current) {
     if (!env) throw new Error(`no current ${alg} signing key in jwt_signing_keys`);
     // Never rotated: JWT_SECRET signs, as before keys were kept in the database.
-    current = env;
-    verify.set(env.kid, { key: env.key, until: null });
+    current = { kid: env.kid, key: env.key };
+    verifyEnv(env, null);
   }
   return { alg, current, verify, publicJwks, envKid: env?.kid ?? null };
 }
@@ -179,7 +201,6 @@ export async function envOnlyKeySet(alg: JwtAlgorithm, jwtSecret: string): Promi
 export async function rotateKey(
   deps: KeyStoreDeps,
   alg: JwtAlgorithm,
-  jwtSecret: string,
   now: number,
   overlapSeconds: number,
 ): Promise<RotationResult> {
@@ -194,7 +215,7 @@ export async function rotateKey(
     if (!previous) {
       if (!isSymmetric(alg)) throw new Error(`no current ${alg} signing key to rotate`);
       // The JWT_SECRET key was current: record its retirement so it verifies only until `until`.
-      previous = (await envKey(jwtSecret)).kid;
+      previous = envKeyId(alg);
       await tx.execute(sql`
         insert into jwt_signing_keys (kid, alg, created_at, retired_at, verify_until)
         values (${previous}, ${alg}, ${iso(now)}::timestamptz, ${iso(now)}::timestamptz, ${until}::timestamptz)

@@ -244,7 +244,7 @@ export function createJwtService(
     },
     async rotate() {
       if (!keys) throw new Error('key rotation needs the database');
-      const result = await rotateKey(keys, alg, config.jwtSecret, clock.now(), overlapSeconds);
+      const result = await rotateKey(keys, alg, clock.now(), overlapSeconds);
       await keys.store.set(storeKeys.jwtCurrentKid(alg), result.kid);
       await reload();
       return result;

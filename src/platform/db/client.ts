@@ -11,6 +11,9 @@ import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import type { Config } from '../../config.js';
+import { acquirePgliteLock } from './pglite-lock.js';
+
+export { DatabaseLockedError } from './pglite-lock.js';
 
 // pg's own value serialisation (Dates, Buffers, arrays) for the pipelined reads below.
 const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as {
@@ -393,8 +396,16 @@ async function createPostgres(
 async function createPglite(dir: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle: drizzleLite } = await import('drizzle-orm/pglite');
+  // Before PGlite reads or writes the directory: a second process on it fails here, having written nothing
+  // (pglite-lock.ts). An in-memory PGlite takes no lock.
+  const lock = acquirePgliteLock(dir);
   const client = dir === 'memory://' ? new PGlite() : new PGlite(dir);
-  await client.waitReady;
+  try {
+    await client.waitReady;
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const db = drizzleLite(client) as unknown as Db;
   const withTenant: Database['withTenant'] = (tenantId, fn) =>
     db.transaction(async (tx) => {
@@ -420,6 +431,12 @@ async function createPglite(dir: string): Promise<Database> {
     // PGlite is a single connection: there is no other session to exclude.
     withAdvisoryLock: (_key, fn) => fn(),
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }

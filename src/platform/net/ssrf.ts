@@ -4,11 +4,13 @@
  * - https only; plain http only to a loopback host, and only when ENV=dev|test;
  * - in staging and prod, never to an address that is not global unicast: private (10/8, 172.16/12, 192.168/16),
  *   loopback, link-local (169.254/16, the cloud metadata address included; fe80::/10), unique-local (fc00::/7),
- *   CGNAT (100.64/10), unspecified, multicast, reserved, NAT64/6to4/Teredo wrappers, IPv4-mapped forms of those;
+ *   CGNAT (100.64/10), unspecified, multicast, reserved; an IPv6 address that carries an IPv4 one (IPv4-mapped,
+ *   IPv4-compatible, NAT64, 6to4, Teredo) is judged by that IPv4 address or refused (addressAllowed);
  * - every address the host resolves to is checked, at connect time (the socket's own DNS lookup is the checked
  *   one, so a name that resolves to a public address when checked and to 127.0.0.1 when connecting cannot pass);
  * - redirects are followed by hand, each hop checked again (at most MAX_REDIRECTS), or handed back untouched to
- *   callers that ask for `redirect: 'manual'`.
+ *   callers that ask for `redirect: 'manual'`; credentials never follow a redirect to another origin, and neither
+ *   does a request body (a 307/308 to another origin with a body is refused: a `client_secret_post` secret).
  * `guardedFetch` has the signature of fetch, for libraries that take a custom fetch (openid-client's customFetch).
  */
 import dns from 'node:dns';
@@ -42,7 +44,25 @@ export interface SsrfOptions {
 
 const relaxed = (env: SsrfEnvironment) => env === 'dev' || env === 'test';
 
-/** Whether one address may be reached under the environment's policy. */
+/** NAT64 well-known prefix (RFC 6052): a translator delivers to the IPv4 address in the last 32 bits. */
+const NAT64_WELL_KNOWN = ipaddr.parseCIDR('64:ff9b::/96') as [ipaddr.IPv6, number];
+/** IPv4-compatible addresses (deprecated, RFC 4291 §2.5.5.1): `::a9fe:a9fe` is ::169.254.169.254. */
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96') as [ipaddr.IPv6, number];
+
+/** The IPv4 address carried in the last 32 bits of an IPv6 address. */
+const embeddedIPv4 = (addr: ipaddr.IPv6) => ipaddr.fromByteArray(addr.toByteArray().slice(12));
+
+/**
+ * Whether one address may be reached under the environment's policy. An IPv6 address that carries an IPv4 one is
+ * judged by the IPv4 address, because that is where the packets end up:
+ * - IPv4-mapped (`::ffff:a.b.c.d`, what a dual-stack socket reports) and NAT64 well-known (`64:ff9b::a.b.c.d`,
+ *   what DNS64 hands an IPv6-only cluster for an IPv4-only IdP): allowed only when the IPv4 address is public;
+ * - IPv4-compatible (`::a.b.c.d`): deprecated since 2006, no IdP has one, and ipaddr.js ranges it as plain
+ *   unicast (the finding: `::a9fe:a9fe` passed), so refused whatever it embeds;
+ * - 6to4 (2002::/16), Teredo (2001::/32), IPv4-translated (::ffff:0:a.b.c.d), NAT64 local-use
+ *   (64:ff9b:1::/48): ipaddr.js ranges them as non-unicast, so they are refused whatever they embed (deprecated
+ *   or network-specific relays that a public IdP does not sit behind).
+ */
 export function addressAllowed(address: string, env: SsrfEnvironment): boolean {
   if (relaxed(env)) return true;
   let addr: ipaddr.IPv4 | ipaddr.IPv6;
@@ -51,9 +71,11 @@ export function addressAllowed(address: string, env: SsrfEnvironment): boolean {
   } catch {
     return false;
   }
-  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress())
-    addr = (addr as ipaddr.IPv6).toIPv4Address();
-  return addr.range() === 'unicast';
+  if (addr.kind() === 'ipv4') return addr.range() === 'unicast';
+  const v6 = addr as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress() || v6.match(NAT64_WELL_KNOWN)) return embeddedIPv4(v6).range() === 'unicast';
+  if (v6.match(IPV4_COMPATIBLE)) return false;
+  return v6.range() === 'unicast';
 }
 
 function isLoopbackHost(hostname: string): boolean {
@@ -182,11 +204,20 @@ function requestOnce(url: URL, init: RequestInit, opts: SsrfOptions): Promise<Ra
   });
 }
 
-function withoutCredentials(headers: RequestInit['headers']): Headers {
+function withoutHeaders(headers: RequestInit['headers'], names: readonly string[]): Headers {
   const kept = new Headers(headers);
-  for (const name of ['authorization', 'cookie', 'proxy-authorization']) kept.delete(name);
+  for (const name of names) kept.delete(name);
   return kept;
 }
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'] as const;
+/** Fetch's "request-body-header names": dropped with the body when a redirect turns the request into a GET. */
+const BODY_HEADERS = [
+  'content-encoding',
+  'content-language',
+  'content-location',
+  'content-type',
+  'content-length',
+] as const;
 
 /** fetch through the guard. Redirects: followed by hand with each hop re-checked, unless `redirect: 'manual'`. */
 export function createGuardedFetch(opts: SsrfOptions) {
@@ -204,14 +235,33 @@ export function createGuardedFetch(opts: SsrfOptions) {
         if (current.redirect === 'error') throw new SsrfError('redirect refused', url.href);
         if (hop >= MAX_REDIRECTS) throw new SsrfError('too many redirects', url.href);
         const next = checkUrl(new URL(location, url), opts.env);
+        const crossOrigin = next.origin !== url.origin;
+        // The method rewrite of fetch (WHATWG Fetch, HTTP-redirect fetch step 12): 303 (except GET and HEAD) and
+        // 301/302 after a POST continue as a GET without a body.
+        const method = (current.method ?? 'GET').toUpperCase();
+        if (
+          (res.status === 303 && method !== 'GET' && method !== 'HEAD') ||
+          ((res.status === 301 || res.status === 302) && method === 'POST')
+        ) {
+          current = {
+            ...current,
+            method: 'GET',
+            body: undefined,
+            headers: withoutHeaders(current.headers, BODY_HEADERS),
+          };
+        } else if (current.body != null && crossOrigin) {
+          // 307/308 resend the body as it is. A body can carry credentials (client_secret_post, a refresh token),
+          // which are for the origin they were given to: fetch would resend them to the new origin, we refuse.
+          throw new SsrfError(
+            `a ${res.status} redirect to another origin (${next.origin}) would send the request body again`,
+            url.href,
+          );
+        }
         // Credentials are for the origin they were given to: like fetch, drop them when a redirect changes origin
         // (client_secret_basic, a userinfo Bearer token or a provider's API token must not reach another host).
-        if (next.origin !== url.origin)
-          current = { ...current, headers: withoutCredentials(current.headers) };
+        if (crossOrigin)
+          current = { ...current, headers: withoutHeaders(current.headers, CREDENTIAL_HEADERS) };
         url = next;
-        // 303 (and 301/302 after a POST, as browsers do) continue as a GET without a body.
-        if (res.status === 303 || ((res.status === 301 || res.status === 302) && current.method === 'POST'))
-          current = { ...current, method: 'GET', body: undefined };
         continue;
       }
       const nullBody = res.status === 204 || res.status === 304 || (res.status >= 100 && res.status < 200);
