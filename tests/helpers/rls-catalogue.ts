@@ -153,6 +153,41 @@ export async function readAppRole(
   };
 }
 
+export interface ForeignKeyFacts {
+  name: string;
+  table: string;
+  columns: string[];
+  references: string;
+  referencedColumns: string[];
+}
+
+export async function readForeignKeys(tx: Executor): Promise<ForeignKeyFacts[]> {
+  const r = await tx.execute<{
+    name: string;
+    table: string;
+    columns: string[] | string;
+    references: string;
+    referenced_columns: string[] | string;
+  }>(sql`
+    select c.conname as name, s.relname as table, d.relname as references,
+           array(select a.attname::text from unnest(c.conkey) with ordinality k(n, i)
+                   join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n order by k.i) as columns,
+           array(select a.attname::text from unnest(c.confkey) with ordinality k(n, i)
+                   join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.n order by k.i) as referenced_columns
+      from pg_constraint c
+      join pg_class s on s.oid = c.conrelid join pg_namespace n on n.oid = s.relnamespace
+      join pg_class d on d.oid = c.confrelid
+     where c.contype = 'f' and ${APP_SCHEMAS}
+     order by s.relname, c.conname`);
+  return r.rows.map((x) => ({
+    name: x.name,
+    table: x.table,
+    columns: pgArray(x.columns),
+    references: x.references,
+    referencedColumns: pgArray(x.referenced_columns),
+  }));
+}
+
 /** PGlite returns text[] as arrays; some pg setups return the literal `{a,b}`. */
 function pgArray(v: string[] | string | null): string[] {
   if (Array.isArray(v)) return v;
@@ -251,6 +286,21 @@ export async function isolationViolations(tx: Executor): Promise<string[]> {
         out.push(`${t}: ${APP_ROLE} may ${name} but no policy confines ${name} to ${column} = the tenant`);
     }
     if (mine.length === 0) out.push(`${t}: has ${column} but no row-level security policy for ${APP_ROLE}`);
+  }
+  // Referential checks run as the owner, past RLS: a key naming another tenant table's id alone would let a row
+  // point into another tenant (and a cascade cross tenants). The key must pair the tenant columns as well.
+  const columnOf = new Map(relations.map((r) => [r.name, tenantColumnOf(r)]));
+  for (const fk of await readForeignKeys(tx)) {
+    const from = columnOf.get(fk.table);
+    const to = columnOf.get(fk.references);
+    if (!from || !to || TENANT_KEY_COLUMN[fk.references]) continue;
+    const paired = fk.columns.some((c, i) => c === from && fk.referencedColumns[i] === to);
+    if (!paired)
+      out.push(
+        `${fk.table}: foreign key ${fk.name} (${fk.columns.join(', ')}) -> ${fk.references} (${fk.referencedColumns.join(', ')}) ` +
+          `does not pair ${from} with ${fk.references}.${to}: a row could point into another tenant ` +
+          `(reference ${fk.references} (${to}, ...) as drizzle/0019 does)`,
+      );
   }
   for (const name of Object.keys(GLOBAL_TABLES))
     if (!relations.some((r) => r.name === name))

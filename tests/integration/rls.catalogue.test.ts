@@ -45,7 +45,7 @@ async function rolledBack<T>(
 }
 
 describe('row-level security, read from the catalogue', () => {
-  it('every table with tenant_id has RLS enabled and forced, and a policy confining each command to the tenant', async () => {
+  it('every table with tenant_id has RLS enabled and forced, policies confining each command to the tenant, and foreign keys that pair tenant_id', async () => {
     const violations = await app.ctx.database.withSystem((tx) => isolationViolations(tx));
     // One line per gap, each naming its table: the failure message is the to-do list.
     expect(violations, violations.join('\n')).toEqual([]);
@@ -139,6 +139,11 @@ describe('row-level security, read from the catalogue', () => {
         create view rls_probe_view as select * from users;
         grant select on rls_probe_view to ${APP_ROLE};
         grant insert on feature_flags to ${APP_ROLE};
+        create table rls_probe_fk (id int primary key, tenant_id int not null, user_id int references users (id));
+        alter table rls_probe_fk enable row level security;
+        alter table rls_probe_fk force row level security;
+        create policy tenant_isolation on rls_probe_fk to ${APP_ROLE}
+          using (tenant_id = app_current_tenant()) with check (tenant_id = app_current_tenant());
       `;
       // One statement at a time: the extended protocol (PGlite, pg with parameters) takes one per message.
       for (const stmt of script
@@ -174,6 +179,9 @@ describe('row-level security, read from the catalogue', () => {
     expect(about('feature_flags')).toEqual([
       'feature_flags: global table, but massacorp_app holds INSERT, which GLOBAL_TABLES does not allow',
     ]);
+    expect(about('rls_probe_fk').join('\n')).toMatch(
+      /foreign key rls_probe_fk_user_id_fkey \(user_id\) -> users \(id\) does not pair tenant_id with users.tenant_id/,
+    );
     // Nothing of the probe outlived its transaction.
     const after = await app.ctx.database.withSystem((tx) => isolationViolations(tx));
     expect(after).toEqual([]);
