@@ -1,9 +1,11 @@
 /**
+ * `massacorp keys audit`: tenant-owned API keys whose role exceeds what their creator could grant (issue 18).
  * `massacorp keys rotate-encryption`: re-seals every secret at rest under the current ENCRYPTION_KEY_ID.
  * Run it after deploying a new key with the old one kept in ENCRYPTION_KEYS_PREVIOUS; once it reports nothing
  * left to rotate, the old key can be dropped. Modules with sealed columns add a line to `sealedColumns`.
  */
 import { sql } from 'drizzle-orm';
+import { auditTenantKeyGrants } from '../modules/api-keys/index.js';
 import { totpAad } from '../modules/mfa/index.js';
 import { oidcSecretAad, samlSpKeyAad } from '../modules/sso/index.js';
 import type { AppContext } from '../platform/context.js';
@@ -165,6 +167,37 @@ export const registerKeys: CliRegistration = (program, withApp) => {
         console.log(
           `${r.alg}: signing with key ${r.kid}; previous key ${r.previousKid} verifies until ${r.previousVerifiesUntil}`,
         );
+      }),
+    );
+  keys
+    .command('audit')
+    .description(
+      'read-only: list tenant-owned API keys whose role gives more than their creator could grant; exit code 1 if any',
+    )
+    .option('--tenant <id>', 'only this tenant')
+    .option('--json', 'one JSON object per line instead of text', false)
+    .action((o) =>
+      withApp(async (app) => {
+        const tenantId = o.tenant !== undefined ? Number(o.tenant) : undefined;
+        if (tenantId !== undefined && (!Number.isSafeInteger(tenantId) || tenantId <= 0))
+          throw new Error('--tenant must be a tenant id');
+        const findings = await auditTenantKeyGrants(app.ctx, { tenantId });
+        for (const f of findings) {
+          if (o.json) console.log(JSON.stringify(f));
+          else
+            console.log(
+              `tenant ${f.tenant_id} key ${f.key_id} "${f.name}" role ${f.role_code ?? f.role_id}: ${f.reason}` +
+                ` (creator ${f.created_by_user_id ?? 'none'}); in excess: ${f.excess.join(', ')}`,
+            );
+        }
+        if (findings.length > 0) {
+          // Non-zero so a CI job or cron notices; the keys keep working until an operator revokes them.
+          process.exitCode = 1;
+          console.error(
+            `${findings.length} tenant-owned key(s) exceed what their creator could grant: revoke them ` +
+              '(DELETE /api/v1/api-keys/{id}) and have someone who holds the role create a new one',
+          );
+        } else if (!o.json) console.log('no tenant-owned API key exceeds what its creator could grant');
       }),
     );
   keys

@@ -1,8 +1,10 @@
 /**
  * The operator CLI against a fresh embedded database: seed prints the password once, then user creation; and
- * (issue 18 item 9) a CLI next to a running server on the same embedded database fails instead of losing writes.
+ * (issue 18 item 9) a CLI next to a running server on the same embedded database fails instead of losing writes;
+ * `keys audit` (issue 18, finding 2) reports a tenant-owned key minted before creation checked its role.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { testConfig } from '../../src/config.js';
 import { newTenant } from '../helpers/factories.js';
+import { roleId, tenantOwner, userWith } from '../helpers/rbac.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(path.join(tmpdir(), 'massacorp-cli-'));
@@ -23,7 +26,7 @@ function childEnv(extraEnv: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ENV: 'dev',
-    DATA_DIR: dir,
+    DATA_DIR: extraEnv.DATA_DIR ?? dir,
     LOG_LEVEL: 'warn',
     ARGON2_MEMORY_KIB: '4096',
     ARGON2_TIME_COST: '1',
@@ -192,4 +195,67 @@ describe('issue 18 item 9: one process per embedded database', () => {
       rmSync(own, { recursive: true, force: true });
     }
   }, 240_000);
+});
+
+describe('massacorp keys audit', () => {
+  const auditDir = mkdtempSync(path.join(tmpdir(), 'massacorp-keys-audit-'));
+  afterAll(() => rmSync(auditDir, { recursive: true, force: true }));
+  // The CLI reads what the test app wrote: same directory and the same secrets.
+  const secrets = {
+    DATA_DIR: auditDir,
+    JWT_SECRET: 'test-jwt-secret-0123456789abcdef0123456789',
+    ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+  };
+
+  it('finding 2 — keys audit lists a pre-fix over-powered key (tenant, id, name, role, permissions in excess) and exits non-zero; a clean tenant exits 0', async () => {
+    const app = await buildApp(
+      testConfig({ PGLITE_DIR: path.join(auditDir, 'pglite'), DATA_DIR: auditDir }),
+      {
+        migrate: true,
+      },
+    );
+    let tenantId: number;
+    let cleanTenantId: number;
+    let keyId: number;
+    try {
+      const { owner } = await tenantOwner(app);
+      tenantId = owner.tenantId;
+      cleanTenantId = (await tenantOwner(app)).owner.tenantId;
+      // The creator may assign roles, not hold everything: the owner role exceeds what they could grant.
+      const creator = await userWith(app, tenantId, ['manager']);
+      const ownerRole = await roleId(owner, 'owner');
+      const hash = createHash('sha256').update(randomBytes(32)).digest('hex');
+      // Written directly, as POST /api-keys let it through before the fix.
+      const rows = await app.ctx.database.withTenant(tenantId, (tx) =>
+        tx.execute<{ id: number }>(sql`
+          insert into api_keys (tenant_id, name, key_hash, key_prefix, scopes, owner, role_id, created_by_user_id)
+          values (${tenantId}, 'okta provisioning', ${hash}, 'mc_sk_legacy', '{scim}', 'tenant', ${ownerRole},
+                  ${creator.userId})
+          returning id`),
+      );
+      keyId = Number(rows.rows[0]!.id);
+    } finally {
+      await app.close();
+    }
+
+    const failed = await cli(['keys', 'audit'], secrets).then(
+      () => null,
+      (err: { code?: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed, 'keys audit must exit non-zero').not.toBeNull();
+    expect(failed!.code).toBe(1);
+    const line = failed!.stdout.split('\n').find((l) => l.includes(`key ${keyId} `));
+    expect(line, failed!.stdout).toBeDefined();
+    expect(line).toContain(`tenant ${tenantId} `);
+    expect(line).toContain('"okta provisioning"');
+    expect(line).toContain('role owner');
+    expect(line).toContain('exceeds_creator');
+    expect(line).toMatch(/in excess: .*tenants\.manage/);
+    expect(line).not.toMatch(/in excess: .*users\.write/); // a manager holds it
+    expect(failed!.stderr).toContain('1 tenant-owned key(s) exceed');
+
+    // --json and --tenant: a clean tenant prints nothing and exits 0 (execFile would reject otherwise).
+    const clean = await cli(['keys', 'audit', '--json', '--tenant', String(cleanTenantId)], secrets);
+    expect(clean.stdout.trim()).toBe('');
+  }, 180_000);
 });

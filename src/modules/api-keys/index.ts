@@ -50,3 +50,6 @@ type SelfScopeList = typeof SELF_SCOPES;
 declare module '../../platform/http/permissions.js' {
   interface SelfScopes extends SelfScopeList {}
 }
+
+// --- used by the CLI (`massacorp keys audit`) ---
+export { auditTenantKeyGrants, type KeyGrantFinding } from './grant-audit.js';

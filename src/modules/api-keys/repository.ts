@@ -123,3 +123,22 @@ export async function touchLastUsed(tx: Executor, tenantId: number, id: number, 
     .set({ lastUsedAt: at })
     .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id)));
 }
+
+/**
+ * `massacorp keys audit`: every live (not revoked, not expired) tenant-owned key, across tenants or of one. An
+ * operator's read over all tenants, so it runs in a system transaction like findByHash; it changes nothing.
+ */
+export async function listLiveTenantKeys(tx: Executor, tenantId?: number): Promise<ApiKeyRow[]> {
+  const now = new Date();
+  return tx
+    .select()
+    .from(apiKeys)
+    .where(
+      and(
+        eq(apiKeys.owner, 'tenant'),
+        activeCondition(now),
+        tenantId !== undefined ? eq(apiKeys.tenantId, tenantId) : undefined,
+      ),
+    )
+    .orderBy(apiKeys.tenantId, apiKeys.id);
+}

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../platform/context.js';
 import { requireUser } from '../../platform/http/access.js';
 import { errorResponses } from '../../platform/http/schemas.js';
+import { auditRefusals } from '../rbac/index.js';
 import { apiKeyMessage } from './errors.js';
 import {
   ApiKeyList,
@@ -34,7 +35,13 @@ export function apiKeyRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           permissions: await req.permissions(),
           audit: req.auditContext(),
         };
-        const created = await createApiKey(ctx, creator, req.body);
+        // A refused key (scopes or a role beyond the creator's) is an attempted escalation: audited on its own.
+        const created = await auditRefusals(
+          ctx,
+          { ...creator, tenantId: creator.principal.tenantId, userId: creator.principal.userId },
+          'api_key.create',
+          () => createApiKey(ctx, creator, req.body),
+        );
         return reply.code(201).send({ ...created, message: apiKeyMessage('api_keys.created', req.locale) });
       },
     );

@@ -17,7 +17,7 @@ import type { Tx } from '../../platform/db/client.js';
 import { badRequest, forbidden, notFound, validationError } from '../../platform/http/errors.js';
 import { messageFor } from '../../platform/http/messages.js';
 import { keys } from '../../platform/store/keys.js';
-import { grants, roleExists } from '../rbac/index.js';
+import { assertCanGrantRole, grants, roleExists } from '../rbac/index.js';
 import { isUserActive } from '../users/index.js';
 import { apiKeyError } from './errors.js';
 import * as repo from './repository.js';
@@ -112,7 +112,16 @@ export async function createApiKey(ctx: AppContext, creator: KeyCreator, input: 
 
   const raw = generateRawKey();
   const row = await ctx.database.withTenant(tenantId, async (tx) => {
-    if (owner === 'tenant' && !(await roleExists(tx, tenantId, input.role_id!))) throw notFound('role');
+    if (owner === 'tenant') {
+      if (!(await roleExists(tx, tenantId, input.role_id!))) throw notFound('role');
+      // A tenant-owned key acts with its role (in full through SCIM) and outlives its creator: minting one is
+      // handing the role over, so it takes what assigning the role takes (the very same check).
+      await assertCanGrantRole(
+        tx,
+        { tenantId, userId: principal.userId, permissions: held, audit: creator.audit },
+        input.role_id!,
+      );
+    }
     const k = await repo.insertApiKey(tx, tenantId, {
       name: input.name,
       keyHash: sha256Hex(raw),

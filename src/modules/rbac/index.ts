@@ -55,6 +55,7 @@ export { actorOf } from './routes.js';
 // --- exports used by mfa, scim ---
 export {
   type Actor,
+  assertCanGrantRole,
   assertNotLastOwner,
   assignRoleInTx,
   auditRefusals,
@@ -66,6 +67,7 @@ export {
   roleById,
   roleCodesOf,
   roleExists,
+  roleGrantExcess,
   roleHolderIds,
   roleIdByCode,
   tenantRoles,

@@ -14,6 +14,8 @@ import { isPlatformTenant } from '../tenants/index.js';
 import './errors.js';
 import {
   canGrant,
+  expandPermission,
+  grants,
   isKnownPermission,
   PERMISSION_CODES,
   PERMISSIONS,
@@ -60,6 +62,10 @@ export function toRoleRead(r: RoleRow) {
 /** Refuses (403) when the actor does not hold every code of `codes` themselves. */
 function assertCanGrant(actor: Actor, codes: Iterable<string>, isPlatform: boolean) {
   const missing = [...new Set(codes)].filter((c) => !canGrant(actor.permissions, c, isPlatform));
+  refuseUngrantable(missing);
+}
+
+function refuseUngrantable(missing: string[]) {
   if (missing.length > 0)
     throw forbidden('PERMISSION_DENIED', {
       reason: 'cannot grant permissions you do not hold',
@@ -220,6 +226,39 @@ export async function deleteRole(ctx: AppContext, actor: Actor, id: string): Pro
   await bumpPermissionVersion(ctx, tenantId);
 }
 
+/**
+ * The rule of role assignment, in the caller's transaction: 403 PERMISSION_DENIED unless the actor could grant
+ * every code the role stands for, its parents' included (platform-only codes count only in the platform tenant).
+ * Assigning and removing a role use it, and so does everything else that hands a role's permissions over: a
+ * tenant-owned API key's role (api-keys), a SCIM group push (scim, through assignRoleInTx).
+ */
+export async function assertCanGrantRole(tx: Executor, actor: Actor, roleId: string): Promise<void> {
+  const codes = await roleRawCodes(tx, actor.tenantId, roleId);
+  const isPlatform = await isPlatformTenant(tx, actor.tenantId);
+  refuseUngrantable([...new Set(codes)].filter((c) => !canGrant(actor.permissions, c, isPlatform)));
+}
+
+/**
+ * The same rule as assertCanGrantRole, as a report: the catalogue permissions the role gives (parents included)
+ * that `held` could not grant, sorted; empty when it could grant them all. `massacorp keys audit` lists them.
+ */
+export async function roleGrantExcess(
+  tx: Executor,
+  tenantId: number,
+  held: ReadonlySet<string>,
+  roleId: string,
+): Promise<string[]> {
+  const codes = await roleRawCodes(tx, tenantId, roleId);
+  const isPlatform = await isPlatformTenant(tx, tenantId);
+  const excess = new Set<string>();
+  for (const c of new Set(codes)) {
+    if (canGrant(held, c, isPlatform)) continue;
+    for (const p of expandPermission(c))
+      if ((isPlatform || !PLATFORM_ONLY.has(p)) && !grants(held, p)) excess.add(p);
+  }
+  return [...excess].sort();
+}
+
 function toAssignmentRead(a: repo.AssignmentView) {
   return {
     role_id: a.roleId,
@@ -271,7 +310,7 @@ export async function assignRoleInTx(
   await requireUserIn(ctx, tx, tenantId, userId);
   const role = await repo.findRoleById(tx, tenantId, input.role_id);
   if (!role) throw notFound('role');
-  assertCanGrant(actor, await roleRawCodes(tx, tenantId, role.id), await isPlatformTenant(tx, tenantId));
+  await assertCanGrantRole(tx, actor, role.id);
   const { created, before } = await repo.upsertAssignment(tx, tenantId, {
     userId,
     roleId: role.id,
@@ -316,7 +355,7 @@ export async function removeRoleInTx(
   const role = await repo.findRoleById(tx, tenantId, roleId);
   if (!role) throw notFound('role');
   // Taking a role away is managing it: the same rule as granting it, so a manager cannot demote an owner.
-  assertCanGrant(actor, await roleRawCodes(tx, tenantId, role.id), await isPlatformTenant(tx, tenantId));
+  await assertCanGrantRole(tx, actor, role.id);
   if (role.isSystem && role.code === 'owner') {
     await repo.lockRoleGraph(tx, tenantId);
     if ((await countActiveHolders(ctx, tx, tenantId, role.id)) <= 1) throw new AppError(409, 'LAST_OWNER');

@@ -10,9 +10,12 @@
 import { type ScimPatchOperation, scimPatch } from 'scim-patch';
 import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
+import { AppError } from '../../platform/http/errors.js';
 import {
   type Actor,
+  assertCanGrantRole,
   assignRoleInTx,
+  auditRefusals,
   bumpPermissionVersion,
   grants,
   type RoleRow,
@@ -470,15 +473,39 @@ async function changeMembers(ctx: AppContext, actor: ScimActor, role: RoleRow, t
   );
   const add = [...wanted].filter((u) => !current.has(u));
   const remove = [...current].filter((u) => !wanted.has(u));
+  if (add.length === 0 && remove.length === 0) return;
   // One transaction for the whole push: a foreign member id (400) or a refused grant leaves nothing half-applied.
-  await ctx.database.withTenant(tenantId, async (tx) => {
-    for (const uid of add)
-      if (!(await userById(tx, tenantId, uid)))
-        throw invalidValue(`member ${uid} is not a user of this tenant`);
-    for (const uid of add) await assignRoleInTx(ctx, tx, actor, uid, { role_id: role.id });
-    for (const uid of remove) await removeRoleInTx(ctx, tx, actor, uid, role.id);
-  });
+  // Assigning and removing apply role assignment's own rule (assertCanGrantRole) with the key's permissions, and
+  // it is checked before any member changes: a push never grants a role the key's role (or owner) could not.
+  try {
+    await auditRefusals(ctx, actor, 'scim.group_push', () =>
+      ctx.database.withTenant(tenantId, async (tx) => {
+        await assertCanGrantRole(tx, actor, role.id);
+        for (const uid of add)
+          if (!(await userById(tx, tenantId, uid)))
+            throw invalidValue(`member ${uid} is not a user of this tenant`);
+        for (const uid of add) await assignRoleInTx(ctx, tx, actor, uid, { role_id: role.id });
+        for (const uid of remove) await removeRoleInTx(ctx, tx, actor, uid, role.id);
+      }),
+    );
+  } catch (err) {
+    throw grantRefusal(err, role) ?? err;
+  }
   await bumpPermissionVersion(ctx, tenantId);
+}
+
+/**
+ * RFC 7644 has no "forbidden" scimType; the issue's contract is 403 `mutability`: the group's membership cannot be
+ * changed by this credential. Only the grant rule's refusal is turned into it (a missing permission stays a plain 403).
+ */
+function grantRefusal(err: unknown, role: RoleRow): ScimError | null {
+  if (!(err instanceof AppError) || err.statusCode !== 403 || err.code !== 'PERMISSION_DENIED') return null;
+  const perms = (err.details?.permissions as string[] | undefined) ?? [];
+  return new ScimError(
+    403,
+    `the API key cannot grant the role ${role.code}: it does not hold ${perms.join(', ') || 'what the role grants'}`,
+    'mutability',
+  );
 }
 
 function assertSameDisplayName(role: RoleRow, displayName: unknown) {
