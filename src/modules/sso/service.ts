@@ -20,7 +20,15 @@ import { acsUrlOf, metadataUrlOf } from './saml/service-provider.js';
 import type { ConnectionReadT, CreateConnection, UpdateConnection } from './schemas.js';
 import type { ConnectionRow, DomainRow, NewConnection } from './tables.js';
 
+/**
+ * The OIDC callbacks' common prefix. Each connection has its own callback, this path + `/{connection id}`: the
+ * connection that redeems a code is named by where the identity provider sent it, never by the state alone, so
+ * an answer of one IdP can never be handed to another connection (IdP mix-up, RFC 9700 §4.4; issue 18).
+ */
 export const OIDC_CALLBACK_PATH = '/api/v1/sso/oidc/callback';
+/** A connection's redirect URI at its identity provider (sent on the authorization and the token requests). */
+export const oidcCallbackUrl = (publicUrl: string, connectionId: string) =>
+  `${publicUrl}${OIDC_CALLBACK_PATH}/${connectionId}`;
 /** Where the identity provider posts SAML responses, and where a connection's SP metadata is (API.md §17). */
 export const VERIFY_RECORD_PREFIX = '_massacorp-verify';
 
@@ -85,7 +93,7 @@ export function connectionRead(ctx: AppContext, c: ConnectionRow, domains: Domai
             issuer: c.oidcIssuer ?? '',
             client_id: c.oidcClientId ?? '',
             has_client_secret: c.oidcClientSecretSealed !== null,
-            callback_url: `${ctx.config.publicUrl}${OIDC_CALLBACK_PATH}`,
+            callback_url: oidcCallbackUrl(ctx.config.publicUrl, c.id),
           }
         : null,
     saml:

@@ -9526,14 +9526,14 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/sso/oidc/callback": {
+    "/api/v1/sso/oidc/callback/{id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** The identity provider's redirect: redirects to the flow's redirect_uri with ?code= (or ?error=<CODE>) */
+        /** A connection's callback (its redirect URI at the identity provider): redirects to the flow's redirect_uri with ?code= (or ?error=<CODE>) */
         get: {
             parameters: {
                 query?: {
@@ -9544,7 +9544,9 @@ export interface paths {
                     state?: string;
                 };
                 header?: never;
-                path?: never;
+                path: {
+                    id: string;
+                };
                 cookie?: never;
             };
             requestBody?: never;
@@ -9569,6 +9571,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Path parameter too long (URI_TOO_LONG) */
+                414: {
                     headers: {
                         [name: string]: unknown;
                     };

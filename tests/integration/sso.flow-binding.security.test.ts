@@ -1,0 +1,312 @@
+/**
+ * Issue 18, items 1, 6 and 12: an SSO flow is bound to the connection (and provider) it was started for, its
+ * one-time code to the client that started it, and an IdP-initiated SAML post gets the documented answer.
+ * Real HTTP through app.inject, real OpenID providers (oidc-provider on loopback ports: they check client secret,
+ * exact redirect_uri, PKCE and nonce, and record every token request), real signed SAML responses.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp } from '../helpers/app.js';
+import { bearer, login, newTenant, type TestTenant, type Tokens, uniq } from '../helpers/factories.js';
+import { driveProvider, startProvider, type TestProvider } from '../helpers/oidc-provider.js';
+import { buildResponse, makeIdpKeys, parseAuthnRequestUrl, type TestIdpKeys } from '../helpers/saml-idp.js';
+
+const PUBLIC_URL = 'https://api.flow.test';
+/** The prefix of every OIDC callback: where driveProvider stops following the provider's redirects. */
+const OIDC_CALLBACKS = `${PUBLIC_URL}/api/v1/sso/oidc/callback`;
+const CLIENT_REDIRECT = 'https://app-a.example.com/sso/done';
+const ATTACKER_REDIRECT = 'https://attacker-b.example.net/sso/done';
+const SECRET = 'provider-secret-123';
+const UNUSED_URI = 'https://unused.example/cb';
+const socialCallback = (p: string) => `${PUBLIC_URL}/api/v1/oauth/${p}/callback`;
+
+let app: FastifyInstance;
+/** Tenant A's IdP: sends no RFC 9207 `iss` and does not advertise it (Entra ID, Google). */
+let idpA: TestProvider;
+/** The IdP of tenant B's admin (the attacker): its token endpoint records what it receives. */
+let idpB: TestProvider;
+/** An IdP that sends and advertises `iss` (oidc-provider's default, Okta). */
+let idpIss: TestProvider;
+/** Social login providers: the generic `oidc` one and `google`. */
+let socialOidc: TestProvider;
+let socialGoogle: TestProvider;
+let a: TestTenant;
+let b: TestTenant;
+let adminA: Tokens;
+let adminB: Tokens;
+
+async function newOidcConnection(
+  tokens: Tokens,
+  provider: TestProvider,
+  clientId: string,
+  redirectUris = [CLIENT_REDIRECT],
+) {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/v1/sso/connections',
+    headers: bearer(tokens),
+    payload: {
+      type: 'oidc',
+      name: uniq('conn'),
+      redirect_uris: redirectUris,
+      oidc: { issuer: provider.issuer, client_id: clientId, client_secret: SECRET },
+    },
+  });
+  if (res.statusCode !== 201) throw new Error(res.body);
+  const conn = res.json() as { id: string; oidc: { callback_url: string } };
+  // What the admin does next: paste the connection's callback_url into the IdP's application.
+  provider.allowRedirectUri(clientId, conn.oidc.callback_url);
+  return conn;
+}
+
+function account(p: TestProvider, email: string): string {
+  const id = uniq('acct');
+  p.accounts.set(id, { email, email_verified: true, given_name: 'Ida', family_name: 'Victim' });
+  return id;
+}
+
+async function authorize(tenantId: number, connectionId: string, query: Record<string, string> = {}) {
+  const qs = new URLSearchParams({ redirect_uri: CLIENT_REDIRECT, ...query });
+  return app.inject({
+    method: 'GET',
+    url: `/api/v1/sso/connections/${connectionId}/authorize?${qs}`,
+    headers: { 'x-tenant-id': String(tenantId) },
+  });
+}
+
+async function started(tenantId: number, connectionId: string, query: Record<string, string> = {}) {
+  const res = await authorize(tenantId, connectionId, query);
+  if (res.statusCode !== 200) throw new Error(res.body);
+  return res.json() as { auth_url: string; state: string };
+}
+
+function redirectedTo(res: { statusCode: number; headers: Record<string, unknown> }, target: string) {
+  expect(res.statusCode, String(res.headers.location)).toBe(302);
+  const loc = new URL(String(res.headers.location));
+  expect(loc.origin + loc.pathname).toBe(target);
+  return loc.searchParams;
+}
+
+const get = (url: URL | string) =>
+  app.inject({ method: 'GET', url: typeof url === 'string' ? url : url.pathname + url.search });
+
+async function auditFailures(tenantId: number, error: string) {
+  return app.ctx.database.withTenant(tenantId, async (tx) => {
+    const r = await tx.execute<{ resource_id: string | null; reason: string | null }>(sql`
+      select resource_id, metadata->>'reason' as reason from audit_log
+      where tenant_id = ${tenantId} and event_type = 'sso.login_failed' and success = false
+        and metadata->>'error' = ${error}
+      order by seq`);
+    return r.rows;
+  });
+}
+
+beforeAll(async () => {
+  // Each client's redirect URIs are registered once its connection exists (newOidcConnection).
+  const client = (client_id: string) => ({ client_id, client_secret: SECRET, redirect_uri: UNUSED_URI });
+  idpA = await startProvider([client('massacorp-a')], { iss: false });
+  idpB = await startProvider([client('attacker-b')], { iss: false });
+  idpIss = await startProvider([client('massacorp-iss')]);
+  socialOidc = await startProvider([
+    { client_id: 'mc-oidc', client_secret: SECRET, redirect_uri: socialCallback('oidc') },
+  ]);
+  socialGoogle = await startProvider([
+    { client_id: 'mc-google', client_secret: SECRET, redirect_uri: socialCallback('google') },
+  ]);
+  app = await createTestApp({
+    PUBLIC_URL,
+    OAUTH_OIDC_ISSUER: socialOidc.issuer,
+    OAUTH_OIDC_CLIENT_ID: 'mc-oidc',
+    OAUTH_OIDC_CLIENT_SECRET: SECRET,
+    OAUTH_GOOGLE_ISSUER: socialGoogle.issuer,
+    OAUTH_GOOGLE_CLIENT_ID: 'mc-google',
+    OAUTH_GOOGLE_CLIENT_SECRET: SECRET,
+  });
+  a = await newTenant(app, { settings: { self_registration: true } });
+  b = await newTenant(app);
+  adminA = await login(app, a.tenant.id, a.admin.email);
+  adminB = await login(app, b.tenant.id, b.admin.email);
+});
+afterAll(async () => {
+  await app?.close();
+  for (const p of [idpA, idpB, idpIss, socialOidc, socialGoogle]) await p?.close();
+});
+
+describe('issue 18 finding 1: an OIDC response can only reach the connection whose flow it answers', () => {
+  /*
+   * How this fails on the code before issue 18: every connection's callback_url was the shared
+   * PUBLIC_URL/api/v1/sso/oidc/callback, so A's admin registered that URL at idpA and A's auth_url carried it.
+   * The victim's code came back there with B's state; the callback picked the connection from the state alone
+   * (B's), and handed A's code, with B's client secret and PKCE verifier, to idpB's token endpoint: idpB recorded
+   * a token request carrying the victim's code (the `tokenRequests` assertion fails), and the answer was
+   * `?error=SSO_IDP_ERROR` from idpB's refusal instead of SSO_STATE_INVALID. The attacker then replays that code
+   * with A's state at the shared callback and gets a one-time code for the victim. Now A's auth_url sends the
+   * victim to A's own callback, which refuses B's state before any token request.
+   */
+  it("finding 1 — IdP mix-up: B's flow state swapped into A's auth_url is refused at A's callback with SSO_STATE_INVALID (audited) and the attacker's token endpoint receives nothing", async () => {
+    const connA = await newOidcConnection(adminA, idpA, 'massacorp-a');
+    // The attacker, admin of B, creates a connection whose token endpoint they control.
+    const connB = await newOidcConnection(adminB, idpB, 'attacker-b', [ATTACKER_REDIRECT]);
+    // A's genuine auth_url (authorize is public; A's connection id comes from /sso/discover) and a flow of B's.
+    const genuineA = await started(a.tenant.id, connA.id);
+    const flowB = await started(b.tenant.id, connB.id, { redirect_uri: ATTACKER_REDIRECT });
+    const forged = new URL(genuineA.auth_url);
+    forged.searchParams.set('state', flowB.state);
+    const victim = account(idpA, `${uniq('victim')}@a-corp.example`);
+    const tokenRequestsA = idpA.tokenRequests.length;
+    const tokenRequestsB = idpB.tokenRequests.length;
+    const auditedB = (await auditFailures(b.tenant.id, 'SSO_STATE_INVALID')).length;
+    const auditedA = (await auditFailures(a.tenant.id, 'SSO_STATE_INVALID')).length;
+
+    // The victim follows the link and signs in at A's IdP, which sends the code back to A's callback (no iss).
+    const cb = await driveProvider(forged.href, victim, OIDC_CALLBACKS);
+    expect(cb.searchParams.get('code')).toBeTruthy();
+    expect(cb.searchParams.has('iss')).toBe(false);
+    expect(cb.searchParams.get('state')).toBe(flowB.state);
+    const res = await get(cb);
+
+    // Nothing reached any token endpoint: the code stayed with the browser and us.
+    expect(idpB.tokenRequests.slice(tokenRequestsB)).toEqual([]);
+    expect(idpA.tokenRequests.slice(tokenRequestsA)).toEqual([]);
+    const params = redirectedTo(res, ATTACKER_REDIRECT);
+    expect(params.get('error')).toBe('SSO_STATE_INVALID');
+    expect(params.get('code')).toBeNull();
+    // Audited in the flow's tenant (B), and in the tenant whose callback was used (A).
+    const inB = await auditFailures(b.tenant.id, 'SSO_STATE_INVALID');
+    expect(inB.length).toBe(auditedB + 1);
+    expect(inB.at(-1)!.resource_id).toBe(connB.id);
+    const inA = await auditFailures(a.tenant.id, 'SSO_STATE_INVALID');
+    expect(inA.length).toBe(auditedA + 1);
+    expect(inA.at(-1)!.resource_id).toBe(connA.id);
+  });
+
+  it('finding 1 — each OIDC connection has its own callback: callback_url, and the redirect_uri of the authorization and token requests', async () => {
+    const conn = await newOidcConnection(adminA, idpA, 'massacorp-a');
+    const url = `${PUBLIC_URL}/api/v1/sso/oidc/callback/${conn.id}`;
+    expect(conn.oidc.callback_url).toBe(url);
+    const read = await app.inject({
+      method: 'GET',
+      url: `/api/v1/sso/connections/${conn.id}`,
+      headers: bearer(adminA),
+    });
+    expect(read.json().oidc.callback_url).toBe(url);
+    const { auth_url } = await started(a.tenant.id, conn.id);
+    expect(new URL(auth_url).searchParams.get('redirect_uri')).toBe(url);
+    const before = idpA.tokenRequests.length;
+    const cb = await driveProvider(auth_url, account(idpA, `${uniq('own')}@a-corp.example`), OIDC_CALLBACKS);
+    expect(cb.origin + cb.pathname).toBe(url);
+    const code = redirectedTo(await get(cb), CLIENT_REDIRECT).get('code');
+    expect(code).toBeTruthy();
+    expect(idpA.tokenRequests.slice(before)).toMatchObject([{ redirectUri: url, status: 200 }]);
+  });
+
+  it('finding 1 — the shared /sso/oidc/callback is gone: 404, the code is not redeemed and the state not spent', async () => {
+    const conn = await newOidcConnection(adminA, idpA, 'massacorp-a');
+    const { auth_url } = await started(a.tenant.id, conn.id);
+    const cb = await driveProvider(auth_url, account(idpA, `${uniq('old')}@a-corp.example`), OIDC_CALLBACKS);
+    const before = idpA.tokenRequests.length;
+    for (const path of ['/api/v1/sso/oidc/callback', '/api/v1/sso/oidc/callback/']) {
+      const old = await get(`${path}${cb.search}`);
+      expect(old.statusCode, old.body).toBe(404);
+      expect(old.json().error).toBe('NOT_FOUND');
+    }
+    // A malformed connection id is a 422, and spends nothing either.
+    const malformed = await get(`/api/v1/sso/oidc/callback/not-a-uuid${cb.search}`);
+    expect(malformed.statusCode).toBe(422);
+    expect(idpA.tokenRequests.length).toBe(before);
+    // The flow is still whole: its own callback redeems the code.
+    expect(redirectedTo(await get(cb), CLIENT_REDIRECT).get('code')).toBeTruthy();
+  });
+
+  it('finding 1 — a callback of another connection of the same tenant refuses the flow (SSO_STATE_INVALID, audited) and spends its state', async () => {
+    const c1 = await newOidcConnection(adminA, idpA, 'massacorp-a');
+    const c2 = await newOidcConnection(adminA, idpA, 'massacorp-a');
+    const flow1 = await started(a.tenant.id, c1.id);
+    const cb = await driveProvider(
+      flow1.auth_url,
+      account(idpA, `${uniq('c2')}@a-corp.example`),
+      OIDC_CALLBACKS,
+    );
+    const before = idpA.tokenRequests.length;
+    const audited = (await auditFailures(a.tenant.id, 'SSO_STATE_INVALID')).length;
+    const elsewhere = await get(`/api/v1/sso/oidc/callback/${c2.id}${cb.search}`);
+    expect(redirectedTo(elsewhere, CLIENT_REDIRECT).get('error')).toBe('SSO_STATE_INVALID');
+    const rows = await auditFailures(a.tenant.id, 'SSO_STATE_INVALID');
+    expect(rows.length).toBe(audited + 1);
+    expect(rows.at(-1)).toMatchObject({ resource_id: c1.id });
+    expect(rows.at(-1)!.reason).toContain(c2.id);
+    // Single use: the right callback now sees a spent state.
+    expect(redirectedTo(await get(cb), CLIENT_REDIRECT).get('error')).toBe('SSO_STATE_INVALID');
+    expect(idpA.tokenRequests.length).toBe(before);
+  });
+
+  it("finding 1 — RFC 9207: an iss that is not the connection's issuer is refused before any token request", async () => {
+    const conn = await newOidcConnection(adminA, idpIss, 'massacorp-iss');
+    const { auth_url } = await started(a.tenant.id, conn.id);
+    const cb = await driveProvider(
+      auth_url,
+      account(idpIss, `${uniq('iss')}@a-corp.example`),
+      OIDC_CALLBACKS,
+    );
+    expect(cb.searchParams.get('iss')).toBe(idpIss.issuer);
+    const before = idpIss.tokenRequests.length;
+    const audited = (await auditFailures(a.tenant.id, 'SSO_ISSUER_MISMATCH')).length;
+    const forged = new URL(cb);
+    forged.searchParams.set('iss', idpB.issuer);
+    expect(redirectedTo(await get(forged), CLIENT_REDIRECT).get('error')).toBe('SSO_ISSUER_MISMATCH');
+    expect(idpIss.tokenRequests.length).toBe(before);
+    expect((await auditFailures(a.tenant.id, 'SSO_ISSUER_MISMATCH')).length).toBe(audited + 1);
+  });
+
+  it('finding 1 — RFC 9207: iss is required when the metadata says authorization_response_iss_parameter_supported; without that, its absence is accepted', async () => {
+    const conn = await newOidcConnection(adminA, idpIss, 'massacorp-iss');
+    const { auth_url } = await started(a.tenant.id, conn.id);
+    const cb = await driveProvider(
+      auth_url,
+      account(idpIss, `${uniq('noiss')}@a-corp.example`),
+      OIDC_CALLBACKS,
+    );
+    const before = idpIss.tokenRequests.length;
+    const stripped = new URL(cb);
+    stripped.searchParams.delete('iss');
+    expect(redirectedTo(await get(stripped), CLIENT_REDIRECT).get('error')).toBe('SSO_ISSUER_MISMATCH');
+    expect(idpIss.tokenRequests.length).toBe(before);
+    // idpA advertises nothing and sends no iss (Entra ID, Google): accepted (the sign-in of the test above).
+    const meta = await (await fetch(`${idpA.issuer}/.well-known/openid-configuration`)).json();
+    expect(meta.authorization_response_iss_parameter_supported).toBeUndefined();
+  });
+
+  it("finding 1 — social: a state started for one provider is refused at another provider's callback before any token request", async () => {
+    const { auth_url } = await (async () => {
+      const res = await app.inject({
+        method: 'GET',
+        url: '/api/v1/oauth/google/authorize',
+        headers: { 'x-tenant-id': String(a.tenant.id) },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { auth_url: string; state: string };
+    })();
+    const cb = await driveProvider(
+      auth_url,
+      account(socialGoogle, `${uniq('social')}@gmail.example`),
+      socialCallback('google'),
+    );
+    const google = socialGoogle.tokenRequests.length;
+    const oidc = socialOidc.tokenRequests.length;
+    const audited = (await auditFailures(a.tenant.id, 'SSO_STATE_INVALID')).length;
+    const res = await get(`/api/v1/oauth/oidc/callback${cb.search}`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('SSO_STATE_INVALID');
+    expect(socialGoogle.tokenRequests.length).toBe(google);
+    expect(socialOidc.tokenRequests.length).toBe(oidc);
+    const rows = await auditFailures(a.tenant.id, 'SSO_STATE_INVALID');
+    expect(rows.length).toBe(audited + 1);
+    expect(rows.at(-1)).toMatchObject({ resource_id: 'oidc', reason: 'state of another provider' });
+    // The state was spent there: google's own callback refuses it too.
+    const own = await get(cb);
+    expect(own.json().error).toBe('SSO_STATE_INVALID');
+    expect(socialGoogle.tokenRequests.length).toBe(google);
+  });
+});
