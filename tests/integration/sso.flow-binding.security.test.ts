@@ -310,3 +310,242 @@ describe('issue 18 finding 1: an OIDC response can only reach the connection who
     expect(socialGoogle.tokenRequests.length).toBe(google);
   });
 });
+
+// ---- finding 6 ----
+
+const pkce = () => {
+  const verifier = randomBytes(32).toString('base64url'); // 43 characters of the unreserved set
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+};
+
+const redeem = (code: string, codeVerifier?: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/api/v1/sso/token',
+    payload: { code, ...(codeVerifier !== undefined ? { code_verifier: codeVerifier } : {}) },
+  });
+
+/** A full OIDC sign-in at idpA with the client's authorize parameters: the redirect's query. */
+async function oidcSignIn(connectionId: string, query: Record<string, string>) {
+  const { auth_url } = await started(a.tenant.id, connectionId, query);
+  const cb = await driveProvider(auth_url, account(idpA, `${uniq('pkce')}@a-corp.example`), OIDC_CALLBACKS);
+  return { cb, params: redirectedTo(await get(cb), CLIENT_REDIRECT) };
+}
+
+describe('issue 18 finding 6: the SSO one-time code is bound to whoever started the flow', () => {
+  let conn: { id: string };
+  beforeAll(async () => {
+    conn = await newOidcConnection(adminA, idpA, 'massacorp-a');
+  });
+
+  it('finding 6 — login CSRF / leaked code: a code bound by code_challenge is refused without a code_verifier or with a wrong one (SSO_CODE_INVALID, audited) and is spent', async () => {
+    const before = (await auditFailures(a.tenant.id, 'SSO_CODE_INVALID')).length;
+    for (const attempt of [undefined, pkce().verifier]) {
+      const { verifier, challenge } = pkce();
+      const { params } = await oidcSignIn(conn.id, {
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
+      const code = params.get('code')!;
+      expect(code).toBeTruthy();
+      // Whoever holds the leaked code (or planted it in a victim's browser) lacks the verifier.
+      const stolen = await redeem(code, attempt);
+      expect(stolen.statusCode, stolen.body).toBe(400);
+      expect(stolen.json().error).toBe('SSO_CODE_INVALID');
+      expect(stolen.json().access_token).toBeUndefined();
+      // The code is spent: even the rightful client cannot use it now.
+      const late = await redeem(code, verifier);
+      expect(late.statusCode).toBe(400);
+      expect(late.json().error).toBe('SSO_CODE_INVALID');
+    }
+    const rows = await auditFailures(a.tenant.id, 'SSO_CODE_INVALID');
+    expect(rows.slice(before).map((r) => r.reason)).toEqual([
+      'code_verifier missing',
+      'code_verifier mismatch',
+    ]);
+    // The client that started the flow redeems its code with its verifier.
+    const { verifier, challenge } = pkce();
+    const { params } = await oidcSignIn(conn.id, {
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    const ok = await redeem(params.get('code')!, verifier);
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json().access_token).toBeTruthy();
+  });
+
+  it('finding 6 — a code_verifier for a code whose flow had no code_challenge is refused (no PKCE downgrade)', async () => {
+    const { params } = await oidcSignIn(conn.id, {});
+    const res = await redeem(params.get('code')!, pkce().verifier);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('SSO_CODE_INVALID');
+    const rows = await auditFailures(a.tenant.id, 'SSO_CODE_INVALID');
+    expect(rows.at(-1)!.reason).toBe('code_verifier without code_challenge');
+    // Without either, as before issue 18: the code alone works.
+    const plain = await oidcSignIn(conn.id, {});
+    expect((await redeem(plain.params.get('code')!)).statusCode).toBe(200);
+  });
+
+  it("finding 6 — the client's state is echoed with code, and with error on a failed callback, never on a replay", async () => {
+    const clientState = 'csrf-Token_1.2~3 {"return":"/home"}';
+    const ok = await oidcSignIn(conn.id, { state: clientState });
+    expect(ok.params.get('code')).toBeTruthy();
+    expect(ok.params.get('state')).toBe(clientState);
+    // The authorize response's `state` is still the flow's own (at the IdP), not the client's.
+    const flow = await started(a.tenant.id, conn.id, { state: clientState });
+    expect(flow.state).not.toBe(clientState);
+    expect(new URL(flow.auth_url).searchParams.get('state')).toBe(flow.state);
+    // A failed callback (the IdP refused the code) carries the client's state next to the error.
+    const cb = await driveProvider(
+      flow.auth_url,
+      account(idpA, `${uniq('st')}@a-corp.example`),
+      OIDC_CALLBACKS,
+    );
+    const bad = new URL(cb);
+    bad.searchParams.set('code', 'not-a-code-the-idp-issued');
+    const failed = redirectedTo(await get(bad), CLIENT_REDIRECT);
+    expect(failed.get('error')).toBeTruthy();
+    expect(failed.get('code')).toBeNull();
+    expect(failed.get('state')).toBe(clientState);
+    // A replay of that callback is refused without the client's state (whoever replays never learns it).
+    const replay = redirectedTo(await get(cb), CLIENT_REDIRECT);
+    expect(replay.get('error')).toBe('SSO_STATE_INVALID');
+    expect(replay.has('state')).toBe(false);
+    // JSON clients get it in the body.
+    const j = await started(a.tenant.id, conn.id, { state: 'json-state' });
+    const jcb = await driveProvider(
+      j.auth_url,
+      account(idpA, `${uniq('js')}@a-corp.example`),
+      OIDC_CALLBACKS,
+    );
+    const json = await app.inject({
+      method: 'GET',
+      url: jcb.pathname + jcb.search,
+      headers: { accept: 'application/json' },
+    });
+    expect(json.statusCode, json.body).toBe(200);
+    expect(json.json()).toMatchObject({ redirect_uri: CLIENT_REDIRECT, state: 'json-state' });
+  });
+
+  it('finding 6 — authorize validates state, code_challenge and code_challenge_method (only S256): 422 in the envelope, never 500, no flow started', async () => {
+    const { challenge } = pkce();
+    const cases: [Record<string, string> | string, string][] = [
+      [{ code_challenge: challenge, code_challenge_method: 'plain' }, 'code_challenge_method'],
+      [{ code_challenge: challenge, code_challenge_method: 's256' }, 'code_challenge_method'],
+      [{ code_challenge: challenge }, 'code_challenge_method'],
+      [{ code_challenge_method: 'S256' }, 'code_challenge'],
+      [{ code_challenge: challenge.slice(1), code_challenge_method: 'S256' }, 'code_challenge'],
+      [{ code_challenge: `${challenge.slice(1)}=`, code_challenge_method: 'S256' }, 'code_challenge'],
+      [{ code_challenge: `${challenge.slice(1)}+`, code_challenge_method: 'S256' }, 'code_challenge'],
+      [{ state: '' }, 'state'],
+      [{ state: 'x'.repeat(513) }, 'state'],
+      [{ state: 'line\nbreak' }, 'state'],
+      [{ state: 'caf\u00e9' }, 'state'],
+      ['state=a&state=b', 'state'],
+    ];
+    for (const [query, field] of cases) {
+      const qs =
+        typeof query === 'string'
+          ? `redirect_uri=${encodeURIComponent(CLIENT_REDIRECT)}&${query}`
+          : new URLSearchParams({ redirect_uri: CLIENT_REDIRECT, ...query }).toString();
+      const res = await app.inject({
+        method: 'GET',
+        url: `/api/v1/sso/connections/${conn.id}/authorize?${qs}`,
+        headers: { 'x-tenant-id': String(a.tenant.id) },
+      });
+      expect(res.statusCode, `${qs}: ${res.body}`).toBe(422);
+      expect(res.json().error).toBe('VALIDATION_ERROR');
+      expect(res.json().request_id).toBeTruthy();
+      expect(JSON.stringify(res.json().details.errors), qs).toContain(field);
+    }
+    // At the limits: accepted.
+    const ok = await authorize(a.tenant.id, conn.id, {
+      state: '~'.repeat(512),
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    expect(ok.statusCode, ok.body).toBe(200);
+  });
+
+  it('finding 6 — /sso/token validates code_verifier (43 to 128 of [A-Za-z0-9-._~]): 422, and the code is not spent by a malformed one', async () => {
+    const verifier = `${randomBytes(96).toString('base64url')}-._~`.slice(0, 128);
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const { params } = await oidcSignIn(conn.id, {
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    const code = params.get('code')!;
+    for (const bad of [
+      'a'.repeat(42),
+      'a'.repeat(129),
+      `${'a'.repeat(42)}+`,
+      `${'a'.repeat(42)}/`,
+      `${'a'.repeat(43)} `,
+    ]) {
+      const res = await redeem(code, bad);
+      expect(res.statusCode, bad).toBe(422);
+      expect(res.json().error).toBe('VALIDATION_ERROR');
+      expect(res.json().details.errors[0].field).toBe('body.code_verifier');
+    }
+    const res = await redeem(code, verifier);
+    expect(res.statusCode, res.body).toBe(200);
+  });
+
+  it('finding 6 — SAML connections take the same client state and code_challenge (authorize is shared)', async () => {
+    const keys = await makeIdpKeys('flow-idp.example');
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sso/connections',
+      headers: bearer(adminA),
+      payload: {
+        type: 'saml',
+        name: uniq('saml'),
+        redirect_uris: [CLIENT_REDIRECT],
+        saml: { idp_entity_id: IDP_ENTITY, idp_sso_url: IDP_SSO, idp_certificate: keys.certificate },
+      },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const samlConn = created.json() as { id: string; saml: { acs_url: string; metadata_url: string } };
+    const signIn = async (query: Record<string, string>) => {
+      const flow = await started(a.tenant.id, samlConn.id, query);
+      const request = parseAuthnRequestUrl(flow.auth_url);
+      const response = buildResponse(keys, {
+        issuer: IDP_ENTITY,
+        audience: samlConn.saml.metadata_url,
+        acsUrl: samlConn.saml.acs_url,
+        inResponseTo: request.id,
+        nameId: `${uniq('saml')}@a-corp.example`,
+      });
+      return redirectedTo(await postAcs(response, flow.state), CLIENT_REDIRECT);
+    };
+    const { verifier, challenge } = pkce();
+    const bound = await signIn({
+      state: 'saml-client',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    expect(bound.get('state')).toBe('saml-client');
+    const without = await signIn({ code_challenge: pkce().challenge, code_challenge_method: 'S256' });
+    expect((await redeem(without.get('code')!)).json().error).toBe('SSO_CODE_INVALID');
+    const ok = await redeem(bound.get('code')!, verifier);
+    expect(ok.statusCode, ok.body).toBe(200);
+  });
+});
+
+// ---- finding 12 ----
+
+const IDP_ENTITY = 'http://www.okta.com/exk-flow-binding';
+const IDP_SSO = 'https://idp.example.com/app/sso/saml';
+
+function postAcs(samlResponse: string, relayState: string | undefined, headers: Record<string, string> = {}) {
+  const form = new URLSearchParams({
+    SAMLResponse: samlResponse,
+    ...(relayState !== undefined ? { RelayState: relayState } : {}),
+  });
+  return app.inject({
+    method: 'POST',
+    url: '/api/v1/sso/saml/acs',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    payload: form.toString(),
+  });
+}

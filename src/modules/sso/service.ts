@@ -517,16 +517,31 @@ export async function discover(ctx: AppContext, email: string, tenantId: number 
   return { connection_id: route.connectionId, type: route.type };
 }
 
+/** What the client application binds its flow with (authorize's optional state and PKCE S256 challenge). */
+export interface ClientBinding {
+  state?: string | undefined;
+  codeChallenge?: string | undefined;
+  codeChallengeMethod?: 'S256' | undefined;
+}
+
 /**
  * SP-initiated sign-in: the connection must be the tenant's, enabled, with a protocol registered, and the
- * redirect_uri in its allow-list (exact match). The flow state (single use) remembers the redirect_uri.
+ * redirect_uri in its allow-list (exact match). The flow state (single use) remembers the redirect_uri, and the
+ * client's own state and code_challenge when given (the one-time code is then bound to that client).
  */
 export async function authorize(
   ctx: AppContext,
   tenantId: number,
   connectionId: string,
   redirectUri: string,
+  client: ClientBinding = {},
 ) {
+  // RFC 7636 lets a missing method mean `plain`, which is refused: the method is required with the challenge,
+  // and a method alone binds nothing.
+  if (client.codeChallenge !== undefined && client.codeChallengeMethod === undefined)
+    throw validationError('query.code_challenge_method', 'required with code_challenge (S256)', 'missing');
+  if (client.codeChallengeMethod !== undefined && client.codeChallenge === undefined)
+    throw validationError('query.code_challenge', 'required with code_challenge_method', 'missing');
   const connection = await ctx.database.withTenant(tenantId, (tx) =>
     loadConnection(tx, tenantId, connectionId),
   );
@@ -543,6 +558,8 @@ export async function authorize(
     redirectUri,
     data: data ?? {},
     createdAt: ctx.clock.now(),
+    ...(client.state !== undefined ? { clientState: client.state } : {}),
+    ...(client.codeChallenge !== undefined ? { codeChallenge: client.codeChallenge } : {}),
   });
   return { auth_url: authUrl, state };
 }

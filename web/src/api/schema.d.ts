@@ -8716,7 +8716,10 @@ export interface paths {
         get: {
             parameters: {
                 query: {
+                    code_challenge?: string;
+                    code_challenge_method?: "S256";
                     redirect_uri: string;
+                    state?: string;
                 };
                 header?: {
                     "x-tenant-id"?: string;
@@ -10047,7 +10050,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange the one-time code of an SSO sign-in for tokens (or the MFA step), as POST /auth/login */
+        /** Exchange the one-time code of an SSO sign-in for tokens (or the MFA step), as POST /auth/login; code_verifier required when authorize had a code_challenge */
         post: {
             parameters: {
                 query?: never;
@@ -10059,6 +10062,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         code: string;
+                        code_verifier?: string;
                     };
                 };
             };

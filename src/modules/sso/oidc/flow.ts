@@ -112,6 +112,7 @@ function callbackRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
               mfaAsserted: identity.mfaAsserted,
             },
             req.auditContext(),
+            flow,
           );
           return redirectWithCode(req, reply, flow, code);
         } catch (err) {

@@ -180,6 +180,7 @@ function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
                 familyName: identity.familyName ?? (rest.join(' ') || null),
               },
               req.auditContext(),
+              flow,
             );
             return redirectWithCode(req, reply, flow, code);
           } catch (err) {
