@@ -549,3 +549,80 @@ function postAcs(samlResponse: string, relayState: string | undefined, headers: 
     payload: form.toString(),
   });
 }
+
+describe('issue 18 finding 12: an IdP-initiated SAML post gets the documented answer', () => {
+  const BROWSER_ACCEPT =
+    'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+  let keys: TestIdpKeys;
+  let samlConn: { id: string; saml: { acs_url: string; metadata_url: string } };
+  beforeAll(async () => {
+    keys = await makeIdpKeys('idp-initiated.example');
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sso/connections',
+      headers: bearer(adminA),
+      payload: {
+        type: 'saml',
+        name: uniq('saml'),
+        redirect_uris: [CLIENT_REDIRECT],
+        saml: { idp_entity_id: IDP_ENTITY, idp_sso_url: IDP_SSO, idp_certificate: keys.certificate },
+      },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    samlConn = res.json();
+  });
+
+  const idpInitiated = (email: string) =>
+    buildResponse(keys, {
+      issuer: IDP_ENTITY,
+      audience: samlConn.saml.metadata_url,
+      acsUrl: samlConn.saml.acs_url,
+      inResponseTo: null,
+      nameId: email,
+    });
+
+  async function users(email: string) {
+    return app.ctx.database.withTenant(a.tenant.id, async (tx) => {
+      const r = await tx.execute<{ n: string }>(
+        sql`select count(*)::text as n from users where tenant_id = ${a.tenant.id} and email = ${email}`,
+      );
+      return Number(r.rows[0]!.n);
+    });
+  }
+
+  it('finding 12 — a real IdP-initiated post (form, signed, no InResponseTo, no RelayState, browser Accept) answers 400 SAML_IN_RESPONSE_TO_MISSING in the envelope, nobody signed in', async () => {
+    const email = `${uniq('tile')}@a-corp.example`;
+    const response = idpInitiated(email);
+    expect(Buffer.from(response, 'base64').toString()).not.toContain('InResponseTo');
+    const res = await postAcs(response, undefined, { accept: BROWSER_ACCEPT });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.headers.location).toBeUndefined();
+    expect(res.json()).toMatchObject({ error: 'SAML_IN_RESPONSE_TO_MISSING' });
+    expect(res.json().request_id).toBeTruthy();
+    expect(await users(email)).toBe(0);
+  });
+
+  it("finding 12 — the same with a RelayState the IdP was configured with (no live flow): SAML_IN_RESPONSE_TO_MISSING; a response answering a request we don't know stays SAML_UNKNOWN_REQUEST", async () => {
+    const email = `${uniq('relay')}@a-corp.example`;
+    const res = await postAcs(idpInitiated(email), 'https://app-a.example.com/home', {
+      accept: BROWSER_ACCEPT,
+    });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().error).toBe('SAML_IN_RESPONSE_TO_MISSING');
+    expect(await users(email)).toBe(0);
+    const unknown = buildResponse(keys, {
+      issuer: IDP_ENTITY,
+      audience: samlConn.saml.metadata_url,
+      acsUrl: samlConn.saml.acs_url,
+      inResponseTo: '_0123456789abcdef0123456789abcdef01234567',
+    });
+    const other = await postAcs(unknown, undefined, { accept: BROWSER_ACCEPT });
+    expect(other.statusCode).toBe(401);
+    expect(other.json().error).toBe('SAML_UNKNOWN_REQUEST');
+    // Not a SAML response at all, without a flow: SAML_RESPONSE_INVALID.
+    const junk = await postAcs(Buffer.from('<html/>').toString('base64'), undefined);
+    expect(junk.statusCode).toBe(400);
+    expect(junk.json().error).toBe('SAML_RESPONSE_INVALID');
+  });
+});
