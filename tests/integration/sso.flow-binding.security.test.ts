@@ -456,7 +456,8 @@ describe('issue 18 finding 6: the SSO one-time code is bound to whoever started 
       expect(res.statusCode, `${qs}: ${res.body}`).toBe(422);
       expect(res.json().error).toBe('VALIDATION_ERROR');
       expect(res.json().request_id).toBeTruthy();
-      expect(JSON.stringify(res.json().details.errors), qs).toContain(field);
+      const fields = (res.json().details.errors as { field: string }[]).map((e) => e.field);
+      expect(fields, qs).toContain(`querystring.${field}`);
     }
     // At the limits: accepted.
     const ok = await authorize(a.tenant.id, conn.id, {

@@ -539,9 +539,13 @@ export async function authorize(
   // RFC 7636 lets a missing method mean `plain`, which is refused: the method is required with the challenge,
   // and a method alone binds nothing.
   if (client.codeChallenge !== undefined && client.codeChallengeMethod === undefined)
-    throw validationError('query.code_challenge_method', 'required with code_challenge (S256)', 'missing');
+    throw validationError(
+      'querystring.code_challenge_method',
+      'required with code_challenge (S256)',
+      'missing',
+    );
   if (client.codeChallengeMethod !== undefined && client.codeChallenge === undefined)
-    throw validationError('query.code_challenge', 'required with code_challenge_method', 'missing');
+    throw validationError('querystring.code_challenge', 'required with code_challenge_method', 'missing');
   const connection = await ctx.database.withTenant(tenantId, (tx) =>
     loadConnection(tx, tenantId, connectionId),
   );
