@@ -2,6 +2,12 @@
  * A real OpenID provider (oidc-provider) on a 127.0.0.1 port, with its development interactions (login and
  * consent forms) driven over plain HTTP with a cookie jar. `tamper` re-signs the ID token of the next token
  * responses with the provider's own key after changing claims (wrong nonce, audience, expiry, issuer).
+ *
+ * Like Entra ID or Okta, it accepts a redirect_uri only if it was registered exactly for the client
+ * (`allowRedirectUri` registers one more, e.g. a connection's callback_url once the connection exists). It
+ * records every request to its token endpoint (`tokenRequests`), so a test can prove a code never reached it.
+ * `iss: false` makes it answer like Entra ID and Google: no RFC 9207 `iss` in the authorization response and no
+ * `authorization_response_iss_parameter_supported` in its metadata (oidc-provider sends and advertises both).
  */
 import { once } from 'node:events';
 import http from 'node:http';
@@ -16,18 +22,31 @@ export interface Account {
   family_name?: string;
 }
 
+/** A request that reached the token endpoint (whatever the provider then answered). */
+export interface TokenRequest {
+  clientId: string | null;
+  code: string | null;
+  redirectUri: string | null;
+  status: number;
+}
+
 export interface TestProvider {
   issuer: string;
   accounts: Map<string, Account>;
   tamper: ((claims: Record<string, unknown>) => Record<string, unknown>) | null;
+  tokenRequests: TokenRequest[];
+  /** Registers one more exact redirect URI for a client (as an admin does in the IdP's console). */
+  allowRedirectUri(clientId: string, uri: string): void;
   close(): Promise<void>;
 }
 
 export async function startProvider(
   clients: { client_id: string; client_secret: string; redirect_uri: string }[],
-  opts: { authMethod?: 'client_secret_basic' | 'client_secret_post' } = {},
+  opts: { authMethod?: 'client_secret_basic' | 'client_secret_post'; iss?: boolean } = {},
 ) {
   const authMethod = opts.authMethod ?? 'client_secret_basic';
+  const sendsIss = opts.iss ?? true;
+  const allowed = new Map(clients.map((c) => [c.client_id, new Set([c.redirect_uri])]));
   let handler: http.RequestListener = (_req, res) => res.end();
   const server = http.createServer((req, res) => handler(req, res));
   server.listen(0, '127.0.0.1');
@@ -56,17 +75,54 @@ export async function startProvider(
       return a ? { accountId: id, claims: async () => ({ sub: id, ...a }) } : undefined;
     },
   });
+  // Exact match against the registered set (the library's own check, over a set the test can extend).
+  (provider.Client.prototype as { redirectUriAllowed(value: string): boolean }).redirectUriAllowed =
+    function (this: { clientId: string }, value: string) {
+      return allowed.get(this.clientId)?.has(value) ?? false;
+    };
   const state: TestProvider = {
     issuer,
     accounts,
     tamper: null,
+    tokenRequests: [],
+    allowRedirectUri: (clientId, uri) => {
+      const set = allowed.get(clientId) ?? new Set<string>();
+      set.add(uri);
+      allowed.set(clientId, set);
+    },
     close: async () => {
       server.closeAllConnections();
       server.close();
     },
   };
   provider.use(async (ctx, next) => {
+    const tokenRequest = ctx.path === '/token' && ctx.method === 'POST';
     await next();
+    if (tokenRequest) {
+      const oidc = ctx.oidc as
+        | { params?: Record<string, unknown>; client?: { clientId: string } }
+        | undefined;
+      const param = (k: string) =>
+        typeof oidc?.params?.[k] === 'string' ? (oidc.params[k] as string) : null;
+      state.tokenRequests.push({
+        clientId: oidc?.client?.clientId ?? null,
+        code: param('code'),
+        redirectUri: param('redirect_uri'),
+        status: ctx.status,
+      });
+    }
+    if (!sendsIss) {
+      if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object')
+        delete (ctx.body as Record<string, unknown>).authorization_response_iss_parameter_supported;
+      const location = ctx.response.get('location');
+      if (location) {
+        const to = new URL(location, issuer);
+        if (to.searchParams.has('iss') && (to.searchParams.has('code') || to.searchParams.has('error'))) {
+          to.searchParams.delete('iss');
+          ctx.set('location', to.href);
+        }
+      }
+    }
     const body = ctx.body as { id_token?: string } | undefined;
     if (ctx.path === '/token' && state.tamper && body?.id_token) {
       const claims = state.tamper({ ...decodeJwt(body.id_token) });

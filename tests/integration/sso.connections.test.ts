@@ -53,7 +53,8 @@ describe('issue 13 sso: connections CRUD', () => {
       client_id: 'client-1',
       has_client_secret: true,
     });
-    expect(c.oidc.callback_url).toMatch(/\/api\/v1\/sso\/oidc\/callback$/);
+    // One callback per connection (issue 18 finding 1): PUBLIC_URL/api/v1/sso/oidc/callback/{id}.
+    expect(c.oidc.callback_url).toBe(`${app.ctx.config.publicUrl}/api/v1/sso/oidc/callback/${c.id}`);
     expect(created.body).not.toContain('super-secret-value-123');
     expect(c.domains).toEqual([expect.objectContaining({ domain: 'example.com', verified: false })]);
     expect(c.domain_token).toMatch(/^massacorp-verify=/);

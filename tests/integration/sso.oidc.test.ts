@@ -15,7 +15,10 @@ import { driveProvider, startProvider, type TestProvider } from '../helpers/oidc
 import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
 
 const PUBLIC_URL = 'https://api.sso.test';
+/** Every connection's callback starts with this (PUBLIC_URL/api/v1/sso/oidc/callback/{connection id}). */
 const CALLBACK = `${PUBLIC_URL}/api/v1/sso/oidc/callback`;
+/** A placeholder: each client's real redirect URI is the connection's callback_url, registered at creation. */
+const UNUSED_URI = 'https://unused.example/cb';
 const CLIENT_REDIRECT = 'https://app.example.com/sso/done';
 
 let app: FastifyInstance;
@@ -44,7 +47,11 @@ async function newConnection(
     },
   });
   if (res.statusCode !== 201) throw new Error(res.body);
-  return res.json();
+  const conn = res.json();
+  // As an admin does: the connection's own callback URL registered at the provider (an exact match there).
+  if (conn.oidc && 'allowRedirectUri' in provider)
+    provider.allowRedirectUri('massacorp', conn.oidc.callback_url);
+  return conn;
 }
 
 function account(p: TestProvider, email: string, verified = true): string {
@@ -91,7 +98,9 @@ async function failures(tenantId: number, error: string) {
 }
 
 beforeAll(async () => {
-  const clients = [{ client_id: 'massacorp', client_secret: 'provider-secret-123', redirect_uri: CALLBACK }];
+  const clients = [
+    { client_id: 'massacorp', client_secret: 'provider-secret-123', redirect_uri: UNUSED_URI },
+  ];
   p1 = await startProvider(clients);
   p2 = await startProvider(clients);
   app = await createTestApp({ PUBLIC_URL });
@@ -260,7 +269,10 @@ describe('issue 13 sso: OIDC sign-in against a real OpenID provider', () => {
     }
     expect(await failures(a.tenant.id, 'SSO_STATE_INVALID')).toBe(before + 2);
     // an unknown state: the envelope (no tenant, no redirect_uri known)
-    const unknown = await app.inject({ method: 'GET', url: '/api/v1/sso/oidc/callback?state=nope&code=x' });
+    const unknown = await app.inject({
+      method: 'GET',
+      url: `/api/v1/sso/oidc/callback/${conn.id}?state=nope&code=x`,
+    });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error).toBe('SSO_STATE_INVALID');
   });
@@ -321,7 +333,9 @@ describe('issue 13 sso: OIDC sign-in against a real OpenID provider', () => {
     const cb2 = await driveProvider(f2.auth_url, account(p2, `${uniq('mix')}@corp.example`), CALLBACK);
     const mixed = new URLSearchParams(cb2.search);
     mixed.set('state', f1.state);
-    const res = await app.inject({ method: 'GET', url: `${cb2.pathname}?${mixed}` });
+    // P2's answer (its iss included) delivered to c1's own callback with c1's state: the iss check refuses it.
+    // (At c2's callback, c1's state is refused first: see sso.flow-binding.security.test.ts.)
+    const res = await app.inject({ method: 'GET', url: `/api/v1/sso/oidc/callback/${c1.id}?${mixed}` });
     expect(redirected(res).get('error')).toBe('SSO_ISSUER_MISMATCH');
     // and an ID token whose iss names the other provider
     p1.tamper = (c) => ({ ...c, iss: p2.issuer });
@@ -459,7 +473,7 @@ describe('issue 13 sso: account takeover rules', () => {
 describe('issue 13 sso: client authentication and provider outages', () => {
   it('uses client_secret_post when the provider metadata offers only that', async () => {
     const p3 = await startProvider(
-      [{ client_id: 'massacorp', client_secret: 'provider-secret-123', redirect_uri: CALLBACK }],
+      [{ client_id: 'massacorp', client_secret: 'provider-secret-123', redirect_uri: UNUSED_URI }],
       { authMethod: 'client_secret_post' },
     );
     try {

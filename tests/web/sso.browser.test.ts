@@ -152,7 +152,7 @@ describe.skipIf(!chromiumAvailable())(
       connectionId = page.url().split('/').pop()!;
       expect(connectionId).toMatch(/^[0-9a-f-]{36}$/);
       expect(await page.getByTestId('callback-url').textContent()).toBe(
-        `${server.origin}/api/v1/sso/oidc/callback`,
+        `${server.origin}/api/v1/sso/oidc/callback/${connectionId}`,
       );
       expect(await page.getByTestId('txt-name').textContent()).toBe(`_massacorp-verify.${domain}`);
       const token = (await page.getByTestId('txt-value').textContent()) ?? '';
@@ -161,7 +161,7 @@ describe.skipIf(!chromiumAvailable())(
       // The copy button puts the exact value on the clipboard.
       await page.getByRole('button', { name: 'Copy Redirect (callback) URL' }).click();
       expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(
-        `${server.origin}/api/v1/sso/oidc/callback`,
+        `${server.origin}/api/v1/sso/oidc/callback/${connectionId}`,
       );
       await check('sso: connection page');
       expect(await pageText()).not.toContain(clientSecret);

@@ -46,6 +46,10 @@ export interface FlowState {
   redirectUri: string;
   /** Protocol data (PKCE verifier, nonce, request id). */
   data: Record<string, unknown>;
+  /** The client application's state, echoed on the final redirect (API.md §17). */
+  clientState?: string;
+  /** The client application's PKCE S256 challenge: the one-time code is redeemed only with its verifier. */
+  codeChallenge?: string;
   createdAt: number;
 }
 

@@ -75,7 +75,13 @@ export {
   type RelyingPartySettings,
 } from './oidc/relying-party.js';
 export { samlSpKeyAad } from './saml/sp-key.js';
-export { connectionForFlow, OIDC_CALLBACK_PATH, oidcSecretAad, openClientSecret } from './service.js';
+export {
+  connectionForFlow,
+  OIDC_CALLBACK_PATH,
+  oidcCallbackUrl,
+  oidcSecretAad,
+  openClientSecret,
+} from './service.js';
 export {
   auditSignInFailure,
   completeSsoSignIn,

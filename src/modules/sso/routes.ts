@@ -216,7 +216,11 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       async (req) => {
         const tenant = await resolveTenantHeader(ctx, req.headers['x-tenant-id']);
         if (tenant?.status !== 'active') throw notFound('sso_connection');
-        return sso.authorize(ctx, tenant.id, req.params.id, req.query.redirect_uri);
+        return sso.authorize(ctx, tenant.id, req.params.id, req.query.redirect_uri, {
+          state: req.query.state,
+          codeChallenge: req.query.code_challenge,
+          codeChallengeMethod: req.query.code_challenge_method,
+        });
       },
     );
 
@@ -227,7 +231,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         schema: {
           tags,
           summary:
-            'Exchange the one-time code of an SSO sign-in for tokens (or the MFA step), as POST /auth/login',
+            'Exchange the one-time code of an SSO sign-in for tokens (or the MFA step), as POST /auth/login; code_verifier required when authorize had a code_challenge',
           body: TokenBody,
           response: { 200: LoginResponseSchema, ...errorResponses(400, 403, 422, 429) },
         },
@@ -237,7 +241,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           ip: req.ip,
           userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
         };
-        const r = await exchangeCode(ctx, req.body.code, client, req.auditContext());
+        const r = await exchangeCode(ctx, req.body.code, client, req.auditContext(), req.body.code_verifier);
         return { ...r, message: authMessage(r.message, req.locale) };
       },
     );

@@ -120,11 +120,33 @@ export const DomainList = Type.Object({ domains: Type.Array(DomainRead) });
 export const DiscoverBody = Type.Object({ email: Email }, { additionalProperties: false });
 export const DiscoverResponse = Type.Object({ connection_id: Uuid, type: ConnectionTypeSchema });
 
-export const AuthorizeQuery = Type.Object({ redirect_uri: Url });
+/**
+ * The client application's own state (RFC 6749 §4.1.1: 1*VSCHAR, printable ASCII), kept with the flow and echoed
+ * on the final redirect (with `code`, or with `error`). Not to be confused with the `state` of the authorize
+ * response, which is the flow's own state at the identity provider.
+ */
+const ClientState = Type.String({ minLength: 1, maxLength: 512, pattern: '^[\\x20-\\x7E]+$' });
+/** RFC 7636 §4.2, S256 only: BASE64URL(SHA-256(code_verifier)), 43 characters, no padding. */
+const CodeChallenge = Type.String({ minLength: 43, maxLength: 43, pattern: '^[A-Za-z0-9_-]{43}$' });
+/** RFC 7636 §4.1: 43 to 128 characters of [A-Z] [a-z] [0-9] - . _ ~ */
+const CodeVerifier = Type.String({ minLength: 43, maxLength: 128, pattern: '^[A-Za-z0-9._~-]{43,128}$' });
+
+export const AuthorizeQuery = Type.Object({
+  redirect_uri: Url,
+  state: Type.Optional(ClientState),
+  /** Binds the one-time code to the client that started the flow: POST /sso/token then needs the verifier. */
+  code_challenge: Type.Optional(CodeChallenge),
+  /** Only S256 (plain would hand the verifier to whoever sees the authorize URL); required with code_challenge. */
+  code_challenge_method: Type.Optional(Type.Literal('S256')),
+});
 export const AuthorizeResponse = Type.Object({ auth_url: Type.String(), state: Type.String() });
 
 export const TokenBody = Type.Object(
-  { code: Type.String({ minLength: 1, maxLength: 256 }) },
+  {
+    code: Type.String({ minLength: 1, maxLength: 256 }),
+    /** Required when the flow was started with a code_challenge, refused when it was not. */
+    code_verifier: Type.Optional(CodeVerifier),
+  },
   { additionalProperties: false },
 );
 

@@ -20,7 +20,15 @@ import { acsUrlOf, metadataUrlOf } from './saml/service-provider.js';
 import type { ConnectionReadT, CreateConnection, UpdateConnection } from './schemas.js';
 import type { ConnectionRow, DomainRow, NewConnection } from './tables.js';
 
+/**
+ * The OIDC callbacks' common prefix. Each connection has its own callback, this path + `/{connection id}`: the
+ * connection that redeems a code is named by where the identity provider sent it, never by the state alone, so
+ * an answer of one IdP can never be handed to another connection (IdP mix-up, RFC 9700 §4.4; issue 18).
+ */
 export const OIDC_CALLBACK_PATH = '/api/v1/sso/oidc/callback';
+/** A connection's redirect URI at its identity provider (sent on the authorization and the token requests). */
+export const oidcCallbackUrl = (publicUrl: string, connectionId: string) =>
+  `${publicUrl}${OIDC_CALLBACK_PATH}/${connectionId}`;
 /** Where the identity provider posts SAML responses, and where a connection's SP metadata is (API.md §17). */
 export const VERIFY_RECORD_PREFIX = '_massacorp-verify';
 
@@ -85,7 +93,7 @@ export function connectionRead(ctx: AppContext, c: ConnectionRow, domains: Domai
             issuer: c.oidcIssuer ?? '',
             client_id: c.oidcClientId ?? '',
             has_client_secret: c.oidcClientSecretSealed !== null,
-            callback_url: `${ctx.config.publicUrl}${OIDC_CALLBACK_PATH}`,
+            callback_url: oidcCallbackUrl(ctx.config.publicUrl, c.id),
           }
         : null,
     saml:
@@ -509,16 +517,35 @@ export async function discover(ctx: AppContext, email: string, tenantId: number 
   return { connection_id: route.connectionId, type: route.type };
 }
 
+/** What the client application binds its flow with (authorize's optional state and PKCE S256 challenge). */
+export interface ClientBinding {
+  state?: string | undefined;
+  codeChallenge?: string | undefined;
+  codeChallengeMethod?: 'S256' | undefined;
+}
+
 /**
  * SP-initiated sign-in: the connection must be the tenant's, enabled, with a protocol registered, and the
- * redirect_uri in its allow-list (exact match). The flow state (single use) remembers the redirect_uri.
+ * redirect_uri in its allow-list (exact match). The flow state (single use) remembers the redirect_uri, and the
+ * client's own state and code_challenge when given (the one-time code is then bound to that client).
  */
 export async function authorize(
   ctx: AppContext,
   tenantId: number,
   connectionId: string,
   redirectUri: string,
+  client: ClientBinding = {},
 ) {
+  // RFC 7636 lets a missing method mean `plain`, which is refused: the method is required with the challenge,
+  // and a method alone binds nothing.
+  if (client.codeChallenge !== undefined && client.codeChallengeMethod === undefined)
+    throw validationError(
+      'querystring.code_challenge_method',
+      'required with code_challenge (S256)',
+      'missing',
+    );
+  if (client.codeChallengeMethod !== undefined && client.codeChallenge === undefined)
+    throw validationError('querystring.code_challenge', 'required with code_challenge_method', 'missing');
   const connection = await ctx.database.withTenant(tenantId, (tx) =>
     loadConnection(tx, tenantId, connectionId),
   );
@@ -535,6 +562,8 @@ export async function authorize(
     redirectUri,
     data: data ?? {},
     createdAt: ctx.clock.now(),
+    ...(client.state !== undefined ? { clientState: client.state } : {}),
+    ...(client.codeChallenge !== undefined ? { codeChallenge: client.codeChallenge } : {}),
   });
   return { auth_url: authUrl, state };
 }

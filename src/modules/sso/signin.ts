@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
+import { randomToken, safeEqual, sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Tx } from '../../platform/db/client.js';
 import { AppError, forbidden } from '../../platform/http/errors.js';
 import { completeLogin, type LoginResponse, loginResponse, mfaRequiredResponse } from '../auth/index.js';
@@ -53,6 +54,8 @@ interface PendingCode {
   connectionId: string | null;
   provider: string;
   trustMfa: boolean;
+  /** The client's PKCE S256 challenge from authorize: the code is then redeemed only with its verifier. */
+  codeChallenge?: string;
 }
 
 const sourceOf = (s: IdentitySource) =>
@@ -156,6 +159,8 @@ export async function completeSsoSignIn(
   ctx: AppContext,
   id: VerifiedIdentity,
   audit: AuditContext,
+  /** The flow's client binding (authorize's code_challenge), carried by the one-time code. */
+  binding: Pick<FlowState, 'codeChallenge'> = {},
 ): Promise<string> {
   const src = sourceOf(id.source);
   const { user } = await retryOnceIfRaced(() => signInTx(ctx, id, audit));
@@ -166,6 +171,7 @@ export async function completeSsoSignIn(
     connectionId: src.connectionId,
     provider: src.provider,
     trustMfa: src.trustMfa,
+    ...(binding.codeChallenge ? { codeChallenge: binding.codeChallenge } : {}),
   };
   await ctx.store.set(codeKey(code), JSON.stringify(pending), CODE_TTL_SECONDS);
   return code;
@@ -261,11 +267,20 @@ export function redirectWith(reply: FastifyReply, redirectUri: string, params: R
   return reply.code(302).header('location', url.toString()).header('cache-control', 'no-store').send();
 }
 
-/** Success of a callback: the one-time code on the flow's redirect_uri (JSON clients get `{redirect_uri, code}`). */
+/** The client's own state, echoed next to `code` or `error` (only by the flow's first callback, never a replay). */
+const clientStateOf = (flow: { clientState?: string | undefined }): Record<string, string> =>
+  flow.clientState !== undefined ? { state: flow.clientState } : {};
+
+/**
+ * Success of a callback: the one-time code on the flow's redirect_uri, with the client's state when it gave one
+ * (JSON clients get `{redirect_uri, code, state?}`).
+ */
 export function redirectWithCode(req: FastifyRequest, reply: FastifyReply, flow: FlowState, code: string) {
   if (wantsJson(req))
-    return reply.header('cache-control', 'no-store').send({ redirect_uri: flow.redirectUri, code });
-  return redirectWith(reply, flow.redirectUri, { code });
+    return reply
+      .header('cache-control', 'no-store')
+      .send({ redirect_uri: flow.redirectUri, code, ...clientStateOf(flow) });
+  return redirectWith(reply, flow.redirectUri, { code, ...clientStateOf(flow) });
 }
 
 /**
@@ -276,7 +291,10 @@ export async function failFlow(
   ctx: AppContext,
   req: FastifyRequest,
   reply: FastifyReply,
-  flow: Pick<FlowState, 'tenantId' | 'connectionId' | 'redirectUri'> | null,
+  // clientState only on a live flow: a replay (UsedFlow) never learns the client's state.
+  flow:
+    | (Pick<FlowState, 'tenantId' | 'connectionId' | 'redirectUri'> & Pick<FlowState, 'clientState'>)
+    | null,
   err: unknown,
 ): Promise<never | FastifyReply> {
   const code = failureCode(err);
@@ -287,21 +305,54 @@ export async function failFlow(
       code,
       reason: (err as { reason?: string }).reason ?? (err instanceof Error ? err.message : undefined),
     });
-    if (!wantsJson(req)) return redirectWith(reply, flow.redirectUri, { error: code });
+    if (!wantsJson(req))
+      return redirectWith(reply, flow.redirectUri, { error: code, ...clientStateOf(flow) });
   }
   throw err instanceof AppError ? err : ssoError('SSO_RESPONSE_INVALID');
 }
 
-/** POST /sso/token: the one-time code (single use, any replica) for the answer of a password sign-in. */
+/**
+ * RFC 7636 §4.6 for the one-time code: why the verifier does not redeem it, or null when it does. A code whose
+ * flow had no challenge refuses a verifier too (RFC 9700 §2.1.1: a stripped challenge must not go unnoticed).
+ * The comparison is constant-time over the 43-character base64url S256 values.
+ */
+function pkceRefusal(challenge: string | undefined, verifier: string | undefined): string | null {
+  if (challenge === undefined) return verifier === undefined ? null : 'code_verifier without code_challenge';
+  if (verifier === undefined) return 'code_verifier missing';
+  const computed = createHash('sha256').update(verifier, 'ascii').digest('base64url');
+  return safeEqual(computed, challenge) ? null : 'code_verifier mismatch';
+}
+
+/**
+ * POST /sso/token: the one-time code (single use, any replica) for the answer of a password sign-in. A code bound
+ * by the client's code_challenge needs the matching code_verifier; a refused verifier still spends the code.
+ */
 export async function exchangeCode(
   ctx: AppContext,
   code: string,
   client: ClientInfo,
   audit: AuditContext,
+  codeVerifier?: string,
 ): Promise<LoginResponse> {
   const raw = await ctx.store.take(codeKey(code));
   if (!raw) throw ssoError('SSO_CODE_INVALID');
   const pending = JSON.parse(raw) as PendingCode;
+  const unbound = pkceRefusal(pending.codeChallenge, codeVerifier);
+  if (unbound) {
+    // The same answer as an unknown code: whoever holds a leaked code learns nothing about the binding.
+    await auditSignInFailure(
+      ctx,
+      pending.tenantId,
+      { ...audit, actorType: 'user', actorId: String(pending.userId) },
+      {
+        connectionId: pending.connectionId,
+        provider: pending.provider,
+        code: 'SSO_CODE_INVALID',
+        reason: unbound,
+      },
+    );
+    throw ssoError('SSO_CODE_INVALID');
+  }
   const found = await ctx.database.withTenant(pending.tenantId, async (tx) => {
     const tenant = await getTenant(tx, pending.tenantId);
     const user = await userById(tx, pending.tenantId, pending.userId);

@@ -8717,7 +8717,10 @@ export interface paths {
         get: {
             parameters: {
                 query: {
+                    code_challenge?: string;
+                    code_challenge_method?: "S256";
                     redirect_uri: string;
+                    state?: string;
                 };
                 header?: {
                     "x-tenant-id"?: string;
@@ -9527,14 +9530,14 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/sso/oidc/callback": {
+    "/api/v1/sso/oidc/callback/{id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** The identity provider's redirect: redirects to the flow's redirect_uri with ?code= (or ?error=<CODE>) */
+        /** A connection's callback (its redirect URI at the identity provider): redirects to the flow's redirect_uri with ?code= (or ?error=<CODE>) */
         get: {
             parameters: {
                 query?: {
@@ -9545,7 +9548,9 @@ export interface paths {
                     state?: string;
                 };
                 header?: never;
-                path?: never;
+                path: {
+                    id: string;
+                };
                 cookie?: never;
             };
             requestBody?: never;
@@ -9570,6 +9575,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Path parameter too long (URI_TOO_LONG) */
+                414: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -10037,7 +10051,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange the one-time code of an SSO sign-in for tokens (or the MFA step), as POST /auth/login */
+        /** Exchange the one-time code of an SSO sign-in for tokens (or the MFA step), as POST /auth/login; code_verifier required when authorize had a code_challenge */
         post: {
             parameters: {
                 query?: never;
@@ -10049,6 +10063,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         code: string;
+                        code_verifier?: string;
                     };
                 };
             };

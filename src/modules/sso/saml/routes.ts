@@ -15,11 +15,31 @@ import { type FlowState, type SsoFlow, takeFlowState, usedFlowState } from '../f
 import * as repo from '../repository.js';
 import { completeSsoSignIn, failFlow, redirectWithCode } from '../signin.js';
 import type { ConnectionRow } from '../tables.js';
-import { samlError } from './errors.js';
-import { SAML_RESPONSE_MAX_CHARS, type SamlConnection, SamlServiceProvider } from './service-provider.js';
+import { type SamlErrorCode, samlError } from './errors.js';
+import {
+  inResponseToOf,
+  SAML_RESPONSE_MAX_CHARS,
+  type SamlConnection,
+  SamlServiceProvider,
+} from './service-provider.js';
 import { loadSpSigningKey, type SpSigningKey } from './sp-key.js';
 
 const tags = ['sso'];
+/**
+ * Why a response that reaches the ACS without a live flow is refused. An IdP-initiated response (no InResponseTo,
+ * whatever RelayState the IdP was configured with) gets the code the docs promise for it; a response that answers
+ * a request of ours that is gone (expired, used, or never ours) SAML_UNKNOWN_REQUEST; an unreadable one
+ * SAML_RESPONSE_INVALID. Nothing is audited: no tenant is known, and the response's unverified Issuer must not
+ * let anyone write into a tenant's audit log.
+ */
+function refusalWithoutFlow(samlResponse: string): SamlErrorCode {
+  try {
+    return inResponseToOf(samlResponse) === null ? 'SAML_IN_RESPONSE_TO_MISSING' : 'SAML_UNKNOWN_REQUEST';
+  } catch {
+    return 'SAML_RESPONSE_INVALID';
+  }
+}
+
 /** The ACS body: a base64 SAMLResponse (at most SAML_RESPONSE_MAX_CHARS) and the RelayState, form-encoded. */
 const ACS_BODY_LIMIT = SAML_RESPONSE_MAX_CHARS + 8 * 1024;
 
@@ -148,10 +168,10 @@ function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           const { SAMLResponse: samlResponse, RelayState: relayState } = req.body;
           const flow = await takeFlowState(ctx, relayState);
           if (flow?.type !== 'saml') {
-            // A replayed or unknown RelayState (or another protocol's): audited and answered on the flow's
-            // redirect_uri when the flow is known, else the error envelope.
+            // A replayed or unknown RelayState (or another protocol's, or none: IdP-initiated): audited and
+            // answered on the flow's redirect_uri when the flow is known, else the error envelope.
             const known = flow ?? (await usedFlowState(ctx, relayState));
-            const code = !flow && known ? 'SAML_REPLAY' : 'SAML_UNKNOWN_REQUEST';
+            const code = !flow && known ? 'SAML_REPLAY' : refusalWithoutFlow(samlResponse);
             return failFlow(ctx, req, reply, known, samlError(code));
           }
           try {
@@ -180,6 +200,7 @@ function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
                 familyName: identity.familyName ?? (rest.join(' ') || null),
               },
               req.auditContext(),
+              flow,
             );
             return redirectWithCode(req, reply, flow, code);
           } catch (err) {

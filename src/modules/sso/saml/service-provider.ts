@@ -248,18 +248,7 @@ export class SamlServiceProvider {
    * responses and unknown or consumed request ids.
    */
   async pendingFor(samlResponse: string): Promise<PendingSamlRequest> {
-    const xml = decodeResponse(samlResponse);
-    let root: Element | null = null;
-    try {
-      const doc = new DOMParser({ onError: () => {} }).parseFromString(xml, 'text/xml');
-      root = doc.documentElement as unknown as Element | null;
-    } catch {
-      root = null;
-    }
-    if (root?.localName !== 'Response' || root?.namespaceURI !== PROTOCOL_NS) {
-      throw samlError('SAML_RESPONSE_INVALID');
-    }
-    const inResponseTo = root.getAttribute('InResponseTo')?.trim();
+    const inResponseTo = inResponseToOf(samlResponse);
     if (!inResponseTo) throw samlError('SAML_IN_RESPONSE_TO_MISSING');
     if (inResponseTo.length > 200) throw samlError('SAML_UNKNOWN_REQUEST');
     const raw = await this.deps.store.get(samlKeys.request(inResponseTo));
@@ -383,6 +372,25 @@ export class SamlServiceProvider {
       pending,
     };
   }
+}
+
+/**
+ * The (unsigned) InResponseTo of a posted Response, or null when it has none (an IdP-initiated response): a
+ * lookup key only, never trusted (the signed one must match it). SAML_RESPONSE_INVALID when unreadable.
+ */
+export function inResponseToOf(samlResponse: string): string | null {
+  const xml = decodeResponse(samlResponse);
+  let root: Element | null = null;
+  try {
+    const doc = new DOMParser({ onError: () => {} }).parseFromString(xml, 'text/xml');
+    root = doc.documentElement as unknown as Element | null;
+  } catch {
+    root = null;
+  }
+  if (root?.localName !== 'Response' || root?.namespaceURI !== PROTOCOL_NS) {
+    throw samlError('SAML_RESPONSE_INVALID');
+  }
+  return root.getAttribute('InResponseTo')?.trim() || null;
 }
 
 /** node-saml style ids: an NCName ('_' then hex), 160 random bits. */
