@@ -1,6 +1,7 @@
 /** Enterprise SSO (API.md §17) under /api/v1/sso. Thin: schema, access, one service call. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../platform/context.js';
 import { notFound } from '../../platform/http/errors.js';
 import { messageFor } from '../../platform/http/messages.js';
@@ -30,6 +31,12 @@ import { exchangeCode } from './signin.js';
 const tenantHeader = Type.Object({ 'x-tenant-id': Type.Optional(Type.String()) });
 const tags = ['sso'];
 
+/** The editor of a connection: the RBAC actor and, for a tenant-owned API key, its role (the grant ceiling). */
+const editorOf = async (req: FastifyRequest): Promise<sso.SsoActor> => ({
+  ...(await actorOf(req)),
+  roleId: req.principal?.roleId ?? null,
+});
+
 export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
@@ -57,7 +64,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         },
       },
       async (req, reply) =>
-        reply.code(201).send(await sso.createConnection(ctx, await actorOf(req), req.body)),
+        reply.code(201).send(await sso.createConnection(ctx, await editorOf(req), req.body)),
     );
 
     app.get(
@@ -84,7 +91,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: ConnectionRead, ...errorResponses(401, 403, 404, 409, 422) },
         },
       },
-      async (req) => sso.updateConnection(ctx, await actorOf(req), req.params.id, req.body),
+      async (req) => sso.updateConnection(ctx, await editorOf(req), req.params.id, req.body),
     );
 
     app.delete(

@@ -178,6 +178,7 @@ function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
                 emailVerified: identity.emailVerified,
                 givenName: identity.givenName ?? (first || null),
                 familyName: identity.familyName ?? (rest.join(' ') || null),
+                mfaAsserted: identity.mfaAsserted,
               },
               req.auditContext(),
             );
