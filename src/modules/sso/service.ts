@@ -15,7 +15,7 @@ import { isPlatformTenant } from '../tenants/index.js';
 import { editorRecord, type SsoEditor } from './ceiling.js';
 import { verifyDomainTxt } from './dns.js';
 import { ssoError } from './errors.js';
-import { flowFor, newState, saveFlowState } from './flows.js';
+import { flowFor, type LinkTarget, newState, saveFlowState } from './flows.js';
 import * as repo from './repository.js';
 import { acsUrlOf, metadataUrlOf } from './saml/service-provider.js';
 import type { ConnectionReadT, CreateConnection, UpdateConnection } from './schemas.js';
@@ -525,6 +525,8 @@ export async function authorize(
   tenantId: number,
   connectionId: string,
   redirectUri: string,
+  /** Link mode: the signed-in caller the identity will be linked to. */
+  link?: LinkTarget,
 ) {
   const connection = await ctx.database.withTenant(tenantId, (tx) =>
     loadConnection(tx, tenantId, connectionId),
@@ -542,6 +544,7 @@ export async function authorize(
     redirectUri,
     data: data ?? {},
     createdAt: ctx.clock.now(),
+    ...(link ? { link } : {}),
   });
   return { auth_url: authUrl, state };
 }

@@ -59,7 +59,7 @@ interface PendingCode {
   mfaAsserted?: boolean;
 }
 
-const sourceOf = (s: IdentitySource) =>
+export const sourceOf = (s: IdentitySource) =>
   s.kind === 'connection'
     ? {
         connectionId: s.connection.id,
@@ -293,7 +293,7 @@ export async function auditSignInFailure(
 }
 
 /** Whether the caller is a program that wants the JSON envelope rather than a browser redirect. */
-function wantsJson(req: FastifyRequest): boolean {
+export function wantsJson(req: FastifyRequest): boolean {
   const accept = String(req.headers.accept ?? '');
   return accept.includes('application/json') && !accept.includes('text/html');
 }
