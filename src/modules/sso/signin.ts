@@ -124,7 +124,8 @@ async function linkOrCreate(ctx: AppContext, tx: Tx, id: VerifiedIdentity, audit
       reasons.push(src.connectionId ? 'domain_not_verified' : 'idp_email_not_verified');
     if (!local.isVerified) reasons.push('local_email_not_verified');
     if (isPrivileged(profile)) reasons.push('privileged_account');
-    if (over) reasons.push('grant_ceiling');
+    // (A privileged account is reported as such above; this is about permissions.)
+    if (over && over.missing.length > 0) reasons.push('grant_ceiling');
     if (reasons.length > 0)
       throw ssoError('SSO_LINK_REFUSED', {
         reasons,
