@@ -229,6 +229,26 @@ describe('issue 18 finding 3: an SSO admin cannot sign in as anyone', () => {
     }
   });
 
+  it('finding 3 — social login never links an owner by email either (they use link mode)', async () => {
+    const t = await tenantOwner(app);
+    const id = uniq('soc');
+    social.accounts.set(id, { email: t.admin.email, email_verified: true });
+    const start = await app.inject({
+      method: 'GET',
+      url: '/api/v1/oauth/oidc/authorize',
+      headers: { 'x-tenant-id': String(t.tenant.id) },
+    });
+    const cb = await driveProvider(start.json().auth_url, id, SOCIAL_CALLBACK);
+    const res = await app.inject({ method: 'GET', url: cb.pathname + cb.search });
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({
+      error: 'SSO_LINK_REFUSED',
+      details: { reasons: ['privileged_account'] },
+    });
+    expect(res.json().access_token).toBeUndefined();
+    expect(await identitiesOf(t.tenant.id, t.admin.id)).toBe(0);
+  });
+
   it('finding 3 — a link on an unverified domain is refused even with email_verified=true', async () => {
     const t = await tenantOwner(app);
     const domain = `${uniq('unv')}.example`;
@@ -454,6 +474,12 @@ describe('issue 18 link mode: a signed-in user links an identity to their own ac
     expect([none.statusCode, none.json().error]).toEqual([401, 'UNAUTHORIZED']);
     const bad = await app.inject({ method: 'GET', url, headers: bearer('not-a-token') });
     expect(bad.statusCode).toBe(401);
+    const unknownMode = await app.inject({
+      method: 'GET',
+      url: url.replace('mode=link', 'mode=merge'),
+      headers: bearer(t.owner.tokens),
+    });
+    expect(unknownMode.statusCode).toBe(422);
     const key = await t.owner.call('POST', '/api/v1/api-keys', { name: 'k', scopes: ['users.read'] });
     expect(key.statusCode, key.body).toBe(201);
     const viaKey = await app.inject({ method: 'GET', url, headers: { 'x-api-key': key.json().raw_key } });
