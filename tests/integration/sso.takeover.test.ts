@@ -499,6 +499,47 @@ describe('issue 18 link mode: a signed-in user links an identity to their own ac
     expect(await identitiesOf(t.tenant.id, member.userId)).toBe(0);
   });
 
+  it('link mode — SAML connections too: the ACS links the asserted NameID to the caller, no code', async () => {
+    const t = await tenantOwner(app);
+    const entity = `https://idp.${uniq('lk')}.example/saml`;
+    const created = await t.owner.call('POST', '/api/v1/sso/connections', {
+      type: 'saml',
+      name: uniq('saml'),
+      redirect_uris: [REDIRECT],
+      saml: {
+        idp_entity_id: entity,
+        idp_sso_url: 'https://idp.example.com/sso',
+        idp_certificate: samlKeys.certificate,
+      },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const conn = created.json() as Conn;
+    const res = await t.owner.call(
+      'GET',
+      `/api/v1/sso/connections/${conn.id}/authorize?mode=link&redirect_uri=${encodeURIComponent(REDIRECT)}`,
+    );
+    expect(res.statusCode, res.body).toBe(200);
+    const { id, relayState } = parseAuthnRequestUrl(res.json().auth_url);
+    const saml = buildResponse(samlKeys, {
+      issuer: entity,
+      audience: `${PUBLIC_URL}/api/v1/sso/saml/${conn.id}/metadata`,
+      acsUrl: `${PUBLIC_URL}/api/v1/sso/saml/acs`,
+      inResponseTo: id,
+      nameId: `owner.${uniq('n')}@idp.example`,
+    });
+    const acs = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sso/saml/acs',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ SAMLResponse: saml, RelayState: relayState! }).toString(),
+    });
+    const p = params(acs);
+    expect(p.get('linked')).toBe('1');
+    expect(p.get('code')).toBeNull();
+    const list = (await t.owner.call('GET', '/api/v1/sso/identities')).json();
+    expect(list).toMatchObject({ total: 1, identities: [{ connection_id: conn.id, issuer: entity }] });
+  });
+
   it('link mode — a session ended while at the identity provider links nothing', async () => {
     const t = await tenantOwner(app);
     const conn = await oidcConnection(t.owner);
