@@ -12,6 +12,7 @@ import {
   uniq,
 } from '../helpers/factories.js';
 import { driveProvider, startProvider, type TestProvider } from '../helpers/oidc-provider.js';
+import { platformOperator } from '../helpers/rbac.js';
 import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
 
 const PUBLIC_URL = 'https://api.sso.test';
@@ -504,10 +505,15 @@ describe('issue 13 sso: client authentication and provider outages', () => {
 });
 
 describe('issue 13 sso: MFA policy', () => {
-  it('a user with MFA goes through the MFA step unless the connection is trusted for MFA', async () => {
-    const local = await newUser(app, a.tenant.id, { email: `${uniq('mfa')}@corp.example` });
+  it('a user with MFA goes through the MFA step unless the connection is trusted for MFA and the IdP asserts it', async () => {
+    // Linking an existing account needs a domain verified for the connection (issue 18): a platform operator's word.
+    const domain = `${uniq('mfa')}.example`;
+    const local = await newUser(app, a.tenant.id, { email: `${uniq('mfa')}@${domain}` });
     const { secret } = await enrolTotp(app, a.tenant.id, local.email);
-    const conn = await newConnection(adminA, p1);
+    const conn = await newConnection(adminA, p1, { domains: [domain] });
+    const op = await platformOperator(app);
+    const v = await op.call('POST', `/api/v1/sso/platform/connections/${conn.id}/domains/${domain}/verify`);
+    expect(v.statusCode, v.body).toBe(200);
     const acct = account(p1, local.email, true);
     const first = (
       await exchange(redirected((await signIn(a.tenant.id, conn.id, p1, acct)).res).get('code')!)
@@ -535,10 +541,20 @@ describe('issue 13 sso: MFA policy', () => {
       headers: bearer(adminA),
       payload: { trust_mfa: true },
     });
-    const trusted = (
+    // trust_mfa alone (the IdP asserts no second factor): still the MFA step.
+    const unasserted = (
       await exchange(redirected((await signIn(a.tenant.id, conn.id, p1, acct)).res).get('code')!)
     ).json();
-    expect(trusted).toMatchObject({ mfa_required: false });
-    expect(trusted.access_token).toBeTruthy();
+    expect(unasserted).toMatchObject({ mfa_required: true, access_token: null });
+    p1.tamper = (c) => ({ ...c, amr: ['pwd', 'mfa'] });
+    try {
+      const trusted = (
+        await exchange(redirected((await signIn(a.tenant.id, conn.id, p1, acct)).res).get('code')!)
+      ).json();
+      expect(trusted).toMatchObject({ mfa_required: false });
+      expect(trusted.access_token).toBeTruthy();
+    } finally {
+      p1.tamper = null;
+    }
   });
 });

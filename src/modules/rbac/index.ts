@@ -50,7 +50,14 @@ export {
   TENANT_PERMISSION_CODES,
 } from './permissions.js';
 export { activeRoleCodesSql, MAX_ROLE_DEPTH } from './repository.js';
-export { bumpPermissionVersion, resolveRolePermissions, resolveUserPermissions } from './resolver.js';
+export {
+  bumpPermissionVersion,
+  type GrantProfile,
+  resolveRolePermissions,
+  resolveUserPermissions,
+  roleGrantProfile,
+  userGrantProfile,
+} from './resolver.js';
 export { actorOf } from './routes.js';
 // --- exports used by mfa, scim ---
 export {

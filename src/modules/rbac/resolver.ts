@@ -10,7 +10,7 @@ import type { Executor } from '../../platform/db/client.js';
 import { keys } from '../../platform/store/keys.js';
 import { replaceVersion } from '../../platform/store/versions.js';
 import { isPlatformTenant } from '../tenants/index.js';
-import { effectiveSet, SYSTEM_ROLES, type SystemRoleCode } from './permissions.js';
+import { effectiveSet, grants, PLATFORM_ONLY, SYSTEM_ROLES, type SystemRoleCode } from './permissions.js';
 import { type GrantSource, loadRoleChainGrants, loadUserRoleGrants } from './repository.js';
 
 /** A safety net: even without a version change an entry is re-read after this long (e.g. a lost store key). */
@@ -85,6 +85,53 @@ export async function loadRoleGrants(tx: Executor, tenantId: number, roleId: str
   const isPlatform = await isPlatformTenant(tx, tenantId);
   const grants = await loadRoleChainGrants(tx, tenantId, roleId);
   return { exists: true, isActive: true, isSuperuser: false, isPlatform, ...grants };
+}
+
+/**
+ * What a grant-ceiling check (SSO connections, issue 18) needs to know of a user or a role, read in the caller's
+ * transaction: the effective set, and whether it is one of the accounts nobody may provision or link
+ * automatically: an owner (the `owner` role, or any role listing `*`), a superuser, a platform operator (a
+ * platform-only permission in the platform tenant).
+ */
+export interface GrantProfile {
+  permissions: ReadonlySet<string>;
+  isPlatform: boolean;
+  owner: boolean;
+  superuser: boolean;
+  platformOperator: boolean;
+}
+
+function profileOf(src: GrantSource): GrantProfile {
+  const permissions = permissionsFrom(src);
+  const live = src.exists && src.isActive;
+  const raw = (r: GrantSource['roles'][number]) =>
+    r.system ? (SYSTEM_ROLES[r.code as SystemRoleCode]?.permissions ?? []) : r.permissions;
+  return {
+    permissions,
+    isPlatform: src.isPlatform,
+    owner: live && src.roles.some((r) => raw(r).includes('*')),
+    superuser: live && src.isSuperuser,
+    platformOperator: src.isPlatform && [...PLATFORM_ONLY].some((p) => grants(permissions, p)),
+  };
+}
+
+/** A user's grant profile (inactive or unknown: no permission, nothing privileged), in the caller's transaction. */
+export async function userGrantProfile(
+  ctx: AppContext,
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+): Promise<GrantProfile> {
+  return profileOf(await loadUserGrants(ctx, tx, tenantId, userId));
+}
+
+/** A role's grant profile (parents included; an unknown role grants nothing), in the caller's transaction. */
+export async function roleGrantProfile(
+  tx: Executor,
+  tenantId: number,
+  roleId: string,
+): Promise<GrantProfile> {
+  return profileOf(await loadRoleGrants(tx, tenantId, roleId));
 }
 
 async function currentVersion(ctx: AppContext, tenantId: number): Promise<string> {

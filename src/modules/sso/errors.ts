@@ -48,10 +48,23 @@ const CODES = {
     "Le fournisseur d'identité n'a pas transmis d'adresse email",
     'The identity provider sent no email address',
   ],
+  /** Linking by email refused: details.reasons says why (issue 18: domain, local email, privileged, ceiling). */
   SSO_LINK_REFUSED: [
     403,
-    'Un compte existe avec cette adresse mais ne peut pas être lié (email non vérifié)',
-    'An account with this address exists but cannot be linked (email not verified)',
+    'Un compte existe avec cette adresse mais ne peut pas être lié automatiquement',
+    'An account with this address exists but cannot be linked automatically',
+  ],
+  /** The connection's last editor could not grant what the account (or the default role) holds (./ceiling.ts). */
+  SSO_GRANT_CEILING_EXCEEDED: [
+    403,
+    'Cette connexion SSO ne peut pas ouvrir ce compte : son dernier éditeur ne pourrait pas accorder ses droits',
+    'This SSO connection cannot sign in this account: its last editor could not grant its rights',
+  ],
+  /** Link mode: the external identity already belongs to another account of the tenant. */
+  SSO_IDENTITY_ALREADY_LINKED: [
+    409,
+    'Cette identité externe est déjà liée à un autre compte',
+    'This external identity is already linked to another account',
   ],
   SSO_USER_NOT_PROVISIONED: [
     403,
@@ -106,5 +119,6 @@ export function ssoStatus(code: SsoErrorCode): number {
 const MESSAGES = {
   'sso.connection_deleted': { fr: 'Connexion SSO supprimée', en: 'SSO connection deleted' },
   'sso.domain_removed': { fr: 'Domaine retiré', en: 'Domain removed' },
+  'sso.identity_unlinked': { fr: 'Identité externe déliée', en: 'External identity unlinked' },
 } as const;
 registerMessages(MESSAGES);

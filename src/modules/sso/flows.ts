@@ -39,6 +39,15 @@ export function registeredFlows(): SsoFlow[] {
 /** How long a user may take at the identity provider. */
 export const FLOW_TTL_SECONDS = 600;
 
+/**
+ * Link mode (API.md §17): the signed-in caller who started the flow (in the flow's tenant). The callback then
+ * links the verified identity to this user instead of signing anyone in.
+ */
+export interface LinkTarget {
+  userId: number;
+  sessionId: string | null;
+}
+
 export interface FlowState {
   tenantId: number;
   connectionId: string;
@@ -51,6 +60,8 @@ export interface FlowState {
   /** The client application's PKCE S256 challenge: the one-time code is redeemed only with its verifier. */
   codeChallenge?: string;
   createdAt: number;
+  /** Present in link mode only. */
+  link?: LinkTarget;
 }
 
 // Store keys name a hash of the secret, never the secret itself.

@@ -257,6 +257,26 @@ export async function identitiesOfUser(
     .orderBy(asc(externalIdentities.createdAt));
 }
 
+/** Deletes one identity of the user (the caller's own: DELETE /sso/identities/{id}); null when none. */
+export async function deleteIdentity(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  id: string,
+): Promise<ExternalIdentityRow | null> {
+  const rows = await tx
+    .delete(externalIdentities)
+    .where(
+      and(
+        eq(externalIdentities.tenantId, tenantId),
+        eq(externalIdentities.userId, userId),
+        eq(externalIdentities.id, id),
+      ),
+    )
+    .returning();
+  return rows[0] ?? null;
+}
+
 export async function deleteIdentitiesOfUser(
   tx: Executor,
   tenantId: number,

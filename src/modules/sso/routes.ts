@@ -1,13 +1,16 @@
 /** Enterprise SSO (API.md §17) under /api/v1/sso. Thin: schema, access, one service call. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../platform/context.js';
-import { notFound } from '../../platform/http/errors.js';
+import { requireUser } from '../../platform/http/access.js';
+import { notFound, unauthorized } from '../../platform/http/errors.js';
 import { messageFor } from '../../platform/http/messages.js';
 import { errorResponses, SuccessNoData } from '../../platform/http/schemas.js';
 import { authMessage, LoginResponseSchema } from '../auth/index.js';
 import { actorOf } from '../rbac/index.js';
 import { resolveTenantHeader, resolveTenantId } from '../tenants/index.js';
+import { listIdentities, unlinkIdentity } from './identities.js';
 import {
   AddDomainBody,
   AuthorizeQuery,
@@ -21,6 +24,8 @@ import {
   DomainList,
   DomainParams,
   DomainRead,
+  IdentityList,
+  IdentityParams,
   TokenBody,
   UpdateConnectionBody,
 } from './schemas.js';
@@ -29,6 +34,12 @@ import { exchangeCode } from './signin.js';
 
 const tenantHeader = Type.Object({ 'x-tenant-id': Type.Optional(Type.String()) });
 const tags = ['sso'];
+
+/** The editor of a connection: the RBAC actor and, for a tenant-owned API key, its role (the grant ceiling). */
+const editorOf = async (req: FastifyRequest): Promise<sso.SsoActor> => ({
+  ...(await actorOf(req)),
+  roleId: req.principal?.roleId ?? null,
+});
 
 export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -57,7 +68,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         },
       },
       async (req, reply) =>
-        reply.code(201).send(await sso.createConnection(ctx, await actorOf(req), req.body)),
+        reply.code(201).send(await sso.createConnection(ctx, await editorOf(req), req.body)),
     );
 
     app.get(
@@ -84,7 +95,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           response: { 200: ConnectionRead, ...errorResponses(401, 403, 404, 409, 422) },
         },
       },
-      async (req) => sso.updateConnection(ctx, await actorOf(req), req.params.id, req.body),
+      async (req) => sso.updateConnection(ctx, await editorOf(req), req.params.id, req.body),
     );
 
     app.delete(
@@ -206,21 +217,72 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         config: { access: 'public', rateLimit: { bucket: 'login' } },
         schema: {
           tags,
-          summary: "Start an SP-initiated sign-in: the identity provider's URL and the flow state",
+          summary:
+            "Start an SP-initiated sign-in (or, with mode=link and a user's bearer token, link an identity to the caller): the identity provider's URL and the flow state",
           headers: tenantHeader,
           params: ConnectionParams,
           querystring: AuthorizeQuery,
-          response: { 200: AuthorizeResponse, ...errorResponses(400, 403, 404, 422, 429, 502) },
+          response: { 200: AuthorizeResponse, ...errorResponses(400, 401, 403, 404, 422, 429, 502) },
         },
       },
       async (req) => {
-        const tenant = await resolveTenantHeader(ctx, req.headers['x-tenant-id']);
-        if (tenant?.status !== 'active') throw notFound('sso_connection');
-        return sso.authorize(ctx, tenant.id, req.params.id, req.query.redirect_uri, {
+        // The client's state is echoed on the final redirect in either mode; the PKCE binding only matters when a
+        // one-time code is issued (sign-in), but is kept the same way in link mode.
+        const client = {
           state: req.query.state,
           codeChallenge: req.query.code_challenge,
           codeChallengeMethod: req.query.code_challenge_method,
-        });
+        };
+        if (req.query.mode === 'link') {
+          // Link mode: the caller must be a signed-in user (never an API key); the tenant is the token's.
+          const p = await req.authenticate();
+          if (p.kind !== 'user' || p.userId === null)
+            throw unauthorized('UNAUTHORIZED', { reason: 'mode=link needs a user access token' });
+          return sso.authorize(ctx, p.tenantId, req.params.id, req.query.redirect_uri, client, {
+            userId: p.userId,
+            sessionId: p.sessionId,
+          });
+        }
+        const tenant = await resolveTenantHeader(ctx, req.headers['x-tenant-id']);
+        if (tenant?.status !== 'active') throw notFound('sso_connection');
+        return sso.authorize(ctx, tenant.id, req.params.id, req.query.redirect_uri, client);
+      },
+    );
+
+    // ---- the caller's external identities (link mode, §17) ----
+
+    app.get(
+      '/identities',
+      {
+        // Never through an API key: a key must not learn or change how its owner signs in.
+        config: { access: 'self', keyScope: null },
+        schema: {
+          tags,
+          summary: "The caller's external identities (SSO connections and social providers)",
+          response: { 200: IdentityList, ...errorResponses(401, 403) },
+        },
+      },
+      async (req) => {
+        const p = requireUser(req);
+        return listIdentities(ctx, p.tenantId, p.userId);
+      },
+    );
+
+    app.delete(
+      '/identities/:id',
+      {
+        config: { access: 'self', keyScope: null },
+        schema: {
+          tags,
+          summary: "Remove one of the caller's external identities (never the last way to sign in: 409)",
+          params: IdentityParams,
+          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 409, 422) },
+        },
+      },
+      async (req) => {
+        const p = requireUser(req);
+        await unlinkIdentity(ctx, p.tenantId, p.userId, req.params.id, req.auditContext());
+        return { success: true, message: messageFor('sso.identity_unlinked', req.locale), data: null };
       },
     );
 

@@ -120,6 +120,8 @@ export const DomainList = Type.Object({ domains: Type.Array(DomainRead) });
 export const DiscoverBody = Type.Object({ email: Email }, { additionalProperties: false });
 export const DiscoverResponse = Type.Object({ connection_id: Uuid, type: ConnectionTypeSchema });
 
+/** `mode=link`: a signed-in caller (bearer access token) links the identity to their own account (§17). */
+export const AuthorizeMode = Type.Union([Type.Literal('signin'), Type.Literal('link')]);
 /**
  * The client application's own state (RFC 6749 §4.1.1: 1*VSCHAR, printable ASCII), kept with the flow and echoed
  * on the final redirect (with `code`, or with `error`). Not to be confused with the `state` of the authorize
@@ -138,6 +140,7 @@ export const AuthorizeQuery = Type.Object({
   code_challenge: Type.Optional(CodeChallenge),
   /** Only S256 (plain would hand the verifier to whoever sees the authorize URL); required with code_challenge. */
   code_challenge_method: Type.Optional(Type.Literal('S256')),
+  mode: Type.Optional(AuthorizeMode),
 });
 export const AuthorizeResponse = Type.Object({ auth_url: Type.String(), state: Type.String() });
 
@@ -157,3 +160,19 @@ export const OidcCallbackQuery = Type.Object({
   error: Type.Optional(Type.String({ maxLength: 256 })),
   error_description: Type.Optional(Type.String({ maxLength: 2048 })),
 });
+
+/** One of the caller's external identities (GET /sso/identities): enterprise connections and social providers. */
+export const IdentityRead = Type.Object({
+  id: Uuid,
+  /** null for a social login provider. */
+  connection_id: Nullable(Uuid),
+  /** `sso` for an enterprise connection, else the social provider (google, github, microsoft, oidc). */
+  provider: Type.String(),
+  issuer: Type.String(),
+  subject: Type.String(),
+  email: Nullable(Type.String()),
+  created_at: DateTime,
+  last_login_at: Nullable(DateTime),
+});
+export const IdentityList = Type.Object({ identities: Type.Array(IdentityRead), total: Type.Integer() });
+export const IdentityParams = Type.Object({ id: Uuid });

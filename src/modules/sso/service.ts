@@ -10,11 +10,12 @@ import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { AppError, conflict, notFound, validationError } from '../../platform/http/errors.js';
 import { checkUrl, SsrfError } from '../../platform/net/ssrf.js';
-import { type Actor, canGrant, resolveRolePermissions, roleIdByCode } from '../rbac/index.js';
+import { canGrant, resolveRolePermissions, roleIdByCode } from '../rbac/index.js';
 import { isPlatformTenant } from '../tenants/index.js';
+import { editorRecord, type SsoEditor } from './ceiling.js';
 import { verifyDomainTxt } from './dns.js';
 import { ssoError } from './errors.js';
-import { flowFor, newState, saveFlowState } from './flows.js';
+import { flowFor, type LinkTarget, newState, saveFlowState } from './flows.js';
 import * as repo from './repository.js';
 import { acsUrlOf, metadataUrlOf } from './saml/service-provider.js';
 import type { ConnectionReadT, CreateConnection, UpdateConnection } from './schemas.js';
@@ -35,8 +36,11 @@ export const VERIFY_RECORD_PREFIX = '_massacorp-verify';
 /** The AAD the OIDC client secret is sealed with (also src/cli/keys.ts, for key rotation). */
 export const oidcSecretAad = (connectionId: string) => `sso:oidc-secret:${connectionId}`;
 
-/** Who manages connections: the RBAC actor of the request (rbac's actorOf). */
-export type SsoActor = Actor;
+/**
+ * Who manages connections: the RBAC actor of the request (rbac's actorOf), plus the role of a tenant-owned API
+ * key (the grant ceiling of ./ceiling.ts re-reads it at sign-in).
+ */
+export type SsoActor = SsoEditor;
 
 function pgError(err: unknown): { code?: string; constraint?: string } | null {
   for (
@@ -273,6 +277,8 @@ export async function createConnection(ctx: AppContext, actor: SsoActor, body: C
         samlSpEntityId: body.saml?.sp_entity_id ?? null,
         domainToken: `massacorp-verify=${randomBytes(24).toString('base64url')}`,
         createdByUserId: actor.userId,
+        // The grant ceiling: what this editor could grant bounds what the connection may give (./ceiling.ts).
+        ...(await editorRecord(ctx, tx, actor, new Date())),
       });
       const domainRows: DomainRow[] = [];
       for (const d of domains) domainRows.push(await repo.insertDomain(tx, tenantId, id, d));
@@ -298,7 +304,8 @@ export async function updateConnection(ctx: AppContext, actor: SsoActor, id: str
       validateProtocolFields(ctx, before.type, body);
       if (body.name !== undefined && (await repo.connectionNameTaken(tx, tenantId, body.name, id)))
         throw conflict('ALREADY_EXISTS', { field: 'name' });
-      const patch: Partial<NewConnection> = {};
+      // Every edit makes its author the connection's last editor: the grant ceiling follows them (./ceiling.ts).
+      const patch: Partial<NewConnection> = await editorRecord(ctx, tx, actor, new Date());
       if (body.name !== undefined) patch.name = body.name;
       if (body.enabled !== undefined) patch.enabled = body.enabled;
       if (body.default_role !== undefined) patch.defaultRole = body.default_role;
@@ -535,6 +542,8 @@ export async function authorize(
   connectionId: string,
   redirectUri: string,
   client: ClientBinding = {},
+  /** Link mode: the signed-in caller the identity will be linked to. */
+  link?: LinkTarget,
 ) {
   // RFC 7636 lets a missing method mean `plain`, which is refused: the method is required with the challenge,
   // and a method alone binds nothing.
@@ -564,6 +573,7 @@ export async function authorize(
     createdAt: ctx.clock.now(),
     ...(client.state !== undefined ? { clientState: client.state } : {}),
     ...(client.codeChallenge !== undefined ? { codeChallenge: client.codeChallenge } : {}),
+    ...(link ? { link } : {}),
   });
   return { auth_url: authUrl, state };
 }

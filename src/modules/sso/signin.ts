@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
@@ -7,10 +8,11 @@ import { randomToken, safeEqual, sha256Hex } from '../../platform/crypto/tokens.
 import type { Tx } from '../../platform/db/client.js';
 import { AppError, forbidden } from '../../platform/http/errors.js';
 import { completeLogin, type LoginResponse, loginResponse, mfaRequiredResponse } from '../auth/index.js';
-import { grantRoleByCode } from '../rbac/index.js';
+import { grantRoleByCode, userGrantProfile, userRoleRequiresMfaSql } from '../rbac/index.js';
 import type { ClientInfo } from '../sessions/index.js';
 import { getTenant } from '../tenants/index.js';
 import { createUserInTx, prepareUser, type UserRow, userByEmail, userById } from '../users/index.js';
+import { type Ceiling, ceilingExceeded, ceilingOf, defaultRoleExceeded, isPrivileged } from './ceiling.js';
 import { type SsoErrorCode, ssoError } from './errors.js';
 import type { FlowState } from './flows.js';
 import * as repo from './repository.js';
@@ -56,9 +58,11 @@ interface PendingCode {
   trustMfa: boolean;
   /** The client's PKCE S256 challenge from authorize: the code is then redeemed only with its verifier. */
   codeChallenge?: string;
+  /** The IdP asserted a second factor (OIDC amr, SAML AuthnContextClassRef): trust_mfa needs it (issue 18). */
+  mfaAsserted?: boolean;
 }
 
-const sourceOf = (s: IdentitySource) =>
+export const sourceOf = (s: IdentitySource) =>
   s.kind === 'connection'
     ? {
         connectionId: s.connection.id,
@@ -75,13 +79,31 @@ const sourceOf = (s: IdentitySource) =>
         trustMfa: s.trustMfa,
       };
 
+/** The refusal of a sign-in through an identity already linked, when the connection's ceiling no longer covers it. */
+async function assertWithinCeiling(
+  ctx: AppContext,
+  tx: Tx,
+  tenantId: number,
+  ceiling: Ceiling,
+  userId: number,
+) {
+  const over = ceilingExceeded(ceiling, await userGrantProfile(ctx, tx, tenantId, userId));
+  if (over) throw ssoError('SSO_GRANT_CEILING_EXCEEDED', { user_id: userId, ...over });
+}
+
 async function linkOrCreate(ctx: AppContext, tx: Tx, id: VerifiedIdentity, audit: AuditContext) {
   const src = sourceOf(id.source);
   const { tenantId } = id;
+  // Enterprise connections are bounded by what their last editor could grant (./ceiling.ts); social providers
+  // are the operator's configuration, not a tenant admin's.
+  const ceiling = id.source.kind === 'connection' ? await ceilingOf(ctx, tx, id.source.connection) : null;
   const existing = await repo.findIdentity(tx, tenantId, src, id.issuer, id.subject);
   if (existing) {
     const user = await userById(tx, tenantId, existing.userId);
     if (!user) throw ssoError('SSO_USER_NOT_PROVISIONED');
+    // The editor may since have swapped the IdP's certificate or secret: an identity linked earlier signs in only
+    // an account the connection could still grant.
+    if (ceiling) await assertWithinCeiling(ctx, tx, tenantId, ceiling, user.id);
     await repo.touchIdentity(tx, tenantId, existing.id, id.email);
     return { user, outcome: 'existing_identity' as const };
   }
@@ -95,16 +117,35 @@ async function linkOrCreate(ctx: AppContext, tx: Tx, id: VerifiedIdentity, audit
   let user: UserRow;
   let outcome: 'linked' | 'created';
   if (local) {
-    if (!((id.emailVerified || domainVerified) && local.isVerified))
+    // Linking an existing account by email (API.md §17 rules, issue 18 item 3). An enterprise connection's IdP
+    // is chosen by a tenant admin, so its own email_verified proves nothing: only a domain verified for THIS
+    // connection does. Owners, superusers and platform operators link themselves (link mode), never by email.
+    const profile = await userGrantProfile(ctx, tx, tenantId, local.id);
+    const over = ceiling ? ceilingExceeded(ceiling, profile) : null;
+    const reasons: string[] = [];
+    if (src.connectionId ? !domainVerified : !id.emailVerified)
+      reasons.push(src.connectionId ? 'domain_not_verified' : 'idp_email_not_verified');
+    if (!local.isVerified) reasons.push('local_email_not_verified');
+    if (isPrivileged(profile)) reasons.push('privileged_account');
+    // (A privileged account is reported as such above; this is about permissions.)
+    if (over && over.missing.length > 0) reasons.push('grant_ceiling');
+    if (reasons.length > 0)
       throw ssoError('SSO_LINK_REFUSED', {
+        reasons,
         idp_email_verified: id.emailVerified,
         domain_verified: domainVerified,
         local_email_verified: local.isVerified,
+        ...(over ? { missing: over.missing } : {}),
       });
     user = local;
     outcome = 'linked';
   } else {
     if (!src.jit) throw ssoError('SSO_USER_NOT_PROVISIONED');
+    if (ceiling) {
+      // The default role is read now: the role may have been edited since the connection was saved.
+      const over = await defaultRoleExceeded(tx, tenantId, ceiling, src.defaultRole);
+      if (over) throw ssoError('SSO_GRANT_CEILING_EXCEEDED', over);
+    }
     const prepared = await prepareUser(
       ctx,
       {
@@ -114,7 +155,8 @@ async function linkOrCreate(ctx: AppContext, tx: Tx, id: VerifiedIdentity, audit
         lastName: id.familyName ?? null,
         isActive: true,
         isSuperuser: false,
-        isVerified: id.emailVerified || domainVerified,
+        // The same rule as linking: for an enterprise connection only a verified domain vouches for the address.
+        isVerified: src.connectionId ? domainVerified : id.emailVerified,
       },
       null,
     );
@@ -146,6 +188,7 @@ async function linkOrCreate(ctx: AppContext, tx: Tx, id: VerifiedIdentity, audit
       provider: src.provider,
       issuer: id.issuer,
       subject: id.subject,
+      ...(outcome === 'linked' ? { method: 'email' } : {}),
     },
   });
   return { user, outcome };
@@ -172,6 +215,7 @@ export async function completeSsoSignIn(
     provider: src.provider,
     trustMfa: src.trustMfa,
     ...(binding.codeChallenge ? { codeChallenge: binding.codeChallenge } : {}),
+    mfaAsserted: id.mfaAsserted === true,
   };
   await ctx.store.set(codeKey(code), JSON.stringify(pending), CODE_TTL_SECONDS);
   return code;
@@ -256,7 +300,7 @@ export async function auditSignInFailure(
 }
 
 /** Whether the caller is a program that wants the JSON envelope rather than a browser redirect. */
-function wantsJson(req: FastifyRequest): boolean {
+export function wantsJson(req: FastifyRequest): boolean {
   const accept = String(req.headers.accept ?? '');
   return accept.includes('application/json') && !accept.includes('text/html');
 }
@@ -268,7 +312,7 @@ export function redirectWith(reply: FastifyReply, redirectUri: string, params: R
 }
 
 /** The client's own state, echoed next to `code` or `error` (only by the flow's first callback, never a replay). */
-const clientStateOf = (flow: { clientState?: string | undefined }): Record<string, string> =>
+export const clientStateOf = (flow: { clientState?: string | undefined }): Record<string, string> =>
   flow.clientState !== undefined ? { state: flow.clientState } : {};
 
 /**
@@ -327,6 +371,15 @@ function pkceRefusal(challenge: string | undefined, verifier: string | undefined
  * POST /sso/token: the one-time code (single use, any replica) for the answer of a password sign-in. A code bound
  * by the client's code_challenge needs the matching code_verifier; a refused verifier still spends the code.
  */
+/** Whether one of the user's active roles requires MFA (rbac's rule, read in the caller's transaction). */
+async function roleRequiresMfa(tx: Tx, tenantId: number, userId: number): Promise<boolean> {
+  const r = await tx.execute<{ required: boolean }>(
+    sql`select ${userRoleRequiresMfaSql(tenantId, userId)} as required`,
+  );
+  return r.rows[0]?.required === true;
+}
+
+/** POST /sso/token: the one-time code (single use, any replica) for the answer of a password sign-in. */
 export async function exchangeCode(
   ctx: AppContext,
   code: string,
@@ -357,7 +410,8 @@ export async function exchangeCode(
     const tenant = await getTenant(tx, pending.tenantId);
     const user = await userById(tx, pending.tenantId, pending.userId);
     const mfa = user ? await ctx.mfa.status(tx, pending.tenantId, user.id) : null;
-    return { tenant, user, mfa };
+    const mfaByRole = user ? await roleRequiresMfa(tx, pending.tenantId, user.id) : false;
+    return { tenant, user, mfa, mfaByRole };
   });
   const { tenant, user, mfa } = found;
   const userAudit = { ...audit, actorType: 'user' as const, actorId: String(pending.userId) };
@@ -374,9 +428,12 @@ export async function exchangeCode(
   // Deactivated between the callback and the exchange.
   if (!user.isActive) throw await refuse('ACCOUNT_INACTIVE');
   const method = pending.connectionId ? 'sso' : `oauth:${pending.provider}`;
-  if (!pending.trustMfa && mfa!.enabled)
+  // trust_mfa stands in for the MFA step only when the IdP said it did a second factor, and never for an account
+  // whose role requires MFA: that rule is MassaCorp's, an IdP the tenant admin picked cannot waive it (issue 18).
+  const mfaTrusted = pending.trustMfa && pending.mfaAsserted === true && !found.mfaByRole;
+  if (!mfaTrusted && mfa!.enabled)
     return mfaRequiredResponse(ctx, tenant, user, userAudit, { method, connection_id: pending.connectionId });
-  const enrolmentPending = !pending.trustMfa && mfa!.required;
+  const enrolmentPending = !mfaTrusted && mfa!.required;
   const tokens = await completeLogin(ctx, tenant, user, client, userAudit, {
     method,
     mfaEnrolmentPending: enrolmentPending,

@@ -23,6 +23,14 @@ export const ssoConnections = pgTable('sso_connections', {
   samlSpEntityId: text('saml_sp_entity_id'),
   domainToken: text('domain_token').notNull(),
   createdByUserId: integer('created_by_user_id'),
+  // The grant ceiling (drizzle/0015_sso_grant_ceiling.sql, ./ceiling.ts): who last edited the connection, and what
+  // they could grant then.
+  lastEditorUserId: integer('last_editor_user_id'),
+  lastEditorApiKeyId: integer('last_editor_api_key_id'),
+  lastEditorRoleId: uuid('last_editor_role_id'),
+  grantCeiling: text('grant_ceiling').array(),
+  grantCeilingPrivileged: boolean('grant_ceiling_privileged'),
+  lastEditedAt: timestamp('last_edited_at', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });

@@ -47,6 +47,11 @@ declare module 'fastify' {
     /** Effective permissions of the caller, resolved once per request. */
     permissions(): Promise<ReadonlySet<string>>;
     auditContext(): AuditContext;
+    /**
+     * On a `public` route: authenticates the caller as a protected route would (JWT or API key, revocation, idle
+     * timeout, tenant header, network, MFA enrolment) and sets `principal`; throws 401 without credentials.
+     */
+    authenticate(): Promise<Principal>;
   }
 }
 
@@ -289,30 +294,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       }
       return;
     }
-    const { principal, tenantVersion, lastSeen } = await authenticate(request);
-    request.principal = principal;
-    // The tenant's idle_ttl: an idle session ends here (401 SESSION_EXPIRED); otherwise this is activity.
-    if (principal.kind === 'user' && principal.userId !== null && principal.sessionId) {
-      const session = {
-        tenantId: principal.tenantId,
-        userId: principal.userId,
-        sessionId: principal.sessionId,
-      };
-      await ctx.sessions.enforceIdleTimeout(session, tenantVersion, lastSeen ?? null, request.auditContext());
-    }
-    const tenantHeader = headerTenant(request);
-    if (tenantHeader !== null && tenantHeader !== String(principal.tenantId)) {
-      // An id or a slug naming another tenant (or none) disagrees with the token; a malformed one is 400.
-      if ((await tenantIdOfHeader(tenantHeader)) !== principal.tenantId) throw forbidden('TENANT_MISMATCH');
-    }
-    // The tenant's allowed_ip_ranges (cached per replica by settings version: no database read when warm).
-    if (!(await ctx.tenancy.networkAllows(principal.tenantId, tenantVersion, request.ip))) {
-      throw forbidden('NETWORK_FORBIDDEN', { reason: 'outside the tenant allowed_ip_ranges' });
-    }
-    if (principal.mfaEnrolmentPending) {
-      const url = request.routeOptions.url ?? '';
-      if (!url.startsWith('/api/v1/auth') && !url.startsWith('/api/v1/mfa')) throw forbidden('MFA_REQUIRED');
-    }
+    const principal = await establishPrincipal(request);
     if (config.rateLimitEnabled) {
       const bucket = rule?.bucket ?? 'default';
       const identity = principal.apiKeyId ? `key:${principal.apiKeyId}` : `user:${principal.userId}`;
@@ -340,6 +322,44 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       await denied(request, principal, access);
     }
   }
+
+  /**
+   * Authentication and every check that does not depend on the route's access: the caller's credentials, idle
+   * timeout, the tenant header, the tenant's network and the MFA-enrolment restriction. Sets request.principal.
+   */
+  async function establishPrincipal(request: FastifyRequest): Promise<Principal> {
+    const { principal, tenantVersion, lastSeen } = await authenticate(request);
+    request.principal = principal;
+    // The tenant's idle_ttl: an idle session ends here (401 SESSION_EXPIRED); otherwise this is activity.
+    if (principal.kind === 'user' && principal.userId !== null && principal.sessionId) {
+      const session = {
+        tenantId: principal.tenantId,
+        userId: principal.userId,
+        sessionId: principal.sessionId,
+      };
+      await ctx.sessions.enforceIdleTimeout(session, tenantVersion, lastSeen ?? null, request.auditContext());
+    }
+    const tenantHeader = headerTenant(request);
+    if (tenantHeader !== null && tenantHeader !== String(principal.tenantId)) {
+      // An id or a slug naming another tenant (or none) disagrees with the token; a malformed one is 400.
+      if ((await tenantIdOfHeader(tenantHeader)) !== principal.tenantId) throw forbidden('TENANT_MISMATCH');
+    }
+    // The tenant's allowed_ip_ranges (cached per replica by settings version: no database read when warm).
+    if (!(await ctx.tenancy.networkAllows(principal.tenantId, tenantVersion, request.ip))) {
+      throw forbidden('NETWORK_FORBIDDEN', { reason: 'outside the tenant allowed_ip_ranges' });
+    }
+    if (principal.mfaEnrolmentPending) {
+      const url = request.routeOptions.url ?? '';
+      if (!url.startsWith('/api/v1/auth') && !url.startsWith('/api/v1/mfa')) throw forbidden('MFA_REQUIRED');
+    }
+    return principal;
+  }
+
+  // A public route that changes behaviour for a signed-in caller (SSO/social authorize with mode=link) asks for
+  // the caller explicitly: the same checks as a protected route, a 401 without valid credentials.
+  app.decorateRequest('authenticate', async function (this: FastifyRequest): Promise<Principal> {
+    return this.principal ?? establishPrincipal(this);
+  });
 
   // Synchronous when the route declares no access (base routes, 404s): no promise on /health's path.
   app.addHook('onRequest', (request, reply, done) => {

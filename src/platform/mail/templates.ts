@@ -129,3 +129,61 @@ export function mfaDisabledMail(to: string, at: Date): Mail {
       ].join('\n') + SIGNATURE,
   };
 }
+
+export interface IdentityChange {
+  at: Date;
+  /** What the identity signs in with: an SSO connection's name or a social provider's. */
+  source: string;
+  ip: string | null;
+}
+
+/** A sign-in method was added to the account (SSO/social link mode): the owner must hear of it at once. */
+export function identityLinkedMail(to: string, d: IdentityChange): Mail {
+  return {
+    to,
+    subject: 'MassaCorp : nouveau moyen de connexion / new sign-in method',
+    text:
+      [
+        'Bonjour,',
+        '',
+        `Une identité externe (${d.source}) a été liée à votre compte MassaCorp (${to}) le ${when(d.at)}`,
+        `depuis l'adresse IP ${d.ip ?? 'inconnue'}. Elle permet désormais de vous connecter.`,
+        "Si vous n'êtes pas à l'origine de ce changement, retirez-la (Identités liées), changez votre mot de",
+        'passe, fermez vos sessions et prévenez votre administrateur.',
+        '',
+        '---',
+        '',
+        'Hello,',
+        '',
+        `An external identity (${d.source}) was linked to your MassaCorp account (${to}) on ${when(d.at)}`,
+        `from IP address ${d.ip ?? 'unknown'}. It can now be used to sign in.`,
+        'If this was not you, remove it (Linked identities), change your password, end your sessions and tell',
+        'your administrator.',
+      ].join('\n') + SIGNATURE,
+  };
+}
+
+/** A sign-in method was removed from the account. */
+export function identityUnlinkedMail(to: string, d: IdentityChange): Mail {
+  return {
+    to,
+    subject: 'MassaCorp : moyen de connexion retiré / sign-in method removed',
+    text:
+      [
+        'Bonjour,',
+        '',
+        `L'identité externe ${d.source} a été retirée de votre compte MassaCorp (${to}) le ${when(d.at)}`,
+        `depuis l'adresse IP ${d.ip ?? 'inconnue'}.`,
+        "Si vous n'êtes pas à l'origine de ce changement, changez votre mot de passe et prévenez votre",
+        'administrateur.',
+        '',
+        '---',
+        '',
+        'Hello,',
+        '',
+        `The external identity ${d.source} was removed from your MassaCorp account (${to}) on ${when(d.at)}`,
+        `from IP address ${d.ip ?? 'unknown'}.`,
+        'If this was not you, change your password and tell your administrator.',
+      ].join('\n') + SIGNATURE,
+  };
+}

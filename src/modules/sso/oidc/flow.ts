@@ -12,10 +12,11 @@ import type { AppContext } from '../../../platform/context.js';
 import { errorResponses } from '../../../platform/http/schemas.js';
 import { ssoError } from '../errors.js';
 import { type SsoFlow, takeFlowState, usedFlowState } from '../flows.js';
+import { finishSsoFlow } from '../identities.js';
 import * as repo from '../repository.js';
 import { ConnectionParams, OidcCallbackQuery } from '../schemas.js';
 import { connectionForFlow, oidcCallbackUrl, openClientSecret } from '../service.js';
-import { auditSignInFailure, completeSsoSignIn, failFlow, redirectWithCode } from '../signin.js';
+import { auditSignInFailure, failFlow } from '../signin.js';
 import type { ConnectionRow } from '../tables.js';
 import {
   beginAuthorization,
@@ -52,7 +53,7 @@ function callbackRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
             "A connection's callback (its redirect URI at the identity provider): redirects to the flow's redirect_uri with ?code= (or ?error=<CODE>)",
           params: ConnectionParams,
           querystring: OidcCallbackQuery,
-          response: { ...errorResponses(400, 401, 403, 422, 429, 502) },
+          response: { ...errorResponses(400, 401, 403, 409, 422, 429, 502) },
         },
       },
       async (req, reply) => {
@@ -98,23 +99,18 @@ function callbackRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           });
           // The connection's configured issuer is the only one it accepts (the library checked the ID token's).
           if (identity.issuer !== connection.oidcIssuer) throw ssoError('SSO_ISSUER_MISMATCH');
-          const code = await completeSsoSignIn(
-            ctx,
-            {
-              tenantId: flow.tenantId,
-              source: { kind: 'connection', connection },
-              issuer: identity.issuer,
-              subject: identity.subject,
-              email: identity.email,
-              emailVerified: identity.emailVerified,
-              givenName: identity.givenName ?? identity.name,
-              familyName: identity.familyName,
-              mfaAsserted: identity.mfaAsserted,
-            },
-            req.auditContext(),
-            flow,
-          );
-          return redirectWithCode(req, reply, flow, code);
+          // Link mode ends in a link to the caller (no code); otherwise the sign-in's one-time code.
+          return await finishSsoFlow(ctx, req, reply, flow, {
+            tenantId: flow.tenantId,
+            source: { kind: 'connection', connection },
+            issuer: identity.issuer,
+            subject: identity.subject,
+            email: identity.email,
+            emailVerified: identity.emailVerified,
+            givenName: identity.givenName ?? identity.name,
+            familyName: identity.familyName,
+            mfaAsserted: identity.mfaAsserted,
+          });
         } catch (err) {
           return failFlow(ctx, req, reply, flow, err);
         }

@@ -12,8 +12,9 @@ import { notFound, validationError } from '../../../platform/http/errors.js';
 import { errorResponses } from '../../../platform/http/schemas.js';
 
 import { type FlowState, type SsoFlow, takeFlowState, usedFlowState } from '../flows.js';
+import { finishSsoFlow } from '../identities.js';
 import * as repo from '../repository.js';
-import { completeSsoSignIn, failFlow, redirectWithCode } from '../signin.js';
+import { failFlow } from '../signin.js';
 import type { ConnectionRow } from '../tables.js';
 import { type SamlErrorCode, samlError } from './errors.js';
 import {
@@ -187,22 +188,18 @@ function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
             const identity = await sp.validate(conn, pending, samlResponse, relayState);
             // Without given/family attributes, a display name is split at its first space.
             const [first, ...rest] = (identity.name ?? '').split(' ');
-            const code = await completeSsoSignIn(
-              ctx,
-              {
-                tenantId: flow.tenantId,
-                source: { kind: 'connection', connection: row },
-                issuer: identity.issuer,
-                subject: identity.subject,
-                email: identity.email,
-                emailVerified: identity.emailVerified,
-                givenName: identity.givenName ?? (first || null),
-                familyName: identity.familyName ?? (rest.join(' ') || null),
-              },
-              req.auditContext(),
-              flow,
-            );
-            return redirectWithCode(req, reply, flow, code);
+            // Link mode ends in a link to the caller (no code); otherwise the sign-in's one-time code.
+            return await finishSsoFlow(ctx, req, reply, flow, {
+              tenantId: flow.tenantId,
+              source: { kind: 'connection', connection: row },
+              issuer: identity.issuer,
+              subject: identity.subject,
+              email: identity.email,
+              emailVerified: identity.emailVerified,
+              givenName: identity.givenName ?? (first || null),
+              familyName: identity.familyName ?? (rest.join(' ') || null),
+              mfaAsserted: identity.mfaAsserted,
+            });
           } catch (err) {
             // The flow is over: its AuthnRequest can no longer be answered.
             if (typeof flow.data.requestId === 'string') await sp.discard({ requestId: flow.data.requestId });

@@ -74,6 +74,8 @@ export interface SamlIdentity {
   sessionIndex: string | null;
   /** SAML carries no "email verified" claim: linking by email needs a domain the tenant verified (§17). */
   emailVerified: false;
+  /** The signed assertion says the IdP used a second factor (MFA_AUTHN_CONTEXTS, or Entra ID's authnmethodsreferences). */
+  mfaAsserted: boolean;
   pending: PendingSamlRequest;
 }
 
@@ -125,6 +127,24 @@ const SURNAME_ATTRIBUTES = [
   'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname',
   'urn:oid:2.5.4.4',
 ];
+
+/**
+ * AuthnContextClassRef values that mean a second factor was used (trust_mfa skips the MFA step only then, issue 18):
+ * the SAML 2.0 classes that involve two factors by definition (Authentication Context for SAML 2.0, §3.4), the
+ * REFEDS MFA profile, and Microsoft's (Entra ID / AD FS) multiple-authentication claim. PasswordProtectedTransport,
+ * X509, Kerberos and the other single-factor classes are not in it. Compared exactly.
+ */
+export const MFA_AUTHN_CONTEXTS: ReadonlySet<string> = new Set([
+  'urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract',
+  'urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorUnregistered',
+  'urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken',
+  'urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI',
+  'urn:oasis:names:tc:SAML:2.0:ac:classes:MultiFactor',
+  'https://refeds.org/profile/mfa',
+  'http://schemas.microsoft.com/claims/multipleauthn',
+]);
+/** Entra ID states the methods used in this (signed) attribute; `multipleauthn` among them means MFA. */
+const AUTHN_METHODS_ATTRIBUTE = 'http://schemas.microsoft.com/claims/authnmethodsreferences';
 
 /** Store keys of the SAML SP (kept here with their lifetimes; see platform/store/keys.ts for the others). */
 export const samlKeys = {
@@ -352,6 +372,17 @@ export class SamlServiceProvider {
       nameIdFormat === NAMEID_EMAIL && looksLikeEmail(subjectValue)
         ? subjectValue.toLowerCase()
         : (firstString(attributes, EMAIL_ATTRIBUTES)?.toLowerCase() ?? null);
+    // Read from the signed assertion only (never from the unsigned envelope), like everything above.
+    const classRefs = nodes(assertion, 'AuthnStatement')
+      .flatMap((st) => nodes(st, 'AuthnContext'))
+      .flatMap((c) => nodes(c, 'AuthnContextClassRef'))
+      .map((n) => text(n)?.trim() ?? '');
+    const methods = attributes[AUTHN_METHODS_ATTRIBUTE];
+    const mfaAsserted =
+      classRefs.some((c) => MFA_AUTHN_CONTEXTS.has(c)) ||
+      (Array.isArray(methods) ? methods : [methods]).some(
+        (m) => m === 'http://schemas.microsoft.com/claims/multipleauthn',
+      );
     const givenName = firstString(attributes, GIVEN_NAME_ATTRIBUTES);
     const familyName = firstString(attributes, SURNAME_ATTRIBUTES);
     const fullName =
@@ -369,6 +400,7 @@ export class SamlServiceProvider {
       assertionId,
       sessionIndex: typeof profile.sessionIndex === 'string' ? profile.sessionIndex : null,
       emailVerified: false,
+      mfaAsserted,
       pending,
     };
   }
@@ -443,6 +475,12 @@ interface XmlNode {
 function text(node: XmlNode | string | undefined): string | null {
   if (typeof node === 'string') return node;
   return typeof node?._ === 'string' ? node._ : null;
+}
+
+/** The child elements of that name (xml2js arrays; prefixes stripped). */
+function nodes(node: XmlNode | undefined, name: string): XmlNode[] {
+  const v = node?.[name];
+  return Array.isArray(v) ? v.filter((x): x is XmlNode => typeof x === 'object' && x !== null) : [];
 }
 
 function time(value: string | undefined): number | null {

@@ -1,7 +1,7 @@
 import type { OAuthProviderId } from '../../../config.js';
 import type { AppContext } from '../../../platform/context.js';
 import { randomToken, sha256Hex } from '../../../platform/crypto/tokens.js';
-import { FLOW_TTL_SECONDS } from '../flows.js';
+import { FLOW_TTL_SECONDS, type LinkTarget } from '../flows.js';
 
 // Store keys name a hash of the secret, never the secret itself.
 const hashed = sha256Hex;
@@ -17,6 +17,8 @@ export interface SocialFlow {
   codeVerifier: string;
   nonce: string;
   createdAt: number;
+  /** Link mode (API.md §17): the signed-in caller the identity is linked to instead of signing in. */
+  link?: LinkTarget;
 }
 
 export const newToken = () => randomToken();

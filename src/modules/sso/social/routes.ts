@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../../platform/context.js';
 import { requireUser } from '../../../platform/http/access.js';
+import { unauthorized } from '../../../platform/http/errors.js';
 import { messageFor } from '../../../platform/http/messages.js';
 import { errorResponses, SuccessNoData } from '../../../platform/http/schemas.js';
 import {
@@ -13,6 +14,7 @@ import {
   OAuthCallbackResponse,
   ProviderParams,
   ProvidersResponse,
+  SocialAuthorizeQuery,
   SocialAuthorizeResponse,
   UnlinkBody,
 } from './schemas.js';
@@ -47,13 +49,27 @@ export function socialRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         config: { access: 'public', rateLimit: { bucket: 'login' } },
         schema: {
           tags,
-          summary: "Start a social sign-in (X-Tenant-ID): the provider's URL and the state",
+          summary:
+            "Start a social sign-in (X-Tenant-ID), or with mode=link and a user's bearer token link the provider to the caller: the provider's URL and the state",
           headers: tenantHeader,
           params: ProviderParams,
-          response: { 200: SocialAuthorizeResponse, ...errorResponses(400, 401, 404, 422, 429, 502) },
+          querystring: SocialAuthorizeQuery,
+          response: { 200: SocialAuthorizeResponse, ...errorResponses(400, 401, 403, 404, 422, 429, 502) },
         },
       },
-      async (req) => social.authorize(ctx, req.headers['x-tenant-id'], req.params.provider),
+      async (req) => {
+        if (req.query.mode !== 'link')
+          return social.authorize(ctx, req.headers['x-tenant-id'], req.params.provider);
+        // Link mode: a signed-in user (never an API key) links the provider's identity to their own account.
+        const p = await req.authenticate();
+        if (p.kind !== 'user' || p.userId === null)
+          throw unauthorized('UNAUTHORIZED', { reason: 'mode=link needs a user access token' });
+        return social.authorize(ctx, undefined, req.params.provider, {
+          tenantId: p.tenantId,
+          userId: p.userId,
+          sessionId: p.sessionId,
+        });
+      },
     );
 
     app.get(

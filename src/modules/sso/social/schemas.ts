@@ -13,6 +13,11 @@ export const ProviderName = Type.Union([
 
 export const ProviderParams = Type.Object({ provider: ProviderName });
 
+/** `mode=link`: a signed-in caller (bearer access token) links the provider's identity to their account (§17). */
+export const SocialAuthorizeQuery = Type.Object({
+  mode: Type.Optional(Type.Union([Type.Literal('signin'), Type.Literal('link')])),
+});
+
 export const ProvidersResponse = Type.Object({
   providers: Type.Array(
     Type.Object({ provider: ProviderName, name: Type.String(), enabled: Type.Boolean() }),
@@ -46,6 +51,8 @@ export const OAuthCallbackResponse = Type.Object({
   name: Nullable(Type.String()),
   mfa_required: Type.Boolean(),
   mfa_session_token: Nullable(Type.String()),
+  /** Present (true) only at the end of a link-mode flow: the identity was linked to the caller, no tokens. */
+  linked: Type.Optional(Type.Boolean()),
 });
 
 export const CompleteRegistrationBody = Type.Object(

@@ -19,6 +19,8 @@ import type { ClientInfo } from '../../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantHeader } from '../../tenants/index.js';
 import { userById } from '../../users/index.js';
 import { ssoError } from '../errors.js';
+import type { LinkTarget } from '../flows.js';
+import { assertAnotherWayIn, linkToCaller } from '../identities.js';
 import { beginAuthorization, finishAuthorization, type OidcIdentity } from '../oidc/relying-party.js';
 import { auditSignInFailure, completeSsoSignIn, exchangeCode, failureCode } from '../signin.js';
 import { socialError } from './errors.js';
@@ -48,6 +50,8 @@ export interface OAuthCallbackResult {
   name: string | null;
   mfa_required: boolean;
   mfa_session_token: string | null;
+  /** Link mode only: the identity was linked to the caller. */
+  linked?: boolean;
 }
 
 export function configuredProvider(ctx: AppContext, provider: string): OAuthProviderConfig {
@@ -74,8 +78,10 @@ export async function authorize(
   ctx: AppContext,
   tenantHeader: string | string[] | undefined,
   provider: OAuthProviderId,
+  /** Link mode: the signed-in caller (their tenant is the token's, not the header's). */
+  link?: LinkTarget & { tenantId: number },
 ): Promise<{ auth_url: string; state: string }> {
-  const tenant = await resolveTenantHeader(ctx, tenantHeader);
+  const tenant = link ? { id: link.tenantId } : await resolveTenantHeader(ctx, tenantHeader);
   const p = configuredProvider(ctx, provider);
   if (!tenant) throw unauthorized();
   const state = newToken();
@@ -88,6 +94,7 @@ export async function authorize(
     codeVerifier: pending.codeVerifier,
     nonce: pending.nonce,
     createdAt: ctx.clock.now(),
+    ...(link ? { link: { userId: link.userId, sessionId: link.sessionId } } : {}),
   });
   return { auth_url: authUrl, state };
 }
@@ -147,6 +154,51 @@ async function signIn(
   return fromLogin(r, p.provider, identity.email, displayName(identity));
 }
 
+/** Link mode's end of the callback: linked to the caller (./identities.ts), no token. */
+async function linkedResult(
+  ctx: AppContext,
+  p: OAuthProviderConfig,
+  tenantId: number,
+  link: LinkTarget,
+  identity: OidcIdentity,
+  audit: AuditContext,
+): Promise<OAuthCallbackResult> {
+  await linkToCaller(
+    ctx,
+    {
+      tenantId,
+      source: {
+        kind: 'provider',
+        provider: p.provider,
+        jitProvisioning: false,
+        defaultRole: ctx.config.oauth.defaultRole,
+        trustMfa: p.trustMfa,
+      },
+      issuer: identity.issuer,
+      subject: identity.subject,
+      email: identity.email,
+      emailVerified: identity.emailVerified,
+    },
+    link,
+    audit,
+  );
+  return {
+    success: true,
+    access_token: null,
+    refresh_token: null,
+    token_type: null,
+    expires_in: null,
+    requires_registration: false,
+    oauth_session_token: null,
+    provider: p.provider,
+    email: identity.email,
+    name: displayName(identity),
+    mfa_required: false,
+    mfa_session_token: null,
+    linked: true,
+  };
+}
+
 async function selfRegistration(ctx: AppContext, tenantId: number): Promise<boolean> {
   const tenant = await ctx.database.withTenant(tenantId, (tx) => getTenant(tx, tenantId));
   return tenant?.status === 'active' && resolveSettings(tenant.settings, ctx.config).self_registration;
@@ -186,6 +238,8 @@ export async function callback(
     // (Microsoft: the discovered issuer of a domain tenant is its id form, see docs/configuration.md.)
     if (p.provider !== 'microsoft' && !p.github && identity.issuer !== p.issuer)
       throw ssoError('SSO_ISSUER_MISMATCH');
+    // Link mode: the identity joins the caller's account; nobody is signed in, no token is issued.
+    if (flow.link) return await linkedResult(ctx, p, flow.tenantId, flow.link, identity, audit);
     const mayRegister = await selfRegistration(ctx, flow.tenantId);
     const auto = ctx.config.oauth.autoRegister && mayRegister && identity.emailVerified && !!identity.email;
     try {
@@ -339,7 +393,7 @@ export async function unlink(
       const mine = all.filter((i) => i.connectionId === null && i.provider === provider);
       if (mine.length === 0) throw socialError('OAUTH_ACCOUNT_NOT_LINKED');
       const others = all.length - mine.length;
-      if (!user.passwordHash && others === 0) throw socialError('OAUTH_LAST_SIGN_IN_METHOD');
+      assertAnotherWayIn(user, others);
       const removed = await repo.deleteProviderIdentities(tx, tenantId, userId, provider);
       await writeAudit(tx, tenantId, audit, {
         eventType: 'oauth.identity_unlinked',
