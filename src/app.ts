@@ -151,6 +151,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
       userCreated: [],
       loginSucceeded: [],
       passwordSignIn: [],
+      signIn: [],
+      unverifiedAccountReset: [],
       userDeactivated: [],
       userEmailChanged: [],
       gdprExport: [],

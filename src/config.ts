@@ -102,6 +102,8 @@ export interface Config {
   oauth: OAuthConfig;
   /** Page of the front end that takes `?token=` and calls POST /password-reset/confirm. */
   passwordResetUrl: string;
+  /** The front-end page that receives `?token=` from the mail confirming a social sign-up's typed address. */
+  oauthVerifyEmailUrl: string;
   /**
    * The SAML SP's signing key and certificate (PEM; SAML_SP_PRIVATE_KEY and SAML_SP_CERTIFICATE, both or neither):
    * when set, they sign the AuthnRequests (HTTP-Redirect binding signature) and the SP metadata publishes their
@@ -546,6 +548,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       'PASSWORD_RESET_URL',
       `${r.str('PUBLIC_URL', `http://localhost:${port}`)}/reset-password`,
     ),
+    oauthVerifyEmailUrl: r.str('OAUTH_VERIFY_EMAIL_URL', `${publicUrl}/verify-email`),
     auditArchiveDir: path.resolve(r.str('AUDIT_ARCHIVE_DIR', path.join(dataDir, 'audit-archive'))),
     webauthnRpId: r.str('WEBAUTHN_RP_ID', 'localhost'),
     webauthnOrigin: r

@@ -54,6 +54,20 @@ export interface GdprErasure {
   pseudonym: string;
   audit: import('./audit/writer.js').AuditContext;
 }
+/** A sign-in refused by policy (e.g. SSO_REQUIRED), answered by the module that asked. */
+export interface SignInRefusal {
+  code: string;
+  status: number;
+  details?: Record<string, unknown>;
+}
+/**
+ * How a session is (being) opened: its first factor, 'password', 'sso' (an enterprise connection:
+ * `ssoConnectionId`), 'oauth:<provider>', or 'unknown' for sessions older than the column (drizzle/0016).
+ */
+export interface SignInVia {
+  method: string;
+  ssoConnectionId: string | null;
+}
 export type TenantCreatedHook = (tx: Tx, tenantId: number, firstAdminUserId: number | null) => Promise<void>;
 
 /**
@@ -134,11 +148,30 @@ export interface AppContext {
      * domain) or null. Lets auth ask the modules above it without importing them. The refusal is audited
      * (`auth.login_failed` / `auth.register_failed`) and answered by auth.
      */
-    passwordSignIn: ((
+    passwordSignIn: ((tx: Tx, tenant: TenantRecord, email: string) => Promise<SignInRefusal | null>)[];
+    /**
+     * Before ANY session is opened (auth's completeLogin: password, its MFA step, SSO, social login) and before a
+     * session is refreshed: a hook answers a refusal for this user signing in this way (the SSO module: the
+     * user's domain requires SSO through a connection other than `via`) or null. Runs in the caller's
+     * transaction; auth audits and answers the refusal.
+     */
+    signIn: ((
       tx: Tx,
       tenant: TenantRecord,
-      email: string,
-    ) => Promise<{ code: string; status: number; details?: Record<string, unknown> } | null>)[];
+      user: UserRecord,
+      via: SignInVia,
+    ) => Promise<SignInRefusal | null>)[];
+    /**
+     * In the transaction of a password reset of an account whose email was NOT verified: the mailbox is proven
+     * only now, so what was attached to the account before (the SSO module: external identities, a pre-account
+     * hijack) goes. Each hook audits what it ended and returns notes for the reset's audit record.
+     */
+    unverifiedAccountReset: ((
+      tx: Tx,
+      tenantId: number,
+      userId: number,
+      audit: import('./audit/writer.js').AuditContext,
+    ) => Promise<Record<string, unknown>>)[];
     /** After a sign-in committed (security alert mail for a new device, etc.). Errors are logged, not thrown. */
     loginSucceeded: ((event: {
       tenantId: number;

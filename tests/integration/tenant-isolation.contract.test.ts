@@ -148,6 +148,8 @@ async function seed(): Promise<Fx> {
       lastSeenAt: new Date(),
       ipAddress: '192.0.2.1',
       userAgent: 'contract',
+      signInMethod: 'password',
+      ssoConnectionId: null,
       ...session,
     });
     const refreshId = randomUUID();
@@ -372,6 +374,10 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     deleteUser: write((tx, t, f) => users.deleteUser(tx, t, f.memberId)),
     findUserWithRoleCodes: read((tx, t, f) => users.findUserWithRoleCodes(tx, t, f.memberId)),
     countActiveUsers: read((tx, t, f) => users.countActiveUsers(tx, t, [f.memberId, f.adminId]), positive),
+    userIdsInDomains: read(
+      (tx, t, f) => users.userIdsInDomains(tx, t, [f.memberEmail.slice(f.memberEmail.indexOf('@') + 1)]),
+      (r, f) => Array.isArray(r) && r.includes(f.memberId),
+    ),
   },
   'src/modules/sessions/repository.ts': {
     insertSession: write((tx, t, f) =>
@@ -384,6 +390,8 @@ const CONTRACT: Record<string, Record<string, Case>> = {
         deviceType: 'desktop',
         browser: null,
         os: null,
+        signInMethod: 'password',
+        ssoConnectionId: null,
       }),
     ),
     insertRefreshToken: write((tx, t, f) =>
@@ -402,6 +410,9 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     touchSession: write((tx, t, f) => sessions.touchSession(tx, t, f.sessionId, later())),
     markSeen: write((tx, t, f) => sessions.markSeen(tx, t, f.sessionId, later())),
     revokeSessions: write((tx, t, f) => sessions.revokeSessions(tx, t, { userId: f.memberId }, 'contract')),
+    revokeSessionsNotThrough: write((tx, t, f) =>
+      sessions.revokeSessionsNotThrough(tx, t, [f.memberId], { ssoConnectionId: f.connectionId }, 'contract'),
+    ),
     revokeAllTenantSessions: write((tx, t) => sessions.revokeAllTenantSessions(tx, t, 'contract')),
     countActive: read((tx, t, f) => sessions.countActive(tx, t, f.memberId), positive),
     hasOtherSessionFromDevice: read(
@@ -565,6 +576,7 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     revokeApiKey: write((tx, t, f) => apiKeys.revokeApiKey(tx, t, f.apiKeyId, 'contract')),
     revokeUserKeys: write((tx, t, f) => apiKeys.revokeUserKeys(tx, t, f.memberId, 'contract')),
     listUserKeys: read((tx, t, f) => apiKeys.listUserKeys(tx, t, f.memberId)),
+    listLiveTenantKeys: read((tx, t) => apiKeys.listLiveTenantKeys(tx, t)),
     touchLastUsed: write((tx, t, f) => apiKeys.touchLastUsed(tx, t, f.apiKeyId, later())),
   },
   'src/modules/audit/repository.ts': {
@@ -706,6 +718,7 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     touchIdentity: write((tx, t, f) => sso.touchIdentity(tx, t, f.ssoIdentityId, null)),
     identitiesOfUser: read((tx, t, f) => sso.identitiesOfUser(tx, t, f.memberId)),
     deleteIdentitiesOfUser: write((tx, t, f) => sso.deleteIdentitiesOfUser(tx, t, f.memberId)),
+    deleteIdentity: write((tx, t, f) => sso.deleteIdentity(tx, t, f.memberId, f.ssoIdentityId)),
   },
   'src/modules/sso/social/repository.ts': {
     socialIdentitiesOfUser: read((tx, t, f) => social.socialIdentitiesOfUser(tx, t, f.memberId)),

@@ -3,7 +3,7 @@
  * password-reset module voids pending reset links when a password changes (a link mailed before the change
  * must not undo it). Kept per app context (two apps in one test process must not share them).
  */
-import type { AppContext, TenantRecord } from '../../platform/context.js';
+import type { AppContext, SignInVia, TenantRecord, UserRecord } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 
 /** Runs in the transaction that stores the new password; returns how many things it ended (for the audit). */
@@ -32,6 +32,25 @@ export async function passwordSignInRefusal(ctx: AppContext, tx: Tx, tenant: Ten
   // Sequential: one transaction is one connection.
   for (const hook of ctx.hooks.passwordSignIn) {
     const refusal = await hook(tx, tenant, email);
+    if (refusal) return refusal;
+  }
+  return null;
+}
+
+/**
+ * The first refusal of the signIn hooks for this user signing in (or refreshing a session opened) this way, or
+ * null: completeLogin asks it before it opens any session, refresh before it rotates one.
+ */
+export async function signInRefusal(
+  ctx: AppContext,
+  tx: Tx,
+  tenant: TenantRecord,
+  user: UserRecord,
+  via: SignInVia,
+) {
+  // Sequential: one transaction is one connection.
+  for (const hook of ctx.hooks.signIn) {
+    const refusal = await hook(tx, tenant, user, via);
     if (refusal) return refusal;
   }
   return null;

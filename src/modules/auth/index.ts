@@ -26,5 +26,6 @@ export {
   loginResponse,
   MFA_STEP_TOKEN,
   mfaRequiredResponse,
+  mfaStepVia,
 } from './login.js';
 export { LoginResponse as LoginResponseSchema, TokenResponse } from './schemas.js';

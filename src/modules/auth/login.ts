@@ -5,13 +5,13 @@
 import type { Static } from '@sinclair/typebox';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
+import type { AppContext, SignInVia } from '../../platform/context.js';
 import { AppError } from '../../platform/http/errors.js';
 import { type ClientInfo, openSession } from '../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantId, type TenantRow } from '../tenants/index.js';
 import { recordUserLogin, type UserRow, userByEmail } from '../users/index.js';
 import { type AuthMessage, authError } from './errors.js';
-import { passwordSignInRefusal } from './hooks.js';
+import { passwordSignInRefusal, signInRefusal } from './hooks.js';
 import { clearLoginAttempts, recordLoginFailure, reserveLoginAttempt } from './lockout.js';
 import type { LoginBody } from './schemas.js';
 
@@ -145,10 +145,18 @@ export async function mfaRequiredResponse(
   user: UserRow,
   audit: AuditContext,
   metadata?: Record<string, unknown>,
+  via?: SignInVia,
 ): Promise<LoginResponse> {
   const token = await ctx.jwt.signPurpose(
     MFA_STEP_TOKEN,
-    { sub: String(user.id), tenant_id: tenant.id, email: user.email },
+    {
+      sub: String(user.id),
+      tenant_id: tenant.id,
+      email: user.email,
+      // The first factor travels (signed) to the MFA step, which opens the session: an SSO sign-in finished
+      // with a TOTP code is still a session of its connection for sso_required (mfaStepVia).
+      ...(via ? { first_factor: via.method, sso_connection_id: via.ssoConnectionId } : {}),
+    },
     ctx.config.mfaSessionLifetime,
   );
   await writeAuditAlone(ctx, tenant.id, audit, {
@@ -190,18 +198,34 @@ export function loginResponse(
   };
 }
 
-/** The last step of every sign-in: session, tokens, last_login_at, audit, all in one transaction. */
+/** The first factor an MFA step token carries (mfaRequiredResponse); a password sign-in's token carries none. */
+export function mfaStepVia(claims: Record<string, unknown>): SignInVia {
+  return {
+    method: typeof claims.first_factor === 'string' ? claims.first_factor : 'password',
+    ssoConnectionId: typeof claims.sso_connection_id === 'string' ? claims.sso_connection_id : null,
+  };
+}
+
+/**
+ * The last step of every sign-in: session, tokens, last_login_at, audit, all in one transaction. `opts.method`
+ * is what the audit records (`mfa_totp` for an MFA step); `opts.via` how the session was opened (its first
+ * factor; default: `method` itself). The signIn hooks may refuse it first (SSO_REQUIRED), whatever path led
+ * here: no session is ever opened for a user whose domain requires another way in.
+ */
 export async function completeLogin(
   ctx: AppContext,
   tenant: TenantRow,
   user: UserRow,
   client: ClientInfo,
   audit: AuditContext,
-  opts: { method: string; rehash?: string | null; mfaEnrolmentPending?: boolean },
+  opts: { method: string; rehash?: string | null; mfaEnrolmentPending?: boolean; via?: SignInVia },
 ) {
   const settings = resolveSettings(tenant.settings, ctx.config);
-  const tokens = await ctx.database.withTenant(tenant.id, async (tx) => {
-    const issued = await openSession(ctx, tx, user, client, settings, opts.mfaEnrolmentPending ?? false);
+  const via = opts.via ?? { method: opts.method, ssoConnectionId: null };
+  const opened = await ctx.database.withTenant(tenant.id, async (tx) => {
+    const refusal = await signInRefusal(ctx, tx, tenant, user, via);
+    if (refusal) return { refusal };
+    const issued = await openSession(ctx, tx, user, client, settings, opts.mfaEnrolmentPending ?? false, via);
     await recordUserLogin(tx, tenant.id, user.id, opts.rehash ?? null);
     await writeAudit(
       tx,
@@ -218,11 +242,32 @@ export async function completeLogin(
           os: issued.session.os,
           rehashed: Boolean(opts.rehash),
           mfa_enrolment_pending: opts.mfaEnrolmentPending ?? false,
+          ...(via.method !== opts.method ? { first_factor: via.method } : {}),
+          ...(via.ssoConnectionId ? { connection_id: via.ssoConnectionId } : {}),
         },
       },
     );
-    return issued;
+    return { issued };
   });
+  if (opened.refusal) {
+    const { refusal } = opened;
+    await writeAuditAlone(ctx, tenant.id, audit, {
+      eventType: 'auth.login_failed',
+      success: false,
+      resourceType: 'user',
+      resourceId: user.id,
+      metadata: {
+        email: user.email,
+        reason: refusal.code.toLowerCase(),
+        method: opts.method,
+        first_factor: via.method,
+        ...refusal.details,
+      },
+    });
+    ctx.metrics.logins.inc({ result: 'failure' });
+    throw new AppError(refusal.status, refusal.code, refusal.details);
+  }
+  const tokens = opened.issued!;
   ctx.metrics.logins.inc({ result: 'success' });
   for (const hook of ctx.hooks.loginSucceeded) {
     await hook({

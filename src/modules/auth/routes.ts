@@ -78,7 +78,7 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           tags: ['auth'],
           summary: 'Rotate the refresh token',
           body: RefreshBody,
-          response: { 200: TokenResponse, ...errorResponses(401, 422) },
+          response: { 200: TokenResponse, ...errorResponses(401, 403, 422) },
         },
       },
       (req) => auth.refresh(ctx, req.body.refresh_token, req.auditContext()),

@@ -5,7 +5,7 @@
 import type { Static } from '@sinclair/typebox';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
+import type { AppContext, SignInRefusal } from '../../platform/context.js';
 import { assertStrongPassword } from '../../platform/crypto/password-policy.js';
 import { AppError } from '../../platform/http/errors.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
@@ -29,7 +29,7 @@ import {
 import { getTenant, resolveSettings, resolveTenantHeader, tenantSettings } from '../tenants/index.js';
 import { createUserInTx, prepareUser, setUserPassword, toUserRead, userById } from '../users/index.js';
 import { type AuthErrorCode, authError } from './errors.js';
-import { passwordSignInRefusal, runPasswordChanged } from './hooks.js';
+import { passwordSignInRefusal, runPasswordChanged, signInRefusal } from './hooks.js';
 import { identityOf } from './identity.js';
 import type { ChangePasswordBody, LogoutBody, RegisterBody } from './schemas.js';
 
@@ -39,7 +39,8 @@ type RefreshOutcome =
       tokens: { access_token: string; refresh_token: string; token_type: 'bearer'; expires_in: number };
       sessionId: string;
     }
-  | { kind: 'fail'; code: AuthErrorCode; revoked?: string[]; flag?: 'revoked' | 'expired' };
+  | { kind: 'fail'; code: AuthErrorCode; revoked?: string[]; flag?: 'revoked' | 'expired' }
+  | { kind: 'refused'; refusal: SignInRefusal; revoked: string[] };
 
 export async function refresh(ctx: AppContext, rawToken: string, audit: AuditContext) {
   const parsed = parseRefreshToken(rawToken);
@@ -91,6 +92,31 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
     const tenant = await getTenant(tx, tenantId);
     if (!user?.isActive || !tenant || tenant.status !== 'active')
       return { kind: 'fail', code: 'TOKEN_REVOKED' };
+    // The way this session was opened may no longer be allowed (the user's domain now requires SSO through
+    // another connection: an address changed into it, or a session the switch did not reach): it ends here.
+    const via = { method: session.signInMethod, ssoConnectionId: session.ssoConnectionId };
+    const refusal = await signInRefusal(ctx, tx, tenant, user, via);
+    if (refusal) {
+      const revoked = await revokeSessions(
+        tx,
+        tenantId,
+        { userId: user.id, sessionIds: [session.id] },
+        refusal.code.toLowerCase(),
+      );
+      await writeAudit(
+        tx,
+        tenantId,
+        { ...audit, actorType: 'user', actorId: String(user.id), sessionId: session.id },
+        {
+          eventType: 'auth.refresh_refused',
+          success: false,
+          resourceType: 'session',
+          resourceId: session.id,
+          metadata: { reason: refusal.code.toLowerCase(), sign_in_method: via.method, ...refusal.details },
+        },
+      );
+      return { kind: 'refused', refusal, revoked };
+    }
     const settings = resolveSettings(tenant.settings, ctx.config);
     // Idle timeout: the later of the row's and the store's record of activity (the store is written first).
     const idleTtl = settings.session.idle_ttl;
@@ -131,6 +157,11 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
       sessionId: session.id,
     };
   });
+  if (outcome.kind === 'refused') {
+    await publishRevocations(ctx, outcome.revoked);
+    const { status, code, details } = outcome.refusal;
+    throw new AppError(status, code, details);
+  }
   if (outcome.kind === 'fail') {
     if (outcome.revoked?.length) await publishRevocations(ctx, outcome.revoked, outcome.flag);
     throw authError(outcome.code);

@@ -8,7 +8,7 @@ import type { AppContext } from '../../platform/context.js';
 import { JwtError } from '../../platform/crypto/jwt.js';
 import { AppError, unauthorized, validationError } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
-import { completeLogin, loginResponse, MFA_STEP_TOKEN } from '../auth/index.js';
+import { completeLogin, loginResponse, MFA_STEP_TOKEN, mfaStepVia } from '../auth/index.js';
 import type { ClientInfo } from '../sessions/index.js';
 import { resolveTenantHeader, type TenantRow } from '../tenants/index.js';
 import { type UserRow, userById } from '../users/index.js';
@@ -112,7 +112,7 @@ async function stepHolder(ctx: AppContext, tenantHeader: string | string[] | und
   if (await ctx.store.get(keys.mfaConsumed(`step:${claims.jti}`))) throw unauthorized('TOKEN_INVALID');
   const user = await ctx.database.withTenant(tenant.id, (tx) => userById(tx, tenant.id, Number(claims.sub)));
   if (!user?.isActive) throw unauthorized('TOKEN_INVALID');
-  return { tenant, user, jti: claims.jti };
+  return { tenant, user, jti: claims.jti, via: mfaStepVia(claims) };
 }
 
 export async function loginMfa(
@@ -127,7 +127,7 @@ export async function loginMfa(
   ).length;
   if (given !== 1)
     throw validationError('body', 'exactly one of totp_code, recovery_code, webauthn_response is required');
-  const { tenant, user, jti } = await stepHolder(ctx, tenantHeader, body.mfa_session_token);
+  const { tenant, user, jti, via } = await stepHolder(ctx, tenantHeader, body.mfa_session_token);
   const userAudit: AuditContext = { ...audit, actorType: 'user', actorId: String(user.id) };
   const method = await checkFactor(ctx, tenant, user, body, userAudit).catch((err: unknown) => {
     // Codes only: the lock stays 429 MFA_LOCKED, a WebAuthn failure keeps its own 400 code.
@@ -141,7 +141,8 @@ export async function loginMfa(
   ) {
     throw unauthorized('TOKEN_INVALID');
   }
-  const tokens = await completeLogin(ctx, tenant, user, client, userAudit, { method });
+  // The session is one of the first factor's (an SSO sign-in stays one for sso_required).
+  const tokens = await completeLogin(ctx, tenant, user, client, userAudit, { method, via });
   await stepUpFromLogin(ctx, tenant.id, user.id, tokens.session_id, method);
   return {
     access_token: tokens.access_token,
@@ -177,7 +178,10 @@ export async function inlineLogin(
     isTotp ? { totp_code: code } : { recovery_code: code },
     audit,
   );
-  const tokens = await completeLogin(ctx, tenant, user, client, audit, { method });
+  const tokens = await completeLogin(ctx, tenant, user, client, audit, {
+    method,
+    via: { method: 'password', ssoConnectionId: null },
+  });
   await stepUpFromLogin(ctx, tenant.id, user.id, tokens.session_id, method);
   return loginResponse(tokens, 'auth.login_success');
 }

@@ -20,7 +20,7 @@ export function mfaLoginRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           summary: 'Second sign-in step: a TOTP code, a recovery code or a WebAuthn assertion',
           headers: tenantHeader,
           body: LoginMfaBody,
-          response: { 200: TokenResponse, ...errorResponses(400, 401, 422, 429) },
+          response: { 200: TokenResponse, ...errorResponses(400, 401, 403, 422, 429) },
         },
       },
       (req) =>

@@ -11,13 +11,14 @@ import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { assertStrongPassword } from '../../platform/crypto/password-policy.js';
 import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
+import type { Tx } from '../../platform/db/client.js';
 import { runInBackground } from '../../platform/mail/background.js';
 import { passwordChangedMail, passwordResetMail } from '../../platform/mail/templates.js';
 import { bumpUserVersion } from '../../platform/store/versions.js';
 import { clearLoginAttempts } from '../auth/index.js';
 import { publishRevocations, revokeSessions } from '../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantHeader, type TenantRow } from '../tenants/index.js';
-import { setUserPassword, type UserRow, userByEmail, userById } from '../users/index.js';
+import { markEmailVerified, setUserPassword, type UserRow, userByEmail, userById } from '../users/index.js';
 import { type InvalidReason, resetError } from './errors.js';
 import * as repo from './repository.js';
 import type { ConfirmBody } from './schemas.js';
@@ -115,6 +116,27 @@ export async function validateToken(
   return r.ok ? { valid: true } : { valid: false, reason: r.reason };
 }
 
+/**
+ * A reset of an account whose address was NOT verified (issue 18, pre-account hijack): whoever made the account
+ * never proved the mailbox, and may have linked their own social identity to it. The reset link proves it now:
+ * the address becomes verified, and what was attached before goes (the SSO module drops the external identities
+ * through ctx.hooks.unverifiedAccountReset, audited there). Returns notes for the reset's audit record.
+ */
+async function mailboxProven(
+  ctx: AppContext,
+  tx: Tx,
+  tenantId: number,
+  userId: number,
+  audit: AuditContext,
+): Promise<Record<string, unknown>> {
+  await markEmailVerified(tx, tenantId, userId);
+  const notes: Record<string, unknown> = { email_verified_by_reset: true };
+  // Sequential: one transaction is one connection.
+  for (const hook of ctx.hooks.unverifiedAccountReset)
+    Object.assign(notes, await hook(tx, tenantId, userId, audit));
+  return notes;
+}
+
 export async function confirmReset(
   ctx: AppContext,
   body: Static<typeof ConfirmBody>,
@@ -138,11 +160,12 @@ export async function confirmReset(
     // Only the latest link is ever pending, but whatever else is must not work after the password changed.
     await repo.voidPending(tx, tenant.id, user.id);
     const ids = await revokeSessions(tx, tenant.id, { userId: user.id }, 'password_reset');
+    const proven = user.isVerified ? {} : await mailboxProven(ctx, tx, tenant.id, user.id, userAudit);
     await writeAudit(tx, tenant.id, userAudit, {
       eventType: 'auth.password_reset',
       resourceType: 'user',
       resourceId: user.id,
-      metadata: { sessions_ended: ids.length, token_id: claimed.id },
+      metadata: { sessions_ended: ids.length, token_id: claimed.id, ...proven },
     });
     return ids;
   });

@@ -35,6 +35,7 @@ export {
   publishRevocations,
   refreshTokenSessionId,
   revokeSessions,
+  revokeSessionsNotThrough,
   revokeTenantSessions,
   revokeUserSessions,
   rotateRefreshToken,

@@ -14,6 +14,8 @@ export async function insertSession(
     deviceType: string;
     browser: string | null;
     os: string | null;
+    signInMethod: string;
+    ssoConnectionId: string | null;
   },
 ): Promise<SessionRow> {
   const rows = await tx
@@ -151,6 +153,35 @@ export async function revokeSessions(
     .where(and(...conditions))
     .returning({ id: sessions.id });
   return rows.map((r) => r.id);
+}
+
+/**
+ * Ends the active sessions of these users except those opened through `keep` (an SSO sign-in through that
+ * connection); returns what it ended. The ids travel as one int[] parameter, whatever their number.
+ */
+export async function revokeSessionsNotThrough(
+  tx: Executor,
+  tenantId: number,
+  userIds: number[],
+  keep: { ssoConnectionId: string },
+  reason: string,
+): Promise<{ id: string; userId: number }[]> {
+  if (userIds.length === 0) return [];
+  const ids = `{${userIds.map((id) => Math.trunc(id)).join(',')}}`;
+  const now = new Date();
+  return tx
+    .update(sessions)
+    .set({ revokedAt: now, revokedReason: reason, updatedAt: now })
+    .where(
+      and(
+        eq(sessions.tenantId, tenantId),
+        sql`${sessions.userId} = any(${ids}::int[])`,
+        isNull(sessions.revokedAt),
+        // 'unknown' (older rows) and a null connection are never "through" it.
+        sql`not (${sessions.signInMethod} = 'sso' and ${sessions.ssoConnectionId} is not distinct from ${keep.ssoConnectionId}::uuid)`,
+      ),
+    )
+    .returning({ id: sessions.id, userId: sessions.userId });
 }
 
 export async function revokeAllTenantSessions(

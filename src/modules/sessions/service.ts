@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
+import type { AppContext, SignInVia } from '../../platform/context.js';
 import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
 import { badRequest, notFound } from '../../platform/http/errors.js';
@@ -70,7 +70,10 @@ export async function signAccessFor(
   );
 }
 
-/** Opens a session for a user who has proven who they are (password, MFA, SSO). */
+/**
+ * Opens a session for a user who has proven who they are (password, MFA, SSO). `via`: how (kept on the row, so
+ * that sso_required can tell the sessions of its connection from the others).
+ */
 export async function openSession(
   ctx: AppContext,
   tx: Tx,
@@ -78,6 +81,7 @@ export async function openSession(
   client: ClientInfo,
   settings: TenantSettings,
   mfaEnrolmentPending = false,
+  via: SignInVia = { method: 'unknown', ssoConnectionId: null },
 ): Promise<IssuedTokens & { session: SessionRow }> {
   const device = parseUserAgent(client.userAgent);
   const now = ctx.clock.now();
@@ -88,6 +92,8 @@ export async function openSession(
     ipAddress: client.ip,
     userAgent: client.userAgent?.slice(0, 512) ?? null,
     ...device,
+    signInMethod: via.method,
+    ssoConnectionId: via.method === 'sso' ? via.ssoConnectionId : null,
   });
   const refresh = await createRefreshToken(
     tx,
@@ -288,6 +294,20 @@ export function revokeSessions(
   reason: string,
 ): Promise<string[]> {
   return repo.revokeSessions(tx, tenantId, filter, reason);
+}
+
+/**
+ * sso_required switched on: ends the sessions of these users that were not opened through that connection, in
+ * the caller's transaction; returns what it ended (publishRevocations once committed, and the audit record).
+ */
+export function revokeSessionsNotThrough(
+  tx: Executor,
+  tenantId: number,
+  userIds: number[],
+  keep: { ssoConnectionId: string },
+  reason: string,
+): Promise<{ id: string; userId: number }[]> {
+  return repo.revokeSessionsNotThrough(tx, tenantId, userIds, keep, reason);
 }
 
 /** The second half of a rotation: the successor token, the old one marked replaced, the session seen now. */

@@ -15,6 +15,10 @@ export const sessions = pgTable('sessions', {
   deviceType: text('device_type'),
   browser: text('browser'),
   os: text('os'),
+  /** The first factor of the sign-in that opened it (drizzle/0016): password, sso, oauth:<provider>, unknown. */
+  signInMethod: text('sign_in_method').notNull().default('unknown'),
+  /** The enterprise connection of an `sso` sign-in (sso_required keeps these sessions alive). */
+  ssoConnectionId: uuid('sso_connection_id'),
 });
 export type SessionRow = typeof sessions.$inferSelect;
 

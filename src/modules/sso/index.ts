@@ -7,10 +7,11 @@ import type { AppModule } from '../../platform/module.js';
 import './errors.js';
 import { registeredFlows, registerFlow, type SsoFlow } from './flows.js';
 import { oidcFlow } from './oidc/flow.js';
+import { dropIdentitiesOnReset } from './pre-account.js';
 import * as repo from './repository.js';
 import { ssoRoutes } from './routes.js';
 import { samlFlows } from './saml/index.js';
-import { ssoRequiredRefusal } from './service.js';
+import { signInRefusal, ssoRequiredRefusal } from './service.js';
 import { socialRoutes } from './social/routes.js';
 
 const flows: SsoFlow[] = [oidcFlow, ...samlFlows];
@@ -20,6 +21,10 @@ export const ssoModule: AppModule = {
   setup: (ctx) => {
     for (const flow of flows) registerFlow(flow);
     ctx.hooks.passwordSignIn.push((tx, tenant, email) => ssoRequiredRefusal(tx, tenant, email));
+    // Every session opened or refreshed, whatever the path (issue 18): only the required connection's own.
+    ctx.hooks.signIn.push((tx, tenant, user, via) => signInRefusal(tx, tenant, user, via));
+    // A password reset of an unverified account keeps none of the identities linked before it (issue 18).
+    ctx.hooks.unverifiedAccountReset.push(dropIdentitiesOnReset);
     ctx.hooks.gdprExport.push({
       name: 'external_identities',
       collect: async (tx, tenantId, userId) =>

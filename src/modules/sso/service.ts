@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
+import type { AppContext, SignInVia } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { AppError, conflict, notFound, validationError } from '../../platform/http/errors.js';
 import { checkUrl, SsrfError } from '../../platform/net/ssrf.js';
@@ -17,6 +17,7 @@ import { verifyDomainTxt } from './dns.js';
 import { ssoError } from './errors.js';
 import { flowFor, type LinkTarget, newState, saveFlowState } from './flows.js';
 import * as repo from './repository.js';
+import { endNonSsoSessions, publishEnded, ssoRequirementSwitchedOn } from './required.js';
 import { acsUrlOf, metadataUrlOf } from './saml/service-provider.js';
 import type { ConnectionReadT, CreateConnection, UpdateConnection } from './schemas.js';
 import type { ConnectionRow, DomainRow, NewConnection } from './tables.js';
@@ -250,8 +251,9 @@ export async function createConnection(ctx: AppContext, actor: SsoActor, body: C
   await assertDefaultRole(ctx, actor, body.default_role ?? 'member');
   const id = randomUUID();
   const { tenantId } = actor;
+  const ended: string[] = [];
   try {
-    return await ctx.database.withTenant(tenantId, async (tx) => {
+    const created = await ctx.database.withTenant(tenantId, async (tx) => {
       const defaultRole = body.default_role ?? 'member';
       if (await repo.connectionNameTaken(tx, tenantId, body.name))
         throw conflict('ALREADY_EXISTS', { field: 'name' });
@@ -288,8 +290,13 @@ export async function createConnection(ctx: AppContext, actor: SsoActor, body: C
         resourceId: id,
         metadata: { after: auditView(row), domains },
       });
+      // Its domains are new, hence unverified: nothing ends yet; the rule is the same for every switch.
+      if (ssoRequirementSwitchedOn(null, row))
+        ended.push(...(await endNonSsoSessions(tx, tenantId, row, actor.audit, 'connection_created')));
       return connectionRead(ctx, row, domainRows);
     });
+    await publishEnded(ctx, ended);
+    return created;
   } catch (err) {
     throw domainConflict(err) ?? err;
   }
@@ -298,8 +305,9 @@ export async function createConnection(ctx: AppContext, actor: SsoActor, body: C
 export async function updateConnection(ctx: AppContext, actor: SsoActor, id: string, body: UpdateConnection) {
   const { tenantId } = actor;
   if (body.default_role !== undefined) await assertDefaultRole(ctx, actor, body.default_role);
+  const ended: string[] = [];
   try {
-    return await ctx.database.withTenant(tenantId, async (tx) => {
+    const updated = await ctx.database.withTenant(tenantId, async (tx) => {
       const before = await loadConnection(tx, tenantId, id, true);
       validateProtocolFields(ctx, before.type, body);
       if (body.name !== undefined && (await repo.connectionNameTaken(tx, tenantId, body.name, id)))
@@ -332,8 +340,12 @@ export async function updateConnection(ctx: AppContext, actor: SsoActor, id: str
           client_secret_changed: body.oidc?.client_secret !== undefined,
         },
       });
+      if (ssoRequirementSwitchedOn(before, after))
+        ended.push(...(await endNonSsoSessions(tx, tenantId, after, actor.audit, 'connection_updated')));
       return connectionRead(ctx, after, await repo.domainsOf(tx, tenantId, [id]));
     });
+    await publishEnded(ctx, ended);
+    return updated;
   } catch (err) {
     throw domainConflict(err) ?? err;
   }
@@ -423,6 +435,7 @@ export async function verifyDomain(ctx: AppContext, actor: SsoActor, id: string,
   if (row.verifiedAt) return domainRead(row);
   const check = await verifyDomainTxt(ctx, `${VERIFY_RECORD_PREFIX}.${domain}`, connection.domainToken);
   let verified: ReturnType<typeof domainRead> | null;
+  const ended: string[] = [];
   try {
     verified = await ctx.database.withTenant(tenantId, async (tx) => {
       if (!check.ok) {
@@ -444,11 +457,16 @@ export async function verifyDomain(ctx: AppContext, actor: SsoActor, id: string,
         resourceId: id,
         metadata: { domain, method: 'dns' },
       });
+      // The connection as it is now (it may have changed during the DNS lookup).
+      const now = await repo.findConnection(tx, tenantId, id);
+      if (now)
+        ended.push(...(await endNonSsoSessions(tx, tenantId, now, actor.audit, 'domain_verified', [domain])));
       return domainRead(marked);
     });
   } catch (err) {
     throw domainConflict(err) ?? err;
   }
+  await publishEnded(ctx, ended);
   if (!verified)
     throw ssoError('SSO_DOMAIN_VERIFICATION_FAILED', { record: `${VERIFY_RECORD_PREFIX}.${domain}` });
   return verified;
@@ -467,6 +485,7 @@ export async function operatorVerifyDomain(
   const domain = normaliseDomain(raw);
   const target = await ctx.database.withSystem((tx) => repo.findConnectionAnyTenant(tx, connectionId));
   if (!target) throw notFound('sso_connection');
+  const ended: string[] = [];
   try {
     const result = await ctx.database.withTenant(target.tenantId, async (tx) => {
       const row = await repo.findTenantDomain(tx, target.tenantId, domain);
@@ -495,8 +514,21 @@ export async function operatorVerifyDomain(
           },
         },
       );
+      const now = await repo.findConnection(tx, target.tenantId, connectionId);
+      if (now)
+        ended.push(
+          ...(await endNonSsoSessions(
+            tx,
+            target.tenantId,
+            now,
+            { ...operator.audit, actorType: 'system', actorId: null },
+            'domain_verified',
+            [domain],
+          )),
+        );
       return domainRead(verified);
     });
+    await publishEnded(ctx, ended);
     if (target.tenantId !== operator.tenantId) {
       await ctx.database.withTenant(operator.tenantId, (tx) =>
         writeAudit(tx, operator.tenantId, operator.audit, {
@@ -604,4 +636,21 @@ export async function ssoRequiredRefusal(
   const domain = normaliseDomain(email.slice(email.lastIndexOf('@') + 1));
   const hit = await repo.requiredSsoForDomain(tx, tenant.id, domain);
   return hit ? { code: 'SSO_REQUIRED', status: 403, details: { connection_id: hit.connectionId } } : null;
+}
+
+/**
+ * The signIn hook (every session opened or refreshed, whatever the path): ssoRequiredRefusal for the user's
+ * address, unless the session comes through that very connection. Password, social login, another connection,
+ * and sessions of unknown origin (older than drizzle/0016) are all refused in such a domain.
+ */
+export async function signInRefusal(
+  tx: Executor,
+  tenant: { id: number; isPlatform?: boolean },
+  user: { email: string },
+  via: SignInVia,
+) {
+  const refusal = await ssoRequiredRefusal(tx, tenant, user.email);
+  if (!refusal) return null;
+  if (via.method === 'sso' && via.ssoConnectionId === refusal.details.connection_id) return null;
+  return refusal;
 }

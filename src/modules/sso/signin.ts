@@ -16,7 +16,7 @@ import { type Ceiling, ceilingExceeded, ceilingOf, defaultRoleExceeded, isPrivil
 import { type SsoErrorCode, ssoError } from './errors.js';
 import type { FlowState } from './flows.js';
 import * as repo from './repository.js';
-import { domainVerifiedFor } from './service.js';
+import { domainVerifiedFor, signInRefusal } from './service.js';
 import type { ConnectionRow } from './tables.js';
 
 /** Where an external identity comes from: an enterprise connection, or a social login provider (§9). */
@@ -229,6 +229,9 @@ function signInTx(ctx: AppContext, id: VerifiedIdentity, audit: AuditContext) {
     if (tenant?.status !== 'active') throw ssoError('SSO_CONNECTION_DISABLED', { reason: 'tenant_inactive' });
     const found = await linkOrCreate(ctx, tx, id, audit);
     if (!found.user.isActive) throw forbidden('ACCOUNT_INACTIVE');
+    // sso_required (issue 18): a user of a domain that requires another way in is refused, and the link or
+    // account this sign-in just made rolls back with the transaction.
+    await assertSignInAllowed(tx, tenant, found.user, src);
     await writeAudit(
       tx,
       id.tenantId,
@@ -250,6 +253,23 @@ function signInTx(ctx: AppContext, id: VerifiedIdentity, audit: AuditContext) {
     return found;
   });
 }
+
+/** Throws SSO_REQUIRED (403, details.connection_id) when the user's domain requires SSO through another connection. */
+async function assertSignInAllowed(
+  tx: Tx,
+  tenant: { id: number; isPlatform: boolean },
+  user: UserRow,
+  src: ReturnType<typeof sourceOf>,
+) {
+  const refusal = await signInRefusal(tx, tenant, user, viaOf(src));
+  if (refusal) throw new AppError(refusal.status, refusal.code, refusal.details);
+}
+
+/** How a session opened by this source is recorded (sessions.sign_in_method, sso_connection_id). */
+const viaOf = (src: { connectionId: string | null; provider: string }) =>
+  src.connectionId
+    ? { method: 'sso', ssoConnectionId: src.connectionId }
+    : { method: `oauth:${src.provider}`, ssoConnectionId: null };
 
 /**
  * Two first sign-ins of the same identity at once (a double click, two tabs) both miss the identity, then one
@@ -428,15 +448,24 @@ export async function exchangeCode(
   // Deactivated between the callback and the exchange.
   if (!user.isActive) throw await refuse('ACCOUNT_INACTIVE');
   const method = pending.connectionId ? 'sso' : `oauth:${pending.provider}`;
+  const via = viaOf(pending);
   // trust_mfa stands in for the MFA step only when the IdP said it did a second factor, and never for an account
   // whose role requires MFA: that rule is MassaCorp's, an IdP the tenant admin picked cannot waive it (issue 18).
   const mfaTrusted = pending.trustMfa && pending.mfaAsserted === true && !found.mfaByRole;
   if (!mfaTrusted && mfa!.enabled)
-    return mfaRequiredResponse(ctx, tenant, user, userAudit, { method, connection_id: pending.connectionId });
+    return mfaRequiredResponse(
+      ctx,
+      tenant,
+      user,
+      userAudit,
+      { method, connection_id: pending.connectionId },
+      via,
+    );
   const enrolmentPending = !mfaTrusted && mfa!.required;
   const tokens = await completeLogin(ctx, tenant, user, client, userAudit, {
     method,
     mfaEnrolmentPending: enrolmentPending,
+    via,
   });
   return loginResponse(tokens, enrolmentPending ? 'auth.login_mfa_enrolment' : 'auth.login_success');
 }

@@ -42,6 +42,7 @@ export {
   createUserInTx,
   deleteUser,
   isUserActive,
+  markEmailVerified,
   type NewUser,
   type PreparedUser,
   prepareUser,
@@ -54,6 +55,7 @@ export {
   userByEmail,
   userById,
   userExistsInTenant,
+  userIdsInDomains,
   userRowsPage,
 } from './service.js';
 export type { UserRow } from './tables.js';

@@ -145,6 +145,18 @@ export async function updateUser(
   return rows[0] ?? null;
 }
 
+/** Ids of the tenant's users whose address is in one of these domains (lower-case; the part after the last @). */
+export async function userIdsInDomains(tx: Executor, tenantId: number, domains: string[]): Promise<number[]> {
+  if (domains.length === 0) return [];
+  const rows = await tx
+    .select({ id: users.id })
+    .from(users)
+    .where(
+      and(eq(users.tenantId, tenantId), inArray(sql`lower(split_part(${users.email}, '@', -1))`, domains)),
+    );
+  return rows.map((r) => r.id);
+}
+
 /** Locks the row for a read-modify-write (concurrent admin edits of one user serialise). */
 export async function findUserForUpdate(tx: Executor, tenantId: number, id: number): Promise<UserRow | null> {
   const rows = await tx

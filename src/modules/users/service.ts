@@ -485,6 +485,19 @@ export function setUserPassword(
   return repo.updateUserPassword(tx, tenantId, id, passwordHash);
 }
 
+/** The users of the tenant whose address is in one of these (lower-case) domains: sso_required's reach. */
+export function userIdsInDomains(tx: Executor, tenantId: number, domains: string[]): Promise<number[]> {
+  return repo.userIdsInDomains(tx, tenantId, domains);
+}
+
+/**
+ * The address is proven (a password reset link was opened from its mailbox): is_verified. The caller audits and
+ * bumps the user's version once committed.
+ */
+export async function markEmailVerified(tx: Executor, tenantId: number, id: number): Promise<void> {
+  await repo.updateUser(tx, tenantId, id, { isVerified: true });
+}
+
 /** A sign-in: last_login_at, and the new hash when the stored one used outdated parameters. */
 export function recordUserLogin(
   tx: Executor,

@@ -41,6 +41,44 @@ export function passwordResetMail(to: string, link: string, validMinutes: number
   };
 }
 
+/**
+ * Confirms an address typed at a social sign-up (issue 18): nothing exists until it is confirmed, and confirming
+ * needs the sign-up's own session too, so a stranger's link in this mailbox can make no account here.
+ */
+export function socialSignupVerificationMail(
+  to: string,
+  link: string,
+  providerName: string,
+  validMinutes: number,
+): Mail {
+  return {
+    to,
+    subject: 'MassaCorp : confirmez votre adresse / confirm your address',
+    text:
+      [
+        'Bonjour,',
+        '',
+        `Quelqu'un crée un compte MassaCorp avec cette adresse en se connectant par ${providerName}.`,
+        `Si c'est vous, ouvrez ce lien dans le navigateur où vous vous inscrivez (valable ${validMinutes} minutes, une seule fois) :`,
+        '',
+        link,
+        '',
+        "Si vous n'êtes pas à l'origine de cette inscription, ignorez ce message : aucun compte ne sera créé.",
+        '',
+        '---',
+        '',
+        'Hello,',
+        '',
+        `Someone is creating a MassaCorp account with this address by signing in with ${providerName}.`,
+        `If this is you, open this link in the browser where you are signing up (valid for ${validMinutes} minutes, once):`,
+        '',
+        link,
+        '',
+        'If this was not you, ignore this message: no account will be created.',
+      ].join('\n') + SIGNATURE,
+  };
+}
+
 export function passwordChangedMail(to: string, at: Date, how: 'change' | 'reset'): Mail {
   const fr = how === 'reset' ? 'a été réinitialisé par lien de récupération' : 'a été modifié';
   const en = how === 'reset' ? 'was reset through a recovery link' : 'was changed';

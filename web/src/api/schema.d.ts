@@ -1322,7 +1322,7 @@ export interface paths {
                         "application/json": components["schemas"]["def-0"];
                     };
                 };
-                /** @description Refused (PERMISSION_DENIED, NETWORK_FORBIDDEN, TENANT_MISMATCH, MFA_REQUIRED, ...) */
+                /** @description Default Response */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1800,7 +1800,7 @@ export interface paths {
                         "application/json": components["schemas"]["def-0"];
                     };
                 };
-                /** @description Refused (PERMISSION_DENIED, NETWORK_FORBIDDEN, TENANT_MISMATCH, MFA_REQUIRED, ...) */
+                /** @description Default Response */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5674,6 +5674,7 @@ export interface paths {
                         "application/json": {
                             access_token: string | null;
                             email: string | null;
+                            email_verification_required: boolean;
                             expires_in: number | null;
                             linked?: boolean;
                             mfa_required: boolean;
@@ -5909,7 +5910,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create the account of a social sign-in that answered requires_registration */
+        /** Create the account of a social sign-in that answered requires_registration (202: an address the provider did not verify was mailed a link; call again with verification_token) */
         post: {
             parameters: {
                 query?: never;
@@ -5925,6 +5926,7 @@ export interface paths {
                         first_name?: string;
                         last_name?: string;
                         oauth_session_token: string;
+                        verification_token?: string;
                     };
                 };
             };
@@ -5938,6 +5940,31 @@ export interface paths {
                         "application/json": {
                             access_token: string | null;
                             email: string | null;
+                            email_verification_required: boolean;
+                            expires_in: number | null;
+                            linked?: boolean;
+                            mfa_required: boolean;
+                            mfa_session_token: string | null;
+                            name: string | null;
+                            oauth_session_token: string | null;
+                            provider: "google" | "github" | "microsoft" | "oidc";
+                            refresh_token: string | null;
+                            requires_registration: boolean;
+                            success: boolean;
+                            token_type: "bearer" | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            access_token: string | null;
+                            email: string | null;
+                            email_verification_required: boolean;
                             expires_in: number | null;
                             linked?: boolean;
                             mfa_required: boolean;

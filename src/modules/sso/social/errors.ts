@@ -13,6 +13,11 @@ const CODES = {
     "Jeton d'inscription OAuth invalide, expiré ou déjà utilisé",
     'Invalid, expired or already used OAuth registration token',
   ],
+  OAUTH_VERIFICATION_INVALID: [
+    400,
+    'Lien de confirmation invalide, expiré ou déjà utilisé',
+    'Invalid, expired or already used confirmation link',
+  ],
   OAUTH_ACCOUNT_NOT_LINKED: [
     404,
     "Aucun compte de ce fournisseur n'est lié",

@@ -80,3 +80,44 @@ export async function peekRegistration(ctx: AppContext, token: string): Promise<
   const raw = await ctx.store.get(registrationKey(token));
   return raw ? (JSON.parse(raw) as PendingRegistration) : null;
 }
+
+// ---- a typed address awaiting its mailbox's confirmation (issue 18, finding 5) ----
+
+const verificationKey = (token: string) => `oauth:regv:${hashed(token)}`;
+
+/** How long the confirmation link of a typed address works. */
+export const VERIFICATION_TTL_SECONDS = 1800;
+
+/**
+ * A registration whose address the person typed (or the provider did not verify): kept, under the same
+ * oauth_session_token, with the SHA-256 of the token mailed to that address. No account exists yet.
+ */
+export interface PendingVerification extends PendingRegistration {
+  email: string;
+  verificationHash: string;
+}
+
+export async function saveVerification(
+  ctx: AppContext,
+  oauthSessionToken: string,
+  pending: PendingVerification,
+): Promise<void> {
+  await ctx.store.set(verificationKey(oauthSessionToken), JSON.stringify(pending), VERIFICATION_TTL_SECONDS);
+}
+
+export async function peekVerification(
+  ctx: AppContext,
+  oauthSessionToken: string,
+): Promise<PendingVerification | null> {
+  const raw = await ctx.store.get(verificationKey(oauthSessionToken));
+  return raw ? (JSON.parse(raw) as PendingVerification) : null;
+}
+
+/** Removes it as it is read: of two confirmations at once (any replica), one gets it. */
+export async function takeVerification(
+  ctx: AppContext,
+  oauthSessionToken: string,
+): Promise<PendingVerification | null> {
+  const raw = await ctx.store.take(verificationKey(oauthSessionToken));
+  return raw ? (JSON.parse(raw) as PendingVerification) : null;
+}

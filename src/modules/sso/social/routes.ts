@@ -105,14 +105,22 @@ export function socialRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         config: { access: 'public', rateLimit: { bucket: 'login' } },
         schema: {
           tags,
-          summary: 'Create the account of a social sign-in that answered requires_registration',
+          summary:
+            'Create the account of a social sign-in that answered requires_registration (202: an address the provider did not verify was mailed a link; call again with verification_token)',
           body: CompleteRegistrationBody,
-          response: { 200: OAuthCallbackResponse, ...errorResponses(400, 403, 404, 409, 422, 429) },
+          response: {
+            200: OAuthCallbackResponse,
+            202: OAuthCallbackResponse,
+            ...errorResponses(400, 403, 404, 409, 422, 429),
+          },
         },
       },
       async (req, reply) => {
         const r = await social.completeRegistration(ctx, req.body, clientOf(req), req.auditContext());
-        return reply.header('cache-control', 'no-store').send(r);
+        return reply
+          .code(r.email_verification_required ? 202 : 200)
+          .header('cache-control', 'no-store')
+          .send(r);
       },
     );
 

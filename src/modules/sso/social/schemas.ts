@@ -36,7 +36,8 @@ export const CallbackQuery = Type.Object({
 /**
  * The callback's (and complete-registration's) answer. Every key is always present (null/false when unused).
  * `success`: the provider's answer was valid; then exactly one of: tokens; `requires_registration` with
- * `oauth_session_token`; `mfa_required` with `mfa_session_token` (finish at POST /auth/login/mfa).
+ * `oauth_session_token`; `mfa_required` with `mfa_session_token` (finish at POST /auth/login/mfa);
+ * `email_verification_required` with `oauth_session_token` (complete-registration only, 202).
  */
 export const OAuthCallbackResponse = Type.Object({
   success: Type.Boolean(),
@@ -53,6 +54,11 @@ export const OAuthCallbackResponse = Type.Object({
   mfa_session_token: Nullable(Type.String()),
   /** Present (true) only at the end of a link-mode flow: the identity was linked to the caller, no tokens. */
   linked: Type.Optional(Type.Boolean()),
+  /**
+   * complete-registration with an address the provider did not verify (202): nothing is created yet; a link was
+   * mailed to `email`; finish with the same oauth_session_token and the mailed verification_token.
+   */
+  email_verification_required: Type.Boolean(),
 });
 
 export const CompleteRegistrationBody = Type.Object(
@@ -62,6 +68,11 @@ export const CompleteRegistrationBody = Type.Object(
     email: Type.Optional(Email),
     first_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     last_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    /**
+     * The second call after a 202: the token of the mailed link (then nothing else but oauth_session_token).
+     * Creates the account, verified, with the identity linked.
+     */
+    verification_token: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   },
   strict,
 );

@@ -36,6 +36,7 @@ import {
 } from './flow.js';
 import { githubAuthorize, githubFinish } from './github.js';
 import * as repo from './repository.js';
+import { assertNotSsoRequired, mailVerification, takeVerified } from './verification.js';
 
 export interface OAuthCallbackResult {
   success: boolean;
@@ -52,6 +53,7 @@ export interface OAuthCallbackResult {
   mfa_session_token: string | null;
   /** Link mode only: the identity was linked to the caller. */
   linked?: boolean;
+  email_verification_required: boolean;
 }
 
 export function configuredProvider(ctx: AppContext, provider: string): OAuthProviderConfig {
@@ -116,6 +118,7 @@ function fromLogin(r: LoginResponse, provider: OAuthProviderId, email: string | 
     name,
     mfa_required: r.mfa_required,
     mfa_session_token: r.mfa_session_token,
+    email_verification_required: false,
   } satisfies OAuthCallbackResult;
 }
 
@@ -195,6 +198,7 @@ async function linkedResult(
     name: displayName(identity),
     mfa_required: false,
     mfa_session_token: null,
+    email_verification_required: false,
     linked: true,
   };
 }
@@ -250,6 +254,8 @@ export async function callback(
         (err.code === 'SSO_USER_NOT_PROVISIONED' || err.code === 'SSO_EMAIL_MISSING');
       if (!(unknownPerson && mayRegister)) throw err;
     }
+    // No sign-up offered in a domain that requires SSO (issue 18).
+    await assertNotSsoRequired(ctx, flow.tenantId, identity.email);
     const token = await saveRegistration(ctx, { tenantId: flow.tenantId, provider, ...identity });
     await writeAuditAlone(ctx, flow.tenantId, audit, {
       eventType: 'oauth.registration_required',
@@ -274,6 +280,7 @@ export async function callback(
       name: displayName(identity),
       mfa_required: false,
       mfa_session_token: null,
+      email_verification_required: false,
     };
   } catch (err) {
     await auditSignInFailure(ctx, flow.tenantId, audit, {
@@ -286,13 +293,24 @@ export async function callback(
   }
 }
 
-/** POST /oauth/complete-registration: creates the account of a pending registration (single use). */
+/**
+ * POST /oauth/complete-registration: creates the account of a pending registration (single use) when the
+ * provider verified the address; otherwise mails the address a link first (202, nothing created; see
+ * verification.ts), and the second call, with the mailed `verification_token`, creates it.
+ */
 export async function completeRegistration(
   ctx: AppContext,
-  body: { oauth_session_token: string; email?: string; first_name?: string; last_name?: string },
+  body: {
+    oauth_session_token: string;
+    email?: string;
+    first_name?: string;
+    last_name?: string;
+    verification_token?: string;
+  },
   client: ClientInfo,
   audit: AuditContext,
 ): Promise<OAuthCallbackResult> {
+  if (body.verification_token !== undefined) return confirmRegistration(ctx, body, client, audit);
   // The body is checked against the pending registration before its single use: a 422 leaves it usable.
   const peeked = await peekRegistration(ctx, body.oauth_session_token);
   if (!peeked) throw socialError('OAUTH_SESSION_INVALID');
@@ -301,11 +319,25 @@ export async function completeRegistration(
     throw validationError('body.email', "must be absent or the provider's verified address", 'const');
   const email = providerVerified ? peeked.email : (body.email ?? peeked.email);
   if (!email) throw validationError('body.email', 'is required: the provider gave no address', 'required');
+  // Checked before the single use too: a refusal by domain leaves nothing to mail.
+  await assertNotSsoRequired(ctx, peeked.tenantId, email);
   const pending = await takeRegistration(ctx, body.oauth_session_token);
   if (!pending) throw socialError('OAUTH_SESSION_INVALID');
   const p = configuredProvider(ctx, pending.provider);
   try {
     if (!(await selfRegistration(ctx, pending.tenantId))) throw ssoError('SSO_USER_NOT_PROVISIONED');
+    if (!providerVerified) {
+      // Issue 18 (pre-account hijack): an address nobody proved gets no account and no link until its mailbox
+      // confirms. The names typed now are kept for the account.
+      const kept = {
+        ...pending,
+        givenName: body.first_name ?? pending.givenName,
+        familyName: body.last_name ?? pending.familyName,
+        name: body.first_name || body.last_name ? null : pending.name,
+      };
+      await mailVerification(ctx, body.oauth_session_token, kept, email, p.name, audit);
+      return awaitingVerification(body.oauth_session_token, pending.provider, email, displayName(kept));
+    }
     return await signIn(
       ctx,
       p,
@@ -328,6 +360,59 @@ export async function completeRegistration(
       provider: pending.provider,
       code: failureCode(err),
       reason: `complete_registration: ${failureReason(err) ?? ''}`,
+    });
+    throw err;
+  }
+}
+
+/** The 202 answer of complete-registration: a link went to `email`; nothing exists yet. */
+function awaitingVerification(
+  oauthSessionToken: string,
+  provider: OAuthProviderId,
+  email: string,
+  name: string | null,
+): OAuthCallbackResult {
+  return {
+    success: true,
+    access_token: null,
+    refresh_token: null,
+    token_type: null,
+    expires_in: null,
+    requires_registration: false,
+    oauth_session_token: oauthSessionToken,
+    provider,
+    email,
+    name,
+    mfa_required: false,
+    mfa_session_token: null,
+    email_verification_required: true,
+  };
+}
+
+/**
+ * The second complete-registration call: the sign-up's session AND the token mailed to the typed address. The
+ * mailbox is proven, so the account is created verified (or, if a verified account of that address appeared
+ * meanwhile, linked by the usual rule), with the identity linked, and signed in.
+ */
+async function confirmRegistration(
+  ctx: AppContext,
+  body: { oauth_session_token: string; verification_token?: string; [k: string]: unknown },
+  client: ClientInfo,
+  audit: AuditContext,
+): Promise<OAuthCallbackResult> {
+  const extra = ['email', 'first_name', 'last_name'].find((k) => body[k] !== undefined);
+  if (extra)
+    throw validationError(`body.${extra}`, 'not allowed with verification_token (given before)', 'const');
+  const pending = await takeVerified(ctx, body.oauth_session_token, body.verification_token!);
+  const p = configuredProvider(ctx, pending.provider);
+  try {
+    if (!(await selfRegistration(ctx, pending.tenantId))) throw ssoError('SSO_USER_NOT_PROVISIONED');
+    return await signIn(ctx, p, pending.tenantId, { ...pending, emailVerified: true }, true, client, audit);
+  } catch (err) {
+    await auditSignInFailure(ctx, pending.tenantId, audit, {
+      provider: pending.provider,
+      code: failureCode(err),
+      reason: `complete_registration_verified: ${failureReason(err) ?? ''}`,
     });
     throw err;
   }
