@@ -17,13 +17,22 @@
 import fc from 'fast-check';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PERMISSION_CODES, SYSTEM_ROLES, type SystemRoleCode } from '../../src/modules/rbac/index.js';
+import {
+  PERMISSION_CODES,
+  PLATFORM_ONLY,
+  SYSTEM_ROLES,
+  type SystemRoleCode,
+} from '../../src/modules/rbac/index.js';
 import { grants } from '../../src/platform/http/permissions.js';
 import { createTestApp } from '../helpers/app.js';
-import { login, newUser } from '../helpers/factories.js';
+import { login, newUser, uniq } from '../helpers/factories.js';
+import { driveProvider, startProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { type Caller, client, platformOperator, roleId, tenantOwner } from '../helpers/rbac.js';
 
 let app: FastifyInstance;
+/** The identity provider the SSO-linking path's connections point at (the actor's choice, in the attack). */
+let idp: TestProvider;
+const IDP_SECRET = 'grants-property-secret';
 
 interface Tenant {
   owner: Caller;
@@ -43,12 +52,16 @@ async function tenantOf(owner: Caller, isPlatform: boolean): Promise<Tenant> {
 }
 
 beforeAll(async () => {
+  idp = await startProvider([
+    { client_id: 'massacorp', client_secret: IDP_SECRET, redirect_uri: 'http://placeholder.invalid/' },
+  ]);
   app = await createTestApp();
   regular = await tenantOf((await tenantOwner(app)).owner, false);
   platform = await tenantOf(await platformOperator(app), true);
 }, 120_000);
 afterAll(async () => {
   await app?.close();
+  await idp?.close();
 });
 
 // ---------- what the product reports ----------
@@ -192,7 +205,7 @@ interface GrantPath {
   name: string;
   actor: 'user' | 'scim key';
   needs: string[];
-  refusesAnyway?: (target: Target) => boolean;
+  refusesAnyway?: (target: Target, t: Tenant) => boolean;
   grant: (
     t: Tenant,
     actor: Actor,
@@ -373,6 +386,67 @@ const GRANT_PATHS: GrantPath[] = [
       return { outcome: result, obtained: result === 'granted' ? await connectionGrants(t, id) : [] };
     },
   },
+  {
+    // Whoever edits a connection picks the identity provider, so linking an existing account IS a grant: the
+    // actor then signs in as that account. The victim holds exactly the target role, in a domain verified for the
+    // actor's connection (by a platform operator); the actor's IdP asserts the victim's verified email.
+    name: 'SSO linking of an existing account (a connection the actor edited, its IdP, the callback)',
+    actor: 'user',
+    needs: ['sso.write'],
+    // Owners, superusers and platform operators are never linked automatically (they link themselves).
+    refusesAnyway: (target, t) =>
+      target.raw.includes('*') || (t.platform && [...PLATFORM_ONLY].some((p) => grants(target.effective, p))),
+    grant: async (t, a, target) => {
+      const domain = `${uniq('link')}.example`.toLowerCase();
+      const victim = await newUser(app, t.tenantId, { email: `victim@${domain}` });
+      const assigned = await t.owner.call('POST', `/api/v1/users/${victim.id}/roles`, { role_id: target.id });
+      if (assigned.statusCode !== 201) throw new Error(`victim role: ${assigned.body}`);
+      const redirect = 'https://app.example.com/done';
+      // A default_role of no permission, so that creating the connection is never what is refused (JIT is off).
+      const empty = await ok200(await t.owner.call('GET', `/api/v1/roles/${await ownerRole(t, [])}`), 'role');
+      const made = await a.user!.call('POST', '/api/v1/sso/connections', {
+        type: 'oidc',
+        name: newCode('link'),
+        default_role: empty.code,
+        jit_provisioning: false,
+        redirect_uris: [redirect],
+        domains: [domain],
+        oidc: { issuer: idp.issuer, client_id: 'massacorp', client_secret: IDP_SECRET },
+      });
+      if (made.statusCode !== 201) throw new Error(`connection: ${made.statusCode} ${made.body}`);
+      const conn = made.json();
+      idp.allowRedirectUri('massacorp', conn.oidc.callback_url);
+      const verified = await platform.owner.call(
+        'POST',
+        `/api/v1/sso/platform/connections/${conn.id}/domains/${domain}/verify`,
+      );
+      if (verified.statusCode !== 200) throw new Error(`domain: ${verified.body}`);
+      const account = uniq('acct');
+      idp.accounts.set(account, {
+        email: victim.email,
+        email_verified: true,
+        given_name: 'V',
+        family_name: 'W',
+      });
+      const start = await app.inject({
+        method: 'GET',
+        url: `/api/v1/sso/connections/${conn.id}/authorize?redirect_uri=${encodeURIComponent(redirect)}`,
+        headers: { 'x-tenant-id': String(t.tenantId) },
+      });
+      if (start.statusCode !== 200) throw new Error(`authorize: ${start.body}`);
+      const cb = await driveProvider(start.json().auth_url, account, conn.oidc.callback_url);
+      const back = await app.inject({
+        method: 'GET',
+        url: cb.pathname + cb.search,
+        headers: { accept: 'application/json' },
+      });
+      // A one-time code means the actor's IdP now signs in as the victim: the actor obtained what the victim holds.
+      if (back.statusCode === 200 && back.json().code)
+        return { outcome: 'granted', obtained: await userPermissions(t, victim.id) };
+      if (back.statusCode !== 403) throw new Error(`callback: ${back.statusCode} ${back.body}`);
+      return { outcome: 'refused', obtained: [] };
+    },
+  },
 ];
 
 // ---------- generators ----------
@@ -430,7 +504,7 @@ describe('issue 18 item 11: no grant path gives more than its actor holds', () =
             `${path.name} (${t.platform ? 'platform' : 'regular'} tenant) gave more than the actor holds`,
           ).toEqual([]);
           const grantable = concrete(target.effective).every((p) => grants(actor.held, p));
-          if (grantable && !path.refusesAnyway?.(target))
+          if (grantable && !path.refusesAnyway?.(target, t))
             expect(result, `${path.name} refused a target within the actor's permissions`).toBe('granted');
         }
       }),
