@@ -152,7 +152,8 @@ export async function finishSsoFlow(
   return redirectWithCode(req, reply, flow, code);
 }
 
-function identityRead(i: ExternalIdentityRow) {
+/** An external identity as its owner sees it: GET /sso/identities and the GDPR export alike. */
+export function identityRead(i: ExternalIdentityRow) {
   return {
     id: i.id,
     connection_id: i.connectionId,

@@ -6,6 +6,7 @@
 import type { AppModule } from '../../platform/module.js';
 import './errors.js';
 import { registeredFlows, registerFlow, type SsoFlow } from './flows.js';
+import { identityRead } from './identities.js';
 import { oidcFlow } from './oidc/flow.js';
 import { dropIdentitiesOnReset } from './pre-account.js';
 import * as repo from './repository.js';
@@ -28,16 +29,7 @@ export const ssoModule: AppModule = {
     ctx.hooks.gdprExport.push({
       name: 'external_identities',
       collect: async (tx, tenantId, userId) =>
-        (await repo.identitiesOfUser(tx, tenantId, userId)).map((i) => ({
-          id: i.id,
-          connection_id: i.connectionId,
-          provider: i.provider,
-          issuer: i.issuer,
-          subject: i.subject,
-          email: i.email,
-          created_at: i.createdAt.toISOString(),
-          last_login_at: i.lastLoginAt?.toISOString() ?? null,
-        })),
+        (await repo.identitiesOfUser(tx, tenantId, userId)).map(identityRead),
     });
     ctx.hooks.gdprErase.push({
       name: 'external_identities',

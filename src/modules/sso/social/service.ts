@@ -22,7 +22,13 @@ import { ssoError } from '../errors.js';
 import type { LinkTarget } from '../flows.js';
 import { assertAnotherWayIn, linkToCaller } from '../identities.js';
 import { beginAuthorization, finishAuthorization, type OidcIdentity } from '../oidc/relying-party.js';
-import { auditSignInFailure, completeSsoSignIn, exchangeCode, failureCode } from '../signin.js';
+import {
+  auditSignInFailure,
+  completeSsoSignIn,
+  exchangeCode,
+  failureCode,
+  type VerifiedIdentity,
+} from '../signin.js';
 import { socialError } from './errors.js';
 import {
   newToken,
@@ -122,6 +128,33 @@ function fromLogin(r: LoginResponse, provider: OAuthProviderId, email: string | 
   } satisfies OAuthCallbackResult;
 }
 
+/** What the provider proved about the person, as the sign-in completion every external sign-in shares takes it. */
+function verifiedBy(
+  ctx: AppContext,
+  p: OAuthProviderConfig,
+  tenantId: number,
+  identity: Omit<PendingRegistration, 'tenantId' | 'provider'>,
+  jit: boolean,
+): VerifiedIdentity {
+  return {
+    tenantId,
+    source: {
+      kind: 'provider',
+      provider: p.provider,
+      jitProvisioning: jit,
+      defaultRole: ctx.config.oauth.defaultRole,
+      trustMfa: p.trustMfa,
+    },
+    issuer: identity.issuer,
+    subject: identity.subject,
+    email: identity.email,
+    emailVerified: identity.emailVerified,
+    givenName: identity.givenName,
+    familyName: identity.familyName,
+    mfaAsserted: identity.mfaAsserted,
+  };
+}
+
 /** The person proved at the provider becomes a user of the tenant (or is refused), then gets tokens or the MFA step. */
 async function signIn(
   ctx: AppContext,
@@ -132,27 +165,7 @@ async function signIn(
   client: ClientInfo,
   audit: AuditContext,
 ): Promise<OAuthCallbackResult> {
-  const code = await completeSsoSignIn(
-    ctx,
-    {
-      tenantId,
-      source: {
-        kind: 'provider',
-        provider: p.provider,
-        jitProvisioning: jit,
-        defaultRole: ctx.config.oauth.defaultRole,
-        trustMfa: p.trustMfa,
-      },
-      issuer: identity.issuer,
-      subject: identity.subject,
-      email: identity.email,
-      emailVerified: identity.emailVerified,
-      givenName: identity.givenName,
-      familyName: identity.familyName,
-      mfaAsserted: identity.mfaAsserted,
-    },
-    audit,
-  );
+  const code = await completeSsoSignIn(ctx, verifiedBy(ctx, p, tenantId, identity, jit), audit);
   const r = await exchangeCode(ctx, code, client, audit);
   return fromLogin(r, p.provider, identity.email, displayName(identity));
 }
@@ -166,25 +179,7 @@ async function linkedResult(
   identity: OidcIdentity,
   audit: AuditContext,
 ): Promise<OAuthCallbackResult> {
-  await linkToCaller(
-    ctx,
-    {
-      tenantId,
-      source: {
-        kind: 'provider',
-        provider: p.provider,
-        jitProvisioning: false,
-        defaultRole: ctx.config.oauth.defaultRole,
-        trustMfa: p.trustMfa,
-      },
-      issuer: identity.issuer,
-      subject: identity.subject,
-      email: identity.email,
-      emailVerified: identity.emailVerified,
-    },
-    link,
-    audit,
-  );
+  await linkToCaller(ctx, verifiedBy(ctx, p, tenantId, identity, false), link, audit);
   return {
     success: true,
     access_token: null,
