@@ -66,6 +66,8 @@ async function load(
   loops: number,
   running: () => boolean,
   maxPerLoop = 5000,
+  /** A pause between two requests of a loop, so replicas booting on a small machine get some CPU too. */
+  pauseMs = 0,
 ): Promise<Tally> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: loops });
   const tally: Tally = { ok: 0, failures: [], closing: 0 };
@@ -85,6 +87,7 @@ async function load(
             `${r.url}: ${(err as Error & { code?: string }).code ?? (err as Error).message}`,
           );
         }
+        if (pauseMs > 0) await sleep(pauseMs);
       }
     }),
   );
@@ -158,10 +161,13 @@ describe('rolling restart (issue 24 item 1)', () => {
 
     // /ready turns 503 during the drain, on a fresh connection (the listener is still open).
     let notReady: Answer | null = null;
+    let notReadyAt = 0;
     while (!notReady && Date.now() - signalledAt < drainMs - 500) {
       const r = await readyOf(server.port);
-      if (r?.status === 503) notReady = r;
-      else await sleep(100);
+      if (r?.status === 503) {
+        notReady = r;
+        notReadyAt = Date.now();
+      } else await sleep(100);
     }
     expect(notReady, 'a 503 from /ready during the drain').not.toBeNull();
     expect(JSON.parse(notReady!.body)).toEqual({ status: 'error', reason: 'shutting_down' });
@@ -176,6 +182,10 @@ describe('rolling restart (issue 24 item 1)', () => {
     expect(at - signalledAt, 'the process waited for the drain').toBeGreaterThanOrEqual(drainMs - 100);
     expect(at - signalledAt).toBeLessThan(drainMs + 10_000);
     expect(server.output()).toMatch(/draining: \/ready answers 503/);
+    console.info(
+      `drain: ${tally.ok} requests answered 200 (${tally.closing} with Connection: close), ${tally.failures.length} failed; ` +
+        `/ready 503 ${notReadyAt - signalledAt} ms after SIGTERM; exit ${at - signalledAt} ms after SIGTERM (drain ${drainMs} ms)`,
+    );
     expect(server.output()).toMatch(/shut down cleanly/);
   }, 120_000);
 
@@ -197,4 +207,127 @@ describe('rolling restart (issue 24 item 1)', () => {
     expect(at - signalledAt).toBeLessThan(30_000);
     expect(server.output()).toMatch(/second signal: ending the drain now/);
   }, 120_000);
+
+  it('two replicas behind a round-robin balancer that retries nothing, restarted one after the other under keep-alive load: zero failed requests', async () => {
+    const env = { SHUTDOWN_DRAIN_MS: '2500', SHUTDOWN_TIMEOUT_MS: '10000' };
+    const [a, b] = await Promise.all([startServer(env), startServer(env)]);
+    const replicas = [track(a!), track(b!)];
+    const lb = await balancer(replicas.map((r) => r.port));
+    cleanups.push(() => lb.close());
+
+    let stop = false;
+    const loadDone = load(
+      () => lb.port,
+      [{ url: '/api/v1/info' }, { url: '/health' }, { url: '/' }],
+      6,
+      () => !stop,
+      20_000,
+      3,
+    );
+    const restarts: { drainedToExitMs: number; code: number | null }[] = [];
+    for (let i = 0; i < replicas.length; i++) {
+      await sleep(1000);
+      const old = replicas[i]!;
+      const signalledAt = Date.now();
+      old.child.kill('SIGTERM');
+      const { code, at } = await old.exited;
+      restarts.push({ drainedToExitMs: at - signalledAt, code });
+      const fresh = track(await startServer(env));
+      replicas[i] = fresh;
+      lb.replace(old.port, fresh.port);
+      await lb.waitUp(fresh.port, 30_000);
+    }
+    await sleep(1000);
+    stop = true;
+    const tally = await loadDone;
+    for (const r of replicas) r.child.kill('SIGTERM');
+    expect(tally.failures, tally.failures.slice(0, 10).join('\n')).toEqual([]);
+    expect(lb.errors, lb.errors.slice(0, 10).join('\n')).toEqual([]);
+    expect(restarts.map((r) => r.code)).toEqual([0, 0]);
+    for (const r of restarts) expect(r.drainedToExitMs).toBeGreaterThanOrEqual(2400);
+    expect(tally.ok).toBeGreaterThan(100);
+    console.info(
+      `rolling restart: ${tally.ok} requests answered 200, ${tally.failures.length} failed; ` +
+        `${tally.closing} responses asked to close; SIGTERM to exit ${restarts.map((r) => r.drainedToExitMs).join(' ms, ')} ms`,
+    );
+  }, 180_000);
 });
+
+/**
+ * A minimal load balancer: round robin over the backends its health check (GET /ready every 250 ms, one
+ * failure takes a backend out, one success puts it back) considers up; keep-alive to the backends; no retry,
+ * so a request lost by a backend is a failed request for the client.
+ */
+async function balancer(ports: number[]) {
+  const backends = ports.map((port) => ({ port, up: true }));
+  const upstream = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const errors: string[] = [];
+  let next = 0;
+  const server = http.createServer((req, res) => {
+    const live = backends.filter((b) => b.up);
+    if (live.length === 0) {
+      errors.push(`${req.url}: no backend up`);
+      res.writeHead(502).end();
+      return;
+    }
+    const target = live[next++ % live.length]!;
+    const forward = http.request(
+      {
+        host: '127.0.0.1',
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent: upstream,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', (err: Error & { code?: string }) => {
+      errors.push(`${req.url} -> ${target.port}: ${err.code ?? err.message}`);
+      if (!res.headersSent) res.writeHead(502).end();
+      else res.destroy();
+    });
+    req.pipe(forward);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  const probeAgent = new http.Agent({ keepAlive: false });
+  let closed = false;
+  const checks = (async () => {
+    while (!closed) {
+      await Promise.all(
+        backends.map(async (b) => {
+          const r = await get(probeAgent, b.port, '/ready').catch(() => null);
+          b.up = r?.status === 200;
+        }),
+      );
+      await sleep(250);
+    }
+  })();
+  return {
+    port,
+    errors,
+    replace(oldPort: number, newPort: number) {
+      const b = backends.find((x) => x.port === oldPort)!;
+      b.port = newPort;
+      b.up = false;
+    },
+    async waitUp(p: number, timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      while (!backends.find((b) => b.port === p)?.up) {
+        if (Date.now() > deadline) throw new Error(`backend ${p} never became ready`);
+        await sleep(50);
+      }
+    },
+    async close() {
+      closed = true;
+      await checks;
+      upstream.destroy();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
