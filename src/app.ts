@@ -67,6 +67,8 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 export const DOCS_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+/** What the WireGuard guard lets through from anywhere: liveness and readiness probes (docs/operations.md). */
+const PROBE_ROUTES = new Set(['/health', '/ready']);
 const NO_STORE_PATHS = /^\/api\/v1\/(auth|mfa|api-keys|wireguard)(\/|$)/;
 
 export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
@@ -124,6 +126,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     log: app.log,
     mailer: createMailer(config, app.log),
     metrics: createMetrics(database, config.env !== 'test'),
+    lifecycle: { draining: false },
     auth: {
       apiKeyAuthenticator: null,
       // Until the RBAC module installs its resolver (in its setup, before any route exists): nobody holds anything.
@@ -209,14 +212,23 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     reply.header('x-request-id', request.id);
     request.locale = pickLocale(request.headers['accept-language'], config.defaultLocale);
     if (closing) return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE');
+    // Draining (main.ts, SHUTDOWN_DRAIN_MS): the request is served as usual, but its connection closes after the
+    // response, so a keep-alive client's next request opens a new connection, which the load balancer (told by
+    // /ready) sends to another replica. Node closes the socket once a response carries this header.
+    if (ctx.lifecycle.draining) reply.header('connection', 'close');
     // User-Agent is stored (sessions, audit) but is not the caller's to get wrong: a NUL or a lone surrogate
     // (which PostgreSQL refuses) becomes U+FFFD instead of failing the request. Bodies, queries and params are
     // refused instead (validation.ts).
     const ua = request.headers['user-agent'];
     if (typeof ua === 'string') request.headers['user-agent'] = replaceForbiddenChars(ua);
-    // The WireGuard network guard: outside the tunnel only /health answers.
-    // The matched route, not the raw URL: /health/ and //health are /health too (ignoreTrailingSlash).
-    if (config.wgEnforce && request.routeOptions.url !== '/health' && !allowedNetworks.contains(request.ip)) {
+    // The WireGuard network guard: outside the tunnel only the probes answer (/health, /ready: a kubelet or a
+    // container engine probes from the host or the node, never through the tunnel; /ready trims its body for
+    // them, base-routes.ts). The matched route, not the raw URL: /health/ and //health are /health too.
+    if (
+      config.wgEnforce &&
+      !PROBE_ROUTES.has(request.routeOptions.url ?? '') &&
+      !allowedNetworks.contains(request.ip)
+    ) {
       return sendError(request, reply, 403, 'NETWORK_FORBIDDEN');
     }
     done();

@@ -14,6 +14,7 @@ import { createUser } from './modules/users/index.js';
 import { createDatabase } from './platform/db/client.js';
 import { migrate } from './platform/db/migrator.js';
 import { AppError } from './platform/http/errors.js';
+import { seedAnnouncement } from './seed-output.js';
 
 /** The creation's HTTP errors as the CLI has always worded them. */
 function cliErrors<A extends unknown[], R>(fn: (...args: A) => Promise<R>) {
@@ -65,9 +66,10 @@ program
     withApp(async (app) => {
       const r = await seedIfEmpty(app.ctx);
       if (!r.created) console.log('database already has tenants: nothing seeded');
+      // A terminal gets the password; a log (`docker compose run -T`, a Job) gets the file's path (seed-output.ts).
       else
-        console.log(
-          `tenant ${r.tenantId} massacorp, admin ${r.email}${r.generated ? `, password (shown once): ${r.password}` : ' (password from SEED_ADMIN_PASSWORD)'}`,
+        process.stdout.write(
+          seedAnnouncement(r, app.ctx.config.dataDir, process.stdout.isTTY === true).trimStart(),
         );
     }),
   );

@@ -34,6 +34,11 @@ export interface Config {
   dbStatementTimeoutMs: number;
   /** On SIGTERM/SIGINT, how long in-flight requests may take to finish before the process exits anyway (code 1). */
   shutdownTimeoutMs: number;
+  /**
+   * On SIGTERM, how long the process keeps serving everything while /ready answers 503, before it closes: load
+   * balancers and kubelets need a couple of health-check intervals to stop sending it traffic. 0: no drain.
+   */
+  shutdownDrainMs: number;
   /** Load shedding (platform/http/load-shedding.ts); a threshold of 0 is off. */
   loadShedding: {
     maxEventLoopDelayMs: number;
@@ -388,6 +393,12 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     r.problems.push('DATABASE_URL must start with postgres:// or postgresql://');
   }
+  // Prod never migrates on start, so an embedded database there is empty and unmigrated: /ready would be 200 and
+  // every sign-in a 500. Staging holds real data too; neither may fall back to an in-process database.
+  if (strictSecrets && !databaseUrl)
+    r.problems.push(
+      `DATABASE_URL is required when ENV=${appEnv} (the embedded database is for dev and test only)`,
+    );
   const redisUrl = r.raw('REDIS_URL') ?? null;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
     r.problems.push('REDIS_URL must start with redis:// or rediss://');
@@ -475,6 +486,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     dbConnectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
     dbStatementTimeoutMs: r.int('DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    // Above two readiness periods of the shipped probes (Kubernetes 5 s, HAProxy's 2 s default) in prod and
+    // staging; a developer's single process (dev) and tests have no load balancer to wait for.
+    shutdownDrainMs: r.int('SHUTDOWN_DRAIN_MS', strictSecrets ? 12_000 : 0, 0, 300_000),
     loadShedding: {
       // Off in tests: the embedded PGlite runs in the test process and blocks its event loop on purpose.
       maxEventLoopDelayMs: r.int('LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS', isTest ? 0 : 1000, 0, 60_000),

@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { seedIfEmpty } from './modules/tenant-admin/index.js';
 import { DatabaseLockedError } from './platform/db/client.js';
+import { seedAnnouncement } from './seed-output.js';
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -19,13 +20,8 @@ async function main() {
   if (config.autoSeed) {
     const seeded = await seedIfEmpty(app.ctx);
     if (seeded.created) {
-      // Printed once, to the terminal only: never through the logger.
-      process.stdout.write(
-        `\n  Seeded tenant ${seeded.tenantId} (massacorp) with admin ${seeded.email}\n` +
-          (seeded.generated
-            ? `  Generated password (shown once): ${seeded.password}\n\n`
-            : '  Password: SEED_ADMIN_PASSWORD\n\n'),
-      );
+      // Never through the logger; printed only to a terminal, else written to a file (seed-output.ts).
+      process.stdout.write(seedAnnouncement(seeded, config.dataDir, process.stdout.isTTY === true));
     }
   }
   await app.listen({ host: config.host, port: config.port });
@@ -34,10 +30,36 @@ async function main() {
     'MassaCorp API ready',
   );
 
-  let closing = false;
+  // serving → draining (SHUTDOWN_DRAIN_MS: everything is served, /ready says 503, responses close their
+  // connections, so balancers and keep-alive clients move to other replicas) → closing (app.close()). Closing at
+  // once lost requests in rolling restarts: a balancer still sending here, and keep-alive connections closed
+  // under the client's next request.
+  let phase: 'serving' | 'draining' | 'closing' = 'serving';
+  let endDrain: (() => void) | null = null;
   const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
+    if (phase === 'draining') {
+      // A second signal (an impatient operator, Ctrl-C twice): skip the rest of the drain, still close cleanly.
+      app.log.info({ signal }, 'second signal: ending the drain now');
+      endDrain?.();
+      return;
+    }
+    if (phase === 'closing') return;
+    phase = 'draining';
+    if (config.shutdownDrainMs > 0) {
+      app.ctx.lifecycle.draining = true;
+      app.log.info(
+        { signal, drainMs: config.shutdownDrainMs },
+        'draining: /ready answers 503, still serving',
+      );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, config.shutdownDrainMs);
+        endDrain = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    phase = 'closing';
     app.log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
     // app.close() stops accepting connections, lets in-flight requests finish (new ones on open connections
     // get 503, app.ts), then closes the database and the store (onClose). Past the deadline we exit anyway.

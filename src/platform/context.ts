@@ -104,6 +104,11 @@ export interface AppContext {
   log: FastifyBaseLogger;
   mailer: Mailer;
   metrics: Metrics;
+  /**
+   * The process's place in its life: `draining` from SIGTERM until the server closes (main.ts), while every
+   * request is still served but /ready answers 503 and responses ask keep-alive clients to reconnect elsewhere.
+   */
+  lifecycle: { draining: boolean };
   /** Extension points that modules fill at registration. */
   auth: {
     apiKeyAuthenticator: ApiKeyAuthenticator | null;

@@ -37,6 +37,9 @@ async function appWithLog(overrides: Record<string, string>, opts: { ownDatabase
 
 const STAGING = {
   ENV: 'staging',
+  // Staging requires a PostgreSQL URL (issue 24 item 6); these apps use the suite's database (appWithLog), so
+  // on the embedded pass the URL is only there to satisfy the config.
+  DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://unused@127.0.0.1:1/unused',
   JWT_SECRET: 'staging-jwt-key-for-hardening-tests-0123456789',
   METRICS_TOKEN: 'staging-metrics-scrape-key-0123456789ab',
   RATE_LIMIT_ENABLED: 'false',
@@ -214,6 +217,8 @@ describe('finding 13: /ready and /metrics', () => {
         status: 'error',
         checks: {
           database: { status: 'error', backend: 'postgres' },
+          migrations: { status: 'error', backend: 'postgres' },
+          signing_keys: { status: 'error', backend: 'postgres' },
           redis: { status: 'ok', backend: app.ctx.store.kind, latency_ms: expect.any(Number) },
         },
       });

@@ -33,13 +33,13 @@ const get = (
 ) => app.inject({ method: 'GET', url, remoteAddress, headers });
 
 describe('network guard', () => {
-  it('outside the tunnel every route but /health is 403 NETWORK_FORBIDDEN, unknown routes included', async () => {
+  it('outside the tunnel every route but the probes (/health, /ready) is 403 NETWORK_FORBIDDEN, unknown routes included', async () => {
     for (const url of [
       '/api/v1/info',
       '/api/v1/wireguard/peers',
       '/api/v1/auth/me',
       '/',
-      '/ready',
+      '/ready/x',
       '/metrics',
       '/openapi.json',
       '/nope',
@@ -63,6 +63,38 @@ describe('network guard', () => {
       expect(res.statusCode, url).toBe(200);
       expect(res.json()).toMatchObject({ status: 'healthy', wireguard_network: '10.10.0.0/24' });
     }
+  });
+
+  it('issue 24 item 7: /ready answers probes from outside the tunnel with the statuses only; inside, with the details', async () => {
+    for (const [url, ip] of [
+      ['/ready', '127.0.0.1'],
+      ['/ready/', '203.0.113.9'],
+      ['//ready?probe=1', '::1'],
+    ] as const) {
+      const res = await get(enforced, url, ip);
+      expect(res.statusCode, `${url} from ${ip}: ${res.body}`).toBe(200);
+      // Which backends run here and how fast they answer is for the operators inside, not for any prober.
+      expect(res.json()).toEqual({
+        status: 'ok',
+        checks: {
+          database: { status: 'ok' },
+          migrations: { status: 'ok' },
+          signing_keys: { status: 'ok' },
+          redis: { status: 'ok' },
+        },
+      });
+    }
+    for (const ip of ['10.10.0.2', '192.0.2.5']) {
+      const inside = await get(enforced, '/ready', ip);
+      expect(inside.statusCode).toBe(200);
+      expect(inside.json().checks.database).toEqual({
+        status: 'ok',
+        backend: enforced.ctx.database.kind,
+        latency_ms: expect.any(Number),
+      });
+    }
+    // The guard off: everyone is an operator (dev, test, a private network).
+    expect((await get(open, '/ready', '203.0.113.9')).json().checks.redis.backend).toBe(open.ctx.store.kind);
   });
 
   it('inside the tunnel (IPv4 or IPv4-mapped) the API answers and /info says so', async () => {

@@ -6,7 +6,12 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 
 const strong = { JWT_SECRET: 'a-very-long-production-jwt-key-0123456789', ENCRYPTION_KEY: 'ab'.repeat(32) };
 /** What prod and staging need on top: /metrics is closed by a token there (finding 13). */
-const deployed = { ...strong, METRICS_TOKEN: 'm3trics-scrape-key-0123456789abcdef01' };
+const deployed = {
+  ...strong,
+  METRICS_TOKEN: 'm3trics-scrape-key-0123456789abcdef01',
+  // Prod and staging never run on the embedded database (issue 24 item 6).
+  DATABASE_URL: 'postgres://massacorp@db.example.internal:5432/massacorp',
+};
 
 function problemsOf(env: Record<string, string>): string {
   try {
@@ -46,6 +51,32 @@ describe('loadConfig', () => {
     const prod = loadConfig({ ENV: 'prod', ...deployed });
     expect(prod.wgEnforce).toBe(true);
     expect(prod.autoSeed).toBe(false);
+  });
+
+  it('issue 24 item 6: prod and staging refuse to start without DATABASE_URL (no embedded database there)', () => {
+    const { DATABASE_URL: _url, ...withoutDb } = deployed;
+    for (const env of ['prod', 'staging']) {
+      expect(problemsOf({ ...withoutDb, ENV: env })).toBe(
+        `DATABASE_URL is required when ENV=${env} (the embedded database is for dev and test only)`,
+      );
+      expect(loadConfig({ ...deployed, ENV: env }).databaseUrl).toBe(deployed.DATABASE_URL);
+    }
+    expect(loadConfig({ ...strong, ENV: 'dev' }, { persistSecrets: false }).databaseUrl).toBeNull();
+  });
+
+  it('issue 24 item 1: SHUTDOWN_DRAIN_MS defaults above two readiness periods in prod and staging, 0 in dev and test, and is validated', () => {
+    expect(loadConfig({ ...deployed, ENV: 'prod' }).shutdownDrainMs).toBe(12_000);
+    expect(loadConfig({ ...deployed, ENV: 'staging' }).shutdownDrainMs).toBe(12_000);
+    expect(loadConfig({ ...strong, ENV: 'dev' }, { persistSecrets: false }).shutdownDrainMs).toBe(0);
+    expect(loadConfig({ ...strong, ENV: 'test' }, { persistSecrets: false }).shutdownDrainMs).toBe(0);
+    expect(
+      loadConfig({ ...deployed, ENV: 'prod', SHUTDOWN_DRAIN_MS: '0' }, { persistSecrets: false })
+        .shutdownDrainMs,
+    ).toBe(0);
+    for (const bad of ['-1', '1.5', '300001', 'ten'])
+      expect(problemsOf({ ...strong, ENV: 'test', SHUTDOWN_DRAIN_MS: bad })).toBe(
+        `SHUTDOWN_DRAIN_MS="${bad}" must be an integer between 0 and 300000`,
+      );
   });
 
   it('reports every bad value with its name', () => {

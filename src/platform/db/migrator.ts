@@ -10,8 +10,17 @@ import type { Database } from './client.js';
 const MIGRATION_LOCK = 0x6d617373; // "mass"
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../drizzle');
 
+async function migrationFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
+}
+
+/** The last migration this code ships: the schema version it expects in `massacorp_migrations` (/ready). */
+export async function expectedSchemaVersion(dir = MIGRATIONS_DIR): Promise<string | null> {
+  return (await migrationFiles(dir)).at(-1) ?? null;
+}
+
 export async function migrate(database: Database, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const files = (await readdir(dir)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
+  const files = await migrationFiles(dir);
   return database.withAdvisoryLock(MIGRATION_LOCK, async () => {
     await database.execScript(
       'create table if not exists massacorp_migrations (name text primary key, applied_at timestamptz not null default now())',

@@ -3,17 +3,30 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../context.js';
+import { expectedSchemaVersion } from '../db/migrator.js';
 import { AppError, forbidden } from './errors.js';
 import { CidrSet, normaliseIp } from './network.js';
 
 const Check = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
   latency_ms: Type.Optional(Type.Number()),
-  backend: Type.String(),
+  /** Given to callers inside WG_NETWORK / WG_EXTRA_ALLOWED_CIDRS (or when the guard is off) only. */
+  backend: Type.Optional(Type.String()),
 });
 const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
-  checks: Type.Object({ database: Check, redis: Check }),
+  /** Why the instance is not ready when no check failed: `shutting_down` (draining, SHUTDOWN_DRAIN_MS). */
+  reason: Type.Optional(Type.Literal('shutting_down')),
+  checks: Type.Optional(
+    Type.Object({
+      database: Check,
+      /** The schema version this code expects (its last migration) is applied. */
+      migrations: Check,
+      /** The signing keys table answers: a sign-in can be signed. */
+      signing_keys: Check,
+      redis: Check,
+    }),
+  ),
 });
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -23,7 +36,10 @@ export function baseRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   // Without METRICS_TOKEN, /metrics answers the host itself (a sidecar, node exporter) and the tunnel only.
   const metricsNetworks = new CidrSet(['127.0.0.0/8', '::1', ctx.config.wgNetwork]);
   const metricsTokenDigest = ctx.config.metricsToken ? digest(ctx.config.metricsToken) : null;
+  // Who sees /ready's details (backends, latencies): everyone when the guard is off, else the networks it admits.
+  const detailNetworks = new CidrSet([ctx.config.wgNetwork, ...ctx.config.wgExtraAllowedCidrs]);
   return async (app) => {
+    const schemaVersion = await expectedSchemaVersion();
     app.get(
       '/',
       {
@@ -67,12 +83,17 @@ export function baseRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       }),
     );
 
-    // Says which dependency is down, never why: driver messages name hosts, users and databases. The why goes
-    // to the log, where operators look.
+    // Ready means "can serve a sign-in": the database answers, carries the schema this code expects (prod never
+    // migrates on start) and its signing keys table answers, and the store answers. Says which check failed,
+    // never why: driver messages name hosts, users and databases. The why goes to the log, where operators look.
+    // The probes reach it from outside the tunnel (app.ts), so those callers get the statuses only.
     app.get(
       '/ready',
       { schema: { tags: ['base'], response: { 200: Readiness, 503: Readiness } } },
       async (req, reply) => {
+        // Draining (main.ts): the balancer must stop sending traffic here; the dependencies are beside the point.
+        if (ctx.lifecycle.draining)
+          return reply.code(503).send({ status: 'error' as const, reason: 'shutting_down' as const });
         const check = async (dependency: string, fn: () => Promise<unknown>) => {
           const t0 = performance.now();
           try {
@@ -83,15 +104,29 @@ export function baseRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
             return { status: 'error' as const };
           }
         };
-        const [database, redis] = await Promise.all([
+        const [database, migrations, signingKeys, redis] = await Promise.all([
           check('database', () => ctx.database.query('select 1')),
+          check('migrations', async () => {
+            const rows = schemaVersion
+              ? await ctx.database.query('select 1 from massacorp_migrations where name = $1', [
+                  schemaVersion,
+                ])
+              : [];
+            if (rows.length === 0) throw new Error(`schema version ${schemaVersion ?? '?'} is not applied`);
+          }),
+          check('signing_keys', () => ctx.database.query('select 1 from jwt_signing_keys limit 1')),
           check('redis', () => ctx.store.ping()),
         ]);
+        const detailed = !ctx.config.wgEnforce || detailNetworks.contains(req.ip);
+        const show = (c: { status: 'ok' | 'error'; latency_ms?: number }, backend: string) =>
+          detailed ? { ...c, backend } : { status: c.status };
         const checks = {
-          database: { ...database, backend: ctx.database.kind },
-          redis: { ...redis, backend: ctx.store.kind },
+          database: show(database, ctx.database.kind),
+          migrations: show(migrations, ctx.database.kind),
+          signing_keys: show(signingKeys, ctx.database.kind),
+          redis: show(redis, ctx.store.kind),
         };
-        const ok = database.status === 'ok' && redis.status === 'ok';
+        const ok = [database, migrations, signingKeys, redis].every((c) => c.status === 'ok');
         return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'error', checks });
       },
     );

@@ -15062,18 +15062,30 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            checks: {
+                            checks?: {
                                 database: {
-                                    backend: string;
+                                    backend?: string;
+                                    latency_ms?: number;
+                                    status: "ok" | "error";
+                                };
+                                migrations: {
+                                    backend?: string;
                                     latency_ms?: number;
                                     status: "ok" | "error";
                                 };
                                 redis: {
-                                    backend: string;
+                                    backend?: string;
+                                    latency_ms?: number;
+                                    status: "ok" | "error";
+                                };
+                                signing_keys: {
+                                    backend?: string;
                                     latency_ms?: number;
                                     status: "ok" | "error";
                                 };
                             };
+                            /** @enum {string} */
+                            reason?: "shutting_down";
                             status: "ok" | "error";
                         };
                     };
@@ -15103,18 +15115,30 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            checks: {
+                            checks?: {
                                 database: {
-                                    backend: string;
+                                    backend?: string;
+                                    latency_ms?: number;
+                                    status: "ok" | "error";
+                                };
+                                migrations: {
+                                    backend?: string;
                                     latency_ms?: number;
                                     status: "ok" | "error";
                                 };
                                 redis: {
-                                    backend: string;
+                                    backend?: string;
+                                    latency_ms?: number;
+                                    status: "ok" | "error";
+                                };
+                                signing_keys: {
+                                    backend?: string;
                                     latency_ms?: number;
                                     status: "ok" | "error";
                                 };
                             };
+                            /** @enum {string} */
+                            reason?: "shutting_down";
                             status: "ok" | "error";
                         };
                     };
