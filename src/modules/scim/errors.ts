@@ -5,6 +5,7 @@
  */
 import type { FastifyError } from 'fastify';
 import { isDatabaseUnavailable } from '../../platform/db/client.js';
+import { pgErrorOf } from '../../platform/db/errors.js';
 import { AppError } from '../../platform/http/errors.js';
 import { isStoreUnavailable } from '../../platform/store/types.js';
 
@@ -95,7 +96,7 @@ export function toScimError(err: unknown): ScimError {
       return new ScimError(415, 'send application/scim+json or application/json');
   }
   if (err instanceof SyntaxError) return invalidSyntax('the body is not valid JSON');
-  const sqlState = e?.cause?.code ?? e?.code;
+  const sqlState = pgErrorOf(err)?.code;
   if (sqlState === '23505') return new ScimError(409, 'already exists', 'uniqueness');
   if (typeof sqlState === 'string' && /^22/.test(sqlState)) return invalidValue('invalid value');
   if (err instanceof Error && (isStoreUnavailable(err) || isDatabaseUnavailable(err)))

@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, SignInVia } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
+import { pgErrorOf } from '../../platform/db/errors.js';
 import { AppError, conflict, notFound, validationError } from '../../platform/http/errors.js';
 import { checkUrl, SsrfError } from '../../platform/net/ssrf.js';
 import { canGrant, resolveRolePermissions, roleIdByCode } from '../rbac/index.js';
@@ -43,19 +44,8 @@ export const oidcSecretAad = (connectionId: string) => `sso:oidc-secret:${connec
  */
 export type SsoActor = SsoEditor;
 
-function pgError(err: unknown): { code?: string; constraint?: string } | null {
-  for (
-    let e = err as { code?: string; constraint?: string; cause?: unknown } | undefined, i = 0;
-    e && i < 4;
-    e = e.cause as never, i++
-  ) {
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e;
-  }
-  return null;
-}
-
 function domainConflict(err: unknown): AppError | null {
-  const pg = pgError(err);
+  const pg = pgErrorOf(err);
   if (pg?.code !== '23505') return null;
   if (pg.constraint === 'sso_domains_verified_key') return ssoError('SSO_DOMAIN_TAKEN');
   if (pg.constraint === 'sso_domains_tenant_domain_key')

@@ -6,6 +6,7 @@ import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { randomToken, safeEqual, sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Tx } from '../../platform/db/client.js';
+import { pgErrorOf } from '../../platform/db/errors.js';
 import { AppError, forbidden } from '../../platform/http/errors.js';
 import { completeLogin, type LoginResponse, loginResponse, mfaRequiredResponse } from '../auth/index.js';
 import { grantRoleByCode, userGrantProfile, userRoleRequiresMfaSql } from '../rbac/index.js';
@@ -284,8 +285,7 @@ async function retryOnceIfRaced<T>(attempt: () => Promise<T>): Promise<T> {
       (err instanceof AppError &&
         err.statusCode === 409 &&
         ['CONFLICT', 'EMAIL_ALREADY_EXISTS'].includes(err.code)) ||
-      (err as { code?: unknown; cause?: { code?: unknown } }).code === '23505' ||
-      (err as { cause?: { code?: unknown } }).cause?.code === '23505';
+      pgErrorOf(err)?.code === '23505';
     if (!raced) throw err;
     return attempt();
   }

@@ -6,6 +6,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { AppContext, GdprErasure } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
+import { pgErrorOf } from '../../platform/db/errors.js';
 import { notFound } from '../../platform/http/errors.js';
 import { bumpUserVersion } from '../../platform/store/versions.js';
 import { findUserById } from './repository.js';
@@ -81,13 +82,7 @@ async function scrubUser(tx: Tx, tenantId: number, userId: number, pseudonym: st
 
 /** True for PostgreSQL's foreign-key violation (23503), under drizzle's wrapper if any. */
 function isForeignKeyViolation(err: unknown): boolean {
-  for (
-    let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0;
-    e && i < 4;
-    e = e.cause as never, i++
-  )
-    if (e.code === '23503') return true;
-  return false;
+  return pgErrorOf(err)?.code === '23503';
 }
 
 /**

@@ -8,6 +8,7 @@ import QRCode from 'qrcode';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
+import { pgErrorOf } from '../../platform/db/errors.js';
 import { AppError, notFound, validationError } from '../../platform/http/errors.js';
 import { readTenantSettings } from '../tenants/index.js';
 import { userExistsInTenant } from '../users/index.js';
@@ -21,18 +22,6 @@ import type { PeerRow } from './tables.js';
 
 const ALLOCATION_ATTEMPTS = 5;
 const sealAad = (what: string) => `wireguard:${what}`;
-
-/** The PostgreSQL error under drizzle's wrapper, if any. */
-function pgError(err: unknown): { code?: string; constraint?: string } | null {
-  for (
-    let e = err as { code?: string; constraint?: string; cause?: unknown } | undefined, i = 0;
-    e && i < 4;
-    e = e.cause as never, i++
-  ) {
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e;
-  }
-  return null;
-}
 
 export function poolOf(ctx: AppContext): AddressPool {
   return parsePool(ctx.config.wgNetwork);
@@ -170,7 +159,7 @@ async function assertUserInTenant(tx: Executor, tenantId: number, userId: number
 }
 
 function conflictFrom(err: unknown): AppError | 'retry' | null {
-  const pg = pgError(err);
+  const pg = pgErrorOf(err);
   // The user was deleted between our check and the insert: the same answer as an unknown user.
   if (pg?.code === '23503') return validationError('body.user_id', 'unknown user', 'not_found');
   if (pg?.code !== '23505') return null;

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import { isDatabaseUnavailable } from '../db/client.js';
+import { pgErrorOf } from '../db/errors.js';
 import { isStoreUnavailable } from '../store/types.js';
 import { AppError, GENERIC_CODES } from './errors.js';
 import { type Locale, messageFor, pickLocale, registerMessages } from './messages.js';
@@ -190,8 +191,8 @@ export function installErrorHandling(app: FastifyInstance) {
         return sendError(request, reply, 415, 'UNSUPPORTED_MEDIA_TYPE');
     }
     if (error instanceof SyntaxError && error.statusCode === 400) return malformedJson();
-    // Drizzle wraps driver errors; the SQLSTATE is on the cause.
-    const sqlState = (error as { cause?: { code?: string } }).cause?.code ?? error.code;
+    // Drizzle wraps driver errors; the SQLSTATE is under them.
+    const sqlState = pgErrorOf(error)?.code;
     const pg = sqlState ? PG_CODES[sqlState] : undefined;
     if (pg) {
       request.log.warn({ pgCode: sqlState }, 'database constraint rejected the request');
