@@ -128,6 +128,39 @@ function fromLogin(r: LoginResponse, provider: OAuthProviderId, email: string | 
   } satisfies OAuthCallbackResult;
 }
 
+/**
+ * A successful answer that carries no token (registration needed, a mailed link awaited, an identity linked):
+ * every key present, as the existing clients expect, with what differs given by the caller.
+ */
+function tokenless(
+  provider: OAuthProviderId,
+  email: string | null,
+  name: string | null,
+  over: Partial<
+    Pick<
+      OAuthCallbackResult,
+      'requires_registration' | 'oauth_session_token' | 'email_verification_required' | 'linked'
+    >
+  >,
+): OAuthCallbackResult {
+  return {
+    success: true,
+    access_token: null,
+    refresh_token: null,
+    token_type: null,
+    expires_in: null,
+    requires_registration: false,
+    oauth_session_token: null,
+    provider,
+    email,
+    name,
+    mfa_required: false,
+    mfa_session_token: null,
+    email_verification_required: false,
+    ...over,
+  };
+}
+
 /** What the provider proved about the person, as the sign-in completion every external sign-in shares takes it. */
 function verifiedBy(
   ctx: AppContext,
@@ -180,22 +213,7 @@ async function linkedResult(
   audit: AuditContext,
 ): Promise<OAuthCallbackResult> {
   await linkToCaller(ctx, verifiedBy(ctx, p, tenantId, identity, false), link, audit);
-  return {
-    success: true,
-    access_token: null,
-    refresh_token: null,
-    token_type: null,
-    expires_in: null,
-    requires_registration: false,
-    oauth_session_token: null,
-    provider: p.provider,
-    email: identity.email,
-    name: displayName(identity),
-    mfa_required: false,
-    mfa_session_token: null,
-    email_verification_required: false,
-    linked: true,
-  };
+  return tokenless(p.provider, identity.email, displayName(identity), { linked: true });
 }
 
 async function selfRegistration(ctx: AppContext, tenantId: number): Promise<boolean> {
@@ -262,21 +280,10 @@ export async function callback(
         email_verified: identity.emailVerified,
       },
     });
-    return {
-      success: true,
-      access_token: null,
-      refresh_token: null,
-      token_type: null,
-      expires_in: null,
+    return tokenless(provider, identity.email, displayName(identity), {
       requires_registration: true,
       oauth_session_token: token,
-      provider,
-      email: identity.email,
-      name: displayName(identity),
-      mfa_required: false,
-      mfa_session_token: null,
-      email_verification_required: false,
-    };
+    });
   } catch (err) {
     await auditSignInFailure(ctx, flow.tenantId, audit, {
       provider,
@@ -367,21 +374,10 @@ function awaitingVerification(
   email: string,
   name: string | null,
 ): OAuthCallbackResult {
-  return {
-    success: true,
-    access_token: null,
-    refresh_token: null,
-    token_type: null,
-    expires_in: null,
-    requires_registration: false,
+  return tokenless(provider, email, name, {
     oauth_session_token: oauthSessionToken,
-    provider,
-    email,
-    name,
-    mfa_required: false,
-    mfa_session_token: null,
     email_verification_required: true,
-  };
+  });
 }
 
 /**
