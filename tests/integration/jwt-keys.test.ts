@@ -26,19 +26,25 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { testConfig } from '../../src/config.js';
-import { createTestApp } from '../helpers/app.js';
+import { createTestApp, usingPostgres } from '../helpers/app.js';
 import { MovableClock } from '../helpers/clock.js';
 import { bearer, login, newTenant, newUser } from '../helpers/factories.js';
+import { createPrivateDatabase, type PrivateDatabase } from '../helpers/private-database.js';
 import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
 
 const opened: FastifyInstance[] = [];
 let base: FastifyInstance;
+// These tests delete and rotate the deployment-wide signing keys: on the real backend they get a database of their
+// own, or another file's tokens would stop verifying in between.
+let own: PrivateDatabase | undefined;
 beforeAll(async () => {
-  base = await createTestApp();
+  if (usingPostgres) own = await createPrivateDatabase('mc_jwtkeys');
+  base = await createTestApp(own ? { DATABASE_URL: own.url } : {});
 });
 afterAll(async () => {
   for (const a of opened.reverse()) await a.close();
   await base.close();
+  await own?.drop();
 });
 
 /** A replica over base's database and store, with another JWT_ALGORITHM. */

@@ -7,38 +7,26 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { expectedSchemaVersion, migrate } from '../../src/platform/db/migrator.js';
 import { testEnv, usingPostgres } from '../helpers/app.js';
+import { createPrivateDatabase, type PrivateDatabase } from '../helpers/private-database.js';
 
-const dbName = `mc_ready_${randomBytes(4).toString('hex')}`;
+let own: PrivateDatabase | undefined;
 const cleanups: (() => Promise<unknown>)[] = [];
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
-  if (usingPostgres) await admin((c) => c.query(`drop database if exists ${dbName} with (force)`));
+  await own?.drop();
 });
 
 /** An app over an empty database of its own, not migrated (as prod is until `massacorp migrate` runs). */
 async function unmigratedApp(): Promise<FastifyInstance> {
   let databaseUrl: string | undefined;
   if (usingPostgres) {
-    await admin((c) => c.query(`create database ${dbName}`));
-    const url = new URL(process.env.DATABASE_URL!);
-    url.pathname = `/${dbName}`;
-    databaseUrl = url.toString();
+    own = await createPrivateDatabase('mc_ready');
+    databaseUrl = own.url;
   }
   const app = await buildApp(testEnv({ DATABASE_URL: databaseUrl, PGLITE_DIR: 'memory://' }), {
     migrate: false,

@@ -2,14 +2,15 @@
  * The SAML SP's signing key (API.md §17 "signed AuthnRequest redirect"): generated at the first SAML use when
  * SAML_SP_* are not set, kept in `saml_sp_keys` sealed with ENCRYPTION_KEY, shared by every replica; the SP
  * metadata publishes its certificate and every auth_url carries SigAlg + Signature that verify with it.
- * On the real backend the table outlives the run: the tests that need a fresh key delete the rows first.
+ * On the real backend the file runs on a database of its own (it deletes and re-seals the global key).
  */
 import { createVerify, randomBytes, X509Certificate } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotateEncryption, sealedColumns } from '../../src/cli/keys.js';
-import { createTestApp } from '../helpers/app.js';
+import { createTestApp, usingPostgres } from '../helpers/app.js';
+import { createPrivateDatabase, type PrivateDatabase } from '../helpers/private-database.js';
 import { bearer, login, newTenant, type TestTenant, type Tokens, uniq } from '../helpers/factories.js';
 import {
   certBody,
@@ -30,8 +31,12 @@ let idp: TestIdpKeys;
 let conn: { id: string };
 const opened: FastifyInstance[] = [];
 
+// Rotating and deleting the SP key here would break the other files' SAML requests on the shared database.
+let own: PrivateDatabase | undefined;
+
 beforeAll(async () => {
-  app = await createTestApp();
+  if (usingPostgres) own = await createPrivateDatabase('mc_spkey');
+  app = await createTestApp(own ? { DATABASE_URL: own.url } : {});
   idp = await makeIdpKeys();
   t = await newTenant(app);
   admin = await login(app, t.tenant.id, t.admin.email);
@@ -56,6 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const a of opened.reverse()) await a.close();
   await app?.close();
+  await own?.drop();
 });
 
 async function replica(env: Record<string, string> = {}): Promise<FastifyInstance> {
@@ -185,7 +191,7 @@ describe('issue 13 sso: the SAML SP signing key (signed AuthnRequests always)', 
       expect((await metadataCert(fresh)).fingerprint256).toBe(before.fingerprint256);
       expect(verifies(await authUrl(fresh), before)).toBe(true);
     } finally {
-      // Other test files (same database on the real backend) run under k1 only: drop the k2-sealed key.
+      // The later tests run under k1 only: drop the k2-sealed key.
       await forgetKeys();
     }
   });
