@@ -10,7 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
-import { modules } from './modules/index.js';
+import { modules as allModules } from './modules/index.js';
 import { type Clock, systemClock } from './platform/clock.js';
 import type { AppContext } from './platform/context.js';
 import { createSecretBox } from './platform/crypto/aes-gcm.js';
@@ -28,10 +28,11 @@ import {
   installUrlErrorRoute,
   sendError,
 } from './platform/http/error-handler.js';
+import { platformErrors } from './platform/http/errors.js';
 import { jwksRoute } from './platform/http/jwks-route.js';
 import { installLoadShedding } from './platform/http/load-shedding.js';
 import { REDACT_PATHS, REDACTED, redactLine, serializeRequest } from './platform/http/log-redaction.js';
-import { type Locale, pickLocale } from './platform/http/messages.js';
+import { buildErrorRegistry, type Locale, pickLocale } from './platform/http/messages.js';
 import { createMetrics } from './platform/http/metrics.js';
 import { CidrSet } from './platform/http/network.js';
 import { addGenericResponses } from './platform/http/openapi.js';
@@ -39,6 +40,7 @@ import { ErrorEnvelope } from './platform/http/schemas.js';
 import { securityHeaders } from './platform/http/security-headers.js';
 import { normaliseBody, replaceForbiddenChars, validatorCompiler } from './platform/http/validation.js';
 import { createMailer } from './platform/mail/mailer.js';
+import type { AppModule } from './platform/module.js';
 import { createStore, type KeyValueStore } from './platform/store/index.js';
 
 export interface AppDeps {
@@ -51,6 +53,8 @@ export interface AppDeps {
   logStream?: { write(line: string): void };
   /** Wall clock for expiry decisions (default: the system clock; tests pass one they can move). */
   clock?: Clock;
+  /** The feature modules (default: all of them, src/modules/index.ts); tests pass their own. */
+  modules?: readonly AppModule[];
 }
 
 declare module 'fastify' {
@@ -74,6 +78,12 @@ const NO_STORE_PATHS = /^\/api\/v1\/(auth|mfa|api-keys|wireguard)(\/|$)/;
 export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
   // The mail the dev/test mailer logs instead of sending keeps its reset link (mailer.ts); nowhere else.
   const devMail = config.env === 'dev' || config.env === 'test';
+  const modules = deps.modules ?? allModules;
+  // Every error code of the app, each declared once (a duplicate fails here, before anything is opened).
+  const errorRegistry = buildErrorRegistry([
+    { owner: 'platform', catalogue: platformErrors },
+    ...modules.flatMap((m) => m.errors.map((catalogue) => ({ owner: m.name, catalogue }))),
+  ]);
   const app: FastifyInstance = Fastify({
     logger: {
       level: config.logLevel,
@@ -170,10 +180,12 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     mfa: { status: async () => ({ enabled: false, required: false }) },
   };
   app.decorate('ctx', ctx);
+  app.decorate('errorRegistry', errorRegistry);
 
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(ErrorEnvelope);
-  installErrorHandling(app);
+  // Outside production a route answering an error status it does not declare fails loudly (error-handler.ts).
+  installErrorHandling(app, { checkDeclaredStatuses: config.env !== 'prod' && config.env !== 'staging' });
   app.addHook('onRoute', (route) => assertRouteAccess(route as never, ctx.auth));
   // Before @fastify/swagger's own onRoute hook, so the document lists the generic statuses (openapi.ts).
   app.addHook('onRoute', (route) => addGenericResponses(route as never));

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.js';
+import type { ErrorCatalogue } from './http/errors.js';
 
 /** Runs `fn` with an app built from the environment (the CLI's composition root), then closes it. */
 export type WithApp = <T>(fn: (app: FastifyInstance) => Promise<T>) => Promise<T>;
@@ -19,4 +20,9 @@ export interface AppModule {
   setup?: (ctx: AppContext) => void | Promise<void>;
   routes: (ctx: AppContext) => { prefix: string; plugin: FastifyPluginAsyncTypebox }[];
   cli?: CliRegistration;
+  /**
+   * The module's error catalogues (`defineErrors`, platform/http/errors.ts): every code it throws that the
+   * platform's catalogue does not hold. buildApp registers them; a code declared twice fails the boot.
+   */
+  errors: readonly ErrorCatalogue<string>[];
 }

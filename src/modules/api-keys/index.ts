@@ -7,6 +7,7 @@
 import type { AppContext, PermissionResolver } from '../../platform/context.js';
 import type { AppModule } from '../../platform/module.js';
 import { resolveRolePermissions } from '../rbac/index.js';
+import { apiKeysErrors } from './errors.js';
 import { apiKeyRateLimitPlugin } from './rate-limit.js';
 import { apiKeyRoutes } from './routes.js';
 import { intersectPermissions, isSelfScope, type SELF_SCOPES } from './scopes.js';
@@ -29,6 +30,7 @@ export function wrapResolver(ctx: AppContext, base: PermissionResolver): Permiss
 
 export const apiKeysModule: AppModule = {
   name: 'api-keys',
+  errors: [apiKeysErrors],
   setup: (ctx) => {
     ctx.auth.apiKeyAuthenticator = createApiKeyAuthenticator(ctx);
     ctx.auth.isSelfScope = isSelfScope;

@@ -4,9 +4,10 @@
  * Principal; requests the guard refuses (401/403) do not count. It honours RATE_LIMIT_ENABLED like every other
  * limit (off under ENV=test unless a test turns it on).
  */
+
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AppContext } from '../../platform/context.js';
-import { tooManyRequests } from '../../platform/http/errors.js';
+import { platformErrors, retryAfter } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
 
 export const DEFAULT_KEY_LIMIT_PER_HOUR = 1000;
@@ -38,8 +39,10 @@ export function apiKeyRateLimitPlugin(ctx: AppContext): FastifyPluginAsync {
         reply.header('x-ratelimit-remaining', String(remaining));
         reply.header('x-ratelimit-reset', String(reset));
       }
-      if (value > limit)
-        throw tooManyRequests('RATE_LIMIT_EXCEEDED', reset, { limit, window_seconds: KEY_WINDOW_SECONDS });
+      if (value > limit) {
+        const { details, options } = retryAfter(reset, { limit, window_seconds: KEY_WINDOW_SECONDS });
+        throw platformErrors.error('RATE_LIMIT_EXCEEDED', details, options);
+      }
     };
     // Synchronous for every request that is not an API key's (no promise on their path).
     app.addHook('onRequest', (request, reply, done) => {

@@ -14,12 +14,11 @@ import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platf
 import type { AfterCommit, ApiKeyAuthenticator, AppContext, Principal } from '../../platform/context.js';
 import { sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Tx } from '../../platform/db/client.js';
-import { badRequest, forbidden, notFound, validationError } from '../../platform/http/errors.js';
-import { messageFor } from '../../platform/http/messages.js';
+import { notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
 import { assertCanGrantRole, grants, roleExists } from '../rbac/index.js';
 import { isUserActive } from '../users/index.js';
-import { apiKeyError } from './errors.js';
+import { apiKeyMessage, apiKeysErrors } from './errors.js';
 import * as repo from './repository.js';
 import type { CreateApiKeyBody, ListQuery } from './schemas.js';
 import { isOwnerDataScope, isValidScope, scopesAsPermissions, scopesNotHeld } from './scopes.js';
@@ -104,10 +103,10 @@ export async function createApiKey(ctx: AppContext, creator: KeyCreator, input: 
     principal.kind === 'api_key' ? (principal.scopes ?? []) : 'all',
   );
   if (notHeld.length > 0)
-    throw forbidden('PERMISSION_DENIED', { reason: 'scopes_not_held', scopes: notHeld });
+    throw platformErrors.error('PERMISSION_DENIED', { reason: 'scopes_not_held', scopes: notHeld });
   // A key that outlives its creator acts with a role: only who may hand out roles may mint one.
   if (owner === 'tenant' && !grants(held, 'roles.assign') && !grants(held, 'tenants.manage')) {
-    throw forbidden('PERMISSION_DENIED', { permission: 'roles.assign' });
+    throw platformErrors.error('PERMISSION_DENIED', { permission: 'roles.assign' });
   }
 
   const raw = generateRawKey();
@@ -185,11 +184,11 @@ export async function revokeApiKey(ctx: AppContext, tenantId: number, id: number
     // The conditional UPDATE decides races: of two concurrent revocations exactly one wins, the other is a 400.
     const revoked = await repo.revokeApiKey(tx, tenantId, id, 'revoked');
     if (!revoked)
-      throw badRequest(
+      throw platformErrors.error(
         'BAD_REQUEST',
         { reason: 'api_key_already_revoked' },
         // A generic code with its own text: the envelope's language is the default one (no request here).
-        messageFor('api_keys.already_revoked', ctx.config.defaultLocale),
+        { message: apiKeyMessage('api_keys.already_revoked', ctx.config.defaultLocale) },
       );
     await writeAudit(tx, tenantId, audit, {
       eventType: 'api_key.revoked',
@@ -261,14 +260,14 @@ export function createApiKeyAuthenticator(ctx: AppContext): ApiKeyAuthenticator 
   }
 
   return async (rawKey) => {
-    if (!RAW_KEY.test(rawKey)) throw apiKeyError('INVALID_API_KEY');
+    if (!RAW_KEY.test(rawKey)) throw platformErrors.error('INVALID_API_KEY');
     const hash = sha256Hex(rawKey);
     const row = await cache.get(hash);
-    if (!row) throw apiKeyError('INVALID_API_KEY');
-    if (row.revokedAt) throw apiKeyError('API_KEY_REVOKED');
-    if (isExpired(row)) throw apiKeyError('API_KEY_EXPIRED');
+    if (!row) throw platformErrors.error('INVALID_API_KEY');
+    if (row.revokedAt) throw platformErrors.error('API_KEY_REVOKED');
+    if (isExpired(row)) throw apiKeysErrors.error('API_KEY_EXPIRED');
     // Permissioned routes see a deactivation at once (RBAC's version bump); `self` routes within CACHE_TTL_MS.
-    if (!row.ownerActive) throw forbidden('ACCOUNT_INACTIVE');
+    if (!row.ownerActive) throw platformErrors.error('ACCOUNT_INACTIVE');
     await recordUse(row).catch((err) =>
       ctx.log.warn({ err, apiKeyId: row.id }, 'could not record API key use'),
     );

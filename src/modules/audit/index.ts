@@ -5,6 +5,8 @@ import { auditRoutes } from './routes.js';
 
 export const auditModule: AppModule = {
   name: 'audit',
+  // No error code of its own.
+  errors: [],
   setup: (ctx) => {
     // --- gdpr hooks ---
     registerAuditGdpr(ctx);

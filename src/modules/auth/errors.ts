@@ -1,36 +1,53 @@
 /**
- * The auth module's error codes (a closed union: a typo is a type error) and its success texts. The error texts
- * of these codes are in the platform catalogue, since the request guard answers some of them too.
+ * The auth module's error catalogue (the codes it declares; the token, session and password-policy codes it
+ * shares with the request guard are the platform's) and its success texts.
  */
-import { AppError } from '../../platform/http/errors.js';
-import { type Locale, messageFor, registerMessages } from '../../platform/http/messages.js';
+import {
+  type AppError,
+  defineErrors,
+  type ErrorOptions,
+  type PlatformErrorCode,
+  platformErrors,
+} from '../../platform/http/errors.js';
+import { defineTexts } from '../../platform/http/messages.js';
 
-const STATUS = {
-  INVALID_CREDENTIALS: 401,
-  ACCOUNT_LOCKED: 423,
-  TOKEN_INVALID: 401,
-  TOKEN_EXPIRED: 401,
-  TOKEN_REVOKED: 401,
-  TOKEN_REPLAY: 401,
-  SESSION_REVOKED: 401,
-  SESSION_EXPIRED: 401,
-  INVALID_CURRENT_PASSWORD: 400,
-  PASSWORD_TOO_WEAK: 422,
-  REGISTRATION_DISABLED: 403,
-} as const satisfies Record<string, number>;
+export const authErrors = defineErrors({
+  INVALID_CREDENTIALS: [401, 'Email ou mot de passe invalide', 'Invalid email or password'],
+  ACCOUNT_LOCKED: [423, 'Compte temporairement verrouillé', 'Account temporarily locked'],
+  TOKEN_REVOKED: [401, 'Jeton révoqué', 'Token revoked'],
+  TOKEN_REPLAY: [
+    401,
+    'Réutilisation de jeton détectée, session révoquée',
+    'Token reuse detected, session revoked',
+  ],
+  INVALID_CURRENT_PASSWORD: [400, 'Mot de passe actuel incorrect', 'Current password is incorrect'],
+  REGISTRATION_DISABLED: [
+    403,
+    "L'inscription est désactivée pour ce tenant",
+    'Self-registration is disabled for this tenant',
+  ],
+});
 
-export type AuthErrorCode = keyof typeof STATUS;
+export type AuthErrorCode =
+  | Parameters<typeof authErrors.error>[0]
+  | Extract<
+      PlatformErrorCode,
+      'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'SESSION_REVOKED' | 'SESSION_EXPIRED' | 'PASSWORD_TOO_WEAK'
+    >;
 
+/** An error of auth's catalogue, or one of the platform's token codes auth answers too. */
 export function authError(
   code: AuthErrorCode,
   details?: Record<string, unknown>,
-  headers?: Record<string, string>,
+  options?: ErrorOptions,
 ): AppError {
-  return new AppError(STATUS[code], code, details, headers);
+  return authErrors.has(code)
+    ? authErrors.error(code, details, options)
+    : platformErrors.error(code as PlatformErrorCode, details, options);
 }
 
 /** Success texts (the French ones are those of the existing API). */
-const MESSAGES = {
+const text = defineTexts({
   'auth.login_success': { fr: 'Connexion réussie', en: 'Signed in' },
   'auth.login_mfa_enrolment': {
     fr: 'Connexion réussie, activation MFA requise',
@@ -40,11 +57,7 @@ const MESSAGES = {
   'auth.logged_out': { fr: 'Déconnexion réussie', en: 'Signed out' },
   'auth.password_changed': { fr: 'Mot de passe modifié', en: 'Password changed' },
   'auth.token_valid': { fr: 'Token valide', en: 'Valid token' },
-} as const;
-registerMessages(MESSAGES);
+});
 
-export type AuthMessage = keyof typeof MESSAGES;
-
-export function authMessage(key: AuthMessage, locale: Locale): string {
-  return messageFor(key, locale);
-}
+export type AuthMessage = Parameters<typeof text>[0];
+export const authMessage = (key: AuthMessage, locale: 'fr' | 'en'): string => text(key, locale);

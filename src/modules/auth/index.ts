@@ -3,12 +3,14 @@
  * under /api/v1/auth. The MFA step of sign-in is the MFA module's (it registers ctx.mfa and its own routes).
  */
 import type { AppModule } from '../../platform/module.js';
+import { authErrors } from './errors.js';
 import { registerAuthGdpr } from './gdpr.js';
 import { authRoutes } from './routes.js';
 
 // --- module registration ---
 export const authModule: AppModule = {
   name: 'auth',
+  errors: [authErrors],
   setup: (ctx) => {
     // --- gdpr hooks ---
     registerAuthGdpr(ctx);

@@ -24,7 +24,11 @@ export async function reserveLoginAttempt(
   const { value, ttlSeconds } = await ctx.store.incr(key, windowSeconds);
   if (value > maxAttempts) {
     const retry = Math.max(1, ttlSeconds);
-    throw authError('ACCOUNT_LOCKED', { retry_after_seconds: retry }, { 'retry-after': String(retry) });
+    throw authError(
+      'ACCOUNT_LOCKED',
+      { retry_after_seconds: retry },
+      { headers: { 'retry-after': String(retry) } },
+    );
   }
   return { attempt: value, locksOnFailure: value === maxAttempts };
 }

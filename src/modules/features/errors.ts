@@ -1,11 +1,11 @@
-/** The feature flags module's error codes (a closed union; all are the platform's generic ones) and constructors. */
-import { AppError, forbidden } from '../../platform/http/errors.js';
-
-export type FeaturesErrorCode = 'ALREADY_EXISTS' | 'PERMISSION_DENIED';
+/**
+ * The feature flags module's errors: it declares no code of its own (an empty catalogue); both of its refusals
+ * are the platform's generic codes.
+ */
+import { platformErrors } from '../../platform/http/errors.js';
 
 /** 409: a flag key already in the catalogue. */
-export const featureExists = () =>
-  new AppError(409, 'ALREADY_EXISTS' satisfies FeaturesErrorCode, { field: 'key' });
+export const featureExists = () => platformErrors.error('ALREADY_EXISTS', { field: 'key' });
 /** 403: the flag catalogue is the platform operators' (outside the platform tenant). */
 export const notPlatformOperator = () =>
-  forbidden('PERMISSION_DENIED' satisfies FeaturesErrorCode, { permission: 'platform.features' });
+  platformErrors.error('PERMISSION_DENIED', { permission: 'platform.features' });

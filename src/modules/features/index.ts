@@ -5,6 +5,8 @@ import { featureRoutes } from './routes.js';
 
 export const featuresModule: AppModule = {
   name: 'features',
+  // No error code of its own: it answers the platform's.
+  errors: [],
   routes: (ctx) => [
     { prefix: '', plugin: requestFlagsPlugin(ctx) as never },
     { prefix: '/api/v1/features', plugin: featureRoutes(ctx) },

@@ -13,7 +13,7 @@ import type { AfterCommit, AppContext, GdprErasePhase, GdprErasure } from '../..
 import { notFound } from '../../platform/http/errors.js';
 import { readTenantSettings } from '../tenants/index.js';
 import { type Actor, assertMayRemoveUser, lockUserForErasure, runUserDeactivated } from '../users/index.js';
-import { type ErasureMode, gdprBadRequest } from './errors.js';
+import { type ErasureMode, gdprErrors } from './errors.js';
 import { inventory } from './inventory.js';
 import type { AnonymizeBody, DeleteBody, ExportResponse } from './schemas.js';
 
@@ -85,7 +85,7 @@ export async function eraseUser(
 ) {
   const { tenantId, audit } = actor;
   const userId = body.user_id;
-  if (actor.userId === userId) throw gdprBadRequest('CANNOT_ERASE_SELF');
+  if (actor.userId === userId) throw gdprErrors.error('CANNOT_ERASE_SELF');
   await assertMayRemoveUser(ctx, actor, userId);
   const pseudonym = pseudonymFor(ctx, tenantId, userId);
   const reason = mode === 'deleted' ? 'gdpr_erasure' : 'gdpr_anonymization';

@@ -6,7 +6,7 @@ import type { AuditContext } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { keys } from '../../platform/store/keys.js';
-import { invalidCode, notEnabled, totpReplay } from './errors.js';
+import { mfaErrors, totpReplay } from './errors.js';
 import { clearMfaAttempts, recordMfaFailure, reserveMfaAttempt } from './lockout.js';
 import { findMatchingCode, normaliseRecoveryCode } from './recovery.js';
 import * as repo from './repository.js';
@@ -46,13 +46,13 @@ export async function acceptTotp(
     opts.row !== undefined
       ? opts.row
       : await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
-  if (!row || ((opts.needEnabled ?? true) && !row.enabled)) throw notEnabled();
+  if (!row || ((opts.needEnabled ?? true) && !row.enabled)) throw mfaErrors.error('MFA_NOT_ENABLED');
   const ticket = await reserveMfaAttempt(ctx, tenantId, userId);
   const now = Date.now();
   const step = matchTotpStep(openSecret(ctx, row), normaliseTotp(rawCode), now);
   if (step === null) {
     await recordMfaFailure(ctx, ticket, audit, purpose, 'bad_totp');
-    throw invalidCode('INVALID_TOTP_CODE');
+    throw mfaErrors.error('INVALID_TOTP_CODE');
   }
   const ttl = secondsUntilStepExpires(step, now);
   const fresh =
@@ -82,7 +82,7 @@ export async function useRecoveryCode<T>(
   change: (tx: Tx, remaining: number) => Promise<T>,
 ): Promise<{ result: T; remaining: number }> {
   const row = await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
-  if (!row?.enabled) throw notEnabled();
+  if (!row?.enabled) throw mfaErrors.error('MFA_NOT_ENABLED');
   const ticket = await reserveMfaAttempt(ctx, tenantId, userId);
   const normalised = normaliseRecoveryCode(rawCode);
   const candidates = normalised
@@ -107,7 +107,7 @@ export async function useRecoveryCode<T>(
       purpose,
       id ? 'recovery_code_already_used' : 'bad_recovery_code',
     );
-    throw invalidCode('INVALID_RECOVERY_CODE');
+    throw mfaErrors.error('INVALID_RECOVERY_CODE');
   }
   await clearMfaAttempts(ctx, tenantId, userId);
   return outcome;

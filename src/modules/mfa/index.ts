@@ -4,7 +4,7 @@
  */
 import type { AppContext } from '../../platform/context.js';
 import type { AppModule } from '../../platform/module.js';
-import './errors.js';
+import { mfaErrors } from './errors.js';
 import { inlineLogin } from './login.js';
 import { mfaRoutes } from './routes.js';
 import { mfaLoginRoutes } from './routes.login.js';
@@ -20,6 +20,7 @@ export function setupMfa(ctx: AppContext): void {
 
 export const mfaModule: AppModule = {
   name: 'mfa',
+  errors: [mfaErrors],
   setup: setupMfa,
   routes: (ctx) => [
     { prefix: '/api/v1/mfa', plugin: mfaRoutes(ctx) },

@@ -6,13 +6,13 @@ import type { Static } from '@sinclair/typebox';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { JwtError } from '../../platform/crypto/jwt.js';
-import { AppError, unauthorized, validationError } from '../../platform/http/errors.js';
+import { AppError, platformErrors, validationError } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
 import { completeLogin, loginResponse, MFA_STEP_TOKEN, mfaStepVia } from '../auth/index.js';
 import type { ClientInfo } from '../sessions/index.js';
 import { resolveTenantHeader, type TenantRow } from '../tenants/index.js';
 import { type UserRow, userById } from '../users/index.js';
-import { mfaInvalid, totpReplay } from './errors.js';
+import { mfaErrors, totpReplay } from './errors.js';
 import { acceptTotp, alert, useRecoveryCode } from './factors.js';
 import * as repo from './repository.js';
 import type { LoginMfaBody } from './schemas.js';
@@ -104,14 +104,15 @@ async function checkFactor(
 async function stepHolder(ctx: AppContext, tenantHeader: string | string[] | undefined, token: string) {
   const tenant = await resolveTenantHeader(ctx, tenantHeader);
   const claims = await ctx.jwt.verifyPurpose(token, MFA_STEP_TOKEN).catch((err: unknown) => {
-    throw unauthorized(
+    throw platformErrors.error(
       err instanceof JwtError && err.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID',
     );
   });
-  if (!tenant || claims.tenant_id !== tenant.id) throw unauthorized('TOKEN_INVALID');
-  if (await ctx.store.get(keys.mfaConsumed(`step:${claims.jti}`))) throw unauthorized('TOKEN_INVALID');
+  if (!tenant || claims.tenant_id !== tenant.id) throw platformErrors.error('TOKEN_INVALID');
+  if (await ctx.store.get(keys.mfaConsumed(`step:${claims.jti}`)))
+    throw platformErrors.error('TOKEN_INVALID');
   const user = await ctx.database.withTenant(tenant.id, (tx) => userById(tx, tenant.id, Number(claims.sub)));
-  if (!user?.isActive) throw unauthorized('TOKEN_INVALID');
+  if (!user?.isActive) throw platformErrors.error('TOKEN_INVALID');
   return { tenant, user, jti: claims.jti, via: mfaStepVia(claims) };
 }
 
@@ -132,14 +133,14 @@ export async function loginMfa(
   const method = await checkFactor(ctx, tenant, user, body, userAudit).catch((err: unknown) => {
     // Codes only: the lock stays 429 MFA_LOCKED, a WebAuthn failure keeps its own 400 code.
     if (err instanceof AppError && INVALID_CODE.has(err.code) && body.webauthn_response === undefined)
-      throw mfaInvalid();
+      throw mfaErrors.error('MFA_INVALID');
     throw err;
   });
   // Two racing requests with one step token (say a TOTP and a recovery code) open at most one session.
   if (
     !(await ctx.store.setIfAbsent(keys.mfaConsumed(`step:${jti}`), '1', ctx.config.mfaSessionLifetime + 60))
   ) {
-    throw unauthorized('TOKEN_INVALID');
+    throw platformErrors.error('TOKEN_INVALID');
   }
   // The session is one of the first factor's (an SSO sign-in stays one for sso_required).
   const tokens = await completeLogin(ctx, tenant, user, client, userAudit, { method, via });

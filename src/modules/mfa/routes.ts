@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../platform/context.js';
 import { requireUser } from '../../platform/http/access.js';
-import { forbidden } from '../../platform/http/errors.js';
+import { platformErrors } from '../../platform/http/errors.js';
 import { errorResponses, SuccessNoData, UuidParams } from '../../platform/http/schemas.js';
 import { localised } from './errors.js';
 import {
@@ -30,7 +30,9 @@ import * as webauthn from './webauthn.js';
 function caller(req: FastifyRequest): mfa.Caller {
   const p = requireUser(req);
   if (p.kind !== 'user')
-    throw forbidden('PERMISSION_DENIED', { reason: 'MFA is managed with a user session, not an API key' });
+    throw platformErrors.error('PERMISSION_DENIED', {
+      reason: 'MFA is managed with a user session, not an API key',
+    });
   return { tenantId: p.tenantId, userId: p.userId, email: p.email, sessionId: p.sessionId };
 }
 

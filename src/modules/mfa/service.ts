@@ -8,7 +8,7 @@ import type { Tx } from '../../platform/db/client.js';
 import { bumpUserVersion } from '../../platform/store/versions.js';
 import { resolveSettings } from '../tenants/index.js';
 import { userById } from '../users/index.js';
-import { alreadyEnabled, notConfigured, totpReplay } from './errors.js';
+import { mfaErrors, totpReplay } from './errors.js';
 import { acceptTotp, alert, openSecret, totpAad, useRecoveryCode } from './factors.js';
 import { assertMfaNotLocked } from './lockout.js';
 import { generateRecoveryCodes } from './recovery.js';
@@ -52,12 +52,12 @@ export async function setup(ctx: AppContext, caller: Caller, audit: AuditContext
   const { tenantId, userId } = caller;
   await assertMfaNotLocked(ctx, tenantId, userId);
   const current = await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
-  if (current?.enabled) throw alreadyEnabled();
+  if (current?.enabled) throw mfaErrors.error('MFA_ALREADY_ENABLED');
   await requireStepUp(ctx, caller);
   const email = (await emailOf(ctx, caller)) ?? `user-${userId}`;
   const row = await ctx.database.withTenant(tenantId, async (tx) => {
     const existing = await repo.findTotp(tx, tenantId, userId);
-    if (existing?.enabled) throw alreadyEnabled();
+    if (existing?.enabled) throw mfaErrors.error('MFA_ALREADY_ENABLED');
     if (existing) return existing;
     const created = await repo.insertPendingTotp(
       tx,
@@ -90,12 +90,12 @@ export async function setup(ctx: AppContext, caller: Caller, audit: AuditContext
 export async function enable(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
   const row = await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
-  if (!row) throw notConfigured();
-  if (row.enabled) throw alreadyEnabled();
+  if (!row) throw mfaErrors.error('MFA_NOT_CONFIGURED');
+  if (row.enabled) throw mfaErrors.error('MFA_ALREADY_ENABLED');
   await acceptTotp(ctx, tenantId, userId, code, audit, 'enable', { row, needEnabled: false, consume: false });
   const { codes, hashes } = await generateRecoveryCodes(ctx.hasher);
   await ctx.database.withTenant(tenantId, async (tx) => {
-    if (!(await repo.enableTotp(tx, tenantId, userId))) throw alreadyEnabled();
+    if (!(await repo.enableTotp(tx, tenantId, userId))) throw mfaErrors.error('MFA_ALREADY_ENABLED');
     await repo.replaceRecoveryCodes(tx, tenantId, userId, hashes);
     await writeAudit(tx, tenantId, audit, {
       eventType: 'mfa.enabled',

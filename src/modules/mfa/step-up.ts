@@ -8,7 +8,7 @@
 import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { keys } from '../../platform/store/keys.js';
-import { lastFactor, stepUpRequired } from './errors.js';
+import { mfaErrors } from './errors.js';
 import * as repo from './repository.js';
 
 export const STEP_UP_SECONDS = 300;
@@ -39,7 +39,7 @@ export async function requireStepUp(ctx: AppContext, caller: StepUpCaller): Prom
   const methods: StepUpMethod[] = [];
   if (flags.totpEnabled) methods.push('totp', 'recovery_code');
   if (flags.hasKeys) methods.push('webauthn');
-  throw stepUpRequired({ max_age_seconds: STEP_UP_SECONDS, methods });
+  throw mfaErrors.error('STEP_UP_REQUIRED', { max_age_seconds: STEP_UP_SECONDS, methods });
 }
 
 /**
@@ -50,5 +50,5 @@ export async function requireStepUp(ctx: AppContext, caller: StepUpCaller): Prom
 export async function assertFactorLeft(tx: Tx, tenantId: number, userId: number): Promise<void> {
   const flags = await repo.mfaFlags(tx, tenantId, userId);
   const required = flags.tenantRequires || flags.roleRequires;
-  if (required && !flags.totpEnabled && !flags.hasKeys) throw lastFactor();
+  if (required && !flags.totpEnabled && !flags.hasKeys) throw mfaErrors.error('LAST_MFA_FACTOR');
 }

@@ -1,3 +1,4 @@
+import { notFound, platformErrors } from '../../platform/http/errors.js';
 /**
  * WebAuthn (passkeys, security keys) as a second factor with @simplewebauthn/server. Challenges live in the
  * store for 5 minutes and are consumed once; the relying party id and origin come from config
@@ -16,11 +17,10 @@ import {
 import type { Static } from '@sinclair/typebox';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { conflict, notFound } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
 import { bumpUserVersion } from '../../platform/store/versions.js';
 import { userById } from '../users/index.js';
-import { invalidCode, webauthnNotConfigured } from './errors.js';
+import { mfaErrors } from './errors.js';
 import { alert } from './factors.js';
 import { assertMfaNotLocked, clearMfaAttempts, recordMfaFailure, reserveMfaAttempt } from './lockout.js';
 import * as repo from './repository.js';
@@ -92,7 +92,7 @@ export async function registerCredential(
   await requireStepUp(ctx, caller);
   const challenge = await takeChallenge(ctx, keys.webauthnChallenge('reg', tenantId, userId));
   if (!challenge)
-    throw invalidCode('WEBAUTHN_VERIFICATION_FAILED', {
+    throw mfaErrors.error('WEBAUTHN_VERIFICATION_FAILED', {
       reason: 'no pending registration (call register/options first)',
     });
   const verification = await verifyRegistrationResponse({
@@ -102,13 +102,13 @@ export async function registerCredential(
     expectedRPID: ctx.config.webauthnRpId,
     requireUserVerification: false,
   }).catch((err: Error) => {
-    throw invalidCode('WEBAUTHN_VERIFICATION_FAILED', { reason: err.message.slice(0, 200) });
+    throw mfaErrors.error('WEBAUTHN_VERIFICATION_FAILED', { reason: err.message.slice(0, 200) });
   });
-  if (!verification.verified) throw invalidCode('WEBAUTHN_VERIFICATION_FAILED');
+  if (!verification.verified) throw mfaErrors.error('WEBAUTHN_VERIFICATION_FAILED');
   const info = verification.registrationInfo;
   const row = await ctx.database.withTenant(tenantId, async (tx) => {
     if (await repo.findCredentialByCredentialId(tx, tenantId, userId, info.credential.id))
-      throw conflict('ALREADY_EXISTS', { field: 'credential_id' });
+      throw platformErrors.error('ALREADY_EXISTS', { field: 'credential_id' });
     const created = await repo.insertCredential(tx, tenantId, {
       userId,
       credentialId: info.credential.id,
@@ -189,7 +189,7 @@ export async function authenticationOptions(
 ) {
   await assertMfaNotLocked(ctx, tenantId, userId);
   const creds = await ctx.database.withTenant(tenantId, (tx) => repo.listCredentials(tx, tenantId, userId));
-  if (creds.length === 0) throw webauthnNotConfigured();
+  if (creds.length === 0) throw mfaErrors.error('WEBAUTHN_NOT_CONFIGURED');
   const options = await generateAuthenticationOptions({
     rpID: ctx.config.webauthnRpId,
     allowCredentials: creds.map((c) => ({
@@ -221,7 +221,7 @@ export async function acceptAssertion(
       kind === 'auth' ? 'login_webauthn' : 'step_up_webauthn',
       reason,
     );
-    throw invalidCode('WEBAUTHN_VERIFICATION_FAILED');
+    throw mfaErrors.error('WEBAUTHN_VERIFICATION_FAILED');
   };
   const assertion = response as AuthenticationResponseJSON;
   const cred =

@@ -1,24 +1,27 @@
-/** The password-reset module's error codes (a closed union) and its texts, error and success, in both languages. */
-import { AppError } from '../../platform/http/errors.js';
-import { type Locale, messageFor, registerMessages } from '../../platform/http/messages.js';
+/** The password-reset module's error catalogue and its success texts, in both languages. */
+import { type AppError, defineErrors, platformErrors } from '../../platform/http/errors.js';
+import { defineTexts, type Locale } from '../../platform/http/messages.js';
+
+export const passwordResetErrors = defineErrors({
+  INVALID_TOKEN: [400, 'Lien de réinitialisation invalide', 'Invalid reset link'],
+  TOKEN_ALREADY_USED: [
+    400,
+    'Ce lien de réinitialisation a déjà été utilisé',
+    'This reset link was already used',
+  ],
+});
 
 /** Why a reset token is refused: /validate reports it, /confirm answers it as a 400. */
 export type InvalidReason = 'INVALID_TOKEN' | 'TOKEN_EXPIRED' | 'TOKEN_ALREADY_USED';
-export type PasswordResetErrorCode = InvalidReason;
 
-export function resetError(code: PasswordResetErrorCode): AppError {
-  return new AppError(400, code);
+export function resetError(code: InvalidReason): AppError {
+  // TOKEN_EXPIRED is the platform's code (a 401 for bearer tokens); a reset link past its time is a 400 here.
+  return code === 'TOKEN_EXPIRED'
+    ? platformErrors.error('TOKEN_EXPIRED', undefined, { status: 400 })
+    : passwordResetErrors.error(code);
 }
 
-registerMessages({
-  INVALID_TOKEN: { fr: 'Lien de réinitialisation invalide', en: 'Invalid reset link' },
-  TOKEN_ALREADY_USED: {
-    fr: 'Ce lien de réinitialisation a déjà été utilisé',
-    en: 'This reset link was already used',
-  },
-});
-
-const MESSAGES = {
+const text = defineTexts({
   'password_reset.requested': {
     fr: 'Si un compte existe pour cette adresse, un lien de réinitialisation a été envoyé',
     en: 'If an account exists for this address, a reset link has been sent',
@@ -26,11 +29,10 @@ const MESSAGES = {
   'password_reset.token_valid': { fr: 'Jeton valide', en: 'Valid token' },
   'password_reset.token_invalid': { fr: 'Jeton invalide', en: 'Invalid token' },
   'password_reset.done': { fr: 'Mot de passe réinitialisé', en: 'Password reset' },
-} as const;
-registerMessages(MESSAGES);
+});
 
-export type PasswordResetMessage = keyof typeof MESSAGES;
+export type PasswordResetMessage = Parameters<typeof text>[0];
 
 export function resetMessage(key: PasswordResetMessage, locale: Locale): string {
-  return messageFor(key, locale);
+  return text(key, locale);
 }

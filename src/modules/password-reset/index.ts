@@ -1,6 +1,7 @@
 /** Password reset by mail, and the security alert mails (new sign-in device) that share its mail plumbing. */
 import type { AppModule } from '../../platform/module.js';
 import { onPasswordChanged } from '../auth/index.js';
+import { passwordResetErrors } from './errors.js';
 import { registerPasswordResetGdpr } from './gdpr.js';
 import { voidPending } from './repository.js';
 import { passwordResetRoutes } from './routes.js';
@@ -8,6 +9,7 @@ import { installSecurityAlerts } from './security-alerts.js';
 
 export const passwordResetModule: AppModule = {
   name: 'password-reset',
+  errors: [passwordResetErrors],
   setup: (ctx) => {
     installSecurityAlerts(ctx);
     // A reset link mailed to a user's old address must not take over the account after the change.

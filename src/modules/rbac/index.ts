@@ -5,6 +5,7 @@
  */
 import type { AppContext } from '../../platform/context.js';
 import type { AppModule } from '../../platform/module.js';
+import { rbacErrors } from './errors.js';
 import { isKnownPermission, type PERMISSIONS } from './permissions.js';
 import { createPermissionResolver } from './resolver.js';
 import { rbacRoutes } from './routes.js';
@@ -22,6 +23,7 @@ export function setupRbac(ctx: AppContext): void {
 // Installs the permission resolver; must come before modules that wrap it (api-keys).
 export const rbacModule: AppModule = {
   name: 'rbac',
+  errors: [rbacErrors],
   setup: (ctx) => {
     setupRbac(ctx);
     ctx.auth.isKnownPermission = isKnownPermission;
@@ -35,7 +37,6 @@ declare module '../../platform/http/permissions.js' {
   interface PermissionCodes extends Catalogue {}
 }
 
-export type { RbacErrorCode } from './errors.js';
 export {
   canGrant,
   effectiveSet,

@@ -9,8 +9,9 @@ import type { AuditContext } from '../../platform/audit/writer.js';
 import { writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
-import { AppError, forbidden, notFound, validationError } from '../../platform/http/errors.js';
+import { AppError, notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { isPlatformTenant } from '../tenants/index.js';
+import { rbacErrors } from './errors.js';
 import './errors.js';
 import {
   canGrant,
@@ -67,7 +68,7 @@ function assertCanGrant(actor: Actor, codes: Iterable<string>, isPlatform: boole
 
 function refuseUngrantable(missing: string[]) {
   if (missing.length > 0)
-    throw forbidden('PERMISSION_DENIED', {
+    throw platformErrors.error('PERMISSION_DENIED', {
       reason: 'cannot grant permissions you do not hold',
       permissions: missing,
     });
@@ -97,7 +98,7 @@ async function checkParent(tx: Tx, tenantId: number, roleId: string | null, pare
   if (!parent) throw notFound('role');
   const chain = await repo.ancestorIds(tx, tenantId, parentId);
   if (roleId !== null && chain.includes(roleId)) {
-    throw new AppError(422, 'ROLE_CYCLE', {
+    throw rbacErrors.error('ROLE_CYCLE', {
       errors: [{ field: 'body.parent_role_id', message: 'inheritance cycle', type: 'cycle' }],
     });
   }
@@ -136,7 +137,7 @@ export async function listRoles(ctx: AppContext, tenantId: number) {
 export async function createRole(ctx: AppContext, actor: Actor, input: RoleCreate) {
   const { tenantId } = actor;
   assertKnown(input.permissions);
-  if (input.code in SYSTEM_ROLES) throw new AppError(409, 'ALREADY_EXISTS', { field: 'code' });
+  if (input.code in SYSTEM_ROLES) throw platformErrors.error('ALREADY_EXISTS', { field: 'code' });
   const role = await ctx.database.withTenant(tenantId, async (tx) => {
     await repo.lockRoleGraph(tx, tenantId);
     const isPlatform = await isPlatformTenant(tx, tenantId);
@@ -147,7 +148,7 @@ export async function createRole(ctx: AppContext, actor: Actor, input: RoleCreat
     }
     assertCanGrant(actor, granted, isPlatform);
     if (await repo.findRoleByCode(tx, tenantId, input.code))
-      throw new AppError(409, 'ALREADY_EXISTS', { field: 'code' });
+      throw platformErrors.error('ALREADY_EXISTS', { field: 'code' });
     const created = await repo.insertRole(tx, tenantId, {
       code: input.code,
       name: input.name,
@@ -175,7 +176,7 @@ export async function updateRole(ctx: AppContext, actor: Actor, id: string, inpu
     await repo.lockRoleGraph(tx, tenantId);
     const before = await repo.findRoleById(tx, tenantId, id);
     if (!before) throw notFound('role');
-    if (before.isSystem) throw forbidden('SYSTEM_ROLE_IMMUTABLE');
+    if (before.isSystem) throw rbacErrors.error('SYSTEM_ROLE_IMMUTABLE');
     const isPlatform = await isPlatformTenant(tx, tenantId);
     const parentAfter = input.parent_role_id !== undefined ? input.parent_role_id : before.parentRoleId;
     if (parentAfter !== null && parentAfter !== before.parentRoleId)
@@ -212,7 +213,7 @@ export async function deleteRole(ctx: AppContext, actor: Actor, id: string): Pro
     await repo.lockRoleGraph(tx, tenantId);
     const before = await repo.findRoleById(tx, tenantId, id);
     if (!before) throw notFound('role');
-    if (before.isSystem) throw forbidden('SYSTEM_ROLE_IMMUTABLE');
+    if (before.isSystem) throw rbacErrors.error('SYSTEM_ROLE_IMMUTABLE');
     // Deleting takes what the role grants (parents included) from its holders: managing it, like removing it.
     assertCanGrant(actor, await roleRawCodes(tx, tenantId, id), await isPlatformTenant(tx, tenantId));
     await repo.deleteRole(tx, tenantId, id);
@@ -358,7 +359,7 @@ export async function removeRoleInTx(
   await assertCanGrantRole(tx, actor, role.id);
   if (role.isSystem && role.code === 'owner') {
     await repo.lockRoleGraph(tx, tenantId);
-    if ((await countActiveHolders(ctx, tx, tenantId, role.id)) <= 1) throw new AppError(409, 'LAST_OWNER');
+    if ((await countActiveHolders(ctx, tx, tenantId, role.id)) <= 1) throw rbacErrors.error('LAST_OWNER');
   }
   if (!(await repo.deleteAssignment(tx, tenantId, userId, role.id))) throw notFound('role_assignment');
   await writeAudit(tx, tenantId, actor.audit, {
@@ -390,7 +391,7 @@ export async function assertNotLastOwner(
   await repo.lockRoleGraph(tx, tenantId);
   const codes = (await repo.roleCodesOf(tx, tenantId, [userId])).get(userId) ?? [];
   if (codes.includes('owner') && (await countActive(await repo.holderIds(tx, tenantId, owner.id))) <= 1)
-    throw new AppError(409, 'LAST_OWNER');
+    throw rbacErrors.error('LAST_OWNER');
 }
 
 /** Active role codes of several users at once (UserReadFull.roles). */

@@ -10,5 +10,7 @@ import { scimRoutes } from './routes.js';
 
 export const scimModule: AppModule = {
   name: 'scim',
+  // No error code of its own.
+  errors: [],
   routes: (ctx) => [{ prefix: SCIM_PREFIX, plugin: scimRoutes(ctx) }],
 };

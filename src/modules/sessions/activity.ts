@@ -11,7 +11,7 @@
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
-import { unauthorized } from '../../platform/http/errors.js';
+import { platformErrors } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
 import { tenantIdleTtl } from '../tenants/index.js';
 import * as repo from './repository.js';
@@ -99,8 +99,10 @@ export async function enforceIdleTimeout(
     const row = await ctx.database.withTenant(tenantId, (tx) => repo.findSession(tx, tenantId, sessionId));
     // The store lost the revocation flag too (a flushed Redis): the row still knows the session ended.
     if (!row || row.revokedAt)
-      throw unauthorized(row?.revokedReason === IDLE_REVOKED_REASON ? 'SESSION_EXPIRED' : 'SESSION_REVOKED');
-    if (row.expiresAt.getTime() <= now) throw unauthorized('SESSION_EXPIRED');
+      throw platformErrors.error(
+        row?.revokedReason === IDLE_REVOKED_REASON ? 'SESSION_EXPIRED' : 'SESSION_REVOKED',
+      );
+    if (row.expiresAt.getTime() <= now) throw platformErrors.error('SESSION_EXPIRED');
     lastSeen = row.lastSeenAt.getTime();
   }
   if (idleTtl !== null && isIdle(lastSeen, idleTtl, now)) {
@@ -109,7 +111,7 @@ export async function enforceIdleTimeout(
       endIdleSession(tx, tenantId, principal, { lastSeen: seen, idleTtl }, audit),
     );
     await publishRevocations(ctx, [sessionId], 'expired');
-    throw unauthorized('SESSION_EXPIRED');
+    throw platformErrors.error('SESSION_EXPIRED');
   }
   if (fromStore && now - lastSeen < writeInterval(idleTtl) * 1000) return;
   await publishActivity(ctx, sessionId, now);

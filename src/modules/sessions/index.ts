@@ -1,6 +1,5 @@
 /** The sessions module's door: sessions, refresh tokens and their revocation. Imports tenants' door only. */
 import type { AppModule } from '../../platform/module.js';
-import './errors.js';
 import { enforceIdleTimeout } from './activity.js';
 import { registerSessionsGdpr } from './gdpr.js';
 import { sessionRoutes } from './routes.js';
@@ -8,6 +7,8 @@ import { sessionRoutes } from './routes.js';
 // --- module registration ---
 export const sessionsModule: AppModule = {
   name: 'sessions',
+  // No error code of its own: it answers the platform's.
+  errors: [],
   setup: (ctx) => {
     ctx.sessions.enforceIdleTimeout = (session, tenantVersion, lastSeenRaw, audit) =>
       enforceIdleTimeout(ctx, session, tenantVersion, lastSeenRaw, audit);
@@ -18,7 +19,6 @@ export const sessionsModule: AppModule = {
 };
 
 export { endIdleSession, IDLE_REVOKED_REASON, isIdle, storedLastSeen } from './activity.js';
-export type { SessionsErrorCode } from './errors.js';
 export { ListQuery, SessionList, SessionRead, TerminateManyBody, TerminateResponse } from './schemas.js';
 export {
   type ClientInfo,

@@ -3,12 +3,13 @@
  * stored. Rotation claims the presented token atomically; presenting a used token again revokes the session.
  * Revocation is written to PostgreSQL (the truth) and to the store, which every replica's request guard reads.
  */
+
 import { randomUUID } from 'node:crypto';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, SignInVia } from '../../platform/context.js';
 import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
-import { badRequest, notFound } from '../../platform/http/errors.js';
+import { notFound, platformErrors } from '../../platform/http/errors.js';
 import type { Locale } from '../../platform/http/messages.js';
 import { keys } from '../../platform/store/keys.js';
 import type { TenantSettings } from '../tenants/index.js';
@@ -234,10 +235,10 @@ export async function terminateOwnSession(
   const s = await ctx.database.withTenant(caller.tenantId, (tx) => repo.findSession(tx, caller.tenantId, id));
   if (!s || s.userId !== caller.userId) throw notFound('session');
   if (!isSessionActive(s))
-    throw badRequest(
+    throw platformErrors.error(
       'BAD_REQUEST',
       { reason: 'session_already_ended' },
-      sessionsText('SESSION_ALREADY_ENDED', locale),
+      { message: sessionsText('SESSION_ALREADY_ENDED', locale) },
     );
   const ids = await terminateSessions(
     ctx,

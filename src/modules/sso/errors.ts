@@ -1,8 +1,11 @@
-/** The SSO module's error codes (a closed union), their statuses and texts in both languages. */
-import { AppError } from '../../platform/http/errors.js';
-import { registerMessages } from '../../platform/http/messages.js';
+/**
+ * The SSO module's error catalogue (SAML's and social login's are in ./saml/errors.ts and ./social/errors.ts)
+ * and its success texts.
+ */
+import { type AppError, defineErrors } from '../../platform/http/errors.js';
+import { defineTexts } from '../../platform/http/messages.js';
 
-const CODES = {
+export const ssoErrors = defineErrors({
   /** Discovery: no enabled connection with a verified domain for that address. */
   SSO_CONNECTION_NOT_FOUND: [
     404,
@@ -97,28 +100,23 @@ const CODES = {
     "Le fournisseur d'identité est injoignable ou sa configuration est invalide",
     'The identity provider is unreachable or its configuration is invalid',
   ],
-} as const satisfies Record<string, readonly [number, string, string]>;
+});
 
-export type SsoErrorCode = keyof typeof CODES;
+export type SsoErrorCode = Parameters<typeof ssoErrors.error>[0];
 
-registerMessages(
-  Object.fromEntries(Object.entries(CODES).map(([code, [, fr, en]]) => [code, { fr, en }])) as Record<
-    SsoErrorCode,
-    { fr: string; en: string }
-  >,
-);
-
+/** ssoErrors.error(code, details), the call shape the SSO flows use. */
 export function ssoError(code: SsoErrorCode, details?: Record<string, unknown>): AppError {
-  return new AppError(CODES[code][0], code, details);
+  return ssoErrors.error(code, details);
 }
 
 export function ssoStatus(code: SsoErrorCode): number {
-  return CODES[code][0];
+  return ssoErrors.status(code);
 }
 
-const MESSAGES = {
+/** Success texts of the SSO routes (social login's included). */
+export const ssoText = defineTexts({
   'sso.connection_deleted': { fr: 'Connexion SSO supprimée', en: 'SSO connection deleted' },
   'sso.domain_removed': { fr: 'Domaine retiré', en: 'Domain removed' },
   'sso.identity_unlinked': { fr: 'Identité externe déliée', en: 'External identity unlinked' },
-} as const;
-registerMessages(MESSAGES);
+  'oauth.unlinked': { fr: 'Compte délié', en: 'Account unlinked' },
+});

@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { AppError, forbidden, notFound } from '../../platform/http/errors.js';
+import { AppError, notFound, platformErrors } from '../../platform/http/errors.js';
 import { runInBackground } from '../../platform/mail/background.js';
 import { identityLinkedMail, identityUnlinkedMail } from '../../platform/mail/templates.js';
 import { userGrantProfile } from '../rbac/index.js';
@@ -72,7 +72,7 @@ export async function linkToCaller(
     const tenant = await getTenant(tx, tenantId);
     if (tenant?.status !== 'active') throw ssoError('SSO_CONNECTION_DISABLED', { reason: 'tenant_inactive' });
     const user = await userById(tx, tenantId, target.userId);
-    if (!user?.isActive) throw forbidden('ACCOUNT_INACTIVE');
+    if (!user?.isActive) throw platformErrors.error('ACCOUNT_INACTIVE');
     if (target.sessionId) {
       // Signed out (or revoked) while at the identity provider: the request to link is void.
       const session = await getSession(tx, tenantId, target.sessionId);

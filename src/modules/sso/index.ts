@@ -4,21 +4,24 @@
  * It refuses password sign-in for domains that require SSO through auth's passwordSignIn hook (auth sits below).
  */
 import type { AppModule } from '../../platform/module.js';
-import './errors.js';
+import { ssoErrors } from './errors.js';
 import { registeredFlows, registerFlow, type SsoFlow } from './flows.js';
 import { identityRead } from './identities.js';
 import { oidcFlow } from './oidc/flow.js';
 import { dropIdentitiesOnReset } from './pre-account.js';
 import * as repo from './repository.js';
 import { ssoRoutes } from './routes.js';
+import { samlErrors } from './saml/errors.js';
 import { samlFlows } from './saml/index.js';
 import { signInRefusal, ssoRequiredRefusal } from './service.js';
+import { socialErrors } from './social/errors.js';
 import { socialRoutes } from './social/routes.js';
 
 const flows: SsoFlow[] = [oidcFlow, ...samlFlows];
 
 export const ssoModule: AppModule = {
   name: 'sso',
+  errors: [ssoErrors, samlErrors, socialErrors],
   setup: (ctx) => {
     for (const flow of flows) registerFlow(flow);
     ctx.hooks.passwordSignIn.push((tx, tenant, email) => ssoRequiredRefusal(tx, tenant, email));
@@ -48,8 +51,6 @@ export const ssoModule: AppModule = {
   ],
 };
 
-export type { SsoErrorCode } from './errors.js';
-export { ssoError } from './errors.js';
 export {
   type AuthorizeInput,
   FLOW_TTL_SECONDS,

@@ -1,15 +1,15 @@
-/** Enterprise SSO (API.md §17) under /api/v1/sso. Thin: schema, access, one service call. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../platform/context.js';
 import { requireUser } from '../../platform/http/access.js';
-import { notFound, unauthorized } from '../../platform/http/errors.js';
-import { messageFor } from '../../platform/http/messages.js';
+import { notFound, platformErrors } from '../../platform/http/errors.js';
 import { errorResponses, SuccessNoData } from '../../platform/http/schemas.js';
 import { authMessage, LoginResponseSchema } from '../auth/index.js';
 import { actorOf } from '../rbac/index.js';
 import { resolveTenantHeader, resolveTenantId } from '../tenants/index.js';
+/** Enterprise SSO (API.md §17) under /api/v1/sso. Thin: schema, access, one service call. */
+import { ssoText } from './errors.js';
 import { listIdentities, unlinkIdentity } from './identities.js';
 import {
   AddDomainBody,
@@ -110,7 +110,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
       async (req) => {
         await sso.deleteConnection(ctx, await actorOf(req), req.params.id);
-        return { success: true, message: messageFor('sso.connection_deleted', req.locale), data: null };
+        return { success: true, message: ssoText('sso.connection_deleted', req.locale), data: null };
       },
     );
 
@@ -157,7 +157,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
       async (req) => {
         await sso.removeDomain(ctx, await actorOf(req), req.params.id, req.params.domain);
-        return { success: true, message: messageFor('sso.domain_removed', req.locale), data: null };
+        return { success: true, message: ssoText('sso.domain_removed', req.locale), data: null };
       },
     );
 
@@ -237,7 +237,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           // Link mode: the caller must be a signed-in user (never an API key); the tenant is the token's.
           const p = await req.authenticate();
           if (p.kind !== 'user' || p.userId === null)
-            throw unauthorized('UNAUTHORIZED', { reason: 'mode=link needs a user access token' });
+            throw platformErrors.error('UNAUTHORIZED', { reason: 'mode=link needs a user access token' });
           return sso.authorize(ctx, p.tenantId, req.params.id, req.query.redirect_uri, client, {
             userId: p.userId,
             sessionId: p.sessionId,
@@ -282,7 +282,7 @@ export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       async (req) => {
         const p = requireUser(req);
         await unlinkIdentity(ctx, p.tenantId, p.userId, req.params.id, req.auditContext());
-        return { success: true, message: messageFor('sso.identity_unlinked', req.locale), data: null };
+        return { success: true, message: ssoText('sso.identity_unlinked', req.locale), data: null };
       },
     );
 

@@ -9,7 +9,7 @@ import { writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, SignInVia } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { pgErrorOf } from '../../platform/db/errors.js';
-import { AppError, conflict, notFound, validationError } from '../../platform/http/errors.js';
+import { type AppError, notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { checkUrl, SsrfError } from '../../platform/net/ssrf.js';
 import { canGrant, resolveRolePermissions, roleIdByCode } from '../rbac/index.js';
 import { isPlatformTenant } from '../tenants/index.js';
@@ -49,9 +49,9 @@ function domainConflict(err: unknown): AppError | null {
   if (pg?.code !== '23505') return null;
   if (pg.constraint === 'sso_domains_verified_key') return ssoError('SSO_DOMAIN_TAKEN');
   if (pg.constraint === 'sso_domains_tenant_domain_key')
-    return conflict('ALREADY_EXISTS', { field: 'domain' });
+    return platformErrors.error('ALREADY_EXISTS', { field: 'domain' });
   if (pg.constraint === 'sso_connections_tenant_name_key')
-    return conflict('ALREADY_EXISTS', { field: 'name' });
+    return platformErrors.error('ALREADY_EXISTS', { field: 'name' });
   return null;
 }
 
@@ -172,7 +172,7 @@ async function assertDefaultRole(ctx: AppContext, actor: SsoActor, code: string)
   const perms = await resolveRolePermissions(ctx, actor.tenantId, roleId);
   const missing = [...perms].filter((p) => !canGrant(actor.permissions, p, platform));
   if (missing.length > 0)
-    throw new AppError(403, 'PERMISSION_DENIED', {
+    throw platformErrors.error('PERMISSION_DENIED', {
       reason: 'default_role grants what you do not hold',
       missing,
     });
@@ -246,7 +246,7 @@ export async function createConnection(ctx: AppContext, actor: SsoActor, body: C
     const created = await ctx.database.withTenant(tenantId, async (tx) => {
       const defaultRole = body.default_role ?? 'member';
       if (await repo.connectionNameTaken(tx, tenantId, body.name))
-        throw conflict('ALREADY_EXISTS', { field: 'name' });
+        throw platformErrors.error('ALREADY_EXISTS', { field: 'name' });
       const row = await repo.insertConnection(tx, {
         id,
         tenantId,
@@ -301,7 +301,7 @@ export async function updateConnection(ctx: AppContext, actor: SsoActor, id: str
       const before = await loadConnection(tx, tenantId, id, true);
       validateProtocolFields(ctx, before.type, body);
       if (body.name !== undefined && (await repo.connectionNameTaken(tx, tenantId, body.name, id)))
-        throw conflict('ALREADY_EXISTS', { field: 'name' });
+        throw platformErrors.error('ALREADY_EXISTS', { field: 'name' });
       // Every edit makes its author the connection's last editor: the grant ceiling follows them (./ceiling.ts).
       const patch: Partial<NewConnection> = await editorRecord(ctx, tx, actor, new Date());
       if (body.name !== undefined) patch.name = body.name;
@@ -379,7 +379,7 @@ export async function addDomain(ctx: AppContext, actor: SsoActor, id: string, ra
     return await ctx.database.withTenant(tenantId, async (tx) => {
       await loadConnection(tx, tenantId, id, true);
       if (await repo.findTenantDomain(tx, tenantId, domain))
-        throw conflict('ALREADY_EXISTS', { field: 'domain' });
+        throw platformErrors.error('ALREADY_EXISTS', { field: 'domain' });
       const row = await repo.insertDomain(tx, tenantId, id, domain);
       await writeAudit(tx, tenantId, actor.audit, {
         eventType: 'sso.domain_added',

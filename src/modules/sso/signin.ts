@@ -7,7 +7,7 @@ import type { AppContext } from '../../platform/context.js';
 import { randomToken, safeEqual, sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Tx } from '../../platform/db/client.js';
 import { pgErrorOf } from '../../platform/db/errors.js';
-import { AppError, forbidden } from '../../platform/http/errors.js';
+import { AppError, platformErrors } from '../../platform/http/errors.js';
 import { completeLogin, type LoginResponse, loginResponse, mfaRequiredResponse } from '../auth/index.js';
 import { grantRoleByCode, userGrantProfile, userRoleRequiresMfaSql } from '../rbac/index.js';
 import type { ClientInfo } from '../sessions/index.js';
@@ -179,7 +179,7 @@ async function linkOrCreate(ctx: AppContext, tx: Tx, id: VerifiedIdentity, audit
     email,
   });
   // A concurrent first sign-in of the same identity inserted it first: the same user or a refusal.
-  if (!inserted) throw new AppError(409, 'CONFLICT', { reason: 'concurrent first sign-in, retry' });
+  if (!inserted) throw platformErrors.error('CONFLICT', { reason: 'concurrent first sign-in, retry' });
   await writeAudit(tx, tenantId, audit, {
     eventType: outcome === 'linked' ? 'sso.identity_linked' : 'sso.identity_created',
     resourceType: 'user',
@@ -229,7 +229,7 @@ function signInTx(ctx: AppContext, id: VerifiedIdentity, audit: AuditContext) {
     const tenant = await getTenant(tx, id.tenantId);
     if (tenant?.status !== 'active') throw ssoError('SSO_CONNECTION_DISABLED', { reason: 'tenant_inactive' });
     const found = await linkOrCreate(ctx, tx, id, audit);
-    if (!found.user.isActive) throw forbidden('ACCOUNT_INACTIVE');
+    if (!found.user.isActive) throw platformErrors.error('ACCOUNT_INACTIVE');
     // sso_required (issue 18): a user of a domain that requires another way in is refused, and the link or
     // account this sign-in just made rolls back with the transaction.
     await assertSignInAllowed(tx, tenant, found.user, src);
@@ -442,7 +442,7 @@ export async function exchangeCode(
       code,
       reason: 'token_exchange',
     });
-    return code === 'ACCOUNT_INACTIVE' ? forbidden('ACCOUNT_INACTIVE') : ssoError(code);
+    return code === 'ACCOUNT_INACTIVE' ? platformErrors.error('ACCOUNT_INACTIVE') : ssoError(code);
   };
   if (tenant?.status !== 'active' || !user) throw await refuse('SSO_CODE_INVALID');
   // Deactivated between the callback and the exchange.

@@ -1,17 +1,10 @@
-/** The tenant-admin module's error codes and their texts. */
-import { registerMessages } from '../../platform/http/messages.js';
+/** The tenant-admin module's error catalogue. */
+import { defineErrors } from '../../platform/http/errors.js';
 
-export type TenantAdminErrorCode =
-  | 'OWN_TENANT'
-  | 'BAD_REQUEST'
-  | 'ALREADY_EXISTS'
-  | 'EMAIL_ALREADY_EXISTS'
-  | 'PASSWORD_TOO_WEAK'
-  | 'NOT_FOUND';
-
-registerMessages({
-  OWN_TENANT: {
-    fr: 'Action impossible sur votre propre tenant',
-    en: 'This action is not allowed on your own tenant',
-  },
+export const tenantAdminErrors = defineErrors({
+  OWN_TENANT: [
+    400,
+    'Action impossible sur votre propre tenant',
+    'This action is not allowed on your own tenant',
+  ],
 });

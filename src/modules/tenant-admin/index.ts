@@ -4,10 +4,12 @@
  * orchestrates tenants, sessions and users through their doors.
  */
 import type { AppModule } from '../../platform/module.js';
+import { tenantAdminErrors } from './errors.js';
 import { platformTenantRoutes } from './routes.js';
 
 export const tenantAdminModule: AppModule = {
   name: 'tenant-admin',
+  errors: [tenantAdminErrors],
   routes: (ctx) => [{ prefix: '/api/v1/tenants', plugin: platformTenantRoutes(ctx) }],
 };
 

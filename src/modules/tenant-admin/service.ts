@@ -7,7 +7,6 @@ import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { enterTenant } from '../../platform/db/client.js';
-import { badRequest } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
 import { publishRevocations, revokeTenantSessions } from '../sessions/index.js';
 import {
@@ -24,6 +23,7 @@ import {
   tenantToDelete,
 } from '../tenants/index.js';
 import { createUserInTx, prepareUser, toUserRead, type UserRow } from '../users/index.js';
+import { tenantAdminErrors } from './errors.js';
 import './errors.js';
 import type { TenantCreate } from './schemas.js';
 
@@ -132,7 +132,7 @@ export async function setTenantStatus(
   audit: AuditContext,
 ) {
   if (id === operatorTenantId && status === 'suspended')
-    throw badRequest('OWN_TENANT', undefined, 'Cannot suspend your own tenant');
+    throw tenantAdminErrors.error('OWN_TENANT', undefined, { message: 'Cannot suspend your own tenant' });
   const { row, revoked } = await ctx.database.withSystem(async (tx) => {
     const { before, after } = await setTenantStatusTx(tx, id, status);
     const revoked = status === 'suspended' ? await revokeTenantSessions(tx, id, 'tenant_suspended') : [];
@@ -164,7 +164,8 @@ export async function deleteTenant(
   id: number,
   audit: AuditContext,
 ): Promise<void> {
-  if (id === operatorTenantId) throw badRequest('OWN_TENANT', undefined, 'Cannot delete your own tenant');
+  if (id === operatorTenantId)
+    throw tenantAdminErrors.error('OWN_TENANT', undefined, { message: 'Cannot delete your own tenant' });
   const revoked = await ctx.database.withSystem(async (tx) => {
     const before = await tenantToDelete(tx, id);
     // Revoked before the rows go (sessions cascade), so their ids can be published to every replica.

@@ -1,8 +1,7 @@
-/** The tenants module's error codes (texts of the shared ones are in platform/http/messages.ts). */
-export type TenantsErrorCode =
-  | 'TENANT_REQUIRED'
-  | 'INVALID_TENANT'
-  | 'BAD_REQUEST'
-  | 'ALREADY_EXISTS'
-  | 'NOT_FOUND'
-  | 'VALIDATION_ERROR';
+/** The tenants module's error catalogue (the tenant resolution the request guard asks it for answers these). */
+import { defineErrors } from '../../platform/http/errors.js';
+
+export const tenantsErrors = defineErrors({
+  TENANT_REQUIRED: [400, 'En-tête X-Tenant-ID requis', 'X-Tenant-ID header is required'],
+  INVALID_TENANT: [400, 'Identifiant de tenant invalide', 'Invalid tenant identifier'],
+});

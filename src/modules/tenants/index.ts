@@ -3,6 +3,7 @@
  * allow-list. It imports no other module; modules that need tenants import this file only.
  */
 import type { AppModule } from '../../platform/module.js';
+import { tenantsErrors } from './errors.js';
 import { tenantNetworkAllows } from './network.js';
 import { tenantRoutes } from './routes.js';
 import { getTenant, resolveTenantId } from './service.js';
@@ -12,6 +13,7 @@ import type { TenantRow } from './tables.js';
 // --- module registration ---
 export const tenantsModule: AppModule = {
   name: 'tenants',
+  errors: [tenantsErrors],
   setup: (ctx) => {
     ctx.tenancy.resolveTenantId = (header) => resolveTenantId(ctx, header);
     ctx.tenancy.networkAllows = (tenantId, version, ip) => tenantNetworkAllows(ctx, tenantId, version, ip);
@@ -29,7 +31,6 @@ declare module '../../platform/context.js' {
   interface TenantRecord extends TenantRow {}
 }
 
-export type { TenantsErrorCode } from './errors.js';
 export { bumpTenantVersion, isValidCidr, tenantIdleTtl, tenantNetworkAllows } from './network.js';
 export type { TenantOperatorPatchBody, TenantPatch, TenantStatusQuery } from './schemas.js';
 export { TenantAdminRead, TenantListQuery, TenantOperatorPatch, TenantRead } from './schemas.js';

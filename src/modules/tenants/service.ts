@@ -6,8 +6,9 @@ import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { type Executor, enterTenant, type Tx } from '../../platform/db/client.js';
-import { AppError, badRequest, notFound, validationError } from '../../platform/http/errors.js';
+import { notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { CidrSet } from '../../platform/http/network.js';
+import { tenantsErrors } from './errors.js';
 import './errors.js';
 import { bumpTenantVersion, isValidCidr } from './network.js';
 import * as repo from './repository.js';
@@ -35,7 +36,7 @@ export async function resolveTenantHeader(
   header: string | string[] | undefined,
 ): Promise<TenantRow | null> {
   const value = typeof header === 'string' ? header.trim() : '';
-  if (!value) throw badRequest('TENANT_REQUIRED');
+  if (!value) throw tenantsErrors.error('TENANT_REQUIRED');
   let tenant: TenantRow | null;
   if (/^\d{1,9}$/.test(value) && Number(value) > 0) {
     const id = Number(value);
@@ -43,7 +44,7 @@ export async function resolveTenantHeader(
   } else if (SLUG.test(value.toLowerCase())) {
     tenant = await ctx.database.withSystem((tx) => repo.findTenantBySlug(tx, value.toLowerCase()));
   } else {
-    throw badRequest('INVALID_TENANT');
+    throw tenantsErrors.error('INVALID_TENANT');
   }
   return tenant && tenant.status === 'active' ? tenant : null;
 }
@@ -57,9 +58,9 @@ export async function resolveTenantId(
   header: string | string[] | undefined,
 ): Promise<number | null> {
   const value = typeof header === 'string' ? header.trim() : '';
-  if (!value) throw badRequest('TENANT_REQUIRED');
+  if (!value) throw tenantsErrors.error('TENANT_REQUIRED');
   if (/^\d{1,9}$/.test(value) && Number(value) > 0) return Number(value);
-  if (!SLUG.test(value.toLowerCase())) throw badRequest('INVALID_TENANT');
+  if (!SLUG.test(value.toLowerCase())) throw tenantsErrors.error('INVALID_TENANT');
   const tenant = await ctx.database.withSystem((tx) => repo.findTenantBySlug(tx, value.toLowerCase()));
   return tenant?.id ?? null;
 }
@@ -68,7 +69,11 @@ export async function resolveTenantId(
 export function normaliseSlug(input: string): string {
   const slug = input.toLowerCase();
   if (!SLUG.test(slug))
-    throw badRequest('BAD_REQUEST', { field: 'slug' }, 'slug must be 2-63 of a-z, 0-9 and -');
+    throw platformErrors.error(
+      'BAD_REQUEST',
+      { field: 'slug' },
+      { message: 'slug must be 2-63 of a-z, 0-9 and -' },
+    );
   return slug;
 }
 
@@ -82,7 +87,7 @@ export async function insertNewTenant(
   input: { slug: string; name: string; isPlatform?: boolean; settings?: StoredTenantSettings },
 ): Promise<TenantRow> {
   const slug = normaliseSlug(input.slug);
-  if (await repo.findTenantBySlug(tx, slug)) throw new AppError(409, 'ALREADY_EXISTS', { field: 'slug' });
+  if (await repo.findTenantBySlug(tx, slug)) throw platformErrors.error('ALREADY_EXISTS', { field: 'slug' });
   const tenant = await repo.insertTenant(tx, { ...input, slug });
   await enterTenant(tx, tenant.id);
   return tenant;
@@ -273,7 +278,11 @@ export async function tenantToDelete(tx: Tx, id: number): Promise<TenantRow> {
   const before = await repo.findTenantById(tx, id);
   if (!before) throw notFound('tenant');
   if (before.isPlatform)
-    throw badRequest('BAD_REQUEST', { reason: 'platform_tenant' }, 'The platform tenant cannot be deleted');
+    throw platformErrors.error(
+      'BAD_REQUEST',
+      { reason: 'platform_tenant' },
+      { message: 'The platform tenant cannot be deleted' },
+    );
   return before;
 }
 

@@ -1,33 +1,23 @@
-/** The users module's error codes and its texts (errors and success messages), in French and English. */
-import { type Locale, messageFor, registerMessages } from '../../platform/http/messages.js';
+/** The users module's error catalogue and its success texts, in French and English. */
+import { defineErrors } from '../../platform/http/errors.js';
+import { defineTexts } from '../../platform/http/messages.js';
 
-export type UsersErrorCode =
-  | 'OWN_ACCOUNT'
-  | 'SUPERUSER_REQUIRED'
-  | 'EMAIL_ALREADY_EXISTS'
-  | 'PASSWORD_TOO_WEAK'
-  | 'PERMISSION_DENIED'
-  | 'LAST_OWNER'
-  | 'NOT_FOUND';
-
-registerMessages({
-  OWN_ACCOUNT: {
-    fr: 'Action impossible sur votre propre compte',
-    en: 'This action is not allowed on your own account',
-  },
-  SUPERUSER_REQUIRED: {
-    fr: 'Seul un super-utilisateur peut accorder ce droit',
-    en: 'Only a superuser may grant this',
-  },
+export const usersErrors = defineErrors({
+  OWN_ACCOUNT: [
+    400,
+    'Action impossible sur votre propre compte',
+    'This action is not allowed on your own account',
+  ],
+  SUPERUSER_REQUIRED: [
+    403,
+    'Seul un super-utilisateur peut accorder ce droit',
+    'Only a superuser may grant this',
+  ],
+  EMAIL_ALREADY_EXISTS: [409, 'Cet email est déjà utilisé', 'This email is already in use'],
 });
 
-const texts = {
+export const usersText = defineTexts({
   USER_ACTIVATED: { fr: 'Utilisateur activé', en: 'User activated' },
   USER_DEACTIVATED: { fr: 'Utilisateur désactivé', en: 'User deactivated' },
   USER_VERIFIED: { fr: 'Utilisateur vérifié', en: 'User verified' },
-} as const;
-registerMessages(texts);
-
-export function usersText(code: keyof typeof texts, locale: Locale): string {
-  return messageFor(code, locale);
-}
+});

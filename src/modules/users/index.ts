@@ -5,7 +5,7 @@
  */
 import type { AppContext } from '../../platform/context.js';
 import type { AppModule } from '../../platform/module.js';
-import './errors.js';
+import { usersErrors } from './errors.js';
 import { registerUsersGdpr } from './gdpr.js';
 import { userRoutes } from './routes.js';
 import { installUserLookups } from './service.js';
@@ -19,6 +19,7 @@ export function setupUsers(ctx: AppContext): void {
 
 export const usersModule: AppModule = {
   name: 'users',
+  errors: [usersErrors],
   setup: setupUsers,
   routes: (ctx) => [{ prefix: '/api/v1/users', plugin: userRoutes(ctx) }],
 };
@@ -28,7 +29,6 @@ declare module '../../platform/context.js' {
   interface UserRecord extends UserRow {}
 }
 
-export type { UsersErrorCode } from './errors.js';
 export { lockUserForErasure, userEmail } from './gdpr.js';
 export { Phone, UserRead, UserReadFull } from './schemas.js';
 export { auditView, fullName, toUserRead } from './serialize.js';

@@ -8,7 +8,7 @@ import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platf
 import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
 import { assertStrongPassword, type PasswordPolicy } from '../../platform/crypto/password-policy.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
-import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.js';
+import { notFound, platformErrors } from '../../platform/http/errors.js';
 import type { Locale } from '../../platform/http/messages.js';
 import { keys } from '../../platform/store/keys.js';
 import { bumpUserVersion } from '../../platform/store/versions.js';
@@ -22,7 +22,7 @@ import {
 } from '../rbac/index.js';
 import { publishRevocations, revokeUserSessions } from '../sessions/index.js';
 import { getTenant, tenantSettings } from '../tenants/index.js';
-import { usersText } from './errors.js';
+import { usersErrors, usersText } from './errors.js';
 import * as repo from './repository.js';
 import type { Profile, ProfileUpdate, UserCreate, UserListQuery, UserUpdate } from './schemas.js';
 import { auditView, fullName, toUserRead, toUserReadFull } from './serialize.js';
@@ -71,7 +71,7 @@ export async function createUserInTx(
   user: PreparedUser,
   opts: { source: UserCreationSource; audit: AuditContext; metadata?: Record<string, unknown> },
 ): Promise<UserRow> {
-  if (await repo.findUserByEmail(tx, tenantId, user.email)) throw new AppError(409, 'EMAIL_ALREADY_EXISTS');
+  if (await repo.findUserByEmail(tx, tenantId, user.email)) throw usersErrors.error('EMAIL_ALREADY_EXISTS');
   const created = await repo.insertUser(tx, tenantId, user);
   const hookSource = opts.source === 'first_admin' ? 'admin' : opts.source;
   for (const hook of ctx.hooks.userCreated) await hook(tx, tenantId, created.id, hookSource);
@@ -133,7 +133,7 @@ async function assertDominates(ctx: AppContext, actor: Actor, targetId: number) 
   // The target's set is already filtered for its tenant; judging it as a platform tenant keeps every code.
   const missing = [...target].filter((p) => !canGrant(actor.permissions, p, true));
   if (missing.length > 0)
-    throw forbidden('PERMISSION_DENIED', {
+    throw platformErrors.error('PERMISSION_DENIED', {
       reason: 'the user holds permissions you do not hold',
       permissions: missing,
     });
@@ -141,7 +141,7 @@ async function assertDominates(ctx: AppContext, actor: Actor, targetId: number) 
 
 async function assertSuperuserActor(tx: Tx, actor: Actor) {
   const me = actor.userId === null ? null : await repo.findUserById(tx, actor.tenantId, actor.userId);
-  if (!me?.isSuperuser || !me.isActive) throw forbidden('SUPERUSER_REQUIRED');
+  if (!me?.isSuperuser || !me.isActive) throw usersErrors.error('SUPERUSER_REQUIRED');
 }
 
 /**
@@ -153,7 +153,7 @@ export async function assertNotLastOwner(tx: Tx, tenantId: number, userId: numbe
 }
 
 function notSelf(actor: Actor, id: number) {
-  if (actor.userId === id) throw badRequest('OWN_ACCOUNT');
+  if (actor.userId === id) throw usersErrors.error('OWN_ACCOUNT');
 }
 
 // ---- self ----
@@ -291,7 +291,7 @@ export async function updateUser(
     if (before.isActive && body.is_active === false) await assertNotLastOwner(tx, tenantId, id);
     const email = body.email?.toLowerCase();
     if (email && email !== before.email && (await repo.findUserByEmail(tx, tenantId, email)))
-      throw new AppError(409, 'EMAIL_ALREADY_EXISTS');
+      throw usersErrors.error('EMAIL_ALREADY_EXISTS');
     const after = (await repo.updateUser(tx, tenantId, id, {
       ...(body.first_name !== undefined ? { firstName: body.first_name } : {}),
       ...(body.last_name !== undefined ? { lastName: body.last_name } : {}),

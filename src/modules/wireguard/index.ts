@@ -2,6 +2,7 @@
 import type { AppContext } from '../../platform/context.js';
 import type { AppModule } from '../../platform/module.js';
 import { registerWg } from './cli.js';
+import { wireguardErrors } from './errors.js';
 import { registerWireguardGdpr } from './gdpr.js';
 import { wireguardRoutes } from './routes.js';
 import { revokePeersOfUser } from './service.js';
@@ -16,6 +17,7 @@ export function wireguardSetup(ctx: AppContext): void {
 // --- module registration ---
 export const wireguardModule: AppModule = {
   name: 'wireguard',
+  errors: [wireguardErrors],
   setup: wireguardSetup,
   routes: (ctx) => [{ prefix: '/api/v1/wireguard', plugin: wireguardRoutes(ctx) }],
   cli: registerWg,

@@ -3,17 +3,18 @@
  * per-network advisory lock with the unique index as the backstop (a lost race retries). The server's private
  * key and preshared keys are sealed with ctx.secretBox; a generated client private key is never stored.
  */
+
 import { randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { pgErrorOf } from '../../platform/db/errors.js';
-import { AppError, notFound, validationError } from '../../platform/http/errors.js';
+import { AppError, notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { readTenantSettings } from '../tenants/index.js';
 import { userExistsInTenant } from '../users/index.js';
 import { clientConfig, endpointWithPort } from './config-file.js';
-import { wgBadRequest, wgConflict } from './errors.js';
+import { wireguardErrors } from './errors.js';
 import { generateKeyPair, generatePresharedKey, publicKeyProblem } from './keys.js';
 import { type AddressPool, addressAt, hostRoute, parsePool } from './pool.js';
 import * as repo from './repository.js';
@@ -165,15 +166,15 @@ function conflictFrom(err: unknown): AppError | 'retry' | null {
   if (pg?.code !== '23505') return null;
   if (pg.constraint === 'wg_peers_assigned_ip_key') return 'retry';
   if (pg.constraint === 'wg_peers_public_key_key')
-    return wgConflict('ALREADY_EXISTS', { field: 'public_key' });
-  return wgConflict('ALREADY_EXISTS', { field: 'name' });
+    return platformErrors.error('ALREADY_EXISTS', { field: 'public_key' });
+  return platformErrors.error('ALREADY_EXISTS', { field: 'name' });
 }
 
 /** The per-tenant peer quota (tenant setting wireguard.max_peers, set by platform operators): 409 beyond it. */
 async function assertQuota(ctx: AppContext, tx: Executor, tenantId: number): Promise<void> {
   const max = (await readTenantSettings(ctx, tx, tenantId)).wireguard.max_peers;
   const peers = await repo.countAddressHolders(tx, tenantId);
-  if (peers >= max) throw wgConflict('WG_QUOTA_EXCEEDED', { max_peers: max, peers });
+  if (peers >= max) throw wireguardErrors.error('WG_QUOTA_EXCEEDED', { max_peers: max, peers });
 }
 
 export async function createPeer(
@@ -202,14 +203,14 @@ export async function createPeer(
     try {
       row = await ctx.database.withTenant(tenantId, async (tx) => {
         if (await repo.nameTaken(tx, tenantId, input.name))
-          throw wgConflict('ALREADY_EXISTS', { field: 'name' });
+          throw platformErrors.error('ALREADY_EXISTS', { field: 'name' });
         if (input.user_id !== undefined) await assertUserInTenant(tx, tenantId, input.user_id);
         // Takes the pool lock first: every allocation in this network waits here, so the quota count below
         // sees every peer committed before us and two parallel creates at quota - 1 cannot both pass.
         const offset = await repo.lowestFreeOffset(tx, pool);
         await assertQuota(ctx, tx, tenantId);
         if (offset === null)
-          throw wgConflict('WG_POOL_EXHAUSTED', {
+          throw wireguardErrors.error('WG_POOL_EXHAUSTED', {
             network: pool.network,
             capacity: pool.capacity.toString(),
           });
@@ -248,7 +249,7 @@ export async function createPeer(
       const mapped = conflictFrom(err);
       if (mapped === 'retry' && attempt < ALLOCATION_ATTEMPTS) continue;
       if (mapped === 'retry')
-        throw wgConflict('CONFLICT', { reason: 'address allocation contention, retry' });
+        throw platformErrors.error('CONFLICT', { reason: 'address allocation contention, retry' });
       throw mapped ?? err;
     }
   }
@@ -298,9 +299,9 @@ export async function updatePeer(
       if (!before) throw notFound('wireguard_peer');
       if (Object.keys(input).length === 0) return toPeerRead(before); // nothing changed, nothing to audit
       if (input.enabled === true && before.revokedAt)
-        throw wgBadRequest('WG_PEER_REVOKED', { reason: 'a revoked peer cannot be re-enabled' });
+        throw wireguardErrors.error('WG_PEER_REVOKED', { reason: 'a revoked peer cannot be re-enabled' });
       if (input.name !== undefined && (await repo.nameTaken(tx, tenantId, input.name, id)))
-        throw wgConflict('ALREADY_EXISTS', { field: 'name' });
+        throw platformErrors.error('ALREADY_EXISTS', { field: 'name' });
       if (input.user_id != null) await assertUserInTenant(tx, tenantId, input.user_id);
       const patch = {
         ...(input.name !== undefined && { name: input.name }),
@@ -331,7 +332,7 @@ export async function revokePeer(ctx: AppContext, tenantId: number, id: string, 
     const after = await repo.revokePeer(tx, tenantId, id);
     if (!after) {
       if (!(await repo.findPeer(tx, tenantId, id))) throw notFound('wireguard_peer');
-      throw wgBadRequest('WG_PEER_REVOKED', { reason: 'already revoked' });
+      throw wireguardErrors.error('WG_PEER_REVOKED', { reason: 'already revoked' });
     }
     await writeAudit(tx, tenantId, audit, {
       eventType: 'wireguard.peer.revoked',

@@ -1,5 +1,5 @@
 /** The tenant's password policy (seed: 8+ chars, upper, lower, digit, special) plus common-list and email checks. */
-import { AppError } from '../http/errors.js';
+import { platformErrors } from '../http/errors.js';
 import { isCommonPassword } from './common-passwords.js';
 
 /**
@@ -60,5 +60,5 @@ export function assertStrongPassword(
   minLength?: number,
 ): void {
   const reasons = validatePassword(password, email, policy, minLength);
-  if (reasons.length > 0) throw new AppError(422, 'PASSWORD_TOO_WEAK', { reasons });
+  if (reasons.length > 0) throw platformErrors.error('PASSWORD_TOO_WEAK', { reasons });
 }

@@ -15,7 +15,7 @@ import type { AuditContext } from '../audit/writer.js';
 import type { AppContext, Principal } from '../context.js';
 import { type AccessClaims, JwtError } from '../crypto/jwt.js';
 import { keys } from '../store/keys.js';
-import { AppError, forbidden, unauthorized } from './errors.js';
+import { type AppError, platformErrors } from './errors.js';
 import { grants, type PermissionCode, type SelfScope } from './permissions.js';
 import { consumeRateLimit, type RateLimitRule } from './rate-limit.js';
 
@@ -57,7 +57,7 @@ declare module 'fastify' {
 
 /** The caller, or a 401 for routes that reach it without one (never happens behind a declared access). */
 export function requirePrincipal(request: FastifyRequest): Principal {
-  if (!request.principal) throw unauthorized();
+  if (!request.principal) throw platformErrors.error('UNAUTHORIZED');
   return request.principal;
 }
 
@@ -65,7 +65,7 @@ export function requirePrincipal(request: FastifyRequest): Principal {
 export function requireUser(request: FastifyRequest): Principal & { userId: number } {
   const p = requirePrincipal(request);
   if (p.userId === null)
-    throw forbidden('PERMISSION_DENIED', { reason: 'this route needs a user, not a tenant key' });
+    throw platformErrors.error('PERMISSION_DENIED', { reason: 'this route needs a user, not a tenant key' });
   return p as Principal & { userId: number };
 }
 
@@ -164,9 +164,9 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
   ): Promise<{ principal: Principal; tenantVersion: string; lastSeen?: string | null }> {
     const apiKeyHeader = request.headers['x-api-key'];
     const token = typeof apiKeyHeader === 'string' ? apiKeyHeader.trim() : bearer(request);
-    if (!token) throw unauthorized('UNAUTHORIZED');
+    if (!token) throw platformErrors.error('UNAUTHORIZED');
     if (token.startsWith('mc_sk_') || typeof apiKeyHeader === 'string') {
-      if (!ctx.auth.apiKeyAuthenticator) throw unauthorized('INVALID_API_KEY');
+      if (!ctx.auth.apiKeyAuthenticator) throw platformErrors.error('INVALID_API_KEY');
       const principal = await ctx.auth.apiKeyAuthenticator(token, request.ip);
       // The key's revocation flag rides in the same round trip (a replica's cached key row may predate it).
       const [suspended, version, keyRevoked, tenantVersion, ownerInactive, userVersion] = await store.mget([
@@ -177,10 +177,10 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
         keys.userInactive(principal.tenantId, principal.userId ?? 0),
         keys.userVersion(principal.tenantId, principal.userId ?? 0),
       ]);
-      if (keyRevoked) throw unauthorized('API_KEY_REVOKED');
+      if (keyRevoked) throw platformErrors.error('API_KEY_REVOKED');
       // A replica's cached key row may predate the owner's deactivation: the flag is read on every request.
-      if (ownerInactive && principal.userId !== null) throw forbidden('ACCOUNT_INACTIVE');
-      if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
+      if (ownerInactive && principal.userId !== null) throw platformErrors.error('ACCOUNT_INACTIVE');
+      if (suspended) throw platformErrors.error('UNAUTHORIZED', { reason: 'tenant suspended' });
       return {
         principal: {
           ...principal,
@@ -194,7 +194,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     try {
       claims = await verifiedAccess(token);
     } catch (err) {
-      throw unauthorized(
+      throw platformErrors.error(
         err instanceof JwtError && err.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID',
       );
     }
@@ -208,8 +208,8 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       keys.sessionLastSeen(claims.session_id),
       keys.userVersion(claims.tenant_id, userId),
     ]);
-    if (revoked) throw unauthorized(revoked === 'expired' ? 'SESSION_EXPIRED' : 'SESSION_REVOKED');
-    if (suspended) throw unauthorized('UNAUTHORIZED', { reason: 'tenant suspended' });
+    if (revoked) throw platformErrors.error(revoked === 'expired' ? 'SESSION_EXPIRED' : 'SESSION_REVOKED');
+    if (suspended) throw platformErrors.error('UNAUTHORIZED', { reason: 'tenant suspended' });
     const principal: Principal = {
       kind: 'user',
       tenantId: claims.tenant_id,
@@ -261,7 +261,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
 
   async function denied(request: FastifyRequest, principal: Principal, permission: string): Promise<never> {
     await auditDenied(request, principal, { permission });
-    throw forbidden('PERMISSION_DENIED', { permission });
+    throw platformErrors.error('PERMISSION_DENIED', { permission });
   }
 
   /**
@@ -272,7 +272,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     const keyScope = request.routeOptions.config.keyScope ?? null;
     if (keyScope !== null && grants(principal.scopes ?? [], keyScope)) return;
     await auditDenied(request, principal, { key_scope: keyScope });
-    throw forbidden(
+    throw platformErrors.error(
       'API_KEY_SCOPE_INSUFFICIENT',
       keyScope === null ? { reason: 'not_open_to_api_keys' } : { scope: keyScope },
     );
@@ -316,7 +316,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       // A key whose scopes cover the permission was refused because its owner lost it: PERMISSION_DENIED.
       if (principal.kind === 'api_key' && !grants(principal.scopes ?? [], access)) {
         await denied(request, principal, access).catch((e: AppError) => {
-          throw new AppError(403, 'API_KEY_SCOPE_INSUFFICIENT', e.details);
+          throw platformErrors.error('API_KEY_SCOPE_INSUFFICIENT', e.details);
         });
       }
       await denied(request, principal, access);
@@ -342,15 +342,17 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     const tenantHeader = headerTenant(request);
     if (tenantHeader !== null && tenantHeader !== String(principal.tenantId)) {
       // An id or a slug naming another tenant (or none) disagrees with the token; a malformed one is 400.
-      if ((await tenantIdOfHeader(tenantHeader)) !== principal.tenantId) throw forbidden('TENANT_MISMATCH');
+      if ((await tenantIdOfHeader(tenantHeader)) !== principal.tenantId)
+        throw platformErrors.error('TENANT_MISMATCH');
     }
     // The tenant's allowed_ip_ranges (cached per replica by settings version: no database read when warm).
     if (!(await ctx.tenancy.networkAllows(principal.tenantId, tenantVersion, request.ip))) {
-      throw forbidden('NETWORK_FORBIDDEN', { reason: 'outside the tenant allowed_ip_ranges' });
+      throw platformErrors.error('NETWORK_FORBIDDEN', { reason: 'outside the tenant allowed_ip_ranges' });
     }
     if (principal.mfaEnrolmentPending) {
       const url = request.routeOptions.url ?? '';
-      if (!url.startsWith('/api/v1/auth') && !url.startsWith('/api/v1/mfa')) throw forbidden('MFA_REQUIRED');
+      if (!url.startsWith('/api/v1/auth') && !url.startsWith('/api/v1/mfa'))
+        throw platformErrors.error('MFA_REQUIRED');
     }
     return principal;
   }

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../context.js';
 import { expectedSchemaVersion } from '../db/migrator.js';
-import { AppError, forbidden } from './errors.js';
+import { platformErrors } from './errors.js';
 import { CidrSet, normaliseIp } from './network.js';
 
 const Check = Type.Object({
@@ -137,11 +137,11 @@ export function baseRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       if (metricsTokenDigest) {
         const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
         if (!timingSafeEqual(digest(m?.[1] ?? ''), metricsTokenDigest) || !m)
-          throw new AppError(401, 'UNAUTHORIZED', undefined, {
-            'www-authenticate': 'Bearer realm="metrics"',
+          throw platformErrors.error('UNAUTHORIZED', undefined, {
+            headers: { 'www-authenticate': 'Bearer realm="metrics"' },
           });
       } else if (!metricsNetworks.contains(req.ip)) {
-        throw forbidden('FORBIDDEN', {
+        throw platformErrors.error('FORBIDDEN', {
           reason: 'metrics are served to loopback and the WireGuard network only',
         });
       }

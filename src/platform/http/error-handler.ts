@@ -11,15 +11,23 @@ import FindMyWay from 'find-my-way';
 import { isDatabaseUnavailable } from '../db/client.js';
 import { pgErrorOf } from '../db/errors.js';
 import { isStoreUnavailable } from '../store/types.js';
-import { AppError, GENERIC_CODES } from './errors.js';
-import { type Locale, messageFor, pickLocale, registerMessages } from './messages.js';
+import { AppError, GENERIC_CODES, platformErrors } from './errors.js';
+import { type ErrorRegistry, type Locale, pickLocale } from './messages.js';
 import { toFieldErrors } from './validation.js';
 
-registerMessages({
-  URI_TOO_LONG: { fr: "Paramètre d'URL trop long", en: 'URL parameter too long' },
-  REQUEST_TIMEOUT: { fr: 'Délai de requête dépassé', en: 'Request timeout' },
-  HEADERS_TOO_LARGE: { fr: 'En-têtes de requête trop volumineux', en: 'Request headers too large' },
-});
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every error code of this app with its texts (the catalogues buildApp registered). */
+    errorRegistry: ErrorRegistry;
+  }
+}
+
+/** The text of a code in `locale`: the app's catalogues, else the platform's, else the code itself. */
+export function errorText(registry: ErrorRegistry | undefined, code: string, locale: Locale): string {
+  return (
+    registry?.text(code, locale) ?? (platformErrors.has(code) ? platformErrors.text(code, locale) : code)
+  );
+}
 
 export function sendError(
   request: FastifyRequest,
@@ -32,7 +40,7 @@ export function sendError(
   const locale: Locale = request.locale ?? 'fr';
   const body: Record<string, unknown> = {
     error: code,
-    message: customMessage ?? messageFor(code, locale),
+    message: customMessage ?? errorText(request.server.errorRegistry, code, locale),
     request_id: request.id,
   };
   if (details && Object.keys(details).length > 0) body.details = details;
@@ -102,7 +110,11 @@ export function clientErrorHandler(locale: Locale) {
           ? [431, 'HEADERS_TOO_LARGE']
           : [400, 'BAD_REQUEST'];
     const requestId = randomUUID();
-    const body = JSON.stringify({ error: code, message: messageFor(code, locale), request_id: requestId });
+    const body = JSON.stringify({
+      error: code,
+      message: errorText(this.errorRegistry, code, locale),
+      request_id: requestId,
+    });
     this.log.debug({ err, requestId }, 'client error');
     if (socket.writable) {
       socket.write(
@@ -125,7 +137,32 @@ function unavailableDependency(error: Error): 'database' | 'store' | null {
   return null;
 }
 
-export function installErrorHandling(app: FastifyInstance) {
+/**
+ * The statuses a route declares (its OpenAPI responses, generic ones included: openapi.ts), or null for a route
+ * that declares none (hidden routes, unmatched requests), which the check below leaves alone.
+ */
+function declaredStatuses(request: FastifyRequest): Record<string, unknown> | null {
+  const schema = request.routeOptions?.schema as
+    | { response?: Record<string, unknown>; hide?: boolean }
+    | undefined;
+  if (!schema?.response || schema.hide) return null;
+  return schema.response;
+}
+
+function isDeclared(response: Record<string, unknown>, status: number): boolean {
+  return String(status) in response || `${Math.floor(status / 100)}XX` in response || 'default' in response;
+}
+
+export interface ErrorHandlingOptions {
+  /**
+   * Outside production: an AppError whose status the route did not declare (`errorResponses(...)` plus the
+   * generic statuses of openapi.ts) answers 500 UNDECLARED_ERROR_STATUS and logs the route and the status, so a
+   * test that reaches it fails (the declared statuses are the OpenAPI document clients are generated from).
+   */
+  checkDeclaredStatuses: boolean;
+}
+
+export function installErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions) {
   // A shadow router of every registered route, so an unknown method on a known path is 405, not 404.
   const shadow = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
   app.addHook('onRoute', (route) => {
@@ -154,6 +191,22 @@ export function installErrorHandling(app: FastifyInstance) {
 
   app.setErrorHandler((error: FastifyError & { code?: string }, request, reply) => {
     if (error instanceof AppError) {
+      const declared = options.checkDeclaredStatuses ? declaredStatuses(request) : null;
+      if (declared && !isDeclared(declared, error.statusCode)) {
+        request.log.error(
+          {
+            route: `${request.method} ${request.routeOptions.url}`,
+            status: error.statusCode,
+            code: error.code,
+          },
+          `undeclared error status: ${request.method} ${request.routeOptions.url} answered ${error.statusCode} ${error.code}; add ${error.statusCode} to the route's errorResponses`,
+        );
+        return sendError(request, reply, 500, 'UNDECLARED_ERROR_STATUS', {
+          route: `${request.method} ${request.routeOptions.url}`,
+          status: error.statusCode,
+          code: error.code,
+        });
+      }
       if (error.headers) reply.headers(error.headers);
       return sendError(request, reply, error.statusCode, error.code, error.details, error.customMessage);
     }

@@ -1,69 +1,58 @@
 /**
- * Human texts for error codes, in French (default, as in the existing API) and English. Clients must rely on
- * the `error` code; texts may change. Modules add their own codes with registerMessages().
+ * Texts in French (default, as in the existing API) and English. Clients must rely on the `error` code; texts may
+ * change. Error texts come from the catalogues (errors.ts): the composition root registers the platform's and
+ * every module's into one ErrorRegistry per app, and refuses to boot when two of them declare one code. Success
+ * texts stay with their module (defineTexts).
  */
-export type Locale = 'fr' | 'en';
-type Texts = Record<Locale, string>;
+import type { ErrorCatalogue, ErrorSpec, Locale } from './errors.js';
 
-const catalogue = new Map<string, Texts>(
-  Object.entries({
-    BAD_REQUEST: { fr: 'Requête invalide', en: 'Bad request' },
-    UNAUTHORIZED: { fr: 'Authentification requise', en: 'Authentication required' },
-    FORBIDDEN: { fr: 'Accès interdit', en: 'Forbidden' },
-    NOT_FOUND: { fr: 'Ressource introuvable', en: 'Resource not found' },
-    METHOD_NOT_ALLOWED: { fr: 'Méthode non autorisée', en: 'Method not allowed' },
-    CONFLICT: { fr: 'Conflit avec une ressource existante', en: 'Conflict with an existing resource' },
-    PAYLOAD_TOO_LARGE: { fr: 'Corps de requête trop volumineux', en: 'Request body too large' },
-    UNSUPPORTED_MEDIA_TYPE: { fr: 'Type de contenu non supporté', en: 'Unsupported media type' },
-    VALIDATION_ERROR: { fr: 'Request validation failed', en: 'Request validation failed' },
-    TOO_MANY_REQUESTS: { fr: 'Trop de requêtes', en: 'Too many requests' },
-    RATE_LIMIT_EXCEEDED: {
-      fr: 'Limite de requêtes dépassée, réessayez plus tard',
-      en: 'Rate limit exceeded, retry later',
-    },
-    INTERNAL_ERROR: { fr: 'Erreur interne du serveur', en: 'Internal server error' },
-    SERVICE_UNAVAILABLE: { fr: 'Service indisponible', en: 'Service unavailable' },
-    TENANT_REQUIRED: { fr: 'En-tête X-Tenant-ID requis', en: 'X-Tenant-ID header is required' },
-    INVALID_TENANT: { fr: 'Identifiant de tenant invalide', en: 'Invalid tenant identifier' },
-    TENANT_MISMATCH: { fr: 'Le tenant ne correspond pas au jeton', en: 'Tenant does not match the token' },
-    INVALID_CREDENTIALS: { fr: 'Email ou mot de passe invalide', en: 'Invalid email or password' },
-    TOKEN_INVALID: { fr: 'Jeton invalide', en: 'Invalid token' },
-    TOKEN_EXPIRED: { fr: 'Jeton expiré', en: 'Token expired' },
-    TOKEN_REVOKED: { fr: 'Jeton révoqué', en: 'Token revoked' },
-    TOKEN_REPLAY: {
-      fr: 'Réutilisation de jeton détectée, session révoquée',
-      en: 'Token reuse detected, session revoked',
-    },
-    SESSION_REVOKED: { fr: 'Session révoquée', en: 'Session revoked' },
-    SESSION_EXPIRED: { fr: 'Session expirée', en: 'Session expired' },
-    MFA_REQUIRED: {
-      fr: 'Authentification multi-facteurs requise',
-      en: 'Multi-factor authentication required',
-    },
-    ACCOUNT_INACTIVE: { fr: 'Compte inactif', en: 'Account inactive' },
-    ACCOUNT_LOCKED: { fr: 'Compte temporairement verrouillé', en: 'Account temporarily locked' },
-    PERMISSION_DENIED: { fr: 'Permission refusée', en: 'Permission denied' },
-    NETWORK_FORBIDDEN: {
-      fr: 'Accès réservé au réseau WireGuard',
-      en: 'Access is restricted to the WireGuard network',
-    },
-    EMAIL_ALREADY_EXISTS: { fr: 'Cet email est déjà utilisé', en: 'This email is already in use' },
-    ALREADY_EXISTS: { fr: 'La ressource existe déjà', en: 'Resource already exists' },
-    PASSWORD_TOO_WEAK: { fr: 'Mot de passe trop faible', en: 'Password too weak' },
-    INVALID_CURRENT_PASSWORD: { fr: 'Mot de passe actuel incorrect', en: 'Current password is incorrect' },
-    REGISTRATION_DISABLED: {
-      fr: "L'inscription est désactivée pour ce tenant",
-      en: 'Self-registration is disabled for this tenant',
-    },
-  }),
-);
+export type { Locale };
 
-export function registerMessages(entries: Record<string, Texts>): void {
-  for (const [code, texts] of Object.entries(entries)) catalogue.set(code, texts);
+type Texts = Readonly<Record<Locale, string>>;
+
+/** Every error code of one app, with the catalogue that declared it. */
+export interface ErrorRegistry {
+  text(code: string, locale: Locale): string | undefined;
+  status(code: string): number | undefined;
+  owner(code: string): string | undefined;
+  codes(): string[];
 }
 
-export function messageFor(code: string, locale: Locale): string {
-  return catalogue.get(code)?.[locale] ?? catalogue.get(code)?.en ?? code;
+export interface NamedCatalogue {
+  /** Who declared it (a module name, or 'platform'), for the boot error. */
+  owner: string;
+  catalogue: ErrorCatalogue<string>;
+}
+
+/** Merges catalogues; a code declared twice fails (at boot: buildApp calls this). */
+export function buildErrorRegistry(catalogues: readonly NamedCatalogue[]): ErrorRegistry {
+  const entries = new Map<string, { owner: string; spec: ErrorSpec }>();
+  for (const { owner, catalogue } of catalogues) {
+    for (const [code, spec] of Object.entries(catalogue.entries) as [string, ErrorSpec][]) {
+      const seen = entries.get(code);
+      if (seen && seen.spec !== spec)
+        throw new Error(`error code ${code} is declared twice: by ${seen.owner} and by ${owner}`);
+      entries.set(code, { owner, spec });
+    }
+  }
+  return {
+    text: (code, locale) => entries.get(code)?.spec[locale === 'fr' ? 1 : 2],
+    status: (code) => entries.get(code)?.spec[0],
+    owner: (code) => entries.get(code)?.owner,
+    codes: () => [...entries.keys()],
+  };
+}
+
+/** A module's success texts: `const text = defineTexts({ KEY: { fr, en } }); text('KEY', locale, { n: 2 })`. */
+export function defineTexts<const T extends Record<string, Texts>>(texts: T) {
+  return (
+    key: Extract<keyof T, string>,
+    locale: Locale,
+    params: Record<string, string | number> = {},
+  ): string =>
+    (texts[key] as Texts)[locale].replace(/\{(\w+)\}/g, (m, k: string) =>
+      k in params ? String(params[k]) : m,
+    );
 }
 
 export function pickLocale(acceptLanguage: string | undefined, fallback: Locale): Locale {

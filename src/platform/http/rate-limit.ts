@@ -2,10 +2,11 @@
  * Fixed-window rate limits through the shared store, so every replica counts together. Sends the
  * X-RateLimit-* headers and answers 429 RATE_LIMIT_EXCEEDED with Retry-After.
  */
+
 import type { FastifyReply } from 'fastify';
 import { keys } from '../store/keys.js';
 import type { KeyValueStore } from '../store/types.js';
-import { tooManyRequests } from './errors.js';
+import { platformErrors, retryAfter } from './errors.js';
 
 export interface RateLimitRule {
   /** Bucket name, e.g. `login`; the limit comes from config.rateLimits[bucket]. */
@@ -27,5 +28,8 @@ export async function consumeRateLimit(
   reply.header('x-ratelimit-limit', String(limit));
   reply.header('x-ratelimit-remaining', String(Math.max(0, limit - value)));
   reply.header('x-ratelimit-reset', String(reset));
-  if (value > limit) throw tooManyRequests('RATE_LIMIT_EXCEEDED', reset, { limit });
+  if (value > limit) {
+    const { details, options } = retryAfter(reset, { limit });
+    throw platformErrors.error('RATE_LIMIT_EXCEEDED', details, options);
+  }
 }

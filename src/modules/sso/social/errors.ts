@@ -1,8 +1,7 @@
 /** Social login's own error codes (API.md §9); protocol failures reuse the SSO codes of ../errors.ts. */
-import { AppError } from '../../../platform/http/errors.js';
-import { registerMessages } from '../../../platform/http/messages.js';
+import { type AppError, defineErrors } from '../../../platform/http/errors.js';
 
-const CODES = {
+export const socialErrors = defineErrors({
   OAUTH_PROVIDER_NOT_CONFIGURED: [
     404,
     "Ce fournisseur de connexion n'est pas configuré",
@@ -28,21 +27,10 @@ const CODES = {
     'Impossible de délier le dernier moyen de connexion : définissez d’abord un mot de passe',
     'Cannot unlink the last way to sign in: set a password first',
   ],
-} as const satisfies Record<string, readonly [number, string, string]>;
-
-export type SocialErrorCode = keyof typeof CODES;
-
-registerMessages(
-  Object.fromEntries(Object.entries(CODES).map(([code, [, fr, en]]) => [code, { fr, en }])) as Record<
-    SocialErrorCode,
-    { fr: string; en: string }
-  >,
-);
-
-registerMessages({
-  'oauth.unlinked': { fr: 'Compte délié', en: 'Account unlinked' },
 });
 
+export type SocialErrorCode = Parameters<typeof socialErrors.error>[0];
+
 export function socialError(code: SocialErrorCode, details?: Record<string, unknown>): AppError {
-  return new AppError(CODES[code][0], code, details);
+  return socialErrors.error(code, details);
 }

@@ -1,12 +1,12 @@
-/** Social login under /api/v1/oauth (API.md §9, existing paths). Thin: schema, access, one service call. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../../platform/context.js';
 import { requireUser } from '../../../platform/http/access.js';
-import { unauthorized } from '../../../platform/http/errors.js';
-import { messageFor } from '../../../platform/http/messages.js';
+import { platformErrors } from '../../../platform/http/errors.js';
 import { errorResponses, SuccessNoData } from '../../../platform/http/schemas.js';
+/** Social login under /api/v1/oauth (API.md §9, existing paths). Thin: schema, access, one service call. */
+import { ssoText } from '../errors.js';
 import {
   AccountsResponse,
   CallbackQuery,
@@ -63,7 +63,7 @@ export function socialRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         // Link mode: a signed-in user (never an API key) links the provider's identity to their own account.
         const p = await req.authenticate();
         if (p.kind !== 'user' || p.userId === null)
-          throw unauthorized('UNAUTHORIZED', { reason: 'mode=link needs a user access token' });
+          throw platformErrors.error('UNAUTHORIZED', { reason: 'mode=link needs a user access token' });
         return social.authorize(ctx, undefined, req.params.provider, {
           tenantId: p.tenantId,
           userId: p.userId,
@@ -154,7 +154,7 @@ export function socialRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       async (req) => {
         const p = requireUser(req);
         await social.unlink(ctx, p.tenantId, p.userId, req.body.provider, req.auditContext());
-        return { success: true, message: messageFor('oauth.unlinked', req.locale), data: null };
+        return { success: true, message: ssoText('oauth.unlinked', req.locale), data: null };
       },
     );
   };

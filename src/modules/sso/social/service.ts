@@ -13,7 +13,7 @@ import type { OAuthProviderConfig, OAuthProviderId } from '../../../config.js';
 import { writeAuditAlone } from '../../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../../platform/audit/writer.js';
 import type { AppContext } from '../../../platform/context.js';
-import { AppError, unauthorized, validationError } from '../../../platform/http/errors.js';
+import { AppError, platformErrors, validationError } from '../../../platform/http/errors.js';
 import type { LoginResponse } from '../../auth/index.js';
 import type { ClientInfo } from '../../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantHeader } from '../../tenants/index.js';
@@ -91,7 +91,7 @@ export async function authorize(
 ): Promise<{ auth_url: string; state: string }> {
   const tenant = link ? { id: link.tenantId } : await resolveTenantHeader(ctx, tenantHeader);
   const p = configuredProvider(ctx, provider);
-  if (!tenant) throw unauthorized();
+  if (!tenant) throw platformErrors.error('UNAUTHORIZED');
   const state = newToken();
   const { authUrl, pending } = p.github
     ? await githubAuthorize(ctx, p, state)
