@@ -150,6 +150,8 @@ function declaredStatuses(request: FastifyRequest): Record<string, unknown> | nu
 }
 
 function isDeclared(response: Record<string, unknown>, status: number): boolean {
+  // 503 is the platform's, on any route: load shedding and closing (app.ts, load-shedding.ts), not a handler's.
+  if (status === 503) return true;
   return String(status) in response || `${Math.floor(status / 100)}XX` in response || 'default' in response;
 }
 
