@@ -138,7 +138,7 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         schema: {
           tags,
           params: IdParams,
-          response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 422) },
+          response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409, 422) },
         },
       },
       async (req, reply) => {
@@ -156,7 +156,8 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           schema: {
             tags,
             params: IdParams,
-            response: { 200: SuccessNoData, ...errorResponses(400, 401, 403, 404, 422) },
+            // 409 LAST_OWNER: deactivating the tenant's last active owner.
+            response: { 200: SuccessNoData, ...errorResponses(400, 401, 403, 404, 409, 422) },
           },
         },
         async (req) => {
