@@ -31,6 +31,14 @@ module.exports = {
       to: { path: '^src/modules/' },
     },
     {
+      name: 'pg-internals',
+      comment:
+        "Only src/platform/db/pg-pipeline.ts reaches into pg's internals (pg/lib/*); its assumptions are pinned by tests/integration/pg-pipeline.test.ts.",
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/platform/db/pg-pipeline\\.ts$' },
+      to: { path: '^node_modules/pg/lib/', pathNot: '^node_modules/pg/lib/index\\.js$' },
+    },
+    {
       name: 'no-circular',
       comment: 'No import cycle between files (type-only imports included).',
       severity: 'error',

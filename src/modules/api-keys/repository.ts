@@ -1,7 +1,30 @@
 /** SQL only for API keys; tenant_id in every WHERE except the by-hash lookup (see findByHash). */
 import { and, count, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
 import { type ApiKeyRow, apiKeys } from './tables.js';
+
+/**
+ * What every read of a key returns, named. Never `key_hash`: the authenticator looks keys up BY their hash and
+ * nothing reads it back (it used to travel in every read and every list).
+ */
+const apiKeyColumns = {
+  id: apiKeys.id,
+  tenantId: apiKeys.tenantId,
+  name: apiKeys.name,
+  keyPrefix: apiKeys.keyPrefix,
+  scopes: apiKeys.scopes,
+  owner: apiKeys.owner,
+  userId: apiKeys.userId,
+  roleId: apiKeys.roleId,
+  createdByUserId: apiKeys.createdByUserId,
+  expiresAt: apiKeys.expiresAt,
+  lastUsedAt: apiKeys.lastUsedAt,
+  revokedAt: apiKeys.revokedAt,
+  revokedReason: apiKeys.revokedReason,
+  createdAt: apiKeys.createdAt,
+  updatedAt: apiKeys.updatedAt,
+};
 
 export interface NewApiKey {
   name: string;
@@ -19,7 +42,7 @@ export async function insertApiKey(tx: Executor, tenantId: number, k: NewApiKey)
   const rows = await tx
     .insert(apiKeys)
     .values({ tenantId, ...k })
-    .returning();
+    .returning(apiKeyColumns);
   return rows[0]!;
 }
 
@@ -28,17 +51,16 @@ export async function insertApiKey(tx: Executor, tenantId: number, k: NewApiKey)
  * transaction (RLS bypassed) on the unique key_hash index; everything after it is tenant-scoped.
  */
 export async function findByHash(tx: Executor, keyHash: string): Promise<ApiKeyRow | null> {
-  const rows = await tx.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1);
-  return rows[0] ?? null;
+  return one(tx.select(apiKeyColumns).from(apiKeys).where(eq(apiKeys.keyHash, keyHash)));
 }
 
 export async function findApiKey(tx: Executor, tenantId: number, id: number): Promise<ApiKeyRow | null> {
-  const rows = await tx
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id)))
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(apiKeyColumns)
+      .from(apiKeys)
+      .where(ofTenant(apiKeys, tenantId, eq(apiKeys.id, id))),
+  );
 }
 
 function activeCondition(now: Date) {
@@ -55,7 +77,7 @@ export async function listApiKeys(
     ? eq(apiKeys.tenantId, tenantId)
     : and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt));
   const rows = await tx
-    .select()
+    .select(apiKeyColumns)
     .from(apiKeys)
     .where(where)
     .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
@@ -82,9 +104,9 @@ export async function revokeApiKey(
   const rows = await tx
     .update(apiKeys)
     .set({ revokedAt: now, revokedReason: reason, updatedAt: now })
-    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-    .returning();
-  return rows[0] ?? null;
+    .where(ofTenant(apiKeys, tenantId, eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning(apiKeyColumns);
+  return firstOrNull(rows);
 }
 
 /** Revokes every live key a user owns (GDPR erasure); returns their ids for the revocation cache. */
@@ -105,7 +127,7 @@ export async function revokeUserKeys(
 
 export async function listUserKeys(tx: Executor, tenantId: number, userId: number): Promise<ApiKeyRow[]> {
   return tx
-    .select()
+    .select(apiKeyColumns)
     .from(apiKeys)
     .where(
       and(
@@ -131,7 +153,7 @@ export async function touchLastUsed(tx: Executor, tenantId: number, id: number, 
 export async function listLiveTenantKeys(tx: Executor, tenantId?: number): Promise<ApiKeyRow[]> {
   const now = new Date();
   return tx
-    .select()
+    .select(apiKeyColumns)
     .from(apiKeys)
     .where(
       and(

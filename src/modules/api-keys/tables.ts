@@ -20,4 +20,5 @@ export const apiKeys = pgTable('api_keys', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
-export type ApiKeyRow = typeof apiKeys.$inferSelect;
+/** A key as the application reads it: its hash stays in the table (the repository's lookups are by hash). */
+export type ApiKeyRow = Omit<typeof apiKeys.$inferSelect, 'keyHash'>;

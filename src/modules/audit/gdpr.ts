@@ -7,7 +7,7 @@
 import { and, desc, eq, or } from 'drizzle-orm';
 import { collectRefs, erasePii, lookupPii, rehydrate } from '../../platform/audit/pii.js';
 import { recordLine } from '../../platform/audit/retention.js';
-import { auditLog } from '../../platform/audit/tables.js';
+import { auditColumns, auditLog } from '../../platform/audit/tables.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { userEmail } from '../users/index.js';
@@ -18,7 +18,7 @@ export const EXPORT_AUDIT_LIMIT = 5000;
 export async function exportAuditEvents(tx: Tx, tenantId: number, userId: number) {
   const uid = String(userId);
   const events = await tx
-    .select()
+    .select(auditColumns)
     .from(auditLog)
     .where(
       and(

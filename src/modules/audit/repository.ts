@@ -1,6 +1,6 @@
 /** Audit log reads: SQL only, the tenant in every WHERE. Keyset pagination on id (never OFFSET). */
 import { and, asc, desc, eq, gt, gte, lt, lte, type SQL } from 'drizzle-orm';
-import { type AuditRow, auditLog } from '../../platform/audit/tables.js';
+import { type AuditRow, auditColumns, auditLog } from '../../platform/audit/tables.js';
 import type { Executor } from '../../platform/db/client.js';
 import type { Filters } from './schemas.js';
 
@@ -27,7 +27,7 @@ export function listPage(
   const c = conditions(tenantId, f);
   if (beforeId !== null) c.push(lt(auditLog.id, beforeId));
   return tx
-    .select()
+    .select(auditColumns)
     .from(auditLog)
     .where(and(...c))
     .orderBy(desc(auditLog.id))
@@ -43,7 +43,7 @@ export function exportPage(
   limit: number,
 ): Promise<AuditRow[]> {
   return tx
-    .select()
+    .select(auditColumns)
     .from(auditLog)
     .where(and(...conditions(tenantId, f), gt(auditLog.id, afterId)))
     .orderBy(asc(auditLog.id))

@@ -1,24 +1,43 @@
 /** SQL only for feature flags. Overrides are tenant rows (tenant_id in every WHERE, RLS behind it). */
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
 import type { FlagFacts } from './resolution.js';
 import { type FeatureFlagRow, type FeatureOverrideRow, featureFlags, featureOverrides } from './tables.js';
 
+const flagColumns = {
+  key: featureFlags.key,
+  description: featureFlags.description,
+  defaultEnabled: featureFlags.defaultEnabled,
+  rolloutPercent: featureFlags.rolloutPercent,
+  createdAt: featureFlags.createdAt,
+  updatedAt: featureFlags.updatedAt,
+};
+
+const overrideColumns = {
+  id: featureOverrides.id,
+  tenantId: featureOverrides.tenantId,
+  flagKey: featureOverrides.flagKey,
+  scope: featureOverrides.scope,
+  targetId: featureOverrides.targetId,
+  enabled: featureOverrides.enabled,
+  createdAt: featureOverrides.createdAt,
+  updatedAt: featureOverrides.updatedAt,
+};
+
 export async function listFlags(tx: Executor): Promise<FeatureFlagRow[]> {
-  return tx.select().from(featureFlags).orderBy(asc(featureFlags.key)).limit(1000);
+  return tx.select(flagColumns).from(featureFlags).orderBy(asc(featureFlags.key)).limit(1000);
 }
 
 export async function findFlag(tx: Executor, key: string): Promise<FeatureFlagRow | null> {
-  const rows = await tx.select().from(featureFlags).where(eq(featureFlags.key, key)).limit(1);
-  return rows[0] ?? null;
+  return one(tx.select(flagColumns).from(featureFlags).where(eq(featureFlags.key, key)));
 }
 
 export async function insertFlag(
   tx: Executor,
   f: { key: string; description: string; defaultEnabled: boolean; rolloutPercent: number | null },
 ): Promise<FeatureFlagRow | null> {
-  const rows = await tx.insert(featureFlags).values(f).onConflictDoNothing().returning();
-  return rows[0] ?? null;
+  return firstOrNull(await tx.insert(featureFlags).values(f).onConflictDoNothing().returning(flagColumns));
 }
 
 export async function updateFlag(
@@ -30,8 +49,8 @@ export async function updateFlag(
     .update(featureFlags)
     .set({ ...patch, updatedAt: new Date() })
     .where(eq(featureFlags.key, key))
-    .returning();
-  return rows[0] ?? null;
+    .returning(flagColumns);
+  return firstOrNull(rows);
 }
 
 export async function deleteFlag(tx: Executor, key: string): Promise<boolean> {
@@ -44,7 +63,7 @@ export async function deleteFlag(tx: Executor, key: string): Promise<boolean> {
 
 export async function listTenantOverrides(tx: Executor, tenantId: number): Promise<FeatureOverrideRow[]> {
   return tx
-    .select()
+    .select(overrideColumns)
     .from(featureOverrides)
     .where(eq(featureOverrides.tenantId, tenantId))
     .orderBy(asc(featureOverrides.flagKey), asc(featureOverrides.scope), asc(featureOverrides.targetId))
@@ -77,7 +96,7 @@ export async function upsertOverride(
       ],
       set: { enabled, updatedAt: now },
     })
-    .returning();
+    .returning(overrideColumns);
   return rows[0]!;
 }
 
@@ -89,15 +108,16 @@ export async function deleteOverride(
   const rows = await tx
     .delete(featureOverrides)
     .where(
-      and(
-        eq(featureOverrides.tenantId, tenantId),
+      ofTenant(
+        featureOverrides,
+        tenantId,
         eq(featureOverrides.flagKey, k.flagKey),
         eq(featureOverrides.scope, k.scope),
         eq(featureOverrides.targetId, k.targetId),
       ),
     )
-    .returning();
-  return rows[0] ?? null;
+    .returning(overrideColumns);
+  return firstOrNull(rows);
 }
 
 /**

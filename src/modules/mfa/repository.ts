@@ -2,6 +2,7 @@
 import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { preparedSql, reusableQuery } from '../../platform/db/prepared.js';
+import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
 import { userRoleMfaChangesAtSql, userRoleRequiresMfaSql } from '../rbac/index.js';
 import { tenantRequiresMfaSql } from '../tenants/index.js';
 import {
@@ -12,12 +13,41 @@ import {
   webauthnCredentials,
 } from './tables.js';
 
-const totpOf = (tenantId: number, userId: number) =>
-  and(eq(mfaTotp.tenantId, tenantId), eq(mfaTotp.userId, userId));
+/**
+ * The TOTP row with its sealed secret: every caller but the status reads verifies a code with it (issue 23 notes:
+ * the status reads could do without).
+ */
+const totpColumns = {
+  tenantId: mfaTotp.tenantId,
+  userId: mfaTotp.userId,
+  secretEncrypted: mfaTotp.secretEncrypted,
+  enabled: mfaTotp.enabled,
+  enabledAt: mfaTotp.enabledAt,
+  lastUsedStep: mfaTotp.lastUsedStep,
+  lastUsedAt: mfaTotp.lastUsedAt,
+  createdAt: mfaTotp.createdAt,
+  updatedAt: mfaTotp.updatedAt,
+};
+
+const credentialColumns = {
+  id: webauthnCredentials.id,
+  tenantId: webauthnCredentials.tenantId,
+  userId: webauthnCredentials.userId,
+  credentialId: webauthnCredentials.credentialId,
+  publicKey: webauthnCredentials.publicKey,
+  counter: webauthnCredentials.counter,
+  transports: webauthnCredentials.transports,
+  deviceType: webauthnCredentials.deviceType,
+  backedUp: webauthnCredentials.backedUp,
+  name: webauthnCredentials.name,
+  createdAt: webauthnCredentials.createdAt,
+  lastUsedAt: webauthnCredentials.lastUsedAt,
+};
+
+const totpOf = (tenantId: number, userId: number) => ofTenant(mfaTotp, tenantId, eq(mfaTotp.userId, userId));
 
 export async function findTotp(tx: Executor, tenantId: number, userId: number): Promise<TotpRow | null> {
-  const rows = await tx.select().from(mfaTotp).where(totpOf(tenantId, userId)).limit(1);
-  return rows[0] ?? null;
+  return one(tx.select(totpColumns).from(mfaTotp).where(totpOf(tenantId, userId)));
 }
 
 /** Creates the pending secret, or keeps the existing one (setup is idempotent until enabled). */
@@ -91,9 +121,7 @@ export async function replaceRecoveryCodes(
 }
 
 export async function deleteRecoveryCodes(tx: Executor, tenantId: number, userId: number): Promise<void> {
-  await tx
-    .delete(recoveryCodes)
-    .where(and(eq(recoveryCodes.tenantId, tenantId), eq(recoveryCodes.userId, userId)));
+  await tx.delete(recoveryCodes).where(ofTenant(recoveryCodes, tenantId, eq(recoveryCodes.userId, userId)));
 }
 
 export async function listRecoveryCodes(tx: Executor, tenantId: number, userId: number) {
@@ -138,7 +166,7 @@ export async function countUnusedRecoveryCodes(
 }
 
 const credsOf = (tenantId: number, userId: number) =>
-  and(eq(webauthnCredentials.tenantId, tenantId), eq(webauthnCredentials.userId, userId));
+  ofTenant(webauthnCredentials, tenantId, eq(webauthnCredentials.userId, userId));
 
 export async function listCredentials(
   tx: Executor,
@@ -146,7 +174,7 @@ export async function listCredentials(
   userId: number,
 ): Promise<WebauthnCredentialRow[]> {
   return tx
-    .select()
+    .select(credentialColumns)
     .from(webauthnCredentials)
     .where(credsOf(tenantId, userId))
     .orderBy(asc(webauthnCredentials.createdAt));
@@ -166,12 +194,12 @@ export async function findCredentialByCredentialId(
   userId: number,
   credentialId: string,
 ) {
-  const rows = await tx
-    .select()
-    .from(webauthnCredentials)
-    .where(and(credsOf(tenantId, userId), eq(webauthnCredentials.credentialId, credentialId)))
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(credentialColumns)
+      .from(webauthnCredentials)
+      .where(and(credsOf(tenantId, userId), eq(webauthnCredentials.credentialId, credentialId))),
+  );
 }
 
 export async function insertCredential(
@@ -191,7 +219,7 @@ export async function insertCredential(
   const rows = await tx
     .insert(webauthnCredentials)
     .values({ tenantId, ...v })
-    .returning();
+    .returning(credentialColumns);
   return rows[0]!;
 }
 
@@ -226,8 +254,8 @@ export async function deleteCredential(
   const rows = await tx
     .delete(webauthnCredentials)
     .where(and(credsOf(tenantId, userId), eq(webauthnCredentials.id, id)))
-    .returning();
-  return rows[0] ?? null;
+    .returning(credentialColumns);
+  return firstOrNull(rows);
 }
 
 export async function deleteCredentials(tx: Executor, tenantId: number, userId: number): Promise<void> {

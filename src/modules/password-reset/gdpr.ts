@@ -10,7 +10,11 @@ const mine = (tenantId: number, userId: number) =>
 /** When links were asked for and used; never the token hashes. */
 export async function exportResetRequests(tx: Tx, tenantId: number, userId: number) {
   const rows = await tx
-    .select()
+    .select({
+      createdAt: passwordResetTokens.createdAt,
+      expiresAt: passwordResetTokens.expiresAt,
+      usedAt: passwordResetTokens.usedAt,
+    })
     .from(passwordResetTokens)
     .where(mine(tenantId, userId))
     .orderBy(desc(passwordResetTokens.createdAt))

@@ -1,12 +1,24 @@
 /** Password reset tokens: SQL only, the tenant in every WHERE. */
 import { and, count, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
 import { type PasswordResetTokenRow, passwordResetTokens } from './tables.js';
+
+/** A token as it is read back: never its hash (it is looked up BY its hash; nothing reads it back). */
+const tokenColumns = {
+  id: passwordResetTokens.id,
+  tenantId: passwordResetTokens.tenantId,
+  userId: passwordResetTokens.userId,
+  createdAt: passwordResetTokens.createdAt,
+  expiresAt: passwordResetTokens.expiresAt,
+  usedAt: passwordResetTokens.usedAt,
+};
 
 /** A token of the tenant matching `match` that is neither used nor expired. */
 function pending(tenantId: number, match: SQL) {
-  return and(
-    eq(passwordResetTokens.tenantId, tenantId),
+  return ofTenant(
+    passwordResetTokens,
+    tenantId,
     match,
     isNull(passwordResetTokens.usedAt),
     gt(passwordResetTokens.expiresAt, sql`now()`),
@@ -65,13 +77,13 @@ export async function findByHash(
   tx: Executor,
   tenantId: number,
   tokenHash: string,
-): Promise<PasswordResetTokenRow | null> {
-  const rows = await tx
-    .select()
-    .from(passwordResetTokens)
-    .where(and(eq(passwordResetTokens.tenantId, tenantId), eq(passwordResetTokens.tokenHash, tokenHash)))
-    .limit(1);
-  return rows[0] ?? null;
+): Promise<Omit<PasswordResetTokenRow, 'tokenHash'> | null> {
+  return one(
+    tx
+      .select(tokenColumns)
+      .from(passwordResetTokens)
+      .where(ofTenant(passwordResetTokens, tenantId, eq(passwordResetTokens.tokenHash, tokenHash))),
+  );
 }
 
 /**
@@ -88,5 +100,5 @@ export async function claim(
     .set({ usedAt: sql`now()` })
     .where(pending(tenantId, eq(passwordResetTokens.tokenHash, tokenHash)))
     .returning({ id: passwordResetTokens.id, userId: passwordResetTokens.userId });
-  return rows[0] ?? null;
+  return firstOrNull(rows);
 }

@@ -1,8 +1,23 @@
 /** SQL only for roles and role assignments; tenant_id in every WHERE, RLS behind it. */
 import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
 import { SYSTEM_ROLE_CODES, SYSTEM_ROLES } from './permissions.js';
 import { type RoleRow, roles, userRoles } from './tables.js';
+
+const roleColumns = {
+  id: roles.id,
+  tenantId: roles.tenantId,
+  code: roles.code,
+  name: roles.name,
+  description: roles.description,
+  isSystem: roles.isSystem,
+  permissions: roles.permissions,
+  parentRoleId: roles.parentRoleId,
+  mfaRequired: roles.mfaRequired,
+  createdAt: roles.createdAt,
+  updatedAt: roles.updatedAt,
+};
 
 /** Inheritance deeper than this is refused on write and cut on read (a cycle can never loop forever). */
 export const MAX_ROLE_DEPTH = 16;
@@ -25,26 +40,26 @@ export async function insertSystemRoles(tx: Executor, tenantId: number): Promise
 }
 
 export async function findRoleById(tx: Executor, tenantId: number, id: string): Promise<RoleRow | null> {
-  const rows = await tx
-    .select()
-    .from(roles)
-    .where(and(eq(roles.tenantId, tenantId), eq(roles.id, id)))
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(roleColumns)
+      .from(roles)
+      .where(ofTenant(roles, tenantId, eq(roles.id, id))),
+  );
 }
 
 export async function findRoleByCode(tx: Executor, tenantId: number, code: string): Promise<RoleRow | null> {
-  const rows = await tx
-    .select()
-    .from(roles)
-    .where(and(eq(roles.tenantId, tenantId), eq(roles.code, code)))
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(roleColumns)
+      .from(roles)
+      .where(ofTenant(roles, tenantId, eq(roles.code, code))),
+  );
 }
 
 export async function listRoles(tx: Executor, tenantId: number): Promise<RoleRow[]> {
   return tx
-    .select()
+    .select(roleColumns)
     .from(roles)
     .where(eq(roles.tenantId, tenantId))
     .orderBy(asc(roles.isSystem), asc(roles.code))
@@ -64,7 +79,7 @@ export async function insertRole(tx: Executor, tenantId: number, r: RoleInput): 
   const rows = await tx
     .insert(roles)
     .values({ tenantId, ...r, isSystem: false })
-    .returning();
+    .returning(roleColumns);
   return rows[0]!;
 }
 
@@ -77,9 +92,9 @@ export async function updateRole(
   const rows = await tx
     .update(roles)
     .set({ ...patch, updatedAt: new Date() })
-    .where(and(eq(roles.tenantId, tenantId), eq(roles.id, id), eq(roles.isSystem, false)))
-    .returning();
-  return rows[0] ?? null;
+    .where(ofTenant(roles, tenantId, eq(roles.id, id), eq(roles.isSystem, false)))
+    .returning(roleColumns);
+  return firstOrNull(rows);
 }
 
 export async function deleteRole(tx: Executor, tenantId: number, id: string): Promise<boolean> {
@@ -194,7 +209,7 @@ export async function upsertAssignment(
       target: [userRoles.tenantId, userRoles.userId, userRoles.roleId],
       set: { expiresAt: a.expiresAt, grantedBy: a.grantedBy, createdAt: new Date() },
     });
-  return { created: existing.length === 0, before: existing[0] ?? null };
+  return { created: existing.length === 0, before: firstOrNull(existing) };
 }
 
 export async function deleteAssignment(
@@ -307,10 +322,12 @@ export async function heldRoleIds(
 }
 
 export async function roleExists(tx: Executor, tenantId: number, roleId: string): Promise<boolean> {
-  const rows = await tx
-    .select({ id: roles.id })
-    .from(roles)
-    .where(and(eq(roles.tenantId, tenantId), eq(roles.id, roleId)))
-    .limit(1);
-  return rows.length > 0;
+  return (
+    (await one(
+      tx
+        .select({ id: roles.id })
+        .from(roles)
+        .where(ofTenant(roles, tenantId, eq(roles.id, roleId))),
+    )) !== null
+  );
 }

@@ -1,14 +1,16 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { ofTenant, one } from '../../platform/db/rows.js';
 import { scimExternalIds } from './tables.js';
 
 export async function externalIdOf(tx: Executor, tenantId: number, userId: number): Promise<string | null> {
-  const rows = await tx
-    .select({ externalId: scimExternalIds.externalId })
-    .from(scimExternalIds)
-    .where(and(eq(scimExternalIds.tenantId, tenantId), eq(scimExternalIds.userId, userId)))
-    .limit(1);
-  return rows[0]?.externalId ?? null;
+  const row = await one(
+    tx
+      .select({ externalId: scimExternalIds.externalId })
+      .from(scimExternalIds)
+      .where(ofTenant(scimExternalIds, tenantId, eq(scimExternalIds.userId, userId))),
+  );
+  return row?.externalId ?? null;
 }
 
 export async function externalIdsOf(tx: Executor, tenantId: number, userIds: number[]) {
@@ -27,12 +29,13 @@ export async function userIdByExternalId(
   tenantId: number,
   externalId: string,
 ): Promise<number | null> {
-  const rows = await tx
-    .select({ userId: scimExternalIds.userId })
-    .from(scimExternalIds)
-    .where(and(eq(scimExternalIds.tenantId, tenantId), eq(scimExternalIds.externalId, externalId)))
-    .limit(1);
-  return rows[0]?.userId ?? null;
+  const row = await one(
+    tx
+      .select({ userId: scimExternalIds.userId })
+      .from(scimExternalIds)
+      .where(ofTenant(scimExternalIds, tenantId, eq(scimExternalIds.externalId, externalId))),
+  );
+  return row?.userId ?? null;
 }
 
 /** Sets (or with null, removes) the user's externalId. */

@@ -1,6 +1,26 @@
 import { and, desc, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
 import { refreshTokens, type SessionRow, sessions } from './tables.js';
+
+const sessionColumns = {
+  id: sessions.id,
+  tenantId: sessions.tenantId,
+  userId: sessions.userId,
+  createdAt: sessions.createdAt,
+  updatedAt: sessions.updatedAt,
+  lastSeenAt: sessions.lastSeenAt,
+  expiresAt: sessions.expiresAt,
+  revokedAt: sessions.revokedAt,
+  revokedReason: sessions.revokedReason,
+  ipAddress: sessions.ipAddress,
+  userAgent: sessions.userAgent,
+  deviceType: sessions.deviceType,
+  browser: sessions.browser,
+  os: sessions.os,
+  signInMethod: sessions.signInMethod,
+  ssoConnectionId: sessions.ssoConnectionId,
+};
 
 export async function insertSession(
   tx: Executor,
@@ -21,7 +41,7 @@ export async function insertSession(
   const rows = await tx
     .insert(sessions)
     .values({ tenantId, ...v })
-    .returning();
+    .returning(sessionColumns);
   return rows[0]!;
 }
 
@@ -42,30 +62,27 @@ export async function claimRefreshToken(tx: Executor, tenantId: number, id: stri
     .update(refreshTokens)
     .set({ usedAt: new Date() })
     .where(
-      and(
-        eq(refreshTokens.tenantId, tenantId),
+      ofTenant(
+        refreshTokens,
+        tenantId,
         eq(refreshTokens.id, id),
         eq(refreshTokens.tokenHash, tokenHash),
         isNull(refreshTokens.usedAt),
       ),
     )
     .returning({ sessionId: refreshTokens.sessionId, expiresAt: refreshTokens.expiresAt });
-  return rows[0] ?? null;
+  return firstOrNull(rows);
 }
 
 export async function findRefreshToken(tx: Executor, tenantId: number, id: string, tokenHash: string) {
-  const rows = await tx
-    .select({ sessionId: refreshTokens.sessionId, usedAt: refreshTokens.usedAt })
-    .from(refreshTokens)
-    .where(
-      and(
-        eq(refreshTokens.tenantId, tenantId),
-        eq(refreshTokens.id, id),
-        eq(refreshTokens.tokenHash, tokenHash),
+  return one(
+    tx
+      .select({ sessionId: refreshTokens.sessionId, usedAt: refreshTokens.usedAt })
+      .from(refreshTokens)
+      .where(
+        ofTenant(refreshTokens, tenantId, eq(refreshTokens.id, id), eq(refreshTokens.tokenHash, tokenHash)),
       ),
-    )
-    .limit(1);
-  return rows[0] ?? null;
+  );
 }
 
 export async function markReplaced(
@@ -81,12 +98,12 @@ export async function markReplaced(
 }
 
 export async function findSession(tx: Executor, tenantId: number, id: string): Promise<SessionRow | null> {
-  const rows = await tx
-    .select()
-    .from(sessions)
-    .where(and(eq(sessions.tenantId, tenantId), eq(sessions.id, id)))
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(sessionColumns)
+      .from(sessions)
+      .where(ofTenant(sessions, tenantId, eq(sessions.id, id))),
+  );
 }
 
 export async function listUserSessions(
@@ -98,7 +115,7 @@ export async function listUserSessions(
   const conditions = [eq(sessions.tenantId, tenantId), eq(sessions.userId, userId)];
   if (!includeInactive) conditions.push(isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date()));
   return tx
-    .select()
+    .select(sessionColumns)
     .from(sessions)
     .where(and(...conditions))
     .orderBy(desc(sessions.createdAt))

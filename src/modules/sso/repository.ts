@@ -1,6 +1,8 @@
 /** SQL only. Tenant functions take (tx, tenantId) and put tenant_id in every WHERE; system ones say so. */
 import { and, asc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
+import { connectionColumns, domainColumns, identityColumns } from './columns.js';
 import {
   type ConnectionRow,
   type DomainRow,
@@ -16,12 +18,12 @@ export async function findConnection(
   tenantId: number,
   id: string,
 ): Promise<ConnectionRow | null> {
-  const rows = await tx
-    .select()
-    .from(ssoConnections)
-    .where(and(eq(ssoConnections.tenantId, tenantId), eq(ssoConnections.id, id)))
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(connectionColumns)
+      .from(ssoConnections)
+      .where(ofTenant(ssoConnections, tenantId, eq(ssoConnections.id, id))),
+  );
 }
 
 /** Locks the row for the transaction (concurrent PATCH/DELETE/domain changes serialise). */
@@ -30,34 +32,35 @@ export async function lockConnection(
   tenantId: number,
   id: string,
 ): Promise<ConnectionRow | null> {
-  const rows = await tx
-    .select()
-    .from(ssoConnections)
-    .where(and(eq(ssoConnections.tenantId, tenantId), eq(ssoConnections.id, id)))
-    .for('update')
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(connectionColumns)
+      .from(ssoConnections)
+      .where(ofTenant(ssoConnections, tenantId, eq(ssoConnections.id, id)))
+      .for('update'),
+  );
 }
 
 export async function listConnections(tx: Executor, tenantId: number): Promise<ConnectionRow[]> {
   return tx
-    .select()
+    .select(connectionColumns)
     .from(ssoConnections)
     .where(eq(ssoConnections.tenantId, tenantId))
     .orderBy(asc(ssoConnections.createdAt), asc(ssoConnections.id));
 }
 
 export async function connectionNameTaken(tx: Executor, tenantId: number, name: string, exceptId?: string) {
-  const rows = await tx
-    .select({ id: ssoConnections.id })
-    .from(ssoConnections)
-    .where(and(eq(ssoConnections.tenantId, tenantId), eq(ssoConnections.name, name)))
-    .limit(1);
-  return rows.length > 0 && rows[0]!.id !== exceptId;
+  const row = await one(
+    tx
+      .select({ id: ssoConnections.id })
+      .from(ssoConnections)
+      .where(ofTenant(ssoConnections, tenantId, eq(ssoConnections.name, name))),
+  );
+  return row !== null && row.id !== exceptId;
 }
 
 export async function insertConnection(tx: Executor, row: NewConnection): Promise<ConnectionRow> {
-  const [created] = await tx.insert(ssoConnections).values(row).returning();
+  const [created] = await tx.insert(ssoConnections).values(row).returning(connectionColumns);
   return created!;
 }
 
@@ -70,8 +73,8 @@ export async function updateConnection(
   const [row] = await tx
     .update(ssoConnections)
     .set({ ...patch, updatedAt: new Date() })
-    .where(and(eq(ssoConnections.tenantId, tenantId), eq(ssoConnections.id, id)))
-    .returning();
+    .where(ofTenant(ssoConnections, tenantId, eq(ssoConnections.id, id)))
+    .returning(connectionColumns);
   return row!;
 }
 
@@ -90,7 +93,7 @@ export async function domainsOf(
 ): Promise<DomainRow[]> {
   if (connectionIds.length === 0) return [];
   return tx
-    .select()
+    .select(domainColumns)
     .from(ssoDomains)
     .where(and(eq(ssoDomains.tenantId, tenantId), inArray(ssoDomains.connectionId, connectionIds)))
     .orderBy(asc(ssoDomains.domain));
@@ -101,12 +104,12 @@ export async function findTenantDomain(
   tenantId: number,
   domain: string,
 ): Promise<DomainRow | null> {
-  const rows = await tx
-    .select()
-    .from(ssoDomains)
-    .where(and(eq(ssoDomains.tenantId, tenantId), eq(ssoDomains.domain, domain)))
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(domainColumns)
+      .from(ssoDomains)
+      .where(ofTenant(ssoDomains, tenantId, eq(ssoDomains.domain, domain))),
+  );
 }
 
 export async function insertDomain(
@@ -115,7 +118,10 @@ export async function insertDomain(
   connectionId: string,
   domain: string,
 ): Promise<DomainRow> {
-  const [row] = await tx.insert(ssoDomains).values({ tenantId, connectionId, domain }).returning();
+  const [row] = await tx
+    .insert(ssoDomains)
+    .values({ tenantId, connectionId, domain })
+    .returning(domainColumns);
   return row!;
 }
 
@@ -142,8 +148,8 @@ export async function markDomainVerified(
   const [row] = await tx
     .update(ssoDomains)
     .set({ verifiedAt: new Date(), verifiedBy: by })
-    .where(and(eq(ssoDomains.tenantId, tenantId), eq(ssoDomains.id, id)))
-    .returning();
+    .where(ofTenant(ssoDomains, tenantId, eq(ssoDomains.id, id)))
+    .returning(domainColumns);
   return row ?? null;
 }
 
@@ -155,25 +161,28 @@ export async function verifiedDomainRoute(
   tx: Executor,
   domain: string,
 ): Promise<{ tenantId: number; connectionId: string; type: ConnectionRow['type'] } | null> {
-  const rows = await tx
-    .select({
-      tenantId: ssoDomains.tenantId,
-      connectionId: ssoDomains.connectionId,
-      type: ssoConnections.type,
-    })
-    .from(ssoDomains)
-    .innerJoin(ssoConnections, eq(ssoConnections.id, ssoDomains.connectionId))
-    .where(
-      and(eq(ssoDomains.domain, domain), isNotNull(ssoDomains.verifiedAt), eq(ssoConnections.enabled, true)),
-    )
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select({
+        tenantId: ssoDomains.tenantId,
+        connectionId: ssoDomains.connectionId,
+        type: ssoConnections.type,
+      })
+      .from(ssoDomains)
+      .innerJoin(ssoConnections, eq(ssoConnections.id, ssoDomains.connectionId))
+      .where(
+        and(
+          eq(ssoDomains.domain, domain),
+          isNotNull(ssoDomains.verifiedAt),
+          eq(ssoConnections.enabled, true),
+        ),
+      ),
+  );
 }
 
 /** SYSTEM: a connection by id whatever its tenant (platform operators). */
 export async function findConnectionAnyTenant(tx: Executor, id: string): Promise<ConnectionRow | null> {
-  const rows = await tx.select().from(ssoConnections).where(eq(ssoConnections.id, id)).limit(1);
-  return rows[0] ?? null;
+  return one(tx.select(connectionColumns).from(ssoConnections).where(eq(ssoConnections.id, id)));
 }
 
 /** A verified domain of the tenant on an enabled connection that requires SSO (the password refusal). */
@@ -182,21 +191,22 @@ export async function requiredSsoForDomain(
   tenantId: number,
   domain: string,
 ): Promise<{ connectionId: string } | null> {
-  const rows = await tx
-    .select({ connectionId: ssoDomains.connectionId })
-    .from(ssoDomains)
-    .innerJoin(ssoConnections, eq(ssoConnections.id, ssoDomains.connectionId))
-    .where(
-      and(
-        eq(ssoDomains.tenantId, tenantId),
-        eq(ssoDomains.domain, domain),
-        isNotNull(ssoDomains.verifiedAt),
-        eq(ssoConnections.enabled, true),
-        eq(ssoConnections.ssoRequired, true),
+  return one(
+    tx
+      .select({ connectionId: ssoDomains.connectionId })
+      .from(ssoDomains)
+      .innerJoin(ssoConnections, eq(ssoConnections.id, ssoDomains.connectionId))
+      .where(
+        ofTenant(
+          ssoDomains,
+          tenantId,
+          eq(ssoDomains.domain, domain),
+          isNotNull(ssoDomains.verifiedAt),
+          eq(ssoConnections.enabled, true),
+          eq(ssoConnections.ssoRequired, true),
+        ),
       ),
-    )
-    .limit(1);
-  return rows[0] ?? null;
+  );
 }
 
 // ---- external identities ----
@@ -212,21 +222,22 @@ export async function findIdentity(
   issuer: string,
   subject: string,
 ): Promise<ExternalIdentityRow | null> {
-  const rows = await tx
-    .select()
-    .from(externalIdentities)
-    .where(
-      and(
-        eq(externalIdentities.tenantId, tenantId),
-        from.connectionId
-          ? eq(externalIdentities.connectionId, from.connectionId)
-          : and(isNull(externalIdentities.connectionId), eq(externalIdentities.provider, from.provider)),
-        eq(externalIdentities.issuer, issuer),
-        eq(externalIdentities.subject, subject),
+  return one(
+    tx
+      .select(identityColumns)
+      .from(externalIdentities)
+      .where(
+        ofTenant(
+          externalIdentities,
+          tenantId,
+          from.connectionId
+            ? eq(externalIdentities.connectionId, from.connectionId)
+            : and(isNull(externalIdentities.connectionId), eq(externalIdentities.provider, from.provider)),
+          eq(externalIdentities.issuer, issuer),
+          eq(externalIdentities.subject, subject),
+        ),
       ),
-    )
-    .limit(1);
-  return rows[0] ?? null;
+  );
 }
 
 /** Inserts the identity; null when a concurrent sign-in inserted the same key first. */
@@ -234,8 +245,9 @@ export async function insertIdentity(
   tx: Executor,
   row: typeof externalIdentities.$inferInsert,
 ): Promise<ExternalIdentityRow | null> {
-  const rows = await tx.insert(externalIdentities).values(row).onConflictDoNothing().returning();
-  return rows[0] ?? null;
+  return firstOrNull(
+    await tx.insert(externalIdentities).values(row).onConflictDoNothing().returning(identityColumns),
+  );
 }
 
 export async function touchIdentity(tx: Executor, tenantId: number, id: string, email: string | null) {
@@ -251,9 +263,9 @@ export async function identitiesOfUser(
   userId: number,
 ): Promise<ExternalIdentityRow[]> {
   return tx
-    .select()
+    .select(identityColumns)
     .from(externalIdentities)
-    .where(and(eq(externalIdentities.tenantId, tenantId), eq(externalIdentities.userId, userId)))
+    .where(ofTenant(externalIdentities, tenantId, eq(externalIdentities.userId, userId)))
     .orderBy(asc(externalIdentities.createdAt));
 }
 
@@ -267,14 +279,15 @@ export async function deleteIdentity(
   const rows = await tx
     .delete(externalIdentities)
     .where(
-      and(
-        eq(externalIdentities.tenantId, tenantId),
+      ofTenant(
+        externalIdentities,
+        tenantId,
         eq(externalIdentities.userId, userId),
         eq(externalIdentities.id, id),
       ),
     )
-    .returning();
-  return rows[0] ?? null;
+    .returning(identityColumns);
+  return firstOrNull(rows);
 }
 
 export async function deleteIdentitiesOfUser(

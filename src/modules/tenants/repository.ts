@@ -1,17 +1,28 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { firstOrNull, one } from '../../platform/db/rows.js';
 import type { StoredTenantSettings } from './settings.js';
 import { type TenantRow, tenants } from './tables.js';
 
+const tenantColumns = {
+  id: tenants.id,
+  slug: tenants.slug,
+  name: tenants.name,
+  status: tenants.status,
+  isPlatform: tenants.isPlatform,
+  settings: tenants.settings,
+  createdAt: tenants.createdAt,
+  updatedAt: tenants.updatedAt,
+  suspendedAt: tenants.suspendedAt,
+};
+
 export async function findTenantById(tx: Executor, id: number): Promise<TenantRow | null> {
-  const rows = await tx.select().from(tenants).where(eq(tenants.id, id)).limit(1);
-  return rows[0] ?? null;
+  return one(tx.select(tenantColumns).from(tenants).where(eq(tenants.id, id)));
 }
 
 /** Cross-tenant by nature (who is this slug?): call inside withSystem only. */
 export async function findTenantBySlug(tx: Executor, slug: string): Promise<TenantRow | null> {
-  const rows = await tx.select().from(tenants).where(eq(tenants.slug, slug)).limit(1);
-  return rows[0] ?? null;
+  return one(tx.select(tenantColumns).from(tenants).where(eq(tenants.slug, slug)));
 }
 
 export async function insertTenant(
@@ -26,7 +37,7 @@ export async function insertTenant(
       isPlatform: values.isPlatform ?? false,
       settings: values.settings ?? {},
     })
-    .returning();
+    .returning(tenantColumns);
   return rows[0]!;
 }
 
@@ -37,8 +48,7 @@ export async function countTenants(tx: Executor): Promise<number> {
 
 /** Locks the row for a read-modify-write (concurrent settings changes serialise). */
 export async function findTenantForUpdate(tx: Executor, id: number): Promise<TenantRow | null> {
-  const rows = await tx.select().from(tenants).where(eq(tenants.id, id)).for('update').limit(1);
-  return rows[0] ?? null;
+  return one(tx.select(tenantColumns).from(tenants).where(eq(tenants.id, id)).for('update'));
 }
 
 export async function updateTenant(
@@ -50,8 +60,8 @@ export async function updateTenant(
     .update(tenants)
     .set({ ...patch, updatedAt: new Date() })
     .where(eq(tenants.id, id))
-    .returning();
-  return rows[0] ?? null;
+    .returning(tenantColumns);
+  return firstOrNull(rows);
 }
 
 /** Cross-tenant (platform operators): call inside withSystem only. */
@@ -61,7 +71,7 @@ export async function listTenantsPage(
 ): Promise<{ rows: TenantRow[]; total: number }> {
   const where = q.status ? eq(tenants.status, q.status) : undefined;
   const rows = await tx
-    .select()
+    .select(tenantColumns)
     .from(tenants)
     .where(where)
     .orderBy(asc(tenants.id))

@@ -53,7 +53,7 @@ export async function lockUserForErasure(
   userId: number,
 ): Promise<{ email: string }> {
   const [user] = await tx
-    .select()
+    .select({ email: users.email, isActive: users.isActive })
     .from(users)
     .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)))
     .for('update');

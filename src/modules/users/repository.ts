@@ -1,26 +1,49 @@
 import { and, asc, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { reusableQuery } from '../../platform/db/prepared.js';
+import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
 import { activeRoleCodesSql } from '../rbac/index.js';
 import { type UserRow, users } from './tables.js';
+
+/**
+ * Every column a UserRow carries, named: a column added to `users` reaches no read until it is listed here (or
+ * selected by the one function that needs it). `passwordHash` is here because every read of a user answers
+ * `has_password` and login/password change verify it (issue 23 notes: a `hasPassword` boolean would do for most).
+ */
+const userColumns = {
+  id: users.id,
+  tenantId: users.tenantId,
+  email: users.email,
+  passwordHash: users.passwordHash,
+  firstName: users.firstName,
+  lastName: users.lastName,
+  phone: users.phone,
+  isActive: users.isActive,
+  isVerified: users.isVerified,
+  isSuperuser: users.isSuperuser,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+  lastLoginAt: users.lastLoginAt,
+  passwordChangedAt: users.passwordChangedAt,
+};
 
 export async function findUserByEmail(
   tx: Executor,
   tenantId: number,
   email: string,
 ): Promise<UserRow | null> {
-  const rows = await tx
-    .select()
-    .from(users)
-    .where(and(eq(users.tenantId, tenantId), eq(users.email, email)))
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(userColumns)
+      .from(users)
+      .where(ofTenant(users, tenantId, eq(users.email, email))),
+  );
 }
 
 // Hot path (every cold identity read, every login): the SQL is built once (platform/db/prepared.ts).
 const userByIdQuery = reusableQuery<{ tenantId: number; id: number }, UserRow[]>((tx) =>
   tx
-    .select()
+    .select(userColumns)
     .from(users)
     .where(and(eq(users.tenantId, sql.placeholder('tenantId')), eq(users.id, sql.placeholder('id'))))
     .limit(1)
@@ -28,8 +51,7 @@ const userByIdQuery = reusableQuery<{ tenantId: number; id: number }, UserRow[]>
 );
 
 export async function findUserById(tx: Executor, tenantId: number, id: number): Promise<UserRow | null> {
-  const rows = await userByIdQuery(tx, { tenantId, id });
-  return rows[0] ?? null;
+  return firstOrNull(await userByIdQuery(tx, { tenantId, id }));
 }
 
 export interface NewUser {
@@ -58,7 +80,7 @@ export async function insertUser(tx: Executor, tenantId: number, u: NewUser): Pr
       isSuperuser: u.isSuperuser ?? false,
       passwordChangedAt: u.passwordHash ? new Date() : null,
     })
-    .returning();
+    .returning(userColumns);
   return rows[0]!;
 }
 
@@ -121,7 +143,7 @@ export async function listUsers(
   const where = and(...conditions);
   // Issued together: under readTenant both travel in one round trip (one snapshot); elsewhere they queue.
   const [rows, count] = await Promise.all([
-    tx.select().from(users).where(where).orderBy(asc(users.id)).offset(f.skip).limit(f.limit),
+    tx.select(userColumns).from(users).where(where).orderBy(asc(users.id)).offset(f.skip).limit(f.limit),
     tx.select({ n: sql<string>`count(*)::text` }).from(users).where(where),
   ]);
   return { rows, total: Number(count[0]!.n) };
@@ -140,9 +162,9 @@ export async function updateUser(
   const rows = await tx
     .update(users)
     .set({ ...patch, updatedAt: new Date() })
-    .where(and(eq(users.tenantId, tenantId), eq(users.id, id)))
-    .returning();
-  return rows[0] ?? null;
+    .where(ofTenant(users, tenantId, eq(users.id, id)))
+    .returning(userColumns);
+  return firstOrNull(rows);
 }
 
 /** Ids of the tenant's users whose address is in one of these domains (lower-case; the part after the last @). */
@@ -159,13 +181,13 @@ export async function userIdsInDomains(tx: Executor, tenantId: number, domains: 
 
 /** Locks the row for a read-modify-write (concurrent admin edits of one user serialise). */
 export async function findUserForUpdate(tx: Executor, tenantId: number, id: number): Promise<UserRow | null> {
-  const rows = await tx
-    .select()
-    .from(users)
-    .where(and(eq(users.tenantId, tenantId), eq(users.id, id)))
-    .for('update')
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(userColumns)
+      .from(users)
+      .where(ofTenant(users, tenantId, eq(users.id, id)))
+      .for('update'),
+  );
 }
 
 export async function deleteUser(tx: Executor, tenantId: number, id: number): Promise<boolean> {
@@ -187,7 +209,7 @@ const userWithRoleCodesQuery = reusableQuery<
 >((tx) =>
   tx
     .select({
-      user: users,
+      user: userColumns,
       // Qualified: inside a select list drizzle names columns bare, which the sub-select would capture.
       roles: activeRoleCodesSql(
         sql`${users}.${sql.identifier(users.tenantId.name)}`,
@@ -205,8 +227,7 @@ export async function findUserWithRoleCodes(
   tenantId: number,
   userId: number,
 ): Promise<{ user: UserRow; roles: string[] } | null> {
-  const rows = await userWithRoleCodesQuery(tx, { tenantId, userId });
-  return rows[0] ?? null;
+  return firstOrNull(await userWithRoleCodesQuery(tx, { tenantId, userId }));
 }
 
 /** How many of these users of the tenant are active. */

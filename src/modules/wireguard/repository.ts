@@ -1,19 +1,56 @@
 /** SQL only. Tenant functions take (tx, tenantId) and put tenant_id in every WHERE; system ones say so. */
 import { and, count, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
 import type { AddressPool } from './pool.js';
 import { type NewPeer, type PeerRow, wgPeers, wgServer } from './tables.js';
 
 /** Advisory lock class for address allocation (two-int key space, apart from the migration lock). */
 const POOL_LOCK_CLASS = 0x7767; // "wg"
 
+/**
+ * A peer as every read returns it. `presharedKeySealed` is here because the API answers `has_preshared_key` for
+ * each peer and the agent and CLI open it (issue 23 notes: the API reads could select a boolean instead).
+ */
+const peerColumns = {
+  id: wgPeers.id,
+  tenantId: wgPeers.tenantId,
+  name: wgPeers.name,
+  description: wgPeers.description,
+  peerType: wgPeers.peerType,
+  userId: wgPeers.userId,
+  publicKey: wgPeers.publicKey,
+  presharedKeySealed: wgPeers.presharedKeySealed,
+  assignedIp: wgPeers.assignedIp,
+  persistentKeepalive: wgPeers.persistentKeepalive,
+  enabled: wgPeers.enabled,
+  serverGenerated: wgPeers.serverGenerated,
+  expiresAt: wgPeers.expiresAt,
+  revokedAt: wgPeers.revokedAt,
+  lastHandshakeAt: wgPeers.lastHandshakeAt,
+  rxBytes: wgPeers.rxBytes,
+  txBytes: wgPeers.txBytes,
+  lastEndpoint: wgPeers.lastEndpoint,
+  createdByUserId: wgPeers.createdByUserId,
+  createdAt: wgPeers.createdAt,
+  updatedAt: wgPeers.updatedAt,
+};
+
+/** The server identity with its sealed private key: its one reader (the agent's setup) opens it. */
+const serverColumns = {
+  interface: wgServer.interface,
+  publicKey: wgServer.publicKey,
+  privateKeySealed: wgServer.privateKeySealed,
+  createdAt: wgServer.createdAt,
+};
+
 export async function findPeer(tx: Executor, tenantId: number, id: string): Promise<PeerRow | null> {
-  const rows = await tx
-    .select()
-    .from(wgPeers)
-    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id)))
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(peerColumns)
+      .from(wgPeers)
+      .where(ofTenant(wgPeers, tenantId, eq(wgPeers.id, id))),
+  );
 }
 
 export async function nameTaken(
@@ -22,12 +59,13 @@ export async function nameTaken(
   name: string,
   exceptId?: string,
 ): Promise<boolean> {
-  const rows = await tx
-    .select({ id: wgPeers.id })
-    .from(wgPeers)
-    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.name, name)))
-    .limit(1);
-  return rows.length > 0 && rows[0]!.id !== exceptId;
+  const row = await one(
+    tx
+      .select({ id: wgPeers.id })
+      .from(wgPeers)
+      .where(ofTenant(wgPeers, tenantId, eq(wgPeers.name, name))),
+  );
+  return row !== null && row.id !== exceptId;
 }
 
 export interface ListFilter {
@@ -47,7 +85,7 @@ export async function listPeers(
   if (f.userId !== undefined) conditions.push(eq(wgPeers.userId, f.userId));
   const where = and(...conditions);
   const rows = await tx
-    .select()
+    .select(peerColumns)
     .from(wgPeers)
     .where(where)
     .orderBy(desc(wgPeers.createdAt), desc(wgPeers.id))
@@ -59,9 +97,9 @@ export async function listPeers(
 
 export async function listUserPeers(tx: Executor, tenantId: number, userId: number): Promise<PeerRow[]> {
   return tx
-    .select()
+    .select(peerColumns)
     .from(wgPeers)
-    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.userId, userId)))
+    .where(ofTenant(wgPeers, tenantId, eq(wgPeers.userId, userId)))
     .orderBy(wgPeers.createdAt);
 }
 
@@ -105,7 +143,7 @@ export async function insertPeer(
   const rows = await tx
     .insert(wgPeers)
     .values({ ...v, tenantId })
-    .returning();
+    .returning(peerColumns);
   return rows[0]!;
 }
 
@@ -118,9 +156,9 @@ export async function updatePeer(
   const rows = await tx
     .update(wgPeers)
     .set({ ...patch, updatedAt: new Date() })
-    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id)))
-    .returning();
-  return rows[0] ?? null;
+    .where(ofTenant(wgPeers, tenantId, eq(wgPeers.id, id)))
+    .returning(peerColumns);
+  return firstOrNull(rows);
 }
 
 /** Revokes only a peer not revoked yet: of racing revokes exactly one gets the row back. */
@@ -129,9 +167,9 @@ export async function revokePeer(tx: Executor, tenantId: number, id: string): Pr
   const rows = await tx
     .update(wgPeers)
     .set({ revokedAt: now, enabled: false, updatedAt: now })
-    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id), isNull(wgPeers.revokedAt)))
-    .returning();
-  return rows[0] ?? null;
+    .where(ofTenant(wgPeers, tenantId, eq(wgPeers.id, id), isNull(wgPeers.revokedAt)))
+    .returning(peerColumns);
+  return firstOrNull(rows);
 }
 
 export async function deletePeer(tx: Executor, tenantId: number, id: string): Promise<boolean> {
@@ -152,8 +190,8 @@ export async function revokeActiveUserPeers(
   return tx
     .update(wgPeers)
     .set({ revokedAt: now, enabled: false, updatedAt: now })
-    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.userId, userId), isNull(wgPeers.revokedAt)))
-    .returning();
+    .where(ofTenant(wgPeers, tenantId, eq(wgPeers.userId, userId), isNull(wgPeers.revokedAt)))
+    .returning(peerColumns);
 }
 
 /** GDPR erasure: the user's peers stop working and lose the link to the person. */
@@ -175,8 +213,7 @@ export async function revokeUserPeers(tx: Executor, tenantId: number, userId: nu
 // ---- system (withSystem): the server identity and the agent, cross-tenant by nature ----
 
 export async function findServer(tx: Executor, iface: string) {
-  const rows = await tx.select().from(wgServer).where(eq(wgServer.interface, iface)).limit(1);
-  return rows[0] ?? null;
+  return one(tx.select(serverColumns).from(wgServer).where(eq(wgServer.interface, iface)));
 }
 
 /** Creates the identity once; a concurrent creator loses quietly and both read the winner. */

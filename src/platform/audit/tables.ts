@@ -21,6 +21,31 @@ export const auditLog = pgTable('audit_log', {
 });
 export type AuditRow = typeof auditLog.$inferSelect;
 
+/**
+ * Every column of a record, named (issue 23 item 7): the reads (the audit API, GDPR export, chain verification,
+ * the retention archive) select these, so a column added to audit_log reaches none of them until it is listed
+ * here, which is also when the hash chain (hash-chain.ts) must decide whether it covers it.
+ */
+export const auditColumns = {
+  id: auditLog.id,
+  tenantId: auditLog.tenantId,
+  seq: auditLog.seq,
+  eventType: auditLog.eventType,
+  actorType: auditLog.actorType,
+  actorId: auditLog.actorId,
+  resourceType: auditLog.resourceType,
+  resourceId: auditLog.resourceId,
+  success: auditLog.success,
+  ipAddress: auditLog.ipAddress,
+  userAgent: auditLog.userAgent,
+  requestId: auditLog.requestId,
+  sessionId: auditLog.sessionId,
+  metadata: auditLog.metadata,
+  createdAt: auditLog.createdAt,
+  prevHash: auditLog.prevHash,
+  hash: auditLog.hash,
+};
+
 export const auditChainHeads = pgTable('audit_chain_heads', {
   tenantId: integer('tenant_id').primaryKey(),
   lastSeq: bigint('last_seq', { mode: 'number' }).notNull(),

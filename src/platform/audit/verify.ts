@@ -6,8 +6,9 @@
  */
 import { and, asc, desc, eq, gt, lte } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { one } from '../db/rows.js';
 import { GENESIS_HASH, recordHash } from './hash-chain.js';
-import { type AuditRow, auditAnchors, auditChainHeads, auditLog } from './tables.js';
+import { type AuditRow, auditAnchors, auditChainHeads, auditColumns, auditLog } from './tables.js';
 
 export interface VerifyResult {
   valid: boolean;
@@ -27,17 +28,22 @@ export async function verifyChain(
   pageSize = PAGE,
 ): Promise<VerifyResult> {
   const start = await database.withTenant(tenantId, async (tx) => {
-    const [head] = await tx
-      .select()
-      .from(auditChainHeads)
-      .where(eq(auditChainHeads.tenantId, tenantId))
-      .limit(1);
-    const [anchor] = await tx
-      .select()
-      .from(auditAnchors)
-      .where(eq(auditAnchors.tenantId, tenantId))
-      .orderBy(desc(auditAnchors.prunedThroughSeq))
-      .limit(1);
+    const head = await one(
+      tx
+        .select({ lastSeq: auditChainHeads.lastSeq, lastHash: auditChainHeads.lastHash })
+        .from(auditChainHeads)
+        .where(eq(auditChainHeads.tenantId, tenantId)),
+    );
+    const anchor = await one(
+      tx
+        .select({
+          prunedThroughSeq: auditAnchors.prunedThroughSeq,
+          lastHashPruned: auditAnchors.lastHashPruned,
+        })
+        .from(auditAnchors)
+        .where(eq(auditAnchors.tenantId, tenantId))
+        .orderBy(desc(auditAnchors.prunedThroughSeq)),
+    );
     return { head, anchor };
   });
   const base = start.anchor
@@ -59,7 +65,7 @@ export async function verifyChain(
   while (expected <= headSeq) {
     const rows = await database.withTenant(tenantId, (tx) =>
       tx
-        .select()
+        .select(auditColumns)
         .from(auditLog)
         .where(
           and(eq(auditLog.tenantId, tenantId), gt(auditLog.seq, expected - 1), lte(auditLog.seq, headSeq)),

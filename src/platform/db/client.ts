@@ -5,20 +5,14 @@
  * itself is a superuser (PGlite always is).
  */
 
-import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import type { Config } from '../../config.js';
+import { type PipelinedStatement, pipelinedStatement, sendPipeline } from './pg-pipeline.js';
 import { acquirePgliteLock } from './pglite-lock.js';
 
 export { DatabaseLockedError } from './pglite-lock.js';
-
-// pg's own value serialisation (Dates, Buffers, arrays) for the pipelined reads below.
-const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as {
-  prepareValue: (v: unknown) => unknown;
-};
 
 export const APP_ROLE = 'massacorp_app';
 
@@ -67,110 +61,6 @@ function assertTenantId(tenantId: number) {
 function tenantContext(tenantId: number) {
   assertTenantId(tenantId);
   return sql`select set_config('role', ${APP_ROLE}, true), set_config('app.tenant_id', ${String(tenantId)}, true)`;
-}
-
-type PgQuery = InstanceType<typeof pg.Query> & {
-  text: string;
-  values?: unknown[];
-  types?: unknown;
-  binary?: boolean;
-  handleRowDescription(msg: unknown): void;
-  handleDataRow(msg: unknown): void;
-  handleCommandComplete(msg: unknown, con: unknown): void;
-  handleError(err: unknown, con: unknown): void;
-  handleReadyForQuery(con: unknown): void;
-};
-interface PgConnection {
-  /** pg's record of the named statements this connection has parsed (name → text). */
-  parsedStatements: Record<string, string>;
-  stream: { cork?: () => void; uncork?: () => void };
-  parse(m: { text: string; name?: string; types?: unknown }): void;
-  bind(m: {
-    portal?: string;
-    statement?: string;
-    values?: unknown[];
-    binary?: boolean;
-    valueMapper?: unknown;
-  }): void;
-  describe(m: { type: 'P'; name: string }): void;
-  execute(m: { portal: string; rows?: number }): void;
-  sync(): void;
-  sendCopyFail(msg: string): void;
-}
-
-/** Statement names by text: a read's statements are parsed once per connection, and planned once in a while. */
-const statementNames = new Map<string, string>();
-function statementName(text: string): string {
-  let name = statementNames.get(text);
-  if (!name) {
-    name = `mc_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
-    if (statementNames.size >= 5000) statementNames.clear();
-    statementNames.set(text, name);
-  }
-  return name;
-}
-
-/**
- * Several statements in one write, ending in ONE Sync: PostgreSQL runs them in one implicit transaction, so the
- * first (the RLS context, set_config(..., true)) holds for the others, and answers with one ReadyForQuery. pg's
- * client hands this object every message of the exchange; each is passed to the pg.Query of its statement, which
- * parses the rows exactly as it would alone (drizzle's row mode and type parsers included).
- */
-class Pipeline {
-  private current = 0;
-  constructor(private readonly steps: PgQuery[]) {}
-  submit(connection: PgConnection): null {
-    connection.stream.cork?.();
-    try {
-      for (const q of this.steps) {
-        // Named statements: PostgreSQL parses each read once per connection and soon reuses a generic plan
-        // (planning, not the round trip, was most of a read's cost). Every readTenant statement runs as the RLS
-        // role, which the plan cache checks, so a cached plan never outlives the role it was made for. A failed
-        // pipeline discards its connection (readTenant), so this record never lists a statement that failed.
-        const name = statementName(q.text);
-        if (connection.parsedStatements[name] === undefined) {
-          connection.parse({ text: q.text, name, types: q.types });
-          connection.parsedStatements[name] = q.text;
-        }
-        connection.bind({
-          statement: name,
-          values: q.values ?? [],
-          binary: q.binary,
-          valueMapper: prepareValue,
-        });
-        connection.describe({ type: 'P', name: '' });
-        connection.execute({ portal: '' });
-      }
-      connection.sync();
-    } finally {
-      connection.stream.uncork?.();
-    }
-    return null;
-  }
-  handleRowDescription(msg: unknown) {
-    this.steps[this.current]?.handleRowDescription(msg);
-  }
-  handleDataRow(msg: unknown) {
-    this.steps[this.current]?.handleDataRow(msg);
-  }
-  handleCommandComplete(msg: unknown, con: unknown) {
-    this.steps[this.current++]?.handleCommandComplete(msg, con);
-  }
-  handleEmptyQuery() {
-    this.current++;
-  }
-  handlePortalSuspended() {}
-  handleCopyInResponse(con: PgConnection) {
-    con.sendCopyFail('COPY is not supported in a pipelined read');
-  }
-  handleCopyData() {}
-  /** The server skipped the rest (the transaction rolled back): every statement fails with the error. */
-  handleError(err: unknown, con: unknown) {
-    for (const q of this.steps) q.handleError(err, con);
-  }
-  handleReadyForQuery(con: unknown) {
-    for (const q of this.steps) q.handleReadyForQuery(con);
-  }
 }
 
 /** Where the pool reports lost connections (the app's logger; the CLI passes none). */
@@ -303,32 +193,28 @@ async function createPostgres(
       const client = await pool.connect();
       let broken = false;
       // Statements issued in one turn of the event loop leave together, behind the tenant context.
-      let batch: PgQuery[] = [];
+      let batch: PipelinedStatement[] = [];
       const flush = () => {
         const steps = batch;
         batch = [];
-        const context = new pg.Query(
+        const context = pipelinedStatement(
           `select set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', $1, true)`,
           [String(tenantId)],
           () => {},
-        ) as PgQuery;
-        (client as unknown as { query(q: unknown): void }).query(new Pipeline([context, ...steps]));
+        );
+        sendPipeline(client, [context, ...steps]);
       };
       const started: Promise<unknown>[] = [];
       const recorder = {
         query: (config: unknown, values?: unknown[]) => {
           const p = new Promise((resolve, reject) => {
-            const q = new pg.Query(
-              config as pg.QueryConfig,
-              values,
-              (err: Error | undefined, res: unknown) => {
-                if (err) {
-                  // The connection's record of parsed statements may be wrong now: it is not reused.
-                  broken = true;
-                  reject(err);
-                } else resolve(res);
-              },
-            ) as PgQuery;
+            const q = pipelinedStatement(config as pg.QueryConfig, values, (err, res) => {
+              if (err) {
+                // The connection's record of parsed statements may be wrong now: it is not reused.
+                broken = true;
+                reject(err);
+              } else resolve(res);
+            });
             if (batch.length === 0) setImmediate(flush);
             batch.push(q);
           });

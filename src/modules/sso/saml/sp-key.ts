@@ -13,6 +13,7 @@ import { sql } from 'drizzle-orm';
 import { generate } from 'selfsigned';
 import type { SecretBox } from '../../../platform/crypto/aes-gcm.js';
 import type { Database } from '../../../platform/db/client.js';
+import { firstOrNull } from '../../../platform/db/rows.js';
 
 export interface SpSigningKey {
   /** PEM (PKCS#8 when generated here). */
@@ -39,12 +40,13 @@ export interface SpKeyStoreDeps {
 }
 
 async function readCurrent(deps: SpKeyStoreDeps): Promise<KeyRow | null> {
-  return deps.database.withSystem(
-    async (tx) =>
+  return deps.database.withSystem(async (tx) =>
+    firstOrNull(
       (
         await tx.execute<KeyRow & Record<string, unknown>>(sql`
           select id, private_key_sealed, certificate from saml_sp_keys where retired_at is null`)
-      ).rows[0] ?? null,
+      ).rows,
+    ),
   );
 }
 

@@ -1,6 +1,8 @@
 /** SQL of social login: the caller's provider identities (connection_id null), tenant-scoped like every query. */
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../../platform/db/client.js';
+import { ofTenant } from '../../../platform/db/rows.js';
+import { identityColumns } from '../columns.js';
 import { type ExternalIdentityRow, externalIdentities } from '../tables.js';
 
 export async function socialIdentitiesOfUser(
@@ -9,11 +11,12 @@ export async function socialIdentitiesOfUser(
   userId: number,
 ): Promise<ExternalIdentityRow[]> {
   return tx
-    .select()
+    .select(identityColumns)
     .from(externalIdentities)
     .where(
-      and(
-        eq(externalIdentities.tenantId, tenantId),
+      ofTenant(
+        externalIdentities,
+        tenantId,
         eq(externalIdentities.userId, userId),
         isNull(externalIdentities.connectionId),
       ),
@@ -31,9 +34,9 @@ export async function lockIdentitiesOfUser(
   userId: number,
 ): Promise<ExternalIdentityRow[]> {
   return tx
-    .select()
+    .select(identityColumns)
     .from(externalIdentities)
-    .where(and(eq(externalIdentities.tenantId, tenantId), eq(externalIdentities.userId, userId)))
+    .where(ofTenant(externalIdentities, tenantId, eq(externalIdentities.userId, userId)))
     .orderBy(asc(externalIdentities.id))
     .for('update');
 }
@@ -52,12 +55,13 @@ export async function deleteProviderIdentities(
   return tx
     .delete(externalIdentities)
     .where(
-      and(
-        eq(externalIdentities.tenantId, tenantId),
+      ofTenant(
+        externalIdentities,
+        tenantId,
         eq(externalIdentities.userId, userId),
         isNull(externalIdentities.connectionId),
         eq(externalIdentities.provider, provider),
       ),
     )
-    .returning();
+    .returning(identityColumns);
 }
