@@ -1,6 +1,6 @@
 /**
  * What the migrated database's catalogue says about tenant isolation, and the rules it must satisfy. Read by
- * tests/integration/rls.catalogue.test.ts (the rules) and tests/integration/tenant-isolation.contract.test.ts
+ * tests/fast/rls.catalogue.test.ts (the rules) and tests/integration/tenant-isolation.contract.test.ts
  * (the list of tenant tables), so a table added by any migration is checked and exercised without anyone
  * editing a list. The rules run on an executor, so a test can also run them on a transaction that created a
  * bad table on purpose (and roll it back), proving they fail.

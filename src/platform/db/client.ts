@@ -103,12 +103,23 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return false;
 }
 
+/** How an embedded database starts. */
+export interface PgliteOptions {
+  /**
+   * A data directory dumped by PGlite's `dumpDataDir('none')` (an uncompressed tarball): an in-memory PGlite
+   * starts from it instead of running initdb. The test suites start every embedded database from one migrated
+   * snapshot (tests/helpers/snapshot.ts). Only for `memory://`: a directory on disk keeps its own contents.
+   */
+  snapshot?: Blob;
+}
+
 export async function createDatabase(
   config: Pick<
     Config,
     'databaseUrl' | 'pgliteDir' | 'dbPoolMax' | 'dbConnectTimeoutMs' | 'dbStatementTimeoutMs'
   >,
   log?: DbLogger,
+  pglite: PgliteOptions = {},
 ): Promise<Database> {
   if (config.databaseUrl)
     return createPostgres(
@@ -118,7 +129,7 @@ export async function createDatabase(
       config.dbStatementTimeoutMs,
       log,
     );
-  return createPglite(config.pgliteDir);
+  return createPglite(config.pgliteDir, pglite);
 }
 
 async function createPostgres(
@@ -279,13 +290,20 @@ async function createPostgres(
   };
 }
 
-async function createPglite(dir: string): Promise<Database> {
+async function createPglite(dir: string, opts: PgliteOptions): Promise<Database> {
+  if (opts.snapshot && dir !== 'memory://')
+    throw new Error('a PGlite snapshot only starts an in-memory database');
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle: drizzleLite } = await import('drizzle-orm/pglite');
   // Before PGlite reads or writes the directory: a second process on it fails here, having written nothing
   // (pglite-lock.ts). An in-memory PGlite takes no lock.
   const lock = acquirePgliteLock(dir);
-  const client = dir === 'memory://' ? new PGlite() : new PGlite(dir);
+  const client =
+    dir !== 'memory://'
+      ? new PGlite(dir)
+      : opts.snapshot
+        ? new PGlite({ loadDataDir: opts.snapshot })
+        : new PGlite();
   try {
     await client.waitReady;
   } catch (err) {

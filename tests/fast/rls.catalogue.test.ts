@@ -6,10 +6,9 @@
  * The rules live in tests/helpers/rls-catalogue.ts; the last test proves they catch each kind of gap.
  */
 import { sql } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_ROLE } from '../../src/platform/db/client.js';
-import { createTestApp } from '../helpers/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { APP_ROLE, type Database, type Tx } from '../../src/platform/db/client.js';
+import { testDatabase } from '../helpers/app.js';
 import {
   GLOBAL_TABLES,
   isolationViolations,
@@ -18,22 +17,17 @@ import {
   tenantTables,
 } from '../helpers/rls-catalogue.js';
 
-let app: FastifyInstance;
+let database: Database;
 
 beforeAll(async () => {
-  app = await createTestApp();
-});
-afterAll(async () => {
-  await app.close();
+  database = await testDatabase();
 });
 
 /** Runs fn in a system transaction that is always rolled back (probe tables never outlive the test). */
-async function rolledBack<T>(
-  fn: (tx: Parameters<Parameters<typeof app.ctx.database.withSystem>[0]>[0]) => Promise<T>,
-) {
+async function rolledBack<T>(fn: (tx: Tx) => Promise<T>) {
   const rollback = new Error('rollback');
   let out: T | undefined;
-  await app.ctx.database
+  await database
     .withSystem(async (tx) => {
       out = await fn(tx);
       throw rollback;
@@ -46,13 +40,13 @@ async function rolledBack<T>(
 
 describe('row-level security, read from the catalogue', () => {
   it('every table with tenant_id has RLS enabled and forced, policies confining each command to the tenant, and foreign keys that pair tenant_id', async () => {
-    const violations = await app.ctx.database.withSystem((tx) => isolationViolations(tx));
+    const violations = await database.withSystem((tx) => isolationViolations(tx));
     // One line per gap, each naming its table: the failure message is the to-do list.
     expect(violations, violations.join('\n')).toEqual([]);
   });
 
   it('finds the tenant tables of every migration (not a fixed list of six)', async () => {
-    const tables = await app.ctx.database.withSystem((tx) => tenantTables(tx));
+    const tables = await database.withSystem((tx) => tenantTables(tx));
     const names = tables.map((t) => t.name);
     // A floor, not the list: the catalogue decides. These span every migration up to 0014.
     for (const t of [
@@ -83,12 +77,12 @@ describe('row-level security, read from the catalogue', () => {
   });
 
   it(`${APP_ROLE} is no superuser, has no BYPASSRLS, owns no table and is no member of an owner`, async () => {
-    const role = await app.ctx.database.withSystem((tx) => readAppRole(tx));
+    const role = await database.withSystem((tx) => readAppRole(tx));
     expect(role).toEqual({ exists: true, superuser: false, bypassRls: false, privilegedMemberOf: [] });
-    const relations = await app.ctx.database.withSystem((tx) => readRelations(tx));
+    const relations = await database.withSystem((tx) => readRelations(tx));
     expect(relations.filter((r) => r.ownedByApp || r.appMemberOfOwner).map((r) => r.name)).toEqual([]);
     // And inside a tenant transaction the app really runs as that role, with no way around RLS.
-    const inside = await app.ctx.database.withTenant(1, async (tx) => {
+    const inside = await database.withTenant(1, async (tx) => {
       const r = await tx.execute<{ who: string; bypass: boolean }>(
         sql`select current_user as who, (select rolbypassrls from pg_roles where rolname = current_user) as bypass`,
       );
@@ -98,7 +92,7 @@ describe('row-level security, read from the catalogue', () => {
   });
 
   it('every table without tenant_id is an explicit, commented global table', async () => {
-    const relations = await app.ctx.database.withSystem((tx) => readRelations(tx));
+    const relations = await database.withSystem((tx) => readRelations(tx));
     const global = relations
       .filter((r) => (r.kind === 'r' || r.kind === 'p') && !r.columns.includes('tenant_id'))
       .map((r) => r.name)
@@ -183,7 +177,7 @@ describe('row-level security, read from the catalogue', () => {
       /foreign key rls_probe_fk_user_id_fkey \(user_id\) -> users \(id\) does not pair tenant_id with users.tenant_id/,
     );
     // Nothing of the probe outlived its transaction.
-    const after = await app.ctx.database.withSystem((tx) => isolationViolations(tx));
+    const after = await database.withSystem((tx) => isolationViolations(tx));
     expect(after).toEqual([]);
   });
 });

@@ -5,22 +5,19 @@
  * fails here rather than as a 500 in production.
  */
 import { sql } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/platform/db/client.js';
 import { pgErrorOf } from '../../src/platform/db/errors.js';
-import { createTestApp } from '../helpers/app.js';
+import { testDatabase } from '../helpers/app.js';
 
-let app: FastifyInstance;
+let database: Database;
 beforeAll(async () => {
-  app = await createTestApp();
-});
-afterAll(async () => {
-  await app?.close();
+  database = await testDatabase();
 });
 
 async function refusal(statements: ReturnType<typeof sql>[]): Promise<unknown> {
   try {
-    await app.ctx.database.withSystem(async (tx) => {
+    await database.withSystem(async (tx) => {
       for (const s of statements) await tx.execute(s);
     });
   } catch (err) {
