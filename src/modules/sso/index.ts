@@ -83,10 +83,7 @@ export {
   auditSignInFailure,
   completeSsoSignIn,
   exchangeCode,
-  failFlow,
   type IdentitySource,
-  redirectWith,
-  redirectWithCode,
   type VerifiedIdentity,
 } from './signin.js';
 export type { ConnectionRow, ConnectionType, DomainRow, ExternalIdentityRow } from './tables.js';
