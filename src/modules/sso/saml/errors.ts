@@ -15,8 +15,6 @@ const STATUS = {
   SAML_UNKNOWN_REQUEST: 401,
   /** The signed assertion's SubjectConfirmationData does not answer the request the response claims to answer. */
   SAML_IN_RESPONSE_TO_MISMATCH: 401,
-  /** The RelayState posted back is not the one the flow sent. */
-  SAML_RELAY_STATE_MISMATCH: 401,
   /** The connection of the pending request is gone or disabled. */
   SAML_CONNECTION_UNAVAILABLE: 401,
   /** No valid signature by the connection's pinned certificate over the assertion (also signature wrapping). */
@@ -63,7 +61,6 @@ registerMessages({
     fr: "L'assertion SAML répond à une autre demande",
     en: 'The SAML assertion answers another request',
   },
-  SAML_RELAY_STATE_MISMATCH: { fr: 'RelayState SAML inattendu', en: 'Unexpected SAML RelayState' },
   SAML_CONNECTION_UNAVAILABLE: {
     fr: 'Connexion SSO introuvable ou désactivée',
     en: 'SSO connection not found or disabled',
