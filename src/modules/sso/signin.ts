@@ -47,6 +47,30 @@ export interface VerifiedIdentity {
   mfaAsserted?: boolean;
 }
 
+/** What a protocol read about the person (ID token claims, a signed assertion, a provider's API). */
+export type ProtocolIdentity = Pick<VerifiedIdentity, 'issuer' | 'subject' | 'email' | 'emailVerified'> &
+  Partial<Pick<VerifiedIdentity, 'givenName' | 'familyName' | 'name' | 'mfaAsserted'>>;
+
+/** A verify strategy's result: what the protocol verified, for the flow's tenant and identity source. */
+export function verifiedIdentity(
+  tenantId: number,
+  source: IdentitySource,
+  i: ProtocolIdentity,
+): VerifiedIdentity {
+  return {
+    tenantId,
+    source,
+    issuer: i.issuer,
+    subject: i.subject,
+    email: i.email,
+    emailVerified: i.emailVerified,
+    name: i.name ?? null,
+    givenName: i.givenName ?? null,
+    familyName: i.familyName ?? null,
+    mfaAsserted: i.mfaAsserted === true,
+  };
+}
+
 const CODE_TTL_SECONDS = 60;
 // Store keys name a hash of the secret, never the secret itself.
 const hashed = sha256Hex;

@@ -17,7 +17,7 @@ import { callbackInput, rawQueryOf, sendOutcome } from '../reply.js';
 import * as repo from '../repository.js';
 import { ConnectionParams, OidcCallbackQuery } from '../schemas.js';
 import { connectionForFlow, oidcCallbackUrl, openClientSecret } from '../service.js';
-import { auditSignInFailure } from '../signin.js';
+import { auditSignInFailure, verifiedIdentity } from '../signin.js';
 import type { ConnectionRow } from '../tables.js';
 import {
   beginAuthorization,
@@ -66,17 +66,11 @@ export const oidcStrategy: VerifyStrategy = {
     });
     // The connection's configured issuer is the only one it accepts (the library checked the ID token's).
     if (identity.issuer !== connection.oidcIssuer) throw ssoError('SSO_ISSUER_MISMATCH');
-    return {
-      tenantId: flow.tenantId,
-      source: { kind: 'connection', connection },
-      issuer: identity.issuer,
-      subject: identity.subject,
-      email: identity.email,
-      emailVerified: identity.emailVerified,
-      givenName: identity.givenName ?? identity.name,
-      familyName: identity.familyName,
-      mfaAsserted: identity.mfaAsserted,
-    };
+    return verifiedIdentity(
+      flow.tenantId,
+      { kind: 'connection', connection },
+      { ...identity, givenName: identity.givenName ?? identity.name },
+    );
   },
 };
 

@@ -21,6 +21,7 @@ import { enterpriseCompletion, runCallback, type VerifyStrategy } from '../callb
 import { flowRef, flowRefLive, type SsoFlow } from '../flows.js';
 import { callbackInput, sendOutcome } from '../reply.js';
 import * as repo from '../repository.js';
+import { verifiedIdentity } from '../signin.js';
 import type { ConnectionRow } from '../tables.js';
 import { type SamlErrorCode, samlError } from './errors.js';
 import {
@@ -214,17 +215,15 @@ export const samlStrategy: VerifyStrategy = {
     );
     // Without given/family attributes, a display name is split at its first space.
     const [first, ...rest] = (identity.name ?? '').split(' ');
-    return {
-      tenantId: flow.tenantId,
-      source: { kind: 'connection', connection: row },
-      issuer: identity.issuer,
-      subject: identity.subject,
-      email: identity.email,
-      emailVerified: identity.emailVerified,
-      givenName: identity.givenName ?? (first || null),
-      familyName: identity.familyName ?? (rest.join(' ') || null),
-      mfaAsserted: identity.mfaAsserted,
-    };
+    return verifiedIdentity(
+      flow.tenantId,
+      { kind: 'connection', connection: row },
+      {
+        ...identity,
+        givenName: identity.givenName ?? (first || null),
+        familyName: identity.familyName ?? (rest.join(' ') || null),
+      },
+    );
   },
 };
 

@@ -41,6 +41,7 @@ import {
   exchangeCode,
   failureCode,
   type VerifiedIdentity,
+  verifiedIdentity,
 } from '../signin.js';
 import { socialError } from './errors.js';
 import { type PendingRegistration, peekRegistration, saveRegistration, takeRegistration } from './flow.js';
@@ -207,24 +208,14 @@ function verifiedBy(
   identity: Omit<PendingRegistration, 'tenantId' | 'provider'>,
   jit: boolean,
 ): VerifiedIdentity {
-  return {
-    tenantId,
-    source: {
-      kind: 'provider',
-      provider: p.provider,
-      jitProvisioning: jit,
-      defaultRole: ctx.config.oauth.defaultRole,
-      trustMfa: p.trustMfa,
-    },
-    issuer: identity.issuer,
-    subject: identity.subject,
-    email: identity.email,
-    emailVerified: identity.emailVerified,
-    name: identity.name,
-    givenName: identity.givenName,
-    familyName: identity.familyName,
-    mfaAsserted: identity.mfaAsserted,
+  const source = {
+    kind: 'provider' as const,
+    provider: p.provider,
+    jitProvisioning: jit,
+    defaultRole: ctx.config.oauth.defaultRole,
+    trustMfa: p.trustMfa,
   };
+  return verifiedIdentity(tenantId, source, identity);
 }
 
 /** The person proved at the provider becomes a user of the tenant (or is refused), then gets tokens or the MFA step. */
