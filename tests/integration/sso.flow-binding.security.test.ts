@@ -309,6 +309,47 @@ describe('issue 18 finding 1: an OIDC response can only reach the connection who
     expect(own.json().error).toBe('SSO_STATE_INVALID');
     expect(socialGoogle.tokenRequests.length).toBe(google);
   });
+
+  it('issue 23 — one flow store for every protocol: a social state at an enterprise callback, and an enterprise state at a social callback, are refused (400 SSO_STATE_INVALID, audited, spent), never redeemed, never a 500', async () => {
+    const conn = await newOidcConnection(adminA, idpA, 'massacorp-a');
+    const social = await app.inject({
+      method: 'GET',
+      url: '/api/v1/oauth/google/authorize',
+      headers: { 'x-tenant-id': String(a.tenant.id) },
+    });
+    expect(social.statusCode, social.body).toBe(200);
+    const socialState = (social.json() as { state: string }).state;
+    const tokens = idpA.tokenRequests.length + socialGoogle.tokenRequests.length;
+    const audited = (await auditFailures(a.tenant.id, 'SSO_STATE_INVALID')).length;
+    // A browser at the connection's callback with the social flow's state: that flow has no redirect_uri, so the
+    // envelope (not a redirect).
+    const atEnterprise = await app.inject({
+      method: 'GET',
+      url: `/api/v1/sso/oidc/callback/${conn.id}?code=x&state=${encodeURIComponent(socialState)}`,
+      headers: { accept: 'text/html' },
+    });
+    expect([atEnterprise.statusCode, atEnterprise.json().error]).toEqual([400, 'SSO_STATE_INVALID']);
+    expect(atEnterprise.headers.location).toBeUndefined();
+    // Spent: the provider's own callback refuses it now.
+    const socialAfter = await get(
+      `/api/v1/oauth/google/callback?code=x&state=${encodeURIComponent(socialState)}`,
+    );
+    expect([socialAfter.statusCode, socialAfter.json().error]).toEqual([400, 'SSO_STATE_INVALID']);
+
+    const { state } = await started(a.tenant.id, conn.id);
+    const atSocial = await get(`/api/v1/oauth/google/callback?code=x&state=${encodeURIComponent(state)}`);
+    expect([atSocial.statusCode, atSocial.json().error]).toEqual([400, 'SSO_STATE_INVALID']);
+    const enterpriseAfter = await get(
+      `/api/v1/sso/oidc/callback/${conn.id}?code=x&state=${encodeURIComponent(state)}`,
+    );
+    // A replay of a known enterprise flow: answered on its redirect_uri.
+    expect(redirectedTo(enterpriseAfter, CLIENT_REDIRECT).get('error')).toBe('SSO_STATE_INVALID');
+
+    expect(idpA.tokenRequests.length + socialGoogle.tokenRequests.length).toBe(tokens);
+    const rows = await auditFailures(a.tenant.id, 'SSO_STATE_INVALID');
+    expect(rows.length).toBe(audited + 4);
+    expect(rows.slice(audited).map((r) => r.resource_id)).toEqual(['google', 'google', conn.id, conn.id]);
+  });
 });
 
 // ---- finding 6 ----

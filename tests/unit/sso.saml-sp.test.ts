@@ -6,6 +6,7 @@ import { createPrivateKey, createVerify, randomUUID, X509Certificate } from 'nod
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, testConfig } from '../../src/config.js';
 import {
+  readSamlResponse,
   type SamlConnection,
   SamlServiceProvider,
   samlKeys,
@@ -67,10 +68,7 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
   const audience = () => `${PUBLIC_URL}/api/v1/sso/saml/${conn.id}/metadata`;
 
   async function start(relayState = `rs-${randomUUID()}`) {
-    const { url, requestId } = await sp.startSignIn(conn, {
-      redirectUri: 'https://app.example/sso/done',
-      relayState,
-    });
+    const { url, requestId } = await sp.startSignIn(conn, { relayState });
     return { url, requestId, relayState };
   }
 
@@ -84,9 +82,9 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
     });
   }
 
-  async function post(samlResponse: string, relayState: string, provider = sp) {
-    const pending = await provider.pendingFor(samlResponse);
-    return provider.validate(conn, pending, samlResponse, relayState);
+  /** The ACS's part for a response to the request `requestId` (the flow state, kept by the sso module). */
+  async function post(samlResponse: string, requestId: string, provider = sp) {
+    return provider.validate(conn, { requestId }, readSamlResponse(samlResponse));
   }
 
   async function refusal(promise: Promise<unknown>): Promise<string> {
@@ -110,8 +108,10 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
     );
   });
 
-  it('the AuthnRequest goes to idp_sso_url with our ACS and entity id; its id is stored single use in the store', async () => {
-    const { url, requestId, relayState } = await start();
+  it("the AuthnRequest goes to idp_sso_url with our ACS and entity id, under the caller's request id; nothing is stored", async () => {
+    const requestId = `_${'ab'.repeat(32)}`;
+    const relayState = `rs-${randomUUID()}`;
+    const { url } = await sp.startSignIn(conn, { relayState, requestId });
     expect(url.startsWith('https://idp.example/app/sso/saml?')).toBe(true);
     const parsed = parseAuthnRequestUrl(url);
     expect(parsed.id).toBe(requestId);
@@ -119,20 +119,15 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
     expect(parsed.xml).toContain(`AssertionConsumerServiceURL="${ACS}"`);
     expect(parsed.xml).toContain(`Destination="https://idp.example/app/sso/saml"`);
     expect(parsed.xml).toContain(`>${audience()}</saml:Issuer>`);
-    const stored = JSON.parse((await store.get(samlKeys.request(requestId))) ?? 'null');
-    expect(stored).toMatchObject({
-      connectionId: conn.id,
-      tenantId: 1,
-      redirectUri: 'https://app.example/sso/done',
-    });
-    expect(await store.ttl(samlKeys.request(requestId))).toBeGreaterThan(500);
+    // The flow state is the sign-in's only record: the service provider keeps nothing of an unanswered request.
+    expect(await store.get(samlKeys.requestUsed(requestId))).toBeNull();
+    // Without a caller's id, a fresh random one.
+    const other = await sp.startSignIn(conn, { relayState });
+    expect(other.requestId).toMatch(/^_[0-9a-f]{40}$/);
   });
 
   it('the AuthnRequest is always signed (RSA-SHA256 over the redirect query) and the metadata publishes the certificate', async () => {
-    const { url } = await sp.startSignIn(conn, {
-      redirectUri: 'https://app.example/sso/done',
-      relayState: 'rs-1',
-    });
+    const { url } = await sp.startSignIn(conn, { relayState: 'rs-1' });
     const signature = redirectSignature(url);
     expect(signature.sigAlg).toBe('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
     expect(
@@ -186,13 +181,13 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
   });
 
   it('a valid signed response is accepted once: subject, issuer, email and name are extracted', async () => {
-    const { requestId, relayState } = await start();
+    const { requestId } = await start();
     const identity = await post(
       respond(requestId, {
         nameId: 'Alice@Example.com',
         attributes: { firstName: 'Alice', lastName: 'Martin' },
       }),
-      relayState,
+      requestId,
     );
     expect(identity).toMatchObject({
       connectionId: conn.id,
@@ -203,11 +198,11 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
       name: 'Alice Martin',
       emailVerified: false,
     });
-    expect(await store.get(samlKeys.request(requestId))).toBeNull();
+    expect(await store.get(samlKeys.requestUsed(requestId))).toBe('1');
   });
 
   it('email and name come from attributes when the NameID is persistent (Entra ID claim names)', async () => {
-    const { requestId, relayState } = await start();
+    const { requestId } = await start();
     const identity = await post(
       respond(requestId, {
         nameId: 'd3b07384-d9a0-4f5b-9c1d-persistent',
@@ -217,7 +212,7 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
           'http://schemas.microsoft.com/identity/claims/displayname': 'Bob Contoso',
         },
       }),
-      relayState,
+      requestId,
     );
     expect(identity).toMatchObject({
       subject: 'd3b07384-d9a0-4f5b-9c1d-persistent',
@@ -259,33 +254,33 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
       'SAML_SIGNATURE_INVALID',
     ],
   ])('refuses a response that is %s', async (_name, o, code) => {
-    const { requestId, relayState } = await start();
+    const { requestId } = await start();
     const options = _name === 'signed by another key' ? { signWith: attacker } : o;
-    expect(await refusal(post(respond(requestId, options), relayState))).toBe(code);
+    expect(await refusal(post(respond(requestId, options), requestId))).toBe(code);
   });
 
   it('a response signed at both levels (Okta default) is accepted', async () => {
-    const { requestId, relayState } = await start();
+    const { requestId } = await start();
     const response = respond(requestId, { signBoth: true });
     expect(
       Buffer.from(response, 'base64')
         .toString()
         .match(/<ds:Signature /g),
     ).toHaveLength(2);
-    await expect(post(response, relayState)).resolves.toMatchObject({ subject: 'alice@example.com' });
+    await expect(post(response, requestId)).resolves.toMatchObject({ subject: 'alice@example.com' });
   });
 
   it('a response signed only at the Response level (assertion unsigned) is refused: signed assertions are required', async () => {
-    const { requestId, relayState } = await start();
+    const { requestId } = await start();
     const response = respond(requestId, { signResponseOnly: true });
     const xml = Buffer.from(response, 'base64').toString();
     // The signature sits on the Response, not inside the assertion.
     expect(xml.indexOf('<ds:Signature')).toBeLessThan(xml.indexOf('<saml:Assertion'));
-    expect(await refusal(post(response, relayState))).toBe('SAML_SIGNATURE_INVALID');
+    expect(await refusal(post(response, requestId))).toBe('SAML_SIGNATURE_INVALID');
   });
 
   it("an IdP's error status (user not assigned) is SAML_IDP_ERROR", async () => {
-    const { requestId, relayState } = await start();
+    const { requestId } = await start();
     const response = respond(requestId, {
       statusError: {
         top: 'urn:oasis:names:tc:SAML:2.0:status:Responder',
@@ -293,34 +288,33 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
         message: 'User is not assigned to this application',
       },
     });
-    expect(await refusal(post(response, relayState))).toBe('SAML_IDP_ERROR');
+    expect(await refusal(post(response, requestId))).toBe('SAML_IDP_ERROR');
   });
 
   it('within the 2-minute skew a slightly fast IdP is accepted; past it the app clock ends the assertion', async () => {
     const a = await start();
-    await expect(
-      post(respond(a.requestId, { now: Date.now() + 60_000 }), a.relayState),
-    ).resolves.toBeTruthy();
+    await expect(post(respond(a.requestId, { now: Date.now() + 60_000 }), a.requestId)).resolves.toBeTruthy();
     const b = await start();
     const response = respond(b.requestId, { lifetimeSeconds: 60 });
     clock.advance(60 + 121);
     try {
-      expect(await refusal(post(response, b.relayState))).toBe('SAML_ASSERTION_EXPIRED');
+      expect(await refusal(post(response, b.requestId))).toBe('SAML_ASSERTION_EXPIRED');
     } finally {
       clock.advance(-(60 + 121));
     }
   });
 
-  it('refuses IdP-initiated responses, unknown request ids, a signed InResponseTo of another request, a wrong RelayState', async () => {
-    expect(await refusal(post(respond(null), ''))).toBe('SAML_IN_RESPONSE_TO_MISSING');
-    expect(await refusal(post(respond('_unknown0123456789'), ''))).toBe('SAML_UNKNOWN_REQUEST');
+  it('refuses IdP-initiated responses, a response to another request, a signed InResponseTo of another request', async () => {
+    const expected = await start();
+    expect(await refusal(post(respond(null), expected.requestId))).toBe('SAML_IN_RESPONSE_TO_MISSING');
+    expect(await refusal(post(respond('_unknown0123456789'), expected.requestId))).toBe(
+      'SAML_IN_RESPONSE_TO_MISMATCH',
+    );
     const a = await start();
     const b = await start();
     // The envelope claims request b, the signed assertion answers request a.
     const crossed = respond(a.requestId, { envelopeInResponseTo: b.requestId });
-    expect(await refusal(post(crossed, b.relayState))).toBe('SAML_IN_RESPONSE_TO_MISMATCH');
-    const c = await start();
-    expect(await refusal(post(respond(c.requestId), 'another-state'))).toBe('SAML_RELAY_STATE_MISMATCH');
+    expect(await refusal(post(crossed, b.requestId))).toBe('SAML_IN_RESPONSE_TO_MISMATCH');
     expect(await refusal(post('not base64 !!', ''))).toBe('SAML_RESPONSE_INVALID');
     expect(
       await refusal(post(Buffer.from('<!DOCTYPE x [<!ENTITY a "b">]><x/>').toString('base64'), '')),
@@ -328,29 +322,31 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
   });
 
   it('a replayed response is refused, and the assertion id stays used until NotOnOrAfter', async () => {
-    const { requestId, relayState } = await start();
+    const { requestId } = await start();
     const assertionId = `_asr${randomUUID().replace(/-/g, '')}`;
     const response = respond(requestId, { assertionId, lifetimeSeconds: 300 });
-    await post(response, relayState);
-    expect(await refusal(post(response, relayState))).toBe('SAML_UNKNOWN_REQUEST');
+    await post(response, requestId);
+    expect(await refusal(post(response, requestId))).toBe('SAML_REPLAY');
+    // Another assertion answering the same request: the request was answered already.
+    expect(await refusal(post(respond(requestId), requestId))).toBe('SAML_REPLAY');
     const ttl = await store.ttl(samlKeys.assertionUsed(IDP_ENTITY, assertionId));
     expect(ttl).toBeGreaterThan(300);
     expect(ttl).toBeLessThanOrEqual(300 + 120 + 1);
     // The same assertion id in a response to a fresh request (an IdP cannot legitimately do that): still refused.
     const again = await start();
-    expect(await refusal(post(respond(again.requestId, { assertionId }), again.relayState))).toBe(
+    expect(await refusal(post(respond(again.requestId, { assertionId }), again.requestId))).toBe(
       'SAML_REPLAY',
     );
   });
 
   it('two replicas posting the same response at once: exactly one wins', async () => {
     for (let round = 0; round < 5; round++) {
-      const { requestId, relayState } = await start();
+      const { requestId } = await start();
       const response = respond(requestId);
       const results = await Promise.all([
-        refusal(post(response, relayState, sp)),
-        refusal(post(response, relayState, sp2)),
-        refusal(post(response, relayState, sp2)),
+        refusal(post(response, requestId, sp)),
+        refusal(post(response, requestId, sp2)),
+        refusal(post(response, requestId, sp2)),
       ]);
       expect(results.filter((r) => r === 'ACCEPTED')).toHaveLength(1);
       expect(
@@ -364,9 +360,9 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
   it('the KeyInfo certificate is never trusted: a response signed by another key carrying its own certificate fails', async () => {
     // xml-crypto embeds the signer's certificate in KeyInfo when publicCert is given (the helper does): the
     // attacker's certificate travels with the response, and is ignored in favour of the pinned one.
-    const { requestId, relayState } = await start();
+    const { requestId } = await start();
     const forged = respond(requestId, { signWith: attacker });
     expect(Buffer.from(forged, 'base64').toString()).toContain('<ds:X509Certificate>');
-    expect(await refusal(post(forged, relayState))).toBe('SAML_SIGNATURE_INVALID');
+    expect(await refusal(post(forged, requestId))).toBe('SAML_SIGNATURE_INVALID');
   });
 });

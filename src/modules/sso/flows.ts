@@ -48,12 +48,25 @@ export interface LinkTarget {
   sessionId: string | null;
 }
 
+/**
+ * One record per sign-in flow, for every protocol (enterprise OIDC and SAML, social providers): saved at
+ * authorize under the state, taken once by the callback (./callback.ts). There is no other record of a flow: SAML's
+ * AuthnRequest id is derived from the state (see flowRef) and kept here in `data`.
+ */
 export interface FlowState {
   tenantId: number;
-  connectionId: string;
-  type: ConnectionType;
-  redirectUri: string;
-  /** Protocol data (PKCE verifier, nonce, request id). */
+  /**
+   * The verify strategy that reads the answer (./callback.ts): a connection type ('oidc', 'saml') for enterprise
+   * flows, `oauth:<provider>` for social ones.
+   */
+  type: string;
+  /** Enterprise flows: the connection. Social flows: null. */
+  connectionId: string | null;
+  /** Social flows: the provider (google, github, microsoft, oidc). */
+  provider?: string;
+  /** Enterprise flows: the client's redirect_uri, where the browser ends. Social flows answer JSON: null. */
+  redirectUri: string | null;
+  /** Protocol data (PKCE verifier, nonce, SAML request id). */
   data: Record<string, unknown>;
   /** The client application's state, echoed on the final redirect (API.md §17). */
   clientState?: string;
@@ -66,7 +79,13 @@ export interface FlowState {
 
 // Store keys name a hash of the secret, never the secret itself.
 const hashed = sha256Hex;
-const flowKey = (state: string) => `sso:flow:${hashed(state)}`;
+/**
+ * The public name of a flow: the SHA-256 of its state, which its store keys are made of. SAML sends it as the
+ * AuthnRequest id (`_` + ref), so that a response's InResponseTo names the flow it answers without a second record.
+ */
+export const flowRef = (state: string) => hashed(state);
+const flowKey = (state: string) => refKey(flowRef(state));
+const refKey = (ref: string) => `sso:flow:${ref}`;
 
 export function newState(): string {
   return randomToken();
@@ -76,7 +95,7 @@ export async function saveFlowState(ctx: AppContext, state: string, flow: FlowSt
   await ctx.store.set(flowKey(state), JSON.stringify(flow), FLOW_TTL_SECONDS);
 }
 
-const usedKey = (state: string) => `sso:flow:used:${hashed(state)}`;
+const usedKey = (state: string) => `sso:flow:used:${flowRef(state)}`;
 
 /**
  * The flow of a state, removed as it is read: a second call (a replay, on any replica) gets null. The state is
@@ -91,17 +110,27 @@ export async function takeFlowState(ctx: AppContext, state: string | undefined):
   const used: UsedFlow = {
     tenantId: flow.tenantId,
     connectionId: flow.connectionId,
+    ...(flow.provider !== undefined ? { provider: flow.provider } : {}),
     redirectUri: flow.redirectUri,
   };
   await ctx.store.set(usedKey(state), JSON.stringify(used), FLOW_TTL_SECONDS);
   return flow;
 }
 
-export type UsedFlow = Pick<FlowState, 'tenantId' | 'connectionId' | 'redirectUri'>;
+export type UsedFlow = Pick<FlowState, 'tenantId' | 'connectionId' | 'provider' | 'redirectUri'>;
 
 /** A state that was already taken (a replay): what is needed to audit and answer it, or null if unknown. */
 export async function usedFlowState(ctx: AppContext, state: string | undefined): Promise<UsedFlow | null> {
   if (!state || state.length > 512) return null;
   const raw = await ctx.store.get(usedKey(state));
   return raw ? (JSON.parse(raw) as UsedFlow) : null;
+}
+
+/**
+ * Whether a live flow has that ref (SAML: the flow whose AuthnRequest a response answers, looked up by the
+ * request id; a flow already taken or expired is not live).
+ */
+export async function flowRefLive(ctx: AppContext, ref: string): Promise<boolean> {
+  if (!/^[0-9a-f]{64}$/.test(ref)) return false;
+  return (await ctx.store.get(refKey(ref))) !== null;
 }

@@ -5,7 +5,6 @@
  * /sso/identities/{id}), never the last way to sign in. Linking and removing are audited in their transaction and
  * mailed to the account's address (a new way into an account is what an attacker would add).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
@@ -18,17 +17,9 @@ import { getTenant } from '../tenants/index.js';
 import { userById } from '../users/index.js';
 import { ceilingExceeded, ceilingOf } from './ceiling.js';
 import { ssoError } from './errors.js';
-import type { FlowState, LinkTarget } from './flows.js';
+import type { LinkTarget } from './flows.js';
 import * as repo from './repository.js';
-import {
-  clientStateOf,
-  completeSsoSignIn,
-  redirectWith,
-  redirectWithCode,
-  sourceOf,
-  type VerifiedIdentity,
-  wantsJson,
-} from './signin.js';
+import { sourceOf, type VerifiedIdentity } from './signin.js';
 import { socialError } from './social/errors.js';
 import { lockIdentitiesOfUser, lockUserRow } from './social/repository.js';
 import type { ExternalIdentityRow } from './tables.js';
@@ -126,30 +117,6 @@ export async function linkToCaller(
     runInBackground(ctx, 'identity linked mail', () => ctx.mailer.send(mail));
   }
   return { identityId: done.identityId, created: done.created };
-}
-
-/**
- * The end of an SSO callback (OIDC and SAML): in link mode, the identity is linked to the caller and the browser
- * goes to redirect_uri with `?linked=1` (JSON clients: `{redirect_uri, linked: true}`), no code and no tokens;
- * otherwise the sign-in completes with a one-time code.
- */
-export async function finishSsoFlow(
-  ctx: AppContext,
-  req: FastifyRequest,
-  reply: FastifyReply,
-  flow: FlowState,
-  id: VerifiedIdentity,
-) {
-  if (flow.link) {
-    await linkToCaller(ctx, id, flow.link, req.auditContext());
-    if (wantsJson(req))
-      return reply
-        .header('cache-control', 'no-store')
-        .send({ redirect_uri: flow.redirectUri, linked: true, ...clientStateOf(flow) });
-    return redirectWith(reply, flow.redirectUri, { linked: '1', ...clientStateOf(flow) });
-  }
-  const code = await completeSsoSignIn(ctx, id, req.auditContext(), flow);
-  return redirectWithCode(req, reply, flow, code);
 }
 
 /** An external identity as its owner sees it: GET /sso/identities and the GDPR export alike. */

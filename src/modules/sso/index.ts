@@ -84,10 +84,7 @@ export {
   auditSignInFailure,
   completeSsoSignIn,
   exchangeCode,
-  failFlow,
   type IdentitySource,
-  redirectWith,
-  redirectWithCode,
   type VerifiedIdentity,
 } from './signin.js';
 export type { ConnectionRow, ConnectionType, DomainRow, ExternalIdentityRow } from './tables.js';

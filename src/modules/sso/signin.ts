@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
@@ -42,8 +41,34 @@ export interface VerifiedIdentity {
   emailVerified: boolean;
   givenName?: string | null;
   familyName?: string | null;
+  /** The display name, when the provider gives one (social login answers it). */
+  name?: string | null;
   /** The identity provider says it performed MFA (OIDC amr, SAML AuthnContext); recorded, see trust_mfa. */
   mfaAsserted?: boolean;
+}
+
+/** What a protocol read about the person (ID token claims, a signed assertion, a provider's API). */
+export type ProtocolIdentity = Pick<VerifiedIdentity, 'issuer' | 'subject' | 'email' | 'emailVerified'> &
+  Partial<Pick<VerifiedIdentity, 'givenName' | 'familyName' | 'name' | 'mfaAsserted'>>;
+
+/** A verify strategy's result: what the protocol verified, for the flow's tenant and identity source. */
+export function verifiedIdentity(
+  tenantId: number,
+  source: IdentitySource,
+  i: ProtocolIdentity,
+): VerifiedIdentity {
+  return {
+    tenantId,
+    source,
+    issuer: i.issuer,
+    subject: i.subject,
+    email: i.email,
+    emailVerified: i.emailVerified,
+    name: i.name ?? null,
+    givenName: i.givenName ?? null,
+    familyName: i.familyName ?? null,
+    mfaAsserted: i.mfaAsserted === true,
+  };
 }
 
 const CODE_TTL_SECONDS = 60;
@@ -317,62 +342,6 @@ export async function auditSignInFailure(
     },
     { bestEffort: 'could not audit a failed SSO sign-in' },
   );
-}
-
-/** Whether the caller is a program that wants the JSON envelope rather than a browser redirect. */
-export function wantsJson(req: FastifyRequest): boolean {
-  const accept = String(req.headers.accept ?? '');
-  return accept.includes('application/json') && !accept.includes('text/html');
-}
-
-export function redirectWith(reply: FastifyReply, redirectUri: string, params: Record<string, string>) {
-  const url = new URL(redirectUri);
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-  return reply.code(302).header('location', url.toString()).header('cache-control', 'no-store').send();
-}
-
-/** The client's own state, echoed next to `code` or `error` (only by the flow's first callback, never a replay). */
-export const clientStateOf = (flow: { clientState?: string | undefined }): Record<string, string> =>
-  flow.clientState !== undefined ? { state: flow.clientState } : {};
-
-/**
- * Success of a callback: the one-time code on the flow's redirect_uri, with the client's state when it gave one
- * (JSON clients get `{redirect_uri, code, state?}`).
- */
-export function redirectWithCode(req: FastifyRequest, reply: FastifyReply, flow: FlowState, code: string) {
-  if (wantsJson(req))
-    return reply
-      .header('cache-control', 'no-store')
-      .send({ redirect_uri: flow.redirectUri, code, ...clientStateOf(flow) });
-  return redirectWith(reply, flow.redirectUri, { code, ...clientStateOf(flow) });
-}
-
-/**
- * Failure of a callback: audited in the flow's tenant; then a redirect to the flow's redirect_uri with
- * `?error=<CODE>` (never a code) when the flow is known, else (or for JSON clients) the error envelope.
- */
-export async function failFlow(
-  ctx: AppContext,
-  req: FastifyRequest,
-  reply: FastifyReply,
-  // clientState only on a live flow: a replay (UsedFlow) never learns the client's state.
-  flow:
-    | (Pick<FlowState, 'tenantId' | 'connectionId' | 'redirectUri'> & Pick<FlowState, 'clientState'>)
-    | null,
-  err: unknown,
-): Promise<never | FastifyReply> {
-  const code = failureCode(err);
-  if (!(err instanceof AppError)) ctx.log.warn({ err }, 'SSO callback failed');
-  if (flow) {
-    await auditSignInFailure(ctx, flow.tenantId, req.auditContext(), {
-      connectionId: flow.connectionId,
-      code,
-      reason: (err as { reason?: string }).reason ?? (err instanceof Error ? err.message : undefined),
-    });
-    if (!wantsJson(req))
-      return redirectWith(reply, flow.redirectUri, { error: code, ...clientStateOf(flow) });
-  }
-  throw err instanceof AppError ? err : ssoError('SSO_RESPONSE_INVALID');
 }
 
 /**

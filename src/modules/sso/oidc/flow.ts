@@ -10,13 +10,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../../platform/context.js';
 import { errorResponses } from '../../../platform/http/schemas.js';
+import { enterpriseCompletion, refusal, runCallback, type VerifyStrategy } from '../callback.js';
 import { ssoError } from '../errors.js';
-import { type SsoFlow, takeFlowState, usedFlowState } from '../flows.js';
-import { finishSsoFlow } from '../identities.js';
+import type { SsoFlow } from '../flows.js';
+import { callbackInput, rawQueryOf, sendOutcome } from '../reply.js';
 import * as repo from '../repository.js';
 import { ConnectionParams, OidcCallbackQuery } from '../schemas.js';
 import { connectionForFlow, oidcCallbackUrl, openClientSecret } from '../service.js';
-import { auditSignInFailure, failFlow } from '../signin.js';
+import { auditSignInFailure, verifiedIdentity } from '../signin.js';
 import type { ConnectionRow } from '../tables.js';
 import {
   beginAuthorization,
@@ -34,12 +35,44 @@ function settingsOf(ctx: AppContext, c: ConnectionRow): RelyingPartySettings {
   };
 }
 
-/** An AppError whose reason (for the audit record, not the client) says which check failed. */
-function refusal(reason: string) {
-  const err = ssoError('SSO_STATE_INVALID');
-  Object.defineProperty(err, 'reason', { value: reason, enumerable: false });
-  return err;
-}
+/** The verify strategy of enterprise OIDC: the callback's connection redeems the code with the flow's PKCE. */
+export const oidcStrategy: VerifyStrategy = {
+  type: 'oidc',
+  completion: enterpriseCompletion,
+  foreignFlow: () => refusal(ssoError('SSO_STATE_INVALID'), 'state of a non-OIDC flow'),
+  async verify(ctx, flow, input) {
+    if (flow.connectionId !== input.target) {
+      // A state of another connection's flow (IdP mix-up): this IdP's code is never redeemed, by either
+      // connection. The flow's tenant gets the record through the failure; the tenant whose callback was used
+      // gets one too, since the attempt targets its users.
+      const target = await ctx.database.withSystem((tx) => repo.findConnectionAnyTenant(tx, input.target!));
+      if (target && target.tenantId !== flow.tenantId)
+        await auditSignInFailure(ctx, target.tenantId, input.audit, {
+          connectionId: target.id,
+          code: 'SSO_STATE_INVALID',
+          reason: "callback received the state of another tenant's flow (IdP mix-up)",
+        });
+      throw refusal(
+        ssoError('SSO_STATE_INVALID'),
+        `callback of connection ${input.target} received the state of another connection's flow`,
+      );
+    }
+    const connection = await connectionForFlow(ctx, flow.tenantId, flow.connectionId);
+    if (connection?.type !== 'oidc') throw ssoError('SSO_STATE_INVALID');
+    if (!connection.enabled) throw ssoError('SSO_CONNECTION_DISABLED');
+    const identity = await finishAuthorization(ctx, settingsOf(ctx, connection), input.answer, {
+      ...(flow.data as unknown as PendingAuthorization),
+      state: input.state!,
+    });
+    // The connection's configured issuer is the only one it accepts (the library checked the ID token's).
+    if (identity.issuer !== connection.oidcIssuer) throw ssoError('SSO_ISSUER_MISMATCH');
+    return verifiedIdentity(
+      flow.tenantId,
+      { kind: 'connection', connection },
+      { ...identity, givenName: identity.givenName ?? identity.name },
+    );
+  },
+};
 
 function callbackRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -57,63 +90,12 @@ function callbackRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         },
       },
       async (req, reply) => {
-        const { state } = req.query;
-        const flow = await takeFlowState(ctx, state);
-        if (!flow) {
-          // A replayed state is known (and audited in its tenant); an unknown one has no tenant to audit in.
-          const used = await usedFlowState(ctx, state);
-          return failFlow(
-            ctx,
-            req,
-            reply,
-            used,
-            ssoError('SSO_STATE_INVALID', used ? { reason: 'replayed' } : undefined),
-          );
-        }
-        try {
-          if (flow.type !== 'oidc') throw refusal('state of a non-OIDC flow');
-          if (flow.connectionId !== req.params.id) {
-            // A state of another connection's flow (IdP mix-up): this IdP's code is never redeemed, by either
-            // connection. The flow's tenant gets the record through failFlow; the tenant whose callback was
-            // used gets one too, since the attempt targets its users.
-            const target = await ctx.database.withSystem((tx) =>
-              repo.findConnectionAnyTenant(tx, req.params.id),
-            );
-            if (target && target.tenantId !== flow.tenantId)
-              await auditSignInFailure(ctx, target.tenantId, req.auditContext(), {
-                connectionId: target.id,
-                code: 'SSO_STATE_INVALID',
-                reason: "callback received the state of another tenant's flow (IdP mix-up)",
-              });
-            throw refusal(
-              `callback of connection ${req.params.id} received the state of another connection's flow`,
-            );
-          }
-          const connection = await connectionForFlow(ctx, flow.tenantId, flow.connectionId);
-          if (connection?.type !== 'oidc') throw ssoError('SSO_STATE_INVALID');
-          if (!connection.enabled) throw ssoError('SSO_CONNECTION_DISABLED');
-          const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
-          const identity = await finishAuthorization(ctx, settingsOf(ctx, connection), query, {
-            ...(flow.data as unknown as PendingAuthorization),
-            state: state!,
-          });
-          // The connection's configured issuer is the only one it accepts (the library checked the ID token's).
-          if (identity.issuer !== connection.oidcIssuer) throw ssoError('SSO_ISSUER_MISMATCH');
-          // Link mode ends in a link to the caller (no code); otherwise the sign-in's one-time code.
-          return await finishSsoFlow(ctx, req, reply, flow, {
-            tenantId: flow.tenantId,
-            source: { kind: 'connection', connection },
-            issuer: identity.issuer,
-            subject: identity.subject,
-            email: identity.email,
-            emailVerified: identity.emailVerified,
-            givenName: identity.givenName ?? identity.name,
-            familyName: identity.familyName,
-            mfaAsserted: identity.mfaAsserted,
-          });
-        } catch (err) {
-          return failFlow(ctx, req, reply, flow, err);
-        }
+        const input = callbackInput(req, {
+          state: req.query.state,
+          answer: rawQueryOf(req),
+          target: req.params.id,
+        });
+        return sendOutcome(reply, await runCallback(ctx, oidcStrategy, input));
       },
     );
   };

@@ -43,7 +43,8 @@ const MFA_AMR = new Set(['mfa', 'otp', 'hwk', 'swk', 'sms', 'fpt', 'face', 'iris
 
 const caches = new WeakMap<AppContext, Map<string, { at: number; metadata: client.ServerMetadata }>>();
 
-function guardedFetch(ctx: AppContext): client.CustomFetch {
+/** openid-client's fetch through the SSRF guard (every request of a relying party or an OAuth 2 client). */
+export function guardedFetch(ctx: AppContext): client.CustomFetch {
   const fetch = createGuardedFetch({ env: ctx.config.env });
   return ((url: string, options: RequestInit) => fetch(url, options)) as unknown as client.CustomFetch;
 }
@@ -228,7 +229,8 @@ export function oidcErrorCode(err: unknown): SsoErrorCode {
   return 'SSO_RESPONSE_INVALID';
 }
 
-async function withProviderErrors<T>(fn: () => Promise<T>): Promise<T> {
+/** Runs a provider request: a failure becomes an SSO_* AppError, the library's message its audit reason. */
+export async function withProviderErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

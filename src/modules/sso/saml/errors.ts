@@ -26,8 +26,6 @@ export const samlErrors = defineErrors({
     "L'assertion SAML répond à une autre demande",
     'The SAML assertion answers another request',
   ],
-  /** The RelayState posted back is not the one the flow sent. */
-  SAML_RELAY_STATE_MISMATCH: [401, 'RelayState SAML inattendu', 'Unexpected SAML RelayState'],
   /** The connection of the pending request is gone or disabled. */
   SAML_CONNECTION_UNAVAILABLE: [
     401,

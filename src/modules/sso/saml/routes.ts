@@ -1,7 +1,13 @@
 /**
  * The SAML flow of the SSO module (API.md §17): the SP-initiated branch of GET /connections/{id}/authorize, the
- * public SP metadata, and the ACS that ends in the shared sign-in completion (one-time code on redirect_uri).
+ * public SP metadata, and the ACS, which runs the one callback flow (../callback.ts) with the SAML verify strategy.
  * Mounted under /api/v1/sso by the core (see ../flows.ts).
+ *
+ * The flow state is the sign-in's only record: the AuthnRequest id is `_` + the flow's ref (the SHA-256 of its
+ * state, ../flows.ts flowRef), kept in the flow's data, and a response's InResponseTo is checked against it. The
+ * RelayState is the key of that record, so there is no second RelayState to compare with: a response posted with
+ * the RelayState of another sign-in answers another request (SAML_IN_RESPONSE_TO_MISMATCH when that request's flow
+ * is live, SAML_UNKNOWN_REQUEST otherwise).
  */
 import { X509Certificate } from 'node:crypto';
 import formbody from '@fastify/formbody';
@@ -11,14 +17,15 @@ import type { AppContext } from '../../../platform/context.js';
 import { notFound, validationError } from '../../../platform/http/errors.js';
 import { errorResponses } from '../../../platform/http/schemas.js';
 
-import { type FlowState, type SsoFlow, takeFlowState, usedFlowState } from '../flows.js';
-import { finishSsoFlow } from '../identities.js';
+import { enterpriseCompletion, runCallback, type VerifyStrategy } from '../callback.js';
+import { flowRef, flowRefLive, type SsoFlow } from '../flows.js';
+import { callbackInput, sendOutcome } from '../reply.js';
 import * as repo from '../repository.js';
-import { failFlow } from '../signin.js';
+import { verifiedIdentity } from '../signin.js';
 import type { ConnectionRow } from '../tables.js';
 import { type SamlErrorCode, samlError } from './errors.js';
 import {
-  inResponseToOf,
+  readSamlResponse,
   SAML_RESPONSE_MAX_CHARS,
   type SamlConnection,
   SamlServiceProvider,
@@ -35,7 +42,9 @@ const tags = ['sso'];
  */
 function refusalWithoutFlow(samlResponse: string): SamlErrorCode {
   try {
-    return inResponseToOf(samlResponse) === null ? 'SAML_IN_RESPONSE_TO_MISSING' : 'SAML_UNKNOWN_REQUEST';
+    return readSamlResponse(samlResponse).inResponseTo === null
+      ? 'SAML_IN_RESPONSE_TO_MISSING'
+      : 'SAML_UNKNOWN_REQUEST';
   } catch {
     return 'SAML_RESPONSE_INVALID';
   }
@@ -166,59 +175,66 @@ function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           },
         },
         async (req, reply) => {
-          const { SAMLResponse: samlResponse, RelayState: relayState } = req.body;
-          const flow = await takeFlowState(ctx, relayState);
-          if (flow?.type !== 'saml') {
-            // A replayed or unknown RelayState (or another protocol's, or none: IdP-initiated): audited and
-            // answered on the flow's redirect_uri when the flow is known, else the error envelope.
-            const known = flow ?? (await usedFlowState(ctx, relayState));
-            const code = !flow && known ? 'SAML_REPLAY' : refusalWithoutFlow(samlResponse);
-            return failFlow(ctx, req, reply, known, samlError(code));
-          }
-          try {
-            const pending = await sp.pendingFor(samlResponse);
-            if (pending.requestId !== flow.data.requestId || pending.relayState !== relayState) {
-              throw samlError('SAML_IN_RESPONSE_TO_MISMATCH');
-            }
-            const row = await ctx.database.withTenant(flow.tenantId, (tx) =>
-              repo.findConnection(tx, flow.tenantId, flow.connectionId),
-            );
-            const conn = row?.enabled ? samlConnectionOf(row) : null;
-            if (!row || !conn) throw samlError('SAML_CONNECTION_UNAVAILABLE');
-            const identity = await sp.validate(conn, pending, samlResponse, relayState);
-            // Without given/family attributes, a display name is split at its first space.
-            const [first, ...rest] = (identity.name ?? '').split(' ');
-            // Link mode ends in a link to the caller (no code); otherwise the sign-in's one-time code.
-            return await finishSsoFlow(ctx, req, reply, flow, {
-              tenantId: flow.tenantId,
-              source: { kind: 'connection', connection: row },
-              issuer: identity.issuer,
-              subject: identity.subject,
-              email: identity.email,
-              emailVerified: identity.emailVerified,
-              givenName: identity.givenName ?? (first || null),
-              familyName: identity.familyName ?? (rest.join(' ') || null),
-              mfaAsserted: identity.mfaAsserted,
-            });
-          } catch (err) {
-            // The flow is over: its AuthnRequest can no longer be answered.
-            if (typeof flow.data.requestId === 'string') await sp.discard({ requestId: flow.data.requestId });
-            return failFlow(ctx, req, reply, flow as FlowState, err);
-          }
+          const input = callbackInput(req, { state: req.body.RelayState, answer: req.body.SAMLResponse });
+          return sendOutcome(reply, await runCallback(ctx, samlStrategy, input));
         },
       );
     });
   };
 }
 
+/** The AuthnRequest id of a flow: its ref, as an NCName. */
+const requestIdOf = (state: string) => `_${flowRef(state)}`;
+
+/** The verify strategy of SAML: the response must answer the flow's AuthnRequest, signed by the connection's IdP. */
+export const samlStrategy: VerifyStrategy = {
+  type: 'saml',
+  completion: enterpriseCompletion,
+  // A replayed RelayState is audited and answered on its flow's redirect_uri; an unknown one (or none:
+  // IdP-initiated) gets the error envelope.
+  withoutFlow: (_ctx, input, used) => samlError(used ? 'SAML_REPLAY' : refusalWithoutFlow(input.answer)),
+  foreignFlow: (_ctx, _flow, input) => samlError(refusalWithoutFlow(input.answer)),
+  async verify(ctx, flow, input) {
+    const response = readSamlResponse(input.answer); // the one decoding of the response
+    if (response.inResponseTo === null) throw samlError('SAML_IN_RESPONSE_TO_MISSING');
+    if (response.inResponseTo !== flow.data.requestId) {
+      // The response answers another request: one of a live sign-in (posted with this RelayState), or one we
+      // do not know (any more).
+      const live = await flowRefLive(ctx, response.inResponseTo.slice(1));
+      throw samlError(live ? 'SAML_IN_RESPONSE_TO_MISMATCH' : 'SAML_UNKNOWN_REQUEST');
+    }
+    const row = await ctx.database.withTenant(flow.tenantId, (tx) =>
+      repo.findConnection(tx, flow.tenantId, flow.connectionId!),
+    );
+    const conn = row?.enabled ? samlConnectionOf(row) : null;
+    if (!row || !conn) throw samlError('SAML_CONNECTION_UNAVAILABLE');
+    const identity = await serviceProvider(ctx).validate(
+      conn,
+      { requestId: response.inResponseTo },
+      response,
+    );
+    // Without given/family attributes, a display name is split at its first space.
+    const [first, ...rest] = (identity.name ?? '').split(' ');
+    return verifiedIdentity(
+      flow.tenantId,
+      { kind: 'connection', connection: row },
+      {
+        ...identity,
+        givenName: identity.givenName ?? (first || null),
+        familyName: identity.familyName ?? (rest.join(' ') || null),
+      },
+    );
+  },
+};
+
 export const samlFlow: SsoFlow = {
   type: 'saml',
-  async authorize(ctx, { connection, state, redirectUri }) {
+  async authorize(ctx, { connection, state }) {
     const conn = samlConnectionOf(connection);
     if (!conn) throw samlError('SAML_CONNECTION_UNAVAILABLE');
     const { url, requestId } = await serviceProvider(ctx).startSignIn(conn, {
-      redirectUri,
       relayState: state,
+      requestId: requestIdOf(state),
     });
     return { authUrl: url, data: { requestId } };
   },

@@ -1,10 +1,11 @@
 /**
  * SAML 2.0 service provider (API.md §17) over @node-saml/node-saml, with the checks that library leaves to us:
  *
- * - The AuthnRequest id is ours, stored single use in the shared store with the connection, tenant, redirect URI
- *   and RelayState of the flow (every replica reads it), and REQUIRED: a response without InResponseTo
- *   (IdP-initiated) is refused. node-saml's own InResponseTo cache is not used: it reads then removes, which two
- *   replicas racing with the same response both pass.
+ * - The AuthnRequest id is the caller's (the sso module derives it from the flow's state and keeps it in the flow
+ *   state, its single record of the sign-in: see ../callback.ts), and REQUIRED: a response without InResponseTo
+ *   (IdP-initiated) is refused, and the envelope's and the signed assertion's InResponseTo must both be the
+ *   expected id. node-saml's own InResponseTo cache is not used: it reads then removes, which two replicas racing
+ *   with the same response both pass.
  * - Signed assertions are required (wantAssertionsSigned) and verified with the connection's pinned certificate
  *   only (node-saml hands xml-crypto that certificate as publicCert; KeyInfo is never trusted). Everything below is
  *   read from the bytes the signature covers (profile.getAssertion()), never from the unsigned envelope.
@@ -43,17 +44,12 @@ export interface SamlConnection {
   spEntityId: string | null;
 }
 
-/** What a SP-initiated flow remembers until the IdP posts back (JSON in the store, single use). */
-export interface PendingSamlRequest {
-  requestId: string;
-  connectionId: string;
-  tenantId: number;
-  redirectUri: string;
-  relayState: string;
-  /** Epoch ms (app clock). */
-  createdAt: number;
-  /** Opaque data of the flow that started the request (the sso module's own fields). */
-  flow?: Record<string, unknown>;
+/** A posted SAMLResponse, decoded and read once: what the ACS routes on, then validates. */
+export interface SamlResponse {
+  /** The SAMLResponse as posted (base64): node-saml validates this form. */
+  encoded: string;
+  /** The envelope's InResponseTo (unsigned: a lookup key only; the signed one must match it), null if absent. */
+  inResponseTo: string | null;
 }
 
 /** A verified SAML sign-in: what the shared SSO completion needs. */
@@ -76,13 +72,12 @@ export interface SamlIdentity {
   emailVerified: false;
   /** The signed assertion says the IdP used a second factor (MFA_AUTHN_CONTEXTS, or Entra ID's authnmethodsreferences). */
   mfaAsserted: boolean;
-  pending: PendingSamlRequest;
 }
 
 export const SAML_ACS_PATH = '/api/v1/sso/saml/acs';
 /** Largest accepted clock difference with the IdP (API.md §17: at most 2 minutes). */
 export const SAML_CLOCK_SKEW_MS = 120_000;
-/** How long a user may take at the IdP between authorize and the ACS post. */
+/** How long a request id is remembered as answered (the flow that sent it lives at most as long). */
 export const SAML_REQUEST_TTL_SECONDS = 600;
 /** Upper bound on how long a used assertion id is kept, whatever NotOnOrAfter says (request ids guard beyond). */
 const MAX_REPLAY_TTL_SECONDS = 24 * 3600;
@@ -148,8 +143,6 @@ const AUTHN_METHODS_ATTRIBUTE = 'http://schemas.microsoft.com/claims/authnmethod
 
 /** Store keys of the SAML SP (kept here with their lifetimes; see platform/store/keys.ts for the others). */
 export const samlKeys = {
-  /** A pending AuthnRequest (JSON PendingSamlRequest). TTL: SAML_REQUEST_TTL_SECONDS; deleted once answered. */
-  request: (requestId: string) => `sso:saml:req:${requestId}`,
   /** Present once a response to that request was accepted: a second one loses. TTL: SAML_REQUEST_TTL_SECONDS. */
   requestUsed: (requestId: string) => `sso:saml:req:used:${requestId}`,
   /** A used assertion (hash of issuer and ID), until its NotOnOrAfter plus skew (at most a day). */
@@ -168,7 +161,7 @@ function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-/** node-saml wants a cache provider; ours keeps nothing (request ids live in the shared store, see above). */
+/** node-saml wants a cache provider; ours keeps nothing (request ids live in the caller's flow, see above). */
 const noCache: CacheProvider = {
   saveAsync: async () => null,
   getAsync: async () => null,
@@ -236,70 +229,39 @@ export class SamlServiceProvider {
 
   /**
    * Starts a SP-initiated sign-in: an AuthnRequest for the HTTP-Redirect binding to the connection's
-   * idp_sso_url, its id stored single use with the flow. `relayState` is the flow's opaque state.
+   * idp_sso_url, with this request id (the caller keeps it; nothing is stored here). `relayState` is the flow's
+   * opaque state.
    */
   async startSignIn(
     conn: SamlConnection,
-    flow: { redirectUri: string; relayState: string; data?: Record<string, unknown> },
+    flow: { relayState: string; requestId?: string },
   ): Promise<{ url: string; requestId: string }> {
-    const requestId = newRequestId();
-    const pending: PendingSamlRequest = {
-      requestId,
-      connectionId: conn.id,
-      tenantId: conn.tenantId,
-      redirectUri: flow.redirectUri,
-      relayState: flow.relayState,
-      createdAt: this.deps.clock.now(),
-      ...(flow.data ? { flow: flow.data } : {}),
-    };
+    const requestId = flow.requestId ?? newRequestId();
     const signing = await this.deps.signingKey();
     const url = await this.saml(conn, { requestId, signing }).getAuthorizeUrlAsync(
       flow.relayState,
       undefined,
       {},
     );
-    await this.deps.store.set(samlKeys.request(requestId), JSON.stringify(pending), SAML_REQUEST_TTL_SECONDS);
     return { url, requestId };
   }
 
   /**
-   * First step of the ACS: which pending request the posted response claims to answer (its unsigned
-   * InResponseTo, trusted only as a lookup key: the signed one must match it later). Refuses IdP-initiated
-   * responses and unknown or consumed request ids.
-   */
-  async pendingFor(samlResponse: string): Promise<PendingSamlRequest> {
-    const inResponseTo = inResponseToOf(samlResponse);
-    if (!inResponseTo) throw samlError('SAML_IN_RESPONSE_TO_MISSING');
-    if (inResponseTo.length > 200) throw samlError('SAML_UNKNOWN_REQUEST');
-    const raw = await this.deps.store.get(samlKeys.request(inResponseTo));
-    if (!raw) throw samlError('SAML_UNKNOWN_REQUEST');
-    return JSON.parse(raw) as PendingSamlRequest;
-  }
-
-  /** Forgets a pending request (a failed response ends its flow: the user starts again). */
-  async discard(pending: Pick<PendingSamlRequest, 'requestId'>): Promise<void> {
-    await this.deps.store.del(samlKeys.request(pending.requestId));
-  }
-
-  /**
-   * Validates the posted response against the connection of its pending request and consumes both the
-   * assertion id and the request id. Throws a SAML_* AppError on any failure.
+   * Validates a response (read once by readSamlResponse) that must answer `expected.requestId`, against the
+   * connection of its flow, and consumes both the assertion id and the request id. Throws a SAML_* AppError on
+   * any failure.
    */
   async validate(
     conn: SamlConnection,
-    pending: PendingSamlRequest,
-    samlResponse: string,
-    relayState: string | undefined,
+    expected: { requestId: string },
+    response: SamlResponse,
   ): Promise<SamlIdentity> {
-    if (conn.id !== pending.connectionId || conn.tenantId !== pending.tenantId) {
-      throw samlError('SAML_CONNECTION_UNAVAILABLE');
-    }
-    if ((relayState ?? '') !== pending.relayState) throw samlError('SAML_RELAY_STATE_MISMATCH');
-    decodeResponse(samlResponse); // the size and DOCTYPE guards, before the library parses anything
+    if (response.inResponseTo === null) throw samlError('SAML_IN_RESPONSE_TO_MISSING');
+    if (response.inResponseTo !== expected.requestId) throw samlError('SAML_IN_RESPONSE_TO_MISMATCH');
 
     let profile: Profile | null;
     try {
-      ({ profile } = await this.saml(conn).validatePostResponseAsync({ SAMLResponse: samlResponse }));
+      ({ profile } = await this.saml(conn).validatePostResponseAsync({ SAMLResponse: response.encoded }));
     } catch (err) {
       throw mapLibraryError(err);
     }
@@ -328,7 +290,7 @@ export class SamlServiceProvider {
     const bearer = (subject?.SubjectConfirmation ?? []).filter((c) => c.$?.Method === BEARER);
     const data = bearer.map((c) => c.SubjectConfirmationData?.[0]).filter((d): d is XmlNode => !!d);
     if (data.length === 0) throw samlError('SAML_IN_RESPONSE_TO_MISMATCH');
-    const answering = data.filter((d) => d.$?.InResponseTo === pending.requestId);
+    const answering = data.filter((d) => d.$?.InResponseTo === expected.requestId);
     if (answering.length === 0) throw samlError('SAML_IN_RESPONSE_TO_MISMATCH');
     const forUs = answering.filter((d) => d.$?.Recipient === this.acsUrl);
     if (forUs.length === 0) throw samlError('SAML_RECIPIENT_MISMATCH');
@@ -358,14 +320,13 @@ export class SamlServiceProvider {
     }
     if (
       !(await this.deps.store.setIfAbsent(
-        samlKeys.requestUsed(pending.requestId),
+        samlKeys.requestUsed(expected.requestId),
         '1',
         SAML_REQUEST_TTL_SECONDS,
       ))
     ) {
       throw samlError('SAML_REPLAY');
     }
-    await this.discard(pending);
 
     const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
     const email =
@@ -401,16 +362,16 @@ export class SamlServiceProvider {
       sessionIndex: typeof profile.sessionIndex === 'string' ? profile.sessionIndex : null,
       emailVerified: false,
       mfaAsserted,
-      pending,
     };
   }
 }
 
 /**
- * The (unsigned) InResponseTo of a posted Response, or null when it has none (an IdP-initiated response): a
- * lookup key only, never trusted (the signed one must match it). SAML_RESPONSE_INVALID when unreadable.
+ * Reads a posted SAMLResponse once: the size and DOCTYPE guards (before any library parses it), then its
+ * (unsigned) InResponseTo, or null when it has none (an IdP-initiated response): a lookup key only, never
+ * trusted (the signed one must match it). SAML_RESPONSE_INVALID when unreadable.
  */
-export function inResponseToOf(samlResponse: string): string | null {
+export function readSamlResponse(samlResponse: string): SamlResponse {
   const xml = decodeResponse(samlResponse);
   let root: Element | null = null;
   try {
@@ -422,7 +383,7 @@ export function inResponseToOf(samlResponse: string): string | null {
   if (root?.localName !== 'Response' || root?.namespaceURI !== PROTOCOL_NS) {
     throw samlError('SAML_RESPONSE_INVALID');
   }
-  return root.getAttribute('InResponseTo')?.trim() || null;
+  return { encoded: samlResponse, inResponseTo: root.getAttribute('InResponseTo')?.trim() || null };
 }
 
 /** node-saml style ids: an NCName ('_' then hex), 160 random bits. */

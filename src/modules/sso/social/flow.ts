@@ -1,54 +1,15 @@
 import type { OAuthProviderId } from '../../../config.js';
 import type { AppContext } from '../../../platform/context.js';
 import { randomToken, sha256Hex } from '../../../platform/crypto/tokens.js';
-import { FLOW_TTL_SECONDS, type LinkTarget } from '../flows.js';
 
-// Store keys name a hash of the secret, never the secret itself.
+// Store keys name a hash of the secret, never the secret itself. (The sign-in flow itself is the one flow state
+// of every protocol: ../flows.ts.)
 const hashed = sha256Hex;
-const flowKey = (state: string) => `oauth:flow:${hashed(state)}`;
-const usedKey = (state: string) => `oauth:flow:used:${hashed(state)}`;
 const registrationKey = (token: string) => `oauth:reg:${hashed(token)}`;
 
 export const REGISTRATION_TTL_SECONDS = 600;
 
-export interface SocialFlow {
-  tenantId: number;
-  provider: OAuthProviderId;
-  codeVerifier: string;
-  nonce: string;
-  createdAt: number;
-  /** Link mode (API.md §17): the signed-in caller the identity is linked to instead of signing in. */
-  link?: LinkTarget;
-}
-
 export const newToken = () => randomToken();
-
-export async function saveSocialFlow(ctx: AppContext, state: string, flow: SocialFlow): Promise<void> {
-  await ctx.store.set(flowKey(state), JSON.stringify(flow), FLOW_TTL_SECONDS);
-}
-
-/** The flow of a state, removed as it is read; then remembered as used so that a replay is audited in its tenant. */
-export async function takeSocialFlow(ctx: AppContext, state: string | undefined): Promise<SocialFlow | null> {
-  if (!state || state.length > 512) return null;
-  const raw = await ctx.store.take(flowKey(state));
-  if (!raw) return null;
-  const flow = JSON.parse(raw) as SocialFlow;
-  await ctx.store.set(
-    usedKey(state),
-    JSON.stringify({ tenantId: flow.tenantId, provider: flow.provider }),
-    FLOW_TTL_SECONDS,
-  );
-  return flow;
-}
-
-export async function usedSocialFlow(
-  ctx: AppContext,
-  state: string | undefined,
-): Promise<Pick<SocialFlow, 'tenantId' | 'provider'> | null> {
-  if (!state || state.length > 512) return null;
-  const raw = await ctx.store.get(usedKey(state));
-  return raw ? JSON.parse(raw) : null;
-}
 
 /** What the provider verified, kept until the person completes their registration. */
 export interface PendingRegistration {

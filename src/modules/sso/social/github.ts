@@ -7,9 +7,13 @@
 import * as client from 'openid-client';
 import type { OAuthProviderConfig } from '../../../config.js';
 import type { AppContext } from '../../../platform/context.js';
-import { createGuardedFetch } from '../../../platform/net/ssrf.js';
 import { ssoError } from '../errors.js';
-import { type OidcIdentity, oidcErrorCode, type PendingAuthorization } from '../oidc/relying-party.js';
+import {
+  guardedFetch,
+  type OidcIdentity,
+  type PendingAuthorization,
+  withProviderErrors,
+} from '../oidc/relying-party.js';
 
 function configuration(ctx: AppContext, p: OAuthProviderConfig): client.Configuration {
   const gh = p.github!;
@@ -19,24 +23,11 @@ function configuration(ctx: AppContext, p: OAuthProviderConfig): client.Configur
     {},
     client.ClientSecretPost(p.clientSecret),
   );
-  const fetch = createGuardedFetch({ env: ctx.config.env });
-  config[client.customFetch] = ((url: string, options: RequestInit) =>
-    fetch(url, options)) as unknown as client.CustomFetch;
+  config[client.customFetch] = guardedFetch(ctx);
   // Plain http only to loopback, in dev/test (tests run a local stand-in); the SSRF guard enforces the rest.
   if ((ctx.config.env === 'dev' || ctx.config.env === 'test') && gh.tokenUrl.startsWith('http:'))
     client.allowInsecureRequests(config);
   return config;
-}
-
-async function guarded<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if ((err as { name?: string }).name === 'AppError') throw err;
-    const e = ssoError(oidcErrorCode(err));
-    Object.defineProperty(e, 'reason', { value: (err as Error).message, enumerable: false });
-    throw e;
-  }
 }
 
 export async function githubAuthorize(
@@ -77,7 +68,7 @@ export async function githubFinish(
   const config = configuration(ctx, p);
   const currentUrl = new URL(p.redirectUri);
   currentUrl.search = callbackQuery;
-  const tokens = await guarded(() =>
+  const tokens = await withProviderErrors(() =>
     client.authorizationCodeGrant(
       config,
       currentUrl,
@@ -86,7 +77,7 @@ export async function githubFinish(
     ),
   );
   const api = async <T>(path: string): Promise<T> => {
-    const res = await guarded(() =>
+    const res = await withProviderErrors(() =>
       client.fetchProtectedResource(
         config,
         tokens.access_token,

@@ -5,8 +5,8 @@ import type { AppContext } from '../../../platform/context.js';
 import { requireUser } from '../../../platform/http/access.js';
 import { platformErrors } from '../../../platform/http/errors.js';
 import { errorResponses, SuccessNoData } from '../../../platform/http/schemas.js';
-/** Social login under /api/v1/oauth (API.md §9, existing paths). Thin: schema, access, one service call. */
 import { ssoText } from '../errors.js';
+import { callbackInput, rawQueryOf, sendOutcome } from '../reply.js';
 import {
   AccountsResponse,
   CallbackQuery,
@@ -86,16 +86,12 @@ export function socialRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         },
       },
       async (req, reply) => {
-        const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
-        const r = await social.callback(
-          ctx,
-          req.params.provider,
-          req.query.state,
-          query,
-          clientOf(req),
-          req.auditContext(),
-        );
-        return reply.header('cache-control', 'no-store').send(r);
+        const input = callbackInput(req, {
+          state: req.query.state,
+          answer: rawQueryOf(req),
+          target: req.params.provider,
+        });
+        return sendOutcome(reply, await social.callback(ctx, req.params.provider, input));
       },
     );
 

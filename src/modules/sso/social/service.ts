@@ -18,28 +18,33 @@ import type { LoginResponse } from '../../auth/index.js';
 import type { ClientInfo } from '../../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantHeader } from '../../tenants/index.js';
 import { userById } from '../../users/index.js';
+import {
+  type CallbackInput,
+  type CallbackOutcome,
+  type Completion,
+  refusal,
+  runCallback,
+  type VerifyStrategy,
+} from '../callback.js';
 import { ssoError } from '../errors.js';
-import type { LinkTarget } from '../flows.js';
+import { type FlowState, type LinkTarget, newState, saveFlowState } from '../flows.js';
 import { assertAnotherWayIn, linkToCaller } from '../identities.js';
-import { beginAuthorization, finishAuthorization, type OidcIdentity } from '../oidc/relying-party.js';
+import {
+  beginAuthorization,
+  finishAuthorization,
+  type OidcIdentity,
+  type PendingAuthorization,
+} from '../oidc/relying-party.js';
 import {
   auditSignInFailure,
   completeSsoSignIn,
   exchangeCode,
   failureCode,
   type VerifiedIdentity,
+  verifiedIdentity,
 } from '../signin.js';
 import { socialError } from './errors.js';
-import {
-  newToken,
-  type PendingRegistration,
-  peekRegistration,
-  saveRegistration,
-  saveSocialFlow,
-  takeRegistration,
-  takeSocialFlow,
-  usedSocialFlow,
-} from './flow.js';
+import { type PendingRegistration, peekRegistration, saveRegistration, takeRegistration } from './flow.js';
 import { githubAuthorize, githubFinish } from './github.js';
 import * as repo from './repository.js';
 import { assertNotSsoRequired, mailVerification, takeVerified } from './verification.js';
@@ -82,6 +87,39 @@ const rpSettings = (p: OAuthProviderConfig) => ({
   scope: p.scope,
 });
 
+/** How a provider's sign-in starts and how its answer is read: OpenID Connect, or GitHub's plain OAuth 2. */
+interface SocialProtocol {
+  begin(
+    ctx: AppContext,
+    p: OAuthProviderConfig,
+    state: string,
+  ): Promise<{ authUrl: string; pending: PendingAuthorization }>;
+  finish(
+    ctx: AppContext,
+    p: OAuthProviderConfig,
+    rawQuery: string,
+    expected: PendingAuthorization & { state: string },
+  ): Promise<OidcIdentity>;
+}
+
+const openIdProtocol: SocialProtocol = {
+  begin: (ctx, p, state) => beginAuthorization(ctx, rpSettings(p), state),
+  async finish(ctx, p, rawQuery, expected) {
+    const identity = await finishAuthorization(ctx, rpSettings(p), rawQuery, expected);
+    // The library checked iss against the discovered issuer; google and oidc must also be the configured one.
+    // (Microsoft: the discovered issuer of a domain tenant is its id form, see docs/configuration.md.)
+    if (p.provider !== 'microsoft' && identity.issuer !== p.issuer) throw ssoError('SSO_ISSUER_MISMATCH');
+    return identity;
+  },
+};
+
+const githubProtocol: SocialProtocol = { begin: githubAuthorize, finish: githubFinish };
+
+const protocolOf = (p: OAuthProviderConfig) => (p.github ? githubProtocol : openIdProtocol);
+
+/** The flow type of a provider's sign-ins (FlowState.type). */
+const flowType = (provider: OAuthProviderId) => `oauth:${provider}`;
+
 export async function authorize(
   ctx: AppContext,
   tenantHeader: string | string[] | undefined,
@@ -92,15 +130,16 @@ export async function authorize(
   const tenant = link ? { id: link.tenantId } : await resolveTenantHeader(ctx, tenantHeader);
   const p = configuredProvider(ctx, provider);
   if (!tenant) throw platformErrors.error('UNAUTHORIZED');
-  const state = newToken();
-  const { authUrl, pending } = p.github
-    ? await githubAuthorize(ctx, p, state)
-    : await beginAuthorization(ctx, rpSettings(p), state);
-  await saveSocialFlow(ctx, state, {
+  const state = newState();
+  const { authUrl, pending } = await protocolOf(p).begin(ctx, p, state);
+  await saveFlowState(ctx, state, {
     tenantId: tenant.id,
+    type: flowType(provider),
+    connectionId: null,
     provider,
-    codeVerifier: pending.codeVerifier,
-    nonce: pending.nonce,
+    // Social login answers on its own callback (JSON): no redirect_uri.
+    redirectUri: null,
+    data: { codeVerifier: pending.codeVerifier, nonce: pending.nonce },
     createdAt: ctx.clock.now(),
     ...(link ? { link: { userId: link.userId, sessionId: link.sessionId } } : {}),
   });
@@ -169,23 +208,14 @@ function verifiedBy(
   identity: Omit<PendingRegistration, 'tenantId' | 'provider'>,
   jit: boolean,
 ): VerifiedIdentity {
-  return {
-    tenantId,
-    source: {
-      kind: 'provider',
-      provider: p.provider,
-      jitProvisioning: jit,
-      defaultRole: ctx.config.oauth.defaultRole,
-      trustMfa: p.trustMfa,
-    },
-    issuer: identity.issuer,
-    subject: identity.subject,
-    email: identity.email,
-    emailVerified: identity.emailVerified,
-    givenName: identity.givenName,
-    familyName: identity.familyName,
-    mfaAsserted: identity.mfaAsserted,
+  const source = {
+    kind: 'provider' as const,
+    provider: p.provider,
+    jitProvisioning: jit,
+    defaultRole: ctx.config.oauth.defaultRole,
+    trustMfa: p.trustMfa,
   };
+  return verifiedIdentity(tenantId, source, identity);
 }
 
 /** The person proved at the provider becomes a user of the tenant (or is refused), then gets tokens or the MFA step. */
@@ -203,19 +233,6 @@ async function signIn(
   return fromLogin(r, p.provider, identity.email, displayName(identity));
 }
 
-/** Link mode's end of the callback: linked to the caller (./identities.ts), no token. */
-async function linkedResult(
-  ctx: AppContext,
-  p: OAuthProviderConfig,
-  tenantId: number,
-  link: LinkTarget,
-  identity: OidcIdentity,
-  audit: AuditContext,
-): Promise<OAuthCallbackResult> {
-  await linkToCaller(ctx, verifiedBy(ctx, p, tenantId, identity, false), link, audit);
-  return tokenless(p.provider, identity.email, displayName(identity), { linked: true });
-}
-
 async function selfRegistration(ctx: AppContext, tenantId: number): Promise<boolean> {
   const tenant = await ctx.database.withTenant(tenantId, (tx) => getTenant(tx, tenantId));
   return tenant?.status === 'active' && resolveSettings(tenant.settings, ctx.config).self_registration;
@@ -224,75 +241,101 @@ async function selfRegistration(ctx: AppContext, tenantId: number): Promise<bool
 const failureReason = (err: unknown) =>
   (err as { reason?: string }).reason ?? (err instanceof Error ? err.message : undefined);
 
-/** GET /oauth/{provider}/callback. `rawQuery`: the query string exactly as the provider sent it. */
+/** What the provider verified, as the social completion and a pending registration keep it. */
+const identityOf = (id: VerifiedIdentity): Omit<PendingRegistration, 'tenantId' | 'provider'> => ({
+  issuer: id.issuer,
+  subject: id.subject,
+  email: id.email,
+  emailVerified: id.emailVerified,
+  name: id.name ?? null,
+  givenName: id.givenName ?? null,
+  familyName: id.familyName ?? null,
+  mfaAsserted: id.mfaAsserted === true,
+});
+
+/**
+ * How a social sign-in ends (the existing API answers on the callback itself, JSON): in link mode the identity
+ * joins the caller's account (no token); otherwise tokens or the MFA step, or, for an unknown person the tenant
+ * lets register, requires_registration with an oauth_session_token. A failure is the error envelope.
+ */
+function socialCompletion(p: OAuthProviderConfig): Completion {
+  return {
+    async complete(ctx, flow, id, input): Promise<CallbackOutcome> {
+      const identity = identityOf(id);
+      if (flow.link) {
+        await linkToCaller(ctx, id, flow.link, input.audit);
+        return { json: tokenless(p.provider, identity.email, displayName(identity), { linked: true }) };
+      }
+      return { json: await signInOrRegister(ctx, p, flow, identity, input) };
+    },
+    failure: () => null,
+  };
+}
+
+async function signInOrRegister(
+  ctx: AppContext,
+  p: OAuthProviderConfig,
+  flow: FlowState,
+  identity: Omit<PendingRegistration, 'tenantId' | 'provider'>,
+  { client, audit }: CallbackInput,
+): Promise<OAuthCallbackResult> {
+  const mayRegister = await selfRegistration(ctx, flow.tenantId);
+  const auto = ctx.config.oauth.autoRegister && mayRegister && identity.emailVerified && !!identity.email;
+  try {
+    return await signIn(ctx, p, flow.tenantId, identity, auto, client, audit);
+  } catch (err) {
+    const unknownPerson =
+      err instanceof AppError &&
+      (err.code === 'SSO_USER_NOT_PROVISIONED' || err.code === 'SSO_EMAIL_MISSING');
+    if (!(unknownPerson && mayRegister)) throw err;
+  }
+  // No sign-up offered in a domain that requires SSO (issue 18).
+  await assertNotSsoRequired(ctx, flow.tenantId, identity.email);
+  const token = await saveRegistration(ctx, { tenantId: flow.tenantId, provider: p.provider, ...identity });
+  await writeAuditAlone(ctx, flow.tenantId, audit, {
+    eventType: 'oauth.registration_required',
+    resourceType: 'oauth_provider',
+    resourceId: p.provider,
+    metadata: {
+      issuer: identity.issuer,
+      subject: identity.subject,
+      email_verified: identity.emailVerified,
+    },
+  });
+  return tokenless(p.provider, identity.email, displayName(identity), {
+    requires_registration: true,
+    oauth_session_token: token,
+  });
+}
+
+/** The verify strategy of a social provider: its protocol redeems the code with the flow's PKCE (and nonce). */
+function socialStrategy(p: OAuthProviderConfig): VerifyStrategy {
+  return {
+    type: flowType(p.provider),
+    provider: p.provider,
+    completion: socialCompletion(p),
+    foreignFlow: () => refusal(ssoError('SSO_STATE_INVALID'), 'state of another provider'),
+    async verify(ctx, flow, input) {
+      const data = flow.data as unknown as PendingAuthorization;
+      const identity = await protocolOf(p).finish(ctx, p, input.answer, {
+        codeVerifier: data.codeVerifier,
+        nonce: data.nonce,
+        state: input.state!,
+      });
+      return verifiedBy(ctx, p, flow.tenantId, identity, false);
+    },
+  };
+}
+
+/** GET /oauth/{provider}/callback: the one callback flow (../callback.ts) with the provider's strategy. */
 export async function callback(
   ctx: AppContext,
   provider: OAuthProviderId,
-  state: string | undefined,
-  rawQuery: string,
-  client: ClientInfo,
-  audit: AuditContext,
-): Promise<OAuthCallbackResult> {
+  input: CallbackInput,
+): Promise<CallbackOutcome> {
+  // An unconfigured provider is a 404 before the state is spent.
   const p = configuredProvider(ctx, provider);
-  const flow = await takeSocialFlow(ctx, state);
-  if (!flow || flow.provider !== provider) {
-    // A replayed state is known and audited in its tenant; an unknown one has no tenant to audit in.
-    const used = flow ?? (await usedSocialFlow(ctx, state));
-    if (used)
-      await auditSignInFailure(ctx, used.tenantId, audit, {
-        provider,
-        code: 'SSO_STATE_INVALID',
-        reason: flow ? 'state of another provider' : 'replayed',
-      });
-    throw ssoError('SSO_STATE_INVALID', used && !flow ? { reason: 'replayed' } : undefined);
-  }
-  try {
-    const expected = { codeVerifier: flow.codeVerifier, nonce: flow.nonce, state: state! };
-    const identity = p.github
-      ? await githubFinish(ctx, p, rawQuery, expected)
-      : await finishAuthorization(ctx, rpSettings(p), rawQuery, expected);
-    // The library checked iss against the discovered issuer; google and oidc must also be the configured one.
-    // (Microsoft: the discovered issuer of a domain tenant is its id form, see docs/configuration.md.)
-    if (p.provider !== 'microsoft' && !p.github && identity.issuer !== p.issuer)
-      throw ssoError('SSO_ISSUER_MISMATCH');
-    // Link mode: the identity joins the caller's account; nobody is signed in, no token is issued.
-    if (flow.link) return await linkedResult(ctx, p, flow.tenantId, flow.link, identity, audit);
-    const mayRegister = await selfRegistration(ctx, flow.tenantId);
-    const auto = ctx.config.oauth.autoRegister && mayRegister && identity.emailVerified && !!identity.email;
-    try {
-      return await signIn(ctx, p, flow.tenantId, identity, auto, client, audit);
-    } catch (err) {
-      const unknownPerson =
-        err instanceof AppError &&
-        (err.code === 'SSO_USER_NOT_PROVISIONED' || err.code === 'SSO_EMAIL_MISSING');
-      if (!(unknownPerson && mayRegister)) throw err;
-    }
-    // No sign-up offered in a domain that requires SSO (issue 18).
-    await assertNotSsoRequired(ctx, flow.tenantId, identity.email);
-    const token = await saveRegistration(ctx, { tenantId: flow.tenantId, provider, ...identity });
-    await writeAuditAlone(ctx, flow.tenantId, audit, {
-      eventType: 'oauth.registration_required',
-      resourceType: 'oauth_provider',
-      resourceId: provider,
-      metadata: {
-        issuer: identity.issuer,
-        subject: identity.subject,
-        email_verified: identity.emailVerified,
-      },
-    });
-    return tokenless(provider, identity.email, displayName(identity), {
-      requires_registration: true,
-      oauth_session_token: token,
-    });
-  } catch (err) {
-    await auditSignInFailure(ctx, flow.tenantId, audit, {
-      provider,
-      code: failureCode(err),
-      reason: failureReason(err),
-    });
-    if (!(err instanceof AppError)) ctx.log.warn({ err }, 'social login callback failed');
-    throw err instanceof AppError ? err : ssoError('SSO_RESPONSE_INVALID');
-  }
+  return runCallback(ctx, socialStrategy(p), input);
 }
 
 /**
