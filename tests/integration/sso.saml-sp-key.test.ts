@@ -10,8 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotateEncryption, sealedColumns } from '../../src/cli/keys.js';
 import { createTestApp, usingPostgres } from '../helpers/app.js';
-import { createPrivateDatabase, type PrivateDatabase } from '../helpers/private-database.js';
 import { bearer, login, newTenant, type TestTenant, type Tokens, uniq } from '../helpers/factories.js';
+import { createPrivateDatabase, type PrivateDatabase } from '../helpers/private-database.js';
 import {
   certBody,
   makeIdpKeys,

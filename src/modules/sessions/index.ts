@@ -8,9 +8,13 @@ import { sessionRoutes } from './routes.js';
 // --- module registration ---
 export const sessionsModule: AppModule = {
   name: 'sessions',
+  provides: {
+    sessions: (ctx) => ({
+      enforceIdleTimeout: (session, tenantVersion, lastSeenRaw, audit) =>
+        enforceIdleTimeout(ctx, session, tenantVersion, lastSeenRaw, audit),
+    }),
+  },
   setup: (ctx) => {
-    ctx.sessions.enforceIdleTimeout = (session, tenantVersion, lastSeenRaw, audit) =>
-      enforceIdleTimeout(ctx, session, tenantVersion, lastSeenRaw, audit);
     // --- gdpr hooks ---
     registerSessionsGdpr(ctx);
   },

@@ -19,6 +19,8 @@ const flows: SsoFlow[] = [oidcFlow, ...samlFlows];
 
 export const ssoModule: AppModule = {
   name: 'sso',
+  // A sign-in through SSO reads the user's MFA status (step or enrolment after the IdP).
+  needs: ['mfa'],
   setup: (ctx) => {
     for (const flow of flows) registerFlow(flow);
     ctx.hooks.passwordSignIn.push((tx, tenant, email) => ssoRequiredRefusal(tx, tenant, email));

@@ -5,7 +5,7 @@
 import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import { type Executor, enterTenant, type Tx } from '../../platform/db/client.js';
+import { type Database, type Executor, enterTenant, type Tx } from '../../platform/db/client.js';
 import { AppError, badRequest, notFound, validationError } from '../../platform/http/errors.js';
 import { CidrSet } from '../../platform/http/network.js';
 import './errors.js';
@@ -300,4 +300,19 @@ export function tenantRequiresMfaSql(tenantId: number | SQLWrapper): SQL {
 /** The tenant's effective settings (stored values over the defaults), read in the caller's transaction. */
 export async function readTenantSettings(ctx: AppContext, tx: Executor, tenantId: number) {
   return resolveSettings((await repo.findTenantById(tx, tenantId))?.settings, ctx.config);
+}
+
+/**
+ * The retention provider's answer: tenants whose settings set audit_retention_days, with that number
+ * (cross-tenant by nature: system). The audit CLI prunes their trails (platform/audit/retention.ts).
+ */
+export async function tenantsWithRetention(
+  database: Database,
+): Promise<{ tenantId: number; days: number }[]> {
+  return database.withSystem(async (tx) => {
+    const r = await tx.execute<{ id: number; days: string }>(sql`
+      select id, settings->>'audit_retention_days' as days from tenants
+      where jsonb_typeof(settings->'audit_retention_days') = 'number' order by id`);
+    return r.rows.map((x) => ({ tenantId: Number(x.id), days: Number(x.days) })).filter((x) => x.days > 0);
+  });
 }

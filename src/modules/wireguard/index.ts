@@ -18,5 +18,6 @@ export const wireguardModule: AppModule = {
   name: 'wireguard',
   setup: wireguardSetup,
   routes: (ctx) => [{ prefix: '/api/v1/wireguard', plugin: wireguardRoutes(ctx) }],
+  noStorePrefixes: ['/api/v1/wireguard'],
   cli: registerWg,
 };
