@@ -158,7 +158,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(ErrorEnvelope);
   installErrorHandling(app);
-  app.addHook('onRoute', (route) => assertRouteAccess(route as never, ctx));
+  const guardedPrefixes = modules.flatMap((m) => m.guardedPrefixes ?? []);
+  app.addHook('onRoute', (route) => assertRouteAccess(route as never, ctx, guardedPrefixes));
   // Before @fastify/swagger's own onRoute hook, so the document lists the generic statuses (openapi.ts).
   app.addHook('onRoute', (route) => addGenericResponses(route as never));
 

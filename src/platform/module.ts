@@ -32,6 +32,8 @@ export interface AppModule {
   /** Subscribes to hooks (ctx.hooks); runs once every provider is built, in module list order. */
   setup?: (ctx: AppContext) => void | Promise<void>;
   routes: (ctx: AppContext) => { prefix: string; plugin: FastifyPluginAsyncTypebox }[];
+  /** URL prefixes outside /api/v1 whose routes must declare their access too (the app refuses to boot otherwise). */
+  guardedPrefixes?: readonly string[];
   /** URL prefixes whose responses carry `Cache-Control: no-store` (they answer tokens, secrets or keys). */
   noStorePrefixes?: readonly string[];
   /** URL prefixes a token limited to MFA enrolment still opens (everything else answers 403 MFA_REQUIRED). */

@@ -11,4 +11,5 @@ import { scimRoutes } from './routes.js';
 export const scimModule: AppModule = {
   name: 'scim',
   routes: (ctx) => [{ prefix: SCIM_PREFIX, plugin: scimRoutes(ctx) }],
+  guardedPrefixes: [`${SCIM_PREFIX}/`],
 };

@@ -69,13 +69,17 @@ export function requireUser(request: FastifyRequest): Principal & { userId: numb
   return p as Principal & { userId: number };
 }
 
-/** `vocabulary`: the permission catalogue (ctx.permissions) and the self scopes of the credential scheme. */
+/**
+ * `vocabulary`: the permission catalogue (ctx.permissions) and the self scopes of the credential scheme.
+ * `guardedPrefixes`: URL prefixes outside /api/v1 whose routes must declare their access too (AppModule).
+ */
 export function assertRouteAccess(
   route: RouteOptions,
   vocabulary: Pick<AppContext, 'permissions' | 'credentials'>,
+  guardedPrefixes: readonly string[] = [],
 ): void {
   const url = route.url;
-  if (!url.startsWith('/api/v1') && !url.startsWith('/scim/')) return;
+  if (!url.startsWith('/api/v1') && !guardedPrefixes.some((p) => url.startsWith(p))) return;
   const config = route.config as { access?: Access; keyScope?: KeyScope } | undefined;
   const access = config?.access;
   if (!access) {
