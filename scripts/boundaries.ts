@@ -233,8 +233,10 @@ async function main(command: string | undefined): Promise<number> {
           if (cycle.includes(to)) console.error(`      ${m} → ${to} (${e.from} → ${e.to})`);
     }
     const leaks = platformLeaks(root);
-    for (const l of leaks) console.error(`  error platform-knows-no-module: ${l.file}:${l.line} names ${l.what}`);
-    if (b.folderCycles.length > 0) console.error(`\nx ${b.folderCycles.length} cycle(s) between module folders.`);
+    for (const l of leaks)
+      console.error(`  error platform-knows-no-module: ${l.file}:${l.line} names ${l.what}`);
+    if (b.folderCycles.length > 0)
+      console.error(`\nx ${b.folderCycles.length} cycle(s) between module folders.`);
     if (leaks.length > 0) console.error(`\nx ${leaks.length} module-specific string(s) in platform/.`);
     if (b.folderCycles.length > 0 || leaks.length > 0) return 1;
     console.log('✔ no cycle between module folders');

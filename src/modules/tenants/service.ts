@@ -4,11 +4,11 @@
  */
 import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import { type Database, type Executor, enterTenant, type Tx } from '../../platform/db/client.js';
 import { AppError, badRequest, notFound, validationError } from '../../platform/http/errors.js';
 import { CidrSet } from '../../platform/http/network.js';
 import './errors.js';
+import type { TenantsDeps } from './deps.js';
 import { bumpTenantVersion, isValidCidr } from './network.js';
 import * as repo from './repository.js';
 import type { TenantPatch, TenantStatusQuery } from './schemas.js';
@@ -31,7 +31,7 @@ const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
  * (401 on login) so tenant existence is not revealed.
  */
 export async function resolveTenantHeader(
-  ctx: AppContext,
+  ctx: TenantsDeps,
   header: string | string[] | undefined,
 ): Promise<TenantRow | null> {
   const value = typeof header === 'string' ? header.trim() : '';
@@ -53,7 +53,7 @@ export async function resolveTenantHeader(
  * Callers then load the tenant inside their own tenant transaction (one round trip fewer on login).
  */
 export async function resolveTenantId(
-  ctx: AppContext,
+  ctx: TenantsDeps,
   header: string | string[] | undefined,
 ): Promise<number | null> {
   const value = typeof header === 'string' ? header.trim() : '';
@@ -89,11 +89,11 @@ export async function insertNewTenant(
 }
 
 /** Whether any tenant exists yet (`massacorp seed` runs only on an empty database). */
-export async function hasTenants(ctx: AppContext): Promise<boolean> {
+export async function hasTenants(ctx: TenantsDeps): Promise<boolean> {
   return (await ctx.database.withSystem((tx) => repo.countTenants(tx))) > 0;
 }
 
-export function tenantRead(ctx: AppContext, t: TenantRow) {
+export function tenantRead(ctx: TenantsDeps, t: TenantRow) {
   return {
     id: t.id,
     slug: t.slug,
@@ -104,7 +104,7 @@ export function tenantRead(ctx: AppContext, t: TenantRow) {
 }
 
 /** The tenant's settings, defaults and bounds applied (a fresh read, in its own transaction). */
-export async function tenantSettings(ctx: AppContext, tenantId: number): Promise<TenantSettings> {
+export async function tenantSettings(ctx: TenantsDeps, tenantId: number): Promise<TenantSettings> {
   const t = await ctx.database.withTenant(tenantId, (tx) => repo.findTenantById(tx, tenantId));
   return resolveSettings(t?.settings, ctx.config);
 }
@@ -116,7 +116,7 @@ export async function isPlatformTenant(tx: Executor, tenantId: number): Promise<
 
 // ---- the caller's own tenant ----
 
-export async function getCurrentTenant(ctx: AppContext, tenantId: number) {
+export async function getCurrentTenant(ctx: TenantsDeps, tenantId: number) {
   const t = await ctx.database.withTenant(tenantId, (tx) => repo.findTenantById(tx, tenantId));
   if (!t) throw notFound('tenant');
   return tenantRead(ctx, t);
@@ -143,7 +143,7 @@ function checkSettings(s: TenantSettings, callerIp: string) {
 }
 
 export async function updateCurrentTenant(
-  ctx: AppContext,
+  ctx: TenantsDeps,
   tenantId: number,
   body: TenantPatch,
   callerIp: string,
@@ -177,7 +177,7 @@ export async function updateCurrentTenant(
 
 // ---- platform operators (routes in tenant-admin) ----
 
-export function tenantAdminRead(ctx: AppContext, t: TenantRow) {
+export function tenantAdminRead(ctx: TenantsDeps, t: TenantRow) {
   return {
     ...tenantRead(ctx, t),
     status: t.status,
@@ -187,14 +187,14 @@ export function tenantAdminRead(ctx: AppContext, t: TenantRow) {
   };
 }
 
-export async function listTenants(ctx: AppContext, q: TenantStatusQuery) {
+export async function listTenants(ctx: TenantsDeps, q: TenantStatusQuery) {
   const { rows, total } = await ctx.database.withSystem((tx) =>
     repo.listTenantsPage(tx, { skip: q.skip ?? 0, limit: q.limit ?? 20, status: q.status }),
   );
   return { tenants: rows.map((t) => tenantAdminRead(ctx, t)), total };
 }
 
-export async function getTenantAsOperator(ctx: AppContext, id: number) {
+export async function getTenantAsOperator(ctx: TenantsDeps, id: number) {
   const t = await ctx.database.withSystem((tx) => repo.findTenantById(tx, id));
   if (!t) throw notFound('tenant');
   return tenantAdminRead(ctx, t);
@@ -228,7 +228,7 @@ export async function auditTenantAndOperator(
 }
 
 export async function updateTenantAsOperator(
-  ctx: AppContext,
+  ctx: TenantsDeps,
   operatorTenantId: number,
   id: number,
   body: { settings?: PlatformSettingsPatch },
@@ -298,7 +298,7 @@ export function tenantRequiresMfaSql(tenantId: number | SQLWrapper): SQL {
 }
 
 /** The tenant's effective settings (stored values over the defaults), read in the caller's transaction. */
-export async function readTenantSettings(ctx: AppContext, tx: Executor, tenantId: number) {
+export async function readTenantSettings(ctx: Pick<TenantsDeps, 'config'>, tx: Executor, tenantId: number) {
   return resolveSettings((await repo.findTenantById(tx, tenantId))?.settings, ctx.config);
 }
 
