@@ -5,7 +5,7 @@
  * superuser change (which bumps the version after it commits) is seen by every replica on its next request.
  */
 import { LRUCache } from 'lru-cache';
-import type { AppContext, Principal } from '../../platform/context.js';
+import type { Principal } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { keys } from '../../platform/store/keys.js';
 import { replaceVersion } from '../../platform/store/versions.js';

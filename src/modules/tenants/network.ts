@@ -5,7 +5,6 @@
  */
 import ipaddr from 'ipaddr.js';
 import { LRUCache } from 'lru-cache';
-import type { AppContext } from '../../platform/context.js';
 import { CidrSet } from '../../platform/http/network.js';
 import { keys } from '../../platform/store/keys.js';
 import { replaceVersion } from '../../platform/store/versions.js';
