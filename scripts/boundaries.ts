@@ -6,7 +6,7 @@
  * only when the file-level edge was, so auth → tenants → auth through different files went unreported. Here the
  * folder graph is built from the cruise and its strongly connected components are the cycles.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { cruise, type ICruiseResult } from 'dependency-cruiser';
@@ -127,6 +127,88 @@ export function mermaid(graph: Boundaries['graph'], layers: readonly string[]): 
   return lines.join('\n');
 }
 
+/** Something module-specific written in platform/ source (outside comments). */
+export interface PlatformLeak {
+  file: string;
+  line: number;
+  what: string;
+}
+
+/**
+ * Issue 23: the platform knows no module. Module-specific strings in platform/ code (comments aside): the API
+ * key prefix, a module's URL (/api/v1/<something> other than the platform's own /api/v1/info, /scim), an API
+ * key error code, and SQL naming a table a module declares (its tables.ts). A module hands the platform what it
+ * must know through its AppModule (providers, noStorePrefixes, mfaEnrolmentPrefixes, secretPatterns).
+ */
+export function platformLeaks(root: string): PlatformLeak[] {
+  const moduleTables = new Set<string>();
+  const platformTables = new Set<string>();
+  const tableDecl = /pgTable\(\s*'([a-z_]+)'/g;
+  for (const file of sourceFiles(path.join(root, 'src'))) {
+    const text = readFileSync(file, 'utf8');
+    const into = file.includes(`${path.sep}modules${path.sep}`) ? moduleTables : platformTables;
+    for (const m of text.matchAll(tableDecl)) into.add(m[1]!);
+  }
+  for (const t of platformTables) moduleTables.delete(t);
+  const rules: { what: string; re: RegExp }[] = [
+    { what: 'the API key prefix', re: /mc_sk_/ },
+    { what: "a module's URL", re: /\/api\/v1\/(?!info\b)[a-z]|\/scim\b/ },
+    { what: "the API keys module's error codes", re: /\bAPI_KEY_[A-Z_]+/ },
+  ];
+  if (moduleTables.size > 0)
+    rules.push({
+      what: "SQL on a module's table",
+      re: new RegExp(`\\b(?:from|join|into|update|table)\\s+(?:${[...moduleTables].join('|')})\\b`, 'i'),
+    });
+  const leaks: PlatformLeak[] = [];
+  for (const file of sourceFiles(path.join(root, 'src/platform'))) {
+    const lines = withoutComments(readFileSync(file, 'utf8')).split('\n');
+    lines.forEach((text, i) => {
+      for (const r of rules)
+        if (r.re.test(text)) leaks.push({ file: path.relative(root, file), line: i + 1, what: r.what });
+    });
+  }
+  return leaks;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+/** The source with its comments blanked (newlines kept, so line numbers hold), strings and templates left. */
+function withoutComments(text: string): string {
+  let out = '';
+  let i = 0;
+  let quote: string | null = null;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (quote) {
+      out += c;
+      if (c === '\\') {
+        out += text[i + 1] ?? '';
+        i += 2;
+        continue;
+      }
+      if (c === quote) quote = null;
+      i++;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end === -1 ? text.length : end + 2;
+      out += text.slice(i, stop).replace(/[^\n]/g, ' ');
+      i = stop;
+    } else {
+      if (c === "'" || c === '"' || c === '`') quote = c;
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
 export const GRAPH_START = '<!-- graph:start -->';
 export const GRAPH_END = '<!-- graph:end -->';
 
@@ -150,11 +232,15 @@ async function main(command: string | undefined): Promise<number> {
         for (const [to, e] of b.graph.get(m) ?? [])
           if (cycle.includes(to)) console.error(`      ${m} → ${to} (${e.from} → ${e.to})`);
     }
-    if (b.folderCycles.length > 0) {
+    const leaks = platformLeaks(root);
+    for (const l of leaks)
+      console.error(`  error platform-knows-no-module: ${l.file}:${l.line} names ${l.what}`);
+    if (b.folderCycles.length > 0)
       console.error(`\nx ${b.folderCycles.length} cycle(s) between module folders.`);
-      return 1;
-    }
+    if (leaks.length > 0) console.error(`\nx ${leaks.length} module-specific string(s) in platform/.`);
+    if (b.folderCycles.length > 0 || leaks.length > 0) return 1;
     console.log('✔ no cycle between module folders');
+    console.log('✔ no module-specific string in platform/');
     return 0;
   }
   if (command === 'graph') {

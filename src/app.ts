@@ -12,7 +12,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { modules as allModules } from './modules/index.js';
 import { type Clock, systemClock } from './platform/clock.js';
-import type { AppContext } from './platform/context.js';
+import type { AppContext, Hooks, PlatformServices } from './platform/context.js';
 import { createSecretBox } from './platform/crypto/aes-gcm.js';
 import { createJwtService } from './platform/crypto/jwt.js';
 import { createPasswordHasher } from './platform/crypto/passwords.js';
@@ -41,6 +41,7 @@ import { securityHeaders } from './platform/http/security-headers.js';
 import { normaliseBody, replaceForbiddenChars, validatorCompiler } from './platform/http/validation.js';
 import { createMailer } from './platform/mail/mailer.js';
 import type { AppModule } from './platform/module.js';
+import { orderModules } from './platform/module-order.js';
 import { createStore, type KeyValueStore } from './platform/store/index.js';
 
 export interface AppDeps {
@@ -73,7 +74,6 @@ export const DOCS_CSP =
   "font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 /** What the WireGuard guard lets through from anywhere: liveness and readiness probes (docs/operations.md). */
 const PROBE_ROUTES = new Set(['/health', '/ready']);
-const NO_STORE_PATHS = /^\/api\/v1\/(auth|mfa|api-keys|wireguard)(\/|$)/;
 
 export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
   // The mail the dev/test mailer logs instead of sending keeps its reset link (mailer.ts); nowhere else.
@@ -84,13 +84,19 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     { owner: 'platform', catalogue: platformErrors },
     ...modules.flatMap((m) => m.errors.map((catalogue) => ({ owner: m.name, catalogue }))),
   ]);
+  // Providers in need order; a missing or cyclic need, or a name provided twice, refuses to boot here.
+  const ordered = orderModules(modules);
+  const secretPatterns = modules.flatMap((m) => m.secretPatterns ?? []);
+  // A URL under a prefix some module declares: the prefix itself or below it (not /api/v1/authx).
+  const noStorePrefixes = modules.flatMap((m) => m.noStorePrefixes ?? []);
+  const noStore = (url: string) => noStorePrefixes.some((p) => url === p || url.startsWith(`${p}/`));
   const app: FastifyInstance = Fastify({
     logger: {
       level: config.logLevel,
       // Secrets never reach the log: paths, the request URL, then a pass over each line (log-redaction.ts).
       redact: { paths: REDACT_PATHS, censor: REDACTED },
       serializers: { req: serializeRequest as never },
-      hooks: { streamWrite: (line: string) => redactLine(line, devMail) },
+      hooks: { streamWrite: (line: string) => redactLine(line, devMail, secretPatterns) },
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     requestIdHeader: false,
@@ -125,7 +131,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   const jwt = createJwtService(config, clock, { database, store, secretBox, log: app.log });
   // Signing keys before any request: EdDSA/ES256 create theirs on first start (one for all replicas).
   await jwt.init();
-  const ctx: AppContext = {
+  const platform: PlatformServices = {
     config,
     clock,
     database,
@@ -137,48 +143,26 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     mailer: createMailer(config, app.log),
     metrics: createMetrics(database, config.env !== 'test'),
     lifecycle: { draining: false },
-    auth: {
-      apiKeyAuthenticator: null,
-      // Until the RBAC module installs its resolver (in its setup, before any route exists): nobody holds anything.
-      permissionResolver: async () => new Set<string>(),
-      // Until the RBAC and API keys modules install their catalogues, no code is known (routes naming one refuse to boot).
-      isKnownPermission: () => false,
-      isSelfScope: () => false,
-    },
-    // The sessions and tenants modules install these; until then the guard cannot admit anyone.
-    sessions: {
-      enforceIdleTimeout: async () => {
-        throw new Error('the sessions module is not registered');
-      },
-    },
-    tenancy: {
-      resolveTenantId: async () => {
-        throw new Error('the tenants module is not registered');
-      },
-      networkAllows: async () => {
-        throw new Error('the tenants module is not registered');
-      },
-    },
-    hooks: {
-      tenantCreated: [],
-      userCreated: [],
-      loginSucceeded: [],
-      passwordSignIn: [],
-      signIn: [],
-      unverifiedAccountReset: [],
-      userDeactivated: [],
-      userEmailChanged: [],
-      gdprExport: [],
-      gdprErase: [],
-    },
-    users: {
-      // The users module installs the real lookups; without it no user exists.
-      grantFlags: async () => null,
-      countActive: async () => 0,
-    },
-    // The tenants module installs the default that knows the tenant's mfa_required; the MFA module replaces it.
-    mfa: { status: async () => ({ enabled: false, required: false }) },
   };
+  const hooks: Hooks = {
+    tenantCreated: [],
+    userCreated: [],
+    loginSucceeded: [],
+    passwordSignIn: [],
+    signIn: [],
+    unverifiedAccountReset: [],
+    userDeactivated: [],
+    userEmailChanged: [],
+    gdprExport: [],
+    gdprErase: [],
+  };
+  // The providers are filled in just below, before anything reads them: orderModules has checked that every
+  // need (the platform's and each module's) has a provider, built before the factories of the modules needing it.
+  const ctx = { ...platform, hooks } as AppContext;
+  const slots = ctx as unknown as Record<string, unknown>;
+  for (const m of ordered)
+    for (const [name, make] of Object.entries(m.provides ?? {}))
+      slots[name] = (make as (c: AppContext) => unknown)(ctx);
   app.decorate('ctx', ctx);
   app.decorate('errorRegistry', errorRegistry);
 
@@ -186,7 +170,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   app.addSchema(ErrorEnvelope);
   // Outside production a route answering an error status it does not declare fails loudly (error-handler.ts).
   installErrorHandling(app, { checkDeclaredStatuses: config.env !== 'prod' && config.env !== 'staging' });
-  app.addHook('onRoute', (route) => assertRouteAccess(route as never, ctx.auth));
+  const guardedPrefixes = modules.flatMap((m) => m.guardedPrefixes ?? []);
+  app.addHook('onRoute', (route) => assertRouteAccess(route as never, ctx, guardedPrefixes));
   // Before @fastify/swagger's own onRoute hook, so the document lists the generic statuses (openapi.ts).
   app.addHook('onRoute', (route) => addGenericResponses(route as never));
 
@@ -247,7 +232,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   });
   // After the hook above (request id, locale, closing, network), before the guard and everything else.
   await installLoadShedding(app, config);
-  installAccessGuard(app, ctx);
+  installAccessGuard(
+    app,
+    ctx,
+    modules.flatMap((m) => m.mfaEnrolmentPrefixes ?? []),
+  );
   const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
   app.addHook('preValidation', (request, _reply, done) => {
     if (request.body && typeof request.body === 'object') request.body = normaliseBody(request.body);
@@ -257,7 +246,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   });
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-response-time', `${reply.elapsedTime.toFixed(2)}ms`);
-    if (NO_STORE_PATHS.test(request.url)) reply.header('cache-control', 'no-store');
+    if (noStore(request.url)) reply.header('cache-control', 'no-store');
     done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {

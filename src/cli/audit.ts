@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { resolveTenantHeader } from '../modules/tenants/index.js';
-import { type PruneResult, pruneTenant, tenantsWithRetention } from '../platform/audit/retention.js';
+import { type PruneResult, pruneTenant } from '../platform/audit/retention.js';
 import { type VerifyResult, verifyChain } from '../platform/audit/verify.js';
 import type { CliRegistration } from '../platform/module.js';
 
@@ -42,7 +42,7 @@ export async function pruneTenants(
 ): Promise<PruneResult[]> {
   const dir = opts.dir ?? app.ctx.config.auditArchiveDir;
   const now = opts.now ?? new Date();
-  let targets = await tenantsWithRetention(app.ctx.database);
+  let targets = await app.ctx.retention.tenantsWithRetention();
   if (opts.tenant) {
     const [id] = await tenantIds(app, opts.tenant);
     const own = targets.find((t) => t.tenantId === id);

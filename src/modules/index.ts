@@ -1,6 +1,8 @@
 /**
- * Every feature module, in registration order. Each module declares its own `<m>Module` in its index.ts (see
- * AppModule in platform/module.ts); this list only orders them.
+ * Every feature module. Each module declares its own `<m>Module` in its index.ts (see AppModule in
+ * platform/module.ts), with what it provides and what it needs: app.ts builds the providers in need order
+ * (platform/module-order.ts), so this list orders only what the needs leave open: hook subscriptions (module
+ * setup, e.g. the sections of a GDPR export) and route registration follow it.
  */
 import type { AppModule } from '../platform/module.js';
 import { apiKeysModule } from './api-keys/index.js';
@@ -22,18 +24,15 @@ import { wireguardModule } from './wireguard/index.js';
 export const modules: AppModule[] = [
   authModule,
   sessionsModule,
-  // Installs ctx.tenancy, which the request guard reads.
   tenantsModule,
   tenantAdminModule,
   auditModule,
   gdprModule,
   passwordResetModule,
-  // Installs the permission resolver; must come before modules that wrap it (api-keys).
   rbacModule,
   usersModule,
   wireguardModule,
   mfaModule,
-  // After rbac: api-keys wraps the permission resolver that rbac installs.
   apiKeysModule,
   featuresModule,
   ssoModule,

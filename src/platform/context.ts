@@ -92,7 +92,126 @@ export interface Mailer {
   send(mail: Mail): Promise<void>;
 }
 
-export interface AppContext {
+/**
+ * What the request guard needs to know of tenants (the tenants module provides it).
+ */
+export interface TenancyProvider {
+  /** An X-Tenant-ID value (id or slug): the tenant's id, null when there is none; a malformed value is a 400. */
+  resolveTenantId: (header: string) => Promise<number | null>;
+  /** Whether the tenant's allowed_ip_ranges admit the address (`version`: the store's tenant settings version). */
+  networkAllows: (tenantId: number, version: string, ip: string) => Promise<boolean>;
+}
+
+/** What the request guard needs to know of sessions (the sessions module provides it). */
+export interface SessionsProvider {
+  /**
+   * The tenant's idle timeout for a user session: ends an idle one (401 SESSION_EXPIRED), otherwise records
+   * the activity. `lastSeenRaw`: the store's `sess:seen:<id>` read in the guard's MGET.
+   */
+  enforceIdleTimeout: (
+    session: { tenantId: number; userId: number; sessionId: string },
+    tenantVersion: string,
+    lastSeenRaw: string | null,
+    audit: import('./audit/writer.js').AuditContext,
+  ) => Promise<void>;
+}
+
+/** The permission catalogue and resolver (the RBAC module provides it). */
+export interface PermissionsProvider {
+  /** The effective permissions of a user (or of a tenant key's role). */
+  resolve: PermissionResolver;
+  /** Whether a code or wildcard names something in the permission catalogue (routes naming another refuse to boot). */
+  isKnownPermission: (code: string) => boolean;
+}
+
+/**
+ * A credential other than the access token (the API keys module provides one): how the guard recognises it,
+ * authenticates it, reads its revocation and resolves what it may do. The platform knows no key format.
+ */
+export interface CredentialScheme {
+  /** The header that carries this credential on its own (lower case); a bearer token may carry it too. */
+  header: string;
+  /** Whether a bearer token is this credential rather than an access token. */
+  recognises: (token: string) => boolean;
+  /** The caller the credential names (permissionVersion and identityVersion are filled by the guard). */
+  authenticate: ApiKeyAuthenticator;
+  /** The store key whose presence marks the credential revoked, read in the guard's one round trip. */
+  revokedKey: (principal: Principal) => string;
+  /** The error for a credential found revoked there. */
+  revokedError: () => Error;
+  /** The error for a credential whose scopes do not open the route (the refusal is audited first). */
+  scopeError: (details: Record<string, unknown> | undefined) => Error;
+  /** The effective permissions of a principal this scheme authenticated. */
+  resolve: PermissionResolver;
+  /** Whether a scope is a self scope (API.md §13): `self` routes may declare it as their keyScope. */
+  isSelfScope: (scope: string) => boolean;
+}
+
+/**
+ * What modules below the users module (RBAC) may ask about users without importing users or reading its table.
+ * Calls run in the caller's transaction (the users module provides it).
+ */
+export interface UsersProvider {
+  /** is_active and is_superuser of a user of the tenant; null when the tenant has no such user. */
+  grantFlags(
+    tx: Executor,
+    tenantId: number,
+    userId: number,
+  ): Promise<{ isActive: boolean; isSuperuser: boolean } | null>;
+  /** How many of these users of the tenant are active. */
+  countActive(tx: Executor, tenantId: number, userIds: number[]): Promise<number>;
+}
+
+/**
+ * What a password sign-in answers. The auth module widens it to its LoginResponse (declaration merging, as for
+ * TenantRecord), so MFA's one-step login hands auth its own answer type, with no cast.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: widened by the auth module
+export interface SignInAnswer {}
+
+/** MFA status and the one-step login (the MFA module provides it; users, auth and SSO need it). */
+export interface MfaProvider {
+  /** `changesAt`: when the answer may change with no write (the first expiry of a role assignment), or null. */
+  status(
+    tx: Tx,
+    tenantId: number,
+    userId: number,
+  ): Promise<{ enabled: boolean; required: boolean; changesAt?: Date | null }>;
+  /** Handles `mfa_code` sent with the password (one-step login). */
+  inlineLogin: (
+    tenant: TenantRecord,
+    user: UserRecord,
+    code: string,
+    client: { ip: string | null; userAgent: string | null },
+    audit: import('./audit/writer.js').AuditContext,
+  ) => Promise<SignInAnswer>;
+}
+
+/** Which tenants keep their audit trail for a limited time (the tenants module provides it; the CLI prunes). */
+export interface RetentionProvider {
+  /** Tenants whose settings set audit_retention_days, with that number (cross-tenant by nature). */
+  tenantsWithRetention: () => Promise<{ tenantId: number; days: number }[]>;
+}
+
+/**
+ * What modules provide to the platform and to each other, by name. A module declares the names it provides
+ * (AppModule.provides: one factory each) and the names it needs (AppModule.needs); app.ts builds the providers
+ * in need order and refuses to boot when a need is missing or the needs form a cycle (platform/module-order.ts).
+ * Only `credentials` is optional: without it every bearer token is an access token.
+ */
+export interface Providers {
+  tenancy: TenancyProvider;
+  sessions: SessionsProvider;
+  permissions: PermissionsProvider;
+  credentials?: CredentialScheme;
+  users: UsersProvider;
+  mfa: MfaProvider;
+  retention: RetentionProvider;
+}
+export type ProviderName = keyof Providers;
+
+/** The platform's own services, built by app.ts before any module. */
+export interface PlatformServices {
   config: Readonly<Config>;
   /** Wall clock for token and session expiry (movable in tests; see platform/clock.ts). */
   clock: Clock;
@@ -109,163 +228,113 @@ export interface AppContext {
    * request is still served but /ready answers 503 and responses ask keep-alive clients to reconnect elsewhere.
    */
   lifecycle: { draining: boolean };
-  /** Extension points that modules fill at registration. */
-  auth: {
-    apiKeyAuthenticator: ApiKeyAuthenticator | null;
-    permissionResolver: PermissionResolver;
-    /** Whether a code or wildcard names something in the permission catalogue (the RBAC module installs it). */
-    isKnownPermission: (code: string) => boolean;
-    /** Whether a scope is an API key self scope (API.md §13; the API keys module installs it). */
-    isSelfScope: (scope: string) => boolean;
-  };
-  /** The sessions module fills this: what the request guard needs to know of sessions. */
-  sessions: {
-    /**
-     * The tenant's idle timeout for a user session: ends an idle one (401 SESSION_EXPIRED), otherwise records
-     * the activity. `lastSeenRaw`: the store's `sess:seen:<id>` read in the guard's MGET.
-     */
-    enforceIdleTimeout: (
-      session: { tenantId: number; userId: number; sessionId: string },
-      tenantVersion: string,
-      lastSeenRaw: string | null,
-      audit: import('./audit/writer.js').AuditContext,
-    ) => Promise<void>;
-  };
-  /** The tenants module fills this: what the request guard needs to know of tenants. */
-  tenancy: {
-    /** An X-Tenant-ID value (id or slug): the tenant's id, null when there is none; a malformed value is a 400. */
-    resolveTenantId: (header: string) => Promise<number | null>;
-    /** Whether the tenant's allowed_ip_ranges admit the address (`version`: the store's tenant settings version). */
-    networkAllows: (tenantId: number, version: string, ip: string) => Promise<boolean>;
-  };
-  hooks: {
-    tenantCreated: TenantCreatedHook[];
-    /** Runs in the transaction that creates a user (RBAC gives self-registered users `member`). */
-    userCreated: ((
-      tx: Tx,
-      tenantId: number,
-      userId: number,
-      source: 'register' | 'admin' | 'cli' | 'sso' | 'scim',
-    ) => Promise<void>)[];
-    /**
-     * Before a password is checked at sign-in (password login, its MFA step included) or set at self-registration
-     * (POST /auth/register): a hook answers a refusal (the SSO module: the tenant requires SSO for the email's
-     * domain) or null. Lets auth ask the modules above it without importing them. The refusal is audited
-     * (`auth.login_failed` / `auth.register_failed`) and answered by auth.
-     */
-    passwordSignIn: ((tx: Tx, tenant: TenantRecord, email: string) => Promise<SignInRefusal | null>)[];
-    /**
-     * Before ANY session is opened (auth's completeLogin: password, its MFA step, SSO, social login) and before a
-     * session is refreshed: a hook answers a refusal for this user signing in this way (the SSO module: the
-     * user's domain requires SSO through a connection other than `via`) or null. Runs in the caller's
-     * transaction; auth audits and answers the refusal.
-     */
-    signIn: ((
-      tx: Tx,
-      tenant: TenantRecord,
-      user: UserRecord,
-      via: SignInVia,
-    ) => Promise<SignInRefusal | null>)[];
-    /**
-     * In the transaction of a password reset of an account whose email was NOT verified: the mailbox is proven
-     * only now, so what was attached to the account before (the SSO module: external identities, a pre-account
-     * hijack) goes. Each hook audits what it ended and returns notes for the reset's audit record.
-     */
-    unverifiedAccountReset: ((
-      tx: Tx,
-      tenantId: number,
-      userId: number,
-      audit: import('./audit/writer.js').AuditContext,
-    ) => Promise<Record<string, unknown>>)[];
-    /** After a sign-in committed (security alert mail for a new device, etc.). Errors are logged, not thrown. */
-    loginSucceeded: ((event: {
-      tenantId: number;
-      userId: number;
-      email: string;
-      sessionId: string;
-      ip: string | null;
-      userAgent: string | null;
-      deviceType: string | null;
-      browser: string | null;
-      os: string | null;
-    }) => Promise<void>)[];
-    /**
-     * In the transaction that deactivates, deletes, erases or anonymises a user (before the row goes): each module
-     * ends what the account gave access to outside sessions and keys (WireGuard revokes the user's peers), audited
-     * in that transaction. Lets users and GDPR reach those modules without importing them.
-     */
-    userDeactivated: ((
-      tx: Tx,
-      tenantId: number,
-      userId: number,
-      reason: UserDeactivationReason,
-      audit: import('./audit/writer.js').AuditContext,
-    ) => Promise<void>)[];
-    /**
-     * In the transaction that changed a user's email address: each module ends what the old address could still
-     * do (password reset voids links mailed to it) and returns notes for that change's audit record.
-     */
-    userEmailChanged: ((tx: Tx, tenantId: number, userId: number) => Promise<Record<string, unknown>>)[];
-    /**
-     * GDPR export: each module adds the user's data it holds, as the section named `name` (or, with `spread`, as
-     * several top-level sections: `collect` then returns an object keyed by section). The GDPR module only
-     * orchestrates; the users module's `user` section being null means the tenant has no such user.
-     */
-    gdprExport: {
-      name: string;
-      spread?: boolean;
-      collect: (tx: Tx, tenantId: number, userId: number) => Promise<unknown>;
-    }[];
-    /**
-     * GDPR erasure and anonymisation (`erasure.mode`): each module erases or scrubs what it holds, inside the one
-     * transaction of the erasure. What must not happen unless that transaction commits (store flags other replicas
-     * read) is handed to `afterCommit`, which runs it once the erasure has committed. Hooks run by `phase`: `data`
-     * (the default, in registration order), then `audit` (the trail's personal values: after every hook that may
-     * write a record), then `account` (the user row itself, last). A hook may return figures for the answer
-     * (`sessions_revoked`, `audit_values_erased`).
-     */
-    gdprErase: {
-      name: string;
-      phase?: GdprErasePhase;
-      erase: (
-        tx: Tx,
-        tenantId: number,
-        userId: number,
-        afterCommit: (fn: AfterCommit) => void,
-        erasure: GdprErasure,
-        // biome-ignore lint/suspicious/noConfusingVoidType: most hooks report no figure and simply return
-      ) => Promise<void | Record<string, number>>;
-    }[];
-  };
+}
+
+/** Events a module announces and other modules subscribe to, in module list order (their setup). */
+export interface Hooks {
+  tenantCreated: TenantCreatedHook[];
+  /** Runs in the transaction that creates a user (RBAC gives self-registered users `member`). */
+  userCreated: ((
+    tx: Tx,
+    tenantId: number,
+    userId: number,
+    source: 'register' | 'admin' | 'cli' | 'sso' | 'scim',
+  ) => Promise<void>)[];
   /**
-   * The users module fills this: what modules below it (RBAC) may ask about users without importing users or
-   * reading its table. Calls run in the caller's transaction.
+   * Before a password is checked at sign-in (password login, its MFA step included) or set at self-registration
+   * (POST /auth/register): a hook answers a refusal (the SSO module: the tenant requires SSO for the email's
+   * domain) or null. Lets auth ask the modules above it without importing them. The refusal is audited
+   * (`auth.login_failed` / `auth.register_failed`) and answered by auth.
    */
-  users: {
-    /** is_active and is_superuser of a user of the tenant; null when the tenant has no such user. */
-    grantFlags(
-      tx: Executor,
-      tenantId: number,
-      userId: number,
-    ): Promise<{ isActive: boolean; isSuperuser: boolean } | null>;
-    /** How many of these users of the tenant are active. */
-    countActive(tx: Executor, tenantId: number, userIds: number[]): Promise<number>;
-  };
-  /** The MFA module fills this; the default knows only the tenant's mfa_required setting. */
-  mfa: {
-    /** `changesAt`: when the answer may change with no write (the first expiry of a role assignment), or null. */
-    status(
+  passwordSignIn: ((tx: Tx, tenant: TenantRecord, email: string) => Promise<SignInRefusal | null>)[];
+  /**
+   * Before ANY session is opened (auth's completeLogin: password, its MFA step, SSO, social login) and before a
+   * session is refreshed: a hook answers a refusal for this user signing in this way (the SSO module: the
+   * user's domain requires SSO through a connection other than `via`) or null. Runs in the caller's
+   * transaction; auth audits and answers the refusal.
+   */
+  signIn: ((
+    tx: Tx,
+    tenant: TenantRecord,
+    user: UserRecord,
+    via: SignInVia,
+  ) => Promise<SignInRefusal | null>)[];
+  /**
+   * In the transaction of a password reset of an account whose email was NOT verified: the mailbox is proven
+   * only now, so what was attached to the account before (the SSO module: external identities, a pre-account
+   * hijack) goes. Each hook audits what it ended and returns notes for the reset's audit record.
+   */
+  unverifiedAccountReset: ((
+    tx: Tx,
+    tenantId: number,
+    userId: number,
+    audit: import('./audit/writer.js').AuditContext,
+  ) => Promise<Record<string, unknown>>)[];
+  /** After a sign-in committed (security alert mail for a new device, etc.). Errors are logged, not thrown. */
+  loginSucceeded: ((event: {
+    tenantId: number;
+    userId: number;
+    email: string;
+    sessionId: string;
+    ip: string | null;
+    userAgent: string | null;
+    deviceType: string | null;
+    browser: string | null;
+    os: string | null;
+  }) => Promise<void>)[];
+  /**
+   * In the transaction that deactivates, deletes, erases or anonymises a user (before the row goes): each module
+   * ends what the account gave access to outside sessions and keys (WireGuard revokes the user's peers), audited
+   * in that transaction. Lets users and GDPR reach those modules without importing them.
+   */
+  userDeactivated: ((
+    tx: Tx,
+    tenantId: number,
+    userId: number,
+    reason: UserDeactivationReason,
+    audit: import('./audit/writer.js').AuditContext,
+  ) => Promise<void>)[];
+  /**
+   * In the transaction that changed a user's email address: each module ends what the old address could still
+   * do (password reset voids links mailed to it) and returns notes for that change's audit record.
+   */
+  userEmailChanged: ((tx: Tx, tenantId: number, userId: number) => Promise<Record<string, unknown>>)[];
+  /**
+   * GDPR export: each module adds the user's data it holds, as the section named `name` (or, with `spread`, as
+   * several top-level sections: `collect` then returns an object keyed by section). The GDPR module only
+   * orchestrates; the users module's `user` section being null means the tenant has no such user.
+   */
+  gdprExport: {
+    name: string;
+    spread?: boolean;
+    collect: (tx: Tx, tenantId: number, userId: number) => Promise<unknown>;
+  }[];
+  /**
+   * GDPR erasure and anonymisation (`erasure.mode`): each module erases or scrubs what it holds, inside the one
+   * transaction of the erasure. What must not happen unless that transaction commits (store flags other replicas
+   * read) is handed to `afterCommit`, which runs it once the erasure has committed. Hooks run by `phase`: `data`
+   * (the default, in registration order), then `audit` (the trail's personal values: after every hook that may
+   * write a record), then `account` (the user row itself, last). A hook may return figures for the answer
+   * (`sessions_revoked`, `audit_values_erased`).
+   */
+  gdprErase: {
+    name: string;
+    phase?: GdprErasePhase;
+    erase: (
       tx: Tx,
       tenantId: number,
       userId: number,
-    ): Promise<{ enabled: boolean; required: boolean; changesAt?: Date | null }>;
-    /** Handles `mfa_code` sent with the password (one-step login); returns a LoginResponse. */
-    inlineLogin?: (
-      tenant: TenantRecord,
-      user: UserRecord,
-      code: string,
-      client: { ip: string | null; userAgent: string | null },
-      audit: import('./audit/writer.js').AuditContext,
-    ) => Promise<unknown>;
-  };
+      afterCommit: (fn: AfterCommit) => void,
+      erasure: GdprErasure,
+      // biome-ignore lint/suspicious/noConfusingVoidType: most hooks report no figure and simply return
+    ) => Promise<void | Record<string, number>>;
+  }[];
+}
+
+/**
+ * The composition root's whole context: platform services, every provider, the hooks. A module's services take
+ * the narrow part they use (the module's deps.ts); the AppContext satisfies each structurally.
+ */
+export interface AppContext extends PlatformServices, Providers {
+  hooks: Hooks;
 }

@@ -230,14 +230,14 @@ describe('finding 4: API keys reach self routes only through explicit scopes', (
   it('finding 4: the boot check refuses a self route that does not say whether keys may use it', () => {
     const route = (config: Record<string, unknown>) =>
       ({ method: 'GET', url: '/api/v1/x', config, handler: async () => null }) as never;
-    expect(() => assertRouteAccess(route({ access: 'self' }), app.ctx.auth)).toThrow(/keyScope/);
-    expect(() => assertRouteAccess(route({ access: 'self', keyScope: 'profile.fly' }), app.ctx.auth)).toThrow(
+    expect(() => assertRouteAccess(route({ access: 'self' }), app.ctx)).toThrow(/keyScope/);
+    expect(() => assertRouteAccess(route({ access: 'self', keyScope: 'profile.fly' }), app.ctx)).toThrow(
       /unknown keyScope/,
     );
-    expect(() => assertRouteAccess(route({ access: 'self', keyScope: null }), app.ctx.auth)).not.toThrow();
+    expect(() => assertRouteAccess(route({ access: 'self', keyScope: null }), app.ctx)).not.toThrow();
     expect(() =>
-      assertRouteAccess(route({ access: 'self', keyScope: 'profile.read' }), app.ctx.auth),
+      assertRouteAccess(route({ access: 'self', keyScope: 'profile.read' }), app.ctx),
     ).not.toThrow();
-    expect(() => assertRouteAccess(route({ access: 'users.read' }), app.ctx.auth)).not.toThrow();
+    expect(() => assertRouteAccess(route({ access: 'users.read' }), app.ctx)).not.toThrow();
   });
 });

@@ -57,10 +57,7 @@ describe('route access declarations', () => {
 
   it('the boot check refuses a route that declares nothing', () => {
     expect(() =>
-      assertRouteAccess(
-        { method: 'GET', url: '/api/v1/oops', handler: async () => null } as never,
-        app.ctx.auth,
-      ),
+      assertRouteAccess({ method: 'GET', url: '/api/v1/oops', handler: async () => null } as never, app.ctx),
     ).toThrow(/declares no access/);
     expect(() =>
       assertRouteAccess(
@@ -70,7 +67,7 @@ describe('route access declarations', () => {
           config: { access: 'self', keyScope: null },
           handler: async () => null,
         } as never,
-        app.ctx.auth,
+        app.ctx,
       ),
     ).not.toThrow();
   });

@@ -1,12 +1,15 @@
 /**
- * The API keys module's error catalogue and success texts. INVALID_API_KEY, API_KEY_REVOKED and
- * API_KEY_SCOPE_INSUFFICIENT are the platform's: the request guard answers them too.
+ * The API keys module's error catalogue and success texts. The request guard answers API_KEY_REVOKED and
+ * API_KEY_SCOPE_INSUFFICIENT through the credential scheme this module provides (index.ts), without naming them.
  */
 import { defineErrors } from '../../platform/http/errors.js';
 import { defineTexts, type Locale } from '../../platform/http/messages.js';
 
 export const apiKeysErrors = defineErrors({
+  INVALID_API_KEY: [401, 'Clé API invalide', 'Invalid API key'],
+  API_KEY_REVOKED: [401, 'Clé API révoquée', 'API key revoked'],
   API_KEY_EXPIRED: [401, 'Clé API expirée', 'API key expired'],
+  API_KEY_SCOPE_INSUFFICIENT: [403, 'Portée de la clé API insuffisante', 'API key scope insufficient'],
 });
 
 const text = defineTexts({

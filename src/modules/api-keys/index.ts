@@ -1,17 +1,36 @@
 /**
  * The API keys module: routes, the `mc_sk_…` authenticator, the permission resolver wrapper (a key acts with its
- * scopes ∩ its owner's current permissions), the per-key quota and the GDPR hooks. Its setup must run after the
- * RBAC module's, whose resolver it wraps.
+ * scopes ∩ its owner's current permissions), the per-key quota and the GDPR hooks. It provides the request guard's
+ * credential scheme, built after RBAC's `permissions` provider, whose resolver it wraps.
  */
 
-import type { AppContext, PermissionResolver } from '../../platform/context.js';
+import type { AppContext, CredentialScheme, PermissionResolver } from '../../platform/context.js';
+import { REDACTED } from '../../platform/http/log-redaction.js';
 import type { AppModule } from '../../platform/module.js';
-import { resolveRolePermissions } from '../rbac/index.js';
 import { apiKeysErrors } from './errors.js';
+import { keys } from '../../platform/store/keys.js';
+import { resolveRolePermissions } from '../rbac/index.js';
 import { apiKeyRateLimitPlugin } from './rate-limit.js';
 import { apiKeyRoutes } from './routes.js';
 import { intersectPermissions, isSelfScope, type SELF_SCOPES } from './scopes.js';
 import { createApiKeyAuthenticator, eraseUserKeys, exportUserKeys } from './service.js';
+
+/** The prefix of every raw API key (`mc_sk_…`): a bearer token that starts so is a key, not an access token. */
+const KEY_PREFIX = 'mc_sk_';
+
+/** The credential scheme the request guard uses for keys (X-API-Key, or a bearer token `mc_sk_…`). */
+export function apiKeyCredentials(ctx: AppContext): CredentialScheme {
+  return {
+    header: 'x-api-key',
+    recognises: (token) => token.startsWith(KEY_PREFIX),
+    authenticate: createApiKeyAuthenticator(ctx),
+    revokedKey: (principal) => keys.apiKeyRevoked(principal.apiKeyId ?? 0),
+    revokedError: () => apiKeysErrors.error('API_KEY_REVOKED'),
+    scopeError: (details) => apiKeysErrors.error('API_KEY_SCOPE_INSUFFICIENT', details),
+    resolve: wrapResolver(ctx, ctx.permissions.resolve),
+    isSelfScope,
+  };
+}
 
 export function wrapResolver(ctx: AppContext, base: PermissionResolver): PermissionResolver {
   return async (p) => {
@@ -31,10 +50,10 @@ export function wrapResolver(ctx: AppContext, base: PermissionResolver): Permiss
 export const apiKeysModule: AppModule = {
   name: 'api-keys',
   errors: [apiKeysErrors],
+  // A user-owned key acts with its owner's permissions: RBAC's resolver, kept by the factory.
+  needs: ['permissions'],
+  provides: { credentials: apiKeyCredentials },
   setup: (ctx) => {
-    ctx.auth.apiKeyAuthenticator = createApiKeyAuthenticator(ctx);
-    ctx.auth.isSelfScope = isSelfScope;
-    ctx.auth.permissionResolver = wrapResolver(ctx, ctx.auth.permissionResolver);
     ctx.hooks.gdprExport.push({ name: 'api_keys', collect: exportUserKeys });
     ctx.hooks.gdprErase.push({
       name: 'api_keys',
@@ -45,6 +64,8 @@ export const apiKeysModule: AppModule = {
     { prefix: '', plugin: apiKeyRateLimitPlugin(ctx) as never },
     { prefix: '/api/v1/api-keys', plugin: apiKeyRoutes(ctx) },
   ],
+  noStorePrefixes: ['/api/v1/api-keys'],
+  secretPatterns: [{ pattern: /\bmc_sk_[A-Za-z0-9]+/g, replacement: `${KEY_PREFIX}${REDACTED}` }],
 };
 
 /** `self` routes declare their keyScope with a self scope: the platform's SelfScopes are this list. */

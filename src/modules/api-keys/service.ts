@@ -260,11 +260,11 @@ export function createApiKeyAuthenticator(ctx: AppContext): ApiKeyAuthenticator 
   }
 
   return async (rawKey) => {
-    if (!RAW_KEY.test(rawKey)) throw platformErrors.error('INVALID_API_KEY');
+    if (!RAW_KEY.test(rawKey)) throw apiKeysErrors.error('INVALID_API_KEY');
     const hash = sha256Hex(rawKey);
     const row = await cache.get(hash);
-    if (!row) throw platformErrors.error('INVALID_API_KEY');
-    if (row.revokedAt) throw platformErrors.error('API_KEY_REVOKED');
+    if (!row) throw apiKeysErrors.error('INVALID_API_KEY');
+    if (row.revokedAt) throw apiKeysErrors.error('API_KEY_REVOKED');
     if (isExpired(row)) throw apiKeysErrors.error('API_KEY_EXPIRED');
     // Permissioned routes see a deactivation at once (RBAC's version bump); `self` routes within CACHE_TTL_MS.
     if (!row.ownerActive) throw platformErrors.error('ACCOUNT_INACTIVE');

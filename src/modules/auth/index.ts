@@ -5,18 +5,29 @@
 import type { AppModule } from '../../platform/module.js';
 import { authErrors } from './errors.js';
 import { registerAuthGdpr } from './gdpr.js';
+import type { LoginResponse } from './login.js';
 import { authRoutes } from './routes.js';
 
 // --- module registration ---
 export const authModule: AppModule = {
   name: 'auth',
   errors: [authErrors],
+  // Sign-in reads the user's MFA status and hands `mfa_code` to the one-step MFA login.
+  needs: ['mfa'],
   setup: (ctx) => {
     // --- gdpr hooks ---
     registerAuthGdpr(ctx);
   },
   routes: (ctx) => [{ prefix: '/api/v1/auth', plugin: authRoutes(ctx) }],
+  noStorePrefixes: ['/api/v1/auth'],
+  // A user whom the tenant requires to enrol in MFA still signs in, refreshes, reads /auth/me and signs out.
+  mfaEnrolmentPrefixes: ['/api/v1/auth'],
 };
+
+/** MFA's one-step login answers auth's LoginResponse (ctx.mfa.inlineLogin), typed end to end. */
+declare module '../../platform/context.js' {
+  interface SignInAnswer extends LoginResponse {}
+}
 
 // --- exports used by mfa, password-reset ---
 export { type AuthMessage, authMessage } from './errors.js';

@@ -122,9 +122,7 @@ export async function login(
   if (mfa.enabled) {
     if (rehash)
       await ctx.database.withTenant(tenant.id, (tx) => recordUserLogin(tx, tenant.id, user.id, rehash));
-    if (body.mfa_code && ctx.mfa.inlineLogin) {
-      return ctx.mfa.inlineLogin(tenant, user, body.mfa_code, client, userAudit) as Promise<LoginResponse>;
-    }
+    if (body.mfa_code) return ctx.mfa.inlineLogin(tenant, user, body.mfa_code, client, userAudit);
     return mfaRequiredResponse(ctx, tenant, user, userAudit);
   }
   const tokens = await completeLogin(ctx, tenant, user, client, userAudit, {

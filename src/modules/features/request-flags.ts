@@ -4,7 +4,7 @@
  * Installed at the root (not encapsulated) so routes of every module see it.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { AppContext } from '../../platform/context.js';
+import type { FeaturesDeps } from './deps.js';
 import { evaluateFlags } from './service.js';
 
 export interface RequestFlags {
@@ -21,7 +21,7 @@ declare module 'fastify' {
 
 const memo = Symbol('flags');
 
-export function requestFlagsPlugin(ctx: AppContext): FastifyPluginAsync {
+export function requestFlagsPlugin(ctx: FeaturesDeps): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
     app.decorateRequest('flags', {
       getter(this: FastifyRequest): RequestFlags {

@@ -4,10 +4,10 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
 import { validationError } from '../../platform/http/errors.js';
 import { errorResponses } from '../../platform/http/schemas.js';
+import type { FeaturesDeps } from './deps.js';
 import {
   CreateFlagBody,
   EvaluateResponse,
@@ -29,7 +29,7 @@ import {
   updateFlag,
 } from './service.js';
 
-export function featureRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function featureRoutes(ctx: FeaturesDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/',

@@ -4,12 +4,13 @@
  * visible on the next request on every replica. Within a request, request.flags memoises it.
  */
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext, Principal } from '../../platform/context.js';
+import type { Principal } from '../../platform/context.js';
 import { enterTenant, type Tx } from '../../platform/db/client.js';
 import { notFound, validationError } from '../../platform/http/errors.js';
 import { heldRoleIds, roleExists } from '../rbac/index.js';
 import { isPlatformTenant } from '../tenants/index.js';
 import { userExistsInTenant } from '../users/index.js';
+import type { FeaturesDeps } from './deps.js';
 import { featureExists, notPlatformOperator } from './errors.js';
 import * as repo from './repository.js';
 import { resolveFlag } from './resolution.js';
@@ -25,7 +26,7 @@ export type Scope = 'tenant' | 'role' | 'user';
 
 /** The flags of a caller (or of nobody: catalogue defaults). */
 export async function evaluateFlags(
-  ctx: AppContext,
+  ctx: FeaturesDeps,
   principal: Principal | null,
 ): Promise<Record<string, boolean>> {
   if (!principal) {
@@ -73,7 +74,7 @@ export function toOverrideRead(o: FeatureOverrideRow) {
 }
 
 /** GET /features: the catalogue with this tenant's overrides. */
-export async function listWithOverrides(ctx: AppContext, tenantId: number) {
+export async function listWithOverrides(ctx: FeaturesDeps, tenantId: number) {
   const [flags, overrides] = await ctx.database.withTenant(
     tenantId,
     async (tx) => [await repo.listFlags(tx), await repo.listTenantOverrides(tx, tenantId)] as const,
@@ -113,7 +114,7 @@ function normaliseTarget(
 export type OverrideInput = OverrideBody;
 
 export async function setOverride(
-  ctx: AppContext,
+  ctx: FeaturesDeps,
   tenantId: number,
   key: string,
   input: OverrideInput,
@@ -143,7 +144,7 @@ export async function setOverride(
 }
 
 export async function removeOverride(
-  ctx: AppContext,
+  ctx: FeaturesDeps,
   tenantId: number,
   key: string,
   input: Pick<OverrideBody, 'scope' | 'target_id'>,
@@ -170,7 +171,7 @@ export async function removeOverride(
  * operator's tenant chain, written after switching into that tenant like createTenant does.
  */
 async function asPlatformOperator<T>(
-  ctx: AppContext,
+  ctx: FeaturesDeps,
   tenantId: number,
   fn: (tx: Tx) => Promise<T>,
 ): Promise<T> {
@@ -182,7 +183,7 @@ async function asPlatformOperator<T>(
 
 export type FlagInput = CreateFlagBody;
 
-export async function createFlag(ctx: AppContext, tenantId: number, input: FlagInput, audit: AuditContext) {
+export async function createFlag(ctx: FeaturesDeps, tenantId: number, input: FlagInput, audit: AuditContext) {
   if (!FLAG_KEY.test(input.key) || RESERVED_KEYS.has(input.key))
     throw validationError(
       'body.key',
@@ -209,7 +210,7 @@ export async function createFlag(ctx: AppContext, tenantId: number, input: FlagI
 }
 
 export async function updateFlag(
-  ctx: AppContext,
+  ctx: FeaturesDeps,
   tenantId: number,
   key: string,
   input: UpdateFlagBody,
@@ -233,7 +234,7 @@ export async function updateFlag(
   });
 }
 
-export async function deleteFlag(ctx: AppContext, tenantId: number, key: string, audit: AuditContext) {
+export async function deleteFlag(ctx: FeaturesDeps, tenantId: number, key: string, audit: AuditContext) {
   await asPlatformOperator(ctx, tenantId, async (tx) => {
     if (!(await repo.deleteFlag(tx, key))) throw notFound('feature');
     await enterTenant(tx, tenantId);

@@ -2,7 +2,7 @@
  * The MFA module: fills ctx.mfa (status, one-step login) and the GDPR hooks, and mounts /api/v1/mfa plus the
  * second sign-in step under /api/v1/auth.
  */
-import type { AppContext } from '../../platform/context.js';
+import type { AppContext, MfaProvider } from '../../platform/context.js';
 import type { AppModule } from '../../platform/module.js';
 import { mfaErrors } from './errors.js';
 import { inlineLogin } from './login.js';
@@ -10,10 +10,15 @@ import { mfaRoutes } from './routes.js';
 import { mfaLoginRoutes } from './routes.login.js';
 import { gdprErase, gdprExport, mfaStatus } from './service.js';
 
+/** The MFA provider: what users, auth and SSO ask of MFA without importing this module. */
+export function mfaProvider(ctx: AppContext): MfaProvider {
+  return {
+    status: (tx, tenantId, userId) => mfaStatus(ctx, tx, tenantId, userId),
+    inlineLogin: (tenant, user, code, client, audit) => inlineLogin(ctx, tenant, user, code, client, audit),
+  };
+}
+
 export function setupMfa(ctx: AppContext): void {
-  ctx.mfa.status = (tx, tenantId, userId) => mfaStatus(ctx, tx, tenantId, userId);
-  ctx.mfa.inlineLogin = (tenant, user, code, client, audit) =>
-    inlineLogin(ctx, tenant, user, code, client, audit);
   ctx.hooks.gdprExport.push({ name: 'mfa', collect: gdprExport });
   ctx.hooks.gdprErase.push({ name: 'mfa', erase: gdprErase });
 }
@@ -21,7 +26,11 @@ export function setupMfa(ctx: AppContext): void {
 export const mfaModule: AppModule = {
   name: 'mfa',
   errors: [mfaErrors],
+  provides: { mfa: mfaProvider },
   setup: setupMfa,
+  noStorePrefixes: ['/api/v1/mfa'],
+  // A user whom the tenant requires to enrol still reaches the enrolment routes.
+  mfaEnrolmentPrefixes: ['/api/v1/mfa'],
   routes: (ctx) => [
     { prefix: '/api/v1/mfa', plugin: mfaRoutes(ctx) },
     { prefix: '/api/v1/auth', plugin: mfaLoginRoutes(ctx) },

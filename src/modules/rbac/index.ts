@@ -12,7 +12,6 @@ import { rbacRoutes } from './routes.js';
 import { grantSystemRole, seedTenantRoles } from './service.js';
 
 export function setupRbac(ctx: AppContext): void {
-  ctx.auth.permissionResolver = createPermissionResolver(ctx);
   ctx.hooks.tenantCreated.push(seedTenantRoles);
   ctx.hooks.userCreated.push(async (tx, tenantId, userId, source) => {
     if (source === 'register') await grantSystemRole(tx, tenantId, userId, 'member');
@@ -20,14 +19,15 @@ export function setupRbac(ctx: AppContext): void {
 }
 
 // --- module registration ---
-// Installs the permission resolver; must come before modules that wrap it (api-keys).
 export const rbacModule: AppModule = {
   name: 'rbac',
   errors: [rbacErrors],
-  setup: (ctx) => {
-    setupRbac(ctx);
-    ctx.auth.isKnownPermission = isKnownPermission;
+  // Whether a user exists, is active or superuser: the users module (above this one) answers.
+  needs: ['users'],
+  provides: {
+    permissions: (ctx) => ({ resolve: createPermissionResolver(ctx), isKnownPermission }),
   },
+  setup: setupRbac,
   routes: (ctx) => [{ prefix: '/api/v1', plugin: rbacRoutes(ctx) }],
 };
 

@@ -5,11 +5,12 @@
  * superuser change (which bumps the version after it commits) is seen by every replica on its next request.
  */
 import { LRUCache } from 'lru-cache';
-import type { AppContext, Principal } from '../../platform/context.js';
+import type { Principal } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { keys } from '../../platform/store/keys.js';
 import { replaceVersion } from '../../platform/store/versions.js';
 import { isPlatformTenant } from '../tenants/index.js';
+import type { RbacDeps } from './deps.js';
 import { effectiveSet, grants, PLATFORM_ONLY, SYSTEM_ROLES, type SystemRoleCode } from './permissions.js';
 import { type GrantSource, loadRoleChainGrants, loadUserRoleGrants } from './repository.js';
 
@@ -44,8 +45,8 @@ class PermissionCache {
 }
 
 // One cache per app (keyed by its context), so two apps in one process behave as two replicas.
-const caches = new WeakMap<AppContext, PermissionCache>();
-function cacheOf(ctx: AppContext): PermissionCache {
+const caches = new WeakMap<RbacDeps, PermissionCache>();
+function cacheOf(ctx: RbacDeps): PermissionCache {
   let c = caches.get(ctx);
   if (!c) {
     c = new PermissionCache();
@@ -67,7 +68,7 @@ export function permissionsFrom(src: GrantSource): Set<string> {
 
 /** A user's grants: the user's flags (from the users module, through ctx.users), the tenant's and the roles. */
 export async function loadUserGrants(
-  ctx: AppContext,
+  ctx: RbacDeps,
   tx: Executor,
   tenantId: number,
   userId: number,
@@ -117,7 +118,7 @@ function profileOf(src: GrantSource): GrantProfile {
 
 /** A user's grant profile (inactive or unknown: no permission, nothing privileged), in the caller's transaction. */
 export async function userGrantProfile(
-  ctx: AppContext,
+  ctx: RbacDeps,
   tx: Executor,
   tenantId: number,
   userId: number,
@@ -134,13 +135,13 @@ export async function roleGrantProfile(
   return profileOf(await loadRoleGrants(tx, tenantId, roleId));
 }
 
-async function currentVersion(ctx: AppContext, tenantId: number): Promise<string> {
+async function currentVersion(ctx: RbacDeps, tenantId: number): Promise<string> {
   return (await ctx.store.get(keys.permissionVersion(tenantId))) ?? '0';
 }
 
 /** Effective permissions of a user (superuser: everything in the tenant; inactive or unknown: nothing). */
 export async function resolveUserPermissions(
-  ctx: AppContext,
+  ctx: RbacDeps,
   tenantId: number,
   userId: number,
   version?: string,
@@ -154,7 +155,7 @@ export async function resolveUserPermissions(
 
 /** Effective permissions of a role with its ancestors (tenant-owned API keys act with one). */
 export async function resolveRolePermissions(
-  ctx: AppContext,
+  ctx: RbacDeps,
   tenantId: number,
   roleId: string,
   version?: string,
@@ -167,7 +168,7 @@ export async function resolveRolePermissions(
 }
 
 /** The resolver installed as ctx.auth.permissionResolver: works for any principal with a user or a role. */
-export function createPermissionResolver(ctx: AppContext) {
+export function createPermissionResolver(ctx: RbacDeps) {
   return async (p: Principal): Promise<ReadonlySet<string>> => {
     if (p.userId !== null) return resolveUserPermissions(ctx, p.tenantId, p.userId, p.permissionVersion);
     if (p.roleId) return resolveRolePermissions(ctx, p.tenantId, p.roleId, p.permissionVersion);
@@ -179,6 +180,6 @@ export function createPermissionResolver(ctx: AppContext) {
  * After a role, assignment or superuser change has COMMITTED: a new random version (not a counter, which a
  * lost or expired key could replay) makes every replica's cached sets stale at once.
  */
-export async function bumpPermissionVersion(ctx: AppContext, tenantId: number): Promise<void> {
+export async function bumpPermissionVersion(ctx: RbacDeps, tenantId: number): Promise<void> {
   await replaceVersion(ctx.store, keys.permissionVersion(tenantId));
 }

@@ -1,9 +1,9 @@
 /** RBAC routes (API.md §12): the permission catalogue, roles, and users' role assignments. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
 import { errorResponses, IdParams, UuidParams } from '../../platform/http/schemas.js';
+import type { RbacDeps } from './deps.js';
 import {
   AssignBody,
   AssignmentList,
@@ -32,7 +32,7 @@ export async function actorOf(req: FastifyRequest): Promise<service.Actor> {
 
 const tags = ['rbac'];
 
-export function rbacRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function rbacRoutes(ctx: RbacDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/permissions',

@@ -7,12 +7,12 @@ import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import type { AuditContext } from '../../platform/audit/writer.js';
 import { writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
 import { AppError, notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { isPlatformTenant } from '../tenants/index.js';
 import { rbacErrors } from './errors.js';
 import './errors.js';
+import type { RbacDeps } from './deps.js';
 import {
   canGrant,
   expandPermission,
@@ -120,7 +120,7 @@ export function permissionCatalogue() {
   };
 }
 
-export async function getRole(ctx: AppContext, tenantId: number, id: string) {
+export async function getRole(ctx: RbacDeps, tenantId: number, id: string) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     const role = await repo.findRoleById(tx, tenantId, id);
     if (!role) throw notFound('role');
@@ -129,12 +129,12 @@ export async function getRole(ctx: AppContext, tenantId: number, id: string) {
   });
 }
 
-export async function listRoles(ctx: AppContext, tenantId: number) {
+export async function listRoles(ctx: RbacDeps, tenantId: number) {
   const rows = await ctx.database.withTenant(tenantId, (tx) => repo.listRoles(tx, tenantId));
   return { roles: rows.map(toRoleRead), total: rows.length };
 }
 
-export async function createRole(ctx: AppContext, actor: Actor, input: RoleCreate) {
+export async function createRole(ctx: RbacDeps, actor: Actor, input: RoleCreate) {
   const { tenantId } = actor;
   assertKnown(input.permissions);
   if (input.code in SYSTEM_ROLES) throw platformErrors.error('ALREADY_EXISTS', { field: 'code' });
@@ -169,7 +169,7 @@ export async function createRole(ctx: AppContext, actor: Actor, input: RoleCreat
   return toRoleRead(role);
 }
 
-export async function updateRole(ctx: AppContext, actor: Actor, id: string, input: RoleUpdate) {
+export async function updateRole(ctx: RbacDeps, actor: Actor, id: string, input: RoleUpdate) {
   const { tenantId } = actor;
   if (input.permissions) assertKnown(input.permissions);
   const role = await ctx.database.withTenant(tenantId, async (tx) => {
@@ -207,7 +207,7 @@ export async function updateRole(ctx: AppContext, actor: Actor, id: string, inpu
   return toRoleRead(role);
 }
 
-export async function deleteRole(ctx: AppContext, actor: Actor, id: string): Promise<void> {
+export async function deleteRole(ctx: RbacDeps, actor: Actor, id: string): Promise<void> {
   const { tenantId } = actor;
   await ctx.database.withTenant(tenantId, async (tx) => {
     await repo.lockRoleGraph(tx, tenantId);
@@ -273,11 +273,11 @@ function toAssignmentRead(a: repo.AssignmentView) {
 }
 
 /** 404 unless the tenant has this user (asked of the users module through ctx.users: rbac sits below it). */
-async function requireUserIn(ctx: AppContext, tx: Executor, tenantId: number, userId: number) {
+async function requireUserIn(ctx: RbacDeps, tx: Executor, tenantId: number, userId: number) {
   if (!(await ctx.users.grantFlags(tx, tenantId, userId))) throw notFound('user');
 }
 
-export async function listUserRoles(ctx: AppContext, tenantId: number, userId: number) {
+export async function listUserRoles(ctx: RbacDeps, tenantId: number, userId: number) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     await requireUserIn(ctx, tx, tenantId, userId);
     const rows = await repo.listAssignments(tx, tenantId, userId);
@@ -285,7 +285,7 @@ export async function listUserRoles(ctx: AppContext, tenantId: number, userId: n
   });
 }
 
-export async function assignRole(ctx: AppContext, actor: Actor, userId: number, input: AssignBody) {
+export async function assignRole(ctx: RbacDeps, actor: Actor, userId: number, input: AssignBody) {
   const view = await ctx.database.withTenant(actor.tenantId, (tx) =>
     assignRoleInTx(ctx, tx, actor, userId, input),
   );
@@ -298,7 +298,7 @@ export async function assignRole(ctx: AppContext, actor: Actor, userId: number, 
  * a whole. The caller bumps the permission version once after its commit.
  */
 export async function assignRoleInTx(
-  ctx: AppContext,
+  ctx: RbacDeps,
   tx: Executor,
   actor: Actor,
   userId: number,
@@ -333,19 +333,14 @@ export async function assignRoleInTx(
   return all.find((a) => a.roleId === role.id)!;
 }
 
-export async function removeRole(
-  ctx: AppContext,
-  actor: Actor,
-  userId: number,
-  roleId: string,
-): Promise<void> {
+export async function removeRole(ctx: RbacDeps, actor: Actor, userId: number, roleId: string): Promise<void> {
   await ctx.database.withTenant(actor.tenantId, (tx) => removeRoleInTx(ctx, tx, actor, userId, roleId));
   await bumpPermissionVersion(ctx, actor.tenantId);
 }
 
 /** Taking a role away inside the caller's transaction (see assignRoleInTx). */
 export async function removeRoleInTx(
-  ctx: AppContext,
+  ctx: RbacDeps,
   tx: Executor,
   actor: Actor,
   userId: number,
@@ -371,7 +366,7 @@ export async function removeRoleInTx(
 }
 
 /** Active holders of a role among active users (the users module says which users are active). */
-async function countActiveHolders(ctx: AppContext, tx: Executor, tenantId: number, roleId: string) {
+async function countActiveHolders(ctx: RbacDeps, tx: Executor, tenantId: number, roleId: string) {
   return ctx.users.countActive(tx, tenantId, await repo.holderIds(tx, tenantId, roleId));
 }
 
@@ -404,7 +399,7 @@ export function roleCodesOf(
 }
 
 /** GET /users/{id}/permissions: 404 for a user outside the tenant. */
-export async function getUserPermissions(ctx: AppContext, tenantId: number, userId: number) {
+export async function getUserPermissions(ctx: RbacDeps, tenantId: number, userId: number) {
   await ctx.database.withTenant(tenantId, (tx) => requireUserIn(ctx, tx, tenantId, userId));
   const perms = await resolveUserPermissions(ctx, tenantId, userId);
   return { user_id: userId, permissions: [...perms].sort() };
@@ -465,7 +460,7 @@ export async function grantRoleByCode(
  * back, but an attempted escalation must leave a trace.
  */
 export async function auditRefusals<T>(
-  ctx: AppContext,
+  ctx: RbacDeps,
   actor: Actor,
   action: string,
   fn: () => Promise<T>,

@@ -13,4 +13,5 @@ export const scimModule: AppModule = {
   // No error code of its own.
   errors: [],
   routes: (ctx) => [{ prefix: SCIM_PREFIX, plugin: scimRoutes(ctx) }],
+  guardedPrefixes: [`${SCIM_PREFIX}/`],
 };

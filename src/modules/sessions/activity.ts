@@ -9,11 +9,11 @@
  * is refused the same way.
  */
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { platformErrors } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
 import { tenantIdleTtl } from '../tenants/index.js';
+import type { SessionsDeps } from './deps.js';
 import * as repo from './repository.js';
 import { publishActivity, publishRevocations } from './service.js';
 
@@ -40,7 +40,7 @@ function parseMs(raw: string | null | undefined): number | null {
 }
 
 /** The store's record of a session's last activity (null when absent). */
-export async function storedLastSeen(ctx: AppContext, sessionId: string): Promise<number | null> {
+export async function storedLastSeen(ctx: SessionsDeps, sessionId: string): Promise<number | null> {
   return parseMs(await ctx.store.get(keys.sessionLastSeen(sessionId)));
 }
 
@@ -84,7 +84,7 @@ export async function endIdleSession(
  * when the store has no record (lost, or older than any live token) is the session row read.
  */
 export async function enforceIdleTimeout(
-  ctx: AppContext,
+  ctx: SessionsDeps,
   principal: { tenantId: number; userId: number; sessionId: string },
   tenantVersion: string,
   lastSeenRaw: string | null,

@@ -9,9 +9,13 @@ export const sessionsModule: AppModule = {
   name: 'sessions',
   // No error code of its own: it answers the platform's.
   errors: [],
+  provides: {
+    sessions: (ctx) => ({
+      enforceIdleTimeout: (session, tenantVersion, lastSeenRaw, audit) =>
+        enforceIdleTimeout(ctx, session, tenantVersion, lastSeenRaw, audit),
+    }),
+  },
   setup: (ctx) => {
-    ctx.sessions.enforceIdleTimeout = (session, tenantVersion, lastSeenRaw, audit) =>
-      enforceIdleTimeout(ctx, session, tenantVersion, lastSeenRaw, audit);
     // --- gdpr hooks ---
     registerSessionsGdpr(ctx);
   },

@@ -1,9 +1,9 @@
 /** The caller's own sessions (API.md §7). Admin access to other users' sessions lives in the users module. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { AppContext } from '../../platform/context.js';
 import { requireUser } from '../../platform/http/access.js';
 import { errorResponses, UuidParams } from '../../platform/http/schemas.js';
+import type { SessionsDeps } from './deps.js';
 import { ListQuery, SessionList, SessionRead, TerminateManyBody, TerminateResponse } from './schemas.js';
 import {
   getOwnSession,
@@ -13,7 +13,7 @@ import {
   terminateSessions,
 } from './service.js';
 
-export function sessionRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function sessionRoutes(ctx: SessionsDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/',

@@ -13,6 +13,7 @@ import { notFound, platformErrors } from '../../platform/http/errors.js';
 import type { Locale } from '../../platform/http/messages.js';
 import { keys } from '../../platform/store/keys.js';
 import type { TenantSettings } from '../tenants/index.js';
+import type { SessionsDeps } from './deps.js';
 import { sessionsText } from './errors.js';
 import * as repo from './repository.js';
 import type { SessionRow } from './tables.js';
@@ -53,7 +54,7 @@ export function parseRefreshToken(raw: string): { tenantId: number; id: string; 
 }
 
 export async function signAccessFor(
-  ctx: AppContext,
+  ctx: SessionsDeps,
   user: { id: number; tenantId: number; email: string },
   sessionId: string,
   settings: TenantSettings,
@@ -76,7 +77,7 @@ export async function signAccessFor(
  * that sso_required can tell the sessions of its connection from the others).
  */
 export async function openSession(
-  ctx: AppContext,
+  ctx: SessionsDeps,
   tx: Tx,
   user: { id: number; tenantId: number; email: string },
   client: ClientInfo,
@@ -131,7 +132,7 @@ export function revocationTtlSeconds(config: Pick<AppContext['config'], 'accessT
 
 /** After the transaction that revoked them commits: make every replica refuse their access tokens. */
 export async function publishRevocations(
-  ctx: AppContext,
+  ctx: SessionsDeps,
   sessionIds: string[],
   reason: 'revoked' | 'expired' = 'revoked',
 ) {
@@ -140,7 +141,7 @@ export async function publishRevocations(
 }
 
 /** The store half of recording a session's activity (see activity.ts); the row's last_seen_at is the other. */
-export async function publishActivity(ctx: AppContext, sessionId: string, now: number): Promise<void> {
+export async function publishActivity(ctx: SessionsDeps, sessionId: string, now: number): Promise<void> {
   // Lives as long as any access token of the session can; past that the database row answers.
   await ctx.store.set(keys.sessionLastSeen(sessionId), String(now), revocationTtlSeconds(ctx.config));
 }
@@ -172,7 +173,7 @@ export function toSessionRead(s: SessionRow, currentSessionId: string | null) {
 
 /** Lists a user's sessions, newest first (GET /sessions, and GET /users/{id}/sessions for admins). */
 export async function listSessions(
-  ctx: AppContext,
+  ctx: SessionsDeps,
   tenantId: number,
   userId: number,
   includeInactive: boolean,
@@ -187,7 +188,7 @@ export async function listSessions(
 
 /** One of the caller's own sessions; another user's is 404, as an unknown one. */
 export async function getOwnSession(
-  ctx: AppContext,
+  ctx: SessionsDeps,
   caller: { tenantId: number; userId: number; sessionId: string | null },
   id: string,
 ) {
@@ -198,7 +199,7 @@ export async function getOwnSession(
 
 /** Ends sessions of a user, audited in the same transaction, and publishes the revocation once committed. */
 export async function terminateSessions(
-  ctx: AppContext,
+  ctx: SessionsDeps,
   tenantId: number,
   userId: number,
   filter: { sessionIds?: string[]; exceptSessionId?: string | null },
@@ -226,7 +227,7 @@ export function terminatedResponse(count: number, locale: Locale) {
 
 /** DELETE /sessions/{id}: ends one of the caller's own sessions (400 when it already ended). */
 export async function terminateOwnSession(
-  ctx: AppContext,
+  ctx: SessionsDeps,
   caller: { tenantId: number; userId: number },
   id: string,
   audit: AuditContext,

@@ -6,22 +6,19 @@ import type { AppModule } from '../../platform/module.js';
 import { tenantsErrors } from './errors.js';
 import { tenantNetworkAllows } from './network.js';
 import { tenantRoutes } from './routes.js';
-import { getTenant, resolveTenantId } from './service.js';
-import { resolveSettings } from './settings.js';
+import { resolveTenantId, tenantsWithRetention } from './service.js';
 import type { TenantRow } from './tables.js';
 
 // --- module registration ---
 export const tenantsModule: AppModule = {
   name: 'tenants',
   errors: [tenantsErrors],
-  setup: (ctx) => {
-    ctx.tenancy.resolveTenantId = (header) => resolveTenantId(ctx, header);
-    ctx.tenancy.networkAllows = (tenantId, version, ip) => tenantNetworkAllows(ctx, tenantId, version, ip);
-    // Until the MFA module replaces it: only the tenant's mfa_required setting.
-    ctx.mfa.status = async (tx, tenantId) => {
-      const t = await getTenant(tx, tenantId);
-      return { enabled: false, required: resolveSettings(t?.settings, ctx.config).mfa_required };
-    };
+  provides: {
+    tenancy: (ctx) => ({
+      resolveTenantId: (header) => resolveTenantId(ctx, header),
+      networkAllows: (tenantId, version, ip) => tenantNetworkAllows(ctx, tenantId, version, ip),
+    }),
+    retention: (ctx) => ({ tenantsWithRetention: () => tenantsWithRetention(ctx.database) }),
   },
   routes: (ctx) => [{ prefix: '/api/v1/tenants', plugin: tenantRoutes(ctx) }],
 };

@@ -5,10 +5,10 @@
  */
 import ipaddr from 'ipaddr.js';
 import { LRUCache } from 'lru-cache';
-import type { AppContext } from '../../platform/context.js';
 import { CidrSet } from '../../platform/http/network.js';
 import { keys } from '../../platform/store/keys.js';
 import { replaceVersion } from '../../platform/store/versions.js';
+import type { TenantsDeps } from './deps.js';
 import { findTenantById } from './repository.js';
 import { resolveSettings } from './settings.js';
 
@@ -21,7 +21,7 @@ interface Entry {
 }
 
 /** `tenantId@version` → the entry. A settings change (new version) makes older entries unreachable. */
-const caches = new WeakMap<AppContext, LRUCache<string, Entry, number>>();
+const caches = new WeakMap<TenantsDeps, LRUCache<string, Entry, number>>();
 
 /** A CIDR (`10.0.0.0/8`, `2001:db8::/32`) or a single address; false for anything else. */
 export function isValidCidr(value: string): boolean {
@@ -34,7 +34,7 @@ export function isValidCidr(value: string): boolean {
   }
 }
 
-async function entryOf(ctx: AppContext, tenantId: number, version: string): Promise<Entry> {
+async function entryOf(ctx: TenantsDeps, tenantId: number, version: string): Promise<Entry> {
   let cache = caches.get(ctx);
   if (!cache) {
     cache = new LRUCache<string, Entry, number>({
@@ -58,7 +58,7 @@ async function entryOf(ctx: AppContext, tenantId: number, version: string): Prom
 
 /** The tenant's session.idle_ttl (clamped, null when off), from the same per-replica cache. */
 export async function tenantIdleTtl(
-  ctx: AppContext,
+  ctx: TenantsDeps,
   tenantId: number,
   version: string,
 ): Promise<number | null> {
@@ -67,7 +67,7 @@ export async function tenantIdleTtl(
 
 /** True when the tenant has no ranges, or the caller's address is inside one of them. */
 export async function tenantNetworkAllows(
-  ctx: AppContext,
+  ctx: TenantsDeps,
   tenantId: number,
   version: string,
   ip: string,
@@ -77,6 +77,6 @@ export async function tenantNetworkAllows(
 }
 
 /** After a settings change has committed: every replica re-reads the tenant on its next request. */
-export async function bumpTenantVersion(ctx: AppContext, tenantId: number): Promise<void> {
+export async function bumpTenantVersion(ctx: TenantsDeps, tenantId: number): Promise<void> {
   await replaceVersion(ctx.store, keys.tenantVersion(tenantId));
 }

@@ -1,12 +1,12 @@
 /** The caller's tenant (API.md §11). Platform operators' tenant routes live in the tenant-admin module. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
 import { errorResponses } from '../../platform/http/schemas.js';
+import type { TenantsDeps } from './deps.js';
 import { TenantPatchSchema, TenantRead } from './schemas.js';
 import { getCurrentTenant, updateCurrentTenant } from './service.js';
 
-export function tenantRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function tenantRoutes(ctx: TenantsDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/current',

@@ -4,12 +4,12 @@
  */
 import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
-import { type Executor, enterTenant, type Tx } from '../../platform/db/client.js';
+import { type Database, type Executor, enterTenant, type Tx } from '../../platform/db/client.js';
 import { notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { CidrSet } from '../../platform/http/network.js';
 import { tenantsErrors } from './errors.js';
 import './errors.js';
+import type { TenantsDeps } from './deps.js';
 import { bumpTenantVersion, isValidCidr } from './network.js';
 import * as repo from './repository.js';
 import type { TenantPatch, TenantStatusQuery } from './schemas.js';
@@ -32,7 +32,7 @@ const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
  * (401 on login) so tenant existence is not revealed.
  */
 export async function resolveTenantHeader(
-  ctx: AppContext,
+  ctx: TenantsDeps,
   header: string | string[] | undefined,
 ): Promise<TenantRow | null> {
   const value = typeof header === 'string' ? header.trim() : '';
@@ -54,7 +54,7 @@ export async function resolveTenantHeader(
  * Callers then load the tenant inside their own tenant transaction (one round trip fewer on login).
  */
 export async function resolveTenantId(
-  ctx: AppContext,
+  ctx: TenantsDeps,
   header: string | string[] | undefined,
 ): Promise<number | null> {
   const value = typeof header === 'string' ? header.trim() : '';
@@ -94,11 +94,11 @@ export async function insertNewTenant(
 }
 
 /** Whether any tenant exists yet (`massacorp seed` runs only on an empty database). */
-export async function hasTenants(ctx: AppContext): Promise<boolean> {
+export async function hasTenants(ctx: TenantsDeps): Promise<boolean> {
   return (await ctx.database.withSystem((tx) => repo.countTenants(tx))) > 0;
 }
 
-export function tenantRead(ctx: AppContext, t: TenantRow) {
+export function tenantRead(ctx: TenantsDeps, t: TenantRow) {
   return {
     id: t.id,
     slug: t.slug,
@@ -109,7 +109,7 @@ export function tenantRead(ctx: AppContext, t: TenantRow) {
 }
 
 /** The tenant's settings, defaults and bounds applied (a fresh read, in its own transaction). */
-export async function tenantSettings(ctx: AppContext, tenantId: number): Promise<TenantSettings> {
+export async function tenantSettings(ctx: TenantsDeps, tenantId: number): Promise<TenantSettings> {
   const t = await ctx.database.withTenant(tenantId, (tx) => repo.findTenantById(tx, tenantId));
   return resolveSettings(t?.settings, ctx.config);
 }
@@ -121,7 +121,7 @@ export async function isPlatformTenant(tx: Executor, tenantId: number): Promise<
 
 // ---- the caller's own tenant ----
 
-export async function getCurrentTenant(ctx: AppContext, tenantId: number) {
+export async function getCurrentTenant(ctx: TenantsDeps, tenantId: number) {
   const t = await ctx.database.withTenant(tenantId, (tx) => repo.findTenantById(tx, tenantId));
   if (!t) throw notFound('tenant');
   return tenantRead(ctx, t);
@@ -148,7 +148,7 @@ function checkSettings(s: TenantSettings, callerIp: string) {
 }
 
 export async function updateCurrentTenant(
-  ctx: AppContext,
+  ctx: TenantsDeps,
   tenantId: number,
   body: TenantPatch,
   callerIp: string,
@@ -182,7 +182,7 @@ export async function updateCurrentTenant(
 
 // ---- platform operators (routes in tenant-admin) ----
 
-export function tenantAdminRead(ctx: AppContext, t: TenantRow) {
+export function tenantAdminRead(ctx: TenantsDeps, t: TenantRow) {
   return {
     ...tenantRead(ctx, t),
     status: t.status,
@@ -192,14 +192,14 @@ export function tenantAdminRead(ctx: AppContext, t: TenantRow) {
   };
 }
 
-export async function listTenants(ctx: AppContext, q: TenantStatusQuery) {
+export async function listTenants(ctx: TenantsDeps, q: TenantStatusQuery) {
   const { rows, total } = await ctx.database.withSystem((tx) =>
     repo.listTenantsPage(tx, { skip: q.skip ?? 0, limit: q.limit ?? 20, status: q.status }),
   );
   return { tenants: rows.map((t) => tenantAdminRead(ctx, t)), total };
 }
 
-export async function getTenantAsOperator(ctx: AppContext, id: number) {
+export async function getTenantAsOperator(ctx: TenantsDeps, id: number) {
   const t = await ctx.database.withSystem((tx) => repo.findTenantById(tx, id));
   if (!t) throw notFound('tenant');
   return tenantAdminRead(ctx, t);
@@ -233,7 +233,7 @@ export async function auditTenantAndOperator(
 }
 
 export async function updateTenantAsOperator(
-  ctx: AppContext,
+  ctx: TenantsDeps,
   operatorTenantId: number,
   id: number,
   body: { settings?: PlatformSettingsPatch },
@@ -307,6 +307,21 @@ export function tenantRequiresMfaSql(tenantId: number | SQLWrapper): SQL {
 }
 
 /** The tenant's effective settings (stored values over the defaults), read in the caller's transaction. */
-export async function readTenantSettings(ctx: AppContext, tx: Executor, tenantId: number) {
+export async function readTenantSettings(ctx: Pick<TenantsDeps, 'config'>, tx: Executor, tenantId: number) {
   return resolveSettings((await repo.findTenantById(tx, tenantId))?.settings, ctx.config);
+}
+
+/**
+ * The retention provider's answer: tenants whose settings set audit_retention_days, with that number
+ * (cross-tenant by nature: system). The audit CLI prunes their trails (platform/audit/retention.ts).
+ */
+export async function tenantsWithRetention(
+  database: Database,
+): Promise<{ tenantId: number; days: number }[]> {
+  return database.withSystem(async (tx) => {
+    const r = await tx.execute<{ id: number; days: string }>(sql`
+      select id, settings->>'audit_retention_days' as days from tenants
+      where jsonb_typeof(settings->'audit_retention_days') = 'number' order by id`);
+    return r.rows.map((x) => ({ tenantId: Number(x.id), days: Number(x.days) })).filter((x) => x.days > 0);
+  });
 }

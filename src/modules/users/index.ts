@@ -8,11 +8,10 @@ import type { AppModule } from '../../platform/module.js';
 import { usersErrors } from './errors.js';
 import { registerUsersGdpr } from './gdpr.js';
 import { userRoutes } from './routes.js';
-import { installUserLookups } from './service.js';
+import { userLookups } from './service.js';
 import type { UserRow } from './tables.js';
 
 export function setupUsers(ctx: AppContext): void {
-  installUserLookups(ctx);
   // --- gdpr hooks ---
   registerUsersGdpr(ctx);
 }
@@ -20,6 +19,9 @@ export function setupUsers(ctx: AppContext): void {
 export const usersModule: AppModule = {
   name: 'users',
   errors: [usersErrors],
+  // A user's MFA status, in reads of the user (the MFA module, above this one).
+  needs: ['mfa'],
+  provides: { users: userLookups },
   setup: setupUsers,
   routes: (ctx) => [{ prefix: '/api/v1/users', plugin: userRoutes(ctx) }],
 };

@@ -5,7 +5,7 @@
  * the tenant's permission version after they commit; deactivation and deletion end the user's sessions.
  */
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
+import type { AppContext, UserDeactivationReason, UsersProvider } from '../../platform/context.js';
 import { assertStrongPassword, type PasswordPolicy } from '../../platform/crypto/password-policy.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
 import { notFound, platformErrors } from '../../platform/http/errors.js';
@@ -508,13 +508,15 @@ export function recordUserLogin(
   return repo.touchLastLogin(tx, tenantId, id, rehash);
 }
 
-/** Fills ctx.users: what RBAC (below users) asks about users without reading their table. */
-export function installUserLookups(ctx: AppContext): void {
-  ctx.users.grantFlags = async (tx, tenantId, userId) => {
-    const u = await repo.findUserById(tx, tenantId, userId);
-    return u ? { isActive: u.isActive, isSuperuser: u.isSuperuser } : null;
+/** The users provider: what RBAC (below users) asks about users without reading their table. */
+export function userLookups(): UsersProvider {
+  return {
+    grantFlags: async (tx, tenantId, userId) => {
+      const u = await repo.findUserById(tx, tenantId, userId);
+      return u ? { isActive: u.isActive, isSuperuser: u.isSuperuser } : null;
+    },
+    countActive: (tx, tenantId, userIds) => repo.countActiveUsers(tx, tenantId, userIds),
   };
-  ctx.users.countActive = (tx, tenantId, userIds) => repo.countActiveUsers(tx, tenantId, userIds);
 }
 
 /** Whether the user exists in the tenant (in the caller's transaction): other modules' user_id fields. */

@@ -7,8 +7,8 @@
 import pg from 'pg';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { SYSTEM_AUDIT_CONTEXT } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import { CidrSet } from '../../platform/http/network.js';
+import type { WireguardDeps } from './deps.js';
 import { hostRoute } from './pool.js';
 import { planReconcile, type ReconcilePlan } from './reconcile.js';
 import * as repo from './repository.js';
@@ -47,7 +47,7 @@ export class WgAgent {
   private connectedOnce = false;
 
   constructor(
-    private readonly ctx: AppContext,
+    private readonly ctx: WireguardDeps,
     opts: AgentOptions = {},
   ) {
     this.iface = opts.iface ?? ctx.config.wgInterface;
@@ -285,7 +285,7 @@ export class WgAgent {
 }
 
 /** WG_AGENT_IN_PROCESS: started when the app is ready; a failure is logged, never fatal to the API. */
-export function startInProcessAgent(ctx: AppContext): () => Promise<void> {
+export function startInProcessAgent(ctx: WireguardDeps): () => Promise<void> {
   const agent = new WgAgent(ctx);
   agent
     .start()

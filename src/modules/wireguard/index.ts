@@ -20,5 +20,6 @@ export const wireguardModule: AppModule = {
   errors: [wireguardErrors],
   setup: wireguardSetup,
   routes: (ctx) => [{ prefix: '/api/v1/wireguard', plugin: wireguardRoutes(ctx) }],
+  noStorePrefixes: ['/api/v1/wireguard'],
   cli: registerWg,
 };

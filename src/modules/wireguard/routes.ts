@@ -1,11 +1,11 @@
 /** WireGuard peers and server (API.md §15). Thin: schema, access, one service call. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
 import { errorResponses, UuidParams } from '../../platform/http/schemas.js';
 import { startInProcessAgent } from './agent.js';
 import './errors.js';
+import type { WireguardDeps } from './deps.js';
 import {
   CreatePeerBody,
   ListPeersQuery,
@@ -17,7 +17,7 @@ import {
 } from './schemas.js';
 import * as service from './service.js';
 
-export function wireguardRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function wireguardRoutes(ctx: WireguardDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     const tags = ['wireguard'];
 

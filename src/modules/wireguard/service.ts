@@ -7,13 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext, UserDeactivationReason } from '../../platform/context.js';
+import type { UserDeactivationReason } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { pgErrorOf } from '../../platform/db/errors.js';
 import { AppError, notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { readTenantSettings } from '../tenants/index.js';
 import { userExistsInTenant } from '../users/index.js';
 import { clientConfig, endpointWithPort } from './config-file.js';
+import type { WireguardDeps } from './deps.js';
 import { wireguardErrors } from './errors.js';
 import { generateKeyPair, generatePresharedKey, publicKeyProblem } from './keys.js';
 import { type AddressPool, addressAt, hostRoute, parsePool } from './pool.js';
@@ -24,7 +25,7 @@ import type { PeerRow } from './tables.js';
 const ALLOCATION_ATTEMPTS = 5;
 const sealAad = (what: string) => `wireguard:${what}`;
 
-export function poolOf(ctx: AppContext): AddressPool {
+export function poolOf(ctx: WireguardDeps): AddressPool {
   return parsePool(ctx.config.wgNetwork);
 }
 
@@ -36,7 +37,7 @@ export interface ServerIdentity {
 }
 
 /** The interface's key pair, created on first use; concurrent first uses agree on one winner. */
-export async function ensureServer(ctx: AppContext): Promise<ServerIdentity> {
+export async function ensureServer(ctx: WireguardDeps): Promise<ServerIdentity> {
   const iface = ctx.config.wgInterface;
   const row = await ctx.database.withSystem(async (tx) => {
     const existing = await repo.findServer(tx, iface);
@@ -57,7 +58,7 @@ export async function ensureServer(ctx: AppContext): Promise<ServerIdentity> {
   };
 }
 
-export function openPresharedKey(ctx: AppContext, peerId: string, sealed: string | null): string | null {
+export function openPresharedKey(ctx: WireguardDeps, peerId: string, sealed: string | null): string | null {
   return sealed ? ctx.secretBox.decrypt(sealed, sealAad(`psk:${peerId}`)) : null;
 }
 
@@ -92,7 +93,7 @@ export function toPeerRead(p: PeerRow) {
 }
 
 /** A page of the tenant's peers (newest first), optionally one user's, revoked ones on request. */
-export async function listPeers(ctx: AppContext, tenantId: number, q: ListPeersQuery) {
+export async function listPeers(ctx: WireguardDeps, tenantId: number, q: ListPeersQuery) {
   const { rows, total } = await ctx.database.withTenant(tenantId, (tx) =>
     repo.listPeers(tx, tenantId, {
       skip: q.skip ?? 0,
@@ -104,13 +105,13 @@ export async function listPeers(ctx: AppContext, tenantId: number, q: ListPeersQ
   return { peers: rows.map(toPeerRead), total };
 }
 
-export async function getPeer(ctx: AppContext, tenantId: number, id: string): Promise<PeerRow> {
+export async function getPeer(ctx: WireguardDeps, tenantId: number, id: string): Promise<PeerRow> {
   const p = await ctx.database.withTenant(tenantId, (tx) => repo.findPeer(tx, tenantId, id));
   if (!p) throw notFound('wireguard_peer');
   return p;
 }
 
-export async function peerConfig(ctx: AppContext, tenantId: number, id: string): Promise<string> {
+export async function peerConfig(ctx: WireguardDeps, tenantId: number, id: string): Promise<string> {
   const p = await getPeer(ctx, tenantId, id);
   const server = await ensureServer(ctx);
   // Secrets are shown once at creation: here the client fills them in.
@@ -127,7 +128,7 @@ export async function peerConfig(ctx: AppContext, tenantId: number, id: string):
   });
 }
 
-export async function serverInfo(ctx: AppContext, tenantId: number) {
+export async function serverInfo(ctx: WireguardDeps, tenantId: number) {
   const server = await ensureServer(ctx);
   const counts = await ctx.database.withTenant(tenantId, (tx) => repo.countPeers(tx, tenantId));
   const pool = poolOf(ctx);
@@ -171,14 +172,14 @@ function conflictFrom(err: unknown): AppError | 'retry' | null {
 }
 
 /** The per-tenant peer quota (tenant setting wireguard.max_peers, set by platform operators): 409 beyond it. */
-async function assertQuota(ctx: AppContext, tx: Executor, tenantId: number): Promise<void> {
+async function assertQuota(ctx: WireguardDeps, tx: Executor, tenantId: number): Promise<void> {
   const max = (await readTenantSettings(ctx, tx, tenantId)).wireguard.max_peers;
   const peers = await repo.countAddressHolders(tx, tenantId);
   if (peers >= max) throw wireguardErrors.error('WG_QUOTA_EXCEEDED', { max_peers: max, peers });
 }
 
 export async function createPeer(
-  ctx: AppContext,
+  ctx: WireguardDeps,
   tenantId: number,
   actorUserId: number | null,
   input: CreatePeerInput,
@@ -281,7 +282,7 @@ export async function createPeer(
 export type UpdatePeerInput = UpdatePeerBody;
 
 export async function updatePeer(
-  ctx: AppContext,
+  ctx: WireguardDeps,
   tenantId: number,
   id: string,
   input: UpdatePeerInput,
@@ -327,7 +328,7 @@ export async function updatePeer(
   }
 }
 
-export async function revokePeer(ctx: AppContext, tenantId: number, id: string, audit: AuditContext) {
+export async function revokePeer(ctx: WireguardDeps, tenantId: number, id: string, audit: AuditContext) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     const after = await repo.revokePeer(tx, tenantId, id);
     if (!after) {
@@ -372,7 +373,7 @@ export async function revokePeersOfUser(
 }
 
 export async function deletePeer(
-  ctx: AppContext,
+  ctx: WireguardDeps,
   tenantId: number,
   id: string,
   audit: AuditContext,

@@ -97,15 +97,3 @@ export async function pruneTenant(
   });
   return { tenantId, pruned, throughSeq: through, archive: file };
 }
-
-/** Tenants whose settings set audit_retention_days, with that number (cross-tenant by nature: system). */
-export async function tenantsWithRetention(
-  database: Database,
-): Promise<{ tenantId: number; days: number }[]> {
-  return database.withSystem(async (tx) => {
-    const r = await tx.execute<{ id: number; days: string }>(sql`
-      select id, settings->>'audit_retention_days' as days from tenants
-      where jsonb_typeof(settings->'audit_retention_days') = 'number' order by id`);
-    return r.rows.map((x) => ({ tenantId: Number(x.id), days: Number(x.days) })).filter((x) => x.days > 0);
-  });
-}

@@ -69,13 +69,17 @@ export function requireUser(request: FastifyRequest): Principal & { userId: numb
   return p as Principal & { userId: number };
 }
 
-/** `vocabulary`: the catalogue checks the RBAC and API keys modules install in ctx.auth. */
+/**
+ * `vocabulary`: the permission catalogue (ctx.permissions) and the self scopes of the credential scheme.
+ * `guardedPrefixes`: URL prefixes outside /api/v1 whose routes must declare their access too (AppModule).
+ */
 export function assertRouteAccess(
   route: RouteOptions,
-  vocabulary: Pick<AppContext['auth'], 'isKnownPermission' | 'isSelfScope'>,
+  vocabulary: Pick<AppContext, 'permissions' | 'credentials'>,
+  guardedPrefixes: readonly string[] = [],
 ): void {
   const url = route.url;
-  if (!url.startsWith('/api/v1') && !url.startsWith('/scim/')) return;
+  if (!url.startsWith('/api/v1') && !guardedPrefixes.some((p) => url.startsWith(p))) return;
   const config = route.config as { access?: Access; keyScope?: KeyScope } | undefined;
   const access = config?.access;
   if (!access) {
@@ -88,7 +92,11 @@ export function assertRouteAccess(
       throw new Error(
         `Route ${String(route.method)} ${url} is 'self' but declares no keyScope (a scope or null)`,
       );
-    if (ks !== null && !vocabulary.isSelfScope(ks) && !vocabulary.isKnownPermission(ks))
+    if (
+      ks !== null &&
+      !vocabulary.credentials?.isSelfScope(ks) &&
+      !vocabulary.permissions.isKnownPermission(ks)
+    )
       throw new Error(`Route ${String(route.method)} ${url} declares an unknown keyScope ${String(ks)}`);
   }
 }
@@ -111,8 +119,16 @@ function identityVersion(user?: string | null, permissions?: string | null, tena
   return `${user ?? '0'}/${permissions ?? '0'}/${tenant ?? '0'}`;
 }
 
-export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
-  const { store, jwt, config } = ctx;
+/**
+ * `mfaEnrolmentPrefixes`: the URL prefixes (declared by their modules) that a token limited to MFA enrolment
+ * still opens; every other route answers 403 MFA_REQUIRED to it.
+ */
+export function installAccessGuard(
+  app: FastifyInstance,
+  ctx: AppContext,
+  mfaEnrolmentPrefixes: readonly string[],
+) {
+  const { store, jwt, config, credentials } = ctx;
   const declared: DeclaredRoute[] = [];
   app.decorate('declaredRoutes', declared);
   app.addHook('onRoute', (route) => {
@@ -128,7 +144,8 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     const p = this.principal;
     if (!p) return new Set<string>();
     const cache = this as unknown as { _perms?: Promise<ReadonlySet<string>> };
-    cache._perms ??= ctx.auth.permissionResolver(p);
+    cache._perms ??=
+      p.kind === 'api_key' && credentials ? credentials.resolve(p) : ctx.permissions.resolve(p);
     return cache._perms;
   });
   app.decorateRequest('auditContext', function (this: FastifyRequest): AuditContext {
@@ -162,22 +179,21 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
   async function authenticate(
     request: FastifyRequest,
   ): Promise<{ principal: Principal; tenantVersion: string; lastSeen?: string | null }> {
-    const apiKeyHeader = request.headers['x-api-key'];
-    const token = typeof apiKeyHeader === 'string' ? apiKeyHeader.trim() : bearer(request);
+    const credentialHeader = credentials ? request.headers[credentials.header] : undefined;
+    const token = typeof credentialHeader === 'string' ? credentialHeader.trim() : bearer(request);
     if (!token) throw platformErrors.error('UNAUTHORIZED');
-    if (token.startsWith('mc_sk_') || typeof apiKeyHeader === 'string') {
-      if (!ctx.auth.apiKeyAuthenticator) throw platformErrors.error('INVALID_API_KEY');
-      const principal = await ctx.auth.apiKeyAuthenticator(token, request.ip);
-      // The key's revocation flag rides in the same round trip (a replica's cached key row may predate it).
+    if (credentials && (typeof credentialHeader === 'string' || credentials.recognises(token))) {
+      const principal = await credentials.authenticate(token, request.ip);
+      // The credential's revocation flag rides in the same round trip (a replica's cached row may predate it).
       const [suspended, version, keyRevoked, tenantVersion, ownerInactive, userVersion] = await store.mget([
         keys.tenantSuspended(principal.tenantId),
         keys.permissionVersion(principal.tenantId),
-        keys.apiKeyRevoked(principal.apiKeyId ?? 0),
+        credentials.revokedKey(principal),
         keys.tenantVersion(principal.tenantId),
         keys.userInactive(principal.tenantId, principal.userId ?? 0),
         keys.userVersion(principal.tenantId, principal.userId ?? 0),
       ]);
-      if (keyRevoked) throw platformErrors.error('API_KEY_REVOKED');
+      if (keyRevoked) throw credentials.revokedError();
       // A replica's cached key row may predate the owner's deactivation: the flag is read on every request.
       if (ownerInactive && principal.userId !== null) throw platformErrors.error('ACCOUNT_INACTIVE');
       if (suspended) throw platformErrors.error('UNAUTHORIZED', { reason: 'tenant suspended' });
@@ -268,14 +284,16 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
    * API.md §13: a key reaches a `self` route only through the scope the route declares (`*` included); routes
    * declaring null (password change, ending sessions, MFA) refuse every key. Refusals are audited like others.
    */
+  /** A refusal of a credential's scopes, in the scheme's words (a principal of kind api_key has one). */
+  function scopeError(details: Record<string, unknown> | undefined): Error {
+    return credentials ? credentials.scopeError(details) : platformErrors.error('PERMISSION_DENIED', details);
+  }
+
   async function checkKeyOnSelfRoute(request: FastifyRequest, principal: Principal): Promise<void> {
     const keyScope = request.routeOptions.config.keyScope ?? null;
     if (keyScope !== null && grants(principal.scopes ?? [], keyScope)) return;
     await auditDenied(request, principal, { key_scope: keyScope });
-    throw platformErrors.error(
-      'API_KEY_SCOPE_INSUFFICIENT',
-      keyScope === null ? { reason: 'not_open_to_api_keys' } : { scope: keyScope },
-    );
+    throw scopeError(keyScope === null ? { reason: 'not_open_to_api_keys' } : { scope: keyScope });
   }
 
   async function guard(request: FastifyRequest, reply: FastifyReply, access: Access) {
@@ -316,7 +334,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
       // A key whose scopes cover the permission was refused because its owner lost it: PERMISSION_DENIED.
       if (principal.kind === 'api_key' && !grants(principal.scopes ?? [], access)) {
         await denied(request, principal, access).catch((e: AppError) => {
-          throw platformErrors.error('API_KEY_SCOPE_INSUFFICIENT', e.details);
+          throw scopeError(e.details);
         });
       }
       await denied(request, principal, access);
@@ -351,8 +369,7 @@ export function installAccessGuard(app: FastifyInstance, ctx: AppContext) {
     }
     if (principal.mfaEnrolmentPending) {
       const url = request.routeOptions.url ?? '';
-      if (!url.startsWith('/api/v1/auth') && !url.startsWith('/api/v1/mfa'))
-        throw platformErrors.error('MFA_REQUIRED');
+      if (!mfaEnrolmentPrefixes.some((p) => url.startsWith(p))) throw platformErrors.error('MFA_REQUIRED');
     }
     return principal;
   }

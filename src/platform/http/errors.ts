@@ -125,9 +125,6 @@ export const platformErrors = defineErrors({
   SESSION_REVOKED: [401, 'Session révoquée', 'Session revoked'],
   SESSION_EXPIRED: [401, 'Session expirée', 'Session expired'],
   /** API keys as credentials, checked by the request guard (the api-keys module's authenticator throws them too). */
-  INVALID_API_KEY: [401, 'Clé API invalide', 'Invalid API key'],
-  API_KEY_REVOKED: [401, 'Clé API révoquée', 'API key revoked'],
-  API_KEY_SCOPE_INSUFFICIENT: [403, 'Portée de la clé API insuffisante', 'API key scope insufficient'],
   /** The password policy (platform/crypto/password-policy.ts). */
   PASSWORD_TOO_WEAK: [422, 'Mot de passe trop faible', 'Password too weak'],
 });

@@ -6,8 +6,8 @@
  *  2. the request serializer, which redacts the URL of the request log (`/password-reset/validate/<token>`,
  *     `?token=…`, OAuth `?code=…&state=…`);
  *  3. a last pass over each serialised line (pino `hooks.streamWrite`) that censors token shapes anywhere:
- *     JWTs, `mc_sk_` keys, sensitive JSON keys at any depth, token paths and query parameters inside any string
- *     (an error message quoting a URL, a mail body).
+ *     JWTs, the secret shapes modules declare (AppModule.secretPatterns: API keys), sensitive JSON keys at any
+ *     depth, token paths and query parameters inside any string (an error message quoting a URL, a mail body).
  * The only exception is the mail that the dev/test mailer writes to the log instead of sending (see mailer.ts):
  * following its reset link locally is its purpose, and it never happens in staging or prod.
  */
@@ -77,7 +77,6 @@ export function serializeRequest(req: FastifyRequest) {
 }
 
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
-const API_KEY = /\bmc_sk_[A-Za-z0-9]+/g;
 const BEARER = /(\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+/gi;
 const JSON_STRING = '"(?:[^"\\\\]|\\\\.)*"';
 /** `"password":"…"` or `"recovery_codes":["…","…"]` at any depth of the serialised line. */
@@ -89,13 +88,22 @@ const SECRET_JSON = new RegExp(
 /** The marker the dev/test mailer puts on the one line that may keep its reset link (see mailer.ts). */
 export const DEV_MAIL_MARKER = '"dev_mail":true';
 
-/** The last pass over a serialised log line (pino hooks.streamWrite). */
-export function redactLine(line: string, allowDevMail: boolean): string {
+/** A module's secret shape (AppModule.secretPatterns): every match is replaced (`pattern` has the `g` flag). */
+export interface SecretPattern {
+  pattern: RegExp;
+  replacement: string;
+}
+
+/** The last pass over a serialised log line (pino hooks.streamWrite); `modules`: the modules' secret shapes. */
+export function redactLine(
+  line: string,
+  allowDevMail: boolean,
+  modules: readonly SecretPattern[] = [],
+): string {
   if (allowDevMail && line.includes(DEV_MAIL_MARKER)) return line;
-  return line
-    .replace(SECRET_JSON, `$1"${REDACTED}"`)
-    .replace(JWT, REDACTED)
-    .replace(API_KEY, `mc_sk_${REDACTED}`)
+  let out = line.replace(SECRET_JSON, `$1"${REDACTED}"`).replace(JWT, REDACTED);
+  for (const s of modules) out = out.replace(s.pattern, s.replacement);
+  return out
     .replace(BEARER, `$1${REDACTED}`)
     .replace(SECRET_PATH, `$1${REDACTED}`)
     .replace(SECRET_QUERY, `$1${REDACTED}`);

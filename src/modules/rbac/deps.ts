@@ -1,0 +1,9 @@
+/**
+ * What the rbac module's services use: platform services, and what other modules provide. The composition root's AppContext
+ * satisfies it structurally; tests and other callers may pass anything that does.
+ */
+import type { AppContext, UsersProvider } from '../../platform/context.js';
+
+export interface RbacDeps extends Pick<AppContext, 'database' | 'store' | 'log'> {
+  users: UsersProvider;
+}
