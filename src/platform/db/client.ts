@@ -396,10 +396,13 @@ async function createPostgres(
 async function createPglite(dir: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle: drizzleLite } = await import('drizzle-orm/pglite');
+  // pg_trgm serves the users' substring search (migration 0020); PGlite loads an extension only if given here.
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   // Before PGlite reads or writes the directory: a second process on it fails here, having written nothing
   // (pglite-lock.ts). An in-memory PGlite takes no lock.
   const lock = acquirePgliteLock(dir);
-  const client = dir === 'memory://' ? new PGlite() : new PGlite(dir);
+  const options = { extensions: { pg_trgm } };
+  const client = dir === 'memory://' ? new PGlite(options) : new PGlite(dir, options);
   try {
     await client.waitReady;
   } catch (err) {
