@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { resolveTenantHeader } from '../modules/tenants/index.js';
 import { type PruneResult, pruneTenant } from '../platform/audit/retention.js';
 import { type VerifyResult, verifyChain } from '../platform/audit/verify.js';
+import { startHashWorker } from '../platform/audit/verify-jobs.js';
 import type { CliRegistration } from '../platform/module.js';
 
 async function tenantIds(app: FastifyInstance, tenant?: string): Promise<number[]> {
@@ -29,10 +30,25 @@ async function tenantIds(app: FastifyInstance, tenant?: string): Promise<number[
 export async function verifyTenants(
   app: FastifyInstance,
   tenant?: string,
+  opts: { onProgress?: (tenantId: number, checked: number, total: number) => void } = {},
 ): Promise<(VerifyResult & { tenant_id: number })[]> {
   const out: (VerifyResult & { tenant_id: number })[] = [];
-  for (const id of await tenantIds(app, tenant))
-    out.push({ tenant_id: id, ...(await verifyChain(app.ctx.database, id)) });
+  // A full run per tenant, hashed on a worker thread; a valid one sets the mark GET /audit/verify starts from.
+  const worker = startHashWorker();
+  try {
+    for (const id of await tenantIds(app, tenant))
+      out.push({
+        tenant_id: id,
+        ...(await verifyChain(app.ctx.database, id, {
+          pageSize: 5000,
+          markFull: true,
+          hasher: worker.hash,
+          onProgress: opts.onProgress ? (checked, total) => opts.onProgress!(id, checked, total) : undefined,
+        })),
+      });
+  } finally {
+    await worker.stop();
+  }
   return out;
 }
 
@@ -74,7 +90,15 @@ export const registerAuditCommands: CliRegistration = (program: Command, withApp
     .option('--tenant <id-or-slug>')
     .action((o) =>
       withApp(async (app) => {
-        const results = await verifyTenants(app, o.tenant);
+        let shown = 0;
+        const results = await verifyTenants(app, o.tenant, {
+          // Progress on stderr, about once a second: stdout stays one line per tenant for scripts.
+          onProgress: (tenantId, checked, total) => {
+            if (Date.now() - shown < 1000) return;
+            shown = Date.now();
+            process.stderr.write(`tenant ${tenantId}: ${checked}/${total} records checked\n`);
+          },
+        });
         for (const r of results) {
           console.log(
             r.valid

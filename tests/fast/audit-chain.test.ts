@@ -56,7 +56,7 @@ describe('audit chain, without the app', () => {
     await writeEvents(tenantId, 3);
     expect(await verifyChain(database, tenantId)).toEqual({ valid: true, checked: 3 });
     // A page smaller than the chain walks it the same way.
-    expect(await verifyChain(database, tenantId, 2)).toEqual({ valid: true, checked: 3 });
+    expect(await verifyChain(database, tenantId, { pageSize: 2 })).toEqual({ valid: true, checked: 3 });
   });
 
   it('a changed record is named; a deleted tail is a head mismatch; another tenant stays valid', async () => {

@@ -244,6 +244,9 @@ async function seed(): Promise<Fx> {
       eventType: 'contract.seeded',
       metadata: { email: member.email },
     });
+    // The verification mark a full re-verification sets (issue 25), at the record just written.
+    await tx.execute(sql`insert into audit_verifications (tenant_id, through_seq, through_hash, full_at)
+      select tenant_id, last_seq, last_hash, now() from audit_chain_heads where tenant_id = ${a}`);
     return {
       parent,
       child,

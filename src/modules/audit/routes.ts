@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
 import { errorResponses } from '../../platform/http/schemas.js';
-import { AuditPage, ExportQuery, ListQuery, VerifyResponse } from './schemas.js';
+import { AuditPage, ExportQuery, ListQuery, VerifyJob, VerifyResponse } from './schemas.js';
 import * as audit from './service.js';
 
 export function auditRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
@@ -60,11 +60,45 @@ export function auditRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         config: { access: 'audit.read' },
         schema: {
           tags: ['audit'],
-          summary: "Recompute the tenant's hash chain",
+          summary:
+            "Recompute the tenant's hash chain (from the last full verification's mark when there is one)",
           response: { 200: VerifyResponse, ...errorResponses(401, 403) },
         },
       },
       (req) => audit.verify(ctx, requirePrincipal(req).tenantId),
+    );
+
+    app.post(
+      '/verify/full',
+      {
+        config: { access: 'audit.read' },
+        schema: {
+          tags: ['audit'],
+          summary: 'Start a full re-verification of the chain in the background (or report the one running)',
+          response: { 200: VerifyJob, 202: VerifyJob, ...errorResponses(401, 403) },
+        },
+      },
+      async (req, reply) => {
+        const { job, started } = await audit.startFullVerification(
+          ctx,
+          requirePrincipal(req).tenantId,
+          req.auditContext(),
+        );
+        return reply.code(started ? 202 : 200).send(job);
+      },
+    );
+
+    app.get(
+      '/verify/full',
+      {
+        config: { access: 'audit.read' },
+        schema: {
+          tags: ['audit'],
+          summary: "The tenant's latest full re-verification: progress, then its result",
+          response: { 200: VerifyJob, ...errorResponses(401, 403, 404) },
+        },
+      },
+      (req) => audit.fullVerification(ctx, requirePrincipal(req).tenantId),
     );
   };
 }

@@ -55,6 +55,19 @@ export const VerifyResponse = Type.Object({
   first_invalid_id: Type.Optional(Type.Integer()),
   reason: Type.Optional(Type.String()),
   anchored_at_seq: Type.Optional(Type.Integer()),
+  verified_from_seq: Type.Optional(Type.Integer()),
+});
+
+export const VerifyJob = Type.Object({
+  job_id: Type.String(),
+  status: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
+  checked: Type.Integer(),
+  total: Type.Integer(),
+  started_at: Type.String(),
+  finished_at: Nullable(Type.String()),
+  records_per_second: Type.Integer(),
+  result: Nullable(VerifyResponse),
+  error: Nullable(Type.String()),
 });
 
 const FilterObject = Type.Object(Filters);

@@ -9,9 +9,11 @@ import { collectRefs, lookupPii, rehydrate } from '../../platform/audit/pii.js';
 import { type RecordLine, recordLine } from '../../platform/audit/retention.js';
 import type { AuditRow } from '../../platform/audit/tables.js';
 import { type VerifyResult, verifyChain } from '../../platform/audit/verify.js';
+import { readVerifyJob, startVerifyJob } from '../../platform/audit/verify-jobs.js';
 import type { AuditContext } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
+import { notFound } from '../../platform/http/errors.js';
 import * as repo from './repository.js';
 import type { ExportQuery, Filters, ListQuery } from './schemas.js';
 
@@ -101,6 +103,24 @@ export async function exportLogs(ctx: AppContext, tenantId: number, q: ExportQue
   return { format, stream: Readable.from(pages(), { objectMode: false }) };
 }
 
+/** From the verification mark of the last full run when there is one (then moved on), else from the anchor. */
 export function verify(ctx: AppContext, tenantId: number): Promise<VerifyResult> {
-  return verifyChain(ctx.database, tenantId);
+  return verifyChain(ctx.database, tenantId, { incremental: true });
+}
+
+/** Starts a full re-verification in the background, or reports the one running. */
+export async function startFullVerification(ctx: AppContext, tenantId: number, audit: AuditContext) {
+  return startVerifyJob(ctx, tenantId, (job) =>
+    writeAuditAlone(ctx, tenantId, audit, {
+      eventType: 'audit.verification_started',
+      resourceType: 'audit_log',
+      metadata: { job_id: job.job_id },
+    }),
+  );
+}
+
+export async function fullVerification(ctx: AppContext, tenantId: number) {
+  const job = await readVerifyJob(ctx, tenantId);
+  if (!job) throw notFound('audit_verification_job');
+  return job;
 }

@@ -1,9 +1,9 @@
-import { and, asc, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { reusableQuery } from '../../platform/db/prepared.js';
 import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
 import { activeRoleCodesSql } from '../rbac/index.js';
-import { type UserRow, users } from './tables.js';
+import { type UserRow, userCounts, users } from './tables.js';
 
 /**
  * Every column a UserRow carries, named: a column added to `users` reaches no read until it is listed here (or
@@ -115,38 +115,105 @@ export interface UserListFilter {
   limit: number;
   search?: string;
   isActive?: boolean;
+  /** Keyset pagination: only ids above this one (the previous page's last id); `skip` then counts from there. */
+  afterId?: number;
 }
+
+export interface UserListPage {
+  rows: UserRow[];
+  total: number;
+  /** False when `total` is the search cap (SEARCH_COUNT_CAP), not the exact number of matches. */
+  totalIsExact: boolean;
+  /** Whether rows follow this page (the keyset cursor is then the last row's id). */
+  more: boolean;
+}
+
+/** A search counts its matches up to here; above, `total` is this cap and not exact (docs/api.md §6). */
+export const SEARCH_COUNT_CAP = 1000;
 
 /** Escapes LIKE metacharacters, so a search for `50%_off` matches that text literally. */
 function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-export async function listUsers(
+/**
+ * The search: the email or the full name. A match on the first or the last name is a match on the full name,
+ * which contains both; each side has its pg_trgm index (drizzle/0020, same expression character for character).
+ */
+function searchCondition(search: string): SQL {
+  const p = likePattern(search);
+  return or(
+    ilike(users.email, p),
+    sql`(coalesce(${users.firstName}, '') || ' ' || coalesce(${users.lastName}, '')) ilike ${p}`,
+  )!;
+}
+
+/**
+ * A page of the tenant's users by id. Costs what the page costs, whatever the tenant's size: `total` is the
+ * per-tenant counter (drizzle/0020) unless a search is given (then a count capped at SEARCH_COUNT_CAP); a keyset
+ * page (`afterId`) starts in the index; a deep `skip` without search walks only the index (an index-only scan of
+ * (tenant_id[, is_active], id) finds the first id of the page), then reads the page's rows.
+ */
+export async function listUsers(tx: Executor, tenantId: number, f: UserListFilter): Promise<UserListPage> {
+  const conditions: SQL[] = [eq(users.tenantId, tenantId)];
+  if (f.isActive !== undefined) conditions.push(eq(users.isActive, f.isActive));
+  if (f.search) conditions.push(searchCondition(f.search));
+  if (f.afterId !== undefined) conditions.push(gt(users.id, f.afterId));
+  let offset = f.skip;
+  if (offset > 0 && !f.search) {
+    // Deferred join: the skipped entries are read from the index alone, never from the table.
+    const first = tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(...conditions))
+      .orderBy(asc(users.id))
+      .offset(offset)
+      .limit(1);
+    conditions.push(gte(users.id, sql`(${first})`));
+    offset = 0;
+  }
+  const where = and(...conditions);
+  let page = tx
+    .select(userColumns)
+    .from(users)
+    .where(where)
+    .orderBy(asc(users.id))
+    .limit(f.limit + 1);
+  if (offset > 0) page = page.offset(offset) as typeof page;
+  // Issued together: under readTenant both travel in one round trip (one snapshot); elsewhere they queue.
+  const [rows, total] = await Promise.all([page, countUsers(tx, tenantId, f)]);
+  const more = rows.length > f.limit;
+  return { rows: more ? rows.slice(0, f.limit) : rows, more, ...total };
+}
+
+/** The total of a listing: the counter row without search, a capped count with it. */
+async function countUsers(
   tx: Executor,
   tenantId: number,
   f: UserListFilter,
-): Promise<{ rows: UserRow[]; total: number }> {
-  const conditions: SQL[] = [eq(users.tenantId, tenantId)];
-  if (f.isActive !== undefined) conditions.push(eq(users.isActive, f.isActive));
-  if (f.search) {
-    const p = likePattern(f.search);
-    conditions.push(
-      or(
-        ilike(users.email, p),
-        ilike(users.firstName, p),
-        ilike(users.lastName, p),
-        sql`(coalesce(${users.firstName}, '') || ' ' || coalesce(${users.lastName}, '')) ilike ${p}`,
-      )!,
-    );
+): Promise<{ total: number; totalIsExact: boolean }> {
+  if (!f.search) {
+    const rows = await tx
+      .select({ total: userCounts.total, active: userCounts.active })
+      .from(userCounts)
+      .where(eq(userCounts.tenantId, tenantId));
+    const c = firstOrNull(rows) ?? { total: 0, active: 0 };
+    const total = f.isActive === undefined ? c.total : f.isActive ? c.active : c.total - c.active;
+    return { total: Number(total), totalIsExact: true };
   }
-  const where = and(...conditions);
-  // Issued together: under readTenant both travel in one round trip (one snapshot); elsewhere they queue.
-  const [rows, count] = await Promise.all([
-    tx.select(userColumns).from(users).where(where).orderBy(asc(users.id)).offset(f.skip).limit(f.limit),
-    tx.select({ n: sql<string>`count(*)::text` }).from(users).where(where),
-  ]);
-  return { rows, total: Number(count[0]!.n) };
+  const conditions: SQL[] = [eq(users.tenantId, tenantId), searchCondition(f.search)];
+  if (f.isActive !== undefined) conditions.push(eq(users.isActive, f.isActive));
+  const matches = tx
+    .select({ one: sql`1` })
+    .from(users)
+    .where(and(...conditions))
+    .limit(SEARCH_COUNT_CAP + 1)
+    .as('matches');
+  const r = await tx.select({ n: sql<string>`count(*)::text` }).from(matches);
+  const n = Number(r[0]!.n);
+  return n > SEARCH_COUNT_CAP
+    ? { total: SEARCH_COUNT_CAP, totalIsExact: false }
+    : { total: n, totalIsExact: true };
 }
 
 export type UserPatch = Partial<

@@ -60,8 +60,17 @@ export const UserListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
   search: Type.Optional(Type.String({ maxLength: 200 })),
   is_active: Type.Optional(Type.Boolean()),
+  /** Keyset pagination: the previous page's `next_cursor` (opaque to clients; today the last id). */
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$' })),
 });
-export const UserList = Type.Object({ users: Type.Array(UserRead), total: Type.Integer() });
+export const UserList = Type.Object({
+  users: Type.Array(UserRead),
+  total: Type.Integer(),
+  /** False when a search matched more than the count cap: `total` is then the cap, a lower bound. */
+  total_is_exact: Type.Boolean(),
+  /** The `cursor` of the next page; null on the last page. */
+  next_cursor: Nullable(Type.String()),
+});
 
 export const UserCreate = Type.Object(
   {

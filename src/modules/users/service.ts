@@ -216,15 +216,23 @@ export async function updateProfile(
 // ---- administration ----
 
 export async function listUsers(ctx: AppContext, tenantId: number, q: UserListQuery) {
-  const { rows, total } = await ctx.database.readTenant(tenantId, (tx) =>
+  const page = await ctx.database.readTenant(tenantId, (tx) =>
     repo.listUsers(tx, tenantId, {
       skip: q.skip ?? 0,
       limit: q.limit ?? 20,
       search: q.search?.trim() || undefined,
       isActive: q.is_active,
+      // Ids are int4: a larger cursor is past every id (and must not reach the database as out of range).
+      ...(q.cursor !== undefined ? { afterId: Math.min(Number(q.cursor), 2_147_483_647) } : {}),
     }),
   );
-  return { users: rows.map(toUserRead), total };
+  const last = page.rows.at(-1);
+  return {
+    users: page.rows.map(toUserRead),
+    total: page.total,
+    total_is_exact: page.totalIsExact,
+    next_cursor: page.more && last ? String(last.id) : null,
+  };
 }
 
 export async function getUser(ctx: AppContext, tenantId: number, id: number) {

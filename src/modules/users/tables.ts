@@ -1,4 +1,4 @@
-import { boolean, integer, pgTable, serial, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, integer, pgTable, serial, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const users = pgTable('users', {
   id: serial('id').primaryKey(),
@@ -19,3 +19,10 @@ export const users = pgTable('users', {
   passwordChangedAt: timestamp('password_changed_at', { withTimezone: true }),
 });
 export type UserRow = typeof users.$inferSelect;
+
+/** Per-tenant user counts, maintained by triggers in the writing transaction (drizzle/0020). Read-only here. */
+export const userCounts = pgTable('user_counts', {
+  tenantId: integer('tenant_id').primaryKey(),
+  total: bigint('total', { mode: 'number' }).notNull(),
+  active: bigint('active', { mode: 'number' }).notNull(),
+});

@@ -3,88 +3,151 @@
  * records in seq order in keyset pages (memory stays flat whatever the size), recomputes every hash and checks
  * that seq has no gap and that the last record matches the chain head. The head is read first: records
  * appended while we walk are left for the next run instead of racing with it.
+ *
+ * Two more starting points (issue 25):
+ * - `incremental`: from the tenant's verification mark (audit_verifications) when a full run set one: the
+ *   marked record must still carry the marked hash, then only the records appended since are re-hashed, and the
+ *   mark moves to the head. GET /audit/verify.
+ * - a full run (`markFull`) re-hashes from the anchor and, when valid, sets the mark. The background job
+ *   (verify-jobs.ts) runs it with the hashing on a worker thread.
  */
-import { and, asc, desc, eq, gt, lte } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { one } from '../db/rows.js';
-import { GENESIS_HASH, recordHash } from './hash-chain.js';
-import { type AuditRow, auditAnchors, auditChainHeads, auditColumns, auditLog } from './tables.js';
+import { GENESIS_HASH } from './hash-chain.js';
+import { type HashPage, hashPage, type PageResult, type TextRecord } from './verify-page.js';
 
 export interface VerifyResult {
   valid: boolean;
   checked: number;
   first_invalid_id?: number;
-  /** Why it failed: hash_mismatch, prev_hash_mismatch, seq_gap, head_mismatch. */
+  /** Why it failed: hash_mismatch, prev_hash_mismatch, seq_gap, head_mismatch, mark_mismatch. */
   reason?: string;
   /** Where verification started (the anchor of a pruned prefix), for auditors. */
   anchored_at_seq?: number;
+  /** An incremental run: the seq of the verification mark it started after (records up to it were not re-read). */
+  verified_from_seq?: number;
+}
+
+export interface VerifyOptions {
+  pageSize?: number;
+  /** Start from the verification mark when there is one (and move it on success). */
+  incremental?: boolean;
+  /** A full run: on success, set the verification mark at the head it checked. */
+  markFull?: boolean;
+  /** Where pages are hashed (default: inline). */
+  hasher?: (page: HashPage) => Promise<PageResult>;
+  /** Called after each page with the records checked so far and the number to check in all. */
+  onProgress?: (checked: number, total: number) => void;
 }
 
 const PAGE = 1000;
 
+/** A page of the chain in text form (no type parsing on the reading thread beyond strings). */
+function chainPage(tenantId: number, after: number, through: number, limit: number) {
+  return sql`select id::text as id, seq::text as seq, event_type, actor_type, actor_id, resource_type, resource_id,
+      success, ip_address, user_agent, request_id, session_id, metadata::text as metadata,
+      to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, prev_hash, hash
+    from audit_log where tenant_id = ${tenantId} and seq > ${after} and seq <= ${through}
+    order by audit_log.seq limit ${limit}`;
+}
+
 export async function verifyChain(
   database: Database,
   tenantId: number,
-  pageSize = PAGE,
+  opts: VerifyOptions = {},
 ): Promise<VerifyResult> {
+  const pageSize = opts.pageSize ?? PAGE;
+  const hasher = opts.hasher ?? (async (p: HashPage) => hashPage(p));
   const start = await database.withTenant(tenantId, async (tx) => {
-    const head = await one(
-      tx
-        .select({ lastSeq: auditChainHeads.lastSeq, lastHash: auditChainHeads.lastHash })
-        .from(auditChainHeads)
-        .where(eq(auditChainHeads.tenantId, tenantId)),
-    );
-    const anchor = await one(
-      tx
-        .select({
-          prunedThroughSeq: auditAnchors.prunedThroughSeq,
-          lastHashPruned: auditAnchors.lastHashPruned,
-        })
-        .from(auditAnchors)
-        .where(eq(auditAnchors.tenantId, tenantId))
-        .orderBy(desc(auditAnchors.prunedThroughSeq)),
-    );
-    return { head, anchor };
+    const r = await tx.execute<{
+      last_seq: string | null;
+      last_hash: string | null;
+      pruned_seq: string | null;
+      pruned_hash: string | null;
+      mark_seq: string | null;
+      mark_hash: string | null;
+      marked_record_hash: string | null;
+      marked_record_prev: string | null;
+      marked_record_id: string | null;
+    }>(sql`select h.last_seq::text as last_seq, h.last_hash,
+        a.pruned_through_seq::text as pruned_seq, a.last_hash_pruned as pruned_hash,
+        v.through_seq::text as mark_seq, v.through_hash as mark_hash,
+        (select l.hash from audit_log l where l.tenant_id = ${tenantId} and l.seq = v.through_seq) as marked_record_hash,
+        (select l.prev_hash from audit_log l where l.tenant_id = ${tenantId} and l.seq = v.through_seq) as marked_record_prev,
+        (select l.id::text from audit_log l where l.tenant_id = ${tenantId} and l.seq = v.through_seq) as marked_record_id
+      from (select 1) one
+      left join audit_chain_heads h on h.tenant_id = ${tenantId}
+      left join lateral (select pruned_through_seq, last_hash_pruned from audit_anchors
+        where tenant_id = ${tenantId} order by pruned_through_seq desc limit 1) a on true
+      left join audit_verifications v on v.tenant_id = ${tenantId}`);
+    return r.rows[0]!;
   });
-  const base = start.anchor
-    ? { seq: start.anchor.prunedThroughSeq, hash: start.anchor.lastHashPruned }
+  const anchored = start.pruned_seq !== null;
+  let base = anchored
+    ? { seq: Number(start.pruned_seq), hash: start.pruned_hash! }
     : { seq: 0, hash: GENESIS_HASH };
-  const headSeq = start.head?.lastSeq ?? 0;
-  let prev = base.hash;
-  let expected = base.seq + 1;
+  const headSeq = Number(start.last_seq ?? 0);
   let checked = 0;
-  const anchored = start.anchor ? { anchored_at_seq: base.seq } : {};
-  const fail = (row: AuditRow | null, reason: string): VerifyResult => ({
+  const extra: Partial<VerifyResult> = anchored ? { anchored_at_seq: base.seq } : {};
+  const fail = (id: number | null, reason: string): VerifyResult => ({
     valid: false,
     checked,
-    ...(row ? { first_invalid_id: row.id } : {}),
+    ...(id !== null ? { first_invalid_id: id } : {}),
     reason,
-    ...anchored,
+    ...extra,
   });
 
-  while (expected <= headSeq) {
-    const rows = await database.withTenant(tenantId, (tx) =>
-      tx
-        .select(auditColumns)
-        .from(auditLog)
-        .where(
-          and(eq(auditLog.tenantId, tenantId), gt(auditLog.seq, expected - 1), lte(auditLog.seq, headSeq)),
-        )
-        .orderBy(asc(auditLog.seq))
-        .limit(pageSize),
-    );
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      if (row.seq !== expected) return fail(row, 'seq_gap');
-      if (row.prevHash !== prev) return fail(row, 'prev_hash_mismatch');
-      if (recordHash(prev, row) !== row.hash) return fail(row, 'hash_mismatch');
-      prev = row.hash;
-      expected += 1;
-      checked += 1;
+  if (opts.incremental && start.mark_seq !== null) {
+    const markSeq = Number(start.mark_seq);
+    // A mark inside the pruned prefix says nothing more than the anchor; one beyond the head cannot be right.
+    if (markSeq > base.seq && markSeq <= headSeq) {
+      extra.verified_from_seq = markSeq;
+      if (start.marked_record_hash !== start.mark_hash)
+        return fail(start.marked_record_id === null ? null : Number(start.marked_record_id), 'mark_mismatch');
+      // The marked record itself is re-hashed from the prev_hash it carries: its hash was the one the full run
+      // reached, so a change to its content or its link shows here, and every record after it chains from it.
+      base = { seq: markSeq - 1, hash: start.marked_record_prev! };
     }
   }
+
+  let prev = base.hash;
+  let expected = base.seq + 1;
+  const total = Math.max(0, headSeq - base.seq);
+  // The next page is read while the current one is hashed (on the worker, when there is one).
+  const read = (after: number) =>
+    database.withTenant(
+      tenantId,
+      async (tx) => (await tx.execute<TextRecord>(chainPage(tenantId, after, headSeq, pageSize))).rows,
+    );
+  let next = expected <= headSeq ? read(expected - 1) : null;
+  while (next) {
+    const rows = await next;
+    if (rows.length === 0) break;
+    const lastSeq = Number(rows[rows.length - 1]!.seq);
+    next = rows.length === pageSize && lastSeq < headSeq ? read(lastSeq) : null;
+    const r = await hasher({ tenantId, prev, expected, rows });
+    checked += r.checked;
+    if (!r.ok) {
+      await next?.catch(() => {});
+      return fail(r.id, r.reason);
+    }
+    prev = r.prev;
+    expected = r.expected;
+    opts.onProgress?.(checked, total);
+  }
   // The tail: records deleted after the last one we saw leave the head pointing at a hash nobody carries.
-  if (start.head && (expected - 1 !== headSeq || prev !== start.head.lastHash))
+  if (start.last_seq !== null && (expected - 1 !== headSeq || prev !== start.last_hash))
     return fail(null, 'head_mismatch');
-  return { valid: true, checked, ...anchored };
+  if (
+    start.last_seq !== null &&
+    (opts.markFull || (opts.incremental && extra.verified_from_seq !== undefined))
+  )
+    await database.withTenant(tenantId, (tx) =>
+      tx.execute(sql`insert into audit_verifications (tenant_id, through_seq, through_hash, full_at)
+        values (${tenantId}, ${headSeq}, ${prev}, now())
+        on conflict (tenant_id) do update set through_seq = excluded.through_seq, through_hash = excluded.through_hash,
+          full_at = ${opts.markFull ? sql`excluded.full_at` : sql`audit_verifications.full_at`}, updated_at = now()
+        where audit_verifications.through_seq <= excluded.through_seq`),
+    );
+  return { valid: true, checked, ...extra };
 }

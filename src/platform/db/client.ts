@@ -295,15 +295,18 @@ async function createPglite(dir: string, opts: PgliteOptions): Promise<Database>
     throw new Error('a PGlite snapshot only starts an in-memory database');
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle: drizzleLite } = await import('drizzle-orm/pglite');
+  // pg_trgm serves the users' substring search (migration 0020); PGlite loads an extension only if given here.
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   // Before PGlite reads or writes the directory: a second process on it fails here, having written nothing
   // (pglite-lock.ts). An in-memory PGlite takes no lock.
   const lock = acquirePgliteLock(dir);
+  const options = { extensions: { pg_trgm } };
   const client =
     dir !== 'memory://'
-      ? new PGlite(dir)
+      ? new PGlite(dir, options)
       : opts.snapshot
-        ? new PGlite({ loadDataDir: opts.snapshot })
-        : new PGlite();
+        ? new PGlite({ ...options, loadDataDir: opts.snapshot })
+        : new PGlite(options);
   try {
     await client.waitReady;
   } catch (err) {

@@ -1,5 +1,9 @@
 /** Every store key in one place, so their shapes and lifetimes are reviewed together. */
 export const keys = {
+  /** A tenant's latest full audit re-verification job (JSON, verify-jobs.ts). TTL: 7 days after its last update. */
+  auditVerifyJob: (tenantId: number) => `audit:verify:job:${tenantId}`,
+  /** Held while a tenant's full re-verification runs (one at a time per tenant, on any replica). TTL: 1 hour. */
+  auditVerifyLock: (tenantId: number) => `audit:verify:lock:${tenantId}`,
   /**
    * Present while a session's access tokens must be refused: `revoked` or `expired` (idle or absolute end).
    * TTL: the longest access token that can exist plus clock skew (sessions/service.ts revocationTtlSeconds).

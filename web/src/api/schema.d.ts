@@ -873,7 +873,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Recompute the tenant's hash chain */
+        /** Recompute the tenant's hash chain (from the last full verification's mark when there is one) */
         get: {
             parameters: {
                 query?: never;
@@ -895,6 +895,7 @@ export interface paths {
                             first_invalid_id?: number;
                             reason?: string;
                             valid: boolean;
+                            verified_from_seq?: number;
                         };
                     };
                 };
@@ -956,6 +957,266 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/verify/full": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's latest full re-verification: progress, then its result */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            checked: number;
+                            error: string | null;
+                            finished_at: string | null;
+                            job_id: string;
+                            records_per_second: number;
+                            result: {
+                                anchored_at_seq?: number;
+                                checked: number;
+                                first_invalid_id?: number;
+                                reason?: string;
+                                valid: boolean;
+                                verified_from_seq?: number;
+                            } | null;
+                            started_at: string;
+                            status: "running" | "done" | "failed";
+                            total: number;
+                        };
+                    };
+                };
+                /** @description Bad request (BAD_REQUEST, INVALID_TENANT, malformed URL encoding) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMIT_EXCEEDED, Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Unexpected failure (INTERNAL_ERROR) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description A dependency is unavailable (SERVICE_UNAVAILABLE) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Start a full re-verification of the chain in the background (or report the one running) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            checked: number;
+                            error: string | null;
+                            finished_at: string | null;
+                            job_id: string;
+                            records_per_second: number;
+                            result: {
+                                anchored_at_seq?: number;
+                                checked: number;
+                                first_invalid_id?: number;
+                                reason?: string;
+                                valid: boolean;
+                                verified_from_seq?: number;
+                            } | null;
+                            started_at: string;
+                            status: "running" | "done" | "failed";
+                            total: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            checked: number;
+                            error: string | null;
+                            finished_at: string | null;
+                            job_id: string;
+                            records_per_second: number;
+                            result: {
+                                anchored_at_seq?: number;
+                                checked: number;
+                                first_invalid_id?: number;
+                                reason?: string;
+                                valid: boolean;
+                                verified_from_seq?: number;
+                            } | null;
+                            started_at: string;
+                            status: "running" | "done" | "failed";
+                            total: number;
+                        };
+                    };
+                };
+                /** @description Bad request (BAD_REQUEST, INVALID_TENANT, malformed URL encoding) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Body too large (PAYLOAD_TOO_LARGE) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Unsupported content type (UNSUPPORTED_MEDIA_TYPE) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Validation failed (VALIDATION_ERROR, details.errors) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMIT_EXCEEDED, Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Unexpected failure (INTERNAL_ERROR) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description A dependency is unavailable (SERVICE_UNAVAILABLE) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -11812,6 +12073,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    cursor?: string;
                     is_active?: boolean;
                     limit?: number;
                     search?: string;
@@ -11830,7 +12092,9 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            next_cursor: string | null;
                             total: number;
+                            total_is_exact: boolean;
                             users: {
                                 created_at: string;
                                 email: string;

@@ -1,0 +1,190 @@
+/**
+ * Verification at scale (issue 25): a full re-verification runs as a background job (hashing on a worker
+ * thread) with progress, sets the verification mark, and GET /audit/verify then re-hashes only what was
+ * appended since. Tampering before the mark is the full job's to find; tampering with the marked record, or
+ * after it, is found by GET /audit/verify too.
+ */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyTenants } from '../../src/cli/audit.js';
+import { GENESIS_HASH, recordHash } from '../../src/platform/audit/hash-chain.js';
+import { keys } from '../../src/platform/store/keys.js';
+import { createTestApp } from '../helpers/app.js';
+import { bearer, login, newTenant, type Tokens } from '../helpers/factories.js';
+
+let app: FastifyInstance;
+beforeAll(async () => {
+  app = await createTestApp();
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+async function adminOf() {
+  const t = await newTenant(app, { superuser: true });
+  return { ...t, tokens: await login(app, t.tenant.id, t.admin.email) };
+}
+
+/** Appends `count` valid records after the tenant's head, in one statement (as audit.export.test.ts does). */
+async function bulkAppend(tenantId: number, count: number) {
+  const [head] = await app.ctx.database.query<{ last_seq: string; last_hash: string }>(
+    'select last_seq::text as last_seq, last_hash from audit_chain_heads where tenant_id = $1',
+    [tenantId],
+  );
+  let seq = Number(head?.last_seq ?? 0);
+  let prev = head?.last_hash ?? GENESIS_HASH;
+  const rows = [];
+  const base = Date.now();
+  for (let i = 0; i < count; i++) {
+    seq += 1;
+    const r = {
+      tenantId,
+      seq,
+      eventType: 'bulk.event',
+      actorType: 'system' as const,
+      actorId: null,
+      resourceType: 'thing',
+      resourceId: String(seq),
+      success: true,
+      ipAddress: null,
+      userAgent: 'bulk',
+      requestId: null,
+      sessionId: null,
+      metadata: { n: seq, nested: { b: 1, a: [1, 'x'] } },
+      createdAt: new Date(base + seq),
+    };
+    const hash = recordHash(prev, r);
+    rows.push({ ...r, createdAt: r.createdAt.toISOString(), prevHash: prev, hash });
+    prev = hash;
+  }
+  await app.ctx.database.query(
+    `insert into audit_log (tenant_id, seq, event_type, actor_type, actor_id, resource_type, resource_id, success, ip_address,
+       user_agent, request_id, session_id, metadata, created_at, prev_hash, hash)
+     select x."tenantId", x.seq, x."eventType", x."actorType", x."actorId", x."resourceType", x."resourceId", x.success, x."ipAddress",
+       x."userAgent", x."requestId", x."sessionId", x.metadata, x."createdAt", x."prevHash", x.hash
+     from jsonb_to_recordset($1::jsonb) as x("tenantId" int, seq bigint, "eventType" text, "actorType" text, "actorId" text,
+       "resourceType" text, "resourceId" text, success boolean, "ipAddress" text, "userAgent" text, "requestId" text,
+       "sessionId" text, metadata jsonb, "createdAt" timestamptz, "prevHash" text, hash text)`,
+    [JSON.stringify(rows)],
+  );
+  await app.ctx.database.query(
+    `insert into audit_chain_heads (tenant_id, last_seq, last_hash) values ($1, $2, $3)
+     on conflict (tenant_id) do update set last_seq = excluded.last_seq, last_hash = excluded.last_hash`,
+    [tenantId, seq, prev],
+  );
+  return seq;
+}
+
+async function tamper(statement: string) {
+  await app.ctx.database.execScript(
+    `begin; set local session_replication_role = replica; ${statement}; commit;`,
+  );
+}
+
+async function idAtSeq(tenantId: number, seq: number): Promise<number> {
+  const [r] = await app.ctx.database.query<{ id: string }>(
+    'select id::text as id from audit_log where tenant_id = $1 and seq = $2',
+    [tenantId, seq],
+  );
+  return Number(r!.id);
+}
+
+const call = (tokens: Tokens, method: 'GET' | 'POST', url: string) =>
+  app.inject({ method, url: `/api/v1/audit${url}`, headers: bearer(tokens) });
+
+/** Starts the full job and waits for its end, returning the job as GET /verify/full reports it. */
+async function fullRun(tokens: Tokens) {
+  const start = await call(tokens, 'POST', '/verify/full');
+  expect(start.statusCode, start.body).toBe(202);
+  expect(start.json()).toMatchObject({ status: 'running', result: null });
+  for (let i = 0; i < 600; i++) {
+    const res = await call(tokens, 'GET', '/verify/full');
+    expect(res.statusCode).toBe(200);
+    const job = res.json();
+    expect(job.job_id).toBe(start.json().job_id);
+    if (job.status !== 'running') return job;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the verification job did not end');
+}
+
+describe('audit verification at scale', () => {
+  it('the full job verifies on a worker and sets the mark; GET /verify then re-hashes only new records', async () => {
+    const { tenant, tokens } = await adminOf();
+    expect((await call(tokens, 'GET', '/verify/full')).statusCode).toBe(404);
+    const head = await bulkAppend(tenant.id, 3000);
+    const job = await fullRun(tokens);
+    // The job's own start is audited before it reads the chain: one record more than the head we wrote.
+    expect(job).toMatchObject({ status: 'done', error: null, result: { valid: true } });
+    expect(job.checked).toBe(head + 1);
+    expect(job.total).toBe(job.checked);
+    expect(job.finished_at).toBeTruthy();
+
+    const first = (await call(tokens, 'GET', '/verify')).json();
+    // The marked record is re-hashed, then only what follows it.
+    expect(first).toMatchObject({ valid: true, checked: 1, verified_from_seq: job.checked });
+    const newHead = await bulkAppend(tenant.id, 25);
+    const second = (await call(tokens, 'GET', '/verify')).json();
+    expect(second).toMatchObject({ valid: true, checked: 26, verified_from_seq: job.checked });
+    // The mark moved on with it.
+    expect((await call(tokens, 'GET', '/verify')).json()).toMatchObject({
+      checked: 1,
+      verified_from_seq: newHead,
+    });
+
+    // Changing the marked record is found at once.
+    const marked = await idAtSeq(tenant.id, newHead);
+    await tamper(`update audit_log set success = false where id = ${marked}`);
+    expect((await call(tokens, 'GET', '/verify')).json()).toMatchObject({
+      valid: false,
+      reason: 'hash_mismatch',
+      first_invalid_id: marked,
+    });
+    await tamper(`update audit_log set hash = 'forged' where id = ${marked}`);
+    expect((await call(tokens, 'GET', '/verify')).json()).toMatchObject({
+      valid: false,
+      reason: 'mark_mismatch',
+      first_invalid_id: marked,
+    });
+  });
+
+  it('tampering before the mark is the full job’s (and the CLI’s) to find', async () => {
+    const { tenant, tokens } = await adminOf();
+    await bulkAppend(tenant.id, 500);
+    expect((await fullRun(tokens)).result).toMatchObject({ valid: true });
+    const victim = await idAtSeq(tenant.id, 100);
+    await tamper(`update audit_log set event_type = 'forged' where id = ${victim}`);
+    // GET /verify trusts the mark (documented): it re-hashes only the marked record.
+    expect((await call(tokens, 'GET', '/verify')).json()).toMatchObject({ valid: true, checked: 1 });
+    const job = await fullRun(tokens);
+    expect(job).toMatchObject({
+      status: 'done',
+      result: { valid: false, reason: 'hash_mismatch', first_invalid_id: victim },
+    });
+    const [cli] = await verifyTenants(app, String(tenant.id));
+    expect(cli).toMatchObject({ valid: false, reason: 'hash_mismatch', first_invalid_id: victim });
+  });
+
+  it('one job at a time per tenant: a start while one runs reports the running one', async () => {
+    const { tenant, tokens } = await adminOf();
+    // A job running on another replica: its lock and its record are in the shared store.
+    const running = {
+      job_id: 'elsewhere',
+      status: 'running',
+      checked: 5,
+      total: 10,
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      records_per_second: 1,
+      result: null,
+      error: null,
+    };
+    await app.ctx.store.setIfAbsent(keys.auditVerifyLock(tenant.id), 'elsewhere', 60);
+    await app.ctx.store.set(keys.auditVerifyJob(tenant.id), JSON.stringify(running), 60);
+    const again = await call(tokens, 'POST', '/verify/full');
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual(running);
+    await app.ctx.store.del(keys.auditVerifyLock(tenant.id));
+    expect((await fullRun(tokens)).result).toMatchObject({ valid: true });
+  });
+});

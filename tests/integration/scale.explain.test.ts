@@ -1,0 +1,193 @@
+/**
+ * Issue 25's guard in CI: at 100,000 users and 500,000 audit records in one tenant (bulk-seeded with
+ * generate_series in a database of the file's own), PostgreSQL's own EXPLAIN of every list, search and filter
+ * query must not scan the tenant's rows sequentially nor OFFSET past its page (a deep `skip` may walk only an
+ * index, never the table). The queries are the repositories' own, captured as they are sent.
+ * PostgreSQL only: PGlite's planner sees the same SQL, but the plans that matter are the server's.
+ */
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as auditRepo from '../../src/modules/audit/repository.js';
+import * as usersRepo from '../../src/modules/users/repository.js';
+import type { Tx } from '../../src/platform/db/client.js';
+import { createDatabase } from '../../src/platform/db/client.js';
+import { migrate } from '../../src/platform/db/migrator.js';
+import { usingPostgres } from '../helpers/app.js';
+import { createPrivateDatabase, type PrivateDatabase } from '../helpers/private-database.js';
+
+const USERS = 100_000;
+const AUDIT = 500_000;
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+interface Plan {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: Plan[];
+}
+interface Captured {
+  text: string;
+  values: unknown[];
+  plan: Plan;
+}
+
+let priv: PrivateDatabase | undefined;
+let client: pg.Client | undefined;
+let big = 0;
+
+/** Runs `fn` with the repositories on a recorder: every statement is EXPLAINed, then run for real. */
+async function capture(tenantId: number, fn: (tx: Tx) => Promise<unknown>): Promise<Captured[]> {
+  const c = client!;
+  const out: Captured[] = [];
+  await c.query('begin');
+  try {
+    await c.query(`select set_config('role', 'massacorp_app', true), set_config('app.tenant_id', $1, true)`, [
+      String(tenantId),
+    ]);
+    const recorder = {
+      query: async (config: string | { text: string; values?: unknown[] }, values?: unknown[]) => {
+        const text = typeof config === 'string' ? config : config.text;
+        const params = (typeof config === 'string' ? values : (config.values ?? values)) ?? [];
+        const r = await c.query({ text: `explain (format json) ${text}`, values: params as unknown[] });
+        out.push({
+          text,
+          values: params as unknown[],
+          plan: (r.rows[0] as { 'QUERY PLAN': { Plan: Plan }[] })['QUERY PLAN'][0]!.Plan,
+        });
+        return c.query(config as never, values as never);
+      },
+    };
+    await fn(drizzle(recorder as unknown as pg.PoolClient) as unknown as Tx);
+  } finally {
+    await c.query('rollback');
+  }
+  return out;
+}
+
+function nodes(p: Plan): Plan[] {
+  return [p, ...(p.Plans ?? []).flatMap(nodes)];
+}
+
+// user_counts holds one row per tenant (not a tenant's rows): a scan of it is as flat as its primary key.
+const TENANT_TABLES = new Set(['users', 'audit_log']);
+
+/** No sequential scan of a tenant table; OFFSET only inside an index-only walk (the deferred join of a deep skip). */
+function assertFlat(what: string, captured: Captured[]) {
+  expect(captured.length, `${what}: no statement captured`).toBeGreaterThan(0);
+  for (const q of captured) {
+    const all = nodes(q.plan);
+    const seq = all.filter(
+      (n) => n['Node Type'] === 'Seq Scan' && TENANT_TABLES.has(n['Relation Name'] ?? ''),
+    );
+    expect(seq, `${what}: sequential scan in\n${q.text}\n${JSON.stringify(q.plan, null, 1)}`).toEqual([]);
+    if (/\boffset\b/i.test(q.text)) {
+      const scans = all.filter((n) => /Scan/.test(n['Node Type']) && n['Relation Name'] === 'users');
+      expect(
+        scans.some((n) => n['Node Type'] === 'Index Only Scan'),
+        `${what}: OFFSET not over an index-only scan in\n${q.text}\n${JSON.stringify(q.plan, null, 1)}`,
+      ).toBe(true);
+    }
+  }
+}
+
+describe.skipIf(!usingPostgres)(
+  'plans at scale (PostgreSQL only: the embedded backend has no server planner to pin)',
+  () => {
+    beforeAll(async () => {
+      priv = await createPrivateDatabase('mc_explain');
+      const database = await createDatabase({
+        databaseUrl: priv.url,
+        pgliteDir: '',
+        dbPoolMax: 2,
+        dbConnectTimeoutMs: 10_000,
+        dbStatementTimeoutMs: 0,
+      });
+      try {
+        await migrate(database);
+      } finally {
+        await database.close();
+      }
+      client = new pg.Client({ connectionString: priv.url });
+      await client.connect();
+      const r = await client.query<{ id: number }>(
+        `insert into tenants (slug, name) values ('big', 'Big'), ('small-1', 'Small 1'), ('small-2', 'Small 2') returning id`,
+      );
+      big = r.rows[0]!.id;
+      // Users: the big tenant and two small ones beside it; every tenth inactive.
+      await client.query(
+        `insert into users (tenant_id, email, first_name, last_name, is_active, created_at)
+       select t.id, 'user' || g || '.' || t.slug || '@example.com', 'First' || (g % 1000), 'Surname' || g, g % 10 <> 0,
+         now() - make_interval(secs => g)
+       from tenants t, generate_series(1, case when t.slug = 'big' then $1::int else 1000 end) g`,
+        [USERS],
+      );
+      // Audit records over a year (hashes are not the point here, and nothing verifies this database's chain).
+      await client.query(
+        `insert into audit_log (tenant_id, seq, event_type, actor_type, actor_id, resource_type, resource_id, success,
+         metadata, created_at, prev_hash, hash)
+       select t.id, g, (array['auth.login_success','auth.login_failed','user.updated','role.assigned'])[1 + g % 4],
+         'user', (g % 5000)::text, 'user', (g % 5000)::text, g % 7 <> 0, '{}'::jsonb,
+         $2::timestamptz + make_interval(secs => g * (365.0 * 86400 / $1::int)), md5(g::text), md5(g::text)
+       from tenants t, generate_series(1, case when t.slug = 'big' then $1::int else 5000 end) g`,
+        [AUDIT, new Date(T0).toISOString()],
+      );
+      await client.query('vacuum analyze users');
+      await client.query('vacuum analyze audit_log');
+      await client.query('analyze user_counts');
+    }, 240_000);
+
+    afterAll(async () => {
+      await client?.end();
+      await priv?.drop();
+    });
+
+    it('users: the first page, a keyset page, a deep skip, filters and searches', async () => {
+      const page = { skip: 0, limit: 20 };
+      const cases: [string, usersRepo.UserListFilter][] = [
+        ['GET /users', page],
+        ['GET /users?cursor', { ...page, afterId: 50_000 }],
+        ['GET /users?skip=50000', { ...page, skip: 50_000 }],
+        ['GET /users?is_active=false', { ...page, isActive: false }],
+        ['GET /users?is_active=false&skip=5000', { ...page, isActive: false, skip: 5000 }],
+      ];
+      for (const [what, f] of cases)
+        assertFlat(what, await capture(big, (tx) => usersRepo.listUsers(tx, big, f)));
+    });
+
+    // KNOWN GAP (issue 25, open): under row-level security PostgreSQL will not evaluate ILIKE (not LEAKPROOF) in an
+    // index condition before the policy's qual, so the pg_trgm indexes serve the search only for the owner role,
+    // and the app role's search still scans the tenant. The fix is a SECURITY DEFINER search function that
+    // filters on app_current_tenant() itself. it.fails: this turns red the day the plans are flat; then make it it().
+    it.fails('users: searches (still sequential under RLS: see the comment)', async () => {
+      const page = { skip: 0, limit: 20 };
+      const cases: [string, usersRepo.UserListFilter][] = [
+        ['GET /users?search=<email part>', { ...page, search: 'user4242' }],
+        ['GET /users?search=<surname part>', { ...page, search: 'surname777' }],
+        ['GET /users?search&is_active=false', { ...page, search: 'user4242', isActive: false }],
+      ];
+      for (const [what, f] of cases)
+        assertFlat(what, await capture(big, (tx) => usersRepo.listUsers(tx, big, f)));
+    });
+
+    it('audit: a day mid-history, filters and keyset pages', async () => {
+      const day = new Date(T0 + 180 * DAY).toISOString();
+      const next = new Date(T0 + 181 * DAY).toISOString();
+      const cases: [string, Parameters<typeof auditRepo.listPage>[2], number | null][] = [
+        ['GET /audit/logs', {}, null],
+        ['GET /audit/logs?cursor', {}, 250_000],
+        ['GET /audit/logs?from&to (one day)', { from: day, to: next }, null],
+        ['GET /audit/logs?event_type', { event_type: 'role.assigned' }, null],
+        ['GET /audit/logs?actor_id', { actor_id: '42' }, null],
+        ['GET /audit/logs?resource', { resource_type: 'user', resource_id: '42' }, null],
+      ];
+      for (const [what, f, cursor] of cases)
+        assertFlat(what, await capture(big, (tx) => auditRepo.listPage(tx, big, f, cursor, 51)));
+      assertFlat(
+        'GET /audit/logs/export?from&to',
+        await capture(big, (tx) => auditRepo.exportPage(tx, big, { from: day, to: next }, 0, 1000)),
+      );
+    });
+  },
+);

@@ -1,0 +1,131 @@
+/**
+ * GET /users at scale (issue 25): the counter behind `total`, the capped search count, keyset pages and deep
+ * skips. Runs on both backends; the plans themselves are pinned on PostgreSQL by scale.explain.test.ts.
+ */
+import { sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp } from '../helpers/app.js';
+import { newUser } from '../helpers/factories.js';
+import { type Caller, tenantOwner } from '../helpers/rbac.js';
+
+let app: FastifyInstance;
+beforeAll(async () => {
+  app = await createTestApp();
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+const BULK = 1500; // above the search count cap (1000)
+
+/** BULK users in one statement (every third inactive), as an import or the bench seeds them. */
+async function bulkUsers(tenantId: number) {
+  await app.ctx.database.withSystem((tx) =>
+    tx.execute(sql`insert into users (tenant_id, email, first_name, last_name, is_active)
+      select ${tenantId}, 'bulk' || g || '@scale.test', 'Bulk', 'Person' || g, g % 3 <> 0
+      from generate_series(1, ${BULK}) g`),
+  );
+}
+
+async function list(owner: Caller, query: string) {
+  const res = await owner.call('GET', `/api/v1/users?${query}`);
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json() as {
+    users: { id: number; email: string; is_active: boolean }[];
+    total: number;
+    total_is_exact: boolean;
+    next_cursor: string | null;
+  };
+}
+
+describe('users at scale', () => {
+  it('total comes from a counter kept in the same transaction: bulk insert, deactivation, deletion', async () => {
+    const { owner } = await tenantOwner(app);
+    await bulkUsers(owner.tenantId);
+    const inactive = Math.floor(BULK / 3);
+    let all = await list(owner, 'limit=1');
+    expect(all).toMatchObject({ total: BULK + 1, total_is_exact: true });
+    expect((await list(owner, 'is_active=false&limit=1')).total).toBe(inactive);
+    expect((await list(owner, 'is_active=true&limit=1')).total).toBe(BULK + 1 - inactive);
+
+    const u = await newUser(app, owner.tenantId, { email: 'counted@scale.test' });
+    expect((await owner.call('POST', `/api/v1/users/${u.id}/deactivate`)).statusCode).toBe(200);
+    expect((await list(owner, 'is_active=false&limit=1')).total).toBe(inactive + 1);
+    // An update that does not change is_active leaves the counter alone.
+    expect((await owner.call('PUT', `/api/v1/users/${u.id}`, { first_name: 'Renamed' })).statusCode).toBe(
+      200,
+    );
+    expect((await owner.call('POST', `/api/v1/users/${u.id}/activate`)).statusCode).toBe(200);
+    expect((await list(owner, 'is_active=false&limit=1')).total).toBe(inactive);
+    expect((await owner.call('DELETE', `/api/v1/users/${u.id}`)).statusCode).toBe(204);
+    all = await list(owner, 'limit=1');
+    expect(all.total).toBe(BULK + 1);
+
+    // The counter agrees with count(*) (what the triggers must keep true).
+    const [row] = (await app.ctx.database.query(
+      'select (select count(*) from users where tenant_id = $1)::int as n, (select count(*) from users where tenant_id = $1 and is_active)::int as a, (select total from user_counts where tenant_id = $1)::int as total, (select active from user_counts where tenant_id = $1)::int as active',
+      [owner.tenantId],
+    )) as { n: number; a: number; total: number; active: number }[];
+    expect(row).toEqual({
+      n: BULK + 1,
+      a: BULK + 1 - inactive,
+      total: BULK + 1,
+      active: BULK + 1 - inactive,
+    });
+  });
+
+  it('a search counts exactly up to the cap, then says total_is_exact: false', async () => {
+    const { owner } = await tenantOwner(app);
+    await bulkUsers(owner.tenantId);
+    const many = await list(owner, 'search=scale.test&limit=5');
+    expect(many).toMatchObject({ total: 1000, total_is_exact: false });
+    expect(many.users).toHaveLength(5);
+    // "Person12" matches Person12, Person120..129, Person1200..1299: 1 + 10 + 100.
+    expect(await list(owner, 'search=person12&limit=100')).toMatchObject({
+      total: 111,
+      total_is_exact: true,
+    });
+    // The full name: "Bulk Person7" matches first and last name together.
+    expect((await list(owner, 'search=Bulk%20Person7&limit=1')).total).toBe(1 + 10 + 100);
+    expect(
+      (await list(owner, 'search=Person12&is_active=false&limit=100')).users.every((u) => !u.is_active),
+    ).toBe(true);
+  });
+
+  it('keyset pages (cursor → next_cursor) and deep skips return the same users as one long walk', async () => {
+    const { owner } = await tenantOwner(app);
+    await bulkUsers(owner.tenantId);
+    const ids: number[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await list(owner, `limit=100&is_active=true${cursor ? `&cursor=${cursor}` : ''}`);
+      ids.push(...page.users.map((u) => u.id));
+      cursor = page.next_cursor;
+      pages++;
+    } while (cursor);
+    const active = BULK + 1 - Math.floor(BULK / 3);
+    expect(ids).toHaveLength(active);
+    expect(pages).toBe(Math.ceil(active / 100));
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+
+    // skip counts positions, with or without a cursor, filtered or not.
+    const deep = await list(owner, 'skip=777&limit=10&is_active=true');
+    expect(deep.users.map((u) => u.id)).toEqual(ids.slice(777, 787));
+    expect(deep.next_cursor).toBe(String(ids[786]));
+    const afterCursor = await list(owner, `skip=5&limit=3&is_active=true&cursor=${ids[99]}`);
+    expect(afterCursor.users.map((u) => u.id)).toEqual(ids.slice(105, 108));
+    const tail = await list(owner, `skip=${active - 2}&limit=10&is_active=true`);
+    expect(tail.users.map((u) => u.id)).toEqual(ids.slice(-2));
+    expect(tail.next_cursor).toBeNull();
+    expect((await list(owner, `skip=${active + 5}&is_active=true`)).users).toEqual([]);
+    const searched = await list(owner, 'search=person1&skip=50&limit=5');
+    const searchedAll = await list(owner, 'search=person1&limit=100');
+    expect(searched.users.map((u) => u.id)).toEqual(searchedAll.users.slice(50, 55).map((u) => u.id));
+    // A cursor past every id is an empty page, not a database error.
+    expect((await list(owner, 'cursor=9999999999')).users).toEqual([]);
+    expect((await owner.call('GET', '/api/v1/users?cursor=abc')).statusCode).toBe(422);
+  });
+});
