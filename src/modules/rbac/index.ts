@@ -77,6 +77,7 @@ export {
   roleGrantExcess,
   roleHolderIds,
   roleIdByCode,
+  setGroupGrantInTx,
   tenantRoles,
   userRoleMfaChangesAtSql,
   userRoleRequiresMfaSql,
