@@ -110,9 +110,8 @@ function compare(spec: AttrSpec, op: string, value: unknown, path: string): SQL 
     if (!out) throw invalidFilter(`${path} is a date-time: use eq, ne, gt, ge, lt, le or pr`);
     return out;
   }
-  // Strings. Numbers are compared as their text (ids are strings in SCIM).
-  if (typeof value !== 'string' && typeof value !== 'number')
-    throw invalidFilter(`${path} compares with a string`);
+  // Strings (ids are strings in SCIM too).
+  if (typeof value !== 'string') throw invalidFilter(`${path} compares with a string`);
   const raw = String(value);
   if (raw.length > 1000) throw invalidFilter('the compared value is too long');
   const ci = spec.kind !== 'exact';

@@ -103,7 +103,7 @@ export async function filterUserIds(
      where u.tenant_id = ${tenantId} and ${cond}
      order by ${orderBy}
      offset ${offset} limit ${limit}`);
-  if (r.rows.length > 0 || offset === 0)
+  if (r.rows.length > 0)
     return { ids: r.rows.map((x) => Number(x.id)), total: Number(r.rows[0]?.total ?? 0) };
   const c = await tx.execute<{ total: number }>(sql`
     select count(*) as total from users u
