@@ -22,7 +22,7 @@ const MAX_DEPTH = 20;
  * How an attribute is compared: `ci` strings case-insensitively (caseExact false), `exact` strings as they are,
  * `bool`, `date` (an RFC 3339 instant), `members` a group's member ids (an EXISTS over the membership table).
  */
-type Kind = 'ci' | 'exact' | 'bool' | 'date' | 'members';
+type Kind = 'ci' | 'exact' | 'bool' | 'date' | 'members' | 'emails';
 export interface AttrSpec {
   kind: Kind;
   expr: SQL;
@@ -33,8 +33,8 @@ export const USER_ATTRS: Record<string, AttrSpec> = {
   username: { kind: 'ci', expr: sql`coalesce(s.user_name, u.email)` },
   externalid: { kind: 'exact', expr: sql`s.external_id` },
   id: { kind: 'exact', expr: sql`u.id::text` },
-  'emails.value': { kind: 'ci', expr: sql`u.email` },
-  emails: { kind: 'ci', expr: sql`u.email` },
+  'emails.value': { kind: 'emails', expr: sql`u.email` },
+  emails: { kind: 'emails', expr: sql`u.email` },
   'name.familyname': { kind: 'ci', expr: sql`u.last_name` },
   'name.givenname': { kind: 'ci', expr: sql`u.first_name` },
   displayname: { kind: 'ci', expr: sql`(s.attributes->>'displayName')` },
@@ -170,6 +170,14 @@ function compile(
   if (typeof c.attrPath !== 'string') throw invalidFilter('the filter does not parse');
   const path = prefix ? `${prefix}${attrKey(c.attrPath, schemas)}` : c.attrPath;
   const spec = specOf(path, attrs, schemas);
+  if (spec.kind === 'emails') {
+    // The sign-in email, or any address stored in emails (a user SCIM wrote may have several).
+    const one = (o: string) =>
+      sql`(${compare({ kind: 'ci', expr: sql`u.email` }, o, c.compValue, path)} OR EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(s.attributes->'emails') = 'array' THEN s.attributes->'emails' ELSE '[]'::jsonb END) e WHERE ${compare({ kind: 'ci', expr: sql`(e->>'value')` }, o, c.compValue, path)}))`;
+    if (op === 'pr') return sql`true`;
+    if (op === 'ne') return sql`(NOT ${one('eq')})`;
+    return one(op);
+  }
   if (spec.kind === 'members') {
     // A member matches through the membership table; `ne` means no member equals the value.
     const member = { kind: 'exact', expr: spec.expr } as const;
@@ -215,6 +223,10 @@ export function sortSql(
   if (!sortBy?.trim()) return fallback;
   const spec = attrs[attrKey(sortBy, schemas)];
   if (!spec || spec.kind === 'members') throw invalidFilter(`cannot sort by ${sortBy}`);
+  if (spec.kind === 'emails')
+    return order === 'descending'
+      ? sql`lower(u.email) DESC, ${fallback}`
+      : sql`lower(u.email) ASC, ${fallback}`;
   const col = spec.kind === 'ci' ? sql`lower(${spec.expr})` : spec.expr;
   return order === 'descending'
     ? sql`${col} DESC NULLS LAST, ${fallback}`
