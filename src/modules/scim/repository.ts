@@ -1,4 +1,4 @@
-import { and, asc, eq, ilike, inArray, gt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, ilike, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import {
   type DirectoryGroupRow,

@@ -10,6 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../platform/context.js';
 import { resolveRolePermissions, resolveUserPermissions } from '../rbac/index.js';
 import { errorBody, ScimError, scimNotFound, toScimError } from './errors.js';
+import { project, projectionOf } from './projection.js';
 import {
   GROUP_SCHEMA,
   listResponse,
@@ -20,7 +21,6 @@ import {
   serviceProviderConfig,
   USER_SCHEMA,
 } from './resources.js';
-import { project, projectionOf } from './projection.js';
 import * as service from './service.js';
 
 const SCOPE = 'scim';

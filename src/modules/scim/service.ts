@@ -8,11 +8,13 @@
  * (an object of attributes, dotted names included), both member-removal styles. PATCH bodies are applied by
  * `scim-patch` to the current representation, and the result is read back like a PUT body.
  */
+
+import { sql } from 'drizzle-orm';
 import { type ScimPatchOperation, scimPatch } from 'scim-patch';
-import { validatePassword } from '../../platform/crypto/password-policy.js';
-import type { AppContext } from '../../platform/context.js';
-import type { Executor, Tx } from '../../platform/db/client.js';
 import { writeAudit } from '../../platform/audit/writer.js';
+import type { AppContext } from '../../platform/context.js';
+import { validatePassword } from '../../platform/crypto/password-policy.js';
+import type { Executor, Tx } from '../../platform/db/client.js';
 import { AppError } from '../../platform/http/errors.js';
 import {
   type Actor,
@@ -52,16 +54,15 @@ import {
   listResponse,
   MAX_COUNT,
   type Member,
-  STORED_NAME_ATTRIBUTES,
   type ScimGroup,
   type ScimUser,
+  STORED_NAME_ATTRIBUTES,
   toScimGroup,
   toScimUser,
   USER_SCHEMA,
   userVersion,
 } from './resources.js';
 import type { DirectoryGroupRow } from './tables.js';
-import { sql } from 'drizzle-orm';
 
 export type ScimActor = Actor;
 
@@ -405,9 +406,11 @@ async function applyUser(
     next.externalId !== profile.externalId ||
     next.userName !== profile.userName ||
     JSON.stringify(next.attributes) !== JSON.stringify(profile.attributes);
-  const passwordHash = input.password
-    ? (await checkPassword(ctx, tenantId, input.password, input.email), await ctx.hasher.hash(input.password))
-    : null;
+  let passwordHash: string | null = null;
+  if (input.password) {
+    await checkPassword(ctx, tenantId, input.password, input.email);
+    passwordHash = await ctx.hasher.hash(input.password);
+  }
   if (Object.keys(body).length > 0 || profileChanged || passwordHash) {
     await updateUser(ctx, actor, current.id, body, {
       inTx: async (tx, before) => {
