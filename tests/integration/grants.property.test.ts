@@ -105,6 +105,35 @@ async function ownerRole(t: Tenant, permissions: string[]): Promise<string> {
   return res.json().id;
 }
 
+/** The owner's own SCIM key per tenant (role owner): directory groups are created by SCIM only. */
+const ownerKeys = new Map<number, string>();
+async function ownerGroup(t: Tenant, members: number[]): Promise<string> {
+  let raw = ownerKeys.get(t.tenantId);
+  if (!raw) {
+    const key = await t.owner.call('POST', '/api/v1/api-keys', {
+      name: newCode('ok'),
+      owner: 'tenant',
+      role_id: t.systemRoles.get('owner'),
+      scopes: ['scim'],
+    });
+    if (key.statusCode !== 201) throw new Error(`owner key: ${key.body}`);
+    raw = key.json().raw_key as string;
+    ownerKeys.set(t.tenantId, raw);
+  }
+  const res = await app.inject({
+    method: 'POST',
+    url: '/scim/v2/Groups',
+    headers: { authorization: `Bearer ${raw}`, 'content-type': 'application/scim+json' },
+    payload: JSON.stringify({
+      schemas: [GROUP],
+      displayName: newCode('grp'),
+      members: members.map((m) => ({ value: String(m) })),
+    }),
+  });
+  if (res.statusCode !== 201) throw new Error(`owner group: ${res.statusCode} ${res.body}`);
+  return res.json().id;
+}
+
 type Outcome = 'granted' | 'refused';
 /** The path's answer: its success status, or one of its refusals; anything else fails the property. */
 function outcome(res: LightMyRequestResponse, okStatus: number, refused: number[] = [403]): Outcome {
@@ -299,34 +328,53 @@ const GRANT_PATHS: GrantPath[] = [
     },
   },
   {
-    name: 'SCIM group push (PATCH, PUT or POST /scim/v2/Groups)',
+    // Directory groups (API.md §20): the owner's SCIM key pushes the group, the owner maps it to the target role;
+    // the actor's key then pushes a member, who gains the role only if the key could grant it.
+    name: 'SCIM group push into a group mapped to the role (PATCH, PUT or path-less PATCH /scim/v2/Groups)',
     actor: 'scim key',
-    needs: ['users.read', 'users.write', 'roles.read', 'roles.assign'],
+    needs: ['users.read', 'users.write', 'directory.read', 'directory.write', 'roles.assign'],
     grant: async (t, a, target, c) => {
       const b = await newUser(app, t.tenantId);
       const member = { value: String(b.id) };
+      const groupId = await ownerGroup(t, []);
+      const mapped = await t.owner.call('PUT', `/api/v1/directory/groups/${groupId}/roles`, {
+        role_ids: [target.id],
+      });
+      await ok200(mapped, 'mapping');
       let res: LightMyRequestResponse;
       if (c.scimMethod === 'PATCH')
-        res = await a.scim!('PATCH', `/Groups/${target.id}`, {
+        res = await a.scim!('PATCH', `/Groups/${groupId}`, {
           schemas: [PATCH_OP],
           Operations: [{ op: 'add', path: 'members', value: [member] }],
         });
       else if (c.scimMethod === 'PUT') {
-        // A replace keeps the current members (the tenant's owner stays owner for the next cases).
-        const group = await ok200(await a.scim!('GET', `/Groups/${target.id}`), 'group');
-        res = await a.scim!('PUT', `/Groups/${target.id}`, {
+        const group = await ok200(await a.scim!('GET', `/Groups/${groupId}`), 'group');
+        res = await a.scim!('PUT', `/Groups/${groupId}`, {
           schemas: [GROUP],
-          displayName: target.code,
+          displayName: group.displayName,
           members: [...group.members, member],
         });
       } else
-        res = await a.scim!('POST', '/Groups', {
-          schemas: [GROUP],
-          displayName: target.code,
-          members: [member],
+        res = await a.scim!('PATCH', `/Groups/${groupId}`, {
+          schemas: [PATCH_OP],
+          Operations: [{ op: 'replace', value: { members: [member] } }],
         });
-      const okStatus = { PATCH: 204, PUT: 200, POST: 201 }[c.scimMethod];
+      const okStatus = { PATCH: 204, PUT: 200, POST: 204 }[c.scimMethod];
       return { outcome: outcome(res, okStatus), obtained: await userPermissions(t, b.id) };
+    },
+  },
+  {
+    // A tenant admin maps a group whose member is someone else to the target role.
+    name: 'directory group mapping (PUT /api/v1/directory/groups/{id}/roles)',
+    actor: 'user',
+    needs: ['directory.write'],
+    grant: async (t, a, target) => {
+      const b = await newUser(app, t.tenantId);
+      const groupId = await ownerGroup(t, [b.id]);
+      const res = await a.user!.call('PUT', `/api/v1/directory/groups/${groupId}/roles`, {
+        role_ids: [target.id],
+      });
+      return { outcome: outcome(res, 200), obtained: await userPermissions(t, b.id) };
     },
   },
   {

@@ -63,6 +63,15 @@ function expectScimError(res: LightMyRequestResponse, status: number, scimType?:
   if (scimType) expect(body.scimType).toBe(scimType);
 }
 
+/** A tenant admin maps a directory group to roles by code (PUT /api/v1/directory/groups/{id}/roles). */
+async function mapGroup(owner: Caller, groupId: string, codes: string[]) {
+  const ids = [];
+  for (const c of codes) ids.push(await roleId(owner, c));
+  const res = await owner.call('PUT', `/api/v1/directory/groups/${groupId}/roles`, { role_ids: ids });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json();
+}
+
 async function rolesOf(owner: Caller, userId: string | number): Promise<string[]> {
   const res = await owner.call('GET', `/api/v1/users/${userId}/roles`);
   expect(res.statusCode, res.body).toBe(200);
@@ -202,21 +211,32 @@ describe('issue 13 scim: Okta sequence', () => {
     });
     expect(back.json().active).toBe(true);
 
-    // Group push: Okta looks the group up, creates it (adopting the role), then adds and removes members.
-    const g = await scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq "manager"')}`);
-    expect(g.json().totalResults).toBe(1);
-    const pushed = await scim('POST', '/Groups', { schemas: [GROUP], displayName: 'manager', members: [] });
+    // Group push: Okta looks the group up, creates it (a directory group of its own), then adds and removes
+    // members; a tenant admin has mapped it to `manager`, so membership grants that role.
+    const g = await scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq "Engineering"')}`);
+    expect(g.json().totalResults).toBe(0);
+    const pushed = await scim('POST', '/Groups', {
+      schemas: [GROUP],
+      displayName: 'Engineering',
+      members: [],
+    });
     expect(pushed.statusCode, pushed.body).toBe(201);
     const group = pushed.json();
-    expect(group).toMatchObject({ schemas: [GROUP], displayName: 'manager', members: [] });
+    expect(group).toMatchObject({ schemas: [GROUP], displayName: 'Engineering', members: [] });
+    await mapGroup(owner, group.id, ['manager']);
     const add = await scim('PATCH', `/Groups/${group.id}`, {
       schemas: [PATCH],
-      Operations: [{ op: 'add', path: 'members', value: [{ value: user.id, display: email }] }],
+      Operations: [
+        { op: 'add', path: 'members', value: [{ value: user.id, display: 'whatever the IdP says' }] },
+      ],
     });
     expect(add.statusCode, add.body).toBe(204);
     expect(await rolesOf(owner, user.id)).toContain('manager');
     const read = await scim('GET', `/Groups/${group.id}`);
-    expect(read.json().members).toEqual([{ value: user.id, display: email }]);
+    // members.display is the server's (the userName), whatever the client sent.
+    expect(read.json().members).toEqual([
+      expect.objectContaining({ value: user.id, display: email, type: 'User' }),
+    ]);
     const remove = await scim('PATCH', `/Groups/${group.id}`, {
       schemas: [PATCH],
       Operations: [{ op: 'remove', path: `members[value eq "${user.id}"]` }],
@@ -229,26 +249,23 @@ describe('issue 13 scim: Okta sequence', () => {
       Operations: [{ op: 'remove', path: `members[value eq "${user.id}"]` }],
     });
     expect(again.statusCode, again.body).toBe(204);
-    // Okta's rename PATCH with the same name is accepted; another name is a 400 mutability.
-    const same = await scim('PATCH', `/Groups/${group.id}`, {
+    // Okta renames with a path-less replace.
+    const renamed = await scim('PATCH', `/Groups/${group.id}`, {
       schemas: [PATCH],
-      Operations: [{ op: 'replace', value: { id: group.id, displayName: 'manager' } }],
+      Operations: [{ op: 'replace', value: { id: group.id, displayName: 'Engineering EU' } }],
     });
-    expect(same.statusCode, same.body).toBe(204);
+    expect(renamed.statusCode, renamed.body).toBe(204);
+    expect((await scim('GET', `/Groups/${group.id}`)).json().displayName).toBe('Engineering EU');
+    // displayName is unique per tenant, case-insensitively.
     expectScimError(
-      await scim('PATCH', `/Groups/${group.id}`, {
-        schemas: [PATCH],
-        Operations: [{ op: 'replace', value: { id: group.id, displayName: 'admins' } }],
-      }),
-      400,
-      'mutability',
+      await scim('POST', '/Groups', { schemas: [GROUP], displayName: 'engineering eu' }),
+      409,
+      'uniqueness',
     );
-    // A group naming no role: 400 invalidValue (groups are roles; they are never created here).
-    expectScimError(
-      await scim('POST', '/Groups', { schemas: [GROUP], displayName: 'Engineering' }),
-      400,
-      'invalidValue',
-    );
+    // A role code as displayName means nothing special: just a group.
+    const named = await scim('POST', '/Groups', { schemas: [GROUP], displayName: 'owner' });
+    expect(named.statusCode, named.body).toBe(201);
+    expect(named.json().id).not.toBe(await roleId(owner, 'owner'));
   });
 });
 
@@ -306,16 +323,32 @@ describe('issue 13 scim: Entra ID sequence', () => {
       'uniqueness',
     );
 
-    // Groups: Entra looks groups up without members, then adds with "Add" and removes with a value list.
+    // Groups: Entra creates its groups, an admin maps them; Entra looks them up without members, then adds with
+    // "Add" and removes with a value list.
+    const viewers = await scim('POST', '/Groups', {
+      schemas: [GROUP],
+      displayName: 'Viewers',
+      externalId: 'grp-v',
+    });
+    expect(viewers.statusCode, viewers.body).toBe(201);
+    expect(viewers.json().externalId).toBe('grp-v');
+    const managers = await scim('POST', '/Groups', {
+      schemas: [GROUP],
+      displayName: 'Managers',
+      externalId: 'grp-m',
+    });
+    expect(managers.statusCode, managers.body).toBe(201);
+    await mapGroup(owner, viewers.json().id, ['viewer']);
+    await mapGroup(owner, managers.json().id, ['manager']);
     const viewerRes = await scim(
       'GET',
-      `/Groups?excludedAttributes=members&filter=${encodeURIComponent('displayName eq "viewer"')}`,
+      `/Groups?excludedAttributes=members&filter=${encodeURIComponent('displayName eq "viewers"')}`,
     );
     expect(viewerRes.statusCode, viewerRes.body).toBe(200);
     const viewer = viewerRes.json().Resources[0];
     expect(viewer.members).toBeUndefined();
     const manager = (
-      await scim('GET', `/Groups?filter=${encodeURIComponent('externalId eq "manager"')}`)
+      await scim('GET', `/Groups?filter=${encodeURIComponent('externalId eq "grp-m"')}`)
     ).json().Resources[0];
     const addViewer = await scim('PATCH', `/Groups/${viewer.id}`, {
       schemas: [PATCH],
@@ -347,7 +380,7 @@ describe('issue 13 scim: Entra ID sequence', () => {
     // PUT of a group replaces its members.
     const put = await scim('PUT', `/Groups/${viewer.id}`, {
       schemas: [GROUP],
-      displayName: 'viewer',
+      displayName: 'Viewers',
       members: [],
     });
     expect(put.statusCode, put.body).toBe(200);
@@ -386,18 +419,20 @@ describe('issue 13 scim: errors, scope, isolation, pagination', () => {
   it('unknown or unsupported filters are 400 invalidFilter', async () => {
     const { scim } = await scimTenant();
     for (const f of [
-      'emails co "x"',
       'title pr',
+      'password eq "x"',
       'garbage',
-      'userName eq "a" and active eq true',
       'userName eq 12',
-      'userName sw "a"',
+      'active gt true',
+      'meta.created gt "yesterday"',
+      'userName eq "a" and',
       '(((',
+      'userName eq "x"; drop table users; --',
     ]) {
       expectScimError(await scim('GET', `/Users?filter=${encodeURIComponent(f)}`), 400, 'invalidFilter');
     }
     expectScimError(
-      await scim('GET', `/Groups?filter=${encodeURIComponent('members pr')}`),
+      await scim('GET', `/Groups?filter=${encodeURIComponent('userName eq "x"')}`),
       400,
       'invalidFilter',
     );
@@ -447,7 +482,7 @@ describe('issue 13 scim: errors, scope, isolation, pagination', () => {
       expect(res.statusCode, `${method} ${url} ${JSON.stringify(body)}: ${res.body}`).toBe(400);
       expectScimError(res, 400, scimType || undefined);
     }
-    const viewer = await roleId(owner, 'viewer');
+    const viewer = (await scim('POST', '/Groups', { displayName: uniq('Malformed') })).json().id;
     for (const body of [
       { Operations: [{ op: 'add', path: 'members', value: [{ value: 'abc' }] }] },
       { Operations: [{ op: 'add', path: 'members', value: [{ value: '999999999' }] }] },
@@ -506,8 +541,15 @@ describe('issue 13 scim: errors, scope, isolation, pagination', () => {
     const a = await scimTenant();
     const b = await scimTenant();
     const ua = await newUser(app, a.owner.tenantId);
-    const roleA = await roleId(a.owner, 'viewer');
-    const roleB = await roleId(b.owner, 'viewer');
+    const roleA = (await a.scim('POST', '/Groups', { displayName: 'Isolated' })).json().id;
+    const roleB = (await b.scim('POST', '/Groups', { displayName: 'Isolated' })).json().id;
+    expect(roleB).not.toBe(roleA);
+    expectScimError(await b.scim('PUT', `/Groups/${roleA}`, { displayName: 'Mine' }), 404);
+    expectScimError(await b.scim('DELETE', `/Groups/${roleA}`), 404);
+    expect((await b.owner.call('GET', `/api/v1/directory/groups/${roleA}`)).statusCode).toBe(404);
+    expect(
+      (await b.owner.call('PUT', `/api/v1/directory/groups/${roleA}/roles`, { role_ids: [] })).statusCode,
+    ).toBe(404);
     expectScimError(await b.scim('GET', `/Users/${ua.id}`), 404);
     expectScimError(await b.scim('PUT', `/Users/${ua.id}`, { userName: ua.email }), 404);
     expectScimError(
@@ -536,28 +578,38 @@ describe('issue 13 scim: errors, scope, isolation, pagination', () => {
     expect((await a.scim('GET', `/Users/${ua.id}`)).json().active).toBe(true);
   });
 
-  it('a group push is all or nothing: a refused removal undoes the additions of the same request', async () => {
+  it('a group push is all or nothing: a refused member undoes the additions of the same request', async () => {
+    const { owner, scim } = await scimTenant();
+    const group = (await scim('POST', '/Groups', { displayName: 'Atomic' })).json();
+    await mapGroup(owner, group.id, ['viewer']);
+    const ok = await newUser(app, owner.tenantId);
+    const res = await scim('PATCH', `/Groups/${group.id}`, {
+      schemas: [PATCH],
+      Operations: [{ op: 'add', path: 'members', value: [{ value: String(ok.id) }, { value: '999999999' }] }],
+    });
+    expectScimError(res, 400, 'invalidValue');
+    expect(await rolesOf(owner, ok.id)).not.toContain('viewer');
+    expect((await scim('GET', `/Groups/${group.id}`)).json().members).toEqual([]);
+  });
+
+  it('leaving a group that grants owner keeps the role a user also holds directly', async () => {
     const t = await tenantOwner(app);
     const ownerRole = await roleId(t.owner, 'owner');
     const key = await createKey(t.owner, { scopes: ['scim'], owner: 'tenant', role_id: ownerRole });
     const scim = scimClient(key);
-    // An inactive user does not count as an owner, so replacing the only owner by them is LAST_OWNER.
-    const leaver = await newUser(app, t.owner.tenantId);
-    const off = await scim('PATCH', `/Users/${leaver.id}`, {
+    const group = (await scim('POST', '/Groups', { displayName: 'Owners' })).json();
+    await mapGroup(t.owner, group.id, ['owner']);
+    const added = await scim('PATCH', `/Groups/${group.id}`, {
       schemas: [PATCH],
-      Operations: [{ op: 'replace', value: { active: false } }],
+      Operations: [{ op: 'add', path: 'members', value: [{ value: String(t.owner.userId) }] }],
     });
-    expect(off.statusCode, off.body).toBe(200);
-    const res = await scim('PUT', `/Groups/${ownerRole}`, {
-      schemas: [GROUP],
-      displayName: 'owner',
-      members: [{ value: String(leaver.id) }],
+    expect(added.statusCode, added.body).toBe(204);
+    const left = await scim('PATCH', `/Groups/${group.id}`, {
+      schemas: [PATCH],
+      Operations: [{ op: 'remove', path: 'members' }],
     });
-    expectScimError(res, 409);
-    // Nothing of the push stayed: the addition made before the refused removal was rolled back with it.
-    expect(await rolesOf(t.owner, leaver.id)).not.toContain('owner');
-    const group = await scim('GET', `/Groups/${ownerRole}`);
-    expect(group.json().members.map((m: { value: string }) => m.value)).toEqual([String(t.owner.userId)]);
+    expect(left.statusCode, left.body).toBe(204);
+    expect(await rolesOf(t.owner, t.owner.userId)).toContain('owner');
   });
 
   it('a key that may assign but not read roles is refused a group replace before anything changes', async () => {
@@ -611,8 +663,10 @@ describe('issue 13 scim: errors, scope, isolation, pagination', () => {
     expect(beyond).toMatchObject({ totalResults: 6, itemsPerPage: 0, startIndex: 50, Resources: [] });
     const zero = (await scim('GET', '/Users?startIndex=0&count=0')).json();
     expect(zero).toMatchObject({ totalResults: 6, itemsPerPage: 0, startIndex: 1 });
+    for (const name of ['G1', 'G2', 'G3']) await scim('POST', '/Groups', { displayName: name });
     const groups = (await scim('GET', '/Groups?startIndex=2&count=2&excludedAttributes=members')).json();
-    expect(groups).toMatchObject({ totalResults: 5, itemsPerPage: 2, startIndex: 2 });
+    expect(groups).toMatchObject({ totalResults: 3, itemsPerPage: 2, startIndex: 2 });
+    expect(groups.Resources.map((r: { displayName: string }) => r.displayName)).toEqual(['G2', 'G3']);
   });
 
   it('serves the discovery documents', async () => {
@@ -628,7 +682,7 @@ describe('issue 13 scim: errors, scope, isolation, pagination', () => {
     const rt = (await scim('GET', '/ResourceTypes')).json();
     expect(rt.Resources.map((r: { id: string }) => r.id)).toEqual(['User', 'Group']);
     const schemas = (await scim('GET', '/Schemas')).json();
-    expect(schemas.Resources.map((r: { id: string }) => r.id)).toEqual([USER, GROUP]);
+    expect(schemas.Resources.map((r: { id: string }) => r.id)).toEqual([USER, ENTERPRISE, GROUP]);
     expect((await scim('GET', `/Schemas/${USER}`)).statusCode).toBe(200);
   });
 });

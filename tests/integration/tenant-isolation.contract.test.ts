@@ -80,6 +80,9 @@ interface Fx {
   issuer: string;
   ssoSubject: string;
   externalId: string;
+  scimUserName: string;
+  directoryGroupId: string;
+  directoryGroupName: string;
   piiRef: string;
   /** Strings found only in A's data (uuids, hashes, unique names): seeing one from B is a leak. */
   markers: string[];
@@ -111,6 +114,8 @@ async function seed(): Promise<Fx> {
   const issuer = `https://idp-${hex(4)}.example.test`;
   const ssoSubject = `sub-${hex(6)}`;
   const externalId = `ext-${hex(6)}`;
+  const scimUserName = `scim-user-${hex(6)}`;
+  const directoryGroupName = `Directory ${hex(6)}`;
   const refreshHash = hex(32);
   const apiKeyHash = hex(32);
   const resetHash = hex(32);
@@ -238,7 +243,14 @@ async function seed(): Promise<Fx> {
       subject: `gh-${hex(6)}`,
       email: member.email,
     });
-    await scim.setExternalId(tx, a, member.id, externalId);
+    await scim.saveProfile(tx, a, member.id, {
+      externalId,
+      userName: scimUserName,
+      attributes: { title: 'Contract' },
+    });
+    const dirGroup = await scim.insertGroup(tx, a, { displayName: directoryGroupName, externalId: null });
+    await scim.addGroupMembers(tx, a, dirGroup.id, [member.id]);
+    await scim.setGroupRoleIds(tx, a, dirGroup.id, [child.id]);
     await pii.storePii(tx, a, member.id, [{ ref: piiRef, kind: 'email', value: member.email }]);
     await auditWriter.writeAudit(tx, a, SYSTEM_AUDIT_CONTEXT, {
       eventType: 'contract.seeded',
@@ -259,6 +271,7 @@ async function seed(): Promise<Fx> {
       conn,
       dom,
       ident: ident!,
+      dirGroup,
     };
   });
   const out = {
@@ -293,6 +306,9 @@ async function seed(): Promise<Fx> {
     issuer,
     ssoSubject,
     externalId,
+    scimUserName,
+    directoryGroupId: rest.dirGroup.id,
+    directoryGroupName,
     piiRef,
   };
   const markers = [
@@ -322,6 +338,9 @@ async function seed(): Promise<Fx> {
     out.ssoIdentityId,
     ssoSubject,
     externalId,
+    scimUserName,
+    rest.dirGroup.id,
+    directoryGroupName,
     piiRef,
   ];
   return { ...out, markers };
@@ -494,6 +513,7 @@ const CONTRACT: Record<string, Record<string, Case>> = {
       }),
     ),
     deleteAssignment: write((tx, t, f) => rbac.deleteAssignment(tx, t, f.memberId, f.childRoleId)),
+    setGroupSource: write((tx, t, f) => rbac.setGroupSource(tx, t, f.memberId, f.parentRoleId, true)),
     listAssignments: read((tx, t, f) => rbac.listAssignments(tx, t, f.memberId)),
     roleCodesOf: read((tx, t, f) => rbac.roleCodesOf(tx, t, [f.memberId])),
     // A SQL fragment other modules embed: run it the way users' findUserWithRoleCodes does.
@@ -661,13 +681,60 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     claim: write((tx, t, f) => passwordReset.claim(tx, t, f.resetHash)),
   },
   'src/modules/scim/repository.ts': {
-    externalIdOf: read((tx, t, f) => scim.externalIdOf(tx, t, f.memberId)),
-    externalIdsOf: read((tx, t, f) => scim.externalIdsOf(tx, t, [f.memberId])),
+    profileOf: read((tx, t, f) => scim.profileOf(tx, t, f.memberId)),
+    profilesOf: read((tx, t, f) => scim.profilesOf(tx, t, [f.memberId])),
     userIdByExternalId: read(
       (tx, t, f) => scim.userIdByExternalId(tx, t, f.externalId),
       (r, f) => r === f.memberId,
     ),
-    setExternalId: write((tx, t, f) => scim.setExternalId(tx, t, f.memberId, `ext-${hex(6)}`)),
+    userIdByUserName: read(
+      (tx, t, f) => scim.userIdByUserName(tx, t, f.scimUserName.toUpperCase()),
+      (r, f) => r === f.memberId,
+    ),
+    saveProfile: write((tx, t, f) =>
+      scim.saveProfile(tx, t, f.memberId, { externalId: `ext-${hex(6)}`, userName: null, attributes: {} }),
+    ),
+    filterUserIds: read(
+      (tx, t, f) => scim.filterUserIds(tx, t, sql`s.user_name = ${f.scimUserName}`, sql`u.id`, 0, 10),
+      (r, f) => (r as { ids: number[] }).ids.includes(f.memberId),
+    ),
+    userNamesOf: read((tx, t, f) => scim.userNamesOf(tx, t, [f.memberId])),
+    insertGroup: write((tx, t) => scim.insertGroup(tx, t, { displayName: `g-${hex(4)}`, externalId: null })),
+    groupById: read((tx, t, f) => scim.groupById(tx, t, f.directoryGroupId)),
+    lockGroup: read((tx, t, f) => scim.lockGroup(tx, t, f.directoryGroupId)),
+    groupIdByName: read(
+      (tx, t, f) => scim.groupIdByName(tx, t, f.directoryGroupName.toLowerCase()),
+      (r, f) => r === f.directoryGroupId,
+    ),
+    touchGroup: write((tx, t, f) =>
+      scim.touchGroup(tx, t, f.directoryGroupId, { externalId: `x-${hex(3)}` }),
+    ),
+    deleteGroup: write((tx, t, f) => scim.deleteGroup(tx, t, f.directoryGroupId)),
+    groupMemberIds: read(
+      (tx, t, f) => scim.groupMemberIds(tx, t, f.directoryGroupId),
+      (r, f) => (r as number[]).includes(f.memberId),
+    ),
+    addGroupMembers: write((tx, t, f) => scim.addGroupMembers(tx, t, f.directoryGroupId, [f.adminId])),
+    removeGroupMembers: write((tx, t, f) => scim.removeGroupMembers(tx, t, f.directoryGroupId, [f.memberId])),
+    groupRoleIds: read(
+      (tx, t, f) => scim.groupRoleIds(tx, t, f.directoryGroupId),
+      (r, f) => (r as string[]).includes(f.childRoleId),
+    ),
+    setGroupRoleIds: write((tx, t, f) => scim.setGroupRoleIds(tx, t, f.directoryGroupId, [f.parentRoleId])),
+    rolesFromGroups: read(
+      (tx, t, f) => scim.rolesFromGroups(tx, t, f.memberId, [f.childRoleId]),
+      (r, f) => (r as Set<string>).has(f.childRoleId),
+    ),
+    filterGroupIds: read(
+      (tx, t, f) =>
+        scim.filterGroupIds(tx, t, sql`g.display_name = ${f.directoryGroupName}`, sql`g.id`, 0, 10),
+      (r, f) => (r as { ids: string[] }).ids.includes(f.directoryGroupId),
+    ),
+    listGroups: read((tx, t) => scim.listGroups(tx, t, { limit: 10 })),
+    memberCounts: read(
+      (tx, t, f) => scim.memberCounts(tx, t, [f.directoryGroupId]),
+      (r, f) => ((r as Map<string, number>).get(f.directoryGroupId) ?? 0) > 0,
+    ),
   },
   'src/modules/sso/repository.ts': {
     findConnection: read((tx, t, f) => sso.findConnection(tx, t, f.connectionId)),

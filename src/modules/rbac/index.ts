@@ -78,6 +78,7 @@ export {
   roleGrantExcess,
   roleHolderIds,
   roleIdByCode,
+  setGroupGrantInTx,
   tenantRoles,
   userRoleMfaChangesAtSql,
   userRoleRequiresMfaSql,

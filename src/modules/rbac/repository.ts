@@ -207,22 +207,73 @@ export async function upsertAssignment(
     .values({ tenantId, ...a })
     .onConflictDoUpdate({
       target: [userRoles.tenantId, userRoles.userId, userRoles.roleId],
-      set: { expiresAt: a.expiresAt, grantedBy: a.grantedBy, createdAt: new Date() },
+      set: { expiresAt: a.expiresAt, grantedBy: a.grantedBy, createdAt: new Date(), direct: true },
     });
   return { created: existing.length === 0, before: firstOrNull(existing) };
 }
 
+/**
+ * Ends the direct assignment: the row goes, unless a directory group still grants the role (drizzle/0030), in
+ * which case only its `direct` source goes. True when there was a direct assignment (or a group-held one).
+ */
 export async function deleteAssignment(
   tx: Executor,
   tenantId: number,
   userId: number,
   roleId: string,
 ): Promise<boolean> {
+  const where = and(
+    eq(userRoles.tenantId, tenantId),
+    eq(userRoles.userId, userId),
+    eq(userRoles.roleId, roleId),
+  );
+  const kept = await tx
+    .update(userRoles)
+    .set({ direct: false })
+    .where(and(where, eq(userRoles.viaGroup, true), eq(userRoles.direct, true)))
+    .returning({ roleId: userRoles.roleId });
+  if (kept.length > 0) return true;
   const rows = await tx
     .delete(userRoles)
-    .where(and(eq(userRoles.tenantId, tenantId), eq(userRoles.userId, userId), eq(userRoles.roleId, roleId)))
+    .where(and(where, eq(userRoles.viaGroup, false)))
     .returning({ roleId: userRoles.roleId });
   return rows.length > 0;
+}
+
+/**
+ * Sets or clears the directory-group source of an assignment (drizzle/0030). Setting creates a group-only row
+ * when there is none; clearing deletes the row unless it is also direct. `created`/`deleted` say whether the user
+ * gained or lost the role itself.
+ */
+export async function setGroupSource(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  roleId: string,
+  viaGroup: boolean,
+): Promise<{ created: boolean; deleted: boolean }> {
+  const where = and(
+    eq(userRoles.tenantId, tenantId),
+    eq(userRoles.userId, userId),
+    eq(userRoles.roleId, roleId),
+  );
+  if (viaGroup) {
+    const inserted = await tx
+      .insert(userRoles)
+      .values({ tenantId, userId, roleId, direct: false, viaGroup: true })
+      .onConflictDoNothing()
+      .returning({ roleId: userRoles.roleId });
+    if (inserted.length > 0) return { created: true, deleted: false };
+    await tx.update(userRoles).set({ viaGroup: true }).where(where);
+    return { created: false, deleted: false };
+  }
+  const deleted = await tx
+    .delete(userRoles)
+    .where(and(where, eq(userRoles.direct, false)))
+    .returning({ roleId: userRoles.roleId });
+  if (deleted.length > 0) return { created: false, deleted: true };
+  await tx.update(userRoles).set({ viaGroup: false }).where(where);
+  return { created: false, deleted: false };
 }
 
 export interface AssignmentView {

@@ -11,7 +11,6 @@ import type { Executor, Tx } from '../../platform/db/client.js';
 import { AppError, notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { isPlatformTenant } from '../tenants/index.js';
 import { rbacErrors } from './errors.js';
-import './errors.js';
 import type { RbacDeps } from './deps.js';
 import {
   canGrant,
@@ -363,6 +362,51 @@ export async function removeRoleInTx(
     resourceId: userId,
     metadata: { role_id: role.id, role_code: role.code },
   });
+}
+
+/**
+ * A directory group's share of an assignment (API.md §20): `viaGroup` true when a mapped group of the user grants
+ * the role, false when none does any more. The role itself comes or goes only when no other source holds it
+ * (a direct assignment, or another group: the caller computes `viaGroup` over all the user's groups). Bounded like
+ * any assignment by what the actor may grant (assertCanGrantRole), checked by the caller before the push; the
+ * change is audited with `source: directory_group`. Taking away the last active owner is 409 LAST_OWNER.
+ */
+export async function setGroupGrantInTx(
+  ctx: RbacDeps,
+  tx: Tx,
+  actor: Actor,
+  userId: number,
+  roleId: string,
+  viaGroup: boolean,
+  group: { id: string; display_name: string },
+): Promise<'granted' | 'removed' | 'unchanged'> {
+  const { tenantId } = actor;
+  const role = await repo.findRoleById(tx, tenantId, roleId);
+  if (!role) throw notFound('role');
+  if (!viaGroup && role.isSystem && role.code === 'owner') {
+    await repo.lockRoleGraph(tx, tenantId);
+    const holders = await repo.holderIds(tx, tenantId, role.id);
+    if (holders.includes(userId) && (await ctx.users.countActive(tx, tenantId, holders)) <= 1) {
+      const still = await repo.setGroupSource(tx, tenantId, userId, role.id, false);
+      if (still.deleted) throw rbacErrors.error('LAST_OWNER');
+      return 'unchanged';
+    }
+  }
+  const r = await repo.setGroupSource(tx, tenantId, userId, role.id, viaGroup);
+  if (!r.created && !r.deleted) return 'unchanged';
+  await writeAudit(tx, tenantId, actor.audit, {
+    eventType: r.created ? 'role.assigned' : 'role.unassigned',
+    resourceType: 'user',
+    resourceId: userId,
+    metadata: {
+      role_id: role.id,
+      role_code: role.code,
+      source: 'directory_group',
+      group_id: group.id,
+      group_display_name: group.display_name,
+    },
+  });
+  return r.created ? 'granted' : 'removed';
 }
 
 /** Active holders of a role among active users (the users module says which users are active). */

@@ -24,6 +24,9 @@ export const userRoles = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     grantedBy: integer('granted_by'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** drizzle/0030: the sources of the assignment; the row lives while one of them holds. */
+    direct: boolean('direct').notNull().default(true),
+    viaGroup: boolean('via_group').notNull().default(false),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.userId, t.roleId] })],
 );

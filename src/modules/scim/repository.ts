@@ -1,26 +1,46 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, ilike, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { ofTenant, one } from '../../platform/db/rows.js';
-import { scimExternalIds } from './tables.js';
+import {
+  type DirectoryGroupRow,
+  directoryGroupMembers,
+  directoryGroupRoles,
+  directoryGroups,
+  type ScimExternalIdRow,
+  scimExternalIds,
+} from './tables.js';
 
-export async function externalIdOf(tx: Executor, tenantId: number, userId: number): Promise<string | null> {
-  const row = await one(
-    tx
-      .select({ externalId: scimExternalIds.externalId })
-      .from(scimExternalIds)
-      .where(ofTenant(scimExternalIds, tenantId, eq(scimExternalIds.userId, userId))),
-  );
-  return row?.externalId ?? null;
+// ---------- SCIM users (scim_external_ids) ----------
+
+export type ScimProfile = Pick<
+  ScimExternalIdRow,
+  'externalId' | 'userName' | 'attributes' | 'version' | 'updatedAt'
+>;
+const profileColumns = {
+  userId: scimExternalIds.userId,
+  externalId: scimExternalIds.externalId,
+  userName: scimExternalIds.userName,
+  attributes: scimExternalIds.attributes,
+  version: scimExternalIds.version,
+  updatedAt: scimExternalIds.updatedAt,
+};
+
+export async function profileOf(tx: Executor, tenantId: number, userId: number): Promise<ScimProfile | null> {
+  const rows = await tx
+    .select(profileColumns)
+    .from(scimExternalIds)
+    .where(and(eq(scimExternalIds.tenantId, tenantId), eq(scimExternalIds.userId, userId)))
+    .limit(1);
+  return rows[0] ?? null;
 }
 
-export async function externalIdsOf(tx: Executor, tenantId: number, userIds: number[]) {
-  const out = new Map<number, string>();
+export async function profilesOf(tx: Executor, tenantId: number, userIds: number[]) {
+  const out = new Map<number, ScimProfile>();
   if (userIds.length === 0) return out;
   const rows = await tx
-    .select({ userId: scimExternalIds.userId, externalId: scimExternalIds.externalId })
+    .select(profileColumns)
     .from(scimExternalIds)
     .where(and(eq(scimExternalIds.tenantId, tenantId), inArray(scimExternalIds.userId, userIds)));
-  for (const r of rows) out.set(r.userId, r.externalId);
+  for (const r of rows) out.set(r.userId, r);
   return out;
 }
 
@@ -29,33 +49,289 @@ export async function userIdByExternalId(
   tenantId: number,
   externalId: string,
 ): Promise<number | null> {
-  const row = await one(
-    tx
-      .select({ userId: scimExternalIds.userId })
-      .from(scimExternalIds)
-      .where(ofTenant(scimExternalIds, tenantId, eq(scimExternalIds.externalId, externalId))),
-  );
-  return row?.userId ?? null;
+  const rows = await tx
+    .select({ userId: scimExternalIds.userId })
+    .from(scimExternalIds)
+    .where(and(eq(scimExternalIds.tenantId, tenantId), eq(scimExternalIds.externalId, externalId)))
+    .limit(1);
+  return rows[0]?.userId ?? null;
 }
 
-/** Sets (or with null, removes) the user's externalId. */
-export async function setExternalId(
+/** The user whose userName (the stored one, else the email) is this one, case-insensitively. */
+export async function userIdByUserName(
+  tx: Executor,
+  tenantId: number,
+  userName: string,
+): Promise<number | null> {
+  const r = await tx.execute<{ id: number }>(sql`
+    select u.id from users u
+      left join scim_external_ids s on s.tenant_id = u.tenant_id and s.user_id = u.id
+     where u.tenant_id = ${tenantId} and lower(coalesce(s.user_name, u.email)) = lower(${userName})
+     limit 1`);
+  return r.rows[0] ? Number(r.rows[0].id) : null;
+}
+
+/** Creates or replaces what SCIM stores of the user, bumping its version. */
+export async function saveProfile(
   tx: Executor,
   tenantId: number,
   userId: number,
-  externalId: string | null,
+  p: { externalId: string | null; userName: string | null; attributes: Record<string, unknown> },
 ): Promise<void> {
-  if (externalId === null) {
-    await tx
-      .delete(scimExternalIds)
-      .where(and(eq(scimExternalIds.tenantId, tenantId), eq(scimExternalIds.userId, userId)));
-    return;
-  }
   await tx
     .insert(scimExternalIds)
-    .values({ tenantId, userId, externalId })
+    .values({ tenantId, userId, ...p })
     .onConflictDoUpdate({
       target: [scimExternalIds.tenantId, scimExternalIds.userId],
-      set: { externalId, updatedAt: sql`now()` },
+      set: { ...p, version: sql`${scimExternalIds.version} + 1`, updatedAt: sql`now()` },
     });
+}
+
+/** One page of the users matching a compiled filter (over `u` and `s`), ordered; with the total. */
+export async function filterUserIds(
+  tx: Executor,
+  tenantId: number,
+  where: SQL | null,
+  orderBy: SQL,
+  offset: number,
+  limit: number,
+): Promise<{ ids: number[]; total: number }> {
+  const cond = where ?? sql`true`;
+  const r = await tx.execute<{ id: number; total: number }>(sql`
+    select u.id, count(*) over () as total from users u
+      left join scim_external_ids s on s.tenant_id = u.tenant_id and s.user_id = u.id
+     where u.tenant_id = ${tenantId} and ${cond}
+     order by ${orderBy}
+     offset ${offset} limit ${limit}`);
+  if (r.rows.length > 0)
+    return { ids: r.rows.map((x) => Number(x.id)), total: Number(r.rows[0]?.total ?? 0) };
+  const c = await tx.execute<{ total: number }>(sql`
+    select count(*) as total from users u
+      left join scim_external_ids s on s.tenant_id = u.tenant_id and s.user_id = u.id
+     where u.tenant_id = ${tenantId} and ${cond}`);
+  return { ids: [], total: Number(c.rows[0]?.total ?? 0) };
+}
+
+// ---------- directory groups ----------
+
+export async function insertGroup(
+  tx: Executor,
+  tenantId: number,
+  g: { displayName: string; externalId: string | null },
+): Promise<DirectoryGroupRow> {
+  const rows = await tx
+    .insert(directoryGroups)
+    .values({ tenantId, ...g })
+    .returning();
+  return rows[0]!;
+}
+
+export async function groupById(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+): Promise<DirectoryGroupRow | null> {
+  const rows = await tx
+    .select()
+    .from(directoryGroups)
+    .where(and(eq(directoryGroups.tenantId, tenantId), eq(directoryGroups.id, id)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+/** Locks the group's row for the rest of the transaction (a push at a time per group). */
+export async function lockGroup(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+): Promise<DirectoryGroupRow | null> {
+  const rows = await tx
+    .select()
+    .from(directoryGroups)
+    .where(and(eq(directoryGroups.tenantId, tenantId), eq(directoryGroups.id, id)))
+    .for('update');
+  return rows[0] ?? null;
+}
+
+export async function groupIdByName(
+  tx: Executor,
+  tenantId: number,
+  displayName: string,
+): Promise<string | null> {
+  const rows = await tx
+    .select({ id: directoryGroups.id })
+    .from(directoryGroups)
+    .where(
+      and(
+        eq(directoryGroups.tenantId, tenantId),
+        sql`lower(${directoryGroups.displayName}) = lower(${displayName})`,
+      ),
+    )
+    .limit(1);
+  return rows[0]?.id ?? null;
+}
+
+/** Renames the group or changes its externalId (undefined: unchanged), and bumps its version. */
+export async function touchGroup(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+  g: { displayName?: string; externalId?: string | null },
+): Promise<void> {
+  await tx
+    .update(directoryGroups)
+    .set({ ...g, version: sql`${directoryGroups.version} + 1`, updatedAt: sql`now()` })
+    .where(and(eq(directoryGroups.tenantId, tenantId), eq(directoryGroups.id, id)));
+}
+
+export async function deleteGroup(tx: Executor, tenantId: number, id: string): Promise<boolean> {
+  const rows = await tx
+    .delete(directoryGroups)
+    .where(and(eq(directoryGroups.tenantId, tenantId), eq(directoryGroups.id, id)))
+    .returning({ id: directoryGroups.id });
+  return rows.length > 0;
+}
+
+export async function groupMemberIds(tx: Executor, tenantId: number, groupId: string): Promise<number[]> {
+  const rows = await tx
+    .select({ userId: directoryGroupMembers.userId })
+    .from(directoryGroupMembers)
+    .where(and(eq(directoryGroupMembers.tenantId, tenantId), eq(directoryGroupMembers.groupId, groupId)))
+    .orderBy(asc(directoryGroupMembers.userId));
+  return rows.map((r) => r.userId);
+}
+
+export async function addGroupMembers(tx: Executor, tenantId: number, groupId: string, userIds: number[]) {
+  if (userIds.length === 0) return;
+  await tx
+    .insert(directoryGroupMembers)
+    .values(userIds.map((userId) => ({ tenantId, groupId, userId })))
+    .onConflictDoNothing();
+}
+
+export async function removeGroupMembers(tx: Executor, tenantId: number, groupId: string, userIds: number[]) {
+  if (userIds.length === 0) return;
+  await tx
+    .delete(directoryGroupMembers)
+    .where(
+      and(
+        eq(directoryGroupMembers.tenantId, tenantId),
+        eq(directoryGroupMembers.groupId, groupId),
+        inArray(directoryGroupMembers.userId, userIds),
+      ),
+    );
+}
+
+export async function groupRoleIds(tx: Executor, tenantId: number, groupId: string): Promise<string[]> {
+  const rows = await tx
+    .select({ roleId: directoryGroupRoles.roleId })
+    .from(directoryGroupRoles)
+    .where(and(eq(directoryGroupRoles.tenantId, tenantId), eq(directoryGroupRoles.groupId, groupId)))
+    .orderBy(asc(directoryGroupRoles.roleId));
+  return rows.map((r) => r.roleId);
+}
+
+export async function setGroupRoleIds(tx: Executor, tenantId: number, groupId: string, roleIds: string[]) {
+  await tx
+    .delete(directoryGroupRoles)
+    .where(and(eq(directoryGroupRoles.tenantId, tenantId), eq(directoryGroupRoles.groupId, groupId)));
+  if (roleIds.length > 0)
+    await tx.insert(directoryGroupRoles).values(roleIds.map((roleId) => ({ tenantId, groupId, roleId })));
+}
+
+/** The roles the user's groups grant (over every group of the user), among `roleIds`. */
+export async function rolesFromGroups(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  roleIds: string[],
+): Promise<Set<string>> {
+  if (roleIds.length === 0) return new Set();
+  const rows = await tx
+    .selectDistinct({ roleId: directoryGroupRoles.roleId })
+    .from(directoryGroupMembers)
+    .innerJoin(
+      directoryGroupRoles,
+      and(
+        eq(directoryGroupRoles.tenantId, directoryGroupMembers.tenantId),
+        eq(directoryGroupRoles.groupId, directoryGroupMembers.groupId),
+      ),
+    )
+    .where(
+      and(
+        eq(directoryGroupMembers.tenantId, tenantId),
+        eq(directoryGroupMembers.userId, userId),
+        inArray(directoryGroupRoles.roleId, roleIds),
+      ),
+    );
+  return new Set(rows.map((r) => r.roleId));
+}
+
+/** One page of the groups matching a compiled filter (over `g`), ordered; with the total. */
+export async function filterGroupIds(
+  tx: Executor,
+  tenantId: number,
+  where: SQL | null,
+  orderBy: SQL,
+  offset: number,
+  limit: number,
+): Promise<{ ids: string[]; total: number }> {
+  const cond = where ?? sql`true`;
+  const c = await tx.execute<{ total: number }>(sql`
+    select count(*) as total from directory_groups g where g.tenant_id = ${tenantId} and ${cond}`);
+  const r = await tx.execute<{ id: string }>(sql`
+    select g.id from directory_groups g where g.tenant_id = ${tenantId} and ${cond}
+     order by ${orderBy} offset ${offset} limit ${limit}`);
+  return { ids: r.rows.map((x) => String(x.id)), total: Number(c.rows[0]?.total ?? 0) };
+}
+
+/** /api/v1/directory/groups: by display name, `search` a case-insensitive substring, after the cursor (an id). */
+export async function listGroups(
+  tx: Executor,
+  tenantId: number,
+  q: { search?: string; cursor?: string; limit: number },
+): Promise<DirectoryGroupRow[]> {
+  const conds = [eq(directoryGroups.tenantId, tenantId)];
+  if (q.search) conds.push(ilike(directoryGroups.displayName, `%${q.search.replace(/[\\%_]/g, '\\$&')}%`));
+  if (q.cursor) conds.push(gt(directoryGroups.id, q.cursor));
+  return tx
+    .select()
+    .from(directoryGroups)
+    .where(and(...conds))
+    .orderBy(asc(directoryGroups.id))
+    .limit(q.limit);
+}
+
+/** How many members each group has. */
+export async function memberCounts(tx: Executor, tenantId: number, groupIds: string[]) {
+  const out = new Map<string, number>();
+  if (groupIds.length === 0) return out;
+  const rows = await tx
+    .select({ groupId: directoryGroupMembers.groupId, n: sql<number>`count(*)::int` })
+    .from(directoryGroupMembers)
+    .where(
+      and(eq(directoryGroupMembers.tenantId, tenantId), inArray(directoryGroupMembers.groupId, groupIds)),
+    )
+    .groupBy(directoryGroupMembers.groupId);
+  for (const r of rows) out.set(r.groupId, Number(r.n));
+  return out;
+}
+
+/** userName (the stored one, else the email) of each of these users of the tenant; unknown ids are absent. */
+export async function userNamesOf(
+  tx: Executor,
+  tenantId: number,
+  userIds: number[],
+): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  if (userIds.length === 0) return out;
+  const r = await tx.execute<{ id: number; name: string }>(sql`
+    select u.id, coalesce(s.user_name, u.email) as name from users u
+      left join scim_external_ids s on s.tenant_id = u.tenant_id and s.user_id = u.id
+     where u.tenant_id = ${tenantId} and u.id in (${sql.join(
+       userIds.map((id) => sql`${id}`),
+       sql`, `,
+     )})`);
+  for (const row of r.rows) out.set(Number(row.id), String(row.name));
+  return out;
 }

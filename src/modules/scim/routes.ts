@@ -10,13 +10,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../platform/context.js';
 import { resolveRolePermissions, resolveUserPermissions } from '../rbac/index.js';
 import { errorBody, ScimError, scimNotFound, toScimError } from './errors.js';
+import { project, projectionOf } from './projection.js';
 import {
+  GROUP_SCHEMA,
   listResponse,
   resourceTypes,
   SCIM_CONTENT_TYPE,
   SCIM_PREFIX,
   schemas,
   serviceProviderConfig,
+  USER_SCHEMA,
 } from './resources.js';
 import * as service from './service.js';
 
@@ -24,32 +27,56 @@ const SCOPE = 'scim';
 const config = { access: 'self', keyScope: SCOPE } as const;
 const schema = { hide: true, tags: ['scim'] };
 
-type ListQuery = { filter?: string; startIndex?: string; count?: string; excludedAttributes?: string };
-
 function send(reply: FastifyReply, status: number, body: unknown) {
+  const version = (body as { meta?: { version?: string } } | undefined)?.meta?.version;
+  if (version) reply.header('etag', version);
   return reply.code(status).type(SCIM_CONTENT_TYPE).send(body);
 }
 
-/** `excludedAttributes=members` (Entra ID asks for it) spares listing a role's holders. */
-function withMembers(q: ListQuery): boolean {
-  const ex = (q.excludedAttributes ?? '').split(',').map((s) => s.trim().toLowerCase());
-  return !ex.includes('members');
-}
+const QUERY_KEYS = [
+  'filter',
+  'startIndex',
+  'count',
+  'sortBy',
+  'sortOrder',
+  'attributes',
+  'excludedAttributes',
+] as const;
 
-/** Query values as strings (a repeated parameter keeps its first value). */
-function queryOf(request: FastifyRequest): ListQuery {
+/** Query values as strings (a repeated parameter keeps its first value), names case-insensitive. */
+function queryOf(request: FastifyRequest): service.ListQuery {
   const q = (request.query ?? {}) as Record<string, unknown>;
-  const one = (k: string) => {
+  const out: service.ListQuery = {};
+  for (const k of QUERY_KEYS) {
     const v = Object.entries(q).find(([key]) => key.toLowerCase() === k.toLowerCase())?.[1];
     const s = Array.isArray(v) ? v[0] : v;
-    return typeof s === 'string' ? s : undefined;
-  };
-  return {
-    filter: one('filter'),
-    startIndex: one('startIndex'),
-    count: one('count'),
-    excludedAttributes: one('excludedAttributes'),
-  };
+    if (typeof s === 'string') out[k] = s;
+  }
+  return out;
+}
+
+/**
+ * A SearchRequest body (RFC 7644 §3.4.3): the query parameters as fields, `attributes` and `excludedAttributes`
+ * as arrays (or comma-separated strings), `startIndex` and `count` as numbers.
+ */
+function searchOf(body: unknown): service.ListQuery {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ScimError(400, 'the body must be a SearchRequest object', 'invalidSyntax');
+  const b = body as Record<string, unknown>;
+  const out: service.ListQuery = {};
+  for (const k of QUERY_KEYS) {
+    const v = Object.entries(b).find(([key]) => key.toLowerCase() === k.toLowerCase())?.[1];
+    if (v === undefined || v === null) continue;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[k] = v.join(',');
+    else if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
+    else throw new ScimError(400, `${k} has the wrong type`, 'invalidValue');
+  }
+  return out;
+}
+
+function ifMatchOf(request: FastifyRequest): string | undefined {
+  const h = request.headers['if-match'];
+  return Array.isArray(h) ? h.join(',') : h;
 }
 
 export function scimRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
@@ -116,31 +143,38 @@ export function scimRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     });
 
     // ---- users ----
+    const listUsers = async (req: FastifyRequest, q: service.ListQuery) =>
+      service.listScimUsers(ctx, await actorOf(req), base, q, projectionOf(q, USER_SCHEMA));
+    const listGroups = async (req: FastifyRequest, q: service.ListQuery) =>
+      service.listScimGroups(ctx, await actorOf(req), base, q, projectionOf(q, GROUP_SCHEMA));
+    const idOf = (req: FastifyRequest) => (req.params as { id: string }).id;
+
     app.get('/Users', { config, schema }, async (req, reply) =>
-      send(reply, 200, await service.listScimUsers(ctx, await actorOf(req), base, queryOf(req))),
+      send(reply, 200, await listUsers(req, queryOf(req))),
+    );
+    app.post('/Users/.search', { config, schema }, async (req, reply) =>
+      send(reply, 200, await listUsers(req, searchOf(req.body))),
     );
     app.post('/Users', { config, schema }, async (req, reply) => {
       const user = await service.createScimUser(ctx, await actorOf(req), base, req.body);
       reply.header('location', user.meta.location);
-      return send(reply, 201, user);
+      return send(reply, 201, projected(user, req, USER_SCHEMA));
     });
     app.get('/Users/:id', { config, schema }, async (req, reply) =>
       send(
         reply,
         200,
-        await service.getScimUser(ctx, await actorOf(req), base, (req.params as { id: string }).id),
+        projected(await service.getScimUser(ctx, await actorOf(req), base, idOf(req)), req, USER_SCHEMA),
       ),
     );
     app.put('/Users/:id', { config, schema }, async (req, reply) =>
       send(
         reply,
         200,
-        await service.replaceScimUser(
-          ctx,
-          await actorOf(req),
-          base,
-          (req.params as { id: string }).id,
-          req.body,
+        projected(
+          await service.replaceScimUser(ctx, await actorOf(req), base, idOf(req), req.body, ifMatchOf(req)),
+          req,
+          USER_SCHEMA,
         ),
       ),
     );
@@ -148,55 +182,108 @@ export function scimRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       send(
         reply,
         200,
-        await service.patchScimUser(
-          ctx,
-          await actorOf(req),
-          base,
-          (req.params as { id: string }).id,
-          req.body,
+        projected(
+          await service.patchScimUser(ctx, await actorOf(req), base, idOf(req), req.body, ifMatchOf(req)),
+          req,
+          USER_SCHEMA,
         ),
       ),
     );
     app.delete('/Users/:id', { config, schema }, async (req, reply) => {
-      await service.deleteScimUser(ctx, await actorOf(req), (req.params as { id: string }).id);
+      await service.deleteScimUser(ctx, await actorOf(req), idOf(req), ifMatchOf(req));
       return reply.code(204).send();
     });
 
-    // ---- groups (roles) ----
-    app.get('/Groups', { config, schema }, async (req, reply) => {
-      const q = queryOf(req);
-      return send(reply, 200, await service.listScimGroups(ctx, await actorOf(req), base, q, withMembers(q)));
-    });
+    // ---- directory groups ----
+    app.get('/Groups', { config, schema }, async (req, reply) =>
+      send(reply, 200, await listGroups(req, queryOf(req))),
+    );
+    app.post('/Groups/.search', { config, schema }, async (req, reply) =>
+      send(reply, 200, await listGroups(req, searchOf(req.body))),
+    );
     app.post('/Groups', { config, schema }, async (req, reply) => {
       const group = await service.createScimGroup(ctx, await actorOf(req), base, req.body);
       reply.header('location', group.meta.location);
-      return send(reply, 201, group);
+      return send(reply, 201, projected(group, req, GROUP_SCHEMA));
     });
-    app.get('/Groups/:id', { config, schema }, async (req, reply) => {
-      const q = queryOf(req);
-      const id = (req.params as { id: string }).id;
-      return send(reply, 200, await service.getScimGroup(ctx, await actorOf(req), base, id, withMembers(q)));
-    });
+    app.get('/Groups/:id', { config, schema }, async (req, reply) =>
+      send(
+        reply,
+        200,
+        await service.getScimGroup(
+          ctx,
+          await actorOf(req),
+          base,
+          idOf(req),
+          projectionOf(queryOf(req), GROUP_SCHEMA),
+        ),
+      ),
+    );
     app.put('/Groups/:id', { config, schema }, async (req, reply) =>
       send(
         reply,
         200,
-        await service.replaceScimGroup(
-          ctx,
-          await actorOf(req),
-          base,
-          (req.params as { id: string }).id,
-          req.body,
+        projected(
+          await service.replaceScimGroup(ctx, await actorOf(req), base, idOf(req), req.body, ifMatchOf(req)),
+          req,
+          GROUP_SCHEMA,
         ),
       ),
     );
+    // RFC 7644 §3.5.2: 204, or 200 with the resource when the client asks for attributes.
     app.patch('/Groups/:id', { config, schema }, async (req, reply) => {
-      await service.patchScimGroup(ctx, await actorOf(req), (req.params as { id: string }).id, req.body);
+      const group = await service.patchScimGroup(
+        ctx,
+        await actorOf(req),
+        base,
+        idOf(req),
+        req.body,
+        ifMatchOf(req),
+      );
+      const q = queryOf(req);
+      if (q.attributes || q.excludedAttributes) return send(reply, 200, projected(group, req, GROUP_SCHEMA));
+      reply.header('etag', group.meta.version);
       return reply.code(204).send();
     });
     app.delete('/Groups/:id', { config, schema }, async (req, reply) => {
-      await service.deleteScimGroup(ctx, await actorOf(req), (req.params as { id: string }).id);
+      await service.deleteScimGroup(ctx, await actorOf(req), idOf(req), ifMatchOf(req));
       return reply.code(204).send();
     });
+
+    // ---- POST /.search at the root (RFC 7644 §3.4.3): users, then groups, one list ----
+    app.post('/.search', { config, schema }, async (req, reply) => {
+      const q = searchOf(req.body);
+      const { startIndex, count } = service.pageOf(q);
+      // A filter naming an attribute one resource type lacks selects nothing of that type.
+      const attempt = async <T>(fn: () => Promise<T>) => {
+        try {
+          return await fn();
+        } catch (err) {
+          if (err instanceof ScimError && err.scimType === 'invalidFilter') return err;
+          throw err;
+        }
+      };
+      const users = await attempt(() =>
+        listUsers(req, { ...q, startIndex: String(startIndex), count: String(count) }),
+      );
+      const usersTotal = users instanceof ScimError ? 0 : users.totalResults;
+      const skip = Math.max(0, startIndex - 1 - usersTotal);
+      const room = count - (users instanceof ScimError ? 0 : users.Resources.length);
+      const groups = await attempt(() =>
+        listGroups(req, { ...q, startIndex: String(skip + 1), count: String(Math.max(room, 0)) }),
+      );
+      if (users instanceof ScimError && groups instanceof ScimError) throw users;
+      const resources = [
+        ...(users instanceof ScimError ? [] : users.Resources),
+        ...(groups instanceof ScimError || room <= 0 ? [] : groups.Resources),
+      ];
+      const total = usersTotal + (groups instanceof ScimError ? 0 : groups.totalResults);
+      return send(reply, 200, listResponse(resources, total, startIndex));
+    });
   };
+}
+
+/** A single resource, as `attributes`/`excludedAttributes` ask. */
+function projected<T extends Record<string, unknown>>(resource: T, req: FastifyRequest, coreSchema: string) {
+  return project(resource, projectionOf(queryOf(req), coreSchema)) as T;
 }

@@ -1,61 +1,94 @@
 /**
- * SCIM 2.0 provisioning (API.md §17): users and groups-as-roles, on top of the users and RBAC modules' own
- * services, so a SCIM change is the same change (same checks, same audit record, same revocations) as through
- * /api/v1. The actor is the API key: records name it, and it acts with its owner's (or its role's) permissions.
+ * SCIM 2.0 provisioning (API.md §17.5, §20): users on top of the users module's own services, so a SCIM change is
+ * the same change (same checks, same audit record, same revocations) as through /api/v1; directory groups of
+ * their own, whose membership grants the roles a tenant administrator mapped them to, through the RBAC service.
+ * The actor is the API key: records name it, and it acts with its owner's (or its role's) permissions.
  *
  * Lenient about what Okta and Entra ID send: op names in any case, "True"/"False" strings, PATCH without a path
  * (an object of attributes, dotted names included), both member-removal styles. PATCH bodies are applied by
  * `scim-patch` to the current representation, and the result is read back like a PUT body.
  */
+
+import { sql } from 'drizzle-orm';
 import { type ScimPatchOperation, scimPatch } from 'scim-patch';
+import { writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
-import type { Executor } from '../../platform/db/client.js';
+import { validatePassword } from '../../platform/crypto/password-policy.js';
+import type { Executor, Tx } from '../../platform/db/client.js';
 import { AppError } from '../../platform/http/errors.js';
 import {
   type Actor,
   assertCanGrantRole,
-  assignRoleInTx,
   auditRefusals,
   bumpPermissionVersion,
   grants,
-  type RoleRow,
-  removeRoleInTx,
-  roleByCode,
   roleById,
-  roleHolderIds,
-  tenantRoles,
+  setGroupGrantInTx,
 } from '../rbac/index.js';
 import { tenantSettings } from '../tenants/index.js';
 import {
   createUserInTx,
   deleteUser,
   prepareUser,
+  setUserPassword,
   type UserRow,
   updateUser,
-  userByEmail,
   userById,
-  userRowsPage,
 } from '../users/index.js';
 import { invalidSyntax, invalidValue, ScimError, scimNotFound } from './errors.js';
-import { parseGroupFilter, parseUserFilter } from './filter.js';
+import {
+  ENTERPRISE_SCHEMA,
+  GROUP_ATTRS,
+  groupFilterSql,
+  sortSql,
+  USER_ATTRS,
+  userFilterSql,
+} from './filter.js';
+import { type Projection, project, wants } from './projection.js';
 import * as repo from './repository.js';
 import {
   DEFAULT_COUNT,
+  ENTERPRISE_ATTRIBUTES,
+  GROUP_SCHEMA,
+  groupVersion,
   listResponse,
   MAX_COUNT,
   type Member,
+  type ScimGroup,
   type ScimUser,
+  STORED_NAME_ATTRIBUTES,
   toScimGroup,
   toScimUser,
   USER_SCHEMA,
+  userVersion,
 } from './resources.js';
+import type { DirectoryGroupRow } from './tables.js';
 
 export type ScimActor = Actor;
+
+/** What a list or search asks: RFC 7644 §3.4.2 query parameters (or a SearchRequest's fields). */
+export interface ListQuery {
+  filter?: string;
+  startIndex?: string;
+  count?: string;
+  sortBy?: string;
+  sortOrder?: string;
+  attributes?: string;
+  excludedAttributes?: string;
+}
 
 /** The key's owner (or role) must hold the permission the change needs. */
 function need(actor: ScimActor, permission: string) {
   if (!grants(actor.permissions, permission))
     throw new ScimError(403, `the API key does not hold the permission ${permission}`);
+}
+
+/** If-Match (RFC 7644 §3.14): `*` or one of the listed (weak) ETags, else 412. */
+export function checkIfMatch(ifMatch: string | undefined, current: string) {
+  if (ifMatch === undefined || ifMatch.trim() === '' || ifMatch.trim() === '*') return;
+  const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  if (!tags.includes(current.replace(/^W\//, '')))
+    throw new ScimError(412, 'the resource changed since that version (If-Match)');
 }
 
 // ---------- values ----------
@@ -92,37 +125,141 @@ export function toBool(v: unknown, field: string): boolean {
   throw invalidValue(`${field} must be a boolean`);
 }
 
+/** A multi-valued attribute of {value, type?, primary?, display?} (emails, phoneNumbers). */
+function multiValued(v: unknown, field: string, check?: (value: string) => boolean) {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw invalidValue(`${field} must be an array`);
+  if (v.length > 20) throw invalidValue(`${field} has more than 20 values`);
+  const out = v.map((e, i) => {
+    if (!isObject(e)) throw invalidValue(`${field}[${i}] must be an object`);
+    const value = optString(pick(e, 'value'), `${field}[${i}].value`, 254);
+    if (!value) throw invalidValue(`${field}[${i}].value is required`);
+    if (check && !check(value)) throw invalidValue(`${field}[${i}].value is not valid`);
+    const type = optString(pick(e, 'type'), `${field}[${i}].type`, 50);
+    const display = optString(pick(e, 'display'), `${field}[${i}].display`, 254);
+    const primaryRaw = pick(e, 'primary');
+    const primary =
+      primaryRaw === undefined || primaryRaw === null
+        ? undefined
+        : toBool(primaryRaw, `${field}[${i}].primary`);
+    return {
+      value,
+      ...(type ? { type } : {}),
+      ...(display ? { display } : {}),
+      ...(primary !== undefined ? { primary } : {}),
+    };
+  });
+  if (out.filter((e) => e.primary === true).length > 1)
+    throw invalidValue(`${field} has more than one primary value`);
+  return out.length > 0 ? out : undefined;
+}
+
 interface UserInput {
+  userName: string;
   email: string;
   givenName: string | null | undefined;
   familyName: string | null | undefined;
   active: boolean | undefined;
   externalId: string | null | undefined;
   password: string | undefined;
+  /** The readWrite attributes stored as written. */
+  attributes: Record<string, unknown>;
 }
 
-/** A full User resource (POST, PUT, or a PATCH's result) read into what this service stores. */
+/**
+ * A full User resource (POST, PUT, or a PATCH's result) read into what this service stores. The sign-in email is
+ * the primary email, else the first `work` one, else userName when it is an address; neither is a 400.
+ */
 function readUser(body: unknown): UserInput {
   if (!isObject(body)) throw invalidSyntax('the body must be a JSON object');
-  const userName = optString(pick(body, 'userName'), 'userName', 254);
+  const userName = optString(pick(body, 'userName'), 'userName', 255);
   if (!userName) throw invalidValue('userName is required');
-  const email = userName.toLowerCase();
-  if (!EMAIL.test(email)) throw invalidValue('userName must be an email address');
+  const emails = multiValued(pick(body, 'emails'), 'emails', (v) => EMAIL.test(v.toLowerCase()));
+  const chosen =
+    emails?.find((e) => e.primary === true) ?? emails?.find((e) => e.type?.toLowerCase() === 'work');
+  const email = (chosen?.value ?? (EMAIL.test(userName) ? userName : '')).toLowerCase();
+  if (!email)
+    throw invalidValue(
+      'no sign-in email: send emails (a primary or a work address) or an email address as userName',
+    );
   const name = pick(body, 'name');
   if (name !== undefined && name !== null && !isObject(name)) throw invalidValue('name must be an object');
   const n = isObject(name) ? name : {};
   const activeRaw = pick(body, 'active');
   const password = pick(body, 'password');
-  if (password !== undefined && (typeof password !== 'string' || password.length > 1024))
+  if (password !== undefined && password !== null && (typeof password !== 'string' || password.length > 1024))
     throw invalidValue('password must be a string');
+
+  const attributes: Record<string, unknown> = {};
+  const storedName: Record<string, unknown> = {};
+  for (const k of STORED_NAME_ATTRIBUTES) {
+    const v = optString(pick(n, k), `name.${k}`, 255);
+    if (v) storedName[k] = v;
+  }
+  if (Object.keys(storedName).length > 0) attributes.name = storedName;
+  for (const k of [
+    'displayName',
+    'nickName',
+    'title',
+    'userType',
+    'preferredLanguage',
+    'locale',
+    'timezone',
+  ]) {
+    const v = optString(pick(body, k), k, 255);
+    if (v) attributes[k] = v;
+  }
+  const phones = multiValued(pick(body, 'phoneNumbers'), 'phoneNumbers');
+  if (phones) attributes.phoneNumbers = phones;
+  if (emails) attributes.emails = emails;
+  const enterprise = readEnterprise(body);
+  if (enterprise) attributes[ENTERPRISE_SCHEMA] = enterprise;
   return {
+    userName,
     email,
     givenName: name === null ? null : optString(pick(n, 'givenName'), 'name.givenName', 100),
     familyName: name === null ? null : optString(pick(n, 'familyName'), 'name.familyName', 100),
     active: activeRaw === undefined || activeRaw === null ? undefined : toBool(activeRaw, 'active'),
     externalId: optString(pick(body, 'externalId'), 'externalId', 255),
-    password: password as string | undefined,
+    password: typeof password === 'string' ? password : undefined,
+    attributes,
   };
+}
+
+/** The enterprise extension: under its URN, or as `urn:…:User:attribute` keys (a PATCH without path). */
+function readEnterprise(body: Record<string, unknown>): Record<string, unknown> | null {
+  const raw = pick(body, ENTERPRISE_SCHEMA);
+  if (raw !== undefined && raw !== null && !isObject(raw))
+    throw invalidValue(`${ENTERPRISE_SCHEMA} must be an object`);
+  const src: Record<string, unknown> = { ...(isObject(raw) ? raw : {}) };
+  const prefix = `${ENTERPRISE_SCHEMA.toLowerCase()}:`;
+  for (const [k, v] of Object.entries(body))
+    if (k.toLowerCase().startsWith(prefix)) src[k.slice(prefix.length)] = v;
+  const out: Record<string, unknown> = {};
+  for (const k of ENTERPRISE_ATTRIBUTES) {
+    const v = pick(src, k);
+    if (k === 'manager') {
+      if (v === undefined || v === null || v === '') continue;
+      const m = isObject(v) ? v : { value: v };
+      const value = optString(pick(m, 'value'), 'manager.value', 255);
+      if (!value) continue;
+      const ref = optString(pick(m, '$ref'), 'manager.$ref', 1000);
+      out.manager = { value, ...(ref ? { $ref: ref } : {}) };
+      continue;
+    }
+    const s = optString(v, k, 255);
+    if (s) out[k] = s;
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+/** 400 invalidValue naming every rule of the tenant's password policy the password breaks. */
+async function checkPassword(ctx: AppContext, tenantId: number, password: string, email: string) {
+  const policy = (await tenantSettings(ctx, tenantId)).password_policy;
+  const reasons = validatePassword(password, email, policy);
+  if (reasons.length > 0)
+    throw invalidValue(`password does not satisfy the tenant's password policy: ${reasons.join(', ')}`);
+  return policy;
 }
 
 /** Users and keys have integer ids; anything else names no user (404, as RFC 7644 wants, not 422). */
@@ -132,7 +269,7 @@ function userIdOf(id: string): number {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-function roleIdOf(id: string): string {
+function groupIdOf(id: string): string {
   if (!UUID.test(id)) throw scimNotFound('Group');
   return id.toLowerCase();
 }
@@ -141,7 +278,7 @@ function roleIdOf(id: string): string {
 export function pageOf(q: { startIndex?: string; count?: string }): { startIndex: number; count: number } {
   const int = (v: string | undefined, field: string) => {
     if (v === undefined || v === '') return undefined;
-    if (!/^-?\d{1,9}$/.test(v.trim())) throw invalidValue(`${field} must be an integer`);
+    if (!/^-?\d{1,9}$/.test(String(v).trim())) throw invalidValue(`${field} must be an integer`);
     return Number(v);
   };
   const s = int(q.startIndex, 'startIndex');
@@ -155,25 +292,25 @@ export function pageOf(q: { startIndex?: string; count?: string }): { startIndex
 // ---------- users ----------
 
 async function scimUserOf(tx: Executor, base: string, u: UserRow): Promise<ScimUser> {
-  return toScimUser(base, u, await repo.externalIdOf(tx, u.tenantId, u.id));
+  return toScimUser(base, u, await repo.profileOf(tx, u.tenantId, u.id));
 }
 
-async function assertExternalIdFree(
-  tx: Executor,
-  tenantId: number,
-  externalId: string,
-  userId: number | null,
-) {
-  const holder = await repo.userIdByExternalId(tx, tenantId, externalId);
-  if (holder !== null && holder !== userId)
-    throw new ScimError(409, 'externalId is already used by another user', 'uniqueness');
+async function assertUnique(tx: Executor, tenantId: number, input: UserInput, userId: number | null) {
+  if (input.externalId) {
+    const holder = await repo.userIdByExternalId(tx, tenantId, input.externalId);
+    if (holder !== null && holder !== userId)
+      throw new ScimError(409, 'externalId is already used by another user', 'uniqueness');
+  }
+  const named = await repo.userIdByUserName(tx, tenantId, input.userName);
+  if (named !== null && named !== userId)
+    throw new ScimError(409, 'userName is already used by another user', 'uniqueness');
 }
 
 export async function createScimUser(ctx: AppContext, actor: ScimActor, base: string, body: unknown) {
   need(actor, 'users.write');
   const input = readUser(body);
   const { tenantId } = actor;
-  const policy = input.password ? (await tenantSettings(ctx, tenantId)).password_policy : null;
+  const policy = input.password ? await checkPassword(ctx, tenantId, input.password, input.email) : null;
   const prepared = await prepareUser(
     ctx,
     {
@@ -189,14 +326,18 @@ export async function createScimUser(ctx: AppContext, actor: ScimActor, base: st
     policy,
   );
   return ctx.database.withTenant(tenantId, async (tx) => {
-    if (input.externalId) await assertExternalIdFree(tx, tenantId, input.externalId, null);
+    await assertUnique(tx, tenantId, input, null);
     const user = await createUserInTx(ctx, tx, tenantId, prepared, {
       source: 'scim',
       audit: actor.audit,
-      metadata: { external_id: input.externalId ?? null },
+      metadata: { external_id: input.externalId ?? null, password_set: input.password !== undefined },
     });
-    if (input.externalId) await repo.setExternalId(tx, tenantId, user.id, input.externalId);
-    return toScimUser(base, user, input.externalId ?? null);
+    await repo.saveProfile(tx, tenantId, user.id, {
+      externalId: input.externalId ?? null,
+      userName: input.userName,
+      attributes: input.attributes,
+    });
+    return scimUserOf(tx, base, user);
   });
 }
 
@@ -214,36 +355,23 @@ export async function listScimUsers(
   ctx: AppContext,
   actor: ScimActor,
   base: string,
-  q: { filter?: string; startIndex?: string; count?: string },
+  q: ListQuery,
+  projection: Projection,
 ) {
   need(actor, 'users.read');
   const { startIndex, count } = pageOf(q);
-  const filter = q.filter?.trim() ? parseUserFilter(q.filter) : null;
+  const where = q.filter?.trim() ? userFilterSql(q.filter) : null;
+  const order = sortSql(q.sortBy, q.sortOrder, USER_ATTRS, [USER_SCHEMA, ENTERPRISE_SCHEMA], sql`u.id`);
   const { tenantId } = actor;
   return ctx.database.withTenant(tenantId, async (tx) => {
-    if (filter) {
-      let u: UserRow | null = null;
-      if (filter.attr === 'username') u = await userByEmail(tx, tenantId, filter.value.trim().toLowerCase());
-      else if (filter.attr === 'id')
-        u = /^\d{1,9}$/.test(filter.value) ? await userById(tx, tenantId, Number(filter.value)) : null;
-      else {
-        const uid = await repo.userIdByExternalId(tx, tenantId, filter.value);
-        u = uid === null ? null : await userById(tx, tenantId, uid);
-      }
-      const all = u ? [await scimUserOf(tx, base, u)] : [];
-      return listResponse(all.slice(startIndex - 1, startIndex - 1 + count), all.length, startIndex);
+    const { ids, total } = await repo.filterUserIds(tx, tenantId, where, order, startIndex - 1, count);
+    const profiles = await repo.profilesOf(tx, tenantId, ids);
+    const out = [];
+    for (const uid of ids) {
+      const u = await userById(tx, tenantId, uid);
+      if (u) out.push(project(toScimUser(base, u, profiles.get(uid) ?? null), projection));
     }
-    const { rows, total } = await userRowsPage(tx, tenantId, { skip: startIndex - 1, limit: count });
-    const ext = await repo.externalIdsOf(
-      tx,
-      tenantId,
-      rows.map((r) => r.id),
-    );
-    return listResponse(
-      rows.map((r) => toScimUser(base, r, ext.get(r.id) ?? null)),
-      total,
-      startIndex,
-    );
+    return listResponse(out, total, startIndex);
   });
 }
 
@@ -253,7 +381,7 @@ async function applyUser(
   actor: ScimActor,
   base: string,
   current: UserRow,
-  currentExternalId: string | null,
+  profile: repo.ScimProfile | null,
   input: UserInput,
   mode: 'put' | 'patch',
 ) {
@@ -269,19 +397,40 @@ async function applyUser(
   if (input.active !== undefined && (input.active !== current.isActive || input.active === false))
     body.is_active = input.active;
   const externalId =
-    mode === 'put' && input.externalId === undefined ? currentExternalId : (input.externalId ?? null);
-  const externalChanged = externalId !== currentExternalId;
-  if (Object.keys(body).length === 0 && !externalChanged) {
-    return ctx.database.withTenant(tenantId, (tx) => scimUserOf(tx, base, current));
+    mode === 'put' && input.externalId === undefined
+      ? (profile?.externalId ?? null)
+      : (input.externalId ?? null);
+  const next = { externalId, userName: input.userName, attributes: input.attributes };
+  const profileChanged =
+    !profile ||
+    next.externalId !== profile.externalId ||
+    next.userName !== profile.userName ||
+    JSON.stringify(next.attributes) !== JSON.stringify(profile.attributes);
+  let passwordHash: string | null = null;
+  if (input.password) {
+    await checkPassword(ctx, tenantId, input.password, input.email);
+    passwordHash = await ctx.hasher.hash(input.password);
   }
-  await updateUser(ctx, actor, current.id, body, {
-    inTx: async (tx) => {
-      if (!externalChanged) return undefined;
-      if (externalId) await assertExternalIdFree(tx, tenantId, externalId, current.id);
-      await repo.setExternalId(tx, tenantId, current.id, externalId);
-      return { external_id: { before: currentExternalId, after: externalId }, via: 'scim' };
-    },
-  });
+  if (Object.keys(body).length > 0 || profileChanged || passwordHash) {
+    await updateUser(ctx, actor, current.id, body, {
+      inTx: async (tx, before) => {
+        // If-Match was checked against this state: a change committed since is a 412, not a lost update.
+        if (before.updatedAt.getTime() !== current.updatedAt.getTime())
+          throw new ScimError(412, 'the resource changed while being updated');
+        await assertUnique(tx, tenantId, { ...input, externalId }, current.id);
+        if (profileChanged) await repo.saveProfile(tx, tenantId, current.id, next);
+        if (passwordHash) await setUserPassword(tx, tenantId, current.id, passwordHash);
+        return {
+          via: 'scim',
+          ...(externalId !== (profile?.externalId ?? null)
+            ? { external_id: { before: profile?.externalId ?? null, after: externalId } }
+            : {}),
+          ...(profileChanged ? { scim_attributes_changed: true } : {}),
+          ...(passwordHash ? { password_set: true } : {}),
+        };
+      },
+    });
+  }
   return ctx.database.withTenant(tenantId, async (tx) => {
     const u = await userById(tx, tenantId, current.id);
     if (!u) throw scimNotFound('User');
@@ -294,7 +443,7 @@ async function loadUser(ctx: AppContext, tenantId: number, id: string) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     const u = await userById(tx, tenantId, userId);
     if (!u) throw scimNotFound('User');
-    return { user: u, externalId: await repo.externalIdOf(tx, tenantId, u.id) };
+    return { user: u, profile: await repo.profileOf(tx, tenantId, u.id) };
   });
 }
 
@@ -304,10 +453,12 @@ export async function replaceScimUser(
   base: string,
   id: string,
   body: unknown,
+  ifMatch?: string,
 ) {
   need(actor, 'users.write');
-  const { user, externalId } = await loadUser(ctx, actor.tenantId, id);
-  return applyUser(ctx, actor, base, user, externalId, readUser(body), 'put');
+  const { user, profile } = await loadUser(ctx, actor.tenantId, id);
+  checkIfMatch(ifMatch, userVersion(user, profile));
+  return applyUser(ctx, actor, base, user, profile, readUser(body), 'put');
 }
 
 /** The Operations of a PatchOp body, checked and with their op names lower-cased. */
@@ -356,54 +507,64 @@ export async function patchScimUser(
   base: string,
   id: string,
   body: unknown,
+  ifMatch?: string,
 ) {
   need(actor, 'users.write');
   const ops = patchOperations(body);
-  const { user, externalId } = await loadUser(ctx, actor.tenantId, id);
-  const current = toScimUser(base, user, externalId);
-  const patched = applyPatch(current, ops) as unknown as Record<string, unknown>;
-  // Changing the primary email is changing userName (userName is the email address here).
-  const emails = pick(patched, 'emails');
-  if (Array.isArray(emails) && pick(patched, 'userName') === current.userName) {
-    const primary = emails.find((e) => isObject(e) && e.primary === true) ?? emails[0];
-    const value = isObject(primary) ? primary.value : undefined;
-    if (typeof value === 'string' && value.trim().toLowerCase() !== current.userName)
-      patched.userName = value;
+  const { user, profile } = await loadUser(ctx, actor.tenantId, id);
+  checkIfMatch(ifMatch, userVersion(user, profile));
+  const current = toScimUser(base, user, profile) as unknown as Record<string, unknown>;
+  // Without stored emails, the answer's single email is derived from the account: a PATCH of emails edits it.
+  const patched = applyPatch(current as { schemas: string[] }, ops) as unknown as Record<string, unknown>;
+  // `active` cannot be removed: removing it would leave the account as it is (RFC 7644 §3.5.2.2 mutability).
+  if (pick(patched, 'active') === undefined)
+    throw new ScimError(400, 'active cannot be removed: replace it with false to deactivate', 'mutability');
+  if (pick(patched, 'password') === undefined) {
+    // scim-patch may store a path-less password under its own key: read it from the ops.
+    for (const op of ops)
+      if (op.op !== 'remove' && typeof op.path === 'string' && op.path.toLowerCase() === 'password')
+        patched.password = op.value;
   }
-  return applyUser(
-    ctx,
-    actor,
-    base,
-    user,
-    externalId,
-    readUser({ ...patched, schemas: [USER_SCHEMA] }),
-    'patch',
-  );
+  return applyUser(ctx, actor, base, user, profile, readUser(patched), 'patch');
 }
 
-export async function deleteScimUser(ctx: AppContext, actor: ScimActor, id: string) {
+export async function deleteScimUser(ctx: AppContext, actor: ScimActor, id: string, ifMatch?: string) {
   need(actor, 'users.delete');
-  const userId = userIdOf(id);
-  await deleteUser(ctx, actor, userId);
+  const { user, profile } = await loadUser(ctx, actor.tenantId, id);
+  checkIfMatch(ifMatch, userVersion(user, profile));
+  // Leaving the user's groups first takes away what they granted (audited) before the user goes.
+  await ctx.database.withTenant(actor.tenantId, async (tx) => {
+    const groups = await tx.execute<{ group_id: string }>(
+      sql`select group_id from directory_group_members where tenant_id = ${actor.tenantId} and user_id = ${user.id}`,
+    );
+    for (const g of groups.rows) await changeMembersInTx(ctx, tx, actor, String(g.group_id), [], [user.id]);
+  });
+  await deleteUser(ctx, actor, user.id);
 }
 
-// ---------- groups (roles) ----------
+// ---------- directory groups ----------
 
-async function membersOf(tx: Executor, tenantId: number, roleId: string): Promise<Member[]> {
-  const ids = await roleHolderIds(tx, tenantId, roleId);
-  const out: Member[] = [];
-  for (const uid of ids.sort((a, b) => a - b)) {
-    const u = await userById(tx, tenantId, uid);
-    if (u) out.push({ value: String(uid), display: u.email });
-  }
-  return out;
+async function membersOf(tx: Executor, tenantId: number, groupId: string): Promise<Member[]> {
+  const ids = await repo.groupMemberIds(tx, tenantId, groupId);
+  const names = await repo.userNamesOf(tx, tenantId, ids);
+  return ids.map((uid) => ({ value: String(uid), ...(names.has(uid) ? { display: names.get(uid)! } : {}) }));
 }
 
-async function loadRole(ctx: AppContext, tenantId: number, id: string): Promise<RoleRow> {
-  const roleId = roleIdOf(id);
-  const role = await ctx.database.withTenant(tenantId, (tx) => roleById(tx, tenantId, roleId));
-  if (!role) throw scimNotFound('Group');
-  return role;
+async function groupResource(
+  tx: Executor,
+  tenantId: number,
+  base: string,
+  g: DirectoryGroupRow,
+  withMembers: boolean,
+): Promise<ScimGroup> {
+  return toScimGroup(base, g, withMembers ? await membersOf(tx, tenantId, g.id) : null);
+}
+
+async function loadGroup(ctx: AppContext, tenantId: number, id: string): Promise<DirectoryGroupRow> {
+  const groupId = groupIdOf(id);
+  const g = await ctx.database.withTenant(tenantId, (tx) => repo.groupById(tx, tenantId, groupId));
+  if (!g) throw scimNotFound('Group');
+  return g;
 }
 
 export async function getScimGroup(
@@ -411,142 +572,207 @@ export async function getScimGroup(
   actor: ScimActor,
   base: string,
   id: string,
-  withMembers: boolean,
+  projection: Projection,
 ) {
-  need(actor, 'roles.read');
-  const role = await loadRole(ctx, actor.tenantId, id);
-  const members = withMembers
-    ? await ctx.database.withTenant(actor.tenantId, (tx) => membersOf(tx, actor.tenantId, role.id))
-    : null;
-  return toScimGroup(base, role, members);
+  need(actor, 'directory.read');
+  const g = await loadGroup(ctx, actor.tenantId, id);
+  return ctx.database.withTenant(actor.tenantId, async (tx) =>
+    project(await groupResource(tx, actor.tenantId, base, g, wants(projection, 'members')), projection),
+  );
 }
 
 export async function listScimGroups(
   ctx: AppContext,
   actor: ScimActor,
   base: string,
-  q: { filter?: string; startIndex?: string; count?: string },
-  withMembers: boolean,
+  q: ListQuery,
+  projection: Projection,
 ) {
-  need(actor, 'roles.read');
+  need(actor, 'directory.read');
   const { startIndex, count } = pageOf(q);
-  const filter = q.filter?.trim() ? parseGroupFilter(q.filter) : null;
+  const where = q.filter?.trim() ? groupFilterSql(q.filter) : null;
+  const order = sortSql(q.sortBy, q.sortOrder, GROUP_ATTRS, [GROUP_SCHEMA], sql`g.created_at, g.id`);
   const { tenantId } = actor;
+  const withMembers = wants(projection, 'members');
   return ctx.database.withTenant(tenantId, async (tx) => {
-    let roles: RoleRow[];
-    if (!filter) roles = await tenantRoles(tx, tenantId);
-    else if (filter.attr === 'id') {
-      const r = UUID.test(filter.value) ? await roleById(tx, tenantId, filter.value.toLowerCase()) : null;
-      roles = r ? [r] : [];
-    } else {
-      // displayName and externalId both name a role code (codes are lower-case).
-      const r = await roleByCode(tx, tenantId, filter.value.trim().toLowerCase());
-      roles = r ? [r] : [];
-    }
-    const page = roles.slice(startIndex - 1, startIndex - 1 + count);
+    const { ids, total } = await repo.filterGroupIds(tx, tenantId, where, order, startIndex - 1, count);
     const out = [];
-    for (const r of page)
-      out.push(toScimGroup(base, r, withMembers ? await membersOf(tx, tenantId, r.id) : null));
-    return listResponse(out, roles.length, startIndex);
+    for (const gid of ids) {
+      const g = await repo.groupById(tx, tenantId, gid);
+      if (g) out.push(project(await groupResource(tx, tenantId, base, g, withMembers), projection));
+    }
+    return listResponse(out, total, startIndex);
   });
 }
 
 function memberIds(members: unknown, field: string): number[] {
   if (members === undefined || members === null) return [];
   if (!Array.isArray(members)) throw invalidValue(`${field} must be an array`);
-  return members.map((m, i) => {
-    const v = isObject(m) ? m.value : undefined;
-    const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
-    if (!/^\d{1,10}$/.test(s) || Number(s) < 1 || Number(s) > 2_147_483_647)
-      throw invalidValue(`${field}[${i}].value must be a user id`);
-    return Number(s);
-  });
-}
-
-/** Grants the role to `add` and takes it from `remove` through the RBAC service (each change audited), all or nothing. */
-async function changeMembers(ctx: AppContext, actor: ScimActor, role: RoleRow, target: number[]) {
-  need(actor, 'roles.assign');
-  const { tenantId } = actor;
-  const wanted = new Set(target);
-  const current = new Set(
-    await ctx.database.withTenant(tenantId, (tx) => roleHolderIds(tx, tenantId, role.id)),
-  );
-  const add = [...wanted].filter((u) => !current.has(u));
-  const remove = [...current].filter((u) => !wanted.has(u));
-  if (add.length === 0 && remove.length === 0) return;
-  // One transaction for the whole push: a foreign member id (400) or a refused grant leaves nothing half-applied.
-  // Assigning and removing apply role assignment's own rule (assertCanGrantRole) with the key's permissions, and
-  // it is checked before any member changes: a push never grants a role the key's role (or owner) could not.
-  try {
-    await auditRefusals(ctx, actor, 'scim.group_push', () =>
-      ctx.database.withTenant(tenantId, async (tx) => {
-        await assertCanGrantRole(tx, actor, role.id);
-        for (const uid of add)
-          if (!(await userById(tx, tenantId, uid)))
-            throw invalidValue(`member ${uid} is not a user of this tenant`);
-        for (const uid of add) await assignRoleInTx(ctx, tx, actor, uid, { role_id: role.id });
-        for (const uid of remove) await removeRoleInTx(ctx, tx, actor, uid, role.id);
+  if (members.length > 10_000) throw new ScimError(400, 'too many members in one request', 'tooMany');
+  return [
+    ...new Set(
+      members.map((m, i) => {
+        const v = isObject(m) ? pick(m, 'value') : undefined;
+        const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+        if (!/^\d{1,10}$/.test(s) || Number(s) < 1 || Number(s) > 2_147_483_647)
+          throw invalidValue(`${field}[${i}].value must be a user id`);
+        return Number(s);
       }),
-    );
-  } catch (err) {
-    throw grantRefusal(err, role) ?? err;
-  }
-  await bumpPermissionVersion(ctx, tenantId);
+    ),
+  ];
 }
 
 /**
- * RFC 7644 has no "forbidden" scimType; the issue's contract is 403 `mutability`: the group's membership cannot be
- * changed by this credential. Only the grant rule's refusal is turned into it (a missing permission stays a plain 403).
+ * RFC 7644 has no "forbidden" scimType; the contract is 403 `mutability`: the group's membership cannot be changed
+ * by this credential. Only the grant rule's refusal is turned into it (a missing permission stays a plain 403).
  */
-function grantRefusal(err: unknown, role: RoleRow): ScimError | null {
+function grantRefusal(err: unknown, what: string): ScimError | null {
   if (!(err instanceof AppError) || err.statusCode !== 403 || err.code !== 'PERMISSION_DENIED') return null;
   const perms = (err.details?.permissions as string[] | undefined) ?? [];
   return new ScimError(
     403,
-    `the API key cannot grant the role ${role.code}: it does not hold ${perms.join(', ') || 'what the role grants'}`,
+    `the API key cannot grant ${what}: it does not hold ${perms.join(', ') || 'what the role grants'}`,
     'mutability',
   );
 }
 
-function assertSameDisplayName(role: RoleRow, displayName: unknown) {
-  if (displayName === undefined) return;
-  if (typeof displayName !== 'string' || displayName.trim().toLowerCase() !== role.code)
-    throw new ScimError(400, 'displayName names the role and cannot change', 'mutability');
+/**
+ * Adds and removes members of a group, and gives or takes the group's mapped roles accordingly through the RBAC
+ * service: a role goes only when no other group of the user grants it and it was not assigned directly. Before any
+ * change, the actor must be able to grant each mapped role (the rule of role assignment).
+ */
+async function changeMembersInTx(
+  ctx: AppContext,
+  tx: Tx,
+  actor: ScimActor,
+  groupId: string,
+  add: number[],
+  remove: number[],
+): Promise<boolean> {
+  const { tenantId } = actor;
+  const g = await repo.lockGroup(tx, tenantId, groupId);
+  if (!g) throw scimNotFound('Group');
+  const current = new Set(await repo.groupMemberIds(tx, tenantId, groupId));
+  const toAdd = add.filter((u) => !current.has(u));
+  const toRemove = remove.filter((u) => current.has(u));
+  if (toAdd.length === 0 && toRemove.length === 0) return false;
+  const known = await repo.userNamesOf(tx, tenantId, toAdd);
+  for (const uid of toAdd)
+    if (!known.has(uid)) throw invalidValue(`member ${uid} is not a user of this tenant`);
+  const roleIds = await repo.groupRoleIds(tx, tenantId, groupId);
+  if (roleIds.length > 0) {
+    need(actor, 'roles.assign');
+    for (const r of roleIds) await assertCanGrantRole(tx, actor, r);
+  }
+  await repo.addGroupMembers(tx, tenantId, groupId, toAdd);
+  await repo.removeGroupMembers(tx, tenantId, groupId, toRemove);
+  await repo.touchGroup(tx, tenantId, groupId, {});
+  await resyncGrants(ctx, tx, actor, [...toAdd, ...toRemove], roleIds, g);
+  await writeAudit(tx, tenantId, actor.audit, {
+    eventType: 'directory.group_members_changed',
+    resourceType: 'directory_group',
+    resourceId: groupId,
+    metadata: { added: toAdd, removed: toRemove, role_ids: roleIds },
+  });
+  return roleIds.length > 0;
 }
 
-/**
- * POST /Groups: groups are the tenant's roles, so a group is never created: an existing role named by displayName
- * (or else externalId) is adopted (201, members applied); an unknown role code is a 400 invalidValue.
- */
-export async function createScimGroup(ctx: AppContext, actor: ScimActor, base: string, body: unknown) {
-  need(actor, 'roles.read');
-  if (!isObject(body)) throw invalidSyntax('the body must be a JSON object');
-  const names = [pick(body, 'displayName'), pick(body, 'externalId')].filter(
-    (v): v is string => typeof v === 'string' && v.trim() !== '',
-  );
-  if (names.length === 0) throw invalidValue('displayName is required');
-  const { tenantId } = actor;
-  const role = await ctx.database.withTenant(tenantId, async (tx) => {
-    for (const n of names) {
-      if (n.length > 100) continue;
-      const r = await roleByCode(tx, tenantId, n.trim().toLowerCase());
-      if (r) return r;
-    }
-    return null;
-  });
-  if (!role)
-    throw invalidValue(
-      `no role with the code ${JSON.stringify(names[0])}: create the role in MassaCorp first`,
-    );
-  const members = pick(body, 'members');
-  if (members !== undefined) {
-    const ids = memberIds(members, 'members');
-    // Adopting keeps the current holders; the members sent are added.
-    const current = await ctx.database.withTenant(tenantId, (tx) => roleHolderIds(tx, tenantId, role.id));
-    if (ids.some((u) => !current.includes(u)))
-      await changeMembers(ctx, actor, role, [...new Set([...current, ...ids])]);
+/** Recomputes, for each user and role, whether one of the user's groups still grants it. */
+async function resyncGrants(
+  ctx: AppContext,
+  tx: Tx,
+  actor: ScimActor,
+  userIds: number[],
+  roleIds: string[],
+  g: DirectoryGroupRow,
+) {
+  if (roleIds.length === 0) return;
+  for (const uid of userIds) {
+    const held = await repo.rolesFromGroups(tx, actor.tenantId, uid, roleIds);
+    for (const r of roleIds)
+      await setGroupGrantInTx(ctx, tx, actor, uid, r, held.has(r), { id: g.id, display_name: g.displayName });
   }
-  return getScimGroup(ctx, actor, base, role.id, true);
+}
+
+/** One push in one transaction, refusals audited (access.change_refused) and turned into SCIM errors. */
+async function push<T>(
+  ctx: AppContext,
+  actor: ScimActor,
+  fn: (tx: Tx) => Promise<{ out: T; grants: boolean }>,
+) {
+  try {
+    const { out, grants: changed } = await auditRefusals(ctx, actor, 'scim.group_push', () =>
+      ctx.database.withTenant(actor.tenantId, fn),
+    );
+    if (changed) await bumpPermissionVersion(ctx, actor.tenantId);
+    return out;
+  } catch (err) {
+    throw grantRefusal(err, "the group's roles") ?? err;
+  }
+}
+
+function readGroup(body: unknown) {
+  if (!isObject(body)) throw invalidSyntax('the body must be a JSON object');
+  const displayName = optString(pick(body, 'displayName'), 'displayName', 255);
+  if (!displayName) throw invalidValue('displayName is required');
+  return {
+    displayName,
+    externalId: optString(pick(body, 'externalId'), 'externalId', 255),
+    members: pick(body, 'members'),
+  };
+}
+
+async function assertNameFree(tx: Executor, tenantId: number, displayName: string, groupId: string | null) {
+  const holder = await repo.groupIdByName(tx, tenantId, displayName);
+  if (holder !== null && holder !== groupId)
+    throw new ScimError(409, 'a group with this displayName already exists', 'uniqueness');
+}
+
+/** POST /Groups: a new directory group (mapped to no role until a tenant administrator maps it). */
+export async function createScimGroup(ctx: AppContext, actor: ScimActor, base: string, body: unknown) {
+  need(actor, 'directory.write');
+  const input = readGroup(body);
+  const ids = memberIds(input.members, 'members');
+  const { tenantId } = actor;
+  return push(ctx, actor, async (tx) => {
+    await assertNameFree(tx, tenantId, input.displayName, null);
+    const g = await repo.insertGroup(tx, tenantId, {
+      displayName: input.displayName,
+      externalId: input.externalId ?? null,
+    });
+    await writeAudit(tx, tenantId, actor.audit, {
+      eventType: 'directory.group_created',
+      resourceType: 'directory_group',
+      resourceId: g.id,
+      metadata: { display_name: g.displayName, external_id: g.externalId, via: 'scim' },
+    });
+    await changeMembersInTx(ctx, tx, actor, g.id, ids, []);
+    const now = (await repo.groupById(tx, tenantId, g.id))!;
+    return { out: await groupResource(tx, tenantId, base, now, true), grants: false };
+  });
+}
+
+/** Renames or changes the externalId of a locked group, audited; a taken displayName is a 409. */
+async function renameInTx(
+  tx: Tx,
+  actor: ScimActor,
+  g: DirectoryGroupRow,
+  displayName: string,
+  externalId: string | null,
+) {
+  if (displayName === g.displayName && externalId === g.externalId) return;
+  await assertNameFree(tx, actor.tenantId, displayName, g.id);
+  await repo.touchGroup(tx, actor.tenantId, g.id, { displayName, externalId });
+  await writeAudit(tx, actor.tenantId, actor.audit, {
+    eventType: 'directory.group_updated',
+    resourceType: 'directory_group',
+    resourceId: g.id,
+    metadata: {
+      before: { display_name: g.displayName, external_id: g.externalId },
+      after: { display_name: displayName, external_id: externalId },
+      via: 'scim',
+    },
+  });
 }
 
 export async function replaceScimGroup(
@@ -555,47 +781,216 @@ export async function replaceScimGroup(
   base: string,
   id: string,
   body: unknown,
+  ifMatch?: string,
 ) {
-  need(actor, 'roles.assign');
-  // The answer is the group as it now stands: refused up front, not after the change is saved.
-  need(actor, 'roles.read');
-  if (!isObject(body)) throw invalidSyntax('the body must be a JSON object');
-  const role = await loadRole(ctx, actor.tenantId, id);
-  assertSameDisplayName(role, pick(body, 'displayName'));
-  await changeMembers(ctx, actor, role, memberIds(pick(body, 'members'), 'members'));
-  return getScimGroup(ctx, actor, base, role.id, true);
+  need(actor, 'directory.write');
+  const groupId = groupIdOf(id);
+  const input = readGroup(body);
+  const ids = memberIds(input.members, 'members');
+  const { tenantId } = actor;
+  return push(ctx, actor, async (tx) => {
+    const g = await repo.lockGroup(tx, tenantId, groupId);
+    if (!g) throw scimNotFound('Group');
+    checkIfMatch(ifMatch, groupVersion(g));
+    await renameInTx(tx, actor, g, input.displayName, input.externalId ?? null);
+    const current = await repo.groupMemberIds(tx, tenantId, groupId);
+    const changed = await changeMembersInTx(
+      ctx,
+      tx,
+      actor,
+      groupId,
+      ids,
+      current.filter((u) => !ids.includes(u)),
+    );
+    const now = (await repo.groupById(tx, tenantId, groupId))!;
+    return { out: await groupResource(tx, tenantId, base, now, true), grants: changed };
+  });
 }
 
-export async function patchScimGroup(ctx: AppContext, actor: ScimActor, id: string, body: unknown) {
-  need(actor, 'roles.assign');
+/**
+ * PATCH /Groups/{id}: applied to the group's representation (members with ids only), then saved like a PUT.
+ * Removing a member who is not one is a no-op (IdPs retry). Answers the group (200), or 204 when the caller
+ * asked for no attributes back... RFC 7644 §3.5.2 allows either: the group is returned.
+ */
+export async function patchScimGroup(
+  ctx: AppContext,
+  actor: ScimActor,
+  base: string,
+  id: string,
+  body: unknown,
+  ifMatch?: string,
+) {
+  need(actor, 'directory.write');
+  const groupId = groupIdOf(id);
   const ops = patchOperations(body);
-  const role = await loadRole(ctx, actor.tenantId, id);
-  const current = await ctx.database.withTenant(actor.tenantId, (tx) =>
-    roleHolderIds(tx, actor.tenantId, role.id),
-  );
-  const resource = {
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
-    id: role.id,
-    displayName: role.code,
-    members: current.map((u) => ({ value: String(u) })),
-  };
-  // Removing a member who is not one is a no-op (IdPs retry): such an operation is skipped, not refused.
-  let patched: Record<string, unknown> = resource;
-  for (const op of ops) {
-    const memberTarget = op.op === 'remove' && typeof op.path === 'string' && /^members\b/i.test(op.path);
-    try {
-      patched = applyPatch(patched as typeof resource, [op]) as Record<string, unknown>;
-    } catch (err) {
-      if (!memberTarget) throw err;
+  const { tenantId } = actor;
+  return push(ctx, actor, async (tx) => {
+    const g = await repo.lockGroup(tx, tenantId, groupId);
+    if (!g) throw scimNotFound('Group');
+    checkIfMatch(ifMatch, groupVersion(g));
+    const current = await repo.groupMemberIds(tx, tenantId, groupId);
+    const resource = {
+      schemas: [GROUP_SCHEMA],
+      id: g.id,
+      displayName: g.displayName,
+      ...(g.externalId ? { externalId: g.externalId } : {}),
+      members: current.map((u) => ({ value: String(u) })),
+    };
+    let patched: Record<string, unknown> = resource;
+    for (const op of ops) {
+      const memberTarget = op.op === 'remove' && typeof op.path === 'string' && /^members\b/i.test(op.path);
+      try {
+        patched = applyPatch(patched as typeof resource, [op]) as Record<string, unknown>;
+      } catch (err) {
+        if (!memberTarget) throw err;
+      }
     }
-  }
-  assertSameDisplayName(role, pick(patched, 'displayName'));
-  await changeMembers(ctx, actor, role, memberIds(pick(patched, 'members') ?? [], 'members'));
+    const input = readGroup(patched);
+    await renameInTx(tx, actor, g, input.displayName, input.externalId ?? null);
+    const ids = memberIds(input.members, 'members');
+    const changed = await changeMembersInTx(
+      ctx,
+      tx,
+      actor,
+      groupId,
+      ids,
+      current.filter((u) => !ids.includes(u)),
+    );
+    const now = (await repo.groupById(tx, tenantId, groupId))!;
+    return { out: await groupResource(tx, tenantId, base, now, true), grants: changed };
+  });
 }
 
-/** DELETE /Groups/{id}: the IdP stopped pushing the group: every member loses the role; the role stays. */
-export async function deleteScimGroup(ctx: AppContext, actor: ScimActor, id: string) {
-  need(actor, 'roles.assign');
-  const role = await loadRole(ctx, actor.tenantId, id);
-  await changeMembers(ctx, actor, role, []);
+/** DELETE /Groups/{id}: the group goes (then 404); its members lose what it alone granted them. */
+export async function deleteScimGroup(ctx: AppContext, actor: ScimActor, id: string, ifMatch?: string) {
+  need(actor, 'directory.write');
+  const groupId = groupIdOf(id);
+  const { tenantId } = actor;
+  await push(ctx, actor, async (tx) => {
+    const g = await repo.lockGroup(tx, tenantId, groupId);
+    if (!g) throw scimNotFound('Group');
+    checkIfMatch(ifMatch, groupVersion(g));
+    const members = await repo.groupMemberIds(tx, tenantId, groupId);
+    const roleIds = await repo.groupRoleIds(tx, tenantId, groupId);
+    if (roleIds.length > 0 && members.length > 0) {
+      need(actor, 'roles.assign');
+      for (const r of roleIds) await assertCanGrantRole(tx, actor, r);
+    }
+    await repo.deleteGroup(tx, tenantId, groupId);
+    await resyncGrants(ctx, tx, actor, members, roleIds, g);
+    await writeAudit(tx, tenantId, actor.audit, {
+      eventType: 'directory.group_deleted',
+      resourceType: 'directory_group',
+      resourceId: groupId,
+      metadata: { display_name: g.displayName, members: members.length, role_ids: roleIds, via: 'scim' },
+    });
+    return { out: undefined, grants: roleIds.length > 0 && members.length > 0 };
+  });
+}
+
+// ---------- /api/v1/directory (tenant administrators) ----------
+
+function groupRead<E extends Record<string, unknown>>(g: DirectoryGroupRow, extra: E) {
+  return {
+    id: g.id,
+    display_name: g.displayName,
+    external_id: g.externalId,
+    created_at: g.createdAt.toISOString(),
+    updated_at: g.updatedAt.toISOString(),
+    ...extra,
+  };
+}
+
+export async function listDirectoryGroups(
+  ctx: AppContext,
+  tenantId: number,
+  q: { search?: string; cursor?: string; limit?: number },
+) {
+  const limit = q.limit ?? 50;
+  return ctx.database.withTenant(tenantId, async (tx) => {
+    const rows = await repo.listGroups(tx, tenantId, {
+      search: q.search,
+      cursor: q.cursor,
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const counts = await repo.memberCounts(
+      tx,
+      tenantId,
+      page.map((g) => g.id),
+    );
+    const groups = [];
+    for (const g of page)
+      groups.push(
+        groupRead(g, {
+          member_count: counts.get(g.id) ?? 0,
+          role_ids: await repo.groupRoleIds(tx, tenantId, g.id),
+        }),
+      );
+    return { groups, next_cursor: rows.length > limit ? page[page.length - 1]!.id : null };
+  });
+}
+
+async function directoryGroupFull(tx: Executor, tenantId: number, g: DirectoryGroupRow) {
+  const ids = await repo.groupMemberIds(tx, tenantId, g.id);
+  const names = await repo.userNamesOf(tx, tenantId, ids);
+  const roles = [];
+  for (const rid of await repo.groupRoleIds(tx, tenantId, g.id)) {
+    const r = await roleById(tx, tenantId, rid);
+    if (r) roles.push({ id: r.id, code: r.code, name: r.name });
+  }
+  return groupRead(g, {
+    members: ids.map((uid) => ({ user_id: uid, user_name: names.get(uid) ?? null })),
+    roles,
+  });
+}
+
+export async function getDirectoryGroup(ctx: AppContext, tenantId: number, id: string) {
+  return ctx.database.withTenant(tenantId, async (tx) => {
+    const g = await repo.groupById(tx, tenantId, id);
+    if (!g) throw notFound('directory_group');
+    return directoryGroupFull(tx, tenantId, g);
+  });
+}
+
+/**
+ * PUT /directory/groups/{id}/roles: the roles the group's membership grants. The caller must be able to grant
+ * each role added or removed (the rule of role assignment); members gain and lose them at once (audited).
+ */
+export async function setDirectoryGroupRoles(ctx: AppContext, actor: Actor, id: string, roleIds: string[]) {
+  const { tenantId } = actor;
+  const wanted = [...new Set(roleIds.map((r) => r.toLowerCase()))];
+  const out = await auditRefusals(ctx, actor, 'directory.group_roles', () =>
+    ctx.database.withTenant(tenantId, async (tx) => {
+      const g = await repo.lockGroup(tx, tenantId, id);
+      if (!g) throw notFound('directory_group');
+      for (const r of wanted)
+        if (!(await roleById(tx, tenantId, r)))
+          throw new AppError(422, 'VALIDATION_ERROR', {
+            errors: [{ field: 'body.role_ids', message: `unknown role ${r}` }],
+          });
+      const before = await repo.groupRoleIds(tx, tenantId, id);
+      const changed = [
+        ...wanted.filter((r) => !before.includes(r)),
+        ...before.filter((r) => !wanted.includes(r)),
+      ];
+      for (const r of changed) await assertCanGrantRole(tx, actor, r);
+      if (changed.length > 0) {
+        await repo.setGroupRoleIds(tx, tenantId, id, wanted);
+        await repo.touchGroup(tx, tenantId, id, {});
+        const members = await repo.groupMemberIds(tx, tenantId, id);
+        await resyncGrants(ctx, tx, actor, members, changed, g);
+        await writeAudit(tx, tenantId, actor.audit, {
+          eventType: 'directory.group_roles_changed',
+          resourceType: 'directory_group',
+          resourceId: id,
+          metadata: { before: before, after: wanted, members: members.length },
+        });
+      }
+      const now = (await repo.groupById(tx, tenantId, id))!;
+      return { group: await directoryGroupFull(tx, tenantId, now), changed: changed.length > 0 };
+    }),
+  );
+  if (out.changed) await bumpPermissionVersion(ctx, tenantId);
+  return out.group;
 }
