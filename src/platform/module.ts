@@ -11,8 +11,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
-import type { ErrorCatalogue } from './http/errors.js';
 import type { AppContext, ProviderName, Providers } from './context.js';
+import type { ErrorCatalogue } from './http/errors.js';
 
 /** Runs `fn` with an app built from the environment (the CLI's composition root), then closes it. */
 export type WithApp = <T>(fn: (app: FastifyInstance) => Promise<T>) => Promise<T>;

@@ -111,7 +111,7 @@ function expectMutability(res: LightMyRequestResponse) {
   expect(res.json()).toMatchObject({ status: '403', scimType: 'mutability' });
 }
 
-/** The three ways an IdP pushes a member into a group. */
+/** The two ways an IdP pushes a member into an existing group. */
 function pushes(group: string, displayName: string, userId: number, current: number[]) {
   return [
     [
@@ -124,8 +124,30 @@ function pushes(group: string, displayName: string, userId: number, current: num
       `/Groups/${group}`,
       { schemas: [GROUP], displayName, members: [...current, userId].map((u) => ({ value: String(u) })) },
     ],
-    ['POST', '/Groups', { schemas: [GROUP], displayName, members: [{ value: String(userId) }] }],
   ] as const;
+}
+
+/**
+ * A directory group (API.md §20) pushed by `scim` with `members`, then mapped by `mapper` (a tenant admin who may
+ * grant them) to `roleIds`: what an IdP's group becomes once the tenant admin maps it.
+ */
+async function mappedGroup(
+  scim: Scim,
+  mapper: { call: (m: string, u: string, b?: unknown) => Promise<LightMyRequestResponse> },
+  roleIds: string[],
+  memberIds: number[],
+) {
+  const displayName = uniq('group');
+  const made = await scim('POST', '/Groups', {
+    schemas: [GROUP],
+    displayName,
+    members: memberIds.map((u) => ({ value: String(u) })),
+  });
+  expect(made.statusCode, made.body).toBe(201);
+  const id = made.json().id as string;
+  const mapped = await mapper.call('PUT', `/api/v1/directory/groups/${id}/roles`, { role_ids: roleIds });
+  expect(mapped.statusCode, mapped.body).toBe(200);
+  return { id, displayName };
 }
 
 describe('finding 2: a key carries only a role its creator could grant', () => {
@@ -175,53 +197,58 @@ describe('finding 2: a key carries only a role its creator could grant', () => {
 });
 
 describe('finding 2: a SCIM group push grants only what the key could grant', () => {
-  it('finding 2 — a key with the admin role pushing the owner group in the platform tenant: 403 mutability (PATCH, PUT, POST, DELETE), membership unchanged, audited', async () => {
+  it('finding 2 — a key with the admin role pushing into a group mapped to owner in the platform tenant: 403 mutability (PATCH, PUT, DELETE), membership unchanged, audited', async () => {
     const operator = await platformOperator(app);
     const admin = await userWith(app, operator.tenantId, ['admin']);
     const created = await tenantKey(admin, await roleId(operator, 'admin'));
     expect(created.statusCode, created.body).toBe(201);
     const scim = scimClient(created.json().raw_key);
     const ownerRole = await roleId(operator, 'owner');
-    const holders = await members(scim, ownerRole);
+    // The operator maps an IdP group holding them to `owner`.
+    const group = await mappedGroup(scim, operator, [ownerRole], [operator.userId]);
+    const holders = await members(scim, group.id);
     expect(holders).toEqual([String(operator.userId)]);
 
-    for (const [method, url, body] of pushes(ownerRole, 'owner', admin.userId, [operator.userId]))
+    for (const [method, url, body] of pushes(group.id, group.displayName, admin.userId, [operator.userId]))
       expectMutability(await scim(method, url, body));
-    // Taking the operator out of `owner` is managing the role too.
-    expectMutability(await scim('DELETE', `/Groups/${ownerRole}`));
+    // Deleting a group that grants owner is managing the role too.
+    expectMutability(await scim('DELETE', `/Groups/${group.id}`));
 
-    expect(await members(scim, ownerRole)).toEqual(holders);
+    expect(await members(scim, group.id)).toEqual(holders);
     expect(await roleCodes(operator, admin.userId)).toEqual(['admin']);
     expect((await admin.call('GET', '/api/v1/tenants')).statusCode).toBe(403);
-    expect(await refusals(operator.tenantId, 'scim.group_push')).toBe(4);
+    expect(await refusals(operator.tenantId, 'scim.group_push')).toBe(3);
   });
 
   it('finding 2 — a key whose role lacks what a group gives cannot push it (403 mutability), and still pushes a group within its role', async () => {
     const { owner } = await tenantOwner(app);
-    const keyRole = await customRole(owner, ['users.read', 'users.write', 'roles.read', 'roles.assign']);
+    const keyRole = await customRole(owner, [
+      'users.read',
+      'users.write',
+      'roles.read',
+      'roles.assign',
+      'directory.read',
+      'directory.write',
+    ]);
     const created = await tenantKey(owner, keyRole);
     expect(created.statusCode, created.body).toBe(201);
     const scim = scimClient(created.json().raw_key);
     const member = await newUser(app, owner.tenantId);
 
-    const adminRole = await roleId(owner, 'admin');
-    const ownerRole = await roleId(owner, 'owner');
-    for (const [group, name] of [
-      [adminRole, 'admin'],
-      [ownerRole, 'owner'],
-    ] as const) {
-      const current = (await members(scim, group)).map(Number);
-      for (const [method, url, body] of pushes(group, name, member.id, current))
+    for (const code of ['admin', 'owner']) {
+      const group = await mappedGroup(scim, owner, [await roleId(owner, code)], []);
+      for (const [method, url, body] of pushes(group.id, group.displayName, member.id, []))
         expectMutability(await scim(method, url, body));
-      expect((await members(scim, group)).map(Number)).toEqual(current);
+      expect(await members(scim, group.id)).toEqual([]);
     }
     expect(await roleCodes(owner, member.id)).toEqual([]);
-    expect(await refusals(owner.tenantId, 'scim.group_push')).toBe(6);
+    expect(await refusals(owner.tenantId, 'scim.group_push')).toBe(4);
 
-    // Within the key's role: pushed.
+    // Within the key's role: pushed, and the mapped role granted.
     const readers = await customRole(owner, ['users.read']);
     const readersCode = (await owner.call('GET', `/api/v1/roles/${readers}`)).json().code;
-    const ok = await scim('PATCH', `/Groups/${readers}`, {
+    const group = await mappedGroup(scim, owner, [readers], []);
+    const ok = await scim('PATCH', `/Groups/${group.id}`, {
       schemas: [PATCH],
       Operations: [{ op: 'add', path: 'members', value: [{ value: String(member.id) }] }],
     });

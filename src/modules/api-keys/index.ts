@@ -7,9 +7,9 @@
 import type { AppContext, CredentialScheme, PermissionResolver } from '../../platform/context.js';
 import { REDACTED } from '../../platform/http/log-redaction.js';
 import type { AppModule } from '../../platform/module.js';
-import { apiKeysErrors } from './errors.js';
 import { keys } from '../../platform/store/keys.js';
 import { resolveRolePermissions } from '../rbac/index.js';
+import { apiKeysErrors } from './errors.js';
 import { apiKeyRateLimitPlugin } from './rate-limit.js';
 import { apiKeyRoutes } from './routes.js';
 import { intersectPermissions, isSelfScope, type SELF_SCOPES } from './scopes.js';

@@ -10,8 +10,8 @@ import { writeAudit } from '../../platform/audit/writer.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
 import { AppError, notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { isPlatformTenant } from '../tenants/index.js';
-import { rbacErrors } from './errors.js';
 import type { RbacDeps } from './deps.js';
+import { rbacErrors } from './errors.js';
 import {
   canGrant,
   expandPermission,

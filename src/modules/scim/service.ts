@@ -15,7 +15,7 @@ import { writeAudit } from '../../platform/audit/writer.js';
 import type { AppContext } from '../../platform/context.js';
 import { validatePassword } from '../../platform/crypto/password-policy.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError, notFound } from '../../platform/http/errors.js';
 import {
   type Actor,
   assertCanGrantRole,

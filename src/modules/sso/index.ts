@@ -5,16 +5,16 @@
  */
 import type { AppModule } from '../../platform/module.js';
 import { ssoErrors } from './errors.js';
-import { samlErrors } from './saml/errors.js';
-import { socialErrors } from './social/errors.js';
 import { registeredFlows, registerFlow, type SsoFlow } from './flows.js';
 import { identityRead } from './identities.js';
 import { oidcFlow } from './oidc/flow.js';
 import { dropIdentitiesOnReset } from './pre-account.js';
 import * as repo from './repository.js';
 import { ssoRoutes } from './routes.js';
+import { samlErrors } from './saml/errors.js';
 import { samlFlows } from './saml/index.js';
 import { signInRefusal, ssoRequiredRefusal } from './service.js';
+import { socialErrors } from './social/errors.js';
 import { socialRoutes } from './social/routes.js';
 
 const flows: SsoFlow[] = [oidcFlow, ...samlFlows];
