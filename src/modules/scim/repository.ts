@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, ilike, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
+import { ofTenant, one } from '../../platform/db/rows.js';
 import {
   type DirectoryGroupRow,
   directoryGroupMembers,
@@ -8,6 +9,17 @@ import {
   type ScimExternalIdRow,
   scimExternalIds,
 } from './tables.js';
+
+/** Every column a DirectoryGroupRow carries, named (docs/extending.md "Repositories"). */
+const groupColumns = {
+  id: directoryGroups.id,
+  tenantId: directoryGroups.tenantId,
+  displayName: directoryGroups.displayName,
+  externalId: directoryGroups.externalId,
+  version: directoryGroups.version,
+  createdAt: directoryGroups.createdAt,
+  updatedAt: directoryGroups.updatedAt,
+};
 
 // ---------- SCIM users (scim_external_ids) ----------
 
@@ -25,12 +37,12 @@ const profileColumns = {
 };
 
 export async function profileOf(tx: Executor, tenantId: number, userId: number): Promise<ScimProfile | null> {
-  const rows = await tx
-    .select(profileColumns)
-    .from(scimExternalIds)
-    .where(and(eq(scimExternalIds.tenantId, tenantId), eq(scimExternalIds.userId, userId)))
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(profileColumns)
+      .from(scimExternalIds)
+      .where(ofTenant(scimExternalIds, tenantId, eq(scimExternalIds.userId, userId))),
+  );
 }
 
 export async function profilesOf(tx: Executor, tenantId: number, userIds: number[]) {
@@ -122,7 +134,7 @@ export async function insertGroup(
   const rows = await tx
     .insert(directoryGroups)
     .values({ tenantId, ...g })
-    .returning();
+    .returning(groupColumns);
   return rows[0]!;
 }
 
@@ -131,12 +143,12 @@ export async function groupById(
   tenantId: number,
   id: string,
 ): Promise<DirectoryGroupRow | null> {
-  const rows = await tx
-    .select()
-    .from(directoryGroups)
-    .where(and(eq(directoryGroups.tenantId, tenantId), eq(directoryGroups.id, id)))
-    .limit(1);
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(groupColumns)
+      .from(directoryGroups)
+      .where(ofTenant(directoryGroups, tenantId, eq(directoryGroups.id, id))),
+  );
 }
 
 /** Locks the group's row for the rest of the transaction (a push at a time per group). */
@@ -145,12 +157,13 @@ export async function lockGroup(
   tenantId: number,
   id: string,
 ): Promise<DirectoryGroupRow | null> {
-  const rows = await tx
-    .select()
-    .from(directoryGroups)
-    .where(and(eq(directoryGroups.tenantId, tenantId), eq(directoryGroups.id, id)))
-    .for('update');
-  return rows[0] ?? null;
+  return one(
+    tx
+      .select(groupColumns)
+      .from(directoryGroups)
+      .where(ofTenant(directoryGroups, tenantId, eq(directoryGroups.id, id)))
+      .for('update'),
+  );
 }
 
 export async function groupIdByName(
@@ -295,7 +308,7 @@ export async function listGroups(
   if (q.search) conds.push(ilike(directoryGroups.displayName, `%${q.search.replace(/[\\%_]/g, '\\$&')}%`));
   if (q.cursor) conds.push(gt(directoryGroups.id, q.cursor));
   return tx
-    .select()
+    .select(groupColumns)
     .from(directoryGroups)
     .where(and(...conds))
     .orderBy(asc(directoryGroups.id))
