@@ -12,6 +12,7 @@ import path from 'node:path';
 import { cruise, type ICruiseResult } from 'dependency-cruiser';
 import extractDepcruiseOptions from 'dependency-cruiser/config-utl/extract-depcruise-options';
 import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
+import { doorReport } from './door-exports.js';
 
 const MODULE = /^src\/modules\/([^/]+)\//;
 
@@ -235,12 +236,27 @@ async function main(command: string | undefined): Promise<number> {
     const leaks = platformLeaks(root);
     for (const l of leaks)
       console.error(`  error platform-knows-no-module: ${l.file}:${l.line} names ${l.what}`);
+    const doors = doorReport(root);
+    for (const e of doors.unused)
+      console.error(
+        `  error door-export-unused: src/modules/${e.module}/index.ts exports ${e.name} (from ${e.origin}), which no file outside the module imports`,
+      );
+    for (const e of doors.tables)
+      console.error(
+        `  error door-exports-table: src/modules/${e.module}/index.ts exports the table ${e.name}: other modules go through its functions`,
+      );
     if (b.folderCycles.length > 0)
       console.error(`\nx ${b.folderCycles.length} cycle(s) between module folders.`);
     if (leaks.length > 0) console.error(`\nx ${leaks.length} module-specific string(s) in platform/.`);
-    if (b.folderCycles.length > 0 || leaks.length > 0) return 1;
+    const doorErrors = doors.unused.length + doors.tables.length;
+    if (doorErrors > 0)
+      console.error(`\nx ${doorErrors} door export(s) without a consumer or naming a table.`);
+    if (b.folderCycles.length > 0 || leaks.length > 0 || doorErrors > 0) return 1;
     console.log('✔ no cycle between module folders');
     console.log('✔ no module-specific string in platform/');
+    console.log(
+      `✔ every door export has a consumer outside its module, and no door exports a table (${doors.total} exports)`,
+    );
     return 0;
   }
   if (command === 'graph') {

@@ -1,7 +1,8 @@
 /** Test data: every test makes its own tenant and users, never a global seed. */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { grantSystemRole, type SystemRoleCode } from '../../src/modules/rbac/index.js';
+import type { SystemRoleCode } from '../../src/modules/rbac/permissions.js';
+import { grantSystemRole } from '../../src/modules/rbac/service.js';
 import { createTenant } from '../../src/modules/tenant-admin/index.js';
 import type { TenantRow } from '../../src/modules/tenants/index.js';
 import { createUserInTx, prepareUser, type UserRow } from '../../src/modules/users/index.js';

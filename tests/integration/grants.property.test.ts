@@ -22,7 +22,7 @@ import {
   PLATFORM_ONLY,
   SYSTEM_ROLES,
   type SystemRoleCode,
-} from '../../src/modules/rbac/index.js';
+} from '../../src/modules/rbac/permissions.js';
 import { grants } from '../../src/platform/http/permissions.js';
 import { createTestApp } from '../helpers/app.js';
 import { login, newUser, uniq } from '../helpers/factories.js';

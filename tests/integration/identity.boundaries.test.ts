@@ -5,7 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from '../../src/modules/tenant-admin/index.js';
-import { TenantRead, TenantSettingsSchema } from '../../src/modules/tenants/index.js';
+import { TenantRead } from '../../src/modules/tenants/schemas.js';
+import { TenantSettingsSchema } from '../../src/modules/tenants/settings.js';
 import { createUser } from '../../src/modules/users/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { login, newTenant, newUser, uniq } from '../helpers/factories.js';

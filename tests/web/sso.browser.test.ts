@@ -9,7 +9,8 @@
 import { eq } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openClientSecret, ssoConnections } from '../../src/modules/sso/index.js';
+import { openClientSecret } from '../../src/modules/sso/service.js';
+import { ssoConnections } from '../../src/modules/sso/tables.js';
 import { ADMIN_CSP } from '../../src/platform/http/admin-console.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { newTenant, newUser, PASSWORD, uniq } from '../helpers/factories.js';

@@ -19,7 +19,7 @@ import { createApiKeyAuthenticator, eraseUserKeys, exportUserKeys } from './serv
 const KEY_PREFIX = 'mc_sk_';
 
 /** The credential scheme the request guard uses for keys (X-API-Key, or a bearer token `mc_sk_…`). */
-export function apiKeyCredentials(ctx: AppContext): CredentialScheme {
+function apiKeyCredentials(ctx: AppContext): CredentialScheme {
   return {
     header: 'x-api-key',
     recognises: (token) => token.startsWith(KEY_PREFIX),
@@ -32,7 +32,7 @@ export function apiKeyCredentials(ctx: AppContext): CredentialScheme {
   };
 }
 
-export function wrapResolver(ctx: AppContext, base: PermissionResolver): PermissionResolver {
+function wrapResolver(ctx: AppContext, base: PermissionResolver): PermissionResolver {
   return async (p) => {
     if (p.kind !== 'api_key') return base(p);
     // principal.scopes already holds permission codes (see the authenticator); self scopes are no permissions.
@@ -75,4 +75,4 @@ declare module '../../platform/http/permissions.js' {
 }
 
 // --- used by the CLI (`massacorp keys audit`) ---
-export { auditTenantKeyGrants, type KeyGrantFinding } from './grant-audit.js';
+export { auditTenantKeyGrants } from './grant-audit.js';

@@ -30,8 +30,8 @@ declare module '../../platform/context.js' {
 }
 
 // --- exports used by mfa, password-reset ---
-export { type AuthMessage, authMessage } from './errors.js';
-export { onPasswordChanged, type PasswordChangedHook } from './hooks.js';
+export { authMessage } from './errors.js';
+export { onPasswordChanged } from './hooks.js';
 export { clearLoginAttempts } from './lockout.js';
 export {
   completeLogin,

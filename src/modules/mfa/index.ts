@@ -11,14 +11,14 @@ import { mfaLoginRoutes } from './routes.login.js';
 import { gdprErase, gdprExport, mfaStatus } from './service.js';
 
 /** The MFA provider: what users, auth and SSO ask of MFA without importing this module. */
-export function mfaProvider(ctx: AppContext): MfaProvider {
+function mfaProvider(ctx: AppContext): MfaProvider {
   return {
     status: (tx, tenantId, userId) => mfaStatus(ctx, tx, tenantId, userId),
     inlineLogin: (tenant, user, code, client, audit) => inlineLogin(ctx, tenant, user, code, client, audit),
   };
 }
 
-export function setupMfa(ctx: AppContext): void {
+function setupMfa(ctx: AppContext): void {
   ctx.hooks.gdprExport.push({ name: 'mfa', collect: gdprExport });
   ctx.hooks.gdprErase.push({ name: 'mfa', erase: gdprErase });
 }

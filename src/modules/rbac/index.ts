@@ -11,7 +11,7 @@ import { createPermissionResolver } from './resolver.js';
 import { rbacRoutes } from './routes.js';
 import { grantSystemRole, seedTenantRoles } from './service.js';
 
-export function setupRbac(ctx: AppContext): void {
+function setupRbac(ctx: AppContext): void {
   ctx.hooks.tenantCreated.push(seedTenantRoles);
   ctx.hooks.userCreated.push(async (tx, tenantId, userId, source) => {
     if (source === 'register') await grantSystemRole(tx, tenantId, userId, 'member');
@@ -37,20 +37,8 @@ declare module '../../platform/http/permissions.js' {
   interface PermissionCodes extends Catalogue {}
 }
 
-export {
-  canGrant,
-  effectiveSet,
-  grants,
-  isKnownPermission,
-  PERMISSION_CODES,
-  PERMISSIONS,
-  type PermissionCode,
-  PLATFORM_ONLY,
-  SYSTEM_ROLES,
-  type SystemRoleCode,
-  TENANT_PERMISSION_CODES,
-} from './permissions.js';
-export { activeRoleCodesSql, MAX_ROLE_DEPTH } from './repository.js';
+export { canGrant, grants, isKnownPermission } from './permissions.js';
+export { activeRoleCodesSql } from './repository.js';
 export {
   bumpPermissionVersion,
   type GrantProfile,
@@ -65,22 +53,15 @@ export {
   type Actor,
   assertCanGrantRole,
   assertNotLastOwner,
-  assignRoleInTx,
   auditRefusals,
   grantRoleByCode,
-  grantSystemRole,
   heldRoleIds,
-  removeRoleInTx,
-  roleByCode,
   roleById,
   roleCodesOf,
   roleExists,
   roleGrantExcess,
-  roleHolderIds,
   roleIdByCode,
   setGroupGrantInTx,
-  tenantRoles,
   userRoleMfaChangesAtSql,
   userRoleRequiresMfaSql,
 } from './service.js';
-export type { RoleRow } from './tables.js';

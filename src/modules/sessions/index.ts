@@ -23,14 +23,12 @@ export const sessionsModule: AppModule = {
 };
 
 export { endIdleSession, IDLE_REVOKED_REASON, isIdle, storedLastSeen } from './activity.js';
-export { ListQuery, SessionList, SessionRead, TerminateManyBody, TerminateResponse } from './schemas.js';
+export { ListQuery, SessionList, TerminateManyBody, TerminateResponse } from './schemas.js';
 export {
   type ClientInfo,
   claimRefreshToken,
-  createRefreshToken,
   getSession,
   hasOtherSessionFromDevice,
-  type IssuedTokens,
   isSessionActive,
   listSessions,
   openSession,
@@ -46,6 +44,4 @@ export {
   signAccessFor,
   terminatedResponse,
   terminateSessions,
-  toSessionRead,
 } from './service.js';
-export type { SessionRow } from './tables.js';

@@ -52,42 +52,5 @@ export const ssoModule: AppModule = {
     { prefix: '/api/v1/oauth', plugin: socialRoutes(ctx) },
   ],
 };
-
-export {
-  type AuthorizeInput,
-  FLOW_TTL_SECONDS,
-  type FlowState,
-  flowFor,
-  newState,
-  registerFlow,
-  type SsoFlow,
-  saveFlowState,
-  takeFlowState,
-  type UsedFlow,
-  usedFlowState,
-} from './flows.js';
-export {
-  beginAuthorization,
-  finishAuthorization,
-  type OidcIdentity,
-  oidcErrorCode,
-  type PendingAuthorization,
-  type RelyingPartySettings,
-} from './oidc/relying-party.js';
 export { samlSpKeyAad } from './saml/sp-key.js';
-export {
-  connectionForFlow,
-  OIDC_CALLBACK_PATH,
-  oidcCallbackUrl,
-  oidcSecretAad,
-  openClientSecret,
-} from './service.js';
-export {
-  auditSignInFailure,
-  completeSsoSignIn,
-  exchangeCode,
-  type IdentitySource,
-  type VerifiedIdentity,
-} from './signin.js';
-export type { ConnectionRow, ConnectionType, DomainRow, ExternalIdentityRow } from './tables.js';
-export { externalIdentities, ssoConnections, ssoDomains } from './tables.js';
+export { oidcSecretAad } from './service.js';

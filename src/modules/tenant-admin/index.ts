@@ -13,5 +13,5 @@ export const tenantAdminModule: AppModule = {
   routes: (ctx) => [{ prefix: '/api/v1/tenants', plugin: platformTenantRoutes(ctx) }],
 };
 
-export { generatePassword, SEED_ADMIN_EMAIL, seedIfEmpty } from './seed.js';
-export { type CreateTenantInput, createTenant } from './service.js';
+export { seedIfEmpty } from './seed.js';
+export { createTenant } from './service.js';

@@ -28,9 +28,8 @@ declare module '../../platform/context.js' {
   interface TenantRecord extends TenantRow {}
 }
 
-export { bumpTenantVersion, isValidCidr, tenantIdleTtl, tenantNetworkAllows } from './network.js';
-export type { TenantOperatorPatchBody, TenantPatch, TenantStatusQuery } from './schemas.js';
-export { TenantAdminRead, TenantListQuery, TenantOperatorPatch, TenantRead } from './schemas.js';
+export { bumpTenantVersion, tenantIdleTtl } from './network.js';
+export { TenantAdminRead, TenantListQuery, TenantOperatorPatch } from './schemas.js';
 // --- exports used by auth, mfa, password-reset ---
 export {
   auditTenantAndOperator,
@@ -47,21 +46,10 @@ export {
   resolveTenantId,
   setTenantStatusTx,
   tenantAdminRead,
-  tenantRead,
   tenantRequiresMfaSql,
   tenantSettings,
   tenantToDelete,
   updateTenantAsOperator,
 } from './service.js';
-export {
-  type PasswordPolicy,
-  type PlatformSettingsPatch,
-  resolveSettings,
-  type SessionSettings,
-  type StoredTenantSettings,
-  type TenantSettings,
-  type TenantSettingsPatch,
-  TenantSettingsSchema,
-  type WireguardSettings,
-} from './settings.js';
+export { resolveSettings, type StoredTenantSettings, type TenantSettings } from './settings.js';
 export type { TenantRow } from './tables.js';

@@ -11,7 +11,7 @@ import { userRoutes } from './routes.js';
 import { userLookups } from './service.js';
 import type { UserRow } from './tables.js';
 
-export function setupUsers(ctx: AppContext): void {
+function setupUsers(ctx: AppContext): void {
   // --- gdpr hooks ---
   registerUsersGdpr(ctx);
 }
@@ -32,32 +32,24 @@ declare module '../../platform/context.js' {
 }
 
 export { lockUserForErasure, userEmail } from './gdpr.js';
-export { Phone, UserRead, UserReadFull } from './schemas.js';
-export { auditView, fullName, toUserRead } from './serialize.js';
+export { UserRead } from './schemas.js';
+export { toUserRead } from './serialize.js';
 export {
   type Actor,
-  assertMayManageUser,
   assertMayRemoveUser,
-  assertNotLastOwner,
-  assertUserExists,
   createUser,
   createUserInTx,
   deleteUser,
   isUserActive,
   markEmailVerified,
-  type NewUser,
-  type PreparedUser,
   prepareUser,
   recordUserLogin,
   runUserDeactivated,
   setUserPassword,
-  type UpdateUserOptions,
-  type UserCreationSource,
   updateUser,
   userByEmail,
   userById,
   userExistsInTenant,
   userIdsInDomains,
-  userRowsPage,
 } from './service.js';
 export type { UserRow } from './tables.js';

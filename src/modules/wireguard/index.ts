@@ -8,7 +8,7 @@ import { wireguardRoutes } from './routes.js';
 import { revokePeersOfUser } from './service.js';
 
 /** A user's deactivation, deletion or GDPR erasure revokes their peers in that transaction (userDeactivated). */
-export function wireguardSetup(ctx: AppContext): void {
+function wireguardSetup(ctx: AppContext): void {
   ctx.hooks.userDeactivated.push(revokePeersOfUser);
   // --- gdpr hooks ---
   registerWireguardGdpr(ctx);
