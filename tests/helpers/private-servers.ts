@@ -151,11 +151,14 @@ export class PrivateRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async create(bin: string): Promise<PrivateRedis> {
+  /** `extraArgs` go to redis-server as they are (e.g. `--replicaof 127.0.0.1 <port>`). */
+  static async create(bin: string, extraArgs: string[] = []): Promise<PrivateRedis> {
     const r = new PrivateRedis(bin, await freePort());
+    r.extraArgs = extraArgs;
     await r.start();
     return r;
   }
+  private extraArgs: string[] = [];
 
   async start(): Promise<void> {
     const proc = spawn(
@@ -173,6 +176,7 @@ export class PrivateRedis {
         this.dir,
         '--daemonize',
         'no',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -289,8 +289,12 @@ describe('finding 7: idle_ttl ends sessions nobody used', () => {
     expect(await app.ctx.store.get(seenKey)).toBe(atLogin); // within the interval: no write
     clock.advance(31);
     expect((await get('/api/v1/users/me', t)).statusCode).toBe(200);
-    const written = Number(await app.ctx.store.get(seenKey));
-    expect(written).toBeGreaterThan(Number(atLogin));
+    // `<epoch ms>@<store generation>` (issue 24 item 2): the time, and the copy of the store that saw it.
+    const msOf = (raw: string | null) => Number(raw?.split('@')[0]);
+    const stored = await app.ctx.store.get(seenKey);
+    expect(stored?.split('@')[1]).toBe(app.ctx.store.generation());
+    const written = msOf(stored);
+    expect(written).toBeGreaterThan(msOf(atLogin));
     expect((await sessionRow(tenant.id, sid)).last_seen_at.getTime()).toBe(written);
     // No idle_ttl: idleness ends nothing. Setting one applies to sessions already open.
     clock.advance(400);

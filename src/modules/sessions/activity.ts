@@ -34,9 +34,24 @@ export function isIdle(lastSeenMs: number, idleTtl: number | null, now: number):
   return idleTtl !== null && now - lastSeenMs > idleTtl * 1000;
 }
 
+/** The time in an activity record (`<epoch ms>` or `<epoch ms>@<generation>`), whatever its generation. */
 function parseMs(raw: string | null | undefined): number | null {
-  const n = raw ? Number(raw) : Number.NaN;
+  const at = raw?.indexOf('@') ?? -1;
+  const n = raw ? Number(at < 0 ? raw : raw.slice(0, at)) : Number.NaN;
   return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+/**
+ * The activity record's time when the store can vouch for the session with it: written under the generation
+ * the store serves now. A record from another generation (read from a promoted replica, which may have missed
+ * the old master's last writes, a revocation flag among them) or of unknown generation proves nothing about
+ * the absence of a revocation flag, so the session row decides (once: the answer is written back under the
+ * new generation).
+ */
+export function vouchedLastSeen(raw: string | null | undefined, generation: string | null): number | null {
+  const at = raw?.indexOf('@') ?? -1;
+  if (!raw || at < 0 || generation === null || raw.slice(at + 1) !== generation) return null;
+  return parseMs(raw);
 }
 
 /** The store's record of a session's last activity (null when absent). */
@@ -93,17 +108,20 @@ export async function enforceIdleTimeout(
   const { tenantId, sessionId } = principal;
   const now = ctx.clock.now();
   const idleTtl = await tenantIdleTtl(ctx, tenantId, tenantVersion);
-  let lastSeen = parseMs(lastSeenRaw);
+  let lastSeen = vouchedLastSeen(lastSeenRaw, ctx.store.generation());
   const fromStore = lastSeen !== null;
   if (lastSeen === null) {
     const row = await ctx.database.withTenant(tenantId, (tx) => repo.findSession(tx, tenantId, sessionId));
-    // The store lost the revocation flag too (a flushed Redis): the row still knows the session ended.
-    if (!row || row.revokedAt)
-      throw platformErrors.error(
-        row?.revokedReason === IDLE_REVOKED_REASON ? 'SESSION_EXPIRED' : 'SESSION_REVOKED',
-      );
+    // The store lost the revocation flag too (a flushed Redis, a replica promoted before it received the
+    // flag): the row still knows the session ended, and the flag is written again for every replica.
+    if (!row || row.revokedAt) {
+      const expired = row?.revokedReason === IDLE_REVOKED_REASON;
+      if (row) await publishRevocations(ctx, [sessionId], expired ? 'expired' : 'revoked');
+      throw platformErrors.error(expired ? 'SESSION_EXPIRED' : 'SESSION_REVOKED');
+    }
     if (row.expiresAt.getTime() <= now) throw platformErrors.error('SESSION_EXPIRED');
-    lastSeen = row.lastSeenAt.getTime();
+    // An unvouched record still tells when the session was last used (it may be later than the row's).
+    lastSeen = Math.max(row.lastSeenAt.getTime(), parseMs(lastSeenRaw) ?? 0);
   }
   if (idleTtl !== null && isIdle(lastSeen, idleTtl, now)) {
     const seen = lastSeen;

@@ -140,10 +140,16 @@ export async function publishRevocations(
   await Promise.all(sessionIds.map((id) => ctx.store.set(keys.sessionRevoked(id), reason, ttl)));
 }
 
-/** The store half of recording a session's activity (see activity.ts); the row's last_seen_at is the other. */
+/**
+ * The store half of recording a session's activity (see activity.ts); the row's last_seen_at is the other.
+ * The value is `<epoch ms>@<store generation>`: the record vouches that this copy of the store has seen the
+ * session, revocation flag included, only while the store still serves that generation.
+ */
 export async function publishActivity(ctx: SessionsDeps, sessionId: string, now: number): Promise<void> {
+  const generation = ctx.store.generation();
+  const value = generation === null ? String(now) : `${now}@${generation}`;
   // Lives as long as any access token of the session can; past that the database row answers.
-  await ctx.store.set(keys.sessionLastSeen(sessionId), String(now), revocationTtlSeconds(ctx.config));
+  await ctx.store.set(keys.sessionLastSeen(sessionId), value, revocationTtlSeconds(ctx.config));
 }
 
 export function isSessionActive(s: SessionRow, now = Date.now()): boolean {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { KeyValueStore } from './types.js';
 
 interface Entry {
@@ -10,6 +11,9 @@ export class MemoryStore implements KeyValueStore {
   readonly kind = 'memory' as const;
   private readonly data = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
+
+  /** One process, one copy of the data: it never changes while the store lives. */
+  private readonly id = `memory:${randomUUID()}`;
 
   constructor(private readonly now: () => number = Date.now) {
     this.sweeper = setInterval(() => this.sweep(), 60_000);
@@ -74,6 +78,9 @@ export class MemoryStore implements KeyValueStore {
     return value;
   }
   async ping() {}
+  generation(): string {
+    return this.id;
+  }
   async close() {
     clearInterval(this.sweeper);
     this.data.clear();

@@ -61,6 +61,8 @@ export class RedisStore implements KeyValueStore {
       );
     });
     this.redis.on('close', () => {
+      // Whoever answers next may be another copy of the data (a promoted replica): unknown until asked.
+      this.currentGeneration = null;
       if (lostAt) return;
       lostAt = Date.now();
     });
@@ -68,6 +70,7 @@ export class RedisStore implements KeyValueStore {
       if (lostAt && reported) opts.log?.info({ down_ms: Date.now() - lostAt }, 'Redis connection restored');
       lostAt = 0;
       reported = false;
+      void this.learnGeneration(opts.log);
     });
 
     // Settled by the first attempt's outcome: up, refused, or no answer within the connect timeout.
@@ -83,6 +86,39 @@ export class RedisStore implements KeyValueStore {
       timer.unref();
       for (const e of events) this.redis.once(e, done);
     });
+  }
+
+  /**
+   * The master's replication id (INFO replication, `master_replid`): Redis draws a new one when a replica is
+   * promoted, so it names the copy of the data we write to. Asked on every (re)connection; a server that
+   * answers as a replica leaves it unknown (its writes fail with READONLY anyway).
+   */
+  private async learnGeneration(log?: StoreLogger): Promise<void> {
+    try {
+      const info = await this.redis.info('replication');
+      const role = /^role:(\w+)/m.exec(info)?.[1];
+      const replid = /^master_replid:([0-9a-f]+)/m.exec(info)?.[1];
+      if (role !== 'master' || !replid || this.redis.status !== 'ready') return;
+      if (this.lastKnownGeneration && this.lastKnownGeneration !== replid)
+        log?.warn(
+          { previous: this.lastKnownGeneration, current: replid },
+          'Redis serves another copy of the data (failover): sessions are re-checked against the database once',
+        );
+      this.currentGeneration = replid;
+      this.lastKnownGeneration = replid;
+    } catch (err) {
+      log?.warn(
+        { err: (err as Error).message },
+        'Redis replication id unknown: sessions are checked against the database',
+      );
+    }
+  }
+
+  private currentGeneration: string | null = null;
+  private lastKnownGeneration: string | null = null;
+
+  generation(): string | null {
+    return this.currentGeneration;
   }
 
   /** Runs one store operation; connection-level failures become StoreUnavailableError. */

@@ -22,6 +22,13 @@ export interface KeyValueStore {
   take(key: string): Promise<string | null>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Which copy of the data this store serves now, or null while that is unknown (reconnecting). It changes
+   * when another copy takes over: a Redis replica promoted after its master died may lack the master's last
+   * acknowledged writes (replication is asynchronous), a session's revocation flag among them. A value written
+   * with one generation therefore vouches for nothing under another (see sessions/activity.ts).
+   */
+  generation(): string | null;
 }
 
 /**

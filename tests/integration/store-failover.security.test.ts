@@ -1,0 +1,135 @@
+/**
+ * Issue 24 item 2: an acknowledged revocation survives the loss of the Redis master while replication is
+ * behind. Real redis-server processes on free loopback ports: a master, a replica whose link to it goes
+ * through a relay the test cuts (replication really stops: nothing reaches the replica's socket), and the app
+ * reaching "the master" through a second relay that the test points at the promoted replica, as Sentinel or
+ * HAProxy would. Never the shared Redis.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { keys } from '../../src/platform/store/keys.js';
+import { createTestApp } from '../helpers/app.js';
+import { bearer, login, newTenant, newUser } from '../helpers/factories.js';
+import { PrivateRedis, redisServerBin } from '../helpers/private-servers.js';
+import { TcpRelay } from '../helpers/tcp-relay.js';
+
+const redisBin = redisServerBin();
+if (!redisBin) console.warn('issue 24 item 2 test skipped: redis-server not found');
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+const sessionIdOf = (token: string): string =>
+  JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()).session_id;
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('revocations and a Redis failover', () => {
+  it.skipIf(!redisBin)(
+    'issue 24 item 2 — a logout the lagging replica never received stays refused after that replica is promoted (only 503s meanwhile, back within 3 s)',
+    async () => {
+      const master = await PrivateRedis.create(redisBin!);
+      cleanups.push(() => master.destroy());
+      const replicaLink = await TcpRelay.start(master.port);
+      cleanups.push(() => replicaLink.close());
+      const replica = await PrivateRedis.create(redisBin!, [
+        '--replicaof',
+        '127.0.0.1',
+        String(replicaLink.port),
+      ]);
+      cleanups.push(() => replica.destroy());
+      const appLink = await TcpRelay.start(master.port);
+      cleanups.push(() => appLink.close());
+
+      const direct = (port: number) => {
+        const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+        r.on('error', () => {}); // the killed master's client keeps failing to reconnect: expected
+        cleanups.push(async () => r.disconnect());
+        return r;
+      };
+      const onMaster = direct(master.port);
+      const onReplica = direct(replica.port);
+      await until('the replica to sync', async () =>
+        /master_link_status:up/.test(await onReplica.info('replication')),
+      );
+
+      const prefix = `failover:${process.pid}:`;
+      const app: FastifyInstance = await createTestApp({
+        REDIS_URL: `redis://127.0.0.1:${appLink.port}`,
+        STORE_PREFIX: prefix,
+      });
+      cleanups.push(() => app.close());
+      const { tenant } = await newTenant(app);
+      const user = await newUser(app, tenant.id);
+      const kept = await login(app, tenant.id, user.email);
+      const revoked = await login(app, tenant.id, user.email);
+      const me = (t: typeof kept) => app.inject({ url: '/api/v1/users/me', headers: bearer(t) });
+      // Both sessions are active on the store, and the replica has their activity records.
+      expect((await me(kept)).statusCode).toBe(200);
+      expect((await me(revoked)).statusCode).toBe(200);
+      expect(await onMaster.wait(1, 5000)).toBeGreaterThanOrEqual(1);
+      const flag = prefix + keys.sessionRevoked(sessionIdOf(revoked.access_token));
+      const seen = prefix + keys.sessionLastSeen(sessionIdOf(revoked.access_token));
+      expect(await onReplica.get(seen)).not.toBeNull();
+
+      // Replication stops: the logout is acknowledged by the master alone.
+      replicaLink.cut();
+      await until('the master to lose its replica', async () =>
+        /connected_slaves:0/.test(await onMaster.info('replication')),
+      );
+      const logout = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/logout',
+        headers: bearer(revoked),
+      });
+      expect(logout.statusCode).toBe(200);
+      expect(await onMaster.get(flag)).not.toBeNull();
+      expect(await onReplica.get(flag)).toBeNull();
+      expect((await me(revoked)).json().error).toBe('SESSION_REVOKED');
+
+      // The master dies; the replica (activity records, no flag) is promoted and the app is pointed at it.
+      const killedAt = Date.now();
+      await master.stop();
+      await onReplica.replicaof('NO', 'ONE');
+      appLink.retarget(replica.port);
+
+      const statuses: number[] = [];
+      await until('the store to serve again', async () => {
+        const res = await me(kept);
+        statuses.push(res.statusCode);
+        return res.statusCode === 200;
+      });
+      const window = Date.now() - killedAt;
+      expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+      expect(window).toBeLessThanOrEqual(3000);
+
+      // The promoted replica still holds the session's old activity record and no flag: the store cannot
+      // vouch for it any more, so the session row answers, and the flag is written again on the new master.
+      expect(await onReplica.get(seen)).not.toBeNull();
+      const after = await me(revoked);
+      expect(after.statusCode).toBe(401);
+      expect(after.json().error).toBe('SESSION_REVOKED');
+      expect(await onReplica.get(flag)).toBe('revoked');
+      // The refresh token of the ended session is refused too; the other session carries on and refreshes.
+      const refresh = (t: typeof kept) =>
+        app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/refresh',
+          payload: { refresh_token: t.refresh_token },
+        });
+      expect((await refresh(revoked)).statusCode).toBe(401);
+      expect((await me(kept)).statusCode).toBe(200);
+      expect((await refresh(kept)).statusCode).toBe(200);
+    },
+    60_000,
+  );
+});
