@@ -47,6 +47,8 @@ export interface Config {
     sampleIntervalMs: number;
   };
   redisUrl: string | null;
+  /** Redis behind Sentinel (REDIS_SENTINELS): ioredis asks the sentinels for the master, and again on failover. */
+  redisSentinel: RedisSentinelConfig | null;
   storePrefix: string;
   /** Longest wait for one Redis command; with no offline queue, commands fail at once while Redis is down. */
   redisCommandTimeoutMs: number;
@@ -272,6 +274,44 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+export interface RedisSentinelConfig {
+  sentinels: { host: string; port: number }[];
+  /** The master's name in the sentinels' configuration (`sentinel monitor <name> ...`). */
+  name: string;
+  /** AUTH for the master and replicas (REDIS_PASSWORD), and for the sentinels (REDIS_SENTINEL_PASSWORD). */
+  password: string | undefined;
+  sentinelPassword: string | undefined;
+  /** TLS to the sentinels and to the master they name (REDIS_TLS). */
+  tls: boolean;
+}
+
+/** REDIS_SENTINELS=host:port,host:port (IPv6 as [addr]:port), with REDIS_SENTINEL_NAME and the rest. */
+function readRedisSentinel(r: Reader): RedisSentinelConfig | null {
+  const list = r.raw('REDIS_SENTINELS');
+  if (!list) return null;
+  const sentinels: RedisSentinelConfig['sentinels'] = [];
+  for (const item of list
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(item);
+    const port = Number(m?.[3]);
+    if (!m || port < 1 || port > 65_535) {
+      r.problems.push(`REDIS_SENTINELS: "${item}" is not host:port`);
+      continue;
+    }
+    sentinels.push({ host: (m[1] ?? m[2]) as string, port });
+  }
+  if (sentinels.length === 0) r.problems.push('REDIS_SENTINELS names no sentinel');
+  return {
+    sentinels,
+    name: r.raw('REDIS_SENTINEL_NAME') ?? 'mymaster',
+    password: r.raw('REDIS_PASSWORD'),
+    sentinelPassword: r.raw('REDIS_SENTINEL_PASSWORD'),
+    tls: r.bool('REDIS_TLS', false),
+  };
+}
+
 class Reader {
   problems: string[] = [];
   constructor(private readonly env: Env) {}
@@ -402,6 +442,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const redisUrl = r.raw('REDIS_URL') ?? null;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
     r.problems.push('REDIS_URL must start with redis:// or rediss://');
+  const redisSentinel = readRedisSentinel(r);
+  if (redisUrl && redisSentinel)
+    r.problems.push('set REDIS_URL or REDIS_SENTINELS, not both (Sentinel names the master itself)');
 
   const needGenerated = !r.raw('JWT_SECRET') || !r.raw('ENCRYPTION_KEY');
   const generated =
@@ -497,6 +540,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       sampleIntervalMs: r.int('LOAD_SHED_SAMPLE_INTERVAL_MS', 1000, 10, 60_000),
     },
     redisUrl,
+    redisSentinel,
     storePrefix: r.str('STORE_PREFIX', 'mc:'),
     redisCommandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 500, 50, 10_000),
     jwtSecret,

@@ -4,7 +4,16 @@
  * initdb refuses to run as root, so as root the server commands run as the `postgres` OS user.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -214,6 +223,72 @@ export class PrivateRedis {
 
   async destroy(): Promise<void> {
     await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A Redis Sentinel (redis-server in sentinel mode: Debian's redis-sentinel is that binary) watching one master,
+ * with short timings so a test's failover takes about a second. Quorum 1: one sentinel decides alone.
+ */
+export class PrivateSentinel {
+  private proc: ChildProcess | null = null;
+  readonly dir = mkdtempSync(path.join(tmpdir(), 'massacorp-sentinel-'));
+  private constructor(readonly port: number) {}
+
+  static async create(
+    bin: string,
+    master: { port: number; name: string },
+    timings = { downAfterMs: 500, failoverTimeoutMs: 5000 },
+  ): Promise<PrivateSentinel> {
+    const s = new PrivateSentinel(await freePort());
+    const conf = path.join(s.dir, 'sentinel.conf');
+    writeFileSync(
+      conf,
+      [
+        `sentinel monitor ${master.name} 127.0.0.1 ${master.port} 1`,
+        `sentinel down-after-milliseconds ${master.name} ${timings.downAfterMs}`,
+        `sentinel failover-timeout ${master.name} ${timings.failoverTimeoutMs}`,
+        `sentinel parallel-syncs ${master.name} 1`,
+        '',
+      ].join('\n'),
+    );
+    const proc = spawn(
+      bin,
+      [conf, '--sentinel', '--port', String(s.port), '--bind', '127.0.0.1', '--dir', s.dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    s.proc = proc;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`sentinel did not start: ${out}`)), 15_000);
+      const onData = (chunk: Buffer) => {
+        out += chunk.toString();
+        if (/\+monitor master/.test(out)) {
+          clearTimeout(timer);
+          proc.stdout?.off('data', onData);
+          proc.stdout?.resume();
+          resolve();
+        }
+      };
+      proc.stdout?.on('data', onData);
+      proc.stderr?.resume();
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`sentinel exited with ${code}: ${out}`));
+      });
+    });
+    return s;
+  }
+
+  async destroy(): Promise<void> {
+    const proc = this.proc;
+    this.proc = null;
+    if (proc && proc.exitCode === null) {
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGKILL');
+      await exited;
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -180,3 +180,46 @@ describe('finding 13: METRICS_TOKEN', () => {
     expect(loadConfig({ ...strong, ENV: 'dev' }, { persistSecrets: false }).metricsToken).toBeNull();
   });
 });
+
+describe('REDIS_SENTINELS (issue 24 item 3)', () => {
+  const base = { ENV: 'test', ...strong };
+  it('reads the sentinels, the master name, passwords and TLS', () => {
+    const c = loadConfig(
+      {
+        ...base,
+        REDIS_SENTINELS: '10.0.0.1:26379, sentinel-2.internal:26380,[fd00::3]:26381',
+        REDIS_SENTINEL_NAME: 'massacorp',
+        REDIS_PASSWORD: 'data-pass',
+        REDIS_SENTINEL_PASSWORD: 'sentinel-pass',
+        REDIS_TLS: 'true',
+      },
+      { persistSecrets: false },
+    );
+    expect(c.redisUrl).toBeNull();
+    expect(c.redisSentinel).toEqual({
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: 'sentinel-2.internal', port: 26380 },
+        { host: 'fd00::3', port: 26381 },
+      ],
+      name: 'massacorp',
+      password: 'data-pass',
+      sentinelPassword: 'sentinel-pass',
+      tls: true,
+    });
+  });
+  it('defaults the master name to mymaster and TLS off; unset means no Sentinel', () => {
+    const c = loadConfig({ ...base, REDIS_SENTINELS: '127.0.0.1:26379' }, { persistSecrets: false });
+    expect(c.redisSentinel?.name).toBe('mymaster');
+    expect(c.redisSentinel?.tls).toBe(false);
+    expect(loadConfig(base, { persistSecrets: false }).redisSentinel).toBeNull();
+  });
+  it('refuses entries that are not host:port, and REDIS_URL beside it', () => {
+    expect(problemsOf({ ...base, REDIS_SENTINELS: '127.0.0.1' })).toMatch(/"127.0.0.1" is not host:port/);
+    expect(problemsOf({ ...base, REDIS_SENTINELS: 'a:99999' })).toMatch(/"a:99999" is not host:port/);
+    expect(problemsOf({ ...base, REDIS_SENTINELS: ' , ' })).toMatch(/names no sentinel/);
+    expect(
+      problemsOf({ ...base, REDIS_SENTINELS: '127.0.0.1:26379', REDIS_URL: 'redis://127.0.0.1:6379' }),
+    ).toMatch(/REDIS_URL or REDIS_SENTINELS, not both/);
+  });
+});

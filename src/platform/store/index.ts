@@ -9,12 +9,14 @@ export { isStoreUnavailable, StoreUnavailableError } from './types.js';
 
 /** The memory store expires keys by the app's clock; Redis keeps its own (real) time. */
 export function createStore(
-  config: Pick<Config, 'redisUrl' | 'storePrefix' | 'redisCommandTimeoutMs'>,
+  config: Pick<Config, 'redisUrl' | 'storePrefix' | 'redisCommandTimeoutMs'> &
+    Partial<Pick<Config, 'redisSentinel'>>,
   log?: StoreLogger,
   clock: Clock = systemClock,
 ): KeyValueStore {
-  return config.redisUrl
-    ? new RedisStore(config.redisUrl, {
+  const target = config.redisSentinel ?? config.redisUrl;
+  return target
+    ? new RedisStore(target, {
         prefix: config.storePrefix,
         commandTimeoutMs: config.redisCommandTimeoutMs,
         log,

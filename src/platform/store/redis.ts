@@ -1,4 +1,5 @@
-import { Redis, ReplyError } from 'ioredis';
+import { Redis, type RedisOptions, ReplyError } from 'ioredis';
+import type { RedisSentinelConfig } from '../../config.js';
 import { type KeyValueStore, type StoreLogger, StoreUnavailableError } from './types.js';
 
 // INCR and, on creation, EXPIRE in one atomic step; returns the value and the remaining TTL.
@@ -36,8 +37,9 @@ export class RedisStore implements KeyValueStore {
   /** Until the first connection attempt settles, commands wait for it instead of failing at startup. */
   private firstConnect: Promise<void> | null;
 
-  constructor(url: string, opts: RedisStoreOptions) {
-    this.redis = new Redis(url, {
+  /** `target`: a redis:// or rediss:// URL, or the sentinels that name the master (REDIS_SENTINELS). */
+  constructor(target: string | RedisSentinelConfig, opts: RedisStoreOptions) {
+    const common: RedisOptions = {
       keyPrefix: opts.prefix,
       enableAutoPipelining: true,
       enableOfflineQueue: false,
@@ -45,7 +47,24 @@ export class RedisStore implements KeyValueStore {
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       retryStrategy: reconnectDelay,
-    });
+    };
+    this.redis =
+      typeof target === 'string'
+        ? new Redis(target, common)
+        : new Redis({
+            ...common,
+            sentinels: target.sentinels,
+            name: target.name,
+            role: 'master',
+            password: target.password,
+            sentinelPassword: target.sentinelPassword,
+            ...(target.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+            // Subscribes to the sentinels' +switch-master, so a failover moves the connection at once rather
+            // than when the old master's socket times out; sentinels are retried as quickly as the master.
+            failoverDetector: true,
+            sentinelRetryStrategy: reconnectDelay,
+            sentinelMaxConnections: 3,
+          });
     this.redis.defineCommand('incrWithTtl', { numberOfKeys: 1, lua: INCR_WITH_TTL });
 
     // One log line when the connection is lost (with the first error), one when it is back: ioredis emits
