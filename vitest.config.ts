@@ -16,7 +16,8 @@ const shared = {
   setupFiles: ['tests/helpers/setup-env.ts'],
 };
 const withDatabase = { ...shared, globalSetup: ['tests/helpers/global-setup.ts'] };
-const timingFiles = ['tests/integration/event-loop.test.ts'];
+// The failover windows (Sentinel's detection and promotion) are timed too.
+const timingFiles = ['tests/integration/event-loop.test.ts', 'tests/integration/store-failover.security.test.ts'];
 
 export default defineConfig({
   test: {
