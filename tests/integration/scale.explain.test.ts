@@ -156,19 +156,65 @@ describe.skipIf(!usingPostgres)(
         assertFlat(what, await capture(big, (tx) => usersRepo.listUsers(tx, big, f)));
     });
 
-    // KNOWN GAP (issue 25, open): under row-level security PostgreSQL will not evaluate ILIKE (not LEAKPROOF) in an
-    // index condition before the policy's qual, so the pg_trgm indexes serve the search only for the owner role,
-    // and the app role's search still scans the tenant. The fix is a SECURITY DEFINER search function that
-    // filters on app_current_tenant() itself. it.fails: this turns red the day the plans are flat; then make it it().
-    it.fails('users: searches (still sequential under RLS: see the comment)', async () => {
+    // Under RLS PostgreSQL will not use ILIKE (not LEAKPROOF) as an index condition ahead of the policy's qual,
+    // so the search takes its ids from app_user_search (drizzle/0031), which runs as the owner and confines
+    // itself to the tenant. The outer plans are checked as the others; the function's own plan is checked below.
+    it('users: searches (ids from app_user_search, rows under RLS)', async () => {
       const page = { skip: 0, limit: 20 };
       const cases: [string, usersRepo.UserListFilter][] = [
         ['GET /users?search=<email part>', { ...page, search: 'user4242' }],
         ['GET /users?search=<surname part>', { ...page, search: 'surname777' }],
         ['GET /users?search&is_active=false', { ...page, search: 'user4242', isActive: false }],
       ];
-      for (const [what, f] of cases)
-        assertFlat(what, await capture(big, (tx) => usersRepo.listUsers(tx, big, f)));
+      for (const [what, f] of cases) {
+        const captured = await capture(big, (tx) => usersRepo.listUsers(tx, big, f));
+        assertFlat(what, captured);
+        const functionScans = captured.flatMap((q) =>
+          nodes(q.plan).filter((n) => n['Node Type'] === 'Function Scan'),
+        );
+        expect(functionScans.length, `${what}: the search goes through app_user_search`).toBeGreaterThan(0);
+      }
+      const found = await capture(big, (tx) => usersRepo.listUsers(tx, big, { ...page, search: 'user4242.' }));
+      expect(found.length).toBeGreaterThan(0);
+    });
+
+    it("app_user_search's own plan uses the pg_trgm indexes, and it answers only the caller's tenant", async () => {
+      const c = client!;
+      const fn = await c.query<{ src: string; definer: boolean }>(
+        `select prosrc as src, prosecdef as definer from pg_proc where proname = 'app_user_search'`,
+      );
+      expect(fn.rows[0]?.definer).toBe(true);
+      const body = fn.rows[0]!.src.replace(/\bp_pattern\b/g, '$1');
+      await c.query('begin');
+      try {
+        // As the owner (the function's definer), in the big tenant: the body as PostgreSQL plans it there.
+        await c.query(`select set_config('app.tenant_id', $1, true)`, [String(big)]);
+        for (const pattern of ['%user4242%', '%Surname777%']) {
+          const r = await c.query({ text: `explain (format json) ${body}`, values: [pattern] });
+          const plan = (r.rows[0] as { 'QUERY PLAN': { Plan: Plan }[] })['QUERY PLAN'][0]!.Plan;
+          const all = nodes(plan);
+          expect(
+            all.filter((n) => n['Node Type'] === 'Seq Scan'),
+            `${pattern}: ${JSON.stringify(plan)}`,
+          ).toEqual([]);
+          expect(
+            all.some((n) => /trgm/.test(n['Index Name'] ?? '')),
+            `${pattern}: no trigram index in ${JSON.stringify(plan)}`,
+          ).toBe(true);
+        }
+        // The app role sees its own tenant's matches through it, and none of another tenant's.
+        await c.query(`select set_config('role', 'massacorp_app', true)`);
+        const own = await c.query(`select count(*)::int as n from app_user_search('%user4242.big%')`);
+        expect(own.rows[0].n).toBe(1);
+        await c.query(`select set_config('app.tenant_id', $1, true)`, [String(big + 1)]);
+        const other = await c.query(`select count(*)::int as n from app_user_search('%.big@%')`);
+        expect(other.rows[0].n).toBe(0);
+        await c.query(`select set_config('app.tenant_id', '', true)`);
+        const none = await c.query(`select count(*)::int as n from app_user_search('%')`);
+        expect(none.rows[0].n).toBe(0);
+      } finally {
+        await c.query('rollback');
+      }
     });
 
     it('audit: a day mid-history, filters and keyset pages', async () => {

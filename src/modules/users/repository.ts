@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, gte, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { reusableQuery } from '../../platform/db/prepared.js';
 import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
@@ -138,14 +138,13 @@ function likePattern(text: string): string {
 
 /**
  * The search: the email or the full name. A match on the first or the last name is a match on the full name,
- * which contains both; each side has its pg_trgm index (drizzle/0020, same expression character for character).
+ * which contains both; each side has its pg_trgm index (drizzle/0020). The matching ids come from
+ * `app_user_search` (drizzle/0031), which runs as the owner so that the indexes serve it: under RLS an ILIKE
+ * written here could not be an index condition (it is not leakproof) and the search would read the whole tenant.
+ * The function confines itself to the transaction's tenant; the rows are still read here, under RLS.
  */
 function searchCondition(search: string): SQL {
-  const p = likePattern(search);
-  return or(
-    ilike(users.email, p),
-    sql`(coalesce(${users.firstName}, '') || ' ' || coalesce(${users.lastName}, '')) ilike ${p}`,
-  )!;
+  return sql`${users.id} in (select s.id from app_user_search(${likePattern(search)}) s)`;
 }
 
 /**
