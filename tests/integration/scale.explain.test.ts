@@ -174,8 +174,6 @@ describe.skipIf(!usingPostgres)(
         );
         expect(functionScans.length, `${what}: the search goes through app_user_search`).toBeGreaterThan(0);
       }
-      const found = await capture(big, (tx) => usersRepo.listUsers(tx, big, { ...page, search: 'user4242.' }));
-      expect(found.length).toBeGreaterThan(0);
     });
 
     it("app_user_search's own plan uses the pg_trgm indexes, and it answers only the caller's tenant", async () => {
