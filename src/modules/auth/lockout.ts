@@ -46,6 +46,10 @@ export async function recordLoginFailure(
   }
 }
 
-export async function clearLoginAttempts(ctx: AppContext, tenantId: number, email: string) {
+export async function clearLoginAttempts(
+  ctx: Pick<AppContext, 'config' | 'store'>,
+  tenantId: number,
+  email: string,
+) {
   if (ctx.config.lockoutEnabled) await ctx.store.del(keys.loginAttempts(tenantId, email));
 }
