@@ -128,8 +128,15 @@ async function full(ctx: UsersDeps, tx: Tx, u: UserRow) {
   return toUserReadFull(u, { roles: roles.get(u.id) ?? [], hasMfa: mfa.enabled });
 }
 
-/** The actor must hold everything the target holds: no acting on someone more powerful than yourself. */
-async function assertDominates(ctx: UsersDeps, actor: Actor, targetId: number) {
+/**
+ * The actor must hold everything the target holds: no acting on someone more powerful than yourself. This check and
+ * the asserts built on it take only what they read, so modules calling them (GDPR) need not provide all of UsersDeps.
+ */
+async function assertDominates(
+  ctx: Pick<UsersDeps, 'database' | 'log' | 'store' | 'users'>,
+  actor: Actor,
+  targetId: number,
+) {
   if (actor.userId === targetId) return;
   const target = await resolveUserPermissions(ctx, actor.tenantId, targetId);
   // The target's set is already filtered for its tenant; judging it as a platform tenant keeps every code.
@@ -397,13 +404,21 @@ export async function setFlag(ctx: UsersDeps, actor: Actor, id: number, action: 
  * anonymisation): not one's own account (400), a user of the caller's tenant (404), one the caller dominates
  * (403). Inside the transaction, an active user must also not be the last owner (assertNotLastOwner).
  */
-export async function assertMayRemoveUser(ctx: UsersDeps, actor: Actor, id: number): Promise<void> {
+export async function assertMayRemoveUser(
+  ctx: Pick<UsersDeps, 'database' | 'log' | 'store' | 'users'>,
+  actor: Actor,
+  id: number,
+): Promise<void> {
   notSelf(actor, id);
   await assertMayManageUser(ctx, actor, id);
 }
 
 /** A user of the caller's tenant (else 404) whom the caller dominates (else 403): admin routes acting on them. */
-export async function assertMayManageUser(ctx: UsersDeps, actor: Actor, id: number): Promise<void> {
+export async function assertMayManageUser(
+  ctx: Pick<UsersDeps, 'database' | 'log' | 'store' | 'users'>,
+  actor: Actor,
+  id: number,
+): Promise<void> {
   await assertUserExists(ctx, actor.tenantId, id);
   await assertDominates(ctx, actor, id);
 }
@@ -417,7 +432,7 @@ async function runUserEmailChanged(ctx: UsersDeps, tx: Tx, tenantId: number, use
 
 /** In the deactivating or deleting transaction: modules end the access they gave the user (WireGuard peers). */
 export async function runUserDeactivated(
-  ctx: UsersDeps,
+  ctx: Pick<UsersDeps, 'hooks'>,
   tx: Tx,
   tenantId: number,
   userId: number,
@@ -454,7 +469,7 @@ export async function deleteUser(ctx: UsersDeps, actor: Actor, id: number): Prom
 }
 
 /** 404 unless the user is in the caller's tenant (admin session routes). */
-export async function assertUserExists(ctx: UsersDeps, tenantId: number, id: number) {
+export async function assertUserExists(ctx: Pick<UsersDeps, 'database'>, tenantId: number, id: number) {
   const u = await ctx.database.withTenant(tenantId, (tx) => repo.findUserById(tx, tenantId, id));
   if (!u) throw notFound('user');
   return u;
