@@ -9,9 +9,10 @@
  * so created_by_user_id was set to null) or inactive holds nothing: nobody vouches for the key any more, so every
  * permission of its role is in excess and the key is reported with that reason.
  */
-import type { AppContext } from '../../platform/context.js';
+
 import { resolveUserPermissions, roleById, roleGrantExcess } from '../rbac/index.js';
 import { userById } from '../users/index.js';
+import type { ApiKeysDeps } from './deps.js';
 import * as repo from './repository.js';
 
 export type KeyGrantFinding = {
@@ -28,7 +29,7 @@ export type KeyGrantFinding = {
 };
 
 export async function auditTenantKeyGrants(
-  ctx: AppContext,
+  ctx: ApiKeysDeps,
   opts: { tenantId?: number } = {},
 ): Promise<KeyGrantFinding[]> {
   const keys = await ctx.database.withSystem((tx) => repo.listLiveTenantKeys(tx, opts.tenantId));

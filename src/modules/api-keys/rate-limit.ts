@@ -6,15 +6,15 @@
  */
 
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { AppContext } from '../../platform/context.js';
 import { platformErrors, retryAfter } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
+import type { ApiKeysDeps } from './deps.js';
 
 export const DEFAULT_KEY_LIMIT_PER_HOUR = 1000;
 export const KEY_WINDOW_SECONDS = 3600;
 
 /** RATE_LIMIT_API_KEY (config.rateLimits.apiKey), 1000 by default. */
-export function keyLimit(ctx: AppContext): number {
+export function keyLimit(ctx: ApiKeysDeps): number {
   return ctx.config.rateLimits.apiKey ?? DEFAULT_KEY_LIMIT_PER_HOUR;
 }
 
@@ -25,7 +25,7 @@ export function keyWindow(now = Date.now()): number {
 export const keyBucketKey = (apiKeyId: number, window = keyWindow()) =>
   keys.rateLimit('apikey', `key:${apiKeyId}`, window);
 
-export function apiKeyRateLimitPlugin(ctx: AppContext): FastifyPluginAsync {
+export function apiKeyRateLimitPlugin(ctx: ApiKeysDeps): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
     const count = async (reply: FastifyReply, apiKeyId: number) => {
       const limit = keyLimit(ctx);

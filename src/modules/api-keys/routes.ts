@@ -1,9 +1,10 @@
 /** API keys (API.md §9). Keys authenticate requests through the authenticator installed in index.ts (§13). */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../../platform/context.js';
 import { requireUser } from '../../platform/http/access.js';
 import { errorResponses } from '../../platform/http/schemas.js';
 import { auditRefusals } from '../rbac/index.js';
+import type { ApiKeysDeps } from './deps.js';
 import { apiKeyMessage } from './errors.js';
 import {
   ApiKeyList,
@@ -16,7 +17,7 @@ import {
 } from './schemas.js';
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from './service.js';
 
-export function apiKeyRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function apiKeyRoutes(ctx: ApiKeysDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/',

@@ -7,17 +7,19 @@
  * sets `apikey:rev:<id>` in the shared store, which the request guard reads in the same mget as the tenant
  * suspension flag (no extra round trip).
  */
+
 import { randomBytes } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import { LRUCache } from 'lru-cache';
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
-import type { AfterCommit, ApiKeyAuthenticator, AppContext, Principal } from '../../platform/context.js';
+import type { AfterCommit, ApiKeyAuthenticator, Principal } from '../../platform/context.js';
 import { sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Tx } from '../../platform/db/client.js';
 import { notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
 import { assertCanGrantRole, grants, roleExists } from '../rbac/index.js';
 import { isUserActive } from '../users/index.js';
+import type { ApiKeysDeps } from './deps.js';
 import { apiKeyMessage, apiKeysErrors } from './errors.js';
 import * as repo from './repository.js';
 import type { CreateApiKeyBody, ListQuery } from './schemas.js';
@@ -76,7 +78,7 @@ export interface KeyCreator {
  * Creates a key for the caller. The caller may only put scopes on it that they hold themselves (their
  * effective set: for a key creating a key, that is the key's own scopes ∩ its user's permissions).
  */
-export async function createApiKey(ctx: AppContext, creator: KeyCreator, input: CreateInput) {
+export async function createApiKey(ctx: ApiKeysDeps, creator: KeyCreator, input: CreateInput) {
   const { principal, permissions: held } = creator;
   const { tenantId } = principal;
   const scopes = input.scopes ?? [];
@@ -160,7 +162,7 @@ export async function createApiKey(ctx: AppContext, creator: KeyCreator, input: 
 }
 
 /** GET /api-keys: the tenant's keys, newest first, with the totals. */
-export async function listApiKeys(ctx: AppContext, tenantId: number, q: Static<typeof ListQuery>) {
+export async function listApiKeys(ctx: ApiKeysDeps, tenantId: number, q: Static<typeof ListQuery>) {
   const { rows, total, activeCount } = await ctx.database.withTenant(tenantId, (tx) =>
     repo.listApiKeys(tx, tenantId, {
       includeRevoked: q.include_revoked ?? false,
@@ -171,13 +173,13 @@ export async function listApiKeys(ctx: AppContext, tenantId: number, q: Static<t
   return { keys: rows.map(toApiKeyRead), total, active_count: activeCount };
 }
 
-export async function getApiKey(ctx: AppContext, tenantId: number, id: number) {
+export async function getApiKey(ctx: ApiKeysDeps, tenantId: number, id: number) {
   const k = await ctx.database.withTenant(tenantId, (tx) => repo.findApiKey(tx, tenantId, id));
   if (!k) throw notFound('api_key');
   return toApiKeyRead(k);
 }
 
-export async function revokeApiKey(ctx: AppContext, tenantId: number, id: number, audit: AuditContext) {
+export async function revokeApiKey(ctx: ApiKeysDeps, tenantId: number, id: number, audit: AuditContext) {
   await ctx.database.withTenant(tenantId, async (tx) => {
     const existing = await repo.findApiKey(tx, tenantId, id);
     if (!existing) throw notFound('api_key');
@@ -201,7 +203,7 @@ export async function revokeApiKey(ctx: AppContext, tenantId: number, id: number
 }
 
 /** After the revoking transaction commits: every replica's guard refuses the key from the next request on. */
-export async function publishKeyRevocations(ctx: AppContext, ids: number[]) {
+export async function publishKeyRevocations(ctx: ApiKeysDeps, ids: number[]) {
   await Promise.all(
     ids.map((id) => ctx.store.set(keys.apiKeyRevoked(id), 'revoked', REVOCATION_FLAG_TTL_SECONDS)),
   );
@@ -214,7 +216,7 @@ type CachedKey = ApiKeyRow & { ownerActive: boolean };
 class KeyCache {
   /** Concurrent first uses of one key share one read; an unknown hash is not remembered. */
   private readonly byHash: LRUCache<string, CachedKey>;
-  constructor(ctx: AppContext) {
+  constructor(ctx: ApiKeysDeps) {
     this.byHash = new LRUCache<string, CachedKey>({
       max: CACHE_MAX,
       ttl: CACHE_TTL_MS,
@@ -239,9 +241,9 @@ class KeyCache {
   }
 }
 /** One cache per app (replicas in one test process must not share it). */
-const keyCaches = new WeakMap<AppContext, KeyCache>();
+const keyCaches = new WeakMap<ApiKeysDeps, KeyCache>();
 
-export function createApiKeyAuthenticator(ctx: AppContext): ApiKeyAuthenticator {
+export function createApiKeyAuthenticator(ctx: ApiKeysDeps): ApiKeyAuthenticator {
   const cache = new KeyCache(ctx);
   keyCaches.set(ctx, cache);
   // When this process last wrote last_used_at of a key, to skip even the store round trip most of the time.
@@ -296,7 +298,7 @@ export async function exportUserKeys(tx: Tx, tenantId: number, userId: number) {
 
 /** GDPR erasure: the user's own keys stop working (tenant-owned keys they created outlive them by design). */
 export async function eraseUserKeys(
-  ctx: AppContext,
+  ctx: ApiKeysDeps,
   tx: Tx,
   tenantId: number,
   userId: number,

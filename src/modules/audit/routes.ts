@@ -1,13 +1,14 @@
 /** `/api/v1/audit` (API.md §16): listing, streamed export and chain verification, all in the caller's tenant. */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
 import { errorResponses } from '../../platform/http/schemas.js';
+import type { AuditDeps } from './deps.js';
 import { AuditPage, ExportQuery, ListQuery, VerifyJob, VerifyResponse } from './schemas.js';
 import * as audit from './service.js';
 
-export function auditRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function auditRoutes(ctx: AuditDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/logs',

@@ -3,6 +3,7 @@
  * Personal values are shown from audit_pii while they exist; after a GDPR erasure only the opaque reference
  * remains in the record.
  */
+
 import { Readable } from 'node:stream';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { collectRefs, lookupPii, rehydrate } from '../../platform/audit/pii.js';
@@ -11,9 +12,9 @@ import type { AuditRow } from '../../platform/audit/tables.js';
 import { type VerifyResult, verifyChain } from '../../platform/audit/verify.js';
 import { readVerifyJob, startVerifyJob } from '../../platform/audit/verify-jobs.js';
 import type { AuditContext } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { notFound } from '../../platform/http/errors.js';
+import type { AuditDeps } from './deps.js';
 import * as repo from './repository.js';
 import type { ExportQuery, Filters, ListQuery } from './schemas.js';
 
@@ -25,7 +26,7 @@ async function withPii(tx: Executor, tenantId: number, rows: AuditRow[]): Promis
   return values.size === 0 ? lines : lines.map((l) => ({ ...l, metadata: rehydrate(l.metadata, values) }));
 }
 
-export async function listLogs(ctx: AppContext, tenantId: number, q: ListQuery) {
+export async function listLogs(ctx: AuditDeps, tenantId: number, q: ListQuery) {
   const limit = q.limit ?? 50;
   return ctx.database.withTenant(tenantId, async (tx) => {
     // One extra row tells whether there is a next page without a count query.
@@ -73,7 +74,7 @@ export function csvCell(v: unknown): string {
  * The export as a stream: pages of EXPORT_PAGE rows, each read in its own short transaction and pulled only
  * when the client has taken the previous one (Readable.from respects backpressure), so memory stays flat.
  */
-export async function exportLogs(ctx: AppContext, tenantId: number, q: ExportQuery, audit: AuditContext) {
+export async function exportLogs(ctx: AuditDeps, tenantId: number, q: ExportQuery, audit: AuditContext) {
   const format = q.format ?? 'ndjson';
   const filters: Filters = { ...q };
   delete (filters as { format?: string }).format;
@@ -104,12 +105,12 @@ export async function exportLogs(ctx: AppContext, tenantId: number, q: ExportQue
 }
 
 /** From the verification mark of the last full run when there is one (then moved on), else from the anchor. */
-export function verify(ctx: AppContext, tenantId: number): Promise<VerifyResult> {
+export function verify(ctx: AuditDeps, tenantId: number): Promise<VerifyResult> {
   return verifyChain(ctx.database, tenantId, { incremental: true });
 }
 
 /** Starts a full re-verification in the background, or reports the one running. */
-export async function startFullVerification(ctx: AppContext, tenantId: number, audit: AuditContext) {
+export async function startFullVerification(ctx: AuditDeps, tenantId: number, audit: AuditContext) {
   return startVerifyJob(ctx, tenantId, (job) =>
     writeAuditAlone(ctx, tenantId, audit, {
       eventType: 'audit.verification_started',
@@ -119,7 +120,7 @@ export async function startFullVerification(ctx: AppContext, tenantId: number, a
   );
 }
 
-export async function fullVerification(ctx: AppContext, tenantId: number) {
+export async function fullVerification(ctx: AuditDeps, tenantId: number) {
   const job = await readVerifyJob(ctx, tenantId);
   if (!job) throw notFound('audit_verification_job');
   return job;

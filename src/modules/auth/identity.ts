@@ -6,9 +6,10 @@
  * that saw the old rows is cached under the old version and no replica serves it again. Suspension, revocation and
  * deactivation are answered by the guard's store flags before this cache is consulted.
  */
+
 import { LRUCache } from 'lru-cache';
-import type { AppContext } from '../../platform/context.js';
 import { userById } from '../users/index.js';
+import type { AuthDeps } from './deps.js';
 
 /** A safety net: even without a version change an entry is re-read after this long (e.g. a lost store key). */
 const MAX_AGE_MS = 10 * 60_000;
@@ -27,9 +28,9 @@ export interface CachedIdentity {
 type Caller = { tenantId: number; userId: number };
 
 // One cache per app (keyed by its context), so two apps in one process behave as two replicas.
-const caches = new WeakMap<AppContext, LRUCache<string, CachedIdentity, Caller>>();
+const caches = new WeakMap<AuthDeps, LRUCache<string, CachedIdentity, Caller>>();
 
-function cacheOf(ctx: AppContext) {
+function cacheOf(ctx: AuthDeps) {
   let cache = caches.get(ctx);
   if (!cache) {
     cache = new LRUCache<string, CachedIdentity, Caller>({
@@ -80,7 +81,7 @@ function cacheOf(ctx: AppContext) {
 
 /** The caller's identity under the versions the guard read for this request (Principal.identityVersion). */
 export async function identityOf(
-  ctx: AppContext,
+  ctx: AuthDeps,
   caller: Caller & { identityVersion: string },
 ): Promise<CachedIdentity> {
   const key = `${caller.tenantId}:${caller.userId}@${caller.identityVersion}`;

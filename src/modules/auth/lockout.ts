@@ -3,8 +3,10 @@
  * is checked, so racing failures cannot get more than maxAttempts guesses: the (max+1)th concurrent attempt is
  * refused without being evaluated. A success clears the counter.
  */
+
 import type { AppContext } from '../../platform/context.js';
 import { keys } from '../../platform/store/keys.js';
+import type { AuthDeps } from './deps.js';
 import { authError } from './errors.js';
 
 export interface AttemptTicket {
@@ -14,7 +16,7 @@ export interface AttemptTicket {
 }
 
 export async function reserveLoginAttempt(
-  ctx: AppContext,
+  ctx: AuthDeps,
   tenantId: number,
   email: string,
 ): Promise<AttemptTicket | null> {
@@ -34,7 +36,7 @@ export async function reserveLoginAttempt(
 }
 
 export async function recordLoginFailure(
-  ctx: AppContext,
+  ctx: AuthDeps,
   tenantId: number,
   email: string,
   ticket: AttemptTicket | null,
@@ -46,6 +48,10 @@ export async function recordLoginFailure(
   }
 }
 
-export async function clearLoginAttempts(ctx: AppContext, tenantId: number, email: string) {
+export async function clearLoginAttempts(
+  ctx: Pick<AppContext, 'config' | 'store'>,
+  tenantId: number,
+  email: string,
+) {
   if (ctx.config.lockoutEnabled) await ctx.store.del(keys.loginAttempts(tenantId, email));
 }

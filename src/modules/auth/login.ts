@@ -2,14 +2,16 @@
  * Password sign-in (API.md §5 POST /auth/login) and the last step every sign-in shares (completeLogin), also
  * used by the MFA and SSO steps. Hashing happens outside database transactions.
  */
+
 import type { Static } from '@sinclair/typebox';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext, SignInVia } from '../../platform/context.js';
+import type { SignInVia } from '../../platform/context.js';
 import { AppError } from '../../platform/http/errors.js';
 import { type ClientInfo, openSession } from '../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantId, type TenantRow } from '../tenants/index.js';
 import { recordUserLogin, type UserRow, userByEmail } from '../users/index.js';
+import type { AuthDeps } from './deps.js';
 import { type AuthMessage, authError } from './errors.js';
 import { passwordSignInRefusal, signInRefusal } from './hooks.js';
 import { clearLoginAttempts, recordLoginFailure, reserveLoginAttempt } from './lockout.js';
@@ -32,7 +34,7 @@ export interface LoginResponse {
 export const MFA_STEP_TOKEN = 'mfa_step';
 
 export async function login(
-  ctx: AppContext,
+  ctx: AuthDeps,
   tenantHeader: string | string[] | undefined,
   body: Static<typeof LoginBody>,
   client: ClientInfo,
@@ -138,7 +140,7 @@ export async function login(
  * with a short-lived step token (password sign-in, and SSO sign-ins whose connection is not trusted for MFA).
  */
 export async function mfaRequiredResponse(
-  ctx: AppContext,
+  ctx: AuthDeps,
   tenant: TenantRow,
   user: UserRow,
   audit: AuditContext,
@@ -211,7 +213,7 @@ export function mfaStepVia(claims: Record<string, unknown>): SignInVia {
  * here: no session is ever opened for a user whose domain requires another way in.
  */
 export async function completeLogin(
-  ctx: AppContext,
+  ctx: AuthDeps,
   tenant: TenantRow,
   user: UserRow,
   client: ClientInfo,

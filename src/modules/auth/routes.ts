@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { AppContext } from '../../platform/context.js';
 import { requireUser } from '../../platform/http/access.js';
 import type { Locale } from '../../platform/http/messages.js';
 import { errorResponses, SuccessEnvelope } from '../../platform/http/schemas.js';
+import type { AuthDeps } from './deps.js';
 import { authMessage } from './errors.js';
 import { type LoginResponse as LoginResult, login } from './login.js';
 import {
@@ -26,7 +26,7 @@ export function localised(r: LoginResult, locale: Locale) {
   return { ...r, message: authMessage(r.message, locale) };
 }
 
-export function authRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function authRoutes(ctx: AuthDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     const client = (req: { ip: string; headers: Record<string, unknown> }) => ({
       ip: req.ip,

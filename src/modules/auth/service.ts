@@ -2,10 +2,11 @@
  * Refresh rotation, logout, me, password change and self-registration (API.md §5); sign-in is in login.ts.
  * Password hashing happens outside database transactions, so a connection is never held during argon2.
  */
+
 import type { Static } from '@sinclair/typebox';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext, SignInRefusal } from '../../platform/context.js';
+import type { SignInRefusal } from '../../platform/context.js';
 import { assertStrongPassword } from '../../platform/crypto/password-policy.js';
 import { AppError } from '../../platform/http/errors.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
@@ -28,6 +29,7 @@ import {
 } from '../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantHeader, tenantSettings } from '../tenants/index.js';
 import { createUserInTx, prepareUser, setUserPassword, toUserRead, userById } from '../users/index.js';
+import type { AuthDeps } from './deps.js';
 import { type AuthErrorCode, authError } from './errors.js';
 import { passwordSignInRefusal, runPasswordChanged, signInRefusal } from './hooks.js';
 import { identityOf } from './identity.js';
@@ -42,7 +44,7 @@ type RefreshOutcome =
   | { kind: 'fail'; code: AuthErrorCode; revoked?: string[]; flag?: 'revoked' | 'expired' }
   | { kind: 'refused'; refusal: SignInRefusal; revoked: string[] };
 
-export async function refresh(ctx: AppContext, rawToken: string, audit: AuditContext) {
+export async function refresh(ctx: AuthDeps, rawToken: string, audit: AuditContext) {
   const parsed = parseRefreshToken(rawToken);
   if (!parsed) throw authError('TOKEN_INVALID');
   const { tenantId } = parsed;
@@ -172,7 +174,7 @@ export async function refresh(ctx: AppContext, rawToken: string, audit: AuditCon
 }
 
 export async function logout(
-  ctx: AppContext,
+  ctx: AuthDeps,
   principal: { tenantId: number; userId: number; sessionId: string | null },
   body: Static<typeof LogoutBody>,
   audit: AuditContext,
@@ -208,7 +210,7 @@ export async function logout(
 
 /** GET /auth/me: from this replica's identity cache when the versions read by the guard still match. */
 export async function me(
-  ctx: AppContext,
+  ctx: AuthDeps,
   principal: { tenantId: number; userId: number; identityVersion: string },
 ) {
   const identity = await identityOf(ctx, principal);
@@ -224,7 +226,7 @@ export async function me(
 }
 
 export async function changePassword(
-  ctx: AppContext,
+  ctx: AuthDeps,
   principal: { tenantId: number; userId: number; sessionId: string | null },
   body: Static<typeof ChangePasswordBody>,
   audit: AuditContext,
@@ -277,7 +279,7 @@ export async function changePassword(
 }
 
 export async function register(
-  ctx: AppContext,
+  ctx: AuthDeps,
   tenantHeader: string | string[] | undefined,
   body: Static<typeof RegisterBody>,
   audit: AuditContext,

@@ -1,10 +1,11 @@
 /** `/api/v1/gdpr` (API.md §9): every action in the caller's tenant, every action audited. */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal, requireUser } from '../../platform/http/access.js';
 import { errorResponses } from '../../platform/http/schemas.js';
 import { auditRefusals } from '../rbac/index.js';
 import type { Actor } from '../users/index.js';
+import type { GdprDeps } from './deps.js';
 import { erasureDone } from './errors.js';
 import {
   AnonymizeBody,
@@ -16,7 +17,7 @@ import {
 } from './schemas.js';
 import * as gdpr from './service.js';
 
-export function gdprRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function gdprRoutes(ctx: GdprDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/export',

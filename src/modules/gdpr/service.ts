@@ -7,12 +7,14 @@
  * it holds (data phase), the audit trail's personal values go (audit phase), and the user row is deleted or
  * scrubbed (account phase).
  */
+
 import { createHmac } from 'node:crypto';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AfterCommit, AppContext, GdprErasePhase, GdprErasure } from '../../platform/context.js';
+import type { AfterCommit, GdprErasePhase, GdprErasure } from '../../platform/context.js';
 import { notFound } from '../../platform/http/errors.js';
 import { readTenantSettings } from '../tenants/index.js';
 import { type Actor, assertMayRemoveUser, lockUserForErasure, runUserDeactivated } from '../users/index.js';
+import type { GdprDeps } from './deps.js';
 import { type ErasureMode, gdprErrors } from './errors.js';
 import { inventory } from './inventory.js';
 import type { AnonymizeBody, DeleteBody, ExportResponse } from './schemas.js';
@@ -32,11 +34,11 @@ const CORE_SECTIONS = [
 const RESERVED = new Set<string>(['exported_at', 'tenant_id']);
 
 /** Stable, non-reversible name of a user for records and anonymised rows: the same user always gets the same one. */
-export function pseudonymFor(ctx: AppContext, tenantId: number, userId: number): string {
+export function pseudonymFor(ctx: GdprDeps, tenantId: number, userId: number): string {
   return `user-${createHmac('sha256', ctx.config.encryptionKey).update(`gdpr-pseudonym:${tenantId}:${userId}`).digest('hex').slice(0, 20)}`;
 }
 
-export async function exportUser(ctx: AppContext, tenantId: number, userId: number, audit: AuditContext) {
+export async function exportUser(ctx: GdprDeps, tenantId: number, userId: number, audit: AuditContext) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     const sections = new Map<string, unknown>();
     const put = (key: string, value: unknown) => {
@@ -78,7 +80,7 @@ const PHASES: readonly GdprErasePhase[] = ['data', 'audit', 'account'];
  * (users module: not oneself, the caller dominates the user, never the last active owner).
  */
 export async function eraseUser(
-  ctx: AppContext,
+  ctx: GdprDeps,
   actor: Actor,
   body: DeleteBody | AnonymizeBody,
   mode: ErasureMode,
@@ -122,7 +124,7 @@ export async function eraseUser(
   return { user_id: userId, mode, pseudonym, ...result.counts, modules: result.moduleNames };
 }
 
-export async function tenantInventory(ctx: AppContext, tenantId: number) {
+export async function tenantInventory(ctx: GdprDeps, tenantId: number) {
   const settings = await ctx.database.withTenant(tenantId, (tx) => readTenantSettings(ctx, tx, tenantId));
   return inventory(settings.audit_retention_days);
 }

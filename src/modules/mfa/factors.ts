@@ -2,10 +2,11 @@
  * Checking a second factor: the lockout reservation, the code check, the anti-replay guard. Callers make their
  * state change afterwards, in their own transaction (with claimTotpStep / consumeRecoveryCode inside it).
  */
+
 import type { AuditContext } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { keys } from '../../platform/store/keys.js';
+import type { MfaDeps } from './deps.js';
 import { mfaErrors, totpReplay } from './errors.js';
 import { clearMfaAttempts, recordMfaFailure, reserveMfaAttempt } from './lockout.js';
 import { findMatchingCode, normaliseRecoveryCode } from './recovery.js';
@@ -17,7 +18,7 @@ import { matchTotpStep, normaliseTotp, secondsUntilStepExpires } from './totp.js
 export const totpAad = (tenantId: number, userId: number) => `mfa_totp:${tenantId}:${userId}`;
 
 export function openSecret(
-  ctx: AppContext,
+  ctx: MfaDeps,
   row: Pick<TotpRow, 'tenantId' | 'userId' | 'secretEncrypted'>,
 ): string {
   return ctx.secretBox.decrypt(row.secretEncrypted, totpAad(row.tenantId, row.userId));
@@ -34,7 +35,7 @@ export interface AcceptedTotp {
  * `consume: false` (only /mfa/enable) neither checks nor marks the step: the confirming code stays usable.
  */
 export async function acceptTotp(
-  ctx: AppContext,
+  ctx: MfaDeps,
   tenantId: number,
   userId: number,
   rawCode: string,
@@ -73,7 +74,7 @@ export async function acceptTotp(
  * Of two racing uses of one code exactly one wins.
  */
 export async function useRecoveryCode<T>(
-  ctx: AppContext,
+  ctx: MfaDeps,
   tenantId: number,
   userId: number,
   rawCode: string,
@@ -114,7 +115,7 @@ export async function useRecoveryCode<T>(
 }
 
 /** Security alert mail; a mail failure never fails the request. */
-export async function alert(ctx: AppContext, to: string | null, subject: string, text: string) {
+export async function alert(ctx: MfaDeps, to: string | null, subject: string, text: string) {
   if (!to) return;
   await ctx.mailer
     .send({ to, subject: `MassaCorp: ${subject}`, text })

@@ -4,10 +4,11 @@
  * evaluated and the rest are refused with 429 MFA_LOCKED. The 5th failure turns the counter into a 30 min lock;
  * a success clears it. Unlike the login lockout it stays on in ENV=test (API.md §1).
  */
+
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import type { AuditContext } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import { keys } from '../../platform/store/keys.js';
+import type { MfaDeps } from './deps.js';
 import { mfaLocked } from './errors.js';
 
 export const MFA_MAX_ATTEMPTS = 5;
@@ -19,18 +20,14 @@ export interface MfaTicket {
   locksOnFailure: boolean;
 }
 
-export async function reserveMfaAttempt(
-  ctx: AppContext,
-  tenantId: number,
-  userId: number,
-): Promise<MfaTicket> {
+export async function reserveMfaAttempt(ctx: MfaDeps, tenantId: number, userId: number): Promise<MfaTicket> {
   const { value, ttlSeconds } = await ctx.store.incr(keys.mfaAttempts(tenantId, userId), MFA_LOCK_SECONDS);
   if (value > MFA_MAX_ATTEMPTS) throw mfaLocked(ttlSeconds > 0 ? ttlSeconds : MFA_LOCK_SECONDS);
   return { tenantId, userId, locksOnFailure: value === MFA_MAX_ATTEMPTS };
 }
 
 /** For routes that take no code (setup, WebAuthn options): refuse while locked, without counting. */
-export async function assertMfaNotLocked(ctx: AppContext, tenantId: number, userId: number): Promise<void> {
+export async function assertMfaNotLocked(ctx: MfaDeps, tenantId: number, userId: number): Promise<void> {
   const key = keys.mfaAttempts(tenantId, userId);
   const value = Number((await ctx.store.get(key)) ?? 0);
   if (value >= MFA_MAX_ATTEMPTS) {
@@ -41,7 +38,7 @@ export async function assertMfaNotLocked(ctx: AppContext, tenantId: number, user
 
 /** A wrong code: audited on its own (the request fails); the 5th one starts the lock. */
 export async function recordMfaFailure(
-  ctx: AppContext,
+  ctx: MfaDeps,
   ticket: MfaTicket,
   audit: AuditContext,
   purpose: string,
@@ -69,6 +66,6 @@ export async function recordMfaFailure(
   }
 }
 
-export async function clearMfaAttempts(ctx: AppContext, tenantId: number, userId: number) {
+export async function clearMfaAttempts(ctx: MfaDeps, tenantId: number, userId: number) {
   await ctx.store.del(keys.mfaAttempts(tenantId, userId));
 }

@@ -2,9 +2,9 @@
  * The second sign-in step (POST /auth/login/mfa) and the one-step login with `mfa_code` (ctx.mfa.inlineLogin).
  * The MFA step token (5 min, from the password step) is single-use: once a factor succeeded with it, it is spent.
  */
+
 import type { Static } from '@sinclair/typebox';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import { JwtError } from '../../platform/crypto/jwt.js';
 import { AppError, platformErrors, validationError } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
@@ -12,6 +12,7 @@ import { completeLogin, loginResponse, MFA_STEP_TOKEN, mfaStepVia } from '../aut
 import type { ClientInfo } from '../sessions/index.js';
 import { resolveTenantHeader, type TenantRow } from '../tenants/index.js';
 import { type UserRow, userById } from '../users/index.js';
+import type { MfaDeps } from './deps.js';
 import { mfaErrors, totpReplay } from './errors.js';
 import { acceptTotp, alert, useRecoveryCode } from './factors.js';
 import * as repo from './repository.js';
@@ -36,13 +37,7 @@ const INVALID_CODE = new Set([
 ]);
 
 /** The new session proved its second factor now: it counts as step-up for 5 minutes. */
-async function stepUpFromLogin(
-  ctx: AppContext,
-  tenantId: number,
-  userId: number,
-  sessionId: string,
-  m: Method,
-) {
+async function stepUpFromLogin(ctx: MfaDeps, tenantId: number, userId: number, sessionId: string, m: Method) {
   // The session is committed already; a store failure here only means the user steps up again later.
   await recordStepUp(ctx, { tenantId, userId, sessionId }, stepUpMethod[m]).catch((err) =>
     ctx.log.warn({ err }, 'could not record the sign-in step-up'),
@@ -51,7 +46,7 @@ async function stepUpFromLogin(
 
 /** Checks one factor for a user who passed the password step; returns the sign-in method for the audit. */
 async function checkFactor(
-  ctx: AppContext,
+  ctx: MfaDeps,
   tenant: TenantRow,
   user: UserRow,
   factor: { totp_code?: string; recovery_code?: string; webauthn_response?: unknown },
@@ -101,7 +96,7 @@ async function checkFactor(
 }
 
 /** Resolves the MFA step token against the X-Tenant-ID header; any mismatch is an invalid token. */
-async function stepHolder(ctx: AppContext, tenantHeader: string | string[] | undefined, token: string) {
+async function stepHolder(ctx: MfaDeps, tenantHeader: string | string[] | undefined, token: string) {
   const tenant = await resolveTenantHeader(ctx, tenantHeader);
   const claims = await ctx.jwt.verifyPurpose(token, MFA_STEP_TOKEN).catch((err: unknown) => {
     throw platformErrors.error(
@@ -117,7 +112,7 @@ async function stepHolder(ctx: AppContext, tenantHeader: string | string[] | und
 }
 
 export async function loginMfa(
-  ctx: AppContext,
+  ctx: MfaDeps,
   tenantHeader: string | string[] | undefined,
   body: Static<typeof LoginMfaBody>,
   client: ClientInfo,
@@ -154,7 +149,7 @@ export async function loginMfa(
 }
 
 export async function loginWebauthnOptions(
-  ctx: AppContext,
+  ctx: MfaDeps,
   tenantHeader: string | string[] | undefined,
   token: string,
 ) {
@@ -164,7 +159,7 @@ export async function loginWebauthnOptions(
 
 /** ctx.mfa.inlineLogin: `mfa_code` sent with the password; 6 digits is a TOTP code, otherwise a recovery code. */
 export async function inlineLogin(
-  ctx: AppContext,
+  ctx: MfaDeps,
   tenant: TenantRow,
   user: UserRow,
   code: string,

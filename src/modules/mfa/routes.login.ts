@@ -1,15 +1,16 @@
 /** The MFA step of sign-in, mounted under /api/v1/auth (API.md §5): public, X-Tenant-ID, the `mfa` rate limit. */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { AppContext } from '../../platform/context.js';
 import { errorResponses } from '../../platform/http/schemas.js';
 import { TokenResponse } from '../auth/index.js';
+import type { MfaDeps } from './deps.js';
 import { loginMfa, loginWebauthnOptions } from './login.js';
 import { LoginMfaBody, LoginWebauthnOptionsBody, WebauthnOptions } from './schemas.js';
 
 const tenantHeader = Type.Object({ 'x-tenant-id': Type.Optional(Type.String()) });
 
-export function mfaLoginRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function mfaLoginRoutes(ctx: MfaDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/login/mfa',

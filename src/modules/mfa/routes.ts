@@ -1,10 +1,11 @@
 /** /api/v1/mfa (API.md §8) and the WebAuthn credentials of the caller. Only a signed-in user (never an API key). */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import type { AppContext } from '../../platform/context.js';
 import { requireUser } from '../../platform/http/access.js';
 import { platformErrors } from '../../platform/http/errors.js';
 import { errorResponses, SuccessNoData, UuidParams } from '../../platform/http/schemas.js';
+import type { MfaDeps } from './deps.js';
 import { localised } from './errors.js';
 import {
   CredentialList,
@@ -38,7 +39,7 @@ function caller(req: FastifyRequest): mfa.Caller {
 
 const tags = ['mfa'];
 
-export function mfaRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function mfaRoutes(ctx: MfaDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/setup',

@@ -2,12 +2,13 @@
  * MFA policy (API.md §8): TOTP setup and enrolment, verification, disabling, recovery codes. Every state change
  * writes its audit record in the transaction that makes it; alert mails go out after the commit.
  */
+
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { bumpUserVersion } from '../../platform/store/versions.js';
 import { resolveSettings } from '../tenants/index.js';
 import { userById } from '../users/index.js';
+import type { MfaDeps } from './deps.js';
 import { mfaErrors, totpReplay } from './errors.js';
 import { acceptTotp, alert, openSecret, totpAad, useRecoveryCode } from './factors.js';
 import { assertMfaNotLocked } from './lockout.js';
@@ -25,7 +26,7 @@ export interface Caller {
 }
 
 /** ctx.mfa.status: enabled = a confirmed TOTP or a registered security key; required = tenant or a role says so. */
-export async function mfaStatus(ctx: AppContext, tx: Tx, tenantId: number, userId: number) {
+export async function mfaStatus(ctx: MfaDeps, tx: Tx, tenantId: number, userId: number) {
   // On every login, refresh and /auth/me: one round trip for the factors, the tenant setting and the roles.
   const flags = await repo.mfaFlags(tx, tenantId, userId);
   const tenantRequires = resolveSettings({ mfa_required: flags.tenantRequires }, ctx.config).mfa_required;
@@ -36,7 +37,7 @@ export async function mfaStatus(ctx: AppContext, tx: Tx, tenantId: number, userI
   };
 }
 
-async function emailOf(ctx: AppContext, caller: Caller): Promise<string | null> {
+async function emailOf(ctx: MfaDeps, caller: Caller): Promise<string | null> {
   if (caller.email) return caller.email;
   const u = await ctx.database.withTenant(caller.tenantId, (tx) =>
     userById(tx, caller.tenantId, caller.userId),
@@ -48,7 +49,7 @@ async function emailOf(ctx: AppContext, caller: Caller): Promise<string | null> 
  * Starts (or resumes) TOTP enrolment: the same secret comes back until MFA is enabled. With TOTP on it is 400;
  * with a security key only, MFA is on and revealing a secret that adds a factor needs step-up.
  */
-export async function setup(ctx: AppContext, caller: Caller, audit: AuditContext) {
+export async function setup(ctx: MfaDeps, caller: Caller, audit: AuditContext) {
   const { tenantId, userId } = caller;
   await assertMfaNotLocked(ctx, tenantId, userId);
   const current = await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
@@ -87,7 +88,7 @@ export async function setup(ctx: AppContext, caller: Caller, audit: AuditContext
  * Confirms the pending secret with a first code; returns the 10 recovery codes (shown once). The code's step is
  * not consumed (API.md §8: clients call /mfa/verify with it right after); it is no step-up proof either.
  */
-export async function enable(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
+export async function enable(ctx: MfaDeps, caller: Caller, code: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
   const row = await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
   if (!row) throw mfaErrors.error('MFA_NOT_CONFIGURED');
@@ -113,7 +114,7 @@ export async function enable(ctx: AppContext, caller: Caller, code: string, audi
  * Turns MFA off (TOTP, recovery codes and security keys) after a valid TOTP code (the code is the proof), unless
  * the tenant or a role requires MFA (409 LAST_MFA_FACTOR: no factor would be left).
  */
-export async function disable(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
+export async function disable(ctx: MfaDeps, caller: Caller, code: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
   const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'disable');
   await ctx.database.withTenant(tenantId, async (tx) => {
@@ -139,7 +140,7 @@ export async function disable(ctx: AppContext, caller: Caller, code: string, aud
   return { success: true, message: 'mfa.disabled' as const, enabled: false as const };
 }
 
-export async function status(ctx: AppContext, caller: Caller) {
+export async function status(ctx: MfaDeps, caller: Caller) {
   const { tenantId, userId } = caller;
   return ctx.database.withTenant(tenantId, async (tx) => {
     const row = await repo.findTotp(tx, tenantId, userId);
@@ -159,7 +160,7 @@ export async function status(ctx: AppContext, caller: Caller) {
  * POST /mfa/verify (step-up): a TOTP code, or, as the 6–9 character bound of the contract allows, a recovery
  * code (which is then spent, exactly as at /mfa/recovery/verify).
  */
-export async function verify(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
+export async function verify(ctx: MfaDeps, caller: Caller, code: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
   if (!/^\d{6}$/.test(normaliseTotp(code))) {
     await verifyRecovery(ctx, caller, code, audit);
@@ -179,7 +180,7 @@ export async function verify(ctx: AppContext, caller: Caller, code: string, audi
   return { success: true, message: 'mfa.totp_valid' as const, data: { valid: true } };
 }
 
-export async function verifyRecovery(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
+export async function verifyRecovery(ctx: MfaDeps, caller: Caller, code: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
   const { remaining } = await useRecoveryCode(
     ctx,
@@ -211,7 +212,7 @@ export async function verifyRecovery(ctx: AppContext, caller: Caller, code: stri
  * New set of 10 codes after a valid TOTP code; the old ones stop working in the same transaction. The fresh
  * code is the step-up proof itself (and counts as one for the next 5 minutes).
  */
-export async function regenerate(ctx: AppContext, caller: Caller, code: string, audit: AuditContext) {
+export async function regenerate(ctx: MfaDeps, caller: Caller, code: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
   const { step } = await acceptTotp(ctx, tenantId, userId, code, audit, 'regenerate');
   const { codes, hashes } = await generateRecoveryCodes(ctx.hasher);

@@ -5,9 +5,10 @@
  * Proofs: a TOTP or recovery code at /auth/login/mfa (or `mfa_code` at /auth/login), /mfa/verify,
  * /mfa/recovery/verify, /mfa/recovery/regenerate, or a WebAuthn assertion (login step or /mfa/webauthn/verify).
  */
-import type { AppContext } from '../../platform/context.js';
+
 import type { Tx } from '../../platform/db/client.js';
 import { keys } from '../../platform/store/keys.js';
+import type { MfaDeps } from './deps.js';
 import { mfaErrors } from './errors.js';
 import * as repo from './repository.js';
 
@@ -22,7 +23,7 @@ export interface StepUpCaller {
   sessionId: string | null;
 }
 
-export async function recordStepUp(ctx: AppContext, caller: StepUpCaller, method: StepUpMethod) {
+export async function recordStepUp(ctx: MfaDeps, caller: StepUpCaller, method: StepUpMethod) {
   if (!caller.sessionId) return;
   await ctx.store.set(keys.stepUp(caller.tenantId, caller.userId, caller.sessionId), method, STEP_UP_SECONDS);
 }
@@ -31,7 +32,7 @@ export async function recordStepUp(ctx: AppContext, caller: StepUpCaller, method
  * Refuses (403 STEP_UP_REQUIRED) unless this session proved a second factor in the last 5 minutes. A user with
  * no factor yet has nothing to prove with: the first enrolment needs no step-up.
  */
-export async function requireStepUp(ctx: AppContext, caller: StepUpCaller): Promise<void> {
+export async function requireStepUp(ctx: MfaDeps, caller: StepUpCaller): Promise<void> {
   const { tenantId, userId, sessionId } = caller;
   const flags = await ctx.database.withTenant(tenantId, (tx) => repo.mfaFlags(tx, tenantId, userId));
   if (!flags.totpEnabled && !flags.hasKeys) return;

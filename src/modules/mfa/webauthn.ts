@@ -1,4 +1,5 @@
 import { notFound, platformErrors } from '../../platform/http/errors.js';
+import type { MfaDeps } from './deps.js';
 /**
  * WebAuthn (passkeys, security keys) as a second factor with @simplewebauthn/server. Challenges live in the
  * store for 5 minutes and are consumed once; the relying party id and origin come from config
@@ -16,7 +17,6 @@ import {
 } from '@simplewebauthn/server';
 import type { Static } from '@sinclair/typebox';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import { keys } from '../../platform/store/keys.js';
 import { bumpUserVersion } from '../../platform/store/versions.js';
 import { userById } from '../users/index.js';
@@ -45,7 +45,7 @@ export function credentialRead(c: WebauthnCredentialRow) {
 }
 
 /** Reads a stored challenge and makes sure only one request can ever use it. */
-async function takeChallenge(ctx: AppContext, key: string): Promise<string | null> {
+async function takeChallenge(ctx: MfaDeps, key: string): Promise<string | null> {
   const challenge = await ctx.store.get(key);
   if (!challenge) return null;
   if (!(await ctx.store.setIfAbsent(keys.mfaConsumed(`wa:${challenge}`), '1', CHALLENGE_TTL))) return null;
@@ -56,7 +56,7 @@ async function takeChallenge(ctx: AppContext, key: string): Promise<string | nul
 type Caller = StepUpCaller & { email: string | null };
 
 /** Adding a key is a factor change: step-up once the user has a factor (checked here and at verify). */
-export async function registrationOptions(ctx: AppContext, caller: Caller) {
+export async function registrationOptions(ctx: MfaDeps, caller: Caller) {
   const { tenantId, userId } = caller;
   await requireStepUp(ctx, caller);
   const { user, creds } = await ctx.database.withTenant(tenantId, async (tx) => ({
@@ -83,7 +83,7 @@ export async function registrationOptions(ctx: AppContext, caller: Caller) {
 }
 
 export async function registerCredential(
-  ctx: AppContext,
+  ctx: MfaDeps,
   caller: Caller,
   body: Static<typeof RegisterVerifyBody>,
   audit: AuditContext,
@@ -143,7 +143,7 @@ export async function registerCredential(
   return credentialRead(row);
 }
 
-export async function listCredentials(ctx: AppContext, caller: { tenantId: number; userId: number }) {
+export async function listCredentials(ctx: MfaDeps, caller: { tenantId: number; userId: number }) {
   const rows = await ctx.database.withTenant(caller.tenantId, (tx) =>
     repo.listCredentials(tx, caller.tenantId, caller.userId),
   );
@@ -151,7 +151,7 @@ export async function listCredentials(ctx: AppContext, caller: { tenantId: numbe
 }
 
 /** Needs step-up; the last factor stays while the tenant or a role requires MFA (409 LAST_MFA_FACTOR). */
-export async function deleteCredential(ctx: AppContext, caller: Caller, id: string, audit: AuditContext) {
+export async function deleteCredential(ctx: MfaDeps, caller: Caller, id: string, audit: AuditContext) {
   const { tenantId, userId } = caller;
   await requireStepUp(ctx, caller);
   const deleted = await ctx.database.withTenant(tenantId, async (tx) => {
@@ -182,7 +182,7 @@ export async function deleteCredential(ctx: AppContext, caller: Caller, id: stri
  * step-up (`step`). Separate challenges, so one flow does not overwrite the other's.
  */
 export async function authenticationOptions(
-  ctx: AppContext,
+  ctx: MfaDeps,
   tenantId: number,
   userId: number,
   kind: 'auth' | 'step' = 'auth',
@@ -205,7 +205,7 @@ export async function authenticationOptions(
 
 /** Verifies an assertion as a second factor; counted toward the MFA lock like a code. */
 export async function acceptAssertion(
-  ctx: AppContext,
+  ctx: MfaDeps,
   tenantId: number,
   userId: number,
   response: unknown,
@@ -266,7 +266,7 @@ export async function acceptAssertion(
 }
 
 /** POST /mfa/webauthn/verify: a signed-in user proves a security key (step-up; the only way with keys alone). */
-export async function stepUpVerify(ctx: AppContext, caller: Caller, response: unknown, audit: AuditContext) {
+export async function stepUpVerify(ctx: MfaDeps, caller: Caller, response: unknown, audit: AuditContext) {
   await acceptAssertion(ctx, caller.tenantId, caller.userId, response, audit, 'step');
   await recordStepUp(ctx, caller, 'webauthn');
   return { success: true, message: 'mfa.key_verified' as const, data: { valid: true } };

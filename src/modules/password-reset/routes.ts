@@ -1,16 +1,17 @@
 /** `/api/v1/password-reset` (API.md §9): public routes, rate-limited per IP in the passwordReset bucket. */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { AppContext } from '../../platform/context.js';
 import { errorResponses, SuccessEnvelope, SuccessNoData } from '../../platform/http/schemas.js';
 import { drainBackground } from '../../platform/mail/background.js';
+import type { PasswordResetDeps } from './deps.js';
 import { resetMessage } from './errors.js';
 import { ConfirmBody, RequestBody, TokenParams, ValidateResponse } from './schemas.js';
 import * as reset from './service.js';
 
 const tenantHeader = Type.Object({ 'x-tenant-id': Type.Optional(Type.String()) });
 
-export function passwordResetRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function passwordResetRoutes(ctx: PasswordResetDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     // Requests still being processed (token, mail) finish before the app closes.
     app.addHook('onClose', async () => drainBackground(ctx));

@@ -6,9 +6,9 @@
  * /request answers before it does anything that depends on the address: the lookup, the token and the mail
  * happen in the background, so known and unknown addresses get the same answer in the same time.
  */
+
 import type { Static } from '@sinclair/typebox';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import { assertStrongPassword } from '../../platform/crypto/password-policy.js';
 import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Tx } from '../../platform/db/client.js';
@@ -19,6 +19,7 @@ import { clearLoginAttempts } from '../auth/index.js';
 import { publishRevocations, revokeSessions } from '../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantHeader, type TenantRow } from '../tenants/index.js';
 import { markEmailVerified, setUserPassword, type UserRow, userByEmail, userById } from '../users/index.js';
+import type { PasswordResetDeps } from './deps.js';
 import { type InvalidReason, resetError } from './errors.js';
 import * as repo from './repository.js';
 import type { ConfirmBody } from './schemas.js';
@@ -37,7 +38,7 @@ export function parseToken(raw: string): { tenantId: number; hash: string } | nu
 }
 
 export async function requestReset(
-  ctx: AppContext,
+  ctx: PasswordResetDeps,
   tenantHeader: string | string[] | undefined,
   email: string,
   audit: AuditContext,
@@ -48,7 +49,7 @@ export async function requestReset(
 }
 
 async function issueToken(
-  ctx: AppContext,
+  ctx: PasswordResetDeps,
   tenant: TenantRow,
   email: string,
   audit: AuditContext,
@@ -91,7 +92,7 @@ type Inspection =
   | { ok: true; tenant: TenantRow; user: UserRow; tokenHash: string }
   | { ok: false; reason: InvalidReason };
 
-async function inspect(ctx: AppContext, raw: string): Promise<Inspection> {
+async function inspect(ctx: PasswordResetDeps, raw: string): Promise<Inspection> {
   const parsed = parseToken(raw);
   if (!parsed) return { ok: false, reason: 'INVALID_TOKEN' };
   const { tenantId, hash } = parsed;
@@ -109,7 +110,7 @@ async function inspect(ctx: AppContext, raw: string): Promise<Inspection> {
 }
 
 export async function validateToken(
-  ctx: AppContext,
+  ctx: PasswordResetDeps,
   raw: string,
 ): Promise<{ valid: boolean; reason?: InvalidReason }> {
   const r = await inspect(ctx, raw);
@@ -123,7 +124,7 @@ export async function validateToken(
  * through ctx.hooks.unverifiedAccountReset, audited there). Returns notes for the reset's audit record.
  */
 async function mailboxProven(
-  ctx: AppContext,
+  ctx: PasswordResetDeps,
   tx: Tx,
   tenantId: number,
   userId: number,
@@ -138,7 +139,7 @@ async function mailboxProven(
 }
 
 export async function confirmReset(
-  ctx: AppContext,
+  ctx: PasswordResetDeps,
   body: Static<typeof ConfirmBody>,
   audit: AuditContext,
 ): Promise<number> {

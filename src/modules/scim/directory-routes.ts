@@ -3,12 +3,13 @@
  * roles. `directory.read` to read, `directory.write` to map; each role added or removed must be grantable by the
  * caller (the rule of role assignment). Groups themselves are created, renamed and deleted by SCIM only.
  */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
 import { DateTime, errorResponses, IntId, Nullable, Uuid, UuidParams } from '../../platform/http/schemas.js';
 import { actorOf } from '../rbac/index.js';
+import type { ScimDeps } from './deps.js';
 import * as service from './service.js';
 
 const tags = ['directory'];
@@ -45,7 +46,7 @@ const RolesBody = Type.Object(
   { additionalProperties: false },
 );
 
-export function directoryRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function directoryRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/directory/groups',

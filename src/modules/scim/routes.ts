@@ -5,10 +5,11 @@
  * leniently by the service; every error leaves in RFC 7644's shape. Hidden from the OpenAPI document: SCIM is
  * RFC 7644's contract, not ours, and its lenient bodies have no useful schema (docs/scim.md describes it).
  */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../../platform/context.js';
 import { resolveRolePermissions, resolveUserPermissions } from '../rbac/index.js';
+import type { ScimDeps } from './deps.js';
 import { errorBody, ScimError, scimNotFound, toScimError } from './errors.js';
 import { project, projectionOf } from './projection.js';
 import {
@@ -79,7 +80,7 @@ function ifMatchOf(request: FastifyRequest): string | undefined {
   return Array.isArray(h) ? h.join(',') : h;
 }
 
-export function scimRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     const base = `${ctx.config.publicUrl.replace(/\/$/, '')}${SCIM_PREFIX}`;
     // Okta and Entra ID send application/scim+json; parsed exactly like JSON (same limits, same refusals).

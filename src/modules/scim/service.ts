@@ -12,7 +12,6 @@
 import { sql } from 'drizzle-orm';
 import { type ScimPatchOperation, scimPatch } from 'scim-patch';
 import { writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import { validatePassword } from '../../platform/crypto/password-policy.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
@@ -35,6 +34,7 @@ import {
   updateUser,
   userById,
 } from '../users/index.js';
+import type { ScimDeps } from './deps.js';
 import { invalidSyntax, invalidValue, ScimError, scimNotFound } from './errors.js';
 import {
   ENTERPRISE_SCHEMA,
@@ -254,7 +254,7 @@ function readEnterprise(body: Record<string, unknown>): Record<string, unknown> 
 }
 
 /** 400 invalidValue naming every rule of the tenant's password policy the password breaks. */
-async function checkPassword(ctx: AppContext, tenantId: number, password: string, email: string) {
+async function checkPassword(ctx: ScimDeps, tenantId: number, password: string, email: string) {
   const policy = (await tenantSettings(ctx, tenantId)).password_policy;
   const reasons = validatePassword(password, email, policy);
   if (reasons.length > 0)
@@ -306,7 +306,7 @@ async function assertUnique(tx: Executor, tenantId: number, input: UserInput, us
     throw new ScimError(409, 'userName is already used by another user', 'uniqueness');
 }
 
-export async function createScimUser(ctx: AppContext, actor: ScimActor, base: string, body: unknown) {
+export async function createScimUser(ctx: ScimDeps, actor: ScimActor, base: string, body: unknown) {
   need(actor, 'users.write');
   const input = readUser(body);
   const { tenantId } = actor;
@@ -341,7 +341,7 @@ export async function createScimUser(ctx: AppContext, actor: ScimActor, base: st
   });
 }
 
-export async function getScimUser(ctx: AppContext, actor: ScimActor, base: string, id: string) {
+export async function getScimUser(ctx: ScimDeps, actor: ScimActor, base: string, id: string) {
   need(actor, 'users.read');
   const userId = userIdOf(id);
   return ctx.database.withTenant(actor.tenantId, async (tx) => {
@@ -352,7 +352,7 @@ export async function getScimUser(ctx: AppContext, actor: ScimActor, base: strin
 }
 
 export async function listScimUsers(
-  ctx: AppContext,
+  ctx: ScimDeps,
   actor: ScimActor,
   base: string,
   q: ListQuery,
@@ -377,7 +377,7 @@ export async function listScimUsers(
 
 /** Applies a full new state (PUT, or a PATCH's result) through the users module's update. */
 async function applyUser(
-  ctx: AppContext,
+  ctx: ScimDeps,
   actor: ScimActor,
   base: string,
   current: UserRow,
@@ -438,7 +438,7 @@ async function applyUser(
   });
 }
 
-async function loadUser(ctx: AppContext, tenantId: number, id: string) {
+async function loadUser(ctx: ScimDeps, tenantId: number, id: string) {
   const userId = userIdOf(id);
   return ctx.database.withTenant(tenantId, async (tx) => {
     const u = await userById(tx, tenantId, userId);
@@ -448,7 +448,7 @@ async function loadUser(ctx: AppContext, tenantId: number, id: string) {
 }
 
 export async function replaceScimUser(
-  ctx: AppContext,
+  ctx: ScimDeps,
   actor: ScimActor,
   base: string,
   id: string,
@@ -502,7 +502,7 @@ function applyPatch<T extends { schemas: string[] }>(resource: T, ops: ScimPatch
 }
 
 export async function patchScimUser(
-  ctx: AppContext,
+  ctx: ScimDeps,
   actor: ScimActor,
   base: string,
   id: string,
@@ -528,7 +528,7 @@ export async function patchScimUser(
   return applyUser(ctx, actor, base, user, profile, readUser(patched), 'patch');
 }
 
-export async function deleteScimUser(ctx: AppContext, actor: ScimActor, id: string, ifMatch?: string) {
+export async function deleteScimUser(ctx: ScimDeps, actor: ScimActor, id: string, ifMatch?: string) {
   need(actor, 'users.delete');
   const { user, profile } = await loadUser(ctx, actor.tenantId, id);
   checkIfMatch(ifMatch, userVersion(user, profile));
@@ -560,7 +560,7 @@ async function groupResource(
   return toScimGroup(base, g, withMembers ? await membersOf(tx, tenantId, g.id) : null);
 }
 
-async function loadGroup(ctx: AppContext, tenantId: number, id: string): Promise<DirectoryGroupRow> {
+async function loadGroup(ctx: ScimDeps, tenantId: number, id: string): Promise<DirectoryGroupRow> {
   const groupId = groupIdOf(id);
   const g = await ctx.database.withTenant(tenantId, (tx) => repo.groupById(tx, tenantId, groupId));
   if (!g) throw scimNotFound('Group');
@@ -568,7 +568,7 @@ async function loadGroup(ctx: AppContext, tenantId: number, id: string): Promise
 }
 
 export async function getScimGroup(
-  ctx: AppContext,
+  ctx: ScimDeps,
   actor: ScimActor,
   base: string,
   id: string,
@@ -582,7 +582,7 @@ export async function getScimGroup(
 }
 
 export async function listScimGroups(
-  ctx: AppContext,
+  ctx: ScimDeps,
   actor: ScimActor,
   base: string,
   q: ListQuery,
@@ -642,7 +642,7 @@ function grantRefusal(err: unknown, what: string): ScimError | null {
  * change, the actor must be able to grant each mapped role (the rule of role assignment).
  */
 async function changeMembersInTx(
-  ctx: AppContext,
+  ctx: ScimDeps,
   tx: Tx,
   actor: ScimActor,
   groupId: string,
@@ -679,7 +679,7 @@ async function changeMembersInTx(
 
 /** Recomputes, for each user and role, whether one of the user's groups still grants it. */
 async function resyncGrants(
-  ctx: AppContext,
+  ctx: ScimDeps,
   tx: Tx,
   actor: ScimActor,
   userIds: number[],
@@ -696,7 +696,7 @@ async function resyncGrants(
 
 /** One push in one transaction, refusals audited (access.change_refused) and turned into SCIM errors. */
 async function push<T>(
-  ctx: AppContext,
+  ctx: ScimDeps,
   actor: ScimActor,
   fn: (tx: Tx) => Promise<{ out: T; grants: boolean }>,
 ) {
@@ -729,7 +729,7 @@ async function assertNameFree(tx: Executor, tenantId: number, displayName: strin
 }
 
 /** POST /Groups: a new directory group (mapped to no role until a tenant administrator maps it). */
-export async function createScimGroup(ctx: AppContext, actor: ScimActor, base: string, body: unknown) {
+export async function createScimGroup(ctx: ScimDeps, actor: ScimActor, base: string, body: unknown) {
   need(actor, 'directory.write');
   const input = readGroup(body);
   const ids = memberIds(input.members, 'members');
@@ -776,7 +776,7 @@ async function renameInTx(
 }
 
 export async function replaceScimGroup(
-  ctx: AppContext,
+  ctx: ScimDeps,
   actor: ScimActor,
   base: string,
   id: string,
@@ -813,7 +813,7 @@ export async function replaceScimGroup(
  * asked for no attributes back... RFC 7644 §3.5.2 allows either: the group is returned.
  */
 export async function patchScimGroup(
-  ctx: AppContext,
+  ctx: ScimDeps,
   actor: ScimActor,
   base: string,
   id: string,
@@ -862,7 +862,7 @@ export async function patchScimGroup(
 }
 
 /** DELETE /Groups/{id}: the group goes (then 404); its members lose what it alone granted them. */
-export async function deleteScimGroup(ctx: AppContext, actor: ScimActor, id: string, ifMatch?: string) {
+export async function deleteScimGroup(ctx: ScimDeps, actor: ScimActor, id: string, ifMatch?: string) {
   need(actor, 'directory.write');
   const groupId = groupIdOf(id);
   const { tenantId } = actor;
@@ -902,7 +902,7 @@ function groupRead<E extends Record<string, unknown>>(g: DirectoryGroupRow, extr
 }
 
 export async function listDirectoryGroups(
-  ctx: AppContext,
+  ctx: ScimDeps,
   tenantId: number,
   q: { search?: string; cursor?: string; limit?: number },
 ) {
@@ -945,7 +945,7 @@ async function directoryGroupFull(tx: Executor, tenantId: number, g: DirectoryGr
   });
 }
 
-export async function getDirectoryGroup(ctx: AppContext, tenantId: number, id: string) {
+export async function getDirectoryGroup(ctx: ScimDeps, tenantId: number, id: string) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     const g = await repo.groupById(tx, tenantId, id);
     if (!g) throw notFound('directory_group');
@@ -957,7 +957,7 @@ export async function getDirectoryGroup(ctx: AppContext, tenantId: number, id: s
  * PUT /directory/groups/{id}/roles: the roles the group's membership grants. The caller must be able to grant
  * each role added or removed (the rule of role assignment); members gain and lose them at once (audited).
  */
-export async function setDirectoryGroupRoles(ctx: AppContext, actor: Actor, id: string, roleIds: string[]) {
+export async function setDirectoryGroupRoles(ctx: ScimDeps, actor: Actor, id: string, roleIds: string[]) {
   const { tenantId } = actor;
   const wanted = [...new Set(roleIds.map((r) => r.toLowerCase()))];
   const out = await auditRefusals(ctx, actor, 'directory.group_roles', () =>

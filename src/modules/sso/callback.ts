@@ -8,10 +8,11 @@
  * (./reply.ts). A failure is audited (sso.login_failed) in the flow's tenant and answered by the completion:
  * an enterprise flow redirects to its redirect_uri with ?error=<CODE>, social login answers the error envelope.
  */
+
 import type { AuditContext } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import { AppError } from '../../platform/http/errors.js';
 import type { ClientInfo } from '../sessions/index.js';
+import type { SsoDeps } from './deps.js';
 import { ssoError } from './errors.js';
 import { type FlowState, takeFlowState, type UsedFlow, usedFlowState } from './flows.js';
 import { linkToCaller } from './identities.js';
@@ -41,7 +42,7 @@ export type KnownFlow = (FlowState | UsedFlow) & Pick<FlowState, 'clientState'>;
 /** How a verified sign-in ends, and how a failure of a known flow is answered. */
 export interface Completion {
   complete(
-    ctx: AppContext,
+    ctx: SsoDeps,
     flow: FlowState,
     id: VerifiedIdentity,
     input: CallbackInput,
@@ -58,11 +59,11 @@ export interface VerifyStrategy {
   /** Audit failures under this provider (social: the callback's), else the flow's connection or provider. */
   provider?: string;
   /** The refusal of a state that names no live flow: `used` is the flow of a replay, null an unknown state. */
-  withoutFlow?(ctx: AppContext, input: CallbackInput, used: UsedFlow | null): Promise<AppError> | AppError;
+  withoutFlow?(ctx: SsoDeps, input: CallbackInput, used: UsedFlow | null): Promise<AppError> | AppError;
   /** The refusal of a live flow of another strategy (taken: that flow is over too). */
-  foreignFlow?(ctx: AppContext, flow: FlowState, input: CallbackInput): Promise<AppError> | AppError;
+  foreignFlow?(ctx: SsoDeps, flow: FlowState, input: CallbackInput): Promise<AppError> | AppError;
   /** Loads what the flow names (its connection, the provider) and verifies the answer; throws an AppError. */
-  verify(ctx: AppContext, flow: FlowState, input: CallbackInput): Promise<VerifiedIdentity>;
+  verify(ctx: SsoDeps, flow: FlowState, input: CallbackInput): Promise<VerifiedIdentity>;
 }
 
 /** An AppError whose reason (for the audit record, not the client) says which check failed. */
@@ -76,7 +77,7 @@ const reasonOf = (err: unknown) =>
 
 /** The one callback flow. */
 export async function runCallback(
-  ctx: AppContext,
+  ctx: SsoDeps,
   strategy: VerifyStrategy,
   input: CallbackInput,
 ): Promise<CallbackOutcome> {
@@ -106,7 +107,7 @@ export async function runCallback(
 
 /** Audits the failure in the known flow's tenant, then the completion's answer, else the error envelope. */
 async function fail(
-  ctx: AppContext,
+  ctx: SsoDeps,
   strategy: VerifyStrategy,
   input: CallbackInput,
   flow: KnownFlow | null,

@@ -13,7 +13,7 @@
  * the edit raises nothing nobody approved. An API key is never "privileged": a connection a key last edited never
  * signs in an owner. Rows older than the migration have no snapshot: bounded by their creator's current rights.
  */
-import type { AppContext } from '../../platform/context.js';
+
 import type { Executor } from '../../platform/db/client.js';
 import {
   type Actor,
@@ -23,6 +23,7 @@ import {
   roleIdByCode,
   userGrantProfile,
 } from '../rbac/index.js';
+import type { SsoDeps } from './deps.js';
 import type { ConnectionRow, NewConnection } from './tables.js';
 
 /** Who edits a connection: the RBAC actor, plus the role a tenant-owned API key acts with. */
@@ -33,7 +34,7 @@ export const isPrivileged = (p: GrantProfile) => p.owner || p.superuser || p.pla
 
 /** The editor columns written by every create and update, in the change's transaction. */
 export async function editorRecord(
-  ctx: AppContext,
+  ctx: SsoDeps,
   tx: Executor,
   editor: SsoEditor,
   now: Date,
@@ -71,7 +72,7 @@ export interface Ceiling {
 }
 
 /** The connection's ceiling now: the snapshot of its last edit AND what that editor holds today. */
-export async function ceilingOf(ctx: AppContext, tx: Executor, c: ConnectionRow): Promise<Ceiling> {
+export async function ceilingOf(ctx: SsoDeps, tx: Executor, c: ConnectionRow): Promise<Ceiling> {
   let live: GrantProfile | null = null;
   let livePrivileged = false;
   if (c.lastEditorUserId !== null) {

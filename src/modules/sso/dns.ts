@@ -2,12 +2,13 @@
  * Domain verification by DNS TXT (API.md §17): `_massacorp-verify.<domain>` must hold the connection's
  * domain_token. node:dns's Resolver, over the servers of DNS_SERVERS (`ip` or `ip:port`; empty: the system's).
  */
+
 import { Resolver } from 'node:dns/promises';
-import type { AppContext } from '../../platform/context.js';
+import type { SsoDeps } from './deps.js';
 
 export type TxtCheck = { ok: true } | { ok: false; reason: 'no_record' | 'mismatch' | 'dns_error' };
 
-export async function verifyDomainTxt(ctx: AppContext, name: string, token: string): Promise<TxtCheck> {
+export async function verifyDomainTxt(ctx: SsoDeps, name: string, token: string): Promise<TxtCheck> {
   const resolver = new Resolver({ timeout: 3000, tries: 2 });
   if (ctx.config.dnsServers.length > 0) resolver.setServers(ctx.config.dnsServers);
   let records: string[][];

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../../platform/context.js';
 import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
+import type { SsoDeps } from './deps.js';
 import type { ConnectionRow, ConnectionType } from './tables.js';
 
 export interface AuthorizeInput {
@@ -13,11 +13,11 @@ export interface AuthorizeInput {
 export interface SsoFlow {
   type: ConnectionType;
   authorize(
-    ctx: AppContext,
+    ctx: SsoDeps,
     input: AuthorizeInput,
   ): Promise<{ authUrl: string; data?: Record<string, unknown> }>;
-  routes?: (ctx: AppContext) => FastifyPluginAsyncTypebox;
-  validateConnection?: (ctx: AppContext, input: Record<string, unknown>, type: ConnectionType) => void;
+  routes?: (ctx: SsoDeps) => FastifyPluginAsyncTypebox;
+  validateConnection?: (ctx: SsoDeps, input: Record<string, unknown>, type: ConnectionType) => void;
 }
 
 const registry = new Map<ConnectionType, SsoFlow>();
@@ -91,7 +91,7 @@ export function newState(): string {
   return randomToken();
 }
 
-export async function saveFlowState(ctx: AppContext, state: string, flow: FlowState): Promise<void> {
+export async function saveFlowState(ctx: SsoDeps, state: string, flow: FlowState): Promise<void> {
   await ctx.store.set(flowKey(state), JSON.stringify(flow), FLOW_TTL_SECONDS);
 }
 
@@ -102,7 +102,7 @@ const usedKey = (state: string) => `sso:flow:used:${flowRef(state)}`;
  * then remembered as used (tenant, connection and redirect_uri only) for FLOW_TTL_SECONDS, so that a replay
  * can be audited in its tenant and answered on its redirect_uri (see usedFlowState).
  */
-export async function takeFlowState(ctx: AppContext, state: string | undefined): Promise<FlowState | null> {
+export async function takeFlowState(ctx: SsoDeps, state: string | undefined): Promise<FlowState | null> {
   if (!state || state.length > 512) return null;
   const raw = await ctx.store.take(flowKey(state));
   if (!raw) return null;
@@ -120,7 +120,7 @@ export async function takeFlowState(ctx: AppContext, state: string | undefined):
 export type UsedFlow = Pick<FlowState, 'tenantId' | 'connectionId' | 'provider' | 'redirectUri'>;
 
 /** A state that was already taken (a replay): what is needed to audit and answer it, or null if unknown. */
-export async function usedFlowState(ctx: AppContext, state: string | undefined): Promise<UsedFlow | null> {
+export async function usedFlowState(ctx: SsoDeps, state: string | undefined): Promise<UsedFlow | null> {
   if (!state || state.length > 512) return null;
   const raw = await ctx.store.get(usedKey(state));
   return raw ? (JSON.parse(raw) as UsedFlow) : null;
@@ -130,7 +130,7 @@ export async function usedFlowState(ctx: AppContext, state: string | undefined):
  * Whether a live flow has that ref (SAML: the flow whose AuthnRequest a response answers, looked up by the
  * request id; a flow already taken or expired is not live).
  */
-export async function flowRefLive(ctx: AppContext, ref: string): Promise<boolean> {
+export async function flowRefLive(ctx: SsoDeps, ref: string): Promise<boolean> {
   if (!/^[0-9a-f]{64}$/.test(ref)) return false;
   return (await ctx.store.get(refKey(ref))) !== null;
 }

@@ -5,9 +5,9 @@
  * /sso/identities/{id}), never the last way to sign in. Linking and removing are audited in their transaction and
  * mailed to the account's address (a new way into an account is what an attacker would add).
  */
+
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import { AppError, notFound, platformErrors } from '../../platform/http/errors.js';
 import { runInBackground } from '../../platform/mail/background.js';
 import { identityLinkedMail, identityUnlinkedMail } from '../../platform/mail/templates.js';
@@ -16,6 +16,7 @@ import { getSession, isSessionActive } from '../sessions/index.js';
 import { getTenant } from '../tenants/index.js';
 import { userById } from '../users/index.js';
 import { ceilingExceeded, ceilingOf } from './ceiling.js';
+import type { SsoDeps } from './deps.js';
 import { ssoError } from './errors.js';
 import type { LinkTarget } from './flows.js';
 import * as repo from './repository.js';
@@ -32,7 +33,7 @@ export function assertAnotherWayIn(user: { passwordHash: string | null }, identi
   if (!user.passwordHash && identitiesLeft === 0) throw socialError('OAUTH_LAST_SIGN_IN_METHOD');
 }
 
-function sourceName(ctx: AppContext, id: VerifiedIdentity): string {
+function sourceName(ctx: SsoDeps, id: VerifiedIdentity): string {
   if (id.source.kind === 'connection') return `SSO ${id.source.connection.name}`;
   const provider = id.source.provider;
   return ctx.config.oauth.providers.find((p) => p.provider === provider)?.name ?? provider;
@@ -45,7 +46,7 @@ function sourceName(ctx: AppContext, id: VerifiedIdentity): string {
  * same identity again is a no-op success.
  */
 export async function linkToCaller(
-  ctx: AppContext,
+  ctx: SsoDeps,
   id: VerifiedIdentity,
   target: LinkTarget,
   audit: AuditContext,
@@ -134,7 +135,7 @@ export function identityRead(i: ExternalIdentityRow) {
 }
 
 /** GET /sso/identities: the caller's external identities (enterprise and social), oldest first. */
-export async function listIdentities(ctx: AppContext, tenantId: number, userId: number) {
+export async function listIdentities(ctx: SsoDeps, tenantId: number, userId: number) {
   const rows = await ctx.database.withTenant(tenantId, (tx) => repo.identitiesOfUser(tx, tenantId, userId));
   return { identities: rows.map(identityRead), total: rows.length };
 }
@@ -145,7 +146,7 @@ export async function listIdentities(ctx: AppContext, tenantId: number, userId: 
  * does: two concurrent removals of a user's last two identities cannot both succeed.
  */
 export async function unlinkIdentity(
-  ctx: AppContext,
+  ctx: SsoDeps,
   tenantId: number,
   userId: number,
   identityId: string,

@@ -5,12 +5,13 @@
  * (a connection created or PATCHed with it, enabled again, or one of its domains verified) ends, in the same
  * transaction, every session of the users in those domains that was not opened through that connection.
  */
+
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/client.js';
 import { publishRevocations, revokeSessionsNotThrough } from '../sessions/index.js';
 import { isPlatformTenant } from '../tenants/index.js';
 import { userIdsInDomains } from '../users/index.js';
+import type { SsoDeps } from './deps.js';
 import * as repo from './repository.js';
 import type { ConnectionRow } from './tables.js';
 
@@ -76,6 +77,6 @@ export async function endNonSsoSessions(
 }
 
 /** After the change committed: every replica refuses the ended sessions' access tokens (store flags). */
-export async function publishEnded(ctx: AppContext, sessionIds: string[]): Promise<void> {
+export async function publishEnded(ctx: SsoDeps, sessionIds: string[]): Promise<void> {
   if (sessionIds.length) await publishRevocations(ctx, sessionIds);
 }

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import type { AppContext } from '../../platform/context.js';
 import { requireUser } from '../../platform/http/access.js';
 import { notFound, platformErrors } from '../../platform/http/errors.js';
 import { errorResponses, SuccessNoData } from '../../platform/http/schemas.js';
 import { authMessage, LoginResponseSchema } from '../auth/index.js';
 import { actorOf } from '../rbac/index.js';
 import { resolveTenantHeader, resolveTenantId } from '../tenants/index.js';
+import type { SsoDeps } from './deps.js';
 /** Enterprise SSO (API.md §17) under /api/v1/sso. Thin: schema, access, one service call. */
 import { ssoText } from './errors.js';
 import { listIdentities, unlinkIdentity } from './identities.js';
@@ -41,7 +41,7 @@ const editorOf = async (req: FastifyRequest): Promise<sso.SsoActor> => ({
   roleId: req.principal?.roleId ?? null,
 });
 
-export function ssoRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function ssoRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/connections',

@@ -4,9 +4,10 @@
  * domain; the SP-initiated authorize step every protocol shares. The OIDC client secret is sealed at rest
  * (SecretBox, AAD naming the row) and never returned.
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext, SignInVia } from '../../platform/context.js';
+import type { SignInVia } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { pgErrorOf } from '../../platform/db/errors.js';
 import { type AppError, notFound, platformErrors, validationError } from '../../platform/http/errors.js';
@@ -14,6 +15,7 @@ import { checkUrl, SsrfError } from '../../platform/net/ssrf.js';
 import { canGrant, resolveRolePermissions, roleIdByCode } from '../rbac/index.js';
 import { isPlatformTenant } from '../tenants/index.js';
 import { editorRecord, type SsoEditor } from './ceiling.js';
+import type { SsoDeps } from './deps.js';
 import { verifyDomainTxt } from './dns.js';
 import { ssoError } from './errors.js';
 import { flowFor, type LinkTarget, newState, saveFlowState } from './flows.js';
@@ -69,7 +71,7 @@ function domainRead(d: DomainRow) {
   };
 }
 
-export function connectionRead(ctx: AppContext, c: ConnectionRow, domains: DomainRow[]): ConnectionReadT {
+export function connectionRead(ctx: SsoDeps, c: ConnectionRow, domains: DomainRow[]): ConnectionReadT {
   return {
     id: c.id,
     type: c.type,
@@ -147,7 +149,7 @@ function assertRedirectUri(uri: string, field: string): void {
     throw validationError(field, 'must not carry a fragment or credentials', 'value_error.url');
 }
 
-function assertFetchable(ctx: AppContext, url: string, field: string): void {
+function assertFetchable(ctx: SsoDeps, url: string, field: string): void {
   try {
     checkUrl(url, ctx.config.env);
   } catch (err) {
@@ -160,7 +162,7 @@ function assertFetchable(ctx: AppContext, url: string, field: string): void {
  * default_role must be a role of the tenant, and one the actor could grant (no escalation through JIT). Runs
  * before the change's transaction: the role's permissions are resolved in a transaction of their own.
  */
-async function assertDefaultRole(ctx: AppContext, actor: SsoActor, code: string): Promise<void> {
+async function assertDefaultRole(ctx: SsoDeps, actor: SsoActor, code: string): Promise<void> {
   // An identity provider never makes owners: ownership is handed over by an owner, never provisioned.
   if (code === 'owner')
     throw validationError('body.default_role', 'owner cannot be a default role', 'value_error');
@@ -187,7 +189,7 @@ function assertAbsoluteUrl(url: string, field: string): void {
 }
 
 function validateProtocolFields(
-  ctx: AppContext,
+  ctx: SsoDeps,
   type: ConnectionRow['type'],
   body: CreateConnection | UpdateConnection,
 ) {
@@ -204,7 +206,7 @@ function validateProtocolFields(
 
 // ---- connections ----
 
-export async function listConnections(ctx: AppContext, tenantId: number) {
+export async function listConnections(ctx: SsoDeps, tenantId: number) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     const rows = await repo.listConnections(tx, tenantId);
     const domains = await repo.domainsOf(
@@ -224,14 +226,14 @@ async function loadConnection(tx: Executor, tenantId: number, id: string, lock =
   return row;
 }
 
-export async function getConnection(ctx: AppContext, tenantId: number, id: string) {
+export async function getConnection(ctx: SsoDeps, tenantId: number, id: string) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     const row = await loadConnection(tx, tenantId, id);
     return connectionRead(ctx, row, await repo.domainsOf(tx, tenantId, [id]));
   });
 }
 
-export async function createConnection(ctx: AppContext, actor: SsoActor, body: CreateConnection) {
+export async function createConnection(ctx: SsoDeps, actor: SsoActor, body: CreateConnection) {
   validateProtocolFields(ctx, body.type, body);
   if (body.type === 'oidc' && !body.oidc)
     throw validationError('body.oidc', 'required for an oidc connection', 'missing');
@@ -292,7 +294,7 @@ export async function createConnection(ctx: AppContext, actor: SsoActor, body: C
   }
 }
 
-export async function updateConnection(ctx: AppContext, actor: SsoActor, id: string, body: UpdateConnection) {
+export async function updateConnection(ctx: SsoDeps, actor: SsoActor, id: string, body: UpdateConnection) {
   const { tenantId } = actor;
   if (body.default_role !== undefined) await assertDefaultRole(ctx, actor, body.default_role);
   const ended: string[] = [];
@@ -341,7 +343,7 @@ export async function updateConnection(ctx: AppContext, actor: SsoActor, id: str
   }
 }
 
-export async function deleteConnection(ctx: AppContext, actor: SsoActor, id: string): Promise<void> {
+export async function deleteConnection(ctx: SsoDeps, actor: SsoActor, id: string): Promise<void> {
   const { tenantId } = actor;
   await ctx.database.withTenant(tenantId, async (tx) => {
     const before = await loadConnection(tx, tenantId, id, true);
@@ -357,7 +359,7 @@ export async function deleteConnection(ctx: AppContext, actor: SsoActor, id: str
 }
 
 /** The connection's OIDC client secret, unsealed (for the token endpoint only). */
-export function openClientSecret(ctx: AppContext, c: ConnectionRow): string | null {
+export function openClientSecret(ctx: SsoDeps, c: ConnectionRow): string | null {
   return c.oidcClientSecretSealed
     ? ctx.secretBox.decrypt(c.oidcClientSecretSealed, oidcSecretAad(c.id))
     : null;
@@ -365,14 +367,14 @@ export function openClientSecret(ctx: AppContext, c: ConnectionRow): string | nu
 
 // ---- domains ----
 
-export async function listDomains(ctx: AppContext, tenantId: number, id: string) {
+export async function listDomains(ctx: SsoDeps, tenantId: number, id: string) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     await loadConnection(tx, tenantId, id);
     return { domains: (await repo.domainsOf(tx, tenantId, [id])).map(domainRead) };
   });
 }
 
-export async function addDomain(ctx: AppContext, actor: SsoActor, id: string, raw: string) {
+export async function addDomain(ctx: SsoDeps, actor: SsoActor, id: string, raw: string) {
   const domain = normaliseDomain(raw);
   const { tenantId } = actor;
   try {
@@ -394,7 +396,7 @@ export async function addDomain(ctx: AppContext, actor: SsoActor, id: string, ra
   }
 }
 
-export async function removeDomain(ctx: AppContext, actor: SsoActor, id: string, raw: string): Promise<void> {
+export async function removeDomain(ctx: SsoDeps, actor: SsoActor, id: string, raw: string): Promise<void> {
   const domain = normaliseDomain(raw);
   const { tenantId } = actor;
   await ctx.database.withTenant(tenantId, async (tx) => {
@@ -413,7 +415,7 @@ export async function removeDomain(ctx: AppContext, actor: SsoActor, id: string,
  * Checks `_massacorp-verify.<domain>` TXT = the connection's domain_token, then marks the domain verified. A failed
  * check is audited, and thrown once its audit record has committed.
  */
-export async function verifyDomain(ctx: AppContext, actor: SsoActor, id: string, raw: string) {
+export async function verifyDomain(ctx: SsoDeps, actor: SsoActor, id: string, raw: string) {
   const domain = normaliseDomain(raw);
   const { tenantId } = actor;
   const { connection, row } = await ctx.database.withTenant(tenantId, async (tx) => {
@@ -467,7 +469,7 @@ export async function verifyDomain(ctx: AppContext, actor: SsoActor, id: string,
  * tenant and in the operator's.
  */
 export async function operatorVerifyDomain(
-  ctx: AppContext,
+  ctx: SsoDeps,
   operator: SsoActor,
   connectionId: string,
   raw: string,
@@ -538,7 +540,7 @@ export async function operatorVerifyDomain(
 // ---- discovery and authorize ----
 
 /** The connection that serves an address: only a verified domain of an enabled connection (else 404). */
-export async function discover(ctx: AppContext, email: string, tenantId: number | null) {
+export async function discover(ctx: SsoDeps, email: string, tenantId: number | null) {
   const domain = normaliseDomain(email.slice(email.lastIndexOf('@') + 1));
   const route = await ctx.database.withSystem((tx) => repo.verifiedDomainRoute(tx, domain));
   if (!route || (tenantId !== null && route.tenantId !== tenantId))
@@ -559,7 +561,7 @@ export interface ClientBinding {
  * client's own state and code_challenge when given (the one-time code is then bound to that client).
  */
 export async function authorize(
-  ctx: AppContext,
+  ctx: SsoDeps,
   tenantId: number,
   connectionId: string,
   redirectUri: string,
@@ -601,7 +603,7 @@ export async function authorize(
 }
 
 /** A connection by id for a callback (the flow state named its tenant). */
-export async function connectionForFlow(ctx: AppContext, tenantId: number, id: string) {
+export async function connectionForFlow(ctx: SsoDeps, tenantId: number, id: string) {
   return ctx.database.withTenant(tenantId, (tx) => repo.findConnection(tx, tenantId, id));
 }
 

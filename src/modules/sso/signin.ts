@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import { randomToken, safeEqual, sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Tx } from '../../platform/db/client.js';
 import { pgErrorOf } from '../../platform/db/errors.js';
@@ -13,6 +12,7 @@ import type { ClientInfo } from '../sessions/index.js';
 import { getTenant } from '../tenants/index.js';
 import { createUserInTx, prepareUser, type UserRow, userByEmail, userById } from '../users/index.js';
 import { type Ceiling, ceilingExceeded, ceilingOf, defaultRoleExceeded, isPrivileged } from './ceiling.js';
+import type { SsoDeps } from './deps.js';
 import { type SsoErrorCode, ssoError } from './errors.js';
 import type { FlowState } from './flows.js';
 import * as repo from './repository.js';
@@ -106,18 +106,12 @@ export const sourceOf = (s: IdentitySource) =>
       };
 
 /** The refusal of a sign-in through an identity already linked, when the connection's ceiling no longer covers it. */
-async function assertWithinCeiling(
-  ctx: AppContext,
-  tx: Tx,
-  tenantId: number,
-  ceiling: Ceiling,
-  userId: number,
-) {
+async function assertWithinCeiling(ctx: SsoDeps, tx: Tx, tenantId: number, ceiling: Ceiling, userId: number) {
   const over = ceilingExceeded(ceiling, await userGrantProfile(ctx, tx, tenantId, userId));
   if (over) throw ssoError('SSO_GRANT_CEILING_EXCEEDED', { user_id: userId, ...over });
 }
 
-async function linkOrCreate(ctx: AppContext, tx: Tx, id: VerifiedIdentity, audit: AuditContext) {
+async function linkOrCreate(ctx: SsoDeps, tx: Tx, id: VerifiedIdentity, audit: AuditContext) {
   const src = sourceOf(id.source);
   const { tenantId } = id;
   // Enterprise connections are bounded by what their last editor could grant (./ceiling.ts); social providers
@@ -225,7 +219,7 @@ async function linkOrCreate(ctx: AppContext, tx: Tx, id: VerifiedIdentity, audit
  * use) for the client's redirect_uri. Throws an AppError (audited by failSignIn) when the sign-in is refused.
  */
 export async function completeSsoSignIn(
-  ctx: AppContext,
+  ctx: SsoDeps,
   id: VerifiedIdentity,
   audit: AuditContext,
   /** The flow's client binding (authorize's code_challenge), carried by the one-time code. */
@@ -248,7 +242,7 @@ export async function completeSsoSignIn(
 }
 
 /** One attempt at finding, linking or creating the user, and auditing the success, in one tenant transaction. */
-function signInTx(ctx: AppContext, id: VerifiedIdentity, audit: AuditContext) {
+function signInTx(ctx: SsoDeps, id: VerifiedIdentity, audit: AuditContext) {
   const src = sourceOf(id.source);
   return ctx.database.withTenant(id.tenantId, async (tx) => {
     const tenant = await getTenant(tx, id.tenantId);
@@ -324,7 +318,7 @@ export function failureCode(err: unknown): string {
 
 /** Audits a refused SSO sign-in in the flow's tenant (best effort: the caller is already answering an error). */
 export async function auditSignInFailure(
-  ctx: AppContext,
+  ctx: SsoDeps,
   tenantId: number,
   audit: AuditContext,
   meta: { connectionId?: string | null; provider?: string; code: string; reason?: string },
@@ -370,7 +364,7 @@ async function roleRequiresMfa(tx: Tx, tenantId: number, userId: number): Promis
 
 /** POST /sso/token: the one-time code (single use, any replica) for the answer of a password sign-in. */
 export async function exchangeCode(
-  ctx: AppContext,
+  ctx: SsoDeps,
   code: string,
   client: ClientInfo,
   audit: AuditContext,

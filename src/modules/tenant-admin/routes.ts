@@ -1,7 +1,7 @@
 /** Platform operators' tenant routes (API.md §11), permission `platform.tenants` (platform tenant only). */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal } from '../../platform/http/access.js';
 import { errorResponses, IdParams, Nullable } from '../../platform/http/schemas.js';
 import {
@@ -13,13 +13,14 @@ import {
   updateTenantAsOperator,
 } from '../tenants/index.js';
 import { UserRead } from '../users/index.js';
+import type { TenantAdminDeps } from './deps.js';
 import { TenantCreate } from './schemas.js';
 import { createTenantAsOperator, deleteTenant, setTenantStatus } from './service.js';
 
 const tags = ['tenants'];
 const access = 'platform.tenants' as const;
 
-export function platformTenantRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function platformTenantRoutes(ctx: TenantAdminDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/',

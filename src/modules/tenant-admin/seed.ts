@@ -3,9 +3,10 @@
  * `admin@massacorp.dev` (superuser, verified). The password is SEED_ADMIN_PASSWORD or generated and returned
  * once, for the caller to print; it is never logged.
  */
+
 import { randomBytes } from 'node:crypto';
-import type { AppContext } from '../../platform/context.js';
 import { hasTenants } from '../tenants/index.js';
+import type { TenantAdminDeps } from './deps.js';
 import { createTenant } from './service.js';
 
 export const SEED_ADMIN_EMAIL = 'admin@massacorp.dev';
@@ -16,7 +17,7 @@ export function generatePassword(): string {
 }
 
 export async function seedIfEmpty(
-  ctx: AppContext,
+  ctx: TenantAdminDeps,
 ): Promise<
   | { created: false }
   | { created: true; tenantId: number; email: string; password: string; generated: boolean }

@@ -3,9 +3,9 @@
  * seed`, `massacorp tenant create`, tests). It sits above tenants, rbac, sessions and users, because creating a
  * tenant creates its first user and suspending or deleting one ends its sessions.
  */
+
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext } from '../../platform/context.js';
 import { enterTenant } from '../../platform/db/client.js';
 import { keys } from '../../platform/store/keys.js';
 import { publishRevocations, revokeTenantSessions } from '../sessions/index.js';
@@ -23,6 +23,7 @@ import {
   tenantToDelete,
 } from '../tenants/index.js';
 import { createUserInTx, prepareUser, toUserRead, type UserRow } from '../users/index.js';
+import type { TenantAdminDeps } from './deps.js';
 import { tenantAdminErrors } from './errors.js';
 import './errors.js';
 import type { TenantCreate } from './schemas.js';
@@ -46,7 +47,7 @@ export interface CreateTenantInput {
 
 /** Creates a tenant, its first admin (who becomes `owner` via the tenantCreated hooks) and the audit records. */
 export async function createTenant(
-  ctx: AppContext,
+  ctx: TenantAdminDeps,
   input: CreateTenantInput,
   audit: AuditContext = SYSTEM_AUDIT_CONTEXT,
   auditTenantId?: number,
@@ -98,7 +99,7 @@ export async function createTenant(
 }
 
 export async function createTenantAsOperator(
-  ctx: AppContext,
+  ctx: TenantAdminDeps,
   operatorTenantId: number,
   body: TenantCreate,
   audit: AuditContext,
@@ -125,7 +126,7 @@ export async function createTenantAsOperator(
 
 /** Suspension ends every session of the tenant and sets the flag the request guard reads. */
 export async function setTenantStatus(
-  ctx: AppContext,
+  ctx: TenantAdminDeps,
   operatorTenantId: number,
   id: number,
   status: 'active' | 'suspended',
@@ -159,7 +160,7 @@ export async function setTenantStatus(
 }
 
 export async function deleteTenant(
-  ctx: AppContext,
+  ctx: TenantAdminDeps,
   operatorTenantId: number,
   id: number,
   audit: AuditContext,

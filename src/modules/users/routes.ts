@@ -1,7 +1,7 @@
 /** Users (API.md §6) and the admin view of a user's sessions (§7). Role routes of users live in the rbac module. */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { AppContext } from '../../platform/context.js';
 import { requirePrincipal, requireUser } from '../../platform/http/access.js';
 import { errorResponses, IdParams, SuccessNoData } from '../../platform/http/schemas.js';
 import { actorOf, auditRefusals } from '../rbac/index.js';
@@ -14,6 +14,7 @@ import {
   terminatedResponse,
   terminateSessions,
 } from '../sessions/index.js';
+import type { UsersDeps } from './deps.js';
 import {
   Profile,
   ProfileUpdate,
@@ -28,7 +29,7 @@ import * as service from './service.js';
 
 const tags = ['users'];
 
-export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function userRoutes(ctx: UsersDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/me',

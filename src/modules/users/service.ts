@@ -4,8 +4,9 @@
  * nobody deactivates, verifies or deletes their own account here. Changes that alter what a user may do bump
  * the tenant's permission version after they commit; deactivation and deletion end the user's sessions.
  */
+
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
-import type { AppContext, UserDeactivationReason, UsersProvider } from '../../platform/context.js';
+import type { UserDeactivationReason, UsersProvider } from '../../platform/context.js';
 import { assertStrongPassword, type PasswordPolicy } from '../../platform/crypto/password-policy.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
 import { notFound, platformErrors } from '../../platform/http/errors.js';
@@ -22,6 +23,7 @@ import {
 } from '../rbac/index.js';
 import { publishRevocations, revokeUserSessions } from '../sessions/index.js';
 import { getTenant, tenantSettings } from '../tenants/index.js';
+import type { UsersDeps } from './deps.js';
 import { usersErrors, usersText } from './errors.js';
 import * as repo from './repository.js';
 import type { Profile, ProfileUpdate, UserCreate, UserListQuery, UserUpdate } from './schemas.js';
@@ -47,7 +49,7 @@ export type PreparedUser = repo.NewUser;
  * null` creates a user without a password (SSO); `passwordHash` passes an already hashed one (tests).
  */
 export async function prepareUser(
-  ctx: AppContext,
+  ctx: UsersDeps,
   input: (NewUser & { password: string | null }) | (NewUser & { passwordHash: string }),
   policy: PasswordPolicy | null,
   minLength?: number,
@@ -65,7 +67,7 @@ export async function prepareUser(
  * (`user.registered` by the user themself for self-registration, `user.created` otherwise).
  */
 export async function createUserInTx(
-  ctx: AppContext,
+  ctx: UsersDeps,
   tx: Tx,
   tenantId: number,
   user: PreparedUser,
@@ -96,7 +98,7 @@ export async function createUserInTx(
  * superuser rule).
  */
 export async function createUser(
-  ctx: AppContext,
+  ctx: UsersDeps,
   tenantId: number,
   input: NewUser & { password: string | null },
   opts: {
@@ -118,7 +120,7 @@ export async function createUser(
   });
 }
 
-async function full(ctx: AppContext, tx: Tx, u: UserRow) {
+async function full(ctx: UsersDeps, tx: Tx, u: UserRow) {
   const [roles, mfa] = [
     await roleCodesOf(tx, u.tenantId, [u.id]),
     await ctx.mfa.status(tx, u.tenantId, u.id),
@@ -126,8 +128,15 @@ async function full(ctx: AppContext, tx: Tx, u: UserRow) {
   return toUserReadFull(u, { roles: roles.get(u.id) ?? [], hasMfa: mfa.enabled });
 }
 
-/** The actor must hold everything the target holds: no acting on someone more powerful than yourself. */
-async function assertDominates(ctx: AppContext, actor: Actor, targetId: number) {
+/**
+ * The actor must hold everything the target holds: no acting on someone more powerful than yourself. This check and
+ * the asserts built on it take only what they read, so modules calling them (GDPR) need not provide all of UsersDeps.
+ */
+async function assertDominates(
+  ctx: Pick<UsersDeps, 'database' | 'log' | 'store' | 'users'>,
+  actor: Actor,
+  targetId: number,
+) {
   if (actor.userId === targetId) return;
   const target = await resolveUserPermissions(ctx, actor.tenantId, targetId);
   // The target's set is already filtered for its tenant; judging it as a platform tenant keeps every code.
@@ -158,7 +167,7 @@ function notSelf(actor: Actor, id: number) {
 
 // ---- self ----
 
-export async function getProfile(ctx: AppContext, tenantId: number, userId: number) {
+export async function getProfile(ctx: UsersDeps, tenantId: number, userId: number) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     const u = await repo.findUserById(tx, tenantId, userId);
     if (!u) throw notFound('user');
@@ -166,7 +175,7 @@ export async function getProfile(ctx: AppContext, tenantId: number, userId: numb
   });
 }
 
-async function profileOf(ctx: AppContext, tx: Tx, u: UserRow): Promise<Profile> {
+async function profileOf(ctx: UsersDeps, tx: Tx, u: UserRow): Promise<Profile> {
   const tenant = await getTenant(tx, u.tenantId);
   const mfa = await ctx.mfa.status(tx, u.tenantId, u.id);
   return {
@@ -186,7 +195,7 @@ async function profileOf(ctx: AppContext, tx: Tx, u: UserRow): Promise<Profile> 
 }
 
 export async function updateProfile(
-  ctx: AppContext,
+  ctx: UsersDeps,
   tenantId: number,
   userId: number,
   body: ProfileUpdate,
@@ -215,7 +224,7 @@ export async function updateProfile(
 
 // ---- administration ----
 
-export async function listUsers(ctx: AppContext, tenantId: number, q: UserListQuery) {
+export async function listUsers(ctx: UsersDeps, tenantId: number, q: UserListQuery) {
   const page = await ctx.database.readTenant(tenantId, (tx) =>
     repo.listUsers(tx, tenantId, {
       skip: q.skip ?? 0,
@@ -235,7 +244,7 @@ export async function listUsers(ctx: AppContext, tenantId: number, q: UserListQu
   };
 }
 
-export async function getUser(ctx: AppContext, tenantId: number, id: number) {
+export async function getUser(ctx: UsersDeps, tenantId: number, id: number) {
   // Both reads leave together behind the tenant context: one database round trip on PostgreSQL.
   const [found, mfa] = await ctx.database.readTenant(tenantId, (tx) =>
     Promise.all([repo.findUserWithRoleCodes(tx, tenantId, id), ctx.mfa.status(tx, tenantId, id)]),
@@ -245,7 +254,7 @@ export async function getUser(ctx: AppContext, tenantId: number, id: number) {
 }
 
 /** POST /users: an administrator creates a user (only a superuser creates a superuser). */
-export async function createUserAsAdmin(ctx: AppContext, actor: Actor, body: UserCreate) {
+export async function createUserAsAdmin(ctx: UsersDeps, actor: Actor, body: UserCreate) {
   const { password, first_name, last_name, phone, is_active, is_verified, is_superuser, email } = body;
   const user = await createUser(
     ctx,
@@ -280,7 +289,7 @@ export interface UpdateUserOptions {
 }
 
 export async function updateUser(
-  ctx: AppContext,
+  ctx: UsersDeps,
   actor: Actor,
   id: number,
   body: UserUpdate,
@@ -345,14 +354,14 @@ export async function updateUser(
 }
 
 /** After the change commits: every replica refuses (or accepts again) the user's API keys from the next request. */
-async function publishActiveState(ctx: AppContext, tenantId: number, userId: number, active: boolean) {
+async function publishActiveState(ctx: UsersDeps, tenantId: number, userId: number, active: boolean) {
   if (active) await ctx.store.del(keys.userInactive(tenantId, userId));
   else await ctx.store.set(keys.userInactive(tenantId, userId), 'deactivated');
 }
 
 export type FlagAction = 'activate' | 'deactivate' | 'verify';
 
-export async function setFlag(ctx: AppContext, actor: Actor, id: number, action: FlagAction, locale: Locale) {
+export async function setFlag(ctx: UsersDeps, actor: Actor, id: number, action: FlagAction, locale: Locale) {
   const { tenantId } = actor;
   notSelf(actor, id);
   const exists = await ctx.database.withTenant(tenantId, (tx) => repo.findUserById(tx, tenantId, id));
@@ -395,19 +404,27 @@ export async function setFlag(ctx: AppContext, actor: Actor, id: number, action:
  * anonymisation): not one's own account (400), a user of the caller's tenant (404), one the caller dominates
  * (403). Inside the transaction, an active user must also not be the last owner (assertNotLastOwner).
  */
-export async function assertMayRemoveUser(ctx: AppContext, actor: Actor, id: number): Promise<void> {
+export async function assertMayRemoveUser(
+  ctx: Pick<UsersDeps, 'database' | 'log' | 'store' | 'users'>,
+  actor: Actor,
+  id: number,
+): Promise<void> {
   notSelf(actor, id);
   await assertMayManageUser(ctx, actor, id);
 }
 
 /** A user of the caller's tenant (else 404) whom the caller dominates (else 403): admin routes acting on them. */
-export async function assertMayManageUser(ctx: AppContext, actor: Actor, id: number): Promise<void> {
+export async function assertMayManageUser(
+  ctx: Pick<UsersDeps, 'database' | 'log' | 'store' | 'users'>,
+  actor: Actor,
+  id: number,
+): Promise<void> {
   await assertUserExists(ctx, actor.tenantId, id);
   await assertDominates(ctx, actor, id);
 }
 
 /** In the transaction that changed a user's address: modules end what the old address could do; audit notes. */
-async function runUserEmailChanged(ctx: AppContext, tx: Tx, tenantId: number, userId: number) {
+async function runUserEmailChanged(ctx: UsersDeps, tx: Tx, tenantId: number, userId: number) {
   const notes: Record<string, unknown> = {};
   for (const hook of ctx.hooks.userEmailChanged) Object.assign(notes, await hook(tx, tenantId, userId));
   return notes;
@@ -415,7 +432,7 @@ async function runUserEmailChanged(ctx: AppContext, tx: Tx, tenantId: number, us
 
 /** In the deactivating or deleting transaction: modules end the access they gave the user (WireGuard peers). */
 export async function runUserDeactivated(
-  ctx: AppContext,
+  ctx: Pick<UsersDeps, 'hooks'>,
   tx: Tx,
   tenantId: number,
   userId: number,
@@ -425,7 +442,7 @@ export async function runUserDeactivated(
   for (const hook of ctx.hooks.userDeactivated) await hook(tx, tenantId, userId, reason, audit);
 }
 
-export async function deleteUser(ctx: AppContext, actor: Actor, id: number): Promise<void> {
+export async function deleteUser(ctx: UsersDeps, actor: Actor, id: number): Promise<void> {
   const { tenantId } = actor;
   await assertMayRemoveUser(ctx, actor, id);
   const revoked = await ctx.database.withTenant(tenantId, async (tx) => {
@@ -452,7 +469,7 @@ export async function deleteUser(ctx: AppContext, actor: Actor, id: number): Pro
 }
 
 /** 404 unless the user is in the caller's tenant (admin session routes). */
-export async function assertUserExists(ctx: AppContext, tenantId: number, id: number) {
+export async function assertUserExists(ctx: Pick<UsersDeps, 'database'>, tenantId: number, id: number) {
   const u = await ctx.database.withTenant(tenantId, (tx) => repo.findUserById(tx, tenantId, id));
   if (!u) throw notFound('user');
   return u;

@@ -84,7 +84,7 @@ export async function readVerifyJob(
  * `started` tells which.
  */
 export async function startVerifyJob(
-  ctx: AppContext,
+  ctx: Pick<AppContext, 'database' | 'log' | 'store'>,
   tenantId: number,
   /** Runs once the job is ours and before it reads the chain (the caller's audit record is then part of it). */
   beforeRun?: (job: VerifyJob) => Promise<void>,

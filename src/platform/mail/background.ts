@@ -5,9 +5,12 @@
  */
 import type { AppContext } from '../context.js';
 
-const pending = new WeakMap<AppContext, Set<Promise<unknown>>>();
+/** Only the logger is used; the context object itself keys the app's pending tasks, so pass the same one to drain. */
+type BackgroundDeps = Pick<AppContext, 'log'>;
 
-export function runInBackground(ctx: AppContext, what: string, task: () => Promise<unknown>): void {
+const pending = new WeakMap<BackgroundDeps, Set<Promise<unknown>>>();
+
+export function runInBackground(ctx: BackgroundDeps, what: string, task: () => Promise<unknown>): void {
   let set = pending.get(ctx);
   if (!set) {
     set = new Set();
@@ -21,7 +24,7 @@ export function runInBackground(ctx: AppContext, what: string, task: () => Promi
 }
 
 /** Resolves when every task started so far (and any they start) has finished. */
-export async function drainBackground(ctx: AppContext): Promise<void> {
+export async function drainBackground(ctx: BackgroundDeps): Promise<void> {
   const set = pending.get(ctx);
   while (set && set.size > 0) await Promise.allSettled([...set]);
 }

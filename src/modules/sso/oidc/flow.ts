@@ -7,10 +7,11 @@
  * callback: /api/v1/sso/oidc/callback alone is an unknown route (404). The relying party itself is
  * ./relying-party.ts (shared with social login).
  */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../../../platform/context.js';
 import { errorResponses } from '../../../platform/http/schemas.js';
 import { enterpriseCompletion, refusal, runCallback, type VerifyStrategy } from '../callback.js';
+import type { SsoDeps } from '../deps.js';
 import { ssoError } from '../errors.js';
 import type { SsoFlow } from '../flows.js';
 import { callbackInput, rawQueryOf, sendOutcome } from '../reply.js';
@@ -26,7 +27,7 @@ import {
   type RelyingPartySettings,
 } from './relying-party.js';
 
-function settingsOf(ctx: AppContext, c: ConnectionRow): RelyingPartySettings {
+function settingsOf(ctx: SsoDeps, c: ConnectionRow): RelyingPartySettings {
   return {
     issuer: c.oidcIssuer!,
     clientId: c.oidcClientId!,
@@ -74,7 +75,7 @@ export const oidcStrategy: VerifyStrategy = {
   },
 };
 
-function callbackRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+function callbackRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/oidc/callback/:id',

@@ -6,9 +6,10 @@
  * client_secret_post when the provider's metadata offers only that). Every HTTP request goes through the SSRF
  * guard (openid-client's customFetch). Protocol time is the app's clock (ctx.clock, as clockSkew).
  */
+
 import * as client from 'openid-client';
-import type { AppContext } from '../../../platform/context.js';
 import { checkResolvedUrl, createGuardedFetch, SsrfError } from '../../../platform/net/ssrf.js';
+import type { SsoDeps } from '../deps.js';
 import { type SsoErrorCode, ssoError } from '../errors.js';
 
 export interface RelyingPartySettings {
@@ -41,22 +42,19 @@ export interface OidcIdentity {
 const DISCOVERY_TTL_MS = 10 * 60_000;
 const MFA_AMR = new Set(['mfa', 'otp', 'hwk', 'swk', 'sms', 'fpt', 'face', 'iris', 'retina']);
 
-const caches = new WeakMap<AppContext, Map<string, { at: number; metadata: client.ServerMetadata }>>();
+const caches = new WeakMap<SsoDeps, Map<string, { at: number; metadata: client.ServerMetadata }>>();
 
 /** openid-client's fetch through the SSRF guard (every request of a relying party or an OAuth 2 client). */
-export function guardedFetch(ctx: AppContext): client.CustomFetch {
+export function guardedFetch(ctx: SsoDeps): client.CustomFetch {
   const fetch = createGuardedFetch({ env: ctx.config.env });
   return ((url: string, options: RequestInit) => fetch(url, options)) as unknown as client.CustomFetch;
 }
 
-const allowsHttp = (ctx: AppContext, issuer: string) =>
+const allowsHttp = (ctx: SsoDeps, issuer: string) =>
   (ctx.config.env === 'dev' || ctx.config.env === 'test') && issuer.startsWith('http:');
 
 /** Discovery (cached per issuer for 10 minutes), then every endpoint the document names checked by the guard. */
-async function serverMetadata(
-  ctx: AppContext,
-  settings: RelyingPartySettings,
-): Promise<client.ServerMetadata> {
+async function serverMetadata(ctx: SsoDeps, settings: RelyingPartySettings): Promise<client.ServerMetadata> {
   let cache = caches.get(ctx);
   if (!cache) {
     cache = new Map();
@@ -90,7 +88,7 @@ async function serverMetadata(
 }
 
 /** A Configuration for one operation, over the (cached) metadata, with the app's clock. */
-async function configuration(ctx: AppContext, settings: RelyingPartySettings): Promise<client.Configuration> {
+async function configuration(ctx: SsoDeps, settings: RelyingPartySettings): Promise<client.Configuration> {
   const metadata = await serverMetadata(ctx, settings);
   const methods = metadata.token_endpoint_auth_methods_supported;
   // RFC 8414: absent means client_secret_basic. Post only when basic is not offered and post is.
@@ -113,7 +111,7 @@ async function configuration(ctx: AppContext, settings: RelyingPartySettings): P
 
 /** The provider URL to send the browser to, and what must be kept with the state for the callback. */
 export async function beginAuthorization(
-  ctx: AppContext,
+  ctx: SsoDeps,
   settings: RelyingPartySettings,
   state: string,
 ): Promise<{ authUrl: string; pending: PendingAuthorization }> {
@@ -138,7 +136,7 @@ export async function beginAuthorization(
  * email or the name. `callbackQuery`: the query string the provider sent.
  */
 export async function finishAuthorization(
-  ctx: AppContext,
+  ctx: SsoDeps,
   settings: RelyingPartySettings,
   callbackQuery: string,
   expected: PendingAuthorization & { state: string },

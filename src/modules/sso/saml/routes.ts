@@ -9,15 +9,15 @@
  * the RelayState of another sign-in answers another request (SAML_IN_RESPONSE_TO_MISMATCH when that request's flow
  * is live, SAML_UNKNOWN_REQUEST otherwise).
  */
+
 import { X509Certificate } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { AppContext } from '../../../platform/context.js';
 import { notFound, validationError } from '../../../platform/http/errors.js';
 import { errorResponses } from '../../../platform/http/schemas.js';
-
 import { enterpriseCompletion, runCallback, type VerifyStrategy } from '../callback.js';
+import type { SsoDeps } from '../deps.js';
 import { flowRef, flowRefLive, type SsoFlow } from '../flows.js';
 import { callbackInput, sendOutcome } from '../reply.js';
 import * as repo from '../repository.js';
@@ -53,8 +53,8 @@ function refusalWithoutFlow(samlResponse: string): SamlErrorCode {
 /** The ACS body: a base64 SAMLResponse (at most SAML_RESPONSE_MAX_CHARS) and the RelayState, form-encoded. */
 const ACS_BODY_LIMIT = SAML_RESPONSE_MAX_CHARS + 8 * 1024;
 
-const providers = new WeakMap<AppContext, SamlServiceProvider>();
-function serviceProvider(ctx: AppContext): SamlServiceProvider {
+const providers = new WeakMap<SsoDeps, SamlServiceProvider>();
+function serviceProvider(ctx: SsoDeps): SamlServiceProvider {
   let sp = providers.get(ctx);
   if (!sp) {
     // SAML_SP_* override; else the key kept in the database, read (or made) once per app, retried if that failed.
@@ -128,7 +128,7 @@ const AcsBody = Type.Object(
 );
 const MetadataParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
-function samlRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+function samlRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     const sp = serviceProvider(ctx);
 

@@ -1,6 +1,6 @@
 import type { OAuthProviderId } from '../../../config.js';
-import type { AppContext } from '../../../platform/context.js';
 import { randomToken, sha256Hex } from '../../../platform/crypto/tokens.js';
+import type { SsoDeps } from '../deps.js';
 
 // Store keys name a hash of the secret, never the secret itself. (The sign-in flow itself is the one flow state
 // of every protocol: ../flows.ts.)
@@ -25,19 +25,19 @@ export interface PendingRegistration {
   mfaAsserted: boolean;
 }
 
-export async function saveRegistration(ctx: AppContext, pending: PendingRegistration): Promise<string> {
+export async function saveRegistration(ctx: SsoDeps, pending: PendingRegistration): Promise<string> {
   const token = newToken();
   await ctx.store.set(registrationKey(token), JSON.stringify(pending), REGISTRATION_TTL_SECONDS);
   return token;
 }
 
-export async function takeRegistration(ctx: AppContext, token: string): Promise<PendingRegistration | null> {
+export async function takeRegistration(ctx: SsoDeps, token: string): Promise<PendingRegistration | null> {
   const raw = await ctx.store.take(registrationKey(token));
   return raw ? (JSON.parse(raw) as PendingRegistration) : null;
 }
 
 /** Reads a pending registration without using it (to check a body before the single use). */
-export async function peekRegistration(ctx: AppContext, token: string): Promise<PendingRegistration | null> {
+export async function peekRegistration(ctx: SsoDeps, token: string): Promise<PendingRegistration | null> {
   const raw = await ctx.store.get(registrationKey(token));
   return raw ? (JSON.parse(raw) as PendingRegistration) : null;
 }
@@ -59,7 +59,7 @@ export interface PendingVerification extends PendingRegistration {
 }
 
 export async function saveVerification(
-  ctx: AppContext,
+  ctx: SsoDeps,
   oauthSessionToken: string,
   pending: PendingVerification,
 ): Promise<void> {
@@ -67,7 +67,7 @@ export async function saveVerification(
 }
 
 export async function peekVerification(
-  ctx: AppContext,
+  ctx: SsoDeps,
   oauthSessionToken: string,
 ): Promise<PendingVerification | null> {
   const raw = await ctx.store.get(verificationKey(oauthSessionToken));
@@ -76,7 +76,7 @@ export async function peekVerification(
 
 /** Removes it as it is read: of two confirmations at once (any replica), one gets it. */
 export async function takeVerification(
-  ctx: AppContext,
+  ctx: SsoDeps,
   oauthSessionToken: string,
 ): Promise<PendingVerification | null> {
   const raw = await ctx.store.take(verificationKey(oauthSessionToken));

@@ -4,9 +4,10 @@
  * person: GET /user (the stable numeric id is the subject) and GET /user/emails, where only the PRIMARY address
  * marked VERIFIED counts as verified (any other address is ignored). Every request goes through the SSRF guard.
  */
+
 import * as client from 'openid-client';
 import type { OAuthProviderConfig } from '../../../config.js';
-import type { AppContext } from '../../../platform/context.js';
+import type { SsoDeps } from '../deps.js';
 import { ssoError } from '../errors.js';
 import {
   guardedFetch,
@@ -15,7 +16,7 @@ import {
   withProviderErrors,
 } from '../oidc/relying-party.js';
 
-function configuration(ctx: AppContext, p: OAuthProviderConfig): client.Configuration {
+function configuration(ctx: SsoDeps, p: OAuthProviderConfig): client.Configuration {
   const gh = p.github!;
   const config = new client.Configuration(
     { issuer: p.issuer, authorization_endpoint: gh.authorizationUrl, token_endpoint: gh.tokenUrl },
@@ -31,7 +32,7 @@ function configuration(ctx: AppContext, p: OAuthProviderConfig): client.Configur
 }
 
 export async function githubAuthorize(
-  ctx: AppContext,
+  ctx: SsoDeps,
   p: OAuthProviderConfig,
   state: string,
 ): Promise<{ authUrl: string; pending: PendingAuthorization }> {
@@ -60,7 +61,7 @@ interface GithubEmail {
 }
 
 export async function githubFinish(
-  ctx: AppContext,
+  ctx: SsoDeps,
   p: OAuthProviderConfig,
   callbackQuery: string,
   expected: PendingAuthorization & { state: string },

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import type { AppContext } from '../../../platform/context.js';
 import { requireUser } from '../../../platform/http/access.js';
 import { platformErrors } from '../../../platform/http/errors.js';
 import { errorResponses, SuccessNoData } from '../../../platform/http/schemas.js';
+import type { SsoDeps } from '../deps.js';
 import { ssoText } from '../errors.js';
 import { callbackInput, rawQueryOf, sendOutcome } from '../reply.js';
 import {
@@ -28,7 +28,7 @@ const clientOf = (req: FastifyRequest) => ({
   userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
 });
 
-export function socialRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+export function socialRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/providers',

@@ -9,10 +9,10 @@
  * self-registration; then at the callback when OAUTH_AUTO_REGISTER is on and the provider verified the email,
  * otherwise through requires_registration and POST /complete-registration. New accounts get OAUTH_DEFAULT_ROLE.
  */
+
 import type { OAuthProviderConfig, OAuthProviderId } from '../../../config.js';
 import { writeAuditAlone } from '../../../platform/audit/alone.js';
 import { type AuditContext, writeAudit } from '../../../platform/audit/writer.js';
-import type { AppContext } from '../../../platform/context.js';
 import { AppError, platformErrors, validationError } from '../../../platform/http/errors.js';
 import type { LoginResponse } from '../../auth/index.js';
 import type { ClientInfo } from '../../sessions/index.js';
@@ -26,6 +26,7 @@ import {
   runCallback,
   type VerifyStrategy,
 } from '../callback.js';
+import type { SsoDeps } from '../deps.js';
 import { ssoError } from '../errors.js';
 import { type FlowState, type LinkTarget, newState, saveFlowState } from '../flows.js';
 import { assertAnotherWayIn, linkToCaller } from '../identities.js';
@@ -67,13 +68,13 @@ export interface OAuthCallbackResult {
   email_verification_required: boolean;
 }
 
-export function configuredProvider(ctx: AppContext, provider: string): OAuthProviderConfig {
+export function configuredProvider(ctx: SsoDeps, provider: string): OAuthProviderConfig {
   const p = ctx.config.oauth.providers.find((x) => x.provider === provider);
   if (!p) throw socialError('OAUTH_PROVIDER_NOT_CONFIGURED');
   return p;
 }
 
-export function listProviders(ctx: AppContext) {
+export function listProviders(ctx: SsoDeps) {
   return {
     providers: ctx.config.oauth.providers.map((p) => ({ provider: p.provider, name: p.name, enabled: true })),
   };
@@ -90,12 +91,12 @@ const rpSettings = (p: OAuthProviderConfig) => ({
 /** How a provider's sign-in starts and how its answer is read: OpenID Connect, or GitHub's plain OAuth 2. */
 interface SocialProtocol {
   begin(
-    ctx: AppContext,
+    ctx: SsoDeps,
     p: OAuthProviderConfig,
     state: string,
   ): Promise<{ authUrl: string; pending: PendingAuthorization }>;
   finish(
-    ctx: AppContext,
+    ctx: SsoDeps,
     p: OAuthProviderConfig,
     rawQuery: string,
     expected: PendingAuthorization & { state: string },
@@ -121,7 +122,7 @@ const protocolOf = (p: OAuthProviderConfig) => (p.github ? githubProtocol : open
 const flowType = (provider: OAuthProviderId) => `oauth:${provider}`;
 
 export async function authorize(
-  ctx: AppContext,
+  ctx: SsoDeps,
   tenantHeader: string | string[] | undefined,
   provider: OAuthProviderId,
   /** Link mode: the signed-in caller (their tenant is the token's, not the header's). */
@@ -202,7 +203,7 @@ function tokenless(
 
 /** What the provider proved about the person, as the sign-in completion every external sign-in shares takes it. */
 function verifiedBy(
-  ctx: AppContext,
+  ctx: SsoDeps,
   p: OAuthProviderConfig,
   tenantId: number,
   identity: Omit<PendingRegistration, 'tenantId' | 'provider'>,
@@ -220,7 +221,7 @@ function verifiedBy(
 
 /** The person proved at the provider becomes a user of the tenant (or is refused), then gets tokens or the MFA step. */
 async function signIn(
-  ctx: AppContext,
+  ctx: SsoDeps,
   p: OAuthProviderConfig,
   tenantId: number,
   identity: Omit<PendingRegistration, 'tenantId' | 'provider'>,
@@ -233,7 +234,7 @@ async function signIn(
   return fromLogin(r, p.provider, identity.email, displayName(identity));
 }
 
-async function selfRegistration(ctx: AppContext, tenantId: number): Promise<boolean> {
+async function selfRegistration(ctx: SsoDeps, tenantId: number): Promise<boolean> {
   const tenant = await ctx.database.withTenant(tenantId, (tx) => getTenant(tx, tenantId));
   return tenant?.status === 'active' && resolveSettings(tenant.settings, ctx.config).self_registration;
 }
@@ -273,7 +274,7 @@ function socialCompletion(p: OAuthProviderConfig): Completion {
 }
 
 async function signInOrRegister(
-  ctx: AppContext,
+  ctx: SsoDeps,
   p: OAuthProviderConfig,
   flow: FlowState,
   identity: Omit<PendingRegistration, 'tenantId' | 'provider'>,
@@ -329,7 +330,7 @@ function socialStrategy(p: OAuthProviderConfig): VerifyStrategy {
 
 /** GET /oauth/{provider}/callback: the one callback flow (../callback.ts) with the provider's strategy. */
 export async function callback(
-  ctx: AppContext,
+  ctx: SsoDeps,
   provider: OAuthProviderId,
   input: CallbackInput,
 ): Promise<CallbackOutcome> {
@@ -344,7 +345,7 @@ export async function callback(
  * verification.ts), and the second call, with the mailed `verification_token`, creates it.
  */
 export async function completeRegistration(
-  ctx: AppContext,
+  ctx: SsoDeps,
   body: {
     oauth_session_token: string;
     email?: string;
@@ -429,7 +430,7 @@ function awaitingVerification(
  * meanwhile, linked by the usual rule), with the identity linked, and signed in.
  */
 async function confirmRegistration(
-  ctx: AppContext,
+  ctx: SsoDeps,
   body: { oauth_session_token: string; verification_token?: string; [k: string]: unknown },
   client: ClientInfo,
   audit: AuditContext,
@@ -452,11 +453,11 @@ async function confirmRegistration(
   }
 }
 
-const providerName = (ctx: AppContext, provider: string) =>
+const providerName = (ctx: SsoDeps, provider: string) =>
   ctx.config.oauth.providers.find((p) => p.provider === provider)?.name ?? provider;
 
 /** GET /oauth/accounts: the caller's linked social accounts. */
-export async function accounts(ctx: AppContext, tenantId: number, userId: number) {
+export async function accounts(ctx: SsoDeps, tenantId: number, userId: number) {
   return ctx.database.withTenant(tenantId, async (tx) => {
     const user = await userById(tx, tenantId, userId);
     const rows = await repo.socialIdentitiesOfUser(tx, tenantId, userId);
@@ -480,7 +481,7 @@ export async function accounts(ctx: AppContext, tenantId: number, userId: number
  * another identity, social or enterprise, must remain). The user's row is locked: concurrent unlinks serialise.
  */
 export async function unlink(
-  ctx: AppContext,
+  ctx: SsoDeps,
   tenantId: number,
   userId: number,
   provider: OAuthProviderId,

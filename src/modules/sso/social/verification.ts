@@ -9,14 +9,15 @@
  * the mailbox). An attacker who types a victim's address lacks the second; a victim who clicks a stranger's link
  * lacks the first, so the link alone creates nothing either.
  */
+
 import { writeAuditAlone } from '../../../platform/audit/alone.js';
 import type { AuditContext } from '../../../platform/audit/writer.js';
-import type { AppContext } from '../../../platform/context.js';
 import { randomToken, safeEqual, sha256Hex } from '../../../platform/crypto/tokens.js';
 import { AppError } from '../../../platform/http/errors.js';
 import { runInBackground } from '../../../platform/mail/background.js';
 import { socialSignupVerificationMail } from '../../../platform/mail/templates.js';
 import { getTenant } from '../../tenants/index.js';
+import type { SsoDeps } from '../deps.js';
 import { ssoRequiredRefusal } from '../service.js';
 import { socialError } from './errors.js';
 import {
@@ -32,7 +33,7 @@ import {
  * A social sign-up in a domain that requires SSO is refused before anything is offered or mailed (the same
  * 403 SSO_REQUIRED as a password sign-in: it depends on the domain only, so it tells nothing about accounts).
  */
-export async function assertNotSsoRequired(ctx: AppContext, tenantId: number, email: string | null) {
+export async function assertNotSsoRequired(ctx: SsoDeps, tenantId: number, email: string | null) {
   if (!email) return;
   const refusal = await ctx.database.withTenant(tenantId, async (tx) => {
     const tenant = await getTenant(tx, tenantId);
@@ -46,7 +47,7 @@ export async function assertNotSsoRequired(ctx: AppContext, tenantId: number, em
  * of a new mailed token; mails the link in the background (the answer does not wait for SMTP); audited.
  */
 export async function mailVerification(
-  ctx: AppContext,
+  ctx: SsoDeps,
   oauthSessionToken: string,
   pending: PendingRegistration,
   email: string,
@@ -78,7 +79,7 @@ export async function mailVerification(
  * place (a mistyped paste is not fatal; 256 bits are not guessed and the route is rate limited).
  */
 export async function takeVerified(
-  ctx: AppContext,
+  ctx: SsoDeps,
   oauthSessionToken: string,
   verificationToken: string,
 ): Promise<PendingVerification> {

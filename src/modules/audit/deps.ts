@@ -1,0 +1,7 @@
+/**
+ * What the audit module's services use: platform services. The composition root's AppContext
+ * satisfies it structurally; tests and other callers may pass anything that does.
+ */
+import type { AppContext } from '../../platform/context.js';
+
+export interface AuditDeps extends Pick<AppContext, 'database' | 'log' | 'store'> {}

@@ -1,0 +1,14 @@
+/**
+ * What the auth module's services use: platform services, and what other modules provide. The composition root's AppContext
+ * satisfies it structurally; tests and other callers may pass anything that does.
+ */
+import type { AppContext, MfaProvider, UsersProvider } from '../../platform/context.js';
+
+export interface AuthDeps
+  extends Pick<
+    AppContext,
+    'clock' | 'config' | 'database' | 'hasher' | 'hooks' | 'jwt' | 'log' | 'mailer' | 'metrics' | 'store'
+  > {
+  mfa: MfaProvider;
+  users: UsersProvider;
+}

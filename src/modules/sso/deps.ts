@@ -1,0 +1,25 @@
+/**
+ * What the sso module's services use: platform services, and what other modules provide. The composition root's AppContext
+ * satisfies it structurally; tests and other callers may pass anything that does.
+ */
+import type { AppContext, MfaProvider, UsersProvider } from '../../platform/context.js';
+
+export interface SsoDeps
+  extends Pick<
+    AppContext,
+    | 'clock'
+    | 'config'
+    | 'database'
+    | 'hasher'
+    | 'hooks'
+    | 'jwt'
+    | 'log'
+    | 'mailer'
+    | 'metrics'
+    | 'secretBox'
+    | 'store'
+  > {
+  // hasher, jwt, mailer, metrics and mfa: sign-in opens the session through auth's completeLogin.
+  mfa: MfaProvider;
+  users: UsersProvider;
+}
