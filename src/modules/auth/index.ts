@@ -30,6 +30,7 @@ declare module '../../platform/context.js' {
 }
 
 // --- exports used by mfa, password-reset ---
+export type { AuthDeps } from './deps.js';
 export { authMessage } from './errors.js';
 export { onPasswordChanged } from './hooks.js';
 export { clearLoginAttempts } from './lockout.js';

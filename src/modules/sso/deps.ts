@@ -2,24 +2,8 @@
  * What the sso module's services use: platform services, and what other modules provide. The composition root's AppContext
  * satisfies it structurally; tests and other callers may pass anything that does.
  */
-import type { AppContext, MfaProvider, UsersProvider } from '../../platform/context.js';
+import type { AppContext } from '../../platform/context.js';
+import type { AuthDeps } from '../auth/index.js';
 
-export interface SsoDeps
-  extends Pick<
-    AppContext,
-    | 'clock'
-    | 'config'
-    | 'database'
-    | 'hasher'
-    | 'hooks'
-    | 'jwt'
-    | 'log'
-    | 'mailer'
-    | 'metrics'
-    | 'secretBox'
-    | 'store'
-  > {
-  // hasher, jwt, mailer, metrics and mfa: sign-in opens the session through auth's completeLogin.
-  mfa: MfaProvider;
-  users: UsersProvider;
-}
+/** Auth's needs, since an SSO sign-in opens the session through auth's completeLogin; and secretBox for client secrets and the SP key. */
+export interface SsoDeps extends AuthDeps, Pick<AppContext, 'secretBox'> {}
