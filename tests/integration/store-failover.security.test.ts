@@ -127,6 +127,9 @@ describe('revocations and a Redis failover', () => {
           url: '/api/v1/auth/refresh',
           payload: { refresh_token: t.refresh_token },
         });
+      // The live session was checked against its row once, and its record now carries the new generation.
+      const keptSeen = await onReplica.get(prefix + keys.sessionLastSeen(sessionIdOf(kept.access_token)));
+      expect(keptSeen?.split('@')[1]).toBe(app.ctx.store.generation());
       expect((await refresh(revoked)).statusCode).toBe(401);
       expect((await me(kept)).statusCode).toBe(200);
       expect((await refresh(kept)).statusCode).toBe(200);

@@ -131,7 +131,15 @@ export async function enforceIdleTimeout(
     await publishRevocations(ctx, [sessionId], 'expired');
     throw platformErrors.error('SESSION_EXPIRED');
   }
-  if (fromStore && now - lastSeen < writeInterval(idleTtl) * 1000) return;
+  const recent = now - lastSeen < writeInterval(idleTtl) * 1000;
+  if (fromStore && recent) return;
+  if (recent) {
+    // Checked against the row only because the store could not vouch (a failover, a reconnection): activity
+    // was recorded moments ago, so only the store's record is written again, under the generation it serves
+    // now (and not at all while that is unknown: the next request checks the row again).
+    if (ctx.store.generation() !== null) await publishActivity(ctx, sessionId, lastSeen);
+    return;
+  }
   await publishActivity(ctx, sessionId, now);
   await ctx.database.withTenant(tenantId, (tx) => repo.markSeen(tx, tenantId, sessionId, new Date(now)));
 }

@@ -117,7 +117,13 @@ export class RedisStore implements KeyValueStore {
       const info = await this.redis.info('replication');
       const role = /^role:(\w+)/m.exec(info)?.[1];
       const replid = /^master_replid:([0-9a-f]+)/m.exec(info)?.[1];
-      if (role !== 'master' || !replid || this.redis.status !== 'ready') return;
+      if (role !== 'master' || this.redis.status !== 'ready') return;
+      if (!replid) {
+        // A server without replication ids (Redis < 4, some Redis-compatible stores): one generation, said.
+        this.currentGeneration = 'no-replid';
+        log?.warn({}, 'Redis names no replication id: a failover to a lagging replica cannot be detected');
+        return;
+      }
       if (this.lastKnownGeneration && this.lastKnownGeneration !== replid)
         log?.warn(
           { previous: this.lastKnownGeneration, current: replid },
@@ -126,10 +132,19 @@ export class RedisStore implements KeyValueStore {
       this.currentGeneration = replid;
       this.lastKnownGeneration = replid;
     } catch (err) {
-      log?.warn(
-        { err: (err as Error).message },
-        'Redis replication id unknown: sessions are checked against the database',
-      );
+      const message = (err as Error).message;
+      if (err instanceof ReplyError && !TRANSIENT_REPLY.test(message)) {
+        // INFO refused (an ACL, a managed Redis that renamed it): no way to tell a failover, so every session
+        // would be checked against the database on every request. Run as one generation, and say what is lost.
+        this.currentGeneration = 'info-refused';
+        this.lastKnownGeneration = 'info-refused';
+        log?.warn(
+          { err: message },
+          'Redis refused INFO: a failover to a lagging replica cannot be detected; a revocation it loses goes unseen until the access tokens of that session expire',
+        );
+        return;
+      }
+      log?.warn({ err: message }, 'Redis replication id unknown: sessions are checked against the database');
     }
   }
 
