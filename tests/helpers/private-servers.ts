@@ -148,6 +148,37 @@ export class PrivatePostgres {
   }
 }
 
+/** Resolves once the process prints `ready` on stdout; rejects if it exits first or stays silent 15 s. */
+function untilLogged(proc: ChildProcess, ready: RegExp, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        proc.stdout?.off('data', onData);
+        proc.stdout?.resume();
+        resolve();
+      }
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.resume();
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${out}`));
+    });
+  });
+}
+
+/** Kills a server outright (a crash: no goodbye to its clients), and waits until it is gone. */
+async function killAndWait(proc: ChildProcess | null): Promise<void> {
+  if (!proc || proc.exitCode !== null) return;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  proc.kill('SIGKILL');
+  await exited;
+}
+
 export class PrivateRedis {
   private proc: ChildProcess | null = null;
   readonly dir = mkdtempSync(path.join(tmpdir(), 'massacorp-redis-'));
@@ -190,35 +221,14 @@ export class PrivateRedis {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.proc = proc;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 15_000);
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (/Ready to accept connections/.test(out)) {
-          clearTimeout(timer);
-          proc.stdout?.off('data', onData);
-          proc.stdout?.resume();
-          resolve();
-        }
-      };
-      proc.stdout?.on('data', onData);
-      proc.stderr?.resume();
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}: ${out}`));
-      });
-    });
+    await untilLogged(proc, /Ready to accept connections/, 'redis-server');
   }
 
   /** Kills the server outright (a crash: no goodbye to the clients), and waits until it is gone. */
   async stop(): Promise<void> {
     const proc = this.proc;
     this.proc = null;
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
-    await exited;
+    await killAndWait(proc);
   }
 
   async destroy(): Promise<void> {
@@ -259,36 +269,14 @@ export class PrivateSentinel {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     s.proc = proc;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`sentinel did not start: ${out}`)), 15_000);
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (/\+monitor master/.test(out)) {
-          clearTimeout(timer);
-          proc.stdout?.off('data', onData);
-          proc.stdout?.resume();
-          resolve();
-        }
-      };
-      proc.stdout?.on('data', onData);
-      proc.stderr?.resume();
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`sentinel exited with ${code}: ${out}`));
-      });
-    });
+    await untilLogged(proc, /\+monitor master/, 'sentinel');
     return s;
   }
 
   async destroy(): Promise<void> {
     const proc = this.proc;
     this.proc = null;
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((resolve) => proc.once('exit', resolve));
-      proc.kill('SIGKILL');
-      await exited;
-    }
+    await killAndWait(proc);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -33,6 +33,14 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15
   }
 }
 
+/** The test's own client of one server (not through the relays), closed after the file. */
+function direct(port: number): Redis {
+  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  r.on('error', () => {}); // a killed master's client keeps failing to reconnect: expected
+  cleanups.push(async () => r.disconnect());
+  return r;
+}
+
 describe('revocations and a Redis failover', () => {
   it.skipIf(!redisBin)(
     'issue 24 item 2 — a logout the lagging replica never received stays refused after that replica is promoted (only 503s meanwhile, back within 3 s)',
@@ -50,12 +58,6 @@ describe('revocations and a Redis failover', () => {
       const appLink = await TcpRelay.start(master.port);
       cleanups.push(() => appLink.close());
 
-      const direct = (port: number) => {
-        const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
-        r.on('error', () => {}); // the killed master's client keeps failing to reconnect: expected
-        cleanups.push(async () => r.disconnect());
-        return r;
-      };
       const onMaster = direct(master.port);
       const onReplica = direct(replica.port);
       await until('the replica to sync', async () =>
@@ -144,18 +146,14 @@ describe('revocations and a Redis failover', () => {
       cleanups.push(() => master.destroy());
       const replica = await PrivateRedis.create(redisBin!, ['--replicaof', '127.0.0.1', String(master.port)]);
       cleanups.push(() => replica.destroy());
-      const onReplica = new Redis({ port: replica.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
-      onReplica.on('error', () => {});
-      cleanups.push(async () => onReplica.disconnect());
+      const onReplica = direct(replica.port);
       await until('the replica to sync', async () =>
         /master_link_status:up/.test(await onReplica.info('replication')),
       );
       const sentinel = await PrivateSentinel.create(redisBin!, { port: master.port, name: 'mc' });
       cleanups.push(() => sentinel.destroy());
       // The sentinel has found the replica (it learns it from the master's INFO) before the master dies.
-      const onSentinel = new Redis({ port: sentinel.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
-      onSentinel.on('error', () => {});
-      cleanups.push(async () => onSentinel.disconnect());
+      const onSentinel = direct(sentinel.port);
       await until('the sentinel to see the replica', async () => {
         const replicas = (await onSentinel.call('SENTINEL', 'REPLICAS', 'mc')) as unknown[];
         return replicas.length === 1;
