@@ -34,11 +34,19 @@ export function isIdle(lastSeenMs: number, idleTtl: number | null, now: number):
   return idleTtl !== null && now - lastSeenMs > idleTtl * 1000;
 }
 
-/** The time in an activity record (`<epoch ms>` or `<epoch ms>@<generation>`), whatever its generation. */
-function parseMs(raw: string | null | undefined): number | null {
+/** An activity record, `<epoch ms>` or `<epoch ms>@<generation>`: its time (null if none) and generation. */
+function parseRecord(raw: string | null | undefined): { ms: number | null; generation: string | null } {
   const at = raw?.indexOf('@') ?? -1;
   const n = raw ? Number(at < 0 ? raw : raw.slice(0, at)) : Number.NaN;
-  return Number.isFinite(n) && n > 0 ? n : null;
+  return {
+    ms: Number.isFinite(n) && n > 0 ? n : null,
+    generation: raw && at >= 0 ? raw.slice(at + 1) : null,
+  };
+}
+
+/** The time in an activity record, whatever its generation. */
+function parseMs(raw: string | null | undefined): number | null {
+  return parseRecord(raw).ms;
 }
 
 /**
@@ -49,9 +57,8 @@ function parseMs(raw: string | null | undefined): number | null {
  * new generation).
  */
 export function vouchedLastSeen(raw: string | null | undefined, generation: string | null): number | null {
-  const at = raw?.indexOf('@') ?? -1;
-  if (!raw || at < 0 || generation === null || raw.slice(at + 1) !== generation) return null;
-  return parseMs(raw);
+  const record = parseRecord(raw);
+  return generation !== null && record.generation === generation ? record.ms : null;
 }
 
 /** The store's record of a session's last activity (null when absent). */
