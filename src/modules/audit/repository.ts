@@ -1,6 +1,12 @@
 /** Audit log reads: SQL only, the tenant in every WHERE. Keyset pagination on id (never OFFSET). */
 import { and, asc, desc, eq, gt, gte, lt, lte, type SQL } from 'drizzle-orm';
-import { type AuditRow, auditColumns, auditLog } from '../../platform/audit/tables.js';
+import {
+  type AuditRow,
+  type AuditTextTimeRow,
+  auditColumns,
+  auditLog,
+  auditTextTimeColumns,
+} from '../../platform/audit/tables.js';
 import type { Executor } from '../../platform/db/client.js';
 import type { Filters } from './schemas.js';
 
@@ -41,9 +47,9 @@ export function exportPage(
   f: Filters,
   afterId: number,
   limit: number,
-): Promise<AuditRow[]> {
+): Promise<AuditTextTimeRow[]> {
   return tx
-    .select(auditColumns)
+    .select(auditTextTimeColumns)
     .from(auditLog)
     .where(and(...conditions(tenantId, f), gt(auditLog.id, afterId)))
     .orderBy(asc(auditLog.id))

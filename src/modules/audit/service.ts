@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
 import { collectRefs, lookupPii, rehydrate } from '../../platform/audit/pii.js';
 import { type RecordLine, recordLine } from '../../platform/audit/retention.js';
-import type { AuditRow } from '../../platform/audit/tables.js';
+import type { AuditRow, AuditTextTimeRow } from '../../platform/audit/tables.js';
 import { type VerifyResult, verifyChain } from '../../platform/audit/verify.js';
 import { readVerifyJob, startVerifyJob } from '../../platform/audit/verify-jobs.js';
 import type { AuditContext } from '../../platform/audit/writer.js';
@@ -20,7 +20,11 @@ import type { ExportQuery, Filters, ListQuery } from './schemas.js';
 
 export const EXPORT_PAGE = 1000;
 
-async function withPii(tx: Executor, tenantId: number, rows: AuditRow[]): Promise<RecordLine[]> {
+async function withPii(
+  tx: Executor,
+  tenantId: number,
+  rows: (AuditRow | AuditTextTimeRow)[],
+): Promise<RecordLine[]> {
   const lines = rows.map(recordLine);
   const values = await lookupPii(tx, tenantId, collectRefs(rows.map((r) => r.metadata)));
   return values.size === 0 ? lines : lines.map((l) => ({ ...l, metadata: rehydrate(l.metadata, values) }));
@@ -73,6 +77,8 @@ export function csvCell(v: unknown): string {
 /**
  * The export as a stream: pages of EXPORT_PAGE rows, each read in its own short transaction and pulled only
  * when the client has taken the previous one (Readable.from respects backpressure), so memory stays flat.
+ * The next page is read while the current one is serialised and written, so the database and the socket work
+ * at the same time instead of in turn: at most two pages are held, and the rate about doubles (issue 25).
  */
 export async function exportLogs(ctx: AuditDeps, tenantId: number, q: ExportQuery, audit: AuditContext) {
   const format = q.format ?? 'ndjson';
@@ -83,22 +89,31 @@ export async function exportLogs(ctx: AuditDeps, tenantId: number, q: ExportQuer
     resourceType: 'audit_log',
     metadata: { format, filters },
   });
+  const readPage = (afterId: number) =>
+    ctx.database.withTenant(tenantId, async (tx) => {
+      const rows = await repo.exportPage(tx, tenantId, filters, afterId, EXPORT_PAGE);
+      return {
+        lines: await withPii(tx, tenantId, rows),
+        last: rows.at(-1)?.id,
+        full: rows.length === EXPORT_PAGE,
+      };
+    });
+  const serialise = (lines: RecordLine[]) =>
+    format === 'csv'
+      ? lines.map((l) => `${CSV_COLUMNS.map((c) => csvCell(l[c as keyof RecordLine])).join(',')}\n`).join('')
+      : lines.map((l) => `${JSON.stringify(l)}\n`).join('');
   async function* pages() {
     if (format === 'csv') yield `${CSV_COLUMNS.map(csvCell).join(',')}\n`;
-    let after = 0;
-    for (;;) {
-      const lines = await ctx.database.withTenant(tenantId, async (tx) => {
-        const rows = await repo.exportPage(tx, tenantId, filters, after, EXPORT_PAGE);
-        if (rows.length > 0) after = rows[rows.length - 1]!.id;
-        return withPii(tx, tenantId, rows);
-      });
-      if (lines.length === 0) return;
-      yield format === 'csv'
-        ? lines
-            .map((l) => `${CSV_COLUMNS.map((c) => csvCell(l[c as keyof RecordLine])).join(',')}\n`)
-            .join('')
-        : lines.map((l) => `${JSON.stringify(l)}\n`).join('');
-      if (lines.length < EXPORT_PAGE) return;
+    let next: ReturnType<typeof readPage> | null = readPage(0);
+    try {
+      while (next) {
+        const page: Awaited<ReturnType<typeof readPage>> = await next;
+        next = page.full && page.last !== undefined ? readPage(page.last) : null;
+        if (page.lines.length > 0) yield serialise(page.lines);
+      }
+    } finally {
+      // A client that goes away mid-export leaves a read in flight: it ends on its own; its failure is nobody's.
+      next?.catch(() => {});
     }
   }
   return { format, stream: Readable.from(pages(), { objectMode: false }) };

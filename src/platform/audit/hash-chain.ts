@@ -20,7 +20,8 @@ export interface ChainedFields {
   requestId: string | null;
   sessionId: string | null;
   metadata: Record<string, unknown>;
-  createdAt: Date;
+  /** A Date, or already the ISO form toISOString gives (bulk reads have PostgreSQL format it: see exportPage). */
+  createdAt: Date | string;
 }
 
 /** JSON with object keys sorted at every depth: the same value always gives the same bytes. */
@@ -50,7 +51,7 @@ export function chainedBody(r: ChainedFields) {
     request_id: r.requestId,
     session_id: r.sessionId,
     metadata: r.metadata,
-    created_at: r.createdAt.toISOString(),
+    created_at: typeof r.createdAt === 'string' ? r.createdAt : r.createdAt.toISOString(),
   };
 }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { chainedBody } from './hash-chain.js';
-import { type AuditRow, auditColumns, auditLog } from './tables.js';
+import { type AuditRow, type AuditTextTimeRow, auditLog, auditTextTimeColumns } from './tables.js';
 import { verifyChain } from './verify.js';
 
 export interface PruneResult {
@@ -40,7 +40,7 @@ export interface RecordLine {
   hash: string;
 }
 
-export function recordLine(r: AuditRow): RecordLine {
+export function recordLine(r: AuditRow | AuditTextTimeRow): RecordLine {
   return { id: r.id, ...chainedBody(r), prev_hash: r.prevHash, hash: r.hash };
 }
 
@@ -75,7 +75,7 @@ export async function pruneTenant(
     for (;;) {
       const rows = await database.withTenant(tenantId, (tx) =>
         tx
-          .select(auditColumns)
+          .select(auditTextTimeColumns)
           .from(auditLog)
           .where(and(eq(auditLog.tenantId, tenantId), gt(auditLog.seq, last), lte(auditLog.seq, through)))
           .orderBy(asc(auditLog.seq))

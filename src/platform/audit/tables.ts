@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, boolean, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const auditLog = pgTable('audit_log', {
@@ -45,6 +46,15 @@ export const auditColumns = {
   prevHash: auditLog.prevHash,
   hash: auditLog.hash,
 };
+
+/**
+ * created_at as PostgreSQL formats it, in exactly the form Date#toISOString gives (records carry milliseconds,
+ * as the writer hashes them). Bulk reads select this instead of the timestamp: turning a million timestamps into
+ * Dates cost the export about half of its time.
+ */
+export const createdAtIso = sql<string>`to_char(${auditLog.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+export const auditTextTimeColumns = { ...auditColumns, createdAt: createdAtIso };
+export type AuditTextTimeRow = Omit<AuditRow, 'createdAt'> & { createdAt: string };
 
 export const auditChainHeads = pgTable('audit_chain_heads', {
   tenantId: integer('tenant_id').primaryKey(),
