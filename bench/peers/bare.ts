@@ -4,10 +4,13 @@
  *   GET /bare/me  Fastify + jose verifying the app's own access token (HS256, same secret, issuer, audience and
  *                 required claims) + ONE indexed PostgreSQL query (the user by primary key, pg Pool of the app's
  *                 size). Only when DATABASE_URL is set.
+ *   GET /bare/mget  Fastify + ONE Redis MGET of two keys and nothing else (the /auth/me baseline: the app's
+ *                 /auth/me reads its session state and cached view from the store). Only when REDIS_URL is set.
  * Prints one JSON line: { "port": … }.
  */
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
+import { Redis } from 'ioredis';
 import { jwtVerify } from 'jose';
 import pg from 'pg';
 
@@ -45,10 +48,24 @@ if (url) {
   });
 }
 
+let redis: Redis | null = null;
+if (process.env.REDIS_URL) {
+  redis = new Redis(process.env.REDIS_URL);
+  const keys = [`bench:bare:${process.pid}:a`, `bench:bare:${process.pid}:b`];
+  await redis.mset(keys[0]!, '1', keys[1]!, JSON.stringify({ id: 1, email: 'bare@example.com' }));
+  await redis.expire(keys[0]!, 3600);
+  await redis.expire(keys[1]!, 3600);
+  app.get('/bare/mget', async () => {
+    const [a, b] = await redis!.mget(keys[0]!, keys[1]!);
+    return { a, b: b ? JSON.parse(b) : null };
+  });
+}
+
 await app.listen({ host: '127.0.0.1', port: 0 });
 console.log(JSON.stringify({ port: (app.server.address() as AddressInfo).port }));
 process.on('SIGTERM', async () => {
   await app.close();
   await pool?.end();
+  redis?.disconnect();
   process.exit(0);
 });
