@@ -18,6 +18,7 @@ import { createJwtService } from './platform/crypto/jwt.js';
 import { createPasswordHasher } from './platform/crypto/passwords.js';
 import { createDatabase, type Database } from './platform/db/client.js';
 import { migrate } from './platform/db/migrator.js';
+import { withReplicaReads } from './platform/db/replica.js';
 import { assertRouteAccess, installAccessGuard } from './platform/http/access.js';
 import { adminConsole } from './platform/http/admin-console.js';
 import { baseRoutes } from './platform/http/base-routes.js';
@@ -36,6 +37,7 @@ import { buildErrorRegistry, type Locale, pickLocale } from './platform/http/mes
 import { createMetrics } from './platform/http/metrics.js';
 import { CidrSet } from './platform/http/network.js';
 import { addGenericResponses } from './platform/http/openapi.js';
+import { installReplicaReads } from './platform/http/replica-reads.js';
 import { ErrorEnvelope } from './platform/http/schemas.js';
 import { securityHeaders } from './platform/http/security-headers.js';
 import { normaliseBody, replaceForbiddenChars, validatorCompiler } from './platform/http/validation.js';
@@ -118,7 +120,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   const ownsDatabase = !deps.database;
   const ownsStore = !deps.store;
-  const database = deps.database ?? (await createDatabase(config, app.log));
+  const database = deps.database ?? withReplicaReads(await createDatabase(config, app.log), config, app.log);
   const clock = deps.clock ?? systemClock;
   const store = deps.store ?? createStore(config, app.log, clock);
   if (deps.migrate ?? config.autoMigrate) await migrate(database);
@@ -237,6 +239,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     ctx,
     modules.flatMap((m) => m.mfaEnrolmentPrefixes ?? []),
   );
+  if (config.databaseReplicaUrl) installReplicaReads(app, store, config.databaseReplicaMaxLagMs);
   const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
   app.addHook('preValidation', (request, _reply, done) => {
     if (request.body && typeof request.body === 'object') request.body = normaliseBody(request.body);

@@ -28,6 +28,16 @@ export interface Config {
   /** `memory://` for an in-memory PGlite (tests), otherwise a directory. Ignored when databaseUrl is set. */
   pgliteDir: string;
   dbPoolMax: number;
+  /**
+   * A streaming replica of databaseUrl for the heavy reads (audit listing and export, user listing and search).
+   * Null: every read goes to the primary.
+   */
+  databaseReplicaUrl: string | null;
+  /**
+   * Replica reads only while the replica is at most this far behind; a client that wrote within this window (plus
+   * one lag probe) reads from the primary, so it always sees its own writes.
+   */
+  databaseReplicaMaxLagMs: number;
   /** Longest wait for a database connection (a new one or a free pooled one) before the request gets a 503. */
   dbConnectTimeoutMs: number;
   /** PostgreSQL statement_timeout of every pooled connection: a statement running (or waiting on a lock) longer fails, 503. */
@@ -430,6 +440,13 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const strictSecrets = isProd || appEnv === 'staging';
   const dataDir = path.resolve(r.str('DATA_DIR', './data'));
   const databaseUrl = r.raw('DATABASE_URL') ?? null;
+  const databaseReplicaUrl = r.raw('DATABASE_REPLICA_URL') ?? null;
+  if (databaseReplicaUrl && !/^postgres(ql)?:\/\//.test(databaseReplicaUrl))
+    r.problems.push('DATABASE_REPLICA_URL must start with postgres:// or postgresql://');
+  if (databaseReplicaUrl && !databaseUrl)
+    r.problems.push(
+      'DATABASE_REPLICA_URL needs DATABASE_URL (a replica of the embedded database does not exist)',
+    );
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     r.problems.push('DATABASE_URL must start with postgres:// or postgresql://');
   }
@@ -526,6 +543,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     databaseUrl,
     pgliteDir: r.str('PGLITE_DIR', path.join(dataDir, 'pglite')),
     dbPoolMax: r.int('DB_POOL_MAX', 10, 1, 500),
+    databaseReplicaUrl,
+    databaseReplicaMaxLagMs: r.int('DATABASE_REPLICA_MAX_LAG_MS', 1000, 50, 600_000),
     dbConnectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
     dbStatementTimeoutMs: r.int('DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),

@@ -104,6 +104,27 @@ export class PrivatePostgres {
     return pg;
   }
 
+  /** A streaming replica of `primary` (pg_basebackup -R: standby.signal and primary_conninfo), started. */
+  static async replicaOf(primary: PrivatePostgres): Promise<PrivatePostgres> {
+    const replica = new PrivatePostgres(primary.bin, await freePort());
+    await pgCommand(path.join(primary.bin, 'pg_basebackup'), [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primary.port),
+      '-U',
+      'postgres',
+      '-D',
+      replica.dataDir,
+      '-R',
+      '-X',
+      'stream',
+      '--no-sync',
+    ]);
+    await replica.start();
+    return replica;
+  }
+
   async start(): Promise<void> {
     const opts = [
       `-p ${this.port}`,

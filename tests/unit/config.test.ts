@@ -223,3 +223,30 @@ describe('REDIS_SENTINELS (issue 24 item 3)', () => {
     ).toMatch(/REDIS_URL or REDIS_SENTINELS, not both/);
   });
 });
+
+describe('DATABASE_REPLICA_URL (issue 24 item 4)', () => {
+  const base = { ENV: 'test', ...strong, DATABASE_URL: 'postgres://app@primary:5432/massacorp' };
+  it('reads the replica and its lag bound (default 1 s); unset means no replica', () => {
+    const c = loadConfig(
+      {
+        ...base,
+        DATABASE_REPLICA_URL: 'postgres://app@replica:5432/massacorp',
+        DATABASE_REPLICA_MAX_LAG_MS: '250',
+      },
+      { persistSecrets: false },
+    );
+    expect(c.databaseReplicaUrl).toBe('postgres://app@replica:5432/massacorp');
+    expect(c.databaseReplicaMaxLagMs).toBe(250);
+    const none = loadConfig(base, { persistSecrets: false });
+    expect(none.databaseReplicaUrl).toBeNull();
+    expect(none.databaseReplicaMaxLagMs).toBe(1000);
+  });
+  it('refuses a replica that is not a PostgreSQL URL, or one without a primary', () => {
+    expect(problemsOf({ ...base, DATABASE_REPLICA_URL: 'mysql://replica/x' })).toMatch(
+      /DATABASE_REPLICA_URL must start with postgres/,
+    );
+    expect(
+      problemsOf({ ENV: 'test', ...strong, DATABASE_REPLICA_URL: 'postgres://app@replica:5432/massacorp' }),
+    ).toMatch(/DATABASE_REPLICA_URL needs DATABASE_URL/);
+  });
+});

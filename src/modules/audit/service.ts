@@ -32,7 +32,8 @@ async function withPii(
 
 export async function listLogs(ctx: AuditDeps, tenantId: number, q: ListQuery) {
   const limit = q.limit ?? 50;
-  return ctx.database.withTenant(tenantId, async (tx) => {
+  // Listing and export may be served by the read replica (platform/db/replica.ts).
+  return ctx.database.withTenantRead(tenantId, async (tx) => {
     // One extra row tells whether there is a next page without a count query.
     const rows = await repo.listPage(tx, tenantId, q, q.cursor ? Number(q.cursor) : null, limit + 1);
     const page = rows.slice(0, limit);
@@ -90,7 +91,7 @@ export async function exportLogs(ctx: AuditDeps, tenantId: number, q: ExportQuer
     metadata: { format, filters },
   });
   const readPage = (afterId: number) =>
-    ctx.database.withTenant(tenantId, async (tx) => {
+    ctx.database.withTenantRead(tenantId, async (tx) => {
       const rows = await repo.exportPage(tx, tenantId, filters, afterId, EXPORT_PAGE);
       return {
         lines: await withPii(tx, tenantId, rows),

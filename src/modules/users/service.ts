@@ -225,7 +225,8 @@ export async function updateProfile(
 // ---- administration ----
 
 export async function listUsers(ctx: UsersDeps, tenantId: number, q: UserListQuery) {
-  const page = await ctx.database.readTenant(tenantId, (tx) =>
+  // Listing and search may be served by the read replica (platform/db/replica.ts).
+  const page = await ctx.database.withTenantRead(tenantId, (tx) =>
     repo.listUsers(tx, tenantId, {
       skip: q.skip ?? 0,
       limit: q.limit ?? 20,

@@ -35,6 +35,14 @@ export interface Database {
    */
   readTenant<T>(tenantId: number, fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
+   * A tenant-scoped READ that may be served by the replica (DATABASE_REPLICA_URL): the heavy reads only (audit
+   * listing and export, user listing and search). It goes to the primary when there is no replica, when the
+   * replica is behind by more than DATABASE_REPLICA_MAX_LAG_MS or unreachable, and when the caller wrote within
+   * that window (replica.ts). Reads only, with readTenant's rules (statements awaited in turn may see different
+   * snapshots); on the primary it is readTenant.
+   */
+  withTenantRead<T>(tenantId: number, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
    * Cross-tenant transaction as the connection's own role (bypasses RLS). Only for work that is by nature
    * cross-tenant: resolving a tenant before login, platform operators' tenant routes, the WireGuard agent.
    */
@@ -132,6 +140,33 @@ export async function createDatabase(
   return createPglite(config.pgliteDir, pglite);
 }
 
+/**
+ * withTenant on a pool: BEGIN and the RLS context travel in one round trip (simple-query protocol, the id is a
+ * checked integer). The replica's reads run the same way on the replica's pool.
+ */
+export function tenantTransaction(pool: pg.Pool): Database['withTenant'] {
+  return async (tenantId, fn) => {
+    assertTenantId(tenantId);
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query(
+        `begin; select set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`,
+      );
+      const result = await fn(drizzlePg(client) as unknown as Tx);
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      await client.query('rollback').catch(() => {
+        broken = true;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  };
+}
+
 async function createPostgres(
   url: string,
   max: number,
@@ -175,30 +210,12 @@ async function createPostgres(
   pool.on('error', onConnectionError);
   pool.on('connect', (client) => client.on('error', onConnectionError));
   const db = drizzlePg(pool) as Db;
-  return {
+  const database: Database = {
     kind: 'postgres',
     db,
-    // BEGIN and the RLS context travel in one round trip (simple-query protocol, the id is a checked integer).
-    withTenant: async (tenantId, fn) => {
-      assertTenantId(tenantId);
-      const client = await pool.connect();
-      let broken = false;
-      try {
-        await client.query(
-          `begin; select set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`,
-        );
-        const result = await fn(drizzlePg(client) as unknown as Tx);
-        await client.query('commit');
-        return result;
-      } catch (err) {
-        await client.query('rollback').catch(() => {
-          broken = true;
-        });
-        throw err;
-      } finally {
-        client.release(broken);
-      }
-    },
+    withTenant: tenantTransaction(pool),
+    // No replica here (replica.ts wraps this): the pipelined read on the primary.
+    withTenantRead: (tenantId, fn) => database.readTenant(tenantId, fn),
     readTenant: async (tenantId, fn) => {
       assertTenantId(tenantId);
       const client = await pool.connect();
@@ -288,6 +305,7 @@ async function createPostgres(
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => pool.end(),
   };
+  return database;
 }
 
 async function createPglite(dir: string, opts: PgliteOptions): Promise<Database> {
@@ -323,8 +341,9 @@ async function createPglite(dir: string, opts: PgliteOptions): Promise<Database>
     kind: 'pglite',
     db,
     withTenant,
-    // One process, no network: nothing to pipeline.
+    // One process, no network: nothing to pipeline, and no replica.
     readTenant: withTenant,
+    withTenantRead: withTenant,
     withSystem: (fn) => db.transaction(fn),
     execScript: async (script) => {
       try {
