@@ -66,6 +66,7 @@ function pgCommand(bin: string, args: string[]) {
 export class PrivatePostgres {
   readonly dir: string;
   readonly dataDir: string;
+  private settings: string[] = [];
   private constructor(
     private readonly bin: string,
     readonly port: number,
@@ -85,9 +86,10 @@ export class PrivatePostgres {
     return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
   }
 
-  /** initdb (trust auth, no fsync: a throwaway cluster) and start. */
-  static async create(bin: string): Promise<PrivatePostgres> {
+  /** initdb (trust auth, no fsync: a throwaway cluster) and start; `settings` are extra `-c name=value`. */
+  static async create(bin: string, settings: string[] = []): Promise<PrivatePostgres> {
     const pg = new PrivatePostgres(bin, await freePort());
+    pg.settings = settings;
     await pgCommand(path.join(bin, 'initdb'), [
       '-D',
       pg.dataDir,
@@ -134,6 +136,7 @@ export class PrivatePostgres {
       '-c synchronous_commit=off',
       '-c full_page_writes=off',
       '-c max_connections=60',
+      ...this.settings.map((x) => `-c ${x}`),
     ].join(' ');
     await pgCommand(path.join(this.bin, 'pg_ctl'), [
       '-D',
@@ -161,6 +164,11 @@ export class PrivatePostgres {
       '30',
       'stop',
     ]);
+  }
+
+  /** The server's log (stderr of the postmaster), e.g. for auto_explain's plans. */
+  get logFile(): string {
+    return path.join(this.dir, 'server.log');
   }
 
   async destroy(): Promise<void> {
