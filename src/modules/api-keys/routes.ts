@@ -2,7 +2,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireUser } from '../../platform/http/access.js';
-import { errorResponses } from '../../platform/http/schemas.js';
+import { routes } from '../../platform/http/route.js';
 import { auditRefusals } from '../rbac/index.js';
 import type { ApiKeysDeps } from './deps.js';
 import { apiKeyMessage } from './errors.js';
@@ -18,19 +18,12 @@ import {
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from './service.js';
 
 export function apiKeyRoutes(ctx: ApiKeysDeps): FastifyPluginAsyncTypebox {
-  return async (app) => {
-    app.post(
-      '/',
-      {
-        config: { access: 'api_keys.write' },
-        schema: {
-          tags: ['api-keys'],
-          summary: 'Create an API key; the raw key is in this response only',
-          body: CreateApiKeyBody,
-          response: { 201: CreatedApiKey, ...errorResponses(401, 403, 404, 422) },
-        },
-      },
-      async (req, reply) => {
+  return routes('api-keys', (route) => {
+    route(
+      'POST /',
+      'Create an API key; the raw key is in this response only',
+      { access: 'api_keys.write', body: CreateApiKeyBody, created: CreatedApiKey, errors: [404, 422] },
+      async (req) => {
         const creator = {
           principal: requireUser(req),
           permissions: await req.permissions(),
@@ -43,51 +36,29 @@ export function apiKeyRoutes(ctx: ApiKeysDeps): FastifyPluginAsyncTypebox {
           'api_key.create',
           () => createApiKey(ctx, creator, req.body),
         );
-        return reply.code(201).send({ ...created, message: apiKeyMessage('api_keys.created', req.locale) });
+        return { ...created, message: apiKeyMessage('api_keys.created', req.locale) };
       },
     );
 
-    app.get(
-      '/',
-      {
-        config: { access: 'api_keys.read' },
-        schema: {
-          tags: ['api-keys'],
-          summary: "The tenant's API keys, newest first",
-          querystring: ListQuery,
-          response: { 200: ApiKeyList, ...errorResponses(401, 403) },
-        },
-      },
+    route(
+      'GET /',
+      "The tenant's API keys, newest first",
+      { access: 'api_keys.read', query: ListQuery, ok: ApiKeyList },
       (req) => listApiKeys(ctx, req.principal!.tenantId, req.query),
     );
 
-    app.get(
-      '/:id',
-      {
-        config: { access: 'api_keys.read' },
-        schema: {
-          tags: ['api-keys'],
-          params: KeyIdParams,
-          response: { 200: ApiKeyRead, ...errorResponses(401, 403, 404, 422) },
-        },
-      },
+    route(
+      'GET /:id',
+      { access: 'api_keys.read', params: KeyIdParams, ok: ApiKeyRead, errors: [404, 422] },
       (req) => getApiKey(ctx, req.principal!.tenantId, req.params.id),
     );
 
-    app.delete(
-      '/:id',
-      {
-        config: { access: 'api_keys.write' },
-        schema: {
-          tags: ['api-keys'],
-          summary: 'Revoke a key (effective on the next request, on every replica)',
-          params: KeyIdParams,
-          response: { 200: RevokeResponse, ...errorResponses(400, 401, 403, 404, 422) },
-        },
-      },
+    route(
+      'DELETE /:id',
+      'Revoke a key (effective on the next request, on every replica)',
+      { access: 'api_keys.write', params: KeyIdParams, ok: RevokeResponse, errors: [400, 404, 422] },
       async (req) => {
-        const { tenantId } = req.principal!;
-        await revokeApiKey(ctx, tenantId, req.params.id, req.auditContext());
+        await revokeApiKey(ctx, req.principal!.tenantId, req.params.id, req.auditContext());
         return {
           success: true,
           message: apiKeyMessage('api_keys.revoked', req.locale),
@@ -95,5 +66,5 @@ export function apiKeyRoutes(ctx: ApiKeysDeps): FastifyPluginAsyncTypebox {
         };
       },
     );
-  };
+  });
 }

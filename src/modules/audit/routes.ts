@@ -3,40 +3,28 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { requirePrincipal } from '../../platform/http/access.js';
-import { errorResponses } from '../../platform/http/schemas.js';
+import { routes } from '../../platform/http/route.js';
 import type { AuditDeps } from './deps.js';
 import { AuditPage, ExportQuery, ListQuery, VerifyJob, VerifyResponse } from './schemas.js';
 import * as audit from './service.js';
 
 export function auditRoutes(ctx: AuditDeps): FastifyPluginAsyncTypebox {
-  return async (app) => {
-    app.get(
-      '/logs',
-      {
-        config: { access: 'audit.read' },
-        schema: {
-          tags: ['audit'],
-          summary: 'Audit records, newest first, cursor-paginated',
-          querystring: ListQuery,
-          response: { 200: AuditPage, ...errorResponses(401, 403, 422) },
-        },
-      },
+  return routes('audit', (route) => {
+    route(
+      'GET /logs',
+      'Audit records, newest first, cursor-paginated',
+      { access: 'audit.read', query: ListQuery, ok: AuditPage, errors: [422] },
       (req) => audit.listLogs(ctx, requirePrincipal(req).tenantId, req.query),
     );
 
-    app.get(
-      '/logs/export',
+    route(
+      'GET /logs/export',
+      'Streamed export (NDJSON or CSV), oldest first',
       {
-        config: { access: 'audit.export' },
-        schema: {
-          tags: ['audit'],
-          summary: 'Streamed export (NDJSON or CSV), oldest first',
-          querystring: ExportQuery,
-          response: {
-            200: Type.String({ description: 'application/x-ndjson or text/csv, streamed' }),
-            ...errorResponses(401, 403, 422),
-          },
-        },
+        access: 'audit.export',
+        query: ExportQuery,
+        ok: Type.String({ description: 'application/x-ndjson or text/csv, streamed' }),
+        errors: [422],
       },
       async (req, reply) => {
         const { format, stream } = await audit.exportLogs(
@@ -55,30 +43,17 @@ export function auditRoutes(ctx: AuditDeps): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get(
-      '/verify',
-      {
-        config: { access: 'audit.read' },
-        schema: {
-          tags: ['audit'],
-          summary:
-            "Recompute the tenant's hash chain (from the last full verification's mark when there is one)",
-          response: { 200: VerifyResponse, ...errorResponses(401, 403) },
-        },
-      },
+    route(
+      'GET /verify',
+      "Recompute the tenant's hash chain (from the last full verification's mark when there is one)",
+      { access: 'audit.read', ok: VerifyResponse },
       (req) => audit.verify(ctx, requirePrincipal(req).tenantId),
     );
 
-    app.post(
-      '/verify/full',
-      {
-        config: { access: 'audit.read' },
-        schema: {
-          tags: ['audit'],
-          summary: 'Start a full re-verification of the chain in the background (or report the one running)',
-          response: { 200: VerifyJob, 202: VerifyJob, ...errorResponses(401, 403) },
-        },
-      },
+    route(
+      'POST /verify/full',
+      'Start a full re-verification of the chain in the background (or report the one running)',
+      { access: 'audit.read', ok: VerifyJob, accepted: VerifyJob },
       async (req, reply) => {
         const { job, started } = await audit.startFullVerification(
           ctx,
@@ -89,17 +64,11 @@ export function auditRoutes(ctx: AuditDeps): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get(
-      '/verify/full',
-      {
-        config: { access: 'audit.read' },
-        schema: {
-          tags: ['audit'],
-          summary: "The tenant's latest full re-verification: progress, then its result",
-          response: { 200: VerifyJob, ...errorResponses(401, 403, 404) },
-        },
-      },
+    route(
+      'GET /verify/full',
+      "The tenant's latest full re-verification: progress, then its result",
+      { access: 'audit.read', ok: VerifyJob, errors: [404] },
       (req) => audit.fullVerification(ctx, requirePrincipal(req).tenantId),
     );
-  };
+  });
 }

@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { requirePrincipal } from '../../platform/http/access.js';
 import { validationError } from '../../platform/http/errors.js';
-import { errorResponses } from '../../platform/http/schemas.js';
+import { routes } from '../../platform/http/route.js';
 import type { FeaturesDeps } from './deps.js';
 import {
   CreateFlagBody,
@@ -30,62 +30,46 @@ import {
 } from './service.js';
 
 export function featureRoutes(ctx: FeaturesDeps): FastifyPluginAsyncTypebox {
-  return async (app) => {
-    app.get(
-      '/',
-      {
-        config: { access: 'features.read' },
-        schema: {
-          tags: ['features'],
-          summary: "The flag catalogue with this tenant's overrides",
-          response: { 200: FeatureList, ...errorResponses(401, 403) },
-        },
-      },
+  return routes('features', (route) => {
+    route(
+      'GET /',
+      "The flag catalogue with this tenant's overrides",
+      { access: 'features.read', ok: FeatureList },
       (req) => listWithOverrides(ctx, requirePrincipal(req).tenantId),
     );
 
-    app.get(
-      '/evaluate',
-      {
-        config: { access: 'self', keyScope: 'features.read' },
-        schema: {
-          tags: ['features'],
-          summary: 'Every flag, resolved for the caller (user or API key)',
-          response: { 200: EvaluateResponse, ...errorResponses(401) },
-        },
-      },
+    route(
+      'GET /evaluate',
+      'Every flag, resolved for the caller (user or API key)',
+      { access: 'self', keyScope: 'features.read', ok: EvaluateResponse },
       async (req) => ({ flags: await req.flags.all() }),
     );
 
-    app.put(
-      '/:key/overrides',
+    route(
+      'PUT /:key/overrides',
+      'Set a tenant, role or user override',
       {
-        config: { access: 'features.write' },
-        schema: {
-          tags: ['features'],
-          summary: 'Set a tenant, role or user override',
-          params: KeyParams,
-          body: OverrideBody,
-          response: { 200: OverrideRead, ...errorResponses(401, 403, 404, 422) },
-        },
+        access: 'features.write',
+        params: KeyParams,
+        body: OverrideBody,
+        ok: OverrideRead,
+        errors: [404, 422],
       },
       (req) => setOverride(ctx, requirePrincipal(req).tenantId, req.params.key, req.body, req.auditContext()),
     );
 
-    app.delete(
-      '/:key/overrides',
+    route(
+      'DELETE /:key/overrides',
+      'Remove an override (scope and target_id in the query string or the body)',
       {
-        config: { access: 'features.write' },
-        schema: {
-          tags: ['features'],
-          summary: 'Remove an override (scope and target_id in the query string or the body)',
-          params: KeyParams,
-          querystring: OverrideDeleteQuery,
-          body: Type.Optional(OverrideDeleteBody),
-          response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404, 422) },
-        },
+        access: 'features.write',
+        params: KeyParams,
+        query: OverrideDeleteQuery,
+        body: Type.Optional(OverrideDeleteBody),
+        noContent: true,
+        errors: [404, 422],
       },
-      async (req, reply) => {
+      async (req) => {
         const body = req.body;
         const fromBody = body?.scope !== undefined;
         const scope = fromBody ? body?.scope : req.query.scope;
@@ -99,57 +83,34 @@ export function featureRoutes(ctx: FeaturesDeps): FastifyPluginAsyncTypebox {
           req.auditContext(),
           fromBody ? 'body.target_id' : 'query.target_id',
         );
-        return reply.code(204).send(null);
       },
     );
 
-    app.post(
-      '/catalogue',
-      {
-        config: { access: 'platform.features' },
-        schema: {
-          tags: ['features'],
-          summary: 'Platform operators: add a flag to the global catalogue',
-          body: CreateFlagBody,
-          response: { 201: FlagRead, ...errorResponses(401, 403, 409, 422) },
-        },
-      },
-      async (req, reply) =>
-        reply
-          .code(201)
-          .send(await createFlag(ctx, requirePrincipal(req).tenantId, req.body, req.auditContext())),
+    route(
+      'POST /catalogue',
+      'Platform operators: add a flag to the global catalogue',
+      { access: 'platform.features', body: CreateFlagBody, created: FlagRead, errors: [409, 422] },
+      (req) => createFlag(ctx, requirePrincipal(req).tenantId, req.body, req.auditContext()),
     );
 
-    app.put(
-      '/catalogue/:key',
+    route(
+      'PUT /catalogue/:key',
+      'Platform operators: change a flag',
       {
-        config: { access: 'platform.features' },
-        schema: {
-          tags: ['features'],
-          summary: 'Platform operators: change a flag',
-          params: KeyParams,
-          body: UpdateFlagBody,
-          response: { 200: FlagRead, ...errorResponses(401, 403, 404, 422) },
-        },
+        access: 'platform.features',
+        params: KeyParams,
+        body: UpdateFlagBody,
+        ok: FlagRead,
+        errors: [404, 422],
       },
       (req) => updateFlag(ctx, requirePrincipal(req).tenantId, req.params.key, req.body, req.auditContext()),
     );
 
-    app.delete(
-      '/catalogue/:key',
-      {
-        config: { access: 'platform.features' },
-        schema: {
-          tags: ['features'],
-          summary: 'Platform operators: remove a flag and every override of it',
-          params: KeyParams,
-          response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404, 422) },
-        },
-      },
-      async (req, reply) => {
-        await deleteFlag(ctx, requirePrincipal(req).tenantId, req.params.key, req.auditContext());
-        return reply.code(204).send(null);
-      },
+    route(
+      'DELETE /catalogue/:key',
+      'Platform operators: remove a flag and every override of it',
+      { access: 'platform.features', params: KeyParams, noContent: true, errors: [404, 422] },
+      (req) => deleteFlag(ctx, requirePrincipal(req).tenantId, req.params.key, req.auditContext()),
     );
-  };
+  });
 }

@@ -7,12 +7,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { requirePrincipal } from '../../platform/http/access.js';
-import { DateTime, errorResponses, IntId, Nullable, Uuid, UuidParams } from '../../platform/http/schemas.js';
+import { routes } from '../../platform/http/route.js';
+import { DateTime, IntId, Nullable, Uuid, UuidParams } from '../../platform/http/schemas.js';
 import { actorOf } from '../rbac/index.js';
 import type { ScimDeps } from './deps.js';
 import * as service from './service.js';
-
-const tags = ['directory'];
 
 const GroupBase = {
   id: Uuid,
@@ -47,45 +46,29 @@ const RolesBody = Type.Object(
 );
 
 export function directoryRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
-  return async (app) => {
-    app.get(
-      '/directory/groups',
-      {
-        config: { access: 'directory.read' },
-        schema: {
-          tags,
-          summary: 'Directory (SCIM) groups of the tenant, cursor-paginated',
-          querystring: ListQuery,
-          response: { 200: DirectoryGroupList, ...errorResponses(401, 403, 422) },
-        },
-      },
+  return routes('directory', (route) => {
+    route(
+      'GET /directory/groups',
+      'Directory (SCIM) groups of the tenant, cursor-paginated',
+      { access: 'directory.read', query: ListQuery, ok: DirectoryGroupList, errors: [422] },
       async (req) => service.listDirectoryGroups(ctx, requirePrincipal(req).tenantId, req.query),
     );
-    app.get(
-      '/directory/groups/:id',
-      {
-        config: { access: 'directory.read' },
-        schema: {
-          tags,
-          summary: 'A directory group: its members and mapped roles',
-          params: UuidParams,
-          response: { 200: DirectoryGroup, ...errorResponses(401, 403, 404, 422) },
-        },
-      },
+    route(
+      'GET /directory/groups/:id',
+      'A directory group: its members and mapped roles',
+      { access: 'directory.read', params: UuidParams, ok: DirectoryGroup, errors: [404, 422] },
       async (req) =>
         service.getDirectoryGroup(ctx, requirePrincipal(req).tenantId, req.params.id.toLowerCase()),
     );
-    app.put(
-      '/directory/groups/:id/roles',
+    route(
+      'PUT /directory/groups/:id/roles',
+      'Map a directory group to roles (its members gain and lose them at once)',
       {
-        config: { access: 'directory.write' },
-        schema: {
-          tags,
-          summary: 'Map a directory group to roles (its members gain and lose them at once)',
-          params: UuidParams,
-          body: RolesBody,
-          response: { 200: DirectoryGroup, ...errorResponses(401, 403, 404, 422) },
-        },
+        access: 'directory.write',
+        params: UuidParams,
+        body: RolesBody,
+        ok: DirectoryGroup,
+        errors: [404, 422],
       },
       async (req) =>
         service.setDirectoryGroupRoles(
@@ -95,5 +78,5 @@ export function directoryRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
           req.body.role_ids,
         ),
     );
-  };
+  });
 }

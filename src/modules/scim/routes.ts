@@ -8,6 +8,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { routes } from '../../platform/http/route.js';
 import { resolveRolePermissions, resolveUserPermissions } from '../rbac/index.js';
 import type { ScimDeps } from './deps.js';
 import { errorBody, ScimError, scimNotFound, toScimError } from './errors.js';
@@ -25,8 +26,8 @@ import {
 import * as service from './service.js';
 
 const SCOPE = 'scim';
-const config = { access: 'self', keyScope: SCOPE } as const;
-const schema = { hide: true, tags: ['scim'] };
+/** Every SCIM route: the guard's part of the check (see above), and outside the OpenAPI document. */
+const scim = { access: 'self', keyScope: SCOPE, hide: true } as const;
 
 function send(reply: FastifyReply, status: number, body: unknown) {
   const version = (body as { meta?: { version?: string } } | undefined)?.meta?.version;
@@ -81,7 +82,7 @@ function ifMatchOf(request: FastifyRequest): string | undefined {
 }
 
 export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
-  return async (app) => {
+  return routes('scim', (route, app) => {
     const base = `${ctx.config.publicUrl.replace(/\/$/, '')}${SCIM_PREFIX}`;
     // Okta and Entra ID send application/scim+json; parsed exactly like JSON (same limits, same refusals).
     app.addContentTypeParser(
@@ -121,23 +122,23 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
     }
 
     // ---- discovery (RFC 7644 §4) ----
-    app.get('/ServiceProviderConfig', { config, schema }, async (_req, reply) =>
+    route('GET /ServiceProviderConfig', scim, async (_req, reply) =>
       send(reply, 200, serviceProviderConfig(base)),
     );
-    app.get('/ResourceTypes', { config, schema }, async (_req, reply) => {
+    route('GET /ResourceTypes', scim, async (_req, reply) => {
       const all = resourceTypes(base);
       return send(reply, 200, listResponse(all, all.length, 1));
     });
-    app.get('/ResourceTypes/:id', { config, schema }, async (req, reply) => {
+    route('GET /ResourceTypes/:id', scim, async (req, reply) => {
       const found = resourceTypes(base).find((r) => r.id === (req.params as { id: string }).id);
       if (!found) throw scimNotFound('ResourceType');
       return send(reply, 200, found);
     });
-    app.get('/Schemas', { config, schema }, async (_req, reply) => {
+    route('GET /Schemas', scim, async (_req, reply) => {
       const all = schemas(base);
       return send(reply, 200, listResponse(all, all.length, 1));
     });
-    app.get('/Schemas/:id', { config, schema }, async (req, reply) => {
+    route('GET /Schemas/:id', scim, async (req, reply) => {
       const found = schemas(base).find((s) => s.id === (req.params as { id: string }).id);
       if (!found) throw scimNotFound('Schema');
       return send(reply, 200, found);
@@ -150,25 +151,23 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
       service.listScimGroups(ctx, await actorOf(req), base, q, projectionOf(q, GROUP_SCHEMA));
     const idOf = (req: FastifyRequest) => (req.params as { id: string }).id;
 
-    app.get('/Users', { config, schema }, async (req, reply) =>
-      send(reply, 200, await listUsers(req, queryOf(req))),
-    );
-    app.post('/Users/.search', { config, schema }, async (req, reply) =>
+    route('GET /Users', scim, async (req, reply) => send(reply, 200, await listUsers(req, queryOf(req))));
+    route('POST /Users/.search', scim, async (req, reply) =>
       send(reply, 200, await listUsers(req, searchOf(req.body))),
     );
-    app.post('/Users', { config, schema }, async (req, reply) => {
+    route('POST /Users', scim, async (req, reply) => {
       const user = await service.createScimUser(ctx, await actorOf(req), base, req.body);
       reply.header('location', user.meta.location);
       return send(reply, 201, projected(user, req, USER_SCHEMA));
     });
-    app.get('/Users/:id', { config, schema }, async (req, reply) =>
+    route('GET /Users/:id', scim, async (req, reply) =>
       send(
         reply,
         200,
         projected(await service.getScimUser(ctx, await actorOf(req), base, idOf(req)), req, USER_SCHEMA),
       ),
     );
-    app.put('/Users/:id', { config, schema }, async (req, reply) =>
+    route('PUT /Users/:id', scim, async (req, reply) =>
       send(
         reply,
         200,
@@ -179,7 +178,7 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
         ),
       ),
     );
-    app.patch('/Users/:id', { config, schema }, async (req, reply) =>
+    route('PATCH /Users/:id', scim, async (req, reply) =>
       send(
         reply,
         200,
@@ -190,24 +189,22 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
         ),
       ),
     );
-    app.delete('/Users/:id', { config, schema }, async (req, reply) => {
+    route('DELETE /Users/:id', scim, async (req, reply) => {
       await service.deleteScimUser(ctx, await actorOf(req), idOf(req), ifMatchOf(req));
       return reply.code(204).send();
     });
 
     // ---- directory groups ----
-    app.get('/Groups', { config, schema }, async (req, reply) =>
-      send(reply, 200, await listGroups(req, queryOf(req))),
-    );
-    app.post('/Groups/.search', { config, schema }, async (req, reply) =>
+    route('GET /Groups', scim, async (req, reply) => send(reply, 200, await listGroups(req, queryOf(req))));
+    route('POST /Groups/.search', scim, async (req, reply) =>
       send(reply, 200, await listGroups(req, searchOf(req.body))),
     );
-    app.post('/Groups', { config, schema }, async (req, reply) => {
+    route('POST /Groups', scim, async (req, reply) => {
       const group = await service.createScimGroup(ctx, await actorOf(req), base, req.body);
       reply.header('location', group.meta.location);
       return send(reply, 201, projected(group, req, GROUP_SCHEMA));
     });
-    app.get('/Groups/:id', { config, schema }, async (req, reply) =>
+    route('GET /Groups/:id', scim, async (req, reply) =>
       send(
         reply,
         200,
@@ -220,7 +217,7 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
         ),
       ),
     );
-    app.put('/Groups/:id', { config, schema }, async (req, reply) =>
+    route('PUT /Groups/:id', scim, async (req, reply) =>
       send(
         reply,
         200,
@@ -232,7 +229,7 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
       ),
     );
     // RFC 7644 §3.5.2: 204, or 200 with the resource when the client asks for attributes.
-    app.patch('/Groups/:id', { config, schema }, async (req, reply) => {
+    route('PATCH /Groups/:id', scim, async (req, reply) => {
       const group = await service.patchScimGroup(
         ctx,
         await actorOf(req),
@@ -246,13 +243,13 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
       reply.header('etag', group.meta.version);
       return reply.code(204).send();
     });
-    app.delete('/Groups/:id', { config, schema }, async (req, reply) => {
+    route('DELETE /Groups/:id', scim, async (req, reply) => {
       await service.deleteScimGroup(ctx, await actorOf(req), idOf(req), ifMatchOf(req));
       return reply.code(204).send();
     });
 
     // ---- POST /.search at the root (RFC 7644 §3.4.3): users, then groups, one list ----
-    app.post('/.search', { config, schema }, async (req, reply) => {
+    route('POST /.search', scim, async (req, reply) => {
       const q = searchOf(req.body);
       const { startIndex, count } = service.pageOf(q);
       // A filter naming an attribute one resource type lacks selects nothing of that type.
@@ -281,7 +278,7 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
       const total = usersTotal + (groups instanceof ScimError ? 0 : groups.totalResults);
       return send(reply, 200, listResponse(resources, total, startIndex));
     });
-  };
+  });
 }
 
 /** A single resource, as `attributes`/`excludedAttributes` ask. */

@@ -2,7 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { requireUser } from '../../platform/http/access.js';
-import { errorResponses, UuidParams } from '../../platform/http/schemas.js';
+import { routes } from '../../platform/http/route.js';
+import { UuidParams } from '../../platform/http/schemas.js';
 import type { SessionsDeps } from './deps.js';
 import { ListQuery, SessionList, SessionRead, TerminateManyBody, TerminateResponse } from './schemas.js';
 import {
@@ -14,61 +15,39 @@ import {
 } from './service.js';
 
 export function sessionRoutes(ctx: SessionsDeps): FastifyPluginAsyncTypebox {
-  return async (app) => {
-    app.get(
-      '/',
-      {
-        config: { access: 'self', keyScope: 'sessions.self' },
-        schema: {
-          tags: ['sessions'],
-          summary: "The caller's sessions, newest first",
-          querystring: ListQuery,
-          response: { 200: SessionList, ...errorResponses(401) },
-        },
-      },
+  return routes('sessions', (route) => {
+    route(
+      'GET /',
+      "The caller's sessions, newest first",
+      { access: 'self', keyScope: 'sessions.self', query: ListQuery, ok: SessionList },
       (req) => {
         const p = requireUser(req);
         return listSessions(ctx, p.tenantId, p.userId, req.query.include_inactive ?? false, p.sessionId);
       },
     );
 
-    app.get(
-      '/:id',
-      {
-        config: { access: 'self', keyScope: 'sessions.self' },
-        schema: {
-          tags: ['sessions'],
-          params: UuidParams,
-          response: { 200: SessionRead, ...errorResponses(401, 404, 422) },
-        },
-      },
+    route(
+      'GET /:id',
+      { access: 'self', keyScope: 'sessions.self', params: UuidParams, ok: SessionRead, errors: [404, 422] },
       (req) => getOwnSession(ctx, requireUser(req), req.params.id),
     );
 
     // Ending sessions is never open to keys (keyScope null): for a key every session is "another session".
-    app.delete(
-      '/:id',
-      {
-        config: { access: 'self', keyScope: null },
-        schema: {
-          tags: ['sessions'],
-          params: UuidParams,
-          response: { 200: TerminateResponse, ...errorResponses(400, 401, 404, 422) },
-        },
-      },
+    route(
+      'DELETE /:id',
+      { access: 'self', keyScope: null, params: UuidParams, ok: TerminateResponse, errors: [400, 404, 422] },
       (req) => terminateOwnSession(ctx, requireUser(req), req.params.id, req.auditContext(), req.locale),
     );
 
-    app.delete(
-      '/',
+    route(
+      'DELETE /',
+      'End the listed sessions, or all but the current one',
       {
-        config: { access: 'self', keyScope: null },
-        schema: {
-          tags: ['sessions'],
-          summary: 'End the listed sessions, or all but the current one',
-          body: Type.Optional(TerminateManyBody),
-          response: { 200: TerminateResponse, ...errorResponses(401, 422) },
-        },
+        access: 'self',
+        keyScope: null,
+        body: Type.Optional(TerminateManyBody),
+        ok: TerminateResponse,
+        errors: [422],
       },
       async (req) => {
         const p = requireUser(req);
@@ -84,5 +63,5 @@ export function sessionRoutes(ctx: SessionsDeps): FastifyPluginAsyncTypebox {
         return terminatedResponse(ids.length, req.locale);
       },
     );
-  };
+  });
 }

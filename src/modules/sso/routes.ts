@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { requireUser } from '../../platform/http/access.js';
 import { notFound, platformErrors } from '../../platform/http/errors.js';
-import { errorResponses, SuccessNoData } from '../../platform/http/schemas.js';
+import { clientOf, routes, succeeded, TenantHeader } from '../../platform/http/route.js';
+import { SuccessNoData } from '../../platform/http/schemas.js';
 import { authMessage, LoginResponseSchema } from '../auth/index.js';
 import { actorOf } from '../rbac/index.js';
 import { resolveTenantHeader, resolveTenantId } from '../tenants/index.js';
@@ -32,9 +32,6 @@ import {
 import * as sso from './service.js';
 import { exchangeCode } from './signin.js';
 
-const tenantHeader = Type.Object({ 'x-tenant-id': Type.Optional(Type.String()) });
-const tags = ['sso'];
-
 /** The editor of a connection: the RBAC actor and, for a tenant-owned API key, its role (the grant ceiling). */
 const editorOf = async (req: FastifyRequest): Promise<sso.SsoActor> => ({
   ...(await actorOf(req)),
@@ -42,166 +39,104 @@ const editorOf = async (req: FastifyRequest): Promise<sso.SsoActor> => ({
 });
 
 export function ssoRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
-  return async (app) => {
-    app.get(
-      '/connections',
-      {
-        config: { access: 'sso.read' },
-        schema: {
-          tags,
-          summary: "The tenant's SSO connections",
-          response: { 200: ConnectionList, ...errorResponses(401, 403) },
-        },
-      },
+  return routes('sso', (route) => {
+    route(
+      'GET /connections',
+      "The tenant's SSO connections",
+      { access: 'sso.read', ok: ConnectionList },
       (req) => sso.listConnections(ctx, req.principal!.tenantId),
     );
 
-    app.post(
-      '/connections',
-      {
-        config: { access: 'sso.write' },
-        schema: {
-          tags,
-          summary: 'Create an SSO connection (the OIDC client secret is write-only)',
-          body: CreateConnectionBody,
-          response: { 201: ConnectionRead, ...errorResponses(401, 403, 409, 422) },
-        },
-      },
-      async (req, reply) =>
-        reply.code(201).send(await sso.createConnection(ctx, await editorOf(req), req.body)),
+    route(
+      'POST /connections',
+      'Create an SSO connection (the OIDC client secret is write-only)',
+      { access: 'sso.write', body: CreateConnectionBody, created: ConnectionRead, errors: [409, 422] },
+      async (req) => sso.createConnection(ctx, await editorOf(req), req.body),
     );
 
-    app.get(
-      '/connections/:id',
-      {
-        config: { access: 'sso.read' },
-        schema: {
-          tags,
-          params: ConnectionParams,
-          response: { 200: ConnectionRead, ...errorResponses(401, 403, 404, 422) },
-        },
-      },
+    route(
+      'GET /connections/:id',
+      { access: 'sso.read', params: ConnectionParams, ok: ConnectionRead, errors: [404, 422] },
       (req) => sso.getConnection(ctx, req.principal!.tenantId, req.params.id),
     );
 
-    app.patch(
-      '/connections/:id',
+    route(
+      'PATCH /connections/:id',
       {
-        config: { access: 'sso.write' },
-        schema: {
-          tags,
-          params: ConnectionParams,
-          body: UpdateConnectionBody,
-          response: { 200: ConnectionRead, ...errorResponses(401, 403, 404, 409, 422) },
-        },
+        access: 'sso.write',
+        params: ConnectionParams,
+        body: UpdateConnectionBody,
+        ok: ConnectionRead,
+        errors: [404, 409, 422],
       },
       async (req) => sso.updateConnection(ctx, await editorOf(req), req.params.id, req.body),
     );
 
-    app.delete(
-      '/connections/:id',
-      {
-        config: { access: 'sso.write' },
-        schema: {
-          tags,
-          params: ConnectionParams,
-          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 422) },
-        },
-      },
+    route(
+      'DELETE /connections/:id',
+      { access: 'sso.write', params: ConnectionParams, ok: SuccessNoData, errors: [404, 422] },
       async (req) => {
         await sso.deleteConnection(ctx, await actorOf(req), req.params.id);
-        return { success: true, message: ssoText('sso.connection_deleted', req.locale), data: null };
+        return succeeded(ssoText('sso.connection_deleted', req.locale));
       },
     );
 
     // ---- domains ----
 
-    app.get(
-      '/connections/:id/domains',
-      {
-        config: { access: 'sso.read' },
-        schema: {
-          tags,
-          params: ConnectionParams,
-          response: { 200: DomainList, ...errorResponses(401, 403, 404, 422) },
-        },
-      },
+    route(
+      'GET /connections/:id/domains',
+      { access: 'sso.read', params: ConnectionParams, ok: DomainList, errors: [404, 422] },
       (req) => sso.listDomains(ctx, req.principal!.tenantId, req.params.id),
     );
 
-    app.post(
-      '/connections/:id/domains',
+    route(
+      'POST /connections/:id/domains',
+      'Add an email domain to a connection (unverified until its DNS TXT record is checked)',
       {
-        config: { access: 'sso.write' },
-        schema: {
-          tags,
-          summary: 'Add an email domain to a connection (unverified until its DNS TXT record is checked)',
-          params: ConnectionParams,
-          body: AddDomainBody,
-          response: { 201: DomainRead, ...errorResponses(401, 403, 404, 409, 422) },
-        },
+        access: 'sso.write',
+        params: ConnectionParams,
+        body: AddDomainBody,
+        created: DomainRead,
+        errors: [404, 409, 422],
       },
-      async (req, reply) =>
-        reply.code(201).send(await sso.addDomain(ctx, await actorOf(req), req.params.id, req.body.domain)),
+      async (req) => sso.addDomain(ctx, await actorOf(req), req.params.id, req.body.domain),
     );
 
-    app.delete(
-      '/connections/:id/domains/:domain',
-      {
-        config: { access: 'sso.write' },
-        schema: {
-          tags,
-          params: DomainParams,
-          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 422) },
-        },
-      },
+    route(
+      'DELETE /connections/:id/domains/:domain',
+      { access: 'sso.write', params: DomainParams, ok: SuccessNoData, errors: [404, 422] },
       async (req) => {
         await sso.removeDomain(ctx, await actorOf(req), req.params.id, req.params.domain);
-        return { success: true, message: ssoText('sso.domain_removed', req.locale), data: null };
+        return succeeded(ssoText('sso.domain_removed', req.locale));
       },
     );
 
-    app.post(
-      '/connections/:id/domains/:domain/verify',
-      {
-        config: { access: 'sso.write' },
-        schema: {
-          tags,
-          summary: "Check the DNS TXT record _massacorp-verify.<domain> = the connection's domain_token",
-          params: DomainParams,
-          response: { 200: DomainRead, ...errorResponses(400, 401, 403, 404, 409, 422) },
-        },
-      },
+    route(
+      'POST /connections/:id/domains/:domain/verify',
+      "Check the DNS TXT record _massacorp-verify.<domain> = the connection's domain_token",
+      { access: 'sso.write', params: DomainParams, ok: DomainRead, errors: [400, 404, 409, 422] },
       async (req) => sso.verifyDomain(ctx, await actorOf(req), req.params.id, req.params.domain),
     );
 
-    app.post(
-      '/platform/connections/:id/domains/:domain/verify',
-      {
-        config: { access: 'platform.tenants' },
-        schema: {
-          tags,
-          summary: "Platform operators: mark a domain of any tenant's connection verified (no DNS check)",
-          params: DomainParams,
-          response: { 200: DomainRead, ...errorResponses(401, 403, 404, 409, 422) },
-        },
-      },
+    route(
+      'POST /platform/connections/:id/domains/:domain/verify',
+      "Platform operators: mark a domain of any tenant's connection verified (no DNS check)",
+      { access: 'platform.tenants', params: DomainParams, ok: DomainRead, errors: [404, 409, 422] },
       async (req) => sso.operatorVerifyDomain(ctx, await actorOf(req), req.params.id, req.params.domain),
     );
 
     // ---- sign-in ----
 
-    app.post(
-      '/discover',
+    route(
+      'POST /discover',
+      'The SSO connection of an email address (verified domains of enabled connections only)',
       {
-        config: { access: 'public', rateLimit: { bucket: 'login' } },
-        schema: {
-          tags,
-          summary: 'The SSO connection of an email address (verified domains of enabled connections only)',
-          headers: tenantHeader,
-          body: DiscoverBody,
-          response: { 200: DiscoverResponse, ...errorResponses(400, 404, 422, 429) },
-        },
+        access: 'public',
+        rateLimit: { bucket: 'login' },
+        headers: TenantHeader,
+        body: DiscoverBody,
+        ok: DiscoverResponse,
+        errors: [400, 404, 422, 429],
       },
       async (req) => {
         const header = req.headers['x-tenant-id'];
@@ -211,19 +146,17 @@ export function ssoRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get(
-      '/connections/:id/authorize',
+    route(
+      'GET /connections/:id/authorize',
+      "Start an SP-initiated sign-in (or, with mode=link and a user's bearer token, link an identity to the caller): the identity provider's URL and the flow state",
       {
-        config: { access: 'public', rateLimit: { bucket: 'login' } },
-        schema: {
-          tags,
-          summary:
-            "Start an SP-initiated sign-in (or, with mode=link and a user's bearer token, link an identity to the caller): the identity provider's URL and the flow state",
-          headers: tenantHeader,
-          params: ConnectionParams,
-          querystring: AuthorizeQuery,
-          response: { 200: AuthorizeResponse, ...errorResponses(400, 401, 403, 404, 422, 429, 502) },
-        },
+        access: 'public',
+        rateLimit: { bucket: 'login' },
+        headers: TenantHeader,
+        params: ConnectionParams,
+        query: AuthorizeQuery,
+        ok: AuthorizeResponse,
+        errors: [400, 401, 403, 404, 422, 429, 502],
       },
       async (req) => {
         // The client's state is echoed on the final redirect in either mode; the PKCE binding only matters when a
@@ -250,62 +183,50 @@ export function ssoRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
     );
 
     // ---- the caller's external identities (link mode, §17) ----
+    // Never through an API key: a key must not learn or change how its owner signs in.
 
-    app.get(
-      '/identities',
-      {
-        // Never through an API key: a key must not learn or change how its owner signs in.
-        config: { access: 'self', keyScope: null },
-        schema: {
-          tags,
-          summary: "The caller's external identities (SSO connections and social providers)",
-          response: { 200: IdentityList, ...errorResponses(401, 403) },
-        },
-      },
+    route(
+      'GET /identities',
+      "The caller's external identities (SSO connections and social providers)",
+      { access: 'self', keyScope: null, ok: IdentityList, errors: [403] },
       async (req) => {
         const p = requireUser(req);
         return listIdentities(ctx, p.tenantId, p.userId);
       },
     );
 
-    app.delete(
-      '/identities/:id',
+    route(
+      'DELETE /identities/:id',
+      "Remove one of the caller's external identities (never the last way to sign in: 409)",
       {
-        config: { access: 'self', keyScope: null },
-        schema: {
-          tags,
-          summary: "Remove one of the caller's external identities (never the last way to sign in: 409)",
-          params: IdentityParams,
-          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 409, 422) },
-        },
+        access: 'self',
+        keyScope: null,
+        params: IdentityParams,
+        ok: SuccessNoData,
+        errors: [403, 404, 409, 422],
       },
       async (req) => {
         const p = requireUser(req);
         await unlinkIdentity(ctx, p.tenantId, p.userId, req.params.id, req.auditContext());
-        return { success: true, message: ssoText('sso.identity_unlinked', req.locale), data: null };
+        return succeeded(ssoText('sso.identity_unlinked', req.locale));
       },
     );
 
-    app.post(
-      '/token',
+    route(
+      'POST /token',
+      'Exchange the one-time code of an SSO sign-in for tokens (or the MFA step), as POST /auth/login; code_verifier required when authorize had a code_challenge',
       {
-        config: { access: 'public', rateLimit: { bucket: 'login' } },
-        schema: {
-          tags,
-          summary:
-            'Exchange the one-time code of an SSO sign-in for tokens (or the MFA step), as POST /auth/login; code_verifier required when authorize had a code_challenge',
-          body: TokenBody,
-          response: { 200: LoginResponseSchema, ...errorResponses(400, 403, 422, 429) },
-        },
+        access: 'public',
+        rateLimit: { bucket: 'login' },
+        body: TokenBody,
+        ok: LoginResponseSchema,
+        errors: [400, 403, 422, 429],
       },
       async (req) => {
-        const client = {
-          ip: req.ip,
-          userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
-        };
-        const r = await exchangeCode(ctx, req.body.code, client, req.auditContext(), req.body.code_verifier);
+        const { code, code_verifier } = req.body;
+        const r = await exchangeCode(ctx, code, clientOf(req), req.auditContext(), code_verifier);
         return { ...r, message: authMessage(r.message, req.locale) };
       },
     );
-  };
+  });
 }

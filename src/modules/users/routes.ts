@@ -3,7 +3,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { requirePrincipal, requireUser } from '../../platform/http/access.js';
-import { errorResponses, IdParams, SuccessNoData } from '../../platform/http/schemas.js';
+import { routes } from '../../platform/http/route.js';
+import { IdParams, SuccessNoData } from '../../platform/http/schemas.js';
 import { actorOf, auditRefusals } from '../rbac/index.js';
 import {
   ListQuery,
@@ -27,102 +28,60 @@ import {
 } from './schemas.js';
 import * as service from './service.js';
 
-const tags = ['users'];
-
 export function userRoutes(ctx: UsersDeps): FastifyPluginAsyncTypebox {
-  return async (app) => {
-    app.get(
-      '/me',
-      {
-        config: { access: 'self', keyScope: 'profile.read' },
-        schema: {
-          tags,
-          summary: "The caller's profile",
-          response: { 200: Profile, ...errorResponses(401, 404) },
-        },
-      },
+  return routes('users', (route) => {
+    route(
+      'GET /me',
+      "The caller's profile",
+      { access: 'self', keyScope: 'profile.read', ok: Profile, errors: [404] },
       (req) => {
         const p = requireUser(req);
         return service.getProfile(ctx, p.tenantId, p.userId);
       },
     );
 
-    app.put(
-      '/me',
-      {
-        config: { access: 'self', keyScope: 'profile.write' },
-        schema: {
-          tags,
-          summary: "Change the caller's profile",
-          body: ProfileUpdate,
-          response: { 200: Profile, ...errorResponses(401, 404, 422) },
-        },
-      },
+    route(
+      'PUT /me',
+      "Change the caller's profile",
+      { access: 'self', keyScope: 'profile.write', body: ProfileUpdate, ok: Profile, errors: [404, 422] },
       (req) => {
         const p = requireUser(req);
         return service.updateProfile(ctx, p.tenantId, p.userId, req.body, req.auditContext());
       },
     );
 
-    app.get(
-      '/',
-      {
-        config: { access: 'users.read' },
-        schema: {
-          tags,
-          summary: 'Users of the tenant (search on email and name)',
-          querystring: UserListQuery,
-          response: { 200: UserList, ...errorResponses(401, 403, 422) },
-        },
-      },
+    route(
+      'GET /',
+      'Users of the tenant (search on email and name)',
+      { access: 'users.read', query: UserListQuery, ok: UserList, errors: [422] },
       (req) => service.listUsers(ctx, requirePrincipal(req).tenantId, req.query),
     );
 
-    app.post(
-      '/',
-      {
-        config: { access: 'users.write' },
-        schema: {
-          tags,
-          body: UserCreate,
-          response: { 201: UserRead, ...errorResponses(401, 403, 409, 422) },
-        },
-      },
-      async (req, reply) => {
+    route(
+      'POST /',
+      { access: 'users.write', body: UserCreate, created: UserRead, errors: [409, 422] },
+      async (req) => {
         const actor = await actorOf(req);
-        return reply
-          .code(201)
-          .send(
-            await auditRefusals(ctx, actor, 'user.create', () =>
-              service.createUserAsAdmin(ctx, actor, req.body),
-            ),
-          );
+        return auditRefusals(ctx, actor, 'user.create', () =>
+          service.createUserAsAdmin(ctx, actor, req.body),
+        );
       },
     );
 
-    app.get(
-      '/:id',
-      {
-        config: { access: 'users.read' },
-        schema: {
-          tags,
-          params: IdParams,
-          response: { 200: UserReadFull, ...errorResponses(401, 403, 404, 422) },
-        },
-      },
+    route(
+      'GET /:id',
+      { access: 'users.read', params: IdParams, ok: UserReadFull, errors: [404, 422] },
       (req) => service.getUser(ctx, requirePrincipal(req).tenantId, req.params.id),
     );
 
-    app.put(
-      '/:id',
+    route(
+      'PUT /:id',
       {
-        config: { access: 'users.write' },
-        schema: {
-          tags,
-          params: IdParams,
-          body: UserUpdate,
-          response: { 200: UserReadFull, ...errorResponses(400, 401, 403, 404, 409, 422) },
-        },
+        access: 'users.write',
+        params: IdParams,
+        body: UserUpdate,
+        ok: UserReadFull,
+        errors: [400, 404, 409, 422],
       },
       async (req) => {
         const actor = await actorOf(req);
@@ -132,35 +91,20 @@ export function userRoutes(ctx: UsersDeps): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.delete(
-      '/:id',
-      {
-        config: { access: 'users.delete' },
-        schema: {
-          tags,
-          params: IdParams,
-          response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409, 422) },
-        },
-      },
-      async (req, reply) => {
+    route(
+      'DELETE /:id',
+      { access: 'users.delete', params: IdParams, noContent: true, errors: [400, 404, 409, 422] },
+      async (req) => {
         const actor = await actorOf(req);
         await auditRefusals(ctx, actor, 'user.delete', () => service.deleteUser(ctx, actor, req.params.id));
-        return reply.code(204).send(null);
       },
     );
 
     for (const action of ['activate', 'deactivate', 'verify'] as const) {
-      app.post(
-        `/:id/${action}`,
-        {
-          config: { access: 'users.write' },
-          schema: {
-            tags,
-            params: IdParams,
-            // 409 LAST_OWNER: deactivating the tenant's last active owner.
-            response: { 200: SuccessNoData, ...errorResponses(400, 401, 403, 404, 409, 422) },
-          },
-        },
+      // 409 LAST_OWNER: deactivating the tenant's last active owner.
+      route(
+        `POST /:id/${action}`,
+        { access: 'users.write', params: IdParams, ok: SuccessNoData, errors: [400, 404, 409, 422] },
         async (req) => {
           const actor = await actorOf(req);
           return auditRefusals(ctx, actor, `user.${action}`, () =>
@@ -170,18 +114,10 @@ export function userRoutes(ctx: UsersDeps): FastifyPluginAsyncTypebox {
       );
     }
 
-    app.get(
-      '/:id/sessions',
-      {
-        config: { access: 'sessions.read' },
-        schema: {
-          tags,
-          summary: "A user's sessions (admin)",
-          params: IdParams,
-          querystring: ListQuery,
-          response: { 200: SessionList, ...errorResponses(401, 403, 404, 422) },
-        },
-      },
+    route(
+      'GET /:id/sessions',
+      "A user's sessions (admin)",
+      { access: 'sessions.read', params: IdParams, query: ListQuery, ok: SessionList, errors: [404, 422] },
       async (req) => {
         const p = requirePrincipal(req);
         // 404 outside the tenant, 403 unless the caller dominates the user (as for every admin action on a user).
@@ -193,17 +129,15 @@ export function userRoutes(ctx: UsersDeps): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.delete(
-      '/:id/sessions',
+    route(
+      'DELETE /:id/sessions',
+      "End a user's sessions (all, or the listed ones)",
       {
-        config: { access: 'sessions.revoke' },
-        schema: {
-          tags,
-          summary: "End a user's sessions (all, or the listed ones)",
-          params: IdParams,
-          body: Type.Optional(TerminateManyBody),
-          response: { 200: TerminateResponse, ...errorResponses(401, 403, 404, 422) },
-        },
+        access: 'sessions.revoke',
+        params: IdParams,
+        body: Type.Optional(TerminateManyBody),
+        ok: TerminateResponse,
+        errors: [404, 422],
       },
       async (req) => {
         const p = requirePrincipal(req);
@@ -223,5 +157,5 @@ export function userRoutes(ctx: UsersDeps): FastifyPluginAsyncTypebox {
         return terminatedResponse(ids.length, req.locale);
       },
     );
-  };
+  });
 }

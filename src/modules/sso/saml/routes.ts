@@ -12,10 +12,10 @@
 
 import { X509Certificate } from 'node:crypto';
 import formbody from '@fastify/formbody';
-import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { notFound, validationError } from '../../../platform/http/errors.js';
-import { errorResponses } from '../../../platform/http/schemas.js';
+import { routes } from '../../../platform/http/route.js';
 import { enterpriseCompletion, runCallback, type VerifyStrategy } from '../callback.js';
 import type { SsoDeps } from '../deps.js';
 import { flowRef, flowRefLive, type SsoFlow } from '../flows.js';
@@ -32,7 +32,6 @@ import {
 } from './service-provider.js';
 import { loadSpSigningKey, type SpSigningKey } from './sp-key.js';
 
-const tags = ['sso'];
 /**
  * Why a response that reaches the ACS without a live flow is refused. An IdP-initiated response (no InResponseTo,
  * whatever RelayState the IdP was configured with) gets the code the docs promise for it; a response that answers
@@ -129,20 +128,13 @@ const AcsBody = Type.Object(
 const MetadataParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 function samlRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
-  return async (app) => {
+  return routes('sso', async (route, app) => {
     const sp = serviceProvider(ctx);
 
-    app.get(
-      '/saml/:id/metadata',
-      {
-        config: { access: 'public' },
-        schema: {
-          tags,
-          summary: "A SAML connection's SP metadata (entity id, ACS URL, HTTP-POST binding)",
-          params: MetadataParams,
-          response: { 200: Type.String(), ...errorResponses(404, 422) },
-        },
-      },
+    route(
+      'GET /saml/:id/metadata',
+      "A SAML connection's SP metadata (entity id, ACS URL, HTTP-POST binding)",
+      { access: 'public', params: MetadataParams, ok: Type.String(), errors: [404, 422] },
       async (req, reply) => {
         const row = await ctx.database.withSystem((tx) => repo.findConnectionAnyTenant(tx, req.params.id));
         const conn = row && samlConnectionOf(row);
@@ -155,32 +147,30 @@ function samlRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
     );
 
     // The ACS takes the IdP's HTTP-POST binding: form-encoded, parsed in this scope only.
-    await app.register(async (scope) => {
-      await scope.register(formbody, { bodyLimit: ACS_BODY_LIMIT });
-      const acs = scope.withTypeProvider<TypeBoxTypeProvider>();
-      acs.post(
-        '/saml/acs',
-        {
-          bodyLimit: ACS_BODY_LIMIT,
-          // Signs people in (and may create them): the login bucket, like the OIDC callback.
-          config: { access: 'public', rateLimit: { bucket: 'login' } },
-          schema: {
-            tags,
-            summary:
-              'SAML assertion consumer service: validates the signed response, then redirects to redirect_uri with ?code= (or ?error=)',
+    await app.register(
+      routes('sso', async (formRoute, scope) => {
+        await scope.register(formbody, { bodyLimit: ACS_BODY_LIMIT });
+        formRoute(
+          'POST /saml/acs',
+          'SAML assertion consumer service: validates the signed response, then redirects to redirect_uri with ?code= (or ?error=)',
+          {
+            // Signs people in (and may create them): the login bucket, like the OIDC callback.
+            access: 'public',
+            rateLimit: { bucket: 'login' },
+            bodyLimit: ACS_BODY_LIMIT,
             // The IdP's HTTP-POST binding is a form; JSON is read too (Fastify's default parser).
             consumes: ['application/x-www-form-urlencoded', 'application/json'],
             body: AcsBody,
-            response: { ...errorResponses(400, 401, 403, 409, 413, 415, 422) },
+            errors: [400, 401, 403, 409, 413, 415, 422],
           },
-        },
-        async (req, reply) => {
-          const input = callbackInput(req, { state: req.body.RelayState, answer: req.body.SAMLResponse });
-          return sendOutcome(reply, await runCallback(ctx, samlStrategy, input));
-        },
-      );
-    });
-  };
+          async (req, reply) => {
+            const input = callbackInput(req, { state: req.body.RelayState, answer: req.body.SAMLResponse });
+            return sendOutcome(reply, await runCallback(ctx, samlStrategy, input));
+          },
+        );
+      }),
+    );
+  });
 }
 
 /** The AuthnRequest id of a flow: its ref, as an NCName. */

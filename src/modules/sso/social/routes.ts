@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
 import { requireUser } from '../../../platform/http/access.js';
 import { platformErrors } from '../../../platform/http/errors.js';
-import { errorResponses, SuccessNoData } from '../../../platform/http/schemas.js';
+import { clientOf, routes, succeeded, TenantHeader } from '../../../platform/http/route.js';
+import { SuccessNoData } from '../../../platform/http/schemas.js';
 import type { SsoDeps } from '../deps.js';
 import { ssoText } from '../errors.js';
 import { callbackInput, rawQueryOf, sendOutcome } from '../reply.js';
@@ -20,42 +19,27 @@ import {
 } from './schemas.js';
 import * as social from './service.js';
 
-const tags = ['oauth'];
-const tenantHeader = Type.Object({ 'x-tenant-id': Type.Optional(Type.String()) });
-
-const clientOf = (req: FastifyRequest) => ({
-  ip: req.ip,
-  userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
-});
-
 export function socialRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
-  return async (app) => {
-    app.get(
-      '/providers',
-      {
-        config: { access: 'public' },
-        schema: {
-          tags,
-          summary: 'The configured social login providers',
-          response: { 200: ProvidersResponse, ...errorResponses(429) },
-        },
-      },
+  return routes('oauth', (route) => {
+    const signIn = { access: 'public', rateLimit: { bucket: 'login' } } as const;
+
+    route(
+      'GET /providers',
+      'The configured social login providers',
+      { access: 'public', ok: ProvidersResponse, errors: [429] },
       async () => social.listProviders(ctx),
     );
 
-    app.get(
-      '/:provider/authorize',
+    route(
+      'GET /:provider/authorize',
+      "Start a social sign-in (X-Tenant-ID), or with mode=link and a user's bearer token link the provider to the caller: the provider's URL and the state",
       {
-        config: { access: 'public', rateLimit: { bucket: 'login' } },
-        schema: {
-          tags,
-          summary:
-            "Start a social sign-in (X-Tenant-ID), or with mode=link and a user's bearer token link the provider to the caller: the provider's URL and the state",
-          headers: tenantHeader,
-          params: ProviderParams,
-          querystring: SocialAuthorizeQuery,
-          response: { 200: SocialAuthorizeResponse, ...errorResponses(400, 401, 403, 404, 422, 429, 502) },
-        },
+        ...signIn,
+        headers: TenantHeader,
+        params: ProviderParams,
+        query: SocialAuthorizeQuery,
+        ok: SocialAuthorizeResponse,
+        errors: [400, 401, 403, 404, 422, 429, 502],
       },
       async (req) => {
         if (req.query.mode !== 'link')
@@ -72,18 +56,15 @@ export function socialRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get(
-      '/:provider/callback',
+    route(
+      'GET /:provider/callback',
+      "The provider's answer (code and state): tokens, the MFA step, or requires_registration with an oauth_session_token",
       {
-        config: { access: 'public', rateLimit: { bucket: 'login' } },
-        schema: {
-          tags,
-          summary:
-            "The provider's answer (code and state): tokens, the MFA step, or requires_registration with an oauth_session_token",
-          params: ProviderParams,
-          querystring: CallbackQuery,
-          response: { 200: OAuthCallbackResponse, ...errorResponses(400, 401, 403, 404, 409, 422, 429, 502) },
-        },
+        ...signIn,
+        params: ProviderParams,
+        query: CallbackQuery,
+        ok: OAuthCallbackResponse,
+        errors: [400, 401, 403, 404, 409, 422, 429, 502],
       },
       async (req, reply) => {
         const input = callbackInput(req, {
@@ -95,21 +76,15 @@ export function socialRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.post(
-      '/complete-registration',
+    route(
+      'POST /complete-registration',
+      'Create the account of a social sign-in that answered requires_registration (202: an address the provider did not verify was mailed a link; call again with verification_token)',
       {
-        config: { access: 'public', rateLimit: { bucket: 'login' } },
-        schema: {
-          tags,
-          summary:
-            'Create the account of a social sign-in that answered requires_registration (202: an address the provider did not verify was mailed a link; call again with verification_token)',
-          body: CompleteRegistrationBody,
-          response: {
-            200: OAuthCallbackResponse,
-            202: OAuthCallbackResponse,
-            ...errorResponses(400, 403, 404, 409, 422, 429),
-          },
-        },
+        ...signIn,
+        body: CompleteRegistrationBody,
+        ok: OAuthCallbackResponse,
+        accepted: OAuthCallbackResponse,
+        errors: [400, 403, 404, 409, 422, 429],
       },
       async (req, reply) => {
         const r = await social.completeRegistration(ctx, req.body, clientOf(req), req.auditContext());
@@ -120,38 +95,25 @@ export function socialRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get(
-      '/accounts',
-      {
-        config: { access: 'self', keyScope: null },
-        schema: {
-          tags,
-          summary: "The caller's linked social accounts",
-          response: { 200: AccountsResponse, ...errorResponses(401, 403) },
-        },
-      },
+    route(
+      'GET /accounts',
+      "The caller's linked social accounts",
+      { access: 'self', keyScope: null, ok: AccountsResponse, errors: [403] },
       async (req) => {
         const p = requireUser(req);
         return social.accounts(ctx, p.tenantId, p.userId);
       },
     );
 
-    app.post(
-      '/unlink',
-      {
-        config: { access: 'self', keyScope: null },
-        schema: {
-          tags,
-          summary: "Unlink the caller's account of a provider (never the last way to sign in: 409)",
-          body: UnlinkBody,
-          response: { 200: SuccessNoData, ...errorResponses(401, 403, 404, 409, 422) },
-        },
-      },
+    route(
+      'POST /unlink',
+      "Unlink the caller's account of a provider (never the last way to sign in: 409)",
+      { access: 'self', keyScope: null, body: UnlinkBody, ok: SuccessNoData, errors: [403, 404, 409, 422] },
       async (req) => {
         const p = requireUser(req);
         await social.unlink(ctx, p.tenantId, p.userId, req.body.provider, req.auditContext());
-        return { success: true, message: ssoText('oauth.unlinked', req.locale), data: null };
+        return succeeded(ssoText('oauth.unlinked', req.locale));
       },
     );
-  };
+  });
 }
