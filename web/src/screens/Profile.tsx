@@ -19,6 +19,7 @@ import {
   TextField,
   toast,
   useAsync,
+  useSubmit,
 } from '../ui';
 
 export function ProfileScreen() {
@@ -47,7 +48,7 @@ function ProfileForm() {
   const [first, setFirst] = useState('');
   const [last, setLast] = useState('');
   const [phone, setPhone] = useState('');
-  const [error, setError] = useState<unknown>(null);
+  const { error, onSubmit } = useSubmit();
   useEffect(() => {
     if (!me.data) return;
     setFirst(me.data.first_name ?? '');
@@ -60,25 +61,19 @@ function ProfileForm() {
       {me.loading && !me.data && <Loading />}
       <form
         className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          try {
-            await call(
-              api.PUT('/api/v1/users/me', {
-                body: {
-                  first_name: first.trim() || null,
-                  last_name: last.trim() || null,
-                  phone: phone.trim() || null,
-                },
-              }),
-            );
-            toast(t('common.saved'));
-            me.reload();
-          } catch (err) {
-            setError(err);
-          }
-        }}
+        onSubmit={onSubmit(async () => {
+          await call(
+            api.PUT('/api/v1/users/me', {
+              body: {
+                first_name: first.trim() || null,
+                last_name: last.trim() || null,
+                phone: phone.trim() || null,
+              },
+            }),
+          );
+          toast(t('common.saved'));
+          me.reload();
+        })}
       >
         <div className="row2">
           <TextField
@@ -112,37 +107,24 @@ function PasswordForm() {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [again, setAgain] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, onSubmit } = useSubmit();
   return (
     <section className="panel" aria-labelledby="pw-h">
       <h2 id="pw-h">{t('profile.password')}</h2>
       <form
         className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          if (next !== again) {
-            setError(new Error(t('profile.mismatch')));
-            return;
-          }
-          setBusy(true);
-          try {
-            await call(
-              api.POST('/api/v1/auth/change-password', {
-                body: { current_password: current, new_password: next },
-              }),
-            );
-            toast(t('profile.passwordChanged'));
-            setCurrent('');
-            setNext('');
-            setAgain('');
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
-        }}
+        onSubmit={onSubmit(async () => {
+          if (next !== again) throw new Error(t('profile.mismatch'));
+          await call(
+            api.POST('/api/v1/auth/change-password', {
+              body: { current_password: current, new_password: next },
+            }),
+          );
+          toast(t('profile.passwordChanged'));
+          setCurrent('');
+          setNext('');
+          setAgain('');
+        })}
       >
         <TextField
           label={t('profile.currentPassword')}
@@ -206,17 +188,14 @@ function TotpPanel() {
   const [codes, setCodes] = useState<string[] | null>(null);
   const [disabling, setDisabling] = useState(false);
   const [disableCode, setDisableCode] = useState('');
-  const [error, setError] = useState<unknown>(null);
+  const { error, onSubmit, submit } = useSubmit();
 
   async function start() {
-    setError(null);
-    try {
+    await submit(async () => {
       const s = await call(api.POST('/api/v1/mfa/setup'));
       setSetup({ secret: s.secret, qr: s.qr_code_base64 });
       setCodes(null);
-    } catch (err) {
-      setError(err);
-    }
+    });
   }
 
   return (
@@ -270,23 +249,17 @@ function TotpPanel() {
           />
           <form
             className="stack"
-            onSubmit={async (e) => {
-              e.preventDefault();
-              setError(null);
-              try {
-                const r = await call(
-                  api.POST('/api/v1/mfa/enable', { body: { code: code.replace(/\s/g, '') } }),
-                );
-                setCodes(r.recovery_codes);
-                setSetup(null);
-                setCode('');
-                toast(t('mfa.enabled'));
-                status.reload();
-                await session.reloadUser();
-              } catch (err) {
-                setError(err);
-              }
-            }}
+            onSubmit={onSubmit(async () => {
+              const r = await call(
+                api.POST('/api/v1/mfa/enable', { body: { code: code.replace(/\s/g, '') } }),
+              );
+              setCodes(r.recovery_codes);
+              setSetup(null);
+              setCode('');
+              toast(t('mfa.enabled'));
+              status.reload();
+              await session.reloadUser();
+            })}
           >
             <p>{t('mfa.scan')}</p>
             <p className="secret">
@@ -387,8 +360,7 @@ function RegenerateCodes({ onDone }: { onDone: (codes: string[]) => void }) {
 function SecurityKeysPanel() {
   const keys = useAsync(() => call(api.GET('/api/v1/mfa/webauthn/credentials')), []);
   const [name, setName] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, onSubmit, submit } = useSubmit();
   const supported = browserSupportsWebAuthn();
   return (
     <section className="panel" aria-labelledby="keys-h">
@@ -409,18 +381,15 @@ function SecurityKeysPanel() {
               type="button"
               className="btn btn-small btn-danger"
               aria-label={t('keysw.removeNamed', { name: c.name })}
-              onClick={async () => {
-                setError(null);
-                try {
+              onClick={() =>
+                submit(async () => {
                   await call(
                     api.DELETE('/api/v1/mfa/webauthn/credentials/{id}', { params: { path: { id: c.id } } }),
                   );
                   toast(t('keysw.removed'));
                   keys.reload();
-                } catch (err) {
-                  setError(err);
-                }
-              }}
+                })
+              }
             >
               {t('common.remove')}
             </button>
@@ -431,27 +400,18 @@ function SecurityKeysPanel() {
       {supported ? (
         <form
           className="inline-form"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            setError(null);
-            setBusy(true);
-            try {
-              const options = await call(api.POST('/api/v1/mfa/webauthn/register/options'));
-              const response = await startRegistration({ optionsJSON: options as never });
-              await call(
-                api.POST('/api/v1/mfa/webauthn/register/verify', {
-                  body: { response: response as never, ...(name.trim() ? { name: name.trim() } : {}) },
-                }),
-              );
-              toast(t('keysw.addedToast'));
-              setName('');
-              keys.reload();
-            } catch (err) {
-              setError(err);
-            } finally {
-              setBusy(false);
-            }
-          }}
+          onSubmit={onSubmit(async () => {
+            const options = await call(api.POST('/api/v1/mfa/webauthn/register/options'));
+            const response = await startRegistration({ optionsJSON: options as never });
+            await call(
+              api.POST('/api/v1/mfa/webauthn/register/verify', {
+                body: { response: response as never, ...(name.trim() ? { name: name.trim() } : {}) },
+              }),
+            );
+            toast(t('keysw.addedToast'));
+            setName('');
+            keys.reload();
+          })}
         >
           <TextField
             label={t('keysw.name')}

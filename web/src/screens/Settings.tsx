@@ -40,7 +40,7 @@ export function SettingsScreen() {
   const session = useSession();
   const tenant = useAsync(() => call(api.GET('/api/v1/tenants/current')), []);
   const [form, setForm] = useState<Form | null>(null);
-  const { busy, error, submit } = useSubmit();
+  const { busy, error, onSubmit } = useSubmit();
 
   useEffect(() => {
     const d = tenant.data;
@@ -84,44 +84,41 @@ export function SettingsScreen() {
       />
       <form
         className="settings"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          await submit(async () => {
-            await call(
-              api.PATCH('/api/v1/tenants/current', {
-                body: {
-                  name: form.name.trim(),
-                  settings: {
-                    self_registration: form.self_registration,
-                    mfa_required: form.mfa_required,
-                    password_policy: {
-                      min_length: int(form.min_length),
-                      require_classes: int(form.require_classes),
-                      check_common: form.check_common,
-                      check_breached: form.check_breached,
-                    },
-                    session: {
-                      access_ttl: int(form.access_ttl),
-                      refresh_ttl: int(form.refresh_ttl),
-                      absolute_ttl: int(form.absolute_ttl),
-                      idle_ttl: form.idle_ttl.trim() ? int(form.idle_ttl) : null,
-                    },
-                    allowed_ip_ranges: form.allowed_ip_ranges
-                      .split(/[\s,]+/)
-                      .map((x) => x.trim())
-                      .filter(Boolean),
-                    audit_retention_days: form.audit_retention_days.trim()
-                      ? int(form.audit_retention_days)
-                      : null,
+        onSubmit={onSubmit(async () => {
+          await call(
+            api.PATCH('/api/v1/tenants/current', {
+              body: {
+                name: form.name.trim(),
+                settings: {
+                  self_registration: form.self_registration,
+                  mfa_required: form.mfa_required,
+                  password_policy: {
+                    min_length: int(form.min_length),
+                    require_classes: int(form.require_classes),
+                    check_common: form.check_common,
+                    check_breached: form.check_breached,
                   },
+                  session: {
+                    access_ttl: int(form.access_ttl),
+                    refresh_ttl: int(form.refresh_ttl),
+                    absolute_ttl: int(form.absolute_ttl),
+                    idle_ttl: form.idle_ttl.trim() ? int(form.idle_ttl) : null,
+                  },
+                  allowed_ip_ranges: form.allowed_ip_ranges
+                    .split(/[\s,]+/)
+                    .map((x) => x.trim())
+                    .filter(Boolean),
+                  audit_retention_days: form.audit_retention_days.trim()
+                    ? int(form.audit_retention_days)
+                    : null,
                 },
-              }),
-            );
-            toast(t('settings.saved'));
-            tenant.reload();
-            await session.reloadUser();
-          });
-        }}
+              },
+            }),
+          );
+          toast(t('settings.saved'));
+          tenant.reload();
+          await session.reloadUser();
+        })}
       >
         <section className="panel" aria-labelledby="s-general">
           <h2 id="s-general">{t('settings.general')}</h2>

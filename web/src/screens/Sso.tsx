@@ -11,6 +11,7 @@ import type { paths } from '../api/schema';
 import { t } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
+import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
   Checkbox,
@@ -69,61 +70,46 @@ export function SsoScreen() {
       <ErrorText error={list.error} />
       {list.loading && !list.data && <Loading />}
       {list.data && (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="sr-only">{t('nav.sso')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('sso.name')}</th>
-                <th scope="col">{t('sso.type')}</th>
-                <th scope="col">{t('sso.status')}</th>
-                <th scope="col" className="hide-sm">
-                  {t('sso.domains')}
-                </th>
-                <th scope="col" className="hide-sm">
-                  {t('sso.defaultRole')}
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.connections.map((c) => (
-                <tr key={c.id}>
-                  <td>
-                    <Link to={`/sso/${c.id}`}>{c.name}</Link>
-                  </td>
-                  <td>{c.type === 'oidc' ? 'OIDC' : 'SAML'}</td>
-                  <td>
-                    <Enabled on={c.enabled} />
-                  </td>
-                  <td className="hide-sm">
-                    {c.domains.length === 0 ? (
-                      <span className="muted">—</span>
-                    ) : (
-                      c.domains.map((d) => (
-                        <span key={d.domain} className="nowrap">
-                          {d.domain}{' '}
-                          {d.verified ? (
-                            <Badge kind="ok">{t('sso.verified')}</Badge>
-                          ) : (
-                            <Badge kind="warn">{t('sso.unverified')}</Badge>
-                          )}{' '}
-                        </span>
-                      ))
-                    )}
-                  </td>
-                  <td className="hide-sm mono-sm">{c.default_role}</td>
-                </tr>
-              ))}
-              {list.data.connections.length === 0 && (
-                <tr>
-                  <td colSpan={5} className="empty">
-                    {t('sso.none')}
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t('nav.sso')}
+          columns={[
+            { label: t('sso.name') },
+            { label: t('sso.type') },
+            { label: t('sso.status') },
+            { label: t('sso.domains'), hideSm: true },
+            { label: t('sso.defaultRole'), hideSm: true },
+          ]}
+        >
+          {list.data.connections.map((c) => (
+            <tr key={c.id}>
+              <td>
+                <Link to={`/sso/${c.id}`}>{c.name}</Link>
+              </td>
+              <td>{c.type === 'oidc' ? 'OIDC' : 'SAML'}</td>
+              <td>
+                <Enabled on={c.enabled} />
+              </td>
+              <td className="hide-sm">
+                {c.domains.length === 0 ? (
+                  <span className="muted">—</span>
+                ) : (
+                  c.domains.map((d) => (
+                    <span key={d.domain} className="nowrap">
+                      {d.domain}{' '}
+                      {d.verified ? (
+                        <Badge kind="ok">{t('sso.verified')}</Badge>
+                      ) : (
+                        <Badge kind="warn">{t('sso.unverified')}</Badge>
+                      )}{' '}
+                    </span>
+                  ))
+                )}
+              </td>
+              <td className="hide-sm mono-sm">{c.default_role}</td>
+            </tr>
+          ))}
+          {list.data.connections.length === 0 && <EmptyRow colSpan={5} text={t('sso.none')} />}
+        </DataTable>
       )}
       <ConnectionDialog
         open={creating}
@@ -304,19 +290,16 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
       {props.canWrite && (
         <form
           className="sso-add-domain"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            await adding.submit(async () => {
-              await call(
-                api.POST('/api/v1/sso/connections/{id}/domains', {
-                  params: { path: { id: c.id } },
-                  body: { domain: domain.trim() },
-                }),
-              );
-              setDomain('');
-              props.onChanged();
-            });
-          }}
+          onSubmit={adding.onSubmit(async () => {
+            await call(
+              api.POST('/api/v1/sso/connections/{id}/domains', {
+                params: { path: { id: c.id } },
+                body: { domain: domain.trim() },
+              }),
+            );
+            setDomain('');
+            props.onChanged();
+          })}
         >
           <TextField
             label={t('sso.newDomain')}

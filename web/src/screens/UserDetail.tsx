@@ -233,7 +233,7 @@ function ProfileCard({
   const [email, setEmail] = useState(user.email);
   const [phone, setPhone] = useState(user.phone ?? '');
   const [verified, setVerified] = useState(user.is_verified);
-  const { busy, error, submit } = useSubmit();
+  const { busy, error, onSubmit } = useSubmit();
   useEffect(() => {
     setFirst(user.first_name ?? '');
     setLast(user.last_name ?? '');
@@ -246,25 +246,22 @@ function ProfileCard({
       <h2 id="profile-h">{t('user.profile')}</h2>
       <form
         className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          await submit(async () => {
-            await call(
-              api.PUT('/api/v1/users/{id}', {
-                params: { path: { id: user.id } },
-                body: {
-                  first_name: first.trim() || null,
-                  last_name: last.trim() || null,
-                  phone: phone.trim() || null,
-                  email,
-                  is_verified: verified,
-                },
-              }),
-            );
-            toast(t('common.saved'));
-            onSaved();
-          });
-        }}
+        onSubmit={onSubmit(async () => {
+          await call(
+            api.PUT('/api/v1/users/{id}', {
+              params: { path: { id: user.id } },
+              body: {
+                first_name: first.trim() || null,
+                last_name: last.trim() || null,
+                phone: phone.trim() || null,
+                email,
+                is_verified: verified,
+              },
+            }),
+          );
+          toast(t('common.saved'));
+          onSaved();
+        })}
       >
         <div className="row2">
           <TextField label={t('users.firstName')} value={first} onChange={setFirst} disabled={!editable} />
@@ -315,7 +312,7 @@ function RolesCard({
   );
   const roles = useAsync(() => call(api.GET('/api/v1/roles')), []);
   const [pick, setPick] = useState('');
-  const [error, setError] = useState<unknown>(null);
+  const { error, submit } = useSubmit();
   const have = new Set(assigned.data?.roles.map((r) => r.role_id));
   const options = (roles.data?.roles ?? []).filter((r) => !have.has(r.id));
 
@@ -337,9 +334,8 @@ function RolesCard({
                 type="button"
                 className="btn-icon"
                 aria-label={t('user.removeRole', { role: r.name })}
-                onClick={async () => {
-                  setError(null);
-                  try {
+                onClick={() =>
+                  submit(async () => {
                     await call(
                       api.DELETE('/api/v1/users/{id}/roles/{role_id}', {
                         params: { path: { id: userId, role_id: r.role_id } },
@@ -348,10 +344,8 @@ function RolesCard({
                     toast(t('user.roleRemoved', { role: r.name }));
                     assigned.reload();
                     onChange();
-                  } catch (err) {
-                    setError(err);
-                  }
-                }}
+                  })
+                }
               >
                 ×
               </button>
@@ -367,8 +361,7 @@ function RolesCard({
             e.preventDefault();
             const roleId = pick || options[0]?.id;
             if (!roleId) return;
-            setError(null);
-            try {
+            await submit(async () => {
               await call(
                 api.POST('/api/v1/users/{id}/roles', {
                   params: { path: { id: userId } },
@@ -379,9 +372,7 @@ function RolesCard({
               setPick('');
               assigned.reload();
               onChange();
-            } catch (err) {
-              setError(err);
-            }
+            });
           }}
         >
           <Select
@@ -404,7 +395,7 @@ function UserSessionsCard({ userId, canRevoke }: { userId: number; canRevoke: bo
     () => call(api.GET('/api/v1/users/{id}/sessions', { params: { path: { id: userId } } })),
     [userId],
   );
-  const [error, setError] = useState<unknown>(null);
+  const { error, submit } = useSubmit();
   const active = list.data?.sessions.filter((s) => s.is_active) ?? [];
   return (
     <section className="panel" aria-labelledby="usess-h">
@@ -414,18 +405,15 @@ function UserSessionsCard({ userId, canRevoke }: { userId: number; canRevoke: bo
           <button
             type="button"
             className="btn btn-small"
-            onClick={async () => {
-              setError(null);
-              try {
+            onClick={() =>
+              submit(async () => {
                 await call(
                   api.DELETE('/api/v1/users/{id}/sessions', { params: { path: { id: userId } }, body: {} }),
                 );
                 toast(t('sessions.endedAll'));
                 list.reload();
-              } catch (err) {
-                setError(err);
-              }
-            }}
+              })
+            }
           >
             {t('user.endAllSessions')}
           </button>
