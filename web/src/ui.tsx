@@ -486,3 +486,13 @@ export function fmtBytes(n: number): string {
   }
   return `${v.toFixed(1)} ${units[i]}`;
 }
+
+/** A titled section of a page, named for screen readers by its heading. */
+export function Panel(props: { id: string; title: string; className?: string; children: ReactNode }) {
+  return (
+    <section className={props.className ? `panel ${props.className}` : 'panel'} aria-labelledby={props.id}>
+      <h2 id={props.id}>{props.title}</h2>
+      {props.children}
+    </section>
+  );
+}

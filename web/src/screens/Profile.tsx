@@ -16,6 +16,7 @@ import {
   fmtDate,
   Loading,
   PageHeader,
+  Panel,
   TextField,
   toast,
   useAsync,
@@ -56,8 +57,7 @@ function ProfileForm() {
     setPhone(me.data.phone ?? '');
   }, [me.data]);
   return (
-    <section className="panel" aria-labelledby="p-h">
-      <h2 id="p-h">{t('profile.details')}</h2>
+    <Panel id="p-h" title={t('profile.details')}>
       {me.loading && !me.data && <Loading />}
       <form
         className="stack"
@@ -99,7 +99,7 @@ function ProfileForm() {
           </button>
         </div>
       </form>
-    </section>
+    </Panel>
   );
 }
 
@@ -109,8 +109,7 @@ function PasswordForm() {
   const [again, setAgain] = useState('');
   const { busy, error, onSubmit } = useSubmit();
   return (
-    <section className="panel" aria-labelledby="pw-h">
-      <h2 id="pw-h">{t('profile.password')}</h2>
+    <Panel id="pw-h" title={t('profile.password')}>
       <form
         className="stack"
         onSubmit={onSubmit(async () => {
@@ -158,7 +157,7 @@ function PasswordForm() {
           </button>
         </div>
       </form>
-    </section>
+    </Panel>
   );
 }
 
@@ -289,22 +288,12 @@ function TotpPanel() {
           </form>
         </div>
       )}
-      <ConfirmDialog
+      <CodeConfirmDialog
         open={disabling}
-        title={t('mfa.disable')}
-        body={
-          <>
-            <p>{t('mfa.disableBody')}</p>
-            <TextField
-              label={t('mfa.code')}
-              value={disableCode}
-              onChange={setDisableCode}
-              inputMode="numeric"
-              autoComplete="one-time-code"
-            />
-          </>
-        }
         action={t('mfa.disable')}
+        body={t('mfa.disableBody')}
+        code={disableCode}
+        onCode={setDisableCode}
         onConfirm={async () => {
           await call(api.POST('/api/v1/mfa/disable', { body: { code: disableCode.replace(/\s/g, '') } }));
           setDisableCode('');
@@ -319,6 +308,41 @@ function TotpPanel() {
   );
 }
 
+/** Asks for a current code before an MFA change; the dialog's title is its action. */
+function CodeConfirmDialog(props: {
+  open: boolean;
+  action: string;
+  body: string;
+  code: string;
+  onCode: (code: string) => void;
+  onConfirm: () => Promise<void>;
+  onClose: () => void;
+  danger?: boolean;
+}) {
+  return (
+    <ConfirmDialog
+      open={props.open}
+      danger={props.danger}
+      title={props.action}
+      body={
+        <>
+          <p>{props.body}</p>
+          <TextField
+            label={t('mfa.code')}
+            value={props.code}
+            onChange={props.onCode}
+            inputMode="numeric"
+            autoComplete="one-time-code"
+          />
+        </>
+      }
+      action={props.action}
+      onConfirm={props.onConfirm}
+      onClose={props.onClose}
+    />
+  );
+}
+
 function RegenerateCodes({ onDone }: { onDone: (codes: string[]) => void }) {
   const [open, setOpen] = useState(false);
   const [code, setCode] = useState('');
@@ -327,23 +351,13 @@ function RegenerateCodes({ onDone }: { onDone: (codes: string[]) => void }) {
       <button type="button" className="btn" onClick={() => setOpen(true)}>
         {t('mfa.regenerate')}
       </button>
-      <ConfirmDialog
+      <CodeConfirmDialog
         open={open}
         danger={false}
-        title={t('mfa.regenerate')}
-        body={
-          <>
-            <p>{t('mfa.regenerateBody')}</p>
-            <TextField
-              label={t('mfa.code')}
-              value={code}
-              onChange={setCode}
-              inputMode="numeric"
-              autoComplete="one-time-code"
-            />
-          </>
-        }
         action={t('mfa.regenerate')}
+        body={t('mfa.regenerateBody')}
+        code={code}
+        onCode={setCode}
         onConfirm={async () => {
           const r = await call(
             api.POST('/api/v1/mfa/recovery/regenerate', { body: { code: code.replace(/\s/g, '') } }),
@@ -363,8 +377,7 @@ function SecurityKeysPanel() {
   const { busy, error, onSubmit, submit } = useSubmit();
   const supported = browserSupportsWebAuthn();
   return (
-    <section className="panel" aria-labelledby="keys-h">
-      <h2 id="keys-h">{t('keysw.title')}</h2>
+    <Panel id="keys-h" title={t('keysw.title')}>
       <p className="hint">{t('keysw.explain')}</p>
       <ErrorText error={keys.error ?? error} />
       <ul className="list">
@@ -427,6 +440,6 @@ function SecurityKeysPanel() {
       ) : (
         <p className="muted">{t('keysw.unsupported')}</p>
       )}
-    </section>
+    </Panel>
   );
 }

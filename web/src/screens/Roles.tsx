@@ -15,6 +15,7 @@ import {
   FormDialog,
   Loading,
   PageHeader,
+  Panel,
   Select,
   TextField,
   toast,
@@ -127,8 +128,7 @@ export function RolesScreen() {
       {roles.loading && !roles.data && <Loading />}
       {roles.data && (
         <div className="split">
-          <section className="panel" aria-labelledby="tree-h">
-            <h2 id="tree-h">{t('roles.tree')}</h2>
+          <Panel id="tree-h" title={t('roles.tree')}>
             <ul className="tree">
               {childrenOf(list, null).map((r) => (
                 <TreeNode
@@ -140,7 +140,7 @@ export function RolesScreen() {
                 />
               ))}
             </ul>
-          </section>
+          </Panel>
           {current && (
             <section className="panel" aria-labelledby="role-h">
               <div className="panel-head">

@@ -11,6 +11,7 @@ import {
   ErrorText,
   Loading,
   PageHeader,
+  Panel,
   TextArea,
   TextField,
   toast,
@@ -120,8 +121,7 @@ export function SettingsScreen() {
           await session.reloadUser();
         })}
       >
-        <section className="panel" aria-labelledby="s-general">
-          <h2 id="s-general">{t('settings.general')}</h2>
+        <Panel id="s-general" title={t('settings.general')}>
           <TextField
             label={t('settings.name')}
             value={form.name}
@@ -140,9 +140,8 @@ export function SettingsScreen() {
             checked={form.mfa_required}
             onChange={set('mfa_required')}
           />
-        </section>
-        <section className="panel" aria-labelledby="s-password">
-          <h2 id="s-password">{t('settings.passwordPolicy')}</h2>
+        </Panel>
+        <Panel id="s-password" title={t('settings.passwordPolicy')}>
           <div className="row2">
             <TextField
               label={t('settings.minLength')}
@@ -174,9 +173,8 @@ export function SettingsScreen() {
             checked={form.check_breached}
             onChange={set('check_breached')}
           />
-        </section>
-        <section className="panel" aria-labelledby="s-sessions">
-          <h2 id="s-sessions">{t('settings.sessions')}</h2>
+        </Panel>
+        <Panel id="s-sessions" title={t('settings.sessions')}>
           <p className="hint">{t('settings.secondsHint')}</p>
           <div className="row2">
             <TextField
@@ -213,9 +211,8 @@ export function SettingsScreen() {
               onChange={set('idle_ttl')}
             />
           </div>
-        </section>
-        <section className="panel" aria-labelledby="s-network">
-          <h2 id="s-network">{t('settings.network')}</h2>
+        </Panel>
+        <Panel id="s-network" title={t('settings.network')}>
           <TextArea
             label={t('settings.allowedIps')}
             hint={t('settings.allowedIpsHint')}
@@ -232,7 +229,7 @@ export function SettingsScreen() {
             value={form.audit_retention_days}
             onChange={set('audit_retention_days')}
           />
-        </section>
+        </Panel>
         <ErrorText error={error} />
         <div className="actions actions-left sticky-actions">
           <button type="submit" className="btn btn-primary" disabled={busy}>

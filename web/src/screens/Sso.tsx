@@ -24,6 +24,7 @@ import {
   Link,
   Loading,
   PageHeader,
+  Panel,
   Select,
   TextArea,
   TextField,
@@ -164,8 +165,7 @@ export function SsoConnectionScreen({ id }: { id: string }) {
             }
           />
           <div className="grid2">
-            <section className="panel stack" aria-labelledby="idp-h">
-              <h2 id="idp-h">{t('sso.forIdp')}</h2>
+            <Panel id="idp-h" title={t('sso.forIdp')} className="stack">
               <p className="hint">{t('sso.forIdpHint')}</p>
               {c.oidc && (
                 <CopyValue label={t('sso.callbackUrl')} value={c.oidc.callback_url} testId="callback-url" />
@@ -181,9 +181,8 @@ export function SsoConnectionScreen({ id }: { id: string }) {
                   <CopyValue label={t('sso.metadataUrl')} value={c.saml.metadata_url} testId="metadata-url" />
                 </>
               )}
-            </section>
-            <section className="panel" aria-labelledby="settings-h">
-              <h2 id="settings-h">{t('sso.settings')}</h2>
+            </Panel>
+            <Panel id="settings-h" title={t('sso.settings')}>
               <dl className="facts facts-long">
                 {c.oidc && (
                   <>
@@ -232,7 +231,7 @@ export function SsoConnectionScreen({ id }: { id: string }) {
                 <dt>{t('sso.updated')}</dt>
                 <dd>{fmtDate(c.updated_at)}</dd>
               </dl>
-            </section>
+            </Panel>
           </div>
           <DomainsPanel connection={c} canWrite={canWrite} onChanged={conn.reload} />
           <ConnectionDialog
@@ -269,8 +268,7 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
   const [removing, setRemoving] = useState<Domain | null>(null);
   const adding = useSubmit();
   return (
-    <section className="panel" aria-labelledby="domains-h">
-      <h2 id="domains-h">{t('sso.domains')}</h2>
+    <Panel id="domains-h" title={t('sso.domains')}>
       <p className="hint">{t('sso.domainsHint')}</p>
       {c.domains.length > 0 && (
         <ul className="sso-domains">
@@ -332,7 +330,7 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
         }}
         onClose={() => setRemoving(null)}
       />
-    </section>
+    </Panel>
   );
 }
 

@@ -16,6 +16,7 @@ import {
   fmtRelative,
   Loading,
   PageHeader,
+  Panel,
   Select,
   TextArea,
   TextField,
@@ -117,8 +118,7 @@ export function UserDetailScreen({ id }: { id: number }) {
       />
       <div className="grid2">
         <ProfileCard user={u} editable={session.can('users.write')} onSaved={user.reload} />
-        <section className="panel" aria-labelledby="facts-h">
-          <h2 id="facts-h">{t('user.facts')}</h2>
+        <Panel id="facts-h" title={t('user.facts')}>
           <dl className="facts">
             <dt>{t('user.id')}</dt>
             <dd className="mono-sm">{u.id}</dd>
@@ -131,7 +131,7 @@ export function UserDetailScreen({ id }: { id: number }) {
             <dt>{t('user.mfa')}</dt>
             <dd>{u.has_mfa ? t('user.mfaOn') : t('user.mfaOff')}</dd>
           </dl>
-        </section>
+        </Panel>
       </div>
       {session.hasFeature('rbac') && session.can('roles.read') && (
         <RolesCard userId={id} canAssign={session.can('roles.assign')} onChange={user.reload} />
@@ -140,8 +140,7 @@ export function UserDetailScreen({ id }: { id: number }) {
         <UserSessionsCard userId={id} canRevoke={session.can('sessions.revoke')} />
       )}
       {session.hasFeature('gdpr') && session.can('gdpr.manage') && (
-        <section className="panel panel-danger" aria-labelledby="gdpr-h">
-          <h2 id="gdpr-h">{t('user.gdpr')}</h2>
+        <Panel id="gdpr-h" title={t('user.gdpr')} className="panel-danger">
           <p className="hint">{t('user.gdprHint')}</p>
           <div className="actions actions-left">
             <button type="button" className="btn" onClick={() => void exportData()}>
@@ -158,7 +157,7 @@ export function UserDetailScreen({ id }: { id: number }) {
               </button>
             )}
           </div>
-        </section>
+        </Panel>
       )}
       <ConfirmDialog
         open={confirm === 'deactivate'}
@@ -242,8 +241,7 @@ function ProfileCard({
     setVerified(user.is_verified);
   }, [user]);
   return (
-    <section className="panel" aria-labelledby="profile-h">
-      <h2 id="profile-h">{t('user.profile')}</h2>
+    <Panel id="profile-h" title={t('user.profile')}>
       <form
         className="stack"
         onSubmit={onSubmit(async () => {
@@ -293,7 +291,7 @@ function ProfileCard({
           </div>
         )}
       </form>
-    </section>
+    </Panel>
   );
 }
 
@@ -317,8 +315,7 @@ function RolesCard({
   const options = (roles.data?.roles ?? []).filter((r) => !have.has(r.id));
 
   return (
-    <section className="panel" aria-labelledby="roles-h">
-      <h2 id="roles-h">{t('nav.roles')}</h2>
+    <Panel id="roles-h" title={t('nav.roles')}>
       <ErrorText error={assigned.error ?? roles.error ?? error} />
       <ul className="chips">
         {assigned.data?.roles.map((r) => (
@@ -386,7 +383,7 @@ function RolesCard({
           </button>
         </form>
       )}
-    </section>
+    </Panel>
   );
 }
 
