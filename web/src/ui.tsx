@@ -1,5 +1,14 @@
 /** Small shared pieces: fields with labels, dialogs on the native <dialog>, toasts, async data, formatting. */
-import { type ReactNode, useCallback, useEffect, useId, useRef, useState, useSyncExternalStore } from 'react';
+import {
+  type FormEvent,
+  type ReactNode,
+  useCallback,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from 'react';
 import { ApiFailure } from './api/client';
 import { currentLocale, t } from './i18n';
 import { BASE, navigate } from './router';
@@ -73,6 +82,21 @@ interface FieldProps {
   className?: string;
 }
 
+/** The frame of a labelled control: its label, the control, then its hint (which the control names in aria-describedby). */
+function Field(props: FieldProps & { id: string; hintId?: string; children: ReactNode }) {
+  return (
+    <div className={`field ${props.className ?? ''}`}>
+      <label htmlFor={props.id}>{props.label}</label>
+      {props.children}
+      {props.hint && (
+        <p className="hint" id={props.hintId}>
+          {props.hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
 export function TextField(
   props: FieldProps & {
     value: string;
@@ -95,8 +119,7 @@ export function TextField(
   const id = useId();
   const hintId = props.hint ? `${id}-hint` : undefined;
   return (
-    <div className={`field ${props.className ?? ''}`}>
-      <label htmlFor={id}>{props.label}</label>
+    <Field label={props.label} hint={props.hint} className={props.className} id={id} hintId={hintId}>
       <input
         id={id}
         name={props.name}
@@ -117,12 +140,7 @@ export function TextField(
         max={props.max}
         aria-describedby={hintId}
       />
-      {props.hint && (
-        <p className="hint" id={hintId}>
-          {props.hint}
-        </p>
-      )}
-    </div>
+    </Field>
   );
 }
 
@@ -132,8 +150,7 @@ export function TextArea(
   const id = useId();
   const hintId = props.hint ? `${id}-hint` : undefined;
   return (
-    <div className={`field ${props.className ?? ''}`}>
-      <label htmlFor={id}>{props.label}</label>
+    <Field label={props.label} hint={props.hint} className={props.className} id={id} hintId={hintId}>
       <textarea
         id={id}
         value={props.value}
@@ -142,12 +159,7 @@ export function TextArea(
         disabled={props.disabled}
         aria-describedby={hintId}
       />
-      {props.hint && (
-        <p className="hint" id={hintId}>
-          {props.hint}
-        </p>
-      )}
-    </div>
+    </Field>
   );
 }
 
@@ -180,8 +192,7 @@ export function Select<T extends string>(
 ) {
   const id = useId();
   return (
-    <div className={`field ${props.className ?? ''}`}>
-      <label htmlFor={id}>{props.label}</label>
+    <Field label={props.label} className={props.className} id={id}>
       <select
         id={id}
         value={props.value}
@@ -194,7 +205,7 @@ export function Select<T extends string>(
           </option>
         ))}
       </select>
-    </div>
+    </Field>
   );
 }
 
@@ -261,7 +272,12 @@ export function useSubmit() {
       setBusy(false);
     }
   }
-  return { busy, error, setError, submit };
+  /** A form's onSubmit handler: the browser does not submit the form itself, `fn` runs as submit(fn). */
+  const onSubmit = (fn: () => Promise<void>) => async (e: FormEvent) => {
+    e.preventDefault();
+    await submit(fn);
+  };
+  return { busy, error, setError, submit, onSubmit };
 }
 
 /**
@@ -280,7 +296,7 @@ export function FormDialog(props: {
   wide?: boolean;
   children: ReactNode;
 }) {
-  const { busy, error, setError, submit } = useSubmit();
+  const { busy, error, setError, onSubmit } = useSubmit();
   const onOpen = useRef(props.onOpen);
   onOpen.current = props.onOpen;
   useEffect(() => {
@@ -291,13 +307,7 @@ export function FormDialog(props: {
   }, [props.open, setError]);
   return (
     <Dialog open={props.open} title={props.title} onClose={props.onClose} wide={props.wide}>
-      <form
-        className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          await submit(props.onSubmit);
-        }}
-      >
+      <form className="stack" onSubmit={onSubmit(props.onSubmit)}>
         {props.children}
         <ErrorText error={error} />
         <div className="actions">
@@ -475,4 +485,14 @@ export function fmtBytes(n: number): string {
     i++;
   }
   return `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** A titled section of a page, named for screen readers by its heading. */
+export function Panel(props: { id: string; title: string; className?: string; children: ReactNode }) {
+  return (
+    <section className={props.className ? `panel ${props.className}` : 'panel'} aria-labelledby={props.id}>
+      <h2 id={props.id}>{props.title}</h2>
+      {props.children}
+    </section>
+  );
 }

@@ -3,7 +3,7 @@
  * API_KEY_SCOPE_INSUFFICIENT through the credential scheme this module provides (index.ts), without naming them.
  */
 import { defineErrors } from '../../platform/http/errors.js';
-import { defineTexts, type Locale } from '../../platform/http/messages.js';
+import { defineTexts } from '../../platform/http/messages.js';
 
 export const apiKeysErrors = defineErrors({
   INVALID_API_KEY: [401, 'Clé API invalide', 'Invalid API key'],
@@ -12,7 +12,7 @@ export const apiKeysErrors = defineErrors({
   API_KEY_SCOPE_INSUFFICIENT: [403, 'Portée de la clé API insuffisante', 'API key scope insufficient'],
 });
 
-const text = defineTexts({
+export const apiKeyMessage = defineTexts({
   'api_keys.created': {
     fr: 'Clé API créée : conservez-la, elle ne sera plus affichée',
     en: 'API key created: keep it safe, it will not be shown again',
@@ -21,8 +21,4 @@ const text = defineTexts({
   'api_keys.already_revoked': { fr: 'Clé API déjà révoquée', en: 'API key already revoked' },
 });
 
-export type ApiKeyMessage = Parameters<typeof text>[0];
-
-export function apiKeyMessage(key: ApiKeyMessage, locale: Locale): string {
-  return text(key, locale);
-}
+export type ApiKeyMessage = Parameters<typeof apiKeyMessage>[0];

@@ -1,19 +1,26 @@
 import { Type } from '@sinclair/typebox';
-import { DateTime, IntId, Nullable, Uuid } from '../../platform/http/schemas.js';
+import {
+  Acknowledgement,
+  DateTime,
+  IdParams,
+  ListOf,
+  Nullable,
+  offsetPaging,
+  StrictObject,
+  Timestamps,
+  Uuid,
+} from '../../platform/http/schemas.js';
 
 export const Scope = Type.String({ minLength: 1, maxLength: 100 });
 
-export const CreateApiKeyBody = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 255 }),
-    expires_at: Type.Optional(Nullable(DateTime)),
-    scopes: Type.Optional(Type.Array(Scope, { maxItems: 100, uniqueItems: true })),
-    /** `user` (default): acts as its creator. `tenant`: acts with `role_id` and outlives its creator. */
-    owner: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('tenant')])),
-    role_id: Type.Optional(Uuid),
-  },
-  { additionalProperties: false },
-);
+export const CreateApiKeyBody = StrictObject({
+  name: Type.String({ minLength: 1, maxLength: 255 }),
+  expires_at: Type.Optional(Nullable(DateTime)),
+  scopes: Type.Optional(Type.Array(Scope, { maxItems: 100, uniqueItems: true })),
+  /** `user` (default): acts as its creator. `tenant`: acts with `role_id` and outlives its creator. */
+  owner: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('tenant')])),
+  role_id: Type.Optional(Uuid),
+});
 
 export const ApiKeyRead = Type.Object({
   id: Type.Integer(),
@@ -27,8 +34,7 @@ export const ApiKeyRead = Type.Object({
   is_expired: Type.Boolean(),
   expires_at: Nullable(Type.String()),
   last_used_at: Nullable(Type.String()),
-  created_at: Type.String(),
-  updated_at: Type.String(),
+  ...Timestamps,
   created_by_user_id: Nullable(Type.Integer()),
 });
 
@@ -44,22 +50,13 @@ export const CreatedApiKey = Type.Object({
   message: Type.String(),
 });
 
-export const ApiKeyList = Type.Object({
-  keys: Type.Array(ApiKeyRead),
-  total: Type.Integer(),
-  active_count: Type.Integer(),
-});
+export const ApiKeyList = ListOf('keys', ApiKeyRead, { active_count: Type.Integer() });
 
 export const ListQuery = Type.Object({
   include_revoked: Type.Optional(Type.Boolean({ default: false })),
-  skip: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  ...offsetPaging(),
 });
 
-export const RevokeResponse = Type.Object({
-  success: Type.Boolean(),
-  message: Type.String(),
-  revoked_key_id: Type.Integer(),
-});
+export const RevokeResponse = Type.Object({ ...Acknowledgement, revoked_key_id: Type.Integer() });
 
-export const KeyIdParams = Type.Object({ id: IntId });
+export const KeyIdParams = IdParams;

@@ -47,7 +47,7 @@ export function authError(
 }
 
 /** Success texts (the French ones are those of the existing API). */
-const text = defineTexts({
+export const authMessage = defineTexts({
   'auth.login_success': { fr: 'Connexion réussie', en: 'Signed in' },
   'auth.login_mfa_enrolment': {
     fr: 'Connexion réussie, activation MFA requise',
@@ -59,5 +59,4 @@ const text = defineTexts({
   'auth.token_valid': { fr: 'Token valide', en: 'Valid token' },
 });
 
-export type AuthMessage = Parameters<typeof text>[0];
-export const authMessage = (key: AuthMessage, locale: 'fr' | 'en'): string => text(key, locale);
+export type AuthMessage = Parameters<typeof authMessage>[0];

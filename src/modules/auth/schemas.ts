@@ -1,15 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { Email, Nullable, Uuid } from '../../platform/http/schemas.js';
+import { Email, Nullable, PasswordInput, StrictObject, Uuid } from '../../platform/http/schemas.js';
 
-export const LoginBody = Type.Object(
-  {
-    email: Email,
-    password: Type.String({ minLength: 1, maxLength: 128 }),
-    mfa_code: Type.Optional(Type.String({ minLength: 6, maxLength: 9 })),
-    captcha_token: Type.Optional(Type.String({ maxLength: 4096 })),
-  },
-  { additionalProperties: false },
-);
+export const LoginBody = StrictObject({
+  email: Email,
+  password: PasswordInput,
+  mfa_code: Type.Optional(Type.String({ minLength: 6, maxLength: 9 })),
+  captcha_token: Type.Optional(Type.String({ maxLength: 4096 })),
+});
 
 export const LoginResponse = Type.Object({
   success: Type.Boolean(),
@@ -31,19 +28,13 @@ export const TokenResponse = Type.Object({
   expires_in: Type.Integer(),
 });
 
-export const RefreshBody = Type.Object(
-  { refresh_token: Type.String({ minLength: 1, maxLength: 512 }) },
-  { additionalProperties: false },
-);
+export const RefreshBody = StrictObject({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) });
 
-export const LogoutBody = Type.Object(
-  {
-    refresh_token: Type.Optional(Type.String({ maxLength: 512 })),
-    session_id: Type.Optional(Uuid),
-    all_sessions: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
+export const LogoutBody = StrictObject({
+  refresh_token: Type.Optional(Type.String({ maxLength: 512 })),
+  session_id: Type.Optional(Uuid),
+  all_sessions: Type.Optional(Type.Boolean()),
+});
 
 export const MeResponse = Type.Object({
   authenticated: Type.Boolean(),
@@ -54,23 +45,17 @@ export const MeResponse = Type.Object({
   mfa_enabled: Type.Boolean(),
 });
 
-export const ChangePasswordBody = Type.Object(
-  {
-    current_password: Type.String({ minLength: 1, maxLength: 128 }),
-    new_password: Type.String({ minLength: 1, maxLength: 128 }),
-  },
-  { additionalProperties: false },
-);
+export const ChangePasswordBody = StrictObject({
+  current_password: PasswordInput,
+  new_password: PasswordInput,
+});
 
-export const RegisterBody = Type.Object(
-  {
-    email: Email,
-    password: Type.String({ minLength: 12, maxLength: 128 }),
-    first_name: Type.String({ minLength: 2, maxLength: 100 }),
-    last_name: Type.String({ minLength: 2, maxLength: 100 }),
-  },
-  { additionalProperties: false },
-);
+export const RegisterBody = StrictObject({
+  email: Email,
+  password: Type.String({ minLength: 12, maxLength: 128 }),
+  first_name: Type.String({ minLength: 2, maxLength: 100 }),
+  last_name: Type.String({ minLength: 2, maxLength: 100 }),
+});
 
 /** Registration answers with the users module's UserRead. */
 export { UserRead } from '../users/index.js';

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { Nullable } from '../../platform/http/schemas.js';
+import { Nullable, StrictObject, Timestamps } from '../../platform/http/schemas.js';
 
 export const FlagKey = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{1,63}$', maxLength: 64 });
 export const KeyParams = Type.Object({ key: FlagKey });
@@ -17,8 +17,7 @@ export const FlagRead = Type.Object({
   description: Type.String(),
   default_enabled: Type.Boolean(),
   rollout_percent: Nullable(Type.Integer()),
-  created_at: Type.String(),
-  updated_at: Type.String(),
+  ...Timestamps,
 });
 
 export const OverrideRead = Type.Object({
@@ -26,8 +25,7 @@ export const OverrideRead = Type.Object({
   scope: Type.String(),
   target_id: Nullable(Type.String()),
   enabled: Type.Boolean(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
+  ...Timestamps,
 });
 
 export const FeatureList = Type.Object({
@@ -36,37 +34,29 @@ export const FeatureList = Type.Object({
 
 export const EvaluateResponse = Type.Object({ flags: Type.Record(Type.String(), Type.Boolean()) });
 
-export const OverrideBody = Type.Object(
-  { scope: ScopeSchema, target_id: Type.Optional(TargetId), enabled: Type.Boolean() },
-  { additionalProperties: false },
-);
+export const OverrideBody = StrictObject({
+  scope: ScopeSchema,
+  target_id: Type.Optional(TargetId),
+  enabled: Type.Boolean(),
+});
 /** DELETE takes the override's identity in the query string, or in a body for clients that send one. */
 export const OverrideDeleteQuery = Type.Object({
   scope: Type.Optional(ScopeSchema),
   target_id: Type.Optional(Type.String({ maxLength: 64 })),
 });
-export const OverrideDeleteBody = Type.Object(
-  { scope: Type.Optional(ScopeSchema), target_id: Type.Optional(TargetId) },
-  { additionalProperties: false },
-);
+export const OverrideDeleteBody = StrictObject({
+  scope: Type.Optional(ScopeSchema),
+  target_id: Type.Optional(TargetId),
+});
 
-export const CreateFlagBody = Type.Object(
-  {
-    key: FlagKey,
-    description: Type.Optional(Type.String({ maxLength: 1000 })),
-    default_enabled: Type.Optional(Type.Boolean()),
-    rollout_percent: Type.Optional(Nullable(Percent)),
-  },
-  { additionalProperties: false },
-);
-export const UpdateFlagBody = Type.Object(
-  {
-    description: Type.Optional(Type.String({ maxLength: 1000 })),
-    default_enabled: Type.Optional(Type.Boolean()),
-    rollout_percent: Type.Optional(Nullable(Percent)),
-  },
-  { additionalProperties: false },
-);
+/** What a flag's owner may set, at creation or later; the key is fixed once created. */
+const FlagSettings = {
+  description: Type.Optional(Type.String({ maxLength: 1000 })),
+  default_enabled: Type.Optional(Type.Boolean()),
+  rollout_percent: Type.Optional(Nullable(Percent)),
+};
+export const CreateFlagBody = StrictObject({ key: FlagKey, ...FlagSettings });
+export const UpdateFlagBody = StrictObject(FlagSettings);
 
 export type OverrideBody = Static<typeof OverrideBody>;
 export type CreateFlagBody = Static<typeof CreateFlagBody>;

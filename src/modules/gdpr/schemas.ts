@@ -1,14 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { IntId, Nullable } from '../../platform/http/schemas.js';
+import { IntId, Nullable, StrictObject, SuccessEnvelope, Timestamps } from '../../platform/http/schemas.js';
 import { AuditRecord } from '../audit/index.js';
 
 const Reason = Type.String({ minLength: 10, maxLength: 500 });
-export const DeleteBody = Type.Object(
-  { user_id: IntId, reason: Reason, confirm: Type.Literal(true) },
-  { additionalProperties: false },
-);
+export const DeleteBody = StrictObject({ user_id: IntId, reason: Reason, confirm: Type.Literal(true) });
 export type DeleteBody = Static<typeof DeleteBody>;
-export const AnonymizeBody = Type.Object({ user_id: IntId, reason: Reason }, { additionalProperties: false });
+export const AnonymizeBody = StrictObject({ user_id: IntId, reason: Reason });
 export type AnonymizeBody = Static<typeof AnonymizeBody>;
 export const UserIdParams = Type.Object({ user_id: IntId });
 
@@ -23,8 +20,7 @@ const Profile = Type.Object({
   is_verified: Type.Boolean(),
   is_superuser: Type.Boolean(),
   has_password: Type.Boolean(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
+  ...Timestamps,
   last_login_at: Nullable(Type.String()),
   password_changed_at: Nullable(Type.String()),
 });
@@ -61,10 +57,8 @@ export const ExportResponse = Type.Object(
 );
 export type ExportResponse = Static<typeof ExportResponse>;
 
-export const ErasureResponse = Type.Object({
-  success: Type.Boolean(),
-  message: Type.String(),
-  data: Type.Object({
+export const ErasureResponse = SuccessEnvelope(
+  Type.Object({
     user_id: Type.Integer(),
     mode: Type.Union([Type.Literal('deleted'), Type.Literal('anonymized')]),
     pseudonym: Type.String(),
@@ -72,6 +66,6 @@ export const ErasureResponse = Type.Object({
     audit_values_erased: Type.Integer(),
     modules: Type.Array(Type.String()),
   }),
-});
+);
 
 export const InventoryResponse = Type.Object({}, { additionalProperties: true });

@@ -1,40 +1,32 @@
 import { Type } from '@sinclair/typebox';
-import { Nullable, Uuid } from '../../platform/http/schemas.js';
+import {
+  Acknowledgement,
+  ListOf,
+  Nullable,
+  StrictObject,
+  SuccessEnvelope,
+  Uuid,
+} from '../../platform/http/schemas.js';
 
-export const TotpCodeBody = Type.Object(
-  { code: Type.String({ pattern: '^[0-9]{6}$' }) },
-  { additionalProperties: false },
-);
+export const TotpCodeBody = StrictObject({ code: Type.String({ pattern: '^[0-9]{6}$' }) });
 /** /verify accepts "123 456" too (6–9 characters, API.md §8). */
-export const VerifyCodeBody = Type.Object(
-  { code: Type.String({ minLength: 6, maxLength: 9 }) },
-  { additionalProperties: false },
-);
-export const RecoveryCodeBody = Type.Object(
-  { code: Type.String({ minLength: 8, maxLength: 9 }) },
-  { additionalProperties: false },
-);
+export const VerifyCodeBody = StrictObject({ code: Type.String({ minLength: 6, maxLength: 9 }) });
+export const RecoveryCodeBody = StrictObject({ code: Type.String({ minLength: 8, maxLength: 9 }) });
 
 export const SetupResponse = Type.Object({
-  success: Type.Boolean(),
-  message: Type.String(),
+  ...Acknowledgement,
   secret: Type.String(),
   provisioning_uri: Type.String(),
   qr_code_base64: Type.String(),
 });
 
 export const EnableResponse = Type.Object({
-  success: Type.Boolean(),
-  message: Type.String(),
+  ...Acknowledgement,
   enabled: Type.Boolean(),
   recovery_codes: Type.Array(Type.String()),
 });
 
-export const DisableResponse = Type.Object({
-  success: Type.Boolean(),
-  message: Type.String(),
-  enabled: Type.Boolean(),
-});
+export const DisableResponse = Type.Object({ ...Acknowledgement, enabled: Type.Boolean() });
 
 export const StatusResponse = Type.Object({
   success: Type.Boolean(),
@@ -45,11 +37,7 @@ export const StatusResponse = Type.Object({
   created_at: Nullable(Type.String()),
 });
 
-export const VerifyResponse = Type.Object({
-  success: Type.Boolean(),
-  message: Type.String(),
-  data: Type.Object({ valid: Type.Boolean() }),
-});
+export const VerifyResponse = SuccessEnvelope(Type.Object({ valid: Type.Boolean() }));
 export const RecoveryVerifyResponse = Type.Object({
   success: Type.Boolean(),
   valid: Type.Boolean(),
@@ -71,42 +59,33 @@ const credentialEnvelope = {
   authenticatorAttachment: Type.Optional(Type.String({ maxLength: 32 })),
   clientExtensionResults: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 };
-export const RegistrationResponseJson = Type.Object(
-  {
-    ...credentialEnvelope,
-    response: Type.Object(
-      { clientDataJSON: B64url, attestationObject: B64url, transports: Transports },
-      { additionalProperties: true },
-    ),
-  },
-  { additionalProperties: false },
-);
-export const AuthenticationResponseJson = Type.Object(
-  {
-    ...credentialEnvelope,
-    response: Type.Object(
-      {
-        clientDataJSON: B64url,
-        authenticatorData: B64url,
-        signature: B64url,
-        userHandle: Type.Optional(Type.String({ maxLength: 1024 })),
-      },
-      { additionalProperties: true },
-    ),
-  },
-  { additionalProperties: false },
-);
+export const RegistrationResponseJson = StrictObject({
+  ...credentialEnvelope,
+  response: Type.Object(
+    { clientDataJSON: B64url, attestationObject: B64url, transports: Transports },
+    { additionalProperties: true },
+  ),
+});
+export const AuthenticationResponseJson = StrictObject({
+  ...credentialEnvelope,
+  response: Type.Object(
+    {
+      clientDataJSON: B64url,
+      authenticatorData: B64url,
+      signature: B64url,
+      userHandle: Type.Optional(Type.String({ maxLength: 1024 })),
+    },
+    { additionalProperties: true },
+  ),
+});
 
-export const RegisterVerifyBody = Type.Object(
-  { response: RegistrationResponseJson, name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
-  { additionalProperties: false },
-);
+export const RegisterVerifyBody = StrictObject({
+  response: RegistrationResponseJson,
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+});
 
 /** POST /mfa/webauthn/verify: an assertion for the challenge of /mfa/webauthn/verify/options (step-up). */
-export const WebauthnVerifyBody = Type.Object(
-  { response: AuthenticationResponseJson },
-  { additionalProperties: false },
-);
+export const WebauthnVerifyBody = StrictObject({ response: AuthenticationResponseJson });
 
 /** The options objects of @simplewebauthn/server, passed through to navigator.credentials. */
 export const WebauthnOptions = Type.Object({ challenge: Type.String() }, { additionalProperties: true });
@@ -121,19 +100,13 @@ export const CredentialRead = Type.Object({
   created_at: Type.String(),
   last_used_at: Nullable(Type.String()),
 });
-export const CredentialList = Type.Object({ credentials: Type.Array(CredentialRead), total: Type.Integer() });
+export const CredentialList = ListOf('credentials', CredentialRead);
 
 const StepToken = Type.String({ minLength: 1, maxLength: 4096 });
-export const LoginMfaBody = Type.Object(
-  {
-    mfa_session_token: StepToken,
-    totp_code: Type.Optional(Type.String({ pattern: '^[0-9]{6}$' })),
-    recovery_code: Type.Optional(Type.String({ minLength: 8, maxLength: 9 })),
-    webauthn_response: Type.Optional(AuthenticationResponseJson),
-  },
-  { additionalProperties: false },
-);
-export const LoginWebauthnOptionsBody = Type.Object(
-  { mfa_session_token: StepToken },
-  { additionalProperties: false },
-);
+export const LoginMfaBody = StrictObject({
+  mfa_session_token: StepToken,
+  totp_code: Type.Optional(Type.String({ pattern: '^[0-9]{6}$' })),
+  recovery_code: Type.Optional(Type.String({ minLength: 8, maxLength: 9 })),
+  webauthn_response: Type.Optional(AuthenticationResponseJson),
+});
+export const LoginWebauthnOptionsBody = StrictObject({ mfa_session_token: StepToken });

@@ -1,6 +1,6 @@
 /** The password-reset module's error catalogue and its success texts, in both languages. */
 import { type AppError, defineErrors, platformErrors } from '../../platform/http/errors.js';
-import { defineTexts, type Locale } from '../../platform/http/messages.js';
+import { defineTexts } from '../../platform/http/messages.js';
 
 export const passwordResetErrors = defineErrors({
   INVALID_TOKEN: [400, 'Lien de réinitialisation invalide', 'Invalid reset link'],
@@ -21,7 +21,7 @@ export function resetError(code: InvalidReason): AppError {
     : passwordResetErrors.error(code);
 }
 
-const text = defineTexts({
+export const resetMessage = defineTexts({
   'password_reset.requested': {
     fr: 'Si un compte existe pour cette adresse, un lien de réinitialisation a été envoyé',
     en: 'If an account exists for this address, a reset link has been sent',
@@ -31,8 +31,4 @@ const text = defineTexts({
   'password_reset.done': { fr: 'Mot de passe réinitialisé', en: 'Password reset' },
 });
 
-export type PasswordResetMessage = Parameters<typeof text>[0];
-
-export function resetMessage(key: PasswordResetMessage, locale: Locale): string {
-  return text(key, locale);
-}
+export type PasswordResetMessage = Parameters<typeof resetMessage>[0];

@@ -1,19 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { Email } from '../../platform/http/schemas.js';
+import { Email, PasswordInput, StrictObject, SuccessEnvelope } from '../../platform/http/schemas.js';
 
-export const RequestBody = Type.Object({ email: Email }, { additionalProperties: false });
-export const ConfirmBody = Type.Object(
-  {
-    token: Type.String({ minLength: 1, maxLength: 200 }),
-    new_password: Type.String({ minLength: 1, maxLength: 128 }),
-  },
-  { additionalProperties: false },
-);
-export const TokenParams = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) });
-export const ValidateResponse = Type.Object({
-  success: Type.Boolean(),
-  message: Type.String(),
-  data: Type.Object({
+export const RequestBody = StrictObject({ email: Email });
+const ResetToken = Type.String({ minLength: 1, maxLength: 200 });
+export const ConfirmBody = StrictObject({ token: ResetToken, new_password: PasswordInput });
+export const TokenParams = Type.Object({ token: ResetToken });
+export const ValidateResponse = SuccessEnvelope(
+  Type.Object({
     valid: Type.Boolean(),
     reason: Type.Optional(
       Type.Union([
@@ -23,4 +16,4 @@ export const ValidateResponse = Type.Object({
       ]),
     ),
   }),
-});
+);

@@ -1,5 +1,13 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { DateTime, IntId, Nullable, Uuid } from '../../platform/http/schemas.js';
+import {
+  DateTime,
+  IntId,
+  ListOf,
+  Nullable,
+  StrictObject,
+  Timestamps,
+  Uuid,
+} from '../../platform/http/schemas.js';
 
 const PermissionCodeField = Type.String({
   minLength: 1,
@@ -24,36 +32,31 @@ export const RoleRead = Type.Object({
   permissions: Type.Array(Type.String()),
   parent_role_id: Nullable(Type.String()),
   mfa_required: Type.Boolean(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
+  ...Timestamps,
 });
 export const RoleReadFull = Type.Composite([
   RoleRead,
   Type.Object({ effective_permissions: Type.Array(Type.String()) }),
 ]);
-export const RoleList = Type.Object({ roles: Type.Array(RoleRead), total: Type.Integer() });
+export const RoleList = ListOf('roles', RoleRead);
 
-export const RoleCreate = Type.Object(
-  {
-    code: Type.String({ pattern: '^[a-z][a-z0-9_.-]{1,62}$' }),
-    name: Type.String({ minLength: 1, maxLength: 100 }),
-    description: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
-    permissions: Type.Array(PermissionCodeField, { maxItems: 200, uniqueItems: true }),
-    parent_role_id: Type.Optional(Nullable(Uuid)),
-    mfa_required: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-export const RoleUpdate = Type.Object(
-  {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    description: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
-    permissions: Type.Optional(Type.Array(PermissionCodeField, { maxItems: 200, uniqueItems: true })),
-    parent_role_id: Type.Optional(Nullable(Uuid)),
-    mfa_required: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
+/** A role's writable fields; a create needs a name and permissions, an update any of them. */
+const RoleFields = {
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  description: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+  permissions: Type.Array(PermissionCodeField, { maxItems: 200, uniqueItems: true }),
+  parent_role_id: Type.Optional(Nullable(Uuid)),
+  mfa_required: Type.Optional(Type.Boolean()),
+};
+export const RoleCreate = StrictObject({
+  code: Type.String({ pattern: '^[a-z][a-z0-9_.-]{1,62}$' }),
+  ...RoleFields,
+});
+export const RoleUpdate = StrictObject({
+  ...RoleFields,
+  name: Type.Optional(RoleFields.name),
+  permissions: Type.Optional(RoleFields.permissions),
+});
 
 export const AssignmentRead = Type.Object({
   role_id: Type.String(),
@@ -64,11 +67,8 @@ export const AssignmentRead = Type.Object({
   granted_by: Nullable(Type.Integer()),
   granted_at: Type.String(),
 });
-export const AssignmentList = Type.Object({ roles: Type.Array(AssignmentRead), total: Type.Integer() });
-export const AssignBody = Type.Object(
-  { role_id: Uuid, expires_at: Type.Optional(Nullable(DateTime)) },
-  { additionalProperties: false },
-);
+export const AssignmentList = ListOf('roles', AssignmentRead);
+export const AssignBody = StrictObject({ role_id: Uuid, expires_at: Type.Optional(Nullable(DateTime)) });
 export const UserRoleParams = Type.Object({ id: IntId, role_id: Uuid });
 export const EffectivePermissions = Type.Object({
   user_id: Type.Integer(),

@@ -1,5 +1,13 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { DateTime, Email, Nullable, Uuid } from '../../platform/http/schemas.js';
+import {
+  DateTime,
+  Email,
+  ListOf,
+  Nullable,
+  StrictObject,
+  Uuid,
+  UuidParams,
+} from '../../platform/http/schemas.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\x00-\\x1f\\x7f]+$' });
 const RoleCode = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_.-]+$' });
@@ -60,25 +68,19 @@ export const ConnectionRead = Type.Object({
 });
 export type ConnectionReadT = Static<typeof ConnectionRead>;
 
-export const ConnectionList = Type.Object({ connections: Type.Array(ConnectionRead), total: Type.Integer() });
+export const ConnectionList = ListOf('connections', ConnectionRead);
 
-const OidcWrite = Type.Object(
-  {
-    issuer: Url,
-    client_id: Type.String({ minLength: 1, maxLength: 512 }),
-    client_secret: Type.String({ minLength: 1, maxLength: 1024 }),
-  },
-  { additionalProperties: false },
-);
-const SamlWrite = Type.Object(
-  {
-    idp_entity_id: Type.String({ minLength: 1, maxLength: 1024 }),
-    idp_sso_url: Url,
-    idp_certificate: Type.String({ minLength: 1, maxLength: 20_000 }),
-    sp_entity_id: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-  },
-  { additionalProperties: false },
-);
+const OidcWrite = StrictObject({
+  issuer: Url,
+  client_id: Type.String({ minLength: 1, maxLength: 512 }),
+  client_secret: Type.String({ minLength: 1, maxLength: 1024 }),
+});
+const SamlWrite = StrictObject({
+  idp_entity_id: Type.String({ minLength: 1, maxLength: 1024 }),
+  idp_sso_url: Url,
+  idp_certificate: Type.String({ minLength: 1, maxLength: 20_000 }),
+  sp_entity_id: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+});
 const Common = {
   name: Name,
   enabled: Type.Optional(Type.Boolean()),
@@ -89,35 +91,29 @@ const Common = {
   redirect_uris: Type.Optional(Type.Array(Url, { maxItems: 20 })),
 };
 
-export const CreateConnectionBody = Type.Object(
-  {
-    type: ConnectionTypeSchema,
-    ...Common,
-    domains: Type.Optional(Type.Array(Domain, { maxItems: 50 })),
-    oidc: Type.Optional(OidcWrite),
-    saml: Type.Optional(SamlWrite),
-  },
-  { additionalProperties: false },
-);
+export const CreateConnectionBody = StrictObject({
+  type: ConnectionTypeSchema,
+  ...Common,
+  domains: Type.Optional(Type.Array(Domain, { maxItems: 50 })),
+  oidc: Type.Optional(OidcWrite),
+  saml: Type.Optional(SamlWrite),
+});
 export type CreateConnection = Static<typeof CreateConnectionBody>;
 
-export const UpdateConnectionBody = Type.Object(
-  {
-    ...Common,
-    name: Type.Optional(Name),
-    oidc: Type.Optional(Type.Partial(OidcWrite, { additionalProperties: false })),
-    saml: Type.Optional(Type.Partial(SamlWrite, { additionalProperties: false })),
-  },
-  { additionalProperties: false },
-);
+export const UpdateConnectionBody = StrictObject({
+  ...Common,
+  name: Type.Optional(Name),
+  oidc: Type.Optional(Type.Partial(OidcWrite, { additionalProperties: false })),
+  saml: Type.Optional(Type.Partial(SamlWrite, { additionalProperties: false })),
+});
 export type UpdateConnection = Static<typeof UpdateConnectionBody>;
 
-export const ConnectionParams = Type.Object({ id: Uuid });
+export const ConnectionParams = UuidParams;
 export const DomainParams = Type.Object({ id: Uuid, domain: Domain });
-export const AddDomainBody = Type.Object({ domain: Domain }, { additionalProperties: false });
+export const AddDomainBody = StrictObject({ domain: Domain });
 export const DomainList = Type.Object({ domains: Type.Array(DomainRead) });
 
-export const DiscoverBody = Type.Object({ email: Email }, { additionalProperties: false });
+export const DiscoverBody = StrictObject({ email: Email });
 export const DiscoverResponse = Type.Object({ connection_id: Uuid, type: ConnectionTypeSchema });
 
 /** `mode=link`: a signed-in caller (bearer access token) links the identity to their own account (§17). */
@@ -144,14 +140,11 @@ export const AuthorizeQuery = Type.Object({
 });
 export const AuthorizeResponse = Type.Object({ auth_url: Type.String(), state: Type.String() });
 
-export const TokenBody = Type.Object(
-  {
-    code: Type.String({ minLength: 1, maxLength: 256 }),
-    /** Required when the flow was started with a code_challenge, refused when it was not. */
-    code_verifier: Type.Optional(CodeVerifier),
-  },
-  { additionalProperties: false },
-);
+export const TokenBody = StrictObject({
+  code: Type.String({ minLength: 1, maxLength: 256 }),
+  /** Required when the flow was started with a code_challenge, refused when it was not. */
+  code_verifier: Type.Optional(CodeVerifier),
+});
 
 export const OidcCallbackQuery = Type.Object({
   state: Type.Optional(Type.String({ maxLength: 512 })),
@@ -174,5 +167,5 @@ export const IdentityRead = Type.Object({
   created_at: DateTime,
   last_login_at: Nullable(DateTime),
 });
-export const IdentityList = Type.Object({ identities: Type.Array(IdentityRead), total: Type.Integer() });
-export const IdentityParams = Type.Object({ id: Uuid });
+export const IdentityList = ListOf('identities', IdentityRead);
+export const IdentityParams = UuidParams;

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { Nullable } from '../../platform/http/schemas.js';
+import { Nullable, offsetPaging, StrictObject } from '../../platform/http/schemas.js';
 import { PlatformSettingsPatchSchema, TenantSettingsPatchSchema, TenantSettingsSchema } from './settings.js';
 
 export { TenantSettingsSchema };
@@ -13,13 +13,10 @@ export const TenantRead = Type.Object({
 });
 
 /** PATCH /tenants/current. */
-export const TenantPatchSchema = Type.Object(
-  {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    settings: Type.Optional(TenantSettingsPatchSchema),
-  },
-  { additionalProperties: false },
-);
+export const TenantPatchSchema = StrictObject({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  settings: Type.Optional(TenantSettingsPatchSchema),
+});
 export type TenantPatch = Static<typeof TenantPatchSchema>;
 
 export const TenantAdminRead = Type.Composite([
@@ -33,15 +30,11 @@ export const TenantAdminRead = Type.Composite([
 ]);
 
 export const TenantListQuery = Type.Object({
-  skip: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  ...offsetPaging({ maxSkip: null }),
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
 });
 export type TenantStatusQuery = Static<typeof TenantListQuery>;
 
 /** PATCH /tenants/{id}: settings only platform operators change (tenant admins cannot: PATCH /current refuses them). */
-export const TenantOperatorPatch = Type.Object(
-  { settings: Type.Optional(PlatformSettingsPatchSchema) },
-  { additionalProperties: false },
-);
+export const TenantOperatorPatch = StrictObject({ settings: Type.Optional(PlatformSettingsPatchSchema) });
 export type TenantOperatorPatchBody = Static<typeof TenantOperatorPatch>;

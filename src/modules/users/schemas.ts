@@ -1,5 +1,13 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { Email, Nullable } from '../../platform/http/schemas.js';
+import {
+  Email,
+  ListOf,
+  Nullable,
+  offsetPaging,
+  PasswordInput,
+  StrictObject,
+  Timestamps,
+} from '../../platform/http/schemas.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 100 });
 /** E.164: a plus, a country code that does not start with 0, at most 15 digits in all. */
@@ -14,8 +22,7 @@ export const UserRead = Type.Object({
   full_name: Nullable(Type.String()),
   is_active: Type.Boolean(),
   is_verified: Type.Boolean(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
+  ...Timestamps,
 });
 
 export const UserReadFull = Type.Composite([
@@ -46,58 +53,44 @@ export const Profile = Type.Object({
   last_login_at: Nullable(Type.String()),
 });
 
-export const ProfileUpdate = Type.Object(
-  {
-    first_name: Type.Optional(Nullable(Name)),
-    last_name: Type.Optional(Nullable(Name)),
-    phone: Type.Optional(Nullable(Phone)),
-  },
-  { additionalProperties: false },
-);
+/** What a user may change on their own profile (an admin too, on any account). */
+const PersonalFields = {
+  first_name: Type.Optional(Nullable(Name)),
+  last_name: Type.Optional(Nullable(Name)),
+  phone: Type.Optional(Nullable(Phone)),
+};
+
+export const ProfileUpdate = StrictObject(PersonalFields);
 
 export const UserListQuery = Type.Object({
-  skip: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  ...offsetPaging(),
   search: Type.Optional(Type.String({ maxLength: 200 })),
   is_active: Type.Optional(Type.Boolean()),
   /** Keyset pagination: the previous page's `next_cursor` (opaque to clients; today the last id). */
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$' })),
 });
-export const UserList = Type.Object({
-  users: Type.Array(UserRead),
-  total: Type.Integer(),
+export const UserList = ListOf('users', UserRead, {
   /** False when a search matched more than the count cap: `total` is then the cap, a lower bound. */
   total_is_exact: Type.Boolean(),
   /** The `cursor` of the next page; null on the last page. */
   next_cursor: Nullable(Type.String()),
 });
 
-export const UserCreate = Type.Object(
-  {
-    email: Email,
-    password: Type.String({ minLength: 1, maxLength: 128 }),
-    first_name: Type.Optional(Nullable(Name)),
-    last_name: Type.Optional(Nullable(Name)),
-    phone: Type.Optional(Nullable(Phone)),
-    is_active: Type.Optional(Type.Boolean()),
-    is_verified: Type.Optional(Type.Boolean()),
-    is_superuser: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
+/** What only an admin sets on an account (a user's own profile update cannot). */
+const AccountFlags = {
+  is_active: Type.Optional(Type.Boolean()),
+  is_verified: Type.Optional(Type.Boolean()),
+  is_superuser: Type.Optional(Type.Boolean()),
+};
 
-export const UserUpdate = Type.Object(
-  {
-    first_name: Type.Optional(Nullable(Name)),
-    last_name: Type.Optional(Nullable(Name)),
-    phone: Type.Optional(Nullable(Phone)),
-    email: Type.Optional(Email),
-    is_active: Type.Optional(Type.Boolean()),
-    is_verified: Type.Optional(Type.Boolean()),
-    is_superuser: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
+export const UserCreate = StrictObject({
+  email: Email,
+  password: PasswordInput,
+  ...PersonalFields,
+  ...AccountFlags,
+});
+
+export const UserUpdate = StrictObject({ ...PersonalFields, email: Type.Optional(Email), ...AccountFlags });
 
 export type Profile = Static<typeof Profile>;
 export type ProfileUpdate = Static<typeof ProfileUpdate>;

@@ -1,5 +1,13 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { DateTime, IntId, Nullable } from '../../platform/http/schemas.js';
+import {
+  DateTime,
+  IntId,
+  ListOf,
+  Nullable,
+  offsetPaging,
+  StrictObject,
+  Timestamps,
+} from '../../platform/http/schemas.js';
 
 const PeerTypeSchema = Type.Union([Type.Literal('client'), Type.Literal('service'), Type.Literal('gateway')]);
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\x00-\\x1f\\x7f]+$' });
@@ -23,8 +31,7 @@ export const PeerRead = Type.Object({
   last_handshake_at: Nullable(Type.String()),
   rx_bytes: Type.Integer(),
   tx_bytes: Type.Integer(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
+  ...Timestamps,
 });
 
 /** The create response: secrets appear here only, once. */
@@ -38,37 +45,30 @@ export const PeerCreated = Type.Composite([
   }),
 ]);
 
-export const CreatePeerBody = Type.Object(
-  {
-    name: Name,
-    description: Type.Optional(Description),
-    public_key: Type.Optional(Type.String({ maxLength: 64 })),
-    peer_type: Type.Optional(PeerTypeSchema),
-    user_id: Type.Optional(IntId),
-    expires_at: Type.Optional(DateTime),
-    persistent_keepalive: Type.Optional(Keepalive),
-    /** true: the server generates a preshared key (returned once, kept sealed for the gateway). */
-    preshared_key: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
+export const CreatePeerBody = StrictObject({
+  name: Name,
+  description: Type.Optional(Description),
+  public_key: Type.Optional(Type.String({ maxLength: 64 })),
+  peer_type: Type.Optional(PeerTypeSchema),
+  user_id: Type.Optional(IntId),
+  expires_at: Type.Optional(DateTime),
+  persistent_keepalive: Type.Optional(Keepalive),
+  /** true: the server generates a preshared key (returned once, kept sealed for the gateway). */
+  preshared_key: Type.Optional(Type.Boolean()),
+});
 
-export const UpdatePeerBody = Type.Object(
-  {
-    name: Type.Optional(Name),
-    description: Type.Optional(Nullable(Description)),
-    peer_type: Type.Optional(PeerTypeSchema),
-    user_id: Type.Optional(Nullable(IntId)),
-    expires_at: Type.Optional(Nullable(DateTime)),
-    persistent_keepalive: Type.Optional(Nullable(Keepalive)),
-    enabled: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
+export const UpdatePeerBody = StrictObject({
+  name: Type.Optional(Name),
+  description: Type.Optional(Nullable(Description)),
+  peer_type: Type.Optional(PeerTypeSchema),
+  user_id: Type.Optional(Nullable(IntId)),
+  expires_at: Type.Optional(Nullable(DateTime)),
+  persistent_keepalive: Type.Optional(Nullable(Keepalive)),
+  enabled: Type.Optional(Type.Boolean()),
+});
 
 export const ListPeersQuery = Type.Object({
-  skip: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  ...offsetPaging({ maxSkip: null, maxLimit: 500, defaultLimit: 100 }),
   include_revoked: Type.Optional(Type.Boolean({ default: false })),
   user_id: Type.Optional(IntId),
 });
@@ -77,7 +77,7 @@ export type CreatePeerBody = Static<typeof CreatePeerBody>;
 export type UpdatePeerBody = Static<typeof UpdatePeerBody>;
 export type ListPeersQuery = Static<typeof ListPeersQuery>;
 
-export const PeerList = Type.Object({ peers: Type.Array(PeerRead), total: Type.Integer() });
+export const PeerList = ListOf('peers', PeerRead);
 
 export const ServerRead = Type.Object({
   public_key: Type.String(),

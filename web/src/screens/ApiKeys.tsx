@@ -1,8 +1,9 @@
 /** API keys: list (revoked on demand), create with scopes (the raw key is shown once, with a copy button), revoke. */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { api, call } from '../api/client';
 import { t } from '../i18n';
 import { useSession } from '../session';
+import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
   Checkbox,
@@ -10,6 +11,7 @@ import {
   CopyButton,
   Dialog,
   ErrorText,
+  FormDialog,
   fmtDate,
   fmtRelative,
   Loading,
@@ -17,7 +19,6 @@ import {
   TextField,
   toast,
   useAsync,
-  useSubmit,
 } from '../ui';
 
 type Key = {
@@ -66,85 +67,63 @@ export function ApiKeysScreen() {
       <ErrorText error={list.error} />
       {list.loading && !list.data && <Loading />}
       {list.data && (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="sr-only">{t('nav.apiKeys')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('keys.name')}</th>
-                <th scope="col">{t('keys.prefix')}</th>
-                <th scope="col" className="hide-sm">
-                  {t('keys.scopes')}
-                </th>
-                <th scope="col">{t('keys.status')}</th>
-                <th scope="col" className="hide-sm">
-                  {t('keys.lastUsed')}
-                </th>
-                {canWrite && (
-                  <th scope="col">
-                    <span className="sr-only">{t('common.actions')}</span>
-                  </th>
+        <DataTable
+          caption={t('nav.apiKeys')}
+          columns={[
+            { label: t('keys.name') },
+            { label: t('keys.prefix') },
+            { label: t('keys.scopes'), hideSm: true },
+            { label: t('keys.status') },
+            { label: t('keys.lastUsed'), hideSm: true },
+            ...(canWrite ? [{ label: t('common.actions'), srOnly: true }] : []),
+          ]}
+        >
+          {list.data.keys.map((k) => (
+            <tr key={k.id}>
+              <td>{k.name}</td>
+              <td className="mono-sm">{k.key_prefix}…</td>
+              <td className="hide-sm">
+                {k.scopes.length ? (
+                  k.scopes.map((s) => (
+                    <code key={s} className="scope">
+                      {s}
+                    </code>
+                  ))
+                ) : (
+                  <span className="muted">{t('keys.noScopes')}</span>
                 )}
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.keys.map((k) => (
-                <tr key={k.id}>
-                  <td>{k.name}</td>
-                  <td className="mono-sm">{k.key_prefix}…</td>
-                  <td className="hide-sm">
-                    {k.scopes.length ? (
-                      k.scopes.map((s) => (
-                        <code key={s} className="scope">
-                          {s}
-                        </code>
-                      ))
-                    ) : (
-                      <span className="muted">{t('keys.noScopes')}</span>
-                    )}
-                  </td>
-                  <td>
-                    {k.is_revoked ? (
-                      <Badge kind="bad">{t('keys.revoked')}</Badge>
-                    ) : k.is_expired ? (
-                      <Badge kind="muted">{t('keys.expired')}</Badge>
-                    ) : (
-                      <Badge kind="ok">{t('keys.active')}</Badge>
-                    )}
-                    {k.expires_at && !k.is_revoked && (
-                      <span className="muted small">
-                        {' '}
-                        {t('keys.expires', { date: fmtDate(k.expires_at) })}
-                      </span>
-                    )}
-                  </td>
-                  <td className="hide-sm">{fmtRelative(k.last_used_at)}</td>
-                  {canWrite && (
-                    <td className="cell-actions">
-                      {!k.is_revoked && (
-                        <button
-                          type="button"
-                          className="btn btn-small btn-danger"
-                          onClick={() => setRevoking(k)}
-                          aria-label={t('keys.revokeNamed', { name: k.name })}
-                        >
-                          {t('keys.revoke')}
-                        </button>
-                      )}
-                    </td>
+              </td>
+              <td>
+                {k.is_revoked ? (
+                  <Badge kind="bad">{t('keys.revoked')}</Badge>
+                ) : k.is_expired ? (
+                  <Badge kind="muted">{t('keys.expired')}</Badge>
+                ) : (
+                  <Badge kind="ok">{t('keys.active')}</Badge>
+                )}
+                {k.expires_at && !k.is_revoked && (
+                  <span className="muted small"> {t('keys.expires', { date: fmtDate(k.expires_at) })}</span>
+                )}
+              </td>
+              <td className="hide-sm">{fmtRelative(k.last_used_at)}</td>
+              {canWrite && (
+                <td className="cell-actions">
+                  {!k.is_revoked && (
+                    <button
+                      type="button"
+                      className="btn btn-small btn-danger"
+                      onClick={() => setRevoking(k)}
+                      aria-label={t('keys.revokeNamed', { name: k.name })}
+                    >
+                      {t('keys.revoke')}
+                    </button>
                   )}
-                </tr>
-              ))}
-              {list.data.keys.length === 0 && (
-                <tr>
-                  <td colSpan={6} className="empty">
-                    {t('keys.none')}
-                  </td>
-                </tr>
+                </td>
               )}
-            </tbody>
-          </table>
-        </div>
+            </tr>
+          ))}
+          {list.data.keys.length === 0 && <EmptyRow colSpan={6} text={t('keys.none')} />}
+        </DataTable>
       )}
       <CreateKeyDialog
         open={creating}
@@ -200,80 +179,59 @@ function CreateKeyDialog(props: {
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
   const [scopes, setScopes] = useState<Set<string>>(new Set());
-  const { busy, error, setError, submit } = useSubmit();
-  useEffect(() => {
-    if (props.open) {
-      setName('');
-      setExpires('');
-      setScopes(new Set());
-      setError(null);
-    }
-  }, [props.open, setError]);
   return (
-    <Dialog open={props.open} title={t('keys.create')} onClose={props.onClose} wide>
-      <form
-        className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          await submit(async () => {
-            const k = await call(
-              api.POST('/api/v1/api-keys', {
-                body: {
-                  name,
-                  scopes: [...scopes].sort(),
-                  ...(expires ? { expires_at: new Date(`${expires}T23:59:59`).toISOString() } : {}),
-                },
-              }),
-            );
-            props.onCreated({ name: k.name, raw_key: k.raw_key });
-          });
-        }}
-      >
-        <TextField
-          label={t('keys.name')}
-          value={name}
-          onChange={setName}
-          required
-          maxLength={255}
-          autoFocus
-        />
-        <TextField
-          label={t('keys.expiresAt')}
-          hint={t('keys.expiresHint')}
-          type="date"
-          value={expires}
-          onChange={setExpires}
-        />
-        <fieldset className="perm-grid">
-          <legend>{t('keys.scopes')}</legend>
-          <p className="hint">{t('keys.scopesHint')}</p>
-          <div className="perm-group">
-            {props.held.map((p) => (
-              <Checkbox
-                key={p}
-                label={p}
-                checked={scopes.has(p)}
-                onChange={(on) => {
-                  const next = new Set(scopes);
-                  if (on) next.add(p);
-                  else next.delete(p);
-                  setScopes(next);
-                }}
-              />
-            ))}
-          </div>
-        </fieldset>
-        <ErrorText error={error} />
-        <div className="actions">
-          <button type="button" className="btn" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {t('keys.createSubmit')}
-          </button>
+    <FormDialog
+      open={props.open}
+      title={t('keys.create')}
+      onClose={props.onClose}
+      onOpen={() => {
+        setName('');
+        setExpires('');
+        setScopes(new Set());
+      }}
+      onSubmit={async () => {
+        const k = await call(
+          api.POST('/api/v1/api-keys', {
+            body: {
+              name,
+              scopes: [...scopes].sort(),
+              ...(expires ? { expires_at: new Date(`${expires}T23:59:59`).toISOString() } : {}),
+            },
+          }),
+        );
+        props.onCreated({ name: k.name, raw_key: k.raw_key });
+      }}
+      submitLabel={t('keys.createSubmit')}
+      wide
+    >
+      <TextField label={t('keys.name')} value={name} onChange={setName} required maxLength={255} autoFocus />
+      <TextField
+        label={t('keys.expiresAt')}
+        hint={t('keys.expiresHint')}
+        type="date"
+        value={expires}
+        onChange={setExpires}
+      />
+      <fieldset className="perm-grid">
+        <legend>{t('keys.scopes')}</legend>
+        <p className="hint">{t('keys.scopesHint')}</p>
+        <div className="perm-group">
+          {props.held.map((p) => (
+            <Checkbox
+              key={p}
+              label={p}
+              checked={scopes.has(p)}
+              onChange={(on) => {
+                const next = new Set(scopes);
+                if (on) next.add(p);
+                else next.delete(p);
+                setScopes(next);
+              }}
+            />
+          ))}
         </div>
-      </form>
-    </Dialog>
+      </fieldset>
+    </FormDialog>
   );
 }
 

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, authedFetch, call, saveBlob } from '../api/client';
 import { t } from '../i18n';
 import { useSession } from '../session';
+import { DataTable, EmptyRow } from '../table';
 import { Badge, ErrorText, fmtDate, Loading, PageHeader, Select, TextField, toast, useAsync } from '../ui';
 
 type Item = {
@@ -197,41 +198,27 @@ export function AuditScreen() {
         </div>
       </form>
       <ErrorText error={error ?? verify.error} />
-      <div className="table-wrap">
-        <table className="table table-audit">
-          <caption className="sr-only">{t('nav.audit')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('audit.when')}</th>
-              <th scope="col">{t('audit.event')}</th>
-              <th scope="col" className="hide-sm">
-                {t('audit.actor')}
-              </th>
-              <th scope="col" className="hide-sm">
-                {t('audit.resource')}
-              </th>
-              <th scope="col">{t('audit.outcome')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((it) => (
-              <AuditRow
-                key={it.id}
-                item={it}
-                open={open === it.id}
-                onToggle={() => setOpen(open === it.id ? null : it.id)}
-              />
-            ))}
-            {!loading && items.length === 0 && (
-              <tr>
-                <td colSpan={5} className="empty">
-                  {t('audit.none')}
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption={t('nav.audit')}
+        className="table-audit"
+        columns={[
+          { label: t('audit.when') },
+          { label: t('audit.event') },
+          { label: t('audit.actor'), hideSm: true },
+          { label: t('audit.resource'), hideSm: true },
+          { label: t('audit.outcome') },
+        ]}
+      >
+        {items.map((it) => (
+          <AuditRow
+            key={it.id}
+            item={it}
+            open={open === it.id}
+            onToggle={() => setOpen(open === it.id ? null : it.id)}
+          />
+        ))}
+        {!loading && items.length === 0 && <EmptyRow colSpan={5} text={t('audit.none')} />}
+      </DataTable>
       <div ref={sentinel} className="sentinel">
         {loading && <Loading />}
         {!loading && !done && cursor && (

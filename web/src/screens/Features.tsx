@@ -6,6 +6,7 @@
 import { api, call } from '../api/client';
 import { t } from '../i18n';
 import { useSession } from '../session';
+import { DataTable } from '../table';
 import { Badge, ErrorText, Loading, PageHeader, toast, useAsync } from '../ui';
 
 export function FeaturesScreen() {
@@ -46,91 +47,79 @@ export function FeaturesScreen() {
       {list.loading && !list.data && <Loading />}
       {list.data && list.data.features.length === 0 && <p className="muted">{t('features.none')}</p>}
       {list.data && list.data.features.length > 0 && (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="sr-only">{t('nav.features')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('features.key')}</th>
-                <th scope="col" className="hide-sm">
-                  {t('features.default')}
-                </th>
-                <th scope="col">{t('features.tenant')}</th>
-                <th scope="col" className="hide-sm">
-                  {t('features.others')}
-                </th>
-                <th scope="col">{t('features.forMe')}</th>
+        <DataTable
+          caption={t('nav.features')}
+          columns={[
+            { label: t('features.key') },
+            { label: t('features.default'), hideSm: true },
+            { label: t('features.tenant') },
+            { label: t('features.others'), hideSm: true },
+            { label: t('features.forMe') },
+          ]}
+        >
+          {list.data.features.map((f) => {
+            const tenant = f.overrides.find((o) => o.scope === 'tenant');
+            const others = f.overrides.filter((o) => o.scope !== 'tenant');
+            const value = tenant ? (tenant.enabled ? 'on' : 'off') : 'inherit';
+            return (
+              <tr key={f.key}>
+                <td>
+                  <code>{f.key}</code>
+                  {f.description && <div className="muted small">{f.description}</div>}
+                </td>
+                <td className="hide-sm">
+                  {f.default_enabled ? t('features.on') : t('features.off')}
+                  {f.rollout_percent !== null && (
+                    <span className="muted small"> · {f.rollout_percent} %</span>
+                  )}
+                </td>
+                <td>
+                  {canWrite ? (
+                    <select
+                      aria-label={t('features.tenantFor', { key: f.key })}
+                      value={value}
+                      onChange={(e) =>
+                        void setTenant(f.key, e.target.value === 'inherit' ? null : e.target.value === 'on')
+                      }
+                    >
+                      <option value="inherit">{t('features.inherit')}</option>
+                      <option value="on">{t('features.on')}</option>
+                      <option value="off">{t('features.off')}</option>
+                    </select>
+                  ) : (
+                    <span>
+                      {value === 'inherit'
+                        ? t('features.inherit')
+                        : value === 'on'
+                          ? t('features.on')
+                          : t('features.off')}
+                    </span>
+                  )}
+                </td>
+                <td className="hide-sm small">
+                  {others.length === 0
+                    ? '—'
+                    : others.map((o) => (
+                        <div key={`${o.scope}:${o.target_id}`}>
+                          {o.scope} {o.target_id}: {o.enabled ? t('features.on') : t('features.off')}
+                        </div>
+                      ))}
+                </td>
+                <td>
+                  {mine.data ? (
+                    mine.data.flags[f.key] ? (
+                      <Badge kind="ok">{t('features.on')}</Badge>
+                    ) : (
+                      <Badge kind="muted">{t('features.off')}</Badge>
+                    )
+                  ) : (
+                    '…'
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.features.map((f) => {
-                const tenant = f.overrides.find((o) => o.scope === 'tenant');
-                const others = f.overrides.filter((o) => o.scope !== 'tenant');
-                const value = tenant ? (tenant.enabled ? 'on' : 'off') : 'inherit';
-                return (
-                  <tr key={f.key}>
-                    <td>
-                      <code>{f.key}</code>
-                      {f.description && <div className="muted small">{f.description}</div>}
-                    </td>
-                    <td className="hide-sm">
-                      {f.default_enabled ? t('features.on') : t('features.off')}
-                      {f.rollout_percent !== null && (
-                        <span className="muted small"> · {f.rollout_percent} %</span>
-                      )}
-                    </td>
-                    <td>
-                      {canWrite ? (
-                        <select
-                          aria-label={t('features.tenantFor', { key: f.key })}
-                          value={value}
-                          onChange={(e) =>
-                            void setTenant(
-                              f.key,
-                              e.target.value === 'inherit' ? null : e.target.value === 'on',
-                            )
-                          }
-                        >
-                          <option value="inherit">{t('features.inherit')}</option>
-                          <option value="on">{t('features.on')}</option>
-                          <option value="off">{t('features.off')}</option>
-                        </select>
-                      ) : (
-                        <span>
-                          {value === 'inherit'
-                            ? t('features.inherit')
-                            : value === 'on'
-                              ? t('features.on')
-                              : t('features.off')}
-                        </span>
-                      )}
-                    </td>
-                    <td className="hide-sm small">
-                      {others.length === 0
-                        ? '—'
-                        : others.map((o) => (
-                            <div key={`${o.scope}:${o.target_id}`}>
-                              {o.scope} {o.target_id}: {o.enabled ? t('features.on') : t('features.off')}
-                            </div>
-                          ))}
-                    </td>
-                    <td>
-                      {mine.data ? (
-                        mine.data.flags[f.key] ? (
-                          <Badge kind="ok">{t('features.on')}</Badge>
-                        ) : (
-                          <Badge kind="muted">{t('features.off')}</Badge>
-                        )
-                      ) : (
-                        '…'
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       )}
     </div>
   );

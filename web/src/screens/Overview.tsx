@@ -7,7 +7,7 @@ import { api, call } from '../api/client';
 import { t, useLocale } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
-import { ErrorText, Loading, PageHeader, useAsync } from '../ui';
+import { ErrorText, Loading, PageHeader, Panel, useAsync } from '../ui';
 
 const DAY = 86_400_000;
 /** WireGuard re-handshakes every 2 minutes while traffic flows; 3 minutes without one means gone. */
@@ -195,13 +195,12 @@ export function OverviewScreen() {
       </div>
       <ErrorText error={users.error ?? sessions.error ?? peers.error} />
       {canAudit && (
-        <section className="panel" aria-labelledby="failed-h">
-          <h2 id="failed-h">{t('overview.failedTitle')}</h2>
+        <Panel id="failed-h" title={t('overview.failedTitle')}>
           {failed.loading && !failed.data && <Loading />}
           <ErrorText error={failed.error} />
           {failed.data && <BarChart days={failed.data.days} counts={failed.data.counts} />}
           {failed.data?.truncated && <p className="hint">{t('overview.truncated')}</p>}
-        </section>
+        </Panel>
       )}
     </div>
   );

@@ -16,9 +16,11 @@ import {
   fmtDate,
   Loading,
   PageHeader,
+  Panel,
   TextField,
   toast,
   useAsync,
+  useSubmit,
 } from '../ui';
 
 export function ProfileScreen() {
@@ -47,7 +49,7 @@ function ProfileForm() {
   const [first, setFirst] = useState('');
   const [last, setLast] = useState('');
   const [phone, setPhone] = useState('');
-  const [error, setError] = useState<unknown>(null);
+  const { error, onSubmit } = useSubmit();
   useEffect(() => {
     if (!me.data) return;
     setFirst(me.data.first_name ?? '');
@@ -55,30 +57,23 @@ function ProfileForm() {
     setPhone(me.data.phone ?? '');
   }, [me.data]);
   return (
-    <section className="panel" aria-labelledby="p-h">
-      <h2 id="p-h">{t('profile.details')}</h2>
+    <Panel id="p-h" title={t('profile.details')}>
       {me.loading && !me.data && <Loading />}
       <form
         className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          try {
-            await call(
-              api.PUT('/api/v1/users/me', {
-                body: {
-                  first_name: first.trim() || null,
-                  last_name: last.trim() || null,
-                  phone: phone.trim() || null,
-                },
-              }),
-            );
-            toast(t('common.saved'));
-            me.reload();
-          } catch (err) {
-            setError(err);
-          }
-        }}
+        onSubmit={onSubmit(async () => {
+          await call(
+            api.PUT('/api/v1/users/me', {
+              body: {
+                first_name: first.trim() || null,
+                last_name: last.trim() || null,
+                phone: phone.trim() || null,
+              },
+            }),
+          );
+          toast(t('common.saved'));
+          me.reload();
+        })}
       >
         <div className="row2">
           <TextField
@@ -104,7 +99,7 @@ function ProfileForm() {
           </button>
         </div>
       </form>
-    </section>
+    </Panel>
   );
 }
 
@@ -112,37 +107,23 @@ function PasswordForm() {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [again, setAgain] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, onSubmit } = useSubmit();
   return (
-    <section className="panel" aria-labelledby="pw-h">
-      <h2 id="pw-h">{t('profile.password')}</h2>
+    <Panel id="pw-h" title={t('profile.password')}>
       <form
         className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          if (next !== again) {
-            setError(new Error(t('profile.mismatch')));
-            return;
-          }
-          setBusy(true);
-          try {
-            await call(
-              api.POST('/api/v1/auth/change-password', {
-                body: { current_password: current, new_password: next },
-              }),
-            );
-            toast(t('profile.passwordChanged'));
-            setCurrent('');
-            setNext('');
-            setAgain('');
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
-        }}
+        onSubmit={onSubmit(async () => {
+          if (next !== again) throw new Error(t('profile.mismatch'));
+          await call(
+            api.POST('/api/v1/auth/change-password', {
+              body: { current_password: current, new_password: next },
+            }),
+          );
+          toast(t('profile.passwordChanged'));
+          setCurrent('');
+          setNext('');
+          setAgain('');
+        })}
       >
         <TextField
           label={t('profile.currentPassword')}
@@ -176,7 +157,7 @@ function PasswordForm() {
           </button>
         </div>
       </form>
-    </section>
+    </Panel>
   );
 }
 
@@ -206,17 +187,14 @@ function TotpPanel() {
   const [codes, setCodes] = useState<string[] | null>(null);
   const [disabling, setDisabling] = useState(false);
   const [disableCode, setDisableCode] = useState('');
-  const [error, setError] = useState<unknown>(null);
+  const { error, onSubmit, submit } = useSubmit();
 
   async function start() {
-    setError(null);
-    try {
+    await submit(async () => {
       const s = await call(api.POST('/api/v1/mfa/setup'));
       setSetup({ secret: s.secret, qr: s.qr_code_base64 });
       setCodes(null);
-    } catch (err) {
-      setError(err);
-    }
+    });
   }
 
   return (
@@ -270,23 +248,17 @@ function TotpPanel() {
           />
           <form
             className="stack"
-            onSubmit={async (e) => {
-              e.preventDefault();
-              setError(null);
-              try {
-                const r = await call(
-                  api.POST('/api/v1/mfa/enable', { body: { code: code.replace(/\s/g, '') } }),
-                );
-                setCodes(r.recovery_codes);
-                setSetup(null);
-                setCode('');
-                toast(t('mfa.enabled'));
-                status.reload();
-                await session.reloadUser();
-              } catch (err) {
-                setError(err);
-              }
-            }}
+            onSubmit={onSubmit(async () => {
+              const r = await call(
+                api.POST('/api/v1/mfa/enable', { body: { code: code.replace(/\s/g, '') } }),
+              );
+              setCodes(r.recovery_codes);
+              setSetup(null);
+              setCode('');
+              toast(t('mfa.enabled'));
+              status.reload();
+              await session.reloadUser();
+            })}
           >
             <p>{t('mfa.scan')}</p>
             <p className="secret">
@@ -316,22 +288,12 @@ function TotpPanel() {
           </form>
         </div>
       )}
-      <ConfirmDialog
+      <CodeConfirmDialog
         open={disabling}
-        title={t('mfa.disable')}
-        body={
-          <>
-            <p>{t('mfa.disableBody')}</p>
-            <TextField
-              label={t('mfa.code')}
-              value={disableCode}
-              onChange={setDisableCode}
-              inputMode="numeric"
-              autoComplete="one-time-code"
-            />
-          </>
-        }
         action={t('mfa.disable')}
+        body={t('mfa.disableBody')}
+        code={disableCode}
+        onCode={setDisableCode}
         onConfirm={async () => {
           await call(api.POST('/api/v1/mfa/disable', { body: { code: disableCode.replace(/\s/g, '') } }));
           setDisableCode('');
@@ -346,6 +308,41 @@ function TotpPanel() {
   );
 }
 
+/** Asks for a current code before an MFA change; the dialog's title is its action. */
+function CodeConfirmDialog(props: {
+  open: boolean;
+  action: string;
+  body: string;
+  code: string;
+  onCode: (code: string) => void;
+  onConfirm: () => Promise<void>;
+  onClose: () => void;
+  danger?: boolean;
+}) {
+  return (
+    <ConfirmDialog
+      open={props.open}
+      danger={props.danger}
+      title={props.action}
+      body={
+        <>
+          <p>{props.body}</p>
+          <TextField
+            label={t('mfa.code')}
+            value={props.code}
+            onChange={props.onCode}
+            inputMode="numeric"
+            autoComplete="one-time-code"
+          />
+        </>
+      }
+      action={props.action}
+      onConfirm={props.onConfirm}
+      onClose={props.onClose}
+    />
+  );
+}
+
 function RegenerateCodes({ onDone }: { onDone: (codes: string[]) => void }) {
   const [open, setOpen] = useState(false);
   const [code, setCode] = useState('');
@@ -354,23 +351,13 @@ function RegenerateCodes({ onDone }: { onDone: (codes: string[]) => void }) {
       <button type="button" className="btn" onClick={() => setOpen(true)}>
         {t('mfa.regenerate')}
       </button>
-      <ConfirmDialog
+      <CodeConfirmDialog
         open={open}
         danger={false}
-        title={t('mfa.regenerate')}
-        body={
-          <>
-            <p>{t('mfa.regenerateBody')}</p>
-            <TextField
-              label={t('mfa.code')}
-              value={code}
-              onChange={setCode}
-              inputMode="numeric"
-              autoComplete="one-time-code"
-            />
-          </>
-        }
         action={t('mfa.regenerate')}
+        body={t('mfa.regenerateBody')}
+        code={code}
+        onCode={setCode}
         onConfirm={async () => {
           const r = await call(
             api.POST('/api/v1/mfa/recovery/regenerate', { body: { code: code.replace(/\s/g, '') } }),
@@ -387,12 +374,10 @@ function RegenerateCodes({ onDone }: { onDone: (codes: string[]) => void }) {
 function SecurityKeysPanel() {
   const keys = useAsync(() => call(api.GET('/api/v1/mfa/webauthn/credentials')), []);
   const [name, setName] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, onSubmit, submit } = useSubmit();
   const supported = browserSupportsWebAuthn();
   return (
-    <section className="panel" aria-labelledby="keys-h">
-      <h2 id="keys-h">{t('keysw.title')}</h2>
+    <Panel id="keys-h" title={t('keysw.title')}>
       <p className="hint">{t('keysw.explain')}</p>
       <ErrorText error={keys.error ?? error} />
       <ul className="list">
@@ -409,18 +394,15 @@ function SecurityKeysPanel() {
               type="button"
               className="btn btn-small btn-danger"
               aria-label={t('keysw.removeNamed', { name: c.name })}
-              onClick={async () => {
-                setError(null);
-                try {
+              onClick={() =>
+                submit(async () => {
                   await call(
                     api.DELETE('/api/v1/mfa/webauthn/credentials/{id}', { params: { path: { id: c.id } } }),
                   );
                   toast(t('keysw.removed'));
                   keys.reload();
-                } catch (err) {
-                  setError(err);
-                }
-              }}
+                })
+              }
             >
               {t('common.remove')}
             </button>
@@ -431,27 +413,18 @@ function SecurityKeysPanel() {
       {supported ? (
         <form
           className="inline-form"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            setError(null);
-            setBusy(true);
-            try {
-              const options = await call(api.POST('/api/v1/mfa/webauthn/register/options'));
-              const response = await startRegistration({ optionsJSON: options as never });
-              await call(
-                api.POST('/api/v1/mfa/webauthn/register/verify', {
-                  body: { response: response as never, ...(name.trim() ? { name: name.trim() } : {}) },
-                }),
-              );
-              toast(t('keysw.addedToast'));
-              setName('');
-              keys.reload();
-            } catch (err) {
-              setError(err);
-            } finally {
-              setBusy(false);
-            }
-          }}
+          onSubmit={onSubmit(async () => {
+            const options = await call(api.POST('/api/v1/mfa/webauthn/register/options'));
+            const response = await startRegistration({ optionsJSON: options as never });
+            await call(
+              api.POST('/api/v1/mfa/webauthn/register/verify', {
+                body: { response: response as never, ...(name.trim() ? { name: name.trim() } : {}) },
+              }),
+            );
+            toast(t('keysw.addedToast'));
+            setName('');
+            keys.reload();
+          })}
         >
           <TextField
             label={t('keysw.name')}
@@ -467,6 +440,6 @@ function SecurityKeysPanel() {
       ) : (
         <p className="muted">{t('keysw.unsupported')}</p>
       )}
-    </section>
+    </Panel>
   );
 }

@@ -3,7 +3,7 @@
  * role its own permissions, the inherited ones (with the ancestor they come from) and the effective set the API
  * computes. System roles are read-only; custom roles can be created, edited and deleted with roles.write.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { api, call } from '../api/client';
 import { t } from '../i18n';
 import { useSession } from '../session';
@@ -11,15 +11,15 @@ import {
   Badge,
   Checkbox,
   ConfirmDialog,
-  Dialog,
   ErrorText,
+  FormDialog,
   Loading,
   PageHeader,
+  Panel,
   Select,
   TextField,
   toast,
   useAsync,
-  useSubmit,
 } from '../ui';
 
 type RoleT = {
@@ -128,8 +128,7 @@ export function RolesScreen() {
       {roles.loading && !roles.data && <Loading />}
       {roles.data && (
         <div className="split">
-          <section className="panel" aria-labelledby="tree-h">
-            <h2 id="tree-h">{t('roles.tree')}</h2>
+          <Panel id="tree-h" title={t('roles.tree')}>
             <ul className="tree">
               {childrenOf(list, null).map((r) => (
                 <TreeNode
@@ -141,7 +140,7 @@ export function RolesScreen() {
                 />
               ))}
             </ul>
-          </section>
+          </Panel>
           {current && (
             <section className="panel" aria-labelledby="role-h">
               <div className="panel-head">
@@ -247,113 +246,95 @@ function RoleDialog(props: {
   const [parent, setParent] = useState('');
   const [perms, setPerms] = useState<Set<string>>(new Set());
   const [mfa, setMfa] = useState(false);
-  const { busy, error, setError, submit } = useSubmit();
-  useEffect(() => {
-    if (!props.open) return;
-    const r = props.role;
-    setCode(r?.code ?? '');
-    setName(r?.name ?? '');
-    setDescription(r?.description ?? '');
-    setParent(r?.parent_role_id ?? '');
-    setPerms(new Set(r?.permissions ?? []));
-    setMfa(r?.mfa_required ?? false);
-    setError(null);
-  }, [props.open, props.role, setError]);
   const groups = new Map<string, { code: string; description: string }[]>();
   for (const p of props.catalogue) {
     const g = p.code.split('.')[0]!;
     groups.set(g, [...(groups.get(g) ?? []), p]);
   }
   return (
-    <Dialog
+    <FormDialog
       open={props.open}
       title={props.role ? t('roles.edit') : t('roles.create')}
       onClose={props.onClose}
+      onOpen={() => {
+        const r = props.role;
+        setCode(r?.code ?? '');
+        setName(r?.name ?? '');
+        setDescription(r?.description ?? '');
+        setParent(r?.parent_role_id ?? '');
+        setPerms(new Set(r?.permissions ?? []));
+        setMfa(r?.mfa_required ?? false);
+      }}
+      onSubmit={async () => {
+        const body = {
+          name,
+          description: description.trim() || null,
+          permissions: [...perms].sort(),
+          parent_role_id: parent || null,
+          mfa_required: mfa,
+        };
+        const saved = props.role
+          ? await call(api.PUT('/api/v1/roles/{id}', { params: { path: { id: props.role.id } }, body }))
+          : await call(api.POST('/api/v1/roles', { body: { ...body, code } }));
+        toast(t('common.saved'));
+        props.onSaved(saved.id);
+      }}
+      submitLabel={t('common.save')}
       wide
     >
-      <form
-        className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          await submit(async () => {
-            const body = {
-              name,
-              description: description.trim() || null,
-              permissions: [...perms].sort(),
-              parent_role_id: parent || null,
-              mfa_required: mfa,
-            };
-            const saved = props.role
-              ? await call(api.PUT('/api/v1/roles/{id}', { params: { path: { id: props.role.id } }, body }))
-              : await call(api.POST('/api/v1/roles', { body: { ...body, code } }));
-            toast(t('common.saved'));
-            props.onSaved(saved.id);
-          });
-        }}
-      >
-        <div className="row2">
-          <TextField
-            label={t('roles.code')}
-            hint={t('roles.codeHint')}
-            value={code}
-            onChange={setCode}
-            required
-            disabled={props.role !== null}
-            pattern="[a-z][a-z0-9_.\-]{1,62}"
-            autoFocus={props.role === null}
-          />
-          <TextField label={t('roles.name')} value={name} onChange={setName} required maxLength={100} />
-        </div>
+      <div className="row2">
         <TextField
-          label={t('roles.description')}
-          value={description}
-          onChange={setDescription}
-          maxLength={500}
+          label={t('roles.code')}
+          hint={t('roles.codeHint')}
+          value={code}
+          onChange={setCode}
+          required
+          disabled={props.role !== null}
+          pattern="[a-z][a-z0-9_.\-]{1,62}"
+          autoFocus={props.role === null}
         />
-        <Select
-          label={t('roles.parent')}
-          value={parent}
-          onChange={setParent}
-          options={[
-            { value: '', label: t('roles.noParent') },
-            ...props.roles
-              .filter((r) => r.id !== props.role?.id)
-              .map((r) => ({ value: r.id, label: `${r.name} (${r.code})` })),
-          ]}
-        />
-        <Checkbox label={t('roles.mfaRequired')} checked={mfa} onChange={setMfa} />
-        <fieldset className="perm-grid">
-          <legend>{t('roles.permissions')}</legend>
-          {[...groups.entries()].map(([g, items]) => (
-            <div key={g} className="perm-group">
-              <p className="perm-group-name">{g}</p>
-              {items.map((p) => (
-                <Checkbox
-                  key={p.code}
-                  label={p.code}
-                  hint={p.description}
-                  checked={perms.has(p.code)}
-                  onChange={(on) => {
-                    const next = new Set(perms);
-                    if (on) next.add(p.code);
-                    else next.delete(p.code);
-                    setPerms(next);
-                  }}
-                />
-              ))}
-            </div>
-          ))}
-        </fieldset>
-        <ErrorText error={error} />
-        <div className="actions">
-          <button type="button" className="btn" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {t('common.save')}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+        <TextField label={t('roles.name')} value={name} onChange={setName} required maxLength={100} />
+      </div>
+      <TextField
+        label={t('roles.description')}
+        value={description}
+        onChange={setDescription}
+        maxLength={500}
+      />
+      <Select
+        label={t('roles.parent')}
+        value={parent}
+        onChange={setParent}
+        options={[
+          { value: '', label: t('roles.noParent') },
+          ...props.roles
+            .filter((r) => r.id !== props.role?.id)
+            .map((r) => ({ value: r.id, label: `${r.name} (${r.code})` })),
+        ]}
+      />
+      <Checkbox label={t('roles.mfaRequired')} checked={mfa} onChange={setMfa} />
+      <fieldset className="perm-grid">
+        <legend>{t('roles.permissions')}</legend>
+        {[...groups.entries()].map(([g, items]) => (
+          <div key={g} className="perm-group">
+            <p className="perm-group-name">{g}</p>
+            {items.map((p) => (
+              <Checkbox
+                key={p.code}
+                label={p.code}
+                hint={p.description}
+                checked={perms.has(p.code)}
+                onChange={(on) => {
+                  const next = new Set(perms);
+                  if (on) next.add(p.code);
+                  else next.delete(p.code);
+                  setPerms(next);
+                }}
+              />
+            ))}
+          </div>
+        ))}
+      </fieldset>
+    </FormDialog>
   );
 }

@@ -12,6 +12,7 @@ import {
   PageHeader,
   toast,
   useAsync,
+  useSubmit,
 } from '../ui';
 
 export function SessionsScreen() {
@@ -20,7 +21,7 @@ export function SessionsScreen() {
     () => call(api.GET('/api/v1/sessions', { params: { query: { include_inactive: includeInactive } } })),
     [includeInactive],
   );
-  const [error, setError] = useState<unknown>(null);
+  const { error, submit } = useSubmit();
   const others = list.data?.sessions.filter((s) => s.is_active && !s.is_current) ?? [];
 
   return (
@@ -33,16 +34,13 @@ export function SessionsScreen() {
             <button
               type="button"
               className="btn"
-              onClick={async () => {
-                setError(null);
-                try {
+              onClick={() =>
+                submit(async () => {
                   await call(api.DELETE('/api/v1/sessions', { body: {} }));
                   toast(t('sessions.endedOthers'));
                   list.reload();
-                } catch (err) {
-                  setError(err);
-                }
-              }}
+                })
+              }
             >
               {t('sessions.endOthers')}
             </button>
@@ -75,16 +73,13 @@ export function SessionsScreen() {
                 <button
                   type="button"
                   className="btn btn-small"
-                  onClick={async () => {
-                    setError(null);
-                    try {
+                  onClick={() =>
+                    submit(async () => {
                       await call(api.DELETE('/api/v1/sessions/{id}', { params: { path: { id: s.id } } }));
                       toast(t('sessions.endedOne'));
                       list.reload();
-                    } catch (err) {
-                      setError(err);
-                    }
-                  }}
+                    })
+                  }
                 >
                   {t('sessions.end')}
                 </button>

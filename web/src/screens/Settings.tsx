@@ -11,6 +11,7 @@ import {
   ErrorText,
   Loading,
   PageHeader,
+  Panel,
   TextArea,
   TextField,
   toast,
@@ -40,7 +41,7 @@ export function SettingsScreen() {
   const session = useSession();
   const tenant = useAsync(() => call(api.GET('/api/v1/tenants/current')), []);
   const [form, setForm] = useState<Form | null>(null);
-  const { busy, error, submit } = useSubmit();
+  const { busy, error, onSubmit } = useSubmit();
 
   useEffect(() => {
     const d = tenant.data;
@@ -84,47 +85,43 @@ export function SettingsScreen() {
       />
       <form
         className="settings"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          await submit(async () => {
-            await call(
-              api.PATCH('/api/v1/tenants/current', {
-                body: {
-                  name: form.name.trim(),
-                  settings: {
-                    self_registration: form.self_registration,
-                    mfa_required: form.mfa_required,
-                    password_policy: {
-                      min_length: int(form.min_length),
-                      require_classes: int(form.require_classes),
-                      check_common: form.check_common,
-                      check_breached: form.check_breached,
-                    },
-                    session: {
-                      access_ttl: int(form.access_ttl),
-                      refresh_ttl: int(form.refresh_ttl),
-                      absolute_ttl: int(form.absolute_ttl),
-                      idle_ttl: form.idle_ttl.trim() ? int(form.idle_ttl) : null,
-                    },
-                    allowed_ip_ranges: form.allowed_ip_ranges
-                      .split(/[\s,]+/)
-                      .map((x) => x.trim())
-                      .filter(Boolean),
-                    audit_retention_days: form.audit_retention_days.trim()
-                      ? int(form.audit_retention_days)
-                      : null,
+        onSubmit={onSubmit(async () => {
+          await call(
+            api.PATCH('/api/v1/tenants/current', {
+              body: {
+                name: form.name.trim(),
+                settings: {
+                  self_registration: form.self_registration,
+                  mfa_required: form.mfa_required,
+                  password_policy: {
+                    min_length: int(form.min_length),
+                    require_classes: int(form.require_classes),
+                    check_common: form.check_common,
+                    check_breached: form.check_breached,
                   },
+                  session: {
+                    access_ttl: int(form.access_ttl),
+                    refresh_ttl: int(form.refresh_ttl),
+                    absolute_ttl: int(form.absolute_ttl),
+                    idle_ttl: form.idle_ttl.trim() ? int(form.idle_ttl) : null,
+                  },
+                  allowed_ip_ranges: form.allowed_ip_ranges
+                    .split(/[\s,]+/)
+                    .map((x) => x.trim())
+                    .filter(Boolean),
+                  audit_retention_days: form.audit_retention_days.trim()
+                    ? int(form.audit_retention_days)
+                    : null,
                 },
-              }),
-            );
-            toast(t('settings.saved'));
-            tenant.reload();
-            await session.reloadUser();
-          });
-        }}
+              },
+            }),
+          );
+          toast(t('settings.saved'));
+          tenant.reload();
+          await session.reloadUser();
+        })}
       >
-        <section className="panel" aria-labelledby="s-general">
-          <h2 id="s-general">{t('settings.general')}</h2>
+        <Panel id="s-general" title={t('settings.general')}>
           <TextField
             label={t('settings.name')}
             value={form.name}
@@ -143,9 +140,8 @@ export function SettingsScreen() {
             checked={form.mfa_required}
             onChange={set('mfa_required')}
           />
-        </section>
-        <section className="panel" aria-labelledby="s-password">
-          <h2 id="s-password">{t('settings.passwordPolicy')}</h2>
+        </Panel>
+        <Panel id="s-password" title={t('settings.passwordPolicy')}>
           <div className="row2">
             <TextField
               label={t('settings.minLength')}
@@ -177,9 +173,8 @@ export function SettingsScreen() {
             checked={form.check_breached}
             onChange={set('check_breached')}
           />
-        </section>
-        <section className="panel" aria-labelledby="s-sessions">
-          <h2 id="s-sessions">{t('settings.sessions')}</h2>
+        </Panel>
+        <Panel id="s-sessions" title={t('settings.sessions')}>
           <p className="hint">{t('settings.secondsHint')}</p>
           <div className="row2">
             <TextField
@@ -216,9 +211,8 @@ export function SettingsScreen() {
               onChange={set('idle_ttl')}
             />
           </div>
-        </section>
-        <section className="panel" aria-labelledby="s-network">
-          <h2 id="s-network">{t('settings.network')}</h2>
+        </Panel>
+        <Panel id="s-network" title={t('settings.network')}>
           <TextArea
             label={t('settings.allowedIps')}
             hint={t('settings.allowedIpsHint')}
@@ -235,7 +229,7 @@ export function SettingsScreen() {
             value={form.audit_retention_days}
             onChange={set('audit_retention_days')}
           />
-        </section>
+        </Panel>
         <ErrorText error={error} />
         <div className="actions actions-left sticky-actions">
           <button type="submit" className="btn btn-primary" disabled={busy}>

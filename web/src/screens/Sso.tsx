@@ -11,6 +11,7 @@ import type { paths } from '../api/schema';
 import { t } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
+import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
   Checkbox,
@@ -23,6 +24,7 @@ import {
   Link,
   Loading,
   PageHeader,
+  Panel,
   Select,
   TextArea,
   TextField,
@@ -69,61 +71,46 @@ export function SsoScreen() {
       <ErrorText error={list.error} />
       {list.loading && !list.data && <Loading />}
       {list.data && (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="sr-only">{t('nav.sso')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('sso.name')}</th>
-                <th scope="col">{t('sso.type')}</th>
-                <th scope="col">{t('sso.status')}</th>
-                <th scope="col" className="hide-sm">
-                  {t('sso.domains')}
-                </th>
-                <th scope="col" className="hide-sm">
-                  {t('sso.defaultRole')}
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.connections.map((c) => (
-                <tr key={c.id}>
-                  <td>
-                    <Link to={`/sso/${c.id}`}>{c.name}</Link>
-                  </td>
-                  <td>{c.type === 'oidc' ? 'OIDC' : 'SAML'}</td>
-                  <td>
-                    <Enabled on={c.enabled} />
-                  </td>
-                  <td className="hide-sm">
-                    {c.domains.length === 0 ? (
-                      <span className="muted">—</span>
-                    ) : (
-                      c.domains.map((d) => (
-                        <span key={d.domain} className="nowrap">
-                          {d.domain}{' '}
-                          {d.verified ? (
-                            <Badge kind="ok">{t('sso.verified')}</Badge>
-                          ) : (
-                            <Badge kind="warn">{t('sso.unverified')}</Badge>
-                          )}{' '}
-                        </span>
-                      ))
-                    )}
-                  </td>
-                  <td className="hide-sm mono-sm">{c.default_role}</td>
-                </tr>
-              ))}
-              {list.data.connections.length === 0 && (
-                <tr>
-                  <td colSpan={5} className="empty">
-                    {t('sso.none')}
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={t('nav.sso')}
+          columns={[
+            { label: t('sso.name') },
+            { label: t('sso.type') },
+            { label: t('sso.status') },
+            { label: t('sso.domains'), hideSm: true },
+            { label: t('sso.defaultRole'), hideSm: true },
+          ]}
+        >
+          {list.data.connections.map((c) => (
+            <tr key={c.id}>
+              <td>
+                <Link to={`/sso/${c.id}`}>{c.name}</Link>
+              </td>
+              <td>{c.type === 'oidc' ? 'OIDC' : 'SAML'}</td>
+              <td>
+                <Enabled on={c.enabled} />
+              </td>
+              <td className="hide-sm">
+                {c.domains.length === 0 ? (
+                  <span className="muted">—</span>
+                ) : (
+                  c.domains.map((d) => (
+                    <span key={d.domain} className="nowrap">
+                      {d.domain}{' '}
+                      {d.verified ? (
+                        <Badge kind="ok">{t('sso.verified')}</Badge>
+                      ) : (
+                        <Badge kind="warn">{t('sso.unverified')}</Badge>
+                      )}{' '}
+                    </span>
+                  ))
+                )}
+              </td>
+              <td className="hide-sm mono-sm">{c.default_role}</td>
+            </tr>
+          ))}
+          {list.data.connections.length === 0 && <EmptyRow colSpan={5} text={t('sso.none')} />}
+        </DataTable>
       )}
       <ConnectionDialog
         open={creating}
@@ -178,8 +165,7 @@ export function SsoConnectionScreen({ id }: { id: string }) {
             }
           />
           <div className="grid2">
-            <section className="panel stack" aria-labelledby="idp-h">
-              <h2 id="idp-h">{t('sso.forIdp')}</h2>
+            <Panel id="idp-h" title={t('sso.forIdp')} className="stack">
               <p className="hint">{t('sso.forIdpHint')}</p>
               {c.oidc && (
                 <CopyValue label={t('sso.callbackUrl')} value={c.oidc.callback_url} testId="callback-url" />
@@ -195,9 +181,8 @@ export function SsoConnectionScreen({ id }: { id: string }) {
                   <CopyValue label={t('sso.metadataUrl')} value={c.saml.metadata_url} testId="metadata-url" />
                 </>
               )}
-            </section>
-            <section className="panel" aria-labelledby="settings-h">
-              <h2 id="settings-h">{t('sso.settings')}</h2>
+            </Panel>
+            <Panel id="settings-h" title={t('sso.settings')}>
               <dl className="facts facts-long">
                 {c.oidc && (
                   <>
@@ -246,7 +231,7 @@ export function SsoConnectionScreen({ id }: { id: string }) {
                 <dt>{t('sso.updated')}</dt>
                 <dd>{fmtDate(c.updated_at)}</dd>
               </dl>
-            </section>
+            </Panel>
           </div>
           <DomainsPanel connection={c} canWrite={canWrite} onChanged={conn.reload} />
           <ConnectionDialog
@@ -283,8 +268,7 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
   const [removing, setRemoving] = useState<Domain | null>(null);
   const adding = useSubmit();
   return (
-    <section className="panel" aria-labelledby="domains-h">
-      <h2 id="domains-h">{t('sso.domains')}</h2>
+    <Panel id="domains-h" title={t('sso.domains')}>
       <p className="hint">{t('sso.domainsHint')}</p>
       {c.domains.length > 0 && (
         <ul className="sso-domains">
@@ -304,19 +288,16 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
       {props.canWrite && (
         <form
           className="sso-add-domain"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            await adding.submit(async () => {
-              await call(
-                api.POST('/api/v1/sso/connections/{id}/domains', {
-                  params: { path: { id: c.id } },
-                  body: { domain: domain.trim() },
-                }),
-              );
-              setDomain('');
-              props.onChanged();
-            });
-          }}
+          onSubmit={adding.onSubmit(async () => {
+            await call(
+              api.POST('/api/v1/sso/connections/{id}/domains', {
+                params: { path: { id: c.id } },
+                body: { domain: domain.trim() },
+              }),
+            );
+            setDomain('');
+            props.onChanged();
+          })}
         >
           <TextField
             label={t('sso.newDomain')}
@@ -349,7 +330,7 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
         }}
         onClose={() => setRemoving(null)}
       />
-    </section>
+    </Panel>
   );
 }
 

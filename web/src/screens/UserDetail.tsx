@@ -16,6 +16,7 @@ import {
   fmtRelative,
   Loading,
   PageHeader,
+  Panel,
   Select,
   TextArea,
   TextField,
@@ -117,8 +118,7 @@ export function UserDetailScreen({ id }: { id: number }) {
       />
       <div className="grid2">
         <ProfileCard user={u} editable={session.can('users.write')} onSaved={user.reload} />
-        <section className="panel" aria-labelledby="facts-h">
-          <h2 id="facts-h">{t('user.facts')}</h2>
+        <Panel id="facts-h" title={t('user.facts')}>
           <dl className="facts">
             <dt>{t('user.id')}</dt>
             <dd className="mono-sm">{u.id}</dd>
@@ -131,7 +131,7 @@ export function UserDetailScreen({ id }: { id: number }) {
             <dt>{t('user.mfa')}</dt>
             <dd>{u.has_mfa ? t('user.mfaOn') : t('user.mfaOff')}</dd>
           </dl>
-        </section>
+        </Panel>
       </div>
       {session.hasFeature('rbac') && session.can('roles.read') && (
         <RolesCard userId={id} canAssign={session.can('roles.assign')} onChange={user.reload} />
@@ -140,8 +140,7 @@ export function UserDetailScreen({ id }: { id: number }) {
         <UserSessionsCard userId={id} canRevoke={session.can('sessions.revoke')} />
       )}
       {session.hasFeature('gdpr') && session.can('gdpr.manage') && (
-        <section className="panel panel-danger" aria-labelledby="gdpr-h">
-          <h2 id="gdpr-h">{t('user.gdpr')}</h2>
+        <Panel id="gdpr-h" title={t('user.gdpr')} className="panel-danger">
           <p className="hint">{t('user.gdprHint')}</p>
           <div className="actions actions-left">
             <button type="button" className="btn" onClick={() => void exportData()}>
@@ -158,7 +157,7 @@ export function UserDetailScreen({ id }: { id: number }) {
               </button>
             )}
           </div>
-        </section>
+        </Panel>
       )}
       <ConfirmDialog
         open={confirm === 'deactivate'}
@@ -233,7 +232,7 @@ function ProfileCard({
   const [email, setEmail] = useState(user.email);
   const [phone, setPhone] = useState(user.phone ?? '');
   const [verified, setVerified] = useState(user.is_verified);
-  const { busy, error, submit } = useSubmit();
+  const { busy, error, onSubmit } = useSubmit();
   useEffect(() => {
     setFirst(user.first_name ?? '');
     setLast(user.last_name ?? '');
@@ -242,29 +241,25 @@ function ProfileCard({
     setVerified(user.is_verified);
   }, [user]);
   return (
-    <section className="panel" aria-labelledby="profile-h">
-      <h2 id="profile-h">{t('user.profile')}</h2>
+    <Panel id="profile-h" title={t('user.profile')}>
       <form
         className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          await submit(async () => {
-            await call(
-              api.PUT('/api/v1/users/{id}', {
-                params: { path: { id: user.id } },
-                body: {
-                  first_name: first.trim() || null,
-                  last_name: last.trim() || null,
-                  phone: phone.trim() || null,
-                  email,
-                  is_verified: verified,
-                },
-              }),
-            );
-            toast(t('common.saved'));
-            onSaved();
-          });
-        }}
+        onSubmit={onSubmit(async () => {
+          await call(
+            api.PUT('/api/v1/users/{id}', {
+              params: { path: { id: user.id } },
+              body: {
+                first_name: first.trim() || null,
+                last_name: last.trim() || null,
+                phone: phone.trim() || null,
+                email,
+                is_verified: verified,
+              },
+            }),
+          );
+          toast(t('common.saved'));
+          onSaved();
+        })}
       >
         <div className="row2">
           <TextField label={t('users.firstName')} value={first} onChange={setFirst} disabled={!editable} />
@@ -296,7 +291,7 @@ function ProfileCard({
           </div>
         )}
       </form>
-    </section>
+    </Panel>
   );
 }
 
@@ -315,13 +310,12 @@ function RolesCard({
   );
   const roles = useAsync(() => call(api.GET('/api/v1/roles')), []);
   const [pick, setPick] = useState('');
-  const [error, setError] = useState<unknown>(null);
+  const { error, submit } = useSubmit();
   const have = new Set(assigned.data?.roles.map((r) => r.role_id));
   const options = (roles.data?.roles ?? []).filter((r) => !have.has(r.id));
 
   return (
-    <section className="panel" aria-labelledby="roles-h">
-      <h2 id="roles-h">{t('nav.roles')}</h2>
+    <Panel id="roles-h" title={t('nav.roles')}>
       <ErrorText error={assigned.error ?? roles.error ?? error} />
       <ul className="chips">
         {assigned.data?.roles.map((r) => (
@@ -337,9 +331,8 @@ function RolesCard({
                 type="button"
                 className="btn-icon"
                 aria-label={t('user.removeRole', { role: r.name })}
-                onClick={async () => {
-                  setError(null);
-                  try {
+                onClick={() =>
+                  submit(async () => {
                     await call(
                       api.DELETE('/api/v1/users/{id}/roles/{role_id}', {
                         params: { path: { id: userId, role_id: r.role_id } },
@@ -348,10 +341,8 @@ function RolesCard({
                     toast(t('user.roleRemoved', { role: r.name }));
                     assigned.reload();
                     onChange();
-                  } catch (err) {
-                    setError(err);
-                  }
-                }}
+                  })
+                }
               >
                 ×
               </button>
@@ -367,8 +358,7 @@ function RolesCard({
             e.preventDefault();
             const roleId = pick || options[0]?.id;
             if (!roleId) return;
-            setError(null);
-            try {
+            await submit(async () => {
               await call(
                 api.POST('/api/v1/users/{id}/roles', {
                   params: { path: { id: userId } },
@@ -379,9 +369,7 @@ function RolesCard({
               setPick('');
               assigned.reload();
               onChange();
-            } catch (err) {
-              setError(err);
-            }
+            });
           }}
         >
           <Select
@@ -395,7 +383,7 @@ function RolesCard({
           </button>
         </form>
       )}
-    </section>
+    </Panel>
   );
 }
 
@@ -404,7 +392,7 @@ function UserSessionsCard({ userId, canRevoke }: { userId: number; canRevoke: bo
     () => call(api.GET('/api/v1/users/{id}/sessions', { params: { path: { id: userId } } })),
     [userId],
   );
-  const [error, setError] = useState<unknown>(null);
+  const { error, submit } = useSubmit();
   const active = list.data?.sessions.filter((s) => s.is_active) ?? [];
   return (
     <section className="panel" aria-labelledby="usess-h">
@@ -414,18 +402,15 @@ function UserSessionsCard({ userId, canRevoke }: { userId: number; canRevoke: bo
           <button
             type="button"
             className="btn btn-small"
-            onClick={async () => {
-              setError(null);
-              try {
+            onClick={() =>
+              submit(async () => {
                 await call(
                   api.DELETE('/api/v1/users/{id}/sessions', { params: { path: { id: userId } }, body: {} }),
                 );
                 toast(t('sessions.endedAll'));
                 list.reload();
-              } catch (err) {
-                setError(err);
-              }
-            }}
+              })
+            }
           >
             {t('user.endAllSessions')}
           </button>

@@ -4,11 +4,12 @@ import { api, call } from '../api/client';
 import { t } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
+import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
   Checkbox,
-  Dialog,
   ErrorText,
+  FormDialog,
   fmtDate,
   Loading,
   PageHeader,
@@ -16,7 +17,6 @@ import {
   TextField,
   toast,
   useAsync,
-  useSubmit,
 } from '../ui';
 
 const PAGE = 20;
@@ -94,58 +94,43 @@ export function UsersScreen() {
       {list.loading && !list.data && <Loading />}
       {list.data && (
         <>
-          <div className="table-wrap">
-            <table className="table">
-              <caption className="sr-only">{t('nav.users')}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t('users.name')}</th>
-                  <th scope="col" className="hide-sm">
-                    {t('users.email')}
-                  </th>
-                  <th scope="col">{t('users.status')}</th>
-                  <th scope="col" className="hide-sm">
-                    {t('users.created')}
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.users.map((u) => (
-                  <tr key={u.id}>
-                    <td>
-                      <a
-                        href={`/admin/users/${u.id}`}
-                        onClick={(e) => {
-                          e.preventDefault();
-                          navigate(`/users/${u.id}`);
-                        }}
-                      >
-                        {u.full_name || u.email}
-                      </a>
-                      {u.full_name && <div className="show-sm muted small">{u.email}</div>}
-                    </td>
-                    <td className="mono-sm hide-sm">{u.email}</td>
-                    <td>
-                      {u.is_active ? (
-                        <Badge kind="ok">{t('users.active')}</Badge>
-                      ) : (
-                        <Badge kind="muted">{t('users.inactive')}</Badge>
-                      )}{' '}
-                      {!u.is_verified && <Badge kind="warn">{t('users.unverified')}</Badge>}
-                    </td>
-                    <td className="hide-sm">{fmtDate(u.created_at)}</td>
-                  </tr>
-                ))}
-                {list.data.users.length === 0 && (
-                  <tr>
-                    <td colSpan={4} className="empty">
-                      {t('users.none')}
-                    </td>
-                  </tr>
-                )}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            caption={t('nav.users')}
+            columns={[
+              { label: t('users.name') },
+              { label: t('users.email'), hideSm: true },
+              { label: t('users.status') },
+              { label: t('users.created'), hideSm: true },
+            ]}
+          >
+            {list.data.users.map((u) => (
+              <tr key={u.id}>
+                <td>
+                  <a
+                    href={`/admin/users/${u.id}`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      navigate(`/users/${u.id}`);
+                    }}
+                  >
+                    {u.full_name || u.email}
+                  </a>
+                  {u.full_name && <div className="show-sm muted small">{u.email}</div>}
+                </td>
+                <td className="mono-sm hide-sm">{u.email}</td>
+                <td>
+                  {u.is_active ? (
+                    <Badge kind="ok">{t('users.active')}</Badge>
+                  ) : (
+                    <Badge kind="muted">{t('users.inactive')}</Badge>
+                  )}{' '}
+                  {!u.is_verified && <Badge kind="warn">{t('users.unverified')}</Badge>}
+                </td>
+                <td className="hide-sm">{fmtDate(u.created_at)}</td>
+              </tr>
+            ))}
+            {list.data.users.length === 0 && <EmptyRow colSpan={4} text={t('users.none')} />}
+          </DataTable>
           <div className="pager">
             <button
               type="button"
@@ -193,72 +178,50 @@ function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated
   const [first, setFirst] = useState('');
   const [last, setLast] = useState('');
   const [verified, setVerified] = useState(true);
-  const { busy, error, setError, submit } = useSubmit();
-  useEffect(() => {
-    if (props.open) {
-      setEmail('');
-      setPassword('');
-      setFirst('');
-      setLast('');
-      setVerified(true);
-      setError(null);
-    }
-  }, [props.open, setError]);
   return (
-    <Dialog open={props.open} title={t('users.create')} onClose={props.onClose}>
-      <form
-        className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          await submit(async () => {
-            const u = await call(
-              api.POST('/api/v1/users', {
-                body: {
-                  email,
-                  password,
-                  first_name: first.trim() || null,
-                  last_name: last.trim() || null,
-                  is_verified: verified,
-                },
-              }),
-            );
-            toast(t('users.created.toast', { email: u.email }));
-            props.onCreated(u.id);
-          });
-        }}
-      >
-        <TextField
-          label={t('users.email')}
-          type="email"
-          value={email}
-          onChange={setEmail}
-          required
-          autoFocus
-        />
-        <div className="row2">
-          <TextField label={t('users.firstName')} value={first} onChange={setFirst} maxLength={100} />
-          <TextField label={t('users.lastName')} value={last} onChange={setLast} maxLength={100} />
-        </div>
-        <TextField
-          label={t('users.initialPassword')}
-          hint={t('users.passwordHint')}
-          type="password"
-          value={password}
-          onChange={setPassword}
-          required
-          autoComplete="new-password"
-        />
-        <Checkbox label={t('users.markVerified')} checked={verified} onChange={setVerified} />
-        <ErrorText error={error} />
-        <div className="actions">
-          <button type="button" className="btn" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {t('users.createSubmit')}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      open={props.open}
+      title={t('users.create')}
+      onClose={props.onClose}
+      onOpen={() => {
+        setEmail('');
+        setPassword('');
+        setFirst('');
+        setLast('');
+        setVerified(true);
+      }}
+      onSubmit={async () => {
+        const u = await call(
+          api.POST('/api/v1/users', {
+            body: {
+              email,
+              password,
+              first_name: first.trim() || null,
+              last_name: last.trim() || null,
+              is_verified: verified,
+            },
+          }),
+        );
+        toast(t('users.created.toast', { email: u.email }));
+        props.onCreated(u.id);
+      }}
+      submitLabel={t('users.createSubmit')}
+    >
+      <TextField label={t('users.email')} type="email" value={email} onChange={setEmail} required autoFocus />
+      <div className="row2">
+        <TextField label={t('users.firstName')} value={first} onChange={setFirst} maxLength={100} />
+        <TextField label={t('users.lastName')} value={last} onChange={setLast} maxLength={100} />
+      </div>
+      <TextField
+        label={t('users.initialPassword')}
+        hint={t('users.passwordHint')}
+        type="password"
+        value={password}
+        onChange={setPassword}
+        required
+        autoComplete="new-password"
+      />
+      <Checkbox label={t('users.markVerified')} checked={verified} onChange={setVerified} />
+    </FormDialog>
   );
 }

@@ -3,10 +3,11 @@
  * (the server generates the key pair unless a public key is given; its config and QR code are shown once),
  * downloading a peer's config, enabling/disabling and revoking.
  */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { api, authedFetch, call, saveBlob } from '../api/client';
 import { t } from '../i18n';
 import { useSession } from '../session';
+import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
   Checkbox,
@@ -14,6 +15,7 @@ import {
   CopyButton,
   Dialog,
   ErrorText,
+  FormDialog,
   fmtBytes,
   fmtRelative,
   Loading,
@@ -22,7 +24,6 @@ import {
   TextField,
   toast,
   useAsync,
-  useSubmit,
 } from '../ui';
 import { ONLINE_WINDOW_MS } from './Overview';
 
@@ -133,91 +134,72 @@ export function WireguardScreen() {
       <ErrorText error={server.error ?? peers.error} />
       {peers.loading && !peers.data && <Loading />}
       {peers.data && (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="sr-only">{t('nav.wireguard')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('wg.name')}</th>
-                <th scope="col">{t('wg.ip')}</th>
-                <th scope="col">{t('wg.status')}</th>
-                <th scope="col" className="hide-sm">
-                  {t('wg.handshake')}
-                </th>
-                <th scope="col" className="hide-sm">
-                  {t('wg.traffic')}
-                </th>
-                <th scope="col">
-                  <span className="sr-only">{t('common.actions')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {(peers.data.peers as Peer[]).map((p) => {
-                const online =
-                  p.last_handshake_at &&
-                  Date.now() - new Date(p.last_handshake_at).getTime() < ONLINE_WINDOW_MS;
-                return (
-                  <tr key={p.id}>
-                    <td>
-                      <strong>{p.name}</strong>{' '}
-                      <span className="muted small">{t(`wg.type.${p.peer_type}`)}</span>
-                      {p.description && <div className="muted small">{p.description}</div>}
-                    </td>
-                    <td className="mono-sm">{p.assigned_ip}</td>
-                    <td>
-                      {p.revoked_at ? (
-                        <Badge kind="bad">{t('wg.revoked')}</Badge>
-                      ) : !p.enabled ? (
-                        <Badge kind="muted">{t('wg.disabled')}</Badge>
-                      ) : online ? (
-                        <Badge kind="ok">{t('wg.online')}</Badge>
-                      ) : (
-                        <Badge kind="muted">{t('wg.offline')}</Badge>
-                      )}
-                    </td>
-                    <td className="hide-sm">{fmtRelative(p.last_handshake_at)}</td>
-                    <td className="hide-sm small">
-                      ↓ {fmtBytes(p.rx_bytes)} · ↑ {fmtBytes(p.tx_bytes)}
-                    </td>
-                    <td className="cell-actions">
+        <DataTable
+          caption={t('nav.wireguard')}
+          columns={[
+            { label: t('wg.name') },
+            { label: t('wg.ip') },
+            { label: t('wg.status') },
+            { label: t('wg.handshake'), hideSm: true },
+            { label: t('wg.traffic'), hideSm: true },
+            { label: t('common.actions'), srOnly: true },
+          ]}
+        >
+          {(peers.data.peers as Peer[]).map((p) => {
+            const online =
+              p.last_handshake_at && Date.now() - new Date(p.last_handshake_at).getTime() < ONLINE_WINDOW_MS;
+            return (
+              <tr key={p.id}>
+                <td>
+                  <strong>{p.name}</strong> <span className="muted small">{t(`wg.type.${p.peer_type}`)}</span>
+                  {p.description && <div className="muted small">{p.description}</div>}
+                </td>
+                <td className="mono-sm">{p.assigned_ip}</td>
+                <td>
+                  {p.revoked_at ? (
+                    <Badge kind="bad">{t('wg.revoked')}</Badge>
+                  ) : !p.enabled ? (
+                    <Badge kind="muted">{t('wg.disabled')}</Badge>
+                  ) : online ? (
+                    <Badge kind="ok">{t('wg.online')}</Badge>
+                  ) : (
+                    <Badge kind="muted">{t('wg.offline')}</Badge>
+                  )}
+                </td>
+                <td className="hide-sm">{fmtRelative(p.last_handshake_at)}</td>
+                <td className="hide-sm small">
+                  ↓ {fmtBytes(p.rx_bytes)} · ↑ {fmtBytes(p.tx_bytes)}
+                </td>
+                <td className="cell-actions">
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    onClick={() => void download(p)}
+                    aria-label={t('wg.downloadNamed', { name: p.name })}
+                  >
+                    {t('wg.config')}
+                  </button>
+                  {canWrite && !p.revoked_at && (
+                    <>
+                      <button type="button" className="btn btn-small" onClick={() => void toggle(p)}>
+                        {p.enabled ? t('wg.disable') : t('wg.enable')}
+                      </button>
                       <button
                         type="button"
-                        className="btn btn-small"
-                        onClick={() => void download(p)}
-                        aria-label={t('wg.downloadNamed', { name: p.name })}
+                        className="btn btn-small btn-danger"
+                        onClick={() => setRevoking(p)}
+                        aria-label={t('wg.revokeNamed', { name: p.name })}
                       >
-                        {t('wg.config')}
+                        {t('wg.revoke')}
                       </button>
-                      {canWrite && !p.revoked_at && (
-                        <>
-                          <button type="button" className="btn btn-small" onClick={() => void toggle(p)}>
-                            {p.enabled ? t('wg.disable') : t('wg.enable')}
-                          </button>
-                          <button
-                            type="button"
-                            className="btn btn-small btn-danger"
-                            onClick={() => setRevoking(p)}
-                            aria-label={t('wg.revokeNamed', { name: p.name })}
-                          >
-                            {t('wg.revoke')}
-                          </button>
-                        </>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-              {peers.data.peers.length === 0 && (
-                <tr>
-                  <td colSpan={6} className="empty">
-                    {t('wg.none')}
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+                    </>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+          {peers.data.peers.length === 0 && <EmptyRow colSpan={6} text={t('wg.none')} />}
+        </DataTable>
       )}
       <CreatePeerDialog
         open={creating}
@@ -297,74 +279,54 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
   const [type, setType] = useState<'client' | 'service' | 'gateway'>('client');
   const [publicKey, setPublicKey] = useState('');
   const [psk, setPsk] = useState(false);
-  const { busy, error, setError, submit } = useSubmit();
-  useEffect(() => {
-    if (props.open) {
-      setName('');
-      setDescription('');
-      setType('client');
-      setPublicKey('');
-      setPsk(false);
-      setError(null);
-    }
-  }, [props.open, setError]);
   return (
-    <Dialog open={props.open} title={t('wg.create')} onClose={props.onClose}>
-      <form
-        className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          await submit(async () => {
-            const p = await call(
-              api.POST('/api/v1/wireguard/peers', {
-                body: {
-                  name,
-                  peer_type: type,
-                  ...(description.trim() ? { description: description.trim() } : {}),
-                  ...(publicKey.trim() ? { public_key: publicKey.trim() } : {}),
-                  ...(psk ? { preshared_key: true } : {}),
-                },
-              }),
-            );
-            props.onCreated(p as Created);
-          });
-        }}
-      >
-        <TextField label={t('wg.name')} value={name} onChange={setName} required maxLength={100} autoFocus />
-        <TextField
-          label={t('wg.description')}
-          value={description}
-          onChange={setDescription}
-          maxLength={500}
-        />
-        <Select
-          label={t('wg.peerType')}
-          value={type}
-          onChange={setType}
-          options={[
-            { value: 'client', label: t('wg.type.client') },
-            { value: 'service', label: t('wg.type.service') },
-            { value: 'gateway', label: t('wg.type.gateway') },
-          ]}
-        />
-        <TextField
-          label={t('wg.publicKey')}
-          hint={t('wg.publicKeyHint')}
-          value={publicKey}
-          onChange={setPublicKey}
-          maxLength={64}
-        />
-        <Checkbox label={t('wg.psk')} checked={psk} onChange={setPsk} />
-        <ErrorText error={error} />
-        <div className="actions">
-          <button type="button" className="btn" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {t('wg.createSubmit')}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      open={props.open}
+      title={t('wg.create')}
+      onClose={props.onClose}
+      onOpen={() => {
+        setName('');
+        setDescription('');
+        setType('client');
+        setPublicKey('');
+        setPsk(false);
+      }}
+      onSubmit={async () => {
+        const p = await call(
+          api.POST('/api/v1/wireguard/peers', {
+            body: {
+              name,
+              peer_type: type,
+              ...(description.trim() ? { description: description.trim() } : {}),
+              ...(publicKey.trim() ? { public_key: publicKey.trim() } : {}),
+              ...(psk ? { preshared_key: true } : {}),
+            },
+          }),
+        );
+        props.onCreated(p as Created);
+      }}
+      submitLabel={t('wg.createSubmit')}
+    >
+      <TextField label={t('wg.name')} value={name} onChange={setName} required maxLength={100} autoFocus />
+      <TextField label={t('wg.description')} value={description} onChange={setDescription} maxLength={500} />
+      <Select
+        label={t('wg.peerType')}
+        value={type}
+        onChange={setType}
+        options={[
+          { value: 'client', label: t('wg.type.client') },
+          { value: 'service', label: t('wg.type.service') },
+          { value: 'gateway', label: t('wg.type.gateway') },
+        ]}
+      />
+      <TextField
+        label={t('wg.publicKey')}
+        hint={t('wg.publicKeyHint')}
+        value={publicKey}
+        onChange={setPublicKey}
+        maxLength={64}
+      />
+      <Checkbox label={t('wg.psk')} checked={psk} onChange={setPsk} />
+    </FormDialog>
   );
 }

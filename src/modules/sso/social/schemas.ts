@@ -1,8 +1,6 @@
 /** Social login bodies and answers (API.md §9; the fields beyond §9 are in docs/api-decisions.md). */
 import { Type } from '@sinclair/typebox';
-import { DateTime, Email, Nullable } from '../../../platform/http/schemas.js';
-
-const strict = { additionalProperties: false } as const;
+import { DateTime, Email, ListOf, Nullable, StrictObject, Uuid } from '../../../platform/http/schemas.js';
 
 export const ProviderName = Type.Union([
   Type.Literal('google'),
@@ -61,24 +59,21 @@ export const OAuthCallbackResponse = Type.Object({
   email_verification_required: Type.Boolean(),
 });
 
-export const CompleteRegistrationBody = Type.Object(
-  {
-    oauth_session_token: Type.String({ minLength: 1, maxLength: 512 }),
-    /** Only when the provider gave no verified address (else it must be absent or the same). */
-    email: Type.Optional(Email),
-    first_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    last_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    /**
-     * The second call after a 202: the token of the mailed link (then nothing else but oauth_session_token).
-     * Creates the account, verified, with the identity linked.
-     */
-    verification_token: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  },
-  strict,
-);
+export const CompleteRegistrationBody = StrictObject({
+  oauth_session_token: Type.String({ minLength: 1, maxLength: 512 }),
+  /** Only when the provider gave no verified address (else it must be absent or the same). */
+  email: Type.Optional(Email),
+  first_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  last_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  /**
+   * The second call after a 202: the token of the mailed link (then nothing else but oauth_session_token).
+   * Creates the account, verified, with the identity linked.
+   */
+  verification_token: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+});
 
 export const LinkedAccount = Type.Object({
-  id: Type.String({ format: 'uuid' }),
+  id: Uuid,
   provider: ProviderName,
   name: Type.String(),
   email: Nullable(Type.String()),
@@ -86,10 +81,6 @@ export const LinkedAccount = Type.Object({
   last_login_at: Nullable(DateTime),
 });
 
-export const AccountsResponse = Type.Object({
-  accounts: Type.Array(LinkedAccount),
-  total: Type.Integer(),
-  has_password: Type.Boolean(),
-});
+export const AccountsResponse = ListOf('accounts', LinkedAccount, { has_password: Type.Boolean() });
 
-export const UnlinkBody = Type.Object({ provider: ProviderName }, strict);
+export const UnlinkBody = StrictObject({ provider: ProviderName });
