@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, ilike, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { ofTenant, one } from '../../platform/db/rows.js';
+import { one } from '../../platform/db/rows.js';
+import { tenantRows } from '../../platform/db/tenant-rows.js';
 import {
   type DirectoryGroupRow,
   directoryGroupMembers,
@@ -20,6 +21,7 @@ const groupColumns = {
   createdAt: directoryGroups.createdAt,
   updatedAt: directoryGroups.updatedAt,
 };
+const groupRows = tenantRows(directoryGroups, groupColumns);
 
 // ---------- SCIM users (scim_external_ids) ----------
 
@@ -35,23 +37,18 @@ const profileColumns = {
   version: scimExternalIds.version,
   updatedAt: scimExternalIds.updatedAt,
 };
+const profileRows = tenantRows(scimExternalIds, profileColumns);
 
 export async function profileOf(tx: Executor, tenantId: number, userId: number): Promise<ScimProfile | null> {
-  return one(
-    tx
-      .select(profileColumns)
-      .from(scimExternalIds)
-      .where(ofTenant(scimExternalIds, tenantId, eq(scimExternalIds.userId, userId))),
-  );
+  return profileRows.find(tx, tenantId, eq(scimExternalIds.userId, userId));
 }
 
 export async function profilesOf(tx: Executor, tenantId: number, userIds: number[]) {
   const out = new Map<number, ScimProfile>();
   if (userIds.length === 0) return out;
-  const rows = await tx
-    .select(profileColumns)
-    .from(scimExternalIds)
-    .where(and(eq(scimExternalIds.tenantId, tenantId), inArray(scimExternalIds.userId, userIds)));
+  const rows = await profileRows.list(tx, tenantId, {
+    where: [inArray(scimExternalIds.userId, userIds)],
+  });
   for (const r of rows) out.set(r.userId, r);
   return out;
 }
@@ -61,12 +58,13 @@ export async function userIdByExternalId(
   tenantId: number,
   externalId: string,
 ): Promise<number | null> {
-  const rows = await tx
-    .select({ userId: scimExternalIds.userId })
-    .from(scimExternalIds)
-    .where(and(eq(scimExternalIds.tenantId, tenantId), eq(scimExternalIds.externalId, externalId)))
-    .limit(1);
-  return rows[0]?.userId ?? null;
+  const row = await one(
+    tx
+      .select({ userId: scimExternalIds.userId })
+      .from(scimExternalIds)
+      .where(profileRows.where(tenantId, eq(scimExternalIds.externalId, externalId))),
+  );
+  return row?.userId ?? null;
 }
 
 /** The user whose userName (the stored one, else the email) is this one, case-insensitively. */
@@ -131,57 +129,26 @@ export async function insertGroup(
   tenantId: number,
   g: { displayName: string; externalId: string | null },
 ): Promise<DirectoryGroupRow> {
-  const rows = await tx
-    .insert(directoryGroups)
-    .values({ tenantId, ...g })
-    .returning(groupColumns);
-  return rows[0]!;
+  return groupRows.insert(tx, tenantId, g);
 }
 
-export async function groupById(
-  tx: Executor,
-  tenantId: number,
-  id: string,
-): Promise<DirectoryGroupRow | null> {
-  return one(
-    tx
-      .select(groupColumns)
-      .from(directoryGroups)
-      .where(ofTenant(directoryGroups, tenantId, eq(directoryGroups.id, id))),
-  );
-}
+export const groupById = groupRows.findById;
 
 /** Locks the group's row for the rest of the transaction (a push at a time per group). */
-export async function lockGroup(
-  tx: Executor,
-  tenantId: number,
-  id: string,
-): Promise<DirectoryGroupRow | null> {
-  return one(
-    tx
-      .select(groupColumns)
-      .from(directoryGroups)
-      .where(ofTenant(directoryGroups, tenantId, eq(directoryGroups.id, id)))
-      .for('update'),
-  );
-}
+export const lockGroup = groupRows.lockById;
 
 export async function groupIdByName(
   tx: Executor,
   tenantId: number,
   displayName: string,
 ): Promise<string | null> {
-  const rows = await tx
-    .select({ id: directoryGroups.id })
-    .from(directoryGroups)
-    .where(
-      and(
-        eq(directoryGroups.tenantId, tenantId),
-        sql`lower(${directoryGroups.displayName}) = lower(${displayName})`,
-      ),
-    )
-    .limit(1);
-  return rows[0]?.id ?? null;
+  const row = await one(
+    tx
+      .select({ id: directoryGroups.id })
+      .from(directoryGroups)
+      .where(groupRows.where(tenantId, sql`lower(${directoryGroups.displayName}) = lower(${displayName})`)),
+  );
+  return row?.id ?? null;
 }
 
 /** Renames the group or changes its externalId (undefined: unchanged), and bumps its version. */
@@ -194,15 +161,11 @@ export async function touchGroup(
   await tx
     .update(directoryGroups)
     .set({ ...g, version: sql`${directoryGroups.version} + 1`, updatedAt: sql`now()` })
-    .where(and(eq(directoryGroups.tenantId, tenantId), eq(directoryGroups.id, id)));
+    .where(groupRows.where(tenantId, eq(directoryGroups.id, id)));
 }
 
 export async function deleteGroup(tx: Executor, tenantId: number, id: string): Promise<boolean> {
-  const rows = await tx
-    .delete(directoryGroups)
-    .where(and(eq(directoryGroups.tenantId, tenantId), eq(directoryGroups.id, id)))
-    .returning({ id: directoryGroups.id });
-  return rows.length > 0;
+  return (await groupRows.delete(tx, tenantId, eq(directoryGroups.id, id))) > 0;
 }
 
 export async function groupMemberIds(tx: Executor, tenantId: number, groupId: string): Promise<number[]> {
@@ -304,15 +267,14 @@ export async function listGroups(
   tenantId: number,
   q: { search?: string; cursor?: string; limit: number },
 ): Promise<DirectoryGroupRow[]> {
-  const conds = [eq(directoryGroups.tenantId, tenantId)];
-  if (q.search) conds.push(ilike(directoryGroups.displayName, `%${q.search.replace(/[\\%_]/g, '\\$&')}%`));
-  if (q.cursor) conds.push(gt(directoryGroups.id, q.cursor));
-  return tx
-    .select(groupColumns)
-    .from(directoryGroups)
-    .where(and(...conds))
-    .orderBy(asc(directoryGroups.id))
-    .limit(q.limit);
+  return groupRows.list(tx, tenantId, {
+    where: [
+      q.search ? ilike(directoryGroups.displayName, `%${q.search.replace(/[\\%_]/g, '\\$&')}%`) : undefined,
+      q.cursor ? gt(directoryGroups.id, q.cursor) : undefined,
+    ],
+    orderBy: [asc(directoryGroups.id)],
+    limit: q.limit,
+  });
 }
 
 /** How many members each group has. */

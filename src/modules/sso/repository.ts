@@ -13,22 +13,10 @@ import {
   ssoDomains,
 } from './tables.js';
 
-export async function findConnection(
-  tx: Executor,
-  tenantId: number,
-  id: string,
-): Promise<ConnectionRow | null> {
-  return connectionRows.find(tx, tenantId, eq(ssoConnections.id, id));
-}
+export const findConnection = connectionRows.findById;
 
 /** Locks the row for the transaction (concurrent PATCH/DELETE/domain changes serialise). */
-export async function lockConnection(
-  tx: Executor,
-  tenantId: number,
-  id: string,
-): Promise<ConnectionRow | null> {
-  return connectionRows.lock(tx, tenantId, eq(ssoConnections.id, id));
-}
+export const lockConnection = connectionRows.lockById;
 
 export async function listConnections(tx: Executor, tenantId: number): Promise<ConnectionRow[]> {
   return connectionRows.list(tx, tenantId, {
@@ -57,7 +45,7 @@ export async function updateConnection(
   id: string,
   patch: Partial<NewConnection>,
 ): Promise<ConnectionRow> {
-  const row = await connectionRows.update(
+  const row = await connectionRows.updateOne(
     tx,
     tenantId,
     { ...patch, updatedAt: new Date() },
@@ -117,7 +105,12 @@ export async function markDomainVerified(
   id: string,
   by: string,
 ): Promise<DomainRow | null> {
-  return domainRows.update(tx, tenantId, { verifiedAt: new Date(), verifiedBy: by }, eq(ssoDomains.id, id));
+  return domainRows.updateOne(
+    tx,
+    tenantId,
+    { verifiedAt: new Date(), verifiedBy: by },
+    eq(ssoDomains.id, id),
+  );
 }
 
 /**
