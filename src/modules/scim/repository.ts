@@ -22,6 +22,9 @@ const groupColumns = {
   updatedAt: directoryGroups.updatedAt,
 };
 const groupRows = tenantRows(directoryGroups, groupColumns);
+/** Memberships and group roles are read one id at a time (the other key is the group asked about). */
+const memberRows = tenantRows(directoryGroupMembers, { userId: directoryGroupMembers.userId });
+const groupRoleRows = tenantRows(directoryGroupRoles, { roleId: directoryGroupRoles.roleId });
 
 // ---------- SCIM users (scim_external_ids) ----------
 
@@ -169,11 +172,10 @@ export async function deleteGroup(tx: Executor, tenantId: number, id: string): P
 }
 
 export async function groupMemberIds(tx: Executor, tenantId: number, groupId: string): Promise<number[]> {
-  const rows = await tx
-    .select({ userId: directoryGroupMembers.userId })
-    .from(directoryGroupMembers)
-    .where(and(eq(directoryGroupMembers.tenantId, tenantId), eq(directoryGroupMembers.groupId, groupId)))
-    .orderBy(asc(directoryGroupMembers.userId));
+  const rows = await memberRows.list(tx, tenantId, {
+    where: [eq(directoryGroupMembers.groupId, groupId)],
+    orderBy: [asc(directoryGroupMembers.userId)],
+  });
   return rows.map((r) => r.userId);
 }
 
@@ -187,30 +189,24 @@ export async function addGroupMembers(tx: Executor, tenantId: number, groupId: s
 
 export async function removeGroupMembers(tx: Executor, tenantId: number, groupId: string, userIds: number[]) {
   if (userIds.length === 0) return;
-  await tx
-    .delete(directoryGroupMembers)
-    .where(
-      and(
-        eq(directoryGroupMembers.tenantId, tenantId),
-        eq(directoryGroupMembers.groupId, groupId),
-        inArray(directoryGroupMembers.userId, userIds),
-      ),
-    );
+  await memberRows.delete(
+    tx,
+    tenantId,
+    eq(directoryGroupMembers.groupId, groupId),
+    inArray(directoryGroupMembers.userId, userIds),
+  );
 }
 
 export async function groupRoleIds(tx: Executor, tenantId: number, groupId: string): Promise<string[]> {
-  const rows = await tx
-    .select({ roleId: directoryGroupRoles.roleId })
-    .from(directoryGroupRoles)
-    .where(and(eq(directoryGroupRoles.tenantId, tenantId), eq(directoryGroupRoles.groupId, groupId)))
-    .orderBy(asc(directoryGroupRoles.roleId));
+  const rows = await groupRoleRows.list(tx, tenantId, {
+    where: [eq(directoryGroupRoles.groupId, groupId)],
+    orderBy: [asc(directoryGroupRoles.roleId)],
+  });
   return rows.map((r) => r.roleId);
 }
 
 export async function setGroupRoleIds(tx: Executor, tenantId: number, groupId: string, roleIds: string[]) {
-  await tx
-    .delete(directoryGroupRoles)
-    .where(and(eq(directoryGroupRoles.tenantId, tenantId), eq(directoryGroupRoles.groupId, groupId)));
+  await groupRoleRows.delete(tx, tenantId, eq(directoryGroupRoles.groupId, groupId));
   if (roleIds.length > 0)
     await tx.insert(directoryGroupRoles).values(roleIds.map((roleId) => ({ tenantId, groupId, roleId })));
 }
@@ -234,8 +230,8 @@ export async function rolesFromGroups(
       ),
     )
     .where(
-      and(
-        eq(directoryGroupMembers.tenantId, tenantId),
+      memberRows.where(
+        tenantId,
         eq(directoryGroupMembers.userId, userId),
         inArray(directoryGroupRoles.roleId, roleIds),
       ),
@@ -284,9 +280,7 @@ export async function memberCounts(tx: Executor, tenantId: number, groupIds: str
   const rows = await tx
     .select({ groupId: directoryGroupMembers.groupId, n: sql<number>`count(*)::int` })
     .from(directoryGroupMembers)
-    .where(
-      and(eq(directoryGroupMembers.tenantId, tenantId), inArray(directoryGroupMembers.groupId, groupIds)),
-    )
+    .where(memberRows.where(tenantId, inArray(directoryGroupMembers.groupId, groupIds)))
     .groupBy(directoryGroupMembers.groupId);
   for (const r of rows) out.set(r.groupId, Number(r.n));
   return out;
