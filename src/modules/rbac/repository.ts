@@ -206,17 +206,17 @@ export async function deleteAssignment(
   userId: number,
   roleId: string,
 ): Promise<boolean> {
-  const it = assignment(userId, roleId);
+  const key = assignment(userId, roleId);
   const kept = await assignmentRows.update(
     tx,
     tenantId,
     { direct: false },
-    ...it,
+    ...key,
     eq(userRoles.viaGroup, true),
     eq(userRoles.direct, true),
   );
   if (kept > 0) return true;
-  return (await assignmentRows.delete(tx, tenantId, ...it, eq(userRoles.viaGroup, false))) > 0;
+  return (await assignmentRows.delete(tx, tenantId, ...key, eq(userRoles.viaGroup, false))) > 0;
 }
 
 /**
@@ -231,7 +231,7 @@ export async function setGroupSource(
   roleId: string,
   viaGroup: boolean,
 ): Promise<{ created: boolean; deleted: boolean }> {
-  const it = assignment(userId, roleId);
+  const key = assignment(userId, roleId);
   if (viaGroup) {
     const inserted = await tx
       .insert(userRoles)
@@ -239,12 +239,12 @@ export async function setGroupSource(
       .onConflictDoNothing()
       .returning({ roleId: userRoles.roleId });
     if (inserted.length > 0) return { created: true, deleted: false };
-    await assignmentRows.update(tx, tenantId, { viaGroup: true }, ...it);
+    await assignmentRows.update(tx, tenantId, { viaGroup: true }, ...key);
     return { created: false, deleted: false };
   }
-  if ((await assignmentRows.delete(tx, tenantId, ...it, eq(userRoles.direct, false))) > 0)
+  if ((await assignmentRows.delete(tx, tenantId, ...key, eq(userRoles.direct, false))) > 0)
     return { created: false, deleted: true };
-  await assignmentRows.update(tx, tenantId, { viaGroup: false }, ...it);
+  await assignmentRows.update(tx, tenantId, { viaGroup: false }, ...key);
   return { created: false, deleted: false };
 }
 
