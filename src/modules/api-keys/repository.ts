@@ -1,7 +1,8 @@
 /** SQL only for API keys; tenant_id in every WHERE except the by-hash lookup (see findByHash). */
 import { and, count, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
+import { one } from '../../platform/db/rows.js';
+import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { type ApiKeyRow, apiKeys } from './tables.js';
 
 /**
@@ -25,6 +26,7 @@ const apiKeyColumns = {
   createdAt: apiKeys.createdAt,
   updatedAt: apiKeys.updatedAt,
 };
+const keyRows = tenantRows(apiKeys, apiKeyColumns);
 
 export interface NewApiKey {
   name: string;
@@ -39,11 +41,7 @@ export interface NewApiKey {
 }
 
 export async function insertApiKey(tx: Executor, tenantId: number, k: NewApiKey): Promise<ApiKeyRow> {
-  const rows = await tx
-    .insert(apiKeys)
-    .values({ tenantId, ...k })
-    .returning(apiKeyColumns);
-  return rows[0]!;
+  return keyRows.insert(tx, tenantId, k);
 }
 
 /**
@@ -54,14 +52,7 @@ export async function findByHash(tx: Executor, keyHash: string): Promise<ApiKeyR
   return one(tx.select(apiKeyColumns).from(apiKeys).where(eq(apiKeys.keyHash, keyHash)));
 }
 
-export async function findApiKey(tx: Executor, tenantId: number, id: number): Promise<ApiKeyRow | null> {
-  return one(
-    tx
-      .select(apiKeyColumns)
-      .from(apiKeys)
-      .where(ofTenant(apiKeys, tenantId, eq(apiKeys.id, id))),
-  );
-}
+export const findApiKey = keyRows.findById;
 
 function activeCondition(now: Date) {
   return and(isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)));
@@ -73,24 +64,27 @@ export async function listApiKeys(
   opts: { includeRevoked: boolean; skip: number; limit: number },
 ): Promise<{ rows: ApiKeyRow[]; total: number; activeCount: number }> {
   const now = new Date();
-  const where = opts.includeRevoked
-    ? eq(apiKeys.tenantId, tenantId)
-    : and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt));
-  const rows = await tx
-    .select(apiKeyColumns)
-    .from(apiKeys)
-    .where(where)
-    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-    .offset(opts.skip)
-    .limit(opts.limit);
+  const unrevoked = opts.includeRevoked ? undefined : isNull(apiKeys.revokedAt);
+  const rows = await keyRows.list(tx, tenantId, {
+    where: [unrevoked],
+    orderBy: [desc(apiKeys.createdAt), desc(apiKeys.id)],
+    offset: opts.skip,
+    limit: opts.limit,
+  });
   const [totals] = await tx
     .select({
       total: count(),
       active: sql<string>`count(*) filter (where ${activeCondition(now)})`,
     })
     .from(apiKeys)
-    .where(where);
+    .where(keyRows.where(tenantId, unrevoked));
   return { rows, total: Number(totals?.total ?? 0), activeCount: Number(totals?.active ?? 0) };
+}
+
+/** What revoking sets: the key stops working now, for this reason. */
+function revocation(reason: string) {
+  const now = new Date();
+  return { revokedAt: now, revokedReason: reason, updatedAt: now };
 }
 
 /** Revokes one key if it is not revoked yet; null when it was already revoked (or does not exist). */
@@ -100,13 +94,7 @@ export async function revokeApiKey(
   id: number,
   reason: string,
 ): Promise<ApiKeyRow | null> {
-  const now = new Date();
-  const rows = await tx
-    .update(apiKeys)
-    .set({ revokedAt: now, revokedReason: reason, updatedAt: now })
-    .where(ofTenant(apiKeys, tenantId, eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-    .returning(apiKeyColumns);
-  return firstOrNull(rows);
+  return keyRows.updateOne(tx, tenantId, revocation(reason), eq(apiKeys.id, id), isNull(apiKeys.revokedAt));
 }
 
 /** Revokes every live key a user owns (GDPR erasure); returns their ids for the revocation cache. */
@@ -116,34 +104,27 @@ export async function revokeUserKeys(
   userId: number,
   reason: string,
 ): Promise<number[]> {
-  const now = new Date();
   const rows = await tx
     .update(apiKeys)
-    .set({ revokedAt: now, revokedReason: reason, updatedAt: now })
-    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
+    .set(revocation(reason))
+    .where(keyRows.where(tenantId, eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
     .returning({ id: apiKeys.id });
   return rows.map((r) => r.id);
 }
 
 export async function listUserKeys(tx: Executor, tenantId: number, userId: number): Promise<ApiKeyRow[]> {
-  return tx
-    .select(apiKeyColumns)
-    .from(apiKeys)
-    .where(
-      and(
-        eq(apiKeys.tenantId, tenantId),
-        or(eq(apiKeys.userId, userId), eq(apiKeys.createdByUserId, userId)),
-      ),
-    )
-    .orderBy(desc(apiKeys.createdAt))
-    .limit(1000);
+  return keyRows.list(tx, tenantId, {
+    where: [or(eq(apiKeys.userId, userId), eq(apiKeys.createdByUserId, userId))],
+    orderBy: [desc(apiKeys.createdAt)],
+    limit: 1000,
+  });
 }
 
 export async function touchLastUsed(tx: Executor, tenantId: number, id: number, at: Date): Promise<void> {
   await tx
     .update(apiKeys)
     .set({ lastUsedAt: at })
-    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id)));
+    .where(keyRows.where(tenantId, eq(apiKeys.id, id)));
 }
 
 /**

@@ -1,8 +1,9 @@
-import { integer, pgTable, serial, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { integer, pgTable, serial, text, uuid } from 'drizzle-orm/pg-core';
+import { tenantScoped, timestamps, timestamptz } from '../../platform/db/columns.js';
 
 export const apiKeys = pgTable('api_keys', {
   id: serial('id').primaryKey(),
-  tenantId: integer('tenant_id').notNull(),
+  ...tenantScoped(),
   name: text('name').notNull(),
   keyHash: text('key_hash').notNull(),
   keyPrefix: text('key_prefix').notNull(),
@@ -13,12 +14,11 @@ export const apiKeys = pgTable('api_keys', {
   userId: integer('user_id'),
   roleId: uuid('role_id'),
   createdByUserId: integer('created_by_user_id'),
-  expiresAt: timestamp('expires_at', { withTimezone: true }),
-  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
-  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  expiresAt: timestamptz('expires_at'),
+  lastUsedAt: timestamptz('last_used_at'),
+  revokedAt: timestamptz('revoked_at'),
   revokedReason: text('revoked_reason'),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  ...timestamps(),
 });
 /** A key as the application reads it: its hash stays in the table (the repository's lookups are by hash). */
 export type ApiKeyRow = Omit<typeof apiKeys.$inferSelect, 'keyHash'>;

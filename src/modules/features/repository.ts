@@ -1,7 +1,8 @@
 /** SQL only for feature flags. Overrides are tenant rows (tenant_id in every WHERE, RLS behind it). */
 import { asc, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
+import { firstOrNull, one } from '../../platform/db/rows.js';
+import { tenantRows } from '../../platform/db/tenant-rows.js';
 import type { FlagFacts } from './resolution.js';
 import { type FeatureFlagRow, type FeatureOverrideRow, featureFlags, featureOverrides } from './tables.js';
 
@@ -24,6 +25,7 @@ const overrideColumns = {
   createdAt: featureOverrides.createdAt,
   updatedAt: featureOverrides.updatedAt,
 };
+const overrideRows = tenantRows(featureOverrides, overrideColumns);
 
 export async function listFlags(tx: Executor): Promise<FeatureFlagRow[]> {
   return tx.select(flagColumns).from(featureFlags).orderBy(asc(featureFlags.key)).limit(1000);
@@ -62,12 +64,10 @@ export async function deleteFlag(tx: Executor, key: string): Promise<boolean> {
 }
 
 export async function listTenantOverrides(tx: Executor, tenantId: number): Promise<FeatureOverrideRow[]> {
-  return tx
-    .select(overrideColumns)
-    .from(featureOverrides)
-    .where(eq(featureOverrides.tenantId, tenantId))
-    .orderBy(asc(featureOverrides.flagKey), asc(featureOverrides.scope), asc(featureOverrides.targetId))
-    .limit(10_000);
+  return overrideRows.list(tx, tenantId, {
+    orderBy: [asc(featureOverrides.flagKey), asc(featureOverrides.scope), asc(featureOverrides.targetId)],
+    limit: 10_000,
+  });
 }
 
 export interface OverrideKey {
@@ -105,18 +105,13 @@ export async function deleteOverride(
   tenantId: number,
   k: OverrideKey,
 ): Promise<FeatureOverrideRow | null> {
-  const rows = await tx
-    .delete(featureOverrides)
-    .where(
-      ofTenant(
-        featureOverrides,
-        tenantId,
-        eq(featureOverrides.flagKey, k.flagKey),
-        eq(featureOverrides.scope, k.scope),
-        eq(featureOverrides.targetId, k.targetId),
-      ),
-    )
-    .returning(overrideColumns);
+  const rows = await overrideRows.deleteReturning(
+    tx,
+    tenantId,
+    eq(featureOverrides.flagKey, k.flagKey),
+    eq(featureOverrides.scope, k.scope),
+    eq(featureOverrides.targetId, k.targetId),
+  );
   return firstOrNull(rows);
 }
 

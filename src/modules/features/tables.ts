@@ -1,4 +1,5 @@
-import { boolean, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, integer, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { tenantScoped, timestamps } from '../../platform/db/columns.js';
 
 /** The global catalogue (no tenant): platform operators write it, every tenant reads it. */
 export const featureFlags = pgTable('feature_flags', {
@@ -6,20 +7,18 @@ export const featureFlags = pgTable('feature_flags', {
   description: text('description').notNull().default(''),
   defaultEnabled: boolean('default_enabled').notNull().default(false),
   rolloutPercent: integer('rollout_percent'),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  ...timestamps(),
 });
 export type FeatureFlagRow = typeof featureFlags.$inferSelect;
 
 export const featureOverrides = pgTable('feature_overrides', {
   id: uuid('id').primaryKey().defaultRandom(),
-  tenantId: integer('tenant_id').notNull(),
+  ...tenantScoped(),
   flagKey: text('flag_key').notNull(),
   scope: text('scope', { enum: ['tenant', 'role', 'user'] }).notNull(),
   /** '' for the tenant scope, the role uuid or the user id (as text) otherwise. */
   targetId: text('target_id').notNull().default(''),
   enabled: boolean('enabled').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  ...timestamps(),
 });
 export type FeatureOverrideRow = typeof featureOverrides.$inferSelect;

@@ -1,8 +1,8 @@
 /** SQL only: every function takes (tx, tenantId, ...) and filters on tenant_id (RLS is the backstop). */
-import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { preparedSql, reusableQuery } from '../../platform/db/prepared.js';
-import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
+import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { userRoleMfaChangesAtSql, userRoleRequiresMfaSql } from '../rbac/index.js';
 import { tenantRequiresMfaSql } from '../tenants/index.js';
 import {
@@ -44,10 +44,18 @@ const credentialColumns = {
   lastUsedAt: webauthnCredentials.lastUsedAt,
 };
 
-const totpOf = (tenantId: number, userId: number) => ofTenant(mfaTotp, tenantId, eq(mfaTotp.userId, userId));
+const totpRows = tenantRows(mfaTotp, totpColumns);
+const credentialRows = tenantRows(webauthnCredentials, credentialColumns);
+/** A recovery code as its one reader verifies it: by hash. */
+const recoveryRows = tenantRows(recoveryCodes, {
+  id: recoveryCodes.id,
+  codeHash: recoveryCodes.codeHash,
+  createdAt: recoveryCodes.createdAt,
+  usedAt: recoveryCodes.usedAt,
+});
 
 export async function findTotp(tx: Executor, tenantId: number, userId: number): Promise<TotpRow | null> {
-  return one(tx.select(totpColumns).from(mfaTotp).where(totpOf(tenantId, userId)));
+  return totpRows.find(tx, tenantId, eq(mfaTotp.userId, userId));
 }
 
 /** Creates the pending secret, or keeps the existing one (setup is idempotent until enabled). */
@@ -73,17 +81,19 @@ export async function claimTotpStep(
   enable: boolean,
 ): Promise<boolean> {
   const now = new Date();
-  const rows = await tx
-    .update(mfaTotp)
-    .set({
+  const claimed = await totpRows.update(
+    tx,
+    tenantId,
+    {
       lastUsedStep: step,
       lastUsedAt: now,
       updatedAt: now,
       ...(enable ? { enabled: true, enabledAt: now } : {}),
-    })
-    .where(and(totpOf(tenantId, userId), or(isNull(mfaTotp.lastUsedStep), lt(mfaTotp.lastUsedStep, step))))
-    .returning({ userId: mfaTotp.userId });
-  return rows.length > 0;
+    },
+    eq(mfaTotp.userId, userId),
+    or(isNull(mfaTotp.lastUsedStep), lt(mfaTotp.lastUsedStep, step)),
+  );
+  return claimed > 0;
 }
 
 /**
@@ -92,12 +102,14 @@ export async function claimTotpStep(
  */
 export async function enableTotp(tx: Executor, tenantId: number, userId: number): Promise<boolean> {
   const now = new Date();
-  const rows = await tx
-    .update(mfaTotp)
-    .set({ enabled: true, enabledAt: now, lastUsedAt: now, updatedAt: now })
-    .where(and(totpOf(tenantId, userId), eq(mfaTotp.enabled, false)))
-    .returning({ userId: mfaTotp.userId });
-  return rows.length > 0;
+  const enabled = await totpRows.update(
+    tx,
+    tenantId,
+    { enabled: true, enabledAt: now, lastUsedAt: now, updatedAt: now },
+    eq(mfaTotp.userId, userId),
+    eq(mfaTotp.enabled, false),
+  );
+  return enabled > 0;
 }
 
 /** Serialises factor removals of one user until the transaction ends (see step-up.ts assertFactorLeft). */
@@ -106,7 +118,7 @@ export async function lockUserFactors(tx: Executor, tenantId: number, userId: nu
 }
 
 export async function deleteTotp(tx: Executor, tenantId: number, userId: number): Promise<void> {
-  await tx.delete(mfaTotp).where(totpOf(tenantId, userId));
+  await totpRows.delete(tx, tenantId, eq(mfaTotp.userId, userId));
 }
 
 export async function replaceRecoveryCodes(
@@ -121,30 +133,26 @@ export async function replaceRecoveryCodes(
 }
 
 export async function deleteRecoveryCodes(tx: Executor, tenantId: number, userId: number): Promise<void> {
-  await tx.delete(recoveryCodes).where(ofTenant(recoveryCodes, tenantId, eq(recoveryCodes.userId, userId)));
+  await recoveryRows.delete(tx, tenantId, eq(recoveryCodes.userId, userId));
 }
 
 export async function listRecoveryCodes(tx: Executor, tenantId: number, userId: number) {
-  return tx
-    .select({
-      id: recoveryCodes.id,
-      codeHash: recoveryCodes.codeHash,
-      createdAt: recoveryCodes.createdAt,
-      usedAt: recoveryCodes.usedAt,
-    })
-    .from(recoveryCodes)
-    .where(and(eq(recoveryCodes.tenantId, tenantId), eq(recoveryCodes.userId, userId)))
-    .orderBy(asc(recoveryCodes.createdAt), asc(recoveryCodes.id));
+  return recoveryRows.list(tx, tenantId, {
+    where: [eq(recoveryCodes.userId, userId)],
+    orderBy: [asc(recoveryCodes.createdAt), asc(recoveryCodes.id)],
+  });
 }
 
 /** Marks a code used only if it still was unused: of two racing uses, exactly one wins. */
 export async function consumeRecoveryCode(tx: Executor, tenantId: number, id: string): Promise<boolean> {
-  const rows = await tx
-    .update(recoveryCodes)
-    .set({ usedAt: new Date() })
-    .where(and(eq(recoveryCodes.tenantId, tenantId), eq(recoveryCodes.id, id), isNull(recoveryCodes.usedAt)))
-    .returning({ id: recoveryCodes.id });
-  return rows.length > 0;
+  const used = await recoveryRows.update(
+    tx,
+    tenantId,
+    { usedAt: new Date() },
+    eq(recoveryCodes.id, id),
+    isNull(recoveryCodes.usedAt),
+  );
+  return used > 0;
 }
 
 export async function countUnusedRecoveryCodes(
@@ -155,36 +163,28 @@ export async function countUnusedRecoveryCodes(
   const rows = await tx
     .select({ n: sql<number>`count(*)::int` })
     .from(recoveryCodes)
-    .where(
-      and(
-        eq(recoveryCodes.tenantId, tenantId),
-        eq(recoveryCodes.userId, userId),
-        isNull(recoveryCodes.usedAt),
-      ),
-    );
+    .where(recoveryRows.where(tenantId, eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
   return Number(rows[0]?.n ?? 0);
 }
 
-const credsOf = (tenantId: number, userId: number) =>
-  ofTenant(webauthnCredentials, tenantId, eq(webauthnCredentials.userId, userId));
+const ofUser = (userId: number) => eq(webauthnCredentials.userId, userId);
 
 export async function listCredentials(
   tx: Executor,
   tenantId: number,
   userId: number,
 ): Promise<WebauthnCredentialRow[]> {
-  return tx
-    .select(credentialColumns)
-    .from(webauthnCredentials)
-    .where(credsOf(tenantId, userId))
-    .orderBy(asc(webauthnCredentials.createdAt));
+  return credentialRows.list(tx, tenantId, {
+    where: [ofUser(userId)],
+    orderBy: [asc(webauthnCredentials.createdAt)],
+  });
 }
 
 export async function countCredentials(tx: Executor, tenantId: number, userId: number): Promise<number> {
   const rows = await tx
     .select({ n: sql<number>`count(*)::int` })
     .from(webauthnCredentials)
-    .where(credsOf(tenantId, userId));
+    .where(credentialRows.where(tenantId, ofUser(userId)));
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -194,11 +194,11 @@ export async function findCredentialByCredentialId(
   userId: number,
   credentialId: string,
 ) {
-  return one(
-    tx
-      .select(credentialColumns)
-      .from(webauthnCredentials)
-      .where(and(credsOf(tenantId, userId), eq(webauthnCredentials.credentialId, credentialId))),
+  return credentialRows.find(
+    tx,
+    tenantId,
+    ofUser(userId),
+    eq(webauthnCredentials.credentialId, credentialId),
   );
 }
 
@@ -216,11 +216,7 @@ export async function insertCredential(
     name: string;
   },
 ): Promise<WebauthnCredentialRow> {
-  const rows = await tx
-    .insert(webauthnCredentials)
-    .values({ tenantId, ...v })
-    .returning(credentialColumns);
-  return rows[0]!;
+  return credentialRows.insert(tx, tenantId, v);
 }
 
 /** Stores the new signature counter; refuses to move it backwards (a cloned authenticator). */
@@ -230,19 +226,15 @@ export async function bumpCredentialCounter(
   id: string,
   counter: number,
 ): Promise<boolean> {
-  const rows = await tx
-    .update(webauthnCredentials)
-    .set({ counter, lastUsedAt: new Date() })
-    .where(
-      and(
-        eq(webauthnCredentials.tenantId, tenantId),
-        eq(webauthnCredentials.id, id),
-        // Authenticators without a counter always report 0; others must strictly increase.
-        or(eq(webauthnCredentials.counter, 0), lt(webauthnCredentials.counter, counter)),
-      ),
-    )
-    .returning({ id: webauthnCredentials.id });
-  return rows.length > 0;
+  const bumped = await credentialRows.update(
+    tx,
+    tenantId,
+    { counter, lastUsedAt: new Date() },
+    eq(webauthnCredentials.id, id),
+    // Authenticators without a counter always report 0; others must strictly increase.
+    or(eq(webauthnCredentials.counter, 0), lt(webauthnCredentials.counter, counter)),
+  );
+  return bumped > 0;
 }
 
 export async function deleteCredential(
@@ -251,15 +243,17 @@ export async function deleteCredential(
   userId: number,
   id: string,
 ): Promise<WebauthnCredentialRow | null> {
-  const rows = await tx
-    .delete(webauthnCredentials)
-    .where(and(credsOf(tenantId, userId), eq(webauthnCredentials.id, id)))
-    .returning(credentialColumns);
-  return firstOrNull(rows);
+  const [deleted] = await credentialRows.deleteReturning(
+    tx,
+    tenantId,
+    ofUser(userId),
+    eq(webauthnCredentials.id, id),
+  );
+  return deleted ?? null;
 }
 
 export async function deleteCredentials(tx: Executor, tenantId: number, userId: number): Promise<void> {
-  await tx.delete(webauthnCredentials).where(credsOf(tenantId, userId));
+  await credentialRows.delete(tx, tenantId, ofUser(userId));
 }
 
 /**

@@ -1,28 +1,18 @@
-import {
-  bigint,
-  boolean,
-  integer,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { bigint, boolean, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { created, tenantScoped, timestamps, timestamptz } from '../../platform/db/columns.js';
 
 /** One row per user who started TOTP setup; `enabled` once a first code confirmed it. */
 export const mfaTotp = pgTable(
   'mfa_totp',
   {
-    tenantId: integer('tenant_id').notNull(),
+    ...tenantScoped(),
     userId: integer('user_id').notNull(),
     secretEncrypted: text('secret_encrypted').notNull(),
     enabled: boolean('enabled').notNull().default(false),
-    enabledAt: timestamp('enabled_at', { withTimezone: true }),
+    enabledAt: timestamptz('enabled_at'),
     lastUsedStep: bigint('last_used_step', { mode: 'number' }),
-    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    lastUsedAt: timestamptz('last_used_at'),
+    ...timestamps(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.userId] })],
 );
@@ -30,17 +20,17 @@ export type TotpRow = typeof mfaTotp.$inferSelect;
 
 export const recoveryCodes = pgTable('mfa_recovery_codes', {
   id: uuid('id').primaryKey().defaultRandom(),
-  tenantId: integer('tenant_id').notNull(),
+  ...tenantScoped(),
   userId: integer('user_id').notNull(),
   codeHash: text('code_hash').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  usedAt: timestamp('used_at', { withTimezone: true }),
+  ...created(),
+  usedAt: timestamptz('used_at'),
 });
 export type RecoveryCodeRow = typeof recoveryCodes.$inferSelect;
 
 export const webauthnCredentials = pgTable('webauthn_credentials', {
   id: uuid('id').primaryKey().defaultRandom(),
-  tenantId: integer('tenant_id').notNull(),
+  ...tenantScoped(),
   userId: integer('user_id').notNull(),
   /** base64url credential id, as the browser reports it. */
   credentialId: text('credential_id').notNull(),
@@ -51,7 +41,7 @@ export const webauthnCredentials = pgTable('webauthn_credentials', {
   deviceType: text('device_type'),
   backedUp: boolean('backed_up').notNull().default(false),
   name: text('name').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  ...created(),
+  lastUsedAt: timestamptz('last_used_at'),
 });
 export type WebauthnCredentialRow = typeof webauthnCredentials.$inferSelect;

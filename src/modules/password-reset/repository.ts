@@ -1,7 +1,8 @@
 /** Password reset tokens: SQL only, the tenant in every WHERE. */
-import { and, count, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
+import { count, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
+import { firstOrNull } from '../../platform/db/rows.js';
+import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { type PasswordResetTokenRow, passwordResetTokens } from './tables.js';
 
 /** A token as it is read back: never its hash (it is looked up BY its hash; nothing reads it back). */
@@ -13,11 +14,11 @@ const tokenColumns = {
   expiresAt: passwordResetTokens.expiresAt,
   usedAt: passwordResetTokens.usedAt,
 };
+const tokenRows = tenantRows(passwordResetTokens, tokenColumns);
 
 /** A token of the tenant matching `match` that is neither used nor expired. */
 function pending(tenantId: number, match: SQL) {
-  return ofTenant(
-    passwordResetTokens,
+  return tokenRows.where(
     tenantId,
     match,
     isNull(passwordResetTokens.usedAt),
@@ -64,8 +65,8 @@ export async function countRecent(
     .select({ n: count() })
     .from(passwordResetTokens)
     .where(
-      and(
-        eq(passwordResetTokens.tenantId, tenantId),
+      tokenRows.where(
+        tenantId,
         eq(passwordResetTokens.userId, userId),
         gt(passwordResetTokens.createdAt, since),
       ),
@@ -78,12 +79,7 @@ export async function findByHash(
   tenantId: number,
   tokenHash: string,
 ): Promise<Omit<PasswordResetTokenRow, 'tokenHash'> | null> {
-  return one(
-    tx
-      .select(tokenColumns)
-      .from(passwordResetTokens)
-      .where(ofTenant(passwordResetTokens, tenantId, eq(passwordResetTokens.tokenHash, tokenHash))),
-  );
+  return tokenRows.find(tx, tenantId, eq(passwordResetTokens.tokenHash, tokenHash));
 }
 
 /**

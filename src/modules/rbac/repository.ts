@@ -1,7 +1,8 @@
 /** SQL only for roles and role assignments; tenant_id in every WHERE, RLS behind it. */
 import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
+import { firstOrNull, one } from '../../platform/db/rows.js';
+import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { SYSTEM_ROLE_CODES, SYSTEM_ROLES } from './permissions.js';
 import { type RoleRow, roles, userRoles } from './tables.js';
 
@@ -18,6 +19,9 @@ const roleColumns = {
   createdAt: roles.createdAt,
   updatedAt: roles.updatedAt,
 };
+const roleRows = tenantRows(roles, roleColumns);
+/** An assignment as its writers read it back: a user holds a role, until when. */
+const assignmentRows = tenantRows(userRoles, { roleId: userRoles.roleId, expiresAt: userRoles.expiresAt });
 
 /** Inheritance deeper than this is refused on write and cut on read (a cycle can never loop forever). */
 export const MAX_ROLE_DEPTH = 16;
@@ -39,31 +43,14 @@ export async function insertSystemRoles(tx: Executor, tenantId: number): Promise
   return new Map(rows.map((r) => [r.code, r.id]));
 }
 
-export async function findRoleById(tx: Executor, tenantId: number, id: string): Promise<RoleRow | null> {
-  return one(
-    tx
-      .select(roleColumns)
-      .from(roles)
-      .where(ofTenant(roles, tenantId, eq(roles.id, id))),
-  );
-}
+export const findRoleById = roleRows.findById;
 
 export async function findRoleByCode(tx: Executor, tenantId: number, code: string): Promise<RoleRow | null> {
-  return one(
-    tx
-      .select(roleColumns)
-      .from(roles)
-      .where(ofTenant(roles, tenantId, eq(roles.code, code))),
-  );
+  return roleRows.find(tx, tenantId, eq(roles.code, code));
 }
 
 export async function listRoles(tx: Executor, tenantId: number): Promise<RoleRow[]> {
-  return tx
-    .select(roleColumns)
-    .from(roles)
-    .where(eq(roles.tenantId, tenantId))
-    .orderBy(asc(roles.isSystem), asc(roles.code))
-    .limit(1000);
+  return roleRows.list(tx, tenantId, { orderBy: [asc(roles.isSystem), asc(roles.code)], limit: 1000 });
 }
 
 export interface RoleInput {
@@ -76,11 +63,7 @@ export interface RoleInput {
 }
 
 export async function insertRole(tx: Executor, tenantId: number, r: RoleInput): Promise<RoleRow> {
-  const rows = await tx
-    .insert(roles)
-    .values({ tenantId, ...r, isSystem: false })
-    .returning(roleColumns);
-  return rows[0]!;
+  return roleRows.insert(tx, tenantId, { ...r, isSystem: false });
 }
 
 export async function updateRole(
@@ -89,20 +72,17 @@ export async function updateRole(
   id: string,
   patch: Partial<Omit<RoleInput, 'code'>>,
 ): Promise<RoleRow | null> {
-  const rows = await tx
-    .update(roles)
-    .set({ ...patch, updatedAt: new Date() })
-    .where(ofTenant(roles, tenantId, eq(roles.id, id), eq(roles.isSystem, false)))
-    .returning(roleColumns);
-  return firstOrNull(rows);
+  return roleRows.updateOne(
+    tx,
+    tenantId,
+    { ...patch, updatedAt: new Date() },
+    eq(roles.id, id),
+    eq(roles.isSystem, false),
+  );
 }
 
 export async function deleteRole(tx: Executor, tenantId: number, id: string): Promise<boolean> {
-  const rows = await tx
-    .delete(roles)
-    .where(and(eq(roles.tenantId, tenantId), eq(roles.id, id), eq(roles.isSystem, false)))
-    .returning({ id: roles.id });
-  return rows.length > 0;
+  return (await roleRows.delete(tx, tenantId, eq(roles.id, id), eq(roles.isSystem, false))) > 0;
 }
 
 /** Ids from `roleId` up through its parents (itself first); stops at MAX_ROLE_DEPTH + 1 entries. */
@@ -188,6 +168,12 @@ function parseRoles(roles: GrantSource['roles'] | string): GrantSource['roles'] 
   return typeof roles === 'string' ? (JSON.parse(roles) as GrantSource['roles']) : roles;
 }
 
+/** The conditions naming one assignment (the tenant's part is the helper's). */
+const assignment = (userId: number, roleId: string) => [
+  eq(userRoles.userId, userId),
+  eq(userRoles.roleId, roleId),
+];
+
 const activeAssignment = () => or(isNull(userRoles.expiresAt), gt(userRoles.expiresAt, new Date()));
 
 export async function upsertAssignment(
@@ -195,13 +181,10 @@ export async function upsertAssignment(
   tenantId: number,
   a: { userId: number; roleId: string; expiresAt: Date | null; grantedBy: number | null },
 ): Promise<{ created: boolean; before: { expiresAt: Date | null } | null }> {
-  const existing = await tx
-    .select({ expiresAt: userRoles.expiresAt })
-    .from(userRoles)
-    .where(
-      and(eq(userRoles.tenantId, tenantId), eq(userRoles.userId, a.userId), eq(userRoles.roleId, a.roleId)),
-    )
-    .for('update');
+  const existing = await assignmentRows.list(tx, tenantId, {
+    where: assignment(a.userId, a.roleId),
+    lock: true,
+  });
   await tx
     .insert(userRoles)
     .values({ tenantId, ...a })
@@ -209,7 +192,8 @@ export async function upsertAssignment(
       target: [userRoles.tenantId, userRoles.userId, userRoles.roleId],
       set: { expiresAt: a.expiresAt, grantedBy: a.grantedBy, createdAt: new Date(), direct: true },
     });
-  return { created: existing.length === 0, before: firstOrNull(existing) };
+  const before = firstOrNull(existing);
+  return { created: before === null, before: before && { expiresAt: before.expiresAt } };
 }
 
 /**
@@ -222,22 +206,17 @@ export async function deleteAssignment(
   userId: number,
   roleId: string,
 ): Promise<boolean> {
-  const where = and(
-    eq(userRoles.tenantId, tenantId),
-    eq(userRoles.userId, userId),
-    eq(userRoles.roleId, roleId),
+  const key = assignment(userId, roleId);
+  const kept = await assignmentRows.update(
+    tx,
+    tenantId,
+    { direct: false },
+    ...key,
+    eq(userRoles.viaGroup, true),
+    eq(userRoles.direct, true),
   );
-  const kept = await tx
-    .update(userRoles)
-    .set({ direct: false })
-    .where(and(where, eq(userRoles.viaGroup, true), eq(userRoles.direct, true)))
-    .returning({ roleId: userRoles.roleId });
-  if (kept.length > 0) return true;
-  const rows = await tx
-    .delete(userRoles)
-    .where(and(where, eq(userRoles.viaGroup, false)))
-    .returning({ roleId: userRoles.roleId });
-  return rows.length > 0;
+  if (kept > 0) return true;
+  return (await assignmentRows.delete(tx, tenantId, ...key, eq(userRoles.viaGroup, false))) > 0;
 }
 
 /**
@@ -252,11 +231,7 @@ export async function setGroupSource(
   roleId: string,
   viaGroup: boolean,
 ): Promise<{ created: boolean; deleted: boolean }> {
-  const where = and(
-    eq(userRoles.tenantId, tenantId),
-    eq(userRoles.userId, userId),
-    eq(userRoles.roleId, roleId),
-  );
+  const key = assignment(userId, roleId);
   if (viaGroup) {
     const inserted = await tx
       .insert(userRoles)
@@ -264,15 +239,12 @@ export async function setGroupSource(
       .onConflictDoNothing()
       .returning({ roleId: userRoles.roleId });
     if (inserted.length > 0) return { created: true, deleted: false };
-    await tx.update(userRoles).set({ viaGroup: true }).where(where);
+    await assignmentRows.update(tx, tenantId, { viaGroup: true }, ...key);
     return { created: false, deleted: false };
   }
-  const deleted = await tx
-    .delete(userRoles)
-    .where(and(where, eq(userRoles.direct, false)))
-    .returning({ roleId: userRoles.roleId });
-  if (deleted.length > 0) return { created: false, deleted: true };
-  await tx.update(userRoles).set({ viaGroup: false }).where(where);
+  if ((await assignmentRows.delete(tx, tenantId, ...key, eq(userRoles.direct, false))) > 0)
+    return { created: false, deleted: true };
+  await assignmentRows.update(tx, tenantId, { viaGroup: false }, ...key);
   return { created: false, deleted: false };
 }
 
@@ -303,7 +275,7 @@ export async function listAssignments(
     })
     .from(userRoles)
     .innerJoin(roles, and(eq(roles.tenantId, userRoles.tenantId), eq(roles.id, userRoles.roleId)))
-    .where(and(eq(userRoles.tenantId, tenantId), eq(userRoles.userId, userId), activeAssignment()))
+    .where(assignmentRows.where(tenantId, eq(userRoles.userId, userId), activeAssignment()))
     .orderBy(asc(roles.code));
 }
 
@@ -319,7 +291,7 @@ export async function roleCodesOf(
     .select({ userId: userRoles.userId, code: roles.code })
     .from(userRoles)
     .innerJoin(roles, and(eq(roles.tenantId, userRoles.tenantId), eq(roles.id, userRoles.roleId)))
-    .where(and(eq(userRoles.tenantId, tenantId), inArray(userRoles.userId, userIds), activeAssignment()))
+    .where(assignmentRows.where(tenantId, inArray(userRoles.userId, userIds), activeAssignment()))
     .orderBy(asc(roles.code));
   for (const r of rows) out.get(r.userId)?.push(r.code);
   return out;
@@ -344,7 +316,7 @@ export async function holderIds(tx: Executor, tenantId: number, roleId: string):
   const rows = await tx
     .select({ userId: userRoles.userId })
     .from(userRoles)
-    .where(and(eq(userRoles.tenantId, tenantId), eq(userRoles.roleId, roleId), activeAssignment()));
+    .where(assignmentRows.where(tenantId, eq(userRoles.roleId, roleId), activeAssignment()));
   return rows.map((r) => r.userId);
 }
 
@@ -378,7 +350,7 @@ export async function roleExists(tx: Executor, tenantId: number, roleId: string)
       tx
         .select({ id: roles.id })
         .from(roles)
-        .where(ofTenant(roles, tenantId, eq(roles.id, roleId))),
+        .where(roleRows.where(tenantId, eq(roles.id, roleId))),
     )) !== null
   );
 }

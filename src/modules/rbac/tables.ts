@@ -1,8 +1,9 @@
-import { boolean, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, integer, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { created, tenantScoped, timestamps, timestamptz } from '../../platform/db/columns.js';
 
 export const roles = pgTable('roles', {
   id: uuid('id').primaryKey().defaultRandom(),
-  tenantId: integer('tenant_id').notNull(),
+  ...tenantScoped(),
   code: text('code').notNull(),
   name: text('name').notNull(),
   description: text('description'),
@@ -10,20 +11,19 @@ export const roles = pgTable('roles', {
   permissions: text('permissions').array().notNull().default([]),
   parentRoleId: uuid('parent_role_id'),
   mfaRequired: boolean('mfa_required').notNull().default(false),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  ...timestamps(),
 });
 export type RoleRow = typeof roles.$inferSelect;
 
 export const userRoles = pgTable(
   'user_roles',
   {
-    tenantId: integer('tenant_id').notNull(),
+    ...tenantScoped(),
     userId: integer('user_id').notNull(),
     roleId: uuid('role_id').notNull(),
-    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    expiresAt: timestamptz('expires_at'),
     grantedBy: integer('granted_by'),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    ...created(),
     /** drizzle/0030: the sources of the assignment; the row lives while one of them holds. */
     direct: boolean('direct').notNull().default(true),
     viaGroup: boolean('via_group').notNull().default(false),

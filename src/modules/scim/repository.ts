@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, ilike, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { ofTenant, one } from '../../platform/db/rows.js';
+import { one } from '../../platform/db/rows.js';
+import { tenantRows } from '../../platform/db/tenant-rows.js';
 import {
   type DirectoryGroupRow,
   directoryGroupMembers,
@@ -20,6 +21,10 @@ const groupColumns = {
   createdAt: directoryGroups.createdAt,
   updatedAt: directoryGroups.updatedAt,
 };
+const groupRows = tenantRows(directoryGroups, groupColumns);
+/** Memberships and group roles are read one id at a time (the other key is the group asked about). */
+const memberRows = tenantRows(directoryGroupMembers, { userId: directoryGroupMembers.userId });
+const groupRoleRows = tenantRows(directoryGroupRoles, { roleId: directoryGroupRoles.roleId });
 
 // ---------- SCIM users (scim_external_ids) ----------
 
@@ -35,23 +40,18 @@ const profileColumns = {
   version: scimExternalIds.version,
   updatedAt: scimExternalIds.updatedAt,
 };
+const profileRows = tenantRows(scimExternalIds, profileColumns);
 
 export async function profileOf(tx: Executor, tenantId: number, userId: number): Promise<ScimProfile | null> {
-  return one(
-    tx
-      .select(profileColumns)
-      .from(scimExternalIds)
-      .where(ofTenant(scimExternalIds, tenantId, eq(scimExternalIds.userId, userId))),
-  );
+  return profileRows.find(tx, tenantId, eq(scimExternalIds.userId, userId));
 }
 
 export async function profilesOf(tx: Executor, tenantId: number, userIds: number[]) {
   const out = new Map<number, ScimProfile>();
   if (userIds.length === 0) return out;
-  const rows = await tx
-    .select(profileColumns)
-    .from(scimExternalIds)
-    .where(and(eq(scimExternalIds.tenantId, tenantId), inArray(scimExternalIds.userId, userIds)));
+  const rows = await profileRows.list(tx, tenantId, {
+    where: [inArray(scimExternalIds.userId, userIds)],
+  });
   for (const r of rows) out.set(r.userId, r);
   return out;
 }
@@ -61,12 +61,13 @@ export async function userIdByExternalId(
   tenantId: number,
   externalId: string,
 ): Promise<number | null> {
-  const rows = await tx
-    .select({ userId: scimExternalIds.userId })
-    .from(scimExternalIds)
-    .where(and(eq(scimExternalIds.tenantId, tenantId), eq(scimExternalIds.externalId, externalId)))
-    .limit(1);
-  return rows[0]?.userId ?? null;
+  const row = await one(
+    tx
+      .select({ userId: scimExternalIds.userId })
+      .from(scimExternalIds)
+      .where(profileRows.where(tenantId, eq(scimExternalIds.externalId, externalId))),
+  );
+  return row?.userId ?? null;
 }
 
 /** The user whose userName (the stored one, else the email) is this one, case-insensitively. */
@@ -131,57 +132,26 @@ export async function insertGroup(
   tenantId: number,
   g: { displayName: string; externalId: string | null },
 ): Promise<DirectoryGroupRow> {
-  const rows = await tx
-    .insert(directoryGroups)
-    .values({ tenantId, ...g })
-    .returning(groupColumns);
-  return rows[0]!;
+  return groupRows.insert(tx, tenantId, g);
 }
 
-export async function groupById(
-  tx: Executor,
-  tenantId: number,
-  id: string,
-): Promise<DirectoryGroupRow | null> {
-  return one(
-    tx
-      .select(groupColumns)
-      .from(directoryGroups)
-      .where(ofTenant(directoryGroups, tenantId, eq(directoryGroups.id, id))),
-  );
-}
+export const groupById = groupRows.findById;
 
 /** Locks the group's row for the rest of the transaction (a push at a time per group). */
-export async function lockGroup(
-  tx: Executor,
-  tenantId: number,
-  id: string,
-): Promise<DirectoryGroupRow | null> {
-  return one(
-    tx
-      .select(groupColumns)
-      .from(directoryGroups)
-      .where(ofTenant(directoryGroups, tenantId, eq(directoryGroups.id, id)))
-      .for('update'),
-  );
-}
+export const lockGroup = groupRows.lockById;
 
 export async function groupIdByName(
   tx: Executor,
   tenantId: number,
   displayName: string,
 ): Promise<string | null> {
-  const rows = await tx
-    .select({ id: directoryGroups.id })
-    .from(directoryGroups)
-    .where(
-      and(
-        eq(directoryGroups.tenantId, tenantId),
-        sql`lower(${directoryGroups.displayName}) = lower(${displayName})`,
-      ),
-    )
-    .limit(1);
-  return rows[0]?.id ?? null;
+  const row = await one(
+    tx
+      .select({ id: directoryGroups.id })
+      .from(directoryGroups)
+      .where(groupRows.where(tenantId, sql`lower(${directoryGroups.displayName}) = lower(${displayName})`)),
+  );
+  return row?.id ?? null;
 }
 
 /** Renames the group or changes its externalId (undefined: unchanged), and bumps its version. */
@@ -194,23 +164,18 @@ export async function touchGroup(
   await tx
     .update(directoryGroups)
     .set({ ...g, version: sql`${directoryGroups.version} + 1`, updatedAt: sql`now()` })
-    .where(and(eq(directoryGroups.tenantId, tenantId), eq(directoryGroups.id, id)));
+    .where(groupRows.where(tenantId, eq(directoryGroups.id, id)));
 }
 
 export async function deleteGroup(tx: Executor, tenantId: number, id: string): Promise<boolean> {
-  const rows = await tx
-    .delete(directoryGroups)
-    .where(and(eq(directoryGroups.tenantId, tenantId), eq(directoryGroups.id, id)))
-    .returning({ id: directoryGroups.id });
-  return rows.length > 0;
+  return (await groupRows.delete(tx, tenantId, eq(directoryGroups.id, id))) > 0;
 }
 
 export async function groupMemberIds(tx: Executor, tenantId: number, groupId: string): Promise<number[]> {
-  const rows = await tx
-    .select({ userId: directoryGroupMembers.userId })
-    .from(directoryGroupMembers)
-    .where(and(eq(directoryGroupMembers.tenantId, tenantId), eq(directoryGroupMembers.groupId, groupId)))
-    .orderBy(asc(directoryGroupMembers.userId));
+  const rows = await memberRows.list(tx, tenantId, {
+    where: [eq(directoryGroupMembers.groupId, groupId)],
+    orderBy: [asc(directoryGroupMembers.userId)],
+  });
   return rows.map((r) => r.userId);
 }
 
@@ -224,30 +189,24 @@ export async function addGroupMembers(tx: Executor, tenantId: number, groupId: s
 
 export async function removeGroupMembers(tx: Executor, tenantId: number, groupId: string, userIds: number[]) {
   if (userIds.length === 0) return;
-  await tx
-    .delete(directoryGroupMembers)
-    .where(
-      and(
-        eq(directoryGroupMembers.tenantId, tenantId),
-        eq(directoryGroupMembers.groupId, groupId),
-        inArray(directoryGroupMembers.userId, userIds),
-      ),
-    );
+  await memberRows.delete(
+    tx,
+    tenantId,
+    eq(directoryGroupMembers.groupId, groupId),
+    inArray(directoryGroupMembers.userId, userIds),
+  );
 }
 
 export async function groupRoleIds(tx: Executor, tenantId: number, groupId: string): Promise<string[]> {
-  const rows = await tx
-    .select({ roleId: directoryGroupRoles.roleId })
-    .from(directoryGroupRoles)
-    .where(and(eq(directoryGroupRoles.tenantId, tenantId), eq(directoryGroupRoles.groupId, groupId)))
-    .orderBy(asc(directoryGroupRoles.roleId));
+  const rows = await groupRoleRows.list(tx, tenantId, {
+    where: [eq(directoryGroupRoles.groupId, groupId)],
+    orderBy: [asc(directoryGroupRoles.roleId)],
+  });
   return rows.map((r) => r.roleId);
 }
 
 export async function setGroupRoleIds(tx: Executor, tenantId: number, groupId: string, roleIds: string[]) {
-  await tx
-    .delete(directoryGroupRoles)
-    .where(and(eq(directoryGroupRoles.tenantId, tenantId), eq(directoryGroupRoles.groupId, groupId)));
+  await groupRoleRows.delete(tx, tenantId, eq(directoryGroupRoles.groupId, groupId));
   if (roleIds.length > 0)
     await tx.insert(directoryGroupRoles).values(roleIds.map((roleId) => ({ tenantId, groupId, roleId })));
 }
@@ -271,8 +230,8 @@ export async function rolesFromGroups(
       ),
     )
     .where(
-      and(
-        eq(directoryGroupMembers.tenantId, tenantId),
+      memberRows.where(
+        tenantId,
         eq(directoryGroupMembers.userId, userId),
         inArray(directoryGroupRoles.roleId, roleIds),
       ),
@@ -304,15 +263,14 @@ export async function listGroups(
   tenantId: number,
   q: { search?: string; cursor?: string; limit: number },
 ): Promise<DirectoryGroupRow[]> {
-  const conds = [eq(directoryGroups.tenantId, tenantId)];
-  if (q.search) conds.push(ilike(directoryGroups.displayName, `%${q.search.replace(/[\\%_]/g, '\\$&')}%`));
-  if (q.cursor) conds.push(gt(directoryGroups.id, q.cursor));
-  return tx
-    .select(groupColumns)
-    .from(directoryGroups)
-    .where(and(...conds))
-    .orderBy(asc(directoryGroups.id))
-    .limit(q.limit);
+  return groupRows.list(tx, tenantId, {
+    where: [
+      q.search ? ilike(directoryGroups.displayName, `%${q.search.replace(/[\\%_]/g, '\\$&')}%`) : undefined,
+      q.cursor ? gt(directoryGroups.id, q.cursor) : undefined,
+    ],
+    orderBy: [asc(directoryGroups.id)],
+    limit: q.limit,
+  });
 }
 
 /** How many members each group has. */
@@ -322,9 +280,7 @@ export async function memberCounts(tx: Executor, tenantId: number, groupIds: str
   const rows = await tx
     .select({ groupId: directoryGroupMembers.groupId, n: sql<number>`count(*)::int` })
     .from(directoryGroupMembers)
-    .where(
-      and(eq(directoryGroupMembers.tenantId, tenantId), inArray(directoryGroupMembers.groupId, groupIds)),
-    )
+    .where(memberRows.where(tenantId, inArray(directoryGroupMembers.groupId, groupIds)))
     .groupBy(directoryGroupMembers.groupId);
   for (const r of rows) out.set(r.groupId, Number(r.n));
   return out;

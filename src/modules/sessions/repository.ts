@@ -1,6 +1,7 @@
-import { and, desc, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
+import { desc, eq, gt, inArray, isNull, ne, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
+import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { refreshTokens, type SessionRow, sessions } from './tables.js';
 
 const sessionColumns = {
@@ -21,6 +22,7 @@ const sessionColumns = {
   signInMethod: sessions.signInMethod,
   ssoConnectionId: sessions.ssoConnectionId,
 };
+const sessionRows = tenantRows(sessions, sessionColumns);
 
 export async function insertSession(
   tx: Executor,
@@ -38,11 +40,7 @@ export async function insertSession(
     ssoConnectionId: string | null;
   },
 ): Promise<SessionRow> {
-  const rows = await tx
-    .insert(sessions)
-    .values({ tenantId, ...v })
-    .returning(sessionColumns);
-  return rows[0]!;
+  return sessionRows.insert(tx, tenantId, v);
 }
 
 export async function insertRefreshToken(
@@ -94,17 +92,10 @@ export async function markReplaced(
   await tx
     .update(refreshTokens)
     .set({ replacedBy })
-    .where(and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.id, id)));
+    .where(ofTenant(refreshTokens, tenantId, eq(refreshTokens.id, id)));
 }
 
-export async function findSession(tx: Executor, tenantId: number, id: string): Promise<SessionRow | null> {
-  return one(
-    tx
-      .select(sessionColumns)
-      .from(sessions)
-      .where(ofTenant(sessions, tenantId, eq(sessions.id, id))),
-  );
-}
+export const findSession = sessionRows.findById;
 
 export async function listUserSessions(
   tx: Executor,
@@ -112,21 +103,19 @@ export async function listUserSessions(
   userId: number,
   includeInactive: boolean,
 ): Promise<SessionRow[]> {
-  const conditions = [eq(sessions.tenantId, tenantId), eq(sessions.userId, userId)];
-  if (!includeInactive) conditions.push(isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date()));
-  return tx
-    .select(sessionColumns)
-    .from(sessions)
-    .where(and(...conditions))
-    .orderBy(desc(sessions.createdAt))
-    .limit(500);
+  const active = includeInactive ? [] : [isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date())];
+  return sessionRows.list(tx, tenantId, {
+    where: [eq(sessions.userId, userId), ...active],
+    orderBy: [desc(sessions.createdAt)],
+    limit: 500,
+  });
 }
 
 export async function touchSession(tx: Executor, tenantId: number, id: string, now: Date): Promise<void> {
   await tx
     .update(sessions)
     .set({ lastSeenAt: now, updatedAt: now })
-    .where(and(eq(sessions.tenantId, tenantId), eq(sessions.id, id)));
+    .where(sessionRows.where(tenantId, eq(sessions.id, id)));
 }
 
 /** Activity between refreshes: only last_seen_at moves (never backwards), updated_at stays the last change. */
@@ -134,7 +123,7 @@ export async function markSeen(tx: Executor, tenantId: number, id: string, at: D
   await tx
     .update(sessions)
     .set({ lastSeenAt: sql`greatest(${sessions.lastSeenAt}, ${at.toISOString()}::timestamptz)` })
-    .where(and(eq(sessions.tenantId, tenantId), eq(sessions.id, id)));
+    .where(sessionRows.where(tenantId, eq(sessions.id, id)));
 }
 
 export interface RevokeFilter {
@@ -150,26 +139,19 @@ export async function revokeSessions(
   filter: RevokeFilter,
   reason: string,
 ): Promise<string[]> {
-  const conditions = [
-    eq(sessions.tenantId, tenantId),
+  return revokeActive(
+    tx,
+    tenantId,
+    reason,
     eq(sessions.userId, filter.userId),
-    isNull(sessions.revokedAt),
-  ];
-  if (filter.sessionIds)
-    conditions.push(
-      inArray(
-        sessions.id,
-        filter.sessionIds.length ? filter.sessionIds : ['00000000-0000-0000-0000-000000000000'],
-      ),
-    );
-  if (filter.exceptSessionId) conditions.push(ne(sessions.id, filter.exceptSessionId));
-  const now = new Date();
-  const rows = await tx
-    .update(sessions)
-    .set({ revokedAt: now, revokedReason: reason, updatedAt: now })
-    .where(and(...conditions))
-    .returning({ id: sessions.id });
-  return rows.map((r) => r.id);
+    filter.sessionIds
+      ? inArray(
+          sessions.id,
+          filter.sessionIds.length ? filter.sessionIds : ['00000000-0000-0000-0000-000000000000'],
+        )
+      : undefined,
+    filter.exceptSessionId ? ne(sessions.id, filter.exceptSessionId) : undefined,
+  );
 }
 
 /**
@@ -190,8 +172,8 @@ export async function revokeSessionsNotThrough(
     .update(sessions)
     .set({ revokedAt: now, revokedReason: reason, updatedAt: now })
     .where(
-      and(
-        eq(sessions.tenantId, tenantId),
+      sessionRows.where(
+        tenantId,
         sql`${sessions.userId} = any(${ids}::int[])`,
         isNull(sessions.revokedAt),
         // 'unknown' (older rows) and a null connection are never "through" it.
@@ -201,18 +183,28 @@ export async function revokeSessionsNotThrough(
     .returning({ id: sessions.id, userId: sessions.userId });
 }
 
-export async function revokeAllTenantSessions(
+/** Ends the tenant's active sessions matching the conditions; returns the ids it ended. */
+async function revokeActive(
   tx: Executor,
   tenantId: number,
   reason: string,
+  ...conditions: (SQL | undefined)[]
 ): Promise<string[]> {
   const now = new Date();
   const rows = await tx
     .update(sessions)
     .set({ revokedAt: now, revokedReason: reason, updatedAt: now })
-    .where(and(eq(sessions.tenantId, tenantId), isNull(sessions.revokedAt)))
+    .where(sessionRows.where(tenantId, ...conditions, isNull(sessions.revokedAt)))
     .returning({ id: sessions.id });
   return rows.map((r) => r.id);
+}
+
+export async function revokeAllTenantSessions(
+  tx: Executor,
+  tenantId: number,
+  reason: string,
+): Promise<string[]> {
+  return revokeActive(tx, tenantId, reason);
 }
 
 export async function countActive(tx: Executor, tenantId: number, userId: number): Promise<number> {

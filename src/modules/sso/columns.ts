@@ -2,6 +2,7 @@
  * The columns each SSO read returns, named (issue 23 item 7): a column added to a table reaches no read until it
  * is listed here. Shared by the enterprise (../repository.ts) and social (./social/repository.ts) repositories.
  */
+import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { externalIdentities, ssoConnections, ssoDomains } from './tables.js';
 
 /**
@@ -60,3 +61,8 @@ export const identityColumns = {
   createdAt: externalIdentities.createdAt,
   lastLoginAt: externalIdentities.lastLoginAt,
 };
+
+/** The tenant's rows of each table, read and written with the columns above (platform/db/tenant-rows.ts). */
+export const connectionRows = tenantRows(ssoConnections, connectionColumns);
+export const domainRows = tenantRows(ssoDomains, domainColumns);
+export const identityRows = tenantRows(externalIdentities, identityColumns);

@@ -2,7 +2,7 @@
 import { and, asc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
-import { connectionColumns, domainColumns, identityColumns } from './columns.js';
+import { connectionColumns, connectionRows, domainRows, identityColumns, identityRows } from './columns.js';
 import {
   type ConnectionRow,
   type DomainRow,
@@ -13,40 +13,15 @@ import {
   ssoDomains,
 } from './tables.js';
 
-export async function findConnection(
-  tx: Executor,
-  tenantId: number,
-  id: string,
-): Promise<ConnectionRow | null> {
-  return one(
-    tx
-      .select(connectionColumns)
-      .from(ssoConnections)
-      .where(ofTenant(ssoConnections, tenantId, eq(ssoConnections.id, id))),
-  );
-}
+export const findConnection = connectionRows.findById;
 
 /** Locks the row for the transaction (concurrent PATCH/DELETE/domain changes serialise). */
-export async function lockConnection(
-  tx: Executor,
-  tenantId: number,
-  id: string,
-): Promise<ConnectionRow | null> {
-  return one(
-    tx
-      .select(connectionColumns)
-      .from(ssoConnections)
-      .where(ofTenant(ssoConnections, tenantId, eq(ssoConnections.id, id)))
-      .for('update'),
-  );
-}
+export const lockConnection = connectionRows.lockById;
 
 export async function listConnections(tx: Executor, tenantId: number): Promise<ConnectionRow[]> {
-  return tx
-    .select(connectionColumns)
-    .from(ssoConnections)
-    .where(eq(ssoConnections.tenantId, tenantId))
-    .orderBy(asc(ssoConnections.createdAt), asc(ssoConnections.id));
+  return connectionRows.list(tx, tenantId, {
+    orderBy: [asc(ssoConnections.createdAt), asc(ssoConnections.id)],
+  });
 }
 
 export async function connectionNameTaken(tx: Executor, tenantId: number, name: string, exceptId?: string) {
@@ -70,18 +45,17 @@ export async function updateConnection(
   id: string,
   patch: Partial<NewConnection>,
 ): Promise<ConnectionRow> {
-  const [row] = await tx
-    .update(ssoConnections)
-    .set({ ...patch, updatedAt: new Date() })
-    .where(ofTenant(ssoConnections, tenantId, eq(ssoConnections.id, id)))
-    .returning(connectionColumns);
+  const row = await connectionRows.updateOne(
+    tx,
+    tenantId,
+    { ...patch, updatedAt: new Date() },
+    eq(ssoConnections.id, id),
+  );
   return row!;
 }
 
 export async function deleteConnection(tx: Executor, tenantId: number, id: string): Promise<void> {
-  await tx
-    .delete(ssoConnections)
-    .where(and(eq(ssoConnections.tenantId, tenantId), eq(ssoConnections.id, id)));
+  await connectionRows.delete(tx, tenantId, eq(ssoConnections.id, id));
 }
 
 // ---- domains ----
@@ -92,11 +66,10 @@ export async function domainsOf(
   connectionIds: string[],
 ): Promise<DomainRow[]> {
   if (connectionIds.length === 0) return [];
-  return tx
-    .select(domainColumns)
-    .from(ssoDomains)
-    .where(and(eq(ssoDomains.tenantId, tenantId), inArray(ssoDomains.connectionId, connectionIds)))
-    .orderBy(asc(ssoDomains.domain));
+  return domainRows.list(tx, tenantId, {
+    where: [inArray(ssoDomains.connectionId, connectionIds)],
+    orderBy: [asc(ssoDomains.domain)],
+  });
 }
 
 export async function findTenantDomain(
@@ -104,12 +77,7 @@ export async function findTenantDomain(
   tenantId: number,
   domain: string,
 ): Promise<DomainRow | null> {
-  return one(
-    tx
-      .select(domainColumns)
-      .from(ssoDomains)
-      .where(ofTenant(ssoDomains, tenantId, eq(ssoDomains.domain, domain))),
-  );
+  return domainRows.find(tx, tenantId, eq(ssoDomains.domain, domain));
 }
 
 export async function insertDomain(
@@ -118,25 +86,17 @@ export async function insertDomain(
   connectionId: string,
   domain: string,
 ): Promise<DomainRow> {
-  const [row] = await tx
-    .insert(ssoDomains)
-    .values({ tenantId, connectionId, domain })
-    .returning(domainColumns);
-  return row!;
+  return domainRows.insert(tx, tenantId, { connectionId, domain });
 }
 
 export async function deleteDomain(tx: Executor, tenantId: number, connectionId: string, domain: string) {
-  const rows = await tx
-    .delete(ssoDomains)
-    .where(
-      and(
-        eq(ssoDomains.tenantId, tenantId),
-        eq(ssoDomains.connectionId, connectionId),
-        eq(ssoDomains.domain, domain),
-      ),
-    )
-    .returning({ id: ssoDomains.id });
-  return rows.length > 0;
+  const deleted = await domainRows.delete(
+    tx,
+    tenantId,
+    eq(ssoDomains.connectionId, connectionId),
+    eq(ssoDomains.domain, domain),
+  );
+  return deleted > 0;
 }
 
 export async function markDomainVerified(
@@ -145,12 +105,12 @@ export async function markDomainVerified(
   id: string,
   by: string,
 ): Promise<DomainRow | null> {
-  const [row] = await tx
-    .update(ssoDomains)
-    .set({ verifiedAt: new Date(), verifiedBy: by })
-    .where(ofTenant(ssoDomains, tenantId, eq(ssoDomains.id, id)))
-    .returning(domainColumns);
-  return row ?? null;
+  return domainRows.updateOne(
+    tx,
+    tenantId,
+    { verifiedAt: new Date(), verifiedBy: by },
+    eq(ssoDomains.id, id),
+  );
 }
 
 /**
@@ -222,21 +182,14 @@ export async function findIdentity(
   issuer: string,
   subject: string,
 ): Promise<ExternalIdentityRow | null> {
-  return one(
-    tx
-      .select(identityColumns)
-      .from(externalIdentities)
-      .where(
-        ofTenant(
-          externalIdentities,
-          tenantId,
-          from.connectionId
-            ? eq(externalIdentities.connectionId, from.connectionId)
-            : and(isNull(externalIdentities.connectionId), eq(externalIdentities.provider, from.provider)),
-          eq(externalIdentities.issuer, issuer),
-          eq(externalIdentities.subject, subject),
-        ),
-      ),
+  return identityRows.find(
+    tx,
+    tenantId,
+    from.connectionId
+      ? eq(externalIdentities.connectionId, from.connectionId)
+      : and(isNull(externalIdentities.connectionId), eq(externalIdentities.provider, from.provider)),
+    eq(externalIdentities.issuer, issuer),
+    eq(externalIdentities.subject, subject),
   );
 }
 
@@ -254,7 +207,7 @@ export async function touchIdentity(tx: Executor, tenantId: number, id: string, 
   await tx
     .update(externalIdentities)
     .set({ lastLoginAt: new Date(), ...(email ? { email } : {}) })
-    .where(and(eq(externalIdentities.tenantId, tenantId), eq(externalIdentities.id, id)));
+    .where(identityRows.where(tenantId, eq(externalIdentities.id, id)));
 }
 
 export async function identitiesOfUser(
@@ -262,11 +215,10 @@ export async function identitiesOfUser(
   tenantId: number,
   userId: number,
 ): Promise<ExternalIdentityRow[]> {
-  return tx
-    .select(identityColumns)
-    .from(externalIdentities)
-    .where(ofTenant(externalIdentities, tenantId, eq(externalIdentities.userId, userId)))
-    .orderBy(asc(externalIdentities.createdAt));
+  return identityRows.list(tx, tenantId, {
+    where: [eq(externalIdentities.userId, userId)],
+    orderBy: [asc(externalIdentities.createdAt)],
+  });
 }
 
 /** Deletes one identity of the user (the caller's own: DELETE /sso/identities/{id}); null when none. */
@@ -276,17 +228,12 @@ export async function deleteIdentity(
   userId: number,
   id: string,
 ): Promise<ExternalIdentityRow | null> {
-  const rows = await tx
-    .delete(externalIdentities)
-    .where(
-      ofTenant(
-        externalIdentities,
-        tenantId,
-        eq(externalIdentities.userId, userId),
-        eq(externalIdentities.id, id),
-      ),
-    )
-    .returning(identityColumns);
+  const rows = await identityRows.deleteReturning(
+    tx,
+    tenantId,
+    eq(externalIdentities.userId, userId),
+    eq(externalIdentities.id, id),
+  );
   return firstOrNull(rows);
 }
 

@@ -1,11 +1,12 @@
-import { boolean, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, integer, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { created, tenantScoped, timestamps, timestamptz } from '../../platform/db/columns.js';
 
 export const CONNECTION_TYPES = ['oidc', 'saml'] as const;
 export type ConnectionType = (typeof CONNECTION_TYPES)[number];
 
 export const ssoConnections = pgTable('sso_connections', {
   id: uuid('id').primaryKey().defaultRandom(),
-  tenantId: integer('tenant_id').notNull(),
+  ...tenantScoped(),
   type: text('type').$type<ConnectionType>().notNull(),
   name: text('name').notNull(),
   enabled: boolean('enabled').notNull().default(true),
@@ -30,27 +31,26 @@ export const ssoConnections = pgTable('sso_connections', {
   lastEditorRoleId: uuid('last_editor_role_id'),
   grantCeiling: text('grant_ceiling').array(),
   grantCeilingPrivileged: boolean('grant_ceiling_privileged'),
-  lastEditedAt: timestamp('last_edited_at', { withTimezone: true }),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  lastEditedAt: timestamptz('last_edited_at'),
+  ...timestamps(),
 });
 export type ConnectionRow = typeof ssoConnections.$inferSelect;
 export type NewConnection = typeof ssoConnections.$inferInsert;
 
 export const ssoDomains = pgTable('sso_domains', {
   id: uuid('id').primaryKey().defaultRandom(),
-  tenantId: integer('tenant_id').notNull(),
+  ...tenantScoped(),
   connectionId: uuid('connection_id').notNull(),
   domain: text('domain').notNull(),
-  verifiedAt: timestamp('verified_at', { withTimezone: true }),
+  verifiedAt: timestamptz('verified_at'),
   verifiedBy: text('verified_by'),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  ...created(),
 });
 export type DomainRow = typeof ssoDomains.$inferSelect;
 
 export const externalIdentities = pgTable('external_identities', {
   id: uuid('id').primaryKey().defaultRandom(),
-  tenantId: integer('tenant_id').notNull(),
+  ...tenantScoped(),
   userId: integer('user_id').notNull(),
   /** Null for social login identities (provider google, github, ...). */
   connectionId: uuid('connection_id'),
@@ -59,7 +59,7 @@ export const externalIdentities = pgTable('external_identities', {
   issuer: text('issuer').notNull(),
   subject: text('subject').notNull(),
   email: text('email'),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
+  ...created(),
+  lastLoginAt: timestamptz('last_login_at'),
 });
 export type ExternalIdentityRow = typeof externalIdentities.$inferSelect;

@@ -1,4 +1,5 @@
-import { boolean, jsonb, pgTable, serial, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, jsonb, pgTable, serial, text } from 'drizzle-orm/pg-core';
+import { timestamps, timestamptz } from '../../platform/db/columns.js';
 import type { StoredTenantSettings } from './settings.js';
 
 export const tenants = pgTable('tenants', {
@@ -8,8 +9,7 @@ export const tenants = pgTable('tenants', {
   status: text('status').$type<'active' | 'suspended'>().notNull().default('active'),
   isPlatform: boolean('is_platform').notNull().default(false),
   settings: jsonb('settings').$type<StoredTenantSettings>().notNull().default({}),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-  suspendedAt: timestamp('suspended_at', { withTimezone: true }),
+  ...timestamps(),
+  suspendedAt: timestamptz('suspended_at'),
 });
 export type TenantRow = typeof tenants.$inferSelect;

@@ -1,7 +1,8 @@
 import { and, asc, eq, gt, gte, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { reusableQuery } from '../../platform/db/prepared.js';
-import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
+import { firstOrNull } from '../../platform/db/rows.js';
+import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { activeRoleCodesSql } from '../rbac/index.js';
 import { type UserRow, userCounts, users } from './tables.js';
 
@@ -26,18 +27,14 @@ const userColumns = {
   lastLoginAt: users.lastLoginAt,
   passwordChangedAt: users.passwordChangedAt,
 };
+const userRows = tenantRows(users, userColumns);
 
 export async function findUserByEmail(
   tx: Executor,
   tenantId: number,
   email: string,
 ): Promise<UserRow | null> {
-  return one(
-    tx
-      .select(userColumns)
-      .from(users)
-      .where(ofTenant(users, tenantId, eq(users.email, email))),
-  );
+  return userRows.find(tx, tenantId, eq(users.email, email));
 }
 
 // Hot path (every cold identity read, every login): the SQL is built once (platform/db/prepared.ts).
@@ -66,22 +63,17 @@ export interface NewUser {
 }
 
 export async function insertUser(tx: Executor, tenantId: number, u: NewUser): Promise<UserRow> {
-  const rows = await tx
-    .insert(users)
-    .values({
-      tenantId,
-      email: u.email,
-      passwordHash: u.passwordHash,
-      firstName: u.firstName ?? null,
-      lastName: u.lastName ?? null,
-      phone: u.phone ?? null,
-      isActive: u.isActive ?? true,
-      isVerified: u.isVerified ?? false,
-      isSuperuser: u.isSuperuser ?? false,
-      passwordChangedAt: u.passwordHash ? new Date() : null,
-    })
-    .returning(userColumns);
-  return rows[0]!;
+  return userRows.insert(tx, tenantId, {
+    email: u.email,
+    passwordHash: u.passwordHash,
+    firstName: u.firstName ?? null,
+    lastName: u.lastName ?? null,
+    phone: u.phone ?? null,
+    isActive: u.isActive ?? true,
+    isVerified: u.isVerified ?? false,
+    isSuperuser: u.isSuperuser ?? false,
+    passwordChangedAt: u.passwordHash ? new Date() : null,
+  });
 }
 
 export async function updateUserPassword(
@@ -94,7 +86,7 @@ export async function updateUserPassword(
   await tx
     .update(users)
     .set({ passwordHash, passwordChangedAt: now, updatedAt: now })
-    .where(and(eq(users.tenantId, tenantId), eq(users.id, id)));
+    .where(userRows.where(tenantId, eq(users.id, id)));
 }
 
 export async function touchLastLogin(
@@ -107,7 +99,7 @@ export async function touchLastLogin(
   await tx
     .update(users)
     .set(rehashed ? { lastLoginAt: now, passwordHash: rehashed } : { lastLoginAt: now })
-    .where(and(eq(users.tenantId, tenantId), eq(users.id, id)));
+    .where(userRows.where(tenantId, eq(users.id, id)));
 }
 
 export interface UserListFilter {
@@ -154,7 +146,7 @@ function searchCondition(search: string): SQL {
  * (tenant_id[, is_active], id) finds the first id of the page), then reads the page's rows.
  */
 export async function listUsers(tx: Executor, tenantId: number, f: UserListFilter): Promise<UserListPage> {
-  const conditions: SQL[] = [eq(users.tenantId, tenantId)];
+  const conditions: SQL[] = [];
   if (f.isActive !== undefined) conditions.push(eq(users.isActive, f.isActive));
   if (f.search) conditions.push(searchCondition(f.search));
   if (f.afterId !== undefined) conditions.push(gt(users.id, f.afterId));
@@ -164,21 +156,19 @@ export async function listUsers(tx: Executor, tenantId: number, f: UserListFilte
     const first = tx
       .select({ id: users.id })
       .from(users)
-      .where(and(...conditions))
+      .where(userRows.where(tenantId, ...conditions))
       .orderBy(asc(users.id))
       .offset(offset)
       .limit(1);
     conditions.push(gte(users.id, sql`(${first})`));
     offset = 0;
   }
-  const where = and(...conditions);
-  let page = tx
-    .select(userColumns)
-    .from(users)
-    .where(where)
-    .orderBy(asc(users.id))
-    .limit(f.limit + 1);
-  if (offset > 0) page = page.offset(offset) as typeof page;
+  const page = userRows.list(tx, tenantId, {
+    where: conditions,
+    orderBy: [asc(users.id)],
+    offset: offset > 0 ? offset : undefined,
+    limit: f.limit + 1,
+  });
   // Issued together: under readTenant both travel in one round trip (one snapshot); elsewhere they queue.
   const [rows, total] = await Promise.all([page, countUsers(tx, tenantId, f)]);
   const more = rows.length > f.limit;
@@ -200,12 +190,16 @@ async function countUsers(
     const total = f.isActive === undefined ? c.total : f.isActive ? c.active : c.total - c.active;
     return { total: Number(total), totalIsExact: true };
   }
-  const conditions: SQL[] = [eq(users.tenantId, tenantId), searchCondition(f.search)];
-  if (f.isActive !== undefined) conditions.push(eq(users.isActive, f.isActive));
   const matches = tx
     .select({ one: sql`1` })
     .from(users)
-    .where(and(...conditions))
+    .where(
+      userRows.where(
+        tenantId,
+        searchCondition(f.search),
+        f.isActive === undefined ? undefined : eq(users.isActive, f.isActive),
+      ),
+    )
     .limit(SEARCH_COUNT_CAP + 1)
     .as('matches');
   const r = await tx.select({ n: sql<string>`count(*)::text` }).from(matches);
@@ -225,12 +219,7 @@ export async function updateUser(
   id: number,
   patch: UserPatch,
 ): Promise<UserRow | null> {
-  const rows = await tx
-    .update(users)
-    .set({ ...patch, updatedAt: new Date() })
-    .where(ofTenant(users, tenantId, eq(users.id, id)))
-    .returning(userColumns);
-  return firstOrNull(rows);
+  return userRows.updateOne(tx, tenantId, { ...patch, updatedAt: new Date() }, eq(users.id, id));
 }
 
 /** Ids of the tenant's users whose address is in one of these domains (lower-case; the part after the last @). */
@@ -239,29 +228,15 @@ export async function userIdsInDomains(tx: Executor, tenantId: number, domains: 
   const rows = await tx
     .select({ id: users.id })
     .from(users)
-    .where(
-      and(eq(users.tenantId, tenantId), inArray(sql`lower(split_part(${users.email}, '@', -1))`, domains)),
-    );
+    .where(userRows.where(tenantId, inArray(sql`lower(split_part(${users.email}, '@', -1))`, domains)));
   return rows.map((r) => r.id);
 }
 
 /** Locks the row for a read-modify-write (concurrent admin edits of one user serialise). */
-export async function findUserForUpdate(tx: Executor, tenantId: number, id: number): Promise<UserRow | null> {
-  return one(
-    tx
-      .select(userColumns)
-      .from(users)
-      .where(ofTenant(users, tenantId, eq(users.id, id)))
-      .for('update'),
-  );
-}
+export const findUserForUpdate = userRows.lockById;
 
 export async function deleteUser(tx: Executor, tenantId: number, id: number): Promise<boolean> {
-  const rows = await tx
-    .delete(users)
-    .where(and(eq(users.tenantId, tenantId), eq(users.id, id)))
-    .returning({ id: users.id });
-  return rows.length > 0;
+  return (await userRows.delete(tx, tenantId, eq(users.id, id))) > 0;
 }
 
 /**
@@ -302,6 +277,6 @@ export async function countActiveUsers(tx: Executor, tenantId: number, ids: numb
   const r = await tx
     .select({ n: sql<string>`count(*)::text` })
     .from(users)
-    .where(and(eq(users.tenantId, tenantId), inArray(users.id, ids), eq(users.isActive, true)));
+    .where(userRows.where(tenantId, inArray(users.id, ids), eq(users.isActive, true)));
   return Number(r[0]!.n);
 }

@@ -1,10 +1,11 @@
-import { bigint, boolean, integer, pgTable, serial, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, integer, pgTable, serial, text } from 'drizzle-orm/pg-core';
+import { tenantScoped, timestamps, timestamptz } from '../../platform/db/columns.js';
 
 export const users = pgTable('users', {
   id: serial('id').primaryKey(),
   // References tenants(id) in the SQL migrations (drizzle/0001); not declared here, so users' tables do not
   // import the tenants module's.
-  tenantId: integer('tenant_id').notNull(),
+  ...tenantScoped(),
   email: text('email').notNull(),
   passwordHash: text('password_hash'),
   firstName: text('first_name'),
@@ -13,10 +14,9 @@ export const users = pgTable('users', {
   isActive: boolean('is_active').notNull().default(true),
   isVerified: boolean('is_verified').notNull().default(false),
   isSuperuser: boolean('is_superuser').notNull().default(false),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-  lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
-  passwordChangedAt: timestamp('password_changed_at', { withTimezone: true }),
+  ...timestamps(),
+  lastLoginAt: timestamptz('last_login_at'),
+  passwordChangedAt: timestamptz('password_changed_at'),
 });
 export type UserRow = typeof users.$inferSelect;
 

@@ -1,7 +1,8 @@
 /** SQL only. Tenant functions take (tx, tenantId) and put tenant_id in every WHERE; system ones say so. */
-import { and, count, desc, eq, isNull, sql } from 'drizzle-orm';
+import { count, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { firstOrNull, ofTenant, one } from '../../platform/db/rows.js';
+import { one } from '../../platform/db/rows.js';
+import { tenantRows } from '../../platform/db/tenant-rows.js';
 import type { AddressPool } from './pool.js';
 import { type NewPeer, type PeerRow, wgPeers, wgServer } from './tables.js';
 
@@ -35,6 +36,7 @@ const peerColumns = {
   createdAt: wgPeers.createdAt,
   updatedAt: wgPeers.updatedAt,
 };
+const peerRows = tenantRows(wgPeers, peerColumns);
 
 /** The server identity with its sealed private key: its one reader (the agent's setup) opens it. */
 const serverColumns = {
@@ -44,14 +46,7 @@ const serverColumns = {
   createdAt: wgServer.createdAt,
 };
 
-export async function findPeer(tx: Executor, tenantId: number, id: string): Promise<PeerRow | null> {
-  return one(
-    tx
-      .select(peerColumns)
-      .from(wgPeers)
-      .where(ofTenant(wgPeers, tenantId, eq(wgPeers.id, id))),
-  );
-}
+export const findPeer = peerRows.findById;
 
 export async function nameTaken(
   tx: Executor,
@@ -63,7 +58,7 @@ export async function nameTaken(
     tx
       .select({ id: wgPeers.id })
       .from(wgPeers)
-      .where(ofTenant(wgPeers, tenantId, eq(wgPeers.name, name))),
+      .where(peerRows.where(tenantId, eq(wgPeers.name, name))),
   );
   return row !== null && row.id !== exceptId;
 }
@@ -80,27 +75,25 @@ export async function listPeers(
   tenantId: number,
   f: ListFilter,
 ): Promise<{ rows: PeerRow[]; total: number }> {
-  const conditions = [eq(wgPeers.tenantId, tenantId)];
-  if (!f.includeRevoked) conditions.push(isNull(wgPeers.revokedAt));
-  if (f.userId !== undefined) conditions.push(eq(wgPeers.userId, f.userId));
-  const where = and(...conditions);
-  const rows = await tx
-    .select(peerColumns)
+  const conditions = [
+    f.includeRevoked ? undefined : isNull(wgPeers.revokedAt),
+    f.userId === undefined ? undefined : eq(wgPeers.userId, f.userId),
+  ];
+  const rows = await peerRows.list(tx, tenantId, {
+    where: conditions,
+    orderBy: [desc(wgPeers.createdAt), desc(wgPeers.id)],
+    offset: f.skip,
+    limit: f.limit,
+  });
+  const [total] = await tx
+    .select({ n: count() })
     .from(wgPeers)
-    .where(where)
-    .orderBy(desc(wgPeers.createdAt), desc(wgPeers.id))
-    .offset(f.skip)
-    .limit(f.limit);
-  const [total] = await tx.select({ n: count() }).from(wgPeers).where(where);
+    .where(peerRows.where(tenantId, ...conditions));
   return { rows, total: Number(total?.n ?? 0) };
 }
 
 export async function listUserPeers(tx: Executor, tenantId: number, userId: number): Promise<PeerRow[]> {
-  return tx
-    .select(peerColumns)
-    .from(wgPeers)
-    .where(ofTenant(wgPeers, tenantId, eq(wgPeers.userId, userId)))
-    .orderBy(wgPeers.createdAt);
+  return peerRows.list(tx, tenantId, { where: [eq(wgPeers.userId, userId)], orderBy: [wgPeers.createdAt] });
 }
 
 export async function countPeers(tx: Executor, tenantId: number): Promise<{ total: number; active: number }> {
@@ -131,7 +124,7 @@ export async function lowestFreeOffset(tx: Executor, pool: AddressPool): Promise
  * the same transaction.
  */
 export async function countAddressHolders(tx: Executor, tenantId: number): Promise<number> {
-  const [r] = await tx.select({ n: count() }).from(wgPeers).where(eq(wgPeers.tenantId, tenantId));
+  const [r] = await tx.select({ n: count() }).from(wgPeers).where(peerRows.where(tenantId));
   return Number(r?.n ?? 0);
 }
 
@@ -140,11 +133,7 @@ export async function insertPeer(
   tenantId: number,
   v: Omit<NewPeer, 'tenantId'>,
 ): Promise<PeerRow> {
-  const rows = await tx
-    .insert(wgPeers)
-    .values({ ...v, tenantId })
-    .returning(peerColumns);
-  return rows[0]!;
+  return peerRows.insert(tx, tenantId, v);
 }
 
 export async function updatePeer(
@@ -153,31 +142,22 @@ export async function updatePeer(
   id: string,
   patch: Partial<NewPeer>,
 ): Promise<PeerRow | null> {
-  const rows = await tx
-    .update(wgPeers)
-    .set({ ...patch, updatedAt: new Date() })
-    .where(ofTenant(wgPeers, tenantId, eq(wgPeers.id, id)))
-    .returning(peerColumns);
-  return firstOrNull(rows);
+  return peerRows.updateOne(tx, tenantId, { ...patch, updatedAt: new Date() }, eq(wgPeers.id, id));
+}
+
+/** What revoking sets: the peer stops working now. */
+function revocation() {
+  const now = new Date();
+  return { revokedAt: now, enabled: false, updatedAt: now };
 }
 
 /** Revokes only a peer not revoked yet: of racing revokes exactly one gets the row back. */
 export async function revokePeer(tx: Executor, tenantId: number, id: string): Promise<PeerRow | null> {
-  const now = new Date();
-  const rows = await tx
-    .update(wgPeers)
-    .set({ revokedAt: now, enabled: false, updatedAt: now })
-    .where(ofTenant(wgPeers, tenantId, eq(wgPeers.id, id), isNull(wgPeers.revokedAt)))
-    .returning(peerColumns);
-  return firstOrNull(rows);
+  return peerRows.updateOne(tx, tenantId, revocation(), eq(wgPeers.id, id), isNull(wgPeers.revokedAt));
 }
 
 export async function deletePeer(tx: Executor, tenantId: number, id: string): Promise<boolean> {
-  const rows = await tx
-    .delete(wgPeers)
-    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.id, id)))
-    .returning({ id: wgPeers.id });
-  return rows.length > 0;
+  return (await peerRows.delete(tx, tenantId, eq(wgPeers.id, id))) > 0;
 }
 
 /** The user's account ended: their peers not yet revoked are revoked; the rows come back for the audit. */
@@ -186,12 +166,13 @@ export async function revokeActiveUserPeers(
   tenantId: number,
   userId: number,
 ): Promise<PeerRow[]> {
-  const now = new Date();
-  return tx
-    .update(wgPeers)
-    .set({ revokedAt: now, enabled: false, updatedAt: now })
-    .where(ofTenant(wgPeers, tenantId, eq(wgPeers.userId, userId), isNull(wgPeers.revokedAt)))
-    .returning(peerColumns);
+  return peerRows.updateReturning(
+    tx,
+    tenantId,
+    revocation(),
+    eq(wgPeers.userId, userId),
+    isNull(wgPeers.revokedAt),
+  );
 }
 
 /** GDPR erasure: the user's peers stop working and lose the link to the person. */
@@ -205,7 +186,7 @@ export async function revokeUserPeers(tx: Executor, tenantId: number, userId: nu
       userId: null,
       updatedAt: now,
     })
-    .where(and(eq(wgPeers.tenantId, tenantId), eq(wgPeers.userId, userId)))
+    .where(peerRows.where(tenantId, eq(wgPeers.userId, userId)))
     .returning({ id: wgPeers.id });
   return rows.length;
 }

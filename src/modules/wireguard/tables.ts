@@ -1,15 +1,16 @@
-import { bigint, boolean, inet, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, inet, integer, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { created, tenantScoped, timestamps, timestamptz } from '../../platform/db/columns.js';
 
 export const wgServer = pgTable('wg_server', {
   interface: text('interface').primaryKey(),
   publicKey: text('public_key').notNull(),
   privateKeySealed: text('private_key_sealed').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  ...created(),
 });
 
 export const wgPeers = pgTable('wg_peers', {
   id: uuid('id').primaryKey().defaultRandom(),
-  tenantId: integer('tenant_id').notNull(),
+  ...tenantScoped(),
   name: text('name').notNull(),
   description: text('description'),
   peerType: text('peer_type').$type<PeerType>().notNull().default('client'),
@@ -20,15 +21,14 @@ export const wgPeers = pgTable('wg_peers', {
   persistentKeepalive: integer('persistent_keepalive'),
   enabled: boolean('enabled').notNull().default(true),
   serverGenerated: boolean('server_generated').notNull().default(false),
-  expiresAt: timestamp('expires_at', { withTimezone: true }),
-  revokedAt: timestamp('revoked_at', { withTimezone: true }),
-  lastHandshakeAt: timestamp('last_handshake_at', { withTimezone: true }),
+  expiresAt: timestamptz('expires_at'),
+  revokedAt: timestamptz('revoked_at'),
+  lastHandshakeAt: timestamptz('last_handshake_at'),
   rxBytes: bigint('rx_bytes', { mode: 'number' }).notNull().default(0),
   txBytes: bigint('tx_bytes', { mode: 'number' }).notNull().default(0),
   lastEndpoint: text('last_endpoint'),
   createdByUserId: integer('created_by_user_id'),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  ...timestamps(),
 });
 
 export const PEER_TYPES = ['client', 'service', 'gateway'] as const;

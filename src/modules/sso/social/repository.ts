@@ -1,8 +1,7 @@
 /** SQL of social login: the caller's provider identities (connection_id null), tenant-scoped like every query. */
 import { asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../../platform/db/client.js';
-import { ofTenant } from '../../../platform/db/rows.js';
-import { identityColumns } from '../columns.js';
+import { identityRows } from '../columns.js';
 import { type ExternalIdentityRow, externalIdentities } from '../tables.js';
 
 export async function socialIdentitiesOfUser(
@@ -10,18 +9,10 @@ export async function socialIdentitiesOfUser(
   tenantId: number,
   userId: number,
 ): Promise<ExternalIdentityRow[]> {
-  return tx
-    .select(identityColumns)
-    .from(externalIdentities)
-    .where(
-      ofTenant(
-        externalIdentities,
-        tenantId,
-        eq(externalIdentities.userId, userId),
-        isNull(externalIdentities.connectionId),
-      ),
-    )
-    .orderBy(asc(externalIdentities.createdAt), asc(externalIdentities.id));
+  return identityRows.list(tx, tenantId, {
+    where: [eq(externalIdentities.userId, userId), isNull(externalIdentities.connectionId)],
+    orderBy: [asc(externalIdentities.createdAt), asc(externalIdentities.id)],
+  });
 }
 
 /**
@@ -33,12 +24,11 @@ export async function lockIdentitiesOfUser(
   tenantId: number,
   userId: number,
 ): Promise<ExternalIdentityRow[]> {
-  return tx
-    .select(identityColumns)
-    .from(externalIdentities)
-    .where(ofTenant(externalIdentities, tenantId, eq(externalIdentities.userId, userId)))
-    .orderBy(asc(externalIdentities.id))
-    .for('update');
+  return identityRows.list(tx, tenantId, {
+    where: [eq(externalIdentities.userId, userId)],
+    orderBy: [asc(externalIdentities.id)],
+    lock: true,
+  });
 }
 
 /** Locks the user's row (serialises unlinks of a user who has no identity row left to lock on). */
@@ -52,16 +42,11 @@ export async function deleteProviderIdentities(
   userId: number,
   provider: string,
 ): Promise<ExternalIdentityRow[]> {
-  return tx
-    .delete(externalIdentities)
-    .where(
-      ofTenant(
-        externalIdentities,
-        tenantId,
-        eq(externalIdentities.userId, userId),
-        isNull(externalIdentities.connectionId),
-        eq(externalIdentities.provider, provider),
-      ),
-    )
-    .returning(identityColumns);
+  return identityRows.deleteReturning(
+    tx,
+    tenantId,
+    eq(externalIdentities.userId, userId),
+    isNull(externalIdentities.connectionId),
+    eq(externalIdentities.provider, provider),
+  );
 }
