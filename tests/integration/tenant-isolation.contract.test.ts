@@ -225,24 +225,22 @@ async function seed(): Promise<Fx> {
     });
     const dom = await sso.insertDomain(tx, a, conn.id, domain);
     await sso.markDomainVerified(tx, a, dom.id, 'dns');
-    const ident = await sso.insertIdentity(tx, {
-      tenantId: a,
-      userId: member.id,
-      connectionId: conn.id,
-      provider: 'sso',
-      issuer,
-      subject: ssoSubject,
-      email: member.email,
-    });
-    await sso.insertIdentity(tx, {
-      tenantId: a,
-      userId: member.id,
-      connectionId: null,
-      provider: 'github',
-      issuer: 'https://github.com',
-      subject: `gh-${hex(6)}`,
-      email: member.email,
-    });
+    const ident = await sso.insertIdentity(
+      tx,
+      a,
+      member.id,
+      { connectionId: conn.id, provider: 'sso' },
+      { issuer, subject: ssoSubject },
+      member.email,
+    );
+    await sso.insertIdentity(
+      tx,
+      a,
+      member.id,
+      { connectionId: null, provider: 'github' },
+      { issuer: 'https://github.com', subject: `gh-${hex(6)}` },
+      member.email,
+    );
     await scim.saveProfile(tx, a, member.id, {
       externalId,
       userName: scimUserName,
@@ -776,14 +774,14 @@ const CONTRACT: Record<string, Record<string, Case>> = {
       sso.findIdentity(tx, t, { connectionId: f.connectionId, provider: 'sso' }, f.issuer, f.ssoSubject),
     ),
     insertIdentity: write((tx, t, f) =>
-      sso.insertIdentity(tx, {
-        tenantId: t,
-        userId: f.memberId,
-        connectionId: null,
-        provider: 'google',
-        issuer: 'https://accounts.google.com',
-        subject: `g-${hex(6)}`,
-      }),
+      sso.insertIdentity(
+        tx,
+        t,
+        f.memberId,
+        { connectionId: null, provider: 'google' },
+        { issuer: 'https://accounts.google.com', subject: `g-${hex(6)}` },
+        null,
+      ),
     ),
     touchIdentity: write((tx, t, f) => sso.touchIdentity(tx, t, f.ssoIdentityId, null)),
     identitiesOfUser: read((tx, t, f) => sso.identitiesOfUser(tx, t, f.memberId)),

@@ -3,8 +3,7 @@
  * state change afterwards, in their own transaction (with claimTotpStep / consumeRecoveryCode inside it).
  */
 
-import type { AuditContext } from '../../platform/audit/writer.js';
-import type { Tx } from '../../platform/db/client.js';
+import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import { keys } from '../../platform/store/keys.js';
 import type { MfaDeps } from './deps.js';
 import { mfaErrors, totpReplay } from './errors.js';
@@ -70,18 +69,18 @@ export async function acceptTotp(
 }
 
 /**
- * Checks and consumes a recovery code in one transaction (`change` runs in it, after the code is marked used).
- * Of two racing uses of one code exactly one wins.
+ * Checks and consumes a recovery code in one transaction, with its `mfa.recovery_code_used` record (`via`: where
+ * it was used); answers how many codes are left. Of two racing uses of one code exactly one wins.
  */
-export async function useRecoveryCode<T>(
+export async function useRecoveryCode(
   ctx: MfaDeps,
   tenantId: number,
   userId: number,
   rawCode: string,
   audit: AuditContext,
   purpose: string,
-  change: (tx: Tx, remaining: number) => Promise<T>,
-): Promise<{ result: T; remaining: number }> {
+  via: string,
+): Promise<{ remaining: number }> {
   const row = await ctx.database.withTenant(tenantId, (tx) => repo.findTotp(tx, tenantId, userId));
   if (!row?.enabled) throw mfaErrors.error('MFA_NOT_ENABLED');
   const ticket = await reserveMfaAttempt(ctx, tenantId, userId);
@@ -97,7 +96,13 @@ export async function useRecoveryCode<T>(
     ? await ctx.database.withTenant(tenantId, async (tx) => {
         if (!(await repo.consumeRecoveryCode(tx, tenantId, id))) return null;
         const remaining = await repo.countUnusedRecoveryCodes(tx, tenantId, userId);
-        return { result: await change(tx, remaining), remaining };
+        await writeAudit(tx, tenantId, audit, {
+          eventType: 'mfa.recovery_code_used',
+          resourceType: 'user',
+          resourceId: userId,
+          metadata: { remaining, via },
+        });
+        return { remaining };
       })
     : null;
   if (!outcome) {

@@ -74,14 +74,7 @@ async function checkFactor(
       factor.recovery_code,
       audit,
       'login_recovery',
-      async (tx, left) => {
-        await writeAudit(tx, tenantId, audit, {
-          eventType: 'mfa.recovery_code_used',
-          resourceType: 'user',
-          resourceId: user.id,
-          metadata: { remaining: left, via: 'login' },
-        });
-      },
+      'login',
     );
     await alert(
       ctx,

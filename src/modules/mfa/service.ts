@@ -189,14 +189,7 @@ export async function verifyRecovery(ctx: MfaDeps, caller: Caller, code: string,
     code,
     audit,
     'recovery_verify',
-    async (tx, left) => {
-      await writeAudit(tx, tenantId, audit, {
-        eventType: 'mfa.recovery_code_used',
-        resourceType: 'user',
-        resourceId: userId,
-        metadata: { remaining: left, via: 'mfa_recovery_verify' },
-      });
-    },
+    'mfa_recovery_verify',
   );
   await recordStepUp(ctx, caller, 'recovery_code');
   await alert(

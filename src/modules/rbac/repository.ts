@@ -1,7 +1,7 @@
 /** SQL only for roles and role assignments; tenant_id in every WHERE, RLS behind it. */
 import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { firstOrNull, one } from '../../platform/db/rows.js';
+import { firstOrNull } from '../../platform/db/rows.js';
 import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { SYSTEM_ROLE_CODES, SYSTEM_ROLES } from './permissions.js';
 import { type RoleRow, roles, userRoles } from './tables.js';
@@ -345,12 +345,5 @@ export async function heldRoleIds(
 }
 
 export async function roleExists(tx: Executor, tenantId: number, roleId: string): Promise<boolean> {
-  return (
-    (await one(
-      tx
-        .select({ id: roles.id })
-        .from(roles)
-        .where(roleRows.where(tenantId, eq(roles.id, roleId))),
-    )) !== null
-  );
+  return (await roleRows.pick(tx, tenantId, roles.id, eq(roles.id, roleId))) !== null;
 }

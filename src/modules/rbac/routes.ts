@@ -32,6 +32,15 @@ export async function actorOf(req: FastifyRequest): Promise<service.Actor> {
 }
 
 export function rbacRoutes(ctx: RbacDeps): FastifyPluginAsyncTypebox {
+  /** A change made as the caller; its refusal (403, 409, 422) is audited as `action` (service.auditRefusals). */
+  const asActor = async <T>(
+    req: FastifyRequest,
+    action: string,
+    change: (actor: service.Actor) => Promise<T>,
+  ) => {
+    const actor = await actorOf(req);
+    return service.auditRefusals(ctx, actor, action, () => change(actor));
+  };
   return routes('rbac', (route) => {
     route(
       'GET /permissions',
@@ -58,12 +67,7 @@ export function rbacRoutes(ctx: RbacDeps): FastifyPluginAsyncTypebox {
       'POST /roles',
       'Create a custom role',
       { access: 'roles.write', body: RoleCreate, created: RoleRead, errors: [404, 409, 422] },
-      async (req) => {
-        const actor = await actorOf(req);
-        return service.auditRefusals(ctx, actor, 'role.create', () =>
-          service.createRole(ctx, actor, req.body),
-        );
-      },
+      (req) => asActor(req, 'role.create', (actor) => service.createRole(ctx, actor, req.body)),
     );
 
     route(
@@ -76,22 +80,15 @@ export function rbacRoutes(ctx: RbacDeps): FastifyPluginAsyncTypebox {
       'PUT /roles/:id',
       'Change a custom role (system roles are immutable)',
       { access: 'roles.write', params: UuidParams, body: RoleUpdate, ok: RoleRead, errors: [404, 422] },
-      async (req) => {
-        const actor = await actorOf(req);
-        return service.auditRefusals(ctx, actor, 'role.update', () =>
-          service.updateRole(ctx, actor, req.params.id, req.body),
-        );
-      },
+      (req) =>
+        asActor(req, 'role.update', (actor) => service.updateRole(ctx, actor, req.params.id, req.body)),
     );
 
     route(
       'DELETE /roles/:id',
       { access: 'roles.write', params: UuidParams, noContent: true, errors: [404, 422] },
       async (req) => {
-        const actor = await actorOf(req);
-        await service.auditRefusals(ctx, actor, 'role.delete', () =>
-          service.deleteRole(ctx, actor, req.params.id),
-        );
+        await asActor(req, 'role.delete', (actor) => service.deleteRole(ctx, actor, req.params.id));
       },
     );
 
@@ -112,20 +109,15 @@ export function rbacRoutes(ctx: RbacDeps): FastifyPluginAsyncTypebox {
         created: AssignmentRead,
         errors: [404, 422],
       },
-      async (req) => {
-        const actor = await actorOf(req);
-        return service.auditRefusals(ctx, actor, 'role.assign', () =>
-          service.assignRole(ctx, actor, req.params.id, req.body),
-        );
-      },
+      (req) =>
+        asActor(req, 'role.assign', (actor) => service.assignRole(ctx, actor, req.params.id, req.body)),
     );
 
     route(
       'DELETE /users/:id/roles/:role_id',
       { access: 'roles.assign', params: UserRoleParams, noContent: true, errors: [404, 409, 422] },
       async (req) => {
-        const actor = await actorOf(req);
-        await service.auditRefusals(ctx, actor, 'role.unassign', () =>
+        await asActor(req, 'role.unassign', (actor) =>
           service.removeRole(ctx, actor, req.params.id, req.params.role_id),
         );
       },

@@ -1,6 +1,5 @@
 import { and, asc, eq, gt, ilike, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { one } from '../../platform/db/rows.js';
 import { tenantRows } from '../../platform/db/tenant-rows.js';
 import {
   type DirectoryGroupRow,
@@ -61,13 +60,7 @@ export async function userIdByExternalId(
   tenantId: number,
   externalId: string,
 ): Promise<number | null> {
-  const row = await one(
-    tx
-      .select({ userId: scimExternalIds.userId })
-      .from(scimExternalIds)
-      .where(profileRows.where(tenantId, eq(scimExternalIds.externalId, externalId))),
-  );
-  return row?.userId ?? null;
+  return profileRows.pick(tx, tenantId, scimExternalIds.userId, eq(scimExternalIds.externalId, externalId));
 }
 
 /** The user whose userName (the stored one, else the email) is this one, case-insensitively. */
@@ -145,13 +138,12 @@ export async function groupIdByName(
   tenantId: number,
   displayName: string,
 ): Promise<string | null> {
-  const row = await one(
-    tx
-      .select({ id: directoryGroups.id })
-      .from(directoryGroups)
-      .where(groupRows.where(tenantId, sql`lower(${directoryGroups.displayName}) = lower(${displayName})`)),
+  return groupRows.pick(
+    tx,
+    tenantId,
+    directoryGroups.id,
+    sql`lower(${directoryGroups.displayName}) = lower(${displayName})`,
   );
-  return row?.id ?? null;
 }
 
 /** Renames the group or changes its externalId (undefined: unchanged), and bumps its version. */

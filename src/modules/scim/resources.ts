@@ -24,8 +24,8 @@ export interface Member {
   type?: 'User';
 }
 
-/** The readWrite User attributes stored as written (scim_external_ids.attributes), by their canonical names. */
-export const STORED_USER_ATTRIBUTES = [
+/** The readWrite User attributes that are single strings, stored as written. */
+export const STRING_USER_ATTRIBUTES = [
   'displayName',
   'nickName',
   'title',
@@ -33,9 +33,10 @@ export const STORED_USER_ATTRIBUTES = [
   'preferredLanguage',
   'locale',
   'timezone',
-  'phoneNumbers',
-  'emails',
 ] as const;
+
+/** The readWrite User attributes stored as written (scim_external_ids.attributes), by their canonical names. */
+export const STORED_USER_ATTRIBUTES = [...STRING_USER_ATTRIBUTES, 'phoneNumbers', 'emails'] as const;
 export const STORED_NAME_ATTRIBUTES = [
   'formatted',
   'middleName',

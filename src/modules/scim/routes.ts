@@ -150,6 +150,18 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
     const listGroups = async (req: FastifyRequest, q: service.ListQuery) =>
       service.listScimGroups(ctx, await actorOf(req), base, q, projectionOf(q, GROUP_SCHEMA));
     const idOf = (req: FastifyRequest) => (req.params as { id: string }).id;
+    const changeOf = async (req: FastifyRequest): Promise<service.ScimChange> => ({
+      actor: await actorOf(req),
+      base,
+      id: idOf(req),
+      body: req.body,
+      ifMatch: ifMatchOf(req),
+    });
+    /** PUT and PATCH of one resource: the service's change, answered 200 as the client shapes it. */
+    const change =
+      (coreSchema: string, fn: (ctx: ScimDeps, c: service.ScimChange) => Promise<Record<string, unknown>>) =>
+      async (req: FastifyRequest, reply: FastifyReply) =>
+        ok(req, reply, coreSchema, await fn(ctx, await changeOf(req)));
 
     route('GET /Users', scim, async (req, reply) => send(reply, 200, await listUsers(req, queryOf(req))));
     route('POST /Users/.search', scim, async (req, reply) =>
@@ -161,34 +173,10 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
       return send(reply, 201, projected(user, req, USER_SCHEMA));
     });
     route('GET /Users/:id', scim, async (req, reply) =>
-      send(
-        reply,
-        200,
-        projected(await service.getScimUser(ctx, await actorOf(req), base, idOf(req)), req, USER_SCHEMA),
-      ),
+      ok(req, reply, USER_SCHEMA, await service.getScimUser(ctx, await actorOf(req), base, idOf(req))),
     );
-    route('PUT /Users/:id', scim, async (req, reply) =>
-      send(
-        reply,
-        200,
-        projected(
-          await service.replaceScimUser(ctx, await actorOf(req), base, idOf(req), req.body, ifMatchOf(req)),
-          req,
-          USER_SCHEMA,
-        ),
-      ),
-    );
-    route('PATCH /Users/:id', scim, async (req, reply) =>
-      send(
-        reply,
-        200,
-        projected(
-          await service.patchScimUser(ctx, await actorOf(req), base, idOf(req), req.body, ifMatchOf(req)),
-          req,
-          USER_SCHEMA,
-        ),
-      ),
-    );
+    route('PUT /Users/:id', scim, change(USER_SCHEMA, service.replaceScimUser));
+    route('PATCH /Users/:id', scim, change(USER_SCHEMA, service.patchScimUser));
     route('DELETE /Users/:id', scim, async (req, reply) => {
       await service.deleteScimUser(ctx, await actorOf(req), idOf(req), ifMatchOf(req));
       return reply.code(204).send();
@@ -217,27 +205,10 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
         ),
       ),
     );
-    route('PUT /Groups/:id', scim, async (req, reply) =>
-      send(
-        reply,
-        200,
-        projected(
-          await service.replaceScimGroup(ctx, await actorOf(req), base, idOf(req), req.body, ifMatchOf(req)),
-          req,
-          GROUP_SCHEMA,
-        ),
-      ),
-    );
+    route('PUT /Groups/:id', scim, change(GROUP_SCHEMA, service.replaceScimGroup));
     // RFC 7644 §3.5.2: 204, or 200 with the resource when the client asks for attributes.
     route('PATCH /Groups/:id', scim, async (req, reply) => {
-      const group = await service.patchScimGroup(
-        ctx,
-        await actorOf(req),
-        base,
-        idOf(req),
-        req.body,
-        ifMatchOf(req),
-      );
+      const group = await service.patchScimGroup(ctx, await changeOf(req));
       const q = queryOf(req);
       if (q.attributes || q.excludedAttributes) return send(reply, 200, projected(group, req, GROUP_SCHEMA));
       reply.header('etag', group.meta.version);
@@ -284,4 +255,9 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
 /** A single resource, as `attributes`/`excludedAttributes` ask. */
 function projected<T extends Record<string, unknown>>(resource: T, req: FastifyRequest, coreSchema: string) {
   return project(resource, projectionOf(queryOf(req), coreSchema)) as T;
+}
+
+/** 200 with the resource shaped by the client's `attributes` / `excludedAttributes`. */
+function ok(req: FastifyRequest, reply: FastifyReply, coreSchema: string, resource: Record<string, unknown>) {
+  return send(reply, 200, projected(resource, req, coreSchema));
 }

@@ -57,6 +57,7 @@ import {
   type ScimGroup,
   type ScimUser,
   STORED_NAME_ATTRIBUTES,
+  STRING_USER_ATTRIBUTES,
   toScimGroup,
   toScimUser,
   USER_SCHEMA,
@@ -197,15 +198,7 @@ function readUser(body: unknown): UserInput {
     if (v) storedName[k] = v;
   }
   if (Object.keys(storedName).length > 0) attributes.name = storedName;
-  for (const k of [
-    'displayName',
-    'nickName',
-    'title',
-    'userType',
-    'preferredLanguage',
-    'locale',
-    'timezone',
-  ]) {
+  for (const k of STRING_USER_ATTRIBUTES) {
     const v = optString(pick(body, k), k, 255);
     if (v) attributes[k] = v;
   }
@@ -375,6 +368,16 @@ export async function listScimUsers(
   });
 }
 
+/** A PUT or a PATCH of one resource, as the route hands it over (RFC 7644 §3.5; If-Match, §3.14). */
+export interface ScimChange {
+  actor: ScimActor;
+  /** The SCIM base URL, for the resource's meta.location. */
+  base: string;
+  id: string;
+  body: unknown;
+  ifMatch?: string;
+}
+
 /** Applies a full new state (PUT, or a PATCH's result) through the users module's update. */
 async function applyUser(
   ctx: ScimDeps,
@@ -447,14 +450,7 @@ async function loadUser(ctx: ScimDeps, tenantId: number, id: string) {
   });
 }
 
-export async function replaceScimUser(
-  ctx: ScimDeps,
-  actor: ScimActor,
-  base: string,
-  id: string,
-  body: unknown,
-  ifMatch?: string,
-) {
+export async function replaceScimUser(ctx: ScimDeps, { actor, base, id, body, ifMatch }: ScimChange) {
   need(actor, 'users.write');
   const { user, profile } = await loadUser(ctx, actor.tenantId, id);
   checkIfMatch(ifMatch, userVersion(user, profile));
@@ -501,14 +497,7 @@ function applyPatch<T extends { schemas: string[] }>(resource: T, ops: ScimPatch
   }
 }
 
-export async function patchScimUser(
-  ctx: ScimDeps,
-  actor: ScimActor,
-  base: string,
-  id: string,
-  body: unknown,
-  ifMatch?: string,
-) {
+export async function patchScimUser(ctx: ScimDeps, { actor, base, id, body, ifMatch }: ScimChange) {
   need(actor, 'users.write');
   const ops = patchOperations(body);
   const { user, profile } = await loadUser(ctx, actor.tenantId, id);
@@ -775,36 +764,51 @@ async function renameInTx(
   });
 }
 
-export async function replaceScimGroup(
-  ctx: ScimDeps,
-  actor: ScimActor,
-  base: string,
-  id: string,
-  body: unknown,
-  ifMatch?: string,
-) {
+export async function replaceScimGroup(ctx: ScimDeps, { actor, base, id, body, ifMatch }: ScimChange) {
   need(actor, 'directory.write');
   const groupId = groupIdOf(id);
   const input = readGroup(body);
-  const ids = memberIds(input.members, 'members');
-  const { tenantId } = actor;
+  // The member list is checked before anything is locked: a malformed PUT is a 400 whatever the group.
+  memberIds(input.members, 'members');
   return push(ctx, actor, async (tx) => {
-    const g = await repo.lockGroup(tx, tenantId, groupId);
-    if (!g) throw scimNotFound('Group');
-    checkIfMatch(ifMatch, groupVersion(g));
-    await renameInTx(tx, actor, g, input.displayName, input.externalId ?? null);
-    const current = await repo.groupMemberIds(tx, tenantId, groupId);
-    const changed = await changeMembersInTx(
-      ctx,
-      tx,
-      actor,
-      groupId,
-      ids,
-      current.filter((u) => !ids.includes(u)),
-    );
-    const now = (await repo.groupById(tx, tenantId, groupId))!;
-    return { out: await groupResource(tx, tenantId, base, now, true), grants: changed };
+    const g = await lockForChange(tx, actor.tenantId, groupId, ifMatch);
+    return saveGroup(ctx, tx, actor, base, g, input, await repo.groupMemberIds(tx, actor.tenantId, groupId));
   });
+}
+
+/** The group, locked for a change, once the caller's If-Match holds (404 when there is no such group). */
+async function lockForChange(tx: Tx, tenantId: number, groupId: string, ifMatch: string | undefined) {
+  const g = await repo.lockGroup(tx, tenantId, groupId);
+  if (!g) throw scimNotFound('Group');
+  checkIfMatch(ifMatch, groupVersion(g));
+  return g;
+}
+
+/**
+ * Saves a PUT or a PATCH the same way: the name, then exactly the members `input` lists (`current` are the
+ * members before), answered with the group as it now is.
+ */
+async function saveGroup(
+  ctx: ScimDeps,
+  tx: Tx,
+  actor: ScimActor,
+  base: string,
+  g: DirectoryGroupRow,
+  input: ReturnType<typeof readGroup>,
+  current: number[],
+) {
+  await renameInTx(tx, actor, g, input.displayName, input.externalId ?? null);
+  const ids = memberIds(input.members, 'members');
+  const grants = await changeMembersInTx(
+    ctx,
+    tx,
+    actor,
+    g.id,
+    ids,
+    current.filter((u) => !ids.includes(u)),
+  );
+  const now = (await repo.groupById(tx, actor.tenantId, g.id))!;
+  return { out: await groupResource(tx, actor.tenantId, base, now, true), grants };
 }
 
 /**
@@ -812,22 +816,13 @@ export async function replaceScimGroup(
  * Removing a member who is not one is a no-op (IdPs retry). Answers the group (200), or 204 when the caller
  * asked for no attributes back... RFC 7644 §3.5.2 allows either: the group is returned.
  */
-export async function patchScimGroup(
-  ctx: ScimDeps,
-  actor: ScimActor,
-  base: string,
-  id: string,
-  body: unknown,
-  ifMatch?: string,
-) {
+export async function patchScimGroup(ctx: ScimDeps, { actor, base, id, body, ifMatch }: ScimChange) {
   need(actor, 'directory.write');
   const groupId = groupIdOf(id);
   const ops = patchOperations(body);
   const { tenantId } = actor;
   return push(ctx, actor, async (tx) => {
-    const g = await repo.lockGroup(tx, tenantId, groupId);
-    if (!g) throw scimNotFound('Group');
-    checkIfMatch(ifMatch, groupVersion(g));
+    const g = await lockForChange(tx, tenantId, groupId, ifMatch);
     const current = await repo.groupMemberIds(tx, tenantId, groupId);
     const resource = {
       schemas: [GROUP_SCHEMA],
@@ -845,19 +840,7 @@ export async function patchScimGroup(
         if (!memberTarget) throw err;
       }
     }
-    const input = readGroup(patched);
-    await renameInTx(tx, actor, g, input.displayName, input.externalId ?? null);
-    const ids = memberIds(input.members, 'members');
-    const changed = await changeMembersInTx(
-      ctx,
-      tx,
-      actor,
-      groupId,
-      ids,
-      current.filter((u) => !ids.includes(u)),
-    );
-    const now = (await repo.groupById(tx, tenantId, groupId))!;
-    return { out: await groupResource(tx, tenantId, base, now, true), grants: changed };
+    return saveGroup(ctx, tx, actor, base, g, readGroup(patched), current);
   });
 }
 
@@ -867,9 +850,7 @@ export async function deleteScimGroup(ctx: ScimDeps, actor: ScimActor, id: strin
   const groupId = groupIdOf(id);
   const { tenantId } = actor;
   await push(ctx, actor, async (tx) => {
-    const g = await repo.lockGroup(tx, tenantId, groupId);
-    if (!g) throw scimNotFound('Group');
-    checkIfMatch(ifMatch, groupVersion(g));
+    const g = await lockForChange(tx, tenantId, groupId, ifMatch);
     const members = await repo.groupMemberIds(tx, tenantId, groupId);
     const roleIds = await repo.groupRoleIds(tx, tenantId, groupId);
     if (roleIds.length > 0 && members.length > 0) {

@@ -290,33 +290,16 @@ export async function refreshTokenSessionId(
   return (await repo.findRefreshToken(tx, tenantId, token.id, token.secretHash))?.sessionId ?? null;
 }
 
-export function getSession(tx: Executor, tenantId: number, id: string): Promise<SessionRow | null> {
-  return repo.findSession(tx, tenantId, id);
-}
+export const getSession = repo.findSession;
 
 /** Ends the user's matching active sessions; returns their ids, to publishRevocations once committed. */
-export function revokeSessions(
-  tx: Executor,
-  tenantId: number,
-  filter: repo.RevokeFilter,
-  reason: string,
-): Promise<string[]> {
-  return repo.revokeSessions(tx, tenantId, filter, reason);
-}
+export const revokeSessions = repo.revokeSessions;
 
 /**
  * sso_required switched on: ends the sessions of these users that were not opened through that connection, in
  * the caller's transaction; returns what it ended (publishRevocations once committed, and the audit record).
  */
-export function revokeSessionsNotThrough(
-  tx: Executor,
-  tenantId: number,
-  userIds: number[],
-  keep: { ssoConnectionId: string },
-  reason: string,
-): Promise<{ id: string; userId: number }[]> {
-  return repo.revokeSessionsNotThrough(tx, tenantId, userIds, keep, reason);
-}
+export const revokeSessionsNotThrough = repo.revokeSessionsNotThrough;
 
 /** The second half of a rotation: the successor token, the old one marked replaced, the session seen now. */
 export async function rotateRefreshToken(
@@ -334,12 +317,4 @@ export async function rotateRefreshToken(
 }
 
 /** Security alerts: has the user had another session, past or present, from this device? */
-export function hasOtherSessionFromDevice(
-  tx: Executor,
-  tenantId: number,
-  userId: number,
-  exceptSessionId: string,
-  device: { deviceType: string | null; browser: string | null; os: string | null },
-): Promise<boolean> {
-  return repo.hasOtherSessionFromDevice(tx, tenantId, userId, exceptSessionId, device);
-}
+export const hasOtherSessionFromDevice = repo.hasOtherSessionFromDevice;

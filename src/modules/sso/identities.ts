@@ -83,15 +83,8 @@ export async function linkToCaller(
       if (existing.userId !== user.id) throw ssoError('SSO_IDENTITY_ALREADY_LINKED');
       return { user, identityId: existing.id, created: false };
     }
-    const inserted = await repo.insertIdentity(tx, {
-      tenantId,
-      userId: user.id,
-      connectionId: src.connectionId,
-      provider: src.provider,
-      issuer: id.issuer,
-      subject: id.subject,
-      email: id.email?.trim().toLowerCase() ?? null,
-    });
+    const email = id.email?.trim().toLowerCase() ?? null;
+    const inserted = await repo.insertIdentity(tx, tenantId, user.id, src, id, email);
     // A concurrent link or first sign-in of the same identity won: it is someone's now (or ours: retry says so).
     if (!inserted) throw ssoError('SSO_IDENTITY_ALREADY_LINKED');
     await writeAudit(tx, tenantId, userAudit, {

@@ -25,13 +25,8 @@ export async function listConnections(tx: Executor, tenantId: number): Promise<C
 }
 
 export async function connectionNameTaken(tx: Executor, tenantId: number, name: string, exceptId?: string) {
-  const row = await one(
-    tx
-      .select({ id: ssoConnections.id })
-      .from(ssoConnections)
-      .where(ofTenant(ssoConnections, tenantId, eq(ssoConnections.name, name))),
-  );
-  return row !== null && row.id !== exceptId;
+  const id = await connectionRows.pick(tx, tenantId, ssoConnections.id, eq(ssoConnections.name, name));
+  return id !== null && id !== exceptId;
 }
 
 export async function insertConnection(tx: Executor, row: NewConnection): Promise<ConnectionRow> {
@@ -194,10 +189,27 @@ export async function findIdentity(
 }
 
 /** Inserts the identity; null when a concurrent sign-in inserted the same key first. */
+/**
+ * Records that `userId` holds the identity `subject` of `issuer`, through `source` (a connection or a social
+ * provider); null when the identity is already someone's (a concurrent link or first sign-in won).
+ */
 export async function insertIdentity(
   tx: Executor,
-  row: typeof externalIdentities.$inferInsert,
+  tenantId: number,
+  userId: number,
+  source: { connectionId: string | null; provider: string },
+  id: { issuer: string; subject: string },
+  email: string | null,
 ): Promise<ExternalIdentityRow | null> {
+  const row = {
+    tenantId,
+    userId,
+    connectionId: source.connectionId,
+    provider: source.provider,
+    issuer: id.issuer,
+    subject: id.subject,
+    email,
+  };
   return firstOrNull(
     await tx.insert(externalIdentities).values(row).onConflictDoNothing().returning(identityColumns),
   );

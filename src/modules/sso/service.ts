@@ -71,9 +71,9 @@ function domainRead(d: DomainRow) {
   };
 }
 
-export function connectionRead(ctx: SsoDeps, c: ConnectionRow, domains: DomainRow[]): ConnectionReadT {
+/** A connection's settings in their wire form: what the API answers and what the audit records both show. */
+function settingsOf(c: ConnectionRow) {
   return {
-    id: c.id,
     type: c.type,
     name: c.name,
     enabled: c.enabled,
@@ -82,6 +82,13 @@ export function connectionRead(ctx: SsoDeps, c: ConnectionRow, domains: DomainRo
     sso_required: c.ssoRequired,
     trust_mfa: c.trustMfa,
     redirect_uris: c.redirectUris,
+  };
+}
+
+export function connectionRead(ctx: SsoDeps, c: ConnectionRow, domains: DomainRow[]): ConnectionReadT {
+  return {
+    id: c.id,
+    ...settingsOf(c),
     domains: domains.filter((d) => d.connectionId === c.id).map(domainRead),
     domain_token: c.domainToken,
     oidc:
@@ -112,14 +119,7 @@ export function connectionRead(ctx: SsoDeps, c: ConnectionRow, domains: DomainRo
 /** The audit view of a connection: no secret, only whether there is one. */
 function auditView(c: ConnectionRow) {
   return {
-    type: c.type,
-    name: c.name,
-    enabled: c.enabled,
-    default_role: c.defaultRole,
-    jit_provisioning: c.jitProvisioning,
-    sso_required: c.ssoRequired,
-    trust_mfa: c.trustMfa,
-    redirect_uris: c.redirectUris,
+    ...settingsOf(c),
     oidc_issuer: c.oidcIssuer,
     oidc_client_id: c.oidcClientId,
     has_client_secret: c.oidcClientSecretSealed !== null,

@@ -57,9 +57,12 @@ export function verifiedIdentity(
   source: IdentitySource,
   i: ProtocolIdentity,
 ): VerifiedIdentity {
+  return { tenantId, source, ...identityFields(i) };
+}
+
+/** What the protocol verified about the person, every optional claim made explicit (null, false). */
+export function identityFields(i: ProtocolIdentity) {
   return {
-    tenantId,
-    source,
     issuer: i.issuer,
     subject: i.subject,
     email: i.email,
@@ -188,15 +191,7 @@ async function linkOrCreate(ctx: SsoDeps, tx: Tx, id: VerifiedIdentity, audit: A
     await grantRoleByCode(tx, tenantId, user.id, src.defaultRole);
     outcome = 'created';
   }
-  const inserted = await repo.insertIdentity(tx, {
-    tenantId,
-    userId: user.id,
-    connectionId: src.connectionId,
-    provider: src.provider,
-    issuer: id.issuer,
-    subject: id.subject,
-    email,
-  });
+  const inserted = await repo.insertIdentity(tx, tenantId, user.id, src, id, email);
   // A concurrent first sign-in of the same identity inserted it first: the same user or a refusal.
   if (!inserted) throw platformErrors.error('CONFLICT', { reason: 'concurrent first sign-in, retry' });
   await writeAudit(tx, tenantId, audit, {

@@ -26,26 +26,29 @@ import type { TenantRow } from './tables.js';
 
 const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
+/** X-Tenant-ID as given: an integer id or a slug. Missing is 400 TENANT_REQUIRED, malformed 400 INVALID_TENANT. */
+function parseTenantHeader(header: string | string[] | undefined): { id: number } | { slug: string } {
+  const value = typeof header === 'string' ? header.trim() : '';
+  if (!value) throw tenantsErrors.error('TENANT_REQUIRED');
+  if (/^\d{1,9}$/.test(value) && Number(value) > 0) return { id: Number(value) };
+  const slug = value.toLowerCase();
+  if (!SLUG.test(slug)) throw tenantsErrors.error('INVALID_TENANT');
+  return { slug };
+}
+
 /**
- * X-Tenant-ID before login: an integer id or a slug. Missing is 400 TENANT_REQUIRED, malformed 400
- * INVALID_TENANT; an unknown or suspended tenant is null, which callers turn into their usual failure
- * (401 on login) so tenant existence is not revealed.
+ * X-Tenant-ID before login (parseTenantHeader). An unknown or suspended tenant is null, which callers turn into
+ * their usual failure (401 on login) so tenant existence is not revealed.
  */
 export async function resolveTenantHeader(
   ctx: TenantsDeps,
   header: string | string[] | undefined,
 ): Promise<TenantRow | null> {
-  const value = typeof header === 'string' ? header.trim() : '';
-  if (!value) throw tenantsErrors.error('TENANT_REQUIRED');
-  let tenant: TenantRow | null;
-  if (/^\d{1,9}$/.test(value) && Number(value) > 0) {
-    const id = Number(value);
-    tenant = await ctx.database.withTenant(id, (tx) => repo.findTenantById(tx, id));
-  } else if (SLUG.test(value.toLowerCase())) {
-    tenant = await ctx.database.withSystem((tx) => repo.findTenantBySlug(tx, value.toLowerCase()));
-  } else {
-    throw tenantsErrors.error('INVALID_TENANT');
-  }
+  const given = parseTenantHeader(header);
+  const tenant =
+    'id' in given
+      ? await ctx.database.withTenant(given.id, (tx) => repo.findTenantById(tx, given.id))
+      : await ctx.database.withSystem((tx) => repo.findTenantBySlug(tx, given.slug));
   return tenant && tenant.status === 'active' ? tenant : null;
 }
 
@@ -57,11 +60,9 @@ export async function resolveTenantId(
   ctx: TenantsDeps,
   header: string | string[] | undefined,
 ): Promise<number | null> {
-  const value = typeof header === 'string' ? header.trim() : '';
-  if (!value) throw tenantsErrors.error('TENANT_REQUIRED');
-  if (/^\d{1,9}$/.test(value) && Number(value) > 0) return Number(value);
-  if (!SLUG.test(value.toLowerCase())) throw tenantsErrors.error('INVALID_TENANT');
-  const tenant = await ctx.database.withSystem((tx) => repo.findTenantBySlug(tx, value.toLowerCase()));
+  const given = parseTenantHeader(header);
+  if ('id' in given) return given.id;
+  const tenant = await ctx.database.withSystem((tx) => repo.findTenantBySlug(tx, given.slug));
   return tenant?.id ?? null;
 }
 

@@ -22,22 +22,10 @@ export function toUserRead(u: UserRow) {
   };
 }
 
-/**
- * UserReadFull of API.md §6: the row plus what other modules know (roles, MFA). One literal, UserRead's fields
- * first (GET /users/{id}'s hot path: no intermediate object to spread).
- */
+/** UserReadFull of API.md §6: UserRead plus the rest of the row and what other modules know (roles, MFA). */
 export function toUserReadFull(u: UserRow, extra: { roles: string[]; hasMfa: boolean }) {
   return {
-    id: u.id,
-    tenant_id: u.tenantId,
-    email: u.email,
-    first_name: u.firstName,
-    last_name: u.lastName,
-    full_name: fullName(u),
-    is_active: u.isActive,
-    is_verified: u.isVerified,
-    created_at: u.createdAt.toISOString(),
-    updated_at: u.updatedAt.toISOString(),
+    ...toUserRead(u),
     is_superuser: u.isSuperuser,
     phone: u.phone,
     last_login_at: u.lastLoginAt?.toISOString() ?? null,

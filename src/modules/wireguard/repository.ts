@@ -54,13 +54,8 @@ export async function nameTaken(
   name: string,
   exceptId?: string,
 ): Promise<boolean> {
-  const row = await one(
-    tx
-      .select({ id: wgPeers.id })
-      .from(wgPeers)
-      .where(peerRows.where(tenantId, eq(wgPeers.name, name))),
-  );
-  return row !== null && row.id !== exceptId;
+  const id = await peerRows.pick(tx, tenantId, wgPeers.id, eq(wgPeers.name, name));
+  return id !== null && id !== exceptId;
 }
 
 export interface ListFilter {

@@ -69,6 +69,11 @@ export function isActive(p: Pick<PeerRow, 'enabled' | 'revokedAt' | 'expiresAt'>
 }
 
 /** Peer of API.md §15. */
+/** How the audit records name a peer: every peer record carries these. */
+function peerAudited(p: Pick<PeerRow, 'name' | 'publicKey' | 'assignedIp'>) {
+  return { name: p.name, public_key: p.publicKey, assigned_ip: p.assignedIp };
+}
+
 export function toPeerRead(p: PeerRow) {
   return {
     id: p.id,
@@ -235,9 +240,7 @@ export async function createPeer(
           resourceType: 'wireguard_peer',
           resourceId: peer.id,
           metadata: {
-            name: peer.name,
-            public_key: peer.publicKey,
-            assigned_ip: peer.assignedIp,
+            ...peerAudited(peer),
             peer_type: peer.peerType,
             user_id: peer.userId,
             server_generated: peer.serverGenerated,
@@ -339,7 +342,7 @@ export async function revokePeer(ctx: WireguardDeps, tenantId: number, id: strin
       eventType: 'wireguard.peer.revoked',
       resourceType: 'wireguard_peer',
       resourceId: id,
-      metadata: { name: after.name, public_key: after.publicKey, assigned_ip: after.assignedIp },
+      metadata: peerAudited(after),
     });
     return toPeerRead(after);
   });
@@ -362,9 +365,7 @@ export async function revokePeersOfUser(
       resourceType: 'wireguard_peer',
       resourceId: peer.id,
       metadata: {
-        name: peer.name,
-        public_key: peer.publicKey,
-        assigned_ip: peer.assignedIp,
+        ...peerAudited(peer),
         user_id: userId,
         reason,
       },
@@ -385,7 +386,7 @@ export async function deletePeer(
       eventType: 'wireguard.peer.deleted',
       resourceType: 'wireguard_peer',
       resourceId: id,
-      metadata: { name: before.name, public_key: before.publicKey, assigned_ip: before.assignedIp },
+      metadata: peerAudited(before),
     });
   });
 }

@@ -35,6 +35,22 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
+/** The columns every wire (snake_case) form of a record carries as they are: exports, archives, hashed pages. */
+export type RecordWireColumns = {
+  event_type: string;
+  actor_id: string | null;
+  resource_type: string | null;
+  resource_id: string | null;
+  success: boolean;
+  ip_address: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  session_id: string | null;
+  created_at: string;
+  prev_hash: string;
+  hash: string;
+};
+
 /** The hashed part of a record, in its wire (snake_case) form; exports and archives add id and hashes to it. */
 export function chainedBody(r: ChainedFields) {
   return {

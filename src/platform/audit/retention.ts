@@ -8,7 +8,7 @@ import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { chainedBody } from './hash-chain.js';
+import { chainedBody, type RecordWireColumns } from './hash-chain.js';
 import { type AuditRow, type AuditTextTimeRow, auditLog, auditTextTimeColumns } from './tables.js';
 import { verifyChain } from './verify.js';
 
@@ -20,24 +20,12 @@ export interface PruneResult {
 }
 
 /** The archive / export line of one record: every column, so the file can be re-verified on its own. */
-export interface RecordLine {
+export interface RecordLine extends RecordWireColumns {
   id: number;
   tenant_id: number;
   seq: number;
-  event_type: string;
   actor_type: string;
-  actor_id: string | null;
-  resource_type: string | null;
-  resource_id: string | null;
-  success: boolean;
-  ip_address: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  session_id: string | null;
   metadata: Record<string, unknown>;
-  created_at: string;
-  prev_hash: string;
-  hash: string;
 }
 
 export function recordLine(r: AuditRow | AuditTextTimeRow): RecordLine {

@@ -2,26 +2,14 @@
  * One page of chain verification, as plain data (records as the database returns them in text form), so the
  * same function runs inline or on a worker thread (verify-worker.ts).
  */
-import { recordHash } from './hash-chain.js';
+import { type RecordWireColumns, recordHash } from './hash-chain.js';
 
 /** A record as CHAIN_PAGE_SQL selects it: bigints as text, metadata as JSON text, created_at in ISO form. */
-export type TextRecord = {
+export type TextRecord = RecordWireColumns & {
   id: string | number;
   seq: string | number;
-  event_type: string;
   actor_type: 'user' | 'api_key' | 'system';
-  actor_id: string | null;
-  resource_type: string | null;
-  resource_id: string | null;
-  success: boolean;
-  ip_address: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  session_id: string | null;
   metadata: string | Record<string, unknown>;
-  created_at: string;
-  prev_hash: string;
-  hash: string;
 };
 
 export interface HashPage {

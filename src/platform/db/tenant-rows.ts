@@ -5,7 +5,7 @@
  * stays the second wall. Queries of another shape (joins, aggregates, raw SQL) are written with drizzle
  * directly, with `ofTenant` for their WHERE.
  */
-import { eq, getTableName, type SQL } from 'drizzle-orm';
+import { eq, type GetColumnData, getTableName, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable, PgUpdateSetSource, SelectedFields } from 'drizzle-orm/pg-core';
 import type { SelectResultFields } from 'drizzle-orm/query-builders/select.types';
 import type { Executor } from './client.js';
@@ -43,6 +43,16 @@ export interface TenantRows<TTable extends TenantTable, TRow> {
   where(tenantId: number, ...conditions: Conditions): SQL;
   /** The row matching the conditions (LIMIT 1), or null. */
   find(tx: Executor, tenantId: number, ...conditions: Conditions): Promise<TRow | null>;
+  /**
+   * One column of the single matching row, null when none matches: the narrow lookups (an id by name, whether a
+   * row exists) that need nothing else of the row.
+   */
+  pick<TColumn extends AnyPgColumn>(
+    tx: Executor,
+    tenantId: number,
+    column: TColumn,
+    ...conditions: Conditions
+  ): Promise<GetColumnData<TColumn> | null>;
   /** `find`, locking the row FOR UPDATE until the transaction ends. */
   lock(tx: Executor, tenantId: number, ...conditions: Conditions): Promise<TRow | null>;
   /** The tenant's row with this id, or null (another tenant's row is not found either). */
@@ -115,6 +125,15 @@ export function tenantRows<TTable extends TenantTable, TColumns extends Selected
     table,
     where,
     find: (tx, tenantId, ...conditions) => one<Row>(select(tx, tenantId, conditions)),
+    async pick(tx, tenantId, column, ...conditions) {
+      const row = await one<{ value: never }>(
+        db(tx)
+          .select({ value: column })
+          .from(table)
+          .where(where(tenantId, ...conditions)),
+      );
+      return row ? row.value : null;
+    },
     lock: (tx, tenantId, ...conditions) => one<Row>(select(tx, tenantId, conditions).for('update')),
     findById: (tx, tenantId, id) => one<Row>(select(tx, tenantId, [byId(id)])),
     lockById: (tx, tenantId, id) => one<Row>(select(tx, tenantId, [byId(id)]).for('update')),

@@ -1,6 +1,7 @@
 import type { OAuthProviderId } from '../../../config.js';
 import { randomToken, sha256Hex } from '../../../platform/crypto/tokens.js';
 import type { SsoDeps } from '../deps.js';
+import type { OidcIdentity } from '../oidc/relying-party.js';
 
 // Store keys name a hash of the secret, never the secret itself. (The sign-in flow itself is the one flow state
 // of every protocol: ../flows.ts.)
@@ -12,17 +13,9 @@ export const REGISTRATION_TTL_SECONDS = 600;
 export const newToken = () => randomToken();
 
 /** What the provider verified, kept until the person completes their registration. */
-export interface PendingRegistration {
+export interface PendingRegistration extends OidcIdentity {
   tenantId: number;
   provider: OAuthProviderId;
-  issuer: string;
-  subject: string;
-  email: string | null;
-  emailVerified: boolean;
-  name: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  mfaAsserted: boolean;
 }
 
 export async function saveRegistration(ctx: SsoDeps, pending: PendingRegistration): Promise<string> {

@@ -41,6 +41,7 @@ import {
   completeSsoSignIn,
   exchangeCode,
   failureCode,
+  identityFields,
   type VerifiedIdentity,
   verifiedIdentity,
 } from '../signin.js';
@@ -243,16 +244,8 @@ const failureReason = (err: unknown) =>
   (err as { reason?: string }).reason ?? (err instanceof Error ? err.message : undefined);
 
 /** What the provider verified, as the social completion and a pending registration keep it. */
-const identityOf = (id: VerifiedIdentity): Omit<PendingRegistration, 'tenantId' | 'provider'> => ({
-  issuer: id.issuer,
-  subject: id.subject,
-  email: id.email,
-  emailVerified: id.emailVerified,
-  name: id.name ?? null,
-  givenName: id.givenName ?? null,
-  familyName: id.familyName ?? null,
-  mfaAsserted: id.mfaAsserted === true,
-});
+const identityOf = (id: VerifiedIdentity): Omit<PendingRegistration, 'tenantId' | 'provider'> =>
+  identityFields(id);
 
 /**
  * How a social sign-in ends (the existing API answers on the callback itself, JSON): in link mode the identity
@@ -370,8 +363,7 @@ export async function completeRegistration(
   const pending = await takeRegistration(ctx, body.oauth_session_token);
   if (!pending) throw socialError('OAUTH_SESSION_INVALID');
   const p = configuredProvider(ctx, pending.provider);
-  try {
-    if (!(await selfRegistration(ctx, pending.tenantId))) throw ssoError('SSO_USER_NOT_PROVISIONED');
+  return registrationStep(ctx, pending, audit, 'complete_registration', async () => {
     if (!providerVerified) {
       // Issue 18 (pre-account hijack): an address nobody proved gets no account and no link until its mailbox
       // confirms. The names typed now are kept for the account.
@@ -401,11 +393,28 @@ export async function completeRegistration(
       client,
       audit,
     );
+  });
+}
+
+/**
+ * A step of social sign-up once its pending registration is spent: refused unless the tenant allows
+ * self-registration; any failure is audited as a sign-in failure of `step`, then thrown on.
+ */
+async function registrationStep(
+  ctx: SsoDeps,
+  pending: { tenantId: number; provider: OAuthProviderId },
+  audit: AuditContext,
+  step: string,
+  fn: () => Promise<OAuthCallbackResult>,
+): Promise<OAuthCallbackResult> {
+  try {
+    if (!(await selfRegistration(ctx, pending.tenantId))) throw ssoError('SSO_USER_NOT_PROVISIONED');
+    return await fn();
   } catch (err) {
     await auditSignInFailure(ctx, pending.tenantId, audit, {
       provider: pending.provider,
       code: failureCode(err),
-      reason: `complete_registration: ${failureReason(err) ?? ''}`,
+      reason: `${step}: ${failureReason(err) ?? ''}`,
     });
     throw err;
   }
@@ -440,17 +449,9 @@ async function confirmRegistration(
     throw validationError(`body.${extra}`, 'not allowed with verification_token (given before)', 'const');
   const pending = await takeVerified(ctx, body.oauth_session_token, body.verification_token!);
   const p = configuredProvider(ctx, pending.provider);
-  try {
-    if (!(await selfRegistration(ctx, pending.tenantId))) throw ssoError('SSO_USER_NOT_PROVISIONED');
-    return await signIn(ctx, p, pending.tenantId, { ...pending, emailVerified: true }, true, client, audit);
-  } catch (err) {
-    await auditSignInFailure(ctx, pending.tenantId, audit, {
-      provider: pending.provider,
-      code: failureCode(err),
-      reason: `complete_registration_verified: ${failureReason(err) ?? ''}`,
-    });
-    throw err;
-  }
+  return registrationStep(ctx, pending, audit, 'complete_registration_verified', () =>
+    signIn(ctx, p, pending.tenantId, { ...pending, emailVerified: true }, true, client, audit),
+  );
 }
 
 const providerName = (ctx: SsoDeps, provider: string) =>
