@@ -76,6 +76,15 @@ describe('tenantRows reads', () => {
     expect(await thingRows.list(db, 3, { orderBy: [asc(things.id)] })).toEqual([]);
   });
 
+  it("pick and pluck read one column of the tenant's rows only", async () => {
+    expect(await thingRows.pick(db, 1, things.id, eq(things.name, 'b'))).toBe(2);
+    expect(await thingRows.pick(db, 2, things.id, eq(things.name, 'b'))).toBeNull();
+    expect(await thingRows.pick(db, 2, things.name, eq(things.id, 1))).toBeNull();
+    expect(await thingRows.pluck(db, 1, things.name, { orderBy: [desc(things.name)] })).toEqual(['b', 'a']);
+    expect(await thingRows.pluck(db, 2, things.id, { where: [eq(things.name, 'a')] })).toEqual([3]);
+    expect(await thingRows.pluck(db, 3, things.id, {})).toEqual([]);
+  });
+
   it('where: tenant_id first, then the conditions (undefined ones skipped)', () => {
     const q = (db as unknown as ReturnType<typeof drizzle>)
       .select({ id: things.id })

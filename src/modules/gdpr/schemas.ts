@@ -1,5 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { IntId, Nullable, StrictObject, SuccessEnvelope, Timestamps } from '../../platform/http/schemas.js';
+import {
+  ClientDevice,
+  IntId,
+  Nullable,
+  StrictObject,
+  SuccessEnvelope,
+  Timestamps,
+} from '../../platform/http/schemas.js';
 import { AuditRecord } from '../audit/index.js';
 
 const Reason = Type.String({ minLength: 10, maxLength: 500 });
@@ -32,11 +39,7 @@ const Session = Type.Object({
   expires_at: Type.String(),
   revoked_at: Nullable(Type.String()),
   revoked_reason: Nullable(Type.String()),
-  ip_address: Nullable(Type.String()),
-  user_agent: Nullable(Type.String()),
-  device_type: Nullable(Type.String()),
-  browser: Nullable(Type.String()),
-  os: Nullable(Type.String()),
+  ...ClientDevice,
 });
 
 /** Module sections (mfa, api_keys, wireguard, ...) come from ctx.hooks.gdprExport, keyed by their name. */

@@ -139,32 +139,35 @@ async function currentVersion(ctx: RbacDeps, tenantId: number): Promise<string> 
   return (await ctx.store.get(keys.permissionVersion(tenantId))) ?? '0';
 }
 
-/** Effective permissions of a user (superuser: everything in the tenant; inactive or unknown: nothing). */
-export async function resolveUserPermissions(
+/**
+ * A principal's effective permissions, from the cache while the tenant's permission version holds, else `load`ed
+ * in a tenant transaction (`nextExpiry`: when a timed grant ends and the entry must be recomputed; a role's
+ * chain has none).
+ */
+async function resolveCached(
   ctx: RbacDeps,
   tenantId: number,
-  userId: number,
-  version?: string,
+  key: string,
+  version: string | undefined,
+  load: (tx: Executor) => Promise<GrantSource>,
 ): Promise<ReadonlySet<string>> {
   const v = version ?? (await currentVersion(ctx, tenantId));
-  return cacheOf(ctx).get(`${tenantId}:u:${userId}`, v, async () => {
-    const src = await ctx.database.withTenant(tenantId, (tx) => loadUserGrants(ctx, tx, tenantId, userId));
+  return cacheOf(ctx).get(`${tenantId}:${key}`, v, async () => {
+    const src = await ctx.database.withTenant(tenantId, load);
     return { perms: permissionsFrom(src), nextExpiry: src.nextExpiry };
   });
 }
 
+/** Effective permissions of a user (superuser: everything in the tenant; inactive or unknown: nothing). */
+export function resolveUserPermissions(ctx: RbacDeps, tenantId: number, userId: number, version?: string) {
+  return resolveCached(ctx, tenantId, `u:${userId}`, version, (tx) =>
+    loadUserGrants(ctx, tx, tenantId, userId),
+  );
+}
+
 /** Effective permissions of a role with its ancestors (tenant-owned API keys act with one). */
-export async function resolveRolePermissions(
-  ctx: RbacDeps,
-  tenantId: number,
-  roleId: string,
-  version?: string,
-): Promise<ReadonlySet<string>> {
-  const v = version ?? (await currentVersion(ctx, tenantId));
-  return cacheOf(ctx).get(`${tenantId}:r:${roleId}`, v, async () => {
-    const src = await ctx.database.withTenant(tenantId, (tx) => loadRoleGrants(tx, tenantId, roleId));
-    return { perms: permissionsFrom(src), nextExpiry: null };
-  });
+export function resolveRolePermissions(ctx: RbacDeps, tenantId: number, roleId: string, version?: string) {
+  return resolveCached(ctx, tenantId, `r:${roleId}`, version, (tx) => loadRoleGrants(tx, tenantId, roleId));
 }
 
 /** The resolver installed as ctx.auth.permissionResolver: works for any principal with a user or a role. */

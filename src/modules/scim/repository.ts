@@ -163,12 +163,11 @@ export async function deleteGroup(tx: Executor, tenantId: number, id: string): P
   return (await groupRows.delete(tx, tenantId, eq(directoryGroups.id, id))) > 0;
 }
 
-export async function groupMemberIds(tx: Executor, tenantId: number, groupId: string): Promise<number[]> {
-  const rows = await memberRows.list(tx, tenantId, {
+export function groupMemberIds(tx: Executor, tenantId: number, groupId: string): Promise<number[]> {
+  return memberRows.pluck(tx, tenantId, directoryGroupMembers.userId, {
     where: [eq(directoryGroupMembers.groupId, groupId)],
     orderBy: [asc(directoryGroupMembers.userId)],
   });
-  return rows.map((r) => r.userId);
 }
 
 export async function addGroupMembers(tx: Executor, tenantId: number, groupId: string, userIds: number[]) {
@@ -189,12 +188,11 @@ export async function removeGroupMembers(tx: Executor, tenantId: number, groupId
   );
 }
 
-export async function groupRoleIds(tx: Executor, tenantId: number, groupId: string): Promise<string[]> {
-  const rows = await groupRoleRows.list(tx, tenantId, {
+export function groupRoleIds(tx: Executor, tenantId: number, groupId: string): Promise<string[]> {
+  return groupRoleRows.pluck(tx, tenantId, directoryGroupRoles.roleId, {
     where: [eq(directoryGroupRoles.groupId, groupId)],
     orderBy: [asc(directoryGroupRoles.roleId)],
   });
-  return rows.map((r) => r.roleId);
 }
 
 export async function setGroupRoleIds(tx: Executor, tenantId: number, groupId: string, roleIds: string[]) {

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ListOf, Nullable, StrictObject, Timestamps, Uuid } from '../../platform/http/schemas.js';
+import { ClientDevice, ListOf, StrictObject, Timestamps, Uuid } from '../../platform/http/schemas.js';
 
 export const SessionRead = Type.Object({
   id: Type.String(),
@@ -8,11 +8,7 @@ export const SessionRead = Type.Object({
   is_active: Type.Boolean(),
   ...Timestamps,
   last_seen_at: Type.String(),
-  ip_address: Nullable(Type.String()),
-  user_agent: Nullable(Type.String()),
-  device_type: Nullable(Type.String()),
-  browser: Nullable(Type.String()),
-  os: Nullable(Type.String()),
+  ...ClientDevice,
   is_current: Type.Boolean(),
 });
 

@@ -222,14 +222,25 @@ export async function touchIdentity(tx: Executor, tenantId: number, id: string, 
     .where(identityRows.where(tenantId, eq(externalIdentities.id, id)));
 }
 
-export async function identitiesOfUser(
+/**
+ * The user's identities, oldest first; `socialOnly`: the social provider ones (connection_id null). `lock`: locked
+ * for the transaction, in id order, so that two concurrent unlinks of the same user serialise.
+ */
+export function identitiesOfUser(
   tx: Executor,
   tenantId: number,
   userId: number,
+  opts: { socialOnly?: boolean; lock?: boolean } = {},
 ): Promise<ExternalIdentityRow[]> {
   return identityRows.list(tx, tenantId, {
-    where: [eq(externalIdentities.userId, userId)],
-    orderBy: [asc(externalIdentities.createdAt)],
+    where: [
+      eq(externalIdentities.userId, userId),
+      opts.socialOnly ? isNull(externalIdentities.connectionId) : undefined,
+    ],
+    orderBy: opts.lock
+      ? [asc(externalIdentities.id)]
+      : [asc(externalIdentities.createdAt), asc(externalIdentities.id)],
+    lock: opts.lock,
   });
 }
 

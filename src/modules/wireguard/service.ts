@@ -69,9 +69,26 @@ export function isActive(p: Pick<PeerRow, 'enabled' | 'revokedAt' | 'expiresAt'>
 }
 
 /** Peer of API.md §15. */
-/** How the audit records name a peer: every peer record carries these. */
-function peerAudited(p: Pick<PeerRow, 'name' | 'publicKey' | 'assignedIp'>) {
-  return { name: p.name, public_key: p.publicKey, assigned_ip: p.assignedIp };
+type AuditedPeer = Pick<PeerRow, 'id' | 'name' | 'publicKey' | 'assignedIp'>;
+
+/**
+ * The audit record of a change to a peer (`wireguard.peer.<event>`): every one names the peer by its name, public
+ * key and address, plus what `extra` says.
+ */
+function auditPeer(
+  tx: Executor,
+  tenantId: number,
+  audit: AuditContext,
+  event: 'created' | 'revoked' | 'deleted',
+  peer: AuditedPeer,
+  extra: Record<string, unknown> = {},
+) {
+  return writeAudit(tx, tenantId, audit, {
+    eventType: `wireguard.peer.${event}`,
+    resourceType: 'wireguard_peer',
+    resourceId: peer.id,
+    metadata: { name: peer.name, public_key: peer.publicKey, assigned_ip: peer.assignedIp, ...extra },
+  });
 }
 
 export function toPeerRead(p: PeerRow) {
@@ -235,17 +252,11 @@ export async function createPeer(
           expiresAt,
           createdByUserId: actorUserId,
         });
-        await writeAudit(tx, tenantId, audit, {
-          eventType: 'wireguard.peer.created',
-          resourceType: 'wireguard_peer',
-          resourceId: peer.id,
-          metadata: {
-            ...peerAudited(peer),
-            peer_type: peer.peerType,
-            user_id: peer.userId,
-            server_generated: peer.serverGenerated,
-            preshared_key: presharedKey !== null,
-          },
+        await auditPeer(tx, tenantId, audit, 'created', peer, {
+          peer_type: peer.peerType,
+          user_id: peer.userId,
+          server_generated: peer.serverGenerated,
+          preshared_key: presharedKey !== null,
         });
         return peer;
       });
@@ -338,12 +349,7 @@ export async function revokePeer(ctx: WireguardDeps, tenantId: number, id: strin
       if (!(await repo.findPeer(tx, tenantId, id))) throw notFound('wireguard_peer');
       throw wireguardErrors.error('WG_PEER_REVOKED', { reason: 'already revoked' });
     }
-    await writeAudit(tx, tenantId, audit, {
-      eventType: 'wireguard.peer.revoked',
-      resourceType: 'wireguard_peer',
-      resourceId: id,
-      metadata: peerAudited(after),
-    });
+    await auditPeer(tx, tenantId, audit, 'revoked', after);
     return toPeerRead(after);
   });
 }
@@ -360,16 +366,7 @@ export async function revokePeersOfUser(
   audit: AuditContext,
 ): Promise<void> {
   for (const peer of await repo.revokeActiveUserPeers(tx, tenantId, userId)) {
-    await writeAudit(tx, tenantId, audit, {
-      eventType: 'wireguard.peer.revoked',
-      resourceType: 'wireguard_peer',
-      resourceId: peer.id,
-      metadata: {
-        ...peerAudited(peer),
-        user_id: userId,
-        reason,
-      },
-    });
+    await auditPeer(tx, tenantId, audit, 'revoked', peer, { user_id: userId, reason });
   }
 }
 
@@ -382,11 +379,6 @@ export async function deletePeer(
   await ctx.database.withTenant(tenantId, async (tx) => {
     const before = await repo.findPeer(tx, tenantId, id);
     if (!before || !(await repo.deletePeer(tx, tenantId, id))) throw notFound('wireguard_peer');
-    await writeAudit(tx, tenantId, audit, {
-      eventType: 'wireguard.peer.deleted',
-      resourceType: 'wireguard_peer',
-      resourceId: id,
-      metadata: peerAudited(before),
-    });
+    await auditPeer(tx, tenantId, audit, 'deleted', before);
   });
 }

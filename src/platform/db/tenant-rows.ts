@@ -53,6 +53,13 @@ export interface TenantRows<TTable extends TenantTable, TRow> {
     column: TColumn,
     ...conditions: Conditions
   ): Promise<GetColumnData<TColumn> | null>;
+  /** One column of every matching row, in `orderBy` order (the ids of a group's members, say). */
+  pluck<TColumn extends AnyPgColumn>(
+    tx: Executor,
+    tenantId: number,
+    column: TColumn,
+    options: Pick<ListOptions, 'where' | 'orderBy'>,
+  ): Promise<GetColumnData<TColumn>[]>;
   /** `find`, locking the row FOR UPDATE until the transaction ends. */
   lock(tx: Executor, tenantId: number, ...conditions: Conditions): Promise<TRow | null>;
   /** The tenant's row with this id, or null (another tenant's row is not found either). */
@@ -133,6 +140,14 @@ export function tenantRows<TTable extends TenantTable, TColumns extends Selected
           .where(where(tenantId, ...conditions)),
       );
       return row ? row.value : null;
+    },
+    async pluck(tx, tenantId, column, o) {
+      const rows: { value: never }[] = await db(tx)
+        .select({ value: column })
+        .from(table)
+        .where(where(tenantId, ...(o.where ?? [])))
+        .orderBy(...(o.orderBy ?? []));
+      return rows.map((r) => r.value);
     },
     lock: (tx, tenantId, ...conditions) => one<Row>(select(tx, tenantId, conditions).for('update')),
     findById: (tx, tenantId, id) => one<Row>(select(tx, tenantId, [byId(id)])),

@@ -48,6 +48,15 @@ export const PasswordInput = Type.String({ minLength: 1, maxLength: 128 });
 /** A stored row's times, as the read schemas answer them. */
 export const Timestamps = { created_at: Type.String(), updated_at: Type.String() };
 
+/** Where a client connected from: its address, its user agent, and the device, browser and OS read from it. */
+export const ClientDevice = {
+  ip_address: Nullable(Type.String()),
+  user_agent: Nullable(Type.String()),
+  device_type: Nullable(Type.String()),
+  browser: Nullable(Type.String()),
+  os: Nullable(Type.String()),
+};
+
 /** An object that refuses unknown fields (a 422), not ignores them: request bodies and the objects inside them. */
 export const StrictObject = <P extends TProperties>(properties: P) =>
   Type.Object(properties, { additionalProperties: false });
