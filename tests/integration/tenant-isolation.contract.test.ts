@@ -693,7 +693,13 @@ const CONTRACT: Record<string, Record<string, Case>> = {
       scim.saveProfile(tx, t, f.memberId, { externalId: `ext-${hex(6)}`, userName: null, attributes: {} }),
     ),
     filterUserIds: read(
-      (tx, t, f) => scim.filterUserIds(tx, t, sql`s.user_name = ${f.scimUserName}`, sql`u.id`, 0, 10),
+      (tx, t, f) =>
+        scim.filterUserIds(tx, t, {
+          where: sql`s.user_name = ${f.scimUserName}`,
+          orderBy: sql`u.id`,
+          offset: 0,
+          limit: 10,
+        }),
       (r, f) => (r as { ids: number[] }).ids.includes(f.memberId),
     ),
     userNamesOf: read((tx, t, f) => scim.userNamesOf(tx, t, [f.memberId])),
@@ -725,7 +731,12 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     ),
     filterGroupIds: read(
       (tx, t, f) =>
-        scim.filterGroupIds(tx, t, sql`g.display_name = ${f.directoryGroupName}`, sql`g.id`, 0, 10),
+        scim.filterGroupIds(tx, t, {
+          where: sql`g.display_name = ${f.directoryGroupName}`,
+          orderBy: sql`g.id`,
+          offset: 0,
+          limit: 10,
+        }),
       (r, f) => (r as { ids: string[] }).ids.includes(f.directoryGroupId),
     ),
     listGroups: read((tx, t) => scim.listGroups(tx, t, { limit: 10 })),

@@ -93,14 +93,19 @@ export async function saveProfile(
     });
 }
 
+/** A page of a filtered list: the compiled filter (null: everything), its order, and the window. */
+export interface FilterPage {
+  where: SQL | null;
+  orderBy: SQL;
+  offset: number;
+  limit: number;
+}
+
 /** One page of the users matching a compiled filter (over `u` and `s`), ordered; with the total. */
 export async function filterUserIds(
   tx: Executor,
   tenantId: number,
-  where: SQL | null,
-  orderBy: SQL,
-  offset: number,
-  limit: number,
+  { where, orderBy, offset, limit }: FilterPage,
 ): Promise<{ ids: number[]; total: number }> {
   const cond = where ?? sql`true`;
   const r = await tx.execute<{ id: number; total: number }>(sql`
@@ -233,10 +238,7 @@ export async function rolesFromGroups(
 export async function filterGroupIds(
   tx: Executor,
   tenantId: number,
-  where: SQL | null,
-  orderBy: SQL,
-  offset: number,
-  limit: number,
+  { where, orderBy, offset, limit }: FilterPage,
 ): Promise<{ ids: string[]; total: number }> {
   const cond = where ?? sql`true`;
   const c = await tx.execute<{ total: number }>(sql`

@@ -357,7 +357,12 @@ export async function listScimUsers(
   const order = sortSql(q.sortBy, q.sortOrder, USER_ATTRS, [USER_SCHEMA, ENTERPRISE_SCHEMA], sql`u.id`);
   const { tenantId } = actor;
   return ctx.database.withTenant(tenantId, async (tx) => {
-    const { ids, total } = await repo.filterUserIds(tx, tenantId, where, order, startIndex - 1, count);
+    const { ids, total } = await repo.filterUserIds(tx, tenantId, {
+      where,
+      orderBy: order,
+      offset: startIndex - 1,
+      limit: count,
+    });
     const profiles = await repo.profilesOf(tx, tenantId, ids);
     const out = [];
     for (const uid of ids) {
@@ -584,7 +589,12 @@ export async function listScimGroups(
   const { tenantId } = actor;
   const withMembers = wants(projection, 'members');
   return ctx.database.withTenant(tenantId, async (tx) => {
-    const { ids, total } = await repo.filterGroupIds(tx, tenantId, where, order, startIndex - 1, count);
+    const { ids, total } = await repo.filterGroupIds(tx, tenantId, {
+      where,
+      orderBy: order,
+      offset: startIndex - 1,
+      limit: count,
+    });
     const out = [];
     for (const gid of ids) {
       const g = await repo.groupById(tx, tenantId, gid);

@@ -24,16 +24,21 @@ export async function saveRegistration(ctx: SsoDeps, pending: PendingRegistratio
   return token;
 }
 
-export async function takeRegistration(ctx: SsoDeps, token: string): Promise<PendingRegistration | null> {
-  const raw = await ctx.store.take(registrationKey(token));
-  return raw ? (JSON.parse(raw) as PendingRegistration) : null;
+/**
+ * A pending step kept in the store as JSON. `take`: removed as it is read (Redis GETDEL), so of two uses at once,
+ * on any replica, exactly one gets it; otherwise only read (to check a body before the single use).
+ */
+async function pending<T>(ctx: SsoDeps, key: string, take: boolean): Promise<T | null> {
+  const raw = await (take ? ctx.store.take(key) : ctx.store.get(key));
+  return raw ? (JSON.parse(raw) as T) : null;
 }
 
+export const takeRegistration = (ctx: SsoDeps, token: string) =>
+  pending<PendingRegistration>(ctx, registrationKey(token), true);
+
 /** Reads a pending registration without using it (to check a body before the single use). */
-export async function peekRegistration(ctx: SsoDeps, token: string): Promise<PendingRegistration | null> {
-  const raw = await ctx.store.get(registrationKey(token));
-  return raw ? (JSON.parse(raw) as PendingRegistration) : null;
-}
+export const peekRegistration = (ctx: SsoDeps, token: string) =>
+  pending<PendingRegistration>(ctx, registrationKey(token), false);
 
 // ---- a typed address awaiting its mailbox's confirmation (issue 18, finding 5) ----
 
@@ -59,19 +64,9 @@ export async function saveVerification(
   await ctx.store.set(verificationKey(oauthSessionToken), JSON.stringify(pending), VERIFICATION_TTL_SECONDS);
 }
 
-export async function peekVerification(
-  ctx: SsoDeps,
-  oauthSessionToken: string,
-): Promise<PendingVerification | null> {
-  const raw = await ctx.store.get(verificationKey(oauthSessionToken));
-  return raw ? (JSON.parse(raw) as PendingVerification) : null;
-}
+export const peekVerification = (ctx: SsoDeps, oauthSessionToken: string) =>
+  pending<PendingVerification>(ctx, verificationKey(oauthSessionToken), false);
 
 /** Removes it as it is read: of two confirmations at once (any replica), one gets it. */
-export async function takeVerification(
-  ctx: SsoDeps,
-  oauthSessionToken: string,
-): Promise<PendingVerification | null> {
-  const raw = await ctx.store.take(verificationKey(oauthSessionToken));
-  return raw ? (JSON.parse(raw) as PendingVerification) : null;
-}
+export const takeVerification = (ctx: SsoDeps, oauthSessionToken: string) =>
+  pending<PendingVerification>(ctx, verificationKey(oauthSessionToken), true);
