@@ -80,12 +80,18 @@ describe('event loop', () => {
         { 'content-type': 'application/json', 'x-tenant-id': tenantId },
         JSON.stringify({ email: adminEmail, password: ADMIN_PASSWORD }),
       );
-    // Warm up the probe's connection, the routes and the JIT, and open the burst's 20 connections with one burst
-    // first, so the samples measure steady state rather than first-call compilation and connection set-up.
+    // Warm up the probe's connection, the routes and the JIT, so the samples measure steady state rather than
+    // first-call compilation. On PostgreSQL the burst's 20 connections are opened by one burst first (new
+    // connections cost the loop tens of ms on this 2-core machine), then the app is left to go idle (five fast
+    // probes in a row: the warm-up logins' after-response work done). Embedded, one login at a time: PGlite runs
+    // every statement on this very loop, so 20 logins reaching it at once on open connections measure PGlite's
+    // serial SQL (150-340 ms seen), not the loop's health.
     for (let i = 0; i < 20; i++) await request(probe, 'GET', '/health');
-    for (const status of await Promise.all(Array.from({ length: 20 }, loginOnce))) expect(status).toBe(200);
-    // Then let the work those logins left behind them (after-response tasks; on PGlite their SQL runs on this
-    // very loop) finish: the burst below starts from an idle app, five fast probes in a row.
+    const warmUp = usingPostgres ? 20 : 3;
+    if (usingPostgres)
+      for (const status of await Promise.all(Array.from({ length: warmUp }, loginOnce)))
+        expect(status).toBe(200);
+    else for (let i = 0; i < warmUp; i++) expect(await loginOnce()).toBe(200);
     for (let quiet = 0, tries = 0; quiet < 5 && tries < 500; tries++) {
       const t0 = performance.now();
       await request(probe, 'GET', '/health');
@@ -115,9 +121,7 @@ describe('event loop', () => {
     );
     expect(latencies.length).toBeGreaterThan(10);
     // On PostgreSQL only hashing competes with the loop, and it runs on the libuv pool: the 50 ms bar holds.
-    // Embedded PGlite executes SQL (WASM) on the main thread by design: the 20 logins arriving together on open
-    // connections run their first statements back to back before the probe's turn (150-170 ms measured here),
-    // so its bound is looser.
-    expect(worst).toBeLessThan(usingPostgres ? 50 : 300);
+    // Embedded PGlite executes SQL (WASM) on the main thread by design, so its bound is looser.
+    expect(worst).toBeLessThan(usingPostgres ? 50 : 150);
   }, 60_000);
 });
