@@ -3,6 +3,7 @@
  * every module into one Fastify instance. Tests call it directly; two apps built over one database and store
  * behave as two replicas.
  */
+
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
@@ -34,6 +35,7 @@ import { jwksRoute } from './platform/http/jwks-route.js';
 import { installLoadShedding } from './platform/http/load-shedding.js';
 import { REDACT_PATHS, REDACTED, redactLine, serializeRequest } from './platform/http/log-redaction.js';
 import { buildErrorRegistry, type Locale, pickLocale } from './platform/http/messages.js';
+import { WRITE_METHODS } from './platform/http/methods.js';
 import { createMetrics } from './platform/http/metrics.js';
 import { CidrSet } from './platform/http/network.js';
 import { addGenericResponses } from './platform/http/openapi.js';
@@ -240,11 +242,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     modules.flatMap((m) => m.mfaEnrolmentPrefixes ?? []),
   );
   if (config.databaseReplicaUrl) installReplicaReads(app, store, config.databaseReplicaMaxLagMs);
-  const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
   app.addHook('preValidation', (request, _reply, done) => {
     if (request.body && typeof request.body === 'object') request.body = normaliseBody(request.body);
     // An absent body on a write is an empty object: optional bodies validate, required fields report by name.
-    else if (request.body == null && WRITES.has(request.method)) request.body = {};
+    else if (request.body == null && WRITE_METHODS.has(request.method)) request.body = {};
     done();
   });
   app.addHook('onSend', (request, reply, payload, done) => {

@@ -12,9 +12,10 @@
  *   400, 414                   path parameters (undecodable, or longer than the router accepts)
  * Added in an onRoute hook before @fastify/swagger reads the route; an existing entry is never replaced.
  */
-import type { RouteOptions } from 'fastify';
 
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+import type { RouteOptions } from 'fastify';
+import { WRITE_METHODS } from './methods.js';
+
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Bad request (BAD_REQUEST, INVALID_TENANT, malformed URL encoding)',
   401: 'Not authenticated (UNAUTHORIZED, TOKEN_*, SESSION_*, API_KEY_*)',
@@ -36,7 +37,7 @@ export function genericStatuses(route: {
   hasInputSchema: boolean;
 }): number[] {
   const methods = Array.isArray(route.method) ? route.method : [route.method];
-  const takesBody = methods.some((m) => BODY_METHODS.has(m));
+  const takesBody = methods.some((m) => WRITE_METHODS.has(m));
   const hasParams = /[:*]/.test(route.url);
   const statuses = new Set<number>([500]);
   if (route.url !== '/health') statuses.add(403);

@@ -5,12 +5,12 @@
  * reads from the primary. Marks live in the shared store, so a write on one API replica and a read on another
  * agree. Installed only when DATABASE_REPLICA_URL is set: without a replica nothing here runs.
  */
+
 import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../context.js';
 import { readScope, readYourWritesWindowMs } from '../db/replica.js';
 import type { KeyValueStore } from '../store/types.js';
-
-const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+import { WRITE_METHODS } from './methods.js';
 
 /** One writer: a user (all their sessions) or an API key. */
 function writerKey(p: Principal): string {
@@ -39,7 +39,7 @@ export function installReplicaReads(app: FastifyInstance, store: KeyValueStore, 
   });
   app.addHook('onSend', async (request, reply, payload) => {
     const p = request.principal;
-    if (p && WRITES.has(request.method) && reply.statusCode < 400)
+    if (p && WRITE_METHODS.has(request.method) && reply.statusCode < 400)
       await store.set(writerKey(p), '1', ttlSeconds).catch((err) => {
         request.log.warn({ err: (err as Error).message }, 'read-your-writes mark not stored');
       });
