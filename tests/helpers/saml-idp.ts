@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { generate } from 'selfsigned';
 import { SignedXml } from 'xml-crypto';
+import xmlenc from 'xml-encryption';
 
 export interface TestIdpKeys {
   privateKey: string;
@@ -32,6 +33,8 @@ export interface ResponseOptions {
   nameId?: string;
   nameIdFormat?: string;
   attributes?: Record<string, string>;
+  /** Attributes as Shibboleth and SimpleSAMLphp send them: a URI Name, a FriendlyName, several values. */
+  attributeList?: { name: string; friendlyName?: string; values: string[] }[];
   assertionId?: string;
   /** Epoch ms the IdP believes it is. */
   now?: number;
@@ -51,6 +54,18 @@ export interface ResponseOptions {
   signResponseOnly?: boolean;
   /** Sign the assertion, then the whole Response too (Okta's default). */
   signBoth?: boolean;
+  /**
+   * Encrypt the (signed, unless signResponseOnly or unsigned) assertion for this SP certificate (PEM): an
+   * EncryptedAssertion, AES-256-GCM under an RSA-OAEP key, as Entra ID and Okta send it.
+   */
+  encryptFor?: string;
+  /** Response-level wrapping: after signing the Response, add an unsigned assertion (this NameID) to it. */
+  injectAfterResponseSigned?: string;
+  /**
+   * Response-level wrapping (XSW): the genuine signed Response moved into the Extensions of a new, unsigned Response
+   * that carries the genuine signature and an unsigned assertion for this NameID.
+   */
+  wrapSignedResponse?: string;
   /** The AuthnStatement's AuthnContextClassRef (default PasswordProtectedTransport: one factor). */
   authnContextClassRef?: string;
   /** An error Response without assertion: the top-level and the second-level status code (IdP refused). */
@@ -66,10 +81,17 @@ function assertionXml(o: ResponseOptions, assertionId: string, nameId: string): 
   const now = o.now ?? Date.now();
   const end = now + (o.lifetimeSeconds ?? 300) * 1000;
   const irt = o.inResponseTo ? ` InResponseTo="${esc(o.inResponseTo)}"` : '';
-  const attrs = Object.entries(o.attributes ?? {})
+  const value = (v: string) =>
+    `<saml:AttributeValue xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">${esc(v)}</saml:AttributeValue>`;
+  const attrs = [
+    ...Object.entries(o.attributes ?? {}).map(
+      ([name, v]) => ({ name, values: [v] }) as NonNullable<ResponseOptions['attributeList']>[number],
+    ),
+    ...(o.attributeList ?? []),
+  ]
     .map(
-      ([name, value]) =>
-        `<saml:Attribute Name="${esc(name)}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"><saml:AttributeValue xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">${esc(value)}</saml:AttributeValue></saml:Attribute>`,
+      (a) =>
+        `<saml:Attribute Name="${esc(a.name)}"${a.friendlyName ? ` FriendlyName="${esc(a.friendlyName)}"` : ''} NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:${a.name.startsWith('urn:') ? 'uri' : 'unspecified'}">${a.values.map(value).join('')}</saml:Attribute>`,
     )
     .join('');
   return (
@@ -109,13 +131,48 @@ function sign(xml: string, keys: TestIdpKeys, element = 'Assertion'): string {
   return sig.getSignedXml();
 }
 
+/** An assertion encrypted for an SP certificate, as the EncryptedAssertion element that replaces it. */
+function encryptAssertion(assertion: string, spCertificate: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    xmlenc.encrypt(
+      assertion,
+      {
+        rsa_pub: spCertificate,
+        pem: spCertificate,
+        encryptionAlgorithm: 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+        keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+        disallowEncryptionWithInsecureAlgorithm: true,
+      },
+      (err: Error | null, encrypted: string) =>
+        err
+          ? reject(err)
+          : resolve(
+              `<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">${encrypted}</saml:EncryptedAssertion>`,
+            ),
+    ),
+  );
+}
+
+/** A base64 SAMLResponse whose assertion is encrypted for `o.encryptFor` (see ResponseOptions.encryptFor). */
+export async function buildEncryptedResponse(
+  idp: TestIdpKeys,
+  o: ResponseOptions & { encryptFor: string },
+): Promise<string> {
+  const nameId = o.nameId ?? 'alice@example.com';
+  let assertion = assertionXml(o, o.assertionId ?? id(), nameId);
+  if (!o.unsigned && !o.signResponseOnly) assertion = sign(assertion, o.signWith ?? idp);
+  return envelope(idp, o, await encryptAssertion(assertion, o.encryptFor), '');
+}
+
 /** A base64 SAMLResponse as the IdP would post it to the ACS. */
 export function buildResponse(idp: TestIdpKeys, o: ResponseOptions): string {
   const nameId = o.nameId ?? 'alice@example.com';
   const assertionId = o.assertionId ?? id();
   let assertion = o.statusError ? '' : assertionXml(o, assertionId, nameId);
   if (!o.unsigned && !o.signResponseOnly && !o.statusError) assertion = sign(assertion, o.signWith ?? idp);
-  if (o.tamperNameId) assertion = assertion.replace(`>${esc(nameId)}<`, `>${esc(o.tamperNameId)}<`);
+  // With a Response-level signature the change is made after that signature (see envelope).
+  if (o.tamperNameId && !o.signResponseOnly)
+    assertion = assertion.replace(`>${esc(nameId)}<`, `>${esc(o.tamperNameId)}<`);
 
   let extensions = '';
   if (o.wrapInExtensions) {
@@ -123,7 +180,11 @@ export function buildResponse(idp: TestIdpKeys, o: ResponseOptions): string {
     assertion = assertionXml(o, id(), o.wrapInExtensions);
   }
   if (o.injectUnsignedAssertion) assertion += assertionXml(o, id(), o.injectUnsignedAssertion);
+  return envelope(idp, o, assertion, extensions);
+}
 
+/** The Response around an assertion (signed, wrapped, as the options say), base64 as posted. */
+function envelope(idp: TestIdpKeys, o: ResponseOptions, assertion: string, extensions: string): string {
   const now = o.now ?? Date.now();
   const envIrt = o.envelopeInResponseTo ?? o.inResponseTo;
   const irt = envIrt ? ` InResponseTo="${esc(envIrt)}"` : '';
@@ -136,6 +197,20 @@ export function buildResponse(idp: TestIdpKeys, o: ResponseOptions): string {
     status +
     `${assertion}</samlp:Response>`;
   if (o.signResponseOnly || o.signBoth) xml = sign(xml, o.signWith ?? idp, 'Response');
+  if (o.tamperNameId && o.signResponseOnly)
+    xml = xml.replace(`>${esc(o.nameId ?? 'alice@example.com')}<`, `>${esc(o.tamperNameId)}<`);
+  if (o.injectAfterResponseSigned)
+    xml = xml.replace(
+      '</samlp:Response>',
+      `${assertionXml(o, id(), o.injectAfterResponseSigned)}</samlp:Response>`,
+    );
+  if (o.wrapSignedResponse) {
+    const signature = /<ds:Signature[\s\S]*?<\/ds:Signature>/.exec(xml)?.[0] ?? '';
+    xml =
+      `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id()}" Version="2.0" IssueInstant="${iso(now)}" Destination="${esc(o.acsUrl)}"${irt}>` +
+      `<saml:Issuer>${esc(o.issuer)}</saml:Issuer>${signature}<samlp:Extensions>${xml}</samlp:Extensions>${status}` +
+      `${assertionXml(o, id(), o.wrapSignedResponse)}</samlp:Response>`;
+  }
   return Buffer.from(xml, 'utf8').toString('base64');
 }
 
@@ -173,4 +248,42 @@ export function redirectSignature(url: string): { signed: string; sigAlg: string
 /** The base64 body of a PEM certificate, without armour or whitespace (as metadata carries it). */
 export function certBody(pem: string): string {
   return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+}
+
+/** The certificate (PEM) an SP's metadata offers for encryption. */
+export function encryptionCertificateOf(spMetadata: string): string {
+  const descriptor = /<(?:\w+:)?KeyDescriptor use="encryption"[\s\S]*?<\/(?:\w+:)?KeyDescriptor>/.exec(
+    spMetadata,
+  )?.[0];
+  const body = descriptor && /<(?:\w+:)?X509Certificate>([^<]+)</.exec(descriptor)?.[1];
+  if (!body) throw new Error('the SP metadata offers no encryption certificate');
+  return `-----BEGIN CERTIFICATE-----\n${body.replace(/\s+/g, '').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+}
+
+/** An IdP's metadata, as SimpleSAMLphp, Keycloak or Shibboleth publish it (one or two signing certificates). */
+export function idpMetadataXml(o: {
+  entityId: string;
+  ssoUrl: string;
+  certificates: string[];
+  /** Only the HTTP-POST binding (no HTTP-Redirect). */
+  postOnly?: boolean;
+}): string {
+  const keys = o.certificates
+    .map(
+      (c) =>
+        `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${certBody(c)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`,
+    )
+    .join('');
+  const bindings = [
+    ...(o.postOnly ? [] : ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect']),
+    'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST',
+  ]
+    .map((b) => `<md:SingleSignOnService Binding="${b}" Location="${esc(o.ssoUrl)}"/>`)
+    .join('');
+  return (
+    `<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${esc(o.entityId)}">` +
+    `<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${keys}` +
+    `<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>${bindings}` +
+    '</md:IDPSSODescriptor></md:EntityDescriptor>'
+  );
 }

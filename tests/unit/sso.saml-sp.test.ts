@@ -17,8 +17,10 @@ import type { KeyValueStore } from '../../src/platform/store/types.js';
 import { testEnv, usingRedis } from '../helpers/app.js';
 import { MovableClock } from '../helpers/clock.js';
 import {
+  buildEncryptedResponse,
   buildResponse,
   certBody,
+  encryptionCertificateOf,
   makeIdpKeys,
   parseAuthnRequestUrl,
   type ResponseOptions,
@@ -56,7 +58,8 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
       tenantId: 1,
       idpEntityId: IDP_ENTITY,
       idpSsoUrl: 'https://idp.example/app/sso/saml',
-      idpCertificate: idp.certificate,
+      idpCertificates: [idp.certificate],
+      attributeMap: null,
       spEntityId: null,
     };
   });
@@ -270,13 +273,33 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
     await expect(post(response, requestId)).resolves.toMatchObject({ subject: 'alice@example.com' });
   });
 
-  it('a response signed only at the Response level (assertion unsigned) is refused: signed assertions are required', async () => {
+  it('a response signed only at the Response level (Shibboleth default; assertion unsigned) is accepted', async () => {
     const { requestId } = await start();
-    const response = respond(requestId, { signResponseOnly: true });
+    const response = respond(requestId, { signResponseOnly: true, nameId: 'shib@example.com' });
     const xml = Buffer.from(response, 'base64').toString();
     // The signature sits on the Response, not inside the assertion.
     expect(xml.indexOf('<ds:Signature')).toBeLessThan(xml.indexOf('<saml:Assertion'));
-    expect(await refusal(post(response, requestId))).toBe('SAML_SIGNATURE_INVALID');
+    expect(xml.match(/<ds:Signature /g)).toHaveLength(1);
+    await expect(post(response, requestId)).resolves.toMatchObject({ subject: 'shib@example.com' });
+  });
+
+  it.each<[string, Partial<ResponseOptions>]>([
+    ['signed by another key', {}],
+    ['tampered after signing (NameID changed)', { tamperNameId: 'mallory@example.com' }],
+    [
+      'given a second, unsigned assertion after signing',
+      { injectAfterResponseSigned: 'mallory@example.com' },
+    ],
+    ['signed over two assertions (one of them unsigned)', { injectUnsignedAssertion: 'mallory@example.com' }],
+    ['wrapped (XSW): the signed Response inside a forged one', { wrapSignedResponse: 'mallory@example.com' }],
+  ])('a Response-level signature: refuses a response %s', async (name, o) => {
+    const { requestId } = await start();
+    const options: Partial<ResponseOptions> = {
+      signResponseOnly: true,
+      ...o,
+      ...(name === 'signed by another key' ? { signWith: attacker } : {}),
+    };
+    expect(await refusal(post(respond(requestId, options), requestId))).toBe('SAML_SIGNATURE_INVALID');
   });
 
   it("an IdP's error status (user not assigned) is SAML_IDP_ERROR", async () => {
@@ -364,5 +387,207 @@ describe('issue 13 sso: SAML service provider (signed responses, pinned certific
     const forged = respond(requestId, { signWith: attacker });
     expect(Buffer.from(forged, 'base64').toString()).toContain('<ds:X509Certificate>');
     expect(await refusal(post(forged, requestId))).toBe('SAML_SIGNATURE_INVALID');
+  });
+});
+
+describe('issue 19 SAML: encrypted assertions, key rollover, attribute names', () => {
+  let idp: TestIdpKeys;
+  let nextIdp: TestIdpKeys;
+  let attacker: TestIdpKeys;
+  let store: KeyValueStore;
+  const clock = new MovableClock();
+  let sp: SamlServiceProvider;
+  let spKey: SpSigningKey;
+  let otherSpKey: SpSigningKey;
+  let conn: SamlConnection;
+
+  beforeAll(async () => {
+    [idp, nextIdp, attacker] = await Promise.all([
+      makeIdpKeys(),
+      makeIdpKeys('next.idp.example'),
+      makeIdpKeys('attacker.example'),
+    ]);
+    store = createStore(testEnv(), undefined, clock);
+    [spKey, otherSpKey] = await Promise.all([
+      generateSpKey(PUBLIC_URL, clock.now()),
+      generateSpKey('https://other-sp.example', clock.now()),
+    ]);
+    sp = new SamlServiceProvider({ store, clock, publicUrl: PUBLIC_URL, signingKey: async () => spKey });
+    conn = {
+      id: randomUUID(),
+      tenantId: 1,
+      idpEntityId: IDP_ENTITY,
+      idpSsoUrl: 'https://idp.example/app/sso/saml',
+      idpCertificates: [idp.certificate, nextIdp.certificate],
+      attributeMap: null,
+      spEntityId: null,
+    };
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  const base = (requestId: string, connection = conn): ResponseOptions => ({
+    issuer: IDP_ENTITY,
+    audience: `${PUBLIC_URL}/api/v1/sso/saml/${connection.id}/metadata`,
+    acsUrl: ACS,
+    inResponseTo: requestId,
+  });
+  async function validate(samlResponse: string, requestId: string, connection = conn) {
+    return sp.validate(connection, { requestId }, readSamlResponse(samlResponse));
+  }
+  async function refusal(promise: Promise<unknown>): Promise<string> {
+    try {
+      await promise;
+    } catch (err) {
+      return (err as { code?: string }).code ?? String(err);
+    }
+    return 'ACCEPTED';
+  }
+  const newRequest = async () => (await sp.startSignIn(conn, { relayState: randomUUID() })).requestId;
+
+  it('the SP metadata offers its certificate for encryption too, and still asks for signed assertions', async () => {
+    const xml = await sp.metadata(conn);
+    expect(xml).toContain('use="encryption"');
+    expect(xml).toContain('use="signing"');
+    expect(xml).toContain('WantAssertionsSigned="true"');
+    expect(certBody(encryptionCertificateOf(xml))).toBe(certBody(spKey.certificate));
+  });
+
+  it.each<[string, Partial<ResponseOptions>]>([
+    ['signed assertion, then encrypted (Entra ID, Okta)', {}],
+    ['encrypted assertion in a signed Response', { signResponseOnly: true }],
+    ['signed, encrypted, and the Response signed too', { signBoth: true }],
+  ])('an encrypted assertion is decrypted with the SP key: %s', async (_name, o) => {
+    const requestId = await newRequest();
+    const response = await buildEncryptedResponse(idp, {
+      ...base(requestId),
+      ...o,
+      nameId: 'enc@example.com',
+      encryptFor: spKey.certificate,
+    });
+    const xml = Buffer.from(response, 'base64').toString();
+    expect(xml).toContain('EncryptedAssertion');
+    expect(xml).not.toContain('enc@example.com');
+    await expect(validate(response, requestId)).resolves.toMatchObject({
+      subject: 'enc@example.com',
+      email: 'enc@example.com',
+    });
+  });
+
+  it.each<[string, Partial<ResponseOptions> & { encryptFor?: 'other' }]>([
+    ['signed nowhere', { unsigned: true }],
+    ['signed by another key', { signWith: undefined }],
+    ['encrypted for another SP', { encryptFor: 'other' }],
+  ])('an encrypted assertion %s is refused', async (name, o) => {
+    const requestId = await newRequest();
+    const response = await buildEncryptedResponse(idp, {
+      ...base(requestId),
+      ...o,
+      ...(name === 'signed by another key' ? { signWith: attacker } : {}),
+      encryptFor: o.encryptFor === 'other' ? otherSpKey.certificate : spKey.certificate,
+    });
+    expect(await refusal(validate(response, requestId))).toMatch(/^SAML_(SIGNATURE|RESPONSE)_INVALID$/);
+  });
+
+  it('IdP key rollover: signatures by either pinned certificate verify, by a third one they do not', async () => {
+    for (const signer of [idp, nextIdp]) {
+      const requestId = await newRequest();
+      await expect(
+        validate(buildResponse(idp, { ...base(requestId), signWith: signer }), requestId),
+      ).resolves.toBeTruthy();
+    }
+    const requestId = await newRequest();
+    expect(
+      await refusal(validate(buildResponse(idp, { ...base(requestId), signWith: attacker }), requestId)),
+    ).toBe('SAML_SIGNATURE_INVALID');
+    // Once the old certificate is unpinned, its signatures stop verifying.
+    const rolled = { ...conn, idpCertificates: [nextIdp.certificate] };
+    const r2 = (await sp.startSignIn(rolled, { relayState: randomUUID() })).requestId;
+    expect(await refusal(validate(buildResponse(idp, base(r2, rolled)), r2, rolled))).toBe(
+      'SAML_SIGNATURE_INVALID',
+    );
+  });
+
+  it.each<[string, NonNullable<ResponseOptions['attributeList']>]>([
+    [
+      'LDAP OIDs with friendly names (Shibboleth, SimpleSAMLphp uri format)',
+      [
+        { name: 'urn:oid:0.9.2342.19200300.100.1.3', friendlyName: 'mail', values: ['Carol@Uni.example'] },
+        { name: 'urn:oid:2.5.4.42', friendlyName: 'givenName', values: ['Carol'] },
+        { name: 'urn:oid:2.5.4.4', friendlyName: 'sn', values: ['Dupont'] },
+      ],
+    ],
+    [
+      'urn:mace:dir:attribute-def names',
+      [
+        { name: 'urn:mace:dir:attribute-def:mail', values: ['carol@uni.example'] },
+        { name: 'urn:mace:dir:attribute-def:givenName', values: ['Carol'] },
+        { name: 'urn:mace:dir:attribute-def:sn', values: ['Dupont'] },
+      ],
+    ],
+    [
+      'friendly names only, in another case, several values',
+      [
+        { name: 'urn:example:custom:1', friendlyName: 'EMAIL', values: ['', 'carol@uni.example'] },
+        { name: 'urn:example:custom:2', friendlyName: 'GivenName', values: ['Carol'] },
+        { name: 'urn:example:custom:3', friendlyName: 'Surname', values: ['Dupont'] },
+      ],
+    ],
+  ])('attribute names as IdPs send them: %s', async (_name, attributeList) => {
+    const requestId = await newRequest();
+    const identity = await validate(
+      buildResponse(idp, {
+        ...base(requestId),
+        nameId: '7f3e-opaque-persistent-id',
+        nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+        attributeList,
+      }),
+      requestId,
+    );
+    expect(identity).toMatchObject({
+      subject: '7f3e-opaque-persistent-id',
+      email: 'carol@uni.example',
+      givenName: 'Carol',
+      familyName: 'Dupont',
+      name: 'Carol Dupont',
+    });
+    expect(identity.attributes.map((a) => a.name)).toEqual(attributeList.map((a) => a.name));
+  });
+
+  it("a connection's attribute_map overrides the usual names, and a mapped email wins over an email NameID", async () => {
+    const mapped: SamlConnection = {
+      ...conn,
+      attributeMap: { email: 'corpMail', name: 'urn:example:fullName' },
+    };
+    const requestId = (await sp.startSignIn(mapped, { relayState: randomUUID() })).requestId;
+    const identity = await validate(
+      buildResponse(idp, {
+        ...base(requestId, mapped),
+        nameId: 'old-address@example.com',
+        attributeList: [
+          { name: 'mail', values: ['ignored@example.com'] },
+          { name: 'corpMail', values: ['Dan@Corp.example'] },
+          { name: 'urn:example:fullName', values: ['Dan The Admin'] },
+          { name: 'displayName', values: ['ignored'] },
+        ],
+      }),
+      requestId,
+      mapped,
+    );
+    expect(identity).toMatchObject({ email: 'dan@corp.example', name: 'Dan The Admin' });
+    // Mapped but absent: no email (the sign-in then answers SSO_EMAIL_MISSING), never the unmapped fallbacks.
+    const r2 = (await sp.startSignIn(mapped, { relayState: randomUUID() })).requestId;
+    const none = await validate(
+      buildResponse(idp, {
+        ...base(r2, mapped),
+        nameId: 'persistent-1',
+        nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+        attributeList: [{ name: 'mail', values: ['ignored@example.com'] }],
+      }),
+      r2,
+      mapped,
+    );
+    expect(none.email).toBeNull();
   });
 });

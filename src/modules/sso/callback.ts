@@ -12,6 +12,7 @@
 import type { AuditContext } from '../../platform/audit/writer.js';
 import { AppError } from '../../platform/http/errors.js';
 import type { ClientInfo } from '../sessions/index.js';
+import { recordTestResult } from './connection-test.js';
 import type { SsoDeps } from './deps.js';
 import { ssoError } from './errors.js';
 import { type FlowState, takeFlowState, type UsedFlow, usedFlowState } from './flows.js';
@@ -48,7 +49,12 @@ export interface Completion {
     input: CallbackInput,
   ): Promise<CallbackOutcome>;
   /** null: the error envelope (the error is thrown). */
-  failure(flow: KnownFlow, code: string, input: CallbackInput): CallbackOutcome | null;
+  failure(
+    ctx: SsoDeps,
+    flow: KnownFlow,
+    code: string,
+    input: CallbackInput,
+  ): Promise<CallbackOutcome | null> | CallbackOutcome | null;
 }
 
 /** One protocol (OIDC, SAML) or social provider: how its answer is read and checked. */
@@ -122,7 +128,7 @@ async function fail(
       code,
       reason: reasonOf(err),
     });
-    const answer = strategy.completion.failure(flow, code, input);
+    const answer = await strategy.completion.failure(ctx, flow, code, input);
     if (answer) return answer;
   }
   throw err instanceof AppError ? err : ssoError('SSO_RESPONSE_INVALID');
@@ -158,6 +164,10 @@ function answer(flow: KnownFlow, input: CallbackInput, params: Record<string, st
  */
 export const enterpriseCompletion: Completion = {
   async complete(ctx, flow, id, input) {
+    if (flow.test) {
+      const result = await recordTestResult(ctx, flow, input.audit, { identity: id });
+      return answer(flow, input, { result });
+    }
     if (flow.link) {
       await linkToCaller(ctx, id, flow.link, input.audit);
       return input.json
@@ -167,7 +177,12 @@ export const enterpriseCompletion: Completion = {
     const code = await completeSsoSignIn(ctx, id, input.audit, flow);
     return answer(flow, input, { code });
   },
-  failure(flow, code, input) {
+  async failure(ctx, flow, code, input) {
+    // A connection test shows the refusal on the console's page (in JSON too: the admin asked for the answer).
+    if ('test' in flow && flow.test) {
+      const result = await recordTestResult(ctx, flow, input.audit, { error: code });
+      return answer(flow, input, { result, error: code });
+    }
     // A social flow's state posted here has no redirect_uri: the envelope.
     return input.json || !flow.redirectUri ? null : answer(flow, input, { error: code });
   },

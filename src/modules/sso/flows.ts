@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { randomToken, sha256Hex } from '../../platform/crypto/tokens.js';
 import type { SsoDeps } from './deps.js';
+import type { CreateConnection, UpdateConnection } from './schemas.js';
 import type { ConnectionRow, ConnectionType } from './tables.js';
 
 export interface AuthorizeInput {
@@ -17,8 +18,16 @@ export interface SsoFlow {
     input: AuthorizeInput,
   ): Promise<{ authUrl: string; data?: Record<string, unknown> }>;
   routes?: (ctx: SsoDeps) => FastifyPluginAsyncTypebox;
+  /**
+   * Completes a connection's settings before they are checked and saved (SAML: reads the IdP's metadata, pasted or
+   * fetched). Runs outside any transaction, since it may fetch.
+   */
+  prepareConnection?: <B extends ConnectionInput>(ctx: SsoDeps, body: B) => Promise<B>;
   validateConnection?: (ctx: SsoDeps, input: Record<string, unknown>, type: ConnectionType) => void;
 }
+
+/** The protocol parts of a connection's create or update body. */
+export type ConnectionInput = Pick<CreateConnection | UpdateConnection, 'saml'>;
 
 const registry = new Map<ConnectionType, SsoFlow>();
 
@@ -75,6 +84,11 @@ export interface FlowState {
   createdAt: number;
   /** Present in link mode only. */
   link?: LinkTarget;
+  /**
+   * A connection test (./connection-test.ts): the answer is shown to the admin who started it, never signs anyone
+   * in, creates or links anybody. redirectUri is then the console's result page.
+   */
+  test?: { resultId: string };
 }
 
 // Store keys name a hash of the secret, never the secret itself.

@@ -7,6 +7,7 @@ import { SuccessNoData } from '../../platform/http/schemas.js';
 import { authMessage, LoginResponseSchema } from '../auth/index.js';
 import { actorOf } from '../rbac/index.js';
 import { resolveTenantHeader, resolveTenantId } from '../tenants/index.js';
+import { readTestResult } from './connection-test.js';
 import type { SsoDeps } from './deps.js';
 /** Enterprise SSO (API.md §17) under /api/v1/sso. Thin: schema, access, one service call. */
 import { ssoText } from './errors.js';
@@ -18,6 +19,7 @@ import {
   ConnectionList,
   ConnectionParams,
   ConnectionRead,
+  ConnectionTestResultRead,
   CreateConnectionBody,
   DiscoverBody,
   DiscoverResponse,
@@ -26,6 +28,7 @@ import {
   DomainRead,
   IdentityList,
   IdentityParams,
+  TestResultParams,
   TokenBody,
   UpdateConnectionBody,
 } from './schemas.js';
@@ -70,6 +73,27 @@ export function ssoRoutes(ctx: SsoDeps): FastifyPluginAsyncTypebox {
         errors: [404, 409, 422],
       },
       async (req) => sso.updateConnection(ctx, await editorOf(req), req.params.id, req.body),
+    );
+
+    route(
+      'POST /connections/:id/metadata/refresh',
+      "Read a SAML connection's IdP metadata again from its idp_metadata_url (entity id, SSO URL, certificates)",
+      { access: 'sso.write', params: ConnectionParams, ok: ConnectionRead, errors: [404, 409, 422] },
+      async (req) => sso.refreshIdpMetadata(ctx, await editorOf(req), req.params.id),
+    );
+
+    route(
+      'POST /connections/:id/test',
+      "Test a connection: a sign-in at the identity provider that ends on the console's page with the claims received (or the refusal), signing nobody in",
+      { access: 'sso.write', params: ConnectionParams, ok: AuthorizeResponse, errors: [400, 404, 422, 502] },
+      async (req) => sso.startConnectionTest(ctx, await actorOf(req), req.params.id),
+    );
+
+    route(
+      'GET /connections/:id/test-results/:result',
+      'The result of a connection test (kept 10 minutes)',
+      { access: 'sso.write', params: TestResultParams, ok: ConnectionTestResultRead, errors: [404, 422] },
+      (req) => readTestResult(ctx, req.principal!.tenantId, req.params.id, req.params.result),
     );
 
     route(

@@ -38,10 +38,24 @@ export const OidcRead = Type.Object({
   callback_url: Type.String(),
 });
 
+/** Which assertion attribute (Name or FriendlyName) carries each field; a mapped field reads only that one. */
+const AttributeName = Type.String({ minLength: 1, maxLength: 1024, pattern: '^[^\\x00-\\x1f\\x7f]+$' });
+export const SamlAttributeMapSchema = StrictObject({
+  email: Type.Optional(AttributeName),
+  name: Type.Optional(AttributeName),
+  given_name: Type.Optional(AttributeName),
+  family_name: Type.Optional(AttributeName),
+});
+
 export const SamlRead = Type.Object({
   idp_entity_id: Nullable(Type.String()),
   idp_sso_url: Nullable(Type.String()),
   idp_certificate: Nullable(Type.String()),
+  /** The IdP's next signing certificate, pinned beside the current one during its key rollover. */
+  idp_certificate_next: Nullable(Type.String()),
+  /** Where the IdP's metadata was imported from (POST /connections/{id}/metadata/refresh reads it again). */
+  idp_metadata_url: Nullable(Type.String()),
+  attribute_map: Nullable(SamlAttributeMapSchema),
   sp_entity_id: Nullable(Type.String()),
   /** The Assertion Consumer Service URL to register at the identity provider (HTTP-POST binding). */
   acs_url: Type.String(),
@@ -75,12 +89,25 @@ const OidcWrite = StrictObject({
   client_id: Type.String({ minLength: 1, maxLength: 512 }),
   client_secret: Type.String({ minLength: 1, maxLength: 1024 }),
 });
-const SamlWrite = StrictObject({
-  idp_entity_id: Type.String({ minLength: 1, maxLength: 1024 }),
-  idp_sso_url: Url,
-  idp_certificate: Type.String({ minLength: 1, maxLength: 20_000 }),
+/** Largest IdP metadata document read (pasted or fetched); a federation aggregate does not belong here. */
+export const IDP_METADATA_MAX_CHARS = 512 * 1024;
+const Certificate = Type.String({ minLength: 1, maxLength: 20_000 });
+/**
+ * The IdP's settings: given one by one, or read from its metadata (pasted as `idp_metadata_xml`, or fetched from
+ * `idp_metadata_url` through the SSRF guard). Fields given beside metadata win over what it says.
+ */
+const samlWriteFields = {
+  idp_entity_id: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  idp_sso_url: Type.Optional(Url),
+  idp_certificate: Type.Optional(Certificate),
+  idp_certificate_next: Type.Optional(Nullable(Certificate)),
+  idp_metadata_xml: Type.Optional(Type.String({ minLength: 1, maxLength: IDP_METADATA_MAX_CHARS })),
+  idp_metadata_url: Type.Optional(Nullable(Url)),
+  attribute_map: Type.Optional(Nullable(SamlAttributeMapSchema)),
   sp_entity_id: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-});
+};
+const SamlWrite = StrictObject(samlWriteFields);
+export type SamlWriteT = Static<typeof SamlWrite>;
 const Common = {
   name: Name,
   enabled: Type.Optional(Type.Boolean()),
@@ -104,11 +131,43 @@ export const UpdateConnectionBody = StrictObject({
   ...Common,
   name: Type.Optional(Name),
   oidc: Type.Optional(Type.Partial(OidcWrite, { additionalProperties: false })),
-  saml: Type.Optional(Type.Partial(SamlWrite, { additionalProperties: false })),
+  saml: Type.Optional(SamlWrite),
 });
 export type UpdateConnection = Static<typeof UpdateConnectionBody>;
 
 export const ConnectionParams = UuidParams;
+
+/** A connection test's result (./connection-test.ts), read by the console's result page. */
+export const TestResultParams = Type.Object({
+  id: Uuid,
+  result: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
+});
+export const ConnectionTestResultRead = Type.Object({
+  result_id: Type.String(),
+  connection_id: Uuid,
+  ok: Type.Boolean(),
+  error: Nullable(Type.String()),
+  identity: Nullable(
+    Type.Object({
+      issuer: Type.String(),
+      subject: Type.String(),
+      email: Nullable(Type.String()),
+      email_verified: Type.Boolean(),
+      name: Nullable(Type.String()),
+      given_name: Nullable(Type.String()),
+      family_name: Nullable(Type.String()),
+      mfa_asserted: Type.Boolean(),
+    }),
+  ),
+  attributes: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      friendly_name: Nullable(Type.String()),
+      values: Type.Array(Type.String()),
+    }),
+  ),
+  tested_at: DateTime,
+});
 export const DomainParams = Type.Object({ id: Uuid, domain: Domain });
 export const AddDomainBody = StrictObject({ domain: Domain });
 export const DomainList = Type.Object({ domains: Type.Array(DomainRead) });

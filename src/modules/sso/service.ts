@@ -15,13 +15,14 @@ import { checkUrl, SsrfError } from '../../platform/net/ssrf.js';
 import { canGrant, resolveRolePermissions, roleIdByCode } from '../rbac/index.js';
 import { isPlatformTenant } from '../tenants/index.js';
 import { editorRecord, type SsoEditor } from './ceiling.js';
+import { newTestResultId, testResultPageOf } from './connection-test.js';
 import type { SsoDeps } from './deps.js';
 import { verifyDomainTxt } from './dns.js';
 import { ssoError } from './errors.js';
-import { flowFor, type LinkTarget, newState, saveFlowState } from './flows.js';
+import { type FlowState, flowFor, type LinkTarget, newState, saveFlowState } from './flows.js';
 import * as repo from './repository.js';
 import { endNonSsoSessions, publishEnded, ssoRequirementSwitchedOn } from './required.js';
-import { acsUrlOf, metadataUrlOf } from './saml/service-provider.js';
+import { acsUrlOf, certificateFingerprint, metadataUrlOf } from './saml/service-provider.js';
 import type { ConnectionReadT, CreateConnection, UpdateConnection } from './schemas.js';
 import type { ConnectionRow, DomainRow, NewConnection } from './tables.js';
 
@@ -106,6 +107,9 @@ export function connectionRead(ctx: SsoDeps, c: ConnectionRow, domains: DomainRo
             idp_entity_id: c.samlIdpEntityId,
             idp_sso_url: c.samlIdpSsoUrl,
             idp_certificate: c.samlIdpCertificate,
+            idp_certificate_next: c.samlIdpCertificateNext,
+            idp_metadata_url: c.samlIdpMetadataUrl,
+            attribute_map: c.samlAttributeMap,
             sp_entity_id: c.samlSpEntityId,
             acs_url: acsUrlOf(ctx.config.publicUrl),
             metadata_url: metadataUrlOf(ctx.config.publicUrl, c.id),
@@ -126,6 +130,12 @@ function auditView(c: ConnectionRow) {
     saml_idp_entity_id: c.samlIdpEntityId,
     saml_idp_sso_url: c.samlIdpSsoUrl,
     saml_sp_entity_id: c.samlSpEntityId,
+    saml_idp_metadata_url: c.samlIdpMetadataUrl,
+    saml_attribute_map: c.samlAttributeMap,
+    // Certificates are public, but long: the audit says which ones are pinned by their SHA-256.
+    saml_idp_certificates: [c.samlIdpCertificate, c.samlIdpCertificateNext]
+      .filter((pem): pem is string => !!pem)
+      .map(certificateFingerprint),
   };
 }
 
@@ -233,8 +243,27 @@ export async function getConnection(ctx: SsoDeps, tenantId: number, id: string) 
   });
 }
 
-export async function createConnection(ctx: SsoDeps, actor: SsoActor, body: CreateConnection) {
+/** The body with what its protocol completes (SAML: the IdP's metadata, pasted or fetched), before any check. */
+async function prepared<B extends CreateConnection | UpdateConnection>(
+  ctx: SsoDeps,
+  type: ConnectionRow['type'],
+  body: B,
+): Promise<B> {
+  const flow = flowFor(type);
+  return flow?.prepareConnection ? flow.prepareConnection(ctx, body) : body;
+}
+
+export async function createConnection(ctx: SsoDeps, actor: SsoActor, input: CreateConnection) {
+  const body = await prepared(ctx, input.type, input);
   validateProtocolFields(ctx, body.type, body);
+  if (body.type === 'saml')
+    for (const field of ['idp_entity_id', 'idp_sso_url', 'idp_certificate'] as const)
+      if (!body.saml?.[field])
+        throw validationError(
+          `body.saml.${field}`,
+          'required (or give idp_metadata_xml or idp_metadata_url)',
+          'missing',
+        );
   if (body.type === 'oidc' && !body.oidc)
     throw validationError('body.oidc', 'required for an oidc connection', 'missing');
   if (body.type === 'saml' && !body.saml)
@@ -269,6 +298,9 @@ export async function createConnection(ctx: SsoDeps, actor: SsoActor, body: Crea
         samlIdpSsoUrl: body.saml?.idp_sso_url ?? null,
         samlIdpCertificate: body.saml?.idp_certificate ?? null,
         samlSpEntityId: body.saml?.sp_entity_id ?? null,
+        samlIdpCertificateNext: body.saml?.idp_certificate_next ?? null,
+        samlIdpMetadataUrl: body.saml?.idp_metadata_url ?? null,
+        samlAttributeMap: body.saml?.attribute_map ?? null,
         domainToken: `massacorp-verify=${randomBytes(24).toString('base64url')}`,
         createdByUserId: actor.userId,
         // The grant ceiling: what this editor could grant bounds what the connection may give (./ceiling.ts).
@@ -294,8 +326,11 @@ export async function createConnection(ctx: SsoDeps, actor: SsoActor, body: Crea
   }
 }
 
-export async function updateConnection(ctx: SsoDeps, actor: SsoActor, id: string, body: UpdateConnection) {
+export async function updateConnection(ctx: SsoDeps, actor: SsoActor, id: string, input: UpdateConnection) {
   const { tenantId } = actor;
+  // Only SAML connections take `saml` (checked below, with the connection's type); its metadata is read here,
+  // outside the transaction, since it may be fetched.
+  const body = input.saml !== undefined ? await prepared(ctx, 'saml', input) : input;
   if (body.default_role !== undefined) await assertDefaultRole(ctx, actor, body.default_role);
   const ended: string[] = [];
   try {
@@ -321,6 +356,10 @@ export async function updateConnection(ctx: SsoDeps, actor: SsoActor, id: string
       if (body.saml?.idp_sso_url !== undefined) patch.samlIdpSsoUrl = body.saml.idp_sso_url;
       if (body.saml?.idp_certificate !== undefined) patch.samlIdpCertificate = body.saml.idp_certificate;
       if (body.saml?.sp_entity_id !== undefined) patch.samlSpEntityId = body.saml.sp_entity_id;
+      if (body.saml?.idp_certificate_next !== undefined)
+        patch.samlIdpCertificateNext = body.saml.idp_certificate_next;
+      if (body.saml?.idp_metadata_url !== undefined) patch.samlIdpMetadataUrl = body.saml.idp_metadata_url;
+      if (body.saml?.attribute_map !== undefined) patch.samlAttributeMap = body.saml.attribute_map;
       const after = await repo.updateConnection(tx, tenantId, id, patch);
       await writeAudit(tx, tenantId, actor.audit, {
         eventType: 'sso.connection_updated',
@@ -584,22 +623,65 @@ export async function authorize(
   );
   if (!connection.enabled) throw ssoError('SSO_CONNECTION_DISABLED');
   if (!connection.redirectUris.includes(redirectUri)) throw ssoError('SSO_REDIRECT_URI_INVALID');
-  const flow = flowFor(connection.type);
-  if (!flow) throw ssoError('SSO_FLOW_UNAVAILABLE', { type: connection.type });
-  const state = newState();
-  const { authUrl, data } = await flow.authorize(ctx, { tenantId, connection, state, redirectUri });
-  await saveFlowState(ctx, state, {
-    tenantId,
-    connectionId,
-    type: connection.type,
-    redirectUri,
-    data: data ?? {},
-    createdAt: ctx.clock.now(),
+  return startFlow(ctx, connection, redirectUri, {
     ...(client.state !== undefined ? { clientState: client.state } : {}),
     ...(client.codeChallenge !== undefined ? { codeChallenge: client.codeChallenge } : {}),
     ...(link ? { link } : {}),
   });
+}
+
+/** Sends the browser to the connection's IdP: the protocol's request, and the flow's single-use state. */
+async function startFlow(
+  ctx: SsoDeps,
+  connection: ConnectionRow,
+  redirectUri: string,
+  extra: Pick<FlowState, 'clientState' | 'codeChallenge' | 'link' | 'test'>,
+) {
+  const flow = flowFor(connection.type);
+  if (!flow) throw ssoError('SSO_FLOW_UNAVAILABLE', { type: connection.type });
+  const { tenantId } = connection;
+  const state = newState();
+  const { authUrl, data } = await flow.authorize(ctx, { tenantId, connection, state, redirectUri });
+  await saveFlowState(ctx, state, {
+    tenantId,
+    connectionId: connection.id,
+    type: connection.type,
+    redirectUri,
+    data: data ?? {},
+    createdAt: ctx.clock.now(),
+    ...extra,
+  });
   return { auth_url: authUrl, state };
+}
+
+/**
+ * Starts a connection test (./connection-test.ts): a sign-in at the IdP, enabled connection or not, that ends on
+ * the console's result page and signs nobody in. Audited.
+ */
+export async function startConnectionTest(ctx: SsoDeps, actor: SsoActor, connectionId: string) {
+  const { tenantId } = actor;
+  const connection = await ctx.database.withTenant(tenantId, async (tx) => {
+    const row = await loadConnection(tx, tenantId, connectionId);
+    await writeAudit(tx, tenantId, actor.audit, {
+      eventType: 'sso.connection_test_started',
+      resourceType: 'sso_connection',
+      resourceId: connectionId,
+    });
+    return row;
+  });
+  return startFlow(ctx, connection, testResultPageOf(ctx.config.publicUrl), {
+    test: { resultId: newTestResultId() },
+  });
+}
+
+/** Reads the IdP metadata again from the connection's idp_metadata_url and applies it (as a PATCH would). */
+export async function refreshIdpMetadata(ctx: SsoDeps, actor: SsoActor, connectionId: string) {
+  const row = await ctx.database.withTenant(actor.tenantId, (tx) =>
+    loadConnection(tx, actor.tenantId, connectionId),
+  );
+  if (row.type !== 'saml' || !row.samlIdpMetadataUrl)
+    throw validationError('saml.idp_metadata_url', 'the connection has no metadata URL to read', 'missing');
+  return updateConnection(ctx, actor, connectionId, { saml: { idp_metadata_url: row.samlIdpMetadataUrl } });
 }
 
 /** A connection by id for a callback (the flow state named its tenant). */

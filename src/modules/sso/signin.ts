@@ -45,11 +45,13 @@ export interface VerifiedIdentity {
   name?: string | null;
   /** The identity provider says it performed MFA (OIDC amr, SAML AuthnContext); recorded, see trust_mfa. */
   mfaAsserted?: boolean;
+  /** SAML: every attribute of the signed assertion (shown by a connection test, ./connection-test.ts). */
+  attributes?: { name: string; friendlyName: string | null; values: string[] }[];
 }
 
 /** What a protocol read about the person (ID token claims, a signed assertion, a provider's API). */
 export type ProtocolIdentity = Pick<VerifiedIdentity, 'issuer' | 'subject' | 'email' | 'emailVerified'> &
-  Partial<Pick<VerifiedIdentity, 'givenName' | 'familyName' | 'name' | 'mfaAsserted'>>;
+  Partial<Pick<VerifiedIdentity, 'givenName' | 'familyName' | 'name' | 'mfaAsserted' | 'attributes'>>;
 
 /** A verify strategy's result: what the protocol verified, for the flow's tenant and identity source. */
 export function verifiedIdentity(
@@ -57,7 +59,7 @@ export function verifiedIdentity(
   source: IdentitySource,
   i: ProtocolIdentity,
 ): VerifiedIdentity {
-  return { tenantId, source, ...identityFields(i) };
+  return { tenantId, source, ...identityFields(i), ...(i.attributes ? { attributes: i.attributes } : {}) };
 }
 
 /** What the protocol verified about the person, every optional claim made explicit (null, false). */

@@ -1,5 +1,13 @@
-import { boolean, integer, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { boolean, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { created, tenantScoped, timestamps, timestamptz } from '../../platform/db/columns.js';
+
+/** Which assertion attribute (its Name or FriendlyName) carries each field; a mapped field reads only that one. */
+export interface SamlAttributeMap {
+  email?: string;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+}
 
 export const CONNECTION_TYPES = ['oidc', 'saml'] as const;
 export type ConnectionType = (typeof CONNECTION_TYPES)[number];
@@ -22,6 +30,11 @@ export const ssoConnections = pgTable('sso_connections', {
   samlIdpSsoUrl: text('saml_idp_sso_url'),
   samlIdpCertificate: text('saml_idp_certificate'),
   samlSpEntityId: text('saml_sp_entity_id'),
+  // drizzle/0033_saml_idp_fidelity.sql: the IdP's next certificate (key rollover), where its metadata was
+  // imported from, and which attributes carry the email and names.
+  samlIdpCertificateNext: text('saml_idp_certificate_next'),
+  samlIdpMetadataUrl: text('saml_idp_metadata_url'),
+  samlAttributeMap: jsonb('saml_attribute_map').$type<SamlAttributeMap>(),
   domainToken: text('domain_token').notNull(),
   createdByUserId: integer('created_by_user_id'),
   // The grant ceiling (drizzle/0015_sso_grant_ceiling.sql, ./ceiling.ts): who last edited the connection, and what

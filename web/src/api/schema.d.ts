@@ -8692,8 +8692,16 @@ export interface paths {
                                 redirect_uris: string[];
                                 saml: {
                                     acs_url: string;
+                                    attribute_map: {
+                                        email?: string;
+                                        family_name?: string;
+                                        given_name?: string;
+                                        name?: string;
+                                    } | null;
                                     idp_certificate: string | null;
+                                    idp_certificate_next: string | null;
                                     idp_entity_id: string | null;
+                                    idp_metadata_url: string | null;
                                     idp_sso_url: string | null;
                                     metadata_url: string;
                                     sp_entity_id: string | null;
@@ -8788,9 +8796,18 @@ export interface paths {
                         };
                         redirect_uris?: string[];
                         saml?: {
-                            idp_certificate: string;
-                            idp_entity_id: string;
-                            idp_sso_url: string;
+                            attribute_map?: {
+                                email?: string;
+                                family_name?: string;
+                                given_name?: string;
+                                name?: string;
+                            } | null;
+                            idp_certificate?: string;
+                            idp_certificate_next?: string | null;
+                            idp_entity_id?: string;
+                            idp_metadata_url?: string | null;
+                            idp_metadata_xml?: string;
+                            idp_sso_url?: string;
                             sp_entity_id?: string;
                         };
                         sso_required?: boolean;
@@ -8833,8 +8850,16 @@ export interface paths {
                             redirect_uris: string[];
                             saml: {
                                 acs_url: string;
+                                attribute_map: {
+                                    email?: string;
+                                    family_name?: string;
+                                    given_name?: string;
+                                    name?: string;
+                                } | null;
                                 idp_certificate: string | null;
+                                idp_certificate_next: string | null;
                                 idp_entity_id: string | null;
+                                idp_metadata_url: string | null;
                                 idp_sso_url: string | null;
                                 metadata_url: string;
                                 sp_entity_id: string | null;
@@ -8996,8 +9021,16 @@ export interface paths {
                             redirect_uris: string[];
                             saml: {
                                 acs_url: string;
+                                attribute_map: {
+                                    email?: string;
+                                    family_name?: string;
+                                    given_name?: string;
+                                    name?: string;
+                                } | null;
                                 idp_certificate: string | null;
+                                idp_certificate_next: string | null;
                                 idp_entity_id: string | null;
+                                idp_metadata_url: string | null;
                                 idp_sso_url: string | null;
                                 metadata_url: string;
                                 sp_entity_id: string | null;
@@ -9245,8 +9278,17 @@ export interface paths {
                         };
                         redirect_uris?: string[];
                         saml?: {
+                            attribute_map?: {
+                                email?: string;
+                                family_name?: string;
+                                given_name?: string;
+                                name?: string;
+                            } | null;
                             idp_certificate?: string;
+                            idp_certificate_next?: string | null;
                             idp_entity_id?: string;
+                            idp_metadata_url?: string | null;
+                            idp_metadata_xml?: string;
                             idp_sso_url?: string;
                             sp_entity_id?: string;
                         };
@@ -9289,8 +9331,16 @@ export interface paths {
                             redirect_uris: string[];
                             saml: {
                                 acs_url: string;
+                                attribute_map: {
+                                    email?: string;
+                                    family_name?: string;
+                                    given_name?: string;
+                                    name?: string;
+                                } | null;
                                 idp_certificate: string | null;
+                                idp_certificate_next: string | null;
                                 idp_entity_id: string | null;
+                                idp_metadata_url: string | null;
                                 idp_sso_url: string | null;
                                 metadata_url: string;
                                 sp_entity_id: string | null;
@@ -10113,6 +10163,490 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sso/connections/{id}/metadata/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read a SAML connection's IdP metadata again from its idp_metadata_url (entity id, SSO URL, certificates) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            created_at: string;
+                            default_role: string;
+                            domain_token: string;
+                            domains: {
+                                /** Format: date-time */
+                                created_at: string;
+                                domain: string;
+                                txt_record_name: string;
+                                verified: boolean;
+                                verified_at: string | null;
+                            }[];
+                            enabled: boolean;
+                            /** Format: uuid */
+                            id: string;
+                            jit_provisioning: boolean;
+                            name: string;
+                            oidc: {
+                                callback_url: string;
+                                client_id: string;
+                                has_client_secret: boolean;
+                                issuer: string;
+                            } | null;
+                            redirect_uris: string[];
+                            saml: {
+                                acs_url: string;
+                                attribute_map: {
+                                    email?: string;
+                                    family_name?: string;
+                                    given_name?: string;
+                                    name?: string;
+                                } | null;
+                                idp_certificate: string | null;
+                                idp_certificate_next: string | null;
+                                idp_entity_id: string | null;
+                                idp_metadata_url: string | null;
+                                idp_sso_url: string | null;
+                                metadata_url: string;
+                                sp_entity_id: string | null;
+                            } | null;
+                            sso_required: boolean;
+                            trust_mfa: boolean;
+                            type: "oidc" | "saml";
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Bad request (BAD_REQUEST, INVALID_TENANT, malformed URL encoding) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Body too large (PAYLOAD_TOO_LARGE) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Path parameter too long (URI_TOO_LONG) */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Unsupported content type (UNSUPPORTED_MEDIA_TYPE) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMIT_EXCEEDED, Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Unexpected failure (INTERNAL_ERROR) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description A dependency is unavailable (SERVICE_UNAVAILABLE) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sso/connections/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test a connection: a sign-in at the identity provider that ends on the console's page with the claims received (or the refusal), signing nobody in */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            auth_url: string;
+                            state: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Body too large (PAYLOAD_TOO_LARGE) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Path parameter too long (URI_TOO_LONG) */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Unsupported content type (UNSUPPORTED_MEDIA_TYPE) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMIT_EXCEEDED, Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Unexpected failure (INTERNAL_ERROR) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description A dependency is unavailable (SERVICE_UNAVAILABLE) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sso/connections/{id}/test-results/{result}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The result of a connection test (kept 10 minutes) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    result: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            attributes: {
+                                friendly_name: string | null;
+                                name: string;
+                                values: string[];
+                            }[];
+                            /** Format: uuid */
+                            connection_id: string;
+                            error: string | null;
+                            identity: {
+                                email: string | null;
+                                email_verified: boolean;
+                                family_name: string | null;
+                                given_name: string | null;
+                                issuer: string;
+                                mfa_asserted: boolean;
+                                name: string | null;
+                                subject: string;
+                            } | null;
+                            ok: boolean;
+                            result_id: string;
+                            /** Format: date-time */
+                            tested_at: string;
+                        };
+                    };
+                };
+                /** @description Bad request (BAD_REQUEST, INVALID_TENANT, malformed URL encoding) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Path parameter too long (URI_TOO_LONG) */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMIT_EXCEEDED, Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Unexpected failure (INTERNAL_ERROR) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description A dependency is unavailable (SERVICE_UNAVAILABLE) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

@@ -60,7 +60,8 @@ export const oidcStrategy: VerifyStrategy = {
     }
     const connection = await connectionForFlow(ctx, flow.tenantId, flow.connectionId);
     if (connection?.type !== 'oidc') throw ssoError('SSO_STATE_INVALID');
-    if (!connection.enabled) throw ssoError('SSO_CONNECTION_DISABLED');
+    // A connection test may try a connection that is not enabled yet.
+    if (!connection.enabled && !flow.test) throw ssoError('SSO_CONNECTION_DISABLED');
     const identity = await finishAuthorization(ctx, settingsOf(ctx, connection), input.answer, {
       ...(flow.data as unknown as PendingAuthorization),
       state: input.state!,

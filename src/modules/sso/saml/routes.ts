@@ -16,14 +16,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { notFound, validationError } from '../../../platform/http/errors.js';
 import { routes } from '../../../platform/http/route.js';
+import { checkUrl, createGuardedFetch, SsrfError } from '../../../platform/net/ssrf.js';
 import { enterpriseCompletion, runCallback, type VerifyStrategy } from '../callback.js';
 import type { SsoDeps } from '../deps.js';
-import { flowRef, flowRefLive, type SsoFlow } from '../flows.js';
+import { type ConnectionInput, flowRef, flowRefLive, type SsoFlow } from '../flows.js';
 import { callbackInput, sendOutcome } from '../reply.js';
 import * as repo from '../repository.js';
 import { verifiedIdentity } from '../signin.js';
 import type { ConnectionRow } from '../tables.js';
 import { type SamlErrorCode, samlError } from './errors.js';
+import { fetchIdpMetadata, type IdpMetadata, IdpMetadataError, parseIdpMetadata } from './idp-metadata.js';
 import {
   readSamlResponse,
   SAML_RESPONSE_MAX_CHARS,
@@ -87,9 +89,67 @@ export function samlConnectionOf(row: ConnectionRow): SamlConnection | null {
     tenantId: row.tenantId,
     idpEntityId: row.samlIdpEntityId,
     idpSsoUrl: row.samlIdpSsoUrl,
-    idpCertificate: row.samlIdpCertificate,
+    idpCertificates: [
+      row.samlIdpCertificate,
+      ...(row.samlIdpCertificateNext ? [row.samlIdpCertificateNext] : []),
+    ],
+    attributeMap: row.samlAttributeMap,
     spEntityId: row.samlSpEntityId,
   };
+}
+
+/**
+ * The IdP settings a connection body gives, completed from its metadata: pasted (`idp_metadata_xml`) or fetched
+ * (`idp_metadata_url`, through the SSRF guard). Fields given beside the metadata win over it; the metadata's
+ * second signing certificate, if any, becomes the pinned next one (or none: the metadata is the IdP's truth).
+ */
+async function withIdpMetadata<B extends ConnectionInput>(ctx: SsoDeps, body: B): Promise<B> {
+  const saml = body.saml;
+  if (!saml || (saml.idp_metadata_xml === undefined && !saml.idp_metadata_url)) return body;
+  if (saml.idp_metadata_xml !== undefined && saml.idp_metadata_url)
+    throw validationError(
+      'body.saml.idp_metadata_url',
+      'give the metadata or its URL, not both',
+      'value_error',
+    );
+  const field =
+    saml.idp_metadata_xml !== undefined ? 'body.saml.idp_metadata_xml' : 'body.saml.idp_metadata_url';
+  let metadata: IdpMetadata;
+  try {
+    let xml = saml.idp_metadata_xml;
+    if (xml === undefined) {
+      checkUrlOrRefuse(ctx, saml.idp_metadata_url!, field);
+      xml = await fetchIdpMetadata(createGuardedFetch({ env: ctx.config.env }), saml.idp_metadata_url!);
+    }
+    metadata = parseIdpMetadata(xml, saml.idp_entity_id);
+  } catch (err) {
+    if (err instanceof IdpMetadataError || err instanceof SsrfError)
+      throw validationError(field, err.message, 'value_error');
+    throw err;
+  }
+  const { idp_metadata_xml: _pasted, ...given } = saml;
+  return {
+    ...body,
+    saml: {
+      ...given,
+      idp_entity_id: saml.idp_entity_id ?? metadata.entityId,
+      idp_sso_url: saml.idp_sso_url ?? metadata.ssoUrl,
+      idp_certificate: saml.idp_certificate ?? metadata.certificates[0],
+      idp_certificate_next:
+        saml.idp_certificate_next !== undefined
+          ? saml.idp_certificate_next
+          : (metadata.certificates[1] ?? null),
+    },
+  };
+}
+
+function checkUrlOrRefuse(ctx: SsoDeps, url: string, field: string): void {
+  try {
+    checkUrl(url, ctx.config.env);
+  } catch (err) {
+    if (err instanceof SsrfError) throw validationError(field, err.message, 'value_error.url');
+    throw err;
+  }
 }
 
 /** PEM, or the bare base64 body IdP consoles show: either must be an X.509 certificate. */
@@ -196,7 +256,8 @@ export const samlStrategy: VerifyStrategy = {
     const row = await ctx.database.withTenant(flow.tenantId, (tx) =>
       repo.findConnection(tx, flow.tenantId, flow.connectionId!),
     );
-    const conn = row?.enabled ? samlConnectionOf(row) : null;
+    // A connection test may try a connection that is not enabled yet.
+    const conn = row && (row.enabled || flow.test) ? samlConnectionOf(row) : null;
     if (!row || !conn) throw samlError('SAML_CONNECTION_UNAVAILABLE');
     const identity = await serviceProvider(ctx).validate(
       conn,
@@ -229,9 +290,26 @@ export const samlFlow: SsoFlow = {
     return { authUrl: url, data: { requestId } };
   },
   routes: samlRoutes,
+  prepareConnection: withIdpMetadata,
   validateConnection(ctx, input, type) {
     if (type !== 'saml') return;
-    const saml = input.saml as { idp_certificate?: unknown; idp_sso_url?: unknown } | undefined;
+    const saml = input.saml as
+      | {
+          idp_certificate?: unknown;
+          idp_certificate_next?: unknown;
+          idp_sso_url?: unknown;
+          idp_metadata_url?: unknown;
+        }
+      | undefined;
+    if (typeof saml?.idp_metadata_url === 'string')
+      checkUrlOrRefuse(ctx, saml.idp_metadata_url, 'body.saml.idp_metadata_url');
+    if (typeof saml?.idp_certificate_next === 'string' && !parsesAsCertificate(saml.idp_certificate_next)) {
+      throw validationError(
+        'body.saml.idp_certificate_next',
+        'not an X.509 certificate (PEM or base64)',
+        'value_error',
+      );
+    }
     // The browser is sent there (the server never fetches it): https, or http to loopback in dev and test.
     if (typeof saml?.idp_sso_url === 'string' && !browserSafeUrl(saml.idp_sso_url, ctx.config.env)) {
       throw validationError('body.saml.idp_sso_url', 'must be an https URL', 'value_error.url');

@@ -6,9 +6,14 @@
  *   (IdP-initiated) is refused, and the envelope's and the signed assertion's InResponseTo must both be the
  *   expected id. node-saml's own InResponseTo cache is not used: it reads then removes, which two replicas racing
  *   with the same response both pass.
- * - Signed assertions are required (wantAssertionsSigned) and verified with the connection's pinned certificate
- *   only (node-saml hands xml-crypto that certificate as publicCert; KeyInfo is never trusted). Everything below is
- *   read from the bytes the signature covers (profile.getAssertion()), never from the unsigned envelope.
+ * - A signature is required, on the Response or on the Assertion (at least one; Okta and Entra ID sign the
+ *   assertion, Shibboleth only the Response, some IdPs both), made by one of the connection's pinned certificates
+ *   (the current one and, during the IdP's key rollover, the next; node-saml hands xml-crypto those as publicCert,
+ *   KeyInfo is never trusted). node-saml takes the assertion out of the bytes that signature covers (a signed
+ *   Response covers its one assertion), and refuses a second assertion anywhere in the Response. Everything below is
+ *   read from that signed assertion (profile.getAssertion()), never from the unsigned envelope.
+ * - Encrypted assertions (EncryptedAssertion, as Entra ID, Okta and AD FS offer) are decrypted with the SP key
+ *   pair; the metadata publishes its certificate for encryption too. A plain assertion is accepted as well.
  * - The assertion's Issuer must be the connection's idp_entity_id (node-saml checks issuers only on logout).
  * - Audience = the SP entity id; the bearer SubjectConfirmationData must name our ACS URL as Recipient, answer
  *   this very request (InResponseTo, signed) and not be past NotOnOrAfter.
@@ -29,6 +34,7 @@ import {
 import { DOMParser } from '@xmldom/xmldom';
 import type { Clock } from '../../../platform/clock.js';
 import type { KeyValueStore } from '../../../platform/store/types.js';
+import type { SamlAttributeMap } from '../tables.js';
 import { samlError } from './errors.js';
 import type { SpSigningKey } from './sp-key.js';
 
@@ -38,8 +44,13 @@ export interface SamlConnection {
   tenantId: number;
   idpEntityId: string;
   idpSsoUrl: string;
-  /** PEM or bare base64 DER of the IdP's signing certificate: the only key whose signatures are accepted. */
-  idpCertificate: string;
+  /**
+   * PEM or bare base64 DER of the IdP's signing certificates: the current one, and the next during a rollover.
+   * Only signatures by these are accepted.
+   */
+  idpCertificates: string[];
+  /** Which attribute carries the email and names, overriding the usual names (null: the usual names). */
+  attributeMap: SamlAttributeMap | null;
   /** null: the default, derived from PUBLIC_URL (see spEntityIdOf). */
   spEntityId: string | null;
 }
@@ -72,6 +83,14 @@ export interface SamlIdentity {
   emailVerified: false;
   /** The signed assertion says the IdP used a second factor (MFA_AUTHN_CONTEXTS, or Entra ID's authnmethodsreferences). */
   mfaAsserted: boolean;
+  /** Every attribute of the signed assertion (what a connection test shows the admin). */
+  attributes: SamlAttribute[];
+}
+
+export interface SamlAttribute {
+  name: string;
+  friendlyName: string | null;
+  values: string[];
 }
 
 export const SAML_ACS_PATH = '/api/v1/sso/saml/acs';
@@ -91,37 +110,53 @@ const PROTOCOL_NS = 'urn:oasis:names:tc:SAML:2.0:protocol';
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 
 /** Attribute names IdPs use for the email address (Entra ID claim URIs, Okta/Google custom names, LDAP OIDs). */
-const EMAIL_ATTRIBUTES = [
-  'email',
-  'Email',
-  'emailAddress',
-  'EmailAddress',
-  'mail',
-  'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
-  'urn:oid:0.9.2342.19200300.100.1.3',
-  'user.email',
-];
-const NAME_ATTRIBUTES = [
-  'name',
-  'displayName',
-  'http://schemas.microsoft.com/identity/claims/displayname',
-  'urn:oid:2.16.840.1.113730.3.1.241',
-];
-const GIVEN_NAME_ATTRIBUTES = [
-  'firstName',
-  'givenName',
-  'given_name',
-  'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname',
-  'urn:oid:2.5.4.42',
-];
-const SURNAME_ATTRIBUTES = [
-  'lastName',
-  'surname',
-  'sn',
-  'family_name',
-  'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname',
-  'urn:oid:2.5.4.4',
-];
+/**
+ * The names IdPs give each field, tried in this order, against each attribute's Name and FriendlyName (compared
+ * without case): friendly names (Okta, Google, SimpleSAMLphp's `name` format), LDAP OIDs (`urn:oid:`, what
+ * Shibboleth and SimpleSAMLphp send in the URI format), the older `urn:mace:dir:attribute-def:` names, and the
+ * WS-Federation claim URIs of Entra ID and AD FS. Entra's `.../claims/name` is the UPN, not a display name: not
+ * used. A connection's attribute_map replaces the list of a field it maps.
+ */
+export const DEFAULT_ATTRIBUTE_NAMES = {
+  email: [
+    'email',
+    'emailAddress',
+    'mail',
+    'user.email',
+    'urn:oid:0.9.2342.19200300.100.1.3',
+    'urn:mace:dir:attribute-def:mail',
+    'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
+    'http://schemas.xmlsoap.org/claims/EmailAddress',
+  ],
+  name: [
+    'displayName',
+    'name',
+    'urn:oid:2.16.840.1.113730.3.1.241',
+    'urn:mace:dir:attribute-def:displayName',
+    'http://schemas.microsoft.com/identity/claims/displayname',
+    'cn',
+    'urn:oid:2.5.4.3',
+    'urn:mace:dir:attribute-def:cn',
+    'http://schemas.xmlsoap.org/claims/CommonName',
+  ],
+  given_name: [
+    'firstName',
+    'givenName',
+    'given_name',
+    'urn:oid:2.5.4.42',
+    'urn:mace:dir:attribute-def:givenName',
+    'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname',
+  ],
+  family_name: [
+    'lastName',
+    'surname',
+    'sn',
+    'family_name',
+    'urn:oid:2.5.4.4',
+    'urn:mace:dir:attribute-def:sn',
+    'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname',
+  ],
+} as const satisfies Record<keyof SamlAttributeMap, readonly string[]>;
 
 /**
  * AuthnContextClassRef values that mean a second factor was used (trust_mfa skips the MFA step only then, issue 18):
@@ -157,6 +192,15 @@ export const metadataUrlOf = (publicUrl: string, connectionId: string) =>
 export const spEntityIdOf = (publicUrl: string, conn: Pick<SamlConnection, 'id' | 'spEntityId'>) =>
   conn.spEntityId?.trim() || metadataUrlOf(publicUrl, conn.id);
 
+/** The SHA-256 of a certificate's DER (PEM or bare base64 body), as IdP consoles show it: how the audit names one. */
+export function certificateFingerprint(certificate: string): string {
+  const der = Buffer.from(
+    certificate.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, ''),
+    'base64',
+  );
+  return createHash('sha256').update(der).digest('hex');
+}
+
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
@@ -188,7 +232,15 @@ export class SamlServiceProvider {
 
   private saml(
     conn: SamlConnection,
-    extra: { requestId?: string; identifierFormat?: string; signing?: SpSigningKey } = {},
+    extra: {
+      requestId?: string;
+      identifierFormat?: string;
+      signing?: SpSigningKey;
+      /** The SP key pair that decrypts EncryptedAssertions (and whose certificate the metadata offers for it). */
+      decryption?: SpSigningKey;
+      /** Metadata asks IdPs to sign assertions (the safest default to request); validation takes either placement. */
+      forMetadata?: boolean;
+    } = {},
   ): SAML {
     const entityId = spEntityIdOf(this.deps.publicUrl, conn);
     return new SAML({
@@ -197,9 +249,10 @@ export class SamlServiceProvider {
       issuer: entityId,
       audience: entityId,
       idpIssuer: conn.idpEntityId,
-      idpCert: conn.idpCertificate,
-      wantAssertionsSigned: true,
-      // Okta, Entra ID and Google sign the assertion; the envelope's signature is optional and not relied upon.
+      idpCert: conn.idpCertificates,
+      // Neither placement is required on its own; node-saml then requires at least one valid signature, on the
+      // Response or on the Assertion, by a pinned certificate (see the top of this file).
+      wantAssertionsSigned: extra.forMetadata === true,
       wantAuthnResponseSigned: false,
       acceptedClockSkewMs: SAML_CLOCK_SKEW_MS,
       validateInResponseTo: ValidateInResponseTo.never,
@@ -212,19 +265,22 @@ export class SamlServiceProvider {
       ...(extra.signing
         ? { privateKey: extra.signing.privateKey, signatureAlgorithm: 'sha256' as const }
         : {}),
+      ...(extra.decryption ? { decryptionPvk: extra.decryption.privateKey } : {}),
     });
   }
 
   /**
    * SP metadata: entity id, the ACS (HTTP-POST), signed assertions wanted, NameID format email, signed
-   * AuthnRequests and the signing certificate.
+   * AuthnRequests, and the SP certificate for signing and for encryption (one key pair, kept sealed).
    */
   async metadata(conn: SamlConnection): Promise<string> {
-    const signing = await this.deps.signingKey();
-    return this.saml(conn, { identifierFormat: NAMEID_EMAIL, signing }).generateServiceProviderMetadata(
-      null,
-      signing.certificate,
-    );
+    const key = await this.deps.signingKey();
+    return this.saml(conn, {
+      identifierFormat: NAMEID_EMAIL,
+      signing: key,
+      decryption: key,
+      forMetadata: true,
+    }).generateServiceProviderMetadata(key.certificate, key.certificate);
   }
 
   /**
@@ -259,9 +315,12 @@ export class SamlServiceProvider {
     if (response.inResponseTo === null) throw samlError('SAML_IN_RESPONSE_TO_MISSING');
     if (response.inResponseTo !== expected.requestId) throw samlError('SAML_IN_RESPONSE_TO_MISMATCH');
 
+    const decryption = await this.deps.signingKey();
     let profile: Profile | null;
     try {
-      ({ profile } = await this.saml(conn).validatePostResponseAsync({ SAMLResponse: response.encoded }));
+      ({ profile } = await this.saml(conn, { decryption }).validatePostResponseAsync({
+        SAMLResponse: response.encoded,
+      }));
     } catch (err) {
       throw mapLibraryError(err);
     }
@@ -328,26 +387,29 @@ export class SamlServiceProvider {
       throw samlError('SAML_REPLAY');
     }
 
-    const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
+    const attributes = attributesOf(assertion);
+    const field = (name: keyof SamlAttributeMap) =>
+      firstValue(
+        attributes,
+        conn.attributeMap?.[name] ? [conn.attributeMap[name]] : DEFAULT_ATTRIBUTE_NAMES[name],
+      );
+    // A mapped email attribute wins over an email NameID; otherwise an email NameID is the address.
     const email =
-      nameIdFormat === NAMEID_EMAIL && looksLikeEmail(subjectValue)
+      nameIdFormat === NAMEID_EMAIL && looksLikeEmail(subjectValue) && !conn.attributeMap?.email
         ? subjectValue.toLowerCase()
-        : (firstString(attributes, EMAIL_ATTRIBUTES)?.toLowerCase() ?? null);
+        : (field('email')?.toLowerCase() ?? null);
     // Read from the signed assertion only (never from the unsigned envelope), like everything above.
     const classRefs = nodes(assertion, 'AuthnStatement')
       .flatMap((st) => nodes(st, 'AuthnContext'))
       .flatMap((c) => nodes(c, 'AuthnContextClassRef'))
       .map((n) => text(n)?.trim() ?? '');
-    const methods = attributes[AUTHN_METHODS_ATTRIBUTE];
+    const methods = attributes.find((a) => a.name === AUTHN_METHODS_ATTRIBUTE)?.values ?? [];
     const mfaAsserted =
       classRefs.some((c) => MFA_AUTHN_CONTEXTS.has(c)) ||
-      (Array.isArray(methods) ? methods : [methods]).some(
-        (m) => m === 'http://schemas.microsoft.com/claims/multipleauthn',
-      );
-    const givenName = firstString(attributes, GIVEN_NAME_ATTRIBUTES);
-    const familyName = firstString(attributes, SURNAME_ATTRIBUTES);
-    const fullName =
-      firstString(attributes, NAME_ATTRIBUTES) ?? ([givenName, familyName].filter(Boolean).join(' ') || null);
+      methods.includes('http://schemas.microsoft.com/claims/multipleauthn');
+    const givenName = field('given_name');
+    const familyName = field('family_name');
+    const fullName = field('name') ?? ([givenName, familyName].filter(Boolean).join(' ') || null);
     return {
       connectionId: conn.id,
       tenantId: conn.tenantId,
@@ -362,6 +424,7 @@ export class SamlServiceProvider {
       sessionIndex: typeof profile.sessionIndex === 'string' ? profile.sessionIndex : null,
       emailVerified: false,
       mfaAsserted,
+      attributes,
     };
   }
 }
@@ -451,11 +514,29 @@ function time(value: string | undefined): number | null {
   return ms;
 }
 
-function firstString(attributes: Record<string, unknown>, names: string[]): string | null {
-  for (const name of names) {
-    const raw = attributes[name];
-    const value = Array.isArray(raw) ? raw.find((v) => typeof v === 'string') : raw;
-    if (typeof value === 'string' && value.trim()) return value.trim().slice(0, 255);
+/** The signed assertion's attributes (every AttributeStatement), with their text values. */
+function attributesOf(assertion: XmlNode): SamlAttribute[] {
+  return nodes(assertion, 'AttributeStatement')
+    .flatMap((st) => nodes(st, 'Attribute'))
+    .filter((a) => typeof a.$?.Name === 'string')
+    .map((a) => ({
+      name: a.$!.Name!,
+      friendlyName: a.$?.FriendlyName ?? null,
+      values: nodes(a, 'AttributeValue')
+        .map((v) => text(v))
+        .filter((v): v is string => v !== null),
+    }));
+}
+
+/** The first non-empty value of the first of `names` present, matched on Name, then FriendlyName, without case. */
+function firstValue(attributes: SamlAttribute[], names: readonly string[]): string | null {
+  for (const wanted of names) {
+    const lower = wanted.toLowerCase();
+    const attr =
+      attributes.find((a) => a.name.toLowerCase() === lower) ??
+      attributes.find((a) => a.friendlyName?.toLowerCase() === lower);
+    const value = attr?.values.find((v) => v.trim());
+    if (value) return value.trim().slice(0, 255);
   }
   return null;
 }
