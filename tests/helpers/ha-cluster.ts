@@ -27,15 +27,29 @@ const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DEPLOY = path.resolve(import.meta.dirname, '../../deploy/ha');
 
-/** What the HA job needs on PATH; the names of what is missing. */
+/** An executable on PATH or in Debian's directories (haproxy is in /usr/sbin, off a non-root PATH), or null. */
+function which(name: string): string | null {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/sbin']) {
+    const candidate = path.join(dir, name);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+const ENGINES = ['patroni', 'patronictl', 'etcd', 'haproxy', 'psql'] as const;
+
+/** What the HA job needs: the names of what is missing. */
 export function missingHaEngines(): string[] {
-  const onPath = (name: string) =>
-    [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/sbin'].some(
-      (d) => d && existsSync(path.join(d, name)),
-    );
-  const missing = ['patroni', 'patronictl', 'etcd', 'haproxy', 'psql'].filter((b) => !onPath(b));
+  const missing: string[] = ENGINES.filter((b) => !which(b));
   if (!postgresBinDir()) missing.push('postgresql server binaries');
   return missing;
+}
+
+/** The absolute path of an engine (checked by missingHaEngines first). */
+function bin(name: (typeof ENGINES)[number]): string {
+  const p = which(name);
+  if (!p) throw new Error(`${name} not found`);
+  return p;
 }
 
 const asRoot = process.getuid?.() === 0;
@@ -173,7 +187,7 @@ export class HaCluster {
     this.etcdPort = client;
     const peerUrl = `http://127.0.0.1:${peer}`;
     this.etcd = daemon(
-      'etcd',
+      bin('etcd'),
       [
         '--name=etcd1',
         `--data-dir=${path.join(this.dir, 'etcd')}`,
@@ -245,8 +259,8 @@ export class HaCluster {
     const log = path.join(path.dirname(node.confDir), 'patroni.log');
     // postgres refuses to run as root: as root, Patroni (and the postgres it starts) runs as `postgres`.
     node.proc = asRoot
-      ? daemon('runuser', ['-u', 'postgres', '--', 'patroni', node.confDir], log, this.nodeEnv(node))
-      : daemon('patroni', [node.confDir], log, this.nodeEnv(node));
+      ? daemon('runuser', ['-u', 'postgres', '--', bin('patroni'), node.confDir], log, this.nodeEnv(node))
+      : daemon(bin('patroni'), [node.confDir], log, this.nodeEnv(node));
   }
 
   private async startHaproxy(): Promise<void> {
@@ -272,7 +286,7 @@ export class HaCluster {
     const file = path.join(this.dir, 'haproxy.cfg');
     writeFileSync(file, cfg);
     // -db: foreground, no daemon (its process group is ours to kill).
-    this.haproxy = daemon('haproxy', ['-db', '-f', file], path.join(this.dir, 'haproxy.log'));
+    this.haproxy = daemon(bin('haproxy'), ['-db', '-f', file], path.join(this.dir, 'haproxy.log'));
     await sleep(300);
     if (this.haproxy.exitCode !== null)
       throw new Error(`haproxy exited: ${readFileSync(path.join(this.dir, 'haproxy.log'), 'utf8')}`);
@@ -327,7 +341,7 @@ export class HaCluster {
   /** A real query through HAProxy's port, as the app's role. */
   private async canConnect(port: number): Promise<boolean> {
     const { stdout } = await run(
-      'psql',
+      bin('psql'),
       [
         `postgres://massacorp:${SECRETS.app}@127.0.0.1:${port}/massacorp?connect_timeout=2`,
         '-Atc',
@@ -365,17 +379,20 @@ export class HaCluster {
   /** `patronictl switchover --force` from the leader to `candidate`, as an operator runs it. */
   async switchover(leader: PatroniNode, candidate: PatroniNode): Promise<string> {
     const { stdout, stderr } = await run(
-      'patronictl',
+      bin('patronictl'),
       ['-c', leader.confDir, 'switchover', '--leader', leader.name, '--candidate', candidate.name, '--force'],
       { env: this.nodeEnv(leader), timeout: 60_000 },
     );
     return stdout + stderr;
   }
 
+  private logFiles(): string[] {
+    return ['etcd.log', 'haproxy.log', ...this.nodes.map((n) => path.join(n.name, 'patroni.log'))];
+  }
+
   /** The last lines of every log, for a failure message. */
   logs(lines = 30): string {
-    const files = ['etcd.log', 'haproxy.log', ...this.nodes.map((n) => path.join(n.name, 'patroni.log'))];
-    return files
+    return this.logFiles()
       .map((f) => {
         const p = path.join(this.dir, f);
         const text = existsSync(p) ? readFileSync(p, 'utf8').split('\n').slice(-lines).join('\n') : '';
@@ -392,6 +409,19 @@ export class HaCluster {
     this.haproxy = null;
     this.etcd = null;
     await sleep(300);
+    // HA_LOG_DIR (.ci/ha.sh sets it): the logs outlive the cluster, to read after a failure.
+    const keep = process.env.HA_LOG_DIR;
+    if (keep) {
+      try {
+        mkdirSync(keep, { recursive: true });
+        for (const f of this.logFiles()) {
+          const from = path.join(this.dir, f);
+          if (existsSync(from)) copyFileSync(from, path.join(keep, f.replaceAll('/', '-')));
+        }
+      } catch (err) {
+        console.warn(`HA logs not kept: ${err}`);
+      }
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
