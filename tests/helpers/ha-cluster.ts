@@ -225,8 +225,6 @@ export class HaCluster {
         'postgresql:',
         '  parameters:',
         `    unix_socket_directories: ${home}`,
-        'log:',
-        '  level: INFO',
         '',
       ].join('\n'),
     );
