@@ -350,6 +350,11 @@ export class HaCluster {
     return stdout.trim() === 'f';
   }
 
+  /** A URL of one node itself (not through HAProxy), as the app's role. */
+  nodeUrl(node: PatroniNode): string {
+    return `postgres://massacorp:${SECRETS.app}@127.0.0.1:${node.pgPort}/massacorp`;
+  }
+
   /** A crash of the node: Patroni and its postgres (postmaster and every backend) killed at once. */
   killNode(node: PatroniNode): void {
     const postmaster = this.postmasterPid(node);

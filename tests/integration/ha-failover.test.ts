@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isDatabaseUnavailable } from '../../src/platform/db/client.js';
 import { PASSWORD } from '../helpers/factories.js';
 import { HaCluster, missingHaEngines } from '../helpers/ha-cluster.js';
 import { type ServerProcess, startServer } from '../helpers/server-process.js';
@@ -250,6 +251,24 @@ describe.skipIf(!enabled)('PostgreSQL HA: Patroni + etcd + HAProxy from deploy/h
     );
     return { ...w, gap: g.gap };
   }
+
+  it('a write that reaches a standby (the old leader, before HAProxy moved) is "database unavailable": 503, not 500', async () => {
+    const c = cluster!;
+    await c.healthy(60_000);
+    const standby = (await c.syncStandby())!;
+    const client = new pg.Client({ connectionString: c.nodeUrl(standby) });
+    await client.connect();
+    try {
+      const err = await client.query('create table ha_probe (x int)').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect((err as { code?: string } | null)?.code).toBe('25006');
+      expect(isDatabaseUnavailable(err)).toBe(true);
+    } finally {
+      await client.end();
+    }
+  });
 
   it('planned switchover (patronictl switchover --force to the synchronous standby) under 20-way load: only 503s, window <= 5 s, no acknowledged write lost', async () => {
     const c = cluster!;
