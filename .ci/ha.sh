@@ -28,10 +28,13 @@ HA_TMPDIR=$(mktemp -d /tmp/massacorp-ha-job.XXXXXX)
 chmod 755 "$HA_TMPDIR"
 export HA_TMPDIR HA_LOG_DIR="$HA_TMPDIR/logs" HA_TESTS=1
 report="$HA_TMPDIR/report.json"
+# A process of this run names the run's directory on its command line (etcd, Patroni, postgres, HAProxy) or
+# inherited HA_TMPDIR (the API process, Patroni): nothing else on the machine does.
 sweep() {
   local pid
-  for pid in $(grep -l -s -F "$HA_TMPDIR" /proc/[0-9]*/cmdline | cut -d/ -f3); do
-    kill -9 "$pid" 2>/dev/null || true
+  for pid in $( (grep -l -s -F "$HA_TMPDIR" /proc/[0-9]*/cmdline; grep -l -s -F "HA_TMPDIR=$HA_TMPDIR" /proc/[0-9]*/environ) |
+    cut -d/ -f3 | sort -u); do
+    [ "$pid" = "$$" ] || kill -9 "$pid" 2>/dev/null || true
   done
 }
 cleanup() {
