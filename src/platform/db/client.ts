@@ -95,6 +95,10 @@ const UNAVAILABLE_CODES = new Set([
   // query_canceled: statement_timeout (DB_STATEMENT_TIMEOUT_MS) fired, or an operator cancelled the backend.
   // The transaction rolled back; the request may succeed later.
   '57014',
+  // read_only_sql_transaction: a write reached a standby. The app writes only through DATABASE_URL, so that
+  // address led to a node that is no longer the primary: a switchover or failover the proxy (HAProxy on
+  // Patroni's /primary) has not caught up with yet. It will within a check or two; the write may then succeed.
+  '25006',
 ]);
 const UNAVAILABLE_MESSAGES =
   /Connection terminated|not queryable|timeout exceeded when trying to connect|Connection ended unexpectedly|Cannot use a pool after calling end/;
