@@ -238,6 +238,22 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     ]);
     expect(download.suggestedFilename()).toBe(`${peerName}.conf`);
     expect(await readFile((await download.path())!, 'utf8')).toContain('[Peer]');
+    // A second peer (the first stays for the viewer below) is revoked after a confirmation naming it; shown
+    // with the revoked ones, it keeps its row and loses its controls.
+    const spare = `spare-${peerName}`;
+    const made = await checker.call('POST', '/api/v1/wireguard/peers', { name: spare, peer_type: 'client' });
+    expect(made.statusCode, made.body).toBe(201);
+    await page.getByLabel('Show revoked peers').check();
+    await page.getByRole('button', { name: `Revoke peer ${spare}` }).click();
+    const revoking = page.getByRole('dialog', { name: 'Revoke' });
+    await revoking.getByText(`Revoke the peer ${spare}?`).waitFor();
+    await check('wireguard: revoke dialog');
+    await revoking.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByText(`Peer ${spare} revoked`).waitFor();
+    await expect.poll(() => page.getByRole('button', { name: `Revoke peer ${spare}` }).count()).toBe(0);
+    const peers = (await checker.call('GET', '/api/v1/wireguard/peers?include_revoked=true')).json().peers;
+    expect(peers.find((p: { name: string }) => p.name === spare)?.revoked_at).toBeTruthy();
+    await page.getByLabel('Show revoked peers').uncheck();
   });
 
   it('changes a tenant setting', async () => {
@@ -249,6 +265,42 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     await page.getByText('Settings saved').waitFor();
     const t = await checker.call('GET', '/api/v1/tenants/current');
     expect(t.json().settings.password_policy.min_length).toBe(14);
+  });
+
+  it('creates a custom role, edits it (the dialog shows its values) and deletes it after a confirmation', async () => {
+    const code = uniq('ci_role').replace('-', '_');
+    await nav(/^Roles & permissions$/);
+    await page.getByRole('heading', { name: 'Role tree' }).waitFor();
+    await page.getByRole('button', { name: 'New role' }).click();
+    const create = page.getByRole('dialog', { name: 'New role' });
+    await create.getByLabel('Code').fill(code);
+    await create.getByLabel('Name', { exact: true }).fill('CI auditors');
+    await create.getByLabel('audit.read', { exact: true }).check();
+    await check('roles: create dialog');
+    await create.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: `CI auditors ${code}` }).waitFor();
+    const find = async () =>
+      (await checker.call('GET', '/api/v1/roles'))
+        .json()
+        .roles.find((r: { code: string }) => r.code === code) as { permissions: string[] } | undefined;
+    expect((await find())?.permissions).toEqual(['audit.read']);
+
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit role' });
+    expect(await edit.getByLabel('Code').inputValue()).toBe(code);
+    expect(await edit.getByLabel('Code').isDisabled()).toBe(true);
+    expect(await edit.getByLabel('audit.read', { exact: true }).isChecked()).toBe(true);
+    await edit.getByLabel('Name', { exact: true }).fill('CI auditors (EU)');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: `CI auditors (EU) ${code}` }).waitFor();
+
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete role' });
+    await confirm.getByText('Delete the role CI auditors (EU)?').waitFor();
+    await check('roles: delete dialog');
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('Role CI auditors (EU) deleted').waitFor();
+    expect(await find()).toBeUndefined();
   });
 
   it('the other screens pass axe: roles, feature flags, my sessions, my profile', async () => {

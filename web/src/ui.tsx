@@ -97,25 +97,25 @@ function Field(props: FieldProps & { id: string; hintId?: string; children: Reac
   );
 }
 
-export function TextField(
-  props: FieldProps & {
-    value: string;
-    onChange: (v: string) => void;
-    type?: string;
-    required?: boolean;
-    autoComplete?: string;
-    inputMode?: 'numeric' | 'text' | 'email';
-    placeholder?: string;
-    minLength?: number;
-    maxLength?: number;
-    pattern?: string;
-    autoFocus?: boolean;
-    disabled?: boolean;
-    min?: number;
-    max?: number;
-    name?: string;
-  },
-) {
+type TextFieldProps = FieldProps & {
+  value: string;
+  onChange: (v: string) => void;
+  type?: string;
+  required?: boolean;
+  autoComplete?: string;
+  inputMode?: 'numeric' | 'text' | 'email';
+  placeholder?: string;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  autoFocus?: boolean;
+  disabled?: boolean;
+  min?: number;
+  max?: number;
+  name?: string;
+};
+
+export function TextField(props: TextFieldProps) {
   const id = useId();
   const hintId = props.hint ? `${id}-hint` : undefined;
   return (
@@ -142,6 +142,18 @@ export function TextField(
       />
     </Field>
   );
+}
+
+/**
+ * A password or other secret typed hidden. `autoComplete` is required: it tells password managers whether to
+ * fill the stored one (current-password) or to offer a new one (new-password).
+ */
+export function PasswordField(
+  props: Omit<TextFieldProps, 'type' | 'autoComplete'> & {
+    autoComplete: 'current-password' | 'new-password';
+  },
+) {
+  return <TextField {...props} type="password" />;
 }
 
 export function TextArea(
@@ -363,6 +375,36 @@ export function ConfirmDialog(props: {
         />
       )}
     </FormDialog>
+  );
+}
+
+/**
+ * Asks before a destructive action on one item (a key, a peer, a role, a domain): open while `item` is set, its
+ * texts made from that item, so that the screens keep only which item is asked about.
+ */
+export function ConfirmFor<T>(props: {
+  item: T | null;
+  title: string;
+  body: (item: T) => string;
+  action: string;
+  onConfirm: (item: T) => Promise<void>;
+  onClose: () => void;
+  /** What must be typed to enable the button (e.g. the item's name), when a slip would cost much. */
+  confirmText?: (item: T) => string;
+}) {
+  const { item } = props;
+  return (
+    <ConfirmDialog
+      open={item !== null}
+      title={props.title}
+      body={item !== null && <p>{props.body(item)}</p>}
+      action={props.action}
+      confirmText={item !== null && props.confirmText ? props.confirmText(item) : undefined}
+      onConfirm={async () => {
+        if (item !== null) await props.onConfirm(item);
+      }}
+      onClose={props.onClose}
+    />
   );
 }
 

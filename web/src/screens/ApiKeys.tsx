@@ -1,13 +1,14 @@
 /** API keys: list (revoked on demand), create with scopes (the raw key is shown once, with a copy button), revoke. */
 import { useState } from 'react';
 import { api, call } from '../api/client';
+import { useFields, withMember } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
   Checkbox,
-  ConfirmDialog,
+  ConfirmFor,
   CopyButton,
   Dialog,
   ErrorText,
@@ -153,15 +154,14 @@ export function ApiKeysScreen() {
           </div>
         )}
       </Dialog>
-      <ConfirmDialog
-        open={revoking !== null}
+      <ConfirmFor
+        item={revoking}
         title={t('keys.revoke')}
-        body={<p>{t('keys.revokeBody', { name: revoking?.name ?? '' })}</p>}
+        body={(k) => t('keys.revokeBody', { name: k.name })}
         action={t('keys.revoke')}
-        onConfirm={async () => {
-          if (!revoking) return;
-          await call(api.DELETE('/api/v1/api-keys/{id}', { params: { path: { id: revoking.id } } }));
-          toast(t('keys.revokedToast', { name: revoking.name }));
+        onConfirm={async (k) => {
+          await call(api.DELETE('/api/v1/api-keys/{id}', { params: { path: { id: k.id } } }));
+          toast(t('keys.revokedToast', { name: k.name }));
           list.reload();
         }}
         onClose={() => setRevoking(null)}
@@ -176,19 +176,14 @@ function CreateKeyDialog(props: {
   onClose: () => void;
   onCreated: (k: { name: string; raw_key: string }) => void;
 }) {
-  const [name, setName] = useState('');
-  const [expires, setExpires] = useState('');
-  const [scopes, setScopes] = useState<Set<string>>(new Set());
+  const { fields, set, reset } = useFields({ name: '', expires: '', scopes: new Set<string>() });
+  const { name, expires, scopes } = fields;
   return (
     <FormDialog
       open={props.open}
       title={t('keys.create')}
       onClose={props.onClose}
-      onOpen={() => {
-        setName('');
-        setExpires('');
-        setScopes(new Set());
-      }}
+      onOpen={reset}
       onSubmit={async () => {
         const k = await call(
           api.POST('/api/v1/api-keys', {
@@ -204,13 +199,20 @@ function CreateKeyDialog(props: {
       submitLabel={t('keys.createSubmit')}
       wide
     >
-      <TextField label={t('keys.name')} value={name} onChange={setName} required maxLength={255} autoFocus />
+      <TextField
+        label={t('keys.name')}
+        value={name}
+        onChange={set('name')}
+        required
+        maxLength={255}
+        autoFocus
+      />
       <TextField
         label={t('keys.expiresAt')}
         hint={t('keys.expiresHint')}
         type="date"
         value={expires}
-        onChange={setExpires}
+        onChange={set('expires')}
       />
       <fieldset className="perm-grid">
         <legend>{t('keys.scopes')}</legend>
@@ -221,12 +223,7 @@ function CreateKeyDialog(props: {
               key={p}
               label={p}
               checked={scopes.has(p)}
-              onChange={(on) => {
-                const next = new Set(scopes);
-                if (on) next.add(p);
-                else next.delete(p);
-                setScopes(next);
-              }}
+              onChange={(on) => set('scopes')(withMember(scopes, p, on))}
             />
           ))}
         </div>

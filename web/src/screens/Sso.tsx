@@ -1,5 +1,5 @@
 /**
- * Single sign-on (API.md §17): the tenant's OIDC and SAML connections. The list; a connection's page with the
+ * Single sign-on (docs/sso.md): the tenant's OIDC and SAML connections. The list; a connection's page with the
  * values to register at the identity provider (OIDC callback URL, SAML ACS and SP metadata URLs, each with a
  * copy button), its domains with the DNS TXT record to publish and a Verify button; create and edit in one
  * dialog (the OIDC client secret is write-only: the form says whether one is set and offers to replace it);
@@ -8,6 +8,7 @@
 import { useState } from 'react';
 import { api, call } from '../api/client';
 import type { paths } from '../api/schema';
+import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
@@ -15,7 +16,7 @@ import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
   Checkbox,
-  ConfirmDialog,
+  ConfirmFor,
   CopyValue,
   ErrorText,
   errorMessage,
@@ -25,6 +26,7 @@ import {
   Loading,
   PageHeader,
   Panel,
+  PasswordField,
   Select,
   TextArea,
   TextField,
@@ -132,7 +134,7 @@ export function SsoConnectionScreen({ id }: { id: string }) {
     [id],
   );
   const [editing, setEditing] = useState(false);
-  const [deleting, setDeleting] = useState(false);
+  const [deleting, setDeleting] = useState<Connection | null>(null);
   const canWrite = session.can('sso.write');
   const c = conn.data;
   return (
@@ -157,7 +159,7 @@ export function SsoConnectionScreen({ id }: { id: string }) {
                   <button type="button" className="btn" onClick={() => setEditing(true)}>
                     {t('common.edit')}
                   </button>
-                  <button type="button" className="btn btn-danger" onClick={() => setDeleting(true)}>
+                  <button type="button" className="btn btn-danger" onClick={() => setDeleting(c)}>
                     {t('common.delete')}
                   </button>
                 </>
@@ -243,18 +245,18 @@ export function SsoConnectionScreen({ id }: { id: string }) {
               conn.reload();
             }}
           />
-          <ConfirmDialog
-            open={deleting}
+          <ConfirmFor
+            item={deleting}
             title={t('sso.delete')}
-            body={<p>{t('sso.deleteBody', { name: c.name })}</p>}
+            body={(d) => t('sso.deleteBody', { name: d.name })}
             action={t('common.delete')}
-            confirmText={c.name}
-            onConfirm={async () => {
-              await call(api.DELETE('/api/v1/sso/connections/{id}', { params: { path: { id: c.id } } }));
-              toast(t('sso.deleted', { name: c.name }));
+            confirmText={(d) => d.name}
+            onConfirm={async (d) => {
+              await call(api.DELETE('/api/v1/sso/connections/{id}', { params: { path: { id: d.id } } }));
+              toast(t('sso.deleted', { name: d.name }));
               navigate('/sso');
             }}
-            onClose={() => setDeleting(false)}
+            onClose={() => setDeleting(null)}
           />
         </>
       )}
@@ -313,19 +315,18 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
         </form>
       )}
       <ErrorText error={adding.error} />
-      <ConfirmDialog
-        open={removing !== null}
+      <ConfirmFor
+        item={removing}
         title={t('sso.removeDomain')}
-        body={<p>{t('sso.removeDomainBody', { domain: removing?.domain ?? '' })}</p>}
+        body={(d) => t('sso.removeDomainBody', { domain: d.domain })}
         action={t('common.remove')}
-        onConfirm={async () => {
-          if (!removing) return;
+        onConfirm={async (d) => {
           await call(
             api.DELETE('/api/v1/sso/connections/{id}/domains/{domain}', {
-              params: { path: { id: c.id, domain: removing.domain } },
+              params: { path: { id: c.id, domain: d.domain } },
             }),
           );
-          toast(t('sso.domainRemoved', { domain: removing.domain }));
+          toast(t('sso.domainRemoved', { domain: d.domain }));
           props.onChanged();
         }}
         onClose={() => setRemoving(null)}
@@ -413,6 +414,28 @@ function DomainItem(props: {
   );
 }
 
+/** The connection dialog's fields: a connection's values to edit it, the defaults (null) to create one. */
+function connectionFields(c: Connection | null) {
+  return {
+    type: c?.type ?? ('oidc' as Kind),
+    name: c?.name ?? '',
+    enabled: c?.enabled ?? true,
+    domains: '',
+    defaultRole: c?.default_role ?? 'member',
+    jit: c?.jit_provisioning ?? true,
+    trustMfa: c?.trust_mfa ?? false,
+    ssoRequired: c?.sso_required ?? false,
+    redirectUris: (c?.redirect_uris ?? []).join('\n'),
+    issuer: c?.oidc?.issuer ?? '',
+    clientId: c?.oidc?.client_id ?? '',
+    clientSecret: '', // write-only: never shown back, only replaced
+    idpEntityId: c?.saml?.idp_entity_id ?? '',
+    idpSsoUrl: c?.saml?.idp_sso_url ?? '',
+    idpCertificate: c?.saml?.idp_certificate ?? '',
+    spEntityId: c?.saml?.sp_entity_id ?? '',
+  };
+}
+
 /** Create (connection null) or edit. Domains are set at creation; afterwards they are managed one by one. */
 function ConnectionDialog(props: {
   open: boolean;
@@ -425,41 +448,9 @@ function ConnectionDialog(props: {
     () => (props.open ? call(api.GET('/api/v1/roles')).catch(() => null) : Promise.resolve(null)),
     [props.open],
   );
-  const [type, setType] = useState<Kind>('oidc');
-  const [name, setName] = useState('');
-  const [enabled, setEnabled] = useState(true);
-  const [domains, setDomains] = useState('');
-  const [defaultRole, setDefaultRole] = useState('member');
-  const [jit, setJit] = useState(true);
-  const [trustMfa, setTrustMfa] = useState(false);
-  const [ssoRequired, setSsoRequired] = useState(false);
-  const [redirectUris, setRedirectUris] = useState('');
-  const [issuer, setIssuer] = useState('');
-  const [clientId, setClientId] = useState('');
-  const [clientSecret, setClientSecret] = useState('');
-  const [idpEntityId, setIdpEntityId] = useState('');
-  const [idpSsoUrl, setIdpSsoUrl] = useState('');
-  const [idpCertificate, setIdpCertificate] = useState('');
-  const [spEntityId, setSpEntityId] = useState('');
-
-  function reset() {
-    setType(c?.type ?? 'oidc');
-    setName(c?.name ?? '');
-    setEnabled(c?.enabled ?? true);
-    setDomains('');
-    setDefaultRole(c?.default_role ?? 'member');
-    setJit(c?.jit_provisioning ?? true);
-    setTrustMfa(c?.trust_mfa ?? false);
-    setSsoRequired(c?.sso_required ?? false);
-    setRedirectUris((c?.redirect_uris ?? []).join('\n'));
-    setIssuer(c?.oidc?.issuer ?? '');
-    setClientId(c?.oidc?.client_id ?? '');
-    setClientSecret(''); // write-only: never shown back, only replaced
-    setIdpEntityId(c?.saml?.idp_entity_id ?? '');
-    setIdpSsoUrl(c?.saml?.idp_sso_url ?? '');
-    setIdpCertificate(c?.saml?.idp_certificate ?? '');
-    setSpEntityId(c?.saml?.sp_entity_id ?? '');
-  }
+  const { fields, set, reset } = useFields(connectionFields(c));
+  const { type, name, enabled, domains, defaultRole, jit, trustMfa, ssoRequired, redirectUris } = fields;
+  const { issuer, clientId, clientSecret, idpEntityId, idpSsoUrl, idpCertificate, spEntityId } = fields;
 
   // Roles the connection may hand out: owner never (the API refuses it); the current value stays listed.
   const roleCodes = (roles.data?.roles ?? []).map((r) => ({ value: r.code, label: `${r.name} (${r.code})` }));
@@ -526,7 +517,7 @@ function ConnectionDialog(props: {
       open={props.open}
       title={c ? t('sso.edit', { name: c.name }) : t('sso.create')}
       onClose={props.onClose}
-      onOpen={reset}
+      onOpen={() => reset(connectionFields(c))}
       onSubmit={save}
       submitLabel={c ? t('common.save') : t('sso.createSubmit')}
       wide
@@ -535,22 +526,29 @@ function ConnectionDialog(props: {
         <Select
           label={t('sso.type')}
           value={kind}
-          onChange={setType}
+          onChange={set('type')}
           disabled={c !== null}
           options={[
             { value: 'oidc', label: 'OpenID Connect (OIDC)' },
             { value: 'saml', label: 'SAML 2.0' },
           ]}
         />
-        <TextField label={t('sso.name')} value={name} onChange={setName} required maxLength={100} autoFocus />
+        <TextField
+          label={t('sso.name')}
+          value={name}
+          onChange={set('name')}
+          required
+          maxLength={100}
+          autoFocus
+        />
       </div>
-      <Checkbox label={t('sso.enabledLabel')} checked={enabled} onChange={setEnabled} />
+      <Checkbox label={t('sso.enabledLabel')} checked={enabled} onChange={set('enabled')} />
       {!c && (
         <TextArea
           label={t('sso.domainsInput')}
           hint={t('sso.domainsInputHint')}
           value={domains}
-          onChange={setDomains}
+          onChange={set('domains')}
           rows={2}
         />
       )}
@@ -558,7 +556,7 @@ function ConnectionDialog(props: {
         <Select
           label={t('sso.defaultRole')}
           value={defaultRole}
-          onChange={setDefaultRole}
+          onChange={set('defaultRole')}
           options={roleOptions}
         />
       ) : (
@@ -566,29 +564,29 @@ function ConnectionDialog(props: {
           label={t('sso.defaultRole')}
           hint={t('sso.defaultRoleHint')}
           value={defaultRole}
-          onChange={setDefaultRole}
+          onChange={set('defaultRole')}
           required
           pattern="[a-z0-9_.\-]{1,64}"
         />
       )}
-      <Checkbox label={t('sso.jit')} hint={t('sso.jitHint')} checked={jit} onChange={setJit} />
+      <Checkbox label={t('sso.jit')} hint={t('sso.jitHint')} checked={jit} onChange={set('jit')} />
       <Checkbox
         label={t('sso.trustMfa')}
         hint={t('sso.trustMfaHint')}
         checked={trustMfa}
-        onChange={setTrustMfa}
+        onChange={set('trustMfa')}
       />
       <Checkbox
         label={t('sso.ssoRequired')}
         hint={t('sso.ssoRequiredHint')}
         checked={ssoRequired}
-        onChange={setSsoRequired}
+        onChange={set('ssoRequired')}
       />
       <TextArea
         label={t('sso.redirectUris')}
         hint={t('sso.redirectUrisHint')}
         value={redirectUris}
-        onChange={setRedirectUris}
+        onChange={set('redirectUris')}
         rows={2}
       />
       {kind === 'oidc' ? (
@@ -598,7 +596,7 @@ function ConnectionDialog(props: {
             label={t('sso.issuer')}
             hint={t('sso.issuerHint')}
             value={issuer}
-            onChange={setIssuer}
+            onChange={set('issuer')}
             type="url"
             required
             maxLength={2048}
@@ -606,7 +604,7 @@ function ConnectionDialog(props: {
           <TextField
             label={t('sso.clientId')}
             value={clientId}
-            onChange={setClientId}
+            onChange={set('clientId')}
             required
             maxLength={512}
           />
@@ -615,12 +613,11 @@ function ConnectionDialog(props: {
               <Badge kind="ok">{t('sso.secretSet')}</Badge> {t('sso.secretSetHint')}
             </p>
           )}
-          <TextField
+          <PasswordField
             label={c ? t('sso.replaceSecret') : t('sso.clientSecret')}
             hint={c ? t('sso.replaceSecretHint') : t('sso.secretHint')}
             value={clientSecret}
-            onChange={setClientSecret}
-            type="password"
+            onChange={set('clientSecret')}
             autoComplete="new-password"
             required={!c}
             maxLength={1024}
@@ -632,14 +629,14 @@ function ConnectionDialog(props: {
           <TextField
             label={t('sso.idpEntityId')}
             value={idpEntityId}
-            onChange={setIdpEntityId}
+            onChange={set('idpEntityId')}
             required
             maxLength={1024}
           />
           <TextField
             label={t('sso.idpSsoUrl')}
             value={idpSsoUrl}
-            onChange={setIdpSsoUrl}
+            onChange={set('idpSsoUrl')}
             type="url"
             required
             maxLength={2048}
@@ -648,14 +645,14 @@ function ConnectionDialog(props: {
             label={t('sso.idpCertificate')}
             hint={t('sso.idpCertificateHint')}
             value={idpCertificate}
-            onChange={setIdpCertificate}
+            onChange={set('idpCertificate')}
             rows={6}
           />
           <TextField
             label={t('sso.spEntityId')}
             hint={t('sso.spEntityIdHint')}
             value={spEntityId}
-            onChange={setSpEntityId}
+            onChange={set('spEntityId')}
             maxLength={1024}
           />
         </fieldset>

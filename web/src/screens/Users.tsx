@@ -1,6 +1,7 @@
 /** Users: search, filter by state, page through, create. A row opens the user's page. */
 import { useEffect, useState } from 'react';
 import { api, call } from '../api/client';
+import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
@@ -13,6 +14,7 @@ import {
   fmtDate,
   Loading,
   PageHeader,
+  PasswordField,
   Select,
   TextField,
   toast,
@@ -173,23 +175,14 @@ export function UsersScreen() {
 }
 
 function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated: (id: number) => void }) {
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [first, setFirst] = useState('');
-  const [last, setLast] = useState('');
-  const [verified, setVerified] = useState(true);
+  const { fields, set, reset } = useFields({ email: '', password: '', first: '', last: '', verified: true });
+  const { email, password, first, last, verified } = fields;
   return (
     <FormDialog
       open={props.open}
       title={t('users.create')}
       onClose={props.onClose}
-      onOpen={() => {
-        setEmail('');
-        setPassword('');
-        setFirst('');
-        setLast('');
-        setVerified(true);
-      }}
+      onOpen={reset}
       onSubmit={async () => {
         const u = await call(
           api.POST('/api/v1/users', {
@@ -207,21 +200,27 @@ function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated
       }}
       submitLabel={t('users.createSubmit')}
     >
-      <TextField label={t('users.email')} type="email" value={email} onChange={setEmail} required autoFocus />
-      <div className="row2">
-        <TextField label={t('users.firstName')} value={first} onChange={setFirst} maxLength={100} />
-        <TextField label={t('users.lastName')} value={last} onChange={setLast} maxLength={100} />
-      </div>
       <TextField
+        label={t('users.email')}
+        type="email"
+        value={email}
+        onChange={set('email')}
+        required
+        autoFocus
+      />
+      <div className="row2">
+        <TextField label={t('users.firstName')} value={first} onChange={set('first')} maxLength={100} />
+        <TextField label={t('users.lastName')} value={last} onChange={set('last')} maxLength={100} />
+      </div>
+      <PasswordField
         label={t('users.initialPassword')}
         hint={t('users.passwordHint')}
-        type="password"
         value={password}
-        onChange={setPassword}
+        onChange={set('password')}
         required
         autoComplete="new-password"
       />
-      <Checkbox label={t('users.markVerified')} checked={verified} onChange={setVerified} />
+      <Checkbox label={t('users.markVerified')} checked={verified} onChange={set('verified')} />
     </FormDialog>
   );
 }

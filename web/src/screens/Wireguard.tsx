@@ -5,13 +5,14 @@
  */
 import { useState } from 'react';
 import { api, authedFetch, call, saveBlob } from '../api/client';
+import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
   Checkbox,
-  ConfirmDialog,
+  ConfirmFor,
   CopyButton,
   Dialog,
   ErrorText,
@@ -253,17 +254,14 @@ export function WireguardScreen() {
           </div>
         )}
       </Dialog>
-      <ConfirmDialog
-        open={revoking !== null}
+      <ConfirmFor
+        item={revoking}
         title={t('wg.revoke')}
-        body={<p>{t('wg.revokeBody', { name: revoking?.name ?? '' })}</p>}
+        body={(p) => t('wg.revokeBody', { name: p.name })}
         action={t('wg.revoke')}
-        onConfirm={async () => {
-          if (!revoking) return;
-          await call(
-            api.POST('/api/v1/wireguard/peers/{id}/revoke', { params: { path: { id: revoking.id } } }),
-          );
-          toast(t('wg.revokedToast', { name: revoking.name }));
+        onConfirm={async (p) => {
+          await call(api.POST('/api/v1/wireguard/peers/{id}/revoke', { params: { path: { id: p.id } } }));
+          toast(t('wg.revokedToast', { name: p.name }));
           peers.reload();
           server.reload();
         }}
@@ -274,23 +272,20 @@ export function WireguardScreen() {
 }
 
 function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated: (p: Created) => void }) {
-  const [name, setName] = useState('');
-  const [description, setDescription] = useState('');
-  const [type, setType] = useState<'client' | 'service' | 'gateway'>('client');
-  const [publicKey, setPublicKey] = useState('');
-  const [psk, setPsk] = useState(false);
+  const { fields, set, reset } = useFields({
+    name: '',
+    description: '',
+    type: 'client' as Peer['peer_type'],
+    publicKey: '',
+    psk: false,
+  });
+  const { name, description, type, publicKey, psk } = fields;
   return (
     <FormDialog
       open={props.open}
       title={t('wg.create')}
       onClose={props.onClose}
-      onOpen={() => {
-        setName('');
-        setDescription('');
-        setType('client');
-        setPublicKey('');
-        setPsk(false);
-      }}
+      onOpen={reset}
       onSubmit={async () => {
         const p = await call(
           api.POST('/api/v1/wireguard/peers', {
@@ -307,12 +302,24 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
       }}
       submitLabel={t('wg.createSubmit')}
     >
-      <TextField label={t('wg.name')} value={name} onChange={setName} required maxLength={100} autoFocus />
-      <TextField label={t('wg.description')} value={description} onChange={setDescription} maxLength={500} />
+      <TextField
+        label={t('wg.name')}
+        value={name}
+        onChange={set('name')}
+        required
+        maxLength={100}
+        autoFocus
+      />
+      <TextField
+        label={t('wg.description')}
+        value={description}
+        onChange={set('description')}
+        maxLength={500}
+      />
       <Select
         label={t('wg.peerType')}
         value={type}
-        onChange={setType}
+        onChange={set('type')}
         options={[
           { value: 'client', label: t('wg.type.client') },
           { value: 'service', label: t('wg.type.service') },
@@ -323,10 +330,10 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
         label={t('wg.publicKey')}
         hint={t('wg.publicKeyHint')}
         value={publicKey}
-        onChange={setPublicKey}
+        onChange={set('publicKey')}
         maxLength={64}
       />
-      <Checkbox label={t('wg.psk')} checked={psk} onChange={setPsk} />
+      <Checkbox label={t('wg.psk')} checked={psk} onChange={set('psk')} />
     </FormDialog>
   );
 }

@@ -1,0 +1,26 @@
+/** A form's field values held in one place, so that each form does not keep a useState and a reset line per field. */
+import { useRef, useState } from 'react';
+
+/**
+ * The values of a form's fields: `set('name')` is that field's onChange, `reset()` puts back the first values
+ * (a create dialog on opening, a form after saving) and `reset(values)` loads others (an edit dialog, loaded data).
+ */
+export function useFields<T extends object>(initial: T) {
+  // The first values are kept: callers pass a fresh literal on each render.
+  const first = useRef(initial);
+  const [fields, setFields] = useState(initial);
+  const set =
+    <K extends keyof T>(key: K) =>
+    (value: T[K]) =>
+      setFields((f) => ({ ...f, [key]: value }));
+  const reset = (values: T = first.current) => setFields(values);
+  return { fields, set, reset };
+}
+
+/** A set of checked items with one checked or unchecked: a new Set, since React state is never mutated. */
+export function withMember<T>(set: ReadonlySet<T>, item: T, on: boolean): Set<T> {
+  const next = new Set(set);
+  if (on) next.add(item);
+  else next.delete(item);
+  return next;
+}
