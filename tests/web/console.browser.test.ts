@@ -150,6 +150,10 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     const found = await checker.call('GET', `/api/v1/users?search=${encodeURIComponent(newEmail)}`);
     const id = found.json().users[0].id;
     expect((await checker.call('GET', `/api/v1/users/${id}`)).json().roles).toEqual(['manager']);
+    // And the role is taken back from the same card.
+    await page.getByRole('button', { name: 'Remove role Manager' }).click();
+    await page.getByText('Role Manager removed').waitFor();
+    expect((await checker.call('GET', `/api/v1/users/${id}`)).json().roles).toEqual([]);
   });
 
   it('creates an API key (shown once) and revokes it', async () => {
@@ -406,6 +410,12 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     await check('sign-in security key');
     await page.getByRole('button', { name: 'Use my security key' }).click();
     await page.getByRole('heading', { name: 'My profile' }).waitFor();
+    // Removed at once from the list (no confirmation: the password and the app still sign in).
+    await page.getByRole('button', { name: 'Remove security key Virtual key' }).click();
+    await page.getByText('Security key removed', { exact: true }).waitFor();
+    await expect
+      .poll(() => page.getByRole('button', { name: 'Remove security key Virtual key' }).count())
+      .toBe(0);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByText('You are signed out.').waitFor();
   });
@@ -441,6 +451,19 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     expect(await page.getByRole('button', { name: 'New peer' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: `Revoke peer ${peerName}` }).count()).toBe(0);
     await check('wireguard (viewer)');
+    // Their own password: a mismatch is refused in the page; a change goes through and empties the form.
+    await nav(/^My profile$/);
+    const newPassword = 'Viewer-Changed-Pass-2026';
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel('New password', { exact: true }).fill(newPassword);
+    await page.getByLabel('Repeat the new password').fill(`${newPassword}!`);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByRole('alert').getByText('The two new passwords differ').waitFor();
+    await page.getByLabel('Repeat the new password').fill(newPassword);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Password changed; your other sessions have ended').waitFor();
+    expect(await page.getByLabel('Current password').inputValue()).toBe('');
+    await check('profile (viewer): password changed');
     // Settings is not a page a viewer can open, even by URL.
     await page.goto(`${server.origin}/admin/settings`);
     await page.getByRole('heading', { name: 'Page not found' }).waitFor();

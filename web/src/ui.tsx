@@ -156,6 +156,20 @@ export function PasswordField(
   return <TextField {...props} type="password" />;
 }
 
+/** How each kind of one-time code is typed: six digits (a space allowed, as apps show them), or a recovery code. */
+const ONE_TIME_CODE = {
+  totp: { inputMode: 'numeric', pattern: '[0-9 ]{6,7}' },
+  recovery: { inputMode: 'text', pattern: '[A-Za-z0-9\\-]{8,9}' },
+} as const;
+
+/** A one-time code to type: an authenticator app's (totp) or a recovery code, offered by autofill as such. */
+export function OneTimeCodeField(
+  props: Omit<TextFieldProps, 'inputMode' | 'pattern' | 'autoComplete'> & { kind: 'totp' | 'recovery' },
+) {
+  const { kind, ...field } = props;
+  return <TextField {...field} {...ONE_TIME_CODE[kind]} autoComplete="one-time-code" />;
+}
+
 export function TextArea(
   props: FieldProps & { value: string; onChange: (v: string) => void; rows?: number; disabled?: boolean },
 ) {
@@ -289,7 +303,34 @@ export function useSubmit() {
     e.preventDefault();
     await submit(fn);
   };
-  return { busy, error, setError, submit, onSubmit };
+  /** A button's onClick handler for an action taken at once (end a session, remove a key): submit(fn). */
+  const onClick = (fn: () => Promise<void>) => () => submit(fn);
+  return { busy, error, setError, submit, onSubmit, onClick };
+}
+
+/**
+ * The end of a form on a page (not in a dialog): the submission's error, then its submit button, disabled
+ * while `busy`. `hideButton` keeps the error shown where the user may not submit (a read-only form).
+ */
+export function FormEnd(props: {
+  error: unknown;
+  label: string;
+  busy?: boolean;
+  hideButton?: boolean;
+  className?: string;
+}) {
+  return (
+    <>
+      <ErrorText error={props.error} />
+      {!props.hideButton && (
+        <div className={props.className ? `actions actions-left ${props.className}` : 'actions actions-left'}>
+          <button type="submit" className="btn btn-primary" disabled={props.busy}>
+            {props.label}
+          </button>
+        </div>
+      )}
+    </>
+  );
 }
 
 /**
@@ -335,6 +376,42 @@ export function FormDialog(props: {
           </button>
         </div>
       </form>
+    </Dialog>
+  );
+}
+
+/**
+ * Shows what a creation returns once (an API key, a peer's configuration) until its one button closes it:
+ * open while `item` is set. `actions` go before that button.
+ */
+export function ShownOnceDialog<T>(props: {
+  item: T | null;
+  title: (item: T) => string;
+  done: string;
+  onClose: () => void;
+  actions?: (item: T) => ReactNode;
+  wide?: boolean;
+  children: (item: T) => ReactNode;
+}) {
+  const { item } = props;
+  return (
+    <Dialog
+      open={item !== null}
+      title={item !== null ? props.title(item) : ''}
+      onClose={props.onClose}
+      wide={props.wide}
+    >
+      {item !== null && (
+        <div className="stack">
+          {props.children(item)}
+          <div className="actions">
+            {props.actions?.(item)}
+            <button type="button" className="btn btn-primary" onClick={props.onClose}>
+              {props.done}
+            </button>
+          </div>
+        </div>
+      )}
     </Dialog>
   );
 }
@@ -455,6 +532,25 @@ export function Loading() {
     <p className="loading" aria-live="polite">
       {t('common.loading')}
     </p>
+  );
+}
+
+/**
+ * A useAsync load on a page: its error, Loading until the first data, then `children` with the data (kept
+ * while a reload runs). `error`, when given, is the error to show there instead, e.g. this load's or another's.
+ */
+export function Loaded<T>(props: {
+  load: { data?: T; error?: unknown; loading: boolean };
+  error?: unknown;
+  children: (data: T) => ReactNode;
+}) {
+  const { data, loading } = props.load;
+  return (
+    <>
+      <ErrorText error={props.error ?? props.load.error} />
+      {loading && !data && <Loading />}
+      {data && props.children(data)}
+    </>
   );
 }
 

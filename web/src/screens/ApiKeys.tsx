@@ -10,13 +10,12 @@ import {
   Checkbox,
   ConfirmFor,
   CopyButton,
-  Dialog,
-  ErrorText,
   FormDialog,
   fmtDate,
   fmtRelative,
-  Loading,
+  Loaded,
   PageHeader,
+  ShownOnceDialog,
   TextField,
   toast,
   useAsync,
@@ -65,67 +64,67 @@ export function ApiKeysScreen() {
       <div className="filters">
         <Checkbox label={t('keys.showRevoked')} checked={includeRevoked} onChange={setIncludeRevoked} />
       </div>
-      <ErrorText error={list.error} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && (
-        <DataTable
-          caption={t('nav.apiKeys')}
-          columns={[
-            { label: t('keys.name') },
-            { label: t('keys.prefix') },
-            { label: t('keys.scopes'), hideSm: true },
-            { label: t('keys.status') },
-            { label: t('keys.lastUsed'), hideSm: true },
-            ...(canWrite ? [{ label: t('common.actions'), srOnly: true }] : []),
-          ]}
-        >
-          {list.data.keys.map((k) => (
-            <tr key={k.id}>
-              <td>{k.name}</td>
-              <td className="mono-sm">{k.key_prefix}…</td>
-              <td className="hide-sm">
-                {k.scopes.length ? (
-                  k.scopes.map((s) => (
-                    <code key={s} className="scope">
-                      {s}
-                    </code>
-                  ))
-                ) : (
-                  <span className="muted">{t('keys.noScopes')}</span>
-                )}
-              </td>
-              <td>
-                {k.is_revoked ? (
-                  <Badge kind="bad">{t('keys.revoked')}</Badge>
-                ) : k.is_expired ? (
-                  <Badge kind="muted">{t('keys.expired')}</Badge>
-                ) : (
-                  <Badge kind="ok">{t('keys.active')}</Badge>
-                )}
-                {k.expires_at && !k.is_revoked && (
-                  <span className="muted small"> {t('keys.expires', { date: fmtDate(k.expires_at) })}</span>
-                )}
-              </td>
-              <td className="hide-sm">{fmtRelative(k.last_used_at)}</td>
-              {canWrite && (
-                <td className="cell-actions">
-                  {!k.is_revoked && (
-                    <button
-                      type="button"
-                      className="btn btn-small btn-danger"
-                      onClick={() => setRevoking(k)}
-                      aria-label={t('keys.revokeNamed', { name: k.name })}
-                    >
-                      {t('keys.revoke')}
-                    </button>
+      <Loaded load={list}>
+        {(data) => (
+          <DataTable
+            caption={t('nav.apiKeys')}
+            columns={[
+              { label: t('keys.name') },
+              { label: t('keys.prefix') },
+              { label: t('keys.scopes'), hideSm: true },
+              { label: t('keys.status') },
+              { label: t('keys.lastUsed'), hideSm: true },
+              ...(canWrite ? [{ label: t('common.actions'), srOnly: true }] : []),
+            ]}
+          >
+            {data.keys.map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td className="mono-sm">{k.key_prefix}…</td>
+                <td className="hide-sm">
+                  {k.scopes.length ? (
+                    k.scopes.map((s) => (
+                      <code key={s} className="scope">
+                        {s}
+                      </code>
+                    ))
+                  ) : (
+                    <span className="muted">{t('keys.noScopes')}</span>
                   )}
                 </td>
-              )}
-            </tr>
-          ))}
-          {list.data.keys.length === 0 && <EmptyRow colSpan={6} text={t('keys.none')} />}
-        </DataTable>
-      )}
+                <td>
+                  {k.is_revoked ? (
+                    <Badge kind="bad">{t('keys.revoked')}</Badge>
+                  ) : k.is_expired ? (
+                    <Badge kind="muted">{t('keys.expired')}</Badge>
+                  ) : (
+                    <Badge kind="ok">{t('keys.active')}</Badge>
+                  )}
+                  {k.expires_at && !k.is_revoked && (
+                    <span className="muted small"> {t('keys.expires', { date: fmtDate(k.expires_at) })}</span>
+                  )}
+                </td>
+                <td className="hide-sm">{fmtRelative(k.last_used_at)}</td>
+                {canWrite && (
+                  <td className="cell-actions">
+                    {!k.is_revoked && (
+                      <button
+                        type="button"
+                        className="btn btn-small btn-danger"
+                        onClick={() => setRevoking(k)}
+                        aria-label={t('keys.revokeNamed', { name: k.name })}
+                      >
+                        {t('keys.revoke')}
+                      </button>
+                    )}
+                  </td>
+                )}
+              </tr>
+            ))}
+            {data.keys.length === 0 && <EmptyRow colSpan={6} text={t('keys.none')} />}
+          </DataTable>
+        )}
+      </Loaded>
       <CreateKeyDialog
         open={creating}
         held={grantableScopes(session.user?.permissions ?? [], session.can)}
@@ -136,24 +135,24 @@ export function ApiKeysScreen() {
           list.reload();
         }}
       />
-      <Dialog open={created !== null} title={t('keys.createdTitle')} onClose={() => setCreated(null)}>
-        {created && (
-          <div className="stack">
+      <ShownOnceDialog
+        item={created}
+        title={() => t('keys.createdTitle')}
+        done={t('keys.stored')}
+        onClose={() => setCreated(null)}
+      >
+        {(k) => (
+          <>
             <p className="notice notice-warn">{t('keys.shownOnce')}</p>
             <div className="secret">
               <code className="secret-value" data-testid="raw-key">
-                {created.raw_key}
+                {k.raw_key}
               </code>
-              <CopyButton text={created.raw_key} />
+              <CopyButton text={k.raw_key} />
             </div>
-            <div className="actions">
-              <button type="button" className="btn btn-primary" onClick={() => setCreated(null)}>
-                {t('keys.stored')}
-              </button>
-            </div>
-          </div>
+          </>
         )}
-      </Dialog>
+      </ShownOnceDialog>
       <ConfirmFor
         item={revoking}
         title={t('keys.revoke')}

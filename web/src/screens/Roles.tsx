@@ -12,9 +12,8 @@ import {
   Badge,
   Checkbox,
   ConfirmFor,
-  ErrorText,
   FormDialog,
-  Loading,
+  Loaded,
   PageHeader,
   Panel,
   Select,
@@ -125,84 +124,84 @@ export function RolesScreen() {
           )
         }
       />
-      <ErrorText error={roles.error ?? catalogue.error} />
-      {roles.loading && !roles.data && <Loading />}
-      {roles.data && (
-        <div className="split">
-          <Panel id="tree-h" title={t('roles.tree')}>
-            <ul className="tree">
-              {childrenOf(list, null).map((r) => (
-                <TreeNode
-                  key={r.id}
-                  role={r}
-                  roles={list}
-                  selected={current?.id ?? null}
-                  onSelect={setSelected}
-                />
-              ))}
-            </ul>
-          </Panel>
-          {current && (
-            <section className="panel" aria-labelledby="role-h">
-              <div className="panel-head">
-                <h2 id="role-h">
-                  {current.name} <span className="mono-sm muted">{current.code}</span>
-                </h2>
-                {canWrite && !current.is_system && (
-                  <div className="actions">
-                    <button type="button" className="btn btn-small" onClick={() => setEditing(current)}>
-                      {t('common.edit')}
-                    </button>
-                    <button
-                      type="button"
-                      className="btn btn-small btn-danger"
-                      onClick={() => setDeleting(current)}
-                    >
-                      {t('common.delete')}
-                    </button>
-                  </div>
-                )}
-              </div>
-              {current.description && <p>{current.description}</p>}
-              {current.parent_role_id && (
-                <p className="muted">
-                  {t('roles.inherits', { parent: byId.get(current.parent_role_id)?.name ?? '?' })}
-                </p>
-              )}
-              <h3>{t('roles.own')}</h3>
-              <ul className="perm-list">
-                {current.permissions.map((c) => (
-                  <li key={c}>
-                    <code>{c}</code>{' '}
-                    <span className="muted">
-                      {describe.get(c) ?? (c.includes('*') ? t('roles.wildcard') : '')}
-                    </span>
-                  </li>
+      <Loaded load={roles} error={roles.error ?? catalogue.error}>
+        {() => (
+          <div className="split">
+            <Panel id="tree-h" title={t('roles.tree')}>
+              <ul className="tree">
+                {childrenOf(list, null).map((r) => (
+                  <TreeNode
+                    key={r.id}
+                    role={r}
+                    roles={list}
+                    selected={current?.id ?? null}
+                    onSelect={setSelected}
+                  />
                 ))}
-                {current.permissions.length === 0 && <li className="muted">{t('roles.none')}</li>}
               </ul>
-              {inherited(current, byId).length > 0 && (
-                <>
-                  <h3>{t('roles.inherited')}</h3>
-                  <ul className="perm-list">
-                    {inherited(current, byId).map(({ code, from }) => (
-                      <li key={code}>
-                        <code>{code}</code> <span className="muted">← {from.name}</span>
-                      </li>
-                    ))}
-                  </ul>
-                </>
-              )}
-              {full.data && (
-                <details className="effective">
-                  <summary>{t('roles.effective', { n: full.data.effective_permissions.length })}</summary>
-                  <p className="mono-sm">{full.data.effective_permissions.join(' · ')}</p>
-                </details>
-              )}
-            </section>
-          )}
-        </div>
-      )}
+            </Panel>
+            {current && (
+              <section className="panel" aria-labelledby="role-h">
+                <div className="panel-head">
+                  <h2 id="role-h">
+                    {current.name} <span className="mono-sm muted">{current.code}</span>
+                  </h2>
+                  {canWrite && !current.is_system && (
+                    <div className="actions">
+                      <button type="button" className="btn btn-small" onClick={() => setEditing(current)}>
+                        {t('common.edit')}
+                      </button>
+                      <button
+                        type="button"
+                        className="btn btn-small btn-danger"
+                        onClick={() => setDeleting(current)}
+                      >
+                        {t('common.delete')}
+                      </button>
+                    </div>
+                  )}
+                </div>
+                {current.description && <p>{current.description}</p>}
+                {current.parent_role_id && (
+                  <p className="muted">
+                    {t('roles.inherits', { parent: byId.get(current.parent_role_id)?.name ?? '?' })}
+                  </p>
+                )}
+                <h3>{t('roles.own')}</h3>
+                <ul className="perm-list">
+                  {current.permissions.map((c) => (
+                    <li key={c}>
+                      <code>{c}</code>{' '}
+                      <span className="muted">
+                        {describe.get(c) ?? (c.includes('*') ? t('roles.wildcard') : '')}
+                      </span>
+                    </li>
+                  ))}
+                  {current.permissions.length === 0 && <li className="muted">{t('roles.none')}</li>}
+                </ul>
+                {inherited(current, byId).length > 0 && (
+                  <>
+                    <h3>{t('roles.inherited')}</h3>
+                    <ul className="perm-list">
+                      {inherited(current, byId).map(({ code, from }) => (
+                        <li key={code}>
+                          <code>{code}</code> <span className="muted">← {from.name}</span>
+                        </li>
+                      ))}
+                    </ul>
+                  </>
+                )}
+                {full.data && (
+                  <details className="effective">
+                    <summary>{t('roles.effective', { n: full.data.effective_permissions.length })}</summary>
+                    <p className="mono-sm">{full.data.effective_permissions.join(' · ')}</p>
+                  </details>
+                )}
+              </section>
+            )}
+          </div>
+        )}
+      </Loaded>
       <RoleDialog
         role={editing === 'new' ? null : editing}
         open={editing !== null}

@@ -23,7 +23,7 @@ import {
   FormDialog,
   fmtDate,
   Link,
-  Loading,
+  Loaded,
   PageHeader,
   Panel,
   PasswordField,
@@ -70,50 +70,50 @@ export function SsoScreen() {
           )
         }
       />
-      <ErrorText error={list.error} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && (
-        <DataTable
-          caption={t('nav.sso')}
-          columns={[
-            { label: t('sso.name') },
-            { label: t('sso.type') },
-            { label: t('sso.status') },
-            { label: t('sso.domains'), hideSm: true },
-            { label: t('sso.defaultRole'), hideSm: true },
-          ]}
-        >
-          {list.data.connections.map((c) => (
-            <tr key={c.id}>
-              <td>
-                <Link to={`/sso/${c.id}`}>{c.name}</Link>
-              </td>
-              <td>{c.type === 'oidc' ? 'OIDC' : 'SAML'}</td>
-              <td>
-                <Enabled on={c.enabled} />
-              </td>
-              <td className="hide-sm">
-                {c.domains.length === 0 ? (
-                  <span className="muted">—</span>
-                ) : (
-                  c.domains.map((d) => (
-                    <span key={d.domain} className="nowrap">
-                      {d.domain}{' '}
-                      {d.verified ? (
-                        <Badge kind="ok">{t('sso.verified')}</Badge>
-                      ) : (
-                        <Badge kind="warn">{t('sso.unverified')}</Badge>
-                      )}{' '}
-                    </span>
-                  ))
-                )}
-              </td>
-              <td className="hide-sm mono-sm">{c.default_role}</td>
-            </tr>
-          ))}
-          {list.data.connections.length === 0 && <EmptyRow colSpan={5} text={t('sso.none')} />}
-        </DataTable>
-      )}
+      <Loaded load={list}>
+        {(data) => (
+          <DataTable
+            caption={t('nav.sso')}
+            columns={[
+              { label: t('sso.name') },
+              { label: t('sso.type') },
+              { label: t('sso.status') },
+              { label: t('sso.domains'), hideSm: true },
+              { label: t('sso.defaultRole'), hideSm: true },
+            ]}
+          >
+            {data.connections.map((c) => (
+              <tr key={c.id}>
+                <td>
+                  <Link to={`/sso/${c.id}`}>{c.name}</Link>
+                </td>
+                <td>{c.type === 'oidc' ? 'OIDC' : 'SAML'}</td>
+                <td>
+                  <Enabled on={c.enabled} />
+                </td>
+                <td className="hide-sm">
+                  {c.domains.length === 0 ? (
+                    <span className="muted">—</span>
+                  ) : (
+                    c.domains.map((d) => (
+                      <span key={d.domain} className="nowrap">
+                        {d.domain}{' '}
+                        {d.verified ? (
+                          <Badge kind="ok">{t('sso.verified')}</Badge>
+                        ) : (
+                          <Badge kind="warn">{t('sso.unverified')}</Badge>
+                        )}{' '}
+                      </span>
+                    ))
+                  )}
+                </td>
+                <td className="hide-sm mono-sm">{c.default_role}</td>
+              </tr>
+            ))}
+            {data.connections.length === 0 && <EmptyRow colSpan={5} text={t('sso.none')} />}
+          </DataTable>
+        )}
+      </Loaded>
       <ConnectionDialog
         open={creating}
         connection={null}
@@ -136,130 +136,133 @@ export function SsoConnectionScreen({ id }: { id: string }) {
   const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState<Connection | null>(null);
   const canWrite = session.can('sso.write');
-  const c = conn.data;
   return (
     <div className="page">
       <p className="crumbs">
         <Link to="/sso">← {t('nav.sso')}</Link>
       </p>
-      <ErrorText error={conn.error} />
-      {conn.loading && !c && <Loading />}
-      {c && (
-        <>
-          <PageHeader
-            title={c.name}
-            sub={
-              <>
-                {c.type === 'oidc' ? 'OpenID Connect' : 'SAML 2.0'} · <Enabled on={c.enabled} />
-              </>
-            }
-            actions={
-              canWrite && (
+      <Loaded load={conn}>
+        {(c) => (
+          <>
+            <PageHeader
+              title={c.name}
+              sub={
                 <>
-                  <button type="button" className="btn" onClick={() => setEditing(true)}>
-                    {t('common.edit')}
-                  </button>
-                  <button type="button" className="btn btn-danger" onClick={() => setDeleting(c)}>
-                    {t('common.delete')}
-                  </button>
+                  {c.type === 'oidc' ? 'OpenID Connect' : 'SAML 2.0'} · <Enabled on={c.enabled} />
                 </>
-              )
-            }
-          />
-          <div className="grid2">
-            <Panel id="idp-h" title={t('sso.forIdp')} className="stack">
-              <p className="hint">{t('sso.forIdpHint')}</p>
-              {c.oidc && (
-                <CopyValue label={t('sso.callbackUrl')} value={c.oidc.callback_url} testId="callback-url" />
-              )}
-              {c.saml && (
-                <>
-                  <CopyValue label={t('sso.acsUrl')} value={c.saml.acs_url} testId="acs-url" />
-                  <CopyValue
-                    label={t('sso.spEntityId')}
-                    value={c.saml.sp_entity_id || c.saml.metadata_url}
-                    testId="sp-entity-id"
-                  />
-                  <CopyValue label={t('sso.metadataUrl')} value={c.saml.metadata_url} testId="metadata-url" />
-                </>
-              )}
-            </Panel>
-            <Panel id="settings-h" title={t('sso.settings')}>
-              <dl className="facts facts-long">
-                {c.oidc && (
+              }
+              actions={
+                canWrite && (
                   <>
-                    <dt>{t('sso.issuer')}</dt>
-                    <dd className="mono-sm break">{c.oidc.issuer}</dd>
-                    <dt>{t('sso.clientId')}</dt>
-                    <dd className="mono-sm break">{c.oidc.client_id}</dd>
-                    <dt>{t('sso.clientSecret')}</dt>
-                    <dd data-testid="secret-state">
-                      {c.oidc.has_client_secret ? (
-                        <Badge kind="ok">{t('sso.secretSet')}</Badge>
-                      ) : (
-                        <Badge kind="warn">{t('sso.notSet')}</Badge>
-                      )}
-                    </dd>
+                    <button type="button" className="btn" onClick={() => setEditing(true)}>
+                      {t('common.edit')}
+                    </button>
+                    <button type="button" className="btn btn-danger" onClick={() => setDeleting(c)}>
+                      {t('common.delete')}
+                    </button>
                   </>
+                )
+              }
+            />
+            <div className="grid2">
+              <Panel id="idp-h" title={t('sso.forIdp')} className="stack">
+                <p className="hint">{t('sso.forIdpHint')}</p>
+                {c.oidc && (
+                  <CopyValue label={t('sso.callbackUrl')} value={c.oidc.callback_url} testId="callback-url" />
                 )}
                 {c.saml && (
                   <>
-                    <dt>{t('sso.idpEntityId')}</dt>
-                    <dd className="mono-sm break">{c.saml.idp_entity_id ?? '—'}</dd>
-                    <dt>{t('sso.idpSsoUrl')}</dt>
-                    <dd className="mono-sm break">{c.saml.idp_sso_url ?? '—'}</dd>
-                    <dt>{t('sso.idpCertificate')}</dt>
-                    <dd>
-                      {c.saml.idp_certificate ? (
-                        <Badge kind="ok">{t('sso.certificateSet')}</Badge>
-                      ) : (
-                        <Badge kind="warn">{t('sso.notSet')}</Badge>
-                      )}
-                    </dd>
+                    <CopyValue label={t('sso.acsUrl')} value={c.saml.acs_url} testId="acs-url" />
+                    <CopyValue
+                      label={t('sso.spEntityId')}
+                      value={c.saml.sp_entity_id || c.saml.metadata_url}
+                      testId="sp-entity-id"
+                    />
+                    <CopyValue
+                      label={t('sso.metadataUrl')}
+                      value={c.saml.metadata_url}
+                      testId="metadata-url"
+                    />
                   </>
                 )}
-                <dt>{t('sso.defaultRole')}</dt>
-                <dd className="mono-sm">{c.default_role}</dd>
-                <dt>{t('sso.jit')}</dt>
-                <dd>{c.jit_provisioning ? t('sso.yes') : t('sso.no')}</dd>
-                <dt>{t('sso.trustMfa')}</dt>
-                <dd>{c.trust_mfa ? t('sso.yes') : t('sso.no')}</dd>
-                <dt>{t('sso.ssoRequired')}</dt>
-                <dd>{c.sso_required ? t('sso.yes') : t('sso.no')}</dd>
-                <dt>{t('sso.redirectUris')}</dt>
-                <dd className="mono-sm break">
-                  {c.redirect_uris.length ? c.redirect_uris.join(' · ') : <span className="muted">—</span>}
-                </dd>
-                <dt>{t('sso.updated')}</dt>
-                <dd>{fmtDate(c.updated_at)}</dd>
-              </dl>
-            </Panel>
-          </div>
-          <DomainsPanel connection={c} canWrite={canWrite} onChanged={conn.reload} />
-          <ConnectionDialog
-            open={editing}
-            connection={c}
-            onClose={() => setEditing(false)}
-            onSaved={() => {
-              setEditing(false);
-              conn.reload();
-            }}
-          />
-          <ConfirmFor
-            item={deleting}
-            title={t('sso.delete')}
-            body={(d) => t('sso.deleteBody', { name: d.name })}
-            action={t('common.delete')}
-            confirmText={(d) => d.name}
-            onConfirm={async (d) => {
-              await call(api.DELETE('/api/v1/sso/connections/{id}', { params: { path: { id: d.id } } }));
-              toast(t('sso.deleted', { name: d.name }));
-              navigate('/sso');
-            }}
-            onClose={() => setDeleting(null)}
-          />
-        </>
-      )}
+              </Panel>
+              <Panel id="settings-h" title={t('sso.settings')}>
+                <dl className="facts facts-long">
+                  {c.oidc && (
+                    <>
+                      <dt>{t('sso.issuer')}</dt>
+                      <dd className="mono-sm break">{c.oidc.issuer}</dd>
+                      <dt>{t('sso.clientId')}</dt>
+                      <dd className="mono-sm break">{c.oidc.client_id}</dd>
+                      <dt>{t('sso.clientSecret')}</dt>
+                      <dd data-testid="secret-state">
+                        {c.oidc.has_client_secret ? (
+                          <Badge kind="ok">{t('sso.secretSet')}</Badge>
+                        ) : (
+                          <Badge kind="warn">{t('sso.notSet')}</Badge>
+                        )}
+                      </dd>
+                    </>
+                  )}
+                  {c.saml && (
+                    <>
+                      <dt>{t('sso.idpEntityId')}</dt>
+                      <dd className="mono-sm break">{c.saml.idp_entity_id ?? '—'}</dd>
+                      <dt>{t('sso.idpSsoUrl')}</dt>
+                      <dd className="mono-sm break">{c.saml.idp_sso_url ?? '—'}</dd>
+                      <dt>{t('sso.idpCertificate')}</dt>
+                      <dd>
+                        {c.saml.idp_certificate ? (
+                          <Badge kind="ok">{t('sso.certificateSet')}</Badge>
+                        ) : (
+                          <Badge kind="warn">{t('sso.notSet')}</Badge>
+                        )}
+                      </dd>
+                    </>
+                  )}
+                  <dt>{t('sso.defaultRole')}</dt>
+                  <dd className="mono-sm">{c.default_role}</dd>
+                  <dt>{t('sso.jit')}</dt>
+                  <dd>{c.jit_provisioning ? t('sso.yes') : t('sso.no')}</dd>
+                  <dt>{t('sso.trustMfa')}</dt>
+                  <dd>{c.trust_mfa ? t('sso.yes') : t('sso.no')}</dd>
+                  <dt>{t('sso.ssoRequired')}</dt>
+                  <dd>{c.sso_required ? t('sso.yes') : t('sso.no')}</dd>
+                  <dt>{t('sso.redirectUris')}</dt>
+                  <dd className="mono-sm break">
+                    {c.redirect_uris.length ? c.redirect_uris.join(' · ') : <span className="muted">—</span>}
+                  </dd>
+                  <dt>{t('sso.updated')}</dt>
+                  <dd>{fmtDate(c.updated_at)}</dd>
+                </dl>
+              </Panel>
+            </div>
+            <DomainsPanel connection={c} canWrite={canWrite} onChanged={conn.reload} />
+            <ConnectionDialog
+              open={editing}
+              connection={c}
+              onClose={() => setEditing(false)}
+              onSaved={() => {
+                setEditing(false);
+                conn.reload();
+              }}
+            />
+            <ConfirmFor
+              item={deleting}
+              title={t('sso.delete')}
+              body={(d) => t('sso.deleteBody', { name: d.name })}
+              action={t('common.delete')}
+              confirmText={(d) => d.name}
+              onConfirm={async (d) => {
+                await call(api.DELETE('/api/v1/sso/connections/{id}', { params: { path: { id: d.id } } }));
+                toast(t('sso.deleted', { name: d.name }));
+                navigate('/sso');
+              }}
+              onClose={() => setDeleting(null)}
+            />
+          </>
+        )}
+      </Loaded>
     </div>
   );
 }

@@ -14,14 +14,13 @@ import {
   Checkbox,
   ConfirmFor,
   CopyButton,
-  Dialog,
-  ErrorText,
   FormDialog,
   fmtBytes,
   fmtRelative,
-  Loading,
+  Loaded,
   PageHeader,
   Select,
+  ShownOnceDialog,
   TextField,
   toast,
   useAsync,
@@ -132,76 +131,78 @@ export function WireguardScreen() {
       <div className="filters">
         <Checkbox label={t('wg.showRevoked')} checked={includeRevoked} onChange={setIncludeRevoked} />
       </div>
-      <ErrorText error={server.error ?? peers.error} />
-      {peers.loading && !peers.data && <Loading />}
-      {peers.data && (
-        <DataTable
-          caption={t('nav.wireguard')}
-          columns={[
-            { label: t('wg.name') },
-            { label: t('wg.ip') },
-            { label: t('wg.status') },
-            { label: t('wg.handshake'), hideSm: true },
-            { label: t('wg.traffic'), hideSm: true },
-            { label: t('common.actions'), srOnly: true },
-          ]}
-        >
-          {(peers.data.peers as Peer[]).map((p) => {
-            const online =
-              p.last_handshake_at && Date.now() - new Date(p.last_handshake_at).getTime() < ONLINE_WINDOW_MS;
-            return (
-              <tr key={p.id}>
-                <td>
-                  <strong>{p.name}</strong> <span className="muted small">{t(`wg.type.${p.peer_type}`)}</span>
-                  {p.description && <div className="muted small">{p.description}</div>}
-                </td>
-                <td className="mono-sm">{p.assigned_ip}</td>
-                <td>
-                  {p.revoked_at ? (
-                    <Badge kind="bad">{t('wg.revoked')}</Badge>
-                  ) : !p.enabled ? (
-                    <Badge kind="muted">{t('wg.disabled')}</Badge>
-                  ) : online ? (
-                    <Badge kind="ok">{t('wg.online')}</Badge>
-                  ) : (
-                    <Badge kind="muted">{t('wg.offline')}</Badge>
-                  )}
-                </td>
-                <td className="hide-sm">{fmtRelative(p.last_handshake_at)}</td>
-                <td className="hide-sm small">
-                  ↓ {fmtBytes(p.rx_bytes)} · ↑ {fmtBytes(p.tx_bytes)}
-                </td>
-                <td className="cell-actions">
-                  <button
-                    type="button"
-                    className="btn btn-small"
-                    onClick={() => void download(p)}
-                    aria-label={t('wg.downloadNamed', { name: p.name })}
-                  >
-                    {t('wg.config')}
-                  </button>
-                  {canWrite && !p.revoked_at && (
-                    <>
-                      <button type="button" className="btn btn-small" onClick={() => void toggle(p)}>
-                        {p.enabled ? t('wg.disable') : t('wg.enable')}
-                      </button>
-                      <button
-                        type="button"
-                        className="btn btn-small btn-danger"
-                        onClick={() => setRevoking(p)}
-                        aria-label={t('wg.revokeNamed', { name: p.name })}
-                      >
-                        {t('wg.revoke')}
-                      </button>
-                    </>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-          {peers.data.peers.length === 0 && <EmptyRow colSpan={6} text={t('wg.none')} />}
-        </DataTable>
-      )}
+      <Loaded load={peers} error={server.error ?? peers.error}>
+        {(data) => (
+          <DataTable
+            caption={t('nav.wireguard')}
+            columns={[
+              { label: t('wg.name') },
+              { label: t('wg.ip') },
+              { label: t('wg.status') },
+              { label: t('wg.handshake'), hideSm: true },
+              { label: t('wg.traffic'), hideSm: true },
+              { label: t('common.actions'), srOnly: true },
+            ]}
+          >
+            {(data.peers as Peer[]).map((p) => {
+              const online =
+                p.last_handshake_at &&
+                Date.now() - new Date(p.last_handshake_at).getTime() < ONLINE_WINDOW_MS;
+              return (
+                <tr key={p.id}>
+                  <td>
+                    <strong>{p.name}</strong>{' '}
+                    <span className="muted small">{t(`wg.type.${p.peer_type}`)}</span>
+                    {p.description && <div className="muted small">{p.description}</div>}
+                  </td>
+                  <td className="mono-sm">{p.assigned_ip}</td>
+                  <td>
+                    {p.revoked_at ? (
+                      <Badge kind="bad">{t('wg.revoked')}</Badge>
+                    ) : !p.enabled ? (
+                      <Badge kind="muted">{t('wg.disabled')}</Badge>
+                    ) : online ? (
+                      <Badge kind="ok">{t('wg.online')}</Badge>
+                    ) : (
+                      <Badge kind="muted">{t('wg.offline')}</Badge>
+                    )}
+                  </td>
+                  <td className="hide-sm">{fmtRelative(p.last_handshake_at)}</td>
+                  <td className="hide-sm small">
+                    ↓ {fmtBytes(p.rx_bytes)} · ↑ {fmtBytes(p.tx_bytes)}
+                  </td>
+                  <td className="cell-actions">
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      onClick={() => void download(p)}
+                      aria-label={t('wg.downloadNamed', { name: p.name })}
+                    >
+                      {t('wg.config')}
+                    </button>
+                    {canWrite && !p.revoked_at && (
+                      <>
+                        <button type="button" className="btn btn-small" onClick={() => void toggle(p)}>
+                          {p.enabled ? t('wg.disable') : t('wg.enable')}
+                        </button>
+                        <button
+                          type="button"
+                          className="btn btn-small btn-danger"
+                          onClick={() => setRevoking(p)}
+                          aria-label={t('wg.revokeNamed', { name: p.name })}
+                        >
+                          {t('wg.revoke')}
+                        </button>
+                      </>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+            {data.peers.length === 0 && <EmptyRow colSpan={6} text={t('wg.none')} />}
+          </DataTable>
+        )}
+      </Loaded>
       <CreatePeerDialog
         open={creating}
         onClose={() => setCreating(false)}
@@ -212,48 +213,46 @@ export function WireguardScreen() {
           server.reload();
         }}
       />
-      <Dialog
-        open={created !== null}
-        title={t('wg.createdTitle', { name: created?.name ?? '' })}
+      <ShownOnceDialog
+        item={created}
+        title={(p) => t('wg.createdTitle', { name: p.name })}
+        done={t('common.done')}
         onClose={() => setCreated(null)}
+        actions={(p) => (
+          <>
+            <CopyButton text={p.config} label={t('wg.copyConfig')} />
+            <button
+              type="button"
+              className="btn"
+              onClick={() => saveBlob(new Blob([p.config], { type: 'text/plain' }), fileName(p.name))}
+            >
+              {t('wg.downloadConfig')}
+            </button>
+          </>
+        )}
         wide
       >
-        {created && (
-          <div className="stack">
-            {created.private_key && <p className="notice notice-warn">{t('wg.shownOnce')}</p>}
+        {(peer) => (
+          <>
+            {peer.private_key && <p className="notice notice-warn">{t('wg.shownOnce')}</p>}
             <div className="peer-created">
-              {created.qr_code_base64 && (
+              {peer.qr_code_base64 && (
                 <img
                   className="qr"
-                  src={`data:image/png;base64,${created.qr_code_base64}`}
-                  alt={t('wg.qrAlt', { name: created.name })}
+                  src={`data:image/png;base64,${peer.qr_code_base64}`}
+                  alt={t('wg.qrAlt', { name: peer.name })}
                   width={220}
                   height={220}
                 />
               )}
               <figure className="config-figure">
                 <figcaption className="sr-only">{t('wg.configText')}</figcaption>
-                <pre className="config">{created.config}</pre>
+                <pre className="config">{peer.config}</pre>
               </figure>
             </div>
-            <div className="actions">
-              <CopyButton text={created.config} label={t('wg.copyConfig')} />
-              <button
-                type="button"
-                className="btn"
-                onClick={() =>
-                  saveBlob(new Blob([created.config], { type: 'text/plain' }), fileName(created.name))
-                }
-              >
-                {t('wg.downloadConfig')}
-              </button>
-              <button type="button" className="btn btn-primary" onClick={() => setCreated(null)}>
-                {t('common.done')}
-              </button>
-            </div>
-          </div>
+          </>
         )}
-      </Dialog>
+      </ShownOnceDialog>
       <ConfirmFor
         item={revoking}
         title={t('wg.revoke')}
