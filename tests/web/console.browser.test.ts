@@ -154,6 +154,16 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     await page.getByRole('button', { name: 'Remove role Manager' }).click();
     await page.getByText('Role Manager removed').waitFor();
     expect((await checker.call('GET', `/api/v1/users/${id}`)).json().roles).toEqual([]);
+    // Deactivated after a confirmation, activated again at once.
+    await page.getByRole('button', { name: 'Deactivate', exact: true }).click();
+    await page
+      .getByRole('dialog', { name: 'Deactivate' })
+      .getByRole('button', { name: 'Deactivate', exact: true })
+      .click();
+    await page.getByText('User deactivated; their sessions have ended').waitFor();
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    await page.getByText('User activated').waitFor();
+    expect((await checker.call('GET', `/api/v1/users/${id}`)).json().is_active).toBe(true);
   });
 
   it('creates an API key (shown once) and revokes it', async () => {

@@ -56,6 +56,15 @@ export function toast(text: string, kind: Toast['kind'] = 'ok') {
     emitToasts();
   }, 5000);
 }
+/** Runs an action whose failure has no place on the page (a download, a toggle in a row): told in a toast. */
+export async function withErrorToast(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    toast(errorMessage(err), 'error');
+  }
+}
+
 export function Toasts() {
   const list = useSyncExternalStore(
     (cb) => {
@@ -82,14 +91,22 @@ interface FieldProps {
   className?: string;
 }
 
-/** The frame of a labelled control: its label, the control, then its hint (which the control names in aria-describedby). */
-function Field(props: FieldProps & { id: string; hintId?: string; children: ReactNode }) {
+/** The ids that tie a control to its label (id) and to its hint (hintId, for aria-describedby). */
+type ControlIds = { id: string; hintId: string | undefined };
+
+/**
+ * The frame of a labelled control: its label, the control, then its hint. It makes the ids, so every control
+ * is named and described the same way: `children` renders the control with them.
+ */
+function Field(props: FieldProps & { children: (ids: ControlIds) => ReactNode }) {
+  const id = useId();
+  const hintId = props.hint ? `${id}-hint` : undefined;
   return (
     <div className={`field ${props.className ?? ''}`}>
-      <label htmlFor={props.id}>{props.label}</label>
-      {props.children}
+      <label htmlFor={id}>{props.label}</label>
+      {props.children({ id, hintId })}
       {props.hint && (
-        <p className="hint" id={props.hintId}>
+        <p className="hint" id={hintId}>
           {props.hint}
         </p>
       )}
@@ -116,30 +133,30 @@ type TextFieldProps = FieldProps & {
 };
 
 export function TextField(props: TextFieldProps) {
-  const id = useId();
-  const hintId = props.hint ? `${id}-hint` : undefined;
   return (
-    <Field label={props.label} hint={props.hint} className={props.className} id={id} hintId={hintId}>
-      <input
-        id={id}
-        name={props.name}
-        type={props.type ?? 'text'}
-        value={props.value}
-        onChange={(e) => props.onChange(e.target.value)}
-        required={props.required}
-        autoComplete={props.autoComplete}
-        inputMode={props.inputMode}
-        placeholder={props.placeholder}
-        minLength={props.minLength}
-        maxLength={props.maxLength}
-        pattern={props.pattern}
-        // biome-ignore lint/a11y/noAutofocus: first field of a dialog or of the sign-in step
-        autoFocus={props.autoFocus}
-        disabled={props.disabled}
-        min={props.min}
-        max={props.max}
-        aria-describedby={hintId}
-      />
+    <Field label={props.label} hint={props.hint} className={props.className}>
+      {({ id, hintId }) => (
+        <input
+          id={id}
+          name={props.name}
+          type={props.type ?? 'text'}
+          value={props.value}
+          onChange={(e) => props.onChange(e.target.value)}
+          required={props.required}
+          autoComplete={props.autoComplete}
+          inputMode={props.inputMode}
+          placeholder={props.placeholder}
+          minLength={props.minLength}
+          maxLength={props.maxLength}
+          pattern={props.pattern}
+          // biome-ignore lint/a11y/noAutofocus: first field of a dialog or of the sign-in step
+          autoFocus={props.autoFocus}
+          disabled={props.disabled}
+          min={props.min}
+          max={props.max}
+          aria-describedby={hintId}
+        />
+      )}
     </Field>
   );
 }
@@ -173,18 +190,18 @@ export function OneTimeCodeField(
 export function TextArea(
   props: FieldProps & { value: string; onChange: (v: string) => void; rows?: number; disabled?: boolean },
 ) {
-  const id = useId();
-  const hintId = props.hint ? `${id}-hint` : undefined;
   return (
-    <Field label={props.label} hint={props.hint} className={props.className} id={id} hintId={hintId}>
-      <textarea
-        id={id}
-        value={props.value}
-        rows={props.rows ?? 4}
-        onChange={(e) => props.onChange(e.target.value)}
-        disabled={props.disabled}
-        aria-describedby={hintId}
-      />
+    <Field label={props.label} hint={props.hint} className={props.className}>
+      {({ id, hintId }) => (
+        <textarea
+          id={id}
+          value={props.value}
+          rows={props.rows ?? 4}
+          onChange={(e) => props.onChange(e.target.value)}
+          disabled={props.disabled}
+          aria-describedby={hintId}
+        />
+      )}
     </Field>
   );
 }
@@ -216,21 +233,22 @@ export function Select<T extends string>(
     disabled?: boolean;
   },
 ) {
-  const id = useId();
   return (
-    <Field label={props.label} className={props.className} id={id}>
-      <select
-        id={id}
-        value={props.value}
-        onChange={(e) => props.onChange(e.target.value as T)}
-        disabled={props.disabled}
-      >
-        {props.options.map((o) => (
-          <option key={o.value} value={o.value}>
-            {o.label}
-          </option>
-        ))}
-      </select>
+    <Field label={props.label} className={props.className}>
+      {({ id }) => (
+        <select
+          id={id}
+          value={props.value}
+          onChange={(e) => props.onChange(e.target.value as T)}
+          disabled={props.disabled}
+        >
+          {props.options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      )}
     </Field>
   );
 }

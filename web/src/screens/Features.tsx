@@ -7,7 +7,7 @@ import { api, call } from '../api/client';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import { DataTable } from '../table';
-import { Badge, Loaded, PageHeader, toast, useAsync } from '../ui';
+import { Badge, Loaded, PageHeader, toast, useAsync, withErrorToast } from '../ui';
 
 export function FeaturesScreen() {
   const session = useSession();
@@ -15,8 +15,8 @@ export function FeaturesScreen() {
   const mine = useAsync(() => call(api.GET('/api/v1/features/evaluate')), []);
   const canWrite = session.can('features.write');
 
-  async function setTenant(key: string, enabled: boolean | null) {
-    try {
+  function setTenant(key: string, enabled: boolean | null) {
+    return withErrorToast(async () => {
       if (enabled === null) {
         await call(
           api.DELETE('/api/v1/features/{key}/overrides', {
@@ -35,9 +35,7 @@ export function FeaturesScreen() {
       toast(t('common.saved'));
       list.reload();
       mine.reload();
-    } catch (err) {
-      toast((err as Error).message, 'error');
-    }
+    });
   }
 
   return (

@@ -26,6 +26,7 @@ import {
   toast,
   useAsync,
   useSubmit,
+  withErrorToast,
 } from '../ui';
 
 export function UserDetailScreen({ id }: { id: number }) {
@@ -55,8 +56,8 @@ export function UserDetailScreen({ id }: { id: number }) {
     user.reload();
   }
 
-  async function exportData() {
-    try {
+  function exportData() {
+    return withErrorToast(async () => {
       const data = await call(
         api.GET('/api/v1/gdpr/export/{user_id}', { params: { path: { user_id: id } } }),
       );
@@ -65,9 +66,7 @@ export function UserDetailScreen({ id }: { id: number }) {
         `user-${id}-export.json`,
       );
       toast(t('user.exported'));
-    } catch (err) {
-      toast(String((err as Error).message), 'error');
-    }
+    });
   }
 
   return (
@@ -109,11 +108,7 @@ export function UserDetailScreen({ id }: { id: number }) {
               {t('user.deactivate')}
             </button>
           ) : (
-            <button
-              type="button"
-              className="btn"
-              onClick={() => void setActive(true).catch((e) => toast(e.message, 'error'))}
-            >
+            <button type="button" className="btn" onClick={() => void withErrorToast(() => setActive(true))}>
               {t('user.activate')}
             </button>
           ))

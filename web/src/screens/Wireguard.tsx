@@ -24,6 +24,7 @@ import {
   TextField,
   toast,
   useAsync,
+  withErrorToast,
 } from '../ui';
 import { ONLINE_WINDOW_MS } from './Overview';
 
@@ -65,17 +66,15 @@ export function WireguardScreen() {
   const [revoking, setRevoking] = useState<Peer | null>(null);
   const canWrite = session.can('wireguard.write');
 
-  async function download(p: Peer) {
-    try {
+  function download(p: Peer) {
+    return withErrorToast(async () => {
       const res = await authedFetch(`/api/v1/wireguard/peers/${p.id}/config`);
       saveBlob(new Blob([await res.text()], { type: 'text/plain' }), fileName(p.name));
-    } catch (err) {
-      toast((err as Error).message, 'error');
-    }
+    });
   }
 
-  async function toggle(p: Peer) {
-    try {
+  function toggle(p: Peer) {
+    return withErrorToast(async () => {
       await call(
         api.PATCH('/api/v1/wireguard/peers/{id}', {
           params: { path: { id: p.id } },
@@ -84,9 +83,7 @@ export function WireguardScreen() {
       );
       toast(p.enabled ? t('wg.disabledToast', { name: p.name }) : t('wg.enabledToast', { name: p.name }));
       peers.reload();
-    } catch (err) {
-      toast((err as Error).message, 'error');
-    }
+    });
   }
 
   return (
