@@ -150,6 +150,20 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     const found = await checker.call('GET', `/api/v1/users?search=${encodeURIComponent(newEmail)}`);
     const id = found.json().users[0].id;
     expect((await checker.call('GET', `/api/v1/users/${id}`)).json().roles).toEqual(['manager']);
+    // And the role is taken back from the same card.
+    await page.getByRole('button', { name: 'Remove role Manager' }).click();
+    await page.getByText('Role Manager removed').waitFor();
+    expect((await checker.call('GET', `/api/v1/users/${id}`)).json().roles).toEqual([]);
+    // Deactivated after a confirmation, activated again at once.
+    await page.getByRole('button', { name: 'Deactivate', exact: true }).click();
+    await page
+      .getByRole('dialog', { name: 'Deactivate' })
+      .getByRole('button', { name: 'Deactivate', exact: true })
+      .click();
+    await page.getByText('User deactivated; their sessions have ended').waitFor();
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    await page.getByText('User activated').waitFor();
+    expect((await checker.call('GET', `/api/v1/users/${id}`)).json().is_active).toBe(true);
   });
 
   it('creates an API key (shown once) and revokes it', async () => {
@@ -238,6 +252,22 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     ]);
     expect(download.suggestedFilename()).toBe(`${peerName}.conf`);
     expect(await readFile((await download.path())!, 'utf8')).toContain('[Peer]');
+    // A second peer (the first stays for the viewer below) is revoked after a confirmation naming it; shown
+    // with the revoked ones, it keeps its row and loses its controls.
+    const spare = `spare-${peerName}`;
+    const made = await checker.call('POST', '/api/v1/wireguard/peers', { name: spare, peer_type: 'client' });
+    expect(made.statusCode, made.body).toBe(201);
+    await page.getByLabel('Show revoked peers').check();
+    await page.getByRole('button', { name: `Revoke peer ${spare}` }).click();
+    const revoking = page.getByRole('dialog', { name: 'Revoke' });
+    await revoking.getByText(`Revoke the peer ${spare}?`).waitFor();
+    await check('wireguard: revoke dialog');
+    await revoking.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByText(`Peer ${spare} revoked`).waitFor();
+    await expect.poll(() => page.getByRole('button', { name: `Revoke peer ${spare}` }).count()).toBe(0);
+    const peers = (await checker.call('GET', '/api/v1/wireguard/peers?include_revoked=true')).json().peers;
+    expect(peers.find((p: { name: string }) => p.name === spare)?.revoked_at).toBeTruthy();
+    await page.getByLabel('Show revoked peers').uncheck();
   });
 
   it('changes a tenant setting', async () => {
@@ -249,6 +279,42 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     await page.getByText('Settings saved').waitFor();
     const t = await checker.call('GET', '/api/v1/tenants/current');
     expect(t.json().settings.password_policy.min_length).toBe(14);
+  });
+
+  it('creates a custom role, edits it (the dialog shows its values) and deletes it after a confirmation', async () => {
+    const code = uniq('ci_role').replace('-', '_');
+    await nav(/^Roles & permissions$/);
+    await page.getByRole('heading', { name: 'Role tree' }).waitFor();
+    await page.getByRole('button', { name: 'New role' }).click();
+    const create = page.getByRole('dialog', { name: 'New role' });
+    await create.getByLabel('Code').fill(code);
+    await create.getByLabel('Name', { exact: true }).fill('CI auditors');
+    await create.getByLabel('audit.read', { exact: true }).check();
+    await check('roles: create dialog');
+    await create.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: `CI auditors ${code}` }).waitFor();
+    const find = async () =>
+      (await checker.call('GET', '/api/v1/roles'))
+        .json()
+        .roles.find((r: { code: string }) => r.code === code) as { permissions: string[] } | undefined;
+    expect((await find())?.permissions).toEqual(['audit.read']);
+
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit role' });
+    expect(await edit.getByLabel('Code').inputValue()).toBe(code);
+    expect(await edit.getByLabel('Code').isDisabled()).toBe(true);
+    expect(await edit.getByLabel('audit.read', { exact: true }).isChecked()).toBe(true);
+    await edit.getByLabel('Name', { exact: true }).fill('CI auditors (EU)');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: `CI auditors (EU) ${code}` }).waitFor();
+
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete role' });
+    await confirm.getByText('Delete the role CI auditors (EU)?').waitFor();
+    await check('roles: delete dialog');
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('Role CI auditors (EU) deleted').waitFor();
+    expect(await find()).toBeUndefined();
   });
 
   it('the other screens pass axe: roles, feature flags, my sessions, my profile', async () => {
@@ -354,6 +420,12 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     await check('sign-in security key');
     await page.getByRole('button', { name: 'Use my security key' }).click();
     await page.getByRole('heading', { name: 'My profile' }).waitFor();
+    // Removed at once from the list (no confirmation: the password and the app still sign in).
+    await page.getByRole('button', { name: 'Remove security key Virtual key' }).click();
+    await page.getByText('Security key removed', { exact: true }).waitFor();
+    await expect
+      .poll(() => page.getByRole('button', { name: 'Remove security key Virtual key' }).count())
+      .toBe(0);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByText('You are signed out.').waitFor();
   });
@@ -389,6 +461,19 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     expect(await page.getByRole('button', { name: 'New peer' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: `Revoke peer ${peerName}` }).count()).toBe(0);
     await check('wireguard (viewer)');
+    // Their own password: a mismatch is refused in the page; a change goes through and empties the form.
+    await nav(/^My profile$/);
+    const newPassword = 'Viewer-Changed-Pass-2026';
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel('New password', { exact: true }).fill(newPassword);
+    await page.getByLabel('Repeat the new password').fill(`${newPassword}!`);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByRole('alert').getByText('The two new passwords differ').waitFor();
+    await page.getByLabel('Repeat the new password').fill(newPassword);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Password changed; your other sessions have ended').waitFor();
+    expect(await page.getByLabel('Current password').inputValue()).toBe('');
+    await check('profile (viewer): password changed');
     // Settings is not a page a viewer can open, even by URL.
     await page.goto(`${server.origin}/admin/settings`);
     await page.getByRole('heading', { name: 'Page not found' }).waitFor();

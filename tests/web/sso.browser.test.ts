@@ -287,10 +287,23 @@ describe.skipIf(!chromiumAvailable())(
       await signOut();
     });
 
-    it('the administrator deletes the connection after typing its name', async () => {
+    it('the administrator removes a domain, then deletes the connection after typing its name', async () => {
       await signIn(adminEmail);
       await page.goto(`${server.origin}/admin/sso/${connectionId}`);
       await page.getByRole('heading', { name: renamed, exact: true }).waitFor();
+      // A domain added by mistake is removed after a confirmation naming it.
+      const extra = `extra.${domain}`;
+      await page.getByLabel('Domain to add').fill(extra);
+      await page.getByRole('button', { name: 'Add domain' }).click();
+      await page.getByRole('button', { name: `Remove domain ${extra}` }).click();
+      const removing = page.getByRole('dialog', { name: 'Remove the domain' });
+      await removing.getByText(`Remove ${extra} from this connection?`).waitFor();
+      await check('sso: remove domain dialog');
+      await removing.getByRole('button', { name: 'Remove' }).click();
+      await page.getByText(`Domain ${extra} removed`).waitFor();
+      expect(await page.getByRole('button', { name: `Remove domain ${extra}` }).count()).toBe(0);
+      const domains = (await checker.call('GET', `/api/v1/sso/connections/${connectionId}`)).json().domains;
+      expect(domains.map((d: { domain: string }) => d.domain)).toEqual([domain]);
       await page.getByRole('button', { name: 'Delete', exact: true }).click();
       const dialog = page.getByRole('dialog', { name: 'Delete the connection' });
       const confirm = dialog.getByRole('button', { name: 'Delete' });

@@ -56,6 +56,15 @@ export function toast(text: string, kind: Toast['kind'] = 'ok') {
     emitToasts();
   }, 5000);
 }
+/** Runs an action whose failure has no place on the page (a download, a toggle in a row): told in a toast. */
+export async function withErrorToast(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    toast(errorMessage(err), 'error');
+  }
+}
+
 export function Toasts() {
   const list = useSyncExternalStore(
     (cb) => {
@@ -82,14 +91,22 @@ interface FieldProps {
   className?: string;
 }
 
-/** The frame of a labelled control: its label, the control, then its hint (which the control names in aria-describedby). */
-function Field(props: FieldProps & { id: string; hintId?: string; children: ReactNode }) {
+/** The ids that tie a control to its label (id) and to its hint (hintId, for aria-describedby). */
+type ControlIds = { id: string; hintId: string | undefined };
+
+/**
+ * The frame of a labelled control: its label, the control, then its hint. It makes the ids, so every control
+ * is named and described the same way: `children` renders the control with them.
+ */
+function Field(props: FieldProps & { children: (ids: ControlIds) => ReactNode }) {
+  const id = useId();
+  const hintId = props.hint ? `${id}-hint` : undefined;
   return (
     <div className={`field ${props.className ?? ''}`}>
-      <label htmlFor={props.id}>{props.label}</label>
-      {props.children}
+      <label htmlFor={id}>{props.label}</label>
+      {props.children({ id, hintId })}
       {props.hint && (
-        <p className="hint" id={props.hintId}>
+        <p className="hint" id={hintId}>
           {props.hint}
         </p>
       )}
@@ -97,68 +114,94 @@ function Field(props: FieldProps & { id: string; hintId?: string; children: Reac
   );
 }
 
-export function TextField(
-  props: FieldProps & {
-    value: string;
-    onChange: (v: string) => void;
-    type?: string;
-    required?: boolean;
-    autoComplete?: string;
-    inputMode?: 'numeric' | 'text' | 'email';
-    placeholder?: string;
-    minLength?: number;
-    maxLength?: number;
-    pattern?: string;
-    autoFocus?: boolean;
-    disabled?: boolean;
-    min?: number;
-    max?: number;
-    name?: string;
-  },
-) {
-  const id = useId();
-  const hintId = props.hint ? `${id}-hint` : undefined;
+type TextFieldProps = FieldProps & {
+  value: string;
+  onChange: (v: string) => void;
+  type?: string;
+  required?: boolean;
+  autoComplete?: string;
+  inputMode?: 'numeric' | 'text' | 'email';
+  placeholder?: string;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  autoFocus?: boolean;
+  disabled?: boolean;
+  min?: number;
+  max?: number;
+  name?: string;
+};
+
+export function TextField(props: TextFieldProps) {
   return (
-    <Field label={props.label} hint={props.hint} className={props.className} id={id} hintId={hintId}>
-      <input
-        id={id}
-        name={props.name}
-        type={props.type ?? 'text'}
-        value={props.value}
-        onChange={(e) => props.onChange(e.target.value)}
-        required={props.required}
-        autoComplete={props.autoComplete}
-        inputMode={props.inputMode}
-        placeholder={props.placeholder}
-        minLength={props.minLength}
-        maxLength={props.maxLength}
-        pattern={props.pattern}
-        // biome-ignore lint/a11y/noAutofocus: first field of a dialog or of the sign-in step
-        autoFocus={props.autoFocus}
-        disabled={props.disabled}
-        min={props.min}
-        max={props.max}
-        aria-describedby={hintId}
-      />
+    <Field label={props.label} hint={props.hint} className={props.className}>
+      {({ id, hintId }) => (
+        <input
+          id={id}
+          name={props.name}
+          type={props.type ?? 'text'}
+          value={props.value}
+          onChange={(e) => props.onChange(e.target.value)}
+          required={props.required}
+          autoComplete={props.autoComplete}
+          inputMode={props.inputMode}
+          placeholder={props.placeholder}
+          minLength={props.minLength}
+          maxLength={props.maxLength}
+          pattern={props.pattern}
+          // biome-ignore lint/a11y/noAutofocus: first field of a dialog or of the sign-in step
+          autoFocus={props.autoFocus}
+          disabled={props.disabled}
+          min={props.min}
+          max={props.max}
+          aria-describedby={hintId}
+        />
+      )}
     </Field>
   );
+}
+
+/**
+ * A password or other secret typed hidden. `autoComplete` is required: it tells password managers whether to
+ * fill the stored one (current-password) or to offer a new one (new-password).
+ */
+export function PasswordField(
+  props: Omit<TextFieldProps, 'type' | 'autoComplete'> & {
+    autoComplete: 'current-password' | 'new-password';
+  },
+) {
+  return <TextField {...props} type="password" />;
+}
+
+/** How each kind of one-time code is typed: six digits (a space allowed, as apps show them), or a recovery code. */
+const ONE_TIME_CODE = {
+  totp: { inputMode: 'numeric', pattern: '[0-9 ]{6,7}' },
+  recovery: { inputMode: 'text', pattern: '[A-Za-z0-9\\-]{8,9}' },
+} as const;
+
+/** A one-time code to type: an authenticator app's (totp) or a recovery code, offered by autofill as such. */
+export function OneTimeCodeField(
+  props: Omit<TextFieldProps, 'inputMode' | 'pattern' | 'autoComplete'> & { kind: 'totp' | 'recovery' },
+) {
+  const { kind, ...field } = props;
+  return <TextField {...field} {...ONE_TIME_CODE[kind]} autoComplete="one-time-code" />;
 }
 
 export function TextArea(
   props: FieldProps & { value: string; onChange: (v: string) => void; rows?: number; disabled?: boolean },
 ) {
-  const id = useId();
-  const hintId = props.hint ? `${id}-hint` : undefined;
   return (
-    <Field label={props.label} hint={props.hint} className={props.className} id={id} hintId={hintId}>
-      <textarea
-        id={id}
-        value={props.value}
-        rows={props.rows ?? 4}
-        onChange={(e) => props.onChange(e.target.value)}
-        disabled={props.disabled}
-        aria-describedby={hintId}
-      />
+    <Field label={props.label} hint={props.hint} className={props.className}>
+      {({ id, hintId }) => (
+        <textarea
+          id={id}
+          value={props.value}
+          rows={props.rows ?? 4}
+          onChange={(e) => props.onChange(e.target.value)}
+          disabled={props.disabled}
+          aria-describedby={hintId}
+        />
+      )}
     </Field>
   );
 }
@@ -190,21 +233,22 @@ export function Select<T extends string>(
     disabled?: boolean;
   },
 ) {
-  const id = useId();
   return (
-    <Field label={props.label} className={props.className} id={id}>
-      <select
-        id={id}
-        value={props.value}
-        onChange={(e) => props.onChange(e.target.value as T)}
-        disabled={props.disabled}
-      >
-        {props.options.map((o) => (
-          <option key={o.value} value={o.value}>
-            {o.label}
-          </option>
-        ))}
-      </select>
+    <Field label={props.label} className={props.className}>
+      {({ id }) => (
+        <select
+          id={id}
+          value={props.value}
+          onChange={(e) => props.onChange(e.target.value as T)}
+          disabled={props.disabled}
+        >
+          {props.options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      )}
     </Field>
   );
 }
@@ -277,7 +321,34 @@ export function useSubmit() {
     e.preventDefault();
     await submit(fn);
   };
-  return { busy, error, setError, submit, onSubmit };
+  /** A button's onClick handler for an action taken at once (end a session, remove a key): submit(fn). */
+  const onClick = (fn: () => Promise<void>) => () => submit(fn);
+  return { busy, error, setError, submit, onSubmit, onClick };
+}
+
+/**
+ * The end of a form on a page (not in a dialog): the submission's error, then its submit button, disabled
+ * while `busy`. `hideButton` keeps the error shown where the user may not submit (a read-only form).
+ */
+export function FormEnd(props: {
+  error: unknown;
+  label: string;
+  busy?: boolean;
+  hideButton?: boolean;
+  className?: string;
+}) {
+  return (
+    <>
+      <ErrorText error={props.error} />
+      {!props.hideButton && (
+        <div className={props.className ? `actions actions-left ${props.className}` : 'actions actions-left'}>
+          <button type="submit" className="btn btn-primary" disabled={props.busy}>
+            {props.label}
+          </button>
+        </div>
+      )}
+    </>
+  );
 }
 
 /**
@@ -327,6 +398,42 @@ export function FormDialog(props: {
   );
 }
 
+/**
+ * Shows what a creation returns once (an API key, a peer's configuration) until its one button closes it:
+ * open while `item` is set. `actions` go before that button.
+ */
+export function ShownOnceDialog<T>(props: {
+  item: T | null;
+  title: (item: T) => string;
+  done: string;
+  onClose: () => void;
+  actions?: (item: T) => ReactNode;
+  wide?: boolean;
+  children: (item: T) => ReactNode;
+}) {
+  const { item } = props;
+  return (
+    <Dialog
+      open={item !== null}
+      title={item !== null ? props.title(item) : ''}
+      onClose={props.onClose}
+      wide={props.wide}
+    >
+      {item !== null && (
+        <div className="stack">
+          {props.children(item)}
+          <div className="actions">
+            {props.actions?.(item)}
+            <button type="button" className="btn btn-primary" onClick={props.onClose}>
+              {props.done}
+            </button>
+          </div>
+        </div>
+      )}
+    </Dialog>
+  );
+}
+
 /** Asks before a destructive action; `confirmText`, when set, must be typed to enable the button. */
 export function ConfirmDialog(props: {
   open: boolean;
@@ -363,6 +470,36 @@ export function ConfirmDialog(props: {
         />
       )}
     </FormDialog>
+  );
+}
+
+/**
+ * Asks before a destructive action on one item (a key, a peer, a role, a domain): open while `item` is set, its
+ * texts made from that item, so that the screens keep only which item is asked about.
+ */
+export function ConfirmFor<T>(props: {
+  item: T | null;
+  title: string;
+  body: (item: T) => string;
+  action: string;
+  onConfirm: (item: T) => Promise<void>;
+  onClose: () => void;
+  /** What must be typed to enable the button (e.g. the item's name), when a slip would cost much. */
+  confirmText?: (item: T) => string;
+}) {
+  const { item } = props;
+  return (
+    <ConfirmDialog
+      open={item !== null}
+      title={props.title}
+      body={item !== null && <p>{props.body(item)}</p>}
+      action={props.action}
+      confirmText={item !== null && props.confirmText ? props.confirmText(item) : undefined}
+      onConfirm={async () => {
+        if (item !== null) await props.onConfirm(item);
+      }}
+      onClose={props.onClose}
+    />
   );
 }
 
@@ -413,6 +550,25 @@ export function Loading() {
     <p className="loading" aria-live="polite">
       {t('common.loading')}
     </p>
+  );
+}
+
+/**
+ * A useAsync load on a page: its error, Loading until the first data, then `children` with the data (kept
+ * while a reload runs). `error`, when given, is the error to show there instead, e.g. this load's or another's.
+ */
+export function Loaded<T>(props: {
+  load: { data?: T; error?: unknown; loading: boolean };
+  error?: unknown;
+  children: (data: T) => ReactNode;
+}) {
+  const { data, loading } = props.load;
+  return (
+    <>
+      <ErrorText error={props.error ?? props.load.error} />
+      {loading && !data && <Loading />}
+      {data && props.children(data)}
+    </>
   );
 }
 

@@ -1,21 +1,21 @@
 /** API keys: list (revoked on demand), create with scopes (the raw key is shown once, with a copy button), revoke. */
 import { useState } from 'react';
 import { api, call } from '../api/client';
+import { useFields, withMember } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
   Checkbox,
-  ConfirmDialog,
+  ConfirmFor,
   CopyButton,
-  Dialog,
-  ErrorText,
   FormDialog,
   fmtDate,
   fmtRelative,
-  Loading,
+  Loaded,
   PageHeader,
+  ShownOnceDialog,
   TextField,
   toast,
   useAsync,
@@ -64,67 +64,67 @@ export function ApiKeysScreen() {
       <div className="filters">
         <Checkbox label={t('keys.showRevoked')} checked={includeRevoked} onChange={setIncludeRevoked} />
       </div>
-      <ErrorText error={list.error} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && (
-        <DataTable
-          caption={t('nav.apiKeys')}
-          columns={[
-            { label: t('keys.name') },
-            { label: t('keys.prefix') },
-            { label: t('keys.scopes'), hideSm: true },
-            { label: t('keys.status') },
-            { label: t('keys.lastUsed'), hideSm: true },
-            ...(canWrite ? [{ label: t('common.actions'), srOnly: true }] : []),
-          ]}
-        >
-          {list.data.keys.map((k) => (
-            <tr key={k.id}>
-              <td>{k.name}</td>
-              <td className="mono-sm">{k.key_prefix}…</td>
-              <td className="hide-sm">
-                {k.scopes.length ? (
-                  k.scopes.map((s) => (
-                    <code key={s} className="scope">
-                      {s}
-                    </code>
-                  ))
-                ) : (
-                  <span className="muted">{t('keys.noScopes')}</span>
-                )}
-              </td>
-              <td>
-                {k.is_revoked ? (
-                  <Badge kind="bad">{t('keys.revoked')}</Badge>
-                ) : k.is_expired ? (
-                  <Badge kind="muted">{t('keys.expired')}</Badge>
-                ) : (
-                  <Badge kind="ok">{t('keys.active')}</Badge>
-                )}
-                {k.expires_at && !k.is_revoked && (
-                  <span className="muted small"> {t('keys.expires', { date: fmtDate(k.expires_at) })}</span>
-                )}
-              </td>
-              <td className="hide-sm">{fmtRelative(k.last_used_at)}</td>
-              {canWrite && (
-                <td className="cell-actions">
-                  {!k.is_revoked && (
-                    <button
-                      type="button"
-                      className="btn btn-small btn-danger"
-                      onClick={() => setRevoking(k)}
-                      aria-label={t('keys.revokeNamed', { name: k.name })}
-                    >
-                      {t('keys.revoke')}
-                    </button>
+      <Loaded load={list}>
+        {(data) => (
+          <DataTable
+            caption={t('nav.apiKeys')}
+            columns={[
+              { label: t('keys.name') },
+              { label: t('keys.prefix') },
+              { label: t('keys.scopes'), hideSm: true },
+              { label: t('keys.status') },
+              { label: t('keys.lastUsed'), hideSm: true },
+              ...(canWrite ? [{ label: t('common.actions'), srOnly: true }] : []),
+            ]}
+          >
+            {data.keys.map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td className="mono-sm">{k.key_prefix}…</td>
+                <td className="hide-sm">
+                  {k.scopes.length ? (
+                    k.scopes.map((s) => (
+                      <code key={s} className="scope">
+                        {s}
+                      </code>
+                    ))
+                  ) : (
+                    <span className="muted">{t('keys.noScopes')}</span>
                   )}
                 </td>
-              )}
-            </tr>
-          ))}
-          {list.data.keys.length === 0 && <EmptyRow colSpan={6} text={t('keys.none')} />}
-        </DataTable>
-      )}
+                <td>
+                  {k.is_revoked ? (
+                    <Badge kind="bad">{t('keys.revoked')}</Badge>
+                  ) : k.is_expired ? (
+                    <Badge kind="muted">{t('keys.expired')}</Badge>
+                  ) : (
+                    <Badge kind="ok">{t('keys.active')}</Badge>
+                  )}
+                  {k.expires_at && !k.is_revoked && (
+                    <span className="muted small"> {t('keys.expires', { date: fmtDate(k.expires_at) })}</span>
+                  )}
+                </td>
+                <td className="hide-sm">{fmtRelative(k.last_used_at)}</td>
+                {canWrite && (
+                  <td className="cell-actions">
+                    {!k.is_revoked && (
+                      <button
+                        type="button"
+                        className="btn btn-small btn-danger"
+                        onClick={() => setRevoking(k)}
+                        aria-label={t('keys.revokeNamed', { name: k.name })}
+                      >
+                        {t('keys.revoke')}
+                      </button>
+                    )}
+                  </td>
+                )}
+              </tr>
+            ))}
+            {data.keys.length === 0 && <EmptyRow colSpan={6} text={t('keys.none')} />}
+          </DataTable>
+        )}
+      </Loaded>
       <CreateKeyDialog
         open={creating}
         held={grantableScopes(session.user?.permissions ?? [], session.can)}
@@ -135,33 +135,32 @@ export function ApiKeysScreen() {
           list.reload();
         }}
       />
-      <Dialog open={created !== null} title={t('keys.createdTitle')} onClose={() => setCreated(null)}>
-        {created && (
-          <div className="stack">
+      <ShownOnceDialog
+        item={created}
+        title={() => t('keys.createdTitle')}
+        done={t('keys.stored')}
+        onClose={() => setCreated(null)}
+      >
+        {(k) => (
+          <>
             <p className="notice notice-warn">{t('keys.shownOnce')}</p>
             <div className="secret">
               <code className="secret-value" data-testid="raw-key">
-                {created.raw_key}
+                {k.raw_key}
               </code>
-              <CopyButton text={created.raw_key} />
+              <CopyButton text={k.raw_key} />
             </div>
-            <div className="actions">
-              <button type="button" className="btn btn-primary" onClick={() => setCreated(null)}>
-                {t('keys.stored')}
-              </button>
-            </div>
-          </div>
+          </>
         )}
-      </Dialog>
-      <ConfirmDialog
-        open={revoking !== null}
+      </ShownOnceDialog>
+      <ConfirmFor
+        item={revoking}
         title={t('keys.revoke')}
-        body={<p>{t('keys.revokeBody', { name: revoking?.name ?? '' })}</p>}
+        body={(k) => t('keys.revokeBody', { name: k.name })}
         action={t('keys.revoke')}
-        onConfirm={async () => {
-          if (!revoking) return;
-          await call(api.DELETE('/api/v1/api-keys/{id}', { params: { path: { id: revoking.id } } }));
-          toast(t('keys.revokedToast', { name: revoking.name }));
+        onConfirm={async (k) => {
+          await call(api.DELETE('/api/v1/api-keys/{id}', { params: { path: { id: k.id } } }));
+          toast(t('keys.revokedToast', { name: k.name }));
           list.reload();
         }}
         onClose={() => setRevoking(null)}
@@ -176,19 +175,14 @@ function CreateKeyDialog(props: {
   onClose: () => void;
   onCreated: (k: { name: string; raw_key: string }) => void;
 }) {
-  const [name, setName] = useState('');
-  const [expires, setExpires] = useState('');
-  const [scopes, setScopes] = useState<Set<string>>(new Set());
+  const { fields, set, reset } = useFields({ name: '', expires: '', scopes: new Set<string>() });
+  const { name, expires, scopes } = fields;
   return (
     <FormDialog
       open={props.open}
       title={t('keys.create')}
       onClose={props.onClose}
-      onOpen={() => {
-        setName('');
-        setExpires('');
-        setScopes(new Set());
-      }}
+      onOpen={reset}
       onSubmit={async () => {
         const k = await call(
           api.POST('/api/v1/api-keys', {
@@ -204,13 +198,20 @@ function CreateKeyDialog(props: {
       submitLabel={t('keys.createSubmit')}
       wide
     >
-      <TextField label={t('keys.name')} value={name} onChange={setName} required maxLength={255} autoFocus />
+      <TextField
+        label={t('keys.name')}
+        value={name}
+        onChange={set('name')}
+        required
+        maxLength={255}
+        autoFocus
+      />
       <TextField
         label={t('keys.expiresAt')}
         hint={t('keys.expiresHint')}
         type="date"
         value={expires}
-        onChange={setExpires}
+        onChange={set('expires')}
       />
       <fieldset className="perm-grid">
         <legend>{t('keys.scopes')}</legend>
@@ -221,12 +222,7 @@ function CreateKeyDialog(props: {
               key={p}
               label={p}
               checked={scopes.has(p)}
-              onChange={(on) => {
-                const next = new Set(scopes);
-                if (on) next.add(p);
-                else next.delete(p);
-                setScopes(next);
-              }}
+              onChange={(on) => set('scopes')(withMember(scopes, p, on))}
             />
           ))}
         </div>

@@ -4,10 +4,22 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, authedFetch, call, saveBlob } from '../api/client';
+import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
-import { Badge, ErrorText, fmtDate, Loading, PageHeader, Select, TextField, toast, useAsync } from '../ui';
+import {
+  Badge,
+  ErrorText,
+  fmtDate,
+  Loading,
+  PageHeader,
+  Select,
+  TextField,
+  toast,
+  useAsync,
+  withErrorToast,
+} from '../ui';
 
 type Item = {
   id: number;
@@ -47,7 +59,7 @@ function toQuery(f: Filters) {
 
 export function AuditScreen() {
   const session = useSession();
-  const [draft, setDraft] = useState<Filters>(EMPTY);
+  const { fields: draft, set, reset } = useFields(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const [items, setItems] = useState<Item[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -102,19 +114,15 @@ export function AuditScreen() {
     return () => io.disconnect();
   }, [done, loading, cursor, load]);
 
-  async function exportAs(format: 'ndjson' | 'csv') {
-    try {
+  function exportAs(format: 'ndjson' | 'csv') {
+    return withErrorToast(async () => {
       const q = new URLSearchParams({ format });
       for (const [k, v] of Object.entries(toQuery(filters))) q.set(k, String(v));
       const res = await authedFetch(`/api/v1/audit/logs/export?${q}`);
       saveBlob(await res.blob(), `audit-${new Date().toISOString().slice(0, 10)}.${format}`);
       toast(t('audit.exported'));
-    } catch (err) {
-      toast((err as Error).message, 'error');
-    }
+    });
   }
-
-  const set = (k: keyof Filters) => (v: string) => setDraft((d) => ({ ...d, [k]: v }));
 
   return (
     <div className="page">
@@ -172,7 +180,7 @@ export function AuditScreen() {
         <Select
           label={t('audit.outcome')}
           value={draft.success}
-          onChange={(v) => setDraft((d) => ({ ...d, success: v }))}
+          onChange={set('success')}
           options={[
             { value: '', label: t('audit.any') },
             { value: 'true', label: t('audit.succeeded') },
@@ -189,7 +197,7 @@ export function AuditScreen() {
             type="button"
             className="btn"
             onClick={() => {
-              setDraft(EMPTY);
+              reset();
               setFilters(EMPTY);
             }}
           >

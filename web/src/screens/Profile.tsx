@@ -4,19 +4,24 @@
  * they have enrolled.
  */
 import { browserSupportsWebAuthn, startRegistration } from '@simplewebauthn/browser';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { api, call } from '../api/client';
+import { useFields, useFieldsOf } from '../form-state';
 import { t } from '../i18n';
+import { NameFields, PhoneField } from '../person-fields';
 import { useSession } from '../session';
 import {
   Badge,
   ConfirmDialog,
   CopyButton,
   ErrorText,
+  FormEnd,
   fmtDate,
   Loading,
+  OneTimeCodeField,
   PageHeader,
   Panel,
+  PasswordField,
   TextField,
   toast,
   useAsync,
@@ -46,16 +51,13 @@ export function ProfileScreen() {
 
 function ProfileForm() {
   const me = useAsync(() => call(api.GET('/api/v1/users/me')), []);
-  const [first, setFirst] = useState('');
-  const [last, setLast] = useState('');
-  const [phone, setPhone] = useState('');
+  const { fields, set } = useFieldsOf(me.data, (d) => ({
+    first: d?.first_name ?? '',
+    last: d?.last_name ?? '',
+    phone: d?.phone ?? '',
+  }));
+  const { first, last, phone } = fields;
   const { error, onSubmit } = useSubmit();
-  useEffect(() => {
-    if (!me.data) return;
-    setFirst(me.data.first_name ?? '');
-    setLast(me.data.last_name ?? '');
-    setPhone(me.data.phone ?? '');
-  }, [me.data]);
   return (
     <Panel id="p-h" title={t('profile.details')}>
       {me.loading && !me.data && <Loading />}
@@ -75,38 +77,17 @@ function ProfileForm() {
           me.reload();
         })}
       >
-        <div className="row2">
-          <TextField
-            label={t('users.firstName')}
-            value={first}
-            onChange={setFirst}
-            autoComplete="given-name"
-          />
-          <TextField label={t('users.lastName')} value={last} onChange={setLast} autoComplete="family-name" />
-        </div>
-        <TextField
-          label={t('user.phone')}
-          hint={t('user.phoneHint')}
-          type="tel"
-          value={phone}
-          onChange={setPhone}
-          autoComplete="tel"
-        />
-        <ErrorText error={error ?? me.error} />
-        <div className="actions actions-left">
-          <button type="submit" className="btn btn-primary">
-            {t('common.save')}
-          </button>
-        </div>
+        <NameFields first={first} last={last} set={set} own />
+        <PhoneField value={phone} onChange={set('phone')} own />
+        <FormEnd error={error ?? me.error} label={t('common.save')} />
       </form>
     </Panel>
   );
 }
 
 function PasswordForm() {
-  const [current, setCurrent] = useState('');
-  const [next, setNext] = useState('');
-  const [again, setAgain] = useState('');
+  const { fields, set, reset } = useFields({ current: '', next: '', again: '' });
+  const { current, next, again } = fields;
   const { busy, error, onSubmit } = useSubmit();
   return (
     <Panel id="pw-h" title={t('profile.password')}>
@@ -120,42 +101,32 @@ function PasswordForm() {
             }),
           );
           toast(t('profile.passwordChanged'));
-          setCurrent('');
-          setNext('');
-          setAgain('');
+          reset();
         })}
       >
-        <TextField
+        <PasswordField
           label={t('profile.currentPassword')}
-          type="password"
           value={current}
-          onChange={setCurrent}
+          onChange={set('current')}
           required
           autoComplete="current-password"
         />
-        <TextField
+        <PasswordField
           label={t('profile.newPassword')}
-          type="password"
           value={next}
-          onChange={setNext}
+          onChange={set('next')}
           required
           autoComplete="new-password"
         />
-        <TextField
+        <PasswordField
           label={t('profile.repeatPassword')}
-          type="password"
           value={again}
-          onChange={setAgain}
+          onChange={set('again')}
           required
           autoComplete="new-password"
         />
         <p className="hint">{t('profile.passwordHint')}</p>
-        <ErrorText error={error} />
-        <div className="actions actions-left">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {t('profile.changePassword')}
-          </button>
-        </div>
+        <FormEnd error={error} busy={busy} label={t('profile.changePassword')} />
       </form>
     </Panel>
   );
@@ -267,13 +238,11 @@ function TotpPanel() {
               </code>
               <CopyButton text={setup.secret} />
             </p>
-            <TextField
+            <OneTimeCodeField
+              kind="totp"
               label={t('mfa.code')}
               value={code}
               onChange={setCode}
-              inputMode="numeric"
-              autoComplete="one-time-code"
-              pattern="[0-9 ]{6,7}"
               required
               name="totp"
             />
@@ -374,7 +343,7 @@ function RegenerateCodes({ onDone }: { onDone: (codes: string[]) => void }) {
 function SecurityKeysPanel() {
   const keys = useAsync(() => call(api.GET('/api/v1/mfa/webauthn/credentials')), []);
   const [name, setName] = useState('');
-  const { busy, error, onSubmit, submit } = useSubmit();
+  const { busy, error, onSubmit, onClick } = useSubmit();
   const supported = browserSupportsWebAuthn();
   return (
     <Panel id="keys-h" title={t('keysw.title')}>
@@ -394,15 +363,13 @@ function SecurityKeysPanel() {
               type="button"
               className="btn btn-small btn-danger"
               aria-label={t('keysw.removeNamed', { name: c.name })}
-              onClick={() =>
-                submit(async () => {
-                  await call(
-                    api.DELETE('/api/v1/mfa/webauthn/credentials/{id}', { params: { path: { id: c.id } } }),
-                  );
-                  toast(t('keysw.removed'));
-                  keys.reload();
-                })
-              }
+              onClick={onClick(async () => {
+                await call(
+                  api.DELETE('/api/v1/mfa/webauthn/credentials/{id}', { params: { path: { id: c.id } } }),
+                );
+                toast(t('keysw.removed'));
+                keys.reload();
+              })}
             >
               {t('common.remove')}
             </button>

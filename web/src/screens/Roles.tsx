@@ -5,15 +5,15 @@
  */
 import { useMemo, useState } from 'react';
 import { api, call } from '../api/client';
+import { useFields, withMember } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import {
   Badge,
   Checkbox,
-  ConfirmDialog,
-  ErrorText,
+  ConfirmFor,
   FormDialog,
-  Loading,
+  Loaded,
   PageHeader,
   Panel,
   Select,
@@ -124,84 +124,84 @@ export function RolesScreen() {
           )
         }
       />
-      <ErrorText error={roles.error ?? catalogue.error} />
-      {roles.loading && !roles.data && <Loading />}
-      {roles.data && (
-        <div className="split">
-          <Panel id="tree-h" title={t('roles.tree')}>
-            <ul className="tree">
-              {childrenOf(list, null).map((r) => (
-                <TreeNode
-                  key={r.id}
-                  role={r}
-                  roles={list}
-                  selected={current?.id ?? null}
-                  onSelect={setSelected}
-                />
-              ))}
-            </ul>
-          </Panel>
-          {current && (
-            <section className="panel" aria-labelledby="role-h">
-              <div className="panel-head">
-                <h2 id="role-h">
-                  {current.name} <span className="mono-sm muted">{current.code}</span>
-                </h2>
-                {canWrite && !current.is_system && (
-                  <div className="actions">
-                    <button type="button" className="btn btn-small" onClick={() => setEditing(current)}>
-                      {t('common.edit')}
-                    </button>
-                    <button
-                      type="button"
-                      className="btn btn-small btn-danger"
-                      onClick={() => setDeleting(current)}
-                    >
-                      {t('common.delete')}
-                    </button>
-                  </div>
-                )}
-              </div>
-              {current.description && <p>{current.description}</p>}
-              {current.parent_role_id && (
-                <p className="muted">
-                  {t('roles.inherits', { parent: byId.get(current.parent_role_id)?.name ?? '?' })}
-                </p>
-              )}
-              <h3>{t('roles.own')}</h3>
-              <ul className="perm-list">
-                {current.permissions.map((c) => (
-                  <li key={c}>
-                    <code>{c}</code>{' '}
-                    <span className="muted">
-                      {describe.get(c) ?? (c.includes('*') ? t('roles.wildcard') : '')}
-                    </span>
-                  </li>
+      <Loaded load={roles} error={roles.error ?? catalogue.error}>
+        {() => (
+          <div className="split">
+            <Panel id="tree-h" title={t('roles.tree')}>
+              <ul className="tree">
+                {childrenOf(list, null).map((r) => (
+                  <TreeNode
+                    key={r.id}
+                    role={r}
+                    roles={list}
+                    selected={current?.id ?? null}
+                    onSelect={setSelected}
+                  />
                 ))}
-                {current.permissions.length === 0 && <li className="muted">{t('roles.none')}</li>}
               </ul>
-              {inherited(current, byId).length > 0 && (
-                <>
-                  <h3>{t('roles.inherited')}</h3>
-                  <ul className="perm-list">
-                    {inherited(current, byId).map(({ code, from }) => (
-                      <li key={code}>
-                        <code>{code}</code> <span className="muted">← {from.name}</span>
-                      </li>
-                    ))}
-                  </ul>
-                </>
-              )}
-              {full.data && (
-                <details className="effective">
-                  <summary>{t('roles.effective', { n: full.data.effective_permissions.length })}</summary>
-                  <p className="mono-sm">{full.data.effective_permissions.join(' · ')}</p>
-                </details>
-              )}
-            </section>
-          )}
-        </div>
-      )}
+            </Panel>
+            {current && (
+              <section className="panel" aria-labelledby="role-h">
+                <div className="panel-head">
+                  <h2 id="role-h">
+                    {current.name} <span className="mono-sm muted">{current.code}</span>
+                  </h2>
+                  {canWrite && !current.is_system && (
+                    <div className="actions">
+                      <button type="button" className="btn btn-small" onClick={() => setEditing(current)}>
+                        {t('common.edit')}
+                      </button>
+                      <button
+                        type="button"
+                        className="btn btn-small btn-danger"
+                        onClick={() => setDeleting(current)}
+                      >
+                        {t('common.delete')}
+                      </button>
+                    </div>
+                  )}
+                </div>
+                {current.description && <p>{current.description}</p>}
+                {current.parent_role_id && (
+                  <p className="muted">
+                    {t('roles.inherits', { parent: byId.get(current.parent_role_id)?.name ?? '?' })}
+                  </p>
+                )}
+                <h3>{t('roles.own')}</h3>
+                <ul className="perm-list">
+                  {current.permissions.map((c) => (
+                    <li key={c}>
+                      <code>{c}</code>{' '}
+                      <span className="muted">
+                        {describe.get(c) ?? (c.includes('*') ? t('roles.wildcard') : '')}
+                      </span>
+                    </li>
+                  ))}
+                  {current.permissions.length === 0 && <li className="muted">{t('roles.none')}</li>}
+                </ul>
+                {inherited(current, byId).length > 0 && (
+                  <>
+                    <h3>{t('roles.inherited')}</h3>
+                    <ul className="perm-list">
+                      {inherited(current, byId).map(({ code, from }) => (
+                        <li key={code}>
+                          <code>{code}</code> <span className="muted">← {from.name}</span>
+                        </li>
+                      ))}
+                    </ul>
+                  </>
+                )}
+                {full.data && (
+                  <details className="effective">
+                    <summary>{t('roles.effective', { n: full.data.effective_permissions.length })}</summary>
+                    <p className="mono-sm">{full.data.effective_permissions.join(' · ')}</p>
+                  </details>
+                )}
+              </section>
+            )}
+          </div>
+        )}
+      </Loaded>
       <RoleDialog
         role={editing === 'new' ? null : editing}
         open={editing !== null}
@@ -214,15 +214,14 @@ export function RolesScreen() {
           roles.reload();
         }}
       />
-      <ConfirmDialog
-        open={deleting !== null}
+      <ConfirmFor
+        item={deleting}
         title={t('roles.delete')}
-        body={<p>{t('roles.deleteBody', { role: deleting?.name ?? '' })}</p>}
+        body={(r) => t('roles.deleteBody', { role: r.name })}
         action={t('common.delete')}
-        onConfirm={async () => {
-          if (!deleting) return;
-          await call(api.DELETE('/api/v1/roles/{id}', { params: { path: { id: deleting.id } } }));
-          toast(t('roles.deleted', { role: deleting.name }));
+        onConfirm={async (r) => {
+          await call(api.DELETE('/api/v1/roles/{id}', { params: { path: { id: r.id } } }));
+          toast(t('roles.deleted', { role: r.name }));
           setSelected(null);
           roles.reload();
         }}
@@ -230,6 +229,18 @@ export function RolesScreen() {
       />
     </div>
   );
+}
+
+/** The role dialog's fields: a role's values to edit it, blanks (null) to create one. */
+function roleFields(r: RoleT | null) {
+  return {
+    code: r?.code ?? '',
+    name: r?.name ?? '',
+    description: r?.description ?? '',
+    parent: r?.parent_role_id ?? '',
+    perms: new Set(r?.permissions ?? []),
+    mfa: r?.mfa_required ?? false,
+  };
 }
 
 function RoleDialog(props: {
@@ -240,12 +251,8 @@ function RoleDialog(props: {
   onClose: () => void;
   onSaved: (id: string) => void;
 }) {
-  const [code, setCode] = useState('');
-  const [name, setName] = useState('');
-  const [description, setDescription] = useState('');
-  const [parent, setParent] = useState('');
-  const [perms, setPerms] = useState<Set<string>>(new Set());
-  const [mfa, setMfa] = useState(false);
+  const { fields, set, reset } = useFields(roleFields(null));
+  const { code, name, description, parent, perms, mfa } = fields;
   const groups = new Map<string, { code: string; description: string }[]>();
   for (const p of props.catalogue) {
     const g = p.code.split('.')[0]!;
@@ -256,15 +263,7 @@ function RoleDialog(props: {
       open={props.open}
       title={props.role ? t('roles.edit') : t('roles.create')}
       onClose={props.onClose}
-      onOpen={() => {
-        const r = props.role;
-        setCode(r?.code ?? '');
-        setName(r?.name ?? '');
-        setDescription(r?.description ?? '');
-        setParent(r?.parent_role_id ?? '');
-        setPerms(new Set(r?.permissions ?? []));
-        setMfa(r?.mfa_required ?? false);
-      }}
+      onOpen={() => reset(roleFields(props.role))}
       onSubmit={async () => {
         const body = {
           name,
@@ -287,24 +286,24 @@ function RoleDialog(props: {
           label={t('roles.code')}
           hint={t('roles.codeHint')}
           value={code}
-          onChange={setCode}
+          onChange={set('code')}
           required
           disabled={props.role !== null}
           pattern="[a-z][a-z0-9_.\-]{1,62}"
           autoFocus={props.role === null}
         />
-        <TextField label={t('roles.name')} value={name} onChange={setName} required maxLength={100} />
+        <TextField label={t('roles.name')} value={name} onChange={set('name')} required maxLength={100} />
       </div>
       <TextField
         label={t('roles.description')}
         value={description}
-        onChange={setDescription}
+        onChange={set('description')}
         maxLength={500}
       />
       <Select
         label={t('roles.parent')}
         value={parent}
-        onChange={setParent}
+        onChange={set('parent')}
         options={[
           { value: '', label: t('roles.noParent') },
           ...props.roles
@@ -312,7 +311,7 @@ function RoleDialog(props: {
             .map((r) => ({ value: r.id, label: `${r.name} (${r.code})` })),
         ]}
       />
-      <Checkbox label={t('roles.mfaRequired')} checked={mfa} onChange={setMfa} />
+      <Checkbox label={t('roles.mfaRequired')} checked={mfa} onChange={set('mfa')} />
       <fieldset className="perm-grid">
         <legend>{t('roles.permissions')}</legend>
         {[...groups.entries()].map(([g, items]) => (
@@ -324,12 +323,7 @@ function RoleDialog(props: {
                 label={p.code}
                 hint={p.description}
                 checked={perms.has(p.code)}
-                onChange={(on) => {
-                  const next = new Set(perms);
-                  if (on) next.add(p.code);
-                  else next.delete(p.code);
-                  setPerms(next);
-                }}
+                onChange={(on) => set('perms')(withMember(perms, p.code, on))}
               />
             ))}
           </div>

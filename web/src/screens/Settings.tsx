@@ -2,13 +2,15 @@
  * Tenant settings (tenants.manage): name, self-registration, MFA requirement, password policy, session
  * lifetimes, allowed IP ranges and audit retention. The API refuses IP ranges that would lock the caller out.
  */
-import { useEffect, useState } from 'react';
 import { api, call } from '../api/client';
+import { useFieldsOf } from '../form-state';
 import { t } from '../i18n';
+import type { MessageKey } from '../messages';
 import { useSession } from '../session';
 import {
   Checkbox,
   ErrorText,
+  FormEnd,
   Loading,
   PageHeader,
   Panel,
@@ -37,52 +39,95 @@ interface Form {
 
 const int = (s: string) => Number.parseInt(s, 10);
 
+type Tenant = Awaited<ReturnType<typeof loadTenant>>;
+function loadTenant() {
+  return call(api.GET('/api/v1/tenants/current'));
+}
+
+function formOf(d: Tenant): Form {
+  const s = d.settings;
+  return {
+    name: d.name,
+    self_registration: s.self_registration,
+    mfa_required: s.mfa_required,
+    min_length: String(s.password_policy.min_length),
+    require_classes: String(s.password_policy.require_classes),
+    check_common: s.password_policy.check_common,
+    check_breached: s.password_policy.check_breached,
+    access_ttl: String(s.session.access_ttl),
+    refresh_ttl: String(s.session.refresh_ttl),
+    absolute_ttl: String(s.session.absolute_ttl),
+    idle_ttl: s.session.idle_ttl === null ? '' : String(s.session.idle_ttl),
+    allowed_ip_ranges: s.allowed_ip_ranges.join('\n'),
+    audit_retention_days: s.audit_retention_days === null ? '' : String(s.audit_retention_days),
+  };
+}
+
+/** A setting typed as a whole number: its bounds are the API's, so the browser refuses what the API would. */
+interface NumberSetting {
+  key: 'min_length' | 'require_classes' | 'access_ttl' | 'refresh_ttl' | 'absolute_ttl' | 'idle_ttl';
+  label: MessageKey;
+  hint?: MessageKey;
+  min: number;
+  max?: number;
+  /** Optional ones may be left empty: no limit. */
+  optional?: boolean;
+}
+
+const PASSWORD_NUMBERS: NumberSetting[] = [
+  { key: 'min_length', label: 'settings.minLength', min: 8, max: 128 },
+  {
+    key: 'require_classes',
+    label: 'settings.requireClasses',
+    hint: 'settings.requireClassesHint',
+    min: 0,
+    max: 4,
+  },
+];
+
+const SESSION_NUMBERS: NumberSetting[] = [
+  { key: 'access_ttl', label: 'settings.accessTtl', min: 60, max: 86400 },
+  { key: 'refresh_ttl', label: 'settings.refreshTtl', min: 300 },
+  { key: 'absolute_ttl', label: 'settings.absoluteTtl', min: 300 },
+  { key: 'idle_ttl', label: 'settings.idleTtl', hint: 'settings.idleHint', min: 60, optional: true },
+];
+
 export function SettingsScreen() {
-  const session = useSession();
-  const tenant = useAsync(() => call(api.GET('/api/v1/tenants/current')), []);
-  const [form, setForm] = useState<Form | null>(null);
-  const { busy, error, onSubmit } = useSubmit();
-
-  useEffect(() => {
-    const d = tenant.data;
-    if (!d) return;
-    const s = d.settings;
-    setForm({
-      name: d.name,
-      self_registration: s.self_registration,
-      mfa_required: s.mfa_required,
-      min_length: String(s.password_policy.min_length),
-      require_classes: String(s.password_policy.require_classes),
-      check_common: s.password_policy.check_common,
-      check_breached: s.password_policy.check_breached,
-      access_ttl: String(s.session.access_ttl),
-      refresh_ttl: String(s.session.refresh_ttl),
-      absolute_ttl: String(s.session.absolute_ttl),
-      idle_ttl: s.session.idle_ttl === null ? '' : String(s.session.idle_ttl),
-      allowed_ip_ranges: s.allowed_ip_ranges.join('\n'),
-      audit_retention_days: s.audit_retention_days === null ? '' : String(s.audit_retention_days),
-    });
-  }, [tenant.data]);
-
-  if (tenant.loading && !form) return <Loading />;
-  if (!form)
+  const tenant = useAsync(loadTenant, []);
+  if (tenant.loading && !tenant.data) return <Loading />;
+  if (!tenant.data)
     return (
       <div className="page">
         <PageHeader title={t('nav.settings')} />
         <ErrorText error={tenant.error} />
       </div>
     );
-  const set =
-    <K extends keyof Form>(k: K) =>
-    (v: Form[K]) =>
-      setForm((f) => (f ? { ...f, [k]: v } : f));
+  return <SettingsForm tenant={tenant.data} onSaved={tenant.reload} />;
+}
+
+function SettingsForm(props: { tenant: Tenant; onSaved: () => void }) {
+  const session = useSession();
+  const { fields: form, set } = useFieldsOf(props.tenant, formOf);
+  const { busy, error, onSubmit } = useSubmit();
+
+  const numbers = (list: NumberSetting[]) =>
+    list.map((n) => (
+      <TextField
+        key={n.key}
+        label={t(n.label)}
+        hint={n.hint && t(n.hint)}
+        type="number"
+        min={n.min}
+        max={n.max}
+        value={form[n.key]}
+        onChange={set(n.key)}
+        required={!n.optional}
+      />
+    ));
 
   return (
     <div className="page">
-      <PageHeader
-        title={t('nav.settings')}
-        sub={tenant.data ? `${tenant.data.slug} · #${tenant.data.id}` : undefined}
-      />
+      <PageHeader title={t('nav.settings')} sub={`${props.tenant.slug} · #${props.tenant.id}`} />
       <form
         className="settings"
         onSubmit={onSubmit(async () => {
@@ -117,7 +162,7 @@ export function SettingsScreen() {
             }),
           );
           toast(t('settings.saved'));
-          tenant.reload();
+          props.onSaved();
           await session.reloadUser();
         })}
       >
@@ -142,27 +187,7 @@ export function SettingsScreen() {
           />
         </Panel>
         <Panel id="s-password" title={t('settings.passwordPolicy')}>
-          <div className="row2">
-            <TextField
-              label={t('settings.minLength')}
-              type="number"
-              min={8}
-              max={128}
-              value={form.min_length}
-              onChange={set('min_length')}
-              required
-            />
-            <TextField
-              label={t('settings.requireClasses')}
-              hint={t('settings.requireClassesHint')}
-              type="number"
-              min={0}
-              max={4}
-              value={form.require_classes}
-              onChange={set('require_classes')}
-              required
-            />
-          </div>
+          <div className="row2">{numbers(PASSWORD_NUMBERS)}</div>
           <Checkbox
             label={t('settings.checkCommon')}
             checked={form.check_common}
@@ -176,41 +201,7 @@ export function SettingsScreen() {
         </Panel>
         <Panel id="s-sessions" title={t('settings.sessions')}>
           <p className="hint">{t('settings.secondsHint')}</p>
-          <div className="row2">
-            <TextField
-              label={t('settings.accessTtl')}
-              type="number"
-              min={60}
-              max={86400}
-              value={form.access_ttl}
-              onChange={set('access_ttl')}
-              required
-            />
-            <TextField
-              label={t('settings.refreshTtl')}
-              type="number"
-              min={300}
-              value={form.refresh_ttl}
-              onChange={set('refresh_ttl')}
-              required
-            />
-            <TextField
-              label={t('settings.absoluteTtl')}
-              type="number"
-              min={300}
-              value={form.absolute_ttl}
-              onChange={set('absolute_ttl')}
-              required
-            />
-            <TextField
-              label={t('settings.idleTtl')}
-              hint={t('settings.idleHint')}
-              type="number"
-              min={60}
-              value={form.idle_ttl}
-              onChange={set('idle_ttl')}
-            />
-          </div>
+          <div className="row2">{numbers(SESSION_NUMBERS)}</div>
         </Panel>
         <Panel id="s-network" title={t('settings.network')}>
           <TextArea
@@ -230,12 +221,7 @@ export function SettingsScreen() {
             onChange={set('audit_retention_days')}
           />
         </Panel>
-        <ErrorText error={error} />
-        <div className="actions actions-left sticky-actions">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {t('settings.save')}
-          </button>
-        </div>
+        <FormEnd error={error} busy={busy} label={t('settings.save')} className="sticky-actions" />
       </form>
     </div>
   );

@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { ApiFailure, api, call, setTokens } from '../api/client';
 import { t } from '../i18n';
 import { useSession } from '../session';
-import { ErrorText, TextField, useSubmit } from '../ui';
+import { ErrorText, OneTimeCodeField, PasswordField, TextField, useSubmit } from '../ui';
 
 const TENANT_KEY = 'massacorp.console.tenant';
 
@@ -34,7 +34,7 @@ export function SignInScreen() {
   const [mfaToken, setMfaToken] = useState<string | null>(null);
   const [method, setMethod] = useState<Method>('totp');
   const [code, setCode] = useState('');
-  const { busy, error, setError, submit } = useSubmit();
+  const { busy, error, setError, submit, onSubmit } = useSubmit();
 
   const headers = { 'x-tenant-id': tenant.trim() };
 
@@ -48,38 +48,32 @@ export function SignInScreen() {
     await session.signedIn();
   }
 
-  async function submitPassword(e: React.FormEvent) {
-    e.preventDefault();
-    await submit(async () => {
-      const res = await call(
-        api.POST('/api/v1/auth/login', { params: { header: headers }, body: { email, password } }),
-      );
-      if (res.mfa_required && res.mfa_session_token) {
-        setMfaToken(res.mfa_session_token);
-        setPassword('');
-      } else if (res.access_token && res.refresh_token && res.expires_in) {
-        await finish({
-          access_token: res.access_token,
-          refresh_token: res.refresh_token,
-          expires_in: res.expires_in,
-        });
-      } else {
-        setError(new Error(res.message));
-      }
-    });
-  }
+  const submitPassword = onSubmit(async () => {
+    const res = await call(
+      api.POST('/api/v1/auth/login', { params: { header: headers }, body: { email, password } }),
+    );
+    if (res.mfa_required && res.mfa_session_token) {
+      setMfaToken(res.mfa_session_token);
+      setPassword('');
+    } else if (res.access_token && res.refresh_token && res.expires_in) {
+      await finish({
+        access_token: res.access_token,
+        refresh_token: res.refresh_token,
+        expires_in: res.expires_in,
+      });
+    } else {
+      setError(new Error(res.message));
+    }
+  });
 
-  async function submitCode(e: React.FormEvent) {
-    e.preventDefault();
+  const submitCode = onSubmit(async () => {
     if (!mfaToken) return;
-    await submit(async () => {
-      const body =
-        method === 'totp'
-          ? { mfa_session_token: mfaToken, totp_code: code.replace(/\s/g, '') }
-          : { mfa_session_token: mfaToken, recovery_code: code.trim().toUpperCase() };
-      await finish(await call(api.POST('/api/v1/auth/login/mfa', { params: { header: headers }, body })));
-    });
-  }
+    const body =
+      method === 'totp'
+        ? { mfa_session_token: mfaToken, totp_code: code.replace(/\s/g, '') }
+        : { mfa_session_token: mfaToken, recovery_code: code.trim().toUpperCase() };
+    await finish(await call(api.POST('/api/v1/auth/login/mfa', { params: { header: headers }, body })));
+  });
 
   async function signInWithKey() {
     if (!mfaToken) return;
@@ -152,19 +146,15 @@ export function SignInScreen() {
               autoComplete="username"
               name="email"
             />
-            <TextField
+            <PasswordField
               label={t('signin.password')}
-              type="password"
               value={password}
               onChange={setPassword}
               required
               autoComplete="current-password"
               name="password"
             />
-            <ErrorText error={error} />
-            <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
-              {busy ? t('common.wait') : t('signin.submit')}
-            </button>
+            <SubmitStep busy={busy} error={error} label={t('signin.submit')} />
           </form>
         ) : (
           <>
@@ -201,23 +191,18 @@ export function SignInScreen() {
               </div>
             ) : (
               <form onSubmit={submitCode} className="stack" role="tabpanel">
-                <TextField
+                <OneTimeCodeField
                   key={method}
+                  kind={method}
                   label={method === 'totp' ? t('signin.totpCode') : t('signin.recoveryCode')}
                   hint={method === 'totp' ? t('signin.totpHint') : t('signin.recoveryHint')}
                   value={code}
                   onChange={setCode}
                   required
-                  autoComplete="one-time-code"
-                  inputMode={method === 'totp' ? 'numeric' : 'text'}
-                  pattern={method === 'totp' ? '[0-9 ]{6,7}' : '[A-Za-z0-9\\-]{8,9}'}
                   autoFocus
                   name="code"
                 />
-                <ErrorText error={error} />
-                <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
-                  {busy ? t('common.wait') : t('signin.verify')}
-                </button>
+                <SubmitStep busy={busy} error={error} label={t('signin.verify')} />
               </form>
             )}
             <button
@@ -235,5 +220,17 @@ export function SignInScreen() {
         )}
       </div>
     </main>
+  );
+}
+
+/** The end of a sign-in step's form: its error, then its button, which says to wait while the step runs. */
+function SubmitStep({ busy, error, label }: { busy: boolean; error: unknown; label: string }) {
+  return (
+    <>
+      <ErrorText error={error} />
+      <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+        {busy ? t('common.wait') : label}
+      </button>
+    </>
   );
 }

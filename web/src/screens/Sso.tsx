@@ -1,5 +1,5 @@
 /**
- * Single sign-on (API.md §17): the tenant's OIDC and SAML connections. The list; a connection's page with the
+ * Single sign-on (docs/sso.md): the tenant's OIDC and SAML connections. The list; a connection's page with the
  * values to register at the identity provider (OIDC callback URL, SAML ACS and SP metadata URLs, each with a
  * copy button), its domains with the DNS TXT record to publish and a Verify button; create and edit in one
  * dialog (the OIDC client secret is write-only: the form says whether one is set and offers to replace it);
@@ -8,6 +8,7 @@
 import { useState } from 'react';
 import { api, call } from '../api/client';
 import type { paths } from '../api/schema';
+import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
@@ -15,16 +16,17 @@ import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
   Checkbox,
-  ConfirmDialog,
+  ConfirmFor,
   CopyValue,
   ErrorText,
   errorMessage,
   FormDialog,
   fmtDate,
   Link,
-  Loading,
+  Loaded,
   PageHeader,
   Panel,
+  PasswordField,
   Select,
   TextArea,
   TextField,
@@ -68,50 +70,50 @@ export function SsoScreen() {
           )
         }
       />
-      <ErrorText error={list.error} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && (
-        <DataTable
-          caption={t('nav.sso')}
-          columns={[
-            { label: t('sso.name') },
-            { label: t('sso.type') },
-            { label: t('sso.status') },
-            { label: t('sso.domains'), hideSm: true },
-            { label: t('sso.defaultRole'), hideSm: true },
-          ]}
-        >
-          {list.data.connections.map((c) => (
-            <tr key={c.id}>
-              <td>
-                <Link to={`/sso/${c.id}`}>{c.name}</Link>
-              </td>
-              <td>{c.type === 'oidc' ? 'OIDC' : 'SAML'}</td>
-              <td>
-                <Enabled on={c.enabled} />
-              </td>
-              <td className="hide-sm">
-                {c.domains.length === 0 ? (
-                  <span className="muted">—</span>
-                ) : (
-                  c.domains.map((d) => (
-                    <span key={d.domain} className="nowrap">
-                      {d.domain}{' '}
-                      {d.verified ? (
-                        <Badge kind="ok">{t('sso.verified')}</Badge>
-                      ) : (
-                        <Badge kind="warn">{t('sso.unverified')}</Badge>
-                      )}{' '}
-                    </span>
-                  ))
-                )}
-              </td>
-              <td className="hide-sm mono-sm">{c.default_role}</td>
-            </tr>
-          ))}
-          {list.data.connections.length === 0 && <EmptyRow colSpan={5} text={t('sso.none')} />}
-        </DataTable>
-      )}
+      <Loaded load={list}>
+        {(data) => (
+          <DataTable
+            caption={t('nav.sso')}
+            columns={[
+              { label: t('sso.name') },
+              { label: t('sso.type') },
+              { label: t('sso.status') },
+              { label: t('sso.domains'), hideSm: true },
+              { label: t('sso.defaultRole'), hideSm: true },
+            ]}
+          >
+            {data.connections.map((c) => (
+              <tr key={c.id}>
+                <td>
+                  <Link to={`/sso/${c.id}`}>{c.name}</Link>
+                </td>
+                <td>{c.type === 'oidc' ? 'OIDC' : 'SAML'}</td>
+                <td>
+                  <Enabled on={c.enabled} />
+                </td>
+                <td className="hide-sm">
+                  {c.domains.length === 0 ? (
+                    <span className="muted">—</span>
+                  ) : (
+                    c.domains.map((d) => (
+                      <span key={d.domain} className="nowrap">
+                        {d.domain}{' '}
+                        {d.verified ? (
+                          <Badge kind="ok">{t('sso.verified')}</Badge>
+                        ) : (
+                          <Badge kind="warn">{t('sso.unverified')}</Badge>
+                        )}{' '}
+                      </span>
+                    ))
+                  )}
+                </td>
+                <td className="hide-sm mono-sm">{c.default_role}</td>
+              </tr>
+            ))}
+            {data.connections.length === 0 && <EmptyRow colSpan={5} text={t('sso.none')} />}
+          </DataTable>
+        )}
+      </Loaded>
       <ConnectionDialog
         open={creating}
         connection={null}
@@ -132,132 +134,135 @@ export function SsoConnectionScreen({ id }: { id: string }) {
     [id],
   );
   const [editing, setEditing] = useState(false);
-  const [deleting, setDeleting] = useState(false);
+  const [deleting, setDeleting] = useState<Connection | null>(null);
   const canWrite = session.can('sso.write');
-  const c = conn.data;
   return (
     <div className="page">
       <p className="crumbs">
         <Link to="/sso">← {t('nav.sso')}</Link>
       </p>
-      <ErrorText error={conn.error} />
-      {conn.loading && !c && <Loading />}
-      {c && (
-        <>
-          <PageHeader
-            title={c.name}
-            sub={
-              <>
-                {c.type === 'oidc' ? 'OpenID Connect' : 'SAML 2.0'} · <Enabled on={c.enabled} />
-              </>
-            }
-            actions={
-              canWrite && (
+      <Loaded load={conn}>
+        {(c) => (
+          <>
+            <PageHeader
+              title={c.name}
+              sub={
                 <>
-                  <button type="button" className="btn" onClick={() => setEditing(true)}>
-                    {t('common.edit')}
-                  </button>
-                  <button type="button" className="btn btn-danger" onClick={() => setDeleting(true)}>
-                    {t('common.delete')}
-                  </button>
+                  {c.type === 'oidc' ? 'OpenID Connect' : 'SAML 2.0'} · <Enabled on={c.enabled} />
                 </>
-              )
-            }
-          />
-          <div className="grid2">
-            <Panel id="idp-h" title={t('sso.forIdp')} className="stack">
-              <p className="hint">{t('sso.forIdpHint')}</p>
-              {c.oidc && (
-                <CopyValue label={t('sso.callbackUrl')} value={c.oidc.callback_url} testId="callback-url" />
-              )}
-              {c.saml && (
-                <>
-                  <CopyValue label={t('sso.acsUrl')} value={c.saml.acs_url} testId="acs-url" />
-                  <CopyValue
-                    label={t('sso.spEntityId')}
-                    value={c.saml.sp_entity_id || c.saml.metadata_url}
-                    testId="sp-entity-id"
-                  />
-                  <CopyValue label={t('sso.metadataUrl')} value={c.saml.metadata_url} testId="metadata-url" />
-                </>
-              )}
-            </Panel>
-            <Panel id="settings-h" title={t('sso.settings')}>
-              <dl className="facts facts-long">
-                {c.oidc && (
+              }
+              actions={
+                canWrite && (
                   <>
-                    <dt>{t('sso.issuer')}</dt>
-                    <dd className="mono-sm break">{c.oidc.issuer}</dd>
-                    <dt>{t('sso.clientId')}</dt>
-                    <dd className="mono-sm break">{c.oidc.client_id}</dd>
-                    <dt>{t('sso.clientSecret')}</dt>
-                    <dd data-testid="secret-state">
-                      {c.oidc.has_client_secret ? (
-                        <Badge kind="ok">{t('sso.secretSet')}</Badge>
-                      ) : (
-                        <Badge kind="warn">{t('sso.notSet')}</Badge>
-                      )}
-                    </dd>
+                    <button type="button" className="btn" onClick={() => setEditing(true)}>
+                      {t('common.edit')}
+                    </button>
+                    <button type="button" className="btn btn-danger" onClick={() => setDeleting(c)}>
+                      {t('common.delete')}
+                    </button>
                   </>
+                )
+              }
+            />
+            <div className="grid2">
+              <Panel id="idp-h" title={t('sso.forIdp')} className="stack">
+                <p className="hint">{t('sso.forIdpHint')}</p>
+                {c.oidc && (
+                  <CopyValue label={t('sso.callbackUrl')} value={c.oidc.callback_url} testId="callback-url" />
                 )}
                 {c.saml && (
                   <>
-                    <dt>{t('sso.idpEntityId')}</dt>
-                    <dd className="mono-sm break">{c.saml.idp_entity_id ?? '—'}</dd>
-                    <dt>{t('sso.idpSsoUrl')}</dt>
-                    <dd className="mono-sm break">{c.saml.idp_sso_url ?? '—'}</dd>
-                    <dt>{t('sso.idpCertificate')}</dt>
-                    <dd>
-                      {c.saml.idp_certificate ? (
-                        <Badge kind="ok">{t('sso.certificateSet')}</Badge>
-                      ) : (
-                        <Badge kind="warn">{t('sso.notSet')}</Badge>
-                      )}
-                    </dd>
+                    <CopyValue label={t('sso.acsUrl')} value={c.saml.acs_url} testId="acs-url" />
+                    <CopyValue
+                      label={t('sso.spEntityId')}
+                      value={c.saml.sp_entity_id || c.saml.metadata_url}
+                      testId="sp-entity-id"
+                    />
+                    <CopyValue
+                      label={t('sso.metadataUrl')}
+                      value={c.saml.metadata_url}
+                      testId="metadata-url"
+                    />
                   </>
                 )}
-                <dt>{t('sso.defaultRole')}</dt>
-                <dd className="mono-sm">{c.default_role}</dd>
-                <dt>{t('sso.jit')}</dt>
-                <dd>{c.jit_provisioning ? t('sso.yes') : t('sso.no')}</dd>
-                <dt>{t('sso.trustMfa')}</dt>
-                <dd>{c.trust_mfa ? t('sso.yes') : t('sso.no')}</dd>
-                <dt>{t('sso.ssoRequired')}</dt>
-                <dd>{c.sso_required ? t('sso.yes') : t('sso.no')}</dd>
-                <dt>{t('sso.redirectUris')}</dt>
-                <dd className="mono-sm break">
-                  {c.redirect_uris.length ? c.redirect_uris.join(' · ') : <span className="muted">—</span>}
-                </dd>
-                <dt>{t('sso.updated')}</dt>
-                <dd>{fmtDate(c.updated_at)}</dd>
-              </dl>
-            </Panel>
-          </div>
-          <DomainsPanel connection={c} canWrite={canWrite} onChanged={conn.reload} />
-          <ConnectionDialog
-            open={editing}
-            connection={c}
-            onClose={() => setEditing(false)}
-            onSaved={() => {
-              setEditing(false);
-              conn.reload();
-            }}
-          />
-          <ConfirmDialog
-            open={deleting}
-            title={t('sso.delete')}
-            body={<p>{t('sso.deleteBody', { name: c.name })}</p>}
-            action={t('common.delete')}
-            confirmText={c.name}
-            onConfirm={async () => {
-              await call(api.DELETE('/api/v1/sso/connections/{id}', { params: { path: { id: c.id } } }));
-              toast(t('sso.deleted', { name: c.name }));
-              navigate('/sso');
-            }}
-            onClose={() => setDeleting(false)}
-          />
-        </>
-      )}
+              </Panel>
+              <Panel id="settings-h" title={t('sso.settings')}>
+                <dl className="facts facts-long">
+                  {c.oidc && (
+                    <>
+                      <dt>{t('sso.issuer')}</dt>
+                      <dd className="mono-sm break">{c.oidc.issuer}</dd>
+                      <dt>{t('sso.clientId')}</dt>
+                      <dd className="mono-sm break">{c.oidc.client_id}</dd>
+                      <dt>{t('sso.clientSecret')}</dt>
+                      <dd data-testid="secret-state">
+                        {c.oidc.has_client_secret ? (
+                          <Badge kind="ok">{t('sso.secretSet')}</Badge>
+                        ) : (
+                          <Badge kind="warn">{t('sso.notSet')}</Badge>
+                        )}
+                      </dd>
+                    </>
+                  )}
+                  {c.saml && (
+                    <>
+                      <dt>{t('sso.idpEntityId')}</dt>
+                      <dd className="mono-sm break">{c.saml.idp_entity_id ?? '—'}</dd>
+                      <dt>{t('sso.idpSsoUrl')}</dt>
+                      <dd className="mono-sm break">{c.saml.idp_sso_url ?? '—'}</dd>
+                      <dt>{t('sso.idpCertificate')}</dt>
+                      <dd>
+                        {c.saml.idp_certificate ? (
+                          <Badge kind="ok">{t('sso.certificateSet')}</Badge>
+                        ) : (
+                          <Badge kind="warn">{t('sso.notSet')}</Badge>
+                        )}
+                      </dd>
+                    </>
+                  )}
+                  <dt>{t('sso.defaultRole')}</dt>
+                  <dd className="mono-sm">{c.default_role}</dd>
+                  <dt>{t('sso.jit')}</dt>
+                  <dd>{c.jit_provisioning ? t('sso.yes') : t('sso.no')}</dd>
+                  <dt>{t('sso.trustMfa')}</dt>
+                  <dd>{c.trust_mfa ? t('sso.yes') : t('sso.no')}</dd>
+                  <dt>{t('sso.ssoRequired')}</dt>
+                  <dd>{c.sso_required ? t('sso.yes') : t('sso.no')}</dd>
+                  <dt>{t('sso.redirectUris')}</dt>
+                  <dd className="mono-sm break">
+                    {c.redirect_uris.length ? c.redirect_uris.join(' · ') : <span className="muted">—</span>}
+                  </dd>
+                  <dt>{t('sso.updated')}</dt>
+                  <dd>{fmtDate(c.updated_at)}</dd>
+                </dl>
+              </Panel>
+            </div>
+            <DomainsPanel connection={c} canWrite={canWrite} onChanged={conn.reload} />
+            <ConnectionDialog
+              open={editing}
+              connection={c}
+              onClose={() => setEditing(false)}
+              onSaved={() => {
+                setEditing(false);
+                conn.reload();
+              }}
+            />
+            <ConfirmFor
+              item={deleting}
+              title={t('sso.delete')}
+              body={(d) => t('sso.deleteBody', { name: d.name })}
+              action={t('common.delete')}
+              confirmText={(d) => d.name}
+              onConfirm={async (d) => {
+                await call(api.DELETE('/api/v1/sso/connections/{id}', { params: { path: { id: d.id } } }));
+                toast(t('sso.deleted', { name: d.name }));
+                navigate('/sso');
+              }}
+              onClose={() => setDeleting(null)}
+            />
+          </>
+        )}
+      </Loaded>
     </div>
   );
 }
@@ -313,19 +318,18 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
         </form>
       )}
       <ErrorText error={adding.error} />
-      <ConfirmDialog
-        open={removing !== null}
+      <ConfirmFor
+        item={removing}
         title={t('sso.removeDomain')}
-        body={<p>{t('sso.removeDomainBody', { domain: removing?.domain ?? '' })}</p>}
+        body={(d) => t('sso.removeDomainBody', { domain: d.domain })}
         action={t('common.remove')}
-        onConfirm={async () => {
-          if (!removing) return;
+        onConfirm={async (d) => {
           await call(
             api.DELETE('/api/v1/sso/connections/{id}/domains/{domain}', {
-              params: { path: { id: c.id, domain: removing.domain } },
+              params: { path: { id: c.id, domain: d.domain } },
             }),
           );
-          toast(t('sso.domainRemoved', { domain: removing.domain }));
+          toast(t('sso.domainRemoved', { domain: d.domain }));
           props.onChanged();
         }}
         onClose={() => setRemoving(null)}
@@ -413,6 +417,28 @@ function DomainItem(props: {
   );
 }
 
+/** The connection dialog's fields: a connection's values to edit it, the defaults (null) to create one. */
+function connectionFields(c: Connection | null) {
+  return {
+    type: c?.type ?? ('oidc' as Kind),
+    name: c?.name ?? '',
+    enabled: c?.enabled ?? true,
+    domains: '',
+    defaultRole: c?.default_role ?? 'member',
+    jit: c?.jit_provisioning ?? true,
+    trustMfa: c?.trust_mfa ?? false,
+    ssoRequired: c?.sso_required ?? false,
+    redirectUris: (c?.redirect_uris ?? []).join('\n'),
+    issuer: c?.oidc?.issuer ?? '',
+    clientId: c?.oidc?.client_id ?? '',
+    clientSecret: '', // write-only: never shown back, only replaced
+    idpEntityId: c?.saml?.idp_entity_id ?? '',
+    idpSsoUrl: c?.saml?.idp_sso_url ?? '',
+    idpCertificate: c?.saml?.idp_certificate ?? '',
+    spEntityId: c?.saml?.sp_entity_id ?? '',
+  };
+}
+
 /** Create (connection null) or edit. Domains are set at creation; afterwards they are managed one by one. */
 function ConnectionDialog(props: {
   open: boolean;
@@ -425,41 +451,9 @@ function ConnectionDialog(props: {
     () => (props.open ? call(api.GET('/api/v1/roles')).catch(() => null) : Promise.resolve(null)),
     [props.open],
   );
-  const [type, setType] = useState<Kind>('oidc');
-  const [name, setName] = useState('');
-  const [enabled, setEnabled] = useState(true);
-  const [domains, setDomains] = useState('');
-  const [defaultRole, setDefaultRole] = useState('member');
-  const [jit, setJit] = useState(true);
-  const [trustMfa, setTrustMfa] = useState(false);
-  const [ssoRequired, setSsoRequired] = useState(false);
-  const [redirectUris, setRedirectUris] = useState('');
-  const [issuer, setIssuer] = useState('');
-  const [clientId, setClientId] = useState('');
-  const [clientSecret, setClientSecret] = useState('');
-  const [idpEntityId, setIdpEntityId] = useState('');
-  const [idpSsoUrl, setIdpSsoUrl] = useState('');
-  const [idpCertificate, setIdpCertificate] = useState('');
-  const [spEntityId, setSpEntityId] = useState('');
-
-  function reset() {
-    setType(c?.type ?? 'oidc');
-    setName(c?.name ?? '');
-    setEnabled(c?.enabled ?? true);
-    setDomains('');
-    setDefaultRole(c?.default_role ?? 'member');
-    setJit(c?.jit_provisioning ?? true);
-    setTrustMfa(c?.trust_mfa ?? false);
-    setSsoRequired(c?.sso_required ?? false);
-    setRedirectUris((c?.redirect_uris ?? []).join('\n'));
-    setIssuer(c?.oidc?.issuer ?? '');
-    setClientId(c?.oidc?.client_id ?? '');
-    setClientSecret(''); // write-only: never shown back, only replaced
-    setIdpEntityId(c?.saml?.idp_entity_id ?? '');
-    setIdpSsoUrl(c?.saml?.idp_sso_url ?? '');
-    setIdpCertificate(c?.saml?.idp_certificate ?? '');
-    setSpEntityId(c?.saml?.sp_entity_id ?? '');
-  }
+  const { fields, set, reset } = useFields(connectionFields(c));
+  const { type, name, enabled, domains, defaultRole, jit, trustMfa, ssoRequired, redirectUris } = fields;
+  const { issuer, clientId, clientSecret, idpEntityId, idpSsoUrl, idpCertificate, spEntityId } = fields;
 
   // Roles the connection may hand out: owner never (the API refuses it); the current value stays listed.
   const roleCodes = (roles.data?.roles ?? []).map((r) => ({ value: r.code, label: `${r.name} (${r.code})` }));
@@ -526,7 +520,7 @@ function ConnectionDialog(props: {
       open={props.open}
       title={c ? t('sso.edit', { name: c.name }) : t('sso.create')}
       onClose={props.onClose}
-      onOpen={reset}
+      onOpen={() => reset(connectionFields(c))}
       onSubmit={save}
       submitLabel={c ? t('common.save') : t('sso.createSubmit')}
       wide
@@ -535,22 +529,29 @@ function ConnectionDialog(props: {
         <Select
           label={t('sso.type')}
           value={kind}
-          onChange={setType}
+          onChange={set('type')}
           disabled={c !== null}
           options={[
             { value: 'oidc', label: 'OpenID Connect (OIDC)' },
             { value: 'saml', label: 'SAML 2.0' },
           ]}
         />
-        <TextField label={t('sso.name')} value={name} onChange={setName} required maxLength={100} autoFocus />
+        <TextField
+          label={t('sso.name')}
+          value={name}
+          onChange={set('name')}
+          required
+          maxLength={100}
+          autoFocus
+        />
       </div>
-      <Checkbox label={t('sso.enabledLabel')} checked={enabled} onChange={setEnabled} />
+      <Checkbox label={t('sso.enabledLabel')} checked={enabled} onChange={set('enabled')} />
       {!c && (
         <TextArea
           label={t('sso.domainsInput')}
           hint={t('sso.domainsInputHint')}
           value={domains}
-          onChange={setDomains}
+          onChange={set('domains')}
           rows={2}
         />
       )}
@@ -558,7 +559,7 @@ function ConnectionDialog(props: {
         <Select
           label={t('sso.defaultRole')}
           value={defaultRole}
-          onChange={setDefaultRole}
+          onChange={set('defaultRole')}
           options={roleOptions}
         />
       ) : (
@@ -566,29 +567,29 @@ function ConnectionDialog(props: {
           label={t('sso.defaultRole')}
           hint={t('sso.defaultRoleHint')}
           value={defaultRole}
-          onChange={setDefaultRole}
+          onChange={set('defaultRole')}
           required
           pattern="[a-z0-9_.\-]{1,64}"
         />
       )}
-      <Checkbox label={t('sso.jit')} hint={t('sso.jitHint')} checked={jit} onChange={setJit} />
+      <Checkbox label={t('sso.jit')} hint={t('sso.jitHint')} checked={jit} onChange={set('jit')} />
       <Checkbox
         label={t('sso.trustMfa')}
         hint={t('sso.trustMfaHint')}
         checked={trustMfa}
-        onChange={setTrustMfa}
+        onChange={set('trustMfa')}
       />
       <Checkbox
         label={t('sso.ssoRequired')}
         hint={t('sso.ssoRequiredHint')}
         checked={ssoRequired}
-        onChange={setSsoRequired}
+        onChange={set('ssoRequired')}
       />
       <TextArea
         label={t('sso.redirectUris')}
         hint={t('sso.redirectUrisHint')}
         value={redirectUris}
-        onChange={setRedirectUris}
+        onChange={set('redirectUris')}
         rows={2}
       />
       {kind === 'oidc' ? (
@@ -598,7 +599,7 @@ function ConnectionDialog(props: {
             label={t('sso.issuer')}
             hint={t('sso.issuerHint')}
             value={issuer}
-            onChange={setIssuer}
+            onChange={set('issuer')}
             type="url"
             required
             maxLength={2048}
@@ -606,7 +607,7 @@ function ConnectionDialog(props: {
           <TextField
             label={t('sso.clientId')}
             value={clientId}
-            onChange={setClientId}
+            onChange={set('clientId')}
             required
             maxLength={512}
           />
@@ -615,12 +616,11 @@ function ConnectionDialog(props: {
               <Badge kind="ok">{t('sso.secretSet')}</Badge> {t('sso.secretSetHint')}
             </p>
           )}
-          <TextField
+          <PasswordField
             label={c ? t('sso.replaceSecret') : t('sso.clientSecret')}
             hint={c ? t('sso.replaceSecretHint') : t('sso.secretHint')}
             value={clientSecret}
-            onChange={setClientSecret}
-            type="password"
+            onChange={set('clientSecret')}
             autoComplete="new-password"
             required={!c}
             maxLength={1024}
@@ -632,14 +632,14 @@ function ConnectionDialog(props: {
           <TextField
             label={t('sso.idpEntityId')}
             value={idpEntityId}
-            onChange={setIdpEntityId}
+            onChange={set('idpEntityId')}
             required
             maxLength={1024}
           />
           <TextField
             label={t('sso.idpSsoUrl')}
             value={idpSsoUrl}
-            onChange={setIdpSsoUrl}
+            onChange={set('idpSsoUrl')}
             type="url"
             required
             maxLength={2048}
@@ -648,14 +648,14 @@ function ConnectionDialog(props: {
             label={t('sso.idpCertificate')}
             hint={t('sso.idpCertificateHint')}
             value={idpCertificate}
-            onChange={setIdpCertificate}
+            onChange={set('idpCertificate')}
             rows={6}
           />
           <TextField
             label={t('sso.spEntityId')}
             hint={t('sso.spEntityIdHint')}
             value={spEntityId}
-            onChange={setSpEntityId}
+            onChange={set('spEntityId')}
             maxLength={1024}
           />
         </fieldset>

@@ -2,9 +2,11 @@
  * One user: profile, activation, roles, sessions, MFA state, and the GDPR actions (export, erase) behind a
  * confirmation that asks for the email address.
  */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { api, call, saveBlob } from '../api/client';
+import { useFieldsOf } from '../form-state';
 import { t } from '../i18n';
+import { NameFields, PhoneField } from '../person-fields';
 import { navigate } from '../router';
 import { useSession } from '../session';
 import {
@@ -12,6 +14,7 @@ import {
   Checkbox,
   ConfirmDialog,
   ErrorText,
+  FormEnd,
   fmtDate,
   fmtRelative,
   Loading,
@@ -23,6 +26,7 @@ import {
   toast,
   useAsync,
   useSubmit,
+  withErrorToast,
 } from '../ui';
 
 export function UserDetailScreen({ id }: { id: number }) {
@@ -52,8 +56,8 @@ export function UserDetailScreen({ id }: { id: number }) {
     user.reload();
   }
 
-  async function exportData() {
-    try {
+  function exportData() {
+    return withErrorToast(async () => {
       const data = await call(
         api.GET('/api/v1/gdpr/export/{user_id}', { params: { path: { user_id: id } } }),
       );
@@ -62,9 +66,7 @@ export function UserDetailScreen({ id }: { id: number }) {
         `user-${id}-export.json`,
       );
       toast(t('user.exported'));
-    } catch (err) {
-      toast(String((err as Error).message), 'error');
-    }
+    });
   }
 
   return (
@@ -106,11 +108,7 @@ export function UserDetailScreen({ id }: { id: number }) {
               {t('user.deactivate')}
             </button>
           ) : (
-            <button
-              type="button"
-              className="btn"
-              onClick={() => void setActive(true).catch((e) => toast(e.message, 'error'))}
-            >
+            <button type="button" className="btn" onClick={() => void withErrorToast(() => setActive(true))}>
               {t('user.activate')}
             </button>
           ))
@@ -227,19 +225,15 @@ function ProfileCard({
   editable: boolean;
   onSaved: () => void;
 }) {
-  const [first, setFirst] = useState(user.first_name ?? '');
-  const [last, setLast] = useState(user.last_name ?? '');
-  const [email, setEmail] = useState(user.email);
-  const [phone, setPhone] = useState(user.phone ?? '');
-  const [verified, setVerified] = useState(user.is_verified);
+  const { fields, set } = useFieldsOf(user, (u) => ({
+    first: u.first_name ?? '',
+    last: u.last_name ?? '',
+    email: u.email,
+    phone: u.phone ?? '',
+    verified: u.is_verified,
+  }));
+  const { first, last, email, phone, verified } = fields;
   const { busy, error, onSubmit } = useSubmit();
-  useEffect(() => {
-    setFirst(user.first_name ?? '');
-    setLast(user.last_name ?? '');
-    setEmail(user.email);
-    setPhone(user.phone ?? '');
-    setVerified(user.is_verified);
-  }, [user]);
   return (
     <Panel id="profile-h" title={t('user.profile')}>
       <form
@@ -261,35 +255,23 @@ function ProfileCard({
           onSaved();
         })}
       >
-        <div className="row2">
-          <TextField label={t('users.firstName')} value={first} onChange={setFirst} disabled={!editable} />
-          <TextField label={t('users.lastName')} value={last} onChange={setLast} disabled={!editable} />
-        </div>
+        <NameFields first={first} last={last} set={set} disabled={!editable} />
         <TextField
           label={t('users.email')}
           type="email"
           value={email}
-          onChange={setEmail}
+          onChange={set('email')}
           disabled={!editable}
           required
         />
-        <TextField
-          label={t('user.phone')}
-          hint={t('user.phoneHint')}
-          type="tel"
-          value={phone}
-          onChange={setPhone}
+        <PhoneField value={phone} onChange={set('phone')} disabled={!editable} />
+        <Checkbox
+          label={t('user.verified')}
+          checked={verified}
+          onChange={set('verified')}
           disabled={!editable}
         />
-        <Checkbox label={t('user.verified')} checked={verified} onChange={setVerified} disabled={!editable} />
-        <ErrorText error={error} />
-        {editable && (
-          <div className="actions actions-left">
-            <button type="submit" className="btn btn-primary" disabled={busy}>
-              {t('common.save')}
-            </button>
-          </div>
-        )}
+        <FormEnd error={error} busy={busy} label={t('common.save')} hideButton={!editable} />
       </form>
     </Panel>
   );
@@ -310,7 +292,7 @@ function RolesCard({
   );
   const roles = useAsync(() => call(api.GET('/api/v1/roles')), []);
   const [pick, setPick] = useState('');
-  const { error, submit } = useSubmit();
+  const { error, submit, onClick } = useSubmit();
   const have = new Set(assigned.data?.roles.map((r) => r.role_id));
   const options = (roles.data?.roles ?? []).filter((r) => !have.has(r.id));
 
@@ -331,18 +313,16 @@ function RolesCard({
                 type="button"
                 className="btn-icon"
                 aria-label={t('user.removeRole', { role: r.name })}
-                onClick={() =>
-                  submit(async () => {
-                    await call(
-                      api.DELETE('/api/v1/users/{id}/roles/{role_id}', {
-                        params: { path: { id: userId, role_id: r.role_id } },
-                      }),
-                    );
-                    toast(t('user.roleRemoved', { role: r.name }));
-                    assigned.reload();
-                    onChange();
-                  })
-                }
+                onClick={onClick(async () => {
+                  await call(
+                    api.DELETE('/api/v1/users/{id}/roles/{role_id}', {
+                      params: { path: { id: userId, role_id: r.role_id } },
+                    }),
+                  );
+                  toast(t('user.roleRemoved', { role: r.name }));
+                  assigned.reload();
+                  onChange();
+                })}
               >
                 ×
               </button>
@@ -392,7 +372,7 @@ function UserSessionsCard({ userId, canRevoke }: { userId: number; canRevoke: bo
     () => call(api.GET('/api/v1/users/{id}/sessions', { params: { path: { id: userId } } })),
     [userId],
   );
-  const { error, submit } = useSubmit();
+  const { error, onClick } = useSubmit();
   const active = list.data?.sessions.filter((s) => s.is_active) ?? [];
   return (
     <section className="panel" aria-labelledby="usess-h">
@@ -402,15 +382,13 @@ function UserSessionsCard({ userId, canRevoke }: { userId: number; canRevoke: bo
           <button
             type="button"
             className="btn btn-small"
-            onClick={() =>
-              submit(async () => {
-                await call(
-                  api.DELETE('/api/v1/users/{id}/sessions', { params: { path: { id: userId } }, body: {} }),
-                );
-                toast(t('sessions.endedAll'));
-                list.reload();
-              })
-            }
+            onClick={onClick(async () => {
+              await call(
+                api.DELETE('/api/v1/users/{id}/sessions', { params: { path: { id: userId } }, body: {} }),
+              );
+              toast(t('sessions.endedAll'));
+              list.reload();
+            })}
           >
             {t('user.endAllSessions')}
           </button>

@@ -1,18 +1,20 @@
 /** Users: search, filter by state, page through, create. A row opens the user's page. */
 import { useEffect, useState } from 'react';
 import { api, call } from '../api/client';
+import { useFields } from '../form-state';
 import { t } from '../i18n';
+import { NameFields } from '../person-fields';
 import { navigate } from '../router';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
   Checkbox,
-  ErrorText,
   FormDialog,
   fmtDate,
-  Loading,
+  Loaded,
   PageHeader,
+  PasswordField,
   Select,
   TextField,
   toast,
@@ -90,76 +92,76 @@ export function UsersScreen() {
           ]}
         />
       </div>
-      <ErrorText error={list.error} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && (
-        <>
-          <DataTable
-            caption={t('nav.users')}
-            columns={[
-              { label: t('users.name') },
-              { label: t('users.email'), hideSm: true },
-              { label: t('users.status') },
-              { label: t('users.created'), hideSm: true },
-            ]}
-          >
-            {list.data.users.map((u) => (
-              <tr key={u.id}>
-                <td>
-                  <a
-                    href={`/admin/users/${u.id}`}
-                    onClick={(e) => {
-                      e.preventDefault();
-                      navigate(`/users/${u.id}`);
-                    }}
-                  >
-                    {u.full_name || u.email}
-                  </a>
-                  {u.full_name && <div className="show-sm muted small">{u.email}</div>}
-                </td>
-                <td className="mono-sm hide-sm">{u.email}</td>
-                <td>
-                  {u.is_active ? (
-                    <Badge kind="ok">{t('users.active')}</Badge>
-                  ) : (
-                    <Badge kind="muted">{t('users.inactive')}</Badge>
-                  )}{' '}
-                  {!u.is_verified && <Badge kind="warn">{t('users.unverified')}</Badge>}
-                </td>
-                <td className="hide-sm">{fmtDate(u.created_at)}</td>
-              </tr>
-            ))}
-            {list.data.users.length === 0 && <EmptyRow colSpan={4} text={t('users.none')} />}
-          </DataTable>
-          <div className="pager">
-            <button
-              type="button"
-              className="btn"
-              disabled={skip === 0}
-              onClick={() => setSkip(Math.max(0, skip - PAGE))}
+      <Loaded load={list}>
+        {(data) => (
+          <>
+            <DataTable
+              caption={t('nav.users')}
+              columns={[
+                { label: t('users.name') },
+                { label: t('users.email'), hideSm: true },
+                { label: t('users.status') },
+                { label: t('users.created'), hideSm: true },
+              ]}
             >
-              {t('common.previous')}
-            </button>
-            <span>
-              {list.data.total === 0
-                ? '0'
-                : t('common.range', {
-                    from: skip + 1,
-                    to: Math.min(skip + PAGE, list.data.total),
-                    total: list.data.total,
-                  })}
-            </span>
-            <button
-              type="button"
-              className="btn"
-              disabled={skip + PAGE >= list.data.total}
-              onClick={() => setSkip(skip + PAGE)}
-            >
-              {t('common.next')}
-            </button>
-          </div>
-        </>
-      )}
+              {data.users.map((u) => (
+                <tr key={u.id}>
+                  <td>
+                    <a
+                      href={`/admin/users/${u.id}`}
+                      onClick={(e) => {
+                        e.preventDefault();
+                        navigate(`/users/${u.id}`);
+                      }}
+                    >
+                      {u.full_name || u.email}
+                    </a>
+                    {u.full_name && <div className="show-sm muted small">{u.email}</div>}
+                  </td>
+                  <td className="mono-sm hide-sm">{u.email}</td>
+                  <td>
+                    {u.is_active ? (
+                      <Badge kind="ok">{t('users.active')}</Badge>
+                    ) : (
+                      <Badge kind="muted">{t('users.inactive')}</Badge>
+                    )}{' '}
+                    {!u.is_verified && <Badge kind="warn">{t('users.unverified')}</Badge>}
+                  </td>
+                  <td className="hide-sm">{fmtDate(u.created_at)}</td>
+                </tr>
+              ))}
+              {data.users.length === 0 && <EmptyRow colSpan={4} text={t('users.none')} />}
+            </DataTable>
+            <div className="pager">
+              <button
+                type="button"
+                className="btn"
+                disabled={skip === 0}
+                onClick={() => setSkip(Math.max(0, skip - PAGE))}
+              >
+                {t('common.previous')}
+              </button>
+              <span>
+                {data.total === 0
+                  ? '0'
+                  : t('common.range', {
+                      from: skip + 1,
+                      to: Math.min(skip + PAGE, data.total),
+                      total: data.total,
+                    })}
+              </span>
+              <button
+                type="button"
+                className="btn"
+                disabled={skip + PAGE >= data.total}
+                onClick={() => setSkip(skip + PAGE)}
+              >
+                {t('common.next')}
+              </button>
+            </div>
+          </>
+        )}
+      </Loaded>
       <CreateUserDialog
         open={creating}
         onClose={() => setCreating(false)}
@@ -173,23 +175,14 @@ export function UsersScreen() {
 }
 
 function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated: (id: number) => void }) {
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [first, setFirst] = useState('');
-  const [last, setLast] = useState('');
-  const [verified, setVerified] = useState(true);
+  const { fields, set, reset } = useFields({ email: '', password: '', first: '', last: '', verified: true });
+  const { email, password, first, last, verified } = fields;
   return (
     <FormDialog
       open={props.open}
       title={t('users.create')}
       onClose={props.onClose}
-      onOpen={() => {
-        setEmail('');
-        setPassword('');
-        setFirst('');
-        setLast('');
-        setVerified(true);
-      }}
+      onOpen={reset}
       onSubmit={async () => {
         const u = await call(
           api.POST('/api/v1/users', {
@@ -207,21 +200,24 @@ function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated
       }}
       submitLabel={t('users.createSubmit')}
     >
-      <TextField label={t('users.email')} type="email" value={email} onChange={setEmail} required autoFocus />
-      <div className="row2">
-        <TextField label={t('users.firstName')} value={first} onChange={setFirst} maxLength={100} />
-        <TextField label={t('users.lastName')} value={last} onChange={setLast} maxLength={100} />
-      </div>
       <TextField
+        label={t('users.email')}
+        type="email"
+        value={email}
+        onChange={set('email')}
+        required
+        autoFocus
+      />
+      <NameFields first={first} last={last} set={set} maxLength={100} />
+      <PasswordField
         label={t('users.initialPassword')}
         hint={t('users.passwordHint')}
-        type="password"
         value={password}
-        onChange={setPassword}
+        onChange={set('password')}
         required
         autoComplete="new-password"
       />
-      <Checkbox label={t('users.markVerified')} checked={verified} onChange={setVerified} />
+      <Checkbox label={t('users.markVerified')} checked={verified} onChange={set('verified')} />
     </FormDialog>
   );
 }

@@ -5,25 +5,26 @@
  */
 import { useState } from 'react';
 import { api, authedFetch, call, saveBlob } from '../api/client';
+import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
   Checkbox,
-  ConfirmDialog,
+  ConfirmFor,
   CopyButton,
-  Dialog,
-  ErrorText,
   FormDialog,
   fmtBytes,
   fmtRelative,
-  Loading,
+  Loaded,
   PageHeader,
   Select,
+  ShownOnceDialog,
   TextField,
   toast,
   useAsync,
+  withErrorToast,
 } from '../ui';
 import { ONLINE_WINDOW_MS } from './Overview';
 
@@ -65,17 +66,15 @@ export function WireguardScreen() {
   const [revoking, setRevoking] = useState<Peer | null>(null);
   const canWrite = session.can('wireguard.write');
 
-  async function download(p: Peer) {
-    try {
+  function download(p: Peer) {
+    return withErrorToast(async () => {
       const res = await authedFetch(`/api/v1/wireguard/peers/${p.id}/config`);
       saveBlob(new Blob([await res.text()], { type: 'text/plain' }), fileName(p.name));
-    } catch (err) {
-      toast((err as Error).message, 'error');
-    }
+    });
   }
 
-  async function toggle(p: Peer) {
-    try {
+  function toggle(p: Peer) {
+    return withErrorToast(async () => {
       await call(
         api.PATCH('/api/v1/wireguard/peers/{id}', {
           params: { path: { id: p.id } },
@@ -84,9 +83,7 @@ export function WireguardScreen() {
       );
       toast(p.enabled ? t('wg.disabledToast', { name: p.name }) : t('wg.enabledToast', { name: p.name }));
       peers.reload();
-    } catch (err) {
-      toast((err as Error).message, 'error');
-    }
+    });
   }
 
   return (
@@ -131,76 +128,78 @@ export function WireguardScreen() {
       <div className="filters">
         <Checkbox label={t('wg.showRevoked')} checked={includeRevoked} onChange={setIncludeRevoked} />
       </div>
-      <ErrorText error={server.error ?? peers.error} />
-      {peers.loading && !peers.data && <Loading />}
-      {peers.data && (
-        <DataTable
-          caption={t('nav.wireguard')}
-          columns={[
-            { label: t('wg.name') },
-            { label: t('wg.ip') },
-            { label: t('wg.status') },
-            { label: t('wg.handshake'), hideSm: true },
-            { label: t('wg.traffic'), hideSm: true },
-            { label: t('common.actions'), srOnly: true },
-          ]}
-        >
-          {(peers.data.peers as Peer[]).map((p) => {
-            const online =
-              p.last_handshake_at && Date.now() - new Date(p.last_handshake_at).getTime() < ONLINE_WINDOW_MS;
-            return (
-              <tr key={p.id}>
-                <td>
-                  <strong>{p.name}</strong> <span className="muted small">{t(`wg.type.${p.peer_type}`)}</span>
-                  {p.description && <div className="muted small">{p.description}</div>}
-                </td>
-                <td className="mono-sm">{p.assigned_ip}</td>
-                <td>
-                  {p.revoked_at ? (
-                    <Badge kind="bad">{t('wg.revoked')}</Badge>
-                  ) : !p.enabled ? (
-                    <Badge kind="muted">{t('wg.disabled')}</Badge>
-                  ) : online ? (
-                    <Badge kind="ok">{t('wg.online')}</Badge>
-                  ) : (
-                    <Badge kind="muted">{t('wg.offline')}</Badge>
-                  )}
-                </td>
-                <td className="hide-sm">{fmtRelative(p.last_handshake_at)}</td>
-                <td className="hide-sm small">
-                  ↓ {fmtBytes(p.rx_bytes)} · ↑ {fmtBytes(p.tx_bytes)}
-                </td>
-                <td className="cell-actions">
-                  <button
-                    type="button"
-                    className="btn btn-small"
-                    onClick={() => void download(p)}
-                    aria-label={t('wg.downloadNamed', { name: p.name })}
-                  >
-                    {t('wg.config')}
-                  </button>
-                  {canWrite && !p.revoked_at && (
-                    <>
-                      <button type="button" className="btn btn-small" onClick={() => void toggle(p)}>
-                        {p.enabled ? t('wg.disable') : t('wg.enable')}
-                      </button>
-                      <button
-                        type="button"
-                        className="btn btn-small btn-danger"
-                        onClick={() => setRevoking(p)}
-                        aria-label={t('wg.revokeNamed', { name: p.name })}
-                      >
-                        {t('wg.revoke')}
-                      </button>
-                    </>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-          {peers.data.peers.length === 0 && <EmptyRow colSpan={6} text={t('wg.none')} />}
-        </DataTable>
-      )}
+      <Loaded load={peers} error={server.error ?? peers.error}>
+        {(data) => (
+          <DataTable
+            caption={t('nav.wireguard')}
+            columns={[
+              { label: t('wg.name') },
+              { label: t('wg.ip') },
+              { label: t('wg.status') },
+              { label: t('wg.handshake'), hideSm: true },
+              { label: t('wg.traffic'), hideSm: true },
+              { label: t('common.actions'), srOnly: true },
+            ]}
+          >
+            {(data.peers as Peer[]).map((p) => {
+              const online =
+                p.last_handshake_at &&
+                Date.now() - new Date(p.last_handshake_at).getTime() < ONLINE_WINDOW_MS;
+              return (
+                <tr key={p.id}>
+                  <td>
+                    <strong>{p.name}</strong>{' '}
+                    <span className="muted small">{t(`wg.type.${p.peer_type}`)}</span>
+                    {p.description && <div className="muted small">{p.description}</div>}
+                  </td>
+                  <td className="mono-sm">{p.assigned_ip}</td>
+                  <td>
+                    {p.revoked_at ? (
+                      <Badge kind="bad">{t('wg.revoked')}</Badge>
+                    ) : !p.enabled ? (
+                      <Badge kind="muted">{t('wg.disabled')}</Badge>
+                    ) : online ? (
+                      <Badge kind="ok">{t('wg.online')}</Badge>
+                    ) : (
+                      <Badge kind="muted">{t('wg.offline')}</Badge>
+                    )}
+                  </td>
+                  <td className="hide-sm">{fmtRelative(p.last_handshake_at)}</td>
+                  <td className="hide-sm small">
+                    ↓ {fmtBytes(p.rx_bytes)} · ↑ {fmtBytes(p.tx_bytes)}
+                  </td>
+                  <td className="cell-actions">
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      onClick={() => void download(p)}
+                      aria-label={t('wg.downloadNamed', { name: p.name })}
+                    >
+                      {t('wg.config')}
+                    </button>
+                    {canWrite && !p.revoked_at && (
+                      <>
+                        <button type="button" className="btn btn-small" onClick={() => void toggle(p)}>
+                          {p.enabled ? t('wg.disable') : t('wg.enable')}
+                        </button>
+                        <button
+                          type="button"
+                          className="btn btn-small btn-danger"
+                          onClick={() => setRevoking(p)}
+                          aria-label={t('wg.revokeNamed', { name: p.name })}
+                        >
+                          {t('wg.revoke')}
+                        </button>
+                      </>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+            {data.peers.length === 0 && <EmptyRow colSpan={6} text={t('wg.none')} />}
+          </DataTable>
+        )}
+      </Loaded>
       <CreatePeerDialog
         open={creating}
         onClose={() => setCreating(false)}
@@ -211,59 +210,54 @@ export function WireguardScreen() {
           server.reload();
         }}
       />
-      <Dialog
-        open={created !== null}
-        title={t('wg.createdTitle', { name: created?.name ?? '' })}
+      <ShownOnceDialog
+        item={created}
+        title={(p) => t('wg.createdTitle', { name: p.name })}
+        done={t('common.done')}
         onClose={() => setCreated(null)}
+        actions={(p) => (
+          <>
+            <CopyButton text={p.config} label={t('wg.copyConfig')} />
+            <button
+              type="button"
+              className="btn"
+              onClick={() => saveBlob(new Blob([p.config], { type: 'text/plain' }), fileName(p.name))}
+            >
+              {t('wg.downloadConfig')}
+            </button>
+          </>
+        )}
         wide
       >
-        {created && (
-          <div className="stack">
-            {created.private_key && <p className="notice notice-warn">{t('wg.shownOnce')}</p>}
+        {(peer) => (
+          <>
+            {peer.private_key && <p className="notice notice-warn">{t('wg.shownOnce')}</p>}
             <div className="peer-created">
-              {created.qr_code_base64 && (
+              {peer.qr_code_base64 && (
                 <img
                   className="qr"
-                  src={`data:image/png;base64,${created.qr_code_base64}`}
-                  alt={t('wg.qrAlt', { name: created.name })}
+                  src={`data:image/png;base64,${peer.qr_code_base64}`}
+                  alt={t('wg.qrAlt', { name: peer.name })}
                   width={220}
                   height={220}
                 />
               )}
               <figure className="config-figure">
                 <figcaption className="sr-only">{t('wg.configText')}</figcaption>
-                <pre className="config">{created.config}</pre>
+                <pre className="config">{peer.config}</pre>
               </figure>
             </div>
-            <div className="actions">
-              <CopyButton text={created.config} label={t('wg.copyConfig')} />
-              <button
-                type="button"
-                className="btn"
-                onClick={() =>
-                  saveBlob(new Blob([created.config], { type: 'text/plain' }), fileName(created.name))
-                }
-              >
-                {t('wg.downloadConfig')}
-              </button>
-              <button type="button" className="btn btn-primary" onClick={() => setCreated(null)}>
-                {t('common.done')}
-              </button>
-            </div>
-          </div>
+          </>
         )}
-      </Dialog>
-      <ConfirmDialog
-        open={revoking !== null}
+      </ShownOnceDialog>
+      <ConfirmFor
+        item={revoking}
         title={t('wg.revoke')}
-        body={<p>{t('wg.revokeBody', { name: revoking?.name ?? '' })}</p>}
+        body={(p) => t('wg.revokeBody', { name: p.name })}
         action={t('wg.revoke')}
-        onConfirm={async () => {
-          if (!revoking) return;
-          await call(
-            api.POST('/api/v1/wireguard/peers/{id}/revoke', { params: { path: { id: revoking.id } } }),
-          );
-          toast(t('wg.revokedToast', { name: revoking.name }));
+        onConfirm={async (p) => {
+          await call(api.POST('/api/v1/wireguard/peers/{id}/revoke', { params: { path: { id: p.id } } }));
+          toast(t('wg.revokedToast', { name: p.name }));
           peers.reload();
           server.reload();
         }}
@@ -274,23 +268,20 @@ export function WireguardScreen() {
 }
 
 function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated: (p: Created) => void }) {
-  const [name, setName] = useState('');
-  const [description, setDescription] = useState('');
-  const [type, setType] = useState<'client' | 'service' | 'gateway'>('client');
-  const [publicKey, setPublicKey] = useState('');
-  const [psk, setPsk] = useState(false);
+  const { fields, set, reset } = useFields({
+    name: '',
+    description: '',
+    type: 'client' as Peer['peer_type'],
+    publicKey: '',
+    psk: false,
+  });
+  const { name, description, type, publicKey, psk } = fields;
   return (
     <FormDialog
       open={props.open}
       title={t('wg.create')}
       onClose={props.onClose}
-      onOpen={() => {
-        setName('');
-        setDescription('');
-        setType('client');
-        setPublicKey('');
-        setPsk(false);
-      }}
+      onOpen={reset}
       onSubmit={async () => {
         const p = await call(
           api.POST('/api/v1/wireguard/peers', {
@@ -307,12 +298,24 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
       }}
       submitLabel={t('wg.createSubmit')}
     >
-      <TextField label={t('wg.name')} value={name} onChange={setName} required maxLength={100} autoFocus />
-      <TextField label={t('wg.description')} value={description} onChange={setDescription} maxLength={500} />
+      <TextField
+        label={t('wg.name')}
+        value={name}
+        onChange={set('name')}
+        required
+        maxLength={100}
+        autoFocus
+      />
+      <TextField
+        label={t('wg.description')}
+        value={description}
+        onChange={set('description')}
+        maxLength={500}
+      />
       <Select
         label={t('wg.peerType')}
         value={type}
-        onChange={setType}
+        onChange={set('type')}
         options={[
           { value: 'client', label: t('wg.type.client') },
           { value: 'service', label: t('wg.type.service') },
@@ -323,10 +326,10 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
         label={t('wg.publicKey')}
         hint={t('wg.publicKeyHint')}
         value={publicKey}
-        onChange={setPublicKey}
+        onChange={set('publicKey')}
         maxLength={64}
       />
-      <Checkbox label={t('wg.psk')} checked={psk} onChange={setPsk} />
+      <Checkbox label={t('wg.psk')} checked={psk} onChange={set('psk')} />
     </FormDialog>
   );
 }

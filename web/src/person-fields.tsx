@@ -1,0 +1,59 @@
+/** A person's details as the users API takes them, for the screens that edit them (my profile, a user, a new user). */
+import { t } from './i18n';
+import { TextField } from './ui';
+
+type NamePart = 'first' | 'last';
+
+/** The parts of a name, in the order people are asked for them, with what autofill calls each. */
+const NAME_PARTS = [
+  { part: 'first', label: 'users.firstName', autoComplete: 'given-name' },
+  { part: 'last', label: 'users.lastName', autoComplete: 'family-name' },
+] as const;
+
+/**
+ * First and last name side by side. `own`: the signed-in user's own details, which the browser may autofill;
+ * never when an administrator types someone else's.
+ */
+export function NameFields(props: {
+  first: string;
+  last: string;
+  set: (part: NamePart) => (value: string) => void;
+  own?: boolean;
+  disabled?: boolean;
+  maxLength?: number;
+}) {
+  return (
+    <div className="row2">
+      {NAME_PARTS.map((n) => (
+        <TextField
+          key={n.part}
+          label={t(n.label)}
+          value={props[n.part]}
+          onChange={props.set(n.part)}
+          autoComplete={props.own ? n.autoComplete : undefined}
+          disabled={props.disabled}
+          maxLength={props.maxLength}
+        />
+      ))}
+    </div>
+  );
+}
+
+export function PhoneField(props: {
+  value: string;
+  onChange: (value: string) => void;
+  own?: boolean;
+  disabled?: boolean;
+}) {
+  return (
+    <TextField
+      label={t('user.phone')}
+      hint={t('user.phoneHint')}
+      type="tel"
+      value={props.value}
+      onChange={props.onChange}
+      autoComplete={props.own ? 'tel' : undefined}
+      disabled={props.disabled}
+    />
+  );
+}
