@@ -52,12 +52,27 @@ export interface SimpleSamlPhp {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts SimpleSAMLphp; the caller must `stop()` it (afterAll), which also removes its temp directory. */
-export async function startSimpleSamlPhp(o: {
+interface StartOptions {
   keys: TestIdpKeys;
   users: SimpleSamlPhpUser[];
   startTimeoutMs?: number;
-}): Promise<SimpleSamlPhp> {
+}
+
+/** Starts SimpleSAMLphp; the caller must `stop()` it (afterAll), which also removes its temp directory. */
+export async function startSimpleSamlPhp(o: StartOptions): Promise<SimpleSamlPhp> {
+  // The free port is chosen before php binds it: on a shared machine another process may take it in between.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(o);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof PortTaken)) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOnce(o: StartOptions): Promise<SimpleSamlPhp> {
   const dir = await mkdtemp(join(tmpdir(), 'mc-simplesamlphp-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}/`;
@@ -203,6 +218,7 @@ foreach (json_decode(file_get_contents(__DIR__ . '/sp-remote.json'), true, 512, 
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       await stop();
+      if (/Address already in use/i.test(output)) throw new PortTaken(output);
       throw new Error(`php -S exited at startup:\n${output}`);
     }
     const res = await fetch(metadataUrl, { signal: AbortSignal.timeout(5000) }).catch(() => null);
