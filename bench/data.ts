@@ -193,6 +193,8 @@ async function appendAudit(tenantId: number, already: number, count: number, tot
   let seq = Number(head?.s ?? 0);
   let prev = head?.h ?? GENESIS_HASH;
   const t0 = Date.now() - YEAR_MS;
+  // The year's monthly partitions of audit_log, as a deployment of that age has them (drizzle/0034).
+  await db.query(`select audit_log_ensure_partitions($1::timestamptz, now())`, [new Date(t0).toISOString()]);
   const events = ['auth.login_success', 'auth.login_failed', 'user.updated', 'role.assigned'];
   for (let done = 0; done < count; done += AUDIT_BATCH) {
     const rows = [];

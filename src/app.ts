@@ -304,6 +304,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   }
 
   app.addHook('onClose', async () => {
+    for (const m of [...modules].reverse()) await m.stop?.(ctx);
     jwt.close();
     if (ownsStore) await store.close();
     if (ownsDatabase) await database.close();

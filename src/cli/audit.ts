@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { resolveTenantHeader } from '../modules/tenants/index.js';
-import { type PruneResult, pruneTenant } from '../platform/audit/retention.js';
+import { type PruneResult, pruneTenants as pruneAll } from '../platform/audit/retention.js';
 import { type VerifyResult, verifyChain } from '../platform/audit/verify.js';
 import { startHashWorker } from '../platform/audit/verify-jobs.js';
 import type { CliRegistration } from '../platform/module.js';
@@ -54,7 +54,14 @@ export async function verifyTenants(
 
 export async function pruneTenants(
   app: FastifyInstance,
-  opts: { tenant?: string; dir?: string; days?: number; now?: Date },
+  opts: {
+    tenant?: string;
+    dir?: string;
+    days?: number;
+    now?: Date;
+    /** The monthly partitions dropped whole (their records all behind their tenants' anchors). */
+    onDropped?: (partitions: string[]) => void;
+  },
 ): Promise<PruneResult[]> {
   const dir = opts.dir ?? app.ctx.config.auditArchiveDir;
   const now = opts.now ?? new Date();
@@ -68,15 +75,12 @@ export async function pruneTenants(
   } else if (opts.days !== undefined) {
     targets = targets.map((t) => ({ ...t, days: opts.days! }));
   }
-  const results: PruneResult[] = [];
-  for (const t of targets) {
-    results.push(
-      await pruneTenant(app.ctx.database, t.tenantId, {
-        cutoff: new Date(now.getTime() - t.days * 86_400_000),
-        dir,
-      }),
-    );
-  }
+  const { results, droppedPartitions } = await pruneAll(
+    app.ctx.database,
+    targets.map((t) => ({ tenantId: t.tenantId, cutoff: new Date(now.getTime() - t.days * 86_400_000) })),
+    { dir },
+  );
+  opts.onDropped?.(droppedPartitions);
   return results;
 }
 
@@ -122,10 +126,18 @@ export const registerAuditCommands: CliRegistration = (program: Command, withApp
     })
     .action((o) =>
       withApp(async (app) => {
-        for (const r of await pruneTenants(app, { tenant: o.tenant, dir: o.dir, days: o.days })) {
+        const results = await pruneTenants(app, {
+          tenant: o.tenant,
+          dir: o.dir,
+          days: o.days,
+          onDropped: (partitions) => {
+            if (partitions.length > 0) console.log(`dropped partitions: ${partitions.join(', ')}`);
+          },
+        });
+        for (const r of results) {
           console.log(
             r.pruned
-              ? `tenant ${r.tenantId}: pruned ${r.pruned} records through seq ${r.throughSeq}, archive ${r.archive}`
+              ? `tenant ${r.tenantId}: pruned ${r.pruned} records through seq ${r.throughSeq} (${r.deleted} deleted one by one, the rest with their month), archive ${r.archive}`
               : `tenant ${r.tenantId}: nothing to prune`,
           );
         }

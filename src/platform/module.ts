@@ -32,6 +32,8 @@ export interface AppModule {
   provides?: ProviderFactories;
   /** Subscribes to hooks (ctx.hooks); runs once every provider is built, in module list order. */
   setup?: (ctx: AppContext) => void | Promise<void>;
+  /** Stops what setup started (timers): runs when the app closes, in reverse module order. */
+  stop?: (ctx: AppContext) => void | Promise<void>;
   routes: (ctx: AppContext) => { prefix: string; plugin: FastifyPluginAsyncTypebox }[];
   /** URL prefixes outside /api/v1 whose routes must declare their access too (the app refuses to boot otherwise). */
   guardedPrefixes?: readonly string[];

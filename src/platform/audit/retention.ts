@@ -14,6 +14,17 @@ import { verifyChain } from './verify.js';
 
 export interface PruneResult {
   tenantId: number;
+  /** Records now behind the tenant's anchor (archived first): removed by a dropped partition or a delete. */
+  pruned: number;
+  /** Of those, how many were deleted one by one (their month is kept for another tenant, or in the default). */
+  deleted: number;
+  throughSeq: number | null;
+  archive: string | null;
+}
+
+/** A tenant's prefix, archived and anchored, not yet removed (see pruneTenants). */
+interface Anchored {
+  tenantId: number;
   pruned: number;
   throughSeq: number | null;
   archive: string | null;
@@ -32,11 +43,69 @@ export function recordLine(r: AuditRow | AuditTextTimeRow): RecordLine {
   return { id: r.id, ...chainedBody(r), prev_hash: r.prevHash, hash: r.hash };
 }
 
+/**
+ * Retention for several tenants at once (each with its own cutoff), in three steps: each tenant's expired prefix
+ * is archived and anchored (nothing deleted yet); then every monthly partition of audit_log whose records all lie
+ * behind their tenants' anchors is dropped whole; what is left behind an anchor (a month another tenant keeps, or
+ * the default partition) is deleted. With one retention for every tenant, whole months go and nothing is deleted.
+ */
+export async function pruneTenants(
+  database: Database,
+  targets: { tenantId: number; cutoff: Date }[],
+  opts: { dir: string },
+): Promise<{ results: PruneResult[]; droppedPartitions: string[] }> {
+  const anchored: Anchored[] = [];
+  for (const t of targets)
+    anchored.push(await archiveAndAnchor(database, t.tenantId, { cutoff: t.cutoff, dir: opts.dir }));
+  if (!anchored.some((a) => a.pruned > 0)) {
+    return { results: anchored.map((a) => ({ ...a, deleted: 0 })), droppedPartitions: [] };
+  }
+  const droppedPartitions = await database.withSystem(async (tx) => {
+    // Only months wholly before the latest cutoff; the anchors decide for every tenant with records in them.
+    const before = new Date(Math.max(...targets.map((t) => t.cutoff.getTime())));
+    const r = await tx.execute<{ dropped: string[] | string }>(
+      sql`select audit_drop_pruned_partitions(${before.toISOString()}::timestamptz) as dropped`,
+    );
+    const raw = r.rows[0]?.dropped ?? [];
+    return Array.isArray(raw)
+      ? raw
+      : raw
+          .replace(/^\{|\}$/g, '')
+          .split(',')
+          .filter(Boolean);
+  });
+  const results: PruneResult[] = [];
+  for (const a of anchored) {
+    const deleted =
+      a.pruned === 0
+        ? 0
+        : await database.withSystem(async (tx) => {
+            const r = await tx.execute<{ n: string }>(
+              sql`select audit_delete_pruned(${a.tenantId})::text as n`,
+            );
+            return Number(r.rows[0]!.n);
+          });
+    results.push({ ...a, deleted });
+  }
+  return { results, droppedPartitions };
+}
+
+/** One tenant's retention (pruneTenants for that tenant alone). */
 export async function pruneTenant(
   database: Database,
   tenantId: number,
   opts: { cutoff: Date; dir: string },
 ): Promise<PruneResult> {
+  const { results } = await pruneTenants(database, [{ tenantId, cutoff: opts.cutoff }], { dir: opts.dir });
+  return results[0]!;
+}
+
+/** Archives (written and fsynced) then anchors the tenant's records older than the cutoff; deletes nothing. */
+async function archiveAndAnchor(
+  database: Database,
+  tenantId: number,
+  opts: { cutoff: Date; dir: string },
+): Promise<Anchored> {
   const none = { tenantId, pruned: 0, throughSeq: null, archive: null };
   // Never prune (and so hide) a prefix that does not verify.
   const check = await verifyChain(database, tenantId);
@@ -45,9 +114,12 @@ export async function pruneTenant(
       `tenant ${tenantId}: audit chain does not verify (${check.reason} at ${check.first_invalid_id ?? 'head'}); not pruning`,
     );
   const bounds = await database.withTenant(tenantId, async (tx) => {
+    // From the anchor on: records behind it may still be there until the end of this job (see pruneTenants).
     const r = await tx.execute<{ through: string | null; from: string | null }>(sql`
-      select (select max(seq) from audit_log where tenant_id = ${tenantId} and created_at < ${opts.cutoff.toISOString()}::timestamptz)::text as through,
-             (select min(seq) from audit_log where tenant_id = ${tenantId})::text as from`);
+      with anchor as (select coalesce(max(pruned_through_seq), 0) as seq from audit_anchors where tenant_id = ${tenantId})
+      select (select max(seq) from audit_log where tenant_id = ${tenantId} and seq > (select seq from anchor)
+                and created_at < ${opts.cutoff.toISOString()}::timestamptz)::text as through,
+             (select min(seq) from audit_log where tenant_id = ${tenantId} and seq > (select seq from anchor))::text as from`);
     return r.rows[0];
   });
   if (!bounds?.through || !bounds.from) return none;
@@ -77,11 +149,24 @@ export async function pruneTenant(
   } finally {
     await fh.close();
   }
-  const pruned = await database.withSystem(async (tx) => {
-    const r = await tx.execute<{ n: string }>(
-      sql`select audit_prune(${tenantId}, ${through}, ${path.basename(file)})::text as n`,
+  const anchoredNow = await database.withSystem(async (tx) => {
+    const r = await tx.execute<{ ok: boolean }>(
+      sql`select audit_anchor(${tenantId}, ${through}, ${path.basename(file)}) as ok`,
     );
-    return Number(r.rows[0]!.n);
+    return r.rows[0]!.ok === true;
   });
-  return { tenantId, pruned, throughSeq: through, archive: file };
+  return anchoredNow ? { tenantId, pruned: through - from + 1, throughSeq: through, archive: file } : none;
+}
+
+/**
+ * The monthly partitions of audit_log from this month through the third next (drizzle/0034): run at start and
+ * once a day, so a record never waits for its month (and the default partition only catches a clock far off).
+ */
+export async function ensureAuditPartitions(database: Database, now: Date): Promise<number> {
+  return database.withSystem(async (tx) => {
+    const r = await tx.execute<{ n: number }>(
+      sql`select audit_log_ensure_partitions(${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz + interval '3 months') as n`,
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  });
 }
