@@ -442,7 +442,9 @@ describe('issue 19 SAML: test connection', () => {
     );
     expect(res.statusCode).toBe(302);
     const landing = new URL(res.headers.location as string);
-    expect(`${landing.origin}${landing.pathname}`).toBe(`${app.ctx.config.publicUrl}/admin/sso/test`);
+    expect(`${landing.origin}${landing.pathname}`).toBe(
+      `${app.ctx.config.publicUrl}/admin/sso/${conn.id}/test`,
+    );
     expect(landing.searchParams.get('code')).toBeNull();
     const resultId = landing.searchParams.get('result')!;
     const result = await readResult(adminA, resultId);

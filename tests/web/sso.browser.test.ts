@@ -15,7 +15,7 @@ import { ADMIN_CSP } from '../../src/platform/http/admin-console.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { newTenant, newUser, PASSWORD, uniq } from '../helpers/factories.js';
 import { type Caller, userWith } from '../helpers/rbac.js';
-import { makeIdpKeys } from '../helpers/saml-idp.js';
+import { buildResponse, idpMetadataXml, makeIdpKeys, parseAuthnRequestUrl } from '../helpers/saml-idp.js';
 import {
   type AxeFinding,
   axe,
@@ -241,6 +241,63 @@ describe.skipIf(!chromiumAvailable())(
       expect(await page.getByTestId('sp-entity-id').textContent()).toBe(metadata);
       expect(await page.getByTestId('callback-url').count()).toBe(0);
       await check('sso: saml connection page');
+      expect((await checker.call('DELETE', `/api/v1/sso/connections/${id}`)).statusCode).toBe(200);
+      await page.goto(`${server.origin}/admin/sso/${connectionId}`);
+      await page.getByRole('heading', { name: renamed, exact: true }).waitFor();
+    });
+
+    it('issue 19: a SAML connection made from pasted IdP metadata, then "Test connection" shows what the IdP sent, signing nobody in', async () => {
+      const idp = await makeIdpKeys('console-idp.example');
+      const entity = 'https://idp.console.example/idp/shibboleth';
+      const sso = 'https://idp.console.example/idp/profile/SAML2/Redirect/SSO';
+      const samlName = `Shibboleth ${uniq('s')}`;
+      await page.goto(`${server.origin}/admin/sso`);
+      await page.getByRole('button', { name: 'New connection' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Protocol').selectOption('saml');
+      await dialog.getByLabel('Name', { exact: true }).fill(samlName);
+      await dialog
+        .getByLabel('Or paste the IdP metadata (XML)')
+        .fill(idpMetadataXml({ entityId: entity, ssoUrl: sso, certificates: [idp.certificate] }));
+      await check('sso: saml dialog with metadata');
+      await dialog.getByRole('button', { name: 'Create connection' }).click();
+      await page.getByRole('heading', { name: samlName, exact: true }).waitFor();
+      await page.getByText(entity).waitFor();
+      const id = page.url().split('/').pop()!;
+
+      // The IdP's side: the browser arrives with the AuthnRequest, signs in there, and posts the answer back
+      // (an auto-submitting form, as every IdP does). The IdP origin is served by the test itself.
+      let posted = false;
+      await page.route(`${sso}?**`, async (route) => {
+        const request = parseAuthnRequestUrl(route.request().url());
+        const response = buildResponse(idp, {
+          issuer: entity,
+          audience: `${server.origin}/api/v1/sso/saml/${id}/metadata`,
+          acsUrl: `${server.origin}/api/v1/sso/saml/acs`,
+          inResponseTo: request.id,
+          nameId: `tester@${domain}`,
+          attributeList: [{ name: 'urn:oid:2.5.4.42', friendlyName: 'givenName', values: ['Tess'] }],
+        });
+        posted = true;
+        await route.fulfill({
+          contentType: 'text/html',
+          body: `<form method="post" action="${server.origin}/api/v1/sso/saml/acs"><input type="hidden" name="SAMLResponse" value="${response}"><input type="hidden" name="RelayState" value="${request.relayState}"><button>Continue</button></form><script>document.forms[0].submit()</script>`,
+        });
+      });
+      await page.getByTestId('test-connection').click();
+      await page.getByTestId('test-ok').waitFor();
+      expect(posted).toBe(true);
+      expect(new URL(page.url()).pathname).toBe(`/admin/sso/${id}/test`);
+      expect(await page.getByTestId('test-subject').textContent()).toBe(`tester@${domain}`);
+      await page.getByText('urn:oid:2.5.4.42').waitFor();
+      await check('sso: connection test result');
+      await page.unroute(`${sso}?**`);
+      // Nobody was created.
+      const users = await checker.call(
+        'GET',
+        `/api/v1/users?search=${encodeURIComponent(`tester@${domain}`)}`,
+      );
+      expect(users.json().total).toBe(0);
       expect((await checker.call('DELETE', `/api/v1/sso/connections/${id}`)).statusCode).toBe(200);
       await page.goto(`${server.origin}/admin/sso/${connectionId}`);
       await page.getByRole('heading', { name: renamed, exact: true }).waitFor();

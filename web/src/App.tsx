@@ -12,7 +12,7 @@ import { RolesScreen } from './screens/Roles';
 import { SessionsScreen } from './screens/Sessions';
 import { SettingsScreen } from './screens/Settings';
 import { SignInScreen } from './screens/SignIn';
-import { SsoConnectionScreen, SsoScreen } from './screens/Sso';
+import { SsoConnectionScreen, SsoScreen, SsoTestResultScreen } from './screens/Sso';
 import { UserDetailScreen } from './screens/UserDetail';
 import { UsersScreen } from './screens/Users';
 import { WireguardScreen } from './screens/Wireguard';
@@ -101,6 +101,14 @@ const SCREENS: Screen[] = [
     permission: 'sso.read',
     nav: false,
     render: (p) => <SsoConnectionScreen id={p.id!} />,
+  },
+  {
+    path: '/sso/:id/test',
+    label: 'nav.sso',
+    module: 'sso',
+    permission: 'sso.write',
+    nav: false,
+    render: (p) => <SsoTestResultScreen id={p.id!} />,
   },
   {
     path: '/features',

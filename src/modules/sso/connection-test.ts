@@ -4,7 +4,7 @@
  * or why it was refused. Nobody is created, linked or signed in; the start and the result are audited.
  *
  * The flow is the normal one (./callback.ts) with `test` in its state: its redirect_uri is the console page
- * `/admin/sso/test`, which gets `?result=<id>` and reads the result (kept TEN_MINUTES in the shared store, for that
+ * `/admin/sso/{connection id}/test`, which gets `?result=<id>` and reads the result (kept TEN_MINUTES in the shared store, for that
  * connection only) with the admin's token.
  */
 import { randomBytes } from 'node:crypto';
@@ -31,8 +31,9 @@ const RESULT_TTL_SECONDS = 600;
 const resultKey = (tenantId: number, connectionId: string, resultId: string) =>
   `sso:test:${tenantId}:${connectionId}:${resultId}`;
 
-/** The console page a test ends on. */
-export const testResultPageOf = (publicUrl: string) => `${publicUrl.replace(/\/+$/, '')}/admin/sso/test`;
+/** The console page a test of that connection ends on. */
+export const testResultPageOf = (publicUrl: string, connectionId: string) =>
+  `${publicUrl.replace(/\/+$/, '')}/admin/sso/${connectionId}/test`;
 
 export interface ConnectionTestResult {
   result_id: string;

@@ -669,7 +669,7 @@ export async function startConnectionTest(ctx: SsoDeps, actor: SsoActor, connect
     });
     return row;
   });
-  return startFlow(ctx, connection, testResultPageOf(ctx.config.publicUrl), {
+  return startFlow(ctx, connection, testResultPageOf(ctx.config.publicUrl, connectionId), {
     test: { resultId: newTestResultId() },
   });
 }

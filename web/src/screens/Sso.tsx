@@ -33,6 +33,7 @@ import {
   toast,
   useAsync,
   useSubmit,
+  withErrorToast,
 } from '../ui';
 
 type Connection =
@@ -154,6 +155,10 @@ export function SsoConnectionScreen({ id }: { id: string }) {
               actions={
                 canWrite && (
                   <>
+                    <TestButton connection={c} />
+                    {c.saml?.idp_metadata_url && (
+                      <RefreshMetadataButton connection={c} onDone={conn.reload} />
+                    )}
                     <button type="button" className="btn" onClick={() => setEditing(true)}>
                       {t('common.edit')}
                     </button>
@@ -216,7 +221,14 @@ export function SsoConnectionScreen({ id }: { id: string }) {
                           <Badge kind="ok">{t('sso.certificateSet')}</Badge>
                         ) : (
                           <Badge kind="warn">{t('sso.notSet')}</Badge>
+                        )}{' '}
+                        {c.saml.idp_certificate_next && (
+                          <Badge kind="muted">{t('sso.nextCertificate')}</Badge>
                         )}
+                      </dd>
+                      <dt>{t('sso.idpMetadataUrl')}</dt>
+                      <dd className="mono-sm break" data-testid="idp-metadata-url">
+                        {c.saml.idp_metadata_url ?? '—'}
                       </dd>
                     </>
                   )}
@@ -436,6 +448,9 @@ function connectionFields(c: Connection | null) {
     idpSsoUrl: c?.saml?.idp_sso_url ?? '',
     idpCertificate: c?.saml?.idp_certificate ?? '',
     spEntityId: c?.saml?.sp_entity_id ?? '',
+    // The IdP's metadata, by URL (kept, re-read by "Refresh metadata") or pasted (read once).
+    idpMetadataUrl: c?.saml?.idp_metadata_url ?? '',
+    idpMetadataXml: '',
   };
 }
 
@@ -454,6 +469,7 @@ function ConnectionDialog(props: {
   const { fields, set, reset } = useFields(connectionFields(c));
   const { type, name, enabled, domains, defaultRole, jit, trustMfa, ssoRequired, redirectUris } = fields;
   const { issuer, clientId, clientSecret, idpEntityId, idpSsoUrl, idpCertificate, spEntityId } = fields;
+  const { idpMetadataUrl, idpMetadataXml } = fields;
 
   // Roles the connection may hand out: owner never (the API refuses it); the current value stays listed.
   const roleCodes = (roles.data?.roles ?? []).map((r) => ({ value: r.code, label: `${r.name} (${r.code})` }));
@@ -471,11 +487,20 @@ function ConnectionDialog(props: {
       sso_required: ssoRequired,
       redirect_uris: lines(redirectUris),
     };
+    // Only what is filled in: the IdP's metadata (URL or pasted) fills the rest, and a field given beside it wins.
+    const given = (value: string) => value.trim() || undefined;
+    const metadataUrl = given(idpMetadataUrl);
     const saml = {
-      idp_entity_id: idpEntityId.trim(),
-      idp_sso_url: idpSsoUrl.trim(),
-      idp_certificate: idpCertificate.trim(),
-      ...(spEntityId.trim() ? { sp_entity_id: spEntityId.trim() } : {}),
+      idp_entity_id: given(idpEntityId),
+      idp_sso_url: given(idpSsoUrl),
+      idp_certificate: given(idpCertificate),
+      sp_entity_id: given(spEntityId),
+      idp_metadata_xml: given(idpMetadataXml),
+      ...(metadataUrl
+        ? { idp_metadata_url: metadataUrl }
+        : c?.saml?.idp_metadata_url
+          ? { idp_metadata_url: null }
+          : {}),
     };
     let saved: Connection;
     if (c) {
@@ -630,18 +655,33 @@ function ConnectionDialog(props: {
         <fieldset className="stack">
           <legend>SAML 2.0</legend>
           <TextField
+            label={t('sso.idpMetadataUrl')}
+            hint={t('sso.idpMetadataUrlHint')}
+            value={idpMetadataUrl}
+            onChange={set('idpMetadataUrl')}
+            type="url"
+            maxLength={2048}
+          />
+          <TextArea
+            label={t('sso.idpMetadataXml')}
+            hint={t('sso.idpMetadataXmlHint')}
+            value={idpMetadataXml}
+            onChange={set('idpMetadataXml')}
+            rows={3}
+          />
+          <TextField
             label={t('sso.idpEntityId')}
+            hint={t('sso.fromMetadataHint')}
             value={idpEntityId}
             onChange={set('idpEntityId')}
-            required
             maxLength={1024}
           />
           <TextField
             label={t('sso.idpSsoUrl')}
+            hint={t('sso.fromMetadataHint')}
             value={idpSsoUrl}
             onChange={set('idpSsoUrl')}
             type="url"
-            required
             maxLength={2048}
           />
           <TextArea
@@ -661,5 +701,126 @@ function ConnectionDialog(props: {
         </fieldset>
       )}
     </FormDialog>
+  );
+}
+
+/**
+ * "Test connection": a sign-in at the identity provider that ends on this connection's test page (below) with
+ * what the provider sent; nobody is signed in. The browser leaves the console for the provider.
+ */
+function TestButton({ connection }: { connection: Connection }) {
+  const { busy, onClick } = useSubmit();
+  const start = onClick(() =>
+    withErrorToast(async () => {
+      const started = await call(
+        api.POST('/api/v1/sso/connections/{id}/test', { params: { path: { id: connection.id } } }),
+      );
+      window.location.assign(started.auth_url);
+    }),
+  );
+  return (
+    <button type="button" className="btn" onClick={start} disabled={busy} data-testid="test-connection">
+      {t('sso.test')}
+    </button>
+  );
+}
+
+function RefreshMetadataButton({ connection, onDone }: { connection: Connection; onDone: () => void }) {
+  const { busy, onClick } = useSubmit();
+  const refresh = onClick(() =>
+    withErrorToast(async () => {
+      await call(
+        api.POST('/api/v1/sso/connections/{id}/metadata/refresh', {
+          params: { path: { id: connection.id } },
+        }),
+      );
+      toast(t('sso.metadataRefreshed'));
+      onDone();
+    }),
+  );
+  return (
+    <button type="button" className="btn" onClick={refresh} disabled={busy} data-testid="refresh-metadata">
+      {t('sso.refreshMetadata')}
+    </button>
+  );
+}
+
+/**
+ * Where a connection test ends (`/sso/{id}/test?result=…`, `&error=<CODE>` when refused): the identity as
+ * MassaCorp read it and every attribute the provider sent, or the refusal.
+ */
+export function SsoTestResultScreen({ id }: { id: string }) {
+  const query = new URLSearchParams(window.location.search);
+  const resultId = query.get('result') ?? '';
+  const result = useAsync(
+    () =>
+      call(
+        api.GET('/api/v1/sso/connections/{id}/test-results/{result}', {
+          params: { path: { id, result: resultId } },
+        }),
+      ),
+    [id, resultId],
+  );
+  return (
+    <div className="page">
+      <p className="crumbs">
+        <Link to={`/sso/${id}`}>← {t('nav.sso')}</Link>
+      </p>
+      <PageHeader title={t('sso.testResult')} sub={t('sso.testResultSub')} />
+      <Loaded load={result}>
+        {(r) => (
+          <div className="stack">
+            {r.ok ? (
+              <p data-testid="test-ok">
+                <Badge kind="ok">{t('sso.testOk')}</Badge>
+              </p>
+            ) : (
+              <p className="error" role="alert" data-testid="test-error">
+                {t('sso.testRefused', { code: r.error ?? '' })}
+              </p>
+            )}
+            {r.identity && (
+              <Panel id="identity-h" title={t('sso.testIdentity')}>
+                <dl className="facts facts-long">
+                  <dt>{t('sso.testSubject')}</dt>
+                  <dd className="mono-sm break" data-testid="test-subject">
+                    {r.identity.subject}
+                  </dd>
+                  <dt>{t('sso.idpEntityId')}</dt>
+                  <dd className="mono-sm break">{r.identity.issuer}</dd>
+                  <dt>{t('sso.testEmail')}</dt>
+                  <dd className="mono-sm break">{r.identity.email ?? '—'}</dd>
+                  <dt>{t('sso.testName')}</dt>
+                  <dd>
+                    {[r.identity.given_name, r.identity.family_name].filter(Boolean).join(' ') ||
+                      r.identity.name ||
+                      '—'}
+                  </dd>
+                  <dt>{t('sso.trustMfa')}</dt>
+                  <dd>{r.identity.mfa_asserted ? t('sso.yes') : t('sso.no')}</dd>
+                </dl>
+              </Panel>
+            )}
+            {r.attributes.length > 0 && (
+              <DataTable
+                caption={t('sso.testAttributes')}
+                columns={[{ label: t('sso.testAttrName') }, { label: t('sso.testAttrValues') }]}
+              >
+                {r.attributes.map((a) => (
+                  <tr key={a.name}>
+                    <td className="mono-sm break">
+                      {a.name}
+                      {a.friendly_name && <span className="muted"> ({a.friendly_name})</span>}
+                    </td>
+                    <td className="mono-sm break">{a.values.join(', ')}</td>
+                  </tr>
+                ))}
+              </DataTable>
+            )}
+            <p className="hint">{t('sso.testNobody')}</p>
+          </div>
+        )}
+      </Loaded>
+    </div>
   );
 }
