@@ -11,7 +11,6 @@ import type { SignInVia } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/client.js';
 import { pgErrorOf } from '../../platform/db/errors.js';
 import { type AppError, notFound, platformErrors, validationError } from '../../platform/http/errors.js';
-import { checkUrl, SsrfError } from '../../platform/net/ssrf.js';
 import { canGrant, resolveRolePermissions, roleIdByCode } from '../rbac/index.js';
 import { isPlatformTenant } from '../tenants/index.js';
 import { editorRecord, type SsoEditor } from './ceiling.js';
@@ -19,6 +18,7 @@ import { newTestResultId, testResultPageOf } from './connection-test.js';
 import type { SsoDeps } from './deps.js';
 import { verifyDomainTxt } from './dns.js';
 import { ssoError } from './errors.js';
+import { assertFetchable } from './fetchable.js';
 import { type FlowState, flowFor, type LinkTarget, newState, saveFlowState } from './flows.js';
 import * as repo from './repository.js';
 import { endNonSsoSessions, publishEnded, ssoRequirementSwitchedOn } from './required.js';
@@ -157,15 +157,6 @@ function assertRedirectUri(uri: string, field: string): void {
     throw validationError(field, 'must be https (http only to a loopback host)', 'value_error.url');
   if (u.hash || u.username || u.password)
     throw validationError(field, 'must not carry a fragment or credentials', 'value_error.url');
-}
-
-function assertFetchable(ctx: SsoDeps, url: string, field: string): void {
-  try {
-    checkUrl(url, ctx.config.env);
-  } catch (err) {
-    if (err instanceof SsrfError) throw validationError(field, err.message, 'value_error.url');
-    throw err;
-  }
 }
 
 /**

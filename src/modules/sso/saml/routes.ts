@@ -16,9 +16,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { notFound, validationError } from '../../../platform/http/errors.js';
 import { routes } from '../../../platform/http/route.js';
-import { checkUrl, createGuardedFetch, SsrfError } from '../../../platform/net/ssrf.js';
+import { createGuardedFetch, SsrfError } from '../../../platform/net/ssrf.js';
 import { enterpriseCompletion, runCallback, type VerifyStrategy } from '../callback.js';
 import type { SsoDeps } from '../deps.js';
+import { assertFetchable } from '../fetchable.js';
 import { type ConnectionInput, flowRef, flowRefLive, type SsoFlow } from '../flows.js';
 import { callbackInput, sendOutcome } from '../reply.js';
 import * as repo from '../repository.js';
@@ -118,7 +119,7 @@ async function withIdpMetadata<B extends ConnectionInput>(ctx: SsoDeps, body: B)
   try {
     let xml = saml.idp_metadata_xml;
     if (xml === undefined) {
-      checkUrlOrRefuse(ctx, saml.idp_metadata_url!, field);
+      assertFetchable(ctx, saml.idp_metadata_url!, field);
       xml = await fetchIdpMetadata(createGuardedFetch({ env: ctx.config.env }), saml.idp_metadata_url!);
     }
     metadata = parseIdpMetadata(xml, saml.idp_entity_id);
@@ -141,15 +142,6 @@ async function withIdpMetadata<B extends ConnectionInput>(ctx: SsoDeps, body: B)
           : (metadata.certificates[1] ?? null),
     },
   };
-}
-
-function checkUrlOrRefuse(ctx: SsoDeps, url: string, field: string): void {
-  try {
-    checkUrl(url, ctx.config.env);
-  } catch (err) {
-    if (err instanceof SsrfError) throw validationError(field, err.message, 'value_error.url');
-    throw err;
-  }
 }
 
 /** PEM, or the bare base64 body IdP consoles show: either must be an X.509 certificate. */
@@ -302,7 +294,7 @@ export const samlFlow: SsoFlow = {
         }
       | undefined;
     if (typeof saml?.idp_metadata_url === 'string')
-      checkUrlOrRefuse(ctx, saml.idp_metadata_url, 'body.saml.idp_metadata_url');
+      assertFetchable(ctx, saml.idp_metadata_url, 'body.saml.idp_metadata_url');
     if (typeof saml?.idp_certificate_next === 'string' && !parsesAsCertificate(saml.idp_certificate_next)) {
       throw validationError(
         'body.saml.idp_certificate_next',
