@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCS_CSP } from '../../src/app.js';
 import { ADMIN_CSP } from '../../src/platform/http/admin-console.js';
 import { newTenant, newUser, PASSWORD, uniq } from '../helpers/factories.js';
-import { type Caller, userWith } from '../helpers/rbac.js';
+import { type Caller, roleId, userWith } from '../helpers/rbac.js';
 import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
 import {
   type AxeFinding,
@@ -279,6 +279,45 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
     await page.getByText('Settings saved').waitFor();
     const t = await checker.call('GET', '/api/v1/tenants/current');
     expect(t.json().settings.password_policy.min_length).toBe(14);
+  });
+
+  it('issue 19: maps a directory group the identity provider pushed over SCIM to a role', async () => {
+    // The identity provider's side: a tenant-owned SCIM key pushes a group, with the admin signed in as a member.
+    const key = await checker.call('POST', '/api/v1/api-keys', {
+      name: uniq('scim'),
+      scopes: ['scim'],
+      owner: 'tenant',
+      role_id: await roleId(checker, 'admin'),
+    });
+    expect(key.statusCode, key.body).toBe(201);
+    const groupName = `Engineering ${uniq('g')}`;
+    const pushed = await server.app.inject({
+      method: 'POST',
+      url: '/scim/v2/Groups',
+      headers: { authorization: `Bearer ${key.json().raw_key}`, 'content-type': 'application/scim+json' },
+      payload: JSON.stringify({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+        displayName: groupName,
+        externalId: 'okta-00g1',
+      }),
+    });
+    expect(pushed.statusCode, pushed.body).toBe(201);
+    await nav(/^Directory groups$/);
+    await page.getByRole('heading', { name: 'Directory groups' }).waitFor();
+    await page.getByRole('cell', { name: groupName }).waitFor();
+    await check('directory groups');
+    await page
+      .getByRole('row', { name: new RegExp(groupName) })
+      .getByRole('button', { name: 'Map roles' })
+      .click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel(/\(manager\)$/).check();
+    await check('directory: map roles dialog');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByText(`Roles of “${groupName}” saved`).waitFor();
+    await expect.poll(() => page.getByTestId(`roles-${groupName}`).textContent()).not.toBe('—');
+    const group = await checker.call('GET', `/api/v1/directory/groups/${pushed.json().id}`);
+    expect((group.json().roles as { code: string }[]).map((r) => r.code)).toEqual(['manager']);
   });
 
   it('creates a custom role, edits it (the dialog shows its values) and deletes it after a confirmation', async () => {

@@ -5,6 +5,7 @@ import type { MessageKey } from './messages';
 import { match, navigate, usePath } from './router';
 import { ApiKeysScreen } from './screens/ApiKeys';
 import { AuditScreen } from './screens/Audit';
+import { DirectoryScreen } from './screens/Directory';
 import { FeaturesScreen } from './screens/Features';
 import { OverviewScreen } from './screens/Overview';
 import { ProfileScreen } from './screens/Profile';
@@ -109,6 +110,14 @@ const SCREENS: Screen[] = [
     permission: 'sso.write',
     nav: false,
     render: (p) => <SsoTestResultScreen id={p.id!} />,
+  },
+  {
+    path: '/directory',
+    label: 'nav.directory',
+    module: 'scim',
+    permission: 'directory.read',
+    nav: true,
+    render: () => <DirectoryScreen />,
   },
   {
     path: '/features',
