@@ -85,15 +85,22 @@ async function keyRows() {
 }
 const forgetKeys = () => app.ctx.database.withSystem((tx) => tx.execute(sql`delete from saml_sp_keys`));
 
-/** The signing certificate the metadata publishes (the X509Certificate of its only KeyDescriptor). */
+/**
+ * The signing certificate the metadata publishes. The SP key pair also decrypts assertions (issue 19), so the same
+ * certificate is in a second KeyDescriptor, for encryption: two, and the same one.
+ */
 async function metadataCert(target: FastifyInstance): Promise<X509Certificate> {
   const res = await target.inject({ method: 'GET', url: `/api/v1/sso/saml/${conn.id}/metadata` });
   expect(res.statusCode, res.body).toBe(200);
   expect(res.body).toContain('AuthnRequestsSigned="true"');
   expect(res.body).toContain('<KeyDescriptor use="signing">');
-  const certs = [...res.body.matchAll(/<(?:ds:)?X509Certificate>([^<]+)</g)].map((m) => m[1]!);
-  expect(certs).toHaveLength(1);
-  return new X509Certificate(Buffer.from(certs[0]!.replace(/\s+/g, ''), 'base64'));
+  expect(res.body).toContain('<KeyDescriptor use="encryption">');
+  const certs = [...res.body.matchAll(/<(?:ds:)?X509Certificate>([^<]+)</g)].map((m) =>
+    m[1]!.replace(/\s+/g, ''),
+  );
+  expect(certs).toHaveLength(2);
+  expect(certs[1]).toBe(certs[0]);
+  return new X509Certificate(Buffer.from(certs[0]!, 'base64'));
 }
 
 async function authUrl(target: FastifyInstance): Promise<string> {

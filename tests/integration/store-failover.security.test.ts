@@ -177,6 +177,9 @@ describe('revocations and a Redis failover', () => {
         (await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: bearer(revoked) }))
           .statusCode,
       ).toBe(200);
+      // The generation is learnt asynchronously on each (re)connection (INFO replication after 'ready'); on a busy
+      // machine the Sentinel client may still be asking, or reconnecting: wait until it is known.
+      await until('the store to know its generation', async () => app.ctx.store.generation() !== null);
       const before = app.ctx.store.generation();
       expect(before).toMatch(/^[0-9a-f]{40}$/);
 
