@@ -192,14 +192,16 @@ if podman image exists "$BASE"; then
 else
   make_base
 fi
-"${PODMAN[@]}" run --rm "${LIMITS[@]}" --network none "$BASE" sh -c 'node --version && npm --version && id node' | sed 's/^/  base: /'
+"${PODMAN[@]}" run --rm "${LIMITS[@]}" --network none "$BASE" sh -c 'node --version && npm --version && id node' |
+  sed 's/^/  base: /'
 took base "$t"
 
 # 3. The app image -------------------------------------------------------------------------------------------
 images_before=$(podman images -aq --no-trunc)
 t=$(now)
 say "podman build (BASE=$BASE)"
-"${PODMAN[@]}" build "${LIMITS[@]}" --format docker --pull=never --network host --build-arg "BASE=$BASE" -f Dockerfile -t "$IMAGE" . \
+"${PODMAN[@]}" build "${LIMITS[@]}" --format docker --pull=never --network host --build-arg "BASE=$BASE" \
+  -f Dockerfile -t "$IMAGE" . \
   >"$WORK/build.log" 2>&1 || { tail -n 40 "$WORK/build.log"; fail "podman build failed"; }
 grep -i -E '^(WARN|time=.*level=(warning|error))' "$WORK/build.log" | sed 's/^/  build: /' || true
 took build "$t"
@@ -233,19 +235,20 @@ chmod 600 "$WORK/env"
 
 t=$(now)
 say "migrations: npm run db:migrate (the k8s Job's command)"
-"${PODMAN[@]}" run "${LIMITS[@]}" --name "$MIGRATE" --network host --env-file "$WORK/env" "$IMAGE" npm run db:migrate 2>&1 |
+"${PODMAN[@]}" run "${LIMITS[@]}" --no-healthcheck --name "$MIGRATE" --network host --env-file "$WORK/env" \
+  "$IMAGE" npm run db:migrate 2>&1 |
   sed 's/^/  | /'
 [ "$(podman inspect --format '{{.State.ExitCode}}' "$MIGRATE")" = 0 ] || fail "the migration exited non-zero"
-podman rm "$MIGRATE" >/dev/null
+podman rm "$MIGRATE" >/dev/null 2>>"$WORK/podman.log"
 took migrate "$t"
 
+# podman runs a HEALTHCHECK from a systemd timer; without systemd (this machine) that timer cannot be made
+# ("unable to get systemd connection"), so it is turned off (--health-interval disable: the image's HEALTHCHECK
+# command stays) and `podman healthcheck run` runs that command here until podman records the container
+# healthy. (`--format docker` in the build: the OCI image format has no HEALTHCHECK, podman build drops it.)
 t=$(now)
-"${PODMAN[@]}" run "${LIMITS[@]}" -d --name "$API" --network host --env-file "$WORK/env" "$IMAGE" >/dev/null \
-  2>>"$WORK/podman.log"
-# podman runs a HEALTHCHECK from a systemd timer; without systemd (this machine) nothing runs it on its own (podman
-# logs "unable to get systemd connection", kept in $WORK/podman.log), so `podman healthcheck run` runs the image's
-# own HEALTHCHECK command here until podman records the container healthy. `--format docker` above: the OCI image
-# format has no HEALTHCHECK, and podman build would drop it.
+"${PODMAN[@]}" run "${LIMITS[@]}" -d --health-interval disable --name "$API" --network host --env-file "$WORK/env" \
+  "$IMAGE" >/dev/null 2>>"$WORK/podman.log"
 deadline=$(($(date +%s) + ${IMAGE_HEALTHY_TIMEOUT:-120}))
 status=""
 while :; do
