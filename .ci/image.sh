@@ -47,6 +47,7 @@ took() { T[$1]=$(awk -v a="$2" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'); 
 
 db_made=0
 images_before=""
+containers_before=""
 cleanup() {
   local rc=$?
   set +e
@@ -55,6 +56,13 @@ cleanup() {
     podman logs --tail 40 "$API" 2>&1 | sed 's/^/  | /'
   fi
   podman rm -f -t 0 "$API" "$MIGRATE" >/dev/null 2>&1
+  # A build stopped midway (a timeout) leaves its buildah working containers: those this run made go too.
+  if [ -n "$containers_before" ]; then
+    local c
+    for c in $(podman ps -a --external -q --no-trunc 2>/dev/null); do
+      grep -qxF "$c" <<<"$containers_before" || podman rm -f "$c" >/dev/null 2>&1
+    done
+  fi
   # The app image and every image this run's build left (the console stage, intermediate layers): those that
   # did not exist before the build, never the base.
   if [ -n "$images_before" ]; then
@@ -198,6 +206,7 @@ took base "$t"
 
 # 3. The app image -------------------------------------------------------------------------------------------
 images_before=$(podman images -aq --no-trunc)
+containers_before=$(podman ps -a --external -q --no-trunc; echo none)
 t=$(now)
 say "podman build (BASE=$BASE)"
 "${PODMAN[@]}" build "${LIMITS[@]}" --format docker --pull=never --network host --build-arg "BASE=$BASE" \
