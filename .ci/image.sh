@@ -216,7 +216,7 @@ grep -i -E '^(WARN|time=.*level=(warning|error))' "$WORK/build.log" | sed 's/^/ 
 took build "$t"
 size_mb=$(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{ printf "%.0f", $1 / 1048576 }')
 base_mb=$(podman image inspect --format '{{.Size}}' "$BASE" | awk '{ printf "%.0f", $1 / 1048576 }')
-say "image size ${size_mb} MB (base ${base_mb} MB)"
+say "image size ${size_mb} MiB (base ${base_mb} MiB)"
 
 # 4. Run it in production mode -------------------------------------------------------------------------------
 bash .ci/services.sh
