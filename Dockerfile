@@ -1,6 +1,9 @@
 # MassaCorp API image. Runs TypeScript through tsx (a runtime dependency); one build stage makes the admin
 # console (web/ → web/dist, served at /admin) with the dev dependencies, which the final image does not carry.
-FROM node:20-bookworm-slim AS console
+# BASE: the official image by default; CI, which reaches no image registry, builds an equivalent one locally and
+# passes --build-arg BASE=localhost/node:20-bookworm-slim (.ci/image.sh, docs/operations.md "Containers").
+ARG BASE=node:20-bookworm-slim
+FROM ${BASE} AS console
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund && npm cache clean --force
@@ -9,7 +12,7 @@ COPY web ./web
 COPY scripts ./scripts
 RUN npm run build:web
 
-FROM node:20-bookworm-slim
+FROM ${BASE}
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The npm cache (~110 MB) is removed in the layer that fills it: a later RUN could not shrink the image.

@@ -485,10 +485,15 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
       'Audit log',
       'WireGuard',
       'Single sign-on',
+      'Directory groups',
       'Feature flags',
       'My sessions',
       'My profile',
     ]);
+    await nav(/^Directory groups$/);
+    await page.getByRole('heading', { name: 'Directory groups' }).waitFor();
+    await page.locator('table tbody tr').first().waitFor();
+    expect(await page.getByRole('button', { name: 'Map roles' }).count()).toBe(0);
     await nav(/^Users$/);
     await page.getByRole('cell', { name: adminEmail }).waitFor();
     expect(await page.getByRole('button', { name: 'New user' }).count()).toBe(0);
