@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, newTenant, type TestTenant, type Tokens, uniq } from '../helpers/factories.js';
+import { acsOutcome, postAcs } from '../helpers/saml-acs.js';
 import {
   buildEncryptedResponse,
   buildResponse,
@@ -77,30 +78,6 @@ const respond = (
   inResponseTo: requestId,
   ...o,
 });
-
-function postAcs(samlResponse: string, relayState: string) {
-  return app.inject({
-    method: 'POST',
-    url: '/api/v1/sso/saml/acs',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ SAMLResponse: samlResponse, RelayState: relayState }).toString(),
-  });
-}
-
-/** The sign-in's end: the code's tokens' /auth/me, or the ?error= it was refused with. */
-async function outcome(res: { statusCode: number; headers: Record<string, unknown> }) {
-  expect(res.statusCode).toBe(302);
-  const params = new URL(res.headers.location as string).searchParams;
-  const code = params.get('code');
-  if (!code) return { error: params.get('error') };
-  const tokens = await app.inject({ method: 'POST', url: '/api/v1/sso/token', payload: { code } });
-  const me = await app.inject({
-    method: 'GET',
-    url: '/api/v1/auth/me',
-    headers: bearer(tokens.json().access_token),
-  });
-  return { me: me.json() as { email: string; tenant_id: number } };
-}
 
 async function count(tenantId: number, sql: string): Promise<number> {
   return app.ctx.database.withTenant(tenantId, async (tx) => {
@@ -227,7 +204,7 @@ describe('issue 19 SAML: connections from IdP metadata', () => {
       idp,
       respond(conn.id, during.requestId, { nameId: email, signWith: nextIdp }),
     );
-    expect((await outcome(await postAcs(signedByNext, during.state))).me?.email).toBe(email);
+    expect((await acsOutcome(app, await postAcs(app, signedByNext, during.state))).me?.email).toBe(email);
 
     // The rollover ends: the old key is gone from the metadata, and from the connection after a refresh.
     served = idpMetadataXml({ entityId: IDP_ENTITY, ssoUrl: IDP_SSO, certificates: [nextIdp.certificate] });
@@ -237,7 +214,9 @@ describe('issue 19 SAML: connections from IdP metadata', () => {
     });
     const after = await authorize(a.tenant.id, conn.id);
     const signedByOld = buildResponse(idp, respond(conn.id, after.requestId, { nameId: email }));
-    expect((await outcome(await postAcs(signedByOld, after.state))).error).toBe('SAML_SIGNATURE_INVALID');
+    expect((await acsOutcome(app, await postAcs(app, signedByOld, after.state))).error).toBe(
+      'SAML_SIGNATURE_INVALID',
+    );
     expect(await auditCount(a.tenant.id, 'sso.connection_updated', conn.id)).toBe(2);
 
     // Refresh needs a URL; another tenant's admin gets 404.
@@ -316,7 +295,7 @@ describe('issue 19 SAML: sign-in with what IdPs send by default', () => {
     const response = encrypted
       ? await buildEncryptedResponse(idp, { ...options, encryptFor: spCertificate })
       : buildResponse(idp, options);
-    const result = await outcome(await postAcs(response, state));
+    const result = await acsOutcome(app, await postAcs(app, response, state));
     expect(result.me).toMatchObject({ email, tenant_id: a.tenant.id });
   });
 
@@ -343,7 +322,7 @@ describe('issue 19 SAML: sign-in with what IdPs send by default', () => {
       ...o,
       ...(name.includes('another key') ? { signWith: attacker } : {}),
     });
-    expect((await outcome(await postAcs(buildResponse(idp, options), state))).error).toBe(
+    expect((await acsOutcome(app, await postAcs(app, buildResponse(idp, options), state))).error).toBe(
       'SAML_SIGNATURE_INVALID',
     );
     expect(await usersWithEmail(a.tenant.id, 'victim@uni.example')).toBe(0);
@@ -366,7 +345,7 @@ describe('issue 19 SAML: sign-in with what IdPs send by default', () => {
         ],
       }),
     );
-    expect((await outcome(await postAcs(response, state))).me?.email).toBe(email);
+    expect((await acsOutcome(app, await postAcs(app, response, state))).me?.email).toBe(email);
     expect(
       await count(
         a.tenant.id,
@@ -385,7 +364,7 @@ describe('issue 19 SAML: sign-in with what IdPs send by default', () => {
         attributeList: [{ name: 'urn:oid:2.5.4.42', friendlyName: 'givenName', values: ['Nomail'] }],
       }),
     );
-    expect((await outcome(await postAcs(response, state))).error).toBe('SSO_EMAIL_MISSING');
+    expect((await acsOutcome(app, await postAcs(app, response, state))).error).toBe('SSO_EMAIL_MISSING');
     expect(
       await count(
         a.tenant.id,
@@ -431,6 +410,7 @@ describe('issue 19 SAML: test connection', () => {
     const requestId = parseAuthnRequestUrl(auth_url).id;
     const email = `${uniq('tested')}@uni.example`;
     const res = await postAcs(
+      app,
       buildResponse(
         idp,
         respond(conn.id, requestId, {
@@ -463,7 +443,11 @@ describe('issue 19 SAML: test connection', () => {
     expect((await readResult(adminB, resultId)).statusCode).toBe(404);
     expect((await startTest(adminB)).statusCode).toBe(404);
     // The test's state cannot be replayed into a sign-in: the replay is answered on the console page, no code.
-    const replay = await postAcs(buildResponse(idp, respond(conn.id, requestId, { nameId: email })), state);
+    const replay = await postAcs(
+      app,
+      buildResponse(idp, respond(conn.id, requestId, { nameId: email })),
+      state,
+    );
     const replayed = new URL(replay.headers.location as string).searchParams;
     expect(replayed.get('code')).toBeNull();
     expect(replayed.get('error')).toBe('SAML_REPLAY');
@@ -473,7 +457,11 @@ describe('issue 19 SAML: test connection', () => {
   it('a refused answer shows its error on the same page', async () => {
     const { auth_url, state } = (await startTest(adminA)).json() as { auth_url: string; state: string };
     const requestId = parseAuthnRequestUrl(auth_url).id;
-    const res = await postAcs(buildResponse(idp, respond(conn.id, requestId, { signWith: attacker })), state);
+    const res = await postAcs(
+      app,
+      buildResponse(idp, respond(conn.id, requestId, { signWith: attacker })),
+      state,
+    );
     const landing = new URL(res.headers.location as string);
     expect(landing.searchParams.get('error')).toBe('SAML_SIGNATURE_INVALID');
     const result = await readResult(adminA, landing.searchParams.get('result')!);

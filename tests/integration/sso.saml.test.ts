@@ -15,6 +15,7 @@ import {
   type Tokens,
   uniq,
 } from '../helpers/factories.js';
+import { postAcs } from '../helpers/saml-acs.js';
 import {
   buildResponse,
   makeIdpKeys,
@@ -77,19 +78,6 @@ function idpResponse(connectionId: string, requestId: string | null, o: Partial<
     acsUrl: acsUrl(),
     inResponseTo: requestId,
     ...o,
-  });
-}
-
-function postAcs(samlResponse: string, relayState: string | undefined, headers: Record<string, string> = {}) {
-  const form = new URLSearchParams({
-    SAMLResponse: samlResponse,
-    ...(relayState ? { RelayState: relayState } : {}),
-  });
-  return app.inject({
-    method: 'POST',
-    url: '/api/v1/sso/saml/acs',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    payload: form.toString(),
   });
 }
 
@@ -243,6 +231,7 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
     expect(request.xml).toContain(`AssertionConsumerServiceURL="${acsUrl()}"`);
     const email = `${uniq('jit')}@corp.example`;
     const res = await postAcs(
+      app,
       idpResponse(connA.id, requestId, { nameId: email, attributes: { firstName: 'Jit', lastName: 'User' } }),
       state,
     );
@@ -278,7 +267,7 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
 
     // The same person again: the same user, found by (connection, issuer, subject).
     const again = await authorize(a.tenant.id, connA.id);
-    const second = await postAcs(idpResponse(connA.id, again.requestId, { nameId: email }), again.state);
+    const second = await postAcs(app, idpResponse(connA.id, again.requestId, { nameId: email }), again.state);
     const t2 = await exchange(redirectParams(second.headers.location as string).get('code')!);
     const me2 = await app.inject({
       method: 'GET',
@@ -336,7 +325,7 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
     async (_name, make, code) => {
       const { state, requestId } = await authorize(a.tenant.id, connA.id);
       const before = (await auditRows(a.tenant.id, 'sso.login_failed')).length;
-      const res = await postAcs(make(connA.id, requestId), state);
+      const res = await postAcs(app, make(connA.id, requestId), state);
       expect(res.statusCode, res.body).toBe(302);
       const params = redirectParams(res.headers.location as string);
       expect(params.get('code')).toBeNull();
@@ -355,7 +344,7 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
     async (_name, make, code) => {
       const { state, requestId } = await authorize(a.tenant.id, connA.id);
       const before = (await auditRows(a.tenant.id, 'sso.login_failed')).length;
-      const res = await postAcs(make(connA.id, requestId), state, { accept: 'application/json' });
+      const res = await postAcs(app, make(connA.id, requestId), state, { accept: 'application/json' });
       expect(res.statusCode).toBeGreaterThanOrEqual(400);
       expect(res.statusCode).toBeLessThan(500);
       expect(res.json()).toMatchObject({ error: code });
@@ -369,7 +358,7 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
 
   it('a JSON client gets the error envelope (4xx) instead of the redirect', async () => {
     const { state, requestId } = await authorize(a.tenant.id, connA.id);
-    const res = await postAcs(idpResponse(connA.id, requestId, { signWith: attacker }), state, {
+    const res = await postAcs(app, idpResponse(connA.id, requestId, { signWith: attacker }), state, {
       accept: 'application/json',
     });
     expect(res.statusCode).toBe(401);
@@ -381,15 +370,15 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
     const email = `${uniq('replay')}@corp.example`;
     const first = await authorize(a.tenant.id, connA.id);
     const response = idpResponse(connA.id, first.requestId, { nameId: email });
-    const ok = await postAcs(response, first.state);
+    const ok = await postAcs(app, response, first.state);
     expect(redirectParams(ok.headers.location as string).get('code')).toBeTruthy();
-    const replay = await postAcs(response, first.state);
+    const replay = await postAcs(app, response, first.state);
     expect(replay.statusCode).toBe(302);
     expect(redirectParams(replay.headers.location as string).get('error')).toBe('SAML_REPLAY');
 
     const race = await authorize(a.tenant.id, connA.id);
     const raced = idpResponse(connA.id, race.requestId, { nameId: email });
-    const results = await Promise.all([1, 2, 3, 4].map(() => postAcs(raced, race.state)));
+    const results = await Promise.all([1, 2, 3, 4].map(() => postAcs(app, raced, race.state)));
     const codes = results.map((r) =>
       r.statusCode === 302 ? redirectParams(r.headers.location as string).get('code') : null,
     );
@@ -424,7 +413,7 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
   });
 
   it('an unknown RelayState is a 4xx envelope (no flow, no redirect target), audited nowhere it could leak', async () => {
-    const res = await postAcs(idpResponse(connA.id, '_x'), 'no-such-state');
+    const res = await postAcs(app, idpResponse(connA.id, '_x'), 'no-such-state');
     expect(res.statusCode).toBe(401);
     expect(res.json().error).toBe('SAML_UNKNOWN_REQUEST');
     expect(res.headers.location).toBeUndefined();
@@ -439,9 +428,9 @@ describe('issue 13 sso: SAML SP-initiated sign-in over HTTP', () => {
     });
     expect(missing.statusCode).toBe(422);
     const { state } = await authorize(a.tenant.id, connA.id);
-    const junk = await postAcs('%%%not-base64%%%', state);
+    const junk = await postAcs(app, '%%%not-base64%%%', state);
     expect(redirectParams(junk.headers.location as string).get('error')).toBe('SAML_RESPONSE_INVALID');
-    const huge = await postAcs('A'.repeat(700 * 1024), 'x');
+    const huge = await postAcs(app, 'A'.repeat(700 * 1024), 'x');
     expect(huge.statusCode).toBe(413);
   });
 });
@@ -451,7 +440,7 @@ describe('issue 13 sso: SAML and tenants', () => {
     const email = `${uniq('local')}@corp.example`;
     const local = await newUser(app, a.tenant.id, { email });
     const { state, requestId } = await authorize(a.tenant.id, connA.id);
-    const res = await postAcs(idpResponse(connA.id, requestId, { nameId: email }), state);
+    const res = await postAcs(app, idpResponse(connA.id, requestId, { nameId: email }), state);
     const params = redirectParams(res.headers.location as string);
     expect(params.get('code')).toBeNull();
     expect(params.get('error')).toBe('SSO_LINK_REFUSED');
@@ -467,7 +456,7 @@ describe('issue 13 sso: SAML and tenants', () => {
     const shared = `${uniq('shared')}@corp.example`;
     const userB = await newUser(app, b.tenant.id, { email: shared });
     const { state, requestId } = await authorize(a.tenant.id, connA.id);
-    const res = await postAcs(idpResponse(connA.id, requestId, { nameId: shared }), state);
+    const res = await postAcs(app, idpResponse(connA.id, requestId, { nameId: shared }), state);
     const tokens = await exchange(redirectParams(res.headers.location as string).get('code')!);
     const me = await app.inject({
       method: 'GET',
@@ -497,7 +486,7 @@ describe('issue 13 sso: SAML and tenants', () => {
 
   it("a response for tenant B's flow signed by A's IdP (same issuer) is refused: the certificate is pinned per connection", async () => {
     const { state, requestId } = await authorize(b.tenant.id, connB.id);
-    const res = await postAcs(idpResponse(connB.id, requestId), state); // signed with A's key
+    const res = await postAcs(app, idpResponse(connB.id, requestId), state); // signed with A's key
     expect(redirectParams(res.headers.location as string).get('error')).toBe('SAML_SIGNATURE_INVALID');
     const failed = await auditRows(b.tenant.id, 'sso.login_failed');
     expect(failed.at(-1)).toMatchObject({ resource_id: connB.id });
@@ -506,7 +495,7 @@ describe('issue 13 sso: SAML and tenants', () => {
   it("A's signed response posted with B's RelayState is refused (it answers another request)", async () => {
     const flowA = await authorize(a.tenant.id, connA.id);
     const flowB = await authorize(b.tenant.id, connB.id);
-    const res = await postAcs(idpResponse(connA.id, flowA.requestId), flowB.state);
+    const res = await postAcs(app, idpResponse(connA.id, flowA.requestId), flowB.state);
     expect(redirectParams(res.headers.location as string).get('error')).toBe('SAML_IN_RESPONSE_TO_MISMATCH');
   });
 });

@@ -16,6 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, newTenant, type TestTenant, type Tokens } from '../helpers/factories.js';
+import { acsOutcome, postAcs } from '../helpers/saml-acs.js';
 import { certBody, makeIdpKeys, parseAuthnRequestUrl, type TestIdpKeys } from '../helpers/saml-idp.js';
 import {
   type SimpleSamlPhp,
@@ -160,15 +161,6 @@ async function authorize(connectionId: string) {
   return res.json() as { auth_url: string; state: string };
 }
 
-function postAcs(samlResponse: string, relayState: string | null) {
-  return app.inject({
-    method: 'POST',
-    url: '/api/v1/sso/saml/acs',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ SAMLResponse: samlResponse, RelayState: relayState ?? '' }).toString(),
-  });
-}
-
 interface Me {
   user_id: number;
   email: string;
@@ -176,28 +168,18 @@ interface Me {
   first_name: string | null;
   last_name: string | null;
 }
+/** The ACS answer's end, with the names the attributes gave the (JIT-created) user, as the tenant's admin reads them. */
 async function outcome(res: { statusCode: number; headers: Record<string, unknown> }) {
-  expect(res.statusCode).toBe(302);
-  const params = new URL(res.headers.location as string).searchParams;
-  const code = params.get('code');
-  if (!code) return { error: params.get('error') };
-  const tokens = await app.inject({ method: 'POST', url: '/api/v1/sso/token', payload: { code } });
-  expect(tokens.statusCode, tokens.body).toBe(200);
-  const me = await app.inject({
-    method: 'GET',
-    url: '/api/v1/auth/me',
-    headers: bearer(tokens.json().access_token),
-  });
-  expect(me.statusCode, me.body).toBe(200);
-  // The names the attributes gave the (JIT-created) user, as the tenant's admin reads them.
+  const result = await acsOutcome<Omit<Me, 'first_name' | 'last_name'>>(app, res);
+  if (!result.me) return result;
   const user = await app.inject({
     method: 'GET',
-    url: `/api/v1/users/${me.json().user_id}`,
+    url: `/api/v1/users/${result.me.user_id}`,
     headers: bearer(admin),
   });
   expect(user.statusCode, user.body).toBe(200);
   const { first_name, last_name } = user.json() as { first_name: string | null; last_name: string | null };
-  return { me: { ...(me.json() as Omit<Me, 'first_name' | 'last_name'>), first_name, last_name } };
+  return { me: { ...result.me, first_name, last_name }, error: undefined };
 }
 
 /** What the IdP really sent: where the signatures are, whether the assertion is encrypted, the NameID. */
@@ -322,7 +304,7 @@ describe.skipIf(skip)('issue 19 SAML: sign-in through a real SimpleSAMLphp 1.19'
       else expect(seen.nameId).toMatch(/^[0-9a-f]{40}$/); // SimpleSAMLphp's persistent id: an opaque hash
     }
 
-    const result = await outcome(await postAcs(answer.samlResponse, answer.relayState));
+    const result = await outcome(await postAcs(app, answer.samlResponse, answer.relayState));
     expect(result.error ?? null).toBeNull();
     expect(result.me).toMatchObject({
       email: user.email,
@@ -346,7 +328,7 @@ describe.skipIf(skip)('issue 19 SAML: sign-in through a real SimpleSAMLphp 1.19'
     const wrongCert = await signIn('negative', pinned.id);
     expect(inspect(wrongCert.answer.samlResponse).responseSigned).toBe(true);
     expect(
-      (await outcome(await postAcs(wrongCert.answer.samlResponse, wrongCert.answer.relayState))).error,
+      (await outcome(await postAcs(app, wrongCert.answer.samlResponse, wrongCert.answer.relayState))).error,
     ).toBe('SAML_SIGNATURE_INVALID');
     expect(await usersWithEmail(negative.email)).toBe(0);
 
@@ -357,7 +339,7 @@ describe.skipIf(skip)('issue 19 SAML: sign-in through a real SimpleSAMLphp 1.19'
     const xml = Buffer.from(genuine.answer.samlResponse, 'base64').toString('utf8');
     expect(xml).toContain(`>${email}<`);
     const tampered = Buffer.from(xml.split(`>${email}<`).join(`>${victim}<`)).toString('base64');
-    expect((await outcome(await postAcs(tampered, genuine.answer.relayState))).error).toBe(
+    expect((await outcome(await postAcs(app, tampered, genuine.answer.relayState))).error).toBe(
       'SAML_SIGNATURE_INVALID',
     );
     expect(await usersWithEmail(victim)).toBe(0);
