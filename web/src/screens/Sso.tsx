@@ -155,9 +155,31 @@ export function SsoConnectionScreen({ id }: { id: string }) {
               actions={
                 canWrite && (
                   <>
-                    <TestButton connection={c} />
+                    {/* A sign-in at the IdP that ends on this connection's test page (below); nobody is signed in. */}
+                    <ActionButton
+                      label={t('sso.test')}
+                      testId="test-connection"
+                      action={async () => {
+                        const started = await call(
+                          api.POST('/api/v1/sso/connections/{id}/test', { params: { path: { id: c.id } } }),
+                        );
+                        window.location.assign(started.auth_url);
+                      }}
+                    />
                     {c.saml?.idp_metadata_url && (
-                      <RefreshMetadataButton connection={c} onDone={conn.reload} />
+                      <ActionButton
+                        label={t('sso.refreshMetadata')}
+                        testId="refresh-metadata"
+                        action={async () => {
+                          await call(
+                            api.POST('/api/v1/sso/connections/{id}/metadata/refresh', {
+                              params: { path: { id: c.id } },
+                            }),
+                          );
+                          toast(t('sso.metadataRefreshed'));
+                          conn.reload();
+                        }}
+                      />
                     )}
                     <button type="button" className="btn" onClick={() => setEditing(true)}>
                       {t('common.edit')}
@@ -704,43 +726,18 @@ function ConnectionDialog(props: {
   );
 }
 
-/**
- * "Test connection": a sign-in at the identity provider that ends on this connection's test page (below) with
- * what the provider sent; nobody is signed in. The browser leaves the console for the provider.
- */
-function TestButton({ connection }: { connection: Connection }) {
+/** A header button that acts at once: busy while it runs, its failure in a toast. */
+function ActionButton(props: { label: string; testId: string; action: () => Promise<void> }) {
   const { busy, onClick } = useSubmit();
-  const start = onClick(() =>
-    withErrorToast(async () => {
-      const started = await call(
-        api.POST('/api/v1/sso/connections/{id}/test', { params: { path: { id: connection.id } } }),
-      );
-      window.location.assign(started.auth_url);
-    }),
-  );
   return (
-    <button type="button" className="btn" onClick={start} disabled={busy} data-testid="test-connection">
-      {t('sso.test')}
-    </button>
-  );
-}
-
-function RefreshMetadataButton({ connection, onDone }: { connection: Connection; onDone: () => void }) {
-  const { busy, onClick } = useSubmit();
-  const refresh = onClick(() =>
-    withErrorToast(async () => {
-      await call(
-        api.POST('/api/v1/sso/connections/{id}/metadata/refresh', {
-          params: { path: { id: connection.id } },
-        }),
-      );
-      toast(t('sso.metadataRefreshed'));
-      onDone();
-    }),
-  );
-  return (
-    <button type="button" className="btn" onClick={refresh} disabled={busy} data-testid="refresh-metadata">
-      {t('sso.refreshMetadata')}
+    <button
+      type="button"
+      className="btn"
+      onClick={onClick(() => withErrorToast(props.action))}
+      disabled={busy}
+      data-testid={props.testId}
+    >
+      {props.label}
     </button>
   );
 }
