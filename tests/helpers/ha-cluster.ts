@@ -1,5 +1,5 @@
 /**
- * The HA topology of deploy/ha/ on loopback, for the failover test: one etcd, three Patroni nodes running
+ * The HA topology of deploy/ha/ on loopback, for the failover test: three etcd members, three Patroni nodes running
  * deploy/ha/patroni/patroni.yml as it is (plus a small file of loopback paths), and HAProxy running
  * deploy/ha/haproxy/haproxy.cfg with only its addresses rewritten. Ports are free ones (never 5432), data lives
  * in one temporary directory, and every process runs in its own process group so that destroy() (and a
@@ -143,9 +143,11 @@ const SECRETS = {
 
 export class HaCluster {
   readonly nodes: PatroniNode[] = [];
-  private etcd: ChildProcess | null = null;
+  /** The etcd members (a member killed by killEtcdMember is null). */
+  private readonly etcds: (ChildProcess | null)[] = [];
   private haproxy: ChildProcess | null = null;
-  etcdPort = 0;
+  /** Client ports of the etcd members, in member order. */
+  readonly etcdPorts: number[] = [];
   primaryPort = 0;
   replicaPort = 0;
 
@@ -182,25 +184,46 @@ export class HaCluster {
     return cluster;
   }
 
+  /**
+   * Three etcd members, as deploy/ha/docker-compose.yml runs them: Patroni's leader key survives the loss of any
+   * one of them (a quorum of two), which a single member could not show.
+   */
   private async startEtcd(): Promise<void> {
-    const [client, peer] = [await freePort(), await freePort()];
-    this.etcdPort = client;
-    const peerUrl = `http://127.0.0.1:${peer}`;
-    this.etcd = daemon(
-      bin('etcd'),
-      [
-        '--name=etcd1',
-        `--data-dir=${path.join(this.dir, 'etcd')}`,
-        `--listen-client-urls=http://127.0.0.1:${client}`,
-        `--advertise-client-urls=http://127.0.0.1:${client}`,
-        `--listen-peer-urls=${peerUrl}`,
-        `--initial-advertise-peer-urls=${peerUrl}`,
-        `--initial-cluster=etcd1=${peerUrl}`,
-        '--initial-cluster-state=new',
-      ],
-      path.join(this.dir, 'etcd.log'),
-    );
-    await until('etcd', async () => (await fetch(`http://127.0.0.1:${client}/health`)).ok, 30_000);
+    const names = ['etcd1', 'etcd2', 'etcd3'];
+    const ports: { client: number; peer: number }[] = [];
+    for (const _ of names) ports.push({ client: await freePort(), peer: await freePort() });
+    const peerUrl = (i: number) => `http://127.0.0.1:${ports[i]!.peer}`;
+    const initial = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',');
+    names.forEach((name, i) => {
+      const { client } = ports[i]!;
+      this.etcdPorts.push(client);
+      this.etcds.push(
+        daemon(
+          bin('etcd'),
+          [
+            `--name=${name}`,
+            `--data-dir=${path.join(this.dir, name)}`,
+            `--listen-client-urls=http://127.0.0.1:${client}`,
+            `--advertise-client-urls=http://127.0.0.1:${client}`,
+            `--listen-peer-urls=${peerUrl(i)}`,
+            `--initial-advertise-peer-urls=${peerUrl(i)}`,
+            `--initial-cluster=${initial}`,
+            '--initial-cluster-token=massacorp-ha',
+            '--initial-cluster-state=new',
+          ],
+          path.join(this.dir, `${name}.log`),
+        ),
+      );
+    });
+    // /health is true once the member sees a leader: all three agree on one.
+    for (const client of this.etcdPorts)
+      await until('etcd', async () => (await fetch(`http://127.0.0.1:${client}/health`)).ok, 30_000);
+  }
+
+  /** Kills one etcd member (SIGKILL); the other two keep the quorum. */
+  killEtcdMember(index: number): void {
+    killGroup(this.etcds[index]?.pid);
+    this.etcds[index] = null;
   }
 
   private async prepareNode(name: string): Promise<PatroniNode> {
@@ -246,14 +269,15 @@ export class HaCluster {
       PATRONI_POSTGRESQL_DATA_DIR: node.dataDir,
       PATRONI_POSTGRESQL_BIN_DIR: postgresBinDir() ?? '',
       PATRONI_POSTGRESQL_PGPASS: path.join(path.dirname(node.confDir), 'pgpass'),
-      PATRONI_ETCD3_HOSTS: `127.0.0.1:${this.etcdPort}`,
+      PATRONI_ETCD3_HOSTS: this.etcdPorts.map((p) => `127.0.0.1:${p}`).join(','),
       PATRONI_SUPERUSER_PASSWORD: SECRETS.superuser,
       PATRONI_REPLICATION_PASSWORD: SECRETS.replication,
       MASSACORP_DB_PASSWORD: SECRETS.app,
     };
   }
 
-  private startNode(node: PatroniNode): void {
+  /** Starts the node's Patroni (again, after killNode: it rejoins the cluster from its existing data dir). */
+  startNode(node: PatroniNode): void {
     const log = path.join(path.dirname(node.confDir), 'patroni.log');
     // postgres refuses to run as root: as root, Patroni (and the postgres it starts) runs as `postgres`.
     node.proc = asRoot
@@ -389,8 +413,20 @@ export class HaCluster {
     return stdout + stderr;
   }
 
+  /** The node's Patroni log (Patroni's and postgres' own lines, pg_rewind's included). */
+  nodeLog(node: PatroniNode): string {
+    const p = path.join(this.dir, node.name, 'patroni.log');
+    return existsSync(p) ? readFileSync(p, 'utf8') : '';
+  }
+
   private logFiles(): string[] {
-    return ['etcd.log', 'haproxy.log', ...this.nodes.map((n) => path.join(n.name, 'patroni.log'))];
+    return [
+      'etcd1.log',
+      'etcd2.log',
+      'etcd3.log',
+      'haproxy.log',
+      ...this.nodes.map((n) => path.join(n.name, 'patroni.log')),
+    ];
   }
 
   /** The last lines of every log, for a failure message. */
@@ -408,9 +444,11 @@ export class HaCluster {
   async destroy(): Promise<void> {
     for (const n of this.nodes) this.killNode(n);
     killGroup(this.haproxy?.pid);
-    killGroup(this.etcd?.pid);
+    for (const [i, e] of this.etcds.entries()) {
+      killGroup(e?.pid);
+      this.etcds[i] = null;
+    }
     this.haproxy = null;
-    this.etcd = null;
     await sleep(300);
     // HA_LOG_DIR (.ci/ha.sh sets it): the logs outlive the cluster, to read after a failure.
     const keep = process.env.HA_LOG_DIR;

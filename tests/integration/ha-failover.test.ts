@@ -1,5 +1,5 @@
 /**
- * Issue 24: the PostgreSQL side of the HA topology (deploy/ha/) under real failures. One etcd, three Patroni
+ * Issue 24: the PostgreSQL side of the HA topology (deploy/ha/) under real failures. Three etcd members, three Patroni
  * nodes (synchronous_mode) and HAProxy, all on loopback and running the shipped files
  * (tests/helpers/ha-cluster.ts); the API is the real process (src/main.ts) with DATABASE_URL at HAProxy's leader
  * port and DATABASE_REPLICA_URL at its replicas port. 20 keep-alive clients create users and read while the
@@ -299,6 +299,26 @@ describe.skipIf(!enabled)('PostgreSQL HA: Patroni + etcd + HAProxy from deploy/h
     expect(api!.child.exitCode).toBeNull();
   }, 150_000);
 
+  it('an etcd member killed under 20-way load: no request fails, the leader stays', async () => {
+    const c = cluster!;
+    await c.healthy(60_000);
+    const leader = (await c.leader())!;
+    const traffic = load(api!.port, token);
+    await sleep(1500);
+    const at = Date.now();
+    // The first member: the one Patroni's etcd3 client most likely talks to (the first host of its list).
+    c.killEtcdMember(0);
+    // Longer than the leader key's ttl (7 s): the leader must have refreshed it through the other two members.
+    await sleep(9000);
+    const outcomes = await traffic.stop();
+
+    const failures = outcomes.filter((o) => o.failure || o.status === 503);
+    expect(failures.map((o) => `${o.kind}: ${o.status} ${o.failure ?? ''}`).slice(0, 10)).toEqual([]);
+    report('etcd member killed', at, outcomes, await lostWrites(outcomes));
+    expect((await c.leader())?.name, 'no failover for the loss of one etcd member').toBe(leader.name);
+    expect(outcomes.filter((o) => o.status === 201 && o.start > at + 7000).length).toBeGreaterThan(0);
+  }, 120_000);
+
   it('leader killed (SIGKILL: Patroni and all its postgres processes) under 20-way load: the API lives, only 503s, window <= 10 s, no acknowledged write lost, earlier sessions still refresh', async () => {
     const c = cluster!;
     // The old leader rejoined as a replica: three nodes, one of them the synchronous standby.
@@ -342,5 +362,63 @@ describe.skipIf(!enabled)('PostgreSQL HA: Patroni + etcd + HAProxy from deploy/h
     }
     const health = await call(new http.Agent(), api!.port, 'GET', '/health', {});
     expect(health.status).toBe(200);
+  }, 150_000);
+
+  it('the killed leader, restarted, rejoins as a replica from its own data directory (pg_rewind when its history diverged) and holds what the new leader holds', async () => {
+    const c = cluster!;
+    const dead = c.nodes.find((n) => !n.proc)!;
+    expect(dead, 'the node the previous test killed').toBeDefined();
+    const logBefore = c.nodeLog(dead).length;
+    const t0 = Date.now();
+    c.startNode(dead);
+    // Three live nodes again: a leader, a synchronous standby and an asynchronous replica, all streaming.
+    await c.healthy(90_000).catch((err) => {
+      throw new Error(`${err}\n${c.logs(60)}`);
+    });
+    const rejoinMs = Date.now() - t0;
+    const members = await c.members();
+    expect(members.find((m) => m.name === dead.name)?.role).not.toBe('leader');
+    // Not a fresh clone: Patroni keeps a data directory it can rewind and only re-clones one it cannot.
+    const log = c.nodeLog(dead).slice(logBefore);
+    const rewound = /pg_rewind/.test(log);
+    expect(log, 'rejoined without removing its data directory').not.toMatch(
+      /removing data directory|basebackup/i,
+    );
+
+    // A user written after the rejoin reaches it, and it holds exactly the leader's users.
+    const email = `rejoin-${randomBytes(4).toString('hex')}@example.test`;
+    const created = await call(
+      new http.Agent(),
+      api!.port,
+      'POST',
+      '/api/v1/users',
+      { authorization: `Bearer ${token}` },
+      { email, password: PASSWORD, first_name: 'Re', last_name: 'Join' },
+    );
+    expect(created.status, created.body).toBe(201);
+    const count = async (url: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ n: string; has: boolean }>(
+          'select count(*) as n, bool_or(email = $1) as has from users',
+          [email],
+        );
+        return rows[0]!;
+      } finally {
+        await client.end();
+      }
+    };
+    const onLeader = await count(c.databaseUrl);
+    let onRejoined = await count(c.nodeUrl(dead));
+    for (const deadline = Date.now() + 15_000; !onRejoined.has && Date.now() < deadline; ) {
+      await sleep(200);
+      onRejoined = await count(c.nodeUrl(dead));
+    }
+    expect(onRejoined).toEqual(onLeader);
+    console.info(
+      `HA: ${dead.name} rejoined as a replica in ${rejoinMs} ms (${rewound ? 'pg_rewind ran' : 'no rewind was needed'}); ` +
+        `it holds the leader's ${onLeader.n} users`,
+    );
   }, 150_000);
 });
