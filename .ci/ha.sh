@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The PostgreSQL failover job (issue 24): three etcd members, three Patroni nodes and HAProxy from deploy/ha/ on
 # loopback, the API in front, a switchover, an etcd member killed, a leader kill under load and its rejoin
+# (tests/integration/ha-failover.test.ts). Installs the
 # engines it needs, runs the test with HA_TESTS=1, and FAILS if the test did not actually run (a skip here means
 # the environment is broken, not that all is well). Prints the measured windows (RTO) and lost writes (RPO).
 set -euo pipefail
