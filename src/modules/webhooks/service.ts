@@ -1,6 +1,5 @@
 /** Webhook endpoints (API.md §23): create, read, change, delete, rotate, replay, test, and the delivery log. */
 import { randomUUID } from 'node:crypto';
-import { eq } from 'drizzle-orm';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { Executor } from '../../platform/db/client.js';
 import { notFound, validationError } from '../../platform/http/errors.js';
@@ -10,7 +9,6 @@ import type { WebhooksDeps } from './deps.js';
 import { webhooksErrors } from './errors.js';
 import * as repo from './repository.js';
 import { newSigningSecret } from './signing.js';
-import { webhookEndpoints } from './tables.js';
 
 /** How long the previous secret keeps signing after a rotation. */
 export const ROTATION_OVERLAP_MS = 24 * 3600_000;
@@ -79,7 +77,7 @@ export async function createEndpoint(
     await repo.lockTenantEndpoints(tx, actor.tenantId);
     if ((await repo.countEndpoints(tx, actor.tenantId)) >= ctx.config.webhooks.maxEndpoints)
       throw webhooksErrors.error('WEBHOOK_LIMIT_REACHED', { limit: ctx.config.webhooks.maxEndpoints });
-    const row = await repo.endpointRows.insert(tx, actor.tenantId, {
+    const row = await repo.insertEndpoint(tx, actor.tenantId, {
       id,
       url: body.url,
       description: body.description ?? null,
@@ -102,16 +100,12 @@ export async function createEndpoint(
 }
 
 export async function listEndpoints(ctx: WebhooksDeps, tenantId: number) {
-  const rows = await ctx.database.readTenant(tenantId, (tx) =>
-    repo.endpointRows.list(tx, tenantId, { orderBy: [repo.endpointRows.table.createdAt] }),
-  );
+  const rows = await ctx.database.readTenant(tenantId, (tx) => repo.listEndpoints(tx, tenantId));
   return { endpoints: rows.map(toEndpointRead), total: rows.length };
 }
 
 async function endpointOr404(tx: Executor, tenantId: number, id: string, lock = false) {
-  const row = lock
-    ? await repo.endpointRows.lockById(tx, tenantId, id)
-    : await repo.endpointRows.findById(tx, tenantId, id);
+  const row = lock ? await repo.lockEndpoint(tx, tenantId, id) : await repo.findEndpoint(tx, tenantId, id);
   if (!row) throw notFound('webhook_endpoint');
   return row;
 }
@@ -131,20 +125,15 @@ export async function updateEndpoint(
   const row = await ctx.database.withTenant(actor.tenantId, async (tx) => {
     const before = await endpointOr404(tx, actor.tenantId, id, true);
     const reenabled = patch.enabled === true && !before.enabled;
-    const after = await repo.endpointRows.updateOne(
-      tx,
-      actor.tenantId,
-      {
-        ...(patch.url !== undefined ? { url: patch.url } : {}),
-        ...(patch.events !== undefined ? { events: patch.events } : {}),
-        ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
-        ...(patch.description !== undefined ? { description: patch.description } : {}),
-        // Enabled again: its failure history starts over (its backlog is delivered from where it stopped).
-        ...(reenabled ? { failingSince: null, disabledReason: null } : {}),
-        updatedAt: new Date(ctx.clock.now()),
-      },
-      eq(webhookEndpoints.id, id),
-    );
+    const after = await repo.updateEndpoint(tx, actor.tenantId, id, {
+      ...(patch.url !== undefined ? { url: patch.url } : {}),
+      ...(patch.events !== undefined ? { events: patch.events } : {}),
+      ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
+      ...(patch.description !== undefined ? { description: patch.description } : {}),
+      // Enabled again: its failure history starts over (its backlog is delivered from where it stopped).
+      ...(reenabled ? { failingSince: null, disabledReason: null } : {}),
+      updatedAt: new Date(ctx.clock.now()),
+    });
     await writeAudit(tx, actor.tenantId, actor.audit, {
       eventType: 'webhook.updated',
       resourceType: 'webhook_endpoint',
@@ -163,7 +152,7 @@ export async function deleteEndpoint(ctx: WebhooksDeps, actor: Actor, id: string
   await ctx.database.withTenant(actor.tenantId, async (tx) => {
     const before = await endpointOr404(tx, actor.tenantId, id, true);
     // Its deliveries go with it (ON DELETE CASCADE): nothing is sent for a deleted endpoint.
-    await repo.endpointRows.delete(tx, actor.tenantId, eq(webhookEndpoints.id, id));
+    await repo.deleteEndpoint(tx, actor.tenantId, id);
     await writeAudit(tx, actor.tenantId, actor.audit, {
       eventType: 'webhook.deleted',
       resourceType: 'webhook_endpoint',
@@ -178,18 +167,13 @@ export async function rotateSecret(ctx: WebhooksDeps, actor: Actor, id: string) 
   const now = ctx.clock.now();
   const row = await ctx.database.withTenant(actor.tenantId, async (tx) => {
     await endpointOr404(tx, actor.tenantId, id, true);
-    const current = (await repo.endpointSendRows.findById(tx, actor.tenantId, id))!;
-    const after = await repo.endpointRows.updateOne(
-      tx,
-      actor.tenantId,
-      {
-        secretSealed: ctx.secretBox.encrypt(secret, secretAad(actor.tenantId, id)),
-        previousSecretSealed: current.secretSealed,
-        previousSecretExpiresAt: new Date(now + ROTATION_OVERLAP_MS),
-        updatedAt: new Date(now),
-      },
-      eq(webhookEndpoints.id, id),
-    );
+    const current = (await repo.endpointSecrets(tx, actor.tenantId, id))!;
+    const after = await repo.updateEndpoint(tx, actor.tenantId, id, {
+      secretSealed: ctx.secretBox.encrypt(secret, secretAad(actor.tenantId, id)),
+      previousSecretSealed: current.secretSealed,
+      previousSecretExpiresAt: new Date(now + ROTATION_OVERLAP_MS),
+      updatedAt: new Date(now),
+    });
     await writeAudit(tx, actor.tenantId, actor.audit, {
       eventType: 'webhook.secret_rotated',
       resourceType: 'webhook_endpoint',
@@ -234,7 +218,7 @@ export async function listDeliveries(
   ctx: WebhooksDeps,
   tenantId: number,
   endpointId: string,
-  q: { status?: string; cursor?: string; limit?: number },
+  q: { status?: 'pending' | 'delivered' | 'failed'; cursor?: string; limit?: number },
 ) {
   const limit = q.limit ?? 50;
   const after = parseCursor(q.cursor);
@@ -315,7 +299,7 @@ export async function sendTest(ctx: WebhooksDeps, actor: Actor, endpointId: stri
       tenant_id: actor.tenantId,
       data: { endpoint_id: endpointId, message: 'A test event from MassaCorp' },
     });
-    await repo.insertDeliveries(
+    const [deliveryId] = await repo.insertDeliveries(
       tx,
       actor.tenantId,
       endpointId,
@@ -331,13 +315,13 @@ export async function sendTest(ctx: WebhooksDeps, actor: Actor, endpointId: stri
       ],
       now,
     );
-    const [row] = await repo.deliveryPage(tx, actor.tenantId, endpointId, { limit: 1 });
+    const row = (await repo.findDelivery(tx, actor.tenantId, deliveryId!))!;
     await writeAudit(tx, actor.tenantId, actor.audit, {
       eventType: 'webhook.test_sent',
       resourceType: 'webhook_endpoint',
       resourceId: endpointId,
       metadata: { event_id: id },
     });
-    return toDeliveryRead(row!);
+    return toDeliveryRead(row);
   });
 }

@@ -1,16 +1,3 @@
-/**
- * The delivery worker, on every replica (WEBHOOK_WORKER). Each tick:
- * 1. fan-out: for each enabled endpoint whose tenant has audit records past the endpoint's cursor, one
- *    transaction locks the endpoint row (SKIP LOCKED: another replica is doing it), turns the records after the
- *    cursor into deliveries and moves the cursor. The records are the outbox: an event exists exactly when its
- *    change committed, and the cursor makes each exactly once.
- * 2. delivery: due deliveries are claimed (FOR UPDATE SKIP LOCKED, then a lease) and sent, signed (Standard
- *    Webhooks), through the SSRF guard. A worker that dies mid-send leaves a lease that runs out: another replica
- *    sends again (at least once; receivers de-duplicate on webhook-id).
- * Failures are retried with back-off and jitter (RETRY_DELAYS_MS: 27.6 h in all); an endpoint that has failed
- * for 24 h is disabled and the tenant's owners and administrators are mailed.
- */
-import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { Counter, Gauge } from 'prom-client';
 import { SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import { runInBackground } from '../../platform/mail/background.js';
@@ -22,7 +9,6 @@ import { deliveriesFor } from './events.js';
 import * as repo from './repository.js';
 import { secretAad } from './service.js';
 import { signedHeaders } from './signing.js';
-import { webhookDeliveries, webhookEndpoints } from './tables.js';
 
 /** Wait before attempt n+1 after attempt n failed (Standard Webhooks' suggested schedule); then it has failed. */
 export const RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
@@ -70,42 +56,13 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
     help: 'Age of the oldest undelivered webhook delivery (the lag), 0 when none waits',
     registers: [ctx.metrics.registry],
     async collect() {
-      const r = await ctx.database.withSystem((tx) =>
-        tx.execute<{ age: number | null }>(
-          sql`select extract(epoch from now() - min(created_at))::float8 as age from webhook_deliveries where status = 'pending'`,
-        ),
-      );
-      this.set(Number(r.rows[0]?.age ?? 0));
+      this.set(await ctx.database.withSystem((tx) => repo.oldestPendingAge(tx)));
     },
   });
 
-  /** Endpoints with records past their cursor (cross-tenant by nature: the workers serve every tenant). */
-  async function endpointsBehind() {
-    return ctx.database.withSystem((tx) =>
-      tx
-        .select({ id: webhookEndpoints.id, tenantId: webhookEndpoints.tenantId })
-        .from(webhookEndpoints)
-        .where(
-          and(
-            eq(webhookEndpoints.enabled, true),
-            sql`exists (select 1 from audit_chain_heads h where h.tenant_id = ${webhookEndpoints.tenantId} and h.last_seq > ${webhookEndpoints.cursorSeq})`,
-          ),
-        )
-        .limit(FANOUT_ENDPOINTS),
-    );
-  }
-
   async function fanOutOne(tenantId: number, endpointId: string): Promise<number> {
     return ctx.database.withTenant(tenantId, async (tx) => {
-      const [endpoint] = await tx
-        .select({
-          cursorSeq: webhookEndpoints.cursorSeq,
-          events: webhookEndpoints.events,
-          enabled: webhookEndpoints.enabled,
-        })
-        .from(webhookEndpoints)
-        .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.id, endpointId)))
-        .for('update', { skipLocked: true });
+      const endpoint = await repo.lockForFanOut(tx, tenantId, endpointId);
       if (!endpoint?.enabled) return 0;
       // The queue bound: past it, events wait in the audit log (nothing is lost) until deliveries drain.
       const room = cfg.maxQueued - (await repo.pendingCount(tx, tenantId, endpointId));
@@ -114,59 +71,27 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
       if (rows.length === 0) return 0;
       const made = await deliveriesFor(tx, tenantId, rows, endpoint.events);
       await repo.insertDeliveries(tx, tenantId, endpointId, made, new Date(ctx.clock.now()));
-      await tx
-        .update(webhookEndpoints)
-        .set({ cursorSeq: rows[rows.length - 1]!.seq })
-        .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.id, endpointId)));
+      await repo.setCursor(tx, tenantId, endpointId, rows[rows.length - 1]!.seq);
       return made.length;
     });
   }
 
   async function fanOut(): Promise<number> {
     let made = 0;
-    for (const e of await endpointsBehind()) made += await fanOutOne(e.tenantId, e.id);
+    const behind = await ctx.database.withSystem((tx) => repo.endpointsBehind(tx, FANOUT_ENDPOINTS));
+    for (const e of behind) made += await fanOutOne(e.tenantId, e.id);
     return made;
   }
 
   /** Due deliveries, claimed with a lease: no other worker takes them until it runs out. */
-  async function claim(): Promise<Claimed[]> {
+  function claim(): Promise<Claimed[]> {
     const now = new Date(ctx.clock.now());
-    return ctx.database.withSystem(async (tx) => {
-      const due = tx
-        .select({ id: webhookDeliveries.id })
-        .from(webhookDeliveries)
-        .where(
-          and(
-            eq(webhookDeliveries.status, 'pending'),
-            lte(webhookDeliveries.nextAttemptAt, now),
-            or(isNull(webhookDeliveries.leaseUntil), lt(webhookDeliveries.leaseUntil, now)),
-          ),
-        )
-        .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.createdAt))
-        .limit(CLAIM_BATCH)
-        .for('update', { skipLocked: true });
-      return tx
-        .update(webhookDeliveries)
-        .set({
-          leaseUntil: new Date(now.getTime() + LEASE_MS),
-          attempts: sql`${webhookDeliveries.attempts} + 1`,
-        })
-        .where(inArray(webhookDeliveries.id, due))
-        .returning({
-          id: webhookDeliveries.id,
-          tenantId: webhookDeliveries.tenantId,
-          endpointId: webhookDeliveries.endpointId,
-          eventId: webhookDeliveries.eventId,
-          payload: webhookDeliveries.payload,
-          contentType: webhookDeliveries.contentType,
-          attempts: webhookDeliveries.attempts,
-        });
-    });
+    return ctx.database.withSystem((tx) => repo.claimDue(tx, now, LEASE_MS, CLAIM_BATCH));
   }
 
   async function secretsOf(d: Claimed): Promise<{ url: string; secrets: string[] } | null> {
     const e = await ctx.database.readTenant(d.tenantId, (tx) =>
-      repo.endpointSendRows.findById(tx, d.tenantId, d.endpointId),
+      repo.endpointSecrets(tx, d.tenantId, d.endpointId),
     );
     if (!e?.enabled) return null;
     const aad = secretAad(d.tenantId, d.endpointId);
@@ -235,64 +160,37 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
   }
 
   async function record(d: Claimed, o: Outcome, parked: boolean): Promise<void> {
-    const now = ctx.clock.now();
+    const now = new Date(ctx.clock.now());
+    const result = {
+      lastStatus: o.status,
+      lastError: o.error,
+      lastLatencyMs: o.latency,
+      lastResponse: o.excerpt,
+    };
     const disabledNow = await ctx.database.withTenant(d.tenantId, async (tx) => {
-      const common = {
-        leaseUntil: null,
-        lastStatus: o.status,
-        lastError: o.error,
-        lastLatencyMs: o.latency,
-        lastResponse: o.excerpt,
-      };
       if (parked) {
-        await tx
-          .update(webhookDeliveries)
-          .set({
-            ...common,
-            attempts: sql`${webhookDeliveries.attempts} - 1`,
-            nextAttemptAt: new Date(now + 60_000),
-          })
-          .where(and(eq(webhookDeliveries.tenantId, d.tenantId), eq(webhookDeliveries.id, d.id)));
+        await repo.parkDelivery(tx, d.tenantId, d.id, new Date(now.getTime() + 60_000));
         return false;
       }
       if (o.ok) {
         deliveries.inc({ result: 'delivered' });
-        await tx
-          .update(webhookDeliveries)
-          .set({ ...common, status: 'delivered', deliveredAt: new Date(now) })
-          .where(and(eq(webhookDeliveries.tenantId, d.tenantId), eq(webhookDeliveries.id, d.id)));
-        await tx
-          .update(webhookEndpoints)
-          .set({ failingSince: null })
-          .where(and(eq(webhookEndpoints.tenantId, d.tenantId), eq(webhookEndpoints.id, d.endpointId)));
+        await repo.recordAttempt(tx, d.tenantId, d.id, result, { delivered: now });
+        await repo.updateEndpoint(tx, d.tenantId, d.endpointId, { failingSince: null });
         return false;
       }
       const wait = retryDelay(d.attempts);
       deliveries.inc({ result: wait === null ? 'failed' : 'retry' });
-      await tx
-        .update(webhookDeliveries)
-        .set(
-          wait === null
-            ? { ...common, status: 'failed' }
-            : { ...common, nextAttemptAt: new Date(now + wait) },
-        )
-        .where(and(eq(webhookDeliveries.tenantId, d.tenantId), eq(webhookDeliveries.id, d.id)));
-      const [e] = await tx
-        .update(webhookEndpoints)
-        .set({
-          failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${new Date(now).toISOString()}::timestamptz)`,
-        })
-        .where(and(eq(webhookEndpoints.tenantId, d.tenantId), eq(webhookEndpoints.id, d.endpointId)))
-        .returning({
-          failingSince: webhookEndpoints.failingSince,
-          enabled: webhookEndpoints.enabled,
-          url: webhookEndpoints.url,
-        });
-      if (!e?.enabled || !e.failingSince || now - e.failingSince.getTime() < DISABLE_AFTER_MS) return false;
-      await tx
-        .update(webhookEndpoints)
-        .set({ enabled: false, disabledReason: 'failing for 24 hours', updatedAt: new Date(now) })
-        .where(and(eq(webhookEndpoints.tenantId, d.tenantId), eq(webhookEndpoints.id, d.endpointId)));
+      await repo.recordAttempt(tx, d.tenantId, d.id, result, {
+        retryAt: wait === null ? null : new Date(now.getTime() + wait),
+      });
+      const e = await repo.markFailing(tx, d.tenantId, d.endpointId, now);
+      if (!e?.enabled || !e.failingSince || now.getTime() - e.failingSince.getTime() < DISABLE_AFTER_MS)
+        return false;
+      await repo.updateEndpoint(tx, d.tenantId, d.endpointId, {
+        enabled: false,
+        disabledReason: 'failing for 24 hours',
+        updatedAt: now,
+      });
       await writeAudit(tx, d.tenantId, SYSTEM_AUDIT_CONTEXT, {
         eventType: 'webhook.disabled',
         resourceType: 'webhook_endpoint',
