@@ -143,6 +143,21 @@ export interface Config {
     /** Prefills the sign-in screen's organisation field (a tenant slug or id); null leaves it empty. */
     defaultTenant: string | null;
   };
+  /** Webhooks and audit streams (docs/webhooks.md). */
+  webhooks: {
+    /** Whether this replica runs a delivery worker (every replica may: claims never collide). */
+    worker: boolean;
+    /** How often the worker looks for new events and due deliveries. */
+    pollMs: number;
+    /** One attempt's time limit (connect to the end of the response). */
+    timeoutMs: number;
+    /** Endpoints per tenant. */
+    maxEndpoints: number;
+    /** Undelivered deliveries per endpoint: past it the endpoint's new events wait in the audit log. */
+    maxQueued: number;
+    /** Audit records per audit.record batch. */
+    batchSize: number;
+  };
   version: string;
 }
 
@@ -633,6 +648,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       .replace(/\/+$/, ''),
     samlSpSigning: samlSpSigning(r),
     metricsToken,
+    webhooks: {
+      worker: r.bool('WEBHOOK_WORKER', true),
+      pollMs: r.int('WEBHOOK_POLL_MS', 1000, 20, 60_000),
+      timeoutMs: r.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+      maxEndpoints: r.int('WEBHOOK_MAX_ENDPOINTS', 20, 1, 1000),
+      maxQueued: r.int('WEBHOOK_MAX_QUEUED', 100_000, 10, 10_000_000),
+      batchSize: r.int('WEBHOOK_BATCH_SIZE', 100, 1, 1000),
+    },
     adminConsole: {
       enabled: r.bool('ADMIN_CONSOLE_ENABLED', true),
       dir: path.resolve(r.str('ADMIN_CONSOLE_DIR', path.join(PROJECT_ROOT, 'web', 'dist'))),
@@ -654,6 +677,8 @@ export function testConfig(overrides: Env = {}): Readonly<Config> {
       PGLITE_DIR: 'memory://',
       ARGON2_MEMORY_KIB: '4096',
       ARGON2_TIME_COST: '1',
+      // Tests step the webhook worker themselves (or turn it on): dozens of test apps polling would compete.
+      WEBHOOK_WORKER: 'false',
       ...overrides,
     },
     { persistSecrets: false },

@@ -19,6 +19,7 @@ import { ssoModule } from './sso/index.js';
 import { tenantAdminModule } from './tenant-admin/index.js';
 import { tenantsModule } from './tenants/index.js';
 import { usersModule } from './users/index.js';
+import { webhooksModule } from './webhooks/index.js';
 import { wireguardModule } from './wireguard/index.js';
 
 export const modules: AppModule[] = [
@@ -38,4 +39,6 @@ export const modules: AppModule[] = [
   ssoModule,
   // SCIM provisioning at /scim/v2 (uses users, rbac and the api-keys scope `scim`).
   scimModule,
+  // Webhooks and audit streams: reads every module's audit records (the outbox).
+  webhooksModule,
 ];

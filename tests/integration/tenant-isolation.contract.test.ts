@@ -35,6 +35,7 @@ import * as sso from '../../src/modules/sso/repository.js';
 import * as social from '../../src/modules/sso/social/repository.js';
 import * as tenants from '../../src/modules/tenants/repository.js';
 import * as users from '../../src/modules/users/repository.js';
+import * as webhooks from '../../src/modules/webhooks/repository.js';
 import { parsePool } from '../../src/modules/wireguard/pool.js';
 import * as wireguard from '../../src/modules/wireguard/repository.js';
 import * as pii from '../../src/platform/audit/pii.js';
@@ -84,6 +85,10 @@ interface Fx {
   directoryGroupId: string;
   directoryGroupName: string;
   piiRef: string;
+  webhookEndpointId: string;
+  webhookDeliveryId: string;
+  webhookEventId: string;
+  auditHeadA: number;
   /** Strings found only in A's data (uuids, hashes, unique names): seeing one from B is a leak. */
   markers: string[];
 }
@@ -115,6 +120,7 @@ async function seed(): Promise<Fx> {
   const ssoSubject = `sub-${hex(6)}`;
   const externalId = `ext-${hex(6)}`;
   const scimUserName = `scim-user-${hex(6)}`;
+  const webhookEventId = `evt_contract_${hex(6)}`;
   const directoryGroupName = `Directory ${hex(6)}`;
   const refreshHash = hex(32);
   const apiKeyHash = hex(32);
@@ -249,6 +255,28 @@ async function seed(): Promise<Fx> {
     const dirGroup = await scim.insertGroup(tx, a, { displayName: directoryGroupName, externalId: null });
     await scim.addGroupMembers(tx, a, dirGroup.id, [member.id]);
     await scim.setGroupRoleIds(tx, a, dirGroup.id, [child.id]);
+    const hook = await webhooks.insertEndpoint(tx, a, {
+      url: 'https://hooks.example.test/contract',
+      events: ['*'],
+      secretSealed: `sealed-${hex(6)}`,
+      cursorSeq: 0,
+    });
+    const [hookDelivery] = await webhooks.insertDeliveries(
+      tx,
+      a,
+      hook.id,
+      [
+        {
+          eventId: webhookEventId,
+          eventType: 'user.created',
+          payload: '{}',
+          contentType: 'application/json',
+          firstSeq: 1,
+          lastSeq: 1,
+        },
+      ],
+      new Date(),
+    );
     await pii.storePii(tx, a, member.id, [{ ref: piiRef, kind: 'email', value: member.email }]);
     await auditWriter.writeAudit(tx, a, SYSTEM_AUDIT_CONTEXT, {
       eventType: 'contract.seeded',
@@ -270,6 +298,8 @@ async function seed(): Promise<Fx> {
       dom,
       ident: ident!,
       dirGroup,
+      hook,
+      hookDelivery: hookDelivery!,
     };
   });
   const out = {
@@ -308,6 +338,10 @@ async function seed(): Promise<Fx> {
     directoryGroupId: rest.dirGroup.id,
     directoryGroupName,
     piiRef,
+    webhookEndpointId: rest.hook.id,
+    webhookDeliveryId: rest.hookDelivery,
+    webhookEventId,
+    auditHeadA: await db.withTenant(a, (tx) => webhooks.auditHead(tx, a)),
   };
   const markers = [
     out.slugA,
@@ -340,6 +374,9 @@ async function seed(): Promise<Fx> {
     rest.dirGroup.id,
     directoryGroupName,
     piiRef,
+    rest.hook.id,
+    rest.hookDelivery,
+    webhookEventId,
   ];
   return { ...out, markers };
 }
@@ -745,6 +782,97 @@ const CONTRACT: Record<string, Record<string, Case>> = {
       (r, f) => ((r as Map<string, number>).get(f.directoryGroupId) ?? 0) > 0,
     ),
   },
+  'src/modules/webhooks/repository.ts': {
+    insertEndpoint: write((tx, t) =>
+      webhooks.insertEndpoint(tx, t, {
+        url: 'https://hooks.example.test/new',
+        events: ['*'],
+        secretSealed: 'sealed',
+        cursorSeq: 0,
+      }),
+    ),
+    findEndpoint: read((tx, t, f) => webhooks.findEndpoint(tx, t, f.webhookEndpointId)),
+    lockEndpoint: read((tx, t, f) => webhooks.lockEndpoint(tx, t, f.webhookEndpointId)),
+    listEndpoints: read((tx, t) => webhooks.listEndpoints(tx, t)),
+    updateEndpoint: write((tx, t, f) =>
+      webhooks.updateEndpoint(tx, t, f.webhookEndpointId, { enabled: false }),
+    ),
+    deleteEndpoint: write((tx, t, f) => webhooks.deleteEndpoint(tx, t, f.webhookEndpointId)),
+    endpointSecrets: read((tx, t, f) => webhooks.endpointSecrets(tx, t, f.webhookEndpointId)),
+    lockTenantEndpoints: {
+      kind: 'no-rows',
+      run: (tx, t) => webhooks.lockTenantEndpoints(tx, t),
+      why: 'advisory lock only',
+    },
+    countEndpoints: read((tx, t) => webhooks.countEndpoints(tx, t), positive),
+    // B has a chain head of its own: only A's (longer) head is a leak.
+    auditHead: read(
+      (tx, t) => webhooks.auditHead(tx, t),
+      (r, f) => r === f.auditHeadA,
+    ),
+    endpointsBehind: {
+      kind: 'system-read',
+      run: (tx) => webhooks.endpointsBehind(tx, 100_000),
+      found: (r, f) => (r as { id: string }[]).some((e) => e.id === f.webhookEndpointId),
+      why: 'the delivery workers serve every tenant',
+    },
+    lockForFanOut: read(
+      (tx, t, f) => webhooks.lockForFanOut(tx, t, f.webhookEndpointId),
+      (r) => r !== null,
+    ),
+    setCursor: write((tx, t, f) => webhooks.setCursor(tx, t, f.webhookEndpointId, 5)),
+    auditAfter: read(
+      (tx, t) => webhooks.auditAfter(tx, t, 0, 1000),
+      (r, f) => (r as { tenantId: number }[]).some((x) => x.tenantId === f.a),
+    ),
+    pendingCount: read((tx, t, f) => webhooks.pendingCount(tx, t, f.webhookEndpointId), positive),
+    insertDeliveries: write((tx, t, f) =>
+      webhooks.insertDeliveries(
+        tx,
+        t,
+        f.webhookEndpointId,
+        [
+          {
+            eventId: 'evt_new',
+            eventType: 'user.created',
+            payload: '{}',
+            contentType: 'application/json',
+            firstSeq: 2,
+            lastSeq: 2,
+          },
+        ],
+        new Date(),
+      ),
+    ),
+    findDelivery: read((tx, t, f) => webhooks.findDelivery(tx, t, f.webhookDeliveryId)),
+    deliveryPage: read((tx, t, f) => webhooks.deliveryPage(tx, t, f.webhookEndpointId, { limit: 10 })),
+    replaySources: read((tx, t, f) =>
+      webhooks.replaySources(tx, t, f.webhookEndpointId, { eventId: f.webhookEventId }, 10),
+    ),
+    claimDue: {
+      kind: 'system-write',
+      run: (tx) => webhooks.claimDue(tx, new Date(Date.now() + 60_000), 60_000, 100_000),
+      why: 'the delivery workers serve every tenant',
+    },
+    oldestPendingAge: {
+      kind: 'system-read',
+      run: (tx) => webhooks.oldestPendingAge(tx),
+      // A's delivery (queued at seed time) is pending: its age is above 0; B's transaction sees none (0).
+      found: (r) => typeof r === 'number' && r > 0,
+      why: 'a metric over every tenant (a number, no row)',
+    },
+    recordAttempt: write((tx, t, f) =>
+      webhooks.recordAttempt(
+        tx,
+        t,
+        f.webhookDeliveryId,
+        { lastStatus: 200, lastError: null, lastLatencyMs: 1, lastResponse: 'ok' },
+        { delivered: new Date() },
+      ),
+    ),
+    parkDelivery: write((tx, t, f) => webhooks.parkDelivery(tx, t, f.webhookDeliveryId, later())),
+    markFailing: write((tx, t, f) => webhooks.markFailing(tx, t, f.webhookEndpointId, new Date())),
+  },
   'src/modules/sso/repository.ts': {
     findConnection: read((tx, t, f) => sso.findConnection(tx, t, f.connectionId)),
     lockConnection: read((tx, t, f) => sso.lockConnection(tx, t, f.connectionId)),
@@ -917,6 +1045,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
   'src/modules/features/repository.ts': features,
   'src/modules/password-reset/repository.ts': passwordReset,
   'src/modules/scim/repository.ts': scim,
+  'src/modules/webhooks/repository.ts': webhooks,
   'src/modules/sso/repository.ts': sso,
   'src/modules/sso/social/repository.ts': social,
   'src/modules/wireguard/repository.ts': wireguard,

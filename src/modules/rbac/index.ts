@@ -38,7 +38,7 @@ declare module '../../platform/http/permissions.js' {
 }
 
 export { canGrant, grants, isKnownPermission } from './permissions.js';
-export { activeRoleCodesSql } from './repository.js';
+export { activeRoleCodesSql, holderIds as roleHolderIds } from './repository.js';
 export {
   bumpPermissionVersion,
   type GrantProfile,

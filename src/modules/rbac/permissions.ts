@@ -25,6 +25,8 @@ export const PERMISSIONS = {
   'sso.write': 'Manage SSO connections',
   'directory.read': 'Read directory (SCIM) groups, their members and mapped roles',
   'directory.write': 'Map directory groups to roles',
+  'webhooks.read': 'Read webhook endpoints and their delivery logs',
+  'webhooks.write': 'Manage webhook endpoints, rotate their secrets, replay and test deliveries',
   'tenants.manage': 'Change tenant name and settings',
   'gdpr.manage': 'Export, erase and anonymise users (GDPR)',
   'platform.tenants': 'Platform operators: list, create, suspend and delete tenants',
