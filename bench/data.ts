@@ -94,7 +94,12 @@ async function close() {
 }
 
 /** The big tenant, created with the small tenants beside it when the database does not hold it yet. */
-async function bigTenant(): Promise<{ tenantId: number; passwordHash: string; users: number; audit: number }> {
+async function bigTenant(): Promise<{
+  tenantId: number;
+  passwordHash: string;
+  users: number;
+  audit: number;
+}> {
   const found = (
     await db.query<{ id: number; h: string }>(
       `select t.id, u.password_hash as h from tenants t join users u on u.tenant_id = t.id
@@ -107,7 +112,12 @@ async function bigTenant(): Promise<{ tenantId: number; passwordHash: string; us
          (select count(*) from audit_log where tenant_id = $1 and request_id like 'req-%')::text as a`,
       [found.id],
     );
-    return { tenantId: found.id, passwordHash: found.h, users: Number(n.rows[0]!.u), audit: Number(n.rows[0]!.a) };
+    return {
+      tenantId: found.id,
+      passwordHash: found.h,
+      users: Number(n.rows[0]!.u),
+      audit: Number(n.rows[0]!.a),
+    };
   }
   const { tenant, admin } = await createTenant(app.ctx, {
     slug: 'big',
