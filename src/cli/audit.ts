@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { resolveTenantHeader } from '../modules/tenants/index.js';
 import { type PruneResult, pruneTenants as pruneAll } from '../platform/audit/retention.js';
 import { type VerifyResult, verifyChain } from '../platform/audit/verify.js';
-import { startHashWorker } from '../platform/audit/verify-jobs.js';
+import { startHashWorkers } from '../platform/audit/verify-jobs.js';
 import type { CliRegistration } from '../platform/module.js';
 
 async function tenantIds(app: FastifyInstance, tenant?: string): Promise<number[]> {
@@ -33,8 +33,8 @@ export async function verifyTenants(
   opts: { onProgress?: (tenantId: number, checked: number, total: number) => void } = {},
 ): Promise<(VerifyResult & { tenant_id: number })[]> {
   const out: (VerifyResult & { tenant_id: number })[] = [];
-  // A full run per tenant, hashed on a worker thread; a valid one sets the mark GET /audit/verify starts from.
-  const worker = startHashWorker();
+  // A full run per tenant, hashed on worker threads; a valid one sets the mark GET /audit/verify starts from.
+  const worker = startHashWorkers();
   try {
     for (const id of await tenantIds(app, tenant))
       out.push({
@@ -43,6 +43,7 @@ export async function verifyTenants(
           pageSize: 5000,
           markFull: true,
           hasher: worker.hash,
+          depth: worker.depth,
           onProgress: opts.onProgress ? (checked, total) => opts.onProgress!(id, checked, total) : undefined,
         })),
       });

@@ -7,7 +7,10 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyTenants } from '../../src/cli/audit.js';
-import { GENESIS_HASH, recordHash } from '../../src/platform/audit/hash-chain.js';
+import { canonicalJson, chainedBody, GENESIS_HASH, recordHash } from '../../src/platform/audit/hash-chain.js';
+import { verifyChain } from '../../src/platform/audit/verify.js';
+import { startHashWorkers } from '../../src/platform/audit/verify-jobs.js';
+import { canonicalBody, type PageRecord, pageRecordHash } from '../../src/platform/audit/verify-page.js';
 import { keys } from '../../src/platform/store/keys.js';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, newTenant, type Tokens } from '../helpers/factories.js';
@@ -186,5 +189,113 @@ describe('audit verification at scale', () => {
     expect(again.json()).toEqual(running);
     await app.ctx.store.del(keys.auditVerifyLock(tenant.id));
     expect((await fullRun(tokens)).result).toMatchObject({ valid: true });
+  });
+
+  it('the page hash is the writer’s hash, byte for byte, over awkward values', () => {
+    const records = [
+      { metadata: {}, actorId: null, ipAddress: null, userAgent: null, requestId: null, sessionId: null },
+      {
+        metadata: {
+          z: 1,
+          a: { y: [3, { d: null, c: 'é' }], b: 1.5 },
+          '': 'empty',
+          Ü: 'ü',
+          B: true,
+          'a\u0000': 1,
+        },
+        actorId: 'quote " back \\ slash',
+        ipAddress: '::1',
+        userAgent: 'tab\tnewline\nbell\u0007 emoji 😀 line sep \u2028',
+        requestId: 'r',
+        sessionId: 's',
+      },
+      {
+        metadata: { n: -0.000001, big: 12345678901234, e: 1e21, arr: [] },
+        actorId: '7',
+        ipAddress: '10.0.0.1',
+        userAgent: 'u',
+        requestId: null,
+        sessionId: null,
+      },
+    ];
+    let prev = GENESIS_HASH;
+    records.forEach((x, i) => {
+      const fields = {
+        tenantId: 42,
+        seq: i + 1,
+        eventType: 'e.v',
+        actorType: 'user',
+        resourceType: i === 0 ? null : 'thing',
+        resourceId: i === 0 ? null : String(i),
+        success: i % 2 === 0,
+        createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i, 7)),
+        ...x,
+      };
+      // As PostgreSQL's json_agg hands the record to the hasher (the metadata through jsonb, as stored).
+      const rec: PageRecord = [
+        i + 100,
+        fields.seq,
+        fields.eventType,
+        fields.actorType,
+        fields.actorId,
+        fields.resourceType,
+        fields.resourceId,
+        fields.success,
+        fields.ipAddress,
+        fields.userAgent,
+        fields.requestId,
+        fields.sessionId,
+        JSON.parse(JSON.stringify(fields.metadata)),
+        fields.createdAt.toISOString(),
+        prev,
+        '',
+      ];
+      expect(canonicalBody(42, rec)).toBe(canonicalJson(chainedBody(fields)));
+      const h = recordHash(prev, fields);
+      expect(pageRecordHash(42, prev, rec)).toBe(h);
+      prev = h;
+    });
+  });
+
+  it('pages hashed on two workers out of order: a break at or near a page boundary is named in chain order', async () => {
+    const { tenant } = await adminOf();
+    const head = await bulkAppend(tenant.id, 1000);
+    const pool = startHashWorkers(2);
+    const run = () =>
+      verifyChain(app.ctx.database, tenant.id, { pageSize: 100, hasher: pool.hash, depth: 4 });
+    try {
+      expect(await run()).toEqual({ valid: true, checked: head });
+      // A later break and an earlier one: the earlier is reported, whichever worker finishes first.
+      const late = await idAtSeq(tenant.id, 950);
+      const early = await idAtSeq(tenant.id, 401);
+      await tamper(`update audit_log set event_type = 'forged' where id = ${late}`);
+      await tamper(`update audit_log set prev_hash = 'forged' where id = ${early}`);
+      expect(await run()).toMatchObject({
+        valid: false,
+        reason: 'prev_hash_mismatch',
+        first_invalid_id: early,
+        checked: 400,
+      });
+      // The first record of a page that follows a gap (seq 301 removed: the page after 300 starts at 302).
+      const afterGap = await idAtSeq(tenant.id, 302);
+      await tamper(`delete from audit_log where tenant_id = ${tenant.id} and seq = 301`);
+      expect(await run()).toMatchObject({
+        valid: false,
+        reason: 'seq_gap',
+        first_invalid_id: afterGap,
+        checked: 300,
+      });
+      // The last record of a page changed: its own hash fails, not the next page's link.
+      const last = await idAtSeq(tenant.id, 200);
+      await tamper(`update audit_log set success = false where id = ${last}`);
+      expect(await run()).toMatchObject({
+        valid: false,
+        reason: 'hash_mismatch',
+        first_invalid_id: last,
+        checked: 199,
+      });
+    } finally {
+      await pool.stop();
+    }
   });
 });

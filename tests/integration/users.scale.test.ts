@@ -91,6 +91,22 @@ describe('users at scale', () => {
     expect(
       (await list(owner, 'search=Person12&is_active=false&limit=100')).users.every((u) => !u.is_active),
     ).toBe(true);
+    // Page and count come from one statement; a page inside, a cursor page and a page past the end keep the
+    // same total (the last one counts on its own: no row carries it).
+    const all = [
+      ...(await list(owner, 'search=person12&limit=100')).users,
+      ...(await list(owner, 'search=person12&skip=100&limit=100')).users,
+    ].map((u) => u.id);
+    expect(all).toHaveLength(111);
+    const inside = await list(owner, 'search=person12&skip=100&limit=20');
+    expect(inside).toMatchObject({ total: 111, total_is_exact: true });
+    expect(inside.users.map((u) => u.id)).toEqual(all.slice(100, 111));
+    const byCursor = await list(owner, `search=person12&limit=5&cursor=${all[104]}`);
+    expect(byCursor.users.map((u) => u.id)).toEqual(all.slice(105, 110));
+    expect(byCursor.total).toBe(111);
+    const past = await list(owner, 'search=person12&skip=500&limit=20');
+    expect(past).toMatchObject({ total: 111, total_is_exact: true, users: [] });
+    expect(await list(owner, 'search=no-such-person&limit=20')).toMatchObject({ total: 0, users: [] });
   });
 
   it('keyset pages (cursor → next_cursor) and deep skips return the same users as one long walk', async () => {

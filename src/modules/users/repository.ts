@@ -146,12 +146,12 @@ function searchCondition(search: string): SQL {
  * (tenant_id[, is_active], id) finds the first id of the page), then reads the page's rows.
  */
 export async function listUsers(tx: Executor, tenantId: number, f: UserListFilter): Promise<UserListPage> {
+  if (f.search) return searchUsers(tx, tenantId, { ...f, search: f.search });
   const conditions: SQL[] = [];
   if (f.isActive !== undefined) conditions.push(eq(users.isActive, f.isActive));
-  if (f.search) conditions.push(searchCondition(f.search));
   if (f.afterId !== undefined) conditions.push(gt(users.id, f.afterId));
   let offset = f.skip;
-  if (offset > 0 && !f.search) {
+  if (offset > 0) {
     // Deferred join: the skipped entries are read from the index alone, never from the table.
     const first = tx
       .select({ id: users.id })
@@ -166,13 +166,67 @@ export async function listUsers(tx: Executor, tenantId: number, f: UserListFilte
   const page = userRows.list(tx, tenantId, {
     where: conditions,
     orderBy: [asc(users.id)],
-    offset: offset > 0 ? offset : undefined,
     limit: f.limit + 1,
   });
   // Issued together: under readTenant both travel in one round trip (one snapshot); elsewhere they queue.
   const [rows, total] = await Promise.all([page, countUsers(tx, tenantId, f)]);
   const more = rows.length > f.limit;
   return { rows: more ? rows.slice(0, f.limit) : rows, more, ...total };
+}
+
+/**
+ * A search page and its capped count in ONE statement (issue 25): the matches are found once, by one call of
+ * app_user_search in a CTE that both the page and the count read. Two statements ran the trigram search twice,
+ * which was most of the route's time at a million users. The count rides on every row of the page (an
+ * uncorrelated sub-select, computed once); only an empty page past the first needs the count on its own.
+ */
+async function searchUsers(
+  tx: Executor,
+  tenantId: number,
+  f: UserListFilter & { search: string },
+): Promise<UserListPage> {
+  const matches = tx.$with('matches').as(
+    tx
+      .select({ id: users.id })
+      .from(users)
+      .where(
+        userRows.where(
+          tenantId,
+          searchCondition(f.search),
+          f.isActive === undefined ? undefined : eq(users.isActive, f.isActive),
+        ),
+      ),
+  );
+  const capped = sql<string>`(select count(*)::text from (select 1 from ${matches} limit ${SEARCH_COUNT_CAP + 1}) capped)`;
+  const query = tx
+    .with(matches)
+    .select({ user: userColumns, n: capped })
+    .from(users)
+    .where(
+      userRows.where(
+        tenantId,
+        inArray(users.id, tx.select({ id: matches.id }).from(matches)),
+        f.afterId === undefined ? undefined : gt(users.id, f.afterId),
+      ),
+    )
+    .orderBy(asc(users.id))
+    .limit(f.limit + 1)
+    .$dynamic();
+  // A skip within a search walks only the matches (at most what app_user_search found), not the tenant.
+  const rows = await (f.skip > 0 ? query.offset(f.skip) : query);
+  const more = rows.length > f.limit;
+  const page = (more ? rows.slice(0, f.limit) : rows).map((r) => r.user);
+  let total: { total: number; totalIsExact: boolean };
+  if (rows.length > 0) total = capTotal(Number(rows[0]!.n));
+  else if (f.skip === 0 && f.afterId === undefined) total = { total: 0, totalIsExact: true };
+  else total = await countUsers(tx, tenantId, f);
+  return { rows: page, more, ...total };
+}
+
+function capTotal(n: number): { total: number; totalIsExact: boolean } {
+  return n > SEARCH_COUNT_CAP
+    ? { total: SEARCH_COUNT_CAP, totalIsExact: false }
+    : { total: n, totalIsExact: true };
 }
 
 /** The total of a listing: the counter row without search, a capped count with it. */
@@ -203,10 +257,7 @@ async function countUsers(
     .limit(SEARCH_COUNT_CAP + 1)
     .as('matches');
   const r = await tx.select({ n: sql<string>`count(*)::text` }).from(matches);
-  const n = Number(r[0]!.n);
-  return n > SEARCH_COUNT_CAP
-    ? { total: SEARCH_COUNT_CAP, totalIsExact: false }
-    : { total: n, totalIsExact: true };
+  return capTotal(Number(r[0]!.n));
 }
 
 export type UserPatch = Partial<

@@ -24,15 +24,30 @@ export interface ChainedFields {
   createdAt: Date | string;
 }
 
-/** JSON with object keys sorted at every depth: the same value always gives the same bytes. */
+/**
+ * JSON with object keys sorted at every depth: the same value always gives the same bytes. Written as loops
+ * rather than entries/filter/map (the full re-verification runs this for every record: issue 25); the output
+ * is what it always was: keys in UTF-16 code unit order (Array#sort's default), undefined members left out.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
   if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return `${out}]`;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let firstMember = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    out += `${firstMember ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+    firstMember = false;
+  }
+  return `${out}}`;
 }
 
 /** The columns every wire (snake_case) form of a record carries as they are: exports, archives, hashed pages. */

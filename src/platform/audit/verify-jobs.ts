@@ -1,10 +1,11 @@
 /**
  * Full re-verification of a tenant's chain as a background job (issue 25): the records are read page by page on
- * the main thread (text columns, no parsing beyond strings) and hashed on a worker thread, so /health and every
+ * the main thread (each page one JSON text, passed on unparsed) and hashed on worker threads, so /health and every
  * other request keep answering. The job's state lives in the store (every replica reports the same job) and
  * moves every half second; a valid run sets the tenant's verification mark, which GET /audit/verify starts from.
  */
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { AppContext } from '../context.js';
 import { runInBackground } from '../mail/background.js';
@@ -33,7 +34,7 @@ const LOCK_TTL = 3600;
 const JOB_PAGE = 5000;
 
 /** A worker thread that hashes pages; under tsx (dev, tests) it runs the TypeScript source through tsx. */
-export function startHashWorker(): {
+function startOneWorker(): {
   hash: (page: HashPage) => Promise<PageResult>;
   stop: () => Promise<void>;
 } {
@@ -67,6 +68,28 @@ export function startHashWorker(): {
       }),
     stop: async () => {
       await worker.terminate();
+    },
+  };
+}
+
+/**
+ * Hash workers, one per core up to `max` (at least one): pages go to them in turn. Each record's hash is checked
+ * on its own (verify-page.ts), so pages need no order between workers; verifyChain checks the results in order.
+ * `depth` is how many pages to keep in flight to keep them all busy.
+ */
+export function startHashWorkers(max = 2): {
+  hash: (page: HashPage) => Promise<PageResult>;
+  depth: number;
+  stop: () => Promise<void>;
+} {
+  const n = Math.max(1, Math.min(max, availableParallelism()));
+  const workers = Array.from({ length: n }, startOneWorker);
+  let turn = 0;
+  return {
+    hash: (page) => workers[turn++ % n]!.hash(page),
+    depth: 2 * n,
+    stop: async () => {
+      await Promise.all(workers.map((w) => w.stop()));
     },
   };
 }
@@ -117,7 +140,7 @@ export async function startVerifyJob(
   }
   await save();
   runInBackground(ctx, 'audit verification job', async () => {
-    const worker = startHashWorker();
+    const worker = startHashWorkers();
     let lastSaved = 0;
     let saving: Promise<void> = Promise.resolve();
     const rate = () => Math.round(job.checked / Math.max(0.001, (Date.now() - startedAt) / 1000));
@@ -126,6 +149,7 @@ export async function startVerifyJob(
         pageSize: JOB_PAGE,
         markFull: true,
         hasher: worker.hash,
+        depth: worker.depth,
         onProgress: (checked, total) => {
           job.checked = checked;
           job.total = total;

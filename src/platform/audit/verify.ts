@@ -14,7 +14,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { GENESIS_HASH } from './hash-chain.js';
-import { type HashPage, hashPage, type PageResult, type TextRecord } from './verify-page.js';
+import { type HashPage, hashPage, type PageResult } from './verify-page.js';
 
 export interface VerifyResult {
   valid: boolean;
@@ -36,19 +36,26 @@ export interface VerifyOptions {
   markFull?: boolean;
   /** Where pages are hashed (default: inline). */
   hasher?: (page: HashPage) => Promise<PageResult>;
+  /** Pages read ahead and hashed at once (default 2: the next page is read while one is hashed). */
+  depth?: number;
   /** Called after each page with the records checked so far and the number to check in all. */
   onProgress?: (checked: number, total: number) => void;
 }
 
 const PAGE = 1000;
 
-/** A page of the chain in text form (no type parsing on the reading thread beyond strings). */
+/**
+ * A page of the chain, aggregated by PostgreSQL into one JSON text (verify-page.ts, PageRecord's order), with its
+ * size and last seq so the reading side can ask for the next page without parsing it.
+ */
 function chainPage(tenantId: number, after: number, through: number, limit: number) {
-  return sql`select id::text as id, seq::text as seq, event_type, actor_type, actor_id, resource_type, resource_id,
-      success, ip_address, user_agent, request_id, session_id, metadata::text as metadata,
-      to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, prev_hash, hash
-    from audit_log where tenant_id = ${tenantId} and seq > ${after} and seq <= ${through}
-    order by audit_log.seq limit ${limit}`;
+  return sql`select coalesce(json_agg(json_build_array(p.id, p.seq, p.event_type, p.actor_type, p.actor_id,
+        p.resource_type, p.resource_id, p.success, p.ip_address, p.user_agent, p.request_id, p.session_id,
+        p.metadata, to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), p.prev_hash,
+        p.hash) order by p.seq), '[]')::text as page,
+      count(*)::int as n, max(p.seq)::text as last_seq
+    from (select * from audit_log where tenant_id = ${tenantId} and seq > ${after} and seq <= ${through}
+      order by audit_log.seq limit ${limit}) p`;
 }
 
 export async function verifyChain(
@@ -113,27 +120,53 @@ export async function verifyChain(
   let prev = base.hash;
   let expected = base.seq + 1;
   const total = Math.max(0, headSeq - base.seq);
-  // The next page is read while the current one is hashed (on the worker, when there is one).
   const read = (after: number) =>
-    database.withTenant(
-      tenantId,
-      async (tx) => (await tx.execute<TextRecord>(chainPage(tenantId, after, headSeq, pageSize))).rows,
-    );
-  let next = expected <= headSeq ? read(expected - 1) : null;
-  while (next) {
-    const rows = await next;
-    if (rows.length === 0) break;
-    const lastSeq = Number(rows[rows.length - 1]!.seq);
-    next = rows.length === pageSize && lastSeq < headSeq ? read(lastSeq) : null;
-    const r = await hasher({ tenantId, prev, expected, rows });
-    checked += r.checked;
-    if (!r.ok) {
-      await next?.catch(() => {});
-      return fail(r.id, r.reason);
+    database.withTenant(tenantId, async (tx) => {
+      const r = await tx.execute<{ page: string; n: number; last_seq: string | null }>(
+        chainPage(tenantId, after, headSeq, pageSize),
+      );
+      const row = r.rows[0]!;
+      return { json: row.page, n: Number(row.n), lastSeq: Number(row.last_seq ?? after) };
+    });
+  // Pages are read one after another (keyset on seq) and hashed as they arrive, up to `depth` at a time (on as
+  // many workers as the hasher has); their results are checked in chain order, each page's first record
+  // against the end of the page before. Memory: at most `depth` pages.
+  const depth = Math.max(1, opts.depth ?? 2);
+  const hashing: Promise<PageResult>[] = [];
+  const settle = async (): Promise<VerifyResult | null> => {
+    const r = await hashing.shift()!;
+    if (r.first) {
+      if (r.first.seq !== expected) return fail(r.first.id, 'seq_gap');
+      if (r.first.prev !== prev) return fail(r.first.id, 'prev_hash_mismatch');
     }
+    checked += r.checked;
+    if (!r.ok) return fail(r.id, r.reason);
     prev = r.prev;
     expected = r.expected;
     opts.onProgress?.(checked, total);
+    return null;
+  };
+  try {
+    let after = expected - 1;
+    while (after < headSeq) {
+      const page = await read(after);
+      if (page.n === 0) break;
+      hashing.push(hasher({ tenantId, json: page.json }));
+      // Nothing is lost if a promise waits unobserved for its turn; its rejection is seen by settle().
+      hashing.at(-1)!.catch(() => {});
+      after = page.lastSeq;
+      if (page.n < pageSize) break;
+      while (hashing.length >= depth) {
+        const failed = await settle();
+        if (failed) return failed;
+      }
+    }
+    while (hashing.length > 0) {
+      const failed = await settle();
+      if (failed) return failed;
+    }
+  } finally {
+    for (const h of hashing) h.catch(() => {});
   }
   // The tail: records deleted after the last one we saw leave the head pointing at a hash nobody carries.
   if (start.last_seq !== null && (expected - 1 !== headSeq || prev !== start.last_hash))
