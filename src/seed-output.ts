@@ -85,7 +85,7 @@ export function startupBanner(f: StartupFacts): string {
   if (f.organisation)
     rows.push([
       'Lost password',
-      `npx massacorp admin reset-password --tenant ${f.organisation} --email ${f.seeded?.email ?? '<email>'}`,
+      `npm run cli -- admin reset-password --tenant ${f.organisation} --email ${f.seeded?.email ?? '<email>'}`,
     ]);
   const rule = `  ${'='.repeat(76)}`;
   return [

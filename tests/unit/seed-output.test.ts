@@ -61,7 +61,7 @@ describe('start-up block (issue 20 item 8)', () => {
     expect(text).toContain('Console:       http://localhost:8000/admin');
     expect(text).toContain('API docs:      http://localhost:8000/docs');
     expect(text).toContain('Organisation:  massacorp');
-    expect(text).toContain('npx massacorp admin reset-password --tenant massacorp --email <email>');
+    expect(text).toContain('npm run cli -- admin reset-password --tenant massacorp --email <email>');
     expect(text).not.toContain('Password:');
     // Production serves no Swagger UI: the document is the reference.
     expect(startupBanner({ ...facts, docsUi: false })).toContain('http://localhost:8000/openapi.json');
