@@ -271,12 +271,12 @@ describe('invitations: tenancy and races', () => {
     expect(r.statusCode).toBe(422);
   });
 
-  it('two concurrent accepts of one token: exactly one account, one success', async () => {
+  it('eight concurrent accepts of one token: exactly one account, one success, one acceptance record', async () => {
     const { owner, tenant } = await tenantOwner(app);
     const email = `${uniq('race')}@example.test`;
-    await invite(owner, { email });
+    const inv = (await invite(owner, { email })).json();
     const token = await tokenFromMail(email);
-    const answers = await Promise.all([accept(token), accept(token), accept(token)]);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => accept(token)));
     const codes = answers.map((r) => r.statusCode).sort();
     expect(codes.filter((c) => c === 200)).toHaveLength(1);
     for (const r of answers.filter((x) => x.statusCode !== 200))
@@ -288,6 +288,7 @@ describe('invitations: tenancy and races', () => {
       return Number(r.rows[0]!.n);
     });
     expect(users).toBe(1);
+    expect(await auditCount(tenant.id, 'invitation.accepted', inv.id)).toBe(1);
   });
 });
 
