@@ -257,6 +257,36 @@ describe('invitations: replace, resend, revoke, expiry', () => {
   });
 });
 
+describe('invitations: GDPR', () => {
+  it('erasing the person removes the invitation that carried their address', async () => {
+    const { owner, tenant } = await tenantOwner(app);
+    const email = `${uniq('gdpr')}@example.test`;
+    const inv = (await invite(owner, { email })).json();
+    const accepted = await accept(await tokenFromMail(email));
+    const userId = (
+      await app.inject({
+        method: 'GET',
+        url: '/api/v1/users/me',
+        headers: bearer(accepted.json().access_token),
+      })
+    ).json().id;
+    const res = await owner.call('DELETE', '/api/v1/gdpr/delete', {
+      user_id: userId,
+      reason: 'Art. 17 request',
+      confirm: true,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().data.modules).toContain('invitations');
+    const left = await app.ctx.database.withTenant(tenant.id, async (tx) => {
+      const r = await tx.execute<{ n: string }>(
+        sql`select count(*)::text as n from invitations where tenant_id = ${tenant.id} and (id = ${inv.id} or email = ${email})`,
+      );
+      return Number(r.rows[0]!.n);
+    });
+    expect(left).toBe(0);
+  });
+});
+
 describe('invitations: tenancy and races', () => {
   it("another tenant's invitation is 404 to resend and revoke, and absent from its list", async () => {
     const a = await tenantOwner(app);

@@ -719,6 +719,7 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     ),
     claim: write((tx, t, f) => invitations.claim(tx, t, { tokenHash: f.invitationHash })),
     setAcceptedUser: write((tx, t, f) => invitations.setAcceptedUser(tx, t, f.invitationId, f.memberId)),
+    deleteForPerson: write((tx, t, f) => invitations.deleteForPerson(tx, t, f.memberId, f.invitationEmail)),
     listInvitations: read(
       (tx, t) => invitations.listInvitations(tx, t, { limit: 10 }),
       (r, f) => (r as { rows: { id: string }[] }).rows.some((x) => x.id === f.invitationId),

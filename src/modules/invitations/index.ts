@@ -5,6 +5,7 @@
  */
 import type { AppModule } from '../../platform/module.js';
 import { invitationsErrors } from './errors.js';
+import { deleteForPerson } from './repository.js';
 import { invitationRoutes } from './routes.js';
 import { invitedSignUp } from './service.js';
 
@@ -15,6 +16,13 @@ export const invitationsModule: AppModule = {
   needs: ['mfa'],
   setup: (ctx) => {
     ctx.hooks.invitedSignUp.push(invitedSignUp);
+    // --- gdpr hooks --- The invitation carries the person's address: it goes with them (both modes).
+    ctx.hooks.gdprErase.push({
+      name: 'invitations',
+      erase: async (tx, tenantId, userId, _afterCommit, erasure) => {
+        await deleteForPerson(tx, tenantId, userId, erasure.email.toLowerCase());
+      },
+    });
   },
   // The accept routes answer tokens.
   noStorePrefixes: ['/api/v1/invitations/accept'],

@@ -1,5 +1,5 @@
 /** Invitations: SQL only, the tenant in every WHERE. */
-import { and, count, desc, eq, gt, isNotNull, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gt, isNotNull, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { type InvitationRow, invitations } from './tables.js';
@@ -143,4 +143,23 @@ export async function listInvitations(
     .where(invitationRows.where(tenantId, filter));
   const more = rows.length > f.limit;
   return { rows: more ? rows.slice(0, f.limit) : rows, more, total: Number(totals[0]?.n ?? 0) };
+}
+
+/** GDPR erasure: the invitations of the person (the one they accepted, any to their address); how many went. */
+export async function deleteForPerson(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  email: string,
+): Promise<number> {
+  const gone = await tx
+    .delete(invitations)
+    .where(
+      invitationRows.where(
+        tenantId,
+        or(eq(invitations.acceptedUserId, userId), eq(invitations.email, email)),
+      ),
+    )
+    .returning({ id: invitations.id });
+  return gone.length;
 }
