@@ -156,6 +156,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     signIn: [],
     unverifiedAccountReset: [],
     userDeactivated: [],
+    invitedSignUp: [],
     userEmailChanged: [],
     gdprExport: [],
     gdprErase: [],

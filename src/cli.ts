@@ -1,20 +1,21 @@
 #!/usr/bin/env node
 /**
- * `massacorp` command line: migrate, seed, tenant and user creation. More commands (key rotation, audit
+ * `massacorp` command line: migrate, seed, tenant and user creation, an admin's lost password. More commands (key rotation, audit
  * verification, WireGuard) register themselves from src/cli/*.ts through cliCommands.
  */
 import { Command } from 'commander';
 import { buildApp } from './app.js';
 import { cliCommands } from './cli/index.js';
 import { loadConfig } from './config.js';
+import { resetPasswordAsOperator } from './modules/auth/index.js';
 import { modules } from './modules/index.js';
-import { createTenant, seedIfEmpty } from './modules/tenant-admin/index.js';
+import { createTenant, generatePassword, seedIfEmpty } from './modules/tenant-admin/index.js';
 import { resolveTenantHeader } from './modules/tenants/index.js';
 import { createUser } from './modules/users/index.js';
 import { createDatabase } from './platform/db/client.js';
 import { migrate } from './platform/db/migrator.js';
 import { AppError } from './platform/http/errors.js';
-import { seedAnnouncement } from './seed-output.js';
+import { RESET_PASSWORD_FILE, seedAnnouncement, writeSecretFile } from './seed-output.js';
 
 /** The creation's HTTP errors as the CLI has always worded them. */
 function cliErrors<A extends unknown[], R>(fn: (...args: A) => Promise<R>) {
@@ -122,6 +123,56 @@ user
         { source: 'cli' },
       );
       console.log(`user ${u.id} ${u.email} in tenant ${t.id}`);
+    }),
+  );
+
+/** All of stdin, for a password piped in (`--stdin`): the first line, without its line ending. */
+async function readStdinLine(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return (Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '').trim();
+}
+
+const admin = program.command('admin').description('administrators: recovery');
+admin
+  .command('reset-password')
+  .description(
+    "set a user's password (a lost admin password): a generated one-time password, shown once, or one read from " +
+      'stdin (--stdin); ends their sessions; audited',
+  )
+  .requiredOption('--tenant <id-or-slug>')
+  .requiredOption('--email <email>')
+  .option('--stdin', 'read the new password from stdin (first line) instead of generating one', false)
+  .action((o) =>
+    withApp(async (app) => {
+      const ctx = app.ctx;
+      const t = await resolveTenantHeader(ctx, String(o.tenant));
+      if (!t) throw new Error(`unknown tenant ${o.tenant}`);
+      const given = o.stdin ? await readStdinLine() : null;
+      if (o.stdin && !given) throw new Error('no password on stdin');
+      const generated = given === null ? generatePassword() : null;
+      const r = await cliErrors(resetPasswordAsOperator)(
+        ctx,
+        t.id,
+        String(o.email),
+        given !== null ? { given } : { generated: generated! },
+      ).catch((err: unknown) => {
+        if (err instanceof AppError && err.code === 'NOT_FOUND')
+          throw new Error(`no user ${o.email} in tenant ${t.slug}`);
+        throw err;
+      });
+      const head = `password of ${String(o.email).toLowerCase()} (user ${r.userId}) in tenant ${t.slug} reset; ${r.sessionsEnded} session(s) ended`;
+      if (generated === null) console.log(head);
+      // The seed's rule: a terminal gets the password, a log gets a 0600 file's path (seed-output.ts).
+      else if (process.stdout.isTTY === true)
+        console.log(`${head}\n  One-time password (shown once; change it after signing in): ${generated}`);
+      else {
+        const file = writeSecretFile(app.ctx.config.dataDir, RESET_PASSWORD_FILE, generated);
+        console.log(
+          `${head}\n  One-time password written to ${file} (readable by this user only; output is not a terminal,` +
+            ' so it is not printed). Read it, sign in, change it, then delete the file.',
+        );
+      }
     }),
   );
 

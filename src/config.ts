@@ -117,7 +117,10 @@ export interface Config {
   dnsServers: string[];
   /** Social login (API.md §9): the configured providers only, and the sign-up policy (docs/configuration.md). */
   oauth: OAuthConfig;
-  /** Page of the front end that takes `?token=` and calls POST /password-reset/confirm. */
+  /**
+   * Page of the front end that takes `?token=` and calls POST /password-reset/confirm: PUBLIC_URL/admin/reset-password
+   * (the console) unless PASSWORD_RESET_URL is set; the token is added as the `token` query parameter.
+   */
   passwordResetUrl: string;
   /** The front-end page that receives `?token=` from the mail confirming a social sign-up's typed address. */
   oauthVerifyEmailUrl: string;
@@ -636,10 +639,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     publicUrl,
     dnsServers,
     oauth: readOAuth(r, publicUrl),
-    passwordResetUrl: r.str(
-      'PASSWORD_RESET_URL',
-      `${r.str('PUBLIC_URL', `http://localhost:${port}`)}/reset-password`,
-    ),
+    // The console's page by default (issue 20: `/reset-password` was a 404); an app with its own page sets it.
+    passwordResetUrl: r.str('PASSWORD_RESET_URL', `${publicUrl}/admin/reset-password`),
     oauthVerifyEmailUrl: r.str('OAUTH_VERIFY_EMAIL_URL', `${publicUrl}/verify-email`),
     auditArchiveDir: path.resolve(r.str('AUDIT_ARCHIVE_DIR', path.join(dataDir, 'audit-archive'))),
     webauthnRpId: r.str('WEBAUTHN_RP_ID', 'localhost'),

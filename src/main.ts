@@ -2,8 +2,9 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { seedIfEmpty } from './modules/tenant-admin/index.js';
+import { resolveTenantHeader } from './modules/tenants/index.js';
 import { DatabaseLockedError } from './platform/db/client.js';
-import { seedAnnouncement } from './seed-output.js';
+import { startupBanner } from './seed-output.js';
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -17,17 +18,26 @@ async function main() {
     throw err;
   }
   const app = await buildApp(config);
-  if (config.autoSeed) {
-    const seeded = await seedIfEmpty(app.ctx);
-    if (seeded.created) {
-      // Never through the logger; printed only to a terminal, else written to a file (seed-output.ts).
-      process.stdout.write(seedAnnouncement(seeded, config.dataDir, process.stdout.isTTY === true));
-    }
-  }
+  const seeded = config.autoSeed ? await seedIfEmpty(app.ctx) : { created: false as const };
   await app.listen({ host: config.host, port: config.port });
   app.log.info(
     { database: app.ctx.database.kind, store: app.ctx.store.kind, env: config.env },
     'MassaCorp API ready',
+  );
+  // One block at the very end of start-up, after the build and log lines (issue 20 item 8). Never through the
+  // logger: a generated password is printed only to a terminal, else written to a 0600 file (seed-output.ts).
+  const organisation = await resolveTenantHeader(app.ctx, String(seeded.created ? seeded.tenantId : 1)).catch(
+    () => null,
+  );
+  process.stdout.write(
+    startupBanner({
+      publicUrl: config.publicUrl,
+      docsUi: config.env !== 'prod',
+      organisation: organisation?.slug ?? null,
+      seeded: seeded.created ? seeded : null,
+      dataDir: config.dataDir,
+      toTerminal: process.stdout.isTTY === true,
+    }),
   );
 
   // serving → draining (SHUTDOWN_DRAIN_MS: everything is served, /ready says 503, responses close their

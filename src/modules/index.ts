@@ -10,6 +10,7 @@ import { auditModule } from './audit/index.js';
 import { authModule } from './auth/index.js';
 import { featuresModule } from './features/index.js';
 import { gdprModule } from './gdpr/index.js';
+import { invitationsModule } from './invitations/index.js';
 import { mfaModule } from './mfa/index.js';
 import { passwordResetModule } from './password-reset/index.js';
 import { rbacModule } from './rbac/index.js';
@@ -37,6 +38,8 @@ export const modules: AppModule[] = [
   apiKeysModule,
   featuresModule,
   ssoModule,
+  // Invitations: accepted with a password or at a first SSO sign-in (ctx.hooks.invitedSignUp).
+  invitationsModule,
   // SCIM provisioning at /scim/v2 (uses users, rbac and the api-keys scope `scim`).
   scimModule,
   // Webhooks and audit streams: reads every module's audit records (the outbox).

@@ -230,6 +230,16 @@ export interface PlatformServices {
   lifecycle: { draining: boolean };
 }
 
+/** A pending invitation found for a first sign-in (Hooks.invitedSignUp). */
+export interface InvitedSignUp {
+  invitationId: string;
+  /** Gives the invited roles to the new user and marks the invitation accepted; notes for the audit record. */
+  accept: (
+    userId: number,
+    audit: import('./audit/writer.js').AuditContext,
+  ) => Promise<Record<string, unknown>>;
+}
+
 /** Events a module announces and other modules subscribe to, in module list order (their setup). */
 export interface Hooks {
   tenantCreated: TenantCreatedHook[];
@@ -238,7 +248,7 @@ export interface Hooks {
     tx: Tx,
     tenantId: number,
     userId: number,
-    source: 'register' | 'admin' | 'cli' | 'sso' | 'scim',
+    source: 'register' | 'admin' | 'cli' | 'sso' | 'scim' | 'invitation',
   ) => Promise<void>)[];
   /**
    * Before a password is checked at sign-in (password login, its MFA step included) or set at self-registration
@@ -270,6 +280,14 @@ export interface Hooks {
     userId: number,
     audit: import('./audit/writer.js').AuditContext,
   ) => Promise<Record<string, unknown>>)[];
+  /**
+   * In the transaction of a first SSO sign-in of an address that has no account yet, through an enterprise
+   * connection that a verified domain of the address routes to: a hook holding a pending invitation of that
+   * address (locked until the transaction ends) answers it, and the SSO module creates the account even when the
+   * connection's just-in-time provisioning is off, then calls `accept` with the new user in the same transaction
+   * (the invited roles, the invitation marked accepted, audited). Null: no invitation.
+   */
+  invitedSignUp: ((tx: Tx, tenantId: number, email: string) => Promise<InvitedSignUp | null>)[];
   /** After a sign-in committed (security alert mail for a new device, etc.). Errors are logged, not thrown. */
   loginSucceeded: ((event: {
     tenantId: number;

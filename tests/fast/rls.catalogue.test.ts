@@ -71,6 +71,7 @@ describe('row-level security, read from the catalogue', () => {
       'sso_domains',
       'external_identities',
       'scim_external_ids',
+      'invitations',
     ])
       expect(names, t).toContain(t);
     expect(tables.length).toBeGreaterThanOrEqual(21);

@@ -6,7 +6,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -261,5 +261,117 @@ describe('massacorp keys audit', () => {
     // --json and --tenant: a clean tenant prints nothing and exits 0 (execFile would reject otherwise).
     const clean = await cli(['keys', 'audit', '--json', '--tenant', String(cleanTenantId)], secrets);
     expect(clean.stdout.trim()).toBe('');
+  }, 180_000);
+});
+
+describe('massacorp admin reset-password (issue 20 item 8)', () => {
+  /** The CLI with `input` on its stdin. */
+  function cliWithStdin(args: string[], input: string, extraEnv: Record<string, string>) {
+    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+        env: childEnv(extraEnv),
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      child.stdin.end(input);
+    });
+  }
+
+  it('a generated one-time password (to a 0600 file when not a terminal) or one from stdin; old password and sessions end; audited', async () => {
+    const own = mkdtempSync(path.join(tmpdir(), 'massacorp-reset-'));
+    const env = { DATA_DIR: own, PGLITE_DIR: path.join(own, 'pglite') };
+    const withApp = async <T>(fn: (app: FastifyInstance) => Promise<T>) => {
+      const app = await buildApp(testConfig(env), { migrate: false });
+      try {
+        return await fn(app);
+      } finally {
+        await app.close();
+      }
+    };
+    const signIn = (app: FastifyInstance, password: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        headers: { 'x-tenant-id': 'massacorp' },
+        payload: { email: 'admin@massacorp.dev', password },
+      });
+    try {
+      await cli(['seed'], env);
+      const initial = readFileSync(path.join(own, 'initial-admin-password'), 'utf8').trim();
+      const refreshToken = await withApp(async (app) => {
+        const res = await signIn(app, initial);
+        expect(res.statusCode).toBe(200);
+        return res.json().refresh_token as string;
+      });
+
+      const reset = await cli(
+        ['admin', 'reset-password', '--tenant', 'massacorp', '--email', 'Admin@Massacorp.dev'],
+        env,
+      );
+      const file = path.join(own, 'reset-admin-password');
+      expect(reset.stdout).toContain(
+        'password of admin@massacorp.dev (user 1) in tenant massacorp reset; 1 session(s) ended',
+      );
+      expect(reset.stdout).toContain(`One-time password written to ${file}`);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const generated = readFileSync(file, 'utf8').trim();
+      expect(generated.length).toBeGreaterThanOrEqual(16);
+      expect(reset.stdout + reset.stderr).not.toContain(generated);
+
+      await withApp(async (app) => {
+        expect((await signIn(app, initial)).statusCode).toBe(401);
+        expect((await signIn(app, generated)).statusCode).toBe(200);
+        // The session opened before the reset is over: its refresh token no longer works.
+        const refreshed = await app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/refresh',
+          payload: { refresh_token: refreshToken },
+        });
+        expect(refreshed.statusCode).toBe(401);
+        const audited = await app.ctx.database.withTenant(1, (tx) =>
+          tx.execute<{ metadata: Record<string, unknown> }>(sql`select metadata from audit_log
+            where tenant_id = 1 and event_type = 'auth.password_reset_by_operator' and resource_id = '1'`),
+        );
+        expect(audited.rows.map((r) => r.metadata)).toEqual([
+          expect.objectContaining({ via: 'cli', generated: true, sessions_ended: 1 }),
+        ]);
+      });
+
+      // A password of the operator's choosing, from stdin, under the tenant's policy.
+      const weak = await cliWithStdin(
+        ['admin', 'reset-password', '--tenant', 'massacorp', '--email', 'admin@massacorp.dev', '--stdin'],
+        'short\n',
+        env,
+      );
+      expect(weak.code).toBe(1);
+      expect(weak.stderr).toContain('password refused');
+      const chosen = await cliWithStdin(
+        ['admin', 'reset-password', '--tenant', 'massacorp', '--email', 'admin@massacorp.dev', '--stdin'],
+        'Chosen-By-Operator-2026!\n',
+        env,
+      );
+      expect(chosen.code, chosen.stderr).toBe(0);
+      expect(chosen.stdout).not.toContain('Chosen-By-Operator-2026!');
+      await withApp(async (app) => {
+        expect((await signIn(app, 'Chosen-By-Operator-2026!')).statusCode).toBe(200);
+      });
+
+      const unknown = await cliFailure(
+        ['admin', 'reset-password', '--tenant', 'massacorp', '--email', 'nobody@example.test'],
+        env,
+      );
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('no user nobody@example.test in tenant massacorp');
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
   }, 180_000);
 });

@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as apiKeys from '../../src/modules/api-keys/repository.js';
 import * as audit from '../../src/modules/audit/repository.js';
 import * as features from '../../src/modules/features/repository.js';
+import * as invitations from '../../src/modules/invitations/repository.js';
 import * as mfa from '../../src/modules/mfa/repository.js';
 import * as passwordReset from '../../src/modules/password-reset/repository.js';
 import * as rbac from '../../src/modules/rbac/repository.js';
@@ -89,6 +90,9 @@ interface Fx {
   webhookDeliveryId: string;
   webhookEventId: string;
   auditHeadA: number;
+  invitationId: string;
+  invitationHash: string;
+  invitationEmail: string;
   /** Strings found only in A's data (uuids, hashes, unique names): seeing one from B is a leak. */
   markers: string[];
 }
@@ -126,6 +130,8 @@ async function seed(): Promise<Fx> {
   const apiKeyHash = hex(32);
   const resetHash = hex(32);
   const piiRef = `pii:${hex(12)}`;
+  const invitationHash = hex(32);
+  const invitationEmail = `${uniq('invited')}@contract.test`;
   const peerPublicKey = randomBytes(32).toString('base64');
   const peerName = `peer-${hex(4)}`;
   const credentialId = `cred-${hex(8)}`;
@@ -278,6 +284,13 @@ async function seed(): Promise<Fx> {
       new Date(),
     );
     await pii.storePii(tx, a, member.id, [{ ref: piiRef, kind: 'email', value: member.email }]);
+    const invitation = await invitations.insertInvitation(tx, a, {
+      email: invitationEmail,
+      roleIds: [child.id],
+      tokenHash: invitationHash,
+      invitedBy: A.admin.id,
+      expiresAt: later(),
+    });
     await auditWriter.writeAudit(tx, a, SYSTEM_AUDIT_CONTEXT, {
       eventType: 'contract.seeded',
       metadata: { email: member.email },
@@ -300,6 +313,7 @@ async function seed(): Promise<Fx> {
       dirGroup,
       hook,
       hookDelivery: hookDelivery!,
+      invitation,
     };
   });
   const out = {
@@ -342,6 +356,9 @@ async function seed(): Promise<Fx> {
     webhookDeliveryId: rest.hookDelivery,
     webhookEventId,
     auditHeadA: await db.withTenant(a, (tx) => webhooks.auditHead(tx, a)),
+    invitationId: rest.invitation.id,
+    invitationHash,
+    invitationEmail,
   };
   const markers = [
     out.slugA,
@@ -377,6 +394,9 @@ async function seed(): Promise<Fx> {
     rest.hook.id,
     rest.hookDelivery,
     webhookEventId,
+    rest.invitation.id,
+    invitationHash,
+    invitationEmail,
   ];
   return { ...out, markers };
 }
@@ -715,6 +735,33 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     findByHash: read((tx, t, f) => passwordReset.findByHash(tx, t, f.resetHash)),
     claim: write((tx, t, f) => passwordReset.claim(tx, t, f.resetHash)),
   },
+  'src/modules/invitations/repository.ts': {
+    statusOf: { kind: 'pure', why: 'derives a status from a row already read' },
+    insertInvitation: write((tx, t, f) =>
+      invitations.insertInvitation(tx, t, {
+        email: `${uniq('inv')}@contract.test`,
+        roleIds: [],
+        tokenHash: hex(32),
+        invitedBy: f.adminId,
+        expiresAt: later(),
+      }),
+    ),
+    findInvitation: read((tx, t, f) => invitations.findInvitation(tx, t, f.invitationId)),
+    lockInvitation: read((tx, t, f) => invitations.lockInvitation(tx, t, f.invitationId)),
+    findByTokenHash: read((tx, t, f) => invitations.findByTokenHash(tx, t, f.invitationHash)),
+    lockOpenByEmail: read((tx, t, f) => invitations.lockOpenByEmail(tx, t, f.invitationEmail)),
+    revoke: write((tx, t, f) => invitations.revoke(tx, t, f.invitationId)),
+    reissue: write((tx, t, f) =>
+      invitations.reissue(tx, t, f.invitationId, { tokenHash: hex(32), expiresAt: later() }),
+    ),
+    claim: write((tx, t, f) => invitations.claim(tx, t, { tokenHash: f.invitationHash })),
+    setAcceptedUser: write((tx, t, f) => invitations.setAcceptedUser(tx, t, f.invitationId, f.memberId)),
+    deleteForPerson: write((tx, t, f) => invitations.deleteForPerson(tx, t, f.memberId, f.invitationEmail)),
+    listInvitations: read(
+      (tx, t) => invitations.listInvitations(tx, t, { limit: 10 }),
+      (r, f) => (r as { rows: { id: string }[] }).rows.some((x) => x.id === f.invitationId),
+    ),
+  },
   'src/modules/scim/repository.ts': {
     profileOf: read((tx, t, f) => scim.profileOf(tx, t, f.memberId)),
     profilesOf: read((tx, t, f) => scim.profilesOf(tx, t, [f.memberId])),
@@ -1044,6 +1091,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
   'src/modules/audit/repository.ts': audit,
   'src/modules/features/repository.ts': features,
   'src/modules/password-reset/repository.ts': passwordReset,
+  'src/modules/invitations/repository.ts': invitations,
   'src/modules/scim/repository.ts': scim,
   'src/modules/webhooks/repository.ts': webhooks,
   'src/modules/sso/repository.ts': sso,

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { INITIAL_PASSWORD_FILE, seedAnnouncement } from '../../src/seed-output.js';
+import { INITIAL_PASSWORD_FILE, seedAnnouncement, startupBanner } from '../../src/seed-output.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mc-seed-output-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,5 +43,41 @@ describe('seed output (issue 24 item 8)', () => {
     expect(text).toContain('Password: SEED_ADMIN_PASSWORD');
     expect(text).not.toContain(seeded.password);
     expect(existsSync(path.join(d, INITIAL_PASSWORD_FILE))).toBe(false);
+  });
+});
+
+describe('start-up block (issue 20 item 8)', () => {
+  const facts = {
+    publicUrl: 'http://localhost:8000/',
+    docsUi: true,
+    organisation: 'massacorp',
+    seeded: null,
+    dataDir: path.join(dir, 'banner'),
+    toTerminal: false,
+  };
+
+  it('names the console, the API docs and the organisation, and how to reset a lost password', () => {
+    const text = startupBanner(facts);
+    expect(text).toContain('Console:       http://localhost:8000/admin');
+    expect(text).toContain('API docs:      http://localhost:8000/docs');
+    expect(text).toContain('Organisation:  massacorp');
+    expect(text).toContain('npm run cli -- admin reset-password --tenant massacorp --email <email>');
+    expect(text).not.toContain('Password:');
+    // Production serves no Swagger UI: the document is the reference.
+    expect(startupBanner({ ...facts, docsUi: false })).toContain('http://localhost:8000/openapi.json');
+  });
+
+  it('just seeded: the password to a terminal, else only the 0600 file it went to', () => {
+    const tty = startupBanner({ ...facts, seeded, toTerminal: true });
+    expect(tty).toContain(`Password:      ${seeded.password} (generated, shown once)`);
+    expect(tty).toContain('Admin:         admin@massacorp.dev');
+    const piped = startupBanner({ ...facts, seeded });
+    const file = path.join(facts.dataDir, INITIAL_PASSWORD_FILE);
+    expect(piped).not.toContain(seeded.password);
+    expect(piped).toContain(`written to ${file}`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(startupBanner({ ...facts, seeded: { ...seeded, generated: false } })).toContain(
+      'Password:      SEED_ADMIN_PASSWORD',
+    );
   });
 });

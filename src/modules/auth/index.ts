@@ -43,3 +43,5 @@ export {
   mfaStepVia,
 } from './login.js';
 export { LoginResponse as LoginResponseSchema, TokenResponse } from './schemas.js';
+// --- used by the CLI (massacorp admin reset-password) ---
+export { resetPasswordAsOperator } from './service.js';

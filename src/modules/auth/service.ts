@@ -5,10 +5,10 @@
 
 import type { Static } from '@sinclair/typebox';
 import { writeAuditAlone } from '../../platform/audit/alone.js';
-import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
+import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { SignInRefusal } from '../../platform/context.js';
 import { assertStrongPassword } from '../../platform/crypto/password-policy.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError, notFound } from '../../platform/http/errors.js';
 import { passwordChangedMail } from '../../platform/mail/templates.js';
 import { bumpUserVersion } from '../../platform/store/versions.js';
 import {
@@ -28,11 +28,19 @@ import {
   storedLastSeen,
 } from '../sessions/index.js';
 import { getTenant, resolveSettings, resolveTenantHeader, tenantSettings } from '../tenants/index.js';
-import { createUserInTx, prepareUser, setUserPassword, toUserRead, userById } from '../users/index.js';
+import {
+  createUserInTx,
+  prepareUser,
+  setUserPassword,
+  toUserRead,
+  userByEmail,
+  userById,
+} from '../users/index.js';
 import type { AuthDeps } from './deps.js';
 import { type AuthErrorCode, authError } from './errors.js';
 import { passwordSignInRefusal, runPasswordChanged, signInRefusal } from './hooks.js';
 import { identityOf } from './identity.js';
+import { clearLoginAttempts } from './lockout.js';
 import type { ChangePasswordBody, LogoutBody, RegisterBody } from './schemas.js';
 
 type RefreshOutcome =
@@ -315,4 +323,46 @@ export async function register(
     createUserInTx(ctx, tx, tenant.id, prepared, { source: 'register', audit }),
   );
   return toUserRead(user);
+}
+
+/**
+ * `massacorp admin reset-password` (issue 20, a lost admin password): an operator sets a user's password from the
+ * machine (no request, no session). `password` null: a generated one (it meets any policy), returned for the
+ * caller to show once; otherwise it must pass the tenant's policy. Every session of the user ends, pending reset
+ * links are voided, the lockout is cleared, and the change is audited as the system's in the same transaction.
+ */
+export async function resetPasswordAsOperator(
+  ctx: AuthDeps,
+  tenantId: number,
+  email: string,
+  password: { given: string } | { generated: string },
+): Promise<{ userId: number; sessionsEnded: number }> {
+  const user = await ctx.database.withTenant(tenantId, (tx) =>
+    userByEmail(tx, tenantId, email.toLowerCase()),
+  );
+  if (!user) throw notFound('user');
+  if ('given' in password)
+    assertStrongPassword(password.given, user.email, (await tenantSettings(ctx, tenantId)).password_policy);
+  const hash = await ctx.hasher.hash('given' in password ? password.given : password.generated);
+  const revoked = await ctx.database.withTenant(tenantId, async (tx) => {
+    await setUserPassword(tx, tenantId, user.id, hash);
+    const ids = await revokeSessions(tx, tenantId, { userId: user.id }, 'operator_password_reset');
+    const resetLinksVoided = await runPasswordChanged(ctx, tx, tenantId, user.id);
+    await writeAudit(tx, tenantId, SYSTEM_AUDIT_CONTEXT, {
+      eventType: 'auth.password_reset_by_operator',
+      resourceType: 'user',
+      resourceId: user.id,
+      metadata: {
+        via: 'cli',
+        generated: 'generated' in password,
+        sessions_ended: ids.length,
+        ...(resetLinksVoided ? { reset_links_voided: resetLinksVoided } : {}),
+      },
+    });
+    return ids;
+  });
+  await publishRevocations(ctx, revoked);
+  await bumpUserVersion(ctx.store, tenantId, user.id);
+  await clearLoginAttempts(ctx, tenantId, user.email);
+  return { userId: user.id, sessionsEnded: revoked.length };
 }

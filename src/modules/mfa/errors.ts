@@ -34,6 +34,12 @@ export const mfaErrors = defineErrors({
     'Confirmez d’abord votre identité avec un second facteur (moins de 5 minutes)',
     'Confirm your identity with a second factor first (within the last 5 minutes)',
   ],
+  /** An admin action on someone's factors (POST /users/{id}/mfa/reset) needs the admin's own second factor. */
+  OWN_MFA_REQUIRED: [
+    403,
+    'Configurez d’abord votre propre second facteur',
+    'Set up your own second factor first',
+  ],
   LAST_MFA_FACTOR: [
     409,
     'Le MFA est obligatoire : le dernier facteur ne peut pas être retiré',
@@ -52,6 +58,10 @@ const text = defineTexts({
   'mfa.recovery_code_valid': { fr: 'Code de récupération valide', en: 'Valid recovery code' },
   'mfa.key_removed': { fr: 'Clé de sécurité supprimée', en: 'Security key removed' },
   'mfa.key_verified': { fr: 'Clé de sécurité vérifiée', en: 'Security key verified' },
+  'mfa.reset': {
+    fr: 'Second facteur réinitialisé : TOTP, clés et codes de récupération retirés, sessions fermées',
+    en: 'Second factor reset: TOTP, security keys and recovery codes removed, sessions ended',
+  },
 });
 
 export type MfaMessage = Parameters<typeof text>[0];

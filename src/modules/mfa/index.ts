@@ -6,6 +6,7 @@ import type { AppContext, MfaProvider } from '../../platform/context.js';
 import type { AppModule } from '../../platform/module.js';
 import { mfaErrors } from './errors.js';
 import { inlineLogin } from './login.js';
+import { mfaAdminRoutes } from './routes.admin.js';
 import { mfaRoutes } from './routes.js';
 import { mfaLoginRoutes } from './routes.login.js';
 import { gdprErase, gdprExport, mfaStatus } from './service.js';
@@ -34,6 +35,8 @@ export const mfaModule: AppModule = {
   routes: (ctx) => [
     { prefix: '/api/v1/mfa', plugin: mfaRoutes(ctx) },
     { prefix: '/api/v1/auth', plugin: mfaLoginRoutes(ctx) },
+    // An admin's reset of a user's factors (issue 20).
+    { prefix: '/api/v1/users', plugin: mfaAdminRoutes(ctx) },
   ],
 };
 

@@ -53,3 +53,15 @@ export async function assertFactorLeft(tx: Tx, tenantId: number, userId: number)
   const required = flags.tenantRequires || flags.roleRequires;
   if (required && !flags.totpEnabled && !flags.hasKeys) throw mfaErrors.error('LAST_MFA_FACTOR');
 }
+
+/**
+ * For an action on ANOTHER user's factors (an admin's MFA reset): the caller must hold a second factor (403
+ * OWN_MFA_REQUIRED otherwise: an administrator without one proves nothing) and have proven it with this session in
+ * the last 5 minutes (403 STEP_UP_REQUIRED). Unlike requireStepUp, having no factor is no way around it.
+ */
+export async function requireOwnSecondFactor(ctx: MfaDeps, caller: StepUpCaller): Promise<void> {
+  const { tenantId, userId } = caller;
+  const flags = await ctx.database.withTenant(tenantId, (tx) => repo.mfaFlags(tx, tenantId, userId));
+  if (!flags.totpEnabled && !flags.hasKeys) throw mfaErrors.error('OWN_MFA_REQUIRED');
+  await requireStepUp(ctx, caller);
+}

@@ -29,6 +29,10 @@ export const resetMessage = defineTexts({
   'password_reset.token_valid': { fr: 'Jeton valide', en: 'Valid token' },
   'password_reset.token_invalid': { fr: 'Jeton invalide', en: 'Invalid token' },
   'password_reset.done': { fr: 'Mot de passe réinitialisé', en: 'Password reset' },
+  'password_reset.link_sent': {
+    fr: "Un lien de réinitialisation est envoyé à l'utilisateur",
+    en: 'A reset link is being mailed to the user',
+  },
 });
 
 export type PasswordResetMessage = Parameters<typeof resetMessage>[0];

@@ -4,7 +4,7 @@ import { onPasswordChanged } from '../auth/index.js';
 import { passwordResetErrors } from './errors.js';
 import { registerPasswordResetGdpr } from './gdpr.js';
 import { voidPending } from './repository.js';
-import { passwordResetRoutes } from './routes.js';
+import { adminResetRoutes, passwordResetRoutes } from './routes.js';
 import { installSecurityAlerts } from './security-alerts.js';
 
 export const passwordResetModule: AppModule = {
@@ -22,5 +22,10 @@ export const passwordResetModule: AppModule = {
     // --- gdpr hooks ---
     registerPasswordResetGdpr(ctx);
   },
-  routes: (ctx) => [{ prefix: '/api/v1/password-reset', plugin: passwordResetRoutes(ctx) }],
+  // An admin's reset link for a user (POST /users/{id}/password-reset) reads whether the admin dominates the user.
+  needs: ['users'],
+  routes: (ctx) => [
+    { prefix: '/api/v1/password-reset', plugin: passwordResetRoutes(ctx) },
+    { prefix: '/api/v1/users', plugin: adminResetRoutes(ctx) },
+  ],
 };

@@ -3,8 +3,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { routes, succeeded, TenantHeader } from '../../platform/http/route.js';
-import { SuccessEnvelope, SuccessNoData } from '../../platform/http/schemas.js';
+import { IdParams, SuccessEnvelope, SuccessNoData } from '../../platform/http/schemas.js';
 import { drainBackground } from '../../platform/mail/background.js';
+import { actorOf, auditRefusals } from '../rbac/index.js';
 import type { PasswordResetDeps } from './deps.js';
 import { resetMessage } from './errors.js';
 import { ConfirmBody, RequestBody, TokenParams, ValidateResponse } from './schemas.js';
@@ -57,6 +58,26 @@ export function passwordResetRoutes(ctx: PasswordResetDeps): FastifyPluginAsyncT
       async (req) => {
         const ended = await reset.confirmReset(ctx, req.body, req.auditContext());
         return succeeded(resetMessage('password_reset.done', req.locale), { sessions_ended: ended });
+      },
+    );
+  });
+}
+
+/** `POST /api/v1/users/{id}/password-reset` (issue 20): an administrator has a reset link mailed to a user. */
+export function adminResetRoutes(ctx: PasswordResetDeps): FastifyPluginAsyncTypebox {
+  return routes('users', (route, app) => {
+    app.addHook('onClose', async () => drainBackground(ctx));
+    route(
+      'POST /:id/password-reset',
+      'Mail a user a password reset link (admin)',
+      // 409 ACCOUNT_INACTIVE: the account is deactivated (a link would only fail).
+      { access: 'users.write', params: IdParams, accepted: SuccessNoData, errors: [404, 409, 422] },
+      async (req, reply) => {
+        const actor = await actorOf(req);
+        await auditRefusals(ctx, actor, 'user.password_reset', () =>
+          reset.sendResetLinkAsAdmin(ctx, actor, req.params.id),
+        );
+        return reply.code(202).send(succeeded(resetMessage('password_reset.link_sent', req.locale)));
       },
     );
   });

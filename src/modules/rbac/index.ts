@@ -55,6 +55,7 @@ export {
   assertNotLastOwner,
   auditRefusals,
   grantRoleByCode,
+  grantRoleById,
   heldRoleIds,
   roleById,
   roleCodesOf,

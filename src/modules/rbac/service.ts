@@ -499,6 +499,24 @@ export async function grantRoleByCode(
 }
 
 /**
+ * Gives a role by id with no actor check, for a grant someone already had the right to make: an accepted
+ * invitation gives the roles its inviter was checked for (assertCanGrantRole) when inviting. A role deleted since
+ * is skipped (null). The caller audits.
+ */
+export async function grantRoleById(
+  tx: Tx,
+  tenantId: number,
+  userId: number,
+  roleId: string,
+  grantedBy: number | null,
+): Promise<{ id: string; code: string } | null> {
+  const role = await repo.findRoleById(tx, tenantId, roleId);
+  if (!role) return null;
+  await repo.upsertAssignment(tx, tenantId, { userId, roleId: role.id, expiresAt: null, grantedBy });
+  return { id: role.id, code: role.code };
+}
+
+/**
  * Runs a privileged change and, when policy refuses it (403: granting what one does not hold, touching a
  * system role, acting on a more powerful user), records the refusal on its own: the change's transaction rolled
  * back, but an attempted escalation must leave a trace.

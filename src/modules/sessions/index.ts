@@ -44,4 +44,5 @@ export {
   signAccessFor,
   terminatedResponse,
   terminateSessions,
+  terminateUserSession,
 } from './service.js';

@@ -232,29 +232,38 @@ export function terminatedResponse(count: number, locale: Locale) {
 }
 
 /** DELETE /sessions/{id}: ends one of the caller's own sessions (400 when it already ended). */
-export async function terminateOwnSession(
+export function terminateOwnSession(
   ctx: SessionsDeps,
   caller: { tenantId: number; userId: number },
   id: string,
   audit: AuditContext,
   locale: Locale,
 ) {
-  const s = await ctx.database.withTenant(caller.tenantId, (tx) => repo.findSession(tx, caller.tenantId, id));
-  if (!s || s.userId !== caller.userId) throw notFound('session');
+  return terminateUserSession(ctx, caller.tenantId, caller.userId, id, audit, locale, 'user_terminated');
+}
+
+/**
+ * Ends one session of a user: 404 when the tenant has no such session of THAT user (another user's, another
+ * tenant's), 400 when it already ended. The caller (an admin route) has checked it may act on the user.
+ */
+export async function terminateUserSession(
+  ctx: SessionsDeps,
+  tenantId: number,
+  userId: number,
+  id: string,
+  audit: AuditContext,
+  locale: Locale,
+  reason: string,
+) {
+  const s = await ctx.database.withTenant(tenantId, (tx) => repo.findSession(tx, tenantId, id));
+  if (!s || s.userId !== userId) throw notFound('session');
   if (!isSessionActive(s))
     throw platformErrors.error(
       'BAD_REQUEST',
       { reason: 'session_already_ended' },
       { message: sessionsText('SESSION_ALREADY_ENDED', locale) },
     );
-  const ids = await terminateSessions(
-    ctx,
-    caller.tenantId,
-    caller.userId,
-    { sessionIds: [s.id] },
-    audit,
-    'user_terminated',
-  );
+  const ids = await terminateSessions(ctx, tenantId, userId, { sessionIds: [s.id] }, audit, reason);
   return { terminated_count: ids.length, message: sessionsText('SESSION_TERMINATED', locale) };
 }
 

@@ -53,4 +53,4 @@ export const ssoModule: AppModule = {
   ],
 };
 export { samlSpKeyAad } from './saml/sp-key.js';
-export { oidcSecretAad } from './service.js';
+export { oidcSecretAad, routesToConnection } from './service.js';

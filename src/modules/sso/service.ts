@@ -578,6 +578,17 @@ export async function discover(ctx: SsoDeps, email: string, tenantId: number | n
   return { connection_id: route.connectionId, type: route.type };
 }
 
+/** Whether discovery routes the address to an enabled connection of this tenant (an invitation's `sso`). */
+export async function routesToConnection(
+  ctx: Pick<SsoDeps, 'database'>,
+  email: string,
+  tenantId: number,
+): Promise<boolean> {
+  const domain = normaliseDomain(email.slice(email.lastIndexOf('@') + 1));
+  const route = await ctx.database.withSystem((tx) => repo.verifiedDomainRoute(tx, domain));
+  return route?.tenantId === tenantId;
+}
+
 /** What the client application binds its flow with (authorize's optional state and PKCE S256 challenge). */
 export interface ClientBinding {
   state?: string | undefined;

@@ -141,6 +141,7 @@ async function linkOrCreate(ctx: SsoDeps, tx: Tx, id: VerifiedIdentity, audit: A
   const local = await userByEmail(tx, tenantId, email);
   let user: UserRow;
   let outcome: 'linked' | 'created';
+  let invitation: Record<string, unknown> = {};
   if (local) {
     // Linking an existing account by email (API.md §17 rules, issue 18 item 3). An enterprise connection's IdP
     // is chosen by a tenant admin, so its own email_verified proves nothing: only a domain verified for THIS
@@ -165,7 +166,12 @@ async function linkOrCreate(ctx: SsoDeps, tx: Tx, id: VerifiedIdentity, audit: A
     user = local;
     outcome = 'linked';
   } else {
-    if (!src.jit) throw ssoError('SSO_USER_NOT_PROVISIONED');
+    // A pending invitation of the address (issue 20) is accepted by this first sign-in, through a connection only
+    // and only for a domain verified for it: a tenant admin's IdP vouches for nothing else. The invitation stands
+    // in for just-in-time provisioning (an admin asked for this person), and its roles were bounded by the
+    // inviter when invited.
+    const invited = src.connectionId && domainVerified ? await invitedSignUp(ctx, tx, tenantId, email) : null;
+    if (!src.jit && !invited) throw ssoError('SSO_USER_NOT_PROVISIONED');
     if (ceiling) {
       // The default role is read now: the role may have been edited since the connection was saved.
       const over = await defaultRoleExceeded(tx, tenantId, ceiling, src.defaultRole);
@@ -191,6 +197,8 @@ async function linkOrCreate(ctx: SsoDeps, tx: Tx, id: VerifiedIdentity, audit: A
       metadata: { connection_id: src.connectionId, provider: src.provider },
     });
     await grantRoleByCode(tx, tenantId, user.id, src.defaultRole);
+    if (invited)
+      invitation = { invitation_id: invited.invitationId, ...(await invited.accept(user.id, audit)) };
     outcome = 'created';
   }
   const inserted = await repo.insertIdentity(tx, tenantId, user.id, src, id, email);
@@ -206,9 +214,19 @@ async function linkOrCreate(ctx: SsoDeps, tx: Tx, id: VerifiedIdentity, audit: A
       issuer: id.issuer,
       subject: id.subject,
       ...(outcome === 'linked' ? { method: 'email' } : {}),
+      ...invitation,
     },
   });
   return { user, outcome };
+}
+
+/** The pending invitation of the address, when a module holds one (ctx.hooks.invitedSignUp). */
+async function invitedSignUp(ctx: SsoDeps, tx: Tx, tenantId: number, email: string) {
+  for (const hook of ctx.hooks.invitedSignUp) {
+    const found = await hook(tx, tenantId, email);
+    if (found) return found;
+  }
+  return null;
 }
 
 /**

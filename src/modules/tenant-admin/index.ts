@@ -13,5 +13,5 @@ export const tenantAdminModule: AppModule = {
   routes: (ctx) => [{ prefix: '/api/v1/tenants', plugin: platformTenantRoutes(ctx) }],
 };
 
-export { seedIfEmpty } from './seed.js';
+export { generatePassword, seedIfEmpty } from './seed.js';
 export { createTenant } from './service.js';

@@ -36,6 +36,7 @@ export { UserRead } from './schemas.js';
 export { toUserRead } from './serialize.js';
 export {
   type Actor,
+  assertMayManageUser,
   assertMayRemoveUser,
   createUser,
   createUserInTx,

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { requirePrincipal, requireUser } from '../../platform/http/access.js';
 import { routes } from '../../platform/http/route.js';
-import { IdParams, SuccessNoData } from '../../platform/http/schemas.js';
+import { IdParams, IntId, SuccessNoData, Uuid } from '../../platform/http/schemas.js';
 import { actorOf, auditRefusals } from '../rbac/index.js';
 import {
   ListQuery,
@@ -14,6 +14,7 @@ import {
   TerminateResponse,
   terminatedResponse,
   terminateSessions,
+  terminateUserSession,
 } from '../sessions/index.js';
 import type { UsersDeps } from './deps.js';
 import {
@@ -126,6 +127,33 @@ export function userRoutes(ctx: UsersDeps): FastifyPluginAsyncTypebox {
           service.assertMayManageUser(ctx, actor, req.params.id),
         );
         return listSessions(ctx, p.tenantId, req.params.id, req.query.include_inactive ?? false, p.sessionId);
+      },
+    );
+
+    route(
+      'DELETE /:id/sessions/:session_id',
+      'End one session of a user (admin)',
+      {
+        access: 'sessions.revoke',
+        params: Type.Object({ id: IntId, session_id: Uuid }),
+        ok: TerminateResponse,
+        errors: [400, 404, 422],
+      },
+      async (req) => {
+        const actor = await actorOf(req);
+        // 404 outside the tenant, 403 unless the caller dominates the user; then 404 unless the session is theirs.
+        await auditRefusals(ctx, actor, 'user.sessions.revoke', () =>
+          service.assertMayManageUser(ctx, actor, req.params.id),
+        );
+        return terminateUserSession(
+          ctx,
+          actor.tenantId,
+          req.params.id,
+          req.params.session_id,
+          req.auditContext(),
+          req.locale,
+          'admin_terminated',
+        );
       },
     );
 

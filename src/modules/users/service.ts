@@ -35,7 +35,7 @@ export type { Actor };
 // ---- THE user creation (admin route, self-registration, first admin of a tenant, CLI, test factories) ----
 
 /** Who creates the user; decides the audit event and the userCreated hooks' `source`. */
-export type UserCreationSource = 'register' | 'admin' | 'cli' | 'sso' | 'scim' | 'first_admin';
+export type UserCreationSource = 'register' | 'admin' | 'cli' | 'sso' | 'scim' | 'first_admin' | 'invitation';
 
 /** A user to create, before the password is checked and hashed (the row's fields, less the hash). */
 export type NewUser = Omit<repo.NewUser, 'passwordHash'>;

@@ -225,3 +225,74 @@ export function identityUnlinkedMail(to: string, d: IdentityChange): Mail {
       ].join('\n') + SIGNATURE,
   };
 }
+
+/**
+ * An invitation to a tenant (issue 20): the single-use link sets a password; when `sso` the person may instead
+ * sign in through the organisation's single sign-on with this address. The organisation's name is an
+ * administrator's text: it stands in the body only, on its own, never in the subject.
+ */
+export function invitationMail(
+  to: string,
+  d: { link: string; organisation: string; expiresAt: Date; sso: boolean },
+): Mail {
+  return {
+    to,
+    subject: 'MassaCorp : invitation / you are invited',
+    text:
+      [
+        'Bonjour,',
+        '',
+        'Vous êtes invité(e) à rejoindre cette organisation sur MassaCorp :',
+        `  ${d.organisation}`,
+        `Pour accepter, ouvrez ce lien (valable jusqu'au ${when(d.expiresAt)}, une seule fois) :`,
+        '',
+        d.link,
+        '',
+        ...(d.sso
+          ? [
+              "Vous pouvez aussi vous connecter directement avec l'authentification unique de votre organisation.",
+              '',
+            ]
+          : []),
+        "Si vous n'attendiez pas cette invitation, ignorez ce message : aucun compte ne sera créé.",
+        '',
+        '---',
+        '',
+        'Hello,',
+        '',
+        'You are invited to join this organisation on MassaCorp:',
+        `  ${d.organisation}`,
+        `To accept, open this link (valid until ${when(d.expiresAt)}, once):`,
+        '',
+        d.link,
+        '',
+        ...(d.sso ? ["You may also sign in directly with your organisation's single sign-on.", ''] : []),
+        'If you did not expect this invitation, ignore this message: no account will be made.',
+      ].join('\n') + SIGNATURE,
+  };
+}
+
+/** An administrator reset the account's second factors (issue 20): the owner must know at once. */
+export function mfaResetMail(to: string, at: Date): Mail {
+  return {
+    to,
+    subject: 'MassaCorp : double authentification réinitialisée / two-factor authentication reset',
+    text:
+      [
+        'Bonjour,',
+        '',
+        `Un administrateur a réinitialisé la double authentification de votre compte MassaCorp (${to}) le ${when(at)} :`,
+        'application TOTP, clés de sécurité et codes de récupération ont été supprimés, et vos sessions fermées.',
+        "Reconnectez-vous et configurez un nouveau second facteur. Si vous n'avez rien demandé, prévenez votre",
+        'administrateur.',
+        '',
+        '---',
+        '',
+        'Hello,',
+        '',
+        `An administrator reset two-factor authentication of your MassaCorp account (${to}) on ${when(at)}:`,
+        'the TOTP app, security keys and recovery codes were removed, and your sessions ended.',
+        'Sign in again and set up a new second factor. If you did not ask for this, tell your administrator.',
+      ].join('\n') + SIGNATURE,
+  };
+}
