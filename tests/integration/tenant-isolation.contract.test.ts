@@ -660,6 +660,7 @@ const CONTRACT: Record<string, Record<string, Case>> = {
   'src/modules/audit/repository.ts': {
     listPage: read((tx, t) => audit.listPage(tx, t, {}, null, 500)),
     exportPage: read((tx, t) => audit.exportPage(tx, t, {}, 0, 500)),
+    exportNdjsonPage: read((tx, t) => audit.exportNdjsonPage(tx, t, {}, 0, 500)),
   },
   'src/modules/features/repository.ts': {
     listFlags: {
