@@ -15,6 +15,7 @@ import {
   ConfirmDialog,
   CopyButton,
   ErrorText,
+  Form,
   FormEnd,
   fmtDate,
   Loading,
@@ -61,8 +62,9 @@ function ProfileForm() {
   return (
     <Panel id="p-h" title={t('profile.details')}>
       {me.loading && !me.data && <Loading />}
-      <form
+      <Form
         className="stack"
+        error={error}
         onSubmit={onSubmit(async () => {
           await call(
             api.PUT('/api/v1/users/me', {
@@ -80,7 +82,7 @@ function ProfileForm() {
         <NameFields first={first} last={last} set={set} own />
         <PhoneField value={phone} onChange={set('phone')} own />
         <FormEnd error={error ?? me.error} label={t('common.save')} />
-      </form>
+      </Form>
     </Panel>
   );
 }
@@ -91,8 +93,9 @@ function PasswordForm() {
   const { busy, error, onSubmit } = useSubmit();
   return (
     <Panel id="pw-h" title={t('profile.password')}>
-      <form
+      <Form
         className="stack"
+        error={error}
         onSubmit={onSubmit(async () => {
           if (next !== again) throw new Error(t('profile.mismatch'));
           await call(
@@ -110,6 +113,7 @@ function PasswordForm() {
           onChange={set('current')}
           required
           autoComplete="current-password"
+          field="current_password"
         />
         <PasswordField
           label={t('profile.newPassword')}
@@ -117,6 +121,7 @@ function PasswordForm() {
           onChange={set('next')}
           required
           autoComplete="new-password"
+          field="new_password"
         />
         <PasswordField
           label={t('profile.repeatPassword')}
@@ -127,7 +132,7 @@ function PasswordForm() {
         />
         <p className="hint">{t('profile.passwordHint')}</p>
         <FormEnd error={error} busy={busy} label={t('profile.changePassword')} />
-      </form>
+      </Form>
     </Panel>
   );
 }

@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { ApiFailure, api, call, setTokens } from '../api/client';
 import { t } from '../i18n';
 import { useSession } from '../session';
-import { ErrorText, OneTimeCodeField, PasswordField, TextField, useSubmit } from '../ui';
+import { ErrorText, Form, OneTimeCodeField, PasswordField, TextField, useSubmit } from '../ui';
 
 const TENANT_KEY = 'massacorp.console.tenant';
 
@@ -127,7 +127,7 @@ export function SignInScreen() {
           </p>
         )}
         {!mfaToken ? (
-          <form onSubmit={submitPassword} className="stack">
+          <Form onSubmit={submitPassword} error={error} className="stack">
             <TextField
               label={t('signin.tenant')}
               hint={t('signin.tenantHint')}
@@ -136,6 +136,7 @@ export function SignInScreen() {
               required
               autoComplete="organization"
               name="tenant"
+              field="x-tenant-id"
             />
             <TextField
               label={t('signin.email')}
@@ -155,7 +156,7 @@ export function SignInScreen() {
               name="password"
             />
             <SubmitStep busy={busy} error={error} label={t('signin.submit')} />
-          </form>
+          </Form>
         ) : (
           <>
             <div className="tabs" role="tablist" aria-label={t('signin.mfaMethod')}>

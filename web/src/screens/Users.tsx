@@ -202,6 +202,7 @@ function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated
     >
       <TextField
         label={t('users.email')}
+        field="email"
         type="email"
         value={email}
         onChange={set('email')}
@@ -211,6 +212,7 @@ function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated
       <NameFields first={first} last={last} set={set} maxLength={100} />
       <PasswordField
         label={t('users.initialPassword')}
+        field="password"
         hint={t('users.passwordHint')}
         value={password}
         onChange={set('password')}
