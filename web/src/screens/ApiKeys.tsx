@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { api, call } from '../api/client';
 import { useFields, withMember } from '../form-state';
-import { t } from '../i18n';
+import { t, tn } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
@@ -52,7 +52,7 @@ export function ApiKeysScreen() {
     <div className="page">
       <PageHeader
         title={t('nav.apiKeys')}
-        sub={list.data ? t('keys.count', { n: list.data.active_count }) : undefined}
+        sub={list.data ? tn('keys.count', list.data.active_count) : undefined}
         actions={
           canWrite && (
             <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, authedFetch, call, saveBlob } from '../api/client';
 import { useFields } from '../form-state';
-import { t } from '../i18n';
+import { t, tn } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
@@ -132,7 +132,7 @@ export function AuditScreen() {
           verify.data ? (
             verify.data.valid ? (
               <span data-testid="chain-status">
-                <Badge kind="ok">{t('audit.chainOk')}</Badge> {t('audit.checked', { n: verify.data.checked })}
+                <Badge kind="ok">{t('audit.chainOk')}</Badge> {tn('audit.checked', verify.data.checked)}
               </span>
             ) : (
               <span data-testid="chain-status">
@@ -234,7 +234,7 @@ export function AuditScreen() {
             {t('audit.more')}
           </button>
         )}
-        {done && items.length > 0 && <p className="muted small">{t('audit.end', { n: items.length })}</p>}
+        {done && items.length > 0 && <p className="muted small">{tn('audit.end', items.length)}</p>}
       </div>
     </div>
   );

@@ -7,7 +7,7 @@ import { browserSupportsWebAuthn, startRegistration } from '@simplewebauthn/brow
 import { useState } from 'react';
 import { api, call } from '../api/client';
 import { useFields, useFieldsOf } from '../form-state';
-import { t } from '../i18n';
+import { t, tn } from '../i18n';
 import { NameFields, PhoneField } from '../person-fields';
 import { useSession } from '../session';
 import {
@@ -189,7 +189,7 @@ function TotpPanel() {
         <>
           <p>
             {t('mfa.enabledSince', { date: fmtDate(status.data.created_at) })}{' '}
-            {t('mfa.codesLeft', { n: status.data.recovery_codes_remaining })}
+            {tn('mfa.codesLeft', status.data.recovery_codes_remaining)}
           </p>
           <div className="actions actions-left">
             <RegenerateCodes
