@@ -67,10 +67,8 @@ export const en = {
   'overview.peersOf': 'of {n} enabled',
   'overview.failedTitle': 'Failed sign-ins, last 7 days',
   'overview.failedChart': 'Failed sign-ins per day over the last 7 days',
-  'overview.failedTotal': '{n} failed sign-ins in 7 days (from the audit log)',
   'overview.truncated': 'Only the 5,000 most recent failures are counted.',
 
-  'users.total': '{n} users',
   'users.create': 'New user',
   'users.createSubmit': 'Create user',
   'users.search': 'Search by name or email',
@@ -158,7 +156,6 @@ export const en = {
   'roles.mfaRequired': 'Members must use two-factor authentication',
   'roles.permissions': 'Permissions',
 
-  'keys.count': '{n} active keys',
   'keys.create': 'New API key',
   'keys.createSubmit': 'Create key',
   'keys.showRevoked': 'Show revoked keys',
@@ -185,7 +182,6 @@ export const en = {
   'keys.shownOnce': 'Copy this key now: it is shown only once and cannot be recovered.',
   'keys.stored': 'I have stored it',
 
-  'sessions.active': '{n} active sessions',
   'sessions.current': 'This session',
   'sessions.ended': 'Ended',
   'sessions.end': 'End',
@@ -202,7 +198,6 @@ export const en = {
   'audit.verifying': 'Verifying the hash chain…',
   'audit.chainOk': 'Chain intact',
   'audit.chainBroken': 'Chain broken',
-  'audit.checked': '{n} records verified',
   'audit.firstInvalid': 'first invalid record: {id}',
   'audit.exportCsv': 'Export CSV',
   'audit.exportNdjson': 'Export NDJSON',
@@ -225,7 +220,6 @@ export const en = {
   'audit.ko': 'Failed',
   'audit.none': 'No records match.',
   'audit.more': 'Load more',
-  'audit.end': 'End of the log ({n} records)',
   'audit.ip': 'IP address',
   'audit.requestId': 'Request id',
 
@@ -336,7 +330,6 @@ export const en = {
   'mfa.confirm': 'Turn on',
   'mfa.enabled': 'Two-factor authentication is on',
   'mfa.enabledSince': 'On since {date}.',
-  'mfa.codesLeft': '{n} recovery codes left.',
   'mfa.codesOnce':
     'Save these recovery codes somewhere safe: each signs you in once if you lose your device. They are shown only now.',
   'mfa.copyCodes': 'Copy the codes',
@@ -594,10 +587,8 @@ export const fr: Record<MessageKey, string> = {
   'overview.peersOf': 'sur {n} activés',
   'overview.failedTitle': 'Connexions échouées, 7 derniers jours',
   'overview.failedChart': 'Connexions échouées par jour sur les 7 derniers jours',
-  'overview.failedTotal': '{n} connexions échouées en 7 jours (d’après le journal d’audit)',
   'overview.truncated': 'Seuls les 5 000 échecs les plus récents sont comptés.',
 
-  'users.total': '{n} utilisateurs',
   'users.create': 'Nouvel utilisateur',
   'users.createSubmit': 'Créer l’utilisateur',
   'users.search': 'Rechercher par nom ou e-mail',
@@ -687,7 +678,6 @@ export const fr: Record<MessageKey, string> = {
   'roles.mfaRequired': 'Les titulaires doivent utiliser l’authentification à deux facteurs',
   'roles.permissions': 'Permissions',
 
-  'keys.count': '{n} clés actives',
   'keys.create': 'Nouvelle clé d’API',
   'keys.createSubmit': 'Créer la clé',
   'keys.showRevoked': 'Afficher les clés révoquées',
@@ -715,7 +705,6 @@ export const fr: Record<MessageKey, string> = {
     'Copiez cette clé maintenant : elle n’est affichée qu’une fois et ne peut pas être retrouvée.',
   'keys.stored': 'Je l’ai conservée',
 
-  'sessions.active': '{n} sessions actives',
   'sessions.current': 'Cette session',
   'sessions.ended': 'Terminée',
   'sessions.end': 'Terminer',
@@ -732,7 +721,6 @@ export const fr: Record<MessageKey, string> = {
   'audit.verifying': 'Vérification de la chaîne de hachage…',
   'audit.chainOk': 'Chaîne intacte',
   'audit.chainBroken': 'Chaîne rompue',
-  'audit.checked': '{n} enregistrements vérifiés',
   'audit.firstInvalid': 'premier enregistrement invalide : {id}',
   'audit.exportCsv': 'Exporter en CSV',
   'audit.exportNdjson': 'Exporter en NDJSON',
@@ -755,7 +743,6 @@ export const fr: Record<MessageKey, string> = {
   'audit.ko': 'Échec',
   'audit.none': 'Aucun enregistrement ne correspond.',
   'audit.more': 'Charger la suite',
-  'audit.end': 'Fin du journal ({n} enregistrements)',
   'audit.ip': 'Adresse IP',
   'audit.requestId': 'Identifiant de requête',
 
@@ -867,7 +854,6 @@ export const fr: Record<MessageKey, string> = {
   'mfa.confirm': 'Activer',
   'mfa.enabled': 'L’authentification à deux facteurs est activée',
   'mfa.enabledSince': 'Activée depuis le {date}.',
-  'mfa.codesLeft': '{n} codes de secours restants.',
   'mfa.codesOnce':
     'Conservez ces codes de secours en lieu sûr : chacun vous connecte une fois si vous perdez votre appareil. Ils ne sont affichés que maintenant.',
   'mfa.copyCodes': 'Copier les codes',
