@@ -18,6 +18,7 @@ import { UserDetailScreen } from './screens/UserDetail';
 import { UsersScreen } from './screens/Users';
 import { WireguardScreen } from './screens/Wireguard';
 import { type ConsoleConfig, SessionProvider, useSession } from './session';
+import { setTheme, useTheme } from './theme';
 import { Loading, Toasts } from './ui';
 
 interface Screen {
@@ -186,6 +187,24 @@ function LocaleSwitch() {
   );
 }
 
+/** The dark theme on or off (remembered); until pressed, the system's prefers-color-scheme decides. */
+function ThemeSwitch() {
+  const theme = useTheme();
+  const dark = theme === 'dark';
+  return (
+    <button
+      type="button"
+      className="theme-toggle"
+      aria-pressed={dark}
+      title={t('nav.darkTheme')}
+      onClick={() => setTheme(dark ? 'light' : 'dark')}
+    >
+      <span aria-hidden="true">{dark ? '☾' : '☀'}</span>
+      <span className="sr-only">{t('nav.darkTheme')}</span>
+    </button>
+  );
+}
+
 function Shell() {
   const session = useSession();
   const path = usePath();
@@ -210,6 +229,7 @@ function Shell() {
     return (
       <>
         <div className="signin-locale">
+          <ThemeSwitch />
           <LocaleSwitch />
         </div>
         <SignInScreen />
@@ -290,6 +310,7 @@ function Shell() {
           {session.user.tenant?.name ?? `#${me.tenant_id}`}
         </span>
         <div className="topbar-right">
+          <ThemeSwitch />
           <LocaleSwitch />
           <span className="who">{me.email}</span>
           <button type="button" className="btn btn-small" onClick={() => void session.signOut()}>

@@ -513,6 +513,7 @@ export const en = {
   'mfa.codesLeft.other': '{n} recovery codes left.',
   'overview.failedTotal.one': '{n} failed sign-in in 7 days (from the audit log)',
   'overview.failedTotal.other': '{n} failed sign-ins in 7 days (from the audit log)',
+  'nav.darkTheme': 'Dark theme',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -1040,4 +1041,5 @@ export const fr: Record<MessageKey, string> = {
   'mfa.codesLeft.other': '{n} codes de secours restants.',
   'overview.failedTotal.one': '{n} connexion échouée en 7 jours (d’après le journal d’audit)',
   'overview.failedTotal.other': '{n} connexions échouées en 7 jours (d’après le journal d’audit)',
+  'nav.darkTheme': 'Thème sombre',
 };
