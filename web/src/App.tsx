@@ -8,6 +8,7 @@ import { AuditScreen } from './screens/Audit';
 import { DirectoryScreen } from './screens/Directory';
 import { FeaturesScreen } from './screens/Features';
 import { OverviewScreen } from './screens/Overview';
+import { ForgotPasswordScreen, ResetPasswordScreen } from './screens/PasswordReset';
 import { ProfileScreen } from './screens/Profile';
 import { RolesScreen } from './screens/Roles';
 import { SessionsScreen } from './screens/Sessions';
@@ -205,6 +206,24 @@ function ThemeSwitch() {
   );
 }
 
+/** Pages shown whether or not someone is signed in, in the sign-in page's frame. */
+const SIGNED_OUT_PAGES: Record<string, () => ReactNode> = {
+  '/forgot-password': () => <ForgotPasswordScreen />,
+  '/reset-password': () => <ResetPasswordScreen />,
+};
+
+function SignedOutShell({ children }: { children: ReactNode }) {
+  return (
+    <>
+      <div className="signin-locale">
+        <ThemeSwitch />
+        <LocaleSwitch />
+      </div>
+      {children}
+    </>
+  );
+}
+
 function Shell() {
   const session = useSession();
   const path = usePath();
@@ -218,6 +237,9 @@ function Shell() {
     window.setTimeout(() => document.getElementById('page-title')?.focus({ preventScroll: false }), 0);
   }, [path]);
 
+  // The pages of a forgotten password are reached signed out (from the sign-in page, or the mail's link).
+  const signedOut = SIGNED_OUT_PAGES[path];
+  if (signedOut) return <SignedOutShell>{signedOut()}</SignedOutShell>;
   if (session.restoring) {
     return (
       <main id="main" className="center">
@@ -227,13 +249,9 @@ function Shell() {
   }
   if (!session.user) {
     return (
-      <>
-        <div className="signin-locale">
-          <ThemeSwitch />
-          <LocaleSwitch />
-        </div>
+      <SignedOutShell>
         <SignInScreen />
-      </>
+      </SignedOutShell>
     );
   }
 

@@ -514,6 +514,19 @@ export const en = {
   'overview.failedTotal.one': '{n} failed sign-in in 7 days (from the audit log)',
   'overview.failedTotal.other': '{n} failed sign-ins in 7 days (from the audit log)',
   'nav.darkTheme': 'Dark theme',
+  'reset.forgot': 'Forgot password?',
+  'reset.forgotTitle': 'Reset your password',
+  'reset.forgotHelp':
+    'Give your organisation and your email: if an account matches, a link to set a new password is mailed to it.',
+  'reset.send': 'Send the link',
+  'reset.title': 'Choose a new password',
+  'reset.submit': 'Set the password',
+  'reset.endsSessions': 'Every session of the account ends: sign in again afterwards.',
+  'reset.done': 'Your password is changed. You can sign in with it.',
+  'reset.expired': 'This link has expired.',
+  'reset.used': 'This link has already been used.',
+  'reset.invalid': 'This link is not valid.',
+  'reset.again': 'Ask for a new link',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -1042,4 +1055,17 @@ export const fr: Record<MessageKey, string> = {
   'overview.failedTotal.one': '{n} connexion échouée en 7 jours (d’après le journal d’audit)',
   'overview.failedTotal.other': '{n} connexions échouées en 7 jours (d’après le journal d’audit)',
   'nav.darkTheme': 'Thème sombre',
+  'reset.forgot': 'Mot de passe oublié ?',
+  'reset.forgotTitle': 'Réinitialiser votre mot de passe',
+  'reset.forgotHelp':
+    'Indiquez votre organisation et votre e-mail : si un compte correspond, un lien pour choisir un nouveau mot de passe lui est envoyé.',
+  'reset.send': 'Envoyer le lien',
+  'reset.title': 'Choisir un nouveau mot de passe',
+  'reset.submit': 'Enregistrer le mot de passe',
+  'reset.endsSessions': 'Toutes les sessions du compte prennent fin : reconnectez-vous ensuite.',
+  'reset.done': 'Votre mot de passe est changé. Vous pouvez vous connecter avec.',
+  'reset.expired': 'Ce lien a expiré.',
+  'reset.used': 'Ce lien a déjà servi.',
+  'reset.invalid': 'Ce lien n’est pas valide.',
+  'reset.again': 'Demander un nouveau lien',
 };

@@ -22,7 +22,7 @@ import {
   useSubmit,
 } from '../ui';
 
-interface Form {
+interface SettingsFields {
   name: string;
   self_registration: boolean;
   mfa_required: boolean;
@@ -45,7 +45,7 @@ function loadTenant() {
   return call(api.GET('/api/v1/tenants/current'));
 }
 
-function formOf(d: Tenant): Form {
+function formOf(d: Tenant): SettingsFields {
   const s = d.settings;
   return {
     name: d.name,
