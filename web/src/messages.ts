@@ -527,6 +527,14 @@ export const en = {
   'reset.used': 'This link has already been used.',
   'reset.invalid': 'This link is not valid.',
   'reset.again': 'Ask for a new link',
+  'keys.owner': 'Acts as',
+  'keys.ownerUser': 'Me (ends with my account)',
+  'keys.ownerTenant': 'The organisation, with a role',
+  'keys.ownerUserHint': 'The key has my permissions, limited to its scopes.',
+  'keys.ownerTenantHint':
+    "The key has the role's permissions, limited to its scopes, and outlives my account.",
+  'keys.role': 'Role',
+  'keys.tenantKey': 'organisation',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -1068,4 +1076,11 @@ export const fr: Record<MessageKey, string> = {
   'reset.used': 'Ce lien a déjà servi.',
   'reset.invalid': 'Ce lien n’est pas valide.',
   'reset.again': 'Demander un nouveau lien',
+  'keys.owner': 'Agit en tant que',
+  'keys.ownerUser': 'Moi (prend fin avec mon compte)',
+  'keys.ownerTenant': 'L’organisation, avec un rôle',
+  'keys.ownerUserHint': 'La clé a mes permissions, limitées à ses portées.',
+  'keys.ownerTenantHint': 'La clé a les permissions du rôle, limitées à ses portées, et survit à mon compte.',
+  'keys.role': 'Rôle',
+  'keys.tenantKey': 'organisation',
 };
