@@ -558,6 +558,7 @@ export const en = {
   'features.addOverrideFor': 'Add an override to {key}',
   'features.removeOverride': 'Remove the {scope} override {target} of {key}',
   'features.noSuchUser': 'No user of this organisation has the email {email}',
+  'audit.actorHint': 'An email, an API key name or an id',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -1130,4 +1131,5 @@ export const fr: Record<MessageKey, string> = {
   'features.addOverrideFor': 'Ajouter un réglage à {key}',
   'features.removeOverride': 'Retirer le réglage {scope} {target} de {key}',
   'features.noSuchUser': 'Aucun utilisateur de l’organisation n’a l’e-mail {email}',
+  'audit.actorHint': 'Un e-mail, un nom de clé d’API ou un identifiant',
 };
