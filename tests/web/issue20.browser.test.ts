@@ -133,7 +133,7 @@ describe.skipIf(!chromiumAvailable())('issue 20: the console without dead ends',
       const described = (await next.getAttribute('aria-describedby'))!.split(' ');
       const rules = page.locator(`[id="${described.at(-1)}"]`);
       await expect.poll(() => rules.locator('li').count()).toBeGreaterThanOrEqual(3);
-      const text = await rules.innerText();
+      const text = await rules.textContent();
       expect(text).toContain('is too short');
       expect(text).toContain('needs an upper-case letter');
       expect(text).toContain('needs a digit');
@@ -186,7 +186,7 @@ describe.skipIf(!chromiumAvailable())('issue 20: the console without dead ends',
       await expect.poll(() => ranges.getAttribute('aria-invalid')).toBe('true');
       const errorOf = async (field: typeof ranges) => {
         const ids = (await field.getAttribute('aria-describedby'))!.split(' ');
-        return page.locator(`[id="${ids.at(-1)}"]`).innerText();
+        return page.locator(`[id="${ids.at(-1)}"]`).textContent();
       };
       expect(await errorOf(ranges)).toBe('Not an IP range (CIDR) or IP address');
       await check(page, 'settings: field error');
@@ -229,7 +229,7 @@ describe.skipIf(!chromiumAvailable())('issue 20: the console without dead ends',
       await page.getByLabel('Actor').fill(acme.owner.toUpperCase());
       await page.getByRole('button', { name: 'Apply filters' }).click();
       const firstActor = page.locator('table.table-audit tbody tr').first().locator('td').nth(2);
-      await expect.poll(() => firstActor.innerText()).toContain(acme.owner);
+      await expect.poll(() => firstActor.textContent()).toContain(acme.owner);
       const actors = await page.locator('table.table-audit tbody tr td:nth-child(3)').allInnerTexts();
       expect(actors.length).toBeGreaterThan(0);
       expect(actors.every((a) => a.includes(acme.owner))).toBe(true);
@@ -270,7 +270,7 @@ describe.skipIf(!chromiumAvailable())('issue 20: the console without dead ends',
       await check(page, 'api key dialog: organisation key');
       await dialog.getByRole('button', { name: 'Create key' }).click();
       const shown = page.getByRole('dialog', { name: 'API key created' });
-      const raw = await shown.getByTestId('raw-key').innerText();
+      const raw = (await shown.getByTestId('raw-key').textContent()) ?? '';
       await shown.getByRole('button', { name: 'I have stored it' }).click();
       const row = page.getByRole('row').filter({ hasText: keyName });
       await row.getByText('organisation').waitFor();
@@ -487,7 +487,7 @@ describe.skipIf(!chromiumAvailable())('issue 20: the console without dead ends',
       const config = created.locator('pre.config');
       await config.waitFor();
       await look('WireGuard: peer created');
-      const text = await config.innerText();
+      const text = await config.textContent();
       expect(text).toMatch(/PrivateKey = \S{44}/);
       // The whole key is inside the dialog's box, not cut off at its edge.
       const box = await created.boundingBox();
