@@ -65,7 +65,18 @@ function sideways(page: Page) {
   return page.evaluate(() => {
     const out: string[] = [];
     const doc = document.scrollingElement!;
-    if (doc.scrollWidth > doc.clientWidth) out.push(`page ${doc.scrollWidth} > ${doc.clientWidth}`);
+    if (doc.scrollWidth > doc.clientWidth) {
+      // Name the widest element sticking out, so a failure says what to fix.
+      let culprit = '';
+      for (const el of document.querySelectorAll('body *')) {
+        const r = el.getBoundingClientRect();
+        if (r.right > doc.clientWidth + 1 && !el.closest('dialog')) {
+          culprit = `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} (right ${Math.round(r.right)})`;
+          break;
+        }
+      }
+      out.push(`page ${doc.scrollWidth} > ${doc.clientWidth}: ${culprit}`);
+    }
     for (const d of document.querySelectorAll('dialog[open]'))
       if (d.scrollWidth > d.clientWidth)
         out.push(`dialog "${d.querySelector('h2')?.textContent}" ${d.scrollWidth} > ${d.clientWidth}`);
