@@ -350,6 +350,45 @@ export function PasswordField(
   return <TextField {...props} field={field} type="password" />;
 }
 
+/**
+ * A new password typed twice (a password change, a reset link): the first field lists the rules the API found
+ * broken; `checkRepeated` throws, in the admin's language, when the two differ (call it before sending).
+ */
+export function NewPasswordFields(props: {
+  value: string;
+  repeated: string;
+  onChange: (v: string) => void;
+  onRepeatedChange: (v: string) => void;
+  /** The API's name of the field (new_password), for its errors. */
+  field: string;
+  autoFocus?: boolean;
+}) {
+  return (
+    <>
+      <PasswordField
+        label={t('profile.newPassword')}
+        value={props.value}
+        onChange={props.onChange}
+        required
+        autoComplete="new-password"
+        field={props.field}
+        autoFocus={props.autoFocus}
+      />
+      <PasswordField
+        label={t('profile.repeatPassword')}
+        value={props.repeated}
+        onChange={props.onRepeatedChange}
+        required
+        autoComplete="new-password"
+      />
+    </>
+  );
+}
+
+export function checkRepeated(value: string, repeated: string): void {
+  if (value !== repeated) throw new Error(t('profile.mismatch'));
+}
+
 /** How each kind of one-time code is typed: six digits (a space allowed, as apps show them), or a recovery code. */
 const ONE_TIME_CODE = {
   totp: { inputMode: 'numeric', pattern: '[0-9 ]{6,7}' },

@@ -9,8 +9,8 @@ import { useFields } from '../form-state';
 import { t } from '../i18n';
 import type { MessageKey } from '../messages';
 import { useSession } from '../session';
-import { Form, Link, Loaded, PasswordField, TextField, useAsync, useSubmit } from '../ui';
-import { rememberedTenant, SignedOutCard, SubmitStep } from './SignIn';
+import { checkRepeated, Form, Link, Loaded, NewPasswordFields, useAsync, useSubmit } from '../ui';
+import { AccountFields, rememberedTenant, SignedOutCard, SubmitStep } from './SignIn';
 
 export function ForgotPasswordScreen() {
   const session = useSession();
@@ -38,23 +38,11 @@ export function ForgotPasswordScreen() {
           })}
         >
           <p>{t('reset.forgotHelp')}</p>
-          <TextField
-            label={t('signin.tenant')}
-            hint={t('signin.tenantHint')}
-            value={fields.tenant}
-            onChange={set('tenant')}
-            required
-            autoComplete="organization"
-            field="x-tenant-id"
-          />
-          <TextField
-            label={t('signin.email')}
-            type="email"
-            value={fields.email}
-            onChange={set('email')}
-            required
-            autoComplete="username"
-            name="email"
+          <AccountFields
+            tenant={fields.tenant}
+            email={fields.email}
+            onTenant={set('tenant')}
+            onEmail={set('email')}
           />
           <SubmitStep busy={busy} error={error} label={t('reset.send')} />
         </Form>
@@ -118,28 +106,20 @@ function NewPasswordForm({ token, onDone }: { token: string; onDone: () => void 
       className="stack"
       error={error}
       onSubmit={onSubmit(async () => {
-        if (fields.next !== fields.again) throw new Error(t('profile.mismatch'));
+        checkRepeated(fields.next, fields.again);
         await call(
           api.POST('/api/v1/password-reset/confirm', { body: { token, new_password: fields.next } }),
         );
         onDone();
       })}
     >
-      <PasswordField
-        label={t('profile.newPassword')}
+      <NewPasswordFields
         value={fields.next}
+        repeated={fields.again}
         onChange={set('next')}
-        required
-        autoComplete="new-password"
+        onRepeatedChange={set('again')}
         field="new_password"
         autoFocus
-      />
-      <PasswordField
-        label={t('profile.repeatPassword')}
-        value={fields.again}
-        onChange={set('again')}
-        required
-        autoComplete="new-password"
       />
       <p className="hint">{t('reset.endsSessions')}</p>
       <SubmitStep busy={busy} error={error} label={t('reset.submit')} />

@@ -14,11 +14,13 @@ import {
   Badge,
   ConfirmDialog,
   CopyButton,
+  checkRepeated,
   ErrorText,
   Form,
   FormEnd,
   fmtDate,
   Loading,
+  NewPasswordFields,
   OneTimeCodeField,
   PageHeader,
   Panel,
@@ -97,7 +99,7 @@ function PasswordForm() {
         className="stack"
         error={error}
         onSubmit={onSubmit(async () => {
-          if (next !== again) throw new Error(t('profile.mismatch'));
+          checkRepeated(next, again);
           await call(
             api.POST('/api/v1/auth/change-password', {
               body: { current_password: current, new_password: next },
@@ -115,20 +117,12 @@ function PasswordForm() {
           autoComplete="current-password"
           field="current_password"
         />
-        <PasswordField
-          label={t('profile.newPassword')}
+        <NewPasswordFields
           value={next}
+          repeated={again}
           onChange={set('next')}
-          required
-          autoComplete="new-password"
+          onRepeatedChange={set('again')}
           field="new_password"
-        />
-        <PasswordField
-          label={t('profile.repeatPassword')}
-          value={again}
-          onChange={set('again')}
-          required
-          autoComplete="new-password"
         />
         <p className="hint">{t('profile.passwordHint')}</p>
         <FormEnd error={error} busy={busy} label={t('profile.changePassword')} />

@@ -118,25 +118,7 @@ export function SignInScreen() {
       )}
       {!mfaToken ? (
         <Form onSubmit={submitPassword} error={error} className="stack">
-          <TextField
-            label={t('signin.tenant')}
-            hint={t('signin.tenantHint')}
-            value={tenant}
-            onChange={setTenant}
-            required
-            autoComplete="organization"
-            name="tenant"
-            field="x-tenant-id"
-          />
-          <TextField
-            label={t('signin.email')}
-            type="email"
-            value={email}
-            onChange={setEmail}
-            required
-            autoComplete="username"
-            name="email"
-          />
+          <AccountFields tenant={tenant} email={email} onTenant={setTenant} onEmail={setEmail} />
           <PasswordField
             label={t('signin.password')}
             value={password}
@@ -213,6 +195,38 @@ export function SignInScreen() {
         </>
       )}
     </SignedOutCard>
+  );
+}
+
+/** Which account: the organisation (its header names it: x-tenant-id) and the email, as password managers know them. */
+export function AccountFields(props: {
+  tenant: string;
+  email: string;
+  onTenant: (v: string) => void;
+  onEmail: (v: string) => void;
+}) {
+  return (
+    <>
+      <TextField
+        label={t('signin.tenant')}
+        hint={t('signin.tenantHint')}
+        value={props.tenant}
+        onChange={props.onTenant}
+        required
+        autoComplete="organization"
+        name="tenant"
+        field="x-tenant-id"
+      />
+      <TextField
+        label={t('signin.email')}
+        type="email"
+        value={props.email}
+        onChange={props.onEmail}
+        required
+        autoComplete="username"
+        name="email"
+      />
+    </>
   );
 }
 
