@@ -249,6 +249,89 @@ describe('GET /audit/logs', () => {
   });
 });
 
+describe('GET /audit/logs: the actor filter and actor names', () => {
+  /** A key of the admin, used once so that it appears as an actor, with the given name. */
+  async function keyUsedOnce(tokens: Tokens, name: string) {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      headers: bearer(tokens),
+      payload: { name, scopes: ['users.read', 'users.write'] },
+    });
+    expect(created.statusCode).toBe(201);
+    const key = created.json() as { id: number; raw_key: string };
+    const made = await app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: { 'x-api-key': key.raw_key },
+      payload: { email: `${uniq('by-key')}@example.test`, password: 'Str0ng-Passw0rd!x' },
+    });
+    expect(made.statusCode).toBe(201);
+    return key;
+  }
+
+  it('finds records by email, key name, type:id or bare id, and names each actor', async () => {
+    const { tenant, admin, tokens } = await adminOf();
+    const keyName = uniq('ci-key');
+    const key = await keyUsedOnce(tokens, keyName);
+    type Item = { actor_type: string; actor_id: string; actor_name: string | null; tenant_id: number };
+    const items = async (actor: string) => {
+      const res = await logs(tokens, `?limit=500&actor=${encodeURIComponent(actor)}`);
+      expect(res.statusCode).toBe(200);
+      return res.json().items as Item[];
+    };
+
+    const byEmail = await items(admin.email.toUpperCase());
+    expect(byEmail.length).toBeGreaterThan(0);
+    expect(byEmail.every((r) => r.actor_type === 'user' && r.actor_id === String(admin.id))).toBe(true);
+    expect(byEmail.every((r) => r.actor_name === admin.email)).toBe(true);
+
+    const byKey = await items(keyName);
+    expect(byKey.length).toBeGreaterThan(0);
+    expect(byKey.every((r) => r.actor_type === 'api_key' && r.actor_id === String(key.id))).toBe(true);
+    expect(byKey[0]!.actor_name).toBe(keyName);
+
+    // The id forms keep working: typed, bare (any type, as actor_id), and actor_id itself.
+    expect((await items(`api_key:${key.id}`)).map((r) => r.actor_id)).toEqual(byKey.map((r) => r.actor_id));
+    expect((await items(`user:${admin.id}`)).length).toBe(byEmail.length);
+    const bare = await items(String(admin.id));
+    expect(bare.length).toBeGreaterThanOrEqual(byEmail.length);
+    expect(bare.every((r) => r.actor_id === String(admin.id))).toBe(true);
+    const legacy = (await logs(tokens, `?limit=500&actor_id=${admin.id}`)).json().items as Item[];
+    expect(legacy.length).toBe(bare.length);
+
+    // Unknown names find nothing (not everything); a record without an actor has no name.
+    expect(await items('nobody@example.test')).toEqual([]);
+    expect(await items('no-such-key')).toEqual([]);
+    const all = (await logs(tokens, '?limit=500')).json().items as Item[];
+    expect(all.filter((r) => r.actor_type === 'system').every((r) => r.actor_name === null)).toBe(true);
+    expect(all.every((r) => r.tenant_id === tenant.id)).toBe(true);
+    expect((await logs(tokens, `?actor=${'x'.repeat(321)}`)).statusCode).toBe(422);
+  });
+
+  it('is tenant-scoped: another tenant finds nothing by this email, key name or id', async () => {
+    const a = await adminOf();
+    const b = await adminOf();
+    const keyName = uniq('shared-name');
+    const key = await keyUsedOnce(a.tokens, keyName);
+    for (const actor of [a.admin.email, keyName, `api_key:${key.id}`, `user:${a.admin.id}`]) {
+      const res = await logs(b.tokens, `?limit=500&actor=${encodeURIComponent(actor)}`);
+      expect(res.statusCode).toBe(200);
+      expect(res.json().items).toEqual([]);
+    }
+    // B's own key of the same name finds B's records only, named by B's key.
+    const bKey = await keyUsedOnce(b.tokens, keyName);
+    const mine = (await logs(b.tokens, `?limit=500&actor=${encodeURIComponent(keyName)}`)).json().items;
+    expect(mine.length).toBeGreaterThan(0);
+    expect(
+      mine.every(
+        (r: { tenant_id: number; actor_id: string; actor_name: string }) =>
+          r.tenant_id === b.tenant.id && r.actor_id === String(bKey.id) && r.actor_name === keyName,
+      ),
+    ).toBe(true);
+  });
+});
+
 describe('GET /audit/logs/export', () => {
   it('streams NDJSON and CSV of the tenant, oldest first, and audits the export', async () => {
     const { tenant, tokens } = await adminOf();

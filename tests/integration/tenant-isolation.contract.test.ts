@@ -655,6 +655,10 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     revokeUserKeys: write((tx, t, f) => apiKeys.revokeUserKeys(tx, t, f.memberId, 'contract')),
     listUserKeys: read((tx, t, f) => apiKeys.listUserKeys(tx, t, f.memberId)),
     listLiveTenantKeys: read((tx, t) => apiKeys.listLiveTenantKeys(tx, t)),
+    keyNames: read(
+      (tx, t, f) => apiKeys.keyNames(tx, t, { ids: [f.apiKeyId] }),
+      (r, f) => Array.isArray(r) && r.some((k) => k.id === f.apiKeyId),
+    ),
     touchLastUsed: write((tx, t, f) => apiKeys.touchLastUsed(tx, t, f.apiKeyId, later())),
   },
   'src/modules/audit/repository.ts': {

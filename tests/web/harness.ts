@@ -72,7 +72,10 @@ export interface Browsing {
   close: () => Promise<void>;
 }
 
-export async function launch(viewport = { width: 1280, height: 800 }): Promise<Browsing> {
+export async function launch(
+  viewport = { width: 1280, height: 800 },
+  opts: { colorScheme?: 'light' | 'dark' } = {},
+): Promise<Browsing> {
   // Playwright gives each launch a fresh temporary profile (its default), removed on close.
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -90,7 +93,11 @@ export async function launch(viewport = { width: 1280, height: 800 }): Promise<B
       '--host-resolver-rules=MAP localhost 127.0.0.1',
     ],
   });
-  const context = await browser.newContext({ viewport, locale: 'en-GB' });
+  const context = await browser.newContext({
+    viewport,
+    locale: 'en-GB',
+    colorScheme: opts.colorScheme ?? 'light',
+  });
   const problems: Problems = { consoleErrors: [], cspViolations: [] };
   await context.exposeBinding('__reportCsp', (_source, v: string) => {
     problems.cspViolations.push(v);

@@ -4,6 +4,7 @@
  * (users, a custom role, keys, peers, a few failed sign-ins, feature flags), so what is shown is what the
  * console really renders for it.
  */
+
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { createTenant } from '../../src/modules/tenant-admin/index.js';
 import { login } from '../helpers/factories.js';
 import { client, platformOperator } from '../helpers/rbac.js';
+import { makeIdpKeys } from '../helpers/saml-idp.js';
 import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
 import { chromiumAvailable, launch, startServer } from './harness.js';
 
@@ -147,7 +149,8 @@ try {
       saml: {
         idp_entity_id: 'https://sts.windows.net/5f1c2d3e-0000-4a6b-9c8d-acme00000001/',
         idp_sso_url: 'https://login.microsoftonline.com/5f1c2d3e-0000-4a6b-9c8d-acme00000001/saml2',
-        idp_certificate: 'MIIC8DCCAdigAwIBAgIQ…',
+        // A real certificate: the API refuses anything that does not parse as X.509.
+        idp_certificate: (await makeIdpKeys('sts.windows.example')).certificate,
       },
     }),
   );
@@ -180,11 +183,16 @@ try {
       ['phone', { width: 390, height: 844 }],
     ] as const) {
       await p.setViewportSize(viewport);
-      await p.waitForTimeout(120);
-      const file = path.join(out, `${name}-${label}.png`);
-      await p.screenshot({ path: file });
-      shots.push(path.relative(root, file));
+      // The dark theme follows prefers-color-scheme (nothing picked with the switch): <name>-<width>-dark.png.
+      for (const scheme of ['light', 'dark'] as const) {
+        await p.emulateMedia({ colorScheme: scheme });
+        await p.waitForTimeout(120);
+        const file = path.join(out, `${name}-${label}${scheme === 'dark' ? '-dark' : ''}.png`);
+        await p.screenshot({ path: file });
+        shots.push(path.relative(root, file));
+      }
     }
+    await p.emulateMedia({ colorScheme: 'light' });
     await p.setViewportSize({ width: 1280, height: 800 });
   }
   async function go(pathname: string, heading: string) {
@@ -196,6 +204,9 @@ try {
     await page.waitForLoadState('networkidle');
   }
 
+  await page.goto(`${server.origin}/admin/forgot-password`);
+  await page.getByRole('heading', { name: 'Reset your password' }).waitFor();
+  await shoot('forgot-password');
   await page.goto(`${server.origin}/admin/`);
   await page.getByRole('heading', { name: 'Sign in to the console' }).waitFor();
   await page.getByLabel('Email', { exact: true }).fill('claire.martin@acme.example');
@@ -256,11 +267,19 @@ try {
   await shoot('features');
   await go('/settings', 'Tenant settings');
   await shoot('settings');
+  // What a refused form looks like: the API's error under its field.
+  await page.getByLabel('Allowed IP ranges').fill('10.0.0.0/33');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByText('Not an IP range (CIDR) or IP address').waitFor();
+  await page.getByLabel('Allowed IP ranges').scrollIntoViewIfNeeded();
+  await shoot('settings-field-error');
   await go('/sessions', 'My sessions');
   await shoot('sessions');
   await go('/profile', 'My profile');
   await shoot('profile');
   await b.close();
+  // The one refused save above is on purpose (Chrome logs its 422).
+  b.problems.consoleErrors = b.problems.consoleErrors.filter((e) => !/status of 422/.test(e));
   if (b.problems.consoleErrors.length || b.problems.cspViolations.length) {
     console.error(b.problems);
     process.exitCode = 1;

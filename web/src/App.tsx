@@ -8,6 +8,7 @@ import { AuditScreen } from './screens/Audit';
 import { DirectoryScreen } from './screens/Directory';
 import { FeaturesScreen } from './screens/Features';
 import { OverviewScreen } from './screens/Overview';
+import { ForgotPasswordScreen, ResetPasswordScreen } from './screens/PasswordReset';
 import { ProfileScreen } from './screens/Profile';
 import { RolesScreen } from './screens/Roles';
 import { SessionsScreen } from './screens/Sessions';
@@ -18,6 +19,7 @@ import { UserDetailScreen } from './screens/UserDetail';
 import { UsersScreen } from './screens/Users';
 import { WireguardScreen } from './screens/Wireguard';
 import { type ConsoleConfig, SessionProvider, useSession } from './session';
+import { setTheme, useTheme } from './theme';
 import { Loading, Toasts } from './ui';
 
 interface Screen {
@@ -186,6 +188,42 @@ function LocaleSwitch() {
   );
 }
 
+/** The dark theme on or off (remembered); until pressed, the system's prefers-color-scheme decides. */
+function ThemeSwitch() {
+  const theme = useTheme();
+  const dark = theme === 'dark';
+  return (
+    <button
+      type="button"
+      className="theme-toggle"
+      aria-pressed={dark}
+      title={t('nav.darkTheme')}
+      onClick={() => setTheme(dark ? 'light' : 'dark')}
+    >
+      <span aria-hidden="true">{dark ? '☾' : '☀'}</span>
+      <span className="sr-only">{t('nav.darkTheme')}</span>
+    </button>
+  );
+}
+
+/** Pages shown whether or not someone is signed in, in the sign-in page's frame. */
+const SIGNED_OUT_PAGES: Record<string, () => ReactNode> = {
+  '/forgot-password': () => <ForgotPasswordScreen />,
+  '/reset-password': () => <ResetPasswordScreen />,
+};
+
+function SignedOutShell({ children }: { children: ReactNode }) {
+  return (
+    <>
+      <div className="signin-locale">
+        <ThemeSwitch />
+        <LocaleSwitch />
+      </div>
+      {children}
+    </>
+  );
+}
+
 function Shell() {
   const session = useSession();
   const path = usePath();
@@ -199,6 +237,9 @@ function Shell() {
     window.setTimeout(() => document.getElementById('page-title')?.focus({ preventScroll: false }), 0);
   }, [path]);
 
+  // The pages of a forgotten password are reached signed out (from the sign-in page, or the mail's link).
+  const signedOut = SIGNED_OUT_PAGES[path];
+  if (signedOut) return <SignedOutShell>{signedOut()}</SignedOutShell>;
   if (session.restoring) {
     return (
       <main id="main" className="center">
@@ -208,12 +249,9 @@ function Shell() {
   }
   if (!session.user) {
     return (
-      <>
-        <div className="signin-locale">
-          <LocaleSwitch />
-        </div>
+      <SignedOutShell>
         <SignInScreen />
-      </>
+      </SignedOutShell>
     );
   }
 
@@ -290,6 +328,7 @@ function Shell() {
           {session.user.tenant?.name ?? `#${me.tenant_id}`}
         </span>
         <div className="topbar-right">
+          <ThemeSwitch />
           <LocaleSwitch />
           <span className="who">{me.email}</span>
           <button type="button" className="btn btn-small" onClick={() => void session.signOut()}>

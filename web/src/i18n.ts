@@ -71,3 +71,20 @@ export function t(key: MessageKey, vars?: Record<string, string | number>): stri
   if (vars) for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, String(v));
   return s;
 }
+
+/** The keys that come in plural forms: `users.total` for `users.total.one` and `users.total.other`. */
+export type PluralKey = MessageKey extends infer K ? (K extends `${infer B}.other` ? B : never) : never;
+
+const pluralRules = { en: new Intl.PluralRules('en'), fr: new Intl.PluralRules('fr') };
+
+/**
+ * A text about `n` things in the form the language wants ("1 user", "2 users"; "0 utilisateur", "2
+ * utilisateurs"): Intl.PluralRules picks the category, `.other` stands in for one a language has no text for
+ * (French's "many"); `{n}` is the number written the locale's way.
+ */
+export function tn(key: PluralKey, n: number, vars?: Record<string, string | number>): string {
+  const table = locale === 'fr' ? fr : en;
+  const form = `${key}.${pluralRules[locale].select(n)}`;
+  const k = (form in table ? form : `${key}.other`) as MessageKey;
+  return t(k, { ...vars, n: new Intl.NumberFormat(locale).format(n) });
+}

@@ -28,6 +28,7 @@ export function NameFields(props: {
         <TextField
           key={n.part}
           label={t(n.label)}
+          field={`${n.part}_name`}
           value={props[n.part]}
           onChange={props.set(n.part)}
           autoComplete={props.own ? n.autoComplete : undefined}
@@ -50,6 +51,7 @@ export function PhoneField(props: {
       label={t('user.phone')}
       hint={t('user.phoneHint')}
       type="tel"
+      field="phone"
       value={props.value}
       onChange={props.onChange}
       autoComplete={props.own ? 'tel' : undefined}

@@ -12,6 +12,7 @@ import {
   refresh,
   storedRefreshToken,
 } from './api/client';
+import { covers } from './grants';
 
 export interface ConsoleConfig {
   default_tenant: string | null;
@@ -86,11 +87,7 @@ export function SessionProvider({ config, children }: { config: ConsoleConfig; c
       user,
       restoring,
       endedReason,
-      can: (p) => {
-        if (!user) return false;
-        const [resource] = p.split('.');
-        return user.permissions.has(p) || user.permissions.has('*') || user.permissions.has(`${resource}.*`);
-      },
+      can: (p) => user !== null && covers(user.permissions, p),
       hasFeature: (m) => config.features.includes(m),
       signedIn: async () => {
         setEndedReason(null);

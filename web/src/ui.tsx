@@ -1,8 +1,10 @@
 /** Small shared pieces: fields with labels, dialogs on the native <dialog>, toasts, async data, formatting. */
 import {
+  createContext,
   type FormEvent,
   type ReactNode,
   useCallback,
+  useContext,
   useEffect,
   useId,
   useRef,
@@ -11,12 +13,151 @@ import {
 } from 'react';
 import { ApiFailure } from './api/client';
 import { currentLocale, t } from './i18n';
+import type { MessageKey } from './messages';
 import { BASE, navigate } from './router';
 
 export function errorMessage(err: unknown): string {
   if (err instanceof ApiFailure) return err.message || err.code;
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+// ---- field-level errors: the API's details.errors (and a weak password's reasons) next to their fields -------
+/** One field error, its text already in the admin's language; `field` is the API's path without `body.`. */
+export interface FieldProblem {
+  field: string;
+  text: string;
+}
+
+/**
+ * The field errors an API error carries: a 422 VALIDATION_ERROR's `details.errors` (field `body.email` →
+ * `email`), and PASSWORD_TOO_WEAK's `details.reasons`, one entry per broken rule, on the field `password`
+ * (a new-password field claims them, whatever its API name).
+ */
+export function fieldProblems(err: unknown): FieldProblem[] {
+  if (!(err instanceof ApiFailure)) return [];
+  const details = err.body.details ?? {};
+  if (err.code === 'PASSWORD_TOO_WEAK' && Array.isArray(details.reasons))
+    return details.reasons.map((r) => ({ field: PASSWORD_RULES, text: passwordRuleText(String(r)) }));
+  if (err.code !== 'VALIDATION_ERROR' || !Array.isArray(details.errors)) return [];
+  return (details.errors as { field?: unknown; message?: unknown; type?: unknown }[]).map((e) => ({
+    field: String(e.field ?? '').replace(/^(body|query|querystring|params|headers)\.?/, ''),
+    text: fieldErrorText(String(e.message ?? ''), String(e.type ?? '')),
+  }));
+}
+
+/** The pseudo field of the password rules a new password broke (PasswordField with autoComplete new-password). */
+const PASSWORD_RULES = '#password-rules';
+
+const PASSWORD_RULE_KEYS: Record<string, MessageKey> = {
+  too_short: 'pwrule.too_short',
+  too_long: 'pwrule.too_long',
+  missing_uppercase: 'pwrule.missing_uppercase',
+  missing_lowercase: 'pwrule.missing_lowercase',
+  missing_digit: 'pwrule.missing_digit',
+  missing_special: 'pwrule.missing_special',
+  too_common: 'pwrule.too_common',
+  contains_email: 'pwrule.contains_email',
+  same_as_current: 'pwrule.same_as_current',
+};
+
+function passwordRuleText(reason: string): string {
+  const key = PASSWORD_RULE_KEYS[reason];
+  return key ? t(key) : reason;
+}
+
+/**
+ * The API's field messages are English (Ajv's, and the services' own): the known ones are said in the admin's
+ * language, with their numbers kept; anything else is shown as the API wrote it.
+ */
+const FIELD_MESSAGES: [RegExp, MessageKey][] = [
+  [/^field required$|^required\b|^is required\b/, 'fielderr.required'],
+  [/^unknown field$/, 'fielderr.unknown'],
+  [/^must be in the future$/, 'fielderr.future'],
+  [/^must NOT have fewer than (\d+) characters?$/, 'fielderr.minLength'],
+  [/^must NOT have more than (\d+) characters?$/, 'fielderr.maxLength'],
+  [/^must NOT have fewer than (\d+) items?$/, 'fielderr.minItems'],
+  [/^must NOT have more than (\d+) items?$/, 'fielderr.maxItems'],
+  [/^must be >= (-?[\d.]+)$/, 'fielderr.minimum'],
+  [/^must be <= (-?[\d.]+)$/, 'fielderr.maximum'],
+  [/^must match format "email"$/, 'fielderr.email'],
+  [/^must match format "(?:uri|url)"$|^not an absolute URL$/, 'fielderr.url'],
+  [/^must match format "date-time"$|^must be a date-time$/, 'fielderr.dateTime'],
+  [/^must match format "uuid"$/, 'fielderr.uuid'],
+  [/^must match pattern /, 'fielderr.pattern'],
+  [/^must be equal to one of the allowed values$|^unknown scope/, 'fielderr.enum'],
+  [/^must be (?:string|integer|number|boolean|array|object)/, 'fielderr.type'],
+  [/^not an X\.509 certificate/, 'fielderr.certificate'],
+  [/^not a CIDR range or IP address$/, 'fielderr.cidr'],
+  [/^would lock out the caller's own address (\S+)$/, 'fielderr.lockout'],
+  [/^must be at least (\w+)$/, 'fielderr.atLeast'],
+  [/^must be https/, 'fielderr.https'],
+  [/^must not contain NUL/, 'fielderr.characters'],
+];
+
+function fieldErrorText(message: string, type: string): string {
+  for (const [re, key] of FIELD_MESSAGES) {
+    const m = re.exec(message);
+    if (m) return t(key, { n: m[1] ?? '' });
+  }
+  if (type === 'required') return t('fielderr.required');
+  return message;
+}
+
+/** What a form shares with its fields: the submission's error, and which API fields have a control on show. */
+interface FormErrors {
+  error: unknown;
+  shown: Map<string, number>;
+}
+const FormErrorsContext = createContext<FormErrors | null>(null);
+
+/** The errors of one API field (or of a part of it, e.g. `allowed_ip_ranges.2` for `allowed_ip_ranges`). */
+function useFieldProblems(field: FieldProps['field']): string[] {
+  const form = useContext(FormErrorsContext);
+  const fields = (Array.isArray(field) ? field : [field]).filter((f): f is string => Boolean(f));
+  const key = fields.join('\n');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for the fields' names
+  useEffect(() => {
+    if (!form) return;
+    for (const f of fields) form.shown.set(f, (form.shown.get(f) ?? 0) + 1);
+    return () => {
+      for (const f of fields) {
+        const n = (form.shown.get(f) ?? 1) - 1;
+        if (n > 0) form.shown.set(f, n);
+        else form.shown.delete(f);
+      }
+    };
+  }, [form, key]);
+  if (!form || fields.length === 0) return [];
+  return fieldProblems(form.error)
+    .filter((p) => fields.some((f) => claims(f, p.field)))
+    .map((p) => p.text);
+}
+
+/** Whether a control for API field `f` shows an error about `field` (itself or a part of it). */
+const claims = (f: string, field: string) => field === f || field.startsWith(`${f}.`);
+
+/**
+ * A form whose submission error is shown where it belongs: each field error next to its field (see `Field`'s
+ * `field`), and what no field on show claims in the form's ErrorText (or FormEnd).
+ */
+export function Form(props: {
+  error: unknown;
+  onSubmit: (e: FormEvent) => void;
+  className?: string;
+  role?: string;
+  'aria-label'?: string;
+  children: ReactNode;
+}) {
+  const shown = useRef(new Map<string, number>()).current;
+  const { error, onSubmit, children, ...rest } = props;
+  return (
+    <FormErrorsContext.Provider value={{ error, shown }}>
+      <form onSubmit={onSubmit} {...rest}>
+        {children}
+      </form>
+    </FormErrorsContext.Provider>
+  );
 }
 
 /** Loads data and tracks loading/error; `reload` re-runs it. */
@@ -89,28 +230,55 @@ interface FieldProps {
   label: string;
   hint?: string;
   className?: string;
+  /** The API field (`email`, `settings.session.refresh_ttl`) whose errors are shown under this control. */
+  field?: string | (string | undefined)[];
 }
 
-/** The ids that tie a control to its label (id) and to its hint (hintId, for aria-describedby). */
-type ControlIds = { id: string; hintId: string | undefined };
+/**
+ * The ids that tie a control to its label (id) and to its hint and errors (hintId, for aria-describedby),
+ * and whether the API refused its value (invalid, for aria-invalid).
+ */
+type ControlIds = { id: string; hintId: string | undefined; invalid: true | undefined };
 
 /**
- * The frame of a labelled control: its label, the control, then its hint. It makes the ids, so every control
- * is named and described the same way: `children` renders the control with them.
+ * The frame of a labelled control: its label, the control, then its hint and the API's errors about it (in a
+ * list when several: a password's broken rules). It makes the ids, so every control is named and described the
+ * same way: `children` renders the control with them.
  */
 function Field(props: FieldProps & { children: (ids: ControlIds) => ReactNode }) {
   const id = useId();
+  const problems = useFieldProblems(props.field);
+  const errorId = problems.length > 0 ? `${id}-error` : undefined;
   const hintId = props.hint ? `${id}-hint` : undefined;
+  const describedBy = [hintId, errorId].filter(Boolean).join(' ') || undefined;
   return (
     <div className={`field ${props.className ?? ''}`}>
       <label htmlFor={id}>{props.label}</label>
-      {props.children({ id, hintId })}
+      {props.children({ id, hintId: describedBy, invalid: problems.length > 0 ? true : undefined })}
       {props.hint && (
         <p className="hint" id={hintId}>
           {props.hint}
         </p>
       )}
+      <FieldProblems id={errorId} problems={problems} />
     </div>
+  );
+}
+
+function FieldProblems({ id, problems }: { id: string | undefined; problems: string[] }) {
+  if (problems.length === 0) return null;
+  if (problems.length === 1)
+    return (
+      <p className="field-error" id={id}>
+        {problems[0]}
+      </p>
+    );
+  return (
+    <ul className="field-error" id={id}>
+      {problems.map((p) => (
+        <li key={p}>{p}</li>
+      ))}
+    </ul>
   );
 }
 
@@ -134,8 +302,13 @@ type TextFieldProps = FieldProps & {
 
 export function TextField(props: TextFieldProps) {
   return (
-    <Field label={props.label} hint={props.hint} className={props.className}>
-      {({ id, hintId }) => (
+    <Field
+      label={props.label}
+      hint={props.hint}
+      className={props.className}
+      field={props.field ?? props.name}
+    >
+      {({ id, hintId, invalid }) => (
         <input
           id={id}
           name={props.name}
@@ -155,6 +328,7 @@ export function TextField(props: TextFieldProps) {
           min={props.min}
           max={props.max}
           aria-describedby={hintId}
+          aria-invalid={invalid}
         />
       )}
     </Field>
@@ -170,7 +344,49 @@ export function PasswordField(
     autoComplete: 'current-password' | 'new-password';
   },
 ) {
-  return <TextField {...props} type="password" />;
+  // A new password's broken rules (PASSWORD_TOO_WEAK) are listed under it, with its own field errors.
+  const own = props.field ?? props.name;
+  const field = props.autoComplete === 'new-password' ? [...[own].flat(), PASSWORD_RULES] : own;
+  return <TextField {...props} field={field} type="password" />;
+}
+
+/**
+ * A new password typed twice (a password change, a reset link): the first field lists the rules the API found
+ * broken; `checkRepeated` throws, in the admin's language, when the two differ (call it before sending).
+ */
+export function NewPasswordFields(props: {
+  value: string;
+  repeated: string;
+  onChange: (v: string) => void;
+  onRepeatedChange: (v: string) => void;
+  /** The API's name of the field (new_password), for its errors. */
+  field: string;
+  autoFocus?: boolean;
+}) {
+  return (
+    <>
+      <PasswordField
+        label={t('profile.newPassword')}
+        value={props.value}
+        onChange={props.onChange}
+        required
+        autoComplete="new-password"
+        field={props.field}
+        autoFocus={props.autoFocus}
+      />
+      <PasswordField
+        label={t('profile.repeatPassword')}
+        value={props.repeated}
+        onChange={props.onRepeatedChange}
+        required
+        autoComplete="new-password"
+      />
+    </>
+  );
+}
+
+export function checkRepeated(value: string, repeated: string): void {
+  if (value !== repeated) throw new Error(t('profile.mismatch'));
 }
 
 /** How each kind of one-time code is typed: six digits (a space allowed, as apps show them), or a recovery code. */
@@ -191,8 +407,8 @@ export function TextArea(
   props: FieldProps & { value: string; onChange: (v: string) => void; rows?: number; disabled?: boolean },
 ) {
   return (
-    <Field label={props.label} hint={props.hint} className={props.className}>
-      {({ id, hintId }) => (
+    <Field label={props.label} hint={props.hint} className={props.className} field={props.field}>
+      {({ id, hintId, invalid }) => (
         <textarea
           id={id}
           value={props.value}
@@ -200,6 +416,7 @@ export function TextArea(
           onChange={(e) => props.onChange(e.target.value)}
           disabled={props.disabled}
           aria-describedby={hintId}
+          aria-invalid={invalid}
         />
       )}
     </Field>
@@ -234,13 +451,15 @@ export function Select<T extends string>(
   },
 ) {
   return (
-    <Field label={props.label} className={props.className}>
-      {({ id }) => (
+    <Field label={props.label} hint={props.hint} className={props.className} field={props.field}>
+      {({ id, hintId, invalid }) => (
         <select
           id={id}
           value={props.value}
           onChange={(e) => props.onChange(e.target.value as T)}
           disabled={props.disabled}
+          aria-describedby={hintId}
+          aria-invalid={invalid}
         >
           {props.options.map((o) => (
             <option key={o.value} value={o.value}>
@@ -253,12 +472,30 @@ export function Select<T extends string>(
   );
 }
 
+/**
+ * An error, said once: inside a Form, the field errors a control on show claims are left to it, and the
+ * others are listed here under the message (a field the form does not show, a rule about the whole body).
+ */
 export function ErrorText({ error }: { error: unknown }) {
+  const form = useContext(FormErrorsContext);
   if (!error) return null;
+  const own = form && form.error === error;
+  const rest = fieldProblems(error).filter(
+    (p) => !own || ![...form.shown.keys()].some((f) => claims(f, p.field)),
+  );
   return (
-    <p className="error" role="alert">
-      {errorMessage(error)}
-    </p>
+    <div className="error" role="alert">
+      <p>{errorMessage(error)}</p>
+      {rest.length > 0 && (
+        <ul>
+          {rest.map((p) => (
+            <li key={`${p.field}:${p.text}`}>
+              {p.field && p.field !== PASSWORD_RULES ? `${p.field}: ${p.text}` : p.text}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
 
@@ -378,7 +615,7 @@ export function FormDialog(props: {
   }, [props.open, setError]);
   return (
     <Dialog open={props.open} title={props.title} onClose={props.onClose} wide={props.wide}>
-      <form className="stack" onSubmit={onSubmit(props.onSubmit)}>
+      <Form className="stack" error={error} onSubmit={onSubmit(props.onSubmit)}>
         {props.children}
         <ErrorText error={error} />
         <div className="actions">
@@ -393,7 +630,7 @@ export function FormDialog(props: {
             {props.submitLabel}
           </button>
         </div>
-      </form>
+      </Form>
     </Dialog>
   );
 }

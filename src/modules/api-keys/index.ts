@@ -76,3 +76,5 @@ declare module '../../platform/http/permissions.js' {
 
 // --- used by the CLI (`massacorp keys audit`) ---
 export { auditTenantKeyGrants } from './grant-audit.js';
+// --- used by the audit log (actor names and the actor filter) ---
+export { apiKeyNames } from './service.js';

@@ -1,5 +1,5 @@
 /** SQL only for API keys; tenant_id in every WHERE except the by-hash lookup (see findByHash). */
-import { and, count, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { one } from '../../platform/db/rows.js';
 import { tenantRows } from '../../platform/db/tenant-rows.js';
@@ -118,6 +118,24 @@ export async function listUserKeys(tx: Executor, tenantId: number, userId: numbe
     orderBy: [desc(apiKeys.createdAt)],
     limit: 1000,
   });
+}
+
+/**
+ * The tenant's keys (revoked ones too) by id or by exact name, id and name only: how the audit log names a key
+ * actor and finds the records of a key named so. At most 500 rows.
+ */
+export async function keyNames(
+  tx: Executor,
+  tenantId: number,
+  by: { ids: number[] } | { name: string },
+): Promise<{ id: number; name: string }[]> {
+  if ('ids' in by && by.ids.length === 0) return [];
+  return tx
+    .select({ id: apiKeys.id, name: apiKeys.name })
+    .from(apiKeys)
+    .where(keyRows.where(tenantId, 'ids' in by ? inArray(apiKeys.id, by.ids) : eq(apiKeys.name, by.name)))
+    .orderBy(apiKeys.id)
+    .limit(500);
 }
 
 export async function touchLastUsed(tx: Executor, tenantId: number, id: number, at: Date): Promise<void> {

@@ -14,7 +14,7 @@ import { LRUCache } from 'lru-cache';
 import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platform/audit/writer.js';
 import type { AfterCommit, ApiKeyAuthenticator, Principal } from '../../platform/context.js';
 import { sha256Hex } from '../../platform/crypto/tokens.js';
-import type { Tx } from '../../platform/db/client.js';
+import type { Executor, Tx } from '../../platform/db/client.js';
 import { notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { keys } from '../../platform/store/keys.js';
 import { assertCanGrantRole, grants, roleExists } from '../rbac/index.js';
@@ -171,6 +171,15 @@ export async function listApiKeys(ctx: ApiKeysDeps, tenantId: number, q: Static<
     }),
   );
   return { keys: rows.map(toApiKeyRead), total, active_count: activeCount };
+}
+
+/** The tenant's keys by ids or exact name, `{id, name}` only (the audit log's actor names), in the caller's transaction. */
+export function apiKeyNames(
+  tx: Executor,
+  tenantId: number,
+  by: { ids: number[] } | { name: string },
+): Promise<{ id: number; name: string }[]> {
+  return repo.keyNames(tx, tenantId, by);
 }
 
 export async function getApiKey(ctx: ApiKeysDeps, tenantId: number, id: number) {

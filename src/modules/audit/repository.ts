@@ -1,5 +1,5 @@
 /** Audit log reads: SQL only, the tenant in every WHERE. Keyset pagination on id (never OFFSET). */
-import { and, asc, desc, eq, gt, gte, lt, lte, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import {
   type AuditRow,
   type AuditTextTimeRow,
@@ -8,6 +8,7 @@ import {
   auditTextTimeColumns,
   createdAtIso,
 } from '../../platform/audit/tables.js';
+import type { ActorType } from '../../platform/audit/writer.js';
 import type { Executor } from '../../platform/db/client.js';
 import type { Filters } from './schemas.js';
 
@@ -23,16 +24,31 @@ function conditions(tenantId: number, f: Filters): SQL[] {
   return c;
 }
 
-/** Newest first, ids below the cursor. */
+/** An actor the listing is narrowed to: its id, and its type unless any type will do (a bare id). */
+export interface ActorRef {
+  type: ActorType | null;
+  id: string;
+}
+
+/** Newest first, ids below the cursor; `actors` (never empty), when given, keeps the records of one of them. */
 export function listPage(
   tx: Executor,
   tenantId: number,
   f: Filters,
   beforeId: number | null,
   limit: number,
+  actors: ActorRef[] | null = null,
 ): Promise<AuditRow[]> {
   const c = conditions(tenantId, f);
   if (beforeId !== null) c.push(lt(auditLog.id, beforeId));
+  if (actors)
+    c.push(
+      or(
+        ...actors.map((a) =>
+          and(eq(auditLog.actorId, a.id), a.type === null ? undefined : eq(auditLog.actorType, a.type)),
+        ),
+      )!,
+    );
   return tx
     .select(auditColumns)
     .from(auditLog)

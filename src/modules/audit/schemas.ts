@@ -14,6 +14,15 @@ const Filters = {
 
 export const ListQuery = Type.Object({
   ...Filters,
+  actor: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 320,
+      description:
+        'Who acted, as people name them: an email (a user of the tenant), an API key name (exact), `user:<id>` or ' +
+        '`api_key:<id>`, or a bare id (as actor_id). Nothing of the tenant by that name: an empty page.',
+    }),
+  ),
   /** Opaque to clients: the id of the last item of the previous page (ids descend). */
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
@@ -44,8 +53,14 @@ export const AuditRecord = Type.Object({
   hash: Type.String(),
 });
 
+/** A listed record, with its actor as people know them: the user's email or the key's name (null once gone). */
+export const AuditListItem = Type.Composite([
+  AuditRecord,
+  Type.Object({ actor_name: Nullable(Type.String()) }),
+]);
+
 export const AuditPage = Type.Object({
-  items: Type.Array(AuditRecord),
+  items: Type.Array(AuditListItem),
   next_cursor: Nullable(Type.String()),
 });
 

@@ -11,9 +11,11 @@ import { type RecordLine, recordLine } from '../../platform/audit/retention.js';
 import type { AuditRow, AuditTextTimeRow } from '../../platform/audit/tables.js';
 import { type VerifyResult, verifyChain } from '../../platform/audit/verify.js';
 import { readVerifyJob, startVerifyJob } from '../../platform/audit/verify-jobs.js';
-import type { AuditContext } from '../../platform/audit/writer.js';
+import type { ActorType, AuditContext } from '../../platform/audit/writer.js';
 import type { Executor } from '../../platform/db/client.js';
 import { notFound } from '../../platform/http/errors.js';
+import { apiKeyNames } from '../api-keys/index.js';
+import { userByEmail, userById } from '../users/index.js';
 import type { AuditDeps } from './deps.js';
 import * as repo from './repository.js';
 import type { ExportQuery, Filters, ListQuery } from './schemas.js';
@@ -34,14 +36,53 @@ export async function listLogs(ctx: AuditDeps, tenantId: number, q: ListQuery) {
   const limit = q.limit ?? 50;
   // Listing and export may be served by the read replica (platform/db/replica.ts).
   return ctx.database.withTenantRead(tenantId, async (tx) => {
+    const actors = q.actor === undefined ? null : await actorsNamed(tx, tenantId, q.actor.trim());
+    if (actors?.length === 0) return { items: [], next_cursor: null };
     // One extra row tells whether there is a next page without a count query.
-    const rows = await repo.listPage(tx, tenantId, q, q.cursor ? Number(q.cursor) : null, limit + 1);
+    const rows = await repo.listPage(tx, tenantId, q, q.cursor ? Number(q.cursor) : null, limit + 1, actors);
     const page = rows.slice(0, limit);
+    const names = await actorNames(tx, tenantId, page);
+    const items = await withPii(tx, tenantId, page);
     return {
-      items: await withPii(tx, tenantId, page),
+      items: items.map((l) => ({ ...l, actor_name: names.get(`${l.actor_type}:${l.actor_id}`) ?? null })),
       next_cursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
     };
   });
+}
+
+const TYPED_ACTOR = /^(user|api_key|system):([0-9]{1,18})$/;
+
+/**
+ * The `actor` filter, read as people name actors, in the tenant only: `user:<id>` / `api_key:<id>`, a bare id
+ * (any type, as actor_id), an email (that user of the tenant), else a key name (every key so named). Empty: no
+ * actor of the tenant has that name.
+ */
+async function actorsNamed(tx: Executor, tenantId: number, actor: string): Promise<repo.ActorRef[]> {
+  const typed = TYPED_ACTOR.exec(actor);
+  if (typed) return [{ type: typed[1] as ActorType, id: typed[2]! }];
+  if (/^[0-9]{1,18}$/.test(actor)) return [{ type: null, id: actor }];
+  if (actor.includes('@')) {
+    const user = await userByEmail(tx, tenantId, actor.toLowerCase());
+    return user ? [{ type: 'user', id: String(user.id) }] : [];
+  }
+  const named = await apiKeyNames(tx, tenantId, { name: actor });
+  return named.map((k) => ({ type: 'api_key', id: String(k.id) }));
+}
+
+/** `type:id` → the user's email or the key's name, for the page's actors (ones since deleted have none). */
+async function actorNames(tx: Executor, tenantId: number, rows: AuditRow[]): Promise<Map<string, string>> {
+  const ids = (type: string) => [
+    ...new Set(rows.filter((r) => r.actorType === type && r.actorId).map((r) => Number(r.actorId))),
+  ];
+  const names = new Map<string, string>();
+  // A page names few distinct users (an admin, the people signing in): one lookup each.
+  for (const id of ids('user').filter(Number.isSafeInteger)) {
+    const user = await userById(tx, tenantId, id);
+    if (user) names.set(`user:${id}`, user.email);
+  }
+  for (const k of await apiKeyNames(tx, tenantId, { ids: ids('api_key').filter(Number.isSafeInteger) }))
+    names.set(`api_key:${k.id}`, k.name);
+  return names;
 }
 
 const CSV_COLUMNS = [

@@ -637,6 +637,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description Who acted, as people name them: an email (a user of the tenant), an API key name (exact), `user:<id>` or `api_key:<id>`, or a bare id (as actor_id). Nothing of the tenant by that name: an empty page. */
+                    actor?: string;
                     actor_id?: string;
                     cursor?: string;
                     event_type?: string;
@@ -662,6 +664,7 @@ export interface paths {
                         "application/json": {
                             items: {
                                 actor_id: string | null;
+                                actor_name: string | null;
                                 actor_type: string;
                                 created_at: string;
                                 event_type: string;

@@ -2,7 +2,8 @@
 import { useState } from 'react';
 import { api, call } from '../api/client';
 import { useFields, withMember } from '../form-state';
-import { t } from '../i18n';
+import { grantableRoles, heldPermissions } from '../grants';
+import { t, tn } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
@@ -15,6 +16,7 @@ import {
   fmtRelative,
   Loaded,
   PageHeader,
+  Select,
   ShownOnceDialog,
   TextField,
   toast,
@@ -25,6 +27,7 @@ type Key = {
   id: number;
   name: string;
   key_prefix: string;
+  owner: string;
   scopes: string[];
   is_revoked: boolean;
   is_expired: boolean;
@@ -52,7 +55,7 @@ export function ApiKeysScreen() {
     <div className="page">
       <PageHeader
         title={t('nav.apiKeys')}
-        sub={list.data ? t('keys.count', { n: list.data.active_count }) : undefined}
+        sub={list.data ? tn('keys.count', list.data.active_count) : undefined}
         actions={
           canWrite && (
             <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
@@ -79,7 +82,15 @@ export function ApiKeysScreen() {
           >
             {data.keys.map((k) => (
               <tr key={k.id}>
-                <td>{k.name}</td>
+                <td>
+                  {k.name}
+                  {k.owner === 'tenant' && (
+                    <>
+                      {' '}
+                      <Badge kind="info">{t('keys.tenantKey')}</Badge>
+                    </>
+                  )}
+                </td>
                 <td className="mono-sm">{k.key_prefix}…</td>
                 <td className="hide-sm">
                   {k.scopes.length ? (
@@ -127,7 +138,6 @@ export function ApiKeysScreen() {
       </Loaded>
       <CreateKeyDialog
         open={creating}
-        held={grantableScopes(session.user?.permissions ?? [], session.can)}
         onClose={() => setCreating(false)}
         onCreated={(k) => {
           setCreating(false);
@@ -169,14 +179,40 @@ export function ApiKeysScreen() {
   );
 }
 
+/** Scopes that open the owner's own data: any user may put them on their own key, never on a tenant key. */
+const SELF_SCOPES = ['gdpr.self', 'profile.read', 'profile.write', 'sessions.self'];
+
+type Owner = 'user' | 'tenant';
+
 function CreateKeyDialog(props: {
   open: boolean;
-  held: string[];
   onClose: () => void;
   onCreated: (k: { name: string; raw_key: string }) => void;
 }) {
-  const { fields, set, reset } = useFields({ name: '', expires: '', scopes: new Set<string>() });
-  const { name, expires, scopes } = fields;
+  const session = useSession();
+  const held = session.user?.permissions ?? new Set<string>();
+  // The catalogue turns a held wildcard into the permissions it covers; roles.read shows both lists.
+  const lists = useAsync(
+    async () =>
+      props.open && session.can('roles.read')
+        ? Promise.all([call(api.GET('/api/v1/permissions')), call(api.GET('/api/v1/roles'))])
+        : null,
+    [props.open],
+  );
+  const catalogue = lists.data?.[0];
+  const roles = grantableRoles(lists.data?.[1].roles ?? [], held, catalogue);
+  // A key that outlives its creator acts with a role: the API lets who may hand out roles mint one.
+  const tenantKeys = (session.can('roles.assign') || session.can('tenants.manage')) && roles.length > 0;
+  const { fields, set, reset } = useFields({
+    name: '',
+    expires: '',
+    owner: 'user' as Owner,
+    role: '',
+    scopes: new Set<string>(),
+  });
+  const { name, expires, owner, scopes } = fields;
+  const role = fields.role || roles[0]?.id || '';
+  const offered = scopesFor(owner, heldPermissions(held, catalogue), session.can);
   return (
     <FormDialog
       open={props.open}
@@ -188,7 +224,9 @@ function CreateKeyDialog(props: {
           api.POST('/api/v1/api-keys', {
             body: {
               name,
-              scopes: [...scopes].sort(),
+              // Only what this owner may carry, should a box stay ticked from the other owner.
+              scopes: [...scopes].filter((s) => offered.includes(s)).sort(),
+              ...(owner === 'tenant' ? { owner, role_id: role } : {}),
               ...(expires ? { expires_at: new Date(`${expires}T23:59:59`).toISOString() } : {}),
             },
           }),
@@ -200,6 +238,7 @@ function CreateKeyDialog(props: {
     >
       <TextField
         label={t('keys.name')}
+        field="name"
         value={name}
         onChange={set('name')}
         required
@@ -208,16 +247,41 @@ function CreateKeyDialog(props: {
       />
       <TextField
         label={t('keys.expiresAt')}
+        field="expires_at"
         hint={t('keys.expiresHint')}
         type="date"
         value={expires}
         onChange={set('expires')}
       />
+      {tenantKeys && (
+        <div className="row2">
+          <Select<Owner>
+            label={t('keys.owner')}
+            hint={owner === 'tenant' ? t('keys.ownerTenantHint') : t('keys.ownerUserHint')}
+            field="owner"
+            value={owner}
+            onChange={set('owner')}
+            options={[
+              { value: 'user', label: t('keys.ownerUser') },
+              { value: 'tenant', label: t('keys.ownerTenant') },
+            ]}
+          />
+          {owner === 'tenant' && (
+            <Select
+              label={t('keys.role')}
+              field="role_id"
+              value={role}
+              onChange={set('role')}
+              options={roles.map((r) => ({ value: r.id, label: `${r.name} (${r.code})` }))}
+            />
+          )}
+        </div>
+      )}
       <fieldset className="perm-grid">
         <legend>{t('keys.scopes')}</legend>
         <p className="hint">{t('keys.scopesHint')}</p>
         <div className="perm-group">
-          {props.held.map((p) => (
+          {offered.map((p) => (
             <Checkbox
               key={p}
               label={p}
@@ -232,11 +296,13 @@ function CreateKeyDialog(props: {
 }
 
 /**
- * The scopes a key may get from this user: the permissions they hold, plus `scim` (SCIM provisioning, docs/scim.md)
- * when they hold what SCIM does with it (users.write and roles.assign), as the API requires.
+ * The scopes a key of this owner may get from this user: the permissions they hold (wildcards expanded), `scim`
+ * (SCIM provisioning, docs/scim.md) when they hold what SCIM does with it (users.write and roles.assign), and on
+ * their own key the self scopes.
  */
-function grantableScopes(permissions: Iterable<string>, can: (p: string) => boolean): string[] {
-  const held = [...permissions].filter((p) => !p.includes('*'));
-  if (can('users.write') && can('roles.assign')) held.push('scim');
-  return held.sort();
+function scopesFor(owner: Owner, permissions: string[], can: (p: string) => boolean): string[] {
+  const scopes = [...permissions];
+  if (can('users.write') && can('roles.assign')) scopes.push('scim');
+  if (owner === 'user') scopes.push(...SELF_SCOPES);
+  return [...new Set(scopes)].sort();
 }

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, authedFetch, call, saveBlob } from '../api/client';
 import { useFields } from '../form-state';
-import { t } from '../i18n';
+import { t, tn } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
@@ -26,6 +26,8 @@ type Item = {
   event_type: string;
   actor_type: string;
   actor_id: string | null;
+  /** The user's email or the key's name, as the API resolves it now. */
+  actor_name: string | null;
   resource_type: string | null;
   resource_id: string | null;
   success: boolean;
@@ -37,19 +39,20 @@ type Item = {
 
 interface Filters {
   event_type: string;
-  actor_id: string;
+  /** Who acted: an email, an API key name, `user:<id>`, or an id (the API reads each). */
+  actor: string;
   resource_type: string;
   success: '' | 'true' | 'false';
   from: string;
   to: string;
 }
 
-const EMPTY: Filters = { event_type: '', actor_id: '', resource_type: '', success: '', from: '', to: '' };
+const EMPTY: Filters = { event_type: '', actor: '', resource_type: '', success: '', from: '', to: '' };
 
 function toQuery(f: Filters) {
   return {
     ...(f.event_type.trim() ? { event_type: f.event_type.trim() } : {}),
-    ...(f.actor_id.trim() ? { actor_id: f.actor_id.trim() } : {}),
+    ...(f.actor.trim() ? { actor: f.actor.trim() } : {}),
     ...(f.resource_type.trim() ? { resource_type: f.resource_type.trim() } : {}),
     ...(f.success ? { success: f.success === 'true' } : {}),
     ...(f.from ? { from: new Date(`${f.from}T00:00:00`).toISOString() } : {}),
@@ -117,7 +120,10 @@ export function AuditScreen() {
   function exportAs(format: 'ndjson' | 'csv') {
     return withErrorToast(async () => {
       const q = new URLSearchParams({ format });
-      for (const [k, v] of Object.entries(toQuery(filters))) q.set(k, String(v));
+      const { actor, ...rest } = toQuery(filters);
+      for (const [k, v] of Object.entries(rest)) q.set(k, String(v));
+      // The export filters by actor id only: the listing names the actor the filter means.
+      if (actor) q.set('actor_id', (await actorIdOf(actor)) ?? 'none');
       const res = await authedFetch(`/api/v1/audit/logs/export?${q}`);
       saveBlob(await res.blob(), `audit-${new Date().toISOString().slice(0, 10)}.${format}`);
       toast(t('audit.exported'));
@@ -132,7 +138,7 @@ export function AuditScreen() {
           verify.data ? (
             verify.data.valid ? (
               <span data-testid="chain-status">
-                <Badge kind="ok">{t('audit.chainOk')}</Badge> {t('audit.checked', { n: verify.data.checked })}
+                <Badge kind="ok">{t('audit.chainOk')}</Badge> {tn('audit.checked', verify.data.checked)}
               </span>
             ) : (
               <span data-testid="chain-status">
@@ -170,7 +176,13 @@ export function AuditScreen() {
           onChange={set('event_type')}
           placeholder="user.created"
         />
-        <TextField label={t('audit.actor')} value={draft.actor_id} onChange={set('actor_id')} />
+        <TextField
+          label={t('audit.actor')}
+          hint={t('audit.actorHint')}
+          value={draft.actor}
+          onChange={set('actor')}
+          placeholder="ada@example.com"
+        />
         <TextField
           label={t('audit.resourceType')}
           value={draft.resource_type}
@@ -234,9 +246,26 @@ export function AuditScreen() {
             {t('audit.more')}
           </button>
         )}
-        {done && items.length > 0 && <p className="muted small">{t('audit.end', { n: items.length })}</p>}
+        {done && items.length > 0 && <p className="muted small">{tn('audit.end', items.length)}</p>}
       </div>
     </div>
+  );
+}
+
+/** The id of the first actor the listing finds under this name (an email or key name), for the export. */
+async function actorIdOf(actor: string): Promise<string | null> {
+  const page = await call(api.GET('/api/v1/audit/logs', { params: { query: { actor, limit: 1 } } }));
+  return page.items[0]?.actor_id ?? null;
+}
+
+/** An actor as people know them (email, key name), with its kind and id for the record; the system plainly. */
+function ActorName({ item }: { item: Item }) {
+  const ref = `${item.actor_type}${item.actor_id ? `:${item.actor_id}` : ''}`;
+  if (!item.actor_name) return <span className="mono-sm">{ref}</span>;
+  return (
+    <>
+      <span className="break">{item.actor_name}</span> <span className="muted mono-sm">{ref}</span>
+    </>
   );
 }
 
@@ -250,9 +279,8 @@ function AuditRow({ item, open, onToggle }: { item: Item; open: boolean; onToggl
             {item.event_type}
           </button>
         </td>
-        <td className="hide-sm mono-sm">
-          {item.actor_type}
-          {item.actor_id ? `:${item.actor_id}` : ''}
+        <td className="hide-sm">
+          <ActorName item={item} />
         </td>
         <td className="hide-sm mono-sm">
           {item.resource_type ?? '—'}

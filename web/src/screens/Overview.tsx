@@ -4,7 +4,7 @@
  * with a handshake in the last 3 minutes.
  */
 import { api, call } from '../api/client';
-import { t, useLocale } from '../i18n';
+import { t, tn, useLocale } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
 import { ErrorText, Loading, PageHeader, Panel, useAsync } from '../ui';
@@ -132,7 +132,7 @@ function BarChart({ days, counts }: { days: Date[]; counts: number[] }) {
           );
         })}
       </svg>
-      <figcaption>{t('overview.failedTotal', { n: total })}</figcaption>
+      <figcaption>{tn('overview.failedTotal', total)}</figcaption>
     </figure>
   );
 }

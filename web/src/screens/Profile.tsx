@@ -7,17 +7,20 @@ import { browserSupportsWebAuthn, startRegistration } from '@simplewebauthn/brow
 import { useState } from 'react';
 import { api, call } from '../api/client';
 import { useFields, useFieldsOf } from '../form-state';
-import { t } from '../i18n';
+import { t, tn } from '../i18n';
 import { NameFields, PhoneField } from '../person-fields';
 import { useSession } from '../session';
 import {
   Badge,
   ConfirmDialog,
   CopyButton,
+  checkRepeated,
   ErrorText,
+  Form,
   FormEnd,
   fmtDate,
   Loading,
+  NewPasswordFields,
   OneTimeCodeField,
   PageHeader,
   Panel,
@@ -61,8 +64,9 @@ function ProfileForm() {
   return (
     <Panel id="p-h" title={t('profile.details')}>
       {me.loading && !me.data && <Loading />}
-      <form
+      <Form
         className="stack"
+        error={error}
         onSubmit={onSubmit(async () => {
           await call(
             api.PUT('/api/v1/users/me', {
@@ -80,7 +84,7 @@ function ProfileForm() {
         <NameFields first={first} last={last} set={set} own />
         <PhoneField value={phone} onChange={set('phone')} own />
         <FormEnd error={error ?? me.error} label={t('common.save')} />
-      </form>
+      </Form>
     </Panel>
   );
 }
@@ -91,10 +95,11 @@ function PasswordForm() {
   const { busy, error, onSubmit } = useSubmit();
   return (
     <Panel id="pw-h" title={t('profile.password')}>
-      <form
+      <Form
         className="stack"
+        error={error}
         onSubmit={onSubmit(async () => {
-          if (next !== again) throw new Error(t('profile.mismatch'));
+          checkRepeated(next, again);
           await call(
             api.POST('/api/v1/auth/change-password', {
               body: { current_password: current, new_password: next },
@@ -110,24 +115,18 @@ function PasswordForm() {
           onChange={set('current')}
           required
           autoComplete="current-password"
+          field="current_password"
         />
-        <PasswordField
-          label={t('profile.newPassword')}
+        <NewPasswordFields
           value={next}
+          repeated={again}
           onChange={set('next')}
-          required
-          autoComplete="new-password"
-        />
-        <PasswordField
-          label={t('profile.repeatPassword')}
-          value={again}
-          onChange={set('again')}
-          required
-          autoComplete="new-password"
+          onRepeatedChange={set('again')}
+          field="new_password"
         />
         <p className="hint">{t('profile.passwordHint')}</p>
         <FormEnd error={error} busy={busy} label={t('profile.changePassword')} />
-      </form>
+      </Form>
     </Panel>
   );
 }
@@ -184,7 +183,7 @@ function TotpPanel() {
         <>
           <p>
             {t('mfa.enabledSince', { date: fmtDate(status.data.created_at) })}{' '}
-            {t('mfa.codesLeft', { n: status.data.recovery_codes_remaining })}
+            {tn('mfa.codesLeft', status.data.recovery_codes_remaining)}
           </p>
           <div className="actions actions-left">
             <RegenerateCodes

@@ -284,6 +284,7 @@ function RoleDialog(props: {
       <div className="row2">
         <TextField
           label={t('roles.code')}
+          field="code"
           hint={t('roles.codeHint')}
           value={code}
           onChange={set('code')}
@@ -292,10 +293,18 @@ function RoleDialog(props: {
           pattern="[a-z][a-z0-9_.\-]{1,62}"
           autoFocus={props.role === null}
         />
-        <TextField label={t('roles.name')} value={name} onChange={set('name')} required maxLength={100} />
+        <TextField
+          label={t('roles.name')}
+          field="name"
+          value={name}
+          onChange={set('name')}
+          required
+          maxLength={100}
+        />
       </div>
       <TextField
         label={t('roles.description')}
+        field="description"
         value={description}
         onChange={set('description')}
         maxLength={500}

@@ -1,7 +1,7 @@
 /** The caller's own sessions: where they are signed in, ending one or all the others. */
 import { useState } from 'react';
 import { api, call } from '../api/client';
-import { t } from '../i18n';
+import { t, tn } from '../i18n';
 import { Badge, Checkbox, fmtDate, fmtRelative, Loaded, PageHeader, toast, useAsync, useSubmit } from '../ui';
 
 export function SessionsScreen() {
@@ -17,7 +17,7 @@ export function SessionsScreen() {
     <div className="page">
       <PageHeader
         title={t('nav.sessions')}
-        sub={list.data ? t('sessions.active', { n: list.data.active_count }) : undefined}
+        sub={list.data ? tn('sessions.active', list.data.active_count) : undefined}
         actions={
           others.length > 0 && (
             <button

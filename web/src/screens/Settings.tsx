@@ -10,6 +10,7 @@ import { useSession } from '../session';
 import {
   Checkbox,
   ErrorText,
+  Form,
   FormEnd,
   Loading,
   PageHeader,
@@ -21,7 +22,7 @@ import {
   useSubmit,
 } from '../ui';
 
-interface Form {
+interface SettingsFields {
   name: string;
   self_registration: boolean;
   mfa_required: boolean;
@@ -44,7 +45,7 @@ function loadTenant() {
   return call(api.GET('/api/v1/tenants/current'));
 }
 
-function formOf(d: Tenant): Form {
+function formOf(d: Tenant): SettingsFields {
   const s = d.settings;
   return {
     name: d.name,
@@ -66,6 +67,8 @@ function formOf(d: Tenant): Form {
 /** A setting typed as a whole number: its bounds are the API's, so the browser refuses what the API would. */
 interface NumberSetting {
   key: 'min_length' | 'require_classes' | 'access_ttl' | 'refresh_ttl' | 'absolute_ttl' | 'idle_ttl';
+  /** Where the API holds it (and names it in a field error): settings.<group>.<key>. */
+  group: 'password_policy' | 'session';
   label: MessageKey;
   hint?: MessageKey;
   min: number;
@@ -75,9 +78,10 @@ interface NumberSetting {
 }
 
 const PASSWORD_NUMBERS: NumberSetting[] = [
-  { key: 'min_length', label: 'settings.minLength', min: 8, max: 128 },
+  { key: 'min_length', group: 'password_policy', label: 'settings.minLength', min: 8, max: 128 },
   {
     key: 'require_classes',
+    group: 'password_policy',
     label: 'settings.requireClasses',
     hint: 'settings.requireClassesHint',
     min: 0,
@@ -86,10 +90,17 @@ const PASSWORD_NUMBERS: NumberSetting[] = [
 ];
 
 const SESSION_NUMBERS: NumberSetting[] = [
-  { key: 'access_ttl', label: 'settings.accessTtl', min: 60, max: 86400 },
-  { key: 'refresh_ttl', label: 'settings.refreshTtl', min: 300 },
-  { key: 'absolute_ttl', label: 'settings.absoluteTtl', min: 300 },
-  { key: 'idle_ttl', label: 'settings.idleTtl', hint: 'settings.idleHint', min: 60, optional: true },
+  { key: 'access_ttl', group: 'session', label: 'settings.accessTtl', min: 60, max: 86400 },
+  { key: 'refresh_ttl', group: 'session', label: 'settings.refreshTtl', min: 300 },
+  { key: 'absolute_ttl', group: 'session', label: 'settings.absoluteTtl', min: 300 },
+  {
+    key: 'idle_ttl',
+    group: 'session',
+    label: 'settings.idleTtl',
+    hint: 'settings.idleHint',
+    min: 60,
+    optional: true,
+  },
 ];
 
 export function SettingsScreen() {
@@ -119,6 +130,7 @@ function SettingsForm(props: { tenant: Tenant; onSaved: () => void }) {
         type="number"
         min={n.min}
         max={n.max}
+        field={`settings.${n.group}.${n.key}`}
         value={form[n.key]}
         onChange={set(n.key)}
         required={!n.optional}
@@ -128,8 +140,9 @@ function SettingsForm(props: { tenant: Tenant; onSaved: () => void }) {
   return (
     <div className="page">
       <PageHeader title={t('nav.settings')} sub={`${props.tenant.slug} · #${props.tenant.id}`} />
-      <form
+      <Form
         className="settings"
+        error={error}
         onSubmit={onSubmit(async () => {
           await call(
             api.PATCH('/api/v1/tenants/current', {
@@ -169,6 +182,7 @@ function SettingsForm(props: { tenant: Tenant; onSaved: () => void }) {
         <Panel id="s-general" title={t('settings.general')}>
           <TextField
             label={t('settings.name')}
+            field="name"
             value={form.name}
             onChange={set('name')}
             required
@@ -207,6 +221,7 @@ function SettingsForm(props: { tenant: Tenant; onSaved: () => void }) {
           <TextArea
             label={t('settings.allowedIps')}
             hint={t('settings.allowedIpsHint')}
+            field="settings.allowed_ip_ranges"
             value={form.allowed_ip_ranges}
             onChange={set('allowed_ip_ranges')}
             rows={3}
@@ -217,12 +232,13 @@ function SettingsForm(props: { tenant: Tenant; onSaved: () => void }) {
             type="number"
             min={1}
             max={3650}
+            field="settings.audit_retention_days"
             value={form.audit_retention_days}
             onChange={set('audit_retention_days')}
           />
         </Panel>
         <FormEnd error={error} busy={busy} label={t('settings.save')} className="sticky-actions" />
-      </form>
+      </Form>
     </div>
   );
 }

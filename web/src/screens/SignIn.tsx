@@ -3,15 +3,16 @@
  * password, then the second factor when the account has one: authenticator code, recovery code or security key.
  */
 import { startAuthentication } from '@simplewebauthn/browser';
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { ApiFailure, api, call, setTokens } from '../api/client';
 import { t } from '../i18n';
 import { useSession } from '../session';
-import { ErrorText, OneTimeCodeField, PasswordField, TextField, useSubmit } from '../ui';
+import { ErrorText, Form, Link, OneTimeCodeField, PasswordField, TextField, useSubmit } from '../ui';
 
 const TENANT_KEY = 'massacorp.console.tenant';
 
-function rememberedTenant(fallback: string | null): string {
+/** The organisation last signed in to, else the server's default (config.json), else nothing. */
+export function rememberedTenant(fallback: string | null): string {
   try {
     return window.localStorage.getItem(TENANT_KEY) ?? fallback ?? '';
   } catch {
@@ -109,6 +110,129 @@ export function SignInScreen() {
         : null;
 
   return (
+    <SignedOutCard title={mfaToken ? t('signin.mfaTitle') : t('signin.title')}>
+      {ended && !mfaToken && (
+        <p className="notice" role="status">
+          {ended}
+        </p>
+      )}
+      {!mfaToken ? (
+        <Form onSubmit={submitPassword} error={error} className="stack">
+          <AccountFields tenant={tenant} email={email} onTenant={setTenant} onEmail={setEmail} />
+          <PasswordField
+            label={t('signin.password')}
+            value={password}
+            onChange={setPassword}
+            required
+            autoComplete="current-password"
+            name="password"
+          />
+          <SubmitStep busy={busy} error={error} label={t('signin.submit')} />
+          <Link to="/forgot-password" className="signin-aside">
+            {t('reset.forgot')}
+          </Link>
+        </Form>
+      ) : (
+        <>
+          <div className="tabs" role="tablist" aria-label={t('signin.mfaMethod')}>
+            {(['totp', 'recovery', 'webauthn'] as const).map((m) => (
+              <button
+                key={m}
+                type="button"
+                role="tab"
+                aria-selected={method === m}
+                className={method === m ? 'tab tab-on' : 'tab'}
+                onClick={() => {
+                  setMethod(m);
+                  setCode('');
+                  setError(null);
+                }}
+              >
+                {t(METHOD_LABEL[m])}
+              </button>
+            ))}
+          </div>
+          {method === 'webauthn' ? (
+            <div className="stack" role="tabpanel">
+              <p>{t('signin.webauthnHelp')}</p>
+              <ErrorText error={error} />
+              <button
+                type="button"
+                className="btn btn-primary btn-block"
+                disabled={busy}
+                onClick={signInWithKey}
+              >
+                {t('signin.useKey')}
+              </button>
+            </div>
+          ) : (
+            <form onSubmit={submitCode} className="stack" role="tabpanel">
+              <OneTimeCodeField
+                key={method}
+                kind={method}
+                label={method === 'totp' ? t('signin.totpCode') : t('signin.recoveryCode')}
+                hint={method === 'totp' ? t('signin.totpHint') : t('signin.recoveryHint')}
+                value={code}
+                onChange={setCode}
+                required
+                autoFocus
+                name="code"
+              />
+              <SubmitStep busy={busy} error={error} label={t('signin.verify')} />
+            </form>
+          )}
+          <button
+            type="button"
+            className="btn-link"
+            onClick={() => {
+              setMfaToken(null);
+              setCode('');
+              setError(null);
+            }}
+          >
+            {t('signin.back')}
+          </button>
+        </>
+      )}
+    </SignedOutCard>
+  );
+}
+
+/** Which account: the organisation (its header names it: x-tenant-id) and the email, as password managers know them. */
+export function AccountFields(props: {
+  tenant: string;
+  email: string;
+  onTenant: (v: string) => void;
+  onEmail: (v: string) => void;
+}) {
+  return (
+    <>
+      <TextField
+        label={t('signin.tenant')}
+        hint={t('signin.tenantHint')}
+        value={props.tenant}
+        onChange={props.onTenant}
+        required
+        autoComplete="organization"
+        name="tenant"
+        field="x-tenant-id"
+      />
+      <TextField
+        label={t('signin.email')}
+        type="email"
+        value={props.email}
+        onChange={props.onEmail}
+        required
+        autoComplete="username"
+        name="email"
+      />
+    </>
+  );
+}
+
+/** The frame of the pages seen signed out (sign-in, forgotten password, new password): brand, title, content. */
+export function SignedOutCard({ title, children }: { title: string; children: ReactNode }) {
+  return (
     <main id="main" className="signin">
       <div className="signin-card">
         <div className="signin-brand">
@@ -119,112 +243,16 @@ export function SignInScreen() {
           </div>
         </div>
         <h1 tabIndex={-1} id="page-title">
-          {mfaToken ? t('signin.mfaTitle') : t('signin.title')}
+          {title}
         </h1>
-        {ended && !mfaToken && (
-          <p className="notice" role="status">
-            {ended}
-          </p>
-        )}
-        {!mfaToken ? (
-          <form onSubmit={submitPassword} className="stack">
-            <TextField
-              label={t('signin.tenant')}
-              hint={t('signin.tenantHint')}
-              value={tenant}
-              onChange={setTenant}
-              required
-              autoComplete="organization"
-              name="tenant"
-            />
-            <TextField
-              label={t('signin.email')}
-              type="email"
-              value={email}
-              onChange={setEmail}
-              required
-              autoComplete="username"
-              name="email"
-            />
-            <PasswordField
-              label={t('signin.password')}
-              value={password}
-              onChange={setPassword}
-              required
-              autoComplete="current-password"
-              name="password"
-            />
-            <SubmitStep busy={busy} error={error} label={t('signin.submit')} />
-          </form>
-        ) : (
-          <>
-            <div className="tabs" role="tablist" aria-label={t('signin.mfaMethod')}>
-              {(['totp', 'recovery', 'webauthn'] as const).map((m) => (
-                <button
-                  key={m}
-                  type="button"
-                  role="tab"
-                  aria-selected={method === m}
-                  className={method === m ? 'tab tab-on' : 'tab'}
-                  onClick={() => {
-                    setMethod(m);
-                    setCode('');
-                    setError(null);
-                  }}
-                >
-                  {t(METHOD_LABEL[m])}
-                </button>
-              ))}
-            </div>
-            {method === 'webauthn' ? (
-              <div className="stack" role="tabpanel">
-                <p>{t('signin.webauthnHelp')}</p>
-                <ErrorText error={error} />
-                <button
-                  type="button"
-                  className="btn btn-primary btn-block"
-                  disabled={busy}
-                  onClick={signInWithKey}
-                >
-                  {t('signin.useKey')}
-                </button>
-              </div>
-            ) : (
-              <form onSubmit={submitCode} className="stack" role="tabpanel">
-                <OneTimeCodeField
-                  key={method}
-                  kind={method}
-                  label={method === 'totp' ? t('signin.totpCode') : t('signin.recoveryCode')}
-                  hint={method === 'totp' ? t('signin.totpHint') : t('signin.recoveryHint')}
-                  value={code}
-                  onChange={setCode}
-                  required
-                  autoFocus
-                  name="code"
-                />
-                <SubmitStep busy={busy} error={error} label={t('signin.verify')} />
-              </form>
-            )}
-            <button
-              type="button"
-              className="btn-link"
-              onClick={() => {
-                setMfaToken(null);
-                setCode('');
-                setError(null);
-              }}
-            >
-              {t('signin.back')}
-            </button>
-          </>
-        )}
+        {children}
       </div>
     </main>
   );
 }
 
-/** The end of a sign-in step's form: its error, then its button, which says to wait while the step runs. */
-function SubmitStep({ busy, error, label }: { busy: boolean; error: unknown; label: string }) {
+/** The end of a signed-out page's form: its error, then its button, which says to wait while the step runs. */
+export function SubmitStep({ busy, error, label }: { busy: boolean; error: unknown; label: string }) {
   return (
     <>
       <ErrorText error={error} />

@@ -20,6 +20,7 @@ import {
   CopyValue,
   ErrorText,
   errorMessage,
+  Form,
   FormDialog,
   fmtDate,
   Link,
@@ -325,8 +326,9 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
       )}
       {c.domains.length === 0 && <p className="muted">{t('sso.noDomains')}</p>}
       {props.canWrite && (
-        <form
+        <Form
           className="sso-add-domain"
+          error={adding.error}
           onSubmit={adding.onSubmit(async () => {
             await call(
               api.POST('/api/v1/sso/connections/{id}/domains', {
@@ -340,6 +342,7 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
         >
           <TextField
             label={t('sso.newDomain')}
+            field="domain"
             value={domain}
             onChange={setDomain}
             required
@@ -349,9 +352,9 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
           <button type="submit" className="btn" disabled={adding.busy}>
             {t('sso.addDomain')}
           </button>
-        </form>
+          <ErrorText error={adding.error} />
+        </Form>
       )}
-      <ErrorText error={adding.error} />
       <ConfirmFor
         item={removing}
         title={t('sso.removeDomain')}
@@ -585,6 +588,7 @@ function ConnectionDialog(props: {
         />
         <TextField
           label={t('sso.name')}
+          field="name"
           value={name}
           onChange={set('name')}
           required
@@ -596,6 +600,7 @@ function ConnectionDialog(props: {
       {!c && (
         <TextArea
           label={t('sso.domainsInput')}
+          field="domains"
           hint={t('sso.domainsInputHint')}
           value={domains}
           onChange={set('domains')}
@@ -634,6 +639,7 @@ function ConnectionDialog(props: {
       />
       <TextArea
         label={t('sso.redirectUris')}
+        field="redirect_uris"
         hint={t('sso.redirectUrisHint')}
         value={redirectUris}
         onChange={set('redirectUris')}
@@ -644,6 +650,7 @@ function ConnectionDialog(props: {
           <legend>OpenID Connect</legend>
           <TextField
             label={t('sso.issuer')}
+            field="oidc.issuer"
             hint={t('sso.issuerHint')}
             value={issuer}
             onChange={set('issuer')}
@@ -653,6 +660,7 @@ function ConnectionDialog(props: {
           />
           <TextField
             label={t('sso.clientId')}
+            field="oidc.client_id"
             value={clientId}
             onChange={set('clientId')}
             required
@@ -678,6 +686,7 @@ function ConnectionDialog(props: {
           <legend>SAML 2.0</legend>
           <TextField
             label={t('sso.idpMetadataUrl')}
+            field="saml.idp_metadata_url"
             hint={t('sso.idpMetadataUrlHint')}
             value={idpMetadataUrl}
             onChange={set('idpMetadataUrl')}
@@ -686,6 +695,7 @@ function ConnectionDialog(props: {
           />
           <TextArea
             label={t('sso.idpMetadataXml')}
+            field="saml.idp_metadata_xml"
             hint={t('sso.idpMetadataXmlHint')}
             value={idpMetadataXml}
             onChange={set('idpMetadataXml')}
@@ -693,6 +703,7 @@ function ConnectionDialog(props: {
           />
           <TextField
             label={t('sso.idpEntityId')}
+            field="saml.idp_entity_id"
             hint={t('sso.fromMetadataHint')}
             value={idpEntityId}
             onChange={set('idpEntityId')}
@@ -700,6 +711,7 @@ function ConnectionDialog(props: {
           />
           <TextField
             label={t('sso.idpSsoUrl')}
+            field="saml.idp_sso_url"
             hint={t('sso.fromMetadataHint')}
             value={idpSsoUrl}
             onChange={set('idpSsoUrl')}
@@ -708,6 +720,7 @@ function ConnectionDialog(props: {
           />
           <TextArea
             label={t('sso.idpCertificate')}
+            field="saml.idp_certificate"
             hint={t('sso.idpCertificateHint')}
             value={idpCertificate}
             onChange={set('idpCertificate')}
@@ -715,6 +728,7 @@ function ConnectionDialog(props: {
           />
           <TextField
             label={t('sso.spEntityId')}
+            field="saml.sp_entity_id"
             hint={t('sso.spEntityIdHint')}
             value={spEntityId}
             onChange={set('spEntityId')}

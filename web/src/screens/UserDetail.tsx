@@ -14,6 +14,7 @@ import {
   Checkbox,
   ConfirmDialog,
   ErrorText,
+  Form,
   FormEnd,
   fmtDate,
   fmtRelative,
@@ -236,8 +237,9 @@ function ProfileCard({
   const { busy, error, onSubmit } = useSubmit();
   return (
     <Panel id="profile-h" title={t('user.profile')}>
-      <form
+      <Form
         className="stack"
+        error={error}
         onSubmit={onSubmit(async () => {
           await call(
             api.PUT('/api/v1/users/{id}', {
@@ -259,6 +261,7 @@ function ProfileCard({
         <TextField
           label={t('users.email')}
           type="email"
+          field="email"
           value={email}
           onChange={set('email')}
           disabled={!editable}
@@ -272,7 +275,7 @@ function ProfileCard({
           disabled={!editable}
         />
         <FormEnd error={error} busy={busy} label={t('common.save')} hideButton={!editable} />
-      </form>
+      </Form>
     </Panel>
   );
 }

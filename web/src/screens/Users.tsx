@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import { api, call } from '../api/client';
 import { useFields } from '../form-state';
-import { t } from '../i18n';
+import { t, tn } from '../i18n';
 import { NameFields } from '../person-fields';
 import { navigate } from '../router';
 import { useSession } from '../session';
@@ -61,7 +61,7 @@ export function UsersScreen() {
     <div className="page">
       <PageHeader
         title={t('nav.users')}
-        sub={list.data ? t('users.total', { n: list.data.total }) : undefined}
+        sub={list.data ? tn('users.total', list.data.total) : undefined}
         actions={
           session.can('users.write') && (
             <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
@@ -202,6 +202,7 @@ function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated
     >
       <TextField
         label={t('users.email')}
+        field="email"
         type="email"
         value={email}
         onChange={set('email')}
@@ -211,6 +212,7 @@ function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated
       <NameFields first={first} last={last} set={set} maxLength={100} />
       <PasswordField
         label={t('users.initialPassword')}
+        field="password"
         hint={t('users.passwordHint')}
         value={password}
         onChange={set('password')}

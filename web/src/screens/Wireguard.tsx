@@ -300,6 +300,7 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
     >
       <TextField
         label={t('wg.name')}
+        field="name"
         value={name}
         onChange={set('name')}
         required
@@ -308,6 +309,7 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
       />
       <TextField
         label={t('wg.description')}
+        field="description"
         value={description}
         onChange={set('description')}
         maxLength={500}
@@ -324,6 +326,7 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
       />
       <TextField
         label={t('wg.publicKey')}
+        field="public_key"
         hint={t('wg.publicKeyHint')}
         value={publicKey}
         onChange={set('publicKey')}

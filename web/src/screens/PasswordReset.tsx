@@ -1,0 +1,136 @@
+/**
+ * The two signed-out pages of a forgotten password: ask for a link (the API answers the same whether the address
+ * exists or not, so the page does too), and set a new password from the link the mail carries,
+ * `/admin/reset-password?token=…` (the token is checked first, so a used or expired link says so at once).
+ */
+import { useState } from 'react';
+import { api, call } from '../api/client';
+import { useFields } from '../form-state';
+import { t } from '../i18n';
+import type { MessageKey } from '../messages';
+import { useSession } from '../session';
+import { checkRepeated, Form, Link, Loaded, NewPasswordFields, useAsync, useSubmit } from '../ui';
+import { AccountFields, rememberedTenant, SignedOutCard, SubmitStep } from './SignIn';
+
+export function ForgotPasswordScreen() {
+  const session = useSession();
+  const { fields, set } = useFields({ tenant: rememberedTenant(session.config.default_tenant), email: '' });
+  const [sent, setSent] = useState<string | null>(null);
+  const { busy, error, onSubmit } = useSubmit();
+  return (
+    <SignedOutCard title={t('reset.forgotTitle')}>
+      {sent ? (
+        <p className="notice" role="status">
+          {sent}
+        </p>
+      ) : (
+        <Form
+          className="stack"
+          error={error}
+          onSubmit={onSubmit(async () => {
+            const res = await call(
+              api.POST('/api/v1/password-reset/request', {
+                params: { header: { 'x-tenant-id': fields.tenant.trim() } },
+                body: { email: fields.email },
+              }),
+            );
+            setSent(res.message);
+          })}
+        >
+          <p>{t('reset.forgotHelp')}</p>
+          <AccountFields
+            tenant={fields.tenant}
+            email={fields.email}
+            onTenant={set('tenant')}
+            onEmail={set('email')}
+          />
+          <SubmitStep busy={busy} error={error} label={t('reset.send')} />
+        </Form>
+      )}
+      <BackToSignIn />
+    </SignedOutCard>
+  );
+}
+
+const INVALID_REASON: Record<string, MessageKey> = {
+  TOKEN_EXPIRED: 'reset.expired',
+  TOKEN_ALREADY_USED: 'reset.used',
+  INVALID_TOKEN: 'reset.invalid',
+};
+
+export function ResetPasswordScreen() {
+  const token = new URLSearchParams(window.location.search).get('token') ?? '';
+  const check = useAsync(
+    async () =>
+      token
+        ? (await call(api.GET('/api/v1/password-reset/validate/{token}', { params: { path: { token } } })))
+            .data
+        : { valid: false, reason: 'INVALID_TOKEN' as const },
+    [token],
+  );
+  const [done, setDone] = useState(false);
+  return (
+    <SignedOutCard title={t('reset.title')}>
+      {done ? (
+        <p className="notice" role="status">
+          {t('reset.done')}
+        </p>
+      ) : (
+        <Loaded load={check}>
+          {(v) =>
+            v?.valid ? (
+              <NewPasswordForm token={token} onDone={() => setDone(true)} />
+            ) : (
+              <>
+                <p className="error" role="alert">
+                  {t(INVALID_REASON[v?.reason ?? 'INVALID_TOKEN'] ?? 'reset.invalid')}
+                </p>
+                <Link to="/forgot-password" className="signin-aside">
+                  {t('reset.again')}
+                </Link>
+              </>
+            )
+          }
+        </Loaded>
+      )}
+      <BackToSignIn />
+    </SignedOutCard>
+  );
+}
+
+function NewPasswordForm({ token, onDone }: { token: string; onDone: () => void }) {
+  const { fields, set } = useFields({ next: '', again: '' });
+  const { busy, error, onSubmit } = useSubmit();
+  return (
+    <Form
+      className="stack"
+      error={error}
+      onSubmit={onSubmit(async () => {
+        checkRepeated(fields.next, fields.again);
+        await call(
+          api.POST('/api/v1/password-reset/confirm', { body: { token, new_password: fields.next } }),
+        );
+        onDone();
+      })}
+    >
+      <NewPasswordFields
+        value={fields.next}
+        repeated={fields.again}
+        onChange={set('next')}
+        onRepeatedChange={set('again')}
+        field="new_password"
+        autoFocus
+      />
+      <p className="hint">{t('reset.endsSessions')}</p>
+      <SubmitStep busy={busy} error={error} label={t('reset.submit')} />
+    </Form>
+  );
+}
+
+function BackToSignIn() {
+  return (
+    <Link to="/" className="signin-aside">
+      {t('signin.back')}
+    </Link>
+  );
+}
