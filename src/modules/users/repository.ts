@@ -180,6 +180,15 @@ export async function listUsers(tx: Executor, tenantId: number, f: UserListFilte
  * which was most of the route's time at a million users. The count rides on every row of the page (an
  * uncorrelated sub-select, computed once); only an empty page past the first needs the count on its own.
  */
+/** The tenant's users a search (and the active filter, when given) keeps: the page's and the count's WHERE. */
+function searchWhere(tenantId: number, search: string, isActive: boolean | undefined) {
+  return userRows.where(
+    tenantId,
+    searchCondition(search),
+    isActive === undefined ? undefined : eq(users.isActive, isActive),
+  );
+}
+
 async function searchUsers(
   tx: Executor,
   tenantId: number,
@@ -189,13 +198,7 @@ async function searchUsers(
     tx
       .select({ id: users.id })
       .from(users)
-      .where(
-        userRows.where(
-          tenantId,
-          searchCondition(f.search),
-          f.isActive === undefined ? undefined : eq(users.isActive, f.isActive),
-        ),
-      ),
+      .where(searchWhere(tenantId, f.search, f.isActive)),
   );
   const capped = sql<string>`(select count(*)::text from (select 1 from ${matches} limit ${SEARCH_COUNT_CAP + 1}) capped)`;
   const query = tx
@@ -247,13 +250,7 @@ async function countUsers(
   const matches = tx
     .select({ one: sql`1` })
     .from(users)
-    .where(
-      userRows.where(
-        tenantId,
-        searchCondition(f.search),
-        f.isActive === undefined ? undefined : eq(users.isActive, f.isActive),
-      ),
-    )
+    .where(searchWhere(tenantId, f.search, f.isActive))
     .limit(SEARCH_COUNT_CAP + 1)
     .as('matches');
   const r = await tx.select({ n: sql<string>`count(*)::text` }).from(matches);
