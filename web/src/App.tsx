@@ -17,6 +17,7 @@ import { SignInScreen } from './screens/SignIn';
 import { SsoConnectionScreen, SsoScreen, SsoTestResultScreen } from './screens/Sso';
 import { UserDetailScreen } from './screens/UserDetail';
 import { UsersScreen } from './screens/Users';
+import { WebhookScreen, WebhooksScreen } from './screens/Webhooks';
 import { WireguardScreen } from './screens/Wireguard';
 import { type ConsoleConfig, SessionProvider, useSession } from './session';
 import { setTheme, useTheme } from './theme';
@@ -120,6 +121,22 @@ const SCREENS: Screen[] = [
     permission: 'directory.read',
     nav: true,
     render: () => <DirectoryScreen />,
+  },
+  {
+    path: '/webhooks',
+    label: 'nav.webhooks',
+    module: 'webhooks',
+    permission: 'webhooks.read',
+    nav: true,
+    render: () => <WebhooksScreen />,
+  },
+  {
+    path: '/webhooks/:id',
+    label: 'nav.webhooks',
+    module: 'webhooks',
+    permission: 'webhooks.read',
+    nav: false,
+    render: (p) => <WebhookScreen id={p.id!} />,
   },
   {
     path: '/features',
