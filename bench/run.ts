@@ -263,6 +263,29 @@ const storm = combine(stormRounds);
 const healthInStorm = combine(healthInStormRounds);
 stopAll();
 
+/** What bench/webhooks.ts prints: a burst of events through the delivery worker to a real receiver. */
+interface WebhookBurst {
+  backend: string;
+  events: number;
+  write_ms: number;
+  all_delivered_after_ms: number;
+  events_per_second: number;
+  event_lag_ms: { p50: number; p99: number; max: number };
+  duplicates: number;
+  rss_mb: { before: number; peak: number };
+}
+// After the HTTP scenarios (its own process, alone on the machine): BENCH_WEBHOOK_EVENTS=0 skips it.
+const webhookEvents = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 10_000);
+const burst =
+  webhookEvents > 0
+    ? await start<WebhookBurst>('bench/webhooks.ts', { BENCH_WEBHOOK_EVENTS: String(webhookEvents) }).catch(
+        (err: unknown) => {
+          console.error(`webhook burst: ${err}`);
+          return null;
+        },
+      )
+    : null;
+
 // ---- report ----
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const commit = (() => {
@@ -410,5 +433,12 @@ for (const t of targets) {
 const nonOk = [...results].filter(([, x]) => x.non2xx > 0).map(([k]) => k);
 if (nonOk.length > 0)
   out(`\nwarning: non-2xx answers in ${nonOk.join(', ')} (their figures are not comparable)`);
+if (burst)
+  out(
+    `\nwebhooks: ${burst.events} events in a burst (${burst.backend}): all delivered ${burst.all_delivered_after_ms} ms ` +
+      `after the first was written (${burst.write_ms} ms of writes), ${burst.events_per_second} events/s, lag p50 ` +
+      `${burst.event_lag_ms.p50} ms / p99 ${burst.event_lag_ms.p99} ms, ${burst.duplicates} duplicates, RSS ` +
+      `${burst.rss_mb.before} → ${burst.rss_mb.peak} MB peak`,
+  );
 out(`\nwhole run: ${((performance.now() - started) / 1000).toFixed(0)} s`);
 console.log(`\n${lines.join('\n')}`);

@@ -5,7 +5,7 @@
  * until the last event is received (the burst's lag), each event's lag (received − committed) at p50/p99, the
  * receiver's count (each event once), and the process's peak RSS against its RSS before the burst (memory must
  * not grow with the backlog: fan-out and claims work in bounded steps). Embedded by default; DATABASE_URL for
- * PostgreSQL. `npm run bench:webhooks`.
+ * PostgreSQL. `npm run bench:webhooks`, and at the end of `npm run bench`. Prints one JSON line.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -89,21 +89,17 @@ clearInterval(sampler);
 const lags = [...received.values()].sort((a, b) => a - b);
 const pct = (p: number) => lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))]!;
 console.log(
-  JSON.stringify(
-    {
-      backend: app.ctx.database.kind,
-      events: EVENTS,
-      write_ms: written,
-      all_delivered_after_ms: drained,
-      events_per_second: Math.round(EVENTS / (drained / 1000)),
-      event_lag_ms: { p50: pct(50), p99: pct(99), max: lags[lags.length - 1] },
-      stream_records: streamed,
-      duplicates,
-      rss_mb: { before: Math.round(rssBefore / 1e6), peak: Math.round(rssPeak / 1e6) },
-    },
-    null,
-    2,
-  ),
+  JSON.stringify({
+    backend: app.ctx.database.kind,
+    events: EVENTS,
+    write_ms: written,
+    all_delivered_after_ms: drained,
+    events_per_second: Math.round(EVENTS / (drained / 1000)),
+    event_lag_ms: { p50: pct(50), p99: pct(99), max: lags[lags.length - 1] },
+    stream_records: streamed,
+    duplicates,
+    rss_mb: { before: Math.round(rssBefore / 1e6), peak: Math.round(rssPeak / 1e6) },
+  }),
 );
 await app.close();
 receiver.close();

@@ -108,7 +108,7 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
 
   type Target = { url: string; secrets: string[] } | null;
 
-  async function send(d: Claimed, targets: Map<string, Promise<Target>>): Promise<void> {
+  async function send(d: Claimed, targets: Map<string, Promise<Target>>): Promise<Attempt> {
     // One read (and decryption) per endpoint per step, however many of its deliveries the step sends.
     let pending = targets.get(d.endpointId);
     if (!pending) {
@@ -118,12 +118,11 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
     const target = await pending;
     if (!target) {
       // Disabled since it was queued: it waits (not an attempt) until the endpoint is enabled again.
-      await record(
+      return {
         d,
-        { ok: false, status: null, error: 'endpoint disabled', latency: 0, excerpt: null },
-        true,
-      );
-      return;
+        o: { ok: false, status: null, error: 'endpoint disabled', latency: 0, excerpt: null },
+        parked: true,
+      };
     }
     const started = performance.now();
     let outcome: Outcome;
@@ -157,7 +156,7 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
         excerpt: null,
       };
     }
-    await record(d, outcome, false);
+    return { d, o: outcome, parked: false };
   }
 
   interface Outcome {
@@ -168,48 +167,67 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
     excerpt: string | null;
   }
 
-  async function record(d: Claimed, o: Outcome, parked: boolean): Promise<void> {
+  interface Attempt {
+    d: Claimed;
+    o: Outcome;
+    /** Not an attempt: the endpoint was disabled after the delivery was claimed. */
+    parked: boolean;
+  }
+
+  /**
+   * The outcomes of one step for one tenant, in one transaction (not one per delivery: a backlog is sent 50 at a
+   * time, and on the embedded database every transaction waits for the one before).
+   */
+  async function recordAll(tenantId: number, attempts: Attempt[]): Promise<void> {
     const now = new Date(ctx.clock.now());
-    const result = {
-      lastStatus: o.status,
-      lastError: o.error,
-      lastLatencyMs: o.latency,
-      lastResponse: o.excerpt,
-    };
-    const disabledNow = await ctx.database.withTenant(d.tenantId, async (tx) => {
-      if (parked) {
-        await repo.parkDelivery(tx, d.tenantId, d.id, new Date(now.getTime() + 60_000));
-        return false;
+    const disabled = await ctx.database.withTenant(tenantId, async (tx) => {
+      const recovered = new Set<string>();
+      const failing = new Set<string>();
+      for (const { d, o, parked } of attempts) {
+        const result = {
+          lastStatus: o.status,
+          lastError: o.error,
+          lastLatencyMs: o.latency,
+          lastResponse: o.excerpt,
+        };
+        if (parked) await repo.parkDelivery(tx, tenantId, d.id, new Date(now.getTime() + 60_000));
+        else if (o.ok) {
+          deliveries.inc({ result: 'delivered' });
+          await repo.recordAttempt(tx, tenantId, d.id, result, { delivered: now });
+          recovered.add(d.endpointId);
+        } else {
+          const wait = retryDelay(d.attempts);
+          deliveries.inc({ result: wait === null ? 'failed' : 'retry' });
+          await repo.recordAttempt(tx, tenantId, d.id, result, {
+            retryAt: wait === null ? null : new Date(now.getTime() + wait),
+          });
+          failing.add(d.endpointId);
+        }
       }
-      if (o.ok) {
-        deliveries.inc({ result: 'delivered' });
-        await repo.recordAttempt(tx, d.tenantId, d.id, result, { delivered: now });
-        await repo.updateEndpoint(tx, d.tenantId, d.endpointId, { failingSince: null });
-        return false;
+      // A success clears the endpoint's run of failures, unless this very step also failed on it.
+      for (const id of recovered)
+        if (!failing.has(id)) await repo.updateEndpoint(tx, tenantId, id, { failingSince: null });
+      const disabledNow: string[] = [];
+      for (const id of failing) {
+        const e = await repo.markFailing(tx, tenantId, id, now);
+        if (!e?.enabled || !e.failingSince || now.getTime() - e.failingSince.getTime() < DISABLE_AFTER_MS)
+          continue;
+        await repo.updateEndpoint(tx, tenantId, id, {
+          enabled: false,
+          disabledReason: 'failing for 24 hours',
+          updatedAt: now,
+        });
+        await writeAudit(tx, tenantId, SYSTEM_AUDIT_CONTEXT, {
+          eventType: 'webhook.disabled',
+          resourceType: 'webhook_endpoint',
+          resourceId: id,
+          metadata: { reason: 'failing for 24 hours', failing_since: e.failingSince.toISOString() },
+        });
+        disabledNow.push(id);
       }
-      const wait = retryDelay(d.attempts);
-      deliveries.inc({ result: wait === null ? 'failed' : 'retry' });
-      await repo.recordAttempt(tx, d.tenantId, d.id, result, {
-        retryAt: wait === null ? null : new Date(now.getTime() + wait),
-      });
-      const e = await repo.markFailing(tx, d.tenantId, d.endpointId, now);
-      if (!e?.enabled || !e.failingSince || now.getTime() - e.failingSince.getTime() < DISABLE_AFTER_MS)
-        return false;
-      await repo.updateEndpoint(tx, d.tenantId, d.endpointId, {
-        enabled: false,
-        disabledReason: 'failing for 24 hours',
-        updatedAt: now,
-      });
-      await writeAudit(tx, d.tenantId, SYSTEM_AUDIT_CONTEXT, {
-        eventType: 'webhook.disabled',
-        resourceType: 'webhook_endpoint',
-        resourceId: d.endpointId,
-        metadata: { reason: 'failing for 24 hours', failing_since: e.failingSince.toISOString() },
-      });
-      return true;
+      return disabledNow;
     });
-    if (disabledNow)
-      runInBackground(ctx, 'webhook disabled mail', () => mailAdmins(d.tenantId, d.endpointId));
+    for (const id of disabled) runInBackground(ctx, 'webhook disabled mail', () => mailAdmins(tenantId, id));
   }
 
   async function mailAdmins(tenantId: number, endpointId: string): Promise<void> {
@@ -241,7 +259,10 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
     const fannedOut = await fanOut();
     const claimed = await claim();
     const targets = new Map<string, Promise<Target>>();
-    await Promise.all(claimed.map((d) => send(d, targets)));
+    const attempts = await Promise.all(claimed.map((d) => send(d, targets)));
+    const byTenant = new Map<number, Attempt[]>();
+    for (const a of attempts) byTenant.set(a.d.tenantId, [...(byTenant.get(a.d.tenantId) ?? []), a]);
+    for (const [tenantId, list] of byTenant) await recordAll(tenantId, list);
     return { fannedOut, sent: claimed.length };
   }
 
