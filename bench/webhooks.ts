@@ -60,10 +60,16 @@ const actor = { tenantId: tenant.id, userId: null, audit: SYSTEM_AUDIT_CONTEXT }
 await createEndpoint(app.ctx, actor, { url: `${base}/events`, events: ['user.created'] });
 await createEndpoint(app.ctx, actor, { url: `${base}/stream`, events: ['audit.record'] });
 
+const gc = (globalThis as { gc?: () => void }).gc;
+gc?.();
 const rssBefore = process.memoryUsage().rss;
+const heapBefore = process.memoryUsage().heapUsed;
 let rssPeak = rssBefore;
+let heapPeak = heapBefore;
 const sampler = setInterval(() => {
-  rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  const m = process.memoryUsage();
+  rssPeak = Math.max(rssPeak, m.rss);
+  heapPeak = Math.max(heapPeak, m.heapUsed);
 }, 50);
 
 const t0 = Date.now();
@@ -86,6 +92,8 @@ while (received.size < EVENTS || streamed < EVENTS + 1) {
 }
 const drained = Date.now() - t0;
 clearInterval(sampler);
+gc?.();
+const heapAfter = process.memoryUsage().heapUsed;
 const lags = [...received.values()].sort((a, b) => a - b);
 const pct = (p: number) => lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))]!;
 console.log(
@@ -99,6 +107,12 @@ console.log(
     stream_records: streamed,
     duplicates,
     rss_mb: { before: Math.round(rssBefore / 1e6), peak: Math.round(rssPeak / 1e6) },
+    // The JS heap; with --expose-gc (npm run bench:webhooks) before and after are measured after a collection.
+    heap_mb: {
+      before: Math.round(heapBefore / 1e6),
+      peak: Math.round(heapPeak / 1e6),
+      after: Math.round(heapAfter / 1e6),
+    },
   }),
 );
 await app.close();
