@@ -138,6 +138,9 @@ export function UserDetailScreen({ id }: { id: number }) {
       {session.can('sessions.read') && (
         <UserSessionsCard userId={id} canRevoke={session.can('sessions.revoke')} />
       )}
+      {session.can('users.write') && !self && (
+        <RecoveryCard userId={id} email={u.email} hasMfa={u.has_mfa} onChange={user.reload} />
+      )}
       {session.hasFeature('gdpr') && session.can('gdpr.manage') && (
         <Panel id="gdpr-h" title={t('user.gdpr')} className="panel-danger">
           <p className="hint">{t('user.gdprHint')}</p>
@@ -375,43 +378,146 @@ function UserSessionsCard({ userId, canRevoke }: { userId: number; canRevoke: bo
     () => call(api.GET('/api/v1/users/{id}/sessions', { params: { path: { id: userId } } })),
     [userId],
   );
-  const { error, onClick } = useSubmit();
+  const [ending, setEnding] = useState<'all' | { id: string; device: string } | null>(null);
   const active = list.data?.sessions.filter((s) => s.is_active) ?? [];
+  const device = (s: { browser?: string | null; os?: string | null }) =>
+    [s.browser, s.os].filter(Boolean).join(' · ') || t('sessions.unknownDevice');
   return (
     <section className="panel" aria-labelledby="usess-h">
       <div className="panel-head">
         <h2 id="usess-h">{t('user.sessions')}</h2>
         {canRevoke && active.length > 0 && (
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={onClick(async () => {
-              await call(
-                api.DELETE('/api/v1/users/{id}/sessions', { params: { path: { id: userId } }, body: {} }),
-              );
-              toast(t('sessions.endedAll'));
-              list.reload();
-            })}
-          >
+          <button type="button" className="btn btn-small" onClick={() => setEnding('all')}>
             {t('user.endAllSessions')}
           </button>
         )}
       </div>
-      <ErrorText error={list.error ?? error} />
+      <ErrorText error={list.error} />
       {list.data && active.length === 0 && <p className="muted">{t('sessions.none')}</p>}
       {active.length > 0 && (
         <ul className="list">
           {active.map((s) => (
             <li key={s.id}>
-              <strong>{[s.browser, s.os].filter(Boolean).join(' · ') || t('sessions.unknownDevice')}</strong>
+              <strong>{device(s)}</strong>
               <span className="muted">
                 {' '}
                 {s.ip_address ?? ''} · {t('sessions.lastSeen', { when: fmtRelative(s.last_seen_at) })}
               </span>
+              {canRevoke && (
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  aria-label={t('user.endSessionNamed', { device: device(s) })}
+                  onClick={() => setEnding({ id: s.id, device: device(s) })}
+                >
+                  {t('user.endSession')}
+                </button>
+              )}
             </li>
           ))}
         </ul>
       )}
+      <ConfirmDialog
+        open={ending !== null}
+        title={ending === 'all' ? t('user.endAllSessions') : t('user.endSession')}
+        body={
+          <p>
+            {ending === 'all'
+              ? t('user.endAllBody')
+              : ending
+                ? t('user.endOneBody', { device: ending.device })
+                : ''}
+          </p>
+        }
+        action={ending === 'all' ? t('user.endAllSessions') : t('user.endSession')}
+        onConfirm={async () => {
+          if (ending === 'all')
+            await call(
+              api.DELETE('/api/v1/users/{id}/sessions', { params: { path: { id: userId } }, body: {} }),
+            );
+          else if (ending)
+            await call(
+              api.DELETE('/api/v1/users/{id}/sessions/{session_id}', {
+                params: { path: { id: userId, session_id: ending.id } },
+              }),
+            );
+          toast(ending === 'all' ? t('sessions.endedAll') : t('user.sessionEnded'));
+          list.reload();
+        }}
+        onClose={() => setEnding(null)}
+      />
     </section>
+  );
+}
+
+/**
+ * Account recovery by an administrator (issue 20 item 10): a password-reset link mailed to the user, and a reset
+ * of their second factors, which the API allows only after the admin's own step-up: the dialog asks for the
+ * admin's current code and proves it (POST /mfa/verify) just before the reset.
+ */
+function RecoveryCard(props: { userId: number; email: string; hasMfa: boolean; onChange: () => void }) {
+  const [dialog, setDialog] = useState<'link' | 'mfa' | null>(null);
+  const [code, setCode] = useState('');
+  return (
+    <Panel id="recovery-h" title={t('user.recovery')}>
+      <p className="hint">{t('user.recoveryHint')}</p>
+      <div className="actions">
+        <button type="button" className="btn" onClick={() => setDialog('link')}>
+          {t('user.sendResetLink')}
+        </button>
+        {props.hasMfa && (
+          <button
+            type="button"
+            className="btn btn-danger"
+            onClick={() => {
+              setCode('');
+              setDialog('mfa');
+            }}
+          >
+            {t('user.resetMfa')}
+          </button>
+        )}
+      </div>
+      <ConfirmDialog
+        open={dialog === 'link'}
+        title={t('user.sendResetLink')}
+        body={<p>{t('user.sendResetLinkBody', { email: props.email })}</p>}
+        action={t('user.sendResetLink')}
+        onConfirm={async () => {
+          await call(
+            api.POST('/api/v1/users/{id}/password-reset', { params: { path: { id: props.userId } } }),
+          );
+          toast(t('user.resetLinkSent', { email: props.email }));
+        }}
+        onClose={() => setDialog(null)}
+      />
+      <ConfirmDialog
+        open={dialog === 'mfa'}
+        danger
+        title={t('user.resetMfa')}
+        body={
+          <>
+            <p>{t('user.resetMfaBody', { email: props.email })}</p>
+            <TextField
+              label={t('user.yourCode')}
+              field="code"
+              value={code}
+              onChange={setCode}
+              inputMode="numeric"
+              autoComplete="one-time-code"
+            />
+          </>
+        }
+        action={t('user.resetMfa')}
+        onConfirm={async () => {
+          // The admin's own step-up (5 minutes), then the reset itself.
+          if (code.trim()) await call(api.POST('/api/v1/mfa/verify', { body: { code: code.trim() } }));
+          await call(api.POST('/api/v1/users/{id}/mfa/reset', { params: { path: { id: props.userId } } }));
+          toast(t('user.mfaResetDone', { email: props.email }));
+          props.onChange();
+        }}
+        onClose={() => setDialog(null)}
+      />
+    </Panel>
   );
 }
