@@ -7,6 +7,7 @@ import { ApiKeysScreen } from './screens/ApiKeys';
 import { AuditScreen } from './screens/Audit';
 import { DirectoryScreen } from './screens/Directory';
 import { FeaturesScreen } from './screens/Features';
+import { AcceptInviteScreen } from './screens/Invitations';
 import { OverviewScreen } from './screens/Overview';
 import { ForgotPasswordScreen, ResetPasswordScreen } from './screens/PasswordReset';
 import { ProfileScreen } from './screens/Profile';
@@ -227,6 +228,7 @@ function ThemeSwitch() {
 const SIGNED_OUT_PAGES: Record<string, () => ReactNode> = {
   '/forgot-password': () => <ForgotPasswordScreen />,
   '/reset-password': () => <ResetPasswordScreen />,
+  '/accept-invite': () => <AcceptInviteScreen />,
 };
 
 function SignedOutShell({ children }: { children: ReactNode }) {

@@ -20,6 +20,7 @@ import {
   toast,
   useAsync,
 } from '../ui';
+import { InvitationsPanel, InviteDialog } from './Invitations';
 
 const PAGE = 20;
 
@@ -30,6 +31,8 @@ export function UsersScreen() {
   const [state, setState] = useState<'all' | 'active' | 'inactive'>('all');
   const [skip, setSkip] = useState(0);
   const [creating, setCreating] = useState(false);
+  const [inviting, setInviting] = useState(false);
+  const [invitations, setInvitations] = useState(0);
 
   // Debounced search: one request per pause in typing, not per keystroke.
   useEffect(() => {
@@ -64,9 +67,16 @@ export function UsersScreen() {
         sub={list.data ? tn('users.total', list.data.total) : undefined}
         actions={
           session.can('users.write') && (
-            <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
-              {t('users.create')}
-            </button>
+            <>
+              {session.hasFeature('invitations') && (
+                <button type="button" className="btn" onClick={() => setInviting(true)}>
+                  {t('invite.open')}
+                </button>
+              )}
+              <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+                {t('users.create')}
+              </button>
+            </>
           )
         }
       />
@@ -170,6 +180,19 @@ export function UsersScreen() {
           navigate(`/users/${id}`);
         }}
       />
+      {session.hasFeature('invitations') && (
+        <>
+          <InviteDialog
+            open={inviting}
+            onClose={() => setInviting(false)}
+            onInvited={() => {
+              setInviting(false);
+              setInvitations((v) => v + 1);
+            }}
+          />
+          <InvitationsPanel version={invitations} />
+        </>
+      )}
     </div>
   );
 }
