@@ -115,7 +115,12 @@ describe.skipIf(!chromiumAvailable())('issue 20 item 9: invitations in the conso
         url: '/api/v1/users/me',
         headers: { authorization: `Bearer ${login.json().access_token}` },
       });
-      expect(me.json()).toMatchObject({ email: invited, first_name: 'Gina', last_name: 'Guest', is_verified: true });
+      expect(me.json()).toMatchObject({
+        email: invited,
+        first_name: 'Gina',
+        last_name: 'Guest',
+        is_verified: true,
+      });
       // Read by the admin (a member may not list roles).
       const adminLogin = await server.app.inject({
         method: 'POST',
