@@ -77,7 +77,12 @@ export function startupBanner(f: StartupFacts): string {
     ['Console', `${base}/admin`],
     ['API docs', f.docsUi ? `${base}/docs` : `${base}/openapi.json`],
   ];
-  if (f.organisation) rows.push(['Organisation', f.organisation]);
+  // Right after the seed, the tenant's id too: the API's X-Tenant-ID header takes it.
+  if (f.organisation)
+    rows.push([
+      'Organisation',
+      f.seeded ? `${f.organisation} (tenant id ${f.seeded.tenantId})` : f.organisation,
+    ]);
   if (f.seeded) {
     rows.push(['Admin', f.seeded.email]);
     rows.push(['Password', passwordText(f.seeded, f.dataDir, f.toTerminal)]);

@@ -82,3 +82,27 @@ export async function startServer(
     await sleep(100);
   }
 }
+
+/**
+ * The seeded tenant's id and admin from a started server's output: the start-up block (src/seed-output.ts,
+ * `Organisation: massacorp (tenant id 1)` … `Admin: admin@massacorp.dev`), or null before it is printed.
+ */
+export function seededFromOutput(output: string): { tenantId: string; email: string } | null {
+  const m = /Organisation:\s+\S+ \(tenant id (\d+)\)[\s\S]*?Admin:\s+(\S+)/.exec(output);
+  return m ? { tenantId: m[1]!, email: m[2]! } : null;
+}
+
+/** `seededFromOutput`, waiting (up to `timeoutMs`) for the block: it is printed just after the server listens. */
+export async function seededAdmin(
+  output: () => string,
+  timeoutMs = 15_000,
+): Promise<{ tenantId: string; email: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = seededFromOutput(output());
+    if (found) return found;
+    if (Date.now() > deadline)
+      throw new Error(`no start-up block with the seeded admin in the output:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

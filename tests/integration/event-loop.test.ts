@@ -11,7 +11,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usingPostgres } from '../helpers/app.js';
 import { createPrivateDatabase, type PrivateDatabase } from '../helpers/private-database.js';
-import { type ServerProcess, startServer } from '../helpers/server-process.js';
+import { type ServerProcess, seededAdmin, startServer } from '../helpers/server-process.js';
 
 const ADMIN_PASSWORD = 'Event-loop-probe-9!';
 let server: ServerProcess;
@@ -36,10 +36,9 @@ beforeAll(async () => {
         }
       : {}),
   });
-  const seeded = /Seeded tenant (\d+) .* with admin (\S+)\n/.exec(server.output());
-  if (!seeded) throw new Error(`no seed line in the server's output:\n${server.output()}`);
-  tenantId = seeded[1]!;
-  adminEmail = seeded[2]!;
+  const seeded = await seededAdmin(() => server.output());
+  tenantId = seeded.tenantId;
+  adminEmail = seeded.email;
 }, 90_000);
 
 afterAll(async () => {

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable } from '../../src/platform/db/client.js';
 import { PASSWORD } from '../helpers/factories.js';
 import { HaCluster, missingHaEngines } from '../helpers/ha-cluster.js';
-import { type ServerProcess, startServer } from '../helpers/server-process.js';
+import { type ServerProcess, seededAdmin, startServer } from '../helpers/server-process.js';
 
 const enabled = process.env.HA_TESTS === '1';
 if (!enabled) console.info('HA failover tests skipped: set HA_TESTS=1 (bash .ci/ha.sh runs them)');
@@ -188,10 +188,9 @@ describe.skipIf(!enabled)('PostgreSQL HA: Patroni + etcd + HAProxy from deploy/h
       SEED_ADMIN_PASSWORD: adminPassword,
       LOG_LEVEL: 'info',
     });
-    const seeded = /Seeded tenant (\d+) .* with admin (\S+)\n/.exec(api.output());
-    if (!seeded) throw new Error(`no seed line in the API's output:\n${api.output()}`);
-    tenantId = seeded[1]!;
-    token = (await signIn(seeded[2]!)).access_token;
+    const seeded = await seededAdmin(() => api!.output());
+    tenantId = seeded.tenantId;
+    token = (await signIn(seeded.email)).access_token;
     console.info(`HA: cluster up in ${clusterMs} ms, API up ${Date.now() - t0 - clusterMs} ms later`);
   }, 240_000);
 

@@ -14,6 +14,7 @@ import { isDatabaseUnavailable } from '../../src/platform/db/client.js';
 import { createTestApp, usingPostgres } from '../helpers/app.js';
 import { bearer, login, newTenant, newUser } from '../helpers/factories.js';
 import { freePort } from '../helpers/private-servers.js';
+import { seededAdmin } from '../helpers/server-process.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -118,9 +119,7 @@ describe('graceful shutdown (issue 12, under overload)', () => {
       45_000,
       () => output,
     );
-    const seeded = /Seeded tenant (\d+) .* with admin (\S+)\n/.exec(output);
-    expect(seeded, output).not.toBeNull();
-    const [, tenantId, email] = seeded!;
+    const { tenantId, email } = await seededAdmin(() => output);
     const password = readFileSync(path.join(dataDir, 'initial-admin-password'), 'utf8').trim();
 
     // The login's headers and half its body: the request is in the server (its onRequest ran, it is logged),

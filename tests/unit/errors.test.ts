@@ -109,6 +109,7 @@ describe('the registry of an app', () => {
         'auth',
         'features',
         'gdpr',
+        'invitations',
         'mfa',
         'password-reset',
         'rbac',
@@ -118,6 +119,7 @@ describe('the registry of an app', () => {
         'tenant-admin',
         'tenants',
         'users',
+        'webhooks',
         'wireguard',
       ].sort(),
     );
