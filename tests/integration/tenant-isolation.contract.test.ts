@@ -261,11 +261,14 @@ async function seed(): Promise<Fx> {
     const dirGroup = await scim.insertGroup(tx, a, { displayName: directoryGroupName, externalId: null });
     await scim.addGroupMembers(tx, a, dirGroup.id, [member.id]);
     await scim.setGroupRoleIds(tx, a, dirGroup.id, [child.id]);
+    // Disabled, and its delivery not due for a month: the delivery workers other test files step (they serve
+    // every tenant) must neither fan out nor send for it while this file compares A's rows with its baseline.
     const hook = await webhooks.insertEndpoint(tx, a, {
       url: 'https://hooks.example.test/contract',
       events: ['*'],
       secretSealed: `sealed-${hex(6)}`,
       cursorSeq: 0,
+      enabled: false,
     });
     const [hookDelivery] = await webhooks.insertDeliveries(
       tx,
@@ -282,6 +285,9 @@ async function seed(): Promise<Fx> {
         },
       ],
       new Date(),
+    );
+    await tx.execute(
+      sql`update webhook_deliveries set next_attempt_at = now() + interval '30 days' where id = ${hookDelivery!}`,
     );
     await pii.storePii(tx, a, member.id, [{ ref: piiRef, kind: 'email', value: member.email }]);
     const invitation = await invitations.insertInvitation(tx, a, {
@@ -847,7 +853,7 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     lockEndpoint: read((tx, t, f) => webhooks.lockEndpoint(tx, t, f.webhookEndpointId)),
     listEndpoints: read((tx, t) => webhooks.listEndpoints(tx, t)),
     updateEndpoint: write((tx, t, f) =>
-      webhooks.updateEndpoint(tx, t, f.webhookEndpointId, { enabled: false }),
+      webhooks.updateEndpoint(tx, t, f.webhookEndpointId, { description: 'changed' }),
     ),
     deleteEndpoint: write((tx, t, f) => webhooks.deleteEndpoint(tx, t, f.webhookEndpointId)),
     endpointSecrets: read((tx, t, f) => webhooks.endpointSecrets(tx, t, f.webhookEndpointId)),
@@ -864,7 +870,12 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     ),
     endpointsBehind: {
       kind: 'system-read',
-      run: (tx) => webhooks.endpointsBehind(tx, 100_000),
+      // A's endpoint is seeded disabled (see seed()): enabled here, in the case's own rolled-back transaction
+      // (from B's, RLS lets the update touch nothing), so the control has something to find.
+      run: async (tx, f) => {
+        await tx.execute(sql`update webhook_endpoints set enabled = true where id = ${f.webhookEndpointId}`);
+        return webhooks.endpointsBehind(tx, 100_000);
+      },
       found: (r, f) => (r as { id: string }[]).some((e) => e.id === f.webhookEndpointId),
       why: 'the delivery workers serve every tenant',
     },
