@@ -220,6 +220,19 @@ export class HaCluster {
       await until('etcd', async () => (await fetch(`http://127.0.0.1:${client}/health`)).ok, 30_000);
   }
 
+  /** The index of an etcd member that is not the raft leader (v3 maintenance status of each member). */
+  async etcdFollower(): Promise<number> {
+    for (const [i, port] of this.etcdPorts.entries()) {
+      const res = await fetch(`http://127.0.0.1:${port}/v3/maintenance/status`, {
+        method: 'POST',
+        body: '{}',
+      });
+      const st = (await res.json()) as { leader?: string; header?: { member_id?: string } };
+      if (st.leader && st.header?.member_id && st.leader !== st.header.member_id) return i;
+    }
+    throw new Error('no etcd follower found');
+  }
+
   /** Kills one etcd member (SIGKILL); the other two keep the quorum. */
   killEtcdMember(index: number): void {
     killGroup(this.etcds[index]?.pid);
