@@ -12,6 +12,8 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { ensureWebBuild } from '../../scripts/ensure-web.js';
 import { buildApp } from '../../src/app.js';
 import { testConfig } from '../../src/config.js';
+import { PASSWORD } from '../helpers/factories.js';
+import { safeTotpMoment, totpCode } from '../helpers/totp.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -154,4 +156,40 @@ export async function axe(page: Page, screen: string): Promise<AxeFinding[]> {
       help: v.help,
       nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
     }));
+}
+
+/**
+ * Signs in through the console's sign-in page, in English, whatever a step before (a failed one) left: the
+ * organisation, email and password, then a TOTP code from `totpSecret` when the account has a second factor;
+ * resolves on the Overview.
+ */
+export async function signIn(
+  page: Page,
+  origin: string,
+  who: { organisation: string | number; email: string; password?: string; totpSecret?: string },
+): Promise<void> {
+  await page.goto(`${origin}/admin/`);
+  const signOut = page.locator('.topbar-right .btn-small');
+  await page.getByRole('heading', { name: 'Sign in to the console' }).or(signOut).waitFor();
+  if (await signOut.isVisible()) await signOut.click();
+  await page.getByRole('button', { name: 'EN', exact: true }).click();
+  await page.getByLabel('Organisation').fill(String(who.organisation));
+  await page.getByLabel('Email', { exact: true }).fill(who.email);
+  await page.getByLabel('Password', { exact: true }).fill(who.password ?? PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  if (who.totpSecret) {
+    await page.getByRole('heading', { name: 'Second factor' }).waitFor();
+    await safeTotpMoment();
+    await page.getByLabel('6-digit code').fill(totpCode(who.totpSecret));
+    await page.getByRole('button', { name: 'Verify' }).click();
+  }
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+}
+
+/** Follows a link of the main navigation (below 860 px it opens from the Menu button). */
+export async function nav(page: Page, label: RegExp | string): Promise<void> {
+  // #nav: its accessible name follows the language.
+  const link = page.locator('#nav').getByRole('link', { name: label, exact: typeof label === 'string' });
+  if (!(await link.isVisible())) await page.getByRole('button', { name: 'Menu' }).click();
+  await link.click();
 }

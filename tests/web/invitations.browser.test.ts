@@ -14,6 +14,7 @@ import {
   chromiumAvailable,
   launch,
   type Server,
+  signIn,
   startServer,
 } from './harness.js';
 
@@ -45,13 +46,7 @@ describe.skipIf(!chromiumAvailable())('issue 20 item 9: invitations in the conso
     try {
       const page = b.page;
       page.setDefaultTimeout(15_000);
-      await page.goto(`${server.origin}/admin/`);
-      await page.getByRole('button', { name: 'EN', exact: true }).click();
-      await page.getByLabel('Organisation').fill(tenant.slug);
-      await page.getByLabel('Email', { exact: true }).fill(admin.email);
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      await signIn(page, server.origin, { organisation: tenant.slug, email: admin.email });
       await page.goto(`${server.origin}/admin/users`);
       await page.getByRole('heading', { name: 'Pending invitations' }).waitFor();
 

@@ -17,7 +17,9 @@ import {
   axe,
   type Browsing,
   chromiumAvailable,
+  signIn as harnessSignIn,
   launch,
+  nav,
   type Server,
   startServer,
 } from './harness.js';
@@ -39,26 +41,9 @@ async function check(page: Page, screen: string) {
   findings.push(...(await axe(page, screen)));
 }
 
-async function signIn(page: Page, organisation: string | number, email: string, password = PASSWORD) {
-  // From the sign-in page in English, whatever a step before (a failed one) left.
-  await page.goto(`${server.origin}/admin/`);
-  const signOut = page.locator('.topbar-right .btn-small');
-  await page.getByRole('heading', { name: 'Sign in to the console' }).or(signOut).waitFor();
-  if (await signOut.isVisible()) await signOut.click();
-  await page.getByRole('button', { name: 'EN', exact: true }).click();
-  await page.getByLabel('Organisation').fill(String(organisation));
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-}
-
-async function nav(page: Page, label: RegExp | string) {
-  // #nav: its accessible name follows the language. Below 860 px it opens from the Menu button.
-  const link = page.locator('#nav').getByRole('link', { name: label, exact: typeof label === 'string' });
-  if (!(await link.isVisible())) await page.getByRole('button', { name: 'Menu' }).click();
-  await link.click();
-}
+/** Signs in as a tenant's user (password only: no account here has a second factor). */
+const signIn = (page: Page, organisation: string | number, email: string, password = PASSWORD) =>
+  harnessSignIn(page, server.origin, { organisation, email, password });
 
 /** Whether the page, or any open dialog, is wider than its box: what scrolls sideways. */
 function sideways(page: Page) {

@@ -5,10 +5,18 @@
  * their own current code. Checked through the API; axe on the page; CSP and console errors watched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { login, newTenant, newUser, PASSWORD } from '../helpers/factories.js';
+import { login, newTenant, newUser } from '../helpers/factories.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
-import { axe, type Browsing, chromiumAvailable, launch, type Server, startServer } from './harness.js';
+import {
+  axe,
+  type Browsing,
+  chromiumAvailable,
+  launch,
+  type Server,
+  signIn,
+  startServer,
+} from './harness.js';
 
 if (!chromiumAvailable() && process.env.CI)
   throw new Error('chromium is missing: apt-get install -y chromium');
@@ -37,17 +45,11 @@ describe.skipIf(!chromiumAvailable())('issue 20 item 10: account recovery by an 
     try {
       const page = b.page;
       page.setDefaultTimeout(15_000);
-      await page.goto(`${server.origin}/admin/`);
-      await page.getByRole('button', { name: 'EN', exact: true }).click();
-      await page.getByLabel('Organisation').fill(tenant.slug);
-      await page.getByLabel('Email', { exact: true }).fill(admin.email);
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { name: 'Second factor' }).waitFor();
-      await safeTotpMoment();
-      await page.getByLabel('6-digit code').fill(totpCode(adminTotp.secret));
-      await page.getByRole('button', { name: 'Verify' }).click();
-      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      await signIn(page, server.origin, {
+        organisation: tenant.slug,
+        email: admin.email,
+        totpSecret: adminTotp.secret,
+      });
       await page.goto(`${server.origin}/admin/users/${member.id}`);
       await page.getByRole('heading', { name: 'Account recovery' }).waitFor();
       expect(

@@ -18,7 +18,9 @@ import {
   type Browsing,
   chromiumAvailable,
   launch,
+  nav,
   type Server,
+  signIn,
   startServer,
 } from './harness.js';
 
@@ -29,22 +31,6 @@ let server: Server;
 let receiver: http.Server;
 const got: { headers: http.IncomingHttpHeaders; body: string }[] = [];
 const findings: AxeFinding[] = [];
-
-async function signIn(page: Page, organisation: string, email: string) {
-  await page.goto(`${server.origin}/admin/`);
-  await page.getByRole('button', { name: 'EN', exact: true }).click();
-  await page.getByLabel('Organisation').fill(organisation);
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-}
-
-async function nav(page: Page, label: string) {
-  const link = page.locator('#nav').getByRole('link', { name: label, exact: true });
-  if (!(await link.isVisible())) await page.getByRole('button', { name: 'Menu' }).click();
-  await link.click();
-}
 
 /** Until the worker has nothing left to send now (it runs only when stepped in tests). */
 async function deliver() {
@@ -92,7 +78,7 @@ describe.skipIf(!chromiumAvailable())('issue 22: webhooks in the console', () =>
       const b: Browsing = await launch(viewport, { colorScheme: scheme });
       try {
         const page = b.page;
-        await signIn(page, tenant.slug, admin.email);
+        await signIn(page, server.origin, { organisation: tenant.slug, email: admin.email });
         await nav(page, 'Webhooks');
         await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
         findings.push(...(await axe(page, `webhooks list ${scheme}`)));
