@@ -6,6 +6,7 @@
  * - A role may be given by whoever holds every permission it stands for, its ancestors' included; the owner
  *   role (`*`) therefore only by a `*` holder.
  */
+
 export interface Catalogue {
   permissions: { code: string; platform_only: boolean }[];
 }

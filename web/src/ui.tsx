@@ -12,6 +12,7 @@ import {
   useSyncExternalStore,
 } from 'react';
 import { ApiFailure } from './api/client';
+import { withMember } from './form-state';
 import { currentLocale, t } from './i18n';
 import type { MessageKey } from './messages';
 import { BASE, navigate } from './router';
@@ -439,6 +440,30 @@ export function Checkbox(
       <label htmlFor={id}>{props.label}</label>
       {props.hint && <span className="hint">{props.hint}</span>}
     </div>
+  );
+}
+
+/** A fieldset of checkboxes, one per item, whose ticked keys are `selected` (roles to grant, events to send). */
+export function CheckList(props: {
+  legend: string;
+  hint?: string;
+  items: { key: string; label: string }[];
+  selected: ReadonlySet<string>;
+  onChange: (next: Set<string>) => void;
+}) {
+  return (
+    <fieldset className="stack">
+      <legend>{props.legend}</legend>
+      {props.hint && <p className="hint">{props.hint}</p>}
+      {props.items.map((item) => (
+        <Checkbox
+          key={item.key}
+          label={item.label}
+          checked={props.selected.has(item.key)}
+          onChange={(on) => props.onChange(withMember(props.selected, item.key, on))}
+        />
+      ))}
+    </fieldset>
   );
 }
 

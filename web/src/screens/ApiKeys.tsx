@@ -2,7 +2,8 @@
 import { useState } from 'react';
 import { api, call } from '../api/client';
 import { useFields, withMember } from '../form-state';
-import { grantableRoles, heldPermissions } from '../grants';
+import { useGrantable } from '../grantable';
+import { heldPermissions } from '../grants';
 import { t, tn } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
@@ -190,17 +191,7 @@ function CreateKeyDialog(props: {
   onCreated: (k: { name: string; raw_key: string }) => void;
 }) {
   const session = useSession();
-  const held = session.user?.permissions ?? new Set<string>();
-  // The catalogue turns a held wildcard into the permissions it covers; roles.read shows both lists.
-  const lists = useAsync(
-    async () =>
-      props.open && session.can('roles.read')
-        ? Promise.all([call(api.GET('/api/v1/permissions')), call(api.GET('/api/v1/roles'))])
-        : null,
-    [props.open],
-  );
-  const catalogue = lists.data?.[0];
-  const roles = grantableRoles(lists.data?.[1].roles ?? [], held, catalogue);
+  const { catalogue, held, roles } = useGrantable(props.open);
   // A key that outlives its creator acts with a role: the API lets who may hand out roles mint one.
   const tenantKeys = (session.can('roles.assign') || session.can('tenants.manage')) && roles.length > 0;
   const { fields, set, reset } = useFields({

@@ -7,11 +7,11 @@
 import { useState } from 'react';
 import { api, call } from '../api/client';
 import type { paths } from '../api/schema';
-import { useFields, withMember } from '../form-state';
+import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
-import { Checkbox, FormDialog, fmtDate, Loaded, PageHeader, TextField, toast, useAsync } from '../ui';
+import { CheckList, FormDialog, fmtDate, Loaded, PageHeader, TextField, toast, useAsync } from '../ui';
 
 type GroupSummary =
   paths['/api/v1/directory/groups']['get']['responses'][200]['content']['application/json']['groups'][number];
@@ -119,17 +119,12 @@ function MapRolesDialog(props: {
       submitLabel={t('common.save')}
     >
       <p className="hint">{t('directory.mapHint')}</p>
-      <fieldset className="stack">
-        <legend>{t('directory.roles')}</legend>
-        {offered.map((r) => (
-          <Checkbox
-            key={r.id}
-            label={`${r.name} (${r.code})`}
-            checked={fields.roleIds.has(r.id)}
-            onChange={(on) => set('roleIds')(withMember(fields.roleIds, r.id, on))}
-          />
-        ))}
-      </fieldset>
+      <CheckList
+        legend={t('directory.roles')}
+        items={offered.map((r) => ({ key: r.id, label: `${r.name} (${r.code})` }))}
+        selected={fields.roleIds}
+        onChange={set('roleIds')}
+      />
     </FormDialog>
   );
 }

@@ -6,14 +6,14 @@
  */
 import { useState } from 'react';
 import { api, call } from '../api/client';
-import { useFields, withMember } from '../form-state';
-import { grantableRoles } from '../grants';
+import { useFields } from '../form-state';
+import { useGrantable } from '../grantable';
 import { t } from '../i18n';
 import type { MessageKey } from '../messages';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
-  Checkbox,
+  CheckList,
   ConfirmFor,
   checkRepeated,
   Form,
@@ -113,18 +113,8 @@ export function InvitationsPanel({ version }: { version: number }) {
 
 /** Invite by email with roles the inviter may grant (owner never offered). */
 export function InviteDialog(props: { open: boolean; onClose: () => void; onInvited: () => void }) {
-  const session = useSession();
-  const held = session.user?.permissions ?? new Set<string>();
-  const lists = useAsync(
-    async () =>
-      props.open && session.can('roles.read')
-        ? Promise.all([call(api.GET('/api/v1/permissions')), call(api.GET('/api/v1/roles'))])
-        : null,
-    [props.open],
-  );
-  const roles = grantableRoles(lists.data?.[1].roles ?? [], held, lists.data?.[0]).filter(
-    (r) => r.code !== 'owner',
-  );
+  // The owner role is never offered by invitation.
+  const roles = useGrantable(props.open).roles.filter((r) => r.code !== 'owner');
   const { fields, set, reset } = useFields({ email: '', roleIds: new Set<string>() });
   return (
     <FormDialog
@@ -153,17 +143,12 @@ export function InviteDialog(props: { open: boolean; onClose: () => void; onInvi
         autoFocus
       />
       {roles.length > 0 && (
-        <fieldset className="stack">
-          <legend>{t('invite.roles')}</legend>
-          {roles.map((r) => (
-            <Checkbox
-              key={r.id}
-              label={`${r.name} (${r.code})`}
-              checked={fields.roleIds.has(r.id)}
-              onChange={(on) => set('roleIds')(withMember(fields.roleIds, r.id, on))}
-            />
-          ))}
-        </fieldset>
+        <CheckList
+          legend={t('invite.roles')}
+          items={roles.map((r) => ({ key: r.id, label: `${r.name} (${r.code})` }))}
+          selected={fields.roleIds}
+          onChange={set('roleIds')}
+        />
       )}
       <p className="hint">{t('invite.hint')}</p>
     </FormDialog>

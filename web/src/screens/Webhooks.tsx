@@ -6,13 +6,13 @@
 import { useState } from 'react';
 import { api, call } from '../api/client';
 import type { paths } from '../api/schema';
-import { useFields, withMember } from '../form-state';
+import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
-  Checkbox,
+  CheckList,
   ConfirmFor,
   CopyButton,
   FormDialog,
@@ -206,18 +206,13 @@ function CreateEndpointDialog(props: {
         onChange={set('description')}
         maxLength={500}
       />
-      <fieldset className="stack">
-        <legend>{t('hooks.events')}</legend>
-        <p className="hint">{t('hooks.eventsHint')}</p>
-        {(types.data?.event_types ?? []).map((ev) => (
-          <Checkbox
-            key={ev}
-            label={ev}
-            checked={fields.events.has(ev)}
-            onChange={(on) => set('events')(withMember(fields.events, ev, on))}
-          />
-        ))}
-      </fieldset>
+      <CheckList
+        legend={t('hooks.events')}
+        hint={t('hooks.eventsHint')}
+        items={(types.data?.event_types ?? []).map((ev) => ({ key: ev, label: ev }))}
+        selected={fields.events}
+        onChange={set('events')}
+      />
     </FormDialog>
   );
 }
