@@ -857,6 +857,9 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     ),
     deleteEndpoint: write((tx, t, f) => webhooks.deleteEndpoint(tx, t, f.webhookEndpointId)),
     endpointSecrets: read((tx, t, f) => webhooks.endpointSecrets(tx, t, f.webhookEndpointId)),
+    rotateEndpointSecret: write((tx, t, f) =>
+      webhooks.rotateEndpointSecret(tx, t, f.webhookEndpointId, 'sealed-new', later(), new Date()),
+    ),
     lockTenantEndpoints: {
       kind: 'no-rows',
       run: (tx, t) => webhooks.lockTenantEndpoints(tx, t),

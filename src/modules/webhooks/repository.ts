@@ -99,6 +99,31 @@ export const deleteEndpoint = (tx: Executor, tenantId: number, id: string) =>
 /** The address and sealed secrets of an endpoint (a send, a rotation). */
 export const endpointSecrets = secretRows.findById;
 
+/**
+ * A rotation in one statement: the new sealed secret signs from now on and the current one becomes the previous,
+ * until `previousUntil` (SET reads the row as it was). The endpoint, or null when the tenant has no such one.
+ */
+export async function rotateEndpointSecret(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+  sealed: string,
+  previousUntil: Date,
+  now: Date,
+) {
+  const [row] = await tx
+    .update(webhookEndpoints)
+    .set({
+      secretSealed: sealed,
+      previousSecretSealed: sql`${webhookEndpoints.secretSealed}`,
+      previousSecretExpiresAt: previousUntil,
+      updatedAt: now,
+    })
+    .where(ofTenant(webhookEndpoints, tenantId, endpointIs(id)))
+    .returning(endpointColumns);
+  return row ?? null;
+}
+
 /** Serialises the creations of one tenant's endpoints (until the transaction ends), so the limit holds under races. */
 export async function lockTenantEndpoints(tx: Executor, tenantId: number): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext('webhook_endpoints'), ${tenantId})`);

@@ -166,21 +166,22 @@ export async function rotateSecret(ctx: WebhooksDeps, actor: Actor, id: string) 
   const secret = newSigningSecret();
   const now = ctx.clock.now();
   const row = await ctx.database.withTenant(actor.tenantId, async (tx) => {
-    await endpointOr404(tx, actor.tenantId, id, true);
-    const current = (await repo.endpointSecrets(tx, actor.tenantId, id))!;
-    const after = await repo.updateEndpoint(tx, actor.tenantId, id, {
-      secretSealed: ctx.secretBox.encrypt(secret, secretAad(actor.tenantId, id)),
-      previousSecretSealed: current.secretSealed,
-      previousSecretExpiresAt: new Date(now + ROTATION_OVERLAP_MS),
-      updatedAt: new Date(now),
-    });
+    const after = await repo.rotateEndpointSecret(
+      tx,
+      actor.tenantId,
+      id,
+      ctx.secretBox.encrypt(secret, secretAad(actor.tenantId, id)),
+      new Date(now + ROTATION_OVERLAP_MS),
+      new Date(now),
+    );
+    if (!after) throw notFound('webhook_endpoint');
     await writeAudit(tx, actor.tenantId, actor.audit, {
       eventType: 'webhook.secret_rotated',
       resourceType: 'webhook_endpoint',
       resourceId: id,
       metadata: { previous_secret_expires_at: new Date(now + ROTATION_OVERLAP_MS).toISOString() },
     });
-    return after!;
+    return after;
   });
   return { ...toEndpointRead(row), secret };
 }
