@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -313,6 +314,35 @@ describe('deliveries', () => {
       expect(log[0]).toMatchObject({ status: 'delivered', attempts: 1, response_status: 200 });
       await drain();
       expect(rx.got).toHaveLength(1);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('an endpoint whose secret does not unseal fails its own deliveries only: the others are delivered in the same step', async () => {
+    const { tenant, tokens } = await adminOf();
+    const rx = await receiver();
+    try {
+      const good = await createEndpoint(tokens, { url: `${rx.url}&good`, events: ['user.created'] });
+      const bad = await createEndpoint(tokens, { url: `${rx.url}&bad`, events: ['user.created'] });
+      // As after an ENCRYPTION_KEY change without the old key: the sealed value no longer opens.
+      await app.ctx.database.withSystem((tx) =>
+        tx.execute(
+          sql`update webhook_endpoints set secret_sealed = 'enc:v1:gone:AAAA:AAAA:AAAA' where id = ${bad.id}`,
+        ),
+      );
+      await newUser(app, tenant.id);
+      await drain();
+      expect(rx.got).toHaveLength(1);
+      verify(good.secret, rx.got[0]!);
+      const [failed] = await deliveries(tokens, bad.id);
+      expect(failed).toMatchObject({ status: 'pending', attempts: 1 });
+      const log = await app.inject({
+        method: 'GET',
+        url: `/api/v1/webhooks/${bad.id}/deliveries`,
+        headers: bearer(tokens),
+      });
+      expect(log.json().deliveries[0].error).toBe('signing secret unreadable');
     } finally {
       await rx.close();
     }

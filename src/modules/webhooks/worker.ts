@@ -115,7 +115,19 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
       pending = secretsOf(d);
       targets.set(d.endpointId, pending);
     }
-    const target = await pending;
+    let target: Target;
+    try {
+      target = await pending;
+    } catch (err) {
+      // A secret that does not open (ENCRYPTION_KEY changed without its old key, a damaged row) fails this
+      // endpoint's deliveries, as a receiver that is down would, and never the step of every other endpoint.
+      ctx.log.warn({ err, endpointId: d.endpointId }, 'webhooks: the signing secret could not be unsealed');
+      return {
+        d,
+        o: { ok: false, status: null, error: 'signing secret unreadable', latency: 0, excerpt: null },
+        parked: false,
+      };
+    }
     if (!target) {
       // Disabled since it was queued: it waits (not an attempt) until the endpoint is enabled again.
       return {
