@@ -5,7 +5,7 @@
  * reaching "the master" through a second relay that the test points at the promoted replica, as Sentinel or
  * HAProxy would. Never the shared Redis.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keys } from '../../src/platform/store/keys.js';
@@ -54,6 +54,19 @@ async function beforeFault<T>(step: () => Promise<T>): Promise<T> {
       if (attempt >= 5 || !/\b503\b/.test(String(err))) throw err;
       await new Promise((r) => setTimeout(r, 200 * attempt));
     }
+  }
+}
+
+/**
+ * A request once the store serves again: a 503 (the store's 500 ms command timeout failing closed on a loaded
+ * machine) is retried, any other answer is returned as is. A 503 is never a wrong answer for a revoked token, and
+ * a 200 for one can only come from the store or the row, which is what the tests check.
+ */
+async function settled(send: () => Promise<LightMyRequestResponse>): Promise<LightMyRequestResponse> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await send();
+    if (res.statusCode !== 503 || attempt >= 10) return res;
+    await new Promise((r) => setTimeout(r, 100 * attempt));
   }
 }
 
@@ -140,7 +153,7 @@ describe('revocations and a Redis failover', () => {
       // The promoted replica still holds the session's old activity record and no flag: the store cannot
       // vouch for it any more, so the session row answers, and the flag is written again on the new master.
       expect(await onReplica.get(seen)).not.toBeNull();
-      const after = await me(revoked);
+      const after = await settled(() => me(revoked));
       expect(after.statusCode).toBe(401);
       expect(after.json().error).toBe('SESSION_REVOKED');
       expect(await onReplica.get(flag)).toBe('revoked');
@@ -154,9 +167,9 @@ describe('revocations and a Redis failover', () => {
       // The live session was checked against its row once, and its record now carries the new generation.
       const keptSeen = await onReplica.get(prefix + keys.sessionLastSeen(sessionIdOf(kept.access_token)));
       expect(keptSeen?.split('@')[1]).toBe(app.ctx.store.generation());
-      expect((await refresh(revoked)).statusCode).toBe(401);
-      expect((await me(kept)).statusCode).toBe(200);
-      expect((await refresh(kept)).statusCode).toBe(200);
+      expect((await settled(() => refresh(revoked))).statusCode).toBe(401);
+      expect((await settled(() => me(kept))).statusCode).toBe(200);
+      expect((await settled(() => refresh(kept))).statusCode).toBe(200);
     },
     60_000,
   );
@@ -194,7 +207,7 @@ describe('revocations and a Redis failover', () => {
       const kept = await beforeFault(() => login(app, tenant.id, user.email));
       const revoked = await beforeFault(() => login(app, tenant.id, user.email));
       const me = (t: typeof kept) => app.inject({ url: '/api/v1/users/me', headers: bearer(t) });
-      expect((await me(revoked)).statusCode).toBe(200);
+      expect((await settled(() => me(revoked))).statusCode).toBe(200);
       expect(
         (await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: bearer(revoked) }))
           .statusCode,
@@ -256,8 +269,8 @@ describe('revocations and a Redis failover', () => {
         `Sentinel failover: back after ${backAt - killedAt} ms; ${statuses.filter((s) => s === 503).length} of ${statuses.length} requests 503, none failed otherwise`,
       );
       expect(backAt - killedAt).toBeLessThanOrEqual(3000);
-      expect((await me(revoked)).json().error).toBe('SESSION_REVOKED');
-      expect((await me(kept)).statusCode).toBe(200);
+      expect((await settled(() => me(revoked))).json().error).toBe('SESSION_REVOKED');
+      expect((await settled(() => me(kept))).statusCode).toBe(200);
     },
     60_000,
   );
