@@ -35,7 +35,9 @@ function authorize(query: Record<string, string>, headers: Record<string, string
 }
 
 beforeAll(async () => {
-  idp = await startProvider([{ client_id: 'console', client_secret: SECRET, redirect_uri: 'https://unused/cb' }]);
+  idp = await startProvider([
+    { client_id: 'console', client_secret: SECRET, redirect_uri: 'https://unused/cb' },
+  ]);
   app = await createTestApp({ PUBLIC_URL });
   t = await newTenant(app);
   admin = await login(app, t.tenant.id, t.admin.email);
@@ -72,7 +74,11 @@ describe("issue 20 item 11: the console's own SSO callback page", () => {
       code_challenge_method: 'S256',
     });
     expect(started.statusCode, started.body).toBe(200);
-    const cb = await driveProvider(started.json().auth_url, account, `${PUBLIC_URL}/api/v1/sso/oidc/callback`);
+    const cb = await driveProvider(
+      started.json().auth_url,
+      account,
+      `${PUBLIC_URL}/api/v1/sso/oidc/callback`,
+    );
     const res = await app.inject({ method: 'GET', url: cb.pathname + cb.search });
     expect(res.statusCode, res.body).toBe(302);
     const to = new URL(String(res.headers.location));
@@ -104,7 +110,11 @@ describe("issue 20 item 11: the console's own SSO callback page", () => {
       code_challenge: pkce().challenge,
       code_challenge_method: 'S256',
     });
-    const cb = await driveProvider(started.json().auth_url, account, `${PUBLIC_URL}/api/v1/sso/oidc/callback`);
+    const cb = await driveProvider(
+      started.json().auth_url,
+      account,
+      `${PUBLIC_URL}/api/v1/sso/oidc/callback`,
+    );
     const res = await app.inject({ method: 'GET', url: cb.pathname + cb.search });
     const code = new URL(String(res.headers.location)).searchParams.get('code')!;
     const stolen = await app.inject({ method: 'POST', url: '/api/v1/sso/token', payload: { code } });
