@@ -3,15 +3,17 @@
  * and a real OpenID provider (oidc-provider on a loopback port, with its own sign-in and consent pages). The
  * person types their organisation and email, discovery finds the connection of the email's verified domain, the
  * browser goes to the provider, signs in there and comes back through the API's callback to the console's own
- * page /admin/sso/callback, which exchanges the code with its PKCE verifier: signed in (a JIT user). Also: an
+ * page /admin/sso/callback, which exchanges the code with its PKCE verifier: signed in (a JIT user, or an
+ * existing account linked by its verified address, through its TOTP step). Also: an
  * address without SSO gets the password form; a cancel at the provider says so in French; a tampered or missing
  * state on the callback page signs nobody in and spends nothing. axe, CSP and console errors watched, at 390 px.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
-import { bearer, login, newTenant, PASSWORD, type TestTenant, uniq } from '../helpers/factories.js';
+import { bearer, login, newTenant, newUser, PASSWORD, type TestTenant, uniq } from '../helpers/factories.js';
 import { startProvider, type TestProvider } from '../helpers/oidc-provider.js';
+import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
 import {
   type AxeFinding,
   axe,
@@ -137,6 +139,34 @@ describe.skipIf(!chromiumAvailable())('issue 20 item 11: sign in with SSO from t
       expect(await page.evaluate(() => sessionStorage.getItem('massacorp.console.sso'))).toBeNull();
       findings.push(...(await axe(page, 'overview after SSO (390 px)')));
       expect(await noSideways(page)).toBeLessThanOrEqual(0);
+      expect(problems.cspViolations).toEqual([]);
+      expect(problems.consoleErrors).toEqual([]);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('an existing account with a second factor: linked by its verified address, then the TOTP step, then signed in', async () => {
+    const email = `${uniq('linked')}@${domain}`;
+    await newUser(server.app, t.tenant.id, { email, roles: ['member'] });
+    const { secret } = await enrolTotp(server.app, t.tenant.id, email);
+    const id = uniq('acct');
+    idp.accounts.set(id, { email, email_verified: true });
+    const b = await browser();
+    try {
+      const { page, problems } = b;
+      await continueWithSso(page, email);
+      await signInAtProvider(page, id);
+      // The code was exchanged for the MFA step: the sign-in page's own second-factor form, on the callback page.
+      await page.getByRole('heading', { name: 'Second factor' }).waitFor();
+      expect(new URL(page.url()).search).toBe('');
+      findings.push(...(await axe(page, 'SSO callback, second factor')));
+      await safeTotpMoment();
+      await page.getByLabel('6-digit code').fill(totpCode(secret));
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      await expect.poll(() => page.locator('.who').textContent()).toBe(email);
+      expect(page.url()).toBe(`${server.origin}/admin/`);
       expect(problems.cspViolations).toEqual([]);
       expect(problems.consoleErrors).toEqual([]);
     } finally {
