@@ -16,6 +16,7 @@ import { SessionsScreen } from './screens/Sessions';
 import { SettingsScreen } from './screens/Settings';
 import { SignInScreen } from './screens/SignIn';
 import { SsoConnectionScreen, SsoScreen, SsoTestResultScreen } from './screens/Sso';
+import { SsoCallbackScreen } from './screens/SsoSignIn';
 import { UserDetailScreen } from './screens/UserDetail';
 import { UsersScreen } from './screens/Users';
 import { WebhookScreen, WebhooksScreen } from './screens/Webhooks';
@@ -229,6 +230,8 @@ const SIGNED_OUT_PAGES: Record<string, () => ReactNode> = {
   '/forgot-password': () => <ForgotPasswordScreen />,
   '/reset-password': () => <ResetPasswordScreen />,
   '/accept-invite': () => <AcceptInviteScreen />,
+  // The end of an SSO sign-in: it signs in, then goes to the overview.
+  '/sso/callback': () => <SsoCallbackScreen />,
 };
 
 function SignedOutShell({ children }: { children: ReactNode }) {

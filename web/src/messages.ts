@@ -608,6 +608,31 @@ export const en = {
   'overview.failedTotal.one': '{n} failed sign-in in 7 days (from the audit log)',
   'overview.failedTotal.other': '{n} failed sign-ins in 7 days (from the audit log)',
   'nav.darkTheme': 'Dark theme',
+  'sso.signin.button': 'Continue with single sign-on (SSO)',
+  'sso.signin.or': 'or',
+  'sso.signin.none':
+    'No single sign-on is set up for {email} in this organisation. Sign in with your password instead.',
+  'sso.signin.title': 'Single sign-on',
+  'sso.signin.working': 'Signing you in…',
+  'sso.signin.stateInvalid':
+    'This sign-in was not started from this browser tab, or it was already used. Nobody was signed in: start again from the sign-in page.',
+  'sso.signin.expired': 'This sign-in took too long or was already used. Start again.',
+  'sso.signin.notProvisioned':
+    'Your identity provider knows you, but you have no account in this organisation. Ask an administrator to invite you.',
+  'sso.signin.linkRefused':
+    'An account with your address already exists here and cannot be joined to this identity automatically. Sign in with your password, or ask an administrator.',
+  'sso.signin.ceiling':
+    'Your account holds more rights than this single sign-on connection may sign in. Sign in with your password, or ask an administrator.',
+  'sso.signin.disabled':
+    'Your organisation’s single sign-on connection is switched off. Sign in with your password, or ask an administrator.',
+  'sso.signin.inactive': 'This account is deactivated. Ask an administrator.',
+  'sso.signin.idpError': 'The identity provider refused the sign-in, or it was cancelled.',
+  'sso.signin.idpUnavailable': 'The identity provider cannot be reached. Try again in a moment.',
+  'sso.signin.emailMissing':
+    'The identity provider did not send your email address. Ask an administrator to check the connection.',
+  'sso.signin.required':
+    'Your organisation requires another single sign-on connection for your address. Ask an administrator.',
+  'sso.signin.failed': 'The single sign-on failed ({code}). Start again, or ask an administrator.',
   'reset.forgot': 'Forgot password?',
   'reset.forgotTitle': 'Reset your password',
   'reset.forgotHelp':
@@ -1281,6 +1306,32 @@ export const fr: Record<MessageKey, string> = {
   'overview.failedTotal.one': '{n} connexion échouée en 7 jours (d’après le journal d’audit)',
   'overview.failedTotal.other': '{n} connexions échouées en 7 jours (d’après le journal d’audit)',
   'nav.darkTheme': 'Thème sombre',
+  'sso.signin.button': 'Continuer avec l’authentification unique (SSO)',
+  'sso.signin.or': 'ou',
+  'sso.signin.none':
+    'Aucune authentification unique n’est configurée pour {email} dans cette organisation. Connectez-vous avec votre mot de passe.',
+  'sso.signin.title': 'Authentification unique',
+  'sso.signin.working': 'Connexion en cours…',
+  'sso.signin.stateInvalid':
+    'Cette connexion n’a pas été commencée dans cet onglet, ou elle a déjà servi. Personne n’a été connecté : recommencez depuis la page de connexion.',
+  'sso.signin.expired': 'Cette connexion a pris trop de temps ou a déjà servi. Recommencez.',
+  'sso.signin.notProvisioned':
+    'Votre fournisseur d’identité vous connaît, mais vous n’avez pas de compte dans cette organisation. Demandez à un administrateur de vous inviter.',
+  'sso.signin.linkRefused':
+    'Un compte avec votre adresse existe déjà ici et ne peut pas être rattaché automatiquement à cette identité. Connectez-vous avec votre mot de passe, ou adressez-vous à un administrateur.',
+  'sso.signin.ceiling':
+    'Votre compte détient plus de droits que cette connexion SSO ne peut en connecter. Connectez-vous avec votre mot de passe, ou adressez-vous à un administrateur.',
+  'sso.signin.disabled':
+    'La connexion SSO de votre organisation est désactivée. Connectez-vous avec votre mot de passe, ou adressez-vous à un administrateur.',
+  'sso.signin.inactive': 'Ce compte est désactivé. Adressez-vous à un administrateur.',
+  'sso.signin.idpError': 'Le fournisseur d’identité a refusé la connexion, ou elle a été annulée.',
+  'sso.signin.idpUnavailable': 'Le fournisseur d’identité est injoignable. Réessayez dans un instant.',
+  'sso.signin.emailMissing':
+    'Le fournisseur d’identité n’a pas envoyé votre adresse e-mail. Demandez à un administrateur de vérifier la connexion.',
+  'sso.signin.required':
+    'Votre organisation impose une autre connexion SSO pour votre adresse. Adressez-vous à un administrateur.',
+  'sso.signin.failed':
+    'L’authentification unique a échoué ({code}). Recommencez, ou adressez-vous à un administrateur.',
   'reset.forgot': 'Mot de passe oublié ?',
   'reset.forgotTitle': 'Réinitialiser votre mot de passe',
   'reset.forgotHelp':

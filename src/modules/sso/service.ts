@@ -589,6 +589,27 @@ export async function routesToConnection(
   return route?.tenantId === tenantId;
 }
 
+/** The admin console's own SSO sign-in page, where it exchanges the one-time code (PUBLIC_URL/admin/sso/callback). */
+export const consoleCallbackOf = (publicUrl: string) => `${publicUrl.replace(/\/+$/, '')}/admin/sso/callback`;
+
+/**
+ * Whether this authorize is the admin console's own sign-in, whose callback page every connection accepts without
+ * an admin listing it in redirect_uris: the console is the product's first-party client on PUBLIC_URL (as
+ * /admin/sso/{id}/test is for a connection test), and a tenant that requires SSO would otherwise lock its
+ * administrators out of the console until someone added the URL. Only a sign-in (never link mode) bound to the
+ * browser that started it: a PKCE S256 challenge (the code is useless without the verifier kept in that browser)
+ * and the client's state (the page refuses a code it did not ask for), and only while the console is served.
+ */
+function consoleSignIn(ctx: SsoDeps, redirectUri: string, client: ClientBinding, link?: LinkTarget): boolean {
+  return (
+    ctx.config.adminConsole.enabled &&
+    link === undefined &&
+    client.codeChallenge !== undefined &&
+    client.state !== undefined &&
+    redirectUri === consoleCallbackOf(ctx.config.publicUrl)
+  );
+}
+
 /** What the client application binds its flow with (authorize's optional state and PKCE S256 challenge). */
 export interface ClientBinding {
   state?: string | undefined;
@@ -624,7 +645,8 @@ export async function authorize(
     loadConnection(tx, tenantId, connectionId),
   );
   if (!connection.enabled) throw ssoError('SSO_CONNECTION_DISABLED');
-  if (!connection.redirectUris.includes(redirectUri)) throw ssoError('SSO_REDIRECT_URI_INVALID');
+  if (!connection.redirectUris.includes(redirectUri) && !consoleSignIn(ctx, redirectUri, client, link))
+    throw ssoError('SSO_REDIRECT_URI_INVALID');
   return startFlow(ctx, connection, redirectUri, {
     ...(client.state !== undefined ? { clientState: client.state } : {}),
     ...(client.codeChallenge !== undefined ? { codeChallenge: client.codeChallenge } : {}),

@@ -1,12 +1,15 @@
 /**
  * Sign-in: organisation (tenant slug or id, prefilled from config.default_tenant and remembered), email and
  * password, then the second factor when the account has one: authenticator code, recovery code or security key.
+ * Or, with the same organisation and email, the organisation's single sign-on (./SsoSignIn.tsx).
  */
 import { startAuthentication } from '@simplewebauthn/browser';
-import { type ReactNode, useState } from 'react';
+import { type MouseEvent, type ReactNode, useState } from 'react';
 import { ApiFailure, api, call, setTokens } from '../api/client';
 import { t } from '../i18n';
+import { navigate } from '../router';
 import { useSession } from '../session';
+import { startSsoSignIn } from '../sso-signin';
 import { ErrorText, Form, Link, OneTimeCodeField, PasswordField, TextField, useSubmit } from '../ui';
 
 const TENANT_KEY = 'massacorp.console.tenant';
@@ -27,26 +30,55 @@ const METHOD_LABEL = {
   webauthn: 'signin.method.webauthn',
 } as const;
 
-export function SignInScreen() {
+type Tokens = { access_token: string; refresh_token: string; expires_in: number };
+
+/** Opens the console's session with a sign-in's tokens (password or SSO), remembering the organisation. */
+export async function signInWith(session: ReturnType<typeof useSession>, tenant: string, tokens: Tokens) {
+  setTokens(tokens);
+  try {
+    window.localStorage.setItem(TENANT_KEY, tenant);
+  } catch {
+    // storage disabled
+  }
+  await session.signedIn();
+}
+
+/**
+ * `resume`: the second-factor step of a sign-in begun elsewhere (an SSO sign-in whose account has MFA, from
+ * /admin/sso/callback), which ends on the overview.
+ */
+export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: string } }) {
   const session = useSession();
-  const [tenant, setTenant] = useState(() => rememberedTenant(session.config.default_tenant));
+  const [tenant, setTenant] = useState(
+    () => resume?.tenant ?? rememberedTenant(session.config.default_tenant),
+  );
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [mfaToken, setMfaToken] = useState<string | null>(null);
+  const [mfaToken, setMfaToken] = useState<string | null>(resume?.mfaToken ?? null);
   const [method, setMethod] = useState<Method>('totp');
   const [code, setCode] = useState('');
+  const [noSso, setNoSso] = useState<string | null>(null);
   const { busy, error, setError, submit, onSubmit } = useSubmit();
 
   const headers = { 'x-tenant-id': tenant.trim() };
 
-  async function finish(tokens: { access_token: string; refresh_token: string; expires_in: number }) {
-    setTokens(tokens);
-    try {
-      window.localStorage.setItem(TENANT_KEY, tenant.trim());
-    } catch {
-      // storage disabled
-    }
-    await session.signedIn();
+  async function finish(tokens: Tokens) {
+    await signInWith(session, tenant.trim(), tokens);
+    if (resume) navigate('/', { replace: true });
+  }
+
+  /** The SSO button: the same organisation and email, then the identity provider (or, without SSO, the password). */
+  async function continueWithSso(e: MouseEvent<HTMLButtonElement>) {
+    const form = e.currentTarget.form;
+    const fields = ['tenant', 'email'].map((n) => form?.elements.namedItem(n) as HTMLInputElement | null);
+    if (!fields.every((f) => f?.reportValidity() ?? true)) return;
+    setNoSso(null);
+    await submit(async () => {
+      if ((await startSsoSignIn(tenant.trim(), email.trim())) === 'none') {
+        setNoSso(t('sso.signin.none', { email: email.trim() }));
+        (form?.elements.namedItem('password') as HTMLInputElement | null)?.focus();
+      }
+    });
   }
 
   const submitPassword = onSubmit(async () => {
@@ -128,6 +160,17 @@ export function SignInScreen() {
             name="password"
           />
           <SubmitStep busy={busy} error={error} label={t('signin.submit')} />
+          <p className="signin-or" aria-hidden="true">
+            {t('sso.signin.or')}
+          </p>
+          <button type="button" className="btn btn-block" disabled={busy} onClick={continueWithSso}>
+            {t('sso.signin.button')}
+          </button>
+          {noSso && (
+            <p className="notice" role="status">
+              {noSso}
+            </p>
+          )}
           <Link to="/forgot-password" className="signin-aside">
             {t('reset.forgot')}
           </Link>
