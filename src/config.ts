@@ -160,6 +160,8 @@ export interface Config {
     maxQueued: number;
     /** Audit records per audit.record batch. */
     batchSize: number;
+    /** Days a finished delivery (delivered, or failed for good) stays in the delivery log. */
+    retentionDays: number;
   };
   version: string;
 }
@@ -656,6 +658,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       maxEndpoints: r.int('WEBHOOK_MAX_ENDPOINTS', 20, 1, 1000),
       maxQueued: r.int('WEBHOOK_MAX_QUEUED', 100_000, 10, 10_000_000),
       batchSize: r.int('WEBHOOK_BATCH_SIZE', 100, 1, 1000),
+      // The delivery log (payloads are personal data): finished deliveries older than this are deleted.
+      retentionDays: r.int('WEBHOOK_DELIVERY_RETENTION_DAYS', 30, 1, 3650),
     },
     adminConsole: {
       enabled: r.bool('ADMIN_CONSOLE_ENABLED', true),

@@ -937,6 +937,25 @@ const CONTRACT: Record<string, Record<string, Case>> = {
       ),
     ),
     parkDelivery: write((tx, t, f) => webhooks.parkDelivery(tx, t, f.webhookDeliveryId, later())),
+    pruneFinished: {
+      kind: 'system-write',
+      // A's seeded delivery is pending (never pruned): marked delivered in the case's own rolled-back transaction
+      // (from B's, RLS lets the update touch nothing), so the control has something to delete.
+      run: async (tx, f) => {
+        await tx.execute(
+          sql`update webhook_deliveries set status = 'delivered' where id = ${f.webhookDeliveryId}`,
+        );
+        return webhooks.pruneFinished(tx, later(), 100_000);
+      },
+      why: 'the delivery workers serve every tenant',
+    },
+    deliveriesContaining: read(
+      (tx, t) => webhooks.deliveriesContaining(tx, t, ['{}']),
+      (r, f) => (r as { id: string }[]).some((d) => d.id === f.webhookDeliveryId),
+    ),
+    setDeliveryPayload: write((tx, t, f) =>
+      webhooks.setDeliveryPayload(tx, t, f.webhookDeliveryId, '{"scrubbed":true}'),
+    ),
     markFailing: write((tx, t, f) => webhooks.markFailing(tx, t, f.webhookEndpointId, new Date())),
   },
   'src/modules/sso/repository.ts': {
@@ -1090,6 +1109,10 @@ const CONTRACT: Record<string, Record<string, Case>> = {
       pii.storePii(tx, t, f.memberId, [{ ref: `pii:${hex(12)}`, kind: 'email', value: 'x@y.test' }]),
     ),
     lookupPii: read((tx, t, f) => pii.lookupPii(tx, t, [f.piiRef])),
+    piiValuesOf: read(
+      (tx, t, f) => pii.piiValuesOf(tx, t, f.memberId, [f.memberEmail]),
+      (r, f) => Array.isArray(r) && r.includes(f.memberEmail),
+    ),
     erasePii: write((tx, t, f) => pii.erasePii(tx, t, f.memberId, [f.memberEmail])),
   },
   'src/platform/audit/writer.ts': {

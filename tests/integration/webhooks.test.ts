@@ -596,3 +596,120 @@ describe('deliveries', () => {
     }
   });
 });
+
+describe('the delivery log and personal data', () => {
+  /** The payloads of an endpoint's deliveries, read as the database holds them. */
+  async function payloads(tenantId: number, endpointId: string) {
+    const r = await app.ctx.database.withTenant(tenantId, (tx) =>
+      tx.execute<{ status: string; payload: string }>(
+        sql`select status, payload from webhook_deliveries where tenant_id = ${tenantId} and endpoint_id = ${endpointId} order by created_at, id`,
+      ),
+    );
+    return r.rows;
+  }
+
+  it('GDPR erasure scrubs the user from every delivery, sent or still owed (the pseudonym in their place), and an event still owed is sent scrubbed', async () => {
+    const { tenant, admin } = await newTenant(app, { superuser: true });
+    const tokens = await login(app, tenant.id, admin.email);
+    const rx = await receiver();
+    const down = await receiver();
+    down.state.status = 500;
+    try {
+      const sent = await createEndpoint(tokens, { url: rx.url, events: ['user.created', 'audit.record'] });
+      const owed = await createEndpoint(tokens, { url: down.url, events: ['user.created'] });
+      const email = `erase-me-${Date.now()}@example.test`;
+      const created = await app.inject({
+        method: 'POST',
+        url: '/api/v1/users',
+        headers: bearer(tokens),
+        payload: { email, password: 'Correct-Horse-42-battery', first_name: 'Zebulon', last_name: 'Quaxley' },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const bystander = await newUser(app, tenant.id);
+      await drain();
+      expect(rx.got.some((r) => r.body.includes(email))).toBe(true);
+      const before = [...(await payloads(tenant.id, sent.id)), ...(await payloads(tenant.id, owed.id))];
+      expect(before.filter((d) => d.payload.includes(email)).length).toBeGreaterThanOrEqual(3);
+      expect((await payloads(tenant.id, owed.id)).map((d) => d.status)).toContain('pending');
+
+      const erased = await app.inject({
+        method: 'DELETE',
+        url: '/api/v1/gdpr/delete',
+        headers: bearer(tokens),
+        payload: { user_id: created.json().id, reason: 'Webhook payload scrub check', confirm: true },
+      });
+      expect(erased.statusCode, erased.body).toBe(200);
+      const { pseudonym, modules } = erased.json().data;
+      expect(modules).toContain('webhooks');
+
+      const after = [...(await payloads(tenant.id, sent.id)), ...(await payloads(tenant.id, owed.id))];
+      expect(after).toHaveLength(before.length);
+      for (const d of after) {
+        expect(d.payload).not.toContain(email);
+        expect(d.payload).not.toContain('Zebulon');
+        expect(d.payload).not.toContain('Quaxley');
+      }
+      expect(after.filter((d) => d.payload.includes(pseudonym)).length).toBeGreaterThanOrEqual(3);
+      // Other people's values stay: the scrub is the erased user's alone.
+      expect(after.some((d) => d.payload.includes(bystander.email))).toBe(true);
+      // Every payload is still the JSON (or NDJSON) it was.
+      for (const d of after) for (const line of d.payload.trim().split('\n')) JSON.parse(line);
+
+      // The event still owed goes out scrubbed once the receiver is back.
+      down.state.status = 200;
+      const { clock, replica } = await replicaWithClock();
+      try {
+        clock.advance(3600);
+        await drain(replica);
+      } finally {
+        await replica.close();
+      }
+      const late = down.got.filter((r) => r.headers['webhook-id'] && r.body.includes(pseudonym));
+      expect(late.length).toBeGreaterThanOrEqual(1);
+      verify(owed.secret, late[late.length - 1]!);
+      expect(down.got[down.got.length - 1]!.body).not.toContain(email);
+    } finally {
+      await rx.close();
+      await down.close();
+    }
+  });
+
+  it('retention: finished deliveries older than WEBHOOK_DELIVERY_RETENTION_DAYS are deleted by the workers; pending and recent ones stay', async () => {
+    const { tenant, tokens } = await adminOf();
+    const rx = await receiver();
+    try {
+      const e = await createEndpoint(tokens, { url: rx.url, events: ['user.created'] });
+      for (let i = 0; i < 3; i++) await newUser(app, tenant.id);
+      await drain();
+      const ids = (await deliveries(tokens, e.id)).map((d) => d.id);
+      expect(ids).toHaveLength(3);
+      const [old, oldPending, recent] = ids as [string, string, string];
+      // Two made 31 days old, one of them still owed (pending, not due yet).
+      await app.ctx.database.withSystem((tx) =>
+        tx.execute(sql`
+          update webhook_deliveries set created_at = now() - interval '31 days'
+          where id in (${old}, ${oldPending})`),
+      );
+      await app.ctx.database.withSystem((tx) =>
+        tx.execute(sql`
+          update webhook_deliveries set status = 'pending', next_attempt_at = now() + interval '1 day'
+          where id = ${oldPending}`),
+      );
+      // A fresh replica's worker prunes on its first step (then at most once a minute).
+      const replica = await createTestApp({ SMTP_URL: smtp.url, WEBHOOK_DELIVERY_RETENTION_DAYS: '30' }, app);
+      try {
+        // (Another test file's worker, which serves every tenant too, may have pruned them first: the rows are
+        // what is checked below, not this step's count.)
+        await webhookWorker(replica.ctx).tick();
+        // Its next step within the minute does not scan again.
+        expect((await webhookWorker(replica.ctx).tick()).pruned).toBe(0);
+      } finally {
+        await replica.close();
+      }
+      const left = (await deliveries(tokens, e.id)).map((d) => d.id);
+      expect(left.sort()).toEqual([oldPending, recent].sort());
+    } finally {
+      await rx.close();
+    }
+  });
+});

@@ -69,6 +69,16 @@ export function inventory(auditRetentionDays: number | null) {
         tables: ['wg_peers'],
       },
       {
+        category: "events sent to the tenant's applications",
+        fields: ['webhook payloads: copies of audit events with their personal values (email, names)'],
+        purpose: "Notifying the tenant's own applications and SIEM (webhooks, audit stream)",
+        legal_basis: 'contract (art. 6(1)(b)); legitimate interest (art. 6(1)(f))',
+        retention:
+          'delivery log kept WEBHOOK_DELIVERY_RETENTION_DAYS (30 days by default) after delivery or final failure',
+        tables: ['webhook_deliveries'],
+        erasure: "the erased user's values are replaced by their pseudonym in every delivery, sent or owed",
+      },
+      {
         category: 'login throttling',
         fields: ['(tenant, email) failed-attempt counters'],
         purpose: 'Brute-force protection',

@@ -4,6 +4,7 @@
  */
 import type { AppModule } from '../../platform/module.js';
 import { webhooksErrors } from './errors.js';
+import { scrubDeliveries } from './gdpr.js';
 import { webhookRoutes } from './routes.js';
 import { startWorker, stopWorker } from './worker.js';
 
@@ -12,6 +13,11 @@ export const webhooksModule: AppModule = {
   errors: [webhooksErrors],
   setup: (ctx) => {
     startWorker(ctx);
+    // In the data phase: the audit phase deletes the personal values this looks for.
+    ctx.hooks.gdprErase.push({
+      name: 'webhooks',
+      erase: (tx, tenantId, userId, _afterCommit, erasure) => scrubDeliveries(tx, tenantId, userId, erasure),
+    });
   },
   stop: (ctx) => stopWorker(ctx),
   routes: (ctx) => [{ prefix: '/api/v1/webhooks', plugin: webhookRoutes(ctx) }],

@@ -389,3 +389,46 @@ export async function markFailing(tx: Executor, tenantId: number, id: string, no
     .returning({ failingSince: webhookEndpoints.failingSince, enabled: webhookEndpoints.enabled });
   return row ?? null;
 }
+
+/**
+ * The delivery log's retention: finished deliveries (delivered or failed for good) created before `before`, at
+ * most `limit` of them, deleted. Cross-tenant (system transaction) like the claim: one worker serves every tenant.
+ * Pending deliveries are never pruned: they are events still owed.
+ */
+export async function pruneFinished(tx: Executor, before: Date, limit: number): Promise<number> {
+  const r = await tx.execute<{ id: string }>(sql`
+    delete from webhook_deliveries where id in (
+      select id from webhook_deliveries
+      where status <> 'pending' and created_at < ${before.toISOString()}::timestamptz
+      limit ${limit})
+    returning id`);
+  return r.rows.length;
+}
+
+/** The tenant's deliveries whose payload holds any of `needles` (exact substrings), locked for a rewrite. */
+export async function deliveriesContaining(
+  tx: Executor,
+  tenantId: number,
+  needles: string[],
+): Promise<{ id: string; payload: string }[]> {
+  if (needles.length === 0) return [];
+  const r = await tx.execute<{ id: string; payload: string }>(sql`
+    select id, payload from webhook_deliveries
+    where tenant_id = ${tenantId}
+      and exists (select 1 from jsonb_array_elements_text(${JSON.stringify(needles)}::jsonb) n
+                  where strpos(payload, n) > 0)
+    for update`);
+  return r.rows;
+}
+
+export async function setDeliveryPayload(
+  tx: Executor,
+  tenantId: number,
+  id: string,
+  payload: string,
+): Promise<void> {
+  await tx
+    .update(webhookDeliveries)
+    .set({ payload })
+    .where(ofTenant(webhookDeliveries, tenantId, eq(webhookDeliveries.id, id)));
+}

@@ -19,6 +19,8 @@ const LEASE_MS = 60_000;
 const CLAIM_BATCH = 50;
 const FANOUT_ENDPOINTS = 50;
 const RESPONSE_EXCERPT = 1000;
+const PRUNE_EVERY_MS = 60_000;
+const PRUNE_BATCH = 5000;
 
 /** ±20 % so that many deliveries failing together do not all come back at the same instant. */
 export function retryDelay(attempt: number, random = Math.random): number | null {
@@ -29,7 +31,7 @@ export function retryDelay(attempt: number, random = Math.random): number | null
 
 export interface WebhookWorker {
   /** One fan-out and one round of deliveries (tests call it to step without waiting for the timer). */
-  tick(): Promise<{ fannedOut: number; sent: number }>;
+  tick(): Promise<{ fannedOut: number; sent: number; pruned: number }>;
   stop(): Promise<void>;
 }
 
@@ -267,7 +269,22 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
       });
   }
 
+  /**
+   * The delivery log's retention, at most once a minute per worker and a bounded batch each time: the log holds
+   * payloads (personal data), so it must not grow forever, and a big backlog is deleted over several ticks
+   * instead of in one long statement.
+   */
+  let prunedAt = Number.NEGATIVE_INFINITY;
+  async function prune(): Promise<number> {
+    const now = ctx.clock.now();
+    if (now - prunedAt < PRUNE_EVERY_MS) return 0;
+    prunedAt = now;
+    const before = new Date(now - cfg.retentionDays * 86_400_000);
+    return ctx.database.withSystem((tx) => repo.pruneFinished(tx, before, PRUNE_BATCH));
+  }
+
   async function tick() {
+    const pruned = await prune();
     const fannedOut = await fanOut();
     const claimed = await claim();
     const targets = new Map<string, Promise<Target>>();
@@ -275,7 +292,7 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
     const byTenant = new Map<number, Attempt[]>();
     for (const a of attempts) byTenant.set(a.d.tenantId, [...(byTenant.get(a.d.tenantId) ?? []), a]);
     for (const [tenantId, list] of byTenant) await recordAll(tenantId, list);
-    return { fannedOut, sent: claimed.length };
+    return { fannedOut, sent: claimed.length, pruned };
   }
 
   let timer: NodeJS.Timeout | null = null;

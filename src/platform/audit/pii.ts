@@ -118,6 +118,30 @@ export async function lookupPii(
   return out;
 }
 
+/** The audit_pii rows that are a user's: theirs by subject, or one of their addresses wherever it appears. */
+function ofSubject(tenantId: number, userId: number, emails: string[]) {
+  const lowered = JSON.stringify(emails.map((e) => e.toLowerCase()));
+  return sql`tenant_id = ${tenantId}
+      and (subject_user_id = ${userId}
+        or (kind = 'email' and lower(value) in (select jsonb_array_elements_text(${lowered}::jsonb))))`;
+}
+
+/**
+ * The personal values the audit trail holds about a user, read before `erasePii` deletes them, so that the
+ * copies made of them (webhook payloads) can be scrubbed in the same transaction.
+ */
+export async function piiValuesOf(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  emails: string[],
+): Promise<string[]> {
+  const r = await tx.execute<{ value: string }>(
+    sql`select distinct value from audit_pii where ${ofSubject(tenantId, userId, emails)}`,
+  );
+  return r.rows.map((row) => row.value);
+}
+
 /** GDPR erasure: removes every personal value the audit trail holds about a user. Returns the rows deleted. */
 export async function erasePii(
   tx: Executor,
@@ -125,12 +149,8 @@ export async function erasePii(
   userId: number,
   emails: string[],
 ): Promise<number> {
-  const lowered = JSON.stringify(emails.map((e) => e.toLowerCase()));
-  const r = await tx.execute<{ ref: string }>(sql`
-    delete from audit_pii
-    where tenant_id = ${tenantId}
-      and (subject_user_id = ${userId}
-        or (kind = 'email' and lower(value) in (select jsonb_array_elements_text(${lowered}::jsonb))))
-    returning ref`);
+  const r = await tx.execute<{ ref: string }>(
+    sql`delete from audit_pii where ${ofSubject(tenantId, userId, emails)} returning ref`,
+  );
   return r.rows.length;
 }
