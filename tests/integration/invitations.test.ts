@@ -258,7 +258,7 @@ describe('invitations: replace, resend, revoke, expiry', () => {
 });
 
 describe('invitations: GDPR', () => {
-  it('erasing the person removes the invitation that carried their address', async () => {
+  it('erasing the person removes the invitation that carried their address; before that, their export shows it', async () => {
     const { owner, tenant } = await tenantOwner(app);
     const email = `${uniq('gdpr')}@example.test`;
     const inv = (await invite(owner, { email })).json();
@@ -270,6 +270,11 @@ describe('invitations: GDPR', () => {
         headers: bearer(accepted.json().access_token),
       })
     ).json().id;
+    const exported = await owner.call('GET', `/api/v1/gdpr/export/${userId}`);
+    expect(exported.statusCode, exported.body).toBe(200);
+    const mine = exported.json().invitations as { id: string; status: string; email: string }[];
+    expect(mine.map((i) => [i.id, i.status, i.email])).toEqual([[inv.id, 'accepted', email]]);
+    expect(Object.keys(mine[0]!).filter((k) => /token/.test(k))).toEqual([]);
     const res = await owner.call('DELETE', '/api/v1/gdpr/delete', {
       user_id: userId,
       reason: 'Art. 17 request',

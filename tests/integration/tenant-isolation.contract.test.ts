@@ -767,6 +767,10 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     ),
     claim: write((tx, t, f) => invitations.claim(tx, t, { tokenHash: f.invitationHash })),
     setAcceptedUser: write((tx, t, f) => invitations.setAcceptedUser(tx, t, f.invitationId, f.memberId)),
+    invitationsOfPerson: read(
+      (tx, t, f) => invitations.invitationsOfPerson(tx, t, f.memberId, f.invitationEmail),
+      (r) => Array.isArray(r) && r.length > 0,
+    ),
     deleteForPerson: write((tx, t, f) => invitations.deleteForPerson(tx, t, f.memberId, f.invitationEmail)),
     listInvitations: read(
       (tx, t) => invitations.listInvitations(tx, t, { limit: 10 }),

@@ -7,7 +7,7 @@ import type { AppModule } from '../../platform/module.js';
 import { invitationsErrors } from './errors.js';
 import { deleteForPerson } from './repository.js';
 import { invitationRoutes } from './routes.js';
-import { invitedSignUp } from './service.js';
+import { exportForPerson, invitedSignUp } from './service.js';
 
 export const invitationsModule: AppModule = {
   name: 'invitations',
@@ -16,7 +16,9 @@ export const invitationsModule: AppModule = {
   needs: ['mfa'],
   setup: (ctx) => {
     ctx.hooks.invitedSignUp.push(invitedSignUp);
-    // --- gdpr hooks --- The invitation carries the person's address: it goes with them (both modes).
+    // --- gdpr hooks --- The invitation carries the person's address: it is theirs to see, and it goes with them
+    // (both modes).
+    ctx.hooks.gdprExport.push({ name: 'invitations', collect: exportForPerson });
     ctx.hooks.gdprErase.push({
       name: 'invitations',
       erase: async (tx, tenantId, userId, _afterCommit, erasure) => {

@@ -146,6 +146,24 @@ export async function listInvitations(
 }
 
 /** GDPR erasure: the invitations of the person (the one they accepted, any to their address); how many went. */
+/** A person's invitations: the ones they accepted, and any other made out to their address. */
+const ofPerson = (tenantId: number, userId: number, email: string) =>
+  invitationRows.where(tenantId, or(eq(invitations.acceptedUserId, userId), eq(invitations.email, email)));
+
+/** For the person's GDPR export (newest first). */
+export async function invitationsOfPerson(
+  tx: Executor,
+  tenantId: number,
+  userId: number,
+  email: string,
+): Promise<Invitation[]> {
+  return tx
+    .select(invitationColumns)
+    .from(invitations)
+    .where(ofPerson(tenantId, userId, email))
+    .orderBy(desc(invitations.createdAt));
+}
+
 export async function deleteForPerson(
   tx: Executor,
   tenantId: number,
@@ -154,12 +172,7 @@ export async function deleteForPerson(
 ): Promise<number> {
   const gone = await tx
     .delete(invitations)
-    .where(
-      invitationRows.where(
-        tenantId,
-        or(eq(invitations.acceptedUserId, userId), eq(invitations.email, email)),
-      ),
-    )
+    .where(ofPerson(tenantId, userId, email))
     .returning({ id: invitations.id });
   return gone.length;
 }

@@ -20,7 +20,7 @@ import { type Actor, assertCanGrantRole, grantRoleById, roleById } from '../rbac
 import type { ClientInfo } from '../sessions/index.js';
 import { routesToConnection } from '../sso/index.js';
 import { getTenant, resolveSettings, type TenantRow } from '../tenants/index.js';
-import { createUserInTx, prepareUser, userByEmail } from '../users/index.js';
+import { createUserInTx, prepareUser, userByEmail, userEmail } from '../users/index.js';
 import type { InvitationsDeps } from './deps.js';
 import { type InvalidInvitation, invitationsErrors } from './errors.js';
 import * as repo from './repository.js';
@@ -54,6 +54,14 @@ export function toInvitationRead(r: repo.Invitation) {
     created_at: r.createdAt.toISOString(),
     updated_at: r.updatedAt.toISOString(),
   };
+}
+
+/** GDPR export (art. 15): the person's invitations, who made them, when, with which roles; never a token. */
+export async function exportForPerson(tx: Tx, tenantId: number, userId: number) {
+  const email = await userEmail(tx, tenantId, userId);
+  if (!email) return [];
+  const rows = await repo.invitationsOfPerson(tx, tenantId, userId, email.toLowerCase());
+  return rows.map(toInvitationRead);
 }
 
 /** Each role must be the tenant's (else 422 naming it) and one the actor may grant (rbac's rule, else 403). */
