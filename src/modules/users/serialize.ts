@@ -22,6 +22,16 @@ export function toUserRead(u: UserRow) {
   };
 }
 
+/** A row of GET /users (docs/api.md §6): UserRead plus the list's columns. */
+export function toUserListItem(u: UserRow, extra: { roles: string[]; hasMfa: boolean }) {
+  return {
+    ...toUserRead(u),
+    roles: extra.roles,
+    has_mfa: extra.hasMfa,
+    last_login_at: u.lastLoginAt?.toISOString() ?? null,
+  };
+}
+
 /** UserReadFull of API.md §6: UserRead plus the rest of the row and what other modules know (roles, MFA). */
 export function toUserReadFull(u: UserRow, extra: { roles: string[]; hasMfa: boolean }) {
   return {
