@@ -26,19 +26,6 @@ export const UserRead = Type.Object({
   ...Timestamps,
 });
 
-export const UserReadFull = Type.Composite([
-  UserRead,
-  Type.Object({
-    is_superuser: Type.Boolean(),
-    phone: Nullable(Type.String()),
-    last_login_at: Nullable(Type.String()),
-    password_changed_at: Nullable(Type.String()),
-    has_password: Type.Boolean(),
-    has_mfa: Type.Boolean(),
-    roles: Type.Array(Type.String()),
-  }),
-]);
-
 export const Profile = Type.Object({
   id: Type.Integer(),
   email: Type.String(),
@@ -84,6 +71,17 @@ export const UserListItem = Type.Composite([
     roles: Type.Array(Type.String()),
     has_mfa: Type.Boolean(),
     last_login_at: Nullable(Type.String()),
+  }),
+]);
+
+/** GET /users/{id}: a list row plus the rest of the row. */
+export const UserReadFull = Type.Composite([
+  UserListItem,
+  Type.Object({
+    is_superuser: Type.Boolean(),
+    phone: Nullable(Type.String()),
+    password_changed_at: Nullable(Type.String()),
+    has_password: Type.Boolean(),
   }),
 ]);
 

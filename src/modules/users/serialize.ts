@@ -32,17 +32,14 @@ export function toUserListItem(u: UserRow, extra: { roles: string[]; hasMfa: boo
   };
 }
 
-/** UserReadFull of API.md §6: UserRead plus the rest of the row and what other modules know (roles, MFA). */
+/** UserReadFull of API.md §6: a list row (roles, MFA, last sign-in) plus the rest of the row. */
 export function toUserReadFull(u: UserRow, extra: { roles: string[]; hasMfa: boolean }) {
   return {
-    ...toUserRead(u),
+    ...toUserListItem(u, extra),
     is_superuser: u.isSuperuser,
     phone: u.phone,
-    last_login_at: u.lastLoginAt?.toISOString() ?? null,
     password_changed_at: u.passwordChangedAt?.toISOString() ?? null,
     has_password: u.passwordHash !== null,
-    has_mfa: extra.hasMfa,
-    roles: extra.roles,
   };
 }
 
