@@ -2,6 +2,7 @@
  * The composition root's shared services, built once in buildApp and handed to every module. No module reads
  * process.env or creates its own connections, so two apps can run side by side in one test (two replicas).
  */
+import type { SQL } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import type { Clock } from './clock.js';
@@ -177,6 +178,11 @@ export interface MfaProvider {
     tenantId: number,
     userId: number,
   ): Promise<{ enabled: boolean; required: boolean; changesAt?: Date | null }>;
+  /**
+   * "Has the user a second factor?" (status's `enabled`) as a SQL boolean over an outer query's qualified columns:
+   * the users list embeds it per row in its own statement (issue 20), so a page costs one query, not one per user.
+   */
+  enabledSql(tenantIdColumn: SQL, userIdColumn: SQL): SQL<boolean>;
   /** Handles `mfa_code` sent with the password (one-step login). */
   inlineLogin: (
     tenant: TenantRecord,

@@ -451,7 +451,14 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     ),
     updateUserPassword: write((tx, t, f) => users.updateUserPassword(tx, t, f.memberId, 'hash')),
     touchLastLogin: write((tx, t, f) => users.touchLastLogin(tx, t, f.memberId, 'rehashed')),
-    listUsers: read((tx, t) => users.listUsers(tx, t, { skip: 0, limit: 100 })),
+    listUsers: read((tx, t) =>
+      users.listUsers(tx, t, {
+        skip: 0,
+        limit: 100,
+        sort: '-last_login_at',
+        annotate: { hasMfa: mfa.mfaEnabledSql },
+      }),
+    ),
     updateUser: write((tx, t, f) => users.updateUser(tx, t, f.memberId, { firstName: 'Mallory' })),
     findUserForUpdate: read((tx, t, f) => users.findUserForUpdate(tx, t, f.memberId)),
     deleteUser: write((tx, t, f) => users.deleteUser(tx, t, f.memberId)),
@@ -593,6 +600,13 @@ const CONTRACT: Record<string, Record<string, Case>> = {
   },
   'src/modules/mfa/repository.ts': {
     findTotp: read((tx, t, f) => mfa.findTotp(tx, t, f.memberId)),
+    // A SQL fragment the users list embeds per row: run it the way that list does (A's member has a security key).
+    mfaEnabledSql: read(async (tx, t, f) => {
+      const r = await tx.execute<{ enabled: boolean }>(
+        sql`select ${mfa.mfaEnabledSql(sql`${t}::integer`, sql`${f.memberId}::integer`)} as enabled`,
+      );
+      return r.rows[0]?.enabled;
+    }, isTrue),
     // The admin has no TOTP yet: the control creates A's row.
     insertPendingTotp: write((tx, t, f) => mfa.insertPendingTotp(tx, t, f.adminId, 'enc:v1:contract:x')),
     claimTotpStep: write((tx, t, f) => mfa.claimTotpStep(tx, t, f.memberId, 99_999_999, true)),

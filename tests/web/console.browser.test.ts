@@ -131,7 +131,7 @@ describe.skipIf(!chromiumAvailable())('issue 14: admin console in a real browser
   it('creates a user and gives them a role', async () => {
     await nav(/^Users$/);
     await page.getByRole('heading', { name: 'Users' }).waitFor();
-    await page.getByRole('cell', { name: adminEmail }).waitFor();
+    await page.getByRole('cell', { name: adminEmail, exact: true }).waitFor();
     await check('users');
     await page.getByRole('button', { name: 'New user' }).click();
     const dialog = page.getByRole('dialog', { name: 'New user' });

@@ -6,6 +6,7 @@ import type { AppContext, MfaProvider } from '../../platform/context.js';
 import type { AppModule } from '../../platform/module.js';
 import { mfaErrors } from './errors.js';
 import { inlineLogin } from './login.js';
+import { mfaEnabledSql } from './repository.js';
 import { mfaAdminRoutes } from './routes.admin.js';
 import { mfaRoutes } from './routes.js';
 import { mfaLoginRoutes } from './routes.login.js';
@@ -15,6 +16,7 @@ import { gdprErase, gdprExport, mfaStatus } from './service.js';
 function mfaProvider(ctx: AppContext): MfaProvider {
   return {
     status: (tx, tenantId, userId) => mfaStatus(ctx, tx, tenantId, userId),
+    enabledSql: mfaEnabledSql,
     inlineLogin: (tenant, user, code, client, audit) => inlineLogin(ctx, tenant, user, code, client, audit),
   };
 }

@@ -1,5 +1,5 @@
 /** SQL only: every function takes (tx, tenantId, ...) and filters on tenant_id (RLS is the backstop). */
-import { asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { asc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { preparedSql, reusableQuery } from '../../platform/db/prepared.js';
 import { tenantRows } from '../../platform/db/tenant-rows.js';
@@ -287,6 +287,17 @@ const mfaFlagsQuery = reusableQuery<
       ${userRoleMfaChangesAtSql(tenantId, userId)} as changes_at`,
   );
 });
+
+/**
+ * mfaStatus's `enabled` (a confirmed TOTP or a registered security key) as a sub-select over an outer query's
+ * columns (ctx.mfa.enabledSql): each side is a primary-key or (tenant_id, user_id) index probe.
+ */
+export function mfaEnabledSql(tenantIdColumn: SQL, userIdColumn: SQL): SQL<boolean> {
+  return sql<boolean>`(coalesce((select t.enabled from ${mfaTotp} t
+      where t.tenant_id = ${tenantIdColumn} and t.user_id = ${userIdColumn}), false)
+    or exists (select 1 from ${webauthnCredentials} w
+      where w.tenant_id = ${tenantIdColumn} and w.user_id = ${userIdColumn}))`;
+}
 
 export async function mfaFlags(tx: Executor, tenantId: number, userId: number) {
   const r = await mfaFlagsQuery(tx, { tenantId, userId });

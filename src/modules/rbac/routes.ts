@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { requirePrincipal } from '../../platform/http/access.js';
+import { BulkResult, eachId } from '../../platform/http/bulk.js';
 import { routes } from '../../platform/http/route.js';
 import { IdParams, UuidParams } from '../../platform/http/schemas.js';
 import type { RbacDeps } from './deps.js';
@@ -9,6 +10,7 @@ import {
   AssignBody,
   AssignmentList,
   AssignmentRead,
+  BulkAssignBody,
   EffectivePermissions,
   MyPermissions,
   PermissionList,
@@ -111,6 +113,22 @@ export function rbacRoutes(ctx: RbacDeps): FastifyPluginAsyncTypebox {
       },
       (req) =>
         asActor(req, 'role.assign', (actor) => service.assignRole(ctx, actor, req.params.id, req.body)),
+    );
+
+    route(
+      'POST /users/bulk/roles',
+      'Assign a role to several users (each as POST /users/{id}/roles; results per user)',
+      { access: 'roles.assign', body: BulkAssignBody, ok: BulkResult, errors: [404, 422] },
+      async (req) => {
+        const { user_ids, ...assign } = req.body;
+        const actor = await actorOf(req);
+        await service.auditRefusals(ctx, actor, 'role.assign', () =>
+          service.assertMayAssignRole(ctx, actor, assign.role_id),
+        );
+        return eachId(req, user_ids, (id) =>
+          service.auditRefusals(ctx, actor, 'role.assign', () => service.assignRole(ctx, actor, id, assign)),
+        );
+      },
     );
 
     route(

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { BulkIds } from '../../platform/http/bulk.js';
 import {
   DateTime,
   IntId,
@@ -69,6 +70,12 @@ export const AssignmentRead = Type.Object({
 });
 export const AssignmentList = ListOf('roles', AssignmentRead);
 export const AssignBody = StrictObject({ role_id: Uuid, expires_at: Type.Optional(Nullable(DateTime)) });
+/** POST /users/bulk/roles: one role for several users (each as POST /users/{id}/roles). */
+export const BulkAssignBody = StrictObject({
+  user_ids: BulkIds,
+  role_id: Uuid,
+  expires_at: Type.Optional(Nullable(DateTime)),
+});
 export const UserRoleParams = Type.Object({ id: IntId, role_id: Uuid });
 export const EffectivePermissions = Type.Object({
   user_id: Type.Integer(),
@@ -79,3 +86,4 @@ export const MyPermissions = Type.Object({ permissions: Type.Array(Type.String()
 export type RoleCreate = Static<typeof RoleCreate>;
 export type RoleUpdate = Static<typeof RoleUpdate>;
 export type AssignBody = Static<typeof AssignBody>;
+export type BulkAssignBody = Static<typeof BulkAssignBody>;

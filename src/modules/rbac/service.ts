@@ -332,6 +332,18 @@ export async function assignRoleInTx(
   return all.find((a) => a.roleId === role.id)!;
 }
 
+/**
+ * POST /users/bulk/roles, before any user: the role is the tenant's (else 404) and the caller may grant it (else
+ * 403), so a refused role refuses the request rather than each user. Each user is then assignRole's (the
+ * route, platform/http/bulk.ts).
+ */
+export async function assertMayAssignRole(ctx: RbacDeps, actor: Actor, roleId: string): Promise<void> {
+  await ctx.database.withTenant(actor.tenantId, async (tx) => {
+    if (!(await repo.findRoleById(tx, actor.tenantId, roleId))) throw notFound('role');
+    await assertCanGrantRole(tx, actor, roleId);
+  });
+}
+
 export async function removeRole(ctx: RbacDeps, actor: Actor, userId: number, roleId: string): Promise<void> {
   await ctx.database.withTenant(actor.tenantId, (tx) => removeRoleInTx(ctx, tx, actor, userId, roleId));
   await bumpPermissionVersion(ctx, actor.tenantId);

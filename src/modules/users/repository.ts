@@ -1,9 +1,10 @@
-import { and, asc, eq, gt, gte, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
 import { reusableQuery } from '../../platform/db/prepared.js';
 import { firstOrNull } from '../../platform/db/rows.js';
 import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { activeRoleCodesSql } from '../rbac/index.js';
+import type { UserSort } from './schemas.js';
 import { type UserRow, userCounts, users } from './tables.js';
 
 /**
@@ -102,6 +103,22 @@ export async function touchLastLogin(
     .where(userRows.where(tenantId, eq(users.id, id)));
 }
 
+/**
+ * ORDER BY of each sort, ending with the id so that equal values keep one order from page to page. A user who
+ * never signed in counts as the oldest sign-in: first in `last_login_at`, last in `-last_login_at`, which is the
+ * index's order read forwards and backwards.
+ */
+const ORDERS: Record<UserSort | 'id', SQL[]> = {
+  id: [asc(users.id)],
+  // Unique within the tenant: no tie to break.
+  email: [asc(users.email)],
+  '-email': [desc(users.email)],
+  created_at: [asc(users.createdAt), asc(users.id)],
+  '-created_at': [desc(users.createdAt), desc(users.id)],
+  last_login_at: [sql`${users.lastLoginAt} asc nulls first`, asc(users.id)],
+  '-last_login_at': [sql`${users.lastLoginAt} desc nulls last`, desc(users.id)],
+};
+
 export interface UserListFilter {
   skip: number;
   limit: number;
@@ -109,10 +126,24 @@ export interface UserListFilter {
   isActive?: boolean;
   /** Keyset pagination: only ids above this one (the previous page's last id); `skip` then counts from there. */
   afterId?: number;
+  /** Another order than by id (not with `afterId`: the cursor is an id). */
+  sort?: UserSort;
+  /**
+   * The list's columns (issue 20): each row's active role codes and MFA status, as sub-selects of the page's own
+   * statement (no query per user). `hasMfa` is the MFA module's SQL (ctx.mfa), given the outer row's columns.
+   */
+  annotate?: { hasMfa: (tenantIdColumn: SQL, userIdColumn: SQL) => SQL<boolean> };
+}
+
+/** A listed user, with the list's columns when `annotate` asked for them (null otherwise). */
+export interface ListedUser {
+  user: UserRow;
+  roles: string[] | null;
+  hasMfa: boolean | null;
 }
 
 export interface UserListPage {
-  rows: UserRow[];
+  rows: ListedUser[];
   total: number;
   /** False when `total` is the search cap (SEARCH_COUNT_CAP), not the exact number of matches. */
   totalIsExact: boolean;
@@ -140,18 +171,49 @@ function searchCondition(search: string): SQL {
 }
 
 /**
- * A page of the tenant's users by id. Costs what the page costs, whatever the tenant's size: `total` is the
- * per-tenant counter (drizzle/0020) unless a search is given (then a count capped at SEARCH_COUNT_CAP); a keyset
- * page (`afterId`) starts in the index; a deep `skip` without search walks only the index (an index-only scan of
- * (tenant_id[, is_active], id) finds the first id of the page), then reads the page's rows.
+ * What a list row selects: the user and, when annotated, the list's columns. Qualified references: inside a
+ * select list drizzle names columns bare, which the sub-selects would capture.
+ */
+function listSelection(f: UserListFilter) {
+  const tenantColumn = sql`${users}.${sql.identifier(users.tenantId.name)}`;
+  const idColumn = sql`${users}.${sql.identifier(users.id.name)}`;
+  return {
+    user: userColumns,
+    roles: f.annotate ? activeRoleCodesSql(tenantColumn, idColumn) : sql<null>`null`,
+    hasMfa: f.annotate ? f.annotate.hasMfa(tenantColumn, idColumn) : sql<null>`null`,
+  };
+}
+
+function toListed(r: { user: UserRow; roles: string[] | null; hasMfa: boolean | null }): ListedUser {
+  return { user: r.user, roles: r.roles, hasMfa: r.hasMfa === null ? null : Boolean(r.hasMfa) };
+}
+
+/**
+ * A page of the tenant's users, by id or by `sort`. Costs what the page costs, whatever the tenant's size:
+ * `total` is the per-tenant counter (drizzle/0020) unless a search is given (then a count capped at
+ * SEARCH_COUNT_CAP); a keyset page (`afterId`) starts in the index; a deep `skip` without search walks only an
+ * index (an index-only scan of (tenant_id[, is_active], id), or of the sort's covering index, finds the page's
+ * ids), then reads the page's rows.
  */
 export async function listUsers(tx: Executor, tenantId: number, f: UserListFilter): Promise<UserListPage> {
   if (f.search) return searchUsers(tx, tenantId, { ...f, search: f.search });
   const conditions: SQL[] = [];
   if (f.isActive !== undefined) conditions.push(eq(users.isActive, f.isActive));
   if (f.afterId !== undefined) conditions.push(gt(users.id, f.afterId));
+  const order = ORDERS[f.sort ?? 'id'];
   let offset = f.skip;
-  if (offset > 0) {
+  if (offset > 0 && f.sort) {
+    // Deferred join: the page's ids come from the sort's covering index alone (drizzle/0038), never the table.
+    const pageIds = tx
+      .select({ id: users.id })
+      .from(users)
+      .where(userRows.where(tenantId, ...conditions))
+      .orderBy(...order)
+      .offset(offset)
+      .limit(f.limit + 1);
+    conditions.push(inArray(users.id, pageIds));
+    offset = 0;
+  } else if (offset > 0) {
     // Deferred join: the skipped entries are read from the index alone, never from the table.
     const first = tx
       .select({ id: users.id })
@@ -163,15 +225,16 @@ export async function listUsers(tx: Executor, tenantId: number, f: UserListFilte
     conditions.push(gte(users.id, sql`(${first})`));
     offset = 0;
   }
-  const page = userRows.list(tx, tenantId, {
-    where: conditions,
-    orderBy: [asc(users.id)],
-    limit: f.limit + 1,
-  });
+  const page = tx
+    .select(listSelection(f))
+    .from(users)
+    .where(userRows.where(tenantId, ...conditions))
+    .orderBy(...order)
+    .limit(f.limit + 1);
   // Issued together: under readTenant both travel in one round trip (one snapshot); elsewhere they queue.
   const [rows, total] = await Promise.all([page, countUsers(tx, tenantId, f)]);
   const more = rows.length > f.limit;
-  return { rows: more ? rows.slice(0, f.limit) : rows, more, ...total };
+  return { rows: (more ? rows.slice(0, f.limit) : rows).map(toListed), more, ...total };
 }
 
 /**
@@ -203,7 +266,7 @@ async function searchUsers(
   const capped = sql<string>`(select count(*)::text from (select 1 from ${matches} limit ${SEARCH_COUNT_CAP + 1}) capped)`;
   const query = tx
     .with(matches)
-    .select({ user: userColumns, n: capped })
+    .select({ ...listSelection(f), n: capped })
     .from(users)
     .where(
       userRows.where(
@@ -212,13 +275,13 @@ async function searchUsers(
         f.afterId === undefined ? undefined : gt(users.id, f.afterId),
       ),
     )
-    .orderBy(asc(users.id))
+    .orderBy(...ORDERS[f.sort ?? 'id'])
     .limit(f.limit + 1)
     .$dynamic();
   // A skip within a search walks only the matches (at most what app_user_search found), not the tenant.
   const rows = await (f.skip > 0 ? query.offset(f.skip) : query);
   const more = rows.length > f.limit;
-  const page = (more ? rows.slice(0, f.limit) : rows).map((r) => r.user);
+  const page = (more ? rows.slice(0, f.limit) : rows).map(toListed);
   let total: { total: number; totalIsExact: boolean };
   if (rows.length > 0) total = capTotal(Number(rows[0]!.n));
   else if (f.skip === 0 && f.afterId === undefined) total = { total: 0, totalIsExact: true };

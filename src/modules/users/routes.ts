@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { requirePrincipal, requireUser } from '../../platform/http/access.js';
+import { BulkResult, eachId } from '../../platform/http/bulk.js';
 import { routes } from '../../platform/http/route.js';
 import { IdParams, IntId, SuccessNoData, Uuid } from '../../platform/http/schemas.js';
 import { actorOf, auditRefusals } from '../rbac/index.js';
@@ -18,6 +19,7 @@ import {
 } from '../sessions/index.js';
 import type { UsersDeps } from './deps.js';
 import {
+  BulkDeactivateBody,
   Profile,
   ProfileUpdate,
   UserCreate,
@@ -65,6 +67,20 @@ export function userRoutes(ctx: UsersDeps): FastifyPluginAsyncTypebox {
         const actor = await actorOf(req);
         return auditRefusals(ctx, actor, 'user.create', () =>
           service.createUserAsAdmin(ctx, actor, req.body),
+        );
+      },
+    );
+
+    route(
+      'POST /bulk/deactivate',
+      'Deactivate several users (each as POST /users/{id}/deactivate; results per user)',
+      { access: 'users.write', body: BulkDeactivateBody, ok: BulkResult, errors: [422] },
+      async (req) => {
+        const actor = await actorOf(req);
+        return eachId(req, req.body.user_ids, (id) =>
+          auditRefusals(ctx, actor, 'user.deactivate', () =>
+            service.setFlag(ctx, actor, id, 'deactivate', req.locale),
+          ),
         );
       },
     );

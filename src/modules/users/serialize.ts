@@ -22,17 +22,24 @@ export function toUserRead(u: UserRow) {
   };
 }
 
-/** UserReadFull of API.md §6: UserRead plus the rest of the row and what other modules know (roles, MFA). */
-export function toUserReadFull(u: UserRow, extra: { roles: string[]; hasMfa: boolean }) {
+/** A row of GET /users (docs/api.md §6): UserRead plus the list's columns. */
+export function toUserListItem(u: UserRow, extra: { roles: string[]; hasMfa: boolean }) {
   return {
     ...toUserRead(u),
+    roles: extra.roles,
+    has_mfa: extra.hasMfa,
+    last_login_at: u.lastLoginAt?.toISOString() ?? null,
+  };
+}
+
+/** UserReadFull of API.md §6: a list row (roles, MFA, last sign-in) plus the rest of the row. */
+export function toUserReadFull(u: UserRow, extra: { roles: string[]; hasMfa: boolean }) {
+  return {
+    ...toUserListItem(u, extra),
     is_superuser: u.isSuperuser,
     phone: u.phone,
-    last_login_at: u.lastLoginAt?.toISOString() ?? null,
     password_changed_at: u.passwordChangedAt?.toISOString() ?? null,
     has_password: u.passwordHash !== null,
-    has_mfa: extra.hasMfa,
-    roles: extra.roles,
   };
 }
 

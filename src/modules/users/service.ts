@@ -9,7 +9,7 @@ import { type AuditContext, SYSTEM_AUDIT_CONTEXT, writeAudit } from '../../platf
 import type { UserDeactivationReason, UsersProvider } from '../../platform/context.js';
 import { assertStrongPassword, type PasswordPolicy } from '../../platform/crypto/password-policy.js';
 import type { Executor, Tx } from '../../platform/db/client.js';
-import { notFound, platformErrors } from '../../platform/http/errors.js';
+import { notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import type { Locale } from '../../platform/http/messages.js';
 import { keys } from '../../platform/store/keys.js';
 import { bumpUserVersion } from '../../platform/store/versions.js';
@@ -27,7 +27,7 @@ import type { UsersDeps } from './deps.js';
 import { usersErrors, usersText } from './errors.js';
 import * as repo from './repository.js';
 import type { Profile, ProfileUpdate, UserCreate, UserListQuery, UserUpdate } from './schemas.js';
-import { auditView, fullName, toUserRead, toUserReadFull } from './serialize.js';
+import { auditView, fullName, toUserListItem, toUserRead, toUserReadFull } from './serialize.js';
 import type { UserRow } from './tables.js';
 
 export type { Actor };
@@ -225,6 +225,9 @@ export async function updateProfile(
 // ---- administration ----
 
 export async function listUsers(ctx: UsersDeps, tenantId: number, q: UserListQuery) {
+  // The cursor is an id: it orders nothing but the default order (docs/api.md §6, with a sort, page with skip).
+  if (q.sort && q.cursor !== undefined)
+    throw validationError('querystring.cursor', 'cannot be combined with sort (page with skip)');
   // Listing and search may be served by the read replica (platform/db/replica.ts).
   const page = await ctx.database.withTenantRead(tenantId, (tx) =>
     repo.listUsers(tx, tenantId, {
@@ -232,16 +235,18 @@ export async function listUsers(ctx: UsersDeps, tenantId: number, q: UserListQue
       limit: q.limit ?? 20,
       search: q.search?.trim() || undefined,
       isActive: q.is_active,
+      ...(q.sort ? { sort: q.sort } : {}),
+      annotate: { hasMfa: ctx.mfa.enabledSql },
       // Ids are int4: a larger cursor is past every id (and must not reach the database as out of range).
       ...(q.cursor !== undefined ? { afterId: Math.min(Number(q.cursor), 2_147_483_647) } : {}),
     }),
   );
   const last = page.rows.at(-1);
   return {
-    users: page.rows.map(toUserRead),
+    users: page.rows.map((r) => toUserListItem(r.user, { roles: r.roles ?? [], hasMfa: r.hasMfa === true })),
     total: page.total,
     total_is_exact: page.totalIsExact,
-    next_cursor: page.more && last ? String(last.id) : null,
+    next_cursor: page.more && last && !q.sort ? String(last.user.id) : null,
   };
 }
 
@@ -488,12 +493,13 @@ export function userById(tx: Executor, tenantId: number, id: number): Promise<Us
 }
 
 /** A page of the tenant's users by id (SCIM lists them), with the total. */
-export function userRowsPage(
+export async function userRowsPage(
   tx: Executor,
   tenantId: number,
   page: { skip: number; limit: number },
 ): Promise<{ rows: UserRow[]; total: number }> {
-  return repo.listUsers(tx, tenantId, page);
+  const { rows, total } = await repo.listUsers(tx, tenantId, page);
+  return { rows: rows.map((r) => r.user), total };
 }
 
 /** Is the user active? False for an unknown user. */
