@@ -16,7 +16,7 @@
  *                                            and a failed build is a warning, since `npm start` does not need dist/.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,11 @@ function build(tsc, extraArgs) {
     stdio: 'inherit',
   });
   if (r.error) console.error(r.error.message);
-  return r.status === 0 && entries.every((f) => existsSync(f));
+  if (!entries.every((f) => existsSync(f))) return false;
+  // package.json's bin: tsc writes 0644, and npm makes a bin executable only when it links it (npx links once
+  // into its cache and keeps that link), so a rebuilt dist/cli.js would answer "Permission denied".
+  chmodSync(path.join(dist, 'cli.js'), 0o755);
+  return r.status === 0;
 }
 
 if (!prepare) {

@@ -12,6 +12,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -86,7 +87,8 @@ describe('scripts/build-server.mjs --prepare (npm install)', () => {
     const first = run(root, '--prepare');
     expect(first.code).toBe(0);
     expect(first.out).toContain('building dist/');
-    expect(existsSync(path.join(root, 'dist', 'cli.js'))).toBe(true);
+    // The bin is executable (npx's cached link to it stays across rebuilds, and tsc writes 0644).
+    expect(statSync(path.join(root, 'dist', 'cli.js')).mode & 0o111).toBe(0o111);
     expect(JSON.parse(readFileSync(path.join(root, 'tsc-args'), 'utf8'))).toContain('--noCheck');
 
     rmSync(path.join(root, 'tsc-args'));
