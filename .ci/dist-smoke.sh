@@ -6,7 +6,8 @@
 #   3. `node dist/main.js` on a free loopback port (embedded PGlite + memory store, the quick start's backends)
 #      until /health answers; then /ready is 200 (the schema it expects is there), /admin/ is 200 (web/dist found
 #      from dist/), the start-up block names the built CLI, and SIGTERM ends it with exit code 0.
-# About 10 s. Exits non-zero on any failure; prints the server's output then.
+# About 40 s on the 2-core CI machine under load (a fresh PGlite and its migrations are half of it). Exits
+# non-zero on any failure; prints the server's output then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
