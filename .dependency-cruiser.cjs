@@ -39,6 +39,14 @@ module.exports = {
       to: { path: '^node_modules/pg/lib/', pathNot: '^node_modules/pg/lib/index\\.js$' },
     },
     {
+      name: 'no-dev-dependency-at-run-time',
+      comment:
+        'The image and `npm run start:prod` run dist/ on the production dependencies only (npm ci --omit=dev): src/ imports a devDependency (tsx, vite, …) for its types only.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'no-circular',
       comment: 'No import cycle between files (type-only imports included).',
       severity: 'error',
@@ -65,5 +73,8 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
+    // ESM-only packages (vite, @electric-sql/pglite/contrib/*) export under `import` alone: without these
+    // conditions they do not resolve, and a rule on dependency types (npm, npm-dev) would not see them.
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
   },
 };

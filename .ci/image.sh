@@ -5,10 +5,11 @@
 #      Debian bookworm (debootstrap --variant=minbase, from this machine's Debian mirror) with this machine's
 #      Node.js 20 and npm in /usr/local, a `node` user (uid 1000) and this machine's CA bundle and npm registry
 #      settings, imported as localhost/node:20-bookworm-slim, the tag the Dockerfile's FROM names;
-#   3. `podman build` of the Dockerfile (console stage + runtime stage) on that base;
+#   3. `podman build` of the Dockerfile (build stage: dist/ and web/dist; runtime stage: the built JavaScript on
+#      the production dependencies) on that base;
 #   4. in production mode (ENV=prod, PostgreSQL in a fresh database made for the run, Redis under a run-specific
 #      key prefix, secrets generated for the run, a non-default PORT): the migrations as the k8s Job runs them
-#      (`npm run db:migrate`), the API until podman reports its HEALTHCHECK healthy, the readiness probe as the
+#      (`node dist/cli.js migrate`), the API until podman reports its HEALTHCHECK healthy, the readiness probe as the
 #      k8s manifest sends it (/ready, from an address outside the WireGuard networks), a tenant and its admin made
 #      with the image's CLI, and a sign-in (POST /api/v1/auth/login: 200 with an access token).
 # Whatever happens, the containers, the database, the Redis keys, the app image, its build layers and the temp
@@ -217,6 +218,12 @@ took build "$t"
 size_mb=$(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{ printf "%.0f", $1 / 1048576 }')
 base_mb=$(podman image inspect --format '{{.Size}}' "$BASE" | awk '{ printf "%.0f", $1 / 1048576 }')
 say "image size ${size_mb} MiB (base ${base_mb} MiB)"
+# The runtime stage holds the built JavaScript on the production dependencies only: no sources, no compiler, no
+# tsx (a run-time import of a dev dependency would fail here, not in production).
+"${PODMAN[@]}" run --rm "${LIMITS[@]}" --network none --no-healthcheck "$IMAGE" sh -c \
+  'test -f dist/main.js && test -f dist/cli.js && test -d drizzle && test -f web/dist/index.html &&
+   test ! -e src && test ! -e node_modules/tsx && test ! -e node_modules/typescript && test ! -e node_modules/vite' ||
+  fail "the image does not hold dist/, drizzle/ and web/dist alone (or it carries src/ or dev dependencies)"
 
 # 4. Run it in production mode -------------------------------------------------------------------------------
 bash .ci/services.sh
@@ -243,9 +250,14 @@ EOF
 chmod 600 "$WORK/env"
 
 t=$(now)
-say "migrations: npm run db:migrate (the k8s Job's command)"
+# The command deploy/k8s/migrate-job.yaml gives its container, read from the manifest (node dist/cli.js migrate).
+mapfile -t JOB_CMD < <(node -e '
+  const m = /command: (\[.*\])/.exec(require("fs").readFileSync("deploy/k8s/migrate-job.yaml", "utf8"));
+  for (const a of JSON.parse(m[1])) console.log(a);')
+[ "${#JOB_CMD[@]}" -gt 0 ] || fail "no command in deploy/k8s/migrate-job.yaml"
+say "migrations: ${JOB_CMD[*]} (the k8s Job's command)"
 "${PODMAN[@]}" run "${LIMITS[@]}" --no-healthcheck --name "$MIGRATE" --network host --env-file "$WORK/env" \
-  "$IMAGE" npm run db:migrate 2>&1 |
+  "$IMAGE" "${JOB_CMD[@]}" 2>&1 |
   sed 's/^/  | /'
 [ "$(podman inspect --format '{{.State.ExitCode}}' "$MIGRATE")" = 0 ] || fail "the migration exited non-zero"
 podman rm "$MIGRATE" >/dev/null 2>>"$WORK/podman.log"
@@ -291,7 +303,7 @@ t=$(now)
 password="Ci-$(openssl rand -hex 12)-Zz9!"
 email=admin@ci-image.test
 MASSACORP_ADMIN_PASSWORD=$password "${PODMAN[@]}" exec -e MASSACORP_ADMIN_PASSWORD "$API" \
-  node --import tsx src/cli.ts tenant create --slug ci-image --name "CI image" --admin-email "$email" |
+  node dist/cli.js tenant create --slug ci-image --name "CI image" --admin-email "$email" |
   sed 's/^/  | /'
 printf '{"email":"%s","password":"%s"}' "$email" "$password" >"$WORK/login.json"
 code=$(curl -sS --max-time 10 -o "$WORK/login.out" -w '%{http_code}' -H 'content-type: application/json' \

@@ -1,10 +1,18 @@
 /** Process entry: config -> buildApp -> (seed) -> listen -> graceful shutdown. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { seedIfEmpty } from './modules/tenant-admin/index.js';
 import { resolveTenantHeader } from './modules/tenants/index.js';
 import { DatabaseLockedError } from './platform/db/client.js';
 import { startupBanner } from './seed-output.js';
+
+/** The CLI the way this process runs: the sources through tsx (`npm start`), or the build beside this file. */
+function cliCommand(): string {
+  if (import.meta.url.endsWith('.ts')) return 'npm run cli --';
+  return `node ${path.relative(process.cwd(), fileURLToPath(new URL('./cli.js', import.meta.url)))}`;
+}
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -37,6 +45,7 @@ async function main() {
       seeded: seeded.created ? seeded : null,
       dataDir: config.dataDir,
       toTerminal: process.stdout.isTTY === true,
+      cli: cliCommand(),
     }),
   );
 

@@ -64,6 +64,9 @@ export interface StartupFacts {
   seeded: SeedOutcome | null;
   dataDir: string;
   toTerminal: boolean;
+  /** The CLI as this process runs: `npm run cli --` from the sources, `node dist/cli.js` from the build (the
+   * image has no tsx and no sources, so the source command would fail there). */
+  cli: string;
 }
 
 /**
@@ -90,7 +93,7 @@ export function startupBanner(f: StartupFacts): string {
   if (f.organisation)
     rows.push([
       'Lost password',
-      `npm run cli -- admin reset-password --tenant ${f.organisation} --email ${f.seeded?.email ?? '<email>'}`,
+      `${f.cli} admin reset-password --tenant ${f.organisation} --email ${f.seeded?.email ?? '<email>'}`,
     ]);
   const rule = `  ${'='.repeat(76)}`;
   return [

@@ -54,6 +54,7 @@ describe('start-up block (issue 20 item 8)', () => {
     seeded: null,
     dataDir: path.join(dir, 'banner'),
     toTerminal: false,
+    cli: 'npm run cli --',
   };
 
   it('names the console, the API docs and the organisation, and how to reset a lost password', () => {
@@ -62,6 +63,10 @@ describe('start-up block (issue 20 item 8)', () => {
     expect(text).toContain('API docs:      http://localhost:8000/docs');
     expect(text).toContain('Organisation:  massacorp');
     expect(text).toContain('npm run cli -- admin reset-password --tenant massacorp --email <email>');
+    // From the build (the image, `npm run start:prod`) the command is the built CLI: no tsx or sources there.
+    expect(startupBanner({ ...facts, cli: 'node dist/cli.js' })).toContain(
+      'Lost password: node dist/cli.js admin reset-password --tenant massacorp',
+    );
     expect(text).not.toContain('Password:');
     // Production serves no Swagger UI: the document is the reference.
     expect(startupBanner({ ...facts, docsUi: false })).toContain('http://localhost:8000/openapi.json');
