@@ -300,7 +300,11 @@ describe('load shedding (issue 12, under overload)', () => {
       // busy: nothing else runs
     }
     await until('the sampler to see the stall', () => app.isUnderPressure(), 2000, out);
-    const [shed, health] = await Promise.all([loginRequest(), app.inject({ method: 'GET', url: '/health' })]);
+    const [shed, health, ready] = await Promise.all([
+      loginRequest(),
+      app.inject({ method: 'GET', url: '/health' }),
+      app.inject({ method: 'GET', url: '/ready' }),
+    ]);
     expect(shed.statusCode, shed.body).toBe(503);
     expect(shed.headers['retry-after']).toBe('7');
     expect(shed.json()).toEqual({
@@ -310,6 +314,10 @@ describe('load shedding (issue 12, under overload)', () => {
       details: { retry_after_seconds: 7 },
     });
     expect(health.statusCode).toBe(200);
+    // Readiness says "not now" in its own documented shape (it was a 500: the envelope failed /ready's schema).
+    expect(ready.statusCode, ready.body).toBe(503);
+    expect(ready.json()).toEqual({ status: 'error', reason: 'overloaded' });
+    expect(ready.headers['retry-after']).toBe('7');
     // Refused before any work: no login recorded.
     expect(await auditCount()).toBe(auditBefore);
 

@@ -15,8 +15,11 @@ const Check = Type.Object({
 });
 const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
-  /** Why the instance is not ready when no check failed: `shutting_down` (draining, SHUTDOWN_DRAIN_MS). */
-  reason: Type.Optional(Type.Literal('shutting_down')),
+  /**
+   * Why the instance is not ready when no check failed: `shutting_down` (draining, SHUTDOWN_DRAIN_MS), or
+   * `overloaded` (load shedding: the event loop or the heap is past its threshold; with Retry-After).
+   */
+  reason: Type.Optional(Type.Union([Type.Literal('shutting_down'), Type.Literal('overloaded')])),
   checks: Type.Optional(
     Type.Object({
       database: Check,

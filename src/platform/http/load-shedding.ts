@@ -5,11 +5,16 @@
  * /health (liveness: an overloaded process must not be restarted for it) and /metrics stay answerable.
  */
 import underPressure from '@fastify/under-pressure';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { AppError } from './errors.js';
 
 const EXEMPT_ROUTES = new Set(['/health', '/metrics']);
+/**
+ * Readiness is shed too (an overloaded replica should get less traffic), but in its own documented shape: the
+ * error envelope does not match /ready's response schema, and failed to serialise into a 500.
+ */
+const READINESS_ROUTE = '/ready';
 
 export async function installLoadShedding(
   app: FastifyInstance,
@@ -27,27 +32,36 @@ export async function installLoadShedding(
     judgeFrom = Date.now() + 2 * sampleIntervalMs;
     done();
   });
+  // under-pressure's contract (its README; its types say void only): nothing returned lets the request through;
+  // any other value is sent as the reply, and the route's handler never runs; a rejected promise goes to the one
+  // error handler (the envelope).
+  function pressureHandler(request: FastifyRequest, reply: FastifyReply, type: string, value: unknown) {
+    if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '')) return undefined;
+    const now = Date.now();
+    if (now < judgeFrom) return undefined;
+    // One line per second at most: logging every refused request would add to the overload.
+    if (now - lastLogged > 1000) {
+      lastLogged = now;
+      request.log.warn({ type, value }, 'overloaded: shedding requests with 503');
+    }
+    if (request.routeOptions.url === READINESS_ROUTE) {
+      reply.code(503).header('retry-after', String(retryAfterSeconds));
+      return { status: 'error', reason: 'overloaded' };
+    }
+    return Promise.reject(
+      new AppError(
+        503,
+        'SERVICE_UNAVAILABLE',
+        { retry_after_seconds: retryAfterSeconds },
+        { 'retry-after': String(retryAfterSeconds) },
+      ),
+    );
+  }
   await app.register(underPressure, {
     maxEventLoopDelay: maxEventLoopDelayMs,
     maxHeapUsedBytes: maxHeapUsedMb * 1024 * 1024,
     sampleInterval: sampleIntervalMs,
     retryAfter: retryAfterSeconds,
-    // Resolving lets the request through; rejecting sends the error to the one error handler (the envelope).
-    pressureHandler: async (request: FastifyRequest, _reply: unknown, type: string, value: unknown) => {
-      if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '')) return;
-      const now = Date.now();
-      if (now < judgeFrom) return;
-      // One line per second at most: logging every refused request would add to the overload.
-      if (now - lastLogged > 1000) {
-        lastLogged = now;
-        request.log.warn({ type, value }, 'overloaded: shedding requests with 503');
-      }
-      throw new AppError(
-        503,
-        'SERVICE_UNAVAILABLE',
-        { retry_after_seconds: retryAfterSeconds },
-        { 'retry-after': String(retryAfterSeconds) },
-      );
-    },
+    pressureHandler: pressureHandler as (r: FastifyRequest, p: FastifyReply, t: string) => undefined,
   });
 }

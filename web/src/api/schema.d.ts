@@ -19221,8 +19221,7 @@ export interface paths {
                                     status: "ok" | "error";
                                 };
                             };
-                            /** @enum {string} */
-                            reason?: "shutting_down";
+                            reason?: "shutting_down" | "overloaded";
                             status: "ok" | "error";
                         };
                     };
@@ -19274,8 +19273,7 @@ export interface paths {
                                     status: "ok" | "error";
                                 };
                             };
-                            /** @enum {string} */
-                            reason?: "shutting_down";
+                            reason?: "shutting_down" | "overloaded";
                             status: "ok" | "error";
                         };
                     };
