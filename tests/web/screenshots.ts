@@ -170,6 +170,24 @@ try {
     );
   }
   await must(owner('PUT', '/api/v1/features/audit-streaming/overrides', { scope: 'tenant', enabled: true }));
+  // Two people invited (the Users screen's pending invitations) and a webhook endpoint (its delivery worker is
+  // off under ENV=test, so the log shows what was queued, not attempts against a receiver that does not exist).
+  for (const [email, code] of [
+    ['nina.petit@acme.example', 'support'],
+    ['omar.haddad@acme.example', 'viewer'],
+  ] as const) {
+    await must(owner('POST', '/api/v1/invitations', { email, role_ids: [roleId(code)] }));
+  }
+  const hook = (
+    await must(
+      owner('POST', '/api/v1/webhooks', {
+        url: 'http://127.0.0.1:9/acme/identity-events',
+        events: ['user.created', 'user.deactivated', 'session.revoked', 'audit.record'],
+        description: 'HR sync and the SIEM',
+      }),
+    )
+  ).json() as unknown as { id: string };
+  await must(owner('POST', `/api/v1/webhooks/${hook.id}/test`, {}));
   const { secret } = await enrolTotp(app, tenant.id, 'claire.martin@acme.example');
 
   const b = await launch();
@@ -263,6 +281,10 @@ try {
     .scrollIntoViewIfNeeded();
   await shoot('sso-edit');
   await page.getByRole('button', { name: 'Cancel' }).click();
+  await go('/webhooks', 'Webhooks');
+  await shoot('webhooks');
+  await go(`/webhooks/${hook.id}`, 'Webhook endpoint');
+  await shoot('webhook-endpoint');
   await go('/features', 'Feature flags');
   await shoot('features');
   await go('/settings', 'Tenant settings');
