@@ -492,16 +492,6 @@ export function userById(tx: Executor, tenantId: number, id: number): Promise<Us
   return repo.findUserById(tx, tenantId, id);
 }
 
-/** A page of the tenant's users by id (SCIM lists them), with the total. */
-export async function userRowsPage(
-  tx: Executor,
-  tenantId: number,
-  page: { skip: number; limit: number },
-): Promise<{ rows: UserRow[]; total: number }> {
-  const { rows, total } = await repo.listUsers(tx, tenantId, page);
-  return { rows: rows.map((r) => r.user), total };
-}
-
 /** Is the user active? False for an unknown user. */
 export async function isUserActive(tx: Executor, tenantId: number, id: number): Promise<boolean> {
   return (await repo.findUserById(tx, tenantId, id))?.isActive === true;
