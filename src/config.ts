@@ -161,6 +161,10 @@ export interface Config {
     /** Audit records per audit.record batch. */
     batchSize: number;
   };
+  oidc: {
+    /** Registered OIDC clients per tenant. */
+    maxClients: number;
+  };
   version: string;
 }
 
@@ -656,6 +660,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       maxEndpoints: r.int('WEBHOOK_MAX_ENDPOINTS', 20, 1, 1000),
       maxQueued: r.int('WEBHOOK_MAX_QUEUED', 100_000, 10, 10_000_000),
       batchSize: r.int('WEBHOOK_BATCH_SIZE', 100, 1, 1000),
+    },
+    oidc: {
+      maxClients: r.int('OIDC_MAX_CLIENTS', 100, 1, 10_000),
     },
     adminConsole: {
       enabled: r.bool('ADMIN_CONSOLE_ENABLED', true),
