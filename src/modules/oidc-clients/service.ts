@@ -9,7 +9,7 @@ import { sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Executor } from '../../platform/db/client.js';
 import { notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { checkUrl, SsrfError } from '../../platform/net/ssrf.js';
-import { canGrant, isKnownPermission } from '../rbac/index.js';
+import { canGrant, expandPermission, isKnownPermission, PLATFORM_ONLY } from '../rbac/index.js';
 import { isPlatformTenant } from '../tenants/index.js';
 import { type AuthMethod, type ClientType, type GrantType, SECRET_METHODS } from './catalogue.js';
 import type { OidcClientsDeps } from './deps.js';
@@ -179,11 +179,20 @@ function assertKnownPermissions(codes: readonly string[]): void {
     throw validationError('body.permissions', `unknown permission(s): ${unknown.join(', ')}`, 'enum');
 }
 
-/** "Nothing grants more than the giver holds": the refusal of role creation and assignment (rbac), word for word. */
+/**
+ * "Nothing grants more than the giver holds": the refusal of role creation and assignment (rbac), word for word.
+ * Outside the platform tenant a code that stands for a platform-only permission (`*`, `platform.*`) is refused
+ * too: a role's `*` is cut down to the tenant's codes when resolved, but a client's list is handed on as it is
+ * stored (token scopes, introspection), so it must say no more than it can mean.
+ */
 async function assertGrantable(tx: Executor, actor: Actor, codes: readonly string[]): Promise<void> {
   if (codes.length === 0) return;
   const isPlatform = await isPlatformTenant(tx, actor.tenantId);
-  const missing = [...new Set(codes)].filter((c) => !canGrant(actor.permissions, c, isPlatform));
+  const missing = [...new Set(codes)].filter(
+    (c) =>
+      !canGrant(actor.permissions, c, isPlatform) ||
+      (!isPlatform && expandPermission(c).some((p) => PLATFORM_ONLY.has(p))),
+  );
   if (missing.length > 0)
     throw platformErrors.error('PERMISSION_DENIED', {
       reason: 'cannot grant permissions you do not hold',
