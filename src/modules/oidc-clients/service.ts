@@ -7,6 +7,7 @@ import { createPublicKey, randomBytes } from 'node:crypto';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import { sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Executor } from '../../platform/db/client.js';
+import { parseTimeIdCursor, timeIdPage } from '../../platform/http/cursor.js';
 import { notFound, platformErrors, validationError } from '../../platform/http/errors.js';
 import { checkUrl, SsrfError } from '../../platform/net/ssrf.js';
 import { canGrant, expandPermission, isKnownPermission, PLATFORM_ONLY } from '../rbac/index.js';
@@ -231,23 +232,21 @@ export function toClientRead(c: repo.ClientRead, now = Date.now()) {
   };
 }
 
-/** What an audit record says of a client: its settings, never a secret or a hash. */
+/**
+ * What an audit record says of a client: its settings as the API reads them (never a secret nor a hash), without
+ * the inline keys (`jwks_uri` says where keys are; inline ones are bulk) and the row's bookkeeping.
+ */
 function auditView(c: repo.ClientRead) {
-  return {
-    client_id: c.clientId,
-    name: c.name,
-    type: c.type,
-    redirect_uris: c.redirectUris,
-    post_logout_redirect_uris: c.postLogoutRedirectUris,
-    grant_types: c.grantTypes,
-    token_endpoint_auth_method: c.tokenEndpointAuthMethod,
-    jwks_uri: c.jwksUri,
-    allowed_scopes: c.allowedScopes,
-    first_party: c.firstParty,
-    permissions: c.permissions,
-    id_token_signed_response_alg: c.idTokenSignedResponseAlg,
-    enabled: c.enabled,
-  };
+  const {
+    id: _id,
+    jwks: _jwks,
+    previous_secret_expires_at: _previous,
+    created_by_user_id: _by,
+    created_at: _created,
+    updated_at: _updated,
+    ...settings
+  } = toClientRead(c);
+  return settings;
 }
 
 async function clientOr404(tx: Executor, tenantId: number, id: string, lock = false) {
@@ -256,30 +255,18 @@ async function clientOr404(tx: Executor, tenantId: number, id: string, lock = fa
   return row;
 }
 
-/** Cursor of the registry: `<created_at ms>.<id>` of the last row of the page. */
-function parseCursor(cursor: string | undefined): { createdAt: Date; id: string } | null {
-  if (!cursor) return null;
-  const m = /^(\d{1,15})\.([0-9a-f-]{36})$/.exec(cursor);
-  if (!m) throw validationError('cursor', 'not a cursor this list returned', 'value_error.cursor');
-  return { createdAt: new Date(Number(m[1])), id: m[2]! };
-}
-
 export async function listClients(
   ctx: OidcClientsDeps,
   tenantId: number,
   q: { cursor?: string; limit?: number },
 ) {
   const limit = q.limit ?? 50;
-  const after = parseCursor(q.cursor);
+  const after = parseTimeIdCursor(q.cursor);
   const rows = await ctx.database.readTenant(tenantId, (tx) =>
     repo.clientPage(tx, tenantId, { after, limit: limit + 1 }),
   );
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    clients: page.map((c) => toClientRead(c, ctx.clock.now())),
-    next_cursor: rows.length > limit && last ? `${last.createdAt.getTime()}.${last.id}` : null,
-  };
+  const { page, next } = timeIdPage(rows, limit);
+  return { clients: page.map((c) => toClientRead(c, ctx.clock.now())), next_cursor: next };
 }
 
 export async function getClient(ctx: OidcClientsDeps, tenantId: number, id: string) {
