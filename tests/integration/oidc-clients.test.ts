@@ -515,6 +515,29 @@ describe('OIDC client registry', () => {
       const res = await app.inject({ method: 'GET', url: URL_BASE, headers: bearer(mt) });
       expect(res.statusCode, code).toBe(403);
     }
+    // Three-part codes: `oidc.*` and `oidc.clients.*` both cover them (a wildcard covers what begins with its stem).
+    for (const [code, wildcard] of [
+      ['oidc_all', 'oidc.*'],
+      ['oidc_clients_all', 'oidc.clients.*'],
+    ] as const) {
+      const r = await app.inject({
+        method: 'POST',
+        url: '/api/v1/roles',
+        headers: bearer(a.tokens),
+        payload: { code, name: code, permissions: [wildcard] },
+      });
+      expect(r.statusCode, r.body).toBe(201);
+      const w = await newUser(app, a.tenant.id);
+      await app.inject({
+        method: 'POST',
+        url: `/api/v1/users/${w.id}/roles`,
+        headers: bearer(a.tokens),
+        payload: { role_id: r.json().id },
+      });
+      const wt = await login(app, a.tenant.id, w.email);
+      expect((await post(wt, webApp)).statusCode, wildcard).toBe(201);
+      expect((await app.inject({ method: 'GET', url: URL_BASE, headers: bearer(wt) })).statusCode).toBe(200);
+    }
     const admin = await newUser(app, a.tenant.id, { roles: ['admin'] });
     const at = await login(app, a.tenant.id, admin.email);
     expect((await post(at, webApp)).statusCode).toBe(201);
