@@ -163,6 +163,10 @@ export interface Config {
     /** Days a finished delivery (delivered, or failed for good) stays in the delivery log. */
     retentionDays: number;
   };
+  oidc: {
+    /** Registered OIDC clients per tenant. */
+    maxClients: number;
+  };
   version: string;
 }
 
@@ -660,6 +664,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       batchSize: r.int('WEBHOOK_BATCH_SIZE', 100, 1, 1000),
       // The delivery log (payloads are personal data): finished deliveries older than this are deleted.
       retentionDays: r.int('WEBHOOK_DELIVERY_RETENTION_DAYS', 30, 1, 3650),
+    },
+    oidc: {
+      maxClients: r.int('OIDC_MAX_CLIENTS', 100, 1, 10_000),
     },
     adminConsole: {
       enabled: r.bool('ADMIN_CONSOLE_ENABLED', true),

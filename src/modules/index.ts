@@ -12,6 +12,7 @@ import { featuresModule } from './features/index.js';
 import { gdprModule } from './gdpr/index.js';
 import { invitationsModule } from './invitations/index.js';
 import { mfaModule } from './mfa/index.js';
+import { oidcClientsModule } from './oidc-clients/index.js';
 import { passwordResetModule } from './password-reset/index.js';
 import { rbacModule } from './rbac/index.js';
 import { scimModule } from './scim/index.js';
@@ -44,4 +45,6 @@ export const modules: AppModule[] = [
   scimModule,
   // Webhooks and audit streams: reads every module's audit records (the outbox).
   webhooksModule,
+  // The OIDC client registry (the OpenID Provider's clients; its protocol endpoints come next).
+  oidcClientsModule,
 ];

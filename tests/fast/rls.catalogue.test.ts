@@ -72,6 +72,7 @@ describe('row-level security, read from the catalogue', () => {
       'external_identities',
       'scim_external_ids',
       'invitations',
+      'oidc_clients',
     ])
       expect(names, t).toContain(t);
     expect(tables.length).toBeGreaterThanOrEqual(21);

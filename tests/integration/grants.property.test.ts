@@ -256,6 +256,25 @@ async function connectionGrants(t: Tenant, connectionId: string): Promise<string
 
 const GRANT_PATHS: GrantPath[] = [
   {
+    // An OIDC client's client_credentials permissions (API.md §22): what its machine tokens will carry.
+    name: 'OIDC client permissions (POST /oidc/clients, client_credentials)',
+    actor: 'user',
+    needs: ['oidc.clients.write'],
+    // Outside the platform tenant a client never lists a code standing for a platform-only permission (`*`).
+    refusesAnyway: (target, t) =>
+      !t.platform && target.raw.some((c) => c === '*' || c.startsWith('platform.') || PLATFORM_ONLY.has(c)),
+    grant: async (_t, a, target) => {
+      const res = await a.user!.call('POST', '/api/v1/oidc/clients', {
+        name: newCode('svc'),
+        type: 'confidential',
+        grant_types: ['client_credentials'],
+        permissions: target.raw,
+      });
+      const result = outcome(res, 201);
+      return { outcome: result, obtained: result === 'granted' ? res.json().permissions : [] };
+    },
+  },
+  {
     name: 'role assignment (POST /users/{id}/roles)',
     actor: 'user',
     needs: ['roles.assign'],

@@ -28,6 +28,7 @@ import * as audit from '../../src/modules/audit/repository.js';
 import * as features from '../../src/modules/features/repository.js';
 import * as invitations from '../../src/modules/invitations/repository.js';
 import * as mfa from '../../src/modules/mfa/repository.js';
+import * as oidcClients from '../../src/modules/oidc-clients/repository.js';
 import * as passwordReset from '../../src/modules/password-reset/repository.js';
 import * as rbac from '../../src/modules/rbac/repository.js';
 import * as scim from '../../src/modules/scim/repository.js';
@@ -93,6 +94,9 @@ interface Fx {
   invitationId: string;
   invitationHash: string;
   invitationEmail: string;
+  oidcClientRowId: string;
+  oidcClientId: string;
+  oidcSecretHash: string;
   /** Strings found only in A's data (uuids, hashes, unique names): seeing one from B is a leak. */
   markers: string[];
 }
@@ -132,6 +136,8 @@ async function seed(): Promise<Fx> {
   const piiRef = `pii:${hex(12)}`;
   const invitationHash = hex(32);
   const invitationEmail = `${uniq('invited')}@contract.test`;
+  const oidcClientId = `mc_contract_${hex(8)}`;
+  const oidcSecretHash = hex(32);
   const peerPublicKey = randomBytes(32).toString('base64');
   const peerName = `peer-${hex(4)}`;
   const credentialId = `cred-${hex(8)}`;
@@ -297,6 +303,16 @@ async function seed(): Promise<Fx> {
       invitedBy: A.admin.id,
       expiresAt: later(),
     });
+    const oidcClient = await oidcClients.insertClient(tx, a, {
+      clientId: oidcClientId,
+      name: 'Contract client',
+      type: 'confidential',
+      redirectUris: ['https://rp.example.test/cb'],
+      grantTypes: ['authorization_code'],
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      allowedScopes: ['openid'],
+      secretHash: oidcSecretHash,
+    });
     await auditWriter.writeAudit(tx, a, SYSTEM_AUDIT_CONTEXT, {
       eventType: 'contract.seeded',
       metadata: { email: member.email },
@@ -320,6 +336,7 @@ async function seed(): Promise<Fx> {
       hook,
       hookDelivery: hookDelivery!,
       invitation,
+      oidcClient,
     };
   });
   const out = {
@@ -365,6 +382,9 @@ async function seed(): Promise<Fx> {
     invitationId: rest.invitation.id,
     invitationHash,
     invitationEmail,
+    oidcClientRowId: rest.oidcClient.id,
+    oidcClientId,
+    oidcSecretHash,
   };
   const markers = [
     out.slugA,
@@ -403,6 +423,9 @@ async function seed(): Promise<Fx> {
     rest.invitation.id,
     invitationHash,
     invitationEmail,
+    rest.oidcClient.id,
+    oidcClientId,
+    oidcSecretHash,
   ];
   return { ...out, markers };
 }
@@ -976,6 +999,36 @@ const CONTRACT: Record<string, Record<string, Case>> = {
     ),
     markFailing: write((tx, t, f) => webhooks.markFailing(tx, t, f.webhookEndpointId, new Date())),
   },
+  'src/modules/oidc-clients/repository.ts': {
+    insertClient: write((tx, t) =>
+      oidcClients.insertClient(tx, t, {
+        clientId: `mc_new_${hex(8)}`,
+        name: 'New client',
+        type: 'public',
+        redirectUris: ['https://rp.example.test/new'],
+        grantTypes: ['authorization_code'],
+        tokenEndpointAuthMethod: 'none',
+        allowedScopes: ['openid'],
+      }),
+    ),
+    findClient: read((tx, t, f) => oidcClients.findClient(tx, t, f.oidcClientRowId)),
+    lockClient: read((tx, t, f) => oidcClients.lockClient(tx, t, f.oidcClientRowId)),
+    clientPage: read((tx, t) => oidcClients.clientPage(tx, t, { limit: 100 })),
+    updateClient: write((tx, t, f) =>
+      oidcClients.updateClient(tx, t, f.oidcClientRowId, { name: 'changed' }),
+    ),
+    deleteClient: write((tx, t, f) => oidcClients.deleteClient(tx, t, f.oidcClientRowId)),
+    rotateClientSecret: write((tx, t, f) =>
+      oidcClients.rotateClientSecret(tx, t, f.oidcClientRowId, hex(32), later(), new Date()),
+    ),
+    clientSecretHashes: read((tx, t, f) => oidcClients.clientSecretHashes(tx, t, f.oidcClientRowId)),
+    lockTenantClients: {
+      kind: 'no-rows',
+      run: (tx, t) => oidcClients.lockTenantClients(tx, t),
+      why: 'advisory lock only',
+    },
+    countClients: read((tx, t) => oidcClients.countClients(tx, t), positive),
+  },
   'src/modules/sso/repository.ts': {
     findConnection: read((tx, t, f) => sso.findConnection(tx, t, f.connectionId)),
     lockConnection: read((tx, t, f) => sso.lockConnection(tx, t, f.connectionId)),
@@ -1154,6 +1207,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
   'src/modules/invitations/repository.ts': invitations,
   'src/modules/scim/repository.ts': scim,
   'src/modules/webhooks/repository.ts': webhooks,
+  'src/modules/oidc-clients/repository.ts': oidcClients,
   'src/modules/sso/repository.ts': sso,
   'src/modules/sso/social/repository.ts': social,
   'src/modules/wireguard/repository.ts': wireguard,

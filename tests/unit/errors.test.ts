@@ -111,6 +111,7 @@ describe('the registry of an app', () => {
         'gdpr',
         'invitations',
         'mfa',
+        'oidc-clients',
         'password-reset',
         'rbac',
         'scim',

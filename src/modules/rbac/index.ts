@@ -37,7 +37,7 @@ declare module '../../platform/http/permissions.js' {
   interface PermissionCodes extends Catalogue {}
 }
 
-export { canGrant, grants, isKnownPermission } from './permissions.js';
+export { canGrant, expandPermission, grants, isKnownPermission, PLATFORM_ONLY } from './permissions.js';
 export { activeRoleCodesSql, holderIds as roleHolderIds } from './repository.js';
 export {
   bumpPermissionVersion,

@@ -27,6 +27,8 @@ export const PERMISSIONS = {
   'directory.write': 'Map directory groups to roles',
   'webhooks.read': 'Read webhook endpoints and their delivery logs',
   'webhooks.write': 'Manage webhook endpoints, rotate their secrets, replay and test deliveries',
+  'oidc.clients.read': 'Read the OpenID Connect clients of the tenant (never their secrets)',
+  'oidc.clients.write': 'Register, change and delete OpenID Connect clients, rotate their secrets',
   'tenants.manage': 'Change tenant name and settings',
   'gdpr.manage': 'Export, erase and anonymise users (GDPR)',
   'platform.tenants': 'Platform operators: list, create, suspend and delete tenants',

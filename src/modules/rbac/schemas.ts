@@ -10,10 +10,11 @@ import {
   Uuid,
 } from '../../platform/http/schemas.js';
 
+/** `resource.action`, or `resource.sub.action` (`oidc.clients.read`), and their wildcards. */
 const PermissionCodeField = Type.String({
   minLength: 1,
   maxLength: 100,
-  pattern: '^(\\*|[a-z_]+\\.(\\*|[a-z_]+))$',
+  pattern: '^(\\*|[a-z_]+(\\.[a-z_]+)?\\.(\\*|[a-z_]+))$',
 });
 
 export const PermissionList = Type.Object({

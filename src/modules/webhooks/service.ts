@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import type { Executor } from '../../platform/db/client.js';
+import { parseTimeIdCursor, timeIdPage } from '../../platform/http/cursor.js';
 import { notFound, validationError } from '../../platform/http/errors.js';
 import { checkUrl, SsrfError } from '../../platform/net/ssrf.js';
 import { isKnownSubscription } from './catalogue.js';
@@ -207,14 +208,6 @@ export function toDeliveryRead(d: repo.DeliveryRead) {
   };
 }
 
-/** Cursor of the delivery log: `<created_at ms>.<id>` of the last row of the page. */
-function parseCursor(cursor: string | undefined): { createdAt: Date; id: string } | null {
-  if (!cursor) return null;
-  const m = /^(\d{1,15})\.([0-9a-f-]{36})$/.exec(cursor);
-  if (!m) throw validationError('cursor', 'not a cursor this list returned', 'value_error.cursor');
-  return { createdAt: new Date(Number(m[1])), id: m[2]! };
-}
-
 export async function listDeliveries(
   ctx: WebhooksDeps,
   tenantId: number,
@@ -222,7 +215,7 @@ export async function listDeliveries(
   q: { status?: 'pending' | 'delivered' | 'failed'; cursor?: string; limit?: number },
 ) {
   const limit = q.limit ?? 50;
-  const after = parseCursor(q.cursor);
+  const after = parseTimeIdCursor(q.cursor);
   return ctx.database.readTenant(tenantId, async (tx) => {
     await endpointOr404(tx, tenantId, endpointId);
     const rows = await repo.deliveryPage(tx, tenantId, endpointId, {
@@ -230,12 +223,8 @@ export async function listDeliveries(
       after,
       limit: limit + 1,
     });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      deliveries: page.map(toDeliveryRead),
-      next_cursor: rows.length > limit && last ? `${last.createdAt.getTime()}.${last.id}` : null,
-    };
+    const { page, next } = timeIdPage(rows, limit);
+    return { deliveries: page.map(toDeliveryRead), next_cursor: next };
   });
 }
 

@@ -14,12 +14,13 @@ export type SelfScope = keyof SelfScopes & string;
 
 /**
  * True when `granted` (codes and wildcards) covers `required`: `*` covers everything, `resource.*` every code of
- * that resource. Plain wildcard matching, the same for user permissions and API key scopes.
+ * that resource. Plain wildcard matching, the same for user permissions and API key scopes. Codes of three parts
+ * (`oidc.clients.read`) are covered by `oidc.*` and by `oidc.clients.*` alike: a wildcard covers every code that
+ * starts with what precedes its `*`, as the catalogue's isKnownPermission and expandPermission read it.
  */
 export function grants(granted: Iterable<string>, required: string): boolean {
-  const [resource] = required.split('.');
   for (const g of granted) {
-    if (g === required || g === '*' || g === `${resource}.*`) return true;
+    if (g === required || g === '*' || (g.endsWith('.*') && required.startsWith(g.slice(0, -1)))) return true;
   }
   return false;
 }
