@@ -344,8 +344,8 @@ function RegenerateCodes({ onDone }: { onDone: (codes: string[]) => void }) {
 
 function SecurityKeysPanel() {
   const keys = useAsync(() => call(api.GET('/api/v1/mfa/webauthn/credentials')), []);
-  const [name, setName] = useState('');
-  const { busy, error, onSubmit, onClick } = useSubmit();
+  const { register, handleSubmit, reset } = useForm({ defaultValues: { name: '' } });
+  const { busy, error, submit, onClick } = useSubmit();
   const supported = browserSupportsWebAuthn();
   return (
     <Panel id="keys-h" title={t('keysw.title')}>
@@ -382,26 +382,22 @@ function SecurityKeysPanel() {
       {supported ? (
         <form
           className="inline-form"
-          onSubmit={onSubmit(async () => {
-            const options = await call(api.POST('/api/v1/mfa/webauthn/register/options'));
-            const response = await startRegistration({ optionsJSON: options as never });
-            await call(
-              api.POST('/api/v1/mfa/webauthn/register/verify', {
-                body: { response: response as never, ...(name.trim() ? { name: name.trim() } : {}) },
-              }),
-            );
-            toast(t('keysw.addedToast'));
-            setName('');
-            keys.reload();
-          })}
+          onSubmit={handleSubmit(({ name }) =>
+            submit(async () => {
+              const options = await call(api.POST('/api/v1/mfa/webauthn/register/options'));
+              const response = await startRegistration({ optionsJSON: options as never });
+              await call(
+                api.POST('/api/v1/mfa/webauthn/register/verify', {
+                  body: { response: response as never, ...(name.trim() ? { name: name.trim() } : {}) },
+                }),
+              );
+              toast(t('keysw.addedToast'));
+              reset();
+              keys.reload();
+            }),
+          )}
         >
-          <TextField
-            label={t('keysw.name')}
-            value={name}
-            onChange={setName}
-            maxLength={100}
-            placeholder="YubiKey"
-          />
+          <TextField label={t('keysw.name')} reg={register('name')} maxLength={100} placeholder="YubiKey" />
           <button type="submit" className="btn" disabled={busy}>
             {t('keysw.add')}
           </button>

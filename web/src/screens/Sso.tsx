@@ -304,7 +304,7 @@ export function SsoConnectionScreen({ id }: { id: string }) {
 
 function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChanged: () => void }) {
   const c = props.connection;
-  const [domain, setDomain] = useState('');
+  const { register, handleSubmit, reset } = useForm({ defaultValues: { domain: '' } });
   const [removing, setRemoving] = useState<Domain | null>(null);
   const adding = useSubmit();
   return (
@@ -329,22 +329,23 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
         <Form
           className="sso-add-domain"
           error={adding.error}
-          onSubmit={adding.onSubmit(async () => {
-            await call(
-              api.POST('/api/v1/sso/connections/{id}/domains', {
-                params: { path: { id: c.id } },
-                body: { domain: domain.trim() },
-              }),
-            );
-            setDomain('');
-            props.onChanged();
-          })}
+          onSubmit={handleSubmit(({ domain }) =>
+            adding.submit(async () => {
+              await call(
+                api.POST('/api/v1/sso/connections/{id}/domains', {
+                  params: { path: { id: c.id } },
+                  body: { domain: domain.trim() },
+                }),
+              );
+              reset();
+              props.onChanged();
+            }),
+          )}
         >
           <TextField
             label={t('sso.newDomain')}
             field="domain"
-            value={domain}
-            onChange={setDomain}
+            reg={register('domain')}
             required
             maxLength={253}
             placeholder="example.com"
