@@ -1,4 +1,5 @@
 /** A person's details as the users API takes them, for the screens that edit them (my profile, a user, a new user). */
+import type { UseFormRegisterReturn } from 'react-hook-form';
 import { t } from './i18n';
 import { TextField } from './ui';
 
@@ -15,9 +16,8 @@ const NAME_PARTS = [
  * never when an administrator types someone else's.
  */
 export function NameFields(props: {
-  first: string;
-  last: string;
-  set: (part: NamePart) => (value: string) => void;
+  /** The form's register for the two parts (react-hook-form), e.g. `(part) => register(part)`. */
+  register: (part: NamePart) => UseFormRegisterReturn;
   own?: boolean;
   disabled?: boolean;
   maxLength?: number;
@@ -29,8 +29,7 @@ export function NameFields(props: {
           key={n.part}
           label={t(n.label)}
           field={`${n.part}_name`}
-          value={props[n.part]}
-          onChange={props.set(n.part)}
+          reg={props.register(n.part)}
           autoComplete={props.own ? n.autoComplete : undefined}
           disabled={props.disabled}
           maxLength={props.maxLength}
@@ -40,20 +39,14 @@ export function NameFields(props: {
   );
 }
 
-export function PhoneField(props: {
-  value: string;
-  onChange: (value: string) => void;
-  own?: boolean;
-  disabled?: boolean;
-}) {
+export function PhoneField(props: { reg: UseFormRegisterReturn; own?: boolean; disabled?: boolean }) {
   return (
     <TextField
       label={t('user.phone')}
       hint={t('user.phoneHint')}
       type="tel"
       field="phone"
-      value={props.value}
-      onChange={props.onChange}
+      reg={props.reg}
       autoComplete={props.own ? 'tel' : undefined}
       disabled={props.disabled}
     />

@@ -11,8 +11,14 @@ import {
   useState,
   useSyncExternalStore,
 } from 'react';
+import {
+  type Control,
+  Controller,
+  type FieldPathByValue,
+  type FieldValues,
+  type UseFormRegisterReturn,
+} from 'react-hook-form';
 import { ApiFailure } from './api/client';
-import { withMember } from './form-state';
 import { currentLocale, t } from './i18n';
 import type { MessageKey } from './messages';
 import { BASE, navigate } from './router';
@@ -283,23 +289,40 @@ function FieldProblems({ id, problems }: { id: string | undefined; problems: str
   );
 }
 
-type TextFieldProps = FieldProps & {
-  value: string;
-  onChange: (v: string) => void;
-  type?: string;
-  required?: boolean;
-  autoComplete?: string;
-  inputMode?: 'numeric' | 'text' | 'email';
-  placeholder?: string;
-  minLength?: number;
-  maxLength?: number;
-  pattern?: string;
-  autoFocus?: boolean;
-  disabled?: boolean;
-  min?: number;
-  max?: number;
-  name?: string;
-};
+/**
+ * A control is either held by its form (`reg`: react-hook-form's `register(name)`, the value lives in the form)
+ * or controlled (`value` and `onChange`, for the few held in a screen's own state).
+ */
+export type Held<V> =
+  | { reg: UseFormRegisterReturn; value?: never; onChange?: never }
+  | { reg?: never; value: V; onChange: (v: V) => void };
+
+/** The props that tie a native control to its form, or its value and change handler. */
+function hold<V>(props: Held<V>, read: (e: { target: { value: string } }) => V) {
+  if (props.reg) return props.reg;
+  const { value, onChange } = props;
+  return { value, onChange: (e: { target: { value: string } }) => onChange?.(read(e)) };
+}
+
+/** Omit for each member of a union (a control held by its form, or controlled), which plain Omit merges. */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+type TextFieldProps = FieldProps &
+  Held<string> & {
+    type?: string;
+    required?: boolean;
+    autoComplete?: string;
+    inputMode?: 'numeric' | 'text' | 'email';
+    placeholder?: string;
+    minLength?: number;
+    maxLength?: number;
+    pattern?: string;
+    autoFocus?: boolean;
+    disabled?: boolean;
+    min?: number;
+    max?: number;
+    name?: string;
+  };
 
 export function TextField(props: TextFieldProps) {
   return (
@@ -314,8 +337,7 @@ export function TextField(props: TextFieldProps) {
           id={id}
           name={props.name}
           type={props.type ?? 'text'}
-          value={props.value}
-          onChange={(e) => props.onChange(e.target.value)}
+          {...hold(props, (e) => e.target.value)}
           required={props.required}
           autoComplete={props.autoComplete}
           inputMode={props.inputMode}
@@ -341,7 +363,7 @@ export function TextField(props: TextFieldProps) {
  * fill the stored one (current-password) or to offer a new one (new-password).
  */
 export function PasswordField(
-  props: Omit<TextFieldProps, 'type' | 'autoComplete'> & {
+  props: OmitEach<TextFieldProps, 'type' | 'autoComplete'> & {
     autoComplete: 'current-password' | 'new-password';
   },
 ) {
@@ -356,10 +378,9 @@ export function PasswordField(
  * broken; `checkRepeated` throws, in the admin's language, when the two differ (call it before sending).
  */
 export function NewPasswordFields(props: {
-  value: string;
-  repeated: string;
-  onChange: (v: string) => void;
-  onRepeatedChange: (v: string) => void;
+  /** The new password and its repetition, each held by the form or controlled. */
+  value: Held<string>;
+  repeated: Held<string>;
   /** The API's name of the field (new_password), for its errors. */
   field: string;
   autoFocus?: boolean;
@@ -368,8 +389,7 @@ export function NewPasswordFields(props: {
     <>
       <PasswordField
         label={t('profile.newPassword')}
-        value={props.value}
-        onChange={props.onChange}
+        {...props.value}
         required
         autoComplete="new-password"
         field={props.field}
@@ -377,8 +397,7 @@ export function NewPasswordFields(props: {
       />
       <PasswordField
         label={t('profile.repeatPassword')}
-        value={props.repeated}
-        onChange={props.onRepeatedChange}
+        {...props.repeated}
         required
         autoComplete="new-password"
       />
@@ -398,23 +417,20 @@ const ONE_TIME_CODE = {
 
 /** A one-time code to type: an authenticator app's (totp) or a recovery code, offered by autofill as such. */
 export function OneTimeCodeField(
-  props: Omit<TextFieldProps, 'inputMode' | 'pattern' | 'autoComplete'> & { kind: 'totp' | 'recovery' },
+  props: OmitEach<TextFieldProps, 'inputMode' | 'pattern' | 'autoComplete'> & { kind: 'totp' | 'recovery' },
 ) {
   const { kind, ...field } = props;
   return <TextField {...field} {...ONE_TIME_CODE[kind]} autoComplete="one-time-code" />;
 }
 
-export function TextArea(
-  props: FieldProps & { value: string; onChange: (v: string) => void; rows?: number; disabled?: boolean },
-) {
+export function TextArea(props: FieldProps & Held<string> & { rows?: number; disabled?: boolean }) {
   return (
     <Field label={props.label} hint={props.hint} className={props.className} field={props.field}>
       {({ id, hintId, invalid }) => (
         <textarea
           id={id}
-          value={props.value}
           rows={props.rows ?? 4}
-          onChange={(e) => props.onChange(e.target.value)}
+          {...hold(props, (e) => e.target.value)}
           disabled={props.disabled}
           aria-describedby={hintId}
           aria-invalid={invalid}
@@ -425,22 +441,34 @@ export function TextArea(
 }
 
 export function Checkbox(
-  props: FieldProps & { checked: boolean; onChange: (v: boolean) => void; disabled?: boolean },
+  props: FieldProps &
+    (
+      | { reg: UseFormRegisterReturn; checked?: never; onChange?: never }
+      | { reg?: never; checked: boolean; onChange: (v: boolean) => void }
+    ) & {
+      disabled?: boolean;
+    },
 ) {
   const id = useId();
+  const held = props.reg ?? {
+    checked: props.checked,
+    onChange: (e: { target: { checked: boolean } }) => props.onChange?.(e.target.checked),
+  };
   return (
     <div className={`check ${props.className ?? ''}`}>
-      <input
-        id={id}
-        type="checkbox"
-        checked={props.checked}
-        onChange={(e) => props.onChange(e.target.checked)}
-        disabled={props.disabled}
-      />
+      <input id={id} type="checkbox" {...held} disabled={props.disabled} />
       <label htmlFor={id}>{props.label}</label>
       {props.hint && <span className="hint">{props.hint}</span>}
     </div>
   );
+}
+
+/** A set of checked items with one checked or unchecked: a new Set, since form values are never mutated. */
+export function withMember<T>(set: ReadonlySet<T>, item: T, on: boolean): Set<T> {
+  const next = new Set(set);
+  if (on) next.add(item);
+  else next.delete(item);
+  return next;
 }
 
 /** A fieldset of checkboxes, one per item, whose ticked keys are `selected` (roles to grant, events to send). */
@@ -467,21 +495,36 @@ export function CheckList(props: {
   );
 }
 
-export function Select<T extends string>(
-  props: FieldProps & {
-    value: T;
-    onChange: (v: T) => void;
-    options: { value: T; label: string }[];
-    disabled?: boolean;
+/** A CheckList whose ticked keys are a field of a react-hook-form form (a Set of keys). */
+export function FormCheckList<F extends FieldValues>(
+  props: Omit<Parameters<typeof CheckList>[0], 'selected' | 'onChange'> & {
+    control: Control<F>;
+    name: FieldPathByValue<F, ReadonlySet<string>>;
   },
+) {
+  const { control, name, ...list } = props;
+  return (
+    <Controller
+      control={control}
+      name={name}
+      render={({ field }) => <CheckList {...list} selected={field.value} onChange={field.onChange} />}
+    />
+  );
+}
+
+export function Select<T extends string>(
+  props: FieldProps &
+    Held<T> & {
+      options: { value: T; label: string }[];
+      disabled?: boolean;
+    },
 ) {
   return (
     <Field label={props.label} hint={props.hint} className={props.className} field={props.field}>
       {({ id, hintId, invalid }) => (
         <select
           id={id}
-          value={props.value}
-          onChange={(e) => props.onChange(e.target.value as T)}
+          {...hold(props, (e) => e.target.value as T)}
           disabled={props.disabled}
           aria-describedby={hintId}
           aria-invalid={invalid}

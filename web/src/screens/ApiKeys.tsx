@@ -1,7 +1,7 @@
 /** API keys: list (revoked on demand), create with scopes (the raw key is shown once, with a copy button), revoke. */
 import { useState } from 'react';
+import { Controller, useForm } from 'react-hook-form';
 import { api, call } from '../api/client';
-import { useFields, withMember } from '../form-state';
 import { useGrantable } from '../grantable';
 import { heldPermissions } from '../grants';
 import { t, tn } from '../i18n';
@@ -22,6 +22,7 @@ import {
   TextField,
   toast,
   useAsync,
+  withMember,
 } from '../ui';
 
 type Key = {
@@ -194,30 +195,35 @@ function CreateKeyDialog(props: {
   const { catalogue, held, roles } = useGrantable(props.open);
   // A key that outlives its creator acts with a role: the API lets who may hand out roles mint one.
   const tenantKeys = (session.can('roles.assign') || session.can('tenants.manage')) && roles.length > 0;
-  const { fields, set, reset } = useFields({
-    name: '',
-    expires: '',
-    owner: 'user' as Owner,
-    role: '',
-    scopes: new Set<string>(),
+  const { register, control, reset, getValues, setValue, watch } = useForm({
+    defaultValues: {
+      name: '',
+      expires: '',
+      owner: 'user' as Owner,
+      role: '',
+      scopes: new Set<string>() as ReadonlySet<string>,
+    },
   });
-  const { name, expires, owner, scopes } = fields;
-  const role = fields.role || roles[0]?.id || '';
+  // The owner decides the scopes offered and whether a role is asked for.
+  const owner = watch('owner');
+  // No role picked yet: the first one, as the select shows it (roles load after the dialog opens).
+  const roleOf = (picked: string) => picked || roles[0]?.id || '';
   const offered = scopesFor(owner, heldPermissions(held, catalogue), session.can);
   return (
     <FormDialog
       open={props.open}
       title={t('keys.create')}
       onClose={props.onClose}
-      onOpen={reset}
+      onOpen={() => reset()}
       onSubmit={async () => {
+        const { name, expires, scopes, role } = getValues();
         const k = await call(
           api.POST('/api/v1/api-keys', {
             body: {
               name,
               // Only what this owner may carry, should a box stay ticked from the other owner.
               scopes: [...scopes].filter((s) => offered.includes(s)).sort(),
-              ...(owner === 'tenant' ? { owner, role_id: role } : {}),
+              ...(owner === 'tenant' ? { owner, role_id: roleOf(role) } : {}),
               ...(expires ? { expires_at: new Date(`${expires}T23:59:59`).toISOString() } : {}),
             },
           }),
@@ -230,8 +236,7 @@ function CreateKeyDialog(props: {
       <TextField
         label={t('keys.name')}
         field="name"
-        value={name}
-        onChange={set('name')}
+        reg={register('name')}
         required
         maxLength={255}
         autoFocus
@@ -241,8 +246,7 @@ function CreateKeyDialog(props: {
         field="expires_at"
         hint={t('keys.expiresHint')}
         type="date"
-        value={expires}
-        onChange={set('expires')}
+        reg={register('expires')}
       />
       {tenantKeys && (
         <div className="row2">
@@ -250,8 +254,7 @@ function CreateKeyDialog(props: {
             label={t('keys.owner')}
             hint={owner === 'tenant' ? t('keys.ownerTenantHint') : t('keys.ownerUserHint')}
             field="owner"
-            value={owner}
-            onChange={set('owner')}
+            reg={register('owner')}
             options={[
               { value: 'user', label: t('keys.ownerUser') },
               { value: 'tenant', label: t('keys.ownerTenant') },
@@ -261,8 +264,8 @@ function CreateKeyDialog(props: {
             <Select
               label={t('keys.role')}
               field="role_id"
-              value={role}
-              onChange={set('role')}
+              value={roleOf(watch('role'))}
+              onChange={(v) => setValue('role', v)}
               options={roles.map((r) => ({ value: r.id, label: `${r.name} (${r.code})` }))}
             />
           )}
@@ -271,16 +274,22 @@ function CreateKeyDialog(props: {
       <fieldset className="perm-grid">
         <legend>{t('keys.scopes')}</legend>
         <p className="hint">{t('keys.scopesHint')}</p>
-        <div className="perm-group">
-          {offered.map((p) => (
-            <Checkbox
-              key={p}
-              label={p}
-              checked={scopes.has(p)}
-              onChange={(on) => set('scopes')(withMember(scopes, p, on))}
-            />
-          ))}
-        </div>
+        <Controller
+          control={control}
+          name="scopes"
+          render={({ field: { value: scopes, onChange } }) => (
+            <div className="perm-group">
+              {offered.map((p) => (
+                <Checkbox
+                  key={p}
+                  label={p}
+                  checked={scopes.has(p)}
+                  onChange={(on) => onChange(withMember(scopes, p, on))}
+                />
+              ))}
+            </div>
+          )}
+        />
       </fieldset>
     </FormDialog>
   );

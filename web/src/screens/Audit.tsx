@@ -3,8 +3,8 @@
  * pagination), export (NDJSON or CSV, with the same filters), and the hash chain's verification status.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { useForm } from 'react-hook-form';
 import { api, authedFetch, call, saveBlob } from '../api/client';
-import { useFields } from '../form-state';
 import { t, tn } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
@@ -62,7 +62,8 @@ function toQuery(f: Filters) {
 
 export function AuditScreen() {
   const session = useSession();
-  const { fields: draft, set, reset } = useFields(EMPTY);
+  // The filters as typed; `filters` is what the listing shows, applied on submit.
+  const { register, handleSubmit, reset } = useForm({ defaultValues: EMPTY });
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const [items, setItems] = useState<Item[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -163,44 +164,26 @@ export function AuditScreen() {
           )
         }
       />
-      <form
-        className="filters filters-audit"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setFilters({ ...draft });
-        }}
-      >
-        <TextField
-          label={t('audit.eventType')}
-          value={draft.event_type}
-          onChange={set('event_type')}
-          placeholder="user.created"
-        />
+      <form className="filters filters-audit" onSubmit={handleSubmit((draft) => setFilters({ ...draft }))}>
+        <TextField label={t('audit.eventType')} reg={register('event_type')} placeholder="user.created" />
         <TextField
           label={t('audit.actor')}
           hint={t('audit.actorHint')}
-          value={draft.actor}
-          onChange={set('actor')}
+          reg={register('actor')}
           placeholder="ada@example.com"
         />
-        <TextField
-          label={t('audit.resourceType')}
-          value={draft.resource_type}
-          onChange={set('resource_type')}
-          placeholder="user"
-        />
+        <TextField label={t('audit.resourceType')} reg={register('resource_type')} placeholder="user" />
         <Select
           label={t('audit.outcome')}
-          value={draft.success}
-          onChange={set('success')}
+          reg={register('success')}
           options={[
             { value: '', label: t('audit.any') },
             { value: 'true', label: t('audit.succeeded') },
             { value: 'false', label: t('audit.failed') },
           ]}
         />
-        <TextField label={t('audit.from')} type="date" value={draft.from} onChange={set('from')} />
-        <TextField label={t('audit.to')} type="date" value={draft.to} onChange={set('to')} />
+        <TextField label={t('audit.from')} type="date" reg={register('from')} />
+        <TextField label={t('audit.to')} type="date" reg={register('to')} />
         <div className="filter-actions">
           <button type="submit" className="btn btn-primary">
             {t('audit.apply')}

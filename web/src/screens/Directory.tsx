@@ -5,13 +5,13 @@
  * themselves are created, renamed and deleted by the identity provider only.
  */
 import { useState } from 'react';
+import { useForm } from 'react-hook-form';
 import { api, call } from '../api/client';
 import type { paths } from '../api/schema';
-import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
-import { CheckList, FormDialog, fmtDate, Loaded, PageHeader, TextField, toast, useAsync } from '../ui';
+import { FormCheckList, FormDialog, fmtDate, Loaded, PageHeader, TextField, toast, useAsync } from '../ui';
 
 type GroupSummary =
   paths['/api/v1/directory/groups']['get']['responses'][200]['content']['application/json']['groups'][number];
@@ -97,7 +97,9 @@ function MapRolesDialog(props: {
   onSaved: () => void;
 }) {
   const g = props.group;
-  const { fields, set, reset } = useFields({ roleIds: new Set<string>() });
+  const { control, reset, getValues } = useForm({
+    defaultValues: { roleIds: new Set<string>() as ReadonlySet<string> },
+  });
   const offered = props.roles.filter((r) => r.code !== 'owner');
   return (
     <FormDialog
@@ -110,7 +112,7 @@ function MapRolesDialog(props: {
         await call(
           api.PUT('/api/v1/directory/groups/{id}/roles', {
             params: { path: { id: g.id } },
-            body: { role_ids: [...fields.roleIds] },
+            body: { role_ids: [...getValues('roleIds')] },
           }),
         );
         toast(t('directory.mapped', { name: g.display_name }));
@@ -119,11 +121,11 @@ function MapRolesDialog(props: {
       submitLabel={t('common.save')}
     >
       <p className="hint">{t('directory.mapHint')}</p>
-      <CheckList
+      <FormCheckList
+        control={control}
+        name="roleIds"
         legend={t('directory.roles')}
         items={offered.map((r) => ({ key: r.id, label: `${r.name} (${r.code})` }))}
-        selected={fields.roleIds}
-        onChange={set('roleIds')}
       />
     </FormDialog>
   );

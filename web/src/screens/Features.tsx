@@ -4,8 +4,8 @@
  * `features.write` — and what the flags resolve to for the signed-in user.
  */
 import { useState } from 'react';
+import { useForm } from 'react-hook-form';
 import { api, call } from '../api/client';
-import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import { DataTable } from '../table';
@@ -267,7 +267,9 @@ export function FeaturesScreen() {
 function FlagDialog(props: { flag: Flag | 'new' | null; onClose: () => void; onSaved: () => void }) {
   const { flag } = props;
   const existing = flag !== null && flag !== 'new' ? flag : null;
-  const { fields, set, reset } = useFields({ key: '', description: '', on: false, rollout: '' });
+  const { register, reset, getValues } = useForm({
+    defaultValues: { key: '', description: '', on: false, rollout: '' },
+  });
   return (
     <FormDialog
       open={flag !== null}
@@ -286,6 +288,7 @@ function FlagDialog(props: { flag: Flag | 'new' | null; onClose: () => void; onS
         )
       }
       onSubmit={async () => {
+        const fields = getValues();
         const settings = {
           description: fields.description.trim(),
           default_enabled: fields.on,
@@ -312,8 +315,7 @@ function FlagDialog(props: { flag: Flag | 'new' | null; onClose: () => void; onS
           label={t('features.key')}
           hint={t('features.keyHint')}
           field="key"
-          value={fields.key}
-          onChange={set('key')}
+          reg={register('key')}
           required
           maxLength={64}
           autoFocus
@@ -322,11 +324,10 @@ function FlagDialog(props: { flag: Flag | 'new' | null; onClose: () => void; onS
       <TextArea
         label={t('features.description')}
         field="description"
-        value={fields.description}
-        onChange={set('description')}
+        reg={register('description')}
         rows={2}
       />
-      <Checkbox label={t('features.defaultOn')} checked={fields.on} onChange={set('on')} />
+      <Checkbox label={t('features.defaultOn')} reg={register('on')} />
       <TextField
         label={t('features.rollout')}
         hint={t('features.rolloutHint')}
@@ -334,8 +335,7 @@ function FlagDialog(props: { flag: Flag | 'new' | null; onClose: () => void; onS
         type="number"
         min={0}
         max={100}
-        value={fields.rollout}
-        onChange={set('rollout')}
+        reg={register('rollout')}
       />
     </FormDialog>
   );
@@ -353,21 +353,26 @@ function OverrideDialog(props: {
   ) => Promise<void>;
 }) {
   const { flag, roles } = props;
-  const { fields, set, reset } = useFields({
-    scope: (roles.length > 0 ? 'role' : 'user') as 'role' | 'user',
-    role: '',
-    email: '',
-    value: 'on' as OnOff,
+  const { register, reset, getValues, setValue, watch } = useForm({
+    defaultValues: {
+      scope: (roles.length > 0 ? 'role' : 'user') as 'role' | 'user',
+      role: '',
+      email: '',
+      value: 'on' as OnOff,
+    },
   });
-  const role = fields.role || roles[0]?.id || '';
+  // No role picked yet: the first one, as the select shows it.
+  const role = watch('role') || roles[0]?.id || '';
+  const scope = watch('scope');
   return (
     <FormDialog
       open={flag !== null}
       title={flag ? t('features.addOverrideFor', { key: flag.key }) : ''}
       onClose={props.onClose}
-      onOpen={reset}
+      onOpen={() => reset()}
       onSubmit={async () => {
         if (!flag) return;
+        const fields = getValues();
         let target: string | number = role;
         if (fields.scope === 'user') {
           const email = fields.email.trim().toLowerCase();
@@ -384,19 +389,18 @@ function OverrideDialog(props: {
     >
       <Select<'role' | 'user'>
         label={t('features.overrideFor')}
-        value={fields.scope}
-        onChange={set('scope')}
+        reg={register('scope')}
         options={[
           ...(roles.length > 0 ? [{ value: 'role' as const, label: t('features.role') }] : []),
           { value: 'user', label: t('features.user') },
         ]}
       />
-      {fields.scope === 'role' ? (
+      {scope === 'role' ? (
         <Select
           label={t('features.role')}
           field="target_id"
           value={role}
-          onChange={set('role')}
+          onChange={(v) => setValue('role', v)}
           options={roles.map((r) => ({ value: r.id, label: `${r.name} (${r.code})` }))}
         />
       ) : (
@@ -404,15 +408,13 @@ function OverrideDialog(props: {
           label={t('features.userEmail')}
           field="target_id"
           type="email"
-          value={fields.email}
-          onChange={set('email')}
+          reg={register('email')}
           required
         />
       )}
       <Select<OnOff>
         label={t('features.value')}
-        value={fields.value}
-        onChange={set('value')}
+        reg={register('value')}
         options={[
           { value: 'on', label: t('features.on') },
           { value: 'off', label: t('features.off') },

@@ -5,18 +5,18 @@
  * the organisation's SSO when the address belongs to it).
  */
 import { useState } from 'react';
+import { useForm } from 'react-hook-form';
 import { api, call } from '../api/client';
-import { useFields } from '../form-state';
 import { useGrantable } from '../grantable';
 import { t } from '../i18n';
 import type { MessageKey } from '../messages';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
-  CheckList,
   ConfirmFor,
   checkRepeated,
   Form,
+  FormCheckList,
   FormDialog,
   fmtDate,
   Link,
@@ -115,14 +115,17 @@ export function InvitationsPanel({ version }: { version: number }) {
 export function InviteDialog(props: { open: boolean; onClose: () => void; onInvited: () => void }) {
   // The owner role is never offered by invitation.
   const roles = useGrantable(props.open).roles.filter((r) => r.code !== 'owner');
-  const { fields, set, reset } = useFields({ email: '', roleIds: new Set<string>() });
+  const { register, control, reset, getValues } = useForm({
+    defaultValues: { email: '', roleIds: new Set<string>() as ReadonlySet<string> },
+  });
   return (
     <FormDialog
       open={props.open}
       title={t('invite.title')}
       onClose={props.onClose}
-      onOpen={reset}
+      onOpen={() => reset()}
       onSubmit={async () => {
+        const fields = getValues();
         const inv = await call(
           api.POST('/api/v1/invitations', {
             body: { email: fields.email.trim(), role_ids: [...fields.roleIds] },
@@ -137,17 +140,16 @@ export function InviteDialog(props: { open: boolean; onClose: () => void; onInvi
         label={t('invite.email')}
         field="email"
         type="email"
-        value={fields.email}
-        onChange={set('email')}
+        reg={register('email')}
         required
         autoFocus
       />
       {roles.length > 0 && (
-        <CheckList
+        <FormCheckList
+          control={control}
+          name="roleIds"
           legend={t('invite.roles')}
           items={roles.map((r) => ({ key: r.id, label: `${r.name} (${r.code})` }))}
-          selected={fields.roleIds}
-          onChange={set('roleIds')}
         />
       )}
       <p className="hint">{t('invite.hint')}</p>
@@ -217,48 +219,36 @@ function AcceptForm(props: {
   sso: boolean;
   onDone: () => void;
 }) {
-  const { fields, set } = useFields({ first: '', last: '', next: '', again: '' });
-  const { busy, error, onSubmit } = useSubmit();
+  const { register, handleSubmit } = useForm({ defaultValues: { first: '', last: '', next: '', again: '' } });
+  const { busy, error, submit } = useSubmit();
   return (
     <Form
       className="stack"
       error={error}
-      onSubmit={onSubmit(async () => {
-        checkRepeated(fields.next, fields.again);
-        await call(
-          api.POST('/api/v1/invitations/accept', {
-            body: {
-              token: props.token,
-              password: fields.next,
-              ...(fields.first.trim() ? { first_name: fields.first.trim() } : {}),
-              ...(fields.last.trim() ? { last_name: fields.last.trim() } : {}),
-            },
-          }),
-        );
-        props.onDone();
-      })}
+      onSubmit={handleSubmit((fields) =>
+        submit(async () => {
+          checkRepeated(fields.next, fields.again);
+          await call(
+            api.POST('/api/v1/invitations/accept', {
+              body: {
+                token: props.token,
+                password: fields.next,
+                ...(fields.first.trim() ? { first_name: fields.first.trim() } : {}),
+                ...(fields.last.trim() ? { last_name: fields.last.trim() } : {}),
+              },
+            }),
+          );
+          props.onDone();
+        }),
+      )}
     >
       <p>{t('invite.welcome', { email: props.email, organisation: props.organisation })}</p>
       {props.sso && <p className="hint">{t('invite.ssoHint')}</p>}
-      <TextField
-        label={t('invite.firstName')}
-        field="first_name"
-        value={fields.first}
-        onChange={set('first')}
-        maxLength={100}
-      />
-      <TextField
-        label={t('invite.lastName')}
-        field="last_name"
-        value={fields.last}
-        onChange={set('last')}
-        maxLength={100}
-      />
+      <TextField label={t('invite.firstName')} field="first_name" reg={register('first')} maxLength={100} />
+      <TextField label={t('invite.lastName')} field="last_name" reg={register('last')} maxLength={100} />
       <NewPasswordFields
-        value={fields.next}
-        repeated={fields.again}
-        onChange={set('next')}
-        onRepeatedChange={set('again')}
+        value={{ reg: register('next') }}
+        repeated={{ reg: register('again') }}
         field="password"
       />
       <SubmitStep busy={busy} error={error} label={t('invite.acceptSubmit')} />

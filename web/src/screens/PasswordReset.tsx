@@ -4,8 +4,8 @@
  * `/admin/reset-password?token=…` (the token is checked first, so a used or expired link says so at once).
  */
 import { useState } from 'react';
+import { useForm } from 'react-hook-form';
 import { api, call } from '../api/client';
-import { useFields } from '../form-state';
 import { t } from '../i18n';
 import type { MessageKey } from '../messages';
 import { useSession } from '../session';
@@ -14,9 +14,11 @@ import { AccountFields, rememberedTenant, SignedOutCard, SubmitStep } from './Si
 
 export function ForgotPasswordScreen() {
   const session = useSession();
-  const { fields, set } = useFields({ tenant: rememberedTenant(session.config.default_tenant), email: '' });
+  const { register, handleSubmit } = useForm({
+    defaultValues: { tenant: rememberedTenant(session.config.default_tenant), email: '' },
+  });
   const [sent, setSent] = useState<string | null>(null);
-  const { busy, error, onSubmit } = useSubmit();
+  const { busy, error, submit } = useSubmit();
   return (
     <SignedOutCard title={t('reset.forgotTitle')}>
       {sent ? (
@@ -27,23 +29,20 @@ export function ForgotPasswordScreen() {
         <Form
           className="stack"
           error={error}
-          onSubmit={onSubmit(async () => {
-            const res = await call(
-              api.POST('/api/v1/password-reset/request', {
-                params: { header: { 'x-tenant-id': fields.tenant.trim() } },
-                body: { email: fields.email },
-              }),
-            );
-            setSent(res.message);
-          })}
+          onSubmit={handleSubmit((fields) =>
+            submit(async () => {
+              const res = await call(
+                api.POST('/api/v1/password-reset/request', {
+                  params: { header: { 'x-tenant-id': fields.tenant.trim() } },
+                  body: { email: fields.email },
+                }),
+              );
+              setSent(res.message);
+            }),
+          )}
         >
           <p>{t('reset.forgotHelp')}</p>
-          <AccountFields
-            tenant={fields.tenant}
-            email={fields.email}
-            onTenant={set('tenant')}
-            onEmail={set('email')}
-          />
+          <AccountFields tenant={{ reg: register('tenant') }} email={{ reg: register('email') }} />
           <SubmitStep busy={busy} error={error} label={t('reset.send')} />
         </Form>
       )}
@@ -99,25 +98,25 @@ export function ResetPasswordScreen() {
 }
 
 function NewPasswordForm({ token, onDone }: { token: string; onDone: () => void }) {
-  const { fields, set } = useFields({ next: '', again: '' });
-  const { busy, error, onSubmit } = useSubmit();
+  const { register, handleSubmit } = useForm({ defaultValues: { next: '', again: '' } });
+  const { busy, error, submit } = useSubmit();
   return (
     <Form
       className="stack"
       error={error}
-      onSubmit={onSubmit(async () => {
-        checkRepeated(fields.next, fields.again);
-        await call(
-          api.POST('/api/v1/password-reset/confirm', { body: { token, new_password: fields.next } }),
-        );
-        onDone();
-      })}
+      onSubmit={handleSubmit((fields) =>
+        submit(async () => {
+          checkRepeated(fields.next, fields.again);
+          await call(
+            api.POST('/api/v1/password-reset/confirm', { body: { token, new_password: fields.next } }),
+          );
+          onDone();
+        }),
+      )}
     >
       <NewPasswordFields
-        value={fields.next}
-        repeated={fields.again}
-        onChange={set('next')}
-        onRepeatedChange={set('again')}
+        value={{ reg: register('next') }}
+        repeated={{ reg: register('again') }}
         field="new_password"
         autoFocus
       />

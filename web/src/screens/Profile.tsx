@@ -5,8 +5,8 @@
  */
 import { browserSupportsWebAuthn, startRegistration } from '@simplewebauthn/browser';
 import { useState } from 'react';
+import { useForm } from 'react-hook-form';
 import { api, call } from '../api/client';
-import { useFields, useFieldsOf } from '../form-state';
 import { t, tn } from '../i18n';
 import { NameFields, PhoneField } from '../person-fields';
 import { useSession } from '../session';
@@ -54,35 +54,40 @@ export function ProfileScreen() {
 
 function ProfileForm() {
   const me = useAsync(() => call(api.GET('/api/v1/users/me')), []);
-  const { fields, set } = useFieldsOf(me.data, (d) => ({
-    first: d?.first_name ?? '',
-    last: d?.last_name ?? '',
-    phone: d?.phone ?? '',
-  }));
-  const { first, last, phone } = fields;
-  const { error, onSubmit } = useSubmit();
+  // `values`: filled from the record when it loads, and again when a reload after saving returns it normalised.
+  const { register, handleSubmit } = useForm({
+    defaultValues: { first: '', last: '', phone: '' },
+    values: me.data && {
+      first: me.data.first_name ?? '',
+      last: me.data.last_name ?? '',
+      phone: me.data.phone ?? '',
+    },
+  });
+  const { error, submit } = useSubmit();
   return (
     <Panel id="p-h" title={t('profile.details')}>
       {me.loading && !me.data && <Loading />}
       <Form
         className="stack"
         error={error}
-        onSubmit={onSubmit(async () => {
-          await call(
-            api.PUT('/api/v1/users/me', {
-              body: {
-                first_name: first.trim() || null,
-                last_name: last.trim() || null,
-                phone: phone.trim() || null,
-              },
-            }),
-          );
-          toast(t('common.saved'));
-          me.reload();
-        })}
+        onSubmit={handleSubmit(({ first, last, phone }) =>
+          submit(async () => {
+            await call(
+              api.PUT('/api/v1/users/me', {
+                body: {
+                  first_name: first.trim() || null,
+                  last_name: last.trim() || null,
+                  phone: phone.trim() || null,
+                },
+              }),
+            );
+            toast(t('common.saved'));
+            me.reload();
+          }),
+        )}
       >
-        <NameFields first={first} last={last} set={set} own />
-        <PhoneField value={phone} onChange={set('phone')} own />
+        <NameFields register={register} own />
+        <PhoneField reg={register('phone')} own />
         <FormEnd error={error ?? me.error} label={t('common.save')} />
       </Form>
     </Panel>
@@ -90,38 +95,36 @@ function ProfileForm() {
 }
 
 function PasswordForm() {
-  const { fields, set, reset } = useFields({ current: '', next: '', again: '' });
-  const { current, next, again } = fields;
-  const { busy, error, onSubmit } = useSubmit();
+  const { register, handleSubmit, reset } = useForm({ defaultValues: { current: '', next: '', again: '' } });
+  const { busy, error, submit } = useSubmit();
   return (
     <Panel id="pw-h" title={t('profile.password')}>
       <Form
         className="stack"
         error={error}
-        onSubmit={onSubmit(async () => {
-          checkRepeated(next, again);
-          await call(
-            api.POST('/api/v1/auth/change-password', {
-              body: { current_password: current, new_password: next },
-            }),
-          );
-          toast(t('profile.passwordChanged'));
-          reset();
-        })}
+        onSubmit={handleSubmit(({ current, next, again }) =>
+          submit(async () => {
+            checkRepeated(next, again);
+            await call(
+              api.POST('/api/v1/auth/change-password', {
+                body: { current_password: current, new_password: next },
+              }),
+            );
+            toast(t('profile.passwordChanged'));
+            reset();
+          }),
+        )}
       >
         <PasswordField
           label={t('profile.currentPassword')}
-          value={current}
-          onChange={set('current')}
+          reg={register('current')}
           required
           autoComplete="current-password"
           field="current_password"
         />
         <NewPasswordFields
-          value={next}
-          repeated={again}
-          onChange={set('next')}
-          onRepeatedChange={set('again')}
+          value={{ reg: register('next') }}
+          repeated={{ reg: register('again') }}
           field="new_password"
         />
         <p className="hint">{t('profile.passwordHint')}</p>
@@ -341,8 +344,8 @@ function RegenerateCodes({ onDone }: { onDone: (codes: string[]) => void }) {
 
 function SecurityKeysPanel() {
   const keys = useAsync(() => call(api.GET('/api/v1/mfa/webauthn/credentials')), []);
-  const [name, setName] = useState('');
-  const { busy, error, onSubmit, onClick } = useSubmit();
+  const { register, handleSubmit, reset } = useForm({ defaultValues: { name: '' } });
+  const { busy, error, submit, onClick } = useSubmit();
   const supported = browserSupportsWebAuthn();
   return (
     <Panel id="keys-h" title={t('keysw.title')}>
@@ -379,26 +382,22 @@ function SecurityKeysPanel() {
       {supported ? (
         <form
           className="inline-form"
-          onSubmit={onSubmit(async () => {
-            const options = await call(api.POST('/api/v1/mfa/webauthn/register/options'));
-            const response = await startRegistration({ optionsJSON: options as never });
-            await call(
-              api.POST('/api/v1/mfa/webauthn/register/verify', {
-                body: { response: response as never, ...(name.trim() ? { name: name.trim() } : {}) },
-              }),
-            );
-            toast(t('keysw.addedToast'));
-            setName('');
-            keys.reload();
-          })}
+          onSubmit={handleSubmit(({ name }) =>
+            submit(async () => {
+              const options = await call(api.POST('/api/v1/mfa/webauthn/register/options'));
+              const response = await startRegistration({ optionsJSON: options as never });
+              await call(
+                api.POST('/api/v1/mfa/webauthn/register/verify', {
+                  body: { response: response as never, ...(name.trim() ? { name: name.trim() } : {}) },
+                }),
+              );
+              toast(t('keysw.addedToast'));
+              reset();
+              keys.reload();
+            }),
+          )}
         >
-          <TextField
-            label={t('keysw.name')}
-            value={name}
-            onChange={setName}
-            maxLength={100}
-            placeholder="YubiKey"
-          />
+          <TextField label={t('keysw.name')} reg={register('name')} maxLength={100} placeholder="YubiKey" />
           <button type="submit" className="btn" disabled={busy}>
             {t('keysw.add')}
           </button>

@@ -4,8 +4,8 @@
  * computes. System roles are read-only; custom roles can be created, edited and deleted with roles.write.
  */
 import { useMemo, useState } from 'react';
+import { Controller, useForm } from 'react-hook-form';
 import { api, call } from '../api/client';
-import { useFields, withMember } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import {
@@ -20,6 +20,7 @@ import {
   TextField,
   toast,
   useAsync,
+  withMember,
 } from '../ui';
 
 type RoleT = {
@@ -238,7 +239,7 @@ function roleFields(r: RoleT | null) {
     name: r?.name ?? '',
     description: r?.description ?? '',
     parent: r?.parent_role_id ?? '',
-    perms: new Set(r?.permissions ?? []),
+    perms: new Set(r?.permissions ?? []) as ReadonlySet<string>,
     mfa: r?.mfa_required ?? false,
   };
 }
@@ -251,8 +252,7 @@ function RoleDialog(props: {
   onClose: () => void;
   onSaved: (id: string) => void;
 }) {
-  const { fields, set, reset } = useFields(roleFields(null));
-  const { code, name, description, parent, perms, mfa } = fields;
+  const { register, control, reset, getValues } = useForm({ defaultValues: roleFields(null) });
   const groups = new Map<string, { code: string; description: string }[]>();
   for (const p of props.catalogue) {
     const g = p.code.split('.')[0]!;
@@ -265,6 +265,7 @@ function RoleDialog(props: {
       onClose={props.onClose}
       onOpen={() => reset(roleFields(props.role))}
       onSubmit={async () => {
+        const { code, name, description, parent, perms, mfa } = getValues();
         const body = {
           name,
           description: description.trim() || null,
@@ -286,33 +287,23 @@ function RoleDialog(props: {
           label={t('roles.code')}
           field="code"
           hint={t('roles.codeHint')}
-          value={code}
-          onChange={set('code')}
+          reg={register('code')}
           required
           disabled={props.role !== null}
           pattern="[a-z][a-z0-9_.\-]{1,62}"
           autoFocus={props.role === null}
         />
-        <TextField
-          label={t('roles.name')}
-          field="name"
-          value={name}
-          onChange={set('name')}
-          required
-          maxLength={100}
-        />
+        <TextField label={t('roles.name')} field="name" reg={register('name')} required maxLength={100} />
       </div>
       <TextField
         label={t('roles.description')}
         field="description"
-        value={description}
-        onChange={set('description')}
+        reg={register('description')}
         maxLength={500}
       />
       <Select
         label={t('roles.parent')}
-        value={parent}
-        onChange={set('parent')}
+        reg={register('parent')}
         options={[
           { value: '', label: t('roles.noParent') },
           ...props.roles
@@ -320,23 +311,31 @@ function RoleDialog(props: {
             .map((r) => ({ value: r.id, label: `${r.name} (${r.code})` })),
         ]}
       />
-      <Checkbox label={t('roles.mfaRequired')} checked={mfa} onChange={set('mfa')} />
+      <Checkbox label={t('roles.mfaRequired')} reg={register('mfa')} />
       <fieldset className="perm-grid">
         <legend>{t('roles.permissions')}</legend>
-        {[...groups.entries()].map(([g, items]) => (
-          <div key={g} className="perm-group">
-            <p className="perm-group-name">{g}</p>
-            {items.map((p) => (
-              <Checkbox
-                key={p.code}
-                label={p.code}
-                hint={p.description}
-                checked={perms.has(p.code)}
-                onChange={(on) => set('perms')(withMember(perms, p.code, on))}
-              />
-            ))}
-          </div>
-        ))}
+        <Controller
+          control={control}
+          name="perms"
+          render={({ field: { value: perms, onChange } }) => (
+            <>
+              {[...groups.entries()].map(([g, items]) => (
+                <div key={g} className="perm-group">
+                  <p className="perm-group-name">{g}</p>
+                  {items.map((p) => (
+                    <Checkbox
+                      key={p.code}
+                      label={p.code}
+                      hint={p.description}
+                      checked={perms.has(p.code)}
+                      onChange={(on) => onChange(withMember(perms, p.code, on))}
+                    />
+                  ))}
+                </div>
+              ))}
+            </>
+          )}
+        />
       </fieldset>
     </FormDialog>
   );

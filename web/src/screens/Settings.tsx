@@ -2,8 +2,8 @@
  * Tenant settings (tenants.manage): name, self-registration, MFA requirement, password policy, session
  * lifetimes, allowed IP ranges and audit retention. The API refuses IP ranges that would lock the caller out.
  */
+import { useForm } from 'react-hook-form';
 import { api, call } from '../api/client';
-import { useFieldsOf } from '../form-state';
 import { t } from '../i18n';
 import type { MessageKey } from '../messages';
 import { useSession } from '../session';
@@ -118,8 +118,9 @@ export function SettingsScreen() {
 
 function SettingsForm(props: { tenant: Tenant; onSaved: () => void }) {
   const session = useSession();
-  const { fields: form, set } = useFieldsOf(props.tenant, formOf);
-  const { busy, error, onSubmit } = useSubmit();
+  // `values`: filled again when the tenant is reloaded after saving (the API returns what it normalised).
+  const { register, handleSubmit } = useForm({ values: formOf(props.tenant) });
+  const { busy, error, submit } = useSubmit();
 
   const numbers = (list: NumberSetting[]) =>
     list.map((n) => (
@@ -131,8 +132,7 @@ function SettingsForm(props: { tenant: Tenant; onSaved: () => void }) {
         min={n.min}
         max={n.max}
         field={`settings.${n.group}.${n.key}`}
-        value={form[n.key]}
-        onChange={set(n.key)}
+        reg={register(n.key)}
         required={!n.optional}
       />
     ));
@@ -143,75 +143,63 @@ function SettingsForm(props: { tenant: Tenant; onSaved: () => void }) {
       <Form
         className="settings"
         error={error}
-        onSubmit={onSubmit(async () => {
-          await call(
-            api.PATCH('/api/v1/tenants/current', {
-              body: {
-                name: form.name.trim(),
-                settings: {
-                  self_registration: form.self_registration,
-                  mfa_required: form.mfa_required,
-                  password_policy: {
-                    min_length: int(form.min_length),
-                    require_classes: int(form.require_classes),
-                    check_common: form.check_common,
-                    check_breached: form.check_breached,
+        onSubmit={handleSubmit((form) =>
+          submit(async () => {
+            await call(
+              api.PATCH('/api/v1/tenants/current', {
+                body: {
+                  name: form.name.trim(),
+                  settings: {
+                    self_registration: form.self_registration,
+                    mfa_required: form.mfa_required,
+                    password_policy: {
+                      min_length: int(form.min_length),
+                      require_classes: int(form.require_classes),
+                      check_common: form.check_common,
+                      check_breached: form.check_breached,
+                    },
+                    session: {
+                      access_ttl: int(form.access_ttl),
+                      refresh_ttl: int(form.refresh_ttl),
+                      absolute_ttl: int(form.absolute_ttl),
+                      idle_ttl: form.idle_ttl.trim() ? int(form.idle_ttl) : null,
+                    },
+                    allowed_ip_ranges: form.allowed_ip_ranges
+                      .split(/[\s,]+/)
+                      .map((x) => x.trim())
+                      .filter(Boolean),
+                    audit_retention_days: form.audit_retention_days.trim()
+                      ? int(form.audit_retention_days)
+                      : null,
                   },
-                  session: {
-                    access_ttl: int(form.access_ttl),
-                    refresh_ttl: int(form.refresh_ttl),
-                    absolute_ttl: int(form.absolute_ttl),
-                    idle_ttl: form.idle_ttl.trim() ? int(form.idle_ttl) : null,
-                  },
-                  allowed_ip_ranges: form.allowed_ip_ranges
-                    .split(/[\s,]+/)
-                    .map((x) => x.trim())
-                    .filter(Boolean),
-                  audit_retention_days: form.audit_retention_days.trim()
-                    ? int(form.audit_retention_days)
-                    : null,
                 },
-              },
-            }),
-          );
-          toast(t('settings.saved'));
-          props.onSaved();
-          await session.reloadUser();
-        })}
+              }),
+            );
+            toast(t('settings.saved'));
+            props.onSaved();
+            await session.reloadUser();
+          }),
+        )}
       >
         <Panel id="s-general" title={t('settings.general')}>
           <TextField
             label={t('settings.name')}
             field="name"
-            value={form.name}
-            onChange={set('name')}
+            reg={register('name')}
             required
             maxLength={200}
           />
-          <Checkbox
-            label={t('settings.selfRegistration')}
-            checked={form.self_registration}
-            onChange={set('self_registration')}
-          />
+          <Checkbox label={t('settings.selfRegistration')} reg={register('self_registration')} />
           <Checkbox
             label={t('settings.mfaRequired')}
             hint={t('settings.mfaRequiredHint')}
-            checked={form.mfa_required}
-            onChange={set('mfa_required')}
+            reg={register('mfa_required')}
           />
         </Panel>
         <Panel id="s-password" title={t('settings.passwordPolicy')}>
           <div className="row2">{numbers(PASSWORD_NUMBERS)}</div>
-          <Checkbox
-            label={t('settings.checkCommon')}
-            checked={form.check_common}
-            onChange={set('check_common')}
-          />
-          <Checkbox
-            label={t('settings.checkBreached')}
-            checked={form.check_breached}
-            onChange={set('check_breached')}
-          />
+          <Checkbox label={t('settings.checkCommon')} reg={register('check_common')} />
+          <Checkbox label={t('settings.checkBreached')} reg={register('check_breached')} />
         </Panel>
         <Panel id="s-sessions" title={t('settings.sessions')}>
           <p className="hint">{t('settings.secondsHint')}</p>
@@ -222,8 +210,7 @@ function SettingsForm(props: { tenant: Tenant; onSaved: () => void }) {
             label={t('settings.allowedIps')}
             hint={t('settings.allowedIpsHint')}
             field="settings.allowed_ip_ranges"
-            value={form.allowed_ip_ranges}
-            onChange={set('allowed_ip_ranges')}
+            reg={register('allowed_ip_ranges')}
             rows={3}
           />
           <TextField
@@ -233,8 +220,7 @@ function SettingsForm(props: { tenant: Tenant; onSaved: () => void }) {
             min={1}
             max={3650}
             field="settings.audit_retention_days"
-            value={form.audit_retention_days}
-            onChange={set('audit_retention_days')}
+            reg={register('audit_retention_days')}
           />
         </Panel>
         <FormEnd error={error} busy={busy} label={t('settings.save')} className="sticky-actions" />

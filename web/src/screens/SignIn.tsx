@@ -5,12 +5,22 @@
  */
 import { startAuthentication } from '@simplewebauthn/browser';
 import { type MouseEvent, type ReactNode, useState } from 'react';
+import { useForm } from 'react-hook-form';
 import { ApiFailure, api, call, setTokens } from '../api/client';
 import { t } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
 import { startSsoSignIn } from '../sso-signin';
-import { ErrorText, Form, Link, OneTimeCodeField, PasswordField, TextField, useSubmit } from '../ui';
+import {
+  ErrorText,
+  Form,
+  type Held,
+  Link,
+  OneTimeCodeField,
+  PasswordField,
+  TextField,
+  useSubmit,
+} from '../ui';
 
 const TENANT_KEY = 'massacorp.console.tenant';
 
@@ -49,21 +59,24 @@ export async function signInWith(session: ReturnType<typeof useSession>, tenant:
  */
 export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: string } }) {
   const session = useSession();
-  const [tenant, setTenant] = useState(
-    () => resume?.tenant ?? rememberedTenant(session.config.default_tenant),
-  );
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
+  const { register, handleSubmit, getValues, setValue } = useForm({
+    defaultValues: {
+      tenant: resume?.tenant ?? rememberedTenant(session.config.default_tenant),
+      email: '',
+      password: '',
+      code: '',
+    },
+  });
   const [mfaToken, setMfaToken] = useState<string | null>(resume?.mfaToken ?? null);
   const [method, setMethod] = useState<Method>('totp');
-  const [code, setCode] = useState('');
   const [noSso, setNoSso] = useState<string | null>(null);
-  const { busy, error, setError, submit, onSubmit } = useSubmit();
+  const { busy, error, setError, submit } = useSubmit();
 
-  const headers = { 'x-tenant-id': tenant.trim() };
+  // The organisation typed before the second factor: its field is gone by then, its value kept by the form.
+  const headers = () => ({ 'x-tenant-id': getValues('tenant').trim() });
 
   async function finish(tokens: Tokens) {
-    await signInWith(session, tenant.trim(), tokens);
+    await signInWith(session, getValues('tenant').trim(), tokens);
     if (resume) navigate('/', { replace: true });
   }
 
@@ -73,6 +86,7 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
     const fields = ['tenant', 'email'].map((n) => form?.elements.namedItem(n) as HTMLInputElement | null);
     if (!fields.every((f) => f?.reportValidity() ?? true)) return;
     setNoSso(null);
+    const { tenant, email } = getValues();
     await submit(async () => {
       if ((await startSsoSignIn(tenant.trim(), email.trim())) === 'none') {
         setNoSso(t('sso.signin.none', { email: email.trim() }));
@@ -81,32 +95,36 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
     });
   }
 
-  const submitPassword = onSubmit(async () => {
-    const res = await call(
-      api.POST('/api/v1/auth/login', { params: { header: headers }, body: { email, password } }),
-    );
-    if (res.mfa_required && res.mfa_session_token) {
-      setMfaToken(res.mfa_session_token);
-      setPassword('');
-    } else if (res.access_token && res.refresh_token && res.expires_in) {
-      await finish({
-        access_token: res.access_token,
-        refresh_token: res.refresh_token,
-        expires_in: res.expires_in,
-      });
-    } else {
-      setError(new Error(res.message));
-    }
-  });
+  const submitPassword = handleSubmit(({ email, password }) =>
+    submit(async () => {
+      const res = await call(
+        api.POST('/api/v1/auth/login', { params: { header: headers() }, body: { email, password } }),
+      );
+      if (res.mfa_required && res.mfa_session_token) {
+        setMfaToken(res.mfa_session_token);
+        setValue('password', '');
+      } else if (res.access_token && res.refresh_token && res.expires_in) {
+        await finish({
+          access_token: res.access_token,
+          refresh_token: res.refresh_token,
+          expires_in: res.expires_in,
+        });
+      } else {
+        setError(new Error(res.message));
+      }
+    }),
+  );
 
-  const submitCode = onSubmit(async () => {
-    if (!mfaToken) return;
-    const body =
-      method === 'totp'
-        ? { mfa_session_token: mfaToken, totp_code: code.replace(/\s/g, '') }
-        : { mfa_session_token: mfaToken, recovery_code: code.trim().toUpperCase() };
-    await finish(await call(api.POST('/api/v1/auth/login/mfa', { params: { header: headers }, body })));
-  });
+  const submitCode = handleSubmit(({ code }) =>
+    submit(async () => {
+      if (!mfaToken) return;
+      const body =
+        method === 'totp'
+          ? { mfa_session_token: mfaToken, totp_code: code.replace(/\s/g, '') }
+          : { mfa_session_token: mfaToken, recovery_code: code.trim().toUpperCase() };
+      await finish(await call(api.POST('/api/v1/auth/login/mfa', { params: { header: headers() }, body })));
+    }),
+  );
 
   async function signInWithKey() {
     if (!mfaToken) return;
@@ -114,7 +132,7 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
       try {
         const options = await call(
           api.POST('/api/v1/auth/login/mfa/webauthn/options', {
-            params: { header: headers },
+            params: { header: headers() },
             body: { mfa_session_token: mfaToken },
           }),
         );
@@ -122,7 +140,7 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
         await finish(
           await call(
             api.POST('/api/v1/auth/login/mfa', {
-              params: { header: headers },
+              params: { header: headers() },
               body: { mfa_session_token: mfaToken, webauthn_response: assertion as never },
             }),
           ),
@@ -150,11 +168,10 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
       )}
       {!mfaToken ? (
         <Form onSubmit={submitPassword} error={error} className="stack">
-          <AccountFields tenant={tenant} email={email} onTenant={setTenant} onEmail={setEmail} />
+          <AccountFields tenant={{ reg: register('tenant') }} email={{ reg: register('email') }} />
           <PasswordField
             label={t('signin.password')}
-            value={password}
-            onChange={setPassword}
+            reg={register('password')}
             required
             autoComplete="current-password"
             name="password"
@@ -187,7 +204,7 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
                 className={method === m ? 'tab tab-on' : 'tab'}
                 onClick={() => {
                   setMethod(m);
-                  setCode('');
+                  setValue('code', '');
                   setError(null);
                 }}
               >
@@ -215,8 +232,7 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
                 kind={method}
                 label={method === 'totp' ? t('signin.totpCode') : t('signin.recoveryCode')}
                 hint={method === 'totp' ? t('signin.totpHint') : t('signin.recoveryHint')}
-                value={code}
-                onChange={setCode}
+                reg={register('code')}
                 required
                 autoFocus
                 name="code"
@@ -229,7 +245,7 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
             className="btn-link"
             onClick={() => {
               setMfaToken(null);
-              setCode('');
+              setValue('code', '');
               setError(null);
             }}
           >
@@ -242,19 +258,13 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
 }
 
 /** Which account: the organisation (its header names it: x-tenant-id) and the email, as password managers know them. */
-export function AccountFields(props: {
-  tenant: string;
-  email: string;
-  onTenant: (v: string) => void;
-  onEmail: (v: string) => void;
-}) {
+export function AccountFields(props: { tenant: Held<string>; email: Held<string> }) {
   return (
     <>
       <TextField
         label={t('signin.tenant')}
         hint={t('signin.tenantHint')}
-        value={props.tenant}
-        onChange={props.onTenant}
+        {...props.tenant}
         required
         autoComplete="organization"
         name="tenant"
@@ -263,8 +273,7 @@ export function AccountFields(props: {
       <TextField
         label={t('signin.email')}
         type="email"
-        value={props.email}
-        onChange={props.onEmail}
+        {...props.email}
         required
         autoComplete="username"
         name="email"

@@ -6,9 +6,9 @@
  * delete after typing the name. `sso.read` sees all of it, `sso.write` gets the controls.
  */
 import { useState } from 'react';
+import { useForm } from 'react-hook-form';
 import { api, call } from '../api/client';
 import type { paths } from '../api/schema';
-import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
@@ -304,7 +304,7 @@ export function SsoConnectionScreen({ id }: { id: string }) {
 
 function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChanged: () => void }) {
   const c = props.connection;
-  const [domain, setDomain] = useState('');
+  const { register, handleSubmit, reset } = useForm({ defaultValues: { domain: '' } });
   const [removing, setRemoving] = useState<Domain | null>(null);
   const adding = useSubmit();
   return (
@@ -329,22 +329,23 @@ function DomainsPanel(props: { connection: Connection; canWrite: boolean; onChan
         <Form
           className="sso-add-domain"
           error={adding.error}
-          onSubmit={adding.onSubmit(async () => {
-            await call(
-              api.POST('/api/v1/sso/connections/{id}/domains', {
-                params: { path: { id: c.id } },
-                body: { domain: domain.trim() },
-              }),
-            );
-            setDomain('');
-            props.onChanged();
-          })}
+          onSubmit={handleSubmit(({ domain }) =>
+            adding.submit(async () => {
+              await call(
+                api.POST('/api/v1/sso/connections/{id}/domains', {
+                  params: { path: { id: c.id } },
+                  body: { domain: domain.trim() },
+                }),
+              );
+              reset();
+              props.onChanged();
+            }),
+          )}
         >
           <TextField
             label={t('sso.newDomain')}
             field="domain"
-            value={domain}
-            onChange={setDomain}
+            reg={register('domain')}
             required
             maxLength={253}
             placeholder="example.com"
@@ -491,10 +492,9 @@ function ConnectionDialog(props: {
     () => (props.open ? call(api.GET('/api/v1/roles')).catch(() => null) : Promise.resolve(null)),
     [props.open],
   );
-  const { fields, set, reset } = useFields(connectionFields(c));
-  const { type, name, enabled, domains, defaultRole, jit, trustMfa, ssoRequired, redirectUris } = fields;
-  const { issuer, clientId, clientSecret, idpEntityId, idpSsoUrl, idpCertificate, spEntityId } = fields;
-  const { idpMetadataUrl, idpMetadataXml } = fields;
+  const { register, reset, getValues, watch } = useForm({ defaultValues: connectionFields(c) });
+  // The type decides the fieldset shown; the default role must stay among the options offered.
+  const [type, defaultRole] = watch(['type', 'defaultRole']);
 
   // Roles the connection may hand out: owner never (the API refuses it); the current value stays listed.
   const roleCodes = (roles.data?.roles ?? []).map((r) => ({ value: r.code, label: `${r.name} (${r.code})` }));
@@ -503,6 +503,11 @@ function ConnectionDialog(props: {
     roleOptions.unshift({ value: defaultRole, label: defaultRole });
 
   async function save() {
+    const { type, name, enabled, domains, defaultRole, jit, trustMfa, ssoRequired, redirectUris } =
+      getValues();
+    const { issuer, clientId, clientSecret, idpEntityId, idpSsoUrl, idpCertificate, spEntityId } =
+      getValues();
+    const { idpMetadataUrl, idpMetadataXml } = getValues();
     const common = {
       name: name.trim(),
       enabled,
@@ -578,8 +583,7 @@ function ConnectionDialog(props: {
       <div className="row2">
         <Select
           label={t('sso.type')}
-          value={kind}
-          onChange={set('type')}
+          reg={register('type')}
           disabled={c !== null}
           options={[
             { value: 'oidc', label: 'OpenID Connect (OIDC)' },
@@ -589,60 +593,41 @@ function ConnectionDialog(props: {
         <TextField
           label={t('sso.name')}
           field="name"
-          value={name}
-          onChange={set('name')}
+          reg={register('name')}
           required
           maxLength={100}
           autoFocus
         />
       </div>
-      <Checkbox label={t('sso.enabledLabel')} checked={enabled} onChange={set('enabled')} />
+      <Checkbox label={t('sso.enabledLabel')} reg={register('enabled')} />
       {!c && (
         <TextArea
           label={t('sso.domainsInput')}
           field="domains"
           hint={t('sso.domainsInputHint')}
-          value={domains}
-          onChange={set('domains')}
+          reg={register('domains')}
           rows={2}
         />
       )}
       {roleOptions.length > 0 ? (
-        <Select
-          label={t('sso.defaultRole')}
-          value={defaultRole}
-          onChange={set('defaultRole')}
-          options={roleOptions}
-        />
+        <Select label={t('sso.defaultRole')} reg={register('defaultRole')} options={roleOptions} />
       ) : (
         <TextField
           label={t('sso.defaultRole')}
           hint={t('sso.defaultRoleHint')}
-          value={defaultRole}
-          onChange={set('defaultRole')}
+          reg={register('defaultRole')}
           required
           pattern="[a-z0-9_.\-]{1,64}"
         />
       )}
-      <Checkbox label={t('sso.jit')} hint={t('sso.jitHint')} checked={jit} onChange={set('jit')} />
-      <Checkbox
-        label={t('sso.trustMfa')}
-        hint={t('sso.trustMfaHint')}
-        checked={trustMfa}
-        onChange={set('trustMfa')}
-      />
-      <Checkbox
-        label={t('sso.ssoRequired')}
-        hint={t('sso.ssoRequiredHint')}
-        checked={ssoRequired}
-        onChange={set('ssoRequired')}
-      />
+      <Checkbox label={t('sso.jit')} hint={t('sso.jitHint')} reg={register('jit')} />
+      <Checkbox label={t('sso.trustMfa')} hint={t('sso.trustMfaHint')} reg={register('trustMfa')} />
+      <Checkbox label={t('sso.ssoRequired')} hint={t('sso.ssoRequiredHint')} reg={register('ssoRequired')} />
       <TextArea
         label={t('sso.redirectUris')}
         field="redirect_uris"
         hint={t('sso.redirectUrisHint')}
-        value={redirectUris}
-        onChange={set('redirectUris')}
+        reg={register('redirectUris')}
         rows={2}
       />
       {kind === 'oidc' ? (
@@ -652,8 +637,7 @@ function ConnectionDialog(props: {
             label={t('sso.issuer')}
             field="oidc.issuer"
             hint={t('sso.issuerHint')}
-            value={issuer}
-            onChange={set('issuer')}
+            reg={register('issuer')}
             type="url"
             required
             maxLength={2048}
@@ -661,8 +645,7 @@ function ConnectionDialog(props: {
           <TextField
             label={t('sso.clientId')}
             field="oidc.client_id"
-            value={clientId}
-            onChange={set('clientId')}
+            reg={register('clientId')}
             required
             maxLength={512}
           />
@@ -674,8 +657,7 @@ function ConnectionDialog(props: {
           <PasswordField
             label={c ? t('sso.replaceSecret') : t('sso.clientSecret')}
             hint={c ? t('sso.replaceSecretHint') : t('sso.secretHint')}
-            value={clientSecret}
-            onChange={set('clientSecret')}
+            reg={register('clientSecret')}
             autoComplete="new-password"
             required={!c}
             maxLength={1024}
@@ -688,8 +670,7 @@ function ConnectionDialog(props: {
             label={t('sso.idpMetadataUrl')}
             field="saml.idp_metadata_url"
             hint={t('sso.idpMetadataUrlHint')}
-            value={idpMetadataUrl}
-            onChange={set('idpMetadataUrl')}
+            reg={register('idpMetadataUrl')}
             type="url"
             maxLength={2048}
           />
@@ -697,24 +678,21 @@ function ConnectionDialog(props: {
             label={t('sso.idpMetadataXml')}
             field="saml.idp_metadata_xml"
             hint={t('sso.idpMetadataXmlHint')}
-            value={idpMetadataXml}
-            onChange={set('idpMetadataXml')}
+            reg={register('idpMetadataXml')}
             rows={3}
           />
           <TextField
             label={t('sso.idpEntityId')}
             field="saml.idp_entity_id"
             hint={t('sso.fromMetadataHint')}
-            value={idpEntityId}
-            onChange={set('idpEntityId')}
+            reg={register('idpEntityId')}
             maxLength={1024}
           />
           <TextField
             label={t('sso.idpSsoUrl')}
             field="saml.idp_sso_url"
             hint={t('sso.fromMetadataHint')}
-            value={idpSsoUrl}
-            onChange={set('idpSsoUrl')}
+            reg={register('idpSsoUrl')}
             type="url"
             maxLength={2048}
           />
@@ -722,16 +700,14 @@ function ConnectionDialog(props: {
             label={t('sso.idpCertificate')}
             field="saml.idp_certificate"
             hint={t('sso.idpCertificateHint')}
-            value={idpCertificate}
-            onChange={set('idpCertificate')}
+            reg={register('idpCertificate')}
             rows={6}
           />
           <TextField
             label={t('sso.spEntityId')}
             field="saml.sp_entity_id"
             hint={t('sso.spEntityIdHint')}
-            value={spEntityId}
-            onChange={set('spEntityId')}
+            reg={register('spEntityId')}
             maxLength={1024}
           />
         </fieldset>

@@ -3,8 +3,8 @@
  * confirmation that asks for the email address.
  */
 import { useState } from 'react';
+import { useForm } from 'react-hook-form';
 import { api, call, saveBlob } from '../api/client';
-import { useFieldsOf } from '../form-state';
 import { t } from '../i18n';
 import { NameFields, PhoneField } from '../person-fields';
 import { navigate } from '../router';
@@ -229,54 +229,52 @@ function ProfileCard({
   editable: boolean;
   onSaved: () => void;
 }) {
-  const { fields, set } = useFieldsOf(user, (u) => ({
-    first: u.first_name ?? '',
-    last: u.last_name ?? '',
-    email: u.email,
-    phone: u.phone ?? '',
-    verified: u.is_verified,
-  }));
-  const { first, last, email, phone, verified } = fields;
-  const { busy, error, onSubmit } = useSubmit();
+  // `values`: filled again when the record is reloaded after saving (the API returns it normalised).
+  const { register, handleSubmit } = useForm({
+    values: {
+      first: user.first_name ?? '',
+      last: user.last_name ?? '',
+      email: user.email,
+      phone: user.phone ?? '',
+      verified: user.is_verified,
+    },
+  });
+  const { busy, error, submit } = useSubmit();
   return (
     <Panel id="profile-h" title={t('user.profile')}>
       <Form
         className="stack"
         error={error}
-        onSubmit={onSubmit(async () => {
-          await call(
-            api.PUT('/api/v1/users/{id}', {
-              params: { path: { id: user.id } },
-              body: {
-                first_name: first.trim() || null,
-                last_name: last.trim() || null,
-                phone: phone.trim() || null,
-                email,
-                is_verified: verified,
-              },
-            }),
-          );
-          toast(t('common.saved'));
-          onSaved();
-        })}
+        onSubmit={handleSubmit(({ first, last, phone, email, verified }) =>
+          submit(async () => {
+            await call(
+              api.PUT('/api/v1/users/{id}', {
+                params: { path: { id: user.id } },
+                body: {
+                  first_name: first.trim() || null,
+                  last_name: last.trim() || null,
+                  phone: phone.trim() || null,
+                  email,
+                  is_verified: verified,
+                },
+              }),
+            );
+            toast(t('common.saved'));
+            onSaved();
+          }),
+        )}
       >
-        <NameFields first={first} last={last} set={set} disabled={!editable} />
+        <NameFields register={register} disabled={!editable} />
         <TextField
           label={t('users.email')}
           type="email"
           field="email"
-          value={email}
-          onChange={set('email')}
+          reg={register('email')}
           disabled={!editable}
           required
         />
-        <PhoneField value={phone} onChange={set('phone')} disabled={!editable} />
-        <Checkbox
-          label={t('user.verified')}
-          checked={verified}
-          onChange={set('verified')}
-          disabled={!editable}
-        />
+        <PhoneField reg={register('phone')} disabled={!editable} />
+        <Checkbox label={t('user.verified')} reg={register('verified')} disabled={!editable} />
         <FormEnd error={error} busy={busy} label={t('common.save')} hideButton={!editable} />
       </Form>
     </Panel>

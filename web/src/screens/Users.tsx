@@ -3,9 +3,9 @@
  * deactivated or given a role at once (the bulk routes answer per user; refusals are listed).
  */
 import { useEffect, useState } from 'react';
+import { useForm } from 'react-hook-form';
 import { api, call } from '../api/client';
 import type { paths } from '../api/schema';
-import { useFields } from '../form-state';
 import { useGrantable } from '../grantable';
 import { t, tn } from '../i18n';
 import { NameFields } from '../person-fields';
@@ -376,15 +376,17 @@ function AssignRoleDialog(props: {
 }
 
 function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated: (id: number) => void }) {
-  const { fields, set, reset } = useFields({ email: '', password: '', first: '', last: '', verified: true });
-  const { email, password, first, last, verified } = fields;
+  const { register, reset, getValues } = useForm({
+    defaultValues: { email: '', password: '', first: '', last: '', verified: true },
+  });
   return (
     <FormDialog
       open={props.open}
       title={t('users.create')}
       onClose={props.onClose}
-      onOpen={reset}
+      onOpen={() => reset()}
       onSubmit={async () => {
+        const { email, password, first, last, verified } = getValues();
         const u = await call(
           api.POST('/api/v1/users', {
             body: {
@@ -405,22 +407,20 @@ function CreateUserDialog(props: { open: boolean; onClose: () => void; onCreated
         label={t('users.email')}
         field="email"
         type="email"
-        value={email}
-        onChange={set('email')}
+        reg={register('email')}
         required
         autoFocus
       />
-      <NameFields first={first} last={last} set={set} maxLength={100} />
+      <NameFields register={register} maxLength={100} />
       <PasswordField
         label={t('users.initialPassword')}
         field="password"
         hint={t('users.passwordHint')}
-        value={password}
-        onChange={set('password')}
+        reg={register('password')}
         required
         autoComplete="new-password"
       />
-      <Checkbox label={t('users.markVerified')} checked={verified} onChange={set('verified')} />
+      <Checkbox label={t('users.markVerified')} reg={register('verified')} />
     </FormDialog>
   );
 }

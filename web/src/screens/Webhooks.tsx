@@ -4,17 +4,17 @@
  * `webhooks.write` creates, changes, rotates, tests, replays and deletes.
  */
 import { useState } from 'react';
+import { useForm } from 'react-hook-form';
 import { api, call } from '../api/client';
 import type { paths } from '../api/schema';
-import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
 import {
   Badge,
-  CheckList,
   ConfirmFor,
   CopyButton,
+  FormCheckList,
   FormDialog,
   fmtDate,
   fmtRelative,
@@ -165,14 +165,17 @@ function CreateEndpointDialog(props: {
     async () => (props.open ? call(api.GET('/api/v1/webhooks/event-types')) : null),
     [props.open],
   );
-  const { fields, set, reset } = useFields({ url: '', description: '', events: new Set<string>() });
+  const { register, control, reset, getValues } = useForm({
+    defaultValues: { url: '', description: '', events: new Set<string>() as ReadonlySet<string> },
+  });
   return (
     <FormDialog
       open={props.open}
       title={t('hooks.create')}
       onClose={props.onClose}
-      onOpen={reset}
+      onOpen={() => reset()}
       onSubmit={async () => {
+        const fields = getValues();
         const created = await call(
           api.POST('/api/v1/webhooks', {
             body: {
@@ -191,8 +194,7 @@ function CreateEndpointDialog(props: {
         label={t('hooks.url')}
         field="url"
         type="url"
-        value={fields.url}
-        onChange={set('url')}
+        reg={register('url')}
         required
         maxLength={2048}
         placeholder="https://"
@@ -202,16 +204,15 @@ function CreateEndpointDialog(props: {
       <TextField
         label={t('hooks.description')}
         field="description"
-        value={fields.description}
-        onChange={set('description')}
+        reg={register('description')}
         maxLength={500}
       />
-      <CheckList
+      <FormCheckList
+        control={control}
+        name="events"
         legend={t('hooks.events')}
         hint={t('hooks.eventsHint')}
         items={(types.data?.event_types ?? []).map((ev) => ({ key: ev, label: ev }))}
-        selected={fields.events}
-        onChange={set('events')}
       />
     </FormDialog>
   );

@@ -4,8 +4,8 @@
  * downloading a peer's config, enabling/disabling and revoking.
  */
 import { useState } from 'react';
+import { useForm } from 'react-hook-form';
 import { api, authedFetch, call, saveBlob } from '../api/client';
-import { useFields } from '../form-state';
 import { t } from '../i18n';
 import { useSession } from '../session';
 import { DataTable, EmptyRow } from '../table';
@@ -268,21 +268,23 @@ export function WireguardScreen() {
 }
 
 function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated: (p: Created) => void }) {
-  const { fields, set, reset } = useFields({
-    name: '',
-    description: '',
-    type: 'client' as Peer['peer_type'],
-    publicKey: '',
-    psk: false,
+  const { register, reset, getValues } = useForm({
+    defaultValues: {
+      name: '',
+      description: '',
+      type: 'client' as Peer['peer_type'],
+      publicKey: '',
+      psk: false,
+    },
   });
-  const { name, description, type, publicKey, psk } = fields;
   return (
     <FormDialog
       open={props.open}
       title={t('wg.create')}
       onClose={props.onClose}
-      onOpen={reset}
+      onOpen={() => reset()}
       onSubmit={async () => {
+        const { name, description, type, publicKey, psk } = getValues();
         const p = await call(
           api.POST('/api/v1/wireguard/peers', {
             body: {
@@ -301,8 +303,7 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
       <TextField
         label={t('wg.name')}
         field="name"
-        value={name}
-        onChange={set('name')}
+        reg={register('name')}
         required
         maxLength={100}
         autoFocus
@@ -310,14 +311,12 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
       <TextField
         label={t('wg.description')}
         field="description"
-        value={description}
-        onChange={set('description')}
+        reg={register('description')}
         maxLength={500}
       />
       <Select
         label={t('wg.peerType')}
-        value={type}
-        onChange={set('type')}
+        reg={register('type')}
         options={[
           { value: 'client', label: t('wg.type.client') },
           { value: 'service', label: t('wg.type.service') },
@@ -328,11 +327,10 @@ function CreatePeerDialog(props: { open: boolean; onClose: () => void; onCreated
         label={t('wg.publicKey')}
         field="public_key"
         hint={t('wg.publicKeyHint')}
-        value={publicKey}
-        onChange={set('publicKey')}
+        reg={register('publicKey')}
         maxLength={64}
       />
-      <Checkbox label={t('wg.psk')} checked={psk} onChange={set('psk')} />
+      <Checkbox label={t('wg.psk')} reg={register('psk')} />
     </FormDialog>
   );
 }
