@@ -172,11 +172,11 @@ try {
   await must(owner('PUT', '/api/v1/features/audit-streaming/overrides', { scope: 'tenant', enabled: true }));
   // Two people invited (the Users screen's pending invitations) and a webhook endpoint (its delivery worker is
   // off under ENV=test, so the log shows what was queued, not attempts against a receiver that does not exist).
-  for (const [email, code] of [
-    ['nina.petit@acme.example', 'support'],
-    ['omar.haddad@acme.example', 'viewer'],
+  for (const [email, role] of [
+    ['nina.petit@acme.example', support.id],
+    ['omar.haddad@acme.example', roleId('viewer')],
   ] as const) {
-    await must(owner('POST', '/api/v1/invitations', { email, role_ids: [roleId(code)] }));
+    await must(owner('POST', '/api/v1/invitations', { email, role_ids: [role] }));
   }
   const hook = (
     await must(
