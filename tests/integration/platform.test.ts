@@ -69,6 +69,27 @@ describe('base routes', () => {
     const docs = await app.inject({ url: '/docs/' });
     expect(docs.statusCode).toBe(200);
   });
+
+  it('issue 20: the SCIM routes are in /openapi.json (path, method, summary), and still answer in RFC 7644 shape', async () => {
+    const doc = (await app.inject({ url: '/openapi.json' })).json();
+    const users = doc.paths['/scim/v2/Users'];
+    expect(Object.keys(users ?? {}).sort()).toEqual(['get', 'post']);
+    expect(users.get.summary).toMatch(/users/i);
+    expect(users.get.tags).toEqual(['scim']);
+    expect(users.get.responses.default.description).toMatch(/RFC 7644/);
+    expect(Object.keys(doc.paths['/scim/v2/Users/{id}']).sort()).toEqual(['delete', 'get', 'patch', 'put']);
+    for (const p of [
+      '/scim/v2/ServiceProviderConfig',
+      '/scim/v2/Groups',
+      '/scim/v2/Groups/{id}',
+      '/scim/v2/.search',
+    ])
+      expect(Object.keys(doc.paths)).toContain(p);
+    // Listed, not re-shaped: an unauthenticated call still gets RFC 7644's error, not our envelope.
+    const refused = await app.inject({ url: '/scim/v2/Users' });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json().schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
+  });
 });
 
 describe('envelopes', () => {

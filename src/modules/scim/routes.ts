@@ -2,8 +2,9 @@
  * /scim/v2 (API.md §17). Every route is `self` with keyScope `scim` for the request guard (so only a key holding
  * the scope passes it, `*` aside), and this plugin's own onRequest hook then refuses whatever is not an API key
  * carrying `scim` itself: a JWT is a 401, a `*` key a 403. Bodies are `application/scim+json` (or JSON), read
- * leniently by the service; every error leaves in RFC 7644's shape. Hidden from the OpenAPI document: SCIM is
- * RFC 7644's contract, not ours, and its lenient bodies have no useful schema (docs/scim.md describes it).
+ * leniently by the service; every error leaves in RFC 7644's shape. Listed in the OpenAPI document by path,
+ * method and summary only: SCIM is RFC 7644's contract, not ours, and its lenient bodies have no useful schema
+ * (docs/scim.md describes it).
  */
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -26,8 +27,18 @@ import {
 import * as service from './service.js';
 
 const SCOPE = 'scim';
-/** Every SCIM route: the guard's part of the check (see above), and outside the OpenAPI document. */
-const scim = { access: 'self', keyScope: SCOPE, hide: true } as const;
+/**
+ * Every SCIM route: the guard's part of the check (see above), and no response schema of ours (RFC 7644 shapes
+ * its bodies and errors); listed in the OpenAPI document with its summary so that clients see it exists.
+ */
+const scim = {
+  access: 'self',
+  keyScope: SCOPE,
+  hide: true,
+  documentedAs:
+    'RFC 7644 resource or ListResponse (application/scim+json); errors in RFC 7644 §3.12 shape. ' +
+    'Authenticate with an API key holding the scope scim as a bearer token (see docs/scim.md).',
+} as const;
 
 function send(reply: FastifyReply, status: number, body: unknown) {
   const version = (body as { meta?: { version?: string } } | undefined)?.meta?.version;
@@ -122,23 +133,31 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
     }
 
     // ---- discovery (RFC 7644 §4) ----
-    route('GET /ServiceProviderConfig', scim, async (_req, reply) =>
-      send(reply, 200, serviceProviderConfig(base)),
+    route(
+      'GET /ServiceProviderConfig',
+      "The service provider's configuration (RFC 7644 §5)",
+      scim,
+      async (_req, reply) => send(reply, 200, serviceProviderConfig(base)),
     );
-    route('GET /ResourceTypes', scim, async (_req, reply) => {
-      const all = resourceTypes(base);
-      return send(reply, 200, listResponse(all, all.length, 1));
-    });
-    route('GET /ResourceTypes/:id', scim, async (req, reply) => {
+    route(
+      'GET /ResourceTypes',
+      'The resource types served: User, Group (RFC 7644 §6)',
+      scim,
+      async (_req, reply) => {
+        const all = resourceTypes(base);
+        return send(reply, 200, listResponse(all, all.length, 1));
+      },
+    );
+    route('GET /ResourceTypes/:id', 'One resource type', scim, async (req, reply) => {
       const found = resourceTypes(base).find((r) => r.id === (req.params as { id: string }).id);
       if (!found) throw scimNotFound('ResourceType');
       return send(reply, 200, found);
     });
-    route('GET /Schemas', scim, async (_req, reply) => {
+    route('GET /Schemas', 'The schemas of the resources (RFC 7644 §7)', scim, async (_req, reply) => {
       const all = schemas(base);
       return send(reply, 200, listResponse(all, all.length, 1));
     });
-    route('GET /Schemas/:id', scim, async (req, reply) => {
+    route('GET /Schemas/:id', 'One schema', scim, async (req, reply) => {
       const found = schemas(base).find((s) => s.id === (req.params as { id: string }).id);
       if (!found) throw scimNotFound('Schema');
       return send(reply, 200, found);
@@ -163,36 +182,53 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
       async (req: FastifyRequest, reply: FastifyReply) =>
         ok(req, reply, coreSchema, await fn(ctx, await changeOf(req)));
 
-    route('GET /Users', scim, async (req, reply) => send(reply, 200, await listUsers(req, queryOf(req))));
-    route('POST /Users/.search', scim, async (req, reply) =>
+    route(
+      'GET /Users',
+      'List or filter users (filter, startIndex, count, sortBy, attributes)',
+      scim,
+      async (req, reply) => send(reply, 200, await listUsers(req, queryOf(req))),
+    );
+    route('POST /Users/.search', 'Search users with a SearchRequest body', scim, async (req, reply) =>
       send(reply, 200, await listUsers(req, searchOf(req.body))),
     );
-    route('POST /Users', scim, async (req, reply) => {
+    route('POST /Users', 'Create (provision) a user', scim, async (req, reply) => {
       const user = await service.createScimUser(ctx, await actorOf(req), base, req.body);
       reply.header('location', user.meta.location);
       return send(reply, 201, projected(user, req, USER_SCHEMA));
     });
-    route('GET /Users/:id', scim, async (req, reply) =>
+    route('GET /Users/:id', 'Read a user', scim, async (req, reply) =>
       ok(req, reply, USER_SCHEMA, await service.getScimUser(ctx, await actorOf(req), base, idOf(req))),
     );
-    route('PUT /Users/:id', scim, change(USER_SCHEMA, service.replaceScimUser));
-    route('PATCH /Users/:id', scim, change(USER_SCHEMA, service.patchScimUser));
-    route('DELETE /Users/:id', scim, async (req, reply) => {
+    route(
+      'PUT /Users/:id',
+      'Replace a user (If-Match honoured)',
+      scim,
+      change(USER_SCHEMA, service.replaceScimUser),
+    );
+    route(
+      'PATCH /Users/:id',
+      'Change a user with PatchOp operations (active: false deactivates)',
+      scim,
+      change(USER_SCHEMA, service.patchScimUser),
+    );
+    route('DELETE /Users/:id', 'Deprovision a user', scim, async (req, reply) => {
       await service.deleteScimUser(ctx, await actorOf(req), idOf(req), ifMatchOf(req));
       return reply.code(204).send();
     });
 
     // ---- directory groups ----
-    route('GET /Groups', scim, async (req, reply) => send(reply, 200, await listGroups(req, queryOf(req))));
-    route('POST /Groups/.search', scim, async (req, reply) =>
+    route('GET /Groups', 'List or filter directory groups', scim, async (req, reply) =>
+      send(reply, 200, await listGroups(req, queryOf(req))),
+    );
+    route('POST /Groups/.search', 'Search groups with a SearchRequest body', scim, async (req, reply) =>
       send(reply, 200, await listGroups(req, searchOf(req.body))),
     );
-    route('POST /Groups', scim, async (req, reply) => {
+    route('POST /Groups', 'Create a directory group', scim, async (req, reply) => {
       const group = await service.createScimGroup(ctx, await actorOf(req), base, req.body);
       reply.header('location', group.meta.location);
       return send(reply, 201, projected(group, req, GROUP_SCHEMA));
     });
-    route('GET /Groups/:id', scim, async (req, reply) =>
+    route('GET /Groups/:id', 'Read a group and its members', scim, async (req, reply) =>
       send(
         reply,
         200,
@@ -205,22 +241,28 @@ export function scimRoutes(ctx: ScimDeps): FastifyPluginAsyncTypebox {
         ),
       ),
     );
-    route('PUT /Groups/:id', scim, change(GROUP_SCHEMA, service.replaceScimGroup));
+    route('PUT /Groups/:id', 'Replace a group', scim, change(GROUP_SCHEMA, service.replaceScimGroup));
     // RFC 7644 §3.5.2: 204, or 200 with the resource when the client asks for attributes.
-    route('PATCH /Groups/:id', scim, async (req, reply) => {
-      const group = await service.patchScimGroup(ctx, await changeOf(req));
-      const q = queryOf(req);
-      if (q.attributes || q.excludedAttributes) return send(reply, 200, projected(group, req, GROUP_SCHEMA));
-      reply.header('etag', group.meta.version);
-      return reply.code(204).send();
-    });
-    route('DELETE /Groups/:id', scim, async (req, reply) => {
+    route(
+      'PATCH /Groups/:id',
+      "Change a group's name or members with PatchOp operations",
+      scim,
+      async (req, reply) => {
+        const group = await service.patchScimGroup(ctx, await changeOf(req));
+        const q = queryOf(req);
+        if (q.attributes || q.excludedAttributes)
+          return send(reply, 200, projected(group, req, GROUP_SCHEMA));
+        reply.header('etag', group.meta.version);
+        return reply.code(204).send();
+      },
+    );
+    route('DELETE /Groups/:id', 'Delete a directory group', scim, async (req, reply) => {
       await service.deleteScimGroup(ctx, await actorOf(req), idOf(req), ifMatchOf(req));
       return reply.code(204).send();
     });
 
     // ---- POST /.search at the root (RFC 7644 §3.4.3): users, then groups, one list ----
-    route('POST /.search', scim, async (req, reply) => {
+    route('POST /.search', 'Search users and groups at once', scim, async (req, reply) => {
       const q = searchOf(req.body);
       const { startIndex, count } = service.pageOf(q);
       // A filter naming an attribute one resource type lacks selects nothing of that type.

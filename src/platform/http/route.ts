@@ -20,13 +20,15 @@
  *
  * Success: `ok` is the 200 schema; `created` a 201 and `noContent` a 204, which the helper sends (the handler
  * returns the body, or nothing); `accepted` documents a 202 beside `ok`, the handler choosing the status.
- * A `hide` route (outside the OpenAPI document: SCIM) declares no responses: the error statuses of a hidden
- * route are not checked (error-handler.ts), and its own error handler shapes its errors.
+ * A `hide` route (SCIM) declares no responses: the error statuses of a hidden route are not checked
+ * (error-handler.ts), and its own error handler shapes its errors. It is outside the OpenAPI document unless it
+ * says `documentedAs`, which lists it there by path, method and summary with one described response.
  *
  * Fastify's TypeBox type provider still types each handler: `req.params`, `req.query`, `req.body` and
  * `req.headers` from their schemas, the return value from the success schema.
  */
 
+import type { SwaggerTransform } from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type TSchema, Type } from '@sinclair/typebox';
 import type {
@@ -94,8 +96,13 @@ interface Shape {
   /** The route's own error statuses (401 and 403 follow from `access`). */
   errors?: readonly ErrorStatus[];
   rateLimit?: RateLimitRule;
-  /** Outside the OpenAPI document; no responses are declared. */
+  /** No responses declared (nor serialised by a schema): outside the OpenAPI document, unless `documentedAs`. */
   hide?: true;
+  /**
+   * With `hide`: the route is still listed in the OpenAPI document (its path, method, summary, parameters), with
+   * this text as its one response's description, for a contract that is not ours (SCIM: RFC 7644).
+   */
+  documentedAs?: string;
   logLevel?: RouteOptions['logLevel'];
   bodyLimit?: number;
 }
@@ -158,6 +165,8 @@ export function routeOptions(
     if (spec.ok || spec.created || spec.accepted || spec.noContent || spec.errors)
       throw new Error(`Route ${at} is hidden: it declares no responses`);
     schema.hide = true;
+  } else if (spec.documentedAs) {
+    throw new Error(`Route ${at}: documentedAs is for hidden routes`);
   } else {
     schema.response = {
       ...(spec.ok && { 200: spec.ok }),
@@ -168,8 +177,25 @@ export function routeOptions(
     };
   }
 
-  const config: { access: Access; keyScope?: KeyScope; rateLimit?: RateLimitRule } = { access: spec.access };
+  const config: {
+    access: Access;
+    keyScope?: KeyScope;
+    rateLimit?: RateLimitRule;
+    swaggerTransform?: SwaggerTransform;
+  } = { access: spec.access };
   if (spec.access === 'self') config.keyScope = spec.keyScope;
+  // Only the document sees the route unhidden: at run time it keeps no response schema (its replies are not
+  // serialised through ours), since @fastify/swagger applies this transform when it builds the document alone.
+  const documentedAs = spec.documentedAs;
+  if (spec.hide && documentedAs)
+    config.swaggerTransform = ({ schema: runtime, url }) => ({
+      url,
+      schema: {
+        ...runtime,
+        hide: false,
+        response: { default: { description: documentedAs } },
+      } as FastifySchema,
+    });
   if (spec.rateLimit) config.rateLimit = spec.rateLimit;
 
   return {
