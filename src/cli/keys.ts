@@ -159,14 +159,22 @@ export const registerKeys: CliRegistration = (program, withApp) => {
   keys
     .command('rotate-jwt')
     .description(
-      'new JWT signing key for the configured JWT_ALGORITHM; the previous key verifies until its tokens expire',
+      "new JWT signing keys: JWT_ALGORITHM's and the OpenID Provider's (RS256, ES256, EdDSA), or only --alg; " +
+        'each previous key verifies until its tokens expire',
     )
-    .action(() =>
+    .option('--alg <alg>', 'only this algorithm: JWT_ALGORITHM, RS256, ES256 or EdDSA')
+    .action((o: { alg?: string }) =>
       withApp(async (app) => {
-        const r = await app.ctx.jwt.rotate();
-        console.log(
-          `${r.alg}: signing with key ${r.kid}; previous key ${r.previousKid} verifies until ${r.previousVerifiesUntil}`,
-        );
+        const jwt = app.ctx.jwt;
+        const all = jwt.rotationAlgorithms();
+        const algs = o.alg === undefined ? all : all.filter((a) => a.toLowerCase() === o.alg!.toLowerCase());
+        if (algs.length === 0) throw new Error(`--alg must be one of ${all.join(', ')}`);
+        for (const alg of algs) {
+          const r = await jwt.rotate(alg);
+          console.log(
+            `${r.alg}: signing with key ${r.kid}; previous key ${r.previousKid} verifies until ${r.previousVerifiesUntil}`,
+          );
+        }
       }),
     );
   keys

@@ -16,9 +16,16 @@ import type { Database } from '../db/client.js';
 import type { SecretBox } from './aes-gcm.js';
 
 export type KeyMaterial = CryptoKey | Uint8Array;
+/**
+ * Every algorithm the key store keeps keys for: the API's own (JWT_ALGORITHM) and RS256, which only the OpenID
+ * Provider signs with (ID tokens, machine tokens; docs/oidc-provider.md). One current key per algorithm.
+ */
+export type KeyAlgorithm = JwtAlgorithm | 'RS256';
+/** RSA keys the store generates: 2048 bits, what every OpenID Connect library accepts. */
+const RSA_MODULUS_BITS = 2048;
 
 export interface LoadedKeySet {
-  alg: JwtAlgorithm;
+  alg: KeyAlgorithm;
   /** The key new tokens are signed with. */
   current: { kid: string; key: KeyMaterial };
   /** Every key that verifies: kid -> key and the instant (epoch ms) it stops verifying (null: current key). */
@@ -30,14 +37,14 @@ export interface LoadedKeySet {
 }
 
 export interface RotationResult {
-  alg: JwtAlgorithm;
+  alg: KeyAlgorithm;
   previousKid: string;
   kid: string;
   /** When the previous key stops verifying (ISO 8601). */
   previousVerifiesUntil: string;
 }
 
-export const isSymmetric = (alg: JwtAlgorithm): boolean => alg.startsWith('HS');
+export const isSymmetric = (alg: KeyAlgorithm): boolean => alg.startsWith('HS');
 
 /** Serialises rotations (pg_advisory_xact_lock): two operators rotating at once still leave one current key. */
 const ROTATION_LOCK = 0x6a776b73; // "jwks"
@@ -65,10 +72,10 @@ export interface KeyStoreDeps {
  * the old thumbprint, never published again: tokens signed before the upgrade carry it and keep verifying until
  * they expire (it names the same key, so it admits nothing the fixed kid does not).
  */
-export const envKeyId = (alg: JwtAlgorithm): string => `jwt-secret-${alg.toLowerCase()}`;
+export const envKeyId = (alg: KeyAlgorithm): string => `jwt-secret-${alg.toLowerCase()}`;
 
 async function envKey(
-  alg: JwtAlgorithm,
+  alg: KeyAlgorithm,
   secret: string,
 ): Promise<{ kid: string; legacyKid: string; key: Uint8Array }> {
   const key = new TextEncoder().encode(secret);
@@ -80,13 +87,16 @@ async function envKey(
 }
 
 async function newKey(
-  alg: JwtAlgorithm,
+  alg: KeyAlgorithm,
 ): Promise<{ kid: string; sealedPlain: string; publicJwk: JWK | null }> {
   if (isSymmetric(alg)) {
     const k = randomBytes(HMAC_SECRET_BYTES).toString('base64url');
     return { kid: await calculateJwkThumbprint({ kty: 'oct', k }), sealedPlain: k, publicJwk: null };
   }
-  const pair = await generateKeyPair(alg, { extractable: true });
+  const pair = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'RS256' ? { modulusLength: RSA_MODULUS_BITS } : {}),
+  });
   const publicJwk = await exportJWK(pair.publicKey);
   const kid = await calculateJwkThumbprint(publicJwk);
   const privateJwk = await exportJWK(pair.privateKey);
@@ -95,7 +105,7 @@ async function newKey(
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function readRows(deps: KeyStoreDeps, alg: JwtAlgorithm, now: number): Promise<KeyRow[]> {
+async function readRows(deps: KeyStoreDeps, alg: KeyAlgorithm, now: number): Promise<KeyRow[]> {
   return deps.database.withSystem(
     async (tx) =>
       (
@@ -108,33 +118,85 @@ async function readRows(deps: KeyStoreDeps, alg: JwtAlgorithm, now: number): Pro
 }
 
 /**
- * Reads the key set of `alg`; for EdDSA and ES256 the first call ever creates the key pair. Replicas starting
- * together each try the insert; the partial unique index keeps the first and the others re-read it.
+ * The rows of `alg` that still verify; for an asymmetric algorithm the first call ever creates the key pair.
+ * Replicas starting together each try the insert; the partial unique index keeps the first and the others re-read it.
  */
+async function currentRows(deps: KeyStoreDeps, alg: KeyAlgorithm, now: number): Promise<KeyRow[]> {
+  const rows = await readRows(deps, alg, now);
+  if (isSymmetric(alg) || rows.some((r) => r.verify_until === null)) return rows;
+  const k = await newKey(alg);
+  await deps.database.withSystem((tx) =>
+    tx.execute(sql`
+      insert into jwt_signing_keys (kid, alg, secret_sealed, public_jwk, created_at)
+      values (${k.kid}, ${alg}, ${deps.secretBox.encrypt(k.sealedPlain, aad(k.kid))},
+              ${JSON.stringify(k.publicJwk)}::jsonb, ${iso(now)}::timestamptz)
+      on conflict (alg) where retired_at is null do nothing`),
+  );
+  return readRows(deps, alg, now);
+}
+
+/** Reads the key set of `alg`; for EdDSA and ES256 the first call ever creates the key pair (currentRows). */
 export async function loadKeySet(
   deps: KeyStoreDeps,
-  alg: JwtAlgorithm,
+  alg: KeyAlgorithm,
   jwtSecret: string,
   now: number,
 ): Promise<LoadedKeySet> {
-  let rows = await readRows(deps, alg, now);
-  if (!isSymmetric(alg) && !rows.some((r) => r.verify_until === null)) {
-    const k = await newKey(alg);
-    await deps.database.withSystem((tx) =>
-      tx.execute(sql`
-        insert into jwt_signing_keys (kid, alg, secret_sealed, public_jwk, created_at)
-        values (${k.kid}, ${alg}, ${deps.secretBox.encrypt(k.sealedPlain, aad(k.kid))},
-                ${JSON.stringify(k.publicJwk)}::jsonb, ${iso(now)}::timestamptz)
-        on conflict (alg) where retired_at is null do nothing`),
-    );
-    rows = await readRows(deps, alg, now);
+  return buildKeySet(deps.secretBox, alg, jwtSecret, await currentRows(deps, alg, now));
+}
+
+/** One asymmetric key with its private half, as the OpenID Provider signs with it. */
+export interface PrivateKeyEntry {
+  alg: KeyAlgorithm;
+  kid: string;
+  /** The private JWK with kid, alg and use: 'sig'. */
+  privateJwk: JWK;
+  /** Its public half (kid, alg, use: 'sig'). */
+  publicJwk: JWK;
+  /** When it stops verifying (epoch ms); null: the current key. */
+  until: number | null;
+}
+
+/**
+ * The current key of an asymmetric `alg` (created on the first call, as loadKeySet does) and the previous ones
+ * still inside their verify window, newest first, each with its private JWK unsealed. A previous key sealed under
+ * a dropped ENCRYPTION_KEY is left out (its tokens are refused, nothing else); the current one must unseal.
+ */
+export async function loadPrivateKeys(
+  deps: KeyStoreDeps,
+  alg: KeyAlgorithm,
+  now: number,
+): Promise<PrivateKeyEntry[]> {
+  if (isSymmetric(alg)) throw new Error(`${alg} keys are secrets, not key pairs`);
+  const out: PrivateKeyEntry[] = [];
+  for (const row of await currentRows(deps, alg, now)) {
+    if (row.secret_sealed === null) continue;
+    const until = row.verify_until === null ? null : new Date(row.verify_until).getTime();
+    let privateJwk: JWK;
+    try {
+      privateJwk = JSON.parse(deps.secretBox.decrypt(row.secret_sealed, aad(row.kid))) as JWK;
+    } catch (err) {
+      if (until === null) throw err;
+      continue;
+    }
+    const publicJwk = (
+      typeof row.public_jwk === 'string' ? JSON.parse(row.public_jwk) : row.public_jwk
+    ) as JWK;
+    const named = { kid: row.kid, alg, use: 'sig' };
+    out.push({
+      alg,
+      kid: row.kid,
+      privateJwk: { ...privateJwk, ...named },
+      publicJwk: { ...publicJwk, ...named },
+      until,
+    });
   }
-  return buildKeySet(deps.secretBox, alg, jwtSecret, rows);
+  return out;
 }
 
 async function buildKeySet(
   box: SecretBox,
-  alg: JwtAlgorithm,
+  alg: KeyAlgorithm,
   jwtSecret: string,
   rows: KeyRow[],
 ): Promise<LoadedKeySet> {
@@ -190,7 +252,7 @@ async function buildKeySet(
 }
 
 /** The key set before the database was read (HS* only): JWT_SECRET's key alone. */
-export async function envOnlyKeySet(alg: JwtAlgorithm, jwtSecret: string): Promise<LoadedKeySet> {
+export async function envOnlyKeySet(alg: KeyAlgorithm, jwtSecret: string): Promise<LoadedKeySet> {
   return buildKeySet({} as SecretBox, alg, jwtSecret, []);
 }
 
@@ -200,10 +262,12 @@ export async function envOnlyKeySet(alg: JwtAlgorithm, jwtSecret: string): Promi
  */
 export async function rotateKey(
   deps: KeyStoreDeps,
-  alg: JwtAlgorithm,
+  alg: KeyAlgorithm,
   now: number,
   overlapSeconds: number,
 ): Promise<RotationResult> {
+  // An asymmetric algorithm never used yet gets its first key, which this rotation then retires.
+  if (!isSymmetric(alg)) await currentRows(deps, alg, now);
   const k = await newKey(alg);
   const until = iso(now + overlapSeconds * 1000);
   const previousKid = await deps.database.withSystem(async (tx) => {

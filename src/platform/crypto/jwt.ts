@@ -3,7 +3,7 @@
  * accepted, so `none` and algorithm-confusion tokens are refused before any claim is read. Every token names
  * its signing key (`kid`); the keys come from the key ring (jwt-keys.ts, API.md §19).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { type JWK, type JWTHeaderParameters, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../../config.js';
 import { type Clock, systemClock } from '../clock.js';
@@ -14,11 +14,29 @@ import type { SecretBox } from './aes-gcm.js';
 import {
   envOnlyKeySet,
   isSymmetric,
+  type KeyAlgorithm,
   type LoadedKeySet,
   loadKeySet,
+  loadPrivateKeys,
+  type PrivateKeyEntry,
   type RotationResult,
   rotateKey,
 } from './jwt-keys.js';
+
+/**
+ * What the OpenID Provider signs with (docs/oidc-provider.md), whatever JWT_ALGORITHM is. RS256 first: the
+ * provider signs with the first key of an algorithm it finds, and RS256 is the default of ID tokens.
+ */
+export const PROVIDER_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const;
+export type ProviderAlgorithm = (typeof PROVIDER_ALGORITHMS)[number];
+export const isProviderAlgorithm = (alg: string): alg is ProviderAlgorithm =>
+  (PROVIDER_ALGORITHMS as readonly string[]).includes(alg);
+
+/** The OpenID Provider's keys; `version` changes exactly when the set of kids does. */
+export interface ProviderKeySet {
+  version: string;
+  keys: JWK[];
+}
 
 export interface AccessClaims {
   sub: string;
@@ -63,8 +81,22 @@ export interface JwtService {
   init(): Promise<void>;
   /** The public keys that verify tokens now (current and previous); empty under HS*. */
   jwks(): Promise<{ keys: JWK[] }>;
-  /** `keys rotate-jwt`: a new current key; the previous one verifies until every token it signed has expired. */
-  rotate(): Promise<RotationResult>;
+  /**
+   * `keys rotate-jwt`: a new current key of `alg` (default: JWT_ALGORITHM; or one of PROVIDER_ALGORITHMS); the
+   * previous one verifies until every token it signed has expired (the OpenID Provider's: max(3600 s, access
+   * lifetime) + skew).
+   */
+  rotate(alg?: KeyAlgorithm): Promise<RotationResult>;
+  /** The algorithms `keys rotate-jwt` rotates without `--alg`: JWT_ALGORITHM's, then the provider's, once each. */
+  rotationAlgorithms(): KeyAlgorithm[];
+  /**
+   * The OpenID Provider's PRIVATE JWKs (kid, alg, use: 'sig'): the current RS256, ES256 and EdDSA keys in that
+   * order, then the previous keys still inside their verify window. Missing keys are created on the first call.
+   * Cached per replica: re-read each minute and when a rotation flag in the store names another current key.
+   */
+  providerKeys(): Promise<ProviderKeySet>;
+  /** The public halves of providerKeys (same order, same version): what verifies the provider's tokens. */
+  providerPublicJwks(): Promise<ProviderKeySet>;
   /** The kid new tokens are signed with (as this replica knows it). */
   currentKid(): string;
   /** Stops the periodic re-read of the key set (app close). */
@@ -80,6 +112,9 @@ export const KEY_OVERLAP_SKEW_SECONDS = 60;
 const KEY_SET_REFRESH_MS = 60_000;
 /** An unknown kid triggers at most one re-read of the key set per this interval (random kids cost no I/O). */
 const UNKNOWN_KID_RELOAD_MS = 1000;
+
+/** The longest lifetime of a token the OpenID Provider signs (ID and access tokens). */
+export const PROVIDER_TOKEN_MAX_LIFETIME_SECONDS = 3600;
 
 /** The key set could not be read while verifying: not the token's fault (the error handler answers 503). */
 class KeySetUnavailable extends Error {}
@@ -109,6 +144,11 @@ export function createJwtService(
   // The longest-lived token any key signs (access or MFA step token), plus skew: how long a rotated key verifies.
   const overlapSeconds =
     Math.max(config.accessTokenLifetime, config.mfaSessionLifetime) + KEY_OVERLAP_SKEW_SECONDS;
+  // The provider's ID and access tokens live up to an hour (or the access token lifetime, if longer).
+  const providerOverlapSeconds =
+    Math.max(PROVIDER_TOKEN_MAX_LIFETIME_SECONDS, config.accessTokenLifetime) + KEY_OVERLAP_SKEW_SECONDS;
+  const overlapOf = (a: KeyAlgorithm) =>
+    Math.max(a === alg ? overlapSeconds : 0, isProviderAlgorithm(a) ? providerOverlapSeconds : 0);
   let set: LoadedKeySet | null = null;
   let loading: Promise<LoadedKeySet> | null = null;
 
@@ -129,6 +169,14 @@ export function createJwtService(
     if (keys && !loading)
       reload().catch((err: unknown) => keys.log?.warn({ err }, 'JWT key set refresh failed'));
   };
+  /** The periodic re-read: the API's key set, and the provider's once something asked for it. */
+  const refreshAll = () => {
+    refreshSoon();
+    if (keys && provider && !providerLoading)
+      reloadProvider().catch((err: unknown) =>
+        keys.log?.warn({ err }, 'OpenID Provider key set refresh failed'),
+      );
+  };
 
   /**
    * Before signing: a rotation made on another replica (store flag) is picked up, but in the background. Tokens
@@ -148,6 +196,63 @@ export function createJwtService(
     return set;
   };
   let timer: NodeJS.Timeout | null = null;
+
+  // --- the OpenID Provider's keys (independent of `alg`) ---
+  let provider: PrivateKeyEntry[] | null = null;
+  let providerLoading: Promise<PrivateKeyEntry[]> | null = null;
+  /** The store's rotation flags as last acted upon: a flag that names an unknown kid causes one re-read only. */
+  let providerFlags = '';
+  const reloadProvider = (): Promise<PrivateKeyEntry[]> => {
+    if (!keys) return Promise.reject(new Error('the OpenID Provider keys need the database'));
+    const store = keys;
+    providerLoading ??= Promise.all(PROVIDER_ALGORITHMS.map((a) => loadPrivateKeys(store, a, clock.now())))
+      .then((perAlg) => {
+        provider = perAlg.flat();
+        return provider;
+      })
+      .finally(() => {
+        providerLoading = null;
+      });
+    return providerLoading;
+  };
+  const providerEntries = async (): Promise<PrivateKeyEntry[]> => {
+    const known = provider ?? (await reloadProvider());
+    if (!keys) return known;
+    let flags: (string | null)[];
+    try {
+      flags = await keys.store.mget(PROVIDER_ALGORITHMS.map((a) => storeKeys.jwtCurrentKid(a)));
+    } catch {
+      return known; // the store is down: the periodic re-read still picks a rotation up
+    }
+    const seen = flags.join('|');
+    const stale = flags.some(
+      (kid, i) =>
+        kid !== null &&
+        !known.some((e) => e.alg === PROVIDER_ALGORITHMS[i] && e.kid === kid && e.until === null),
+    );
+    if (!stale || seen === providerFlags) return known;
+    providerFlags = seen;
+    return reloadProvider();
+  };
+  /** The entries verifying now, current keys first (in PROVIDER_ALGORITHMS order), and the set's version. */
+  let providerView: { kids: string; version: string; entries: PrivateKeyEntry[] } | null = null;
+  const providerNow = async () => {
+    const now = clock.now();
+    const live = (await providerEntries()).filter((e) => e.until === null || e.until > now);
+    const rank = (e: PrivateKeyEntry) =>
+      (e.until === null ? 0 : PROVIDER_ALGORITHMS.length) +
+      PROVIDER_ALGORITHMS.indexOf(e.alg as ProviderAlgorithm);
+    const entries = live.map((e, i) => ({ e, i })).sort((a, b) => rank(a.e) - rank(b.e) || a.i - b.i);
+    const kids = entries.map(({ e }) => e.kid).join(' ');
+    if (providerView?.kids !== kids) {
+      const version = createHash('sha256')
+        .update([...entries.map(({ e }) => e.kid)].sort().join(' '))
+        .digest('base64url')
+        .slice(0, 16);
+      providerView = { kids, version, entries: entries.map(({ e }) => e) };
+    }
+    return providerView;
+  };
 
   let lastUnknownReload = Number.NEGATIVE_INFINITY;
   const reloadForVerify = () =>
@@ -218,7 +323,7 @@ export function createJwtService(
       return p as PurposeClaims;
     },
     async init() {
-      if (keys && !timer) timer = setInterval(refreshSoon, KEY_SET_REFRESH_MS).unref();
+      if (keys && !timer) timer = setInterval(refreshAll, KEY_SET_REFRESH_MS).unref();
       if (!keys || !isSymmetric(alg)) {
         await reload();
         return;
@@ -242,12 +347,26 @@ export function createJwtService(
       if (timer) clearInterval(timer);
       timer = null;
     },
-    async rotate() {
+    async rotate(which = alg) {
       if (!keys) throw new Error('key rotation needs the database');
-      const result = await rotateKey(keys, alg, clock.now(), overlapSeconds);
-      await keys.store.set(storeKeys.jwtCurrentKid(alg), result.kid);
-      await reload();
+      if (which !== alg && !isProviderAlgorithm(which))
+        throw new Error(`${which} is neither JWT_ALGORITHM (${alg}) nor an OpenID Provider algorithm`);
+      const result = await rotateKey(keys, which, clock.now(), overlapOf(which));
+      await keys.store.set(storeKeys.jwtCurrentKid(which), result.kid);
+      if (which === alg) await reload();
+      if (isProviderAlgorithm(which) && provider) await reloadProvider();
       return result;
+    },
+    rotationAlgorithms() {
+      return [...new Set<KeyAlgorithm>([alg, ...PROVIDER_ALGORITHMS])];
+    },
+    async providerKeys() {
+      const { version, entries } = await providerNow();
+      return { version, keys: entries.map((e) => e.privateJwk) };
+    },
+    async providerPublicJwks() {
+      const { version, entries } = await providerNow();
+      return { version, keys: entries.map((e) => e.publicJwk) };
     },
     currentKid() {
       if (!set) throw new Error('JWT keys not loaded (init not awaited)');
