@@ -1,6 +1,7 @@
 /**
  * The OIDC client registry (API.md §22, docs/oidc-provider.md): the clients of each tenant's OpenID Provider.
- * This step is the registry only; the protocol endpoints (`/oidc/{tenant slug}`) come next and read it.
+ * The provider itself (the oidc-provider module, `/oidc/{tenant slug}`) reads the registry through the exports
+ * below.
  */
 import type { AppModule } from '../../platform/module.js';
 import { oidcClientsErrors } from './errors.js';
@@ -14,3 +15,8 @@ export const oidcClientsModule: AppModule = {
   noStorePrefixes: ['/api/v1/oidc/clients'],
   secretPatterns: [{ pattern: /\bmcs_[A-Za-z0-9_-]{43}/g, replacement: 'mcs_[REDACTED]' }],
 };
+
+// --- exports used by oidc-provider ---
+export { SCOPES } from './catalogue.js';
+export type { ProviderClientRow } from './repository.js';
+export { clientSecretMatches, providerClient } from './service.js';

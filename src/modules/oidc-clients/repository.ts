@@ -124,3 +124,16 @@ export async function countClients(tx: Executor, tenantId: number): Promise<numb
   const [r] = await tx.select({ n: count() }).from(oidcClients).where(clientRows.where(tenantId));
   return Number(r?.n ?? 0);
 }
+
+/**
+ * A client by its public client_id, as the provider needs it at each protocol step (its metadata and, to check a
+ * secret, its hashes). Null when the tenant has no such client: another tenant's client_id finds nothing here.
+ */
+const providerRows = tenantRows(oidcClients, {
+  ...clientColumns,
+  secretHash: oidcClients.secretHash,
+  previousSecretHash: oidcClients.previousSecretHash,
+});
+export const clientByClientId = (tx: Executor, tenantId: number, clientId: string) =>
+  providerRows.find(tx, tenantId, eq(oidcClients.clientId, clientId));
+export type ProviderClientRow = NonNullable<Awaited<ReturnType<typeof clientByClientId>>>;

@@ -1,0 +1,131 @@
+/**
+ * A user agent for MassaCorp's own OpenID Provider in tests: real HTTP to an app listening on loopback, a cookie
+ * jar that honours cookie paths, and the steps the console's /admin/authorize page takes (read the interaction,
+ * sign in with /auth/login, hand the session over, consent). The browser test drives the real page; this drives
+ * the same endpoints without a browser so protocol tests stay fast.
+ */
+import { createServer } from 'node:net';
+
+/** A free loopback port (the app's PUBLIC_URL must name it before the app is built). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Cookie {
+  name: string;
+  value: string;
+  path: string;
+}
+
+export class OpBrowser {
+  private cookies: Cookie[] = [];
+
+  constructor(readonly base: string) {}
+
+  private store(res: Response) {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair = '', ...attrs] = line.split(';').map((s) => s.trim());
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq);
+      const value = pair.slice(eq + 1);
+      const pathAttr = attrs.find((a) => a.toLowerCase().startsWith('path='));
+      const path = pathAttr ? pathAttr.slice(5) : '/';
+      const expired = attrs.some((a) => /^expires=/i.test(a) && new Date(a.slice(8)).getTime() < Date.now());
+      this.cookies = this.cookies.filter((c) => !(c.name === name && c.path === path));
+      if (!expired && value !== '') this.cookies.push({ name, value, path });
+    }
+  }
+
+  private cookieHeader(url: URL): string {
+    return this.cookies
+      .filter(
+        (c) =>
+          url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`),
+      )
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+  }
+
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const u = new URL(url, this.base);
+    const headers = new Headers(init.headers);
+    const cookie = this.cookieHeader(u);
+    if (cookie) headers.set('cookie', cookie);
+    const res = await fetch(u, { ...init, headers, redirect: 'manual' });
+    this.store(res);
+    return res;
+  }
+
+  /** Follows redirects while they stay on the OP (or reach the console page); returns the last response. */
+  async follow(url: string, stopAt: (u: URL) => boolean): Promise<{ res: Response; url: URL }> {
+    let current = new URL(url, this.base);
+    for (let i = 0; i < 10; i++) {
+      if (stopAt(current)) return { res: new Response(null, { status: 200 }), url: current };
+      const res = await this.fetch(current.href);
+      const location = res.headers.get('location');
+      if (res.status < 300 || res.status >= 400 || !location) return { res, url: current };
+      current = new URL(location, current);
+    }
+    throw new Error('too many redirects');
+  }
+}
+
+export interface InteractionDetails {
+  uid: string;
+  prompt: string;
+  client: { client_id: string; name: string; first_party: boolean };
+  scopes: string[];
+  login_hint: string | null;
+}
+
+/**
+ * From an authorization URL to the relying party's callback (the URL with `code` or `error`): the OP sends the
+ * browser to the console page, which signs the user in (`accessToken` of a fresh /auth/login) and consents.
+ */
+export async function authorizeThroughConsole(
+  browser: OpBrowser,
+  authorizationUrl: string,
+  redirectUri: string,
+  signIn: () => Promise<string>,
+  opts: { consent?: 'allow' | 'deny'; onDetails?: (d: InteractionDetails) => void } = {},
+): Promise<URL> {
+  const atRp = (u: URL) => u.href.startsWith(redirectUri);
+  const atConsole = (u: URL) => u.pathname === '/admin/authorize';
+  let step = await browser.follow(authorizationUrl, (u) => atRp(u) || atConsole(u));
+  for (let round = 0; round < 3; round++) {
+    if (atRp(step.url)) return step.url;
+    if (!atConsole(step.url))
+      throw new Error(`stopped at ${step.url} (${step.res.status}): ${await step.res.text()}`);
+    const slug = step.url.searchParams.get('tenant')!;
+    const uid = step.url.searchParams.get('uid')!;
+    const base = `/oidc/${slug}/interaction/${uid}`;
+    const detailsRes = await browser.fetch(`${base}/details`);
+    if (detailsRes.status !== 200)
+      throw new Error(`details ${detailsRes.status}: ${await detailsRes.text()}`);
+    const details = (await detailsRes.json()) as InteractionDetails;
+    opts.onDetails?.(details);
+    let answer: Response;
+    if (details.prompt === 'login') {
+      const token = await signIn();
+      answer = await browser.fetch(`${base}/login`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+    } else {
+      answer = await browser.fetch(`${base}/${opts.consent === 'deny' ? 'abort' : 'consent'}`, {
+        method: 'POST',
+      });
+    }
+    if (answer.status !== 200) throw new Error(`${details.prompt}: ${answer.status} ${await answer.text()}`);
+    const { redirect_to } = (await answer.json()) as { redirect_to: string };
+    step = await browser.follow(redirect_to, (u) => atRp(u) || atConsole(u));
+  }
+  throw new Error('the interaction did not end');
+}
