@@ -5,6 +5,9 @@
  * the same endpoints without a browser so protocol tests stay fast.
  */
 import { createServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import * as oidc from 'openid-client';
+import { bearer, login, newTenant, type TestTenant, type Tokens, uniq } from './factories.js';
 
 /** A free loopback port (the app's PUBLIC_URL must name it before the app is built). */
 export async function freePort(): Promise<number> {
@@ -128,4 +131,99 @@ export async function authorizeThroughConsole(
     step = await browser.follow(redirect_to, (u) => atRp(u) || atConsole(u));
   }
   throw new Error('the interaction did not end');
+}
+
+// --- a tenant with a registered client, as the OP tests set one up ---
+
+/** The loopback redirect the tests' relying parties register (nothing listens there: the tests read the URL). */
+export const RP_CALLBACK = 'http://127.0.0.1:9/cb';
+export const RP_LOGGED_OUT = 'http://127.0.0.1:9/bye';
+
+export interface RegisteredClient {
+  id: string;
+  client_id: string;
+  client_secret: string | null;
+}
+
+export async function registerClient(
+  app: FastifyInstance,
+  tokens: Tokens,
+  body: Record<string, unknown>,
+): Promise<RegisteredClient> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/v1/oidc/clients',
+    headers: bearer(tokens),
+    payload: body,
+  });
+  if (res.statusCode !== 201) throw new Error(`client registration: ${res.statusCode} ${res.body}`);
+  return res.json();
+}
+
+export const webClient = (over: Record<string, unknown> = {}) => ({
+  name: uniq('wiki'),
+  type: 'confidential',
+  redirect_uris: [RP_CALLBACK],
+  post_logout_redirect_uris: [RP_LOGGED_OUT],
+  grant_types: ['authorization_code', 'refresh_token'],
+  allowed_scopes: ['openid', 'profile', 'email', 'offline_access', 'roles', 'permissions'],
+  ...over,
+});
+
+export interface OpTenant {
+  t: TestTenant;
+  admin: Tokens;
+  client: RegisteredClient;
+  issuer: string;
+  config: oidc.Configuration;
+}
+
+/** A new tenant, its admin signed in, and a client registered (a web app unless `client` says otherwise). */
+export async function opTenant(
+  app: FastifyInstance,
+  base: string,
+  client: Record<string, unknown> = webClient(),
+): Promise<OpTenant> {
+  const t = await newTenant(app);
+  const admin = await login(app, t.tenant.id, t.admin.email);
+  const registered = await registerClient(app, admin, client);
+  const issuer = `${base}/oidc/${t.tenant.slug}`;
+  const config = await oidc.discovery(
+    new URL(issuer),
+    registered.client_id,
+    registered.client_secret ?? undefined,
+    registered.client_secret ? undefined : oidc.None(),
+    { execute: [oidc.allowInsecureRequests] },
+  );
+  return { t, admin, client: registered, issuer, config };
+}
+
+/** Authorization with code + PKCE through the console's steps, for `email` of tenant `tenantId`. */
+export async function codeThroughConsole(
+  app: FastifyInstance,
+  base: string,
+  op: OpTenant,
+  who: { tenantId: number; email: string },
+  opts: { scope?: string; extra?: Record<string, string>; consent?: 'allow' | 'deny' } = {},
+) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(op.config, {
+    redirect_uri: RP_CALLBACK,
+    scope: opts.scope ?? 'openid email profile offline_access roles',
+    state,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...opts.extra,
+  });
+  const browser = new OpBrowser(base);
+  const seen: InteractionDetails[] = [];
+  const callback = await authorizeThroughConsole(
+    browser,
+    url.href,
+    RP_CALLBACK,
+    async () => (await login(app, who.tenantId, who.email)).access_token,
+    { consent: opts.consent, onDetails: (d) => seen.push(d) },
+  );
+  return { browser, callback, verifier, state, seen };
 }

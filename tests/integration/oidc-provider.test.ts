@@ -8,83 +8,13 @@ import type { FastifyInstance } from 'fastify';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
-import {
-  bearer,
-  login,
-  newTenant,
-  newUser,
-  type TestTenant,
-  type Tokens,
-  uniq,
-} from '../helpers/factories.js';
-import { authorizeThroughConsole, freePort, OpBrowser } from '../helpers/op-browser.js';
+import { newUser } from '../helpers/factories.js';
+import { codeThroughConsole, freePort, opTenant, RP_CALLBACK } from '../helpers/op-browser.js';
 
 let app: FastifyInstance;
 let base: string;
-const RP = 'http://127.0.0.1:9/cb';
-
-interface Registered {
-  id: string;
-  client_id: string;
-  client_secret: string | null;
-}
-
-async function register(tokens: Tokens, body: Record<string, unknown>): Promise<Registered> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/v1/oidc/clients',
-    headers: bearer(tokens),
-    payload: body,
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json();
-}
-
-async function setup(opts: { firstParty?: boolean } = {}) {
-  const t = await newTenant(app);
-  const admin = await login(app, t.tenant.id, t.admin.email);
-  const client = await register(admin, {
-    name: uniq('wiki'),
-    type: 'confidential',
-    redirect_uris: [RP],
-    post_logout_redirect_uris: ['http://127.0.0.1:9/bye'],
-    grant_types: ['authorization_code', 'refresh_token'],
-    allowed_scopes: ['openid', 'profile', 'email', 'offline_access', 'roles', 'permissions'],
-    first_party: opts.firstParty ?? false,
-  });
-  const issuer = `${base}/oidc/${t.tenant.slug}`;
-  const config = await oidc.discovery(new URL(issuer), client.client_id, client.client_secret!, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
-  return { t, admin, client, issuer, config };
-}
-
-async function signInCode(
-  s: Awaited<ReturnType<typeof setup>>,
-  who: { tenant: TestTenant['tenant']; email: string },
-  scope = 'openid email profile offline_access roles',
-  extra: Record<string, string> = {},
-) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(s.config, {
-    redirect_uri: RP,
-    scope,
-    state,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    prompt: 'consent',
-    ...extra,
-  });
-  const browser = new OpBrowser(base);
-  const callback = await authorizeThroughConsole(
-    browser,
-    url.href,
-    RP,
-    async () => (await login(app, who.tenant.id, who.email)).access_token,
-  );
-  return { browser, callback, verifier, state };
-}
+const RP = RP_CALLBACK;
+const setup = () => opTenant(app, base);
 
 beforeAll(async () => {
   const port = await freePort();
@@ -111,10 +41,16 @@ describe('issue 21: the tenant OpenID Provider with openid-client', () => {
   it('code + PKCE: sign in, ID token claims, userinfo, refresh with rotation, reuse revokes, logout', async () => {
     const s = await setup();
     const user = await newUser(app, s.t.tenant.id);
-    const { callback, verifier, state, browser } = await signInCode(s, {
-      tenant: s.t.tenant,
-      email: user.email,
-    });
+    const { callback, verifier, state, browser } = await codeThroughConsole(
+      app,
+      base,
+      s,
+      {
+        tenantId: s.t.tenant.id,
+        email: user.email,
+      },
+      { extra: { prompt: 'consent' } },
+    );
     const tokens = await oidc.authorizationCodeGrant(s.config, callback, {
       pkceCodeVerifier: verifier,
       expectedState: state,
