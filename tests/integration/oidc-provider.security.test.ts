@@ -17,6 +17,7 @@ import {
   type OpTenant,
   opTenant,
   RP_CALLBACK,
+  registerClient,
   webClient,
 } from '../helpers/op-browser.js';
 
@@ -302,5 +303,28 @@ describe('issue 21: what ends grants at once', () => {
     await expect(oidc.refreshTokenGrant(a.config, tokens.refresh_token!)).rejects.toMatchObject({
       error: 'invalid_grant',
     });
+  });
+});
+
+describe('issue 21: a client sees only its own tokens', () => {
+  it("introspecting or revoking another client's token of the same tenant is refused", async () => {
+    const flow = await signedIn(a);
+    const tokens = await exchange(a, flow);
+    const other = await registerClient(app, a.admin, webClient({ first_party: true }));
+    const otherConfig = await oidc.discovery(
+      new URL(a.issuer),
+      other.client_id,
+      other.client_secret!,
+      undefined,
+      {
+        execute: [oidc.allowInsecureRequests],
+      },
+    );
+    const seen = await oidc.tokenIntrospection(otherConfig, tokens.refresh_token!);
+    expect(seen.active).toBe(false);
+    await expect(oidc.tokenRevocation(otherConfig, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_request',
+    });
+    expect((await oidc.tokenIntrospection(a.config, tokens.refresh_token!)).active).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
-import { newUser } from '../helpers/factories.js';
+import { bearer, login, newUser } from '../helpers/factories.js';
 import { codeThroughConsole, freePort, opTenant, RP_CALLBACK } from '../helpers/op-browser.js';
 
 let app: FastifyInstance;
@@ -96,5 +96,39 @@ describe('issue 21: the tenant OpenID Provider with openid-client', () => {
     });
     expect(confirmed.status).toBe(303);
     expect(confirmed.headers.get('location')).toBe('http://127.0.0.1:9/bye?state=bye-state');
+  });
+
+  it("ending all of the user's sessions ends their applications' grants; every step is in the audit trail", async () => {
+    const s = await setup();
+    const user = await newUser(app, s.t.tenant.id);
+    const flow = await codeThroughConsole(
+      app,
+      base,
+      s,
+      { tenantId: s.t.tenant.id, email: user.email },
+      { extra: { prompt: 'consent' } },
+    );
+    const tokens = await oidc.authorizationCodeGrant(s.config, flow.callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+    });
+    const renewed = await oidc.refreshTokenGrant(s.config, tokens.refresh_token!);
+    // The user signs out everywhere from a console session of theirs.
+    const own = await login(app, s.t.tenant.id, user.email);
+    const ended = await app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: bearer(own) });
+    expect(ended.statusCode, ended.body).toBe(200);
+    await expect(oidc.refreshTokenGrant(s.config, renewed.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    const audit = await app.inject({
+      method: 'GET',
+      url: '/api/v1/audit/logs?resource_type=oidc_client&limit=100',
+      headers: bearer(s.admin),
+    });
+    expect(audit.statusCode, audit.body).toBe(200);
+    const events = (audit.json().logs ?? audit.json().items ?? audit.json()) as { event_type: string }[];
+    const types = new Set(events.map((e) => e.event_type));
+    for (const t of ['oidc.sign_in', 'oidc.consent_granted', 'oidc.token_issued', 'oidc.token_refused'])
+      expect(types, t).toContain(t);
   });
 });

@@ -22,7 +22,8 @@ export const oidcProviderModule: AppModule = {
   needs: ['mfa', 'users'],
   setup: (ctx) => {
     // Deactivating, deleting or erasing a user ends their grants, refresh tokens and provider sessions at once
-    // (rows in PostgreSQL: every replica sees it); a password change or reset does too.
+    // (rows in PostgreSQL: every replica sees it); a password change or reset, and ending all their sessions,
+    // do too.
     ctx.hooks.userDeactivated.push(async (tx, tenantId, userId, reason, audit) => {
       const ended = await deleteUserArtefacts(tx, tenantId, userId);
       if (ended > 0)
@@ -34,6 +35,8 @@ export const oidcProviderModule: AppModule = {
         });
     });
     onPasswordChanged(ctx, (tx, tenantId, userId) => deleteUserArtefacts(tx, tenantId, userId));
+    // "Sign out everywhere" (or an admin ending all of a user's sessions) includes the applications.
+    ctx.hooks.userSessionsEnded.push((tx, tenantId, userId) => deleteUserArtefacts(tx, tenantId, userId));
     const timer = setInterval(() => {
       pruneExpiredArtefacts(ctx, PRUNE_BATCH).catch((err: unknown) =>
         ctx.log.warn({ err }, 'pruning expired OIDC artefacts failed'),

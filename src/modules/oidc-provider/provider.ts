@@ -22,6 +22,7 @@ import { findAccount, SCOPE_CLAIMS } from './accounts.js';
 import { artefactAdapter } from './adapter.js';
 import type { OidcProviderDeps } from './deps.js';
 import { errorPage, loggedOutPage, logoutPage } from './pages.js';
+import { auditProtocol } from './protocol-audit.js';
 
 export interface TenantIssuer {
   id: number;
@@ -131,8 +132,19 @@ export function createTenantProvider(
     } as Configuration['enabledJWA'],
     features: {
       devInteractions: { enabled: false },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // A client introspects and revokes its own tokens only: a tenant's applications do not see each other's.
+      introspection: {
+        enabled: true,
+        allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: (_ctx, client, token) => {
+          if (token.clientId !== client.clientId)
+            throw new errors.InvalidRequest('not a token of this client');
+          return true;
+        },
+      },
       userinfo: { enabled: true },
       clientCredentials: { enabled: true },
       rpInitiatedLogout: {
@@ -204,6 +216,7 @@ export function createTenantProvider(
 
   const provider = new Provider(issuerOf(publicUrl, tenant.slug), configuration);
   provider.proxy = deps.config.trustedProxies.length > 0;
+  auditProtocol(deps, tenant.id, provider);
   // The secret check against the stored SHA-256 (and the previous secret inside its rotation window).
   provider.Client.prototype.compareClientSecret = async function (
     this: { clientId: string },
