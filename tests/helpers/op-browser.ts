@@ -4,6 +4,7 @@
  * sign in with /auth/login, hand the session over, consent). The browser test drives the real page; this drives
  * the same endpoints without a browser so protocol tests stay fast.
  */
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import * as oidc from 'openid-client';
@@ -27,10 +28,51 @@ interface Cookie {
   path: string;
 }
 
+/**
+ * A request as a browser's top-level navigation sends it, over node:http: fetch() always says
+ * `Sec-Fetch-Mode: cors`, which relying parties such as mod_auth_openidc take for an XHR and answer 401 instead
+ * of redirecting to the OP. Only string bodies (what the tests send).
+ */
+async function navigate(url: URL, init: RequestInit, headers: Headers): Promise<Response> {
+  const body = init.body == null ? undefined : String(init.body);
+  const out: Record<string, string> = {
+    accept: 'text/html,application/xhtml+xml,*/*;q=0.8',
+    'sec-fetch-mode': 'navigate',
+    'sec-fetch-dest': 'document',
+    'user-agent': 'OpBrowser',
+  };
+  headers.forEach((v, k) => {
+    out[k] = v;
+  });
+  if (body !== undefined) out['content-length'] = String(Buffer.byteLength(body));
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method ?? 'GET', headers: out }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) {
+          for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) h.append(k, one);
+        }
+        const status = res.statusCode ?? 0;
+        const empty = status === 204 || status === 304;
+        resolve(new Response(empty ? null : Buffer.concat(chunks), { status, headers: h }));
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 export class OpBrowser {
   private cookies: Cookie[] = [];
 
-  constructor(readonly base: string) {}
+  /** `navigation`: send every request as a browser's navigation (see `navigate`), for relying parties that care. */
+  constructor(
+    readonly base: string,
+    private readonly opts: { navigation?: boolean } = {},
+  ) {}
 
   private store(res: Response) {
     for (const line of res.headers.getSetCookie()) {
@@ -61,7 +103,9 @@ export class OpBrowser {
     const headers = new Headers(init.headers);
     const cookie = this.cookieHeader(u);
     if (cookie) headers.set('cookie', cookie);
-    const res = await fetch(u, { ...init, headers, redirect: 'manual' });
+    const res = this.opts.navigation
+      ? await navigate(u, init, headers)
+      : await fetch(u, { ...init, headers, redirect: 'manual' });
     this.store(res);
     return res;
   }
