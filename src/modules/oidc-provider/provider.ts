@@ -12,6 +12,7 @@ import Provider, {
   type KoaContextWithOIDC,
   type ResourceServer,
 } from 'oidc-provider';
+import { createGuardedFetch } from '../../platform/net/ssrf.js';
 import {
   clientSecretMatches,
   type ProviderClientRow,
@@ -118,6 +119,9 @@ export function createTenantProvider(
       short: { signed: true, secure, sameSite: 'lax' },
     },
     findAccount: (_ctx, id) => findAccount(deps, tenant.id, id),
+    // What the provider fetches itself (a private_key_jwt client's jwks_uri, back-channel logout tokens) goes
+    // through the SSRF guard, as every outbound request of ours does.
+    fetch: createGuardedFetch({ env: deps.config.env }) as Configuration['fetch'],
     claims: SCOPE_CLAIMS as unknown as Configuration['claims'],
     scopes: [...SCOPES],
     extraClientMetadata: { properties: ['urn:massacorp:first_party', 'urn:massacorp:permissions'] },
