@@ -13,7 +13,9 @@
  */
 import type { BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, newTenant, newUser } from '../helpers/factories.js';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { bearer, login, newTenant, newUser, uniq } from '../helpers/factories.js';
+import { startProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { enrolTotp, safeTotpMoment, totpCode } from '../helpers/totp.js';
 import {
   type AxeFinding,
@@ -30,6 +32,8 @@ if (!chromiumAvailable() && process.env.CI)
   throw new Error('chromium is missing: apt-get install -y chromium');
 
 let server: Server;
+let dns: TestDnsServer;
+let idp: TestProvider;
 const findings: AxeFinding[] = [];
 
 interface Interaction {
@@ -133,10 +137,17 @@ const sideways = (page: Page) =>
 
 describe.skipIf(!chromiumAvailable())("issue 21: the OpenID Provider's sign-in and consent page", () => {
   beforeAll(async () => {
-    server = await startServer();
+    dns = await startDnsServer();
+    // The organisation's own identity provider, for the SSO way of signing in (not the provider under test).
+    idp = await startProvider([
+      { client_id: 'console', client_secret: 'idp-secret', redirect_uri: 'https://unused/cb' },
+    ]);
+    server = await startServer({ DNS_SERVERS: dns.address });
   }, 120_000);
   afterAll(async () => {
     await server?.close();
+    await idp?.close();
+    await dns?.close();
   });
 
   it('signs a user in for the application with the console sign-in, without a console session', async () => {
@@ -223,6 +234,114 @@ describe.skipIf(!chromiumAvailable())("issue 21: the OpenID Provider's sign-in a
       await page.getByRole('button', { name: 'Cancel and return to the application' }).click();
       await page.waitForURL(`${server.origin}/rp/callback?error=access_denied`);
       expect(seen.calls.slice(-2)).toEqual(['GET details', 'POST abort']);
+      expect(b.problems.cspViolations).toEqual([]);
+      expect(b.problems.consoleErrors).toEqual([]);
+    } finally {
+      await b.close();
+    }
+    expect(findings).toEqual([]);
+  }, 120_000);
+
+  it('signs in through the organisation SSO and comes back to the page, then to the application', async () => {
+    const { tenant, admin } = await newTenant(server.app);
+    const domain = `${uniq('ssocorp')}.example`;
+    const created = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/sso/connections',
+      headers: bearer(await login(server.app, tenant.id, admin.email)),
+      payload: {
+        type: 'oidc',
+        name: 'Company IdP',
+        domains: [domain],
+        oidc: { issuer: idp.issuer, client_id: 'console', client_secret: 'idp-secret' },
+      },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const conn = created.json() as { id: string; domain_token: string; oidc: { callback_url: string } };
+    idp.allowRedirectUri('console', conn.oidc.callback_url);
+    dns.txt.set(`_massacorp-verify.${domain}`, [conn.domain_token]);
+    const verified = await server.app.inject({
+      method: 'POST',
+      url: `/api/v1/sso/connections/${conn.id}/domains/${domain}/verify`,
+      headers: bearer(await login(server.app, tenant.id, admin.email)),
+    });
+    expect(verified.statusCode, verified.body).toBe(200);
+    // A person the IdP knows (JIT), and an existing account with a second factor (linked by its address).
+    const jitId = uniq('acct');
+    const jitEmail = `${uniq('ida')}@${domain}`;
+    idp.accounts.set(jitId, { email: jitEmail, email_verified: true, given_name: 'Ida', family_name: 'Sso' });
+    const mfaEmail = `${uniq('linked')}@${domain}`;
+    await newUser(server.app, tenant.id, { email: mfaEmail, roles: ['member'] });
+    const { secret } = await enrolTotp(server.app, tenant.id, mfaEmail);
+    const mfaId = uniq('acct');
+    idp.accounts.set(mfaId, { email: mfaEmail, email_verified: true });
+
+    const b = await launch({ width: 390, height: 844 });
+    try {
+      const page = b.page;
+      // The IdP's pages import a web font: never fetched.
+      await b.context.route(/^https:\/\/fonts\.(googleapis|gstatic)\.com\//, (r) =>
+        r.fulfill({ status: 200, contentType: 'text/css', body: '' }),
+      );
+      const seen = await fakeProvider(b.context, tenant.slug, tenant.name, {
+        jit: { prompt: 'login', login_hint: jitEmail },
+        mfa: { prompt: 'login', login_hint: mfaEmail },
+      });
+      const atIdp = async (accountId: string) => {
+        await page.waitForURL((u) => u.href.startsWith(idp.issuer));
+        await page.locator('input[name=login]').fill(accountId);
+        await page.locator('input[name=password]').fill('any');
+        await page.getByRole('button', { name: 'Sign-in' }).click();
+        await page.getByRole('button', { name: 'Continue' }).click();
+      };
+
+      await authorize(page, tenant.slug, 'jit');
+      await page.getByRole('button', { name: 'Continue with single sign-on (SSO)' }).click();
+      await atIdp(jitId);
+      await page.getByRole('heading', { name: 'Back at the application' }).waitFor();
+      expect(page.url()).toBe(`${server.origin}/rp/callback?code=fake-jit`);
+      expect(seen.loggedIn).toEqual([jitEmail]);
+      expect(seen.cookies.at(-1)).toBe('_interaction=cookie-jit');
+
+      // Another person: the IdP's own session (of the first one) goes.
+      await b.context.clearCookies({ domain: '127.0.0.1' });
+      await authorize(page, tenant.slug, 'mfa');
+      await page.getByRole('button', { name: 'Continue with single sign-on (SSO)' }).click();
+      await atIdp(mfaId);
+      await page.getByRole('heading', { name: 'Second factor' }).waitFor();
+      findings.push(...(await axe(page, 'SSO second factor for an application (390 px)')));
+      await safeTotpMoment();
+      await page.getByLabel('6-digit code').fill(totpCode(secret));
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.getByRole('heading', { name: 'Back at the application' }).waitFor();
+      expect(seen.loggedIn).toEqual([jitEmail, mfaEmail]);
+      expect(seen.calls).toEqual(['GET details', 'POST login', 'GET details', 'POST login']);
+
+      // Neither sign-in opened a console session.
+      await page.goto(`${server.origin}/admin/`);
+      await page.getByRole('heading', { name: 'Sign in to the console' }).waitFor();
+      expect(await page.evaluate(() => sessionStorage.getItem('massacorp.console.refresh'))).toBeNull();
+      expect(await page.evaluate(() => sessionStorage.getItem('massacorp.console.sso'))).toBeNull();
+
+      // The way back is followed only to this console's /authorize page: a refused SSO sign-in links there, or
+      // to the console's sign-in when the kept path points anywhere else.
+      for (const [returnTo, href] of [
+        ['/authorize?tenant=acme&uid=u1', '/admin/authorize?tenant=acme&uid=u1'],
+        ['//evil.example/authorize?tenant=acme&uid=u1', '/admin/'],
+        ['/users?x=/authorize?', '/admin/'],
+      ] as const) {
+        await page.evaluate(
+          (back) =>
+            sessionStorage.setItem(
+              'massacorp.console.sso',
+              JSON.stringify({ state: 's1', verifier: 'v', tenant: 'acme', returnTo: back }),
+            ),
+          returnTo,
+        );
+        await page.goto(`${server.origin}/admin/sso/callback?state=s1&error=SSO_IDP_ERROR`);
+        await page.getByRole('alert').waitFor();
+        expect(await page.locator('a.signin-aside').getAttribute('href'), returnTo).toBe(href);
+      }
       expect(b.problems.cspViolations).toEqual([]);
       expect(b.problems.consoleErrors).toEqual([]);
     } finally {
