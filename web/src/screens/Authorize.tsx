@@ -99,10 +99,22 @@ export function handOver(tenant: string, tokens: Tokens): void {
   handedOver = { tenant, tokens };
 }
 
-function takeHandedOver(slug: string): Tokens | null {
-  const h = handedOver;
+/**
+ * The provider's login for handed-over tokens, started once per interaction: a second run of the page's effect
+ * (React's StrictMode in development) follows the same one instead of asking for a sign-in again.
+ */
+const handedLogins = new Map<string, Promise<{ redirect_to: string }>>();
+
+function loginHandedOver(slug: string, uid: string): Promise<{ redirect_to: string }> | null {
+  const key = `${slug}/${uid}`;
+  let login = handedLogins.get(key);
+  if (!login && handedOver?.tenant === slug) {
+    login = submitLogin(slug, uid, handedOver.tokens.access_token);
+    login.catch(() => handedLogins.delete(key));
+    handedLogins.set(key, login);
+  }
   handedOver = null;
-  return h && h.tenant === slug ? h.tokens : null;
+  return login ?? null;
 }
 
 // ---- the page ------------------------------------------------------------------------------------------
@@ -158,9 +170,9 @@ export function AuthorizeScreen() {
     if (!query) return;
     const { slug, uid } = query;
     // Back from the identity provider with this organisation's tokens: straight to the provider.
-    const tokens = takeHandedOver(slug);
-    if (tokens) {
-      void go(() => submitLogin(slug, uid, tokens.access_token));
+    const login = loginHandedOver(slug, uid);
+    if (login) {
+      void go(() => login);
       return;
     }
     fetchInteraction(slug, uid).then(
