@@ -5,9 +5,11 @@ import type { MessageKey } from './messages';
 import { match, navigate, usePath } from './router';
 import { ApiKeysScreen } from './screens/ApiKeys';
 import { AuditScreen } from './screens/Audit';
+import { AuthorizeScreen } from './screens/Authorize';
 import { DirectoryScreen } from './screens/Directory';
 import { FeaturesScreen } from './screens/Features';
 import { AcceptInviteScreen } from './screens/Invitations';
+import { OidcClientScreen, OidcClientsScreen } from './screens/OidcClients';
 import { OverviewScreen } from './screens/Overview';
 import { ForgotPasswordScreen, ResetPasswordScreen } from './screens/PasswordReset';
 import { ProfileScreen } from './screens/Profile';
@@ -141,6 +143,22 @@ const SCREENS: Screen[] = [
     render: (p) => <WebhookScreen id={p.id!} />,
   },
   {
+    path: '/applications',
+    label: 'nav.oidcClients',
+    module: 'oidc-clients',
+    permission: 'oidc.clients.read',
+    nav: true,
+    render: () => <OidcClientsScreen />,
+  },
+  {
+    path: '/applications/:id',
+    label: 'nav.oidcClients',
+    module: 'oidc-clients',
+    permission: 'oidc.clients.read',
+    nav: false,
+    render: (p) => <OidcClientScreen id={p.id!} />,
+  },
+  {
     path: '/features',
     label: 'nav.features',
     module: 'features',
@@ -232,6 +250,8 @@ const SIGNED_OUT_PAGES: Record<string, () => ReactNode> = {
   '/accept-invite': () => <AcceptInviteScreen />,
   // The end of an SSO sign-in: it signs in, then goes to the overview.
   '/sso/callback': () => <SsoCallbackScreen />,
+  // The tenant's OpenID Provider sends its users here to sign in or consent for one of its applications.
+  '/authorize': () => <AuthorizeScreen />,
 };
 
 function SignedOutShell({ children }: { children: ReactNode }) {

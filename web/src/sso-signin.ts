@@ -17,6 +17,26 @@ export interface Pending {
   state: string;
   verifier: string;
   tenant: string;
+  /**
+   * Where the callback goes once signed in, for an application's sign-in (the OpenID Provider's page,
+   * `/authorize?tenant=…&uid=…`) instead of the console; only such paths are followed (safeReturn).
+   */
+  returnTo?: string;
+}
+
+/**
+ * The console path a sign-in may come back to after the identity provider: only the OpenID Provider's sign-in
+ * page of this console, by path (`/authorize?…`, no other page, origin or scheme); anything else is null.
+ */
+export function safeReturn(path: string | null | undefined): string | null {
+  if (!path?.startsWith('/authorize?')) return null;
+  try {
+    const url = new URL(BASE + path, window.location.origin);
+    if (url.origin !== window.location.origin || url.pathname !== `${BASE}/authorize`) return null;
+    return url.pathname.slice(BASE.length) + url.search;
+  } catch {
+    return null;
+  }
 }
 
 const base64url = (bytes: Uint8Array) =>
@@ -31,7 +51,11 @@ const randomToken = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
  * Sends the browser to the identity provider of the address's connection in this organisation; resolves to
  * 'none' (and stays) when discovery finds none, so the page offers the password instead.
  */
-export async function startSsoSignIn(tenant: string, email: string): Promise<'none' | 'started'> {
+export async function startSsoSignIn(
+  tenant: string,
+  email: string,
+  returnTo?: string,
+): Promise<'none' | 'started'> {
   const header = { 'x-tenant-id': tenant };
   let connectionId: string;
   try {
@@ -42,7 +66,13 @@ export async function startSsoSignIn(tenant: string, email: string): Promise<'no
     if (err instanceof ApiFailure && err.status === 404) return 'none';
     throw err;
   }
-  const pending: Pending = { state: randomToken(), verifier: randomToken(), tenant };
+  const back = safeReturn(returnTo);
+  const pending: Pending = {
+    state: randomToken(),
+    verifier: randomToken(),
+    tenant,
+    ...(back ? { returnTo: back } : {}),
+  };
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(pending.verifier));
   const { auth_url } = await call(
     api.GET('/api/v1/sso/connections/{id}/authorize', {

@@ -46,6 +46,12 @@ export function fieldProblems(err: unknown): FieldProblem[] {
   const details = err.body.details ?? {};
   if (err.code === 'PASSWORD_TOO_WEAK' && Array.isArray(details.reasons))
     return details.reasons.map((r) => ({ field: PASSWORD_RULES, text: passwordRuleText(String(r)) }));
+  // Permissions the caller may not hand on (a role, an OIDC client): said under the permissions' field.
+  if (err.code === 'PERMISSION_DENIED' && Array.isArray(details.permissions))
+    return details.permissions.map((p) => ({
+      field: 'permissions',
+      text: t('fielderr.notGrantable', { n: String(p) }),
+    }));
   if (err.code !== 'VALIDATION_ERROR' || !Array.isArray(details.errors)) return [];
   return (details.errors as { field?: unknown; message?: unknown; type?: unknown }[]).map((e) => ({
     field: String(e.field ?? '').replace(/^(body|query|querystring|params|headers)\.?/, ''),
@@ -478,9 +484,14 @@ export function CheckList(props: {
   items: { key: string; label: string }[];
   selected: ReadonlySet<string>;
   onChange: (next: Set<string>) => void;
+  /** The API field whose errors are shown under the list (`grant_types`). */
+  field?: string;
 }) {
+  const id = useId();
+  const problems = useFieldProblems(props.field);
+  const errorId = problems.length > 0 ? `${id}-error` : undefined;
   return (
-    <fieldset className="stack">
+    <fieldset className="stack" aria-describedby={errorId}>
       <legend>{props.legend}</legend>
       {props.hint && <p className="hint">{props.hint}</p>}
       {props.items.map((item) => (
@@ -491,6 +502,7 @@ export function CheckList(props: {
           onChange={(on) => props.onChange(withMember(props.selected, item.key, on))}
         />
       ))}
+      <FieldProblems id={errorId} problems={problems} />
     </fieldset>
   );
 }

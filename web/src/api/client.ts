@@ -35,6 +35,12 @@ export function hasAccessToken(): boolean {
   return tokens !== null;
 }
 
+/** The console's access token, refreshed first when about to expire; null when the console is signed out. */
+export async function freshAccessToken(): Promise<string | null> {
+  if (tokens && tokens.expiresAt - Date.now() < 15_000) await refresh();
+  return tokens?.access ?? null;
+}
+
 export function storedRefreshToken(): string | null {
   try {
     return window.sessionStorage.getItem(REFRESH_KEY);

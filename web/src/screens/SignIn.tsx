@@ -40,7 +40,23 @@ const METHOD_LABEL = {
   webauthn: 'signin.method.webauthn',
 } as const;
 
-type Tokens = { access_token: string; refresh_token: string; expires_in: number };
+export type Tokens = { access_token: string; refresh_token: string; expires_in: number };
+
+/**
+ * A sign-in for one of the organisation's applications (the OpenID Provider's sign-in, ./Authorize.tsx) rather
+ * than for the console: the organisation is fixed, the email may be prefilled, and the tokens go to `onTokens`
+ * instead of opening the console's session; an SSO sign-in comes back to `returnTo` (a console path).
+ */
+export interface SignInFor {
+  tenant: string;
+  email?: string;
+  title: string;
+  intro?: ReactNode;
+  returnTo: string;
+  /** Below the form: e.g. a way back to the application. */
+  footer?: ReactNode;
+  onTokens: (tokens: Tokens) => Promise<void>;
+}
 
 /** Opens the console's session with a sign-in's tokens (password or SSO), remembering the organisation. */
 export async function signInWith(session: ReturnType<typeof useSession>, tenant: string, tokens: Tokens) {
@@ -57,12 +73,18 @@ export async function signInWith(session: ReturnType<typeof useSession>, tenant:
  * `resume`: the second-factor step of a sign-in begun elsewhere (an SSO sign-in whose account has MFA, from
  * /admin/sso/callback), which ends on the overview.
  */
-export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: string } }) {
+export function SignInScreen({
+  resume,
+  forApp,
+}: {
+  resume?: { mfaToken: string; tenant: string };
+  forApp?: SignInFor;
+}) {
   const session = useSession();
   const { register, handleSubmit, getValues, setValue } = useForm({
     defaultValues: {
-      tenant: resume?.tenant ?? rememberedTenant(session.config.default_tenant),
-      email: '',
+      tenant: forApp?.tenant ?? resume?.tenant ?? rememberedTenant(session.config.default_tenant),
+      email: forApp?.email ?? '',
       password: '',
       code: '',
     },
@@ -76,6 +98,8 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
   const headers = () => ({ 'x-tenant-id': getValues('tenant').trim() });
 
   async function finish(tokens: Tokens) {
+    // An application's sign-in leaves the console's own session as it was.
+    if (forApp) return forApp.onTokens(tokens);
     await signInWith(session, getValues('tenant').trim(), tokens);
     if (resume) navigate('/', { replace: true });
   }
@@ -88,7 +112,7 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
     setNoSso(null);
     const { tenant, email } = getValues();
     await submit(async () => {
-      if ((await startSsoSignIn(tenant.trim(), email.trim())) === 'none') {
+      if ((await startSsoSignIn(tenant.trim(), email.trim(), forApp?.returnTo)) === 'none') {
         setNoSso(t('sso.signin.none', { email: email.trim() }));
         (form?.elements.namedItem('password') as HTMLInputElement | null)?.focus();
       }
@@ -152,15 +176,17 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
     });
   }
 
-  const ended =
-    session.endedReason === 'expired'
+  const ended = forApp
+    ? null
+    : session.endedReason === 'expired'
       ? t('signin.sessionEnded')
       : session.endedReason === 'signed_out'
         ? t('signin.signedOut')
         : null;
 
   return (
-    <SignedOutCard title={mfaToken ? t('signin.mfaTitle') : t('signin.title')}>
+    <SignedOutCard title={mfaToken ? t('signin.mfaTitle') : (forApp?.title ?? t('signin.title'))}>
+      {forApp?.intro}
       {ended && !mfaToken && (
         <p className="notice" role="status">
           {ended}
@@ -168,13 +194,18 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
       )}
       {!mfaToken ? (
         <Form onSubmit={submitPassword} error={error} className="stack">
-          <AccountFields tenant={{ reg: register('tenant') }} email={{ reg: register('email') }} />
+          <AccountFields
+            tenant={forApp ? undefined : { reg: register('tenant') }}
+            email={{ reg: register('email') }}
+            autoFocus={Boolean(forApp && !forApp.email)}
+          />
           <PasswordField
             label={t('signin.password')}
             reg={register('password')}
             required
             autoComplete="current-password"
             name="password"
+            autoFocus={Boolean(forApp?.email)}
           />
           <SubmitStep busy={busy} error={error} label={t('signin.submit')} />
           <p className="signin-or" aria-hidden="true">
@@ -188,9 +219,12 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
               {noSso}
             </p>
           )}
-          <Link to="/forgot-password" className="signin-aside">
-            {t('reset.forgot')}
-          </Link>
+          {/* The reset pages would leave the application's sign-in: offered on the console's only. */}
+          {!forApp && (
+            <Link to="/forgot-password" className="signin-aside">
+              {t('reset.forgot')}
+            </Link>
+          )}
         </Form>
       ) : (
         <>
@@ -253,23 +287,29 @@ export function SignInScreen({ resume }: { resume?: { mfaToken: string; tenant: 
           </button>
         </>
       )}
+      {forApp?.footer}
     </SignedOutCard>
   );
 }
 
-/** Which account: the organisation (its header names it: x-tenant-id) and the email, as password managers know them. */
-export function AccountFields(props: { tenant: Held<string>; email: Held<string> }) {
+/**
+ * Which account: the organisation (its header names it: x-tenant-id) and the email, as password managers know
+ * them. Without `tenant` the organisation is fixed by the page (an application's sign-in) and not asked.
+ */
+export function AccountFields(props: { tenant?: Held<string>; email: Held<string>; autoFocus?: boolean }) {
   return (
     <>
-      <TextField
-        label={t('signin.tenant')}
-        hint={t('signin.tenantHint')}
-        {...props.tenant}
-        required
-        autoComplete="organization"
-        name="tenant"
-        field="x-tenant-id"
-      />
+      {props.tenant && (
+        <TextField
+          label={t('signin.tenant')}
+          hint={t('signin.tenantHint')}
+          {...props.tenant}
+          required
+          autoComplete="organization"
+          name="tenant"
+          field="x-tenant-id"
+        />
+      )}
       <TextField
         label={t('signin.email')}
         type="email"
@@ -277,6 +317,7 @@ export function AccountFields(props: { tenant: Held<string>; email: Held<string>
         required
         autoComplete="username"
         name="email"
+        autoFocus={props.autoFocus}
       />
     </>
   );

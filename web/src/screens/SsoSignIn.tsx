@@ -10,9 +10,10 @@ import { t } from '../i18n';
 import type { MessageKey } from '../messages';
 import { BASE, navigate } from '../router';
 import { useSession } from '../session';
-import { type Pending, SSO_CALLBACK, takePending } from '../sso-signin';
+import { type Pending, SSO_CALLBACK, safeReturn, takePending } from '../sso-signin';
 import { errorMessage, Link } from '../ui';
-import { SignedOutCard, SignInScreen, signInWith } from './SignIn';
+import { handOver } from './Authorize';
+import { SignedOutCard, SignInScreen, signInWith, type Tokens } from './SignIn';
 
 /** The API's refusal codes, as the admin should read them (any other: sso.signin.failed with the code). */
 const REFUSALS: Record<string, MessageKey> = {
@@ -31,7 +32,7 @@ const REFUSALS: Record<string, MessageKey> = {
 };
 const refusal = (code: string) => (REFUSALS[code] ? t(REFUSALS[code]) : t('sso.signin.failed', { code }));
 
-type Landing = { code: string; pending: Pending } | { refused: string };
+type Landing = { code: string; pending: Pending } | { refused: string; pending?: Pending };
 
 /**
  * What the page was opened with, read once: the pending flow is spent (a second landing finds none) and the
@@ -45,9 +46,9 @@ function land(): Landing {
   const state = query.get('state');
   if (!pending || !state || state !== pending.state) return { refused: t('sso.signin.stateInvalid') };
   const error = query.get('error');
-  if (error) return { refused: refusal(error) };
+  if (error) return { refused: refusal(error), pending };
   const code = query.get('code');
-  return code ? { code, pending } : { refused: t('sso.signin.stateInvalid') };
+  return code ? { code, pending } : { refused: t('sso.signin.stateInvalid'), pending };
 }
 
 /** Read at most once per page load (React may render twice); the page is always reached by a full load. */
@@ -60,8 +61,19 @@ export function SsoCallbackScreen() {
     return landed;
   });
   const [outcome, setOutcome] = useState<{ mfaToken: string; tenant: string } | { refused: string } | null>(
-    'refused' in landing ? landing : null,
+    'refused' in landing ? { refused: landing.refused } : null,
   );
+  // Begun on an application's sign-in page (the OpenID Provider's): the tokens go back there, not to the console.
+  const returnTo = safeReturn(landing.pending?.returnTo);
+  async function finish(tenant: string, tokens: Tokens) {
+    if (returnTo) {
+      handOver(tenant, tokens);
+      navigate(returnTo, { replace: true });
+      return;
+    }
+    await signInWith(session, tenant, tokens);
+    navigate('/', { replace: true });
+  }
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: once per landing (the session changes by this very sign-in)
   useEffect(() => {
@@ -72,12 +84,11 @@ export function SsoCallbackScreen() {
         if (res.mfa_required && res.mfa_session_token) {
           setOutcome({ mfaToken: res.mfa_session_token, tenant: pending.tenant });
         } else if (res.access_token && res.refresh_token && res.expires_in) {
-          await signInWith(session, pending.tenant, {
+          await finish(pending.tenant, {
             access_token: res.access_token,
             refresh_token: res.refresh_token,
             expires_in: res.expires_in,
           });
-          navigate('/', { replace: true });
         } else {
           setOutcome({ refused: res.message });
         }
@@ -86,7 +97,18 @@ export function SsoCallbackScreen() {
     );
   }, [landing]);
 
-  if (outcome && 'mfaToken' in outcome) return <SignInScreen resume={outcome} />;
+  if (outcome && 'mfaToken' in outcome) {
+    // The second factor of an application's sign-in: its tokens go back to that page too.
+    const forApp = returnTo
+      ? {
+          tenant: outcome.tenant,
+          title: t('signin.mfaTitle'),
+          returnTo,
+          onTokens: (tokens: Tokens) => finish(outcome.tenant, tokens),
+        }
+      : undefined;
+    return <SignInScreen resume={outcome} forApp={forApp} />;
+  }
   return (
     <SignedOutCard title={t('sso.signin.title')}>
       {outcome ? (
@@ -94,7 +116,7 @@ export function SsoCallbackScreen() {
           <p className="error" role="alert">
             {outcome.refused}
           </p>
-          <Link to="/" className="signin-aside">
+          <Link to={returnTo ?? '/'} className="signin-aside">
             {t('signin.back')}
           </Link>
         </>
