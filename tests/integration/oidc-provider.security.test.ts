@@ -328,3 +328,35 @@ describe('issue 21: a client sees only its own tokens', () => {
     expect((await oidc.tokenIntrospection(a.config, tokens.refresh_token!)).active).toBe(true);
   });
 });
+
+describe('issue 21: prompt=login wants a sign-in made now', () => {
+  it('an older session is refused at the hand-over; a fresh sign-in is taken', async () => {
+    const user = await newUser(app, a.t.tenant.id);
+    const old = (await login(app, a.t.tenant.id, user.email)).access_token;
+    await new Promise((r) => setTimeout(r, 6000)); // past the 5 s skew the check allows
+    const url = oidc.buildAuthorizationUrl(a.config, {
+      redirect_uri: RP_CALLBACK,
+      scope: 'openid',
+      prompt: 'login',
+      code_challenge: challengeOf('v'.repeat(43)),
+      code_challenge_method: 'S256',
+    });
+    const browser = new OpBrowser(base);
+    const step = await browser.follow(url.href, (u) => u.pathname === '/admin/authorize');
+    const path = `/oidc/${a.t.tenant.slug}/interaction/${step.url.searchParams.get('uid')}`;
+    const details = await (await browser.fetch(`${path}/details`)).json();
+    expect(details).toMatchObject({ prompt: 'login', fresh_login_required: true });
+    const stale = await browser.fetch(`${path}/login`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${old}` },
+    });
+    expect(stale.status).toBe(409);
+    expect((await stale.json()).error).toBe('OIDC_FRESH_SIGN_IN_REQUIRED');
+    const fresh = (await login(app, a.t.tenant.id, user.email)).access_token;
+    const ok = await browser.fetch(`${path}/login`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fresh}` },
+    });
+    expect(ok.status).toBe(200);
+  }, 30_000);
+});

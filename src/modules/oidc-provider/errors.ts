@@ -17,6 +17,11 @@ export const oidcProviderErrors = defineErrors({
     'Seul un utilisateur connecté peut se connecter à une application',
     'Only a signed-in user can sign in to an application',
   ],
+  OIDC_FRESH_SIGN_IN_REQUIRED: [
+    409,
+    "L'application demande une connexion faite maintenant : connectez-vous à nouveau",
+    'The application asks for a sign-in made now: sign in again',
+  ],
   OIDC_WRONG_TENANT: [
     403,
     "La session ouverte appartient à une autre organisation que celle de l'application",

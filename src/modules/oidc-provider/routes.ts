@@ -30,7 +30,19 @@ const Details = Type.Object({
   client: Type.Object({ client_id: Type.String(), name: Type.String(), first_party: Type.Boolean() }),
   scopes: Type.Array(Type.String()),
   login_hint: Type.Union([Type.String(), Type.Null()]),
+  fresh_login_required: Type.Boolean(),
 });
+
+/** Clock skew allowed between the interaction's start and a sign-in made for it. */
+const FRESH_SKEW_MS = 5000;
+/** Prompt reasons that a session the user already has cannot satisfy: they must sign in again. */
+const FRESH_LOGIN_REASONS = new Set([
+  'login_prompt',
+  'max_age',
+  'essential_acr',
+  'essential_acrs',
+  'id_token_hint',
+]);
 
 /** Largest body a protocol endpoint reads (a request object or a client assertion fits many times over). */
 const PROTOCOL_BODY_LIMIT = 64 * 1024;
@@ -129,6 +141,8 @@ export function oidcProviderRoutes(deps: OidcProviderDeps, registry: ProviderReg
             .split(' ')
             .filter(Boolean),
           login_hint: typeof hint === 'string' ? hint.slice(0, 320) : null,
+          fresh_login_required:
+            details.prompt.name === 'login' && details.prompt.reasons.some((r) => FRESH_LOGIN_REASONS.has(r)),
         };
       },
     );
@@ -158,6 +172,13 @@ export function oidcProviderRoutes(deps: OidcProviderDeps, registry: ProviderReg
           mfa: (await deps.mfa.status(tx, tenantId, userId)).enabled,
         }));
         if (!session) throw oidcProviderErrors.error('OIDC_SIGN_IN_NEEDS_USER');
+        // prompt=login, max_age and the like want proof made now: a session older than this interaction is not.
+        const startedAt = (details.iat ?? 0) * 1000;
+        if (
+          details.prompt.reasons.some((r) => FRESH_LOGIN_REASONS.has(r)) &&
+          session.createdAt.getTime() < startedAt - FRESH_SKEW_MS
+        )
+          throw oidcProviderErrors.error('OIDC_FRESH_SIGN_IN_REQUIRED');
         const amr = amrOf(session.signInMethod, mfa);
         const result = {
           login: {

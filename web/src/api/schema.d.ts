@@ -20385,6 +20385,7 @@ export interface paths {
                                 first_party: boolean;
                                 name: string;
                             };
+                            fresh_login_required: boolean;
                             login_hint: string | null;
                             prompt: string;
                             scopes: string[];

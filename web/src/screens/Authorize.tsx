@@ -26,6 +26,8 @@ export interface InteractionDetails {
   client: { client_id: string; name: string; first_party: boolean };
   scopes: string[];
   login_hint: string | null;
+  /** The application asks for a fresh sign-in: the console's current session may not continue. */
+  fresh_login_required: boolean;
 }
 
 /** The console path of the page for an interaction (what the provider redirects to, under /admin). */
@@ -69,6 +71,27 @@ export const fetchInteraction = (slug: string, uid: string) =>
 /** Hands the user's access token (of `slug`) to the provider: the user is signed in for the application. */
 export const submitLogin = (slug: string, uid: string, accessToken: string) =>
   interactionCall<{ redirect_to: string }>(slug, uid, 'login', accessToken);
+
+/**
+ * A sign-in made only for the application: once the provider holds it, the API session it opened has served its
+ * purpose (proof of who signed in, and when) and is ended, so the user's session list holds no orphan. Best
+ * effort: the provider's sign-in does not depend on it.
+ */
+async function endHandedOverSession(tokens: Tokens): Promise<void> {
+  await fetch('/api/v1/auth/logout', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ refresh_token: tokens.refresh_token }),
+  }).catch(() => undefined);
+}
+
+/** The provider's login with a sign-in made for the application, then that sign-in's API session ended. */
+async function submitFreshLogin(slug: string, uid: string, tokens: Tokens) {
+  const answer = await submitLogin(slug, uid, tokens.access_token);
+  await endHandedOverSession(tokens);
+  return answer;
+}
 export const submitConsent = (slug: string, uid: string) =>
   interactionCall<{ redirect_to: string }>(slug, uid, 'consent');
 export const submitAbort = (slug: string, uid: string) =>
@@ -109,7 +132,7 @@ function loginHandedOver(slug: string, uid: string): Promise<{ redirect_to: stri
   const key = `${slug}/${uid}`;
   let login = handedLogins.get(key);
   if (!login && handedOver?.tenant === slug) {
-    login = submitLogin(slug, uid, handedOver.tokens.access_token);
+    login = submitFreshLogin(slug, uid, handedOver.tokens);
     login.catch(() => handedLogins.delete(key));
     handedLogins.set(key, login);
   }
@@ -218,6 +241,7 @@ export function AuthorizeScreen() {
       busy={busy}
       error={actionError}
       onToken={(token) => go(() => submitLogin(slug, uid, token))}
+      onFreshTokens={(tokens) => go(() => submitFreshLogin(slug, uid, tokens))}
       onCancel={() => go(() => submitAbort(slug, uid))}
     />
   );
@@ -246,6 +270,7 @@ function Login(props: {
   busy: boolean;
   error: unknown;
   onToken: (accessToken: string) => Promise<void>;
+  onFreshTokens: (tokens: Tokens) => Promise<void>;
   onCancel: () => void;
 }) {
   const { details } = props;
@@ -262,7 +287,11 @@ function Login(props: {
       </SignedOutCard>
     );
   // Already signed in to the console in this organisation: that account may continue, with one click.
-  const current = !otherAccount && me?.tenant?.slug === details.tenant.slug ? me.me.email : null;
+  // Unless the application asks for a fresh sign-in (prompt=login, max_age passed, an acr the session lacks).
+  const current =
+    !otherAccount && !details.fresh_login_required && me?.tenant?.slug === details.tenant.slug
+      ? me.me.email
+      : null;
   const intro = (
     <>
       <ForWhom details={details} />
@@ -307,7 +336,7 @@ function Login(props: {
         title: t('authorize.signInTitle', { client: details.client.name }),
         intro,
         returnTo: authorizePath(details.tenant.slug, details.uid),
-        onTokens: (tokens) => props.onToken(tokens.access_token),
+        onTokens: (tokens) => props.onFreshTokens(tokens),
         footer: <p className="authorize-cancel">{cancel}</p>,
       }}
     />
