@@ -1,16 +1,22 @@
 /**
- * The OIDC client registry (API.md §22, docs/oidc-provider.md): the clients of each tenant's OpenID Provider.
- * This step is the registry only; the protocol endpoints (`/oidc/{tenant slug}`) come next and read it.
+ * The OIDC client registry (API.md §22, docs/oidc-provider.md): the clients of each tenant's OpenID Provider, and
+ * the request guard's credential scheme for the machine tokens the provider issues to them (machine-tokens.ts):
+ * this module owns the client table, so it decides whether a client's token still opens /api/v1.
  */
 import type { AppModule } from '../../platform/module.js';
 import { oidcClientsErrors } from './errors.js';
+import { machineTokenCredentials } from './machine-tokens.js';
 import { oidcClientRoutes } from './routes.js';
 
 export const oidcClientsModule: AppModule = {
   name: 'oidc-clients',
   errors: [oidcClientsErrors],
+  credentialScheme: machineTokenCredentials,
   routes: (ctx) => [{ prefix: '/api/v1/oidc/clients', plugin: oidcClientRoutes(ctx) }],
   // Creation and rotation answer the client secret.
   noStorePrefixes: ['/api/v1/oidc/clients'],
   secretPatterns: [{ pattern: /\bmcs_[A-Za-z0-9_-]{43}/g, replacement: 'mcs_[REDACTED]' }],
 };
+
+// --- used by the OpenID Provider module (issuer and audience of machine tokens) ---
+export { apiAudience, isMachineToken, type MachineClaims, tenantIssuer } from './machine-tokens.js';

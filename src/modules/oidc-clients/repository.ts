@@ -1,7 +1,7 @@
 /** SQL only for the OIDC client registry. tenant_id is in every WHERE (tenantRows), RLS the second wall. */
 import { and, asc, count, eq, gt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { ofTenant } from '../../platform/db/rows.js';
+import { ofTenant, one } from '../../platform/db/rows.js';
 import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { oidcClients } from './tables.js';
 
@@ -123,4 +123,24 @@ export async function lockTenantClients(tx: Executor, tenantId: number): Promise
 export async function countClients(tx: Executor, tenantId: number): Promise<number> {
   const [r] = await tx.select({ n: count() }).from(oidcClients).where(clientRows.where(tenantId));
   return Number(r?.n ?? 0);
+}
+
+/**
+ * What a machine token's check needs of its client (machine-tokens.ts), by its public client_id in the tenant the
+ * token names; null when the tenant has no such client.
+ */
+export function machineClient(tx: Executor, tenantId: number, clientId: string) {
+  return one(
+    tx
+      .select({
+        id: oidcClients.id,
+        tenantId: oidcClients.tenantId,
+        clientId: oidcClients.clientId,
+        grantTypes: oidcClients.grantTypes,
+        permissions: oidcClients.permissions,
+        enabled: oidcClients.enabled,
+      })
+      .from(oidcClients)
+      .where(ofTenant(oidcClients, tenantId, eq(oidcClients.clientId, clientId))),
+  );
 }
