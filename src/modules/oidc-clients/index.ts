@@ -17,6 +17,3 @@ export const oidcClientsModule: AppModule = {
   noStorePrefixes: ['/api/v1/oidc/clients'],
   secretPatterns: [{ pattern: /\bmcs_[A-Za-z0-9_-]{43}/g, replacement: 'mcs_[REDACTED]' }],
 };
-
-// --- used by the OpenID Provider module (issuer and audience of machine tokens) ---
-export { apiAudience, isMachineToken, type MachineClaims, tenantIssuer } from './machine-tokens.js';
