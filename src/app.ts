@@ -158,6 +158,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     userDeactivated: [],
     invitedSignUp: [],
     userEmailChanged: [],
+    userSessionsEnded: [],
     gdprExport: [],
     gdprErase: [],
   };

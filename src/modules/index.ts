@@ -13,6 +13,7 @@ import { gdprModule } from './gdpr/index.js';
 import { invitationsModule } from './invitations/index.js';
 import { mfaModule } from './mfa/index.js';
 import { oidcClientsModule } from './oidc-clients/index.js';
+import { oidcProviderModule } from './oidc-provider/index.js';
 import { passwordResetModule } from './password-reset/index.js';
 import { rbacModule } from './rbac/index.js';
 import { scimModule } from './scim/index.js';
@@ -45,6 +46,8 @@ export const modules: AppModule[] = [
   scimModule,
   // Webhooks and audit streams: reads every module's audit records (the outbox).
   webhooksModule,
-  // The OIDC client registry (the OpenID Provider's clients; its protocol endpoints come next).
+  // The OIDC client registry (the OpenID Provider's clients).
   oidcClientsModule,
+  // Each tenant's OpenID Provider at /oidc/{slug} (reads the registry, users, roles, signing keys).
+  oidcProviderModule,
 ];

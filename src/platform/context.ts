@@ -330,6 +330,12 @@ export interface Hooks {
     audit: import('./audit/writer.js').AuditContext,
   ) => Promise<void>)[];
   /**
+   * In the transaction that ends ALL of a user's sessions at once (the user's "sign out everywhere", an admin
+   * ending them): each module ends what those sessions handed out elsewhere (the OpenID Provider: the user's
+   * grants and tokens at the tenant's applications) and returns how many things it ended, for the audit record.
+   */
+  userSessionsEnded: ((tx: Tx, tenantId: number, userId: number) => Promise<number>)[];
+  /**
    * In the transaction that changed a user's email address: each module ends what the old address could still
    * do (password reset voids links mailed to it) and returns notes for that change's audit record.
    */

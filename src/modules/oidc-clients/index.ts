@@ -1,7 +1,8 @@
 /**
  * The OIDC client registry (API.md §22, docs/oidc-provider.md): the clients of each tenant's OpenID Provider, and
  * the request guard's credential scheme for the machine tokens the provider issues to them (machine-tokens.ts):
- * this module owns the client table, so it decides whether a client's token still opens /api/v1.
+ * this module owns the client table, so it decides whether a client's token still opens /api/v1. The provider
+ * itself (the oidc-provider module, `/oidc/{tenant slug}`) reads the registry through the exports below.
  */
 import type { AppModule } from '../../platform/module.js';
 import { oidcClientsErrors } from './errors.js';
@@ -17,3 +18,8 @@ export const oidcClientsModule: AppModule = {
   noStorePrefixes: ['/api/v1/oidc/clients'],
   secretPatterns: [{ pattern: /\bmcs_[A-Za-z0-9_-]{43}/g, replacement: 'mcs_[REDACTED]' }],
 };
+
+// --- exports used by oidc-provider ---
+export { SCOPES } from './catalogue.js';
+export type { ProviderClientRow } from './repository.js';
+export { clientSecretMatches, providerClient } from './service.js';

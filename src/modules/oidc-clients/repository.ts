@@ -1,7 +1,7 @@
 /** SQL only for the OIDC client registry. tenant_id is in every WHERE (tenantRows), RLS the second wall. */
 import { and, asc, count, eq, gt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.js';
-import { ofTenant, one } from '../../platform/db/rows.js';
+import { ofTenant } from '../../platform/db/rows.js';
 import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { oidcClients } from './tables.js';
 
@@ -126,21 +126,29 @@ export async function countClients(tx: Executor, tenantId: number): Promise<numb
 }
 
 /**
+ * A client by its public client_id, as the provider needs it at each protocol step (its metadata and, to check a
+ * secret, its hashes). Null when the tenant has no such client: another tenant's client_id finds nothing here.
+ */
+const providerRows = tenantRows(oidcClients, {
+  ...clientColumns,
+  secretHash: oidcClients.secretHash,
+  previousSecretHash: oidcClients.previousSecretHash,
+});
+export const clientByClientId = (tx: Executor, tenantId: number, clientId: string) =>
+  providerRows.find(tx, tenantId, eq(oidcClients.clientId, clientId));
+export type ProviderClientRow = NonNullable<Awaited<ReturnType<typeof clientByClientId>>>;
+
+/**
  * What a machine token's check needs of its client (machine-tokens.ts), by its public client_id in the tenant the
  * token names; null when the tenant has no such client.
  */
-export function machineClient(tx: Executor, tenantId: number, clientId: string) {
-  return one(
-    tx
-      .select({
-        id: oidcClients.id,
-        tenantId: oidcClients.tenantId,
-        clientId: oidcClients.clientId,
-        grantTypes: oidcClients.grantTypes,
-        permissions: oidcClients.permissions,
-        enabled: oidcClients.enabled,
-      })
-      .from(oidcClients)
-      .where(ofTenant(oidcClients, tenantId, eq(oidcClients.clientId, clientId))),
-  );
-}
+const machineRows = tenantRows(oidcClients, {
+  id: oidcClients.id,
+  tenantId: oidcClients.tenantId,
+  clientId: oidcClients.clientId,
+  grantTypes: oidcClients.grantTypes,
+  permissions: oidcClients.permissions,
+  enabled: oidcClients.enabled,
+});
+export const machineClient = (tx: Executor, tenantId: number, clientId: string) =>
+  machineRows.find(tx, tenantId, eq(oidcClients.clientId, clientId));

@@ -3,7 +3,7 @@
  * secrets. The protocol endpoints (next step) read these rows; every rule a client must satisfy to be usable
  * there is checked here, at registration, so a registered client is always a valid one.
  */
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type AuditContext, writeAudit } from '../../platform/audit/writer.js';
 import { sha256Hex } from '../../platform/crypto/tokens.js';
 import type { Executor } from '../../platform/db/client.js';
@@ -451,4 +451,30 @@ export async function rotateSecret(
     return after;
   });
   return { ...toClientRead(row, now), client_secret: secret };
+}
+
+// --- what the OpenID Provider reads (the oidc-provider module) ---
+
+/** The tenant's client with this client_id, with its secret hashes; null when the tenant has none. */
+export function providerClient(ctx: Pick<OidcClientsDeps, 'database'>, tenantId: number, clientId: string) {
+  return ctx.database.withTenant(tenantId, (tx) => repo.clientByClientId(tx, tenantId, clientId));
+}
+
+/**
+ * Whether `secret` is the client's secret, or its previous one still inside the rotation window. Compared as
+ * SHA-256 digests in constant time (the stored value is the digest).
+ */
+export function clientSecretMatches(client: repo.ProviderClientRow, secret: string, now: number): boolean {
+  const given = Buffer.from(hashClientSecret(secret), 'hex');
+  const same = (hash: string | null) => {
+    if (!hash) return false;
+    const stored = Buffer.from(hash, 'hex');
+    return stored.length === given.length && timingSafeEqual(stored, given);
+  };
+  const previousValid =
+    client.previousSecretExpiresAt !== null && client.previousSecretExpiresAt.getTime() > now;
+  // Both compared whatever the first gives, so timing says nothing of which one matched.
+  const current = same(client.secretHash);
+  const previous = same(client.previousSecretHash) && previousValid;
+  return current || previous;
 }

@@ -4,4 +4,5 @@
  */
 import type { AppContext } from '../../platform/context.js';
 
-export interface SessionsDeps extends Pick<AppContext, 'clock' | 'config' | 'database' | 'jwt' | 'store'> {}
+export interface SessionsDeps
+  extends Pick<AppContext, 'clock' | 'config' | 'database' | 'hooks' | 'jwt' | 'store'> {}

@@ -214,11 +214,15 @@ export async function terminateSessions(
 ): Promise<string[]> {
   const ids = await ctx.database.withTenant(tenantId, async (tx) => {
     const revoked = await repo.revokeSessions(tx, tenantId, { userId, ...filter }, reason);
+    // Ending every session (not chosen ones) also ends what they handed out elsewhere (hooks).
+    let elsewhere = 0;
+    if (!filter.sessionIds)
+      for (const hook of ctx.hooks.userSessionsEnded) elsewhere += await hook(tx, tenantId, userId);
     await writeAudit(tx, tenantId, audit, {
       eventType: 'session.terminated',
       resourceType: 'user',
       resourceId: userId,
-      metadata: { session_ids: revoked, reason },
+      metadata: { session_ids: revoked, reason, ...(elsewhere > 0 && { ended_elsewhere: elsewhere }) },
     });
     return revoked;
   });

@@ -1,0 +1,67 @@
+/**
+ * The audit records of the protocol endpoints. Tokens are issued by the library in its own writes, so their
+ * records are written alone, right after (like a refused sign-in's): who (the user, or the client for a machine
+ * token), which client, which grant type, from where. A refused token request is audited too (`success: false`),
+ * as are the grants the library revokes (a replayed code, a reused refresh token, RFC 7009) and sign-outs.
+ */
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { writeAuditAlone } from '../../platform/audit/alone.js';
+import type { AuditContext, AuditEvent } from '../../platform/audit/writer.js';
+import type { OidcProviderDeps } from './deps.js';
+
+function contextOf(ctx: KoaContextWithOIDC, accountId: string | undefined): AuditContext {
+  const requestId = ctx.res.getHeader('x-request-id');
+  return {
+    actorType: accountId ? 'user' : 'system',
+    actorId: accountId ?? null,
+    ipAddress: ctx.ip,
+    userAgent: (ctx.get('user-agent') || '').slice(0, 512) || null,
+    requestId: typeof requestId === 'string' ? requestId : null,
+    sessionId: null,
+  };
+}
+
+export function auditProtocol(deps: OidcProviderDeps, tenantId: number, provider: Provider): void {
+  const write = (ctx: KoaContextWithOIDC, accountId: string | undefined, event: AuditEvent) =>
+    void writeAuditAlone(deps, tenantId, contextOf(ctx, accountId), event, {
+      bestEffort: 'could not audit an OpenID Provider event',
+    });
+  const clientId = (ctx: KoaContextWithOIDC) => ctx.oidc?.client?.clientId ?? null;
+  const grantType = (ctx: KoaContextWithOIDC) => String(ctx.oidc?.params?.grant_type ?? '');
+
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const accountId = ctx.oidc.entities.AccessToken?.accountId;
+    write(ctx, accountId, {
+      eventType: 'oidc.token_issued',
+      resourceType: 'oidc_client',
+      resourceId: clientId(ctx),
+      metadata: { grant_type: grantType(ctx) },
+    });
+  });
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error & { error?: string }) => {
+    write(ctx, undefined, {
+      eventType: 'oidc.token_refused',
+      success: false,
+      resourceType: 'oidc_client',
+      resourceId: clientId(ctx),
+      metadata: { grant_type: grantType(ctx), error: err.error ?? 'server_error' },
+    });
+  });
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    write(ctx, undefined, {
+      eventType: 'oidc.grant_revoked',
+      resourceType: 'oidc_client',
+      resourceId: clientId(ctx),
+      metadata: { grant_id: grantId },
+    });
+  });
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    write(ctx, ctx.oidc.session?.accountId, {
+      eventType: 'oidc.sign_out',
+      resourceType: 'oidc_client',
+      resourceId: clientId(ctx),
+      metadata: {},
+    });
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * Issue 21: each tenant is an OpenID Provider at PUBLIC_URL/oidc/{slug}. An off-the-shelf relying party
+ * (openid-client, the certified RP library) signs a user in with code + PKCE through the console's interaction
+ * endpoints, refreshes (rotation, reuse detection), reads userinfo, introspects, revokes and logs out; services get
+ * client-credentials tokens. Real HTTP on a loopback port, both backends.
+ */
+import type { FastifyInstance } from 'fastify';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp } from '../helpers/app.js';
+import { bearer, login, newUser } from '../helpers/factories.js';
+import { codeThroughConsole, freePort, opTenant, RP_CALLBACK } from '../helpers/op-browser.js';
+
+let app: FastifyInstance;
+let base: string;
+const RP = RP_CALLBACK;
+const setup = () => opTenant(app, base);
+
+beforeAll(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  app = await createTestApp({ PUBLIC_URL: base });
+  await app.listen({ port, host: '127.0.0.1' });
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+describe('issue 21: the tenant OpenID Provider with openid-client', () => {
+  it('publishes discovery and JWKS at the tenant issuer (RS256 first)', async () => {
+    const s = await setup();
+    const meta = s.config.serverMetadata();
+    expect(meta.issuer).toBe(s.issuer);
+    expect(meta.id_token_signing_alg_values_supported).toContain('RS256');
+    expect(meta.code_challenge_methods_supported).toEqual(['S256']);
+    const jwks = await (await fetch(meta.jwks_uri!)).json();
+    expect(jwks.keys[0].alg).toBe('RS256');
+    expect(jwks.keys.every((k: Record<string, unknown>) => !('d' in k))).toBe(true);
+  });
+
+  it('code + PKCE: sign in, ID token claims, userinfo, refresh with rotation, reuse revokes, logout', async () => {
+    const s = await setup();
+    const user = await newUser(app, s.t.tenant.id);
+    const { callback, verifier, state, browser } = await codeThroughConsole(
+      app,
+      base,
+      s,
+      {
+        tenantId: s.t.tenant.id,
+        email: user.email,
+      },
+      { extra: { prompt: 'consent' } },
+    );
+    const tokens = await oidc.authorizationCodeGrant(s.config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    const claims = tokens.claims()!;
+    expect(claims.iss).toBe(s.issuer);
+    expect(claims.sub).toBe(String(user.id));
+    expect(claims.amr).toEqual(['pwd']);
+    expect(typeof claims.auth_time).toBe('number');
+    const info = await oidc.fetchUserInfo(s.config, tokens.access_token, claims.sub);
+    expect(info).toMatchObject({
+      sub: String(user.id),
+      email: user.email,
+      given_name: 'Test',
+      family_name: 'User',
+      name: 'Test User',
+      roles: expect.any(Array),
+    });
+    // Refresh: a new refresh token; the old one, reused, revokes the whole grant.
+    const first = tokens.refresh_token!;
+    const refreshed = await oidc.refreshTokenGrant(s.config, first);
+    expect(refreshed.refresh_token).toBeTruthy();
+    expect(refreshed.refresh_token).not.toBe(first);
+    await expect(oidc.refreshTokenGrant(s.config, first)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(s.config, refreshed.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    // RP-initiated logout: the confirmation page, then the registered post-logout URI.
+    const end = oidc.buildEndSessionUrl(s.config, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: 'http://127.0.0.1:9/bye',
+      state: 'bye-state',
+    });
+    const page = await browser.fetch(end.href);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const action = /action="([^"]+)"/.exec(html)![1]!;
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)![1]!;
+    const confirmed = await browser.fetch(action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
+    });
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.get('location')).toBe('http://127.0.0.1:9/bye?state=bye-state');
+  });
+
+  it("ending all of the user's sessions ends their applications' grants; every step is in the audit trail", async () => {
+    const s = await setup();
+    const user = await newUser(app, s.t.tenant.id);
+    const flow = await codeThroughConsole(
+      app,
+      base,
+      s,
+      { tenantId: s.t.tenant.id, email: user.email },
+      { extra: { prompt: 'consent' } },
+    );
+    const tokens = await oidc.authorizationCodeGrant(s.config, flow.callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+    });
+    const renewed = await oidc.refreshTokenGrant(s.config, tokens.refresh_token!);
+    // The user signs out everywhere from a console session of theirs.
+    const own = await login(app, s.t.tenant.id, user.email);
+    const ended = await app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: bearer(own) });
+    expect(ended.statusCode, ended.body).toBe(200);
+    await expect(oidc.refreshTokenGrant(s.config, renewed.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    const audit = await app.inject({
+      method: 'GET',
+      url: '/api/v1/audit/logs?resource_type=oidc_client&limit=100',
+      headers: bearer(s.admin),
+    });
+    expect(audit.statusCode, audit.body).toBe(200);
+    const events = (audit.json().logs ?? audit.json().items ?? audit.json()) as { event_type: string }[];
+    const types = new Set(events.map((e) => e.event_type));
+    for (const t of ['oidc.sign_in', 'oidc.consent_granted', 'oidc.token_issued', 'oidc.token_refused'])
+      expect(types, t).toContain(t);
+  });
+});
