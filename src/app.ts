@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { modules as allModules } from './modules/index.js';
 import { type Clock, systemClock } from './platform/clock.js';
-import type { AppContext, Hooks, PlatformServices } from './platform/context.js';
+import type { AppContext, CredentialScheme, Hooks, PlatformServices } from './platform/context.js';
 import { createSecretBox } from './platform/crypto/aes-gcm.js';
 import { createJwtService } from './platform/crypto/jwt.js';
 import { createPasswordHasher } from './platform/crypto/passwords.js';
@@ -164,11 +164,16 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   };
   // The providers are filled in just below, before anything reads them: orderModules has checked that every
   // need (the platform's and each module's) has a provider, built before the factories of the modules needing it.
-  const ctx = { ...platform, hooks } as AppContext;
+  const ctx = { ...platform, hooks, credentials: [] as readonly CredentialScheme[] } as AppContext;
   const slots = ctx as unknown as Record<string, unknown>;
   for (const m of ordered)
     for (const [name, make] of Object.entries(m.provides ?? {}))
       slots[name] = (make as (c: AppContext) => unknown)(ctx);
+  // Credential schemes read providers (API keys wrap RBAC's resolver): built after all of them.
+  const schemes = modules.flatMap((m) => (m.credentialScheme ? [m.credentialScheme(ctx)] : []));
+  const kinds = schemes.map((c) => c.kind);
+  if (new Set(kinds).size !== kinds.length) throw new Error(`two credential schemes of one kind: ${kinds}`);
+  ctx.credentials = schemes;
   app.decorate('ctx', ctx);
   app.decorate('errorRegistry', errorRegistry);
 

@@ -15,14 +15,21 @@ import type { KeyValueStore } from './store/types.js';
 
 /** Who is calling, after authentication. */
 export interface Principal {
-  kind: 'user' | 'api_key';
+  /**
+   * `user`: an access token; otherwise a credential of a scheme (CredentialScheme.kind): `api_key` (an API key),
+   * `oidc_client` (a machine token the tenant's OpenID Provider issued to a client). A credential acts with its
+   * scopes and reaches a `self` route only through the route's keyScope (API.md §13).
+   */
+  kind: 'user' | 'api_key' | 'oidc_client';
   tenantId: number;
-  /** The user (for keys: the creator of a user-owned key; null for tenant-owned keys). */
+  /** The user (for keys: the creator of a user-owned key; null for tenant-owned keys and OIDC clients). */
   userId: number | null;
   sessionId: string | null;
   email: string | null;
   apiKeyId: number | null;
-  /** API key scopes; null for users. */
+  /** For kind `oidc_client`: the registry id (uuid) of the client the token was issued to. */
+  oidcClientId?: string | null;
+  /** A credential's scopes (for an OIDC client: its token's scopes that the client still holds); null for users. */
   scopes: string[] | null;
   /** For tenant-owned API keys: the role whose permissions the key acts with. */
   roleId: string | null;
@@ -126,13 +133,16 @@ export interface PermissionsProvider {
 }
 
 /**
- * A credential other than the access token (the API keys module provides one): how the guard recognises it,
- * authenticates it, reads its revocation and resolves what it may do. The platform knows no key format.
+ * A credential other than the access token (modules contribute them: AppModule.credentialScheme): how the guard
+ * recognises it, authenticates it, reads its revocation and resolves what it may do. The platform knows no
+ * credential format; each scheme's principals have their own `kind`.
  */
 export interface CredentialScheme {
-  /** The header that carries this credential on its own (lower case); a bearer token may carry it too. */
-  header: string;
-  /** Whether a bearer token is this credential rather than an access token. */
+  /** The principal kind this scheme's `authenticate` answers (one scheme per kind). */
+  kind: Exclude<Principal['kind'], 'user'>;
+  /** The header that carries this credential on its own (lower case), if any; a bearer token may carry it too. */
+  header?: string;
+  /** Whether a bearer token is this credential rather than an access token (cheap: runs on every request). */
   recognises: (token: string) => boolean;
   /** The caller the credential names (permissionVersion and identityVersion are filled by the guard). */
   authenticate: ApiKeyAuthenticator;
@@ -146,6 +156,8 @@ export interface CredentialScheme {
   resolve: PermissionResolver;
   /** Whether a scope is a self scope (API.md §13): `self` routes may declare it as their keyScope. */
   isSelfScope: (scope: string) => boolean;
+  /** Who the audit trail names as the actor of a principal this scheme authenticated (its `kind`, this id). */
+  actorId: (principal: Principal) => string;
 }
 
 /**
@@ -203,13 +215,12 @@ export interface RetentionProvider {
  * What modules provide to the platform and to each other, by name. A module declares the names it provides
  * (AppModule.provides: one factory each) and the names it needs (AppModule.needs); app.ts builds the providers
  * in need order and refuses to boot when a need is missing or the needs form a cycle (platform/module-order.ts).
- * Only `credentials` is optional: without it every bearer token is an access token.
+ * Credential schemes are not providers (several modules contribute one): see AppContext.credentials.
  */
 export interface Providers {
   tenancy: TenancyProvider;
   sessions: SessionsProvider;
   permissions: PermissionsProvider;
-  credentials?: CredentialScheme;
   users: UsersProvider;
   mfa: MfaProvider;
   retention: RetentionProvider;
@@ -367,4 +378,10 @@ export interface Hooks {
  */
 export interface AppContext extends PlatformServices, Providers {
   hooks: Hooks;
+  /**
+   * The credential schemes the request guard knows besides access tokens, one per contributing module
+   * (AppModule.credentialScheme), in module list order; built once every provider exists. Empty: every bearer
+   * token is an access token.
+   */
+  credentials: readonly CredentialScheme[];
 }

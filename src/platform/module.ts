@@ -11,7 +11,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
-import type { AppContext, ProviderName, Providers } from './context.js';
+import type { AppContext, CredentialScheme, ProviderName, Providers } from './context.js';
 import type { ErrorCatalogue } from './http/errors.js';
 
 /** Runs `fn` with an app built from the environment (the CLI's composition root), then closes it. */
@@ -30,6 +30,11 @@ export interface AppModule {
   /** Provider names this module's services read from the context (checked at boot: some module provides each). */
   needs?: readonly ProviderName[];
   provides?: ProviderFactories;
+  /**
+   * A credential the request guard accepts besides access tokens (API keys, machine tokens): built once every
+   * provider exists, in module list order, into ctx.credentials.
+   */
+  credentialScheme?: (ctx: AppContext) => CredentialScheme;
   /** Subscribes to hooks (ctx.hooks); runs once every provider is built, in module list order. */
   setup?: (ctx: AppContext) => void | Promise<void>;
   /** Stops what setup started (timers): runs when the app closes, in reverse module order. */

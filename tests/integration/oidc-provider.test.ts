@@ -9,11 +9,10 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, newUser } from '../helpers/factories.js';
-import { codeThroughConsole, freePort, opTenant, RP_CALLBACK } from '../helpers/op-browser.js';
+import { codeThroughConsole, freePort, opTenant } from '../helpers/op-browser.js';
 
 let app: FastifyInstance;
 let base: string;
-const RP = RP_CALLBACK;
 const setup = () => opTenant(app, base);
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@ const names = (ms: Orderable[]) => ms.map((m) => m.name);
 describe('issue 23: module providers are built in need order, checked at boot', () => {
   it('a provider comes before the modules that need it; where needs do not decide, the list order stays', () => {
     const list = [
-      mod('keys', ['credentials'], ['permissions']),
+      mod('keys', ['mfa'], ['permissions']),
       mod('plain-a'),
       mod('rbac', ['permissions'], ['users']),
       mod('plain-b'),

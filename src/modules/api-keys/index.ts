@@ -21,6 +21,7 @@ const KEY_PREFIX = 'mc_sk_';
 /** The credential scheme the request guard uses for keys (X-API-Key, or a bearer token `mc_sk_…`). */
 function apiKeyCredentials(ctx: AppContext): CredentialScheme {
   return {
+    kind: 'api_key',
     header: 'x-api-key',
     recognises: (token) => token.startsWith(KEY_PREFIX),
     authenticate: createApiKeyAuthenticator(ctx),
@@ -29,6 +30,7 @@ function apiKeyCredentials(ctx: AppContext): CredentialScheme {
     scopeError: (details) => apiKeysErrors.error('API_KEY_SCOPE_INSUFFICIENT', details),
     resolve: wrapResolver(ctx, ctx.permissions.resolve),
     isSelfScope,
+    actorId: (principal) => String(principal.apiKeyId),
   };
 }
 
@@ -52,7 +54,7 @@ export const apiKeysModule: AppModule = {
   errors: [apiKeysErrors],
   // A user-owned key acts with its owner's permissions: RBAC's resolver, kept by the factory.
   needs: ['permissions'],
-  provides: { credentials: apiKeyCredentials },
+  credentialScheme: apiKeyCredentials,
   setup: (ctx) => {
     ctx.hooks.gdprExport.push({ name: 'api_keys', collect: exportUserKeys });
     ctx.hooks.gdprErase.push({

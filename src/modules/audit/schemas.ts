@@ -19,8 +19,8 @@ export const ListQuery = Type.Object({
       minLength: 1,
       maxLength: 320,
       description:
-        'Who acted, as people name them: an email (a user of the tenant), an API key name (exact), `user:<id>` or ' +
-        '`api_key:<id>`, or a bare id (as actor_id). Nothing of the tenant by that name: an empty page.',
+        'Who acted, as people name them: an email (a user of the tenant), an API key name (exact), `user:<id>`, ' +
+        '`api_key:<id>` or `oidc_client:<uuid>` (a machine token), or a bare id (as actor_id). Nothing of the tenant by that name: an empty page.',
     }),
   ),
   /** Opaque to clients: the id of the last item of the previous page (ids descend). */

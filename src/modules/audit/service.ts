@@ -50,7 +50,9 @@ export async function listLogs(ctx: AuditDeps, tenantId: number, q: ListQuery) {
   });
 }
 
-const TYPED_ACTOR = /^(user|api_key|system):([0-9]{1,18})$/;
+/** `type:id`: users, keys and the system by number; an OIDC client (machine tokens) by its uuid. */
+const TYPED_ACTOR =
+  /^(?:(user|api_key|system):([0-9]{1,18})|(oidc_client):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))$/;
 
 /**
  * The `actor` filter, read as people name actors, in the tenant only: `user:<id>` / `api_key:<id>`, a bare id
@@ -59,7 +61,7 @@ const TYPED_ACTOR = /^(user|api_key|system):([0-9]{1,18})$/;
  */
 async function actorsNamed(tx: Executor, tenantId: number, actor: string): Promise<repo.ActorRef[]> {
   const typed = TYPED_ACTOR.exec(actor);
-  if (typed) return [{ type: typed[1] as ActorType, id: typed[2]! }];
+  if (typed) return [{ type: (typed[1] ?? typed[3]) as ActorType, id: (typed[2] ?? typed[4])! }];
   if (/^[0-9]{1,18}$/.test(actor)) return [{ type: null, id: actor }];
   if (actor.includes('@')) {
     const user = await userByEmail(tx, tenantId, actor.toLowerCase());

@@ -2,4 +2,4 @@
 import type { AppContext } from '../../platform/context.js';
 
 export interface OidcClientsDeps
-  extends Pick<AppContext, 'clock' | 'config' | 'database' | 'log' | 'store' | 'users'> {}
+  extends Pick<AppContext, 'clock' | 'config' | 'database' | 'jwt' | 'log' | 'store' | 'users'> {}

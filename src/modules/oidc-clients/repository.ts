@@ -137,3 +137,18 @@ const providerRows = tenantRows(oidcClients, {
 export const clientByClientId = (tx: Executor, tenantId: number, clientId: string) =>
   providerRows.find(tx, tenantId, eq(oidcClients.clientId, clientId));
 export type ProviderClientRow = NonNullable<Awaited<ReturnType<typeof clientByClientId>>>;
+
+/**
+ * What a machine token's check needs of its client (machine-tokens.ts), by its public client_id in the tenant the
+ * token names; null when the tenant has no such client.
+ */
+const machineRows = tenantRows(oidcClients, {
+  id: oidcClients.id,
+  tenantId: oidcClients.tenantId,
+  clientId: oidcClients.clientId,
+  grantTypes: oidcClients.grantTypes,
+  permissions: oidcClients.permissions,
+  enabled: oidcClients.enabled,
+});
+export const machineClient = (tx: Executor, tenantId: number, clientId: string) =>
+  machineRows.find(tx, tenantId, eq(oidcClients.clientId, clientId));

@@ -15,6 +15,7 @@ import { isPlatformTenant } from '../tenants/index.js';
 import { type AuthMethod, type ClientType, type GrantType, SECRET_METHODS } from './catalogue.js';
 import type { OidcClientsDeps } from './deps.js';
 import { oidcClientsErrors } from './errors.js';
+import { canUseMachineTokens, publishClientState } from './machine-tokens.js';
 import * as repo from './repository.js';
 
 export interface Actor {
@@ -394,11 +395,13 @@ export async function updateClient(ctx: OidcClientsDeps, actor: Actor, id: strin
     });
     return after!;
   });
+  // Committed: a client that can no longer obtain machine tokens has them refused at once on every replica.
+  await publishClientState(ctx, row, canUseMachineTokens(row));
   return toClientRead(row, now.getTime());
 }
 
 export async function deleteClient(ctx: OidcClientsDeps, actor: Actor, id: string): Promise<void> {
-  await ctx.database.withTenant(actor.tenantId, async (tx) => {
+  const gone = await ctx.database.withTenant(actor.tenantId, async (tx) => {
     const before = await clientOr404(tx, actor.tenantId, id, true);
     await repo.deleteClient(tx, actor.tenantId, id);
     await writeAudit(tx, actor.tenantId, actor.audit, {
@@ -407,7 +410,10 @@ export async function deleteClient(ctx: OidcClientsDeps, actor: Actor, id: strin
       resourceId: id,
       metadata: auditView(before),
     });
+    return before;
   });
+  // Committed: its machine tokens are refused at once on every replica.
+  await publishClientState(ctx, gone, false);
 }
 
 export async function rotateSecret(

@@ -14,10 +14,12 @@ import Provider, {
 } from 'oidc-provider';
 import { createGuardedFetch } from '../../platform/net/ssrf.js';
 import {
+  apiAudience,
   clientSecretMatches,
   type ProviderClientRow,
   providerClient,
   SCOPES,
+  tenantIssuer,
 } from '../oidc-clients/index.js';
 import { findAccount, SCOPE_CLAIMS } from './accounts.js';
 import { artefactAdapter } from './adapter.js';
@@ -47,10 +49,6 @@ export const TTL = {
 const SIGNING_ALGS = ['RS256', 'ES256', 'EdDSA'] as const;
 const ASSERTION_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 
-/** Where this deployment's API is, as the audience of client-credentials tokens (RFC 8707 resource). */
-export const apiResource = (publicUrl: string) => `${publicUrl}/api/v1`;
-export const issuerOf = (publicUrl: string, slug: string) => `${publicUrl}/oidc/${slug}`;
-
 /** Loopback redirects make a native client in the library's terms (RFC 8252): http to 127.0.0.1 is allowed. */
 function applicationType(row: ProviderClientRow): 'web' | 'native' {
   return row.redirectUris.some((u) => /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(:\d+)?\//.test(u))
@@ -79,7 +77,8 @@ function clientMetadata(row: ProviderClientRow, secretStandIn: string) {
     ...(row.jwksUri ? { jwks_uri: row.jwksUri } : {}),
     id_token_signed_response_alg: row.idTokenSignedResponseAlg,
     application_type: applicationType(row),
-    scope: [...scopes].join(' '),
+    // A client registered with no scope (a service) would be refused by the library for an empty string.
+    ...(scopes.size > 0 ? { scope: [...scopes].join(' ') } : hasCode ? { scope: 'openid' } : {}),
     'urn:massacorp:first_party': row.firstParty,
     'urn:massacorp:permissions': row.permissions,
   };
@@ -104,7 +103,8 @@ export function createTenantProvider(
   const publicUrl = deps.config.publicUrl;
   const secure = publicUrl.startsWith('https:');
   const secretStandIn = randomBytes(32).toString('base64url');
-  const resource = apiResource(publicUrl);
+  // The API as the audience of client-credentials tokens (RFC 8707 resource), as the machine-token scheme expects.
+  const resource = apiAudience(publicUrl);
 
   const configuration: Configuration = {
     adapter: artefactAdapter(deps, tenant.id, async (clientId) => {
@@ -218,7 +218,7 @@ export function createTenantProvider(
       client.redirectUris?.some((u) => new URL(u).origin === origin) ?? false,
   };
 
-  const provider = new Provider(issuerOf(publicUrl, tenant.slug), configuration);
+  const provider = new Provider(tenantIssuer(publicUrl, tenant.slug), configuration);
   provider.proxy = deps.config.trustedProxies.length > 0;
   auditProtocol(deps, tenant.id, provider);
   // The secret check against the stored SHA-256 (and the previous secret inside its rotation window).

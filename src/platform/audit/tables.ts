@@ -6,7 +6,7 @@ export const auditLog = pgTable('audit_log', {
   tenantId: integer('tenant_id').notNull(),
   seq: bigint('seq', { mode: 'number' }).notNull(),
   eventType: text('event_type').notNull(),
-  actorType: text('actor_type').$type<'user' | 'api_key' | 'system'>().notNull(),
+  actorType: text('actor_type').$type<'user' | 'api_key' | 'oidc_client' | 'system'>().notNull(),
   actorId: text('actor_id'),
   resourceType: text('resource_type'),
   resourceId: text('resource_id'),

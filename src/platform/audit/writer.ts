@@ -9,7 +9,7 @@ import type { Executor } from '../db/client.js';
 import { GENESIS_HASH, recordHash } from './hash-chain.js';
 import { extractPii, storePii } from './pii.js';
 
-export type ActorType = 'user' | 'api_key' | 'system';
+export type ActorType = 'user' | 'api_key' | 'oidc_client' | 'system';
 
 /** Who did it and from where; built once per request (see http/request-context). */
 export interface AuditContext {

@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import { LRUCache } from 'lru-cache';
 import { writeAuditAlone } from '../audit/alone.js';
 import type { AuditContext } from '../audit/writer.js';
-import type { AppContext, Principal } from '../context.js';
+import type { AppContext, CredentialScheme, Principal } from '../context.js';
 import { type AccessClaims, JwtError } from '../crypto/jwt.js';
 import { keys } from '../store/keys.js';
 import { type AppError, platformErrors } from './errors.js';
@@ -94,7 +94,7 @@ export function assertRouteAccess(
       );
     if (
       ks !== null &&
-      !vocabulary.credentials?.isSelfScope(ks) &&
+      !vocabulary.credentials.some((c) => c.isSelfScope(ks)) &&
       !vocabulary.permissions.isKnownPermission(ks)
     )
       throw new Error(`Route ${String(route.method)} ${url} declares an unknown keyScope ${String(ks)}`);
@@ -129,6 +129,9 @@ export function installAccessGuard(
   mfaEnrolmentPrefixes: readonly string[],
 ) {
   const { store, jwt, config, credentials } = ctx;
+  /** The scheme that authenticated a credential principal (one per kind; checked at boot). */
+  const schemeOf = (p: Principal): CredentialScheme | null =>
+    p.kind === 'user' ? null : (credentials.find((c) => c.kind === p.kind) ?? null);
   const declared: DeclaredRoute[] = [];
   app.decorate('declaredRoutes', declared);
   app.addHook('onRoute', (route) => {
@@ -144,15 +147,14 @@ export function installAccessGuard(
     const p = this.principal;
     if (!p) return new Set<string>();
     const cache = this as unknown as { _perms?: Promise<ReadonlySet<string>> };
-    cache._perms ??=
-      p.kind === 'api_key' && credentials ? credentials.resolve(p) : ctx.permissions.resolve(p);
+    cache._perms ??= (schemeOf(p)?.resolve ?? ctx.permissions.resolve)(p);
     return cache._perms;
   });
   app.decorateRequest('auditContext', function (this: FastifyRequest): AuditContext {
     const p = this.principal;
     return {
       actorType: p ? p.kind : 'system',
-      actorId: p ? String(p.kind === 'api_key' ? p.apiKeyId : p.userId) : null,
+      actorId: p ? (schemeOf(p)?.actorId(p) ?? String(p.userId)) : null,
       ipAddress: this.ip,
       userAgent: (this.headers['user-agent'] ?? '').slice(0, 512) || null,
       requestId: this.id,
@@ -179,10 +181,24 @@ export function installAccessGuard(
   async function authenticate(
     request: FastifyRequest,
   ): Promise<{ principal: Principal; tenantVersion: string; lastSeen?: string | null }> {
-    const credentialHeader = credentials ? request.headers[credentials.header] : undefined;
-    const token = typeof credentialHeader === 'string' ? credentialHeader.trim() : bearer(request);
+    // A scheme's own header wins over the bearer token; a bearer token goes to the scheme that recognises it.
+    let scheme: CredentialScheme | null = null;
+    let token: string | null = null;
+    for (const c of credentials) {
+      const value = c.header ? request.headers[c.header] : undefined;
+      if (typeof value === 'string') {
+        scheme = c;
+        token = value.trim();
+        break;
+      }
+    }
+    if (!scheme) {
+      token = bearer(request);
+      if (token) scheme = credentials.find((c) => c.recognises(token!)) ?? null;
+    }
     if (!token) throw platformErrors.error('UNAUTHORIZED');
-    if (credentials && (typeof credentialHeader === 'string' || credentials.recognises(token))) {
+    if (scheme) {
+      const credentials = scheme;
       const principal = await credentials.authenticate(token, request.ip);
       // The credential's revocation flag rides in the same round trip (a replica's cached row may predate it).
       const [suspended, version, keyRevoked, tenantVersion, ownerInactive, userVersion] = await store.mget([
@@ -284,16 +300,17 @@ export function installAccessGuard(
    * API.md §13: a key reaches a `self` route only through the scope the route declares (`*` included); routes
    * declaring null (password change, ending sessions, MFA) refuse every key. Refusals are audited like others.
    */
-  /** A refusal of a credential's scopes, in the scheme's words (a principal of kind api_key has one). */
-  function scopeError(details: Record<string, unknown> | undefined): Error {
-    return credentials ? credentials.scopeError(details) : platformErrors.error('PERMISSION_DENIED', details);
+  /** A refusal of a credential's scopes, in the words of the scheme that authenticated it. */
+  function scopeError(principal: Principal, details: Record<string, unknown> | undefined): Error {
+    const scheme = schemeOf(principal);
+    return scheme ? scheme.scopeError(details) : platformErrors.error('PERMISSION_DENIED', details);
   }
 
   async function checkKeyOnSelfRoute(request: FastifyRequest, principal: Principal): Promise<void> {
     const keyScope = request.routeOptions.config.keyScope ?? null;
     if (keyScope !== null && grants(principal.scopes ?? [], keyScope)) return;
     await auditDenied(request, principal, { key_scope: keyScope });
-    throw scopeError(keyScope === null ? { reason: 'not_open_to_api_keys' } : { scope: keyScope });
+    throw scopeError(principal, keyScope === null ? { reason: 'not_open_to_api_keys' } : { scope: keyScope });
   }
 
   async function guard(request: FastifyRequest, reply: FastifyReply, access: Access) {
@@ -315,7 +332,12 @@ export function installAccessGuard(
     const principal = await establishPrincipal(request);
     if (config.rateLimitEnabled) {
       const bucket = rule?.bucket ?? 'default';
-      const identity = principal.apiKeyId ? `key:${principal.apiKeyId}` : `user:${principal.userId}`;
+      // Each credential has its own bucket (an API key, an OIDC client), a user one for all their sessions.
+      const identity = principal.apiKeyId
+        ? `key:${principal.apiKeyId}`
+        : principal.oidcClientId
+          ? `client:${principal.oidcClientId}`
+          : `user:${principal.userId}`;
       await consumeRateLimit(
         store,
         reply,
@@ -326,15 +348,15 @@ export function installAccessGuard(
       );
     }
     if (access === 'self') {
-      if (principal.kind === 'api_key') await checkKeyOnSelfRoute(request, principal);
+      if (principal.kind !== 'user') await checkKeyOnSelfRoute(request, principal);
       return;
     }
     const perms = await request.permissions();
     if (!grants(perms, access)) {
       // A key whose scopes cover the permission was refused because its owner lost it: PERMISSION_DENIED.
-      if (principal.kind === 'api_key' && !grants(principal.scopes ?? [], access)) {
+      if (principal.kind !== 'user' && !grants(principal.scopes ?? [], access)) {
         await denied(request, principal, access).catch((e: AppError) => {
-          throw scopeError(e.details);
+          throw scopeError(principal, e.details);
         });
       }
       await denied(request, principal, access);

@@ -12,9 +12,11 @@ import { readScope, readYourWritesWindowMs } from '../db/replica.js';
 import type { KeyValueStore } from '../store/types.js';
 import { WRITE_METHODS } from './methods.js';
 
-/** One writer: a user (all their sessions) or an API key. */
+/** One writer: a user (all their sessions), an API key or an OIDC client. */
 function writerKey(p: Principal): string {
-  return p.kind === 'api_key' ? `rw:${p.tenantId}:k:${p.apiKeyId}` : `rw:${p.tenantId}:u:${p.userId}`;
+  if (p.kind === 'api_key') return `rw:${p.tenantId}:k:${p.apiKeyId}`;
+  if (p.kind === 'oidc_client') return `rw:${p.tenantId}:c:${p.oidcClientId}`;
+  return `rw:${p.tenantId}:u:${p.userId}`;
 }
 
 export function installReplicaReads(app: FastifyInstance, store: KeyValueStore, maxLagMs: number): void {

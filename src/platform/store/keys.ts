@@ -28,6 +28,11 @@ export const keys = {
   rateLimit: (bucket: string, identity: string, window: number) => `rl:${bucket}:${identity}:${window}`,
   /** Present once an API key is revoked (TTL: longer than any in-process key cache); checked on every use. */
   apiKeyRevoked: (keyId: number) => `apikey:rev:${keyId}`,
+  /**
+   * Present while an OIDC client is disabled or deleted (or lost client_credentials): its machine tokens fail at
+   * once on every replica, read in the guard's one mget; removed when the client is usable again.
+   */
+  oidcClientRevoked: (clientRowId: string) => `oidc:client:rev:${clientRowId}`,
   /** Present while a user is deactivated (or for a day after deletion): their API keys fail at once everywhere. */
   userInactive: (tenantId: number, userId: number) => `user:inactive:${tenantId}:${userId}`,
   /** Present for a minute after an API key's last_used_at was written: at most one write a minute per key. */

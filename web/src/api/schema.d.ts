@@ -637,7 +637,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description Who acted, as people name them: an email (a user of the tenant), an API key name (exact), `user:<id>` or `api_key:<id>`, or a bare id (as actor_id). Nothing of the tenant by that name: an empty page. */
+                    /** @description Who acted, as people name them: an email (a user of the tenant), an API key name (exact), `user:<id>`, `api_key:<id>` or `oidc_client:<uuid>` (a machine token), or a bare id (as actor_id). Nothing of the tenant by that name: an empty page. */
                     actor?: string;
                     actor_id?: string;
                     cursor?: string;
