@@ -4,12 +4,15 @@
  * endpoints, refreshes (rotation, reuse detection), reads userinfo, introspects, revokes and logs out; services get
  * client-credentials tokens. Real HTTP on a loopback port, both backends.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, newUser } from '../helpers/factories.js';
-import { codeThroughConsole, freePort, opTenant } from '../helpers/op-browser.js';
+import { codeThroughConsole, freePort, opTenant, RP_LOGGED_OUT, webClient } from '../helpers/op-browser.js';
 
 let app: FastifyInstance;
 let base: string;
@@ -129,5 +132,82 @@ describe('issue 21: the tenant OpenID Provider with openid-client', () => {
     const types = new Set(events.map((e) => e.event_type));
     for (const t of ['oidc.sign_in', 'oidc.consent_granted', 'oidc.token_issued', 'oidc.token_refused'])
       expect(types, t).toContain(t);
+  });
+
+  it('back-channel logout: the application receives a signed logout token naming the user and the session', async () => {
+    const received: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(new URLSearchParams(body).get('logout_token') ?? '');
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const bcl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/backchannel`;
+    try {
+      const s = await opTenant(app, base, webClient({ backchannel_logout_uri: bcl }));
+      const user = await newUser(app, s.t.tenant.id);
+      const flow = await codeThroughConsole(app, base, s, { tenantId: s.t.tenant.id, email: user.email });
+      const tokens = await oidc.authorizationCodeGrant(s.config, flow.callback, {
+        pkceCodeVerifier: flow.verifier,
+        expectedState: flow.state,
+      });
+      const sid = tokens.claims()!.sid;
+      expect(typeof sid).toBe('string');
+      const end = oidc.buildEndSessionUrl(s.config, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: RP_LOGGED_OUT,
+      });
+      const html = await (await flow.browser.fetch(end.href)).text();
+      const confirmed = await flow.browser.fetch(/action="([^"]+)"/.exec(html)![1]!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          xsrf: /name="xsrf" value="([^"]+)"/.exec(html)![1]!,
+          logout: 'yes',
+        }).toString(),
+      });
+      expect(confirmed.status).toBe(303);
+      await expect.poll(() => received.length, { timeout: 10_000 }).toBe(1);
+      const jwks = createRemoteJWKSet(new URL(s.config.serverMetadata().jwks_uri!));
+      const { payload } = await jwtVerify(received[0]!, jwks, {
+        issuer: s.issuer,
+        audience: s.client.client_id,
+        typ: 'logout+jwt',
+      });
+      expect(payload.sub).toBe(String(user.id));
+      expect(payload.sid).toBe(sid);
+      expect(payload.events).toEqual({ 'http://schemas.openid.net/event/backchannel-logout': {} });
+    } finally {
+      receiver.close();
+    }
+  });
+
+  it('a back-channel logout URI is refused for a client that signs nobody in, or when it is not a URL', async () => {
+    const s = await setup();
+    for (const [body, field] of [
+      [{ ...webClient(), backchannel_logout_uri: 'javascript:alert(1)' }, 'body.backchannel_logout_uri'],
+      [
+        {
+          name: 'svc',
+          type: 'confidential',
+          grant_types: ['client_credentials'],
+          allowed_scopes: [],
+          backchannel_logout_uri: 'https://svc.example/bcl',
+        },
+        'body.backchannel_logout_uri',
+      ],
+    ] as const) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/oidc/clients',
+        headers: bearer(s.admin),
+        payload: body,
+      });
+      expect(res.statusCode, res.body).toBe(422);
+      expect(res.body).toContain(field);
+    }
   });
 });

@@ -735,6 +735,9 @@ export const en = {
     'One per line, compared exactly: https:// (http:// only to localhost, 127.0.0.1 or [::1]).',
   'oidc.postLogoutUris': 'Post-logout redirect URIs',
   'oidc.postLogoutUrisHint': 'One per line: where the application may send the user after signing out.',
+  'oidc.backchannelUri': 'Back-channel logout URI',
+  'oidc.backchannelUriHint':
+    'Optional: where the provider sends a signed logout token when the user signs out, so the application ends its own session.',
   'oidc.authMethod': 'Client authentication',
   'oidc.authMethodEditHint': 'A client cannot switch between a secret and keys: register a new one instead.',
   'oidc.auth.client_secret_basic': 'Secret, HTTP Basic (client_secret_basic)',
@@ -1555,6 +1558,9 @@ export const fr: Record<MessageKey, string> = {
   'oidc.postLogoutUris': 'URI de redirection après déconnexion',
   'oidc.postLogoutUrisHint':
     'Une par ligne : où l’application peut renvoyer l’utilisateur après sa déconnexion.',
+  'oidc.backchannelUri': 'URI de déconnexion back-channel',
+  'oidc.backchannelUriHint':
+    'Facultatif : où le fournisseur envoie un jeton de déconnexion signé quand l’utilisateur se déconnecte, pour que l’application ferme sa propre session.',
   'oidc.authMethod': 'Authentification du client',
   'oidc.authMethodEditHint': 'Un client ne passe pas d’un secret à des clés : enregistrez-en un nouveau.',
   'oidc.auth.client_secret_basic': 'Secret, HTTP Basic (client_secret_basic)',

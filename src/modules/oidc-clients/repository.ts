@@ -14,6 +14,7 @@ const clientColumns = {
   type: oidcClients.type,
   redirectUris: oidcClients.redirectUris,
   postLogoutRedirectUris: oidcClients.postLogoutRedirectUris,
+  backchannelLogoutUri: oidcClients.backchannelLogoutUri,
   grantTypes: oidcClients.grantTypes,
   tokenEndpointAuthMethod: oidcClients.tokenEndpointAuthMethod,
   jwks: oidcClients.jwks,
@@ -64,6 +65,7 @@ export type ClientChange = Partial<
     | 'name'
     | 'redirectUris'
     | 'postLogoutRedirectUris'
+    | 'backchannelLogoutUri'
     | 'grantTypes'
     | 'tokenEndpointAuthMethod'
     | 'jwks'

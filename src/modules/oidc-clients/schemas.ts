@@ -39,6 +39,8 @@ const JwksUri = Type.String({ minLength: 1, maxLength: 2048 });
 const Settings = {
   redirect_uris: Type.Optional(Uris),
   post_logout_redirect_uris: Type.Optional(Uris),
+  /** Where the provider POSTs a logout token when the user signs out (back-channel logout); null: none. */
+  backchannel_logout_uri: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 2048 }))),
   grant_types: Type.Optional(GrantTypes),
   token_endpoint_auth_method: Type.Optional(OneOf(AUTH_METHODS)),
   jwks: Type.Optional(Nullable(Jwks)),
@@ -76,6 +78,7 @@ export const ClientRead = Type.Object({
   type: Type.Union([Type.Literal('confidential'), Type.Literal('public')]),
   redirect_uris: Type.Array(Type.String()),
   post_logout_redirect_uris: Type.Array(Type.String()),
+  backchannel_logout_uri: Nullable(Type.String()),
   grant_types: Type.Array(Type.String()),
   token_endpoint_auth_method: Type.String(),
   jwks: Nullable(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),

@@ -33,6 +33,7 @@ export interface ClientSettings {
   name?: string;
   redirect_uris?: string[];
   post_logout_redirect_uris?: string[];
+  backchannel_logout_uri?: string | null;
   grant_types?: GrantType[];
   token_endpoint_auth_method?: AuthMethod;
   jwks?: Jwks | null;
@@ -96,6 +97,27 @@ function assertJwks(jwks: Jwks): void {
     } catch {
       throw validationError(field, 'not a valid public JWK', 'value_error.jwk');
     }
+  }
+}
+
+/**
+ * A back-channel logout URI: one absolute URL under the redirect URIs' rules, that the SSRF guard would let the
+ * provider reach, for a client that signs users in (it has nobody to log out otherwise).
+ */
+function assertBackchannelUri(ctx: OidcClientsDeps, uri: string, grantTypes: readonly string[]): void {
+  const field = 'body.backchannel_logout_uri';
+  assertRedirectUris(field, [uri]);
+  if (!grantTypes.includes('authorization_code'))
+    throw validationError(
+      field,
+      'only a client that signs users in (authorization_code)',
+      'value_error.grant',
+    );
+  try {
+    checkUrl(uri, ctx.config.env);
+  } catch (err) {
+    if (err instanceof SsrfError) throw validationError(field, err.message, 'value_error.url');
+    throw err;
   }
 }
 
@@ -212,6 +234,7 @@ export function toClientRead(c: repo.ClientRead, now = Date.now()) {
     type: c.type,
     redirect_uris: c.redirectUris,
     post_logout_redirect_uris: c.postLogoutRedirectUris,
+    backchannel_logout_uri: c.backchannelLogoutUri,
     grant_types: c.grantTypes,
     token_endpoint_auth_method: c.tokenEndpointAuthMethod,
     jwks: c.jwks,
@@ -296,6 +319,7 @@ export async function createClient(
   };
   assertRedirectUris('body.redirect_uris', resolved.redirectUris);
   assertRedirectUris('body.post_logout_redirect_uris', resolved.postLogoutRedirectUris);
+  if (body.backchannel_logout_uri) assertBackchannelUri(ctx, body.backchannel_logout_uri, grantTypes);
   assertKnownPermissions(resolved.permissions);
   if (resolved.jwks) assertJwks(resolved.jwks);
   if (resolved.jwksUri) assertJwksUri(ctx, resolved.jwksUri);
@@ -314,6 +338,7 @@ export async function createClient(
       clientId: newClientId(),
       name: body.name,
       ...resolved,
+      backchannelLogoutUri: body.backchannel_logout_uri ?? null,
       allowedScopes: body.allowed_scopes ?? ['openid', 'profile', 'email'],
       firstParty: body.first_party ?? false,
       idTokenSignedResponseAlg: body.id_token_signed_response_alg ?? 'RS256',
@@ -367,6 +392,8 @@ export async function updateClient(ctx: OidcClientsDeps, actor: Actor, id: strin
       permissions: patch.permissions ?? before.permissions,
     };
     assertCoherent(resolved);
+    if (patch.backchannel_logout_uri)
+      assertBackchannelUri(ctx, patch.backchannel_logout_uri, resolved.grantTypes);
     // Whoever sets the permissions, or turns on the grant that uses them, gives them: bounded by what they hold.
     if (patch.permissions !== undefined || patch.grant_types !== undefined)
       await assertGrantable(tx, actor, resolved.permissions);
@@ -379,6 +406,9 @@ export async function updateClient(ctx: OidcClientsDeps, actor: Actor, id: strin
       jwks: resolved.jwks,
       jwksUri: resolved.jwksUri,
       permissions: resolved.permissions,
+      ...(patch.backchannel_logout_uri !== undefined
+        ? { backchannelLogoutUri: patch.backchannel_logout_uri }
+        : {}),
       ...(patch.allowed_scopes !== undefined ? { allowedScopes: patch.allowed_scopes } : {}),
       ...(patch.first_party !== undefined ? { firstParty: patch.first_party } : {}),
       ...(patch.id_token_signed_response_alg !== undefined

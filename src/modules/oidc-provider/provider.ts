@@ -70,6 +70,9 @@ function clientMetadata(row: ProviderClientRow, secretStandIn: string) {
     ...(row.secretHash ? { client_secret: secretStandIn } : {}),
     redirect_uris: row.redirectUris,
     post_logout_redirect_uris: row.postLogoutRedirectUris,
+    ...(row.backchannelLogoutUri
+      ? { backchannel_logout_uri: row.backchannelLogoutUri, backchannel_logout_session_required: true }
+      : {}),
     grant_types: row.grantTypes,
     response_types: hasCode ? ['code'] : [],
     token_endpoint_auth_method: row.tokenEndpointAuthMethod,
@@ -151,6 +154,7 @@ export function createTenantProvider(
       },
       userinfo: { enabled: true },
       clientCredentials: { enabled: true },
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => {

@@ -7835,6 +7835,7 @@ export interface paths {
                         "application/json": {
                             clients: {
                                 allowed_scopes: string[];
+                                backchannel_logout_uri: string | null;
                                 client_id: string;
                                 created_at: string;
                                 created_by_user_id: number | null;
@@ -7942,6 +7943,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         allowed_scopes?: ("openid" | "profile" | "email" | "offline_access" | "roles" | "permissions")[];
+                        backchannel_logout_uri?: string | null;
                         enabled?: boolean;
                         first_party?: boolean;
                         grant_types?: ("authorization_code" | "refresh_token" | "client_credentials")[];
@@ -7970,6 +7972,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             allowed_scopes: string[];
+                            backchannel_logout_uri: string | null;
                             client_id: string;
                             client_secret: string | null;
                             created_at: string;
@@ -8122,6 +8125,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             allowed_scopes: string[];
+                            backchannel_logout_uri: string | null;
                             client_id: string;
                             created_at: string;
                             created_by_user_id: number | null;
@@ -8375,6 +8379,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         allowed_scopes?: ("openid" | "profile" | "email" | "offline_access" | "roles" | "permissions")[];
+                        backchannel_logout_uri?: string | null;
                         enabled?: boolean;
                         first_party?: boolean;
                         grant_types?: ("authorization_code" | "refresh_token" | "client_credentials")[];
@@ -8402,6 +8407,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             allowed_scopes: string[];
+                            backchannel_logout_uri: string | null;
                             client_id: string;
                             created_at: string;
                             created_by_user_id: number | null;
@@ -8568,6 +8574,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             allowed_scopes: string[];
+                            backchannel_logout_uri: string | null;
                             client_id: string;
                             client_secret: string | null;
                             created_at: string;

@@ -64,6 +64,7 @@ interface Values {
   type: ClientType;
   redirectUris: string;
   postLogoutUris: string;
+  backchannelUri: string;
   grantTypes: ReadonlySet<string>;
   authMethod: AuthMethod;
   jwksUri: string;
@@ -79,6 +80,7 @@ const NEW: Values = {
   type: 'confidential',
   redirectUris: '',
   postLogoutUris: '',
+  backchannelUri: '',
   grantTypes: new Set(['authorization_code', 'refresh_token']),
   authMethod: 'client_secret_basic',
   jwksUri: '',
@@ -95,6 +97,7 @@ function valuesOf(c: Client): Values {
     type: c.type,
     redirectUris: c.redirect_uris.join('\n'),
     postLogoutUris: c.post_logout_redirect_uris.join('\n'),
+    backchannelUri: c.backchannel_logout_uri ?? '',
     grantTypes: new Set(c.grant_types),
     authMethod: c.token_endpoint_auth_method as AuthMethod,
     jwksUri: c.jwks_uri ?? '',
@@ -117,6 +120,8 @@ function settingsOf(v: Values) {
     name: v.name.trim(),
     redirect_uris: lines(v.redirectUris),
     post_logout_redirect_uris: lines(v.postLogoutUris),
+    backchannel_logout_uri:
+      grants.includes('authorization_code') && v.backchannelUri.trim() ? v.backchannelUri.trim() : null,
     grant_types: grants,
     token_endpoint_auth_method: method,
     ...(method === 'private_key_jwt' && v.jwksUri.trim() ? { jwks_uri: v.jwksUri.trim() } : {}),
@@ -370,6 +375,15 @@ function ClientFields({
         reg={register('postLogoutUris')}
         rows={2}
       />
+      <TextField
+        label={t('oidc.backchannelUri')}
+        hint={t('oidc.backchannelUriHint')}
+        field="backchannel_logout_uri"
+        type="url"
+        reg={register('backchannelUri')}
+        placeholder="https://"
+        maxLength={2048}
+      />
       <FormCheckList
         control={control}
         name="grantTypes"
@@ -518,6 +532,8 @@ export function OidcClientScreen({ id }: { id: string }) {
               <dd className="break">
                 {c.post_logout_redirect_uris.length ? c.post_logout_redirect_uris.join(' · ') : '—'}
               </dd>
+              <dt>{t('oidc.backchannelUri')}</dt>
+              <dd className="break">{c.backchannel_logout_uri ?? '—'}</dd>
               <dt>{t('oidc.scopes')}</dt>
               <dd>{c.allowed_scopes.length ? c.allowed_scopes.join(' ') : '—'}</dd>
               <dt>{t('oidc.firstParty')}</dt>
