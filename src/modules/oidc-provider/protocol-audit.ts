@@ -56,6 +56,10 @@ export function auditProtocol(deps: OidcProviderDeps, tenantId: number, provider
       metadata: { grant_id: grantId },
     });
   });
+  // A logout token the application did not take: the sign-out went on; the operator sees why in the log.
+  provider.on('backchannel.error', (_ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => {
+    deps.log.warn({ err, tenantId, clientId: client?.clientId }, 'back-channel logout delivery failed');
+  });
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
     write(ctx, ctx.oidc.session?.accountId, {
       eventType: 'oidc.sign_out',
