@@ -360,3 +360,25 @@ describe('issue 21: prompt=login wants a sign-in made now', () => {
     expect(ok.status).toBe(200);
   }, 30_000);
 });
+
+describe('issue 21: consent', () => {
+  it('a first-party confidential client skips it, even with a loopback redirect; a public native client is asked', async () => {
+    const user = await newUser(app, a.t.tenant.id);
+    const confidential = await codeThroughConsole(app, base, a, {
+      tenantId: a.t.tenant.id,
+      email: user.email,
+    });
+    expect(confidential.seen.map((d) => d.prompt)).toEqual(['login']);
+    const pub = await opTenant(
+      app,
+      base,
+      webClient({ type: 'public', token_endpoint_auth_method: 'none', first_party: true }),
+    );
+    const member = await newUser(app, pub.t.tenant.id);
+    const native = await codeThroughConsole(app, base, pub, {
+      tenantId: pub.t.tenant.id,
+      email: member.email,
+    });
+    expect(native.seen.map((d) => d.prompt)).toEqual(['login', 'consent']);
+  });
+});

@@ -6,6 +6,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
@@ -209,5 +210,47 @@ describe('issue 21: the tenant OpenID Provider with openid-client', () => {
       expect(res.statusCode, res.body).toBe(422);
       expect(res.body).toContain(field);
     }
+  });
+
+  it('GDPR: the export lists the applications the user signed in to; erasure ends their grants', async () => {
+    const s = await setup();
+    const user = await newUser(app, s.t.tenant.id);
+    const flow = await codeThroughConsole(
+      app,
+      base,
+      s,
+      { tenantId: s.t.tenant.id, email: user.email },
+      { extra: { prompt: 'consent' } },
+    );
+    const tokens = await oidc.authorizationCodeGrant(s.config, flow.callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+    });
+    const exported = await app.inject({
+      method: 'GET',
+      url: `/api/v1/gdpr/export/${user.id}`,
+      headers: bearer(s.admin),
+    });
+    expect(exported.statusCode, exported.body).toBe(200);
+    const grants = exported.json().oidc_grants as { client_id: string; scopes: string[] }[];
+    expect(grants).toEqual([expect.objectContaining({ client_id: s.client.client_id })]);
+    expect(grants[0]!.scopes).toEqual(expect.arrayContaining(['openid', 'email']));
+    expect(exported.body).not.toContain(tokens.refresh_token!);
+    const erased = await app.inject({
+      method: 'DELETE',
+      url: '/api/v1/gdpr/delete',
+      headers: bearer(s.admin),
+      payload: { user_id: user.id, reason: 'the person asked for erasure', confirm: true },
+    });
+    expect(erased.statusCode, erased.body).toBe(200);
+    await expect(oidc.refreshTokenGrant(s.config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    const left = await app.ctx.database.withSystem((tx) =>
+      tx.execute(
+        sql`select count(*)::int as n from oidc_artefacts where account_id = ${user.id} and tenant_id = ${s.t.tenant.id}`,
+      ),
+    );
+    expect((left.rows[0] as { n: number }).n).toBe(0);
   });
 });

@@ -29,6 +29,7 @@ import * as features from '../../src/modules/features/repository.js';
 import * as invitations from '../../src/modules/invitations/repository.js';
 import * as mfa from '../../src/modules/mfa/repository.js';
 import * as oidcClients from '../../src/modules/oidc-clients/repository.js';
+import * as oidcProvider from '../../src/modules/oidc-provider/repository.js';
 import * as passwordReset from '../../src/modules/password-reset/repository.js';
 import * as rbac from '../../src/modules/rbac/repository.js';
 import * as scim from '../../src/modules/scim/repository.js';
@@ -97,6 +98,9 @@ interface Fx {
   oidcClientRowId: string;
   oidcClientId: string;
   oidcSecretHash: string;
+  artefactId: string;
+  artefactGrantId: string;
+  artefactUid: string;
   /** Strings found only in A's data (uuids, hashes, unique names): seeing one from B is a leak. */
   markers: string[];
 }
@@ -138,6 +142,9 @@ async function seed(): Promise<Fx> {
   const invitationEmail = `${uniq('invited')}@contract.test`;
   const oidcClientId = `mc_contract_${hex(8)}`;
   const oidcSecretHash = hex(32);
+  const artefactId = `op_contract_${hex(8)}`;
+  const artefactGrantId = `grant_contract_${hex(8)}`;
+  const artefactUid = `uid_contract_${hex(8)}`;
   const peerPublicKey = randomBytes(32).toString('base64');
   const peerName = `peer-${hex(4)}`;
   const credentialId = `cred-${hex(8)}`;
@@ -313,6 +320,17 @@ async function seed(): Promise<Fx> {
       allowedScopes: ['openid'],
       secretHash: oidcSecretHash,
     });
+    // An artefact of the tenant's OpenID Provider (a grant of the member to the client).
+    await oidcProvider.upsertArtefact(tx, a, {
+      model: 'Grant',
+      id: artefactId,
+      payload: { accountId: String(member.id), clientId: oidcClientId, openid: { scope: 'openid' } },
+      grantId: artefactGrantId,
+      uid: artefactUid,
+      accountId: member.id,
+      clientId: oidcClientId,
+      expiresAt: later(),
+    });
     await auditWriter.writeAudit(tx, a, SYSTEM_AUDIT_CONTEXT, {
       eventType: 'contract.seeded',
       metadata: { email: member.email },
@@ -385,6 +403,9 @@ async function seed(): Promise<Fx> {
     oidcClientRowId: rest.oidcClient.id,
     oidcClientId,
     oidcSecretHash,
+    artefactId,
+    artefactGrantId,
+    artefactUid,
   };
   const markers = [
     out.slugA,
@@ -426,6 +447,9 @@ async function seed(): Promise<Fx> {
     rest.oidcClient.id,
     oidcClientId,
     oidcSecretHash,
+    artefactId,
+    artefactGrantId,
+    artefactUid,
   ];
   return { ...out, markers };
 }
@@ -1028,6 +1052,44 @@ const CONTRACT: Record<string, Record<string, Case>> = {
       why: 'advisory lock only',
     },
     countClients: read((tx, t) => oidcClients.countClients(tx, t), positive),
+    clientByClientId: read((tx, t, f) => oidcClients.clientByClientId(tx, t, f.oidcClientId)),
+    machineClient: read((tx, t, f) => oidcClients.machineClient(tx, t, f.oidcClientId)),
+  },
+  'src/modules/oidc-provider/repository.ts': {
+    upsertArtefact: write((tx, t, f) =>
+      oidcProvider.upsertArtefact(tx, t, {
+        model: 'Grant',
+        id: f.artefactId,
+        payload: { replaced: true },
+        grantId: null,
+        uid: null,
+        accountId: null,
+        clientId: null,
+        expiresAt: later(),
+      }),
+    ),
+    findArtefact: read((tx, t, f) =>
+      oidcProvider.findArtefact(tx, t, 'Grant', { id: f.artefactId }, new Date()),
+    ),
+    consumeArtefact: write((tx, t, f) =>
+      oidcProvider.consumeArtefact(tx, t, 'Grant', f.artefactId, new Date()),
+    ),
+    artefactGrantId: read(
+      (tx, t, f) => oidcProvider.artefactGrantId(tx, t, 'Grant', f.artefactId),
+      (r, f) => r === f.artefactGrantId,
+    ),
+    deleteArtefact: write((tx, t, f) => oidcProvider.deleteArtefact(tx, t, 'Grant', f.artefactId)),
+    deleteGrantArtefacts: write((tx, t, f) => oidcProvider.deleteGrantArtefacts(tx, t, f.artefactGrantId)),
+    deleteUserArtefacts: write((tx, t, f) => oidcProvider.deleteUserArtefacts(tx, t, f.memberId), {
+      control: 'changes',
+    }),
+    userGrants: read((tx, t, f) => oidcProvider.userGrants(tx, t, f.memberId)),
+    pruneExpiredArtefacts: {
+      kind: 'system-write',
+      // A's seeded artefact is not expired: the prune is checked to run, and from B's transaction to touch nothing.
+      run: (tx) => oidcProvider.pruneExpiredArtefacts(tx, 100, new Date()),
+      why: 'the periodic prune serves every tenant',
+    },
   },
   'src/modules/sso/repository.ts': {
     findConnection: read((tx, t, f) => sso.findConnection(tx, t, f.connectionId)),
@@ -1208,6 +1270,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
   'src/modules/scim/repository.ts': scim,
   'src/modules/webhooks/repository.ts': webhooks,
   'src/modules/oidc-clients/repository.ts': oidcClients,
+  'src/modules/oidc-provider/repository.ts': oidcProvider,
   'src/modules/sso/repository.ts': sso,
   'src/modules/sso/social/repository.ts': social,
   'src/modules/wireguard/repository.ts': wireguard,

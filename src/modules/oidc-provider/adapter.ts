@@ -7,12 +7,10 @@
  * serves any step. Clients are not stored here: the `Client` model reads the registry (see clients.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import { errors } from 'oidc-provider';
 import type { Tx } from '../../platform/db/client.js';
-import { ofTenant } from '../../platform/db/rows.js';
 import type { OidcProviderDeps } from './deps.js';
-import { oidcArtefacts } from './tables.js';
+import * as repo from './repository.js';
 
 /** Models kept only in the store: each lives minutes and matters only until its one use. */
 const STORE_MODELS = new Set(['Interaction', 'ReplayDetection', 'PushedAuthorizationRequest']);
@@ -46,6 +44,8 @@ function accountOf(payload: Payload): number | null {
   return Number.isSafeInteger(n) && n > 0 ? n : null;
 }
 
+const text = (v: unknown) => (typeof v === 'string' ? v : null);
+
 /** The adapter class oidc-provider instantiates once per model name, bound to one tenant. */
 export function artefactAdapter(
   deps: Pick<OidcProviderDeps, 'database' | 'store' | 'clock'>,
@@ -67,10 +67,6 @@ export function artefactAdapter(
       this.inStore = STORE_MODELS.has(model);
     }
 
-    private where(id: string) {
-      return ofTenant(oidcArtefacts, tenantId, eq(oidcArtefacts.model, this.model), eq(oidcArtefacts.id, id));
-    }
-
     async upsert(id: string, payload: Payload, expiresIn: number): Promise<void> {
       if (this.model === 'Client') return; // clients are registered through the API, never by the protocol
       const ttl = Math.max(1, Math.ceil(expiresIn || 1));
@@ -78,30 +74,17 @@ export function artefactAdapter(
         await deps.store.set(storeKey(tenantId, this.model, id), JSON.stringify(payload), ttl);
         return;
       }
-      const values = {
-        tenantId,
-        model: this.model,
-        id,
-        payload,
-        grantId: typeof payload.grantId === 'string' ? payload.grantId : null,
-        uid: typeof payload.uid === 'string' ? payload.uid : null,
-        accountId: accountOf(payload),
-        clientId: typeof payload.clientId === 'string' ? payload.clientId : null,
-        expiresAt: new Date(deps.clock.now() + ttl * 1000),
-      };
       await inTenant((tx) =>
-        tx
-          .insert(oidcArtefacts)
-          .values(values)
-          .onConflictDoUpdate({
-            target: [oidcArtefacts.tenantId, oidcArtefacts.model, oidcArtefacts.id],
-            set: {
-              payload: values.payload,
-              expiresAt: values.expiresAt,
-              grantId: values.grantId,
-              uid: values.uid,
-            },
-          }),
+        repo.upsertArtefact(tx, tenantId, {
+          model: this.model,
+          id,
+          payload,
+          grantId: text(payload.grantId),
+          uid: text(payload.uid),
+          accountId: accountOf(payload),
+          clientId: text(payload.clientId),
+          expiresAt: new Date(deps.clock.now() + ttl * 1000),
+        }),
       );
     }
 
@@ -111,33 +94,19 @@ export function artefactAdapter(
         const raw = await deps.store.get(storeKey(tenantId, this.model, id));
         return raw ? (JSON.parse(raw) as Payload) : undefined;
       }
-      return this.findWhere(eq(oidcArtefacts.id, id));
+      return this.findBy({ id });
     }
 
     async findByUid(uid: string): Promise<Payload | undefined> {
-      return this.findWhere(eq(oidcArtefacts.uid, uid));
+      return this.findBy({ uid });
     }
 
     async findByUserCode(): Promise<undefined> {
       return undefined; // the device flow is not offered
     }
 
-    private async findWhere(condition: ReturnType<typeof eq>): Promise<Payload | undefined> {
-      const [row] = await inTenant((tx) =>
-        tx
-          .select({ payload: oidcArtefacts.payload, consumedAt: oidcArtefacts.consumedAt })
-          .from(oidcArtefacts)
-          .where(
-            ofTenant(
-              oidcArtefacts,
-              tenantId,
-              eq(oidcArtefacts.model, this.model),
-              condition,
-              gt(oidcArtefacts.expiresAt, now()),
-            ),
-          )
-          .limit(1),
-      );
+    private async findBy(by: { id: string } | { uid: string }): Promise<Payload | undefined> {
+      const row = await inTenant((tx) => repo.findArtefact(tx, tenantId, this.model, by, now()));
       if (!row) return undefined;
       const payload = row.payload as Payload;
       // The library reads `consumed` to detect a replayed code or a reused refresh token (and revoke the grant).
@@ -150,20 +119,11 @@ export function artefactAdapter(
      * came from is revoked, as for any replay (RFC 6749 §4.1.2, OAuth 2.0 Security BCP §4.14).
      */
     async consume(id: string): Promise<void> {
-      const updated = await inTenant((tx) =>
-        tx
-          .update(oidcArtefacts)
-          .set({ consumedAt: now() })
-          .where(and(this.where(id), isNull(oidcArtefacts.consumedAt)))
-          .returning({ grantId: oidcArtefacts.grantId }),
-      );
-      if (updated.length === 0 && SINGLE_USE.has(this.model)) {
-        const [row] = await inTenant((tx) =>
-          tx.select({ grantId: oidcArtefacts.grantId }).from(oidcArtefacts).where(this.where(id)).limit(1),
-        );
-        if (row?.grantId) await this.revokeByGrantId(row.grantId);
-        throw new errors.InvalidGrant(`${this.model} already used`);
-      }
+      const won = await inTenant((tx) => repo.consumeArtefact(tx, tenantId, this.model, id, now()));
+      if (won || !SINGLE_USE.has(this.model)) return;
+      const grantId = await inTenant((tx) => repo.artefactGrantId(tx, tenantId, this.model, id));
+      if (grantId) await this.revokeByGrantId(grantId);
+      throw new errors.InvalidGrant(`${this.model} already used`);
     }
 
     async destroy(id: string): Promise<void> {
@@ -171,46 +131,12 @@ export function artefactAdapter(
         await deps.store.del(storeKey(tenantId, this.model, id));
         return;
       }
-      await inTenant((tx) => tx.delete(oidcArtefacts).where(this.where(id)));
+      await inTenant((tx) => repo.deleteArtefact(tx, tenantId, this.model, id));
     }
 
     /** Every artefact of the grant, whatever its model (the library calls it on any one model's adapter). */
     async revokeByGrantId(grantId: string): Promise<void> {
-      await inTenant((tx) =>
-        tx.delete(oidcArtefacts).where(ofTenant(oidcArtefacts, tenantId, eq(oidcArtefacts.grantId, grantId))),
-      );
+      await inTenant((tx) => repo.deleteGrantArtefacts(tx, tenantId, grantId));
     }
   };
-}
-
-/** Ends everything a user holds at the tenant's provider (grants, tokens, sessions), in the caller's transaction. */
-export async function deleteUserArtefacts(tx: Tx, tenantId: number, userId: number): Promise<number> {
-  const gone = await tx
-    .delete(oidcArtefacts)
-    .where(ofTenant(oidcArtefacts, tenantId, eq(oidcArtefacts.accountId, userId)))
-    .returning({ id: oidcArtefacts.id });
-  return gone.length;
-}
-
-/** Ends everything issued to a client (a deleted or disabled client's grants and tokens). */
-export async function deleteClientArtefacts(tx: Tx, tenantId: number, clientId: string): Promise<number> {
-  const gone = await tx
-    .delete(oidcArtefacts)
-    .where(ofTenant(oidcArtefacts, tenantId, eq(oidcArtefacts.clientId, clientId)))
-    .returning({ id: oidcArtefacts.id });
-  return gone.length;
-}
-
-/** Deletes up to `limit` expired artefacts of every tenant (the periodic prune; cross-tenant by nature). */
-export async function pruneExpiredArtefacts(
-  deps: Pick<OidcProviderDeps, 'database' | 'clock'>,
-  limit: number,
-): Promise<number> {
-  return deps.database.withSystem(async (tx) => {
-    const r = await tx.execute(sql`
-      delete from oidc_artefacts where ctid in (
-        select ctid from oidc_artefacts where expires_at < ${new Date(deps.clock.now()).toISOString()}::timestamptz
-         order by expires_at limit ${limit})`);
-    return r.rowCount ?? 0;
-  });
 }

@@ -6,9 +6,10 @@
 import { writeAudit } from '../../platform/audit/writer.js';
 import type { AppModule } from '../../platform/module.js';
 import { onPasswordChanged } from '../auth/index.js';
-import { deleteUserArtefacts, pruneExpiredArtefacts } from './adapter.js';
 import { oidcProviderErrors } from './errors.js';
+import { registerOidcProviderGdpr } from './gdpr.js';
 import { createProviderRegistry } from './registry.js';
+import { deleteUserArtefacts, pruneExpiredArtefacts } from './repository.js';
 import { oidcProviderRoutes } from './routes.js';
 
 /** How often a replica prunes expired artefacts, and how many at most per run (the rest wait for the next). */
@@ -21,6 +22,7 @@ export const oidcProviderModule: AppModule = {
   errors: [oidcProviderErrors],
   needs: ['mfa', 'users'],
   setup: (ctx) => {
+    registerOidcProviderGdpr(ctx);
     // Deactivating, deleting or erasing a user ends their grants, refresh tokens and provider sessions at once
     // (rows in PostgreSQL: every replica sees it); a password change or reset, and ending all their sessions,
     // do too.
@@ -38,9 +40,9 @@ export const oidcProviderModule: AppModule = {
     // "Sign out everywhere" (or an admin ending all of a user's sessions) includes the applications.
     ctx.hooks.userSessionsEnded.push((tx, tenantId, userId) => deleteUserArtefacts(tx, tenantId, userId));
     const timer = setInterval(() => {
-      pruneExpiredArtefacts(ctx, PRUNE_BATCH).catch((err: unknown) =>
-        ctx.log.warn({ err }, 'pruning expired OIDC artefacts failed'),
-      );
+      ctx.database
+        .withSystem((tx) => pruneExpiredArtefacts(tx, PRUNE_BATCH, new Date(ctx.clock.now())))
+        .catch((err: unknown) => ctx.log.warn({ err }, 'pruning expired OIDC artefacts failed'));
     }, PRUNE_EVERY_MS);
     timer.unref();
     timers.set(ctx, timer);

@@ -9,6 +9,7 @@ import type { JWK } from 'jose';
 import Provider, {
   type Configuration,
   errors,
+  interactionPolicy,
   type KoaContextWithOIDC,
   type ResourceServer,
 } from 'oidc-provider';
@@ -85,6 +86,29 @@ function clientMetadata(row: ProviderClientRow, secretStandIn: string) {
     'urn:massacorp:first_party': row.firstParty,
     'urn:massacorp:permissions': row.permissions,
   };
+}
+
+/**
+ * The library's sign-in and consent rules, but for one: it asks every native client's user for consent (RFC 8252
+ * §8.6: any app can claim a loopback redirect, so the user must see who asks). A confidential client proves who it
+ * is at the token endpoint with its secret or keys, so when the tenant marked it first-party it skips consent like
+ * any other first-party client; a public native client is still asked, first-party or not.
+ */
+function signInPolicy() {
+  const policy = interactionPolicy.base();
+  const consent = policy.get('consent')!;
+  const native = consent.checks.get('native_client_prompt')!;
+  consent.checks.remove('native_client_prompt');
+  consent.checks.add(
+    new interactionPolicy.Check('native_client_prompt', native.description, native.error!, (ctx) => {
+      const client = ctx.oidc.client!;
+      if (client['urn:massacorp:first_party'] === true && client.tokenEndpointAuthMethod !== 'none')
+        return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      return native.check(ctx);
+    }),
+    0,
+  );
+  return policy;
 }
 
 /** Cookie signing keys, the same on every replica (derived from ENCRYPTION_KEY, never the key itself). */
@@ -189,7 +213,10 @@ export function createTenantProvider(
     extraTokenClaims: (_ctx, token) =>
       token.kind === 'ClientCredentials' ? { tenant_id: tenant.id } : undefined,
     pkce: { required: (_ctx, client) => client.tokenEndpointAuthMethod === 'none' },
-    interactions: { url: (_ctx, interaction) => `/oidc/${tenant.slug}/interaction/${interaction.uid}` },
+    interactions: {
+      policy: signInPolicy(),
+      url: (_ctx, interaction) => `/oidc/${tenant.slug}/interaction/${interaction.uid}`,
+    },
     /** A first-party client needs no consent: its grant covers what it asks, within its registered scopes. */
     loadExistingGrant: async (ctx) => {
       const { oidc } = ctx;
