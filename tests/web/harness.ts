@@ -76,7 +76,7 @@ export interface Browsing {
 
 export async function launch(
   viewport = { width: 1280, height: 800 },
-  opts: { colorScheme?: 'light' | 'dark' } = {},
+  opts: { colorScheme?: 'light' | 'dark'; ignoreHTTPSErrors?: boolean } = {},
 ): Promise<Browsing> {
   // Playwright gives each launch a fresh temporary profile (its default), removed on close.
   const browser = await chromium.launch({
@@ -99,6 +99,8 @@ export async function launch(
     viewport,
     locale: 'en-GB',
     colorScheme: opts.colorScheme ?? 'light',
+    // For a test's own https server on the loopback (a self-signed certificate).
+    ignoreHTTPSErrors: opts.ignoreHTTPSErrors ?? false,
   });
   const problems: Problems = { consoleErrors: [], cspViolations: [] };
   await context.exposeBinding('__reportCsp', (_source, v: string) => {

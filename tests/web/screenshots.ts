@@ -1,10 +1,12 @@
 /**
  * `npm run screenshots`: every console screen at desktop (1280×800) and phone (390×844) width, written to
  * docs/screenshots/<screen>-<desktop|phone>.png. The data is made through the API on a fresh embedded database
- * (users, a custom role, keys, peers, a few failed sign-ins, feature flags), so what is shown is what the
- * console really renders for it.
+ * (users, a custom role, keys, peers, a few failed sign-ins, feature flags, OpenID Provider applications), so
+ * what is shown is what the console really renders for it; the provider's sign-in and consent pages are reached
+ * through a real authorization request.
  */
 
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -188,6 +190,41 @@ try {
     )
   ).json() as unknown as { id: string };
   await must(owner('POST', `/api/v1/webhooks/${hook.id}/test`, {}));
+  // Applications of the organisation's OpenID Provider: a web app (asked consent), the organisation's own
+  // single-page app (first party) and a service with client-credentials tokens.
+  const wikiCallback = 'https://wiki.acme.example/oauth2/callback';
+  const wiki = (
+    await must(
+      owner('POST', '/api/v1/oidc/clients', {
+        name: 'Team wiki',
+        type: 'confidential',
+        redirect_uris: [wikiCallback],
+        post_logout_redirect_uris: ['https://wiki.acme.example/'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        allowed_scopes: ['openid', 'profile', 'email', 'offline_access'],
+      }),
+    )
+  ).json() as unknown as { id: string; client_id: string };
+  await must(
+    owner('POST', '/api/v1/oidc/clients', {
+      name: 'Expense reports',
+      type: 'public',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: ['https://expenses.acme.example/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      allowed_scopes: ['openid', 'profile', 'email', 'offline_access', 'roles'],
+      first_party: true,
+    }),
+  );
+  await must(
+    owner('POST', '/api/v1/oidc/clients', {
+      name: 'Nightly HR export',
+      type: 'confidential',
+      grant_types: ['client_credentials'],
+      allowed_scopes: [],
+      permissions: ['users.read'],
+    }),
+  );
   const { secret } = await enrolTotp(app, tenant.id, 'claire.martin@acme.example');
 
   const b = await launch();
@@ -285,6 +322,10 @@ try {
   await shoot('webhooks');
   await go(`/webhooks/${hook.id}`, 'Webhook endpoint');
   await shoot('webhook-endpoint');
+  await go('/applications', 'Applications (OIDC)');
+  await shoot('applications');
+  await go(`/applications/${wiki.id}`, 'Team wiki');
+  await shoot('application');
   await go('/features', 'Feature flags');
   await shoot('features');
   await go('/settings', 'Tenant settings');
@@ -304,6 +345,38 @@ try {
   b.problems.consoleErrors = b.problems.consoleErrors.filter((e) => !/status of 422/.test(e));
   if (b.problems.consoleErrors.length || b.problems.cspViolations.length) {
     console.error(b.problems);
+    process.exitCode = 1;
+  }
+
+  // The OpenID Provider's sign-in and consent page, in a browser signed in to nothing: Team wiki sends Noah to
+  // the provider (offline_access is asked with prompt=consent, as OpenID Connect Core wants); the page is the
+  // provider's real /admin/authorize. Nothing is allowed: the application's callback does not exist.
+  const rp = await launch();
+  const op = rp.page;
+  op.setDefaultTimeout(15_000);
+  const authorize = new URL(`${server.origin}/oidc/acme/auth`);
+  authorize.search = new URLSearchParams({
+    client_id: wiki.client_id,
+    response_type: 'code',
+    redirect_uri: wikiCallback,
+    scope: 'openid profile email offline_access',
+    prompt: 'consent',
+    state: 'screenshot-state',
+    nonce: 'screenshot-nonce',
+    code_challenge: createHash('sha256').update('v'.repeat(43)).digest('base64url'),
+    code_challenge_method: 'S256',
+    login_hint: 'noah.petit@acme.example',
+  }).toString();
+  await op.goto(authorize.href);
+  await op.getByRole('heading', { name: 'Sign in to continue to Team wiki' }).waitFor();
+  await op.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await shoot('authorize-sign-in', op);
+  await op.getByRole('button', { name: 'Sign in' }).click();
+  await op.getByRole('heading', { name: 'Allow Team wiki?' }).waitFor();
+  await shoot('authorize-consent', op);
+  await rp.close();
+  if (rp.problems.consoleErrors.length || rp.problems.cspViolations.length) {
+    console.error(rp.problems);
     process.exitCode = 1;
   }
   console.log(`wrote ${shots.length} screenshots to ${path.relative(root, out)}/`);
