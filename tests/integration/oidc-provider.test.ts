@@ -253,4 +253,36 @@ describe('issue 21: the tenant OpenID Provider with openid-client', () => {
     );
     expect((left.rows[0] as { n: number }).n).toBe(0);
   });
+
+  it('pairwise subjects: the client sees each user under an identifier of its own, stable, in userinfo too', async () => {
+    const s = await opTenant(app, base, webClient({ subject_type: 'pairwise', first_party: true }));
+    const user = await newUser(app, s.t.tenant.id);
+    const subs: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const flow = await codeThroughConsole(app, base, s, { tenantId: s.t.tenant.id, email: user.email });
+      const tokens = await oidc.authorizationCodeGrant(s.config, flow.callback, {
+        pkceCodeVerifier: flow.verifier,
+        expectedState: flow.state,
+      });
+      const sub = tokens.claims()!.sub;
+      const info = await oidc.fetchUserInfo(s.config, tokens.access_token, sub);
+      expect(info.sub).toBe(sub);
+      subs.push(sub);
+    }
+    expect(subs[0]).toBe(subs[1]);
+    expect(subs[0]).not.toBe(String(user.id));
+    expect(subs[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // One sector per client: redirect URIs on two hosts cannot be pairwise.
+    const refused = await app.inject({
+      method: 'POST',
+      url: '/api/v1/oidc/clients',
+      headers: bearer(s.admin),
+      payload: webClient({
+        subject_type: 'pairwise',
+        redirect_uris: ['https://a.example/cb', 'https://b.example/cb'],
+      }),
+    });
+    expect(refused.statusCode, refused.body).toBe(422);
+    expect(refused.body).toContain('body.subject_type');
+  });
 });

@@ -749,6 +749,11 @@ export const en = {
   'oidc.firstParty': 'First-party application',
   'oidc.firstPartyHint': 'Your own application: users are not asked for their consent.',
   'oidc.alg': 'ID token signing algorithm',
+  'oidc.subjectType': 'User identifier (sub)',
+  'oidc.subjectTypeHint':
+    'Pairwise: this application sees each user under an identifier of its own, so applications cannot match their users by sub.',
+  'oidc.subjectType.public': 'The user’s id (public)',
+  'oidc.subjectType.pairwise': 'An identifier for this application only (pairwise)',
   'oidc.permissions': 'Permissions of its tokens',
   'oidc.permissionsHint': 'For client_credentials: only permissions you hold yourself.',
   'oidc.yes': 'Yes',
@@ -1572,6 +1577,11 @@ export const fr: Record<MessageKey, string> = {
   'oidc.firstParty': 'Application interne',
   'oidc.firstPartyHint': 'Votre propre application : le consentement n’est pas demandé aux utilisateurs.',
   'oidc.alg': 'Algorithme de signature du jeton d’identité',
+  'oidc.subjectType': 'Identifiant de l’utilisateur (sub)',
+  'oidc.subjectTypeHint':
+    'Par paire : cette application voit chaque utilisateur sous un identifiant propre, les applications ne peuvent pas rapprocher leurs utilisateurs par sub.',
+  'oidc.subjectType.public': 'L’identifiant de l’utilisateur (public)',
+  'oidc.subjectType.pairwise': 'Un identifiant propre à cette application (par paire)',
   'oidc.permissions': 'Permissions de ses jetons',
   'oidc.permissionsHint': 'Pour client_credentials : seulement des permissions que vous détenez.',
   'oidc.yes': 'Oui',

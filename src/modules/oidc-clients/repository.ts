@@ -15,6 +15,7 @@ const clientColumns = {
   redirectUris: oidcClients.redirectUris,
   postLogoutRedirectUris: oidcClients.postLogoutRedirectUris,
   backchannelLogoutUri: oidcClients.backchannelLogoutUri,
+  subjectType: oidcClients.subjectType,
   grantTypes: oidcClients.grantTypes,
   tokenEndpointAuthMethod: oidcClients.tokenEndpointAuthMethod,
   jwks: oidcClients.jwks,
@@ -66,6 +67,7 @@ export type ClientChange = Partial<
     | 'redirectUris'
     | 'postLogoutRedirectUris'
     | 'backchannelLogoutUri'
+    | 'subjectType'
     | 'grantTypes'
     | 'tokenEndpointAuthMethod'
     | 'jwks'

@@ -41,6 +41,8 @@ const Settings = {
   post_logout_redirect_uris: Type.Optional(Uris),
   /** Where the provider POSTs a logout token when the user signs out (back-channel logout); null: none. */
   backchannel_logout_uri: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 2048 }))),
+  /** `pairwise`: the client sees each user under an identifier of its own (default `public`: the user's id). */
+  subject_type: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('pairwise')])),
   grant_types: Type.Optional(GrantTypes),
   token_endpoint_auth_method: Type.Optional(OneOf(AUTH_METHODS)),
   jwks: Type.Optional(Nullable(Jwks)),
@@ -79,6 +81,7 @@ export const ClientRead = Type.Object({
   redirect_uris: Type.Array(Type.String()),
   post_logout_redirect_uris: Type.Array(Type.String()),
   backchannel_logout_uri: Nullable(Type.String()),
+  subject_type: Type.Union([Type.Literal('public'), Type.Literal('pairwise')]),
   grant_types: Type.Array(Type.String()),
   token_endpoint_auth_method: Type.String(),
   jwks: Nullable(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),

@@ -34,6 +34,7 @@ export interface ClientSettings {
   redirect_uris?: string[];
   post_logout_redirect_uris?: string[];
   backchannel_logout_uri?: string | null;
+  subject_type?: 'public' | 'pairwise';
   grant_types?: GrantType[];
   token_endpoint_auth_method?: AuthMethod;
   jwks?: Jwks | null;
@@ -119,6 +120,20 @@ function assertBackchannelUri(ctx: OidcClientsDeps, uri: string, grantTypes: rea
     if (err instanceof SsrfError) throw validationError(field, err.message, 'value_error.url');
     throw err;
   }
+}
+
+/**
+ * Pairwise identifiers are computed per host of the redirect URIs (OpenID Connect Core §8.1, the sector): one
+ * host, so the client's users keep one identifier whichever of its redirect URIs it uses.
+ */
+function assertPairwise(redirectUris: readonly string[]): void {
+  const hosts = new Set(redirectUris.map((u) => new URL(u).host));
+  if (hosts.size > 1)
+    throw validationError(
+      'body.subject_type',
+      'pairwise needs every redirect URI on one host (the sector its identifiers are computed for)',
+      'value_error.subject_type',
+    );
 }
 
 function assertJwksUri(ctx: OidcClientsDeps, uri: string): void {
@@ -235,6 +250,7 @@ export function toClientRead(c: repo.ClientRead, now = Date.now()) {
     redirect_uris: c.redirectUris,
     post_logout_redirect_uris: c.postLogoutRedirectUris,
     backchannel_logout_uri: c.backchannelLogoutUri,
+    subject_type: c.subjectType,
     grant_types: c.grantTypes,
     token_endpoint_auth_method: c.tokenEndpointAuthMethod,
     jwks: c.jwks,
@@ -320,6 +336,7 @@ export async function createClient(
   assertRedirectUris('body.redirect_uris', resolved.redirectUris);
   assertRedirectUris('body.post_logout_redirect_uris', resolved.postLogoutRedirectUris);
   if (body.backchannel_logout_uri) assertBackchannelUri(ctx, body.backchannel_logout_uri, grantTypes);
+  if (body.subject_type === 'pairwise') assertPairwise(resolved.redirectUris);
   assertKnownPermissions(resolved.permissions);
   if (resolved.jwks) assertJwks(resolved.jwks);
   if (resolved.jwksUri) assertJwksUri(ctx, resolved.jwksUri);
@@ -339,6 +356,7 @@ export async function createClient(
       name: body.name,
       ...resolved,
       backchannelLogoutUri: body.backchannel_logout_uri ?? null,
+      subjectType: body.subject_type ?? 'public',
       allowedScopes: body.allowed_scopes ?? ['openid', 'profile', 'email'],
       firstParty: body.first_party ?? false,
       idTokenSignedResponseAlg: body.id_token_signed_response_alg ?? 'RS256',
@@ -394,6 +412,7 @@ export async function updateClient(ctx: OidcClientsDeps, actor: Actor, id: strin
     assertCoherent(resolved);
     if (patch.backchannel_logout_uri)
       assertBackchannelUri(ctx, patch.backchannel_logout_uri, resolved.grantTypes);
+    if ((patch.subject_type ?? before.subjectType) === 'pairwise') assertPairwise(resolved.redirectUris);
     // Whoever sets the permissions, or turns on the grant that uses them, gives them: bounded by what they hold.
     if (patch.permissions !== undefined || patch.grant_types !== undefined)
       await assertGrantable(tx, actor, resolved.permissions);
@@ -409,6 +428,7 @@ export async function updateClient(ctx: OidcClientsDeps, actor: Actor, id: strin
       ...(patch.backchannel_logout_uri !== undefined
         ? { backchannelLogoutUri: patch.backchannel_logout_uri }
         : {}),
+      ...(patch.subject_type !== undefined ? { subjectType: patch.subject_type } : {}),
       ...(patch.allowed_scopes !== undefined ? { allowedScopes: patch.allowed_scopes } : {}),
       ...(patch.first_party !== undefined ? { firstParty: patch.first_party } : {}),
       ...(patch.id_token_signed_response_alg !== undefined

@@ -11,6 +11,9 @@ export const oidcClients = pgTable('oidc_clients', {
   redirectUris: text('redirect_uris').array().notNull().default([]),
   postLogoutRedirectUris: text('post_logout_redirect_uris').array().notNull().default([]),
   backchannelLogoutUri: text('backchannel_logout_uri'),
+  subjectType: text('subject_type', { enum: ['public', 'pairwise'] })
+    .notNull()
+    .default('public'),
   grantTypes: text('grant_types').array().notNull(),
   tokenEndpointAuthMethod: text('token_endpoint_auth_method', {
     enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],

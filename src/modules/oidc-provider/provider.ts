@@ -4,7 +4,7 @@
  * their roles, the shared signing keys (RS256 by default; ES256 and EdDSA per client), PostgreSQL and the shared
  * store for its artefacts (adapter.ts). The protocol is the library's; what is ours is the policy around it.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
 import Provider, {
   type Configuration,
@@ -80,6 +80,7 @@ function clientMetadata(row: ProviderClientRow, secretStandIn: string) {
     ...(row.jwks ? { jwks: row.jwks } : {}),
     ...(row.jwksUri ? { jwks_uri: row.jwksUri } : {}),
     id_token_signed_response_alg: row.idTokenSignedResponseAlg,
+    subject_type: row.subjectType,
     application_type: applicationType(row),
     // A client registered with no scope (a service) would be refused by the library for an empty string.
     ...(scopes.size > 0 ? { scope: [...scopes].join(' ') } : hasCode ? { scope: 'openid' } : {}),
@@ -132,6 +133,11 @@ export function createTenantProvider(
   const secretStandIn = randomBytes(32).toString('base64url');
   // The API as the audience of client-credentials tokens (RFC 8707 resource), as the machine-token scheme expects.
   const resource = apiAudience(publicUrl);
+  const pairwiseKey = createHash('sha256')
+    .update('massacorp:oidc-pairwise:')
+    .update(deps.config.encryptionKey)
+    .update(String(tenant.id))
+    .digest();
 
   const configuration: Configuration = {
     adapter: artefactAdapter(deps, tenant.id, async (clientId) => {
@@ -146,11 +152,20 @@ export function createTenantProvider(
       short: { signed: true, secure, sameSite: 'lax' },
     },
     findAccount: (_ctx, id) => findAccount(deps, tenant.id, id),
+    subjectTypes: ['public', 'pairwise'],
+    // HMAC of the user's id with a key derived from ENCRYPTION_KEY, per tenant and sector (the redirect host):
+    // stable, unlinkable across clients, and the same on every replica.
+    pairwiseIdentifier: (_ctx, accountId, client) =>
+      createHmac('sha256', pairwiseKey)
+        .update(`${client.sectorIdentifier}\u0000${accountId}`)
+        .digest('base64url'),
     // What the provider fetches itself (a private_key_jwt client's jwks_uri, back-channel logout tokens) goes
     // through the SSRF guard, as every outbound request of ours does.
     fetch: createGuardedFetch({ env: deps.config.env }) as Configuration['fetch'],
     claims: SCOPE_CLAIMS as unknown as Configuration['claims'],
     scopes: [...SCOPES],
+    // The two levels a sign-in reaches (routes.ts sets one): an application may ask for mfa as an essential acr.
+    acrValues: ['urn:massacorp:acr:1fa', 'urn:massacorp:acr:mfa'],
     extraClientMetadata: { properties: ['urn:massacorp:first_party', 'urn:massacorp:permissions'] },
     clientDefaults: { id_token_signed_response_alg: 'RS256', grant_types: ['authorization_code'] },
     enabledJWA: {

@@ -7857,6 +7857,7 @@ export interface paths {
                                 previous_secret_expires_at: string | null;
                                 redirect_uris: string[];
                                 require_pkce: boolean;
+                                subject_type: "public" | "pairwise";
                                 token_endpoint_auth_method: string;
                                 type: "confidential" | "public";
                                 updated_at: string;
@@ -7958,6 +7959,7 @@ export interface paths {
                         permissions?: string[];
                         post_logout_redirect_uris?: string[];
                         redirect_uris?: string[];
+                        subject_type?: "public" | "pairwise";
                         token_endpoint_auth_method?: "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
                         type: "confidential" | "public";
                     };
@@ -7995,6 +7997,7 @@ export interface paths {
                             previous_secret_expires_at: string | null;
                             redirect_uris: string[];
                             require_pkce: boolean;
+                            subject_type: "public" | "pairwise";
                             token_endpoint_auth_method: string;
                             type: "confidential" | "public";
                             updated_at: string;
@@ -8147,6 +8150,7 @@ export interface paths {
                             previous_secret_expires_at: string | null;
                             redirect_uris: string[];
                             require_pkce: boolean;
+                            subject_type: "public" | "pairwise";
                             token_endpoint_auth_method: string;
                             type: "confidential" | "public";
                             updated_at: string;
@@ -8394,6 +8398,7 @@ export interface paths {
                         permissions?: string[];
                         post_logout_redirect_uris?: string[];
                         redirect_uris?: string[];
+                        subject_type?: "public" | "pairwise";
                         token_endpoint_auth_method?: "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
                     };
                 };
@@ -8429,6 +8434,7 @@ export interface paths {
                             previous_secret_expires_at: string | null;
                             redirect_uris: string[];
                             require_pkce: boolean;
+                            subject_type: "public" | "pairwise";
                             token_endpoint_auth_method: string;
                             type: "confidential" | "public";
                             updated_at: string;
@@ -8597,6 +8603,7 @@ export interface paths {
                             previous_secret_expires_at: string | null;
                             redirect_uris: string[];
                             require_pkce: boolean;
+                            subject_type: "public" | "pairwise";
                             token_endpoint_auth_method: string;
                             type: "confidential" | "public";
                             updated_at: string;

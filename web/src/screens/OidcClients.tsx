@@ -72,6 +72,7 @@ interface Values {
   firstParty: boolean;
   permissions: ReadonlySet<string>;
   alg: Alg;
+  subjectType: 'public' | 'pairwise';
   enabled: boolean;
 }
 
@@ -88,6 +89,7 @@ const NEW: Values = {
   firstParty: false,
   permissions: new Set(),
   alg: 'RS256',
+  subjectType: 'public',
   enabled: true,
 };
 
@@ -105,6 +107,7 @@ function valuesOf(c: Client): Values {
     firstParty: c.first_party,
     permissions: new Set(c.permissions),
     alg: c.id_token_signed_response_alg as Alg,
+    subjectType: c.subject_type,
     enabled: c.enabled,
   };
 }
@@ -129,6 +132,7 @@ function settingsOf(v: Values) {
     first_party: v.firstParty,
     permissions: grants.includes('client_credentials') ? [...v.permissions].sort() : [],
     id_token_signed_response_alg: v.alg,
+    subject_type: v.subjectType,
   };
 }
 
@@ -431,6 +435,16 @@ function ClientFields({
         reg={register('alg')}
         options={ALGS.map((a) => ({ value: a, label: a }))}
       />
+      <Select<'public' | 'pairwise'>
+        label={t('oidc.subjectType')}
+        hint={t('oidc.subjectTypeHint')}
+        field="subject_type"
+        reg={register('subjectType')}
+        options={[
+          { value: 'public', label: t('oidc.subjectType.public') },
+          { value: 'pairwise', label: t('oidc.subjectType.pairwise') },
+        ]}
+      />
       {confidential && grants.has('client_credentials') && (
         <Controller
           control={control}
@@ -552,6 +566,8 @@ export function OidcClientScreen({ id }: { id: string }) {
               )}
               <dt>{t('oidc.alg')}</dt>
               <dd>{c.id_token_signed_response_alg}</dd>
+              <dt>{t('oidc.subjectType')}</dt>
+              <dd>{t(`oidc.subjectType.${c.subject_type}`)}</dd>
               {c.previous_secret_expires_at && (
                 <>
                   <dt>{t('oidc.previousSecret')}</dt>
