@@ -51,5 +51,5 @@ export const oidcProviderModule: AppModule = {
   routes: (ctx) => [{ prefix: '/oidc', plugin: oidcProviderRoutes(ctx, createProviderRegistry(ctx)) }],
   guardedPrefixes: ['/oidc/'],
   // Tokens, codes and interaction details.
-  noStorePrefixes: ['/oidc/'],
+  noStorePrefixes: ['/oidc'],
 };
