@@ -112,6 +112,7 @@ describe('the registry of an app', () => {
         'invitations',
         'mfa',
         'oidc-clients',
+        'oidc-provider',
         'password-reset',
         'rbac',
         'scim',

@@ -7,7 +7,6 @@
  * serves any step. Clients are not stored here: the `Client` model reads the registry (see clients.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { errors } from 'oidc-provider';
 import type { Tx } from '../../platform/db/client.js';
 import type { OidcProviderDeps } from './deps.js';
 import * as repo from './repository.js';
@@ -50,6 +49,8 @@ const text = (v: unknown) => (typeof v === 'string' ? v : null);
 export function artefactAdapter(
   deps: Pick<OidcProviderDeps, 'database' | 'store' | 'clock'>,
   tenantId: number,
+  /** The library's invalid_grant error (passed in: the library is loaded lazily, provider.ts). */
+  InvalidGrant: new (description?: string) => Error,
   /** The `Client` model: the registry's metadata of a client_id, undefined when the tenant has no such client. */
   findClient: (clientId: string) => Promise<Record<string, unknown> | undefined>,
 ) {
@@ -123,7 +124,7 @@ export function artefactAdapter(
       if (won || !SINGLE_USE.has(this.model)) return;
       const grantId = await inTenant((tx) => repo.artefactGrantId(tx, tenantId, this.model, id));
       if (grantId) await this.revokeByGrantId(grantId);
-      throw new errors.InvalidGrant(`${this.model} already used`);
+      throw new InvalidGrant(`${this.model} already used`);
     }
 
     async destroy(id: string): Promise<void> {

@@ -6,13 +6,8 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
-import Provider, {
-  type Configuration,
-  errors,
-  interactionPolicy,
-  type KoaContextWithOIDC,
-  type ResourceServer,
-} from 'oidc-provider';
+import type Provider from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC, ResourceServer } from 'oidc-provider';
 import { createGuardedFetch } from '../../platform/net/ssrf.js';
 import {
   apiAudience,
@@ -95,7 +90,7 @@ function clientMetadata(row: ProviderClientRow, secretStandIn: string) {
  * is at the token endpoint with its secret or keys, so when the tenant marked it first-party it skips consent like
  * any other first-party client; a public native client is still asked, first-party or not.
  */
-function signInPolicy() {
+function signInPolicy({ interactionPolicy }: Library) {
   const policy = interactionPolicy.base();
   const consent = policy.get('consent')!;
   const native = consent.checks.get('native_client_prompt')!;
@@ -123,11 +118,24 @@ function cookieKeys(deps: OidcProviderDeps, slug: string): string[] {
   ];
 }
 
-export function createTenantProvider(
+/**
+ * The library, loaded on the first provider a replica builds rather than at boot: it warns on stderr at import
+ * under Node.js 20 (it prefers 22), and a process that never serves /oidc (a CLI command, a refused start) should
+ * print nothing of it.
+ */
+type Library = typeof import('oidc-provider');
+let library: Promise<Library> | null = null;
+export const oidcLibrary = (): Promise<Library> => {
+  library ??= import('oidc-provider');
+  return library;
+};
+
+export async function createTenantProvider(
   deps: OidcProviderDeps,
   tenant: TenantIssuer,
   jwks: { keys: JWK[] },
-): Provider {
+): Promise<Provider> {
+  const lib = await oidcLibrary();
   const publicUrl = deps.config.publicUrl;
   const secure = publicUrl.startsWith('https:');
   const secretStandIn = randomBytes(32).toString('base64url');
@@ -140,7 +148,7 @@ export function createTenantProvider(
     .digest();
 
   const configuration: Configuration = {
-    adapter: artefactAdapter(deps, tenant.id, async (clientId) => {
+    adapter: artefactAdapter(deps, tenant.id, lib.errors.InvalidGrant, async (clientId) => {
       const row = await providerClient(deps, tenant.id, clientId);
       // A disabled client is unknown to the protocol: no sign-in, no token, no refresh, no introspection.
       return row?.enabled ? clientMetadata(row, secretStandIn) : undefined;
@@ -187,7 +195,7 @@ export function createTenantProvider(
         enabled: true,
         allowedPolicy: (_ctx, client, token) => {
           if (token.clientId !== client.clientId)
-            throw new errors.InvalidRequest('not a token of this client');
+            throw new lib.errors.InvalidRequest('not a token of this client');
           return true;
         },
       },
@@ -213,7 +221,7 @@ export function createTenantProvider(
         useGrantedResource: () => false,
         getResourceServerInfo: (ctx: KoaContextWithOIDC, indicator: string, client): ResourceServer => {
           if (indicator !== resource || ctx.oidc.params?.grant_type !== 'client_credentials')
-            throw new errors.InvalidTarget();
+            throw new lib.errors.InvalidTarget();
           const permissions = (client['urn:massacorp:permissions'] as string[] | undefined) ?? [];
           return {
             scope: permissions.join(' '),
@@ -229,7 +237,7 @@ export function createTenantProvider(
       token.kind === 'ClientCredentials' ? { tenant_id: tenant.id } : undefined,
     pkce: { required: (_ctx, client) => client.tokenEndpointAuthMethod === 'none' },
     interactions: {
-      policy: signInPolicy(),
+      policy: signInPolicy(lib),
       url: (_ctx, interaction) => `/oidc/${tenant.slug}/interaction/${interaction.uid}`,
     },
     /** A first-party client needs no consent: its grant covers what it asks, within its registered scopes. */
@@ -264,7 +272,7 @@ export function createTenantProvider(
       client.redirectUris?.some((u) => new URL(u).origin === origin) ?? false,
   };
 
-  const provider = new Provider(tenantIssuer(publicUrl, tenant.slug), configuration);
+  const provider = new lib.Provider(tenantIssuer(publicUrl, tenant.slug), configuration);
   provider.proxy = deps.config.trustedProxies.length > 0;
   auditProtocol(deps, tenant.id, provider);
   // The secret check against the stored SHA-256 (and the previous secret inside its rotation window).

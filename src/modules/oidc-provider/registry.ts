@@ -58,7 +58,7 @@ export function createProviderRegistry(deps: OidcProviderDeps): ProviderRegistry
       if (known && known.keysVersion === keySet.version) return known;
       const entry = {
         tenant,
-        provider: createTenantProvider(deps, tenant, { keys: keySet.keys }),
+        provider: await createTenantProvider(deps, tenant, { keys: keySet.keys }),
         keysVersion: keySet.version,
       };
       providers.set(tenant.id, entry);
