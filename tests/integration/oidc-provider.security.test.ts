@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
-import { bearer, login, newUser } from '../helpers/factories.js';
+import { bearer, login, newUser, PASSWORD } from '../helpers/factories.js';
 import {
   codeThroughConsole,
   freePort,
@@ -380,5 +380,53 @@ describe('issue 21: consent', () => {
       email: member.email,
     });
     expect(native.seen.map((d) => d.prompt)).toEqual(['login', 'consent']);
+  });
+});
+
+describe('issue 21: more of what ends grants at once', () => {
+  it('deleting the client ends its refresh tokens', async () => {
+    const op = await opTenant(app, base, webClient({ first_party: true }));
+    const tokens = await exchange(op, await signedIn(op));
+    const res = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/oidc/clients/${op.client.id}`,
+      headers: bearer(op.admin),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    await expect(oidc.refreshTokenGrant(op.config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_client',
+    });
+  });
+
+  it("the user's password change ends their refresh tokens", async () => {
+    const flow = await signedIn(a);
+    const tokens = await exchange(a, flow);
+    const own = await login(app, a.t.tenant.id, flow.user.email);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/change-password',
+      headers: bearer(own),
+      payload: { current_password: PASSWORD, new_password: 'An0ther-Correct-Horse-77' },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    await expect(oidc.refreshTokenGrant(a.config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
+  it('interaction answers are not cached', async () => {
+    const url = oidc.buildAuthorizationUrl(a.config, {
+      redirect_uri: RP_CALLBACK,
+      scope: 'openid',
+      code_challenge: challengeOf('v'.repeat(43)),
+      code_challenge_method: 'S256',
+    });
+    const browser = new OpBrowser(base);
+    const step = await browser.follow(url.href, (u) => u.pathname === '/admin/authorize');
+    const res = await browser.fetch(
+      `/oidc/${a.t.tenant.slug}/interaction/${step.url.searchParams.get('uid')}/details`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toContain('no-store');
   });
 });

@@ -2,7 +2,9 @@
  * The audit records of the protocol endpoints. Tokens are issued by the library in its own writes, so their
  * records are written alone, right after (like a refused sign-in's): who (the user, or the client for a machine
  * token), which client, which grant type, from where. A refused token request is audited too (`success: false`),
- * as are the grants the library revokes (a replayed code, a reused refresh token, RFC 7009) and sign-outs.
+ * as are the grants the library revokes (a replayed code, a reused refresh token, RFC 7009) and sign-outs. The
+ * library's events cannot be awaited, so each write is kept on the request and a middleware waits for them before
+ * the response leaves: when the client has its answer, the record exists.
  */
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -22,11 +24,23 @@ function contextOf(ctx: KoaContextWithOIDC, accountId: string | undefined): Audi
   };
 }
 
+const PENDING = Symbol('pending audit writes');
+type WithPending = { [PENDING]?: Promise<void>[] };
+
 export function auditProtocol(deps: OidcProviderDeps, tenantId: number, provider: Provider): void {
-  const write = (ctx: KoaContextWithOIDC, accountId: string | undefined, event: AuditEvent) =>
-    void writeAuditAlone(deps, tenantId, contextOf(ctx, accountId), event, {
+  provider.use(async (ctx, next) => {
+    await next();
+    const pending = (ctx.state as WithPending)[PENDING];
+    if (pending) await Promise.all(pending);
+  });
+  const write = (ctx: KoaContextWithOIDC, accountId: string | undefined, event: AuditEvent) => {
+    const written = writeAuditAlone(deps, tenantId, contextOf(ctx, accountId), event, {
       bestEffort: 'could not audit an OpenID Provider event',
     });
+    const state = ctx.state as WithPending;
+    state[PENDING] ??= [];
+    state[PENDING].push(written);
+  };
   const clientId = (ctx: KoaContextWithOIDC) => ctx.oidc?.client?.clientId ?? null;
   const grantType = (ctx: KoaContextWithOIDC) => String(ctx.oidc?.params?.grant_type ?? '');
 

@@ -85,8 +85,11 @@ export function oidcProviderRoutes(deps: OidcProviderDeps, registry: ProviderReg
       let details: Awaited<ReturnType<ProviderEntry['provider']['interactionDetails']>>;
       try {
         details = await entry.provider.interactionDetails(req.raw, reply.raw);
-      } catch {
-        throw oidcProviderErrors.error('INTERACTION_EXPIRED');
+      } catch (err) {
+        // No cookie, or no such interaction: expired for the user. Anything else (the store or the database
+        // down) is not the user's doing and goes to the error handler (503).
+        if ((err as Error).name === 'SessionNotFound') throw oidcProviderErrors.error('INTERACTION_EXPIRED');
+        throw err;
       }
       if (details.uid !== uid) throw oidcProviderErrors.error('INTERACTION_EXPIRED');
       return details;
