@@ -283,7 +283,8 @@ describe.skipIf(!chromiumAvailable())('issue 21: the OpenID Provider end to end,
   }, 120_000);
 
   it('a first-party client asks no consent; a user with TOTP gives the second factor: amr pwd + mfa', async () => {
-    // A web client (an https redirect): a plain-http loopback one would make it native, asked consent every time.
+    // A web client (an https redirect); a first-party confidential client with a loopback one skips consent too
+    // (oidc-provider.security.test.ts, 'consent').
     const s = await setup({ first_party: true, redirect_uris: [rp.httpsCallback] });
     const user = await newUser(server.app, s.tenantId);
     const { secret } = await enrolTotp(server.app, s.tenantId, user.email);
