@@ -9,12 +9,16 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createTenant } from '../src/modules/tenant-admin/index.js';
 import { SYSTEM_AUDIT_CONTEXT, writeAudit } from '../src/platform/audit/writer.js';
 
 const EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 10_000);
+/** A folder: heap snapshots before and after the burst are written there, and what grew is printed. */
+const SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS;
 const config = loadConfig(
   {
     ...process.env,
@@ -61,7 +65,14 @@ await createEndpoint(app.ctx, actor, { url: `${base}/events`, events: ['user.cre
 await createEndpoint(app.ctx, actor, { url: `${base}/stream`, events: ['audit.record'] });
 
 const gc = (globalThis as { gc?: () => void }).gc;
-gc?.();
+// Twice: objects freed by the first collection's weak callbacks and finalizers go in the second.
+const collect = () => {
+  gc?.();
+  gc?.();
+};
+collect();
+const snapshotBefore = SNAPSHOTS ? writeHeapSnapshot(join(SNAPSHOTS, 'before.heapsnapshot')) : null;
+collect();
 const rssBefore = process.memoryUsage().rss;
 const heapBefore = process.memoryUsage().heapUsed;
 let rssPeak = rssBefore;
@@ -92,14 +103,19 @@ while (received.size < EVENTS || streamed < EVENTS + 1) {
 }
 const drained = Date.now() - t0;
 clearInterval(sampler);
-gc?.();
-const heapAfter = process.memoryUsage().heapUsed;
 const lags = [...received.values()].sort((a, b) => a - b);
+const deliveredOnce = received.size;
+// The receiver's own record of 10,000 ids lives in this process: dropped, so the heap after is the app's.
+received.clear();
+collect();
+const heapAfter = process.memoryUsage().heapUsed;
+const snapshotAfter = SNAPSHOTS ? writeHeapSnapshot(join(SNAPSHOTS, 'after.heapsnapshot')) : null;
 const pct = (p: number) => lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))]!;
 console.log(
   JSON.stringify({
     backend: app.ctx.database.kind,
     events: EVENTS,
+    delivered: deliveredOnce,
     write_ms: written,
     all_delivered_after_ms: drained,
     events_per_second: Math.round(EVENTS / (drained / 1000)),
@@ -115,5 +131,9 @@ console.log(
     },
   }),
 );
+if (snapshotBefore && snapshotAfter) {
+  const { heapGrowth } = await import('./heap-diff.js');
+  console.log(JSON.stringify({ heap_growth_by_kind: heapGrowth(snapshotBefore, snapshotAfter) }));
+}
 await app.close();
 receiver.close();
