@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as auditRepo from '../../src/modules/audit/repository.js';
 import { mfaEnabledSql } from '../../src/modules/mfa/repository.js';
 import * as usersRepo from '../../src/modules/users/repository.js';
+import { commonTrigrams, indexPatternFor } from '../../src/modules/users/search-index-pattern.js';
 import type { Tx } from '../../src/platform/db/client.js';
 import { createDatabase } from '../../src/platform/db/client.js';
 import { migrate } from '../../src/platform/db/migrator.js';
@@ -219,13 +220,21 @@ describe.skipIf(!usingPostgres)(
         `select prosrc as src, prosecdef as definer from pg_proc where proname = 'app_user_search'`,
       );
       expect(fn.rows[0]?.definer).toBe(true);
-      const body = fn.rows[0]!.src.replace(/\bp_pattern\b/g, '$1');
+      const body = fn.rows[0]!.src.replace(/\bp_pattern\b/g, '$1::text').replace(
+        /\bp_index_pattern\b/g,
+        '$2::text',
+      );
       await c.query('begin');
       try {
-        // As the owner (the function's definer), in the big tenant: the body as PostgreSQL plans it there.
+        // As the owner (the function's definer), in the big tenant: the body as PostgreSQL plans it there, with
+        // the needle alone and with the rare run the app passes beside it (drizzle/0045).
         await c.query(`select set_config('app.tenant_id', $1, true)`, [String(big)]);
-        for (const pattern of ['%user4242%', '%Surname777%']) {
-          const r = await c.query({ text: `explain (format json) ${body}`, values: [pattern] });
+        for (const [pattern, run] of [
+          ['%user4242%', null],
+          ['%Surname777%', null],
+          ['%user4242.big%', '%r4242%'],
+        ]) {
+          const r = await c.query({ text: `explain (format json) ${body}`, values: [pattern, run] });
           const plan = (r.rows[0] as { 'QUERY PLAN': { Plan: Plan }[] })['QUERY PLAN'][0]!.Plan;
           const all = nodes(plan);
           expect(
@@ -237,6 +246,26 @@ describe.skipIf(!usingPostgres)(
             `${pattern}: no trigram index in ${JSON.stringify(plan)}`,
           ).toBe(true);
         }
+        // The rare run reads a fraction of the index the whole needle reads (each common trigram, 'use', 'ser',
+        // 'big', is a posting list of every user), for the same answer. Buffers, not time: load does not move them.
+        const buffers = async (values: (string | null)[]) => {
+          const r = await c.query({ text: `explain (analyze, buffers, format json) ${body}`, values });
+          const sum = (p: Plan & { 'Shared Hit Blocks'?: number; 'Shared Read Blocks'?: number }): number =>
+            (p['Shared Hit Blocks'] ?? 0) + (p['Shared Read Blocks'] ?? 0);
+          return sum((r.rows[0] as { 'QUERY PLAN': { Plan: Plan }[] })['QUERY PLAN'][0]!.Plan);
+        };
+        const sample = await usersRepo.searchTrigramSample(
+          drizzle(c as unknown as pg.PoolClient) as unknown as Tx,
+          big,
+        );
+        const run = indexPatternFor('user4242.big', commonTrigrams(sample.counts, sample.sampled));
+        expect(run).toBe('%r4242%');
+        const whole = await buffers(['%user4242.big%', null]);
+        const rare = await buffers(['%user4242.big%', run]);
+        expect(rare * 5, `buffers: whole needle ${whole}, rare run ${rare}`).toBeLessThan(whole);
+        const ids = async (values: (string | null)[]) =>
+          (await c.query({ text: body, values })).rows.map((x: { id: number }) => x.id).sort();
+        expect(await ids(['%user4242.big%', run])).toEqual(await ids(['%user4242.big%', null]));
         // The app role sees its own tenant's matches through it, and none of another tenant's.
         await c.query(`select set_config('role', 'massacorp_app', true)`);
         const own = await c.query(`select count(*)::int as n from app_user_search('%user4242.big%')`);

@@ -515,6 +515,18 @@ const CONTRACT: Record<string, Record<string, Case>> = {
       (tx, t, f) => users.userIdsInDomains(tx, t, [f.memberEmail.slice(f.memberEmail.indexOf('@') + 1)]),
       (r, f) => Array.isArray(r) && r.includes(f.memberId),
     ),
+    // Found: every trigram of the member's own address (its random part) is in the sample.
+    searchTrigramSample: read(
+      (tx, t) => users.searchTrigramSample(tx, t),
+      (r, f) => {
+        const grams = new Set((r as { counts: { trigram: string }[] }).counts.map((c) => c.trigram));
+        const word = f.memberEmail
+          .toLowerCase()
+          .split(/[^a-z0-9]+/)
+          .reduce((x, y) => (y.length > x.length ? y : x), '');
+        return word.length >= 6 && [...word].slice(0, -2).every((_, i) => grams.has(word.slice(i, i + 3)));
+      },
+    ),
   },
   'src/modules/sessions/repository.ts': {
     insertSession: write((tx, t, f) =>

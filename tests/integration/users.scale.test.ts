@@ -5,6 +5,8 @@
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchTrigramSample } from '../../src/modules/users/repository.js';
+import { commonTrigrams, indexPatternFor } from '../../src/modules/users/search-index-pattern.js';
 import { createTestApp } from '../helpers/app.js';
 import { newUser } from '../helpers/factories.js';
 import { type Caller, tenantOwner } from '../helpers/rbac.js';
@@ -143,5 +145,75 @@ describe('users at scale', () => {
     // A cursor past every id is an empty page, not a database error.
     expect((await list(owner, 'cursor=9999999999')).users).toEqual([]);
     expect((await owner.call('GET', '/api/v1/users?cursor=abc')).statusCode).toBe(422);
+  });
+
+  // Issue 25: in a large tenant the trigram indexes are asked only for the needle's rare run (its common
+  // trigrams, here 'bul', 'sca', 'per'…, are in every row); the rows must still match the whole needle.
+  it('a search asks the index for the rare part of the needle only, and answers exactly what the needle matches', async () => {
+    const { owner } = await tenantOwner(app);
+    await bulkUsers(owner.tenantId);
+    const sample = await app.ctx.database.withTenant(owner.tenantId, (tx) =>
+      searchTrigramSample(tx, owner.tenantId),
+    );
+    const common = commonTrigrams(sample.counts, sample.sampled);
+    expect(sample.sampled).toBeGreaterThanOrEqual(900);
+    expect(common.has('bul') && common.has('sca') && common.has('per')).toBe(true);
+    expect(indexPatternFor('bulk1234@scale', common)).toBe('%1234%');
+
+    // One more user whose address has the rare run of 'bulk1234@scale' but not the needle: only the check of the
+    // whole needle on the candidates keeps it out.
+    await newUser(app, owner.tenantId, { email: 'zz1234@elsewhere.test' });
+    const people = [
+      ...Array.from({ length: BULK }, (_, i) => ({
+        email: `bulk${i + 1}@scale.test`,
+        name: `Bulk Person${i + 1}`,
+      })),
+      { email: 'zz1234@elsewhere.test', name: '' },
+    ];
+    const known = new Set(people.map((p) => p.email));
+    const needles = [
+      'bulk1234@scale',
+      'BULK1234',
+      'Person777',
+      'son1499',
+      'k99@sc',
+      'erson14',
+      '1111',
+      'bulk9',
+      'scale.test',
+      'nobody-here',
+      'zz1234',
+    ];
+    for (const needle of needles) {
+      const want = people
+        .filter((p) => `${p.email}\u0000${p.name}`.toLowerCase().includes(needle.toLowerCase()))
+        .map((p) => p.email)
+        .sort();
+      const got: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await list(
+          owner,
+          `search=${encodeURIComponent(needle)}&limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        got.push(...page.users.map((u) => u.email).filter((e) => known.has(e)));
+        cursor = page.next_cursor;
+      } while (cursor);
+      expect(got.sort(), needle).toEqual(want);
+      // The function answers the same ids with the rare run as without it.
+      const run = indexPatternFor(needle, common);
+      if (run === null) continue;
+      const [withRun, withoutRun] = await app.ctx.database.withTenant(owner.tenantId, async (tx) => {
+        const pattern = `%${needle}%`;
+        const a = await tx.execute<{ id: number }>(
+          sql`select id from app_user_search(${pattern}, ${run}) order by id`,
+        );
+        const b = await tx.execute<{ id: number }>(
+          sql`select id from app_user_search(${pattern}) order by id`,
+        );
+        return [a.rows.map((r) => r.id), b.rows.map((r) => r.id)];
+      });
+      expect(withRun, `${needle} via ${run}`).toEqual(withoutRun);
+    }
   });
 });

@@ -5,6 +5,7 @@ import { firstOrNull } from '../../platform/db/rows.js';
 import { tenantRows } from '../../platform/db/tenant-rows.js';
 import { activeRoleCodesSql } from '../rbac/index.js';
 import type { UserSort } from './schemas.js';
+import { likePattern } from './search-index-pattern.js';
 import { type UserRow, userCounts, users } from './tables.js';
 
 /**
@@ -123,6 +124,11 @@ export interface UserListFilter {
   skip: number;
   limit: number;
   search?: string;
+  /**
+   * What the trigram indexes are asked for instead of the whole search (its rarest run, search-index-pattern.ts):
+   * the whole search is still what the rows must match.
+   */
+  searchIndexPattern?: string | null;
   isActive?: boolean;
   /** Keyset pagination: only ids above this one (the previous page's last id); `skip` then counts from there. */
   afterId?: number;
@@ -154,11 +160,6 @@ export interface UserListPage {
 /** A search counts its matches up to here; above, `total` is this cap and not exact (docs/api.md §6). */
 export const SEARCH_COUNT_CAP = 1000;
 
-/** Escapes LIKE metacharacters, so a search for `50%_off` matches that text literally. */
-function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 /**
  * The search: the email or the full name. A match on the first or the last name is a match on the full name,
  * which contains both; each side has its pg_trgm index (drizzle/0020). The matching ids come from
@@ -166,8 +167,49 @@ function likePattern(text: string): string {
  * written here could not be an index condition (it is not leakproof) and the search would read the whole tenant.
  * The function confines itself to the transaction's tenant; the rows are still read here, under RLS.
  */
-function searchCondition(search: string): SQL {
-  return sql`${users.id} in (select s.id from app_user_search(${likePattern(search)}) s)`;
+function searchCondition(search: string, indexPattern: string | null): SQL {
+  return indexPattern === null
+    ? sql`${users.id} in (select s.id from app_user_search(${likePattern(search)}) s)`
+    : sql`${users.id} in (select s.id from app_user_search(${likePattern(search)}, ${indexPattern}) s)`;
+}
+
+/**
+ * How often each trigram occurs among a spread sample of the tenant's users: 20 windows of 50 consecutive ids,
+ * evenly spaced between the tenant's lowest and highest id (two index probes and 20 short index ranges; the
+ * newest users alone would make their own id digits look common). `users` counts the sampled users whose email
+ * or full name has the trigram (search-index-pattern.ts).
+ */
+export async function searchTrigramSample(
+  tx: Executor,
+  tenantId: number,
+): Promise<{ sampled: number; counts: { trigram: string; users: number }[] }> {
+  const r = await tx.execute<{ trigram: string | null; users: number; sampled: number }>(sql`
+    with bounds as (
+      select (select id from ${users} where tenant_id = ${tenantId} order by id limit 1) as lo,
+             (select id from ${users} where tenant_id = ${tenantId} order by id desc limit 1) as hi
+    ), sample as (
+      select w.id, w.email, coalesce(w.first_name, '') || ' ' || coalesce(w.last_name, '') as full_name
+      from bounds, generate_series(0, 19) g,
+        lateral (select id, email, first_name, last_name from ${users}
+                 where tenant_id = ${tenantId} and id >= bounds.lo + ((bounds.hi - bounds.lo)::bigint * g / 20)
+                 order by id limit 50) w
+    ), distinct_sample as (
+      select distinct on (id) id, email, full_name from sample
+    ), grams as (
+      select distinct s.id, t as trigram
+      from distinct_sample s, unnest(show_trgm(s.email) || show_trgm(s.full_name)) t
+    )
+    select trigram, count(*)::int as users, (select count(*)::int from distinct_sample) as sampled
+    from grams group by trigram
+    union all
+    select null, 0, (select count(*)::int from distinct_sample)`);
+  const sampled = r.rows[0]?.sampled ?? 0;
+  return {
+    sampled: Number(sampled),
+    counts: r.rows
+      .filter((x) => x.trigram !== null)
+      .map((x) => ({ trigram: x.trigram as string, users: Number(x.users) })),
+  };
 }
 
 /**
@@ -244,10 +286,15 @@ export async function listUsers(tx: Executor, tenantId: number, f: UserListFilte
  * uncorrelated sub-select, computed once); only an empty page past the first needs the count on its own.
  */
 /** The tenant's users a search (and the active filter, when given) keeps: the page's and the count's WHERE. */
-function searchWhere(tenantId: number, search: string, isActive: boolean | undefined) {
+function searchWhere(
+  tenantId: number,
+  search: string,
+  indexPattern: string | null,
+  isActive: boolean | undefined,
+) {
   return userRows.where(
     tenantId,
-    searchCondition(search),
+    searchCondition(search, indexPattern),
     isActive === undefined ? undefined : eq(users.isActive, isActive),
   );
 }
@@ -261,7 +308,7 @@ async function searchUsers(
     tx
       .select({ id: users.id })
       .from(users)
-      .where(searchWhere(tenantId, f.search, f.isActive)),
+      .where(searchWhere(tenantId, f.search, f.searchIndexPattern ?? null, f.isActive)),
   );
   const capped = sql<string>`(select count(*)::text from (select 1 from ${matches} limit ${SEARCH_COUNT_CAP + 1}) capped)`;
   const query = tx
@@ -313,7 +360,7 @@ async function countUsers(
   const matches = tx
     .select({ one: sql`1` })
     .from(users)
-    .where(searchWhere(tenantId, f.search, f.isActive))
+    .where(searchWhere(tenantId, f.search, f.searchIndexPattern ?? null, f.isActive))
     .limit(SEARCH_COUNT_CAP + 1)
     .as('matches');
   const r = await tx.select({ n: sql<string>`count(*)::text` }).from(matches);

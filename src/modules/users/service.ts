@@ -27,6 +27,7 @@ import type { UsersDeps } from './deps.js';
 import { usersErrors, usersText } from './errors.js';
 import * as repo from './repository.js';
 import type { Profile, ProfileUpdate, UserCreate, UserListQuery, UserUpdate } from './schemas.js';
+import { commonTrigrams, indexPatternFor, SearchTrigrams } from './search-index-pattern.js';
 import { auditView, fullName, toUserListItem, toUserRead, toUserReadFull } from './serialize.js';
 import type { UserRow } from './tables.js';
 
@@ -224,16 +225,38 @@ export async function updateProfile(
 
 // ---- administration ----
 
+/** Per app (its database handle), the tenants' common search trigrams (search-index-pattern.ts). */
+const trigramCaches = new WeakMap<object, SearchTrigrams>();
+
+/** The part of `search` the trigram indexes should be asked for; the tenant's sample is read once an hour. */
+async function searchIndexPattern(ctx: UsersDeps, tx: Executor, tenantId: number, search: string) {
+  let cache = trigramCaches.get(ctx.database);
+  if (!cache) {
+    cache = new SearchTrigrams();
+    trigramCaches.set(ctx.database, cache);
+  }
+  const now = ctx.clock.now();
+  let common = cache.get(tenantId, now);
+  if (!common) {
+    const sample = await repo.searchTrigramSample(tx, tenantId);
+    common = commonTrigrams(sample.counts, sample.sampled);
+    cache.set(tenantId, common, now);
+  }
+  return indexPatternFor(search, common);
+}
+
 export async function listUsers(ctx: UsersDeps, tenantId: number, q: UserListQuery) {
   // The cursor is an id: it orders nothing but the default order (docs/api.md §6, with a sort, page with skip).
   if (q.sort && q.cursor !== undefined)
     throw validationError('querystring.cursor', 'cannot be combined with sort (page with skip)');
+  const search = q.search?.trim() || undefined;
   // Listing and search may be served by the read replica (platform/db/replica.ts).
-  const page = await ctx.database.withTenantRead(tenantId, (tx) =>
+  const page = await ctx.database.withTenantRead(tenantId, async (tx) =>
     repo.listUsers(tx, tenantId, {
       skip: q.skip ?? 0,
       limit: q.limit ?? 20,
-      search: q.search?.trim() || undefined,
+      search,
+      searchIndexPattern: search ? await searchIndexPattern(ctx, tx, tenantId, search) : null,
       isActive: q.is_active,
       ...(q.sort ? { sort: q.sort } : {}),
       annotate: { hasMfa: ctx.mfa.enabledSql },
