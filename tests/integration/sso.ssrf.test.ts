@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -327,4 +327,44 @@ describe('issue 18 item 7: SSRF guard, IPv6 forms of IPv4 addresses and redirect
       expect(seen.other).toEqual([{ method: 'GET', body: '', contentType: null, authorization: null }]);
     });
   }
+});
+
+describe("issue 22: the guard's requests let go of the caller's signal", () => {
+  // A webhook burst left 6,100 requests, their sockets and bodies on the heap: each had added an abort listener
+  // to a signal that lived on (AbortSignal.timeout, until its timer fired), and the listener held the request.
+  it('removes its abort listener when a request ends (answered, refused or failed), and honours an aborted signal', async () => {
+    const fetch = createGuardedFetch({ env: 'test' });
+    const controller = new AbortController();
+    for (let i = 0; i < 5; i++)
+      expect(await (await fetch(`${base}/ok`, { signal: controller.signal })).text()).toBe('ok');
+    await expect(
+      fetch(`${base}/redirect?to=${encodeURIComponent('http://169.254.169.254/x')}`, {
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow(SsrfError);
+    await expect(fetch('http://127.0.0.1:1/', { signal: controller.signal })).rejects.toThrow();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+
+    controller.abort();
+    await expect(fetch(`${base}/ok`, { signal: controller.signal })).rejects.toThrow(/aborted/);
+  });
+
+  it('an abort during the request still ends it', async () => {
+    const fetch = createGuardedFetch({ env: 'test' });
+    const slow = http.createServer(() => {}); // never answers
+    slow.listen(0, '127.0.0.1');
+    await once(slow, 'listening');
+    try {
+      const controller = new AbortController();
+      const pending = fetch(`http://127.0.0.1:${(slow.address() as AddressInfo).port}/`, {
+        signal: controller.signal,
+      });
+      setTimeout(() => controller.abort(), 50);
+      await expect(pending).rejects.toThrow(/aborted/);
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
+  });
 });

@@ -140,6 +140,10 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
     }
     const started = performance.now();
     let outcome: Outcome;
+    // A timer of our own, cleared when the attempt ends: AbortSignal.timeout's would outlive every delivery of a
+    // burst by the whole timeout.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), cfg.timeoutMs);
     try {
       const res = await fetchGuarded(target.url, {
         method: 'POST',
@@ -151,7 +155,7 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
           ...signedHeaders(target.secrets, d.eventId, Math.floor(Date.now() / 1000), d.payload),
         },
         body: d.payload,
-        signal: AbortSignal.timeout(cfg.timeoutMs),
+        signal: abort.signal,
       });
       const text = await res.text().catch(() => '');
       outcome = {
@@ -169,6 +173,8 @@ export function createWorker(ctx: WebhooksDeps): WebhookWorker {
         latency: Math.round(performance.now() - started),
         excerpt: null,
       };
+    } finally {
+      clearTimeout(timer);
     }
     return { d, o: outcome, parked: false };
   }
