@@ -309,6 +309,29 @@ describe('GET /audit/logs: the actor filter and actor names', () => {
     expect((await logs(tokens, `?actor=${'x'.repeat(321)}`)).statusCode).toBe(422);
   });
 
+  it('names every user of a page, each by their own email, and a deleted one by nothing', async () => {
+    const { tenant, tokens } = await adminOf();
+    const people = await Promise.all([0, 1, 2, 3].map(() => newUser(app, tenant.id)));
+    for (const p of people) await login(app, tenant.id, p.email);
+    const gone = people[3]!;
+    const del = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/users/${gone.id}`,
+      headers: bearer(tokens),
+    });
+    expect(del.statusCode).toBe(204);
+    type Item = { actor_type: string; actor_id: string; actor_name: string | null };
+    const items = (await logs(tokens, '?limit=500')).json().items as Item[];
+    for (const p of people.slice(0, 3)) {
+      const theirs = items.filter((r) => r.actor_type === 'user' && r.actor_id === String(p.id));
+      expect(theirs.length, p.email).toBeGreaterThan(0);
+      expect(theirs.every((r) => r.actor_name === p.email)).toBe(true);
+    }
+    const deleted = items.filter((r) => r.actor_type === 'user' && r.actor_id === String(gone.id));
+    expect(deleted.length).toBeGreaterThan(0);
+    expect(deleted.every((r) => r.actor_name === null)).toBe(true);
+  });
+
   it('is tenant-scoped: another tenant finds nothing by this email, key name or id', async () => {
     const a = await adminOf();
     const b = await adminOf();

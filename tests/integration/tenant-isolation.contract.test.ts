@@ -493,6 +493,10 @@ const CONTRACT: Record<string, Record<string, Case>> = {
   'src/modules/users/repository.ts': {
     findUserByEmail: read((tx, t, f) => users.findUserByEmail(tx, t, f.memberEmail)),
     findUserById: read((tx, t, f) => users.findUserById(tx, t, f.memberId)),
+    findUserEmails: read(
+      (tx, t, f) => users.findUserEmails(tx, t, [f.memberId]),
+      (r, f) => (r as Map<number, string>).get(f.memberId) === f.memberEmail,
+    ),
     insertUser: write((tx, t) =>
       users.insertUser(tx, t, { email: `${uniq('new')}@x.test`, passwordHash: null }),
     ),

@@ -15,7 +15,7 @@ import type { ActorType, AuditContext } from '../../platform/audit/writer.js';
 import type { Executor } from '../../platform/db/client.js';
 import { notFound } from '../../platform/http/errors.js';
 import { apiKeyNames } from '../api-keys/index.js';
-import { userByEmail, userById } from '../users/index.js';
+import { userByEmail, userEmailsById } from '../users/index.js';
 import type { AuditDeps } from './deps.js';
 import * as repo from './repository.js';
 import type { ExportQuery, Filters, ListQuery } from './schemas.js';
@@ -77,13 +77,13 @@ async function actorNames(tx: Executor, tenantId: number, rows: AuditRow[]): Pro
     ...new Set(rows.filter((r) => r.actorType === type && r.actorId).map((r) => Number(r.actorId))),
   ];
   const names = new Map<string, string>();
-  // A page names few distinct users (an admin, the people signing in): one lookup each.
-  for (const id of ids('user').filter(Number.isSafeInteger)) {
-    const user = await userById(tx, tenantId, id);
-    if (user) names.set(`user:${id}`, user.email);
-  }
-  for (const k of await apiKeyNames(tx, tenantId, { ids: ids('api_key').filter(Number.isSafeInteger) }))
-    names.set(`api_key:${k.id}`, k.name);
+  // One statement for the page's users and one for its keys: a page of sign-ins names up to one user per record.
+  const [emails, keys] = await Promise.all([
+    userEmailsById(tx, tenantId, ids('user').filter(Number.isSafeInteger)),
+    apiKeyNames(tx, tenantId, { ids: ids('api_key').filter(Number.isSafeInteger) }),
+  ]);
+  for (const [id, email] of emails) names.set(`user:${id}`, email);
+  for (const k of keys) names.set(`api_key:${k.id}`, k.name);
   return names;
 }
 

@@ -50,6 +50,7 @@ export {
   updateUser,
   userByEmail,
   userById,
+  userEmailsById,
   userExistsInTenant,
   userIdsInDomains,
 } from './service.js';

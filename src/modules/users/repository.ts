@@ -53,6 +53,20 @@ export async function findUserById(tx: Executor, tenantId: number, id: number): 
   return firstOrNull(await userByIdQuery(tx, { tenantId, id }));
 }
 
+/** The emails of the tenant's users among `ids`, in one statement (ids of other tenants or deleted users: absent). */
+export async function findUserEmails(
+  tx: Executor,
+  tenantId: number,
+  ids: number[],
+): Promise<Map<number, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await tx
+    .select({ id: users.id, email: users.email })
+    .from(users)
+    .where(userRows.where(tenantId, inArray(users.id, ids)));
+  return new Map(rows.map((r) => [r.id, r.email]));
+}
+
 export interface NewUser {
   email: string;
   passwordHash: string | null;

@@ -515,6 +515,11 @@ export function userById(tx: Executor, tenantId: number, id: number): Promise<Us
   return repo.findUserById(tx, tenantId, id);
 }
 
+/** The emails of the tenant's users among `ids`, read together (a page of audit records names its actors). */
+export function userEmailsById(tx: Executor, tenantId: number, ids: number[]): Promise<Map<number, string>> {
+  return repo.findUserEmails(tx, tenantId, ids);
+}
+
 /** Is the user active? False for an unknown user. */
 export async function isUserActive(tx: Executor, tenantId: number, id: number): Promise<boolean> {
   return (await repo.findUserById(tx, tenantId, id))?.isActive === true;
