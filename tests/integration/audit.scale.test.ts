@@ -4,6 +4,8 @@
  * appended since. Tampering before the mark is the full job's to find; tampering with the marked record, or
  * after it, is found by GET /audit/verify too.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { getPriority } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyTenants } from '../../src/cli/audit.js';
@@ -257,6 +259,17 @@ describe('audit verification at scale', () => {
     });
   });
 
+  /** Threads of this process whose nice value is the hash threads' (field 19 of /proc/self/task/<tid>/stat). */
+  async function nicedThreads(): Promise<number> {
+    let n = 0;
+    for (const tid of await readdir('/proc/self/task')) {
+      const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => '');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[16]) === 10) n++;
+    }
+    return n;
+  }
+
   it('pages hashed on two workers out of order: a break at or near a page boundary is named in chain order', async () => {
     const { tenant } = await adminOf();
     const head = await bulkAppend(tenant.id, 1000);
@@ -265,6 +278,10 @@ describe('audit verification at scale', () => {
       verifyChain(app.ctx.database, tenant.id, { pageSize: 100, hasher: pool.hash, depth: 4 });
     try {
       expect(await run()).toEqual({ valid: true, checked: head });
+      // The hashing threads run below the event loop's priority (verify-worker.ts): Linux keeps a nice per thread.
+      // (Unless this process already runs at nice 10 or more, where it proves nothing.)
+      if (process.platform === 'linux' && getPriority() < 10)
+        expect(await nicedThreads()).toBeGreaterThanOrEqual(2);
       // A later break and an earlier one: the earlier is reported, whichever worker finishes first.
       const late = await idAtSeq(tenant.id, 950);
       const early = await idAtSeq(tenant.id, 401);
