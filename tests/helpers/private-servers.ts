@@ -273,7 +273,14 @@ export class PrivateRedis {
 export class PrivateSentinel {
   private proc: ChildProcess | null = null;
   readonly dir = mkdtempSync(path.join(tmpdir(), 'massacorp-sentinel-'));
+  /** The sentinel's last log lines (its failover steps: +sdown, +odown, +selected-slave, -failover-abort-…). */
+  private readonly lines: string[] = [];
   private constructor(readonly port: number) {}
+
+  /** What the sentinel logged last, for a test's failure message. */
+  logTail(n = 40): string {
+    return this.lines.slice(-n).join('\n');
+  }
 
   static async create(
     bin: string,
@@ -298,6 +305,14 @@ export class PrivateSentinel {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     s.proc = proc;
+    let partial = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      const text = partial + d.toString('utf8');
+      const parts = text.split('\n');
+      partial = parts.pop() ?? '';
+      s.lines.push(...parts);
+      if (s.lines.length > 400) s.lines.splice(0, s.lines.length - 400);
+    });
     await untilLogged(proc, /\+monitor master/, 'sentinel');
     return s;
   }

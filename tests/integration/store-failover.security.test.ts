@@ -185,7 +185,14 @@ describe('revocations and a Redis failover', () => {
       await until('the replica to sync', async () =>
         /master_link_status:up/.test(await onReplica.info('replication')),
       );
-      const sentinel = await PrivateSentinel.create(redisBin!, { port: master.port, name: 'mc' });
+      // Sentinel calls a master down when a PING has waited down-after-milliseconds; at 500 ms (its PING period
+      // then), a link it has just opened was seen called down before its first PING, and a healthy master failed
+      // over 0.5 s after the sentinel began watching. It starts at 5 s and is set to 500 ms just before the kill.
+      const sentinel = await PrivateSentinel.create(
+        redisBin!,
+        { port: master.port, name: 'mc' },
+        { downAfterMs: 5000, failoverTimeoutMs: 5000 },
+      );
       cleanups.push(() => sentinel.destroy());
       // The sentinel has found the replica (it learns it from the master's INFO) before the master dies.
       const onSentinel = direct(sentinel.port);
@@ -215,7 +222,7 @@ describe('revocations and a Redis failover', () => {
       // The generation is learnt asynchronously on each (re)connection (INFO replication after 'ready'); on a busy
       // machine the Sentinel client may still be asking, or reconnecting: wait until it is known.
       await until('the store to know its generation', async () => app.ctx.store.generation() !== null);
-      const before = app.ctx.store.generation();
+      let before = app.ctx.store.generation();
       expect(before).toMatch(/^[0-9a-f]{40}$/);
 
       // Load: four clients in a loop on the valid session while the master is killed, each pausing 2 ms between
@@ -229,6 +236,16 @@ describe('revocations and a Redis failover', () => {
           await new Promise((r) => setTimeout(r, 2));
         }
       };
+      // The master is the one Sentinel names now, and the app serves from it. A failover before the kill has been
+      // seen here (Sentinel called the master down 0.5 s after it began watching, then promoted the replica): the
+      // node to kill is then the other one, or the test would kill a replica and measure nothing.
+      await until('the app to serve with a known generation', async () => {
+        return (await me(kept)).statusCode === 200 && app.ctx.store.generation() !== null;
+      });
+      const [, masterPort] = (await onSentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mc')) as string[];
+      const victim = Number(masterPort) === master.port ? master : replica;
+      const survivor = victim === master ? onReplica : direct(master.port);
+      before = app.ctx.store.generation();
       // Sentinel promotes only a replica whose INFO it read less than 5 s ago once the master is down, and reads
       // replicas every 10 s until then: a master killed on a stale read aborts the failover and retries it only
       // after 2 x failover-timeout. Real deployments meet that too (it is Sentinel's rule); the test kills the
@@ -242,11 +259,12 @@ describe('revocations and a Redis failover', () => {
         },
         15_000,
       );
+      await onSentinel.call('SENTINEL', 'SET', 'mc', 'down-after-milliseconds', '500');
       const load = [loop(), loop(), loop(), loop()];
       let backAt = 0;
       const killedAt = Date.now();
       try {
-        await master.stop();
+        await victim.stop();
         await until(
           'the app to serve from the promoted replica',
           async () => {
@@ -255,13 +273,19 @@ describe('revocations and a Redis failover', () => {
             return ok;
           },
           20_000,
-        );
+        ).catch(async (err: Error) => {
+          // Say whose side it stalled on: the sentinel's own steps, the replica's role, the app's store.
+          const role = await survivor.info('replication').catch((e: Error) => `unreachable: ${e.message}`);
+          throw new Error(
+            `${err.message}\napp: generation ${app.ctx.store.generation()} (before ${before}); last statuses ${statuses.slice(-10).join(',')} of ${statuses.length}\nreplica: ${role.split('\n').slice(0, 4).join(' ').trim()}\nsentinel log:\n${sentinel.logTail()}`,
+          );
+        });
         await new Promise((r) => setTimeout(r, 200));
       } finally {
         stop = true;
         await Promise.allSettled(load);
       }
-      expect(/role:master/.test(await onReplica.info('replication'))).toBe(true);
+      expect(/role:master/.test(await survivor.info('replication'))).toBe(true);
       expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
       expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
       // Sentinel needs down-after-milliseconds (500 ms here) to call the master down, then promotes.
