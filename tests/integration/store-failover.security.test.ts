@@ -185,14 +185,7 @@ describe('revocations and a Redis failover', () => {
       await until('the replica to sync', async () =>
         /master_link_status:up/.test(await onReplica.info('replication')),
       );
-      // Sentinel calls a master down when a PING has waited down-after-milliseconds; at 500 ms (its PING period
-      // then), a link it has just opened was seen called down before its first PING, and a healthy master failed
-      // over 0.5 s after the sentinel began watching. It starts at 5 s and is set to 500 ms just before the kill.
-      const sentinel = await PrivateSentinel.create(
-        redisBin!,
-        { port: master.port, name: 'mc' },
-        { downAfterMs: 5000, failoverTimeoutMs: 5000 },
-      );
+      const sentinel = await PrivateSentinel.create(redisBin!, { port: master.port, name: 'mc' });
       cleanups.push(() => sentinel.destroy());
       // The sentinel has found the replica (it learns it from the master's INFO) before the master dies.
       const onSentinel = direct(sentinel.port);
@@ -259,7 +252,6 @@ describe('revocations and a Redis failover', () => {
         },
         15_000,
       );
-      await onSentinel.call('SENTINEL', 'SET', 'mc', 'down-after-milliseconds', '500');
       const load = [loop(), loop(), loop(), loop()];
       let backAt = 0;
       const killedAt = Date.now();
