@@ -185,6 +185,64 @@ describe.skipIf(!chromiumAvailable())('issue 21: OIDC clients in the console', (
     expect(findings).toEqual([]);
   }, 240_000);
 
+  it('a value given the instant a dialog opens is the one sent (the form is reset before its fields show)', async () => {
+    const { tenant, admin } = await newTenant(server.app);
+    const token = (await login(server.app, tenant.id, admin.email)).access_token;
+    const client = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/oidc/clients',
+      headers: bearer(token),
+      payload: {
+        name: 'Fast hands',
+        type: 'confidential',
+        redirect_uris: ['https://fast.example.com/cb'],
+        grant_types: ['authorization_code'],
+      },
+    });
+    expect(client.statusCode, client.body).toBe(201);
+    const b = await launch({ width: 1440, height: 900 });
+    try {
+      const page = b.page;
+      await signIn(page, server.origin, { organisation: tenant.slug, email: admin.email });
+      await nav(page, 'Applications (OIDC)');
+      await page.getByRole('link', { name: 'Fast hands' }).click();
+      await page.getByRole('heading', { name: 'Fast hands', level: 1 }).waitFor();
+      // Type the moment the field is in the page (a MutationObserver runs right after the render that inserts
+      // it, before anything else can render), as a password manager or a fast user may: the overlap typed must be
+      // the one shown once the page settles, and the one the rotation gets.
+      const typed = await page.evaluate(
+        () =>
+          new Promise<string>((resolve) => {
+            const seen = new MutationObserver(() => {
+              const input = document.querySelector<HTMLInputElement>('dialog input[type="number"]');
+              if (!input) return;
+              seen.disconnect();
+              Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, '2');
+              input.dispatchEvent(new Event('input', { bubbles: true }));
+              setTimeout(() => resolve(input.value), 300);
+            });
+            seen.observe(document.body, { childList: true, subtree: true });
+            [...document.querySelectorAll('button')].find((x) => x.textContent === 'Rotate secret')!.click();
+          }),
+      );
+      expect(typed).toBe('2');
+      await page.getByRole('dialog').getByRole('button', { name: 'Rotate secret' }).click();
+      await page.getByRole('button', { name: 'I have stored it' }).click();
+      await page.getByText('still accepted until').waitFor();
+      const read = await server.app.inject({
+        method: 'GET',
+        url: `/api/v1/oidc/clients/${client.json().id}`,
+        headers: bearer(token),
+      });
+      const until = Date.parse(read.json().previous_secret_expires_at) - Date.now();
+      expect(until).toBeGreaterThan(1.9 * 3600_000);
+      expect(until).toBeLessThanOrEqual(2 * 3600_000);
+      expect(b.problems.consoleErrors).toEqual([]);
+    } finally {
+      await b.close();
+    }
+  }, 120_000);
+
   it('a role with oidc.clients.read sees the applications without a write control', async () => {
     const { tenant, admin } = await newTenant(server.app);
     const token = (await login(server.app, tenant.id, admin.email)).access_token;

@@ -7,6 +7,7 @@ import {
   useContext,
   useEffect,
   useId,
+  useLayoutEffect,
   useRef,
   useState,
   useSyncExternalStore,
@@ -671,6 +672,11 @@ export function FormEnd(props: {
 /**
  * A dialog holding one form: Cancel and a submit button, the submission's error above them, busy while it runs.
  * `onOpen` runs each time the dialog opens (reset the fields there); `onSubmit` closes nothing by itself.
+ *
+ * The fields mount only after `onOpen` has run. react-hook-form's reset() forgets its mounted fields until the
+ * next render registers them again; a reset run after the fields were shown (a passive effect) left a window in
+ * which a fast user's typing or choice was ignored and then overwritten with the default (seen in the browser
+ * tests under load: a rotation overlap typed as 1 sent as 0, an override's "role" reverting to "user").
  */
 export function FormDialog(props: {
   open: boolean;
@@ -687,14 +693,17 @@ export function FormDialog(props: {
   const { busy, error, setError, onSubmit } = useSubmit();
   const onOpen = useRef(props.onOpen);
   onOpen.current = props.onOpen;
-  useEffect(() => {
+  const [prepared, setPrepared] = useState(false);
+  // A layout effect: its state update renders again before the browser paints or handles any input.
+  useLayoutEffect(() => {
     if (props.open) {
       setError(null);
       onOpen.current?.();
     }
+    setPrepared(props.open);
   }, [props.open, setError]);
   return (
-    <Dialog open={props.open} title={props.title} onClose={props.onClose} wide={props.wide}>
+    <Dialog open={props.open && prepared} title={props.title} onClose={props.onClose} wide={props.wide}>
       <Form className="stack" error={error} onSubmit={onSubmit(props.onSubmit)}>
         {props.children}
         <ErrorText error={error} />
