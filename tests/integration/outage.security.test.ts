@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WgAgent } from '../../src/modules/wireguard/agent.js';
 import type { InterfaceDump, WgDriver } from '../../src/modules/wireguard/wg-driver.js';
 import { createTestApp } from '../helpers/app.js';
+import { runCleanups } from '../helpers/cleanups.js';
 import { bearer, login, newTenant, newUser } from '../helpers/factories.js';
 import {
   freePort,
@@ -26,7 +27,7 @@ if (!redisBin) console.warn('finding 18 test skipped: redis-server not found');
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
+  await runCleanups(cleanups);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

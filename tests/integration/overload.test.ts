@@ -12,13 +12,14 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable } from '../../src/platform/db/client.js';
 import { createTestApp, usingPostgres } from '../helpers/app.js';
+import { runCleanups } from '../helpers/cleanups.js';
 import { bearer, login, newTenant, newUser } from '../helpers/factories.js';
 import { freePort } from '../helpers/private-servers.js';
 import { seededAdmin } from '../helpers/server-process.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
+  await runCleanups(cleanups);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -11,13 +11,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { expectedSchemaVersion, migrate } from '../../src/platform/db/migrator.js';
 import { testEnv, usingPostgres } from '../helpers/app.js';
+import { runCleanups } from '../helpers/cleanups.js';
 import { createPrivateDatabase, type PrivateDatabase } from '../helpers/private-database.js';
 
 let own: PrivateDatabase | undefined;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
+  await runCleanups(cleanups);
   await own?.drop();
 });
 

@@ -10,13 +10,14 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
+import { runCleanups } from '../helpers/cleanups.js';
 import { bearer, login, newTenant, PASSWORD } from '../helpers/factories.js';
 import { PrivatePostgres, postgresBinDir } from '../helpers/private-servers.js';
 
 const pgBin = postgresBinDir();
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
+  await runCleanups(cleanups);
 });
 
 describe('webhooks and a PostgreSQL restart', () => {
