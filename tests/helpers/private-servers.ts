@@ -317,9 +317,18 @@ export class PrivateSentinel {
     return s;
   }
 
+  /** SIGSTOP: the kernel still accepts connections on its port, and nothing answers on them. */
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
   async destroy(): Promise<void> {
     const proc = this.proc;
     this.proc = null;
+    proc?.kill('SIGCONT'); // a paused process would not act on SIGTERM
     await killAndWait(proc);
     rmSync(this.dir, { recursive: true, force: true });
   }

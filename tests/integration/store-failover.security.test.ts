@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keys } from '../../src/platform/store/keys.js';
 import { createTestApp } from '../helpers/app.js';
+import { runCleanups } from '../helpers/cleanups.js';
 import { bearer, login, newTenant, newUser } from '../helpers/factories.js';
 import { PrivateRedis, PrivateSentinel, redisServerBin } from '../helpers/private-servers.js';
 import { TcpRelay } from '../helpers/tcp-relay.js';
@@ -19,7 +20,7 @@ if (!redisBin) console.warn('issue 24 item 2 test skipped: redis-server not foun
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
+  await runCleanups(cleanups);
 });
 
 const sessionIdOf = (token: string): string =>
@@ -175,6 +176,41 @@ describe('revocations and a Redis failover', () => {
   );
 
   it.skipIf(!redisBin)(
+    'REDIS_SENTINELS: a sentinel that accepts connections and never answers does not hold the app; the next one names the master',
+    async () => {
+      const master = await PrivateRedis.create(redisBin!);
+      cleanups.push(() => master.destroy());
+      const silent = await PrivateSentinel.create(redisBin!, { port: master.port, name: 'mc' });
+      cleanups.push(() => silent.destroy());
+      const healthy = await PrivateSentinel.create(redisBin!, { port: master.port, name: 'mc' });
+      cleanups.push(() => healthy.destroy());
+      silent.pause();
+      const app: FastifyInstance = await createTestApp({
+        REDIS_URL: undefined,
+        // The silent one first: the client asks it before the healthy one.
+        REDIS_SENTINELS: `127.0.0.1:${silent.port},127.0.0.1:${healthy.port}`,
+        REDIS_SENTINEL_NAME: 'mc',
+        STORE_PREFIX: `silent-sentinel:${process.pid}:`,
+      });
+      cleanups.push(() => app.close());
+      const startedAt = Date.now();
+      await until(
+        'the store to answer through the healthy sentinel',
+        async () =>
+          app.ctx.store.set('probe', 'x', 10).then(
+            () => true,
+            () => false,
+          ),
+        10_000,
+      );
+      // The silent sentinel is given up on after the command timeout (500 ms), not waited for.
+      expect(Date.now() - startedAt).toBeLessThan(5000);
+      expect(await direct(master.port).get(`silent-sentinel:${process.pid}:probe`)).toBe('x');
+    },
+    60_000,
+  );
+
+  it.skipIf(!redisBin)(
     'issue 24 item 3 — REDIS_SENTINELS: the app follows a real Sentinel failover under load with only 503s, back within 3 s, and no revocation lost',
     async () => {
       const master = await PrivateRedis.create(redisBin!);
@@ -268,8 +304,12 @@ describe('revocations and a Redis failover', () => {
         ).catch(async (err: Error) => {
           // Say whose side it stalled on: the sentinel's own steps, the replica's role, the app's store.
           const role = await survivor.info('replication').catch((e: Error) => `unreachable: ${e.message}`);
+          const history = () =>
+            ((app.ctx.store as { connectionHistory?: () => string[] }).connectionHistory?.() ?? []).join(
+              '\n',
+            );
           throw new Error(
-            `${err.message}\napp: generation ${app.ctx.store.generation()} (before ${before}); last statuses ${statuses.slice(-10).join(',')} of ${statuses.length}\nreplica: ${role.split('\n').slice(0, 4).join(' ').trim()}\nsentinel log:\n${sentinel.logTail()}`,
+            `${err.message}\napp: generation ${app.ctx.store.generation()} (before ${before}); last statuses ${statuses.slice(-10).join(',')} of ${statuses.length}\nreplica: ${role.split('\n').slice(0, 4).join(' ').trim()}\napp's Redis client:\n${history()}\nsentinel log:\n${sentinel.logTail()}`,
           );
         });
         await new Promise((r) => setTimeout(r, 200));

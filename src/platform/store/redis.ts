@@ -63,9 +63,25 @@ export class RedisStore implements KeyValueStore {
             // than when the old master's socket times out; sentinels are retried as quickly as the master.
             failoverDetector: true,
             sentinelRetryStrategy: reconnectDelay,
+            sentinelReconnectStrategy: reconnectDelay,
+            // Without it, a sentinel that accepts the connection but does not answer (stopped, overloaded) holds
+            // the reconnection forever: asked for the master, it is given up on like a master that stopped answering.
+            sentinelCommandTimeout: opts.commandTimeoutMs,
             sentinelMaxConnections: 3,
           });
     this.redis.defineCommand('incrWithTtl', { numberOfKeys: 1, lua: INCR_WITH_TTL });
+    for (const event of [
+      'connect',
+      'ready',
+      'close',
+      'reconnecting',
+      'end',
+      '+node',
+      'sentinelError',
+    ] as const)
+      this.redis.on(event, (arg?: unknown) =>
+        this.note(event, arg instanceof Error ? arg.message : typeof arg === 'number' ? `${arg} ms` : ''),
+      );
 
     // One log line when the connection is lost (with the first error), one when it is back: ioredis emits
     // an 'error' per failed reconnect attempt, which must neither crash the process nor flood the log.
@@ -117,6 +133,7 @@ export class RedisStore implements KeyValueStore {
       const info = await this.redis.info('replication');
       const role = /^role:(\w+)/m.exec(info)?.[1];
       const replid = /^master_replid:([0-9a-f]+)/m.exec(info)?.[1];
+      this.note('info', `role ${role} replid ${replid?.slice(0, 8)} status ${this.redis.status}`);
       if (role !== 'master' || this.redis.status !== 'ready') return;
       if (!replid) {
         // A server without replication ids (Redis < 4, some Redis-compatible stores): one generation, said.
@@ -133,6 +150,7 @@ export class RedisStore implements KeyValueStore {
       this.lastKnownGeneration = replid;
     } catch (err) {
       const message = (err as Error).message;
+      this.note('info failed', message);
       if (err instanceof ReplyError && !TRANSIENT_REPLY.test(message)) {
         // INFO refused (an ACL, a managed Redis that renamed it): no way to tell a failover, so every session
         // would be checked against the database on every request. Run as one generation, and say what is lost.
@@ -150,6 +168,19 @@ export class RedisStore implements KeyValueStore {
 
   private currentGeneration: string | null = null;
   private lastKnownGeneration: string | null = null;
+
+  /**
+   * The last connection events (connect, ready, close, generation learnt, ...), with their times: what an
+   * operator or a failing failover test needs to tell where a reconnection stalled. Bounded.
+   */
+  private readonly history: string[] = [];
+  private note(event: string, detail = ''): void {
+    this.history.push(`${new Date().toISOString().slice(11, 23)} ${event}${detail ? ` ${detail}` : ''}`);
+    if (this.history.length > 40) this.history.shift();
+  }
+  connectionHistory(): string[] {
+    return [...this.history];
+  }
 
   generation(): string | null {
     return this.currentGeneration;
