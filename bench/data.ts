@@ -235,7 +235,7 @@ async function seedSmallTenants(passwordHash: string) {
   );
   await db.query(
     `insert into audit_log (tenant_id, seq, event_type, actor_type, resource_type, success, metadata, created_at, prev_hash, hash)
-     select t.id, g, 'user.updated', 'system', 'user', true, '{}'::jsonb, now() - make_interval(secs => g), md5(g::text), md5(g::text)
+     select t.id, g, 'user.updated', 'system', 'user', true, '{}'::jsonb, now() - make_interval(secs => 5001 - g), md5(g::text), md5(g::text)
      from tenants t, generate_series(1, 5000) g where t.slug like 'small-%'`,
   );
 }

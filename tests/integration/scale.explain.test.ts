@@ -284,9 +284,12 @@ describe.skipIf(!usingPostgres)(
     it('audit: a day mid-history, filters and keyset pages', async () => {
       const day = new Date(T0 + 180 * DAY).toISOString();
       const next = new Date(T0 + 181 * DAY).toISOString();
-      const cases: [string, Parameters<typeof auditRepo.listPage>[2], number | null][] = [
+      // The big tenant's records came first: record 250,000 is the middle of the year, dated as inserted.
+      const middle = { id: 250_000, at: new Date(T0 + 250_000 * ((365 * DAY) / AUDIT)) };
+      const cases: [string, Parameters<typeof auditRepo.listPage>[2], auditRepo.Position | null][] = [
         ['GET /audit/logs', {}, null],
-        ['GET /audit/logs?cursor', {}, 250_000],
+        ['GET /audit/logs?cursor', {}, middle],
+        ['GET /audit/logs?cursor (an id only, as older cursors)', {}, { id: 250_000, at: null }],
         ['GET /audit/logs?from&to (one day)', { from: day, to: next }, null],
         ['GET /audit/logs?event_type', { event_type: 'role.assigned' }, null],
         ['GET /audit/logs?actor_id', { actor_id: '42' }, null],
@@ -296,8 +299,39 @@ describe.skipIf(!usingPostgres)(
         assertFlat(what, await capture(big, (tx) => auditRepo.listPage(tx, big, f, cursor, 51)));
       assertFlat(
         'GET /audit/logs/export?from&to',
-        await capture(big, (tx) => auditRepo.exportPage(tx, big, { from: day, to: next }, 0, 1000)),
+        await capture(big, (tx) =>
+          auditRepo.exportPage(tx, big, { from: day, to: next }, { id: 0, at: null }, 1000),
+        ),
       );
+    });
+
+    it('audit: a keyset page after the first reads only the months that can hold it', async () => {
+      const partitions = (captured: Captured[]) =>
+        new Set(
+          captured.flatMap((q) =>
+            nodes(q.plan)
+              .map((n) => n['Relation Name'] ?? '')
+              .filter((r) => /^audit_log_p\d{6}$/.test(r)),
+          ),
+        );
+      const middle = { id: 250_000, at: new Date(T0 + 250_000 * ((365 * DAY) / AUDIT)) };
+      const months = Math.ceil((Date.now() - T0) / (31 * DAY));
+      const all = partitions(await capture(big, (tx) => auditRepo.listPage(tx, big, {}, null, 51)));
+      expect(all.size).toBeGreaterThanOrEqual(months);
+      // Newest first from the middle of the year: the months after the cursor's (and its day of margin) are out.
+      const listed = partitions(await capture(big, (tx) => auditRepo.listPage(tx, big, {}, middle, 51)));
+      expect(listed.size).toBeLessThan(all.size);
+      expect(
+        [...listed].every((r) => r <= `audit_log_p${middle.at.toISOString().slice(0, 7).replace('-', '')}`),
+      ).toBe(true);
+      // Oldest first from the middle (the export's next page): the months before it are out.
+      const exported = partitions(
+        await capture(big, (tx) => auditRepo.exportPage(tx, big, {}, middle, 1000)),
+      );
+      expect(exported.size).toBeLessThan(all.size);
+      expect(
+        [...exported].every((r) => r >= `audit_log_p${middle.at.toISOString().slice(0, 7).replace('-', '')}`),
+      ).toBe(true);
     });
   },
 );

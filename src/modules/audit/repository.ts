@@ -8,7 +8,7 @@ import {
   auditTextTimeColumns,
   createdAtIso,
 } from '../../platform/audit/tables.js';
-import type { ActorType } from '../../platform/audit/writer.js';
+import { type ActorType, AUDIT_CLOCK_SKEW_MS } from '../../platform/audit/writer.js';
 import type { Executor } from '../../platform/db/client.js';
 import type { Filters } from './schemas.js';
 
@@ -30,17 +30,30 @@ export interface ActorRef {
   id: string;
 }
 
-/** Newest first, ids below the cursor; `actors` (never empty), when given, keeps the records of one of them. */
+/** A keyset position: a record's id, and its created_at when known (older cursors carry only the id). */
+export interface Position {
+  id: number;
+  at: Date | null;
+}
+
+/**
+ * Newest first, ids below the cursor; `actors` (never empty), when given, keeps the records of one of them.
+ * Records older than the cursor's are dated at most AUDIT_CLOCK_SKEW_MS after it: that bound lets PostgreSQL
+ * leave out the later months (partitions) instead of planning and probing every one of them.
+ */
 export function listPage(
   tx: Executor,
   tenantId: number,
   f: Filters,
-  beforeId: number | null,
+  before: Position | null,
   limit: number,
   actors: ActorRef[] | null = null,
 ): Promise<AuditRow[]> {
   const c = conditions(tenantId, f);
-  if (beforeId !== null) c.push(lt(auditLog.id, beforeId));
+  if (before !== null) {
+    c.push(lt(auditLog.id, before.id));
+    if (before.at) c.push(lte(auditLog.createdAt, new Date(before.at.getTime() + AUDIT_CLOCK_SKEW_MS)));
+  }
   if (actors)
     c.push(
       or(
@@ -57,18 +70,26 @@ export function listPage(
     .limit(limit);
 }
 
-/** Oldest first, ids above `afterId` (export pages). */
+/** Ids above `after`, dated at least AUDIT_CLOCK_SKEW_MS before it: the earlier months are left out (listPage). */
+function after(p: Position): SQL {
+  return and(
+    gt(auditLog.id, p.id),
+    p.at ? gte(auditLog.createdAt, new Date(p.at.getTime() - AUDIT_CLOCK_SKEW_MS)) : undefined,
+  )!;
+}
+
+/** Oldest first, ids above `from` (export pages). */
 export function exportPage(
   tx: Executor,
   tenantId: number,
   f: Filters,
-  afterId: number,
+  from: Position,
   limit: number,
 ): Promise<AuditTextTimeRow[]> {
   return tx
     .select(auditTextTimeColumns)
     .from(auditLog)
-    .where(and(...conditions(tenantId, f), gt(auditLog.id, afterId)))
+    .where(and(...conditions(tenantId, f), after(from)))
     .orderBy(asc(auditLog.id))
     .limit(limit);
 }
@@ -94,10 +115,10 @@ export async function exportNdjsonPage(
   tx: Executor,
   tenantId: number,
   f: Filters,
-  afterId: number,
+  from: Position,
   limit: number,
 ): Promise<NdjsonPart[]> {
-  const where = and(...conditions(tenantId, f), gt(auditLog.id, afterId));
+  const where = and(...conditions(tenantId, f), after(from));
   const r = await tx.execute<{
     id: string;
     head: string;

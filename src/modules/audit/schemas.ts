@@ -23,8 +23,8 @@ export const ListQuery = Type.Object({
         '`api_key:<id>` or `oidc_client:<uuid>` (a machine token), or a bare id (as actor_id). Nothing of the tenant by that name: an empty page.',
     }),
   ),
-  /** Opaque to clients: the id of the last item of the previous page (ids descend). */
-  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
+  /** Opaque to clients: the id and date (ms) of the last item of the previous page (ids descend); a bare id too. */
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}(\\.[0-9]{1,15})?$' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 });
 

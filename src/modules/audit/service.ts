@@ -39,15 +39,34 @@ export async function listLogs(ctx: AuditDeps, tenantId: number, q: ListQuery) {
     const actors = q.actor === undefined ? null : await actorsNamed(tx, tenantId, q.actor.trim());
     if (actors?.length === 0) return { items: [], next_cursor: null };
     // One extra row tells whether there is a next page without a count query.
-    const rows = await repo.listPage(tx, tenantId, q, q.cursor ? Number(q.cursor) : null, limit + 1, actors);
+    const rows = await repo.listPage(
+      tx,
+      tenantId,
+      q,
+      q.cursor ? readCursor(q.cursor) : null,
+      limit + 1,
+      actors,
+    );
     const page = rows.slice(0, limit);
     const names = await actorNames(tx, tenantId, page);
     const items = await withPii(tx, tenantId, page);
     return {
       items: items.map((l) => ({ ...l, actor_name: names.get(`${l.actor_type}:${l.actor_id}`) ?? null })),
-      next_cursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
+      next_cursor: rows.length > limit ? writeCursor(page[page.length - 1]!) : null,
     };
   });
+}
+
+/**
+ * The listing's cursor: `<id>.<created_at in ms>` of the page's last record (the date bounds the next page by
+ * time: repo.listPage). A bare `<id>`, as earlier versions gave, still pages correctly, only without the bound.
+ */
+function writeCursor(last: AuditRow): string {
+  return `${last.id}.${last.createdAt.getTime()}`;
+}
+function readCursor(cursor: string): repo.Position {
+  const [id, at] = cursor.split('.');
+  return { id: Number(id), at: at === undefined ? null : new Date(Number(at)) };
 }
 
 /** `type:id`: users, keys and the system by number; an OIDC client (machine tokens) by its uuid. */
@@ -118,6 +137,9 @@ export function csvCell(v: unknown): string {
   return `"${s.replace(/"/g, '""')}"`;
 }
 
+/** An export page: its text, the position of its last record, and whether another page may follow. */
+type Page = { text: string; last: repo.Position | undefined; full: boolean };
+
 /**
  * The export as a stream: pages of EXPORT_PAGE rows, each read in its own short transaction and pulled only
  * when the client has taken the previous one (Readable.from respects backpressure), so memory stays flat.
@@ -134,25 +156,24 @@ export async function exportLogs(ctx: AuditDeps, tenantId: number, q: ExportQuer
     resourceType: 'audit_log',
     metadata: { format, filters },
   });
-  // A page: its text, the last id read, and whether another page may follow.
-  type Page = { text: string; last: number | undefined; full: boolean };
-  const readCsvPage = (afterId: number): Promise<Page> =>
+  const readCsvPage = (from: repo.Position): Promise<Page> =>
     ctx.database.withTenantRead(tenantId, async (tx) => {
-      const rows = await repo.exportPage(tx, tenantId, filters, afterId, EXPORT_PAGE);
+      const rows = await repo.exportPage(tx, tenantId, filters, from, EXPORT_PAGE);
       const lines = await withPii(tx, tenantId, rows);
+      const last = rows.at(-1);
       return {
         text: lines
           .map((l) => `${CSV_COLUMNS.map((c) => csvCell(l[c as keyof RecordLine])).join(',')}\n`)
           .join(''),
-        last: rows.at(-1)?.id,
+        last: last && { id: last.id, at: new Date(last.createdAt) },
         full: rows.length === EXPORT_PAGE,
       };
     });
   const readPage =
-    format === 'csv' ? readCsvPage : (afterId: number) => readNdjsonPage(ctx, tenantId, filters, afterId);
+    format === 'csv' ? readCsvPage : (from: repo.Position) => readNdjsonPage(ctx, tenantId, filters, from);
   async function* pages() {
     if (format === 'csv') yield `${CSV_COLUMNS.map(csvCell).join(',')}\n`;
-    let next: Promise<Page> | null = readPage(0);
+    let next: Promise<Page> | null = readPage({ id: 0, at: null });
     try {
       while (next) {
         const page: Page = await next;
@@ -172,16 +193,29 @@ export async function exportLogs(ctx: AuditDeps, tenantId: number, q: ExportQuer
  * metadata gets its personal values back as in withPii, and the three parts are joined. Same bytes as
  * JSON.stringify(recordLine(row)), at about twice the rate (docs/scaling.md).
  */
-function readNdjsonPage(ctx: AuditDeps, tenantId: number, filters: Filters, afterId: number) {
+function readNdjsonPage(
+  ctx: AuditDeps,
+  tenantId: number,
+  filters: Filters,
+  from: repo.Position,
+): Promise<Page> {
   return ctx.database.withTenantRead(tenantId, async (tx) => {
-    const parts = await repo.exportNdjsonPage(tx, tenantId, filters, afterId, EXPORT_PAGE);
+    const parts = await repo.exportNdjsonPage(tx, tenantId, filters, from, EXPORT_PAGE);
     const values = await lookupPii(tx, tenantId, collectRefs(parts.map((p) => p.metadata)));
     let text = '';
     for (const p of parts) {
       const metadata = values.size === 0 ? p.metadata : rehydrate(p.metadata, values);
       text += `${p.head.slice(0, -1)},"metadata":${JSON.stringify(metadata)},${p.tail.slice(1)}\n`;
     }
-    return { text, last: parts.at(-1)?.id, full: parts.length === EXPORT_PAGE };
+    const last = parts.at(-1);
+    return {
+      text,
+      last: last && {
+        id: last.id,
+        at: new Date((JSON.parse(last.tail) as { created_at: string }).created_at),
+      },
+      full: parts.length === EXPORT_PAGE,
+    };
   });
 }
 

@@ -42,6 +42,16 @@ export interface AuditEvent {
   sessionId?: string | null;
 }
 
+/**
+ * How far a record's created_at may stray from the order records were written in (their ids). A tenant's records
+ * are written one at a time (the chain head's row lock is held from reading the head to the insert), each dated
+ * by its writer's clock after taking the lock: a later record is never dated earlier than an earlier one by more
+ * than the clock difference between two app replicas. Keyset readers bound a page by time with this margin, so
+ * PostgreSQL plans and reads only the months (partitions) that can hold it. A day: far beyond any clock an app
+ * could run with (sessions, TOTP and JWT lifetimes would fail long before).
+ */
+export const AUDIT_CLOCK_SKEW_MS = 24 * 3600_000;
+
 export async function writeAudit(
   tx: Executor,
   tenantId: number,
