@@ -190,7 +190,7 @@ describe('audit export at scale', () => {
     });
     expect(res.statusCode).toBe(200);
     const expected = await app.ctx.database.withTenant(t.tenant.id, async (tx) => {
-      const rows = await exportPage(tx, t.tenant.id, {}, { id: 0, at: null }, 1000);
+      const rows = await exportPage(tx, t.tenant.id, {}, 0, 1000);
       const values = await lookupPii(tx, t.tenant.id, collectRefs(rows.map((r) => r.metadata)));
       return rows.map((r) => {
         const l = recordLine(r);

@@ -299,13 +299,11 @@ describe.skipIf(!usingPostgres)(
         assertFlat(what, await capture(big, (tx) => auditRepo.listPage(tx, big, f, cursor, 51)));
       assertFlat(
         'GET /audit/logs/export?from&to',
-        await capture(big, (tx) =>
-          auditRepo.exportPage(tx, big, { from: day, to: next }, { id: 0, at: null }, 1000),
-        ),
+        await capture(big, (tx) => auditRepo.exportPage(tx, big, { from: day, to: next }, 0, 1000)),
       );
     });
 
-    it('audit: a keyset page after the first reads only the months that can hold it', async () => {
+    it('audit: a listing page after the first reads only the months that can hold it', async () => {
       const partitions = (captured: Captured[]) =>
         new Set(
           captured.flatMap((q) =>
@@ -323,14 +321,6 @@ describe.skipIf(!usingPostgres)(
       expect(listed.size).toBeLessThan(all.size);
       expect(
         [...listed].every((r) => r <= `audit_log_p${middle.at.toISOString().slice(0, 7).replace('-', '')}`),
-      ).toBe(true);
-      // Oldest first from the middle (the export's next page): the months before it are out.
-      const exported = partitions(
-        await capture(big, (tx) => auditRepo.exportPage(tx, big, {}, middle, 1000)),
-      );
-      expect(exported.size).toBeLessThan(all.size);
-      expect(
-        [...exported].every((r) => r >= `audit_log_p${middle.at.toISOString().slice(0, 7).replace('-', '')}`),
       ).toBe(true);
     });
   },

@@ -746,8 +746,8 @@ const CONTRACT: Record<string, Record<string, Case>> = {
   },
   'src/modules/audit/repository.ts': {
     listPage: read((tx, t) => audit.listPage(tx, t, {}, null, 500)),
-    exportPage: read((tx, t) => audit.exportPage(tx, t, {}, { id: 0, at: null }, 500)),
-    exportNdjsonPage: read((tx, t) => audit.exportNdjsonPage(tx, t, {}, { id: 0, at: null }, 500)),
+    exportPage: read((tx, t) => audit.exportPage(tx, t, {}, 0, 500)),
+    exportNdjsonPage: read((tx, t) => audit.exportNdjsonPage(tx, t, {}, 0, 500)),
   },
   'src/modules/features/repository.ts': {
     listFlags: {

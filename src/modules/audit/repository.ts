@@ -70,26 +70,18 @@ export function listPage(
     .limit(limit);
 }
 
-/** Ids above `after`, dated at least AUDIT_CLOCK_SKEW_MS before it: the earlier months are left out (listPage). */
-function after(p: Position): SQL {
-  return and(
-    gt(auditLog.id, p.id),
-    p.at ? gte(auditLog.createdAt, new Date(p.at.getTime() - AUDIT_CLOCK_SKEW_MS)) : undefined,
-  )!;
-}
-
-/** Oldest first, ids above `from` (export pages). */
+/** Oldest first, ids above `afterId` (export pages). */
 export function exportPage(
   tx: Executor,
   tenantId: number,
   f: Filters,
-  from: Position,
+  afterId: number,
   limit: number,
 ): Promise<AuditTextTimeRow[]> {
   return tx
     .select(auditTextTimeColumns)
     .from(auditLog)
-    .where(and(...conditions(tenantId, f), after(from)))
+    .where(and(...conditions(tenantId, f), gt(auditLog.id, afterId)))
     .orderBy(asc(auditLog.id))
     .limit(limit);
 }
@@ -115,10 +107,10 @@ export async function exportNdjsonPage(
   tx: Executor,
   tenantId: number,
   f: Filters,
-  from: Position,
+  afterId: number,
   limit: number,
 ): Promise<NdjsonPart[]> {
-  const where = and(...conditions(tenantId, f), after(from));
+  const where = and(...conditions(tenantId, f), gt(auditLog.id, afterId));
   const r = await tx.execute<{
     id: string;
     head: string;

@@ -137,9 +137,6 @@ export function csvCell(v: unknown): string {
   return `"${s.replace(/"/g, '""')}"`;
 }
 
-/** An export page: its text, the position of its last record, and whether another page may follow. */
-type Page = { text: string; last: repo.Position | undefined; full: boolean };
-
 /**
  * The export as a stream: pages of EXPORT_PAGE rows, each read in its own short transaction and pulled only
  * when the client has taken the previous one (Readable.from respects backpressure), so memory stays flat.
@@ -156,24 +153,25 @@ export async function exportLogs(ctx: AuditDeps, tenantId: number, q: ExportQuer
     resourceType: 'audit_log',
     metadata: { format, filters },
   });
-  const readCsvPage = (from: repo.Position): Promise<Page> =>
+  // A page: its text, the last id read, and whether another page may follow.
+  type Page = { text: string; last: number | undefined; full: boolean };
+  const readCsvPage = (afterId: number): Promise<Page> =>
     ctx.database.withTenantRead(tenantId, async (tx) => {
-      const rows = await repo.exportPage(tx, tenantId, filters, from, EXPORT_PAGE);
+      const rows = await repo.exportPage(tx, tenantId, filters, afterId, EXPORT_PAGE);
       const lines = await withPii(tx, tenantId, rows);
-      const last = rows.at(-1);
       return {
         text: lines
           .map((l) => `${CSV_COLUMNS.map((c) => csvCell(l[c as keyof RecordLine])).join(',')}\n`)
           .join(''),
-        last: last && { id: last.id, at: new Date(last.createdAt) },
+        last: rows.at(-1)?.id,
         full: rows.length === EXPORT_PAGE,
       };
     });
   const readPage =
-    format === 'csv' ? readCsvPage : (from: repo.Position) => readNdjsonPage(ctx, tenantId, filters, from);
+    format === 'csv' ? readCsvPage : (afterId: number) => readNdjsonPage(ctx, tenantId, filters, afterId);
   async function* pages() {
     if (format === 'csv') yield `${CSV_COLUMNS.map(csvCell).join(',')}\n`;
-    let next: Promise<Page> | null = readPage({ id: 0, at: null });
+    let next: Promise<Page> | null = readPage(0);
     try {
       while (next) {
         const page: Page = await next;
@@ -193,29 +191,16 @@ export async function exportLogs(ctx: AuditDeps, tenantId: number, q: ExportQuer
  * metadata gets its personal values back as in withPii, and the three parts are joined. Same bytes as
  * JSON.stringify(recordLine(row)), at about twice the rate (docs/scaling.md).
  */
-function readNdjsonPage(
-  ctx: AuditDeps,
-  tenantId: number,
-  filters: Filters,
-  from: repo.Position,
-): Promise<Page> {
+function readNdjsonPage(ctx: AuditDeps, tenantId: number, filters: Filters, afterId: number) {
   return ctx.database.withTenantRead(tenantId, async (tx) => {
-    const parts = await repo.exportNdjsonPage(tx, tenantId, filters, from, EXPORT_PAGE);
+    const parts = await repo.exportNdjsonPage(tx, tenantId, filters, afterId, EXPORT_PAGE);
     const values = await lookupPii(tx, tenantId, collectRefs(parts.map((p) => p.metadata)));
     let text = '';
     for (const p of parts) {
       const metadata = values.size === 0 ? p.metadata : rehydrate(p.metadata, values);
       text += `${p.head.slice(0, -1)},"metadata":${JSON.stringify(metadata)},${p.tail.slice(1)}\n`;
     }
-    const last = parts.at(-1);
-    return {
-      text,
-      last: last && {
-        id: last.id,
-        at: new Date((JSON.parse(last.tail) as { created_at: string }).created_at),
-      },
-      full: parts.length === EXPORT_PAGE,
-    };
+    return { text, last: parts.at(-1)?.id, full: parts.length === EXPORT_PAGE };
   });
 }
 
