@@ -42,6 +42,20 @@ const sideways = (page: Page) =>
     return out;
   });
 
+/** A new tenant, its admin's token, and one client registered through the API. */
+async function tenantWithClient(payload: Record<string, unknown>) {
+  const { tenant, admin } = await newTenant(server.app);
+  const token = (await login(server.app, tenant.id, admin.email)).access_token;
+  const res = await server.app.inject({
+    method: 'POST',
+    url: '/api/v1/oidc/clients',
+    headers: bearer(token),
+    payload,
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return { tenant, admin, token, client: res.json() as { id: string } };
+}
+
 describe.skipIf(!chromiumAvailable())('issue 21: OIDC clients in the console', () => {
   beforeAll(async () => {
     server = await startServer();
@@ -186,20 +200,12 @@ describe.skipIf(!chromiumAvailable())('issue 21: OIDC clients in the console', (
   }, 240_000);
 
   it('a value given the instant a dialog opens is the one sent (the form is reset before its fields show)', async () => {
-    const { tenant, admin } = await newTenant(server.app);
-    const token = (await login(server.app, tenant.id, admin.email)).access_token;
-    const client = await server.app.inject({
-      method: 'POST',
-      url: '/api/v1/oidc/clients',
-      headers: bearer(token),
-      payload: {
-        name: 'Fast hands',
-        type: 'confidential',
-        redirect_uris: ['https://fast.example.com/cb'],
-        grant_types: ['authorization_code'],
-      },
+    const { tenant, admin, token, client } = await tenantWithClient({
+      name: 'Fast hands',
+      type: 'confidential',
+      redirect_uris: ['https://fast.example.com/cb'],
+      grant_types: ['authorization_code'],
     });
-    expect(client.statusCode, client.body).toBe(201);
     const b = await launch({ width: 1440, height: 900 });
     try {
       const page = b.page;
@@ -231,7 +237,7 @@ describe.skipIf(!chromiumAvailable())('issue 21: OIDC clients in the console', (
       await page.getByText('still accepted until').waitFor();
       const read = await server.app.inject({
         method: 'GET',
-        url: `/api/v1/oidc/clients/${client.json().id}`,
+        url: `/api/v1/oidc/clients/${client.id}`,
         headers: bearer(token),
       });
       const until = Date.parse(read.json().previous_secret_expires_at) - Date.now();
@@ -244,21 +250,13 @@ describe.skipIf(!chromiumAvailable())('issue 21: OIDC clients in the console', (
   }, 120_000);
 
   it('a role with oidc.clients.read sees the applications without a write control', async () => {
-    const { tenant, admin } = await newTenant(server.app);
-    const token = (await login(server.app, tenant.id, admin.email)).access_token;
-    const client = await server.app.inject({
-      method: 'POST',
-      url: '/api/v1/oidc/clients',
-      headers: bearer(token),
-      payload: {
-        name: 'Nightly export',
-        type: 'confidential',
-        grant_types: ['client_credentials'],
-        permissions: ['users.read'],
-        allowed_scopes: [],
-      },
+    const { tenant, token } = await tenantWithClient({
+      name: 'Nightly export',
+      type: 'confidential',
+      grant_types: ['client_credentials'],
+      permissions: ['users.read'],
+      allowed_scopes: [],
     });
-    expect(client.statusCode, client.body).toBe(201);
     const role = await server.app.inject({
       method: 'POST',
       url: '/api/v1/roles',
