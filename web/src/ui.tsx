@@ -675,8 +675,8 @@ export function FormEnd(props: {
  *
  * The fields mount only after `onOpen` has run. react-hook-form's reset() forgets its mounted fields until the
  * next render registers them again; a reset run after the fields were shown (a passive effect) left a window in
- * which a fast user's typing or choice was ignored and then overwritten with the default (seen in the browser
- * tests under load: a rotation overlap typed as 1 sent as 0, an override's "role" reverting to "user").
+ * which a fast user's typing or choice was ignored and then overwritten with the default (a browser test types
+ * the instant the field appears; the likely cause of two browser-test failures under load).
  */
 export function FormDialog(props: {
   open: boolean;

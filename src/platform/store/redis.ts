@@ -70,15 +70,7 @@ export class RedisStore implements KeyValueStore {
             sentinelMaxConnections: 3,
           });
     this.redis.defineCommand('incrWithTtl', { numberOfKeys: 1, lua: INCR_WITH_TTL });
-    for (const event of [
-      'connect',
-      'ready',
-      'close',
-      'reconnecting',
-      'end',
-      '+node',
-      'sentinelError',
-    ] as const)
+    for (const event of ['connect', 'ready', 'close', 'reconnecting', 'end', 'sentinelError'] as const)
       this.redis.on(event, (arg?: unknown) =>
         this.note(event, arg instanceof Error ? arg.message : typeof arg === 'number' ? `${arg} ms` : ''),
       );
