@@ -447,10 +447,10 @@ async function timeRoutes(
   return out;
 }
 
-/** The whole export as NDJSON, read as it streams; MB/s. */
 /**
- * The export's rate as a client in another process takes it (curl, when installed): a client reading the body in
- * this process (fetch) shares the event loop with the server it measures, and took up to half of it.
+ * The whole export as NDJSON, read as it streams; MB/s. Read by a client in another process (curl, when
+ * installed): a client reading the body in this process (fetch) shares the event loop with the server it
+ * measures, and took up to half of it.
  */
 async function timeExport(headers: Record<string, string>): Promise<number> {
   const url = `${base}/audit/logs/export?format=ndjson`;

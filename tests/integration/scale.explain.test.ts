@@ -22,6 +22,8 @@ const USERS = 100_000;
 const AUDIT = 500_000;
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
+/** The big tenant's records came first: record 250,000 is the middle of the year, dated as inserted. */
+const MIDDLE = { id: 250_000, at: new Date(T0 + 250_000 * ((365 * DAY) / AUDIT)) };
 
 /** audit_log's monthly (and default) partitions are audit_log: a sequential scan of one is a scan of the table. */
 const parentOf = (relation: string) => relation.replace(/^audit_log_(p\d{6}|default)$/, 'audit_log');
@@ -284,11 +286,9 @@ describe.skipIf(!usingPostgres)(
     it('audit: a day mid-history, filters and keyset pages', async () => {
       const day = new Date(T0 + 180 * DAY).toISOString();
       const next = new Date(T0 + 181 * DAY).toISOString();
-      // The big tenant's records came first: record 250,000 is the middle of the year, dated as inserted.
-      const middle = { id: 250_000, at: new Date(T0 + 250_000 * ((365 * DAY) / AUDIT)) };
       const cases: [string, Parameters<typeof auditRepo.listPage>[2], auditRepo.Position | null][] = [
         ['GET /audit/logs', {}, null],
-        ['GET /audit/logs?cursor', {}, middle],
+        ['GET /audit/logs?cursor', {}, MIDDLE],
         ['GET /audit/logs?cursor (an id only, as older cursors)', {}, { id: 250_000, at: null }],
         ['GET /audit/logs?from&to (one day)', { from: day, to: next }, null],
         ['GET /audit/logs?event_type', { event_type: 'role.assigned' }, null],
@@ -312,15 +312,14 @@ describe.skipIf(!usingPostgres)(
               .filter((r) => /^audit_log_p\d{6}$/.test(r)),
           ),
         );
-      const middle = { id: 250_000, at: new Date(T0 + 250_000 * ((365 * DAY) / AUDIT)) };
       const months = Math.ceil((Date.now() - T0) / (31 * DAY));
       const all = partitions(await capture(big, (tx) => auditRepo.listPage(tx, big, {}, null, 51)));
       expect(all.size).toBeGreaterThanOrEqual(months);
       // Newest first from the middle of the year: the months after the cursor's (and its day of margin) are out.
-      const listed = partitions(await capture(big, (tx) => auditRepo.listPage(tx, big, {}, middle, 51)));
+      const listed = partitions(await capture(big, (tx) => auditRepo.listPage(tx, big, {}, MIDDLE, 51)));
       expect(listed.size).toBeLessThan(all.size);
       expect(
-        [...listed].every((r) => r <= `audit_log_p${middle.at.toISOString().slice(0, 7).replace('-', '')}`),
+        [...listed].every((r) => r <= `audit_log_p${MIDDLE.at.toISOString().slice(0, 7).replace('-', '')}`),
       ).toBe(true);
     });
   },
